@@ -1,0 +1,139 @@
+use serde::{Deserialize, Serialize};
+
+/// The kinds of shipped work Covalynce understands. Everything a source reports is either
+/// one of these or ignored at the edge with a reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// Commits pushed to the default branch.
+    Push,
+    /// A tag was created (by `create` or by pushing the tag).
+    Tag,
+    /// A release was published.
+    Release,
+    /// A pull request was merged.
+    PullRequestMerged,
+    /// A CI workflow run completed; kept to gate announcements on green builds.
+    CiRun,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 5] = [
+        EventKind::Push,
+        EventKind::Tag,
+        EventKind::Release,
+        EventKind::PullRequestMerged,
+        EventKind::CiRun,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Push => "push",
+            EventKind::Tag => "tag",
+            EventKind::Release => "release",
+            EventKind::PullRequestMerged => "pull_request_merged",
+            EventKind::CiRun => "ci_run",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The step a new event of this kind sets in motion. CI results are not announced
+    /// themselves; they are kept for gating, so they start nothing.
+    pub fn next_job(self) -> Option<JobKind> {
+        match self {
+            EventKind::CiRun => None,
+            _ => Some(JobKind::DraftEvent),
+        }
+    }
+}
+
+/// Where a source's work comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A GitHub repository delivering webhooks.
+    Github,
+    /// A local git repository, watched on disk.
+    Git,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Github => "github",
+            SourceKind::Git => "git",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [SourceKind::Github, SourceKind::Git]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A piece of shipped work as the pipeline sees it, before it is stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    /// The source's own identity for this work (`push:owner/name:SHA`, `release:owner/name:ID`):
+    /// the same work reported twice, by two deliveries or two event types, is stored once.
+    pub dedup_key: String,
+    /// `owner/name` for GitHub sources, the repository's directory for local ones.
+    pub repo: String,
+    /// One human line: the head commit's subject, the tag, the release or PR title.
+    pub title: String,
+    /// When the work happened, as the source says (milliseconds, UTC), if it says.
+    pub occurred_at: Option<i64>,
+    /// The normalized facts drafting needs (commits, refs, URLs), never the raw payload.
+    pub data: serde_json::Value,
+}
+
+/// Kinds of background work. Stored as text in the job table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Turn a stored event into a card.
+    DraftEvent,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 1] = [JobKind::DraftEvent];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::DraftEvent => "draft_event",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_stored_names() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        for k in JobKind::ALL {
+            assert_eq!(JobKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(EventKind::parse("bogus"), None);
+    }
+
+    #[test]
+    fn only_announceable_work_starts_drafting() {
+        assert_eq!(EventKind::CiRun.next_job(), None);
+        assert_eq!(EventKind::Push.next_job(), Some(JobKind::DraftEvent));
+        assert_eq!(EventKind::Release.next_job(), Some(JobKind::DraftEvent));
+    }
+}

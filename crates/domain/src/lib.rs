@@ -1,0 +1,25 @@
+//! Domain types shared by every stage of the pipeline.
+//!
+//! Values here are parsed at the edge (HTTP, CLI, webhook payloads) and are valid by
+//! construction afterwards: a `RepoSlug` always names a plausible GitHub repository, a
+//! `WorkspaceSlug` is always URL- and CLI-safe, an `EventKind` is always one we handle.
+
+mod event;
+mod ids;
+mod slug;
+pub mod time;
+
+pub use event::{EventKind, JobKind, NewEvent, SourceKind};
+pub use ids::{DeliveryId, EventId, JobId, SourceId, TokenId, WorkspaceId};
+pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
+
+/// Milliseconds since the Unix epoch, UTC. Stored as BIGINT on both databases so that the
+/// same comparison SQL works everywhere and no timezone can sneak in.
+pub type UnixMillis = i64;
+
+pub fn now_millis() -> UnixMillis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

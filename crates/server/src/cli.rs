@@ -1,0 +1,186 @@
+//! The `covalynce` command line (names fixed by CONTRACT.md).
+
+use crate::config::{Config, JobsConfig};
+use crate::telemetry::LogFormat;
+use crate::{Application, tokens};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use covalynce_domain::{TokenId, WorkspaceSlug};
+use covalynce_storage::NewToken;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "covalynce",
+    version,
+    about = "Turns shipped engineering work into ready-to-post drafts."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Where the SQLite database, the secret key and the outbox live.
+    #[arg(
+        long,
+        env = "COVALYNCE_DATA_DIR",
+        default_value = "./covalynce-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// postgres://… selects PostgreSQL; default: the SQLite file inside the data dir.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Log lines as text or as one JSON object per line.
+    #[arg(
+        long,
+        value_enum,
+        env = "COVALYNCE_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server: API, webhooks and background workers. Migrates on start.
+    Serve(ServeArgs),
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[arg(long, env = "COVALYNCE_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: String,
+    /// Also create a demo workspace and print a token for it.
+    #[arg(long)]
+    pub demo: bool,
+    /// Background workers in this process.
+    #[arg(long, env = "COVALYNCE_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// How often idle workers look for jobs enqueued by other replicas, in milliseconds.
+    #[arg(long, env = "COVALYNCE_JOB_POLL_MS", default_value_t = 500)]
+    pub job_poll_ms: u64,
+    /// How long a claimed job is held before another process may take it over, in seconds.
+    #[arg(long, env = "COVALYNCE_JOB_LEASE_SECS", default_value_t = 300)]
+    pub job_lease_secs: u64,
+    /// Seconds shutdown waits for running jobs before giving their leases back.
+    #[arg(long, env = "COVALYNCE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token (and the workspace, if it is new). The token is the last line of stdout.
+    Create {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// A label to tell tokens apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = cli.global;
+    let mut config = Config::new(&g.data_dir);
+    config.database_url = g.database_url.clone();
+    config.secret_key = std::env::var("COVALYNCE_SECRET_KEY").ok();
+    match cli.command {
+        Command::Serve(args) => {
+            config.addr = args.addr;
+            config.demo = args.demo;
+            config.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
+            config.jobs = JobsConfig {
+                workers: args.workers,
+                poll_interval: Duration::from_millis(args.job_poll_ms.max(10)),
+                lease: Duration::from_secs(args.job_lease_secs.max(1)),
+                ..JobsConfig::default()
+            };
+            let app = Application::build(config).await?;
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            store.migrate().await.context("migrating the database")?;
+            store.close().await;
+            println!("migrations applied ({})", store.backend().as_str());
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { workspace, name },
+        } => {
+            let slug = WorkspaceSlug::parse(&workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = open_store(&config).await?;
+            store.migrate().await.context("migrating the database")?;
+            let token = create_token(store.as_ref(), &slug, &name).await?;
+            store.close().await;
+            println!("workspace: {slug}");
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn open_store(
+    config: &Config,
+) -> anyhow::Result<std::sync::Arc<dyn covalynce_storage::Store>> {
+    covalynce_storage::open(config.database_url.as_deref(), &config.data_dir)
+        .await
+        .context("opening the database")
+}
+
+/// Creates the workspace if needed and a token for it; returns the token text (shown once).
+pub async fn create_token(
+    store: &dyn covalynce_storage::Store,
+    slug: &WorkspaceSlug,
+    name: &str,
+) -> anyhow::Result<String> {
+    let ws = store.ensure_workspace(slug).await?;
+    let token = tokens::generate();
+    store
+        .insert_token(&NewToken {
+            id: TokenId::new(),
+            workspace_id: ws.id,
+            name: name.to_owned(),
+            token_hash: tokens::hash(&token),
+            prefix: tokens::display_prefix(&token),
+        })
+        .await?;
+    Ok(token)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

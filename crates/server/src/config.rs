@@ -1,0 +1,58 @@
+//! Typed configuration, built once from the command line and environment.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// `None`: the SQLite file inside `data_dir`.
+    pub database_url: Option<String>,
+    pub addr: String,
+    /// Hex AES-256 key for secrets at rest; `None`: `DATA_DIR/secret.key`.
+    pub secret_key: Option<String>,
+    pub demo: bool,
+    pub jobs: JobsConfig,
+    /// How long shutdown waits for running jobs before giving their leases back.
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct JobsConfig {
+    pub workers: usize,
+    /// How often an idle worker looks for due jobs (it is also woken when this process
+    /// enqueues one, so this bounds latency for jobs enqueued by other replicas).
+    pub poll_interval: Duration,
+    /// How long a claimed job is held before another process may take it over.
+    pub lease: Duration,
+    /// First retry delay; doubles per attempt, with jitter.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            poll_interval: Duration::from_millis(500),
+            lease: Duration::from_secs(300),
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults for a data dir, as `covalynce serve` would run with no flags.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            database_url: None,
+            addr: "127.0.0.1:8000".into(),
+            secret_key: None,
+            demo: false,
+            jobs: JobsConfig::default(),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}

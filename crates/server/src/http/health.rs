@@ -1,0 +1,39 @@
+//! Probes for orchestrators: `live` = the process answers; `ready` = it can serve (the
+//! database answers and is migrated).
+
+use super::AppState;
+use super::problem::ApiError;
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+/// Up.
+#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Liveness: the process is running.
+#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn live() -> Json<Health> {
+    Json(Health { status: "live" })
+}
+
+/// Readiness: the database is reachable and fully migrated.
+#[utoipa::path(get, path = "/health/ready", tag = "operations", responses(
+    (status = 200, body = Health),
+    (status = 503, body = super::problem::Problem, content_type = "application/problem+json"),
+))]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state
+        .store()
+        .ready()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("not ready: {e}")))?;
+    Ok(Json(Health { status: "ready" }))
+}

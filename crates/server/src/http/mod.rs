@@ -1,0 +1,169 @@
+//! The HTTP edge: REST API under `/api/v1`, GitHub webhooks under `/hooks`, health probes,
+//! Prometheus metrics, and the OpenAPI document with its browsable docs.
+
+pub mod api;
+pub mod extract;
+pub mod health;
+pub mod hooks;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+
+use crate::crypto::SecretBox;
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use covalynce_domain::{RepoSlug, SourceId, WorkspaceId};
+use covalynce_storage::{IngestWriter, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn Store>,
+    ingest: IngestWriter,
+    secrets: SecretBox,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    hook_sources: Mutex<HashMap<SourceId, (Instant, Arc<HookSource>)>>,
+    jobs_wakeup: Arc<Notify>,
+}
+
+/// What the webhook endpoint needs to know about a source, with its secret unsealed.
+/// Cached briefly: verifying a delivery should not cost a query and a decryption.
+pub struct HookSource {
+    pub workspace_id: WorkspaceId,
+    pub repo: Option<RepoSlug>,
+    pub secret: Vec<u8>,
+}
+
+const HOOK_SOURCE_TTL: Duration = Duration::from_secs(10);
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        ingest: IngestWriter,
+        secrets: SecretBox,
+        metrics: metrics_exporter_prometheus::PrometheusHandle,
+        jobs_wakeup: Arc<Notify>,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            ingest,
+            secrets,
+            metrics,
+            hook_sources: Mutex::new(HashMap::new()),
+            jobs_wakeup,
+        }))
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.0.store.as_ref()
+    }
+
+    pub fn ingest(&self) -> &IngestWriter {
+        &self.0.ingest
+    }
+
+    pub fn secrets(&self) -> &SecretBox {
+        &self.0.secrets
+    }
+
+    pub fn metrics_handle(&self) -> &metrics_exporter_prometheus::PrometheusHandle {
+        &self.0.metrics
+    }
+
+    pub fn wake_workers(&self) {
+        self.0.jobs_wakeup.notify_waiters();
+    }
+
+    pub(crate) fn cached_hook_source(&self, id: SourceId) -> Option<Arc<HookSource>> {
+        let cache = self
+            .0
+            .hook_sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(&id)
+            .filter(|(at, _)| at.elapsed() < HOOK_SOURCE_TTL)
+            .map(|(_, s)| s.clone())
+    }
+
+    pub(crate) fn cache_hook_source(&self, id: SourceId, source: Arc<HookSource>) {
+        let mut cache = self
+            .0
+            .hook_sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 10_000 {
+            cache.retain(|_, (at, _)| at.elapsed() < HOOK_SOURCE_TTL);
+        }
+        cache.insert(id, (Instant::now(), source));
+    }
+}
+
+/// The routes that make up the documented API, and the OpenAPI document built from them.
+pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(api::workspace::get))
+        .routes(routes!(api::sources::create, api::sources::list))
+        .routes(routes!(api::sources::get))
+        .routes(routes!(api::deliveries::list))
+        .routes(routes!(api::events::list))
+        .routes(routes!(api::events::get))
+        .routes(routes!(api::jobs::list))
+        .routes(routes!(hooks::github))
+        .split_for_parts()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api_routes();
+    Router::new()
+        .merge(api)
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .route("/metrics", get(metrics::render))
+        .route("/problems/{slug}", get(problem::describe))
+        .fallback(problem::not_found_fallback)
+        .method_not_allowed_fallback(|| async {
+            problem::ApiError::MethodNotAllowed("this path does not accept that method".into())
+        })
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req
+                                .headers()
+                                .get(REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default();
+                            // The path only: query strings may carry things we do not log.
+                            tracing::info_span!(
+                                "request",
+                                request_id = %id,
+                                method = %req.method(),
+                                path = %req.uri().path(),
+                            )
+                        })
+                        .on_request(())
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,203 @@
+//! API errors as RFC 9457 `application/problem+json`. Each kind has a stable `type`, so
+//! clients branch on it, never on the human `detail`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    InvalidSignature(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// A fault on our side. The cause is logged; the client gets no internals.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The problem types this API answers with: (slug, status, title, when).
+pub const PROBLEM_TYPES: &[(&str, u16, &str, &str)] = &[
+    (
+        "unauthorized",
+        401,
+        "Unauthorized",
+        "The request has no valid API token (Authorization: Bearer TOKEN).",
+    ),
+    (
+        "invalid-signature",
+        401,
+        "Invalid signature",
+        "A webhook's X-Hub-Signature-256 is missing or does not match the source's secret.",
+    ),
+    (
+        "not-found",
+        404,
+        "Not found",
+        "No such resource in your workspace.",
+    ),
+    (
+        "malformed-json",
+        400,
+        "Malformed JSON",
+        "The body is not valid JSON.",
+    ),
+    (
+        "bad-request",
+        400,
+        "Bad request",
+        "A required header or parameter is missing or malformed.",
+    ),
+    (
+        "validation",
+        422,
+        "Validation failed",
+        "The JSON is well-formed but a field is missing or invalid.",
+    ),
+    (
+        "payload-too-large",
+        413,
+        "Payload too large",
+        "The body is larger than this endpoint accepts (25 MB for webhooks).",
+    ),
+    (
+        "unsupported-media-type",
+        415,
+        "Unsupported media type",
+        "Send JSON with Content-Type: application/json.",
+    ),
+    (
+        "method-not-allowed",
+        405,
+        "Method not allowed",
+        "This path does not accept that HTTP method.",
+    ),
+    (
+        "unavailable",
+        503,
+        "Service unavailable",
+        "The database is unreachable or the server is shutting down; retry later.",
+    ),
+    (
+        "internal",
+        500,
+        "Internal error",
+        "Something failed on our side; the server log has the details.",
+    ),
+];
+
+impl ApiError {
+    pub fn slug(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::InvalidSignature(_) => "invalid-signature",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::MalformedJson(_) => "malformed-json",
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Validation(_) => "validation",
+            ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::MethodNotAllowed(_) => "method-not-allowed",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn status_and_title(&self) -> (StatusCode, &'static str) {
+        let slug = self.slug();
+        let (_, status, title, _) = PROBLEM_TYPES
+            .iter()
+            .find(|(s, ..)| *s == slug)
+            .expect("every ApiError kind is listed in PROBLEM_TYPES");
+        (
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            title,
+        )
+    }
+}
+
+/// The body of every error response.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of error, e.g. `/problems/not-found`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, title) = self.status_and_title();
+        let detail = match &self {
+            ApiError::Internal(err) => {
+                tracing::error!(error = format!("{err:#}"), "internal error");
+                "Something failed on our side; the server log has the details.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let body = Problem {
+            kind: format!("/problems/{}", self.slug()),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<covalynce_storage::StoreError> for ApiError {
+    fn from(err: covalynce_storage::StoreError) -> Self {
+        match err {
+            covalynce_storage::StoreError::Unavailable(msg) => ApiError::Unavailable(msg),
+            covalynce_storage::StoreError::Database(sqlx::Error::PoolTimedOut) => {
+                ApiError::Unavailable("the database is busy; retry shortly".into())
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+/// `GET /problems/{slug}`: what a problem type means, so `type` URIs resolve to docs.
+pub async fn describe(axum::extract::Path(slug): axum::extract::Path<String>) -> Response {
+    match PROBLEM_TYPES.iter().find(|(s, ..)| *s == slug) {
+        Some((s, status, title, when)) => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("/problems/{s}\n{title} (HTTP {status})\n\n{when}\n"),
+        )
+            .into_response(),
+        None => ApiError::NotFound(format!("there is no problem type {slug:?}")).into_response(),
+    }
+}
+
+pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("nothing is served at {}", uri.path()))
+}

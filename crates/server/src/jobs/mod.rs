@@ -1,0 +1,240 @@
+//! The worker pool: claims due jobs from the shared table, runs them, and records the
+//! outcome. Jobs are at-least-once (a crashed worker's lease expires and another process
+//! takes the job over), so every handler is idempotent.
+
+mod handlers;
+
+use crate::config::JobsConfig;
+use covalynce_domain::{JobKind, now_millis};
+use covalynce_storage::{ClaimedJob, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+/// Why a job did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another try later (a network hiccup, a row not there yet).
+    #[error("{0}")]
+    Retry(String),
+    /// Trying again cannot help (a malformed payload).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<covalynce_storage::StoreError> for JobError {
+    fn from(e: covalynce_storage::StoreError) -> Self {
+        JobError::Retry(e.to_string())
+    }
+}
+
+pub struct Pool {
+    workers: JoinSet<()>,
+}
+
+impl Pool {
+    /// Starts `config.workers` workers. They stop claiming when `shutdown` turns true and
+    /// give back a running job's lease if it has not finished `grace` later.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        config: JobsConfig,
+        wakeup: Arc<Notify>,
+        shutdown: watch::Receiver<bool>,
+        grace: Duration,
+    ) -> Self {
+        let mut workers = JoinSet::new();
+        let process = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        );
+        for n in 0..config.workers {
+            let worker = Worker {
+                id: format!("{process}-{n}"),
+                store: store.clone(),
+                config: config.clone(),
+                wakeup: wakeup.clone(),
+                shutdown: shutdown.clone(),
+                grace,
+            };
+            workers.spawn(worker.run());
+        }
+        Self { workers }
+    }
+
+    /// Waits for every worker to stop (after shutdown was signalled).
+    pub async fn join(mut self) {
+        while self.workers.join_next().await.is_some() {}
+    }
+}
+
+struct Worker {
+    id: String,
+    store: Arc<dyn Store>,
+    config: JobsConfig,
+    wakeup: Arc<Notify>,
+    shutdown: watch::Receiver<bool>,
+    grace: Duration,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        let lease_ms = self.config.lease.as_millis() as i64;
+        let wakeup = self.wakeup.clone();
+        while !*self.shutdown.borrow() {
+            // Register for a wake-up before looking, so a job enqueued between the claim
+            // and the wait is not missed until the next poll.
+            let notified = wakeup.notified();
+            match self.store.claim_jobs(&self.id, 1, lease_ms).await {
+                Ok(jobs) if !jobs.is_empty() => {
+                    for job in jobs {
+                        self.execute(job).await;
+                    }
+                }
+                Ok(_) => {
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep(self.config.poll_interval) => {}
+                        _ = self.shutdown.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(worker = %self.id, error = %e, "claiming jobs failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.config.poll_interval * 4) => {}
+                        _ = self.shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn execute(&self, job: ClaimedJob) {
+        let span =
+            tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts);
+        self.execute_in_span(job).instrument(span).await
+    }
+
+    async fn execute_in_span(&self, job: ClaimedJob) {
+        if job.attempts > job.max_attempts {
+            // Its lease expired more times than it may run: a job that crashes its worker.
+            let msg = format!(
+                "gave up after {} attempts (the worker holding it stopped each time)",
+                job.max_attempts
+            );
+            self.record(&job, Err(JobError::Permanent(msg))).await;
+            return;
+        }
+        let Some(kind) = JobKind::parse(&job.kind) else {
+            let msg = format!(
+                "unknown job kind {:?} (written by a newer version?)",
+                job.kind
+            );
+            self.record(&job, Err(JobError::Permanent(msg))).await;
+            return;
+        };
+        let run = handlers::run(self.store.as_ref(), kind, &job);
+        // A job may take at most its lease; past that another worker may already run it.
+        let run = tokio::time::timeout(self.config.lease, run);
+        let mut shutdown = self.shutdown.clone();
+        let grace = self.grace;
+        let gave_up = async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = run => {
+                let result = result.unwrap_or_else(|_| Err(JobError::Retry(format!(
+                    "timed out after {} s", self.config.lease.as_secs()
+                ))));
+                self.record(&job, result).await;
+            }
+            _ = gave_up => {
+                tracing::warn!("shutting down: releasing the job for another worker");
+                if let Err(e) = self.store.release_job(job.id, &self.id).await {
+                    tracing::warn!(error = %e, "could not release the job; its lease will expire");
+                }
+                metrics::counter!("covalynce_jobs_processed_total", "kind" => job.kind.clone(), "outcome" => "released").increment(1);
+            }
+        }
+    }
+
+    async fn record(&self, job: &ClaimedJob, result: Result<(), JobError>) {
+        let (outcome, stored) = match result {
+            Ok(()) => ("done", self.store.complete_job(job.id, &self.id).await),
+            Err(JobError::Retry(msg)) if job.attempts < job.max_attempts => {
+                let retry_at = now_millis() + backoff_ms(&self.config, job.attempts);
+                tracing::warn!(error = %msg, retry_at, "job failed; will retry");
+                (
+                    "retry",
+                    self.store
+                        .fail_job(job.id, &self.id, &msg, Some(retry_at))
+                        .await,
+                )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "job failed for good");
+                (
+                    "failed",
+                    self.store
+                        .fail_job(job.id, &self.id, &e.to_string(), None)
+                        .await,
+                )
+            }
+        };
+        match stored {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("lost the job's lease before finishing; another worker owns it now")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record the job's outcome; its lease will expire")
+            }
+        }
+        metrics::counter!("covalynce_jobs_processed_total", "kind" => job.kind.clone(), "outcome" => outcome).increment(1);
+    }
+}
+
+/// Exponential backoff with jitter: base · 2^(attempt−1), capped, then scaled by a random
+/// factor in [0.5, 1.0] so jobs that failed together do not retry in lockstep.
+pub fn backoff_ms(config: &JobsConfig, attempt: i64) -> i64 {
+    let base = config.backoff_base.as_millis() as f64;
+    let cap = config.backoff_max.as_millis() as f64;
+    let exp = base * 2f64.powi((attempt.clamp(1, 40) - 1) as i32);
+    let jitter = 0.5 + rand::random::<f64>() * 0.5;
+    (exp.min(cap) * jitter).max(1.0) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let config = JobsConfig {
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            ..JobsConfig::default()
+        };
+        for attempt in 1..=10 {
+            let full = (1000f64 * 2f64.powi(attempt as i32 - 1)).min(60_000.0);
+            for _ in 0..50 {
+                let d = backoff_ms(&config, attempt) as f64;
+                assert!(
+                    d >= full * 0.5 - 1.0 && d <= full,
+                    "attempt {attempt}: {d} not in [{}, {full}]",
+                    full * 0.5
+                );
+            }
+        }
+        let spread: std::collections::HashSet<i64> =
+            (0..50).map(|_| backoff_ms(&config, 3)).collect();
+        assert!(spread.len() > 1, "jitter must vary the delay");
+    }
+}

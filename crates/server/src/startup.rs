@@ -1,0 +1,127 @@
+//! Building and running the server: open and migrate the store, bind the listener, start
+//! the ingest writer and the worker pool, and shut all of it down in order.
+
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::http::{self, AppState};
+use crate::jobs;
+use anyhow::Context;
+use covalynce_domain::WorkspaceSlug;
+use covalynce_storage::{Backend, IngestWriter, Store};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+pub struct Application {
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    secrets: SecretBox,
+    config: Config,
+}
+
+impl Application {
+    /// Opens the database, applies migrations, and binds the address (port 0 picks a free
+    /// port; see [`Application::port`]).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = covalynce_storage::open(config.database_url.as_deref(), &config.data_dir)
+            .await
+            .context("opening the database")?;
+        store.migrate().await.context("migrating the database")?;
+        let secrets = SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
+        let listener = TcpListener::bind(&config.addr)
+            .await
+            .with_context(|| format!("binding {}", config.addr))?;
+        Ok(Self {
+            listener,
+            store,
+            secrets,
+            config,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then: stops accepting, finishes in-flight requests,
+    /// commits queued deliveries, lets running jobs finish (or releases them after the
+    /// grace period), and closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            store,
+            secrets,
+            config,
+        } = self;
+        if config.demo {
+            let token = crate::cli::create_token(
+                store.as_ref(),
+                &WorkspaceSlug::parse("demo").expect("valid slug"),
+                "demo",
+            )
+            .await?;
+            let addr = listener.local_addr()?;
+            println!("Covalynce demo workspace \"demo\" is ready.");
+            println!("  API docs:  http://{addr}/docs");
+            println!(
+                "  Try:       curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/workspace"
+            );
+            println!("  Token:     {token}");
+        }
+
+        let writers = match store.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        };
+        let (ingest, ingest_tasks) = IngestWriter::spawn(store.clone(), writers, 256);
+        let wakeup = Arc::new(Notify::new());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let pool = jobs::Pool::spawn(
+            store.clone(),
+            config.jobs.clone(),
+            wakeup.clone(),
+            stop_rx,
+            config.shutdown_grace,
+        );
+        let state = AppState::new(
+            store.clone(),
+            ingest,
+            secrets,
+            http::metrics::handle(),
+            wakeup,
+        );
+        let app = http::router(state);
+
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            database = store.backend().as_str(),
+            workers = config.jobs.workers,
+            "covalynce is serving"
+        );
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+
+        // The router (and with it every ingest sender) is gone: the writers drain and stop.
+        for task in ingest_tasks {
+            let _ = task.await;
+        }
+        let _ = stop_tx.send(true);
+        pool.join().await;
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! Storage: one interface ([`Store`]), two implementations — SQLite (the embedded default,
+//! one WAL file in the data dir) and PostgreSQL (for several replicas). Each has its own
+//! migrations; the SQL they share is written once (see `sql.rs`).
+//!
+//! Webhook deliveries are written through [`IngestWriter`], which commits concurrent
+//! deliveries together so each one is durable before it is answered without paying one
+//! fsync per request.
+
+mod ingest;
+mod model;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use async_trait::async_trait;
+use covalynce_domain::{EventId, JobId, SourceId, TokenId, WorkspaceId, WorkspaceSlug};
+use std::path::Path;
+use std::sync::Arc;
+
+pub use ingest::IngestWriter;
+pub use model::*;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Everything the pipeline persists. Every read that serves a user takes the caller's
+/// workspace, so one workspace can never see another's rows.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies pending migrations. Safe to run from several processes at once.
+    async fn migrate(&self) -> Result<()>;
+    /// Ok when the database answers and every migration this binary knows is applied.
+    async fn ready(&self) -> Result<()>;
+    async fn close(&self);
+
+    async fn ensure_workspace(&self, slug: &WorkspaceSlug) -> Result<Workspace>;
+    async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>>;
+
+    async fn insert_token(&self, token: &NewToken) -> Result<TokenId>;
+    /// The workspace of a live (not revoked) token, by the token's hash.
+    async fn workspace_for_token(&self, token_hash: &str) -> Result<Option<Workspace>>;
+
+    async fn insert_source(&self, source: &NewSource) -> Result<Source>;
+    /// A source by id alone: webhook senders authenticate with the source's secret, not a
+    /// token, so this is the one lookup that is not scoped to a workspace.
+    async fn source(&self, id: SourceId) -> Result<Option<Source>>;
+    async fn workspace_source(&self, ws: WorkspaceId, id: SourceId) -> Result<Option<Source>>;
+    async fn list_sources(&self, ws: WorkspaceId) -> Result<Vec<Source>>;
+
+    /// Stores deliveries and their events in one transaction, deduplicating by delivery id
+    /// and by the events' own keys, and enqueues each new event's next job.
+    /// Returns one outcome per input, in input order.
+    async fn ingest(&self, batch: &[Ingest]) -> Result<Vec<IngestOutcome>>;
+
+    async fn list_deliveries(
+        &self,
+        ws: WorkspaceId,
+        source: Option<SourceId>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>>;
+    async fn delivery_body(&self, ws: WorkspaceId, guid: &str) -> Result<Option<Vec<u8>>>;
+
+    async fn list_events(&self, ws: WorkspaceId, filter: &EventFilter) -> Result<Vec<EventRecord>>;
+    async fn event(&self, ws: WorkspaceId, id: EventId) -> Result<Option<EventRecord>>;
+    async fn event_by_id(&self, id: EventId) -> Result<Option<EventRecord>>;
+    async fn set_event_status(&self, id: EventId, status: &str, reason: Option<&str>)
+    -> Result<()>;
+
+    async fn enqueue_job(&self, job: &NewJob) -> Result<JobId>;
+    /// Takes up to `limit` runnable jobs (queued and due, or running with an expired
+    /// lease) for `worker`, leasing them for `lease_ms`. A job is held by one worker at a
+    /// time, across processes.
+    async fn claim_jobs(&self, worker: &str, limit: i64, lease_ms: i64) -> Result<Vec<ClaimedJob>>;
+    /// False when the worker no longer held the job (its lease expired and another took it).
+    async fn complete_job(&self, id: JobId, worker: &str) -> Result<bool>;
+    /// Records the error; the job runs again at `retry_at`, or fails for good when `None`.
+    async fn fail_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<bool>;
+    /// Gives a job back unfinished (shutdown): it runs again at once, and this attempt
+    /// does not count.
+    async fn release_job(&self, id: JobId, worker: &str) -> Result<bool>;
+    async fn list_jobs(
+        &self,
+        ws: WorkspaceId,
+        status: Option<JobStatus>,
+        limit: i64,
+    ) -> Result<Vec<JobRecord>>;
+    async fn job(&self, id: JobId) -> Result<Option<JobRecord>>;
+    /// Jobs per status across all workspaces, for metrics.
+    async fn job_counts(&self) -> Result<Vec<(JobStatus, i64)>>;
+}
+
+/// Opens the store a database URL names: `postgres://…` (or `postgresql://…`) selects
+/// PostgreSQL, `sqlite://…` a SQLite file, and no URL the SQLite file in `data_dir`.
+pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    match database_url.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(PgStore::connect(url).await?))
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            Ok(Arc::new(SqliteStore::open(Path::new(path)).await?))
+        }
+        Some(other) => Err(StoreError::Unavailable(format!(
+            "unsupported database URL scheme in {:?}: use postgres://… or sqlite://…",
+            redact_url(other)
+        ))),
+        None => {
+            std::fs::create_dir_all(data_dir).map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "cannot create data directory {}: {e}",
+                    data_dir.display()
+                ))
+            })?;
+            Ok(Arc::new(
+                SqliteStore::open(&data_dir.join("covalynce.db")).await?,
+            ))
+        }
+    }
+}
+
+/// A database URL fit for logs and error messages: any password is replaced.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((auth, host)) = rest.split_once('@')
+    {
+        let user = auth.split(':').next().unwrap_or_default();
+        if auth.contains(':') {
+            return format!("{scheme}://{user}:***@{host}");
+        }
+    }
+    url.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_urls_in_messages_never_carry_passwords() {
+        assert_eq!(
+            super::redact_url("postgres://app:hunter2@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(
+            super::redact_url("postgres://app@db/x"),
+            "postgres://app@db/x"
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! What goes in and comes out of the store. Records are read back into domain types, so a
+//! row that does not parse is an error here, not a surprise three layers up.
+
+use covalynce_domain::{
+    DeliveryId, EventId, EventKind, JobId, JobKind, NewEvent, SourceId, SourceKind, TokenId,
+    UnixMillis, WorkspaceId, WorkspaceSlug,
+};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub slug: WorkspaceSlug,
+    pub plan: String,
+    pub card_limit: i64,
+    pub cards_used: i64,
+    pub voice: String,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub id: TokenId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    /// Hex SHA-256 of the token text.
+    pub token_hash: String,
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSource {
+    pub id: SourceId,
+    pub workspace_id: WorkspaceId,
+    pub kind: SourceKind,
+    pub repo: Option<String>,
+    pub path: Option<String>,
+    /// Already sealed by the caller; the store never sees a secret in the clear.
+    pub sealed_secret: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub id: SourceId,
+    pub workspace_id: WorkspaceId,
+    pub kind: SourceKind,
+    pub repo: Option<String>,
+    pub path: Option<String>,
+    pub sealed_secret: Option<Vec<u8>>,
+    pub cursor: Option<String>,
+    pub created_at: UnixMillis,
+    pub last_delivery_at: Option<UnixMillis>,
+}
+
+/// What a verified delivery turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    Events,
+    Ignored,
+    Ping,
+}
+
+impl DeliveryOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Events => "events",
+            DeliveryOutcome::Ignored => "ignored",
+            DeliveryOutcome::Ping => "ping",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "events" => Some(Self::Events),
+            "ignored" => Some(Self::Ignored),
+            "ping" => Some(Self::Ping),
+            _ => None,
+        }
+    }
+}
+
+/// One verified delivery to store, with the events it carries.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub workspace_id: WorkspaceId,
+    pub source_id: SourceId,
+    /// The sender's delivery id (`X-GitHub-Delivery`); unique per source.
+    pub guid: String,
+    pub event_name: String,
+    pub outcome: DeliveryOutcome,
+    pub reason: Option<String>,
+    pub body: Vec<u8>,
+    pub events: Vec<NewEvent>,
+    pub received_at: UnixMillis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    pub id: EventId,
+    pub kind: EventKind,
+    /// False when the same work was already stored by an earlier delivery.
+    pub new: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestOutcome {
+    /// The delivery id was seen before: nothing new was stored.
+    Duplicate,
+    Stored {
+        delivery_id: DeliveryId,
+        events: Vec<StoredEvent>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryRecord {
+    pub id: DeliveryId,
+    pub source_id: SourceId,
+    pub guid: String,
+    pub event_name: String,
+    pub outcome: DeliveryOutcome,
+    pub reason: Option<String>,
+    pub size: i64,
+    pub received_at: UnixMillis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRecord {
+    pub id: EventId,
+    pub source_id: SourceId,
+    pub delivery_id: Option<DeliveryId>,
+    pub kind: EventKind,
+    pub dedup_key: String,
+    pub repo: String,
+    pub title: String,
+    pub data: serde_json::Value,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub occurred_at: Option<UnixMillis>,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub kind: Option<EventKind>,
+    pub status: Option<String>,
+    /// Only events older than this one (ids sort by creation).
+    pub before: Option<EventId>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 4] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Done,
+        JobStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub workspace_id: Option<WorkspaceId>,
+    pub kind: JobKind,
+    pub payload: serde_json::Value,
+    pub run_at: UnixMillis,
+    pub max_attempts: i64,
+}
+
+/// A job this worker now holds until `locked_until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedJob {
+    pub id: JobId,
+    pub workspace_id: Option<WorkspaceId>,
+    /// Kept as text: a job written by a newer version may name a kind this one lacks.
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// Including this run.
+    pub attempts: i64,
+    pub max_attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub kind: String,
+    pub status: JobStatus,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub run_at: UnixMillis,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+    pub payload: serde_json::Value,
+    pub created_at: UnixMillis,
+    pub finished_at: Option<UnixMillis>,
+}

@@ -1,0 +1,44 @@
+use crate::sql::impl_store;
+use crate::{Backend, Result};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::time::Duration;
+
+/// PostgreSQL, for teams running several replicas against one database.
+pub struct PgStore {
+    pub(crate) write: PgPool,
+    /// The same pool as `write`: PostgreSQL has no single-writer constraint.
+    pub(crate) read: PgPool,
+}
+
+impl PgStore {
+    pub(crate) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        Ok(Self {
+            write: pool.clone(),
+            read: pool,
+        })
+    }
+}
+
+impl_store!(
+    PgStore,
+    Backend::Postgres,
+    // SKIP LOCKED: replicas claiming at the same moment take different rows instead of
+    // queueing behind each other's locks.
+    claim_sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1,
+                        locked_by = $1, locked_until = $2, updated_at = $3
+                 WHERE id IN (
+                     SELECT id FROM jobs
+                     WHERE (status = 'queued' AND run_at <= $3)
+                        OR (status = 'running' AND locked_until < $3)
+                     ORDER BY run_at, id
+                     LIMIT $4
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING id, workspace_id, kind, payload, attempts, max_attempts"
+);

@@ -1,0 +1,788 @@
+//! The SQL both backends share, written once.
+//!
+//! SQLite (3.35+) and PostgreSQL agree on `$N` placeholders, `ON CONFLICT … DO NOTHING`
+//! and `RETURNING`, and the schema keeps to TEXT, BIGINT and BLOB/BYTEA, so most queries
+//! are identical text. `impl_store!` expands the one implementation for each pool type;
+//! the only backend-specific statement is the job claim, passed in by each backend.
+
+use crate::model::*;
+use crate::{Result, StoreError};
+use covalynce_domain::{
+    DeliveryId, EventId, EventKind, JobId, SourceId, SourceKind, WorkspaceId, WorkspaceSlug,
+};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct WorkspaceRow {
+    id: String,
+    slug: String,
+    plan: String,
+    card_limit: i64,
+    cards_used: i64,
+    voice: String,
+    created_at: i64,
+}
+
+impl TryFrom<WorkspaceRow> for Workspace {
+    type Error = StoreError;
+    fn try_from(r: WorkspaceRow) -> Result<Self> {
+        Ok(Workspace {
+            id: parse_id(&r.id, WorkspaceId::parse)?,
+            slug: WorkspaceSlug::parse(&r.slug).map_err(|e| StoreError::Corrupt(e.0))?,
+            plan: r.plan,
+            card_limit: r.card_limit,
+            cards_used: r.cards_used,
+            voice: r.voice,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SourceRow {
+    id: String,
+    workspace_id: String,
+    kind: String,
+    repo: Option<String>,
+    path: Option<String>,
+    secret: Option<Vec<u8>>,
+    cursor: Option<String>,
+    created_at: i64,
+    last_delivery_at: Option<i64>,
+}
+
+impl TryFrom<SourceRow> for Source {
+    type Error = StoreError;
+    fn try_from(r: SourceRow) -> Result<Self> {
+        Ok(Source {
+            id: parse_id(&r.id, SourceId::parse)?,
+            workspace_id: parse_id(&r.workspace_id, WorkspaceId::parse)?,
+            kind: SourceKind::parse(&r.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("source kind {:?}", r.kind)))?,
+            repo: r.repo,
+            path: r.path,
+            sealed_secret: r.secret,
+            cursor: r.cursor,
+            created_at: r.created_at,
+            last_delivery_at: r.last_delivery_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeliveryRow {
+    id: String,
+    source_id: String,
+    guid: String,
+    event_name: String,
+    outcome: String,
+    reason: Option<String>,
+    size: i64,
+    received_at: i64,
+}
+
+impl TryFrom<DeliveryRow> for DeliveryRecord {
+    type Error = StoreError;
+    fn try_from(r: DeliveryRow) -> Result<Self> {
+        Ok(DeliveryRecord {
+            id: parse_id(&r.id, DeliveryId::parse)?,
+            source_id: parse_id(&r.source_id, SourceId::parse)?,
+            guid: r.guid,
+            event_name: r.event_name,
+            outcome: DeliveryOutcome::parse(&r.outcome)
+                .ok_or_else(|| StoreError::Corrupt(format!("delivery outcome {:?}", r.outcome)))?,
+            reason: r.reason,
+            size: r.size,
+            received_at: r.received_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    id: String,
+    source_id: String,
+    delivery_id: Option<String>,
+    kind: String,
+    dedup_key: String,
+    repo: String,
+    title: String,
+    data: String,
+    status: String,
+    status_reason: Option<String>,
+    occurred_at: Option<i64>,
+    created_at: i64,
+}
+
+impl TryFrom<EventRow> for EventRecord {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<Self> {
+        Ok(EventRecord {
+            id: parse_id(&r.id, EventId::parse)?,
+            source_id: parse_id(&r.source_id, SourceId::parse)?,
+            delivery_id: r
+                .delivery_id
+                .as_deref()
+                .map(|d| parse_id(d, DeliveryId::parse))
+                .transpose()?,
+            kind: EventKind::parse(&r.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("event kind {:?}", r.kind)))?,
+            dedup_key: r.dedup_key,
+            repo: r.repo,
+            title: r.title,
+            data: parse_json(&r.data)?,
+            status: r.status,
+            status_reason: r.status_reason,
+            occurred_at: r.occurred_at,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClaimRow {
+    id: String,
+    workspace_id: Option<String>,
+    kind: String,
+    payload: String,
+    attempts: i64,
+    max_attempts: i64,
+}
+
+impl TryFrom<ClaimRow> for ClaimedJob {
+    type Error = StoreError;
+    fn try_from(r: ClaimRow) -> Result<Self> {
+        Ok(ClaimedJob {
+            id: parse_id(&r.id, JobId::parse)?,
+            workspace_id: r
+                .workspace_id
+                .as_deref()
+                .map(|w| parse_id(w, WorkspaceId::parse))
+                .transpose()?,
+            kind: r.kind,
+            payload: parse_json(&r.payload)?,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobRow {
+    id: String,
+    kind: String,
+    status: String,
+    attempts: i64,
+    max_attempts: i64,
+    run_at: i64,
+    locked_by: Option<String>,
+    last_error: Option<String>,
+    payload: String,
+    created_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<JobRow> for JobRecord {
+    type Error = StoreError;
+    fn try_from(r: JobRow) -> Result<Self> {
+        Ok(JobRecord {
+            id: parse_id(&r.id, JobId::parse)?,
+            kind: r.kind,
+            status: JobStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("job status {:?}", r.status)))?,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            run_at: r.run_at,
+            locked_by: r.locked_by,
+            last_error: r.last_error,
+            payload: parse_json(&r.payload)?,
+            created_at: r.created_at,
+            finished_at: r.finished_at,
+        })
+    }
+}
+
+pub(crate) fn parse_id<T>(s: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    parse(s).ok_or_else(|| StoreError::Corrupt(format!("id {s:?}")))
+}
+
+fn parse_json(s: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("stored JSON: {e}")))
+}
+
+pub(crate) fn collect<R, T>(rows: Vec<R>) -> Result<Vec<T>>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    rows.into_iter().map(T::try_from).collect()
+}
+
+/// Lock order for a batch: deliveries sorted by (source, guid) so two replicas committing
+/// overlapping batches take row locks in the same order and cannot deadlock each other.
+pub(crate) fn lock_order(batch: &[Ingest]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by(|&a, &b| {
+        (batch[a].source_id, &batch[a].guid).cmp(&(batch[b].source_id, &batch[b].guid))
+    });
+    order
+}
+
+pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at";
+pub(crate) const SOURCE_COLS: &str =
+    "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at";
+pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
+pub(crate) const JOB_COLS: &str = "id, kind, status, attempts, max_attempts, run_at, locked_by, last_error, payload, created_at, finished_at";
+
+/// Expands the shared [`crate::Store`] implementation for one backend.
+/// `$store` must have `read` and `write` pools of the backend's type and a `MIGRATOR`.
+macro_rules! impl_store {
+    ($store:ty, $backend:expr, claim_sql = $claim_sql:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> $crate::Backend {
+                $backend
+            }
+
+            async fn migrate(&self) -> $crate::Result<()> {
+                Self::MIGRATOR.run(&self.write).await?;
+                Ok(())
+            }
+
+            async fn ready(&self) -> $crate::Result<()> {
+                let applied: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM _sqlx_migrations WHERE success",
+                )
+                .fetch_one(&self.read)
+                .await?;
+                let known = Self::MIGRATOR.iter().count() as i64;
+                if applied < known {
+                    return Err($crate::StoreError::Unavailable(format!(
+                        "{applied} of {known} migrations applied"
+                    )));
+                }
+                Ok(())
+            }
+
+            async fn close(&self) {
+                self.write.close().await;
+                self.read.close().await;
+            }
+
+            async fn ensure_workspace(
+                &self,
+                slug: &covalynce_domain::WorkspaceSlug,
+            ) -> $crate::Result<$crate::Workspace> {
+                sqlx::query(
+                    "INSERT INTO workspaces (id, slug, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (slug) DO NOTHING",
+                )
+                .bind(covalynce_domain::WorkspaceId::new().to_string())
+                .bind(slug.as_str())
+                .bind(covalynce_domain::now_millis())
+                .execute(&self.write)
+                .await?;
+                let row: $crate::sql::WorkspaceRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM workspaces WHERE slug = $1",
+                    $crate::sql::WORKSPACE_COLS
+                )))
+                .bind(slug.as_str())
+                .fetch_one(&self.write)
+                .await?;
+                row.try_into()
+            }
+
+            async fn workspace(
+                &self,
+                id: covalynce_domain::WorkspaceId,
+            ) -> $crate::Result<Option<$crate::Workspace>> {
+                let row: Option<$crate::sql::WorkspaceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM workspaces WHERE id = $1",
+                        $crate::sql::WORKSPACE_COLS
+                    )))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn insert_token(
+                &self,
+                t: &$crate::NewToken,
+            ) -> $crate::Result<covalynce_domain::TokenId> {
+                sqlx::query(
+                    "INSERT INTO api_tokens (id, workspace_id, name, token_hash, prefix, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(t.id.to_string())
+                .bind(t.workspace_id.to_string())
+                .bind(&t.name)
+                .bind(&t.token_hash)
+                .bind(&t.prefix)
+                .bind(covalynce_domain::now_millis())
+                .execute(&self.write)
+                .await?;
+                Ok(t.id)
+            }
+
+            async fn workspace_for_token(
+                &self,
+                token_hash: &str,
+            ) -> $crate::Result<Option<$crate::Workspace>> {
+                let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(
+                    "SELECT w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at
+                     FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.read)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn insert_source(&self, s: &$crate::NewSource) -> $crate::Result<$crate::Source> {
+                let now = covalynce_domain::now_millis();
+                sqlx::query(
+                    "INSERT INTO sources (id, workspace_id, kind, repo, path, secret, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(s.id.to_string())
+                .bind(s.workspace_id.to_string())
+                .bind(s.kind.as_str())
+                .bind(s.repo.as_deref())
+                .bind(s.path.as_deref())
+                .bind(s.sealed_secret.as_deref())
+                .bind(now)
+                .execute(&self.write)
+                .await?;
+                Ok($crate::Source {
+                    id: s.id,
+                    workspace_id: s.workspace_id,
+                    kind: s.kind,
+                    repo: s.repo.clone(),
+                    path: s.path.clone(),
+                    sealed_secret: s.sealed_secret.clone(),
+                    cursor: None,
+                    created_at: now,
+                    last_delivery_at: None,
+                })
+            }
+
+            async fn source(
+                &self,
+                id: covalynce_domain::SourceId,
+            ) -> $crate::Result<Option<$crate::Source>> {
+                let row: Option<$crate::sql::SourceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM sources WHERE id = $1",
+                        $crate::sql::SOURCE_COLS
+                    )))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn workspace_source(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::SourceId,
+            ) -> $crate::Result<Option<$crate::Source>> {
+                let row: Option<$crate::sql::SourceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM sources WHERE id = $1 AND workspace_id = $2",
+                        $crate::sql::SOURCE_COLS
+                    )))
+                    .bind(id.to_string())
+                    .bind(ws.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_sources(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+            ) -> $crate::Result<Vec<$crate::Source>> {
+                let rows: Vec<$crate::sql::SourceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM sources WHERE workspace_id = $1 ORDER BY id",
+                        $crate::sql::SOURCE_COLS
+                    )))
+                    .bind(ws.to_string())
+                    .fetch_all(&self.read)
+                    .await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn ingest(
+                &self,
+                batch: &[$crate::Ingest],
+            ) -> $crate::Result<Vec<$crate::IngestOutcome>> {
+                let mut outcomes = vec![$crate::IngestOutcome::Duplicate; batch.len()];
+                // The first statement writes, so SQLite takes its write lock up front and a
+                // concurrent writer (another process on the same file) waits instead of
+                // failing with a stale snapshot.
+                let mut tx = self.write.begin().await?;
+                let mut touched: Vec<(covalynce_domain::SourceId, i64)> = Vec::new();
+                for i in $crate::sql::lock_order(batch) {
+                    let d = &batch[i];
+                    let delivery_id = covalynce_domain::DeliveryId::new();
+                    let inserted: Option<String> = sqlx::query_scalar(
+                        "INSERT INTO deliveries
+                           (id, workspace_id, source_id, guid, event_name, outcome, reason, body, received_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                         ON CONFLICT (source_id, guid) DO NOTHING
+                         RETURNING id",
+                    )
+                    .bind(delivery_id.to_string())
+                    .bind(d.workspace_id.to_string())
+                    .bind(d.source_id.to_string())
+                    .bind(&d.guid)
+                    .bind(&d.event_name)
+                    .bind(d.outcome.as_str())
+                    .bind(d.reason.as_deref())
+                    .bind(d.body.as_slice())
+                    .bind(d.received_at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if inserted.is_none() {
+                        continue;
+                    }
+                    match touched.iter_mut().find(|(s, _)| *s == d.source_id) {
+                        Some((_, at)) => *at = (*at).max(d.received_at),
+                        None => touched.push((d.source_id, d.received_at)),
+                    }
+                    let mut events = Vec::with_capacity(d.events.len());
+                    for e in &d.events {
+                        let event_id = covalynce_domain::EventId::new();
+                        let data = serde_json::to_string(&e.data)
+                            .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                        let new: Option<String> = sqlx::query_scalar(
+                            "INSERT INTO events
+                               (id, workspace_id, source_id, delivery_id, kind, dedup_key, repo, title, data, occurred_at, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                             ON CONFLICT (workspace_id, dedup_key) DO NOTHING
+                             RETURNING id",
+                        )
+                        .bind(event_id.to_string())
+                        .bind(d.workspace_id.to_string())
+                        .bind(d.source_id.to_string())
+                        .bind(delivery_id.to_string())
+                        .bind(e.kind.as_str())
+                        .bind(&e.dedup_key)
+                        .bind(&e.repo)
+                        .bind(&e.title)
+                        .bind(data)
+                        .bind(e.occurred_at)
+                        .bind(d.received_at)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if new.is_some() {
+                            if let Some(kind) = e.kind.next_job() {
+                                let payload = serde_json::json!({ "event_id": event_id.to_string() });
+                                sqlx::query(
+                                    "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, created_at, updated_at)
+                                     VALUES ($1, $2, $3, $4, $5, $5, $5)",
+                                )
+                                .bind(covalynce_domain::JobId::new().to_string())
+                                .bind(d.workspace_id.to_string())
+                                .bind(kind.as_str())
+                                .bind(payload.to_string())
+                                .bind(d.received_at)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                            events.push($crate::StoredEvent { id: event_id, kind: e.kind, new: true });
+                        } else {
+                            let existing: String = sqlx::query_scalar(
+                                "SELECT id FROM events WHERE workspace_id = $1 AND dedup_key = $2",
+                            )
+                            .bind(d.workspace_id.to_string())
+                            .bind(&e.dedup_key)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                            events.push($crate::StoredEvent {
+                                id: $crate::sql::parse_id(&existing, covalynce_domain::EventId::parse)?,
+                                kind: e.kind,
+                                new: false,
+                            });
+                        }
+                    }
+                    outcomes[i] = $crate::IngestOutcome::Stored { delivery_id, events };
+                }
+                for (source, at) in touched {
+                    sqlx::query(
+                        "UPDATE sources SET last_delivery_at = $1
+                         WHERE id = $2 AND (last_delivery_at IS NULL OR last_delivery_at < $1)",
+                    )
+                    .bind(at)
+                    .bind(source.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(outcomes)
+            }
+
+            async fn list_deliveries(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                source: Option<covalynce_domain::SourceId>,
+                limit: i64,
+            ) -> $crate::Result<Vec<$crate::DeliveryRecord>> {
+                let rows: Vec<$crate::sql::DeliveryRow> = sqlx::query_as(
+                    "SELECT id, source_id, guid, event_name, outcome, reason,
+                            CAST(LENGTH(body) AS BIGINT) AS size, received_at
+                     FROM deliveries
+                     WHERE workspace_id = $1 AND ($2 IS NULL OR source_id = $2)
+                     ORDER BY id DESC LIMIT $3",
+                )
+                .bind(ws.to_string())
+                .bind(source.map(|s| s.to_string()))
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn delivery_body(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                guid: &str,
+            ) -> $crate::Result<Option<Vec<u8>>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT body FROM deliveries WHERE workspace_id = $1 AND guid = $2",
+                )
+                .bind(ws.to_string())
+                .bind(guid)
+                .fetch_optional(&self.read)
+                .await?)
+            }
+
+            async fn list_events(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                f: &$crate::EventFilter,
+            ) -> $crate::Result<Vec<$crate::EventRecord>> {
+                let rows: Vec<$crate::sql::EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM events
+                     WHERE workspace_id = $1
+                       AND ($2 IS NULL OR kind = $2)
+                       AND ($3 IS NULL OR status = $3)
+                       AND ($4 IS NULL OR id < $4)
+                     ORDER BY id DESC LIMIT $5",
+                    $crate::sql::EVENT_COLS
+                )))
+                .bind(ws.to_string())
+                .bind(f.kind.map(|k| k.as_str()))
+                .bind(f.status.as_deref())
+                .bind(f.before.map(|b| b.to_string()))
+                .bind(f.limit)
+                .fetch_all(&self.read)
+                .await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn event(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::EventId,
+            ) -> $crate::Result<Option<$crate::EventRecord>> {
+                let row: Option<$crate::sql::EventRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM events WHERE id = $1 AND workspace_id = $2",
+                        $crate::sql::EVENT_COLS
+                    )))
+                    .bind(id.to_string())
+                    .bind(ws.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn event_by_id(
+                &self,
+                id: covalynce_domain::EventId,
+            ) -> $crate::Result<Option<$crate::EventRecord>> {
+                let row: Option<$crate::sql::EventRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM events WHERE id = $1",
+                        $crate::sql::EVENT_COLS
+                    )))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn set_event_status(
+                &self,
+                id: covalynce_domain::EventId,
+                status: &str,
+                reason: Option<&str>,
+            ) -> $crate::Result<()> {
+                sqlx::query("UPDATE events SET status = $1, status_reason = $2 WHERE id = $3")
+                    .bind(status)
+                    .bind(reason)
+                    .bind(id.to_string())
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn enqueue_job(
+                &self,
+                job: &$crate::NewJob,
+            ) -> $crate::Result<covalynce_domain::JobId> {
+                let id = covalynce_domain::JobId::new();
+                let now = covalynce_domain::now_millis();
+                sqlx::query(
+                    "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, max_attempts, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                )
+                .bind(id.to_string())
+                .bind(job.workspace_id.map(|w| w.to_string()))
+                .bind(job.kind.as_str())
+                .bind(job.payload.to_string())
+                .bind(job.run_at)
+                .bind(job.max_attempts)
+                .bind(now)
+                .execute(&self.write)
+                .await?;
+                Ok(id)
+            }
+
+            async fn claim_jobs(
+                &self,
+                worker: &str,
+                limit: i64,
+                lease_ms: i64,
+            ) -> $crate::Result<Vec<$crate::ClaimedJob>> {
+                let now = covalynce_domain::now_millis();
+                let rows: Vec<$crate::sql::ClaimRow> = sqlx::query_as($claim_sql)
+                    .bind(worker)
+                    .bind(now + lease_ms)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&self.write)
+                    .await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn complete_job(
+                &self,
+                id: covalynce_domain::JobId,
+                worker: &str,
+            ) -> $crate::Result<bool> {
+                let now = covalynce_domain::now_millis();
+                let done = sqlx::query(
+                    "UPDATE jobs SET status = 'done', finished_at = $1, updated_at = $1,
+                            locked_by = NULL, locked_until = NULL, last_error = NULL
+                     WHERE id = $2 AND locked_by = $3 AND status = 'running'",
+                )
+                .bind(now)
+                .bind(id.to_string())
+                .bind(worker)
+                .execute(&self.write)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn fail_job(
+                &self,
+                id: covalynce_domain::JobId,
+                worker: &str,
+                error: &str,
+                retry_at: Option<i64>,
+            ) -> $crate::Result<bool> {
+                let now = covalynce_domain::now_millis();
+                let (status, run_at, finished) = match retry_at {
+                    Some(at) => ("queued", Some(at), None),
+                    None => ("failed", None, Some(now)),
+                };
+                let done = sqlx::query(
+                    "UPDATE jobs SET status = $1, run_at = COALESCE($2, run_at), finished_at = $3,
+                            last_error = $4, updated_at = $5, locked_by = NULL, locked_until = NULL
+                     WHERE id = $6 AND locked_by = $7 AND status = 'running'",
+                )
+                .bind(status)
+                .bind(run_at)
+                .bind(finished)
+                .bind(error)
+                .bind(now)
+                .bind(id.to_string())
+                .bind(worker)
+                .execute(&self.write)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn release_job(
+                &self,
+                id: covalynce_domain::JobId,
+                worker: &str,
+            ) -> $crate::Result<bool> {
+                let now = covalynce_domain::now_millis();
+                let done = sqlx::query(
+                    "UPDATE jobs SET status = 'queued', run_at = $1, updated_at = $1,
+                            attempts = attempts - 1, locked_by = NULL, locked_until = NULL
+                     WHERE id = $2 AND locked_by = $3 AND status = 'running'",
+                )
+                .bind(now)
+                .bind(id.to_string())
+                .bind(worker)
+                .execute(&self.write)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn list_jobs(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                status: Option<$crate::JobStatus>,
+                limit: i64,
+            ) -> $crate::Result<Vec<$crate::JobRecord>> {
+                let rows: Vec<$crate::sql::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM jobs WHERE workspace_id = $1 AND ($2 IS NULL OR status = $2)
+                     ORDER BY id DESC LIMIT $3",
+                    $crate::sql::JOB_COLS
+                )))
+                .bind(ws.to_string())
+                .bind(status.map(|s| s.as_str()))
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn job(
+                &self,
+                id: covalynce_domain::JobId,
+            ) -> $crate::Result<Option<$crate::JobRecord>> {
+                let row: Option<$crate::sql::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(
+                    format!("SELECT {} FROM jobs WHERE id = $1", $crate::sql::JOB_COLS),
+                ))
+                .bind(id.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn job_counts(&self) -> $crate::Result<Vec<($crate::JobStatus, i64)>> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+                        .fetch_all(&self.read)
+                        .await?;
+                rows.into_iter()
+                    .map(|(s, n)| {
+                        $crate::JobStatus::parse(&s)
+                            .map(|s| (s, n))
+                            .ok_or_else(|| $crate::StoreError::Corrupt(format!("job status {s:?}")))
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

@@ -1,0 +1,60 @@
+use crate::sql::impl_store;
+use crate::{Backend, Result};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::Path;
+use std::time::Duration;
+
+/// The embedded default: one database file in WAL mode.
+///
+/// Writes go through a single connection (SQLite has one writer anyway; queueing in the
+/// pool is cheaper than spinning on SQLITE_BUSY), reads through a small pool of their own.
+/// `synchronous = FULL` makes every commit durable before it returns: a webhook answered
+/// 2xx survives a power cut.
+pub struct SqliteStore {
+    pub(crate) write: SqlitePool,
+    pub(crate) read: SqlitePool,
+}
+
+impl SqliteStore {
+    pub(crate) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            // Another process (`covalynce watch` beside `serve`) may hold the write lock.
+            .busy_timeout(Duration::from_secs(10));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { write, read })
+    }
+}
+
+impl_store!(
+    SqliteStore,
+    Backend::Sqlite,
+    // One writer connection makes this UPDATE atomic: no two claims can see the same row.
+    claim_sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1,
+                        locked_by = $1, locked_until = $2, updated_at = $3
+                 WHERE id IN (
+                     SELECT id FROM jobs
+                     WHERE (status = 'queued' AND run_at <= $3)
+                        OR (status = 'running' AND locked_until < $3)
+                     ORDER BY run_at, id
+                     LIMIT $4)
+                 RETURNING id, workspace_id, kind, payload, attempts, max_attempts"
+);
