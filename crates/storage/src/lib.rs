@@ -11,6 +11,7 @@ mod model;
 mod postgres;
 mod sql;
 mod sqlite;
+pub mod testing;
 
 use async_trait::async_trait;
 use covalynce_domain::{EventId, JobId, SourceId, TokenId, WorkspaceId, WorkspaceSlug};

@@ -677,7 +677,7 @@ macro_rules! impl_store {
                 let now = covalynce_domain::now_millis();
                 let done = sqlx::query(
                     "UPDATE jobs SET status = 'done', finished_at = $1, updated_at = $1,
-                            locked_by = NULL, locked_until = NULL, last_error = NULL
+                            locked_until = NULL, last_error = NULL
                      WHERE id = $2 AND locked_by = $3 AND status = 'running'",
                 )
                 .bind(now)
@@ -702,7 +702,7 @@ macro_rules! impl_store {
                 };
                 let done = sqlx::query(
                     "UPDATE jobs SET status = $1, run_at = COALESCE($2, run_at), finished_at = $3,
-                            last_error = $4, updated_at = $5, locked_by = NULL, locked_until = NULL
+                            last_error = $4, updated_at = $5, locked_until = NULL
                      WHERE id = $6 AND locked_by = $7 AND status = 'running'",
                 )
                 .bind(status)

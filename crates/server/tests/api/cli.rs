@@ -1,0 +1,163 @@
+//! The `covalynce` binary as a user runs it.
+
+use crate::helpers::{bounded, covalynce_cmd, on_both_backends, serve_process};
+use covalynce_storage::Backend;
+
+on_both_backends!(
+    token_create_prints_a_working_token_as_the_last_line,
+    sigterm_stops_the_server_cleanly,
+    json_logs_carry_the_request_id,
+);
+
+async fn token_create_prints_a_working_token_as_the_last_line(backend: Backend) {
+    let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
+    let out = covalynce_cmd(&dir, url.as_deref())
+        .args(["token", "create", "--workspace", "acme"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let token = stdout.lines().last().unwrap().to_owned();
+    assert!(token.starts_with("cvl_"), "{stdout}");
+    let (_server, base) = serve_process(&dir, url.as_deref(), &[]).await;
+    let r = reqwest::Client::new()
+        .get(format!("{base}/api/v1/workspace"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ws: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(ws["data"]["slug"], "acme");
+    // The default workspace is "default".
+    let out = covalynce_cmd(&dir, url.as_deref())
+        .args(["token", "create"])
+        .output()
+        .unwrap();
+    let token2 = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    let r = reqwest::Client::new()
+        .get(format!("{base}/api/v1/workspace"))
+        .bearer_auth(&token2)
+        .send()
+        .await
+        .unwrap();
+    let ws: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(ws["data"]["slug"], "default");
+}
+
+async fn sigterm_stops_the_server_cleanly(backend: Backend) {
+    let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
+    let (mut server, base) = serve_process(&dir, url.as_deref(), &[]).await;
+    assert_eq!(
+        reqwest::get(format!("{base}/health"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let status = server.terminate();
+    assert!(status.success(), "exit {status:?}:\n{}", server.stderr());
+    let log = server.stderr();
+    assert!(
+        log.contains("shutdown signal received") && log.contains("stopped"),
+        "{log}"
+    );
+    assert!(
+        reqwest::get(format!("{base}/health")).await.is_err(),
+        "no longer accepting"
+    );
+}
+
+async fn json_logs_carry_the_request_id(backend: Backend) {
+    let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
+    let (mut server, base) = serve_process(&dir, url.as_deref(), &["--log-format", "json"]).await;
+    let r = reqwest::Client::new()
+        .get(format!("{base}/health"))
+        .header("x-request-id", "req-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    server.terminate();
+    let log = server.stderr();
+    let line = log
+        .lines()
+        .find(|l| l.contains("req-abc-123"))
+        .unwrap_or_else(|| panic!("no log line carries the request id:\n{log}"));
+    let v: serde_json::Value = serde_json::from_str(line).expect("each log line is JSON");
+    assert_eq!(v["span"]["request_id"], "req-abc-123", "{v}");
+    for l in log.lines().filter(|l| !l.trim().is_empty()) {
+        serde_json::from_str::<serde_json::Value>(l)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+    }
+}
+
+#[test]
+fn bad_input_on_the_command_line_gets_a_readable_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], Option<&str>, &str); 3] = [
+        (
+            &["token", "create", "--workspace", "Not Valid"],
+            None,
+            "workspace name",
+        ),
+        (
+            &["migrate"],
+            Some("mysql://root@localhost/x"),
+            "unsupported database URL",
+        ),
+        (
+            &["migrate"],
+            Some("postgres://nobody:hunter2@127.0.0.1:1/x"),
+            "opening the database",
+        ),
+    ];
+    for (args, db, expected) in cases {
+        let out = covalynce_cmd(dir.path(), db).args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("error:") && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            !stderr.contains("hunter2"),
+            "passwords never reach messages: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn migrate_applies_the_schema_and_exits() {
+    bounded_sync(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = covalynce_cmd(dir.path(), None)
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied (sqlite)"));
+        assert!(dir.path().join("covalynce.db").exists());
+    });
+}
+
+fn bounded_sync(f: impl FnOnce() + Send + 'static) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(bounded(60, async {
+        tokio::task::spawn_blocking(f).await.unwrap()
+    }));
+}

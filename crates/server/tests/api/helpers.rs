@@ -1,0 +1,328 @@
+//! `spawn_app`: a real server on port 0 with a fresh database of the chosen backend, a
+//! token for a fresh workspace, and typed helpers for what a user (or GitHub) sends.
+
+use covalynce::config::{Config, JobsConfig};
+use covalynce::{Application, cli};
+use covalynce_domain::WorkspaceSlug;
+use covalynce_storage::{Backend, Store};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/fixtures/github-webhooks"
+);
+
+pub fn fixture(path: &str) -> Vec<u8> {
+    let p = Path::new(FIXTURES).join(path);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("reading fixture {}: {e}", p.display()))
+}
+
+/// Runs a test story with a time bound, so a hang fails instead of stalling CI.
+pub async fn bounded<F: std::future::Future<Output = ()>>(secs: u64, story: F) {
+    tokio::time::timeout(Duration::from_secs(secs), story)
+        .await
+        .expect("test timed out");
+}
+
+pub struct TestApp {
+    pub addr: String,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub store: Arc<dyn Store>,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn test_jobs_config() -> JobsConfig {
+    JobsConfig {
+        workers: 2,
+        poll_interval: Duration::from_millis(50),
+        lease: Duration::from_secs(30),
+        backoff_base: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(200),
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let (database_url, data_dir) = covalynce_storage::testing::fresh_database(backend).await;
+    spawn_app_on(backend, database_url, data_dir, test_jobs_config()).await
+}
+
+pub async fn spawn_app_on(
+    _backend: Backend,
+    database_url: Option<String>,
+    data_dir: PathBuf,
+    jobs: JobsConfig,
+) -> TestApp {
+    let mut config = Config::new(&data_dir);
+    config.database_url = database_url.clone();
+    config.addr = "127.0.0.1:0".into();
+    config.jobs = jobs;
+    config.shutdown_grace = Duration::from_secs(2);
+    let app = Application::build(config).await.expect("building the app");
+    let port = app.port();
+    let store = app.store();
+    let token = cli::create_token(
+        store.as_ref(),
+        &WorkspaceSlug::parse("acme").unwrap(),
+        "test",
+    )
+    .await
+    .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        token,
+        store,
+        data_dir,
+        database_url,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.addr, path)
+    }
+
+    /// A token for another workspace on the same server.
+    pub async fn token_for(&self, workspace: &str) -> String {
+        cli::create_token(
+            self.store.as_ref(),
+            &WorkspaceSlug::parse(workspace).unwrap(),
+            "test",
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Adds a GitHub source for `repo` with `secret`; returns its id.
+    pub async fn github_source(&self, repo: &str, secret: &str) -> String {
+        let r = self
+            .post_json(
+                "/api/v1/sources",
+                &serde_json::json!({"kind": "github", "repo": repo, "secret": secret}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let body: serde_json::Value = r.json().await.unwrap();
+        body["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a delivery the way GitHub does: raw body, event and delivery headers, and the
+    /// HMAC-SHA256 signature of the body with `secret`.
+    pub async fn deliver(
+        &self,
+        source_id: &str,
+        event: &str,
+        guid: &str,
+        secret: &str,
+        body: &[u8],
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/hooks/github/{source_id}")))
+            .header("content-type", "application/json")
+            .header("user-agent", "GitHub-Hookshot/test")
+            .header("x-github-event", event)
+            .header("x-github-delivery", guid)
+            .header(
+                "x-hub-signature-256",
+                covalynce_sources::github::sign(secret.as_bytes(), body),
+            )
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Polls until `check` holds (or fails the test after 10 s).
+    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..200 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("never happened: {what}");
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Declares each story as two tests: one on SQLite, one on PostgreSQL.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::helpers::bounded(120, super::$name(covalynce_storage::Backend::Sqlite)).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::helpers::bounded(120, super::$name(covalynce_storage::Backend::Postgres)).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+/// The recorded push to the default branch, re-targeted at commit `sha` — a different push
+/// of the same shape, as GitHub would send for the next commit.
+pub fn push_of_commit(sha: &str) -> Vec<u8> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&fixture("push/with-new-branch.payload.json")).unwrap();
+    v["after"] = sha.into();
+    v["commits"][0]["id"] = sha.into();
+    v["head_commit"]["id"] = sha.into();
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// A port that was free a moment ago, for servers started as separate processes.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `covalynce` process, killed when dropped.
+pub struct Process {
+    pub child: std::process::Child,
+    pub stderr_path: PathBuf,
+}
+
+impl Process {
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "covalynce did not stop within 10 s of SIGTERM:\n{}",
+            self.stderr()
+        );
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn covalynce_cmd(data_dir: &Path, database_url: Option<&str>) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_covalynce"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("COVALYNCE_DATA_DIR", data_dir)
+        .env("COVALYNCE_LOG", "info,sqlx=warn");
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd
+}
+
+/// Starts `covalynce serve` on a free port and waits until it answers `/health/ready`.
+pub async fn serve_process(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    extra: &[&str],
+) -> (Process, String) {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let stderr_path = data_dir.join(format!("serve-{port}.log"));
+    let mut cmd = covalynce_cmd(data_dir, database_url);
+    cmd.args(["serve", "--addr", &addr, "--job-poll-ms", "50"])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+    let process = Process {
+        child: cmd.spawn().unwrap(),
+        stderr_path,
+    };
+    let url = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{url}/health/ready")).send().await
+            && r.status() == 200
+        {
+            return (process, url);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("covalynce serve never became ready:\n{}", process.stderr());
+}

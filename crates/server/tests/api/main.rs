@@ -1,0 +1,10 @@
+//! The server, end to end over real HTTP, on SQLite and on PostgreSQL.
+
+mod cli;
+mod github_hooks;
+mod helpers;
+mod jobs;
+mod openapi;
+mod operations;
+mod replicas;
+mod sources;

@@ -1,0 +1,57 @@
+//! Fresh databases for tests: every test gets its own, on either backend.
+//!
+//! PostgreSQL tests use the server at `COVALYNCE_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/test`) and create a database named `cvl_test_*`
+//! there; the test runner drops leftovers before each run.
+
+use crate::{Backend, PgStore, SqliteStore, Store};
+use sqlx::Connection;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub fn admin_url() -> String {
+    std::env::var("COVALYNCE_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+}
+
+/// A new, empty database. For SQLite: `(None, dir)` — the store lives in `dir`; for
+/// PostgreSQL: `(Some(url), dir)`.
+pub async fn fresh_database(backend: Backend) -> (Option<String>, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("cvl-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("creating a temp dir");
+    match backend {
+        Backend::Sqlite => (None, dir),
+        Backend::Postgres => {
+            let admin = admin_url();
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("PostgreSQL is required for the postgres tests ({admin}): {e}")
+                });
+            let name = format!("cvl_test_{}", uuid::Uuid::new_v4().simple());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("creating a test database");
+            let _ = conn.close().await;
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            (Some(format!("{base}/{name}")), dir)
+        }
+    }
+}
+
+/// A migrated store on a fresh database.
+pub async fn fresh_store(backend: Backend) -> Arc<dyn Store> {
+    let (url, dir) = fresh_database(backend).await;
+    let store: Arc<dyn Store> = match url {
+        Some(url) => Arc::new(PgStore::connect(&url).await.expect("connecting")),
+        None => Arc::new(
+            SqliteStore::open(&dir.join("covalynce.db"))
+                .await
+                .expect("opening"),
+        ),
+    };
+    store.migrate().await.expect("migrating");
+    store
+}

@@ -1,0 +1,627 @@
+//! The storage contract: every story here runs on SQLite and on PostgreSQL, each on a
+//! database of its own. A backend that passes these behaves the same to the pipeline.
+
+use covalynce_domain::{
+    EventKind, JobId, JobKind, NewEvent, SourceId, SourceKind, TokenId, WorkspaceSlug, now_millis,
+};
+use covalynce_storage::*;
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let store = covalynce_storage::testing::fresh_store(covalynce_storage::Backend::Sqlite).await;
+                    tokio::time::timeout(std::time::Duration::from_secs(60), super::$name(store))
+                        .await
+                        .expect("test timed out");
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let store = covalynce_storage::testing::fresh_store(covalynce_storage::Backend::Postgres).await;
+                    tokio::time::timeout(std::time::Duration::from_secs(60), super::$name(store))
+                        .await
+                        .expect("test timed out");
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    migrations_are_idempotent_and_make_the_store_ready,
+    workspaces_are_created_once_with_the_founding_plan_defaults,
+    tokens_resolve_to_their_workspace_by_hash_only,
+    sources_are_scoped_to_their_workspace,
+    a_delivery_is_stored_once_by_delivery_id,
+    the_same_work_is_one_event_whatever_delivers_it,
+    a_batch_answers_each_delivery_in_order,
+    new_events_enqueue_their_next_step_and_ci_runs_do_not,
+    jobs_run_retry_and_fail_visibly,
+    a_crashed_workers_lease_expires_and_the_job_runs_again,
+    concurrent_workers_never_claim_the_same_job,
+    released_jobs_run_again_without_losing_an_attempt,
+    events_page_newest_first_and_filter,
+    concurrent_group_commits_store_each_delivery_once,
+);
+
+async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
+    store
+        .ensure_workspace(&WorkspaceSlug::parse(slug).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn github_source(store: &dyn Store, ws: &Workspace) -> Source {
+    store
+        .insert_source(&NewSource {
+            id: SourceId::new(),
+            workspace_id: ws.id,
+            kind: SourceKind::Github,
+            repo: Some("acme/rocket".into()),
+            path: None,
+            sealed_secret: Some(vec![1, 2, 3]),
+        })
+        .await
+        .unwrap()
+}
+
+fn push_event(sha: &str) -> NewEvent {
+    NewEvent {
+        kind: EventKind::Push,
+        dedup_key: format!("push:acme/rocket:{sha}"),
+        repo: "acme/rocket".into(),
+        title: format!("commit {sha}"),
+        occurred_at: Some(1_700_000_000_000),
+        data: json!({"after": sha, "commits": [{"id": sha, "message": "feat: x"}]}),
+    }
+}
+
+fn delivery(ws: &Workspace, src: &Source, guid: &str, events: Vec<NewEvent>) -> Ingest {
+    Ingest {
+        workspace_id: ws.id,
+        source_id: src.id,
+        guid: guid.into(),
+        event_name: "push".into(),
+        outcome: if events.is_empty() {
+            DeliveryOutcome::Ignored
+        } else {
+            DeliveryOutcome::Events
+        },
+        reason: None,
+        body: format!("{{\"guid\":\"{guid}\"}}").into_bytes(),
+        events,
+        received_at: now_millis(),
+    }
+}
+
+fn draft_job(ws: &Workspace, payload: serde_json::Value, max_attempts: i64) -> NewJob {
+    NewJob {
+        workspace_id: Some(ws.id),
+        kind: JobKind::DraftEvent,
+        payload,
+        run_at: now_millis(),
+        max_attempts,
+    }
+}
+
+async fn migrations_are_idempotent_and_make_the_store_ready(store: Arc<dyn Store>) {
+    store.ready().await.expect("ready after migrating");
+    store.migrate().await.expect("migrating twice is a no-op");
+    store.ready().await.unwrap();
+}
+
+async fn workspaces_are_created_once_with_the_founding_plan_defaults(store: Arc<dyn Store>) {
+    let a = workspace(store.as_ref(), "acme").await;
+    let again = workspace(store.as_ref(), "acme").await;
+    assert_eq!(a, again, "ensure_workspace returns the existing workspace");
+    assert_eq!(a.plan, "SOLO");
+    assert_eq!(a.card_limit, 5);
+    assert_eq!(a.cards_used, 0);
+    assert_eq!(a.voice, "sassy");
+    assert_eq!(store.workspace(a.id).await.unwrap(), Some(a));
+}
+
+async fn tokens_resolve_to_their_workspace_by_hash_only(store: Arc<dyn Store>) {
+    let a = workspace(store.as_ref(), "a").await;
+    let b = workspace(store.as_ref(), "b").await;
+    for (ws, hash) in [(&a, "hash-a"), (&b, "hash-b")] {
+        store
+            .insert_token(&NewToken {
+                id: TokenId::new(),
+                workspace_id: ws.id,
+                name: "t".into(),
+                token_hash: hash.into(),
+                prefix: "cvl_x".into(),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .workspace_for_token("hash-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        a.id
+    );
+    assert_eq!(
+        store
+            .workspace_for_token("hash-b")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        b.id
+    );
+    assert_eq!(store.workspace_for_token("nope").await.unwrap(), None);
+}
+
+async fn sources_are_scoped_to_their_workspace(store: Arc<dyn Store>) {
+    let a = workspace(store.as_ref(), "a").await;
+    let b = workspace(store.as_ref(), "b").await;
+    let src = github_source(store.as_ref(), &a).await;
+    assert_eq!(
+        store.workspace_source(a.id, src.id).await.unwrap(),
+        Some(src.clone())
+    );
+    assert_eq!(store.workspace_source(b.id, src.id).await.unwrap(), None);
+    assert_eq!(store.list_sources(a.id).await.unwrap(), vec![src.clone()]);
+    assert!(store.list_sources(b.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.source(src.id).await.unwrap().unwrap().sealed_secret,
+        Some(vec![1, 2, 3])
+    );
+}
+
+async fn a_delivery_is_stored_once_by_delivery_id(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let src = github_source(store.as_ref(), &ws).await;
+    let d = delivery(&ws, &src, "guid-1", vec![push_event("aaa")]);
+    let first = store.ingest(std::slice::from_ref(&d)).await.unwrap();
+    assert!(
+        matches!(&first[0], IngestOutcome::Stored { events, .. } if events.len() == 1 && events[0].new)
+    );
+    let again = store.ingest(std::slice::from_ref(&d)).await.unwrap();
+    assert_eq!(again, vec![IngestOutcome::Duplicate]);
+    let deliveries = store.list_deliveries(ws.id, None, 10).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].guid, "guid-1");
+    assert_eq!(
+        store.delivery_body(ws.id, "guid-1").await.unwrap().unwrap(),
+        d.body,
+        "the raw body is kept byte for byte"
+    );
+    assert_eq!(
+        store
+            .list_events(
+                ws.id,
+                &EventFilter {
+                    limit: 10,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let src_now = store.source(src.id).await.unwrap().unwrap();
+    assert_eq!(src_now.last_delivery_at, Some(d.received_at));
+}
+
+async fn the_same_work_is_one_event_whatever_delivers_it(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let src = github_source(store.as_ref(), &ws).await;
+    let out1 = store
+        .ingest(&[delivery(&ws, &src, "g1", vec![push_event("abc")])])
+        .await
+        .unwrap();
+    let out2 = store
+        .ingest(&[delivery(&ws, &src, "g2", vec![push_event("abc")])])
+        .await
+        .unwrap();
+    let (IngestOutcome::Stored { events: e1, .. }, IngestOutcome::Stored { events: e2, .. }) =
+        (&out1[0], &out2[0])
+    else {
+        panic!("both deliveries are new: {out1:?} {out2:?}");
+    };
+    assert!(e1[0].new);
+    assert!(
+        !e2[0].new,
+        "the second delivery of the same commit adds no event"
+    );
+    assert_eq!(e1[0].id, e2[0].id, "it points at the event already stored");
+    assert_eq!(
+        store.list_deliveries(ws.id, None, 10).await.unwrap().len(),
+        2
+    );
+    assert_eq!(
+        store
+            .list_events(
+                ws.id,
+                &EventFilter {
+                    limit: 10,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Another workspace watching the same repository gets its own event.
+    let other = workspace(store.as_ref(), "other").await;
+    let other_src = github_source(store.as_ref(), &other).await;
+    let out3 = store
+        .ingest(&[delivery(&other, &other_src, "g1", vec![push_event("abc")])])
+        .await
+        .unwrap();
+    assert!(matches!(&out3[0], IngestOutcome::Stored { events, .. } if events[0].new));
+}
+
+async fn a_batch_answers_each_delivery_in_order(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let src = github_source(store.as_ref(), &ws).await;
+    store
+        .ingest(&[delivery(&ws, &src, "old", vec![])])
+        .await
+        .unwrap();
+    // Deliveries are written in a lock order unrelated to input order; answers are not.
+    let batch = vec![
+        delivery(&ws, &src, "zzz", vec![push_event("1")]),
+        delivery(&ws, &src, "old", vec![]),
+        delivery(&ws, &src, "aaa", vec![push_event("2"), push_event("1")]),
+        delivery(&ws, &src, "zzz", vec![push_event("3")]),
+    ];
+    let out = store.ingest(&batch).await.unwrap();
+    assert_eq!(out.len(), 4);
+    assert_eq!(
+        out[1],
+        IngestOutcome::Duplicate,
+        "seen in an earlier commit"
+    );
+    let IngestOutcome::Stored { events: aaa, .. } = &out[2] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        aaa.iter().map(|e| e.new).collect::<Vec<_>>(),
+        vec![true, true]
+    );
+    // "aaa" sorts first, so it stored commit 1; "zzz" then finds it already there.
+    let IngestOutcome::Stored { events: zzz, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert!(!zzz[0].new);
+    assert_eq!(zzz[0].id, aaa[1].id);
+    assert_eq!(
+        out[3],
+        IngestOutcome::Duplicate,
+        "same delivery id twice in one batch"
+    );
+}
+
+async fn new_events_enqueue_their_next_step_and_ci_runs_do_not(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let src = github_source(store.as_ref(), &ws).await;
+    let ci = NewEvent {
+        kind: EventKind::CiRun,
+        dedup_key: "ci:acme/rocket:1:1".into(),
+        repo: "acme/rocket".into(),
+        title: "CI: success".into(),
+        occurred_at: None,
+        data: json!({"conclusion": "success"}),
+    };
+    store
+        .ingest(&[delivery(&ws, &src, "g1", vec![push_event("a"), ci])])
+        .await
+        .unwrap();
+    store
+        .ingest(&[delivery(&ws, &src, "g2", vec![push_event("a")])])
+        .await
+        .unwrap();
+    let jobs = store.list_jobs(ws.id, None, 10).await.unwrap();
+    assert_eq!(
+        jobs.len(),
+        1,
+        "one job for the one new announceable event: {jobs:?}"
+    );
+    assert_eq!(jobs[0].kind, "draft_event");
+    assert_eq!(jobs[0].status, JobStatus::Queued);
+    let events = store
+        .list_events(
+            ws.id,
+            &EventFilter {
+                kind: Some(EventKind::Push),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs[0].payload,
+        json!({"event_id": events[0].id.to_string()})
+    );
+}
+
+async fn jobs_run_retry_and_fail_visibly(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let id = store
+        .enqueue_job(&draft_job(&ws, json!({"n": 1}), 2))
+        .await
+        .unwrap();
+    let claimed = store.claim_jobs("w1", 10, 60_000).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((claimed[0].id, claimed[0].attempts), (id, 1));
+    assert!(
+        store.claim_jobs("w2", 10, 60_000).await.unwrap().is_empty(),
+        "held by w1"
+    );
+    assert!(
+        !store.fail_job(id, "w2", "not mine", None).await.unwrap(),
+        "only the holder records"
+    );
+    // Fails, retries later.
+    let later = now_millis() + 60_000;
+    assert!(
+        store
+            .fail_job(id, "w1", "boom: upstream 502", Some(later))
+            .await
+            .unwrap()
+    );
+    let job = store.job(id).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Queued);
+    assert_eq!(job.last_error.as_deref(), Some("boom: upstream 502"));
+    assert_eq!(job.run_at, later);
+    assert!(
+        store.claim_jobs("w1", 10, 60_000).await.unwrap().is_empty(),
+        "not due yet"
+    );
+    // Another job fails for good.
+    let id2 = store
+        .enqueue_job(&draft_job(&ws, json!({"n": 2}), 1))
+        .await
+        .unwrap();
+    let claimed = store.claim_jobs("w1", 10, 60_000).await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id2]);
+    assert!(
+        store
+            .fail_job(id2, "w1", "bad payload", None)
+            .await
+            .unwrap()
+    );
+    let failed = store
+        .list_jobs(ws.id, Some(JobStatus::Failed), 10)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].last_error.as_deref(), Some("bad payload"));
+    assert!(failed[0].finished_at.is_some());
+    // And one that succeeds.
+    let id3 = store
+        .enqueue_job(&draft_job(&ws, json!({"n": 3}), 3))
+        .await
+        .unwrap();
+    assert_eq!(store.claim_jobs("w1", 10, 60_000).await.unwrap()[0].id, id3);
+    assert!(store.complete_job(id3, "w1").await.unwrap());
+    let done = store.job(id3).await.unwrap().unwrap();
+    assert_eq!(done.status, JobStatus::Done);
+    assert_eq!(
+        done.locked_by.as_deref(),
+        Some("w1"),
+        "who ran it stays visible"
+    );
+    let counts = store.job_counts().await.unwrap();
+    assert!(
+        counts.contains(&(JobStatus::Done, 1))
+            && counts.contains(&(JobStatus::Failed, 1))
+            && counts.contains(&(JobStatus::Queued, 1)),
+        "{counts:?}"
+    );
+}
+
+async fn a_crashed_workers_lease_expires_and_the_job_runs_again(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let id = store
+        .enqueue_job(&draft_job(&ws, json!({}), 5))
+        .await
+        .unwrap();
+    let first = store.claim_jobs("crashed", 1, 50).await.unwrap();
+    assert_eq!(first[0].id, id);
+    assert!(
+        store.claim_jobs("w2", 1, 60_000).await.unwrap().is_empty(),
+        "lease still valid"
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let second = store.claim_jobs("w2", 1, 60_000).await.unwrap();
+    assert_eq!(
+        second.len(),
+        1,
+        "the expired lease lets another worker take it"
+    );
+    assert_eq!(second[0].attempts, 2);
+    assert!(
+        !store.complete_job(id, "crashed").await.unwrap(),
+        "the old holder lost it"
+    );
+    assert!(store.complete_job(id, "w2").await.unwrap());
+}
+
+async fn concurrent_workers_never_claim_the_same_job(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let mut ids = HashSet::new();
+    for n in 0..60 {
+        ids.insert(
+            store
+                .enqueue_job(&draft_job(&ws, json!({"n": n}), 3))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine: Vec<JobId> = Vec::new();
+            loop {
+                let got = store.claim_jobs(&format!("w{w}"), 3, 60_000).await.unwrap();
+                if got.is_empty() {
+                    return mine;
+                }
+                for j in got {
+                    assert!(store.complete_job(j.id, &format!("w{w}")).await.unwrap());
+                    mine.push(j.id);
+                }
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: HashSet<JobId> = all.iter().copied().collect();
+    assert_eq!(all.len(), 60, "every job was claimed exactly once");
+    assert_eq!(unique, ids);
+}
+
+async fn released_jobs_run_again_without_losing_an_attempt(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let id = store
+        .enqueue_job(&draft_job(&ws, json!({}), 1))
+        .await
+        .unwrap();
+    store.claim_jobs("w1", 1, 60_000).await.unwrap();
+    assert!(store.release_job(id, "w1").await.unwrap());
+    let again = store.claim_jobs("w2", 1, 60_000).await.unwrap();
+    assert_eq!(again[0].attempts, 1, "a released run does not count");
+}
+
+async fn events_page_newest_first_and_filter(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let src = github_source(store.as_ref(), &ws).await;
+    for n in 0..5 {
+        store
+            .ingest(&[delivery(
+                &ws,
+                &src,
+                &format!("g{n}"),
+                vec![push_event(&format!("s{n}"))],
+            )])
+            .await
+            .unwrap();
+    }
+    let page1 = store
+        .list_events(
+            ws.id,
+            &EventFilter {
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page1.iter().map(|e| e.title.as_str()).collect::<Vec<_>>(),
+        vec!["commit s4", "commit s3"]
+    );
+    let page2 = store
+        .list_events(
+            ws.id,
+            &EventFilter {
+                limit: 2,
+                before: Some(page1[1].id),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page2.iter().map(|e| e.title.as_str()).collect::<Vec<_>>(),
+        vec!["commit s2", "commit s1"]
+    );
+    assert!(
+        store
+            .list_events(
+                ws.id,
+                &EventFilter {
+                    kind: Some(EventKind::Tag),
+                    limit: 10,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .set_event_status(page1[0].id, "ready", Some("waiting"))
+        .await
+        .unwrap();
+    let ready = store
+        .list_events(
+            ws.id,
+            &EventFilter {
+                status: Some("ready".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].status_reason.as_deref(), Some("waiting"));
+    assert_eq!(ready[0].data["after"], "s4");
+    let other = workspace(store.as_ref(), "other").await;
+    assert_eq!(
+        store.event(other.id, page1[0].id).await.unwrap(),
+        None,
+        "other workspaces cannot see it"
+    );
+}
+
+async fn concurrent_group_commits_store_each_delivery_once(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let src = github_source(store.as_ref(), &ws).await;
+    let (writer, tasks) = IngestWriter::spawn(store.clone(), 2, 64);
+    let mut handles = Vec::new();
+    // 200 submissions of 100 distinct deliveries: each twice, concurrently.
+    for n in 0..200 {
+        let writer = writer.clone();
+        let d = delivery(
+            &ws,
+            &src,
+            &format!("g{}", n % 100),
+            vec![push_event(&format!("c{}", n % 100))],
+        );
+        handles.push(tokio::spawn(async move { writer.submit(d).await.unwrap() }));
+    }
+    let mut stored = 0;
+    let mut duplicate = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            IngestOutcome::Stored { .. } => stored += 1,
+            IngestOutcome::Duplicate => duplicate += 1,
+        }
+    }
+    assert_eq!((stored, duplicate), (100, 100));
+    drop(writer);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        store.list_deliveries(ws.id, None, 200).await.unwrap().len(),
+        100
+    );
+    assert_eq!(store.list_jobs(ws.id, None, 200).await.unwrap().len(), 100);
+}
