@@ -20,6 +20,8 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub struct JobsConfig {
     pub workers: usize,
+    /// Jobs a worker claims at once: one claim (one commit) for several jobs.
+    pub claim_batch: usize,
     /// How often an idle worker looks for due jobs (it is also woken when this process
     /// enqueues one, so this bounds latency for jobs enqueued by other replicas).
     pub poll_interval: Duration,
@@ -34,6 +36,7 @@ impl Default for JobsConfig {
     fn default() -> Self {
         Self {
             workers: 2,
+            claim_batch: 8,
             poll_interval: Duration::from_millis(500),
             lease: Duration::from_secs(300),
             backoff_base: Duration::from_secs(5),

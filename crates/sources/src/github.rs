@@ -76,38 +76,36 @@ pub enum Classified {
 pub enum PayloadError {
     #[error("the body is not valid JSON: {0}")]
     NotJson(String),
-    #[error("the {event} payload is missing or has an invalid {field}")]
-    Shape { event: String, field: &'static str },
+    #[error("the {event} payload does not have the shape GitHub sends: {detail}")]
+    Shape { event: String, detail: String },
 }
 
 /// Turns a delivery into events, given its `X-GitHub-Event` name and raw JSON body.
 /// `expected_repo` is the repository the source was created for: deliveries about other
 /// repositories (an organisation hook pointed at a repository source) are ignored.
+///
+/// Payloads are read into typed structs that name only the fields we use: serde skips the
+/// rest without building them, which keeps ingest cheap (a push payload is ~8 KB).
 pub fn classify(
     event_name: &str,
     body: &[u8],
     expected_repo: Option<&RepoSlug>,
 ) -> Result<Classified, PayloadError> {
-    let payload: Value =
-        serde_json::from_slice(body).map_err(|e| PayloadError::NotJson(e.to_string()))?;
-    if !payload.is_object() {
-        return Err(PayloadError::NotJson("expected a JSON object".into()));
-    }
-    if event_name == "ping" {
-        let zen = payload
-            .get("zen")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        return Ok(Classified::Ping { zen });
-    }
     const WATCHED: [&str; 5] = ["push", "create", "release", "pull_request", "workflow_run"];
+    if event_name == "ping" {
+        let ping: Ping = parse(event_name, body)?;
+        return Ok(Classified::Ping { zen: ping.zen });
+    }
     if !WATCHED.contains(&event_name) {
+        // Still refuse what is not JSON: a sender that gets that wrong should hear it.
+        let _: Object = parse(event_name, body)?;
         return Ok(Classified::Ignored(format!(
             "{event_name:?} events are not watched (watched: {})",
             WATCHED.join(", ")
         )));
     }
-    let repo = repository(event_name, &payload)?;
+    let payload: Payload = parse(event_name, body)?;
+    let repo = Repo::from_payload(event_name, &payload.repository)?;
     if let Some(expected) = expected_repo
         && !expected.same_repo(&repo.slug)
     {
@@ -117,53 +115,44 @@ pub fn classify(
         )));
     }
     match event_name {
-        "push" => push(&payload, &repo),
-        "create" => create(&payload, &repo),
-        "release" => release(&payload, &repo),
-        "pull_request" => pull_request(&payload, &repo),
-        "workflow_run" => workflow_run(&payload, &repo),
+        "push" => push(payload, &repo),
+        "create" => create(payload, &repo),
+        "release" => release(payload, &repo),
+        "pull_request" => pull_request(payload, &repo),
+        "workflow_run" => workflow_run(payload, &repo),
         _ => unreachable!("checked against WATCHED above"),
     }
 }
 
-struct Repo {
-    slug: RepoSlug,
-    default_branch: String,
-    html_url: Option<String>,
-}
-
-fn repository(event: &str, payload: &Value) -> Result<Repo, PayloadError> {
-    let shape = |field| PayloadError::Shape {
-        event: event.to_owned(),
-        field,
-    };
-    let r = payload.get("repository").ok_or(shape("repository"))?;
-    let full_name = r
-        .get("full_name")
-        .and_then(Value::as_str)
-        .ok_or(shape("repository.full_name"))?;
-    let slug = RepoSlug::parse(full_name).map_err(|_| shape("repository.full_name"))?;
-    // Older payloads call it master_branch; both are optional in the schema.
-    let default_branch = r
-        .get("default_branch")
-        .or_else(|| r.get("master_branch"))
-        .and_then(Value::as_str)
-        .unwrap_or("main")
-        .to_owned();
-    let html_url = r.get("html_url").and_then(Value::as_str).map(str::to_owned);
-    Ok(Repo {
-        slug,
-        default_branch,
-        html_url,
+fn parse<T: serde::de::DeserializeOwned>(event: &str, body: &[u8]) -> Result<T, PayloadError> {
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => PayloadError::Shape {
+            event: event.to_owned(),
+            detail: e.to_string(),
+        },
+        _ => PayloadError::NotJson(e.to_string()),
     })
 }
 
+/// Any JSON object, contents unread.
 #[derive(Deserialize)]
-struct PushPayload {
+struct Object {}
+
+#[derive(Deserialize)]
+struct Ping {
+    zen: Option<String>,
+}
+
+/// The fields we read from any watched event; each event fills its own.
+#[derive(Deserialize)]
+struct Payload {
+    repository: Option<RepositoryPayload>,
+    action: Option<String>,
+    // push
     #[serde(rename = "ref")]
-    git_ref: String,
+    git_ref: Option<String>,
     before: Option<String>,
-    after: String,
+    after: Option<String>,
     #[serde(default)]
     created: bool,
     #[serde(default)]
@@ -172,14 +161,160 @@ struct PushPayload {
     forced: bool,
     compare: Option<String>,
     #[serde(default)]
-    commits: Vec<Value>,
-    head_commit: Option<Value>,
-    pusher: Option<Value>,
+    commits: Vec<CommitPayload>,
+    head_commit: Option<CommitPayload>,
+    pusher: Option<Person>,
+    // create
+    ref_type: Option<String>,
+    description: Option<String>,
+    // release, pull_request, workflow_run
+    release: Option<ReleasePayload>,
+    pull_request: Option<PullRequestPayload>,
+    number: Option<i64>,
+    workflow_run: Option<WorkflowRunPayload>,
 }
 
-fn push(payload: &Value, repo: &Repo) -> Result<Classified, PayloadError> {
-    let p: PushPayload = from_value("push", payload)?;
-    if let Some(tag) = p.git_ref.strip_prefix("refs/tags/") {
+#[derive(Deserialize)]
+struct RepositoryPayload {
+    full_name: Option<String>,
+    default_branch: Option<String>,
+    master_branch: Option<String>,
+    html_url: Option<String>,
+}
+
+#[derive(Deserialize, Clone)]
+struct CommitPayload {
+    id: Option<String>,
+    message: Option<String>,
+    timestamp: Option<String>,
+    url: Option<String>,
+    author: Option<Person>,
+    committer: Option<Person>,
+    #[serde(default)]
+    added: Vec<String>,
+    #[serde(default)]
+    removed: Vec<String>,
+    #[serde(default)]
+    modified: Vec<String>,
+}
+
+#[derive(Deserialize, Clone, serde::Serialize)]
+struct Person {
+    name: Option<String>,
+    email: Option<String>,
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Login {
+    login: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReleasePayload {
+    id: Option<i64>,
+    tag_name: Option<String>,
+    name: Option<String>,
+    body: Option<String>,
+    #[serde(default)]
+    prerelease: bool,
+    target_commitish: Option<String>,
+    html_url: Option<String>,
+    published_at: Option<String>,
+    author: Option<Login>,
+}
+
+#[derive(Deserialize)]
+struct Label {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BranchRef {
+    #[serde(rename = "ref")]
+    git_ref: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PullRequestPayload {
+    number: Option<i64>,
+    title: Option<String>,
+    body: Option<String>,
+    #[serde(default)]
+    merged: Option<bool>,
+    merged_at: Option<String>,
+    merge_commit_sha: Option<String>,
+    html_url: Option<String>,
+    #[serde(default)]
+    labels: Vec<Label>,
+    user: Option<Login>,
+    merged_by: Option<Login>,
+    base: Option<BranchRef>,
+    head: Option<BranchRef>,
+    additions: Option<i64>,
+    deletions: Option<i64>,
+    changed_files: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct PrNumber {
+    number: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct WorkflowRunPayload {
+    id: Option<i64>,
+    run_attempt: Option<i64>,
+    name: Option<String>,
+    conclusion: Option<String>,
+    head_sha: Option<String>,
+    head_branch: Option<String>,
+    event: Option<String>,
+    html_url: Option<String>,
+    updated_at: Option<String>,
+    #[serde(default)]
+    pull_requests: Vec<PrNumber>,
+}
+
+struct Repo {
+    slug: RepoSlug,
+    default_branch: String,
+    html_url: Option<String>,
+}
+
+fn missing(event: &str, field: &str) -> PayloadError {
+    PayloadError::Shape {
+        event: event.to_owned(),
+        detail: format!("{field} is missing or invalid"),
+    }
+}
+
+impl Repo {
+    fn from_payload(event: &str, r: &Option<RepositoryPayload>) -> Result<Self, PayloadError> {
+        let r = r.as_ref().ok_or_else(|| missing(event, "repository"))?;
+        let slug = r
+            .full_name
+            .as_deref()
+            .and_then(|n| RepoSlug::parse(n).ok())
+            .ok_or_else(|| missing(event, "repository.full_name"))?;
+        // Older payloads call it master_branch; both are optional in the schema.
+        let default_branch = r
+            .default_branch
+            .clone()
+            .or_else(|| r.master_branch.clone())
+            .unwrap_or_else(|| "main".to_owned());
+        Ok(Self {
+            slug,
+            default_branch,
+            html_url: r.html_url.clone(),
+        })
+    }
+}
+
+fn push(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
+    let git_ref = p.git_ref.as_deref().ok_or_else(|| missing("push", "ref"))?;
+    let after = p.after.clone().ok_or_else(|| missing("push", "after"))?;
+    if let Some(tag) = git_ref.strip_prefix("refs/tags/") {
         if p.deleted {
             return Ok(Classified::Ignored(format!("tag {tag} was deleted")));
         }
@@ -191,14 +326,13 @@ fn push(payload: &Value, repo: &Repo) -> Result<Classified, PayloadError> {
         return Ok(Classified::Events(vec![tag_event(
             repo,
             tag,
-            Some(&p.after),
+            Some(&after),
             None,
         )]));
     }
-    let Some(branch) = p.git_ref.strip_prefix("refs/heads/") else {
+    let Some(branch) = git_ref.strip_prefix("refs/heads/") else {
         return Ok(Classified::Ignored(format!(
-            "ref {} is neither a branch nor a tag",
-            p.git_ref
+            "ref {git_ref} is neither a branch nor a tag"
         )));
     };
     if p.deleted {
@@ -215,58 +349,45 @@ fn push(payload: &Value, repo: &Repo) -> Result<Classified, PayloadError> {
             "push to {branch} carries no commits"
         )));
     }
-    let commits: Vec<Value> = p.commits.iter().map(commit_facts).collect();
     let head = p.head_commit.as_ref().or(p.commits.last());
     let title = head
-        .and_then(|c| c.get("message"))
-        .and_then(Value::as_str)
+        .and_then(|c| c.message.as_deref())
         .map(first_line)
         .unwrap_or_default();
     let occurred_at = head
-        .and_then(|c| c.get("timestamp"))
-        .and_then(Value::as_str)
+        .and_then(|c| c.timestamp.as_deref())
         .and_then(parse_rfc3339_millis);
+    let commits: Vec<Value> = p.commits.iter().map(commit_facts).collect();
     Ok(Classified::Events(vec![NewEvent {
         kind: EventKind::Push,
-        dedup_key: format!("push:{}:{}", repo.slug, p.after),
+        dedup_key: format!("push:{}:{}", repo.slug, after),
         repo: repo.slug.to_string(),
         title,
         occurred_at,
         data: json!({
             "branch": branch,
             "before": p.before,
-            "after": p.after,
+            "after": after,
             "forced": p.forced,
             "compare_url": p.compare,
             "repo_url": repo.html_url,
-            "pusher": p.pusher.as_ref().and_then(|u| u.get("name")).and_then(Value::as_str),
+            "pusher": p.pusher.and_then(|u| u.name),
             "commits": commits,
         }),
     }]))
 }
 
-fn commit_facts(c: &Value) -> Value {
-    let s = |k: &str| c.get(k).and_then(Value::as_str);
-    let person = |k: &str| {
-        c.get(k).map(|a| {
-            json!({
-                "name": a.get("name").and_then(Value::as_str),
-                "email": a.get("email").and_then(Value::as_str),
-                "username": a.get("username").and_then(Value::as_str),
-            })
-        })
-    };
-    let files = |k: &str| c.get(k).cloned().unwrap_or_else(|| json!([]));
+fn commit_facts(c: &CommitPayload) -> Value {
     json!({
-        "id": s("id"),
-        "message": s("message"),
-        "timestamp": s("timestamp"),
-        "url": s("url"),
-        "author": person("author"),
-        "committer": person("committer"),
-        "added": files("added"),
-        "removed": files("removed"),
-        "modified": files("modified"),
+        "id": c.id,
+        "message": c.message,
+        "timestamp": c.timestamp,
+        "url": c.url,
+        "author": c.author,
+        "committer": c.committer,
+        "added": c.added,
+        "removed": c.removed,
+        "modified": c.modified,
     })
 }
 
@@ -287,199 +408,149 @@ fn tag_event(repo: &Repo, tag: &str, sha: Option<&str>, description: Option<&str
     }
 }
 
-fn create(payload: &Value, repo: &Repo) -> Result<Classified, PayloadError> {
-    let ref_type = str_field("create", payload, "ref_type")?;
-    let git_ref = str_field("create", payload, "ref")?;
+fn create(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
+    let ref_type = p
+        .ref_type
+        .as_deref()
+        .ok_or_else(|| missing("create", "ref_type"))?;
+    let git_ref = p
+        .git_ref
+        .as_deref()
+        .ok_or_else(|| missing("create", "ref"))?;
     if ref_type != "tag" {
         return Ok(Classified::Ignored(format!(
             "created a {ref_type} ({git_ref}), not a tag"
         )));
     }
-    let description = payload.get("description").and_then(Value::as_str);
     Ok(Classified::Events(vec![tag_event(
         repo,
         git_ref,
         None,
-        description,
+        p.description.as_deref(),
     )]))
 }
 
-fn release(payload: &Value, repo: &Repo) -> Result<Classified, PayloadError> {
-    let action = str_field("release", payload, "action")?;
+fn release(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
+    let action = p
+        .action
+        .as_deref()
+        .ok_or_else(|| missing("release", "action"))?;
     if !matches!(action, "published" | "released") {
         return Ok(Classified::Ignored(format!(
             "release action {action:?} is not a publication (watched: published, released)"
         )));
     }
-    let r = payload.get("release").ok_or(PayloadError::Shape {
-        event: "release".into(),
-        field: "release",
-    })?;
-    let id = r
-        .get("id")
-        .and_then(Value::as_i64)
-        .ok_or(PayloadError::Shape {
-            event: "release".into(),
-            field: "release.id",
-        })?;
-    let tag = r.get("tag_name").and_then(Value::as_str).unwrap_or("");
-    let name = r
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.trim().is_empty());
-    let s = |k: &str| r.get(k).and_then(Value::as_str);
+    let r = p.release.ok_or_else(|| missing("release", "release"))?;
+    let id = r.id.ok_or_else(|| missing("release", "release.id"))?;
+    let tag = r.tag_name.unwrap_or_default();
+    let name = r.name.filter(|n| !n.trim().is_empty());
     Ok(Classified::Events(vec![NewEvent {
         kind: EventKind::Release,
         // `published` and `released` both fire for one release; key on its id.
         dedup_key: format!("release:{}:{}", repo.slug, id),
         repo: repo.slug.to_string(),
-        title: name.unwrap_or(tag).to_owned(),
-        occurred_at: s("published_at").and_then(parse_rfc3339_millis),
+        title: name.clone().unwrap_or_else(|| tag.clone()),
+        occurred_at: r.published_at.as_deref().and_then(parse_rfc3339_millis),
         data: json!({
             "release_id": id,
             "tag": tag,
             "name": name,
-            "body": s("body"),
-            "prerelease": r.get("prerelease").and_then(Value::as_bool).unwrap_or(false),
-            "target_commitish": s("target_commitish"),
-            "url": s("html_url"),
-            "author": r.get("author").and_then(|a| a.get("login")).and_then(Value::as_str),
+            "body": r.body,
+            "prerelease": r.prerelease,
+            "target_commitish": r.target_commitish,
+            "url": r.html_url,
+            "author": r.author.and_then(|a| a.login),
             "repo_url": repo.html_url,
         }),
     }]))
 }
 
-fn pull_request(payload: &Value, repo: &Repo) -> Result<Classified, PayloadError> {
-    let action = str_field("pull_request", payload, "action")?;
-    let pr = payload.get("pull_request").ok_or(PayloadError::Shape {
-        event: "pull_request".into(),
-        field: "pull_request",
-    })?;
+fn pull_request(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
+    let action = p
+        .action
+        .as_deref()
+        .ok_or_else(|| missing("pull_request", "action"))?;
+    let pr = p
+        .pull_request
+        .ok_or_else(|| missing("pull_request", "pull_request"))?;
     if action != "closed" {
         return Ok(Classified::Ignored(format!(
             "pull_request action {action:?} is not a merge"
         )));
     }
-    let merged = pr.get("merged").and_then(Value::as_bool).unwrap_or(false);
     let number = pr
-        .get("number")
-        .and_then(Value::as_i64)
-        .or_else(|| payload.get("number").and_then(Value::as_i64))
-        .ok_or(PayloadError::Shape {
-            event: "pull_request".into(),
-            field: "pull_request.number",
-        })?;
-    if !merged {
+        .number
+        .or(p.number)
+        .ok_or_else(|| missing("pull_request", "pull_request.number"))?;
+    if !pr.merged.unwrap_or(false) {
         return Ok(Classified::Ignored(format!(
             "pull request #{number} was closed without merging"
         )));
     }
-    let s = |k: &str| pr.get(k).and_then(Value::as_str);
-    let labels: Vec<&str> = pr
-        .get("labels")
-        .and_then(Value::as_array)
-        .map(|ls| {
-            ls.iter()
-                .filter_map(|l| l.get("name").and_then(Value::as_str))
-                .collect()
-        })
-        .unwrap_or_default();
+    let labels: Vec<String> = pr.labels.into_iter().filter_map(|l| l.name).collect();
     Ok(Classified::Events(vec![NewEvent {
         kind: EventKind::PullRequestMerged,
         dedup_key: format!("pr:{}:{}", repo.slug, number),
         repo: repo.slug.to_string(),
-        title: s("title").unwrap_or_default().to_owned(),
-        occurred_at: s("merged_at").and_then(parse_rfc3339_millis),
+        title: pr.title.clone().unwrap_or_default(),
+        occurred_at: pr.merged_at.as_deref().and_then(parse_rfc3339_millis),
         data: json!({
             "number": number,
-            "title": s("title"),
-            "body": s("body"),
+            "title": pr.title,
+            "body": pr.body,
             "labels": labels,
-            "author": pr.get("user").and_then(|u| u.get("login")).and_then(Value::as_str),
-            "merged_by": pr.get("merged_by").and_then(|u| u.get("login")).and_then(Value::as_str),
-            "merge_commit_sha": s("merge_commit_sha"),
-            "base": pr.get("base").and_then(|b| b.get("ref")).and_then(Value::as_str),
-            "head": pr.get("head").and_then(|b| b.get("ref")).and_then(Value::as_str),
-            "url": s("html_url"),
-            "additions": pr.get("additions").and_then(Value::as_i64),
-            "deletions": pr.get("deletions").and_then(Value::as_i64),
-            "changed_files": pr.get("changed_files").and_then(Value::as_i64),
+            "author": pr.user.and_then(|u| u.login),
+            "merged_by": pr.merged_by.and_then(|u| u.login),
+            "merge_commit_sha": pr.merge_commit_sha,
+            "base": pr.base.and_then(|b| b.git_ref),
+            "head": pr.head.and_then(|b| b.git_ref),
+            "url": pr.html_url,
+            "additions": pr.additions,
+            "deletions": pr.deletions,
+            "changed_files": pr.changed_files,
             "repo_url": repo.html_url,
         }),
     }]))
 }
 
-fn workflow_run(payload: &Value, repo: &Repo) -> Result<Classified, PayloadError> {
-    let action = str_field("workflow_run", payload, "action")?;
+fn workflow_run(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
+    let action = p
+        .action
+        .as_deref()
+        .ok_or_else(|| missing("workflow_run", "action"))?;
     if action != "completed" {
         return Ok(Classified::Ignored(format!(
             "workflow_run action {action:?} is not a completed run"
         )));
     }
-    let shape = |field| PayloadError::Shape {
-        event: "workflow_run".into(),
-        field,
-    };
-    let run = payload.get("workflow_run").ok_or(shape("workflow_run"))?;
+    let run = p
+        .workflow_run
+        .ok_or_else(|| missing("workflow_run", "workflow_run"))?;
     let id = run
-        .get("id")
-        .and_then(Value::as_i64)
-        .ok_or(shape("workflow_run.id"))?;
-    let attempt = run.get("run_attempt").and_then(Value::as_i64).unwrap_or(1);
-    let s = |k: &str| run.get(k).and_then(Value::as_str);
-    let prs: Vec<i64> = run
-        .get("pull_requests")
-        .and_then(Value::as_array)
-        .map(|ps| {
-            ps.iter()
-                .filter_map(|p| p.get("number").and_then(Value::as_i64))
-                .collect()
-        })
-        .unwrap_or_default();
-    let name = s("name").unwrap_or("workflow");
-    let conclusion = s("conclusion").unwrap_or("unknown");
+        .id
+        .ok_or_else(|| missing("workflow_run", "workflow_run.id"))?;
+    let attempt = run.run_attempt.unwrap_or(1);
+    let prs: Vec<i64> = run.pull_requests.iter().filter_map(|p| p.number).collect();
+    let name = run.name.unwrap_or_else(|| "workflow".to_owned());
+    let conclusion = run.conclusion.unwrap_or_else(|| "unknown".to_owned());
     Ok(Classified::Events(vec![NewEvent {
         kind: EventKind::CiRun,
         dedup_key: format!("ci:{}:{}:{}", repo.slug, id, attempt),
         repo: repo.slug.to_string(),
         title: format!("{name}: {conclusion}"),
-        occurred_at: s("updated_at").and_then(parse_rfc3339_millis),
+        occurred_at: run.updated_at.as_deref().and_then(parse_rfc3339_millis),
         data: json!({
             "run_id": id,
             "attempt": attempt,
             "workflow": name,
             "conclusion": conclusion,
-            "head_sha": s("head_sha"),
-            "head_branch": s("head_branch"),
-            "event": s("event"),
-            "url": s("html_url"),
+            "head_sha": run.head_sha,
+            "head_branch": run.head_branch,
+            "event": run.event,
+            "url": run.html_url,
             "pull_requests": prs,
         }),
     }]))
-}
-
-fn from_value<T: serde::de::DeserializeOwned>(
-    event: &str,
-    payload: &Value,
-) -> Result<T, PayloadError> {
-    T::deserialize(payload).map_err(|_| PayloadError::Shape {
-        event: event.to_owned(),
-        field: "body",
-    })
-}
-
-fn str_field<'a>(
-    event: &str,
-    payload: &'a Value,
-    field: &'static str,
-) -> Result<&'a str, PayloadError> {
-    payload
-        .get(field)
-        .and_then(Value::as_str)
-        .ok_or(PayloadError::Shape {
-            event: event.to_owned(),
-            field,
-        })
 }
 
 fn first_line(s: &str) -> String {

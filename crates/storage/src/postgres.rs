@@ -1,5 +1,7 @@
 use crate::sql::impl_store;
 use crate::{Backend, Result};
+use sqlx::Postgres;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 
@@ -24,10 +26,22 @@ impl PgStore {
             read: pool,
         })
     }
+
+    /// PostgreSQL commits durably and groups concurrent commits itself.
+    pub(crate) async fn durable_conn(&self) -> Result<PoolConnection<Postgres>> {
+        Ok(self.write.acquire().await?)
+    }
+
+    /// Same as durable: relaxing `synchronous_commit` on a pooled session would leak into
+    /// whatever borrows the connection next.
+    pub(crate) async fn relaxed_conn(&self) -> Result<PoolConnection<Postgres>> {
+        Ok(self.write.acquire().await?)
+    }
 }
 
 impl_store!(
     PgStore,
+    Postgres,
     Backend::Postgres,
     // SKIP LOCKED: replicas claiming at the same moment take different rows instead of
     // queueing behind each other's locks.

@@ -235,7 +235,7 @@ pub(crate) const JOB_COLS: &str = "id, kind, status, attempts, max_attempts, run
 /// Expands the shared [`crate::Store`] implementation for one backend.
 /// `$store` must have `read` and `write` pools of the backend's type and a `MIGRATOR`.
 macro_rules! impl_store {
-    ($store:ty, $backend:expr, claim_sql = $claim_sql:expr) => {
+    ($store:ty, $db:ty, $backend:expr, claim_sql = $claim_sql:expr) => {
         #[async_trait::async_trait]
         impl $crate::Store for $store {
             fn backend(&self) -> $crate::Backend {
@@ -271,6 +271,7 @@ macro_rules! impl_store {
                 &self,
                 slug: &covalynce_domain::WorkspaceSlug,
             ) -> $crate::Result<$crate::Workspace> {
+                let mut conn = self.durable_conn().await?;
                 sqlx::query(
                     "INSERT INTO workspaces (id, slug, created_at) VALUES ($1, $2, $3)
                      ON CONFLICT (slug) DO NOTHING",
@@ -278,14 +279,14 @@ macro_rules! impl_store {
                 .bind(covalynce_domain::WorkspaceId::new().to_string())
                 .bind(slug.as_str())
                 .bind(covalynce_domain::now_millis())
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await?;
                 let row: $crate::sql::WorkspaceRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM workspaces WHERE slug = $1",
                     $crate::sql::WORKSPACE_COLS
                 )))
                 .bind(slug.as_str())
-                .fetch_one(&self.write)
+                .fetch_one(&mut *conn)
                 .await?;
                 row.try_into()
             }
@@ -309,6 +310,7 @@ macro_rules! impl_store {
                 &self,
                 t: &$crate::NewToken,
             ) -> $crate::Result<covalynce_domain::TokenId> {
+                let mut conn = self.durable_conn().await?;
                 sqlx::query(
                     "INSERT INTO api_tokens (id, workspace_id, name, token_hash, prefix, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -319,7 +321,7 @@ macro_rules! impl_store {
                 .bind(&t.token_hash)
                 .bind(&t.prefix)
                 .bind(covalynce_domain::now_millis())
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await?;
                 Ok(t.id)
             }
@@ -340,6 +342,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_source(&self, s: &$crate::NewSource) -> $crate::Result<$crate::Source> {
+                let mut conn = self.durable_conn().await?;
                 let now = covalynce_domain::now_millis();
                 sqlx::query(
                     "INSERT INTO sources (id, workspace_id, kind, repo, path, secret, created_at)
@@ -352,7 +355,7 @@ macro_rules! impl_store {
                 .bind(s.path.as_deref())
                 .bind(s.sealed_secret.as_deref())
                 .bind(now)
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await?;
                 Ok($crate::Source {
                     id: s.id,
@@ -418,98 +421,136 @@ macro_rules! impl_store {
                 &self,
                 batch: &[$crate::Ingest],
             ) -> $crate::Result<Vec<$crate::IngestOutcome>> {
-                let mut outcomes = vec![$crate::IngestOutcome::Duplicate; batch.len()];
-                // The first statement writes, so SQLite takes its write lock up front and a
-                // concurrent writer (another process on the same file) waits instead of
-                // failing with a stale snapshot.
-                let mut tx = self.write.begin().await?;
-                let mut touched: Vec<(covalynce_domain::SourceId, i64)> = Vec::new();
-                for i in $crate::sql::lock_order(batch) {
+                use std::collections::HashMap;
+                if batch.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // A few multi-row statements per batch, not a few per delivery: each
+                // statement is a round trip to the database, and the batch is what waits.
+                let order = $crate::sql::lock_order(batch);
+                let delivery_ids: Vec<covalynce_domain::DeliveryId> =
+                    batch.iter().map(|_| covalynce_domain::DeliveryId::new()).collect();
+                let mut conn = self.durable_conn().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO deliveries (id, workspace_id, source_id, guid, event_name, outcome, reason, body, received_at) ",
+                );
+                qb.push_values(order.iter(), |mut row, &i| {
                     let d = &batch[i];
-                    let delivery_id = covalynce_domain::DeliveryId::new();
-                    let inserted: Option<String> = sqlx::query_scalar(
-                        "INSERT INTO deliveries
-                           (id, workspace_id, source_id, guid, event_name, outcome, reason, body, received_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                         ON CONFLICT (source_id, guid) DO NOTHING
-                         RETURNING id",
-                    )
-                    .bind(delivery_id.to_string())
-                    .bind(d.workspace_id.to_string())
-                    .bind(d.source_id.to_string())
-                    .bind(&d.guid)
-                    .bind(&d.event_name)
-                    .bind(d.outcome.as_str())
-                    .bind(d.reason.as_deref())
-                    .bind(d.body.as_slice())
-                    .bind(d.received_at)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if inserted.is_none() {
+                    row.push_bind(delivery_ids[i].to_string())
+                        .push_bind(d.workspace_id.to_string())
+                        .push_bind(d.source_id.to_string())
+                        .push_bind(d.guid.as_str())
+                        .push_bind(d.event_name.clone())
+                        .push_bind(d.outcome.as_str())
+                        .push_bind(d.reason.clone())
+                        .push_bind(d.body.as_slice())
+                        .push_bind(d.received_at);
+                });
+                qb.push(" ON CONFLICT (source_id, guid) DO NOTHING RETURNING id");
+                let inserted: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                let inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
+                let is_new: Vec<bool> = delivery_ids
+                    .iter()
+                    .map(|id| inserted.contains(&id.to_string()))
+                    .collect();
+
+                // Events of the new deliveries, in lock order.
+                struct Pending<'a> {
+                    delivery: usize,
+                    id: covalynce_domain::EventId,
+                    event: &'a covalynce_domain::NewEvent,
+                    data: String,
+                }
+                let mut pending = Vec::new();
+                for &i in &order {
+                    if !is_new[i] {
                         continue;
                     }
+                    for e in &batch[i].events {
+                        let data = serde_json::to_string(&e.data)
+                            .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                        pending.push(Pending { delivery: i, id: covalynce_domain::EventId::new(), event: e, data });
+                    }
+                }
+                let mut new_events = std::collections::HashSet::new();
+                for chunk in pending.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO events (id, workspace_id, source_id, delivery_id, kind, dedup_key, repo, title, data, occurred_at, created_at) ",
+                    );
+                    qb.push_values(chunk.iter(), |mut row, p| {
+                        let d = &batch[p.delivery];
+                        row.push_bind(p.id.to_string())
+                            .push_bind(d.workspace_id.to_string())
+                            .push_bind(d.source_id.to_string())
+                            .push_bind(delivery_ids[p.delivery].to_string())
+                            .push_bind(p.event.kind.as_str())
+                            .push_bind(p.event.dedup_key.clone())
+                            .push_bind(p.event.repo.clone())
+                            .push_bind(p.event.title.clone())
+                            .push_bind(p.data.clone())
+                            .push_bind(p.event.occurred_at)
+                            .push_bind(d.received_at);
+                    });
+                    qb.push(" ON CONFLICT (workspace_id, dedup_key) DO NOTHING RETURNING id");
+                    let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                    new_events.extend(ids);
+                }
+
+                // Each new event's next step, in the same transaction: no event without its job.
+                let jobs: Vec<(&Pending, covalynce_domain::JobKind)> = pending
+                    .iter()
+                    .filter(|p| new_events.contains(&p.id.to_string()))
+                    .filter_map(|p| p.event.kind.next_job().map(|k| (p, k)))
+                    .collect();
+                for chunk in jobs.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, created_at, updated_at) ",
+                    );
+                    qb.push_values(chunk.iter(), |mut row, (p, kind)| {
+                        let d = &batch[p.delivery];
+                        row.push_bind(covalynce_domain::JobId::new().to_string())
+                            .push_bind(d.workspace_id.to_string())
+                            .push_bind(kind.as_str())
+                            .push_bind(serde_json::json!({ "event_id": p.id.to_string() }).to_string())
+                            .push_bind(d.received_at)
+                            .push_bind(d.received_at)
+                            .push_bind(d.received_at);
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                }
+
+                // Events that were already stored (by an earlier delivery, or by another
+                // delivery in this batch): point at the stored one.
+                let mut existing: HashMap<(covalynce_domain::WorkspaceId, &str), covalynce_domain::EventId> = HashMap::new();
+                for p in pending.iter().filter(|p| !new_events.contains(&p.id.to_string())) {
+                    let ws = batch[p.delivery].workspace_id;
+                    if existing.contains_key(&(ws, p.event.dedup_key.as_str())) {
+                        continue;
+                    }
+                    let id: String = sqlx::query_scalar(
+                        "SELECT id FROM events WHERE workspace_id = $1 AND dedup_key = $2",
+                    )
+                    .bind(ws.to_string())
+                    .bind(p.event.dedup_key.clone())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    existing.insert(
+                        (ws, p.event.dedup_key.as_str()),
+                        $crate::sql::parse_id(&id, covalynce_domain::EventId::parse)?,
+                    );
+                }
+
+                let mut touched: Vec<(covalynce_domain::SourceId, i64)> = Vec::new();
+                for (i, d) in batch.iter().enumerate().filter(|(i, _)| is_new[*i]) {
+                    let _ = i;
                     match touched.iter_mut().find(|(s, _)| *s == d.source_id) {
                         Some((_, at)) => *at = (*at).max(d.received_at),
                         None => touched.push((d.source_id, d.received_at)),
                     }
-                    let mut events = Vec::with_capacity(d.events.len());
-                    for e in &d.events {
-                        let event_id = covalynce_domain::EventId::new();
-                        let data = serde_json::to_string(&e.data)
-                            .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
-                        let new: Option<String> = sqlx::query_scalar(
-                            "INSERT INTO events
-                               (id, workspace_id, source_id, delivery_id, kind, dedup_key, repo, title, data, occurred_at, created_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                             ON CONFLICT (workspace_id, dedup_key) DO NOTHING
-                             RETURNING id",
-                        )
-                        .bind(event_id.to_string())
-                        .bind(d.workspace_id.to_string())
-                        .bind(d.source_id.to_string())
-                        .bind(delivery_id.to_string())
-                        .bind(e.kind.as_str())
-                        .bind(&e.dedup_key)
-                        .bind(&e.repo)
-                        .bind(&e.title)
-                        .bind(data)
-                        .bind(e.occurred_at)
-                        .bind(d.received_at)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if new.is_some() {
-                            if let Some(kind) = e.kind.next_job() {
-                                let payload = serde_json::json!({ "event_id": event_id.to_string() });
-                                sqlx::query(
-                                    "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, created_at, updated_at)
-                                     VALUES ($1, $2, $3, $4, $5, $5, $5)",
-                                )
-                                .bind(covalynce_domain::JobId::new().to_string())
-                                .bind(d.workspace_id.to_string())
-                                .bind(kind.as_str())
-                                .bind(payload.to_string())
-                                .bind(d.received_at)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                            events.push($crate::StoredEvent { id: event_id, kind: e.kind, new: true });
-                        } else {
-                            let existing: String = sqlx::query_scalar(
-                                "SELECT id FROM events WHERE workspace_id = $1 AND dedup_key = $2",
-                            )
-                            .bind(d.workspace_id.to_string())
-                            .bind(&e.dedup_key)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                            events.push($crate::StoredEvent {
-                                id: $crate::sql::parse_id(&existing, covalynce_domain::EventId::parse)?,
-                                kind: e.kind,
-                                new: false,
-                            });
-                        }
-                    }
-                    outcomes[i] = $crate::IngestOutcome::Stored { delivery_id, events };
                 }
+                touched.sort();
                 for (source, at) in touched {
                     sqlx::query(
                         "UPDATE sources SET last_delivery_at = $1
@@ -521,6 +562,23 @@ macro_rules! impl_store {
                     .await?;
                 }
                 tx.commit().await?;
+
+                let mut outcomes = vec![$crate::IngestOutcome::Duplicate; batch.len()];
+                let mut events_of: Vec<Vec<$crate::StoredEvent>> = vec![Vec::new(); batch.len()];
+                for p in &pending {
+                    let new = new_events.contains(&p.id.to_string());
+                    let id = if new {
+                        p.id
+                    } else {
+                        existing[&(batch[p.delivery].workspace_id, p.event.dedup_key.as_str())]
+                    };
+                    events_of[p.delivery].push($crate::StoredEvent { id, kind: p.event.kind, new });
+                }
+                for (i, events) in events_of.into_iter().enumerate() {
+                    if is_new[i] {
+                        outcomes[i] = $crate::IngestOutcome::Stored { delivery_id: delivery_ids[i], events };
+                    }
+                }
                 Ok(outcomes)
             }
 
@@ -621,11 +679,12 @@ macro_rules! impl_store {
                 status: &str,
                 reason: Option<&str>,
             ) -> $crate::Result<()> {
+                let mut conn = self.relaxed_conn().await?;
                 sqlx::query("UPDATE events SET status = $1, status_reason = $2 WHERE id = $3")
                     .bind(status)
                     .bind(reason)
                     .bind(id.to_string())
-                    .execute(&self.write)
+                    .execute(&mut *conn)
                     .await?;
                 Ok(())
             }
@@ -634,6 +693,7 @@ macro_rules! impl_store {
                 &self,
                 job: &$crate::NewJob,
             ) -> $crate::Result<covalynce_domain::JobId> {
+                let mut conn = self.durable_conn().await?;
                 let id = covalynce_domain::JobId::new();
                 let now = covalynce_domain::now_millis();
                 sqlx::query(
@@ -647,7 +707,7 @@ macro_rules! impl_store {
                 .bind(job.run_at)
                 .bind(job.max_attempts)
                 .bind(now)
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await?;
                 Ok(id)
             }
@@ -658,13 +718,14 @@ macro_rules! impl_store {
                 limit: i64,
                 lease_ms: i64,
             ) -> $crate::Result<Vec<$crate::ClaimedJob>> {
+                let mut conn = self.relaxed_conn().await?;
                 let now = covalynce_domain::now_millis();
                 let rows: Vec<$crate::sql::ClaimRow> = sqlx::query_as($claim_sql)
                     .bind(worker)
                     .bind(now + lease_ms)
                     .bind(now)
                     .bind(limit)
-                    .fetch_all(&self.write)
+                    .fetch_all(&mut *conn)
                     .await?;
                 $crate::sql::collect(rows)
             }
@@ -674,6 +735,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::JobId,
                 worker: &str,
             ) -> $crate::Result<bool> {
+                let mut conn = self.relaxed_conn().await?;
                 let now = covalynce_domain::now_millis();
                 let done = sqlx::query(
                     "UPDATE jobs SET status = 'done', finished_at = $1, updated_at = $1,
@@ -683,7 +745,7 @@ macro_rules! impl_store {
                 .bind(now)
                 .bind(id.to_string())
                 .bind(worker)
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -695,6 +757,7 @@ macro_rules! impl_store {
                 error: &str,
                 retry_at: Option<i64>,
             ) -> $crate::Result<bool> {
+                let mut conn = self.relaxed_conn().await?;
                 let now = covalynce_domain::now_millis();
                 let (status, run_at, finished) = match retry_at {
                     Some(at) => ("queued", Some(at), None),
@@ -712,7 +775,7 @@ macro_rules! impl_store {
                 .bind(now)
                 .bind(id.to_string())
                 .bind(worker)
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -722,6 +785,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::JobId,
                 worker: &str,
             ) -> $crate::Result<bool> {
+                let mut conn = self.relaxed_conn().await?;
                 let now = covalynce_domain::now_millis();
                 let done = sqlx::query(
                     "UPDATE jobs SET status = 'queued', run_at = $1, updated_at = $1,
@@ -731,7 +795,7 @@ macro_rules! impl_store {
                 .bind(now)
                 .bind(id.to_string())
                 .bind(worker)
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }

@@ -1,5 +1,7 @@
 use crate::sql::impl_store;
 use crate::{Backend, Result};
+use sqlx::Sqlite;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -42,10 +44,33 @@ impl SqliteStore {
             .await?;
         Ok(Self { write, read })
     }
+
+    /// The writer, set to fsync on commit: for what must survive a power cut once it has
+    /// been acknowledged (deliveries, user actions).
+    pub(crate) async fn durable_conn(&self) -> Result<PoolConnection<Sqlite>> {
+        let mut conn = self.write.acquire().await?;
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await?;
+        Ok(conn)
+    }
+
+    /// The writer, without an fsync per commit: for job bookkeeping, which is at-least-once
+    /// by design (a lost claim or completion just runs an idempotent job again). WAL keeps
+    /// commits in order, so the next durable commit makes these durable too. Each caller
+    /// sets the mode it needs, so a cancelled call cannot leave the writer relaxed.
+    pub(crate) async fn relaxed_conn(&self) -> Result<PoolConnection<Sqlite>> {
+        let mut conn = self.write.acquire().await?;
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await?;
+        Ok(conn)
+    }
 }
 
 impl_store!(
     SqliteStore,
+    Sqlite,
     Backend::Sqlite,
     // One writer connection makes this UPDATE atomic: no two claims can see the same row.
     claim_sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1,

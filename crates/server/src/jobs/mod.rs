@@ -87,7 +87,11 @@ impl Worker {
             // Register for a wake-up before looking, so a job enqueued between the claim
             // and the wait is not missed until the next poll.
             let notified = wakeup.notified();
-            match self.store.claim_jobs(&self.id, 1, lease_ms).await {
+            match self
+                .store
+                .claim_jobs(&self.id, self.config.claim_batch.max(1) as i64, lease_ms)
+                .await
+            {
                 Ok(jobs) if !jobs.is_empty() => {
                     for job in jobs {
                         self.execute(job).await;

@@ -40,6 +40,7 @@ pub struct TestApp {
 pub fn test_jobs_config() -> JobsConfig {
     JobsConfig {
         workers: 2,
+        claim_batch: 4,
         poll_interval: Duration::from_millis(50),
         lease: Duration::from_secs(30),
         backoff_base: Duration::from_millis(20),
