@@ -69,48 +69,104 @@ fn prepare(template: &serde_json::Value, secret: &[u8], run: &str, n: usize) -> 
     }
 }
 
+/// One sender: a keep-alive HTTP/1.1 connection writing pre-built requests and reading
+/// each response before the next, like wrk. A general-purpose client costs as much CPU per
+/// request as the server does, and here both share two cores.
+async fn sender(
+    addr: std::net::SocketAddr,
+    path: String,
+    host: String,
+    deliveries: Arc<Vec<Delivery>>,
+    next: Arc<AtomicUsize>,
+) -> anyhow::Result<Vec<u64>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut latencies = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(d) = deliveries.get(i) else {
+            return Ok(latencies);
+        };
+        let mut req = format!(
+            "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\nuser-agent: GitHub-Hookshot/bench\r\nx-github-event: push\r\nx-github-delivery: {}\r\nx-hub-signature-256: {}\r\ncontent-length: {}\r\n\r\n",
+            d.guid,
+            d.signature,
+            d.body.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(&d.body);
+        let t = Instant::now();
+        stream.write_all(&req).await?;
+        // Read the status line, headers, and a Content-Length body.
+        let mut filled = 0;
+        let (status, total) = loop {
+            let n = stream.read(&mut buf[filled..]).await?;
+            if n == 0 {
+                bail!("the server closed the connection");
+            }
+            filled += n;
+            if let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&buf[..end])?;
+                let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                break (status, end + 4 + len);
+            }
+        };
+        while filled < total {
+            let n = stream.read(&mut buf[filled..]).await?;
+            if n == 0 {
+                bail!("the server closed the connection mid-body");
+            }
+            filled += n;
+        }
+        latencies.push(t.elapsed().as_micros() as u64);
+        if status != 202 {
+            bail!(
+                "delivery {} answered {status}: {}",
+                d.guid,
+                String::from_utf8_lossy(&buf[..filled])
+            );
+        }
+    }
+}
+
 async fn blast(
-    client: &reqwest::Client,
-    url: &str,
+    base: &str,
+    source: &str,
     deliveries: Arc<Vec<Delivery>>,
     concurrency: usize,
 ) -> anyhow::Result<(Duration, Vec<u64>)> {
+    let host = base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let addr = tokio::net::lookup_host(&host)
+        .await?
+        .next()
+        .context("resolving the server")?;
+    let path = format!("/hooks/github/{source}");
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, url, deliveries, next) = (
-            client.clone(),
-            url.to_owned(),
-            deliveries.clone(),
-            next.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(d) = deliveries.get(i) else {
-                    return Ok::<_, anyhow::Error>(latencies);
-                };
-                let t = Instant::now();
-                let r = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("x-github-event", "push")
-                    .header("x-github-delivery", &d.guid)
-                    .header("x-hub-signature-256", &d.signature)
-                    .body(d.body.clone())
-                    .send()
-                    .await?;
-                let status = r.status();
-                let _ = r.bytes().await?;
-                latencies.push(t.elapsed().as_micros() as u64);
-                if status.as_u16() != 202 {
-                    bail!("delivery {} answered {status}", d.guid);
-                }
-            }
-        }));
-    }
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            tokio::spawn(sender(
+                addr,
+                path.clone(),
+                host.clone(),
+                deliveries.clone(),
+                next.clone(),
+            ))
+        })
+        .collect();
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await??);
@@ -143,17 +199,14 @@ async fn main() -> anyhow::Result<()> {
         .map(|n| prepare(&template, secret, &run, n))
         .collect();
     let body_bytes = measured.first().map_or(0, |d| d.body.len());
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let url = format!(
-        "{}/hooks/github/{}",
-        args.url.trim_end_matches('/'),
-        args.source
-    );
-    blast(&client, &url, Arc::new(warm), args.concurrency).await?;
-    let (elapsed, mut lat) = blast(&client, &url, Arc::new(measured), args.concurrency).await?;
+    blast(&args.url, &args.source, Arc::new(warm), args.concurrency).await?;
+    let (elapsed, mut lat) = blast(
+        &args.url,
+        &args.source,
+        Arc::new(measured),
+        args.concurrency,
+    )
+    .await?;
     lat.sort_unstable();
     println!(
         "{label}deliveries={n} concurrency={c} body={body_bytes}B elapsed={secs:.2}s throughput={tput:.0}/s p50={p50:.2}ms p90={p90:.2}ms p99={p99:.2}ms max={max:.2}ms",

@@ -96,14 +96,37 @@ pub trait Store: Send + Sync + 'static {
     async fn event_by_id(&self, id: EventId) -> Result<Option<EventRecord>>;
     async fn set_event_status(&self, id: EventId, status: &str, reason: Option<&str>)
     -> Result<()>;
+    /// Moves an event from status `from` to `to`; false when it was not in `from` (or does
+    /// not exist).
+    async fn set_event_status_if(
+        &self,
+        id: EventId,
+        from: &str,
+        to: &str,
+        reason: Option<&str>,
+    ) -> Result<bool>;
 
     async fn enqueue_job(&self, job: &NewJob) -> Result<JobId>;
     /// Takes up to `limit` runnable jobs (queued and due, or running with an expired
     /// lease) for `worker`, leasing them for `lease_ms`. A job is held by one worker at a
     /// time, across processes.
     async fn claim_jobs(&self, worker: &str, limit: i64, lease_ms: i64) -> Result<Vec<ClaimedJob>>;
-    /// False when the worker no longer held the job (its lease expired and another took it).
-    async fn complete_job(&self, id: JobId, worker: &str) -> Result<bool>;
+    /// Records how each of `worker`'s runs ended, in one commit. Each answer is false when
+    /// the worker no longer held that job (its lease expired and another took it).
+    async fn finish_jobs(&self, worker: &str, results: &[JobFinish]) -> Result<Vec<bool>>;
+    /// [`Store::finish_jobs`] for one successful run.
+    async fn complete_job(&self, id: JobId, worker: &str) -> Result<bool> {
+        let done = self
+            .finish_jobs(
+                worker,
+                &[JobFinish {
+                    id,
+                    outcome: JobOutcome::Done,
+                }],
+            )
+            .await?;
+        Ok(done[0])
+    }
     /// Records the error; the job runs again at `retry_at`, or fails for good when `None`.
     async fn fail_job(
         &self,
@@ -111,7 +134,20 @@ pub trait Store: Send + Sync + 'static {
         worker: &str,
         error: &str,
         retry_at: Option<i64>,
-    ) -> Result<bool>;
+    ) -> Result<bool> {
+        let outcome = match retry_at {
+            Some(at) => JobOutcome::Retry {
+                error: error.to_owned(),
+                at,
+            },
+            None => JobOutcome::Failed {
+                error: error.to_owned(),
+            },
+        };
+        Ok(self
+            .finish_jobs(worker, &[JobFinish { id, outcome }])
+            .await?[0])
+    }
     /// Gives a job back unfinished (shutdown): it runs again at once, and this attempt
     /// does not count.
     async fn release_job(&self, id: JobId, worker: &str) -> Result<bool>;

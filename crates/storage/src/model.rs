@@ -217,3 +217,24 @@ pub struct JobRecord {
     pub created_at: UnixMillis,
     pub finished_at: Option<UnixMillis>,
 }
+
+/// How a run of a job ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    Done,
+    /// Runs again at `at` (Unix ms), with `error` visible meanwhile.
+    Retry {
+        error: String,
+        at: UnixMillis,
+    },
+    /// Will not run again.
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobFinish {
+    pub id: JobId,
+    pub outcome: JobOutcome,
+}

@@ -49,8 +49,9 @@ impl_store!(
                         locked_by = $1, locked_until = $2, updated_at = $3
                  WHERE id IN (
                      SELECT id FROM jobs
-                     WHERE (status = 'queued' AND run_at <= $3)
-                        OR (status = 'running' AND locked_until < $3)
+                     WHERE status IN ('queued', 'running')
+                       AND ((status = 'queued' AND run_at <= $3)
+                         OR (status = 'running' AND locked_until < $3))
                      ORDER BY run_at, id
                      LIMIT $4
                      FOR UPDATE SKIP LOCKED)

@@ -19,14 +19,16 @@ async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError
         .and_then(|v| v.as_str())
         .and_then(EventId::parse)
         .ok_or_else(|| JobError::Permanent("payload has no valid event_id".into()))?;
-    let event = store
-        .event_by_id(event_id)
+    // One conditional write; only when it changes nothing is it worth a read to tell
+    // "already handed over" (a re-run) from "no such event" (retry: not visible yet).
+    if store
+        .set_event_status_if(event_id, "new", "ready", Some("waiting for the drafter"))
         .await?
-        .ok_or_else(|| JobError::Retry(format!("event {event_id} not found")))?;
-    if event.status == "new" {
-        store
-            .set_event_status(event.id, "ready", Some("waiting for the drafter"))
-            .await?;
+    {
+        return Ok(());
     }
-    Ok(())
+    match store.event_by_id(event_id).await? {
+        Some(_) => Ok(()),
+        None => Err(JobError::Retry(format!("event {event_id} not found"))),
+    }
 }

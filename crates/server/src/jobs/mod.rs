@@ -6,7 +6,7 @@ mod handlers;
 
 use crate::config::JobsConfig;
 use covalynce_domain::{JobKind, now_millis};
-use covalynce_storage::{ClaimedJob, Store};
+use covalynce_storage::{ClaimedJob, JobFinish, JobOutcome, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -93,9 +93,13 @@ impl Worker {
                 .await
             {
                 Ok(jobs) if !jobs.is_empty() => {
+                    let mut finished = Vec::with_capacity(jobs.len());
                     for job in jobs {
-                        self.execute(job).await;
+                        if let Some(outcome) = self.execute(&job).await {
+                            finished.push((job, outcome));
+                        }
                     }
+                    self.record(finished).await;
                 }
                 Ok(_) => {
                     tokio::select! {
@@ -115,31 +119,30 @@ impl Worker {
         }
     }
 
-    async fn execute(&self, job: ClaimedJob) {
+    /// Runs one claimed job; `None` when it was given back (shutdown) instead.
+    async fn execute(&self, job: &ClaimedJob) -> Option<JobOutcome> {
         let span =
             tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts);
         self.execute_in_span(job).instrument(span).await
     }
 
-    async fn execute_in_span(&self, job: ClaimedJob) {
+    async fn execute_in_span(&self, job: &ClaimedJob) -> Option<JobOutcome> {
         if job.attempts > job.max_attempts {
             // Its lease expired more times than it may run: a job that crashes its worker.
             let msg = format!(
                 "gave up after {} attempts (the worker holding it stopped each time)",
                 job.max_attempts
             );
-            self.record(&job, Err(JobError::Permanent(msg))).await;
-            return;
+            return Some(self.outcome(job, Err(JobError::Permanent(msg))));
         }
         let Some(kind) = JobKind::parse(&job.kind) else {
             let msg = format!(
                 "unknown job kind {:?} (written by a newer version?)",
                 job.kind
             );
-            self.record(&job, Err(JobError::Permanent(msg))).await;
-            return;
+            return Some(self.outcome(job, Err(JobError::Permanent(msg))));
         };
-        let run = handlers::run(self.store.as_ref(), kind, &job);
+        let run = handlers::run(self.store.as_ref(), kind, job);
         // A job may take at most its lease; past that another worker may already run it.
         let run = tokio::time::timeout(self.config.lease, run);
         let mut shutdown = self.shutdown.clone();
@@ -157,7 +160,7 @@ impl Worker {
                 let result = result.unwrap_or_else(|_| Err(JobError::Retry(format!(
                     "timed out after {} s", self.config.lease.as_secs()
                 ))));
-                self.record(&job, result).await;
+                Some(self.outcome(job, result))
             }
             _ = gave_up => {
                 tracing::warn!("shutting down: releasing the job for another worker");
@@ -165,43 +168,57 @@ impl Worker {
                     tracing::warn!(error = %e, "could not release the job; its lease will expire");
                 }
                 metrics::counter!("covalynce_jobs_processed_total", "kind" => job.kind.clone(), "outcome" => "released").increment(1);
+                None
             }
         }
     }
 
-    async fn record(&self, job: &ClaimedJob, result: Result<(), JobError>) {
-        let (outcome, stored) = match result {
-            Ok(()) => ("done", self.store.complete_job(job.id, &self.id).await),
-            Err(JobError::Retry(msg)) if job.attempts < job.max_attempts => {
-                let retry_at = now_millis() + backoff_ms(&self.config, job.attempts);
-                tracing::warn!(error = %msg, retry_at, "job failed; will retry");
-                (
-                    "retry",
-                    self.store
-                        .fail_job(job.id, &self.id, &msg, Some(retry_at))
-                        .await,
-                )
+    fn outcome(&self, job: &ClaimedJob, result: Result<(), JobError>) -> JobOutcome {
+        match result {
+            Ok(()) => JobOutcome::Done,
+            Err(JobError::Retry(error)) if job.attempts < job.max_attempts => {
+                let at = now_millis() + backoff_ms(&self.config, job.attempts);
+                tracing::warn!(job_id = %job.id, error = %error, retry_at = at, "job failed; will retry");
+                JobOutcome::Retry { error, at }
             }
             Err(e) => {
-                tracing::error!(error = %e, "job failed for good");
-                (
-                    "failed",
-                    self.store
-                        .fail_job(job.id, &self.id, &e.to_string(), None)
-                        .await,
-                )
-            }
-        };
-        match stored {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!("lost the job's lease before finishing; another worker owns it now")
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not record the job's outcome; its lease will expire")
+                tracing::error!(job_id = %job.id, error = %e, "job failed for good");
+                JobOutcome::Failed {
+                    error: e.to_string(),
+                }
             }
         }
-        metrics::counter!("covalynce_jobs_processed_total", "kind" => job.kind.clone(), "outcome" => outcome).increment(1);
+    }
+
+    /// Records a claimed batch's outcomes in one commit.
+    async fn record(&self, finished: Vec<(ClaimedJob, JobOutcome)>) {
+        let results: Vec<JobFinish> = finished
+            .iter()
+            .map(|(job, outcome)| JobFinish {
+                id: job.id,
+                outcome: outcome.clone(),
+            })
+            .collect();
+        match self.store.finish_jobs(&self.id, &results).await {
+            Ok(held) => {
+                for ((job, _), held) in finished.iter().zip(held) {
+                    if !held {
+                        tracing::warn!(job_id = %job.id, "lost the job's lease before finishing; another worker owns it now");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record job outcomes; their leases will expire")
+            }
+        }
+        for (job, outcome) in &finished {
+            let label = match outcome {
+                JobOutcome::Done => "done",
+                JobOutcome::Retry { .. } => "retry",
+                JobOutcome::Failed { .. } => "failed",
+            };
+            metrics::counter!("covalynce_jobs_processed_total", "kind" => job.kind.clone(), "outcome" => label).increment(1);
+        }
     }
 }
 

@@ -58,7 +58,9 @@ CREATE TABLE deliveries (
     event_name    TEXT NOT NULL,
     outcome       TEXT NOT NULL CHECK (outcome IN ('events', 'ignored', 'ping')),
     reason        TEXT,
-    body          BLOB NOT NULL,
+    body          BLOB NOT NULL,       -- the raw body, compressed as body_encoding says
+    body_encoding TEXT NOT NULL CHECK (body_encoding IN ('identity', 'lz4')),
+    size          INTEGER NOT NULL,        -- bytes as received
     received_at   INTEGER NOT NULL,
     UNIQUE (source_id, guid)
 );
@@ -161,5 +163,7 @@ CREATE TABLE jobs (
     updated_at    INTEGER NOT NULL,
     finished_at   INTEGER
 );
-CREATE INDEX jobs_claim ON jobs(status, run_at);
+-- Only unfinished jobs are in the claim index: finishing a job drops it from the index
+-- instead of moving it, and the index stays the size of the backlog, not of history.
+CREATE INDEX jobs_claim ON jobs(run_at) WHERE status IN ('queued', 'running');
 CREATE INDEX jobs_workspace ON jobs(workspace_id, id);
