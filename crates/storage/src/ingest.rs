@@ -6,7 +6,7 @@
 //! committed together: the fsync is paid once per batch, each caller is answered as soon
 //! as the batch holding its delivery has committed.
 
-use crate::{Ingest, IngestOutcome, Store, StoreError};
+use crate::{Ingest, IngestOutcome, PreparedIngest, Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -15,7 +15,7 @@ type Reply = oneshot::Sender<Result<IngestOutcome, String>>;
 
 #[derive(Clone)]
 pub struct IngestWriter {
-    tx: mpsc::Sender<(Ingest, Reply)>,
+    tx: mpsc::Sender<(PreparedIngest, Reply)>,
 }
 
 impl IngestWriter {
@@ -27,7 +27,7 @@ impl IngestWriter {
         writers: usize,
         max_batch: usize,
     ) -> (Self, Vec<JoinHandle<()>>) {
-        let (tx, rx) = mpsc::channel::<(Ingest, Reply)>(max_batch * 4);
+        let (tx, rx) = mpsc::channel::<(PreparedIngest, Reply)>(max_batch * 4);
         let rx = Arc::new(Mutex::new(rx));
         let handles = (0..writers.max(1))
             .map(|_| {
@@ -59,6 +59,7 @@ impl IngestWriter {
 
     /// Stores one delivery; returns once it is committed (or known to be a duplicate).
     pub async fn submit(&self, item: Ingest) -> Result<IngestOutcome, StoreError> {
+        let item = item.prepare()?;
         let (reply, answer) = oneshot::channel();
         self.tx
             .send((item, reply))
@@ -71,8 +72,8 @@ impl IngestWriter {
     }
 }
 
-async fn commit(store: &dyn Store, batch: Vec<(Ingest, Reply)>) {
-    let (items, replies): (Vec<Ingest>, Vec<Reply>) = batch.into_iter().unzip();
+async fn commit(store: &dyn Store, batch: Vec<(PreparedIngest, Reply)>) {
+    let (items, replies): (Vec<PreparedIngest>, Vec<Reply>) = batch.into_iter().unzip();
     match store.ingest(&items).await {
         Ok(outcomes) => {
             for (reply, outcome) in replies.into_iter().zip(outcomes) {

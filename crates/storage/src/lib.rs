@@ -81,7 +81,7 @@ pub trait Store: Send + Sync + 'static {
     /// Stores deliveries and their events in one transaction, deduplicating by delivery id
     /// and by the events' own keys, and enqueues each new event's next job.
     /// Returns one outcome per input, in input order.
-    async fn ingest(&self, batch: &[Ingest]) -> Result<Vec<IngestOutcome>>;
+    async fn ingest(&self, batch: &[PreparedIngest]) -> Result<Vec<IngestOutcome>>;
 
     async fn list_deliveries(
         &self,

@@ -1,8 +1,8 @@
 use crate::sql::impl_store;
 use crate::{Backend, Result};
-use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection, Postgres};
 use std::time::Duration;
 
 /// PostgreSQL, for teams running several replicas against one database.
@@ -16,6 +16,14 @@ impl PgStore {
     pub(crate) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
     pub async fn connect(url: &str) -> Result<Self> {
+        // One plain connection first: the pool retries a refused connection until its
+        // acquire timeout, but a wrong URL should be reported now, not in 30 seconds.
+        let probe = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect(url))
+            .await
+            .map_err(|_| {
+                crate::StoreError::Unavailable("PostgreSQL did not answer within 10 s".into())
+            })??;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))

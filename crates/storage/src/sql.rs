@@ -227,11 +227,10 @@ where
 
 /// Lock order for a batch: deliveries sorted by (source, guid) so two replicas committing
 /// overlapping batches take row locks in the same order and cannot deadlock each other.
-pub(crate) fn lock_order(batch: &[Ingest]) -> Vec<usize> {
+pub(crate) fn lock_order(batch: &[PreparedIngest]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..batch.len()).collect();
-    order.sort_by(|&a, &b| {
-        (batch[a].source_id, &batch[a].guid).cmp(&(batch[b].source_id, &batch[b].guid))
-    });
+    let key = |i: usize| (batch[i].item.source_id, &batch[i].item.guid);
+    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
     order
 }
 
@@ -428,23 +427,18 @@ macro_rules! impl_store {
 
             async fn ingest(
                 &self,
-                batch: &[$crate::Ingest],
+                prepared: &[$crate::PreparedIngest],
             ) -> $crate::Result<Vec<$crate::IngestOutcome>> {
                 use std::collections::HashMap;
-                if batch.is_empty() {
+                if prepared.is_empty() {
                     return Ok(Vec::new());
                 }
+                let batch: Vec<&$crate::Ingest> = prepared.iter().map(|p| &p.item).collect();
                 // A few multi-row statements per batch, not a few per delivery: each
                 // statement is a round trip to the database, and the batch is what waits.
-                let order = $crate::sql::lock_order(batch);
+                let order = $crate::sql::lock_order(prepared);
                 let delivery_ids: Vec<covalynce_domain::DeliveryId> =
                     batch.iter().map(|_| covalynce_domain::DeliveryId::new()).collect();
-                // Raw payloads are verbose JSON: LZ4 keeps them ~3x smaller on disk, which
-                // is most of what a commit writes. Done before taking the writer.
-                let bodies: Vec<Vec<u8>> = batch
-                    .iter()
-                    .map(|d| lz4_flex::block::compress_prepend_size(&d.body))
-                    .collect();
                 let mut conn = self.durable_conn().await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
 
@@ -460,9 +454,9 @@ macro_rules! impl_store {
                         .push_bind(d.event_name.clone())
                         .push_bind(d.outcome.as_str())
                         .push_bind(d.reason.clone())
-                        .push_bind(bodies[i].as_slice())
+                        .push_bind(prepared[i].body.as_slice())
                         .push_bind("lz4")
-                        .push_bind(d.body.len() as i64)
+                        .push_bind(prepared[i].size)
                         .push_bind(d.received_at);
                 });
                 qb.push(" ON CONFLICT (source_id, guid) DO NOTHING RETURNING id");
@@ -478,16 +472,14 @@ macro_rules! impl_store {
                     delivery: usize,
                     id: covalynce_domain::EventId,
                     event: &'a covalynce_domain::NewEvent,
-                    data: String,
+                    data: &'a str,
                 }
                 let mut pending = Vec::new();
                 for &i in &order {
                     if !is_new[i] {
                         continue;
                     }
-                    for e in &batch[i].events {
-                        let data = serde_json::to_string(&e.data)
-                            .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                    for (e, data) in batch[i].events.iter().zip(&prepared[i].event_data) {
                         pending.push(Pending { delivery: i, id: covalynce_domain::EventId::new(), event: e, data });
                     }
                 }
@@ -506,7 +498,7 @@ macro_rules! impl_store {
                             .push_bind(p.event.dedup_key.clone())
                             .push_bind(p.event.repo.clone())
                             .push_bind(p.event.title.clone())
-                            .push_bind(p.data.clone())
+                            .push_bind(p.data)
                             .push_bind(p.event.occurred_at)
                             .push_bind(d.received_at);
                     });

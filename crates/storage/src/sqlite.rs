@@ -6,6 +6,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 /// The embedded default: one database file in WAL mode.
@@ -17,7 +18,14 @@ use std::time::Duration;
 pub struct SqliteStore {
     pub(crate) write: SqlitePool,
     pub(crate) read: SqlitePool,
+    /// The `synchronous` mode the one writer connection is in, so switching costs a
+    /// statement only when the mode actually changes.
+    writer_mode: AtomicU8,
 }
+
+const MODE_UNKNOWN: u8 = 0;
+const MODE_FULL: u8 = 1;
+const MODE_NORMAL: u8 = 2;
 
 impl SqliteStore {
     pub(crate) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -37,6 +45,10 @@ impl SqliteStore {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            // One long-lived writer: `writer_mode` describes this connection. (A recycled
+            // one would start in FULL, which is always safe, only slower.)
+            .max_lifetime(None)
+            .idle_timeout(None)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
@@ -45,28 +57,42 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone().read_only(true))
             .await?;
-        Ok(Self { write, read })
+        Ok(Self {
+            write,
+            read,
+            writer_mode: AtomicU8::new(MODE_UNKNOWN),
+        })
     }
 
     /// The writer, set to fsync on commit: for what must survive a power cut once it has
     /// been acknowledged (deliveries, user actions).
     pub(crate) async fn durable_conn(&self) -> Result<PoolConnection<Sqlite>> {
-        let mut conn = self.write.acquire().await?;
-        sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut *conn)
-            .await?;
-        Ok(conn)
+        self.writer_in_mode(MODE_FULL, "PRAGMA synchronous = FULL")
+            .await
     }
 
     /// The writer, without an fsync per commit: for job bookkeeping, which is at-least-once
     /// by design (a lost claim or completion just runs an idempotent job again). WAL keeps
-    /// commits in order, so the next durable commit makes these durable too. Each caller
-    /// sets the mode it needs, so a cancelled call cannot leave the writer relaxed.
+    /// commits in order, so the next durable commit makes these durable too.
     pub(crate) async fn relaxed_conn(&self) -> Result<PoolConnection<Sqlite>> {
+        self.writer_in_mode(MODE_NORMAL, "PRAGMA synchronous = NORMAL")
+            .await
+    }
+
+    async fn writer_in_mode(
+        &self,
+        mode: u8,
+        pragma: &'static str,
+    ) -> Result<PoolConnection<Sqlite>> {
+        // The pool has one connection, so holding it serialises access to `writer_mode`.
         let mut conn = self.write.acquire().await?;
-        sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut *conn)
-            .await?;
+        if self.writer_mode.load(Ordering::Acquire) != mode {
+            // Unknown while switching: if this future is dropped mid-way, the next caller
+            // sets the mode again instead of trusting a stale value.
+            self.writer_mode.store(MODE_UNKNOWN, Ordering::Release);
+            sqlx::query(pragma).execute(&mut *conn).await?;
+            self.writer_mode.store(mode, Ordering::Release);
+        }
         Ok(conn)
     }
 }

@@ -104,6 +104,10 @@ fn delivery(ws: &Workspace, src: &Source, guid: &str, events: Vec<NewEvent>) -> 
     }
 }
 
+fn prep(items: Vec<Ingest>) -> Vec<PreparedIngest> {
+    items.into_iter().map(|i| i.prepare().unwrap()).collect()
+}
+
 fn draft_job(ws: &Workspace, payload: serde_json::Value, max_attempts: i64) -> NewJob {
     NewJob {
         workspace_id: Some(ws.id),
@@ -188,11 +192,11 @@ async fn a_delivery_is_stored_once_by_delivery_id(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
     let src = github_source(store.as_ref(), &ws).await;
     let d = delivery(&ws, &src, "guid-1", vec![push_event("aaa")]);
-    let first = store.ingest(std::slice::from_ref(&d)).await.unwrap();
+    let first = store.ingest(&prep(vec![d.clone()])).await.unwrap();
     assert!(
         matches!(&first[0], IngestOutcome::Stored { events, .. } if events.len() == 1 && events[0].new)
     );
-    let again = store.ingest(std::slice::from_ref(&d)).await.unwrap();
+    let again = store.ingest(&prep(vec![d.clone()])).await.unwrap();
     assert_eq!(again, vec![IngestOutcome::Duplicate]);
     let deliveries = store.list_deliveries(ws.id, None, 10).await.unwrap();
     assert_eq!(deliveries.len(), 1);
@@ -224,11 +228,21 @@ async fn the_same_work_is_one_event_whatever_delivers_it(store: Arc<dyn Store>) 
     let ws = workspace(store.as_ref(), "acme").await;
     let src = github_source(store.as_ref(), &ws).await;
     let out1 = store
-        .ingest(&[delivery(&ws, &src, "g1", vec![push_event("abc")])])
+        .ingest(&prep(vec![delivery(
+            &ws,
+            &src,
+            "g1",
+            vec![push_event("abc")],
+        )]))
         .await
         .unwrap();
     let out2 = store
-        .ingest(&[delivery(&ws, &src, "g2", vec![push_event("abc")])])
+        .ingest(&prep(vec![delivery(
+            &ws,
+            &src,
+            "g2",
+            vec![push_event("abc")],
+        )]))
         .await
         .unwrap();
     let (IngestOutcome::Stored { events: e1, .. }, IngestOutcome::Stored { events: e2, .. }) =
@@ -264,7 +278,12 @@ async fn the_same_work_is_one_event_whatever_delivers_it(store: Arc<dyn Store>) 
     let other = workspace(store.as_ref(), "other").await;
     let other_src = github_source(store.as_ref(), &other).await;
     let out3 = store
-        .ingest(&[delivery(&other, &other_src, "g1", vec![push_event("abc")])])
+        .ingest(&prep(vec![delivery(
+            &other,
+            &other_src,
+            "g1",
+            vec![push_event("abc")],
+        )]))
         .await
         .unwrap();
     assert!(matches!(&out3[0], IngestOutcome::Stored { events, .. } if events[0].new));
@@ -274,7 +293,7 @@ async fn a_batch_answers_each_delivery_in_order(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
     let src = github_source(store.as_ref(), &ws).await;
     store
-        .ingest(&[delivery(&ws, &src, "old", vec![])])
+        .ingest(&prep(vec![delivery(&ws, &src, "old", vec![])]))
         .await
         .unwrap();
     // Deliveries are written in a lock order unrelated to input order; answers are not.
@@ -284,7 +303,7 @@ async fn a_batch_answers_each_delivery_in_order(store: Arc<dyn Store>) {
         delivery(&ws, &src, "aaa", vec![push_event("2"), push_event("1")]),
         delivery(&ws, &src, "zzz", vec![push_event("3")]),
     ];
-    let out = store.ingest(&batch).await.unwrap();
+    let out = store.ingest(&prep(batch.clone())).await.unwrap();
     assert_eq!(out.len(), 4);
     assert_eq!(
         out[1],
@@ -323,11 +342,21 @@ async fn new_events_enqueue_their_next_step_and_ci_runs_do_not(store: Arc<dyn St
         data: json!({"conclusion": "success"}),
     };
     store
-        .ingest(&[delivery(&ws, &src, "g1", vec![push_event("a"), ci])])
+        .ingest(&prep(vec![delivery(
+            &ws,
+            &src,
+            "g1",
+            vec![push_event("a"), ci],
+        )]))
         .await
         .unwrap();
     store
-        .ingest(&[delivery(&ws, &src, "g2", vec![push_event("a")])])
+        .ingest(&prep(vec![delivery(
+            &ws,
+            &src,
+            "g2",
+            vec![push_event("a")],
+        )]))
         .await
         .unwrap();
     let jobs = store.list_jobs(ws.id, None, 10).await.unwrap();
@@ -512,12 +541,12 @@ async fn events_page_newest_first_and_filter(store: Arc<dyn Store>) {
     let src = github_source(store.as_ref(), &ws).await;
     for n in 0..5 {
         store
-            .ingest(&[delivery(
+            .ingest(&prep(vec![delivery(
                 &ws,
                 &src,
                 &format!("g{n}"),
                 vec![push_event(&format!("s{n}"))],
-            )])
+            )]))
             .await
             .unwrap();
     }

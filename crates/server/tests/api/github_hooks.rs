@@ -50,7 +50,8 @@ async fn every_recorded_payload_is_accepted_and_classified(backend: Backend) {
     let octo = app.github_source("octo-org/octo-repo", SECRET).await;
     let pr = fixture("pull_request/closed.payload.json");
     // (source, event, body, status, expected answer: Ok(kind) for an event, Err(reason) ignored)
-    let cases: Vec<(&str, &str, Vec<u8>, u16, Result<&str, &str>)> = vec![
+    type Case<'a> = (&'a str, &'a str, Vec<u8>, u16, Result<&'a str, &'a str>);
+    let cases: Vec<Case> = vec![
         (&hello, "ping", fixture("ping/payload.json"), 200, Err("")),
         (
             &hello,
