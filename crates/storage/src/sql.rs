@@ -240,6 +240,28 @@ pub(crate) const SOURCE_COLS: &str =
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
 pub(crate) const JOB_COLS: &str = "id, kind, status, attempts, max_attempts, run_at, locked_by, last_error, payload, created_at, finished_at";
 
+/// The job claim: due queued jobs, and running ones whose lease expired, oldest first.
+/// `$lock` is the backend's row-locking clause for the inner SELECT.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1,
+                    locked_by = $1, locked_until = $2, updated_at = $3
+             WHERE id IN (
+                 SELECT id FROM jobs
+                 WHERE status IN ('queued', 'running')
+                   AND ((status = 'queued' AND run_at <= $3)
+                     OR (status = 'running' AND locked_until < $3))
+                 ORDER BY run_at, id
+                 LIMIT $4",
+            $lock,
+            ")
+             RETURNING id, workspace_id, kind, payload, attempts, max_attempts"
+        )
+    };
+}
+pub(crate) use claim_sql;
+
 /// Expands the shared [`crate::Store`] implementation for one backend.
 /// `$store` must have `read` and `write` pools of the backend's type and a `MIGRATOR`.
 macro_rules! impl_store {

@@ -102,14 +102,5 @@ impl_store!(
     Sqlite,
     Backend::Sqlite,
     // One writer connection makes this UPDATE atomic: no two claims can see the same row.
-    claim_sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1,
-                        locked_by = $1, locked_until = $2, updated_at = $3
-                 WHERE id IN (
-                     SELECT id FROM jobs
-                     WHERE status IN ('queued', 'running')
-                       AND ((status = 'queued' AND run_at <= $3)
-                         OR (status = 'running' AND locked_until < $3))
-                     ORDER BY run_at, id
-                     LIMIT $4)
-                 RETURNING id, workspace_id, kind, payload, attempts, max_attempts"
+    claim_sql = crate::sql::claim_sql!("")
 );
