@@ -4,11 +4,13 @@
 //! construction afterwards: a `RepoSlug` always names a plausible GitHub repository, a
 //! `WorkspaceSlug` is always URL- and CLI-safe, an `EventKind` is always one we handle.
 
+mod commit;
 mod event;
 mod ids;
 mod slug;
 pub mod time;
 
+pub use commit::Commit;
 pub use event::{EventKind, JobKind, NewEvent, SourceKind};
 pub use ids::{DeliveryId, EventId, JobId, SourceId, TokenId, WorkspaceId};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};

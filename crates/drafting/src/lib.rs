@@ -1,0 +1,125 @@
+//! Drafting: release notes and per-channel posts from a [`Changeset`], offline and
+//! deterministic (same input, same words).
+//!
+//! Public entry: [`draft`]. Each channel's text is fitted to that platform's rule (X: 280
+//! weighted, URLs 23; Bluesky: 300 graphemes; Mastodon: 500, URLs 23; LinkedIn: 3000;
+//! Discord: 2000; Slack: 3000 of our own choosing) by dropping the least important lines
+//! first, never by cutting a sentence when a line can go instead.
+
+mod length;
+mod notes;
+mod posts;
+
+use covalynce_understanding::Changeset;
+use serde::{Deserialize, Serialize};
+
+pub use length::{grapheme_count, mastodon_length, x_weighted_length};
+pub use notes::release_notes;
+
+/// How posts sound. The founding document's default is sassy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Voice {
+    #[default]
+    Sassy,
+    Plain,
+    Technical,
+}
+
+impl Voice {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sassy" => Some(Voice::Sassy),
+            "plain" => Some(Voice::Plain),
+            "technical" => Some(Voice::Technical),
+            _ => None,
+        }
+    }
+}
+
+/// Where a post goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Linkedin,
+    X,
+    Mastodon,
+    Bluesky,
+    Slack,
+    Discord,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 6] = [
+        Channel::Linkedin,
+        Channel::X,
+        Channel::Mastodon,
+        Channel::Bluesky,
+        Channel::Slack,
+        Channel::Discord,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Linkedin => "linkedin",
+            Channel::X => "x",
+            Channel::Mastodon => "mastodon",
+            Channel::Bluesky => "bluesky",
+            Channel::Slack => "slack",
+            Channel::Discord => "discord",
+        }
+    }
+
+    /// The platform's limit, in the platform's own unit (see [`Channel::length`]).
+    pub fn limit(self) -> usize {
+        match self {
+            Channel::Linkedin => 3000,
+            Channel::X => 280,
+            Channel::Mastodon => 500,
+            Channel::Bluesky => 300,
+            Channel::Slack => 3000,
+            Channel::Discord => 2000,
+        }
+    }
+
+    /// Length as the platform counts it.
+    pub fn length(self, text: &str) -> usize {
+        match self {
+            Channel::X => x_weighted_length(text),
+            Channel::Bluesky => grapheme_count(text),
+            Channel::Mastodon => mastodon_length(text),
+            Channel::Linkedin | Channel::Slack | Channel::Discord => text.chars().count(),
+        }
+    }
+}
+
+/// What the drafts are about, beyond the commits themselves.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    /// How to name the project: `owner/name` or the repository's directory name.
+    pub project: String,
+    /// The tag or version, when drafting a release.
+    pub version: Option<String>,
+    /// A link for readers: the release page or the compare view.
+    pub url: Option<String>,
+    /// `YYYY-MM-DD` of the release, for the notes' heading.
+    pub date: Option<String>,
+}
+
+/// Everything drafted for one change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drafts {
+    pub release_notes: String,
+    /// One post per channel, each within its limit.
+    pub posts: std::collections::BTreeMap<Channel, String>,
+}
+
+pub fn draft(changes: &Changeset, ctx: &Context, voice: Voice) -> Drafts {
+    Drafts {
+        release_notes: release_notes(changes, ctx),
+        posts: Channel::ALL
+            .into_iter()
+            .map(|c| (c, posts::post(changes, ctx, voice, c)))
+            .collect(),
+    }
+}

@@ -1,0 +1,447 @@
+//! One commit → one [`Item`]: category from the conventional type when there is one,
+//! otherwise from the wording and the files touched; noise recognised and set aside.
+
+use crate::conventional::parse_conventional;
+use crate::refs::{co_authors, issue_refs, merge_source_login, pr_ref};
+use crate::{Category, Item};
+use covalynce_domain::Commit;
+use serde::{Deserialize, Serialize};
+
+/// Why a commit is not announced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Noise {
+    /// A merge that only joins branches (`Merge branch 'main' into …`).
+    Merge,
+    /// A release or version bump.
+    VersionBump,
+    /// A dependency update (Dependabot, Renovate, `chore(deps)`).
+    DependencyBump,
+    /// Only CI configuration changed.
+    CiOnly,
+    /// Only a typo was fixed.
+    TypoOnly,
+}
+
+impl Noise {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Noise::Merge => "merge",
+            Noise::VersionBump => "version bump",
+            Noise::DependencyBump => "dependency update",
+            Noise::CiOnly => "CI-only change",
+            Noise::TypoOnly => "typo fix",
+        }
+    }
+}
+
+pub fn classify_commit(commit: &Commit) -> Item {
+    let subject = commit.subject();
+    let pr = pr_ref(subject);
+    // A GitHub merge commit's body is the pull request's title.
+    let is_pr_merge = subject.starts_with("Merge pull request #");
+    let text = if is_pr_merge {
+        commit.body().lines().next().unwrap_or(subject).trim()
+    } else {
+        subject
+    };
+    let message_for_parsing = if is_pr_merge {
+        commit.body().to_owned()
+    } else {
+        commit.message.clone()
+    };
+    let conventional = parse_conventional(&message_for_parsing).filter(|c| known_type(&c.kind));
+
+    let (category, scope, breaking, title) = match &conventional {
+        Some(c) => (
+            category_of_type(&c.kind, &c.description, &commit.files),
+            c.scope.clone(),
+            c.breaking.then(|| c.breaking_note.clone().unwrap_or_else(|| c.description.clone())),
+            c.description.clone(),
+        ),
+        None => (infer_category(text, &commit.files), None, None, text.to_owned()),
+    };
+    let title = strip_pr_suffix(&title, pr);
+
+    let mut refs: Vec<u64> = pr.into_iter().collect();
+    for n in issue_refs(&commit.message) {
+        if !refs.contains(&n) {
+            refs.push(n);
+        }
+    }
+
+    let mut authors = Vec::new();
+    let author = if is_pr_merge {
+        merge_source_login(subject).map(|l| format!("@{l}"))
+    } else {
+        None
+    }
+    .or_else(|| commit.author_login.as_ref().map(|l| format!("@{l}")))
+    .unwrap_or_else(|| commit.author_name.clone());
+    if !is_bot(&author, &commit.author_email) && !author.is_empty() {
+        authors.push(author);
+    }
+    for p in co_authors(&commit.message) {
+        if !is_bot(&p.name, &p.email) && !authors.contains(&p.name) {
+            authors.push(p.name);
+        }
+    }
+
+    let noise = noise(commit, subject, conventional.as_ref().map(|c| c.kind.as_str()), &title);
+    Item {
+        category: if noise == Some(Noise::DependencyBump) || noise == Some(Noise::CiOnly) {
+            Category::Chore
+        } else {
+            category
+        },
+        scope,
+        breaking,
+        title: sentence_case(&title),
+        pr,
+        refs,
+        commits: vec![commit.id.clone()],
+        authors,
+        noise,
+    }
+}
+
+fn known_type(kind: &str) -> bool {
+    matches!(
+        kind,
+        "feat" | "feature" | "fix" | "bugfix" | "hotfix" | "perf" | "security" | "sec" | "docs"
+            | "doc" | "refactor" | "style" | "test" | "tests" | "chore" | "ci" | "build" | "deps"
+            | "release" | "revert"
+    )
+}
+
+fn category_of_type(kind: &str, description: &str, files: &[String]) -> Category {
+    let base = match kind {
+        "feat" | "feature" => Category::Feature,
+        "fix" | "bugfix" | "hotfix" | "revert" => Category::Fix,
+        "perf" => Category::Performance,
+        "security" | "sec" => Category::Security,
+        "docs" | "doc" => Category::Docs,
+        "refactor" | "style" => Category::Refactor,
+        "test" | "tests" => Category::Test,
+        _ => Category::Chore,
+    };
+    if matches!(base, Category::Fix | Category::Feature) && sounds_like_security(description) {
+        return Category::Security;
+    }
+    if base == Category::Chore && !files.is_empty() && files.iter().all(|f| is_doc(f)) {
+        return Category::Docs;
+    }
+    base
+}
+
+fn sounds_like_security(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    [
+        "security", "vulnerab", "cve-", "xss", "csrf", "injection", "sanitiz", "sanitis",
+        "privilege", "exploit", "timing attack", "secret leak", "leaked",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
+}
+
+/// For commits without a conventional prefix: the leading verb, then telling words, then
+/// what the files say.
+fn infer_category(text: &str, files: &[String]) -> Category {
+    let lower = text.to_ascii_lowercase();
+    let first = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or_default();
+    if sounds_like_security(&lower) {
+        return Category::Security;
+    }
+    if !files.is_empty() {
+        if files.iter().all(|f| is_doc(f)) {
+            return Category::Docs;
+        }
+        if files.iter().all(|f| is_test(f)) {
+            return Category::Test;
+        }
+        if files.iter().all(|f| is_ci(f)) {
+            return Category::Chore;
+        }
+    }
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    match first {
+        "fix" | "fixes" | "fixed" | "fixing" | "resolve" | "resolves" | "correct" | "corrects"
+        | "repair" | "prevent" | "prevents" | "handle" | "handles" | "revert" | "hotfix" => {
+            return Category::Fix;
+        }
+        "add" | "adds" | "added" | "adding" | "introduce" | "introduces" | "implement"
+        | "implements" | "support" | "supports" | "allow" | "allows" | "enable" | "enables"
+        | "new" | "create" | "creates" | "expose" | "show" | "display" | "let" => {
+            return Category::Feature;
+        }
+        "optimize" | "optimise" | "optimizes" | "speed" | "perf" | "accelerate" | "cache" => {
+            return Category::Performance;
+        }
+        "refactor" | "refactors" | "cleanup" | "clean" | "rename" | "renames" | "move"
+        | "moves" | "extract" | "simplify" | "simplifies" | "restructure" | "reorganize"
+        | "tidy" => return Category::Refactor,
+        "doc" | "docs" | "document" | "documents" | "readme" => return Category::Docs,
+        "test" | "tests" | "testing" => return Category::Test,
+        "bump" | "upgrade" | "ci" | "build" | "chore" | "release" | "lint" | "format"
+        | "fmt" => return Category::Chore,
+        _ => {}
+    }
+    if has(&["faster", "performance", "speed up", "speedup", "latency", "memory usage", "allocation"]) {
+        Category::Performance
+    } else if has(&["bug", "crash", "panic", "regression", "broken", "error when", "fails", "failure", "incorrect", "wrong"]) {
+        Category::Fix
+    } else if has(&["readme", "documentation", "docs"]) {
+        Category::Docs
+    } else if matches!(first, "improve" | "improves" | "update" | "updates" | "make" | "makes" | "use" | "change" | "changes" | "increase" | "reduce" | "replace" | "remove" | "drop")
+    {
+        // Behaviour changes without a telling word: announce them, as a maintainer would.
+        Category::Feature
+    } else {
+        Category::Chore
+    }
+}
+
+fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Option<Noise> {
+    let lower = subject.to_ascii_lowercase();
+    if is_bot(&commit.author_name, &commit.author_email)
+        && (lower.contains("bump") || lower.contains("update") || lower.contains("deps"))
+    {
+        return Some(Noise::DependencyBump);
+    }
+    if lower.starts_with("chore(deps")
+        || lower.starts_with("build(deps")
+        || lower.starts_with("fix(deps")
+        || lower.starts_with("deps:")
+        || lower.starts_with("deps(")
+        || (lower.starts_with("bump ") && lower.contains(" from ") && lower.contains(" to "))
+        || lower.starts_with("update dependency ")
+        || lower.starts_with("update rust crate ")
+        || lower.starts_with("chore(deps-dev)")
+    {
+        return Some(Noise::DependencyBump);
+    }
+    if commit.is_merge && !subject.starts_with("Merge pull request #") {
+        return Some(Noise::Merge);
+    }
+    if lower.starts_with("merge branch ")
+        || lower.starts_with("merge remote-tracking branch ")
+        || lower.starts_with("merge tag ")
+    {
+        return Some(Noise::Merge);
+    }
+    if is_version_bump(&lower, kind, &commit.files) {
+        return Some(Noise::VersionBump);
+    }
+    if kind == Some("ci") || (!commit.files.is_empty() && commit.files.iter().all(|f| is_ci(f))) {
+        return Some(Noise::CiOnly);
+    }
+    let t = title.to_ascii_lowercase();
+    if (t.contains("typo") || t.contains("spelling")) && commit.files.len() <= 3 {
+        return Some(Noise::TypoOnly);
+    }
+    None
+}
+
+fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
+    let release_words = lower.starts_with("chore(release)")
+        || lower.starts_with("release")
+        || lower.starts_with("bump version")
+        || lower.starts_with("version bump")
+        || lower.starts_with("prepare release")
+        || lower.starts_with("chore: release")
+        || lower.starts_with("chore: bump version")
+        || lower.starts_with("chore: prepare release")
+        || kind == Some("release")
+        || looks_like_bare_version(lower);
+    let version_files_only = !files.is_empty()
+        && files.iter().all(|f| {
+            let name = f.rsplit('/').next().unwrap_or(f).to_ascii_lowercase();
+            matches!(
+                name.as_str(),
+                "cargo.toml" | "cargo.lock" | "package.json" | "package-lock.json" | "changelog.md"
+                    | "version" | "version.txt" | "pyproject.toml" | "setup.py" | "go.mod"
+                    | "yarn.lock" | "pnpm-lock.yaml"
+            ) || name.starts_with("version")
+        });
+    release_words && (files.is_empty() || version_files_only)
+}
+
+/// `v1.2.3`, `1.2.3`, `Release 1.2.0-rc.1` as the whole subject.
+fn looks_like_bare_version(lower: &str) -> bool {
+    let s = lower.trim().trim_start_matches('v');
+    let core = s.split(['-', '+', ' ']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && s.len() < 30
+}
+
+pub(crate) fn is_bot(name: &str, email: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let e = email.to_ascii_lowercase();
+    n.ends_with("[bot]")
+        || n.contains("dependabot")
+        || n.contains("renovate")
+        || n == "github-actions"
+        || e.contains("[bot]@")
+        || e.starts_with("bot@")
+}
+
+fn is_doc(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.ends_with(".md")
+        || p.ends_with(".rst")
+        || p.ends_with(".adoc")
+        || p.ends_with(".txt") && !p.ends_with("cmakelists.txt") && !p.contains("requirements")
+        || p.starts_with("docs/")
+        || p.starts_with("doc/")
+        || p.contains("/docs/")
+}
+
+fn is_test(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.starts_with("tests/")
+        || p.starts_with("test/")
+        || p.contains("/tests/")
+        || p.contains("/test/")
+        || p.contains("__tests__")
+        || p.ends_with("_test.go")
+        || p.ends_with("_test.py")
+        || p.rsplit('/').next().is_some_and(|n| n.starts_with("test_"))
+        || p.contains(".test.")
+        || p.contains(".spec.")
+        || p.contains("/snapshots/")
+}
+
+fn is_ci(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.starts_with(".github/")
+        || p.starts_with(".circleci/")
+        || p == ".gitlab-ci.yml"
+        || p == ".travis.yml"
+        || p.starts_with(".ci/")
+        || p == "azure-pipelines.yml"
+        || p == ".woodpecker.yml"
+}
+
+fn strip_pr_suffix(title: &str, pr: Option<u64>) -> String {
+    match pr {
+        Some(n) => title
+            .strip_suffix(&format!("(#{n})"))
+            .map(str::trim_end)
+            .unwrap_or(title)
+            .to_owned(),
+        None => title.to_owned(),
+    }
+}
+
+/// Release-note style: first letter uppercase, no trailing period.
+fn sentence_case(s: &str) -> String {
+    let s = s.trim().trim_end_matches('.');
+    let mut chars = s.chars();
+    match chars.next() {
+        // Leave code-ish starts (`--flag`, `foo()`, camelCase identifiers) alone.
+        Some(c) if c.is_lowercase() && !s.split_whitespace().next().is_some_and(|w| w.chars().any(|c| c.is_uppercase() || c == '_' || c == '(')) => {
+            c.to_uppercase().chain(chars).collect()
+        }
+        _ => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(message: &str, files: &[&str]) -> Commit {
+        Commit {
+            id: format!("{:040x}", message.len()),
+            message: message.to_owned(),
+            author_name: "Ada".into(),
+            author_email: "ada@example.com".into(),
+            author_login: None,
+            timestamp: None,
+            files: files.iter().map(|f| f.to_string()).collect(),
+            is_merge: false,
+        }
+    }
+
+    #[test]
+    fn conventional_commits_keep_type_scope_and_breaking_note() {
+        let i = classify_commit(&commit("feat(cli)!: add --wrap=word flag (#88)\n\nBREAKING CHANGE: --wrap now takes a mode", &["src/cli.rs"]));
+        assert_eq!(i.category, Category::Feature);
+        assert_eq!(i.scope.as_deref(), Some("cli"));
+        assert_eq!(i.breaking.as_deref(), Some("--wrap now takes a mode"));
+        assert_eq!(i.title, "Add --wrap=word flag");
+        assert_eq!(i.pr, Some(88));
+        assert_eq!(i.refs, vec![88]);
+        assert_eq!(i.noise, None);
+    }
+
+    #[test]
+    fn plain_english_commits_are_categorised_by_wording_and_files() {
+        let cases: &[(&str, &[&str], Category)] = &[
+            ("Fix crash when the config file is empty", &["src/config.rs"], Category::Fix),
+            ("Add dark mode toggle", &["web/app.ts"], Category::Feature),
+            ("Speed up startup by caching the index", &["src/index.rs"], Category::Performance),
+            ("Sanitize HTML in comments to prevent XSS", &["src/render.rs"], Category::Security),
+            ("Explain the install steps", &["README.md"], Category::Docs),
+            ("Cover the parser edge cases", &["tests/parser.rs"], Category::Test),
+            ("Rename Widget to Gadget", &["src/lib.rs"], Category::Refactor),
+            ("Parser panics on empty input", &["src/parse.rs"], Category::Fix),
+            ("Make uploads resumable", &["src/upload.rs"], Category::Feature),
+        ];
+        for (msg, files, expected) in cases {
+            let i = classify_commit(&commit(msg, files));
+            assert_eq!(i.category, *expected, "{msg}");
+            assert_eq!(i.noise, None, "{msg}");
+        }
+    }
+
+    #[test]
+    fn noise_is_recognised() {
+        let mut bot = commit("Bump serde from 1.0.1 to 1.0.2", &["Cargo.lock"]);
+        bot.author_name = "dependabot[bot]".into();
+        bot.author_email = "49699333+dependabot[bot]@users.noreply.github.com".into();
+        let cases = vec![
+            (bot, Noise::DependencyBump),
+            (commit("chore(deps): update rust crate tokio to 1.40", &["Cargo.toml"]), Noise::DependencyBump),
+            (commit("Merge branch 'main' into feature", &[]), Noise::Merge),
+            (commit("chore(release): 1.4.0", &["Cargo.toml", "CHANGELOG.md"]), Noise::VersionBump),
+            (commit("v2.0.1", &["package.json"]), Noise::VersionBump),
+            (commit("ci: cache cargo registry", &[".github/workflows/ci.yml"]), Noise::CiOnly),
+            (commit("Tweak workflow", &[".github/workflows/ci.yml"]), Noise::CiOnly),
+            (commit("Fix typo in error message", &["src/error.rs"]), Noise::TypoOnly),
+        ];
+        for (c, expected) in cases {
+            assert_eq!(classify_commit(&c).noise, Some(expected), "{}", c.message);
+        }
+        // A release commit that also changes code is not just a bump.
+        let real = classify_commit(&commit("Release the new parser", &["src/parser.rs"]));
+        assert_eq!(real.noise, None);
+    }
+
+    #[test]
+    fn pull_request_merges_carry_the_pr_title_and_author() {
+        let mut c = commit("Merge pull request #12 from alice/wrap\n\nAdd word wrapping to the renderer", &[]);
+        c.is_merge = true;
+        let i = classify_commit(&c);
+        assert_eq!(i.title, "Add word wrapping to the renderer");
+        assert_eq!(i.pr, Some(12));
+        assert_eq!(i.category, Category::Feature);
+        assert_eq!(i.authors, vec!["@alice"]);
+        assert_eq!(i.noise, None);
+    }
+
+    #[test]
+    fn authors_include_co_authors_and_never_bots() {
+        let i = classify_commit(&commit(
+            "fix: handle timeouts\n\nFixes #7\n\nCo-authored-by: Grace Hopper <grace@example.com>\nCo-authored-by: renovate[bot] <bot@renovateapp.com>",
+            &["src/net.rs"],
+        ));
+        assert_eq!(i.authors, vec!["Ada", "Grace Hopper"]);
+        assert_eq!(i.refs, vec![7]);
+    }
+}

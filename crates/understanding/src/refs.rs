@@ -1,0 +1,153 @@
+//! References and people in commit messages: `Merge pull request #N`, squash titles
+//! `… (#N)`, `Fixes #N` / issue and pull URLs, `Co-authored-by:` trailers.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+}
+
+/// The pull request a commit landed through, from its subject: GitHub's merge commit
+/// (`Merge pull request #12 from owner/branch`) or squash title (`Add x (#12)`).
+pub fn pr_ref(subject: &str) -> Option<u64> {
+    let subject = subject.trim();
+    if let Some(rest) = subject.strip_prefix("Merge pull request #") {
+        return leading_number(rest);
+    }
+    let inner = subject.strip_suffix(')')?;
+    let open = inner.rfind("(#")?;
+    let n = &inner[open + 2..];
+    (!n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        .then(|| n.parse().ok())
+        .flatten()
+}
+
+/// The login in `Merge pull request #12 from alice/branch`.
+pub fn merge_source_login(subject: &str) -> Option<&str> {
+    let rest = subject.trim().strip_prefix("Merge pull request #")?;
+    let from = rest.split_once(" from ")?.1;
+    let login = from.split('/').next()?.trim();
+    (!login.is_empty()).then_some(login)
+}
+
+/// Issues a message closes or points at: `Fixes #12`, `closes: #3`, `Resolves owner/repo#4`
+/// (as 4), and GitHub issue or pull URLs. In order, without duplicates.
+pub fn issue_refs(message: &str) -> Vec<u64> {
+    const VERBS: [&str; 9] = [
+        "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
+    ];
+    let mut out: Vec<u64> = Vec::new();
+    let mut push = |n: u64| {
+        if n > 0 && !out.contains(&n) {
+            out.push(n);
+        }
+    };
+    let words: Vec<&str> = message.split_whitespace().collect();
+    for (i, w) in words.iter().enumerate() {
+        let bare = w.trim_end_matches([':', ',']).to_ascii_lowercase();
+        if VERBS.contains(&bare.as_str()) {
+            // The next words may be a list: "Fixes #1, #2 and #3".
+            for next in words.iter().skip(i + 1).take(6) {
+                let t = next.trim_end_matches([',', '.', ';', ')']);
+                if let Some(n) = t.rsplit_once('#').and_then(|(_, n)| n.parse().ok()) {
+                    push(n);
+                } else if !matches!(t, "and" | "&") {
+                    break;
+                }
+            }
+        }
+        for marker in ["/issues/", "/pull/"] {
+            if w.contains("github.com/")
+                && let Some((_, tail)) = w.split_once(marker)
+                && let Some(n) = leading_number(tail)
+            {
+                push(n);
+            }
+        }
+    }
+    out
+}
+
+/// `Co-authored-by: Name <email>` trailers.
+pub fn co_authors(message: &str) -> Vec<Person> {
+    message
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let (key, value) = l.split_once(':')?;
+            if !key.trim().eq_ignore_ascii_case("co-authored-by") {
+                return None;
+            }
+            let (name, rest) = value.split_once('<')?;
+            let email = rest.split_once('>')?.0.trim();
+            let name = name.trim();
+            (!name.is_empty()).then(|| Person {
+                name: name.to_owned(),
+                email: email.to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn leading_number(s: &str) -> Option<u64> {
+    let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn pull_requests_from_merges_and_squashes() {
+        assert_eq!(pr_ref("Merge pull request #1347 from octocat/fix-login"), Some(1347));
+        assert_eq!(pr_ref("Add --wrap=word flag (#88)"), Some(88));
+        assert_eq!(pr_ref("feat(cli): add --wrap=word (#88)"), Some(88));
+        assert_eq!(pr_ref("Fix crash (see #12) in parser"), None);
+        assert_eq!(pr_ref("Bump serde (#abc)"), None);
+        assert_eq!(pr_ref("Plain commit"), None);
+        assert_eq!(merge_source_login("Merge pull request #1 from alice/feature-x"), Some("alice"));
+    }
+
+    #[test]
+    fn closing_keywords_and_links() {
+        assert_eq!(issue_refs("Handle empty input\n\nFixes #12"), vec![12]);
+        assert_eq!(issue_refs("closes: #3, #4 and #5. Also see #9"), vec![3, 4, 5]);
+        assert_eq!(issue_refs("Resolves acme/rocket#42"), vec![42]);
+        assert_eq!(
+            issue_refs("See https://github.com/acme/rocket/issues/7 and https://github.com/acme/rocket/pull/8"),
+            vec![7, 8]
+        );
+        assert!(issue_refs("Fixed the build").is_empty());
+    }
+
+    #[test]
+    fn co_author_trailers() {
+        let people = co_authors("Pair on parser\n\nCo-authored-by: Ada Lovelace <ada@example.com>\nco-authored-by: Bob <bob@example.com>\nSigned-off-by: X <x@y>");
+        assert_eq!(people.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), vec!["Ada Lovelace", "Bob"]);
+        assert_eq!(people[0].email, "ada@example.com");
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,300}") {
+            let _ = pr_ref(&s);
+            let _ = issue_refs(&s);
+            let _ = co_authors(&s);
+            let _ = merge_source_login(&s);
+        }
+
+        #[test]
+        fn squash_numbers_are_found(title in "[A-Za-z][A-Za-z ]{0,40}", n in 1u64..1_000_000) {
+            prop_assert_eq!(pr_ref(&format!("{title} (#{n})")), Some(n));
+        }
+
+        #[test]
+        fn closing_refs_are_found(n in 1u64..1_000_000, verb in "(Fixes|Closes|Resolves|fix|close)") {
+            prop_assert_eq!(issue_refs(&format!("Something\n\n{verb} #{n}")), vec![n]);
+        }
+    }
+}
