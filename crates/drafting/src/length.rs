@@ -70,14 +70,20 @@ mod tests {
         assert_eq!(x_weighted_length("日本語"), 6, "CJK weighs 2");
         assert_eq!(x_weighted_length("🚀"), 2);
         assert_eq!(x_weighted_length("👩‍💻"), 2, "one emoji sequence");
-        assert_eq!(x_weighted_length("see https://example.com/a/very/long/path/that/goes/on"), 4 + 23);
+        assert_eq!(
+            x_weighted_length("see https://example.com/a/very/long/path/that/goes/on"),
+            4 + 23
+        );
         assert_eq!(x_weighted_length("é"), 1);
     }
 
     #[test]
     fn bluesky_and_mastodon() {
         assert_eq!(grapheme_count("👩‍💻 ok"), 4);
-        assert_eq!(mastodon_length("x https://example.com/long/long/long/long"), 2 + 23);
+        assert_eq!(
+            mastodon_length("x https://example.com/long/long/long/long"),
+            2 + 23
+        );
     }
 
     proptest! {

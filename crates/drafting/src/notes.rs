@@ -34,7 +34,14 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
         }
         let _ = writeln!(out, "### {}\n", category.heading());
         for item in items {
-            let _ = writeln!(out, "- {}{}{}{}", scope(item), item.title, refs(item), by(item));
+            let _ = writeln!(
+                out,
+                "- {}{}{}{}",
+                scope(item),
+                item.title,
+                refs(item),
+                by(item)
+            );
         }
         out.push('\n');
     }
@@ -128,9 +135,24 @@ mod tests {
     #[test]
     fn notes_group_by_category_call_out_breaking_changes_and_count_noise() {
         let changes = understand(&[
-            commit(1, "feat(cli)!: add --wrap=word flag (#88)\n\nBREAKING CHANGE: --wrap takes a mode now", "Ada", &["src/cli.rs"]),
-            commit(2, "fix: handle empty config\n\nFixes #91", "Grace", &["src/config.rs"]),
-            commit(3, "Bump serde from 1.0.1 to 1.0.2", "dependabot[bot]", &["Cargo.lock"]),
+            commit(
+                1,
+                "feat(cli)!: add --wrap=word flag (#88)\n\nBREAKING CHANGE: --wrap takes a mode now",
+                "Ada",
+                &["src/cli.rs"],
+            ),
+            commit(
+                2,
+                "fix: handle empty config\n\nFixes #91",
+                "Grace",
+                &["src/config.rs"],
+            ),
+            commit(
+                3,
+                "Bump serde from 1.0.1 to 1.0.2",
+                "dependabot[bot]",
+                &["Cargo.lock"],
+            ),
             commit(4, "docs: explain flags", "Ada", &["README.md"]),
         ]);
         let notes = release_notes(

@@ -22,6 +22,8 @@ pub fn post(changes: &Changeset, ctx: &Context, voice: Voice, channel: Channel) 
 /// What every channel's post draws on.
 struct Facts<'a> {
     name: String,
+    /// False when the range only has docs, refactors, tests and chores.
+    visible: bool,
     headline: Option<&'a Item>,
     highlights: Vec<&'a Item>,
     breaking: Vec<&'a Item>,
@@ -38,7 +40,8 @@ impl<'a> Facts<'a> {
         };
         // Users notice features first, then fixes, speed, safety; the rest is for the team.
         let mut highlights: Vec<&Item> = changes.user_visible().collect();
-        if highlights.is_empty() {
+        let visible = !highlights.is_empty();
+        if !visible {
             highlights = changes.items.iter().collect();
         }
         let counts = Category::ALL
@@ -55,6 +58,7 @@ impl<'a> Facts<'a> {
         );
         Self {
             name,
+            visible,
             headline: highlights.first().copied(),
             breaking: changes.breaking().collect(),
             highlights,
@@ -66,7 +70,8 @@ impl<'a> Facts<'a> {
 
     fn headline_text(&self) -> String {
         match self.headline {
-            Some(item) => lower_first(&item.title),
+            Some(item) if self.visible => lower_first(&item.title),
+            Some(_) => format!("under-the-hood work ({})", counts_text(self)),
             None => "housekeeping".to_owned(),
         }
     }
@@ -84,15 +89,29 @@ fn pick<'s>(options: &[&'s str], seed: u64) -> &'s str {
 
 fn short(f: &Facts, voice: Voice, seed: u64) -> Parts {
     let headline = f.headline_text();
-    let more = match f.more() {
+    let more = match if f.visible { f.more() } else { 0 } {
         0 => String::new(),
         1 => " (and 1 more change)".to_owned(),
         n => format!(" (and {n} more changes)"),
     };
     let head = match voice {
         Voice::Sassy => {
-            let opener = pick(&["Shipped it. ", "New drop. ", "It's out. ", "Fresh off main: "], seed);
-            format!("{opener}{}: {headline}{more}. {}", f.name, benefit(f.headline, voice))
+            let opener = pick(
+                &[
+                    "Shipped it. ",
+                    "New drop. ",
+                    "It's out. ",
+                    "Fresh off main: ",
+                ],
+                seed,
+            );
+            format!(
+                "{opener}{}: {headline}{more}. {}",
+                f.name,
+                benefit(f.headline, voice)
+            )
+            .trim_end()
+            .to_owned()
         }
         Voice::Plain => format!("New in {}: {headline}{more}.", f.name),
         Voice::Technical => format!("{}: {headline}{more}. {}.", f.name, counts_text(f)),
@@ -105,7 +124,14 @@ fn medium(f: &Facts, voice: Voice, seed: u64) -> Parts {
     let head = match voice {
         Voice::Sassy => format!(
             "{} {} is out.",
-            pick(&["We shipped again.", "Another one.", "No rest for the shipping."], seed),
+            pick(
+                &[
+                    "We shipped again.",
+                    "Another one.",
+                    "No rest for the shipping."
+                ],
+                seed
+            ),
             f.name
         ),
         Voice::Plain => format!("{} is out.", f.name),
@@ -117,17 +143,37 @@ fn medium(f: &Facts, voice: Voice, seed: u64) -> Parts {
         .map(|i| format!("{} {}", marker(i.category, voice), i.title))
         .collect();
     for b in &f.breaking {
-        lines.insert(0, format!("Heads-up, breaking: {}", b.breaking.as_deref().unwrap_or(&b.title)));
+        lines.insert(
+            0,
+            format!(
+                "Heads-up, breaking: {}",
+                b.breaking.as_deref().unwrap_or(&b.title)
+            ),
+        );
     }
     let mut tail = f.url.clone().unwrap_or_default();
     if voice != Voice::Technical {
-        tail = format!("{tail}\n\n#opensource #changelog").trim().to_owned();
+        tail = format!("{tail}\n\n#opensource #changelog")
+            .trim()
+            .to_owned();
     }
     (head, lines, tail)
 }
 
 fn long(f: &Facts, voice: Voice, seed: u64) -> Parts {
     let intro = match voice {
+        Voice::Sassy if !f.visible => format!(
+            "{}\n\n{} got some under-the-hood love: {}. Nothing flashy, everything sturdier.",
+            pick(
+                &[
+                    "Not every release is fireworks.",
+                    "Maintenance is a feature."
+                ],
+                seed
+            ),
+            f.name,
+            counts_text(f)
+        ),
         Voice::Sassy => format!(
             "{}\n\n{} just shipped, and it's a good one: {}. {}",
             pick(
@@ -147,7 +193,9 @@ fn long(f: &Facts, voice: Voice, seed: u64) -> Parts {
             f.name,
             f.headline_text(),
             benefit(f.headline, voice)
-        ),
+        )
+        .trim_end()
+        .to_owned(),
         Voice::Technical => format!(
             "{} is released ({}). Headline change: {}.",
             f.name,
@@ -171,7 +219,13 @@ fn long(f: &Facts, voice: Voice, seed: u64) -> Parts {
         }
     }
     let closing = match voice {
-        Voice::Sassy => pick(&["Update, then tell us what you break.", "Go try it. We'll wait."], seed >> 8),
+        Voice::Sassy => pick(
+            &[
+                "Update, then tell us what you break.",
+                "Go try it. We'll wait.",
+            ],
+            seed >> 8,
+        ),
         Voice::Plain => "Thanks to everyone who contributed.",
         Voice::Technical => "Full notes below.",
     };
@@ -184,21 +238,42 @@ fn long(f: &Facts, voice: Voice, seed: u64) -> Parts {
 
 /// Slack and Discord: a note for the team, so it can list, count and cite.
 fn team(f: &Facts, changes: &Changeset, slack: bool) -> Parts {
-    let bold = |s: &str| if slack { format!("*{s}*") } else { format!("**{s}**") };
+    let bold = |s: &str| {
+        if slack {
+            format!("*{s}*")
+        } else {
+            format!("**{s}**")
+        }
+    };
     let head = format!("{} shipped: {}", bold(&f.name), counts_text(f));
     let mut lines: Vec<String> = Vec::new();
     for b in &f.breaking {
-        lines.push(format!("⚠️ Breaking: {}", b.breaking.as_deref().unwrap_or(&b.title)));
+        lines.push(format!(
+            "⚠️ Breaking: {}",
+            b.breaking.as_deref().unwrap_or(&b.title)
+        ));
     }
     for item in &changes.items {
         let refs: Vec<String> = item.refs.iter().map(|r| format!("#{r}")).collect();
-        let refs = if refs.is_empty() { String::new() } else { format!(" ({})", refs.join(", ")) };
-        let by = if item.authors.is_empty() { String::new() } else { format!(" — {}", join_and(&item.authors)) };
+        let refs = if refs.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", refs.join(", "))
+        };
+        let by = if item.authors.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", join_and(&item.authors))
+        };
         lines.push(format!("• {}{refs}{by}", item.title));
     }
     let mut tail = String::new();
     if !changes.noise.is_empty() {
-        tail = if slack { format!("_{}_", noise_summary(changes)) } else { format!("*{}*", noise_summary(changes)) };
+        tail = if slack {
+            format!("_{}_", noise_summary(changes))
+        } else {
+            format!("*{}*", noise_summary(changes))
+        };
     }
     if let Some(url) = &f.url {
         tail = format!("{tail}\n{url}").trim().to_owned();
@@ -235,6 +310,9 @@ fn marker(c: Category, voice: Voice) -> &'static str {
 /// Why the headline matters to a user, by what kind of change it is.
 fn benefit(item: Option<&Item>, voice: Voice) -> &'static str {
     let Some(item) = item else { return "" };
+    if !item.category.user_visible() {
+        return "";
+    }
     match (item.category, voice) {
         (Category::Feature, Voice::Sassy) => "You asked, we built it.",
         (Category::Feature, _) => "It is ready to use today.",
@@ -292,13 +370,17 @@ fn lower_first(s: &str) -> String {
     let mut chars = s.chars();
     match (chars.next(), chars.clone().next()) {
         // Keep acronyms and identifiers ("API", "CLI") as they are.
-        (Some(c), Some(n)) if c.is_uppercase() && !n.is_uppercase() => c.to_lowercase().chain(chars).collect(),
+        (Some(c), Some(n)) if c.is_uppercase() && !n.is_uppercase() => {
+            c.to_lowercase().chain(chars).collect()
+        }
         _ => s.to_owned(),
     }
 }
 
 fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
-    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -335,20 +417,39 @@ mod tests {
 
     #[test]
     fn every_channel_leads_with_what_changed_for_users() {
-        let c = changes(&["feat: add dark mode (#3)", "fix: stop crashing on empty files", "refactor: split parser"]);
+        let c = changes(&[
+            "feat: add dark mode (#3)",
+            "fix: stop crashing on empty files",
+            "refactor: split parser",
+        ]);
         for voice in [Voice::Sassy, Voice::Plain, Voice::Technical] {
             for channel in Channel::ALL {
                 let text = post(&c, &ctx(), voice, channel);
-                assert!(text.to_lowercase().contains("add dark mode"), "{voice:?} {channel:?}: {text}");
-                assert!(text.contains("acme/rocket v1.2.0"), "{voice:?} {channel:?}: {text}");
-                assert!(channel.length(&text) <= channel.limit(), "{voice:?} {channel:?}");
+                assert!(
+                    text.to_lowercase().contains("add dark mode"),
+                    "{voice:?} {channel:?}: {text}"
+                );
+                assert!(
+                    text.contains("acme/rocket v1.2.0"),
+                    "{voice:?} {channel:?}: {text}"
+                );
+                assert!(
+                    channel.length(&text) <= channel.limit(),
+                    "{voice:?} {channel:?}"
+                );
                 assert!(!text.contains("0000000"), "no commit ids in posts: {text}");
             }
         }
         let x = post(&c, &ctx(), Voice::Sassy, Channel::X);
-        assert!(x.ends_with("https://github.com/acme/rocket/releases/tag/v1.2.0"), "{x}");
+        assert!(
+            x.ends_with("https://github.com/acme/rocket/releases/tag/v1.2.0"),
+            "{x}"
+        );
         let slack = post(&c, &ctx(), Voice::Sassy, Channel::Slack);
-        assert!(slack.contains("(#3)") && slack.contains("— Ada"), "team notes cite: {slack}");
+        assert!(
+            slack.contains("(#3)") && slack.contains("— Ada"),
+            "team notes cite: {slack}"
+        );
     }
 
     #[test]
@@ -363,16 +464,25 @@ mod tests {
 
     #[test]
     fn long_releases_are_trimmed_to_the_limit_and_say_so() {
-        let msgs: Vec<String> = (0..200).map(|n| format!("feat: add a rather long named capability number {n} for everyone")).collect();
+        let msgs: Vec<String> = (0..200)
+            .map(|n| format!("feat: add a rather long named capability number {n} for everyone"))
+            .collect();
         let refs: Vec<&str> = msgs.iter().map(String::as_str).collect();
         let c = changes(&refs);
         for channel in Channel::ALL {
             let text = post(&c, &ctx(), Voice::Sassy, channel);
-            assert!(channel.length(&text) <= channel.limit(), "{channel:?}: {}", channel.length(&text));
+            assert!(
+                channel.length(&text) <= channel.limit(),
+                "{channel:?}: {}",
+                channel.length(&text)
+            );
         }
         let mastodon = post(&c, &ctx(), Voice::Sassy, Channel::Mastodon);
         assert!(mastodon.contains("more"), "{mastodon}");
-        assert!(mastodon.contains("https://github.com/acme/rocket/releases/tag/v1.2.0"), "the link survives trimming");
+        assert!(
+            mastodon.contains("https://github.com/acme/rocket/releases/tag/v1.2.0"),
+            "the link survives trimming"
+        );
     }
 
     proptest! {

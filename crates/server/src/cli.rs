@@ -58,6 +58,27 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Offline: release notes and per-channel posts for the commits in FROM..TO of a local
+    /// repository (FROM defaults to the previous tag).
+    Draft(DraftArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DraftArgs {
+    /// The repository (any directory inside it).
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// Start of the range (exclusive); default: the most recent tag before TO.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the range (inclusive): a tag, branch or commit.
+    #[arg(long, default_value = "HEAD")]
+    pub to: String,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: crate::draft::Format,
+    /// How the posts sound: sassy, plain or technical.
+    #[arg(long, default_value = "sassy")]
+    pub voice: String,
 }
 
 #[derive(Args, Debug)]
@@ -111,6 +132,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let app = Application::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Draft(args) => {
+            let voice = covalynce_drafting::Voice::parse(&args.voice).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--voice must be sassy, plain or technical, not {:?}",
+                    args.voice
+                )
+            })?;
+            let out = crate::draft::draft(&crate::draft::Request {
+                repo: &args.repo,
+                from: args.from.as_deref(),
+                to: &args.to,
+                voice,
+            })?;
+            print!("{}", crate::draft::render(&out, args.format));
+            Ok(())
         }
         Command::Migrate => {
             let store = open_store(&config).await?;

@@ -4,4 +4,5 @@
 //! The public entry for GitHub is [`github::verify_signature`] followed by
 //! [`github::classify`]; nothing here touches storage or the network.
 
+pub mod git;
 pub mod github;

@@ -56,10 +56,19 @@ pub fn classify_commit(commit: &Commit) -> Item {
         Some(c) => (
             category_of_type(&c.kind, &c.description, &commit.files),
             c.scope.clone(),
-            c.breaking.then(|| c.breaking_note.clone().unwrap_or_else(|| c.description.clone())),
+            c.breaking.then(|| {
+                c.breaking_note
+                    .clone()
+                    .unwrap_or_else(|| c.description.clone())
+            }),
             c.description.clone(),
         ),
-        None => (infer_category(text, &commit.files), None, None, text.to_owned()),
+        None => (
+            infer_category(text, &commit.files),
+            None,
+            None,
+            text.to_owned(),
+        ),
     };
     let title = strip_pr_suffix(&title, pr);
 
@@ -87,7 +96,12 @@ pub fn classify_commit(commit: &Commit) -> Item {
         }
     }
 
-    let noise = noise(commit, subject, conventional.as_ref().map(|c| c.kind.as_str()), &title);
+    let noise = noise(
+        commit,
+        subject,
+        conventional.as_ref().map(|c| c.kind.as_str()),
+        &title,
+    );
     Item {
         category: if noise == Some(Noise::DependencyBump) || noise == Some(Noise::CiOnly) {
             Category::Chore
@@ -108,9 +122,26 @@ pub fn classify_commit(commit: &Commit) -> Item {
 fn known_type(kind: &str) -> bool {
     matches!(
         kind,
-        "feat" | "feature" | "fix" | "bugfix" | "hotfix" | "perf" | "security" | "sec" | "docs"
-            | "doc" | "refactor" | "style" | "test" | "tests" | "chore" | "ci" | "build" | "deps"
-            | "release" | "revert"
+        "feat"
+            | "feature"
+            | "fix"
+            | "bugfix"
+            | "hotfix"
+            | "perf"
+            | "security"
+            | "sec"
+            | "docs"
+            | "doc"
+            | "refactor"
+            | "style"
+            | "test"
+            | "tests"
+            | "chore"
+            | "ci"
+            | "build"
+            | "deps"
+            | "release"
+            | "revert"
     )
 }
 
@@ -137,8 +168,19 @@ fn category_of_type(kind: &str, description: &str, files: &[String]) -> Category
 fn sounds_like_security(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     [
-        "security", "vulnerab", "cve-", "xss", "csrf", "injection", "sanitiz", "sanitis",
-        "privilege", "exploit", "timing attack", "secret leak", "leaked",
+        "security",
+        "vulnerab",
+        "cve-",
+        "xss",
+        "csrf",
+        "injection",
+        "sanitiz",
+        "sanitis",
+        "privilege",
+        "exploit",
+        "timing attack",
+        "secret leak",
+        "leaked",
     ]
     .iter()
     .any(|w| t.contains(w))
@@ -185,18 +227,53 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         | "tidy" => return Category::Refactor,
         "doc" | "docs" | "document" | "documents" | "readme" => return Category::Docs,
         "test" | "tests" | "testing" => return Category::Test,
-        "bump" | "upgrade" | "ci" | "build" | "chore" | "release" | "lint" | "format"
-        | "fmt" => return Category::Chore,
+        "bump" | "upgrade" | "ci" | "build" | "chore" | "release" | "lint" | "format" | "fmt" => {
+            return Category::Chore;
+        }
         _ => {}
     }
-    if has(&["faster", "performance", "speed up", "speedup", "latency", "memory usage", "allocation"]) {
+    if has(&[
+        "faster",
+        "performance",
+        "speed up",
+        "speedup",
+        "latency",
+        "memory usage",
+        "allocation",
+    ]) {
         Category::Performance
-    } else if has(&["bug", "crash", "panic", "regression", "broken", "error when", "fails", "failure", "incorrect", "wrong"]) {
+    } else if has(&[
+        "bug",
+        "crash",
+        "panic",
+        "regression",
+        "broken",
+        "error when",
+        "fails",
+        "failure",
+        "incorrect",
+        "wrong",
+    ]) {
         Category::Fix
     } else if has(&["readme", "documentation", "docs"]) {
         Category::Docs
-    } else if matches!(first, "improve" | "improves" | "update" | "updates" | "make" | "makes" | "use" | "change" | "changes" | "increase" | "reduce" | "replace" | "remove" | "drop")
-    {
+    } else if matches!(
+        first,
+        "improve"
+            | "improves"
+            | "update"
+            | "updates"
+            | "make"
+            | "makes"
+            | "use"
+            | "change"
+            | "changes"
+            | "increase"
+            | "reduce"
+            | "replace"
+            | "remove"
+            | "drop"
+    ) {
         // Behaviour changes without a telling word: announce them, as a maintainer would.
         Category::Feature
     } else {
@@ -261,9 +338,18 @@ fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
             let name = f.rsplit('/').next().unwrap_or(f).to_ascii_lowercase();
             matches!(
                 name.as_str(),
-                "cargo.toml" | "cargo.lock" | "package.json" | "package-lock.json" | "changelog.md"
-                    | "version" | "version.txt" | "pyproject.toml" | "setup.py" | "go.mod"
-                    | "yarn.lock" | "pnpm-lock.yaml"
+                "cargo.toml"
+                    | "cargo.lock"
+                    | "package.json"
+                    | "package-lock.json"
+                    | "changelog.md"
+                    | "version"
+                    | "version.txt"
+                    | "pyproject.toml"
+                    | "setup.py"
+                    | "go.mod"
+                    | "yarn.lock"
+                    | "pnpm-lock.yaml"
             ) || name.starts_with("version")
         });
     release_words && (files.is_empty() || version_files_only)
@@ -275,7 +361,9 @@ fn looks_like_bare_version(lower: &str) -> bool {
     let core = s.split(['-', '+', ' ']).next().unwrap_or_default();
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() >= 2
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
         && s.len() < 30
 }
 
@@ -344,7 +432,12 @@ fn sentence_case(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         // Leave code-ish starts (`--flag`, `foo()`, camelCase identifiers) alone.
-        Some(c) if c.is_lowercase() && !s.split_whitespace().next().is_some_and(|w| w.chars().any(|c| c.is_uppercase() || c == '_' || c == '(')) => {
+        Some(c)
+            if c.is_lowercase()
+                && !s.split_whitespace().next().is_some_and(|w| {
+                    w.chars().any(|c| c.is_uppercase() || c == '_' || c == '(')
+                }) =>
+        {
             c.to_uppercase().chain(chars).collect()
         }
         _ => s.to_owned(),
@@ -370,7 +463,10 @@ mod tests {
 
     #[test]
     fn conventional_commits_keep_type_scope_and_breaking_note() {
-        let i = classify_commit(&commit("feat(cli)!: add --wrap=word flag (#88)\n\nBREAKING CHANGE: --wrap now takes a mode", &["src/cli.rs"]));
+        let i = classify_commit(&commit(
+            "feat(cli)!: add --wrap=word flag (#88)\n\nBREAKING CHANGE: --wrap now takes a mode",
+            &["src/cli.rs"],
+        ));
         assert_eq!(i.category, Category::Feature);
         assert_eq!(i.scope.as_deref(), Some("cli"));
         assert_eq!(i.breaking.as_deref(), Some("--wrap now takes a mode"));
@@ -383,15 +479,43 @@ mod tests {
     #[test]
     fn plain_english_commits_are_categorised_by_wording_and_files() {
         let cases: &[(&str, &[&str], Category)] = &[
-            ("Fix crash when the config file is empty", &["src/config.rs"], Category::Fix),
+            (
+                "Fix crash when the config file is empty",
+                &["src/config.rs"],
+                Category::Fix,
+            ),
             ("Add dark mode toggle", &["web/app.ts"], Category::Feature),
-            ("Speed up startup by caching the index", &["src/index.rs"], Category::Performance),
-            ("Sanitize HTML in comments to prevent XSS", &["src/render.rs"], Category::Security),
+            (
+                "Speed up startup by caching the index",
+                &["src/index.rs"],
+                Category::Performance,
+            ),
+            (
+                "Sanitize HTML in comments to prevent XSS",
+                &["src/render.rs"],
+                Category::Security,
+            ),
             ("Explain the install steps", &["README.md"], Category::Docs),
-            ("Cover the parser edge cases", &["tests/parser.rs"], Category::Test),
-            ("Rename Widget to Gadget", &["src/lib.rs"], Category::Refactor),
-            ("Parser panics on empty input", &["src/parse.rs"], Category::Fix),
-            ("Make uploads resumable", &["src/upload.rs"], Category::Feature),
+            (
+                "Cover the parser edge cases",
+                &["tests/parser.rs"],
+                Category::Test,
+            ),
+            (
+                "Rename Widget to Gadget",
+                &["src/lib.rs"],
+                Category::Refactor,
+            ),
+            (
+                "Parser panics on empty input",
+                &["src/parse.rs"],
+                Category::Fix,
+            ),
+            (
+                "Make uploads resumable",
+                &["src/upload.rs"],
+                Category::Feature,
+            ),
         ];
         for (msg, files, expected) in cases {
             let i = classify_commit(&commit(msg, files));
@@ -407,13 +531,34 @@ mod tests {
         bot.author_email = "49699333+dependabot[bot]@users.noreply.github.com".into();
         let cases = vec![
             (bot, Noise::DependencyBump),
-            (commit("chore(deps): update rust crate tokio to 1.40", &["Cargo.toml"]), Noise::DependencyBump),
-            (commit("Merge branch 'main' into feature", &[]), Noise::Merge),
-            (commit("chore(release): 1.4.0", &["Cargo.toml", "CHANGELOG.md"]), Noise::VersionBump),
+            (
+                commit(
+                    "chore(deps): update rust crate tokio to 1.40",
+                    &["Cargo.toml"],
+                ),
+                Noise::DependencyBump,
+            ),
+            (
+                commit("Merge branch 'main' into feature", &[]),
+                Noise::Merge,
+            ),
+            (
+                commit("chore(release): 1.4.0", &["Cargo.toml", "CHANGELOG.md"]),
+                Noise::VersionBump,
+            ),
             (commit("v2.0.1", &["package.json"]), Noise::VersionBump),
-            (commit("ci: cache cargo registry", &[".github/workflows/ci.yml"]), Noise::CiOnly),
-            (commit("Tweak workflow", &[".github/workflows/ci.yml"]), Noise::CiOnly),
-            (commit("Fix typo in error message", &["src/error.rs"]), Noise::TypoOnly),
+            (
+                commit("ci: cache cargo registry", &[".github/workflows/ci.yml"]),
+                Noise::CiOnly,
+            ),
+            (
+                commit("Tweak workflow", &[".github/workflows/ci.yml"]),
+                Noise::CiOnly,
+            ),
+            (
+                commit("Fix typo in error message", &["src/error.rs"]),
+                Noise::TypoOnly,
+            ),
         ];
         for (c, expected) in cases {
             assert_eq!(classify_commit(&c).noise, Some(expected), "{}", c.message);
@@ -425,7 +570,10 @@ mod tests {
 
     #[test]
     fn pull_request_merges_carry_the_pr_title_and_author() {
-        let mut c = commit("Merge pull request #12 from alice/wrap\n\nAdd word wrapping to the renderer", &[]);
+        let mut c = commit(
+            "Merge pull request #12 from alice/wrap\n\nAdd word wrapping to the renderer",
+            &[],
+        );
         c.is_merge = true;
         let i = classify_commit(&c);
         assert_eq!(i.title, "Add word wrapping to the renderer");

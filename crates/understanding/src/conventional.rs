@@ -65,12 +65,20 @@ mod tests {
     #[test]
     fn the_spec_examples_parse() {
         let c = parse_conventional("feat(lang): add Polish language").unwrap();
-        assert_eq!((c.kind.as_str(), c.scope.as_deref(), c.breaking), ("feat", Some("lang"), false));
+        assert_eq!(
+            (c.kind.as_str(), c.scope.as_deref(), c.breaking),
+            ("feat", Some("lang"), false)
+        );
         assert_eq!(c.description, "add Polish language");
 
-        let c = parse_conventional("feat!: send an email to the customer when a product is shipped").unwrap();
+        let c =
+            parse_conventional("feat!: send an email to the customer when a product is shipped")
+                .unwrap();
         assert!(c.breaking);
-        assert_eq!(c.breaking_note.as_deref(), Some("send an email to the customer when a product is shipped"));
+        assert_eq!(
+            c.breaking_note.as_deref(),
+            Some("send an email to the customer when a product is shipped")
+        );
 
         let c = parse_conventional(
             "feat: allow provided config object to extend other configs\n\nBREAKING CHANGE: `extends` key in config file is now used for extending other config files",
@@ -83,7 +91,10 @@ mod tests {
         );
 
         let c = parse_conventional("Fix(API)!: drop v1 routes").unwrap();
-        assert_eq!((c.kind.as_str(), c.scope.as_deref(), c.breaking), ("fix", Some("API"), true));
+        assert_eq!(
+            (c.kind.as_str(), c.scope.as_deref(), c.breaking),
+            ("fix", Some("API"), true)
+        );
     }
 
     #[test]
@@ -100,7 +111,10 @@ mod tests {
             "",
         ] {
             let parsed = parse_conventional(s);
-            assert!(parsed.is_none() || s.starts_with("note"), "{s:?} -> {parsed:?}");
+            assert!(
+                parsed.is_none() || s.starts_with("note"),
+                "{s:?} -> {parsed:?}"
+            );
         }
     }
 

@@ -202,7 +202,11 @@ mod tests {
     fn a_release_range_is_grouped_user_visible_first_with_noise_counted() {
         let commits = vec![
             commit(1, "docs: explain config precedence", &["docs/config.md"]),
-            commit(2, "fix(parser): handle empty input (#4)", &["src/parser.rs"]),
+            commit(
+                2,
+                "fix(parser): handle empty input (#4)",
+                &["src/parser.rs"],
+            ),
             commit(3, "feat: add --wrap=word flag (#5)", &["src/cli.rs"]),
             commit(4, "Merge branch 'main' into next", &[]),
             commit(5, "chore(release): 0.3.0", &["Cargo.toml"]),
@@ -210,8 +214,19 @@ mod tests {
         ];
         let cs = understand(&commits);
         let titles: Vec<&str> = cs.items.iter().map(|i| i.title.as_str()).collect();
-        assert_eq!(titles, vec!["Add --wrap=word flag", "Handle empty input", "Explain config precedence"]);
-        assert_eq!(cs.items[0].commits.len(), 2, "both commits of PR #5 are one item");
+        assert_eq!(
+            titles,
+            vec![
+                "Add --wrap=word flag",
+                "Handle empty input",
+                "Explain config precedence"
+            ]
+        );
+        assert_eq!(
+            cs.items[0].commits.len(),
+            2,
+            "both commits of PR #5 are one item"
+        );
         assert_eq!(cs.noise.len(), 2);
         assert_eq!(cs.user_visible().count(), 2);
         assert_eq!(cs.contributors(), vec!["Ada"]);
@@ -219,7 +234,10 @@ mod tests {
 
     #[test]
     fn understanding_is_deterministic() {
-        let commits = vec![commit(1, "Add export", &["a.rs"]), commit(2, "Fix import", &["b.rs"])];
+        let commits = vec![
+            commit(1, "Add export", &["a.rs"]),
+            commit(2, "Fix import", &["b.rs"]),
+        ];
         assert_eq!(understand(&commits), understand(&commits));
     }
 }

@@ -103,22 +103,33 @@ mod tests {
 
     #[test]
     fn pull_requests_from_merges_and_squashes() {
-        assert_eq!(pr_ref("Merge pull request #1347 from octocat/fix-login"), Some(1347));
+        assert_eq!(
+            pr_ref("Merge pull request #1347 from octocat/fix-login"),
+            Some(1347)
+        );
         assert_eq!(pr_ref("Add --wrap=word flag (#88)"), Some(88));
         assert_eq!(pr_ref("feat(cli): add --wrap=word (#88)"), Some(88));
         assert_eq!(pr_ref("Fix crash (see #12) in parser"), None);
         assert_eq!(pr_ref("Bump serde (#abc)"), None);
         assert_eq!(pr_ref("Plain commit"), None);
-        assert_eq!(merge_source_login("Merge pull request #1 from alice/feature-x"), Some("alice"));
+        assert_eq!(
+            merge_source_login("Merge pull request #1 from alice/feature-x"),
+            Some("alice")
+        );
     }
 
     #[test]
     fn closing_keywords_and_links() {
         assert_eq!(issue_refs("Handle empty input\n\nFixes #12"), vec![12]);
-        assert_eq!(issue_refs("closes: #3, #4 and #5. Also see #9"), vec![3, 4, 5]);
+        assert_eq!(
+            issue_refs("closes: #3, #4 and #5. Also see #9"),
+            vec![3, 4, 5]
+        );
         assert_eq!(issue_refs("Resolves acme/rocket#42"), vec![42]);
         assert_eq!(
-            issue_refs("See https://github.com/acme/rocket/issues/7 and https://github.com/acme/rocket/pull/8"),
+            issue_refs(
+                "See https://github.com/acme/rocket/issues/7 and https://github.com/acme/rocket/pull/8"
+            ),
             vec![7, 8]
         );
         assert!(issue_refs("Fixed the build").is_empty());
@@ -126,8 +137,13 @@ mod tests {
 
     #[test]
     fn co_author_trailers() {
-        let people = co_authors("Pair on parser\n\nCo-authored-by: Ada Lovelace <ada@example.com>\nco-authored-by: Bob <bob@example.com>\nSigned-off-by: X <x@y>");
-        assert_eq!(people.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), vec!["Ada Lovelace", "Bob"]);
+        let people = co_authors(
+            "Pair on parser\n\nCo-authored-by: Ada Lovelace <ada@example.com>\nco-authored-by: Bob <bob@example.com>\nSigned-off-by: X <x@y>",
+        );
+        assert_eq!(
+            people.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            vec!["Ada Lovelace", "Bob"]
+        );
         assert_eq!(people[0].email, "ada@example.com");
     }
 

@@ -1,6 +1,7 @@
 //! The server, end to end over real HTTP, on SQLite and on PostgreSQL.
 
 mod cli;
+mod draft;
 mod github_hooks;
 mod helpers;
 mod jobs;

@@ -1,0 +1,235 @@
+//! `covalynce draft` on a real git repository, as a user tries Covalynce in ten seconds.
+
+use crate::helpers::covalynce_cmd;
+use covalynce_drafting::Channel;
+use std::path::Path;
+use std::process::Command;
+
+fn git(repo: &Path, args: &[&str], time: u64) {
+    let date = format!("{time} +0000");
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+fn commit(repo: &Path, file: &str, content: &str, message: &str, time: u64) {
+    let path = repo.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+    git(repo, &["add", "-A"], time);
+    git(repo, &["commit", "-q", "-m", message], time);
+}
+
+/// A small project with two releases and a commit after the second.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    git(r, &["init", "-q", "-b", "main"], 1_700_000_000);
+    git(
+        r,
+        &["remote", "add", "origin", "git@github.com:acme/rocket.git"],
+        1_700_000_000,
+    );
+    commit(
+        r,
+        "src/parser.rs",
+        "fn parse() {}",
+        "feat: initial parser",
+        1_700_000_100,
+    );
+    commit(
+        r,
+        "Cargo.toml",
+        "version = \"0.1.0\"",
+        "chore(release): 0.1.0",
+        1_700_000_200,
+    );
+    git(r, &["tag", "v0.1.0"], 1_700_000_200);
+    commit(
+        r,
+        "src/parser.rs",
+        "fn parse() { /* empty ok */ }",
+        "fix(parser): handle empty input\n\nFixes #4",
+        1_700_000_300,
+    );
+    commit(
+        r,
+        "src/cli.rs",
+        "fn wrap() {}",
+        "feat: add --wrap=word flag (#5)",
+        1_700_000_400,
+    );
+    commit(
+        r,
+        "Cargo.toml",
+        "version = \"0.2.0\"",
+        "chore(release): 0.2.0",
+        1_700_000_500,
+    );
+    commit(
+        r,
+        "README.md",
+        "# rocket",
+        "docs: explain the flags",
+        1_700_000_600,
+    );
+    git(r, &["tag", "-a", "v0.2.0", "-m", "v0.2.0"], 1_700_000_600);
+    commit(
+        r,
+        "src/later.rs",
+        "fn later() {}",
+        "feat: later work",
+        1_700_000_700,
+    );
+    dir
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    let data = tempfile::tempdir().unwrap();
+    covalynce_cmd(data.path(), None)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_release_is_drafted_from_the_previous_tag_as_json() {
+    let repo = project();
+    let path = repo.path().to_str().unwrap();
+    let out = run(&[
+        "draft", "--repo", path, "--to", "v0.2.0", "--format", "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let titles: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Add --wrap=word flag",
+            "Handle empty input",
+            "Explain the flags"
+        ]
+    );
+    assert_eq!(v["items"][0]["category"], "feature");
+    assert_eq!(v["items"][0]["refs"], serde_json::json!([5]));
+    assert_eq!(v["items"][1]["category"], "fix");
+    assert_eq!(v["items"][1]["refs"], serde_json::json!([4]));
+    assert_eq!(v["items"][1]["commits"].as_array().unwrap().len(), 1);
+    assert_eq!(v["noise"], 1, "the release bump is counted, not listed");
+    assert_eq!(v["project"], "acme/rocket");
+    assert_eq!(v["version"], "v0.2.0");
+    let notes = v["release_notes"].as_str().unwrap();
+    assert!(notes.starts_with("## v0.2.0 (2023-11-14)"), "{notes}");
+    assert!(
+        notes.contains("- Add --wrap=word flag (#5) by Ada Lovelace"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("- **parser:** Handle empty input (#4)"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("https://github.com/acme/rocket/releases/tag/v0.2.0"),
+        "{notes}"
+    );
+    assert!(
+        !notes.contains("Initial parser") && !notes.contains("Later work"),
+        "only the range: {notes}"
+    );
+    for channel in Channel::ALL {
+        let text = v["posts"][channel.as_str()]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {channel:?} post"));
+        assert!(channel.length(text) <= channel.limit(), "{channel:?}");
+        assert!(
+            text.to_lowercase().contains("wrap=word flag"),
+            "{channel:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn markdown_is_the_default_and_an_explicit_range_is_honoured() {
+    let repo = project();
+    let path = repo.path().to_str().unwrap();
+    let out = run(&["draft", "--repo", path, "--from", "v0.2.0", "--to", "HEAD"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("### Features\n\n- Later work"), "{md}");
+    assert!(!md.contains("wrap=word"), "{md}");
+    assert!(md.contains("## X ("), "posts follow the notes: {md}");
+    // Same input, same draft.
+    let again = run(&["draft", "--repo", path, "--from", "v0.2.0", "--to", "HEAD"]);
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), md);
+}
+
+#[test]
+fn voices_change_the_posts_not_the_notes() {
+    let repo = project();
+    let path = repo.path().to_str().unwrap();
+    let json = |voice: &str| {
+        let out = run(&[
+            "draft", "--repo", path, "--to", "v0.2.0", "--format", "json", "--voice", voice,
+        ]);
+        assert!(out.status.success());
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (sassy, plain) = (json("sassy"), json("plain"));
+    assert_eq!(sassy["release_notes"], plain["release_notes"]);
+    assert_ne!(sassy["posts"]["linkedin"], plain["posts"]["linkedin"]);
+}
+
+#[test]
+fn bad_ranges_and_paths_get_readable_errors() {
+    let repo = project();
+    let path = repo.path().to_str().unwrap();
+    let not_repo = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["draft", "--repo", path, "--to", "v9.9.9"],
+            "unknown revision \"v9.9.9\"",
+        ),
+        (
+            &["draft", "--repo", not_repo.path().to_str().unwrap()],
+            "is not a git repository",
+        ),
+        (
+            &["draft", "--repo", path, "--voice", "snarky"],
+            "--voice must be sassy, plain or technical",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run(args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("error:") && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"));
+    }
+}

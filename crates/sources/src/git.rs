@@ -1,0 +1,253 @@
+//! Local git repositories, read with gix: the commits of a range, with the files each one
+//! touched, and the tag a range starts from.
+
+use covalynce_domain::Commit;
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct GitError(pub String);
+
+fn err(context: impl std::fmt::Display, e: impl std::fmt::Display) -> GitError {
+    GitError(format!("{context}: {e}"))
+}
+
+/// The commits in `from..to`, oldest first, and how the range was resolved.
+#[derive(Debug, Clone)]
+pub struct Range {
+    pub commits: Vec<Commit>,
+    /// The start, as given or as found (the previous tag); `None` means from the root.
+    pub from: Option<String>,
+    pub to: String,
+    /// A tag pointing at `to`, if `to` is (or is tagged as) a release.
+    pub to_tag: Option<String>,
+    /// Commit time of `to`, Unix ms.
+    pub to_time: Option<i64>,
+}
+
+pub struct Repo {
+    repo: gix::Repository,
+}
+
+impl Repo {
+    pub fn open(path: &Path) -> Result<Self, GitError> {
+        let mut repo = gix::discover(path)
+            .map_err(|e| err(format!("{} is not a git repository", path.display()), e))?;
+        // Each commit is looked up again for its tree; a cache avoids decoding it twice.
+        repo.object_cache_size_if_unset(16 * 1024 * 1024);
+        Ok(Self { repo })
+    }
+
+    /// `owner/name` when the `origin` remote is on GitHub.
+    pub fn github_slug(&self) -> Option<covalynce_domain::RepoSlug> {
+        let remote = self.repo.find_remote("origin").ok()?;
+        let url = remote
+            .url(gix::remote::Direction::Fetch)?
+            .to_bstring()
+            .to_string();
+        github_slug_from_url(&url)
+    }
+
+    /// The directory name of the work tree (or of the bare repository).
+    pub fn name(&self) -> String {
+        let dir = self.repo.workdir().unwrap_or_else(|| self.repo.git_dir());
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        dir.file_name()
+            .map(|n| n.to_string_lossy().trim_end_matches(".git").to_owned())
+            .unwrap_or_else(|| "repository".to_owned())
+    }
+
+    fn commit_id(&self, rev: &str) -> Result<gix::ObjectId, GitError> {
+        let id = self
+            .repo
+            .rev_parse_single(rev)
+            .map_err(|e| err(format!("unknown revision {rev:?}"), e))?;
+        let commit = id
+            .object()
+            .map(|o| o.peel_to_commit())
+            .map_err(|e| err(format!("{rev:?} does not name a commit"), e))?
+            .map_err(|e| err(format!("{rev:?} does not name a commit"), e))?;
+        Ok(commit.id)
+    }
+
+    /// Tag names by the commit they point at (annotated tags peeled).
+    pub fn tags(&self) -> Result<HashMap<gix::ObjectId, Vec<String>>, GitError> {
+        let mut out: HashMap<gix::ObjectId, Vec<String>> = HashMap::new();
+        let refs = self.repo.references().map_err(|e| err("reading refs", e))?;
+        for r in refs.tags().map_err(|e| err("reading tags", e))? {
+            let Ok(mut r) = r else { continue };
+            let name = r.name().shorten().to_string();
+            if let Ok(commit) = r.peel_to_commit() {
+                out.entry(commit.id).or_default().push(name);
+            }
+        }
+        for names in out.values_mut() {
+            names.sort();
+        }
+        Ok(out)
+    }
+
+    /// The most recent tag reachable from `to` that does not point at `to` itself.
+    pub fn previous_tag(&self, to: &str) -> Result<Option<String>, GitError> {
+        let to_id = self.commit_id(to)?;
+        let tags = self.tags()?;
+        if tags.is_empty() {
+            return Ok(None);
+        }
+        let walk = self
+            .repo
+            .rev_walk([to_id])
+            .sorting(gix::revision::walk::Sorting::ByCommitTime(
+                Default::default(),
+            ))
+            .all()
+            .map_err(|e| err("walking history", e))?;
+        for info in walk {
+            let info = info.map_err(|e| err("walking history", e))?;
+            if info.id == to_id {
+                continue;
+            }
+            if let Some(names) = tags.get(&info.id) {
+                return Ok(names.last().cloned());
+            }
+        }
+        Ok(None)
+    }
+
+    /// The commits in `from..to` (everything reachable from `to` but not from `from`),
+    /// oldest first. Without `from`, the range starts after the previous tag.
+    pub fn range(&self, from: Option<&str>, to: &str) -> Result<Range, GitError> {
+        let to_id = self.commit_id(to)?;
+        let from = match from {
+            Some(f) => Some(f.to_owned()),
+            None => self.previous_tag(to)?,
+        };
+        let hidden: Vec<gix::ObjectId> = match &from {
+            Some(f) => vec![self.commit_id(f)?],
+            None => Vec::new(),
+        };
+        let walk = self
+            .repo
+            .rev_walk([to_id])
+            .with_hidden(hidden)
+            .sorting(gix::revision::walk::Sorting::ByCommitTime(
+                Default::default(),
+            ))
+            .all()
+            .map_err(|e| err("walking history", e))?;
+        let mut commits = Vec::new();
+        let mut to_time = None;
+        for info in walk {
+            let info = info.map_err(|e| err("walking history", e))?;
+            let commit = info.object().map_err(|e| err("reading a commit", e))?;
+            let c = self.describe(&commit)?;
+            if info.id == to_id {
+                to_time = c.timestamp;
+            }
+            commits.push(c);
+        }
+        commits.reverse();
+        let to_tag = self.tags()?.get(&to_id).and_then(|n| n.last().cloned());
+        Ok(Range {
+            commits,
+            from,
+            to: to.to_owned(),
+            to_tag,
+            to_time,
+        })
+    }
+
+    fn describe(&self, commit: &gix::Commit<'_>) -> Result<Commit, GitError> {
+        let id = commit.id.to_string();
+        let message = commit
+            .message_raw()
+            .map(|m| String::from_utf8_lossy(m).into_owned())
+            .map_err(|e| err(format!("reading commit {id}"), e))?;
+        let author = commit
+            .author()
+            .map_err(|e| err(format!("reading commit {id}"), e))?;
+        let time = author.time().ok().map(|t| t.seconds * 1000);
+        let parents: Vec<gix::ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
+        let files = if parents.len() > 1 {
+            // A merge's own changes are its branches' commits; listing its diff against the
+            // first parent would repeat them.
+            Vec::new()
+        } else {
+            self.changed_files(commit, parents.first().copied())?
+        };
+        Ok(Commit {
+            message,
+            author_name: author.name.to_string(),
+            author_email: author.email.to_string(),
+            author_login: None,
+            timestamp: time,
+            files,
+            is_merge: parents.len() > 1,
+            id,
+        })
+    }
+
+    fn changed_files(
+        &self,
+        commit: &gix::Commit<'_>,
+        parent: Option<gix::ObjectId>,
+    ) -> Result<Vec<String>, GitError> {
+        let tree = commit.tree().map_err(|e| err("reading a tree", e))?;
+        let parent_tree = match parent {
+            Some(p) => Some(
+                self.repo
+                    .find_commit(p)
+                    .map(|c| c.tree())
+                    .map_err(|e| err("reading a parent commit", e))?
+                    .map_err(|e| err("reading a parent tree", e))?,
+            ),
+            None => None,
+        };
+        let mut options = gix::diff::Options::default();
+        options.track_path();
+        let changes = self
+            .repo
+            .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(options))
+            .map_err(|e| err("diffing trees", e))?;
+        let mut files: Vec<String> = changes
+            .into_iter()
+            .filter(|c| c.entry_mode().is_blob_or_symlink())
+            .map(|c| c.location().to_string())
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(files)
+    }
+}
+
+/// `owner/name` from a GitHub remote URL (`https://github.com/o/n.git`, `git@github.com:o/n`).
+pub fn github_slug_from_url(url: &str) -> Option<covalynce_domain::RepoSlug> {
+    let rest = url
+        .strip_prefix("https://github.com/")
+        .or_else(|| url.strip_prefix("http://github.com/"))
+        .or_else(|| url.strip_prefix("git@github.com:"))
+        .or_else(|| url.strip_prefix("ssh://git@github.com/"))?;
+    let rest = rest.trim_end_matches('/').trim_end_matches(".git");
+    covalynce_domain::RepoSlug::parse(rest).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn github_remotes_name_their_repository() {
+        for url in [
+            "https://github.com/acme/rocket.git",
+            "https://github.com/acme/rocket",
+            "git@github.com:acme/rocket.git",
+            "ssh://git@github.com/acme/rocket",
+        ] {
+            assert_eq!(
+                super::github_slug_from_url(url).unwrap().to_string(),
+                "acme/rocket",
+                "{url}"
+            );
+        }
+        assert!(super::github_slug_from_url("https://gitlab.com/acme/rocket").is_none());
+    }
+}
