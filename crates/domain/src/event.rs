@@ -137,3 +137,121 @@ mod tests {
         assert_eq!(EventKind::Release.next_job(), Some(JobKind::DraftEvent));
     }
 }
+
+/// What a card is for (the founding document's categories).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum CardCategory {
+    /// A post for the outside world.
+    #[serde(rename = "MKT")]
+    Mkt,
+    /// Release notes or a note for the team.
+    #[serde(rename = "ENG")]
+    Eng,
+    /// A suggestion drawn from patterns across changes.
+    #[serde(rename = "STRATEGY")]
+    Strategy,
+}
+
+impl CardCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardCategory::Mkt => "MKT",
+            CardCategory::Eng => "ENG",
+            CardCategory::Strategy => "STRATEGY",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [CardCategory::Mkt, CardCategory::Eng, CardCategory::Strategy]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// Where a card is in review: PENDING → APPROVED → PUBLISHED / FAILED, or DISMISSED.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CardStatus {
+    Pending,
+    Approved,
+    Published,
+    Failed,
+    Dismissed,
+}
+
+impl CardStatus {
+    pub const ALL: [CardStatus; 5] = [
+        CardStatus::Pending,
+        CardStatus::Approved,
+        CardStatus::Published,
+        CardStatus::Failed,
+        CardStatus::Dismissed,
+    ];
+
+    /// As stored (the founding schema's upper case).
+    pub fn as_db(self) -> &'static str {
+        match self {
+            CardStatus::Pending => "PENDING",
+            CardStatus::Approved => "APPROVED",
+            CardStatus::Published => "PUBLISHED",
+            CardStatus::Failed => "FAILED",
+            CardStatus::Dismissed => "DISMISSED",
+        }
+    }
+
+    /// As the API and CLI spell it (`?status=pending`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardStatus::Pending => "pending",
+            CardStatus::Approved => "approved",
+            CardStatus::Published => "published",
+            CardStatus::Failed => "failed",
+            CardStatus::Dismissed => "dismissed",
+        }
+    }
+
+    /// Accepts either spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// The risk light on a draft.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    Green,
+    Yellow,
+    /// Cannot be published without an edit.
+    Red,
+}
+
+impl Risk {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Green => "green",
+            Risk::Yellow => "yellow",
+            Risk::Red => "red",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Risk::Green, Risk::Yellow, Risk::Red]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}

@@ -54,6 +54,8 @@ id_type!(
     JobId,
     /// An API token (its secret is never stored, only a hash).
     TokenId,
+    /// A card in the review stack.
+    CardId,
 );
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ mod slug;
 pub mod time;
 
 pub use commit::Commit;
-pub use event::{EventKind, JobKind, NewEvent, SourceKind};
-pub use ids::{DeliveryId, EventId, JobId, SourceId, TokenId, WorkspaceId};
+pub use event::{CardCategory, CardStatus, EventKind, JobKind, NewEvent, Risk, SourceKind};
+pub use ids::{CardId, DeliveryId, EventId, JobId, SourceId, TokenId, WorkspaceId};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
 
 /// Milliseconds since the Unix epoch, UTC. Stored as BIGINT on both databases so that the

@@ -114,14 +114,24 @@ pub fn classify(
             repo.slug, expected
         )));
     }
-    match event_name {
+    let classified = match event_name {
         "push" => push(payload, &repo),
         "create" => create(payload, &repo),
         "release" => release(payload, &repo),
         "pull_request" => pull_request(payload, &repo),
         "workflow_run" => workflow_run(payload, &repo),
         _ => unreachable!("checked against WATCHED above"),
-    }
+    }?;
+    // Drafts must know when they would name a private repository.
+    Ok(match classified {
+        Classified::Events(mut events) => {
+            for e in &mut events {
+                e.data["repo_private"] = Value::Bool(repo.private);
+            }
+            Classified::Events(events)
+        }
+        other => other,
+    })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(event: &str, body: &[u8]) -> Result<T, PayloadError> {
@@ -177,6 +187,8 @@ struct Payload {
 #[derive(Deserialize)]
 struct RepositoryPayload {
     full_name: Option<String>,
+    #[serde(default)]
+    private: bool,
     default_branch: Option<String>,
     master_branch: Option<String>,
     html_url: Option<String>,
@@ -278,6 +290,7 @@ struct WorkflowRunPayload {
 
 struct Repo {
     slug: RepoSlug,
+    private: bool,
     default_branch: String,
     html_url: Option<String>,
 }
@@ -305,6 +318,7 @@ impl Repo {
             .unwrap_or_else(|| "main".to_owned());
         Ok(Self {
             slug,
+            private: r.private,
             default_branch,
             html_url: r.html_url.clone(),
         })

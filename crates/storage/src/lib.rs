@@ -14,7 +14,7 @@ mod sqlite;
 pub mod testing;
 
 use async_trait::async_trait;
-use covalynce_domain::{EventId, JobId, SourceId, TokenId, WorkspaceId, WorkspaceSlug};
+use covalynce_domain::{CardId, EventId, JobId, SourceId, TokenId, WorkspaceId, WorkspaceSlug};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -96,15 +96,12 @@ pub trait Store: Send + Sync + 'static {
     async fn event_by_id(&self, id: EventId) -> Result<Option<EventRecord>>;
     async fn set_event_status(&self, id: EventId, status: &str, reason: Option<&str>)
     -> Result<()>;
-    /// Moves an event from status `from` to `to`; false when it was not in `from` (or does
-    /// not exist).
-    async fn set_event_status_if(
-        &self,
-        id: EventId,
-        from: &str,
-        to: &str,
-        reason: Option<&str>,
-    ) -> Result<bool>;
+    /// Stores a drafted card for its event, counting it against the workspace's plan
+    /// (`cards_used` < `card_limit`, atomically), and marks the event `drafted` — or
+    /// `over_limit` with the reason, when the plan is used up. One transaction.
+    async fn create_card(&self, card: &NewCard) -> Result<CardCreation>;
+    async fn list_cards(&self, ws: WorkspaceId, filter: &CardFilter) -> Result<Vec<CardRecord>>;
+    async fn card(&self, ws: WorkspaceId, id: CardId) -> Result<Option<CardRecord>>;
 
     async fn enqueue_job(&self, job: &NewJob) -> Result<JobId>;
     /// Takes up to `limit` runnable jobs (queued and due, or running with an expired

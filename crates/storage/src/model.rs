@@ -2,8 +2,8 @@
 //! row that does not parse is an error here, not a surprise three layers up.
 
 use covalynce_domain::{
-    DeliveryId, EventId, EventKind, JobId, JobKind, NewEvent, SourceId, SourceKind, TokenId,
-    UnixMillis, WorkspaceId, WorkspaceSlug,
+    CardCategory, CardId, CardStatus, DeliveryId, EventId, EventKind, JobId, JobKind, NewEvent,
+    Risk, SourceId, SourceKind, TokenId, UnixMillis, WorkspaceId, WorkspaceSlug,
 };
 use serde::Serialize;
 
@@ -271,4 +271,57 @@ pub enum JobOutcome {
 pub struct JobFinish {
     pub id: JobId,
     pub outcome: JobOutcome,
+}
+
+/// A drafted card to store; its event's `dedup_key` is its `source_id`, so an event makes
+/// at most one card (the founding schema's `unique(user_id, source_id)`).
+#[derive(Debug, Clone)]
+pub struct NewCard {
+    pub workspace_id: WorkspaceId,
+    pub event_id: EventId,
+    pub source_key: String,
+    pub category: CardCategory,
+    pub title: String,
+    pub content: String,
+    /// Channel name → text.
+    pub variants: std::collections::BTreeMap<String, String>,
+    pub risk: Risk,
+    pub risk_reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardCreation {
+    Created(CardId),
+    /// The event already has its card (a re-run of the job).
+    Exists(CardId),
+    /// The plan's card limit is used up: no card, nothing consumed.
+    OverLimit {
+        plan: String,
+        limit: i64,
+        used: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CardRecord {
+    pub id: CardId,
+    pub event_id: Option<EventId>,
+    pub source_key: String,
+    pub category: CardCategory,
+    pub status: CardStatus,
+    pub title: String,
+    pub content: String,
+    pub variants: std::collections::BTreeMap<String, String>,
+    pub risk: Option<Risk>,
+    pub risk_reasons: Vec<String>,
+    pub publish_at: Option<UnixMillis>,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CardFilter {
+    pub status: Option<CardStatus>,
+    pub before: Option<CardId>,
+    pub limit: i64,
 }

@@ -139,6 +139,52 @@ impl TryFrom<EventRow> for EventRecord {
 }
 
 #[derive(sqlx::FromRow)]
+pub(crate) struct CardRow {
+    id: String,
+    event_id: Option<String>,
+    source_id: String,
+    category: String,
+    status: String,
+    title: String,
+    content: String,
+    variants: String,
+    risk: Option<String>,
+    risk_reasons: String,
+    publish_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<CardRow> for CardRecord {
+    type Error = StoreError;
+    fn try_from(r: CardRow) -> Result<Self> {
+        Ok(CardRecord {
+            id: parse_id(&r.id, covalynce_domain::CardId::parse)?,
+            event_id: r
+                .event_id
+                .as_deref()
+                .map(|e| parse_id(e, EventId::parse))
+                .transpose()?,
+            source_key: r.source_id,
+            category: covalynce_domain::CardCategory::parse(&r.category)
+                .ok_or_else(|| StoreError::Corrupt(format!("card category {:?}", r.category)))?,
+            status: covalynce_domain::CardStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("card status {:?}", r.status)))?,
+            title: r.title,
+            content: r.content,
+            variants: serde_json::from_str(&r.variants)
+                .map_err(|e| StoreError::Corrupt(format!("card variants: {e}")))?,
+            risk: r.risk.as_deref().and_then(covalynce_domain::Risk::parse),
+            risk_reasons: serde_json::from_str(&r.risk_reasons)
+                .map_err(|e| StoreError::Corrupt(format!("card risk reasons: {e}")))?,
+            publish_at: r.publish_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct ClaimRow {
     id: String,
     workspace_id: Option<String>,
@@ -238,6 +284,7 @@ pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used,
 pub(crate) const SOURCE_COLS: &str =
     "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
+pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at";
 pub(crate) const JOB_COLS: &str = "id, kind, status, attempts, max_attempts, run_at, locked_by, last_error, payload, created_at, finished_at";
 
 /// The job claim: due queued jobs, and running ones whose lease expired, oldest first.
@@ -721,24 +768,132 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn set_event_status_if(
+            async fn create_card(
                 &self,
-                id: covalynce_domain::EventId,
-                from: &str,
-                to: &str,
-                reason: Option<&str>,
-            ) -> $crate::Result<bool> {
+                card: &$crate::NewCard,
+            ) -> $crate::Result<$crate::CardCreation> {
+                let now = covalynce_domain::now_millis();
+                let ws = card.workspace_id.to_string();
+                // Relaxed like other job output: if a crash loses this commit, it also loses
+                // the job's completion (WAL keeps order), so the job drafts again.
                 let mut conn = self.relaxed_conn().await?;
-                let done = sqlx::query(
-                    "UPDATE events SET status = $1, status_reason = $2 WHERE id = $3 AND status = $4",
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                // The quota first: it is the write that takes SQLite's lock, and it is
+                // atomic, so two drafters cannot both take the last card.
+                let counted: Option<i64> = sqlx::query_scalar(
+                    "UPDATE workspaces SET cards_used = cards_used + 1
+                     WHERE id = $1 AND cards_used < card_limit RETURNING cards_used",
                 )
-                .bind(to)
-                .bind(reason)
-                .bind(id.to_string())
-                .bind(from)
-                .execute(&mut *conn)
+                .bind(&ws)
+                .fetch_optional(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() == 1)
+                let existing: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM cards WHERE workspace_id = $1 AND source_id = $2",
+                )
+                .bind(&ws)
+                .bind(&card.source_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(id) = existing {
+                    tx.rollback().await?;
+                    return Ok($crate::CardCreation::Exists($crate::sql::parse_id(
+                        &id,
+                        covalynce_domain::CardId::parse,
+                    )?));
+                }
+                if counted.is_none() {
+                    let (plan, limit, used): (String, i64, i64) = sqlx::query_as(
+                        "SELECT plan, card_limit, cards_used FROM workspaces WHERE id = $1",
+                    )
+                    .bind(&ws)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query("UPDATE events SET status = 'over_limit', status_reason = $1 WHERE id = $2")
+                        .bind(format!(
+                            "not drafted: the {plan} plan allows {limit} cards and {used} are used; raise the limit or upgrade, then redraft"
+                        ))
+                        .bind(card.event_id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    return Ok($crate::CardCreation::OverLimit { plan, limit, used });
+                }
+                let id = covalynce_domain::CardId::new();
+                let variants = serde_json::to_string(&card.variants)
+                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                let reasons = serde_json::to_string(&card.risk_reasons)
+                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO cards (id, workspace_id, source_id, event_id, category, status, title, content,
+                                        variants, risk, risk_reasons, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $10, $11, $11)",
+                )
+                .bind(id.to_string())
+                .bind(&ws)
+                .bind(&card.source_key)
+                .bind(card.event_id.to_string())
+                .bind(card.category.as_str())
+                .bind(&card.title)
+                .bind(&card.content)
+                .bind(&variants)
+                .bind(card.risk.as_str())
+                .bind(&reasons)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                // Revision 1 is what was drafted; edits add revisions and keep it.
+                sqlx::query(
+                    "INSERT INTO card_revisions (id, card_id, revision, variants, author, created_at)
+                     VALUES ($1, $2, 1, $3, 'drafter', $4)",
+                )
+                .bind(covalynce_domain::CardId::new().to_string())
+                .bind(id.to_string())
+                .bind(&variants)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE events SET status = 'drafted', status_reason = NULL WHERE id = $1")
+                    .bind(card.event_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok($crate::CardCreation::Created(id))
+            }
+
+            async fn list_cards(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                f: &$crate::CardFilter,
+            ) -> $crate::Result<Vec<$crate::CardRecord>> {
+                let rows: Vec<$crate::sql::CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM cards
+                     WHERE workspace_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3)
+                     ORDER BY id DESC LIMIT $4",
+                    $crate::sql::CARD_COLS
+                )))
+                .bind(ws.to_string())
+                .bind(f.status.map(|s| s.as_db()))
+                .bind(f.before.map(|b| b.to_string()))
+                .bind(f.limit)
+                .fetch_all(&self.read)
+                .await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn card(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::CardId,
+            ) -> $crate::Result<Option<$crate::CardRecord>> {
+                let row: Option<$crate::sql::CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM cards WHERE id = $1 AND workspace_id = $2",
+                    $crate::sql::CARD_COLS
+                )))
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+                row.map(TryInto::try_into).transpose()
             }
 
             async fn enqueue_job(

@@ -2,7 +2,8 @@
 //! database of its own. A backend that passes these behaves the same to the pipeline.
 
 use covalynce_domain::{
-    EventKind, JobId, JobKind, NewEvent, SourceId, SourceKind, TokenId, WorkspaceSlug, now_millis,
+    CardCategory, CardStatus, EventKind, JobId, JobKind, NewEvent, Risk, SourceId, SourceKind,
+    TokenId, WorkspaceSlug, now_millis,
 };
 use covalynce_storage::*;
 use serde_json::json;
@@ -52,6 +53,7 @@ on_both_backends!(
     released_jobs_run_again_without_losing_an_attempt,
     events_page_newest_first_and_filter,
     concurrent_group_commits_store_each_delivery_once,
+    cards_are_one_per_event_and_count_against_the_plan,
 );
 
 async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
@@ -653,4 +655,98 @@ async fn concurrent_group_commits_store_each_delivery_once(store: Arc<dyn Store>
         100
     );
     assert_eq!(store.list_jobs(ws.id, None, 200).await.unwrap().len(), 100);
+}
+
+async fn cards_are_one_per_event_and_count_against_the_plan(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let src = github_source(store.as_ref(), &ws).await;
+    let mut events = Vec::new();
+    for n in 0..6 {
+        let out = store
+            .ingest(&prep(vec![delivery(
+                &ws,
+                &src,
+                &format!("g{n}"),
+                vec![push_event(&format!("c{n}"))],
+            )]))
+            .await
+            .unwrap();
+        let IngestOutcome::Stored { events: e, .. } = &out[0] else {
+            panic!()
+        };
+        events.push((e[0].id, format!("push:acme/rocket:c{n}")));
+    }
+    let card = |n: usize| NewCard {
+        workspace_id: ws.id,
+        event_id: events[n].0,
+        source_key: events[n].1.clone(),
+        category: CardCategory::Mkt,
+        title: format!("card {n}"),
+        content: "notes".into(),
+        variants: [("x".to_owned(), format!("post {n}"))].into(),
+        risk: Risk::Yellow,
+        risk_reasons: vec!["mentions @bob".into()],
+    };
+    let first = store.create_card(&card(0)).await.unwrap();
+    let CardCreation::Created(id) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(
+        store.create_card(&card(0)).await.unwrap(),
+        CardCreation::Exists(id),
+        "a re-run makes no second card"
+    );
+    for n in 1..5 {
+        assert!(matches!(
+            store.create_card(&card(n)).await.unwrap(),
+            CardCreation::Created(_)
+        ));
+    }
+    let over = store.create_card(&card(5)).await.unwrap();
+    assert_eq!(
+        over,
+        CardCreation::OverLimit {
+            plan: "SOLO".into(),
+            limit: 5,
+            used: 5
+        }
+    );
+    assert_eq!(
+        store.workspace(ws.id).await.unwrap().unwrap().cards_used,
+        5,
+        "the re-run and the refusal cost nothing"
+    );
+    let e5 = store.event(ws.id, events[5].0).await.unwrap().unwrap();
+    assert_eq!(e5.status, "over_limit");
+    assert_eq!(
+        store
+            .event(ws.id, events[0].0)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "drafted"
+    );
+
+    let stored = store.card(ws.id, id).await.unwrap().unwrap();
+    assert_eq!(stored.status, CardStatus::Pending);
+    assert_eq!(stored.risk, Some(Risk::Yellow));
+    assert_eq!(stored.risk_reasons, vec!["mentions @bob"]);
+    assert_eq!(stored.variants["x"], "post 0");
+    assert_eq!(stored.event_id, Some(events[0].0));
+    let pending = store
+        .list_cards(
+            ws.id,
+            &CardFilter {
+                status: Some(CardStatus::Pending),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 5);
+    assert_eq!(pending[0].title, "card 4", "newest first");
+    let other = workspace(store.as_ref(), "other").await;
+    assert_eq!(store.card(other.id, id).await.unwrap(), None);
 }

@@ -9,6 +9,7 @@
 mod classify;
 mod conventional;
 mod refs;
+mod secrets;
 
 use covalynce_domain::Commit;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use classify::{Noise, classify_commit};
 pub use conventional::{Conventional, parse_conventional};
 pub use refs::{Person, co_authors, issue_refs, pr_ref};
+pub use secrets::{Finding, REDACTED, redact_secrets};
 
 /// What kind of change an item is. Ordered as release notes list them: what users notice
 /// first.
@@ -102,13 +104,15 @@ pub struct Item {
 }
 
 /// A range of commits, understood.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Changeset {
     /// Announceable items, ordered by category (user-visible first), then as committed
     /// (oldest first).
     pub items: Vec<Item>,
     /// What was left out, and why; counted in the notes, never announced.
     pub noise: Vec<Item>,
+    /// Secrets found (and redacted) in the commit text, by kind.
+    pub secrets: Vec<Finding>,
 }
 
 impl Changeset {
@@ -140,7 +144,21 @@ impl Changeset {
 pub fn understand(commits: &[Commit]) -> Changeset {
     let mut items = Vec::new();
     let mut noise = Vec::new();
+    let mut secrets = Vec::new();
     for commit in commits {
+        // Nothing downstream ever sees a credential that slipped into a message.
+        let (message, found) = redact_secrets(&commit.message);
+        secrets.extend(found);
+        let clean;
+        let commit = if message == commit.message {
+            commit
+        } else {
+            clean = Commit {
+                message,
+                ..commit.clone()
+            };
+            &clean
+        };
         let item = classify_commit(commit);
         if item.noise.is_some() {
             noise.push(item);
@@ -180,6 +198,7 @@ pub fn understand(commits: &[Commit]) -> Changeset {
     Changeset {
         items: merged,
         noise,
+        secrets,
     }
 }
 
@@ -213,6 +232,7 @@ mod tests {
             commit(6, "feat: wrap in the renderer too (#5)", &["src/render.rs"]),
         ];
         let cs = understand(&commits);
+        assert!(cs.secrets.is_empty());
         let titles: Vec<&str> = cs.items.iter().map(|i| i.title.as_str()).collect();
         assert_eq!(
             titles,
@@ -230,6 +250,18 @@ mod tests {
         assert_eq!(cs.noise.len(), 2);
         assert_eq!(cs.user_visible().count(), 2);
         assert_eq!(cs.contributors(), vec!["Ada"]);
+    }
+
+    #[test]
+    fn secrets_in_messages_never_reach_items() {
+        let cs = understand(&[commit(
+            1,
+            "fix: rotate ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 after leak",
+            &["src/a.rs"],
+        )]);
+        assert_eq!(cs.secrets.len(), 1);
+        assert!(!format!("{cs:?}").contains("ghp_aBcD"), "{cs:?}");
+        assert!(cs.items[0].title.contains(REDACTED));
     }
 
     #[test]

@@ -125,6 +125,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::events::list))
         .routes(routes!(api::events::get))
         .routes(routes!(api::jobs::list))
+        .routes(routes!(api::cards::list))
+        .routes(routes!(api::cards::get))
         .routes(routes!(hooks::github))
         .split_for_parts()
 }

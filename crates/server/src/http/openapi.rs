@@ -17,6 +17,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "sources", description = "Where shipped work comes from"),
         (name = "events", description = "Shipped work, normalized"),
         (name = "jobs", description = "The background queue"),
+        (name = "cards", description = "Drafts waiting for review"),
         (name = "webhooks", description = "Deliveries from GitHub"),
     )
 )]

@@ -1,8 +1,10 @@
 //! What each kind of job does.
 
 use super::JobError;
+use covalynce_cards::{Decision, EventInput};
 use covalynce_domain::{EventId, JobKind};
-use covalynce_storage::{ClaimedJob, Store};
+use covalynce_drafting::Voice;
+use covalynce_storage::{CardCreation, ClaimedJob, NewCard, Store};
 
 pub async fn run(store: &dyn Store, kind: JobKind, job: &ClaimedJob) -> Result<(), JobError> {
     match kind {
@@ -10,8 +12,8 @@ pub async fn run(store: &dyn Store, kind: JobKind, job: &ClaimedJob) -> Result<(
     }
 }
 
-/// A new event is handed to drafting. Drafting arrives with the understanding/drafting
-/// stage; until then the event is marked `ready` for it, which is what this records.
+/// A new event becomes a PENDING card (or a recorded reason why not). Idempotent: the
+/// card is unique per event, and a finished event is left alone.
 async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError> {
     let event_id = job
         .payload
@@ -19,16 +21,54 @@ async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError
         .and_then(|v| v.as_str())
         .and_then(EventId::parse)
         .ok_or_else(|| JobError::Permanent("payload has no valid event_id".into()))?;
-    // One conditional write; only when it changes nothing is it worth a read to tell
-    // "already handed over" (a re-run) from "no such event" (retry: not visible yet).
-    if store
-        .set_event_status_if(event_id, "new", "ready", Some("waiting for the drafter"))
+    let workspace_id = job
+        .workspace_id
+        .ok_or_else(|| JobError::Permanent("the job names no workspace".into()))?;
+    let event = store
+        .event_by_id(event_id)
         .await?
-    {
+        .ok_or_else(|| JobError::Retry(format!("event {event_id} not found")))?;
+    if matches!(event.status.as_str(), "drafted" | "skipped" | "over_limit") {
         return Ok(());
     }
-    match store.event_by_id(event_id).await? {
-        Some(_) => Ok(()),
-        None => Err(JobError::Retry(format!("event {event_id} not found"))),
+    let workspace = store
+        .workspace(workspace_id)
+        .await?
+        .ok_or_else(|| JobError::Permanent(format!("workspace {workspace_id} is gone")))?;
+    let voice = Voice::parse(&workspace.voice).unwrap_or_default();
+    let decision = covalynce_cards::from_event(
+        &EventInput {
+            kind: event.kind,
+            repo: &event.repo,
+            title: &event.title,
+            data: &event.data,
+        },
+        voice,
+    );
+    match decision {
+        Decision::Skip(reason) => {
+            store
+                .set_event_status(event.id, "skipped", Some(&reason))
+                .await?;
+        }
+        Decision::Card(card) => {
+            let created = store
+                .create_card(&NewCard {
+                    workspace_id,
+                    event_id: event.id,
+                    source_key: event.dedup_key.clone(),
+                    category: card.category,
+                    title: card.title,
+                    content: card.content,
+                    variants: card.variants,
+                    risk: card.risk,
+                    risk_reasons: card.risk_reasons,
+                })
+                .await?;
+            if let CardCreation::OverLimit { plan, limit, used } = created {
+                tracing::info!(%event_id, plan, limit, used, "card limit reached; event kept, not drafted");
+            }
+        }
     }
+    Ok(())
 }

@@ -219,16 +219,40 @@ async fn a_push_to_the_default_branch_becomes_an_event_and_then_work(backend: Ba
     );
     assert_eq!(event["data"]["commits"][0]["added"][0], "README.md");
     assert_eq!(event["occurred_at"], "2019-05-15T15:19:25.000Z");
-    // The event's next step runs in a job, which hands it to drafting.
-    app.eventually("the event is handed to drafting", || async {
+    // The event's next step runs in a job: drafting it into a card.
+    app.eventually("the event is drafted into a card", || async {
         let e = app.get_json(&format!("/api/v1/events/{event_id}")).await;
-        e["data"]["status"] == "ready"
+        e["data"]["status"] == "drafted"
     })
     .await;
     let jobs = app.get_json("/api/v1/jobs").await;
     assert_eq!(jobs["data"][0]["kind"], "draft_event");
     assert_eq!(jobs["data"][0]["status"], "done");
     assert_eq!(jobs["data"][0]["attempts"], 1);
+    let cards = app.get_json("/api/v1/cards?status=pending").await;
+    assert_eq!(cards["data"].as_array().unwrap().len(), 1);
+    let card = &cards["data"][0];
+    assert_eq!(card["source_event"], event_id.as_str());
+    assert_eq!(card["status"], "pending");
+    // "Initial commit" adding README.md: documentation work, a note for the team.
+    assert_eq!(card["category"], "ENG");
+    assert_eq!(card["title"], "Initial commit");
+    assert_eq!(card["risk"], "green", "{card}");
+    for channel in ["linkedin", "x", "mastodon", "bluesky", "slack", "discord"] {
+        assert!(
+            card["variants"][channel]
+                .as_str()
+                .is_some_and(|t| !t.is_empty()),
+            "{channel}"
+        );
+    }
+    assert!(card["content"].as_str().unwrap().contains("Initial commit"));
+    let one = app
+        .get_json(&format!("/api/v1/cards/{}", card["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(one["data"]["id"], card["id"]);
+    let ws = app.get_json("/api/v1/workspace").await;
+    assert_eq!(ws["data"]["cards_used"], 1);
     let source = app.get_json(&format!("/api/v1/sources/{src}")).await;
     assert!(source["data"]["last_delivery_at"].is_string());
     app.stop().await;

@@ -118,6 +118,6 @@ async fn a_job_held_by_a_crashed_process_runs_again(backend: Backend) {
     );
     assert_ne!(job.locked_by.as_deref(), Some("crashed-process"));
     let events = second.get_json("/api/v1/events").await;
-    assert_eq!(events["data"][0]["status"], "ready");
+    assert_eq!(events["data"][0]["status"], "drafted");
     second.stop().await;
 }

@@ -1,5 +1,6 @@
 //! The server, end to end over real HTTP, on SQLite and on PostgreSQL.
 
+mod cards;
 mod cli;
 mod draft;
 mod github_hooks;

@@ -99,7 +99,12 @@ async fn two_replicas_store_each_delivery_once_and_run_each_job_once() {
             .await
             .unwrap();
         assert_eq!(events.len(), 120);
-        assert!(events.iter().all(|e| e.status == "ready"));
+        // Both replicas drafted concurrently against one plan: exactly card_limit cards.
+        let drafted = events.iter().filter(|e| e.status == "drafted").count();
+        let over = events.iter().filter(|e| e.status == "over_limit").count();
+        assert_eq!((drafted, over), (5, 115), "the SOLO plan's 5 cards, no more");
+        let ws = store.workspace(ws.id).await.unwrap().unwrap();
+        assert_eq!(ws.cards_used, 5);
     })
     .await
 }

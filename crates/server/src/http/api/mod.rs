@@ -1,6 +1,7 @@
 //! `/api/v1`: every handler takes [`Auth`](super::extract::Auth) and stays inside its
 //! workspace. Collections answer `{"data": [...], "meta": {...}}`, objects `{"data": {...}}`.
 
+pub mod cards;
 pub mod deliveries;
 pub mod events;
 pub mod jobs;

@@ -1,0 +1,345 @@
+//! Cards: what a reviewer sees. Public entry: [`from_event`] turns a stored event into a
+//! card draft (category, title, release notes, one variant per channel, risk light) or a
+//! reason not to make one.
+
+mod risk;
+
+use covalynce_domain::{CardCategory, Commit, EventKind, Risk};
+use covalynce_drafting::{Context, Voice};
+use covalynce_understanding::{Changeset, understand};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub use risk::{RiskReport, assess};
+
+/// A card ready to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CardDraft {
+    pub category: CardCategory,
+    pub title: String,
+    /// Release notes (markdown): what a team note or the card's detail view shows.
+    pub content: String,
+    /// Channel name (`linkedin`, `x`, …) → post text.
+    pub variants: BTreeMap<String, String>,
+    pub risk: Risk,
+    pub risk_reasons: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    Card(Box<CardDraft>),
+    /// No card, and why (shown on the event).
+    Skip(String),
+}
+
+/// What `from_event` needs to know about an event.
+pub struct EventInput<'a> {
+    pub kind: EventKind,
+    pub repo: &'a str,
+    pub title: &'a str,
+    pub data: &'a Value,
+}
+
+pub fn from_event(event: &EventInput, voice: Voice) -> Decision {
+    let (commits, ctx) = match facts(event) {
+        Ok(f) => f,
+        Err(reason) => return Decision::Skip(reason),
+    };
+    let changes = understand(&commits);
+    if changes.items.is_empty() {
+        let what = if changes.noise.is_empty() {
+            "no commits".to_owned()
+        } else {
+            let kinds: Vec<&str> = changes
+                .noise
+                .iter()
+                .filter_map(|i| i.noise.map(|n| n.describe()))
+                .collect();
+            format!("only {}", kinds.join(", "))
+        };
+        return Decision::Skip(format!("nothing to announce: {what}"));
+    }
+    Decision::Card(Box::new(card(event, &changes, &ctx, voice)))
+}
+
+fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) -> CardDraft {
+    let drafts = covalynce_drafting::draft(changes, ctx, voice);
+    let release = matches!(event.kind, EventKind::Release | EventKind::Tag);
+    let category = if release || changes.user_visible().next().is_some() {
+        CardCategory::Mkt
+    } else {
+        CardCategory::Eng
+    };
+    let title = match &ctx.version {
+        Some(v) if release => format!("{} {v}", ctx.project),
+        _ => changes
+            .user_visible()
+            .next()
+            .or(changes.items.first())
+            .map(|i| i.title.clone())
+            .unwrap_or_else(|| event.title.to_owned()),
+    };
+    let private = event.data["repo_private"].as_bool().unwrap_or(false);
+    let report = assess(
+        &drafts.posts,
+        &changes.secrets,
+        private.then_some(event.repo),
+        ctx.url.as_deref(),
+    );
+    CardDraft {
+        category,
+        title,
+        content: drafts.release_notes,
+        variants: drafts
+            .posts
+            .into_iter()
+            .map(|(c, t)| (c.as_str().to_owned(), t))
+            .collect(),
+        risk: report.level,
+        risk_reasons: report.reasons,
+    }
+}
+
+/// Commits and context from what the event recorded.
+fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
+    let d = event.data;
+    let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
+    let mut ctx = Context {
+        project: event.repo.to_owned(),
+        ..Context::default()
+    };
+    let commits = match event.kind {
+        EventKind::Push => {
+            ctx.url = s("compare_url");
+            commits_from(d)
+        }
+        EventKind::PullRequestMerged => {
+            ctx.url = s("url");
+            let number = d["number"].as_u64().unwrap_or_default();
+            let title = s("title").unwrap_or_else(|| event.title.to_owned());
+            let body = s("body").unwrap_or_default();
+            vec![Commit {
+                id: s("merge_commit_sha").unwrap_or_default(),
+                message: format!("{title} (#{number})\n\n{body}"),
+                author_login: s("author"),
+                author_name: s("author").unwrap_or_default(),
+                ..Commit::default()
+            }]
+        }
+        EventKind::Release => {
+            ctx.url = s("url");
+            ctx.version = s("tag").filter(|t| !t.is_empty());
+            // A release's own notes list its changes; each bullet is understood like a
+            // commit subject, so they are categorised and cited the same way.
+            let body = s("body").unwrap_or_default();
+            let bullets: Vec<Commit> = body
+                .lines()
+                .filter_map(|l| {
+                    let l = l.trim();
+                    l.strip_prefix("- ").or_else(|| l.strip_prefix("* "))
+                })
+                .filter(|l| !l.trim().is_empty())
+                .enumerate()
+                .map(|(n, line)| Commit {
+                    id: format!("release-note-{n}"),
+                    message: line.trim().to_owned(),
+                    author_name: s("author").unwrap_or_default(),
+                    author_login: s("author"),
+                    ..Commit::default()
+                })
+                .collect();
+            if bullets.is_empty() {
+                vec![Commit {
+                    id: "release".into(),
+                    message: format!(
+                        "Release {}",
+                        s("name").unwrap_or_else(|| event.title.to_owned())
+                    ),
+                    author_login: s("author"),
+                    author_name: s("author").unwrap_or_default(),
+                    files: vec!["src/".into()],
+                    ..Commit::default()
+                }]
+            } else {
+                bullets
+            }
+        }
+        EventKind::Tag => {
+            ctx.version = s("tag");
+            ctx.url = s("url");
+            let commits = commits_from(d);
+            if commits.is_empty() {
+                return Err(
+                    "a tag alone carries no changes; its release (or `covalynce watch`) drafts it"
+                        .into(),
+                );
+            }
+            commits
+        }
+        EventKind::CiRun => return Err("CI runs gate announcements; they are not announced".into()),
+    };
+    Ok((commits, ctx))
+}
+
+/// The `commits` list events carry (webhook pushes, local watches).
+fn commits_from(d: &Value) -> Vec<Commit> {
+    d["commits"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
+                    let author = &c["author"];
+                    let files = ["added", "removed", "modified", "files"]
+                        .iter()
+                        .flat_map(|k| c[*k].as_array().cloned().unwrap_or_default())
+                        .filter_map(|f| f.as_str().map(str::to_owned))
+                        .collect();
+                    Commit {
+                        id: s("id").unwrap_or_default(),
+                        message: s("message").unwrap_or_default(),
+                        author_name: author["name"].as_str().unwrap_or_default().to_owned(),
+                        author_email: author["email"].as_str().unwrap_or_default().to_owned(),
+                        author_login: author["username"].as_str().map(str::to_owned),
+                        timestamp: s("timestamp")
+                            .and_then(|t| covalynce_domain::time::parse_rfc3339_millis(&t)),
+                        files,
+                        is_merge: c["is_merge"].as_bool().unwrap_or(false),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn push(messages: &[&str], private: bool) -> Value {
+        json!({
+            "compare_url": "https://github.com/acme/rocket/compare/a...b",
+            "repo_private": private,
+            "commits": messages.iter().enumerate().map(|(n, m)| json!({
+                "id": format!("{n:040x}"),
+                "message": m,
+                "author": {"name": "Ada", "email": "ada@example.com", "username": "ada"},
+                "added": [], "removed": [], "modified": ["src/lib.rs"],
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    fn decide(kind: EventKind, data: &Value) -> Decision {
+        from_event(
+            &EventInput {
+                kind,
+                repo: "acme/rocket",
+                title: "t",
+                data,
+            },
+            Voice::Sassy,
+        )
+    }
+
+    #[test]
+    fn a_push_with_a_feature_becomes_a_green_marketing_card() {
+        let Decision::Card(card) =
+            decide(EventKind::Push, &push(&["feat: add dark mode (#3)"], false))
+        else {
+            panic!("expected a card")
+        };
+        assert_eq!(card.category, CardCategory::Mkt);
+        assert_eq!(card.title, "Add dark mode");
+        assert_eq!(card.variants.len(), 6);
+        assert!(card.content.contains("Add dark mode (#3)"));
+        assert_eq!(card.risk, Risk::Green, "{:?}", card.risk_reasons);
+    }
+
+    #[test]
+    fn internal_work_is_an_engineering_note_and_noise_is_skipped() {
+        let Decision::Card(card) = decide(
+            EventKind::Push,
+            &push(&["refactor: split the parser"], false),
+        ) else {
+            panic!("expected a card")
+        };
+        assert_eq!(card.category, CardCategory::Eng);
+        let skip = decide(
+            EventKind::Push,
+            &push(
+                &["chore(deps): bump serde", "Merge branch 'main' into x"],
+                false,
+            ),
+        );
+        assert_eq!(
+            skip,
+            Decision::Skip("nothing to announce: only dependency update, merge".into())
+        );
+    }
+
+    #[test]
+    fn secrets_and_private_repositories_turn_the_light_red() {
+        let Decision::Card(card) = decide(
+            EventKind::Push,
+            &push(
+                &["fix: rotate leaked key ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"],
+                true,
+            ),
+        ) else {
+            panic!("expected a card")
+        };
+        assert_eq!(card.risk, Risk::Red);
+        assert!(
+            card.risk_reasons.iter().any(|r| r.contains("GitHub token")),
+            "{:?}",
+            card.risk_reasons
+        );
+        assert!(
+            card.risk_reasons
+                .iter()
+                .any(|r| r.contains("private repository")),
+            "{:?}",
+            card.risk_reasons
+        );
+        let all = format!("{card:?}");
+        assert!(
+            !all.contains("ghp_aBcD"),
+            "the secret never reaches a draft"
+        );
+    }
+
+    #[test]
+    fn releases_announce_their_notes_and_tags_wait_for_them() {
+        let release = json!({
+            "tag": "v1.2.0", "name": "Rocket 1.2", "url": "https://github.com/acme/rocket/releases/tag/v1.2.0",
+            "body": "## What's changed\n- Add dark mode by @ada in #3\n- Fix crash on empty input (#4)\n",
+            "author": "ada",
+        });
+        let Decision::Card(card) = decide(EventKind::Release, &release) else {
+            panic!()
+        };
+        assert_eq!(card.category, CardCategory::Mkt);
+        assert_eq!(card.title, "acme/rocket v1.2.0");
+        assert!(card.content.starts_with("## v1.2.0"));
+        assert!(
+            card.content.contains("### Features") && card.content.contains("### Bug fixes"),
+            "{}",
+            card.content
+        );
+        assert!(card.variants["x"].contains("acme/rocket v1.2.0"));
+        assert!(matches!(
+            decide(EventKind::Tag, &json!({"tag": "v1.2.0"})),
+            Decision::Skip(_)
+        ));
+    }
+
+    #[test]
+    fn drafting_a_card_is_deterministic() {
+        let data = push(&["feat: add export", "fix: handle empty"], false);
+        assert_eq!(
+            decide(EventKind::Push, &data),
+            decide(EventKind::Push, &data)
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! The risk light: green, yellow (look before you post) or red (cannot be published
+//! without an edit), with a reason a person can act on for every light that is not green.
+
+use covalynce_domain::Risk;
+use covalynce_drafting::Channel;
+use covalynce_understanding::Finding;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RiskReport {
+    pub level: Risk,
+    pub reasons: Vec<String>,
+}
+
+/// Claims a reader cannot check and a founder may not want to defend.
+const SUPERLATIVES: [&str; 14] = [
+    "fastest",
+    "best",
+    "100%",
+    "guaranteed",
+    "never fails",
+    "bug-free",
+    "world's first",
+    "revolutionary",
+    "unbreakable",
+    "blazing",
+    "zero bugs",
+    "perfect",
+    "always works",
+    "#1",
+];
+
+/// Words that suggest the text was not meant for the public.
+const INTERNAL: [&str; 6] = [
+    "internal only",
+    "confidential",
+    "do not share",
+    "nda",
+    "customer name",
+    "staging password",
+];
+
+/// `posts`: channel → text. `project_url` is the link the drafter itself added; other links
+/// are worth a look.
+pub fn assess(
+    posts: &BTreeMap<Channel, String>,
+    secrets: &[Finding],
+    private_repo: Option<&str>,
+    project_url: Option<&str>,
+) -> RiskReport {
+    let mut red: Vec<String> = Vec::new();
+    let mut yellow: Vec<String> = Vec::new();
+    let add = |list: &mut Vec<String>, reason: String| {
+        if !list.contains(&reason) {
+            list.push(reason);
+        }
+    };
+    let mut kinds: Vec<&str> = secrets.iter().map(|f| f.kind).collect();
+    kinds.dedup();
+    if !kinds.is_empty() {
+        add(
+            &mut red,
+            format!(
+                "the commit text contained a secret ({}); it was redacted from the draft, but check what else leaked and rotate it",
+                kinds.join(", ")
+            ),
+        );
+    }
+    if let Some(repo) = private_repo {
+        add(
+            &mut red,
+            format!("{repo} is a private repository: the draft names it and may link to it"),
+        );
+    }
+    for (channel, text) in posts {
+        let public = !matches!(channel, Channel::Slack | Channel::Discord);
+        let len = channel.length(text);
+        if len > channel.limit() {
+            add(
+                &mut red,
+                format!(
+                    "the {} post is {len} long; the limit is {}",
+                    channel.as_str(),
+                    channel.limit()
+                ),
+            );
+        }
+        let lower = text.to_lowercase();
+        for word in SUPERLATIVES {
+            if lower.contains(word) {
+                add(&mut yellow, format!("unverifiable claim: \"{word}\""));
+            }
+        }
+        for word in INTERNAL {
+            if contains_word(&lower, word) {
+                add(&mut yellow, format!("looks internal: \"{word}\""));
+            }
+        }
+        if public {
+            for mention in mentions(text) {
+                add(
+                    &mut yellow,
+                    format!(
+                        "mentions {mention} in a public post: check they are happy to be tagged"
+                    ),
+                );
+            }
+            for link in links(text) {
+                if project_url.is_none_or(|own| !link.starts_with(own)) {
+                    add(
+                        &mut yellow,
+                        format!("links to {link}: check it is public and right"),
+                    );
+                }
+            }
+        }
+    }
+    let level = if !red.is_empty() {
+        Risk::Red
+    } else if !yellow.is_empty() {
+        Risk::Yellow
+    } else {
+        Risk::Green
+    };
+    red.extend(yellow);
+    RiskReport {
+        level,
+        reasons: red,
+    }
+}
+
+fn contains_word(haystack: &str, word: &str) -> bool {
+    haystack.match_indices(word).any(|(i, _)| {
+        let before = haystack[..i].chars().next_back();
+        let after = haystack[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+fn mentions(text: &str) -> Vec<&str> {
+    text.split_whitespace()
+        .filter(|w| w.starts_with('@') && w.len() > 1)
+        .map(|w| w.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '_' && c != '-'))
+        .filter(|w| w.len() > 1)
+        .collect()
+}
+
+fn links(text: &str) -> Vec<&str> {
+    text.split_whitespace()
+        .filter(|w| w.starts_with("https://") || w.starts_with("http://"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posts(text: &str) -> BTreeMap<Channel, String> {
+        BTreeMap::from([
+            (Channel::X, text.to_owned()),
+            (Channel::Slack, "team note @ada".to_owned()),
+        ])
+    }
+
+    #[test]
+    fn plain_posts_are_green() {
+        let r = assess(
+            &posts("We shipped dark mode. https://github.com/acme/rocket/pull/3"),
+            &[],
+            None,
+            Some("https://github.com/acme/rocket"),
+        );
+        assert_eq!(
+            r,
+            RiskReport {
+                level: Risk::Green,
+                reasons: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn claims_mentions_and_foreign_links_are_yellow() {
+        let r = assess(
+            &posts("The fastest parser, thanks @bob! https://evil.example/x"),
+            &[],
+            None,
+            Some("https://github.com/acme/rocket"),
+        );
+        assert_eq!(r.level, Risk::Yellow);
+        assert!(r.reasons.iter().any(|x| x.contains("\"fastest\"")));
+        assert!(r.reasons.iter().any(|x| x.contains("@bob")));
+        assert!(
+            r.reasons
+                .iter()
+                .any(|x| x.contains("https://evil.example/x"))
+        );
+        assert!(
+            !r.reasons.iter().any(|x| x.contains("@ada")),
+            "team channels may mention people"
+        );
+    }
+
+    #[test]
+    fn over_length_posts_and_secrets_are_red() {
+        let long = "x".repeat(300);
+        let r = assess(
+            &posts(&long),
+            &[Finding {
+                kind: "AWS access key",
+            }],
+            None,
+            None,
+        );
+        assert_eq!(r.level, Risk::Red);
+        assert!(r.reasons[0].contains("AWS access key"));
+        assert!(
+            r.reasons
+                .iter()
+                .any(|x| x.contains("the x post is 300 long; the limit is 280"))
+        );
+    }
+
+    #[test]
+    fn words_inside_other_words_are_not_flagged() {
+        let r = assess(
+            &posts("Handle NDAs? No: handled standalone mode"),
+            &[],
+            None,
+            None,
+        );
+        assert!(
+            !r.reasons.iter().any(|x| x.contains("nda")),
+            "{:?}",
+            r.reasons
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! Shipped work becomes cards, within the plan's card limit.
+
+use crate::helpers::{TestApp, on_both_backends, push_of_commit, spawn_app};
+use covalynce_storage::Backend;
+use serde_json::Value;
+
+on_both_backends!(
+    each_push_becomes_one_card_until_the_plan_limit_then_events_say_why,
+    pure_noise_is_kept_but_not_drafted,
+    another_workspaces_cards_are_invisible,
+);
+
+const SECRET: &str = "s";
+
+async fn events(app: &TestApp) -> Vec<Value> {
+    app.get_json("/api/v1/events?limit=200").await["data"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn push_with_message(sha: &str, message: &str, file: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&push_of_commit(sha)).unwrap();
+    v["commits"][0]["message"] = message.into();
+    v["commits"][0]["added"] = serde_json::json!([file]);
+    v["head_commit"]["message"] = message.into();
+    serde_json::to_vec(&v).unwrap()
+}
+
+async fn settled(app: &TestApp, n: usize) {
+    app.eventually("every event is handled", || async {
+        let e = events(app).await;
+        e.len() == n && e.iter().all(|e| e["status"] != "new")
+    })
+    .await;
+}
+
+async fn each_push_becomes_one_card_until_the_plan_limit_then_events_say_why(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    for n in 0..6 {
+        let body = push_with_message(
+            &format!("{n:040x}"),
+            &format!("feat: add feature number {n}"),
+            "src/lib.rs",
+        );
+        assert_eq!(
+            app.deliver(&src, "push", &format!("d{n}"), SECRET, &body)
+                .await
+                .status(),
+            202
+        );
+    }
+    settled(&app, 6).await;
+    let cards = app.get_json("/api/v1/cards").await;
+    let cards = cards["data"].as_array().unwrap();
+    assert_eq!(cards.len(), 5, "the SOLO plan allows 5 cards");
+    assert!(
+        cards
+            .iter()
+            .all(|c| c["category"] == "MKT" && c["status"] == "pending")
+    );
+    let over: Vec<Value> = events(&app)
+        .await
+        .into_iter()
+        .filter(|e| e["status"] == "over_limit")
+        .collect();
+    assert_eq!(over.len(), 1);
+    let reason = over[0]["status_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("SOLO plan allows 5 cards and 5 are used"),
+        "{reason}"
+    );
+    let ws = app.get_json("/api/v1/workspace").await;
+    assert_eq!(ws["data"]["cards_used"], 5);
+    // A redelivery of a drafted push changes nothing.
+    let body = push_with_message(
+        &format!("{:040x}", 0),
+        "feat: add feature number 0",
+        "src/lib.rs",
+    );
+    assert_eq!(
+        app.deliver(&src, "push", "d0", SECRET, &body)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get_json("/api/v1/cards").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    app.stop().await;
+}
+
+async fn pure_noise_is_kept_but_not_drafted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    let body = push_with_message(
+        &format!("{:040x}", 1),
+        "chore(deps): bump serde from 1.0.1 to 1.0.2",
+        "Cargo.lock",
+    );
+    assert_eq!(
+        app.deliver(&src, "push", "n1", SECRET, &body)
+            .await
+            .status(),
+        202
+    );
+    settled(&app, 1).await;
+    let e = &events(&app).await[0];
+    assert_eq!(e["status"], "skipped");
+    assert_eq!(
+        e["status_reason"],
+        "nothing to announce: only dependency update"
+    );
+    assert!(
+        app.get_json("/api/v1/cards").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        app.get_json("/api/v1/workspace").await["data"]["cards_used"],
+        0,
+        "noise costs nothing"
+    );
+    app.stop().await;
+}
+
+async fn another_workspaces_cards_are_invisible(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    let body = push_with_message(&format!("{:040x}", 2), "fix: stop the crash", "src/lib.rs");
+    app.deliver(&src, "push", "x1", SECRET, &body).await;
+    settled(&app, 1).await;
+    let cards = app.get_json("/api/v1/cards").await;
+    let id = cards["data"][0]["id"].as_str().unwrap().to_owned();
+    let other = app.token_for("globex").await;
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/cards/{id}")))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = app
+        .client
+        .get(app.url("/api/v1/cards"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert!(body["data"].as_array().unwrap().is_empty());
+    assert_eq!(app.get("/api/v1/cards?status=nope").await.status(), 422);
+    app.stop().await;
+}

@@ -1,0 +1,182 @@
+//! Secret scanning: credentials that slipped into commit text are replaced before anything
+//! is drafted, so a draft can never carry one. What was found is reported by kind only.
+
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// What it looked like: "GitHub token", "AWS access key", …
+    pub kind: &'static str,
+}
+
+pub const REDACTED: &str = "[redacted]";
+
+/// Returns `text` with every secret-looking token replaced by `[redacted]`, and what was
+/// found.
+pub fn redact_secrets(text: &str) -> (String, Vec<Finding>) {
+    let mut findings = Vec::new();
+    if text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----") {
+        findings.push(Finding {
+            kind: "private key",
+        });
+        return (REDACTED.to_owned(), findings);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String, findings: &mut Vec<Finding>| {
+        if token.is_empty() {
+            return;
+        }
+        match secret_kind(token) {
+            Some(kind) => {
+                findings.push(Finding { kind });
+                out.push_str(REDACTED);
+            }
+            None => out.push_str(token),
+        }
+        token.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\'' | '`' | '=' | ',' | ';' | '(' | ')' | '<' | '>' | '[' | ']' | '{' | '}'
+            )
+        {
+            flush(&mut token, &mut out, &mut findings);
+            out.push(c);
+        } else {
+            token.push(c);
+        }
+    }
+    flush(&mut token, &mut out, &mut findings);
+    (out, findings)
+}
+
+fn secret_kind(token: &str) -> Option<&'static str> {
+    let t = token.trim_end_matches(['.', ':']);
+    let body = |prefix: &str| {
+        t.strip_prefix(prefix)
+            .filter(|rest| rest.len() >= 20 && charset(rest))
+    };
+    if ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"]
+        .iter()
+        .any(|p| body(p).is_some())
+    {
+        return Some("GitHub token");
+    }
+    if (t.starts_with("AKIA") || t.starts_with("ASIA"))
+        && t.len() == 20
+        && t[4..]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return Some("AWS access key");
+    }
+    if ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-"]
+        .iter()
+        .any(|p| t.starts_with(p) && t.len() > 20)
+    {
+        return Some("Slack token");
+    }
+    if t.starts_with("https://hooks.slack.com/services/")
+        || t.starts_with("https://discord.com/api/webhooks/")
+    {
+        return Some("webhook URL");
+    }
+    if body("sk-").is_some() || body("sk_live_").is_some() || body("rk_live_").is_some() {
+        return Some("API key");
+    }
+    if body("glpat-").is_some() {
+        return Some("GitLab token");
+    }
+    if body("cvl_").is_some() {
+        return Some("Covalynce token");
+    }
+    if t.starts_with("eyJ") && t.matches('.').count() == 2 && t.len() > 40 {
+        return Some("JSON web token");
+    }
+    if t.starts_with("AIza") && t.len() == 39 {
+        return Some("Google API key");
+    }
+    None
+}
+
+fn charset(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn known_credentials_are_redacted_and_named() {
+        let cases = [
+            (
+                "oops ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 committed",
+                "GitHub token",
+            ),
+            ("AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AWS access key"),
+            (
+                "token: xoxb-123456789012-123456789012-abcdefABCDEF",
+                "Slack token",
+            ),
+            (
+                "key=\"sk-proj-abcdefghijklmnopqrstuvwxyz123456\"",
+                "API key",
+            ),
+            (
+                "hook https://hooks.slack.com/services/T000/B000/XXXX",
+                "webhook URL",
+            ),
+            (
+                "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijklmnop",
+                "JSON web token",
+            ),
+        ];
+        for (text, kind) in cases {
+            let (clean, found) = redact_secrets(text);
+            assert_eq!(found.first().map(|f| f.kind), Some(kind), "{text}");
+            assert!(clean.contains(REDACTED), "{clean}");
+            for word in text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-') {
+                if word.len() >= 20 {
+                    assert!(!clean.contains(word), "{word} survived in {clean}");
+                }
+            }
+        }
+        let (clean, found) = redact_secrets(
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----",
+        );
+        assert_eq!(clean, REDACTED);
+        assert_eq!(found[0].kind, "private key");
+    }
+
+    #[test]
+    fn ordinary_text_is_untouched() {
+        for text in [
+            "Fix the parser (#12)",
+            "Add --wrap=word flag",
+            "Rename AKIA to something",
+            "sk-short",
+            "v1.2.3",
+        ] {
+            let (clean, found) = redact_secrets(text);
+            assert_eq!(clean, text);
+            assert!(found.is_empty(), "{text}: {found:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn redaction_never_panics_and_removes_every_github_token(prefix in "\\PC{0,50}", secret in "[A-Za-z0-9]{36}", suffix in "\\PC{0,50}") {
+            let token = format!("ghp_{secret}");
+            let text = format!("{prefix} {token} {suffix}");
+            let (clean, found) = redact_secrets(&text);
+            prop_assert!(!clean.contains(&token));
+            prop_assert!(!found.is_empty());
+        }
+    }
+}
