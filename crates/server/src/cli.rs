@@ -58,9 +58,27 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Watch local git repositories: new commits on the checked-out branch and new tags
+    /// become events, then cards, in the workspace.
+    Watch(WatchArgs),
     /// Offline: release notes and per-channel posts for the commits in FROM..TO of a local
     /// repository (FROM defaults to the previous tag).
     Draft(DraftArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    #[arg(long, default_value = "default")]
+    pub workspace: String,
+    /// Repositories to watch (any directory inside each).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// How often to look, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    pub interval_ms: u64,
+    /// Look once, draft what is new, and exit (for scripts and cron).
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Args, Debug)]
@@ -133,6 +151,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = Application::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
+        Command::Watch(args) => watch(&config, args).await,
         Command::Draft(args) => {
             let voice = covalynce_drafting::Voice::parse(&args.voice).ok_or_else(|| {
                 anyhow::anyhow!(
@@ -220,4 +239,111 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown signal received");
+}
+
+/// Registers each path as a git source of the workspace (once), then polls them, drafting
+/// what is new with a worker pool of its own — `serve` need not run, and may run beside it
+/// on the same data dir.
+async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
+    let slug = WorkspaceSlug::parse(&args.workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = open_store(config).await?;
+    store.migrate().await.context("migrating the database")?;
+    let ws = store.ensure_workspace(&slug).await?;
+    let mut sources = Vec::new();
+    for path in &args.paths {
+        let canonical = path
+            .canonicalize()
+            .with_context(|| format!("{} does not exist", path.display()))?;
+        covalynce_sources::git::Repo::open(&canonical)?;
+        let display = canonical.display().to_string();
+        let existing = store
+            .list_sources(ws.id)
+            .await?
+            .into_iter()
+            .find(|s| s.path.as_deref() == Some(display.as_str()));
+        let source = match existing {
+            Some(s) => s,
+            None => {
+                store
+                    .insert_source(&covalynce_storage::NewSource {
+                        id: covalynce_domain::SourceId::new(),
+                        workspace_id: ws.id,
+                        kind: covalynce_domain::SourceKind::Git,
+                        repo: None,
+                        path: Some(display.clone()),
+                        sealed_secret: None,
+                    })
+                    .await?
+            }
+        };
+        println!(
+            "watching {display} (source {}) for workspace {slug}",
+            source.id
+        );
+        sources.push(source.id);
+    }
+
+    let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let jobs = JobsConfig {
+        workers: 1,
+        poll_interval: Duration::from_millis(200),
+        ..JobsConfig::default()
+    };
+    let pool = crate::jobs::Pool::spawn(
+        store.clone(),
+        jobs,
+        wakeup.clone(),
+        stop_rx,
+        Duration::from_secs(5),
+    );
+    let poll_all = || async {
+        let mut found = 0;
+        for id in &sources {
+            if let Some(source) = store.source(*id).await? {
+                found += crate::watch::poll(store.as_ref(), &source).await?;
+            }
+        }
+        anyhow::Ok(found)
+    };
+    if args.once {
+        let found = poll_all().await?;
+        wakeup.notify_waiters();
+        // Let the drafting jobs for what was found finish before exiting.
+        for _ in 0..600 {
+            let busy = store.list_jobs(ws.id, None, 200).await?.iter().any(|j| {
+                matches!(
+                    j.status,
+                    covalynce_storage::JobStatus::Queued | covalynce_storage::JobStatus::Running
+                ) && j.run_at <= covalynce_domain::now_millis()
+            });
+            if !busy {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!("{found} new event(s)");
+    } else {
+        let interval = Duration::from_millis(args.interval_ms.max(100));
+        let stop = shutdown_signal();
+        tokio::pin!(stop);
+        loop {
+            match poll_all().await {
+                Ok(0) => {}
+                Ok(n) => {
+                    println!("{n} new event(s)");
+                    wakeup.notify_waiters();
+                }
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "could not read a repository"),
+            }
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+    let _ = stop_tx.send(true);
+    pool.join().await;
+    store.close().await;
+    Ok(())
 }

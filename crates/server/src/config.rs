@@ -15,6 +15,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// How long shutdown waits for running jobs before giving their leases back.
     pub shutdown_grace: Duration,
+    /// How often local git sources are looked at.
+    pub git_poll: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -56,6 +58,7 @@ impl Config {
             demo: false,
             jobs: JobsConfig::default(),
             shutdown_grace: Duration::from_secs(30),
+            git_poll: Duration::from_secs(2),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod startup;
 pub mod telemetry;
 pub mod tokens;
+pub mod watch;
 
 pub use config::Config;
 pub use startup::Application;

@@ -87,6 +87,7 @@ impl Application {
         let (ingest, ingest_tasks) = IngestWriter::spawn(store.clone(), writers, 256);
         let wakeup = Arc::new(Notify::new());
         let (stop_tx, stop_rx) = watch::channel(false);
+        let stop_rx_watch = stop_rx.clone();
         let pool = jobs::Pool::spawn(
             store.clone(),
             config.jobs.clone(),
@@ -94,6 +95,12 @@ impl Application {
             stop_rx,
             config.shutdown_grace,
         );
+        let watcher = tokio::spawn(crate::watch::run(
+            store.clone(),
+            config.git_poll,
+            wakeup.clone(),
+            stop_rx_watch,
+        ));
         let state = AppState::new(
             store.clone(),
             ingest,
@@ -119,6 +126,7 @@ impl Application {
             let _ = task.await;
         }
         let _ = stop_tx.send(true);
+        let _ = watcher.await;
         pool.join().await;
         store.close().await;
         tracing::info!("stopped");

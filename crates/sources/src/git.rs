@@ -71,6 +71,26 @@ impl Repo {
         Ok(commit.id)
     }
 
+    /// The checked-out commit and branch (`None` when HEAD is detached); `None` for an
+    /// empty repository.
+    pub fn head(&self) -> Result<Option<(String, Option<String>)>, GitError> {
+        let mut head = self.repo.head().map_err(|e| err("reading HEAD", e))?;
+        let branch = head.referent_name().map(|n| n.shorten().to_string());
+        match head.peel_to_commit() {
+            Ok(commit) => Ok(Some((commit.id.to_string(), branch))),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Every tag and the commit it points at, by name.
+    pub fn tag_names(&self) -> Result<std::collections::BTreeMap<String, String>, GitError> {
+        Ok(self
+            .tags()?
+            .into_iter()
+            .flat_map(|(id, names)| names.into_iter().map(move |n| (n, id.to_string())))
+            .collect())
+    }
+
     /// Tag names by the commit they point at (annotated tags peeled).
     pub fn tags(&self) -> Result<HashMap<gix::ObjectId, Vec<String>>, GitError> {
         let mut out: HashMap<gix::ObjectId, Vec<String>> = HashMap::new();

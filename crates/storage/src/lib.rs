@@ -77,6 +77,10 @@ pub trait Store: Send + Sync + 'static {
     async fn source(&self, id: SourceId) -> Result<Option<Source>>;
     async fn workspace_source(&self, ws: WorkspaceId, id: SourceId) -> Result<Option<Source>>;
     async fn list_sources(&self, ws: WorkspaceId) -> Result<Vec<Source>>;
+    /// Every local git source, in every workspace: what the watcher polls.
+    async fn git_sources(&self) -> Result<Vec<Source>>;
+    /// Where a watcher or poller left off (opaque to the store).
+    async fn set_source_cursor(&self, id: SourceId, cursor: &str) -> Result<()>;
 
     /// Stores deliveries and their events in one transaction, deduplicating by delivery id
     /// and by the events' own keys, and enqueues each new event's next job.

@@ -494,6 +494,30 @@ macro_rules! impl_store {
                 $crate::sql::collect(rows)
             }
 
+            async fn git_sources(&self) -> $crate::Result<Vec<$crate::Source>> {
+                let rows: Vec<$crate::sql::SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM sources WHERE kind = 'git' ORDER BY id",
+                    $crate::sql::SOURCE_COLS
+                )))
+                .fetch_all(&self.read)
+                .await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn set_source_cursor(
+                &self,
+                id: covalynce_domain::SourceId,
+                cursor: &str,
+            ) -> $crate::Result<()> {
+                let mut conn = self.durable_conn().await?;
+                sqlx::query("UPDATE sources SET cursor = $1 WHERE id = $2")
+                    .bind(cursor)
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
             async fn ingest(
                 &self,
                 prepared: &[$crate::PreparedIngest],

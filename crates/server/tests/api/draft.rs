@@ -5,7 +5,7 @@ use covalynce_drafting::Channel;
 use std::path::Path;
 use std::process::Command;
 
-fn git(repo: &Path, args: &[&str], time: u64) {
+pub fn git(repo: &Path, args: &[&str], time: u64) {
     let date = format!("{time} +0000");
     let status = Command::new("git")
         .args(args)
@@ -23,7 +23,7 @@ fn git(repo: &Path, args: &[&str], time: u64) {
     assert!(status.success(), "git {args:?}");
 }
 
-fn commit(repo: &Path, file: &str, content: &str, message: &str, time: u64) {
+pub fn commit(repo: &Path, file: &str, content: &str, message: &str, time: u64) {
     let path = repo.join(file);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, content).unwrap();

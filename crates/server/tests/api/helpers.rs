@@ -64,6 +64,7 @@ pub async fn spawn_app_on(
     config.addr = "127.0.0.1:0".into();
     config.jobs = jobs;
     config.shutdown_grace = Duration::from_secs(2);
+    config.git_poll = Duration::from_millis(100);
     let app = Application::build(config).await.expect("building the app");
     let port = app.port();
     let store = app.store();

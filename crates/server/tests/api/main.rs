@@ -10,3 +10,4 @@ mod openapi;
 mod operations;
 mod replicas;
 mod sources;
+mod watch;

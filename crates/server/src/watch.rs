@@ -1,0 +1,226 @@
+//! Local git repositories as sources: new commits on the checked-out branch and new tags
+//! become events (then cards), with no GitHub account. Used by `covalynce watch`, by
+//! `serve` for git sources added through the API, and by `serve --demo`.
+//!
+//! Where a repository was last seen is kept in its source's cursor; the events' dedup keys
+//! make a lost cursor harmless too — nothing is drafted twice.
+
+use anyhow::Context as _;
+use covalynce_domain::{Commit, EventKind, NewEvent, WorkspaceId, now_millis};
+use covalynce_sources::git::Repo;
+use covalynce_storage::{DeliveryOutcome, Ingest, IngestOutcome, Source, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Cursor {
+    head: Option<String>,
+    tags: BTreeMap<String, String>,
+}
+
+/// Looks at a git source once. The first look only remembers where the repository is;
+/// after that, what is new becomes events. Returns how many new events were stored.
+pub async fn poll(store: &dyn Store, source: &Source) -> anyhow::Result<usize> {
+    let path = source.path.clone().context("a git source without a path")?;
+    let cursor: Option<Cursor> = source
+        .cursor
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok());
+    let had_cursor = cursor.clone();
+    let (events, next) = tokio::task::spawn_blocking(move || scan(Path::new(&path), cursor))
+        .await
+        .context("the git reader stopped")??;
+    let stored = store_events(store, source.workspace_id, source.id, events).await?;
+    if had_cursor.as_ref() != Some(&next) {
+        store
+            .set_source_cursor(source.id, &serde_json::to_string(&next)?)
+            .await?;
+    }
+    Ok(stored)
+}
+
+fn scan(path: &Path, cursor: Option<Cursor>) -> anyhow::Result<(Vec<NewEvent>, Cursor)> {
+    let repo = Repo::open(path)?;
+    let Some((head, branch)) = repo.head()? else {
+        return Ok((Vec::new(), cursor.unwrap_or_default()));
+    };
+    let tags = repo.tag_names()?;
+    let now = Cursor {
+        head: Some(head.clone()),
+        tags: tags.clone(),
+    };
+    let Some(prev) = cursor else {
+        return Ok((Vec::new(), now));
+    };
+    let project = project_name(&repo);
+    let mut events = Vec::new();
+    if prev.head.as_deref() != Some(head.as_str()) {
+        // After a rewrite (rebase, force push) the old head may be gone: then the range
+        // starts at the previous tag instead.
+        let range = repo
+            .range(prev.head.as_deref(), &head)
+            .or_else(|_| repo.range(None, &head))?;
+        if !range.commits.is_empty() {
+            events.push(push_event(
+                &repo,
+                &project,
+                branch.as_deref(),
+                prev.head.as_deref(),
+                &head,
+                &range.commits,
+            ));
+        }
+    }
+    for (name, sha) in &tags {
+        if prev.tags.get(name) != Some(sha) {
+            let range = repo.range(None, name)?;
+            events.push(tag_event(&repo, &project, name, sha, &range.commits));
+        }
+    }
+    Ok((events, now))
+}
+
+pub(crate) fn project_name(repo: &Repo) -> String {
+    repo.github_slug()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| repo.name())
+}
+
+fn commit_json(c: &Commit) -> Value {
+    json!({
+        "id": c.id,
+        "message": c.message,
+        "timestamp": c.timestamp.map(covalynce_domain::time::format_rfc3339),
+        "author": {"name": c.author_name, "email": c.author_email, "username": c.author_login},
+        "files": c.files,
+        "is_merge": c.is_merge,
+    })
+}
+
+pub(crate) fn push_event(
+    repo: &Repo,
+    project: &str,
+    branch: Option<&str>,
+    before: Option<&str>,
+    after: &str,
+    commits: &[Commit],
+) -> NewEvent {
+    let slug = repo.github_slug();
+    let head = commits.last();
+    NewEvent {
+        kind: EventKind::Push,
+        // The same key a GitHub webhook gives this push: watching a repository and
+        // receiving its webhooks never makes two cards.
+        dedup_key: format!("push:{project}:{after}"),
+        repo: project.to_owned(),
+        title: head.map(|c| c.subject().to_owned()).unwrap_or_default(),
+        occurred_at: head.and_then(|c| c.timestamp),
+        data: json!({
+            "branch": branch,
+            "before": before,
+            "after": after,
+            "compare_url": slug.as_ref().zip(before).map(|(s, b)| format!("https://github.com/{s}/compare/{}...{}", &b[..b.len().min(12)], &after[..after.len().min(12)])),
+            "repo_url": slug.as_ref().map(|s| format!("https://github.com/{s}")),
+            "commits": commits.iter().map(commit_json).collect::<Vec<_>>(),
+            "local": true,
+        }),
+    }
+}
+
+pub(crate) fn tag_event(
+    repo: &Repo,
+    project: &str,
+    tag: &str,
+    sha: &str,
+    commits: &[Commit],
+) -> NewEvent {
+    let slug = repo.github_slug();
+    NewEvent {
+        kind: EventKind::Tag,
+        dedup_key: format!("tag:{project}:{tag}"),
+        repo: project.to_owned(),
+        title: tag.to_owned(),
+        occurred_at: commits.last().and_then(|c| c.timestamp),
+        data: json!({
+            "tag": tag,
+            "sha": sha,
+            "url": slug.as_ref().map(|s| format!("https://github.com/{s}/releases/tag/{tag}")),
+            "commits": commits.iter().map(commit_json).collect::<Vec<_>>(),
+            "local": true,
+        }),
+    }
+}
+
+/// Stores events found on disk through the same path as webhooks: a delivery (keyed by
+/// the event's own key, so a rescan is a duplicate), the event, and its drafting job.
+pub(crate) async fn store_events(
+    store: &dyn Store,
+    workspace_id: WorkspaceId,
+    source_id: covalynce_domain::SourceId,
+    events: Vec<NewEvent>,
+) -> anyhow::Result<usize> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let mut prepared = Vec::with_capacity(events.len());
+    for e in events {
+        let body =
+            serde_json::to_vec(&json!({"kind": e.kind, "key": e.dedup_key, "data": e.data}))?;
+        prepared.push(
+            Ingest {
+                workspace_id,
+                source_id,
+                guid: e.dedup_key.clone(),
+                event_name: format!("git.{}", e.kind.as_str()),
+                outcome: DeliveryOutcome::Events,
+                reason: None,
+                body,
+                events: vec![e],
+                received_at: now_millis(),
+            }
+            .prepare()?,
+        );
+    }
+    let outcomes = store.ingest(&prepared).await?;
+    Ok(outcomes
+        .iter()
+        .map(|o| match o {
+            IngestOutcome::Stored { events, .. } => events.iter().filter(|e| e.new).count(),
+            IngestOutcome::Duplicate => 0,
+        })
+        .sum())
+}
+
+/// Polls every git source until `stop` turns true.
+pub async fn run(
+    store: std::sync::Arc<dyn Store>,
+    interval: std::time::Duration,
+    wake_workers: std::sync::Arc<tokio::sync::Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    while !*stop.borrow() {
+        match store.git_sources().await {
+            Ok(sources) => {
+                for source in &sources {
+                    match poll(store.as_ref(), source).await {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            tracing::info!(source = %source.id, path = ?source.path, events = n, "new work in a watched repository");
+                            wake_workers.notify_waiters();
+                        }
+                        Err(e) => {
+                            tracing::warn!(source = %source.id, path = ?source.path, error = format!("{e:#}"), "could not read a watched repository")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not list git sources"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}

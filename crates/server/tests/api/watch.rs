@@ -1,0 +1,205 @@
+//! Watching local repositories: no GitHub account, new work becomes cards.
+
+use crate::draft::{commit, git};
+use crate::helpers::{covalynce_cmd, on_both_backends, serve_process, spawn_app};
+use covalynce_storage::{Backend, EventFilter};
+use serde_json::json;
+
+on_both_backends!(
+    watch_drafts_new_commits_and_tags_and_never_twice,
+    a_git_source_added_through_the_api_is_watched_by_the_server,
+);
+
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"], 1_700_000_000);
+    commit(
+        dir.path(),
+        "src/lib.rs",
+        "fn a() {}",
+        "feat: an old feature",
+        1_700_000_100,
+    );
+    dir
+}
+
+async fn watch_drafts_new_commits_and_tags_and_never_twice(backend: Backend) {
+    let (url, data) = covalynce_storage::testing::fresh_database(backend).await;
+    let repo = repo();
+    let path = repo.path().to_str().unwrap().to_owned();
+    let once = || {
+        let out = covalynce_cmd(&data, url.as_deref())
+            .args(["watch", "--workspace", "acme", "--once", &path])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The first look remembers where the repository is; history is not drafted.
+    assert!(once().ends_with("0 new event(s)\n"));
+    commit(
+        repo.path(),
+        "src/wrap.rs",
+        "fn wrap() {}",
+        "feat: add --wrap=word flag",
+        1_700_000_200,
+    );
+    commit(
+        repo.path(),
+        "src/lib.rs",
+        "fn a() { }",
+        "fix: handle empty input",
+        1_700_000_300,
+    );
+    git(repo.path(), &["tag", "v1.0.0"], 1_700_000_300);
+    assert!(once().ends_with("2 new event(s)\n"), "one push, one tag");
+    // A restart (another run) drafts nothing twice.
+    assert!(once().ends_with("0 new event(s)\n"));
+
+    let store = covalynce_storage::open(url.as_deref(), &data)
+        .await
+        .unwrap();
+    let ws = store
+        .ensure_workspace(&covalynce_domain::WorkspaceSlug::parse("acme").unwrap())
+        .await
+        .unwrap();
+    let events = store
+        .list_events(
+            ws.id,
+            &EventFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.status == "drafted"), "{events:?}");
+    let push = events
+        .iter()
+        .find(|e| e.kind == covalynce_domain::EventKind::Push)
+        .unwrap();
+    assert_eq!(
+        push.data["commits"].as_array().unwrap().len(),
+        2,
+        "only the new commits"
+    );
+    let cards = store
+        .list_cards(
+            ws.id,
+            &covalynce_storage::CardFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cards.len(), 2);
+    let release = cards
+        .iter()
+        .find(|c| c.title.ends_with("v1.0.0"))
+        .expect("a release card for the tag");
+    assert!(
+        release.content.contains("Add --wrap=word flag")
+            && release.content.contains("Handle empty input")
+    );
+    store.close().await;
+}
+
+async fn a_git_source_added_through_the_api_is_watched_by_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let repo = repo();
+    let r = app
+        .post_json(
+            "/api/v1/sources",
+            &json!({"kind": "git", "path": repo.path().to_str().unwrap()}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    // Let the server take its first look, then ship something.
+    let sources = || async { app.get_json("/api/v1/sources").await };
+    app.eventually("the server has looked at the repository", || async {
+        let s = sources().await;
+        let id = s["data"][0]["id"].as_str().unwrap().to_owned();
+        app.store
+            .source(covalynce_domain::SourceId::parse(&id).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .cursor
+            .is_some()
+    })
+    .await;
+    commit(
+        repo.path(),
+        "src/export.rs",
+        "fn export() {}",
+        "feat: add CSV export",
+        1_700_000_200,
+    );
+    app.eventually("the new commit becomes a card", || async {
+        let cards = app.get_json("/api/v1/cards").await;
+        cards["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["title"] == "Add CSV export")
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_works_while_serve_runs_on_the_same_data_dir() {
+    crate::helpers::bounded(120, async {
+        let (_, data) = covalynce_storage::testing::fresh_database(Backend::Sqlite).await;
+        let out = covalynce_cmd(&data, None)
+            .args(["token", "create", "--workspace", "acme"])
+            .output()
+            .unwrap();
+        let token = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .to_owned();
+        let (_server, base) = serve_process(&data, None, &[]).await;
+        let repo = repo();
+        let path = repo.path().to_str().unwrap().to_owned();
+        let run = || {
+            covalynce_cmd(&data, None)
+                .args(["watch", "--workspace", "acme", "--once", &path])
+                .output()
+                .unwrap()
+        };
+        assert!(run().status.success());
+        commit(
+            repo.path(),
+            "src/new.rs",
+            "fn new() {}",
+            "feat: add the new thing",
+            1_700_000_200,
+        );
+        let out = run();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cards: serde_json::Value = reqwest::Client::new()
+            .get(format!("{base}/api/v1/cards"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(cards["data"][0]["title"], "Add the new thing", "{cards}");
+    })
+    .await
+}
