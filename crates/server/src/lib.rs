@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod demo;
 pub mod draft;
 pub mod http;
 pub mod jobs;

@@ -65,6 +65,9 @@ impl Application {
             config,
         } = self;
         if config.demo {
+            let ws = store
+                .ensure_workspace(&WorkspaceSlug::parse("demo").expect("valid slug"))
+                .await?;
             let token = crate::cli::create_token(
                 store.as_ref(),
                 &WorkspaceSlug::parse("demo").expect("valid slug"),
@@ -73,10 +76,21 @@ impl Application {
             .await?;
             let addr = listener.local_addr()?;
             println!("Covalynce demo workspace \"demo\" is ready.");
-            println!("  API docs:  http://{addr}/docs");
+            match crate::demo::seed(store.as_ref(), ws.id).await {
+                Ok(Some(seeded)) => println!(
+                    "  Drafting:  {} new change(s) from the git history of {}",
+                    seeded.events,
+                    seeded.repository.display()
+                ),
+                Ok(None) => {
+                    println!("  (no git repository found to draft from: run it inside one)")
+                }
+                Err(e) => println!("  (could not read the git history: {e:#})"),
+            }
             println!(
-                "  Try:       curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/workspace"
+                "  Cards:     curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/cards"
             );
+            println!("  API docs:  http://{addr}/docs");
             println!("  Token:     {token}");
         }
 

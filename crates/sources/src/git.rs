@@ -135,6 +135,56 @@ impl Repo {
         Ok(None)
     }
 
+    /// Tags reachable from HEAD, newest first, at most `limit`.
+    pub fn recent_tags(&self, limit: usize) -> Result<Vec<String>, GitError> {
+        let Some((head, _)) = self.head()? else {
+            return Ok(Vec::new());
+        };
+        let tags = self.tags()?;
+        let mut out = Vec::new();
+        if tags.is_empty() {
+            return Ok(out);
+        }
+        let walk = self
+            .repo
+            .rev_walk([self.commit_id(&head)?])
+            .sorting(gix::revision::walk::Sorting::ByCommitTime(
+                Default::default(),
+            ))
+            .all()
+            .map_err(|e| err("walking history", e))?;
+        for info in walk {
+            let info = info.map_err(|e| err("walking history", e))?;
+            if let Some(names) = tags.get(&info.id) {
+                out.extend(names.iter().rev().cloned());
+                if out.len() >= limit {
+                    out.truncate(limit);
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The latest `limit` commits reachable from `rev`, newest first.
+    pub fn log(&self, rev: &str, limit: usize) -> Result<Vec<Commit>, GitError> {
+        let walk = self
+            .repo
+            .rev_walk([self.commit_id(rev)?])
+            .sorting(gix::revision::walk::Sorting::ByCommitTime(
+                Default::default(),
+            ))
+            .all()
+            .map_err(|e| err("walking history", e))?;
+        let mut out = Vec::new();
+        for info in walk.take(limit) {
+            let info = info.map_err(|e| err("walking history", e))?;
+            let commit = info.object().map_err(|e| err("reading a commit", e))?;
+            out.push(self.describe(&commit)?);
+        }
+        Ok(out)
+    }
+
     /// The commits in `from..to` (everything reachable from `to` but not from `from`),
     /// oldest first. Without `from`, the range starts after the previous tag.
     pub fn range(&self, from: Option<&str>, to: &str) -> Result<Range, GitError> {

@@ -203,3 +203,78 @@ async fn watch_works_while_serve_runs_on_the_same_data_dir() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_drafts_cards_from_the_current_repositorys_history() {
+    crate::helpers::bounded(120, async {
+        let repo = repo();
+        commit(
+            repo.path(),
+            "src/export.rs",
+            "fn export() {}",
+            "feat: add CSV export",
+            1_700_000_200,
+        );
+        git(repo.path(), &["tag", "v0.1.0"], 1_700_000_200);
+        commit(
+            repo.path(),
+            "src/export.rs",
+            "fn export() { }",
+            "fix: quote commas in CSV export",
+            1_700_000_300,
+        );
+        let data = tempfile::tempdir().unwrap();
+        let port = crate::helpers::free_port();
+        let stdout_path = data.path().join("demo.out");
+        let mut child = covalynce_cmd(data.path(), None)
+            .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
+            .current_dir(repo.path())
+            .stdout(std::fs::File::create(&stdout_path).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let client = reqwest::Client::new();
+        let mut cards = serde_json::Value::Null;
+        for _ in 0..200 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+            let Some(token) = out
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Token:"))
+                .map(str::trim)
+            else {
+                continue;
+            };
+            let Ok(r) = client
+                .get(format!("http://127.0.0.1:{port}/api/v1/cards"))
+                .bearer_auth(token)
+                .send()
+                .await
+            else {
+                continue;
+            };
+            cards = r.json().await.unwrap();
+            if cards["data"].as_array().is_some_and(|c| c.len() >= 3) {
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let titles: Vec<&str> = cards["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["title"].as_str().unwrap())
+            .collect();
+        for expected in ["Add CSV export", "Quote commas in CSV export"] {
+            assert!(titles.contains(&expected), "{titles:?}");
+        }
+        assert!(
+            titles.iter().any(|t| t.ends_with("v0.1.0")),
+            "the release gets a card: {titles:?}"
+        );
+        let out = std::fs::read_to_string(&stdout_path).unwrap();
+        assert!(out.contains("from the git history of"), "{out}");
+    })
+    .await
+}

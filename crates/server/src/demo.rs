@@ -1,0 +1,99 @@
+//! `serve --demo`: a workspace whose cards are drafted from a real git history — the
+//! current directory's repository, or Covalynce's own — so the first thing a newcomer
+//! sees is real.
+
+use crate::watch::{project_name, push_event, store_events, tag_event};
+use covalynce_domain::{SourceId, SourceKind, WorkspaceId};
+use covalynce_sources::git::Repo;
+use covalynce_storage::{NewSource, Store};
+use std::path::{Path, PathBuf};
+
+/// The repository the demo drafts from.
+pub fn demo_repository() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok();
+    // Covalynce's own checkout, when the binary was built from one.
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    cwd.into_iter()
+        .chain([own])
+        .find(|p| Repo::open(p).is_ok())
+        .and_then(|p| p.canonicalize().ok())
+}
+
+pub struct Seeded {
+    pub repository: PathBuf,
+    pub events: usize,
+}
+
+/// Registers the repository as a git source of the workspace and turns its recent history
+/// into events — the last two releases (tags) and the latest commits since — which the
+/// workers then draft into cards. Running it again adds nothing: the events' keys dedupe.
+pub async fn seed(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Option<Seeded>> {
+    let Some(path) = demo_repository() else {
+        return Ok(None);
+    };
+    let display = path.display().to_string();
+    let source = match store
+        .list_sources(ws)
+        .await?
+        .into_iter()
+        .find(|s| s.path.as_deref() == Some(display.as_str()))
+    {
+        Some(s) => s,
+        None => {
+            store
+                .insert_source(&NewSource {
+                    id: SourceId::new(),
+                    workspace_id: ws,
+                    kind: SourceKind::Git,
+                    repo: None,
+                    path: Some(display.clone()),
+                    sealed_secret: None,
+                })
+                .await?
+        }
+    };
+    let scan_path = path.clone();
+    let events = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let repo = Repo::open(&scan_path)?;
+        let project = project_name(&repo);
+        let mut events = Vec::new();
+        for tag in repo.recent_tags(2)?.iter().rev() {
+            let range = repo.range(None, tag)?;
+            let sha = range
+                .commits
+                .last()
+                .map(|c| c.id.clone())
+                .unwrap_or_default();
+            events.push(tag_event(&repo, &project, tag, &sha, &range.commits));
+        }
+        // The latest commits, each as its own push, oldest first: a stack of cards.
+        let mut recent = repo.log("HEAD", 8)?;
+        recent.retain(|c| !c.is_merge);
+        recent.reverse();
+        let mut before: Option<String> = None;
+        for commit in recent {
+            let id = commit.id.clone();
+            events.push(push_event(
+                &repo,
+                &project,
+                None,
+                before.as_deref(),
+                &id,
+                std::slice::from_ref(&commit),
+            ));
+            before = Some(id);
+        }
+        Ok(events)
+    })
+    .await??;
+    let found = store_events(store, ws, source.id, events).await?;
+    // From here on, the watcher reports what is new.
+    if source.cursor.is_none() {
+        let source = store.source(source.id).await?.expect("just stored");
+        crate::watch::poll(store, &source).await?;
+    }
+    Ok(Some(Seeded {
+        repository: path,
+        events: found,
+    }))
+}
