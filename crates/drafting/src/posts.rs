@@ -347,11 +347,23 @@ fn fit(channel: Channel, head: &str, lines: &[String], tail: &str) -> String {
         }
         text
     };
-    for kept in (0..=lines.len()).rev() {
-        let text = compose(kept, head);
-        if channel.length(&text) <= limit {
-            return text;
+    // Fewer lines never make a post longer, so the most lines that fit can be found by
+    // bisection: a release of thousands of items costs a dozen compositions, not thousands.
+    let fits = |kept: usize| channel.length(&compose(kept, head)) <= limit;
+    if fits(lines.len()) {
+        return compose(lines.len(), head);
+    }
+    if fits(0) {
+        let (mut lo, mut hi) = (0, lines.len()); // fits(lo), !fits(hi)
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
         }
+        return compose(lo, head);
     }
     // Even the head alone is too long: shorten it word by word.
     let mut words: Vec<&str> = head.split(' ').collect();

@@ -177,10 +177,11 @@ impl Repo {
             .all()
             .map_err(|e| err("walking history", e))?;
         let mut out = Vec::new();
+        let mut cache = self.diff_cache()?;
         for info in walk.take(limit) {
             let info = info.map_err(|e| err("walking history", e))?;
             let commit = info.object().map_err(|e| err("reading a commit", e))?;
-            out.push(self.describe(&commit)?);
+            out.push(self.describe(&commit, &mut cache)?);
         }
         Ok(out)
     }
@@ -208,10 +209,11 @@ impl Repo {
             .map_err(|e| err("walking history", e))?;
         let mut commits = Vec::new();
         let mut to_time = None;
+        let mut cache = self.diff_cache()?;
         for info in walk {
             let info = info.map_err(|e| err("walking history", e))?;
             let commit = info.object().map_err(|e| err("reading a commit", e))?;
-            let c = self.describe(&commit)?;
+            let c = self.describe(&commit, &mut cache)?;
             if info.id == to_id {
                 to_time = c.timestamp;
             }
@@ -228,7 +230,18 @@ impl Repo {
         })
     }
 
-    fn describe(&self, commit: &gix::Commit<'_>) -> Result<Commit, GitError> {
+    /// A cache for tree diffs, made once per walk: making one reads attributes and the index.
+    fn diff_cache(&self) -> Result<gix::diff::blob::Platform, GitError> {
+        self.repo
+            .diff_resource_cache_for_tree_diff()
+            .map_err(|e| err("preparing to diff", e))
+    }
+
+    fn describe(
+        &self,
+        commit: &gix::Commit<'_>,
+        cache: &mut gix::diff::blob::Platform,
+    ) -> Result<Commit, GitError> {
         let id = commit.id.to_string();
         let message = commit
             .message_raw()
@@ -244,7 +257,7 @@ impl Repo {
             // first parent would repeat them.
             Vec::new()
         } else {
-            self.changed_files(commit, parents.first().copied())?
+            self.changed_files(commit, parents.first().copied(), cache)?
         };
         Ok(Commit {
             message,
@@ -262,29 +275,34 @@ impl Repo {
         &self,
         commit: &gix::Commit<'_>,
         parent: Option<gix::ObjectId>,
+        cache: &mut gix::diff::blob::Platform,
     ) -> Result<Vec<String>, GitError> {
         let tree = commit.tree().map_err(|e| err("reading a tree", e))?;
         let parent_tree = match parent {
-            Some(p) => Some(
-                self.repo
-                    .find_commit(p)
-                    .map(|c| c.tree())
-                    .map_err(|e| err("reading a parent commit", e))?
-                    .map_err(|e| err("reading a parent tree", e))?,
-            ),
-            None => None,
+            Some(p) => self
+                .repo
+                .find_commit(p)
+                .map(|c| c.tree())
+                .map_err(|e| err("reading a parent commit", e))?
+                .map_err(|e| err("reading a parent tree", e))?,
+            None => self.repo.empty_tree(),
         };
-        let mut options = gix::diff::Options::default();
-        options.track_path();
-        let changes = self
-            .repo
-            .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(options))
+        let mut files = Vec::new();
+        parent_tree
+            .changes()
+            .map_err(|e| err("diffing trees", e))?
+            // Paths only: rename detection would read blobs, and a rename is two paths anyway.
+            .options(|o| {
+                o.track_path();
+                o.track_rewrites(None);
+            })
+            .for_each_to_obtain_tree_with_cache(&tree, cache, |change| {
+                if change.entry_mode().is_blob_or_symlink() {
+                    files.push(change.location().to_string());
+                }
+                Ok(std::ops::ControlFlow::Continue(()))
+            })
             .map_err(|e| err("diffing trees", e))?;
-        let mut files: Vec<String> = changes
-            .into_iter()
-            .filter(|c| c.entry_mode().is_blob_or_symlink())
-            .map(|c| c.location().to_string())
-            .collect();
         files.sort();
         files.dedup();
         Ok(files)
