@@ -205,6 +205,7 @@ fn commits_from(d: &Value) -> Vec<Commit> {
                             .and_then(|t| covalynce_domain::time::parse_rfc3339_millis(&t)),
                         files,
                         is_merge: c["is_merge"].as_bool().unwrap_or(false),
+                        symbols: serde_json::from_value(c["symbols"].clone()).unwrap_or_default(),
                     }
                 })
                 .collect()

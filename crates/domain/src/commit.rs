@@ -18,6 +18,10 @@ pub struct Commit {
     pub files: Vec<String>,
     /// More than one parent: a merge commit.
     pub is_merge: bool,
+    /// Public functions, types, flags and routes it added, changed or removed, when the
+    /// source could diff the files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symbols: Vec<crate::SymbolChange>,
 }
 
 impl Commit {

@@ -36,11 +36,12 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
         for item in items {
             let _ = writeln!(
                 out,
-                "- {}{}{}{}",
+                "- {}{}{}{}{}",
                 scope(item),
                 item.title,
                 refs(item),
-                by(item)
+                by(item),
+                details(item)
             );
         }
         out.push('\n');
@@ -75,6 +76,15 @@ fn refs(item: &Item) -> String {
     } else {
         let list: Vec<String> = item.refs.iter().map(|r| format!("#{r}")).collect();
         format!(" ({})", list.join(", "))
+    }
+}
+
+/// ` — new `--wrap` flag, new `GET /export` endpoint`
+fn details(item: &Item) -> String {
+    if item.highlights.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", item.highlights.join(", "))
     }
 }
 

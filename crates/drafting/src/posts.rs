@@ -204,11 +204,14 @@ fn long(f: &Facts, voice: Voice, seed: u64) -> Parts {
         ),
     };
     let mut lines = vec![String::new(), "What's new:".to_owned()];
-    lines.extend(
-        f.highlights
-            .iter()
-            .map(|i| format!("{} {}", marker(i.category, voice), i.title)),
-    );
+    lines.extend(f.highlights.iter().map(|i| {
+        let detail = i
+            .highlights
+            .first()
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        format!("{} {}{detail}", marker(i.category, voice), i.title)
+    }));
     if !f.breaking.is_empty() {
         lines.push(String::new());
         for b in &f.breaking {

@@ -54,7 +54,7 @@ pub async fn seed(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Option<S
     };
     let scan_path = path.clone();
     let events = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let repo = Repo::open(&scan_path)?;
+        let repo = crate::watch::open_analyzed(&scan_path)?;
         let project = project_name(&repo);
         let mut events = Vec::new();
         for tag in repo.recent_tags(2)?.iter().rev() {

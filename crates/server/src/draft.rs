@@ -2,7 +2,6 @@
 
 use anyhow::Context as _;
 use covalynce_drafting::{Channel, Context, Drafts, Voice};
-use covalynce_sources::git::Repo;
 use covalynce_understanding::{Changeset, understand};
 use serde::Serialize;
 use std::path::Path;
@@ -27,7 +26,7 @@ pub struct Output {
 }
 
 pub fn draft(req: &Request) -> anyhow::Result<Output> {
-    let repo = Repo::open(req.repo)?;
+    let repo = crate::watch::open_analyzed(req.repo)?;
     let range = repo.range(req.from, req.to).with_context(|| {
         format!(
             "reading {}..{}",

@@ -42,7 +42,7 @@ pub async fn poll(store: &dyn Store, source: &Source) -> anyhow::Result<usize> {
 }
 
 fn scan(path: &Path, cursor: Option<Cursor>) -> anyhow::Result<(Vec<NewEvent>, Cursor)> {
-    let repo = Repo::open(path)?;
+    let repo = open_analyzed(path)?;
     let Some((head, branch)) = repo.head()? else {
         return Ok((Vec::new(), cursor.unwrap_or_default()));
     };
@@ -82,6 +82,14 @@ fn scan(path: &Path, cursor: Option<Cursor>) -> anyhow::Result<(Vec<NewEvent>, C
     Ok((events, now))
 }
 
+/// A repository reader that also runs diff analysis (tree-sitter) on changed files.
+pub fn open_analyzed(path: &Path) -> anyhow::Result<Repo> {
+    Ok(Repo::open(path)?.with_analyzer(
+        covalynce_understanding::is_analyzable,
+        covalynce_understanding::diff_symbols,
+    ))
+}
+
 pub(crate) fn project_name(repo: &Repo) -> String {
     repo.github_slug()
         .map(|s| s.to_string())
@@ -96,6 +104,7 @@ fn commit_json(c: &Commit) -> Value {
         "author": {"name": c.author_name, "email": c.author_email, "username": c.author_login},
         "files": c.files,
         "is_merge": c.is_merge,
+        "symbols": c.symbols,
     })
 }
 

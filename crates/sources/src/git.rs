@@ -26,8 +26,16 @@ pub struct Range {
     pub to_time: Option<i64>,
 }
 
+/// Diff analysis for changed files: `(path, old text, new text)` → what changed in the
+/// public surface. Supplied by the caller (understanding), so this crate stays a reader.
+pub type Analyzer = fn(&str, Option<&str>, Option<&str>) -> Vec<covalynce_domain::SymbolChange>;
+
+/// Which paths the analyzer wants to see.
+pub type Wants = fn(&str) -> bool;
+
 pub struct Repo {
     repo: gix::Repository,
+    analyzer: Option<(Wants, Analyzer)>,
 }
 
 impl Repo {
@@ -36,7 +44,16 @@ impl Repo {
             .map_err(|e| err(format!("{} is not a git repository", path.display()), e))?;
         // Each commit is looked up again for its tree; a cache avoids decoding it twice.
         repo.object_cache_size_if_unset(16 * 1024 * 1024);
-        Ok(Self { repo })
+        Ok(Self {
+            repo,
+            analyzer: None,
+        })
+    }
+
+    /// Also analyse each commit's changed files (those `wants` accepts, up to 256 KiB each).
+    pub fn with_analyzer(mut self, wants: Wants, analyze: Analyzer) -> Self {
+        self.analyzer = Some((wants, analyze));
+        self
     }
 
     /// `owner/name` when the `origin` remote is on GitHub.
@@ -252,10 +269,10 @@ impl Repo {
             .map_err(|e| err(format!("reading commit {id}"), e))?;
         let time = author.time().ok().map(|t| t.seconds * 1000);
         let parents: Vec<gix::ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
-        let files = if parents.len() > 1 {
+        let (files, symbols) = if parents.len() > 1 {
             // A merge's own changes are its branches' commits; listing its diff against the
             // first parent would repeat them.
-            Vec::new()
+            (Vec::new(), Vec::new())
         } else {
             self.changed_files(commit, parents.first().copied(), cache)?
         };
@@ -267,6 +284,7 @@ impl Repo {
             timestamp: time,
             files,
             is_merge: parents.len() > 1,
+            symbols,
             id,
         })
     }
@@ -276,7 +294,7 @@ impl Repo {
         commit: &gix::Commit<'_>,
         parent: Option<gix::ObjectId>,
         cache: &mut gix::diff::blob::Platform,
-    ) -> Result<Vec<String>, GitError> {
+    ) -> Result<(Vec<String>, Vec<covalynce_domain::SymbolChange>), GitError> {
         let tree = commit.tree().map_err(|e| err("reading a tree", e))?;
         let parent_tree = match parent {
             Some(p) => self
@@ -288,6 +306,10 @@ impl Repo {
             None => self.repo.empty_tree(),
         };
         let mut files = Vec::new();
+        // (path, old blob, new blob) of the files the analyzer wants to see.
+        let mut to_analyze: Vec<(String, Option<gix::ObjectId>, Option<gix::ObjectId>)> =
+            Vec::new();
+        let wants = self.analyzer.map(|(w, _)| w);
         parent_tree
             .changes()
             .map_err(|e| err("diffing trees", e))?
@@ -297,15 +319,49 @@ impl Repo {
                 o.track_rewrites(None);
             })
             .for_each_to_obtain_tree_with_cache(&tree, cache, |change| {
+                use gix::object::tree::diff::Change as C;
                 if change.entry_mode().is_blob_or_symlink() {
-                    files.push(change.location().to_string());
+                    let path = change.location().to_string();
+                    if wants.is_some_and(|w| w(&path)) {
+                        let (old, new) = match &change {
+                            C::Addition { id, .. } => (None, Some(id.detach())),
+                            C::Deletion { id, .. } => (Some(id.detach()), None),
+                            C::Modification {
+                                previous_id, id, ..
+                            } => (Some(previous_id.detach()), Some(id.detach())),
+                            C::Rewrite { source_id, id, .. } => {
+                                (Some(source_id.detach()), Some(id.detach()))
+                            }
+                        };
+                        to_analyze.push((path.clone(), old, new));
+                    }
+                    files.push(path);
                 }
                 Ok(std::ops::ControlFlow::Continue(()))
             })
             .map_err(|e| err("diffing trees", e))?;
         files.sort();
         files.dedup();
-        Ok(files)
+        let mut symbols = Vec::new();
+        if let Some((_, analyze)) = self.analyzer {
+            for (path, old, new) in to_analyze.iter().take(32) {
+                let (old, new) = (self.blob_text(*old), self.blob_text(*new));
+                if old.is_none() && new.is_none() {
+                    continue;
+                }
+                symbols.extend(analyze(path, old.as_deref(), new.as_deref()));
+            }
+        }
+        Ok((files, symbols))
+    }
+
+    /// A blob as text, if it is small UTF-8.
+    fn blob_text(&self, id: Option<gix::ObjectId>) -> Option<String> {
+        let object = self.repo.find_object(id?).ok()?;
+        if object.data.len() > 256 * 1024 {
+            return None;
+        }
+        String::from_utf8(object.data.clone()).ok()
     }
 }
 

@@ -63,12 +63,20 @@ pub fn classify_commit(commit: &Commit) -> Item {
             }),
             c.description.clone(),
         ),
-        None => (
-            infer_category(text, &commit.files),
-            None,
-            None,
-            text.to_owned(),
-        ),
+        None => {
+            let mut category = infer_category(text, &commit.files);
+            // A change that adds a flag, an endpoint or public API is a feature, whatever
+            // its wording.
+            if category == Category::Chore
+                && commit
+                    .symbols
+                    .iter()
+                    .any(|s| s.change == covalynce_domain::Change::Added)
+            {
+                category = Category::Feature;
+            }
+            (category, None, None, text.to_owned())
+        }
     };
     let title = strip_pr_suffix(&title, pr);
 
@@ -103,6 +111,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
         &title,
     );
     Item {
+        highlights: highlights(&commit.symbols),
         category: if noise == Some(Noise::DependencyBump) || noise == Some(Noise::CiOnly) {
             Category::Chore
         } else {
@@ -117,6 +126,27 @@ pub fn classify_commit(commit: &Commit) -> Item {
         authors,
         noise,
     }
+}
+
+/// What users will notice first: new flags and endpoints, then new public API; at most 3.
+fn highlights(symbols: &[covalynce_domain::SymbolChange]) -> Vec<String> {
+    use covalynce_domain::{Change, SymbolKind};
+    let mut picked: Vec<&covalynce_domain::SymbolChange> = symbols
+        .iter()
+        .filter(|s| s.change != Change::Removed)
+        .collect();
+    picked.sort_by_key(|s| {
+        (
+            s.change != Change::Added,
+            match s.kind {
+                SymbolKind::Flag => 0,
+                SymbolKind::Route => 1,
+                SymbolKind::Function => 2,
+                SymbolKind::Type => 3,
+            },
+        )
+    });
+    picked.into_iter().take(3).map(|s| s.describe()).collect()
 }
 
 fn known_type(kind: &str) -> bool {
@@ -458,6 +488,7 @@ mod tests {
             timestamp: None,
             files: files.iter().map(|f| f.to_string()).collect(),
             is_merge: false,
+            symbols: Vec::new(),
         }
     }
 
@@ -581,6 +612,23 @@ mod tests {
         assert_eq!(i.category, Category::Feature);
         assert_eq!(i.authors, vec!["@alice"]);
         assert_eq!(i.noise, None);
+    }
+
+    #[test]
+    fn added_public_surface_makes_an_unclear_commit_a_feature_and_is_named() {
+        let mut c = commit("Wrap long lines", &["src/cli.rs"]);
+        c.symbols = vec![covalynce_domain::SymbolChange {
+            kind: covalynce_domain::SymbolKind::Flag,
+            name: "--wrap".into(),
+            change: covalynce_domain::Change::Added,
+        }];
+        let i = classify_commit(&c);
+        assert_eq!(i.category, Category::Feature);
+        assert_eq!(i.highlights, vec!["new `--wrap` flag"]);
+        assert_eq!(
+            classify_commit(&commit("Wrap long lines", &["src/cli.rs"])).category,
+            Category::Chore
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod classify;
 mod conventional;
 mod refs;
 mod secrets;
+mod symbols;
 
 use covalynce_domain::Commit;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ pub use classify::{Noise, classify_commit};
 pub use conventional::{Conventional, parse_conventional};
 pub use refs::{Person, co_authors, issue_refs, pr_ref};
 pub use secrets::{Finding, REDACTED, redact_secrets};
+pub use symbols::{Change, SymbolChange, SymbolKind, diff_symbols, is_analyzable};
 
 /// What kind of change an item is. Ordered as release notes list them: what users notice
 /// first.
@@ -101,6 +103,8 @@ pub struct Item {
     pub authors: Vec<String>,
     /// Why it is left out of announcements, if it is.
     pub noise: Option<Noise>,
+    /// What diff analysis found worth naming: "new `--wrap` flag".
+    pub highlights: Vec<String>,
 }
 
 /// A range of commits, understood.
@@ -188,6 +192,11 @@ pub fn understand(commits: &[Commit]) -> Changeset {
                 }
                 if existing.breaking.is_none() {
                     existing.breaking = item.breaking;
+                }
+                for h in item.highlights {
+                    if existing.highlights.len() < 3 && !existing.highlights.contains(&h) {
+                        existing.highlights.push(h);
+                    }
                 }
             }
             None => merged.push(item),

@@ -233,3 +233,44 @@ fn bad_ranges_and_paths_get_readable_errors() {
         assert!(!stderr.contains("panicked"));
     }
 }
+
+#[test]
+fn diff_analysis_names_new_flags_routes_and_public_api() {
+    let repo = project();
+    let r = repo.path();
+    commit(
+        r,
+        "src/cli.rs",
+        "#[derive(clap::Parser)]\nstruct Cli {\n    #[arg(long)]\n    color: bool,\n}\npub fn export_csv() {}\n",
+        "Colour output and CSV export",
+        1_700_000_800,
+    );
+    commit(
+        r,
+        "web/server.ts",
+        "app.get('/api/export', handler);\n",
+        "Serve exports over HTTP",
+        1_700_000_900,
+    );
+    let out = run(&[
+        "draft",
+        "--repo",
+        r.to_str().unwrap(),
+        "--from",
+        "v0.2.0",
+        "--to",
+        "HEAD",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.contains("Colour output and CSV export")
+            && md.contains("new `--color` flag, new `export_csv` function"),
+        "{md}"
+    );
+    assert!(md.contains("new `GET /api/export` endpoint"), "{md}");
+}

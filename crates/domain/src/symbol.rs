@@ -1,0 +1,45 @@
+//! What a change did to a file's public surface (found by diff analysis).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SymbolKind {
+    Function,
+    Type,
+    Flag,
+    Route,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Added,
+    Changed,
+    Removed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SymbolChange {
+    pub kind: SymbolKind,
+    pub name: String,
+    pub change: Change,
+}
+
+impl SymbolChange {
+    /// How release notes and posts mention it: "new `--wrap` flag".
+    pub fn describe(&self) -> String {
+        let what = match self.kind {
+            SymbolKind::Function => "function",
+            SymbolKind::Type => "type",
+            SymbolKind::Flag => "flag",
+            SymbolKind::Route => "endpoint",
+        };
+        let verb = match self.change {
+            Change::Added => "new",
+            Change::Changed => "changed",
+            Change::Removed => "removed",
+        };
+        format!("{verb} `{}` {what}", self.name)
+    }
+}
