@@ -23,6 +23,8 @@ pub struct CardDraft {
     pub variants: BTreeMap<String, String>,
     pub risk: Risk,
     pub risk_reasons: Vec<String>,
+    /// Security fixes among the card's changes (a STRATEGY pattern looks for several).
+    pub security_fixes: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -97,7 +99,63 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
             .collect(),
         risk: report.level,
         risk_reasons: report.reasons,
+        security_fixes: changes
+            .in_category(covalynce_understanding::Category::Security)
+            .count(),
     }
+}
+
+/// How many security fixes in the window make a security post worth suggesting.
+pub const SECURITY_PATTERN: usize = 3;
+
+/// A STRATEGY card when recent work shows a pattern worth its own post: several security
+/// fixes (since `window`'s events) → "a security post?". `project` names the project;
+/// `None` when there is no pattern.
+pub fn strategy(recent: &[EventInput], project: &str, voice: Voice) -> Option<CardDraft> {
+    let mut commits = Vec::new();
+    for event in recent {
+        if let Ok((c, _)) = facts(event) {
+            commits.extend(c);
+        }
+    }
+    let changes = understand(&commits);
+    let security: Vec<_> = changes
+        .in_category(covalynce_understanding::Category::Security)
+        .cloned()
+        .collect();
+    if security.len() < SECURITY_PATTERN {
+        return None;
+    }
+    let focused = Changeset {
+        items: security,
+        noise: Vec::new(),
+        secrets: changes.secrets.clone(),
+    };
+    let ctx = Context {
+        project: project.to_owned(),
+        ..Context::default()
+    };
+    let drafts = covalynce_drafting::draft(&focused, &ctx, voice);
+    let report = assess(&drafts.posts, &focused.secrets, None, None);
+    let n = focused.items.len();
+    Some(CardDraft {
+        category: CardCategory::Strategy,
+        title: format!("{n} security fixes recently: time for a security post?"),
+        content: format!(
+            "{n} security fixes shipped in {project} recently and none was announced on its own. \
+             Users trust projects that say what they fixed. A suggested post is attached; \
+             the fixes:\n\n{}",
+            drafts.release_notes
+        ),
+        variants: drafts
+            .posts
+            .into_iter()
+            .map(|(c, t)| (c.as_str().to_owned(), t))
+            .collect(),
+        risk: report.level,
+        risk_reasons: report.reasons,
+        security_fixes: n,
+    })
 }
 
 /// Commits and context from what the event recorded.
@@ -333,6 +391,41 @@ mod tests {
             decide(EventKind::Tag, &json!({"tag": "v1.2.0"})),
             Decision::Skip(_)
         ));
+    }
+
+    #[test]
+    fn several_security_fixes_suggest_a_security_post() {
+        let events: Vec<Value> = [
+            "fix: sanitize HTML in comments to prevent XSS",
+            "fix(auth): constant-time token comparison against timing attacks",
+            "feat: add dark mode",
+            "fix: escape SQL identifiers to stop injection",
+        ]
+        .iter()
+        .map(|m| push(&[m], false))
+        .collect();
+        let inputs: Vec<EventInput> = events
+            .iter()
+            .map(|d| EventInput {
+                kind: EventKind::Push,
+                repo: "acme/rocket",
+                title: "t",
+                data: d,
+            })
+            .collect();
+        let card = strategy(&inputs, "acme/rocket", Voice::Sassy)
+            .expect("three security fixes make a pattern");
+        assert_eq!(card.category, CardCategory::Strategy);
+        assert_eq!(
+            card.title,
+            "3 security fixes recently: time for a security post?"
+        );
+        assert!(card.content.contains("### Security"), "{}", card.content);
+        assert!(!card.content.contains("dark mode"));
+        assert!(
+            strategy(&inputs[..2], "acme/rocket", Voice::Sassy).is_none(),
+            "two are not a pattern"
+        );
     }
 
     #[test]

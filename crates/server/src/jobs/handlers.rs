@@ -52,6 +52,7 @@ async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError
                 .await?;
         }
         Decision::Card(card) => {
+            let security_fixes = card.security_fixes;
             let created = store
                 .create_card(&NewCard {
                     workspace_id,
@@ -65,10 +66,66 @@ async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError
                     risk_reasons: card.risk_reasons,
                 })
                 .await?;
-            if let CardCreation::OverLimit { plan, limit, used } = created {
-                tracing::info!(%event_id, plan, limit, used, "card limit reached; event kept, not drafted");
+            match created {
+                CardCreation::OverLimit { plan, limit, used } => {
+                    tracing::info!(%event_id, plan, limit, used, "card limit reached; event kept, not drafted");
+                }
+                CardCreation::Created(_) if security_fixes > 0 => {
+                    suggest_strategy(store, workspace_id, &event, voice).await?;
+                }
+                _ => {}
             }
         }
     }
+    Ok(())
+}
+
+/// After a card with security fixes: if the last 30 days hold several, suggest a security
+/// post (a STRATEGY card, at most one a month).
+async fn suggest_strategy(
+    store: &dyn Store,
+    workspace_id: covalynce_domain::WorkspaceId,
+    event: &covalynce_storage::EventRecord,
+    voice: Voice,
+) -> Result<(), JobError> {
+    let since = covalynce_domain::now_millis() - 30 * 24 * 3600 * 1000;
+    let recent: Vec<covalynce_storage::EventRecord> = store
+        .list_events(
+            workspace_id,
+            &covalynce_storage::EventFilter {
+                limit: 200,
+                ..Default::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|e| e.created_at >= since && e.kind != covalynce_domain::EventKind::CiRun)
+        .collect();
+    let inputs: Vec<EventInput> = recent
+        .iter()
+        .map(|e| EventInput {
+            kind: e.kind,
+            repo: &e.repo,
+            title: &e.title,
+            data: &e.data,
+        })
+        .collect();
+    let Some(card) = covalynce_cards::strategy(&inputs, &event.repo, voice) else {
+        return Ok(());
+    };
+    let month = &covalynce_domain::time::format_rfc3339(covalynce_domain::now_millis())[..7];
+    store
+        .create_card(&NewCard {
+            workspace_id,
+            event_id: event.id,
+            source_key: format!("strategy:security:{}:{month}", event.repo),
+            category: card.category,
+            title: card.title,
+            content: card.content,
+            variants: card.variants,
+            risk: card.risk,
+            risk_reasons: card.risk_reasons,
+        })
+        .await?;
     Ok(())
 }

@@ -8,6 +8,7 @@ on_both_backends!(
     each_push_becomes_one_card_until_the_plan_limit_then_events_say_why,
     pure_noise_is_kept_but_not_drafted,
     another_workspaces_cards_are_invisible,
+    several_security_fixes_suggest_a_security_post_once,
 );
 
 const SECRET: &str = "s";
@@ -157,5 +158,62 @@ async fn another_workspaces_cards_are_invisible(backend: Backend) {
     let body: Value = r.json().await.unwrap();
     assert!(body["data"].as_array().unwrap().is_empty());
     assert_eq!(app.get("/api/v1/cards?status=nope").await.status(), 422);
+    app.stop().await;
+}
+
+async fn several_security_fixes_suggest_a_security_post_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    let fixes = [
+        "fix: sanitize HTML in comments to prevent XSS",
+        "fix(auth): compare tokens in constant time against timing attacks",
+        "fix: escape SQL identifiers to stop injection",
+        "fix: reject path traversal, a security hole in uploads",
+    ];
+    for (n, msg) in fixes.iter().enumerate() {
+        let body = push_with_message(&format!("{:040x}", 100 + n), msg, "src/lib.rs");
+        assert_eq!(
+            app.deliver(&src, "push", &format!("s{n}"), SECRET, &body)
+                .await
+                .status(),
+            202
+        );
+    }
+    settled(&app, 4).await;
+    app.eventually("a STRATEGY card suggests a security post", || async {
+        let cards = app.get_json("/api/v1/cards").await;
+        cards["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["category"] == "STRATEGY")
+    })
+    .await;
+    let cards = app.get_json("/api/v1/cards").await;
+    let strategy: Vec<&Value> = cards["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["category"] == "STRATEGY")
+        .collect();
+    assert_eq!(
+        strategy.len(),
+        1,
+        "one suggestion, however many fixes arrive"
+    );
+    assert!(
+        strategy[0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("security fixes recently"),
+        "{}",
+        strategy[0]
+    );
+    assert!(
+        strategy[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("### Security")
+    );
     app.stop().await;
 }
