@@ -27,6 +27,12 @@ pub struct Output {
 
 pub fn draft(req: &Request) -> anyhow::Result<Output> {
     let repo = crate::watch::open_analyzed(req.repo)?;
+    if repo.head()?.is_none() {
+        anyhow::bail!(
+            "{} has no commits yet: there is nothing to draft",
+            req.repo.display()
+        );
+    }
     let range = repo.range(req.from, req.to).with_context(|| {
         format!(
             "reading {}..{}",

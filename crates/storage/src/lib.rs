@@ -66,6 +66,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn ensure_workspace(&self, slug: &WorkspaceSlug) -> Result<Workspace>;
     async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>>;
+    /// How drafts sound (`sassy`, `plain`, `technical`); validated by the caller.
+    async fn set_workspace_voice(&self, id: WorkspaceId, voice: &str) -> Result<()>;
 
     async fn insert_token(&self, token: &NewToken) -> Result<TokenId>;
     /// The workspace of a live (not revoked) token, by the token's hash.

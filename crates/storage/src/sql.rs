@@ -383,6 +383,20 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn set_workspace_voice(
+                &self,
+                id: covalynce_domain::WorkspaceId,
+                voice: &str,
+            ) -> $crate::Result<()> {
+                let mut conn = self.durable_conn().await?;
+                sqlx::query("UPDATE workspaces SET voice = $1 WHERE id = $2")
+                    .bind(voice)
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
             async fn insert_token(
                 &self,
                 t: &$crate::NewToken,

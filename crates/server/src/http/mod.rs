@@ -118,7 +118,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
-        .routes(routes!(api::workspace::get))
+        .routes(routes!(api::workspace::get, api::workspace::update))
         .routes(routes!(api::sources::create, api::sources::list))
         .routes(routes!(api::sources::get))
         .routes(routes!(api::deliveries::list))

@@ -9,6 +9,7 @@ on_both_backends!(
     pure_noise_is_kept_but_not_drafted,
     another_workspaces_cards_are_invisible,
     several_security_fixes_suggest_a_security_post_once,
+    the_workspace_voice_shapes_new_drafts,
 );
 
 const SECRET: &str = "s";
@@ -214,6 +215,50 @@ async fn several_security_fixes_suggest_a_security_post_once(backend: Backend) {
             .as_str()
             .unwrap()
             .contains("### Security")
+    );
+    app.stop().await;
+}
+
+async fn the_workspace_voice_shapes_new_drafts(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(
+        app.get_json("/api/v1/workspace").await["data"]["voice"],
+        "sassy",
+        "the founding default"
+    );
+    let r = app
+        .client
+        .patch(app.url("/api/v1/workspace"))
+        .bearer_auth(&app.token)
+        .json(&serde_json::json!({"voice": "snarky"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = app
+        .client
+        .patch(app.url("/api/v1/workspace"))
+        .bearer_auth(&app.token)
+        .json(&serde_json::json!({"voice": "plain"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"]["voice"], "plain");
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    let body = push_with_message(&format!("{:040x}", 7), "feat: add CSV export", "src/lib.rs");
+    app.deliver(&src, "push", "v1", SECRET, &body).await;
+    settled(&app, 1).await;
+    let cards = app.get_json("/api/v1/cards").await;
+    let linkedin = cards["data"][0]["variants"]["linkedin"].as_str().unwrap();
+    assert!(
+        linkedin.contains("is now available"),
+        "plain voice: {linkedin}"
+    );
+    assert!(
+        !linkedin.contains('✨'),
+        "no emoji in the plain voice: {linkedin}"
     );
     app.stop().await;
 }

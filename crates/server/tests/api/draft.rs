@@ -208,7 +208,13 @@ fn bad_ranges_and_paths_get_readable_errors() {
     let repo = project();
     let path = repo.path().to_str().unwrap();
     let not_repo = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 3] = [
+    let empty = tempfile::tempdir().unwrap();
+    git(empty.path(), &["init", "-q"], 1_700_000_000);
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["draft", "--repo", empty.path().to_str().unwrap()],
+            "has no commits yet",
+        ),
         (
             &["draft", "--repo", path, "--to", "v9.9.9"],
             "unknown revision \"v9.9.9\"",

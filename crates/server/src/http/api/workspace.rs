@@ -1,8 +1,10 @@
 use super::Data;
-use crate::http::extract::Auth;
-use crate::http::problem::Problem;
+use crate::http::AppState;
+use crate::http::extract::{ApiJson, Auth};
+use crate::http::problem::{ApiError, Problem};
 use axum::Json;
-use serde::Serialize;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct WorkspaceView {
@@ -21,8 +23,12 @@ pub struct WorkspaceView {
 #[utoipa::path(get, path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
     responses((status = 200, body = Data<WorkspaceView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(Auth(ws): Auth) -> Json<Data<WorkspaceView>> {
-    Json(Data {
-        data: WorkspaceView {
+    Json(Data { data: view(ws) })
+}
+
+fn view(ws: covalynce_storage::Workspace) -> WorkspaceView {
+    {
+        WorkspaceView {
             id: ws.id.to_string(),
             slug: ws.slug.to_string(),
             plan: ws.plan,
@@ -30,6 +36,37 @@ pub async fn get(Auth(ws): Auth) -> Json<Data<WorkspaceView>> {
             cards_used: ws.cards_used,
             voice: ws.voice,
             created_at: super::time(ws.created_at),
-        },
-    })
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UpdateWorkspace {
+    /// How drafts sound: sassy (the default), plain or technical.
+    pub voice: Option<String>,
+}
+
+/// Change workspace settings (the drafting voice).
+#[utoipa::path(patch, path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
+    request_body = UpdateWorkspace,
+    responses((status = 200, body = Data<WorkspaceView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    ApiJson(req): ApiJson<UpdateWorkspace>,
+) -> Result<Json<Data<WorkspaceView>>, ApiError> {
+    if let Some(voice) = &req.voice {
+        covalynce_drafting::Voice::parse(voice).ok_or_else(|| {
+            ApiError::Validation(format!(
+                "voice must be sassy, plain or technical; got {voice:?}"
+            ))
+        })?;
+        state.store().set_workspace_voice(ws.id, voice).await?;
+    }
+    let ws = state
+        .store()
+        .workspace(ws.id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("the workspace is gone".into()))?;
+    Ok(Json(Data { data: view(ws) }))
 }
