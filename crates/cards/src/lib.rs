@@ -264,6 +264,7 @@ fn commits_from(d: &Value) -> Vec<Commit> {
                         files,
                         is_merge: c["is_merge"].as_bool().unwrap_or(false),
                         symbols: serde_json::from_value(c["symbols"].clone()).unwrap_or_default(),
+                        part_of: c["part_of"].as_str().map(str::to_owned),
                     }
                 })
                 .collect()

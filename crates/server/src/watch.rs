@@ -105,6 +105,7 @@ fn commit_json(c: &Commit) -> Value {
         "files": c.files,
         "is_merge": c.is_merge,
         "symbols": c.symbols,
+        "part_of": c.part_of,
     })
 }
 

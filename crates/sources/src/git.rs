@@ -227,6 +227,7 @@ impl Repo {
         let mut commits = Vec::new();
         let mut to_time = None;
         let mut cache = self.diff_cache()?;
+        let mut pr_merges: Vec<(String, gix::ObjectId, gix::ObjectId)> = Vec::new();
         for info in walk {
             let info = info.map_err(|e| err("walking history", e))?;
             let commit = info.object().map_err(|e| err("reading a commit", e))?;
@@ -234,7 +235,30 @@ impl Repo {
             if info.id == to_id {
                 to_time = c.timestamp;
             }
+            let parents: Vec<gix::ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
+            if c.is_merge && c.subject().starts_with("Merge pull request #") && parents.len() == 2 {
+                pr_merges.push((c.id.clone(), parents[0], parents[1]));
+            }
             commits.push(c);
+        }
+        // A merged pull request's own commits are part of it, not changes of their own: mark
+        // what each PR merge brought in (reachable from its second parent, not its first).
+        for (merge, first, second) in pr_merges {
+            let walk = self
+                .repo
+                .rev_walk([second])
+                .with_hidden([first])
+                .all()
+                .map_err(|e| err("walking a pull request", e))?;
+            let brought: std::collections::HashSet<String> = walk
+                .filter_map(|i| i.ok().map(|i| i.id.to_string()))
+                .collect();
+            for c in commits
+                .iter_mut()
+                .filter(|c| brought.contains(&c.id) && c.part_of.is_none())
+            {
+                c.part_of = Some(merge.clone());
+            }
         }
         commits.reverse();
         let to_tag = self.tags()?.get(&to_id).and_then(|n| n.last().cloned());
@@ -285,6 +309,7 @@ impl Repo {
             files,
             is_merge: parents.len() > 1,
             symbols,
+            part_of: None,
             id,
         })
     }

@@ -312,10 +312,13 @@ fn infer_category(text: &str, files: &[String]) -> Category {
 }
 
 fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Option<Noise> {
-    let lower = subject.to_ascii_lowercase();
-    if is_bot(&commit.author_name, &commit.author_email)
-        && (lower.contains("bump") || lower.contains("update") || lower.contains("deps"))
-    {
+    // For a PR merge, what the change is lies in the PR title, and who made it in the
+    // branch it came from.
+    let pr_merge = subject.starts_with("Merge pull request #");
+    let lower = if pr_merge { title } else { subject }.to_ascii_lowercase();
+    let bot = is_bot(&commit.author_name, &commit.author_email)
+        || (pr_merge && merge_source_login(subject).is_some_and(|l| is_bot(l, "")));
+    if bot && (lower.contains("bump") || lower.contains("update") || lower.contains("deps")) {
         return Some(Noise::DependencyBump);
     }
     if lower.starts_with("chore(deps")
@@ -330,7 +333,7 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     {
         return Some(Noise::DependencyBump);
     }
-    if commit.is_merge && !subject.starts_with("Merge pull request #") {
+    if commit.is_merge && !pr_merge {
         return Some(Noise::Merge);
     }
     if lower.starts_with("merge branch ")
@@ -489,6 +492,7 @@ mod tests {
             files: files.iter().map(|f| f.to_string()).collect(),
             is_merge: false,
             symbols: Vec::new(),
+            part_of: None,
         }
     }
 

@@ -170,6 +170,20 @@ pub fn understand(commits: &[Commit]) -> Changeset {
             items.push(item);
         }
     }
+    // A merged PR's own commits (marked `part_of` by the source) fold into the PR's item:
+    // their authors and what they changed count, their subjects are not listed.
+    let (folded, items): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|i| {
+        commits
+            .iter()
+            .find(|c| Some(&c.id) == i.commits.first())
+            .is_some_and(|c| c.part_of.is_some())
+    });
+    let part_of = |item: &Item| {
+        commits
+            .iter()
+            .find(|c| Some(&c.id) == item.commits.first())
+            .and_then(|c| c.part_of.clone())
+    };
     // The same pull request can arrive as several commits (a merge and its squash, or a
     // PR's commits each carrying "(#N)"): one item per PR, the first title kept.
     let mut merged: Vec<Item> = Vec::new();
@@ -178,28 +192,34 @@ pub fn understand(commits: &[Commit]) -> Changeset {
             .pr
             .and_then(|n| merged.iter_mut().find(|m| m.pr == Some(n)))
         {
-            Some(existing) => {
-                existing.commits.extend(item.commits);
-                for a in item.authors {
-                    if !existing.authors.contains(&a) {
-                        existing.authors.push(a);
-                    }
-                }
-                for r in item.refs {
-                    if !existing.refs.contains(&r) {
-                        existing.refs.push(r);
-                    }
-                }
-                if existing.breaking.is_none() {
-                    existing.breaking = item.breaking;
-                }
-                for h in item.highlights {
-                    if existing.highlights.len() < 3 && !existing.highlights.contains(&h) {
-                        existing.highlights.push(h);
-                    }
-                }
-            }
+            Some(existing) => absorb(existing, item),
             None => merged.push(item),
+        }
+    }
+    // Noise inside a pull request (a "fix typo" commit, a bump's own commit) belongs to
+    // the PR as well: a PR is counted once, whatever it carries.
+    let (folded_noise, mut noise): (Vec<Item>, Vec<Item>) =
+        noise.into_iter().partition(|i| part_of(i).is_some());
+    for item in folded.into_iter().chain(folded_noise) {
+        let Some(merge) = part_of(&item) else {
+            continue;
+        };
+        if let Some(pr) = merged
+            .iter_mut()
+            .find(|m| m.commits.first() == Some(&merge))
+        {
+            if item.noise.is_some() {
+                pr.commits.extend(item.commits);
+            } else {
+                absorb(pr, item);
+            }
+        } else if let Some(pr) = noise.iter_mut().find(|m| m.commits.first() == Some(&merge)) {
+            pr.commits.extend(item.commits);
+        } else if item.noise.is_some() {
+            // The merge itself lies outside the range: keep the commit as it is.
+            noise.push(item);
+        } else {
+            merged.push(item);
         }
     }
     // Stable: within a category, items keep commit order.
@@ -208,6 +228,30 @@ pub fn understand(commits: &[Commit]) -> Changeset {
         items: merged,
         noise,
         secrets,
+    }
+}
+
+/// Folds `item` into `existing` (same pull request): commits, authors, refs, breaking note
+/// and highlights join; the title stays.
+fn absorb(existing: &mut Item, item: Item) {
+    existing.commits.extend(item.commits);
+    for a in item.authors {
+        if !existing.authors.contains(&a) {
+            existing.authors.push(a);
+        }
+    }
+    for r in item.refs {
+        if !existing.refs.contains(&r) {
+            existing.refs.push(r);
+        }
+    }
+    if existing.breaking.is_none() {
+        existing.breaking = item.breaking;
+    }
+    for h in item.highlights {
+        if existing.highlights.len() < 3 && !existing.highlights.contains(&h) {
+            existing.highlights.push(h);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 mod cards;
 mod cli;
 mod draft;
+mod evaluation;
 mod github_hooks;
 mod helpers;
 mod jobs;
