@@ -265,6 +265,8 @@ fn commits_from(d: &Value) -> Vec<Commit> {
                         is_merge: c["is_merge"].as_bool().unwrap_or(false),
                         symbols: serde_json::from_value(c["symbols"].clone()).unwrap_or_default(),
                         part_of: c["part_of"].as_str().map(str::to_owned),
+                        diff_secrets: serde_json::from_value(c["diff_secrets"].clone())
+                            .unwrap_or_default(),
                     }
                 })
                 .collect()

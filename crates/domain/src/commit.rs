@@ -22,6 +22,10 @@ pub struct Commit {
     /// source could diff the files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub symbols: Vec<crate::SymbolChange>,
+    /// Kinds of credentials found in lines the commit added (the lines themselves are never
+    /// kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff_secrets: Vec<String>,
     /// The pull request merge commit that brought this commit in, when the range holds it:
     /// the commit is then part of that PR's item, not an item of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,7 @@ pub use commit::Commit;
 pub use event::{CardCategory, CardStatus, EventKind, JobKind, NewEvent, Risk, SourceKind};
 pub use ids::{CardId, DeliveryId, EventId, JobId, SourceId, TokenId, WorkspaceId};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
-pub use symbol::{Change, SymbolChange, SymbolKind};
+pub use symbol::{Change, FileAnalysis, SymbolChange, SymbolKind};
 
 /// Milliseconds since the Unix epoch, UTC. Stored as BIGINT on both databases so that the
 /// same comparison SQL works everywhere and no timezone can sneak in.

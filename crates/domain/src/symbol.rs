@@ -43,3 +43,11 @@ impl SymbolChange {
         format!("{verb} `{}` {what}", self.name)
     }
 }
+
+/// What diff analysis found in one changed file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileAnalysis {
+    pub symbols: Vec<SymbolChange>,
+    /// Kinds of credentials found in the lines this change added ("GitHub token").
+    pub secrets: Vec<String>,
+}

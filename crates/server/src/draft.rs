@@ -83,6 +83,9 @@ struct JsonOutput<'a> {
     items: Vec<JsonItem<'a>>,
     /// Commits left out of announcements (merges, bumps, CI-only, typos), counted.
     noise: usize,
+    /// Kinds of credentials found in the commits' messages or added lines (redacted from
+    /// everything drafted). Anything here means: rotate it.
+    secrets: Vec<&'static str>,
     posts: std::collections::BTreeMap<&'static str, &'a str>,
 }
 
@@ -108,6 +111,7 @@ pub fn render(out: &Output, format: Format) -> String {
                     })
                     .collect(),
                 noise: out.changes.noise.len(),
+                secrets: out.changes.secrets.iter().map(|f| f.kind).collect(),
                 posts: out
                     .drafts
                     .posts
@@ -118,7 +122,15 @@ pub fn render(out: &Output, format: Format) -> String {
             serde_json::to_string_pretty(&json).expect("serialising plain data") + "\n"
         }
         Format::Markdown => {
-            let mut s = out.drafts.release_notes.clone();
+            let mut s = String::new();
+            if !out.changes.secrets.is_empty() {
+                let kinds: Vec<&str> = out.changes.secrets.iter().map(|f| f.kind).collect();
+                s.push_str(&format!(
+                    "> ⚠️ Secrets found in these commits ({}); they are redacted below. Rotate them.\n\n",
+                    kinds.join(", ")
+                ));
+            }
+            s.push_str(&out.drafts.release_notes);
             s.push_str("\n---\n\n# Posts\n");
             for (channel, text) in &out.drafts.posts {
                 let name = match channel {

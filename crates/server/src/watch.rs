@@ -86,7 +86,7 @@ fn scan(path: &Path, cursor: Option<Cursor>) -> anyhow::Result<(Vec<NewEvent>, C
 pub fn open_analyzed(path: &Path) -> anyhow::Result<Repo> {
     Ok(Repo::open(path)?.with_analyzer(
         covalynce_understanding::is_analyzable,
-        covalynce_understanding::diff_symbols,
+        covalynce_understanding::analyze_file,
     ))
 }
 
@@ -106,6 +106,7 @@ fn commit_json(c: &Commit) -> Value {
         "is_merge": c.is_merge,
         "symbols": c.symbols,
         "part_of": c.part_of,
+        "diff_secrets": c.diff_secrets,
     })
 }
 

@@ -28,7 +28,7 @@ pub struct Range {
 
 /// Diff analysis for changed files: `(path, old text, new text)` → what changed in the
 /// public surface. Supplied by the caller (understanding), so this crate stays a reader.
-pub type Analyzer = fn(&str, Option<&str>, Option<&str>) -> Vec<covalynce_domain::SymbolChange>;
+pub type Analyzer = fn(&str, Option<&str>, Option<&str>) -> covalynce_domain::FileAnalysis;
 
 /// Which paths the analyzer wants to see.
 pub type Wants = fn(&str) -> bool;
@@ -293,10 +293,10 @@ impl Repo {
             .map_err(|e| err(format!("reading commit {id}"), e))?;
         let time = author.time().ok().map(|t| t.seconds * 1000);
         let parents: Vec<gix::ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
-        let (files, symbols) = if parents.len() > 1 {
+        let (files, analysis) = if parents.len() > 1 {
             // A merge's own changes are its branches' commits; listing its diff against the
             // first parent would repeat them.
-            (Vec::new(), Vec::new())
+            (Vec::new(), covalynce_domain::FileAnalysis::default())
         } else {
             self.changed_files(commit, parents.first().copied(), cache)?
         };
@@ -308,7 +308,8 @@ impl Repo {
             timestamp: time,
             files,
             is_merge: parents.len() > 1,
-            symbols,
+            symbols: analysis.symbols,
+            diff_secrets: analysis.secrets,
             part_of: None,
             id,
         })
@@ -319,7 +320,7 @@ impl Repo {
         commit: &gix::Commit<'_>,
         parent: Option<gix::ObjectId>,
         cache: &mut gix::diff::blob::Platform,
-    ) -> Result<(Vec<String>, Vec<covalynce_domain::SymbolChange>), GitError> {
+    ) -> Result<(Vec<String>, covalynce_domain::FileAnalysis), GitError> {
         let tree = commit.tree().map_err(|e| err("reading a tree", e))?;
         let parent_tree = match parent {
             Some(p) => self
@@ -367,17 +368,23 @@ impl Repo {
             .map_err(|e| err("diffing trees", e))?;
         files.sort();
         files.dedup();
-        let mut symbols = Vec::new();
+        let mut analysis = covalynce_domain::FileAnalysis::default();
         if let Some((_, analyze)) = self.analyzer {
-            for (path, old, new) in to_analyze.iter().take(32) {
+            for (path, old, new) in to_analyze.iter().take(64) {
                 let (old, new) = (self.blob_text(*old), self.blob_text(*new));
                 if old.is_none() && new.is_none() {
                     continue;
                 }
-                symbols.extend(analyze(path, old.as_deref(), new.as_deref()));
+                let found = analyze(path, old.as_deref(), new.as_deref());
+                analysis.symbols.extend(found.symbols);
+                for s in found.secrets {
+                    if !analysis.secrets.contains(&s) {
+                        analysis.secrets.push(s);
+                    }
+                }
             }
         }
-        Ok((files, symbols))
+        Ok((files, analysis))
     }
 
     /// A blob as text, if it is small UTF-8.

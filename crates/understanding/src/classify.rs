@@ -492,6 +492,7 @@ mod tests {
             files: files.iter().map(|f| f.to_string()).collect(),
             is_merge: false,
             symbols: Vec::new(),
+            diff_secrets: Vec::new(),
             part_of: None,
         }
     }

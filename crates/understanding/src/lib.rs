@@ -19,7 +19,9 @@ pub use classify::{Noise, classify_commit};
 pub use conventional::{Conventional, parse_conventional};
 pub use refs::{Person, co_authors, issue_refs, pr_ref};
 pub use secrets::{Finding, REDACTED, redact_secrets};
-pub use symbols::{Change, SymbolChange, SymbolKind, diff_symbols, is_analyzable};
+pub use symbols::{
+    Change, FileAnalysis, SymbolChange, SymbolKind, analyze_file, diff_symbols, is_analyzable,
+};
 
 /// What kind of change an item is. Ordered as release notes list them: what users notice
 /// first.
@@ -153,6 +155,11 @@ pub fn understand(commits: &[Commit]) -> Changeset {
         // Nothing downstream ever sees a credential that slipped into a message.
         let (message, found) = redact_secrets(&commit.message);
         secrets.extend(found);
+        for kind in &commit.diff_secrets {
+            secrets.push(Finding {
+                kind: secret_kind_name(kind),
+            });
+        }
         let clean;
         let commit = if message == commit.message {
             commit
@@ -229,6 +236,28 @@ pub fn understand(commits: &[Commit]) -> Changeset {
         noise,
         secrets,
     }
+}
+
+/// Kinds arrive as text from sources; findings name them with the scanner's own words.
+fn secret_kind_name(kind: &str) -> &'static str {
+    const KNOWN: [&str; 11] = [
+        "GitHub token",
+        "AWS access key",
+        "Slack token",
+        "webhook URL",
+        "API key",
+        "GitLab token",
+        "Covalynce token",
+        "JSON web token",
+        "Google API key",
+        "private key",
+        "secret",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == kind)
+        .copied()
+        .unwrap_or("secret")
 }
 
 /// Folds `item` into `existing` (same pull request): commits, authors, refs, breaking note

@@ -2,7 +2,7 @@
 //! and HTTP routes a change adds, changes or removes — for Rust, TypeScript/JavaScript,
 //! Python and Go. It feeds categorisation and the drafts ("new `--wrap` flag").
 
-pub use covalynce_domain::{Change, SymbolChange, SymbolKind};
+pub use covalynce_domain::{Change, FileAnalysis, SymbolChange, SymbolKind};
 use std::collections::BTreeMap;
 use tree_sitter::{Language, Node, Parser};
 
@@ -40,9 +40,39 @@ fn language(lang: Lang) -> Language {
     }
 }
 
-/// Whether [`diff_symbols`] understands this file.
+/// Whether [`analyze_file`] wants to read this file: every text-like file is scanned for
+/// secrets; source files are also parsed.
 pub fn is_analyzable(path: &str) -> bool {
-    lang_of(path).is_some()
+    let binary = [
+        ".png", ".jpg", ".jpeg", ".gif", ".ico", ".pdf", ".zip", ".gz", ".woff", ".woff2", ".ttf",
+        ".lock",
+    ];
+    !binary
+        .iter()
+        .any(|ext| path.to_ascii_lowercase().ends_with(ext))
+}
+
+/// Diff analysis of one changed file: its public-surface changes and any credentials in the
+/// lines it added.
+pub fn analyze_file(path: &str, old: Option<&str>, new: Option<&str>) -> FileAnalysis {
+    let old_lines: std::collections::HashSet<&str> =
+        old.map(|o| o.lines().collect()).unwrap_or_default();
+    let mut secrets: Vec<String> = Vec::new();
+    for line in new
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !old_lines.contains(l))
+    {
+        for f in crate::redact_secrets(line).1 {
+            if !secrets.iter().any(|s| s == f.kind) {
+                secrets.push(f.kind.to_owned());
+            }
+        }
+    }
+    FileAnalysis {
+        symbols: diff_symbols(path, old, new),
+        secrets,
+    }
 }
 
 /// What changed in the public surface of one file between two versions (`None`: the file
@@ -485,6 +515,21 @@ func main() {
         let mut got = added("main.go", "package main\n", new);
         got.sort();
         assert_eq!(got, vec!["-wrap", "/export", "Export", "Server"]);
+    }
+
+    #[test]
+    fn secrets_in_added_lines_are_found_but_not_in_untouched_ones() {
+        let key = "AKIAIOSFODNN7EXAMPLE";
+        let old = format!("old = \"{key}\"\n");
+        let a = analyze_file("config.env", Some(&old), Some(&format!("{old}x = 1\n")));
+        assert!(a.secrets.is_empty(), "already there before this change");
+        let a = analyze_file(
+            "config.env",
+            None,
+            Some("TOKEN=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n"),
+        );
+        assert_eq!(a.secrets, vec!["GitHub token"]);
+        assert!(!format!("{a:?}").contains("ghp_"), "only the kind is kept");
     }
 
     #[test]

@@ -280,3 +280,58 @@ fn diff_analysis_names_new_flags_routes_and_public_api() {
     );
     assert!(md.contains("new `GET /api/export` endpoint"), "{md}");
 }
+
+#[test]
+fn secrets_in_commits_are_reported_and_never_printed() {
+    let repo = project();
+    let r = repo.path();
+    let token = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+    commit(
+        r,
+        "deploy.env",
+        &format!("TOKEN={token}\n"),
+        "Add deploy settings",
+        1_700_000_800,
+    );
+    commit(
+        r,
+        "src/x.rs",
+        "pub fn x() {}",
+        &format!("feat: use key {token}"),
+        1_700_000_900,
+    );
+    let out = run(&[
+        "draft",
+        "--repo",
+        r.to_str().unwrap(),
+        "--from",
+        "v0.2.0",
+        "--to",
+        "HEAD",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains(token), "the token never reaches a draft");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        v["secrets"],
+        serde_json::json!(["GitHub token", "GitHub token"]),
+        "one in a diff, one in a message"
+    );
+    let md = run(&[
+        "draft",
+        "--repo",
+        r.to_str().unwrap(),
+        "--from",
+        "v0.2.0",
+        "--to",
+        "HEAD",
+    ]);
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(
+        md.starts_with("> ⚠️ Secrets found") && !md.contains(token),
+        "{md}"
+    );
+}
