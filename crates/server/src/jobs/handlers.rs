@@ -35,6 +35,18 @@ async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError
         .workspace(workspace_id)
         .await?
         .ok_or_else(|| JobError::Permanent(format!("workspace {workspace_id} is gone")))?;
+    if workspace.cards_used >= workspace.card_limit {
+        // Drafting would be thrown away: say why now. (`create_card` enforces the limit
+        // atomically anyway; this only saves the work when it is plainly used up.)
+        let reason = format!(
+            "not drafted: the {} plan allows {} cards and {} are used; raise the limit or upgrade, then redraft",
+            workspace.plan, workspace.card_limit, workspace.cards_used
+        );
+        store
+            .set_event_status(event.id, "over_limit", Some(&reason))
+            .await?;
+        return Ok(());
+    }
     let voice = Voice::parse(&workspace.voice).unwrap_or_default();
     let decision = covalynce_cards::from_event(
         &EventInput {
