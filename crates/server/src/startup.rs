@@ -102,12 +102,14 @@ impl Application {
         let wakeup = Arc::new(Notify::new());
         let (stop_tx, stop_rx) = watch::channel(false);
         let stop_rx_watch = stop_rx.clone();
-        let pool = jobs::Pool::spawn(
+        let yield_to = (store.backend() == Backend::Sqlite).then(|| ingest.pending());
+        let pool = jobs::Pool::spawn_yielding(
             store.clone(),
             config.jobs.clone(),
             wakeup.clone(),
             stop_rx,
             config.shutdown_grace,
+            yield_to,
         );
         let watcher = tokio::spawn(crate::watch::run(
             store.clone(),

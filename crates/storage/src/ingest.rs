@@ -16,6 +16,7 @@ type Reply = oneshot::Sender<Result<IngestOutcome, String>>;
 #[derive(Clone)]
 pub struct IngestWriter {
     tx: mpsc::Sender<(PreparedIngest, Reply)>,
+    pending: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl IngestWriter {
@@ -54,11 +55,31 @@ impl IngestWriter {
                 })
             })
             .collect();
-        (Self { tx }, handles)
+        (
+            Self {
+                tx,
+                pending: Arc::default(),
+            },
+            handles,
+        )
     }
 
     /// Stores one delivery; returns once it is committed (or known to be a duplicate).
+    /// Deliveries submitted and not yet answered: background work on a single-writer
+    /// database waits while there are any (webhooks must be answered fast; drafting can lag).
+    pub fn pending(&self) -> Arc<std::sync::atomic::AtomicUsize> {
+        self.pending.clone()
+    }
+
     pub async fn submit(&self, item: Ingest) -> Result<IngestOutcome, StoreError> {
+        use std::sync::atomic::Ordering;
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        let result = self.submit_inner(item).await;
+        self.pending.fetch_sub(1, Ordering::Relaxed);
+        result
+    }
+
+    async fn submit_inner(&self, item: Ingest) -> Result<IngestOutcome, StoreError> {
         let item = item.prepare()?;
         let (reply, answer) = oneshot::channel();
         self.tx

@@ -44,6 +44,20 @@ impl Pool {
         shutdown: watch::Receiver<bool>,
         grace: Duration,
     ) -> Self {
+        Self::spawn_yielding(store, config, wakeup, shutdown, grace, None)
+    }
+
+    /// Like [`Pool::spawn`], but workers hold back while `yield_to` (deliveries waiting to be
+    /// committed) is non-zero, for at most 100 ms at a time: on SQLite, jobs and webhooks
+    /// share one writer, and a webhook is waiting for its answer while a job is not.
+    pub fn spawn_yielding(
+        store: Arc<dyn Store>,
+        config: JobsConfig,
+        wakeup: Arc<Notify>,
+        shutdown: watch::Receiver<bool>,
+        grace: Duration,
+        yield_to: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    ) -> Self {
         let mut workers = JoinSet::new();
         let process = format!(
             "{}-{}",
@@ -58,6 +72,7 @@ impl Pool {
                 wakeup: wakeup.clone(),
                 shutdown: shutdown.clone(),
                 grace,
+                yield_to: yield_to.clone(),
             };
             workers.spawn(worker.run());
         }
@@ -77,6 +92,7 @@ struct Worker {
     wakeup: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
     grace: Duration,
+    yield_to: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Worker {
@@ -86,6 +102,14 @@ impl Worker {
         while !*self.shutdown.borrow() {
             // Register for a wake-up before looking, so a job enqueued between the claim
             // and the wait is not missed until the next poll.
+            if let Some(pending) = &self.yield_to {
+                for _ in 0..50 {
+                    if pending.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
             let notified = wakeup.notified();
             match self
                 .store
