@@ -66,17 +66,12 @@ async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError
         Decision::Card(card) => {
             let security_fixes = card.security_fixes;
             let created = store
-                .create_card(&NewCard {
+                .create_card(&new_card(
                     workspace_id,
-                    event_id: event.id,
-                    source_key: event.dedup_key.clone(),
-                    category: card.category,
-                    title: card.title,
-                    content: card.content,
-                    variants: card.variants,
-                    risk: card.risk,
-                    risk_reasons: card.risk_reasons,
-                })
+                    event.id,
+                    event.dedup_key.clone(),
+                    *card,
+                ))
                 .await?;
             match created {
                 CardCreation::OverLimit { plan, limit, used } => {
@@ -126,18 +121,28 @@ async fn suggest_strategy(
         return Ok(());
     };
     let month = &covalynce_domain::time::format_rfc3339(covalynce_domain::now_millis())[..7];
+    let key = format!("strategy:security:{}:{month}", event.repo);
     store
-        .create_card(&NewCard {
-            workspace_id,
-            event_id: event.id,
-            source_key: format!("strategy:security:{}:{month}", event.repo),
-            category: card.category,
-            title: card.title,
-            content: card.content,
-            variants: card.variants,
-            risk: card.risk,
-            risk_reasons: card.risk_reasons,
-        })
+        .create_card(&new_card(workspace_id, event.id, key, card))
         .await?;
     Ok(())
+}
+
+fn new_card(
+    workspace_id: covalynce_domain::WorkspaceId,
+    event_id: EventId,
+    source_key: String,
+    card: covalynce_cards::CardDraft,
+) -> NewCard {
+    NewCard {
+        workspace_id,
+        event_id,
+        source_key,
+        category: card.category,
+        title: card.title,
+        content: card.content,
+        variants: card.variants,
+        risk: card.risk,
+        risk_reasons: card.risk_reasons,
+    }
 }

@@ -6,14 +6,20 @@ use std::path::Path;
 use std::process::Command;
 
 pub fn git(repo: &Path, args: &[&str], time: u64) {
+    git_as(repo, "Ada Lovelace", args, time);
+}
+
+/// Runs git as `who` at a fixed time, ignoring the machine's git configuration.
+pub fn git_as(repo: &Path, who: &str, args: &[&str], time: u64) {
     let date = format!("{time} +0000");
+    let email = format!("{}@example.com", who.to_lowercase().replace(' ', "."));
     let status = Command::new("git")
         .args(args)
         .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("GIT_AUTHOR_NAME", who)
+        .env("GIT_AUTHOR_EMAIL", &email)
+        .env("GIT_COMMITTER_NAME", who)
+        .env("GIT_COMMITTER_EMAIL", &email)
         .env("GIT_AUTHOR_DATE", &date)
         .env("GIT_COMMITTER_DATE", &date)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")

@@ -4,10 +4,9 @@
 //! and `covalynce draft` must name what the maintainers named and little else: every pull
 //! request, except dependency bumps and CI-only changes, which it counts instead (by design).
 
-use crate::draft::git;
+use crate::draft::{git, git_as};
 use crate::helpers::covalynce_cmd;
 use std::collections::BTreeSet;
-use std::path::Path;
 
 struct Pr {
     title: String,
@@ -34,27 +33,6 @@ fn releases() -> Vec<(String, Vec<Pr>)> {
     }
     out.reverse(); // oldest first
     out
-}
-
-fn git_as(repo: &Path, who: &str, args: &[&str], time: u64) {
-    let date = format!("{time} +0000");
-    let status = std::process::Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", who)
-        .env(
-            "GIT_AUTHOR_EMAIL",
-            format!("{who}@users.noreply.github.com"),
-        )
-        .env("GIT_COMMITTER_NAME", "GitHub")
-        .env("GIT_COMMITTER_EMAIL", "noreply@github.com")
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
 }
 
 #[test]
