@@ -70,6 +70,10 @@ impl Channel {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     /// The platform's limit, in the platform's own unit (see [`Channel::length`]).
     pub fn limit(self) -> usize {
         match self {

@@ -108,6 +108,20 @@ pub trait Store: Send + Sync + 'static {
     async fn create_card(&self, card: &NewCard) -> Result<CardCreation>;
     async fn list_cards(&self, ws: WorkspaceId, filter: &CardFilter) -> Result<Vec<CardRecord>>;
     async fn card(&self, ws: WorkspaceId, id: CardId) -> Result<Option<CardRecord>>;
+    /// Replaces the card's variants (a PENDING card only) and records them as a new
+    /// revision by `author`; earlier revisions, the drafted one first, are kept.
+    async fn edit_card(
+        &self,
+        ws: WorkspaceId,
+        id: CardId,
+        variants: &std::collections::BTreeMap<String, String>,
+        risk: covalynce_domain::Risk,
+        risk_reasons: &[String],
+        author: &str,
+    ) -> Result<CardChange>;
+    /// PENDING → DISMISSED.
+    async fn dismiss_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;
+    async fn card_revisions(&self, ws: WorkspaceId, id: CardId) -> Result<Vec<CardRevision>>;
 
     async fn enqueue_job(&self, job: &NewJob) -> Result<JobId>;
     /// Takes up to `limit` runnable jobs (queued and due, or running with an expired

@@ -325,3 +325,20 @@ pub struct CardFilter {
     pub before: Option<CardId>,
     pub limit: i64,
 }
+
+/// The result of a review action on a card.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardChange {
+    Done(Box<CardRecord>),
+    NotFound,
+    /// The card is not in a status that allows this action.
+    Conflict(CardStatus),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CardRevision {
+    pub revision: i64,
+    pub variants: std::collections::BTreeMap<String, String>,
+    pub author: String,
+    pub created_at: UnixMillis,
+}

@@ -934,6 +934,113 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn edit_card(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::CardId,
+                variants: &std::collections::BTreeMap<String, String>,
+                risk: covalynce_domain::Risk,
+                risk_reasons: &[String],
+                author: &str,
+            ) -> $crate::Result<$crate::CardChange> {
+                let now = covalynce_domain::now_millis();
+                let json = serde_json::to_string(variants)
+                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                let reasons = serde_json::to_string(risk_reasons)
+                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                let mut conn = self.durable_conn().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                // The guarded UPDATE first: it takes the write lock and decides the race.
+                let updated: Option<String> = sqlx::query_scalar(
+                    "UPDATE cards SET variants = $1, risk = $2, risk_reasons = $3, updated_at = $4
+                     WHERE id = $5 AND workspace_id = $6 AND status = 'PENDING' RETURNING id",
+                )
+                .bind(&json)
+                .bind(risk.as_str())
+                .bind(&reasons)
+                .bind(now)
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if updated.is_none() {
+                    tx.rollback().await?;
+                    return Ok(match self.card(ws, id).await? {
+                        Some(card) => $crate::CardChange::Conflict(card.status),
+                        None => $crate::CardChange::NotFound,
+                    });
+                }
+                sqlx::query(
+                    "INSERT INTO card_revisions (id, card_id, revision, variants, author, created_at)
+                     SELECT $1, $2, COALESCE(MAX(revision), 0) + 1, $3, $4, $5
+                     FROM card_revisions WHERE card_id = $2",
+                )
+                .bind(covalynce_domain::CardId::new().to_string())
+                .bind(id.to_string())
+                .bind(&json)
+                .bind(author)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                drop(conn);
+                Ok(match self.card(ws, id).await? {
+                    Some(card) => $crate::CardChange::Done(Box::new(card)),
+                    None => $crate::CardChange::NotFound,
+                })
+            }
+
+            async fn dismiss_card(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::CardId,
+            ) -> $crate::Result<$crate::CardChange> {
+                let now = covalynce_domain::now_millis();
+                let mut conn = self.durable_conn().await?;
+                let updated: Option<String> = sqlx::query_scalar(
+                    "UPDATE cards SET status = 'DISMISSED', updated_at = $1
+                     WHERE id = $2 AND workspace_id = $3 AND status = 'PENDING' RETURNING id",
+                )
+                .bind(now)
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
+                drop(conn);
+                Ok(match (updated, self.card(ws, id).await?) {
+                    (Some(_), Some(card)) => $crate::CardChange::Done(Box::new(card)),
+                    (None, Some(card)) => $crate::CardChange::Conflict(card.status),
+                    (_, None) => $crate::CardChange::NotFound,
+                })
+            }
+
+            async fn card_revisions(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::CardId,
+            ) -> $crate::Result<Vec<$crate::CardRevision>> {
+                let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+                    "SELECT r.revision, r.variants, r.author, r.created_at
+                     FROM card_revisions r JOIN cards c ON c.id = r.card_id
+                     WHERE r.card_id = $1 AND c.workspace_id = $2 ORDER BY r.revision",
+                )
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_all(&self.read)
+                .await?;
+                rows.into_iter()
+                    .map(|(revision, variants, author, created_at)| {
+                        Ok($crate::CardRevision {
+                            revision,
+                            variants: serde_json::from_str(&variants)
+                                .map_err(|e| $crate::StoreError::Corrupt(format!("revision: {e}")))?,
+                            author,
+                            created_at,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn enqueue_job(
                 &self,
                 job: &$crate::NewJob,

@@ -126,7 +126,9 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::events::get))
         .routes(routes!(api::jobs::list))
         .routes(routes!(api::cards::list))
-        .routes(routes!(api::cards::get))
+        .routes(routes!(api::cards::get, api::cards::edit))
+        .routes(routes!(api::cards::dismiss))
+        .routes(routes!(api::cards::revisions))
         .routes(routes!(hooks::github))
         .split_for_parts()
 }

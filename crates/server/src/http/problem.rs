@@ -26,6 +26,8 @@ pub enum ApiError {
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
     Unavailable(String),
     /// A fault on our side. The cause is logged; the client gets no internals.
     #[error("internal error")]
@@ -83,6 +85,12 @@ pub const PROBLEM_TYPES: &[(&str, u16, &str, &str)] = &[
         "Send JSON with Content-Type: application/json.",
     ),
     (
+        "conflict",
+        409,
+        "Conflict",
+        "The resource is not in a state that allows this (a card that is no longer pending, say).",
+    ),
+    (
         "method-not-allowed",
         405,
         "Method not allowed",
@@ -114,6 +122,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -121,14 +130,14 @@ impl ApiError {
 
     fn status_and_title(&self) -> (StatusCode, &'static str) {
         let slug = self.slug();
-        let (_, status, title, _) = PROBLEM_TYPES
-            .iter()
-            .find(|(s, ..)| *s == slug)
-            .expect("every ApiError kind is listed in PROBLEM_TYPES");
-        (
-            StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            title,
-        )
+        // Every kind is listed (a unit test checks); an error path must not panic anyway.
+        match PROBLEM_TYPES.iter().find(|(s, ..)| *s == slug) {
+            Some((_, status, title, _)) => (
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                title,
+            ),
+            None => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+        }
     }
 }
 
@@ -200,4 +209,34 @@ pub async fn describe(axum::extract::Path(slug): axum::extract::Path<String>) ->
 
 pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("nothing is served at {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_kind_has_a_documented_problem_type() {
+        let all = [
+            ApiError::Unauthorized(String::new()),
+            ApiError::InvalidSignature(String::new()),
+            ApiError::NotFound(String::new()),
+            ApiError::MalformedJson(String::new()),
+            ApiError::BadRequest(String::new()),
+            ApiError::Validation(String::new()),
+            ApiError::PayloadTooLarge(String::new()),
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::MethodNotAllowed(String::new()),
+            ApiError::Conflict(String::new()),
+            ApiError::Unavailable(String::new()),
+            ApiError::Internal(anyhow::anyhow!("x")),
+        ];
+        for e in all {
+            let slug = e.slug();
+            let listed = PROBLEM_TYPES.iter().find(|(s, ..)| *s == slug);
+            let (_, status, ..) =
+                listed.unwrap_or_else(|| panic!("{slug} is not in PROBLEM_TYPES"));
+            assert_eq!(e.status_and_title().0.as_u16(), *status, "{slug}");
+        }
+    }
 }

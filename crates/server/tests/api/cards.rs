@@ -10,6 +10,7 @@ on_both_backends!(
     another_workspaces_cards_are_invisible,
     several_security_fixes_suggest_a_security_post_once,
     the_workspace_voice_shapes_new_drafts,
+    a_reviewer_edits_then_dismisses_and_every_revision_is_kept,
 );
 
 const SECRET: &str = "s";
@@ -260,5 +261,123 @@ async fn the_workspace_voice_shapes_new_drafts(backend: Backend) {
         !linkedin.contains('✨'),
         "no emoji in the plain voice: {linkedin}"
     );
+    app.stop().await;
+}
+
+async fn a_reviewer_edits_then_dismisses_and_every_revision_is_kept(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    let body = push_with_message(&format!("{:040x}", 9), "feat: add CSV export", "src/lib.rs");
+    app.deliver(&src, "push", "e1", SECRET, &body).await;
+    settled(&app, 1).await;
+    let card = app.get_json("/api/v1/cards").await["data"][0].clone();
+    let id = card["id"].as_str().unwrap().to_owned();
+    let patch = |body: Value| {
+        app.client
+            .patch(app.url(&format!("/api/v1/cards/{id}")))
+            .bearer_auth(&app.token)
+            .json(&body)
+            .send()
+    };
+
+    let r = patch(serde_json::json!({"variants": {"x": "CSV export is here. Try it."}}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let edited: Value = r.json().await.unwrap();
+    assert_eq!(
+        edited["data"]["variants"]["x"],
+        "CSV export is here. Try it."
+    );
+    assert_eq!(
+        edited["data"]["variants"]["linkedin"], card["variants"]["linkedin"],
+        "other channels untouched"
+    );
+    assert_eq!(edited["data"]["risk"], "green");
+
+    // A pasted credential turns the light red; the text stays the person's own.
+    let token = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+    let r = patch(serde_json::json!({"variants": {"slack": format!("deploy with {token}")}}))
+        .await
+        .unwrap();
+    let red: Value = r.json().await.unwrap();
+    assert_eq!(red["data"]["risk"], "red");
+    assert!(
+        red["data"]["risk_reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("GitHub token"),
+        "{red}"
+    );
+
+    for (bad, what) in [
+        (
+            serde_json::json!({"variants": {"myspace": "x"}}),
+            "not a channel kind",
+        ),
+        (
+            serde_json::json!({"variants": {"x": "   "}}),
+            "must not be empty",
+        ),
+        (serde_json::json!({"variants": {}}), "at least one channel"),
+    ] {
+        let r = patch(bad).await.unwrap();
+        assert_eq!(r.status(), 422);
+        let p: Value = r.json().await.unwrap();
+        assert!(p["detail"].as_str().unwrap().contains(what), "{p}");
+    }
+
+    let revisions = app.get_json(&format!("/api/v1/cards/{id}/revisions")).await;
+    let revisions = revisions["data"].as_array().unwrap();
+    assert_eq!(revisions.len(), 3, "drafted + two edits");
+    assert_eq!(revisions[0]["revision"], 1);
+    assert_eq!(revisions[0]["author"], "drafter");
+    assert_eq!(
+        revisions[0]["variants"], card["variants"],
+        "the drafted original is kept"
+    );
+    assert_eq!(revisions[2]["author"], "api");
+
+    let dismiss = || {
+        app.client
+            .post(app.url(&format!("/api/v1/cards/{id}/dismiss")))
+            .bearer_auth(&app.token)
+            .send()
+    };
+    let r = dismiss().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let dismissed: Value = r.json().await.unwrap();
+    assert_eq!(dismissed["data"]["status"], "dismissed");
+    for r in [
+        dismiss().await.unwrap(),
+        patch(serde_json::json!({"variants": {"x": "late"}}))
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(r.status(), 409);
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["type"], "/problems/conflict");
+        assert!(
+            p["detail"].as_str().unwrap().contains("is dismissed"),
+            "{p}"
+        );
+    }
+    assert_eq!(
+        app.get_json("/api/v1/cards?status=dismissed").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let other = app.token_for("globex").await;
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/cards/{id}/dismiss")))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
     app.stop().await;
 }

@@ -2,12 +2,12 @@
 
 use super::{Data, List, Paging, time};
 use crate::http::AppState;
-use crate::http::extract::Auth;
+use crate::http::extract::{ApiJson, Auth};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use covalynce_domain::{CardCategory, CardId, CardStatus, Risk};
-use covalynce_storage::{CardFilter, CardRecord};
+use covalynce_storage::{CardChange, CardFilter, CardRecord, CardRevision};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -126,4 +126,176 @@ pub async fn get(
         .await?
         .ok_or_else(not_found)?;
     Ok(Json(Data { data: card.into() }))
+}
+
+fn parse_id(id: &str) -> Result<CardId, ApiError> {
+    CardId::parse(id)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no card {id:?} in this workspace")))
+}
+
+fn answer(change: CardChange, id: &str, action: &str) -> Result<Json<Data<CardView>>, ApiError> {
+    match change {
+        CardChange::Done(card) => Ok(Json(Data {
+            data: (*card).into(),
+        })),
+        CardChange::NotFound => Err(ApiError::NotFound(format!(
+            "there is no card {id:?} in this workspace"
+        ))),
+        CardChange::Conflict(status) => Err(ApiError::Conflict(format!(
+            "card {id} is {}; only a pending card can be {action}",
+            status.as_str()
+        ))),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct EditCard {
+    /// Channel kind → new text; channels not named keep their text.
+    pub variants: BTreeMap<String, String>,
+}
+
+/// Edit a pending card's posts. The drafted text and every edit stay as revisions; the
+/// risk light is worked out again for the new text.
+#[utoipa::path(patch, path = "/api/v1/cards/{id}", tag = "cards", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = EditCard,
+    responses(
+        (status = 200, body = Data<CardView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn edit(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<EditCard>,
+) -> Result<Json<Data<CardView>>, ApiError> {
+    use covalynce_drafting::Channel;
+    let card_id = parse_id(&id)?;
+    if req.variants.is_empty() {
+        return Err(ApiError::Validation(
+            "variants must name at least one channel".into(),
+        ));
+    }
+    for (name, text) in &req.variants {
+        if Channel::parse(name).is_none() {
+            return Err(ApiError::Validation(format!(
+                "{name:?} is not a channel kind (linkedin, x, mastodon, bluesky, slack, discord)"
+            )));
+        }
+        if text.trim().is_empty() {
+            return Err(ApiError::Validation(format!(
+                "the {name} text must not be empty"
+            )));
+        }
+    }
+    let card =
+        state.store().card(ws.id, card_id).await?.ok_or_else(|| {
+            ApiError::NotFound(format!("there is no card {id:?} in this workspace"))
+        })?;
+    let mut variants = card.variants.clone();
+    variants.extend(req.variants);
+    // The light is judged again on what a person wrote: a pasted key or an over-long post
+    // is as red as a drafted one (but the text is theirs: flagged, not rewritten).
+    let event = match card.event_id {
+        Some(e) => state.store().event(ws.id, e).await?,
+        None => None,
+    };
+    let private = event
+        .as_ref()
+        .and_then(|e| e.data["repo_private"].as_bool())
+        .unwrap_or(false);
+    let own_url = event.as_ref().and_then(|e| {
+        ["url", "compare_url", "repo_url"]
+            .iter()
+            .find_map(|k| e.data[*k].as_str().map(str::to_owned))
+    });
+    let posts: BTreeMap<Channel, String> = variants
+        .iter()
+        .filter_map(|(k, v)| Channel::parse(k).map(|c| (c, v.clone())))
+        .collect();
+    let secrets: Vec<covalynce_understanding::Finding> = variants
+        .values()
+        .flat_map(|t| covalynce_understanding::redact_secrets(t).1)
+        .collect();
+    let report = covalynce_cards::assess(
+        &posts,
+        &secrets,
+        private.then(|| event.as_ref().map(|e| e.repo.as_str()).unwrap_or_default()),
+        own_url.as_deref(),
+    );
+    let change = state
+        .store()
+        .edit_card(
+            ws.id,
+            card_id,
+            &variants,
+            report.level,
+            &report.reasons,
+            "api",
+        )
+        .await?;
+    answer(change, &id, "edited")
+}
+
+/// Dismiss a pending card: it will not be published.
+#[utoipa::path(post, path = "/api/v1/cards/{id}/dismiss", tag = "cards", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = Data<CardView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn dismiss(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Data<CardView>>, ApiError> {
+    let card_id = parse_id(&id)?;
+    let change = state.store().dismiss_card(ws.id, card_id).await?;
+    answer(change, &id, "dismissed")
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RevisionView {
+    /// 1 is what was drafted.
+    pub revision: i64,
+    pub variants: BTreeMap<String, String>,
+    /// `drafter`, or who edited it.
+    pub author: String,
+    pub created_at: String,
+}
+
+impl From<CardRevision> for RevisionView {
+    fn from(r: CardRevision) -> Self {
+        Self {
+            revision: r.revision,
+            variants: r.variants,
+            author: r.author,
+            created_at: time(r.created_at),
+        }
+    }
+}
+
+/// Every version of a card's posts, the drafted one first.
+#[utoipa::path(get, path = "/api/v1/cards/{id}/revisions", tag = "cards", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = List<RevisionView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn revisions(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<List<RevisionView>>, ApiError> {
+    let card_id = parse_id(&id)?;
+    let revisions = state.store().card_revisions(ws.id, card_id).await?;
+    if revisions.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "there is no card {id:?} in this workspace"
+        )));
+    }
+    Ok(Json(List::page(
+        revisions.into_iter().map(RevisionView::from).collect(),
+        0,
+        |r| r.revision.to_string(),
+    )))
 }
