@@ -98,14 +98,17 @@ pub struct NewEvent {
 pub enum JobKind {
     /// Turn a stored event into a card.
     DraftEvent,
+    /// Publish one card on one channel.
+    Publish,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 1] = [JobKind::DraftEvent];
+    pub const ALL: [JobKind; 2] = [JobKind::DraftEvent, JobKind::Publish];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::DraftEvent => "draft_event",
+            JobKind::Publish => "publish",
         }
     }
 

@@ -56,6 +56,10 @@ id_type!(
     TokenId,
     /// A card in the review stack.
     CardId,
+    /// Where approved cards are published.
+    ChannelId,
+    /// One card on one channel: the unit that is published exactly once.
+    PublicationId,
 );
 
 #[cfg(test)]

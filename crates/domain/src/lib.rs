@@ -13,7 +13,9 @@ pub mod time;
 
 pub use commit::Commit;
 pub use event::{CardCategory, CardStatus, EventKind, JobKind, NewEvent, Risk, SourceKind};
-pub use ids::{CardId, DeliveryId, EventId, JobId, SourceId, TokenId, WorkspaceId};
+pub use ids::{
+    CardId, ChannelId, DeliveryId, EventId, JobId, PublicationId, SourceId, TokenId, WorkspaceId,
+};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
 pub use symbol::{Change, FileAnalysis, SymbolChange, SymbolKind};
 

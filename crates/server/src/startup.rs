@@ -123,6 +123,7 @@ impl Application {
             secrets,
             http::metrics::handle(),
             wakeup,
+            config.data_dir.clone(),
         );
         let app = http::router(state);
 

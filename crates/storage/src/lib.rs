@@ -123,6 +123,34 @@ pub trait Store: Send + Sync + 'static {
     async fn dismiss_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;
     async fn card_revisions(&self, ws: WorkspaceId, id: CardId) -> Result<Vec<CardRevision>>;
 
+    async fn insert_channel(&self, channel: &NewChannel) -> Result<ChannelRecord>;
+    async fn list_channels(&self, ws: WorkspaceId) -> Result<Vec<ChannelRecord>>;
+    async fn channel(&self, id: covalynce_domain::ChannelId) -> Result<Option<ChannelRecord>>;
+    /// PENDING → APPROVED for a card that is not red, with one queued publication (and its
+    /// publish job, due at `publish_at`) per channel. One transaction.
+    async fn approve_card(
+        &self,
+        ws: WorkspaceId,
+        id: CardId,
+        channels: &[covalynce_domain::ChannelId],
+        publish_at: i64,
+    ) -> Result<Approval>;
+    async fn publication(
+        &self,
+        id: covalynce_domain::PublicationId,
+    ) -> Result<Option<PublicationRecord>>;
+    async fn card_publications(&self, card: CardId) -> Result<Vec<PublicationRecord>>;
+    /// Records a publication's state (`publishing` before the remote call, `published` or
+    /// `failed` after) and settles the card: PUBLISHED when every publication is, FAILED when
+    /// all are done and one failed.
+    async fn set_publication(
+        &self,
+        id: covalynce_domain::PublicationId,
+        status: &str,
+        url: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<()>;
+
     async fn enqueue_job(&self, job: &NewJob) -> Result<JobId>;
     /// Takes up to `limit` runnable jobs (queued and due, or running with an expired
     /// lease) for `worker`, leasing them for `lease_ms`. A job is held by one worker at a

@@ -2,8 +2,9 @@
 //! row that does not parse is an error here, not a surprise three layers up.
 
 use covalynce_domain::{
-    CardCategory, CardId, CardStatus, DeliveryId, EventId, EventKind, JobId, JobKind, NewEvent,
-    Risk, SourceId, SourceKind, TokenId, UnixMillis, WorkspaceId, WorkspaceSlug,
+    CardCategory, CardId, CardStatus, ChannelId, DeliveryId, EventId, EventKind, JobId, JobKind,
+    NewEvent, PublicationId, Risk, SourceId, SourceKind, TokenId, UnixMillis, WorkspaceId,
+    WorkspaceSlug,
 };
 use serde::Serialize;
 
@@ -341,4 +342,54 @@ pub struct CardRevision {
     pub variants: std::collections::BTreeMap<String, String>,
     pub author: String,
     pub created_at: UnixMillis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    pub id: ChannelId,
+    pub workspace_id: WorkspaceId,
+    pub kind: String,
+    pub name: String,
+    /// Non-secret settings.
+    pub config: serde_json::Value,
+    /// Sealed by the caller.
+    pub sealed_credentials: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelRecord {
+    pub id: ChannelId,
+    pub workspace_id: WorkspaceId,
+    pub kind: String,
+    pub name: String,
+    pub config: serde_json::Value,
+    #[serde(skip)]
+    pub sealed_credentials: Option<Vec<u8>>,
+    pub status: String,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Approval {
+    Approved(Box<CardRecord>),
+    NotFound,
+    Conflict(CardStatus),
+    /// Red cards cannot be published without an edit.
+    Red,
+    UnknownChannel(ChannelId),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublicationRecord {
+    pub id: PublicationId,
+    pub workspace_id: WorkspaceId,
+    pub card_id: CardId,
+    pub channel_id: ChannelId,
+    /// queued, publishing, published or failed.
+    pub status: String,
+    pub idempotency_key: String,
+    pub url: Option<String>,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub published_at: Option<UnixMillis>,
 }

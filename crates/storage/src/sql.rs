@@ -185,6 +185,66 @@ impl TryFrom<CardRow> for CardRecord {
 }
 
 #[derive(sqlx::FromRow)]
+pub(crate) struct ChannelRow {
+    id: String,
+    workspace_id: String,
+    kind: String,
+    name: String,
+    config: String,
+    credentials: Option<Vec<u8>>,
+    status: String,
+    created_at: i64,
+}
+
+impl TryFrom<ChannelRow> for ChannelRecord {
+    type Error = StoreError;
+    fn try_from(r: ChannelRow) -> Result<Self> {
+        Ok(ChannelRecord {
+            id: parse_id(&r.id, covalynce_domain::ChannelId::parse)?,
+            workspace_id: parse_id(&r.workspace_id, WorkspaceId::parse)?,
+            kind: r.kind,
+            name: r.name,
+            config: parse_json(&r.config)?,
+            sealed_credentials: r.credentials,
+            status: r.status,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PublicationRow {
+    id: String,
+    workspace_id: String,
+    card_id: String,
+    channel_id: String,
+    status: String,
+    idempotency_key: String,
+    url: Option<String>,
+    error: Option<String>,
+    attempts: i64,
+    published_at: Option<i64>,
+}
+
+impl TryFrom<PublicationRow> for PublicationRecord {
+    type Error = StoreError;
+    fn try_from(r: PublicationRow) -> Result<Self> {
+        Ok(PublicationRecord {
+            id: parse_id(&r.id, covalynce_domain::PublicationId::parse)?,
+            workspace_id: parse_id(&r.workspace_id, WorkspaceId::parse)?,
+            card_id: parse_id(&r.card_id, covalynce_domain::CardId::parse)?,
+            channel_id: parse_id(&r.channel_id, covalynce_domain::ChannelId::parse)?,
+            status: r.status,
+            idempotency_key: r.idempotency_key,
+            url: r.url,
+            error: r.error,
+            attempts: r.attempts,
+            published_at: r.published_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct ClaimRow {
     id: String,
     workspace_id: Option<String>,
@@ -285,6 +345,9 @@ pub(crate) const SOURCE_COLS: &str =
     "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
 pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at";
+pub(crate) const CHANNEL_COLS: &str =
+    "id, workspace_id, kind, name, config, credentials, status, created_at";
+pub(crate) const PUBLICATION_COLS: &str = "id, workspace_id, card_id, channel_id, status, idempotency_key, url, error, attempts, published_at";
 pub(crate) const JOB_COLS: &str = "id, kind, status, attempts, max_attempts, run_at, locked_by, last_error, payload, created_at, finished_at";
 
 /// The job claim: due queued jobs, and running ones whose lease expired, oldest first.
@@ -1039,6 +1102,211 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn insert_channel(
+                &self,
+                c: &$crate::NewChannel,
+            ) -> $crate::Result<$crate::ChannelRecord> {
+                let now = covalynce_domain::now_millis();
+                let mut conn = self.durable_conn().await?;
+                sqlx::query(
+                    "INSERT INTO channels (id, workspace_id, kind, name, config, credentials, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(c.id.to_string())
+                .bind(c.workspace_id.to_string())
+                .bind(&c.kind)
+                .bind(&c.name)
+                .bind(c.config.to_string())
+                .bind(c.sealed_credentials.as_deref())
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                Ok($crate::ChannelRecord {
+                    id: c.id,
+                    workspace_id: c.workspace_id,
+                    kind: c.kind.clone(),
+                    name: c.name.clone(),
+                    config: c.config.clone(),
+                    sealed_credentials: c.sealed_credentials.clone(),
+                    status: "active".into(),
+                    created_at: now,
+                })
+            }
+
+            async fn list_channels(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+            ) -> $crate::Result<Vec<$crate::ChannelRecord>> {
+                let rows: Vec<$crate::sql::ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM channels WHERE workspace_id = $1 ORDER BY id",
+                    $crate::sql::CHANNEL_COLS
+                )))
+                .bind(ws.to_string())
+                .fetch_all(&self.read)
+                .await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn channel(
+                &self,
+                id: covalynce_domain::ChannelId,
+            ) -> $crate::Result<Option<$crate::ChannelRecord>> {
+                let row: Option<$crate::sql::ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM channels WHERE id = $1",
+                    $crate::sql::CHANNEL_COLS
+                )))
+                .bind(id.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn approve_card(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::CardId,
+                channels: &[covalynce_domain::ChannelId],
+                publish_at: i64,
+            ) -> $crate::Result<$crate::Approval> {
+                let now = covalynce_domain::now_millis();
+                let mut conn = self.durable_conn().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let approved: Option<String> = sqlx::query_scalar(
+                    "UPDATE cards SET status = 'APPROVED', publish_at = $1, updated_at = $2
+                     WHERE id = $3 AND workspace_id = $4 AND status = 'PENDING'
+                       AND (risk IS NULL OR risk <> 'red')
+                     RETURNING id",
+                )
+                .bind(publish_at)
+                .bind(now)
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if approved.is_none() {
+                    tx.rollback().await?;
+                    drop(conn);
+                    return Ok(match self.card(ws, id).await? {
+                        None => $crate::Approval::NotFound,
+                        Some(c) if c.status == covalynce_domain::CardStatus::Pending => $crate::Approval::Red,
+                        Some(c) => $crate::Approval::Conflict(c.status),
+                    });
+                }
+                for channel in channels {
+                    let known: Option<String> = sqlx::query_scalar(
+                        "SELECT id FROM channels WHERE id = $1 AND workspace_id = $2 AND status = 'active'",
+                    )
+                    .bind(channel.to_string())
+                    .bind(ws.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if known.is_none() {
+                        tx.rollback().await?;
+                        return Ok($crate::Approval::UnknownChannel(*channel));
+                    }
+                    let publication = covalynce_domain::PublicationId::new();
+                    sqlx::query(
+                        "INSERT INTO publications (id, workspace_id, card_id, channel_id, idempotency_key, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(publication.to_string())
+                    .bind(ws.to_string())
+                    .bind(id.to_string())
+                    .bind(channel.to_string())
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, created_at, updated_at)
+                         VALUES ($1, $2, 'publish', $3, $4, $5, $5)",
+                    )
+                    .bind(covalynce_domain::JobId::new().to_string())
+                    .bind(ws.to_string())
+                    .bind(serde_json::json!({ "publication_id": publication.to_string() }).to_string())
+                    .bind(publish_at)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                drop(conn);
+                Ok(match self.card(ws, id).await? {
+                    Some(c) => $crate::Approval::Approved(Box::new(c)),
+                    None => $crate::Approval::NotFound,
+                })
+            }
+
+            async fn publication(
+                &self,
+                id: covalynce_domain::PublicationId,
+            ) -> $crate::Result<Option<$crate::PublicationRecord>> {
+                let row: Option<$crate::sql::PublicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM publications WHERE id = $1",
+                    $crate::sql::PUBLICATION_COLS
+                )))
+                .bind(id.to_string())
+                .fetch_optional(&self.write)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn card_publications(
+                &self,
+                card: covalynce_domain::CardId,
+            ) -> $crate::Result<Vec<$crate::PublicationRecord>> {
+                let rows: Vec<$crate::sql::PublicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM publications WHERE card_id = $1 ORDER BY id",
+                    $crate::sql::PUBLICATION_COLS
+                )))
+                .bind(card.to_string())
+                .fetch_all(&self.read)
+                .await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn set_publication(
+                &self,
+                id: covalynce_domain::PublicationId,
+                status: &str,
+                url: Option<&str>,
+                error: Option<&str>,
+            ) -> $crate::Result<()> {
+                let now = covalynce_domain::now_millis();
+                // Durable: "publishing" must be on disk before the remote call, and the
+                // outcome before the job is done.
+                let mut conn = self.durable_conn().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let card: Option<String> = sqlx::query_scalar(
+                    "UPDATE publications SET status = $1, url = COALESCE($2, url), error = $3,
+                            attempts = attempts + CASE WHEN $1 = 'publishing' THEN 1 ELSE 0 END,
+                            published_at = CASE WHEN $1 = 'published' THEN $4 ELSE published_at END
+                     WHERE id = $5 RETURNING card_id",
+                )
+                .bind(status)
+                .bind(url)
+                .bind(error)
+                .bind(now)
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(card) = card {
+                    sqlx::query(
+                        "UPDATE cards SET updated_at = $1, status = CASE
+                            WHEN NOT EXISTS (SELECT 1 FROM publications WHERE card_id = $2 AND status <> 'published') THEN 'PUBLISHED'
+                            WHEN NOT EXISTS (SELECT 1 FROM publications WHERE card_id = $2 AND status IN ('queued', 'publishing')) THEN 'FAILED'
+                            ELSE status END
+                         WHERE id = $2 AND status = 'APPROVED'",
+                    )
+                    .bind(now)
+                    .bind(card)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn enqueue_job(

@@ -37,6 +37,7 @@ struct Inner {
     metrics: metrics_exporter_prometheus::PrometheusHandle,
     hook_sources: Mutex<HashMap<SourceId, (Instant, Arc<HookSource>)>>,
     jobs_wakeup: Arc<Notify>,
+    data_dir: std::path::PathBuf,
 }
 
 /// What the webhook endpoint needs to know about a source, with its secret unsealed.
@@ -56,6 +57,7 @@ impl AppState {
         secrets: SecretBox,
         metrics: metrics_exporter_prometheus::PrometheusHandle,
         jobs_wakeup: Arc<Notify>,
+        data_dir: std::path::PathBuf,
     ) -> Self {
         Self(Arc::new(Inner {
             store,
@@ -64,7 +66,12 @@ impl AppState {
             metrics,
             hook_sources: Mutex::new(HashMap::new()),
             jobs_wakeup,
+            data_dir,
         }))
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.0.data_dir
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -128,6 +135,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::cards::list))
         .routes(routes!(api::cards::get, api::cards::edit))
         .routes(routes!(api::cards::dismiss))
+        .routes(routes!(api::cards::approve))
+        .routes(routes!(api::channels::create, api::channels::list))
         .routes(routes!(api::cards::revisions))
         .routes(routes!(hooks::github))
         .split_for_parts()

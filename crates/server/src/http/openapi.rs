@@ -18,6 +18,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "events", description = "Shipped work, normalized"),
         (name = "jobs", description = "The background queue"),
         (name = "cards", description = "Drafts waiting for review"),
+        (name = "channels", description = "Where approved cards are published"),
         (name = "webhooks", description = "Deliveries from GitHub"),
     )
 )]

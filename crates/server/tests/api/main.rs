@@ -9,6 +9,7 @@ mod helpers;
 mod jobs;
 mod openapi;
 mod operations;
+mod publishing;
 mod replicas;
 mod sources;
 mod watch;

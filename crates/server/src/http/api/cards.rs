@@ -35,6 +35,35 @@ pub struct CardView {
     pub source_id: String,
     pub created_at: String,
     pub updated_at: String,
+    /// One per approved channel (on the single-card answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publications: Option<Vec<PublicationView>>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PublicationView {
+    pub id: String,
+    pub channel_id: String,
+    /// queued, publishing, published or failed.
+    pub status: String,
+    pub url: Option<String>,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub published_at: Option<String>,
+}
+
+impl From<covalynce_storage::PublicationRecord> for PublicationView {
+    fn from(p: covalynce_storage::PublicationRecord) -> Self {
+        Self {
+            id: p.id.to_string(),
+            channel_id: p.channel_id.to_string(),
+            status: p.status,
+            url: p.url,
+            error: p.error,
+            attempts: p.attempts,
+            published_at: p.published_at.map(time),
+        }
+    }
 }
 
 impl From<CardRecord> for CardView {
@@ -52,6 +81,7 @@ impl From<CardRecord> for CardView {
             source_id: c.source_key,
             created_at: time(c.created_at),
             updated_at: time(c.updated_at),
+            publications: None,
         }
     }
 }
@@ -125,7 +155,15 @@ pub async fn get(
         .card(ws.id, card_id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(Data { data: card.into() }))
+    let publications = state.store().card_publications(card.id).await?;
+    let mut view = CardView::from(card);
+    view.publications = Some(
+        publications
+            .into_iter()
+            .map(PublicationView::from)
+            .collect(),
+    );
+    Ok(Json(Data { data: view }))
 }
 
 fn parse_id(id: &str) -> Result<CardId, ApiError> {
@@ -298,4 +336,79 @@ pub async fn revisions(
         0,
         |r| r.revision.to_string(),
     )))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ApproveCard {
+    /// Channel ids to publish on.
+    pub channels: Vec<String>,
+    /// RFC 3339; default: now.
+    pub publish_at: Option<String>,
+}
+
+/// Approve a pending card for publishing on the given channels (each once). Red cards need
+/// an edit first.
+#[utoipa::path(post, path = "/api/v1/cards/{id}/approve", tag = "cards", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = ApproveCard,
+    responses(
+        (status = 202, body = Data<CardView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn approve(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ApproveCard>,
+) -> Result<(axum::http::StatusCode, Json<Data<CardView>>), ApiError> {
+    use covalynce_storage::Approval;
+    let card_id = parse_id(&id)?;
+    if req.channels.is_empty() {
+        return Err(ApiError::Validation(
+            "channels must name at least one channel id".into(),
+        ));
+    }
+    let mut channels = Vec::new();
+    for c in &req.channels {
+        let parsed = covalynce_domain::ChannelId::parse(c)
+            .ok_or_else(|| ApiError::Validation(format!("{c:?} is not a channel id")))?;
+        if !channels.contains(&parsed) {
+            channels.push(parsed);
+        }
+    }
+    let publish_at = match &req.publish_at {
+        Some(t) => covalynce_domain::time::parse_rfc3339_millis(t).ok_or_else(|| {
+            ApiError::Validation(format!("publish_at {t:?} is not an RFC 3339 time"))
+        })?,
+        None => covalynce_domain::now_millis(),
+    };
+    match state
+        .store()
+        .approve_card(ws.id, card_id, &channels, publish_at)
+        .await?
+    {
+        Approval::Approved(card) => {
+            state.wake_workers();
+            Ok((
+                axum::http::StatusCode::ACCEPTED,
+                Json(Data {
+                    data: (*card).into(),
+                }),
+            ))
+        }
+        Approval::NotFound => Err(ApiError::NotFound(format!(
+            "there is no card {id:?} in this workspace"
+        ))),
+        Approval::Conflict(status) => Err(ApiError::Conflict(format!(
+            "card {id} is {}; only a pending card can be approved",
+            status.as_str()
+        ))),
+        Approval::Red => Err(ApiError::Conflict(
+            "the card's risk light is red: edit it (see risk_reasons) before approving".into(),
+        )),
+        Approval::UnknownChannel(c) => Err(ApiError::Validation(format!(
+            "there is no active channel {c} in this workspace"
+        ))),
+    }
 }

@@ -2,6 +2,7 @@
 //! workspace. Collections answer `{"data": [...], "meta": {...}}`, objects `{"data": {...}}`.
 
 pub mod cards;
+pub mod channels;
 pub mod deliveries;
 pub mod events;
 pub mod jobs;

@@ -1,0 +1,198 @@
+//! Approve → publish, exactly once: the outbox channel.
+
+use crate::helpers::{TestApp, on_both_backends, push_of_commit, spawn_app};
+use covalynce_domain::{JobKind, now_millis};
+use covalynce_storage::{Backend, NewJob};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    an_approved_card_is_written_to_the_outbox_exactly_once,
+    approvals_are_refused_when_they_cannot_be_honoured,
+);
+
+const SECRET: &str = "s";
+
+async fn a_card(app: &TestApp, n: usize, message: &str) -> String {
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    let mut v: Value = serde_json::from_slice(&push_of_commit(&format!("{n:040x}"))).unwrap();
+    v["commits"][0]["message"] = message.into();
+    v["commits"][0]["added"] = json!(["src/lib.rs"]);
+    v["head_commit"]["message"] = message.into();
+    app.deliver(
+        &src,
+        "push",
+        &format!("p{n}"),
+        SECRET,
+        &serde_json::to_vec(&v).unwrap(),
+    )
+    .await;
+    app.eventually("the card is drafted", || async {
+        !app.get_json("/api/v1/cards").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    })
+    .await;
+    app.get_json("/api/v1/cards").await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn outbox(app: &TestApp, path: &std::path::Path) -> String {
+    let r = app
+        .post_json(
+            "/api/v1/channels",
+            &json!({"kind": "outbox", "path": path.to_str().unwrap(), "variant": "x"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    body["data"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn an_approved_card_is_written_to_the_outbox_exactly_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let card = a_card(&app, 1, "feat: add CSV export").await;
+    let path = app.data_dir.join("out/outbox.jsonl");
+    let channel = outbox(&app, &path).await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{card}/approve"),
+            &json!({"channels": [channel]}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let approved: Value = r.json().await.unwrap();
+    assert_eq!(approved["data"]["status"], "approved");
+    app.eventually("the card is published", || async {
+        app.get_json(&format!("/api/v1/cards/{card}")).await["data"]["status"] == "published"
+    })
+    .await;
+    let one = app.get_json(&format!("/api/v1/cards/{card}")).await;
+    let publication = &one["data"]["publications"][0];
+    assert_eq!(publication["status"], "published");
+    assert_eq!(publication["channel_id"], channel.as_str());
+    assert_eq!(publication["attempts"], 1);
+    assert!(publication["url"].as_str().unwrap().starts_with("file://"));
+    let lines: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["card_id"], card.as_str());
+    assert_eq!(lines[0]["channel_id"], channel.as_str());
+    assert_eq!(lines[0]["text"], one["data"]["variants"]["x"]);
+    assert!(lines[0]["idempotency_key"].is_string() && lines[0]["published_at"].is_string());
+
+    // The same publication run again (a crash after writing, before recording) adds nothing.
+    let ws = covalynce_domain::WorkspaceId::parse(
+        app.get_json("/api/v1/workspace").await["data"]["id"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let pid = publication["id"].as_str().unwrap();
+    app.store
+        .set_publication(
+            covalynce_domain::PublicationId::parse(pid).unwrap(),
+            "publishing",
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let job = app
+        .store
+        .enqueue_job(&NewJob {
+            workspace_id: Some(ws),
+            kind: JobKind::Publish,
+            payload: json!({"publication_id": pid}),
+            run_at: now_millis(),
+            max_attempts: 3,
+        })
+        .await
+        .unwrap();
+    app.eventually("the re-run finishes", || async {
+        app.store.job(job).await.unwrap().unwrap().status == covalynce_storage::JobStatus::Done
+    })
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap().lines().count(),
+        1,
+        "exactly once"
+    );
+    assert_eq!(
+        app.get_json(&format!("/api/v1/cards/{card}")).await["data"]["publications"][0]["status"],
+        "published"
+    );
+    app.stop().await;
+}
+
+async fn approvals_are_refused_when_they_cannot_be_honoured(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let card = a_card(&app, 2, "feat: add PDF export").await;
+    let path = app.data_dir.join("outbox.jsonl");
+    let channel = outbox(&app, &path).await;
+    let approve = |body: Value| {
+        let url = format!("/api/v1/cards/{card}/approve");
+        let app = &app;
+        async move { app.post_json(&url, &body).await }
+    };
+    for (body, status, what) in [
+        (json!({"channels": []}), 422, "at least one channel"),
+        (json!({"channels": ["nope"]}), 422, "not a channel id"),
+        (
+            json!({"channels": [covalynce_domain::ChannelId::new().to_string()]}),
+            422,
+            "no active channel",
+        ),
+        (
+            json!({"channels": [channel], "publish_at": "tomorrow"}),
+            422,
+            "RFC 3339",
+        ),
+    ] {
+        let r = approve(body).await;
+        assert_eq!(r.status().as_u16(), status, "{what}");
+        let p: Value = r.json().await.unwrap();
+        assert!(p["detail"].as_str().unwrap().contains(what), "{p}");
+    }
+    // A red card needs an edit first.
+    let token = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/cards/{card}")))
+        .bearer_auth(&app.token)
+        .json(&json!({"variants": {"x": format!("key {token}")}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = approve(json!({"channels": [channel]})).await;
+    assert_eq!(r.status(), 409);
+    let p: Value = r.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().contains("red"), "{p}");
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/cards/{card}")))
+        .bearer_auth(&app.token)
+        .json(&json!({"variants": {"x": "PDF export is here."}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Scheduled for later: approved, queued, nothing written yet.
+    let r = approve(json!({"channels": [channel], "publish_at": "2999-01-01T00:00:00Z"})).await;
+    assert_eq!(r.status(), 202);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let one = app.get_json(&format!("/api/v1/cards/{card}")).await;
+    assert_eq!(one["data"]["status"], "approved");
+    assert_eq!(one["data"]["publications"][0]["status"], "queued");
+    assert!(!path.exists() || std::fs::read_to_string(&path).unwrap().is_empty());
+    // Approving twice is a conflict.
+    let r = approve(json!({"channels": [channel]})).await;
+    assert_eq!(r.status(), 409);
+    app.stop().await;
+}
