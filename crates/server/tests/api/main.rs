@@ -2,6 +2,7 @@
 
 mod cards;
 mod cli;
+mod crash;
 mod draft;
 mod evaluation;
 mod github_hooks;

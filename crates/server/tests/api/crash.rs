@@ -1,0 +1,173 @@
+//! Crash test: approve cards to the outbox, SIGKILL the server while it publishes, restart,
+//! repeat; every publication must be in the outbox exactly once.
+
+use crate::helpers::{bounded, covalynce_cmd, push_of_commit, serve_process};
+use covalynce_storage::Backend;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+async fn crash_and_recover(backend: Backend) {
+    let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
+    let outbox = dir.join("outbox.jsonl");
+    let client = reqwest::Client::new();
+    let args = ["--job-lease-secs", "1"];
+    let (mut server, base) = serve_process(&dir, url.as_deref(), &args).await;
+    // Four workspaces (the SOLO plan drafts 5 cards each): 20 cards to publish.
+    let mut approvals: Vec<(String, String, String)> = Vec::new(); // (token, card, channel)
+    for w in 0..4 {
+        let out = covalynce_cmd(&dir, url.as_deref())
+            .args(["token", "create", "--workspace", &format!("ws{w}")])
+            .output()
+            .unwrap();
+        let token = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .to_owned();
+        let src: Value = client
+            .post(format!("{base}/api/v1/sources"))
+            .bearer_auth(&token)
+            .json(&json!({"kind": "github", "repo": "Codertocat/Hello-World", "secret": "s"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let hook = src["data"]["webhook_url"].as_str().unwrap().to_owned();
+        let channel: Value = client
+            .post(format!("{base}/api/v1/channels"))
+            .bearer_auth(&token)
+            .json(&json!({"kind": "outbox", "path": outbox.to_str().unwrap()}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let channel = channel["data"]["id"].as_str().unwrap().to_owned();
+        for n in 0..5 {
+            let mut v: Value =
+                serde_json::from_slice(&push_of_commit(&format!("{w:020x}{n:020x}"))).unwrap();
+            v["commits"][0]["message"] = format!("feat: add feature {w}-{n}").into();
+            v["commits"][0]["added"] = json!(["src/lib.rs"]);
+            let body = serde_json::to_vec(&v).unwrap();
+            client
+                .post(format!("{base}{hook}"))
+                .header("x-github-event", "push")
+                .header("x-github-delivery", format!("d{w}-{n}"))
+                .header(
+                    "x-hub-signature-256",
+                    covalynce_sources::github::sign(b"s", &body),
+                )
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+        }
+        let mut cards = Vec::new();
+        for _ in 0..200 {
+            let r: Value = client
+                .get(format!("{base}/api/v1/cards"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            cards = r["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect();
+            if cards.len() == 5 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(cards.len(), 5);
+        for card in cards {
+            approvals.push((token.clone(), card, channel.clone()));
+        }
+    }
+    // Approve everything, killing the server at random moments along the way.
+    let mut rng_state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        rng_state
+    };
+    let mut base = base;
+    for chunk in approvals.chunks(5) {
+        for (token, card, channel) in chunk {
+            let r = client
+                .post(format!("{base}/api/v1/cards/{card}/approve"))
+                .bearer_auth(token)
+                .json(&json!({"channels": [channel]}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 202);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(next() % 40)).await;
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+        let (s, b) = serve_process(&dir, url.as_deref(), &args).await;
+        server = s;
+        base = b;
+    }
+    // After the last restart everything settles: each card published, each line once.
+    for _ in 0..300 {
+        let mut published = 0;
+        for (token, card, _) in &approvals {
+            let r: Value = client
+                .get(format!("{base}/api/v1/cards/{card}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if r["data"]["status"] == "published" {
+                published += 1;
+            }
+        }
+        if published == approvals.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let text = std::fs::read_to_string(&outbox).unwrap();
+    let mut per_card: HashMap<String, usize> = HashMap::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("every line is whole JSON");
+        *per_card
+            .entry(v["card_id"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        per_card.len(),
+        approvals.len(),
+        "every approved card is in the outbox"
+    );
+    assert!(
+        per_card.values().all(|&n| n == 1),
+        "and each exactly once: {per_card:?}"
+    );
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_while_publishing_loses_and_repeats_nothing_on_sqlite() {
+    bounded(240, crash_and_recover(Backend::Sqlite)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_while_publishing_loses_and_repeats_nothing_on_postgres() {
+    bounded(240, crash_and_recover(Backend::Postgres)).await
+}
