@@ -121,6 +121,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<CardChange>;
     /// PENDING → DISMISSED.
     async fn dismiss_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;
+    /// APPROVED → PENDING while none of its publications has started: they and their
+    /// jobs are withdrawn.
+    async fn unapprove_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;
     async fn card_revisions(&self, ws: WorkspaceId, id: CardId) -> Result<Vec<CardRevision>>;
 
     async fn insert_channel(&self, channel: &NewChannel) -> Result<ChannelRecord>;

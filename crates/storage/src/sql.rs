@@ -1077,6 +1077,58 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn unapprove_card(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::CardId,
+            ) -> $crate::Result<$crate::CardChange> {
+                let now = covalynce_domain::now_millis();
+                let mut conn = self.durable_conn().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                // Only while nothing has started: a publication being written cannot be
+                // called back.
+                let back: Option<String> = sqlx::query_scalar(
+                    "UPDATE cards SET status = 'PENDING', publish_at = NULL, updated_at = $1
+                     WHERE id = $2 AND workspace_id = $3 AND status = 'APPROVED'
+                       AND NOT EXISTS (SELECT 1 FROM publications
+                                       WHERE card_id = $2 AND status <> 'queued')
+                     RETURNING id",
+                )
+                .bind(now)
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if back.is_some() {
+                    let publications: Vec<String> =
+                        sqlx::query_scalar("SELECT id FROM publications WHERE card_id = $1")
+                            .bind(id.to_string())
+                            .fetch_all(&mut *tx)
+                            .await?;
+                    for p in publications {
+                        sqlx::query(
+                            "DELETE FROM jobs WHERE kind = 'publish' AND status = 'queued' AND payload = $1",
+                        )
+                        .bind(serde_json::json!({ "publication_id": p }).to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    sqlx::query("DELETE FROM publications WHERE card_id = $1")
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                drop(conn);
+                Ok(match (back, self.card(ws, id).await?) {
+                    (Some(_), Some(card)) => $crate::CardChange::Done(Box::new(card)),
+                    (None, Some(card)) => $crate::CardChange::Conflict(card.status),
+                    (_, None) => $crate::CardChange::NotFound,
+                })
+            }
+
             async fn card_revisions(
                 &self,
                 ws: covalynce_domain::WorkspaceId,

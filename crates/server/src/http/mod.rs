@@ -136,6 +136,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::cards::get, api::cards::edit))
         .routes(routes!(api::cards::dismiss))
         .routes(routes!(api::cards::approve))
+        .routes(routes!(api::cards::unapprove))
+        .routes(routes!(api::cards::regenerate))
         .routes(routes!(api::channels::create, api::channels::list))
         .routes(routes!(api::cards::revisions))
         .routes(routes!(hooks::github))

@@ -194,5 +194,43 @@ async fn approvals_are_refused_when_they_cannot_be_honoured(backend: Backend) {
     // Approving twice is a conflict.
     let r = approve(json!({"channels": [channel]})).await;
     assert_eq!(r.status(), 409);
+    // Withdrawn before it went out: pending again, its publication and job gone.
+    let unapprove = || {
+        app.client
+            .post(app.url(&format!("/api/v1/cards/{card}/unapprove")))
+            .bearer_auth(&app.token)
+            .send()
+    };
+    let r = unapprove().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let one = app.get_json(&format!("/api/v1/cards/{card}")).await;
+    assert_eq!(one["data"]["status"], "pending");
+    assert!(one["data"]["publications"].as_array().unwrap().is_empty());
+    let queued = app.get_json("/api/v1/jobs?status=queued").await;
+    assert!(
+        queued["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["kind"] != "publish"),
+        "{queued}"
+    );
+    assert_eq!(
+        unapprove().await.unwrap().status(),
+        409,
+        "only an approved card can be withdrawn"
+    );
+    // And it can be approved again, for now this time.
+    assert_eq!(approve(json!({"channels": [channel]})).await.status(), 202);
+    app.eventually("published after all", || async {
+        app.get_json(&format!("/api/v1/cards/{card}")).await["data"]["status"] == "published"
+    })
+    .await;
+    assert_eq!(
+        unapprove().await.unwrap().status(),
+        409,
+        "too late once published"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
     app.stop().await;
 }

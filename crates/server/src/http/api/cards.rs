@@ -412,3 +412,82 @@ pub async fn approve(
         ))),
     }
 }
+
+/// Withdraw an approval before anything went out: the card is pending again.
+#[utoipa::path(post, path = "/api/v1/cards/{id}/unapprove", tag = "cards", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = Data<CardView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn unapprove(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Data<CardView>>, ApiError> {
+    let card_id = parse_id(&id)?;
+    match state.store().unapprove_card(ws.id, card_id).await? {
+        CardChange::Conflict(covalynce_domain::CardStatus::Approved) => Err(ApiError::Conflict(
+            format!("card {id} is already being published; it can no longer be withdrawn"),
+        )),
+        CardChange::Conflict(status) => Err(ApiError::Conflict(format!(
+            "card {id} is {}; only an approved card can be withdrawn",
+            status.as_str()
+        ))),
+        other => answer(other, &id, "withdrawn"),
+    }
+}
+
+/// Draft a pending card again from its event (with the workspace's current voice): a new
+/// revision; earlier ones stay.
+#[utoipa::path(post, path = "/api/v1/cards/{id}/regenerate", tag = "cards", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = Data<CardView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn regenerate(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Data<CardView>>, ApiError> {
+    let card_id = parse_id(&id)?;
+    let card =
+        state.store().card(ws.id, card_id).await?.ok_or_else(|| {
+            ApiError::NotFound(format!("there is no card {id:?} in this workspace"))
+        })?;
+    let event = match card.event_id {
+        Some(e) => state.store().event(ws.id, e).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::Conflict(format!("card {id} has no event left to draft from")))?;
+    let voice = covalynce_drafting::Voice::parse(&ws.voice).unwrap_or_default();
+    let input = covalynce_cards::EventInput {
+        kind: event.kind,
+        repo: &event.repo,
+        title: &event.title,
+        data: &event.data,
+    };
+    let draft = match covalynce_cards::from_event(&input, voice) {
+        covalynce_cards::Decision::Card(d) => d,
+        covalynce_cards::Decision::Skip(reason) => {
+            return Err(ApiError::Conflict(format!(
+                "the event no longer makes a card: {reason}"
+            )));
+        }
+    };
+    let change = state
+        .store()
+        .edit_card(
+            ws.id,
+            card_id,
+            &draft.variants,
+            draft.risk,
+            &draft.risk_reasons,
+            "drafter",
+        )
+        .await?;
+    answer(change, &id, "regenerated")
+}
