@@ -61,6 +61,15 @@ pub enum Command {
     /// Watch local git repositories: new commits on the checked-out branch and new tags
     /// become events, then cards, in the workspace.
     Watch(WatchArgs),
+    /// Emergency stop: halt every pending publication of a workspace now (`--lift` to
+    /// resume).
+    Stop {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Lift the stop: what was held is published.
+        #[arg(long)]
+        lift: bool,
+    },
     /// Offline: release notes and per-channel posts for the commits in FROM..TO of a local
     /// repository (FROM defaults to the previous tag).
     Draft(DraftArgs),
@@ -152,6 +161,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Watch(args) => watch(&config, args).await,
+        Command::Stop { workspace, lift } => {
+            let slug = WorkspaceSlug::parse(&workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = open_store(&config).await?;
+            store.migrate().await.context("migrating the database")?;
+            let ws = store.ensure_workspace(&slug).await?;
+            let resumed = store.set_emergency_stop(ws.id, !lift).await?;
+            store.close().await;
+            if lift {
+                println!("emergency stop lifted for {slug}: {resumed} publication(s) resume");
+            } else {
+                println!(
+                    "emergency stop ON for {slug}: nothing will be published until `covalynce stop --lift`"
+                );
+            }
+            Ok(())
+        }
         Command::Draft(args) => {
             let voice = covalynce_drafting::Voice::parse(&args.voice).ok_or_else(|| {
                 anyhow::anyhow!(

@@ -66,6 +66,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn ensure_workspace(&self, slug: &WorkspaceSlug) -> Result<Workspace>;
     async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>>;
+    /// Emergency stop on (nothing publishes) or off (what was held is queued again; returns
+    /// how many publications resume).
+    async fn set_emergency_stop(&self, id: WorkspaceId, on: bool) -> Result<usize>;
     /// How drafts sound (`sassy`, `plain`, `technical`); validated by the caller.
     async fn set_workspace_voice(&self, id: WorkspaceId, voice: &str) -> Result<()>;
 

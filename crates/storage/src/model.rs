@@ -17,6 +17,8 @@ pub struct Workspace {
     pub cards_used: i64,
     pub voice: String,
     pub created_at: UnixMillis,
+    /// Set while the emergency stop is on: nothing is published.
+    pub halted_at: Option<UnixMillis>,
 }
 
 #[derive(Debug, Clone)]

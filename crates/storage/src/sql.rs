@@ -20,6 +20,7 @@ pub(crate) struct WorkspaceRow {
     cards_used: i64,
     voice: String,
     created_at: i64,
+    halted_at: Option<i64>,
 }
 
 impl TryFrom<WorkspaceRow> for Workspace {
@@ -33,6 +34,7 @@ impl TryFrom<WorkspaceRow> for Workspace {
             cards_used: r.cards_used,
             voice: r.voice,
             created_at: r.created_at,
+            halted_at: r.halted_at,
         })
     }
 }
@@ -340,7 +342,8 @@ pub(crate) fn lock_order(batch: &[PreparedIngest]) -> Vec<usize> {
     order
 }
 
-pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at";
+pub(crate) const WORKSPACE_COLS: &str =
+    "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at";
 pub(crate) const SOURCE_COLS: &str =
     "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
@@ -460,6 +463,47 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn set_emergency_stop(
+                &self,
+                id: covalynce_domain::WorkspaceId,
+                on: bool,
+            ) -> $crate::Result<usize> {
+                let now = covalynce_domain::now_millis();
+                let mut conn = self.durable_conn().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                sqlx::query("UPDATE workspaces SET halted_at = $1 WHERE id = $2")
+                    .bind(on.then_some(now))
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                let mut resumed = 0;
+                if !on {
+                    // Publications held while stopped go out now: one job each.
+                    let held: Vec<String> = sqlx::query_scalar(
+                        "SELECT p.id FROM publications p JOIN cards c ON c.id = p.card_id
+                         WHERE p.workspace_id = $1 AND p.status = 'queued' AND c.status = 'APPROVED'",
+                    )
+                    .bind(id.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for p in held {
+                        sqlx::query(
+                            "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, created_at, updated_at)
+                             VALUES ($1, $2, 'publish', $3, $4, $4, $4)",
+                        )
+                        .bind(covalynce_domain::JobId::new().to_string())
+                        .bind(id.to_string())
+                        .bind(serde_json::json!({ "publication_id": p }).to_string())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        resumed += 1;
+                    }
+                }
+                tx.commit().await?;
+                Ok(resumed)
+            }
+
             async fn insert_token(
                 &self,
                 t: &$crate::NewToken,
@@ -485,7 +529,7 @@ macro_rules! impl_store {
                 token_hash: &str,
             ) -> $crate::Result<Option<$crate::Workspace>> {
                 let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(
-                    "SELECT w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at
+                    "SELECT w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at
                      FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
                      WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
                 )

@@ -126,6 +126,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(api::workspace::get, api::workspace::update))
+        .routes(routes!(api::workspace::emergency_stop))
         .routes(routes!(api::sources::create, api::sources::list))
         .routes(routes!(api::sources::get))
         .routes(routes!(api::deliveries::list))

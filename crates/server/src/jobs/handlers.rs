@@ -179,6 +179,15 @@ async fn publish(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError> {
         .channel(publication.channel_id)
         .await?
         .ok_or_else(|| JobError::Permanent("the channel is gone".into()))?;
+    let workspace = store
+        .workspace(publication.workspace_id)
+        .await?
+        .ok_or_else(|| JobError::Permanent("the workspace is gone".into()))?;
+    if workspace.halted_at.is_some() && publication.status == "queued" {
+        // Emergency stop: the publication stays queued; lifting the stop queues it again.
+        tracing::info!(publication = %id, "emergency stop: held");
+        return Ok(());
+    }
     store.set_publication(id, "publishing", None, None).await?;
     match channel.kind.as_str() {
         "outbox" => {

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     an_approved_card_is_written_to_the_outbox_exactly_once,
     approvals_are_refused_when_they_cannot_be_honoured,
+    the_emergency_stop_holds_everything_until_lifted,
 );
 
 const SECRET: &str = "s";
@@ -232,5 +233,70 @@ async fn approvals_are_refused_when_they_cannot_be_honoured(backend: Backend) {
         "too late once published"
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+    app.stop().await;
+}
+
+async fn the_emergency_stop_holds_everything_until_lifted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let card = a_card(&app, 3, "feat: add XML export").await;
+    let path = app.data_dir.join("stop-outbox.jsonl");
+    let channel = outbox(&app, &path).await;
+    let r = app
+        .client
+        .put(app.url("/api/v1/workspace/emergency-stop"))
+        .bearer_auth(&app.token)
+        .json(&json!({"on": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.get_json("/api/v1/workspace").await["data"]["emergency_stop"],
+        true
+    );
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{card}/approve"),
+            &json!({"channels": [channel]}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    app.eventually(
+        "the publish job has run and held the publication",
+        || async {
+            let jobs = app.get_json("/api/v1/jobs").await;
+            jobs["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|j| j["kind"] == "publish" && j["status"] == "done")
+        },
+    )
+    .await;
+    let one = app.get_json(&format!("/api/v1/cards/{card}")).await;
+    assert_eq!(one["data"]["status"], "approved");
+    assert_eq!(one["data"]["publications"][0]["status"], "queued");
+    assert!(!path.exists(), "nothing was published while stopped");
+
+    // Lifted from the command line, as an operator would in a hurry.
+    let out = crate::helpers::covalynce_cmd(&app.data_dir, app.database_url.as_deref())
+        .args(["stop", "--workspace", "acme", "--lift"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 publication(s) resume"));
+    app.eventually("the held card is published after the lift", || async {
+        app.get_json(&format!("/api/v1/cards/{card}")).await["data"]["status"] == "published"
+    })
+    .await;
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+    assert_eq!(
+        app.get_json("/api/v1/workspace").await["data"]["emergency_stop"],
+        false
+    );
     app.stop().await;
 }

@@ -17,6 +17,8 @@ pub struct WorkspaceView {
     pub cards_used: i64,
     pub voice: String,
     pub created_at: String,
+    /// True while the emergency stop is on: nothing is published.
+    pub emergency_stop: bool,
 }
 
 /// The workspace the token belongs to, with its plan and card usage.
@@ -36,6 +38,7 @@ fn view(ws: covalynce_storage::Workspace) -> WorkspaceView {
             cards_used: ws.cards_used,
             voice: ws.voice,
             created_at: super::time(ws.created_at),
+            emergency_stop: ws.halted_at.is_some(),
         }
     }
 }
@@ -69,4 +72,39 @@ pub async fn update(
         .await?
         .ok_or_else(|| ApiError::NotFound("the workspace is gone".into()))?;
     Ok(Json(Data { data: view(ws) }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct EmergencyStop {
+    /// true: halt every pending publication now; false: lift the stop.
+    pub on: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EmergencyStopState {
+    pub on: bool,
+    /// Publications queued again when the stop was lifted.
+    pub resumed: usize,
+}
+
+/// The emergency stop: halts every pending publication of the workspace at once; nothing is
+/// published until it is lifted.
+#[utoipa::path(put, path = "/api/v1/workspace/emergency-stop", tag = "workspace", security(("bearer" = [])),
+    request_body = EmergencyStop,
+    responses((status = 200, body = Data<EmergencyStopState>), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn emergency_stop(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    ApiJson(req): ApiJson<EmergencyStop>,
+) -> Result<Json<Data<EmergencyStopState>>, ApiError> {
+    let resumed = state.store().set_emergency_stop(ws.id, req.on).await?;
+    if resumed > 0 {
+        state.wake_workers();
+    }
+    Ok(Json(Data {
+        data: EmergencyStopState {
+            on: req.on,
+            resumed,
+        },
+    }))
 }
