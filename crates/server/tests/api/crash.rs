@@ -1,17 +1,22 @@
 //! Crash test: approve cards to the outbox, SIGKILL the server while it publishes, restart,
-//! repeat; every publication must be in the outbox exactly once.
+//! repeat; every publication must be in the outbox exactly once — with one server, and with
+//! two PostgreSQL replicas sharing the outbox file.
 
 use crate::helpers::{bounded, covalynce_cmd, push_of_commit, serve_process};
 use covalynce_storage::Backend;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-async fn crash_and_recover(backend: Backend) {
+async fn crash_and_recover(backend: Backend, replicas: usize) {
     let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
     let outbox = dir.join("outbox.jsonl");
     let client = reqwest::Client::new();
     let args = ["--job-lease-secs", "1"];
-    let (mut server, base) = serve_process(&dir, url.as_deref(), &args).await;
+    let mut servers = Vec::new();
+    for _ in 0..replicas {
+        servers.push(serve_process(&dir, url.as_deref(), &args).await);
+    }
+    let base = servers[0].1.clone();
     // Four workspaces (the SOLO plan drafts 5 cards each): 20 cards to publish.
     let mut approvals: Vec<(String, String, String)> = Vec::new(); // (token, card, channel)
     for w in 0..4 {
@@ -101,11 +106,12 @@ async fn crash_and_recover(backend: Backend) {
         rng_state ^= rng_state << 17;
         rng_state
     };
-    let mut base = base;
-    for chunk in approvals.chunks(5) {
+    for (round, chunk) in approvals.chunks(5).enumerate() {
+        // Approvals go to one replica; with several, another may be the one publishing.
+        let api = servers[round % replicas].1.clone();
         for (token, card, channel) in chunk {
             let r = client
-                .post(format!("{base}/api/v1/cards/{card}/approve"))
+                .post(format!("{api}/api/v1/cards/{card}/approve"))
                 .bearer_auth(token)
                 .json(&json!({"channels": [channel]}))
                 .send()
@@ -114,12 +120,12 @@ async fn crash_and_recover(backend: Backend) {
             assert_eq!(r.status(), 202);
         }
         tokio::time::sleep(std::time::Duration::from_millis(next() % 40)).await;
-        server.child.kill().unwrap(); // SIGKILL
-        server.child.wait().unwrap();
-        let (s, b) = serve_process(&dir, url.as_deref(), &args).await;
-        server = s;
-        base = b;
+        let victim = (next() as usize) % replicas;
+        servers[victim].0.child.kill().unwrap(); // SIGKILL
+        servers[victim].0.child.wait().unwrap();
+        servers[victim] = serve_process(&dir, url.as_deref(), &args).await;
     }
+    let base = servers[0].1.clone();
     // After the last restart everything settles: each card published, each line once.
     for _ in 0..300 {
         let mut published = 0;
@@ -159,15 +165,20 @@ async fn crash_and_recover(backend: Backend) {
         per_card.values().all(|&n| n == 1),
         "and each exactly once: {per_card:?}"
     );
-    drop(server);
+    drop(servers);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_while_publishing_loses_and_repeats_nothing_on_sqlite() {
-    bounded(240, crash_and_recover(Backend::Sqlite)).await
+    bounded(240, crash_and_recover(Backend::Sqlite, 1)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_while_publishing_loses_and_repeats_nothing_on_postgres() {
-    bounded(240, crash_and_recover(Backend::Postgres)).await
+    bounded(240, crash_and_recover(Backend::Postgres, 1)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_one_of_two_postgres_replicas_while_publishing_loses_and_repeats_nothing() {
+    bounded(240, crash_and_recover(Backend::Postgres, 2)).await
 }
