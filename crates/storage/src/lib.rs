@@ -69,6 +69,15 @@ pub trait Store: Send + Sync + 'static {
     /// Emergency stop on (nothing publishes) or off (what was held is queued again; returns
     /// how many publications resume).
     async fn set_emergency_stop(&self, id: WorkspaceId, on: bool) -> Result<usize>;
+    /// The trust policy: `after` = None reviews everything.
+    async fn set_trust_policy(
+        &self,
+        id: WorkspaceId,
+        after: Option<i64>,
+        channels: &[String],
+    ) -> Result<()>;
+    /// Counts an approval toward (or, when the card was edited, resets) the trust streak.
+    async fn record_approval(&self, id: WorkspaceId, edited: bool) -> Result<()>;
     /// How drafts sound (`sassy`, `plain`, `technical`); validated by the caller.
     async fn set_workspace_voice(&self, id: WorkspaceId, voice: &str) -> Result<()>;
 

@@ -19,6 +19,13 @@ pub struct Workspace {
     pub created_at: UnixMillis,
     /// Set while the emergency stop is on: nothing is published.
     pub halted_at: Option<UnixMillis>,
+    /// Auto-approve green cards once this many consecutive approvals needed no edit;
+    /// `None`: review everything (the default).
+    pub trust_after: Option<i64>,
+    /// Where auto-approved cards go (channel ids).
+    pub trust_channels: Vec<String>,
+    /// Consecutive approvals of cards nobody edited.
+    pub trust_streak: i64,
 }
 
 #[derive(Debug, Clone)]

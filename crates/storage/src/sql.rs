@@ -21,6 +21,9 @@ pub(crate) struct WorkspaceRow {
     voice: String,
     created_at: i64,
     halted_at: Option<i64>,
+    trust_after: Option<i64>,
+    trust_channels: String,
+    trust_streak: i64,
 }
 
 impl TryFrom<WorkspaceRow> for Workspace {
@@ -35,6 +38,10 @@ impl TryFrom<WorkspaceRow> for Workspace {
             voice: r.voice,
             created_at: r.created_at,
             halted_at: r.halted_at,
+            trust_after: r.trust_after,
+            trust_channels: serde_json::from_str(&r.trust_channels)
+                .map_err(|e| StoreError::Corrupt(format!("trust channels: {e}")))?,
+            trust_streak: r.trust_streak,
         })
     }
 }
@@ -342,8 +349,7 @@ pub(crate) fn lock_order(batch: &[PreparedIngest]) -> Vec<usize> {
     order
 }
 
-pub(crate) const WORKSPACE_COLS: &str =
-    "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at";
+pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at, trust_after, trust_channels, trust_streak";
 pub(crate) const SOURCE_COLS: &str =
     "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
@@ -504,6 +510,38 @@ macro_rules! impl_store {
                 Ok(resumed)
             }
 
+            async fn set_trust_policy(
+                &self,
+                id: covalynce_domain::WorkspaceId,
+                after: Option<i64>,
+                channels: &[String],
+            ) -> $crate::Result<()> {
+                let mut conn = self.durable_conn().await?;
+                sqlx::query("UPDATE workspaces SET trust_after = $1, trust_channels = $2 WHERE id = $3")
+                    .bind(after)
+                    .bind(serde_json::to_string(channels).unwrap_or_else(|_| "[]".into()))
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            async fn record_approval(
+                &self,
+                id: covalynce_domain::WorkspaceId,
+                edited: bool,
+            ) -> $crate::Result<()> {
+                let mut conn = self.durable_conn().await?;
+                sqlx::query(
+                    "UPDATE workspaces SET trust_streak = CASE WHEN $1 THEN 0 ELSE trust_streak + 1 END WHERE id = $2",
+                )
+                .bind(edited)
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
             async fn insert_token(
                 &self,
                 t: &$crate::NewToken,
@@ -529,7 +567,8 @@ macro_rules! impl_store {
                 token_hash: &str,
             ) -> $crate::Result<Option<$crate::Workspace>> {
                 let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(
-                    "SELECT w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at
+                    "SELECT w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at,
+                            w.trust_after, w.trust_channels, w.trust_streak
                      FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
                      WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
                 )

@@ -66,6 +66,7 @@ async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError
         }
         Decision::Card(card) => {
             let security_fixes = card.security_fixes;
+            let green = card.risk == covalynce_domain::Risk::Green;
             let created = store
                 .create_card(&new_card(
                     workspace_id,
@@ -78,8 +79,11 @@ async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError
                 CardCreation::OverLimit { plan, limit, used } => {
                     tracing::info!(%event_id, plan, limit, used, "card limit reached; event kept, not drafted");
                 }
-                CardCreation::Created(_) if security_fixes > 0 => {
-                    suggest_strategy(store, workspace_id, &event, voice).await?;
+                CardCreation::Created(card_id) => {
+                    auto_approve(store, &workspace, card_id, green).await?;
+                    if security_fixes > 0 {
+                        suggest_strategy(store, workspace_id, &event, voice).await?;
+                    }
                 }
                 _ => {}
             }
@@ -236,5 +240,36 @@ async fn publish(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError> {
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// The trust policy: once enough approvals in a row needed no edit, green cards go straight
+/// to the chosen channels. Anything yellow or red still waits for a person.
+async fn auto_approve(
+    store: &dyn Store,
+    workspace: &covalynce_storage::Workspace,
+    card: covalynce_domain::CardId,
+    green: bool,
+) -> Result<(), JobError> {
+    let Some(after) = workspace.trust_after else {
+        return Ok(());
+    };
+    if !green || workspace.trust_streak < after || workspace.trust_channels.is_empty() {
+        return Ok(());
+    }
+    let channels: Vec<covalynce_domain::ChannelId> = workspace
+        .trust_channels
+        .iter()
+        .filter_map(|c| covalynce_domain::ChannelId::parse(c))
+        .collect();
+    let outcome = store
+        .approve_card(
+            workspace.id,
+            card,
+            &channels,
+            covalynce_domain::now_millis(),
+        )
+        .await?;
+    tracing::info!(%card, ?outcome, "trust policy: auto-approval");
     Ok(())
 }

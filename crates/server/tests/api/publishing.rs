@@ -9,6 +9,7 @@ on_both_backends!(
     an_approved_card_is_written_to_the_outbox_exactly_once,
     approvals_are_refused_when_they_cannot_be_honoured,
     the_emergency_stop_holds_everything_until_lifted,
+    the_trust_policy_auto_approves_green_cards_after_enough_unedited_approvals,
 );
 
 const SECRET: &str = "s";
@@ -298,5 +299,115 @@ async fn the_emergency_stop_holds_everything_until_lifted(backend: Backend) {
         app.get_json("/api/v1/workspace").await["data"]["emergency_stop"],
         false
     );
+    app.stop().await;
+}
+
+async fn the_trust_policy_auto_approves_green_cards_after_enough_unedited_approvals(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    let path = app.data_dir.join("trust-outbox.jsonl");
+    let channel = outbox(&app, &path).await;
+    let r = app
+        .client
+        .patch(app.url("/api/v1/workspace"))
+        .bearer_auth(&app.token)
+        .json(&json!({"trust": {"after": 2, "channels": [channel]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bad = app.client.patch(app.url("/api/v1/workspace")).bearer_auth(&app.token)
+        .json(&json!({"trust": {"after": 2, "channels": [covalynce_domain::ChannelId::new().to_string()]}}))
+        .send().await.unwrap();
+    assert_eq!(bad.status(), 422);
+
+    let mut n = 10;
+    let mut next_card = |message: &'static str| {
+        n += 1;
+        let (app, src) = (&app, src.clone());
+        let k = n;
+        async move {
+            let mut v: Value =
+                serde_json::from_slice(&push_of_commit(&format!("{k:040x}"))).unwrap();
+            v["commits"][0]["message"] = message.into();
+            v["commits"][0]["added"] = json!(["src/lib.rs"]);
+            app.deliver(
+                &src,
+                "push",
+                &format!("t{k}"),
+                SECRET,
+                &serde_json::to_vec(&v).unwrap(),
+            )
+            .await;
+            app.eventually("the card is drafted", || async {
+                app.get_json("/api/v1/cards").await["data"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+                    == k - 10
+            })
+            .await;
+            let cards = app.get_json("/api/v1/cards").await;
+            (
+                cards["data"][0]["id"].as_str().unwrap().to_owned(),
+                cards["data"][0]["status"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let approve = |card: String| {
+        let (app, channel) = (&app, channel.clone());
+        async move {
+            let r = app
+                .post_json(
+                    &format!("/api/v1/cards/{card}/approve"),
+                    &json!({"channels": [channel]}),
+                )
+                .await;
+            assert_eq!(r.status(), 202);
+        }
+    };
+    // An edited approval does not count; two clean ones in a row do.
+    let (c1, _) = next_card("feat: add export one").await;
+    app.client
+        .patch(app.url(&format!("/api/v1/cards/{c1}")))
+        .bearer_auth(&app.token)
+        .json(&json!({"variants": {"x": "Export one."}}))
+        .send()
+        .await
+        .unwrap();
+    approve(c1).await;
+    assert_eq!(
+        app.get_json("/api/v1/workspace").await["data"]["trust"]["streak"],
+        0
+    );
+    let (c2, s2) = next_card("feat: add export two").await;
+    assert_eq!(s2, "pending", "streak 0: a person reviews");
+    approve(c2).await;
+    let (c3, s3) = next_card("feat: add export three").await;
+    assert_eq!(s3, "pending", "streak 1 of 2");
+    approve(c3).await;
+    assert_eq!(
+        app.get_json("/api/v1/workspace").await["data"]["trust"]["streak"],
+        2
+    );
+    // Yellow still waits for a person.
+    let (c4, _) = next_card("feat: the fastest export ever").await;
+    // Green goes out by itself.
+    let (c5, _) = next_card("feat: add export five").await;
+    app.eventually(
+        "the trusted card is published without anyone approving it",
+        || async {
+            app.get_json(&format!("/api/v1/cards/{c5}")).await["data"]["status"] == "published"
+        },
+    )
+    .await;
+    let lines = std::fs::read_to_string(&path).unwrap();
+    assert!(lines.contains(&c5));
+    // By now the yellow card's job finished long ago: it is still waiting for a person.
+    let yellow = app.get_json(&format!("/api/v1/cards/{c4}")).await;
+    assert_eq!(yellow["data"]["risk"], "yellow");
+    assert_eq!(yellow["data"]["status"], "pending");
     app.stop().await;
 }

@@ -389,6 +389,9 @@ pub async fn approve(
         .await?
     {
         Approval::Approved(card) => {
+            // The trust policy counts approvals that needed no edit.
+            let edited = state.store().card_revisions(ws.id, card_id).await?.len() > 1;
+            state.store().record_approval(ws.id, edited).await?;
             state.wake_workers();
             Ok((
                 axum::http::StatusCode::ACCEPTED,

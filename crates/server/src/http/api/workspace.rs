@@ -19,6 +19,18 @@ pub struct WorkspaceView {
     pub created_at: String,
     /// True while the emergency stop is on: nothing is published.
     pub emergency_stop: bool,
+    pub trust: TrustView,
+}
+
+/// Review everything (`after` null, the default), or auto-approve green cards to
+/// `channels` once `after` approvals in a row needed no edit.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TrustView {
+    pub after: Option<i64>,
+    pub channels: Vec<String>,
+    /// Approvals in a row that needed no edit (read-only).
+    #[serde(default)]
+    pub streak: i64,
 }
 
 /// The workspace the token belongs to, with its plan and card usage.
@@ -39,6 +51,11 @@ fn view(ws: covalynce_storage::Workspace) -> WorkspaceView {
             voice: ws.voice,
             created_at: super::time(ws.created_at),
             emergency_stop: ws.halted_at.is_some(),
+            trust: TrustView {
+                after: ws.trust_after,
+                channels: ws.trust_channels,
+                streak: ws.trust_streak,
+            },
         }
     }
 }
@@ -47,6 +64,8 @@ fn view(ws: covalynce_storage::Workspace) -> WorkspaceView {
 pub struct UpdateWorkspace {
     /// How drafts sound: sassy (the default), plain or technical.
     pub voice: Option<String>,
+    /// The trust policy (`streak` is ignored).
+    pub trust: Option<TrustView>,
 }
 
 /// Change workspace settings (the drafting voice).
@@ -65,6 +84,30 @@ pub async fn update(
             ))
         })?;
         state.store().set_workspace_voice(ws.id, voice).await?;
+    }
+    if let Some(trust) = &req.trust {
+        if trust.after.is_some_and(|n| n < 1) {
+            return Err(ApiError::Validation(
+                "trust.after must be at least 1 (or null to review everything)".into(),
+            ));
+        }
+        let known = state.store().list_channels(ws.id).await?;
+        for c in &trust.channels {
+            if !known.iter().any(|k| k.id.to_string() == *c) {
+                return Err(ApiError::Validation(format!(
+                    "there is no channel {c} in this workspace"
+                )));
+            }
+        }
+        if trust.after.is_some() && trust.channels.is_empty() {
+            return Err(ApiError::Validation(
+                "trust.channels must name where auto-approved cards go".into(),
+            ));
+        }
+        state
+            .store()
+            .set_trust_policy(ws.id, trust.after, &trust.channels)
+            .await?;
     }
     let ws = state
         .store()
