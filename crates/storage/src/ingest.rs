@@ -72,11 +72,10 @@ impl IngestWriter {
     }
 
     pub async fn submit(&self, item: Ingest) -> Result<IngestOutcome, StoreError> {
-        use std::sync::atomic::Ordering;
-        self.pending.fetch_add(1, Ordering::Relaxed);
-        let result = self.submit_inner(item).await;
-        self.pending.fetch_sub(1, Ordering::Relaxed);
-        result
+        // Counted by a guard, so a request dropped mid-way (the client hung up) still
+        // uncounts itself; a leaked count would hold the job workers back for good.
+        let _pending = Pending::enter(&self.pending);
+        self.submit_inner(item).await
     }
 
     async fn submit_inner(&self, item: Ingest) -> Result<IngestOutcome, StoreError> {
@@ -90,6 +89,21 @@ impl IngestWriter {
             .await
             .map_err(|_| StoreError::Unavailable("the ingest writer stopped".into()))?
             .map_err(StoreError::Unavailable)
+    }
+}
+
+struct Pending<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Pending<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

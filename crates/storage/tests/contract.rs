@@ -54,6 +54,7 @@ on_both_backends!(
     events_page_newest_first_and_filter,
     concurrent_group_commits_store_each_delivery_once,
     cards_are_one_per_event_and_count_against_the_plan,
+    the_pending_count_settles_even_when_submitters_give_up,
 );
 
 async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
@@ -749,4 +750,30 @@ async fn cards_are_one_per_event_and_count_against_the_plan(store: Arc<dyn Store
     assert_eq!(pending[0].title, "card 4", "newest first");
     let other = workspace(store.as_ref(), "other").await;
     assert_eq!(store.card(other.id, id).await.unwrap(), None);
+}
+
+async fn the_pending_count_settles_even_when_submitters_give_up(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let src = github_source(store.as_ref(), &ws).await;
+    let (writer, _tasks) = IngestWriter::spawn(store.clone(), 1, 64);
+    let pending = writer.pending();
+    let mut handles = Vec::new();
+    for n in 0..50 {
+        let writer = writer.clone();
+        let d = delivery(
+            &ws,
+            &src,
+            &format!("g{n}"),
+            vec![push_event(&format!("c{n}"))],
+        );
+        handles.push(tokio::spawn(async move { writer.submit(d).await }));
+    }
+    // Half of the submitters hang up (an HTTP client disconnecting mid-request).
+    for h in handles.iter().step_by(2) {
+        h.abort();
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    assert_eq!(pending.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
