@@ -1383,7 +1383,7 @@ macro_rules! impl_store {
                     $crate::sql::PUBLICATION_COLS
                 )))
                 .bind(id.to_string())
-                .fetch_optional(&self.write)
+                .fetch_optional(&self.read)
                 .await?;
                 row.map(TryInto::try_into).transpose()
             }

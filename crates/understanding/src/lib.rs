@@ -14,6 +14,7 @@ mod symbols;
 
 use covalynce_domain::Commit;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 pub use classify::{Noise, classify_commit};
 pub use conventional::{Conventional, parse_conventional};
@@ -179,49 +180,59 @@ pub fn understand(commits: &[Commit]) -> Changeset {
     }
     // A merged PR's own commits (marked `part_of` by the source) fold into the PR's item:
     // their authors and what they changed count, their subjects are not listed.
-    let (folded, items): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|i| {
-        commits
-            .iter()
-            .find(|c| Some(&c.id) == i.commits.first())
-            .is_some_and(|c| c.part_of.is_some())
-    });
-    let part_of = |item: &Item| {
-        commits
-            .iter()
-            .find(|c| Some(&c.id) == item.commits.first())
-            .and_then(|c| c.part_of.clone())
+    // Lookups go through maps: a range can hold tens of thousands of commits.
+    let part_of_commit: HashMap<&str, &str> = commits
+        .iter()
+        .filter_map(|c| c.part_of.as_deref().map(|m| (c.id.as_str(), m)))
+        .collect();
+    let part_of = |item: &Item| -> Option<String> {
+        item.commits
+            .first()
+            .and_then(|id| part_of_commit.get(id.as_str()))
+            .map(|m| (*m).to_owned())
     };
+    let (folded, items): (Vec<Item>, Vec<Item>) =
+        items.into_iter().partition(|i| part_of(i).is_some());
     // The same pull request can arrive as several commits (a merge and its squash, or a
     // PR's commits each carrying "(#N)"): one item per PR, the first title kept.
     let mut merged: Vec<Item> = Vec::new();
+    let mut by_pr: HashMap<u64, usize> = HashMap::new();
     for item in items {
-        match item
-            .pr
-            .and_then(|n| merged.iter_mut().find(|m| m.pr == Some(n)))
-        {
-            Some(existing) => absorb(existing, item),
-            None => merged.push(item),
+        match item.pr.and_then(|n| by_pr.get(&n).copied()) {
+            Some(at) => absorb(&mut merged[at], item),
+            None => {
+                if let Some(n) = item.pr {
+                    by_pr.insert(n, merged.len());
+                }
+                merged.push(item);
+            }
         }
     }
     // Noise inside a pull request (a "fix typo" commit, a bump's own commit) belongs to
     // the PR as well: a PR is counted once, whatever it carries.
     let (folded_noise, mut noise): (Vec<Item>, Vec<Item>) =
         noise.into_iter().partition(|i| part_of(i).is_some());
+    let first_commit = |items: &[Item]| -> HashMap<String, usize> {
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(at, i)| i.commits.first().map(|c| (c.clone(), at)))
+            .collect()
+    };
+    let merged_at = first_commit(&merged);
+    let noise_at = first_commit(&noise);
     for item in folded.into_iter().chain(folded_noise) {
         let Some(merge) = part_of(&item) else {
             continue;
         };
-        if let Some(pr) = merged
-            .iter_mut()
-            .find(|m| m.commits.first() == Some(&merge))
-        {
+        if let Some(&at) = merged_at.get(&merge) {
             if item.noise.is_some() {
-                pr.commits.extend(item.commits);
+                merged[at].commits.extend(item.commits);
             } else {
-                absorb(pr, item);
+                absorb(&mut merged[at], item);
             }
-        } else if let Some(pr) = noise.iter_mut().find(|m| m.commits.first() == Some(&merge)) {
-            pr.commits.extend(item.commits);
+        } else if let Some(&at) = noise_at.get(&merge) {
+            noise[at].commits.extend(item.commits);
         } else if item.noise.is_some() {
             // The merge itself lies outside the range: keep the commit as it is.
             noise.push(item);
