@@ -171,22 +171,26 @@ impl CardCategory {
     }
 }
 
-/// Where a card is in review: PENDING → APPROVED → PUBLISHED / FAILED, or DISMISSED.
+/// Where a card is in review: PENDING → APPROVED → PUBLISHED / PARTIAL / FAILED, or
+/// DISMISSED. PARTIAL: every channel is done, some published and some failed. Retrying a
+/// failed publication takes a PARTIAL or FAILED card back to APPROVED.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CardStatus {
     Pending,
     Approved,
     Published,
+    Partial,
     Failed,
     Dismissed,
 }
 
 impl CardStatus {
-    pub const ALL: [CardStatus; 5] = [
+    pub const ALL: [CardStatus; 6] = [
         CardStatus::Pending,
         CardStatus::Approved,
         CardStatus::Published,
+        CardStatus::Partial,
         CardStatus::Failed,
         CardStatus::Dismissed,
     ];
@@ -197,6 +201,7 @@ impl CardStatus {
             CardStatus::Pending => "PENDING",
             CardStatus::Approved => "APPROVED",
             CardStatus::Published => "PUBLISHED",
+            CardStatus::Partial => "PARTIAL",
             CardStatus::Failed => "FAILED",
             CardStatus::Dismissed => "DISMISSED",
         }
@@ -208,6 +213,7 @@ impl CardStatus {
             CardStatus::Pending => "pending",
             CardStatus::Approved => "approved",
             CardStatus::Published => "published",
+            CardStatus::Partial => "partial",
             CardStatus::Failed => "failed",
             CardStatus::Dismissed => "dismissed",
         }
@@ -218,6 +224,73 @@ impl CardStatus {
         Self::ALL
             .into_iter()
             .find(|c| c.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// One card on one channel: queued → publishing → published / failed / unknown.
+/// `unknown`: the request may have reached a platform that cannot be asked; a person checks
+/// and then retries or confirms it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PublicationStatus {
+    Queued,
+    Publishing,
+    Published,
+    Failed,
+    Unknown,
+}
+
+impl PublicationStatus {
+    pub const ALL: [PublicationStatus; 5] = [
+        PublicationStatus::Queued,
+        PublicationStatus::Publishing,
+        PublicationStatus::Published,
+        PublicationStatus::Failed,
+        PublicationStatus::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicationStatus::Queued => "queued",
+            PublicationStatus::Publishing => "publishing",
+            PublicationStatus::Published => "published",
+            PublicationStatus::Failed => "failed",
+            PublicationStatus::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// Whether a channel publishes: `active`, `disabled` (publications wait until it is enabled
+/// again) or `deleted` (gone from lists; its credentials are erased, its history kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelStatus {
+    Active,
+    Disabled,
+    Deleted,
+}
+
+impl ChannelStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelStatus::Active => "active",
+            ChannelStatus::Disabled => "disabled",
+            ChannelStatus::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ChannelStatus::Active,
+            ChannelStatus::Disabled,
+            ChannelStatus::Deleted,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 }
 

@@ -12,7 +12,10 @@ mod symbol;
 pub mod time;
 
 pub use commit::Commit;
-pub use event::{CardCategory, CardStatus, EventKind, JobKind, NewEvent, Risk, SourceKind};
+pub use event::{
+    CardCategory, CardStatus, ChannelStatus, EventKind, JobKind, NewEvent, PublicationStatus, Risk,
+    SourceKind,
+};
 pub use ids::{
     CardId, ChannelId, DeliveryId, EventId, JobId, PublicationId, SourceId, TokenId, WorkspaceId,
 };

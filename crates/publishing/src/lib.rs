@@ -1,8 +1,343 @@
 //! Publishing: putting an approved card on a channel, exactly once.
 //!
-//! Each channel kind is a module with one entry. The publisher job (in the server) records
-//! a publication as `publishing` before calling it and `published`/`failed` after; a channel
-//! must make a repeated call with the same idempotency key harmless, so a crash between the
-//! call and the second record can be retried safely.
+//! A stored channel is opened into a [`Target`] (its kind, settings and unsealed secrets,
+//! parsed once); [`Target::publish`] sends one publication and says how it went in terms
+//! the publisher job can act on: sent (with the post's URL and any pause the platform asked
+//! for), worth retrying later, permanently refused (with the platform's own words), or
+//! outcome unknown (the request may have reached a platform that cannot be asked).
+//!
+//! The publisher job (in the server) records a publication as `publishing` before calling
+//! a target and the outcome after. What happens to a publication found still `publishing`
+//! (the process died mid-send) is the target's [`Recovery`]: replayed where a repeat with
+//! the same idempotency key is harmless, otherwise left for a person to check.
 
+pub mod discord;
+pub mod guard;
 pub mod outbox;
+pub mod slack;
+pub mod webhook;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use guard::Http;
+pub use reqwest::Url;
+
+/// The channel kinds that can publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    Outbox,
+    Webhook,
+    Slack,
+    Discord,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 4] = [
+        ChannelKind::Outbox,
+        ChannelKind::Webhook,
+        ChannelKind::Slack,
+        ChannelKind::Discord,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Outbox => "outbox",
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Slack => "slack",
+            ChannelKind::Discord => "discord",
+        }
+    }
+}
+
+/// One approved card, as a channel needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Post<'a> {
+    pub card_id: &'a str,
+    pub channel_id: &'a str,
+    /// Unique per (card, channel): sent where the platform takes one, so a repeat after a
+    /// crash is recognised as the same publication.
+    pub idempotency_key: &'a str,
+    pub title: &'a str,
+    /// MKT, ENG or STRATEGY.
+    pub category: &'a str,
+    /// Channel kind (linkedin, x, …) → text.
+    pub variants: &'a BTreeMap<String, String>,
+    /// Release notes (markdown).
+    pub release_notes: &'a str,
+    /// The source's id for the work (`push:owner/name:SHA`, …).
+    pub source: &'a str,
+}
+
+impl Post<'_> {
+    /// The text drafted for `variant`, else LinkedIn's (the fullest), else any.
+    pub fn text_for(&self, variant: &str) -> &str {
+        self.variants
+            .get(variant)
+            .or_else(|| self.variants.get("linkedin"))
+            .or_else(|| self.variants.values().next())
+            .map(String::as_str)
+            .unwrap_or(self.title)
+    }
+}
+
+/// A publication that went out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sent {
+    /// Where it can be seen, when the platform says.
+    pub url: Option<String>,
+    /// The platform asked for no more requests before this time (Unix ms): its rate-limit
+    /// headers said the budget is spent.
+    pub pause_until: Option<i64>,
+}
+
+/// Why a publication did not go out (or may not have).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Failure {
+    /// Not published; worth trying again (rate limited, the platform is down, the network
+    /// failed before the request was sent). `after`: the wait the platform asked for.
+    #[error("{message}")]
+    Retry {
+        message: String,
+        after: Option<Duration>,
+    },
+    /// Not published, and trying again cannot help until a person changes something.
+    /// `channel_broken`: the channel itself no longer works (revoked, deleted, archived).
+    #[error("{message}")]
+    Permanent {
+        message: String,
+        channel_broken: bool,
+    },
+    /// The request may have reached a platform that cannot be asked whether it did: a
+    /// person has to look before it is sent again.
+    #[error("{message}")]
+    Unknown { message: String },
+}
+
+impl Failure {
+    fn permanent(message: impl Into<String>) -> Self {
+        Failure::Permanent {
+            message: message.into(),
+            channel_broken: false,
+        }
+    }
+
+    fn broken(message: impl Into<String>) -> Self {
+        Failure::Permanent {
+            message: message.into(),
+            channel_broken: true,
+        }
+    }
+
+    fn retry(message: impl Into<String>, after: Option<Duration>) -> Self {
+        Failure::Retry {
+            message: message.into(),
+            after,
+        }
+    }
+}
+
+/// What to do with a publication found still `publishing`: the process sending it stopped
+/// before the outcome was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// Send it again: the channel recognises the idempotency key and keeps one copy.
+    Replay,
+    /// The platform takes no key and cannot be asked: mark it `unknown` for a person.
+    AskAPerson,
+}
+
+/// A channel ready to publish: its kind, settings and secrets, parsed.
+#[derive(Clone)]
+pub enum Target {
+    Outbox {
+        path: PathBuf,
+        variant: String,
+    },
+    Webhook {
+        url: Url,
+        secret: Vec<u8>,
+        variant: String,
+    },
+    Slack {
+        url: Url,
+    },
+    Discord {
+        url: Url,
+    },
+}
+
+impl std::fmt::Debug for Target {
+    // Webhook URLs of Slack and Discord are credentials: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind().as_str())
+    }
+}
+
+impl Target {
+    /// A stored channel: `config` holds the settings shown to users, `secrets` what was
+    /// sealed (`{"url"}` for Slack and Discord, `{"secret"}` for webhooks).
+    pub fn open(kind: &str, config: &Value, secrets: &Value) -> Result<Self, String> {
+        let kind =
+            ChannelKind::parse(kind).ok_or_else(|| format!("{kind} channels cannot publish"))?;
+        let field = |v: &Value, name: &str| {
+            v[name]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("the {} channel has no {name}", kind.as_str()))
+        };
+        let url = |v: &Value, name: &str| {
+            let raw = field(v, name)?;
+            Url::parse(&raw)
+                .map_err(|e| format!("the {} channel's {name} is invalid: {e}", kind.as_str()))
+        };
+        let variant = config["variant"].as_str().unwrap_or("linkedin").to_owned();
+        Ok(match kind {
+            ChannelKind::Outbox => Target::Outbox {
+                path: PathBuf::from(field(config, "path")?),
+                variant,
+            },
+            ChannelKind::Webhook => Target::Webhook {
+                url: url(config, "url")?,
+                secret: field(secrets, "secret")?.into_bytes(),
+                variant,
+            },
+            ChannelKind::Slack => Target::Slack {
+                url: url(secrets, "url")?,
+            },
+            ChannelKind::Discord => Target::Discord {
+                url: url(secrets, "url")?,
+            },
+        })
+    }
+
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            Target::Outbox { .. } => ChannelKind::Outbox,
+            Target::Webhook { .. } => ChannelKind::Webhook,
+            Target::Slack { .. } => ChannelKind::Slack,
+            Target::Discord { .. } => ChannelKind::Discord,
+        }
+    }
+
+    pub fn recovery(&self) -> Recovery {
+        match self {
+            // The outbox checks for the key under a lock; webhook receivers are told to
+            // deduplicate by it (`Idempotency-Key`, `X-Covalynce-Delivery`).
+            Target::Outbox { .. } | Target::Webhook { .. } => Recovery::Replay,
+            // Incoming webhooks take no key and cannot be read back.
+            Target::Slack { .. } | Target::Discord { .. } => Recovery::AskAPerson,
+        }
+    }
+
+    /// Sends one publication.
+    pub async fn publish(&self, http: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        match self {
+            Target::Outbox { path, variant } => outbox::publish(path, variant, post).await,
+            Target::Webhook {
+                url,
+                secret,
+                variant,
+            } => webhook::publish(http, url, secret, variant, post).await,
+            Target::Slack { url } => slack::publish(http, url, post.text_for("slack")).await,
+            Target::Discord { url } => discord::publish(http, url, post.text_for("discord")).await,
+        }
+    }
+
+    /// Checks the channel works, sending a test message where the platform shows one.
+    /// Returns what was done, for the person who asked.
+    pub async fn test(&self, http: &Http, channel_id: &str) -> Result<String, Failure> {
+        const TEST: &str = "Covalynce is connected: approved cards will be posted here.";
+        match self {
+            Target::Outbox { path, .. } => outbox::check_writable(path).await,
+            Target::Webhook { url, secret, .. } => {
+                webhook::ping(http, url, secret, channel_id).await
+            }
+            Target::Slack { url } => slack::publish(http, url, TEST)
+                .await
+                .map(|_| "sent a test message to Slack".to_owned()),
+            Target::Discord { url } => discord::publish(http, url, TEST)
+                .await
+                .map(|_| "sent a test message to Discord".to_owned()),
+        }
+    }
+}
+
+/// A platform's error body, fit to show on a card: one line, at most 300 characters.
+pub(crate) fn snippet(body: &str) -> String {
+    let one_line: String = body
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let trimmed = one_line.trim();
+    if trimmed.chars().count() > 300 {
+        format!("{}…", trimmed.chars().take(300).collect::<String>())
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// `Retry-After` in seconds (the form Slack and Discord send; fractions allowed).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(86_400.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_channels_open_into_targets_and_never_print_their_secrets() {
+        let slack = Target::open(
+            "slack",
+            &serde_json::json!({}),
+            &serde_json::json!({"url": "https://hooks.slack.com/services/T0/B0/secretpart"}),
+        )
+        .unwrap();
+        assert_eq!(slack.kind(), ChannelKind::Slack);
+        assert_eq!(format!("{slack:?}"), "slack");
+        assert_eq!(slack.recovery(), Recovery::AskAPerson);
+        let err =
+            Target::open("discord", &serde_json::json!({}), &serde_json::json!({})).unwrap_err();
+        assert_eq!(err, "the discord channel has no url");
+        assert!(Target::open("fax", &Value::Null, &Value::Null).is_err());
+        let hook = Target::open(
+            "webhook",
+            &serde_json::json!({"url": "https://example.com/in"}),
+            &serde_json::json!({"secret": "s"}),
+        )
+        .unwrap();
+        assert_eq!(hook.recovery(), Recovery::Replay);
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_with_fractions() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", "1.5".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
+        h.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn error_bodies_are_shown_on_one_short_line() {
+        assert_eq!(snippet("  channel_not_found\n"), "channel_not_found");
+        let long = "x".repeat(400);
+        assert_eq!(snippet(&long).chars().count(), 301);
+    }
+}

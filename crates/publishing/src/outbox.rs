@@ -1,10 +1,63 @@
 //! The outbox: a local JSON-lines file, the try-it-now channel (CONTRACT.md). One line per
 //! publication: `{"card_id", "channel_id", "text", "idempotency_key", "published_at"}`.
 
+use crate::{Failure, Post, Sent};
 use serde_json::Value;
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Writes `post`'s `variant` as one line, unless its key is already there.
+pub async fn publish(path: &Path, variant: &str, post: &Post<'_>) -> Result<Sent, Failure> {
+    let line = serde_json::json!({
+        "card_id": post.card_id,
+        "channel_id": post.channel_id,
+        "text": post.text_for(variant),
+        "idempotency_key": post.idempotency_key,
+        "published_at": covalynce_domain::time::format_rfc3339(covalynce_domain::now_millis()),
+    });
+    let file = path.to_path_buf();
+    tokio::task::spawn_blocking(move || append_once(&file, &line))
+        .await
+        .map_err(|e| Failure::retry(format!("the outbox writer stopped: {e}"), None))?
+        .map_err(|e| io_failure(path, e))?;
+    Ok(Sent {
+        url: Some(format!("file://{}", path.display())),
+        pause_until: None,
+    })
+}
+
+/// The channel test for an outbox: the file can be opened for appending (nothing is
+/// written: every line in the outbox is a publication).
+pub async fn check_writable(path: &Path) -> Result<String, Failure> {
+    let file: PathBuf = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&file)
+            .map(|_| ())
+    })
+    .await
+    .map_err(|e| Failure::retry(format!("the outbox check stopped: {e}"), None))?
+    .map_err(|e| io_failure(path, e))?;
+    Ok(format!("{} is writable", path.display()))
+}
+
+fn io_failure(path: &Path, e: std::io::Error) -> Failure {
+    let message = format!("cannot write {}: {e}", path.display());
+    match e.kind() {
+        // A person has to fix these; retrying will not.
+        std::io::ErrorKind::PermissionDenied
+        | std::io::ErrorKind::IsADirectory
+        | std::io::ErrorKind::NotADirectory
+        | std::io::ErrorKind::ReadOnlyFilesystem => Failure::broken(message),
+        _ => Failure::retry(message, None),
+    }
+}
 
 /// Appends `line` unless a line with the same `idempotency_key` is already there; true when
 /// it appended. An exclusive file lock makes the check-and-append atomic across threads,

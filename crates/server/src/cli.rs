@@ -45,6 +45,18 @@ pub struct GlobalArgs {
         global = true
     )]
     pub log_format: LogFormat,
+    /// Let channels publish to loopback, private and link-local addresses (a LAN n8n, a
+    /// test server). Off by default: a channel URL must not reach this server's network.
+    #[arg(
+        long,
+        env = "COVALYNCE_ALLOW_PRIVATE_TARGETS",
+        global = true,
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub allow_private_targets: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -146,6 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::new(&g.data_dir);
     config.database_url = g.database_url.clone();
     config.secret_key = std::env::var("COVALYNCE_SECRET_KEY").ok();
+    config.allow_private_targets = g.allow_private_targets;
     match cli.command {
         Command::Serve(args) => {
             config.addr = args.addr;
@@ -315,8 +328,13 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
         poll_interval: Duration::from_millis(200),
         ..JobsConfig::default()
     };
+    let context = crate::jobs::Context {
+        store: store.clone(),
+        secrets: crate::crypto::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?,
+        http: covalynce_publishing::Http::new(config.allow_private_targets, config.publish_timeout),
+    };
     let pool = crate::jobs::Pool::spawn(
-        store.clone(),
+        context,
         jobs,
         wakeup.clone(),
         stop_rx,

@@ -17,6 +17,12 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How often local git sources are looked at.
     pub git_poll: Duration,
+    /// Channels may publish to loopback, private and link-local addresses (and over plain
+    /// http): off by default, so a channel URL cannot reach the server's own network.
+    pub allow_private_targets: bool,
+    /// How long one request to a platform may take before its outcome is treated as
+    /// unknown (or retried, where the platform deduplicates).
+    pub publish_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +65,8 @@ impl Config {
             jobs: JobsConfig::default(),
             shutdown_grace: Duration::from_secs(30),
             git_poll: Duration::from_secs(2),
+            allow_private_targets: false,
+            publish_timeout: Duration::from_secs(15),
         }
     }
 }

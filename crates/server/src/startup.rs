@@ -103,8 +103,14 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let stop_rx_watch = stop_rx.clone();
         let yield_to = (store.backend() == Backend::Sqlite).then(|| ingest.pending());
+        let http =
+            covalynce_publishing::Http::new(config.allow_private_targets, config.publish_timeout);
         let pool = jobs::Pool::spawn_yielding(
-            store.clone(),
+            jobs::Context {
+                store: store.clone(),
+                secrets: secrets.clone(),
+                http: http.clone(),
+            },
             config.jobs.clone(),
             wakeup.clone(),
             stop_rx,
@@ -121,6 +127,7 @@ impl Application {
             store.clone(),
             ingest,
             secrets,
+            http,
             http::metrics::handle(),
             wakeup,
             config.data_dir.clone(),

@@ -12,6 +12,11 @@ pub fn generate() -> String {
     format!("{PREFIX}{}", hex::encode(bytes))
 }
 
+/// A generated signing secret (webhooks in and out): 192 random bits, hex.
+pub fn random_secret() -> String {
+    hex::encode(rand::random::<[u8; 24]>())
+}
+
 pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

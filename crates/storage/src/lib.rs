@@ -21,6 +21,7 @@ use std::sync::Arc;
 pub use ingest::IngestWriter;
 pub use model::*;
 pub use postgres::PgStore;
+pub use sql::utc_day;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -139,8 +140,33 @@ pub trait Store: Send + Sync + 'static {
     async fn card_revisions(&self, ws: WorkspaceId, id: CardId) -> Result<Vec<CardRevision>>;
 
     async fn insert_channel(&self, channel: &NewChannel) -> Result<ChannelRecord>;
+    /// The workspace's channels, deleted ones left out.
     async fn list_channels(&self, ws: WorkspaceId) -> Result<Vec<ChannelRecord>>;
+    /// A channel by id alone, deleted ones included (the publisher's view).
     async fn channel(&self, id: covalynce_domain::ChannelId) -> Result<Option<ChannelRecord>>;
+    /// One of the workspace's channels, unless deleted.
+    async fn workspace_channel(
+        &self,
+        ws: WorkspaceId,
+        id: covalynce_domain::ChannelId,
+    ) -> Result<Option<ChannelRecord>>;
+    /// Enables, disables or deletes a channel and returns it as it now is; None when the
+    /// workspace has no such (undeleted) channel. Enabling queues again what waited while it was disabled; deleting erases its
+    /// credentials and fails what was still queued for it (history stays).
+    async fn set_channel_status(
+        &self,
+        ws: WorkspaceId,
+        id: covalynce_domain::ChannelId,
+        status: covalynce_domain::ChannelStatus,
+    ) -> Result<Option<ChannelRecord>>;
+    /// Records a pause the platform asked for and why the channel stopped working (None:
+    /// it works).
+    async fn set_channel_health(
+        &self,
+        id: covalynce_domain::ChannelId,
+        paused_until: Option<i64>,
+        last_error: Option<&str>,
+    ) -> Result<()>;
     /// PENDING → APPROVED for a card that is not red, with one queued publication (and its
     /// publish job, due at `publish_at`) per channel. One transaction.
     async fn approve_card(
@@ -155,16 +181,40 @@ pub trait Store: Send + Sync + 'static {
         id: covalynce_domain::PublicationId,
     ) -> Result<Option<PublicationRecord>>;
     async fn card_publications(&self, card: CardId) -> Result<Vec<PublicationRecord>>;
-    /// Records a publication's state (`publishing` before the remote call, `published` or
-    /// `failed` after) and settles the card: PUBLISHED when every publication is, FAILED when
-    /// all are done and one failed.
+    /// Records a publication's state (`published`, `failed`, `unknown`, or `queued` again
+    /// with a note when it will be retried) and settles the card (see `SETTLE_CARD`).
     async fn set_publication(
         &self,
         id: covalynce_domain::PublicationId,
-        status: &str,
+        status: covalynce_domain::PublicationStatus,
         url: Option<&str>,
         error: Option<&str>,
     ) -> Result<()>;
+    /// queued → publishing, taking a slot of the channel's daily cap (UTC day) in the same
+    /// transaction; durable before it returns.
+    async fn begin_publication(
+        &self,
+        id: covalynce_domain::PublicationId,
+        daily_cap: Option<i64>,
+    ) -> Result<Begin>;
+    async fn workspace_publication(
+        &self,
+        ws: WorkspaceId,
+        id: covalynce_domain::PublicationId,
+    ) -> Result<Option<PublicationRecord>>;
+    /// A failed or unknown publication is queued again (same idempotency key) with a new
+    /// job; its card is APPROVED again.
+    async fn retry_publication(
+        &self,
+        ws: WorkspaceId,
+        id: covalynce_domain::PublicationId,
+    ) -> Result<PublicationChange>;
+    /// An unknown publication is marked published: a person checked that it went out.
+    async fn confirm_publication(
+        &self,
+        ws: WorkspaceId,
+        id: covalynce_domain::PublicationId,
+    ) -> Result<PublicationChange>;
 
     async fn enqueue_job(&self, job: &NewJob) -> Result<JobId>;
     /// Takes up to `limit` runnable jobs (queued and due, or running with an expired

@@ -2,9 +2,9 @@
 //! row that does not parse is an error here, not a surprise three layers up.
 
 use covalynce_domain::{
-    CardCategory, CardId, CardStatus, ChannelId, DeliveryId, EventId, EventKind, JobId, JobKind,
-    NewEvent, PublicationId, Risk, SourceId, SourceKind, TokenId, UnixMillis, WorkspaceId,
-    WorkspaceSlug,
+    CardCategory, CardId, CardStatus, ChannelId, ChannelStatus, DeliveryId, EventId, EventKind,
+    JobId, JobKind, NewEvent, PublicationId, PublicationStatus, Risk, SourceId, SourceKind,
+    TokenId, UnixMillis, WorkspaceId, WorkspaceSlug,
 };
 use serde::Serialize;
 
@@ -266,6 +266,12 @@ pub struct JobRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobOutcome {
     Done,
+    /// Not run: waits until `at` (a rate-limit pause, a daily cap) without counting as an
+    /// attempt; `note` says why meanwhile.
+    Defer {
+        note: String,
+        at: UnixMillis,
+    },
     /// Runs again at `at` (Unix ms), with `error` visible meanwhile.
     Retry {
         error: String,
@@ -374,8 +380,33 @@ pub struct ChannelRecord {
     pub config: serde_json::Value,
     #[serde(skip)]
     pub sealed_credentials: Option<Vec<u8>>,
-    pub status: String,
+    pub status: ChannelStatus,
     pub created_at: UnixMillis,
+    /// The platform asked for no requests before this time.
+    pub paused_until: Option<UnixMillis>,
+    /// Publications started today (UTC), against the channel's daily cap.
+    pub sent_today: i64,
+    /// Why the channel stopped working, until it works again.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<UnixMillis>,
+}
+
+/// Starting a publication (queued → publishing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    Started,
+    /// The channel's daily cap is used up for today (UTC).
+    CapReached,
+    /// It was not queued (already started, settled or withdrawn).
+    NotQueued,
+}
+
+/// A person's action on one publication.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PublicationChange {
+    Done(Box<PublicationRecord>),
+    NotFound,
+    Conflict(PublicationStatus),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -394,8 +425,7 @@ pub struct PublicationRecord {
     pub workspace_id: WorkspaceId,
     pub card_id: CardId,
     pub channel_id: ChannelId,
-    /// queued, publishing, published or failed.
-    pub status: String,
+    pub status: PublicationStatus,
     pub idempotency_key: String,
     pub url: Option<String>,
     pub error: Option<String>,

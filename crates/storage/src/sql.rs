@@ -203,6 +203,11 @@ pub(crate) struct ChannelRow {
     credentials: Option<Vec<u8>>,
     status: String,
     created_at: i64,
+    paused_until: Option<i64>,
+    cap_day: Option<i64>,
+    cap_count: i64,
+    last_error: Option<String>,
+    last_error_at: Option<i64>,
 }
 
 impl TryFrom<ChannelRow> for ChannelRecord {
@@ -215,8 +220,16 @@ impl TryFrom<ChannelRow> for ChannelRecord {
             name: r.name,
             config: parse_json(&r.config)?,
             sealed_credentials: r.credentials,
-            status: r.status,
+            status: covalynce_domain::ChannelStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("channel status {:?}", r.status)))?,
             created_at: r.created_at,
+            paused_until: r.paused_until,
+            sent_today: match r.cap_day {
+                Some(day) if day == utc_day(covalynce_domain::now_millis()) => r.cap_count,
+                _ => 0,
+            },
+            last_error: r.last_error,
+            last_error_at: r.last_error_at,
         })
     }
 }
@@ -243,7 +256,8 @@ impl TryFrom<PublicationRow> for PublicationRecord {
             workspace_id: parse_id(&r.workspace_id, WorkspaceId::parse)?,
             card_id: parse_id(&r.card_id, covalynce_domain::CardId::parse)?,
             channel_id: parse_id(&r.channel_id, covalynce_domain::ChannelId::parse)?,
-            status: r.status,
+            status: covalynce_domain::PublicationStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("publication status {:?}", r.status)))?,
             idempotency_key: r.idempotency_key,
             url: r.url,
             error: r.error,
@@ -354,8 +368,28 @@ pub(crate) const SOURCE_COLS: &str =
     "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
 pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at";
-pub(crate) const CHANNEL_COLS: &str =
-    "id, workspace_id, kind, name, config, credentials, status, created_at";
+pub(crate) const CHANNEL_COLS: &str = "id, workspace_id, kind, name, config, credentials, status, created_at, paused_until, cap_day, cap_count, last_error, last_error_at";
+
+/// Days since 1970-01-01 UTC: the daily cap's "today".
+pub fn utc_day(ms: i64) -> i64 {
+    ms.div_euclid(86_400_000)
+}
+
+/// Settles card `$2` from its publications (at time `$1`): APPROVED while any is still
+/// queued, publishing or unknown; then PUBLISHED when all went out, PARTIAL when some did,
+/// FAILED when none did. Only cards past approval move.
+pub(crate) const SETTLE_CARD: &str = "UPDATE cards SET updated_at = $1, status = CASE
+        WHEN EXISTS (SELECT 1 FROM publications WHERE card_id = $2
+                     AND status IN ('queued', 'publishing', 'unknown')) THEN 'APPROVED'
+        WHEN NOT EXISTS (SELECT 1 FROM publications WHERE card_id = $2 AND status <> 'published') THEN 'PUBLISHED'
+        WHEN EXISTS (SELECT 1 FROM publications WHERE card_id = $2 AND status = 'published') THEN 'PARTIAL'
+        ELSE 'FAILED' END
+     WHERE id = $2 AND status IN ('APPROVED', 'PUBLISHED', 'PARTIAL', 'FAILED')";
+
+/// A publish job for publication `$3` in workspace `$2`, due at `$4`.
+pub(crate) const ENQUEUE_PUBLISH: &str =
+    "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, created_at, updated_at)
+     VALUES ($1, $2, 'publish', $3, $4, $4, $4)";
 pub(crate) const PUBLICATION_COLS: &str = "id, workspace_id, card_id, channel_id, status, idempotency_key, url, error, attempts, published_at";
 pub(crate) const JOB_COLS: &str = "id, kind, status, attempts, max_attempts, run_at, locked_by, last_error, payload, created_at, finished_at";
 
@@ -493,10 +527,7 @@ macro_rules! impl_store {
                     .fetch_all(&mut *tx)
                     .await?;
                     for p in held {
-                        sqlx::query(
-                            "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, created_at, updated_at)
-                             VALUES ($1, $2, 'publish', $3, $4, $4, $4)",
-                        )
+                        sqlx::query($crate::sql::ENQUEUE_PUBLISH)
                         .bind(covalynce_domain::JobId::new().to_string())
                         .bind(id.to_string())
                         .bind(serde_json::json!({ "publication_id": p }).to_string())
@@ -1265,8 +1296,12 @@ macro_rules! impl_store {
                     name: c.name.clone(),
                     config: c.config.clone(),
                     sealed_credentials: c.sealed_credentials.clone(),
-                    status: "active".into(),
+                    status: covalynce_domain::ChannelStatus::Active,
                     created_at: now,
+                    paused_until: None,
+                    sent_today: 0,
+                    last_error: None,
+                    last_error_at: None,
                 })
             }
 
@@ -1275,7 +1310,7 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::ChannelRecord>> {
                 let rows: Vec<$crate::sql::ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {} FROM channels WHERE workspace_id = $1 ORDER BY id",
+                    "SELECT {} FROM channels WHERE workspace_id = $1 AND status <> 'deleted' ORDER BY id",
                     $crate::sql::CHANNEL_COLS
                 )))
                 .bind(ws.to_string())
@@ -1405,7 +1440,7 @@ macro_rules! impl_store {
             async fn set_publication(
                 &self,
                 id: covalynce_domain::PublicationId,
-                status: &str,
+                status: covalynce_domain::PublicationStatus,
                 url: Option<&str>,
                 error: Option<&str>,
             ) -> $crate::Result<()> {
@@ -1420,7 +1455,7 @@ macro_rules! impl_store {
                             published_at = CASE WHEN $1 = 'published' THEN $4 ELSE published_at END
                      WHERE id = $5 RETURNING card_id",
                 )
-                .bind(status)
+                .bind(status.as_str())
                 .bind(url)
                 .bind(error)
                 .bind(now)
@@ -1428,20 +1463,190 @@ macro_rules! impl_store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(card) = card {
-                    sqlx::query(
-                        "UPDATE cards SET updated_at = $1, status = CASE
-                            WHEN NOT EXISTS (SELECT 1 FROM publications WHERE card_id = $2 AND status <> 'published') THEN 'PUBLISHED'
-                            WHEN NOT EXISTS (SELECT 1 FROM publications WHERE card_id = $2 AND status IN ('queued', 'publishing')) THEN 'FAILED'
-                            ELSE status END
-                         WHERE id = $2 AND status = 'APPROVED'",
-                    )
-                    .bind(now)
-                    .bind(card)
-                    .execute(&mut *tx)
-                    .await?;
+                    sqlx::query($crate::sql::SETTLE_CARD)
+                        .bind(now)
+                        .bind(card)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn begin_publication(
+                &self,
+                id: covalynce_domain::PublicationId,
+                daily_cap: Option<i64>,
+            ) -> $crate::Result<$crate::Begin> {
+                let now = covalynce_domain::now_millis();
+                let day = $crate::sql::utc_day(now);
+                let mut conn = self.durable_conn().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let started: Option<(String, i64)> = sqlx::query_as(
+                    "UPDATE publications SET status = 'publishing', attempts = attempts + 1, error = NULL
+                     WHERE id = $1 AND status = 'queued' RETURNING channel_id, attempts",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((channel, attempts)) = started else {
+                    tx.rollback().await?;
+                    return Ok($crate::Begin::NotQueued);
+                };
+                if attempts > 1 {
+                    // A retry: the publication took its slot of the cap the first time.
+                    tx.commit().await?;
+                    return Ok($crate::Begin::Started);
+                }
+                // One guarded row update takes a slot of today's cap: atomic on both
+                // backends, so concurrent publishers cannot overshoot it.
+                let counted: Option<String> = sqlx::query_scalar(
+                    "UPDATE channels SET cap_count = CASE WHEN cap_day = $2 THEN cap_count + 1 ELSE 1 END,
+                                         cap_day = $2
+                     WHERE id = $1 AND ($3 IS NULL OR cap_day IS NULL OR cap_day <> $2 OR cap_count < $3)
+                     RETURNING id",
+                )
+                .bind(channel)
+                .bind(day)
+                .bind(daily_cap)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if counted.is_none() {
+                    tx.rollback().await?;
+                    return Ok($crate::Begin::CapReached);
+                }
+                tx.commit().await?;
+                Ok($crate::Begin::Started)
+            }
+
+            async fn set_channel_health(
+                &self,
+                id: covalynce_domain::ChannelId,
+                paused_until: Option<i64>,
+                last_error: Option<&str>,
+            ) -> $crate::Result<()> {
+                let mut conn = self.relaxed_conn().await?;
+                sqlx::query(
+                    "UPDATE channels SET paused_until = $1, last_error = $2,
+                            last_error_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END
+                     WHERE id = $4",
+                )
+                .bind(paused_until)
+                .bind(last_error)
+                .bind(covalynce_domain::now_millis())
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn set_channel_status(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::ChannelId,
+                status: covalynce_domain::ChannelStatus,
+            ) -> $crate::Result<Option<$crate::ChannelRecord>> {
+                use covalynce_domain::ChannelStatus;
+                let now = covalynce_domain::now_millis();
+                let mut conn = self.durable_conn().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let changed: Option<String> = sqlx::query_scalar(
+                    "UPDATE channels SET status = $1,
+                            credentials = CASE WHEN $1 = 'deleted' THEN NULL ELSE credentials END,
+                            last_error = CASE WHEN $1 = 'active' THEN NULL ELSE last_error END
+                     WHERE id = $2 AND workspace_id = $3 AND status <> 'deleted' RETURNING id",
+                )
+                .bind(status.as_str())
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if changed.is_none() {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                match status {
+                    ChannelStatus::Active => {
+                        // Publications held while it was disabled go out now.
+                        let held: Vec<String> = sqlx::query_scalar(
+                            "SELECT p.id FROM publications p JOIN cards c ON c.id = p.card_id
+                             WHERE p.channel_id = $1 AND p.status = 'queued' AND c.status = 'APPROVED'",
+                        )
+                        .bind(id.to_string())
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        for p in held {
+                            sqlx::query($crate::sql::ENQUEUE_PUBLISH)
+                                .bind(covalynce_domain::JobId::new().to_string())
+                                .bind(ws.to_string())
+                                .bind(serde_json::json!({ "publication_id": p }).to_string())
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    ChannelStatus::Deleted => {
+                        let cards: Vec<String> = sqlx::query_scalar(
+                            "UPDATE publications SET status = 'failed',
+                                    error = 'the channel was deleted before this went out'
+                             WHERE channel_id = $1 AND status = 'queued' RETURNING card_id",
+                        )
+                        .bind(id.to_string())
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        for card in cards {
+                            sqlx::query($crate::sql::SETTLE_CARD)
+                                .bind(now)
+                                .bind(card)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    ChannelStatus::Disabled => {}
+                }
+                tx.commit().await?;
+                drop(conn);
+                self.channel(id).await
+            }
+
+            async fn workspace_channel(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::ChannelId,
+            ) -> $crate::Result<Option<$crate::ChannelRecord>> {
+                let row: Option<$crate::sql::ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM channels WHERE id = $1 AND workspace_id = $2 AND status <> 'deleted'",
+                    $crate::sql::CHANNEL_COLS
+                )))
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn workspace_publication(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::PublicationId,
+            ) -> $crate::Result<Option<$crate::PublicationRecord>> {
+                Ok(self.publication(id).await?.filter(|p| p.workspace_id == ws))
+            }
+
+            async fn retry_publication(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::PublicationId,
+            ) -> $crate::Result<$crate::PublicationChange> {
+                self.resolve_publication(ws, id, true).await
+            }
+
+            async fn confirm_publication(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::PublicationId,
+            ) -> $crate::Result<$crate::PublicationChange> {
+                self.resolve_publication(ws, id, false).await
             }
 
             async fn enqueue_job(
@@ -1526,14 +1731,15 @@ macro_rules! impl_store {
                     }
                 }
                 for (answer, r) in answers.iter_mut().zip(results) {
-                    let (status, run_at, finished, error) = match &r.outcome {
+                    let (status, run_at, finished, error, uncounted) = match &r.outcome {
                         $crate::JobOutcome::Done => continue,
-                        $crate::JobOutcome::Retry { error, at } => ("queued", Some(*at), None, error),
-                        $crate::JobOutcome::Failed { error } => ("failed", None, Some(now), error),
+                        $crate::JobOutcome::Defer { note, at } => ("queued", Some(*at), None, note, 1),
+                        $crate::JobOutcome::Retry { error, at } => ("queued", Some(*at), None, error, 0),
+                        $crate::JobOutcome::Failed { error } => ("failed", None, Some(now), error, 0),
                     };
                     let updated = sqlx::query(
                         "UPDATE jobs SET status = $1, run_at = COALESCE($2, run_at), finished_at = $3,
-                                last_error = $4, updated_at = $5, locked_until = NULL
+                                last_error = $4, updated_at = $5, locked_until = NULL, attempts = attempts - $8
                          WHERE id = $6 AND locked_by = $7 AND status = 'running'",
                     )
                     .bind(status)
@@ -1543,6 +1749,7 @@ macro_rules! impl_store {
                     .bind(now)
                     .bind(r.id.to_string())
                     .bind(worker)
+                    .bind(uncounted as i64)
                     .execute(&mut *tx)
                     .await?;
                     *answer = updated.rows_affected() == 1;
@@ -1615,6 +1822,72 @@ macro_rules! impl_store {
                             .ok_or_else(|| $crate::StoreError::Corrupt(format!("job status {s:?}")))
                     })
                     .collect()
+            }
+        }
+
+        impl $store {
+            /// A person acts on a settled publication: `retry` (failed or unknown → queued,
+            /// with a new job; the card is APPROVED again) or confirm (unknown → published:
+            /// they checked and it is there).
+            async fn resolve_publication(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::PublicationId,
+                retry: bool,
+            ) -> $crate::Result<$crate::PublicationChange> {
+                let now = covalynce_domain::now_millis();
+                let mut conn = self.durable_conn().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let card: Option<String> = if retry {
+                    sqlx::query_scalar(
+                        "UPDATE publications SET status = 'queued', error = NULL
+                         WHERE id = $1 AND workspace_id = $2 AND status IN ('failed', 'unknown')
+                           AND EXISTS (SELECT 1 FROM channels WHERE id = publications.channel_id AND status <> 'deleted')
+                         RETURNING card_id",
+                    )
+                    .bind(id.to_string())
+                    .bind(ws.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                } else {
+                    sqlx::query_scalar(
+                        "UPDATE publications SET status = 'published', error = NULL, published_at = $3
+                         WHERE id = $1 AND workspace_id = $2 AND status = 'unknown' RETURNING card_id",
+                    )
+                    .bind(id.to_string())
+                    .bind(ws.to_string())
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                };
+                let Some(card) = card else {
+                    tx.rollback().await?;
+                    drop(conn);
+                    return Ok(match $crate::Store::workspace_publication(self, ws, id).await? {
+                        Some(p) => $crate::PublicationChange::Conflict(p.status),
+                        None => $crate::PublicationChange::NotFound,
+                    });
+                };
+                sqlx::query($crate::sql::SETTLE_CARD)
+                    .bind(now)
+                    .bind(&card)
+                    .execute(&mut *tx)
+                    .await?;
+                if retry {
+                    sqlx::query($crate::sql::ENQUEUE_PUBLISH)
+                        .bind(covalynce_domain::JobId::new().to_string())
+                        .bind(ws.to_string())
+                        .bind(serde_json::json!({ "publication_id": id.to_string() }).to_string())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                drop(conn);
+                Ok(match $crate::Store::workspace_publication(self, ws, id).await? {
+                    Some(p) => $crate::PublicationChange::Done(Box::new(p)),
+                    None => $crate::PublicationChange::NotFound,
+                })
             }
         }
     };

@@ -55,6 +55,8 @@ on_both_backends!(
     concurrent_group_commits_store_each_delivery_once,
     cards_are_one_per_event_and_count_against_the_plan,
     the_pending_count_settles_even_when_submitters_give_up,
+    publications_start_once_within_the_daily_cap_and_settle_their_card,
+    channels_disable_enable_and_delete_without_losing_history,
 );
 
 async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
@@ -776,4 +778,299 @@ async fn the_pending_count_settles_even_when_submitters_give_up(store: Arc<dyn S
         let _ = h.await;
     }
     assert_eq!(pending.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+/// `n` drafted green cards in `ws`, each for an event of its own.
+async fn green_cards(store: &dyn Store, ws: &Workspace, n: usize) -> Vec<covalynce_domain::CardId> {
+    let src = github_source(store, ws).await;
+    let mut cards = Vec::new();
+    for k in 0..n {
+        let out = store
+            .ingest(&prep(vec![delivery(
+                ws,
+                &src,
+                &format!("pub{k}"),
+                vec![push_event(&format!("p{k}"))],
+            )]))
+            .await
+            .unwrap();
+        let IngestOutcome::Stored { events, .. } = &out[0] else {
+            panic!("{out:?}")
+        };
+        let created = store
+            .create_card(&NewCard {
+                workspace_id: ws.id,
+                event_id: events[0].id,
+                source_key: format!("push:acme/rocket:p{k}"),
+                category: CardCategory::Mkt,
+                title: format!("card {k}"),
+                content: "notes".into(),
+                variants: [("x".to_owned(), format!("post {k}"))].into(),
+                risk: Risk::Green,
+                risk_reasons: vec![],
+            })
+            .await
+            .unwrap();
+        let CardCreation::Created(id) = created else {
+            panic!("{created:?}")
+        };
+        cards.push(id);
+    }
+    cards
+}
+
+async fn channel(store: &dyn Store, ws: &Workspace, name: &str) -> ChannelRecord {
+    store
+        .insert_channel(&NewChannel {
+            id: covalynce_domain::ChannelId::new(),
+            workspace_id: ws.id,
+            kind: "slack".into(),
+            name: name.into(),
+            config: json!({"webhook": "https://hooks.slack.com/…"}),
+            sealed_credentials: Some(vec![9, 9, 9]),
+        })
+        .await
+        .unwrap()
+}
+
+async fn approved(
+    store: &dyn Store,
+    ws: &Workspace,
+    card: covalynce_domain::CardId,
+    channels: &[covalynce_domain::ChannelId],
+) -> Vec<PublicationRecord> {
+    let a = store
+        .approve_card(ws.id, card, channels, now_millis())
+        .await
+        .unwrap();
+    assert!(matches!(a, Approval::Approved(_)), "{a:?}");
+    store.card_publications(card).await.unwrap()
+}
+
+async fn card_status(
+    store: &dyn Store,
+    ws: &Workspace,
+    card: covalynce_domain::CardId,
+) -> CardStatus {
+    store.card(ws.id, card).await.unwrap().unwrap().status
+}
+
+async fn publications_start_once_within_the_daily_cap_and_settle_their_card(store: Arc<dyn Store>) {
+    use covalynce_domain::PublicationStatus as P;
+    let s = store.as_ref();
+    let ws = workspace(s, "acme").await;
+    let cards = green_cards(s, &ws, 3).await;
+    let a = channel(s, &ws, "a").await;
+    let b = channel(s, &ws, "b").await;
+    let p0 = approved(s, &ws, cards[0], &[a.id, b.id]).await;
+    let (pa0, pb0) = if p0[0].channel_id == a.id {
+        (p0[0].clone(), p0[1].clone())
+    } else {
+        (p0[1].clone(), p0[0].clone())
+    };
+    assert_eq!(pa0.status, P::Queued);
+    assert_ne!(pa0.idempotency_key, pb0.idempotency_key);
+    assert_eq!(card_status(s, &ws, cards[0]).await, CardStatus::Approved);
+
+    // Started once: a second start (a duplicate job) finds it no longer queued.
+    assert_eq!(
+        s.begin_publication(pa0.id, Some(2)).await.unwrap(),
+        Begin::Started
+    );
+    assert_eq!(
+        s.begin_publication(pa0.id, Some(2)).await.unwrap(),
+        Begin::NotQueued
+    );
+    let started = s.publication(pa0.id).await.unwrap().unwrap();
+    assert_eq!((started.status, started.attempts), (P::Publishing, 1));
+
+    // Two more for channel a start at the same moment; the cap of 2 lets exactly one in.
+    let p1 = approved(s, &ws, cards[1], &[a.id]).await[0].clone();
+    let p2 = approved(s, &ws, cards[2], &[a.id]).await[0].clone();
+    let (r1, r2) = tokio::join!(
+        s.begin_publication(p1.id, Some(2)),
+        s.begin_publication(p2.id, Some(2))
+    );
+    let mut outcomes = vec![r1.unwrap(), r2.unwrap()];
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(outcomes, vec![Begin::CapReached, Begin::Started]);
+    let a_now = s.channel(a.id).await.unwrap().unwrap();
+    assert_eq!(a_now.sent_today, 2);
+    let (started1, held) = if s.publication(p1.id).await.unwrap().unwrap().status == P::Publishing {
+        (p1.clone(), p2.clone())
+    } else {
+        (p2.clone(), p1.clone())
+    };
+    let held_card = s.publication(held.id).await.unwrap().unwrap();
+    assert_eq!(
+        (held_card.status, held_card.attempts),
+        (P::Queued, 0),
+        "untouched by the cap"
+    );
+    // Without a cap (None) it starts regardless.
+    assert_eq!(
+        s.begin_publication(held.id, None).await.unwrap(),
+        Begin::Started
+    );
+
+    // Published on a, failed on b: the card is PARTIAL; all published would be PUBLISHED.
+    s.set_publication(pa0.id, P::Published, Some("https://x/1"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        card_status(s, &ws, cards[0]).await,
+        CardStatus::Approved,
+        "b still to go"
+    );
+    assert_eq!(
+        s.begin_publication(pb0.id, None).await.unwrap(),
+        Begin::Started
+    );
+    s.set_publication(pb0.id, P::Failed, None, Some("no_service"))
+        .await
+        .unwrap();
+    assert_eq!(card_status(s, &ws, cards[0]).await, CardStatus::Partial);
+    let pa = s.publication(pa0.id).await.unwrap().unwrap();
+    assert_eq!(pa.url.as_deref(), Some("https://x/1"));
+    assert!(pa.published_at.is_some());
+
+    // Unknown keeps the card approved until a person decides.
+    s.set_publication(started1.id, P::Unknown, None, Some("timed out"))
+        .await
+        .unwrap();
+    assert_eq!(
+        card_status(s, &ws, started1.card_id).await,
+        CardStatus::Approved
+    );
+    assert!(matches!(
+        s.confirm_publication(ws.id, held.id).await.unwrap(),
+        PublicationChange::Conflict(P::Publishing)
+    ));
+    let other = workspace(s, "other").await;
+    assert_eq!(
+        s.retry_publication(other.id, started1.id).await.unwrap(),
+        PublicationChange::NotFound
+    );
+    // Retried: queued again with the same key (and a job to run it).
+    let PublicationChange::Done(retried) = s.retry_publication(ws.id, started1.id).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(retried.status, P::Queued);
+    assert_eq!(retried.idempotency_key, started1.idempotency_key);
+    assert_eq!(
+        s.begin_publication(started1.id, Some(2)).await.unwrap(),
+        Begin::Started,
+        "a retry spends no second slot of the cap"
+    );
+    s.set_publication(started1.id, P::Unknown, None, Some("timed out again"))
+        .await
+        .unwrap();
+    let PublicationChange::Done(confirmed) =
+        s.confirm_publication(ws.id, started1.id).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(confirmed.status, P::Published);
+    assert_eq!(
+        card_status(s, &ws, started1.card_id).await,
+        CardStatus::Published
+    );
+    // A failed publication retried brings its card back to APPROVED.
+    let PublicationChange::Done(_) = s.retry_publication(ws.id, pb0.id).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(card_status(s, &ws, cards[0]).await, CardStatus::Approved);
+}
+
+async fn channels_disable_enable_and_delete_without_losing_history(store: Arc<dyn Store>) {
+    use covalynce_domain::{ChannelStatus as C, PublicationStatus as P};
+    let s = store.as_ref();
+    let ws = workspace(s, "acme").await;
+    let other = workspace(s, "other").await;
+    let cards = green_cards(s, &ws, 2).await;
+    let ch = channel(s, &ws, "launches").await;
+    assert_eq!(ch.status, C::Active);
+    assert_eq!(s.workspace_channel(other.id, ch.id).await.unwrap(), None);
+    assert_eq!(
+        s.set_channel_status(other.id, ch.id, C::Disabled)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let done = approved(s, &ws, cards[0], &[ch.id]).await[0].clone();
+    s.begin_publication(done.id, None).await.unwrap();
+    s.set_publication(done.id, P::Published, None, None)
+        .await
+        .unwrap();
+    let waiting = approved(s, &ws, cards[1], &[ch.id]).await[0].clone();
+    let jobs_for = |claimed: &[ClaimedJob], id: &str| {
+        claimed
+            .iter()
+            .filter(|j| j.kind == "publish" && j.payload["publication_id"] == id)
+            .count()
+    };
+    let first = s.claim_jobs("w", 50, 60_000).await.unwrap();
+    assert_eq!(jobs_for(&first, &waiting.id.to_string()), 1);
+
+    // Disabled, with the platform's words; enabled again, its queued work gets a new job
+    // and the error is cleared.
+    s.set_channel_health(ch.id, None, Some("no_service"))
+        .await
+        .unwrap();
+    let disabled = s
+        .set_channel_status(ws.id, ch.id, C::Disabled)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(disabled.status, C::Disabled);
+    assert_eq!(disabled.last_error.as_deref(), Some("no_service"));
+    assert!(disabled.last_error_at.is_some());
+    assert_eq!(s.list_channels(ws.id).await.unwrap().len(), 1);
+    let enabled = s
+        .set_channel_status(ws.id, ch.id, C::Active)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((enabled.status, enabled.last_error), (C::Active, None));
+    let again = s.claim_jobs("w", 50, 60_000).await.unwrap();
+    assert_eq!(jobs_for(&again, &waiting.id.to_string()), 1, "requeued");
+
+    // A pause is recorded and read back.
+    let until = now_millis() + 60_000;
+    s.set_channel_health(ch.id, Some(until), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.channel(ch.id).await.unwrap().unwrap().paused_until,
+        Some(until)
+    );
+
+    // Deleted: credentials erased, what waited fails (its card settles), what went out stays.
+    let deleted = s
+        .set_channel_status(ws.id, ch.id, C::Deleted)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(deleted.status, C::Deleted);
+    assert!(s.list_channels(ws.id).await.unwrap().is_empty());
+    assert_eq!(s.workspace_channel(ws.id, ch.id).await.unwrap(), None);
+    let kept = s.channel(ch.id).await.unwrap().unwrap();
+    assert_eq!(kept.status, C::Deleted);
+    assert_eq!(kept.sealed_credentials, None);
+    let failed = s.publication(waiting.id).await.unwrap().unwrap();
+    assert_eq!(failed.status, P::Failed);
+    assert!(failed.error.unwrap().contains("deleted"));
+    assert_eq!(card_status(s, &ws, cards[1]).await, CardStatus::Failed);
+    assert_eq!(
+        s.publication(done.id).await.unwrap().unwrap().status,
+        P::Published
+    );
+    assert_eq!(card_status(s, &ws, cards[0]).await, CardStatus::Published);
+    assert_eq!(
+        s.set_channel_status(ws.id, ch.id, C::Active).await.unwrap(),
+        None,
+        "deleted stays deleted"
+    );
 }

@@ -13,19 +13,19 @@ pub struct Health {
 }
 
 /// Up.
-#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(get, operation_id = "health_health", path = "/health", tag = "operations", responses((status = 200, body = Health)))]
 pub async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// Liveness: the process is running.
-#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(get, operation_id = "health_live", path = "/health/live", tag = "operations", responses((status = 200, body = Health)))]
 pub async fn live() -> Json<Health> {
     Json(Health { status: "live" })
 }
 
 /// Readiness: the database is reachable and fully migrated.
-#[utoipa::path(get, path = "/health/ready", tag = "operations", responses(
+#[utoipa::path(get, operation_id = "health_ready", path = "/health/ready", tag = "operations", responses(
     (status = 200, body = Health),
     (status = 503, body = super::problem::Problem, content_type = "application/problem+json"),
 ))]

@@ -61,6 +61,7 @@ impl From<StoredEvent> for HookEvent {
 /// Receive a GitHub webhook delivery.
 #[utoipa::path(
     post,
+    operation_id = "hooks_github",
     path = "/hooks/github/{source_id}",
     tag = "webhooks",
     params(

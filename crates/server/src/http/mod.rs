@@ -34,6 +34,7 @@ struct Inner {
     store: Arc<dyn Store>,
     ingest: IngestWriter,
     secrets: SecretBox,
+    http: covalynce_publishing::Http,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
     hook_sources: Mutex<HashMap<SourceId, (Instant, Arc<HookSource>)>>,
     jobs_wakeup: Arc<Notify>,
@@ -55,6 +56,7 @@ impl AppState {
         store: Arc<dyn Store>,
         ingest: IngestWriter,
         secrets: SecretBox,
+        http: covalynce_publishing::Http,
         metrics: metrics_exporter_prometheus::PrometheusHandle,
         jobs_wakeup: Arc<Notify>,
         data_dir: std::path::PathBuf,
@@ -63,6 +65,7 @@ impl AppState {
             store,
             ingest,
             secrets,
+            http,
             metrics,
             hook_sources: Mutex::new(HashMap::new()),
             jobs_wakeup,
@@ -84,6 +87,11 @@ impl AppState {
 
     pub fn secrets(&self) -> &SecretBox {
         &self.0.secrets
+    }
+
+    /// The guarded client channels publish (and are tested) through.
+    pub fn http(&self) -> &covalynce_publishing::Http {
+        &self.0.http
     }
 
     pub fn metrics_handle(&self) -> &metrics_exporter_prometheus::PrometheusHandle {
@@ -140,6 +148,12 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::cards::unapprove))
         .routes(routes!(api::cards::regenerate))
         .routes(routes!(api::channels::create, api::channels::list))
+        .routes(routes!(api::channels::get, api::channels::delete))
+        .routes(routes!(api::channels::test))
+        .routes(routes!(api::channels::disable))
+        .routes(routes!(api::channels::enable))
+        .routes(routes!(api::publications::retry))
+        .routes(routes!(api::publications::confirm))
         .routes(routes!(api::cards::revisions))
         .routes(routes!(hooks::github))
         .split_for_parts()

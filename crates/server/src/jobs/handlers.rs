@@ -1,15 +1,28 @@
 //! What each kind of job does.
 
-use super::JobError;
+use super::{Context, JobError};
 use covalynce_cards::{Decision, EventInput};
 use covalynce_domain::{EventId, JobKind};
 use covalynce_drafting::Voice;
 use covalynce_storage::{CardCreation, ClaimedJob, NewCard, Store};
 
-pub async fn run(store: &dyn Store, kind: JobKind, job: &ClaimedJob) -> Result<(), JobError> {
+pub async fn run(ctx: &Context, kind: JobKind, job: &ClaimedJob) -> Result<(), JobError> {
     match kind {
-        JobKind::DraftEvent => draft_event(store, job).await,
-        JobKind::Publish => publish(store, job).await,
+        JobKind::DraftEvent => draft_event(ctx.store.as_ref(), job).await,
+        JobKind::Publish => super::publish::run(ctx, job).await,
+    }
+}
+
+/// A job that kept crashing its worker is given up: leave its subject in an honest state.
+pub async fn abandon(
+    ctx: &Context,
+    kind: JobKind,
+    job: &ClaimedJob,
+    why: &str,
+) -> Result<(), JobError> {
+    match kind {
+        JobKind::DraftEvent => Ok(()),
+        JobKind::Publish => super::publish::abandon(ctx, job, why).await,
     }
 }
 
@@ -150,97 +163,6 @@ fn new_card(
         risk: card.risk,
         risk_reasons: card.risk_reasons,
     }
-}
-
-/// Puts one approved card on one channel. The publication is recorded `publishing` before
-/// the channel is called and `published` after; the channel makes a repeat with the same
-/// idempotency key harmless, so a crash anywhere in between is retried safely.
-async fn publish(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError> {
-    use covalynce_domain::{CardStatus, PublicationId};
-    let id = job
-        .payload
-        .get("publication_id")
-        .and_then(|v| v.as_str())
-        .and_then(PublicationId::parse)
-        .ok_or_else(|| JobError::Permanent("payload has no valid publication_id".into()))?;
-    let publication = store
-        .publication(id)
-        .await?
-        .ok_or_else(|| JobError::Permanent(format!("publication {id} is gone")))?;
-    if matches!(publication.status.as_str(), "published" | "failed") {
-        return Ok(());
-    }
-    let card = store
-        .card(publication.workspace_id, publication.card_id)
-        .await?
-        .ok_or_else(|| JobError::Permanent("the card is gone".into()))?;
-    // Withdrawn before it went out: nothing to publish. (A card already marked published
-    // or failed still gets this publication settled: it may be a re-run after a crash.)
-    if matches!(card.status, CardStatus::Pending | CardStatus::Dismissed) {
-        return Ok(());
-    }
-    let channel = store
-        .channel(publication.channel_id)
-        .await?
-        .ok_or_else(|| JobError::Permanent("the channel is gone".into()))?;
-    let workspace = store
-        .workspace(publication.workspace_id)
-        .await?
-        .ok_or_else(|| JobError::Permanent("the workspace is gone".into()))?;
-    if workspace.halted_at.is_some() && publication.status == "queued" {
-        // Emergency stop: the publication stays queued; lifting the stop queues it again.
-        tracing::info!(publication = %id, "emergency stop: held");
-        return Ok(());
-    }
-    store.set_publication(id, "publishing", None, None).await?;
-    match channel.kind.as_str() {
-        "outbox" => {
-            let path = channel.config["path"]
-                .as_str()
-                .map(std::path::PathBuf::from)
-                .ok_or_else(|| JobError::Permanent("the outbox channel has no path".into()))?;
-            let variant = channel.config["variant"].as_str().unwrap_or("linkedin");
-            let text = card
-                .variants
-                .get(variant)
-                .or_else(|| card.variants.values().next())
-                .cloned()
-                .unwrap_or_default();
-            let line = serde_json::json!({
-                "card_id": card.id.to_string(),
-                "channel_id": channel.id.to_string(),
-                "text": text,
-                "idempotency_key": publication.idempotency_key,
-                "published_at": covalynce_domain::time::format_rfc3339(covalynce_domain::now_millis()),
-            });
-            let file = path.clone();
-            tokio::task::spawn_blocking(move || {
-                covalynce_publishing::outbox::append_once(&file, &line)
-            })
-            .await
-            .map_err(|e| JobError::Retry(format!("the outbox writer stopped: {e}")))?
-            .map_err(|e| JobError::Retry(format!("writing {}: {e}", path.display())))?;
-            store
-                .set_publication(
-                    id,
-                    "published",
-                    Some(&format!("file://{}", path.display())),
-                    None,
-                )
-                .await?;
-        }
-        other => {
-            store
-                .set_publication(
-                    id,
-                    "failed",
-                    None,
-                    Some(&format!("{other} channels cannot publish yet")),
-                )
-                .await?;
-        }
-    }
-    Ok(())
 }
 
 /// The trust policy: once enough approvals in a row needed no edit, green cards go straight

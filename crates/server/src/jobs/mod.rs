@@ -3,8 +3,10 @@
 //! takes the job over), so every handler is idempotent.
 
 mod handlers;
+pub mod publish;
 
 use crate::config::JobsConfig;
+use crate::crypto::SecretBox;
 use covalynce_domain::{JobKind, now_millis};
 use covalynce_storage::{ClaimedJob, JobFinish, JobOutcome, Store};
 use std::sync::Arc;
@@ -19,9 +21,25 @@ pub enum JobError {
     /// Worth another try later (a network hiccup, a row not there yet).
     #[error("{0}")]
     Retry(String),
+    /// Worth another try, not before `at` (Unix ms): the platform said when.
+    #[error("{0}")]
+    RetryAt(String, i64),
     /// Trying again cannot help (a malformed payload).
     #[error("{0}")]
     Permanent(String),
+    /// Not run now, and not an attempt: run at `at` (a channel paused by its platform's
+    /// rate limit, a daily cap reached).
+    #[error("{note}")]
+    Defer { note: String, at: i64 },
+}
+
+/// What jobs need besides the job: the store, the key that unseals channel credentials,
+/// and the guarded HTTP client channels publish through.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Arc<dyn Store>,
+    pub secrets: SecretBox,
+    pub http: covalynce_publishing::Http,
 }
 
 impl From<covalynce_storage::StoreError> for JobError {
@@ -38,20 +56,20 @@ impl Pool {
     /// Starts `config.workers` workers. They stop claiming when `shutdown` turns true and
     /// give back a running job's lease if it has not finished `grace` later.
     pub fn spawn(
-        store: Arc<dyn Store>,
+        context: Context,
         config: JobsConfig,
         wakeup: Arc<Notify>,
         shutdown: watch::Receiver<bool>,
         grace: Duration,
     ) -> Self {
-        Self::spawn_yielding(store, config, wakeup, shutdown, grace, None)
+        Self::spawn_yielding(context, config, wakeup, shutdown, grace, None)
     }
 
     /// Like [`Pool::spawn`], but workers hold back while `yield_to` (deliveries waiting to be
     /// committed) is non-zero, for at most 100 ms at a time: on SQLite, jobs and webhooks
     /// share one writer, and a webhook is waiting for its answer while a job is not.
     pub fn spawn_yielding(
-        store: Arc<dyn Store>,
+        context: Context,
         config: JobsConfig,
         wakeup: Arc<Notify>,
         shutdown: watch::Receiver<bool>,
@@ -67,7 +85,8 @@ impl Pool {
         for n in 0..config.workers {
             let worker = Worker {
                 id: format!("{process}-{n}"),
-                store: store.clone(),
+                store: context.store.clone(),
+                context: context.clone(),
                 config: config.clone(),
                 wakeup: wakeup.clone(),
                 shutdown: shutdown.clone(),
@@ -88,6 +107,7 @@ impl Pool {
 struct Worker {
     id: String,
     store: Arc<dyn Store>,
+    context: Context,
     config: JobsConfig,
     wakeup: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
@@ -157,6 +177,11 @@ impl Worker {
                 "gave up after {} attempts (the worker holding it stopped each time)",
                 job.max_attempts
             );
+            if let Some(kind) = JobKind::parse(&job.kind)
+                && let Err(e) = handlers::abandon(&self.context, kind, job, &msg).await
+            {
+                tracing::warn!(error = %e, "could not record the abandoned job's outcome");
+            }
             return Some(self.outcome(job, Err(JobError::Permanent(msg))));
         }
         let Some(kind) = JobKind::parse(&job.kind) else {
@@ -166,7 +191,7 @@ impl Worker {
             );
             return Some(self.outcome(job, Err(JobError::Permanent(msg))));
         };
-        let run = handlers::run(self.store.as_ref(), kind, job);
+        let run = handlers::run(&self.context, kind, job);
         // A job may take at most its lease; past that another worker may already run it.
         let run = tokio::time::timeout(self.config.lease, run);
         let mut shutdown = self.shutdown.clone();
@@ -200,9 +225,17 @@ impl Worker {
     fn outcome(&self, job: &ClaimedJob, result: Result<(), JobError>) -> JobOutcome {
         match result {
             Ok(()) => JobOutcome::Done,
+            Err(JobError::Defer { note, at }) => {
+                tracing::info!(job_id = %job.id, note = %note, run_at = at, "job deferred");
+                JobOutcome::Defer { note, at }
+            }
             Err(JobError::Retry(error)) if job.attempts < job.max_attempts => {
                 let at = now_millis() + backoff_ms(&self.config, job.attempts);
                 tracing::warn!(job_id = %job.id, error = %error, retry_at = at, "job failed; will retry");
+                JobOutcome::Retry { error, at }
+            }
+            Err(JobError::RetryAt(error, at)) if job.attempts < job.max_attempts => {
+                tracing::warn!(job_id = %job.id, error = %error, retry_at = at, "job failed; will retry when told");
                 JobOutcome::Retry { error, at }
             }
             Err(e) => {
@@ -238,6 +271,7 @@ impl Worker {
         for (job, outcome) in &finished {
             let label = match outcome {
                 JobOutcome::Done => "done",
+                JobOutcome::Defer { .. } => "deferred",
                 JobOutcome::Retry { .. } => "retry",
                 JobOutcome::Failed { .. } => "failed",
             };

@@ -53,11 +53,26 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_on(backend, database_url, data_dir, test_jobs_config()).await
 }
 
+/// [`spawn_app`] with the configuration changed by `tweak` first.
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let (database_url, data_dir) = covalynce_storage::testing::fresh_database(backend).await;
+    spawn_configured(database_url, data_dir, test_jobs_config(), tweak).await
+}
+
 pub async fn spawn_app_on(
     _backend: Backend,
     database_url: Option<String>,
     data_dir: PathBuf,
     jobs: JobsConfig,
+) -> TestApp {
+    spawn_configured(database_url, data_dir, jobs, |_| {}).await
+}
+
+async fn spawn_configured(
+    database_url: Option<String>,
+    data_dir: PathBuf,
+    jobs: JobsConfig,
+    tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
     let mut config = Config::new(&data_dir);
     config.database_url = database_url.clone();
@@ -65,6 +80,10 @@ pub async fn spawn_app_on(
     config.jobs = jobs;
     config.shutdown_grace = Duration::from_secs(2);
     config.git_poll = Duration::from_millis(100);
+    // The platforms' stand-ins listen on loopback; production refuses it by default.
+    config.allow_private_targets = true;
+    config.publish_timeout = Duration::from_secs(2);
+    tweak(&mut config);
     let app = Application::build(config).await.expect("building the app");
     let port = app.port();
     let store = app.store();

@@ -1,10 +1,12 @@
 //! The server, end to end over real HTTP, on SQLite and on PostgreSQL.
 
 mod cards;
+mod channels;
 mod cli;
 mod crash;
 mod draft;
 mod evaluation;
+mod fakes;
 mod github_hooks;
 mod helpers;
 mod jobs;

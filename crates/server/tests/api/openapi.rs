@@ -24,6 +24,18 @@ async fn the_openapi_document_matches_the_snapshot_and_docs_are_browsable() {
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} is documented");
         }
+        // Client generators name methods after operation ids: each must be unique.
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                assert!(!id.is_empty(), "{method} {path} has an operation id");
+                assert!(
+                    ids.insert(id.to_owned()),
+                    "{method} {path}: operation id {id} repeats"
+                );
+            }
+        }
         insta::assert_json_snapshot!("openapi", doc);
 
         let docs = app.client.get(app.url("/docs/")).send().await.unwrap();

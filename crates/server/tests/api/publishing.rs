@@ -99,7 +99,7 @@ async fn an_approved_card_is_written_to_the_outbox_exactly_once(backend: Backend
     app.store
         .set_publication(
             covalynce_domain::PublicationId::parse(pid).unwrap(),
-            "publishing",
+            covalynce_domain::PublicationStatus::Publishing,
             None,
             None,
         )

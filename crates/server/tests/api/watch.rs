@@ -235,7 +235,7 @@ async fn the_demo_drafts_cards_from_the_current_repositorys_history() {
             .unwrap();
         let client = reqwest::Client::new();
         let mut cards = serde_json::Value::Null;
-        for _ in 0..200 {
+        for _ in 0..1200 {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
             let Some(token) = out
@@ -254,7 +254,18 @@ async fn the_demo_drafts_cards_from_the_current_repositorys_history() {
                 continue;
             };
             cards = r.json().await.unwrap();
-            if cards["data"].as_array().is_some_and(|c| c.len() >= 3) {
+            // The release card is drafted after the commits' cards, so wait for
+            // every expected card rather than for a count.
+            let has = |want: &dyn Fn(&str) -> bool| {
+                cards["data"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|card| card["title"].as_str().is_some_and(want))
+                })
+            };
+            if has(&|t| t == "Add CSV export")
+                && has(&|t| t == "Quote commas in CSV export")
+                && has(&|t| t.ends_with("v0.1.0"))
+            {
                 break;
             }
         }

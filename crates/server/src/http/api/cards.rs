@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CardView {
     pub id: String,
-    /// pending, approved, published, failed or dismissed.
+    /// pending, approved, published, partial (some channels failed), failed or dismissed.
     #[schema(value_type = String, example = "pending")]
     pub status: CardStatus,
     /// MKT (a post), ENG (release notes / team note) or STRATEGY (a suggestion).
@@ -44,8 +44,10 @@ pub struct CardView {
 pub struct PublicationView {
     pub id: String,
     pub channel_id: String,
-    /// queued, publishing, published or failed.
-    pub status: String,
+    /// queued, publishing, published, failed, or unknown (cut off mid-send on a platform
+    /// that cannot be asked: check the channel, then retry or confirm it).
+    #[schema(value_type = String, example = "published")]
+    pub status: covalynce_domain::PublicationStatus,
     pub url: Option<String>,
     pub error: Option<String>,
     pub attempts: i64,
@@ -88,12 +90,12 @@ impl From<CardRecord> for CardView {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct CardQuery {
-    /// pending, approved, published, failed or dismissed.
+    /// pending, approved, published, partial, failed or dismissed.
     pub status: Option<String>,
 }
 
 /// Cards, newest first.
-#[utoipa::path(get, path = "/api/v1/cards", tag = "cards", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "cards_list", path = "/api/v1/cards", tag = "cards", security(("bearer" = [])),
     params(CardQuery, Paging),
     responses((status = 200, body = List<CardView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
@@ -108,7 +110,7 @@ pub async fn list(
         .map(|s| {
             CardStatus::parse(s).ok_or_else(|| {
                 ApiError::Validation(format!(
-                    "status must be pending, approved, published, failed or dismissed; got {s:?}"
+                    "status must be pending, approved, published, partial, failed or dismissed; got {s:?}"
                 ))
             })
         })
@@ -140,7 +142,7 @@ pub async fn list(
 }
 
 /// One card.
-#[utoipa::path(get, path = "/api/v1/cards/{id}", tag = "cards", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "cards_get", path = "/api/v1/cards/{id}", tag = "cards", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Data<CardView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
@@ -194,7 +196,7 @@ pub struct EditCard {
 
 /// Edit a pending card's posts. The drafted text and every edit stay as revisions; the
 /// risk light is worked out again for the new text.
-#[utoipa::path(patch, path = "/api/v1/cards/{id}", tag = "cards", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "cards_edit", path = "/api/v1/cards/{id}", tag = "cards", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = EditCard,
     responses(
         (status = 200, body = Data<CardView>),
@@ -277,7 +279,7 @@ pub async fn edit(
 }
 
 /// Dismiss a pending card: it will not be published.
-#[utoipa::path(post, path = "/api/v1/cards/{id}/dismiss", tag = "cards", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "cards_dismiss", path = "/api/v1/cards/{id}/dismiss", tag = "cards", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
         (status = 200, body = Data<CardView>),
@@ -316,7 +318,7 @@ impl From<CardRevision> for RevisionView {
 }
 
 /// Every version of a card's posts, the drafted one first.
-#[utoipa::path(get, path = "/api/v1/cards/{id}/revisions", tag = "cards", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "cards_revisions", path = "/api/v1/cards/{id}/revisions", tag = "cards", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = List<RevisionView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn revisions(
@@ -348,7 +350,7 @@ pub struct ApproveCard {
 
 /// Approve a pending card for publishing on the given channels (each once). Red cards need
 /// an edit first.
-#[utoipa::path(post, path = "/api/v1/cards/{id}/approve", tag = "cards", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "cards_approve", path = "/api/v1/cards/{id}/approve", tag = "cards", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = ApproveCard,
     responses(
         (status = 202, body = Data<CardView>),
@@ -411,13 +413,13 @@ pub async fn approve(
             "the card's risk light is red: edit it (see risk_reasons) before approving".into(),
         )),
         Approval::UnknownChannel(c) => Err(ApiError::Validation(format!(
-            "there is no active channel {c} in this workspace"
+            "there is no active channel {c} in this workspace (a disabled channel must be enabled first)"
         ))),
     }
 }
 
 /// Withdraw an approval before anything went out: the card is pending again.
-#[utoipa::path(post, path = "/api/v1/cards/{id}/unapprove", tag = "cards", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "cards_unapprove", path = "/api/v1/cards/{id}/unapprove", tag = "cards", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
         (status = 200, body = Data<CardView>),
@@ -444,7 +446,7 @@ pub async fn unapprove(
 
 /// Draft a pending card again from its event (with the workspace's current voice): a new
 /// revision; earlier ones stay.
-#[utoipa::path(post, path = "/api/v1/cards/{id}/regenerate", tag = "cards", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "cards_regenerate", path = "/api/v1/cards/{id}/regenerate", tag = "cards", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
         (status = 200, body = Data<CardView>),

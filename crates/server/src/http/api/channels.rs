@@ -1,26 +1,37 @@
-//! Channels: where approved cards are published.
+//! Channels: where approved cards are published. Credentials (webhook secrets, Slack and
+//! Discord webhook URLs — the URL is the credential there) are sealed with AES-256-GCM and
+//! never shown again; what the API shows is the channel's non-secret settings.
 
 use super::{Data, List, time};
 use crate::http::AppState;
 use crate::http::extract::{ApiJson, Auth};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use covalynce_domain::ChannelId;
+use covalynce_domain::{ChannelId, ChannelStatus};
+use covalynce_publishing::{ChannelKind, Url, guard};
 use covalynce_storage::{ChannelRecord, NewChannel};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateChannel {
-    /// `outbox` (a local JSON-lines file). Webhook, Slack, Discord, Mastodon, Bluesky,
-    /// LinkedIn and X arrive with the publishing and channels issues.
+    /// `outbox`, `webhook`, `slack` or `discord`.
     pub kind: String,
+    pub name: Option<String>,
     /// outbox: an absolute file path; default `DATA_DIR/outbox.jsonl`.
     pub path: Option<String>,
-    /// outbox: which drafted variant to write (default `linkedin`).
+    /// outbox and webhook: which drafted variant is the post's `text` (default `linkedin`).
     pub variant: Option<String>,
-    pub name: Option<String>,
+    /// webhook: where to POST (https; private addresses only if the operator allows them).
+    pub url: Option<String>,
+    /// webhook: the HMAC-SHA256 signing secret; omit it and one is generated and shown once.
+    pub secret: Option<String>,
+    /// slack and discord: the incoming webhook URL.
+    pub webhook_url: Option<String>,
+    /// At most this many publications per UTC day; more wait for the next day.
+    pub daily_cap: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -30,8 +41,20 @@ pub struct ChannelView {
     pub name: String,
     /// Non-secret settings; credentials are never shown.
     pub config: serde_json::Value,
-    pub status: String,
+    /// active, disabled (publications wait) or deleted.
+    #[schema(value_type = String, example = "active")]
+    pub status: ChannelStatus,
+    /// Publications started today (UTC), against `config.daily_cap`.
+    pub sent_today: i64,
+    /// The platform asked for no requests before this time.
+    pub paused_until: Option<String>,
+    /// Why the channel stopped working (a revoked webhook, an archived channel).
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
     pub created_at: String,
+    /// Only in the creation answer of a webhook channel whose secret was generated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 impl From<ChannelRecord> for ChannelView {
@@ -42,13 +65,29 @@ impl From<ChannelRecord> for ChannelView {
             name: c.name,
             config: c.config,
             status: c.status,
+            sent_today: c.sent_today,
+            paused_until: c
+                .paused_until
+                .filter(|u| *u > covalynce_domain::now_millis())
+                .map(time),
+            last_error: c.last_error,
+            last_error_at: c.last_error_at.map(time),
             created_at: time(c.created_at),
+            secret: None,
         }
     }
 }
 
-/// Add a channel.
-#[utoipa::path(post, path = "/api/v1/channels", tag = "channels", security(("bearer" = [])),
+/// A channel ready to store: settings, sealed secrets, and a generated secret to show once.
+struct Parsed {
+    config: serde_json::Value,
+    secrets: Option<serde_json::Value>,
+    generated: Option<String>,
+}
+
+/// Add a channel. Kinds: `outbox`, `webhook` (`url`, `secret`), `slack` and `discord`
+/// (`webhook_url`).
+#[utoipa::path(post, operation_id = "channels_create", path = "/api/v1/channels", tag = "channels", security(("bearer" = [])),
     request_body = CreateChannel,
     responses((status = 201, body = Data<ChannelView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
@@ -56,48 +95,145 @@ pub async fn create(
     Auth(ws): Auth,
     ApiJson(req): ApiJson<CreateChannel>,
 ) -> Result<(StatusCode, Json<Data<ChannelView>>), ApiError> {
-    if req.kind != "outbox" {
-        return Err(ApiError::Validation(format!(
-            "channel kind {:?} is not available yet; available: outbox",
-            req.kind
-        )));
-    }
-    let path = match req.path {
-        Some(p) if !std::path::Path::new(&p).is_absolute() => {
+    let kind = ChannelKind::parse(&req.kind).ok_or_else(|| {
+        let known: Vec<&str> = ChannelKind::ALL.iter().map(|k| k.as_str()).collect();
+        let later = ["mastodon", "bluesky", "linkedin", "x"];
+        if later.contains(&req.kind.as_str()) {
+            ApiError::Validation(format!(
+                "{} channels are not available yet; available: {}",
+                req.kind,
+                known.join(", ")
+            ))
+        } else {
+            ApiError::Validation(format!(
+                "kind must be one of {}; got {:?}",
+                known.join(", "),
+                req.kind
+            ))
+        }
+    })?;
+    let allow_private = state.http().allows_private();
+    let mut parsed = match kind {
+        ChannelKind::Outbox => {
+            let path = match &req.path {
+                Some(p) if !std::path::Path::new(p).is_absolute() => {
+                    return Err(ApiError::Validation(format!(
+                        "path must be absolute, got {p:?}"
+                    )));
+                }
+                Some(p) => p.clone(),
+                None => state.data_dir().join("outbox.jsonl").display().to_string(),
+            };
+            Parsed {
+                config: json!({"path": path, "variant": variant(&req)?}),
+                secrets: None,
+                generated: None,
+            }
+        }
+        ChannelKind::Webhook => {
+            let url = public_url(req.url.as_deref(), "url", allow_private).await?;
+            let (secret, generated) = super::signing_secret(req.secret.clone())?;
+            Parsed {
+                config: json!({"url": url.as_str(), "variant": variant(&req)?}),
+                secrets: Some(json!({ "secret": secret })),
+                generated,
+            }
+        }
+        ChannelKind::Slack | ChannelKind::Discord => {
+            let url = public_url(req.webhook_url.as_deref(), "webhook_url", allow_private).await?;
+            if kind == ChannelKind::Discord && !url.path().contains("/webhooks/") {
+                return Err(ApiError::Validation(
+                    "webhook_url must be a Discord webhook URL (…/api/webhooks/ID/TOKEN)".into(),
+                ));
+            }
+            Parsed {
+                config: json!({ "webhook": masked(&url) }),
+                secrets: Some(json!({ "url": url.as_str() })),
+                generated: None,
+            }
+        }
+    };
+    if let Some(cap) = req.daily_cap {
+        if !(1..=10_000).contains(&cap) {
             return Err(ApiError::Validation(format!(
-                "path must be absolute, got {p:?}"
+                "daily_cap must be between 1 and 10000, got {cap}"
             )));
         }
-        Some(p) => p,
-        None => state.data_dir().join("outbox.jsonl").display().to_string(),
-    };
-    let variant = req.variant.unwrap_or_else(|| "linkedin".into());
-    if covalynce_drafting::Channel::parse(&variant).is_none() {
-        return Err(ApiError::Validation(format!(
-            "variant {variant:?} is not a channel kind"
-        )));
+        parsed.config["daily_cap"] = cap.into();
     }
+    let name = match req.name.as_deref().map(str::trim) {
+        Some("") => return Err(ApiError::Validation("name must not be empty".into())),
+        Some(n) if n.chars().count() > 100 => {
+            return Err(ApiError::Validation(
+                "name must be at most 100 characters".into(),
+            ));
+        }
+        Some(n) => n.to_owned(),
+        None => default_name(kind).to_owned(),
+    };
+    let sealed = parsed.secrets.map(|s| {
+        state.secrets().seal(
+            serde_json::to_vec(&s)
+                .expect("JSON values serialise")
+                .as_slice(),
+        )
+    });
     let channel = state
         .store()
         .insert_channel(&NewChannel {
             id: ChannelId::new(),
             workspace_id: ws.id,
-            kind: "outbox".into(),
-            name: req.name.unwrap_or_else(|| "Outbox".into()),
-            config: serde_json::json!({"path": path, "variant": variant}),
-            sealed_credentials: None,
+            kind: kind.as_str().into(),
+            name,
+            config: parsed.config,
+            sealed_credentials: sealed,
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Data {
-            data: channel.into(),
-        }),
-    ))
+    let mut view = ChannelView::from(channel);
+    view.secret = parsed.generated;
+    Ok((StatusCode::CREATED, Json(Data { data: view })))
+}
+
+fn variant(req: &CreateChannel) -> Result<String, ApiError> {
+    let variant = req.variant.clone().unwrap_or_else(|| "linkedin".into());
+    if covalynce_drafting::Channel::parse(&variant).is_none() {
+        return Err(ApiError::Validation(format!(
+            "variant {variant:?} is not a channel kind (linkedin, x, mastodon, bluesky, slack, discord)"
+        )));
+    }
+    Ok(variant)
+}
+
+async fn public_url(raw: Option<&str>, field: &str, allow_private: bool) -> Result<Url, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::Validation(format!("{field} is required")))?;
+    let url = Url::parse(raw.trim())
+        .map_err(|e| ApiError::Validation(format!("{field} is not a valid URL: {e}")))?;
+    guard::check_resolved(&url, allow_private)
+        .await
+        .map_err(|r| ApiError::Validation(format!("{field}: {}", r.0)))?;
+    Ok(url)
+}
+
+/// Enough of a credential-bearing URL to recognise it, none of the credential.
+fn masked(url: &Url) -> String {
+    format!(
+        "{}://{}/…",
+        url.scheme(),
+        url.host_str().unwrap_or_default()
+    )
+}
+
+fn default_name(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::Outbox => "Outbox",
+        ChannelKind::Webhook => "Webhook",
+        ChannelKind::Slack => "Slack",
+        ChannelKind::Discord => "Discord",
+    }
 }
 
 /// The workspace's channels.
-#[utoipa::path(get, path = "/api/v1/channels", tag = "channels", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "channels_list", path = "/api/v1/channels", tag = "channels", security(("bearer" = [])),
     responses((status = 200, body = List<ChannelView>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -109,4 +245,134 @@ pub async fn list(
         0,
         |c| c.id.clone(),
     )))
+}
+
+async fn find(
+    state: &AppState,
+    ws: covalynce_domain::WorkspaceId,
+    id: &str,
+) -> Result<ChannelRecord, ApiError> {
+    let not_found = || ApiError::NotFound(format!("there is no channel {id:?} in this workspace"));
+    let channel_id = ChannelId::parse(id).ok_or_else(not_found)?;
+    state
+        .store()
+        .workspace_channel(ws, channel_id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// One channel.
+#[utoipa::path(get, operation_id = "channels_get", path = "/api/v1/channels/{id}", tag = "channels", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Data<ChannelView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Data<ChannelView>>, ApiError> {
+    Ok(Json(Data {
+        data: find(&state, ws.id, &id).await?.into(),
+    }))
+}
+
+async fn set_status(
+    state: &AppState,
+    ws: covalynce_domain::WorkspaceId,
+    id: &str,
+    status: ChannelStatus,
+) -> Result<ChannelRecord, ApiError> {
+    let channel = find(state, ws, id).await?;
+    let changed = state
+        .store()
+        .set_channel_status(ws, channel.id, status)
+        .await?;
+    state.wake_workers();
+    // None: it was deleted in the meantime.
+    changed
+        .ok_or_else(|| ApiError::NotFound(format!("there is no channel {id:?} in this workspace")))
+}
+
+/// Stop publishing to a channel: its publications wait (queued) until it is enabled.
+#[utoipa::path(post, operation_id = "channels_disable", path = "/api/v1/channels/{id}/disable", tag = "channels", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Data<ChannelView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn disable(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Data<ChannelView>>, ApiError> {
+    let channel = set_status(&state, ws.id, &id, ChannelStatus::Disabled).await?;
+    Ok(Json(Data {
+        data: channel.into(),
+    }))
+}
+
+/// Publish to a channel again: what waited while it was disabled goes out now. Also clears
+/// the channel's last error (after fixing it, say).
+#[utoipa::path(post, operation_id = "channels_enable", path = "/api/v1/channels/{id}/enable", tag = "channels", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Data<ChannelView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn enable(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Data<ChannelView>>, ApiError> {
+    let channel = set_status(&state, ws.id, &id, ChannelStatus::Active).await?;
+    Ok(Json(Data {
+        data: channel.into(),
+    }))
+}
+
+/// Delete a channel: its credentials are erased, what was still queued for it fails, and
+/// what it published stays on the cards.
+#[utoipa::path(delete, operation_id = "channels_delete", path = "/api/v1/channels/{id}", tag = "channels", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    set_status(&state, ws.id, &id, ChannelStatus::Deleted).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TestResult {
+    /// True when the platform accepted the test.
+    pub ok: bool,
+    /// What was done (ok) or what the platform said (not ok).
+    pub detail: String,
+}
+
+/// Check a channel works: Slack and Discord get a test message, a webhook a signed `ping`,
+/// an outbox is opened for appending. A failed test is `ok: false` with the platform's
+/// words; it also becomes the channel's `last_error` (cleared by the next success).
+#[utoipa::path(post, operation_id = "channels_test", path = "/api/v1/channels/{id}/test", tag = "channels", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Data<TestResult>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn test(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Data<TestResult>>, ApiError> {
+    let channel = find(&state, ws.id, &id).await?;
+    let target = crate::jobs::publish::open_target(state.secrets(), &channel)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let result = target.test(state.http(), &channel.id.to_string()).await;
+    let (ok, detail) = match result {
+        Ok(done) => (true, done),
+        Err(failure) => (false, failure.to_string()),
+    };
+    state
+        .store()
+        .set_channel_health(
+            channel.id,
+            channel.paused_until,
+            (!ok).then_some(detail.as_str()),
+        )
+        .await?;
+    Ok(Json(Data {
+        data: TestResult { ok, detail },
+    }))
 }

@@ -47,7 +47,7 @@ pub struct DeliveryQuery {
 }
 
 /// Recent deliveries, newest first.
-#[utoipa::path(get, path = "/api/v1/deliveries", tag = "sources", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "deliveries_list", path = "/api/v1/deliveries", tag = "sources", security(("bearer" = [])),
     params(DeliveryQuery),
     responses((status = 200, body = List<DeliveryView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(

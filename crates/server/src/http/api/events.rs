@@ -56,7 +56,7 @@ pub struct EventQuery {
 }
 
 /// Events, newest first.
-#[utoipa::path(get, path = "/api/v1/events", tag = "events", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "events_list", path = "/api/v1/events", tag = "events", security(("bearer" = [])),
     params(EventQuery, Paging),
     responses((status = 200, body = List<EventView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
@@ -102,7 +102,7 @@ pub async fn list(
 }
 
 /// One event.
-#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "events_get", path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Data<EventView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(

@@ -53,7 +53,7 @@ pub struct JobQuery {
 }
 
 /// The workspace's jobs, newest first.
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "jobs_list", path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])),
     params(JobQuery),
     responses((status = 200, body = List<JobView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(

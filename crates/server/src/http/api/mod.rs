@@ -6,9 +6,11 @@ pub mod channels;
 pub mod deliveries;
 pub mod events;
 pub mod jobs;
+pub mod publications;
 pub mod sources;
 pub mod workspace;
 
+use crate::http::problem::ApiError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -56,6 +58,24 @@ pub struct Paging {
 impl Paging {
     pub fn limit(&self) -> i64 {
         self.limit.unwrap_or(50).clamp(1, 200)
+    }
+}
+
+/// An HMAC signing secret as given, or a generated one (returned a second time, to be
+/// shown once).
+pub fn signing_secret(given: Option<String>) -> Result<(String, Option<String>), ApiError> {
+    match given {
+        Some(s) if s.is_empty() => Err(ApiError::Validation(
+            "secret must not be empty (omit it to have one generated)".into(),
+        )),
+        Some(s) if s.len() > 1024 => Err(ApiError::Validation(
+            "secret must be at most 1024 bytes".into(),
+        )),
+        Some(s) => Ok((s, None)),
+        None => {
+            let s = crate::tokens::random_secret();
+            Ok((s.clone(), Some(s)))
+        }
     }
 }
 

@@ -58,7 +58,7 @@ impl From<&Source> for SourceView {
 }
 
 /// Add a source: a GitHub repository (webhooks) or a local git repository.
-#[utoipa::path(post, path = "/api/v1/sources", tag = "sources", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "sources_create", path = "/api/v1/sources", tag = "sources", security(("bearer" = [])),
     request_body = CreateSource,
     responses(
         (status = 201, body = Data<SourceView>),
@@ -74,20 +74,7 @@ pub async fn create(
     let (new, generated_secret) = match req {
         CreateSource::Github { repo, secret } => {
             let repo = RepoSlug::parse(&repo).map_err(|e| ApiError::Validation(e.0))?;
-            let (secret, generated) = match secret {
-                Some(s) if s.is_empty() => {
-                    return Err(ApiError::Validation(
-                        "secret must not be empty (omit it to have one generated)".into(),
-                    ));
-                }
-                Some(s) if s.len() > 1024 => {
-                    return Err(ApiError::Validation(
-                        "secret must be at most 1024 bytes".into(),
-                    ));
-                }
-                Some(s) => (s, false),
-                None => (hex::encode(rand::random::<[u8; 24]>()), true),
-            };
+            let (secret, generated) = super::signing_secret(secret)?;
             let new = NewSource {
                 id,
                 workspace_id: ws.id,
@@ -96,7 +83,7 @@ pub async fn create(
                 path: None,
                 sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
             };
-            (new, generated.then_some(secret))
+            (new, generated)
         }
         CreateSource::Git { path } => {
             let path = validate_git_path(&path)?;
@@ -145,7 +132,7 @@ fn validate_git_path(path: &str) -> Result<String, ApiError> {
 }
 
 /// The workspace's sources.
-#[utoipa::path(get, path = "/api/v1/sources", tag = "sources", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "sources_list", path = "/api/v1/sources", tag = "sources", security(("bearer" = [])),
     responses((status = 200, body = List<SourceView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
@@ -157,7 +144,7 @@ pub async fn list(
 }
 
 /// One source.
-#[utoipa::path(get, path = "/api/v1/sources/{id}", tag = "sources", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "sources_get", path = "/api/v1/sources/{id}", tag = "sources", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Data<SourceView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(

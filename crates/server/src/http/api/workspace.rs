@@ -34,7 +34,7 @@ pub struct TrustView {
 }
 
 /// The workspace the token belongs to, with its plan and card usage.
-#[utoipa::path(get, path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "workspace_get", path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
     responses((status = 200, body = Data<WorkspaceView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(Auth(ws): Auth) -> Json<Data<WorkspaceView>> {
     Json(Data { data: view(ws) })
@@ -69,7 +69,7 @@ pub struct UpdateWorkspace {
 }
 
 /// Change workspace settings (the drafting voice).
-#[utoipa::path(patch, path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "workspace_update", path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
     request_body = UpdateWorkspace,
     responses((status = 200, body = Data<WorkspaceView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
@@ -132,7 +132,7 @@ pub struct EmergencyStopState {
 
 /// The emergency stop: halts every pending publication of the workspace at once; nothing is
 /// published until it is lifted.
-#[utoipa::path(put, path = "/api/v1/workspace/emergency-stop", tag = "workspace", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "workspace_emergency_stop", path = "/api/v1/workspace/emergency-stop", tag = "workspace", security(("bearer" = [])),
     request_body = EmergencyStop,
     responses((status = 200, body = Data<EmergencyStopState>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn emergency_stop(

@@ -1,0 +1,188 @@
+//! Discord webhooks: `POST {webhook}?wait=true` with `content` (at most 2000 characters)
+//! and `allowed_mentions: {"parse": []}`, so a draft never pings @everyone or a role.
+//! `wait=true` makes Discord answer with the message (200) instead of 204, so a message
+//! Discord did not save is an error, not a silent success. Rate limits come as
+//! `X-RateLimit-Remaining` / `X-RateLimit-Reset-After` on every answer and as 429 with
+//! `retry_after` in the body; a 404 (unknown webhook) is never retried — Discord bans IPs
+//! that keep sending invalid requests.
+
+use crate::guard::{Http, SendError};
+use crate::{Failure, Sent, retry_after, snippet};
+use reqwest::Url;
+use std::time::Duration;
+
+pub const MAX_CONTENT: usize = 2000;
+
+pub async fn publish(http: &Http, url: &Url, text: &str) -> Result<Sent, Failure> {
+    let length = text.chars().count();
+    if length > MAX_CONTENT {
+        return Err(Failure::permanent(format!(
+            "the Discord text is {length} characters; Discord takes at most {MAX_CONTENT}: edit the card's discord variant"
+        )));
+    }
+    let mut url = url.clone();
+    url.query_pairs_mut().append_pair("wait", "true");
+    let request = http
+        .post(&url)
+        .map_err(|r| Failure::broken(r.0))?
+        .json(&serde_json::json!({
+            "content": text,
+            "allowed_mentions": { "parse": [] },
+        }));
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(match SendError::from_reqwest(e, "Discord") {
+                SendError::Refused(m) => Failure::broken(m),
+                SendError::NotSent(m) => Failure::retry(m, None),
+                SendError::MaybeSent(m) => Failure::Unknown {
+                    message: format!(
+                        "{m}; the message may or may not be in the Discord channel: check it, then retry or confirm the publication"
+                    ),
+                },
+            });
+        }
+    };
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    match status {
+        200..=299 => Ok(Sent {
+            url: message_url(&json),
+            pause_until: spent_until(&headers),
+        }),
+        429 => {
+            let wait = json["retry_after"]
+                .as_f64()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(|s| Duration::from_secs_f64(s.min(86_400.0)))
+                .or_else(|| retry_after(&headers));
+            let scope = if json["global"].as_bool() == Some(true) {
+                "globally"
+            } else {
+                "this webhook"
+            };
+            Err(Failure::retry(
+                format!("Discord is rate limiting {scope} (429)"),
+                wait,
+            ))
+        }
+        500..=599 => Err(Failure::retry(
+            format!("Discord had an internal error ({status})"),
+            retry_after(&headers),
+        )),
+        _ => Err(refusal(status, &json, &body)),
+    }
+}
+
+fn refusal(status: u16, json: &serde_json::Value, body: &str) -> Failure {
+    let said = match (json["message"].as_str(), json["code"].as_i64()) {
+        (Some(m), Some(c)) => format!("{m} (code {c})"),
+        (Some(m), None) => m.to_owned(),
+        _ => snippet(body),
+    };
+    match status {
+        404 => Failure::broken(format!(
+            "Discord says the webhook does not exist ({said}): it was deleted; create a new webhook and update the channel"
+        )),
+        401 | 403 => Failure::broken(format!(
+            "Discord refused the webhook ({status}: {said}); create a new webhook"
+        )),
+        _ => Failure::permanent(format!("Discord rejected the message ({status}: {said})")),
+    }
+}
+
+/// Where the message can be seen in the Discord app (`@me` stands in for the server when
+/// the answer does not name it).
+fn message_url(message: &serde_json::Value) -> Option<String> {
+    let id = message["id"].as_str()?;
+    let channel = message["channel_id"].as_str()?;
+    let guild = message["guild_id"].as_str().unwrap_or("@me");
+    Some(format!(
+        "https://discord.com/channels/{guild}/{channel}/{id}"
+    ))
+}
+
+/// When the bucket is empty (`X-RateLimit-Remaining: 0`), the time it refills.
+fn spent_until(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("x-ratelimit-remaining")?.trim() != "0" {
+        return None;
+    }
+    let after: f64 = header("x-ratelimit-reset-after")?.trim().parse().ok()?;
+    (after.is_finite() && after >= 0.0)
+        .then(|| covalynce_domain::now_millis() + (after.min(86_400.0) * 1000.0).ceil() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_rate_limit_bucket_pauses_the_channel_until_it_refills() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("x-ratelimit-remaining", "1".parse().unwrap());
+        h.insert("x-ratelimit-reset-after", "2.5".parse().unwrap());
+        assert_eq!(spent_until(&h), None);
+        h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        let until = spent_until(&h).unwrap() - covalynce_domain::now_millis();
+        assert!((2400..=2600).contains(&until), "{until}");
+    }
+
+    #[test]
+    fn a_missing_webhook_breaks_the_channel_and_says_so() {
+        let f = refusal(
+            404,
+            &serde_json::json!({"message": "Unknown Webhook", "code": 10015}),
+            "",
+        );
+        assert!(matches!(
+            f,
+            Failure::Permanent {
+                channel_broken: true,
+                ..
+            }
+        ));
+        assert!(f.to_string().contains("Unknown Webhook (code 10015)"));
+        let f = refusal(
+            400,
+            &serde_json::json!({"message": "Invalid Form Body", "code": 50035}),
+            "",
+        );
+        assert!(matches!(
+            f,
+            Failure::Permanent {
+                channel_broken: false,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn text_over_2000_characters_is_refused_before_anything_is_sent() {
+        // Nothing listens on port 9 of loopback: a request would fail differently.
+        let http = Http::new(true, Duration::from_secs(1));
+        let url = Url::parse("http://127.0.0.1:9/api/webhooks/1/t").unwrap();
+        let f = publish(&http, &url, &"é".repeat(2001)).await.unwrap_err();
+        assert!(matches!(
+            f,
+            Failure::Permanent {
+                channel_broken: false,
+                ..
+            }
+        ));
+        assert!(f.to_string().contains("2001 characters"), "{f}");
+        let f = publish(&http, &url, &"é".repeat(2000)).await.unwrap_err();
+        assert!(matches!(f, Failure::Retry { .. }), "2000 is allowed: {f}");
+    }
+
+    #[test]
+    fn message_links_name_the_server_when_discord_does() {
+        let m = serde_json::json!({"id": "3", "channel_id": "2", "guild_id": "1"});
+        assert_eq!(
+            message_url(&m).unwrap(),
+            "https://discord.com/channels/1/2/3"
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! The publisher: one job per (card, channel) publication.
+//!
+//! Exactly once, as far as each platform allows:
+//! - a publication is marked `publishing` (durably, taking a slot of the channel's daily
+//!   cap) before the platform is called, and its outcome is recorded after;
+//! - a publication found still `publishing` was cut off mid-send: it is sent again only
+//!   where a repeat with the same idempotency key is harmless (outbox, webhook); otherwise
+//!   it becomes `unknown` and waits for a person to check (Slack, Discord);
+//! - retryable failures (429, 5xx, network) go back to `queued` with the reason and retry
+//!   with backoff — or exactly when the platform said (`Retry-After`), pausing the whole
+//!   channel so its other publications wait too; permanent ones fail at once with the
+//!   platform's words; when the channel itself is gone (revoked webhook, archived
+//!   channel) the channel is disabled with the platform's words, so nothing else is sent
+//!   to it until a person looks.
+
+use super::{Context, JobError};
+use covalynce_domain::{CardStatus, ChannelStatus, PublicationId, PublicationStatus, now_millis};
+use covalynce_publishing::{Failure, Post, Recovery, Target};
+use covalynce_storage::{Begin, ChannelRecord, ClaimedJob};
+
+pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
+    let store = ctx.store.as_ref();
+    let id = publication_id(job)?;
+    let publication = store
+        .publication(id)
+        .await?
+        .ok_or_else(|| JobError::Permanent(format!("publication {id} is gone")))?;
+    let status = publication.status;
+    if !matches!(
+        status,
+        PublicationStatus::Queued | PublicationStatus::Publishing
+    ) {
+        return Ok(());
+    }
+    let card = store
+        .card(publication.workspace_id, publication.card_id)
+        .await?
+        .ok_or_else(|| JobError::Permanent("the card is gone".into()))?;
+    // Withdrawn before it went out: nothing to publish.
+    if matches!(card.status, CardStatus::Pending | CardStatus::Dismissed) {
+        return Ok(());
+    }
+    let channel = store
+        .channel(publication.channel_id)
+        .await?
+        .ok_or_else(|| JobError::Permanent("the channel is gone".into()))?;
+    let queued = status == PublicationStatus::Queued;
+    match channel.status {
+        ChannelStatus::Deleted => {
+            store
+                .set_publication(
+                    id,
+                    PublicationStatus::Failed,
+                    None,
+                    Some("the channel was deleted before this went out"),
+                )
+                .await?;
+            return Ok(());
+        }
+        // Held; enabling the channel queues it again.
+        ChannelStatus::Disabled if queued => return Ok(()),
+        _ => {}
+    }
+    let workspace = store
+        .workspace(publication.workspace_id)
+        .await?
+        .ok_or_else(|| JobError::Permanent("the workspace is gone".into()))?;
+    if workspace.halted_at.is_some() && queued {
+        // Emergency stop: the publication stays queued; lifting the stop queues it again.
+        tracing::info!(publication = %id, "emergency stop: held");
+        return Ok(());
+    }
+    let target = match open_target(&ctx.secrets, &channel) {
+        Ok(t) => t,
+        Err(message) => {
+            store
+                .set_publication(id, PublicationStatus::Failed, None, Some(&message))
+                .await?;
+            return Ok(());
+        }
+    };
+    let kind = target.kind().as_str();
+    let now = now_millis();
+    if queued && let Some(until) = channel.paused_until.filter(|u| *u > now) {
+        return Err(JobError::Defer {
+            note: format!("{kind} asked for a pause; waiting until it ends"),
+            at: until,
+        });
+    }
+
+    if queued {
+        match store.begin_publication(id, daily_cap(&channel)).await? {
+            Begin::Started => {}
+            Begin::NotQueued => return Ok(()),
+            Begin::CapReached => {
+                let tomorrow = (covalynce_storage::utc_day(now) + 1) * 86_400_000;
+                let note = format!(
+                    "the channel's daily cap of {} is reached; it goes out after midnight UTC",
+                    daily_cap(&channel).unwrap_or_default()
+                );
+                store
+                    .set_publication(id, PublicationStatus::Queued, None, Some(&note))
+                    .await?;
+                return Err(JobError::Defer { note, at: tomorrow });
+            }
+        }
+    } else if target.recovery() == Recovery::AskAPerson {
+        // It was being sent when its process stopped. The platform takes no idempotency
+        // key and cannot be asked, so sending it again could post it twice.
+        let message = format!(
+            "Covalynce stopped while sending this to {kind}, so it may or may not have been posted: check the channel, then retry or confirm the publication"
+        );
+        store
+            .set_publication(id, PublicationStatus::Unknown, None, Some(&message))
+            .await?;
+        tracing::warn!(publication = %id, channel = kind, "interrupted publication: outcome unknown");
+        return Ok(());
+    }
+
+    let post = Post {
+        card_id: &card.id.to_string(),
+        channel_id: &channel.id.to_string(),
+        idempotency_key: &publication.idempotency_key,
+        title: &card.title,
+        category: card.category.as_str(),
+        variants: &card.variants,
+        release_notes: &card.content,
+        source: &card.source_key,
+    };
+    let started = std::time::Instant::now();
+    let result = target.publish(&ctx.http, &post).await;
+    let outcome = match &result {
+        Ok(_) => "published",
+        Err(Failure::Retry { .. }) => "retry",
+        Err(Failure::Permanent { .. }) => "failed",
+        Err(Failure::Unknown { .. }) => "unknown",
+    };
+    metrics::counter!("covalynce_publications_total", "channel" => kind, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("covalynce_publish_seconds", "channel" => kind)
+        .record(started.elapsed().as_secs_f64());
+    match result {
+        Ok(sent) => {
+            store
+                .set_publication(id, PublicationStatus::Published, sent.url.as_deref(), None)
+                .await?;
+            if sent.pause_until.is_some() || channel.last_error.is_some() {
+                store
+                    .set_channel_health(channel.id, sent.pause_until, None)
+                    .await?;
+            }
+            Ok(())
+        }
+        Err(Failure::Retry { message, after }) => {
+            let at = after.map(|d| now_millis() + d.as_millis() as i64);
+            if let Some(at) = at {
+                // The platform's limit is the channel's, not this publication's.
+                store
+                    .set_channel_health(channel.id, Some(at), channel.last_error.as_deref())
+                    .await?;
+            }
+            if job.attempts >= job.max_attempts {
+                let message = format!("gave up after {} attempts: {message}", job.attempts);
+                store
+                    .set_publication(id, PublicationStatus::Failed, None, Some(&message))
+                    .await?;
+                return Ok(());
+            }
+            store
+                .set_publication(
+                    id,
+                    PublicationStatus::Queued,
+                    None,
+                    Some(&format!("{message}; will retry")),
+                )
+                .await?;
+            Err(match at {
+                Some(at) => JobError::RetryAt(message, at),
+                None => JobError::Retry(message),
+            })
+        }
+        Err(Failure::Permanent {
+            message,
+            channel_broken,
+        }) => {
+            store
+                .set_publication(id, PublicationStatus::Failed, None, Some(&message))
+                .await?;
+            if channel_broken {
+                // A revoked webhook or a deleted channel stays broken: sending the channel's
+                // other publications would only repeat the refusal (and Discord bans IPs
+                // that keep sending to missing webhooks). Disabled, they wait for a person.
+                store
+                    .set_channel_health(channel.id, channel.paused_until, Some(&message))
+                    .await?;
+                store
+                    .set_channel_status(channel.workspace_id, channel.id, ChannelStatus::Disabled)
+                    .await?;
+                tracing::warn!(channel = %channel.id, kind, "channel broken: disabled");
+            }
+            Ok(())
+        }
+        Err(Failure::Unknown { message }) => {
+            store
+                .set_publication(id, PublicationStatus::Unknown, None, Some(&message))
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+/// The job kept crashing its worker: whatever it was doing is not known to have worked.
+pub async fn abandon(ctx: &Context, job: &ClaimedJob, why: &str) -> Result<(), JobError> {
+    let id = publication_id(job)?;
+    let Some(publication) = ctx.store.publication(id).await? else {
+        return Ok(());
+    };
+    let status = match publication.status {
+        PublicationStatus::Queued => PublicationStatus::Failed,
+        PublicationStatus::Publishing => PublicationStatus::Unknown,
+        _ => return Ok(()),
+    };
+    ctx.store
+        .set_publication(id, status, None, Some(why))
+        .await?;
+    Ok(())
+}
+
+fn publication_id(job: &ClaimedJob) -> Result<PublicationId, JobError> {
+    job.payload
+        .get("publication_id")
+        .and_then(|v| v.as_str())
+        .and_then(PublicationId::parse)
+        .ok_or_else(|| JobError::Permanent("payload has no valid publication_id".into()))
+}
+
+fn daily_cap(channel: &ChannelRecord) -> Option<i64> {
+    channel.config["daily_cap"].as_i64().filter(|c| *c > 0)
+}
+
+/// The channel's settings and unsealed credentials, parsed.
+pub fn open_target(
+    secrets: &crate::crypto::SecretBox,
+    channel: &ChannelRecord,
+) -> Result<Target, String> {
+    let secrets = match &channel.sealed_credentials {
+        Some(sealed) => {
+            let plain = secrets.open(sealed).map_err(|e| e.to_string())?;
+            serde_json::from_slice(&plain)
+                .map_err(|_| "the channel's stored credentials are not readable".to_owned())?
+        }
+        None => serde_json::Value::Null,
+    };
+    Target::open(&channel.kind, &channel.config, &secrets)
+}

@@ -1,0 +1,459 @@
+//! Stand-ins for the platforms a channel posts to, on loopback, answering as each one is
+//! documented to (shared/research/publishing-platforms.md): Slack incoming webhooks,
+//! Discord webhooks with their rate-limit buckets, and a webhook receiver of one's own.
+//! Each records every request it gets, so a test can count what reached the platform.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub query: HashMap<String, String>,
+    pub headers: HeaderMap,
+    pub body: String,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+type Log = Arc<Mutex<Vec<Received>>>;
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn record(
+    log: &Log,
+    path: String,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    body: &Bytes,
+) {
+    log.lock().unwrap().push(Received {
+        path,
+        query,
+        headers,
+        body: String::from_utf8_lossy(body).into_owned(),
+        at: Instant::now(),
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Slack incoming webhooks: POST /services/T…/B…/secret with {"text": …}; 200 `ok`, or a
+// plain-text error code.
+
+/// What the Slack workspace behind one webhook URL is like.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SlackHook {
+    /// Posts go to the channel.
+    Live,
+    /// The app was uninstalled or the URL revoked: 404 `no_service`.
+    Revoked,
+    /// The channel was deleted: 404 `channel_not_found`.
+    ChannelGone,
+    /// The channel was archived: 410 `channel_is_archived`.
+    Archived,
+    /// Slack is slow: the answer never comes within any sane timeout.
+    Hangs,
+    /// Slack is having a bad day: 500 `rollup_error`.
+    Down,
+    /// Slack's own payload checks disagree with ours: 400 `invalid_payload`.
+    RejectsPayload,
+}
+
+#[derive(Default)]
+struct SlackState {
+    hooks: HashMap<String, SlackHook>,
+    /// The next this many posts (to any hook) are answered 429 with `Retry-After: 1`.
+    rate_limited: u32,
+}
+
+#[derive(Clone)]
+pub struct FakeSlack {
+    pub base: String,
+    pub log: Log,
+    state: Arc<Mutex<SlackState>>,
+}
+
+impl FakeSlack {
+    pub async fn start() -> Self {
+        let log: Log = Arc::default();
+        let state: Arc<Mutex<SlackState>> = Arc::default();
+        let router = Router::new()
+            .route("/services/{team}/{bot}/{secret}", post(slack_post))
+            .with_state((log.clone(), state.clone()));
+        Self {
+            base: serve(router).await,
+            log,
+            state,
+        }
+    }
+
+    /// A new incoming-webhook URL whose channel behaves as `hook`.
+    pub fn hook(&self, hook: SlackHook) -> String {
+        let secret = format!("{:024x}", rand_u128());
+        self.state
+            .lock()
+            .unwrap()
+            .hooks
+            .insert(secret.clone(), hook);
+        format!("{}/services/T0001/B0001/{secret}", self.base)
+    }
+
+    pub fn set(&self, url: &str, hook: SlackHook) {
+        let secret = url.rsplit('/').next().unwrap().to_owned();
+        self.state.lock().unwrap().hooks.insert(secret, hook);
+    }
+
+    pub fn rate_limit_next(&self, n: u32) {
+        self.state.lock().unwrap().rate_limited = n;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+async fn slack_post(
+    State((log, state)): State<(Log, Arc<Mutex<SlackState>>)>,
+    Path((team, bot, secret)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &log,
+        format!("/services/{team}/{bot}/{secret}"),
+        HashMap::new(),
+        headers.clone(),
+        &body,
+    );
+    let hook = {
+        let mut s = state.lock().unwrap();
+        if s.rate_limited > 0 {
+            s.rate_limited -= 1;
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "1")],
+                "rate_limited",
+            )
+                .into_response();
+        }
+        s.hooks.get(&secret).copied()
+    };
+    let text = |status: u16, body: &'static str| {
+        (
+            StatusCode::from_u16(status).unwrap(),
+            [("content-type", "text/plain")],
+            body,
+        )
+            .into_response()
+    };
+    match hook {
+        None | Some(SlackHook::Revoked) => return text(404, "no_service"),
+        Some(SlackHook::ChannelGone) => return text(404, "channel_not_found"),
+        Some(SlackHook::Archived) => return text(410, "channel_is_archived"),
+        Some(SlackHook::Down) => return text(500, "rollup_error"),
+        Some(SlackHook::RejectsPayload) => return text(400, "invalid_payload"),
+        Some(SlackHook::Hangs) => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            return text(200, "ok");
+        }
+        Some(SlackHook::Live) => {}
+    }
+    let is_json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+        return text(400, "invalid_payload");
+    };
+    if !is_json || !payload.is_object() {
+        return text(400, "invalid_payload");
+    }
+    let has_text = payload["text"]
+        .as_str()
+        .is_some_and(|t| !t.trim().is_empty());
+    if !has_text && payload.get("blocks").is_none() {
+        return text(400, "no_text");
+    }
+    text(200, "ok")
+}
+
+// ---------------------------------------------------------------------------------------
+// Discord webhooks: POST /api/webhooks/{id}/{token}[?wait=true] with `content` (≤ 2000
+// characters). Every answer carries the bucket's X-RateLimit-* headers; past the limit, 429
+// with `retry_after` in the body. An unknown webhook is 404 code 10015.
+
+struct Bucket {
+    remaining: u32,
+    resets_at: Instant,
+}
+
+struct DiscordState {
+    /// webhook id → (token, channel id)
+    hooks: HashMap<String, (String, String)>,
+    limit: u32,
+    window: Duration,
+    buckets: HashMap<String, Bucket>,
+    /// The next this many requests get a global 429 regardless of the buckets.
+    global_limited: u32,
+    next_message: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeDiscord {
+    pub base: String,
+    pub log: Log,
+    state: Arc<Mutex<DiscordState>>,
+}
+
+impl FakeDiscord {
+    /// Discord with buckets of `limit` requests per `window` per webhook.
+    pub async fn start(limit: u32, window: Duration) -> Self {
+        let log: Log = Arc::default();
+        let state = Arc::new(Mutex::new(DiscordState {
+            hooks: HashMap::new(),
+            limit,
+            window,
+            buckets: HashMap::new(),
+            global_limited: 0,
+            next_message: 1_200_000_000_000_000_000,
+        }));
+        let router = Router::new()
+            .route("/api/webhooks/{id}/{token}", post(discord_post))
+            .with_state((log.clone(), state.clone()));
+        Self {
+            base: serve(router).await,
+            log,
+            state,
+        }
+    }
+
+    /// A new webhook posting into channel `channel_id`; returns its URL.
+    pub fn webhook(&self, channel_id: &str) -> String {
+        let id = format!(
+            "{}",
+            1_100_000_000_000_000_000u64 + (rand_u128() % 1_000_000) as u64
+        );
+        let token = format!("{:032x}", rand_u128());
+        self.state
+            .lock()
+            .unwrap()
+            .hooks
+            .insert(id.clone(), (token.clone(), channel_id.to_owned()));
+        format!("{}/api/webhooks/{id}/{token}", self.base)
+    }
+
+    /// Someone deleted the webhook in Discord's settings.
+    pub fn delete(&self, url: &str) {
+        let id = url.rsplit('/').nth(1).unwrap().to_owned();
+        self.state.lock().unwrap().hooks.remove(&id);
+    }
+
+    pub fn global_limit_next(&self, n: u32) {
+        self.state.lock().unwrap().global_limited = n;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+async fn discord_post(
+    State((log, state)): State<(Log, Arc<Mutex<DiscordState>>)>,
+    Path((id, token)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &log,
+        format!("/api/webhooks/{id}/{token}"),
+        query.clone(),
+        headers,
+        &body,
+    );
+    let mut s = state.lock().unwrap();
+    let error = |status: u16, body: Value| {
+        (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+    };
+    if s.global_limited > 0 {
+        s.global_limited -= 1;
+        let mut r = error(
+            429,
+            json!({"message": "You are being rate limited.", "retry_after": 0.4, "global": true}),
+        );
+        let h = r.headers_mut();
+        h.insert("retry-after", "1".parse().unwrap());
+        h.insert("x-ratelimit-global", "true".parse().unwrap());
+        h.insert("x-ratelimit-scope", "global".parse().unwrap());
+        return r;
+    }
+    let channel = match s.hooks.get(&id) {
+        Some((t, channel)) if *t == token => channel.clone(),
+        _ => return error(404, json!({"message": "Unknown Webhook", "code": 10015})),
+    };
+    let (limit, window) = (s.limit, s.window);
+    let now = Instant::now();
+    let bucket = s.buckets.entry(id.clone()).or_insert(Bucket {
+        remaining: limit,
+        resets_at: now + window,
+    });
+    if now >= bucket.resets_at {
+        *bucket = Bucket {
+            remaining: limit,
+            resets_at: now + window,
+        };
+    }
+    let reset_after = bucket
+        .resets_at
+        .saturating_duration_since(now)
+        .as_secs_f64();
+    let rate_headers = |r: &mut Response, remaining: u32| {
+        let h = r.headers_mut();
+        h.insert("x-ratelimit-limit", limit.to_string().parse().unwrap());
+        h.insert(
+            "x-ratelimit-remaining",
+            remaining.to_string().parse().unwrap(),
+        );
+        h.insert(
+            "x-ratelimit-reset-after",
+            format!("{reset_after:.3}").parse().unwrap(),
+        );
+        h.insert("x-ratelimit-bucket", id.parse().unwrap());
+    };
+    if bucket.remaining == 0 {
+        let mut r = error(
+            429,
+            json!({"message": "You are being rate limited.", "retry_after": reset_after, "global": false}),
+        );
+        rate_headers(&mut r, 0);
+        r.headers_mut().insert(
+            "retry-after",
+            (reset_after.ceil() as u64).to_string().parse().unwrap(),
+        );
+        r.headers_mut()
+            .insert("x-ratelimit-scope", "user".parse().unwrap());
+        return r;
+    }
+    bucket.remaining -= 1;
+    let remaining = bucket.remaining;
+    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+        let mut r = error(
+            400,
+            json!({"message": "Cannot send an empty message", "code": 50006}),
+        );
+        rate_headers(&mut r, remaining);
+        return r;
+    };
+    let content = payload["content"].as_str().unwrap_or_default();
+    let mut r = if content.chars().count() > 2000 {
+        error(
+            400,
+            json!({"message": "Invalid Form Body", "code": 50035, "errors": {"content": {"_errors": [
+                {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}}}),
+        )
+    } else if content.trim().is_empty() {
+        error(
+            400,
+            json!({"message": "Cannot send an empty message", "code": 50006}),
+        )
+    } else if query.get("wait").map(String::as_str) == Some("true") {
+        s.next_message += 1;
+        axum::Json(json!({
+            "id": s.next_message.to_string(),
+            "type": 0,
+            "content": content,
+            "channel_id": channel,
+            "webhook_id": id,
+            "author": {"id": id, "username": "Covalynce", "bot": true},
+            "mentions": [],
+            "mention_everyone": false,
+            "timestamp": "2026-11-23T10:00:00.000000+00:00",
+        }))
+        .into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    };
+    rate_headers(&mut r, remaining);
+    r
+}
+
+// ---------------------------------------------------------------------------------------
+// A webhook receiver of one's own (Zapier, n8n, a script): answers from a script of
+// statuses, then 200 with a JSON body naming where the post went.
+
+#[derive(Clone)]
+pub struct Receiver {
+    pub base: String,
+    pub log: Log,
+    script: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let log: Log = Arc::default();
+        let script: Arc<Mutex<Vec<u16>>> = Arc::default();
+        let router = Router::new()
+            .route("/{*path}", post(receive))
+            .with_state((log.clone(), script.clone()));
+        Self {
+            base: serve(router).await,
+            log,
+            script,
+        }
+    }
+
+    /// The next requests are answered with these statuses, in order.
+    pub fn answer_next(&self, statuses: &[u16]) {
+        *self.script.lock().unwrap() = statuses.iter().rev().copied().collect();
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+async fn receive(
+    State((log, script)): State<(Log, Arc<Mutex<Vec<u16>>>)>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(&log, format!("/{path}"), HashMap::new(), headers, &body);
+    let status = script.lock().unwrap().pop().unwrap_or(200);
+    if status == 200 {
+        let n = log.lock().unwrap().len();
+        return axum::Json(json!({"url": format!("https://example.test/posts/{n}")}))
+            .into_response();
+    }
+    let mut r = (StatusCode::from_u16(status).unwrap(), "not now").into_response();
+    if status == 429 {
+        r.headers_mut().insert("retry-after", "1".parse().unwrap());
+    }
+    r
+}
+
+fn rand_u128() -> u128 {
+    uuid::Uuid::new_v4().as_u128()
+}
