@@ -34,7 +34,7 @@ run() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   token=$(COVALYNCE_DATA_DIR="$dir" DATABASE_URL="$url" "$BIN" token create --workspace bench | tail -1)
   # Request logs at warn: one line per delivery to a terminal would measure the terminal.
-  COVALYNCE_DATA_DIR="$dir" DATABASE_URL="$url" COVALYNCE_LOG=warn \
+  COVALYNCE_DATA_DIR="$dir" DATABASE_URL="$url" COVALYNCE_LOG=warn COVALYNCE_RATE_LIMIT=0 \
     "$BIN" serve --addr "127.0.0.1:$port" 2>"$dir/serve.log" &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.1; done

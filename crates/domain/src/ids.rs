@@ -60,6 +60,12 @@ id_type!(
     ChannelId,
     /// One card on one channel: the unit that is published exactly once.
     PublicationId,
+    /// A person who signs in; belongs to workspaces through memberships.
+    UserId,
+    /// An invitation link to join a workspace with a role.
+    InvitationId,
+    /// One entry of the audit log.
+    AuditId,
 );
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! construction afterwards: a `RepoSlug` always names a plausible GitHub repository, a
 //! `WorkspaceSlug` is always URL- and CLI-safe, an `EventKind` is always one we handle.
 
+mod account;
 mod commit;
 mod event;
 mod ids;
@@ -11,13 +12,15 @@ mod slug;
 mod symbol;
 pub mod time;
 
+pub use account::{Email, Role};
 pub use commit::Commit;
 pub use event::{
     CardCategory, CardStatus, ChannelStatus, EventKind, JobKind, NewEvent, PublicationStatus, Risk,
     SourceKind,
 };
 pub use ids::{
-    CardId, ChannelId, DeliveryId, EventId, JobId, PublicationId, SourceId, TokenId, WorkspaceId,
+    AuditId, CardId, ChannelId, DeliveryId, EventId, InvitationId, JobId, PublicationId, SourceId,
+    TokenId, UserId, WorkspaceId,
 };
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
 pub use symbol::{Change, FileAnalysis, SymbolChange, SymbolKind};

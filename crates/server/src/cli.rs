@@ -82,6 +82,11 @@ pub enum Command {
         #[arg(long)]
         lift: bool,
     },
+    /// Keys that seal stored credentials.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Offline: release notes and per-channel posts for the commits in FROM..TO of a local
     /// repository (FROM defaults to the previous tag).
     Draft(DraftArgs),
@@ -139,6 +144,53 @@ pub struct ServeArgs {
     /// Seconds shutdown waits for running jobs before giving their leases back.
     #[arg(long, env = "COVALYNCE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
+    /// Let anyone sign up (by default: the first person, then by invitation only).
+    #[arg(long, env = "COVALYNCE_OPEN_SIGNUP")]
+    pub open_signup: bool,
+    /// Where people reach this server, e.g. https://covalynce.example.com (the GitHub
+    /// callback URL, the Origin check; https makes cookies Secure).
+    #[arg(long, env = "COVALYNCE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// API requests per minute per person or token (0: no limit).
+    #[arg(long, env = "COVALYNCE_RATE_LIMIT", default_value_t = 100)]
+    pub rate_limit: u32,
+    /// Sign-in attempts per minute per client address (and per email).
+    #[arg(long, env = "COVALYNCE_LOGIN_RATE_LIMIT", default_value_t = 10)]
+    pub login_rate_limit: u32,
+    /// Redis for rate limits shared by replicas, e.g. redis://127.0.0.1:6379.
+    #[arg(long, env = "COVALYNCE_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Take client addresses from X-Forwarded-For (only behind your own proxy).
+    #[arg(long, env = "COVALYNCE_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// GitHub OAuth app for "Sign in with GitHub" (client id and secret).
+    #[arg(long, env = "COVALYNCE_GITHUB_CLIENT_ID")]
+    pub github_client_id: Option<String>,
+    #[arg(long, env = "COVALYNCE_GITHUB_CLIENT_SECRET", hide_env_values = true)]
+    pub github_client_secret: Option<String>,
+    /// GitHub's web and API bases (for GitHub Enterprise, or a test server).
+    #[arg(
+        long,
+        env = "COVALYNCE_GITHUB_WEB_BASE",
+        default_value = "https://github.com"
+    )]
+    pub github_web_base: String,
+    #[arg(
+        long,
+        env = "COVALYNCE_GITHUB_API_BASE",
+        default_value = "https://api.github.com"
+    )]
+    pub github_api_base: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Seal every stored credential under a new key. With the key file: a new key is
+    /// made and the old one kept (read-only) in `secret.key.previous`. With
+    /// COVALYNCE_SECRET_KEY: set it to the new key and the old one in
+    /// COVALYNCE_PREVIOUS_SECRET_KEYS first; this re-seals under the new one. Restart
+    /// running servers afterwards so they load the new key.
+    Rotate,
 }
 
 #[derive(Subcommand, Debug)]
@@ -170,10 +222,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 lease: Duration::from_secs(args.job_lease_secs.max(1)),
                 ..JobsConfig::default()
             };
+            let github = match (args.github_client_id, args.github_client_secret) {
+                (Some(client_id), Some(client_secret)) => Some(crate::auth::GithubOAuth {
+                    client_id,
+                    client_secret,
+                    web_base: args.github_web_base,
+                    api_base: args.github_api_base,
+                }),
+                (None, None) => None,
+                _ => anyhow::bail!(
+                    "GitHub sign-in needs both --github-client-id and --github-client-secret"
+                ),
+            };
+            config.security = crate::auth::SecurityConfig {
+                open_signup: args.open_signup,
+                secure_cookies: args
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://")),
+                public_url: args.public_url,
+                api_per_minute: args.rate_limit,
+                login_per_minute: args.login_rate_limit,
+                redis_url: args.redis_url,
+                trust_proxy: args.trust_proxy,
+                github,
+                ..crate::auth::SecurityConfig::default()
+            };
             let app = Application::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Watch(args) => watch(&config, args).await,
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => rotate_keys(&config).await,
         Command::Stop { workspace, lift } => {
             let slug = WorkspaceSlug::parse(&workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = open_store(&config).await?;
@@ -251,6 +332,8 @@ pub async fn create_token(
             name: name.to_owned(),
             token_hash: tokens::hash(&token),
             prefix: tokens::display_prefix(&token),
+            role: covalynce_domain::Role::Owner,
+            user_id: None,
         })
         .await?;
     Ok(token)
@@ -388,5 +471,52 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     pool.join().await;
     store.close().await;
+    Ok(())
+}
+
+/// Re-seals every stored credential under the current key, making a new one first when
+/// keys live in the data dir. All secrets change in one transaction.
+async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
+    use crate::crypto::SecretBox;
+    let store = open_store(config).await?;
+    store.migrate().await.context("migrating the database")?;
+    let from_env = config
+        .secret_key
+        .as_deref()
+        .is_some_and(|k| !k.trim().is_empty());
+    let secrets = if from_env {
+        SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?
+    } else {
+        // Make sure there is a key file to rotate from.
+        SecretBox::load(None, &config.data_dir)?;
+        SecretBox::rotate_key_file(&config.data_dir)?
+    };
+    let mut resealed = Vec::new();
+    for blob in store.sealed_blobs().await? {
+        if secrets.is_current(&blob.blob) {
+            continue;
+        }
+        let plain = secrets.open(&blob.blob).map_err(|_| {
+            anyhow::anyhow!(
+                "a stored secret opens with none of the known keys; set the key that sealed it in COVALYNCE_PREVIOUS_SECRET_KEYS (or secret.key.previous)"
+            )
+        })?;
+        resealed.push(covalynce_storage::SealedBlob {
+            blob: secrets.seal(&plain),
+            ..blob
+        });
+    }
+    store.replace_sealed(&resealed).await?;
+    store.close().await;
+    println!(
+        "{} secret(s) re-sealed under key {}. Restart running servers so they use it.",
+        resealed.len(),
+        secrets.key_id()
+    );
+    if !from_env {
+        println!(
+            "The previous key stays in secret.key.previous (it opens nothing now and may be deleted)."
+        );
+    }
     Ok(())
 }

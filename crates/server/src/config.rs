@@ -23,6 +23,8 @@ pub struct Config {
     /// How long one request to a platform may take before its outcome is treated as
     /// unknown (or retried, where the platform deduplicates).
     pub publish_timeout: Duration,
+    /// Sign-in, sessions, rate limits.
+    pub security: crate::auth::SecurityConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +69,7 @@ impl Config {
             git_poll: Duration::from_secs(2),
             allow_private_targets: false,
             publish_timeout: Duration::from_secs(15),
+            security: crate::auth::SecurityConfig::default(),
         }
     }
 }

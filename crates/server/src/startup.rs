@@ -123,6 +123,12 @@ impl Application {
             wakeup.clone(),
             stop_rx_watch,
         ));
+        let security = crate::auth::Security::build(config.security.clone()).await?;
+        if config.security.redis_url.is_none() && store.backend() == Backend::Postgres {
+            tracing::warn!(
+                "rate limits are counted per replica: set --redis-url to share them between replicas"
+            );
+        }
         let state = AppState::new(
             store.clone(),
             ingest,
@@ -131,6 +137,7 @@ impl Application {
             http::metrics::handle(),
             wakeup,
             config.data_dir.clone(),
+            security,
         );
         let app = http::router(state);
 
@@ -140,10 +147,13 @@ impl Application {
             workers = config.jobs.workers,
             "covalynce is serving"
         );
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
 
         // The router (and with it every ingest sender) is gone: the writers drain and stop.
         for task in ingest_tasks {

@@ -6,6 +6,7 @@
 //! deliveries together so each one is durable before it is answered without paying one
 //! fsync per request.
 
+pub mod accounts;
 mod ingest;
 mod model;
 mod postgres;
@@ -18,6 +19,7 @@ use covalynce_domain::{CardId, EventId, JobId, SourceId, TokenId, WorkspaceId, W
 use std::path::Path;
 use std::sync::Arc;
 
+pub use accounts::*;
 pub use ingest::IngestWriter;
 pub use model::*;
 pub use postgres::PgStore;
@@ -56,7 +58,7 @@ impl Backend {
 /// Everything the pipeline persists. Every read that serves a user takes the caller's
 /// workspace, so one workspace can never see another's rows.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Accounts + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to run from several processes at once.

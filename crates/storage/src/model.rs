@@ -36,6 +36,9 @@ pub struct NewToken {
     /// Hex SHA-256 of the token text.
     pub token_hash: String,
     pub prefix: String,
+    pub role: covalynce_domain::Role,
+    /// The person it acts for; `None` for operator tokens made with the CLI.
+    pub user_id: Option<covalynce_domain::UserId>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,3 +1,4 @@
+use crate::accounts::impl_accounts;
 use crate::sql::impl_store;
 use crate::{Backend, Result};
 use sqlx::pool::PoolConnection;
@@ -55,3 +56,6 @@ impl_store!(
     // queueing behind each other's locks.
     claim_sql = crate::sql::claim_sql!(" FOR UPDATE SKIP LOCKED")
 );
+
+// Dead rows of a deleted person or workspace are removed by (auto)vacuum.
+impl_accounts!(PgStore, lock = " FOR UPDATE", erase = None);

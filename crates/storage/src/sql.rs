@@ -579,8 +579,8 @@ macro_rules! impl_store {
             ) -> $crate::Result<covalynce_domain::TokenId> {
                 let mut conn = self.durable_conn().await?;
                 sqlx::query(
-                    "INSERT INTO api_tokens (id, workspace_id, name, token_hash, prefix, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO api_tokens (id, workspace_id, name, token_hash, prefix, created_at, role, user_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(t.id.to_string())
                 .bind(t.workspace_id.to_string())
@@ -588,6 +588,8 @@ macro_rules! impl_store {
                 .bind(&t.token_hash)
                 .bind(&t.prefix)
                 .bind(covalynce_domain::now_millis())
+                .bind(t.role.as_str())
+                .bind(t.user_id.map(|u| u.to_string()))
                 .execute(&mut *conn)
                 .await?;
                 Ok(t.id)

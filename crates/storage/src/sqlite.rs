@@ -1,3 +1,4 @@
+use crate::accounts::impl_accounts;
 use crate::sql::impl_store;
 use crate::{Backend, Result};
 use sqlx::Sqlite;
@@ -37,6 +38,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            .pragma("secure_delete", "ON")
             // Another process (`covalynce watch` beside `serve`) may hold the write lock.
             .busy_timeout(Duration::from_secs(10));
         // Checkpoints stay SQLite's automatic ones (every 1000 WAL pages, on commit):
@@ -103,4 +105,13 @@ impl_store!(
     Backend::Sqlite,
     // One writer connection makes this UPDATE atomic: no two claims can see the same row.
     claim_sql = crate::sql::claim_sql!("")
+);
+
+// A deleted person's or workspace's data leaves no copy in the files: `secure_delete`
+// zeroes freed pages, and after such a delete the WAL (which still holds the old pages)
+// is checkpointed and truncated.
+impl_accounts!(
+    SqliteStore,
+    lock = "",
+    erase = Some("PRAGMA wal_checkpoint(TRUNCATE)")
 );

@@ -57,6 +57,9 @@ on_both_backends!(
     the_pending_count_settles_even_when_submitters_give_up,
     publications_start_once_within_the_daily_cap_and_settle_their_card,
     channels_disable_enable_and_delete_without_losing_history,
+    people_join_workspaces_with_roles_and_the_last_owner_stays,
+    sessions_invitations_and_tokens_live_and_die_as_told,
+    deleting_a_user_or_workspace_removes_their_data,
 );
 
 async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
@@ -151,6 +154,8 @@ async fn tokens_resolve_to_their_workspace_by_hash_only(store: Arc<dyn Store>) {
                 name: "t".into(),
                 token_hash: hash.into(),
                 prefix: "cvl_x".into(),
+                role: covalynce_domain::Role::Owner,
+                user_id: None,
             })
             .await
             .unwrap();
@@ -1072,5 +1077,354 @@ async fn channels_disable_enable_and_delete_without_losing_history(store: Arc<dy
         s.set_channel_status(ws.id, ch.id, C::Active).await.unwrap(),
         None,
         "deleted stays deleted"
+    );
+}
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        id: covalynce_domain::UserId::new(),
+        email: covalynce_domain::Email::parse(email).unwrap(),
+        name: email.split('@').next().unwrap().to_owned(),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        github_id: None,
+        github_login: None,
+    }
+}
+
+async fn people_join_workspaces_with_roles_and_the_last_owner_stays(store: Arc<dyn Store>) {
+    use covalynce_domain::Role;
+    let ada = store
+        .create_user(&new_user("Ada@Example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .create_user(&new_user("ada@example.com"))
+            .await
+            .unwrap()
+            .is_none(),
+        "one account per email"
+    );
+    let bob = store
+        .create_user(&new_user("bob@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    let slug = WorkspaceSlug::parse("acme").unwrap();
+    let ws = store
+        .create_workspace(&slug, ada.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .create_workspace(&slug, bob.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.member_role(ws.id, ada.id).await.unwrap(),
+        Some(Role::Owner)
+    );
+    assert_eq!(store.member_role(ws.id, bob.id).await.unwrap(), None);
+
+    // The only owner can be neither demoted nor removed.
+    assert_eq!(
+        store
+            .set_member_role(ws.id, ada.id, Role::Editor)
+            .await
+            .unwrap(),
+        MemberChange::LastOwner
+    );
+    assert_eq!(
+        store.remove_member(ws.id, ada.id).await.unwrap(),
+        MemberChange::LastOwner
+    );
+    assert_eq!(
+        store
+            .set_member_role(ws.id, bob.id, Role::Editor)
+            .await
+            .unwrap(),
+        MemberChange::NotFound
+    );
+
+    let token_hash = "invite-hash-1";
+    store
+        .create_invitation(&NewInvitation {
+            id: covalynce_domain::InvitationId::new(),
+            workspace_id: ws.id,
+            role: Role::Editor,
+            token_hash: token_hash.into(),
+            created_by: Some(ada.id),
+            expires_at: now_millis() + 60_000,
+        })
+        .await
+        .unwrap();
+    match store
+        .accept_invitation(token_hash, bob.id, now_millis())
+        .await
+        .unwrap()
+    {
+        Acceptance::Joined { workspace, role } => {
+            assert_eq!(workspace, ws.id);
+            assert_eq!(role, Role::Editor);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(
+            store
+                .accept_invitation(token_hash, ada.id, now_millis())
+                .await
+                .unwrap(),
+            Acceptance::Invalid
+        ),
+        "an invitation is used once"
+    );
+    let members = store.members(ws.id).await.unwrap();
+    assert_eq!(
+        members
+            .iter()
+            .map(|m| (m.email.as_str(), m.role))
+            .collect::<Vec<_>>(),
+        [
+            ("ada@example.com", Role::Owner),
+            ("bob@example.com", Role::Editor)
+        ]
+    );
+    // With a second owner, the first may step down.
+    assert_eq!(
+        store
+            .set_member_role(ws.id, bob.id, Role::Owner)
+            .await
+            .unwrap(),
+        MemberChange::Done
+    );
+    assert_eq!(
+        store
+            .set_member_role(ws.id, ada.id, Role::Viewer)
+            .await
+            .unwrap(),
+        MemberChange::Done
+    );
+    let mine = store.memberships(ada.id).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        (mine[0].workspace.slug.as_str(), mine[0].role),
+        ("acme", Role::Viewer)
+    );
+    assert_eq!(
+        store.remove_member(ws.id, ada.id).await.unwrap(),
+        MemberChange::Done
+    );
+    assert!(store.memberships(ada.id).await.unwrap().is_empty());
+}
+
+async fn sessions_invitations_and_tokens_live_and_die_as_told(store: Arc<dyn Store>) {
+    use covalynce_domain::Role;
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    let now = now_millis();
+    for (hash, expires) in [
+        ("s-live", now + 60_000),
+        ("s-old", now - 1),
+        ("s-other", now + 60_000),
+    ] {
+        store
+            .create_session(&NewSession {
+                id_hash: hash.into(),
+                user_id: ada.id,
+                csrf_token: format!("csrf-{hash}"),
+                expires_at: expires,
+                ip: Some("127.0.0.1".into()),
+                user_agent: None,
+            })
+            .await
+            .unwrap();
+    }
+    let live = store.session("s-live", now).await.unwrap().unwrap();
+    assert_eq!(
+        (live.user.id, live.csrf_token.as_str()),
+        (ada.id, "csrf-s-live")
+    );
+    assert!(
+        store.session("s-old", now).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(store.session("nope", now).await.unwrap().is_none());
+    store
+        .touch_session("s-live", now + 10, now + 120_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .session("s-live", now)
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        now + 120_000
+    );
+    store.delete_session("s-live").await.unwrap();
+    assert!(
+        store.session("s-live", now).await.unwrap().is_none(),
+        "logged out"
+    );
+    assert_eq!(
+        store.delete_user_sessions(ada.id).await.unwrap(),
+        2,
+        "everywhere"
+    );
+    assert!(store.session("s-other", now).await.unwrap().is_none());
+
+    let ws = store
+        .create_workspace(&WorkspaceSlug::parse("acme").unwrap(), ada.id)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .create_invitation(&NewInvitation {
+            id: covalynce_domain::InvitationId::new(),
+            workspace_id: ws.id,
+            role: Role::Viewer,
+            token_hash: "expired".into(),
+            created_by: None,
+            expires_at: now - 1,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .accept_invitation("expired", ada.id, now)
+            .await
+            .unwrap(),
+        Acceptance::Invalid
+    ));
+    let inv = store.invitations(ws.id).await.unwrap();
+    assert_eq!(inv.len(), 1);
+    assert!(store.revoke_invitation(ws.id, inv[0].id).await.unwrap());
+
+    let id = TokenId::new();
+    store
+        .insert_token(&NewToken {
+            id,
+            workspace_id: ws.id,
+            name: "ci".into(),
+            token_hash: "tok-hash".into(),
+            prefix: "cvl_abc".into(),
+            role: Role::Editor,
+            user_id: Some(ada.id),
+        })
+        .await
+        .unwrap();
+    let auth = store.token_auth("tok-hash").await.unwrap().unwrap();
+    assert_eq!(
+        (auth.token_id, auth.role, auth.user_id),
+        (id, Role::Editor, Some(ada.id))
+    );
+    assert_eq!(auth.workspace.id, ws.id);
+    assert_eq!(auth.last_used_at, None);
+    store.touch_token(id, now).await.unwrap();
+    store.touch_token(id, now + 1_000).await.unwrap();
+    let listed = store.tokens(ws.id).await.unwrap();
+    assert_eq!(
+        listed[0].last_used_at,
+        Some(now),
+        "touched at most once a minute"
+    );
+    assert!(store.revoke_token(ws.id, id).await.unwrap());
+    assert!(!store.revoke_token(ws.id, id).await.unwrap());
+    assert!(store.token_auth("tok-hash").await.unwrap().is_none());
+    assert!(store.tokens(ws.id).await.unwrap()[0].revoked_at.is_some());
+}
+
+async fn deleting_a_user_or_workspace_removes_their_data(store: Arc<dyn Store>) {
+    use covalynce_domain::Role;
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    let bob = store
+        .create_user(&new_user("bob@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    let solo = store
+        .create_workspace(&WorkspaceSlug::parse("ada-solo").unwrap(), ada.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let shared = store
+        .create_workspace(&WorkspaceSlug::parse("shared").unwrap(), bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .create_invitation(&NewInvitation {
+            id: covalynce_domain::InvitationId::new(),
+            workspace_id: shared.id,
+            role: Role::Editor,
+            token_hash: "inv".into(),
+            created_by: Some(bob.id),
+            expires_at: now_millis() + 60_000,
+        })
+        .await
+        .unwrap();
+    store
+        .accept_invitation("inv", ada.id, now_millis())
+        .await
+        .unwrap();
+    github_source(store.as_ref(), &solo).await;
+    for (ws, action) in [(Some(shared.id), "card.approve"), (None, "auth.login")] {
+        store
+            .audit(&NewAudit {
+                workspace_id: ws,
+                user_id: Some(ada.id),
+                actor: format!("user:{}", ada.id),
+                action: action.into(),
+                target: None,
+                detail: json!({}),
+                ip: Some("10.0.0.1".into()),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.user_audit_log(ada.id, 10).await.unwrap().len(), 1);
+
+    store.delete_user(ada.id, &[solo.id]).await.unwrap();
+    assert!(store.user(ada.id).await.unwrap().is_none());
+    assert!(
+        store.workspace(solo.id).await.unwrap().is_none(),
+        "their own workspace went"
+    );
+    assert!(store.list_sources(solo.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.members(shared.id).await.unwrap().len(),
+        1,
+        "bob stays"
+    );
+    assert!(store.user_audit_log(ada.id, 10).await.unwrap().is_empty());
+    let log = store.audit_log(shared.id, None, 10).await.unwrap();
+    assert_eq!(log.len(), 1, "the shared workspace keeps its history");
+    assert_eq!(
+        (log[0].actor.as_str(), log[0].ip.as_deref()),
+        ("deleted-user", None)
+    );
+
+    store.delete_workspace(shared.id).await.unwrap();
+    assert!(store.workspace(shared.id).await.unwrap().is_none());
+    assert!(store.memberships(bob.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .audit_log(shared.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

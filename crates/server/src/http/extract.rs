@@ -2,11 +2,15 @@
 
 use super::AppState;
 use super::problem::ApiError;
+use crate::auth::{Actor, Principal};
 use crate::tokens;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use covalynce_storage::Workspace;
+use covalynce_domain::Role;
+use covalynce_storage::{SessionRecord, TokenAuth, User, Workspace};
+use std::marker::PhantomData;
+use subtle::ConstantTimeEq;
 
 /// `axum::Json`, with rejections answered as problem+json: broken JSON is 400, JSON of the
 /// wrong shape is 422, a missing content type is 415.
@@ -33,37 +37,332 @@ where
     }
 }
 
-/// The workspace an API request acts in, from its bearer token. Every handler that takes
-/// this can only reach that workspace's rows.
-pub struct Auth(pub Workspace);
+/// The least role a handler needs, as a type: `Auth<Editor>` cannot be reached by a
+/// viewer, and every handler names its role where it takes its workspace.
+pub trait MinRole: Send + Sync + 'static {
+    const ROLE: Role;
+}
+pub struct Viewer;
+pub struct Editor;
+pub struct Owner;
+impl MinRole for Viewer {
+    const ROLE: Role = Role::Viewer;
+}
+impl MinRole for Editor {
+    const ROLE: Role = Role::Editor;
+}
+impl MinRole for Owner {
+    const ROLE: Role = Role::Owner;
+}
 
-impl FromRequestParts<AppState> for Auth {
+/// The workspace an API request acts in and who is acting, from a bearer token or a
+/// browser session (then with its CSRF token on anything that changes state). Every
+/// handler that takes this can only reach that workspace's rows.
+pub struct Auth<R = Viewer>(pub Workspace, pub Principal, pub PhantomData<R>);
+
+impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "send an API token as Authorization: Bearer TOKEN (create one with `covalynce token create`)".into(),
+        let (workspace, principal) = resolve(parts, state).await?;
+        if principal.role < R::ROLE {
+            return Err(ApiError::Forbidden(format!(
+                "this needs the {} role in workspace {}; yours is {}",
+                R::ROLE,
+                workspace.slug,
+                principal.role
+            )));
+        }
+        if let Some(caller) = parts.extensions.get::<super::audit::Caller>() {
+            caller.set(Some(workspace.id), principal.clone());
+        }
+        Ok(Auth(workspace, principal, PhantomData))
+    }
+}
+
+/// A signed-in person, without a workspace: from a session, or a token that acts for a
+/// person. For the account's own routes (`/me`, creating a workspace, accepting an
+/// invitation).
+pub struct Person {
+    pub user: User,
+    /// `None` when the request came with a token.
+    pub session: Option<SessionRecord>,
+    pub ip: Option<String>,
+    caller: Option<super::audit::Caller>,
+}
+
+impl FromRequestParts<AppState> for Person {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let mut person = Self::resolve(parts, state).await?;
+        person.caller = parts.extensions.get::<super::audit::Caller>().cloned();
+        person.acting_in(None);
+        Ok(person)
+    }
+}
+
+impl Person {
+    /// Files what this request does under a workspace's audit log (or, `None`, the
+    /// person's own account events).
+    pub fn acting_in(&self, workspace: Option<covalynce_domain::WorkspaceId>) {
+        if let Some(caller) = &self.caller {
+            caller.set(
+                workspace,
+                Principal {
+                    actor: Actor::User(self.user.id),
+                    role: Role::Viewer,
+                    ip: self.ip.clone(),
+                },
+            );
+        }
+    }
+
+    async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ip = client_ip(parts, state);
+        if let Some(token) = bearer(parts)? {
+            let auth = token_auth(state, token).await?;
+            let user_id = auth.user_id.ok_or_else(|| {
+                ApiError::Forbidden(
+                    "this token belongs to no person (it was made with the CLI); sign in or use a personal token".into(),
                 )
-            })?
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text".into()))?;
-        let token = header
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be \"Bearer TOKEN\"".into())
             })?;
-        let workspace = state
+            let user = state.store().user(user_id).await?.ok_or_else(|| {
+                ApiError::Unauthorized("the API token is unknown or revoked".into())
+            })?;
+            limit(state, &Actor::User(user.id).limit_key()).await?;
+            return Ok(Person {
+                user,
+                session: None,
+                ip,
+                caller: None,
+            });
+        }
+        let session = session(parts, state).await?.ok_or_else(unauthenticated)?;
+        limit(state, &Actor::User(session.user.id).limit_key()).await?;
+        Ok(Person {
+            user: session.user.clone(),
+            session: Some(session),
+            ip,
+            caller: None,
+        })
+    }
+}
+
+fn unauthenticated() -> ApiError {
+    ApiError::Unauthorized(
+        "sign in, or send an API token as Authorization: Bearer TOKEN (create one with `covalynce token create`)".into(),
+    )
+}
+
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let header = header
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text".into()))?;
+    header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be \"Bearer TOKEN\"".into())
+        })
+}
+
+async fn token_auth(state: &AppState, token: &str) -> Result<TokenAuth, ApiError> {
+    let auth = state
+        .store()
+        .token_auth(&tokens::hash(token))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the API token is unknown or revoked".into()))?;
+    let now = covalynce_domain::now_millis();
+    if auth.last_used_at.is_none_or(|at| at < now - 60_000)
+        && let Err(e) = state.store().touch_token(auth.token_id, now).await
+    {
+        tracing::warn!(error = %e, "could not record a token's last use");
+    }
+    Ok(auth)
+}
+
+async fn limit(state: &AppState, key: &str) -> Result<(), ApiError> {
+    state
+        .security()
+        .api_limit
+        .check(key)
+        .await
+        .map_err(|retry_after| ApiError::TooManyRequests {
+            detail: format!("too many requests; retry in {retry_after} s"),
+            retry_after,
+        })
+}
+
+/// The browser session named by the cookie, if it is live. Requests that change state
+/// must also pass the CSRF check: the session's token in `X-CSRF-Token`, and an `Origin`
+/// (when the browser sends one) that is this server.
+async fn session(parts: &Parts, state: &AppState) -> Result<Option<SessionRecord>, ApiError> {
+    let Some(value) = crate::auth::cookie(&parts.headers, crate::auth::SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let now = covalynce_domain::now_millis();
+    let Some(session) = state.store().session(&tokens::hash(value), now).await? else {
+        return Ok(None);
+    };
+    if !parts.method.is_safe() {
+        check_origin(parts, state)?;
+        let sent = parts
+            .headers
+            .get(crate::auth::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !bool::from(sent.as_bytes().ct_eq(session.csrf_token.as_bytes())) {
+            return Err(ApiError::Forbidden(
+                "this request changes something and needs the session's CSRF token in X-CSRF-Token"
+                    .into(),
+            ));
+        }
+    }
+    // Sliding expiry, written at most every ten minutes per session.
+    let idle = state.security().config.session_idle.as_millis() as i64;
+    if now - session.last_seen_at > 600_000
+        && let Err(e) = state
             .store()
-            .workspace_for_token(&tokens::hash(token))
-            .await?
-            .ok_or_else(|| ApiError::Unauthorized("the API token is unknown or revoked".into()))?;
-        Ok(Auth(workspace))
+            .touch_session(&session.id_hash, now, now + idle)
+            .await
+    {
+        tracing::warn!(error = %e, "could not extend a session");
+    }
+    Ok(Some(session))
+}
+
+/// Browsers send `Origin` on cross-site and on state-changing requests: it must name this
+/// server (the public URL when configured, else the Host the request came to).
+pub fn check_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    let Some(origin) = parts.headers.get(axum::http::header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default();
+    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+    let expected = match &state.security().config.public_url {
+        Some(url) => url
+            .split_once("://")
+            .map(|(_, h)| h)
+            .unwrap_or(url)
+            .trim_end_matches('/')
+            .to_owned(),
+        None => parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    if origin_host.eq_ignore_ascii_case(&expected) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "cross-site request refused (its Origin is not this server)".into(),
+        ))
+    }
+}
+
+/// The client's address: the connection's peer, or with `--trust-proxy` the first
+/// address in `X-Forwarded-For`.
+pub fn client_ip(parts: &Parts, state: &AppState) -> Option<String> {
+    if state.security().config.trust_proxy
+        && let Some(first) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+    {
+        return Some(first.to_owned());
+    }
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+async fn resolve(parts: &Parts, state: &AppState) -> Result<(Workspace, Principal), ApiError> {
+    let ip = client_ip(parts, state);
+    if let Some(token) = bearer(parts)? {
+        let auth = token_auth(state, token).await?;
+        // A person's token can do no more than the person: demoted or removed, their
+        // tokens follow.
+        let role = match auth.user_id {
+            None => auth.role,
+            Some(user) => {
+                let member = state
+                    .store()
+                    .member_role(auth.workspace.id, user)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::Unauthorized("the API token is unknown or revoked".into())
+                    })?;
+                auth.role.min(member)
+            }
+        };
+        let actor = Actor::Token {
+            id: auth.token_id,
+            user: auth.user_id,
+        };
+        limit(state, &actor.limit_key()).await?;
+        return Ok((auth.workspace, Principal { actor, role, ip }));
+    }
+    let session = session(parts, state).await?.ok_or_else(unauthenticated)?;
+    let actor = Actor::User(session.user.id);
+    limit(state, &actor.limit_key()).await?;
+    let memberships = state.store().memberships(session.user.id).await?;
+    let chosen = match parts
+        .headers
+        .get(crate::auth::WORKSPACE_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(slug) => memberships
+            .into_iter()
+            .find(|m| m.workspace.slug.as_str() == slug)
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("you are not a member of a workspace {slug:?}"))
+            })?,
+        None => memberships.into_iter().next().ok_or_else(|| {
+            ApiError::NotFound(
+                "you are in no workspace yet: create one or accept an invitation".into(),
+            )
+        })?,
+    };
+    Ok((
+        chosen.workspace,
+        Principal {
+            actor,
+            role: chosen.role,
+            ip,
+        },
+    ))
+}
+
+/// A request from someone not signed in yet (sign-in, sign-up, OAuth callback): its
+/// headers and address, after the same-origin check.
+pub struct Browser {
+    pub headers: axum::http::HeaderMap,
+    pub ip: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Browser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if !parts.method.is_safe() {
+            check_origin(parts, state)?;
+        }
+        Ok(Browser {
+            headers: parts.headers.clone(),
+            ip: client_ip(parts, state),
+        })
     }
 }

@@ -2,6 +2,7 @@
 //! Prometheus metrics, and the OpenAPI document with its browsable docs.
 
 pub mod api;
+pub mod audit;
 pub mod extract;
 pub mod health;
 pub mod hooks;
@@ -39,6 +40,7 @@ struct Inner {
     hook_sources: Mutex<HashMap<SourceId, (Instant, Arc<HookSource>)>>,
     jobs_wakeup: Arc<Notify>,
     data_dir: std::path::PathBuf,
+    security: crate::auth::Security,
 }
 
 /// What the webhook endpoint needs to know about a source, with its secret unsealed.
@@ -52,6 +54,8 @@ pub struct HookSource {
 const HOOK_SOURCE_TTL: Duration = Duration::from_secs(10);
 
 impl AppState {
+    // Everything the edge shares, built once at startup; a builder would add nothing.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn Store>,
         ingest: IngestWriter,
@@ -60,6 +64,7 @@ impl AppState {
         metrics: metrics_exporter_prometheus::PrometheusHandle,
         jobs_wakeup: Arc<Notify>,
         data_dir: std::path::PathBuf,
+        security: crate::auth::Security,
     ) -> Self {
         Self(Arc::new(Inner {
             store,
@@ -70,11 +75,16 @@ impl AppState {
             hook_sources: Mutex::new(HashMap::new()),
             jobs_wakeup,
             data_dir,
+            security,
         }))
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
         &self.0.data_dir
+    }
+
+    pub fn security(&self) -> &crate::auth::Security {
+        &self.0.security
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -133,7 +143,11 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
-        .routes(routes!(api::workspace::get, api::workspace::update))
+        .routes(routes!(
+            api::workspace::get,
+            api::workspace::update,
+            api::members::delete_workspace
+        ))
         .routes(routes!(api::workspace::emergency_stop))
         .routes(routes!(api::sources::create, api::sources::list))
         .routes(routes!(api::sources::get))
@@ -155,6 +169,23 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::publications::retry))
         .routes(routes!(api::publications::confirm))
         .routes(routes!(api::cards::revisions))
+        .routes(routes!(api::account::signup))
+        .routes(routes!(api::account::login))
+        .routes(routes!(api::account::logout))
+        .routes(routes!(api::account::logout_all))
+        .routes(routes!(api::account::me, api::account::delete_me))
+        .routes(routes!(api::account::create_workspace))
+        .routes(routes!(api::account::accept_invitation))
+        .routes(routes!(api::account::github_start))
+        .routes(routes!(api::account::github_callback))
+        .routes(routes!(api::members::list))
+        .routes(routes!(api::members::update, api::members::delete))
+        .routes(routes!(api::members::invite, api::members::invitations))
+        .routes(routes!(api::members::revoke_invitation))
+        .routes(routes!(api::members::create_token, api::members::tokens))
+        .routes(routes!(api::members::revoke_token))
+        .routes(routes!(api::members::audit))
+        .routes(routes!(api::members::export))
         .routes(routes!(hooks::github))
         .split_for_parts()
 }
@@ -170,7 +201,18 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             problem::ApiError::MethodNotAllowed("this path does not accept that method".into())
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(security_headers))
+        // A request that takes longer than this is answered 408 and its work dropped:
+        // nothing here should, and a stuck one must not hold a connection forever.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -196,4 +238,36 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
         .with_state(state)
+}
+
+/// Headers every answer carries: a strict CSP (no inline script anywhere; the API docs
+/// page needs inline styles), no framing, no MIME sniffing, no referrer leaks. (HSTS is
+/// the TLS-terminating proxy's to send.)
+async fn security_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    let docs = req.uri().path().starts_with("/docs");
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    let csp = if docs {
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    } else {
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    };
+    for (name, value) in [
+        ("content-security-policy", csp),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cross-origin-opener-policy", "same-origin"),
+        (
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=()",
+        ),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }

@@ -11,6 +11,12 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     InvalidSignature(String),
+    /// Signed in, but the role (or a CSRF check) does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Over a rate limit; retry after this many seconds.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u64 },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -40,13 +46,25 @@ pub const PROBLEM_TYPES: &[(&str, u16, &str, &str)] = &[
         "unauthorized",
         401,
         "Unauthorized",
-        "The request has no valid API token (Authorization: Bearer TOKEN).",
+        "The request has no valid API token (Authorization: Bearer TOKEN) or session, or the sign-in failed.",
     ),
     (
         "invalid-signature",
         401,
         "Invalid signature",
         "A webhook's X-Hub-Signature-256 is missing or does not match the source's secret.",
+    ),
+    (
+        "forbidden",
+        403,
+        "Forbidden",
+        "You are signed in, but your role in this workspace does not allow this (or a browser request lacked its CSRF token).",
+    ),
+    (
+        "too-many-requests",
+        429,
+        "Too many requests",
+        "Over the rate limit for this token, user or address; retry after the Retry-After header's seconds.",
     ),
     (
         "not-found",
@@ -115,6 +133,8 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::InvalidSignature(_) => "invalid-signature",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::NotFound(_) => "not-found",
             ApiError::MalformedJson(_) => "malformed-json",
             ApiError::BadRequest(_) => "bad-request",
@@ -174,6 +194,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if matches!(self, ApiError::Unauthorized(_)) {
             response
                 .headers_mut()
@@ -220,6 +245,11 @@ mod tests {
         let all = [
             ApiError::Unauthorized(String::new()),
             ApiError::InvalidSignature(String::new()),
+            ApiError::Forbidden(String::new()),
+            ApiError::TooManyRequests {
+                detail: String::new(),
+                retry_after: 1,
+            },
             ApiError::NotFound(String::new()),
             ApiError::MalformedJson(String::new()),
             ApiError::BadRequest(String::new()),

@@ -161,3 +161,128 @@ fn bounded_sync(f: impl FnOnce() + Send + 'static) {
         tokio::task::spawn_blocking(f).await.unwrap()
     }));
 }
+
+mod keys {
+    use super::*;
+
+    /// An operator rotates the key that seals credentials: everything is re-sealed, and
+    /// once the old key is thrown away the server still verifies webhooks with the
+    /// source's secret.
+    async fn story(backend: Backend) {
+        let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
+        let out = covalynce_cmd(&dir, url.as_deref())
+            .args(["token", "create", "--workspace", "acme"])
+            .output()
+            .unwrap();
+        let token = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .to_owned();
+        let client = reqwest::Client::new();
+        let secret = "rotate-me-source-secret";
+        let body = crate::helpers::push_of_commit(&"a".repeat(40));
+        let deliver = |base: String, source: String, guid: &'static str| {
+            let client = client.clone();
+            let body = body.clone();
+            async move {
+                client
+                    .post(format!("{base}/hooks/github/{source}"))
+                    .header("content-type", "application/json")
+                    .header("x-github-event", "push")
+                    .header("x-github-delivery", guid)
+                    .header(
+                        "x-hub-signature-256",
+                        covalynce_sources::github::sign(secret.as_bytes(), &body),
+                    )
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        let source = {
+            let (mut server, base) = serve_process(&dir, url.as_deref(), &[]).await;
+            let r = client
+                .post(format!("{base}/api/v1/sources"))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({"kind": "github", "repo": "Codertocat/Hello-World", "secret": secret}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            let v: serde_json::Value = r.json().await.unwrap();
+            let source = v["data"]["id"].as_str().unwrap().to_owned();
+            let r = client
+                .post(format!("{base}/api/v1/channels"))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({"kind": "webhook", "url": "https://example.com/hook", "secret": "channel-secret"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            assert_eq!(deliver(base, source.clone(), "before").await, 202);
+            server.terminate();
+            source
+        };
+        let old_key = std::fs::read_to_string(dir.join("secret.key")).unwrap();
+
+        let out = covalynce_cmd(&dir, url.as_deref())
+            .args(["keys", "rotate"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("2 secret(s) re-sealed"), "{stdout}");
+        let new_key = std::fs::read_to_string(dir.join("secret.key")).unwrap();
+        assert_ne!(new_key, old_key);
+        assert!(
+            !stdout.contains(new_key.trim()) && !stdout.contains(old_key.trim()),
+            "keys are never printed"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("secret.key.previous"))
+                .unwrap()
+                .trim(),
+            old_key.trim()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for f in ["secret.key", "secret.key.previous"] {
+                let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{f}");
+            }
+        }
+        // Nothing is left under the old key: throw it away.
+        std::fs::remove_file(dir.join("secret.key.previous")).unwrap();
+        let (_server, base) = serve_process(&dir, url.as_deref(), &[]).await;
+        assert_eq!(
+            deliver(base, source, "after").await,
+            202,
+            "the re-sealed secret opens"
+        );
+        // A second rotation with nothing old left re-seals everything again, fine.
+        let out = covalynce_cmd(&dir, url.as_deref())
+            .args(["keys", "rotate"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rotation_reseals_every_credential_on_sqlite() {
+        bounded(120, story(Backend::Sqlite)).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rotation_reseals_every_credential_on_postgres() {
+        bounded(120, story(Backend::Postgres)).await
+    }
+}

@@ -68,7 +68,7 @@ pub async fn spawn_app_on(
     spawn_configured(database_url, data_dir, jobs, |_| {}).await
 }
 
-async fn spawn_configured(
+pub async fn spawn_configured(
     database_url: Option<String>,
     data_dir: PathBuf,
     jobs: JobsConfig,
@@ -83,6 +83,9 @@ async fn spawn_configured(
     // The platforms' stand-ins listen on loopback; production refuses it by default.
     config.allow_private_targets = true;
     config.publish_timeout = Duration::from_secs(2);
+    // Stories poll the API in tight loops; the limits have their own stories.
+    config.security.api_per_minute = 100_000;
+    config.security.login_per_minute = 1_000;
     tweak(&mut config);
     let app = Application::build(config).await.expect("building the app");
     let port = app.port();
@@ -310,7 +313,9 @@ pub fn covalynce_cmd(data_dir: &Path, database_url: Option<&str>) -> std::proces
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("COVALYNCE_DATA_DIR", data_dir)
-        .env("COVALYNCE_LOG", "info,sqlx=warn");
+        .env("COVALYNCE_LOG", "info,sqlx=warn")
+        // Stories poll the API in tight loops; the limits have their own stories.
+        .env("COVALYNCE_RATE_LIMIT", "100000");
     if let Some(url) = database_url {
         cmd.env("DATABASE_URL", url);
     }

@@ -1,5 +1,6 @@
 //! The server, end to end over real HTTP, on SQLite and on PostgreSQL.
 
+mod accounts;
 mod cards;
 mod channels;
 mod cli;
@@ -14,5 +15,6 @@ mod openapi;
 mod operations;
 mod publishing;
 mod replicas;
+mod sign_in_with_github;
 mod sources;
 mod watch;

@@ -14,7 +14,7 @@ on_both_backends!(
 
 const SECRET: &str = "s";
 
-async fn a_card(app: &TestApp, n: usize, message: &str) -> String {
+pub(crate) async fn a_card(app: &TestApp, n: usize, message: &str) -> String {
     let src = app.github_source("Codertocat/Hello-World", SECRET).await;
     let mut v: Value = serde_json::from_slice(&push_of_commit(&format!("{n:040x}"))).unwrap();
     v["commits"][0]["message"] = message.into();
@@ -41,7 +41,7 @@ async fn a_card(app: &TestApp, n: usize, message: &str) -> String {
         .to_owned()
 }
 
-async fn outbox(app: &TestApp, path: &std::path::Path) -> String {
+pub(crate) async fn outbox(app: &TestApp, path: &std::path::Path) -> String {
     let r = app
         .post_json(
             "/api/v1/channels",

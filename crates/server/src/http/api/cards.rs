@@ -2,7 +2,7 @@
 
 use super::{Data, List, Paging, time};
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth};
+use crate::http::extract::{ApiJson, Auth, Editor};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -100,7 +100,7 @@ pub struct CardQuery {
     responses((status = 200, body = List<CardView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
     Query(q): Query<CardQuery>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<List<CardView>>, ApiError> {
@@ -147,7 +147,7 @@ pub async fn list(
     responses((status = 200, body = Data<CardView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no card {id:?} in this workspace"));
@@ -206,7 +206,7 @@ pub struct EditCard {
     ))]
 pub async fn edit(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, who, ..): Auth<Editor>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<EditCard>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
@@ -272,7 +272,7 @@ pub async fn edit(
             &variants,
             report.level,
             &report.reasons,
-            "api",
+            &who.actor.label(),
         )
         .await?;
     answer(change, &id, "edited")
@@ -288,7 +288,7 @@ pub async fn edit(
     ))]
 pub async fn dismiss(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
     let card_id = parse_id(&id)?;
@@ -323,7 +323,7 @@ impl From<CardRevision> for RevisionView {
     responses((status = 200, body = List<RevisionView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn revisions(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<List<RevisionView>>, ApiError> {
     let card_id = parse_id(&id)?;
@@ -360,7 +360,7 @@ pub struct ApproveCard {
     ))]
 pub async fn approve(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ApproveCard>,
 ) -> Result<(axum::http::StatusCode, Json<Data<CardView>>), ApiError> {
@@ -428,7 +428,7 @@ pub async fn approve(
     ))]
 pub async fn unapprove(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
     let card_id = parse_id(&id)?;
@@ -455,7 +455,7 @@ pub async fn unapprove(
     ))]
 pub async fn regenerate(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
     let card_id = parse_id(&id)?;

@@ -4,7 +4,7 @@
 
 use super::{Data, List, time};
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth};
+use crate::http::extract::{ApiJson, Auth, Editor};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -92,7 +92,7 @@ struct Parsed {
     responses((status = 201, body = Data<ChannelView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     ApiJson(req): ApiJson<CreateChannel>,
 ) -> Result<(StatusCode, Json<Data<ChannelView>>), ApiError> {
     let kind = ChannelKind::parse(&req.kind).ok_or_else(|| {
@@ -237,7 +237,7 @@ fn default_name(kind: ChannelKind) -> &'static str {
     responses((status = 200, body = List<ChannelView>)))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
 ) -> Result<Json<List<ChannelView>>, ApiError> {
     let channels = state.store().list_channels(ws.id).await?;
     Ok(Json(List::page(
@@ -267,7 +267,7 @@ async fn find(
     responses((status = 200, body = Data<ChannelView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
     Ok(Json(Data {
@@ -298,7 +298,7 @@ async fn set_status(
     responses((status = 200, body = Data<ChannelView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn disable(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
     let channel = set_status(&state, ws.id, &id, ChannelStatus::Disabled).await?;
@@ -314,7 +314,7 @@ pub async fn disable(
     responses((status = 200, body = Data<ChannelView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn enable(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
     let channel = set_status(&state, ws.id, &id, ChannelStatus::Active).await?;
@@ -330,7 +330,7 @@ pub async fn enable(
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     set_status(&state, ws.id, &id, ChannelStatus::Deleted).await?;
@@ -353,7 +353,7 @@ pub struct TestResult {
     responses((status = 200, body = Data<TestResult>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn test(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<TestResult>>, ApiError> {
     let channel = find(&state, ws.id, &id).await?;

@@ -52,7 +52,7 @@ pub struct DeliveryQuery {
     responses((status = 200, body = List<DeliveryView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
     Query(q): Query<DeliveryQuery>,
 ) -> Result<Json<List<DeliveryView>>, ApiError> {
     let source = q

@@ -61,7 +61,7 @@ pub struct EventQuery {
     responses((status = 200, body = List<EventView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
     Query(q): Query<EventQuery>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<List<EventView>>, ApiError> {
@@ -107,7 +107,7 @@ pub async fn list(
     responses((status = 200, body = Data<EventView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Data<EventView>>, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no event {id:?} in this workspace"));

@@ -58,7 +58,7 @@ pub struct JobQuery {
     responses((status = 200, body = List<JobView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
     Query(q): Query<JobQuery>,
 ) -> Result<Json<List<JobView>>, ApiError> {
     let status = q

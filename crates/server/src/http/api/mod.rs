@@ -1,11 +1,13 @@
 //! `/api/v1`: every handler takes [`Auth`](super::extract::Auth) and stays inside its
 //! workspace. Collections answer `{"data": [...], "meta": {...}}`, objects `{"data": {...}}`.
 
+pub mod account;
 pub mod cards;
 pub mod channels;
 pub mod deliveries;
 pub mod events;
 pub mod jobs;
+pub mod members;
 pub mod publications;
 pub mod sources;
 pub mod workspace;

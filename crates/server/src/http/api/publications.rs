@@ -4,7 +4,7 @@
 use super::Data;
 use super::cards::PublicationView;
 use crate::http::AppState;
-use crate::http::extract::Auth;
+use crate::http::extract::{Auth, Editor};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -45,7 +45,7 @@ fn parse(id: &str) -> Result<PublicationId, ApiError> {
     ))]
 pub async fn retry(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<PublicationView>>, ApiError> {
     let change = state.store().retry_publication(ws.id, parse(&id)?).await?;
@@ -67,7 +67,7 @@ pub async fn retry(
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<PublicationView>>, ApiError> {
     let change = state

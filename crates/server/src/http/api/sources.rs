@@ -2,7 +2,7 @@
 
 use super::{Data, List, time};
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth};
+use crate::http::extract::{ApiJson, Auth, Editor};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -67,7 +67,7 @@ impl From<&Source> for SourceView {
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     ApiJson(req): ApiJson<CreateSource>,
 ) -> Result<Response, ApiError> {
     let id = SourceId::new();
@@ -136,7 +136,7 @@ fn validate_git_path(path: &str) -> Result<String, ApiError> {
     responses((status = 200, body = List<SourceView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
 ) -> Result<Json<List<SourceView>>, ApiError> {
     let sources = state.store().list_sources(ws.id).await?;
     let views: Vec<SourceView> = sources.iter().map(SourceView::from).collect();
@@ -149,7 +149,7 @@ pub async fn list(
     responses((status = 200, body = Data<SourceView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Data<SourceView>>, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no source {id:?} in this workspace"));

@@ -1,6 +1,6 @@
 use super::Data;
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth};
+use crate::http::extract::{ApiJson, Auth, Editor, Owner};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
@@ -36,11 +36,11 @@ pub struct TrustView {
 /// The workspace the token belongs to, with its plan and card usage.
 #[utoipa::path(get, operation_id = "workspace_get", path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
     responses((status = 200, body = Data<WorkspaceView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn get(Auth(ws): Auth) -> Json<Data<WorkspaceView>> {
+pub async fn get(Auth(ws, ..): Auth) -> Json<Data<WorkspaceView>> {
     Json(Data { data: view(ws) })
 }
 
-fn view(ws: covalynce_storage::Workspace) -> WorkspaceView {
+pub fn view(ws: covalynce_storage::Workspace) -> WorkspaceView {
     {
         WorkspaceView {
             id: ws.id.to_string(),
@@ -74,7 +74,7 @@ pub struct UpdateWorkspace {
     responses((status = 200, body = Data<WorkspaceView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Owner>,
     ApiJson(req): ApiJson<UpdateWorkspace>,
 ) -> Result<Json<Data<WorkspaceView>>, ApiError> {
     if let Some(voice) = &req.voice {
@@ -137,7 +137,7 @@ pub struct EmergencyStopState {
     responses((status = 200, body = Data<EmergencyStopState>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn emergency_stop(
     State(state): State<AppState>,
-    Auth(ws): Auth,
+    Auth(ws, ..): Auth<Editor>,
     ApiJson(req): ApiJson<EmergencyStop>,
 ) -> Result<Json<Data<EmergencyStopState>>, ApiError> {
     let resumed = state.store().set_emergency_stop(ws.id, req.on).await?;
