@@ -261,6 +261,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.migrate().await.context("migrating the database")?;
             let ws = store.ensure_workspace(&slug).await?;
             let resumed = store.set_emergency_stop(ws.id, !lift).await?;
+            cli_audit(
+                store.as_ref(),
+                ws.id,
+                if lift { "cli stop --lift" } else { "cli stop" },
+                serde_json::json!({"resumed": resumed}),
+            )
+            .await;
             store.close().await;
             if lift {
                 println!("emergency stop lifted for {slug}: {resumed} publication(s) resume");
@@ -301,6 +308,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
             let token = create_token(store.as_ref(), &slug, &name).await?;
+            if let Ok(ws) = store.ensure_workspace(&slug).await {
+                cli_audit(
+                    store.as_ref(),
+                    ws.id,
+                    "cli token create",
+                    serde_json::json!({"name": name, "prefix": tokens::display_prefix(&token)}),
+                )
+                .await;
+            }
             store.close().await;
             println!("workspace: {slug}");
             println!("{token}");
@@ -337,6 +353,28 @@ pub async fn create_token(
         })
         .await?;
     Ok(token)
+}
+
+/// What an operator did from the command line goes into the workspace's audit log too
+/// (as `cli`: whoever can run the binary on the data).
+async fn cli_audit(
+    store: &dyn covalynce_storage::Store,
+    ws: covalynce_domain::WorkspaceId,
+    action: &str,
+    detail: serde_json::Value,
+) {
+    let entry = covalynce_storage::NewAudit {
+        workspace_id: Some(ws),
+        user_id: None,
+        actor: "cli".into(),
+        action: action.into(),
+        target: None,
+        detail,
+        ip: None,
+    };
+    if let Err(e) = store.audit(&entry).await {
+        tracing::warn!(error = %e, "could not write the audit log");
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

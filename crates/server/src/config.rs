@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
     /// `None`: the SQLite file inside `data_dir`.
@@ -70,6 +70,49 @@ impl Config {
             allow_private_targets: false,
             publish_timeout: Duration::from_secs(15),
             security: crate::auth::SecurityConfig::default(),
+        }
+    }
+}
+
+// By hand, so the secret key never reaches a log line or a panic message.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(covalynce_storage::redact_url),
+            )
+            .field("addr", &self.addr)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("demo", &self.demo)
+            .field("jobs", &self.jobs)
+            .field("allow_private_targets", &self.allow_private_targets)
+            .field("security", &self.security)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let mut c = super::Config::new("/tmp/x");
+        c.secret_key = Some("ab".repeat(32));
+        c.database_url = Some("postgres://app:hunter2@db/x".into());
+        c.security.redis_url = Some("redis://:redispass@cache:6379".into());
+        c.security.github = Some(crate::auth::GithubOAuth {
+            client_id: "id".into(),
+            client_secret: "ghsecret".into(),
+            web_base: "https://github.com".into(),
+            api_base: "https://api.github.com".into(),
+        });
+        let shown = format!("{c:?}");
+        for secret in ["abab", "hunter2", "redispass", "ghsecret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
         }
     }
 }

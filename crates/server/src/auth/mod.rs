@@ -16,7 +16,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const WORKSPACE_HEADER: &str = "x-covalynce-workspace";
 
 /// Sign-in and request-limit settings, from the command line and environment.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SecurityConfig {
     /// Anyone may sign up; otherwise only the first user and people with an invitation.
     pub open_signup: bool,
@@ -38,6 +38,24 @@ pub struct SecurityConfig {
     pub github: Option<GithubOAuth>,
     /// How long an invitation link stays valid.
     pub invitation_ttl: Duration,
+}
+
+// By hand: a Redis URL may carry a password.
+impl std::fmt::Debug for SecurityConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecurityConfig")
+            .field("open_signup", &self.open_signup)
+            .field("public_url", &self.public_url)
+            .field("api_per_minute", &self.api_per_minute)
+            .field("login_per_minute", &self.login_per_minute)
+            .field(
+                "redis_url",
+                &self.redis_url.as_deref().map(covalynce_storage::redact_url),
+            )
+            .field("trust_proxy", &self.trust_proxy)
+            .field("github", &self.github)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for SecurityConfig {

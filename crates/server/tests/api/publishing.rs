@@ -299,6 +299,23 @@ async fn the_emergency_stop_holds_everything_until_lifted(backend: Backend) {
         app.get_json("/api/v1/workspace").await["data"]["emergency_stop"],
         false
     );
+    // Both the API's stop and the operator's lift are in the audit log, newest first.
+    let audit = app.get_json("/api/v1/audit").await;
+    let actions: Vec<(&str, &str)> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .filter(|(_, a)| a.contains("stop"))
+        .collect();
+    assert_eq!(actions[0], ("cli", "cli stop --lift"), "{audit}");
+    assert!(
+        actions[1..]
+            .iter()
+            .any(|(who, a)| who.starts_with("token:")
+                && *a == "PUT /api/v1/workspace/emergency-stop"),
+        "{audit}"
+    );
     app.stop().await;
 }
 
