@@ -28,8 +28,11 @@ run() {
   url=""
   if [ "$backend" = postgres ]; then
     local db="cvl_bench_$$_$RANDOM"
-    psql "$PG_ADMIN" -qc "CREATE DATABASE $db" >/dev/null
-    url="${PG_ADMIN%/*}/$db"
+    # An ordinary role owning its database, as in production: row level security applies.
+    psql "$PG_ADMIN" -qc "DO \$\$ BEGIN CREATE ROLE covalynce_test_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
+    psql "$PG_ADMIN" -qc "CREATE DATABASE $db OWNER covalynce_test_app" >/dev/null
+    local hostpart="${PG_ADMIN#*://}"; hostpart="${hostpart#*@}"
+    url="postgres://covalynce_test_app@${hostpart%/*}/$db"
   fi
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   token=$(COVALYNCE_DATA_DIR="$dir" DATABASE_URL="$url" "$BIN" token create --workspace bench | tail -1)

@@ -20,8 +20,12 @@ for backend in $BACKENDS; do
   DB=""
   if [ "$backend" = postgres ]; then
     DB="cvl_bench_ship_$$"
-    psql "$PG_ADMIN" -qc "CREATE DATABASE $DB" >/dev/null
-    export DATABASE_URL="${PG_ADMIN%/*}/$DB"
+    # As in production: an ordinary role that owns its database, so row level security
+    # applies (a superuser would bypass it and measure less work than a deployment does).
+    psql "$PG_ADMIN" -qc "DO \$\$ BEGIN CREATE ROLE covalynce_test_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
+    psql "$PG_ADMIN" -qc "CREATE DATABASE $DB OWNER covalynce_test_app" >/dev/null
+    HOSTPART="${PG_ADMIN#*://}"; HOSTPART="${HOSTPART#*@}"
+    export DATABASE_URL="postgres://covalynce_test_app@${HOSTPART%/*}/$DB"
   else
     unset DATABASE_URL
   fi
@@ -40,7 +44,7 @@ for backend in $BACKENDS; do
   TOKEN=$("$BIN" token create --workspace bench | tail -1)
   # The SOLO plan drafts 5 cards; the benchmark needs more. (Plans are not this bench's subject.)
   if [ "$backend" = postgres ]; then
-    psql "$DATABASE_URL" -qc "UPDATE workspaces SET card_limit = 1000000" >/dev/null
+    psql "${PG_ADMIN%/*}/$DB" -qc "UPDATE workspaces SET card_limit = 1000000" >/dev/null
   else
     python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE workspaces SET card_limit = 1000000'); c.commit()" "$DIR/covalynce.db"
   fi

@@ -346,10 +346,12 @@ macro_rules! impl_accounts {
         #[async_trait::async_trait]
         impl $crate::Accounts for $store {
             async fn sealed_blobs(&self) -> $crate::Result<Vec<$crate::SealedBlob>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let mut out = Vec::new();
                 let rows: Vec<(String, Vec<u8>)> =
                     sqlx::query_as("SELECT id, secret FROM sources WHERE secret IS NOT NULL")
-                        .fetch_all(&self.read)
+                        .fetch_all(&mut *tx)
                         .await?;
                 out.extend(rows.into_iter().map(|(id, blob)| $crate::SealedBlob {
                     place: $crate::SealedPlace::Source,
@@ -359,7 +361,7 @@ macro_rules! impl_accounts {
                 let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
                     "SELECT id, credentials FROM channels WHERE credentials IS NOT NULL",
                 )
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
                 out.extend(rows.into_iter().map(|(id, blob)| $crate::SealedBlob {
                     place: $crate::SealedPlace::Channel,
@@ -368,19 +370,20 @@ macro_rules! impl_accounts {
                 }));
                 let rows: Vec<(String, String, Vec<u8>)> =
                     sqlx::query_as("SELECT workspace_id, provider, credentials FROM integrations")
-                        .fetch_all(&self.read)
+                        .fetch_all(&mut *tx)
                         .await?;
                 out.extend(rows.into_iter().map(|(ws, provider, blob)| $crate::SealedBlob {
                     place: $crate::SealedPlace::Integration,
                     id: format!("{ws}\n{provider}"),
                     blob,
                 }));
+                tx.commit().await?;
                 Ok(out)
             }
 
             async fn replace_sealed(&self, blobs: &[$crate::SealedBlob]) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 for b in blobs {
                     match b.place {
                         $crate::SealedPlace::Source => {
@@ -519,7 +522,7 @@ macro_rules! impl_accounts {
                 with_workspaces: &[covalynce_domain::WorkspaceId],
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 for ws in with_workspaces {
                     sqlx::query("DELETE FROM workspaces WHERE id = $1")
                         .bind(ws.to_string())
@@ -554,7 +557,7 @@ macro_rules! impl_accounts {
                 owner: covalynce_domain::UserId,
             ) -> $crate::Result<Option<$crate::Workspace>> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let id = covalynce_domain::WorkspaceId::new();
                 let now = covalynce_domain::now_millis();
                 let done = sqlx::query(
@@ -594,14 +597,17 @@ macro_rules! impl_accounts {
                 &self,
                 slug: &covalynce_domain::WorkspaceSlug,
             ) -> $crate::Result<Option<$crate::Workspace>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::accounts::workspace_cols!(),
                     " FROM workspaces w WHERE w.slug = $1"
                 ))
                 .bind(slug.as_str())
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -610,10 +616,13 @@ macro_rules! impl_accounts {
                 id: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query("DELETE FROM workspaces WHERE id = $1")
                     .bind(id.to_string())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
+                // Outside the transaction: a checkpoint cannot run inside one.
                 let erase: Option<&'static str> = $erase;
                 if let Some(sql) = erase {
                     sqlx::query(sql).execute(&mut *conn).await?;
@@ -625,6 +634,8 @@ macro_rules! impl_accounts {
                 &self,
                 user: covalynce_domain::UserId,
             ) -> $crate::Result<Vec<$crate::Membership>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 #[derive(sqlx::FromRow)]
                 struct Row {
                     #[sqlx(flatten)]
@@ -638,8 +649,9 @@ macro_rules! impl_accounts {
                      WHERE m.user_id = $1 ORDER BY m.created_at, w.slug"
                 ))
                 .bind(user.to_string())
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 rows.into_iter()
                     .map(|r| {
                         Ok($crate::Membership {
@@ -655,13 +667,16 @@ macro_rules! impl_accounts {
                 ws: covalynce_domain::WorkspaceId,
                 user: covalynce_domain::UserId,
             ) -> $crate::Result<Option<covalynce_domain::Role>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let role: Option<String> = sqlx::query_scalar(
                     "SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2",
                 )
                 .bind(ws.to_string())
                 .bind(user.to_string())
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 role.as_deref().map($crate::accounts::parse_role).transpose()
             }
 
@@ -669,14 +684,17 @@ macro_rules! impl_accounts {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::Member>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
                     "SELECT u.id, u.email, u.name, m.role, m.created_at
                      FROM memberships m JOIN users u ON u.id = m.user_id
                      WHERE m.workspace_id = $1 ORDER BY m.created_at, u.email",
                 )
                 .bind(ws.to_string())
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 rows.into_iter()
                     .map(|(id, email, name, role, at)| {
                         Ok($crate::Member {
@@ -803,6 +821,7 @@ macro_rules! impl_accounts {
 
             async fn create_invitation(&self, i: &$crate::NewInvitation) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(i.workspace_id)).await?;
                 sqlx::query(
                     "INSERT INTO invitations (id, workspace_id, role, token_hash, created_by, created_at, expires_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -814,8 +833,9 @@ macro_rules! impl_accounts {
                 .bind(i.created_by.map(|u| u.to_string()))
                 .bind(covalynce_domain::now_millis())
                 .bind(i.expires_at)
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -823,14 +843,17 @@ macro_rules! impl_accounts {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::InvitationRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<(String, String, i64, i64, Option<i64>, Option<String>)> =
                     sqlx::query_as(
                         "SELECT id, role, created_at, expires_at, accepted_at, accepted_by
                          FROM invitations WHERE workspace_id = $1 ORDER BY id DESC",
                     )
                     .bind(ws.to_string())
-                    .fetch_all(&self.read)
+                    .fetch_all(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 rows.into_iter()
                     .map(|(id, role, created_at, expires_at, accepted_at, accepted_by)| {
                         Ok($crate::InvitationRecord {
@@ -854,15 +877,18 @@ macro_rules! impl_accounts {
                 id: covalynce_domain::InvitationId,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
-                Ok(sqlx::query(
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let done = sqlx::query(
                     "DELETE FROM invitations WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL",
                 )
                 .bind(ws.to_string())
                 .bind(id.to_string())
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected()
-                    == 1)
+                    == 1;
+                tx.commit().await?;
+                Ok(done)
             }
 
             async fn accept_invitation(
@@ -872,7 +898,7 @@ macro_rules! impl_accounts {
                 now: covalynce_domain::UnixMillis,
             ) -> $crate::Result<$crate::Acceptance> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 // Marking it used and reading it in one statement: two people racing for
                 // the same link cannot both get in.
                 let used: Option<(String, String)> = sqlx::query_as(
@@ -919,6 +945,8 @@ macro_rules! impl_accounts {
                 &self,
                 token_hash: &str,
             ) -> $crate::Result<Option<$crate::TokenAuth>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 #[derive(sqlx::FromRow)]
                 struct Row {
                     #[sqlx(flatten)]
@@ -936,8 +964,9 @@ macro_rules! impl_accounts {
                      WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
                 ))
                 .bind(token_hash)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(|r| {
                     Ok($crate::TokenAuth {
                         token_id: $crate::sql::parse_id(&r.token_id, covalynce_domain::TokenId::parse)?,
@@ -960,14 +989,16 @@ macro_rules! impl_accounts {
                 now: covalynce_domain::UnixMillis,
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query(
                     "UPDATE api_tokens SET last_used_at = $1
                      WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1 - 60000)",
                 )
                 .bind(now)
                 .bind(id.to_string())
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -975,6 +1006,8 @@ macro_rules! impl_accounts {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::TokenRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 #[allow(clippy::type_complexity)]
                 let rows: Vec<(String, String, String, String, Option<String>, i64, Option<i64>, Option<i64>)> =
                     sqlx::query_as(
@@ -982,8 +1015,9 @@ macro_rules! impl_accounts {
                          FROM api_tokens WHERE workspace_id = $1 ORDER BY id DESC",
                     )
                     .bind(ws.to_string())
-                    .fetch_all(&self.read)
+                    .fetch_all(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 rows.into_iter()
                     .map(|(id, name, prefix, role, user_id, created_at, last_used_at, revoked_at)| {
                         Ok($crate::TokenRecord {
@@ -1009,21 +1043,25 @@ macro_rules! impl_accounts {
                 id: covalynce_domain::TokenId,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
-                Ok(sqlx::query(
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let done = sqlx::query(
                     "UPDATE api_tokens SET revoked_at = $1
                      WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL",
                 )
                 .bind(covalynce_domain::now_millis())
                 .bind(ws.to_string())
                 .bind(id.to_string())
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected()
-                    == 1)
+                    == 1;
+                tx.commit().await?;
+                Ok(done)
             }
 
             async fn audit(&self, e: &$crate::NewAudit) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::of(e.workspace_id)).await?;
                 sqlx::query(
                     // A change that deleted its own workspace or user is not recorded
                     // against rows that no longer exist.
@@ -1040,8 +1078,9 @@ macro_rules! impl_accounts {
                 .bind(e.detail.to_string())
                 .bind(e.ip.as_deref())
                 .bind(covalynce_domain::now_millis())
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -1051,6 +1090,8 @@ macro_rules! impl_accounts {
                 before: Option<covalynce_domain::AuditId>,
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::AuditRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::accounts::AuditRow> = sqlx::query_as(
                     "SELECT id, user_id, actor, action, target, detail, ip, created_at FROM audit_log
                      WHERE workspace_id = $1 AND ($2 IS NULL OR id < $2)
@@ -1059,8 +1100,9 @@ macro_rules! impl_accounts {
                 .bind(ws.to_string())
                 .bind(before.map(|b| b.to_string()))
                 .bind(limit)
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
@@ -1069,14 +1111,17 @@ macro_rules! impl_accounts {
                 user: covalynce_domain::UserId,
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::AuditRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let rows: Vec<$crate::accounts::AuditRow> = sqlx::query_as(
                     "SELECT id, user_id, actor, action, target, detail, ip, created_at FROM audit_log
                      WHERE user_id = $1 AND workspace_id IS NULL ORDER BY id DESC LIMIT $2",
                 )
                 .bind(user.to_string())
                 .bind(limit)
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
         }
@@ -1092,7 +1137,7 @@ macro_rules! impl_accounts {
                 role: Option<covalynce_domain::Role>,
             ) -> $crate::Result<$crate::MemberChange> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 // On PostgreSQL, lock the workspace's memberships so concurrent changes
                 // queue; SQLite's single writer already serialises them.
                 let current: Option<String> = sqlx::query_scalar(concat!(

@@ -19,11 +19,23 @@ impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {
         // One plain connection first: the pool retries a refused connection until its
         // acquire timeout, but a wrong URL should be reported now, not in 30 seconds.
-        let probe = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect(url))
+        let mut probe = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect(url))
             .await
             .map_err(|_| {
                 crate::StoreError::Unavailable("PostgreSQL did not answer within 10 s".into())
             })??;
+        let bypass: Option<bool> = sqlx::query_scalar(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+        )
+        .fetch_optional(&mut probe)
+        .await?;
+        if bypass == Some(true) {
+            tracing::warn!(
+                "connected to PostgreSQL as a superuser or a role with BYPASSRLS: row level \
+                 security (one workspace can never read another's rows, even through a bug) \
+                 does not apply; run Covalynce as an ordinary role that owns its database"
+            );
+        }
         let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(16)
@@ -54,7 +66,10 @@ impl_store!(
     Backend::Postgres,
     // SKIP LOCKED: replicas claiming at the same moment take different rows instead of
     // queueing behind each other's locks.
-    claim_sql = crate::sql::claim_sql!(" FOR UPDATE SKIP LOCKED")
+    claim_sql = crate::sql::claim_sql!(" FOR UPDATE SKIP LOCKED"),
+    // Local to the transaction: the setting never outlives the unit of work that set it,
+    // so a pooled connection cannot carry one workspace's scope into another's query.
+    scope_sql = Some("SELECT set_config('covalynce.scope', $1, true)")
 );
 
 // Dead rows of a deleted person or workspace are removed by (auto)vacuum.

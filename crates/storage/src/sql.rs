@@ -415,10 +415,57 @@ macro_rules! claim_sql {
 }
 pub(crate) use claim_sql;
 
+/// Whose rows a unit of work may see and change. On PostgreSQL, row level security
+/// (migration 0006) enforces it below the application's own `workspace_id = $1`; SQLite
+/// has no such layer and ignores it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scope {
+    /// Work on behalf of one workspace: its rows only.
+    Workspace(WorkspaceId),
+    /// The few paths that must look across workspaces before they know one: the job
+    /// queue, token and session lookups, webhook receipt, sign-up, key rotation.
+    System,
+}
+
+impl Scope {
+    pub(crate) fn of(ws: Option<WorkspaceId>) -> Self {
+        ws.map_or(Scope::System, Scope::Workspace)
+    }
+
+    /// The value of `covalynce.scope` the policies compare `workspace_id` with.
+    pub(crate) fn setting(self) -> String {
+        match self {
+            Scope::Workspace(id) => id.to_string(),
+            Scope::System => "*".to_owned(),
+        }
+    }
+}
+
 /// Expands the shared [`crate::Store`] implementation for one backend.
 /// `$store` must have `read` and `write` pools of the backend's type and a `MIGRATOR`.
+/// `$scope_sql` sets the row level security scope for the current transaction (None: the
+/// backend has no row level security).
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $backend:expr, claim_sql = $claim_sql:expr) => {
+    ($store:ty, $db:ty, $backend:expr, claim_sql = $claim_sql:expr, scope_sql = $scope_sql:expr) => {
+        impl $store {
+            /// Begins a transaction that may touch `scope`'s rows only. Every query runs in
+            /// one: a query outside any scope sees no tenant row on PostgreSQL.
+            pub(crate) async fn scoped(
+                conn: &mut sqlx::pool::PoolConnection<$db>,
+                scope: $crate::sql::Scope,
+            ) -> $crate::Result<sqlx::Transaction<'_, $db>> {
+                let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+                let sql: Option<&'static str> = $scope_sql;
+                if let Some(sql) = sql {
+                    sqlx::query(sql)
+                        .bind(scope.setting())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(tx)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::Store for $store {
             fn backend(&self) -> $crate::Backend {
@@ -455,6 +502,7 @@ macro_rules! impl_store {
                 slug: &covalynce_domain::WorkspaceSlug,
             ) -> $crate::Result<$crate::Workspace> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query(
                     "INSERT INTO workspaces (id, slug, created_at) VALUES ($1, $2, $3)
                      ON CONFLICT (slug) DO NOTHING",
@@ -462,15 +510,16 @@ macro_rules! impl_store {
                 .bind(covalynce_domain::WorkspaceId::new().to_string())
                 .bind(slug.as_str())
                 .bind(covalynce_domain::now_millis())
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
                 let row: $crate::sql::WorkspaceRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM workspaces WHERE slug = $1",
                     $crate::sql::WORKSPACE_COLS
                 )))
                 .bind(slug.as_str())
-                .fetch_one(&mut *conn)
+                .fetch_one(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.try_into()
             }
 
@@ -478,14 +527,17 @@ macro_rules! impl_store {
                 &self,
                 id: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Option<$crate::Workspace>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 let row: Option<$crate::sql::WorkspaceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM workspaces WHERE id = $1",
                         $crate::sql::WORKSPACE_COLS
                     )))
                     .bind(id.to_string())
-                    .fetch_optional(&self.read)
+                    .fetch_optional(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -495,11 +547,13 @@ macro_rules! impl_store {
                 voice: &str,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query("UPDATE workspaces SET voice = $1 WHERE id = $2")
                     .bind(voice)
                     .bind(id.to_string())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -510,7 +564,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<usize> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query("UPDATE workspaces SET halted_at = $1 WHERE id = $2")
                     .bind(on.then_some(now))
                     .bind(id.to_string())
@@ -548,12 +602,14 @@ macro_rules! impl_store {
                 channels: &[String],
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query("UPDATE workspaces SET trust_after = $1, trust_channels = $2 WHERE id = $3")
                     .bind(after)
                     .bind(serde_json::to_string(channels).unwrap_or_else(|_| "[]".into()))
                     .bind(id.to_string())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -563,13 +619,15 @@ macro_rules! impl_store {
                 edited: bool,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query(
                     "UPDATE workspaces SET trust_streak = CASE WHEN $1 THEN 0 ELSE trust_streak + 1 END WHERE id = $2",
                 )
                 .bind(edited)
                 .bind(id.to_string())
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -578,6 +636,7 @@ macro_rules! impl_store {
                 t: &$crate::NewToken,
             ) -> $crate::Result<covalynce_domain::TokenId> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(t.workspace_id)).await?;
                 sqlx::query(
                     "INSERT INTO api_tokens (id, workspace_id, name, token_hash, prefix, created_at, role, user_id)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -590,8 +649,9 @@ macro_rules! impl_store {
                 .bind(covalynce_domain::now_millis())
                 .bind(t.role.as_str())
                 .bind(t.user_id.map(|u| u.to_string()))
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(t.id)
             }
 
@@ -599,6 +659,8 @@ macro_rules! impl_store {
                 &self,
                 token_hash: &str,
             ) -> $crate::Result<Option<$crate::Workspace>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(
                     "SELECT w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at,
                             w.trust_after, w.trust_channels, w.trust_streak
@@ -606,13 +668,15 @@ macro_rules! impl_store {
                      WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
                 )
                 .bind(token_hash)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn insert_source(&self, s: &$crate::NewSource) -> $crate::Result<$crate::Source> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(s.workspace_id)).await?;
                 let now = covalynce_domain::now_millis();
                 sqlx::query(
                     "INSERT INTO sources (id, workspace_id, kind, repo, path, secret, created_at)
@@ -625,8 +689,9 @@ macro_rules! impl_store {
                 .bind(s.path.as_deref())
                 .bind(s.sealed_secret.as_deref())
                 .bind(now)
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok($crate::Source {
                     id: s.id,
                     workspace_id: s.workspace_id,
@@ -644,14 +709,17 @@ macro_rules! impl_store {
                 &self,
                 id: covalynce_domain::SourceId,
             ) -> $crate::Result<Option<$crate::Source>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM sources WHERE id = $1",
                         $crate::sql::SOURCE_COLS
                     )))
                     .bind(id.to_string())
-                    .fetch_optional(&self.read)
+                    .fetch_optional(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -660,6 +728,8 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::SourceId,
             ) -> $crate::Result<Option<$crate::Source>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM sources WHERE id = $1 AND workspace_id = $2",
@@ -667,8 +737,9 @@ macro_rules! impl_store {
                     )))
                     .bind(id.to_string())
                     .bind(ws.to_string())
-                    .fetch_optional(&self.read)
+                    .fetch_optional(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -676,24 +747,30 @@ macro_rules! impl_store {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::Source>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM sources WHERE workspace_id = $1 ORDER BY id",
                         $crate::sql::SOURCE_COLS
                     )))
                     .bind(ws.to_string())
-                    .fetch_all(&self.read)
+                    .fetch_all(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 $crate::sql::collect(rows)
             }
 
             async fn git_sources(&self) -> $crate::Result<Vec<$crate::Source>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let rows: Vec<$crate::sql::SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM sources WHERE kind = 'git' ORDER BY id",
                     $crate::sql::SOURCE_COLS
                 )))
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 $crate::sql::collect(rows)
             }
 
@@ -703,11 +780,13 @@ macro_rules! impl_store {
                 cursor: &str,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("UPDATE sources SET cursor = $1 WHERE id = $2")
                     .bind(cursor)
                     .bind(id.to_string())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -726,7 +805,7 @@ macro_rules! impl_store {
                 let delivery_ids: Vec<covalynce_domain::DeliveryId> =
                     batch.iter().map(|_| covalynce_domain::DeliveryId::new()).collect();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
 
                 let mut qb = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO deliveries (id, workspace_id, source_id, guid, event_name, outcome, reason, body, body_encoding, size, received_at) ",
@@ -883,6 +962,8 @@ macro_rules! impl_store {
                 source: Option<covalynce_domain::SourceId>,
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::DeliveryRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::DeliveryRow> = sqlx::query_as(
                     "SELECT id, source_id, guid, event_name, outcome, reason,
                             size, received_at
@@ -893,8 +974,9 @@ macro_rules! impl_store {
                 .bind(ws.to_string())
                 .bind(source.map(|s| s.to_string()))
                 .bind(limit)
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 $crate::sql::collect(rows)
             }
 
@@ -903,13 +985,16 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
                 guid: &str,
             ) -> $crate::Result<Option<Vec<u8>>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let row: Option<(Vec<u8>, String)> = sqlx::query_as(
                     "SELECT body, body_encoding FROM deliveries WHERE workspace_id = $1 AND guid = $2",
                 )
                 .bind(ws.to_string())
                 .bind(guid)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(|(body, encoding)| $crate::sql::decode_body(body, &encoding)).transpose()
             }
 
@@ -918,6 +1003,8 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
                 f: &$crate::EventFilter,
             ) -> $crate::Result<Vec<$crate::EventRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM events
                      WHERE workspace_id = $1
@@ -932,8 +1019,9 @@ macro_rules! impl_store {
                 .bind(f.status.as_deref())
                 .bind(f.before.map(|b| b.to_string()))
                 .bind(f.limit)
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 $crate::sql::collect(rows)
             }
 
@@ -942,6 +1030,8 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::EventId,
             ) -> $crate::Result<Option<$crate::EventRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::sql::EventRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM events WHERE id = $1 AND workspace_id = $2",
@@ -949,8 +1039,9 @@ macro_rules! impl_store {
                     )))
                     .bind(id.to_string())
                     .bind(ws.to_string())
-                    .fetch_optional(&self.read)
+                    .fetch_optional(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -958,14 +1049,17 @@ macro_rules! impl_store {
                 &self,
                 id: covalynce_domain::EventId,
             ) -> $crate::Result<Option<$crate::EventRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::EventRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM events WHERE id = $1",
                         $crate::sql::EVENT_COLS
                     )))
                     .bind(id.to_string())
-                    .fetch_optional(&self.read)
+                    .fetch_optional(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -976,12 +1070,14 @@ macro_rules! impl_store {
                 reason: Option<&str>,
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("UPDATE events SET status = $1, status_reason = $2 WHERE id = $3")
                     .bind(status)
                     .bind(reason)
                     .bind(id.to_string())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -994,7 +1090,7 @@ macro_rules! impl_store {
                 // Relaxed like other job output: if a crash loses this commit, it also loses
                 // the job's completion (WAL keeps order), so the job drafts again.
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(card.workspace_id)).await?;
                 // The quota first: it is the write that takes SQLite's lock, and it is
                 // atomic, so two drafters cannot both take the last card.
                 let counted: Option<i64> = sqlx::query_scalar(
@@ -1082,6 +1178,8 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
                 f: &$crate::CardFilter,
             ) -> $crate::Result<Vec<$crate::CardRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM cards
                      WHERE workspace_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3)
@@ -1092,8 +1190,9 @@ macro_rules! impl_store {
                 .bind(f.status.map(|s| s.as_db()))
                 .bind(f.before.map(|b| b.to_string()))
                 .bind(f.limit)
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 $crate::sql::collect(rows)
             }
 
@@ -1102,14 +1201,17 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::CardId,
             ) -> $crate::Result<Option<$crate::CardRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::sql::CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM cards WHERE id = $1 AND workspace_id = $2",
                     $crate::sql::CARD_COLS
                 )))
                 .bind(id.to_string())
                 .bind(ws.to_string())
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -1128,7 +1230,7 @@ macro_rules! impl_store {
                 let reasons = serde_json::to_string(risk_reasons)
                     .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 // The guarded UPDATE first: it takes the write lock and decides the race.
                 let updated: Option<String> = sqlx::query_scalar(
                     "UPDATE cards SET variants = $1, risk = $2, risk_reasons = $3, updated_at = $4
@@ -1176,6 +1278,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::CardChange> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let updated: Option<String> = sqlx::query_scalar(
                     "UPDATE cards SET status = 'DISMISSED', updated_at = $1
                      WHERE id = $2 AND workspace_id = $3 AND status = 'PENDING' RETURNING id",
@@ -1183,8 +1286,9 @@ macro_rules! impl_store {
                 .bind(now)
                 .bind(id.to_string())
                 .bind(ws.to_string())
-                .fetch_optional(&mut *conn)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 drop(conn);
                 Ok(match (updated, self.card(ws, id).await?) {
                     (Some(_), Some(card)) => $crate::CardChange::Done(Box::new(card)),
@@ -1200,7 +1304,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::CardChange> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 // Only while nothing has started: a publication being written cannot be
                 // called back.
                 let back: Option<String> = sqlx::query_scalar(
@@ -1250,6 +1354,8 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::CardId,
             ) -> $crate::Result<Vec<$crate::CardRevision>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
                     "SELECT r.revision, r.variants, r.author, r.created_at
                      FROM card_revisions r JOIN cards c ON c.id = r.card_id
@@ -1257,8 +1363,9 @@ macro_rules! impl_store {
                 )
                 .bind(id.to_string())
                 .bind(ws.to_string())
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 rows.into_iter()
                     .map(|(revision, variants, author, created_at)| {
                         Ok($crate::CardRevision {
@@ -1278,6 +1385,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::ChannelRecord> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(c.workspace_id)).await?;
                 sqlx::query(
                     "INSERT INTO channels (id, workspace_id, kind, name, config, credentials, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -1289,8 +1397,9 @@ macro_rules! impl_store {
                 .bind(c.config.to_string())
                 .bind(c.sealed_credentials.as_deref())
                 .bind(now)
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok($crate::ChannelRecord {
                     id: c.id,
                     workspace_id: c.workspace_id,
@@ -1311,13 +1420,16 @@ macro_rules! impl_store {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::ChannelRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM channels WHERE workspace_id = $1 AND status <> 'deleted' ORDER BY id",
                     $crate::sql::CHANNEL_COLS
                 )))
                 .bind(ws.to_string())
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 $crate::sql::collect(rows)
             }
 
@@ -1325,13 +1437,16 @@ macro_rules! impl_store {
                 &self,
                 id: covalynce_domain::ChannelId,
             ) -> $crate::Result<Option<$crate::ChannelRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM channels WHERE id = $1",
                     $crate::sql::CHANNEL_COLS
                 )))
                 .bind(id.to_string())
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -1344,7 +1459,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::Approval> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let approved: Option<String> = sqlx::query_scalar(
                     "UPDATE cards SET status = 'APPROVED', publish_at = $1, updated_at = $2
                      WHERE id = $3 AND workspace_id = $4 AND status = 'PENDING'
@@ -1415,13 +1530,16 @@ macro_rules! impl_store {
                 &self,
                 id: covalynce_domain::PublicationId,
             ) -> $crate::Result<Option<$crate::PublicationRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::PublicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM publications WHERE id = $1",
                     $crate::sql::PUBLICATION_COLS
                 )))
                 .bind(id.to_string())
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -1429,13 +1547,16 @@ macro_rules! impl_store {
                 &self,
                 card: covalynce_domain::CardId,
             ) -> $crate::Result<Vec<$crate::PublicationRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let rows: Vec<$crate::sql::PublicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM publications WHERE card_id = $1 ORDER BY id",
                     $crate::sql::PUBLICATION_COLS
                 )))
                 .bind(card.to_string())
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 $crate::sql::collect(rows)
             }
 
@@ -1450,7 +1571,7 @@ macro_rules! impl_store {
                 // Durable: "publishing" must be on disk before the remote call, and the
                 // outcome before the job is done.
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let card: Option<String> = sqlx::query_scalar(
                     "UPDATE publications SET status = $1, url = COALESCE($2, url), error = $3,
                             attempts = attempts + CASE WHEN $1 = 'publishing' THEN 1 ELSE 0 END,
@@ -1483,7 +1604,7 @@ macro_rules! impl_store {
                 let now = covalynce_domain::now_millis();
                 let day = $crate::sql::utc_day(now);
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let started: Option<(String, i64)> = sqlx::query_as(
                     "UPDATE publications SET status = 'publishing', attempts = attempts + 1, error = NULL
                      WHERE id = $1 AND status = 'queued' RETURNING channel_id, attempts",
@@ -1528,6 +1649,7 @@ macro_rules! impl_store {
                 last_error: Option<&str>,
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query(
                     "UPDATE channels SET paused_until = $1, last_error = $2,
                             last_error_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END
@@ -1537,8 +1659,9 @@ macro_rules! impl_store {
                 .bind(last_error)
                 .bind(covalynce_domain::now_millis())
                 .bind(id.to_string())
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -1551,7 +1674,7 @@ macro_rules! impl_store {
                 use covalynce_domain::ChannelStatus;
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let changed: Option<String> = sqlx::query_scalar(
                     "UPDATE channels SET status = $1,
                             credentials = CASE WHEN $1 = 'deleted' THEN NULL ELSE credentials END,
@@ -1616,14 +1739,17 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::ChannelId,
             ) -> $crate::Result<Option<$crate::ChannelRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::sql::ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM channels WHERE id = $1 AND workspace_id = $2 AND status <> 'deleted'",
                     $crate::sql::CHANNEL_COLS
                 )))
                 .bind(id.to_string())
                 .bind(ws.to_string())
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -1656,6 +1782,7 @@ macro_rules! impl_store {
                 job: &$crate::NewJob,
             ) -> $crate::Result<covalynce_domain::JobId> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let id = covalynce_domain::JobId::new();
                 let now = covalynce_domain::now_millis();
                 sqlx::query(
@@ -1669,8 +1796,9 @@ macro_rules! impl_store {
                 .bind(job.run_at)
                 .bind(job.max_attempts)
                 .bind(now)
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(id)
             }
 
@@ -1681,14 +1809,16 @@ macro_rules! impl_store {
                 lease_ms: i64,
             ) -> $crate::Result<Vec<$crate::ClaimedJob>> {
                 let mut conn = self.relaxed_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let now = covalynce_domain::now_millis();
                 let rows: Vec<$crate::sql::ClaimRow> = sqlx::query_as($claim_sql)
                     .bind(worker)
                     .bind(now + lease_ms)
                     .bind(now)
                     .bind(limit)
-                    .fetch_all(&mut *conn)
+                    .fetch_all(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 $crate::sql::collect(rows)
             }
 
@@ -1703,7 +1833,7 @@ macro_rules! impl_store {
                     return Ok(answers);
                 }
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let done: Vec<String> = results
                     .iter()
                     .filter(|r| r.outcome == $crate::JobOutcome::Done)
@@ -1766,6 +1896,7 @@ macro_rules! impl_store {
                 worker: &str,
             ) -> $crate::Result<bool> {
                 let mut conn = self.relaxed_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let now = covalynce_domain::now_millis();
                 let done = sqlx::query(
                     "UPDATE jobs SET status = 'queued', run_at = $1, updated_at = $1,
@@ -1775,8 +1906,9 @@ macro_rules! impl_store {
                 .bind(now)
                 .bind(id.to_string())
                 .bind(worker)
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(done.rows_affected() == 1)
             }
 
@@ -1786,6 +1918,8 @@ macro_rules! impl_store {
                 status: Option<$crate::JobStatus>,
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::JobRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM jobs WHERE workspace_id = $1 AND ($2 IS NULL OR status = $2)
                      ORDER BY id DESC LIMIT $3",
@@ -1794,8 +1928,9 @@ macro_rules! impl_store {
                 .bind(ws.to_string())
                 .bind(status.map(|s| s.as_str()))
                 .bind(limit)
-                .fetch_all(&self.read)
+                .fetch_all(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 $crate::sql::collect(rows)
             }
 
@@ -1803,20 +1938,26 @@ macro_rules! impl_store {
                 &self,
                 id: covalynce_domain::JobId,
             ) -> $crate::Result<Option<$crate::JobRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(
                     format!("SELECT {} FROM jobs WHERE id = $1", $crate::sql::JOB_COLS),
                 ))
                 .bind(id.to_string())
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn job_counts(&self) -> $crate::Result<Vec<($crate::JobStatus, i64)>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let rows: Vec<(String, i64)> =
                     sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
-                        .fetch_all(&self.read)
+                        .fetch_all(&mut *tx)
                         .await?;
+                tx.commit().await?;
                 rows.into_iter()
                     .map(|(s, n)| {
                         $crate::JobStatus::parse(&s)
@@ -1839,7 +1980,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::PublicationChange> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let card: Option<String> = if retry {
                     sqlx::query_scalar(
                         "UPDATE publications SET status = 'queued', error = NULL

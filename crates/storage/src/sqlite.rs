@@ -104,7 +104,8 @@ impl_store!(
     Sqlite,
     Backend::Sqlite,
     // One writer connection makes this UPDATE atomic: no two claims can see the same row.
-    claim_sql = crate::sql::claim_sql!("")
+    claim_sql = crate::sql::claim_sql!(""),
+    scope_sql = None
 );
 
 // A deleted person's or workspace's data leaves no copy in the files: `secure_delete`

@@ -1428,3 +1428,116 @@ async fn deleting_a_user_or_workspace_removes_their_data(store: Arc<dyn Store>) 
             .is_empty()
     );
 }
+
+/// Row level security on PostgreSQL: defence in depth behind every query's own
+/// `workspace_id = $1`. A session that names a workspace sees and changes only that
+/// workspace's rows even when a query forgets its filter; one that names none sees no
+/// tenant row at all; and the setting ends with its transaction, so a pooled connection
+/// never carries one workspace's scope into the next borrower's query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_row_level_security_confines_each_transaction_to_its_workspace() {
+    use sqlx::{Connection, Row};
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (url, _dir) = testing::fresh_database(Backend::Postgres).await;
+        let url = url.unwrap();
+        let store = PgStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let acme = workspace(&store, "acme").await;
+        let globex = workspace(&store, "globex").await;
+        let acme_cards = green_cards(&store, &acme, 2).await;
+        green_cards(&store, &globex, 3).await;
+
+        // The application's own role: neither superuser nor BYPASSRLS.
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        let bypass: bool = sqlx::query_scalar(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        assert!(!bypass, "the tests run as an ordinary role");
+
+        for table in ["workspaces", "sources", "events", "cards", "card_revisions", "jobs"] {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM {table}"
+            )))
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+            assert_eq!(n, 0, "no scope, no {table} rows");
+        }
+
+        // Scoped to acme, a query without any workspace filter still sees acme alone.
+        let mut tx = c.begin().await.unwrap();
+        sqlx::query("SELECT set_config('covalynce.scope', $1, true)")
+            .bind(acme.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM cards ORDER BY title")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(titles, ["card 0", "card 1"], "acme's two cards, not globex's three");
+        let revisions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM card_revisions")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(revisions, 2, "revisions follow their card");
+        let touched = sqlx::query("UPDATE cards SET title = 'renamed'")
+            .execute(&mut *tx)
+            .await
+            .unwrap()
+            .rows_affected();
+        assert_eq!(touched, 2, "an unfiltered UPDATE reaches acme's rows only");
+        let err = sqlx::query(
+            "INSERT INTO sources (id, workspace_id, kind, repo, created_at) VALUES ($1, $2, 'github', 'evil/x', 0)",
+        )
+        .bind(SourceId::new().to_string())
+        .bind(globex.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .expect_err("writing into another workspace is refused");
+        assert!(
+            err.to_string().contains("row-level security"),
+            "refused by the policy: {err}"
+        );
+        tx.rollback().await.unwrap();
+
+        // The scope ended with its transaction.
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "the next transaction on this connection starts without a scope");
+
+        // The system scope (job queue, token lookups) sees across workspaces.
+        let mut tx = c.begin().await.unwrap();
+        sqlx::query("SELECT set_config('covalynce.scope', '*', true)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let rows = sqlx::query("SELECT workspace_id FROM cards")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 5);
+        let globex_rows = rows
+            .iter()
+            .filter(|r| r.get::<String, _>(0) == globex.id.to_string())
+            .count();
+        assert_eq!(globex_rows, 3);
+        tx.commit().await.unwrap();
+
+        // And the store itself, which scopes every transaction, still works through it.
+        let card = store.card(acme.id, acme_cards[0]).await.unwrap().unwrap();
+        assert_eq!(card.title, "card 0", "the rolled-back rename left no trace");
+        assert!(
+            store.card(globex.id, acme_cards[0]).await.unwrap().is_none(),
+            "acme's card is not globex's"
+        );
+        let _ = c.close().await;
+    })
+    .await
+    .expect("test timed out");
+}

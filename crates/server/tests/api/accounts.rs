@@ -938,7 +938,10 @@ pub async fn dump_database(app: &TestApp) -> String {
         }
         Some(url) => {
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            // As the administrator: row level security would hide every row from a
+            // session that names no workspace, and the search would find nothing.
+            let admin = covalynce_storage::testing::admin_url_for(url);
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
             let tables: Vec<String> = sqlx::query_scalar(
                 "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
             )
@@ -1017,6 +1020,10 @@ mod secrets_at_rest {
         }
         let dump = dump_database(&app).await;
         assert!(dump.contains("owner@example.com"), "the dump is readable");
+        assert!(
+            dump.contains("team/app"),
+            "the dump holds the workspace's rows"
+        );
         for secret in
             secrets
                 .iter()
