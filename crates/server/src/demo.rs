@@ -97,3 +97,63 @@ pub async fn seed(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Option<S
         events: found,
     }))
 }
+
+/// The demo's reviewer: `demo@covalynce.local` (no password: they sign in with the
+/// one-time link printed at start), owner of the demo workspace, which gets an outbox
+/// channel so that approved cards visibly go somewhere. Idempotent.
+pub async fn reviewer(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    data_dir: &Path,
+) -> anyhow::Result<covalynce_domain::UserId> {
+    use covalynce_domain::{Email, InvitationId, Role, UserId, now_millis};
+    use covalynce_storage::{Acceptance, NewChannel, NewInvitation, NewUser};
+    let email = Email::parse("demo@covalynce.local").map_err(|e| anyhow::anyhow!(e.0))?;
+    let user = match store.user_by_email(&email).await? {
+        Some(u) => u,
+        None => store
+            .create_user(&NewUser {
+                id: UserId::new(),
+                email: email.clone(),
+                name: "Demo reviewer".into(),
+                password_hash: None,
+                github_id: None,
+                github_login: None,
+            })
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the demo reviewer could not be created"))?,
+    };
+    if store.member_role(ws, user.id).await?.is_none() {
+        let token = crate::auth::random_token();
+        store
+            .create_invitation(&NewInvitation {
+                id: InvitationId::new(),
+                workspace_id: ws,
+                role: Role::Owner,
+                token_hash: crate::tokens::hash(&token),
+                created_by: None,
+                expires_at: now_millis() + 60_000,
+            })
+            .await?;
+        if let Acceptance::Invalid = store
+            .accept_invitation(&crate::tokens::hash(&token), user.id, now_millis())
+            .await?
+        {
+            anyhow::bail!("the demo reviewer could not join the demo workspace");
+        }
+    }
+    if store.list_channels(ws).await?.is_empty() {
+        let path = data_dir.join("outbox.jsonl");
+        store
+            .insert_channel(&NewChannel {
+                id: covalynce_domain::ChannelId::new(),
+                workspace_id: ws,
+                kind: "outbox".into(),
+                name: "Outbox (demo)".into(),
+                config: serde_json::json!({"path": path.display().to_string(), "variant": "linkedin"}),
+                sealed_credentials: None,
+            })
+            .await?;
+    }
+    Ok(user.id)
+}

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod startup;
 pub mod telemetry;
 pub mod tokens;
+pub mod ui;
 pub mod watch;
 
 pub use config::Config;

@@ -64,6 +64,7 @@ impl Application {
             secrets,
             config,
         } = self;
+        let security = crate::auth::Security::build(config.security.clone()).await?;
         if config.demo {
             let ws = store
                 .ensure_workspace(&WorkspaceSlug::parse("demo").expect("valid slug"))
@@ -90,6 +91,16 @@ impl Application {
             println!(
                 "  Cards:     curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/cards"
             );
+            match crate::demo::reviewer(store.as_ref(), ws.id, &config.data_dir).await {
+                Ok(user) => {
+                    let link =
+                        security.issue_login_link(user, std::time::Duration::from_secs(3600));
+                    println!(
+                        "  Review:    http://{addr}/login/link/{link}  (one-time sign-in link, valid for an hour)"
+                    );
+                }
+                Err(e) => println!("  (could not prepare the demo reviewer: {e:#})"),
+            }
             println!("  API docs:  http://{addr}/docs");
             println!("  Token:     {token}");
         }
@@ -123,7 +134,6 @@ impl Application {
             wakeup.clone(),
             stop_rx_watch,
         ));
-        let security = crate::auth::Security::build(config.security.clone()).await?;
         if config.security.redis_url.is_none() && store.backend() == Backend::Postgres {
             tracing::warn!(
                 "rate limits are counted per replica: set --redis-url to share them between replicas"

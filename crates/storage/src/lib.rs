@@ -136,6 +136,8 @@ pub trait Store: Accounts + Send + Sync + 'static {
     ) -> Result<CardChange>;
     /// PENDING → DISMISSED.
     async fn dismiss_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;
+    /// DISMISSED → PENDING: a dismissal taken back.
+    async fn restore_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;
     /// APPROVED → PENDING while none of its publications has started: they and their
     /// jobs are withdrawn.
     async fn unapprove_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;

@@ -464,6 +464,38 @@ macro_rules! impl_store {
                 }
                 Ok(tx)
             }
+
+            /// `from` → `to` for one card, or why not.
+            async fn move_card(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::CardId,
+                from: &'static str,
+                to: &'static str,
+            ) -> $crate::Result<$crate::CardChange> {
+                let now = covalynce_domain::now_millis();
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let updated: Option<String> = sqlx::query_scalar(
+                    "UPDATE cards SET status = $1, updated_at = $2
+                     WHERE id = $3 AND workspace_id = $4 AND status = $5 RETURNING id",
+                )
+                .bind(to)
+                .bind(now)
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .bind(from)
+                .fetch_optional(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                drop(conn);
+                use $crate::Store as _;
+                Ok(match (updated, self.card(ws, id).await?) {
+                    (Some(_), Some(card)) => $crate::CardChange::Done(Box::new(card)),
+                    (None, Some(card)) => $crate::CardChange::Conflict(card.status),
+                    (_, None) => $crate::CardChange::NotFound,
+                })
+            }
         }
 
         #[async_trait::async_trait]
@@ -572,20 +604,21 @@ macro_rules! impl_store {
                     .await?;
                 let mut resumed = 0;
                 if !on {
-                    // Publications held while stopped go out now: one job each.
-                    let held: Vec<String> = sqlx::query_scalar(
-                        "SELECT p.id FROM publications p JOIN cards c ON c.id = p.card_id
+                    // Publications held while stopped go out now, one job each; those
+                    // scheduled for later (or still in their undo window) keep their time.
+                    let held: Vec<(String, Option<i64>)> = sqlx::query_as(
+                        "SELECT p.id, c.publish_at FROM publications p JOIN cards c ON c.id = p.card_id
                          WHERE p.workspace_id = $1 AND p.status = 'queued' AND c.status = 'APPROVED'",
                     )
                     .bind(id.to_string())
                     .fetch_all(&mut *tx)
                     .await?;
-                    for p in held {
+                    for (p, publish_at) in held {
                         sqlx::query($crate::sql::ENQUEUE_PUBLISH)
                         .bind(covalynce_domain::JobId::new().to_string())
                         .bind(id.to_string())
                         .bind(serde_json::json!({ "publication_id": p }).to_string())
-                        .bind(now)
+                        .bind(publish_at.unwrap_or(now).max(now))
                         .execute(&mut *tx)
                         .await?;
                         resumed += 1;
@@ -1276,25 +1309,15 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::CardId,
             ) -> $crate::Result<$crate::CardChange> {
-                let now = covalynce_domain::now_millis();
-                let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
-                let updated: Option<String> = sqlx::query_scalar(
-                    "UPDATE cards SET status = 'DISMISSED', updated_at = $1
-                     WHERE id = $2 AND workspace_id = $3 AND status = 'PENDING' RETURNING id",
-                )
-                .bind(now)
-                .bind(id.to_string())
-                .bind(ws.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                drop(conn);
-                Ok(match (updated, self.card(ws, id).await?) {
-                    (Some(_), Some(card)) => $crate::CardChange::Done(Box::new(card)),
-                    (None, Some(card)) => $crate::CardChange::Conflict(card.status),
-                    (_, None) => $crate::CardChange::NotFound,
-                })
+                self.move_card(ws, id, "PENDING", "DISMISSED").await
+            }
+
+            async fn restore_card(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::CardId,
+            ) -> $crate::Result<$crate::CardChange> {
+                self.move_card(ws, id, "DISMISSED", "PENDING").await
             }
 
             async fn unapprove_card(

@@ -60,6 +60,8 @@ on_both_backends!(
     people_join_workspaces_with_roles_and_the_last_owner_stays,
     sessions_invitations_and_tokens_live_and_die_as_told,
     deleting_a_user_or_workspace_removes_their_data,
+    lifting_the_stop_keeps_each_posts_scheduled_time,
+    a_dismissal_can_be_taken_back,
 );
 
 async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
@@ -1540,4 +1542,75 @@ async fn postgres_row_level_security_confines_each_transaction_to_its_workspace(
     })
     .await
     .expect("test timed out");
+}
+
+/// Lifting the emergency stop sends what it held, but a post scheduled for later (or
+/// inside the UI's undo window) still waits for its time.
+async fn lifting_the_stop_keeps_each_posts_scheduled_time(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let cards = green_cards(store.as_ref(), &ws, 2).await;
+    let out = channel(store.as_ref(), &ws, "out").await;
+    let later = now_millis() + 3_600_000;
+    assert!(matches!(
+        store
+            .approve_card(ws.id, cards[0], &[out.id], later)
+            .await
+            .unwrap(),
+        Approval::Approved(_)
+    ));
+    approved(store.as_ref(), &ws, cards[1], &[out.id]).await;
+    store.set_emergency_stop(ws.id, true).await.unwrap();
+    let before = now_millis();
+    assert_eq!(store.set_emergency_stop(ws.id, false).await.unwrap(), 2);
+    let jobs = store
+        .list_jobs(ws.id, Some(JobStatus::Queued), 50)
+        .await
+        .unwrap();
+    let resumed: Vec<i64> = jobs
+        .iter()
+        .filter(|j| j.kind == "publish")
+        .map(|j| j.run_at)
+        .collect();
+    assert_eq!(
+        resumed.len(),
+        4,
+        "the two approvals' jobs and one each on lifting"
+    );
+    assert_eq!(
+        resumed.iter().filter(|at| **at >= later).count(),
+        2,
+        "the scheduled post's jobs both wait for its time: {resumed:?}"
+    );
+    assert_eq!(
+        resumed
+            .iter()
+            .filter(|at| **at < later && **at <= before + 60_000)
+            .count(),
+        2
+    );
+}
+
+/// Undo of a dismissal: DISMISSED → PENDING, once; nothing else can be restored.
+async fn a_dismissal_can_be_taken_back(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let other = workspace(store.as_ref(), "globex").await;
+    let cards = green_cards(store.as_ref(), &ws, 2).await;
+    assert!(matches!(
+        store.dismiss_card(ws.id, cards[0]).await.unwrap(),
+        CardChange::Done(_)
+    ));
+    assert_eq!(
+        store.restore_card(other.id, cards[0]).await.unwrap(),
+        CardChange::NotFound,
+        "another workspace cannot touch it"
+    );
+    let CardChange::Done(card) = store.restore_card(ws.id, cards[0]).await.unwrap() else {
+        panic!("restored")
+    };
+    assert_eq!(card.status, CardStatus::Pending);
+    assert_eq!(
+        store.restore_card(ws.id, cards[1]).await.unwrap(),
+        CardChange::Conflict(CardStatus::Pending),
+        "a pending card has nothing to restore"
+    );
 }

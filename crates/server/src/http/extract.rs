@@ -188,7 +188,7 @@ async fn token_auth(state: &AppState, token: &str) -> Result<TokenAuth, ApiError
     Ok(auth)
 }
 
-async fn limit(state: &AppState, key: &str) -> Result<(), ApiError> {
+pub(crate) async fn limit(state: &AppState, key: &str) -> Result<(), ApiError> {
     state
         .security()
         .api_limit

@@ -194,6 +194,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = api_routes();
     Router::new()
         .merge(api)
+        .merge(crate::ui::routes())
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .route("/metrics", get(metrics::render))
         .route("/problems/{slug}", get(problem::describe))
@@ -207,6 +208,8 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(security_headers))
+        // Pages, scripts and JSON shrink several-fold; event streams are left alone.
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         // A request that takes longer than this is answered 408 and its work dropped:
         // nothing here should, and a stuck one must not hold a connection forever.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -241,7 +244,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Headers every answer carries: a strict CSP (no inline script anywhere; the API docs
-/// page needs inline styles), no framing, no MIME sniffing, no referrer leaks. (HSTS is
+/// page needs inline styles), no framing, no MIME sniffing, no referrer to other sites. (HSTS is
 /// the TLS-terminating proxy's to send.)
 async fn security_headers(
     req: axum::extract::Request,
@@ -260,7 +263,10 @@ async fn security_headers(
         ("content-security-policy", csp),
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
+        // Not `no-referrer`: with it browsers send `Origin: null` on form posts, and the
+        // same-origin check could no longer tell our own forms from anyone's. `same-origin`
+        // still sends nothing to other sites.
+        ("referrer-policy", "same-origin"),
         ("cross-origin-opener-policy", "same-origin"),
         (
             "permissions-policy",

@@ -148,7 +148,7 @@ impl ApiError {
         }
     }
 
-    fn status_and_title(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_title(&self) -> (StatusCode, &'static str) {
         let slug = self.slug();
         // Every kind is listed (a unit test checks); an error path must not panic anyway.
         match PROBLEM_TYPES.iter().find(|(s, ..)| *s == slug) {

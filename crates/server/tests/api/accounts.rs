@@ -80,6 +80,14 @@ impl<'a> Browser<'a> {
         }
     }
 
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf
+    }
+
+    pub fn app_url(&self, path: &str) -> String {
+        self.app.url(path)
+    }
+
     pub fn user_id(&self) -> String {
         self.me["user"]["id"].as_str().unwrap().to_owned()
     }
@@ -1062,7 +1070,7 @@ async fn every_answer_carries_the_security_headers() {
             assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
             assert_eq!(h["x-content-type-options"], "nosniff");
             assert_eq!(h["x-frame-options"], "DENY");
-            assert_eq!(h["referrer-policy"], "no-referrer");
+            assert_eq!(h["referrer-policy"], "same-origin");
         }
         // Bodies over the API's limit are refused before they are read whole.
         let big = format!("{{\"name\": \"{}\"}}", "x".repeat(3 << 20));

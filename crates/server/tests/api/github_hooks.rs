@@ -225,6 +225,11 @@ async fn a_push_to_the_default_branch_becomes_an_event_and_then_work(backend: Ba
         e["data"]["status"] == "drafted"
     })
     .await;
+    // The job's own completion is recorded just after the event's status: wait for it.
+    app.eventually("the drafting job is done", || async {
+        app.get_json("/api/v1/jobs").await["data"][0]["status"] == "done"
+    })
+    .await;
     let jobs = app.get_json("/api/v1/jobs").await;
     assert_eq!(jobs["data"][0]["kind"], "draft_event");
     assert_eq!(jobs["data"][0]["status"], "done");

@@ -1,6 +1,7 @@
 //! The server, end to end over real HTTP, on SQLite and on PostgreSQL.
 
 mod accounts;
+mod browser;
 mod cards;
 mod channels;
 mod cli;
@@ -17,4 +18,5 @@ mod publishing;
 mod replicas;
 mod sign_in_with_github;
 mod sources;
+mod ui;
 mod watch;

@@ -269,6 +269,54 @@ async fn the_demo_drafts_cards_from_the_current_repositorys_history() {
                 break;
             }
         }
+        // The one-time link printed at start opens the populated stack in a browser.
+        let out = std::fs::read_to_string(&stdout_path).unwrap();
+        let link = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Review:"))
+            .and_then(|l| l.split_whitespace().next())
+            .expect("a review link is printed")
+            .to_owned();
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let signed_in = browser.get(&link).send().await.unwrap();
+        assert_eq!(signed_in.status(), 303);
+        let cookie = signed_in
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("the link signs in")
+            .to_owned();
+        let stack = browser
+            .get(format!("http://127.0.0.1:{port}/"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stack.status(), 200);
+        let html = stack.text().await.unwrap();
+        assert!(
+            html.contains("Add CSV export") && html.contains("data-count"),
+            "{html}"
+        );
+        let channels = browser
+            .get(format!("http://127.0.0.1:{port}/channels"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            channels.contains("Outbox (demo)"),
+            "approvals have somewhere to go"
+        );
+        let again = browser.get(&link).send().await.unwrap();
+        assert_eq!(again.status(), 404, "the link works once");
         let _ = child.kill();
         let _ = child.wait();
         let titles: Vec<&str> = cards["data"]

@@ -99,7 +99,7 @@ async fn login_limit(
 
 /// Starts a fresh session (a new id every sign-in: a session fixed before sign-in is
 /// worth nothing after), ending the one the browser came with.
-async fn start_session(
+pub(crate) async fn start_session(
     state: &AppState,
     headers: &HeaderMap,
     user: &User,
@@ -135,7 +135,7 @@ async fn start_session(
     Ok((cookie, csrf))
 }
 
-async fn account_event(
+pub(crate) async fn account_event(
     state: &AppState,
     user: Option<UserId>,
     action: &str,
@@ -157,7 +157,7 @@ async fn account_event(
 }
 
 /// The `Set-Cookie` that ends the browser's session.
-fn signed_out(state: &AppState) -> String {
+pub(crate) fn signed_out(state: &AppState) -> String {
     auth::clear_cookie(
         auth::SESSION_COOKIE,
         "/",
@@ -235,8 +235,25 @@ pub async fn signup(
     Browser { headers, ip }: Browser,
     ApiJson(body): ApiJson<SignUp>,
 ) -> Result<Response, ApiError> {
+    let (user, cookie, csrf) = sign_up_with_password(&state, &headers, ip, body).await?;
+    let me = me_view(&state, &user, Some(csrf)).await?;
+    Ok(with_cookie(
+        &cookie,
+        StatusCode::CREATED,
+        Json(Data { data: me }),
+    ))
+}
+
+/// Creates an account with a password and signs it in: (the person, the session's
+/// `Set-Cookie`, its CSRF token). The API's sign-up and the UI's both come here.
+pub(crate) async fn sign_up_with_password(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: Option<String>,
+    body: SignUp,
+) -> Result<(User, String, String), ApiError> {
     let email = Email::parse(&body.email).map_err(|e| ApiError::Validation(e.0))?;
-    login_limit(&state, ip.as_deref(), Some(&email)).await?;
+    login_limit(state, ip.as_deref(), Some(&email)).await?;
     auth::password::check_new(&body.password, email.as_str()).map_err(ApiError::Validation)?;
     let first = !state.store().has_users().await?;
     if !(first || state.security().config.open_signup || body.invitation.is_some()) {
@@ -260,27 +277,22 @@ pub async fn signup(
             ApiError::Conflict("an account with this email exists: sign in instead".into())
         })?;
     join_or_create(
-        &state,
+        state,
         &user,
         body.invitation.as_deref(),
         body.workspace.as_deref(),
     )
     .await?;
     account_event(
-        &state,
+        state,
         Some(user.id),
         "auth.signup",
         ip.clone(),
         serde_json::json!({"method": "password"}),
     )
     .await;
-    let (cookie, csrf) = start_session(&state, &headers, &user, ip).await?;
-    let me = me_view(&state, &user, Some(csrf)).await?;
-    Ok(with_cookie(
-        &cookie,
-        StatusCode::CREATED,
-        Json(Data { data: me }),
-    ))
+    let (cookie, csrf) = start_session(state, headers, &user, ip).await?;
+    Ok((user, cookie, csrf))
 }
 
 /// A new account's first workspace: the invitation's, or one of their own.
@@ -342,8 +354,25 @@ pub async fn login(
     Browser { headers, ip }: Browser,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
+    let (user, cookie, csrf) = sign_in_with_password(&state, &headers, ip, body).await?;
+    let me = me_view(&state, &user, Some(csrf)).await?;
+    Ok(with_cookie(
+        &cookie,
+        StatusCode::OK,
+        Json(Data { data: me }),
+    ))
+}
+
+/// Checks a password sign-in and starts a session: (the person, the session's
+/// `Set-Cookie`, its CSRF token). A wrong email and a wrong password fail alike.
+pub(crate) async fn sign_in_with_password(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: Option<String>,
+    body: SignIn,
+) -> Result<(User, String, String), ApiError> {
     let email = Email::parse(&body.email).ok();
-    login_limit(&state, ip.as_deref(), email.as_ref()).await?;
+    login_limit(state, ip.as_deref(), email.as_ref()).await?;
     let user = match &email {
         Some(e) => state.store().user_by_email(e).await?,
         None => None,
@@ -363,7 +392,7 @@ pub async fn login(
         (_, user) => {
             if let Some(u) = user {
                 account_event(
-                    &state,
+                    state,
                     Some(u.id),
                     "auth.login_failed",
                     ip,
@@ -376,21 +405,16 @@ pub async fn login(
             ));
         }
     };
-    let (cookie, csrf) = start_session(&state, &headers, &user, ip.clone()).await?;
+    let (cookie, csrf) = start_session(state, headers, &user, ip.clone()).await?;
     account_event(
-        &state,
+        state,
         Some(user.id),
         "auth.login",
         ip,
         serde_json::json!({"method": "password"}),
     )
     .await;
-    let me = me_view(&state, &user, Some(csrf)).await?;
-    Ok(with_cookie(
-        &cookie,
-        StatusCode::OK,
-        Json(Data { data: me }),
-    ))
+    Ok((user, cookie, csrf))
 }
 
 /// Sign out of this browser.

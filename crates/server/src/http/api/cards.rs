@@ -210,14 +210,28 @@ pub async fn edit(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<EditCard>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
-    use covalynce_drafting::Channel;
     let card_id = parse_id(&id)?;
-    if req.variants.is_empty() {
+    let change = apply_edit(&state, &ws, &who.actor.label(), card_id, req.variants).await?;
+    answer(change, &id, "edited")
+}
+
+/// Replaces some of a card's posts (a new revision) and judges its risk light again on
+/// what the person wrote: the API's edit and the UI's editor both come here.
+pub async fn apply_edit(
+    state: &AppState,
+    ws: &covalynce_storage::Workspace,
+    author: &str,
+    card_id: CardId,
+    edits: BTreeMap<String, String>,
+) -> Result<CardChange, ApiError> {
+    use covalynce_drafting::Channel;
+    let id = card_id.to_string();
+    if edits.is_empty() {
         return Err(ApiError::Validation(
             "variants must name at least one channel".into(),
         ));
     }
-    for (name, text) in &req.variants {
+    for (name, text) in &edits {
         if Channel::parse(name).is_none() {
             return Err(ApiError::Validation(format!(
                 "{name:?} is not a channel kind (linkedin, x, mastodon, bluesky, slack, discord)"
@@ -234,7 +248,7 @@ pub async fn edit(
             ApiError::NotFound(format!("there is no card {id:?} in this workspace"))
         })?;
     let mut variants = card.variants.clone();
-    variants.extend(req.variants);
+    variants.extend(edits);
     // The light is judged again on what a person wrote: a pasted key or an over-long post
     // is as red as a drafted one (but the text is theirs: flagged, not rewritten).
     let event = match card.event_id {
@@ -272,10 +286,10 @@ pub async fn edit(
             &variants,
             report.level,
             &report.reasons,
-            &who.actor.label(),
+            author,
         )
         .await?;
-    answer(change, &id, "edited")
+    Ok(change)
 }
 
 /// Dismiss a pending card: it will not be published.
@@ -364,27 +378,46 @@ pub async fn approve(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ApproveCard>,
 ) -> Result<(axum::http::StatusCode, Json<Data<CardView>>), ApiError> {
-    use covalynce_storage::Approval;
     let card_id = parse_id(&id)?;
-    if req.channels.is_empty() {
-        return Err(ApiError::Validation(
-            "channels must name at least one channel id".into(),
-        ));
-    }
-    let mut channels = Vec::new();
-    for c in &req.channels {
-        let parsed = covalynce_domain::ChannelId::parse(c)
-            .ok_or_else(|| ApiError::Validation(format!("{c:?} is not a channel id")))?;
-        if !channels.contains(&parsed) {
-            channels.push(parsed);
-        }
-    }
     let publish_at = match &req.publish_at {
         Some(t) => covalynce_domain::time::parse_rfc3339_millis(t).ok_or_else(|| {
             ApiError::Validation(format!("publish_at {t:?} is not an RFC 3339 time"))
         })?,
         None => covalynce_domain::now_millis(),
     };
+    let card = approve_card(&state, &ws, card_id, &req.channels, publish_at).await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(Data {
+            data: (*card).into(),
+        }),
+    ))
+}
+
+/// Approves a pending card for the given channel ids, publishing at `publish_at`: the
+/// API's approve and the UI's both come here.
+pub async fn approve_card(
+    state: &AppState,
+    ws: &covalynce_storage::Workspace,
+    card_id: CardId,
+    channel_ids: &[String],
+    publish_at: i64,
+) -> Result<Box<CardRecord>, ApiError> {
+    use covalynce_storage::Approval;
+    let id = card_id.to_string();
+    if channel_ids.is_empty() {
+        return Err(ApiError::Validation(
+            "channels must name at least one channel id".into(),
+        ));
+    }
+    let mut channels = Vec::new();
+    for c in channel_ids {
+        let parsed = covalynce_domain::ChannelId::parse(c)
+            .ok_or_else(|| ApiError::Validation(format!("{c:?} is not a channel id")))?;
+        if !channels.contains(&parsed) {
+            channels.push(parsed);
+        }
+    }
     match state
         .store()
         .approve_card(ws.id, card_id, &channels, publish_at)
@@ -395,12 +428,7 @@ pub async fn approve(
             let edited = state.store().card_revisions(ws.id, card_id).await?.len() > 1;
             state.store().record_approval(ws.id, edited).await?;
             state.wake_workers();
-            Ok((
-                axum::http::StatusCode::ACCEPTED,
-                Json(Data {
-                    data: (*card).into(),
-                }),
-            ))
+            Ok(card)
         }
         Approval::NotFound => Err(ApiError::NotFound(format!(
             "there is no card {id:?} in this workspace"

@@ -7,7 +7,7 @@ use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+
 use covalynce_domain::{RepoSlug, SourceId, SourceKind};
 use covalynce_storage::{NewSource, Source};
 use serde::{Deserialize, Serialize};
@@ -69,7 +69,14 @@ pub async fn create(
     State(state): State<AppState>,
     Auth(ws, ..): Auth<Editor>,
     ApiJson(req): ApiJson<CreateSource>,
-) -> Result<Response, ApiError> {
+) -> Result<
+    (
+        StatusCode,
+        [(header::HeaderName, String); 1],
+        Json<Data<SourceView>>,
+    ),
+    ApiError,
+> {
     let id = SourceId::new();
     let (new, generated_secret) = match req {
         CreateSource::Github { repo, secret } => {
@@ -105,8 +112,7 @@ pub async fn create(
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/sources/{}", source.id))],
         Json(Data { data: view }),
-    )
-        .into_response())
+    ))
 }
 
 fn validate_git_path(path: &str) -> Result<String, ApiError> {

@@ -1,0 +1,257 @@
+// Covalynce: small enhancements over server-rendered forms. Every action works without
+// this file; with it, the stack answers keys and swipes, updates live and offers undo.
+"use strict";
+
+(function () {
+  const csrf = document.querySelector('meta[name="csrf"]')?.content || "";
+  const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+  // ---- Length as each platform counts it (mirrors crates/drafting/src/length.rs) ----
+  const LINK = /https?:\/\/\S*/g;
+  const LINK_LENGTH = 23;
+  const segmenter = typeof Intl !== "undefined" && Intl.Segmenter
+    ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
+  const graphemes = (s) => segmenter ? Array.from(segmenter.segment(s), (g) => g.segment) : Array.from(s);
+  const light = (cp) => cp <= 4351 || (cp >= 8192 && cp <= 8205) || (cp >= 8208 && cp <= 8223) || (cp >= 8242 && cp <= 8247);
+  function withLinks(text, count) {
+    let total = 0, last = 0;
+    for (const m of text.matchAll(LINK)) {
+      total += count(text.slice(last, m.index)) + LINK_LENGTH;
+      last = m.index + m[0].length;
+    }
+    return total + count(text.slice(last));
+  }
+  const codePoints = (s) => Array.from(s).length;
+  const xWeight = (s) => graphemes(s).reduce((n, g) => {
+    const cps = Array.from(g, (c) => c.codePointAt(0));
+    if (cps.length === 1) return n + (light(cps[0]) ? 1 : 2);
+    return n + (cps.every(light) ? cps.length : 2);
+  }, 0);
+  const COUNTERS = {
+    x: (t) => withLinks(t, xWeight),
+    bluesky: (t) => graphemes(t).length,
+    mastodon: (t) => withLinks(t, codePoints),
+  };
+  const platformLength = (channel, text) => (COUNTERS[channel] || codePoints)(text);
+
+  // ---- Posting forms with fetch ----
+  async function post(url, data) {
+    const body = new URLSearchParams(data || {});
+    body.set("_csrf", csrf);
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrf },
+      body,
+      credentials: "same-origin",
+    });
+    let json = {};
+    try { json = await res.json(); } catch (_) { /* an HTML error page */ }
+    if (!res.ok) throw new Error(json.detail || json.message || `the server answered ${res.status}`);
+    return json;
+  }
+
+  function notify(message, isError) {
+    const box = document.querySelector("[data-flash]");
+    if (!box) return;
+    box.hidden = false;
+    box.classList.toggle("error", !!isError);
+    box.querySelector("[data-flash-text]").textContent = message;
+  }
+
+  // ---- The stack ----
+  const stack = document.querySelector("[data-stack]");
+  if (stack) {
+    const countEl = document.querySelector("[data-count]");
+    const emptyEl = document.querySelector("[data-empty]");
+    const toast = document.querySelector("[data-toast]");
+    const help = document.querySelector("[data-help]");
+    let index = 0;
+    let toastTimer = null;
+    let lastUndo = null;
+
+    const cards = () => Array.from(stack.querySelectorAll("[data-card]"));
+    function show(i) {
+      const all = cards();
+      index = Math.max(0, Math.min(i, all.length - 1));
+      all.forEach((c, k) => { c.hidden = k !== index; });
+      if (countEl) countEl.textContent = String(all.length);
+      if (emptyEl) emptyEl.hidden = all.length > 0;
+      const current = all[index];
+      if (current) current.setAttribute("aria-current", "true");
+      document.title = all.length ? `(${all.length}) Review · Covalynce` : "Review · Covalynce";
+    }
+    const current = () => cards()[index];
+
+    function showToast(text, undoUrl) {
+      if (!toast) return;
+      toast.querySelector("[data-toast-text]").textContent = text;
+      lastUndo = undoUrl;
+      toast.querySelector("[data-undo]").hidden = !undoUrl;
+      toast.hidden = false;
+      clearTimeout(toastTimer);
+      toastTimer = setTimeout(() => { toast.hidden = true; lastUndo = null; }, 8000);
+    }
+
+    async function act(card, action) {
+      if (!card || card.dataset.busy) return;
+      const form = card.querySelector(`form[data-action="${action}"]`);
+      if (!form) return;
+      card.dataset.busy = "1";
+      const direction = action === "approve" ? 1 : -1;
+      if (!reduceMotion) {
+        card.classList.remove("dragging", "settle");
+        card.classList.add("gone");
+        card.style.transform = `translateX(${direction * (window.innerWidth + 200)}px) rotate(${direction * 18}deg)`;
+      }
+      try {
+        const answer = await post(form.action, Object.fromEntries(new FormData(form)));
+        const title = card.querySelector("h2")?.textContent || "card";
+        const done = () => {
+          card.remove();
+          show(index);
+          showToast(`${action === "approve" ? "Approved" : "Dismissed"}: ${title}`, answer.undo);
+        };
+        if (reduceMotion) done(); else setTimeout(done, 260);
+      } catch (e) {
+        delete card.dataset.busy;
+        card.classList.remove("gone");
+        card.style.transform = "";
+        notify(e.message, true);
+      }
+    }
+
+    async function undo() {
+      if (!lastUndo) return;
+      const url = lastUndo;
+      lastUndo = null;
+      toast.hidden = true;
+      try {
+        const answer = await post(url);
+        if (answer.fragment) {
+          const tpl = document.createElement("template");
+          tpl.innerHTML = answer.fragment.trim();
+          const card = tpl.content.firstElementChild;
+          if (card) { stack.prepend(card); wire(card); show(0); }
+        }
+        notify(answer.message || "Undone.");
+      } catch (e) { notify(e.message, true); }
+    }
+    toast?.querySelector("[data-undo]")?.addEventListener("click", undo);
+
+    // Swipe: drag the card; past a third of its width it goes, else it springs back.
+    function wire(card) {
+      card.querySelectorAll("form[data-action]").forEach((form) => {
+        form.addEventListener("submit", (ev) => { ev.preventDefault(); act(card, form.dataset.action); });
+      });
+      let startX = 0, startY = 0, dx = 0, dragging = false, pointer = null;
+      card.addEventListener("pointerdown", (ev) => {
+        if (ev.button !== 0 || ev.target.closest("button, a, input, textarea")) return;
+        pointer = ev.pointerId; startX = ev.clientX; startY = ev.clientY; dx = 0; dragging = false;
+      });
+      card.addEventListener("pointermove", (ev) => {
+        if (ev.pointerId !== pointer) return;
+        const mx = ev.clientX - startX, my = ev.clientY - startY;
+        if (!dragging && Math.abs(mx) > 8 && Math.abs(mx) > Math.abs(my)) {
+          dragging = true; card.setPointerCapture(pointer); card.classList.add("dragging");
+        }
+        if (!dragging) return;
+        dx = mx;
+        card.style.transform = `translateX(${dx}px) rotate(${dx / 24}deg)`;
+        card.dataset.lean = dx > 0 ? "approve" : "dismiss";
+      });
+      const end = (ev) => {
+        if (ev.pointerId !== pointer) return;
+        pointer = null;
+        if (!dragging) return;
+        dragging = false;
+        card.classList.remove("dragging");
+        const threshold = Math.min(160, card.offsetWidth / 3);
+        if (dx > threshold) act(card, "approve");
+        else if (dx < -threshold) act(card, "dismiss");
+        else {
+          card.classList.add("settle");
+          card.style.transform = "";
+          setTimeout(() => card.classList.remove("settle"), 300);
+        }
+        delete card.dataset.lean;
+      };
+      card.addEventListener("pointerup", end);
+      card.addEventListener("pointercancel", end);
+    }
+    cards().forEach(wire);
+    show(0);
+
+    document.addEventListener("keydown", (ev) => {
+      if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      if (ev.target.closest && ev.target.closest("input, textarea, select, [contenteditable]")) return;
+      const card = current();
+      switch (ev.key) {
+        case "a": act(card, "approve"); break;
+        case "d": act(card, "dismiss"); break;
+        case "e": { const link = card?.querySelector("a[data-edit]"); if (link) location.href = link.href; break; }
+        case "j": show(index + 1); break;
+        case "k": show(index - 1); break;
+        case "u": undo(); break;
+        case "?": if (help?.showModal) { help.open ? help.close() : help.showModal(); } break;
+        default: return;
+      }
+      ev.preventDefault();
+    });
+
+    // Live: a card drafted while the page is open joins the stack.
+    if (window.EventSource && stack.dataset.stream) {
+      const source = new EventSource(stack.dataset.stream);
+      source.addEventListener("card", async (ev) => {
+        const id = ev.data;
+        if (stack.querySelector(`[data-card][data-id="${CSS.escape(id)}"]`)) return;
+        try {
+          const res = await fetch(`/cards/${encodeURIComponent(id)}/fragment`, { credentials: "same-origin" });
+          if (!res.ok) return;
+          const tpl = document.createElement("template");
+          tpl.innerHTML = (await res.text()).trim();
+          const card = tpl.content.firstElementChild;
+          if (!card || stack.querySelector(`[data-card][data-id="${CSS.escape(id)}"]`)) return;
+          stack.append(card);
+          wire(card);
+          show(index);
+        } catch (_) { /* the next event or a reload brings it */ }
+      });
+    }
+  }
+
+  // ---- The editor: counters and previews as the platform shows them ----
+  document.querySelectorAll("textarea[data-channel]").forEach((area) => {
+    const channel = area.dataset.channel;
+    const limit = Number(area.dataset.limit);
+    const box = area.closest("[data-channel-edit]");
+    const counter = box?.querySelector("[data-counter]");
+    const preview = box?.querySelector("[data-preview-body]");
+    const update = () => {
+      const n = platformLength(channel, area.value);
+      if (counter) {
+        counter.textContent = `${n} / ${limit}`;
+        counter.classList.toggle("over", n > limit);
+        counter.setAttribute("aria-label", `${n} of ${limit} characters as ${channel} counts them${n > limit ? ", over the limit" : ""}`);
+      }
+      if (preview) {
+        preview.replaceChildren();
+        let last = 0;
+        for (const m of area.value.matchAll(LINK)) {
+          preview.append(document.createTextNode(area.value.slice(last, m.index)));
+          const a = document.createElement("a");
+          a.textContent = m[0];
+          a.href = m[0];
+          a.rel = "noreferrer noopener";
+          a.target = "_blank";
+          preview.append(a);
+          last = m.index + m[0].length;
+        }
+        preview.append(document.createTextNode(area.value.slice(last)));
+      }
+    };
+    area.addEventListener("input", update);
+    update();
+  });
+
+  window.covalynce = { platformLength };
+})();

@@ -1,0 +1,236 @@
+//! The editor: each channel's text with a live preview and the platform's own count,
+//! channels to publish on, a time, and every revision since the draft.
+
+use super::page::{CsrfForm, Layout, Signed, UiError, render, urlencode};
+use super::stack::{CardVm, card_vm, channel_label};
+use crate::http::AppState;
+use crate::http::extract::Editor;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use covalynce_domain::{CardId, CardStatus, ChannelStatus};
+use covalynce_drafting::Channel;
+use covalynce_storage::CardChange;
+use std::collections::{BTreeMap, HashMap};
+
+pub struct FieldVm {
+    pub channel: String,
+    pub label: &'static str,
+    pub text: String,
+    pub limit: usize,
+    pub length: usize,
+    pub rule: &'static str,
+}
+
+pub struct ChannelVm {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+}
+
+pub struct RevisionVm {
+    pub number: i64,
+    pub author: String,
+    pub created: String,
+    pub posts: Vec<(&'static str, String)>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "editor.html")]
+struct EditorPage {
+    layout: Layout,
+    csrf: String,
+    card: CardVm,
+    fields: Vec<FieldVm>,
+    channels: Vec<ChannelVm>,
+    revisions: Vec<RevisionVm>,
+    pending: bool,
+    error: Option<String>,
+    saved: bool,
+}
+
+fn rule(channel: Channel) -> &'static str {
+    match channel {
+        Channel::X => "weighted: most characters 1, CJK and emoji 2, every link 23",
+        Channel::Bluesky => "graphemes: what a reader sees as one character",
+        Channel::Mastodon => "characters, every link 23",
+        _ => "characters",
+    }
+}
+
+fn not_found() -> UiError {
+    UiError::Page(StatusCode::NOT_FOUND, "There is no such card.".into())
+}
+
+async fn editor_page(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    id: &str,
+    error: Option<String>,
+    saved: bool,
+    typed: Option<&BTreeMap<String, String>>,
+) -> Result<Response, UiError> {
+    let ws = signed.workspace.id;
+    let card_id = CardId::parse(id).ok_or_else(not_found)?;
+    let card = state
+        .store()
+        .card(ws, card_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let pending = card.status == CardStatus::Pending;
+    let mut fields: Vec<FieldVm> = card
+        .variants
+        .iter()
+        .filter_map(|(name, text)| {
+            let channel = Channel::parse(name)?;
+            let text = typed.and_then(|t| t.get(name)).unwrap_or(text).clone();
+            Some(FieldVm {
+                channel: name.clone(),
+                label: channel_label(name),
+                limit: channel.limit(),
+                length: channel.length(&text),
+                rule: rule(channel),
+                text,
+            })
+        })
+        .collect();
+    fields.sort_by_key(|f| super::stack::channel_rank(&f.channel));
+    let channels = state
+        .store()
+        .list_channels(ws)
+        .await?
+        .into_iter()
+        .filter(|c| c.status == ChannelStatus::Active)
+        .map(|c| ChannelVm {
+            id: c.id.to_string(),
+            name: c.name,
+            kind: c.kind,
+        })
+        .collect();
+    let revisions = state
+        .store()
+        .card_revisions(ws, card_id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|r| RevisionVm {
+            number: r.revision,
+            author: r.author,
+            created: crate::http::api::time(r.created_at),
+            posts: r
+                .variants
+                .into_iter()
+                .map(|(k, v)| (channel_label(&k), v))
+                .collect(),
+        })
+        .collect();
+    let vm = card_vm(state, ws, card).await?;
+    let mut r = render(&EditorPage {
+        layout: signed.layout("review"),
+        csrf: signed.session.csrf_token.clone(),
+        card: vm,
+        fields,
+        channels,
+        revisions,
+        pending,
+        saved,
+        error: error.clone(),
+    });
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    editor_page(&state, &signed, &id, None, q.contains_key("saved"), None).await
+}
+
+/// Saves the texts (`text:CHANNEL`) as a new revision; with `intent=approve` approves
+/// it too, for the ticked channels (`channel:ID`) at `publish_at`.
+pub async fn save(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let card_id = CardId::parse(&id).ok_or_else(not_found)?;
+    let edits: BTreeMap<String, String> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("text:")
+                .map(|c| (c.to_owned(), v.replace("\r\n", "\n")))
+        })
+        .collect();
+    let card = state
+        .store()
+        .card(signed.workspace.id, card_id)
+        .await?
+        .ok_or_else(not_found)?;
+    // Save only what changed: an unchanged "approve" is not an edit.
+    let changed: BTreeMap<String, String> = edits
+        .iter()
+        .filter(|(k, v)| card.variants.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !changed.is_empty() {
+        match crate::http::api::cards::apply_edit(
+            &state,
+            &signed.workspace,
+            &format!("user:{}", signed.user.id),
+            card_id,
+            changed,
+        )
+        .await
+        {
+            Ok(CardChange::Done(_)) => {}
+            Ok(CardChange::Conflict(s)) => {
+                let msg = format!("This card is {} and can no longer be edited.", s.as_str());
+                return editor_page(&state, &signed, &id, Some(msg), false, Some(&edits)).await;
+            }
+            Ok(CardChange::NotFound) => return Err(not_found()),
+            Err(e) => {
+                let msg = UiError::from(e).message();
+                return editor_page(&state, &signed, &id, Some(msg), false, Some(&edits)).await;
+            }
+        }
+    }
+    if form.get("intent").map(String::as_str) != Some("approve") {
+        return Ok(Redirect::to(&format!("/cards/{id}/edit?saved=1")).into_response());
+    }
+    let chosen: Vec<String> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("channel:"))
+        .map(str::to_owned)
+        .collect();
+    if chosen.is_empty() {
+        let msg = "Tick at least one channel to publish on.".to_owned();
+        return editor_page(&state, &signed, &id, Some(msg), true, None).await;
+    }
+    let publish_at = match super::review::publish_time(&form) {
+        Ok(at) => at,
+        Err(msg) => return editor_page(&state, &signed, &id, Some(msg), true, None).await,
+    };
+    match crate::http::api::cards::approve_card(
+        &state,
+        &signed.workspace,
+        card_id,
+        &chosen,
+        publish_at,
+    )
+    .await
+    {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/?done=approved&card={}", urlencode(&id))).into_response())
+        }
+        Err(e) => {
+            let msg = UiError::from(e).message();
+            editor_page(&state, &signed, &id, Some(msg), true, None).await
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! History: what was approved, published, failed or dismissed, with each channel's link
+//! or error in the platform's words; failed and unknown publications can be retried or
+//! confirmed. And the audit log, for owners.
+
+use super::page::{CsrfForm, Layout, Signed, UiError, render};
+use crate::http::AppState;
+use crate::http::api::members::AuditView;
+use crate::http::extract::{Editor, Owner};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use covalynce_domain::CardStatus;
+use covalynce_storage::CardFilter;
+use std::collections::HashMap;
+
+pub struct PublicationVm {
+    pub id: String,
+    pub channel: String,
+    pub status: String,
+    pub url: Option<String>,
+    pub error: Option<String>,
+    pub at: Option<String>,
+}
+
+pub struct HistoryCard {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub updated: String,
+    pub publications: Vec<PublicationVm>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "history.html")]
+struct HistoryPage {
+    layout: Layout,
+    csrf: String,
+    cards: Vec<HistoryCard>,
+    notice: Option<(bool, String)>,
+    editor: bool,
+}
+
+async fn page(
+    state: &AppState,
+    signed: &Signed,
+    notice: Option<(bool, String)>,
+) -> Result<Response, UiError> {
+    let ws = signed.workspace.id;
+    let names: HashMap<String, String> = state
+        .store()
+        .list_channels(ws)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name))
+        .collect();
+    let recent = state
+        .store()
+        .list_cards(
+            ws,
+            &CardFilter {
+                status: None,
+                before: None,
+                limit: 100,
+            },
+        )
+        .await?;
+    let mut cards = Vec::new();
+    for c in recent
+        .into_iter()
+        .filter(|c| c.status != CardStatus::Pending)
+        .take(50)
+    {
+        let publications = state
+            .store()
+            .card_publications(c.id)
+            .await?
+            .into_iter()
+            .map(|p| PublicationVm {
+                id: p.id.to_string(),
+                channel: names
+                    .get(&p.channel_id.to_string())
+                    .cloned()
+                    .unwrap_or_else(|| "a deleted channel".into()),
+                status: p.status.as_str().to_owned(),
+                url: p
+                    .url
+                    .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+                error: p.error,
+                at: p.published_at.map(crate::http::api::time),
+            })
+            .collect();
+        cards.push(HistoryCard {
+            id: c.id.to_string(),
+            title: c.title,
+            status: c.status.as_str().to_owned(),
+            updated: crate::http::api::time(c.updated_at),
+            publications,
+        });
+    }
+    let failed = notice.as_ref().is_some_and(|(ok, _)| !ok);
+    let mut r = render(&HistoryPage {
+        layout: signed.layout("history"),
+        csrf: signed.session.csrf_token.clone(),
+        cards,
+        notice,
+        editor: signed.role >= covalynce_domain::Role::Editor,
+    });
+    if failed {
+        *r.status_mut() = axum::http::StatusCode::CONFLICT;
+    }
+    Ok(r)
+}
+
+pub async fn show(State(state): State<AppState>, signed: Signed) -> Result<Response, UiError> {
+    page(&state, &signed, None).await
+}
+
+/// `retry` a failed or unknown publication, or `confirm` that an unknown one went out.
+pub async fn publication(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((id, action)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    use crate::http::api::publications as api;
+    let auth = signed.auth_as::<Editor>()?;
+    let result = match action.as_str() {
+        "retry" => api::retry(State(state.clone()), auth, Path(id))
+            .await
+            .map(|_| "Queued again: it goes out with the same idempotency key.".to_owned()),
+        "confirm" => api::confirm(State(state.clone()), auth, Path(id))
+            .await
+            .map(|_| "Marked as published.".to_owned()),
+        _ => {
+            return Err(UiError::Page(
+                axum::http::StatusCode::NOT_FOUND,
+                "There is no such action.".into(),
+            ));
+        }
+    };
+    state.wake_workers();
+    let notice = match result {
+        Ok(m) => (true, m),
+        Err(e) => (false, UiError::from(e).message()),
+    };
+    page(&state, &signed, Some(notice)).await
+}
+
+#[derive(askama::Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    layout: Layout,
+    entries: Vec<AuditView>,
+    next: Option<String>,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(paging): Query<crate::http::api::Paging>,
+) -> Result<Response, UiError> {
+    let list = crate::http::api::members::audit(
+        State(state.clone()),
+        signed.auth_as::<Owner>()?,
+        Query(paging),
+    )
+    .await?
+    .0;
+    Ok(render(&AuditPage {
+        layout: signed.layout("settings"),
+        entries: list.data,
+        next: list.meta.next_before,
+    }))
+}

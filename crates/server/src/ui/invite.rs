@@ -1,0 +1,97 @@
+//! Invitation links (`/invite/TOKEN`): signed in, one click joins the workspace; signed
+//! out, sign up with the invitation or sign in first.
+
+use super::page::{Layout, UiError, Visitor, render};
+use crate::http::AppState;
+use crate::tokens;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use covalynce_storage::{Acceptance, SessionRecord};
+use std::collections::HashMap;
+use subtle::ConstantTimeEq;
+
+#[derive(askama::Template)]
+#[template(path = "invite.html")]
+struct InvitePage {
+    layout: Layout,
+    token: String,
+    signed_in_as: Option<String>,
+}
+
+async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<SessionRecord>, UiError> {
+    let Some(value) = crate::auth::cookie(headers, crate::auth::SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store()
+        .session(&tokens::hash(value), covalynce_domain::now_millis())
+        .await?)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, UiError> {
+    let session = session(&state, &headers).await?;
+    let mut layout = Layout::public();
+    if let Some(s) = &session {
+        layout.csrf = s.csrf_token.clone();
+    }
+    Ok(render(&InvitePage {
+        layout,
+        token,
+        signed_in_as: session.map(|s| s.user.email.to_string()),
+    }))
+}
+
+pub async fn accept(
+    State(state): State<AppState>,
+    Visitor { headers, .. }: Visitor,
+    Path(token): Path<String>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let Some(session) = session(&state, &headers).await? else {
+        return Err(UiError::SignIn(format!("/invite/{token}")));
+    };
+    let sent = form.get("_csrf").map(String::as_str).unwrap_or_default();
+    if !bool::from(sent.as_bytes().ct_eq(session.csrf_token.as_bytes())) {
+        return Err(UiError::Page(
+            StatusCode::FORBIDDEN,
+            "This form has expired. Reload the page and try again.".into(),
+        ));
+    }
+    match state
+        .store()
+        .accept_invitation(
+            &tokens::hash(token.trim()),
+            session.user.id,
+            covalynce_domain::now_millis(),
+        )
+        .await?
+    {
+        Acceptance::Joined { workspace, .. } => {
+            let slug = state
+                .store()
+                .workspace(workspace)
+                .await?
+                .map(|w| w.slug.to_string())
+                .unwrap_or_default();
+            // Show the workspace just joined.
+            let mut r = Redirect::to("/").into_response();
+            let cookie = format!(
+                "{}={slug}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000",
+                super::page::WORKSPACE_COOKIE
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().append(header::SET_COOKIE, v);
+            }
+            Ok(r)
+        }
+        Acceptance::Invalid => Err(UiError::Page(
+            StatusCode::NOT_FOUND,
+            "This invitation is unknown, already used or expired: ask for a new link.".into(),
+        )),
+    }
+}

@@ -1,0 +1,49 @@
+//! The web UI: server-rendered pages (askama templates in `templates/`), our own CSS and
+//! JavaScript embedded in the binary (`assets/`), one file per page or action. Every
+//! action is a plain form that works without JavaScript; `app.js` adds keys, swipes,
+//! undo and live updates on top.
+
+pub mod assets;
+pub mod channels;
+pub mod editor;
+pub mod history;
+pub mod invite;
+pub mod page;
+pub mod review;
+pub mod settings;
+pub mod sign_in;
+pub mod sources;
+pub mod stack;
+pub mod stream;
+
+use crate::http::AppState;
+use axum::Router;
+use axum::routing::{get, post};
+
+/// Every UI route, in one place.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(stack::page))
+        .route("/login", get(sign_in::login_form).post(sign_in::login))
+        .route("/login/link/{token}", get(sign_in::link))
+        .route("/signup", get(sign_in::signup_form).post(sign_in::signup))
+        .route("/logout", post(sign_in::logout))
+        .route("/workspace", post(sign_in::switch_workspace))
+        .route("/cards/{id}/approve", post(review::approve))
+        .route("/cards/{id}/dismiss", post(review::dismiss))
+        .route("/cards/{id}/undo", post(review::undo))
+        .route("/cards/{id}/fragment", get(stack::fragment))
+        .route("/cards/{id}/edit", get(editor::page).post(editor::save))
+        .route("/ui/stream", get(stream::events))
+        .route("/sources", get(sources::list).post(sources::create))
+        .route("/channels", get(channels::list).post(channels::create))
+        .route("/channels/{id}/{action}", post(channels::act))
+        .route("/settings", get(settings::show))
+        .route("/settings/{action}", post(settings::act))
+        .route("/settings/{what}/{id}/{action}", post(settings::item))
+        .route("/history", get(history::show))
+        .route("/publications/{id}/{action}", post(history::publication))
+        .route("/audit", get(history::audit))
+        .route("/invite/{token}", get(invite::show).post(invite::accept))
+        .route("/assets/{hash}/{file}", get(assets::serve))
+}

@@ -1,0 +1,384 @@
+//! What every page shares: who is signed in (and in which workspace), the CSRF check on
+//! forms, the layout, and errors as readable pages.
+
+use crate::auth::{Actor, Principal};
+use crate::http::AppState;
+use crate::http::extract::{MinRole, Viewer};
+use crate::http::problem::ApiError;
+use crate::tokens;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use covalynce_domain::Role;
+use covalynce_storage::{Membership, SessionRecord, User, Workspace};
+use std::marker::PhantomData;
+use subtle::ConstantTimeEq;
+
+/// The cookie that remembers which of a person's workspaces the UI shows.
+pub const WORKSPACE_COOKIE: &str = "cvl_ws";
+
+/// A signed-in person in the browser, acting in one of their workspaces with at least
+/// role `R`. Not signed in: a redirect to the sign-in page, back here afterwards.
+pub struct Signed<R = Viewer> {
+    pub user: User,
+    pub session: SessionRecord,
+    pub workspace: Workspace,
+    pub role: Role,
+    pub memberships: Vec<Membership>,
+    pub ip: Option<String>,
+    _role: PhantomData<R>,
+}
+
+impl<R: MinRole> FromRequestParts<AppState> for Signed<R> {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, UiError> {
+        let back = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into());
+        let Some(value) = crate::auth::cookie(&parts.headers, crate::auth::SESSION_COOKIE) else {
+            return Err(UiError::SignIn(back));
+        };
+        let now = covalynce_domain::now_millis();
+        let Some(session) = state.store().session(&tokens::hash(value), now).await? else {
+            return Err(UiError::SignIn(back));
+        };
+        if !parts.method.is_safe() {
+            crate::http::extract::check_origin(parts, state)?;
+        }
+        let actor = Actor::User(session.user.id);
+        crate::http::extract::limit(state, &actor.limit_key()).await?;
+        let memberships = state.store().memberships(session.user.id).await?;
+        let wanted = crate::auth::cookie(&parts.headers, WORKSPACE_COOKIE);
+        let chosen = memberships
+            .iter()
+            .find(|m| Some(m.workspace.slug.as_str()) == wanted)
+            .or_else(|| memberships.first())
+            .cloned()
+            .ok_or_else(|| {
+                UiError::Page(
+                    StatusCode::NOT_FOUND,
+                    "You are in no workspace yet: ask an owner for an invitation link.".into(),
+                )
+            })?;
+        if chosen.role < R::ROLE {
+            return Err(UiError::Page(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "This needs the {} role in {}; yours is {}.",
+                    R::ROLE,
+                    chosen.workspace.slug,
+                    chosen.role
+                ),
+            ));
+        }
+        // The session's CSRF token travels to `CsrfForm`, which checks the form's copy.
+        parts
+            .extensions
+            .insert(SessionCsrf(session.csrf_token.clone()));
+        let ip = crate::http::extract::client_ip(parts, state);
+        if let Some(caller) = parts.extensions.get::<crate::http::audit::Caller>() {
+            caller.set(
+                Some(chosen.workspace.id),
+                Principal {
+                    actor,
+                    role: chosen.role,
+                    ip: ip.clone(),
+                },
+            );
+        }
+        Ok(Signed {
+            user: session.user.clone(),
+            session,
+            workspace: chosen.workspace,
+            role: chosen.role,
+            memberships,
+            ip,
+            _role: PhantomData,
+        })
+    }
+}
+
+impl<R> Signed<R> {
+    /// The same person with the workspace as it is now (after a change to it).
+    pub fn with_workspace(mut self, fresh: Option<Workspace>) -> Self {
+        if let Some(ws) = fresh {
+            self.workspace = ws;
+        }
+        self
+    }
+
+    /// The caller as an API handler needing role `R2` sees it, after checking the role:
+    /// for pages that mix actions of several roles.
+    pub fn auth_as<R2: MinRole>(&self) -> Result<crate::http::extract::Auth<R2>, UiError> {
+        if self.role < R2::ROLE {
+            return Err(UiError::Page(
+                StatusCode::FORBIDDEN,
+                format!("This needs the {} role; yours is {}.", R2::ROLE, self.role),
+            ));
+        }
+        Ok(crate::http::extract::Auth(
+            self.workspace.clone(),
+            Principal {
+                actor: Actor::User(self.user.id),
+                role: self.role,
+                ip: self.ip.clone(),
+            },
+            PhantomData,
+        ))
+    }
+
+    pub fn layout(&self, current: &'static str) -> Layout {
+        Layout {
+            css: super::assets::css_url(),
+            js: super::assets::js_url(),
+            csrf: self.session.csrf_token.clone(),
+            nav: Some(Nav {
+                current,
+                workspace: self.workspace.slug.to_string(),
+                email: self.user.email.to_string(),
+                halted: self.workspace.halted_at.is_some(),
+                owner: self.role >= Role::Owner,
+                editor: self.role >= Role::Editor,
+                others: self
+                    .memberships
+                    .iter()
+                    .filter(|m| m.workspace.id != self.workspace.id)
+                    .map(|m| m.workspace.slug.to_string())
+                    .collect(),
+            }),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct SessionCsrf(String);
+
+/// A form from a signed-in page, its `_csrf` field checked against the session (or the
+/// `X-CSRF-Token` header that the page's script also sends). Every UI handler that
+/// changes something takes one, so none can forget the check.
+pub struct CsrfForm<T>(pub T);
+
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = UiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, UiError> {
+        let expected = req
+            .extensions()
+            .get::<SessionCsrf>()
+            .cloned()
+            .ok_or_else(|| {
+                UiError::Page(
+                    StatusCode::FORBIDDEN,
+                    "This form needs a signed-in session.".into(),
+                )
+            })?;
+        let header = req
+            .headers()
+            .get(crate::auth::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| UiError::Page(StatusCode::BAD_REQUEST, e.body_text()))?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField {
+            csrf: String::new(),
+        });
+        let sent = header.unwrap_or(field.csrf);
+        if !bool::from(sent.as_bytes().ct_eq(expected.0.as_bytes())) {
+            return Err(UiError::Page(
+                StatusCode::FORBIDDEN,
+                "This form has expired (its security token does not match your session). Reload the page and try again.".into(),
+            ));
+        }
+        let value = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            UiError::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("The form is incomplete: {e}"),
+            )
+        })?;
+        Ok(CsrfForm(value))
+    }
+}
+
+/// Someone not signed in yet (sign-in and sign-up forms): their headers and address,
+/// after the same-origin check, refused with a readable page.
+pub struct Visitor {
+    pub headers: HeaderMap,
+    pub ip: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, UiError> {
+        if !parts.method.is_safe() {
+            crate::http::extract::check_origin(parts, state).map_err(|_| {
+                UiError::Page(
+                    StatusCode::FORBIDDEN,
+                    "This form was sent from another site, so it was refused. Open Covalynce and try again.".into(),
+                )
+            })?;
+        }
+        Ok(Visitor {
+            headers: parts.headers.clone(),
+            ip: crate::http::extract::client_ip(parts, state),
+        })
+    }
+}
+
+/// The frame around every page.
+pub struct Layout {
+    pub css: &'static str,
+    pub js: &'static str,
+    pub csrf: String,
+    pub nav: Option<Nav>,
+}
+
+impl Layout {
+    /// For pages seen before signing in.
+    pub fn public() -> Self {
+        Layout {
+            css: super::assets::css_url(),
+            js: super::assets::js_url(),
+            csrf: String::new(),
+            nav: None,
+        }
+    }
+}
+
+pub struct Nav {
+    pub current: &'static str,
+    pub workspace: String,
+    pub email: String,
+    pub halted: bool,
+    pub owner: bool,
+    pub editor: bool,
+    pub others: Vec<String>,
+}
+
+/// Renders a template, or a plain error page if the template itself fails.
+pub fn render<T: askama::Template>(page: &T) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            UiError::Page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "This page could not be shown.".into(),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// Whether the page's script sent this (it asks for JSON), or a plain form did.
+pub fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// Errors on the UI's side of the edge: a page with a readable message (or JSON for the
+/// page's script), never a stack trace.
+#[derive(Debug)]
+pub enum UiError {
+    /// Not signed in: to the sign-in page, then back to this path.
+    SignIn(String),
+    Page(StatusCode, String),
+}
+
+impl UiError {
+    /// The sentence a person reads.
+    pub fn message(self) -> String {
+        match self {
+            UiError::SignIn(_) => "Sign in first.".into(),
+            UiError::Page(_, m) => m,
+        }
+    }
+}
+
+impl From<ApiError> for UiError {
+    fn from(e: ApiError) -> Self {
+        let (status, _) = e.status_and_title();
+        let detail = match &e {
+            ApiError::Internal(err) => {
+                tracing::error!(error = format!("{err:#}"), "internal error");
+                "Something went wrong on our side; it has been logged. Try again.".to_owned()
+            }
+            other => {
+                let text = other.to_string();
+                let mut chars = text.chars();
+                match chars.next() {
+                    Some(c) => c.to_uppercase().collect::<String>() + chars.as_str(),
+                    None => text,
+                }
+            }
+        };
+        UiError::Page(status, detail)
+    }
+}
+
+impl From<covalynce_storage::StoreError> for UiError {
+    fn from(e: covalynce_storage::StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    message: String,
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        match self {
+            UiError::SignIn(back) => {
+                let target = if back.starts_with('/') && !back.starts_with("//") {
+                    format!("/login?next={}", urlencode(&back))
+                } else {
+                    "/login".into()
+                };
+                Redirect::to(&target).into_response()
+            }
+            UiError::Page(status, message) => {
+                let page = ErrorPage {
+                    layout: Layout::public(),
+                    status: status.as_u16(),
+                    message,
+                };
+                let html = page
+                    .render()
+                    .unwrap_or_else(|_| "Something went wrong.".to_owned());
+                (status, Html(html)).into_response()
+            }
+        }
+    }
+}
+
+use askama::Template as _;
+
+/// Percent-encodes a path for a query parameter.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

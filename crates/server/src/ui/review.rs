@@ -1,0 +1,205 @@
+//! Review actions from the stack and the editor: approve, dismiss, undo. Each answers a
+//! plain form with a redirect back to the stack, and the page's script with JSON.
+
+use super::page::{CsrfForm, Signed, UiError, urlencode, wants_json};
+use crate::http::AppState;
+use crate::http::extract::Editor;
+use crate::http::problem::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use covalynce_domain::{CardId, CardStatus, ChannelStatus};
+use covalynce_storage::CardChange;
+use std::collections::HashMap;
+
+/// An approval from the UI goes out this long after the click, so that "undo" can still
+/// withdraw it before anything is sent.
+pub const UNDO_WINDOW_MS: i64 = 8_000;
+
+/// The answer to the page's script, or the redirect for a plain form.
+fn answer(
+    headers: &HeaderMap,
+    result: Result<(String, Option<String>, Option<String>), ApiError>,
+    done: &str,
+    card: &str,
+) -> Response {
+    match (wants_json(headers), result) {
+        (true, Ok((message, undo, fragment))) => Json(serde_json::json!({
+            "ok": true,
+            "message": message,
+            "undo": undo,
+            "fragment": fragment,
+        }))
+        .into_response(),
+        (true, Err(e)) => {
+            let ui: UiError = e.into();
+            let (status, detail) = match ui {
+                UiError::Page(s, d) => (s, d),
+                UiError::SignIn(_) => (StatusCode::UNAUTHORIZED, "Sign in again.".into()),
+            };
+            (
+                status,
+                Json(serde_json::json!({ "ok": false, "detail": detail })),
+            )
+                .into_response()
+        }
+        (false, Ok(_)) => Redirect::to(&format!("/?done={done}&card={card}")).into_response(),
+        (false, Err(e)) => {
+            let detail = match UiError::from(e) {
+                UiError::Page(_, d) => d,
+                UiError::SignIn(_) => "Sign in again.".into(),
+            };
+            Redirect::to(&format!("/?done=error&message={}", urlencode(&detail))).into_response()
+        }
+    }
+}
+
+/// When an approval from the UI goes out: the form's `publish_at` (`YYYY-MM-DDTHH:MM`, a
+/// `datetime-local` field, read as UTC) or now, and never inside the undo window.
+pub fn publish_time(form: &HashMap<String, String>) -> Result<i64, String> {
+    let now = covalynce_domain::now_millis();
+    let at = match form
+        .get("publish_at")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        Some(t) => {
+            let with_zone = if t.len() == 16 {
+                format!("{t}:00Z")
+            } else {
+                format!("{t}Z")
+            };
+            covalynce_domain::time::parse_rfc3339_millis(&with_zone)
+                .ok_or_else(|| format!("{t:?} is not a date and time (YYYY-MM-DD HH:MM, UTC)"))?
+        }
+        None => now,
+    };
+    Ok(at.max(now + UNDO_WINDOW_MS))
+}
+
+fn parse(id: &str) -> Result<CardId, ApiError> {
+    CardId::parse(id).ok_or_else(|| ApiError::NotFound("there is no such card".into()))
+}
+
+/// Approve a card for the channels ticked in the form (`channel:ID=on`), or for every
+/// active channel when none is named; `publish_at` (`YYYY-MM-DDTHH:MM`, UTC) schedules it.
+pub async fn approve(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let card_id = parse(&id)?;
+        let mut channels: Vec<String> = form
+            .keys()
+            .filter_map(|k| k.strip_prefix("channel:"))
+            .map(str::to_owned)
+            .collect();
+        if channels.is_empty() {
+            channels = state
+                .store()
+                .list_channels(signed.workspace.id)
+                .await?
+                .into_iter()
+                .filter(|c| c.status == ChannelStatus::Active)
+                .map(|c| c.id.to_string())
+                .collect();
+        }
+        if channels.is_empty() {
+            return Err(ApiError::Conflict(
+                "there is no channel to publish to yet: connect one under Channels".into(),
+            ));
+        }
+        let publish_at = publish_time(&form).map_err(ApiError::Validation)?;
+        crate::http::api::cards::approve_card(
+            &state,
+            &signed.workspace,
+            card_id,
+            &channels,
+            publish_at,
+        )
+        .await?;
+        Ok((
+            "Approved.".to_owned(),
+            Some(format!("/cards/{card_id}/undo")),
+            None,
+        ))
+    }
+    .await;
+    answer(&headers, result, "approved", &id)
+}
+
+pub async fn dismiss(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let card_id = parse(&id)?;
+        match state
+            .store()
+            .dismiss_card(signed.workspace.id, card_id)
+            .await?
+        {
+            CardChange::Done(_) => Ok((
+                "Dismissed.".to_owned(),
+                Some(format!("/cards/{card_id}/undo")),
+                None,
+            )),
+            CardChange::Conflict(s) => Err(ApiError::Conflict(format!(
+                "this card is {}; only a pending card can be dismissed",
+                s.as_str()
+            ))),
+            CardChange::NotFound => Err(ApiError::NotFound("there is no such card".into())),
+        }
+    }
+    .await;
+    answer(&headers, result, "dismissed", &id)
+}
+
+/// Takes back the last approval (while nothing has gone out) or dismissal: the card is
+/// pending again and comes back to the stack.
+pub async fn undo(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let card_id = parse(&id)?;
+        let ws = signed.workspace.id;
+        let card = state
+            .store()
+            .card(ws, card_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("there is no such card".into()))?;
+        let change = match card.status {
+            CardStatus::Approved => state.store().unapprove_card(ws, card_id).await?,
+            CardStatus::Dismissed => state.store().restore_card(ws, card_id).await?,
+            other => CardChange::Conflict(other),
+        };
+        match change {
+            CardChange::Done(_) => {
+                let fragment = super::stack::fragment_html(&state, &signed, &id).await.ok();
+                Ok(("Undone: the card is back.".to_owned(), None, fragment))
+            }
+            CardChange::Conflict(CardStatus::Approved)
+            | CardChange::Conflict(CardStatus::Published) => Err(ApiError::Conflict(
+                "too late to undo: it is already being published".into(),
+            )),
+            CardChange::Conflict(s) => Err(ApiError::Conflict(format!(
+                "this card is {}; there is nothing to undo",
+                s.as_str()
+            ))),
+            CardChange::NotFound => Err(ApiError::NotFound("there is no such card".into())),
+        }
+    }
+    .await;
+    answer(&headers, result, "restored", &id)
+}

@@ -1,0 +1,287 @@
+//! The card stack: pending cards one at a time, oldest first, with what each came from,
+//! its risk light and its posts per channel.
+
+use super::page::{Layout, Signed, UiError, render};
+use crate::http::AppState;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use covalynce_domain::{CardId, CardStatus, Risk, WorkspaceId};
+use covalynce_storage::{CardFilter, CardRecord};
+use serde::Deserialize;
+
+/// How many pending cards one page holds; more wait for the next load.
+const STACK_SIZE: i64 = 100;
+
+pub struct CardVm {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub status: String,
+    /// green, yellow, red or unknown: a CSS class and a word.
+    pub risk: &'static str,
+    pub reasons: Vec<String>,
+    pub kind: String,
+    pub repo: String,
+    pub reference: Option<String>,
+    /// http(s) only: a link a person may follow.
+    pub url: Option<String>,
+    pub variants: Vec<VariantVm>,
+    pub created: String,
+    pub red: bool,
+    /// Shown in the stack: only the first card is visible before the script takes over.
+    pub first: bool,
+}
+
+pub struct VariantVm {
+    pub channel: String,
+    pub label: &'static str,
+    pub text: String,
+}
+
+pub fn channel_label(name: &str) -> &'static str {
+    match name {
+        "linkedin" => "LinkedIn",
+        "x" => "X",
+        "mastodon" => "Mastodon",
+        "bluesky" => "Bluesky",
+        "slack" => "Slack",
+        "discord" => "Discord",
+        _ => "Post",
+    }
+}
+
+pub fn channel_rank(name: &str) -> usize {
+    ["linkedin", "x", "mastodon", "bluesky", "slack", "discord"]
+        .iter()
+        .position(|c| *c == name)
+        .unwrap_or(usize::MAX)
+}
+
+fn safe_url(s: &str) -> Option<String> {
+    (s.starts_with("https://") || s.starts_with("http://")).then(|| s.to_owned())
+}
+
+pub async fn card_vm(
+    state: &AppState,
+    ws: WorkspaceId,
+    card: CardRecord,
+) -> Result<CardVm, UiError> {
+    let event = match card.event_id {
+        Some(e) => state.store().event(ws, e).await?,
+        None => None,
+    };
+    let (kind, repo, reference, url) = match &event {
+        Some(e) => {
+            let d = &e.data;
+            let reference = d["tag"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| d["number"].as_i64().map(|n| format!("#{n}")))
+                .or_else(|| {
+                    ["after", "sha", "head_sha", "merge_commit_sha"]
+                        .iter()
+                        .find_map(|k| d[*k].as_str())
+                        .map(|s| s.chars().take(7).collect())
+                });
+            let url = ["url", "compare_url", "repo_url"]
+                .iter()
+                .find_map(|k| d[*k].as_str().and_then(safe_url));
+            (
+                e.kind.as_str().replace('_', " "),
+                e.repo.clone(),
+                reference,
+                url,
+            )
+        }
+        None => ("change".into(), String::new(), None, None),
+    };
+    let risk = match card.risk {
+        Some(Risk::Green) => "green",
+        Some(Risk::Yellow) => "yellow",
+        Some(Risk::Red) => "red",
+        None => "unknown",
+    };
+    let mut variants: Vec<VariantVm> = card
+        .variants
+        .into_iter()
+        .map(|(channel, text)| VariantVm {
+            label: channel_label(&channel),
+            channel,
+            text,
+        })
+        .collect();
+    // The fullest post first; the short ones after.
+    variants.sort_by_key(|v| channel_rank(&v.channel));
+    Ok(CardVm {
+        id: card.id.to_string(),
+        title: card.title,
+        category: card.category.as_str().to_owned(),
+        status: card.status.as_str().to_owned(),
+        risk,
+        reasons: card.risk_reasons,
+        kind,
+        repo,
+        reference,
+        url,
+        variants,
+        created: crate::http::api::time(card.created_at),
+        red: card.risk == Some(Risk::Red),
+        first: false,
+    })
+}
+
+/// A message at the top of the stack after a form was sent without the script, with
+/// undo when there is something to take back.
+pub struct Flash {
+    pub text: String,
+    pub error: bool,
+    pub undo: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "stack.html")]
+struct StackPage {
+    layout: Layout,
+    csrf: String,
+    cards: Vec<CardVm>,
+    count: usize,
+    flash: Option<Flash>,
+    no_channels: bool,
+    editor: bool,
+}
+
+#[derive(Deserialize)]
+pub struct StackQuery {
+    /// approved | dismissed | restored | withdrawn | error
+    done: Option<String>,
+    card: Option<String>,
+    message: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(q): Query<StackQuery>,
+) -> Result<Response, UiError> {
+    let ws = &signed.workspace;
+    let mut pending = state
+        .store()
+        .list_cards(
+            ws.id,
+            &CardFilter {
+                status: Some(CardStatus::Pending),
+                before: None,
+                limit: STACK_SIZE,
+            },
+        )
+        .await?;
+    pending.reverse();
+    let mut cards = Vec::with_capacity(pending.len());
+    for c in pending {
+        cards.push(card_vm(&state, ws.id, c).await?);
+    }
+    if let Some(first) = cards.first_mut() {
+        first.first = true;
+    }
+    let channels = state.store().list_channels(ws.id).await?;
+    let flash = flash(&q);
+    let page = StackPage {
+        layout: signed.layout("review"),
+        csrf: signed.session.csrf_token.clone(),
+        count: cards.len(),
+        cards,
+        flash,
+        no_channels: !channels
+            .iter()
+            .any(|c| c.status == covalynce_domain::ChannelStatus::Active),
+        editor: signed.role >= covalynce_domain::Role::Editor,
+    };
+    Ok(render(&page))
+}
+
+fn flash(q: &StackQuery) -> Option<Flash> {
+    let card = q.card.as_deref().and_then(CardId::parse);
+    let undo = card.map(|c| format!("/cards/{c}/undo"));
+    match q.done.as_deref()? {
+        "approved" => Some(Flash {
+            text: "Approved: it goes out in a few seconds.".into(),
+            error: false,
+            undo,
+        }),
+        "dismissed" => Some(Flash {
+            text: "Dismissed.".into(),
+            error: false,
+            undo,
+        }),
+        "restored" => Some(Flash {
+            text: "The card is back in the stack.".into(),
+            error: false,
+            undo: None,
+        }),
+        "error" => Some(Flash {
+            text: q
+                .message
+                .clone()
+                .unwrap_or_else(|| "That did not work.".into())
+                .chars()
+                .take(300)
+                .collect(),
+            error: true,
+            undo: None,
+        }),
+        _ => None,
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "card_fragment.html")]
+pub struct CardFragment {
+    pub csrf: String,
+    pub card: CardVm,
+    pub editor: bool,
+}
+
+/// One pending card's HTML, for the script to add to the stack live.
+pub async fn fragment(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let html = fragment_html(&state, &signed, &id).await?;
+    Ok(axum::response::Html(html).into_response())
+}
+
+use axum::response::IntoResponse as _;
+
+pub async fn fragment_html<R>(
+    state: &AppState,
+    signed: &Signed<R>,
+    id: &str,
+) -> Result<String, UiError> {
+    let not_found = || {
+        UiError::Page(
+            axum::http::StatusCode::NOT_FOUND,
+            "There is no such card.".into(),
+        )
+    };
+    let card_id = CardId::parse(id).ok_or_else(not_found)?;
+    let card = state
+        .store()
+        .card(signed.workspace.id, card_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut vm = card_vm(state, signed.workspace.id, card).await?;
+    vm.first = true;
+    let fragment = CardFragment {
+        csrf: signed.session.csrf_token.clone(),
+        card: vm,
+        editor: signed.role >= covalynce_domain::Role::Editor,
+    };
+    askama::Template::render(&fragment).map_err(|e| {
+        tracing::error!(error = %e, "a card failed to render");
+        UiError::Page(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "The card could not be shown.".into(),
+        )
+    })
+}

@@ -1,0 +1,449 @@
+//! The web UI's server side without a browser: what every page promises (sign-in,
+//! roles, CSRF, readable errors, tenant isolation, compression, caching, strict CSP),
+//! on SQLite and PostgreSQL. The browser itself is `browser.rs`.
+
+use crate::accounts::Browser;
+use crate::helpers::*;
+use axum::http::{Method, StatusCode};
+use covalynce_storage::Backend;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    signed_out_visitors_are_sent_to_sign_in_and_back,
+    pages_are_compressed_cached_and_under_a_strict_policy,
+    forms_need_the_sessions_token_and_this_sites_origin,
+    viewers_see_the_stack_but_cannot_act_on_it,
+    another_workspaces_cards_are_not_found,
+    bad_input_is_explained_on_the_page_and_nothing_is_lost,
+);
+
+fn plain() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    html: String,
+}
+
+impl Browser<'_> {
+    fn cookie(&self) -> String {
+        self.request(Method::GET, "/")
+            .build()
+            .unwrap()
+            .headers()
+            .get("cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn page(&self, path: &str) -> Page {
+        let r = plain()
+            .get(self.app_url(path))
+            .header("cookie", self.cookie())
+            .send()
+            .await
+            .unwrap();
+        Page::from(r).await
+    }
+
+    /// A form post as the browser sends it: urlencoded, the session's CSRF token in
+    /// `_csrf`, and this site's Origin.
+    async fn form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", self.csrf_token())];
+        all.extend_from_slice(fields);
+        let origin = self.app_url("");
+        let r = plain()
+            .post(self.app_url(path))
+            .header("cookie", self.cookie())
+            .header("origin", origin.trim_end_matches('/'))
+            .form(&all)
+            .send()
+            .await
+            .unwrap();
+        Page::from(r).await
+    }
+}
+
+impl Page {
+    async fn from(r: reqwest::Response) -> Page {
+        Page {
+            status: r.status(),
+            location: r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            html: r.text().await.unwrap(),
+        }
+    }
+}
+
+/// A workspace `team` with `n` pending cards drafted from pushes; returns their ids.
+async fn cards(app: &TestApp, owner: &Browser<'_>, n: usize) -> Vec<String> {
+    let secret = "ui-webhook-secret";
+    let (_, source) = owner
+        .send(
+            Method::POST,
+            "/api/v1/sources",
+            Some(json!({"kind": "github", "repo": "Codertocat/Hello-World", "secret": secret})),
+        )
+        .await;
+    let source = source["data"]["id"].as_str().unwrap().to_owned();
+    for k in 0..n {
+        let sha = format!("{:0>40}", k + 1);
+        let r = app
+            .deliver(
+                &source,
+                "push",
+                &format!("ui-{k}"),
+                secret,
+                &push_of_commit(&sha),
+            )
+            .await;
+        assert!(r.status().is_success());
+    }
+    let mut ids = Vec::new();
+    for _ in 0..200 {
+        let (_, list) = owner
+            .send(Method::GET, "/api/v1/cards?status=pending", None)
+            .await;
+        ids = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        if ids.len() == n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ids.len(), n);
+    ids
+}
+
+async fn status_of(owner: &Browser<'_>, card: &str) -> Value {
+    owner
+        .send(Method::GET, &format!("/api/v1/cards/{card}"), None)
+        .await
+        .1["data"]["status"]
+        .clone()
+}
+
+async fn signed_out_visitors_are_sent_to_sign_in_and_back(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let r = plain()
+        .get(app.url("/settings?tab=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login?next=/settings%3Ftab%3D1");
+    Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    let r = plain()
+        .post(app.url("/login"))
+        .header("origin", app.addr.as_str())
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "a long enough passphrase"),
+            ("next", "/settings?tab=1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/settings?tab=1",
+        "back where they were going"
+    );
+    let r = plain()
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "a long enough passphrase"),
+            ("next", "//evil.example/steal"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/", "never an open redirect");
+    let r = plain()
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "wrong password!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("The email or password is wrong."), "{html}");
+    app.stop().await;
+}
+
+async fn pages_are_compressed_cached_and_under_a_strict_policy(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    cards(&app, &owner, 2).await;
+    let raw = reqwest::Client::builder().build().unwrap();
+    let r = raw
+        .get(app.url("/"))
+        .header("cookie", owner.cookie())
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self';") && csp.contains("style-src 'self';"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let html = owner.page("/").await.html;
+    assert!(
+        !html.contains("<script>") && !html.contains(" style="),
+        "no inline script or style"
+    );
+    let css = html
+        .split("href=\"")
+        .find_map(|s| s.split('"').next().filter(|u| u.ends_with("/app.css")))
+        .unwrap()
+        .to_owned();
+    let r = raw.get(app.url(&css)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(r.text().await.unwrap().contains("--obsidian: #0B0C10"));
+    let stale = raw
+        .get(app.url("/assets/000000000000/app.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 404, "an old hash is not served new content");
+    app.stop().await;
+}
+
+async fn forms_need_the_sessions_token_and_this_sites_origin(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    let ids = cards(&app, &owner, 1).await;
+    let path = format!("/cards/{}/dismiss", ids[0]);
+    let no_token = plain()
+        .post(app.url(&path))
+        .header("cookie", owner.cookie())
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 403);
+    assert!(no_token.text().await.unwrap().contains("Reload the page"));
+    let cross_site = plain()
+        .post(app.url(&path))
+        .header("cookie", owner.cookie())
+        .header("origin", "https://evil.example")
+        .form(&[("_csrf", owner.csrf_token())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    assert_eq!(
+        status_of(&owner, &ids[0]).await,
+        "pending",
+        "nothing happened"
+    );
+    let done = owner.form(&path, &[]).await;
+    assert_eq!(done.status, 303);
+    assert_eq!(
+        done.location.as_deref(),
+        Some(format!("/?done=dismissed&card={}", ids[0]).as_str())
+    );
+    assert_eq!(status_of(&owner, &ids[0]).await, "dismissed");
+    // The notice offers undo, which works as a plain form too.
+    let stack = owner.page(done.location.as_deref().unwrap()).await;
+    assert!(
+        stack
+            .html
+            .contains(&format!("action=\"/cards/{}/undo\"", ids[0]))
+    );
+    let undone = owner.form(&format!("/cards/{}/undo", ids[0]), &[]).await;
+    assert_eq!(undone.status, 303);
+    assert_eq!(status_of(&owner, &ids[0]).await, "pending");
+    // The page's script asks for JSON and gets it, errors included.
+    let r = plain()
+        .post(app.url(&format!("/cards/{}/approve", ids[0])))
+        .header("cookie", owner.cookie())
+        .header("accept", "application/json")
+        .header("x-csrf-token", owner.csrf_token())
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "no channel yet");
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("Channels"),
+        "{body}"
+    );
+    // Every change made through the UI is in the audit log with its route.
+    let (_, audit) = owner.send(Method::GET, "/api/v1/audit", None).await;
+    let actions: Vec<&str> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"POST /cards/{id}/dismiss") && actions.contains(&"POST /cards/{id}/undo"),
+        "{actions:?}"
+    );
+    app.stop().await;
+}
+
+async fn viewers_see_the_stack_but_cannot_act_on_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    let ids = cards(&app, &owner, 1).await;
+    let (_, inv) = owner
+        .send(
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    let token = inv["data"]["token"].as_str().unwrap();
+    let viewer = Browser::sign_up(&app, "vic@example.com", json!({"invitation": token})).await;
+    let stack = viewer.page("/").await;
+    assert_eq!(stack.status, 200);
+    assert!(stack.html.contains(&ids[0]), "the viewer sees the card");
+    assert!(
+        !stack.html.contains("data-action=\"approve\""),
+        "but no approve button"
+    );
+    let tried = viewer
+        .form(&format!("/cards/{}/dismiss", ids[0]), &[])
+        .await;
+    assert_eq!(tried.status, 403);
+    assert!(
+        tried.html.contains("needs the editor role"),
+        "{}",
+        tried.html
+    );
+    assert_eq!(status_of(&owner, &ids[0]).await, "pending");
+    let settings = viewer.form("/settings/stop", &[]).await;
+    assert_eq!(settings.status, 403);
+    app.stop().await;
+}
+
+async fn another_workspaces_cards_are_not_found(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.security.open_signup = true).await;
+    let owner = Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    let ids = cards(&app, &owner, 1).await;
+    let stranger = Browser::sign_up(&app, "eve@example.com", json!({"workspace": "other"})).await;
+    for path in [
+        format!("/cards/{}/edit", ids[0]),
+        format!("/cards/{}/fragment", ids[0]),
+    ] {
+        let p = stranger.page(&path).await;
+        assert_eq!(p.status, 404, "{path}");
+    }
+    for action in ["approve", "dismiss", "undo"] {
+        let p = stranger
+            .form(&format!("/cards/{}/{action}", ids[0]), &[])
+            .await;
+        assert_eq!(p.status, 303);
+        assert!(p.location.unwrap().contains("done=error"), "{action}");
+    }
+    let edit = stranger
+        .form(&format!("/cards/{}/edit", ids[0]), &[("text:x", "pwned")])
+        .await;
+    assert_eq!(edit.status, 404);
+    assert_eq!(status_of(&owner, &ids[0]).await, "pending");
+    let (_, card) = owner
+        .send(Method::GET, &format!("/api/v1/cards/{}", ids[0]), None)
+        .await;
+    assert_ne!(card["data"]["variants"]["x"], "pwned");
+    app.stop().await;
+}
+
+async fn bad_input_is_explained_on_the_page_and_nothing_is_lost(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    let ids = cards(&app, &owner, 1).await;
+    let bad_repo = owner
+        .form("/sources", &[("kind", "github"), ("repo", "not a repo")])
+        .await;
+    assert_eq!(bad_repo.status, 422);
+    assert!(
+        bad_repo.html.contains("role=\"alert\""),
+        "{}",
+        bad_repo.html
+    );
+    let bad_channel = owner
+        .form(
+            "/channels",
+            &[("kind", "slack"), ("webhook_url", "not a url")],
+        )
+        .await;
+    assert_eq!(bad_channel.status, 422);
+    assert!(
+        bad_channel.html.contains("webhook_url"),
+        "{}",
+        bad_channel.html
+    );
+    let empty = owner
+        .form(
+            &format!("/cards/{}/edit", ids[0]),
+            &[("text:x", "   "), ("intent", "save")],
+        )
+        .await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.html.contains("must not be empty"), "{}", empty.html);
+    let odd_time = owner
+        .form(
+            &format!("/cards/{}/edit", ids[0]),
+            &[("intent", "approve"), ("publish_at", "tomorrow-ish")],
+        )
+        .await;
+    assert_eq!(odd_time.status, 422);
+    let garbage = owner.page("/cards/not-a-card/edit").await;
+    assert_eq!(garbage.status, 404);
+    assert!(garbage.html.contains("There is no such card."));
+    // An over-long post is kept (it is the person's text) and the light turns red.
+    let long = "y".repeat(400);
+    let saved = owner
+        .form(
+            &format!("/cards/{}/edit", ids[0]),
+            &[("text:x", long.as_str()), ("intent", "save")],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    let (_, card) = owner
+        .send(Method::GET, &format!("/api/v1/cards/{}", ids[0]), None)
+        .await;
+    assert_eq!(card["data"]["variants"]["x"], long.as_str());
+    assert_eq!(card["data"]["risk"], "red");
+    let editor = owner.page(&format!("/cards/{}/edit", ids[0])).await;
+    assert!(
+        editor.html.contains("counter over"),
+        "the counter is red on the page too"
+    );
+    app.stop().await;
+}
