@@ -1,6 +1,7 @@
 // Measures the review page: bytes of HTML, CSS and JS (raw and gzip as served), and
 // first contentful paint / load on a phone profile, over RUNS cold loads.
 import { createRequire } from "node:module";
+import http from "node:http";
 const require = createRequire(new URL("../e2e/package.json", import.meta.url));
 const { chromium } = require("playwright-core");
 
@@ -20,10 +21,16 @@ try {
   for (const url of urls) {
     const plain = await fetch(url, { headers: { cookie: cookies } });
     const body = Buffer.from(await plain.arrayBuffer()).length;
-    const zipped = await fetch(url, { headers: { cookie: cookies, "accept-encoding": "gzip" } });
-    const wire = Number(zipped.headers.get("content-length")) || (await zipped.arrayBuffer()).byteLength;
+    // node:http does not decompress: these are the bytes on the wire.
+    const [wire, encoding] = await new Promise((resolve, reject) => {
+      http.get(url, { headers: { cookie: cookies, "accept-encoding": "gzip" } }, (res) => {
+        let n = 0;
+        res.on("data", (c) => { n += c.length; });
+        res.on("end", () => resolve([n, res.headers["content-encoding"]]));
+      }).on("error", reject);
+    });
     raw += body; gz += wire;
-    files.push(`${new URL(url).pathname.split("/").pop() || "index.html"} ${body} B (gzip ${zipped.headers.get("content-encoding") === "gzip" ? wire : "n/a"})`);
+    files.push(`${new URL(url).pathname.split("/").pop() || "index.html"} ${body} B (${encoding || "identity"} ${wire} B)`);
   }
   const cdp = await context.newCDPSession(page);
   await cdp.send("Network.enable");
@@ -33,9 +40,13 @@ try {
   const fcp = [], load = [];
   for (let i = 0; i < RUNS; i++) {
     await page.goto(`${BASE}/`, { waitUntil: "load" });
-    const t = await page.evaluate(() => ({
-      fcp: performance.getEntriesByName("first-contentful-paint")[0]?.startTime,
-      load: performance.getEntriesByType("navigation")[0].loadEventEnd,
+    const t = await page.evaluate(() => new Promise((resolve) => {
+      const load = performance.getEntriesByType("navigation")[0].loadEventEnd;
+      new PerformanceObserver((list) => {
+        const e = list.getEntriesByName("first-contentful-paint")[0];
+        if (e) resolve({ fcp: e.startTime, load });
+      }).observe({ type: "paint", buffered: true });
+      setTimeout(() => resolve({ fcp: NaN, load }), 5000);
     }));
     fcp.push(t.fcp); load.push(t.load);
   }

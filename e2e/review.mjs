@@ -32,6 +32,13 @@ try {
   page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
   page.on("pageerror", (e) => { throw new Error(`script error on the page: ${e.message}`); });
 
+  // Desktop and phone width, full page.
+  const shoot = async (name) => {
+    await page.screenshot({ path: `${SHOTS}/${name}-desktop.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${SHOTS}/${name}-phone.png`, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 860 });
+  };
   const count = async () => Number(await page.textContent("[data-count]"));
   const waitCount = (n) => page.waitForFunction((n) => document.querySelector("[data-count]")?.textContent === String(n), n);
   const visibleCard = () => page.locator("[data-card]:not([hidden])");
@@ -112,7 +119,7 @@ try {
   const box2 = await visibleCard().boundingBox();
   await page.mouse.move(box2.x + box2.width / 2, box2.y + 60);
   await page.mouse.down();
-  await page.mouse.move(box2.x + box2.width / 2 - 40, box2.y + 62, { steps: 4 });
+  await page.mouse.move(box2.x + box2.width / 2 - 30, box2.y + 62, { steps: 4 });
   await page.mouse.up();
   await page.waitForTimeout(400);
   check((await count()) === 1 && (await visibleCard().getAttribute("data-id")) === stays, "a short drag changes nothing");
@@ -178,7 +185,7 @@ try {
   check(hook.startsWith(`${BASE}/hooks/github/`), `the webhook URL is shown to copy (${hook})`);
   check((await page.inputValue("#hook-secret")).length >= 32, "a generated secret is shown once");
   check((await page.locator("td code", { hasText: "acme/rocket" }).count()) === 1, "the source is listed");
-  await page.screenshot({ path: `${SHOTS}/sources-desktop.png`, fullPage: true });
+  await shoot("sources");
   await page.fill("#repo", "not a repo");
   await page.click('form:has(#repo) button[type=submit]');
   check((await page.textContent("[role=alert]")).length > 10, "a bad repository name is explained");
@@ -187,7 +194,7 @@ try {
   await page.click('nav a[href="/channels"]');
   await page.click('[data-channel-row] form[action$="/test"] button');
   check((await page.textContent("[role=status]")).startsWith("Test sent"), "the channel test passes");
-  await page.screenshot({ path: `${SHOTS}/channels-desktop.png`, fullPage: true });
+  await shoot("channels");
 
   // Settings: the emergency stop shows on every page until it is lifted; a token is
   // shown once.
@@ -199,7 +206,7 @@ try {
   await page.fill("#token-name", "e2e laptop");
   await page.click('form[action="/settings/token"] button');
   check((await page.inputValue("#shown-once")).startsWith("cvl_"), "the new token is shown once");
-  await page.screenshot({ path: `${SHOTS}/settings-desktop.png`, fullPage: true });
+  await shoot("settings");
 
   // History: the swiped card is published (after the undo window), with no error.
   await page.click('nav a[href="/history"]');
@@ -211,7 +218,7 @@ try {
   }
   check((await page.locator(`[data-history-card="${measurements.swiped}"]`).textContent()).includes("published"), "history shows the published card");
   measurements.swipe_to_published_ms = Date.now() - swipedAt;
-  await page.screenshot({ path: `${SHOTS}/history-desktop.png`, fullPage: true });
+  await shoot("history");
 
   check(cspViolations.length === 0, `no Content-Security-Policy violations (${cspViolations.join("; ")})`);
   await context.close();

@@ -70,15 +70,46 @@
     let lastUndo = null;
 
     const cards = () => Array.from(stack.querySelectorAll("[data-card]"));
+    // Pending cards not rendered yet (the page carries a few; the rest come as needed).
+    const queue = (stack.dataset.more || "").split(" ").filter(Boolean);
+    const known = (id) => queue.includes(id) || stack.querySelector(`[data-card][data-id="${CSS.escape(id)}"]`);
     function show(i) {
       const all = cards();
       index = Math.max(0, Math.min(i, all.length - 1));
       all.forEach((c, k) => { c.hidden = k !== index; });
-      if (countEl) countEl.textContent = String(all.length);
-      if (emptyEl) emptyEl.hidden = all.length > 0;
+      const total = all.length + queue.length;
+      if (countEl) countEl.textContent = String(total);
+      if (emptyEl) emptyEl.hidden = total > 0;
       const current = all[index];
       if (current) current.setAttribute("aria-current", "true");
-      document.title = all.length ? `(${all.length}) Review · Covalynce` : "Review · Covalynce";
+      document.title = total ? `(${total}) Review · Covalynce` : "Review · Covalynce";
+      refill();
+    }
+    let filling = false;
+    async function refill() {
+      if (filling) return;
+      filling = true;
+      try {
+        while (queue.length && cards().length - index < 4) {
+          const id = queue[0];
+          const res = await fetch(`/cards/${encodeURIComponent(id)}/fragment`, { credentials: "same-origin" });
+          queue.shift();
+          if (!res.ok) continue; // approved or dismissed elsewhere meanwhile
+          const tpl = document.createElement("template");
+          tpl.innerHTML = (await res.text()).trim();
+          const card = tpl.content.firstElementChild;
+          if (!card || stack.querySelector(`[data-card][data-id="${CSS.escape(id)}"]`)) continue;
+          card.hidden = true;
+          stack.append(card);
+          wire(card);
+        }
+      } catch (_) { /* the next action or a reload tries again */ }
+      filling = false;
+      const all = cards();
+      all.forEach((c, k) => { c.hidden = k !== index; });
+      const total = all.length + queue.length;
+      if (countEl) countEl.textContent = String(total);
+      if (emptyEl) emptyEl.hidden = total > 0;
     }
     const current = () => cards()[index];
 
@@ -92,6 +123,8 @@
       toastTimer = setTimeout(() => { toast.hidden = true; lastUndo = null; }, 8000);
     }
 
+    // Cards acted on here: a stream reconnecting with an older snapshot must not re-add them.
+    const handled = new Set();
     async function act(card, action) {
       if (!card || card.dataset.busy) return;
       const form = card.querySelector(`form[data-action="${action}"]`);
@@ -107,6 +140,7 @@
         const answer = await post(form.action, Object.fromEntries(new FormData(form)));
         const title = card.querySelector("h2")?.textContent || "card";
         const done = () => {
+          handled.add(card.dataset.id);
           card.remove();
           show(index);
           showToast(`${action === "approve" ? "Approved" : "Dismissed"}: ${title}`, answer.undo);
@@ -131,7 +165,7 @@
           const tpl = document.createElement("template");
           tpl.innerHTML = answer.fragment.trim();
           const card = tpl.content.firstElementChild;
-          if (card) { stack.prepend(card); wire(card); show(0); }
+          if (card) { handled.delete(card.dataset.id); stack.prepend(card); wire(card); show(0); }
         }
         notify(answer.message || "Undone.");
       } catch (e) { notify(e.message, true); }
@@ -143,10 +177,13 @@
       card.querySelectorAll("form[data-action]").forEach((form) => {
         form.addEventListener("submit", (ev) => { ev.preventDefault(); act(card, form.dataset.action); });
       });
-      let startX = 0, startY = 0, dx = 0, dragging = false, pointer = null;
+      // dx: how far the card is dragged; v: its speed (px/ms) over the last moves, so a
+      // quick flick throws the card even before it crosses the distance threshold.
+      let startX = 0, startY = 0, dx = 0, v = 0, lastX = 0, lastT = 0, dragging = false, pointer = null;
       card.addEventListener("pointerdown", (ev) => {
         if (ev.button !== 0 || ev.target.closest("button, a, input, textarea")) return;
-        pointer = ev.pointerId; startX = ev.clientX; startY = ev.clientY; dx = 0; dragging = false;
+        pointer = ev.pointerId; startX = ev.clientX; startY = ev.clientY; dx = 0; v = 0; dragging = false;
+        lastX = ev.clientX; lastT = ev.timeStamp;
       });
       card.addEventListener("pointermove", (ev) => {
         if (ev.pointerId !== pointer) return;
@@ -156,6 +193,9 @@
         }
         if (!dragging) return;
         dx = mx;
+        const dt = ev.timeStamp - lastT;
+        if (dt > 0) v = 0.7 * ((ev.clientX - lastX) / dt) + 0.3 * v;
+        lastX = ev.clientX; lastT = ev.timeStamp;
         card.style.transform = `translateX(${dx}px) rotate(${dx / 24}deg)`;
         card.dataset.lean = dx > 0 ? "approve" : "dismiss";
       });
@@ -166,8 +206,9 @@
         dragging = false;
         card.classList.remove("dragging");
         const threshold = Math.min(160, card.offsetWidth / 3);
-        if (dx > threshold) act(card, "approve");
-        else if (dx < -threshold) act(card, "dismiss");
+        const flick = Math.abs(v) > 0.8 && Math.abs(dx) > 40 && Math.sign(v) === Math.sign(dx);
+        if (dx > threshold || (flick && dx > 0)) act(card, "approve");
+        else if (dx < -threshold || (flick && dx < 0)) act(card, "dismiss");
         else {
           card.classList.add("settle");
           card.style.transform = "";
@@ -180,6 +221,10 @@
     }
     cards().forEach(wire);
     show(0);
+
+    // Without script these links reload the stack from another card; with it they move.
+    document.querySelector("[data-next]")?.addEventListener("click", (ev) => { ev.preventDefault(); show(index + 1); });
+    document.querySelector("[data-prev]")?.addEventListener("click", (ev) => { ev.preventDefault(); show(index - 1); });
 
     document.addEventListener("keydown", (ev) => {
       if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
@@ -201,20 +246,12 @@
     // Live: a card drafted while the page is open joins the stack.
     if (window.EventSource && stack.dataset.stream) {
       const source = new EventSource(stack.dataset.stream);
-      source.addEventListener("card", async (ev) => {
+      // The stream names every pending card on connect, then each new one.
+      source.addEventListener("card", (ev) => {
         const id = ev.data;
-        if (stack.querySelector(`[data-card][data-id="${CSS.escape(id)}"]`)) return;
-        try {
-          const res = await fetch(`/cards/${encodeURIComponent(id)}/fragment`, { credentials: "same-origin" });
-          if (!res.ok) return;
-          const tpl = document.createElement("template");
-          tpl.innerHTML = (await res.text()).trim();
-          const card = tpl.content.firstElementChild;
-          if (!card || stack.querySelector(`[data-card][data-id="${CSS.escape(id)}"]`)) return;
-          stack.append(card);
-          wire(card);
-          show(index);
-        } catch (_) { /* the next event or a reload brings it */ }
+        if (known(id) || handled.has(id)) return;
+        queue.push(id);
+        show(index);
       });
     }
   }

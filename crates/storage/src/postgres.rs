@@ -69,7 +69,7 @@ impl_store!(
     claim_sql = crate::sql::claim_sql!(" FOR UPDATE SKIP LOCKED"),
     // Local to the transaction: the setting never outlives the unit of work that set it,
     // so a pooled connection cannot carry one workspace's scope into another's query.
-    scope_sql = Some("SELECT set_config('covalynce.scope', $1, true)")
+    row_security = true
 );
 
 // Dead rows of a deleted person or workspace are removed by (auto)vacuum.

@@ -443,10 +443,10 @@ impl Scope {
 
 /// Expands the shared [`crate::Store`] implementation for one backend.
 /// `$store` must have `read` and `write` pools of the backend's type and a `MIGRATOR`.
-/// `$scope_sql` sets the row level security scope for the current transaction (None: the
-/// backend has no row level security).
+/// `$row_security`: the backend enforces row level security, so each transaction begins
+/// by naming its scope (`covalynce.scope`, local to the transaction).
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $backend:expr, claim_sql = $claim_sql:expr, scope_sql = $scope_sql:expr) => {
+    ($store:ty, $db:ty, $backend:expr, claim_sql = $claim_sql:expr, row_security = $row_security:expr) => {
         impl $store {
             /// Begins a transaction that may touch `scope`'s rows only. Every query runs in
             /// one: a query outside any scope sees no tenant row on PostgreSQL.
@@ -454,14 +454,22 @@ macro_rules! impl_store {
                 conn: &mut sqlx::pool::PoolConnection<$db>,
                 scope: $crate::sql::Scope,
             ) -> $crate::Result<sqlx::Transaction<'_, $db>> {
-                let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-                let sql: Option<&'static str> = $scope_sql;
-                if let Some(sql) = sql {
-                    sqlx::query(sql)
-                        .bind(scope.setting())
-                        .execute(&mut *tx)
-                        .await?;
+                if !$row_security {
+                    return Ok(sqlx::Connection::begin(&mut **conn).await?);
                 }
+                // BEGIN and the setting in one round trip (simple query protocol). The
+                // value is a UUID or `*` (checked): nothing to quote.
+                let setting = scope.setting();
+                if !setting.chars().all(|c| c.is_ascii_hexdigit() || c == '-' || c == '*') {
+                    return Err($crate::StoreError::Corrupt(format!("scope {setting:?}")));
+                }
+                let tx = sqlx::Connection::begin_with(
+                    &mut **conn,
+                    sqlx::AssertSqlSafe(format!(
+                        "BEGIN; SELECT set_config('covalynce.scope', '{setting}', true)"
+                    )),
+                )
+                .await?;
                 Ok(tx)
             }
 

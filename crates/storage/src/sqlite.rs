@@ -105,7 +105,7 @@ impl_store!(
     Backend::Sqlite,
     // One writer connection makes this UPDATE atomic: no two claims can see the same row.
     claim_sql = crate::sql::claim_sql!(""),
-    scope_sql = None
+    row_security = false
 );
 
 // A deleted person's or workspace's data leaves no copy in the files: `secure_delete`

@@ -9,8 +9,11 @@ use covalynce_domain::{CardId, CardStatus, Risk, WorkspaceId};
 use covalynce_storage::{CardFilter, CardRecord};
 use serde::Deserialize;
 
-/// How many pending cards one page holds; more wait for the next load.
-const STACK_SIZE: i64 = 100;
+/// How many pending cards the stack knows of at once (their ids); more wait for a reload.
+const STACK_SIZE: i64 = 500;
+/// How many of them the page renders: the rest are fetched one by one as the stack runs
+/// low, so the page stays light (under 100 KB) however many cards wait.
+const RENDERED: usize = 6;
 
 pub struct CardVm {
     pub id: String,
@@ -144,7 +147,13 @@ struct StackPage {
     layout: Layout,
     csrf: String,
     cards: Vec<CardVm>,
+    /// Every pending card, rendered or not.
     count: usize,
+    /// Where the no-script "next" and "previous" links start the stack.
+    next: usize,
+    prev: usize,
+    /// Ids of the pending cards not rendered, oldest first, for the script to fetch.
+    more: String,
     flash: Option<Flash>,
     no_channels: bool,
     editor: bool,
@@ -156,6 +165,8 @@ pub struct StackQuery {
     done: Option<String>,
     card: Option<String>,
     message: Option<String>,
+    /// Start the stack at this card (oldest = 0): "next" and "previous" without script.
+    at: Option<usize>,
 }
 
 pub async fn page(
@@ -176,8 +187,17 @@ pub async fn page(
         )
         .await?;
     pending.reverse();
-    let mut cards = Vec::with_capacity(pending.len());
-    for c in pending {
+    let count = pending.len();
+    // Skipping round the stack: the cards before `at` go to its end.
+    let at = q.at.unwrap_or(0) % count.max(1);
+    pending.rotate_left(at);
+    let more: Vec<String> = pending
+        .iter()
+        .skip(RENDERED)
+        .map(|c| c.id.to_string())
+        .collect();
+    let mut cards = Vec::with_capacity(RENDERED);
+    for c in pending.into_iter().take(RENDERED) {
         cards.push(card_vm(&state, ws.id, c).await?);
     }
     if let Some(first) = cards.first_mut() {
@@ -188,7 +208,10 @@ pub async fn page(
     let page = StackPage {
         layout: signed.layout("review"),
         csrf: signed.session.csrf_token.clone(),
-        count: cards.len(),
+        count,
+        next: (at + 1) % count.max(1),
+        prev: (at + count.max(1) - 1) % count.max(1),
+        more: more.join(" "),
         cards,
         flash,
         no_channels: !channels

@@ -216,6 +216,29 @@ async fn pages_are_compressed_cached_and_under_a_strict_policy(backend: Backend)
         "{csp}"
     );
     let html = owner.page("/").await.html;
+    // Without script, "next" reloads the stack from the next card.
+    let first_shown = |html: &str| {
+        html.split("<article class=\"card\" data-card data-id=\"")
+            .skip(1)
+            .find(|a| {
+                let tag_end = a.find('>').unwrap();
+                !a[..tag_end].contains("hidden")
+            })
+            .map(|a| a[..a.find('"').unwrap()].to_owned())
+            .unwrap()
+    };
+    assert!(
+        html.contains("href=\"/?at=1\" data-next"),
+        "a next link for two cards"
+    );
+    let skipped = owner.page("/?at=1").await.html;
+    assert_ne!(
+        first_shown(&html),
+        first_shown(&skipped),
+        "next shows another card"
+    );
+    let wrapped = owner.page("/?at=2").await.html;
+    assert_eq!(first_shown(&html), first_shown(&wrapped), "and wraps round");
     assert!(
         !html.contains("<script>") && !html.contains(" style="),
         "no inline script or style"
