@@ -50,7 +50,78 @@ pub fn redact_secrets(text: &str) -> (String, Vec<Finding>) {
         }
     }
     flush(&mut token, &mut out, &mut findings);
+    let out = redact_assignments(&out, &mut findings);
     (out, findings)
+}
+
+/// Words that make `NAME=value` a credential whatever the value looks like.
+const SECRET_NAMES: [&str; 8] = [
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "api_key",
+    "apikey",
+    "private_key",
+    "access_key",
+];
+
+/// `AWS_SECRET_ACCESS_KEY=…`, `password: …`, `api_key = "…"`: a value of 8 or more
+/// characters assigned to a secret-sounding name is redacted (references such as
+/// `${SECRET}` or `$TOKEN` are not values and stay).
+fn redact_assignments(text: &str, findings: &mut Vec<Finding>) -> String {
+    let bytes = text.as_bytes();
+    let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_name(bytes[i]) || (i > 0 && is_name(bytes[i - 1])) {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_name(bytes[i]) {
+            i += 1;
+        }
+        let name = text[start..i].to_ascii_lowercase().replace('-', "_");
+        out.push_str(&text[start..i]);
+        if !SECRET_NAMES.iter().any(|w| name.contains(w)) {
+            continue;
+        }
+        // `=` or `:`, with spaces and an optional quote around the value.
+        let mut j = i;
+        while j < bytes.len() && bytes[j] == b' ' {
+            j += 1;
+        }
+        if j >= bytes.len() || !(bytes[j] == b'=' || bytes[j] == b':') {
+            continue;
+        }
+        j += 1;
+        while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'"' || bytes[j] == b'\'') {
+            j += 1;
+        }
+        let value_start = j;
+        while j < bytes.len()
+            && !bytes[j].is_ascii_whitespace()
+            && !matches!(bytes[j], b'"' | b'\'' | b',' | b';')
+        {
+            j += 1;
+        }
+        let value = &text[value_start..j];
+        if value.len() >= 8
+            && value != REDACTED
+            && !value.starts_with('$')
+            && !value.starts_with('{')
+        {
+            out.push_str(&text[i..value_start]);
+            out.push_str(REDACTED);
+            findings.push(Finding { kind: "credential" });
+            i = j;
+        }
+    }
+    out
 }
 
 fn secret_kind(token: &str) -> Option<&'static str> {
@@ -111,6 +182,38 @@ fn charset(s: &str) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn values_assigned_to_secret_names_are_redacted() {
+        for text in [
+            "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "db password: correct-horse-battery",
+            "api_key = \"0123456789abcdef\"",
+            "export GITHUB_TOKEN=abcdefgh12345678",
+        ] {
+            let (out, found) = redact_secrets(text);
+            assert!(out.contains(REDACTED), "{text} -> {out}");
+            assert!(!found.is_empty(), "{text}");
+            assert!(
+                !out.contains("wJalr")
+                    && !out.contains("horse")
+                    && !out.contains("0123456789abcdef")
+                    && !out.contains("abcdefgh1234"),
+                "{out}"
+            );
+        }
+        for text in [
+            "SECRET=${SECRET}",
+            "token: $TOKEN",
+            "the password reset page",
+            "password: short",
+            "rotate the secret key",
+        ] {
+            let (out, found) = redact_secrets(text);
+            assert_eq!(out, text, "left alone");
+            assert!(found.is_empty(), "{text}");
+        }
+    }
 
     #[test]
     fn known_credentials_are_redacted_and_named() {
