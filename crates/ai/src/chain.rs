@@ -44,7 +44,7 @@ pub struct ChainOutcome {
 
 /// Asks each provider in order; the first answer that `check` accepts wins.
 pub async fn run_chain(
-    providers: &[Box<dyn Provider>],
+    providers: &[&dyn Provider],
     prompt: &Prompt,
     check: impl Fn(&str) -> Result<(), String>,
 ) -> ChainOutcome {

@@ -326,13 +326,14 @@ async fn when_every_provider_fails_or_invents_the_offline_draft_stands() {
         "Rocket v2.0.0 is out with CSV export and a new dashboard!",
     )])
     .await;
-    let chain = vec![
+    let chain = [
         provider(ProviderKind::OpenAiCompatible, &a, 2_000, 0),
         provider(ProviderKind::Anthropic, &b, 300, 0),
         provider(ProviderKind::Gemini, &c, 2_000, 0),
     ];
     let f = facts();
     let started = Instant::now();
+    let chain: Vec<&dyn Provider> = chain.iter().map(|p| p.as_ref()).collect();
     let out = run_chain(&chain, &prompt(), |t| verify(t, Channel::X, &f, OFFLINE)).await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -370,12 +371,13 @@ async fn the_first_faithful_answer_wins_and_later_providers_are_not_asked() {
     let good = "CSV export is here in acme/rocket v1.4.0 https://github.com/acme/rocket/releases/tag/v1.4.0";
     let (b, _) = fake(vec![anthropic_ok(good)]).await;
     let (c, seen_c) = fake(vec![gemini_ok("unused")]).await;
-    let chain = vec![
+    let chain = [
         provider(ProviderKind::OpenAiCompatible, &a, 2_000, 0),
         provider(ProviderKind::Anthropic, &b, 2_000, 0),
         provider(ProviderKind::Gemini, &c, 2_000, 0),
     ];
     let f = facts();
+    let chain: Vec<&dyn Provider> = chain.iter().map(|p| p.as_ref()).collect();
     let out = run_chain(&chain, &prompt(), |t| verify(t, Channel::X, &f, OFFLINE)).await;
     assert_eq!(out.text.as_deref(), Some(good));
     assert_eq!(out.attempts.len(), 2);

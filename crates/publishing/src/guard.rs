@@ -48,6 +48,13 @@ impl Http {
         self.allow_private
     }
 
+    /// The guarded client itself, for callers that build their own requests (AI
+    /// providers). Names are checked where they resolve; check literal addresses in the
+    /// URL with [`check_url`] first.
+    pub fn client(&self) -> reqwest::Client {
+        self.client.clone()
+    }
+
     /// A POST to `url`, once the URL itself passes the guard.
     pub(crate) fn post(&self, url: &Url) -> Result<reqwest::RequestBuilder, Refused> {
         check_url(url, self.allow_private)?;

@@ -147,6 +147,14 @@ pub struct ServeArgs {
     /// Let anyone sign up (by default: the first person, then by invitation only).
     #[arg(long, env = "COVALYNCE_OPEN_SIGNUP")]
     pub open_signup: bool,
+    /// Seconds one AI provider may take for one post (retries included) before the next
+    /// in the chain is asked.
+    #[arg(long, env = "COVALYNCE_AI_TIMEOUT_SECS", default_value_t = 20)]
+    pub ai_timeout_secs: u64,
+    /// AI prices for the cost ledger, USD per million tokens: {"model": [in, out]}
+    /// (added to and overriding the built-in table).
+    #[arg(long, env = "COVALYNCE_AI_PRICES")]
+    pub ai_prices: Option<String>,
     /// Where people reach this server, e.g. https://covalynce.example.com (the GitHub
     /// callback URL, the Origin check; https makes cookies Secure).
     #[arg(long, env = "COVALYNCE_PUBLIC_URL")]
@@ -216,6 +224,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config.addr = args.addr;
             config.demo = args.demo;
             config.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
+            config.ai = crate::ai::Settings {
+                prices: std::sync::Arc::new(crate::ai::Prices::with_overrides(
+                    args.ai_prices.as_deref(),
+                )?),
+                timeout: Duration::from_secs(args.ai_timeout_secs.max(1)),
+            };
             config.jobs = JobsConfig {
                 workers: args.workers,
                 poll_interval: Duration::from_millis(args.job_poll_ms.max(10)),
@@ -453,6 +467,7 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
         store: store.clone(),
         secrets: crate::crypto::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?,
         http: covalynce_publishing::Http::new(config.allow_private_targets, config.publish_timeout),
+        ai: config.ai.clone(),
     };
     let pool = crate::jobs::Pool::spawn(
         context,

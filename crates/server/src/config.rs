@@ -25,6 +25,8 @@ pub struct Config {
     pub publish_timeout: Duration,
     /// Sign-in, sessions, rate limits.
     pub security: crate::auth::SecurityConfig,
+    /// AI drafting: the price table and each provider's time limit.
+    pub ai: crate::ai::Settings,
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +72,7 @@ impl Config {
             allow_private_targets: false,
             publish_timeout: Duration::from_secs(15),
             security: crate::auth::SecurityConfig::default(),
+            ai: crate::ai::Settings::default(),
         }
     }
 }

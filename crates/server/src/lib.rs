@@ -4,6 +4,7 @@
 //! The pipeline itself lives in its own crates — sources → understanding → drafting →
 //! cards → publishing — with storage beneath; this crate wires them to the outside world.
 
+pub mod ai;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -121,6 +121,7 @@ impl Application {
                 store: store.clone(),
                 secrets: secrets.clone(),
                 http: http.clone(),
+                ai: config.ai.clone(),
             },
             config.jobs.clone(),
             wakeup.clone(),
@@ -148,6 +149,7 @@ impl Application {
             wakeup,
             config.data_dir.clone(),
             security,
+            config.ai.clone(),
         );
         let app = http::router(state);
 

@@ -172,6 +172,8 @@ pub enum SealedPlace {
     Channel,
     /// `integrations.credentials`, by `workspace_id` and provider joined with a newline.
     Integration,
+    /// `ai_providers.api_key`, by provider row id.
+    AiKey,
 }
 
 #[derive(Clone)]
@@ -328,7 +330,7 @@ impl TryFrom<AuditRow> for AuditRecord {
 
 macro_rules! workspace_cols {
     () => {
-        "w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at, w.trust_after, w.trust_channels, w.trust_streak"
+        "w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at, w.trust_after, w.trust_channels, w.trust_streak, w.ai_privacy"
     };
 }
 pub(crate) use workspace_cols;
@@ -377,6 +379,15 @@ macro_rules! impl_accounts {
                     id: format!("{ws}\n{provider}"),
                     blob,
                 }));
+                let rows: Vec<(String, Vec<u8>)> =
+                    sqlx::query_as("SELECT id, api_key FROM ai_providers WHERE api_key IS NOT NULL")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                out.extend(rows.into_iter().map(|(id, blob)| $crate::SealedBlob {
+                    place: $crate::SealedPlace::AiKey,
+                    id,
+                    blob,
+                }));
                 tx.commit().await?;
                 Ok(out)
             }
@@ -395,6 +406,13 @@ macro_rules! impl_accounts {
                         }
                         $crate::SealedPlace::Channel => {
                             sqlx::query("UPDATE channels SET credentials = $1 WHERE id = $2")
+                                .bind(&b.blob)
+                                .bind(&b.id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        $crate::SealedPlace::AiKey => {
+                            sqlx::query("UPDATE ai_providers SET api_key = $1 WHERE id = $2")
                                 .bind(&b.blob)
                                 .bind(&b.id)
                                 .execute(&mut *tx)

@@ -7,6 +7,7 @@
 //! fsync per request.
 
 pub mod accounts;
+pub mod ai;
 mod ingest;
 mod model;
 mod postgres;
@@ -20,6 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use accounts::*;
+pub use ai::{AiCallRecord, AiProviderRecord, AiStore, NewAiCall, NewAiProvider};
 pub use ingest::IngestWriter;
 pub use model::*;
 pub use postgres::PgStore;
@@ -58,7 +60,7 @@ impl Backend {
 /// Everything the pipeline persists. Every read that serves a user takes the caller's
 /// workspace, so one workspace can never see another's rows.
 #[async_trait]
-pub trait Store: Accounts + Send + Sync + 'static {
+pub trait Store: Accounts + AiStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to run from several processes at once.

@@ -26,6 +26,8 @@ pub struct Workspace {
     pub trust_channels: Vec<String>,
     /// Consecutive approvals of cards nobody edited.
     pub trust_streak: i64,
+    /// What may leave the machine for AI drafting: offline, messages or diffs.
+    pub ai_privacy: String,
 }
 
 #[derive(Debug, Clone)]
@@ -306,6 +308,10 @@ pub struct NewCard {
     pub variants: std::collections::BTreeMap<String, String>,
     pub risk: Risk,
     pub risk_reasons: Vec<String>,
+    /// `offline`, or `provider/model` when an AI's text was kept.
+    pub drafted_by: String,
+    /// Why the offline draft stands although AI drafting is on.
+    pub draft_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -336,6 +342,10 @@ pub struct CardRecord {
     pub publish_at: Option<UnixMillis>,
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
+    /// `offline`, or the `provider/model` whose text the card carries.
+    pub drafted_by: String,
+    /// Why the offline draft stands although AI drafting is on.
+    pub draft_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

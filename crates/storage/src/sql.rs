@@ -24,6 +24,7 @@ pub(crate) struct WorkspaceRow {
     trust_after: Option<i64>,
     trust_channels: String,
     trust_streak: i64,
+    ai_privacy: String,
 }
 
 impl TryFrom<WorkspaceRow> for Workspace {
@@ -42,6 +43,7 @@ impl TryFrom<WorkspaceRow> for Workspace {
             trust_channels: serde_json::from_str(&r.trust_channels)
                 .map_err(|e| StoreError::Corrupt(format!("trust channels: {e}")))?,
             trust_streak: r.trust_streak,
+            ai_privacy: r.ai_privacy,
         })
     }
 }
@@ -162,6 +164,8 @@ pub(crate) struct CardRow {
     publish_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    drafted_by: String,
+    draft_note: Option<String>,
 }
 
 impl TryFrom<CardRow> for CardRecord {
@@ -189,6 +193,8 @@ impl TryFrom<CardRow> for CardRecord {
             publish_at: r.publish_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            drafted_by: r.drafted_by,
+            draft_note: r.draft_note,
         })
     }
 }
@@ -363,11 +369,11 @@ pub(crate) fn lock_order(batch: &[PreparedIngest]) -> Vec<usize> {
     order
 }
 
-pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at, trust_after, trust_channels, trust_streak";
+pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at, trust_after, trust_channels, trust_streak, ai_privacy";
 pub(crate) const SOURCE_COLS: &str =
     "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
-pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at";
+pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at, drafted_by, draft_note";
 pub(crate) const CHANNEL_COLS: &str = "id, workspace_id, kind, name, config, credentials, status, created_at, paused_until, cap_day, cap_count, last_error, last_error_at";
 
 /// Days since 1970-01-01 UTC: the daily cap's "today".
@@ -704,7 +710,7 @@ macro_rules! impl_store {
                 let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(
                     "SELECT w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at,
-                            w.trust_after, w.trust_channels, w.trust_streak
+                            w.trust_after, w.trust_channels, w.trust_streak, w.ai_privacy
                      FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
                      WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
                 )
@@ -1179,8 +1185,8 @@ macro_rules! impl_store {
                     .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
                 sqlx::query(
                     "INSERT INTO cards (id, workspace_id, source_id, event_id, category, status, title, content,
-                                        variants, risk, risk_reasons, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $10, $11, $11)",
+                                        variants, risk, risk_reasons, created_at, updated_at, drafted_by, draft_note)
+                     VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $10, $11, $11, $12, $13)",
                 )
                 .bind(id.to_string())
                 .bind(&ws)
@@ -1193,6 +1199,8 @@ macro_rules! impl_store {
                 .bind(card.risk.as_str())
                 .bind(&reasons)
                 .bind(now)
+                .bind(&card.drafted_by)
+                .bind(card.draft_note.as_deref())
                 .execute(&mut *tx)
                 .await?;
                 // Revision 1 is what was drafted; edits add revisions and keep it.

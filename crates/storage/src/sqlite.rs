@@ -116,3 +116,5 @@ impl_accounts!(
     lock = "",
     erase = Some("PRAGMA wal_checkpoint(TRUNCATE)")
 );
+
+crate::ai::impl_ai!(SqliteStore);

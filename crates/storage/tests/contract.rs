@@ -62,6 +62,7 @@ on_both_backends!(
     deleting_a_user_or_workspace_removes_their_data,
     lifting_the_stop_keeps_each_posts_scheduled_time,
     a_dismissal_can_be_taken_back,
+    ai_chains_and_the_ledger_belong_to_their_workspace,
 );
 
 async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
@@ -696,6 +697,8 @@ async fn cards_are_one_per_event_and_count_against_the_plan(store: Arc<dyn Store
         variants: [("x".to_owned(), format!("post {n}"))].into(),
         risk: Risk::Yellow,
         risk_reasons: vec!["mentions @bob".into()],
+        drafted_by: "offline".into(),
+        draft_note: None,
     };
     let first = store.create_card(&card(0)).await.unwrap();
     let CardCreation::Created(id) = first else {
@@ -815,6 +818,8 @@ async fn green_cards(store: &dyn Store, ws: &Workspace, n: usize) -> Vec<covalyn
                 variants: [("x".to_owned(), format!("post {k}"))].into(),
                 risk: Risk::Green,
                 risk_reasons: vec![],
+                drafted_by: "offline".into(),
+                draft_note: None,
             })
             .await
             .unwrap();
@@ -1612,5 +1617,90 @@ async fn a_dismissal_can_be_taken_back(store: Arc<dyn Store>) {
         store.restore_card(ws.id, cards[1]).await.unwrap(),
         CardChange::Conflict(CardStatus::Pending),
         "a pending card has nothing to restore"
+    );
+}
+
+/// A workspace's AI provider chain is replaced as a whole and read in order; its ledger
+/// answers by period; neither is visible from another workspace; keys are rotatable.
+async fn ai_chains_and_the_ledger_belong_to_their_workspace(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let other = workspace(store.as_ref(), "globex").await;
+    assert_eq!(ws.ai_privacy, "offline", "nothing leaves by default");
+    let p = |kind: &str, model: &str| NewAiProvider {
+        kind: kind.into(),
+        model: model.into(),
+        base_url: "https://api.example".into(),
+        sealed_key: Some(vec![9, 9, 9]),
+    };
+    store
+        .set_ai_chain(ws.id, &[p("openai_compatible", "a"), p("anthropic", "b")])
+        .await
+        .unwrap();
+    store
+        .set_ai_chain(ws.id, &[p("gemini", "c"), p("openai_compatible", "d")])
+        .await
+        .unwrap();
+    let chain = store.ai_chain(ws.id).await.unwrap();
+    let names: Vec<&str> = chain.iter().map(|c| c.model.as_str()).collect();
+    assert_eq!(names, ["c", "d"], "replaced, in order");
+    assert!(store.ai_chain(other.id).await.unwrap().is_empty());
+    let blobs = store.sealed_blobs().await.unwrap();
+    assert_eq!(
+        blobs
+            .iter()
+            .filter(|b| b.place == SealedPlace::AiKey)
+            .count(),
+        2,
+        "AI keys are re-sealed by key rotation"
+    );
+    store.set_ai_privacy(ws.id, "messages").await.unwrap();
+    assert_eq!(
+        store.workspace(ws.id).await.unwrap().unwrap().ai_privacy,
+        "messages"
+    );
+    assert!(
+        store.set_ai_privacy(ws.id, "everything").await.is_err(),
+        "the schema refuses"
+    );
+
+    let call = |outcome: &str, cost: i64| NewAiCall {
+        workspace_id: ws.id,
+        card_id: None,
+        provider: "gemini".into(),
+        model: "c".into(),
+        purpose: "draft".into(),
+        channel: Some("x".into()),
+        tokens_in: 100,
+        tokens_out: 20,
+        cost_micros: cost,
+        latency_ms: 300,
+        outcome: outcome.into(),
+        detail: None,
+    };
+    let before = now_millis();
+    store
+        .record_ai_calls(&[call("failed", 0), call("used", 75)])
+        .await
+        .unwrap();
+    let calls = store
+        .ai_calls(ws.id, before, now_millis() + 1, 100)
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls.iter().map(|c| c.cost_micros).sum::<i64>(), 75);
+    assert!(
+        store
+            .ai_calls(ws.id, 0, before, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "outside the period"
+    );
+    assert!(
+        store
+            .ai_calls(other.id, 0, i64::MAX, 100)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

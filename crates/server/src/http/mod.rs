@@ -41,6 +41,7 @@ struct Inner {
     jobs_wakeup: Arc<Notify>,
     data_dir: std::path::PathBuf,
     security: crate::auth::Security,
+    ai: crate::ai::Settings,
 }
 
 /// What the webhook endpoint needs to know about a source, with its secret unsealed.
@@ -65,6 +66,7 @@ impl AppState {
         jobs_wakeup: Arc<Notify>,
         data_dir: std::path::PathBuf,
         security: crate::auth::Security,
+        ai: crate::ai::Settings,
     ) -> Self {
         Self(Arc::new(Inner {
             store,
@@ -76,11 +78,16 @@ impl AppState {
             jobs_wakeup,
             data_dir,
             security,
+            ai,
         }))
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
         &self.0.data_dir
+    }
+
+    pub fn ai(&self) -> &crate::ai::Settings {
+        &self.0.ai
     }
 
     pub fn security(&self) -> &crate::auth::Security {
@@ -161,6 +168,9 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::cards::approve))
         .routes(routes!(api::cards::unapprove))
         .routes(routes!(api::cards::regenerate))
+        .routes(routes!(api::ai::refine))
+        .routes(routes!(api::ai::get, api::ai::update))
+        .routes(routes!(api::ai::ledger))
         .routes(routes!(api::channels::create, api::channels::list))
         .routes(routes!(api::channels::get, api::channels::delete))
         .routes(routes!(api::channels::test))

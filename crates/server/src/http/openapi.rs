@@ -19,6 +19,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "jobs", description = "The background queue"),
         (name = "cards", description = "Drafts waiting for review"),
         (name = "channels", description = "Where approved cards are published"),
+        (name = "ai", description = "AI drafting: providers, privacy, the cost ledger"),
         (name = "webhooks", description = "Deliveries from GitHub"),
     )
 )]

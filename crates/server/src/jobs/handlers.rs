@@ -8,7 +8,7 @@ use covalynce_storage::{CardCreation, ClaimedJob, NewCard, Store};
 
 pub async fn run(ctx: &Context, kind: JobKind, job: &ClaimedJob) -> Result<(), JobError> {
     match kind {
-        JobKind::DraftEvent => draft_event(ctx.store.as_ref(), job).await,
+        JobKind::DraftEvent => draft_event(ctx, job).await,
         JobKind::Publish => super::publish::run(ctx, job).await,
     }
 }
@@ -28,7 +28,8 @@ pub async fn abandon(
 
 /// A new event becomes a PENDING card (or a recorded reason why not). Idempotent: the
 /// card is unique per event, and a finished event is left alone.
-async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError> {
+async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
+    let store = ctx.store.as_ref();
     let event_id = job
         .payload
         .get("event_id")
@@ -79,15 +80,23 @@ async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError
         }
         Decision::Card(card) => {
             let security_fixes = card.security_fixes;
-            let green = card.risk == covalynce_domain::Risk::Green;
+            let (new, calls) = with_ai(ctx, &workspace, &event, *card).await?;
+            let green = new.risk == covalynce_domain::Risk::Green;
             let created = store
-                .create_card(&new_card(
-                    workspace_id,
-                    event.id,
-                    event.dedup_key.clone(),
-                    *card,
-                ))
+                .create_card(&NewCard {
+                    source_key: event.dedup_key.clone(),
+                    ..new
+                })
                 .await?;
+            let card_id = match &created {
+                CardCreation::Created(id) => Some(*id),
+                _ => None,
+            };
+            if !calls.is_empty() {
+                let rows =
+                    crate::ai::ledger(&ctx.ai.prices, workspace_id, card_id, "draft", &calls);
+                store.record_ai_calls(&rows).await?;
+            }
             match created {
                 CardCreation::OverLimit { plan, limit, used } => {
                     tracing::info!(%event_id, plan, limit, used, "card limit reached; event kept, not drafted");
@@ -103,6 +112,53 @@ async fn draft_event(store: &dyn Store, job: &ClaimedJob) -> Result<(), JobError
         }
     }
     Ok(())
+}
+
+/// The offline draft, rewritten by the workspace's AI chain where allowed and where the
+/// answer keeps to the facts; the light is judged again on the final text. Any failure
+/// leaves the offline text (with a note saying so).
+async fn with_ai(
+    ctx: &Context,
+    workspace: &covalynce_storage::Workspace,
+    event: &covalynce_storage::EventRecord,
+    card: covalynce_cards::CardDraft,
+) -> Result<(NewCard, Vec<(String, covalynce_ai::Attempt)>), JobError> {
+    let mut new = new_card(workspace.id, event.id, event.dedup_key.clone(), card);
+    let privacy = covalynce_ai::Privacy::parse(&workspace.ai_privacy).unwrap_or_default();
+    if privacy == covalynce_ai::Privacy::Offline {
+        return Ok((new, Vec::new()));
+    }
+    let providers = crate::ai::chain(
+        ctx.store.as_ref(),
+        &ctx.secrets,
+        &ctx.http,
+        workspace.id,
+        ctx.ai.timeout,
+    )
+    .await?;
+    if providers.is_empty() {
+        return Ok((new, Vec::new()));
+    }
+    let facts = crate::ai::facts(Some(event), &new.title, &new.content);
+    let rewrite = crate::ai::rewrite(
+        &providers,
+        privacy,
+        &workspace.voice,
+        &facts,
+        &new.variants,
+        None,
+        None,
+    )
+    .await;
+    if !rewrite.texts.is_empty() {
+        new.variants.extend(rewrite.texts);
+        let (risk, reasons) = crate::ai::assess(event, &new.variants);
+        new.risk = risk;
+        new.risk_reasons = reasons;
+        new.drafted_by = rewrite.drafted_by.unwrap_or_else(|| "offline".into());
+    }
+    new.draft_note = rewrite.note;
+    Ok((new, rewrite.calls))
 }
 
 /// After a card with security fixes: if the last 30 days hold several, suggest a security
@@ -162,6 +218,8 @@ fn new_card(
         variants: card.variants,
         risk: card.risk,
         risk_reasons: card.risk_reasons,
+        drafted_by: "offline".into(),
+        draft_note: None,
     }
 }
 

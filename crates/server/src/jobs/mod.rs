@@ -40,6 +40,7 @@ pub struct Context {
     pub store: Arc<dyn Store>,
     pub secrets: SecretBox,
     pub http: covalynce_publishing::Http,
+    pub ai: crate::ai::Settings,
 }
 
 impl From<covalynce_storage::StoreError> for JobError {

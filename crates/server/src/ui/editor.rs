@@ -234,3 +234,31 @@ pub async fn save(
         }
     }
 }
+
+/// "Make it shorter" and the like: the API's refine (the workspace's AI chain, kept to
+/// the facts); a new revision, or the reason the card stayed as it was.
+pub async fn refine(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let req = crate::http::api::ai::Refine {
+        instruction: form.get("instruction").cloned().unwrap_or_default(),
+        channels: None,
+    };
+    match crate::http::api::ai::refine(
+        State(state.clone()),
+        signed.auth_as::<Editor>()?,
+        Path(id.clone()),
+        crate::http::extract::ApiJson(req),
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/cards/{id}/edit?saved=1")).into_response()),
+        Err(e) => {
+            let msg = UiError::from(e).message();
+            editor_page(&state, &signed, &id, Some(msg), false, None).await
+        }
+    }
+}

@@ -31,6 +31,10 @@ pub struct CardVm {
     pub variants: Vec<VariantVm>,
     pub created: String,
     pub red: bool,
+    /// The AI provider/model that wrote it, when one did.
+    pub drafted_by: Option<String>,
+    /// Why the offline draft stands although AI is on.
+    pub draft_note: Option<String>,
     /// Shown in the stack: only the first card is visible before the script takes over.
     pub first: bool,
 }
@@ -129,6 +133,8 @@ pub async fn card_vm(
         variants,
         created: crate::http::api::time(card.created_at),
         red: card.risk == Some(Risk::Red),
+        drafted_by: (card.drafted_by != "offline").then_some(card.drafted_by),
+        draft_note: card.draft_note,
         first: false,
     })
 }

@@ -698,6 +698,9 @@ async fn another_workspaces_ids_are_not_found_on_any_route(backend: Backend) {
                     (&Method::POST, p) if p.ends_with("/approve") => {
                         Some(json!({"channels": [channel]}))
                     }
+                    (&Method::POST, p) if p.ends_with("/refine") => {
+                        Some(json!({"instruction": "make it shorter"}))
+                    }
                     (&Method::POST, _) => Some(json!({})),
                     _ => None,
                 };

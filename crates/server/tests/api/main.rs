@@ -1,6 +1,7 @@
 //! The server, end to end over real HTTP, on SQLite and on PostgreSQL.
 
 mod accounts;
+mod ai;
 mod browser;
 mod cards;
 mod channels;

@@ -446,6 +446,15 @@ async fn bad_input_is_explained_on_the_page_and_nothing_is_lost(backend: Backend
         )
         .await;
     assert_eq!(odd_time.status, 422);
+    // Refine with AI while the workspace keeps everything offline: told why, nothing sent.
+    let refine = owner
+        .form(
+            &format!("/cards/{}/refine", ids[0]),
+            &[("instruction", "make it shorter")],
+        )
+        .await;
+    assert_eq!(refine.status, 422);
+    assert!(refine.html.contains("privacy: offline"), "{}", refine.html);
     let garbage = owner.page("/cards/not-a-card/edit").await;
     assert_eq!(garbage.status, 404);
     assert!(garbage.html.contains("There is no such card."));

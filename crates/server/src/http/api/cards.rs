@@ -35,6 +35,11 @@ pub struct CardView {
     pub source_id: String,
     pub created_at: String,
     pub updated_at: String,
+    /// `offline`, or the AI `provider/model` whose text the card carries.
+    pub drafted_by: String,
+    /// Why the offline draft stands although AI drafting is on (every provider failed or
+    /// strayed from the facts).
+    pub draft_note: Option<String>,
     /// One per approved channel (on the single-card answer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publications: Option<Vec<PublicationView>>,
@@ -83,6 +88,8 @@ impl From<CardRecord> for CardView {
             source_id: c.source_key,
             created_at: time(c.created_at),
             updated_at: time(c.updated_at),
+            drafted_by: c.drafted_by,
+            draft_note: c.draft_note,
             publications: None,
         }
     }

@@ -2,6 +2,7 @@
 //! workspace. Collections answer `{"data": [...], "meta": {...}}`, objects `{"data": {...}}`.
 
 pub mod account;
+pub mod ai;
 pub mod cards;
 pub mod channels;
 pub mod deliveries;

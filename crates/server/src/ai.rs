@@ -1,0 +1,323 @@
+//! AI drafting in the pipeline: the workspace's chain (keys unsealed here, never logged),
+//! what a card's facts are, the price table for the ledger, and the two uses — improving
+//! a fresh draft, and refining a card on request. Everything degrades to the offline draft.
+
+use crate::crypto::SecretBox;
+use covalynce_ai::prompt::PostRequest;
+use covalynce_ai::{
+    Attempt, Facts, HttpProvider, Outcome, Privacy, Prompt, Provider, ProviderConfig, ProviderKind,
+    run_chain, verify,
+};
+use covalynce_drafting::Channel;
+use covalynce_storage::{EventRecord, NewAiCall, Store};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+/// Operator-level AI settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub prices: std::sync::Arc<Prices>,
+    /// One provider, one post, retries included.
+    pub timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            prices: std::sync::Arc::new(Prices::default()),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// US dollars per million tokens (in, out), by model name. Operators override or add
+/// models with `COVALYNCE_AI_PRICES` (JSON: `{"model": [in, out]}`); unknown models cost 0
+/// in the ledger (their tokens are still counted).
+#[derive(Debug, Clone)]
+pub struct Prices(HashMap<String, (f64, f64)>);
+
+impl Default for Prices {
+    fn default() -> Self {
+        let table = [
+            ("gpt-4o-mini", 0.15, 0.60),
+            ("gpt-4o", 2.50, 10.00),
+            ("gpt-4.1-mini", 0.40, 1.60),
+            ("claude-haiku-4-5", 1.00, 5.00),
+            ("claude-sonnet-4-5", 3.00, 15.00),
+            ("gemini-2.0-flash", 0.10, 0.40),
+            ("gemini-2.5-flash", 0.30, 2.50),
+            ("deepseek-chat", 0.27, 1.10),
+            ("llama-3.1-8b-instant", 0.05, 0.08),
+        ];
+        Prices(
+            table
+                .into_iter()
+                .map(|(m, i, o)| (m.to_owned(), (i, o)))
+                .collect(),
+        )
+    }
+}
+
+impl Prices {
+    /// The defaults with `overrides` (JSON) applied; a broken override is an error at start.
+    pub fn with_overrides(overrides: Option<&str>) -> anyhow::Result<Self> {
+        let mut prices = Prices::default();
+        if let Some(json) = overrides.filter(|s| !s.trim().is_empty()) {
+            let parsed: HashMap<String, (f64, f64)> = serde_json::from_str(json).map_err(|e| {
+                anyhow::anyhow!("COVALYNCE_AI_PRICES must be {{\"model\": [in, out]}} in USD per million tokens: {e}")
+            })?;
+            prices.0.extend(parsed);
+        }
+        Ok(prices)
+    }
+
+    /// Millionths of a dollar.
+    pub fn cost_micros(&self, model: &str, tokens_in: u64, tokens_out: u64) -> i64 {
+        let (i, o) = self.0.get(model).copied().unwrap_or((0.0, 0.0));
+        (tokens_in as f64 * i + tokens_out as f64 * o).round() as i64
+    }
+}
+
+/// The workspace's providers, ready to call; links whose key cannot be opened are left
+/// out (and said so in the log, without the key).
+pub async fn chain(
+    store: &dyn Store,
+    secrets: &SecretBox,
+    http: &covalynce_publishing::Http,
+    ws: covalynce_domain::WorkspaceId,
+    timeout: Duration,
+) -> Result<Vec<Box<dyn Provider>>, covalynce_storage::StoreError> {
+    let mut out: Vec<Box<dyn Provider>> = Vec::new();
+    for p in store.ai_chain(ws).await? {
+        let Some(kind) = ProviderKind::parse(&p.kind) else {
+            continue;
+        };
+        let api_key = match &p.sealed_key {
+            Some(sealed) => match secrets.open(sealed) {
+                Ok(k) => String::from_utf8(k).unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!(provider = p.kind, error = %e, "an AI key could not be opened; skipping the provider");
+                    continue;
+                }
+            },
+            None => String::new(),
+        };
+        // Literal addresses never reach the guarded resolver: check them here.
+        match reqwest::Url::parse(&p.base_url) {
+            Ok(url)
+                if covalynce_publishing::guard::check_url(&url, http.allows_private()).is_ok() => {}
+            _ => {
+                tracing::warn!(
+                    provider = p.kind,
+                    "an AI base URL is not allowed; skipping the provider"
+                );
+                continue;
+            }
+        }
+        out.push(Box::new(HttpProvider::new(
+            ProviderConfig {
+                kind,
+                model: p.model,
+                base_url: p.base_url,
+                api_key,
+                timeout,
+                retries: 2,
+                max_wait: Duration::from_secs(10),
+            },
+            http.client(),
+        )));
+    }
+    Ok(out)
+}
+
+/// The facts a post may use: what the event says and what the offline drafter wrote.
+pub fn facts(event: Option<&EventRecord>, title: &str, content: &str) -> Facts {
+    let mut lines = vec![format!("title: {title}")];
+    if let Some(e) = event {
+        lines.push(format!("repository: {}", e.repo));
+        lines.push(format!(
+            "kind of change: {}",
+            e.kind.as_str().replace('_', " ")
+        ));
+        let d = &e.data;
+        for key in ["tag", "name", "version", "branch"] {
+            if let Some(v) = d[key].as_str() {
+                lines.push(format!("{key}: {v}"));
+            }
+        }
+        for key in ["url", "compare_url", "repo_url"] {
+            if let Some(v) = d[key].as_str() {
+                lines.push(format!("link: {v}"));
+            }
+        }
+        if let Some(commits) = d["commits"].as_array() {
+            for c in commits.iter().take(30) {
+                if let Some(m) = c["message"].as_str() {
+                    lines.push(format!("commit: {}", m.lines().next().unwrap_or_default()));
+                }
+            }
+        }
+        if let Some(body) = d["body"].as_str() {
+            lines.push(format!(
+                "description: {}",
+                body.chars().take(2000).collect::<String>()
+            ));
+        }
+    }
+    lines.extend(
+        content
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(60)
+            .map(|l| format!("notes: {l}")),
+    );
+    Facts {
+        lines,
+        diffs: Vec::new(),
+    }
+}
+
+/// What one round of AI writing produced.
+pub struct Rewrite {
+    /// Channel → accepted text (channels missing kept their text).
+    pub texts: BTreeMap<String, String>,
+    /// `provider/model` that wrote the most channels, if any did.
+    pub drafted_by: Option<String>,
+    /// Why nothing was used, when nothing was.
+    pub note: Option<String>,
+    pub calls: Vec<(String, Attempt)>,
+}
+
+/// Asks the chain for each channel's post. A provider that fails outright (not one whose
+/// text was rejected) is not asked again for the other channels of this card: an outage
+/// costs one timeout per card, not one per channel.
+#[allow(clippy::too_many_arguments)]
+pub async fn rewrite(
+    providers: &[Box<dyn Provider>],
+    privacy: Privacy,
+    voice: &str,
+    facts: &Facts,
+    variants: &BTreeMap<String, String>,
+    channels: Option<&[String]>,
+    instruction: Option<&str>,
+) -> Rewrite {
+    let mut texts = BTreeMap::new();
+    let mut calls = Vec::new();
+    let mut down: HashSet<usize> = HashSet::new();
+    let mut wrote: HashMap<String, usize> = HashMap::new();
+    let mut last_failure = None;
+    for (name, offline) in variants {
+        if channels.is_some_and(|c| !c.contains(name)) {
+            continue;
+        }
+        let Some(channel) = Channel::parse(name) else {
+            continue;
+        };
+        let Some(prompt) = Prompt::for_post(
+            &PostRequest {
+                channel,
+                voice,
+                facts,
+                offline,
+                instruction,
+            },
+            privacy,
+        ) else {
+            continue;
+        };
+        let up: Vec<(usize, &dyn Provider)> = providers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !down.contains(i))
+            .map(|(i, p)| (i, p.as_ref()))
+            .collect();
+        let live: Vec<&dyn Provider> = up.iter().map(|(_, p)| *p).collect();
+        let outcome = run_chain(&live, &prompt, |t| verify(t, channel, facts, offline)).await;
+        for (k, attempt) in outcome.attempts.iter().enumerate() {
+            if let Outcome::Failed(why) | Outcome::Rejected(why) = &attempt.outcome {
+                last_failure = Some(format!("{}: {why}", attempt.provider));
+                if matches!(attempt.outcome, Outcome::Failed(_)) {
+                    down.insert(up[k].0);
+                }
+            }
+            if attempt.outcome == Outcome::Used {
+                *wrote
+                    .entry(format!("{}/{}", attempt.provider, attempt.model))
+                    .or_default() += 1;
+            }
+            calls.push((name.clone(), attempt.clone()));
+        }
+        if let Some(text) = outcome.text {
+            texts.insert(name.clone(), text);
+        }
+    }
+    let drafted_by = wrote.into_iter().max_by_key(|(_, n)| *n).map(|(w, _)| w);
+    let note = (texts.is_empty() && !calls.is_empty()).then(|| {
+        format!(
+            "AI drafting gave nothing usable, so this is the offline draft ({})",
+            last_failure.unwrap_or_else(|| "no provider answered".into())
+        )
+    });
+    Rewrite {
+        texts,
+        drafted_by,
+        note,
+        calls,
+    }
+}
+
+/// Ledger rows for a round of calls.
+pub fn ledger(
+    prices: &Prices,
+    ws: covalynce_domain::WorkspaceId,
+    card: Option<covalynce_domain::CardId>,
+    purpose: &str,
+    calls: &[(String, Attempt)],
+) -> Vec<NewAiCall> {
+    calls
+        .iter()
+        .map(|(channel, a)| NewAiCall {
+            workspace_id: ws,
+            card_id: card,
+            provider: a.provider.to_owned(),
+            model: a.model.clone(),
+            purpose: purpose.to_owned(),
+            channel: Some(channel.clone()),
+            tokens_in: a.tokens_in as i64,
+            tokens_out: a.tokens_out as i64,
+            cost_micros: prices.cost_micros(&a.model, a.tokens_in, a.tokens_out),
+            latency_ms: a.latency_ms as i64,
+            outcome: a.outcome.as_str().to_owned(),
+            detail: match &a.outcome {
+                Outcome::Used => None,
+                Outcome::Rejected(w) | Outcome::Failed(w) => Some(w.chars().take(300).collect()),
+            },
+        })
+        .collect()
+}
+
+/// The risk light on final texts (what an edit is judged by too).
+pub fn assess(
+    event: &EventRecord,
+    variants: &BTreeMap<String, String>,
+) -> (covalynce_domain::Risk, Vec<String>) {
+    let private = event.data["repo_private"].as_bool().unwrap_or(false);
+    let own_url = ["url", "compare_url", "repo_url"]
+        .iter()
+        .find_map(|k| event.data[*k].as_str().map(str::to_owned));
+    let posts: BTreeMap<Channel, String> = variants
+        .iter()
+        .filter_map(|(k, v)| Channel::parse(k).map(|c| (c, v.clone())))
+        .collect();
+    let secrets: Vec<covalynce_understanding::Finding> = variants
+        .values()
+        .flat_map(|t| covalynce_understanding::redact_secrets(t).1)
+        .collect();
+    let report = covalynce_cards::assess(
+        &posts,
+        &secrets,
+        private.then_some(event.repo.as_str()),
+        own_url.as_deref(),
+    );
+    (report.level, report.reasons)
+}

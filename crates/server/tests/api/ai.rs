@@ -1,0 +1,326 @@
+//! AI drafting through the real server: a workspace's chain pointed at a local server
+//! that speaks the OpenAI chat-completions protocol and records what it was sent.
+
+use crate::helpers::*;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use covalynce_storage::Backend;
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+on_both_backends!(
+    a_push_is_drafted_by_the_ai_chain_within_the_facts_and_costed,
+    when_the_ai_fails_the_offline_draft_stands_and_says_so,
+    refining_makes_a_revision_and_a_stray_answer_changes_nothing,
+    ai_settings_are_validated_and_keys_never_shown,
+);
+
+const KEY: &str = "sk-live-covalynce-test-key-0123456789";
+
+#[derive(Clone, Default)]
+struct Llm {
+    seen: Arc<Mutex<Vec<(HeaderMap, Value)>>>,
+    replies: Arc<Mutex<VecDeque<(u16, Value)>>>,
+}
+
+impl Llm {
+    fn answer(&self, text: &str) {
+        self.replies.lock().unwrap().push_back((
+            200,
+            json!({
+                "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160}
+            }),
+        ));
+    }
+
+    fn fail(&self, status: u16) {
+        self.replies.lock().unwrap().push_back((
+            status,
+            json!({"error": {"message": "The server had an error while processing your request.", "type": "server_error"}}),
+        ));
+    }
+
+    fn requests(&self) -> Vec<(HeaderMap, Value)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn reply(State(llm): State<Llm>, headers: HeaderMap, body: String) -> impl IntoResponse {
+    llm.seen
+        .lock()
+        .unwrap()
+        .push((headers, serde_json::from_str(&body).unwrap_or(Value::Null)));
+    let mut replies = llm.replies.lock().unwrap();
+    let (status, body) = if replies.len() > 1 {
+        replies.pop_front().unwrap()
+    } else {
+        replies.front().cloned().unwrap()
+    };
+    (StatusCode::from_u16(status).unwrap(), axum::Json(body))
+}
+
+/// A local OpenAI-compatible server; its base URL ends in /v1 like the real one.
+async fn llm() -> (String, Llm) {
+    let llm = Llm::default();
+    let app = Router::new()
+        .route("/v1/chat/completions", axum::routing::post(reply))
+        .with_state(llm.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/v1"), llm)
+}
+
+async fn configure(app: &TestApp, base: &str, privacy: &str) -> reqwest::Response {
+    app.client
+        .put(app.url("/api/v1/ai"))
+        .bearer_auth(&app.token)
+        .json(&json!({
+            "privacy": privacy,
+            "providers": [{"kind": "openai_compatible", "model": "gpt-4o-mini", "base_url": base, "api_key": KEY}]
+        }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// One push, drafted; returns the card.
+async fn drafted_card(app: &TestApp) -> Value {
+    let secret = "ai-webhook-secret";
+    let source = app.github_source("Codertocat/Hello-World", secret).await;
+    let r = app
+        .deliver(
+            &source,
+            "push",
+            "ai-1",
+            secret,
+            &push_of_commit(&"a".repeat(40)),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let mut card = Value::Null;
+    for _ in 0..200 {
+        let list = app.get_json("/api/v1/cards?status=pending").await;
+        if let Some(c) = list["data"].as_array().and_then(|a| a.first()) {
+            card = c.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!card.is_null(), "a card was drafted");
+    card
+}
+
+const GOOD: &str = "Codertocat/Hello-World shipped: Initial commit. A fresh README to start from.";
+
+async fn a_push_is_drafted_by_the_ai_chain_within_the_facts_and_costed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (base, llm) = llm().await;
+    llm.answer(GOOD);
+    let before = app.get_json("/api/v1/ai").await;
+    assert_eq!(
+        before["data"],
+        json!({"privacy": "offline", "providers": []}),
+        "AI is off until an owner turns it on"
+    );
+    let r = configure(&app, &base, "messages").await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("\"has_key\":true") && !text.contains(KEY),
+        "{text}"
+    );
+
+    let card = drafted_card(&app).await;
+    assert_eq!(
+        card["drafted_by"], "openai_compatible/gpt-4o-mini",
+        "{card}"
+    );
+    assert_eq!(card["draft_note"], Value::Null);
+    for channel in ["linkedin", "x", "mastodon", "bluesky", "slack", "discord"] {
+        assert_eq!(card["variants"][channel], GOOD, "{channel}");
+    }
+    assert_eq!(card["risk"], "green");
+
+    let seen = llm.requests();
+    assert_eq!(seen.len(), 6, "one post per channel");
+    for (headers, body) in &seen {
+        assert_eq!(headers["authorization"], format!("Bearer {KEY}"));
+        assert_eq!(body["model"], "gpt-4o-mini");
+        let sent = body.to_string();
+        assert!(
+            sent.contains("Initial commit") && sent.contains("Codertocat/Hello-World"),
+            "the facts were sent"
+        );
+        assert!(!sent.contains(KEY), "the key is a header, never content");
+    }
+
+    let ledger = app.get_json("/api/v1/ai/ledger").await["data"].clone();
+    assert_eq!(ledger["totals"]["calls"], 6);
+    assert_eq!(ledger["totals"]["used"], 6);
+    assert_eq!(ledger["totals"]["tokens_in"], 720);
+    assert_eq!(ledger["totals"]["tokens_out"], 240);
+    // gpt-4o-mini: $0.15 in, $0.60 out per million tokens.
+    assert_eq!(ledger["totals"]["cost_usd"], 0.000252);
+    let today = &covalynce_domain::time::format_rfc3339(covalynce_domain::now_millis())[..10];
+    assert_eq!(ledger["periods"][0]["period"], today);
+    assert_eq!(ledger["entries"][0]["card_id"], card["id"]);
+    let month = app.get_json("/api/v1/ai/ledger?group=month").await;
+    assert_eq!(month["data"]["periods"][0]["period"], &today[..7]);
+
+    // The key is sealed at rest like every credential.
+    let dump = crate::accounts::dump_database(&app).await;
+    assert!(!dump.contains(KEY), "the AI key is stored in plain text");
+    app.stop().await;
+}
+
+async fn when_the_ai_fails_the_offline_draft_stands_and_says_so(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (base, llm) = llm().await;
+    llm.fail(500);
+    assert_eq!(configure(&app, &base, "messages").await.status(), 200);
+    let card = drafted_card(&app).await;
+    assert_eq!(card["drafted_by"], "offline");
+    let note = card["draft_note"].as_str().unwrap();
+    assert!(
+        note.contains("offline draft") && note.contains("500"),
+        "{note}"
+    );
+    assert!(
+        card["variants"]["x"]
+            .as_str()
+            .unwrap()
+            .contains("Hello-World"),
+        "the offline text"
+    );
+    let ledger = app.get_json("/api/v1/ai/ledger").await["data"].clone();
+    assert_eq!(
+        ledger["totals"]["calls"], 1,
+        "a failing provider is not asked again for the other channels"
+    );
+    assert_eq!(ledger["totals"]["failed"], 1);
+    assert_eq!(ledger["entries"][0]["outcome"], "failed");
+    assert_eq!(
+        llm.requests().len(),
+        3,
+        "a 500 is retried twice, then given up"
+    );
+    app.stop().await;
+}
+
+async fn refining_makes_a_revision_and_a_stray_answer_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (base, llm) = llm().await;
+    let card = drafted_card(&app).await;
+    let id = card["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/cards/{id}/refine");
+    let refine = |instruction: &'static str| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            app.post_json(
+                &path,
+                &json!({"instruction": instruction, "channels": ["x"]}),
+            )
+            .await
+        }
+    };
+    let off = refine("make it shorter").await;
+    assert_eq!(off.status(), 409, "offline by default");
+    assert!(off.text().await.unwrap().contains("privacy: offline"));
+    assert!(llm.requests().is_empty(), "nothing left the machine");
+
+    llm.answer("Hello-World: Initial commit is in.");
+    assert_eq!(configure(&app, &base, "messages").await.status(), 200);
+    let r = refine("make it shorter").await;
+    assert_eq!(r.status(), 200);
+    let refined: Value = r.json().await.unwrap();
+    assert_eq!(
+        refined["data"]["variants"]["x"],
+        "Hello-World: Initial commit is in."
+    );
+    assert_eq!(
+        refined["data"]["variants"]["linkedin"], card["variants"]["linkedin"],
+        "only x was asked for"
+    );
+    assert!(llm.requests()[0].1.to_string().contains("make it shorter"));
+    let revisions = app.get_json(&format!("/api/v1/cards/{id}/revisions")).await;
+    assert_eq!(revisions["data"].as_array().unwrap().len(), 2);
+    assert!(
+        revisions["data"][1]["author"]
+            .as_str()
+            .unwrap()
+            .starts_with("ai:openai_compatible/gpt-4o-mini for token:")
+    );
+
+    llm.replies.lock().unwrap().clear();
+    llm.answer("Hello-World v9.9.9 is out with a brand new dashboard!");
+    let stray = refine("make it exciting").await;
+    assert_eq!(stray.status(), 409);
+    let why = stray.text().await.unwrap();
+    assert!(why.contains("unchanged") && why.contains("9.9.9"), "{why}");
+    let revisions = app.get_json(&format!("/api/v1/cards/{id}/revisions")).await;
+    assert_eq!(
+        revisions["data"].as_array().unwrap().len(),
+        2,
+        "the card did not change"
+    );
+    let ledger = app.get_json("/api/v1/ai/ledger").await["data"].clone();
+    assert_eq!(ledger["totals"]["rejected"], 1);
+    assert_eq!(ledger["entries"][0]["purpose"], "refine");
+    app.stop().await;
+}
+
+async fn ai_settings_are_validated_and_keys_never_shown(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (body, field) in [
+        (json!({"privacy": "everything"}), "privacy"),
+        (
+            json!({"providers": [{"kind": "skynet", "model": "x"}]}),
+            "kind",
+        ),
+        (
+            json!({"providers": [{"kind": "gemini", "model": "a/../b"}]}),
+            "model",
+        ),
+        (
+            json!({"providers": [{"kind": "anthropic", "model": "m", "base_url": "not a url"}]}),
+            "base_url",
+        ),
+    ] {
+        let r = app
+            .client
+            .put(app.url("/api/v1/ai"))
+            .bearer_auth(&app.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{body}");
+        assert!(r.text().await.unwrap().contains(field), "{field}");
+    }
+    let (base, _) = llm().await;
+    assert_eq!(configure(&app, &base, "diffs").await.status(), 200);
+    let settings = app.get_json("/api/v1/ai").await;
+    assert_eq!(settings["data"]["privacy"], "diffs");
+    assert!(!settings.to_string().contains(KEY));
+    let off = app
+        .client
+        .put(app.url("/api/v1/ai"))
+        .bearer_auth(&app.token)
+        .json(&json!({"providers": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), 200);
+    assert_eq!(
+        app.get_json("/api/v1/ai").await["data"]["providers"],
+        json!([])
+    );
+    app.stop().await;
+}
