@@ -40,6 +40,29 @@ const INTERNAL: [&str; 6] = [
     "staging password",
 ];
 
+/// The light on a card's final texts given its event's data (null when it has none): what
+/// a fresh draft, an AI rewrite and a person's edit are all judged by. The event says
+/// whether the repository is private and which link is the project's own.
+pub fn judge(
+    variants: &BTreeMap<String, String>,
+    event_data: &serde_json::Value,
+    repo: &str,
+) -> RiskReport {
+    let private = event_data["repo_private"].as_bool().unwrap_or(false);
+    let own_url = ["url", "compare_url", "repo_url"]
+        .iter()
+        .find_map(|k| event_data[*k].as_str());
+    let posts: BTreeMap<Channel, String> = variants
+        .iter()
+        .filter_map(|(k, v)| Channel::parse(k).map(|c| (c, v.clone())))
+        .collect();
+    let secrets: Vec<Finding> = variants
+        .values()
+        .flat_map(|t| covalynce_understanding::redact_secrets(t).1)
+        .collect();
+    assess(&posts, &secrets, private.then_some(repo), own_url)
+}
+
 /// `posts`: channel → text. `project_url` is the link the drafter itself added; other links
 /// are worth a look.
 pub fn assess(

@@ -295,29 +295,3 @@ pub fn ledger(
         })
         .collect()
 }
-
-/// The risk light on final texts (what an edit is judged by too).
-pub fn assess(
-    event: &EventRecord,
-    variants: &BTreeMap<String, String>,
-) -> (covalynce_domain::Risk, Vec<String>) {
-    let private = event.data["repo_private"].as_bool().unwrap_or(false);
-    let own_url = ["url", "compare_url", "repo_url"]
-        .iter()
-        .find_map(|k| event.data[*k].as_str().map(str::to_owned));
-    let posts: BTreeMap<Channel, String> = variants
-        .iter()
-        .filter_map(|(k, v)| Channel::parse(k).map(|c| (c, v.clone())))
-        .collect();
-    let secrets: Vec<covalynce_understanding::Finding> = variants
-        .values()
-        .flat_map(|t| covalynce_understanding::redact_secrets(t).1)
-        .collect();
-    let report = covalynce_cards::assess(
-        &posts,
-        &secrets,
-        private.then_some(event.repo.as_str()),
-        own_url.as_deref(),
-    );
-    (report.level, report.reasons)
-}

@@ -82,12 +82,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             let security_fixes = card.security_fixes;
             let (new, calls) = with_ai(ctx, &workspace, &event, *card).await?;
             let green = new.risk == covalynce_domain::Risk::Green;
-            let created = store
-                .create_card(&NewCard {
-                    source_key: event.dedup_key.clone(),
-                    ..new
-                })
-                .await?;
+            let created = store.create_card(&new).await?;
             let card_id = match &created {
                 CardCreation::Created(id) => Some(*id),
                 _ => None,
@@ -152,9 +147,9 @@ async fn with_ai(
     .await;
     if !rewrite.texts.is_empty() {
         new.variants.extend(rewrite.texts);
-        let (risk, reasons) = crate::ai::assess(event, &new.variants);
-        new.risk = risk;
-        new.risk_reasons = reasons;
+        let report = covalynce_cards::judge(&new.variants, &event.data, &event.repo);
+        new.risk = report.level;
+        new.risk_reasons = report.reasons;
         new.drafted_by = rewrite.drafted_by.unwrap_or_else(|| "offline".into());
     }
     new.draft_note = rewrite.note;

@@ -30,6 +30,7 @@ struct SettingsPage {
     invitations: Vec<InvitationView>,
     tokens: Vec<TokenView>,
     channels: Vec<ChannelOption>,
+    ai: crate::http::api::ai::AiSettingsView,
     notice: Option<(bool, String)>,
     /// Shown once: a new token or invitation link.
     secret: Option<(String, String)>,
@@ -47,6 +48,10 @@ async fn page(
     use crate::http::api::{members, workspace};
     let st = || State(state.clone());
     let ws = workspace::get(signed.auth_as::<Viewer>()?).await.0.data;
+    let ai = crate::http::api::ai::get(st(), signed.auth_as::<Viewer>()?)
+        .await?
+        .0
+        .data;
     let members = members::list(st(), signed.auth_as::<Viewer>()?)
         .await?
         .0
@@ -104,6 +109,7 @@ async fn page(
             .filter(|t| t.revoked_at.is_none())
             .collect(),
         channels,
+        ai,
         notice,
         secret,
         owner,
@@ -203,6 +209,42 @@ pub async fn act(
                 None => "Every card waits for your review.".to_owned(),
             })
         }
+        "ai-privacy" => crate::http::api::ai::update(
+            st(),
+            signed.auth_as::<Owner>()?,
+            ApiJson(crate::http::api::ai::UpdateAi {
+                privacy: field("privacy"),
+                providers: None,
+            }),
+        )
+        .await
+        .map(|r| format!("AI privacy: {}.", r.0.data.privacy)),
+        "ai-add" => {
+            signed.auth_as::<Owner>()?;
+            let input = crate::http::api::ai::ProviderInput {
+                kind: field("kind").unwrap_or_default(),
+                model: field("model").unwrap_or_default(),
+                base_url: field("base_url"),
+                api_key: field("api_key"),
+            };
+            let mut chain = ai_chain(&state, signed.workspace.id).await?;
+            match crate::http::api::ai::provider_input(&state, chain.len(), &input).await {
+                Ok(p) if chain.len() < 5 => {
+                    chain.push(p);
+                    state
+                        .store()
+                        .set_ai_chain(signed.workspace.id, &chain)
+                        .await?;
+                    Ok(format!(
+                        "{} added as provider {} of the chain.",
+                        input.model,
+                        chain.len()
+                    ))
+                }
+                Ok(_) => Ok("A chain holds at most 5 providers: remove one first.".to_owned()),
+                Err(e) => Err(e),
+            }
+        }
         "invite" => members::invite(
             st(),
             signed.auth_as::<Owner>()?,
@@ -285,6 +327,23 @@ pub async fn item(
             .await
             .map(|_| format!("The role is now {role}."))
         }
+        ("ai", "remove") => {
+            signed.auth_as::<Owner>()?;
+            let mut chain = ai_chain(&state, signed.workspace.id).await?;
+            match id.parse::<usize>() {
+                Ok(i) if i < chain.len() => {
+                    let gone = chain.remove(i);
+                    state
+                        .store()
+                        .set_ai_chain(signed.workspace.id, &chain)
+                        .await?;
+                    Ok(format!("{} is no longer asked.", gone.model))
+                }
+                _ => Err(crate::http::problem::ApiError::NotFound(
+                    "there is no such provider in the chain".into(),
+                )),
+            }
+        }
         ("members", "remove") => members::delete(st(), signed.auth_as::<Viewer>()?, path())
             .await
             .map(|_| "The member is removed and their tokens revoked.".to_owned()),
@@ -301,4 +360,23 @@ pub async fn item(
     };
     let base = super::sources::base_url(&state, &headers);
     page(&state, &signed, &base, Some(notice), None).await
+}
+
+/// The chain as stored (keys stay sealed), to change one link and store it again.
+async fn ai_chain(
+    state: &AppState,
+    ws: covalynce_domain::WorkspaceId,
+) -> Result<Vec<covalynce_storage::NewAiProvider>, UiError> {
+    Ok(state
+        .store()
+        .ai_chain(ws)
+        .await?
+        .into_iter()
+        .map(|p| covalynce_storage::NewAiProvider {
+            kind: p.kind,
+            model: p.model,
+            base_url: p.base_url,
+            sealed_key: p.sealed_key,
+        })
+        .collect())
 }

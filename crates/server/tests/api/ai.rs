@@ -173,6 +173,12 @@ async fn a_push_is_drafted_by_the_ai_chain_within_the_facts_and_costed(backend: 
     let month = app.get_json("/api/v1/ai/ledger?group=month").await;
     assert_eq!(month["data"]["periods"][0]["period"], &today[..7]);
 
+    // The owner's export carries the AI settings (no key) and every call.
+    let export = app.get_json("/api/v1/export").await["data"].clone();
+    assert_eq!(export["ai"]["providers"][0]["model"], "gpt-4o-mini");
+    assert_eq!(export["ai_calls"].as_array().unwrap().len(), 6);
+    assert!(!export.to_string().contains(KEY));
+
     // The key is sealed at rest like every credential.
     let dump = crate::accounts::dump_database(&app).await;
     assert!(!dump.contains(KEY), "the AI key is stored in plain text");

@@ -15,6 +15,7 @@ on_both_backends!(
     viewers_see_the_stack_but_cannot_act_on_it,
     another_workspaces_cards_are_not_found,
     bad_input_is_explained_on_the_page_and_nothing_is_lost,
+    owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden,
 );
 
 fn plain() -> reqwest::Client {
@@ -476,6 +477,81 @@ async fn bad_input_is_explained_on_the_page_and_nothing_is_lost(backend: Backend
     assert!(
         editor.html.contains("counter over"),
         "the counter is red on the page too"
+    );
+    app.stop().await;
+}
+
+async fn owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    let key = "sk-ui-secret-key-0123456789abcdef";
+    for (model, base) in [
+        ("gpt-4o-mini", "http://127.0.0.1:9/v1"),
+        ("claude-haiku-4-5", ""),
+    ] {
+        let kind = if base.is_empty() {
+            "anthropic"
+        } else {
+            "openai_compatible"
+        };
+        let added = owner
+            .form(
+                "/settings/ai-add",
+                &[
+                    ("kind", kind),
+                    ("model", model),
+                    ("base_url", base),
+                    ("api_key", key),
+                ],
+            )
+            .await;
+        assert_eq!(added.status, 200, "{}", added.html);
+        assert!(
+            added.html.contains(&format!("{model} added")),
+            "{}",
+            added.html
+        );
+        assert!(!added.html.contains(key), "the key is never shown");
+    }
+    let privacy = owner
+        .form("/settings/ai-privacy", &[("privacy", "messages")])
+        .await;
+    assert!(privacy.html.contains("AI privacy: messages."));
+    let (_, ai) = owner.send(Method::GET, "/api/v1/ai", None).await;
+    assert_eq!(ai["data"]["privacy"], "messages");
+    let models: Vec<&str> = ai["data"]["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(models, ["gpt-4o-mini", "claude-haiku-4-5"]);
+    assert_eq!(
+        ai["data"]["providers"][1]["base_url"],
+        "https://api.anthropic.com"
+    );
+    let bad = owner
+        .form(
+            "/settings/ai-add",
+            &[("kind", "skynet"), ("model", "t-800")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.html
+            .contains("must be openai_compatible, anthropic or gemini")
+    );
+    let removed = owner.form("/settings/ai/0/remove", &[]).await;
+    assert!(
+        removed.html.contains("gpt-4o-mini is no longer asked."),
+        "{}",
+        removed.html
+    );
+    let (_, ai) = owner.send(Method::GET, "/api/v1/ai", None).await;
+    assert_eq!(ai["data"]["providers"][0]["model"], "claude-haiku-4-5");
+    assert_eq!(
+        ai["data"]["providers"][0]["has_key"], true,
+        "the other key survived"
     );
     app.stop().await;
 }

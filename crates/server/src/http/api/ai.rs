@@ -115,47 +115,7 @@ pub async fn update(
         }
         let mut chain = Vec::new();
         for (i, p) in providers.iter().enumerate() {
-            let kind = ProviderKind::parse(&p.kind).ok_or_else(|| {
-                ApiError::Validation(format!(
-                    "providers[{i}].kind must be openai_compatible, anthropic or gemini; got {:?}",
-                    p.kind
-                ))
-            })?;
-            let model = p.model.trim();
-            // A Gemini model is a path segment: no `/`, `?` or `#` there.
-            let bad_gemini = kind == ProviderKind::Gemini && model.contains(['/', '?', '#']);
-            if model.is_empty()
-                || model.len() > 100
-                || model.contains(char::is_whitespace)
-                || bad_gemini
-            {
-                return Err(ApiError::Validation(format!(
-                    "providers[{i}].model must be a model name (1-100 characters)"
-                )));
-            }
-            let base = p
-                .base_url
-                .as_deref()
-                .map(str::trim)
-                .filter(|b| !b.is_empty())
-                .unwrap_or(kind.default_base_url());
-            let url = reqwest::Url::parse(base).map_err(|e| {
-                ApiError::Validation(format!("providers[{i}].base_url is not a URL: {e}"))
-            })?;
-            covalynce_publishing::guard::check_resolved(&url, state.http().allows_private())
-                .await
-                .map_err(|r| ApiError::Validation(format!("providers[{i}].base_url: {}", r.0)))?;
-            let key = p
-                .api_key
-                .as_deref()
-                .map(str::trim)
-                .filter(|k| !k.is_empty());
-            chain.push(NewAiProvider {
-                kind: kind.as_str().into(),
-                model: model.into(),
-                base_url: base.trim_end_matches('/').into(),
-                sealed_key: key.map(|k| state.secrets().seal(k.as_bytes())),
-            });
+            chain.push(provider_input(&state, i, p).await?);
         }
         state.store().set_ai_chain(ws.id, &chain).await?;
     }
@@ -170,6 +130,51 @@ pub async fn update(
     Ok(Json(Data {
         data: view(&state, &ws).await?,
     }))
+}
+
+/// One provider of a chain, checked (kind, model, a base URL the SSRF guard allows) and its
+/// key sealed. `i` names it in errors.
+pub async fn provider_input(
+    state: &AppState,
+    i: usize,
+    p: &ProviderInput,
+) -> Result<NewAiProvider, ApiError> {
+    let kind = ProviderKind::parse(&p.kind).ok_or_else(|| {
+        ApiError::Validation(format!(
+            "providers[{i}].kind must be openai_compatible, anthropic or gemini; got {:?}",
+            p.kind
+        ))
+    })?;
+    let model = p.model.trim();
+    // A Gemini model is a path segment: no `/`, `?` or `#` there.
+    let bad_gemini = kind == ProviderKind::Gemini && model.contains(['/', '?', '#']);
+    if model.is_empty() || model.len() > 100 || model.contains(char::is_whitespace) || bad_gemini {
+        return Err(ApiError::Validation(format!(
+            "providers[{i}].model must be a model name (1-100 characters)"
+        )));
+    }
+    let base = p
+        .base_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .unwrap_or(kind.default_base_url());
+    let url = reqwest::Url::parse(base)
+        .map_err(|e| ApiError::Validation(format!("providers[{i}].base_url is not a URL: {e}")))?;
+    covalynce_publishing::guard::check_resolved(&url, state.http().allows_private())
+        .await
+        .map_err(|r| ApiError::Validation(format!("providers[{i}].base_url: {}", r.0)))?;
+    let key = p
+        .api_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    Ok(NewAiProvider {
+        kind: kind.as_str().into(),
+        model: model.into(),
+        base_url: base.trim_end_matches('/').into(),
+        sealed_key: key.map(|k| state.secrets().seal(k.as_bytes())),
+    })
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -345,6 +350,26 @@ pub struct Ledger {
     pub entries: Vec<LedgerEntry>,
 }
 
+impl From<covalynce_storage::AiCallRecord> for LedgerEntry {
+    fn from(c: covalynce_storage::AiCallRecord) -> Self {
+        LedgerEntry {
+            id: c.id,
+            card_id: c.card_id,
+            provider: c.provider,
+            model: c.model,
+            purpose: c.purpose,
+            channel: c.channel,
+            tokens_in: c.tokens_in,
+            tokens_out: c.tokens_out,
+            cost_usd: c.cost_micros as f64 / 1e6,
+            latency_ms: c.latency_ms,
+            outcome: c.outcome,
+            detail: c.detail,
+            at: super::time(c.created_at),
+        }
+    }
+}
+
 fn add(t: &mut Totals, e: &LedgerEntry) {
     t.calls += 1;
     match e.outcome.as_str() {
@@ -385,24 +410,7 @@ pub async fn ledger(
         }
     };
     let calls = state.store().ai_calls(ws.id, from, to, 1000).await?;
-    let entries: Vec<LedgerEntry> = calls
-        .into_iter()
-        .map(|c| LedgerEntry {
-            id: c.id,
-            card_id: c.card_id,
-            provider: c.provider,
-            model: c.model,
-            purpose: c.purpose,
-            channel: c.channel,
-            tokens_in: c.tokens_in,
-            tokens_out: c.tokens_out,
-            cost_usd: c.cost_micros as f64 / 1e6,
-            latency_ms: c.latency_ms,
-            outcome: c.outcome,
-            detail: c.detail,
-            at: super::time(c.created_at),
-        })
-        .collect();
+    let entries: Vec<LedgerEntry> = calls.into_iter().map(LedgerEntry::from).collect();
     let mut totals = Totals::default();
     let mut periods: BTreeMap<String, Totals> = BTreeMap::new();
     for e in &entries {

@@ -262,29 +262,10 @@ pub async fn apply_edit(
         Some(e) => state.store().event(ws.id, e).await?,
         None => None,
     };
-    let private = event
-        .as_ref()
-        .and_then(|e| e.data["repo_private"].as_bool())
-        .unwrap_or(false);
-    let own_url = event.as_ref().and_then(|e| {
-        ["url", "compare_url", "repo_url"]
-            .iter()
-            .find_map(|k| e.data[*k].as_str().map(str::to_owned))
-    });
-    let posts: BTreeMap<Channel, String> = variants
-        .iter()
-        .filter_map(|(k, v)| Channel::parse(k).map(|c| (c, v.clone())))
-        .collect();
-    let secrets: Vec<covalynce_understanding::Finding> = variants
-        .values()
-        .flat_map(|t| covalynce_understanding::redact_secrets(t).1)
-        .collect();
-    let report = covalynce_cards::assess(
-        &posts,
-        &secrets,
-        private.then(|| event.as_ref().map(|e| e.repo.as_str()).unwrap_or_default()),
-        own_url.as_deref(),
-    );
+    let report = match &event {
+        Some(e) => covalynce_cards::judge(&variants, &e.data, &e.repo),
+        None => covalynce_cards::judge(&variants, &serde_json::Value::Null, ""),
+    };
     let change = state
         .store()
         .edit_card(

@@ -466,6 +466,9 @@ pub struct Export {
     pub events: Vec<super::events::EventView>,
     pub cards: Vec<CardExport>,
     pub audit: Vec<AuditView>,
+    /// The AI settings (keys never) and every AI call on record.
+    pub ai: super::ai::AiSettingsView,
+    pub ai_calls: Vec<super::ai::LedgerEntry>,
 }
 
 /// Export everything of this workspace as one JSON document (owners).
@@ -575,6 +578,17 @@ pub async fn export(
             break;
         }
     }
+    let Json(ai) = super::ai::get(
+        State(state.clone()),
+        Auth(ws.clone(), who.clone(), std::marker::PhantomData),
+    )
+    .await?;
+    let ai_calls = store
+        .ai_calls(ws.id, 0, i64::MAX, i64::MAX)
+        .await?
+        .into_iter()
+        .map(super::ai::LedgerEntry::from)
+        .collect();
     Ok(Json(Data {
         data: Export {
             exported_at: super::time(now_millis()),
@@ -588,6 +602,8 @@ pub async fn export(
             events,
             cards,
             audit,
+            ai: ai.data,
+            ai_calls,
         },
     }))
 }
