@@ -55,6 +55,12 @@ impl Http {
         self.client.clone()
     }
 
+    /// A GET of `url`, once the URL itself passes the guard.
+    pub(crate) fn get(&self, url: &Url) -> Result<reqwest::RequestBuilder, Refused> {
+        check_url(url, self.allow_private)?;
+        Ok(self.client.get(url.clone()))
+    }
+
     /// A POST to `url`, once the URL itself passes the guard.
     pub(crate) fn post(&self, url: &Url) -> Result<reqwest::RequestBuilder, Refused> {
         check_url(url, self.allow_private)?;

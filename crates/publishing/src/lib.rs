@@ -13,6 +13,7 @@
 
 pub mod discord;
 pub mod guard;
+pub mod mastodon;
 pub mod outbox;
 pub mod slack;
 pub mod webhook;
@@ -32,14 +33,16 @@ pub enum ChannelKind {
     Webhook,
     Slack,
     Discord,
+    Mastodon,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 4] = [
+    pub const ALL: [ChannelKind; 5] = [
         ChannelKind::Outbox,
         ChannelKind::Webhook,
         ChannelKind::Slack,
         ChannelKind::Discord,
+        ChannelKind::Mastodon,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -52,6 +55,7 @@ impl ChannelKind {
             ChannelKind::Webhook => "webhook",
             ChannelKind::Slack => "slack",
             ChannelKind::Discord => "discord",
+            ChannelKind::Mastodon => "mastodon",
         }
     }
 }
@@ -171,6 +175,12 @@ pub enum Target {
     Discord {
         url: Url,
     },
+    Mastodon {
+        instance: Url,
+        token: String,
+        max_characters: usize,
+        per_url: usize,
+    },
 }
 
 impl std::fmt::Debug for Target {
@@ -214,6 +224,12 @@ impl Target {
             ChannelKind::Discord => Target::Discord {
                 url: url(secrets, "url")?,
             },
+            ChannelKind::Mastodon => Target::Mastodon {
+                instance: url(config, "instance")?,
+                token: field(secrets, "token")?,
+                max_characters: config["max_characters"].as_u64().unwrap_or(500) as usize,
+                per_url: config["characters_reserved_per_url"].as_u64().unwrap_or(23) as usize,
+            },
         })
     }
 
@@ -223,6 +239,7 @@ impl Target {
             Target::Webhook { .. } => ChannelKind::Webhook,
             Target::Slack { .. } => ChannelKind::Slack,
             Target::Discord { .. } => ChannelKind::Discord,
+            Target::Mastodon { .. } => ChannelKind::Mastodon,
         }
     }
 
@@ -231,6 +248,9 @@ impl Target {
             // The outbox checks for the key under a lock; webhook receivers are told to
             // deduplicate by it (`Idempotency-Key`, `X-Covalynce-Delivery`).
             Target::Outbox { .. } | Target::Webhook { .. } => Recovery::Replay,
+            // Mastodon keeps the Idempotency-Key for an hour and answers a repeat with the
+            // status it already made.
+            Target::Mastodon { .. } => Recovery::Replay,
             // Incoming webhooks take no key and cannot be read back.
             Target::Slack { .. } | Target::Discord { .. } => Recovery::AskAPerson,
         }
@@ -247,6 +267,26 @@ impl Target {
             } => webhook::publish(http, url, secret, variant, post).await,
             Target::Slack { url } => slack::publish(http, url, post.text_for("slack")).await,
             Target::Discord { url } => discord::publish(http, url, post.text_for("discord")).await,
+            Target::Mastodon {
+                instance,
+                token,
+                max_characters,
+                per_url,
+            } => {
+                let limits = mastodon::Limits {
+                    max_characters: *max_characters,
+                    per_url: *per_url,
+                };
+                mastodon::publish(
+                    http,
+                    instance,
+                    token,
+                    &limits,
+                    post.text_for("mastodon"),
+                    post.idempotency_key,
+                )
+                .await
+            }
         }
     }
 
@@ -265,6 +305,15 @@ impl Target {
             Target::Discord { url } => discord::publish(http, url, TEST)
                 .await
                 .map(|_| "sent a test message to Discord".to_owned()),
+            // A status would be public: checking the account and the token is the test.
+            Target::Mastodon {
+                instance, token, ..
+            } => mastodon::account(http, instance, token).await.map(|a| {
+                format!(
+                    "connected as @{} (posts up to {} characters)",
+                    a.acct, a.max_characters
+                )
+            }),
         }
     }
 }

@@ -78,6 +78,8 @@ pub async fn create(
         url: field("url"),
         secret: field("secret"),
         webhook_url: field("webhook_url"),
+        instance_url: field("instance_url"),
+        access_token: field("access_token"),
         daily_cap,
     };
     match crate::http::api::channels::create(

@@ -833,7 +833,12 @@ async fn channels_can_be_listed_tested_disabled_enabled_and_deleted(backend: Bac
     // Bad input: clear problems, nothing stored.
     for (body, why) in [
         (json!({"kind": "myspace"}), "kind must be one of"),
-        (json!({"kind": "mastodon"}), "not available yet"),
+        (json!({"kind": "bluesky"}), "not available yet"),
+        (json!({"kind": "mastodon"}), "instance_url is required"),
+        (
+            json!({"kind": "mastodon", "instance_url": "https://example.com"}),
+            "access_token is required",
+        ),
         (
             json!({"kind": "outbox", "path": "relative.jsonl"}),
             "absolute",

@@ -457,3 +457,171 @@ async fn receive(
 fn rand_u128() -> u128 {
     uuid::Uuid::new_v4().as_u128()
 }
+
+// ---------------------------------------------------------------------------------------
+// Mastodon: GET /api/v1/accounts/verify_credentials and /api/v2/instance, POST
+// /api/v1/statuses with a Bearer token and an Idempotency-Key it honours (a repeat answers
+// the status already made); 401 {"error"} for a bad token, 422 for too long.
+
+#[derive(Default)]
+struct MastodonState {
+    tokens: Vec<String>,
+    max_characters: u64,
+    /// Idempotency-Key → the status made for it.
+    statuses: HashMap<String, Value>,
+    made: u32,
+    /// The next this many posts are made, but answered 503 (the answer is lost).
+    lose_answers: u32,
+}
+
+#[derive(Clone)]
+pub struct FakeMastodon {
+    pub base: String,
+    pub log: Log,
+    state: Arc<Mutex<MastodonState>>,
+}
+
+impl FakeMastodon {
+    pub async fn start(token: &str, max_characters: u64) -> Self {
+        let log: Log = Arc::default();
+        let state = Arc::new(Mutex::new(MastodonState {
+            tokens: vec![token.to_owned()],
+            max_characters,
+            ..Default::default()
+        }));
+        let router = Router::new()
+            .route(
+                "/api/v1/accounts/verify_credentials",
+                axum::routing::get(mastodon_me),
+            )
+            .route("/api/v2/instance", axum::routing::get(mastodon_instance))
+            .route("/api/v1/statuses", post(mastodon_post))
+            .with_state((log.clone(), state.clone()));
+        Self {
+            base: serve(router).await,
+            log,
+            state,
+        }
+    }
+
+    /// The user revoked the token in their settings.
+    pub fn revoke_all(&self) {
+        self.state.lock().unwrap().tokens.clear();
+    }
+
+    pub fn lose_next_answers(&self, n: u32) {
+        self.state.lock().unwrap().lose_answers = n;
+    }
+
+    /// Statuses actually made (a repeat with a known key makes none).
+    pub fn statuses_made(&self) -> u32 {
+        self.state.lock().unwrap().made
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+type MastodonShared = (Log, Arc<Mutex<MastodonState>>);
+
+fn mastodon_authorized(state: &MastodonState, headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| state.tokens.iter().any(|k| k == t))
+}
+
+fn mastodon_unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"error": "The access token is invalid"})),
+    )
+        .into_response()
+}
+
+async fn mastodon_me(State((log, state)): State<MastodonShared>, headers: HeaderMap) -> Response {
+    record(
+        &log,
+        "/api/v1/accounts/verify_credentials".into(),
+        HashMap::new(),
+        headers.clone(),
+        &Bytes::new(),
+    );
+    if !mastodon_authorized(&state.lock().unwrap(), &headers) {
+        return mastodon_unauthorized();
+    }
+    axum::Json(
+        json!({"id": "109", "username": "founder", "acct": "founder", "display_name": "A Founder"}),
+    )
+    .into_response()
+}
+
+async fn mastodon_instance(State((_, state)): State<MastodonShared>) -> Response {
+    let max = state.lock().unwrap().max_characters;
+    axum::Json(json!({
+        "domain": "social.example",
+        "title": "Social Example",
+        "configuration": {"statuses": {"max_characters": max, "max_media_attachments": 4, "characters_reserved_per_url": 23}}
+    }))
+    .into_response()
+}
+
+async fn mastodon_post(
+    State((log, state)): State<MastodonShared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &log,
+        "/api/v1/statuses".into(),
+        HashMap::new(),
+        headers.clone(),
+        &body,
+    );
+    let mut s = state.lock().unwrap();
+    if !mastodon_authorized(&s, &headers) {
+        return mastodon_unauthorized();
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(existing) = s.statuses.get(&key).filter(|_| !key.is_empty()) {
+        return axum::Json(existing.clone()).into_response();
+    }
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let text = v["status"].as_str().unwrap_or_default();
+    if text.trim().is_empty() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"error": "Validation failed: Text can't be blank"})),
+        )
+            .into_response();
+    }
+    if text.chars().count() as u64 > s.max_characters {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"error": format!("Validation failed: Text character limit of {} exceeded", s.max_characters)})),
+        )
+            .into_response();
+    }
+    s.made += 1;
+    let id = format!("1100{}", s.made);
+    let status = json!({"id": id, "url": format!("https://social.example/@founder/{id}"), "content": format!("<p>{text}</p>"), "visibility": v["visibility"]});
+    if !key.is_empty() {
+        s.statuses.insert(key, status.clone());
+    }
+    if s.lose_answers > 0 {
+        s.lose_answers -= 1;
+        return (StatusCode::SERVICE_UNAVAILABLE, "upstream connect error").into_response();
+    }
+    let mut r = axum::Json(status).into_response();
+    r.headers_mut()
+        .insert("x-ratelimit-limit", "300".parse().unwrap());
+    r.headers_mut()
+        .insert("x-ratelimit-remaining", "299".parse().unwrap());
+    r
+}

@@ -17,7 +17,7 @@ use serde_json::json;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateChannel {
-    /// `outbox`, `webhook`, `slack` or `discord`.
+    /// `outbox`, `webhook`, `slack`, `discord` or `mastodon`.
     pub kind: String,
     pub name: Option<String>,
     /// outbox: an absolute file path; default `DATA_DIR/outbox.jsonl`.
@@ -30,6 +30,11 @@ pub struct CreateChannel {
     pub secret: Option<String>,
     /// slack and discord: the incoming webhook URL.
     pub webhook_url: Option<String>,
+    /// mastodon: the instance, e.g. `https://mastodon.social`.
+    pub instance_url: Option<String>,
+    /// mastodon: an access token with the `write:statuses` scope (Preferences →
+    /// Development → New application). Stored encrypted.
+    pub access_token: Option<String>,
     /// At most this many publications per UTC day; more wait for the next day.
     pub daily_cap: Option<i64>,
 }
@@ -97,7 +102,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Data<ChannelView>>), ApiError> {
     let kind = ChannelKind::parse(&req.kind).ok_or_else(|| {
         let known: Vec<&str> = ChannelKind::ALL.iter().map(|k| k.as_str()).collect();
-        let later = ["mastodon", "bluesky", "linkedin", "x"];
+        let later = ["bluesky", "linkedin", "x"];
         if later.contains(&req.kind.as_str()) {
             ApiError::Validation(format!(
                 "{} channels are not available yet; available: {}",
@@ -137,6 +142,36 @@ pub async fn create(
                 config: json!({"url": url.as_str(), "variant": variant(&req)?}),
                 secrets: Some(json!({ "secret": secret })),
                 generated,
+            }
+        }
+        ChannelKind::Mastodon => {
+            // The cheap checks first: a missing token needs no lookup of the instance.
+            if req.instance_url.is_none() {
+                return Err(ApiError::Validation("instance_url is required".into()));
+            }
+            let token = req
+                .access_token
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| ApiError::Validation("access_token is required".into()))?;
+            let instance =
+                public_url(req.instance_url.as_deref(), "instance_url", allow_private).await?;
+            // Connecting checks the token and reads the instance's own limits.
+            let account = covalynce_publishing::mastodon::account(state.http(), &instance, token)
+                .await
+                .map_err(|f| {
+                    ApiError::Validation(format!("could not connect the Mastodon account: {f}"))
+                })?;
+            Parsed {
+                config: json!({
+                    "instance": instance.as_str().trim_end_matches('/'),
+                    "account": account.acct,
+                    "max_characters": account.max_characters,
+                    "characters_reserved_per_url": account.characters_reserved_per_url,
+                }),
+                secrets: Some(json!({ "token": token })),
+                generated: None,
             }
         }
         ChannelKind::Slack | ChannelKind::Discord => {
@@ -229,6 +264,7 @@ fn default_name(kind: ChannelKind) -> &'static str {
         ChannelKind::Webhook => "Webhook",
         ChannelKind::Slack => "Slack",
         ChannelKind::Discord => "Discord",
+        ChannelKind::Mastodon => "Mastodon",
     }
 }
 

@@ -1,0 +1,231 @@
+//! Mastodon: `POST {instance}/api/v1/statuses` with a user access token (scope
+//! `write:statuses`) and an `Idempotency-Key` the server keeps for an hour, so a request
+//! that may have arrived can be sent again safely (see [`crate::Recovery`]).
+//!
+//! Limits come from the instance (`GET /api/v2/instance`: `max_characters`, 500 by
+//! default; `characters_reserved_per_url`, 23). Errors are `{"error": "…"}`: 401 the token
+//! is invalid or revoked, 422 validation (too long, blank), 429 with `X-RateLimit-Reset`
+//! (an ISO 8601 time).
+
+use crate::guard::{Http, SendError};
+use crate::{Failure, Sent, snippet};
+use reqwest::Url;
+use serde_json::Value;
+use std::time::Duration;
+
+/// What connecting learns about an account and its instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// `user@instance.example`.
+    pub acct: String,
+    pub max_characters: usize,
+    pub characters_reserved_per_url: usize,
+}
+
+fn endpoint(instance: &Url, path: &str) -> Result<Url, Failure> {
+    instance
+        .join(path)
+        .map_err(|e| Failure::broken(format!("the Mastodon instance URL is invalid: {e}")))
+}
+
+fn send_failure(e: reqwest::Error, idempotent: bool) -> Failure {
+    match SendError::from_reqwest(e, "Mastodon") {
+        SendError::Refused(m) => Failure::broken(m),
+        SendError::NotSent(m) => Failure::retry(m, None),
+        // The Idempotency-Key makes sending again harmless: Mastodon answers a repeat
+        // with the status it already made.
+        SendError::MaybeSent(m) if idempotent => Failure::retry(m, None),
+        SendError::MaybeSent(m) => Failure::Unknown { message: m },
+    }
+}
+
+/// The error Mastodon gave, in its words.
+fn error_of(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| snippet(body))
+}
+
+/// `X-RateLimit-Reset` as Unix ms, when the budget is spent.
+fn reset_at(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+    let remaining: i64 = headers
+        .get("x-ratelimit-remaining")?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    if remaining > 0 {
+        return None;
+    }
+    let reset = headers.get("x-ratelimit-reset")?.to_str().ok()?;
+    covalynce_domain::time::parse_rfc3339_millis(reset.trim())
+}
+
+/// Who the token belongs to and what the instance allows: checked when a channel is
+/// connected and by "send test".
+pub async fn account(http: &Http, instance: &Url, token: &str) -> Result<Account, Failure> {
+    let get = |path: &str| -> Result<reqwest::RequestBuilder, Failure> {
+        let url = endpoint(instance, path)?;
+        http.get(&url).map_err(|r| Failure::broken(r.0))
+    };
+    let me = get("/api/v1/accounts/verify_credentials")?
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| send_failure(e, true))?;
+    let status = me.status().as_u16();
+    let body = me.text().await.unwrap_or_default();
+    match status {
+        200 => {}
+        401 | 403 => {
+            return Err(Failure::broken(format!(
+                "Mastodon refused the access token ({}); create a new one with the write:statuses scope",
+                error_of(&body)
+            )));
+        }
+        _ => {
+            return Err(Failure::retry(
+                format!("Mastodon answered {status}: {}", error_of(&body)),
+                None,
+            ));
+        }
+    }
+    let me: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let host = instance.host_str().unwrap_or_default();
+    let acct = match me["acct"].as_str() {
+        Some(a) if a.contains('@') => a.to_owned(),
+        Some(a) => format!("{a}@{host}"),
+        None => return Err(Failure::permanent("Mastodon's answer names no account")),
+    };
+    // Older servers have no v2 instance: the documented defaults apply.
+    let limits: Value = match get("/api/v2/instance")?.send().await {
+        Ok(r) if r.status().is_success() => r.json().await.unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    let statuses = &limits["configuration"]["statuses"];
+    Ok(Account {
+        acct,
+        max_characters: statuses["max_characters"].as_u64().unwrap_or(500) as usize,
+        characters_reserved_per_url: statuses["characters_reserved_per_url"]
+            .as_u64()
+            .unwrap_or(23) as usize,
+    })
+}
+
+/// Length as this instance counts it: code points, every URL as `per_url`.
+pub fn length(text: &str, per_url: usize) -> usize {
+    let mut total = 0;
+    for word in text.split_inclusive(char::is_whitespace) {
+        let trimmed = word.trim_end();
+        if trimmed.starts_with("https://") || trimmed.starts_with("http://") {
+            total += per_url + (word.chars().count() - trimmed.chars().count());
+        } else {
+            total += word.chars().count();
+        }
+    }
+    total
+}
+
+pub struct Limits {
+    pub max_characters: usize,
+    pub per_url: usize,
+}
+
+pub async fn publish(
+    http: &Http,
+    instance: &Url,
+    token: &str,
+    limits: &Limits,
+    text: &str,
+    idempotency_key: &str,
+) -> Result<Sent, Failure> {
+    let n = length(text, limits.per_url);
+    if n > limits.max_characters {
+        return Err(Failure::permanent(format!(
+            "the post is {n} characters as this Mastodon instance counts them; it allows {}",
+            limits.max_characters
+        )));
+    }
+    let url = endpoint(instance, "/api/v1/statuses")?;
+    let response = http
+        .post(&url)
+        .map_err(|r| Failure::broken(r.0))?
+        .bearer_auth(token)
+        .header("Idempotency-Key", idempotency_key)
+        .json(&serde_json::json!({ "status": text, "visibility": "public" }))
+        .send()
+        .await
+        .map_err(|e| send_failure(e, true))?;
+    let status = response.status().as_u16();
+    let pause_until = reset_at(response.headers());
+    let body = response.text().await.unwrap_or_default();
+    match status {
+        200..=299 => {
+            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            Ok(Sent {
+                url: v["url"].as_str().map(str::to_owned),
+                pause_until,
+            })
+        }
+        401 | 403 => Err(Failure::broken(format!(
+            "Mastodon refused the access token ({}): it was revoked or lacks write:statuses; connect the account again",
+            error_of(&body)
+        ))),
+        422 => Err(Failure::permanent(format!(
+            "Mastodon rejected the post: {}",
+            error_of(&body)
+        ))),
+        429 => {
+            let after = pause_until
+                .map(|at| Duration::from_millis((at - now_ms()).clamp(0, 3_600_000) as u64));
+            Err(Failure::retry(
+                "Mastodon's rate limit is reached (300 requests per 5 minutes)",
+                after,
+            ))
+        }
+        500..=599 => Err(Failure::retry(
+            format!(
+                "Mastodon had an internal error ({status}: {})",
+                error_of(&body)
+            ),
+            None,
+        )),
+        _ => Err(Failure::permanent(format!(
+            "Mastodon refused the post ({status}: {})",
+            error_of(&body)
+        ))),
+    }
+}
+
+fn now_ms() -> i64 {
+    covalynce_domain::now_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_count_as_the_instance_says() {
+        assert_eq!(length("hello", 23), 5);
+        assert_eq!(
+            length("see https://example.com/a/very/long/path ok", 23),
+            4 + 23 + 3
+        );
+        assert_eq!(length("é 🚀", 23), 3, "code points");
+    }
+
+    #[test]
+    fn rate_limit_resets_are_read_as_iso_times() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("x-ratelimit-remaining", "3".parse().unwrap());
+        h.insert(
+            "x-ratelimit-reset",
+            "2026-11-23T12:00:00.000Z".parse().unwrap(),
+        );
+        assert_eq!(reset_at(&h), None, "budget left: no pause");
+        h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        assert_eq!(reset_at(&h), Some(1_795_435_200_000));
+    }
+}

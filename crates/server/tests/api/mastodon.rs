@@ -1,0 +1,220 @@
+//! Mastodon, end to end against a local server that answers as Mastodon documents: a
+//! founder connects an account with an access token, approves cards, and each status is
+//! made once — even when an answer is lost — with Mastodon's own words when it refuses.
+
+use crate::fakes::FakeMastodon;
+use crate::helpers::*;
+use covalynce_storage::Backend;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_mastodon_account_posts_each_card_once_even_when_an_answer_is_lost,
+    mastodon_refusals_are_told_in_its_own_words,
+);
+
+const TOKEN: &str = "mastodon-access-token-0123456789abcdef";
+const SECRET: &str = "s";
+
+async fn connect(app: &TestApp, fake: &FakeMastodon, token: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/v1/channels",
+        &json!({"kind": "mastodon", "instance_url": fake.base, "access_token": token}),
+    )
+    .await
+}
+
+/// The `n`th push becomes a pending card (n from 1).
+async fn pending_card(app: &TestApp, n: usize) -> String {
+    let source = match app.get_json("/api/v1/sources").await["data"][0]["id"].as_str() {
+        Some(s) => s.to_owned(),
+        None => app.github_source("Codertocat/Hello-World", SECRET).await,
+    };
+    let sha = format!("{n:b>40}");
+    let r = app
+        .deliver(
+            &source,
+            "push",
+            &format!("m-{n}"),
+            SECRET,
+            &push_of_commit(&sha),
+        )
+        .await;
+    assert!(r.status().is_success());
+    app.eventually("the card is drafted", || async {
+        app.get_json("/api/v1/cards").await["data"]
+            .as_array()
+            .unwrap()
+            .len()
+            == n
+    })
+    .await;
+    app.get_json("/api/v1/cards").await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn card(app: &TestApp, id: &str) -> Value {
+    app.get_json(&format!("/api/v1/cards/{id}")).await["data"].clone()
+}
+
+async fn a_mastodon_account_posts_each_card_once_even_when_an_answer_is_lost(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fake = FakeMastodon::start(TOKEN, 500).await;
+    let r = connect(&app, &fake, TOKEN).await;
+    assert_eq!(r.status(), 201);
+    let channel: Value = r.json::<Value>().await.unwrap()["data"].clone();
+    assert_eq!(channel["kind"], "mastodon");
+    assert_eq!(
+        channel["config"]["account"],
+        format!(
+            "founder@{}",
+            fake.base
+                .trim_start_matches("http://")
+                .split(':')
+                .next()
+                .unwrap()
+        )
+    );
+    assert_eq!(
+        channel["config"]["max_characters"], 500,
+        "read from /api/v2/instance"
+    );
+    let listed = app.get_json("/api/v1/channels").await.to_string();
+    assert!(
+        !listed.contains(TOKEN) && !channel.to_string().contains(TOKEN),
+        "the token is never shown"
+    );
+    let id = channel["id"].as_str().unwrap().to_owned();
+    let test = app
+        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
+        .await;
+    let test: Value = test.json().await.unwrap();
+    assert_eq!(test["data"]["ok"], true, "{test}");
+    assert!(
+        test["data"]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("connected as @founder@")
+    );
+    assert_eq!(fake.statuses_made(), 0, "a test makes no public status");
+
+    // The first answer is lost after the status was made: the retry carries the same
+    // Idempotency-Key, and Mastodon answers with the status it already has.
+    fake.lose_next_answers(1);
+    let c = pending_card(&app, 1).await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{c}/approve"),
+            &json!({"channels": [id]}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    app.eventually("the card is published", || async {
+        card(&app, &c).await["status"] == "published"
+    })
+    .await;
+    let done = card(&app, &c).await;
+    let p = &done["publications"][0];
+    assert_eq!(p["url"], "https://social.example/@founder/11001");
+    assert_eq!(p["attempts"], 2, "one lost answer, one repeat");
+    assert_eq!(fake.statuses_made(), 1, "exactly one status");
+    let posts: Vec<_> = fake
+        .received()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/statuses")
+        .collect();
+    assert_eq!(posts.len(), 2);
+    let key = posts[0].header("idempotency-key").unwrap().to_owned();
+    assert!(!key.is_empty());
+    assert_eq!(
+        posts[1].header("idempotency-key"),
+        Some(key.as_str()),
+        "the same key both times"
+    );
+    assert_eq!(
+        posts[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert_eq!(posts[0].json()["status"], done["variants"]["mastodon"]);
+    assert_eq!(posts[0].json()["visibility"], "public");
+    app.stop().await;
+}
+
+async fn mastodon_refusals_are_told_in_its_own_words(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fake = FakeMastodon::start(TOKEN, 40).await;
+    let bad = connect(&app, &fake, "not-the-token").await;
+    assert_eq!(bad.status(), 422);
+    let bad = bad.text().await.unwrap();
+    assert!(
+        bad.contains("The access token is invalid") && !bad.contains("not-the-token"),
+        "{bad}"
+    );
+
+    let r = connect(&app, &fake, TOKEN).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // This instance allows 40 characters: the drafted post is longer, and is refused
+    // before it is sent, in terms of this instance.
+    let c = pending_card(&app, 1).await;
+    app.post_json(
+        &format!("/api/v1/cards/{c}/approve"),
+        &json!({"channels": [id]}),
+    )
+    .await;
+    app.eventually("the card fails", || async {
+        card(&app, &c).await["status"] == "failed"
+    })
+    .await;
+    let p = card(&app, &c).await["publications"][0].clone();
+    assert!(p["error"].as_str().unwrap().contains("it allows 40"), "{p}");
+    assert_eq!(fake.statuses_made(), 0, "nothing was sent");
+
+    // A short post, but the token was revoked meanwhile: Mastodon's words on the card,
+    // and the channel stops until it is connected again.
+    let short = pending_card(&app, 2).await;
+    let edit = app
+        .client
+        .patch(app.url(&format!("/api/v1/cards/{short}")))
+        .bearer_auth(&app.token)
+        .json(&json!({"variants": {"mastodon": "Shipped: Initial commit."}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edit.status(), 200);
+    fake.revoke_all();
+    app.post_json(
+        &format!("/api/v1/cards/{short}/approve"),
+        &json!({"channels": [id]}),
+    )
+    .await;
+    app.eventually("the short card fails", || async {
+        card(&app, &short).await["status"] == "failed"
+    })
+    .await;
+    let p = card(&app, &short).await["publications"][0].clone();
+    let error = p["error"].as_str().unwrap();
+    assert!(
+        error.contains("The access token is invalid")
+            && error.contains("connect the account again"),
+        "{error}"
+    );
+    assert!(!error.contains(TOKEN));
+    let channel = app.get_json(&format!("/api/v1/channels/{id}")).await["data"].clone();
+    assert_eq!(
+        channel["status"], "disabled",
+        "a broken channel stops: {channel}"
+    );
+    assert!(
+        channel["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("access token")
+    );
+    assert_eq!(fake.statuses_made(), 0);
+    app.stop().await;
+}
