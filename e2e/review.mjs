@@ -240,6 +240,27 @@ try {
   await p2.waitForURL(/done=restored/);
   check((await p2.textContent("[data-count]")) === "1", "undone without JavaScript");
   await plain.close();
+
+  // Back with script: swipe the last card left, and the stack is clear.
+  const last = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
+  const p3 = await last.newPage();
+  p3.setDefaultTimeout(15000);
+  await p3.goto(`${BASE}/login`);
+  await p3.fill("#email", env("EMAIL"));
+  await p3.fill("#password", env("PASSWORD"));
+  await p3.click("button[type=submit]");
+  await p3.waitForURL(`${BASE}/`);
+  const leftId = await p3.locator("[data-card]:not([hidden])").getAttribute("data-id");
+  const b3 = await p3.locator("[data-card]:not([hidden])").boundingBox();
+  await p3.mouse.move(b3.x + b3.width / 2, b3.y + 60);
+  await p3.mouse.down();
+  for (let k = 1; k <= 12; k++) await p3.mouse.move(b3.x + b3.width / 2 - k * 30, b3.y + 60 + k);
+  await p3.mouse.up();
+  await p3.waitForFunction(() => document.querySelector("[data-count]")?.textContent === "0");
+  await p3.waitForSelector("[data-empty]:not([hidden])");
+  measurements.swiped_left = leftId;
+  await p3.screenshot({ path: `${SHOTS}/stack-empty-phone.png`, fullPage: true });
+  await last.close();
 } finally {
   await browser.close();
 }

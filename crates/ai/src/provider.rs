@@ -26,7 +26,7 @@ impl ProviderKind {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::OpenAiCompatible => "openai_compatible",
+            Self::OpenAiCompatible => "openai",
             Self::Anthropic => "anthropic",
             Self::Gemini => "gemini",
         }

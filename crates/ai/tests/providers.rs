@@ -227,7 +227,7 @@ async fn errors_come_back_in_each_providers_own_words_without_the_key() {
     assert_eq!(
         e,
         AiError::Refused {
-            provider: "openai_compatible",
+            provider: "openai",
             status: 401,
             message: "Incorrect API key provided: sk-te***789.".into()
         },

@@ -7,7 +7,7 @@ use covalynce_domain::{CardId, UnixMillis, WorkspaceId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAiProvider {
-    /// openai_compatible, anthropic or gemini.
+    /// openai, anthropic or gemini.
     pub kind: String,
     pub model: String,
     pub base_url: String,

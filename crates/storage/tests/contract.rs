@@ -1633,11 +1633,11 @@ async fn ai_chains_and_the_ledger_belong_to_their_workspace(store: Arc<dyn Store
         sealed_key: Some(vec![9, 9, 9]),
     };
     store
-        .set_ai_chain(ws.id, &[p("openai_compatible", "a"), p("anthropic", "b")])
+        .set_ai_chain(ws.id, &[p("openai", "a"), p("anthropic", "b")])
         .await
         .unwrap();
     store
-        .set_ai_chain(ws.id, &[p("gemini", "c"), p("openai_compatible", "d")])
+        .set_ai_chain(ws.id, &[p("gemini", "c"), p("openai", "d")])
         .await
         .unwrap();
     let chain = store.ai_chain(ws.id).await.unwrap();

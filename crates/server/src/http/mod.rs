@@ -170,7 +170,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::cards::regenerate))
         .routes(routes!(api::ai::refine))
         .routes(routes!(api::ai::get, api::ai::update))
-        .routes(routes!(api::ai::ledger))
+        .routes(routes!(api::ai::calls))
         .routes(routes!(api::channels::create, api::channels::list))
         .routes(routes!(api::channels::get, api::channels::delete))
         .routes(routes!(api::channels::test))

@@ -78,7 +78,7 @@ pub async fn create(
         url: field("url"),
         secret: field("secret"),
         webhook_url: field("webhook_url"),
-        instance_url: field("instance_url"),
+        instance: field("instance"),
         access_token: field("access_token"),
         daily_cap,
     };

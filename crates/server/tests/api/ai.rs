@@ -78,11 +78,11 @@ async fn llm() -> (String, Llm) {
 
 async fn configure(app: &TestApp, base: &str, privacy: &str) -> reqwest::Response {
     app.client
-        .put(app.url("/api/v1/ai"))
+        .put(app.url("/api/v1/settings/ai"))
         .bearer_auth(&app.token)
         .json(&json!({
             "privacy": privacy,
-            "providers": [{"kind": "openai_compatible", "model": "gpt-4o-mini", "base_url": base, "api_key": KEY}]
+            "providers": [{"kind": "openai", "model": "gpt-4o-mini", "base_url": base, "api_key": KEY}]
         }))
         .send()
         .await
@@ -122,7 +122,7 @@ async fn a_push_is_drafted_by_the_ai_chain_within_the_facts_and_costed(backend: 
     let app = spawn_app(backend).await;
     let (base, llm) = llm().await;
     llm.answer(GOOD);
-    let before = app.get_json("/api/v1/ai").await;
+    let before = app.get_json("/api/v1/settings/ai").await;
     assert_eq!(
         before["data"],
         json!({"privacy": "offline", "providers": []}),
@@ -137,10 +137,7 @@ async fn a_push_is_drafted_by_the_ai_chain_within_the_facts_and_costed(backend: 
     );
 
     let card = drafted_card(&app).await;
-    assert_eq!(
-        card["drafted_by"], "openai_compatible/gpt-4o-mini",
-        "{card}"
-    );
+    assert_eq!(card["drafted_by"], "openai/gpt-4o-mini", "{card}");
     assert_eq!(card["draft_note"], Value::Null);
     for channel in ["linkedin", "x", "mastodon", "bluesky", "slack", "discord"] {
         assert_eq!(card["variants"][channel], GOOD, "{channel}");
@@ -160,18 +157,20 @@ async fn a_push_is_drafted_by_the_ai_chain_within_the_facts_and_costed(backend: 
         assert!(!sent.contains(KEY), "the key is a header, never content");
     }
 
-    let ledger = app.get_json("/api/v1/ai/ledger").await["data"].clone();
-    assert_eq!(ledger["totals"]["calls"], 6);
-    assert_eq!(ledger["totals"]["used"], 6);
-    assert_eq!(ledger["totals"]["tokens_in"], 720);
-    assert_eq!(ledger["totals"]["tokens_out"], 240);
+    let ledger = app.get_json("/api/v1/ai/calls").await;
+    assert_eq!(ledger["meta"]["count"], 6);
+    assert_eq!(ledger["meta"]["totals"]["calls"], 6);
+    assert_eq!(ledger["meta"]["totals"]["used"], 6);
+    assert_eq!(ledger["meta"]["totals"]["tokens_in"], 720);
+    assert_eq!(ledger["meta"]["totals"]["tokens_out"], 240);
     // gpt-4o-mini: $0.15 in, $0.60 out per million tokens.
-    assert_eq!(ledger["totals"]["cost_usd"], 0.000252);
+    assert_eq!(ledger["meta"]["totals"]["cost_usd"], 0.000252);
     let today = &covalynce_domain::time::format_rfc3339(covalynce_domain::now_millis())[..10];
-    assert_eq!(ledger["periods"][0]["period"], today);
-    assert_eq!(ledger["entries"][0]["card_id"], card["id"]);
-    let month = app.get_json("/api/v1/ai/ledger?group=month").await;
-    assert_eq!(month["data"]["periods"][0]["period"], &today[..7]);
+    assert_eq!(ledger["meta"]["periods"][0]["period"], today);
+    assert_eq!(ledger["data"][0]["card_id"], card["id"]);
+    assert_eq!(ledger["data"][0]["model"], "gpt-4o-mini");
+    let month = app.get_json("/api/v1/ai/calls?group=month").await;
+    assert_eq!(month["meta"]["periods"][0]["period"], &today[..7]);
 
     // The owner's export carries the AI settings (no key) and every call.
     let export = app.get_json("/api/v1/export").await["data"].clone();
@@ -204,13 +203,13 @@ async fn when_the_ai_fails_the_offline_draft_stands_and_says_so(backend: Backend
             .contains("Hello-World"),
         "the offline text"
     );
-    let ledger = app.get_json("/api/v1/ai/ledger").await["data"].clone();
+    let ledger = app.get_json("/api/v1/ai/calls").await;
     assert_eq!(
-        ledger["totals"]["calls"], 1,
+        ledger["meta"]["totals"]["calls"], 1,
         "a failing provider is not asked again for the other channels"
     );
-    assert_eq!(ledger["totals"]["failed"], 1);
-    assert_eq!(ledger["entries"][0]["outcome"], "failed");
+    assert_eq!(ledger["meta"]["totals"]["failed"], 1);
+    assert_eq!(ledger["data"][0]["outcome"], "failed");
     assert_eq!(
         llm.requests().len(),
         3,
@@ -261,7 +260,7 @@ async fn refining_makes_a_revision_and_a_stray_answer_changes_nothing(backend: B
         revisions["data"][1]["author"]
             .as_str()
             .unwrap()
-            .starts_with("ai:openai_compatible/gpt-4o-mini for token:")
+            .starts_with("ai:openai/gpt-4o-mini for token:")
     );
 
     llm.replies.lock().unwrap().clear();
@@ -276,9 +275,9 @@ async fn refining_makes_a_revision_and_a_stray_answer_changes_nothing(backend: B
         2,
         "the card did not change"
     );
-    let ledger = app.get_json("/api/v1/ai/ledger").await["data"].clone();
-    assert_eq!(ledger["totals"]["rejected"], 1);
-    assert_eq!(ledger["entries"][0]["purpose"], "refine");
+    let ledger = app.get_json("/api/v1/ai/calls").await;
+    assert_eq!(ledger["meta"]["totals"]["rejected"], 1);
+    assert_eq!(ledger["data"][0]["purpose"], "refine");
     app.stop().await;
 }
 
@@ -301,7 +300,7 @@ async fn ai_settings_are_validated_and_keys_never_shown(backend: Backend) {
     ] {
         let r = app
             .client
-            .put(app.url("/api/v1/ai"))
+            .put(app.url("/api/v1/settings/ai"))
             .bearer_auth(&app.token)
             .json(&body)
             .send()
@@ -312,12 +311,12 @@ async fn ai_settings_are_validated_and_keys_never_shown(backend: Backend) {
     }
     let (base, _) = llm().await;
     assert_eq!(configure(&app, &base, "diffs").await.status(), 200);
-    let settings = app.get_json("/api/v1/ai").await;
+    let settings = app.get_json("/api/v1/settings/ai").await;
     assert_eq!(settings["data"]["privacy"], "diffs");
     assert!(!settings.to_string().contains(KEY));
     let off = app
         .client
-        .put(app.url("/api/v1/ai"))
+        .put(app.url("/api/v1/settings/ai"))
         .bearer_auth(&app.token)
         .json(&json!({"providers": []}))
         .send()
@@ -325,7 +324,7 @@ async fn ai_settings_are_validated_and_keys_never_shown(backend: Backend) {
         .unwrap();
     assert_eq!(off.status(), 200);
     assert_eq!(
-        app.get_json("/api/v1/ai").await["data"]["providers"],
+        app.get_json("/api/v1/settings/ai").await["data"]["providers"],
         json!([])
     );
     app.stop().await;

@@ -128,6 +128,15 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
         "stack-phone",
         "editor-desktop",
         "editor-phone",
+        "sources-desktop",
+        "sources-phone",
+        "channels-desktop",
+        "channels-phone",
+        "settings-desktop",
+        "settings-phone",
+        "history-desktop",
+        "history-phone",
+        "stack-empty-phone",
     ] {
         let png = shots.join(format!("{name}.png"));
         assert!(
@@ -198,10 +207,16 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
         2,
         "the edit is a revision"
     );
-    // Four cards in all (three, and the live one): one dismissed, two published, one
-    // still waiting; the approval taken back published nothing.
+    // Four cards in all (three, and the live one): two dismissed (a key, a swipe left), two
+    // published; the approval taken back published nothing.
     let left = pending(&owner).await;
-    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left.is_empty(), "the last card was swiped away: {left:?}");
+    let swiped_left = seen["swiped_left"].as_str().unwrap();
+    assert_eq!(
+        card(swiped_left).await["status"],
+        "dismissed",
+        "swiping left dismisses"
+    );
     let undone = seen["undone"].as_str().unwrap();
     assert!(
         !ids.contains(&undone) || undone == edited || undone == swiped,

@@ -834,9 +834,9 @@ async fn channels_can_be_listed_tested_disabled_enabled_and_deleted(backend: Bac
     for (body, why) in [
         (json!({"kind": "myspace"}), "kind must be one of"),
         (json!({"kind": "bluesky"}), "not available yet"),
-        (json!({"kind": "mastodon"}), "instance_url is required"),
+        (json!({"kind": "mastodon"}), "instance is required"),
         (
-            json!({"kind": "mastodon", "instance_url": "https://example.com"}),
+            json!({"kind": "mastodon", "instance": "https://example.com"}),
             "access_token is required",
         ),
         (

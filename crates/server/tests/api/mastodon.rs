@@ -18,7 +18,7 @@ const SECRET: &str = "s";
 async fn connect(app: &TestApp, fake: &FakeMastodon, token: &str) -> reqwest::Response {
     app.post_json(
         "/api/v1/channels",
-        &json!({"kind": "mastodon", "instance_url": fake.base, "access_token": token}),
+        &json!({"kind": "mastodon", "instance": fake.base, "access_token": token}),
     )
     .await
 }

@@ -16,6 +16,7 @@ on_both_backends!(
     another_workspaces_cards_are_not_found,
     bad_input_is_explained_on_the_page_and_nothing_is_lost,
     owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden,
+    a_founder_signs_up_and_invites_a_teammate_through_the_pages,
 );
 
 fn plain() -> reqwest::Client {
@@ -492,7 +493,7 @@ async fn owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden(backend: Bac
         let kind = if base.is_empty() {
             "anthropic"
         } else {
-            "openai_compatible"
+            "openai"
         };
         let added = owner
             .form(
@@ -517,7 +518,7 @@ async fn owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden(backend: Bac
         .form("/settings/ai-privacy", &[("privacy", "messages")])
         .await;
     assert!(privacy.html.contains("AI privacy: messages."));
-    let (_, ai) = owner.send(Method::GET, "/api/v1/ai", None).await;
+    let (_, ai) = owner.send(Method::GET, "/api/v1/settings/ai", None).await;
     assert_eq!(ai["data"]["privacy"], "messages");
     let models: Vec<&str> = ai["data"]["providers"]
         .as_array()
@@ -537,21 +538,175 @@ async fn owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden(backend: Bac
         )
         .await;
     assert_eq!(bad.status, 422);
-    assert!(
-        bad.html
-            .contains("must be openai_compatible, anthropic or gemini")
-    );
+    assert!(bad.html.contains("must be openai, anthropic or gemini"));
     let removed = owner.form("/settings/ai/0/remove", &[]).await;
     assert!(
         removed.html.contains("gpt-4o-mini is no longer asked."),
         "{}",
         removed.html
     );
-    let (_, ai) = owner.send(Method::GET, "/api/v1/ai", None).await;
+    let (_, ai) = owner.send(Method::GET, "/api/v1/settings/ai", None).await;
     assert_eq!(ai["data"]["providers"][0]["model"], "claude-haiku-4-5");
     assert_eq!(
         ai["data"]["providers"][0]["has_key"], true,
         "the other key survived"
     );
+    app.stop().await;
+}
+
+fn session_of(r: &reqwest::Response) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("covalynce_session="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .expect("a session cookie")
+}
+
+async fn a_founder_signs_up_and_invites_a_teammate_through_the_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let form = plain().get(app.url("/signup")).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains("Create your account"));
+    // Too short a password: said on the page, nothing created.
+    let short = plain()
+        .post(app.url("/signup"))
+        .header("origin", app.addr.as_str())
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "short"),
+            ("workspace", "team"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), 422);
+    assert!(short.text().await.unwrap().contains("role=\"alert\""));
+    let made = plain()
+        .post(app.url("/signup"))
+        .header("origin", app.addr.as_str())
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", "a long enough passphrase"),
+            ("workspace", "team"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 303);
+    assert_eq!(made.headers()["location"], "/");
+    let ada = session_of(&made);
+    let settings = plain()
+        .get(app.url("/settings"))
+        .header("cookie", &ada)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(settings.contains("Settings · team"), "{settings}");
+    let csrf = settings
+        .split("name=\"csrf\" content=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    // The owner makes an invitation link on the settings page; it is shown once.
+    let invited = plain()
+        .post(app.url("/settings/invite"))
+        .header("cookie", &ada)
+        .header("origin", app.addr.as_str())
+        .form(&[("_csrf", csrf.as_str()), ("role", "editor")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = invited
+        .split("id=\"shown-once\" readonly value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the invitation link is shown")
+        .to_owned();
+    let path = link.trim_start_matches(&app.addr).to_owned();
+    assert!(path.starts_with("/invite/"), "{link}");
+    // Signed out, the link offers sign-up with the invitation.
+    let page = plain()
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = path.trim_start_matches("/invite/");
+    assert!(
+        page.contains(&format!("/signup?invitation={token}")),
+        "{page}"
+    );
+    let bob = plain()
+        .post(app.url("/signup"))
+        .header("origin", app.addr.as_str())
+        .form(&[
+            ("email", "bob@example.com"),
+            ("password", "another long passphrase"),
+            ("invitation", token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bob.status(),
+        303,
+        "invited sign-up works even on a closed server"
+    );
+    let bob = session_of(&bob);
+    let stack = plain()
+        .get(app.url("/"))
+        .header("cookie", &bob)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(stack.contains(">team<"), "bob is in team: {stack}");
+    // The link worked once.
+    let again = plain()
+        .post(app.url(&path))
+        .header("cookie", &ada)
+        .header("origin", app.addr.as_str())
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("already used or expired")
+    );
+    // Signing out ends the session.
+    let out = plain()
+        .post(app.url("/logout"))
+        .header("cookie", &ada)
+        .header("origin", app.addr.as_str())
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    let after = plain()
+        .get(app.url("/"))
+        .header("cookie", &ada)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 303, "signed out");
     app.stop().await;
 }

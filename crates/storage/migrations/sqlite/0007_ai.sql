@@ -12,7 +12,7 @@ CREATE TABLE ai_providers (
     id            TEXT PRIMARY KEY,
     workspace_id  TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
     position      INTEGER NOT NULL,
-    kind          TEXT NOT NULL CHECK (kind IN ('openai_compatible', 'anthropic', 'gemini')),
+    kind          TEXT NOT NULL CHECK (kind IN ('openai', 'anthropic', 'gemini')),
     model         TEXT NOT NULL,
     base_url      TEXT NOT NULL,
     api_key       BLOB,                      -- sealed (AES-256-GCM); NULL: a local server without a key

@@ -16,12 +16,14 @@ use std::collections::BTreeMap;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ProviderView {
-    /// openai_compatible, anthropic or gemini.
+    /// openai, anthropic or gemini.
     pub kind: String,
     pub model: String,
     pub base_url: String,
-    /// Whether a key is stored (keys are never shown).
+    /// Whether a key is stored.
     pub has_key: bool,
+    /// The stored key, masked (`sk-p…6789`): enough to tell keys apart, never the key.
+    pub api_key: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -31,6 +33,25 @@ pub struct AiSettingsView {
     pub privacy: String,
     /// Asked in this order; the first faithful answer is used.
     pub providers: Vec<ProviderView>,
+}
+
+/// A key shown masked: its first four and last four characters when it is long enough to
+/// keep most of it hidden, else nothing but the mask.
+fn mask(state: &AppState, sealed: &[u8]) -> String {
+    let key = state
+        .secrets()
+        .open(sealed)
+        .ok()
+        .and_then(|k| String::from_utf8(k).ok())
+        .unwrap_or_default();
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() >= 16 {
+        let head: String = chars[..4].iter().collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}…{tail}")
+    } else {
+        "…".to_owned()
+    }
 }
 
 async fn view(
@@ -43,10 +64,11 @@ async fn view(
         .await?
         .into_iter()
         .map(|p| ProviderView {
+            api_key: p.sealed_key.as_deref().map(|sealed| mask(state, sealed)),
+            has_key: p.sealed_key.is_some(),
             kind: p.kind,
             model: p.model,
             base_url: p.base_url,
-            has_key: p.sealed_key.is_some(),
         })
         .collect();
     Ok(AiSettingsView {
@@ -55,8 +77,8 @@ async fn view(
     })
 }
 
-/// The workspace's AI settings (keys are write-only).
-#[utoipa::path(get, operation_id = "ai_get", path = "/api/v1/ai", tag = "ai", security(("bearer" = [])),
+/// The workspace's AI settings (keys masked).
+#[utoipa::path(get, operation_id = "ai_get", path = "/api/v1/settings/ai", tag = "ai", security(("bearer" = [])),
     responses((status = 200, body = Data<AiSettingsView>)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -69,7 +91,7 @@ pub async fn get(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ProviderInput {
-    /// openai_compatible (OpenAI, Groq, DeepSeek, OpenRouter, Ollama, vLLM, LM Studio),
+    /// openai (OpenAI and compatible servers: Groq, DeepSeek, OpenRouter, Ollama, vLLM, LM Studio),
     /// anthropic or gemini.
     pub kind: String,
     pub model: String,
@@ -88,7 +110,7 @@ pub struct UpdateAi {
 }
 
 /// Set what may leave the machine and the provider chain (owners).
-#[utoipa::path(put, operation_id = "ai_update", path = "/api/v1/ai", tag = "ai", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "ai_update", path = "/api/v1/settings/ai", tag = "ai", security(("bearer" = [])),
     request_body = UpdateAi,
     responses((status = 200, body = Data<AiSettingsView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
@@ -141,7 +163,7 @@ pub async fn provider_input(
 ) -> Result<NewAiProvider, ApiError> {
     let kind = ProviderKind::parse(&p.kind).ok_or_else(|| {
         ApiError::Validation(format!(
-            "providers[{i}].kind must be openai_compatible, anthropic or gemini; got {:?}",
+            "providers[{i}].kind must be openai, anthropic or gemini; got {:?}",
             p.kind
         ))
     })?;
@@ -343,11 +365,18 @@ pub struct PeriodTotals {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct Ledger {
+pub struct LedgerMeta {
+    pub count: usize,
     pub totals: Totals,
+    /// Newest period first.
     pub periods: Vec<PeriodTotals>,
-    /// Newest first, at most 1,000.
-    pub entries: Vec<LedgerEntry>,
+}
+
+/// The calls (newest first, at most 1,000) and their totals.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Ledger {
+    pub data: Vec<LedgerEntry>,
+    pub meta: LedgerMeta,
 }
 
 impl From<covalynce_storage::AiCallRecord> for LedgerEntry {
@@ -384,14 +413,14 @@ fn add(t: &mut Totals, e: &LedgerEntry) {
 
 /// Every AI call in a period with tokens, cost (from the price table), latency and
 /// outcome, and totals per day or month (editors and owners).
-#[utoipa::path(get, operation_id = "ai_ledger", path = "/api/v1/ai/ledger", tag = "ai", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "ai_calls", path = "/api/v1/ai/calls", tag = "ai", security(("bearer" = [])),
     params(LedgerQuery),
-    responses((status = 200, body = Data<Ledger>), (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn ledger(
+    responses((status = 200, body = Ledger), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn calls(
     State(state): State<AppState>,
     Auth(ws, ..): Auth<Editor>,
     Query(q): Query<LedgerQuery>,
-) -> Result<Json<Data<Ledger>>, ApiError> {
+) -> Result<Json<Ledger>, ApiError> {
     let now = covalynce_domain::now_millis();
     let time = |t: &Option<String>, name: &str, default: i64| match t {
         Some(t) => covalynce_domain::time::parse_rfc3339_millis(t)
@@ -417,15 +446,16 @@ pub async fn ledger(
         add(&mut totals, e);
         add(periods.entry(e.at[..width].to_owned()).or_default(), e);
     }
-    Ok(Json(Data {
-        data: Ledger {
+    Ok(Json(Ledger {
+        meta: LedgerMeta {
+            count: entries.len(),
             totals,
             periods: periods
                 .into_iter()
                 .rev()
                 .map(|(period, totals)| PeriodTotals { period, totals })
                 .collect(),
-            entries,
         },
+        data: entries,
     }))
 }

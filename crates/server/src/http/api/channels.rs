@@ -30,8 +30,10 @@ pub struct CreateChannel {
     pub secret: Option<String>,
     /// slack and discord: the incoming webhook URL.
     pub webhook_url: Option<String>,
-    /// mastodon: the instance, e.g. `https://mastodon.social`.
-    pub instance_url: Option<String>,
+    /// mastodon: the instance, e.g. `https://mastodon.social` (also accepted as
+    /// `instance_url`).
+    #[serde(alias = "instance_url")]
+    pub instance: Option<String>,
     /// mastodon: an access token with the `write:statuses` scope (Preferences →
     /// Development → New application). Stored encrypted.
     pub access_token: Option<String>,
@@ -146,8 +148,8 @@ pub async fn create(
         }
         ChannelKind::Mastodon => {
             // The cheap checks first: a missing token needs no lookup of the instance.
-            if req.instance_url.is_none() {
-                return Err(ApiError::Validation("instance_url is required".into()));
+            if req.instance.is_none() {
+                return Err(ApiError::Validation("instance is required".into()));
             }
             let token = req
                 .access_token
@@ -155,8 +157,7 @@ pub async fn create(
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| ApiError::Validation("access_token is required".into()))?;
-            let instance =
-                public_url(req.instance_url.as_deref(), "instance_url", allow_private).await?;
+            let instance = public_url(req.instance.as_deref(), "instance", allow_private).await?;
             // Connecting checks the token and reads the instance's own limits.
             let account = covalynce_publishing::mastodon::account(state.http(), &instance, token)
                 .await
