@@ -13,6 +13,7 @@
 
 pub mod discord;
 pub mod guard;
+pub mod linkedin;
 pub mod mastodon;
 pub mod outbox;
 pub mod slack;
@@ -34,15 +35,17 @@ pub enum ChannelKind {
     Slack,
     Discord,
     Mastodon,
+    Linkedin,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 5] = [
+    pub const ALL: [ChannelKind; 6] = [
         ChannelKind::Outbox,
         ChannelKind::Webhook,
         ChannelKind::Slack,
         ChannelKind::Discord,
         ChannelKind::Mastodon,
+        ChannelKind::Linkedin,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -56,6 +59,7 @@ impl ChannelKind {
             ChannelKind::Slack => "slack",
             ChannelKind::Discord => "discord",
             ChannelKind::Mastodon => "mastodon",
+            ChannelKind::Linkedin => "linkedin",
         }
     }
 }
@@ -181,6 +185,12 @@ pub enum Target {
         max_characters: usize,
         per_url: usize,
     },
+    Linkedin {
+        api: Url,
+        token: String,
+        /// `urn:li:person:…` or `urn:li:organization:…`.
+        author: String,
+    },
 }
 
 impl std::fmt::Debug for Target {
@@ -230,6 +240,11 @@ impl Target {
                 max_characters: config["max_characters"].as_u64().unwrap_or(500) as usize,
                 per_url: config["characters_reserved_per_url"].as_u64().unwrap_or(23) as usize,
             },
+            ChannelKind::Linkedin => Target::Linkedin {
+                api: url(config, "api_base")?,
+                token: field(secrets, "access_token")?,
+                author: field(config, "author")?,
+            },
         })
     }
 
@@ -240,6 +255,7 @@ impl Target {
             Target::Slack { .. } => ChannelKind::Slack,
             Target::Discord { .. } => ChannelKind::Discord,
             Target::Mastodon { .. } => ChannelKind::Mastodon,
+            Target::Linkedin { .. } => ChannelKind::Linkedin,
         }
     }
 
@@ -252,7 +268,10 @@ impl Target {
             // status it already made.
             Target::Mastodon { .. } => Recovery::Replay,
             // Incoming webhooks take no key and cannot be read back.
-            Target::Slack { .. } | Target::Discord { .. } => Recovery::AskAPerson,
+            // LinkedIn takes no key either.
+            Target::Slack { .. } | Target::Discord { .. } | Target::Linkedin { .. } => {
+                Recovery::AskAPerson
+            }
         }
     }
 
@@ -287,6 +306,9 @@ impl Target {
                 )
                 .await
             }
+            Target::Linkedin { api, token, author } => {
+                linkedin::publish(http, api, token, author, post.text_for("linkedin")).await
+            }
         }
     }
 
@@ -314,6 +336,10 @@ impl Target {
                     a.acct, a.max_characters
                 )
             }),
+            // A post would be public: checking the member and the token is the test.
+            Target::Linkedin { api, token, .. } => linkedin::member(http, api, token)
+                .await
+                .map(|(_, name)| format!("connected as {name} on LinkedIn")),
         }
     }
 }

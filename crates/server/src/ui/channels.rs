@@ -80,6 +80,8 @@ pub async fn create(
         webhook_url: field("webhook_url"),
         instance: field("instance"),
         access_token: field("access_token"),
+        author: field("author"),
+        api_base: field("api_base"),
         daily_cap,
     };
     match crate::http::api::channels::create(

@@ -625,3 +625,145 @@ async fn mastodon_post(
         .insert("x-ratelimit-remaining", "299".parse().unwrap());
     r
 }
+
+// ---------------------------------------------------------------------------------------
+// LinkedIn: GET /v2/userinfo, POST /rest/posts (201, the URN in `x-restli-id`). Like the
+// real one, an unescaped little-text character cuts the post there while still answering
+// 201; `displayed` is what a reader would see.
+
+#[derive(Default)]
+struct LinkedinState {
+    tokens: Vec<String>,
+    displayed: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct FakeLinkedin {
+    pub base: String,
+    pub log: Log,
+    state: Arc<Mutex<LinkedinState>>,
+}
+
+impl FakeLinkedin {
+    pub async fn start(token: &str) -> Self {
+        let log: Log = Arc::default();
+        let state = Arc::new(Mutex::new(LinkedinState {
+            tokens: vec![token.to_owned()],
+            ..Default::default()
+        }));
+        let router = Router::new()
+            .route("/v2/userinfo", axum::routing::get(linkedin_me))
+            .route("/rest/posts", post(linkedin_post))
+            .with_state((log.clone(), state.clone()));
+        Self {
+            base: serve(router).await,
+            log,
+            state,
+        }
+    }
+
+    pub fn revoke_all(&self) {
+        self.state.lock().unwrap().tokens.clear();
+    }
+
+    /// The posts as readers see them.
+    pub fn displayed(&self) -> Vec<String> {
+        self.state.lock().unwrap().displayed.clone()
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+type LinkedinShared = (Log, Arc<Mutex<LinkedinState>>);
+
+fn linkedin_revoked() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN", "message": "The token used in the request has been revoked by the user", "status": 401})),
+    )
+        .into_response()
+}
+
+fn linkedin_token_ok(state: &LinkedinState, headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| state.tokens.iter().any(|k| k == t))
+}
+
+async fn linkedin_me(State((log, state)): State<LinkedinShared>, headers: HeaderMap) -> Response {
+    record(
+        &log,
+        "/v2/userinfo".into(),
+        HashMap::new(),
+        headers.clone(),
+        &Bytes::new(),
+    );
+    if !linkedin_token_ok(&state.lock().unwrap(), &headers) {
+        return linkedin_revoked();
+    }
+    axum::Json(json!({"sub": "abc123", "name": "Ada Founder", "given_name": "Ada", "family_name": "Founder", "email_verified": true})).into_response()
+}
+
+async fn linkedin_post(
+    State((log, state)): State<LinkedinShared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &log,
+        "/rest/posts".into(),
+        HashMap::new(),
+        headers.clone(),
+        &body,
+    );
+    let mut s = state.lock().unwrap();
+    if !linkedin_token_ok(&s, &headers) {
+        return linkedin_revoked();
+    }
+    if headers.get("linkedin-version").is_none() {
+        return (StatusCode::UPGRADE_REQUIRED, axum::Json(json!({"status": 426, "code": "NONEXISTENT_VERSION", "message": "Requested version  is not active"}))).into_response();
+    }
+    if headers
+        .get("x-restli-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        != Some("2.0.0")
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(
+                json!({"status": 400, "message": "X-Restli-Protocol-Version 2.0.0 is required"}),
+            ),
+        )
+            .into_response();
+    }
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if v["author"].as_str().is_none_or(str::is_empty) {
+        return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({"status": 422, "message": "ERROR :: /author :: field is required but not found and has no default value"}))).into_response();
+    }
+    // Little text: a backslash makes the next character literal; an unescaped reserved
+    // character ends what is shown (and the answer is still 201).
+    let mut shown = String::new();
+    let mut chars = v["commentary"].as_str().unwrap_or_default().chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    shown.push(next);
+                }
+            }
+            '|' | '{' | '}' | '@' | '[' | ']' | '(' | ')' | '<' | '>' | '#' | '*' | '_' | '~' => {
+                break;
+            }
+            other => shown.push(other),
+        }
+    }
+    s.displayed.push(shown);
+    let urn = format!("urn:li:share:{}", 7000 + s.displayed.len());
+    let mut r = StatusCode::CREATED.into_response();
+    r.headers_mut().insert("x-restli-id", urn.parse().unwrap());
+    r
+}

@@ -13,6 +13,7 @@ mod fakes;
 mod github_hooks;
 mod helpers;
 mod jobs;
+mod linkedin;
 mod mastodon;
 mod openapi;
 mod operations;

@@ -17,7 +17,7 @@ use serde_json::json;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateChannel {
-    /// `outbox`, `webhook`, `slack`, `discord` or `mastodon`.
+    /// `outbox`, `webhook`, `slack`, `discord`, `mastodon` or `linkedin`.
     pub kind: String,
     pub name: Option<String>,
     /// outbox: an absolute file path; default `DATA_DIR/outbox.jsonl`.
@@ -35,8 +35,14 @@ pub struct CreateChannel {
     #[serde(alias = "instance_url")]
     pub instance: Option<String>,
     /// mastodon: an access token with the `write:statuses` scope (Preferences →
-    /// Development → New application). Stored encrypted.
+    /// Development → New application). linkedin: a member token with `w_member_social`
+    /// (or `w_organization_social` for a page). Stored encrypted.
     pub access_token: Option<String>,
+    /// linkedin: who posts, `urn:li:person:ID` (the `sub` of `/v2/userinfo`) or
+    /// `urn:li:organization:ID`.
+    pub author: Option<String>,
+    /// linkedin: the API's address (default `https://api.linkedin.com`; a test server).
+    pub api_base: Option<String>,
     /// At most this many publications per UTC day; more wait for the next day.
     pub daily_cap: Option<i64>,
 }
@@ -104,7 +110,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Data<ChannelView>>), ApiError> {
     let kind = ChannelKind::parse(&req.kind).ok_or_else(|| {
         let known: Vec<&str> = ChannelKind::ALL.iter().map(|k| k.as_str()).collect();
-        let later = ["bluesky", "linkedin", "x"];
+        let later = ["bluesky", "x"];
         if later.contains(&req.kind.as_str()) {
             ApiError::Validation(format!(
                 "{} channels are not available yet; available: {}",
@@ -172,6 +178,52 @@ pub async fn create(
                     "characters_reserved_per_url": account.characters_reserved_per_url,
                 }),
                 secrets: Some(json!({ "token": token })),
+                generated: None,
+            }
+        }
+        ChannelKind::Linkedin => {
+            let token = req
+                .access_token
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| ApiError::Validation("access_token is required".into()))?;
+            let author = req
+                .author
+                .as_deref()
+                .map(str::trim)
+                .filter(|a| {
+                    ["urn:li:person:", "urn:li:organization:"].iter().any(|p| {
+                        a.strip_prefix(p)
+                            .is_some_and(|id| !id.is_empty() && !id.contains(char::is_whitespace))
+                    })
+                })
+                .ok_or_else(|| {
+                    ApiError::Validation(
+                        "author must be urn:li:person:ID or urn:li:organization:ID".into(),
+                    )
+                })?;
+            let api = public_url(
+                Some(
+                    req.api_base
+                        .as_deref()
+                        .unwrap_or(covalynce_publishing::linkedin::API_BASE),
+                ),
+                "api_base",
+                allow_private,
+            )
+            .await?;
+            // Connecting checks the token and names the member.
+            let (_, name) = covalynce_publishing::linkedin::member(state.http(), &api, token)
+                .await
+                .map_err(|f| ApiError::Validation(format!("could not connect LinkedIn: {f}")))?;
+            Parsed {
+                config: json!({
+                    "api_base": api.as_str().trim_end_matches('/'),
+                    "author": author,
+                    "account": name,
+                }),
+                secrets: Some(json!({ "access_token": token })),
                 generated: None,
             }
         }
@@ -266,6 +318,7 @@ fn default_name(kind: ChannelKind) -> &'static str {
         ChannelKind::Slack => "Slack",
         ChannelKind::Discord => "Discord",
         ChannelKind::Mastodon => "Mastodon",
+        ChannelKind::Linkedin => "LinkedIn",
     }
 }
 

@@ -1,0 +1,191 @@
+//! LinkedIn: `POST {api}/rest/posts` with a member token (`w_member_social`; pages need
+//! `w_organization_social`), `LinkedIn-Version` and `X-Restli-Protocol-Version: 2.0.0`.
+//! Success is 201 with the post's URN in `x-restli-id` and no body.
+//!
+//! The commentary is "little text": `\ | { } @ [ ] ( ) < > # * _ ~` must be escaped with a
+//! backslash, or LinkedIn silently cuts the post at the first one while still answering
+//! 201. There is no idempotency key and no cheap way to ask whether a post was made, so a
+//! request that may have arrived is left for a person (see [`crate::Recovery`]).
+
+use crate::guard::{Http, SendError};
+use crate::{Failure, Sent, snippet};
+use reqwest::Url;
+use serde_json::{Value, json};
+
+/// The API version this client speaks (YYYYMM; LinkedIn retires versions after a year).
+pub const VERSION: &str = "202610";
+/// LinkedIn's limit for a post's commentary.
+pub const MAX_CHARS: usize = 3000;
+/// The API's public base; channels may name another (a test server).
+pub const API_BASE: &str = "https://api.linkedin.com";
+
+/// Escapes the characters "little text" treats as markup, so a post shows as written.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '|'
+                | '{'
+                | '}'
+                | '@'
+                | '['
+                | ']'
+                | '('
+                | ')'
+                | '<'
+                | '>'
+                | '#'
+                | '*'
+                | '_'
+                | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn endpoint(api: &Url, path: &str) -> Result<Url, Failure> {
+    api.join(path)
+        .map_err(|e| Failure::broken(format!("the LinkedIn API address is invalid: {e}")))
+}
+
+/// LinkedIn's own message from its error body.
+fn message_of(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| snippet(body))
+}
+
+/// The member the token belongs to (`/v2/userinfo`): (`sub`, name). Used to connect and to
+/// test a channel without posting.
+pub async fn member(http: &Http, api: &Url, token: &str) -> Result<(String, String), Failure> {
+    let url = endpoint(api, "/v2/userinfo")?;
+    let r = http
+        .get(&url)
+        .map_err(|r| Failure::broken(r.0))?
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| match SendError::from_reqwest(e, "LinkedIn") {
+            SendError::Refused(m) => Failure::broken(m),
+            SendError::NotSent(m) | SendError::MaybeSent(m) => Failure::retry(m, None),
+        })?;
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap_or_default();
+    match status {
+        200 => {
+            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let sub = v["sub"].as_str().unwrap_or_default().to_owned();
+            let name = v["name"].as_str().unwrap_or("a LinkedIn member").to_owned();
+            Ok((sub, name))
+        }
+        401 => Err(Failure::broken(format!(
+            "LinkedIn refused the access token ({}): it expired (they last 60 days) or was revoked; connect LinkedIn again",
+            message_of(&body)
+        ))),
+        _ => Err(Failure::retry(
+            format!("LinkedIn answered {status}: {}", message_of(&body)),
+            None,
+        )),
+    }
+}
+
+pub async fn publish(
+    http: &Http,
+    api: &Url,
+    token: &str,
+    author: &str,
+    text: &str,
+) -> Result<Sent, Failure> {
+    let n = text.chars().count();
+    if n > MAX_CHARS {
+        return Err(Failure::permanent(format!(
+            "the LinkedIn post is {n} characters; LinkedIn takes at most {MAX_CHARS}"
+        )));
+    }
+    let url = endpoint(api, "/rest/posts")?;
+    let response = http
+        .post(&url)
+        .map_err(|r| Failure::broken(r.0))?
+        .bearer_auth(token)
+        .header("LinkedIn-Version", VERSION)
+        .header("X-Restli-Protocol-Version", "2.0.0")
+        .json(&json!({
+            "author": author,
+            "commentary": escape(text),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": false,
+        }))
+        .send()
+        .await
+        .map_err(|e| match SendError::from_reqwest(e, "LinkedIn") {
+            SendError::Refused(m) => Failure::broken(m),
+            SendError::NotSent(m) => Failure::retry(m, None),
+            SendError::MaybeSent(m) => Failure::Unknown {
+                message: format!(
+                    "{m}; the post may or may not be on LinkedIn: look at the profile, then retry or confirm the publication"
+                ),
+            },
+        })?;
+    let status = response.status().as_u16();
+    let urn = response
+        .headers()
+        .get("x-restli-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let wait = crate::retry_after(response.headers());
+    let body = response.text().await.unwrap_or_default();
+    match status {
+        200..=299 => Ok(Sent {
+            url: urn.map(|u| format!("https://www.linkedin.com/feed/update/{u}/")),
+            pause_until: None,
+        }),
+        401 => Err(Failure::broken(format!(
+            "LinkedIn refused the access token ({}): it expired or was revoked; connect LinkedIn again",
+            message_of(&body)
+        ))),
+        403 => Err(Failure::broken(format!(
+            "LinkedIn says this token may not post for {author} ({}): it needs w_member_social (or w_organization_social for a page)",
+            message_of(&body)
+        ))),
+        429 => Err(Failure::retry(
+            "LinkedIn's daily limit for this member or app is reached (429); it resets at midnight UTC",
+            wait,
+        )),
+        500..=599 => Err(Failure::retry(
+            format!(
+                "LinkedIn had an internal error ({status}: {})",
+                message_of(&body)
+            ),
+            wait,
+        )),
+        _ => Err(Failure::permanent(format!(
+            "LinkedIn rejected the post ({status}): {}",
+            message_of(&body)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn little_text_markup_is_escaped_so_nothing_is_cut() {
+        assert_eq!(
+            escape(r"v2 (beta) #launch @team [x] {y} <z> a|b ~c *d* _e_ \f"),
+            r"v2 \(beta\) \#launch \@team \[x\] \{y\} \<z\> a\|b \~c \*d\* \_e\_ \\f"
+        );
+        assert_eq!(escape("plain words, 100% ok!"), "plain words, 100% ok!");
+    }
+}
