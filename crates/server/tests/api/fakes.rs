@@ -525,12 +525,13 @@ impl FakeMastodon {
 
 type MastodonShared = (Log, Arc<Mutex<MastodonState>>);
 
-fn mastodon_authorized(state: &MastodonState, headers: &HeaderMap) -> bool {
+/// Whether the request's `Authorization: Bearer` token is one of `tokens`.
+fn bearer_in(tokens: &[String], headers: &HeaderMap) -> bool {
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| state.tokens.iter().any(|k| k == t))
+        .is_some_and(|t| tokens.iter().any(|k| k == t))
 }
 
 fn mastodon_unauthorized() -> Response {
@@ -549,7 +550,7 @@ async fn mastodon_me(State((log, state)): State<MastodonShared>, headers: Header
         headers.clone(),
         &Bytes::new(),
     );
-    if !mastodon_authorized(&state.lock().unwrap(), &headers) {
+    if !bearer_in(&state.lock().unwrap().tokens, &headers) {
         return mastodon_unauthorized();
     }
     axum::Json(
@@ -581,7 +582,7 @@ async fn mastodon_post(
         &body,
     );
     let mut s = state.lock().unwrap();
-    if !mastodon_authorized(&s, &headers) {
+    if !bearer_in(&s.tokens, &headers) {
         return mastodon_unauthorized();
     }
     let key = headers
@@ -686,14 +687,6 @@ fn linkedin_revoked() -> Response {
         .into_response()
 }
 
-fn linkedin_token_ok(state: &LinkedinState, headers: &HeaderMap) -> bool {
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| state.tokens.iter().any(|k| k == t))
-}
-
 async fn linkedin_me(State((log, state)): State<LinkedinShared>, headers: HeaderMap) -> Response {
     record(
         &log,
@@ -702,7 +695,7 @@ async fn linkedin_me(State((log, state)): State<LinkedinShared>, headers: Header
         headers.clone(),
         &Bytes::new(),
     );
-    if !linkedin_token_ok(&state.lock().unwrap(), &headers) {
+    if !bearer_in(&state.lock().unwrap().tokens, &headers) {
         return linkedin_revoked();
     }
     axum::Json(json!({"sub": "abc123", "name": "Ada Founder", "given_name": "Ada", "family_name": "Founder", "email_verified": true})).into_response()
@@ -721,7 +714,7 @@ async fn linkedin_post(
         &body,
     );
     let mut s = state.lock().unwrap();
-    if !linkedin_token_ok(&s, &headers) {
+    if !bearer_in(&s.tokens, &headers) {
         return linkedin_revoked();
     }
     if headers.get("linkedin-version").is_none() {
