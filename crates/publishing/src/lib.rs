@@ -190,6 +190,8 @@ pub enum Target {
         token: String,
         /// `urn:li:person:…` or `urn:li:organization:…`.
         author: String,
+        /// When the token stops working (Unix ms), if known.
+        expires_at: Option<i64>,
     },
 }
 
@@ -244,6 +246,7 @@ impl Target {
                 api: url(config, "api_base")?,
                 token: field(secrets, "access_token")?,
                 author: field(config, "author")?,
+                expires_at: config["expires_at"].as_i64(),
             },
         })
     }
@@ -306,8 +309,21 @@ impl Target {
                 )
                 .await
             }
-            Target::Linkedin { api, token, author } => {
-                linkedin::publish(http, api, token, author, post.text_for("linkedin")).await
+            Target::Linkedin {
+                api,
+                token,
+                author,
+                expires_at,
+            } => {
+                linkedin::publish(
+                    http,
+                    api,
+                    token,
+                    author,
+                    *expires_at,
+                    post.text_for("linkedin"),
+                )
+                .await
             }
         }
     }

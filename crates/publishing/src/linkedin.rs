@@ -60,6 +60,82 @@ fn message_of(body: &str) -> String {
         .unwrap_or_else(|| snippet(body))
 }
 
+/// What LinkedIn grants for an authorization code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    pub access_token: String,
+    /// Seconds (60 days for member tokens).
+    pub expires_in: Option<i64>,
+    pub refresh_token: Option<String>,
+}
+
+/// The browser's way to "Connect LinkedIn": where to send it (`state` ties the callback to
+/// this browser).
+pub fn authorize_url(
+    web: &Url,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<Url, Failure> {
+    let mut url = web
+        .join("/oauth/v2/authorization")
+        .map_err(|e| Failure::broken(format!("the LinkedIn address is invalid: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state)
+        .append_pair("scope", "openid profile w_member_social");
+    Ok(url)
+}
+
+/// Trades the callback's code for a member token (`/oauth/v2/accessToken`).
+pub async fn exchange_code(
+    http: &Http,
+    web: &Url,
+    client_id: &str,
+    client_secret: &str,
+    code: &str,
+    redirect_uri: &str,
+) -> Result<Grant, Failure> {
+    let url = web
+        .join("/oauth/v2/accessToken")
+        .map_err(|e| Failure::broken(format!("the LinkedIn address is invalid: {e}")))?;
+    let r = http
+        .post(&url)
+        .map_err(|r| Failure::broken(r.0))?
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+        ])
+        .send()
+        .await
+        .map_err(|e| match SendError::from_reqwest(e, "LinkedIn") {
+            SendError::Refused(m) => Failure::broken(m),
+            SendError::NotSent(m) | SendError::MaybeSent(m) => Failure::retry(m, None),
+        })?;
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap_or_default();
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    match (status, v["access_token"].as_str()) {
+        (200, Some(token)) => Ok(Grant {
+            access_token: token.to_owned(),
+            expires_in: v["expires_in"].as_i64(),
+            refresh_token: v["refresh_token"].as_str().map(str::to_owned),
+        }),
+        _ => Err(Failure::permanent(format!(
+            "LinkedIn did not grant access ({status}: {})",
+            v["error_description"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| message_of(&body))
+        ))),
+    }
+}
+
 /// The member the token belongs to (`/v2/userinfo`): (`sub`, name). Used to connect and to
 /// test a channel without posting.
 pub async fn member(http: &Http, api: &Url, token: &str) -> Result<(String, String), Failure> {
@@ -99,8 +175,16 @@ pub async fn publish(
     api: &Url,
     token: &str,
     author: &str,
+    expires_at: Option<i64>,
     text: &str,
 ) -> Result<Sent, Failure> {
+    // An expired token would only earn a 401: say so without the request.
+    if let Some(at) = expires_at.filter(|at| *at <= covalynce_domain::now_millis()) {
+        return Err(Failure::broken(format!(
+            "the LinkedIn access token expired on {} (they last 60 days); connect LinkedIn again",
+            &covalynce_domain::time::format_rfc3339(at)[..10]
+        )));
+    }
     let n = text.chars().count();
     if n > MAX_CHARS {
         return Err(Failure::permanent(format!(

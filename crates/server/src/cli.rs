@@ -62,7 +62,7 @@ pub struct GlobalArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server: API, webhooks and background workers. Migrates on start.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -189,6 +189,24 @@ pub struct ServeArgs {
         default_value = "https://api.github.com"
     )]
     pub github_api_base: String,
+    /// "Connect LinkedIn": the OAuth app's client id (with the secret below; redirect URL
+    /// PUBLIC_URL/channels/linkedin/callback, scopes openid profile w_member_social).
+    #[arg(long, env = "COVALYNCE_LINKEDIN_CLIENT_ID")]
+    pub linkedin_client_id: Option<String>,
+    #[arg(long, env = "COVALYNCE_LINKEDIN_CLIENT_SECRET", hide_env_values = true)]
+    pub linkedin_client_secret: Option<String>,
+    #[arg(
+        long,
+        env = "COVALYNCE_LINKEDIN_WEB_BASE",
+        default_value = "https://www.linkedin.com"
+    )]
+    pub linkedin_web_base: String,
+    #[arg(
+        long,
+        env = "COVALYNCE_LINKEDIN_API_BASE",
+        default_value = "https://api.linkedin.com"
+    )]
+    pub linkedin_api_base: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -248,7 +266,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     "GitHub sign-in needs both --github-client-id and --github-client-secret"
                 ),
             };
+            let linkedin = match (args.linkedin_client_id, args.linkedin_client_secret) {
+                (Some(client_id), Some(client_secret)) => Some(crate::auth::OAuthApp {
+                    client_id,
+                    client_secret,
+                    web_base: args.linkedin_web_base,
+                    api_base: args.linkedin_api_base,
+                }),
+                (None, None) => None,
+                _ => anyhow::bail!(
+                    "Connect LinkedIn needs both --linkedin-client-id and --linkedin-client-secret"
+                ),
+            };
             config.security = crate::auth::SecurityConfig {
+                linkedin,
                 open_signup: args.open_signup,
                 secure_cookies: args
                     .public_url

@@ -36,6 +36,8 @@ pub struct SecurityConfig {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_proxy: bool,
     pub github: Option<GithubOAuth>,
+    /// "Connect LinkedIn" (the channel's OAuth flow), when configured.
+    pub linkedin: Option<OAuthApp>,
     /// How long an invitation link stays valid.
     pub invitation_ttl: Duration,
 }
@@ -54,6 +56,7 @@ impl std::fmt::Debug for SecurityConfig {
             )
             .field("trust_proxy", &self.trust_proxy)
             .field("github", &self.github)
+            .field("linkedin", &self.linkedin)
             .finish_non_exhaustive()
     }
 }
@@ -70,6 +73,7 @@ impl Default for SecurityConfig {
             redis_url: None,
             trust_proxy: false,
             github: None,
+            linkedin: None,
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
@@ -88,6 +92,26 @@ pub struct GithubOAuth {
 impl std::fmt::Debug for GithubOAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GithubOAuth")
+            .field("client_id", &self.client_id)
+            .field("web_base", &self.web_base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An OAuth app registered with a platform (LinkedIn): the secret never prints.
+#[derive(Clone)]
+pub struct OAuthApp {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Where people authorize and codes are exchanged (`https://www.linkedin.com`).
+    pub web_base: String,
+    /// The platform's API (`https://api.linkedin.com`).
+    pub api_base: String,
+}
+
+impl std::fmt::Debug for OAuthApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthApp")
             .field("client_id", &self.client_id)
             .field("web_base", &self.web_base)
             .finish_non_exhaustive()

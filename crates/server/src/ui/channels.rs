@@ -17,6 +17,10 @@ struct ChannelsPage {
     notice: Option<(bool, String)>,
     created_secret: Option<String>,
     editor: bool,
+    /// Channel id → a warning about its token (expiring or expired).
+    expiry: std::collections::HashMap<String, String>,
+    /// "Connect LinkedIn" (OAuth) is configured on this server.
+    linkedin_oauth: bool,
 }
 
 async fn page<R>(
@@ -25,12 +29,28 @@ async fn page<R>(
     notice: Option<(bool, String)>,
     created_secret: Option<String>,
 ) -> Result<Response, UiError> {
-    let channels = state
+    let channels: Vec<ChannelView> = state
         .store()
         .list_channels(signed.workspace.id)
         .await?
         .into_iter()
         .map(ChannelView::from)
+        .collect();
+    let now = covalynce_domain::now_millis();
+    let expiry = channels
+        .iter()
+        .filter_map(|c| {
+            let at = c.config["expires_at"].as_i64()?;
+            let day = &covalynce_domain::time::format_rfc3339(at)[..10];
+            let note = if at <= now {
+                format!("the token expired on {day}: connect again")
+            } else if at - now < 7 * 24 * 3600 * 1000 {
+                format!("the token expires on {day}: connect again before then")
+            } else {
+                return None;
+            };
+            Some((c.id.clone(), note))
+        })
         .collect();
     let failed = notice.as_ref().is_some_and(|(ok, _)| !ok);
     let mut r = render(&ChannelsPage {
@@ -40,6 +60,8 @@ async fn page<R>(
         notice,
         created_secret,
         editor: signed.role >= covalynce_domain::Role::Editor,
+        expiry,
+        linkedin_oauth: state.security().config.linkedin.is_some(),
     });
     if failed {
         *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -82,6 +104,7 @@ pub async fn create(
         access_token: field("access_token"),
         author: field("author"),
         api_base: field("api_base"),
+        expires_in: None,
         daily_cap,
     };
     match crate::http::api::channels::create(
@@ -166,3 +189,182 @@ pub async fn act(
     let notice = notice.unwrap_or_else(|e| (false, UiError::from(e).message()));
     page(&state, &signed, Some(notice), None).await
 }
+
+/// "Connect LinkedIn": to LinkedIn's consent page, with a `state` sealed in a short-lived
+/// cookie so the callback can only complete this browser's request.
+pub async fn linkedin_connect(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, UiError> {
+    let app = linkedin_app(&state)?;
+    let nonce = crate::auth::random_token();
+    let redirect = format!(
+        "{}/channels/linkedin/callback",
+        super::sources::base_url(&state, &headers)
+    );
+    let web = covalynce_publishing::Url::parse(&app.web_base).map_err(|e| {
+        UiError::Page(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the LinkedIn address is invalid: {e}"),
+        )
+    })?;
+    let to = covalynce_publishing::linkedin::authorize_url(&web, &app.client_id, &redirect, &nonce)
+        .map_err(|f| UiError::Page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, f.to_string()))?;
+    // The state is bound to this workspace and person, sealed so it cannot be forged.
+    let pending = serde_json::json!({
+        "state": nonce,
+        "workspace": signed.workspace.id.to_string(),
+        "user": signed.user.id.to_string(),
+        "at": covalynce_domain::now_millis(),
+    });
+    use base64::Engine;
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(state.secrets().seal(pending.to_string().as_bytes()));
+    let cookie = crate::auth::set_cookie(
+        LINKEDIN_COOKIE,
+        &sealed,
+        "/channels/linkedin",
+        std::time::Duration::from_secs(600),
+        state.security().config.secure_cookies,
+    );
+    let mut r = axum::response::Redirect::to(to.as_str()).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+        r.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+const LINKEDIN_COOKIE: &str = "covalynce_linkedin";
+
+fn linkedin_app(state: &AppState) -> Result<crate::auth::OAuthApp, UiError> {
+    state.security().config.linkedin.clone().ok_or_else(|| {
+        UiError::Page(
+            axum::http::StatusCode::NOT_FOUND,
+            "Connect LinkedIn is not configured on this server (--linkedin-client-id and --linkedin-client-secret); paste a token instead.".into(),
+        )
+    })
+}
+
+#[derive(serde::Deserialize)]
+pub struct LinkedinCallback {
+    code: Option<String>,
+    state: Option<String>,
+    error_description: Option<String>,
+}
+
+/// LinkedIn sends the browser back here: the state must match this browser's cookie, the
+/// code is traded for a token, and the member becomes a channel of this workspace.
+pub async fn linkedin_callback(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<LinkedinCallback>,
+) -> Result<Response, UiError> {
+    let app = linkedin_app(&state)?;
+    let refused = |m: String| UiError::Page(axum::http::StatusCode::BAD_REQUEST, m);
+    if let Some(why) = q.error_description {
+        return page(
+            &state,
+            &signed,
+            Some((false, format!("LinkedIn did not connect: {why}"))),
+            None,
+        )
+        .await;
+    }
+    let cookie = crate::auth::cookie(&headers, LINKEDIN_COOKIE)
+        .ok_or_else(|| refused("This LinkedIn answer does not belong to this browser (no pending connection); start again from Channels.".into()))?;
+    use base64::Engine;
+    let pending: serde_json::Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cookie)
+        .ok()
+        .and_then(|b| state.secrets().open(&b).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            refused(
+                "The pending LinkedIn connection is unreadable; start again from Channels.".into(),
+            )
+        })?;
+    let fresh = pending["at"]
+        .as_i64()
+        .is_some_and(|at| covalynce_domain::now_millis() - at < 600_000);
+    let same = pending["state"].as_str() == q.state.as_deref()
+        && pending["workspace"].as_str() == Some(signed.workspace.id.to_string().as_str())
+        && pending["user"].as_str() == Some(signed.user.id.to_string().as_str());
+    if !(fresh && same) {
+        return Err(refused("This LinkedIn answer does not match the connection this browser started (state mismatch or expired); start again from Channels.".into()));
+    }
+    let code = q
+        .code
+        .ok_or_else(|| refused("LinkedIn sent no code.".into()))?;
+    let redirect = format!(
+        "{}/channels/linkedin/callback",
+        super::sources::base_url(&state, &headers)
+    );
+    let web = covalynce_publishing::Url::parse(&app.web_base)
+        .map_err(|e| refused(format!("the LinkedIn address is invalid: {e}")))?;
+    let grant = match covalynce_publishing::linkedin::exchange_code(
+        state.http(),
+        &web,
+        &app.client_id,
+        &app.client_secret,
+        &code,
+        &redirect,
+    )
+    .await
+    {
+        Ok(g) => g,
+        Err(f) => return page(&state, &signed, Some((false, f.to_string())), None).await,
+    };
+    let api = covalynce_publishing::Url::parse(&app.api_base)
+        .map_err(|e| refused(format!("the LinkedIn API address is invalid: {e}")))?;
+    let (sub, _) =
+        match covalynce_publishing::linkedin::member(state.http(), &api, &grant.access_token).await
+        {
+            Ok(m) => m,
+            Err(f) => return page(&state, &signed, Some((false, f.to_string())), None).await,
+        };
+    let req = CreateChannel {
+        kind: "linkedin".into(),
+        name: None,
+        path: None,
+        variant: None,
+        url: None,
+        secret: None,
+        webhook_url: None,
+        instance: None,
+        access_token: Some(grant.access_token),
+        author: Some(format!("urn:li:person:{sub}")),
+        api_base: Some(app.api_base.clone()),
+        expires_in: grant.expires_in,
+        daily_cap: None,
+    };
+    let notice = match crate::http::api::channels::create(
+        State(state.clone()),
+        signed.auth_as::<Editor>()?,
+        ApiJson(req),
+    )
+    .await
+    {
+        Ok((_, axum::Json(c))) => (
+            true,
+            format!(
+                "Connected LinkedIn as {}.",
+                c.data.config["account"].as_str().unwrap_or("you")
+            ),
+        ),
+        Err(e) => (false, UiError::from(e).message()),
+    };
+    let mut r = page(&state, &signed, Some(notice), None).await?;
+    let clear = crate::auth::clear_cookie(
+        LINKEDIN_COOKIE,
+        "/channels/linkedin",
+        state.security().config.secure_cookies,
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&clear) {
+        r.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+use axum::response::IntoResponse as _;

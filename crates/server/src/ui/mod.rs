@@ -38,6 +38,14 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/stream", get(stream::events))
         .route("/sources", get(sources::list).post(sources::create))
         .route("/channels", get(channels::list).post(channels::create))
+        .route(
+            "/channels/linkedin/connect",
+            get(channels::linkedin_connect),
+        )
+        .route(
+            "/channels/linkedin/callback",
+            get(channels::linkedin_callback),
+        )
         .route("/channels/{id}/{action}", post(channels::act))
         .route("/settings", get(settings::show))
         .route("/settings/{action}", post(settings::act))

@@ -655,6 +655,7 @@ impl FakeLinkedin {
         let router = Router::new()
             .route("/v2/userinfo", axum::routing::get(linkedin_me))
             .route("/rest/posts", post(linkedin_post))
+            .route("/oauth/v2/accessToken", post(linkedin_token))
             .with_state((log.clone(), state.clone()));
         Self {
             base: serve(router).await,
@@ -759,4 +760,39 @@ async fn linkedin_post(
     let mut r = StatusCode::CREATED.into_response();
     r.headers_mut().insert("x-restli-id", urn.parse().unwrap());
     r
+}
+
+/// The code exchange of LinkedIn's 3-legged flow: client id and secret in the form, the
+/// one code this fake issued (`good-code`), and the redirect URI.
+async fn linkedin_token(
+    State((log, state)): State<LinkedinShared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &log,
+        "/oauth/v2/accessToken".into(),
+        HashMap::new(),
+        headers,
+        &body,
+    );
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let ok = form.get("grant_type").map(String::as_str) == Some("authorization_code")
+        && form.get("client_id").map(String::as_str) == Some("cid")
+        && form.get("client_secret").map(String::as_str) == Some("csecret")
+        && form.get("code").map(String::as_str) == Some("good-code")
+        && form
+            .get("redirect_uri")
+            .is_some_and(|u| u.ends_with("/channels/linkedin/callback"));
+    if !ok {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": "Unable to retrieve access token: appid/redirect uri/code verifier does not match authorization code"}))).into_response();
+    }
+    let token = state
+        .lock()
+        .unwrap()
+        .tokens
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    axum::Json(json!({"access_token": token, "expires_in": 5_184_000, "scope": "openid,profile,w_member_social"})).into_response()
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     a_linkedin_post_appears_whole_with_its_link,
     a_revoked_linkedin_token_stops_the_channel_with_linkedins_words,
+    connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_channel,
 );
 
 const TOKEN: &str = "AQV-linkedin-member-token-0123456789";
@@ -178,5 +179,186 @@ async fn a_revoked_linkedin_token_stops_the_channel_with_linkedins_words(backend
     let channel = app.get_json(&format!("/api/v1/channels/{id}")).await["data"].clone();
     assert_eq!(channel["status"], "disabled");
     assert!(fake.displayed().is_empty());
+    app.stop().await;
+}
+
+async fn connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_channel(
+    backend: Backend,
+) {
+    let fake = FakeLinkedin::start(TOKEN).await;
+    let base = fake.base.clone();
+    let app = spawn_app_with(backend, move |c| {
+        c.security.linkedin = Some(covalynce::auth::OAuthApp {
+            client_id: "cid".into(),
+            client_secret: "csecret".into(),
+            web_base: base.clone(),
+            api_base: base,
+        })
+    })
+    .await;
+    let owner =
+        crate::accounts::Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"}))
+            .await;
+    let session = owner
+        .request(axum::http::Method::GET, "/")
+        .build()
+        .unwrap()
+        .headers()["cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = plain
+        .get(app.url("/channels/linkedin/connect"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 303);
+    let to = reqwest::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(
+        to.as_str()
+            .starts_with(&format!("{}/oauth/v2/authorization?", fake.base))
+    );
+    let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], "cid");
+    assert_eq!(q["scope"], "openid profile w_member_social");
+    let pending = start.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let cookies = format!("{session}; {pending}");
+    // LinkedIn sends the browser back with a code and the state; a forged state is refused.
+    let forged = plain
+        .get(app.url("/channels/linkedin/callback?code=good-code&state=forged"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    assert!(forged.text().await.unwrap().contains("state mismatch"));
+    let back = plain
+        .get(app.url(&format!(
+            "/channels/linkedin/callback?code=good-code&state={}",
+            q["state"]
+        )))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 200);
+    let page = back.text().await.unwrap();
+    assert!(
+        page.contains("Connected LinkedIn as Ada Founder."),
+        "{page}"
+    );
+    assert!(!page.contains(TOKEN));
+    let (_, channels) = owner
+        .send(axum::http::Method::GET, "/api/v1/channels", None)
+        .await;
+    let ch = channels["data"][0].clone();
+    assert_eq!(ch["kind"], "linkedin");
+    assert_eq!(ch["config"]["author"], "urn:li:person:abc123");
+    let expires = ch["config"]["expires_at"].as_i64().unwrap();
+    let sixty_days = covalynce_domain::now_millis() + 5_184_000_000;
+    assert!((expires - sixty_days).abs() < 60_000, "expires in 60 days");
+    let exchange = fake
+        .received()
+        .into_iter()
+        .find(|r| r.path == "/oauth/v2/accessToken")
+        .unwrap();
+    assert!(
+        exchange.body.contains("client_secret=csecret") && exchange.body.contains("code=good-code")
+    );
+
+    // A pasted token known to expire in a second (in the same workspace): once it has,
+    // the channel stops with that reason instead of sending a request LinkedIn would refuse.
+    use axum::http::Method;
+    let (status, made) = owner
+        .send(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "linkedin", "name": "Short-lived", "access_token": TOKEN, "author": "urn:li:person:abc123", "api_base": fake.base, "expires_in": 1})),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let short = made["data"]["id"].as_str().unwrap().to_owned();
+    let (_, source) = owner
+        .send(
+            Method::POST,
+            "/api/v1/sources",
+            Some(json!({"kind": "github", "repo": "Codertocat/Hello-World", "secret": SECRET})),
+        )
+        .await;
+    let source = source["data"]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .deliver(
+            &source,
+            "push",
+            "li-team",
+            SECRET,
+            &push_of_commit(&"d".repeat(40)),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let mut c = String::new();
+    for _ in 0..200 {
+        let (_, cards) = owner
+            .send(Method::GET, "/api/v1/cards?status=pending", None)
+            .await;
+        if let Some(id) = cards["data"][0]["id"].as_str() {
+            c = id.to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!c.is_empty(), "a card was drafted");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, _) = owner
+        .send(
+            Method::POST,
+            &format!("/api/v1/cards/{c}/approve"),
+            Some(json!({"channels": [short]})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let mut error = String::new();
+    for _ in 0..200 {
+        let (_, got) = owner
+            .send(Method::GET, &format!("/api/v1/cards/{c}"), None)
+            .await;
+        if got["data"]["status"] == "failed" {
+            error = got["data"]["publications"][0]["error"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        error.contains("expired on") && error.contains("connect LinkedIn again"),
+        "{error}"
+    );
+    assert!(fake.displayed().is_empty(), "no request was sent");
+    // The channels page says which token ran out, and offers to connect again.
+    let page = plain
+        .get(app.url("/channels"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("the token expired on"), "{page}");
+    assert!(page.contains("href=\"/channels/linkedin/connect\""));
     app.stop().await;
 }

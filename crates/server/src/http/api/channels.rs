@@ -43,6 +43,9 @@ pub struct CreateChannel {
     pub author: Option<String>,
     /// linkedin: the API's address (default `https://api.linkedin.com`; a test server).
     pub api_base: Option<String>,
+    /// linkedin: the token's lifetime in seconds, when known (60 days for member tokens):
+    /// the channel warns before it ends and stops when it has.
+    pub expires_in: Option<i64>,
     /// At most this many publications per UTC day; more wait for the next day.
     pub daily_cap: Option<i64>,
 }
@@ -217,11 +220,19 @@ pub async fn create(
             let (_, name) = covalynce_publishing::linkedin::member(state.http(), &api, token)
                 .await
                 .map_err(|f| ApiError::Validation(format!("could not connect LinkedIn: {f}")))?;
+            let expires_at = match req.expires_in {
+                Some(s) if s > 0 => Some(covalynce_domain::now_millis() + s * 1000),
+                Some(_) => {
+                    return Err(ApiError::Validation("expires_in must be positive".into()));
+                }
+                None => None,
+            };
             Parsed {
                 config: json!({
                     "api_base": api.as_str().trim_end_matches('/'),
                     "author": author,
                     "account": name,
+                    "expires_at": expires_at,
                 }),
                 secrets: Some(json!({ "access_token": token })),
                 generated: None,
