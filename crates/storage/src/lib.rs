@@ -166,12 +166,13 @@ pub trait Store: Accounts + AiStore + Send + Sync + 'static {
         status: covalynce_domain::ChannelStatus,
     ) -> Result<Option<ChannelRecord>>;
     /// Records a pause the platform asked for and why the channel stopped working (None:
-    /// it works).
+    /// it works); `succeeded`: it just published or passed a test.
     async fn set_channel_health(
         &self,
         id: covalynce_domain::ChannelId,
         paused_until: Option<i64>,
         last_error: Option<&str>,
+        succeeded: bool,
     ) -> Result<()>;
     /// PENDING → APPROVED for a card that is not red, with one queued publication (and its
     /// publish job, due at `publish_at`) per channel. One transaction.

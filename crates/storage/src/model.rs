@@ -402,6 +402,8 @@ pub struct ChannelRecord {
     /// Why the channel stopped working, until it works again.
     pub last_error: Option<String>,
     pub last_error_at: Option<UnixMillis>,
+    /// When it last published or passed a test.
+    pub last_success_at: Option<UnixMillis>,
 }
 
 /// Starting a publication (queued → publishing).

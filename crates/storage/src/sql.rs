@@ -214,6 +214,7 @@ pub(crate) struct ChannelRow {
     cap_count: i64,
     last_error: Option<String>,
     last_error_at: Option<i64>,
+    last_success_at: Option<i64>,
 }
 
 impl TryFrom<ChannelRow> for ChannelRecord {
@@ -236,6 +237,7 @@ impl TryFrom<ChannelRow> for ChannelRecord {
             },
             last_error: r.last_error,
             last_error_at: r.last_error_at,
+            last_success_at: r.last_success_at,
         })
     }
 }
@@ -374,7 +376,7 @@ pub(crate) const SOURCE_COLS: &str =
     "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
 pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at, drafted_by, draft_note";
-pub(crate) const CHANNEL_COLS: &str = "id, workspace_id, kind, name, config, credentials, status, created_at, paused_until, cap_day, cap_count, last_error, last_error_at";
+pub(crate) const CHANNEL_COLS: &str = "id, workspace_id, kind, name, config, credentials, status, created_at, paused_until, cap_day, cap_count, last_error, last_error_at, last_success_at";
 
 /// Days since 1970-01-01 UTC: the daily cap's "today".
 pub fn utc_day(ms: i64) -> i64 {
@@ -1452,6 +1454,7 @@ macro_rules! impl_store {
                     sent_today: 0,
                     last_error: None,
                     last_error_at: None,
+                    last_success_at: None,
                 })
             }
 
@@ -1686,18 +1689,21 @@ macro_rules! impl_store {
                 id: covalynce_domain::ChannelId,
                 paused_until: Option<i64>,
                 last_error: Option<&str>,
+                succeeded: bool,
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
                 let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query(
                     "UPDATE channels SET paused_until = $1, last_error = $2,
-                            last_error_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END
+                            last_error_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END,
+                            last_success_at = CASE WHEN $5 THEN $3 ELSE last_success_at END
                      WHERE id = $4",
                 )
                 .bind(paused_until)
                 .bind(last_error)
                 .bind(covalynce_domain::now_millis())
                 .bind(id.to_string())
+                .bind(succeeded)
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;

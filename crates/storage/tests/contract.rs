@@ -1028,7 +1028,7 @@ async fn channels_disable_enable_and_delete_without_losing_history(store: Arc<dy
 
     // Disabled, with the platform's words; enabled again, its queued work gets a new job
     // and the error is cleared.
-    s.set_channel_health(ch.id, None, Some("no_service"))
+    s.set_channel_health(ch.id, None, Some("no_service"), false)
         .await
         .unwrap();
     let disabled = s
@@ -1051,7 +1051,7 @@ async fn channels_disable_enable_and_delete_without_losing_history(store: Arc<dy
 
     // A pause is recorded and read back.
     let until = now_millis() + 60_000;
-    s.set_channel_health(ch.id, Some(until), None)
+    s.set_channel_health(ch.id, Some(until), None, true)
         .await
         .unwrap();
     assert_eq!(

@@ -144,11 +144,9 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             store
                 .set_publication(id, PublicationStatus::Published, sent.url.as_deref(), None)
                 .await?;
-            if sent.pause_until.is_some() || channel.last_error.is_some() {
-                store
-                    .set_channel_health(channel.id, sent.pause_until, None)
-                    .await?;
-            }
+            store
+                .set_channel_health(channel.id, sent.pause_until, None, true)
+                .await?;
             Ok(())
         }
         Err(Failure::Retry { message, after }) => {
@@ -156,7 +154,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             if let Some(at) = at {
                 // The platform's limit is the channel's, not this publication's.
                 store
-                    .set_channel_health(channel.id, Some(at), channel.last_error.as_deref())
+                    .set_channel_health(channel.id, Some(at), channel.last_error.as_deref(), false)
                     .await?;
             }
             if job.attempts >= job.max_attempts {
@@ -191,7 +189,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
                 // other publications would only repeat the refusal (and Discord bans IPs
                 // that keep sending to missing webhooks). Disabled, they wait for a person.
                 store
-                    .set_channel_health(channel.id, channel.paused_until, Some(&message))
+                    .set_channel_health(channel.id, channel.paused_until, Some(&message), false)
                     .await?;
                 store
                     .set_channel_status(channel.workspace_id, channel.id, ChannelStatus::Disabled)

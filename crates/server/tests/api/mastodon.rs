@@ -138,6 +138,10 @@ async fn a_mastodon_account_posts_each_card_once_even_when_an_answer_is_lost(bac
     );
     assert_eq!(posts[0].json()["status"], done["variants"]["mastodon"]);
     assert_eq!(posts[0].json()["visibility"], "public");
+    // The channel's health: the last success is recorded, no error.
+    let health = app.get_json(&format!("/api/v1/channels/{id}")).await["data"].clone();
+    assert!(health["last_success_at"].is_string(), "{health}");
+    assert!(health["last_error"].is_null());
     app.stop().await;
 }
 

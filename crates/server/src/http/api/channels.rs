@@ -67,6 +67,8 @@ pub struct ChannelView {
     /// Why the channel stopped working (a revoked webhook, an archived channel).
     pub last_error: Option<String>,
     pub last_error_at: Option<String>,
+    /// When it last published or passed a test.
+    pub last_success_at: Option<String>,
     pub created_at: String,
     /// Only in the creation answer of a webhook channel whose secret was generated.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +90,7 @@ impl From<ChannelRecord> for ChannelView {
                 .map(time),
             last_error: c.last_error,
             last_error_at: c.last_error_at.map(time),
+            last_success_at: c.last_success_at.map(time),
             created_at: time(c.created_at),
             secret: None,
         }
@@ -471,6 +474,7 @@ pub async fn test(
             channel.id,
             channel.paused_until,
             (!ok).then_some(detail.as_str()),
+            ok,
         )
         .await?;
     Ok(Json(Data {
