@@ -103,6 +103,18 @@ pub trait Provider: Send + Sync {
     fn kind(&self) -> ProviderKind;
     fn model(&self) -> &str;
     async fn complete(&self, prompt: &Prompt) -> Result<Completion, AiError>;
+
+    /// Like `complete`, handing each piece of text to `on_text` as it arrives. Providers
+    /// that cannot stream hand over the whole text once.
+    async fn stream(
+        &self,
+        prompt: &Prompt,
+        on_text: &mut (dyn for<'t> FnMut(&'t str) + Send),
+    ) -> Result<Completion, AiError> {
+        let c = self.complete(prompt).await?;
+        on_text(&c.text);
+        Ok(c)
+    }
 }
 
 /// A provider reached over HTTP with its documented protocol.
@@ -117,14 +129,16 @@ impl HttpProvider {
     }
 
     fn request(&self, prompt: &Prompt) -> reqwest::RequestBuilder {
+        self.request_with(prompt, false)
+    }
+
+    /// The protocol's request; `stream` asks for server-sent events.
+    fn request_with(&self, prompt: &Prompt, stream: bool) -> reqwest::RequestBuilder {
         let c = &self.config;
         let base = c.base_url.trim_end_matches('/');
         match c.kind {
-            ProviderKind::OpenAiCompatible => self
-                .http
-                .post(format!("{base}/chat/completions"))
-                .bearer_auth(&c.api_key)
-                .json(&json!({
+            ProviderKind::OpenAiCompatible => {
+                let mut body = json!({
                     "model": c.model,
                     "messages": [
                         {"role": "system", "content": prompt.system},
@@ -132,7 +146,17 @@ impl HttpProvider {
                     ],
                     "max_tokens": prompt.max_tokens,
                     "temperature": 0.4,
-                })),
+                    "stream": stream,
+                });
+                if stream {
+                    // The usage arrives in a last chunk only when asked for.
+                    body["stream_options"] = json!({"include_usage": true});
+                }
+                self.http
+                    .post(format!("{base}/chat/completions"))
+                    .bearer_auth(&c.api_key)
+                    .json(&body)
+            }
             ProviderKind::Anthropic => self
                 .http
                 .post(format!("{base}/v1/messages"))
@@ -144,10 +168,18 @@ impl HttpProvider {
                     "system": prompt.system,
                     "messages": [{"role": "user", "content": prompt.user}],
                     "temperature": 0.4,
+                    "stream": stream,
                 })),
             ProviderKind::Gemini => self
                 .http
-                .post(format!("{base}/v1beta/models/{}:generateContent", c.model))
+                .post(if stream {
+                    format!(
+                        "{base}/v1beta/models/{}:streamGenerateContent?alt=sse",
+                        c.model
+                    )
+                } else {
+                    format!("{base}/v1beta/models/{}:generateContent", c.model)
+                })
                 .header("x-goog-api-key", &c.api_key)
                 .json(&json!({
                     "systemInstruction": {"parts": [{"text": prompt.system}]},
@@ -299,5 +331,129 @@ impl Provider for HttpProvider {
                 message: Self::error_message(&body),
             });
         }
+    }
+
+    /// Server-sent events as each protocol documents them: OpenAI `data: {choices[0].delta
+    /// .content}` … `data: [DONE]` (usage in the last chunk with `stream_options`),
+    /// Anthropic `content_block_delta` / `message_delta` / `error` events, Gemini
+    /// `streamGenerateContent?alt=sse` chunks of `GenerateContentResponse`.
+    async fn stream(
+        &self,
+        prompt: &Prompt,
+        on_text: &mut (dyn for<'t> FnMut(&'t str) + Send),
+    ) -> Result<Completion, AiError> {
+        let name = self.config.kind.as_str();
+        let deadline = Instant::now() + self.config.timeout;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let request = self.request_with(prompt, true);
+        let mut response = match tokio::time::timeout(left(), request.send()).await {
+            Err(_) => return Err(AiError::Timeout(name)),
+            Ok(Err(e)) if e.is_timeout() => return Err(AiError::Timeout(name)),
+            Ok(Err(e)) => {
+                return Err(AiError::Unreachable {
+                    provider: name,
+                    message: e.without_url().to_string(),
+                });
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let body = tokio::time::timeout(left(), response.text())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            return Err(AiError::Refused {
+                provider: name,
+                status: status.as_u16(),
+                message: Self::error_message(&body),
+            });
+        }
+        let mut buffer = String::new();
+        let mut out = Completion {
+            text: String::new(),
+            tokens_in: 0,
+            tokens_out: 0,
+        };
+        loop {
+            let chunk = match tokio::time::timeout(left(), response.chunk()).await {
+                Err(_) => return Err(AiError::Timeout(name)),
+                Ok(Err(e)) => {
+                    return Err(AiError::Unreachable {
+                        provider: name,
+                        message: e.without_url().to_string(),
+                    });
+                }
+                Ok(Ok(None)) => break,
+                Ok(Ok(Some(c))) => c,
+            };
+            buffer.push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                let data: String = event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if data.is_empty() || data == "[DONE]" {
+                    continue;
+                }
+                let v: Value = serde_json::from_str(&data).map_err(|e| AiError::Malformed {
+                    provider: name,
+                    message: format!("a stream event is not JSON: {e}"),
+                })?;
+                let n = |v: &Value| v.as_u64().unwrap_or(0);
+                let piece: Option<String> = match self.config.kind {
+                    ProviderKind::OpenAiCompatible => {
+                        if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
+                            out.tokens_in = n(&u["prompt_tokens"]);
+                            out.tokens_out = n(&u["completion_tokens"]);
+                        }
+                        v["choices"][0]["delta"]["content"]
+                            .as_str()
+                            .map(str::to_owned)
+                    }
+                    ProviderKind::Anthropic => match v["type"].as_str() {
+                        Some("message_start") => {
+                            out.tokens_in = n(&v["message"]["usage"]["input_tokens"]);
+                            None
+                        }
+                        Some("content_block_delta") => {
+                            v["delta"]["text"].as_str().map(str::to_owned)
+                        }
+                        Some("message_delta") => {
+                            out.tokens_out = n(&v["usage"]["output_tokens"]);
+                            None
+                        }
+                        Some("error") => {
+                            return Err(AiError::Unreachable {
+                                provider: name,
+                                message: format!(
+                                    "the stream ended with an error: {}",
+                                    v["error"]["message"].as_str().unwrap_or("unknown")
+                                ),
+                            });
+                        }
+                        _ => None,
+                    },
+                    ProviderKind::Gemini => {
+                        if let Some(u) = v.get("usageMetadata") {
+                            out.tokens_in = n(&u["promptTokenCount"]);
+                            out.tokens_out = n(&u["candidatesTokenCount"]);
+                        }
+                        v["candidates"][0]["content"]["parts"]
+                            .as_array()
+                            .map(|parts| parts.iter().filter_map(|p| p["text"].as_str()).collect())
+                    }
+                };
+                if let Some(text) = piece.filter(|t| !t.is_empty()) {
+                    on_text(&text);
+                    out.text.push_str(&text);
+                }
+            }
+        }
+        Ok(out)
     }
 }

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone)]
 enum Reply {
     Ok(Value),
+    /// A `text/event-stream` body.
+    Sse(String),
     Status(u16, Value, Option<&'static str>),
     Hang,
 }
@@ -47,6 +49,7 @@ async fn handle(State(f): State<Fake>, uri: Uri, headers: HeaderMap, body: Strin
     };
     match reply {
         Reply::Ok(v) => axum::Json(v).into_response(),
+        Reply::Sse(body) => ([("content-type", "text/event-stream")], body).into_response(),
         Reply::Status(code, v, retry) => {
             let mut r = (StatusCode::from_u16(code).unwrap(), axum::Json(v)).into_response();
             if let Some(s) = retry {
@@ -425,4 +428,118 @@ async fn privacy_decides_what_leaves_and_secrets_never_do() {
             "the secret was redacted before sending: {sent}"
         );
     }
+}
+
+/// Collects a stream's pieces.
+async fn streamed(p: &dyn Provider) -> (Result<Completion, AiError>, Vec<String>) {
+    let mut pieces = Vec::new();
+    let r = p
+        .stream(&prompt(), &mut |t| pieces.push(t.to_owned()))
+        .await;
+    (r, pieces)
+}
+
+#[tokio::test]
+async fn each_protocol_streams_its_text_as_server_sent_events() {
+    let sse = |events: &[Value]| {
+        events
+            .iter()
+            .map(|e| format!("data: {e}\n\n"))
+            .collect::<String>()
+    };
+    // OpenAI: deltas, then the usage chunk (stream_options.include_usage), then [DONE].
+    let body = sse(&[
+        json!({"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}),
+        json!({"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "Ship"}}]}),
+        json!({"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "ped!"}, "finish_reason": "stop"}]}),
+        json!({"id": "c1", "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}}),
+    ]) + "data: [DONE]\n\n";
+    let (base, seen) = fake(vec![Reply::Sse(body)]).await;
+    let p = provider(ProviderKind::OpenAiCompatible, &base, 5_000, 0);
+    let (r, pieces) = streamed(p.as_ref()).await;
+    assert_eq!(
+        r.unwrap(),
+        Completion {
+            text: "Shipped!".into(),
+            tokens_in: 12,
+            tokens_out: 3
+        }
+    );
+    assert_eq!(pieces, ["Ship", "ped!"]);
+    let sent = seen.0.lock().unwrap()[0].2.clone();
+    assert_eq!(sent["stream"], true);
+    assert_eq!(sent["stream_options"]["include_usage"], true);
+
+    // Anthropic: named events; the text comes in content_block_delta.
+    let anthropic = [
+        ("message_start", json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "usage": {"input_tokens": 25, "output_tokens": 1}}})),
+        ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
+        ("ping", json!({"type": "ping"})),
+        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}})),
+        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " world"}})),
+        ("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
+        ("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}})),
+        ("message_stop", json!({"type": "message_stop"})),
+    ]
+    .iter()
+    .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+    .collect::<String>();
+    let (base, seen) = fake(vec![Reply::Sse(anthropic)]).await;
+    let p = provider(ProviderKind::Anthropic, &base, 5_000, 0);
+    let (r, pieces) = streamed(p.as_ref()).await;
+    assert_eq!(
+        r.unwrap(),
+        Completion {
+            text: "Hello world".into(),
+            tokens_in: 25,
+            tokens_out: 7
+        }
+    );
+    assert_eq!(pieces, ["Hello", " world"]);
+    assert_eq!(seen.0.lock().unwrap()[0].2["stream"], true);
+
+    // An error event mid-stream (Anthropic documents overloaded_error there).
+    let broken = "event: message_start\ndata: {\"type\": \"message_start\", \"message\": {\"usage\": {\"input_tokens\": 3}}}\n\nevent: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}\n\n";
+    let (base, _) = fake(vec![Reply::Sse(broken.into())]).await;
+    let p = provider(ProviderKind::Anthropic, &base, 5_000, 0);
+    let (r, _) = streamed(p.as_ref()).await;
+    assert!(r.unwrap_err().to_string().contains("Overloaded"));
+
+    // Gemini: streamGenerateContent?alt=sse, chunks of GenerateContentResponse.
+    let body = sse(&[
+        json!({"candidates": [{"content": {"parts": [{"text": "Rock"}], "role": "model"}, "index": 0}]}),
+        json!({"candidates": [{"content": {"parts": [{"text": "et"}], "role": "model"}, "finishReason": "STOP", "index": 0}], "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 2, "totalTokenCount": 11}}),
+    ]);
+    let (base, seen) = fake(vec![Reply::Sse(body)]).await;
+    let p = provider(ProviderKind::Gemini, &base, 5_000, 0);
+    let (r, pieces) = streamed(p.as_ref()).await;
+    assert_eq!(
+        r.unwrap(),
+        Completion {
+            text: "Rocket".into(),
+            tokens_in: 9,
+            tokens_out: 2
+        }
+    );
+    assert_eq!(pieces, ["Rock", "et"]);
+    assert_eq!(
+        seen.0.lock().unwrap()[0].0,
+        "/v1beta/models/gemini-2.0-flash:streamGenerateContent"
+    );
+
+    // Refused before any text: the provider's own words, as with `complete`.
+    let (base, _) = fake(vec![Reply::Status(
+        401,
+        json!({"error": {"message": "Incorrect API key provided"}}),
+        None,
+    )])
+    .await;
+    let p = provider(ProviderKind::OpenAiCompatible, &base, 5_000, 0);
+    let (r, pieces) = streamed(p.as_ref()).await;
+    assert!(
+        r.unwrap_err()
+            .to_string()
+            .contains("Incorrect API key provided")
+    );
+    assert!(pieces.is_empty());
 }
