@@ -155,6 +155,14 @@ pub fn facts(event: Option<&EventRecord>, title: &str, content: &str) -> Facts {
                 if let Some(m) = c["message"].as_str() {
                     lines.push(format!("commit: {}", m.lines().next().unwrap_or_default()));
                 }
+                // The analysis of a local repository: the public surface each commit changed.
+                for s in c["symbols"].as_array().into_iter().flatten().take(20) {
+                    if let (Some(kind), Some(name), Some(change)) =
+                        (s["kind"].as_str(), s["name"].as_str(), s["change"].as_str())
+                    {
+                        lines.push(format!("changed {kind}: {name} ({change})"));
+                    }
+                }
             }
         }
         if let Some(body) = d["body"].as_str() {
@@ -294,4 +302,61 @@ pub fn ledger(
             },
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covalynce_domain::{EventId, EventKind, SourceId, SymbolChange};
+
+    #[test]
+    fn facts_carry_the_event_the_analysis_and_the_notes() {
+        let symbol = serde_json::to_value(SymbolChange {
+            kind: covalynce_domain::SymbolKind::Function,
+            name: "export_csv".into(),
+            change: covalynce_domain::Change::Added,
+        })
+        .unwrap();
+        let event = EventRecord {
+            id: EventId::new(),
+            source_id: SourceId::new(),
+            delivery_id: None,
+            kind: EventKind::Release,
+            dedup_key: "release:acme/rocket:1".into(),
+            repo: "acme/rocket".into(),
+            title: "v1.4.0".into(),
+            data: serde_json::json!({
+                "tag": "v1.4.0",
+                "url": "https://github.com/acme/rocket/releases/tag/v1.4.0",
+                "commits": [{"message": "feat: CSV export\n\nlong body", "symbols": [symbol]}],
+            }),
+            status: "new".into(),
+            status_reason: None,
+            occurred_at: None,
+            created_at: 0,
+        };
+        let f = facts(Some(&event), "Rocket v1.4.0", "## Features\n\n- CSV export");
+        for want in [
+            "title: Rocket v1.4.0",
+            "repository: acme/rocket",
+            "kind of change: release",
+            "tag: v1.4.0",
+            "link: https://github.com/acme/rocket/releases/tag/v1.4.0",
+            "commit: feat: CSV export",
+            "changed function: export_csv (added)",
+            "notes: - CSV export",
+        ] {
+            assert!(f.lines.iter().any(|l| l == want), "{want} in {:?}", f.lines);
+        }
+        assert!(f.diffs.is_empty(), "no diffs reach the pipeline yet");
+    }
+
+    #[test]
+    fn prices_come_from_the_table_and_overrides() {
+        let p = Prices::with_overrides(Some(r#"{"my-model": [1.0, 2.0]}"#)).unwrap();
+        assert_eq!(p.cost_micros("gpt-4o-mini", 1_000_000, 0), 150_000);
+        assert_eq!(p.cost_micros("my-model", 10, 10), 30);
+        assert_eq!(p.cost_micros("unknown", 10, 10), 0);
+        assert!(Prices::with_overrides(Some("not json")).is_err());
+    }
 }
