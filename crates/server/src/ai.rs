@@ -19,6 +19,8 @@ pub struct Settings {
     pub prices: std::sync::Arc<Prices>,
     /// One provider, one post, retries included.
     pub timeout: Duration,
+    /// The operator's own provider, used by workspaces that allow AI but bring no key.
+    pub default: Option<DefaultProvider>,
 }
 
 impl Default for Settings {
@@ -26,7 +28,27 @@ impl Default for Settings {
         Self {
             prices: std::sync::Arc::new(Prices::default()),
             timeout: Duration::from_secs(20),
+            default: None,
         }
+    }
+}
+
+/// `--ai-default-provider/-model/-base-url/-key`: the key never prints.
+#[derive(Clone)]
+pub struct DefaultProvider {
+    pub kind: ProviderKind,
+    pub model: String,
+    pub base_url: String,
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for DefaultProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultProvider")
+            .field("kind", &self.kind)
+            .field("model", &self.model)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,14 +101,16 @@ impl Prices {
 }
 
 /// The workspace's providers, ready to call; links whose key cannot be opened are left
-/// out (and said so in the log, without the key).
+/// out (and said so in the log, without the key). A workspace with no chain of its own
+/// uses the operator's default provider, when there is one.
 pub async fn chain(
     store: &dyn Store,
     secrets: &SecretBox,
     http: &covalynce_publishing::Http,
     ws: covalynce_domain::WorkspaceId,
-    timeout: Duration,
+    settings: &Settings,
 ) -> Result<Vec<Box<dyn Provider>>, covalynce_storage::StoreError> {
+    let timeout = settings.timeout;
     let mut out: Vec<Box<dyn Provider>> = Vec::new();
     for p in store.ai_chain(ws).await? {
         let Some(kind) = ProviderKind::parse(&p.kind) else {
@@ -120,6 +144,22 @@ pub async fn chain(
                 model: p.model,
                 base_url: p.base_url,
                 api_key,
+                timeout,
+                retries: 2,
+                max_wait: Duration::from_secs(10),
+            },
+            http.client(),
+        )));
+    }
+    if out.is_empty()
+        && let Some(d) = &settings.default
+    {
+        out.push(Box::new(HttpProvider::new(
+            ProviderConfig {
+                kind: d.kind,
+                model: d.model.clone(),
+                base_url: d.base_url.clone(),
+                api_key: d.api_key.clone(),
                 timeout,
                 retries: 2,
                 max_wait: Duration::from_secs(10),

@@ -155,6 +155,17 @@ pub struct ServeArgs {
     /// (added to and overriding the built-in table).
     #[arg(long, env = "COVALYNCE_AI_PRICES")]
     pub ai_prices: Option<String>,
+    /// The operator's AI provider for workspaces that allow AI but configure none:
+    /// openai, anthropic or gemini (with --ai-default-model and --ai-default-key).
+    #[arg(long, env = "COVALYNCE_AI_DEFAULT_PROVIDER")]
+    pub ai_default_provider: Option<String>,
+    #[arg(long, env = "COVALYNCE_AI_DEFAULT_MODEL")]
+    pub ai_default_model: Option<String>,
+    /// Default: the provider's public API.
+    #[arg(long, env = "COVALYNCE_AI_DEFAULT_BASE_URL")]
+    pub ai_default_base_url: Option<String>,
+    #[arg(long, env = "COVALYNCE_AI_DEFAULT_KEY", hide_env_values = true)]
+    pub ai_default_key: Option<String>,
     /// Where people reach this server, e.g. https://covalynce.example.com (the GitHub
     /// callback URL, the Origin check; https makes cookies Secure).
     #[arg(long, env = "COVALYNCE_PUBLIC_URL")]
@@ -247,6 +258,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     args.ai_prices.as_deref(),
                 )?),
                 timeout: Duration::from_secs(args.ai_timeout_secs.max(1)),
+                default: match (
+                    args.ai_default_provider.as_deref(),
+                    args.ai_default_model.clone(),
+                ) {
+                    (None, None) => None,
+                    (Some(kind), Some(model)) => {
+                        let kind = covalynce_ai::ProviderKind::parse(kind).ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "--ai-default-provider must be openai, anthropic or gemini; got {kind:?}"
+                            )
+                        })?;
+                        Some(crate::ai::DefaultProvider {
+                            kind,
+                            base_url: args
+                                .ai_default_base_url
+                                .clone()
+                                .unwrap_or_else(|| kind.default_base_url().to_owned()),
+                            model,
+                            api_key: args.ai_default_key.clone().unwrap_or_default(),
+                        })
+                    }
+                    _ => anyhow::bail!(
+                        "the default AI provider needs both --ai-default-provider and --ai-default-model"
+                    ),
+                },
             };
             config.jobs = JobsConfig {
                 workers: args.workers,

@@ -128,7 +128,7 @@ async fn with_ai(
         &ctx.secrets,
         &ctx.http,
         workspace.id,
-        ctx.ai.timeout,
+        &ctx.ai,
     )
     .await?;
     if providers.is_empty() {

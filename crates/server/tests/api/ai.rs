@@ -16,6 +16,7 @@ on_both_backends!(
     when_the_ai_fails_the_offline_draft_stands_and_says_so,
     refining_makes_a_revision_and_a_stray_answer_changes_nothing,
     ai_settings_are_validated_and_keys_never_shown,
+    the_operators_default_provider_serves_workspaces_without_a_chain,
 );
 
 const KEY: &str = "sk-live-covalynce-test-key-0123456789";
@@ -125,7 +126,7 @@ async fn a_push_is_drafted_by_the_ai_chain_within_the_facts_and_costed(backend: 
     let before = app.get_json("/api/v1/settings/ai").await;
     assert_eq!(
         before["data"],
-        json!({"privacy": "offline", "providers": []}),
+        json!({"privacy": "offline", "providers": [], "operator_default": null}),
         "AI is off until an owner turns it on"
     );
     let r = configure(&app, &base, "messages").await;
@@ -326,6 +327,52 @@ async fn ai_settings_are_validated_and_keys_never_shown(backend: Backend) {
     assert_eq!(
         app.get_json("/api/v1/settings/ai").await["data"]["providers"],
         json!([])
+    );
+    app.stop().await;
+}
+
+async fn the_operators_default_provider_serves_workspaces_without_a_chain(backend: Backend) {
+    let (base, llm) = llm().await;
+    llm.answer(GOOD);
+    let b = base.clone();
+    let app = spawn_app_with(backend, move |c| {
+        c.ai.default = Some(covalynce::ai::DefaultProvider {
+            kind: covalynce_ai::ProviderKind::OpenAiCompatible,
+            model: "gpt-4o-mini".into(),
+            base_url: b,
+            api_key: KEY.into(),
+        })
+    })
+    .await;
+    let settings = app.get_json("/api/v1/settings/ai").await;
+    assert_eq!(settings["data"]["operator_default"], "openai/gpt-4o-mini");
+    assert!(!settings.to_string().contains(KEY));
+    // Offline (the default) still means nothing leaves, operator key or not.
+    let first = drafted_card(&app).await;
+    assert_eq!(first["drafted_by"], "offline");
+    assert!(llm.requests().is_empty());
+    let r = app
+        .client
+        .put(app.url("/api/v1/settings/ai"))
+        .bearer_auth(&app.token)
+        .json(&json!({"privacy": "messages"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let id = first["id"].as_str().unwrap();
+    let refined = app
+        .post_json(
+            &format!("/api/v1/cards/{id}/refine"),
+            &json!({"instruction": "make it shorter", "channels": ["x"]}),
+        )
+        .await;
+    assert_eq!(refined.status(), 200, "the operator's provider answers");
+    let card: Value = refined.json().await.unwrap();
+    assert_eq!(card["data"]["variants"]["x"], GOOD);
+    assert_eq!(
+        llm.requests()[0].0["authorization"],
+        format!("Bearer {KEY}")
     );
     app.stop().await;
 }

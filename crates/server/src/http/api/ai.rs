@@ -33,6 +33,9 @@ pub struct AiSettingsView {
     pub privacy: String,
     /// Asked in this order; the first faithful answer is used.
     pub providers: Vec<ProviderView>,
+    /// The operator's provider (`kind/model`), used when `providers` is empty and privacy
+    /// allows AI; null when the operator set none.
+    pub operator_default: Option<String>,
 }
 
 /// A key shown masked: its first four and last four characters when it is long enough to
@@ -74,6 +77,11 @@ async fn view(
     Ok(AiSettingsView {
         privacy: ws.ai_privacy.clone(),
         providers,
+        operator_default: state
+            .ai()
+            .default
+            .as_ref()
+            .map(|d| format!("{}/{}", d.kind.as_str(), d.model)),
     })
 }
 
@@ -254,7 +262,7 @@ pub async fn refine(
         state.secrets(),
         state.http(),
         ws.id,
-        state.ai().timeout,
+        state.ai(),
     )
     .await?;
     if providers.is_empty() {
