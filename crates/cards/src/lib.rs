@@ -10,7 +10,7 @@ use covalynce_understanding::{Changeset, understand};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-pub use risk::{RiskReport, assess, judge};
+pub use risk::{RiskReport, assess, judge, project_url};
 
 /// A card ready to store.
 #[derive(Clone, Debug, PartialEq)]

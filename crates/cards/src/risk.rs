@@ -40,6 +40,15 @@ const INTERNAL: [&str; 6] = [
     "staging password",
 ];
 
+/// The link an event gives for the work itself (release page, compare view or repository),
+/// if it is an http(s) URL: the card's own link, and the one a page may show.
+pub fn project_url(event_data: &serde_json::Value) -> Option<&str> {
+    ["url", "compare_url", "repo_url"]
+        .iter()
+        .filter_map(|k| event_data[*k].as_str())
+        .find(|u| u.starts_with("https://") || u.starts_with("http://"))
+}
+
 /// The light on a card's final texts given its event's data (null when it has none): what
 /// a fresh draft, an AI rewrite and a person's edit are all judged by. The event says
 /// whether the repository is private and which link is the project's own.
@@ -49,9 +58,7 @@ pub fn judge(
     repo: &str,
 ) -> RiskReport {
     let private = event_data["repo_private"].as_bool().unwrap_or(false);
-    let own_url = ["url", "compare_url", "repo_url"]
-        .iter()
-        .find_map(|k| event_data[*k].as_str());
+    let own_url = project_url(event_data);
     let posts: BTreeMap<Channel, String> = variants
         .iter()
         .filter_map(|(k, v)| Channel::parse(k).map(|c| (c, v.clone())))

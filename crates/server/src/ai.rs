@@ -239,7 +239,6 @@ pub struct Rewrite {
 /// Asks the chain for each channel's post. A provider that fails outright (not one whose
 /// text was rejected) is not asked again for the other channels of this card: an outage
 /// costs one timeout per card, not one per channel.
-#[allow(clippy::too_many_arguments)]
 pub async fn rewrite(
     providers: &[Box<dyn Provider>],
     privacy: Privacy,

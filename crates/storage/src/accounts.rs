@@ -176,6 +176,26 @@ pub enum SealedPlace {
     AiKey,
 }
 
+impl SealedPlace {
+    pub(crate) const ALL: [SealedPlace; 4] = [
+        SealedPlace::Source,
+        SealedPlace::Channel,
+        SealedPlace::Integration,
+        SealedPlace::AiKey,
+    ];
+
+    /// (table, column) for the places keyed by their row's `id`; None for integrations
+    /// (keyed by workspace and provider).
+    pub(crate) fn by_id(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            SealedPlace::Source => Some(("sources", "secret")),
+            SealedPlace::Channel => Some(("channels", "credentials")),
+            SealedPlace::AiKey => Some(("ai_providers", "api_key")),
+            SealedPlace::Integration => None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct SealedBlob {
     pub place: SealedPlace,
@@ -351,25 +371,17 @@ macro_rules! impl_accounts {
                 let mut conn = self.read.acquire().await?;
                 let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let mut out = Vec::new();
-                let rows: Vec<(String, Vec<u8>)> =
-                    sqlx::query_as("SELECT id, secret FROM sources WHERE secret IS NOT NULL")
-                        .fetch_all(&mut *tx)
-                        .await?;
-                out.extend(rows.into_iter().map(|(id, blob)| $crate::SealedBlob {
-                    place: $crate::SealedPlace::Source,
-                    id,
-                    blob,
-                }));
-                let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
-                    "SELECT id, credentials FROM channels WHERE credentials IS NOT NULL",
-                )
-                .fetch_all(&mut *tx)
-                .await?;
-                out.extend(rows.into_iter().map(|(id, blob)| $crate::SealedBlob {
-                    place: $crate::SealedPlace::Channel,
-                    id,
-                    blob,
-                }));
+                for (place, (table, column)) in $crate::SealedPlace::ALL
+                    .into_iter()
+                    .filter_map(|p| p.by_id().map(|at| (p, at)))
+                {
+                    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
+                    )))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    out.extend(rows.into_iter().map(|(id, blob)| $crate::SealedBlob { place, id, blob }));
+                }
                 let rows: Vec<(String, String, Vec<u8>)> =
                     sqlx::query_as("SELECT workspace_id, provider, credentials FROM integrations")
                         .fetch_all(&mut *tx)
@@ -377,15 +389,6 @@ macro_rules! impl_accounts {
                 out.extend(rows.into_iter().map(|(ws, provider, blob)| $crate::SealedBlob {
                     place: $crate::SealedPlace::Integration,
                     id: format!("{ws}\n{provider}"),
-                    blob,
-                }));
-                let rows: Vec<(String, Vec<u8>)> =
-                    sqlx::query_as("SELECT id, api_key FROM ai_providers WHERE api_key IS NOT NULL")
-                        .fetch_all(&mut *tx)
-                        .await?;
-                out.extend(rows.into_iter().map(|(id, blob)| $crate::SealedBlob {
-                    place: $crate::SealedPlace::AiKey,
-                    id,
                     blob,
                 }));
                 tx.commit().await?;
@@ -396,29 +399,17 @@ macro_rules! impl_accounts {
                 let mut conn = self.durable_conn().await?;
                 let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 for b in blobs {
-                    match b.place {
-                        $crate::SealedPlace::Source => {
-                            sqlx::query("UPDATE sources SET secret = $1 WHERE id = $2")
-                                .bind(&b.blob)
-                                .bind(&b.id)
-                                .execute(&mut *tx)
-                                .await?;
+                    match b.place.by_id() {
+                        Some((table, column)) => {
+                            sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "UPDATE {table} SET {column} = $1 WHERE id = $2"
+                            )))
+                            .bind(&b.blob)
+                            .bind(&b.id)
+                            .execute(&mut *tx)
+                            .await?;
                         }
-                        $crate::SealedPlace::Channel => {
-                            sqlx::query("UPDATE channels SET credentials = $1 WHERE id = $2")
-                                .bind(&b.blob)
-                                .bind(&b.id)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        $crate::SealedPlace::AiKey => {
-                            sqlx::query("UPDATE ai_providers SET api_key = $1 WHERE id = $2")
-                                .bind(&b.blob)
-                                .bind(&b.id)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        $crate::SealedPlace::Integration => {
+                        None => {
                             let (ws, provider) = b.id.split_once('\n').unwrap_or((&b.id, ""));
                             sqlx::query(
                                 "UPDATE integrations SET credentials = $1 WHERE workspace_id = $2 AND provider = $3",

@@ -221,6 +221,16 @@ pub fn set_cookie(name: &str, value: &str, path: &str, max_age: Duration, secure
     )
 }
 
+/// Adds `cookie` (a `Set-Cookie` value from [`set_cookie`] or [`clear_cookie`]) to a
+/// response.
+pub fn append_cookie(response: &mut axum::response::Response, cookie: &str) {
+    if let Ok(v) = axum::http::HeaderValue::from_str(cookie) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, v);
+    }
+}
+
 pub fn clear_cookie(name: &str, path: &str, secure: bool) -> String {
     set_cookie(name, "", path, Duration::ZERO, secure)
 }

@@ -201,7 +201,7 @@ pub async fn linkedin_connect(
     let nonce = crate::auth::random_token();
     let redirect = format!(
         "{}/channels/linkedin/callback",
-        super::sources::base_url(&state, &headers)
+        crate::http::api::account::base_url(&state, &headers)
     );
     let web = covalynce_publishing::Url::parse(&app.web_base).map_err(|e| {
         UiError::Page(
@@ -229,9 +229,7 @@ pub async fn linkedin_connect(
         state.security().config.secure_cookies,
     );
     let mut r = axum::response::Redirect::to(to.as_str()).into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
-        r.headers_mut().append(axum::http::header::SET_COOKIE, v);
-    }
+    crate::auth::append_cookie(&mut r, &cookie);
     Ok(r)
 }
 
@@ -299,7 +297,7 @@ pub async fn linkedin_callback(
         .ok_or_else(|| refused("LinkedIn sent no code.".into()))?;
     let redirect = format!(
         "{}/channels/linkedin/callback",
-        super::sources::base_url(&state, &headers)
+        crate::http::api::account::base_url(&state, &headers)
     );
     let web = covalynce_publishing::Url::parse(&app.web_base)
         .map_err(|e| refused(format!("the LinkedIn address is invalid: {e}")))?;
@@ -326,18 +324,11 @@ pub async fn linkedin_callback(
         };
     let req = CreateChannel {
         kind: "linkedin".into(),
-        name: None,
-        path: None,
-        variant: None,
-        url: None,
-        secret: None,
-        webhook_url: None,
-        instance: None,
         access_token: Some(grant.access_token),
         author: Some(format!("urn:li:person:{sub}")),
         api_base: Some(app.api_base.clone()),
         expires_in: grant.expires_in,
-        daily_cap: None,
+        ..CreateChannel::default()
     };
     let notice = match crate::http::api::channels::create(
         State(state.clone()),
@@ -361,9 +352,7 @@ pub async fn linkedin_callback(
         "/channels/linkedin",
         state.security().config.secure_cookies,
     );
-    if let Ok(v) = axum::http::HeaderValue::from_str(&clear) {
-        r.headers_mut().append(axum::http::header::SET_COOKIE, v);
-    }
+    crate::auth::append_cookie(&mut r, &clear);
     Ok(r)
 }
 

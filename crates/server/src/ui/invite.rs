@@ -5,8 +5,8 @@ use super::page::{Layout, UiError, Visitor, render};
 use crate::http::AppState;
 use crate::tokens;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use covalynce_storage::{Acceptance, SessionRecord};
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
@@ -79,15 +79,7 @@ pub async fn accept(
                 .map(|w| w.slug.to_string())
                 .unwrap_or_default();
             // Show the workspace just joined.
-            let mut r = Redirect::to("/").into_response();
-            let cookie = format!(
-                "{}={slug}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000",
-                super::page::WORKSPACE_COOKIE
-            );
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                r.headers_mut().append(header::SET_COOKIE, v);
-            }
-            Ok(r)
+            Ok(super::page::to_workspace(&state, &slug))
         }
         Acceptance::Invalid => Err(UiError::Page(
             StatusCode::NOT_FOUND,

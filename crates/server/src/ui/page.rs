@@ -18,6 +18,20 @@ use subtle::ConstantTimeEq;
 /// The cookie that remembers which of a person's workspaces the UI shows.
 pub const WORKSPACE_COOKIE: &str = "cvl_ws";
 
+/// A redirect to `/` showing workspace `slug` from now on.
+pub fn to_workspace(state: &AppState, slug: &str) -> Response {
+    let mut r = Redirect::to("/").into_response();
+    let cookie = crate::auth::set_cookie(
+        WORKSPACE_COOKIE,
+        slug,
+        "/",
+        std::time::Duration::from_secs(365 * 24 * 3600),
+        state.security().config.secure_cookies,
+    );
+    crate::auth::append_cookie(&mut r, &cookie);
+    r
+}
+
 /// A signed-in person in the browser, acting in one of their workspaces with at least
 /// role `R`. Not signed in: a redirect to the sign-in page, back here afterwards.
 pub struct Signed<R = Viewer> {
@@ -210,8 +224,8 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T
     }
 }
 
-/// Someone not signed in yet (sign-in and sign-up forms): their headers and address,
-/// after the same-origin check, refused with a readable page.
+/// Someone not signed in yet (sign-in and sign-up forms): the API's `Browser` (headers,
+/// address, same-origin check), refused with a readable page instead of problem+json.
 pub struct Visitor {
     pub headers: HeaderMap,
     pub ip: Option<String>,
@@ -221,18 +235,16 @@ impl FromRequestParts<AppState> for Visitor {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, UiError> {
-        if !parts.method.is_safe() {
-            crate::http::extract::check_origin(parts, state).map_err(|_| {
-                UiError::Page(
-                    StatusCode::FORBIDDEN,
-                    "This form was sent from another site, so it was refused. Open Covalynce and try again.".into(),
-                )
-            })?;
-        }
-        Ok(Visitor {
-            headers: parts.headers.clone(),
-            ip: crate::http::extract::client_ip(parts, state),
-        })
+        let crate::http::extract::Browser { headers, ip } =
+            crate::http::extract::Browser::from_request_parts(parts, state)
+                .await
+                .map_err(|_| {
+                    UiError::Page(
+                        StatusCode::FORBIDDEN,
+                        "This form was sent from another site, so it was refused. Open Covalynce and try again.".into(),
+                    )
+                })?;
+        Ok(Visitor { headers, ip })
     }
 }
 
@@ -301,9 +313,14 @@ pub enum UiError {
 impl UiError {
     /// The sentence a person reads.
     pub fn message(self) -> String {
+        self.status_and_message().1
+    }
+
+    /// The status a page (or the page's script) answers with, and the sentence.
+    pub fn status_and_message(self) -> (StatusCode, String) {
         match self {
-            UiError::SignIn(_) => "Sign in first.".into(),
-            UiError::Page(_, m) => m,
+            UiError::SignIn(_) => (StatusCode::UNAUTHORIZED, "Sign in first.".into()),
+            UiError::Page(s, m) => (s, m),
         }
     }
 }

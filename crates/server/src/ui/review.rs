@@ -7,7 +7,7 @@ use crate::http::extract::Editor;
 use crate::http::problem::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use covalynce_domain::{CardId, CardStatus, ChannelStatus};
 use covalynce_storage::CardChange;
@@ -33,11 +33,7 @@ fn answer(
         }))
         .into_response(),
         (true, Err(e)) => {
-            let ui: UiError = e.into();
-            let (status, detail) = match ui {
-                UiError::Page(s, d) => (s, d),
-                UiError::SignIn(_) => (StatusCode::UNAUTHORIZED, "Sign in again.".into()),
-            };
+            let (status, detail) = UiError::from(e).status_and_message();
             (
                 status,
                 Json(serde_json::json!({ "ok": false, "detail": detail })),
@@ -46,10 +42,7 @@ fn answer(
         }
         (false, Ok(_)) => Redirect::to(&format!("/?done={done}&card={card}")).into_response(),
         (false, Err(e)) => {
-            let detail = match UiError::from(e) {
-                UiError::Page(_, d) => d,
-                UiError::SignIn(_) => "Sign in again.".into(),
-            };
+            let detail = UiError::from(e).message();
             Redirect::to(&format!("/?done=error&message={}", urlencode(&detail))).into_response()
         }
     }
@@ -139,26 +132,19 @@ pub async fn dismiss(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let result = async {
-        let card_id = parse(&id)?;
-        match state
-            .store()
-            .dismiss_card(signed.workspace.id, card_id)
-            .await?
-        {
-            CardChange::Done(_) => Ok((
-                "Dismissed.".to_owned(),
-                Some(format!("/cards/{card_id}/undo")),
-                None,
-            )),
-            CardChange::Conflict(s) => Err(ApiError::Conflict(format!(
-                "this card is {}; only a pending card can be dismissed",
-                s.as_str()
-            ))),
-            CardChange::NotFound => Err(ApiError::NotFound("there is no such card".into())),
-        }
-    }
-    .await;
+    // The API's own dismiss: the same checks and answers.
+    let result = match signed.auth_as::<Editor>() {
+        Ok(auth) => crate::http::api::cards::dismiss(State(state.clone()), auth, Path(id.clone()))
+            .await
+            .map(|_| {
+                (
+                    "Dismissed.".to_owned(),
+                    Some(format!("/cards/{id}/undo")),
+                    None,
+                )
+            }),
+        Err(e) => return e.into_response(),
+    };
     answer(&headers, result, "dismissed", &id)
 }
 

@@ -126,7 +126,7 @@ pub async fn show(
     signed: Signed,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
-    let base = super::sources::base_url(&state, &headers);
+    let base = crate::http::api::account::base_url(&state, &headers);
     page(&state, &signed, &base, None, None).await
 }
 
@@ -184,7 +184,7 @@ pub async fn act(
             let after = match field("after").map(|a| a.parse::<i64>()) {
                 Some(Ok(n)) => Some(n),
                 Some(Err(_)) => {
-                    let base = super::sources::base_url(&state, &headers);
+                    let base = crate::http::api::account::base_url(&state, &headers);
                     let msg = "The number of approvals must be a whole number (or empty to review everything).";
                     return page(&state, &signed, &base, Some((false, msg.into())), None).await;
                 }
@@ -290,7 +290,7 @@ pub async fn act(
     // The stop changes what every page shows (the banner): read the workspace again.
     let fresh = state.store().workspace(signed.workspace.id).await?;
     let signed = signed.with_workspace(fresh);
-    let base = super::sources::base_url(&state, &headers);
+    let base = crate::http::api::account::base_url(&state, &headers);
     page(&state, &signed, &base, Some(notice), secret).await
 }
 
@@ -358,7 +358,7 @@ pub async fn item(
         Ok(m) => (true, m),
         Err(e) => (false, UiError::from(e).message()),
     };
-    let base = super::sources::base_url(&state, &headers);
+    let base = crate::http::api::account::base_url(&state, &headers);
     page(&state, &signed, &base, Some(notice), None).await
 }
 

@@ -6,7 +6,7 @@ use crate::http::AppState;
 use crate::http::api::account::{self, SignIn, SignUp};
 use crate::http::problem::ApiError;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -47,9 +47,7 @@ fn local(next: Option<&str>) -> String {
 
 fn signed_in(cookie: &str, next: &str) -> Response {
     let mut r = Redirect::to(next).into_response();
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
+    crate::auth::append_cookie(&mut r, cookie);
     r
 }
 
@@ -165,14 +163,13 @@ pub async fn logout(
         .delete_session(&signed.session.id_hash)
         .await?;
     let mut r = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&account::signed_out(&state)) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
+    crate::auth::append_cookie(&mut r, &account::signed_out(&state));
     Ok(r)
 }
 
 /// Shows another of the person's workspaces.
 pub async fn switch_workspace(
+    State(state): State<AppState>,
     signed: Signed,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
@@ -190,15 +187,7 @@ pub async fn switch_workspace(
             format!("You are not a member of a workspace {slug:?}."),
         ));
     }
-    let cookie = format!(
-        "{}={slug}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000",
-        super::page::WORKSPACE_COOKIE
-    );
-    let mut r = Redirect::to("/").into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(r)
+    Ok(super::page::to_workspace(&state, slug))
 }
 
 /// A one-time sign-in link (the demo prints one at start).

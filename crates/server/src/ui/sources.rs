@@ -6,7 +6,7 @@ use crate::http::AppState;
 use crate::http::api::sources::{CreateSource, SourceView};
 use crate::http::extract::{ApiJson, Editor};
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use std::collections::HashMap;
 
@@ -20,24 +20,6 @@ struct SourcesPage {
     created: Option<SourceView>,
     error: Option<String>,
     editor: bool,
-}
-
-/// This server as GitHub should reach it: the public URL when configured, else the
-/// address the browser used.
-pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.security().config.public_url {
-        return url.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if state.security().config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
 }
 
 async fn page<R>(
@@ -58,7 +40,7 @@ async fn page<R>(
         layout: signed.layout("sources"),
         csrf: signed.session.csrf_token.clone(),
         sources,
-        base: base_url(state, headers),
+        base: crate::http::api::account::base_url(state, headers),
         created,
         error: error.clone(),
         editor: signed.role >= covalynce_domain::Role::Editor,

@@ -64,10 +64,6 @@ pub fn channel_rank(name: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-fn safe_url(s: &str) -> Option<String> {
-    (s.starts_with("https://") || s.starts_with("http://")).then(|| s.to_owned())
-}
-
 pub async fn card_vm(
     state: &AppState,
     ws: WorkspaceId,
@@ -90,9 +86,7 @@ pub async fn card_vm(
                         .find_map(|k| d[*k].as_str())
                         .map(|s| s.chars().take(7).collect())
                 });
-            let url = ["url", "compare_url", "repo_url"]
-                .iter()
-                .find_map(|k| d[*k].as_str().and_then(safe_url));
+            let url = covalynce_cards::project_url(d).map(str::to_owned);
             (
                 e.kind.as_str().replace('_', " "),
                 e.repo.clone(),

@@ -167,9 +167,7 @@ pub(crate) fn signed_out(state: &AppState) -> String {
 
 fn with_cookie<T: IntoResponse>(cookie: &str, status: StatusCode, body: T) -> Response {
     let mut r = (status, body).into_response();
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
+    auth::append_cookie(&mut r, cookie);
     r
 }
 
@@ -590,7 +588,9 @@ pub async fn accept_invitation(
     }
 }
 
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+/// This server as browsers and platforms reach it: the public URL when configured, else
+/// the Host the request came to (OAuth redirect URIs, webhook URLs shown to copy).
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     match &state.security().config.public_url {
         Some(u) => u.trim_end_matches('/').to_owned(),
         None => format!(

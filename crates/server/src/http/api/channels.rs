@@ -15,7 +15,7 @@ use covalynce_storage::{ChannelRecord, NewChannel};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CreateChannel {
     /// `outbox`, `webhook`, `slack`, `discord`, `mastodon` or `linkedin`.
     pub kind: String,
