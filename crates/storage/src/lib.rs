@@ -188,6 +188,13 @@ pub trait Store: Accounts + AiStore + Send + Sync + 'static {
         id: covalynce_domain::PublicationId,
     ) -> Result<Option<PublicationRecord>>;
     async fn card_publications(&self, card: CardId) -> Result<Vec<PublicationRecord>>;
+    /// The publications of several of the workspace's cards in one query (pages that list
+    /// cards with where they went).
+    async fn publications_of_cards(
+        &self,
+        ws: WorkspaceId,
+        cards: &[CardId],
+    ) -> Result<Vec<PublicationRecord>>;
     /// Records a publication's state (`published`, `failed`, `unknown`, or `queued` again
     /// with a note when it will be retried) and settles the card (see `SETTLE_CARD`).
     async fn set_publication(

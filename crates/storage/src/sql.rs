@@ -1602,6 +1602,37 @@ macro_rules! impl_store {
                 $crate::sql::collect(rows)
             }
 
+            async fn publications_of_cards(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                cards: &[covalynce_domain::CardId],
+            ) -> $crate::Result<Vec<$crate::PublicationRecord>> {
+                let mut out = Vec::new();
+                if cards.is_empty() {
+                    return Ok(out);
+                }
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                // Chunks keep the placeholder count far below either backend's limit.
+                for chunk in cards.chunks(500) {
+                    let placeholders: Vec<String> =
+                        (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                    let sql = format!(
+                        "SELECT {} FROM publications WHERE workspace_id = $1 AND card_id IN ({}) ORDER BY card_id, id",
+                        $crate::sql::PUBLICATION_COLS,
+                        placeholders.join(", ")
+                    );
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ws.to_string());
+                    for card in chunk {
+                        query = query.bind(card.to_string());
+                    }
+                    let rows: Vec<$crate::sql::PublicationRow> = query.fetch_all(&mut *tx).await?;
+                    out.extend($crate::sql::collect(rows)?);
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
             async fn set_publication(
                 &self,
                 id: covalynce_domain::PublicationId,

@@ -63,6 +63,7 @@ on_both_backends!(
     lifting_the_stop_keeps_each_posts_scheduled_time,
     a_dismissal_can_be_taken_back,
     ai_chains_and_the_ledger_belong_to_their_workspace,
+    publications_of_many_cards_come_in_one_answer_and_stay_in_their_workspace,
 );
 
 async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
@@ -1702,5 +1703,45 @@ async fn ai_chains_and_the_ledger_belong_to_their_workspace(store: Arc<dyn Store
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// The history page's one query: the publications of several cards, each card's own,
+/// none of another workspace's.
+async fn publications_of_many_cards_come_in_one_answer_and_stay_in_their_workspace(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let other = workspace(store.as_ref(), "globex").await;
+    let cards = green_cards(store.as_ref(), &ws, 3).await;
+    let a = channel(store.as_ref(), &ws, "a").await;
+    let b = channel(store.as_ref(), &ws, "b").await;
+    approved(store.as_ref(), &ws, cards[0], &[a.id, b.id]).await;
+    approved(store.as_ref(), &ws, cards[1], &[a.id]).await;
+    let all = store.publications_of_cards(ws.id, &cards).await.unwrap();
+    let count = |c| all.iter().filter(|p| p.card_id == c).count();
+    assert_eq!(
+        (count(cards[0]), count(cards[1]), count(cards[2])),
+        (2, 1, 0)
+    );
+    for c in &cards[..2] {
+        let one = store.card_publications(*c).await.unwrap();
+        let mine: Vec<_> = all.iter().filter(|p| p.card_id == *c).cloned().collect();
+        assert_eq!(one, mine, "the same records as asking card by card");
+    }
+    assert!(
+        store
+            .publications_of_cards(ws.id, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .publications_of_cards(other.id, &cards)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another workspace gets nothing"
     );
 }

@@ -63,16 +63,21 @@ async fn page(
             },
         )
         .await?;
-    let mut cards = Vec::new();
-    for c in recent
+    let shown: Vec<_> = recent
         .into_iter()
         .filter(|c| c.status != CardStatus::Pending)
         .take(50)
-    {
-        let publications = state
-            .store()
-            .card_publications(c.id)
-            .await?
+        .collect();
+    let ids: Vec<_> = shown.iter().map(|c| c.id).collect();
+    let mut by_card: HashMap<_, Vec<_>> = HashMap::new();
+    for p in state.store().publications_of_cards(ws, &ids).await? {
+        by_card.entry(p.card_id).or_default().push(p);
+    }
+    let mut cards = Vec::new();
+    for c in shown {
+        let publications = by_card
+            .remove(&c.id)
+            .unwrap_or_default()
             .into_iter()
             .map(|p| PublicationVm {
                 id: p.id.to_string(),

@@ -142,6 +142,20 @@ async fn a_mastodon_account_posts_each_card_once_even_when_an_answer_is_lost(bac
     let health = app.get_json(&format!("/api/v1/channels/{id}")).await["data"].clone();
     assert!(health["last_success_at"].is_string(), "{health}");
     assert!(health["last_error"].is_null());
+    // The owner's export carries the card with where it went.
+    let export = app.get_json("/api/v1/export").await["data"].clone();
+    let exported = export["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == c.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        exported["publications"][0]["url"],
+        "https://social.example/@founder/11001"
+    );
+    assert_eq!(exported["publications"].as_array().unwrap().len(), 1);
     app.stop().await;
 }
 

@@ -548,6 +548,11 @@ pub async fn export(
             .await?;
         let done = page.len() < 500;
         before = page.last().map(|c| c.id);
+        let ids: Vec<_> = page.iter().map(|c| c.id).collect();
+        let mut publications: std::collections::HashMap<_, Vec<_>> = Default::default();
+        for p in store.publications_of_cards(ws.id, &ids).await? {
+            publications.entry(p.card_id).or_default().push(p);
+        }
         for card in page {
             let revisions = store
                 .card_revisions(ws.id, card.id)
@@ -555,9 +560,9 @@ pub async fn export(
                 .into_iter()
                 .map(Into::into)
                 .collect();
-            let publications = store.card_publications(card.id).await?;
+            let mine = publications.remove(&card.id).unwrap_or_default();
             let mut view = super::cards::CardView::from(card);
-            view.publications = Some(publications.into_iter().map(Into::into).collect());
+            view.publications = Some(mine.into_iter().map(Into::into).collect());
             cards.push(CardExport {
                 card: view,
                 revisions,
