@@ -217,9 +217,18 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
         "dismissed",
         "swiping left dismisses"
     );
+    // Undo put the card back in front, so the next `d` dismissed it; its withdrawn
+    // approval left no publication and nothing in the outbox.
     let undone = seen["undone"].as_str().unwrap();
+    assert_eq!(
+        undone, dismissed,
+        "undo brings the card back as the current one"
+    );
+    let undone_card = card(undone).await;
+    assert_eq!(undone_card["status"], "dismissed");
+    assert_eq!(undone_card["publications"], json!([]), "{undone_card}");
     assert!(
-        !ids.contains(&undone) || undone == edited || undone == swiped,
+        !ids.contains(&undone),
         "the withdrawn approval went out: {text}"
     );
     app.stop().await;
