@@ -196,7 +196,8 @@ pub trait Store: Accounts + AiStore + Send + Sync + 'static {
         cards: &[CardId],
     ) -> Result<Vec<PublicationRecord>>;
     /// Records a publication's state (`published`, `failed`, `unknown`, or `queued` again
-    /// with a note when it will be retried) and settles the card (see `SETTLE_CARD`).
+    /// with a note when it will be retried) and settles the card (see `SETTLE_CARD`); a
+    /// published one also marks its channel's last success.
     async fn set_publication(
         &self,
         id: covalynce_domain::PublicationId,

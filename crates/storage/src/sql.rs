@@ -1645,11 +1645,11 @@ macro_rules! impl_store {
                 // outcome before the job is done.
                 let mut conn = self.durable_conn().await?;
                 let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
-                let card: Option<String> = sqlx::query_scalar(
+                let settled: Option<(String, String)> = sqlx::query_as(
                     "UPDATE publications SET status = $1, url = COALESCE($2, url), error = $3,
                             attempts = attempts + CASE WHEN $1 = 'publishing' THEN 1 ELSE 0 END,
                             published_at = CASE WHEN $1 = 'published' THEN $4 ELSE published_at END
-                     WHERE id = $5 RETURNING card_id",
+                     WHERE id = $5 RETURNING card_id, channel_id",
                 )
                 .bind(status.as_str())
                 .bind(url)
@@ -1658,7 +1658,15 @@ macro_rules! impl_store {
                 .bind(id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
-                if let Some(card) = card {
+                if let Some((card, channel)) = settled {
+                    if status == covalynce_domain::PublicationStatus::Published {
+                        // The channel's health, in the same commit as the post it is about.
+                        sqlx::query("UPDATE channels SET last_success_at = $1 WHERE id = $2")
+                            .bind(now)
+                            .bind(channel)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     sqlx::query($crate::sql::SETTLE_CARD)
                         .bind(now)
                         .bind(card)

@@ -1729,6 +1729,35 @@ async fn publications_of_many_cards_come_in_one_answer_and_stay_in_their_workspa
         let mine: Vec<_> = all.iter().filter(|p| p.card_id == *c).cloned().collect();
         assert_eq!(one, mine, "the same records as asking card by card");
     }
+    // Publishing one marks its channel's last success, and only that channel's.
+    let first_a = all.iter().find(|p| p.channel_id == a.id).unwrap().id;
+    store
+        .set_publication(
+            first_a,
+            covalynce_domain::PublicationStatus::Published,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .channel(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_success_at
+            .is_some()
+    );
+    assert!(
+        store
+            .channel(b.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_success_at
+            .is_none()
+    );
     assert!(
         store
             .publications_of_cards(ws.id, &[])

@@ -144,9 +144,13 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             store
                 .set_publication(id, PublicationStatus::Published, sent.url.as_deref(), None)
                 .await?;
-            store
-                .set_channel_health(channel.id, sent.pause_until, None, true)
-                .await?;
+            // The last success was recorded with the publication; the health row is written
+            // only when there is a pause to keep or an old error to clear.
+            if sent.pause_until.is_some() || channel.last_error.is_some() {
+                store
+                    .set_channel_health(channel.id, sent.pause_until, None, true)
+                    .await?;
+            }
             Ok(())
         }
         Err(Failure::Retry { message, after }) => {
