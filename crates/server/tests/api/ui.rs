@@ -564,125 +564,107 @@ fn session_of(r: &reqwest::Response) -> String {
         .expect("a session cookie")
 }
 
+/// A form post from this site's pages, signed in (`cookie`) or not.
+async fn post_as(
+    app: &TestApp,
+    cookie: Option<&str>,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut r = plain()
+        .post(app.url(path))
+        .header("origin", app.addr.as_str());
+    if let Some(c) = cookie {
+        r = r.header("cookie", c);
+    }
+    r.form(fields).send().await.unwrap()
+}
+
+/// A page's HTML, signed in (`cookie`) or not.
+async fn html_as(app: &TestApp, cookie: Option<&str>, path: &str) -> String {
+    let mut r = plain().get(app.url(path));
+    if let Some(c) = cookie {
+        r = r.header("cookie", c);
+    }
+    r.send().await.unwrap().text().await.unwrap()
+}
+
+/// The value of the first `marker"…"` in `html`.
+fn value_after(html: &str, marker: &str) -> Option<String> {
+    html.split(marker)
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .map(str::to_owned)
+}
+
 async fn a_founder_signs_up_and_invites_a_teammate_through_the_pages(backend: Backend) {
     let app = spawn_app(backend).await;
-    let form = plain().get(app.url("/signup")).send().await.unwrap();
-    assert_eq!(form.status(), 200);
-    assert!(form.text().await.unwrap().contains("Create your account"));
+    assert!(
+        html_as(&app, None, "/signup")
+            .await
+            .contains("Create your account")
+    );
     // Too short a password: said on the page, nothing created.
-    let short = plain()
-        .post(app.url("/signup"))
-        .header("origin", app.addr.as_str())
-        .form(&[
+    let ada_form = |password| {
+        [
             ("email", "ada@example.com"),
-            ("password", "short"),
+            ("password", password),
             ("workspace", "team"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ]
+    };
+    let short = post_as(&app, None, "/signup", &ada_form("short")).await;
     assert_eq!(short.status(), 422);
     assert!(short.text().await.unwrap().contains("role=\"alert\""));
-    let made = plain()
-        .post(app.url("/signup"))
-        .header("origin", app.addr.as_str())
-        .form(&[
-            ("email", "ada@example.com"),
-            ("password", "a long enough passphrase"),
-            ("workspace", "team"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let made = post_as(&app, None, "/signup", &ada_form("a long enough passphrase")).await;
     assert_eq!(made.status(), 303);
     assert_eq!(made.headers()["location"], "/");
     let ada = session_of(&made);
-    let settings = plain()
-        .get(app.url("/settings"))
-        .header("cookie", &ada)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let settings = html_as(&app, Some(&ada), "/settings").await;
     assert!(settings.contains("Settings · team"), "{settings}");
-    let csrf = settings
-        .split("name=\"csrf\" content=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .to_owned();
+    let csrf = value_after(&settings, "name=\"csrf\" content=\"").unwrap();
     // The owner makes an invitation link on the settings page; it is shown once.
-    let invited = plain()
-        .post(app.url("/settings/invite"))
-        .header("cookie", &ada)
-        .header("origin", app.addr.as_str())
-        .form(&[("_csrf", csrf.as_str()), ("role", "editor")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let link = invited
-        .split("id=\"shown-once\" readonly value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("the invitation link is shown")
-        .to_owned();
+    let invited = post_as(
+        &app,
+        Some(&ada),
+        "/settings/invite",
+        &[("_csrf", csrf.as_str()), ("role", "editor")],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let link = value_after(&invited, "id=\"shown-once\" readonly value=\"")
+        .expect("the invitation link is shown");
     let path = link.trim_start_matches(&app.addr).to_owned();
     assert!(path.starts_with("/invite/"), "{link}");
     // Signed out, the link offers sign-up with the invitation.
-    let page = plain()
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html_as(&app, None, &path).await;
     let token = path.trim_start_matches("/invite/");
     assert!(
         page.contains(&format!("/signup?invitation={token}")),
         "{page}"
     );
-    let bob = plain()
-        .post(app.url("/signup"))
-        .header("origin", app.addr.as_str())
-        .form(&[
+    let bob = post_as(
+        &app,
+        None,
+        "/signup",
+        &[
             ("email", "bob@example.com"),
             ("password", "another long passphrase"),
             ("invitation", token),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(
         bob.status(),
         303,
         "invited sign-up works even on a closed server"
     );
     let bob = session_of(&bob);
-    let stack = plain()
-        .get(app.url("/"))
-        .header("cookie", &bob)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let stack = html_as(&app, Some(&bob), "/").await;
     assert!(stack.contains(">team<"), "bob is in team: {stack}");
     // The link worked once.
-    let again = plain()
-        .post(app.url(&path))
-        .header("cookie", &ada)
-        .header("origin", app.addr.as_str())
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let again = post_as(&app, Some(&ada), &path, &[("_csrf", csrf.as_str())]).await;
     assert_eq!(again.status(), 404);
     assert!(
         again
@@ -692,14 +674,7 @@ async fn a_founder_signs_up_and_invites_a_teammate_through_the_pages(backend: Ba
             .contains("already used or expired")
     );
     // Signing out ends the session.
-    let out = plain()
-        .post(app.url("/logout"))
-        .header("cookie", &ada)
-        .header("origin", app.addr.as_str())
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let out = post_as(&app, Some(&ada), "/logout", &[("_csrf", csrf.as_str())]).await;
     assert_eq!(out.status(), 303);
     let after = plain()
         .get(app.url("/"))
