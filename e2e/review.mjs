@@ -13,6 +13,7 @@ import { readFileSync, mkdirSync } from "node:fs";
 const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is not set`); })();
 const BASE = env("BASE_URL");
 const SHOTS = env("SHOTS");
+const AI_ANSWER = env("AI_ANSWER");
 mkdirSync(SHOTS, { recursive: true });
 
 function check(cond, what) {
@@ -150,7 +151,25 @@ try {
   const edited = await visibleCard().getAttribute("data-id");
   await page.keyboard.press("e");
   await page.waitForURL(`${BASE}/cards/${edited}/edit`);
+  // Refine with AI: the answer streams into the text areas, then is saved as a revision.
+  await page.evaluate(() => {
+    sessionStorage.removeItem("seen");
+    const x = document.querySelector('textarea[data-channel="x"]');
+    x.addEventListener("input", () => {
+      const seen = JSON.parse(sessionStorage.getItem("seen") || "[]");
+      seen.push(x.value);
+      sessionStorage.setItem("seen", JSON.stringify(seen));
+    });
+  });
+  await page.fill("#instruction", "make it shorter");
+  await page.click("form[data-refine] button[type=submit]");
+  await page.waitForURL(`${BASE}/cards/${edited}/edit?saved=1`, { timeout: 20000 });
+  const seen = JSON.parse(await page.evaluate(() => sessionStorage.getItem("seen") || "[]"));
+  check(seen.length >= 3 && seen.some((v) => v.length > 0 && v.length < AI_ANSWER.length), `the answer arrived in pieces (${seen.length} updates)`);
+  check(seen.at(-1) === AI_ANSWER, `the last streamed text is the answer (${seen.at(-1)})`);
   const x = page.locator('textarea[data-channel="x"]');
+  check((await x.inputValue()) === AI_ANSWER, "the saved revision shows the refined text");
+  check((await page.textContent("[role=status]")).includes("Saved as a new revision"), "the editor says it saved");
   const xCounter = page.locator('[data-channel-edit]:has(textarea[data-channel="x"]) [data-counter]');
   await x.fill("Shipped: faster builds https://example.com/a/very/long/path/that/is/longer/than/twenty/three 🚀");
   const counted = await xCounter.textContent();

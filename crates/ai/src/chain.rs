@@ -42,16 +42,58 @@ pub struct ChainOutcome {
     pub attempts: Vec<Attempt>,
 }
 
+/// What a streaming chain reports as it goes, so a person can watch the text arrive.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress<'a> {
+    /// A provider's turn begins: text so far is discarded.
+    Trying {
+        provider: &'static str,
+        model: &'a str,
+    },
+    /// A piece of the current provider's text.
+    Text(&'a str),
+    /// The provider's turn ended without usable text: why.
+    Dropped(&'a str),
+}
+
 /// Asks each provider in order; the first answer that `check` accepts wins.
 pub async fn run_chain(
     providers: &[&dyn Provider],
     prompt: &Prompt,
     check: impl Fn(&str) -> Result<(), String>,
 ) -> ChainOutcome {
+    chain(providers, prompt, check, None).await
+}
+
+/// `run_chain`, streaming each provider's text to `on` as it arrives.
+pub async fn run_chain_streaming(
+    providers: &[&dyn Provider],
+    prompt: &Prompt,
+    check: impl Fn(&str) -> Result<(), String>,
+    on: &mut (dyn for<'p> FnMut(Progress<'p>) + Send),
+) -> ChainOutcome {
+    chain(providers, prompt, check, Some(on)).await
+}
+
+async fn chain(
+    providers: &[&dyn Provider],
+    prompt: &Prompt,
+    check: impl Fn(&str) -> Result<(), String>,
+    mut on: Option<&mut (dyn for<'p> FnMut(Progress<'p>) + Send)>,
+) -> ChainOutcome {
     let mut attempts = Vec::new();
     for p in providers {
         let started = Instant::now();
-        let result = p.complete(prompt).await;
+        let result = match on.as_deref_mut() {
+            Some(on) => {
+                on(Progress::Trying {
+                    provider: p.kind().as_str(),
+                    model: p.model(),
+                });
+                p.stream(prompt, &mut |t| on(Progress::Text(t))).await
+            }
+            None => p.complete(prompt).await,
+        };
         let latency_ms = started.elapsed().as_millis() as u64;
         let (tokens_in, tokens_out, outcome, text) = match result {
             Ok(c) => {
@@ -80,6 +122,11 @@ pub async fn run_chain(
         });
         if text.is_some() {
             return ChainOutcome { text, attempts };
+        }
+        if let (Some(on), Some(last)) = (on.as_deref_mut(), attempts.last())
+            && let Outcome::Rejected(why) | Outcome::Failed(why) = &last.outcome
+        {
+            on(Progress::Dropped(why));
         }
     }
     ChainOutcome {

@@ -15,7 +15,7 @@ pub mod prompt;
 pub mod provider;
 pub mod verify;
 
-pub use chain::{Attempt, ChainOutcome, Outcome, run_chain};
+pub use chain::{Attempt, ChainOutcome, Outcome, Progress, run_chain, run_chain_streaming};
 pub use prompt::{Privacy, Prompt};
 pub use provider::{AiError, Completion, HttpProvider, Provider, ProviderConfig, ProviderKind};
 pub use verify::{Facts, verify};

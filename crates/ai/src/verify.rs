@@ -52,6 +52,86 @@ fn versions(text: &str) -> Vec<String> {
     out
 }
 
+/// Names that only code has: `backticked` spans, `snake_case`, `camelCase`, `Type::path`,
+/// `calls()`, `--flags` and file paths. An answer that names one the input did not is
+/// describing a feature nobody shipped. Hashtags, mentions and links are not names here
+/// (links are checked on their own); well-known product names are allowed.
+fn code_names(text: &str) -> Vec<String> {
+    const ALLOWED: [&str; 12] = [
+        "github",
+        "gitlab",
+        "linkedin",
+        "youtube",
+        "javascript",
+        "typescript",
+        "macos",
+        "ios",
+        "iphone",
+        "ipad",
+        "devops",
+        "openai",
+    ];
+    let mut out = Vec::new();
+    let mut rest = text;
+    // Backticked spans are code by the writer's own say.
+    while let Some(start) = rest.find('`') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('`') else { break };
+        let span = after[..end].trim();
+        if !span.is_empty() {
+            out.push(span.to_owned());
+        }
+        rest = &after[end + 1..];
+    }
+    for raw in text.split(|c: char| c.is_whitespace() || c == '`') {
+        if raw.starts_with('#') || raw.starts_with('@') || raw.contains("://") {
+            continue;
+        }
+        let word = raw.trim_matches(|c: char| {
+            matches!(
+                c,
+                '.' | ','
+                    | ';'
+                    | ':'
+                    | '!'
+                    | '?'
+                    | '"'
+                    | '\''
+                    | '['
+                    | ']'
+                    | '{'
+                    | '}'
+                    | '<'
+                    | '>'
+                    | '*'
+            ) || c == '(' && !raw.ends_with("()")
+        });
+        let word = word.trim_end_matches(')').trim_end_matches('(');
+        let word = word.strip_suffix("()").unwrap_or(word);
+        let word = word.trim_start_matches('(');
+        if word.len() < 3 || ALLOWED.contains(&word.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let chars: Vec<char> = word.chars().collect();
+        let inner_underscore = chars
+            .windows(3)
+            .any(|w| w[0].is_alphanumeric() && w[1] == '_' && w[2].is_alphanumeric());
+        let camel = chars
+            .windows(2)
+            .any(|w| w[0].is_lowercase() && w[1].is_uppercase());
+        let path = word.contains("::")
+            || (word.contains('/') && word.rsplit('/').next().is_some_and(|f| f.contains('.')));
+        let flag = word.starts_with("--") && word.len() > 3;
+        let call = raw
+            .trim_end_matches(['.', ',', ';', ':', '!', '?'])
+            .ends_with("()");
+        if inner_underscore || camel || path || flag || call {
+            out.push(word.to_owned());
+        }
+    }
+    out
+}
+
 /// Why `text` cannot be posted on `channel` given `facts` and the offline draft, if it
 /// cannot: an invented link or version, a secret, empty, or over the platform's limit.
 pub fn verify(text: &str, channel: Channel, facts: &Facts, offline: &str) -> Result<(), String> {
@@ -74,6 +154,14 @@ pub fn verify(text: &str, channel: Channel, facts: &Facts, offline: &str) -> Res
     for v in versions(text) {
         if !known.contains(&v) {
             return Err(format!("it names a version that is not in the facts: {v}"));
+        }
+    }
+    let known_lower = known.to_lowercase();
+    for name in code_names(text) {
+        if !known_lower.contains(&name.to_lowercase()) {
+            return Err(format!(
+                "it names something that is not in the facts: {name}"
+            ));
         }
     }
     if !covalynce_understanding::redact_secrets(text).1.is_empty() {
@@ -135,6 +223,38 @@ mod tests {
                 .contains("280")
         );
         assert!(verify("   ", Channel::X, &f, "").is_err());
+    }
+
+    #[test]
+    fn code_names_must_come_from_the_input() {
+        let f = Facts {
+            lines: vec![
+                "commit: feat: add export_csv and the --wrap flag".into(),
+                "changed function: parseConfig (added)".into(),
+                "changed file: src/export.rs".into(),
+            ],
+            diffs: vec![],
+        };
+        let ok = "New: `export_csv`, parseConfig() and --wrap (see src/export.rs). Built on GitHub. #RustLang @acme";
+        assert_eq!(verify(ok, Channel::Linkedin, &f, ""), Ok(()));
+        for (stray, name) in [
+            ("Now with `import_json` too", "import_json"),
+            ("Try the new exportPdf helper", "exportPdf"),
+            ("Pass --dry-run to preview", "--dry-run"),
+            ("Call sync_all() after", "sync_all"),
+            ("see src/dashboard.rs", "src/dashboard.rs"),
+            ("Config::reload landed", "Config::reload"),
+        ] {
+            let why = verify(stray, Channel::Linkedin, &f, "").unwrap_err();
+            assert!(
+                why.contains("not in the facts") && why.contains(name),
+                "{stray}: {why}"
+            );
+        }
+        assert_eq!(
+            code_names("plain words, a (parenthesis), a list: one, two. LinkedIn and macOS."),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -290,5 +290,78 @@
     update();
   });
 
+  // ---- Refine with AI: the answer streams into the editor as it is written ----
+  const refine = document.querySelector("form[data-refine]");
+  if (refine && window.ReadableStream && window.TextDecoder) {
+    refine.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const button = refine.querySelector("button[type=submit]");
+      const status = refine.querySelector("[data-refine-status]");
+      const say = (text) => { if (status) status.textContent = text; };
+      const area = (channel) => document.querySelector(`textarea[data-channel="${CSS.escape(channel)}"]`);
+      const original = new Map(Array.from(document.querySelectorAll("textarea[data-channel]"), (a) => [a, a.value]));
+      const restore = () => original.forEach((text, a) => { a.value = text; a.dispatchEvent(new Event("input")); });
+      button.disabled = true;
+      say("Asking the AI…");
+      let finished = false;
+      const handle = (name, data) => {
+        if (name === "trying") {
+          const a = area(data.channel);
+          if (a) { a.value = ""; a.dispatchEvent(new Event("input")); }
+          say(`Writing ${data.channel} with ${data.provider}/${data.model}…`);
+        } else if (name === "text") {
+          const a = area(data.channel);
+          if (a) { a.value += data.text; a.dispatchEvent(new Event("input")); }
+        } else if (name === "dropped") {
+          const a = area(data.channel);
+          if (a) { a.value = original.get(a) ?? ""; a.dispatchEvent(new Event("input")); }
+          say(`Not used for ${data.channel}: ${data.why}`);
+        } else if (name === "done") {
+          finished = true;
+          location.href = data.url;
+        } else if (name === "failed") {
+          finished = true;
+          restore();
+          notify(data.message, true);
+          say("");
+        }
+      };
+      try {
+        const res = await fetch(`${refine.action}/stream`, {
+          method: "POST",
+          headers: { "Accept": "text/event-stream" },
+          body: new URLSearchParams(new FormData(refine)),
+          credentials: "same-origin",
+        });
+        if (!res.ok || !res.body) throw new Error(`the server answered ${res.status}`);
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let cut;
+          while ((cut = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            let name = "message", data = "";
+            for (const line of block.split("\n")) {
+              if (line.startsWith("event:")) name = line.slice(6).trim();
+              else if (line.startsWith("data:")) data += line.slice(5).replace(/^ /, "");
+            }
+            if (data) handle(name, JSON.parse(data));
+          }
+        }
+        if (!finished) throw new Error("the connection closed before the answer was complete");
+      } catch (e) {
+        restore();
+        notify(`Refine failed: ${e.message}`, true);
+        say("");
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
   window.covalynce = { platformLength };
 })();

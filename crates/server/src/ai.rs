@@ -5,8 +5,8 @@
 use crate::crypto::SecretBox;
 use covalynce_ai::prompt::PostRequest;
 use covalynce_ai::{
-    Attempt, Facts, HttpProvider, Outcome, Privacy, Prompt, Provider, ProviderConfig, ProviderKind,
-    run_chain, verify,
+    Attempt, Facts, HttpProvider, Outcome, Privacy, Progress, Prompt, Provider, ProviderConfig,
+    ProviderKind, run_chain, run_chain_streaming, verify,
 };
 use covalynce_drafting::Channel;
 use covalynce_storage::{EventRecord, NewAiCall, Store};
@@ -225,6 +225,61 @@ pub fn facts(event: Option<&EventRecord>, title: &str, content: &str) -> Facts {
     }
 }
 
+/// Most diff text one card may send: enough for the gist of a release, small enough to
+/// keep a prompt cheap.
+const DIFF_BUDGET: usize = 24 * 1024;
+
+/// The diffs behind an event, for workspaces that allow diffs to leave the machine: each
+/// commit's changes read from the local repository it came from (merges and commits that
+/// are gone are skipped). GitHub sources have no diffs here yet. Secrets are redacted by
+/// the prompt, like everything else sent.
+pub async fn diffs(
+    store: &dyn Store,
+    ws: covalynce_domain::WorkspaceId,
+    privacy: Privacy,
+    event: Option<&EventRecord>,
+) -> Result<Vec<String>, covalynce_storage::StoreError> {
+    let Some(event) = event.filter(|_| privacy == Privacy::Diffs) else {
+        return Ok(Vec::new());
+    };
+    let Some(source) = store.workspace_source(ws, event.source_id).await? else {
+        return Ok(Vec::new());
+    };
+    let Some(path) = source
+        .path
+        .filter(|_| source.kind == covalynce_domain::SourceKind::Git)
+    else {
+        return Ok(Vec::new());
+    };
+    let shas: Vec<String> = event.data["commits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| !c["is_merge"].as_bool().unwrap_or(false))
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    let patches = tokio::task::spawn_blocking(move || {
+        let Ok(repo) = covalynce_sources::git::Repo::open(std::path::Path::new(&path)) else {
+            return Vec::new();
+        };
+        let mut left = DIFF_BUDGET;
+        let mut out = Vec::new();
+        for sha in shas {
+            if left < 256 {
+                break;
+            }
+            if let Ok(patch) = repo.patch(&sha, left) {
+                left = left.saturating_sub(patch.len());
+                out.push(format!("commit {}\n{patch}", &sha[..sha.len().min(12)]));
+            }
+        }
+        out
+    })
+    .await
+    .unwrap_or_default();
+    Ok(patches)
+}
+
 /// What one round of AI writing produced.
 pub struct Rewrite {
     /// Channel → accepted text (channels missing kept their text).
@@ -236,6 +291,17 @@ pub struct Rewrite {
     pub calls: Vec<(String, Attempt)>,
 }
 
+/// Which of a card's posts to write, and how (refine); `Ask::default()` is a first draft
+/// of every post.
+#[derive(Default, Clone, Copy)]
+pub struct Ask<'a> {
+    pub channels: Option<&'a [String]>,
+    pub instruction: Option<&'a str>,
+}
+
+/// Sees each channel's text as it is written: (channel, progress).
+pub type OnProgress<'a> = &'a mut (dyn for<'p> FnMut(&str, Progress<'p>) + Send);
+
 /// Asks the chain for each channel's post. A provider that fails outright (not one whose
 /// text was rejected) is not asked again for the other channels of this card: an outage
 /// costs one timeout per card, not one per channel.
@@ -245,9 +311,13 @@ pub async fn rewrite(
     voice: &str,
     facts: &Facts,
     variants: &BTreeMap<String, String>,
-    channels: Option<&[String]>,
-    instruction: Option<&str>,
+    ask: Ask<'_>,
+    mut on: Option<OnProgress<'_>>,
 ) -> Rewrite {
+    let Ask {
+        channels,
+        instruction,
+    } = ask;
     let mut texts = BTreeMap::new();
     let mut calls = Vec::new();
     let mut down: HashSet<usize> = HashSet::new();
@@ -279,7 +349,11 @@ pub async fn rewrite(
             .map(|(i, p)| (i, p.as_ref()))
             .collect();
         let live: Vec<&dyn Provider> = up.iter().map(|(_, p)| *p).collect();
-        let outcome = run_chain(&live, &prompt, |t| verify(t, channel, facts, offline)).await;
+        let check = |t: &str| verify(t, channel, facts, offline);
+        let outcome = match on.as_deref_mut() {
+            Some(on) => run_chain_streaming(&live, &prompt, check, &mut |p| on(name, p)).await,
+            None => run_chain(&live, &prompt, check).await,
+        };
         for (k, attempt) in outcome.attempts.iter().enumerate() {
             if let Outcome::Failed(why) | Outcome::Rejected(why) = &attempt.outcome {
                 last_failure = Some(format!("{}: {why}", attempt.provider));

@@ -345,20 +345,10 @@ impl Repo {
                 o.track_rewrites(None);
             })
             .for_each_to_obtain_tree_with_cache(&tree, cache, |change| {
-                use gix::object::tree::diff::Change as C;
                 if change.entry_mode().is_blob_or_symlink() {
                     let path = change.location().to_string();
                     if wants.is_some_and(|w| w(&path)) {
-                        let (old, new) = match &change {
-                            C::Addition { id, .. } => (None, Some(id.detach())),
-                            C::Deletion { id, .. } => (Some(id.detach()), None),
-                            C::Modification {
-                                previous_id, id, ..
-                            } => (Some(previous_id.detach()), Some(id.detach())),
-                            C::Rewrite { source_id, id, .. } => {
-                                (Some(source_id.detach()), Some(id.detach()))
-                            }
-                        };
+                        let (old, new) = blob_ids(&change);
                         to_analyze.push((path.clone(), old, new));
                     }
                     files.push(path);
@@ -387,6 +377,104 @@ impl Repo {
         Ok((files, analysis))
     }
 
+    /// What `rev` changed against its first parent, as unified-diff hunks without context
+    /// (`--- a/…`, `+++ b/…`, `@@ -l,n +l,n @@`, `-`/`+` lines), cut at about `budget` bytes.
+    /// Binary and very large files are named, not shown. For AI drafting, when a workspace
+    /// allows diffs to leave the machine.
+    pub fn patch(&self, rev: &str, budget: usize) -> Result<String, GitError> {
+        use gix::diff::blob::{Algorithm, Diff, InternedInput};
+        use std::fmt::Write as _;
+        let id = self.commit_id(rev)?;
+        let commit = self
+            .repo
+            .find_commit(id)
+            .map_err(|e| err("reading a commit", e))?;
+        let parent = commit.parent_ids().next().map(|p| p.detach());
+        let tree = commit.tree().map_err(|e| err("reading a tree", e))?;
+        let parent_tree = match parent {
+            Some(p) => self
+                .repo
+                .find_commit(p)
+                .map_err(|e| err("reading a parent commit", e))?
+                .tree()
+                .map_err(|e| err("reading a parent tree", e))?,
+            None => self.repo.empty_tree(),
+        };
+        let mut changes: Vec<(String, Option<gix::ObjectId>, Option<gix::ObjectId>)> = Vec::new();
+        let mut cache = self.diff_cache()?;
+        parent_tree
+            .changes()
+            .map_err(|e| err("diffing trees", e))?
+            .options(|o| {
+                o.track_path();
+                o.track_rewrites(None);
+            })
+            .for_each_to_obtain_tree_with_cache(&tree, &mut cache, |change| {
+                if change.entry_mode().is_blob_or_symlink() {
+                    let (old, new) = blob_ids(&change);
+                    changes.push((change.location().to_string(), old, new));
+                }
+                Ok(std::ops::ControlFlow::Continue(()))
+            })
+            .map_err(|e| err("diffing trees", e))?;
+        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = String::new();
+        for (path, old_id, new_id) in changes {
+            if out.len() >= budget {
+                let _ = writeln!(out, "… (more files not shown)");
+                break;
+            }
+            let old = old_id.map(|id| self.blob_text(Some(id)));
+            let new = new_id.map(|id| self.blob_text(Some(id)));
+            let (a, b) = (
+                if old_id.is_some() {
+                    format!("a/{path}")
+                } else {
+                    "/dev/null".into()
+                },
+                if new_id.is_some() {
+                    format!("b/{path}")
+                } else {
+                    "/dev/null".into()
+                },
+            );
+            let _ = writeln!(out, "--- {a}\n+++ {b}");
+            if matches!(old, Some(None)) || matches!(new, Some(None)) {
+                let _ = writeln!(out, "(binary or large file, not shown)");
+                continue;
+            }
+            let (old, new) = (
+                old.flatten().unwrap_or_default(),
+                new.flatten().unwrap_or_default(),
+            );
+            let input = InternedInput::new(old.as_str(), new.as_str());
+            let diff = Diff::compute(Algorithm::Histogram, &input);
+            let line =
+                |t: &gix::diff::blob::Token| input.interner[*t].trim_end_matches(['\n', '\r']);
+            for hunk in diff.hunks() {
+                if out.len() >= budget {
+                    let _ = writeln!(out, "… (cut)");
+                    break;
+                }
+                let _ = writeln!(
+                    out,
+                    "@@ -{},{} +{},{} @@",
+                    hunk.before.start + 1,
+                    hunk.before.len(),
+                    hunk.after.start + 1,
+                    hunk.after.len()
+                );
+                for t in &input.before[hunk.before.start as usize..hunk.before.end as usize] {
+                    let _ = writeln!(out, "-{}", line(t));
+                }
+                for t in &input.after[hunk.after.start as usize..hunk.after.end as usize] {
+                    let _ = writeln!(out, "+{}", line(t));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// A blob as text, if it is small UTF-8.
     fn blob_text(&self, id: Option<gix::ObjectId>) -> Option<String> {
         let object = self.repo.find_object(id?).ok()?;
@@ -394,6 +482,21 @@ impl Repo {
             return None;
         }
         String::from_utf8(object.data.clone()).ok()
+    }
+}
+
+/// The blobs before and after a tree change (None where the file did not exist).
+fn blob_ids(
+    change: &gix::object::tree::diff::Change<'_, '_, '_>,
+) -> (Option<gix::ObjectId>, Option<gix::ObjectId>) {
+    use gix::object::tree::diff::Change as C;
+    match change {
+        C::Addition { id, .. } => (None, Some(id.detach())),
+        C::Deletion { id, .. } => (Some(id.detach()), None),
+        C::Modification {
+            previous_id, id, ..
+        } => (Some(previous_id.detach()), Some(id.detach())),
+        C::Rewrite { source_id, id, .. } => (Some(source_id.detach()), Some(id.detach())),
     }
 }
 

@@ -134,14 +134,15 @@ async fn with_ai(
     if providers.is_empty() {
         return Ok((new, Vec::new()));
     }
-    let facts = crate::ai::facts(Some(event), &new.title, &new.content);
+    let mut facts = crate::ai::facts(Some(event), &new.title, &new.content);
+    facts.diffs = crate::ai::diffs(ctx.store.as_ref(), workspace.id, privacy, Some(event)).await?;
     let rewrite = crate::ai::rewrite(
         &providers,
         privacy,
         &workspace.voice,
         &facts,
         &new.variants,
-        None,
+        crate::ai::Ask::default(),
         None,
     )
     .await;

@@ -262,3 +262,70 @@ pub async fn refine(
         }
     }
 }
+
+/// The editor's refine, streamed: server-sent events carry each channel's text as the
+/// provider writes it (`trying`, `text`, `dropped`), then `done` with the page to show or
+/// `failed` with the reason. The refine runs to the end even if the page goes away, so a
+/// closed tab still leaves its revision and its ledger rows.
+pub async fn refine_stream(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    use axum::response::sse::{Event, Sse};
+    use covalynce_ai::Progress;
+    use serde_json::json;
+    let crate::http::extract::Auth(ws, who, _) = signed.auth_as::<Editor>()?;
+    let req = crate::http::api::ai::Refine {
+        instruction: form.get("instruction").cloned().unwrap_or_default(),
+        channels: None,
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let event =
+        |name: &str, data: serde_json::Value| Event::default().event(name).data(data.to_string());
+    match crate::http::api::ai::RefineJob::prepare(&state, &ws, &id, req).await {
+        Err(e) => {
+            let _ = tx.send(event(
+                "failed",
+                json!({"message": UiError::from(e).message()}),
+            ));
+        }
+        Ok(job) => {
+            tokio::spawn(async move {
+                let progress = tx.clone();
+                let mut on = move |channel: &str, p: Progress<'_>| {
+                    let ev = match p {
+                        Progress::Trying { provider, model } => event(
+                            "trying",
+                            json!({"channel": channel, "provider": provider, "model": model}),
+                        ),
+                        Progress::Text(text) => {
+                            event("text", json!({"channel": channel, "text": text}))
+                        }
+                        Progress::Dropped(why) => {
+                            event("dropped", json!({"channel": channel, "why": why}))
+                        }
+                    };
+                    let _ = progress.send(ev);
+                };
+                let rewrite = job.run(&ws, Some(&mut on)).await;
+                let card_id = job.card.id;
+                let last = match job.finish(&state, &ws, &who.actor, rewrite).await {
+                    Ok(_) => event(
+                        "done",
+                        json!({"url": format!("/cards/{card_id}/edit?saved=1")}),
+                    ),
+                    Err(e) => event("failed", json!({"message": UiError::from(e).message()})),
+                };
+                let _ = tx.send(last);
+            });
+        }
+    }
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|ev| (Ok::<_, std::convert::Infallible>(ev), rx))
+    });
+    Ok(Sse::new(stream).into_response())
+}

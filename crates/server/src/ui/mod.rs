@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/{id}/fragment", get(stack::fragment))
         .route("/cards/{id}/edit", get(editor::page).post(editor::save))
         .route("/cards/{id}/refine", post(editor::refine))
+        .route("/cards/{id}/refine/stream", post(editor::refine_stream))
         .route("/ui/stream", get(stream::events))
         .route("/sources", get(sources::list).post(sources::create))
         .route("/channels", get(channels::list).post(channels::create))

@@ -17,18 +17,19 @@ on_both_backends!(
     refining_makes_a_revision_and_a_stray_answer_changes_nothing,
     ai_settings_are_validated_and_keys_never_shown,
     the_operators_default_provider_serves_workspaces_without_a_chain,
+    diffs_leave_the_machine_only_when_allowed_and_never_with_secrets,
 );
 
 const KEY: &str = "sk-live-covalynce-test-key-0123456789";
 
 #[derive(Clone, Default)]
-struct Llm {
+pub(crate) struct Llm {
     seen: Arc<Mutex<Vec<(HeaderMap, Value)>>>,
-    replies: Arc<Mutex<VecDeque<(u16, Value)>>>,
+    pub(crate) replies: Arc<Mutex<VecDeque<(u16, Value)>>>,
 }
 
 impl Llm {
-    fn answer(&self, text: &str) {
+    pub(crate) fn answer(&self, text: &str) {
         self.replies.lock().unwrap().push_back((
             200,
             json!({
@@ -46,27 +47,48 @@ impl Llm {
         ));
     }
 
-    fn requests(&self) -> Vec<(HeaderMap, Value)> {
+    pub(crate) fn requests(&self) -> Vec<(HeaderMap, Value)> {
         self.seen.lock().unwrap().clone()
     }
 }
 
-async fn reply(State(llm): State<Llm>, headers: HeaderMap, body: String) -> impl IntoResponse {
-    llm.seen
-        .lock()
-        .unwrap()
-        .push((headers, serde_json::from_str(&body).unwrap_or(Value::Null)));
-    let mut replies = llm.replies.lock().unwrap();
-    let (status, body) = if replies.len() > 1 {
-        replies.pop_front().unwrap()
-    } else {
-        replies.front().cloned().unwrap()
+async fn reply(
+    State(llm): State<Llm>,
+    headers: HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    let sent: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    llm.seen.lock().unwrap().push((headers, sent.clone()));
+    let (status, body) = {
+        let mut replies = llm.replies.lock().unwrap();
+        if replies.len() > 1 {
+            replies.pop_front().unwrap()
+        } else {
+            replies.front().cloned().unwrap()
+        }
     };
-    (StatusCode::from_u16(status).unwrap(), axum::Json(body))
+    if sent["stream"] == true && status == 200 {
+        // As the real API streams: chunks with content deltas, a usage chunk, [DONE].
+        let text = body["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap_or_default();
+        let words: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
+        let mut sse = String::new();
+        for w in &words {
+            let chunk = json!({"id": "chatcmpl-1", "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {"content": w}}]});
+            sse.push_str(&format!("data: {chunk}\n\n"));
+        }
+        let usage = json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [],
+            "usage": body["usage"]});
+        sse.push_str(&format!("data: {usage}\n\ndata: [DONE]\n\n"));
+        return ([("content-type", "text/event-stream")], sse).into_response();
+    }
+    (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
 }
 
 /// A local OpenAI-compatible server; its base URL ends in /v1 like the real one.
-async fn llm() -> (String, Llm) {
+pub(crate) async fn llm() -> (String, Llm) {
     let llm = Llm::default();
     let app = Router::new()
         .route("/v1/chat/completions", axum::routing::post(reply))
@@ -373,6 +395,91 @@ async fn the_operators_default_provider_serves_workspaces_without_a_chain(backen
     assert_eq!(
         llm.requests()[0].0["authorization"],
         format!("Bearer {KEY}")
+    );
+    app.stop().await;
+}
+
+async fn diffs_leave_the_machine_only_when_allowed_and_never_with_secrets(backend: Backend) {
+    use crate::draft::{commit, git};
+    let app = spawn_app(backend).await;
+    let (base, llm) = llm().await;
+    llm.answer("CSV export is here.");
+    assert_eq!(configure(&app, &base, "diffs").await.status(), 200);
+    let repo = tempfile::tempdir().unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"], 1_700_000_000);
+    commit(
+        repo.path(),
+        "README.md",
+        "rocket\n",
+        "docs: readme",
+        1_700_000_100,
+    );
+    let r = app
+        .post_json(
+            "/api/v1/sources",
+            &json!({"kind": "git", "path": repo.path().to_str().unwrap()}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.watcher_has_seen(&id).await;
+    commit(
+        repo.path(),
+        "src/export.rs",
+        "pub fn export_csv() {}\nconst AWS: &str = \"AKIAIOSFODNN7EXAMPLE\";\n",
+        "feat: add CSV export",
+        1_700_000_200,
+    );
+    app.eventually("the commit is drafted with the AI", || async {
+        !llm.requests().is_empty()
+            && app.get_json("/api/v1/cards").await["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["title"] == "Add CSV export")
+    })
+    .await;
+    let sent = llm.requests()[0].1.to_string();
+    assert!(sent.contains("Diffs:"), "{sent}");
+    assert!(sent.contains("+++ b/src/export.rs"), "{sent}");
+    assert!(sent.contains("+pub fn export_csv() {}"), "{sent}");
+    assert!(
+        !sent.contains("AKIAIOSFODNN7EXAMPLE"),
+        "a secret in a diff is redacted before it is sent"
+    );
+
+    // Messages only: the same card refined sends no diff.
+    assert_eq!(configure(&app, &base, "messages").await.status(), 200);
+    let cards = app.get_json("/api/v1/cards").await;
+    let card = cards["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["title"] == "Add CSV export")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = llm.requests().len();
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{card}/refine"),
+            &json!({"instruction": "make it shorter", "channels": ["x"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let sent = llm.requests()[before].1.to_string();
+    assert!(sent.contains("make it shorter"), "{sent}");
+    assert!(
+        !sent.contains("Diffs:") && !sent.contains("+pub fn"),
+        "{sent}"
+    );
+    assert!(
+        sent.contains("export_csv (added)"),
+        "the analysis still goes: {sent}"
     );
     app.stop().await;
 }

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 on_both_backends!(a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post);
 
+const AI_ANSWER: &str = "Hello-World got a fresh start today: the README is in. Take a look!";
+
 fn e2e_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../e2e")
 }
@@ -87,6 +89,18 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(pending(&owner).await.len(), 3, "three cards were drafted");
+    // AI refine in the editor streams from a local OpenAI-compatible server.
+    let (llm_base, llm) = crate::ai::llm().await;
+    llm.answer(AI_ANSWER);
+    let (status, body) = owner
+        .send(
+            Method::PUT,
+            "/api/v1/settings/ai",
+            Some(json!({"privacy": "messages", "providers": [
+                {"kind": "openai", "model": "gpt-4o-mini", "base_url": llm_base, "api_key": "sk-e2e-0123456789abcdef"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let live = app.data_dir.join("live-push.json");
     std::fs::write(&live, push_of_commit(&"f".repeat(40))).unwrap();
 
@@ -101,6 +115,7 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
         .env("HOOK_SECRET", secret)
         .env("PAYLOAD", &live)
         .env("CHROMIUM", &chromium)
+        .env("AI_ANSWER", AI_ANSWER)
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(std::time::Duration::from_secs(90), out)
@@ -202,11 +217,34 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
         )
         .await
         .1;
+    let authors: Vec<&str> = revisions["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["author"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        revisions["data"].as_array().unwrap().len(),
-        2,
-        "the edit is a revision"
+        authors.len(),
+        3,
+        "the refine and the edit are revisions: {authors:?}"
     );
+    assert!(
+        authors[1].starts_with("ai:openai/gpt-4o-mini for user:"),
+        "{authors:?}"
+    );
+    assert_eq!(
+        revisions["data"][1]["variants"]["x"], AI_ANSWER,
+        "the streamed answer was saved"
+    );
+    // The refine streamed; the live card that arrived meanwhile was drafted without.
+    let refines: Vec<Value> = llm
+        .requests()
+        .into_iter()
+        .map(|(_, b)| b)
+        .filter(|b| b.to_string().contains("make it shorter"))
+        .collect();
+    assert!(!refines.is_empty());
+    assert!(refines.iter().all(|b| b["stream"] == true), "{refines:?}");
     // Four cards in all (three, and the live one): two dismissed (a key, a swipe left), two
     // published; the approval taken back published nothing.
     let left = pending(&owner).await;

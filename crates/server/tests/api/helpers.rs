@@ -211,6 +211,22 @@ impl TestApp {
         panic!("never happened: {what}");
     }
 
+    /// Waits until the server's watcher has taken its first look at git source `id` (what
+    /// is there then is history, not news).
+    pub async fn watcher_has_seen(&self, id: &str) {
+        let id = covalynce_domain::SourceId::parse(id).unwrap();
+        self.eventually("the server has looked at the repository", || async {
+            self.store
+                .source(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .cursor
+                .is_some()
+        })
+        .await;
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -17,6 +17,7 @@ on_both_backends!(
     bad_input_is_explained_on_the_page_and_nothing_is_lost,
     owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden,
     a_founder_signs_up_and_invites_a_teammate_through_the_pages,
+    refine_streams_the_answer_into_the_editor_and_keeps_the_rules,
 );
 
 fn plain() -> reqwest::Client {
@@ -683,5 +684,172 @@ async fn a_founder_signs_up_and_invites_a_teammate_through_the_pages(backend: Ba
         .await
         .unwrap();
     assert_eq!(after.status(), 303, "signed out");
+    app.stop().await;
+}
+
+/// The editor's streamed refine, read the way app.js reads it: `event:` names and JSON
+/// `data:` lines, in order.
+fn sse_events(body: &str) -> Vec<(String, Value)> {
+    body.split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .map(|block| {
+            let mut name = String::from("message");
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_owned();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            (name, serde_json::from_str(&data).unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
+async fn refine_streams_the_answer_into_the_editor_and_keeps_the_rules(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    let card = cards(&app, &owner, 1).await.remove(0);
+    let stream = |instruction: &'static str| {
+        let owner = &owner;
+        let path = format!("/cards/{card}/refine/stream");
+        async move {
+            let r = plain()
+                .post(owner.app_url(&path))
+                .header("cookie", owner.cookie())
+                .header("origin", owner.app_url("").trim_end_matches('/'))
+                .form(&[("_csrf", owner.csrf_token()), ("instruction", instruction)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["content-type"], "text/event-stream");
+            sse_events(&r.text().await.unwrap())
+        }
+    };
+    // Offline (the default): one event says why, nothing is asked.
+    let events = stream("make it shorter").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].0, "failed");
+    assert!(
+        events[0].1["message"]
+            .as_str()
+            .unwrap()
+            .contains("privacy: offline")
+    );
+
+    let (base, llm) = crate::ai::llm().await;
+    llm.answer("Shipped today: a fresh start for everyone who reads our README.");
+    let (status, _) = owner
+        .send(
+            Method::PUT,
+            "/api/v1/settings/ai",
+            Some(json!({"privacy": "messages", "providers": [
+                {"kind": "openai", "model": "gpt-4o-mini", "base_url": base, "api_key": "sk-ui-stream-0123456789"}]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let events = stream("make it shorter").await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.last(), Some(&"done"), "{names:?}");
+    assert_eq!(
+        events.last().unwrap().1["url"],
+        format!("/cards/{card}/edit?saved=1")
+    );
+    // Each channel: a `trying`, then its text in pieces that add up to the answer.
+    let (_, view) = owner
+        .send(Method::GET, &format!("/api/v1/cards/{card}"), None)
+        .await;
+    let channels: Vec<String> = view["data"]["variants"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert!(!channels.is_empty());
+    for channel in &channels {
+        let mine: Vec<&(String, Value)> = events
+            .iter()
+            .filter(|(_, d)| d["channel"] == channel.as_str())
+            .collect();
+        assert_eq!(mine[0].0, "trying", "{channel}: {mine:?}");
+        assert_eq!(mine[0].1["provider"], "openai");
+        let pieces: Vec<&str> = mine[1..]
+            .iter()
+            .map(|(n, d)| {
+                assert_eq!(n, "text");
+                d["text"].as_str().unwrap()
+            })
+            .collect();
+        assert!(pieces.len() > 1, "streamed, not in one piece: {pieces:?}");
+        assert_eq!(
+            pieces.concat(),
+            "Shipped today: a fresh start for everyone who reads our README."
+        );
+        assert_eq!(
+            view["data"]["variants"][channel],
+            "Shipped today: a fresh start for everyone who reads our README.",
+            "saved as the new revision"
+        );
+    }
+    assert!(
+        llm.requests()
+            .iter()
+            .all(|(_, body)| body["stream"] == true)
+    );
+    let (_, revisions) = owner
+        .send(
+            Method::GET,
+            &format!("/api/v1/cards/{card}/revisions"),
+            None,
+        )
+        .await;
+    assert_eq!(revisions["data"].as_array().unwrap().len(), 2);
+
+    // An answer that invents a feature is shown arriving, then dropped; the card stays.
+    llm.replies.lock().unwrap().clear();
+    llm.answer("Now with a new `export_pdf` command for everyone.");
+    let events = stream("add a feature").await;
+    assert!(
+        events
+            .iter()
+            .any(|(n, d)| n == "dropped" && d["why"].as_str().unwrap().contains("export_pdf")),
+        "{events:?}"
+    );
+    let (last, data) = events.last().unwrap();
+    assert_eq!(last, "failed");
+    assert!(
+        data["message"].as_str().unwrap().contains("unchanged"),
+        "{data}"
+    );
+    let (_, revisions) = owner
+        .send(
+            Method::GET,
+            &format!("/api/v1/cards/{card}/revisions"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        revisions["data"].as_array().unwrap().len(),
+        2,
+        "nothing saved"
+    );
+    let (_, ledger) = owner.send(Method::GET, "/api/v1/ai/calls", None).await;
+    assert_eq!(
+        ledger["meta"]["totals"]["calls"].as_i64().unwrap() as usize,
+        2 * channels.len()
+    );
+
+    // Without the session's token the stream is refused like any form.
+    let forged = plain()
+        .post(owner.app_url(&format!("/cards/{card}/refine/stream")))
+        .header("cookie", owner.cookie())
+        .header("origin", owner.app_url("").trim_end_matches('/'))
+        .form(&[("_csrf", "forged"), ("instruction", "make it shorter")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
     app.stop().await;
 }

@@ -121,19 +121,9 @@ async fn a_git_source_added_through_the_api_is_watched_by_the_server(backend: Ba
         .await;
     assert_eq!(r.status(), 201);
     // Let the server take its first look, then ship something.
-    let sources = || async { app.get_json("/api/v1/sources").await };
-    app.eventually("the server has looked at the repository", || async {
-        let s = sources().await;
-        let id = s["data"][0]["id"].as_str().unwrap().to_owned();
-        app.store
-            .source(covalynce_domain::SourceId::parse(&id).unwrap())
-            .await
-            .unwrap()
-            .unwrap()
-            .cursor
-            .is_some()
-    })
-    .await;
+    let sources = app.get_json("/api/v1/sources").await;
+    app.watcher_has_seen(sources["data"][0]["id"].as_str().unwrap())
+        .await;
     commit(
         repo.path(),
         "src/export.rs",

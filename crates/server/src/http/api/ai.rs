@@ -232,96 +232,157 @@ pub async fn refine(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<Refine>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
-    let instruction = req.instruction.trim();
-    if instruction.is_empty() || instruction.chars().count() > 500 {
-        return Err(ApiError::Validation(
-            "instruction must be 1-500 characters".into(),
-        ));
-    }
-    let not_found = || ApiError::NotFound(format!("there is no card {id:?} in this workspace"));
-    let card_id = covalynce_domain::CardId::parse(&id).ok_or_else(not_found)?;
-    let card = state
-        .store()
-        .card(ws.id, card_id)
-        .await?
-        .ok_or_else(not_found)?;
-    if card.status != CardStatus::Pending {
-        return Err(ApiError::Conflict(format!(
-            "card {id} is {}; only a pending card can be refined",
-            card.status.as_str()
-        )));
-    }
-    let privacy = Privacy::parse(&ws.ai_privacy).unwrap_or_default();
-    if privacy == Privacy::Offline {
-        return Err(ApiError::Conflict(
-            "AI drafting is off for this workspace (privacy: offline); allow messages in the AI settings first".into(),
-        ));
-    }
-    let providers = crate::ai::chain(
-        state.store(),
-        state.secrets(),
-        state.http(),
-        ws.id,
-        state.ai(),
-    )
-    .await?;
-    if providers.is_empty() {
-        return Err(ApiError::Conflict(
-            "no AI provider is configured for this workspace".into(),
-        ));
-    }
-    if let Some(channels) = &req.channels {
-        for c in channels {
-            if !card.variants.contains_key(c) {
-                return Err(ApiError::Validation(format!("the card has no {c:?} post")));
+    let job = RefineJob::prepare(&state, &ws, &id, req).await?;
+    let rewrite = job.run(&ws, None).await;
+    let card = job.finish(&state, &ws, &who.actor, rewrite).await?;
+    Ok(Json(Data { data: card.into() }))
+}
+
+/// A refine, checked and ready to ask the chain: shared by the API and the editor's
+/// streaming refine, so both keep the same rules.
+pub(crate) struct RefineJob {
+    id: String,
+    card_id: covalynce_domain::CardId,
+    pub(crate) card: covalynce_storage::CardRecord,
+    privacy: Privacy,
+    providers: Vec<Box<dyn covalynce_ai::Provider>>,
+    facts: covalynce_ai::Facts,
+    instruction: String,
+    channels: Option<Vec<String>>,
+}
+
+impl RefineJob {
+    pub(crate) async fn prepare(
+        state: &AppState,
+        ws: &covalynce_storage::Workspace,
+        id: &str,
+        req: Refine,
+    ) -> Result<Self, ApiError> {
+        let instruction = req.instruction.trim().to_owned();
+        if instruction.is_empty() || instruction.chars().count() > 500 {
+            return Err(ApiError::Validation(
+                "instruction must be 1-500 characters".into(),
+            ));
+        }
+        let not_found = || ApiError::NotFound(format!("there is no card {id:?} in this workspace"));
+        let card_id = covalynce_domain::CardId::parse(id).ok_or_else(not_found)?;
+        let card = state
+            .store()
+            .card(ws.id, card_id)
+            .await?
+            .ok_or_else(not_found)?;
+        if card.status != CardStatus::Pending {
+            return Err(ApiError::Conflict(format!(
+                "card {id} is {}; only a pending card can be refined",
+                card.status.as_str()
+            )));
+        }
+        let privacy = Privacy::parse(&ws.ai_privacy).unwrap_or_default();
+        if privacy == Privacy::Offline {
+            return Err(ApiError::Conflict(
+                "AI drafting is off for this workspace (privacy: offline); allow messages in the AI settings first".into(),
+            ));
+        }
+        let providers = crate::ai::chain(
+            state.store(),
+            state.secrets(),
+            state.http(),
+            ws.id,
+            state.ai(),
+        )
+        .await?;
+        if providers.is_empty() {
+            return Err(ApiError::Conflict(
+                "no AI provider is configured for this workspace".into(),
+            ));
+        }
+        if let Some(channels) = &req.channels {
+            for c in channels {
+                if !card.variants.contains_key(c) {
+                    return Err(ApiError::Validation(format!("the card has no {c:?} post")));
+                }
             }
         }
+        let event = match card.event_id {
+            Some(e) => state.store().event(ws.id, e).await?,
+            None => None,
+        };
+        let mut facts = crate::ai::facts(event.as_ref(), &card.title, &card.content);
+        facts.diffs = crate::ai::diffs(state.store(), ws.id, privacy, event.as_ref()).await?;
+        Ok(Self {
+            id: id.to_owned(),
+            card_id,
+            card,
+            privacy,
+            providers,
+            facts,
+            instruction,
+            channels: req.channels,
+        })
     }
-    let event = match card.event_id {
-        Some(e) => state.store().event(ws.id, e).await?,
-        None => None,
-    };
-    let facts = crate::ai::facts(event.as_ref(), &card.title, &card.content);
-    let rewrite = crate::ai::rewrite(
-        &providers,
-        privacy,
-        &ws.voice,
-        &facts,
-        &card.variants,
-        req.channels.as_deref(),
-        Some(instruction),
-    )
-    .await;
-    let rows = crate::ai::ledger(
-        &state.ai().prices,
-        ws.id,
-        Some(card_id),
-        "refine",
-        &rewrite.calls,
-    );
-    state.store().record_ai_calls(&rows).await?;
-    if rewrite.texts.is_empty() {
-        return Err(ApiError::Conflict(format!(
-            "the card is unchanged: {}",
-            rewrite
-                .note
-                .unwrap_or_else(|| "no provider gave a usable answer".into())
-        )));
+
+    /// Asks the chain; `on` sees each channel's text as it arrives.
+    pub(crate) async fn run(
+        &self,
+        ws: &covalynce_storage::Workspace,
+        on: Option<crate::ai::OnProgress<'_>>,
+    ) -> crate::ai::Rewrite {
+        crate::ai::rewrite(
+            &self.providers,
+            self.privacy,
+            &ws.voice,
+            &self.facts,
+            &self.card.variants,
+            crate::ai::Ask {
+                channels: self.channels.as_deref(),
+                instruction: Some(&self.instruction),
+            },
+            on,
+        )
+        .await
     }
-    let author = format!(
-        "ai:{} for {}",
-        rewrite.drafted_by.as_deref().unwrap_or("unknown"),
-        who.actor.label()
-    );
-    match super::cards::apply_edit(&state, &ws, &author, card_id, rewrite.texts).await? {
-        CardChange::Done(card) => Ok(Json(Data {
-            data: (*card).into(),
-        })),
-        CardChange::Conflict(s) => Err(ApiError::Conflict(format!(
-            "card {id} became {} meanwhile",
-            s.as_str()
-        ))),
-        CardChange::NotFound => Err(not_found()),
+
+    /// Records the calls in the ledger and saves what was accepted as a new revision; with
+    /// nothing accepted, the card is unchanged and the reasons are the error.
+    pub(crate) async fn finish(
+        self,
+        state: &AppState,
+        ws: &covalynce_storage::Workspace,
+        actor: &crate::auth::Actor,
+        rewrite: crate::ai::Rewrite,
+    ) -> Result<covalynce_storage::CardRecord, ApiError> {
+        let rows = crate::ai::ledger(
+            &state.ai().prices,
+            ws.id,
+            Some(self.card_id),
+            "refine",
+            &rewrite.calls,
+        );
+        state.store().record_ai_calls(&rows).await?;
+        if rewrite.texts.is_empty() {
+            return Err(ApiError::Conflict(format!(
+                "the card is unchanged: {}",
+                rewrite
+                    .note
+                    .unwrap_or_else(|| "no provider gave a usable answer".into())
+            )));
+        }
+        let author = format!(
+            "ai:{} for {}",
+            rewrite.drafted_by.as_deref().unwrap_or("unknown"),
+            actor.label()
+        );
+        let id = &self.id;
+        match super::cards::apply_edit(state, ws, &author, self.card_id, rewrite.texts).await? {
+            CardChange::Done(card) => Ok(*card),
+            CardChange::Conflict(s) => Err(ApiError::Conflict(format!(
+                "card {id} became {} meanwhile",
+                s.as_str()
+            ))),
+            CardChange::NotFound => Err(ApiError::NotFound(format!(
+                "there is no card {id:?} in this workspace"
+            ))),
+        }
     }
 }
 
