@@ -105,7 +105,16 @@ pub fn assess(
     for (channel, text) in posts {
         let public = !matches!(channel, Channel::Slack | Channel::Discord);
         let len = channel.length(text);
-        if len > channel.limit() {
+        if *channel == Channel::X && len > channel.limit() && len <= channel.limit() * 10 {
+            // Long enough for a thread: a person decides, knowing what each channel does.
+            add(
+                &mut yellow,
+                format!(
+                    "the x post is {len} long; the limit is {}: it goes out as a thread on X channels that post threads, and is refused on others",
+                    channel.limit()
+                ),
+            );
+        } else if len > channel.limit() {
             add(
                 &mut red,
                 format!(
@@ -232,8 +241,19 @@ mod tests {
     }
 
     #[test]
+    fn an_x_post_long_enough_for_a_thread_is_yellow_not_red() {
+        let r = assess(&posts(&"x".repeat(300)), &[], None, None);
+        assert_eq!(r.level, Risk::Yellow, "{:?}", r.reasons);
+        assert!(
+            r.reasons
+                .iter()
+                .any(|x| x.contains("the x post is 300 long") && x.contains("thread"))
+        );
+    }
+
+    #[test]
     fn over_length_posts_and_secrets_are_red() {
-        let long = "x".repeat(300);
+        let long = "x".repeat(3001);
         let r = assess(
             &posts(&long),
             &[Finding {
@@ -247,7 +267,7 @@ mod tests {
         assert!(
             r.reasons
                 .iter()
-                .any(|x| x.contains("the x post is 300 long; the limit is 280"))
+                .any(|x| x.contains("the x post is 3001 long; the limit is 280"))
         );
     }
 

@@ -51,6 +51,7 @@ pub async fn publish(http: &Http, url: &Url, text: &str) -> Result<Sent, Failure
         200..=299 => Ok(Sent {
             url: message_url(&json),
             pause_until: spent_until(&headers),
+            note: None,
         }),
         429 => {
             let wait = json["retry_after"]

@@ -18,6 +18,7 @@ pub mod mastodon;
 pub mod outbox;
 pub mod slack;
 pub mod webhook;
+pub mod x;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -36,16 +37,18 @@ pub enum ChannelKind {
     Discord,
     Mastodon,
     Linkedin,
+    X,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 6] = [
+    pub const ALL: [ChannelKind; 7] = [
         ChannelKind::Outbox,
         ChannelKind::Webhook,
         ChannelKind::Slack,
         ChannelKind::Discord,
         ChannelKind::Mastodon,
         ChannelKind::Linkedin,
+        ChannelKind::X,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -60,6 +63,7 @@ impl ChannelKind {
             ChannelKind::Discord => "discord",
             ChannelKind::Mastodon => "mastodon",
             ChannelKind::Linkedin => "linkedin",
+            ChannelKind::X => "x",
         }
     }
 }
@@ -103,6 +107,8 @@ pub struct Sent {
     /// The platform asked for no more requests before this time (Unix ms): its rate-limit
     /// headers said the budget is spent.
     pub pause_until: Option<i64>,
+    /// It went out, but not all of it (a thread's later part failed): what is missing.
+    pub note: Option<String>,
 }
 
 /// Why a publication did not go out (or may not have).
@@ -126,6 +132,11 @@ pub enum Failure {
     /// person has to look before it is sent again.
     #[error("{message}")]
     Unknown { message: String },
+    /// Not published: the platform refused the access token as expired or revoked. Where
+    /// the channel holds a refresh token, renewing it and sending again may work;
+    /// otherwise a person must connect the account again.
+    #[error("{message}")]
+    Expired { message: String },
 }
 
 impl Failure {
@@ -193,6 +204,13 @@ pub enum Target {
         /// When the token stops working (Unix ms), if known.
         expires_at: Option<i64>,
     },
+    X {
+        api: Url,
+        token: String,
+        /// The account's username, for the post's URL.
+        username: Option<String>,
+        options: x::Options,
+    },
 }
 
 impl std::fmt::Debug for Target {
@@ -248,6 +266,15 @@ impl Target {
                 author: field(config, "author")?,
                 expires_at: config["expires_at"].as_i64(),
             },
+            ChannelKind::X => Target::X {
+                api: url(config, "api_base")?,
+                token: field(secrets, "access_token")?,
+                username: config["account"].as_str().map(str::to_owned),
+                options: x::Options {
+                    thread: config["thread"].as_bool().unwrap_or(false),
+                    link_in_reply: config["link_in_reply"].as_bool().unwrap_or(false),
+                },
+            },
         })
     }
 
@@ -259,6 +286,7 @@ impl Target {
             Target::Discord { .. } => ChannelKind::Discord,
             Target::Mastodon { .. } => ChannelKind::Mastodon,
             Target::Linkedin { .. } => ChannelKind::Linkedin,
+            Target::X { .. } => ChannelKind::X,
         }
     }
 
@@ -271,10 +299,11 @@ impl Target {
             // status it already made.
             Target::Mastodon { .. } => Recovery::Replay,
             // Incoming webhooks take no key and cannot be read back.
-            // LinkedIn takes no key either.
-            Target::Slack { .. } | Target::Discord { .. } | Target::Linkedin { .. } => {
-                Recovery::AskAPerson
-            }
+            // LinkedIn and X take no key either.
+            Target::Slack { .. }
+            | Target::Discord { .. }
+            | Target::Linkedin { .. }
+            | Target::X { .. } => Recovery::AskAPerson,
         }
     }
 
@@ -325,6 +354,22 @@ impl Target {
                 )
                 .await
             }
+            Target::X {
+                api,
+                token,
+                username,
+                options,
+            } => {
+                x::publish(
+                    http,
+                    api,
+                    token,
+                    username.as_deref(),
+                    post.text_for("x"),
+                    *options,
+                )
+                .await
+            }
         }
     }
 
@@ -356,6 +401,10 @@ impl Target {
             Target::Linkedin { api, token, .. } => linkedin::member(http, api, token)
                 .await
                 .map(|(_, name)| format!("connected as {name} on LinkedIn")),
+            // A post would be public: checking the account and the token is the test.
+            Target::X { api, token, .. } => x::me(http, api, token)
+                .await
+                .map(|(_, username)| format!("connected as @{username} on X")),
         }
     }
 }

@@ -233,6 +233,7 @@ pub async fn publish(
         200..=299 => Ok(Sent {
             url: urn.map(|u| format!("https://www.linkedin.com/feed/update/{u}/")),
             pause_until: None,
+            note: None,
         }),
         401 => Err(Failure::broken(format!(
             "LinkedIn refused the access token ({}): it expired or was revoked; connect LinkedIn again",

@@ -166,6 +166,7 @@ pub async fn publish(
             Ok(Sent {
                 url: v["url"].as_str().map(str::to_owned),
                 pause_until,
+                note: None,
             })
         }
         401 | 403 => Err(Failure::broken(format!(

@@ -24,6 +24,7 @@ pub async fn publish(path: &Path, variant: &str, post: &Post<'_>) -> Result<Sent
     Ok(Sent {
         url: Some(format!("file://{}", path.display())),
         pause_until: None,
+        note: None,
     })
 }
 

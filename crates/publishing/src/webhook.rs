@@ -67,6 +67,7 @@ pub async fn publish(
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .map(str::to_owned),
         pause_until: None,
+        note: None,
     })
 }
 

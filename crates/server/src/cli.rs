@@ -218,6 +218,22 @@ pub struct ServeArgs {
         default_value = "https://api.linkedin.com"
     )]
     pub linkedin_api_base: String,
+    /// "Connect X": the OAuth 2.0 app's client id (redirect URL
+    /// PUBLIC_URL/channels/x/callback; scopes tweet.read tweet.write users.read
+    /// offline.access). Also renews tokens of X channels added by API without a client.
+    #[arg(long, env = "COVALYNCE_X_CLIENT_ID")]
+    pub x_client_id: Option<String>,
+    /// Only for confidential ("Web App") clients; public clients use PKCE alone.
+    #[arg(long, env = "COVALYNCE_X_CLIENT_SECRET", hide_env_values = true)]
+    pub x_client_secret: Option<String>,
+    #[arg(long, env = "COVALYNCE_X_WEB_BASE", default_value = "https://x.com")]
+    pub x_web_base: String,
+    #[arg(
+        long,
+        env = "COVALYNCE_X_API_BASE",
+        default_value = "https://api.x.com"
+    )]
+    pub x_api_base: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -314,8 +330,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     "Connect LinkedIn needs both --linkedin-client-id and --linkedin-client-secret"
                 ),
             };
+            if args.x_client_secret.is_some() && args.x_client_id.is_none() {
+                anyhow::bail!("--x-client-secret needs --x-client-id");
+            }
+            let x = args
+                .x_client_id
+                .clone()
+                .map(|client_id| crate::auth::OAuthApp {
+                    client_id,
+                    client_secret: args.x_client_secret.clone().unwrap_or_default(),
+                    web_base: args.x_web_base.clone(),
+                    api_base: args.x_api_base.clone(),
+                });
             config.security = crate::auth::SecurityConfig {
                 linkedin,
+                x,
                 open_signup: args.open_signup,
                 secure_cookies: args
                     .public_url

@@ -174,6 +174,27 @@ pub trait Store: Accounts + AiStore + Send + Sync + 'static {
         last_error: Option<&str>,
         succeeded: bool,
     ) -> Result<()>;
+    /// Takes the channel's credential-refresh lease until `until` (Unix ms) unless another
+    /// holder's lease is still running. Only the holder trades the refresh token: X's are
+    /// single-use, and two refreshes at once (two workers, two replicas) would burn the
+    /// whole token family. False: someone else is refreshing.
+    async fn lease_credential_refresh(
+        &self,
+        id: covalynce_domain::ChannelId,
+        until: i64,
+    ) -> Result<bool>;
+    /// Stores rotated credentials (sealed) and the channel's settings, and ends the lease —
+    /// only if the stored credentials are still `expected` (compare-and-set: a sealed blob
+    /// is never sealed twice the same). False: they changed meanwhile, nothing written.
+    async fn rotate_credentials(
+        &self,
+        id: covalynce_domain::ChannelId,
+        expected: &[u8],
+        sealed: &[u8],
+        config: &serde_json::Value,
+    ) -> Result<bool>;
+    /// Ends the lease without a change (the refresh failed).
+    async fn release_credential_refresh(&self, id: covalynce_domain::ChannelId) -> Result<()>;
     /// PENDING → APPROVED for a card that is not red, with one queued publication (and its
     /// publish job, due at `publish_at`) per channel. One transaction.
     async fn approve_card(

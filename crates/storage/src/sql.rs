@@ -1749,6 +1749,67 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn lease_credential_refresh(
+                &self,
+                id: covalynce_domain::ChannelId,
+                until: i64,
+            ) -> $crate::Result<bool> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let taken = sqlx::query(
+                    "UPDATE channels SET refresh_lease_until = $1
+                     WHERE id = $2 AND (refresh_lease_until IS NULL OR refresh_lease_until <= $3)",
+                )
+                .bind(until)
+                .bind(id.to_string())
+                .bind(covalynce_domain::now_millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                tx.commit().await?;
+                Ok(taken)
+            }
+
+            async fn rotate_credentials(
+                &self,
+                id: covalynce_domain::ChannelId,
+                expected: &[u8],
+                sealed: &[u8],
+                config: &serde_json::Value,
+            ) -> $crate::Result<bool> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let swapped = sqlx::query(
+                    "UPDATE channels SET credentials = $1, config = $2, refresh_lease_until = NULL
+                     WHERE id = $3 AND credentials = $4",
+                )
+                .bind(sealed)
+                .bind(config.to_string())
+                .bind(id.to_string())
+                .bind(expected)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                tx.commit().await?;
+                Ok(swapped)
+            }
+
+            async fn release_credential_refresh(
+                &self,
+                id: covalynce_domain::ChannelId,
+            ) -> $crate::Result<()> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                sqlx::query("UPDATE channels SET refresh_lease_until = NULL WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn set_channel_status(
                 &self,
                 ws: covalynce_domain::WorkspaceId,

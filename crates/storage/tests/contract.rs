@@ -64,6 +64,7 @@ on_both_backends!(
     a_dismissal_can_be_taken_back,
     ai_chains_and_the_ledger_belong_to_their_workspace,
     publications_of_many_cards_come_in_one_answer_and_stay_in_their_workspace,
+    one_holder_at_a_time_rotates_a_channels_credentials,
 );
 
 async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
@@ -1773,4 +1774,50 @@ async fn publications_of_many_cards_come_in_one_answer_and_stay_in_their_workspa
             .is_empty(),
         "another workspace gets nothing"
     );
+}
+
+async fn one_holder_at_a_time_rotates_a_channels_credentials(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let ws = workspace(s, "acme").await;
+    let ch = channel(s, &ws, "x").await;
+    let soon = now_millis() + 30_000;
+    // Eight workers race for the lease: exactly one gets it.
+    let races: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, id) = (store.clone(), ch.id);
+            tokio::spawn(async move { store.lease_credential_refresh(id, soon).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for race in races {
+        won += usize::from(race.await.unwrap());
+    }
+    assert_eq!(won, 1);
+    // The holder's swap needs the credentials it read; a stale one writes nothing.
+    assert!(
+        !s.rotate_credentials(ch.id, &[1, 2, 3], &[4, 4, 4], &json!({"expires_at": 1}))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.rotate_credentials(ch.id, &[9, 9, 9], &[4, 4, 4], &json!({"expires_at": 2}))
+            .await
+            .unwrap()
+    );
+    let now = s.channel(ch.id).await.unwrap().unwrap();
+    assert_eq!(now.sealed_credentials.as_deref(), Some(&[4u8, 4, 4][..]));
+    assert_eq!(now.config["expires_at"], 2);
+    // The swap ended the lease; a failed refresh ends it too; an expired lease is free.
+    assert!(s.lease_credential_refresh(ch.id, soon).await.unwrap());
+    s.release_credential_refresh(ch.id).await.unwrap();
+    assert!(
+        s.lease_credential_refresh(ch.id, now_millis() - 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.lease_credential_refresh(ch.id, soon).await.unwrap(),
+        "a lapsed lease is taken over"
+    );
+    assert!(!s.lease_credential_refresh(ch.id, soon).await.unwrap());
 }

@@ -38,6 +38,8 @@ pub struct SecurityConfig {
     pub github: Option<GithubOAuth>,
     /// "Connect LinkedIn" (the channel's OAuth flow), when configured.
     pub linkedin: Option<OAuthApp>,
+    /// "Connect X" and token renewal for X channels; an empty secret is a public client.
+    pub x: Option<OAuthApp>,
     /// How long an invitation link stays valid.
     pub invitation_ttl: Duration,
 }
@@ -57,6 +59,7 @@ impl std::fmt::Debug for SecurityConfig {
             .field("trust_proxy", &self.trust_proxy)
             .field("github", &self.github)
             .field("linkedin", &self.linkedin)
+            .field("x", &self.x)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +77,7 @@ impl Default for SecurityConfig {
             trust_proxy: false,
             github: None,
             linkedin: None,
+            x: None,
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }

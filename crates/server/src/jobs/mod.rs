@@ -2,6 +2,7 @@
 //! outcome. Jobs are at-least-once (a crashed worker's lease expires and another process
 //! takes the job over), so every handler is idempotent.
 
+mod credentials;
 mod handlers;
 pub mod publish;
 

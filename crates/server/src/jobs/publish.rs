@@ -128,11 +128,20 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         source: &card.source_key,
     };
     let started = std::time::Instant::now();
-    let result = target.publish(&ctx.http, &post).await;
+    // A refused token that could not be renewed leaves the channel broken like any other.
+    let result = send(ctx, &channel, target, &post)
+        .await
+        .map_err(|f| match f {
+            Failure::Expired { message } => Failure::Permanent {
+                message: format!("{message}; connect the account again"),
+                channel_broken: true,
+            },
+            other => other,
+        });
     let outcome = match &result {
         Ok(_) => "published",
         Err(Failure::Retry { .. }) => "retry",
-        Err(Failure::Permanent { .. }) => "failed",
+        Err(Failure::Permanent { .. } | Failure::Expired { .. }) => "failed",
         Err(Failure::Unknown { .. }) => "unknown",
     };
     metrics::counter!("covalynce_publications_total", "channel" => kind, "outcome" => outcome)
@@ -142,7 +151,12 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
     match result {
         Ok(sent) => {
             store
-                .set_publication(id, PublicationStatus::Published, sent.url.as_deref(), None)
+                .set_publication(
+                    id,
+                    PublicationStatus::Published,
+                    sent.url.as_deref(),
+                    sent.note.as_deref(),
+                )
                 .await?;
             // The last success was recorded with the publication; the health row is written
             // only when there is a pause to keep or an old error to clear.
@@ -202,6 +216,8 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             }
             Ok(())
         }
+        // Mapped to a broken channel above.
+        Err(Failure::Expired { message }) => Err(JobError::Permanent(message)),
         Err(Failure::Unknown { message }) => {
             store
                 .set_publication(id, PublicationStatus::Unknown, None, Some(&message))
@@ -209,6 +225,36 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             Ok(())
         }
     }
+}
+
+/// Publishes with a token that works: renewed first when it is about to expire, and once
+/// more if the platform refuses it anyway (revoked early, clock skew).
+async fn send(
+    ctx: &Context,
+    channel: &ChannelRecord,
+    target: Target,
+    post: &Post<'_>,
+) -> Result<covalynce_publishing::Sent, Failure> {
+    let renewable = channel.config["renewable"].as_bool().unwrap_or(false);
+    let (mut current, mut target) = (channel.clone(), target);
+    if renewable {
+        current = super::credentials::fresh(ctx, current, false).await?;
+        target = reopen(ctx, &current)?;
+    }
+    match target.publish(&ctx.http, post).await {
+        Err(Failure::Expired { .. }) if renewable => {
+            let current = super::credentials::fresh(ctx, current, true).await?;
+            reopen(ctx, &current)?.publish(&ctx.http, post).await
+        }
+        other => other,
+    }
+}
+
+fn reopen(ctx: &Context, channel: &ChannelRecord) -> Result<Target, Failure> {
+    open_target(&ctx.secrets, channel).map_err(|message| Failure::Permanent {
+        message,
+        channel_broken: true,
+    })
 }
 
 /// The job kept crashing its worker: whatever it was doing is not known to have worked.

@@ -106,6 +106,11 @@ pub async fn create(
         api_base: field("api_base"),
         expires_in: None,
         daily_cap,
+        refresh_token: field("refresh_token"),
+        client_id: field("client_id"),
+        client_secret: field("client_secret"),
+        thread: Some(field("thread").is_some()),
+        link_in_reply: Some(field("link_in_reply").is_some()),
     };
     match crate::http::api::channels::create(
         State(state.clone()),

@@ -796,3 +796,247 @@ async fn linkedin_token(
         .unwrap_or_default();
     axum::Json(json!({"access_token": token, "expires_in": 5_184_000, "scope": "openid,profile,w_member_social"})).into_response()
 }
+
+// ---------------------------------------------------------------------------------------
+// X: GET /2/users/me, POST /2/tweets (201 `{"data": {"id", "text"}}`; problem bodies on
+// errors; 403 for duplicate content; replies by `reply.in_reply_to_tweet_id`), and
+// POST /2/oauth2/token. Like the real one, access tokens expire and refresh tokens are
+// single-use: spending one that was already spent revokes the whole family.
+
+#[derive(Default)]
+struct XState {
+    /// Access token → when it stops working (Unix ms).
+    access: HashMap<String, i64>,
+    refresh: Option<String>,
+    spent: Vec<String>,
+    family_revoked: bool,
+    refreshes: usize,
+    /// (id, text, in reply to).
+    tweets: Vec<(String, String, Option<String>)>,
+    counter: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeX {
+    pub base: String,
+    pub log: Log,
+    state: Arc<Mutex<XState>>,
+}
+
+pub const X_CLIENT: &str = "x-client-id";
+
+impl FakeX {
+    /// An account whose `access` token works for `valid_for` and whose refresh token is
+    /// `refresh`.
+    pub async fn start(access: &str, valid_for: Duration, refresh: &str) -> Self {
+        let log: Log = Arc::default();
+        let mut state = XState {
+            refresh: Some(refresh.to_owned()),
+            ..Default::default()
+        };
+        state.access.insert(
+            access.to_owned(),
+            covalynce_domain::now_millis() + valid_for.as_millis() as i64,
+        );
+        let state = Arc::new(Mutex::new(state));
+        let router = Router::new()
+            .route("/2/users/me", axum::routing::get(x_me))
+            .route("/2/tweets", post(x_tweet))
+            .route("/2/oauth2/token", post(x_token))
+            .with_state((log.clone(), state.clone()));
+        Self {
+            base: serve(router).await,
+            log,
+            state,
+        }
+    }
+
+    /// Every access token stops working now (two hours went by).
+    pub fn expire_access(&self) {
+        for at in self.state.lock().unwrap().access.values_mut() {
+            *at = 0;
+        }
+    }
+
+    /// The person revoked the app: no token works any more.
+    pub fn revoke(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.family_revoked = true;
+        s.access.clear();
+    }
+
+    pub fn refreshes(&self) -> usize {
+        self.state.lock().unwrap().refreshes
+    }
+
+    pub fn family_revoked(&self) -> bool {
+        self.state.lock().unwrap().family_revoked
+    }
+
+    /// The refresh token X would accept now.
+    pub fn current_refresh(&self) -> Option<String> {
+        self.state.lock().unwrap().refresh.clone()
+    }
+
+    /// (id, text, in reply to), in the order they were made.
+    pub fn tweets(&self) -> Vec<(String, String, Option<String>)> {
+        self.state.lock().unwrap().tweets.clone()
+    }
+}
+
+type XShared = (Log, Arc<Mutex<XState>>);
+
+fn x_problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    (
+        status,
+        [("content-type", "application/problem+json")],
+        json!({"title": title, "detail": detail, "type": "about:blank", "status": status.as_u16()})
+            .to_string(),
+    )
+        .into_response()
+}
+
+fn x_authorized(state: &XState, headers: &HeaderMap) -> bool {
+    let now = covalynce_domain::now_millis();
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| state.access.get(t))
+        .is_some_and(|at| *at > now)
+}
+
+async fn x_me(State((log, state)): State<XShared>, headers: HeaderMap) -> Response {
+    record(
+        &log,
+        "/2/users/me".into(),
+        HashMap::new(),
+        headers.clone(),
+        &Bytes::new(),
+    );
+    if !x_authorized(&state.lock().unwrap(), &headers) {
+        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    axum::Json(
+        json!({"data": {"id": "2244994945", "name": "Ada Founder", "username": "adafounder"}}),
+    )
+    .into_response()
+}
+
+/// twitter-text's weight for what these tests send: URLs 23, emoji 2, the rest 1.
+fn x_weight(text: &str) -> usize {
+    text.split_inclusive(char::is_whitespace)
+        .map(|w| {
+            if w.trim().starts_with("http://") || w.trim().starts_with("https://") {
+                23 + usize::from(w.ends_with(char::is_whitespace))
+            } else {
+                w.chars()
+                    .map(|c| if (c as u32) > 0x2000 { 2 } else { 1 })
+                    .sum()
+            }
+        })
+        .sum()
+}
+
+async fn x_tweet(State((log, state)): State<XShared>, headers: HeaderMap, body: Bytes) -> Response {
+    record(
+        &log,
+        "/2/tweets".into(),
+        HashMap::new(),
+        headers.clone(),
+        &body,
+    );
+    let mut s = state.lock().unwrap();
+    if !x_authorized(&s, &headers) {
+        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(text) = v["text"].as_str() else {
+        return x_problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "One or more parameters to your request was invalid.",
+        );
+    };
+    if x_weight(text) > 280 {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"errors": [{"message": "Your Tweet text is too long."}], "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.", "type": "https://api.twitter.com/2/problems/invalid-request"}))).into_response();
+    }
+    if s.tweets.iter().any(|(_, t, _)| t == text) {
+        return x_problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "You are not allowed to create a Tweet with duplicate content.",
+        );
+    }
+    let reply_to = v["reply"]["in_reply_to_tweet_id"]
+        .as_str()
+        .map(str::to_owned);
+    if let Some(r) = &reply_to
+        && !s.tweets.iter().any(|(id, _, _)| id == r)
+    {
+        return x_problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "The Tweet being replied to does not exist.",
+        );
+    }
+    s.counter += 1;
+    let id = format!("18{:017}", s.counter);
+    s.tweets.push((id.clone(), text.to_owned(), reply_to));
+    let reset = covalynce_domain::now_millis() / 1000 + 900;
+    (
+        StatusCode::CREATED,
+        [
+            ("x-rate-limit-limit", "100".to_owned()),
+            ("x-rate-limit-remaining", "99".to_owned()),
+            ("x-rate-limit-reset", reset.to_string()),
+        ],
+        axum::Json(json!({"data": {"id": id, "text": text, "edit_history_tweet_ids": [id]}})),
+    )
+        .into_response()
+}
+
+/// Refreshing: a public client names itself in the form; the refresh token is spent by
+/// use, and a spent one coming back revokes every token of the family.
+async fn x_token(State((log, state)): State<XShared>, headers: HeaderMap, body: Bytes) -> Response {
+    record(
+        &log,
+        "/2/oauth2/token".into(),
+        HashMap::new(),
+        headers,
+        &body,
+    );
+    // X takes its time; a second renewal racing this one would be caught spending the
+    // same token.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let invalid = || {
+        (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": "Value passed for the token was invalid."}))).into_response()
+    };
+    if form.get("grant_type").map(String::as_str) != Some("refresh_token")
+        || form.get("client_id").map(String::as_str) != Some(X_CLIENT)
+    {
+        return invalid();
+    }
+    let mut s = state.lock().unwrap();
+    let given = form.get("refresh_token").cloned().unwrap_or_default();
+    if s.family_revoked {
+        return invalid();
+    }
+    if s.spent.contains(&given) {
+        s.family_revoked = true;
+        s.access.clear();
+        return invalid();
+    }
+    if s.refresh.as_deref() != Some(given.as_str()) {
+        return invalid();
+    }
+    s.refreshes += 1;
+    s.spent.push(given);
+    let access = format!("x-access-{}", s.refreshes);
+    let refresh = format!("x-refresh-{}", s.refreshes);
+    s.access
+        .insert(access.clone(), covalynce_domain::now_millis() + 7_200_000);
+    s.refresh = Some(refresh.clone());
+    axum::Json(json!({"token_type": "bearer", "expires_in": 7200, "access_token": access, "scope": "tweet.read tweet.write users.read offline.access", "refresh_token": refresh})).into_response()
+}

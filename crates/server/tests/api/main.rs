@@ -23,3 +23,4 @@ mod sign_in_with_github;
 mod sources;
 mod ui;
 mod watch;
+mod x;

@@ -17,7 +17,7 @@ use serde_json::json;
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CreateChannel {
-    /// `outbox`, `webhook`, `slack`, `discord`, `mastodon` or `linkedin`.
+    /// `outbox`, `webhook`, `slack`, `discord`, `mastodon`, `linkedin` or `x`.
     pub kind: String,
     pub name: Option<String>,
     /// outbox: an absolute file path; default `DATA_DIR/outbox.jsonl`.
@@ -48,6 +48,18 @@ pub struct CreateChannel {
     pub expires_in: Option<i64>,
     /// At most this many publications per UTC day; more wait for the next day.
     pub daily_cap: Option<i64>,
+    /// x: the OAuth 2.0 refresh token (`offline.access`), so Covalynce can renew the
+    /// 2-hour access token; single-use, rotated on every renewal. Stored encrypted.
+    pub refresh_token: Option<String>,
+    /// x: the OAuth client that granted the tokens (needed to renew them); default: the
+    /// operator's X app (`--x-client-id`).
+    pub client_id: Option<String>,
+    /// x: that client's secret, for confidential clients. Stored encrypted.
+    pub client_secret: Option<String>,
+    /// x: post a text longer than 280 as a thread (default false: refuse it).
+    pub thread: Option<bool>,
+    /// x: put links in a reply instead of the post (links cost far more on X's API).
+    pub link_in_reply: Option<bool>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -116,7 +128,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Data<ChannelView>>), ApiError> {
     let kind = ChannelKind::parse(&req.kind).ok_or_else(|| {
         let known: Vec<&str> = ChannelKind::ALL.iter().map(|k| k.as_str()).collect();
-        let later = ["bluesky", "x"];
+        let later = ["bluesky"];
         if later.contains(&req.kind.as_str()) {
             ApiError::Validation(format!(
                 "{} channels are not available yet; available: {}",
@@ -241,6 +253,66 @@ pub async fn create(
                 generated: None,
             }
         }
+        ChannelKind::X => {
+            let secret_field = |v: &Option<String>| {
+                v.as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+            };
+            let token = secret_field(&req.access_token)
+                .ok_or_else(|| ApiError::Validation("access_token is required".into()))?;
+            let refresh = secret_field(&req.refresh_token);
+            let operator = state.security().config.x.as_ref();
+            let (client_id, client_secret) = match secret_field(&req.client_id) {
+                Some(id) => (Some(id), secret_field(&req.client_secret)),
+                None => (
+                    operator.map(|o| o.client_id.clone()),
+                    operator
+                        .map(|o| o.client_secret.clone())
+                        .filter(|s| !s.is_empty()),
+                ),
+            };
+            let api = public_url(
+                Some(
+                    req.api_base
+                        .as_deref()
+                        .unwrap_or(covalynce_publishing::x::API_BASE),
+                ),
+                "api_base",
+                allow_private,
+            )
+            .await?;
+            // Connecting checks the token and names the account.
+            let (user_id, username) = covalynce_publishing::x::me(state.http(), &api, &token)
+                .await
+                .map_err(|f| ApiError::Validation(format!("could not connect X: {f}")))?;
+            let expires_at = match req.expires_in {
+                Some(s) if s > 0 => Some(covalynce_domain::now_millis() + s * 1000),
+                Some(_) => {
+                    return Err(ApiError::Validation("expires_in must be positive".into()));
+                }
+                None => None,
+            };
+            Parsed {
+                config: json!({
+                    "api_base": api.as_str().trim_end_matches('/'),
+                    "account": username,
+                    "user_id": user_id,
+                    "expires_at": expires_at,
+                    "client_id": client_id,
+                    "renewable": refresh.is_some() && client_id.is_some(),
+                    "thread": req.thread.unwrap_or(false),
+                    "link_in_reply": req.link_in_reply.unwrap_or(false),
+                }),
+                secrets: Some(json!({
+                    "access_token": token,
+                    "refresh_token": refresh,
+                    "client_secret": client_secret,
+                })),
+                generated: None,
+            }
+        }
         ChannelKind::Slack | ChannelKind::Discord => {
             let url = public_url(req.webhook_url.as_deref(), "webhook_url", allow_private).await?;
             if kind == ChannelKind::Discord && !url.path().contains("/webhooks/") {
@@ -333,6 +405,7 @@ fn default_name(kind: ChannelKind) -> &'static str {
         ChannelKind::Discord => "Discord",
         ChannelKind::Mastodon => "Mastodon",
         ChannelKind::Linkedin => "LinkedIn",
+        ChannelKind::X => "X",
     }
 }
 

@@ -1,0 +1,556 @@
+//! X: `POST {api}/2/tweets` with an OAuth 2.0 user token (authorization code with PKCE;
+//! scopes `tweet.read tweet.write users.read offline.access`). Success is 201
+//! `{"data": {"id", "text"}}`; errors are problem bodies (`title`, `detail`, `type`).
+//!
+//! - Length is weighted (twitter-text: most scripts 1, CJK and emoji 2, every URL 23); a
+//!   text over 280 becomes a thread (`reply.in_reply_to_tweet_id`) when the channel allows
+//!   threads, and is refused otherwise.
+//! - Links cost far more on the pay-per-use API ($0.200 a post with a URL against $0.015):
+//!   a channel may post the links in a reply instead (`link_in_reply`).
+//! - Access tokens last 2 hours; refresh tokens are single-use and rotate. Refreshing is
+//!   the server's job ([`refresh`] here; the lease and the atomic swap in the server), so
+//!   this module only says when a token was refused ([`Failure::Expired`]).
+//! - There is no idempotency key. X refuses an identical text with 403 ("duplicate
+//!   content"): that is a permanent error, explained. A request that may have arrived is
+//!   left for a person ([`crate::Recovery::AskAPerson`]).
+
+use crate::guard::{Http, SendError};
+use crate::{Failure, Sent, snippet};
+use covalynce_drafting::x_weighted_length;
+use reqwest::Url;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub const API_BASE: &str = "https://api.x.com";
+pub const WEB_BASE: &str = "https://x.com";
+/// X's limit for a post, in weighted characters.
+pub const MAX_WEIGHT: usize = 280;
+pub const SCOPES: &str = "tweet.read tweet.write users.read offline.access";
+/// At most this many posts in one thread: a draft that needs more is not a post.
+pub const MAX_THREAD: usize = 10;
+
+/// How a channel posts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// A text over 280 becomes a thread instead of being refused.
+    pub thread: bool,
+    /// Links go in a reply to the post, not in it.
+    pub link_in_reply: bool,
+}
+
+/// The OAuth client that granted the tokens (needed to refresh them).
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    /// Confidential clients authenticate with Basic auth; public ones send `client_id`.
+    pub secret: Option<String>,
+}
+
+/// What X grants for a code or a refresh token.
+#[derive(Clone, PartialEq)]
+pub struct Grant {
+    pub access_token: String,
+    /// Seconds (7200).
+    pub expires_in: Option<i64>,
+    /// The next refresh token: the one just used no longer works.
+    pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+fn join(base: &Url, path: &str) -> Result<Url, Failure> {
+    base.join(path)
+        .map_err(|e| Failure::broken(format!("the X address is invalid: {e}")))
+}
+
+/// X's own words from an error body (problem details, the older `errors` list, or OAuth's
+/// `error_description`).
+pub fn message_of(body: &str) -> String {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    v["detail"]
+        .as_str()
+        .or_else(|| v["errors"][0]["message"].as_str())
+        .or_else(|| v["error_description"].as_str())
+        .or_else(|| v["title"].as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| snippet(body))
+}
+
+fn not_sent(e: reqwest::Error) -> Failure {
+    match SendError::from_reqwest(e, "X") {
+        SendError::Refused(m) => Failure::broken(m),
+        SendError::NotSent(m) | SendError::MaybeSent(m) => Failure::retry(m, None),
+    }
+}
+
+/// The browser's way to "Connect X": where to send it. `challenge` is the S256 PKCE
+/// challenge of a verifier kept for the callback; `state` ties the callback to the browser.
+pub fn authorize_url(
+    web: &Url,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+    challenge: &str,
+) -> Result<Url, Failure> {
+    let mut url = join(web, "/i/oauth2/authorize")?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("scope", SCOPES)
+        .append_pair("state", state)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    Ok(url)
+}
+
+async fn token_request(
+    http: &Http,
+    api: &Url,
+    client: &Client,
+    form: &[(&str, &str)],
+) -> Result<Grant, Failure> {
+    let url = join(api, "/2/oauth2/token")?;
+    let mut fields: Vec<(&str, &str)> = form.to_vec();
+    let mut request = http.post(&url).map_err(|r| Failure::broken(r.0))?;
+    match &client.secret {
+        Some(secret) => request = request.basic_auth(&client.id, Some(secret)),
+        None => fields.push(("client_id", &client.id)),
+    }
+    let r = request.form(&fields).send().await.map_err(not_sent)?;
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap_or_default();
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    match (status, v["access_token"].as_str()) {
+        (200, Some(token)) => Ok(Grant {
+            access_token: token.to_owned(),
+            expires_in: v["expires_in"].as_i64(),
+            refresh_token: v["refresh_token"].as_str().map(str::to_owned),
+        }),
+        (500..=599, _) | (429, _) => Err(Failure::retry(
+            format!("X could not renew the access token now ({status})"),
+            None,
+        )),
+        _ => Err(Failure::broken(format!(
+            "X no longer accepts this connection ({}): connect X again",
+            message_of(&body)
+        ))),
+    }
+}
+
+/// Trades the callback's code (and the PKCE verifier) for tokens.
+pub async fn exchange_code(
+    http: &Http,
+    api: &Url,
+    client: &Client,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> Result<Grant, Failure> {
+    token_request(
+        http,
+        api,
+        client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
+/// Trades a refresh token for new tokens. The refresh token is spent whatever happens
+/// next: store the new one before using the access token.
+pub async fn refresh(
+    http: &Http,
+    api: &Url,
+    client: &Client,
+    refresh_token: &str,
+) -> Result<Grant, Failure> {
+    token_request(
+        http,
+        api,
+        client,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+/// The account a token belongs to (`/2/users/me`): (id, username). Connecting and testing
+/// a channel use it; nothing is posted.
+pub async fn me(http: &Http, api: &Url, token: &str) -> Result<(String, String), Failure> {
+    let url = join(api, "/2/users/me")?;
+    let r = http
+        .get(&url)
+        .map_err(|r| Failure::broken(r.0))?
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(not_sent)?;
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap_or_default();
+    match status {
+        200 => {
+            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            Ok((
+                v["data"]["id"].as_str().unwrap_or_default().to_owned(),
+                v["data"]["username"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ))
+        }
+        401 => Err(Failure::Expired {
+            message: format!("X refused the access token ({})", message_of(&body)),
+        }),
+        _ => Err(Failure::retry(
+            format!("X answered {status}: {}", message_of(&body)),
+            None,
+        )),
+    }
+}
+
+fn is_url(word: &str) -> bool {
+    word.starts_with("https://") || word.starts_with("http://")
+}
+
+/// The posts a text becomes on a channel: one, a thread, and the links' reply.
+pub fn plan(text: &str, options: Options) -> Result<Vec<String>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("the X post is empty".into());
+    }
+    let (body, links) = if options.link_in_reply {
+        let links: Vec<&str> = text
+            .split_whitespace()
+            .filter(|w| is_url(w))
+            .map(|w| w.trim_end_matches(['.', ',', ')', '!', '?', ';']))
+            .collect();
+        let mut body = String::new();
+        for line in text.lines() {
+            let kept: Vec<&str> = line.split_whitespace().filter(|w| !is_url(w)).collect();
+            if !body.is_empty() {
+                body.push('\n');
+            }
+            body.push_str(&kept.join(" "));
+        }
+        let body = body.trim().trim_end_matches(':').trim().to_owned();
+        (
+            if body.is_empty() {
+                text.to_owned()
+            } else {
+                body
+            },
+            links,
+        )
+    } else {
+        (text.to_owned(), Vec::new())
+    };
+    let weight = x_weighted_length(&body);
+    let mut posts = if weight <= MAX_WEIGHT {
+        vec![body]
+    } else if options.thread {
+        thread(&body)?
+    } else {
+        return Err(format!(
+            "the X post is {weight} characters as X counts them (links 23, emoji 2); X takes {MAX_WEIGHT}. Shorten it, or let this channel post threads"
+        ));
+    };
+    if !links.is_empty() && posts.iter().all(|p| !links.iter().any(|l| p.contains(l))) {
+        posts.push(links.join("\n"));
+    }
+    Ok(posts)
+}
+
+/// Splits a long text into posts of at most 280 weighted characters: at paragraph and
+/// sentence ends where it can, at spaces where it must. Nothing is dropped.
+fn thread(text: &str) -> Result<Vec<String>, String> {
+    // Sentences (with their closing punctuation), paragraph breaks kept as their own piece.
+    let mut pieces: Vec<String> = Vec::new();
+    for (i, paragraph) in text.split("\n\n").enumerate() {
+        if i > 0 {
+            pieces.push("\n\n".into());
+        }
+        let mut current = String::new();
+        for word in paragraph.split_inclusive(char::is_whitespace) {
+            current.push_str(word);
+            let w = word.trim_end();
+            if w.ends_with(['.', '!', '?']) && !is_url(w) {
+                pieces.push(std::mem::take(&mut current));
+            }
+        }
+        if !current.is_empty() {
+            pieces.push(current);
+        }
+    }
+    let mut posts: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let flush = |current: &mut String, posts: &mut Vec<String>| {
+        let t = current.trim();
+        if !t.is_empty() {
+            posts.push(t.to_owned());
+        }
+        current.clear();
+    };
+    for piece in pieces {
+        let candidate = format!("{current}{piece}");
+        if x_weighted_length(candidate.trim()) <= MAX_WEIGHT {
+            current = candidate;
+            continue;
+        }
+        flush(&mut current, &mut posts);
+        if x_weighted_length(piece.trim()) <= MAX_WEIGHT {
+            current = piece;
+            continue;
+        }
+        // A sentence longer than a post: word by word.
+        for word in piece.split_inclusive(char::is_whitespace) {
+            let candidate = format!("{current}{word}");
+            if x_weighted_length(candidate.trim()) <= MAX_WEIGHT {
+                current = candidate;
+            } else {
+                flush(&mut current, &mut posts);
+                if x_weighted_length(word.trim()) > MAX_WEIGHT {
+                    return Err("the X post has a word longer than a whole post; shorten it".into());
+                }
+                current = word.to_owned();
+            }
+        }
+    }
+    flush(&mut current, &mut posts);
+    if posts.len() > MAX_THREAD {
+        return Err(format!(
+            "the X post would be a thread of {} posts; at most {MAX_THREAD} are sent",
+            posts.len()
+        ));
+    }
+    Ok(posts)
+}
+
+/// When X's rate limit resets (`x-rate-limit-reset`, epoch seconds), as a wait from now.
+fn reset_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let reset: i64 = headers
+        .get("x-rate-limit-reset")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let wait_ms = (reset * 1000 - covalynce_domain::now_millis()).clamp(1_000, 86_400_000);
+    Some(Duration::from_millis(wait_ms as u64))
+}
+
+/// One post; its id.
+async fn create(
+    http: &Http,
+    api: &Url,
+    token: &str,
+    text: &str,
+    reply_to: Option<&str>,
+) -> Result<(String, Option<i64>), Failure> {
+    let url = join(api, "/2/tweets")?;
+    let mut body = json!({ "text": text });
+    if let Some(id) = reply_to {
+        body["reply"] = json!({ "in_reply_to_tweet_id": id });
+    }
+    let response = http
+        .post(&url)
+        .map_err(|r| Failure::broken(r.0))?
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| match SendError::from_reqwest(e, "X") {
+            SendError::Refused(m) => Failure::broken(m),
+            SendError::NotSent(m) => Failure::retry(m, None),
+            SendError::MaybeSent(m) => Failure::Unknown {
+                message: format!(
+                    "{m}; the post may or may not be on X: look at the account, then retry or confirm the publication"
+                ),
+            },
+        })?;
+    let status = response.status().as_u16();
+    let remaining: Option<i64> = response
+        .headers()
+        .get("x-rate-limit-remaining")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let wait = reset_wait(response.headers());
+    let text = response.text().await.unwrap_or_default();
+    let said = message_of(&text);
+    match status {
+        200..=299 => {
+            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let id = v["data"]["id"].as_str().map(str::to_owned).ok_or_else(|| {
+                Failure::Unknown {
+                    message: format!(
+                        "X answered {status} without the post's id; look at the account, then retry or confirm the publication"
+                    ),
+                }
+            })?;
+            // The budget is spent: pause the channel until it resets.
+            let pause = (remaining == Some(0))
+                .then(|| wait.map(|w| covalynce_domain::now_millis() + w.as_millis() as i64))
+                .flatten();
+            Ok((id, pause))
+        }
+        401 => Err(Failure::Expired {
+            message: format!("X refused the access token ({said})"),
+        }),
+        403 if said.to_lowercase().contains("duplicate") => Err(Failure::permanent(format!(
+            "X refuses duplicate posts: this account already posted exactly this text (X says: {said}). Edit the post to send it again"
+        ))),
+        403 => Err(Failure::broken(format!(
+            "X does not let this account post ({said}): the app needs tweet.write, or the account is locked or suspended"
+        ))),
+        429 => Err(Failure::retry(
+            format!("X's rate limit for this account is spent (429: {said})"),
+            wait,
+        )),
+        // Over capacity: X did not take the request.
+        503 => Err(Failure::retry(
+            format!("X is over capacity (503: {said})"),
+            wait,
+        )),
+        500..=599 => Err(Failure::Unknown {
+            message: format!(
+                "X failed while taking the post ({status}: {said}); it may or may not be on X: look at the account, then retry or confirm the publication"
+            ),
+        }),
+        _ => Err(Failure::permanent(format!(
+            "X rejected the post ({status}): {said}"
+        ))),
+    }
+}
+
+/// Posts `text` (as a thread and with a links reply when the options say so). When a
+/// later part of a thread fails, the first post stands: the publication is sent, with a
+/// note saying what is missing, because sending the first again would repeat it.
+pub async fn publish(
+    http: &Http,
+    api: &Url,
+    token: &str,
+    username: Option<&str>,
+    text: &str,
+    options: Options,
+) -> Result<Sent, Failure> {
+    let posts = plan(text, options).map_err(Failure::permanent)?;
+    let (first, mut pause_until) = create(http, api, token, &posts[0], None).await?;
+    let url = Some(match username.filter(|u| !u.is_empty()) {
+        Some(u) => format!("{WEB_BASE}/{u}/status/{first}"),
+        None => format!("{WEB_BASE}/i/web/status/{first}"),
+    });
+    let mut previous = first;
+    for (k, part) in posts.iter().enumerate().skip(1) {
+        match create(http, api, token, part, Some(&previous)).await {
+            Ok((id, pause)) => {
+                previous = id;
+                pause_until = pause.or(pause_until);
+            }
+            Err(e) => {
+                return Ok(Sent {
+                    url,
+                    pause_until,
+                    note: Some(format!(
+                        "posted, but part {} of {} (a reply) failed: {e}; the rest was not sent",
+                        k + 1,
+                        posts.len()
+                    )),
+                });
+            }
+        }
+    }
+    Ok(Sent {
+        url,
+        pause_until,
+        note: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const THREADS: Options = Options {
+        thread: true,
+        link_in_reply: false,
+    };
+
+    #[test]
+    fn a_short_post_is_one_post() {
+        assert_eq!(
+            plan("Shipped: faster builds.", Options::default()).unwrap(),
+            ["Shipped: faster builds."]
+        );
+    }
+
+    #[test]
+    fn a_long_text_is_a_thread_at_sentence_ends_or_refused_without_threads() {
+        let sentence = "The cache now survives restarts, so the second build is fast. ";
+        let text = sentence.repeat(9);
+        let why = plan(&text, Options::default()).unwrap_err();
+        assert!(
+            why.contains("X takes 280") && why.contains("threads"),
+            "{why}"
+        );
+        let posts = plan(&text, THREADS).unwrap();
+        assert!(posts.len() >= 2, "{posts:?}");
+        for p in &posts {
+            assert!(x_weighted_length(p) <= MAX_WEIGHT, "{p}");
+            assert!(p.ends_with('.'), "cut at a sentence end: {p}");
+        }
+        let joined: String = posts.join(" ");
+        assert_eq!(
+            joined.split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>(),
+            "nothing dropped"
+        );
+    }
+
+    #[test]
+    fn links_can_go_in_a_reply() {
+        let options = Options {
+            thread: false,
+            link_in_reply: true,
+        };
+        let posts = plan(
+            "Rocket 1.4 is out with CSV export: https://github.com/acme/rocket/releases/tag/v1.4.0",
+            options,
+        )
+        .unwrap();
+        assert_eq!(
+            posts,
+            [
+                "Rocket 1.4 is out with CSV export",
+                "https://github.com/acme/rocket/releases/tag/v1.4.0"
+            ]
+        );
+        assert_eq!(plan("No link here.", options).unwrap(), ["No link here."]);
+    }
+
+    #[test]
+    fn x_errors_are_read_in_its_own_words() {
+        assert_eq!(
+            message_of(
+                r#"{"title":"Forbidden","detail":"You are not allowed to create a Tweet with duplicate content.","type":"about:blank","status":403}"#
+            ),
+            "You are not allowed to create a Tweet with duplicate content."
+        );
+        assert_eq!(
+            message_of(
+                r#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#
+            ),
+            "Value passed for the token was invalid."
+        );
+    }
+}

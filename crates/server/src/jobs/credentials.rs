@@ -1,0 +1,156 @@
+//! Renewing a channel's access token before it is used.
+//!
+//! X access tokens last two hours and their refresh tokens are single-use: each renewal
+//! spends the refresh token and hands out a new one, and spending one twice (two workers,
+//! two replicas) can revoke the whole family. So one holder at a time renews — a lease in
+//! the database (`lease_credential_refresh`) — and the new tokens are stored
+//! (compare-and-set on the sealed blob) before the new access token is used. Whoever
+//! waited reads the stored result instead of renewing again.
+
+use super::Context;
+use covalynce_domain::now_millis;
+use covalynce_publishing::{Failure, x};
+use covalynce_storage::ChannelRecord;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Renew this long before the token's end, so a post never starts with a dying token.
+const MARGIN_MS: i64 = 60_000;
+/// How long a holder may take to renew before another may try.
+const LEASE_MS: i64 = 30_000;
+/// How long a worker waits for another's renewal.
+const WAIT: Duration = Duration::from_secs(20);
+
+fn broken(message: impl Into<String>) -> Failure {
+    Failure::Permanent {
+        message: message.into(),
+        channel_broken: true,
+    }
+}
+
+/// The channel with an access token that works for the next minute: as stored, or renewed
+/// (when it is about to expire, or when `refused` says the platform already refused it).
+/// Channels of other kinds come back as they are.
+pub async fn fresh(
+    ctx: &Context,
+    channel: ChannelRecord,
+    refused: bool,
+) -> Result<ChannelRecord, Failure> {
+    if channel.kind != "x" {
+        return Ok(channel);
+    }
+    let expiring = |c: &ChannelRecord| {
+        c.config["expires_at"]
+            .as_i64()
+            .is_some_and(|at| at <= now_millis() + MARGIN_MS)
+    };
+    if !refused && !expiring(&channel) {
+        return Ok(channel);
+    }
+    let seen = channel.sealed_credentials.clone();
+    let store = ctx.store.as_ref();
+    let reread = || async {
+        store
+            .channel(channel.id)
+            .await
+            .map_err(|e| Failure::Retry {
+                message: e.to_string(),
+                after: None,
+            })?
+            .ok_or_else(|| broken("the channel is gone"))
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let leased = store
+            .lease_credential_refresh(channel.id, now_millis() + LEASE_MS)
+            .await
+            .map_err(|e| Failure::Retry {
+                message: e.to_string(),
+                after: None,
+            })?;
+        if leased {
+            let current = reread().await?;
+            if current.sealed_credentials != seen {
+                // Renewed by someone else between our read and the lease.
+                let _ = store.release_credential_refresh(channel.id).await;
+                return Ok(current);
+            }
+            let result = renew(ctx, &current).await;
+            if result.is_err() {
+                let _ = store.release_credential_refresh(channel.id).await;
+            }
+            return result;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let current = reread().await?;
+        if current.sealed_credentials != seen {
+            return Ok(current);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Failure::Retry {
+                message: "the X token is being renewed by another worker".into(),
+                after: Some(Duration::from_secs(5)),
+            });
+        }
+    }
+}
+
+/// Spends the refresh token (the lease is held) and stores what X gave back.
+async fn renew(ctx: &Context, channel: &ChannelRecord) -> Result<ChannelRecord, Failure> {
+    let sealed = channel
+        .sealed_credentials
+        .as_deref()
+        .ok_or_else(|| broken("the X channel has no stored credentials; connect X again"))?;
+    let secrets: Value = ctx
+        .secrets
+        .open(sealed)
+        .ok()
+        .and_then(|plain| serde_json::from_slice(&plain).ok())
+        .ok_or_else(|| broken("the X channel's stored credentials are not readable"))?;
+    let refresh_token = secrets["refresh_token"].as_str().ok_or_else(|| {
+        broken("the X access token expired and this channel has no refresh token (offline.access) to renew it; connect X again")
+    })?;
+    let client_id = channel.config["client_id"].as_str().ok_or_else(|| {
+        broken("the X access token expired and no X OAuth client is known to renew it (--x-client-id); connect X again")
+    })?;
+    let client = x::Client {
+        id: client_id.to_owned(),
+        secret: secrets["client_secret"].as_str().map(str::to_owned),
+    };
+    let api = channel.config["api_base"]
+        .as_str()
+        .and_then(|a| covalynce_publishing::Url::parse(a).ok())
+        .ok_or_else(|| broken("the X channel's API address is invalid"))?;
+    let grant = x::refresh(&ctx.http, &api, &client, refresh_token).await?;
+    let mut next = secrets.clone();
+    next["access_token"] = json!(grant.access_token);
+    if let Some(r) = &grant.refresh_token {
+        next["refresh_token"] = json!(r);
+    }
+    let mut config = channel.config.clone();
+    config["expires_at"] = json!(grant.expires_in.map(|s| now_millis() + s * 1000));
+    let new_sealed = ctx.secrets.seal(
+        serde_json::to_vec(&next)
+            .expect("JSON values serialise")
+            .as_slice(),
+    );
+    let stored = ctx
+        .store
+        .rotate_credentials(channel.id, sealed, &new_sealed, &config)
+        .await
+        .map_err(|e| Failure::Unknown {
+            message: format!(
+                "X renewed the token but it could not be stored ({e}); if posts fail, connect X again"
+            ),
+        })?;
+    if !stored {
+        return Err(broken(
+            "X renewed the token but the channel changed meanwhile; connect X again",
+        ));
+    }
+    tracing::info!(channel = %channel.id, "X access token renewed");
+    let mut renewed = channel.clone();
+    renewed.sealed_credentials = Some(new_sealed);
+    renewed.config = config;
+    Ok(renewed)
+}

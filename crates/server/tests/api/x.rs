@@ -1,0 +1,328 @@
+//! X, end to end against a local server that answers as X documents (see fakes.rs): a
+//! founder connects an account with OAuth 2.0 tokens, approves cards, and each becomes
+//! one post — a thread when it is long, its link in a reply when the channel says so.
+//! Access tokens expire every two hours and refresh tokens are single-use: however many
+//! posts wait, the token is renewed once, and the new tokens are stored (encrypted)
+//! before they are used.
+
+use crate::fakes::{FakeX, X_CLIENT};
+use crate::helpers::*;
+use covalynce_storage::Backend;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+on_both_backends!(
+    an_x_account_posts_threads_with_links_in_replies_once,
+    an_expired_token_is_renewed_once_however_many_posts_wait,
+    x_refusals_are_told_in_words_a_founder_understands,
+);
+
+const SECRET: &str = "s";
+
+async fn connect(app: &TestApp, fake: &FakeX, extra: Value) -> Value {
+    let mut body = json!({"kind": "x", "access_token": "x-access-0", "api_base": fake.base});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let r = app.post_json("/api/v1/channels", &body).await;
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["data"].clone()
+}
+
+/// `n` more pending cards from pushes; their ids.
+async fn pending_cards(app: &TestApp, from: usize, n: usize) -> Vec<String> {
+    let source = match app.get_json("/api/v1/sources").await["data"][0]["id"].as_str() {
+        Some(s) => s.to_owned(),
+        None => app.github_source("Codertocat/Hello-World", SECRET).await,
+    };
+    for k in from..from + n {
+        let r = app
+            .deliver(
+                &source,
+                "push",
+                &format!("x-{k}"),
+                SECRET,
+                &push_of_commit(&format!("{k:c>40}")),
+            )
+            .await;
+        assert!(r.status().is_success());
+    }
+    let pending = || async {
+        app.get_json("/api/v1/cards?status=pending").await["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    app.eventually("the cards are drafted", || async {
+        pending().await.len() == n
+    })
+    .await;
+    pending().await
+}
+
+async fn card(app: &TestApp, id: &str) -> Value {
+    app.get_json(&format!("/api/v1/cards/{id}")).await["data"].clone()
+}
+
+async fn set_x_text(app: &TestApp, id: &str, text: &str) {
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/cards/{id}")))
+        .bearer_auth(&app.token)
+        .json(&json!({"variants": {"x": text}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+async fn approve(app: &TestApp, card: &str, channel: &str) {
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{card}/approve"),
+            &json!({"channels": [channel]}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+}
+
+async fn settled(app: &TestApp, id: &str) -> Value {
+    app.eventually("the publication settles", || async {
+        let c = card(app, id).await;
+        matches!(c["status"].as_str(), Some("published" | "failed"))
+    })
+    .await;
+    card(app, id).await
+}
+
+async fn an_x_account_posts_threads_with_links_in_replies_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fake = FakeX::start("x-access-0", Duration::from_secs(7200), "x-refresh-0").await;
+    let channel = connect(&app, &fake, json!({"thread": true, "link_in_reply": true})).await;
+    assert_eq!(channel["kind"], "x");
+    assert_eq!(channel["config"]["account"], "adafounder");
+    assert!(
+        !channel.to_string().contains("x-access-0"),
+        "the token is never shown"
+    );
+    let id = channel["id"].as_str().unwrap().to_owned();
+    let test: Value = app
+        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(test["data"]["detail"], "connected as @adafounder on X");
+    assert!(fake.tweets().is_empty(), "a test posts nothing");
+
+    // A long text with a link: a thread of sentences, then the link as the last reply.
+    let cards = pending_cards(&app, 1, 1).await;
+    let sentence = "The cache now survives restarts, so the second build takes seconds. ";
+    let long = format!(
+        "{}Read more: https://github.com/Codertocat/Hello-World/releases/tag/v1.0.0",
+        sentence.repeat(6)
+    );
+    set_x_text(&app, &cards[0], &long).await;
+    approve(&app, &cards[0], &id).await;
+    let done = settled(&app, &cards[0]).await;
+    assert_eq!(done["status"], "published", "{done}");
+    let tweets = fake.tweets();
+    assert!(tweets.len() >= 3, "{tweets:?}");
+    assert_eq!(tweets[0].2, None, "the first post replies to nothing");
+    for w in tweets.windows(2) {
+        assert_eq!(
+            w[1].2.as_deref(),
+            Some(w[0].0.as_str()),
+            "each part replies to the one before"
+        );
+    }
+    assert_eq!(
+        tweets.last().unwrap().1,
+        "https://github.com/Codertocat/Hello-World/releases/tag/v1.0.0",
+        "the link is alone in the last reply"
+    );
+    assert!(
+        tweets[..tweets.len() - 1]
+            .iter()
+            .all(|t| !t.1.contains("https://"))
+    );
+    assert_eq!(
+        done["publications"][0]["url"],
+        format!("https://x.com/adafounder/status/{}", tweets[0].0)
+    );
+    let mut expected: Vec<String> = long
+        .split_whitespace()
+        .filter(|w| !w.starts_with("https://"))
+        .map(str::to_owned)
+        .collect();
+    let last = expected.pop().unwrap();
+    expected.push(last.trim_end_matches(':').to_owned());
+    let body: Vec<&str> = tweets[..tweets.len() - 1]
+        .iter()
+        .flat_map(|t| t.1.split_whitespace())
+        .collect();
+    assert_eq!(body, expected, "nothing dropped or added");
+    app.stop().await;
+}
+
+async fn an_expired_token_is_renewed_once_however_many_posts_wait(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fake = FakeX::start("x-access-0", Duration::from_secs(7200), "x-refresh-0").await;
+    let channel = connect(
+        &app,
+        &fake,
+        json!({"refresh_token": "x-refresh-0", "client_id": X_CLIENT, "expires_in": 7200}),
+    )
+    .await;
+    assert_eq!(channel["config"]["renewable"], true);
+    let id = channel["id"].as_str().unwrap().to_owned();
+
+    // Two hours later, three approved cards wait on two workers: one renewal, all posted.
+    // (Five cards in all: the workspace's plan drafts five a month.)
+    fake.expire_access();
+    let cards = pending_cards(&app, 1, 3).await;
+    for (k, c) in cards.iter().enumerate() {
+        set_x_text(&app, c, &format!("Release {k}: faster builds.")).await;
+    }
+    for c in &cards {
+        approve(&app, c, &id).await;
+    }
+    for c in &cards {
+        let done = settled(&app, c).await;
+        assert_eq!(done["status"], "published", "{done}");
+    }
+    assert_eq!(fake.refreshes(), 1, "renewed once, not once per post");
+    assert!(!fake.family_revoked(), "no refresh token was spent twice");
+    assert_eq!(fake.tweets().len(), 3);
+    let refreshed: Vec<_> = fake
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.path == "/2/oauth2/token")
+        .cloned()
+        .collect();
+    assert_eq!(refreshed.len(), 1);
+    assert!(refreshed[0].body.contains("refresh_token=x-refresh-0"));
+    assert!(refreshed[0].body.contains("grant_type=refresh_token"));
+    // The next posts use the new token; the new refresh token is stored, encrypted.
+    let posts = fake
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.path == "/2/tweets" && r.header("authorization") == Some("Bearer x-access-1"))
+        .count();
+    assert_eq!(posts, 3, "every post used the renewed token");
+    let stored = app
+        .store
+        .channel(covalynce_domain::ChannelId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = stored.sealed_credentials.unwrap();
+    assert!(
+        !String::from_utf8_lossy(&sealed).contains("x-refresh-1"),
+        "sealed, not plain"
+    );
+    let expires = stored.config["expires_at"].as_i64().unwrap();
+    assert!(
+        expires > covalynce_domain::now_millis() + 3_600_000,
+        "the new expiry is kept"
+    );
+    assert_eq!(fake.current_refresh().as_deref(), Some("x-refresh-1"));
+
+    // Two more hours: the stored (rotated) refresh token renews again.
+    fake.expire_access();
+    let more = pending_cards(&app, 4, 1).await;
+    set_x_text(&app, &more[0], "Release 5: even faster builds.").await;
+    approve(&app, &more[0], &id).await;
+    assert_eq!(settled(&app, &more[0]).await["status"], "published");
+    assert_eq!(fake.refreshes(), 2);
+    assert!(!fake.family_revoked());
+
+    // The founder revokes the app on X: the renewal is refused, the channel stops with
+    // X's words and asks to be connected again; nothing else is sent to it.
+    fake.revoke();
+    let last = pending_cards(&app, 5, 1).await;
+    set_x_text(&app, &last[0], "Release 6: smaller binaries.").await;
+    approve(&app, &last[0], &id).await;
+    let failed = settled(&app, &last[0]).await;
+    assert_eq!(failed["status"], "failed");
+    let why = failed["publications"][0]["error"].as_str().unwrap();
+    assert!(
+        why.contains("Value passed for the token was invalid") && why.contains("connect X again"),
+        "{why}"
+    );
+    let listed = app.get_json("/api/v1/channels").await;
+    let ch = &listed["data"][0];
+    assert_eq!(ch["status"], "disabled");
+    assert!(
+        ch["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("connect X again")
+    );
+    app.stop().await;
+}
+
+async fn x_refusals_are_told_in_words_a_founder_understands(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fake = FakeX::start("x-access-0", Duration::from_secs(7200), "x-refresh-0").await;
+    let channel = connect(&app, &fake, json!({})).await;
+    assert_eq!(
+        channel["config"]["renewable"], false,
+        "no refresh token given"
+    );
+    let id = channel["id"].as_str().unwrap().to_owned();
+    let cards = pending_cards(&app, 1, 3).await;
+
+    // The same text twice: X refuses the second as a duplicate, and the card says so.
+    set_x_text(&app, &cards[0], "Faster builds are out.").await;
+    set_x_text(&app, &cards[1], "Faster builds are out.").await;
+    approve(&app, &cards[0], &id).await;
+    assert_eq!(settled(&app, &cards[0]).await["status"], "published");
+    approve(&app, &cards[1], &id).await;
+    let dup = settled(&app, &cards[1]).await;
+    assert_eq!(dup["status"], "failed");
+    let why = dup["publications"][0]["error"].as_str().unwrap();
+    assert!(why.starts_with("X refuses duplicate posts"), "{why}");
+    assert!(
+        why.contains("You are not allowed to create a Tweet with duplicate content."),
+        "X's own words: {why}"
+    );
+
+    // Too long for one post on a channel without threads: refused before sending.
+    let before = fake.log.lock().unwrap().len();
+    set_x_text(&app, &cards[2], &"Faster builds for everyone. ".repeat(12)).await;
+    approve(&app, &cards[2], &id).await;
+    let long = settled(&app, &cards[2]).await;
+    assert_eq!(long["status"], "failed");
+    let why = long["publications"][0]["error"].as_str().unwrap();
+    assert!(
+        why.contains("X takes 280") && why.contains("threads"),
+        "{why}"
+    );
+    assert_eq!(fake.log.lock().unwrap().len(), before, "nothing was sent");
+
+    // Expired with nothing to renew it: the channel stops and asks to connect again.
+    fake.expire_access();
+    let more = pending_cards(&app, 4, 1).await;
+    set_x_text(&app, &more[0], "Smaller binaries are out.").await;
+    approve(&app, &more[0], &id).await;
+    let expired = settled(&app, &more[0]).await;
+    assert_eq!(expired["status"], "failed");
+    let why = expired["publications"][0]["error"].as_str().unwrap();
+    assert!(
+        why.contains("X refused the access token") && why.contains("connect the account again"),
+        "{why}"
+    );
+    assert_eq!(
+        app.get_json("/api/v1/channels").await["data"][0]["status"],
+        "disabled"
+    );
+    assert_eq!(fake.refreshes(), 0);
+    app.stop().await;
+}
