@@ -21,6 +21,8 @@ struct ChannelsPage {
     expiry: std::collections::HashMap<String, String>,
     /// "Connect LinkedIn" (OAuth) is configured on this server.
     linkedin_oauth: bool,
+    /// "Connect X" (OAuth 2.0 with PKCE) is configured on this server.
+    x_oauth: bool,
 }
 
 async fn page<R>(
@@ -62,6 +64,7 @@ async fn page<R>(
         editor: signed.role >= covalynce_domain::Role::Editor,
         expiry,
         linkedin_oauth: state.security().config.linkedin.is_some(),
+        x_oauth: state.security().config.x.is_some(),
     });
     if failed {
         *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -362,3 +365,159 @@ pub async fn linkedin_callback(
 }
 
 use axum::response::IntoResponse as _;
+
+const X_COOKIE: &str = "covalynce_x";
+
+fn x_app(state: &AppState) -> Result<crate::auth::OAuthApp, UiError> {
+    state.security().config.x.clone().ok_or_else(|| {
+        UiError::Page(
+            axum::http::StatusCode::NOT_FOUND,
+            "Connect X is not configured on this server (--x-client-id); paste tokens instead."
+                .into(),
+        )
+    })
+}
+
+/// "Connect X": to X's consent page with PKCE (S256). The verifier and `state` are sealed
+/// in a short-lived cookie, bound to this workspace and person.
+pub async fn x_connect(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, UiError> {
+    use base64::Engine;
+    use sha2::Digest;
+    let app = x_app(&state)?;
+    let nonce = crate::auth::random_token();
+    let verifier = crate::auth::random_token();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let redirect = format!(
+        "{}/channels/x/callback",
+        crate::http::api::account::base_url(&state, &headers)
+    );
+    let internal = |m: String| UiError::Page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, m);
+    let web = covalynce_publishing::Url::parse(&app.web_base)
+        .map_err(|e| internal(format!("the X address is invalid: {e}")))?;
+    let to =
+        covalynce_publishing::x::authorize_url(&web, &app.client_id, &redirect, &nonce, &challenge)
+            .map_err(|f| internal(f.to_string()))?;
+    let pending = serde_json::json!({
+        "state": nonce,
+        "verifier": verifier,
+        "workspace": signed.workspace.id.to_string(),
+        "user": signed.user.id.to_string(),
+        "at": covalynce_domain::now_millis(),
+    });
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(state.secrets().seal(pending.to_string().as_bytes()));
+    let cookie = crate::auth::set_cookie(
+        X_COOKIE,
+        &sealed,
+        "/channels/x",
+        std::time::Duration::from_secs(600),
+        state.security().config.secure_cookies,
+    );
+    let mut r = axum::response::Redirect::to(to.as_str()).into_response();
+    crate::auth::append_cookie(&mut r, &cookie);
+    Ok(r)
+}
+
+#[derive(serde::Deserialize)]
+pub struct XCallback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// X sends the browser back here: the state must match this browser's cookie; the code
+/// and the PKCE verifier are traded for tokens (with `offline.access`, a refresh token),
+/// and the account becomes a channel of this workspace that renews itself.
+pub async fn x_callback(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<XCallback>,
+) -> Result<Response, UiError> {
+    use base64::Engine;
+    let app = x_app(&state)?;
+    let refused = |m: String| UiError::Page(axum::http::StatusCode::BAD_REQUEST, m);
+    if let Some(why) = q.error {
+        let msg = format!("X did not connect: {why}");
+        return page(&state, &signed, Some((false, msg)), None).await;
+    }
+    let pending: serde_json::Value = crate::auth::cookie(&headers, X_COOKIE)
+        .and_then(|c| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok())
+        .and_then(|b| state.secrets().open(&b).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| refused("This X answer does not belong to this browser (no pending connection); start again from Channels.".into()))?;
+    let fresh = pending["at"]
+        .as_i64()
+        .is_some_and(|at| covalynce_domain::now_millis() - at < 600_000);
+    let same = pending["state"].as_str() == q.state.as_deref()
+        && pending["workspace"].as_str() == Some(signed.workspace.id.to_string().as_str())
+        && pending["user"].as_str() == Some(signed.user.id.to_string().as_str());
+    if !(fresh && same) {
+        return Err(refused("This X answer does not match the connection this browser started (state mismatch or expired); start again from Channels.".into()));
+    }
+    let code = q.code.ok_or_else(|| refused("X sent no code.".into()))?;
+    let verifier = pending["verifier"].as_str().unwrap_or_default();
+    let redirect = format!(
+        "{}/channels/x/callback",
+        crate::http::api::account::base_url(&state, &headers)
+    );
+    let api = covalynce_publishing::Url::parse(&app.api_base)
+        .map_err(|e| refused(format!("the X API address is invalid: {e}")))?;
+    let secret = Some(app.client_secret.clone()).filter(|s| !s.is_empty());
+    let client = covalynce_publishing::x::Client {
+        id: app.client_id.clone(),
+        secret: secret.clone(),
+    };
+    let grant = match covalynce_publishing::x::exchange_code(
+        state.http(),
+        &api,
+        &client,
+        &code,
+        &redirect,
+        verifier,
+    )
+    .await
+    {
+        Ok(g) => g,
+        Err(f) => return page(&state, &signed, Some((false, f.to_string())), None).await,
+    };
+    let req = CreateChannel {
+        kind: "x".into(),
+        access_token: Some(grant.access_token),
+        refresh_token: grant.refresh_token,
+        expires_in: grant.expires_in,
+        api_base: Some(app.api_base.clone()),
+        client_id: Some(app.client_id.clone()),
+        client_secret: secret,
+        ..CreateChannel::default()
+    };
+    let notice = match crate::http::api::channels::create(
+        State(state.clone()),
+        signed.auth_as::<Editor>()?,
+        ApiJson(req),
+    )
+    .await
+    {
+        Ok((_, axum::Json(c))) => (
+            true,
+            format!(
+                "Connected X as @{}.",
+                c.data.config["account"].as_str().unwrap_or("you")
+            ),
+        ),
+        Err(e) => (false, UiError::from(e).message()),
+    };
+    let mut r = page(&state, &signed, Some(notice), None).await?;
+    let clear = crate::auth::clear_cookie(
+        X_COOKIE,
+        "/channels/x",
+        state.security().config.secure_cookies,
+    );
+    crate::auth::append_cookie(&mut r, &clear);
+    Ok(r)
+}

@@ -47,6 +47,8 @@ pub fn routes() -> Router<AppState> {
             "/channels/linkedin/callback",
             get(channels::linkedin_callback),
         )
+        .route("/channels/x/connect", get(channels::x_connect))
+        .route("/channels/x/callback", get(channels::x_callback))
         .route("/channels/{id}/{action}", post(channels::act))
         .route("/settings", get(settings::show))
         .route("/settings/{action}", post(settings::act))

@@ -814,6 +814,8 @@ struct XState {
     /// (id, text, in reply to).
     tweets: Vec<(String, String, Option<String>)>,
     counter: u64,
+    /// The PKCE challenge of the authorization the browser was sent to.
+    challenge: Option<String>,
 }
 
 #[derive(Clone)]
@@ -871,6 +873,11 @@ impl FakeX {
 
     pub fn family_revoked(&self) -> bool {
         self.state.lock().unwrap().family_revoked
+    }
+
+    /// The browser went through X's consent page with this PKCE challenge.
+    pub fn authorized(&self, challenge: &str) {
+        self.state.lock().unwrap().challenge = Some(challenge.to_owned());
     }
 
     /// The refresh token X would accept now.
@@ -1013,12 +1020,34 @@ async fn x_token(State((log, state)): State<XShared>, headers: HeaderMap, body: 
     let invalid = || {
         (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": "Value passed for the token was invalid."}))).into_response()
     };
-    if form.get("grant_type").map(String::as_str) != Some("refresh_token")
-        || form.get("client_id").map(String::as_str) != Some(X_CLIENT)
-    {
+    if form.get("client_id").map(String::as_str) != Some(X_CLIENT) {
         return invalid();
     }
     let mut s = state.lock().unwrap();
+    if form.get("grant_type").map(String::as_str) == Some("authorization_code") {
+        use base64::Engine;
+        use sha2::Digest;
+        let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let ok = form.get("code").map(String::as_str) == Some("good-code")
+            && form
+                .get("redirect_uri")
+                .is_some_and(|u| u.ends_with("/channels/x/callback"))
+            && s.challenge.as_deref() == Some(challenge.as_str());
+        if !ok {
+            return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": "Value passed for the authorization code or code verifier was invalid."}))).into_response();
+        }
+        s.access.insert(
+            "x-access-oauth".into(),
+            covalynce_domain::now_millis() + 7_200_000,
+        );
+        s.refresh = Some("x-refresh-oauth".into());
+        return axum::Json(json!({"token_type": "bearer", "expires_in": 7200, "access_token": "x-access-oauth", "scope": "tweet.read tweet.write users.read offline.access", "refresh_token": "x-refresh-oauth"})).into_response();
+    }
+    if form.get("grant_type").map(String::as_str) != Some("refresh_token") {
+        return invalid();
+    }
     let given = form.get("refresh_token").cloned().unwrap_or_default();
     if s.family_revoked {
         return invalid();

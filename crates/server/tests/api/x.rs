@@ -15,6 +15,7 @@ on_both_backends!(
     an_x_account_posts_threads_with_links_in_replies_once,
     an_expired_token_is_renewed_once_however_many_posts_wait,
     x_refusals_are_told_in_words_a_founder_understands,
+    connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself,
 );
 
 const SECRET: &str = "s";
@@ -324,5 +325,124 @@ async fn x_refusals_are_told_in_words_a_founder_understands(backend: Backend) {
         "disabled"
     );
     assert_eq!(fake.refreshes(), 0);
+    app.stop().await;
+}
+
+async fn connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself(backend: Backend) {
+    use base64::Engine;
+    use sha2::Digest;
+    let fake = FakeX::start("unused", Duration::from_secs(7200), "unused-refresh").await;
+    let base = fake.base.clone();
+    let app = spawn_app_with(backend, move |c| {
+        c.security.x = Some(covalynce::auth::OAuthApp {
+            client_id: X_CLIENT.into(),
+            client_secret: String::new(),
+            web_base: base.clone(),
+            api_base: base,
+        })
+    })
+    .await;
+    let owner =
+        crate::accounts::Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"}))
+            .await;
+    let session = owner
+        .request(axum::http::Method::GET, "/")
+        .build()
+        .unwrap()
+        .headers()["cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = plain
+        .get(app.url("/channels"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        page.text().await.unwrap().contains("/channels/x/connect"),
+        "the button shows"
+    );
+    let start = plain
+        .get(app.url("/channels/x/connect"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 303);
+    let to = reqwest::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(
+        to.as_str()
+            .starts_with(&format!("{}/i/oauth2/authorize?", fake.base))
+    );
+    let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
+    assert_eq!(
+        q["scope"],
+        "tweet.read tweet.write users.read offline.access"
+    );
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["client_id"], X_CLIENT);
+    assert_eq!(q["code_challenge"].len(), 43, "base64url of a SHA-256");
+    fake.authorized(&q["code_challenge"]);
+    let pending = start.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !pending.contains(&q["code_challenge"][..10]),
+        "the verifier travels sealed"
+    );
+    let cookies = format!("{session}; {pending}");
+    let forged = plain
+        .get(app.url("/channels/x/callback?code=good-code&state=forged"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    let back = plain
+        .get(app.url(&format!(
+            "/channels/x/callback?code=good-code&state={}",
+            q["state"]
+        )))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 200);
+    let html = back.text().await.unwrap();
+    assert!(html.contains("Connected X as @adafounder."), "{html}");
+    assert!(!html.contains("x-access-oauth") && !html.contains("x-refresh-oauth"));
+    // The code was traded with the verifier whose challenge X saw (the fake checks it).
+    let exchange = fake
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r.path == "/2/oauth2/token")
+        .cloned()
+        .unwrap();
+    let form: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_str(&exchange.body).unwrap();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(form["code_verifier"].as_bytes()));
+    assert_eq!(challenge, q["code_challenge"]);
+    let (_, channels) = owner
+        .send(axum::http::Method::GET, "/api/v1/channels", None)
+        .await;
+    let ch = &channels["data"][0];
+    assert_eq!(ch["kind"], "x");
+    assert_eq!(
+        ch["config"]["renewable"], true,
+        "a refresh token and the operator's client"
+    );
+    assert_eq!(ch["config"]["client_id"], X_CLIENT);
     app.stop().await;
 }
