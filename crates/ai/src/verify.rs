@@ -87,6 +87,9 @@ fn code_names(text: &str) -> Vec<String> {
         if raw.starts_with('#') || raw.starts_with('@') || raw.contains("://") {
             continue;
         }
+        let call = raw
+            .trim_end_matches(['.', ',', ';', ':', '!', '?'])
+            .ends_with("()");
         let word = raw.trim_matches(|c: char| {
             matches!(
                 c,
@@ -97,6 +100,8 @@ fn code_names(text: &str) -> Vec<String> {
                     | '?'
                     | '"'
                     | '\''
+                    | '('
+                    | ')'
                     | '['
                     | ']'
                     | '{'
@@ -104,11 +109,8 @@ fn code_names(text: &str) -> Vec<String> {
                     | '<'
                     | '>'
                     | '*'
-            ) || c == '(' && !raw.ends_with("()")
+            )
         });
-        let word = word.trim_end_matches(')').trim_end_matches('(');
-        let word = word.strip_suffix("()").unwrap_or(word);
-        let word = word.trim_start_matches('(');
         if word.len() < 3 || ALLOWED.contains(&word.to_ascii_lowercase().as_str()) {
             continue;
         }
@@ -122,9 +124,6 @@ fn code_names(text: &str) -> Vec<String> {
         let path = word.contains("::")
             || (word.contains('/') && word.rsplit('/').next().is_some_and(|f| f.contains('.')));
         let flag = word.starts_with("--") && word.len() > 3;
-        let call = raw
-            .trim_end_matches(['.', ',', ';', ':', '!', '?'])
-            .ends_with("()");
         if inner_underscore || camel || path || flag || call {
             out.push(word.to_owned());
         }

@@ -6,7 +6,7 @@
 //! `retry_after` in the body; a 404 (unknown webhook) is never retried — Discord bans IPs
 //! that keep sending invalid requests.
 
-use crate::guard::{Http, SendError};
+use crate::guard::Http;
 use crate::{Failure, Sent, retry_after, snippet};
 use reqwest::Url;
 use std::time::Duration;
@@ -32,15 +32,11 @@ pub async fn publish(http: &Http, url: &Url, text: &str) -> Result<Sent, Failure
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            return Err(match SendError::from_reqwest(e, "Discord") {
-                SendError::Refused(m) => Failure::broken(m),
-                SendError::NotSent(m) => Failure::retry(m, None),
-                SendError::MaybeSent(m) => Failure::Unknown {
-                    message: format!(
-                        "{m}; the message may or may not be in the Discord channel: check it, then retry or confirm the publication"
-                    ),
-                },
-            });
+            return Err(Failure::unanswered_post(
+                e,
+                "Discord",
+                "the message may or may not be in the Discord channel: check it",
+            ));
         }
     };
     let status = response.status().as_u16();

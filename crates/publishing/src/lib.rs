@@ -160,6 +160,29 @@ impl Failure {
             after,
         }
     }
+
+    /// A request that is safe to repeat (a read, a token exchange) failed to get an
+    /// answer: refused by the guard, or worth trying again.
+    fn unanswered(e: reqwest::Error, platform: &str) -> Self {
+        match guard::SendError::from_reqwest(e, platform) {
+            guard::SendError::Refused(m) => Failure::broken(m),
+            guard::SendError::NotSent(m) | guard::SendError::MaybeSent(m) => {
+                Failure::retry(m, None)
+            }
+        }
+    }
+
+    /// A post without an idempotency key failed to get an answer: if it may have arrived,
+    /// a person must look (`where_` says where) before it is sent again.
+    fn unanswered_post(e: reqwest::Error, platform: &str, where_: &str) -> Self {
+        match guard::SendError::from_reqwest(e, platform) {
+            guard::SendError::Refused(m) => Failure::broken(m),
+            guard::SendError::NotSent(m) => Failure::retry(m, None),
+            guard::SendError::MaybeSent(m) => Failure::Unknown {
+                message: format!("{m}; {where_}, then retry or confirm the publication"),
+            },
+        }
+    }
 }
 
 /// What to do with a publication found still `publishing`: the process sending it stopped

@@ -7,7 +7,7 @@
 //! 201. There is no idempotency key and no cheap way to ask whether a post was made, so a
 //! request that may have arrived is left for a person (see [`crate::Recovery`]).
 
-use crate::guard::{Http, SendError};
+use crate::guard::Http;
 use crate::{Failure, Sent, snippet};
 use reqwest::Url;
 use serde_json::{Value, json};
@@ -113,10 +113,7 @@ pub async fn exchange_code(
         ])
         .send()
         .await
-        .map_err(|e| match SendError::from_reqwest(e, "LinkedIn") {
-            SendError::Refused(m) => Failure::broken(m),
-            SendError::NotSent(m) | SendError::MaybeSent(m) => Failure::retry(m, None),
-        })?;
+        .map_err(|e| Failure::unanswered(e, "LinkedIn"))?;
     let status = r.status().as_u16();
     let body = r.text().await.unwrap_or_default();
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -146,10 +143,7 @@ pub async fn member(http: &Http, api: &Url, token: &str) -> Result<(String, Stri
         .bearer_auth(token)
         .send()
         .await
-        .map_err(|e| match SendError::from_reqwest(e, "LinkedIn") {
-            SendError::Refused(m) => Failure::broken(m),
-            SendError::NotSent(m) | SendError::MaybeSent(m) => Failure::retry(m, None),
-        })?;
+        .map_err(|e| Failure::unanswered(e, "LinkedIn"))?;
     let status = r.status().as_u16();
     let body = r.text().await.unwrap_or_default();
     match status {
@@ -212,14 +206,12 @@ pub async fn publish(
         }))
         .send()
         .await
-        .map_err(|e| match SendError::from_reqwest(e, "LinkedIn") {
-            SendError::Refused(m) => Failure::broken(m),
-            SendError::NotSent(m) => Failure::retry(m, None),
-            SendError::MaybeSent(m) => Failure::Unknown {
-                message: format!(
-                    "{m}; the post may or may not be on LinkedIn: look at the profile, then retry or confirm the publication"
-                ),
-            },
+        .map_err(|e| {
+            Failure::unanswered_post(
+                e,
+                "LinkedIn",
+                "the post may or may not be on LinkedIn: look at the profile",
+            )
         })?;
     let status = response.status().as_u16();
     let urn = response

@@ -4,7 +4,7 @@
 //! Incoming webhooks take no idempotency key and cannot be read back, so a request that may
 //! have arrived is never sent again without a person (see [`crate::Recovery`]).
 
-use crate::guard::{Http, SendError};
+use crate::guard::Http;
 use crate::{Failure, Sent, retry_after, snippet};
 use reqwest::Url;
 
@@ -25,15 +25,11 @@ pub async fn publish(http: &Http, url: &Url, text: &str) -> Result<Sent, Failure
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            return Err(match SendError::from_reqwest(e, "Slack") {
-                SendError::Refused(m) => Failure::broken(m),
-                SendError::NotSent(m) => Failure::retry(m, None),
-                SendError::MaybeSent(m) => Failure::Unknown {
-                    message: format!(
-                        "{m}; the message may or may not be in the Slack channel: check it, then retry or confirm the publication"
-                    ),
-                },
-            });
+            return Err(Failure::unanswered_post(
+                e,
+                "Slack",
+                "the message may or may not be in the Slack channel: check it",
+            ));
         }
     };
     let status = response.status().as_u16();

@@ -13,7 +13,7 @@
 //! Any 2xx is success (a JSON answer with a `url` is recorded as the post's address);
 //! 408, 429 and 5xx are retried (honouring `Retry-After`); other 4xx are final.
 
-use crate::guard::{Http, SendError};
+use crate::guard::Http;
 use crate::{Failure, Post, Sent, retry_after, snippet};
 use hmac::{KeyInit, Mac};
 use reqwest::Url;
@@ -110,10 +110,7 @@ async fn send(
         // The receiver deduplicates by key, so even a request that may have arrived is
         // safe to send again.
         Err(e) => {
-            return Err(match SendError::from_reqwest(e, &where_) {
-                SendError::Refused(m) => Failure::broken(m),
-                SendError::NotSent(m) | SendError::MaybeSent(m) => Failure::retry(m, None),
-            });
+            return Err(Failure::unanswered(e, &where_));
         }
     };
     let status = response.status().as_u16();

@@ -14,7 +14,7 @@
 //!   content"): that is a permanent error, explained. A request that may have arrived is
 //!   left for a person ([`crate::Recovery::AskAPerson`]).
 
-use crate::guard::{Http, SendError};
+use crate::guard::Http;
 use crate::{Failure, Sent, snippet};
 use covalynce_drafting::x_weighted_length;
 use reqwest::Url;
@@ -82,13 +82,6 @@ pub fn message_of(body: &str) -> String {
         .unwrap_or_else(|| snippet(body))
 }
 
-fn not_sent(e: reqwest::Error) -> Failure {
-    match SendError::from_reqwest(e, "X") {
-        SendError::Refused(m) => Failure::broken(m),
-        SendError::NotSent(m) | SendError::MaybeSent(m) => Failure::retry(m, None),
-    }
-}
-
 /// The browser's way to "Connect X": where to send it. `challenge` is the S256 PKCE
 /// challenge of a verifier kept for the callback; `state` ties the callback to the browser.
 pub fn authorize_url(
@@ -123,7 +116,11 @@ async fn token_request(
         Some(secret) => request = request.basic_auth(&client.id, Some(secret)),
         None => fields.push(("client_id", &client.id)),
     }
-    let r = request.form(&fields).send().await.map_err(not_sent)?;
+    let r = request
+        .form(&fields)
+        .send()
+        .await
+        .map_err(|e| Failure::unanswered(e, "X"))?;
     let status = r.status().as_u16();
     let body = r.text().await.unwrap_or_default();
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -197,7 +194,7 @@ pub async fn me(http: &Http, api: &Url, token: &str) -> Result<(String, String),
         .bearer_auth(token)
         .send()
         .await
-        .map_err(not_sent)?;
+        .map_err(|e| Failure::unanswered(e, "X"))?;
     let status = r.status().as_u16();
     let body = r.text().await.unwrap_or_default();
     match status {
@@ -371,14 +368,12 @@ async fn create(
         .json(&body)
         .send()
         .await
-        .map_err(|e| match SendError::from_reqwest(e, "X") {
-            SendError::Refused(m) => Failure::broken(m),
-            SendError::NotSent(m) => Failure::retry(m, None),
-            SendError::MaybeSent(m) => Failure::Unknown {
-                message: format!(
-                    "{m}; the post may or may not be on X: look at the account, then retry or confirm the publication"
-                ),
-            },
+        .map_err(|e| {
+            Failure::unanswered_post(
+                e,
+                "X",
+                "the post may or may not be on X: look at the account",
+            )
         })?;
     let status = response.status().as_u16();
     let remaining: Option<i64> = response

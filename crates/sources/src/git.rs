@@ -30,6 +30,9 @@ pub struct Range {
 /// public surface. Supplied by the caller (understanding), so this crate stays a reader.
 pub type Analyzer = fn(&str, Option<&str>, Option<&str>) -> covalynce_domain::FileAnalysis;
 
+/// A changed file: its path, and its blob before and after (None where it did not exist).
+type FileChange = (String, Option<gix::ObjectId>, Option<gix::ObjectId>);
+
 /// Which paths the analyzer wants to see.
 pub type Wants = fn(&str) -> bool;
 
@@ -321,46 +324,19 @@ impl Repo {
         parent: Option<gix::ObjectId>,
         cache: &mut gix::diff::blob::Platform,
     ) -> Result<(Vec<String>, covalynce_domain::FileAnalysis), GitError> {
-        let tree = commit.tree().map_err(|e| err("reading a tree", e))?;
-        let parent_tree = match parent {
-            Some(p) => self
-                .repo
-                .find_commit(p)
-                .map(|c| c.tree())
-                .map_err(|e| err("reading a parent commit", e))?
-                .map_err(|e| err("reading a parent tree", e))?,
-            None => self.repo.empty_tree(),
-        };
-        let mut files = Vec::new();
-        // (path, old blob, new blob) of the files the analyzer wants to see.
-        let mut to_analyze: Vec<(String, Option<gix::ObjectId>, Option<gix::ObjectId>)> =
-            Vec::new();
+        let changes = self.file_changes(commit, parent, cache)?;
         let wants = self.analyzer.map(|(w, _)| w);
-        parent_tree
-            .changes()
-            .map_err(|e| err("diffing trees", e))?
-            // Paths only: rename detection would read blobs, and a rename is two paths anyway.
-            .options(|o| {
-                o.track_path();
-                o.track_rewrites(None);
-            })
-            .for_each_to_obtain_tree_with_cache(&tree, cache, |change| {
-                if change.entry_mode().is_blob_or_symlink() {
-                    let path = change.location().to_string();
-                    if wants.is_some_and(|w| w(&path)) {
-                        let (old, new) = blob_ids(&change);
-                        to_analyze.push((path.clone(), old, new));
-                    }
-                    files.push(path);
-                }
-                Ok(std::ops::ControlFlow::Continue(()))
-            })
-            .map_err(|e| err("diffing trees", e))?;
+        // (path, old blob, new blob) of the files the analyzer wants to see.
+        let to_analyze: Vec<&FileChange> = changes
+            .iter()
+            .filter(|(path, ..)| wants.is_some_and(|w| w(path)))
+            .collect();
+        let mut files: Vec<String> = changes.iter().map(|(path, ..)| path.clone()).collect();
         files.sort();
         files.dedup();
         let mut analysis = covalynce_domain::FileAnalysis::default();
         if let Some((_, analyze)) = self.analyzer {
-            for (path, old, new) in to_analyze.iter().take(64) {
+            for (path, old, new) in to_analyze.into_iter().take(64) {
                 let (old, new) = (self.blob_text(*old), self.blob_text(*new));
                 if old.is_none() && new.is_none() {
                     continue;
@@ -390,33 +366,7 @@ impl Repo {
             .find_commit(id)
             .map_err(|e| err("reading a commit", e))?;
         let parent = commit.parent_ids().next().map(|p| p.detach());
-        let tree = commit.tree().map_err(|e| err("reading a tree", e))?;
-        let parent_tree = match parent {
-            Some(p) => self
-                .repo
-                .find_commit(p)
-                .map_err(|e| err("reading a parent commit", e))?
-                .tree()
-                .map_err(|e| err("reading a parent tree", e))?,
-            None => self.repo.empty_tree(),
-        };
-        let mut changes: Vec<(String, Option<gix::ObjectId>, Option<gix::ObjectId>)> = Vec::new();
-        let mut cache = self.diff_cache()?;
-        parent_tree
-            .changes()
-            .map_err(|e| err("diffing trees", e))?
-            .options(|o| {
-                o.track_path();
-                o.track_rewrites(None);
-            })
-            .for_each_to_obtain_tree_with_cache(&tree, &mut cache, |change| {
-                if change.entry_mode().is_blob_or_symlink() {
-                    let (old, new) = blob_ids(&change);
-                    changes.push((change.location().to_string(), old, new));
-                }
-                Ok(std::ops::ControlFlow::Continue(()))
-            })
-            .map_err(|e| err("diffing trees", e))?;
+        let mut changes = self.file_changes(&commit, parent, &mut self.diff_cache()?)?;
         changes.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out = String::new();
         for (path, old_id, new_id) in changes {
@@ -473,6 +423,44 @@ impl Repo {
             }
         }
         Ok(out)
+    }
+
+    /// The files `commit` added, modified or removed against `parent` (the empty tree for a
+    /// root commit), with their blobs before and after.
+    fn file_changes(
+        &self,
+        commit: &gix::Commit<'_>,
+        parent: Option<gix::ObjectId>,
+        cache: &mut gix::diff::blob::Platform,
+    ) -> Result<Vec<FileChange>, GitError> {
+        let tree = commit.tree().map_err(|e| err("reading a tree", e))?;
+        let parent_tree = match parent {
+            Some(p) => self
+                .repo
+                .find_commit(p)
+                .map_err(|e| err("reading a parent commit", e))?
+                .tree()
+                .map_err(|e| err("reading a parent tree", e))?,
+            None => self.repo.empty_tree(),
+        };
+        let mut changes = Vec::new();
+        parent_tree
+            .changes()
+            .map_err(|e| err("diffing trees", e))?
+            // Paths only: rename detection would read blobs, and a rename is two paths anyway.
+            .options(|o| {
+                o.track_path();
+                o.track_rewrites(None);
+            })
+            .for_each_to_obtain_tree_with_cache(&tree, cache, |change| {
+                if change.entry_mode().is_blob_or_symlink() {
+                    let (old, new) = blob_ids(&change);
+                    changes.push((change.location().to_string(), old, new));
+                }
+                Ok(std::ops::ControlFlow::Continue(()))
+            })
+            .map_err(|e| err("diffing trees", e))?;
+        Ok(changes)
     }
 
     /// A blob as text, if it is small UTF-8.

@@ -235,14 +235,12 @@ async fn send(
     target: Target,
     post: &Post<'_>,
 ) -> Result<covalynce_publishing::Sent, Failure> {
-    let renewable = channel.config["renewable"].as_bool().unwrap_or(false);
-    let (mut current, mut target) = (channel.clone(), target);
-    if renewable {
-        current = super::credentials::fresh(ctx, current, false).await?;
-        target = reopen(ctx, &current)?;
+    if !channel.config["renewable"].as_bool().unwrap_or(false) {
+        return target.publish(&ctx.http, post).await;
     }
-    match target.publish(&ctx.http, post).await {
-        Err(Failure::Expired { .. }) if renewable => {
+    let current = super::credentials::fresh(ctx, channel.clone(), false).await?;
+    match reopen(ctx, &current)?.publish(&ctx.http, post).await {
+        Err(Failure::Expired { .. }) => {
             let current = super::credentials::fresh(ctx, current, true).await?;
             reopen(ctx, &current)?.publish(&ctx.http, post).await
         }

@@ -219,29 +219,127 @@ pub async fn linkedin_connect(
     })?;
     let to = covalynce_publishing::linkedin::authorize_url(&web, &app.client_id, &redirect, &nonce)
         .map_err(|f| UiError::Page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, f.to_string()))?;
-    // The state is bound to this workspace and person, sealed so it cannot be forged.
-    let pending = serde_json::json!({
+    Ok(to_consent(
+        &state,
+        &signed,
+        &LINKEDIN,
+        &nonce,
+        serde_json::json!({}),
+        &to,
+    ))
+}
+
+/// Where a platform's OAuth flow keeps this browser's pending connection.
+struct Pending {
+    platform: &'static str,
+    cookie: &'static str,
+    path: &'static str,
+}
+
+const LINKEDIN: Pending = Pending {
+    platform: "LinkedIn",
+    cookie: "covalynce_linkedin",
+    path: "/channels/linkedin",
+};
+
+const X: Pending = Pending {
+    platform: "X",
+    cookie: "covalynce_x",
+    path: "/channels/x",
+};
+
+/// The redirect to a platform's consent page, with the pending connection (`state`, bound
+/// to this workspace and person, plus `extra`) sealed in a 10-minute cookie so it cannot
+/// be forged or completed by another browser.
+fn to_consent(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    pending: &Pending,
+    nonce: &str,
+    extra: serde_json::Value,
+    to: &covalynce_publishing::Url,
+) -> Response {
+    use base64::Engine;
+    let mut sealed = serde_json::json!({
         "state": nonce,
         "workspace": signed.workspace.id.to_string(),
         "user": signed.user.id.to_string(),
         "at": covalynce_domain::now_millis(),
     });
-    use base64::Engine;
+    if let Some(extra) = extra.as_object() {
+        for (k, v) in extra {
+            sealed[k] = v.clone();
+        }
+    }
     let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(state.secrets().seal(pending.to_string().as_bytes()));
+        .encode(state.secrets().seal(sealed.to_string().as_bytes()));
     let cookie = crate::auth::set_cookie(
-        LINKEDIN_COOKIE,
+        pending.cookie,
         &sealed,
-        "/channels/linkedin",
+        pending.path,
         std::time::Duration::from_secs(600),
         state.security().config.secure_cookies,
     );
     let mut r = axum::response::Redirect::to(to.as_str()).into_response();
     crate::auth::append_cookie(&mut r, &cookie);
-    Ok(r)
+    r
 }
 
-const LINKEDIN_COOKIE: &str = "covalynce_linkedin";
+/// The pending connection this browser started, if the platform's `state` matches it
+/// (same workspace and person, under 10 minutes old).
+fn pending_connection(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    headers: &axum::http::HeaderMap,
+    pending: &Pending,
+    returned_state: Option<&str>,
+) -> Result<serde_json::Value, UiError> {
+    use base64::Engine;
+    let platform = pending.platform;
+    let refused = |m: String| UiError::Page(axum::http::StatusCode::BAD_REQUEST, m);
+    let cookie = crate::auth::cookie(headers, pending.cookie).ok_or_else(|| {
+        refused(format!("This {platform} answer does not belong to this browser (no pending connection); start again from Channels."))
+    })?;
+    let sealed: serde_json::Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cookie)
+        .ok()
+        .and_then(|b| state.secrets().open(&b).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            refused(format!(
+                "The pending {platform} connection is unreadable; start again from Channels."
+            ))
+        })?;
+    let fresh = sealed["at"]
+        .as_i64()
+        .is_some_and(|at| covalynce_domain::now_millis() - at < 600_000);
+    let same = sealed["state"].as_str() == returned_state
+        && sealed["workspace"].as_str() == Some(signed.workspace.id.to_string().as_str())
+        && sealed["user"].as_str() == Some(signed.user.id.to_string().as_str());
+    if !(fresh && same) {
+        return Err(refused(format!(
+            "This {platform} answer does not match the connection this browser started (state mismatch or expired); start again from Channels."
+        )));
+    }
+    Ok(sealed)
+}
+
+/// `page` with the pending connection's cookie cleared.
+async fn connected_page(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    pending: &Pending,
+    notice: (bool, String),
+) -> Result<Response, UiError> {
+    let mut r = page(state, signed, Some(notice), None).await?;
+    let clear = crate::auth::clear_cookie(
+        pending.cookie,
+        pending.path,
+        state.security().config.secure_cookies,
+    );
+    crate::auth::append_cookie(&mut r, &clear);
+    Ok(r)
+}
 
 fn linkedin_app(state: &AppState) -> Result<crate::auth::OAuthApp, UiError> {
     state.security().config.linkedin.clone().ok_or_else(|| {
@@ -278,28 +376,7 @@ pub async fn linkedin_callback(
         )
         .await;
     }
-    let cookie = crate::auth::cookie(&headers, LINKEDIN_COOKIE)
-        .ok_or_else(|| refused("This LinkedIn answer does not belong to this browser (no pending connection); start again from Channels.".into()))?;
-    use base64::Engine;
-    let pending: serde_json::Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cookie)
-        .ok()
-        .and_then(|b| state.secrets().open(&b).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| {
-            refused(
-                "The pending LinkedIn connection is unreadable; start again from Channels.".into(),
-            )
-        })?;
-    let fresh = pending["at"]
-        .as_i64()
-        .is_some_and(|at| covalynce_domain::now_millis() - at < 600_000);
-    let same = pending["state"].as_str() == q.state.as_deref()
-        && pending["workspace"].as_str() == Some(signed.workspace.id.to_string().as_str())
-        && pending["user"].as_str() == Some(signed.user.id.to_string().as_str());
-    if !(fresh && same) {
-        return Err(refused("This LinkedIn answer does not match the connection this browser started (state mismatch or expired); start again from Channels.".into()));
-    }
+    pending_connection(&state, &signed, &headers, &LINKEDIN, q.state.as_deref())?;
     let code = q
         .code
         .ok_or_else(|| refused("LinkedIn sent no code.".into()))?;
@@ -354,19 +431,10 @@ pub async fn linkedin_callback(
         ),
         Err(e) => (false, UiError::from(e).message()),
     };
-    let mut r = page(&state, &signed, Some(notice), None).await?;
-    let clear = crate::auth::clear_cookie(
-        LINKEDIN_COOKIE,
-        "/channels/linkedin",
-        state.security().config.secure_cookies,
-    );
-    crate::auth::append_cookie(&mut r, &clear);
-    Ok(r)
+    connected_page(&state, &signed, &LINKEDIN, notice).await
 }
 
 use axum::response::IntoResponse as _;
-
-const X_COOKIE: &str = "covalynce_x";
 
 fn x_app(state: &AppState) -> Result<crate::auth::OAuthApp, UiError> {
     state.security().config.x.clone().ok_or_else(|| {
@@ -402,25 +470,8 @@ pub async fn x_connect(
     let to =
         covalynce_publishing::x::authorize_url(&web, &app.client_id, &redirect, &nonce, &challenge)
             .map_err(|f| internal(f.to_string()))?;
-    let pending = serde_json::json!({
-        "state": nonce,
-        "verifier": verifier,
-        "workspace": signed.workspace.id.to_string(),
-        "user": signed.user.id.to_string(),
-        "at": covalynce_domain::now_millis(),
-    });
-    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(state.secrets().seal(pending.to_string().as_bytes()));
-    let cookie = crate::auth::set_cookie(
-        X_COOKIE,
-        &sealed,
-        "/channels/x",
-        std::time::Duration::from_secs(600),
-        state.security().config.secure_cookies,
-    );
-    let mut r = axum::response::Redirect::to(to.as_str()).into_response();
-    crate::auth::append_cookie(&mut r, &cookie);
-    Ok(r)
+    let extra = serde_json::json!({ "verifier": verifier });
+    Ok(to_consent(&state, &signed, &X, &nonce, extra, &to))
 }
 
 #[derive(serde::Deserialize)]
@@ -439,27 +490,13 @@ pub async fn x_callback(
     headers: axum::http::HeaderMap,
     axum::extract::Query(q): axum::extract::Query<XCallback>,
 ) -> Result<Response, UiError> {
-    use base64::Engine;
     let app = x_app(&state)?;
     let refused = |m: String| UiError::Page(axum::http::StatusCode::BAD_REQUEST, m);
     if let Some(why) = q.error {
         let msg = format!("X did not connect: {why}");
         return page(&state, &signed, Some((false, msg)), None).await;
     }
-    let pending: serde_json::Value = crate::auth::cookie(&headers, X_COOKIE)
-        .and_then(|c| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok())
-        .and_then(|b| state.secrets().open(&b).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| refused("This X answer does not belong to this browser (no pending connection); start again from Channels.".into()))?;
-    let fresh = pending["at"]
-        .as_i64()
-        .is_some_and(|at| covalynce_domain::now_millis() - at < 600_000);
-    let same = pending["state"].as_str() == q.state.as_deref()
-        && pending["workspace"].as_str() == Some(signed.workspace.id.to_string().as_str())
-        && pending["user"].as_str() == Some(signed.user.id.to_string().as_str());
-    if !(fresh && same) {
-        return Err(refused("This X answer does not match the connection this browser started (state mismatch or expired); start again from Channels.".into()));
-    }
+    let pending = pending_connection(&state, &signed, &headers, &X, q.state.as_deref())?;
     let code = q.code.ok_or_else(|| refused("X sent no code.".into()))?;
     let verifier = pending["verifier"].as_str().unwrap_or_default();
     let redirect = format!(
@@ -512,12 +549,5 @@ pub async fn x_callback(
         ),
         Err(e) => (false, UiError::from(e).message()),
     };
-    let mut r = page(&state, &signed, Some(notice), None).await?;
-    let clear = crate::auth::clear_cookie(
-        X_COOKIE,
-        "/channels/x",
-        state.security().config.secure_cookies,
-    );
-    crate::auth::append_cookie(&mut r, &clear);
-    Ok(r)
+    connected_page(&state, &signed, &X, notice).await
 }

@@ -84,6 +84,44 @@ impl<'a> Browser<'a> {
         &self.csrf
     }
 
+    /// The `Cookie` header this browser sends (its session).
+    pub fn cookie(&self) -> String {
+        self.cookie.clone()
+    }
+
+    /// Follows a "Connect …" button (`path`) without following the redirect: the platform's
+    /// consent URL, its query, and the cookies the callback needs (the session and the
+    /// sealed pending connection).
+    pub async fn start_connect(
+        &self,
+        path: &str,
+    ) -> (
+        reqwest::Url,
+        std::collections::HashMap<String, String>,
+        String,
+    ) {
+        let start = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(self.app_url(path))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), 303);
+        let to = reqwest::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+        let query = to.query_pairs().into_owned().collect();
+        let pending = start.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        (to, query, format!("{}; {pending}", self.cookie))
+    }
+
     pub fn app_url(&self, path: &str) -> String {
         self.app.url(path)
     }

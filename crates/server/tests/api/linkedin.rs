@@ -199,42 +199,18 @@ async fn connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_cha
     let owner =
         crate::accounts::Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"}))
             .await;
-    let session = owner
-        .request(axum::http::Method::GET, "/")
-        .build()
-        .unwrap()
-        .headers()["cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let start = plain
-        .get(app.url("/channels/linkedin/connect"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(start.status(), 303);
-    let to = reqwest::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+    let (to, q, cookies) = owner.start_connect("/channels/linkedin/connect").await;
     assert!(
         to.as_str()
             .starts_with(&format!("{}/oauth/v2/authorization?", fake.base))
     );
-    let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
     assert_eq!(q["response_type"], "code");
     assert_eq!(q["client_id"], "cid");
     assert_eq!(q["scope"], "openid profile w_member_social");
-    let pending = start.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let cookies = format!("{session}; {pending}");
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     // LinkedIn sends the browser back with a code and the state; a forged state is refused.
     let forged = plain
         .get(app.url("/channels/linkedin/callback?code=good-code&state=forged"))
@@ -351,7 +327,7 @@ async fn connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_cha
     // The channels page says which token ran out, and offers to connect again.
     let page = plain
         .get(app.url("/channels"))
-        .header("cookie", &session)
+        .header("cookie", owner.cookie())
         .send()
         .await
         .unwrap()

@@ -34,18 +34,6 @@ struct Page {
 }
 
 impl Browser<'_> {
-    fn cookie(&self) -> String {
-        self.request(Method::GET, "/")
-            .build()
-            .unwrap()
-            .headers()
-            .get("cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned()
-    }
-
     async fn page(&self, path: &str) -> Page {
         let r = plain()
             .get(self.app_url(path))

@@ -345,21 +345,13 @@ async fn connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself(backend: B
     let owner =
         crate::accounts::Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"}))
             .await;
-    let session = owner
-        .request(axum::http::Method::GET, "/")
-        .build()
-        .unwrap()
-        .headers()["cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
     let plain = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let page = plain
         .get(app.url("/channels"))
-        .header("cookie", &session)
+        .header("cookie", owner.cookie())
         .send()
         .await
         .unwrap();
@@ -367,19 +359,11 @@ async fn connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself(backend: B
         page.text().await.unwrap().contains("/channels/x/connect"),
         "the button shows"
     );
-    let start = plain
-        .get(app.url("/channels/x/connect"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(start.status(), 303);
-    let to = reqwest::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+    let (to, q, cookies) = owner.start_connect("/channels/x/connect").await;
     assert!(
         to.as_str()
             .starts_with(&format!("{}/i/oauth2/authorize?", fake.base))
     );
-    let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
     assert_eq!(
         q["scope"],
         "tweet.read tweet.write users.read offline.access"
@@ -388,18 +372,6 @@ async fn connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself(backend: B
     assert_eq!(q["client_id"], X_CLIENT);
     assert_eq!(q["code_challenge"].len(), 43, "base64url of a SHA-256");
     fake.authorized(&q["code_challenge"]);
-    let pending = start.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    assert!(
-        !pending.contains(&q["code_challenge"][..10]),
-        "the verifier travels sealed"
-    );
-    let cookies = format!("{session}; {pending}");
     let forged = plain
         .get(app.url("/channels/x/callback?code=good-code&state=forged"))
         .header("cookie", &cookies)

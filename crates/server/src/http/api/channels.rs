@@ -175,12 +175,7 @@ pub async fn create(
             if req.instance.is_none() {
                 return Err(ApiError::Validation("instance is required".into()));
             }
-            let token = req
-                .access_token
-                .as_deref()
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| ApiError::Validation("access_token is required".into()))?;
+            let token = &required(&req.access_token, "access_token")?;
             let instance = public_url(req.instance.as_deref(), "instance", allow_private).await?;
             // Connecting checks the token and reads the instance's own limits.
             let account = covalynce_publishing::mastodon::account(state.http(), &instance, token)
@@ -200,12 +195,7 @@ pub async fn create(
             }
         }
         ChannelKind::Linkedin => {
-            let token = req
-                .access_token
-                .as_deref()
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| ApiError::Validation("access_token is required".into()))?;
+            let token = &required(&req.access_token, "access_token")?;
             let author = req
                 .author
                 .as_deref()
@@ -221,13 +211,9 @@ pub async fn create(
                         "author must be urn:li:person:ID or urn:li:organization:ID".into(),
                     )
                 })?;
-            let api = public_url(
-                Some(
-                    req.api_base
-                        .as_deref()
-                        .unwrap_or(covalynce_publishing::linkedin::API_BASE),
-                ),
-                "api_base",
+            let api = api_base(
+                &req,
+                covalynce_publishing::linkedin::API_BASE,
                 allow_private,
             )
             .await?;
@@ -235,13 +221,7 @@ pub async fn create(
             let (_, name) = covalynce_publishing::linkedin::member(state.http(), &api, token)
                 .await
                 .map_err(|f| ApiError::Validation(format!("could not connect LinkedIn: {f}")))?;
-            let expires_at = match req.expires_in {
-                Some(s) if s > 0 => Some(covalynce_domain::now_millis() + s * 1000),
-                Some(_) => {
-                    return Err(ApiError::Validation("expires_in must be positive".into()));
-                }
-                None => None,
-            };
+            let expires_at = expires_at(req.expires_in)?;
             Parsed {
                 config: json!({
                     "api_base": api.as_str().trim_end_matches('/'),
@@ -260,8 +240,7 @@ pub async fn create(
                     .filter(|t| !t.is_empty())
                     .map(str::to_owned)
             };
-            let token = secret_field(&req.access_token)
-                .ok_or_else(|| ApiError::Validation("access_token is required".into()))?;
+            let token = required(&req.access_token, "access_token")?;
             let refresh = secret_field(&req.refresh_token);
             let operator = state.security().config.x.as_ref();
             let (client_id, client_secret) = match secret_field(&req.client_id) {
@@ -273,27 +252,12 @@ pub async fn create(
                         .filter(|s| !s.is_empty()),
                 ),
             };
-            let api = public_url(
-                Some(
-                    req.api_base
-                        .as_deref()
-                        .unwrap_or(covalynce_publishing::x::API_BASE),
-                ),
-                "api_base",
-                allow_private,
-            )
-            .await?;
+            let api = api_base(&req, covalynce_publishing::x::API_BASE, allow_private).await?;
             // Connecting checks the token and names the account.
             let (user_id, username) = covalynce_publishing::x::me(state.http(), &api, &token)
                 .await
                 .map_err(|f| ApiError::Validation(format!("could not connect X: {f}")))?;
-            let expires_at = match req.expires_in {
-                Some(s) if s > 0 => Some(covalynce_domain::now_millis() + s * 1000),
-                Some(_) => {
-                    return Err(ApiError::Validation("expires_in must be positive".into()));
-                }
-                None => None,
-            };
+            let expires_at = expires_at(req.expires_in)?;
             Parsed {
                 config: json!({
                     "api_base": api.as_str().trim_end_matches('/'),
@@ -366,6 +330,39 @@ pub async fn create(
     let mut view = ChannelView::from(channel);
     view.secret = parsed.generated;
     Ok((StatusCode::CREATED, Json(Data { data: view })))
+}
+
+/// A field that must be given and not blank, trimmed.
+fn required(value: &Option<String>, name: &str) -> Result<String, ApiError> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::Validation(format!("{name} is required")))
+}
+
+/// `api_base`, or the platform's own address; public unless the operator allows private.
+async fn api_base(
+    req: &CreateChannel,
+    default: &str,
+    allow_private: bool,
+) -> Result<Url, ApiError> {
+    public_url(
+        Some(req.api_base.as_deref().unwrap_or(default)),
+        "api_base",
+        allow_private,
+    )
+    .await
+}
+
+/// When a token given with its lifetime (`expires_in`, seconds) stops working (Unix ms).
+fn expires_at(expires_in: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match expires_in {
+        Some(s) if s > 0 => Ok(Some(covalynce_domain::now_millis() + s * 1000)),
+        Some(_) => Err(ApiError::Validation("expires_in must be positive".into())),
+        None => Ok(None),
+    }
 }
 
 fn variant(req: &CreateChannel) -> Result<String, ApiError> {
