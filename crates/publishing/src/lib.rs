@@ -11,6 +11,7 @@
 //! (the process died mid-send) is the target's [`Recovery`]: replayed where a repeat with
 //! the same idempotency key is harmless, otherwise left for a person to check.
 
+pub mod bluesky;
 pub mod discord;
 pub mod guard;
 pub mod linkedin;
@@ -38,10 +39,11 @@ pub enum ChannelKind {
     Mastodon,
     Linkedin,
     X,
+    Bluesky,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 7] = [
+    pub const ALL: [ChannelKind; 8] = [
         ChannelKind::Outbox,
         ChannelKind::Webhook,
         ChannelKind::Slack,
@@ -49,6 +51,7 @@ impl ChannelKind {
         ChannelKind::Mastodon,
         ChannelKind::Linkedin,
         ChannelKind::X,
+        ChannelKind::Bluesky,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -64,6 +67,7 @@ impl ChannelKind {
             ChannelKind::Mastodon => "mastodon",
             ChannelKind::Linkedin => "linkedin",
             ChannelKind::X => "x",
+            ChannelKind::Bluesky => "bluesky",
         }
     }
 }
@@ -71,6 +75,8 @@ impl ChannelKind {
 /// One approved card, as a channel needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct Post<'a> {
+    /// The publication (a UUIDv7): Bluesky's record key is made from it.
+    pub publication_id: &'a str,
     pub card_id: &'a str,
     pub channel_id: &'a str,
     /// Unique per (card, channel): sent where the platform takes one, so a repeat after a
@@ -234,6 +240,14 @@ pub enum Target {
         username: Option<String>,
         options: x::Options,
     },
+    Bluesky {
+        service: Url,
+        did: String,
+        handle: String,
+        access_jwt: String,
+        /// Where posts are seen (`https://bsky.app`).
+        web: String,
+    },
 }
 
 impl std::fmt::Debug for Target {
@@ -298,6 +312,16 @@ impl Target {
                     link_in_reply: config["link_in_reply"].as_bool().unwrap_or(false),
                 },
             },
+            ChannelKind::Bluesky => Target::Bluesky {
+                service: url(config, "service")?,
+                did: field(config, "did")?,
+                handle: field(config, "account")?,
+                access_jwt: field(secrets, "access_jwt")?,
+                web: config["web_base"]
+                    .as_str()
+                    .unwrap_or(bluesky::WEB_BASE)
+                    .to_owned(),
+            },
         })
     }
 
@@ -310,6 +334,7 @@ impl Target {
             Target::Mastodon { .. } => ChannelKind::Mastodon,
             Target::Linkedin { .. } => ChannelKind::Linkedin,
             Target::X { .. } => ChannelKind::X,
+            Target::Bluesky { .. } => ChannelKind::Bluesky,
         }
     }
 
@@ -321,6 +346,9 @@ impl Target {
             // Mastodon keeps the Idempotency-Key for an hour and answers a repeat with the
             // status it already made.
             Target::Mastodon { .. } => Recovery::Replay,
+            // Bluesky takes no key, but the record key is the publication's own: a repeat
+            // cannot make a second post, and finds the first by its key.
+            Target::Bluesky { .. } => Recovery::Replay,
             // Incoming webhooks take no key and cannot be read back.
             // LinkedIn and X take no key either.
             Target::Slack { .. }
@@ -393,6 +421,28 @@ impl Target {
                 )
                 .await
             }
+            Target::Bluesky {
+                service,
+                did,
+                handle,
+                access_jwt,
+                web,
+            } => {
+                let rkey = bluesky::record_key(post.publication_id).ok_or_else(|| {
+                    Failure::permanent(format!(
+                        "the publication id {} is not a UUIDv7, so no record key can be made from it",
+                        post.publication_id
+                    ))
+                })?;
+                let account = bluesky::Account {
+                    service,
+                    did,
+                    handle,
+                    access_jwt,
+                    web,
+                };
+                bluesky::publish(http, &account, post.text_for("bluesky"), &rkey).await
+            }
         }
     }
 
@@ -428,6 +478,14 @@ impl Target {
             Target::X { api, token, .. } => x::me(http, api, token)
                 .await
                 .map(|(_, username)| format!("connected as @{username} on X")),
+            // A post would be public: checking the session is the test.
+            Target::Bluesky {
+                service,
+                access_jwt,
+                ..
+            } => bluesky::whoami(http, service, access_jwt)
+                .await
+                .map(|handle| format!("connected as @{handle} on Bluesky")),
         }
     }
 }
@@ -444,6 +502,13 @@ pub(crate) fn snippet(body: &str) -> String {
     } else {
         trimmed.to_owned()
     }
+}
+
+/// When a platform's rate limit resets (header `name`, epoch seconds), as a wait from now.
+pub(crate) fn reset_wait(headers: &reqwest::header::HeaderMap, name: &str) -> Option<Duration> {
+    let reset: i64 = headers.get(name)?.to_str().ok()?.trim().parse().ok()?;
+    let wait_ms = (reset * 1000 - covalynce_domain::now_millis()).clamp(1_000, 86_400_000);
+    Some(Duration::from_millis(wait_ms as u64))
 }
 
 /// `Retry-After` in seconds (the form Slack and Discord send; fractions allowed).

@@ -19,7 +19,6 @@ use crate::{Failure, Sent, snippet};
 use covalynce_drafting::x_weighted_length;
 use reqwest::Url;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 pub const API_BASE: &str = "https://api.x.com";
 pub const WEB_BASE: &str = "https://x.com";
@@ -335,19 +334,6 @@ fn thread(text: &str) -> Result<Vec<String>, String> {
     Ok(posts)
 }
 
-/// When X's rate limit resets (`x-rate-limit-reset`, epoch seconds), as a wait from now.
-fn reset_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let reset: i64 = headers
-        .get("x-rate-limit-reset")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    let wait_ms = (reset * 1000 - covalynce_domain::now_millis()).clamp(1_000, 86_400_000);
-    Some(Duration::from_millis(wait_ms as u64))
-}
-
 /// One post; its id.
 async fn create(
     http: &Http,
@@ -380,7 +366,7 @@ async fn create(
         .headers()
         .get("x-rate-limit-remaining")
         .and_then(|v| v.to_str().ok()?.parse().ok());
-    let wait = reset_wait(response.headers());
+    let wait = crate::reset_wait(response.headers(), "x-rate-limit-reset");
     let text = response.text().await.unwrap_or_default();
     let said = message_of(&text);
     match status {

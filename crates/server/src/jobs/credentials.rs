@@ -2,14 +2,17 @@
 //!
 //! X access tokens last two hours and their refresh tokens are single-use: each renewal
 //! spends the refresh token and hands out a new one, and spending one twice (two workers,
-//! two replicas) can revoke the whole family. So one holder at a time renews — a lease in
-//! the database (`lease_credential_refresh`) — and the new tokens are stored
-//! (compare-and-set on the sealed blob) before the new access token is used. Whoever
-//! waited reads the stored result instead of renewing again.
+//! two replicas) can revoke the whole family. Bluesky sessions are alike: the access JWT
+//! lasts two hours, `refreshSession` rotates the refresh JWT, and signing in again is
+//! limited to 30 per 5 minutes — so it is only the fallback when the refresh JWT itself is
+//! refused. So one holder at a time renews — a lease in the database
+//! (`lease_credential_refresh`) — and the new tokens are stored (compare-and-set on the
+//! sealed blob) before the new access token is used. Whoever waited reads the stored
+//! result instead of renewing again.
 
 use super::Context;
 use covalynce_domain::now_millis;
-use covalynce_publishing::{Failure, x};
+use covalynce_publishing::{Failure, Url, bluesky, x};
 use covalynce_storage::ChannelRecord;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -36,7 +39,7 @@ pub async fn fresh(
     channel: ChannelRecord,
     refused: bool,
 ) -> Result<ChannelRecord, Failure> {
-    if channel.kind != "x" {
+    if !matches!(channel.kind.as_str(), "x" | "bluesky") {
         return Ok(channel);
     }
     let expiring = |c: &ChannelRecord| {
@@ -88,25 +91,126 @@ pub async fn fresh(
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(Failure::Retry {
-                message: "the X token is being renewed by another worker".into(),
+                message: format!(
+                    "the {} token is being renewed by another worker",
+                    platform(&channel)
+                ),
                 after: Some(Duration::from_secs(5)),
             });
         }
     }
 }
 
-/// Spends the refresh token (the lease is held) and stores what X gave back.
+fn platform(channel: &ChannelRecord) -> &'static str {
+    if channel.kind == "bluesky" {
+        "Bluesky"
+    } else {
+        "X"
+    }
+}
+
+/// Spends the refresh token (the lease is held) and stores what the platform gave back.
 async fn renew(ctx: &Context, channel: &ChannelRecord) -> Result<ChannelRecord, Failure> {
-    let sealed = channel
-        .sealed_credentials
-        .as_deref()
-        .ok_or_else(|| broken("the X channel has no stored credentials; connect X again"))?;
+    let name = platform(channel);
+    let sealed = channel.sealed_credentials.as_deref().ok_or_else(|| {
+        broken(format!(
+            "the {name} channel has no stored credentials; connect {name} again"
+        ))
+    })?;
     let secrets: Value = ctx
         .secrets
         .open(sealed)
         .ok()
         .and_then(|plain| serde_json::from_slice(&plain).ok())
-        .ok_or_else(|| broken("the X channel's stored credentials are not readable"))?;
+        .ok_or_else(|| {
+            broken(format!(
+                "the {name} channel's stored credentials are not readable"
+            ))
+        })?;
+    let (next, config) = if channel.kind == "bluesky" {
+        renew_bluesky(ctx, channel, &secrets).await?
+    } else {
+        renew_x(ctx, channel, &secrets).await?
+    };
+    let new_sealed = ctx.secrets.seal(
+        serde_json::to_vec(&next)
+            .expect("JSON values serialise")
+            .as_slice(),
+    );
+    let stored = ctx
+        .store
+        .rotate_credentials(channel.id, sealed, &new_sealed, &config)
+        .await
+        .map_err(|e| Failure::Unknown {
+            message: format!(
+                "{name} renewed the token but it could not be stored ({e}); if posts fail, connect {name} again"
+            ),
+        })?;
+    if !stored {
+        return Err(broken(format!(
+            "{name} renewed the token but the channel changed meanwhile; connect {name} again"
+        )));
+    }
+    tracing::info!(channel = %channel.id, platform = name, "access token renewed");
+    let mut renewed = channel.clone();
+    renewed.sealed_credentials = Some(new_sealed);
+    renewed.config = config;
+    Ok(renewed)
+}
+
+/// Bluesky: `refreshSession` with the refresh JWT; when that is refused (90 days passed,
+/// or the session was revoked), one sign-in with the stored app password.
+async fn renew_bluesky(
+    ctx: &Context,
+    channel: &ChannelRecord,
+    secrets: &Value,
+) -> Result<(Value, Value), Failure> {
+    let service = channel.config["service"]
+        .as_str()
+        .and_then(|a| Url::parse(a).ok())
+        .ok_or_else(|| broken("the Bluesky channel's service address is invalid"))?;
+    let refreshed = match secrets["refresh_jwt"].as_str() {
+        Some(refresh) => bluesky::refresh_session(&ctx.http, &service, refresh).await,
+        None => Err(Failure::Expired {
+            message: "no session to renew".into(),
+        }),
+    };
+    let session = match refreshed {
+        Err(Failure::Expired { message }) => {
+            let (Some(identifier), Some(password)) = (
+                channel.config["identifier"].as_str(),
+                secrets["app_password"].as_str(),
+            ) else {
+                return Err(broken(format!(
+                    "{message}, and no app password is stored to sign in again; connect Bluesky again"
+                )));
+            };
+            tracing::info!(channel = %channel.id, "Bluesky session refused: signing in again");
+            bluesky::create_session(&ctx.http, &service, identifier, password).await?
+        }
+        other => other?,
+    };
+    if session.did != channel.config["did"].as_str().unwrap_or_default() {
+        return Err(broken(format!(
+            "the Bluesky session now belongs to another account ({}); connect Bluesky again",
+            session.handle
+        )));
+    }
+    let mut next = secrets.clone();
+    next["access_jwt"] = json!(session.access_jwt);
+    next["refresh_jwt"] = json!(session.refresh_jwt);
+    let mut config = channel.config.clone();
+    config["expires_at"] = json!(session.expires_at());
+    config["account"] = json!(session.handle);
+    Ok((next, config))
+}
+
+/// X: the single-use refresh token for a new pair.
+async fn renew_x(
+    ctx: &Context,
+    channel: &ChannelRecord,
+    secrets: &Value,
+) -> Result<(Value, Value), Failure> {
     let refresh_token = secrets["refresh_token"].as_str().ok_or_else(|| {
         broken("the X access token expired and this channel has no refresh token (offline.access) to renew it; connect X again")
     })?;
@@ -119,7 +223,7 @@ async fn renew(ctx: &Context, channel: &ChannelRecord) -> Result<ChannelRecord, 
     };
     let api = channel.config["api_base"]
         .as_str()
-        .and_then(|a| covalynce_publishing::Url::parse(a).ok())
+        .and_then(|a| Url::parse(a).ok())
         .ok_or_else(|| broken("the X channel's API address is invalid"))?;
     let grant = x::refresh(&ctx.http, &api, &client, refresh_token).await?;
     let mut next = secrets.clone();
@@ -129,28 +233,5 @@ async fn renew(ctx: &Context, channel: &ChannelRecord) -> Result<ChannelRecord, 
     }
     let mut config = channel.config.clone();
     config["expires_at"] = json!(grant.expires_in.map(|s| now_millis() + s * 1000));
-    let new_sealed = ctx.secrets.seal(
-        serde_json::to_vec(&next)
-            .expect("JSON values serialise")
-            .as_slice(),
-    );
-    let stored = ctx
-        .store
-        .rotate_credentials(channel.id, sealed, &new_sealed, &config)
-        .await
-        .map_err(|e| Failure::Unknown {
-            message: format!(
-                "X renewed the token but it could not be stored ({e}); if posts fail, connect X again"
-            ),
-        })?;
-    if !stored {
-        return Err(broken(
-            "X renewed the token but the channel changed meanwhile; connect X again",
-        ));
-    }
-    tracing::info!(channel = %channel.id, "X access token renewed");
-    let mut renewed = channel.clone();
-    renewed.sealed_credentials = Some(new_sealed);
-    renewed.config = config;
-    Ok(renewed)
+    Ok((next, config))
 }

@@ -118,6 +118,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
     }
 
     let post = Post {
+        publication_id: &id.to_string(),
         card_id: &card.id.to_string(),
         channel_id: &channel.id.to_string(),
         idempotency_key: &publication.idempotency_key,

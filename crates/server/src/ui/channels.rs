@@ -42,6 +42,10 @@ async fn page<R>(
     let expiry = channels
         .iter()
         .filter_map(|c| {
+            // A channel that renews its own token (X, Bluesky) needs no reconnecting.
+            if c.config["renewable"].as_bool() == Some(true) {
+                return None;
+            }
             let at = c.config["expires_at"].as_i64()?;
             let day = &covalynce_domain::time::format_rfc3339(at)[..10];
             let note = if at <= now {
@@ -114,6 +118,9 @@ pub async fn create(
         client_secret: field("client_secret"),
         thread: Some(field("thread").is_some()),
         link_in_reply: Some(field("link_in_reply").is_some()),
+        service: field("service"),
+        identifier: field("identifier"),
+        app_password: field("app_password"),
     };
     match crate::http::api::channels::create(
         State(state.clone()),

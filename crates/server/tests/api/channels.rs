@@ -833,7 +833,11 @@ async fn channels_can_be_listed_tested_disabled_enabled_and_deleted(backend: Bac
     // Bad input: clear problems, nothing stored.
     for (body, why) in [
         (json!({"kind": "myspace"}), "kind must be one of"),
-        (json!({"kind": "bluesky"}), "not available yet"),
+        (json!({"kind": "bluesky"}), "identifier is required"),
+        (
+            json!({"kind": "bluesky", "identifier": "ada.bsky.social"}),
+            "app_password is required",
+        ),
         (json!({"kind": "mastodon"}), "instance is required"),
         (
             json!({"kind": "mastodon", "instance": "https://example.com"}),

@@ -211,6 +211,78 @@ impl TestApp {
         panic!("never happened: {what}");
     }
 
+    /// `n` more pending cards, from pushes of commits `from..from + n` to a GitHub source
+    /// (made on first use, webhook secret `s`); the ids of all pending cards.
+    pub async fn pending_cards(&self, from: usize, n: usize) -> Vec<String> {
+        const SECRET: &str = "s";
+        let source = match self.get_json("/api/v1/sources").await["data"][0]["id"].as_str() {
+            Some(s) => s.to_owned(),
+            None => self.github_source("Codertocat/Hello-World", SECRET).await,
+        };
+        for k in from..from + n {
+            let r = self
+                .deliver(
+                    &source,
+                    "push",
+                    &format!("push-{k}"),
+                    SECRET,
+                    &push_of_commit(&format!("{k:c>40}")),
+                )
+                .await;
+            assert!(r.status().is_success());
+        }
+        let pending = || async {
+            self.get_json("/api/v1/cards?status=pending").await["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        self.eventually("the cards are drafted", || async {
+            pending().await.len() == n
+        })
+        .await;
+        pending().await
+    }
+
+    pub async fn card(&self, id: &str) -> serde_json::Value {
+        self.get_json(&format!("/api/v1/cards/{id}")).await["data"].clone()
+    }
+
+    /// Edits one channel's text of a card.
+    pub async fn set_variant(&self, id: &str, channel: &str, text: &str) {
+        let r = self
+            .client
+            .patch(self.url(&format!("/api/v1/cards/{id}")))
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({ "variants": { channel: text } }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+
+    pub async fn approve(&self, card: &str, channel: &str) {
+        let r = self
+            .post_json(
+                &format!("/api/v1/cards/{card}/approve"),
+                &serde_json::json!({ "channels": [channel] }),
+            )
+            .await;
+        assert_eq!(r.status(), 202);
+    }
+
+    /// The card once its publication is published or failed.
+    pub async fn settled(&self, id: &str) -> serde_json::Value {
+        self.eventually("the publication settles", || async {
+            let c = self.card(id).await;
+            matches!(c["status"].as_str(), Some("published" | "failed"))
+        })
+        .await;
+        self.card(id).await
+    }
+
     /// Waits until the server's watcher has taken its first look at git source `id` (what
     /// is there then is history, not news).
     pub async fn watcher_has_seen(&self, id: &str) {

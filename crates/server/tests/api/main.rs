@@ -2,6 +2,7 @@
 
 mod accounts;
 mod ai;
+mod bluesky;
 mod browser;
 mod cards;
 mod channels;
@@ -17,6 +18,7 @@ mod linkedin;
 mod mastodon;
 mod openapi;
 mod operations;
+mod pds;
 mod publishing;
 mod replicas;
 mod sign_in_with_github;

@@ -27,14 +27,14 @@ fn plain() -> reqwest::Client {
         .unwrap()
 }
 
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    html: String,
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub html: String,
 }
 
 impl Browser<'_> {
-    async fn page(&self, path: &str) -> Page {
+    pub(crate) async fn page(&self, path: &str) -> Page {
         let r = plain()
             .get(self.app_url(path))
             .header("cookie", self.cookie())
@@ -46,7 +46,7 @@ impl Browser<'_> {
 
     /// A form post as the browser sends it: urlencoded, the session's CSRF token in
     /// `_csrf`, and this site's Origin.
-    async fn form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut all: Vec<(&str, &str)> = vec![("_csrf", self.csrf_token())];
         all.extend_from_slice(fields);
         let origin = self.app_url("");

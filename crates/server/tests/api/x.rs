@@ -18,8 +18,6 @@ on_both_backends!(
     connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself,
 );
 
-const SECRET: &str = "s";
-
 async fn connect(app: &TestApp, fake: &FakeX, extra: Value) -> Value {
     let mut body = json!({"kind": "x", "access_token": "x-access-0", "api_base": fake.base});
     for (k, v) in extra.as_object().unwrap() {
@@ -28,74 +26,6 @@ async fn connect(app: &TestApp, fake: &FakeX, extra: Value) -> Value {
     let r = app.post_json("/api/v1/channels", &body).await;
     assert_eq!(r.status(), 201);
     r.json::<Value>().await.unwrap()["data"].clone()
-}
-
-/// `n` more pending cards from pushes; their ids.
-async fn pending_cards(app: &TestApp, from: usize, n: usize) -> Vec<String> {
-    let source = match app.get_json("/api/v1/sources").await["data"][0]["id"].as_str() {
-        Some(s) => s.to_owned(),
-        None => app.github_source("Codertocat/Hello-World", SECRET).await,
-    };
-    for k in from..from + n {
-        let r = app
-            .deliver(
-                &source,
-                "push",
-                &format!("x-{k}"),
-                SECRET,
-                &push_of_commit(&format!("{k:c>40}")),
-            )
-            .await;
-        assert!(r.status().is_success());
-    }
-    let pending = || async {
-        app.get_json("/api/v1/cards?status=pending").await["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
-    };
-    app.eventually("the cards are drafted", || async {
-        pending().await.len() == n
-    })
-    .await;
-    pending().await
-}
-
-async fn card(app: &TestApp, id: &str) -> Value {
-    app.get_json(&format!("/api/v1/cards/{id}")).await["data"].clone()
-}
-
-async fn set_x_text(app: &TestApp, id: &str, text: &str) {
-    let r = app
-        .client
-        .patch(app.url(&format!("/api/v1/cards/{id}")))
-        .bearer_auth(&app.token)
-        .json(&json!({"variants": {"x": text}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-}
-
-async fn approve(app: &TestApp, card: &str, channel: &str) {
-    let r = app
-        .post_json(
-            &format!("/api/v1/cards/{card}/approve"),
-            &json!({"channels": [channel]}),
-        )
-        .await;
-    assert_eq!(r.status(), 202);
-}
-
-async fn settled(app: &TestApp, id: &str) -> Value {
-    app.eventually("the publication settles", || async {
-        let c = card(app, id).await;
-        matches!(c["status"].as_str(), Some("published" | "failed"))
-    })
-    .await;
-    card(app, id).await
 }
 
 async fn an_x_account_posts_threads_with_links_in_replies_once(backend: Backend) {
@@ -119,15 +49,15 @@ async fn an_x_account_posts_threads_with_links_in_replies_once(backend: Backend)
     assert!(fake.tweets().is_empty(), "a test posts nothing");
 
     // A long text with a link: a thread of sentences, then the link as the last reply.
-    let cards = pending_cards(&app, 1, 1).await;
+    let cards = app.pending_cards(1, 1).await;
     let sentence = "The cache now survives restarts, so the second build takes seconds. ";
     let long = format!(
         "{}Read more: https://github.com/Codertocat/Hello-World/releases/tag/v1.0.0",
         sentence.repeat(6)
     );
-    set_x_text(&app, &cards[0], &long).await;
-    approve(&app, &cards[0], &id).await;
-    let done = settled(&app, &cards[0]).await;
+    app.set_variant(&cards[0], "x", &long).await;
+    app.approve(&cards[0], &id).await;
+    let done = app.settled(&cards[0]).await;
     assert_eq!(done["status"], "published", "{done}");
     let tweets = fake.tweets();
     assert!(tweets.len() >= 3, "{tweets:?}");
@@ -183,15 +113,16 @@ async fn an_expired_token_is_renewed_once_however_many_posts_wait(backend: Backe
     // Two hours later, three approved cards wait on two workers: one renewal, all posted.
     // (Five cards in all: the workspace's plan drafts five a month.)
     fake.expire_access();
-    let cards = pending_cards(&app, 1, 3).await;
+    let cards = app.pending_cards(1, 3).await;
     for (k, c) in cards.iter().enumerate() {
-        set_x_text(&app, c, &format!("Release {k}: faster builds.")).await;
+        app.set_variant(c, "x", &format!("Release {k}: faster builds."))
+            .await;
     }
     for c in &cards {
-        approve(&app, c, &id).await;
+        app.approve(c, &id).await;
     }
     for c in &cards {
-        let done = settled(&app, c).await;
+        let done = app.settled(c).await;
         assert_eq!(done["status"], "published", "{done}");
     }
     assert_eq!(fake.refreshes(), 1, "renewed once, not once per post");
@@ -237,20 +168,22 @@ async fn an_expired_token_is_renewed_once_however_many_posts_wait(backend: Backe
 
     // Two more hours: the stored (rotated) refresh token renews again.
     fake.expire_access();
-    let more = pending_cards(&app, 4, 1).await;
-    set_x_text(&app, &more[0], "Release 5: even faster builds.").await;
-    approve(&app, &more[0], &id).await;
-    assert_eq!(settled(&app, &more[0]).await["status"], "published");
+    let more = app.pending_cards(4, 1).await;
+    app.set_variant(&more[0], "x", "Release 5: even faster builds.")
+        .await;
+    app.approve(&more[0], &id).await;
+    assert_eq!(app.settled(&more[0]).await["status"], "published");
     assert_eq!(fake.refreshes(), 2);
     assert!(!fake.family_revoked());
 
     // The founder revokes the app on X: the renewal is refused, the channel stops with
     // X's words and asks to be connected again; nothing else is sent to it.
     fake.revoke();
-    let last = pending_cards(&app, 5, 1).await;
-    set_x_text(&app, &last[0], "Release 6: smaller binaries.").await;
-    approve(&app, &last[0], &id).await;
-    let failed = settled(&app, &last[0]).await;
+    let last = app.pending_cards(5, 1).await;
+    app.set_variant(&last[0], "x", "Release 6: smaller binaries.")
+        .await;
+    app.approve(&last[0], &id).await;
+    let failed = app.settled(&last[0]).await;
     assert_eq!(failed["status"], "failed");
     let why = failed["publications"][0]["error"].as_str().unwrap();
     assert!(
@@ -278,15 +211,17 @@ async fn x_refusals_are_told_in_words_a_founder_understands(backend: Backend) {
         "no refresh token given"
     );
     let id = channel["id"].as_str().unwrap().to_owned();
-    let cards = pending_cards(&app, 1, 3).await;
+    let cards = app.pending_cards(1, 3).await;
 
     // The same text twice: X refuses the second as a duplicate, and the card says so.
-    set_x_text(&app, &cards[0], "Faster builds are out.").await;
-    set_x_text(&app, &cards[1], "Faster builds are out.").await;
-    approve(&app, &cards[0], &id).await;
-    assert_eq!(settled(&app, &cards[0]).await["status"], "published");
-    approve(&app, &cards[1], &id).await;
-    let dup = settled(&app, &cards[1]).await;
+    app.set_variant(&cards[0], "x", "Faster builds are out.")
+        .await;
+    app.set_variant(&cards[1], "x", "Faster builds are out.")
+        .await;
+    app.approve(&cards[0], &id).await;
+    assert_eq!(app.settled(&cards[0]).await["status"], "published");
+    app.approve(&cards[1], &id).await;
+    let dup = app.settled(&cards[1]).await;
     assert_eq!(dup["status"], "failed");
     let why = dup["publications"][0]["error"].as_str().unwrap();
     assert!(why.starts_with("X refuses duplicate posts"), "{why}");
@@ -297,9 +232,10 @@ async fn x_refusals_are_told_in_words_a_founder_understands(backend: Backend) {
 
     // Too long for one post on a channel without threads: refused before sending.
     let before = fake.log.lock().unwrap().len();
-    set_x_text(&app, &cards[2], &"Faster builds for everyone. ".repeat(12)).await;
-    approve(&app, &cards[2], &id).await;
-    let long = settled(&app, &cards[2]).await;
+    app.set_variant(&cards[2], "x", &"Faster builds for everyone. ".repeat(12))
+        .await;
+    app.approve(&cards[2], &id).await;
+    let long = app.settled(&cards[2]).await;
     assert_eq!(long["status"], "failed");
     let why = long["publications"][0]["error"].as_str().unwrap();
     assert!(
@@ -310,10 +246,11 @@ async fn x_refusals_are_told_in_words_a_founder_understands(backend: Backend) {
 
     // Expired with nothing to renew it: the channel stops and asks to connect again.
     fake.expire_access();
-    let more = pending_cards(&app, 4, 1).await;
-    set_x_text(&app, &more[0], "Smaller binaries are out.").await;
-    approve(&app, &more[0], &id).await;
-    let expired = settled(&app, &more[0]).await;
+    let more = app.pending_cards(4, 1).await;
+    app.set_variant(&more[0], "x", "Smaller binaries are out.")
+        .await;
+    app.approve(&more[0], &id).await;
+    let expired = app.settled(&more[0]).await;
     assert_eq!(expired["status"], "failed");
     let why = expired["publications"][0]["error"].as_str().unwrap();
     assert!(

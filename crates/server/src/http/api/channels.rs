@@ -17,7 +17,7 @@ use serde_json::json;
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CreateChannel {
-    /// `outbox`, `webhook`, `slack`, `discord`, `mastodon`, `linkedin` or `x`.
+    /// `outbox`, `webhook`, `slack`, `discord`, `mastodon`, `linkedin`, `x` or `bluesky`.
     pub kind: String,
     pub name: Option<String>,
     /// outbox: an absolute file path; default `DATA_DIR/outbox.jsonl`.
@@ -60,6 +60,14 @@ pub struct CreateChannel {
     pub thread: Option<bool>,
     /// x: put links in a reply instead of the post (links cost far more on X's API).
     pub link_in_reply: Option<bool>,
+    /// bluesky: the account's PDS or entryway (default `https://bsky.social`).
+    pub service: Option<String>,
+    /// bluesky: the handle (`ada.bsky.social`), DID or email to sign in with.
+    pub identifier: Option<String>,
+    /// bluesky: an app password (Settings → Privacy and security → App passwords), never
+    /// the account's password. Stored encrypted; used again only if the session cannot be
+    /// renewed.
+    pub app_password: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -128,20 +136,11 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Data<ChannelView>>), ApiError> {
     let kind = ChannelKind::parse(&req.kind).ok_or_else(|| {
         let known: Vec<&str> = ChannelKind::ALL.iter().map(|k| k.as_str()).collect();
-        let later = ["bluesky"];
-        if later.contains(&req.kind.as_str()) {
-            ApiError::Validation(format!(
-                "{} channels are not available yet; available: {}",
-                req.kind,
-                known.join(", ")
-            ))
-        } else {
-            ApiError::Validation(format!(
-                "kind must be one of {}; got {:?}",
-                known.join(", "),
-                req.kind
-            ))
-        }
+        ApiError::Validation(format!(
+            "kind must be one of {}; got {:?}",
+            known.join(", "),
+            req.kind
+        ))
     })?;
     let allow_private = state.http().allows_private();
     let mut parsed = match kind {
@@ -277,6 +276,50 @@ pub async fn create(
                 generated: None,
             }
         }
+        ChannelKind::Bluesky => {
+            let identifier = required(&req.identifier, "identifier")?;
+            let password = required(&req.app_password, "app_password")?;
+            let service = public_url(
+                Some(
+                    req.service
+                        .as_deref()
+                        .unwrap_or(covalynce_publishing::bluesky::SERVICE),
+                ),
+                "service",
+                allow_private,
+            )
+            .await?;
+            // Connecting signs in once; the session is kept and renewed from then on.
+            let session = covalynce_publishing::bluesky::create_session(
+                state.http(),
+                &service,
+                identifier.trim_start_matches('@'),
+                &password,
+            )
+            .await
+            .map_err(|f| ApiError::Validation(format!("could not connect Bluesky: {f}")))?;
+            if !session.by_app_password() {
+                return Err(ApiError::Validation(
+                    "that is the account's own password: Covalynce keeps only app passwords (Bluesky → Settings → Privacy and security → App passwords), which can post but cannot change the account".into(),
+                ));
+            }
+            Parsed {
+                config: json!({
+                    "service": service.as_str().trim_end_matches('/'),
+                    "identifier": identifier.trim_start_matches('@'),
+                    "account": session.handle,
+                    "did": session.did,
+                    "expires_at": session.expires_at(),
+                    "renewable": true,
+                }),
+                secrets: Some(json!({
+                    "app_password": password,
+                    "access_jwt": session.access_jwt,
+                    "refresh_jwt": session.refresh_jwt,
+                })),
+                generated: None,
+            }
+        }
         ChannelKind::Slack | ChannelKind::Discord => {
             let url = public_url(req.webhook_url.as_deref(), "webhook_url", allow_private).await?;
             if kind == ChannelKind::Discord && !url.path().contains("/webhooks/") {
@@ -403,6 +446,7 @@ fn default_name(kind: ChannelKind) -> &'static str {
         ChannelKind::Mastodon => "Mastodon",
         ChannelKind::Linkedin => "LinkedIn",
         ChannelKind::X => "X",
+        ChannelKind::Bluesky => "Bluesky",
     }
 }
 
