@@ -58,6 +58,20 @@ impl ChannelKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// The platform's name, as people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChannelKind::Outbox => "the outbox",
+            ChannelKind::Webhook => "the webhook",
+            ChannelKind::Slack => "Slack",
+            ChannelKind::Discord => "Discord",
+            ChannelKind::Mastodon => "Mastodon",
+            ChannelKind::Linkedin => "LinkedIn",
+            ChannelKind::X => "X",
+            ChannelKind::Bluesky => "Bluesky",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Outbox => "outbox",

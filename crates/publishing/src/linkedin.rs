@@ -18,6 +18,20 @@ pub const VERSION: &str = "202610";
 pub const MAX_CHARS: usize = 3000;
 /// The API's public base; channels may name another (a test server).
 pub const API_BASE: &str = "https://api.linkedin.com";
+/// Where members authorize apps and tokens are granted.
+pub const WEB_BASE: &str = "https://www.linkedin.com";
+/// A member posting as themself.
+pub const MEMBER_SCOPES: &str = "openid profile w_member_social";
+/// Also posting as a page they administer: `w_organization_social` to post, and
+/// `r_organization_admin` to list the pages (`organizationAcls`) and read their names.
+pub const PAGE_SCOPES: &str =
+    "openid profile w_member_social w_organization_social r_organization_admin";
+/// The page roles that may post as the page.
+const POSTING_ROLES: [&str; 3] = [
+    "ADMINISTRATOR",
+    "CONTENT_ADMIN",
+    "DIRECT_SPONSORED_CONTENT_POSTER",
+];
 
 /// Escapes the characters "little text" treats as markup, so a post shows as written.
 pub fn escape(text: &str) -> String {
@@ -60,13 +74,26 @@ fn message_of(body: &str) -> String {
         .unwrap_or_else(|| snippet(body))
 }
 
-/// What LinkedIn grants for an authorization code.
-#[derive(Debug, Clone, PartialEq)]
+/// What LinkedIn grants for an authorization code or a refresh token.
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Grant {
     pub access_token: String,
     /// Seconds (60 days for member tokens).
     pub expires_in: Option<i64>,
+    /// Only for apps LinkedIn approved for programmatic refresh; it does not rotate and
+    /// lasts 365 days from the first authorization.
     pub refresh_token: Option<String>,
+    /// Seconds left on the refresh token.
+    pub refresh_token_expires_in: Option<i64>,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token_expires_in", &self.refresh_token_expires_in)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The browser's way to "Connect LinkedIn": where to send it (`state` ties the callback to
@@ -76,6 +103,7 @@ pub fn authorize_url(
     client_id: &str,
     redirect_uri: &str,
     state: &str,
+    scopes: &str,
 ) -> Result<Url, Failure> {
     let mut url = web
         .join("/oauth/v2/authorization")
@@ -85,7 +113,7 @@ pub fn authorize_url(
         .append_pair("client_id", client_id)
         .append_pair("redirect_uri", redirect_uri)
         .append_pair("state", state)
-        .append_pair("scope", "openid profile w_member_social");
+        .append_pair("scope", scopes);
     Ok(url)
 }
 
@@ -98,39 +126,142 @@ pub async fn exchange_code(
     code: &str,
     redirect_uri: &str,
 ) -> Result<Grant, Failure> {
+    token_request(
+        http,
+        web,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+        ],
+    )
+    .await
+    .map_err(|f| match f {
+        Failure::Expired { message } => Failure::permanent(message),
+        other => other,
+    })
+}
+
+/// A new access token for a refresh token (programmatic refresh). A refused refresh token
+/// (expired after its year, or revoked) is [`Failure::Expired`]: the member must connect
+/// again.
+pub async fn refresh(
+    http: &Http,
+    web: &Url,
+    client_id: &str,
+    client_secret: &str,
+    refresh_token: &str,
+) -> Result<Grant, Failure> {
+    let mut grant = token_request(
+        http,
+        web,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+        ],
+    )
+    .await?;
+    // LinkedIn's refresh tokens do not rotate: keep the one in hand if none came back.
+    grant
+        .refresh_token
+        .get_or_insert_with(|| refresh_token.to_owned());
+    Ok(grant)
+}
+
+async fn token_request(http: &Http, web: &Url, form: &[(&str, &str)]) -> Result<Grant, Failure> {
     let url = web
         .join("/oauth/v2/accessToken")
         .map_err(|e| Failure::broken(format!("the LinkedIn address is invalid: {e}")))?;
     let r = http
         .post(&url)
         .map_err(|r| Failure::broken(r.0))?
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("client_id", client_id),
-            ("client_secret", client_secret),
-        ])
+        .form(form)
         .send()
         .await
         .map_err(|e| Failure::unanswered(e, "LinkedIn"))?;
     let status = r.status().as_u16();
     let body = r.text().await.unwrap_or_default();
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let said = v["error_description"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| message_of(&body));
     match (status, v["access_token"].as_str()) {
         (200, Some(token)) => Ok(Grant {
             access_token: token.to_owned(),
             expires_in: v["expires_in"].as_i64(),
             refresh_token: v["refresh_token"].as_str().map(str::to_owned),
+            refresh_token_expires_in: v["refresh_token_expires_in"].as_i64(),
         }),
-        _ => Err(Failure::permanent(format!(
-            "LinkedIn did not grant access ({status}: {})",
-            v["error_description"]
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| message_of(&body))
-        ))),
+        (400 | 401, _) => Err(Failure::Expired {
+            message: format!("LinkedIn did not grant access ({status}: {said})"),
+        }),
+        _ => Err(Failure::retry(
+            format!("LinkedIn answered {status} to the token request: {said}"),
+            None,
+        )),
     }
+}
+
+/// The LinkedIn pages this member may post as: (`urn:li:organization:ID`, name), from
+/// `organizationAcls` (approved posting roles) and each page's `localizedName`.
+pub async fn pages(http: &Http, api: &Url, token: &str) -> Result<Vec<(String, String)>, Failure> {
+    let get = |url: Url| async move {
+        let r = http
+            .get(&url)
+            .map_err(|r| Failure::broken(r.0))?
+            .bearer_auth(token)
+            .header("LinkedIn-Version", VERSION)
+            .header("X-Restli-Protocol-Version", "2.0.0")
+            .send()
+            .await
+            .map_err(|e| Failure::unanswered(e, "LinkedIn"))?;
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap_or_default();
+        match status {
+            200 => Ok(serde_json::from_str::<Value>(&body).unwrap_or(Value::Null)),
+            401 => Err(Failure::Expired {
+                message: format!("LinkedIn refused the access token ({})", message_of(&body)),
+            }),
+            403 => Err(Failure::permanent(format!(
+                "LinkedIn does not let this app list your pages ({}): it needs r_organization_admin",
+                message_of(&body)
+            ))),
+            _ => Err(Failure::retry(
+                format!("LinkedIn answered {status}: {}", message_of(&body)),
+                None,
+            )),
+        }
+    };
+    let mut acls = endpoint(api, "/rest/organizationAcls")?;
+    acls.query_pairs_mut()
+        .append_pair("q", "roleAssignee")
+        .append_pair("state", "APPROVED")
+        .append_pair("count", "100");
+    let listed = get(acls).await?;
+    let mut urns: Vec<String> = Vec::new();
+    for acl in listed["elements"].as_array().into_iter().flatten() {
+        let role = acl["role"].as_str().unwrap_or_default();
+        if let Some(urn) = acl["organization"].as_str()
+            && POSTING_ROLES.contains(&role)
+            && urn.starts_with("urn:li:organization:")
+            && !urns.iter().any(|u| u == urn)
+        {
+            urns.push(urn.to_owned());
+        }
+    }
+    let mut out = Vec::with_capacity(urns.len());
+    for urn in urns {
+        let id = urn.trim_start_matches("urn:li:organization:");
+        let org = get(endpoint(api, &format!("/rest/organizations/{id}"))?).await?;
+        let name = org["localizedName"].as_str().unwrap_or(id).to_owned();
+        out.push((urn, name));
+    }
+    Ok(out)
 }
 
 /// The member the token belongs to (`/v2/userinfo`): (`sub`, name). Used to connect and to
@@ -227,10 +358,13 @@ pub async fn publish(
             pause_until: None,
             note: None,
         }),
-        401 => Err(Failure::broken(format!(
-            "LinkedIn refused the access token ({}): it expired or was revoked; connect LinkedIn again",
-            message_of(&body)
-        ))),
+        // Renewed where a refresh token is held; otherwise the channel stops.
+        401 => Err(Failure::Expired {
+            message: format!(
+                "LinkedIn refused the access token ({}): it expired or was revoked",
+                message_of(&body)
+            ),
+        }),
         403 => Err(Failure::broken(format!(
             "LinkedIn says this token may not post for {author} ({}): it needs w_member_social (or w_organization_social for a page)",
             message_of(&body)

@@ -12,7 +12,7 @@
 
 use super::Context;
 use covalynce_domain::now_millis;
-use covalynce_publishing::{Failure, Url, bluesky, x};
+use covalynce_publishing::{Failure, Url, bluesky, linkedin, x};
 use covalynce_storage::ChannelRecord;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -39,7 +39,7 @@ pub async fn fresh(
     channel: ChannelRecord,
     refused: bool,
 ) -> Result<ChannelRecord, Failure> {
-    if !matches!(channel.kind.as_str(), "x" | "bluesky") {
+    if !matches!(channel.kind.as_str(), "x" | "bluesky" | "linkedin") {
         return Ok(channel);
     }
     let expiring = |c: &ChannelRecord| {
@@ -102,10 +102,10 @@ pub async fn fresh(
 }
 
 fn platform(channel: &ChannelRecord) -> &'static str {
-    if channel.kind == "bluesky" {
-        "Bluesky"
-    } else {
-        "X"
+    match channel.kind.as_str() {
+        "bluesky" => "Bluesky",
+        "linkedin" => "LinkedIn",
+        _ => "X",
     }
 }
 
@@ -127,10 +127,10 @@ async fn renew(ctx: &Context, channel: &ChannelRecord) -> Result<ChannelRecord, 
                 "the {name} channel's stored credentials are not readable"
             ))
         })?;
-    let (next, config) = if channel.kind == "bluesky" {
-        renew_bluesky(ctx, channel, &secrets).await?
-    } else {
-        renew_x(ctx, channel, &secrets).await?
+    let (next, config) = match channel.kind.as_str() {
+        "bluesky" => renew_bluesky(ctx, channel, &secrets).await?,
+        "linkedin" => renew_linkedin(ctx, channel, &secrets).await?,
+        _ => renew_x(ctx, channel, &secrets).await?,
     };
     let new_sealed = ctx.secrets.seal(
         serde_json::to_vec(&next)
@@ -202,6 +202,45 @@ async fn renew_bluesky(
     let mut config = channel.config.clone();
     config["expires_at"] = json!(session.expires_at());
     config["account"] = json!(session.handle);
+    Ok((next, config))
+}
+
+/// LinkedIn: the refresh token (365 days from the first authorization; it does not
+/// rotate) for a new 60-day access token.
+async fn renew_linkedin(
+    ctx: &Context,
+    channel: &ChannelRecord,
+    secrets: &Value,
+) -> Result<(Value, Value), Failure> {
+    let (Some(refresh_token), Some(client_id), Some(client_secret)) = (
+        secrets["refresh_token"].as_str(),
+        channel.config["client_id"].as_str(),
+        secrets["client_secret"].as_str(),
+    ) else {
+        return Err(broken(
+            "the LinkedIn access token expired and this channel has no refresh token to renew it; connect LinkedIn again",
+        ));
+    };
+    let web = channel.config["web_base"]
+        .as_str()
+        .unwrap_or(linkedin::WEB_BASE);
+    let web = Url::parse(web).map_err(|_| broken("the LinkedIn channel's address is invalid"))?;
+    let grant = linkedin::refresh(&ctx.http, &web, client_id, client_secret, refresh_token)
+        .await
+        .map_err(|f| match f {
+            Failure::Expired { message } => broken(format!(
+                "{message}; the refresh token ran out (a year after connecting) or was revoked: connect LinkedIn again"
+            )),
+            other => other,
+        })?;
+    let mut next = secrets.clone();
+    next["access_token"] = json!(grant.access_token);
+    next["refresh_token"] = json!(grant.refresh_token);
+    let mut config = channel.config.clone();
+    config["expires_at"] = json!(grant.expires_in.map(|s| now_millis() + s * 1000));
+    if let Some(s) = grant.refresh_token_expires_in {
+        config["refresh_expires_at"] = json!(now_millis() + s * 1000);
+    }
     Ok((next, config))
 }
 

@@ -79,6 +79,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             return Ok(());
         }
     };
+    let label = target.kind().label();
     let kind = target.kind().as_str();
     let now = now_millis();
     if queued && let Some(until) = channel.paused_until.filter(|u| *u > now) {
@@ -134,7 +135,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         .await
         .map_err(|f| match f {
             Failure::Expired { message } => Failure::Permanent {
-                message: format!("{message}; connect the account again"),
+                message: format!("{message}; connect {label} again"),
                 channel_broken: true,
             },
             other => other,

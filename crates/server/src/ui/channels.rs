@@ -23,6 +23,15 @@ struct ChannelsPage {
     linkedin_oauth: bool,
     /// "Connect X" (OAuth 2.0 with PKCE) is configured on this server.
     x_oauth: bool,
+    /// After "Connect a LinkedIn page": the pages to choose from.
+    linkedin_pages: Option<PagePicker>,
+}
+
+/// The LinkedIn pages a member may post as, and the `state` of the pending connection
+/// (sealed in the cookie with the token) that choosing one completes.
+struct PagePicker {
+    state: String,
+    pages: Vec<(String, String)>,
 }
 
 async fn page<R>(
@@ -30,6 +39,16 @@ async fn page<R>(
     signed: &Signed<R>,
     notice: Option<(bool, String)>,
     created_secret: Option<String>,
+) -> Result<Response, UiError> {
+    page_with(state, signed, notice, created_secret, None).await
+}
+
+async fn page_with<R>(
+    state: &AppState,
+    signed: &Signed<R>,
+    notice: Option<(bool, String)>,
+    created_secret: Option<String>,
+    linkedin_pages: Option<PagePicker>,
 ) -> Result<Response, UiError> {
     let channels: Vec<ChannelView> = state
         .store()
@@ -42,11 +61,13 @@ async fn page<R>(
     let expiry = channels
         .iter()
         .filter_map(|c| {
-            // A channel that renews its own token (X, Bluesky) needs no reconnecting.
-            if c.config["renewable"].as_bool() == Some(true) {
-                return None;
-            }
-            let at = c.config["expires_at"].as_i64()?;
+            // A channel that renews its own token (X, Bluesky, LinkedIn with a refresh
+            // token) needs reconnecting only when what renews it runs out.
+            let at = if c.config["renewable"].as_bool() == Some(true) {
+                c.config["refresh_expires_at"].as_i64()?
+            } else {
+                c.config["expires_at"].as_i64()?
+            };
             let day = &covalynce_domain::time::format_rfc3339(at)[..10];
             let note = if at <= now {
                 format!("the token expired on {day}: connect again")
@@ -69,6 +90,7 @@ async fn page<R>(
         expiry,
         linkedin_oauth: state.security().config.linkedin.is_some(),
         x_oauth: state.security().config.x.is_some(),
+        linkedin_pages,
     });
     if failed {
         *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -118,6 +140,7 @@ pub async fn create(
         client_secret: field("client_secret"),
         thread: Some(field("thread").is_some()),
         link_in_reply: Some(field("link_in_reply").is_some()),
+        refresh_token_expires_in: None,
         service: field("service"),
         identifier: field("identifier"),
         app_password: field("app_password"),
@@ -205,13 +228,27 @@ pub async fn act(
     page(&state, &signed, Some(notice), None).await
 }
 
+#[derive(serde::Deserialize)]
+pub struct LinkedinConnect {
+    /// Post as a page the member administers (asks for the page scopes too).
+    #[serde(default)]
+    pages: Option<String>,
+}
+
 /// "Connect LinkedIn": to LinkedIn's consent page, with a `state` sealed in a short-lived
 /// cookie so the callback can only complete this browser's request.
 pub async fn linkedin_connect(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: axum::http::HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<LinkedinConnect>,
 ) -> Result<Response, UiError> {
+    let pages = q.pages.is_some_and(|p| p == "1" || p == "true");
+    let scopes = if pages {
+        covalynce_publishing::linkedin::PAGE_SCOPES
+    } else {
+        covalynce_publishing::linkedin::MEMBER_SCOPES
+    };
     let app = linkedin_app(&state)?;
     let nonce = crate::auth::random_token();
     let redirect = format!(
@@ -224,14 +261,20 @@ pub async fn linkedin_connect(
             format!("the LinkedIn address is invalid: {e}"),
         )
     })?;
-    let to = covalynce_publishing::linkedin::authorize_url(&web, &app.client_id, &redirect, &nonce)
-        .map_err(|f| UiError::Page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, f.to_string()))?;
+    let to = covalynce_publishing::linkedin::authorize_url(
+        &web,
+        &app.client_id,
+        &redirect,
+        &nonce,
+        scopes,
+    )
+    .map_err(|f| UiError::Page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, f.to_string()))?;
     Ok(to_consent(
         &state,
         &signed,
         &LINKEDIN,
         &nonce,
-        serde_json::json!({}),
+        serde_json::json!({ "pages": pages }),
         &to,
     ))
 }
@@ -266,6 +309,23 @@ fn to_consent(
     extra: serde_json::Value,
     to: &covalynce_publishing::Url,
 ) -> Response {
+    let mut r = axum::response::Redirect::to(to.as_str()).into_response();
+    crate::auth::append_cookie(
+        &mut r,
+        &pending_cookie(state, signed, pending, nonce, extra),
+    );
+    r
+}
+
+/// The pending connection's cookie: `state`, bound to this workspace and person, plus
+/// `extra`, sealed for 10 minutes.
+fn pending_cookie(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    pending: &Pending,
+    nonce: &str,
+    extra: serde_json::Value,
+) -> String {
     use base64::Engine;
     let mut sealed = serde_json::json!({
         "state": nonce,
@@ -280,16 +340,13 @@ fn to_consent(
     }
     let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(state.secrets().seal(sealed.to_string().as_bytes()));
-    let cookie = crate::auth::set_cookie(
+    crate::auth::set_cookie(
         pending.cookie,
         &sealed,
         pending.path,
         std::time::Duration::from_secs(600),
         state.security().config.secure_cookies,
-    );
-    let mut r = axum::response::Redirect::to(to.as_str()).into_response();
-    crate::auth::append_cookie(&mut r, &cookie);
-    r
+    )
 }
 
 /// The pending connection this browser started, if the platform's `state` matches it
@@ -383,7 +440,7 @@ pub async fn linkedin_callback(
         )
         .await;
     }
-    pending_connection(&state, &signed, &headers, &LINKEDIN, q.state.as_deref())?;
+    let pending = pending_connection(&state, &signed, &headers, &LINKEDIN, q.state.as_deref())?;
     let code = q
         .code
         .ok_or_else(|| refused("LinkedIn sent no code.".into()))?;
@@ -414,31 +471,125 @@ pub async fn linkedin_callback(
             Ok(m) => m,
             Err(f) => return page(&state, &signed, Some((false, f.to_string())), None).await,
         };
+    if pending["pages"].as_bool() != Some(true) {
+        let author = format!("urn:li:person:{sub}");
+        let notice = connect_linkedin(&state, &signed, &app, grant, author, None).await;
+        return connected_page(&state, &signed, &LINKEDIN, notice).await;
+    }
+    let pages = match covalynce_publishing::linkedin::pages(state.http(), &api, &grant.access_token)
+        .await
+    {
+        Ok(p) => p,
+        Err(f) => {
+            let notice = (false, format!("Could not list your LinkedIn pages: {f}"));
+            return connected_page(&state, &signed, &LINKEDIN, notice).await;
+        }
+    };
+    match pages.as_slice() {
+        [] => {
+            let notice = (
+                false,
+                "LinkedIn says you administer no page (an approved administrator or content admin role is needed to post as one). Connect your own profile instead, or ask a page admin to add you.".to_owned(),
+            );
+            connected_page(&state, &signed, &LINKEDIN, notice).await
+        }
+        [(urn, name)] => {
+            let notice =
+                connect_linkedin(&state, &signed, &app, grant, urn.clone(), Some(name)).await;
+            connected_page(&state, &signed, &LINKEDIN, notice).await
+        }
+        _ => {
+            // Several pages: the token waits, sealed in the pending cookie, for the choice.
+            let nonce = crate::auth::random_token();
+            let extra = serde_json::json!({ "grant": grant, "pages": pages });
+            let cookie = pending_cookie(&state, &signed, &LINKEDIN, &nonce, extra);
+            let picker = PagePicker {
+                state: nonce,
+                pages,
+            };
+            let mut r = page_with(&state, &signed, None, None, Some(picker)).await?;
+            crate::auth::append_cookie(&mut r, &cookie);
+            Ok(r)
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct PageChoice {
+    state: Option<String>,
+    organization: String,
+}
+
+/// The page chosen after "Connect a LinkedIn page": the token sealed in this browser's
+/// pending connection posts as it.
+pub async fn linkedin_page(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: axum::http::HeaderMap,
+    CsrfForm(form): CsrfForm<PageChoice>,
+) -> Result<Response, UiError> {
+    let app = linkedin_app(&state)?;
+    let pending = pending_connection(&state, &signed, &headers, &LINKEDIN, form.state.as_deref())?;
+    let refused = |m: &str| UiError::Page(axum::http::StatusCode::BAD_REQUEST, m.to_owned());
+    let offered = pending["pages"].as_array().and_then(|pages| {
+        pages
+            .iter()
+            .find(|p| p[0].as_str() == Some(form.organization.as_str()))
+            .and_then(|p| p[1].as_str())
+            .map(str::to_owned)
+    });
+    let Some(name) = offered else {
+        return Err(refused(
+            "That page was not among the ones LinkedIn offered; start again from Channels.",
+        ));
+    };
+    let grant: covalynce_publishing::linkedin::Grant =
+        serde_json::from_value(pending["grant"].clone()).map_err(|_| {
+            refused("The pending LinkedIn connection is unreadable; start again from Channels.")
+        })?;
+    let notice =
+        connect_linkedin(&state, &signed, &app, grant, form.organization, Some(&name)).await;
+    connected_page(&state, &signed, &LINKEDIN, notice).await
+}
+
+/// Makes the channel for a LinkedIn grant posting as `author` (through the API's own
+/// creation, so its checks and audit apply); what to tell the person.
+async fn connect_linkedin(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    app: &crate::auth::OAuthApp,
+    grant: covalynce_publishing::linkedin::Grant,
+    author: String,
+    page: Option<&str>,
+) -> (bool, String) {
     let req = CreateChannel {
         kind: "linkedin".into(),
+        name: page.map(|p| format!("LinkedIn · {p}")),
         access_token: Some(grant.access_token),
-        author: Some(format!("urn:li:person:{sub}")),
+        author: Some(author),
         api_base: Some(app.api_base.clone()),
         expires_in: grant.expires_in,
+        refresh_token: grant.refresh_token,
+        refresh_token_expires_in: grant.refresh_token_expires_in,
         ..CreateChannel::default()
     };
-    let notice = match crate::http::api::channels::create(
-        State(state.clone()),
-        signed.auth_as::<Editor>()?,
-        ApiJson(req),
-    )
-    .await
-    {
-        Ok((_, axum::Json(c))) => (
-            true,
-            format!(
-                "Connected LinkedIn as {}.",
-                c.data.config["account"].as_str().unwrap_or("you")
-            ),
-        ),
-        Err(e) => (false, UiError::from(e).message()),
+    let auth = match signed.auth_as::<Editor>() {
+        Ok(a) => a,
+        Err(e) => return (false, e.message()),
     };
-    connected_page(&state, &signed, &LINKEDIN, notice).await
+    match crate::http::api::channels::create(State(state.clone()), auth, ApiJson(req)).await {
+        Ok((_, axum::Json(c))) => {
+            let who = c.data.config["account"].as_str().unwrap_or("you");
+            match page {
+                Some(p) => (
+                    true,
+                    format!("Connected LinkedIn: {who} posts as the page {p}."),
+                ),
+                None => (true, format!("Connected LinkedIn as {who}.")),
+            }
+        }
+        Err(e) => (false, UiError::from(e).message()),
+    }
 }
 
 use axum::response::IntoResponse as _;

@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
             "/channels/linkedin/callback",
             get(channels::linkedin_callback),
         )
+        .route("/channels/linkedin/page", post(channels::linkedin_page))
         .route("/channels/x/connect", get(channels::x_connect))
         .route("/channels/x/callback", get(channels::x_callback))
         .route("/channels/{id}/{action}", post(channels::act))

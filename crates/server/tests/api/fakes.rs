@@ -636,6 +636,14 @@ async fn mastodon_post(
 struct LinkedinState {
     tokens: Vec<String>,
     displayed: Vec<String>,
+    /// Who each post was made as.
+    authors: Vec<String>,
+    /// Pages the member may post as: (organization id, name).
+    pages: Vec<(String, String)>,
+    /// The refresh token codes come with (apps approved for programmatic refresh); it
+    /// does not rotate.
+    refresh_token: Option<String>,
+    refreshes: usize,
 }
 
 #[derive(Clone)]
@@ -655,6 +663,11 @@ impl FakeLinkedin {
         let router = Router::new()
             .route("/v2/userinfo", axum::routing::get(linkedin_me))
             .route("/rest/posts", post(linkedin_post))
+            .route("/rest/organizationAcls", axum::routing::get(linkedin_acls))
+            .route(
+                "/rest/organizations/{id}",
+                axum::routing::get(linkedin_organization),
+            )
             .route("/oauth/v2/accessToken", post(linkedin_token))
             .with_state((log.clone(), state.clone()));
         Self {
@@ -666,6 +679,28 @@ impl FakeLinkedin {
 
     pub fn revoke_all(&self) {
         self.state.lock().unwrap().tokens.clear();
+    }
+
+    /// The member administers these pages (id, name).
+    pub fn with_pages(&self, pages: &[(&str, &str)]) {
+        self.state.lock().unwrap().pages = pages
+            .iter()
+            .map(|(id, name)| (id.to_string(), name.to_string()))
+            .collect();
+    }
+
+    /// Codes come with this refresh token (`None`: the app is not approved for it).
+    pub fn issue_refresh_token(&self, token: Option<&str>) {
+        self.state.lock().unwrap().refresh_token = token.map(str::to_owned);
+    }
+
+    pub fn refreshes(&self) -> usize {
+        self.state.lock().unwrap().refreshes
+    }
+
+    /// Who each post was made as (`urn:li:person:…`, `urn:li:organization:…`).
+    pub fn authors(&self) -> Vec<String> {
+        self.state.lock().unwrap().authors.clone()
     }
 
     /// The posts as readers see them.
@@ -735,9 +770,16 @@ async fn linkedin_post(
             .into_response();
     }
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if v["author"].as_str().is_none_or(str::is_empty) {
+    let author = v["author"].as_str().unwrap_or_default().to_owned();
+    if author.is_empty() {
         return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({"status": 422, "message": "ERROR :: /author :: field is required but not found and has no default value"}))).into_response();
     }
+    if let Some(org) = author.strip_prefix("urn:li:organization:")
+        && !s.pages.iter().any(|(id, _)| id == org)
+    {
+        return (StatusCode::FORBIDDEN, axum::Json(json!({"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED", "message": "Not enough permissions to access: partnerApiPostsExternal.CREATE.20261101"}))).into_response();
+    }
+    s.authors.push(author);
     // Little text: a backslash makes the next character literal; an unescaped reserved
     // character ends what is shown (and the answer is still 201).
     let mut shown = String::new();
@@ -777,24 +819,90 @@ async fn linkedin_token(
         &body,
     );
     let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let ok = form.get("grant_type").map(String::as_str) == Some("authorization_code")
-        && form.get("client_id").map(String::as_str) == Some("cid")
-        && form.get("client_secret").map(String::as_str) == Some("csecret")
-        && form.get("code").map(String::as_str) == Some("good-code")
-        && form
-            .get("redirect_uri")
-            .is_some_and(|u| u.ends_with("/channels/linkedin/callback"));
-    if !ok {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": "Unable to retrieve access token: appid/redirect uri/code verifier does not match authorization code"}))).into_response();
+    let field = |k: &str| form.get(k).map(String::as_str);
+    let client = field("client_id") == Some("cid") && field("client_secret") == Some("csecret");
+    let mut s = state.lock().unwrap();
+    match field("grant_type") {
+        Some("authorization_code")
+            if client
+                && field("code") == Some("good-code")
+                && field("redirect_uri").is_some_and(|u| u.ends_with("/channels/linkedin/callback")) =>
+        {
+            let token = s.tokens.first().cloned().unwrap_or_default();
+            let mut grant = json!({"access_token": token, "expires_in": 5_184_000, "scope": "openid,profile,w_member_social"});
+            if let Some(r) = &s.refresh_token {
+                grant["refresh_token"] = json!(r);
+                grant["refresh_token_expires_in"] = json!(31_536_000);
+            }
+            axum::Json(grant).into_response()
+        }
+        // Programmatic refresh: a new access token; the refresh token stays the same and
+        // keeps its end (a year from the first authorization).
+        Some("refresh_token")
+            if client
+                && field("refresh_token").is_some()
+                && field("refresh_token") == s.refresh_token.as_deref() =>
+        {
+            s.refreshes += 1;
+            let token = format!("AQV-linkedin-renewed-{}", s.refreshes);
+            s.tokens.push(token.clone());
+            axum::Json(json!({"access_token": token, "expires_in": 5_184_000, "refresh_token": s.refresh_token, "refresh_token_expires_in": 31_536_000 - 3_600})).into_response()
+        }
+        Some("refresh_token") => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": "The provided authorization grant or refresh token is invalid, expired or revoked"}))).into_response(),
+        _ => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": "Unable to retrieve access token: appid/redirect uri/code verifier does not match authorization code"}))).into_response(),
     }
-    let token = state
-        .lock()
-        .unwrap()
-        .tokens
-        .first()
-        .cloned()
-        .unwrap_or_default();
-    axum::Json(json!({"access_token": token, "expires_in": 5_184_000, "scope": "openid,profile,w_member_social"})).into_response()
+}
+
+/// The member's roles on pages (`q=roleAssignee`), in LinkedIn's shape.
+async fn linkedin_acls(
+    State((log, state)): State<LinkedinShared>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &log,
+        "/rest/organizationAcls".into(),
+        q.clone(),
+        headers.clone(),
+        &Bytes::new(),
+    );
+    let s = state.lock().unwrap();
+    if !bearer_in(&s.tokens, &headers) {
+        return linkedin_revoked();
+    }
+    if q.get("q").map(String::as_str) != Some("roleAssignee")
+        || headers.get("x-restli-protocol-version").is_none()
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"status": 400, "message": "Invalid finder"})),
+        )
+            .into_response();
+    }
+    let mut elements: Vec<Value> = s
+        .pages
+        .iter()
+        .map(|(id, _)| json!({"organization": format!("urn:li:organization:{id}"), "role": "ADMINISTRATOR", "roleAssignee": "urn:li:person:abc123", "state": "APPROVED"}))
+        .collect();
+    // A role that cannot post is listed too, and must not be offered.
+    elements.push(json!({"organization": "urn:li:organization:9999", "role": "ANALYST", "roleAssignee": "urn:li:person:abc123", "state": "APPROVED"}));
+    axum::Json(json!({"paging": {"count": 100, "start": 0, "links": []}, "elements": elements}))
+        .into_response()
+}
+
+async fn linkedin_organization(
+    State((_, state)): State<LinkedinShared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let s = state.lock().unwrap();
+    if !bearer_in(&s.tokens, &headers) {
+        return linkedin_revoked();
+    }
+    match s.pages.iter().find(|(i, _)| *i == id) {
+        Some((_, name)) => axum::Json(json!({"id": id.parse::<i64>().unwrap_or(0), "localizedName": name, "vanityName": name.to_lowercase().replace(' ', "-")})).into_response(),
+        None => (StatusCode::FORBIDDEN, axum::Json(json!({"status": 403, "message": "Not enough permissions to access: organizations.GET"}))).into_response(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------

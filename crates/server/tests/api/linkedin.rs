@@ -10,6 +10,7 @@ on_both_backends!(
     a_linkedin_post_appears_whole_with_its_link,
     a_revoked_linkedin_token_stops_the_channel_with_linkedins_words,
     connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_channel,
+    connect_a_linkedin_page_posts_as_the_page_and_renews_its_token,
 );
 
 const TOKEN: &str = "AQV-linkedin-member-token-0123456789";
@@ -182,12 +183,10 @@ async fn a_revoked_linkedin_token_stops_the_channel_with_linkedins_words(backend
     app.stop().await;
 }
 
-async fn connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_channel(
-    backend: Backend,
-) {
-    let fake = FakeLinkedin::start(TOKEN).await;
+/// A server whose operator set up a LinkedIn app (client `cid`/`csecret`) at the fake.
+async fn with_operator_app(backend: Backend, fake: &FakeLinkedin) -> TestApp {
     let base = fake.base.clone();
-    let app = spawn_app_with(backend, move |c| {
+    spawn_app_with(backend, move |c| {
         c.security.linkedin = Some(covalynce::auth::OAuthApp {
             client_id: "cid".into(),
             client_secret: "csecret".into(),
@@ -195,7 +194,14 @@ async fn connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_cha
             api_base: base,
         })
     })
-    .await;
+    .await
+}
+
+async fn connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_channel(
+    backend: Backend,
+) {
+    let fake = FakeLinkedin::start(TOKEN).await;
+    let app = with_operator_app(backend, &fake).await;
     let owner =
         crate::accounts::Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"}))
             .await;
@@ -336,5 +342,145 @@ async fn connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_cha
         .unwrap();
     assert!(page.contains("the token expired on"), "{page}");
     assert!(page.contains("href=\"/channels/linkedin/connect\""));
+    app.stop().await;
+}
+
+async fn connect_a_linkedin_page_posts_as_the_page_and_renews_its_token(backend: Backend) {
+    let fake = FakeLinkedin::start(TOKEN).await;
+    fake.with_pages(&[("1001", "Covalynce"), ("1002", "Acme Labs")]);
+    fake.issue_refresh_token(Some("AQX-linkedin-refresh"));
+    let mut app = with_operator_app(backend, &fake).await;
+    let owner =
+        crate::accounts::Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"}))
+            .await;
+    let team = app.token_for("team").await;
+    let channels_page = owner.page("/channels").await;
+    assert!(
+        channels_page
+            .html
+            .contains("href=\"/channels/linkedin/connect?pages=1\""),
+        "the page button shows"
+    );
+    let (_, q, cookies) = owner
+        .start_connect("/channels/linkedin/connect?pages=1")
+        .await;
+    assert_eq!(
+        q["scope"],
+        "openid profile w_member_social w_organization_social r_organization_admin"
+    );
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let back = plain
+        .get(app.url(&format!(
+            "/channels/linkedin/callback?code=good-code&state={}",
+            q["state"]
+        )))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 200);
+    // The token waits (sealed) in a new pending cookie while the founder picks a page.
+    let pending = back.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = back.text().await.unwrap();
+    assert!(html.contains("Which LinkedIn page"), "{html}");
+    assert!(html.contains("Post as Covalynce") && html.contains("Post as Acme Labs"));
+    assert!(
+        !html.contains("urn:li:organization:9999"),
+        "an analyst cannot post"
+    );
+    assert!(!html.contains(TOKEN) && !html.contains("AQX-linkedin-refresh"));
+    assert!(!pending.contains(TOKEN), "the token is sealed");
+    let state = html
+        .split("name=\"state\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let choose = |organization: &'static str| {
+        let form = [
+            ("_csrf", owner.csrf_token().to_owned()),
+            ("state", state.clone()),
+            ("organization", organization.to_owned()),
+        ];
+        plain
+            .post(app.url("/channels/linkedin/page"))
+            .header("cookie", format!("{}; {pending}", owner.cookie()))
+            .header("origin", app.addr.clone())
+            .form(&form)
+            .send()
+    };
+    // A page LinkedIn did not offer is refused.
+    let forged = choose("urn:li:organization:9999").await.unwrap();
+    assert_eq!(forged.status(), 400);
+    let chosen = choose("urn:li:organization:1002").await.unwrap();
+    assert_eq!(chosen.status(), 200);
+    let html = chosen.text().await.unwrap();
+    assert!(
+        html.contains("Connected LinkedIn: Ada Founder posts as the page Acme Labs."),
+        "{html}"
+    );
+    // From here on, the API as the founder's workspace.
+    app.token = team;
+    let ch = app.get_json("/api/v1/channels").await["data"][0].clone();
+    assert_eq!(ch["name"], "LinkedIn · Acme Labs");
+    assert_eq!(ch["config"]["author"], "urn:li:organization:1002");
+    assert_eq!(ch["config"]["renewable"], true);
+    assert!(ch["config"]["refresh_expires_at"].as_i64().is_some());
+    assert!(!ch.to_string().contains("AQX-linkedin-refresh"));
+    let id = ch["id"].as_str().unwrap().to_owned();
+
+    // Posts go out as the page.
+    let cards = app.pending_cards(1, 3).await;
+    app.set_variant(&cards[0], "linkedin", "Acme Labs ships exports.")
+        .await;
+    app.approve(&cards[0], &id).await;
+    assert_eq!(app.settled(&cards[0]).await["status"], "published");
+    assert_eq!(fake.authors(), ["urn:li:organization:1002"]);
+
+    // Sixty days on, the access token is refused: renewed with the refresh token, once,
+    // and the post goes out.
+    fake.revoke_all();
+    app.set_variant(&cards[1], "linkedin", "Imports are next.")
+        .await;
+    app.approve(&cards[1], &id).await;
+    let done = app.settled(&cards[1]).await;
+    assert_eq!(done["status"], "published", "{done}");
+    assert_eq!(fake.refreshes(), 1);
+    assert_eq!(
+        fake.displayed(),
+        ["Acme Labs ships exports.", "Imports are next."]
+    );
+    let renewal = fake
+        .received()
+        .into_iter()
+        .find(|r| r.body.contains("grant_type=refresh_token"))
+        .unwrap();
+    assert!(renewal.body.contains("client_secret=csecret"));
+
+    // A year on, the refresh token is refused too: the channel stops and says so.
+    fake.revoke_all();
+    fake.issue_refresh_token(None);
+    app.set_variant(&cards[2], "linkedin", "Search is faster.")
+        .await;
+    app.approve(&cards[2], &id).await;
+    let done = app.settled(&cards[2]).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    let error = done["publications"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("refresh token is invalid, expired or revoked")
+            && error.contains("connect LinkedIn again"),
+        "{error}"
+    );
+    let ch = app.get_json(&format!("/api/v1/channels/{id}")).await["data"].clone();
+    assert_eq!(ch["status"], "disabled");
     app.stop().await;
 }

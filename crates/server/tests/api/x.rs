@@ -254,7 +254,7 @@ async fn x_refusals_are_told_in_words_a_founder_understands(backend: Backend) {
     assert_eq!(expired["status"], "failed");
     let why = expired["publications"][0]["error"].as_str().unwrap();
     assert!(
-        why.contains("X refused the access token") && why.contains("connect the account again"),
+        why.contains("X refused the access token") && why.contains("connect X again"),
         "{why}"
     );
     assert_eq!(

@@ -48,13 +48,18 @@ pub struct CreateChannel {
     pub expires_in: Option<i64>,
     /// At most this many publications per UTC day; more wait for the next day.
     pub daily_cap: Option<i64>,
-    /// x: the OAuth 2.0 refresh token (`offline.access`), so Covalynce can renew the
-    /// 2-hour access token; single-use, rotated on every renewal. Stored encrypted.
+    /// x and linkedin: the OAuth 2.0 refresh token, so Covalynce can renew the access
+    /// token (X: `offline.access`, single-use, rotated on every renewal; LinkedIn: apps
+    /// approved for programmatic refresh, 365 days). Stored encrypted.
     pub refresh_token: Option<String>,
-    /// x: the OAuth client that granted the tokens (needed to renew them); default: the
-    /// operator's X app (`--x-client-id`).
+    /// linkedin: seconds left on the refresh token, when known: the channel warns before
+    /// it ends.
+    pub refresh_token_expires_in: Option<i64>,
+    /// x and linkedin: the OAuth client that granted the tokens (needed to renew them);
+    /// default: the operator's app (`--x-client-id`, `--linkedin-client-id`).
     pub client_id: Option<String>,
-    /// x: that client's secret, for confidential clients. Stored encrypted.
+    /// x and linkedin: that client's secret (X: for confidential clients). Stored
+    /// encrypted.
     pub client_secret: Option<String>,
     /// x: post a text longer than 280 as a thread (default false: refuse it).
     pub thread: Option<bool>,
@@ -220,43 +225,48 @@ pub async fn create(
             let (_, name) = covalynce_publishing::linkedin::member(state.http(), &api, token)
                 .await
                 .map_err(|f| ApiError::Validation(format!("could not connect LinkedIn: {f}")))?;
-            let expires_at = expires_at(req.expires_in)?;
+            let token_ends = expires_at(req.expires_in, "expires_in")?;
+            let refresh_ends =
+                expires_at(req.refresh_token_expires_in, "refresh_token_expires_in")?;
+            let refresh = secret_field(&req.refresh_token);
+            let operator = state.security().config.linkedin.as_ref();
+            let (client_id, client_secret) = client(&req, operator);
+            // Renewing needs the refresh token and the client that granted it.
+            let renewable = refresh.is_some() && client_id.is_some() && client_secret.is_some();
+            let web_base = match (&req.client_id, operator) {
+                (None, Some(o)) => o.web_base.clone(),
+                _ => covalynce_publishing::linkedin::WEB_BASE.to_owned(),
+            };
             Parsed {
                 config: json!({
                     "api_base": api.as_str().trim_end_matches('/'),
                     "author": author,
                     "account": name,
-                    "expires_at": expires_at,
+                    "expires_at": token_ends,
+                    "renewable": renewable,
+                    "client_id": renewable.then_some(client_id),
+                    "web_base": renewable.then_some(web_base),
+                    "refresh_expires_at": refresh_ends.filter(|_| renewable),
                 }),
-                secrets: Some(json!({ "access_token": token })),
+                secrets: Some(json!({
+                    "access_token": token,
+                    "refresh_token": refresh.filter(|_| renewable),
+                    "client_secret": client_secret.filter(|_| renewable),
+                })),
                 generated: None,
             }
         }
         ChannelKind::X => {
-            let secret_field = |v: &Option<String>| {
-                v.as_deref()
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned)
-            };
             let token = required(&req.access_token, "access_token")?;
             let refresh = secret_field(&req.refresh_token);
             let operator = state.security().config.x.as_ref();
-            let (client_id, client_secret) = match secret_field(&req.client_id) {
-                Some(id) => (Some(id), secret_field(&req.client_secret)),
-                None => (
-                    operator.map(|o| o.client_id.clone()),
-                    operator
-                        .map(|o| o.client_secret.clone())
-                        .filter(|s| !s.is_empty()),
-                ),
-            };
+            let (client_id, client_secret) = client(&req, operator);
             let api = api_base(&req, covalynce_publishing::x::API_BASE, allow_private).await?;
             // Connecting checks the token and names the account.
             let (user_id, username) = covalynce_publishing::x::me(state.http(), &api, &token)
                 .await
                 .map_err(|f| ApiError::Validation(format!("could not connect X: {f}")))?;
-            let expires_at = expires_at(req.expires_in)?;
+            let expires_at = expires_at(req.expires_in, "expires_in")?;
             Parsed {
                 config: json!({
                     "api_base": api.as_str().trim_end_matches('/'),
@@ -376,6 +386,30 @@ pub async fn create(
 }
 
 /// A field that must be given and not blank, trimmed.
+fn secret_field(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+/// The OAuth client that granted a channel's tokens: the one named in the request, or the
+/// operator's app (an empty secret is a public client).
+fn client(
+    req: &CreateChannel,
+    operator: Option<&crate::auth::OAuthApp>,
+) -> (Option<String>, Option<String>) {
+    match secret_field(&req.client_id) {
+        Some(id) => (Some(id), secret_field(&req.client_secret)),
+        None => (
+            operator.map(|o| o.client_id.clone()),
+            operator
+                .map(|o| o.client_secret.clone())
+                .filter(|s| !s.is_empty()),
+        ),
+    }
+}
+
 fn required(value: &Option<String>, name: &str) -> Result<String, ApiError> {
     value
         .as_deref()
@@ -400,10 +434,11 @@ async fn api_base(
 }
 
 /// When a token given with its lifetime (`expires_in`, seconds) stops working (Unix ms).
-fn expires_at(expires_in: Option<i64>) -> Result<Option<i64>, ApiError> {
-    match expires_in {
+/// When a lifetime of `seconds` (the field `name`) ends, in Unix ms.
+fn expires_at(seconds: Option<i64>, name: &str) -> Result<Option<i64>, ApiError> {
+    match seconds {
         Some(s) if s > 0 => Ok(Some(covalynce_domain::now_millis() + s * 1000)),
-        Some(_) => Err(ApiError::Validation("expires_in must be positive".into())),
+        Some(_) => Err(ApiError::Validation(format!("{name} must be positive"))),
         None => Ok(None),
     }
 }
@@ -441,12 +476,7 @@ fn default_name(kind: ChannelKind) -> &'static str {
     match kind {
         ChannelKind::Outbox => "Outbox",
         ChannelKind::Webhook => "Webhook",
-        ChannelKind::Slack => "Slack",
-        ChannelKind::Discord => "Discord",
-        ChannelKind::Mastodon => "Mastodon",
-        ChannelKind::Linkedin => "LinkedIn",
-        ChannelKind::X => "X",
-        ChannelKind::Bluesky => "Bluesky",
+        other => other.label(),
     }
 }
 
