@@ -17,8 +17,9 @@ struct ChannelsPage {
     notice: Option<(bool, String)>,
     created_secret: Option<String>,
     editor: bool,
-    /// Channel id → a warning about its token (expiring or expired).
-    expiry: std::collections::HashMap<String, String>,
+    /// Channel id → when its token (or, for self-renewing channels, what renews it) runs
+    /// out, and whether that needs the person soon.
+    expiry: std::collections::HashMap<String, (bool, String)>,
     /// "Connect LinkedIn" (OAuth) is configured on this server.
     linkedin_oauth: bool,
     /// "Connect X" (OAuth 2.0 with PKCE) is configured on this server.
@@ -63,20 +64,25 @@ async fn page_with<R>(
         .filter_map(|c| {
             // A channel that renews its own token (X, Bluesky, LinkedIn with a refresh
             // token) needs reconnecting only when what renews it runs out.
-            let at = if c.config["renewable"].as_bool() == Some(true) {
-                c.config["refresh_expires_at"].as_i64()?
+            let renews = c.config["renewable"].as_bool() == Some(true);
+            let (at, what) = if renews {
+                (
+                    c.config["refresh_expires_at"].as_i64()?,
+                    "the refresh token",
+                )
             } else {
-                c.config["expires_at"].as_i64()?
+                (c.config["expires_at"].as_i64()?, "the token")
             };
             let day = &covalynce_domain::time::format_rfc3339(at)[..10];
+            let urgent = at - now < 7 * 24 * 3600 * 1000;
             let note = if at <= now {
-                format!("the token expired on {day}: connect again")
-            } else if at - now < 7 * 24 * 3600 * 1000 {
-                format!("the token expires on {day}: connect again before then")
+                format!("{what} expired on {day}: connect again")
+            } else if urgent {
+                format!("{what} expires on {day}: connect again before then")
             } else {
-                return None;
+                format!("{what} is valid until {day}")
             };
-            Some((c.id.clone(), note))
+            Some((c.id.clone(), (urgent, note)))
         })
         .collect();
     let failed = notice.as_ref().is_some_and(|(ok, _)| !ok);

@@ -482,5 +482,12 @@ async fn connect_a_linkedin_page_posts_as_the_page_and_renews_its_token(backend:
     );
     let ch = app.get_json(&format!("/api/v1/channels/{id}")).await["data"].clone();
     assert_eq!(ch["status"], "disabled");
+    // The health view: who, what renews it and until when, the last error.
+    let ada = crate::accounts::Browser::sign_in(&app, "ada@example.com").await;
+    let page = ada.page("/channels").await.html;
+    assert!(page.contains("LinkedIn · Acme Labs") && page.contains("Ada Founder"));
+    assert!(page.contains("renews its token itself"));
+    assert!(page.contains("the refresh token is valid until"), "{page}");
+    assert!(page.contains("refresh token is invalid, expired or revoked"));
     app.stop().await;
 }
