@@ -94,6 +94,17 @@ impl AppState {
         &self.0.security
     }
 
+    /// What a job needs, for handlers that do a job's work in the request (a channel's
+    /// test renews its token as a publication would).
+    pub fn jobs_context(&self) -> crate::jobs::Context {
+        crate::jobs::Context {
+            store: self.0.store.clone(),
+            secrets: self.0.secrets.clone(),
+            http: self.0.http.clone(),
+            ai: self.0.ai.clone(),
+        }
+    }
+
     pub fn store(&self) -> &dyn Store {
         self.0.store.as_ref()
     }

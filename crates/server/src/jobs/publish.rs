@@ -229,22 +229,40 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
     }
 }
 
-/// Publishes with a token that works: renewed first when it is about to expire, and once
-/// more if the platform refuses it anyway (revoked early, clock skew).
+/// Publishes with a token that works.
 async fn send(
     ctx: &Context,
     channel: &ChannelRecord,
     target: Target,
     post: &Post<'_>,
 ) -> Result<covalynce_publishing::Sent, Failure> {
+    with_fresh_token(ctx, channel, target, |t: Target| async move {
+        t.publish(&ctx.http, post).await
+    })
+    .await
+}
+
+/// Runs `op` on the channel's target with a token that works: for channels that renew
+/// their tokens, renewed first when it is about to expire, and once more if the platform
+/// refuses it anyway (revoked early, clock skew).
+pub async fn with_fresh_token<T, F, Fut>(
+    ctx: &Context,
+    channel: &ChannelRecord,
+    target: Target,
+    op: F,
+) -> Result<T, Failure>
+where
+    F: Fn(Target) -> Fut,
+    Fut: std::future::Future<Output = Result<T, Failure>>,
+{
     if !channel.config["renewable"].as_bool().unwrap_or(false) {
-        return target.publish(&ctx.http, post).await;
+        return op(target).await;
     }
     let current = super::credentials::fresh(ctx, channel.clone(), false).await?;
-    match reopen(ctx, &current)?.publish(&ctx.http, post).await {
+    match op(reopen(ctx, &current)?).await {
         Err(Failure::Expired { .. }) => {
             let current = super::credentials::fresh(ctx, current, true).await?;
-            reopen(ctx, &current)?.publish(&ctx.http, post).await
+            op(reopen(ctx, &current)?).await
         }
         other => other,
     }

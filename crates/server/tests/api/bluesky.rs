@@ -254,6 +254,17 @@ async fn a_refused_session_is_renewed_once_and_a_revoked_app_password_stops_the_
         "a real access token from the PDS"
     );
 
+    // "Test" on a session that has run out renews it too, instead of reporting a fault.
+    spoil_access_token(&app, &id).await;
+    let test: Value = app
+        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(test["data"]["ok"], true, "{test}");
+    assert_eq!((wire.calls(RENEW), wire.calls(SIGN_IN)), (2, 1));
+
     // The next post uses the stored session as it is.
     app.set_variant(
         &cards[1],
@@ -263,7 +274,7 @@ async fn a_refused_session_is_renewed_once_and_a_revoked_app_password_stops_the_
     .await;
     app.approve(&cards[1], &id).await;
     assert_eq!(app.settled(&cards[1]).await["status"], "published");
-    assert_eq!((wire.calls(RENEW), wire.calls(SIGN_IN)), (1, 1));
+    assert_eq!((wire.calls(RENEW), wire.calls(SIGN_IN)), (2, 1));
 
     // The founder revokes the app password: renewing is refused, signing in again is
     // refused, and the channel stops with what to do.

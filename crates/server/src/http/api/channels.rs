@@ -607,7 +607,15 @@ pub async fn test(
     let channel = find(&state, ws.id, &id).await?;
     let target = crate::jobs::publish::open_target(state.secrets(), &channel)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
-    let result = target.test(state.http(), &channel.id.to_string()).await;
+    // A self-renewing channel (X, Bluesky) renews an expired token here too, rather than
+    // report the expiry as a fault.
+    let ctx = state.jobs_context();
+    let id = channel.id.to_string();
+    let result = crate::jobs::publish::with_fresh_token(&ctx, &channel, target, |t| {
+        let (ctx, id) = (&ctx, &id);
+        async move { t.test(&ctx.http, id).await }
+    })
+    .await;
     let (ok, detail) = match result {
         Ok(done) => (true, done),
         Err(failure) => (false, failure.to_string()),
