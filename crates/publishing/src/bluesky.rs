@@ -145,12 +145,7 @@ async fn read(r: reqwest::Response) -> Answer {
 async fn call(
     request: Result<reqwest::RequestBuilder, crate::guard::Refused>,
 ) -> Result<Answer, Failure> {
-    let r = request
-        .map_err(|r| Failure::broken(r.0))?
-        .send()
-        .await
-        .map_err(|e| Failure::unanswered(e, "Bluesky"))?;
-    Ok(read(r).await)
+    Ok(read(crate::fetch(request, "Bluesky").await?).await)
 }
 
 fn session_of(body: &str) -> Option<Session> {

@@ -205,6 +205,19 @@ impl Failure {
     }
 }
 
+/// Sends a request that is safe to repeat (a read, a token exchange): refused by the guard,
+/// the channel is broken; no answer, it is worth trying again.
+pub(crate) async fn fetch(
+    request: Result<reqwest::RequestBuilder, guard::Refused>,
+    platform: &str,
+) -> Result<reqwest::Response, Failure> {
+    request
+        .map_err(|r| Failure::broken(r.0))?
+        .send()
+        .await
+        .map_err(|e| Failure::unanswered(e, platform))
+}
+
 /// What to do with a publication found still `publishing`: the process sending it stopped
 /// before the outcome was recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

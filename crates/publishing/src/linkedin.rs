@@ -176,13 +176,7 @@ async fn token_request(http: &Http, web: &Url, form: &[(&str, &str)]) -> Result<
     let url = web
         .join("/oauth/v2/accessToken")
         .map_err(|e| Failure::broken(format!("the LinkedIn address is invalid: {e}")))?;
-    let r = http
-        .post(&url)
-        .map_err(|r| Failure::broken(r.0))?
-        .form(form)
-        .send()
-        .await
-        .map_err(|e| Failure::unanswered(e, "LinkedIn"))?;
+    let r = crate::fetch(http.post(&url).map(|r| r.form(form)), "LinkedIn").await?;
     let status = r.status().as_u16();
     let body = r.text().await.unwrap_or_default();
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -211,15 +205,12 @@ async fn token_request(http: &Http, web: &Url, form: &[(&str, &str)]) -> Result<
 /// `organizationAcls` (approved posting roles) and each page's `localizedName`.
 pub async fn pages(http: &Http, api: &Url, token: &str) -> Result<Vec<(String, String)>, Failure> {
     let get = |url: Url| async move {
-        let r = http
-            .get(&url)
-            .map_err(|r| Failure::broken(r.0))?
-            .bearer_auth(token)
-            .header("LinkedIn-Version", VERSION)
-            .header("X-Restli-Protocol-Version", "2.0.0")
-            .send()
-            .await
-            .map_err(|e| Failure::unanswered(e, "LinkedIn"))?;
+        let request = http.get(&url).map(|r| {
+            r.bearer_auth(token)
+                .header("LinkedIn-Version", VERSION)
+                .header("X-Restli-Protocol-Version", "2.0.0")
+        });
+        let r = crate::fetch(request, "LinkedIn").await?;
         let status = r.status().as_u16();
         let body = r.text().await.unwrap_or_default();
         match status {
@@ -268,13 +259,7 @@ pub async fn pages(http: &Http, api: &Url, token: &str) -> Result<Vec<(String, S
 /// test a channel without posting.
 pub async fn member(http: &Http, api: &Url, token: &str) -> Result<(String, String), Failure> {
     let url = endpoint(api, "/v2/userinfo")?;
-    let r = http
-        .get(&url)
-        .map_err(|r| Failure::broken(r.0))?
-        .bearer_auth(token)
-        .send()
-        .await
-        .map_err(|e| Failure::unanswered(e, "LinkedIn"))?;
+    let r = crate::fetch(http.get(&url).map(|r| r.bearer_auth(token)), "LinkedIn").await?;
     let status = r.status().as_u16();
     let body = r.text().await.unwrap_or_default();
     match status {

@@ -110,16 +110,12 @@ async fn token_request(
 ) -> Result<Grant, Failure> {
     let url = join(api, "/2/oauth2/token")?;
     let mut fields: Vec<(&str, &str)> = form.to_vec();
-    let mut request = http.post(&url).map_err(|r| Failure::broken(r.0))?;
+    let mut request = http.post(&url);
     match &client.secret {
-        Some(secret) => request = request.basic_auth(&client.id, Some(secret)),
+        Some(secret) => request = request.map(|r| r.basic_auth(&client.id, Some(secret))),
         None => fields.push(("client_id", &client.id)),
     }
-    let r = request
-        .form(&fields)
-        .send()
-        .await
-        .map_err(|e| Failure::unanswered(e, "X"))?;
+    let r = crate::fetch(request.map(|r| r.form(&fields)), "X").await?;
     let status = r.status().as_u16();
     let body = r.text().await.unwrap_or_default();
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -187,13 +183,7 @@ pub async fn refresh(
 /// a channel use it; nothing is posted.
 pub async fn me(http: &Http, api: &Url, token: &str) -> Result<(String, String), Failure> {
     let url = join(api, "/2/users/me")?;
-    let r = http
-        .get(&url)
-        .map_err(|r| Failure::broken(r.0))?
-        .bearer_auth(token)
-        .send()
-        .await
-        .map_err(|e| Failure::unanswered(e, "X"))?;
+    let r = crate::fetch(http.get(&url).map(|r| r.bearer_auth(token)), "X").await?;
     let status = r.status().as_u16();
     let body = r.text().await.unwrap_or_default();
     match status {

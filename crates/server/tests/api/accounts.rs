@@ -122,6 +122,20 @@ impl<'a> Browser<'a> {
         (to, query, format!("{}; {pending}", self.cookie))
     }
 
+    /// The platform sending this browser back to `path` (a callback) with the cookies
+    /// [`Browser::start_connect`] returned; redirects are not followed.
+    pub async fn callback(&self, path: &str, cookies: &str) -> reqwest::Response {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(self.app_url(path))
+            .header("cookie", cookies)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn app_url(&self, path: &str) -> String {
         self.app.url(path)
     }

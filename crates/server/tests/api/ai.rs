@@ -180,6 +180,11 @@ async fn a_push_is_drafted_by_the_ai_chain_within_the_facts_and_costed(backend: 
         assert!(!sent.contains(KEY), "the key is a header, never content");
     }
 
+    // The ledger rows are written just after the card is stored, not with it.
+    app.eventually("the ledger has the calls", || async {
+        app.get_json("/api/v1/ai/calls").await["meta"]["count"] != 0
+    })
+    .await;
     let ledger = app.get_json("/api/v1/ai/calls").await;
     assert_eq!(ledger["meta"]["count"], 6);
     assert_eq!(ledger["meta"]["totals"]["calls"], 6);

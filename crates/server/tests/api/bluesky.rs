@@ -95,12 +95,7 @@ async fn a_bluesky_account_posts_each_card_once_even_when_answers_are_lost(backe
             .any(|w| w == password.as_bytes()),
         "the app password is stored encrypted"
     );
-    let test: Value = app
-        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let test = app.test_channel(&id).await;
     assert_eq!(
         test["data"]["detail"],
         format!("connected as @{} on Bluesky", ada.handle)
@@ -256,12 +251,7 @@ async fn a_refused_session_is_renewed_once_and_a_revoked_app_password_stops_the_
 
     // "Test" on a session that has run out renews it too, instead of reporting a fault.
     spoil_access_token(&app, &id).await;
-    let test: Value = app
-        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let test = app.test_channel(&id).await;
     assert_eq!(test["data"]["ok"], true, "{test}");
     assert_eq!((wire.calls(RENEW), wire.calls(SIGN_IN)), (2, 1));
 

@@ -143,11 +143,7 @@ async fn a_slack_channel_posts_each_approved_card_once_and_keeps_its_url_secret(
     );
 
     // "Send a test message" reaches the channel.
-    let test = app
-        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
-        .await;
-    assert_eq!(test.status(), 200);
-    let test: Value = test.json().await.unwrap();
+    let test = app.test_channel(id).await;
     assert_eq!(test["data"]["ok"], true, "{test}");
     assert_eq!(slack.received().len(), 1);
 
@@ -583,12 +579,7 @@ async fn webhook_posts_are_signed_and_keep_their_idempotency_key_across_retries(
     assert!(shown["data"]["secret"].is_null());
 
     // The test is a signed ping.
-    let test: Value = app
-        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let test = app.test_channel(&id).await;
     assert_eq!(test["data"]["ok"], true, "{test}");
     let ping = &receiver.received()[0];
     assert_eq!(ping.path, "/hooks/covalynce");
@@ -721,12 +712,7 @@ async fn channels_can_be_listed_tested_disabled_enabled_and_deleted(backend: Bac
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
 
     // A failing test says what the platform said, and the channel remembers it.
-    let test: Value = app
-        .post_json(&format!("/api/v1/channels/{revoked}/test"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let test = app.test_channel(&revoked).await;
     assert_eq!(test["data"]["ok"], false);
     assert!(
         test["data"]["detail"]
@@ -743,12 +729,7 @@ async fn channels_can_be_listed_tested_disabled_enabled_and_deleted(backend: Bac
             .contains("no_service")
     );
     // The outbox test opens the file for appending.
-    let test: Value = app
-        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let test = app.test_channel(&id).await;
     assert_eq!(test["data"]["ok"], true, "{test}");
 
     // Disabled after a card was approved to it: the card waits for it.

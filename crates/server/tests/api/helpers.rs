@@ -246,6 +246,18 @@ impl TestApp {
         pending().await
     }
 
+    /// "Test" on a channel: the answer (200 whether or not the platform accepted it).
+    pub async fn test_channel(&self, id: &str) -> serde_json::Value {
+        let r = self
+            .post_json(
+                &format!("/api/v1/channels/{id}/test"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
     pub async fn card(&self, id: &str) -> serde_json::Value {
         self.get_json(&format!("/api/v1/cards/{id}")).await["data"].clone()
     }

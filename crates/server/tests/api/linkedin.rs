@@ -87,12 +87,7 @@ async fn a_linkedin_post_appears_whole_with_its_link(backend: Backend) {
             .contains(TOKEN)
     );
     let id = channel["id"].as_str().unwrap().to_owned();
-    let test: Value = app
-        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let test = app.test_channel(&id).await;
     assert_eq!(
         test["data"]["detail"],
         "connected as Ada Founder on LinkedIn"
@@ -218,23 +213,23 @@ async fn connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_cha
         .build()
         .unwrap();
     // LinkedIn sends the browser back with a code and the state; a forged state is refused.
-    let forged = plain
-        .get(app.url("/channels/linkedin/callback?code=good-code&state=forged"))
-        .header("cookie", &cookies)
-        .send()
-        .await
-        .unwrap();
+    let forged = owner
+        .callback(
+            "/channels/linkedin/callback?code=good-code&state=forged",
+            &cookies,
+        )
+        .await;
     assert_eq!(forged.status(), 400);
     assert!(forged.text().await.unwrap().contains("state mismatch"));
-    let back = plain
-        .get(app.url(&format!(
-            "/channels/linkedin/callback?code=good-code&state={}",
-            q["state"]
-        )))
-        .header("cookie", &cookies)
-        .send()
-        .await
-        .unwrap();
+    let back = owner
+        .callback(
+            &format!(
+                "/channels/linkedin/callback?code=good-code&state={}",
+                q["state"]
+            ),
+            &cookies,
+        )
+        .await;
     assert_eq!(back.status(), 200);
     let page = back.text().await.unwrap();
     assert!(
@@ -372,15 +367,15 @@ async fn connect_a_linkedin_page_posts_as_the_page_and_renews_its_token(backend:
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let back = plain
-        .get(app.url(&format!(
-            "/channels/linkedin/callback?code=good-code&state={}",
-            q["state"]
-        )))
-        .header("cookie", &cookies)
-        .send()
-        .await
-        .unwrap();
+    let back = owner
+        .callback(
+            &format!(
+                "/channels/linkedin/callback?code=good-code&state={}",
+                q["state"]
+            ),
+            &cookies,
+        )
+        .await;
     assert_eq!(back.status(), 200);
     // The token waits (sealed) in a new pending cookie while the founder picks a page.
     let pending = back.headers()["set-cookie"]

@@ -86,10 +86,7 @@ async fn a_mastodon_account_posts_each_card_once_even_when_an_answer_is_lost(bac
         "the token is never shown"
     );
     let id = channel["id"].as_str().unwrap().to_owned();
-    let test = app
-        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
-        .await;
-    let test: Value = test.json().await.unwrap();
+    let test = app.test_channel(&id).await;
     assert_eq!(test["data"]["ok"], true, "{test}");
     assert!(
         test["data"]["detail"]

@@ -39,12 +39,7 @@ async fn an_x_account_posts_threads_with_links_in_replies_once(backend: Backend)
         "the token is never shown"
     );
     let id = channel["id"].as_str().unwrap().to_owned();
-    let test: Value = app
-        .post_json(&format!("/api/v1/channels/{id}/test"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let test = app.test_channel(&id).await;
     assert_eq!(test["data"]["detail"], "connected as @adafounder on X");
     assert!(fake.tweets().is_empty(), "a test posts nothing");
 
@@ -309,22 +304,16 @@ async fn connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself(backend: B
     assert_eq!(q["client_id"], X_CLIENT);
     assert_eq!(q["code_challenge"].len(), 43, "base64url of a SHA-256");
     fake.authorized(&q["code_challenge"]);
-    let forged = plain
-        .get(app.url("/channels/x/callback?code=good-code&state=forged"))
-        .header("cookie", &cookies)
-        .send()
-        .await
-        .unwrap();
+    let forged = owner
+        .callback("/channels/x/callback?code=good-code&state=forged", &cookies)
+        .await;
     assert_eq!(forged.status(), 400);
-    let back = plain
-        .get(app.url(&format!(
-            "/channels/x/callback?code=good-code&state={}",
-            q["state"]
-        )))
-        .header("cookie", &cookies)
-        .send()
-        .await
-        .unwrap();
+    let back = owner
+        .callback(
+            &format!("/channels/x/callback?code=good-code&state={}", q["state"]),
+            &cookies,
+        )
+        .await;
     assert_eq!(back.status(), 200);
     let html = back.text().await.unwrap();
     assert!(html.contains("Connected X as @adafounder."), "{html}");
