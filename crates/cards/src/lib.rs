@@ -2,6 +2,7 @@
 //! card draft (category, title, release notes, one variant per channel, risk light) or a
 //! reason not to make one.
 
+pub mod gate;
 mod risk;
 
 use covalynce_domain::{CardCategory, Commit, EventKind, Risk};
@@ -235,8 +236,60 @@ fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
             commits
         }
         EventKind::CiRun => return Err("CI runs gate announcements; they are not announced".into()),
+        EventKind::IssueDone | EventKind::Deploy | EventKind::Change => {
+            ctx.url = s("url");
+            ctx.version = s("version").or_else(|| {
+                d["fix_versions"]
+                    .as_array()
+                    .and_then(|v| v.first())
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+            if let Some(name) = s("project_name").filter(|n| !n.is_empty()) {
+                ctx.project = name;
+            }
+            work_item(event, d)
+        }
     };
     Ok((commits, ctx))
+}
+
+/// A finished issue, a deploy or a change another tool reported: its body's bullets are
+/// read as separate changes (like a release's notes), or the title and body as one. A
+/// tracker's issue type says what kind of change it is, which the wording may not.
+fn work_item(event: &EventInput, d: &Value) -> Vec<Commit> {
+    let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
+    let author = s("author");
+    let body = s("body").unwrap_or_default();
+    let commit = |id: String, message: String| Commit {
+        id,
+        message,
+        author_name: author.clone().unwrap_or_default(),
+        author_login: author.clone(),
+        files: vec!["src/".into()],
+        ..Commit::default()
+    };
+    let bullets: Vec<Commit> = body
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("- ").or_else(|| l.strip_prefix("* "))
+        })
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(n, line)| commit(format!("item-{n}"), line.trim().to_owned()))
+        .collect();
+    if event.kind != EventKind::IssueDone && !bullets.is_empty() {
+        return bullets;
+    }
+    let summary = s("summary").unwrap_or_else(|| event.title.to_owned());
+    let prefix = match s("issue_type").unwrap_or_default().to_lowercase().as_str() {
+        "bug" | "defect" => "fix: ",
+        "story" | "feature" | "new feature" | "epic" | "improvement" => "feat: ",
+        _ => "",
+    };
+    let id = s("key").unwrap_or_else(|| "item".into());
+    vec![commit(id, format!("{prefix}{summary}\n\n{body}"))]
 }
 
 /// The `commits` list events carry (webhook pushes, local watches).

@@ -15,15 +15,24 @@ pub enum EventKind {
     PullRequestMerged,
     /// A CI workflow run completed; kept to gate announcements on green builds.
     CiRun,
+    /// A tracked issue (Jira, or any tool through `POST /api/v1/events`) reached done.
+    IssueDone,
+    /// A deployment finished (reported through `POST /api/v1/events`).
+    Deploy,
+    /// Any other shipped change a tool reports with a title and a body.
+    Change,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::Push,
         EventKind::Tag,
         EventKind::Release,
         EventKind::PullRequestMerged,
         EventKind::CiRun,
+        EventKind::IssueDone,
+        EventKind::Deploy,
+        EventKind::Change,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +42,9 @@ impl EventKind {
             EventKind::Release => "release",
             EventKind::PullRequestMerged => "pull_request_merged",
             EventKind::CiRun => "ci_run",
+            EventKind::IssueDone => "issue_done",
+            EventKind::Deploy => "deploy",
+            EventKind::Change => "change",
         }
     }
 
@@ -41,10 +53,10 @@ impl EventKind {
     }
 
     /// The step a new event of this kind sets in motion. CI results are not announced
-    /// themselves; they are kept for gating, so they start nothing.
+    /// themselves; they decide whether cards held by the CI gate go to the stack.
     pub fn next_job(self) -> Option<JobKind> {
         match self {
-            EventKind::CiRun => None,
+            EventKind::CiRun => Some(JobKind::CiGate),
             _ => Some(JobKind::DraftEvent),
         }
     }
@@ -54,24 +66,35 @@ impl EventKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
-    /// A GitHub repository delivering webhooks.
+    /// A GitHub repository: webhooks, polling, or both.
     Github,
     /// A local git repository, watched on disk.
     Git,
+    /// A Jira Cloud site delivering issue webhooks.
+    Jira,
+    /// Events any tool posts to `POST /api/v1/events`.
+    Generic,
 }
 
 impl SourceKind {
+    pub const ALL: [SourceKind; 4] = [
+        SourceKind::Github,
+        SourceKind::Git,
+        SourceKind::Jira,
+        SourceKind::Generic,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Github => "github",
             SourceKind::Git => "git",
+            SourceKind::Jira => "jira",
+            SourceKind::Generic => "generic",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [SourceKind::Github, SourceKind::Git]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -100,15 +123,18 @@ pub enum JobKind {
     DraftEvent,
     /// Publish one card on one channel.
     Publish,
+    /// A CI run finished: release (green) or annotate (red) the cards held for its commit.
+    CiGate,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::DraftEvent, JobKind::Publish];
+    pub const ALL: [JobKind; 3] = [JobKind::DraftEvent, JobKind::Publish, JobKind::CiGate];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::DraftEvent => "draft_event",
             JobKind::Publish => "publish",
+            JobKind::CiGate => "ci_gate",
         }
     }
 
@@ -135,7 +161,7 @@ mod tests {
 
     #[test]
     fn only_announceable_work_starts_drafting() {
-        assert_eq!(EventKind::CiRun.next_job(), None);
+        assert_eq!(EventKind::CiRun.next_job(), Some(JobKind::CiGate));
         assert_eq!(EventKind::Push.next_job(), Some(JobKind::DraftEvent));
         assert_eq!(EventKind::Release.next_job(), Some(JobKind::DraftEvent));
     }
@@ -173,10 +199,12 @@ impl CardCategory {
 
 /// Where a card is in review: PENDING → APPROVED → PUBLISHED / PARTIAL / FAILED, or
 /// DISMISSED. PARTIAL: every channel is done, some published and some failed. Retrying a
-/// failed publication takes a PARTIAL or FAILED card back to APPROVED.
+/// failed publication takes a PARTIAL or FAILED card back to APPROVED. HELD: the CI gate
+/// keeps it off the stack until CI for its commit is green (then it becomes PENDING).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CardStatus {
+    Held,
     Pending,
     Approved,
     Published,
@@ -186,7 +214,8 @@ pub enum CardStatus {
 }
 
 impl CardStatus {
-    pub const ALL: [CardStatus; 6] = [
+    pub const ALL: [CardStatus; 7] = [
+        CardStatus::Held,
         CardStatus::Pending,
         CardStatus::Approved,
         CardStatus::Published,
@@ -198,6 +227,7 @@ impl CardStatus {
     /// As stored (the founding schema's upper case).
     pub fn as_db(self) -> &'static str {
         match self {
+            CardStatus::Held => "HELD",
             CardStatus::Pending => "PENDING",
             CardStatus::Approved => "APPROVED",
             CardStatus::Published => "PUBLISHED",
@@ -210,6 +240,7 @@ impl CardStatus {
     /// As the API and CLI spell it (`?status=pending`).
     pub fn as_str(self) -> &'static str {
         match self {
+            CardStatus::Held => "held",
             CardStatus::Pending => "pending",
             CardStatus::Approved => "approved",
             CardStatus::Published => "published",

@@ -229,15 +229,24 @@ pub fn facts(event: Option<&EventRecord>, title: &str, content: &str) -> Facts {
 /// keep a prompt cheap.
 const DIFF_BUDGET: usize = 24 * 1024;
 
+/// What reading diffs from GitHub needs: the sealed tokens' key and the API's address.
+#[derive(Clone, Copy)]
+pub struct GithubAccess<'a> {
+    pub secrets: &'a crate::crypto::SecretBox,
+    pub api_base: &'a str,
+}
+
 /// The diffs behind an event, for workspaces that allow diffs to leave the machine: each
 /// commit's changes read from the local repository it came from (merges and commits that
-/// are gone are skipped). GitHub sources have no diffs here yet. Secrets are redacted by
+/// are gone are skipped), or, for a push to a GitHub source that holds a token, the
+/// compare's patches (cached; the same compare the poller reads). Secrets are redacted by
 /// the prompt, like everything else sent.
 pub async fn diffs(
     store: &dyn Store,
     ws: covalynce_domain::WorkspaceId,
     privacy: Privacy,
     event: Option<&EventRecord>,
+    github: GithubAccess<'_>,
 ) -> Result<Vec<String>, covalynce_storage::StoreError> {
     let Some(event) = event.filter(|_| privacy == Privacy::Diffs) else {
         return Ok(Vec::new());
@@ -245,6 +254,9 @@ pub async fn diffs(
     let Some(source) = store.workspace_source(ws, event.source_id).await? else {
         return Ok(Vec::new());
     };
+    if source.kind == covalynce_domain::SourceKind::Github {
+        return Ok(github_diffs(store, &source, event, github).await);
+    }
     let Some(path) = source
         .path
         .filter(|_| source.kind == covalynce_domain::SourceKind::Git)
@@ -278,6 +290,44 @@ pub async fn diffs(
     .await
     .unwrap_or_default();
     Ok(patches)
+}
+
+/// A GitHub push's compare as patch text within the budget; nothing when the source holds
+/// no token or GitHub does not answer (the draft then goes without diffs).
+async fn github_diffs(
+    store: &dyn Store,
+    source: &covalynce_storage::Source,
+    event: &EventRecord,
+    github: GithubAccess<'_>,
+) -> Vec<String> {
+    let (Some(before), Some(after), Some(repo)) = (
+        event.data["before"].as_str(),
+        event.data["after"].as_str(),
+        covalynce_domain::RepoSlug::parse(&event.repo).ok(),
+    ) else {
+        return Vec::new();
+    };
+    let Some(api) = crate::github::api_for(github.secrets, github.api_base, source) else {
+        return Vec::new();
+    };
+    match crate::github::compare(store, &api, source.workspace_id, &repo, before, after).await {
+        Ok(compared) => {
+            let text = crate::github::patch_text(&compared, DIFF_BUDGET);
+            if text.is_empty() {
+                Vec::new()
+            } else {
+                vec![format!(
+                    "compare {}...{}\n{text}",
+                    &before[..before.len().min(12)],
+                    &after[..after.len().min(12)]
+                )]
+            }
+        }
+        Err(e) => {
+            tracing::info!(repo = %repo, error = %e, "no diff from GitHub for the draft");
+            Vec::new()
+        }
+    }
 }
 
 /// What one round of AI writing produced.

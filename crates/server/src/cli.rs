@@ -541,6 +541,8 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
                         repo: None,
                         path: Some(display.clone()),
                         sealed_secret: None,
+                        settings: serde_json::json!({}),
+                        sealed_token: None,
                     })
                     .await?
             }
@@ -564,6 +566,7 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
         secrets: crate::crypto::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?,
         http: covalynce_publishing::Http::new(config.allow_private_targets, config.publish_timeout),
         ai: config.ai.clone(),
+        github_api: crate::github::Api::base_for(config.security.github.as_ref()),
     };
     let pool = crate::jobs::Pool::spawn(
         context,

@@ -17,6 +17,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How often local git sources are looked at.
     pub git_poll: Duration,
+    /// The least time between two polls of one GitHub source (GitHub's `X-Poll-Interval`
+    /// may ask for more).
+    pub github_min_poll: Duration,
     /// Channels may publish to loopback, private and link-local addresses (and over plain
     /// http): off by default, so a channel URL cannot reach the server's own network.
     pub allow_private_targets: bool,
@@ -69,6 +72,7 @@ impl Config {
             jobs: JobsConfig::default(),
             shutdown_grace: Duration::from_secs(30),
             git_poll: Duration::from_secs(2),
+            github_min_poll: Duration::from_secs(60),
             allow_private_targets: false,
             publish_timeout: Duration::from_secs(15),
             security: crate::auth::SecurityConfig::default(),

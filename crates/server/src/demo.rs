@@ -48,6 +48,8 @@ pub async fn seed(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Option<S
                     repo: None,
                     path: Some(display.clone()),
                     sealed_secret: None,
+                    settings: serde_json::json!({}),
+                    sealed_token: None,
                 })
                 .await?
         }

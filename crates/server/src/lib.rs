@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod draft;
+pub mod github;
 pub mod http;
 pub mod jobs;
 pub mod startup;

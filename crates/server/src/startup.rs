@@ -122,6 +122,7 @@ impl Application {
                 secrets: secrets.clone(),
                 http: http.clone(),
                 ai: config.ai.clone(),
+                github_api: crate::github::Api::base_for(config.security.github.as_ref()),
             },
             config.jobs.clone(),
             wakeup.clone(),
@@ -131,6 +132,15 @@ impl Application {
         );
         let watcher = tokio::spawn(crate::watch::run(
             store.clone(),
+            config.git_poll,
+            wakeup.clone(),
+            stop_rx_watch.clone(),
+        ));
+        let github_poller = tokio::spawn(crate::github::run(
+            store.clone(),
+            secrets.clone(),
+            crate::github::Api::base_for(config.security.github.as_ref()),
+            config.github_min_poll,
             config.git_poll,
             wakeup.clone(),
             stop_rx_watch,
@@ -173,6 +183,7 @@ impl Application {
         }
         let _ = stop_tx.send(true);
         let _ = watcher.await;
+        let _ = github_poller.await;
         pool.join().await;
         store.close().await;
         tracing::info!("stopped");

@@ -15,14 +15,16 @@ use subtle::ConstantTimeEq;
 /// GitHub refuses to deliver payloads over 25 MB; neither do we accept them.
 pub const MAX_PAYLOAD_BYTES: usize = 25 * 1024 * 1024;
 
+/// What was wrong with a `sha256=<hex>` signature header; carries the header's name
+/// (GitHub's `X-Hub-Signature-256`, Jira's `X-Hub-Signature`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
-    #[error("the X-Hub-Signature-256 header is missing")]
-    Missing,
-    #[error("the X-Hub-Signature-256 header must be \"sha256=\" followed by 64 hex digits")]
-    Malformed,
-    #[error("the X-Hub-Signature-256 signature does not match this source's secret")]
-    Mismatch,
+    #[error("the {0} header is missing")]
+    Missing(&'static str),
+    #[error("the {0} header must be \"sha256=\" followed by 64 hex digits")]
+    Malformed(&'static str),
+    #[error("the {0} signature does not match this source's secret")]
+    Mismatch(&'static str),
 }
 
 /// Checks GitHub's `X-Hub-Signature-256` over the raw body bytes.
@@ -31,20 +33,30 @@ pub fn verify_signature(
     body: &[u8],
     header: Option<&str>,
 ) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::Missing)?;
+    verify_hub_signature("X-Hub-Signature-256", secret, body, header)
+}
+
+/// The WebSub-style `sha256=<hex HMAC-SHA256(secret, raw body)>` check, in constant time.
+pub fn verify_hub_signature(
+    name: &'static str,
+    secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing(name))?;
     let hex_sig = header
         .trim()
         .strip_prefix("sha256=")
-        .ok_or(SignatureError::Malformed)?;
-    let given = hex::decode(hex_sig).map_err(|_| SignatureError::Malformed)?;
+        .ok_or(SignatureError::Malformed(name))?;
+    let given = hex::decode(hex_sig).map_err(|_| SignatureError::Malformed(name))?;
     if given.len() != 32 {
-        return Err(SignatureError::Malformed);
+        return Err(SignatureError::Malformed(name));
     }
     let expected = hmac_sha256(secret, body);
     if bool::from(expected.as_slice().ct_eq(&given)) {
         Ok(())
     } else {
-        Err(SignatureError::Mismatch)
+        Err(SignatureError::Mismatch(name))
     }
 }
 
@@ -91,7 +103,14 @@ pub fn classify(
     body: &[u8],
     expected_repo: Option<&RepoSlug>,
 ) -> Result<Classified, PayloadError> {
-    const WATCHED: [&str; 5] = ["push", "create", "release", "pull_request", "workflow_run"];
+    const WATCHED: [&str; 6] = [
+        "push",
+        "create",
+        "release",
+        "pull_request",
+        "workflow_run",
+        "check_suite",
+    ];
     if event_name == "ping" {
         let ping: Ping = parse(event_name, body)?;
         return Ok(Classified::Ping { zen: ping.zen });
@@ -120,6 +139,7 @@ pub fn classify(
         "release" => release(payload, &repo),
         "pull_request" => pull_request(payload, &repo),
         "workflow_run" => workflow_run(payload, &repo),
+        "check_suite" => check_suite(payload, &repo),
         _ => unreachable!("checked against WATCHED above"),
     }?;
     // Drafts must know when they would name a private repository.
@@ -182,6 +202,7 @@ struct Payload {
     pull_request: Option<PullRequestPayload>,
     number: Option<i64>,
     workflow_run: Option<WorkflowRunPayload>,
+    check_suite: Option<CheckSuitePayload>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +307,25 @@ struct WorkflowRunPayload {
     updated_at: Option<String>,
     #[serde(default)]
     pull_requests: Vec<PrNumber>,
+}
+
+/// A check suite: what CI apps other than GitHub Actions (and Actions itself) report.
+#[derive(Deserialize)]
+struct CheckSuitePayload {
+    id: Option<i64>,
+    conclusion: Option<String>,
+    head_sha: Option<String>,
+    head_branch: Option<String>,
+    updated_at: Option<String>,
+    app: Option<CheckApp>,
+    #[serde(default)]
+    pull_requests: Vec<PrNumber>,
+}
+
+#[derive(Deserialize)]
+struct CheckApp {
+    name: Option<String>,
+    slug: Option<String>,
 }
 
 struct Repo {
@@ -567,6 +607,65 @@ fn workflow_run(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
     }]))
 }
 
+/// A completed check suite is a CI run named after the app that ran it. GitHub Actions'
+/// own suites are skipped: their workflow runs say the same with the workflow's name.
+/// A re-requested suite keeps its id, so the key carries its completion time.
+fn check_suite(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
+    let action = p
+        .action
+        .as_deref()
+        .ok_or_else(|| missing("check_suite", "action"))?;
+    if action != "completed" {
+        return Ok(Classified::Ignored(format!(
+            "check_suite action {action:?} is not a completed suite"
+        )));
+    }
+    let suite = p
+        .check_suite
+        .ok_or_else(|| missing("check_suite", "check_suite"))?;
+    let id = suite
+        .id
+        .ok_or_else(|| missing("check_suite", "check_suite.id"))?;
+    let app = suite.app.unwrap_or(CheckApp {
+        name: None,
+        slug: None,
+    });
+    if app.slug.as_deref() == Some("github-actions") {
+        return Ok(Classified::Ignored(
+            "GitHub Actions check suites are read as workflow runs".into(),
+        ));
+    }
+    let name = app.name.unwrap_or_else(|| "checks".to_owned());
+    let conclusion = suite.conclusion.unwrap_or_else(|| "unknown".to_owned());
+    let sha = suite
+        .head_sha
+        .ok_or_else(|| missing("check_suite", "check_suite.head_sha"))?;
+    let updated = suite.updated_at.unwrap_or_default();
+    let prs: Vec<i64> = suite
+        .pull_requests
+        .iter()
+        .filter_map(|p| p.number)
+        .collect();
+    Ok(Classified::Events(vec![NewEvent {
+        kind: EventKind::CiRun,
+        dedup_key: format!("ci:{}:suite:{id}:{updated}", repo.slug),
+        repo: repo.slug.to_string(),
+        title: format!("{name}: {conclusion}"),
+        occurred_at: parse_rfc3339_millis(&updated),
+        data: json!({
+            "run_id": id,
+            "attempt": 1,
+            "workflow": name,
+            "conclusion": conclusion,
+            "head_sha": sha,
+            "head_branch": suite.head_branch,
+            "event": "check_suite",
+            "url": format!("{}/commit/{sha}/checks", repo.html_url.clone().unwrap_or_else(|| format!("https://github.com/{}", repo.slug))),
+            "pull_requests": prs,
+        }),
+    }]))
+}
+
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_owned()
 }
@@ -592,28 +691,95 @@ mod tests {
         let good = sign(secret, body);
         assert_eq!(
             verify_signature(secret, body, None),
-            Err(SignatureError::Missing)
+            Err(SignatureError::Missing("X-Hub-Signature-256"))
         );
         assert_eq!(
             verify_signature(b"other", body, Some(&good)),
-            Err(SignatureError::Mismatch)
+            Err(SignatureError::Mismatch("X-Hub-Signature-256"))
         );
         assert_eq!(
             verify_signature(secret, b"{ }", Some(&good)),
-            Err(SignatureError::Mismatch)
+            Err(SignatureError::Mismatch("X-Hub-Signature-256"))
         );
         for bad in ["", "sha1=abcd", "sha256=zz", "sha256=abcd", &good[7..]] {
             assert_eq!(
                 verify_signature(secret, body, Some(bad)),
-                Err(SignatureError::Malformed),
+                Err(SignatureError::Malformed("X-Hub-Signature-256")),
                 "{bad:?}"
+            );
+        }
+    }
+
+    /// The `check_suite` webhook's documented shape (docs.github.com, "Webhook events and
+    /// payloads": check_suite), trimmed to the fields that matter.
+    fn suite(action: &str, app_slug: &str, conclusion: &str, updated: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "action": action,
+            "check_suite": {
+                "id": 118578147,
+                "head_branch": "main",
+                "head_sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+                "status": "completed",
+                "conclusion": conclusion,
+                "url": "https://api.github.com/repos/Codertocat/Hello-World/check-suites/118578147",
+                "pull_requests": [{"number": 2}],
+                "app": {"id": 2, "slug": app_slug, "name": "Super CI"},
+                "created_at": "2019-05-15T15:20:31Z",
+                "updated_at": updated,
+            },
+            "repository": {"full_name": "Codertocat/Hello-World", "private": false,
+                           "default_branch": "main", "html_url": "https://github.com/Codertocat/Hello-World"},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_completed_check_suite_is_a_ci_run_named_after_its_app() {
+        let Ok(Classified::Events(e)) = classify(
+            "check_suite",
+            &suite("completed", "super-ci", "failure", "2019-05-15T15:21:14Z"),
+            None,
+        ) else {
+            panic!("a completed suite is an event")
+        };
+        assert_eq!(e[0].kind, EventKind::CiRun);
+        assert_eq!(e[0].data["workflow"], "Super CI");
+        assert_eq!(e[0].data["conclusion"], "failure");
+        assert_eq!(
+            e[0].data["head_sha"],
+            "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+        );
+        assert_eq!(
+            e[0].data["url"],
+            "https://github.com/Codertocat/Hello-World/commit/ec26c3e57ca3a959ca5aad62de7213c562f8c821/checks"
+        );
+        // A re-run completes the same suite again: a new event, not a duplicate.
+        let Ok(Classified::Events(again)) = classify(
+            "check_suite",
+            &suite("completed", "super-ci", "success", "2019-05-15T16:00:00Z"),
+            None,
+        ) else {
+            panic!()
+        };
+        assert_ne!(again[0].dedup_key, e[0].dedup_key);
+        for (action, slug) in [("requested", "super-ci"), ("completed", "github-actions")] {
+            assert!(
+                matches!(
+                    classify(
+                        "check_suite",
+                        &suite(action, slug, "success", "2019-05-15T16:00:00Z"),
+                        None
+                    ),
+                    Ok(Classified::Ignored(_))
+                ),
+                "{action} {slug}"
             );
         }
     }
 
     proptest! {
         #[test]
-        fn classify_never_panics_on_arbitrary_json(event in "(push|create|release|pull_request|workflow_run|ping|issues)", body in any::<Vec<u8>>()) {
+        fn classify_never_panics_on_arbitrary_json(event in "(push|create|release|pull_request|workflow_run|check_suite|ping|issues)", body in any::<Vec<u8>>()) {
             let _ = classify(&event, &body, None);
         }
 

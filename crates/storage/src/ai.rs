@@ -106,6 +106,39 @@ impl From<AiProviderRow> for AiProviderRecord {
 }
 
 /// One implementation for both pools, like `impl_store!`.
+/// Inserts ledger rows in an open transaction: `create_card` writes the drafting calls in
+/// the card's own transaction, so a card is never visible without what it cost. `card`
+/// (an `Option<CardId>`) overrides each call's own card id when set.
+macro_rules! insert_ai_calls {
+    ($tx:ident, $calls:expr, $card:expr, $now:expr) => {
+        for c in $calls {
+            let card: Option<covalynce_domain::CardId> = $card;
+            sqlx::query(
+                "INSERT INTO ai_calls (id, workspace_id, card_id, provider, model, purpose, channel,
+                                       tokens_in, tokens_out, cost_micros, latency_ms, outcome, detail, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(c.workspace_id.to_string())
+            .bind(card.or(c.card_id).map(|c| c.to_string()))
+            .bind(&c.provider)
+            .bind(&c.model)
+            .bind(&c.purpose)
+            .bind(c.channel.as_deref())
+            .bind(c.tokens_in)
+            .bind(c.tokens_out)
+            .bind(c.cost_micros)
+            .bind(c.latency_ms)
+            .bind(&c.outcome)
+            .bind(c.detail.as_deref())
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+pub(crate) use insert_ai_calls;
+
 macro_rules! impl_ai {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -183,29 +216,7 @@ macro_rules! impl_ai {
                 let mut conn = self.relaxed_conn().await?;
                 let mut tx =
                     Self::scoped(&mut conn, $crate::sql::Scope::Workspace(first.workspace_id)).await?;
-                for c in calls {
-                    sqlx::query(
-                        "INSERT INTO ai_calls (id, workspace_id, card_id, provider, model, purpose, channel,
-                                               tokens_in, tokens_out, cost_micros, latency_ms, outcome, detail, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                    )
-                    .bind(uuid::Uuid::now_v7().to_string())
-                    .bind(c.workspace_id.to_string())
-                    .bind(c.card_id.map(|c| c.to_string()))
-                    .bind(&c.provider)
-                    .bind(&c.model)
-                    .bind(&c.purpose)
-                    .bind(c.channel.as_deref())
-                    .bind(c.tokens_in)
-                    .bind(c.tokens_out)
-                    .bind(c.cost_micros)
-                    .bind(c.latency_ms)
-                    .bind(&c.outcome)
-                    .bind(c.detail.as_deref())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                $crate::ai::insert_ai_calls!(tx, calls, None, now);
                 tx.commit().await?;
                 Ok(())
             }

@@ -11,6 +11,7 @@ pub mod ai;
 mod ingest;
 mod model;
 mod postgres;
+pub mod sources;
 mod sql;
 mod sqlite;
 pub mod testing;
@@ -25,6 +26,7 @@ pub use ai::{AiCallRecord, AiProviderRecord, AiStore, NewAiCall, NewAiProvider};
 pub use ingest::IngestWriter;
 pub use model::*;
 pub use postgres::PgStore;
+pub use sources::SourceStore;
 pub use sql::utc_day;
 pub use sqlite::SqliteStore;
 
@@ -60,7 +62,7 @@ impl Backend {
 /// Everything the pipeline persists. Every read that serves a user takes the caller's
 /// workspace, so one workspace can never see another's rows.
 #[async_trait]
-pub trait Store: Accounts + AiStore + Send + Sync + 'static {
+pub trait Store: Accounts + AiStore + SourceStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to run from several processes at once.

@@ -52,6 +52,10 @@ pub struct NewSource {
     pub path: Option<String>,
     /// Already sealed by the caller; the store never sees a secret in the clear.
     pub sealed_secret: Option<Vec<u8>>,
+    /// Mode and CI gate (JSON object; `{}` for the defaults).
+    pub settings: serde_json::Value,
+    /// The sealed GitHub token the source polls and reads diffs with.
+    pub sealed_token: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +69,13 @@ pub struct Source {
     pub cursor: Option<String>,
     pub created_at: UnixMillis,
     pub last_delivery_at: Option<UnixMillis>,
+    pub settings: serde_json::Value,
+    pub sealed_token: Option<Vec<u8>>,
+    /// The repository webhook Covalynce created on GitHub (removed with the source).
+    pub hook_id: Option<i64>,
+    /// Where polling left off: ETag, interval, backoff (JSON), and when it may poll next.
+    pub poll_state: Option<serde_json::Value>,
+    pub poll_after: Option<UnixMillis>,
 }
 
 /// What a verified delivery turned out to be.
@@ -312,6 +323,12 @@ pub struct NewCard {
     pub drafted_by: String,
     /// Why the offline draft stands although AI drafting is on.
     pub draft_note: Option<String>,
+    /// The CI gate's state; `Some` for a card created HELD, `None` for one that goes
+    /// straight to the stack.
+    pub gate: Option<serde_json::Value>,
+    /// The AI calls made drafting it, written in the card's transaction (with the new
+    /// card's id; with none when no card is created).
+    pub ai_calls: Vec<crate::NewAiCall>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -346,6 +363,9 @@ pub struct CardRecord {
     pub drafted_by: String,
     /// Why the offline draft stands although AI drafting is on.
     pub draft_note: Option<String>,
+    /// The CI gate's state; `Some` for a card created HELD, `None` for one that goes
+    /// straight to the stack.
+    pub gate: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default)]

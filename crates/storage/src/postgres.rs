@@ -75,3 +75,4 @@ impl_store!(
 // Dead rows of a deleted person or workspace are removed by (auto)vacuum.
 impl_accounts!(PgStore, lock = " FOR UPDATE", erase = None);
 crate::ai::impl_ai!(PgStore);
+crate::sources::impl_sources!(PgStore);

@@ -59,6 +59,11 @@ pub(crate) struct SourceRow {
     cursor: Option<String>,
     created_at: i64,
     last_delivery_at: Option<i64>,
+    settings: String,
+    token: Option<Vec<u8>>,
+    hook_id: Option<i64>,
+    poll_state: Option<String>,
+    poll_after: Option<i64>,
 }
 
 impl TryFrom<SourceRow> for Source {
@@ -75,6 +80,17 @@ impl TryFrom<SourceRow> for Source {
             cursor: r.cursor,
             created_at: r.created_at,
             last_delivery_at: r.last_delivery_at,
+            settings: serde_json::from_str(&r.settings)
+                .map_err(|e| StoreError::Corrupt(format!("source settings: {e}")))?,
+            sealed_token: r.token,
+            hook_id: r.hook_id,
+            poll_state: r
+                .poll_state
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("source poll state: {e}")))?,
+            poll_after: r.poll_after,
         })
     }
 }
@@ -166,6 +182,7 @@ pub(crate) struct CardRow {
     updated_at: i64,
     drafted_by: String,
     draft_note: Option<String>,
+    gate: Option<String>,
 }
 
 impl TryFrom<CardRow> for CardRecord {
@@ -195,6 +212,7 @@ impl TryFrom<CardRow> for CardRecord {
             updated_at: r.updated_at,
             drafted_by: r.drafted_by,
             draft_note: r.draft_note,
+            gate: r.gate.as_deref().and_then(|g| serde_json::from_str(g).ok()),
         })
     }
 }
@@ -372,10 +390,9 @@ pub(crate) fn lock_order(batch: &[PreparedIngest]) -> Vec<usize> {
 }
 
 pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at, trust_after, trust_channels, trust_streak, ai_privacy";
-pub(crate) const SOURCE_COLS: &str =
-    "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at";
+pub(crate) const SOURCE_COLS: &str = "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at, settings, token, hook_id, poll_state, poll_after";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
-pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at, drafted_by, draft_note";
+pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at, drafted_by, draft_note, gate";
 pub(crate) const CHANNEL_COLS: &str = "id, workspace_id, kind, name, config, credentials, status, created_at, paused_until, cap_day, cap_count, last_error, last_error_at, last_success_at";
 
 /// Days since 1970-01-01 UTC: the daily cap's "today".
@@ -728,8 +745,8 @@ macro_rules! impl_store {
                 let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(s.workspace_id)).await?;
                 let now = covalynce_domain::now_millis();
                 sqlx::query(
-                    "INSERT INTO sources (id, workspace_id, kind, repo, path, secret, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO sources (id, workspace_id, kind, repo, path, secret, created_at, settings, token)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(s.id.to_string())
                 .bind(s.workspace_id.to_string())
@@ -738,6 +755,8 @@ macro_rules! impl_store {
                 .bind(s.path.as_deref())
                 .bind(s.sealed_secret.as_deref())
                 .bind(now)
+                .bind(s.settings.to_string())
+                .bind(s.sealed_token.as_deref())
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -751,6 +770,11 @@ macro_rules! impl_store {
                     cursor: None,
                     created_at: now,
                     last_delivery_at: None,
+                    settings: s.settings.clone(),
+                    sealed_token: s.sealed_token.clone(),
+                    hook_id: None,
+                    poll_state: None,
+                    poll_after: None,
                 })
             }
 
@@ -1158,6 +1182,12 @@ macro_rules! impl_store {
                 .await?;
                 if let Some(id) = existing {
                     tx.rollback().await?;
+                    // SQLite has one writer connection: give it back before the ledger
+                    // write takes it.
+                    drop(conn);
+                    if !card.ai_calls.is_empty() {
+                        $crate::AiStore::record_ai_calls(self, &card.ai_calls).await?;
+                    }
                     return Ok($crate::CardCreation::Exists($crate::sql::parse_id(
                         &id,
                         covalynce_domain::CardId::parse,
@@ -1177,6 +1207,7 @@ macro_rules! impl_store {
                         .bind(card.event_id.to_string())
                         .execute(&mut *tx)
                         .await?;
+                    $crate::ai::insert_ai_calls!(tx, &card.ai_calls, None, now);
                     tx.commit().await?;
                     return Ok($crate::CardCreation::OverLimit { plan, limit, used });
                 }
@@ -1187,8 +1218,8 @@ macro_rules! impl_store {
                     .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
                 sqlx::query(
                     "INSERT INTO cards (id, workspace_id, source_id, event_id, category, status, title, content,
-                                        variants, risk, risk_reasons, created_at, updated_at, drafted_by, draft_note)
-                     VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $10, $11, $11, $12, $13)",
+                                        variants, risk, risk_reasons, created_at, updated_at, drafted_by, draft_note, gate)
+                     VALUES ($1, $2, $3, $4, $5, $14, $6, $7, $8, $9, $10, $11, $11, $12, $13, $15)",
                 )
                 .bind(id.to_string())
                 .bind(&ws)
@@ -1203,6 +1234,8 @@ macro_rules! impl_store {
                 .bind(now)
                 .bind(&card.drafted_by)
                 .bind(card.draft_note.as_deref())
+                .bind(if card.gate.is_some() { "HELD" } else { "PENDING" })
+                .bind(card.gate.as_ref().map(|g| g.to_string()))
                 .execute(&mut *tx)
                 .await?;
                 // Revision 1 is what was drafted; edits add revisions and keep it.
@@ -1220,6 +1253,7 @@ macro_rules! impl_store {
                     .bind(card.event_id.to_string())
                     .execute(&mut *tx)
                     .await?;
+                $crate::ai::insert_ai_calls!(tx, &card.ai_calls, Some(id), now);
                 tx.commit().await?;
                 Ok($crate::CardCreation::Created(id))
             }

@@ -118,3 +118,4 @@ impl_accounts!(
 );
 
 crate::ai::impl_ai!(SqliteStore);
+crate::sources::impl_sources!(SqliteStore);

@@ -46,7 +46,7 @@ on_both_backends!(
     a_delivery_is_stored_once_by_delivery_id,
     the_same_work_is_one_event_whatever_delivers_it,
     a_batch_answers_each_delivery_in_order,
-    new_events_enqueue_their_next_step_and_ci_runs_do_not,
+    new_events_enqueue_their_next_step_and_ci_runs_a_gate_check,
     jobs_run_retry_and_fail_visibly,
     a_crashed_workers_lease_expires_and_the_job_runs_again,
     concurrent_workers_never_claim_the_same_job,
@@ -83,6 +83,8 @@ async fn github_source(store: &dyn Store, ws: &Workspace) -> Source {
             repo: Some("acme/rocket".into()),
             path: None,
             sealed_secret: Some(vec![1, 2, 3]),
+            settings: serde_json::json!({}),
+            sealed_token: None,
         })
         .await
         .unwrap()
@@ -345,7 +347,7 @@ async fn a_batch_answers_each_delivery_in_order(store: Arc<dyn Store>) {
     );
 }
 
-async fn new_events_enqueue_their_next_step_and_ci_runs_do_not(store: Arc<dyn Store>) {
+async fn new_events_enqueue_their_next_step_and_ci_runs_a_gate_check(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
     let src = github_source(store.as_ref(), &ws).await;
     let ci = NewEvent {
@@ -374,12 +376,15 @@ async fn new_events_enqueue_their_next_step_and_ci_runs_do_not(store: Arc<dyn St
         )]))
         .await
         .unwrap();
-    let jobs = store.list_jobs(ws.id, None, 10).await.unwrap();
+    let mut jobs = store.list_jobs(ws.id, None, 10).await.unwrap();
     assert_eq!(
         jobs.len(),
-        1,
-        "one job for the one new announceable event: {jobs:?}"
+        2,
+        "a draft for the one new announceable event, a gate check for the CI run: {jobs:?}"
     );
+    jobs.sort_by(|a, b| a.kind.cmp(&b.kind));
+    assert_eq!(jobs[0].kind, "ci_gate");
+    let jobs = &jobs[1..];
     assert_eq!(jobs[0].kind, "draft_event");
     assert_eq!(jobs[0].status, JobStatus::Queued);
     let events = store
@@ -701,11 +706,33 @@ async fn cards_are_one_per_event_and_count_against_the_plan(store: Arc<dyn Store
         risk_reasons: vec!["mentions @bob".into()],
         drafted_by: "offline".into(),
         draft_note: None,
+        gate: None,
+        ai_calls: vec![NewAiCall {
+            workspace_id: ws.id,
+            card_id: None,
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            purpose: "draft".into(),
+            channel: Some("x".into()),
+            tokens_in: 120,
+            tokens_out: 40,
+            cost_micros: 42,
+            latency_ms: 300,
+            outcome: "used".into(),
+            detail: None,
+        }],
     };
     let first = store.create_card(&card(0)).await.unwrap();
     let CardCreation::Created(id) = first else {
         panic!("{first:?}")
     };
+    let ledger = store.ai_calls(ws.id, 0, i64::MAX, 10).await.unwrap();
+    assert_eq!(
+        ledger.len(),
+        1,
+        "the drafting call is written with the card"
+    );
+    assert_eq!(ledger[0].card_id.as_deref(), Some(id.to_string().as_str()));
     assert_eq!(
         store.create_card(&card(0)).await.unwrap(),
         CardCreation::Exists(id),
@@ -733,6 +760,13 @@ async fn cards_are_one_per_event_and_count_against_the_plan(store: Arc<dyn Store
     );
     let e5 = store.event(ws.id, events[5].0).await.unwrap().unwrap();
     assert_eq!(e5.status, "over_limit");
+    let ledger = store.ai_calls(ws.id, 0, i64::MAX, 20).await.unwrap();
+    assert_eq!(
+        ledger.iter().filter(|c| c.card_id.is_none()).count(),
+        2,
+        "the calls of a re-run and of a refused card are still counted, against no card"
+    );
+    assert_eq!(ledger.len(), 7);
     assert_eq!(
         store
             .event(ws.id, events[0].0)
@@ -822,6 +856,8 @@ async fn green_cards(store: &dyn Store, ws: &Workspace, n: usize) -> Vec<covalyn
                 risk_reasons: vec![],
                 drafted_by: "offline".into(),
                 draft_note: None,
+                gate: None,
+                ai_calls: vec![],
             })
             .await
             .unwrap();

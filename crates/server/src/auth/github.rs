@@ -40,6 +40,29 @@ impl Pending {
 }
 
 pub fn authorize_url(cfg: &GithubOAuth, redirect_uri: &str, pending: &Pending) -> String {
+    consent_url(
+        cfg,
+        redirect_uri,
+        SIGN_IN_SCOPES,
+        &pending.state,
+        &pending.challenge(),
+    )
+}
+
+/// What signing in asks for: who you are, nothing of your code.
+pub const SIGN_IN_SCOPES: &str = "read:user user:email";
+/// What "Connect GitHub" asks for, separately from signing in: read repositories (private
+/// ones too: their commits and diffs), create and remove repository webhooks.
+pub const CONNECT_SCOPES: &str = "repo admin:repo_hook";
+
+/// GitHub's consent page for `scope`, with `state` and the PKCE challenge.
+pub fn consent_url(
+    cfg: &GithubOAuth,
+    redirect_uri: &str,
+    scope: &str,
+    state: &str,
+    challenge: &str,
+) -> String {
     let mut url = reqwest::Url::parse(&format!(
         "{}/login/oauth/authorize",
         cfg.web_base.trim_end_matches('/')
@@ -50,9 +73,9 @@ pub fn authorize_url(cfg: &GithubOAuth, redirect_uri: &str, pending: &Pending) -
     url.query_pairs_mut()
         .append_pair("client_id", &cfg.client_id)
         .append_pair("redirect_uri", redirect_uri)
-        .append_pair("scope", "read:user user:email")
-        .append_pair("state", &pending.state)
-        .append_pair("code_challenge", &pending.challenge())
+        .append_pair("scope", scope)
+        .append_pair("state", state)
+        .append_pair("code_challenge", challenge)
         .append_pair("code_challenge_method", "S256")
         .append_pair("allow_signup", "true");
     url.to_string()
@@ -76,6 +99,19 @@ pub enum OAuthError {
     Upstream(String),
 }
 
+fn client() -> Result<reqwest::Client, OAuthError> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .user_agent("covalynce")
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| OAuthError::Upstream(e.to_string()))
+}
+
+fn upstream(e: reqwest::Error) -> OAuthError {
+    OAuthError::Upstream(e.without_url().to_string())
+}
+
 /// Trades the callback's code for a token (with the PKCE verifier), then reads the user
 /// and their verified primary email. The token is used for these two reads and dropped.
 pub async fn exchange(
@@ -84,57 +120,8 @@ pub async fn exchange(
     redirect_uri: &str,
     verifier: &str,
 ) -> Result<GithubUser, OAuthError> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .user_agent("covalynce")
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| OAuthError::Upstream(e.to_string()))?;
-    let upstream = |e: reqwest::Error| OAuthError::Upstream(e.without_url().to_string());
-    #[derive(Deserialize)]
-    struct TokenAnswer {
-        access_token: Option<String>,
-        error: Option<String>,
-        error_description: Option<String>,
-    }
-    let answer: TokenAnswer = http
-        .post(format!(
-            "{}/login/oauth/access_token",
-            cfg.web_base.trim_end_matches('/')
-        ))
-        .header("Accept", "application/json")
-        .form(&[
-            ("client_id", cfg.client_id.as_str()),
-            ("client_secret", cfg.client_secret.as_str()),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier),
-        ])
-        .send()
-        .await
-        .map_err(upstream)?
-        .error_for_status()
-        .map_err(upstream)?
-        .json()
-        .await
-        .map_err(upstream)?;
-    let token = match answer {
-        TokenAnswer {
-            access_token: Some(t),
-            ..
-        } => t,
-        TokenAnswer {
-            error,
-            error_description,
-            ..
-        } => {
-            return Err(OAuthError::Refused(
-                error_description
-                    .or(error)
-                    .unwrap_or_else(|| "no access token".into()),
-            ));
-        }
-    };
+    let http = client()?;
+    let token = exchange_token(cfg, code, redirect_uri, verifier).await?;
     let api = cfg.api_base.trim_end_matches('/');
     #[derive(Deserialize)]
     struct UserAnswer {
@@ -183,6 +170,59 @@ pub async fn exchange(
             .find(|e| e.primary && e.verified)
             .map(|e| e.email),
     })
+}
+
+/// The code-for-token trade of GitHub's web flow (`/login/oauth/access_token`, with the
+/// PKCE verifier).
+pub async fn exchange_token(
+    cfg: &GithubOAuth,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> Result<String, OAuthError> {
+    let http = client()?;
+    #[derive(Deserialize)]
+    struct TokenAnswer {
+        access_token: Option<String>,
+        error: Option<String>,
+        error_description: Option<String>,
+    }
+    let answer: TokenAnswer = http
+        .post(format!(
+            "{}/login/oauth/access_token",
+            cfg.web_base.trim_end_matches('/')
+        ))
+        .header("Accept", "application/json")
+        .form(&[
+            ("client_id", cfg.client_id.as_str()),
+            ("client_secret", cfg.client_secret.as_str()),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .map_err(upstream)?
+        .error_for_status()
+        .map_err(upstream)?
+        .json()
+        .await
+        .map_err(upstream)?;
+    match answer {
+        TokenAnswer {
+            access_token: Some(t),
+            ..
+        } => Ok(t),
+        TokenAnswer {
+            error,
+            error_description,
+            ..
+        } => Err(OAuthError::Refused(
+            error_description
+                .or(error)
+                .unwrap_or_else(|| "no access token".into()),
+        )),
+    }
 }
 
 #[cfg(test)]

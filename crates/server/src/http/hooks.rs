@@ -1,4 +1,4 @@
-//! `POST /hooks/github/{source_id}`: GitHub's webhook deliveries.
+//! `POST /hooks/github/{source_id}` and `POST /hooks/jira/{source_id}`: webhook deliveries.
 //!
 //! Order matters: find the source (404), read at most 25 MB (413), verify the signature
 //! over the raw bytes (401) — only then is anything parsed or stored. The delivery is
@@ -86,7 +86,11 @@ pub async fn github(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let result = receive(&state, &source_id, &headers, body).await;
+    answer(receive(&state, &source_id, &headers, body).await)
+}
+
+/// Counts the delivery's outcome and answers it.
+fn answer(result: Result<(StatusCode, HookAnswer), ApiError>) -> Result<Response, ApiError> {
     let outcome = match &result {
         Ok((_, HookAnswer::Stored { .. })) => "stored",
         Ok((_, HookAnswer::Ignored { .. })) => "ignored",
@@ -105,10 +109,36 @@ async fn receive(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, HookAnswer), ApiError> {
-    let source_id = SourceId::parse(source_id)
-        .ok_or_else(|| ApiError::NotFound(format!("there is no source {source_id:?}")))?;
-    let source = hook_source(state, source_id).await?;
+    let (source_id, source) = hook_source(state, source_id, SourceKind::Github).await?;
+    let body = read_body(headers, body).await?;
 
+    let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    github::verify_signature(&source.secret, &body, header_str("x-hub-signature-256"))
+        .map_err(|e| ApiError::InvalidSignature(e.to_string()))?;
+
+    let event_name = header_str("x-github-event")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("the X-GitHub-Event header is missing".into()))?
+        .to_owned();
+    let guid = delivery_id(headers, "X-GitHub-Delivery")?;
+
+    let classified =
+        github::classify(&event_name, &body, source.repo.as_ref()).map_err(payload_error)?;
+    store(
+        state, &source, source_id, guid, event_name, body, classified,
+    )
+    .await
+}
+
+fn payload_error(e: github::PayloadError) -> ApiError {
+    match e {
+        github::PayloadError::NotJson(_) => ApiError::MalformedJson(e.to_string()),
+        github::PayloadError::Shape { .. } => ApiError::BadRequest(e.to_string()),
+    }
+}
+
+/// The body, at most 25 MB (GitHub's own limit; Jira's payloads are far smaller).
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, ApiError> {
     let too_large = || {
         ApiError::PayloadTooLarge(format!(
             "webhook bodies are limited to {} bytes, as GitHub's are",
@@ -122,7 +152,7 @@ async fn receive(
     if declared.is_some_and(|n| n > github::MAX_PAYLOAD_BYTES as u64) {
         return Err(too_large());
     }
-    let body = axum::body::to_bytes(body, github::MAX_PAYLOAD_BYTES)
+    axum::body::to_bytes(body, github::MAX_PAYLOAD_BYTES)
         .await
         .map_err(|e| {
             if e.to_string().contains("length limit") {
@@ -130,29 +160,19 @@ async fn receive(
             } else {
                 ApiError::BadRequest(format!("could not read the body: {e}"))
             }
-        })?;
+        })
+}
 
-    let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    github::verify_signature(&source.secret, &body, header_str("x-hub-signature-256"))
-        .map_err(|e| ApiError::InvalidSignature(e.to_string()))?;
-
-    let event_name = header_str("x-github-event")
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ApiError::BadRequest("the X-GitHub-Event header is missing".into()))?
-        .to_owned();
-    let guid = header_str("x-github-delivery")
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 200)
-        .ok_or_else(|| {
-            ApiError::BadRequest("the X-GitHub-Delivery header is missing or too long".into())
-        })?
-        .to_owned();
-
-    let classified =
-        github::classify(&event_name, &body, source.repo.as_ref()).map_err(|e| match e {
-            github::PayloadError::NotJson(_) => ApiError::MalformedJson(e.to_string()),
-            github::PayloadError::Shape { .. } => ApiError::BadRequest(e.to_string()),
-        })?;
+/// Stores a verified, classified delivery (deduplicated by `guid`) and its events.
+async fn store(
+    state: &AppState,
+    source: &HookSource,
+    source_id: SourceId,
+    guid: String,
+    event_name: String,
+    body: axum::body::Bytes,
+    classified: Classified,
+) -> Result<(StatusCode, HookAnswer), ApiError> {
     let (outcome, reason, events, zen) = match classified {
         Classified::Ping { zen } => (DeliveryOutcome::Ping, None, Vec::new(), zen),
         Classified::Ignored(reason) => (DeliveryOutcome::Ignored, Some(reason), Vec::new(), None),
@@ -201,13 +221,89 @@ async fn receive(
     })
 }
 
-async fn hook_source(state: &AppState, id: SourceId) -> Result<Arc<HookSource>, ApiError> {
+/// Receive a Jira Cloud webhook delivery (an admin webhook with a secret).
+#[utoipa::path(
+    post,
+    operation_id = "hooks_jira",
+    path = "/hooks/jira/{source_id}",
+    tag = "webhooks",
+    params(
+        ("source_id" = String, Path, description = "The Jira source's id, from `POST /api/v1/sources`"),
+        ("X-Hub-Signature" = String, Header, description = "sha256= HMAC-SHA256 of the raw body with the source's secret"),
+        ("X-Atlassian-Webhook-Identifier" = String, Header, description = "The delivery's id; unchanged when Jira retries"),
+    ),
+    request_body(content = serde_json::Value, description = "The payload exactly as Jira sends it", content_type = "application/json"),
+    responses(
+        (status = 202, description = "Stored; an issue that reached done is an event (anything else is ignored, with a reason)", body = HookAnswer),
+        (status = 200, description = "A retry of a delivery already stored", body = HookAnswer),
+        (status = 400, description = "Malformed JSON or a missing Jira header", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong signature; nothing stored", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such Jira source", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn jira(
+    State(state): State<AppState>,
+    Path(source_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    answer(receive_jira(&state, &source_id, &headers, body).await)
+}
+
+async fn receive_jira(
+    state: &AppState,
+    source_id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, HookAnswer), ApiError> {
+    let (source_id, source) = hook_source(state, source_id, SourceKind::Jira).await?;
+    let body = read_body(headers, body).await?;
+    let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    covalynce_sources::jira::verify_signature(&source.secret, &body, header_str("x-hub-signature"))
+        .map_err(|e| ApiError::InvalidSignature(e.to_string()))?;
+    let guid = delivery_id(headers, covalynce_sources::jira::DELIVERY_HEADER)?;
+    let classified = covalynce_sources::jira::classify(&body).map_err(payload_error)?;
+    store(
+        state,
+        &source,
+        source_id,
+        guid,
+        "jira".into(),
+        body,
+        classified,
+    )
+    .await
+}
+
+/// The sender's id for a delivery (kept across its retries): what deduplicates it.
+fn delivery_id(headers: &HeaderMap, name: &str) -> Result<String, ApiError> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::BadRequest(format!("the {name} header is missing or too long")))
+}
+
+/// The source a delivery's path names, if it is of `kind`.
+async fn hook_source(
+    state: &AppState,
+    id: &str,
+    kind: SourceKind,
+) -> Result<(SourceId, Arc<HookSource>), ApiError> {
+    let id = SourceId::parse(id)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no source {id:?}")))?;
+    let not_found = || ApiError::NotFound(format!("there is no {} source {id}", kind.as_str()));
     if let Some(cached) = state.cached_hook_source(id) {
-        return Ok(cached);
+        return if cached.kind == kind {
+            Ok((id, cached))
+        } else {
+            Err(not_found())
+        };
     }
-    let not_found = || ApiError::NotFound(format!("there is no GitHub source {id}"));
     let source = state.store().source(id).await?.ok_or_else(not_found)?;
-    if source.kind != SourceKind::Github {
+    if source.kind != kind {
         return Err(not_found());
     }
     let sealed = source.sealed_secret.as_deref().ok_or_else(not_found)?;
@@ -217,10 +313,11 @@ async fn hook_source(state: &AppState, id: SourceId) -> Result<Arc<HookSource>, 
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("source {id}: {e}")))?;
     let repo = source.repo.as_deref().and_then(|r| RepoSlug::parse(r).ok());
     let hook = Arc::new(HookSource {
+        kind,
         workspace_id: source.workspace_id,
         repo,
         secret,
     });
     state.cache_hook_source(id, hook.clone());
-    Ok(hook)
+    Ok((id, hook))
 }

@@ -47,6 +47,7 @@ struct Inner {
 /// What the webhook endpoint needs to know about a source, with its secret unsealed.
 /// Cached briefly: verifying a delivery should not cost a query and a decryption.
 pub struct HookSource {
+    pub kind: covalynce_domain::SourceKind,
     pub workspace_id: WorkspaceId,
     pub repo: Option<RepoSlug>,
     pub secret: Vec<u8>,
@@ -102,6 +103,7 @@ impl AppState {
             secrets: self.0.secrets.clone(),
             http: self.0.http.clone(),
             ai: self.0.ai.clone(),
+            github_api: crate::github::Api::base_for(self.0.security.config.github.as_ref()),
         }
     }
 
@@ -142,6 +144,15 @@ impl AppState {
             .map(|(_, s)| s.clone())
     }
 
+    /// A deleted source must stop accepting deliveries now, not when the cache expires.
+    pub(crate) fn forget_hook_source(&self, id: SourceId) {
+        self.0
+            .hook_sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+
     pub(crate) fn cache_hook_source(&self, id: SourceId, source: Arc<HookSource>) {
         let mut cache = self
             .0
@@ -168,9 +179,13 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(api::workspace::emergency_stop))
         .routes(routes!(api::sources::create, api::sources::list))
-        .routes(routes!(api::sources::get))
+        .routes(routes!(
+            api::sources::get,
+            api::sources::update,
+            api::sources::delete
+        ))
         .routes(routes!(api::deliveries::list))
-        .routes(routes!(api::events::list))
+        .routes(routes!(api::events::list, api::events::create))
         .routes(routes!(api::events::get))
         .routes(routes!(api::jobs::list))
         .routes(routes!(api::cards::list))
@@ -208,6 +223,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::members::audit))
         .routes(routes!(api::members::export))
         .routes(routes!(hooks::github))
+        .routes(routes!(hooks::jira))
         .split_for_parts()
 }
 

@@ -10,6 +10,7 @@ pub async fn run(ctx: &Context, kind: JobKind, job: &ClaimedJob) -> Result<(), J
     match kind {
         JobKind::DraftEvent => draft_event(ctx, job).await,
         JobKind::Publish => super::publish::run(ctx, job).await,
+        JobKind::CiGate => super::gate::on_ci_run(ctx, job).await,
     }
 }
 
@@ -21,7 +22,7 @@ pub async fn abandon(
     why: &str,
 ) -> Result<(), JobError> {
     match kind {
-        JobKind::DraftEvent => Ok(()),
+        JobKind::DraftEvent | JobKind::CiGate => Ok(()),
         JobKind::Publish => super::publish::abandon(ctx, job, why).await,
     }
 }
@@ -80,24 +81,24 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         }
         Decision::Card(card) => {
             let security_fixes = card.security_fixes;
-            let (new, calls) = with_ai(ctx, &workspace, &event, *card).await?;
+            let (mut new, calls) = with_ai(ctx, &workspace, &event, *card).await?;
+            new.gate = super::gate::hold(ctx, workspace_id, &event).await?;
+            new.ai_calls = crate::ai::ledger(&ctx.ai.prices, workspace_id, None, "draft", &calls);
             let green = new.risk == covalynce_domain::Risk::Green;
-            let created = store.create_card(&new).await?;
-            let card_id = match &created {
-                CardCreation::Created(id) => Some(*id),
-                _ => None,
-            };
-            if !calls.is_empty() {
-                let rows =
-                    crate::ai::ledger(&ctx.ai.prices, workspace_id, card_id, "draft", &calls);
-                store.record_ai_calls(&rows).await?;
-            }
-            match created {
+            match store.create_card(&new).await? {
                 CardCreation::OverLimit { plan, limit, used } => {
                     tracing::info!(%event_id, plan, limit, used, "card limit reached; event kept, not drafted");
                 }
                 CardCreation::Created(card_id) => {
-                    auto_approve(store, &workspace, card_id, green).await?;
+                    let held = match &new.gate {
+                        Some(gate) => {
+                            !super::gate::recheck(ctx, workspace_id, card_id, gate).await?
+                        }
+                        None => false,
+                    };
+                    if !held {
+                        auto_approve(store, &workspace, card_id, green).await?;
+                    }
                     if security_fixes > 0 {
                         suggest_strategy(store, workspace_id, &event, voice).await?;
                     }
@@ -135,7 +136,18 @@ async fn with_ai(
         return Ok((new, Vec::new()));
     }
     let mut facts = crate::ai::facts(Some(event), &new.title, &new.content);
-    facts.diffs = crate::ai::diffs(ctx.store.as_ref(), workspace.id, privacy, Some(event)).await?;
+    let github = crate::ai::GithubAccess {
+        secrets: &ctx.secrets,
+        api_base: &ctx.github_api,
+    };
+    facts.diffs = crate::ai::diffs(
+        ctx.store.as_ref(),
+        workspace.id,
+        privacy,
+        Some(event),
+        github,
+    )
+    .await?;
     let rewrite = crate::ai::rewrite(
         &providers,
         privacy,
@@ -216,7 +228,30 @@ fn new_card(
         risk_reasons: card.risk_reasons,
         drafted_by: "offline".into(),
         draft_note: None,
+        gate: None,
+        ai_calls: Vec::new(),
     }
+}
+
+/// A card the CI gate released is treated as if it had just been drafted: the trust
+/// policy may approve it.
+pub(super) async fn after_release(
+    ctx: &Context,
+    ws: covalynce_domain::WorkspaceId,
+    card: covalynce_domain::CardId,
+) -> Result<(), JobError> {
+    let store = ctx.store.as_ref();
+    let (Some(workspace), Some(record)) = (store.workspace(ws).await?, store.card(ws, card).await?)
+    else {
+        return Ok(());
+    };
+    auto_approve(
+        store,
+        &workspace,
+        card,
+        record.risk == Some(covalynce_domain::Risk::Green),
+    )
+    .await
 }
 
 /// The trust policy: once enough approvals in a row needed no edit, green cards go straight

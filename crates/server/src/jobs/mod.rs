@@ -3,6 +3,7 @@
 //! takes the job over), so every handler is idempotent.
 
 mod credentials;
+pub mod gate;
 mod handlers;
 pub mod publish;
 
@@ -42,6 +43,8 @@ pub struct Context {
     pub secrets: SecretBox,
     pub http: covalynce_publishing::Http,
     pub ai: crate::ai::Settings,
+    /// GitHub's API (a local server in tests): diffs for sources that hold a token.
+    pub github_api: String,
 }
 
 impl From<covalynce_storage::StoreError> for JobError {

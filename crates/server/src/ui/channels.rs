@@ -1,6 +1,7 @@
 //! Channels: where approved cards go. Connect one, send a test, disable, enable, delete.
 
 use super::page::{CsrfForm, Layout, Signed, UiError, render};
+use super::pending::{Pending, pending_connection, pending_cookie, to_consent};
 use crate::http::AppState;
 use crate::http::api::channels::{ChannelView, CreateChannel};
 use crate::http::extract::{ApiJson, Editor};
@@ -285,114 +286,19 @@ pub async fn linkedin_connect(
     ))
 }
 
-/// Where a platform's OAuth flow keeps this browser's pending connection.
-struct Pending {
-    platform: &'static str,
-    cookie: &'static str,
-    path: &'static str,
-}
-
 const LINKEDIN: Pending = Pending {
     platform: "LinkedIn",
     cookie: "covalynce_linkedin",
     path: "/channels/linkedin",
+    start_again: "Channels",
 };
 
 const X: Pending = Pending {
     platform: "X",
     cookie: "covalynce_x",
     path: "/channels/x",
+    start_again: "Channels",
 };
-
-/// The redirect to a platform's consent page, with the pending connection (`state`, bound
-/// to this workspace and person, plus `extra`) sealed in a 10-minute cookie so it cannot
-/// be forged or completed by another browser.
-fn to_consent(
-    state: &AppState,
-    signed: &Signed<Editor>,
-    pending: &Pending,
-    nonce: &str,
-    extra: serde_json::Value,
-    to: &covalynce_publishing::Url,
-) -> Response {
-    let mut r = axum::response::Redirect::to(to.as_str()).into_response();
-    crate::auth::append_cookie(
-        &mut r,
-        &pending_cookie(state, signed, pending, nonce, extra),
-    );
-    r
-}
-
-/// The pending connection's cookie: `state`, bound to this workspace and person, plus
-/// `extra`, sealed for 10 minutes.
-fn pending_cookie(
-    state: &AppState,
-    signed: &Signed<Editor>,
-    pending: &Pending,
-    nonce: &str,
-    extra: serde_json::Value,
-) -> String {
-    use base64::Engine;
-    let mut sealed = serde_json::json!({
-        "state": nonce,
-        "workspace": signed.workspace.id.to_string(),
-        "user": signed.user.id.to_string(),
-        "at": covalynce_domain::now_millis(),
-    });
-    if let Some(extra) = extra.as_object() {
-        for (k, v) in extra {
-            sealed[k] = v.clone();
-        }
-    }
-    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(state.secrets().seal(sealed.to_string().as_bytes()));
-    crate::auth::set_cookie(
-        pending.cookie,
-        &sealed,
-        pending.path,
-        std::time::Duration::from_secs(600),
-        state.security().config.secure_cookies,
-    )
-}
-
-/// The pending connection this browser started, if the platform's `state` matches it
-/// (same workspace and person, under 10 minutes old).
-fn pending_connection(
-    state: &AppState,
-    signed: &Signed<Editor>,
-    headers: &axum::http::HeaderMap,
-    pending: &Pending,
-    returned_state: Option<&str>,
-) -> Result<serde_json::Value, UiError> {
-    use base64::Engine;
-    let platform = pending.platform;
-    let refused = |m: String| UiError::Page(axum::http::StatusCode::BAD_REQUEST, m);
-    let cookie = crate::auth::cookie(headers, pending.cookie).ok_or_else(|| {
-        refused(format!("This {platform} answer does not belong to this browser (no pending connection); start again from Channels."))
-    })?;
-    let sealed: serde_json::Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cookie)
-        .ok()
-        .and_then(|b| state.secrets().open(&b).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| {
-            refused(format!(
-                "The pending {platform} connection is unreadable; start again from Channels."
-            ))
-        })?;
-    let fresh = sealed["at"]
-        .as_i64()
-        .is_some_and(|at| covalynce_domain::now_millis() - at < 600_000);
-    let same = sealed["state"].as_str() == returned_state
-        && sealed["workspace"].as_str() == Some(signed.workspace.id.to_string().as_str())
-        && sealed["user"].as_str() == Some(signed.user.id.to_string().as_str());
-    if !(fresh && same) {
-        return Err(refused(format!(
-            "This {platform} answer does not match the connection this browser started (state mismatch or expired); start again from Channels."
-        )));
-    }
-    Ok(sealed)
-}
 
 /// `page` with the pending connection's cookie cleared.
 async fn connected_page(
@@ -597,8 +503,6 @@ async fn connect_linkedin(
         Err(e) => (false, UiError::from(e).message()),
     }
 }
-
-use axum::response::IntoResponse as _;
 
 fn x_app(state: &AppState) -> Result<crate::auth::OAuthApp, UiError> {
     state.security().config.x.clone().ok_or_else(|| {

@@ -9,6 +9,7 @@ pub mod editor;
 pub mod history;
 pub mod invite;
 pub mod page;
+mod pending;
 pub mod review;
 pub mod settings;
 pub mod sign_in;
@@ -38,6 +39,13 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/{id}/refine/stream", post(editor::refine_stream))
         .route("/ui/stream", get(stream::events))
         .route("/sources", get(sources::list).post(sources::create))
+        .route("/sources/github/connect", get(sources::github_connect))
+        .route("/sources/github/pick", post(sources::github_pick))
+        .route("/sources/{id}/{action}", post(sources::act))
+        .route(
+            "/auth/github/callback/connect",
+            get(sources::github_callback),
+        )
         .route("/channels", get(channels::list).post(channels::create))
         .route(
             "/channels/linkedin/connect",

@@ -157,6 +157,43 @@ struct StackPage {
     flash: Option<Flash>,
     no_channels: bool,
     editor: bool,
+    /// Cards the CI gate holds: not reviewable until CI for their commit is green.
+    held: Vec<HeldVm>,
+}
+
+/// A held card as the stack lists it under "Waiting for CI".
+pub struct HeldVm {
+    pub title: String,
+    pub repo: String,
+    pub sha: String,
+    /// "waiting for CI" or "CI failed: CI (failure)".
+    pub state: String,
+    pub failed: bool,
+    /// The failing run (http(s) only).
+    pub run_url: Option<String>,
+}
+
+impl HeldVm {
+    fn of(card: &CardRecord) -> Self {
+        let g = card.gate.clone().unwrap_or_default();
+        let text = |k: &str| g[k].as_str().unwrap_or_default().to_owned();
+        let failed = g["state"] == "failed";
+        Self {
+            title: card.title.clone(),
+            repo: text("repo"),
+            sha: text("sha").chars().take(7).collect(),
+            state: if failed {
+                format!("CI failed: {} ({})", text("workflow"), text("conclusion"))
+            } else {
+                "waiting for CI".into()
+            },
+            failed,
+            run_url: g["run_url"]
+                .as_str()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .map(str::to_owned),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -204,6 +241,13 @@ pub async fn page(
         first.first = true;
     }
     let channels = state.store().list_channels(ws.id).await?;
+    let held = state
+        .store()
+        .held_cards(ws.id)
+        .await?
+        .iter()
+        .map(HeldVm::of)
+        .collect();
     let flash = flash(&q);
     let page = StackPage {
         layout: signed.layout("review"),
@@ -218,6 +262,7 @@ pub async fn page(
             .iter()
             .any(|c| c.status == covalynce_domain::ChannelStatus::Active),
         editor: signed.role >= covalynce_domain::Role::Editor,
+        held,
     };
     Ok(render(&page))
 }

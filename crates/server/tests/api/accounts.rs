@@ -746,6 +746,9 @@ async fn another_workspaces_ids_are_not_found_on_any_route(backend: Backend) {
                     (&Method::PATCH, p) if p.starts_with("/api/v1/cards/") => {
                         Some(json!({"variants": {"x": "hi"}}))
                     }
+                    (&Method::PATCH, p) if p.starts_with("/api/v1/sources/") => {
+                        Some(json!({"gate": {"enabled": false}}))
+                    }
                     (&Method::PATCH, _) => Some(json!({"role": "viewer"})),
                     (&Method::POST, p) if p.ends_with("/approve") => {
                         Some(json!({"channels": [channel]}))

@@ -246,6 +246,23 @@ impl TestApp {
         pending().await
     }
 
+    /// The ids of the pending cards, once there are `n` of them.
+    pub async fn wait_pending(&self, n: usize) -> Vec<String> {
+        let pending = || async {
+            self.get_json("/api/v1/cards?status=pending").await["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        self.eventually(&format!("{n} pending cards"), || async {
+            pending().await.len() == n
+        })
+        .await;
+        pending().await
+    }
+
     /// "Test" on a channel: the answer (200 whether or not the platform accepted it).
     pub async fn test_channel(&self, id: &str) -> serde_json::Value {
         let r = self

@@ -308,7 +308,13 @@ impl RefineJob {
             None => None,
         };
         let mut facts = crate::ai::facts(event.as_ref(), &card.title, &card.content);
-        facts.diffs = crate::ai::diffs(state.store(), ws.id, privacy, event.as_ref()).await?;
+        let api_base = crate::github::Api::base_for(state.security().config.github.as_ref());
+        let github = crate::ai::GithubAccess {
+            secrets: state.secrets(),
+            api_base: &api_base,
+        };
+        facts.diffs =
+            crate::ai::diffs(state.store(), ws.id, privacy, event.as_ref(), github).await?;
         Ok(Self {
             id: id.to_owned(),
             card_id,

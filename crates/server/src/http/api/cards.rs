@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CardView {
     pub id: String,
-    /// pending, approved, published, partial (some channels failed), failed or dismissed.
+    /// held (the CI gate: waiting for green CI), pending, approved, published, partial
+    /// (some channels failed), failed or dismissed.
     #[schema(value_type = String, example = "pending")]
     pub status: CardStatus,
     /// MKT (a post), ENG (release notes / team note) or STRATEGY (a suggestion).
@@ -43,6 +44,11 @@ pub struct CardView {
     /// One per approved channel (on the single-card answer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publications: Option<Vec<PublicationView>>,
+    /// The CI gate, for a card about a commit of a repository with CI: `state` is
+    /// `waiting`, `failed` (with `workflow`, `conclusion` and `run_url` of the red run),
+    /// `passed` or `gate off`; `sha` and `repo` name the commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -91,6 +97,7 @@ impl From<CardRecord> for CardView {
             drafted_by: c.drafted_by,
             draft_note: c.draft_note,
             publications: None,
+            gate: c.gate,
         }
     }
 }

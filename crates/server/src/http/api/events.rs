@@ -2,12 +2,15 @@
 
 use super::{Data, List, Paging, time};
 use crate::http::AppState;
-use crate::http::extract::Auth;
+use crate::http::extract::{ApiJson, Auth, Editor};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use covalynce_domain::{EventId, EventKind};
-use covalynce_storage::{EventFilter, EventRecord};
+use axum::http::StatusCode;
+use covalynce_domain::{EventId, EventKind, SourceId, SourceKind, now_millis};
+use covalynce_storage::{
+    DeliveryOutcome, EventFilter, EventRecord, Ingest, IngestOutcome, NewSource,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -50,7 +53,7 @@ impl From<EventRecord> for EventView {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct EventQuery {
-    /// push, tag, release, pull_request_merged or ci_run.
+    /// push, tag, release, pull_request_merged, ci_run, issue_done, deploy or change.
     pub kind: Option<String>,
     pub status: Option<String>,
 }
@@ -71,7 +74,8 @@ pub async fn list(
         .map(|k| {
             EventKind::parse(k).ok_or_else(|| {
                 ApiError::Validation(format!(
-                    "kind must be one of push, tag, release, pull_request_merged, ci_run; got {k:?}"
+                    "kind must be one of {}; got {k:?}",
+                    EventKind::ALL.map(|k| k.as_str()).join(", ")
                 ))
             })
         })
@@ -118,4 +122,106 @@ pub async fn get(
         .await?
         .ok_or_else(not_found)?;
     Ok(Json(Data { data: event.into() }))
+}
+
+/// The answer to a submitted event.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Submission {
+    /// False when the idempotency key was seen before: the event is the one stored then.
+    pub new: bool,
+    pub event: EventView,
+}
+
+/// Report shipped work from any tool (GitLab CI, a deploy script, n8n): it is drafted like
+/// a GitHub event. Deduplicated by `idempotency_key` (or the `Idempotency-Key` header):
+/// a repeat answers 200 with the event stored the first time and changes nothing.
+#[utoipa::path(post, operation_id = "events_create", path = "/api/v1/events", tag = "events", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Used when the body has no idempotency_key")),
+    request_body = covalynce_sources::generic::Submitted,
+    responses(
+        (status = 201, description = "Stored; drafting starts", body = Data<Submission>),
+        (status = 200, description = "The idempotency key was seen before; nothing changed", body = Data<Submission>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(ws, ..): Auth<Editor>,
+    headers: axum::http::HeaderMap,
+    ApiJson(submitted): ApiJson<covalynce_sources::generic::Submitted>,
+) -> Result<(StatusCode, Json<Data<Submission>>), ApiError> {
+    let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let event = covalynce_sources::generic::normalize(submitted, header_key, ws.slug.as_str())
+        .map_err(ApiError::Validation)?;
+    let key = event.dedup_key.clone();
+    let source_id = generic_source(&state, ws.id).await?;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "kind": event.kind, "key": event.dedup_key, "title": event.title, "data": event.data,
+    }))
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let stored = state
+        .ingest()
+        .submit(Ingest {
+            workspace_id: ws.id,
+            source_id,
+            guid: key.clone(),
+            event_name: format!("api.{}", event.kind.as_str()),
+            outcome: DeliveryOutcome::Events,
+            reason: None,
+            body,
+            events: vec![event],
+            received_at: now_millis(),
+        })
+        .await?;
+    let new =
+        matches!(&stored, IngestOutcome::Stored { events, .. } if events.iter().any(|e| e.new));
+    if new {
+        state.wake_workers();
+    }
+    let record = state
+        .store()
+        .event_by_key(ws.id, &key)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("event {key} vanished after ingest")))?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(Data {
+            data: Submission {
+                new,
+                event: record.into(),
+            },
+        }),
+    ))
+}
+
+/// The workspace's source for events posted to the API, made on first use: every event
+/// needs a source, and asking a script to create one first would be input for nothing.
+async fn generic_source(
+    state: &AppState,
+    ws: covalynce_domain::WorkspaceId,
+) -> Result<SourceId, ApiError> {
+    let sources = state.store().list_sources(ws).await?;
+    if let Some(s) = sources.iter().find(|s| s.kind == SourceKind::Generic) {
+        return Ok(s.id);
+    }
+    let source = state
+        .store()
+        .insert_source(&NewSource {
+            id: SourceId::new(),
+            workspace_id: ws,
+            kind: SourceKind::Generic,
+            repo: Some("api".into()),
+            path: None,
+            sealed_secret: None,
+            settings: serde_json::json!({}),
+            sealed_token: None,
+        })
+        .await?;
+    Ok(source.id)
 }

@@ -15,15 +15,50 @@ use serde::{Deserialize, Serialize};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CreateSource {
-    /// A GitHub repository that will send webhooks to `webhook_url`.
+    /// A GitHub repository. With a `token` (OAuth or a personal access token with `repo`
+    /// and `admin:repo_hook`), Covalynce creates the webhook itself when this server has
+    /// a public URL, polls the repository's events (always, as backfill behind the
+    /// webhook), and reads diffs from the API. Without one, set the webhook up on GitHub
+    /// with `webhook_url` and the secret.
     Github {
         /// `owner/name`.
         repo: String,
-        /// The webhook secret to set on GitHub. Omit it and one is generated and returned once.
+        /// The webhook secret to set on GitHub. Omit it and one is generated (and, without
+        /// a token, returned once).
         secret: Option<String>,
+        /// A GitHub token the source acts with (sealed; never shown again).
+        token: Option<String>,
     },
     /// A local git repository, by absolute path.
     Git { path: String },
+    /// A Jira Cloud site: create an admin webhook (System → WebHooks) for "Issue updated"
+    /// with `webhook_url` and the secret; issues moving to a done-category status become
+    /// events.
+    Jira {
+        /// A label for the site or project (`acme.atlassian.net`, `Rocket`).
+        name: String,
+        /// The webhook secret to set in Jira. Omit it and one is generated and returned once.
+        secret: Option<String>,
+    },
+}
+
+/// What may change on a source.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSource {
+    pub gate: Option<GateView>,
+}
+
+/// The CI gate: cards about a commit wait until CI for it is green (once CI has been seen
+/// for the repository).
+#[derive(Serialize, Deserialize, utoipa::ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct GateView {
+    /// Off: cards go to the stack whatever CI says.
+    pub enabled: bool,
+    /// The workflows that must be green (empty: every workflow that runs).
+    #[serde(default)]
+    pub workflows: Vec<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -40,24 +75,57 @@ pub struct SourceView {
     pub secret: Option<String>,
     pub created_at: String,
     pub last_delivery_at: Option<String>,
+    /// The CI gate for cards from this source.
+    pub gate: GateView,
+    /// How work arrives: `webhook` (one Covalynce created or one set up by hand),
+    /// `polling` (a GitHub source with a token), both, `watch` (local git) or `api`
+    /// (`POST /api/v1/events`).
+    pub receives: Vec<String>,
+    /// Why a GitHub source polls instead of receiving a webhook, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl From<&Source> for SourceView {
     fn from(s: &Source) -> Self {
+        let gate = crate::jobs::gate::GateSettings::of(&s.settings);
         Self {
             id: s.id.to_string(),
             kind: s.kind,
             repo: s.repo.clone(),
             path: s.path.clone(),
-            webhook_url: (s.kind == SourceKind::Github).then(|| format!("/hooks/github/{}", s.id)),
+            webhook_url: match s.kind {
+                SourceKind::Github => Some(format!("/hooks/github/{}", s.id)),
+                SourceKind::Jira => Some(format!("/hooks/jira/{}", s.id)),
+                SourceKind::Generic => Some("/api/v1/events".into()),
+                SourceKind::Git => None,
+            },
             secret: None,
             created_at: time(s.created_at),
             last_delivery_at: s.last_delivery_at.map(time),
+            gate: GateView {
+                enabled: !gate.off,
+                workflows: gate.workflows,
+            },
+            receives: match s.kind {
+                SourceKind::Git => vec!["watch".into()],
+                SourceKind::Github if s.sealed_token.is_some() => {
+                    let mut r = Vec::new();
+                    if s.hook_id.is_some() {
+                        r.push("webhook".into());
+                    }
+                    r.push("polling".into());
+                    r
+                }
+                SourceKind::Generic => vec!["api".into()],
+                SourceKind::Github | SourceKind::Jira => vec!["webhook".into()],
+            },
+            note: s.settings["note"].as_str().map(str::to_owned),
         }
     }
 }
 
-/// Add a source: a GitHub repository (webhooks) or a local git repository.
+/// Add a source: a GitHub repository (webhooks), a local git repository or a Jira site.
 #[utoipa::path(post, operation_id = "sources_create", path = "/api/v1/sources", tag = "sources", security(("bearer" = [])),
     request_body = CreateSource,
     responses(
@@ -79,7 +147,19 @@ pub async fn create(
 > {
     let id = SourceId::new();
     let (new, generated_secret) = match req {
-        CreateSource::Github { repo, secret } => {
+        CreateSource::Github {
+            repo,
+            secret,
+            token: Some(token),
+        } => {
+            let repo = RepoSlug::parse(&repo).map_err(|e| ApiError::Validation(e.0))?;
+            return connect_github(&state, ws.id, id, repo, secret, token).await;
+        }
+        CreateSource::Github {
+            repo,
+            secret,
+            token: None,
+        } => {
             let repo = RepoSlug::parse(&repo).map_err(|e| ApiError::Validation(e.0))?;
             let (secret, generated) = super::signing_secret(secret)?;
             let new = NewSource {
@@ -89,6 +169,28 @@ pub async fn create(
                 repo: Some(repo.to_string()),
                 path: None,
                 sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
+                settings: serde_json::json!({}),
+                sealed_token: None,
+            };
+            (new, generated)
+        }
+        CreateSource::Jira { name, secret } => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 200 {
+                return Err(ApiError::Validation(
+                    "name must be 1 to 200 characters (the site or project)".into(),
+                ));
+            }
+            let (secret, generated) = super::signing_secret(secret)?;
+            let new = NewSource {
+                id,
+                workspace_id: ws.id,
+                kind: SourceKind::Jira,
+                repo: Some(name.to_owned()),
+                path: None,
+                sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
+                settings: serde_json::json!({}),
+                sealed_token: None,
             };
             (new, generated)
         }
@@ -101,6 +203,8 @@ pub async fn create(
                 repo: None,
                 path: Some(path),
                 sealed_secret: None,
+                settings: serde_json::json!({}),
+                sealed_token: None,
             };
             (new, None)
         }
@@ -112,6 +216,81 @@ pub async fn create(
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/sources/{}", source.id))],
         Json(Data { data: view }),
+    ))
+}
+
+type Created = (
+    StatusCode,
+    [(header::HeaderName, String); 1],
+    Json<Data<SourceView>>,
+);
+
+/// A GitHub source with a token: the repository is checked with it, a fresh secret is
+/// generated (nobody copies it anywhere), and the webhook is created on GitHub when it
+/// can be; the source polls either way.
+pub(crate) async fn connect_github(
+    state: &AppState,
+    ws: covalynce_domain::WorkspaceId,
+    id: SourceId,
+    repo: RepoSlug,
+    secret: Option<String>,
+    token: String,
+) -> Result<Created, ApiError> {
+    let token = token.trim().to_owned();
+    if token.is_empty() || token.len() > 1000 {
+        return Err(ApiError::Validation(
+            "token must be 1 to 1000 characters".into(),
+        ));
+    }
+    let api = crate::github::Api::new(
+        &crate::github::Api::base_for(state.security().config.github.as_ref()),
+        token.clone(),
+    );
+    let found = api.repository(&repo).await.map_err(|e| match e {
+        crate::github::GithubError::NotFound(_) => ApiError::Validation(format!(
+            "GitHub has no repository {repo} that this token can see"
+        )),
+        crate::github::GithubError::Refused(m) => {
+            ApiError::Validation(format!("GitHub refused the token: {m}"))
+        }
+        other => ApiError::Unavailable(other.to_string()),
+    })?;
+    let (secret, _) = super::signing_secret(secret)?;
+    let new = NewSource {
+        id,
+        workspace_id: ws,
+        kind: SourceKind::Github,
+        repo: Some(found.full_name.clone()),
+        path: None,
+        sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
+        settings: serde_json::json!({
+            "default_branch": found.default_branch,
+            "private": found.private,
+        }),
+        sealed_token: Some(state.secrets().seal(token.as_bytes())),
+    };
+    let mut source = state.store().insert_source(&new).await?;
+    let public_url = state.security().config.public_url.as_deref();
+    match crate::github::create_hook_for(public_url, id, &repo, &api, &secret).await {
+        Ok(hook) => {
+            state.store().set_source_hook(id, Some(hook)).await?;
+            source.hook_id = Some(hook);
+        }
+        Err(note) => {
+            tracing::info!(source = %id, %repo, note, "GitHub source polls");
+            source.settings["note"] = serde_json::json!(note);
+            state
+                .store()
+                .set_source_settings(ws, id, &source.settings)
+                .await?;
+        }
+    }
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/sources/{id}"))],
+        Json(Data {
+            data: SourceView::from(&source),
+        }),
     ))
 }
 
@@ -168,4 +347,85 @@ pub async fn get(
     Ok(Json(Data {
         data: SourceView::from(&source),
     }))
+}
+
+/// Change a source's CI gate. Turning the gate off releases the cards it holds.
+#[utoipa::path(patch, operation_id = "sources_update", path = "/api/v1/sources/{id}", tag = "sources", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = UpdateSource,
+    responses(
+        (status = 200, body = Data<SourceView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(ws, ..): Auth<Editor>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateSource>,
+) -> Result<Json<Data<SourceView>>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("there is no source {id:?} in this workspace"));
+    let source_id = SourceId::parse(&id).ok_or_else(not_found)?;
+    let mut source = state
+        .store()
+        .workspace_source(ws.id, source_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut settings = std::mem::take(&mut source.settings);
+    if !settings.is_object() {
+        settings = serde_json::json!({});
+    }
+    if let Some(gate) = req.gate {
+        if gate.workflows.len() > 50
+            || gate
+                .workflows
+                .iter()
+                .any(|w| w.trim().is_empty() || w.len() > 200)
+        {
+            return Err(ApiError::Validation(
+                "gate.workflows must be at most 50 workflow names of 1 to 200 characters".into(),
+            ));
+        }
+        settings["gate"] =
+            serde_json::json!({"enabled": gate.enabled, "workflows": gate.workflows});
+    }
+    if !state
+        .store()
+        .set_source_settings(ws.id, source_id, &settings)
+        .await?
+    {
+        return Err(not_found());
+    }
+    if crate::jobs::gate::GateSettings::of(&settings).off {
+        crate::jobs::gate::release_source(state.store(), ws.id, source_id).await?;
+    }
+    source.settings = settings;
+    Ok(Json(Data {
+        data: SourceView::from(&source),
+    }))
+}
+
+/// Remove a source: its deliveries and events go with it (cards stay). For a GitHub
+/// source connected with a token, the webhook Covalynce created is removed too.
+#[utoipa::path(delete, operation_id = "sources_delete", path = "/api/v1/sources/{id}", tag = "sources", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(ws, ..): Auth<Editor>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let not_found = || ApiError::NotFound(format!("there is no source {id:?} in this workspace"));
+    let source_id = SourceId::parse(&id).ok_or_else(not_found)?;
+    let source = state
+        .store()
+        .delete_source(ws.id, source_id)
+        .await?
+        .ok_or_else(not_found)?;
+    state.forget_hook_source(source_id);
+    crate::github::after_delete(&state, &source).await;
+    Ok(StatusCode::NO_CONTENT)
 }

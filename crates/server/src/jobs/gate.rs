@@ -1,0 +1,246 @@
+//! The CI gate in the pipeline: a card about a commit of a repository that has CI is
+//! created HELD until CI for that commit is green (`hold`); each finished CI run releases
+//! or annotates the cards held for its commit (`on_ci_run`).
+//!
+//! Ordering: a CI run is stored before its `ci_gate` job reads the held cards, and a held
+//! card is stored before the drafting job checks CI again (`recheck`), so whichever of the
+//! two lands second sees the other; no card waits for a run that already came.
+
+use super::{Context, JobError};
+use covalynce_cards::gate::{self, Verdict};
+use covalynce_domain::{CardId, EventId, EventKind, WorkspaceId};
+use covalynce_storage::{ClaimedJob, EventFilter, EventRecord, Store};
+use serde_json::{Value, json};
+
+/// A source's gate settings (`settings.gate`): on unless turned off; `workflows` names
+/// the workflows that count (empty: all).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GateSettings {
+    pub off: bool,
+    pub workflows: Vec<String>,
+}
+
+impl GateSettings {
+    pub fn of(settings: &Value) -> Self {
+        let gate = &settings["gate"];
+        Self {
+            off: gate["enabled"].as_bool() == Some(false),
+            workflows: gate["workflows"]
+                .as_array()
+                .map(|w| {
+                    w.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// How many recent CI events are read to judge a commit: runs for a commit arrive within
+/// hours of it, and a workspace stores far fewer than this in that time.
+const RECENT_RUNS: i64 = 500;
+
+/// Whether any CI has been seen for `repo` lately, and the runs for commit `sha`.
+async fn runs_for(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    repo: &str,
+    sha: &str,
+) -> Result<(bool, Vec<gate::Run>), JobError> {
+    let events = store
+        .list_events(
+            ws,
+            &EventFilter {
+                kind: Some(EventKind::CiRun),
+                limit: RECENT_RUNS,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut seen = false;
+    let mut runs = Vec::new();
+    for e in events.iter().filter(|e| e.repo.eq_ignore_ascii_case(repo)) {
+        if let Some((commit, run)) = gate::run_of(&e.data, e.created_at) {
+            seen = true;
+            if commit == sha {
+                runs.push(run);
+            }
+        }
+    }
+    Ok((seen, runs))
+}
+
+fn gate_state(event: &EventRecord, sha: &str, verdict: &Verdict) -> Value {
+    let mut g = json!({
+        "source_id": event.source_id.to_string(),
+        "repo": event.repo,
+        "sha": sha,
+        "state": "waiting",
+    });
+    if let Verdict::Red(run) = verdict {
+        mark_failed(&mut g, run);
+    }
+    g
+}
+
+/// A held card's gate after a red run: which workflow failed, how, and where to look.
+fn mark_failed(g: &mut Value, run: &gate::Run) {
+    g["state"] = json!("failed");
+    g["workflow"] = json!(run.workflow);
+    g["conclusion"] = json!(run.conclusion);
+    g["run_url"] = json!(run.url);
+}
+
+/// The gate for a card about to be drafted from `event`: `None` sends it to the stack
+/// (gate off, no commit, the repository has no CI, or CI is already green for it).
+pub async fn hold(
+    ctx: &Context,
+    ws: WorkspaceId,
+    event: &EventRecord,
+) -> Result<Option<Value>, JobError> {
+    let Some(sha) = gate::commit_of(event.kind, &event.data) else {
+        return Ok(None);
+    };
+    let settings = match ctx.store.workspace_source(ws, event.source_id).await? {
+        Some(source) => GateSettings::of(&source.settings),
+        None => GateSettings::default(),
+    };
+    if settings.off {
+        return Ok(None);
+    }
+    let (seen, for_commit) = runs_for(ctx.store.as_ref(), ws, &event.repo, &sha).await?;
+    if !seen {
+        // No CI seen for this repository: nothing to wait for.
+        return Ok(None);
+    }
+    let verdict = gate::verdict(&for_commit, &settings.workflows);
+    Ok(match verdict {
+        Verdict::Green => None,
+        v => Some(gate_state(event, &sha, &v)),
+    })
+}
+
+/// After storing a HELD card: CI may have finished while it was drafted.
+pub async fn recheck(
+    ctx: &Context,
+    ws: WorkspaceId,
+    card: CardId,
+    gate: &Value,
+) -> Result<bool, JobError> {
+    let (Some(sha), Some(repo)) = (gate["sha"].as_str(), gate["repo"].as_str()) else {
+        return Ok(false);
+    };
+    let (_, runs) = runs_for(ctx.store.as_ref(), ws, repo, sha).await?;
+    settle(ctx, ws, card, gate, &runs).await
+}
+
+/// Judges one held card again; true when it was released to the stack.
+async fn settle(
+    ctx: &Context,
+    ws: WorkspaceId,
+    card: CardId,
+    gate_now: &Value,
+    runs: &[gate::Run],
+) -> Result<bool, JobError> {
+    let settings = match gate_now["source_id"]
+        .as_str()
+        .and_then(covalynce_domain::SourceId::parse)
+    {
+        Some(id) => match ctx.store.workspace_source(ws, id).await? {
+            Some(s) => GateSettings::of(&s.settings),
+            None => GateSettings::default(),
+        },
+        None => GateSettings::default(),
+    };
+    let verdict = if settings.off {
+        Verdict::Green
+    } else {
+        gate::verdict(runs, &settings.workflows)
+    };
+    let mut next = gate_now.clone();
+    match &verdict {
+        Verdict::Green => {
+            next["state"] = json!("passed");
+            let released = ctx.store.update_gate(ws, card, &next, true).await?;
+            if released {
+                tracing::info!(%card, "CI is green: the held card goes to the stack");
+            }
+            Ok(released)
+        }
+        Verdict::Red(run) => {
+            mark_failed(&mut next, run);
+            if &next != gate_now {
+                ctx.store.update_gate(ws, card, &next, false).await?;
+            }
+            Ok(false)
+        }
+        Verdict::Waiting => Ok(false),
+    }
+}
+
+/// A CI run finished: every card held for its commit is judged again.
+pub async fn on_ci_run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
+    let event_id = job
+        .payload
+        .get("event_id")
+        .and_then(|v| v.as_str())
+        .and_then(EventId::parse)
+        .ok_or_else(|| JobError::Permanent("payload has no valid event_id".into()))?;
+    let ws = job
+        .workspace_id
+        .ok_or_else(|| JobError::Permanent("the job names no workspace".into()))?;
+    let event = ctx
+        .store
+        .event_by_id(event_id)
+        .await?
+        .ok_or_else(|| JobError::Retry(format!("event {event_id} not found")))?;
+    let Some(sha) = event.data["head_sha"].as_str() else {
+        return Ok(());
+    };
+    // Read once for all the cards held for this commit (there may be several: a push, its
+    // tag, its release).
+    let mut runs: Option<Vec<gate::Run>> = None;
+    for card in ctx.store.held_cards(ws).await? {
+        let Some(g) = card.gate.as_ref() else {
+            continue;
+        };
+        let same = g["sha"].as_str() == Some(sha)
+            && g["repo"]
+                .as_str()
+                .is_some_and(|r| r.eq_ignore_ascii_case(&event.repo));
+        if !same {
+            continue;
+        }
+        if runs.is_none() {
+            runs = Some(runs_for(ctx.store.as_ref(), ws, &event.repo, sha).await?.1);
+        }
+        if settle(ctx, ws, card.id, g, runs.as_deref().unwrap_or_default()).await? {
+            super::handlers::after_release(ctx, ws, card.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Releases every card a source holds, whatever CI says (the gate was turned off for it).
+pub async fn release_source(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    source: covalynce_domain::SourceId,
+) -> Result<usize, covalynce_storage::StoreError> {
+    let mut n = 0;
+    for card in store.held_cards(ws).await? {
+        let Some(g) = card.gate.as_ref() else {
+            continue;
+        };
+        if g["source_id"].as_str() == Some(source.to_string().as_str()) {
+            let mut next = g.clone();
+            next["state"] = json!("gate off");
+            if store.update_gate(ws, card.id, &next, true).await? {
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}

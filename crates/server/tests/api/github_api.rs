@@ -1,0 +1,1034 @@
+//! Zero input with GitHub: a token is enough. Covalynce creates the repository webhook
+//! itself (and removes it), or polls the repository's events when GitHub cannot reach it —
+//! against a local GitHub that answers as the REST docs say (ETag/304, X-Poll-Interval,
+//! rate-limit headers, a secondary limit with Retry-After, Link pagination).
+
+use crate::fakes::serve;
+use crate::helpers::{TestApp, on_both_backends, spawn_app_with};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use base64::Engine as _;
+use covalynce_storage::Backend;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+on_both_backends!(
+    a_token_is_enough_the_webhook_is_created_and_removed_with_the_source,
+    without_a_public_url_the_repository_is_polled_politely,
+    a_polled_repository_holds_cards_until_its_workflow_runs_are_green,
+    connect_github_lists_the_repositories_and_sets_up_the_ticked_ones,
+);
+
+const TOKEN: &str = "gho_16C7e42F292c6912E7710c838347Ae178B4a";
+const CLIENT_ID: &str = "Iv1.8a61f9b3a7aba766";
+const CLIENT_SECRET: &str = "gh-client-secret";
+const REPO: &str = "acme/rocket";
+
+#[derive(Default)]
+struct Github {
+    /// Newest first, as GitHub lists them.
+    events: Vec<Value>,
+    hooks: Vec<Value>,
+    deleted_hooks: Vec<i64>,
+    compares: HashMap<String, Value>,
+    pulls: HashMap<String, Value>,
+    /// Event-list requests: when, conditional or not, and the status answered.
+    polls: Vec<(Instant, bool, u16)>,
+    compare_calls: usize,
+    /// Answer the next event-list request with a secondary rate limit.
+    limit_next: bool,
+    /// Workflow runs, newest first (`GET /repos/{o}/{r}/actions/runs`).
+    runs: Vec<Value>,
+    /// Run-list requests: conditional or not, and the status answered.
+    run_polls: Vec<(bool, u16)>,
+    /// What `/user/repos` lists beyond `REPO` (`full_name`, admin rights).
+    user_repos: Vec<(String, bool)>,
+    /// The PKCE challenge of the consent page the browser was sent to.
+    challenge: Option<String>,
+    /// `/login/oauth/access_token` requests (their form fields).
+    token_requests: Vec<HashMap<String, String>>,
+}
+
+type Shared = Arc<Mutex<Github>>;
+
+fn authorized(h: &HeaderMap) -> bool {
+    h.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {TOKEN}"))
+        && h.get("x-github-api-version").is_some()
+}
+
+fn unauthorized() -> Response {
+    (StatusCode::UNAUTHORIZED, axum::Json(json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}))).into_response()
+}
+
+fn rate_headers() -> [(&'static str, String); 4] {
+    [
+        ("x-ratelimit-limit", "5000".into()),
+        ("x-ratelimit-remaining", "4990".into()),
+        (
+            "x-ratelimit-reset",
+            (covalynce_domain::now_millis() / 1000 + 3600).to_string(),
+        ),
+        ("x-ratelimit-resource", "core".into()),
+    ]
+}
+
+/// A repository as the REST API shows it, with the token's permissions.
+fn repository(name: &str, admin: bool) -> Value {
+    json!({
+        "id": 1296269, "full_name": name, "private": name == REPO, "default_branch": "main",
+        "description": format!("{name} does things"),
+        "html_url": format!("https://github.com/{name}"),
+        "permissions": {"admin": admin, "push": true, "pull": true}
+    })
+}
+
+/// The repositories the token reaches: `REPO` (admin) and `user_repos`.
+fn known_repos(g: &Github) -> Vec<(String, bool)> {
+    let mut all = vec![(REPO.to_owned(), true)];
+    all.extend(g.user_repos.iter().cloned());
+    all
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"message": "Not Found"})),
+    )
+        .into_response()
+}
+
+async fn repo(
+    State(s): State<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let g = s.lock().unwrap();
+    match known_repos(&g)
+        .into_iter()
+        .find(|(n, _)| *n == format!("{o}/{r}"))
+    {
+        Some((name, admin)) => axum::Json(repository(&name, admin)).into_response(),
+        None => not_found(),
+    }
+}
+
+/// `GET /user/repos`: two per page, with `Link`.
+async fn user_repos(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let g = s.lock().unwrap();
+    let all = known_repos(&g);
+    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * 2)
+        .take(2)
+        .map(|(n, admin)| repository(n, *admin))
+        .collect();
+    let mut resp = (rate_headers(), axum::Json(Value::Array(items))).into_response();
+    if page * 2 < all.len() {
+        let host = h
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let link = format!(
+            "<http://{host}/user/repos?per_page=100&sort=pushed&page={}>; rel=\"next\"",
+            page + 1
+        );
+        resp.headers_mut().insert("link", link.parse().unwrap());
+    }
+    resp
+}
+
+/// `POST /login/oauth/access_token`: the app's credentials, the code GitHub gave, the same
+/// redirect URI, and the PKCE verifier of the challenge the consent page was shown.
+async fn access_token(
+    State(s): State<Shared>,
+    axum::extract::Form(f): axum::extract::Form<HashMap<String, String>>,
+) -> Response {
+    let mut g = s.lock().unwrap();
+    g.token_requests.push(f.clone());
+    let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    let ok = f.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+        && f.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET)
+        && f.get("code").map(String::as_str) == Some("good-code")
+        && f.get("redirect_uri")
+            .is_some_and(|u| u.ends_with("/auth/github/callback/connect"))
+        && g.challenge.as_deref() == Some(computed.as_str());
+    if !ok {
+        return axum::Json(json!({"error": "bad_verification_code", "error_description": "The code passed is incorrect or expired."})).into_response();
+    }
+    axum::Json(
+        json!({"access_token": TOKEN, "token_type": "bearer", "scope": "admin:repo_hook,repo"}),
+    )
+    .into_response()
+}
+
+async fn create_hook(
+    State(s): State<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    h: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let ok = body["name"] == "web"
+        && body["config"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://"))
+        && body["config"]["content_type"] == "json"
+        && body["config"]["secret"]
+            .as_str()
+            .is_some_and(|s| s.len() >= 20);
+    if !ok {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"message": "Validation Failed"})),
+        )
+            .into_response();
+    }
+    let mut g = s.lock().unwrap();
+    // Without admin rights GitHub answers a hook creation with 404.
+    let admin = known_repos(&g)
+        .iter()
+        .any(|(n, admin)| *n == format!("{o}/{r}") && *admin);
+    if !admin {
+        return not_found();
+    }
+    let id = 12_345_678 + g.hooks.len() as i64;
+    let mut hook = body.clone();
+    hook["id"] = json!(id);
+    g.hooks.push(hook.clone());
+    (StatusCode::CREATED, axum::Json(hook)).into_response()
+}
+
+async fn delete_hook(
+    State(s): State<Shared>,
+    Path((_, _, id)): Path<(String, String, i64)>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    s.lock().unwrap().deleted_hooks.push(id);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Two events per page, so a poll that finds several has to follow `Link`.
+async fn events(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let mut g = s.lock().unwrap();
+    let conditional = h.get("if-none-match").is_some();
+    if std::mem::take(&mut g.limit_next) {
+        g.polls.push((Instant::now(), conditional, 403));
+        return (
+            StatusCode::FORBIDDEN,
+            [("retry-after", "2")],
+            axum::Json(json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})),
+        )
+            .into_response();
+    }
+    let etag = format!(
+        "W/\"{:x}\"",
+        g.events
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().len() as u64 * 31
+                + e["id"].as_str().unwrap().parse::<u64>().unwrap())
+            .sum::<u64>()
+    );
+    if h.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        g.polls.push((Instant::now(), conditional, 304));
+        // A 304 leaves the rate limit untouched.
+        return (
+            StatusCode::NOT_MODIFIED,
+            [("etag", etag), ("x-poll-interval", "1".into())],
+        )
+            .into_response();
+    }
+    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let items: Vec<Value> = g
+        .events
+        .iter()
+        .skip((page - 1) * 2)
+        .take(2)
+        .cloned()
+        .collect();
+    let last = g.events.len().div_ceil(2).max(1);
+    g.polls.push((Instant::now(), conditional, 200));
+    let base = "/repos/acme/rocket/events?per_page=100";
+    let mut link = Vec::new();
+    if page < last {
+        link.push(format!("<{{BASE}}{base}&page={}>; rel=\"next\"", page + 1));
+        link.push(format!("<{{BASE}}{base}&page={last}>; rel=\"last\""));
+    }
+    let host = h
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let link = link.join(", ").replace("{BASE}", &format!("http://{host}"));
+    let mut resp = (
+        StatusCode::OK,
+        rate_headers(),
+        axum::Json(Value::Array(items)),
+    )
+        .into_response();
+    let headers = resp.headers_mut();
+    headers.insert("etag", etag.parse().unwrap());
+    headers.insert("x-poll-interval", "1".parse().unwrap());
+    if !link.is_empty() {
+        headers.insert("link", link.parse().unwrap());
+    }
+    resp
+}
+
+async fn compare(
+    State(s): State<Shared>,
+    Path((_, _, basehead)): Path<(String, String, String)>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let mut g = s.lock().unwrap();
+    g.compare_calls += 1;
+    match g.compares.get(&basehead) {
+        Some(v) => (rate_headers(), axum::Json(v.clone())).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Not Found"})),
+        )
+            .into_response(),
+    }
+}
+
+async fn pulls(
+    State(s): State<Shared>,
+    Path((_, _, sha)): Path<(String, String, String)>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let g = s.lock().unwrap();
+    axum::Json(g.pulls.get(&sha).cloned().unwrap_or(json!([]))).into_response()
+}
+
+/// The workflow-run list, with an ETag over its contents: unchanged runs are a 304.
+async fn runs(State(s): State<Shared>, h: HeaderMap) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let mut g = s.lock().unwrap();
+    let body = json!({"total_count": g.runs.len(), "workflow_runs": g.runs});
+    let etag = format!(
+        "\"{}\"",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(body.to_string().as_bytes()))
+    );
+    let conditional = h.get("if-none-match").is_some();
+    if h.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        g.run_polls.push((conditional, 304));
+        return (StatusCode::NOT_MODIFIED, [("etag", etag)]).into_response();
+    }
+    g.run_polls.push((conditional, 200));
+    (rate_headers(), [("etag", etag)], axum::Json(body)).into_response()
+}
+
+/// A workflow run as `GET /repos/{o}/{r}/actions/runs` lists it.
+fn workflow_run(id: i64, attempt: i64, sha: &str, status: &str, conclusion: Option<&str>) -> Value {
+    json!({
+        "id": id, "name": "CI", "run_number": id, "run_attempt": attempt, "event": "push",
+        "status": status, "conclusion": conclusion, "head_branch": "main", "head_sha": sha,
+        "workflow_id": 159038, "path": ".github/workflows/ci.yml",
+        "html_url": format!("https://github.com/acme/rocket/actions/runs/{id}"),
+        "created_at": "2026-11-23T09:00:00Z", "updated_at": "2026-11-23T09:04:00Z",
+        "pull_requests": [], "repository": {"full_name": REPO}
+    })
+}
+
+async fn start_github() -> (String, Shared) {
+    let s: Shared = Arc::default();
+    let router = Router::new()
+        .route("/repos/{o}/{r}", get(repo))
+        .route("/repos/{o}/{r}/hooks", axum::routing::post(create_hook))
+        .route("/repos/{o}/{r}/hooks/{id}", delete(delete_hook))
+        .route("/repos/{o}/{r}/events", get(events))
+        .route("/repos/{o}/{r}/compare/{basehead}", get(compare))
+        .route("/repos/{o}/{r}/commits/{sha}/pulls", get(pulls))
+        .route("/repos/{o}/{r}/actions/runs", get(runs))
+        .route("/user/repos", get(user_repos))
+        .route(
+            "/login/oauth/access_token",
+            axum::routing::post(access_token),
+        )
+        .with_state(s.clone());
+    (serve(router).await, s)
+}
+
+async fn app_with_github(backend: Backend, base: &str, public_url: Option<&str>) -> TestApp {
+    let base = base.to_owned();
+    let public_url = public_url.map(str::to_owned);
+    spawn_app_with(backend, move |c| {
+        c.security.github = Some(covalynce::auth::GithubOAuth {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+            web_base: base.clone(),
+            api_base: base,
+        });
+        c.security.public_url = public_url;
+        c.github_min_poll = Duration::ZERO;
+    })
+    .await
+}
+
+async fn connect(app: &TestApp) -> Value {
+    let r = app
+        .post_json(
+            "/api/v1/sources",
+            &json!({"kind": "github", "repo": REPO, "token": TOKEN}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    r.json().await.unwrap()
+}
+
+async fn a_token_is_enough_the_webhook_is_created_and_removed_with_the_source(backend: Backend) {
+    let (base, github) = start_github().await;
+    let app = app_with_github(backend, &base, Some("https://covalynce.example.com")).await;
+    let created = connect(&app).await;
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["data"]["receives"], json!(["webhook", "polling"]));
+    assert!(
+        created["data"].get("secret").is_none(),
+        "nobody needs to copy the secret"
+    );
+    assert!(!created.to_string().contains(TOKEN));
+
+    let hook = github.lock().unwrap().hooks[0].clone();
+    assert_eq!(
+        hook["config"]["url"],
+        format!("https://covalynce.example.com/hooks/github/{id}")
+    );
+    let mut events: Vec<&str> = hook["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            "check_suite",
+            "create",
+            "pull_request",
+            "push",
+            "release",
+            "workflow_run"
+        ]
+    );
+    // GitHub signs deliveries with the secret Covalynce gave it, and they are accepted.
+    let secret = hook["config"]["secret"].as_str().unwrap().to_owned();
+    let mut push: Value =
+        serde_json::from_slice(&crate::helpers::push_of_commit(&"d".repeat(40))).unwrap();
+    push["repository"]["full_name"] = json!(REPO);
+    let r = app
+        .deliver(
+            &id,
+            "push",
+            "hook-1",
+            &secret,
+            &serde_json::to_vec(&push).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+
+    // A token GitHub refuses is a clear 422, and nothing is stored.
+    let r = app
+        .post_json(
+            "/api/v1/sources",
+            &json!({"kind": "github", "repo": REPO, "token": "gho_revoked"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Bad credentials"));
+    assert_eq!(
+        app.get_json("/api/v1/sources").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The token is sealed at rest.
+    let source = app
+        .store
+        .source(covalynce_domain::SourceId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = source.sealed_token.unwrap();
+    assert!(!sealed.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()));
+
+    // Removing the source removes its webhook on GitHub.
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/sources/{id}")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(github.lock().unwrap().deleted_hooks, vec![12_345_678]);
+    app.stop().await;
+}
+
+fn push_event(id: u64, before: &str, head: &str) -> Value {
+    json!({
+        "id": id.to_string(), "type": "PushEvent", "public": false,
+        "actor": {"id": 583231, "login": "octocat"},
+        "repo": {"id": 1296269, "name": REPO, "url": "https://api.github.com/repos/acme/rocket"},
+        "payload": {"repository_id": 1296269, "push_id": id * 10, "ref": "refs/heads/main", "head": head, "before": before},
+        "created_at": "2026-11-23T09:00:00Z"
+    })
+}
+
+fn other_event(id: u64, kind: &str, payload: Value) -> Value {
+    json!({
+        "id": id.to_string(), "type": kind, "public": false,
+        "actor": {"id": 583231, "login": "octocat"},
+        "repo": {"id": 1296269, "name": REPO, "url": "https://api.github.com/repos/acme/rocket"},
+        "payload": payload, "created_at": "2026-11-23T09:00:00Z"
+    })
+}
+
+async fn without_a_public_url_the_repository_is_polled_politely(backend: Backend) {
+    let (base, github) = start_github().await;
+    let (old, before, head) = ("1".repeat(40), "2".repeat(40), "3".repeat(40));
+    {
+        let mut g = github.lock().unwrap();
+        // History from before the source existed: not announced.
+        g.events = vec![
+            push_event(100, &old, &before),
+            other_event(99, "WatchEvent", json!({"action": "started"})),
+        ];
+        g.compares.insert(
+            format!("{before}...{head}"),
+            json!({
+                "status": "ahead", "ahead_by": 1, "total_commits": 1,
+                "commits": [{
+                    "sha": head, "html_url": format!("https://github.com/acme/rocket/commit/{head}"),
+                    "commit": {"message": "feat: export reports as CSV (#42)", "author": {"name": "Ada", "email": "ada@example.com", "date": "2026-11-23T08:59:00Z"}},
+                    "author": {"login": "ada"}
+                }],
+                // GitHub's cap: 300 files, so the list may be partial.
+                "files": (0..300).map(|n| json!({"filename": format!("src/export_{n}.rs"), "status": "added", "additions": 1, "deletions": 0, "patch": "@@ -0,0 +1 @@\n+pub fn export_csv() {}"})).collect::<Vec<_>>()
+            }),
+        );
+        g.pulls.insert(head.clone(), json!([{"number": 42, "title": "Export reports as CSV", "html_url": "https://github.com/acme/rocket/pull/42"}]));
+    }
+    let app = app_with_github(backend, &base, None).await;
+    // The founder also sets up a webhook by hand later, with their own secret.
+    let r = app
+        .post_json(
+            "/api/v1/sources",
+            &json!({"kind": "github", "repo": REPO, "token": TOKEN, "secret": "hand-made"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["data"]["receives"], json!(["polling"]));
+    assert!(
+        created["data"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("no public URL")
+    );
+    assert!(github.lock().unwrap().hooks.is_empty());
+
+    // The first poll marks where the source starts; then unchanged polls are 304s.
+    app.eventually("two polls", || async {
+        github.lock().unwrap().polls.len() >= 2
+    })
+    .await;
+    assert!(
+        app.get_json("/api/v1/events").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    {
+        let g = github.lock().unwrap();
+        assert!(!g.polls[0].1, "the first poll has no ETag yet");
+        assert!(
+            g.polls[1].1 && g.polls[1].2 == 304,
+            "then it asks conditionally: {:?}",
+            g.polls
+        );
+        // X-Poll-Interval: 1 is obeyed.
+        let gap = g.polls[1].0 - g.polls[0].0;
+        assert!(
+            gap >= Duration::from_millis(950),
+            "polled again after {gap:?}"
+        );
+    }
+
+    // New work: a push, a tag and a release (three new events: two pages).
+    {
+        let mut g = github.lock().unwrap();
+        let mut fresh = vec![
+            other_event(
+                103,
+                "ReleaseEvent",
+                json!({"action": "published", "release": {
+                "id": 555, "tag_name": "v2.4.0", "name": "Rocket 2.4.0", "body": "- feat: export reports as CSV",
+                "prerelease": false, "target_commitish": "main", "html_url": "https://github.com/acme/rocket/releases/tag/v2.4.0",
+                "published_at": "2026-11-23T09:05:00Z", "author": {"login": "ada"}}}),
+            ),
+            other_event(
+                102,
+                "CreateEvent",
+                json!({"ref": "v2.4.0", "ref_type": "tag", "description": null}),
+            ),
+            push_event(101, &before, &head),
+        ];
+        // A push to another branch: not announced, and not worth a compare.
+        let mut side = push_event(104, &head, &"4".repeat(40));
+        side["payload"]["ref"] = json!("refs/heads/experiment");
+        fresh.insert(0, side);
+        fresh.append(&mut g.events);
+        g.events = fresh;
+    }
+    app.eventually("the polled events are stored", || async {
+        app.get_json("/api/v1/events").await["data"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 3
+    })
+    .await;
+    let push = app.get_json("/api/v1/events?kind=push").await["data"][0].clone();
+    assert_eq!(push["source_event_id"], format!("push:{REPO}:{head}"));
+    assert_eq!(
+        push["data"]["commits"][0]["message"],
+        "feat: export reports as CSV (#42)"
+    );
+    assert_eq!(push["data"]["pull_request"]["number"], 42);
+    assert_eq!(push["data"]["polled"], true);
+    assert_eq!(push["data"]["files_truncated"], true);
+    // The compare's patches went through the same analyzer as a local repository's diffs.
+    let symbols = push["data"]["commits"][0]["symbols"].to_string();
+    assert!(symbols.contains("export_csv"), "{symbols}");
+    assert_eq!(
+        app.get_json("/api/v1/events?kind=release").await["data"][0]["source_event_id"],
+        format!("release:{REPO}:555")
+    );
+    assert_eq!(github.lock().unwrap().compare_calls, 1);
+    // The compare of two commits is kept: it never changes.
+    let ws = app.get_json("/api/v1/workspace").await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cached = app
+        .store
+        .github_cache_get(
+            covalynce_domain::WorkspaceId::parse(&ws).unwrap(),
+            &format!("compare:{REPO}:{before}...{head}"),
+        )
+        .await
+        .unwrap();
+    assert!(cached.is_some());
+
+    // The same push arriving by webhook too is the same event, not a second one.
+    let mut hook_push: Value =
+        serde_json::from_slice(&crate::helpers::push_of_commit(&head)).unwrap();
+    hook_push["repository"]["full_name"] = json!(REPO);
+    hook_push["repository"]["default_branch"] = json!("main");
+    hook_push["repository"]["master_branch"] = json!("main");
+    hook_push["ref"] = json!("refs/heads/main");
+    let r = app
+        .deliver(
+            &id,
+            "push",
+            "hook-push-1",
+            "hand-made",
+            &serde_json::to_vec(&hook_push).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["events"][0]["kind"], "push");
+    assert_eq!(answer["events"][0]["new"], false, "{answer}");
+    assert_eq!(
+        app.get_json("/api/v1/events").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A secondary rate limit: nothing is asked before Retry-After (2 s) has passed.
+    github.lock().unwrap().limit_next = true;
+    app.eventually("the limited poll and the one after it", || async {
+        let g = github.lock().unwrap();
+        g.polls
+            .iter()
+            .position(|p| p.2 == 403)
+            .is_some_and(|i| g.polls.len() > i + 1)
+    })
+    .await;
+    {
+        let g = github.lock().unwrap();
+        let i = g.polls.iter().position(|p| p.2 == 403).unwrap();
+        let gap = g.polls[i + 1].0 - g.polls[i].0;
+        assert!(
+            gap >= Duration::from_millis(1950),
+            "asked again after {gap:?}"
+        );
+    }
+    app.stop().await;
+}
+
+async fn a_polled_repository_holds_cards_until_its_workflow_runs_are_green(backend: Backend) {
+    let (base, github) = start_github().await;
+    let (old, before, head) = ("1".repeat(40), "2".repeat(40), "3".repeat(40));
+    {
+        let mut g = github.lock().unwrap();
+        g.events = vec![push_event(100, &old, &before)];
+        // CI ran on an earlier commit: the repository has CI.
+        g.runs = vec![workflow_run(7, 1, &before, "completed", Some("success"))];
+        g.compares.insert(
+            format!("{before}...{head}"),
+            json!({
+                "commits": [{
+                    "sha": head, "html_url": format!("https://github.com/acme/rocket/commit/{head}"),
+                    "commit": {"message": "feat: export reports as CSV", "author": {"name": "Ada", "email": "ada@example.com", "date": "2026-11-23T08:59:00Z"}},
+                    "author": {"login": "ada"}
+                }],
+                "files": [{"filename": "src/export.rs", "status": "modified", "additions": 1, "deletions": 0,
+                           "patch": "@@ -1,1 +1,2 @@\n pub mod report;\n+pub fn export_csv() {}"}]
+            }),
+        );
+    }
+    // No public URL: GitHub cannot deliver workflow_run webhooks, so runs are polled.
+    let app = app_with_github(backend, &base, None).await;
+    connect(&app).await;
+    app.eventually("the past run is read", || async {
+        app.get_json("/api/v1/events?kind=ci_run").await["data"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 1
+    })
+    .await;
+
+    // A push, with its CI still running: the card waits.
+    {
+        let mut g = github.lock().unwrap();
+        g.events.insert(0, push_event(101, &before, &head));
+        g.runs
+            .insert(0, workflow_run(8, 1, &head, "in_progress", None));
+    }
+    let held = || async {
+        app.get_json("/api/v1/cards?status=held").await["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    app.eventually("the push's card is held", || async {
+        held().await.len() == 1
+    })
+    .await;
+    let card = held().await[0].clone();
+    assert_eq!(card["gate"]["state"], "waiting");
+    assert_eq!(card["gate"]["sha"], head);
+    let id = card["id"].as_str().unwrap().to_owned();
+
+    // The run fails: the card stays held with the run linked.
+    github.lock().unwrap().runs[0] = workflow_run(8, 1, &head, "completed", Some("failure"));
+    app.eventually("the failure is on the card", || async {
+        app.card(&id).await["gate"]["state"] == "failed"
+    })
+    .await;
+    let card = app.card(&id).await;
+    assert_eq!(card["status"], "held");
+    assert_eq!(
+        card["gate"]["run_url"],
+        "https://github.com/acme/rocket/actions/runs/8"
+    );
+
+    // Re-run, green: the card goes to the stack.
+    github
+        .lock()
+        .unwrap()
+        .runs
+        .insert(0, workflow_run(8, 2, &head, "completed", Some("success")));
+    app.eventually("the card is released", || async {
+        app.card(&id).await["status"] == "pending"
+    })
+    .await;
+    assert_eq!(app.card(&id).await["gate"]["state"], "passed");
+    // An unchanged run list is asked for conditionally and answered 304.
+    app.eventually("a 304 for the unchanged runs", || async {
+        github
+            .lock()
+            .unwrap()
+            .run_polls
+            .iter()
+            .any(|p| p.0 && p.1 == 304)
+    })
+    .await;
+    assert!(
+        !github.lock().unwrap().run_polls[0].0,
+        "the first run poll has no ETag yet"
+    );
+    app.stop().await;
+}
+
+async fn connect_github_lists_the_repositories_and_sets_up_the_ticked_ones(backend: Backend) {
+    let (base, github) = start_github().await;
+    github.lock().unwrap().user_repos =
+        vec![("acme/docs".into(), false), ("ada/dotfiles".into(), true)];
+    let mut app = app_with_github(backend, &base, Some("https://covalynce.example.com")).await;
+    let owner =
+        crate::accounts::Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"}))
+            .await;
+    let sources = owner.page("/sources").await;
+    assert!(
+        sources.html.contains("href=\"/sources/github/connect\""),
+        "the button shows"
+    );
+
+    // To GitHub's consent page, asking for repository rights (not the sign-in's).
+    let (to, q, cookies) = owner.start_connect("/sources/github/connect").await;
+    assert_eq!(to.path(), "/login/oauth/authorize");
+    assert_eq!(q["scope"], "repo admin:repo_hook");
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(
+        q["redirect_uri"], "https://covalynce.example.com/auth/github/callback/connect",
+        "GitHub sends the person back to the public address"
+    );
+    github.lock().unwrap().challenge = Some(q["code_challenge"].clone());
+
+    // An answer this browser did not ask for is refused, and GitHub is not asked.
+    let forged = owner
+        .callback(
+            "/auth/github/callback/connect?code=good-code&state=forged",
+            &cookies,
+        )
+        .await;
+    assert_eq!(forged.status(), 400);
+    assert!(github.lock().unwrap().token_requests.is_empty());
+
+    // GitHub sends the person back: their repositories (two pages) to tick.
+    let back = owner
+        .callback(
+            &format!(
+                "/auth/github/callback/connect?code=good-code&state={}",
+                q["state"]
+            ),
+            &cookies,
+        )
+        .await;
+    assert_eq!(back.status(), 200);
+    let pending = back.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(pending.starts_with("covalynce_github_connect="));
+    assert!(!pending.contains(TOKEN), "the token waits sealed");
+    let html = back.text().await.unwrap();
+    assert!(!html.contains(TOKEN));
+    assert!(html.contains("Which repositories?"), "{html}");
+    for name in [REPO, "acme/docs", "ada/dotfiles"] {
+        assert!(
+            html.contains(&format!("name=\"repo:{name}\"")),
+            "{name} is offered"
+        );
+    }
+    assert!(
+        html.contains("no admin rights: polled"),
+        "acme/docs will be polled"
+    );
+    let state = html
+        .split("name=\"state\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+
+    // Tick two: one gets its webhook, the other (no admin rights) is polled.
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let pick = |state: String| {
+        let form = [
+            ("_csrf", owner.csrf_token().to_owned()),
+            ("state", state),
+            (&*format!("repo:{REPO}"), "on".to_owned()),
+            ("repo:acme/docs", "on".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v));
+        plain
+            .post(app.url("/sources/github/pick"))
+            .header("cookie", format!("{}; {pending}", owner.cookie()))
+            // The server's public address is its origin.
+            .header("origin", "https://covalynce.example.com")
+            .form(&form)
+            .send()
+    };
+    assert_eq!(pick("forged".into()).await.unwrap().status(), 400);
+    let picked = pick(state).await.unwrap();
+    assert_eq!(picked.status(), 200);
+    let html = picked.text().await.unwrap();
+    assert!(
+        html.contains("Connected acme/rocket: its webhook is set up on GitHub."),
+        "{html}"
+    );
+    assert!(
+        html.contains("Connected acme/docs: polling (the webhook could not be created"),
+        "{html}"
+    );
+
+    // Connected repositories show as such on the next connection.
+    let (_, q2, cookies2) = owner.start_connect("/sources/github/connect").await;
+    github.lock().unwrap().challenge = Some(q2["code_challenge"].clone());
+    let again = owner
+        .callback(
+            &format!(
+                "/auth/github/callback/connect?code=good-code&state={}",
+                q2["state"]
+            ),
+            &cookies2,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(again.matches("already a source").count(), 2, "{again}");
+    // From the Sources page: the gate of one turned off, the other removed (its webhook
+    // on GitHub goes too).
+    let (_, listed) = owner
+        .send(reqwest::Method::GET, "/api/v1/sources", None)
+        .await;
+    let id_of = |repo: &str| {
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["repo"] == repo)
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let (rocket, docs) = (id_of(REPO), id_of("acme/docs"));
+    let session = (owner.cookie(), owner.csrf_token().to_owned());
+    let (status, html) = public_form(
+        &app,
+        &session,
+        &format!("/sources/{docs}/gate"),
+        &[("workflows", "CI, Lint")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("The CI gate is off"), "{html}");
+    app.token = app.token_for("team").await;
+    let listed = app.get_json("/api/v1/sources").await["data"].clone();
+    let receives = |repo: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["repo"] == repo)
+            .map(|s| s["receives"].clone())
+    };
+    assert_eq!(receives(REPO), Some(json!(["webhook", "polling"])));
+    assert_eq!(receives("acme/docs"), Some(json!(["polling"])));
+    let docs_source = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["repo"] == "acme/docs")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        docs_source["gate"],
+        json!({"enabled": false, "workflows": ["CI", "Lint"]})
+    );
+    assert_eq!(receives("ada/dotfiles"), None, "not ticked, not connected");
+    {
+        let g = github.lock().unwrap();
+        assert_eq!(g.hooks.len(), 1);
+        assert!(
+            g.hooks[0]["config"]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://covalynce.example.com/hooks/github/")
+        );
+    }
+
+    let (status, html) =
+        public_form(&app, &session, &format!("/sources/{rocket}/remove"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("The source was removed"), "{html}");
+    assert_eq!(github.lock().unwrap().deleted_hooks, vec![12_345_678]);
+    assert_eq!(
+        app.get_json("/api/v1/sources").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.stop().await;
+}
+
+/// A form sent from the server's public address (its origin) with a browser's session
+/// cookie and CSRF token.
+async fn public_form(
+    app: &TestApp,
+    (cookie, csrf): &(String, String),
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut all = vec![("_csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    let r = app
+        .client
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .header("origin", "https://covalynce.example.com")
+        .form(&all)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}

@@ -1,0 +1,255 @@
+//! What the zero-input sources keep besides events: a GitHub source's settings, webhook
+//! and polling state, a cache of GitHub's immutable answers, and the CI gate's held cards.
+
+use crate::{CardRecord, EventRecord, Result, Source};
+use async_trait::async_trait;
+use covalynce_domain::{CardId, SourceId, UnixMillis, WorkspaceId};
+
+#[async_trait]
+pub trait SourceStore {
+    /// Removes a source (its deliveries and events go with it; cards stay) and returns
+    /// what it was, so the caller can remove what the source made elsewhere (a webhook).
+    async fn delete_source(&self, ws: WorkspaceId, id: SourceId) -> Result<Option<Source>>;
+    /// Replaces a source's settings. False when there is no such source here.
+    async fn set_source_settings(
+        &self,
+        ws: WorkspaceId,
+        id: SourceId,
+        settings: &serde_json::Value,
+    ) -> Result<bool>;
+    /// The webhook Covalynce created on GitHub for the source (None: none, it polls).
+    async fn set_source_hook(&self, id: SourceId, hook_id: Option<i64>) -> Result<()>;
+    /// GitHub sources with a token whose next poll is due at `now`, in every workspace.
+    async fn sources_due_for_poll(&self, now: UnixMillis) -> Result<Vec<Source>>;
+    /// Where polling left off, and when it may poll again.
+    async fn set_poll_state(
+        &self,
+        id: SourceId,
+        state: &serde_json::Value,
+        poll_after: UnixMillis,
+    ) -> Result<()>;
+    /// The event stored under a dedup key (`generic:…`, `push:owner/name:SHA`).
+    async fn event_by_key(&self, ws: WorkspaceId, key: &str) -> Result<Option<EventRecord>>;
+    async fn github_cache_get(&self, ws: WorkspaceId, key: &str) -> Result<Option<Vec<u8>>>;
+    async fn github_cache_put(&self, ws: WorkspaceId, key: &str, body: &[u8]) -> Result<()>;
+    /// The workspace's HELD cards, oldest first.
+    async fn held_cards(&self, ws: WorkspaceId) -> Result<Vec<CardRecord>>;
+    /// Records a held card's gate state; `release` moves it to PENDING (the stack).
+    /// False when the card is no longer HELD.
+    async fn update_gate(
+        &self,
+        ws: WorkspaceId,
+        card: CardId,
+        gate: &serde_json::Value,
+        release: bool,
+    ) -> Result<bool>;
+}
+
+/// One implementation for both pools, like `impl_store!`.
+macro_rules! impl_sources {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::SourceStore for $store {
+            async fn delete_source(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::SourceId,
+            ) -> $crate::Result<Option<$crate::Source>> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let row: Option<$crate::sql::SourceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM sources WHERE id = $1 AND workspace_id = $2 RETURNING {}",
+                        $crate::sql::SOURCE_COLS
+                    )))
+                    .bind(id.to_string())
+                    .bind(ws.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn set_source_settings(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::SourceId,
+                settings: &serde_json::Value,
+            ) -> $crate::Result<bool> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let done = sqlx::query(
+                    "UPDATE sources SET settings = $1 WHERE id = $2 AND workspace_id = $3",
+                )
+                .bind(settings.to_string())
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(done == 1)
+            }
+
+            async fn set_source_hook(
+                &self,
+                id: covalynce_domain::SourceId,
+                hook_id: Option<i64>,
+            ) -> $crate::Result<()> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                sqlx::query("UPDATE sources SET hook_id = $1 WHERE id = $2")
+                    .bind(hook_id)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn sources_due_for_poll(
+                &self,
+                now: covalynce_domain::UnixMillis,
+            ) -> $crate::Result<Vec<$crate::Source>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let rows: Vec<$crate::sql::SourceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM sources
+                         WHERE kind = 'github' AND token IS NOT NULL
+                           AND (poll_after IS NULL OR poll_after <= $1)
+                         ORDER BY poll_after, id",
+                        $crate::sql::SOURCE_COLS
+                    )))
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn set_poll_state(
+                &self,
+                id: covalynce_domain::SourceId,
+                state: &serde_json::Value,
+                poll_after: covalynce_domain::UnixMillis,
+            ) -> $crate::Result<()> {
+                let mut conn = self.relaxed_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                sqlx::query("UPDATE sources SET poll_state = $1, poll_after = $2 WHERE id = $3")
+                    .bind(state.to_string())
+                    .bind(poll_after)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn event_by_key(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                key: &str,
+            ) -> $crate::Result<Option<$crate::EventRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let row: Option<$crate::sql::EventRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM events WHERE workspace_id = $1 AND dedup_key = $2",
+                        $crate::sql::EVENT_COLS
+                    )))
+                    .bind(ws.to_string())
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn github_cache_get(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                key: &str,
+            ) -> $crate::Result<Option<Vec<u8>>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let body: Option<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT body FROM github_cache WHERE workspace_id = $1 AND key = $2",
+                )
+                .bind(ws.to_string())
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(body)
+            }
+
+            async fn github_cache_put(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                key: &str,
+                body: &[u8],
+            ) -> $crate::Result<()> {
+                let mut conn = self.relaxed_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                sqlx::query(
+                    "INSERT INTO github_cache (workspace_id, key, body, created_at)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, key) DO NOTHING",
+                )
+                .bind(ws.to_string())
+                .bind(key)
+                .bind(body)
+                .bind(covalynce_domain::now_millis())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn held_cards(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+            ) -> $crate::Result<Vec<$crate::CardRecord>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let rows: Vec<$crate::sql::CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM cards WHERE workspace_id = $1 AND status = 'HELD' ORDER BY id",
+                    $crate::sql::CARD_COLS
+                )))
+                .bind(ws.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn update_gate(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                card: covalynce_domain::CardId,
+                gate: &serde_json::Value,
+                release: bool,
+            ) -> $crate::Result<bool> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let done = sqlx::query(
+                    "UPDATE cards SET gate = $1, updated_at = $2,
+                            status = CASE WHEN $3 THEN 'PENDING' ELSE status END
+                     WHERE id = $4 AND workspace_id = $5 AND status = 'HELD'",
+                )
+                .bind(gate.to_string())
+                .bind(covalynce_domain::now_millis())
+                .bind(release)
+                .bind(card.to_string())
+                .bind(ws.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(done == 1)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sources;
