@@ -207,7 +207,12 @@ fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
                     ..Commit::default()
                 })
                 .collect();
-            if bullets.is_empty() {
+            // Notes without bullets: the commits since the previous release, when the
+            // source could read them (a GitHub compare), like a local repository's tag.
+            let since_previous = commits_from(d);
+            if bullets.is_empty() && !since_previous.is_empty() {
+                since_previous
+            } else if bullets.is_empty() {
                 vec![Commit {
                     id: "release".into(),
                     message: format!(

@@ -317,6 +317,34 @@ impl Api {
             .body)
     }
 
+    /// The tag of the release published before `tag` (drafts and pre-releases skipped),
+    /// from the 30 most recent releases.
+    pub async fn previous_release(
+        &self,
+        repo: &RepoSlug,
+        tag: &str,
+    ) -> Result<Option<String>, GithubError> {
+        let page = self
+            .json(
+                reqwest::Method::GET,
+                &format!("/repos/{repo}/releases?per_page=30"),
+                None,
+            )
+            .await?;
+        let releases = page.body.as_array().cloned().unwrap_or_default();
+        let published = |r: &Value| r["published_at"].as_str().unwrap_or_default().to_owned();
+        let Some(this) = releases.iter().find(|r| r["tag_name"] == tag) else {
+            return Ok(None);
+        };
+        let at = published(this);
+        Ok(releases
+            .iter()
+            .filter(|r| r["tag_name"] != tag && r["draft"] != true && r["prerelease"] != true)
+            .filter(|r| !published(r).is_empty() && published(r) < at)
+            .max_by_key(|r| published(r))
+            .and_then(|r| r["tag_name"].as_str().map(str::to_owned)))
+    }
+
     /// The pull requests a commit belongs to.
     pub async fn commit_pulls(&self, repo: &RepoSlug, sha: &str) -> Result<Value, GithubError> {
         Ok(self
@@ -753,6 +781,78 @@ pub async fn commit_pulls(
             .await;
     }
     Ok(v)
+}
+
+/// What a GitHub source's event is missing that the API can tell, added before drafting
+/// (for webhook and polled events alike, so both feed the same understanding as a local
+/// repository): a pushed range's symbol and credential analysis from its compare, and a
+/// release's commits since the previous release. Failures leave the event as it came: the
+/// draft is made from what the delivery said.
+pub async fn enrich(
+    store: &dyn Store,
+    api: &Api,
+    source: &Source,
+    event: &mut covalynce_storage::EventRecord,
+) {
+    let Ok(repo) = RepoSlug::parse(&event.repo) else {
+        return;
+    };
+    let ws = source.workspace_id;
+    let d = &mut event.data;
+    match event.kind {
+        covalynce_domain::EventKind::Push if d["polled"] != true => {
+            let (Some(before), Some(after)) = (
+                d["before"].as_str().map(str::to_owned),
+                d["after"].as_str().map(str::to_owned),
+            ) else {
+                return;
+            };
+            match compare(store, api, ws, &repo, &before, &after).await {
+                Ok(compared) => {
+                    let analysed = compare_commits(&compared);
+                    if let Some(commits) = d["commits"].as_array_mut() {
+                        for c in commits {
+                            if let Some(a) = analysed.iter().find(|a| a["id"] == c["id"]) {
+                                c["symbols"] = a["symbols"].clone();
+                                c["diff_secrets"] = a["diff_secrets"].clone();
+                            }
+                        }
+                    }
+                    if compared["files"].as_array().is_some_and(|f| f.len() >= 300) {
+                        d["files_truncated"] = json!(true);
+                    }
+                }
+                Err(e) => tracing::info!(%repo, error = %e, "no compare for the push"),
+            }
+        }
+        covalynce_domain::EventKind::Release if d["commits"].as_array().is_none() => {
+            let Some(tag) = d["tag"].as_str().map(str::to_owned) else {
+                return;
+            };
+            let previous = match api.previous_release(&repo, &tag).await {
+                Ok(Some(p)) => p,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::info!(%repo, error = %e, "no release list");
+                    return;
+                }
+            };
+            match compare(store, api, ws, &repo, &previous, &tag).await {
+                Ok(compared) => {
+                    d["commits"] = json!(compare_commits(&compared));
+                    d["range"] = json!({"from": previous, "to": tag});
+                    d["compare_url"] = json!(format!(
+                        "https://github.com/{repo}/compare/{previous}...{tag}"
+                    ));
+                    if compared["files"].as_array().is_some_and(|f| f.len() >= 300) {
+                        d["files_truncated"] = json!(true);
+                    }
+                }
+                Err(e) => tracing::info!(%repo, error = %e, "no compare for the release"),
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A compare's files as unified-diff text, cut at about `budget` bytes: what an AI

@@ -129,38 +129,14 @@ pub async fn exchange(
         login: String,
         name: Option<String>,
     }
-    let user: UserAnswer = http
-        .get(format!("{api}/user"))
-        .bearer_auth(&token)
-        .header("Accept", "application/vnd.github+json")
-        .header("X-GitHub-Api-Version", "2022-11-28")
-        .send()
-        .await
-        .map_err(upstream)?
-        .error_for_status()
-        .map_err(upstream)?
-        .json()
-        .await
-        .map_err(upstream)?;
+    let user: UserAnswer = read(&http, &format!("{api}/user"), &token).await?;
     #[derive(Deserialize)]
     struct EmailAnswer {
         email: String,
         primary: bool,
         verified: bool,
     }
-    let emails: Vec<EmailAnswer> = http
-        .get(format!("{api}/user/emails"))
-        .bearer_auth(&token)
-        .header("Accept", "application/vnd.github+json")
-        .header("X-GitHub-Api-Version", "2022-11-28")
-        .send()
-        .await
-        .map_err(upstream)?
-        .error_for_status()
-        .map_err(upstream)?
-        .json()
-        .await
-        .map_err(upstream)?;
+    let emails: Vec<EmailAnswer> = read(&http, &format!("{api}/user/emails"), &token).await?;
     Ok(GithubUser {
         id: user.id,
         login: user.login,
@@ -170,6 +146,26 @@ pub async fn exchange(
             .find(|e| e.primary && e.verified)
             .map(|e| e.email),
     })
+}
+
+/// A GET of GitHub's REST API with the person's token.
+async fn read<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> Result<T, OAuthError> {
+    http.get(url)
+        .bearer_auth(token)
+        .header("Accept", "application/vnd.github+json")
+        .header("X-GitHub-Api-Version", "2022-11-28")
+        .send()
+        .await
+        .map_err(upstream)?
+        .error_for_status()
+        .map_err(upstream)?
+        .json()
+        .await
+        .map_err(upstream)
 }
 
 /// The code-for-token trade of GitHub's web flow (`/login/oauth/access_token`, with the

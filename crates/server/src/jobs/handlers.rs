@@ -40,12 +40,20 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
     let workspace_id = job
         .workspace_id
         .ok_or_else(|| JobError::Permanent("the job names no workspace".into()))?;
-    let event = store
+    let mut event = store
         .event_by_id(event_id)
         .await?
         .ok_or_else(|| JobError::Retry(format!("event {event_id} not found")))?;
     if matches!(event.status.as_str(), "drafted" | "skipped" | "over_limit") {
         return Ok(());
+    }
+    if let Some(source) = store
+        .workspace_source(workspace_id, event.source_id)
+        .await?
+        && source.kind == covalynce_domain::SourceKind::Github
+        && let Some(api) = crate::github::api_for(&ctx.secrets, &ctx.github_api, &source)
+    {
+        crate::github::enrich(store, &api, &source, &mut event).await;
     }
     let workspace = store
         .workspace(workspace_id)

@@ -40,7 +40,8 @@ struct Github {
     pulls: HashMap<String, Value>,
     /// Event-list requests: when, conditional or not, and the status answered.
     polls: Vec<(Instant, bool, u16)>,
-    compare_calls: usize,
+    /// The `base...head` of every compare asked for.
+    compare_calls: Vec<String>,
     /// Answer the next event-list request with a secondary rate limit.
     limit_next: bool,
     /// Workflow runs, newest first (`GET /repos/{o}/{r}/actions/runs`).
@@ -314,7 +315,7 @@ async fn compare(
         return unauthorized();
     }
     let mut g = s.lock().unwrap();
-    g.compare_calls += 1;
+    g.compare_calls.push(basehead.clone());
     match g.compares.get(&basehead) {
         Some(v) => (rate_headers(), axum::Json(v.clone())).into_response(),
         None => (
@@ -370,6 +371,19 @@ fn workflow_run(id: i64, attempt: i64, sha: &str, status: &str, conclusion: Opti
     })
 }
 
+/// `GET /repos/{o}/{r}/releases`: the releases the story has published, newest first.
+async fn releases(h: HeaderMap) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    axum::Json(json!([
+        {"id": 3, "tag_name": "v2.4.0", "draft": false, "prerelease": false, "published_at": "2026-11-23T09:05:00Z"},
+        {"id": 2, "tag_name": "v2.4.0-rc.1", "draft": false, "prerelease": true, "published_at": "2026-11-22T09:05:00Z"},
+        {"id": 1, "tag_name": "v2.3.0", "draft": false, "prerelease": false, "published_at": "2026-11-01T09:05:00Z"},
+    ]))
+    .into_response()
+}
+
 async fn start_github() -> (String, Shared) {
     let s: Shared = Arc::default();
     let router = Router::new()
@@ -380,6 +394,7 @@ async fn start_github() -> (String, Shared) {
         .route("/repos/{o}/{r}/compare/{basehead}", get(compare))
         .route("/repos/{o}/{r}/commits/{sha}/pulls", get(pulls))
         .route("/repos/{o}/{r}/actions/runs", get(runs))
+        .route("/repos/{o}/{r}/releases", get(releases))
         .route("/user/repos", get(user_repos))
         .route(
             "/login/oauth/access_token",
@@ -466,6 +481,43 @@ async fn a_token_is_enough_the_webhook_is_created_and_removed_with_the_source(ba
         )
         .await;
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+
+    // A release whose notes are empty: its card tells the commits since the previous
+    // release (pre-releases skipped), read from GitHub's compare.
+    github.lock().unwrap().compares.insert(
+        "v2.3.0...v2.4.0".into(),
+        json!({
+            "commits": [{
+                "sha": "e".repeat(40), "html_url": "https://github.com/acme/rocket/commit/eee",
+                "commit": {"message": "feat: export invoices as PDF", "author": {"name": "Ada", "email": "ada@example.com", "date": "2026-11-20T08:59:00Z"}},
+                "author": {"login": "ada"}
+            }],
+            "files": [{"filename": "src/invoice.rs", "status": "modified", "patch": "@@ -1 +1,2 @@\n pub mod pdf;\n+pub fn export_pdf() {}"}]
+        }),
+    );
+    let mut release: Value =
+        serde_json::from_slice(&crate::helpers::fixture("release/published.payload.json")).unwrap();
+    release["repository"]["full_name"] = json!(REPO);
+    release["release"]["tag_name"] = json!("v2.4.0");
+    release["release"]["body"] = json!("");
+    let r = app
+        .deliver(
+            &id,
+            "release",
+            "hook-2",
+            &secret,
+            &serde_json::to_vec(&release).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    app.eventually("the release is drafted", || async {
+        app.get_json("/api/v1/cards?status=pending").await["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["content"].as_str().unwrap_or_default().contains("PDF"))
+    })
+    .await;
 
     // A token GitHub refuses is a clear 422, and nothing is stored.
     let r = app
@@ -648,7 +700,21 @@ async fn without_a_public_url_the_repository_is_polled_politely(backend: Backend
         app.get_json("/api/v1/events?kind=release").await["data"][0]["source_event_id"],
         format!("release:{REPO}:555")
     );
-    assert_eq!(github.lock().unwrap().compare_calls, 1);
+    {
+        let g = github.lock().unwrap();
+        let pushes: Vec<&String> = g
+            .compare_calls
+            .iter()
+            .filter(|c| !c.starts_with('v'))
+            .collect();
+        // One compare for the push (drafting found it cached); none for the other branch.
+        assert_eq!(
+            pushes,
+            [&format!("{before}...{head}")],
+            "{:?}",
+            g.compare_calls
+        );
+    }
     // The compare of two commits is kept: it never changes.
     let ws = app.get_json("/api/v1/workspace").await["data"]["id"]
         .as_str()
