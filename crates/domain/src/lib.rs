@@ -8,6 +8,7 @@ mod account;
 mod commit;
 mod event;
 mod ids;
+mod plan;
 mod slug;
 mod symbol;
 pub mod time;
@@ -22,6 +23,7 @@ pub use ids::{
     AuditId, CardId, ChannelId, DeliveryId, EventId, InvitationId, JobId, PublicationId, SourceId,
     TokenId, UserId, WorkspaceId,
 };
+pub use plan::{Limits, Plan, next_month_start};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
 pub use symbol::{Change, FileAnalysis, SymbolChange, SymbolKind};
 

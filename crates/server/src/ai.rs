@@ -108,6 +108,7 @@ pub async fn chain(
     secrets: &SecretBox,
     http: &covalynce_publishing::Http,
     ws: covalynce_domain::WorkspaceId,
+    plan: covalynce_domain::Plan,
     settings: &Settings,
 ) -> Result<Vec<Box<dyn Provider>>, covalynce_storage::StoreError> {
     let timeout = settings.timeout;
@@ -151,7 +152,9 @@ pub async fn chain(
             http.client(),
         )));
     }
+    // The operator's own provider serves plans that include it; SOLO brings its own keys.
     if out.is_empty()
+        && plan.limits().operator_ai
         && let Some(d) = &settings.default
     {
         out.push(Box::new(HttpProvider::new(

@@ -90,6 +90,14 @@ pub enum Command {
     /// Offline: release notes and per-channel posts for the commits in FROM..TO of a local
     /// repository (FROM defaults to the previous tag).
     Draft(DraftArgs),
+    /// Set a workspace's plan (solo, pro, team or unlimited) by hand: for self-hosters
+    /// without a payment provider.
+    Plan {
+        /// The workspace's slug.
+        workspace: String,
+        /// solo, pro, team or unlimited.
+        plan: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -234,6 +242,26 @@ pub struct ServeArgs {
         default_value = "https://api.x.com"
     )]
     pub x_api_base: String,
+    /// Stripe webhook signing secret(s) (`whsec_…`), comma-separated while one is rolled;
+    /// enables `POST /hooks/stripe`.
+    #[arg(
+        long,
+        env = "COVALYNCE_STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub stripe_webhook_secret: Vec<String>,
+    /// Razorpay webhook secret; enables `POST /hooks/razorpay`.
+    #[arg(
+        long,
+        env = "COVALYNCE_RAZORPAY_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub razorpay_webhook_secret: Option<String>,
+    /// The plan new workspaces start on (and cancelled subscriptions fall back to): solo,
+    /// pro, team or unlimited.
+    #[arg(long, env = "COVALYNCE_DEFAULT_PLAN", default_value = "solo")]
+    pub default_plan: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -342,9 +370,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     web_base: args.x_web_base.clone(),
                     api_base: args.x_api_base.clone(),
                 });
+            let default_plan =
+                covalynce_domain::Plan::parse(&args.default_plan).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--default-plan must be solo, pro, team or unlimited, not {:?}",
+                        args.default_plan
+                    )
+                })?;
+            let billing = crate::billing::BillingConfig {
+                stripe_secrets: args
+                    .stripe_webhook_secret
+                    .iter()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                razorpay_secret: args
+                    .razorpay_webhook_secret
+                    .clone()
+                    .filter(|s| !s.is_empty()),
+                default_plan,
+            };
             config.security = crate::auth::SecurityConfig {
                 linkedin,
                 x,
+                billing,
                 open_signup: args.open_signup,
                 secure_cookies: args
                     .public_url
@@ -402,6 +451,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 voice,
             })?;
             print!("{}", crate::draft::render(&out, args.format));
+            Ok(())
+        }
+        Command::Plan { workspace, plan } => {
+            let slug = WorkspaceSlug::parse(&workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let plan = covalynce_domain::Plan::parse(&plan).ok_or_else(|| {
+                anyhow::anyhow!("the plan must be solo, pro, team or unlimited, not {plan:?}")
+            })?;
+            let store = open_store(&config).await?;
+            store.migrate().await.context("migrating the database")?;
+            let Some(ws) = store.workspace_by_slug(&slug).await? else {
+                store.close().await;
+                anyhow::bail!("there is no workspace {slug:?}");
+            };
+            store.set_plan(ws.id, plan).await?;
+            cli_audit(
+                store.as_ref(),
+                ws.id,
+                "cli plan",
+                serde_json::json!({"plan": plan.as_str()}),
+            )
+            .await;
+            store.close().await;
+            let limit = |n: Option<i64>| n.map_or("no limit".to_owned(), |n| n.to_string());
+            println!(
+                "{slug} is on the {plan} plan: {} cards a month, {} seats",
+                limit(plan.limits().cards_per_period),
+                limit(plan.limits().seats)
+            );
             Ok(())
         }
         Command::Migrate => {

@@ -137,10 +137,12 @@ pub async fn reviewer(
                 expires_at: now_millis() + 60_000,
             })
             .await?;
-        if let Acceptance::Invalid = store
-            .accept_invitation(&crate::tokens::hash(&token), user.id, now_millis())
-            .await?
-        {
+        if !matches!(
+            store
+                .accept_invitation(&crate::tokens::hash(&token), user.id, now_millis())
+                .await?,
+            Acceptance::Joined { .. }
+        ) {
             anyhow::bail!("the demo reviewer could not join the demo workspace");
         }
     }

@@ -107,7 +107,7 @@ pub struct InvitationRecord {
 }
 
 /// What accepting an invitation did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Acceptance {
     Joined {
         workspace: WorkspaceId,
@@ -115,6 +115,11 @@ pub enum Acceptance {
     },
     /// Unknown, expired or already used: told apart only in logs.
     Invalid,
+    /// The workspace's plan has no seat left; the invitation stays unused.
+    Full {
+        plan: String,
+        seats: i64,
+    },
 }
 
 /// What a bearer token may do.
@@ -350,7 +355,7 @@ impl TryFrom<AuditRow> for AuditRecord {
 
 macro_rules! workspace_cols {
     () => {
-        "w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at, w.trust_after, w.trust_channels, w.trust_streak, w.ai_privacy"
+        "w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at, w.trust_after, w.trust_channels, w.trust_streak, w.ai_privacy, w.seat_limit, w.period_end, w.billing"
     };
 }
 pub(crate) use workspace_cols;
@@ -932,6 +937,22 @@ macro_rules! impl_accounts {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let current = current.as_deref().map($crate::accounts::parse_role).transpose()?;
+                if current.is_none() {
+                    // A new member takes a seat: the plan must have one. (The invitation
+                    // itself held one while open, so this only refuses after a downgrade.)
+                    let (plan, seats, members): (String, i64, i64) = sqlx::query_as(
+                        "SELECT plan, seat_limit,
+                                (SELECT COUNT(*) FROM memberships WHERE workspace_id = $1)
+                         FROM workspaces WHERE id = $1",
+                    )
+                    .bind(&ws)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if members >= seats {
+                        tx.rollback().await?;
+                        return Ok($crate::Acceptance::Full { plan, seats });
+                    }
+                }
                 let role = current.map_or(role, |c| c.max(role));
                 sqlx::query(
                     "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod ai;
+pub mod billing;
 mod ingest;
 mod model;
 mod postgres;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 
 pub use accounts::*;
 pub use ai::{AiCallRecord, AiProviderRecord, AiStore, NewAiCall, NewAiProvider};
+pub use billing::{BillingApplied, BillingStore, BillingUpdate};
 pub use ingest::IngestWriter;
 pub use model::*;
 pub use postgres::PgStore;
@@ -62,7 +64,7 @@ impl Backend {
 /// Everything the pipeline persists. Every read that serves a user takes the caller's
 /// workspace, so one workspace can never see another's rows.
 #[async_trait]
-pub trait Store: Accounts + AiStore + SourceStore + Send + Sync + 'static {
+pub trait Store: Accounts + AiStore + SourceStore + BillingStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to run from several processes at once.

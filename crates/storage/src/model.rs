@@ -28,6 +28,28 @@ pub struct Workspace {
     pub trust_streak: i64,
     /// What may leave the machine for AI drafting: offline, messages or diffs.
     pub ai_privacy: String,
+    /// Members (with open invitations) the plan allows.
+    pub seat_limit: i64,
+    /// When the current usage period ends (`cards_used` then starts again at 0); `None`
+    /// until the first card starts one.
+    pub period_end: Option<UnixMillis>,
+    /// The subscription as the payment provider last told it: `provider`, `customer`,
+    /// `subscription`, `status`, `updated_at` (the provider's time, ms).
+    pub billing: Option<serde_json::Value>,
+}
+
+impl Workspace {
+    /// Cards used in the current period as of `now` (a period that has ended counts 0).
+    pub fn cards_used_at(&self, now: UnixMillis) -> i64 {
+        match self.period_end {
+            Some(end) if end <= now => 0,
+            _ => self.cards_used,
+        }
+    }
+
+    pub fn plan(&self) -> covalynce_domain::Plan {
+        covalynce_domain::Plan::parse(&self.plan).unwrap_or(covalynce_domain::Plan::Solo)
+    }
 }
 
 #[derive(Debug, Clone)]

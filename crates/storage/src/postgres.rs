@@ -76,3 +76,4 @@ impl_store!(
 impl_accounts!(PgStore, lock = " FOR UPDATE", erase = None);
 crate::ai::impl_ai!(PgStore);
 crate::sources::impl_sources!(PgStore);
+crate::billing::impl_billing!(PgStore);

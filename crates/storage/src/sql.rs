@@ -25,6 +25,9 @@ pub(crate) struct WorkspaceRow {
     trust_channels: String,
     trust_streak: i64,
     ai_privacy: String,
+    seat_limit: i64,
+    period_end: Option<i64>,
+    billing: Option<String>,
 }
 
 impl TryFrom<WorkspaceRow> for Workspace {
@@ -44,6 +47,14 @@ impl TryFrom<WorkspaceRow> for Workspace {
                 .map_err(|e| StoreError::Corrupt(format!("trust channels: {e}")))?,
             trust_streak: r.trust_streak,
             ai_privacy: r.ai_privacy,
+            seat_limit: r.seat_limit,
+            period_end: r.period_end,
+            billing: r
+                .billing
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("billing: {e}")))?,
         })
     }
 }
@@ -389,7 +400,7 @@ pub(crate) fn lock_order(batch: &[PreparedIngest]) -> Vec<usize> {
     order
 }
 
-pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at, trust_after, trust_channels, trust_streak, ai_privacy";
+pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at, trust_after, trust_channels, trust_streak, ai_privacy, seat_limit, period_end, billing";
 pub(crate) const SOURCE_COLS: &str = "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at, settings, token, hook_id, poll_state, poll_after";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
 pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at, drafted_by, draft_note, gate";
@@ -729,7 +740,8 @@ macro_rules! impl_store {
                 let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(
                     "SELECT w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at,
-                            w.trust_after, w.trust_channels, w.trust_streak, w.ai_privacy
+                            w.trust_after, w.trust_channels, w.trust_streak, w.ai_privacy,
+                            w.seat_limit, w.period_end, w.billing
                      FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
                      WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
                 )
@@ -1165,7 +1177,18 @@ macro_rules! impl_store {
                 let mut conn = self.relaxed_conn().await?;
                 let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(card.workspace_id)).await?;
                 // The quota first: it is the write that takes SQLite's lock, and it is
-                // atomic, so two drafters cannot both take the last card.
+                // atomic, so two drafters cannot both take the last card. A usage period
+                // that has ended starts again (a billing provider's invoice may move the
+                // end to the paid period's later).
+                sqlx::query(
+                    "UPDATE workspaces SET cards_used = 0, period_end = $2
+                     WHERE id = $1 AND (period_end IS NULL OR period_end <= $3)",
+                )
+                .bind(&ws)
+                .bind(covalynce_domain::next_month_start(now))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 let counted: Option<i64> = sqlx::query_scalar(
                     "UPDATE workspaces SET cards_used = cards_used + 1
                      WHERE id = $1 AND cards_used < card_limit RETURNING cards_used",

@@ -119,3 +119,4 @@ impl_accounts!(
 
 crate::ai::impl_ai!(SqliteStore);
 crate::sources::impl_sources!(SqliteStore);
+crate::billing::impl_billing!(SqliteStore);

@@ -2,8 +2,8 @@
 //! database of its own. A backend that passes these behaves the same to the pipeline.
 
 use covalynce_domain::{
-    CardCategory, CardStatus, EventKind, JobId, JobKind, NewEvent, Risk, SourceId, SourceKind,
-    TokenId, WorkspaceSlug, now_millis,
+    CardCategory, CardStatus, EventKind, JobId, JobKind, NewEvent, Plan, Risk, SourceId,
+    SourceKind, TokenId, WorkspaceSlug, now_millis,
 };
 use covalynce_storage::*;
 use serde_json::json;
@@ -65,6 +65,7 @@ on_both_backends!(
     ai_chains_and_the_ledger_belong_to_their_workspace,
     publications_of_many_cards_come_in_one_answer_and_stay_in_their_workspace,
     one_holder_at_a_time_rotates_a_channels_credentials,
+    an_ended_period_starts_again_and_billing_applies_once_in_order,
 );
 
 async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
@@ -678,22 +679,7 @@ async fn concurrent_group_commits_store_each_delivery_once(store: Arc<dyn Store>
 async fn cards_are_one_per_event_and_count_against_the_plan(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
     let src = github_source(store.as_ref(), &ws).await;
-    let mut events = Vec::new();
-    for n in 0..6 {
-        let out = store
-            .ingest(&prep(vec![delivery(
-                &ws,
-                &src,
-                &format!("g{n}"),
-                vec![push_event(&format!("c{n}"))],
-            )]))
-            .await
-            .unwrap();
-        let IngestOutcome::Stored { events: e, .. } = &out[0] else {
-            panic!()
-        };
-        events.push((e[0].id, format!("push:acme/rocket:c{n}")));
-    }
+    let events = pushed(store.as_ref(), &ws, &src, "c", 6).await;
     let card = |n: usize| NewCard {
         workspace_id: ws.id,
         event_id: events[n].0,
@@ -1207,6 +1193,18 @@ async fn people_join_workspaces_with_roles_and_the_last_owner_stays(store: Arc<d
         })
         .await
         .unwrap();
+    // SOLO's one seat is taken: the link is refused and stays unused.
+    assert_eq!(
+        store
+            .accept_invitation(token_hash, bob.id, now_millis())
+            .await
+            .unwrap(),
+        Acceptance::Full {
+            plan: "SOLO".into(),
+            seats: 1
+        }
+    );
+    store.set_plan(ws.id, Plan::Team).await.unwrap();
     match store
         .accept_invitation(token_hash, bob.id, now_millis())
         .await
@@ -1856,4 +1854,162 @@ async fn one_holder_at_a_time_rotates_a_channels_credentials(store: Arc<dyn Stor
         "a lapsed lease is taken over"
     );
     assert!(!s.lease_credential_refresh(ch.id, soon).await.unwrap());
+}
+
+async fn an_ended_period_starts_again_and_billing_applies_once_in_order(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let src = github_source(store.as_ref(), &ws).await;
+    let events = pushed(store.as_ref(), &ws, &src, "p", 7).await;
+    let card = |n: usize| NewCard {
+        workspace_id: ws.id,
+        event_id: events[n].0,
+        source_key: events[n].1.clone(),
+        category: CardCategory::Mkt,
+        title: format!("card {n}"),
+        content: "notes".into(),
+        variants: [("x".to_owned(), format!("post {n}"))].into(),
+        risk: Risk::Green,
+        risk_reasons: vec![],
+        drafted_by: "offline".into(),
+        draft_note: None,
+        gate: None,
+        ai_calls: vec![],
+    };
+    for n in 0..5 {
+        assert!(matches!(
+            store.create_card(&card(n)).await.unwrap(),
+            CardCreation::Created(_)
+        ));
+    }
+    let fresh = store.workspace(ws.id).await.unwrap().unwrap();
+    assert_eq!(
+        fresh.period_end,
+        Some(covalynce_domain::next_month_start(now_millis())),
+        "the first card started a calendar-month period"
+    );
+    assert!(matches!(
+        store.create_card(&card(5)).await.unwrap(),
+        CardCreation::OverLimit { .. }
+    ));
+
+    // The provider says the paid period ended a second ago (a late renewal): the next card
+    // starts a new period instead of being refused.
+    let update = |at: i64, plan: Option<Plan>, period_end: Option<i64>| BillingUpdate {
+        provider: "stripe".into(),
+        customer: Some("cus_1".into()),
+        subscription: Some("sub_1".into()),
+        status: "active".into(),
+        plan,
+        period_end,
+        reset_usage: false,
+        at,
+    };
+    let past = now_millis() - 1000;
+    assert!(matches!(
+        store
+            .apply_billing(ws.id, &update(100, None, Some(past)))
+            .await
+            .unwrap(),
+        BillingApplied::Applied(_)
+    ));
+    assert_eq!(
+        store
+            .workspace(ws.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .cards_used_at(now_millis()),
+        0
+    );
+    assert!(matches!(
+        store.create_card(&card(6)).await.unwrap(),
+        CardCreation::Created(_)
+    ));
+    let fresh = store.workspace(ws.id).await.unwrap().unwrap();
+    assert_eq!(fresh.cards_used, 1);
+
+    // Newer states apply, older ones are stale; the customer finds the workspace.
+    let applied = store
+        .apply_billing(ws.id, &update(300, Some(Plan::Team), None))
+        .await
+        .unwrap();
+    let BillingApplied::Applied(after) = applied else {
+        panic!("{applied:?}")
+    };
+    assert_eq!(
+        (after.plan.as_str(), after.card_limit, after.seat_limit),
+        ("TEAM", 500, 20)
+    );
+    assert_eq!(
+        store
+            .apply_billing(ws.id, &update(200, Some(Plan::Pro), None))
+            .await
+            .unwrap(),
+        BillingApplied::Stale
+    );
+    let found = store
+        .workspace_by_customer("stripe", "cus_1")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|w| w.id), Some(ws.id));
+    assert!(
+        store
+            .workspace_by_customer("razorpay", "cus_1")
+            .await
+            .unwrap()
+            .is_none(),
+        "customers are per provider"
+    );
+
+    // Each provider event is recorded once.
+    assert!(!store.billing_event_known("stripe", "evt_1").await.unwrap());
+    assert!(
+        store
+            .record_billing_event("stripe", "evt_1", "invoice.paid", Some(ws.id), "applied")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_billing_event("stripe", "evt_1", "invoice.paid", Some(ws.id), "applied")
+            .await
+            .unwrap()
+    );
+    assert!(store.billing_event_known("stripe", "evt_1").await.unwrap());
+    assert!(
+        !store
+            .billing_event_known("razorpay", "evt_1")
+            .await
+            .unwrap()
+    );
+
+    // Seats: this workspace has no member yet (the API stories count invitations too).
+    assert_eq!(store.seats_used(ws.id, now_millis()).await.unwrap(), 0);
+}
+
+/// `n` pushes `{prefix}0…` stored as events: (event id, its key).
+async fn pushed(
+    store: &dyn Store,
+    ws: &Workspace,
+    src: &Source,
+    prefix: &str,
+    n: usize,
+) -> Vec<(covalynce_domain::EventId, String)> {
+    let mut events = Vec::new();
+    for k in 0..n {
+        let out = store
+            .ingest(&prep(vec![delivery(
+                ws,
+                src,
+                &format!("{prefix}{k}"),
+                vec![push_event(&format!("{prefix}{k}"))],
+            )]))
+            .await
+            .unwrap();
+        let IngestOutcome::Stored { events: e, .. } = &out[0] else {
+            panic!()
+        };
+        events.push((e[0].id, format!("push:acme/rocket:{prefix}{k}")));
+    }
+    events
 }

@@ -42,6 +42,8 @@ pub struct SecurityConfig {
     pub x: Option<OAuthApp>,
     /// How long an invitation link stays valid.
     pub invitation_ttl: Duration,
+    /// Payment webhooks' secrets and the plan new workspaces get.
+    pub billing: crate::billing::BillingConfig,
 }
 
 // By hand: a Redis URL may carry a password.
@@ -60,6 +62,7 @@ impl std::fmt::Debug for SecurityConfig {
             .field("github", &self.github)
             .field("linkedin", &self.linkedin)
             .field("x", &self.x)
+            .field("billing", &self.billing)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +82,7 @@ impl Default for SecurityConfig {
             linkedin: None,
             x: None,
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            billing: crate::billing::BillingConfig::default(),
         }
     }
 }

@@ -138,7 +138,10 @@ fn payload_error(e: github::PayloadError) -> ApiError {
 }
 
 /// The body, at most 25 MB (GitHub's own limit; Jira's payloads are far smaller).
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, ApiError> {
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, ApiError> {
     let too_large = || {
         ApiError::PayloadTooLarge(format!(
             "webhook bodies are limited to {} bytes, as GitHub's are",

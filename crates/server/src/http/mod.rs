@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod billing;
 pub mod extract;
 pub mod health;
 pub mod hooks;
@@ -224,6 +225,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::members::export))
         .routes(routes!(hooks::github))
         .routes(routes!(hooks::jira))
+        .routes(routes!(billing::stripe))
+        .routes(routes!(billing::razorpay))
         .split_for_parts()
 }
 

@@ -33,6 +33,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    /// The workspace's plan does not allow more (cards this period, seats).
+    #[error("{0}")]
+    PlanLimit(String),
     #[error("{0}")]
     Unavailable(String),
     /// A fault on our side. The cause is logged; the client gets no internals.
@@ -109,6 +112,12 @@ pub const PROBLEM_TYPES: &[(&str, u16, &str, &str)] = &[
         "The resource is not in a state that allows this (a card that is no longer pending, say).",
     ),
     (
+        "plan-limit",
+        402,
+        "Plan limit reached",
+        "The workspace's plan allows no more of this (members and open invitations, or cards this period); the detail says which. Upgrade the plan, or wait for the next period.",
+    ),
+    (
         "method-not-allowed",
         405,
         "Method not allowed",
@@ -143,6 +152,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::PlanLimit(_) => "plan-limit",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }

@@ -59,7 +59,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         .workspace(workspace_id)
         .await?
         .ok_or_else(|| JobError::Permanent(format!("workspace {workspace_id} is gone")))?;
-    if workspace.cards_used >= workspace.card_limit {
+    if workspace.cards_used_at(covalynce_domain::now_millis()) >= workspace.card_limit {
         // Drafting would be thrown away: say why now. (`create_card` enforces the limit
         // atomically anyway; this only saves the work when it is plainly used up.)
         let reason = format!(
@@ -137,6 +137,7 @@ async fn with_ai(
         &ctx.secrets,
         &ctx.http,
         workspace.id,
+        workspace.plan(),
         &ctx.ai,
     )
     .await?;

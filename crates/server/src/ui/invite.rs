@@ -85,5 +85,11 @@ pub async fn accept(
             StatusCode::NOT_FOUND,
             "This invitation is unknown, already used or expired: ask for a new link.".into(),
         )),
+        Acceptance::Full { plan, seats } => Err(UiError::Page(
+            StatusCode::PAYMENT_REQUIRED,
+            format!(
+                "This workspace's {plan} plan has no seat left ({seats} in all): ask its owner to upgrade."
+            ),
+        )),
     }
 }

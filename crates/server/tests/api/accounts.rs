@@ -191,7 +191,14 @@ async fn send_token(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// An invitation link from `owner`, whose workspace moves to TEAM first: SOLO has one
+/// seat (its owner's), which the plan stories prove.
 async fn invite(owner: &Browser<'_>, role: &str) -> String {
+    let (_, ws) = owner.send(Method::GET, "/api/v1/workspace", None).await;
+    owner
+        .app
+        .set_plan(ws["data"]["slug"].as_str().unwrap(), "team")
+        .await;
     let (status, inv) = owner
         .send(
             Method::POST,
@@ -694,6 +701,7 @@ async fn another_workspaces_ids_are_not_found_on_any_route(backend: Backend) {
         .unwrap()
         .to_owned();
     let a_owner = Browser::sign_up(&app, "a@example.com", json!({"workspace": "a-team"})).await;
+    app.set_plan("a-team", "team").await;
     let (_, inv) = a_owner
         .send(
             Method::POST,

@@ -388,12 +388,22 @@ async fn the_operators_default_provider_serves_workspaces_without_a_chain(backen
         .unwrap();
     assert_eq!(r.status(), 200);
     let id = first["id"].as_str().unwrap();
-    let refined = app
-        .post_json(
-            &format!("/api/v1/cards/{id}/refine"),
-            &json!({"instruction": "make it shorter", "channels": ["x"]}),
-        )
-        .await;
+    let path = format!("/api/v1/cards/{id}/refine");
+    let ask = json!({"instruction": "make it shorter", "channels": ["x"]});
+    let refine = || app.post_json(&path, &ask);
+    // SOLO brings its own keys: the operator's provider is not for it.
+    let solo = refine().await;
+    assert_eq!(solo.status(), 409);
+    assert!(
+        solo.text()
+            .await
+            .unwrap()
+            .contains("SOLO plan drafts with your own keys only"),
+        "the refusal says why"
+    );
+    assert!(llm.requests().is_empty());
+    app.set_own_plan("pro").await;
+    let refined = refine().await;
     assert_eq!(refined.status(), 200, "the operator's provider answers");
     let card: Value = refined.json().await.unwrap();
     assert_eq!(card["data"]["variants"]["x"], GOOD);

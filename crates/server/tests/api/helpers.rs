@@ -132,6 +132,30 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Puts workspace `slug` on `plan` (as `covalynce plan SLUG PLAN` does): stories with
+    /// teammates need a plan with seats; SOLO has one.
+    pub async fn set_plan(&self, slug: &str, plan: &str) {
+        let ws = self
+            .store
+            .workspace_by_slug(&WorkspaceSlug::parse(slug).unwrap())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no workspace {slug}"));
+        self.store
+            .set_plan(ws.id, covalynce_domain::Plan::parse(plan).unwrap())
+            .await
+            .unwrap();
+    }
+
+    /// `set_plan` for the workspace of this app's token.
+    pub async fn set_own_plan(&self, plan: &str) {
+        let slug = self.get_json("/api/v1/workspace").await["data"]["slug"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.set_plan(&slug, plan).await;
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

@@ -334,6 +334,7 @@ async fn forms_need_the_sessions_token_and_this_sites_origin(backend: Backend) {
 async fn viewers_see_the_stack_but_cannot_act_on_it(backend: Backend) {
     let app = spawn_app(backend).await;
     let owner = Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    app.set_plan("team", "team").await;
     let ids = cards(&app, &owner, 1).await;
     let (_, inv) = owner
         .send(
@@ -612,6 +613,11 @@ async fn a_founder_signs_up_and_invites_a_teammate_through_the_pages(backend: Ba
     let settings = html_as(&app, Some(&ada), "/settings").await;
     assert!(settings.contains("Settings · team"), "{settings}");
     let csrf = value_after(&settings, "name=\"csrf\" content=\"").unwrap();
+    assert!(
+        settings.contains("1 seat (members and open invitations)"),
+        "{settings}"
+    );
+    app.set_plan("team", "team").await;
     // The owner makes an invitation link on the settings page; it is shown once.
     let invited = post_as(
         &app,

@@ -307,11 +307,19 @@ async fn join_or_create(
             .await?
         {
             Acceptance::Joined { .. } => Ok(()),
+            Acceptance::Full { plan, seats } => {
+                let slug =
+                    free_slug(state, user.email.as_str().split('@').next().unwrap_or("me")).await?;
+                new_workspace(state, &slug, user.id).await?;
+                Err(ApiError::PlanLimit(format!(
+                    "the account was created, but the workspace's {plan} plan has no seat left ({seats} in all); ask its owner to upgrade"
+                )))
+            }
             Acceptance::Invalid => {
                 // The account exists now; without a valid link it starts with its own.
                 let slug =
                     free_slug(state, user.email.as_str().split('@').next().unwrap_or("me")).await?;
-                state.store().create_workspace(&slug, user.id).await?;
+                new_workspace(state, &slug, user.id).await?;
                 Err(ApiError::Conflict(
                     "the account was created, but the invitation is unknown, used or expired; ask for a new link".into(),
                 ))
@@ -324,9 +332,7 @@ async fn join_or_create(
                     free_slug(state, user.email.as_str().split('@').next().unwrap_or("me")).await?
                 }
             };
-            state
-                .store()
-                .create_workspace(&slug, user.id)
+            new_workspace(state, &slug, user.id)
                 .await?
                 .ok_or_else(|| ApiError::Conflict(format!("the workspace name {slug} is taken")))?;
             Ok(())
@@ -526,9 +532,7 @@ pub async fn create_workspace(
     ApiJson(req): ApiJson<NewWorkspace>,
 ) -> Result<(StatusCode, Json<Data<MembershipView>>), ApiError> {
     let slug = WorkspaceSlug::parse(&req.slug).map_err(|e| ApiError::Validation(e.0))?;
-    let ws = state
-        .store()
-        .create_workspace(&slug, person.user.id)
+    let ws = new_workspace(&state, &slug, person.user.id)
         .await?
         .ok_or_else(|| ApiError::Conflict(format!("the workspace name {slug} is taken")))?;
     person.acting_in(Some(ws.id));
@@ -585,7 +589,26 @@ pub async fn accept_invitation(
         Acceptance::Invalid => Err(ApiError::NotFound(
             "the invitation is unknown, already used or expired: ask for a new link".into(),
         )),
+        Acceptance::Full { plan, seats } => Err(ApiError::PlanLimit(format!(
+            "the workspace's {plan} plan has no seat left ({seats} in all): ask its owner to upgrade"
+        ))),
     }
+}
+
+/// A new workspace owned by `owner`, on the operator's default plan.
+async fn new_workspace(
+    state: &AppState,
+    slug: &covalynce_domain::WorkspaceSlug,
+    owner: covalynce_domain::UserId,
+) -> Result<Option<covalynce_storage::Workspace>, ApiError> {
+    let Some(ws) = state.store().create_workspace(slug, owner).await? else {
+        return Ok(None);
+    };
+    let plan = state.security().config.billing.default_plan;
+    if plan == covalynce_domain::Plan::Solo {
+        return Ok(Some(ws));
+    }
+    Ok(state.store().set_plan(ws.id, plan).await?)
 }
 
 /// This server as browsers and platforms reach it: the public URL when configured, else

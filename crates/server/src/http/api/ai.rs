@@ -288,13 +288,20 @@ impl RefineJob {
             state.secrets(),
             state.http(),
             ws.id,
+            ws.plan(),
             state.ai(),
         )
         .await?;
         if providers.is_empty() {
-            return Err(ApiError::Conflict(
-                "no AI provider is configured for this workspace".into(),
-            ));
+            let why = if state.ai().default.is_some() && !ws.plan().limits().operator_ai {
+                format!(
+                    "no AI provider is configured for this workspace, and the {} plan drafts with your own keys only: add a provider in the AI settings or upgrade",
+                    ws.plan
+                )
+            } else {
+                "no AI provider is configured for this workspace".to_owned()
+            };
+            return Err(ApiError::Conflict(why));
         }
         if let Some(channels) = &req.channels {
             for c in channels {

@@ -140,9 +140,19 @@ pub async fn invite(
     Auth(ws, who, ..): Auth<Owner>,
     ApiJson(req): ApiJson<CreateInvitation>,
 ) -> Result<(StatusCode, Json<Data<InvitationView>>), ApiError> {
+    let now = now_millis();
+    let used = state.store().seats_used(ws.id, now).await?;
+    if used >= ws.seat_limit {
+        return Err(ApiError::PlanLimit(format!(
+            "the {} plan allows {} member{}, and {used} {} taken (members and open invitations); upgrade the plan or revoke an invitation",
+            ws.plan,
+            ws.seat_limit,
+            if ws.seat_limit == 1 { "" } else { "s" },
+            if used == 1 { "is" } else { "are" },
+        )));
+    }
     let token = crate::auth::random_token();
     let id = InvitationId::new();
-    let now = now_millis();
     let expires_at = now + state.security().config.invitation_ttl.as_millis() as i64;
     state
         .store()

@@ -10,16 +10,33 @@ use serde::{Deserialize, Serialize};
 pub struct WorkspaceView {
     pub id: String,
     pub slug: String,
-    /// SOLO, or a paid plan.
+    /// SOLO, PRO, TEAM or UNLIMITED.
     pub plan: String,
-    /// Cards the plan allows per period.
-    pub card_limit: i64,
+    /// Cards the plan allows per period (null: no limit).
+    pub card_limit: Option<i64>,
+    /// Cards drafted in the current period.
     pub cards_used: i64,
+    /// Members the plan allows, open invitations included (null: no limit).
+    pub seat_limit: Option<i64>,
+    /// When the current period ends and `cards_used` starts again at 0 (null: the next
+    /// card starts a period).
+    pub period_ends_at: Option<String>,
+    /// The subscription as the payment provider last reported it.
+    pub billing: Option<BillingView>,
     pub voice: String,
     pub created_at: String,
     /// True while the emergency stop is on: nothing is published.
     pub emergency_stop: bool,
     pub trust: TrustView,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BillingView {
+    /// stripe or razorpay.
+    pub provider: String,
+    /// The provider's word: active, past_due, canceled, payment_failed, …
+    pub status: String,
+    pub updated_at: String,
 }
 
 /// Review everything (`after` null, the default), or auto-approve green cards to
@@ -45,9 +62,19 @@ pub fn view(ws: covalynce_storage::Workspace) -> WorkspaceView {
         WorkspaceView {
             id: ws.id.to_string(),
             slug: ws.slug.to_string(),
+            card_limit: (ws.card_limit < i64::MAX).then_some(ws.card_limit),
+            cards_used: ws.cards_used_at(covalynce_domain::now_millis()),
+            seat_limit: (ws.seat_limit < i64::MAX).then_some(ws.seat_limit),
+            period_ends_at: ws
+                .period_end
+                .filter(|e| *e > covalynce_domain::now_millis())
+                .map(super::time),
+            billing: ws.billing.as_ref().map(|b| BillingView {
+                provider: b["provider"].as_str().unwrap_or_default().to_owned(),
+                status: b["status"].as_str().unwrap_or_default().to_owned(),
+                updated_at: super::time(b["updated_at"].as_i64().unwrap_or_default()),
+            }),
             plan: ws.plan,
-            card_limit: ws.card_limit,
-            cards_used: ws.cards_used,
             voice: ws.voice,
             created_at: super::time(ws.created_at),
             emergency_stop: ws.halted_at.is_some(),

@@ -1,0 +1,165 @@
+//! `POST /hooks/stripe` and `POST /hooks/razorpay`: payment events, verified, applied to
+//! the workspace they are about once (by event id), and only when not older than what is
+//! stored. An event about a customer no workspace is linked to yet is answered 409 and not
+//! recorded, so the provider's retry applies it once the checkout that links them lands.
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::billing::{Event, Meaning, Target};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use covalynce_storage::BillingApplied;
+use serde::Serialize;
+
+/// What was done with a payment event.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BillingAnswer {
+    /// applied, duplicate, stale (a newer state is stored) or ignored.
+    pub outcome: String,
+    pub event: String,
+    /// The workspace's plan after it, when it was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "hooks_stripe",
+    path = "/hooks/stripe",
+    tag = "webhooks",
+    params(("Stripe-Signature" = String, Header, description = "t=TIMESTAMP,v1=HMAC-SHA256(TIMESTAMP.BODY) (several v1 while a secret is rolled)")),
+    request_body(content = serde_json::Value, description = "A Stripe event, exactly as sent", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Applied, a duplicate, stale or ignored (with the reason)", body = BillingAnswer),
+        (status = 400, description = "Not a readable event", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, wrong or stale signature; nothing changed", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Stripe billing is not configured here", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No workspace is linked to the customer yet; Stripe retries", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn stripe(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<BillingAnswer>, ApiError> {
+    let cfg = state.security().config.billing.clone();
+    if cfg.stripe_secrets.is_empty() {
+        return Err(ApiError::NotFound(
+            "Stripe billing is not configured on this server (--stripe-webhook-secret)".into(),
+        ));
+    }
+    let body = super::hooks::read_body(&headers, body).await?;
+    crate::billing::stripe::verify(
+        &cfg.stripe_secrets,
+        header(&headers, "stripe-signature"),
+        &body,
+        covalynce_domain::now_millis() / 1000,
+    )
+    .map_err(|e| ApiError::InvalidSignature(e.to_string()))?;
+    let event =
+        crate::billing::stripe::read(&body, cfg.default_plan).map_err(ApiError::BadRequest)?;
+    apply(&state, "stripe", event).await.map(Json)
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "hooks_razorpay",
+    path = "/hooks/razorpay",
+    tag = "webhooks",
+    params(
+        ("X-Razorpay-Signature" = String, Header, description = "Hex HMAC-SHA256 of the raw body with the webhook secret"),
+        ("X-Razorpay-Event-Id" = String, Header, description = "The event's id, the same on every retry"),
+    ),
+    request_body(content = serde_json::Value, description = "A Razorpay event, exactly as sent", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Applied, a duplicate, stale or ignored (with the reason)", body = BillingAnswer),
+        (status = 400, description = "Not a readable event, or no event id", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong signature; nothing changed", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Razorpay billing is not configured here", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No workspace is linked to the customer yet; Razorpay retries", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn razorpay(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<BillingAnswer>, ApiError> {
+    let cfg = state.security().config.billing.clone();
+    let Some(secret) = cfg.razorpay_secret.as_deref() else {
+        return Err(ApiError::NotFound(
+            "Razorpay billing is not configured on this server (--razorpay-webhook-secret)".into(),
+        ));
+    };
+    let body = super::hooks::read_body(&headers, body).await?;
+    crate::billing::razorpay::verify(secret, header(&headers, "x-razorpay-signature"), &body)
+        .map_err(|e| ApiError::InvalidSignature(e.to_string()))?;
+    let id = header(&headers, "x-razorpay-event-id")
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+        .ok_or_else(|| {
+            ApiError::BadRequest("the X-Razorpay-Event-Id header is missing or too long".into())
+        })?;
+    let event = crate::billing::razorpay::read(id, &body, cfg.default_plan)
+        .map_err(ApiError::BadRequest)?;
+    apply(&state, "razorpay", event).await.map(Json)
+}
+
+async fn apply(state: &AppState, provider: &str, event: Event) -> Result<BillingAnswer, ApiError> {
+    let store = state.store();
+    let answer = |outcome: &str, plan: Option<String>, reason: Option<String>| BillingAnswer {
+        outcome: outcome.into(),
+        event: event.id.clone(),
+        plan,
+        reason,
+    };
+    if store.billing_event_known(provider, &event.id).await? {
+        return Ok(answer("duplicate", None, None));
+    }
+    let (target, update) = match &event.meaning {
+        Meaning::Ignored(why) => {
+            store
+                .record_billing_event(provider, &event.id, &event.kind, None, "ignored")
+                .await?;
+            return Ok(answer("ignored", None, Some(why.clone())));
+        }
+        Meaning::Change(t, u) => (t, u),
+    };
+    let workspace = match target {
+        Target::Workspace(id) => store.workspace(*id).await?,
+        Target::Customer(c) => store.workspace_by_customer(provider, c).await?,
+    };
+    let Some(workspace) = workspace else {
+        return Err(ApiError::Conflict(format!(
+            "no workspace is linked to this {provider} event's customer or workspace yet; it is not recorded, so a retry will apply it"
+        )));
+    };
+    let outcome = store.apply_billing(workspace.id, update).await?;
+    let (outcome, plan) = match outcome {
+        BillingApplied::Applied(ws) => {
+            tracing::info!(provider, event = %event.id, kind = %event.kind, workspace = %ws.id, plan = %ws.plan, "billing event applied");
+            ("applied", Some(ws.plan))
+        }
+        BillingApplied::Stale => ("stale", None),
+        BillingApplied::NoWorkspace => {
+            return Err(ApiError::Conflict("the workspace is gone".into()));
+        }
+    };
+    store
+        .record_billing_event(
+            provider,
+            &event.id,
+            &event.kind,
+            Some(workspace.id),
+            outcome,
+        )
+        .await?;
+    Ok(answer(outcome, plan, None))
+}
