@@ -363,5 +363,11 @@
     });
   }
 
+  // Analytics bars: a width from data-bar (0–100), set here because the policy allows no
+  // inline style attributes.
+  for (const bar of document.querySelectorAll("[data-bar]")) {
+    bar.style.width = `${Math.max(0, Math.min(100, Number(bar.dataset.bar) || 0)) * 0.08}rem`;
+  }
+
   window.covalynce = { platformLength };
 })();

@@ -5,6 +5,7 @@
 //! cards → publishing — with storage beneath; this crate wires them to the outside world.
 
 pub mod ai;
+pub mod analytics;
 pub mod auth;
 pub mod billing;
 pub mod cli;

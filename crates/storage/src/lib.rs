@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod ai;
+pub mod analytics;
 pub mod billing;
 mod ingest;
 mod model;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 pub use accounts::*;
 pub use ai::{AiCallRecord, AiProviderRecord, AiStore, NewAiCall, NewAiProvider};
+pub use analytics::{AnalyticsStore, DayFacts, FirstPublication};
 pub use billing::{BillingApplied, BillingStore, BillingUpdate};
 pub use ingest::IngestWriter;
 pub use model::*;
@@ -64,7 +66,9 @@ impl Backend {
 /// Everything the pipeline persists. Every read that serves a user takes the caller's
 /// workspace, so one workspace can never see another's rows.
 #[async_trait]
-pub trait Store: Accounts + AiStore + SourceStore + BillingStore + Send + Sync + 'static {
+pub trait Store:
+    Accounts + AiStore + SourceStore + BillingStore + AnalyticsStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to run from several processes at once.

@@ -77,3 +77,4 @@ impl_accounts!(PgStore, lock = " FOR UPDATE", erase = None);
 crate::ai::impl_ai!(PgStore);
 crate::sources::impl_sources!(PgStore);
 crate::billing::impl_billing!(PgStore);
+crate::analytics::impl_analytics!(PgStore);

@@ -120,3 +120,4 @@ impl_accounts!(
 crate::ai::impl_ai!(SqliteStore);
 crate::sources::impl_sources!(SqliteStore);
 crate::billing::impl_billing!(SqliteStore);
+crate::analytics::impl_analytics!(SqliteStore);

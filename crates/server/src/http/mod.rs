@@ -223,6 +223,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::members::revoke_token))
         .routes(routes!(api::members::audit))
         .routes(routes!(api::members::export))
+        .routes(routes!(api::analytics::get))
+        .routes(routes!(api::analytics::export))
         .routes(routes!(hooks::github))
         .routes(routes!(hooks::jira))
         .routes(routes!(billing::stripe))

@@ -20,7 +20,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "cards", description = "Drafts waiting for review"),
         (name = "channels", description = "Where approved cards are published"),
         (name = "ai", description = "AI drafting: providers, privacy, the cost ledger"),
-        (name = "webhooks", description = "Deliveries from GitHub"),
+        (name = "analytics", description = "Ship-to-announce lag, review outcomes, edits, publications, AI spend; CSV and JSON exports"),
+        (name = "webhooks", description = "Deliveries from GitHub, Jira, Stripe and Razorpay"),
     )
 )]
 pub struct ApiDoc;

@@ -3,6 +3,7 @@
 //! action is a plain form that works without JavaScript; `app.js` adds keys, swipes,
 //! undo and live updates on top.
 
+pub mod analytics;
 pub mod assets;
 pub mod channels;
 pub mod editor;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings", get(settings::show))
         .route("/settings/{action}", post(settings::act))
         .route("/settings/{what}/{id}/{action}", post(settings::item))
+        .route("/analytics", get(analytics::show))
         .route("/history", get(history::show))
         .route("/publications/{id}/{action}", post(history::publication))
         .route("/audit", get(history::audit))

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod ai;
+mod analytics;
 mod billing;
 mod bluesky;
 mod browser;

@@ -544,43 +544,19 @@ pub async fn export(
         }
     }
     let mut cards = Vec::new();
-    let mut before = None;
-    loop {
-        let page = store
-            .list_cards(
-                ws.id,
-                &covalynce_storage::CardFilter {
-                    status: None,
-                    before,
-                    limit: 500,
-                },
-            )
-            .await?;
-        let done = page.len() < 500;
-        before = page.last().map(|c| c.id);
-        let ids: Vec<_> = page.iter().map(|c| c.id).collect();
-        let mut publications: std::collections::HashMap<_, Vec<_>> = Default::default();
-        for p in store.publications_of_cards(ws.id, &ids).await? {
-            publications.entry(p.card_id).or_default().push(p);
-        }
-        for card in page {
-            let revisions = store
-                .card_revisions(ws.id, card.id)
-                .await?
-                .into_iter()
-                .map(Into::into)
-                .collect();
-            let mine = publications.remove(&card.id).unwrap_or_default();
-            let mut view = super::cards::CardView::from(card);
-            view.publications = Some(mine.into_iter().map(Into::into).collect());
-            cards.push(CardExport {
-                card: view,
-                revisions,
-            });
-        }
-        if done {
-            break;
-        }
+    for (card, mine) in super::analytics::all_cards(&state, ws.id).await? {
+        let revisions = store
+            .card_revisions(ws.id, card.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let mut view = super::cards::CardView::from(card);
+        view.publications = Some(mine.into_iter().map(Into::into).collect());
+        cards.push(CardExport {
+            card: view,
+            revisions,
+        });
     }
     let mut audit = Vec::new();
     let mut before = None;

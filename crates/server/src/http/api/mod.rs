@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod ai;
+pub mod analytics;
 pub mod cards;
 pub mod channels;
 pub mod deliveries;

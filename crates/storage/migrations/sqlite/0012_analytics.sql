@@ -1,0 +1,14 @@
+-- Daily analytics roll-ups. Keep in step with ../postgres/0012_analytics.sql.
+--
+-- One row per workspace and UTC day (days since 1970-01-01) once the day is settled: what
+-- was drafted, approved, edited, dismissed and published that day, the ship-to-announce
+-- lags and edit distances of the cards first published that day, and the AI spend, as
+-- JSON. A year of analytics reads 365 small rows instead of scanning every table.
+CREATE TABLE analytics_daily (
+    workspace_id  TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    day           INTEGER NOT NULL,
+    data          TEXT NOT NULL,
+    computed_at   INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, day)
+);
+CREATE INDEX publications_card_published ON publications (workspace_id, status, published_at);
