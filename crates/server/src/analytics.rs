@@ -289,10 +289,19 @@ pub async fn report(
         .await?
         .into_iter()
         .collect();
+    // Days not rolled up yet are counted a few at a time: each is several small queries,
+    // and the read pool has connections to spare.
+    use futures_util::StreamExt as _;
+    let days: Vec<Day> = futures_util::stream::iter(from_day..=to_day)
+        .map(|d| day(store, ws, d, stored.get(&d).map(String::as_str), now))
+        .buffered(4)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
     let mut buckets: BTreeMap<i64, Day> = BTreeMap::new();
     let mut total = Day::default();
-    for d in from_day..=to_day {
-        let numbers = day(store, ws, d, stored.get(&d).map(String::as_str), now).await?;
+    for (d, numbers) in (from_day..=to_day).zip(days) {
         buckets
             .entry(bucket_start(d, group))
             .or_default()

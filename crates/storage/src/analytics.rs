@@ -98,8 +98,10 @@ macro_rules! impl_analytics {
                 .fetch_one(&mut *tx)
                 .await?;
                 let edited = count(
-                    "SELECT COUNT(DISTINCT r.card_id) FROM card_revisions r JOIN cards c ON c.id = r.card_id
-                     WHERE c.workspace_id = $1 AND r.author <> 'drafter' AND r.created_at >= $2 AND r.created_at < $3",
+                    // Driven by the revisions' time range, not by every card of the workspace.
+                    "SELECT COUNT(DISTINCT r.card_id) FROM card_revisions r
+                     WHERE r.author <> 'drafter' AND r.created_at >= $2 AND r.created_at < $3
+                       AND EXISTS (SELECT 1 FROM cards c WHERE c.id = r.card_id AND c.workspace_id = $1)",
                 )
                 .bind(&w)
                 .bind(from)
@@ -107,13 +109,17 @@ macro_rules! impl_analytics {
                 .fetch_one(&mut *tx)
                 .await?;
                 let channels: Vec<(String, String, i64, i64)> = sqlx::query_as(
-                    "SELECT ch.name, ch.kind,
-                            CAST(SUM(CASE WHEN p.status = 'published' THEN 1 ELSE 0 END) AS BIGINT),
-                            CAST(SUM(CASE WHEN p.status = 'failed' THEN 1 ELSE 0 END) AS BIGINT)
-                     FROM publications p JOIN channels ch ON ch.id = p.channel_id
-                     WHERE p.workspace_id = $1 AND p.status IN ('published', 'failed')
-                       AND COALESCE(p.published_at, p.created_at) >= $2
-                       AND COALESCE(p.published_at, p.created_at) < $3
+                    // Published by when it went out, failed by when it was attempted: two
+                    // index ranges.
+                    "SELECT ch.name, ch.kind, CAST(SUM(p.published) AS BIGINT), CAST(SUM(p.failed) AS BIGINT)
+                     FROM (SELECT channel_id, 1 AS published, 0 AS failed FROM publications
+                           WHERE workspace_id = $1 AND status = 'published'
+                             AND published_at >= $2 AND published_at < $3
+                           UNION ALL
+                           SELECT channel_id, 0, 1 FROM publications
+                           WHERE workspace_id = $1 AND status = 'failed'
+                             AND created_at >= $2 AND created_at < $3) p
+                     JOIN channels ch ON ch.id = p.channel_id
                      GROUP BY ch.name, ch.kind ORDER BY ch.name",
                 )
                 .bind(&w)
@@ -125,9 +131,12 @@ macro_rules! impl_analytics {
                     "SELECT f.card_id, f.first, COALESCE(e.occurred_at, e.created_at, c.created_at),
                             (SELECT r.variants FROM card_revisions r WHERE r.card_id = f.card_id ORDER BY r.revision ASC LIMIT 1),
                             (SELECT r.variants FROM card_revisions r WHERE r.card_id = f.card_id ORDER BY r.revision DESC LIMIT 1)
-                     FROM (SELECT card_id, MIN(published_at) AS first FROM publications
-                           WHERE workspace_id = $1 AND status = 'published' AND published_at IS NOT NULL
-                           GROUP BY card_id) f
+                     FROM (SELECT d.card_id,
+                                  (SELECT MIN(p.published_at) FROM publications p
+                                   WHERE p.card_id = d.card_id AND p.status = 'published') AS first
+                           FROM (SELECT DISTINCT card_id FROM publications
+                                 WHERE workspace_id = $1 AND status = 'published'
+                                   AND published_at >= $2 AND published_at < $3) d) f
                      JOIN cards c ON c.id = f.card_id
                      LEFT JOIN events e ON e.id = c.event_id
                      WHERE f.first >= $2 AND f.first < $3
