@@ -90,6 +90,9 @@ pub enum Command {
     /// Offline: release notes and per-channel posts for the commits in FROM..TO of a local
     /// repository (FROM defaults to the previous tag).
     Draft(DraftArgs),
+    /// Review cards on a running server (local or remote) with an API token: list, show,
+    /// edit, approve, dismiss. Human output, or `--json`.
+    Cards(CardsArgs),
     /// Set a workspace's plan (solo, pro, team or unlimited) by hand: for self-hosters
     /// without a payment provider.
     Plan {
@@ -98,6 +101,54 @@ pub enum Command {
         /// solo, pro, team or unlimited.
         plan: String,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct CardsArgs {
+    /// The Covalynce server.
+    #[arg(
+        long,
+        env = "COVALYNCE_SERVER",
+        default_value = "http://127.0.0.1:8000"
+    )]
+    pub server: String,
+    /// An API token (`covalynce token create`, or one made in Settings).
+    #[arg(long, env = "COVALYNCE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print the API's JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: CardsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CardsCommand {
+    /// Cards waiting for review (or another status), oldest first.
+    List {
+        #[arg(long, default_value = "pending")]
+        status: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One card: its posts per channel and its risk.
+    Show { id: String },
+    /// Replace one channel's post.
+    Edit {
+        id: String,
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        text: String,
+    },
+    /// Approve to channels (names or ids; all active channels when none are given).
+    Approve {
+        id: String,
+        #[arg(long = "channel")]
+        channels: Vec<String>,
+    },
+    /// Dismiss: it will not be posted.
+    Dismiss { id: String },
 }
 
 #[derive(Args, Debug)]
@@ -453,6 +504,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::draft::render(&out, args.format));
             Ok(())
         }
+        Command::Cards(args) => cards(args).await,
         Command::Plan { workspace, plan } => {
             let slug = WorkspaceSlug::parse(&workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
             let plan = covalynce_domain::Plan::parse(&plan).ok_or_else(|| {
@@ -746,6 +798,57 @@ async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
         println!(
             "The previous key stays in secret.key.previous (it opens nothing now and may be deleted)."
         );
+    }
+    Ok(())
+}
+
+/// `covalynce cards …`: the API's review actions from a terminal.
+async fn cards(args: CardsArgs) -> anyhow::Result<()> {
+    use crate::remote::{Remote, describe, line};
+    let token = args.token.as_deref().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+        anyhow::anyhow!("an API token is needed: --token or COVALYNCE_TOKEN (`covalynce token create` makes one)")
+    })?;
+    let remote = Remote::new(&args.server, token.trim())?;
+    let print = |v: &serde_json::Value, human: String| {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+        } else {
+            print!("{human}");
+        }
+    };
+    match args.command {
+        CardsCommand::List { status, limit } => {
+            let cards = remote.cards(&status, limit).await?;
+            let human = if cards.is_empty() {
+                format!("no {status} cards\n")
+            } else {
+                cards.iter().map(|c| line(c) + "\n").collect()
+            };
+            print(&serde_json::Value::Array(cards), human);
+        }
+        CardsCommand::Show { id } => {
+            let card = remote.card(&id).await?;
+            print(&card, describe(&card));
+        }
+        CardsCommand::Edit { id, channel, text } => {
+            let card = remote.edit(&id, &channel, &text).await?;
+            print(&card, format!("edited {channel} of {id}\n"));
+        }
+        CardsCommand::Approve { id, channels } => {
+            let ids = remote.channel_ids(&channels).await?;
+            let card = remote.approve(&id, &ids).await?;
+            print(
+                &card,
+                format!(
+                    "approved {id} to {} channel(s); it goes out shortly\n",
+                    ids.len()
+                ),
+            );
+        }
+        CardsCommand::Dismiss { id } => {
+            let card = remote.dismiss(&id).await?;
+            print(&card, format!("dismissed {id}\n"));
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod billing;
 mod bluesky;
 mod browser;
 mod cards;
+mod cards_cli;
 mod channels;
 mod ci_gate;
 mod cli;
