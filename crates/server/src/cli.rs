@@ -93,6 +93,21 @@ pub enum Command {
     /// Review cards on a running server (local or remote) with an API token: list, show,
     /// edit, approve, dismiss. Human output, or `--json`.
     Cards(CardsArgs),
+    /// An MCP server on stdin/stdout for AI assistants: review cards (list, show, edit,
+    /// refine, approve, dismiss) and draft release notes of a local repository, through a
+    /// Covalynce server's API with a token.
+    Mcp {
+        /// The Covalynce server.
+        #[arg(
+            long,
+            env = "COVALYNCE_SERVER",
+            default_value = "http://127.0.0.1:8000"
+        )]
+        server: String,
+        /// An API token; approving needs an editor's.
+        #[arg(long, env = "COVALYNCE_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// Set a workspace's plan (solo, pro, team or unlimited) by hand: for self-hosters
     /// without a payment provider.
     Plan {
@@ -505,6 +520,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Cards(args) => cards(args).await,
+        Command::Mcp { server, token } => {
+            let token = token.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+                anyhow::anyhow!("an API token is needed: --token or COVALYNCE_TOKEN (`covalynce token create` makes one)")
+            })?;
+            crate::mcp::serve(crate::remote::Remote::new(&server, token.trim(), "mcp")?).await
+        }
         Command::Plan { workspace, plan } => {
             let slug = WorkspaceSlug::parse(&workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
             let plan = covalynce_domain::Plan::parse(&plan).ok_or_else(|| {
@@ -808,7 +829,7 @@ async fn cards(args: CardsArgs) -> anyhow::Result<()> {
     let token = args.token.as_deref().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
         anyhow::anyhow!("an API token is needed: --token or COVALYNCE_TOKEN (`covalynce token create` makes one)")
     })?;
-    let remote = Remote::new(&args.server, token.trim())?;
+    let remote = Remote::new(&args.server, token.trim(), "cli")?;
     let print = |v: &serde_json::Value, human: String| {
         if args.json {
             println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());

@@ -16,6 +16,7 @@ pub mod draft;
 pub mod github;
 pub mod http;
 pub mod jobs;
+pub mod mcp;
 pub mod remote;
 pub mod startup;
 pub mod telemetry;

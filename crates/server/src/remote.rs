@@ -9,6 +9,8 @@ pub struct Remote {
     base: String,
     token: String,
     http: reqwest::Client,
+    /// Sent as `X-Covalynce-Client` (cli, mcp): the audit log says how an action came.
+    client: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +25,7 @@ pub enum RemoteError {
 }
 
 impl Remote {
-    pub fn new(base: &str, token: &str) -> Result<Self, RemoteError> {
+    pub fn new(base: &str, token: &str, client: &'static str) -> Result<Self, RemoteError> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(RemoteError::Unexpected(format!(
@@ -39,6 +41,7 @@ impl Remote {
             base,
             token: token.to_owned(),
             http,
+            client,
         })
     }
 
@@ -51,7 +54,8 @@ impl Remote {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
+            .bearer_auth(&self.token)
+            .header("X-Covalynce-Client", self.client);
         if let Some(b) = body {
             req = req.json(b);
         }

@@ -42,6 +42,17 @@ pub async fn record(State(state): State<AppState>, mut req: Request, next: Next)
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
     let path = req.uri().path().to_owned();
+    // How the action came (`covalynce cards`, `covalynce mcp`): a short word, or nothing.
+    let via = req
+        .headers()
+        .get("x-covalynce-client")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 32
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_owned);
     let response = next.run(req).await;
     let (Some(route), Some((workspace, who))) = (route, caller.take()) else {
         return response;
@@ -55,7 +66,12 @@ pub async fn record(State(state): State<AppState>, mut req: Request, next: Next)
         actor: who.actor.label(),
         action: format!("{method} {route}"),
         target: (path != route).then_some(path),
-        detail: serde_json::json!({ "status": response.status().as_u16(), "role": who.role }),
+        detail: match via {
+            Some(via) => {
+                serde_json::json!({ "status": response.status().as_u16(), "role": who.role, "via": via })
+            }
+            None => serde_json::json!({ "status": response.status().as_u16(), "role": who.role }),
+        },
         ip: who.ip,
     };
     if let Err(e) = state.store().audit(&entry).await {

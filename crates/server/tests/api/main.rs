@@ -21,6 +21,7 @@ mod helpers;
 mod jobs;
 mod linkedin;
 mod mastodon;
+mod mcp;
 mod openapi;
 mod operations;
 mod pds;
