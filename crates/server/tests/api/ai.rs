@@ -99,7 +99,7 @@ pub(crate) async fn llm() -> (String, Llm) {
     (format!("http://{addr}/v1"), llm)
 }
 
-async fn configure(app: &TestApp, base: &str, privacy: &str) -> reqwest::Response {
+pub(crate) async fn configure(app: &TestApp, base: &str, privacy: &str) -> reqwest::Response {
     app.client
         .put(app.url("/api/v1/settings/ai"))
         .bearer_auth(&app.token)
@@ -139,7 +139,8 @@ async fn drafted_card(app: &TestApp) -> Value {
     card
 }
 
-const GOOD: &str = "Codertocat/Hello-World shipped: Initial commit. A fresh README to start from.";
+pub(crate) const GOOD: &str =
+    "Codertocat/Hello-World shipped: Initial commit. A fresh README to start from.";
 
 async fn a_push_is_drafted_by_the_ai_chain_within_the_facts_and_costed(backend: Backend) {
     let app = spawn_app(backend).await;

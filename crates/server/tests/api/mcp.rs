@@ -225,6 +225,25 @@ async fn an_assistant_reviews_cards_through_mcp(backend: Backend) {
         .await;
     assert_eq!(refine["isError"], true, "{refine}");
     assert!(text(&refine).contains("AI"), "{refine}");
+    // With a provider set up, the rewrite comes back as the card's new text.
+    let (base, llm) = crate::ai::llm().await;
+    llm.answer(crate::ai::GOOD);
+    assert_eq!(
+        crate::ai::configure(&app, &base, "messages").await.status(),
+        200
+    );
+    let refined = mcp
+        .call(
+            "refine",
+            json!({"id": ids[3], "instruction": "shorter", "channels": ["x"]}),
+        )
+        .await;
+    assert_eq!(refined["isError"], false, "{refined}");
+    assert_eq!(
+        refined["structuredContent"]["variants"]["x"],
+        crate::ai::GOOD
+    );
+    assert!(text(&refined).contains(crate::ai::GOOD));
 
     // Release notes of a local repository, offline.
     let repo = tempfile::tempdir().unwrap();
