@@ -107,6 +107,13 @@ pub enum Command {
         /// An API token; approving needs an editor's.
         #[arg(long, env = "COVALYNCE_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// No server to reach: open the data dir (or DATABASE_URL) directly, acting in
+        /// `--workspace` with an owner's token made for this session.
+        #[arg(long)]
+        local: bool,
+        /// With `--local`: the workspace's slug.
+        #[arg(long, default_value = "default")]
+        workspace: String,
     },
     /// Set a workspace's plan (solo, pro, team or unlimited) by hand: for self-hosters
     /// without a payment provider.
@@ -520,7 +527,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Cards(args) => cards(args).await,
-        Command::Mcp { server, token } => {
+        Command::Mcp {
+            local: true,
+            workspace,
+            ..
+        } => mcp_local(config, &workspace).await,
+        Command::Mcp { server, token, .. } => {
             let token = token.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
                 anyhow::anyhow!("an API token is needed: --token or COVALYNCE_TOKEN (`covalynce token create` makes one)")
             })?;
@@ -872,4 +884,22 @@ async fn cards(args: CardsArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `covalynce mcp --local`: the API served in this process on a loopback port over the
+/// data dir, so the assistant gets the same roles, checks and audit as through a server.
+async fn mcp_local(mut config: Config, workspace: &str) -> anyhow::Result<()> {
+    let slug = WorkspaceSlug::parse(workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
+    config.addr = "127.0.0.1:0".into();
+    let app = Application::build(config).await?;
+    let token = create_token(app.store().as_ref(), &slug, "mcp --local").await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stop_rx.await;
+    }));
+    let served = crate::mcp::serve(crate::remote::Remote::new(&base, &token, "mcp")?).await;
+    let _ = stop_tx.send(());
+    server.await??;
+    served
 }

@@ -232,8 +232,9 @@ async fn store(
     tag = "webhooks",
     params(
         ("source_id" = String, Path, description = "The Jira source's id, from `POST /api/v1/sources`"),
-        ("X-Hub-Signature" = String, Header, description = "sha256= HMAC-SHA256 of the raw body with the source's secret"),
+        ("X-Hub-Signature" = String, Header, description = "sha256= HMAC-SHA256 of the raw body with the source's secret (a source created `signed: false` may instead take `?secret=`)"),
         ("X-Atlassian-Webhook-Identifier" = String, Header, description = "The delivery's id; unchanged when Jira retries"),
+        JiraQuery,
     ),
     request_body(content = serde_json::Value, description = "The payload exactly as Jira sends it", content_type = "application/json"),
     responses(
@@ -247,23 +248,48 @@ async fn store(
 pub async fn jira(
     State(state): State<AppState>,
     Path(source_id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<JiraQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    answer(receive_jira(&state, &source_id, &headers, body).await)
+    answer(receive_jira(&state, &source_id, q.secret.as_deref(), &headers, body).await)
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct JiraQuery {
+    /// Only for a source created `signed: false`: its secret, for Jira webhooks that send
+    /// no signature.
+    secret: Option<String>,
 }
 
 async fn receive_jira(
     state: &AppState,
     source_id: &str,
+    url_secret: Option<&str>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, HookAnswer), ApiError> {
     let (source_id, source) = hook_source(state, source_id, SourceKind::Jira).await?;
     let body = read_body(headers, body).await?;
     let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    covalynce_sources::jira::verify_signature(&source.secret, &body, header_str("x-hub-signature"))
-        .map_err(|e| ApiError::InvalidSignature(e.to_string()))?;
+    match (header_str("x-hub-signature"), url_secret) {
+        // Jira signed it (a secret is set on the webhook): the signature decides.
+        (Some(_), _) | (None, None) => covalynce_sources::jira::verify_signature(
+            &source.secret,
+            &body,
+            header_str("x-hub-signature"),
+        )
+        .map_err(|e| ApiError::InvalidSignature(e.to_string()))?,
+        (None, Some(given)) => {
+            use subtle::ConstantTimeEq;
+            let same = bool::from(given.as_bytes().ct_eq(&source.secret));
+            if !(source.url_secret && same) {
+                return Err(ApiError::InvalidSignature(
+                    "the delivery has no X-Hub-Signature, and the URL's secret is wrong or this source takes signed deliveries only".into(),
+                ));
+            }
+        }
+    }
     let guid = delivery_id(headers, covalynce_sources::jira::DELIVERY_HEADER)?;
     let classified = covalynce_sources::jira::classify(&body).map_err(payload_error)?;
     store(
@@ -320,6 +346,7 @@ async fn hook_source(
         workspace_id: source.workspace_id,
         repo,
         secret,
+        url_secret: source.settings["unsigned"].as_bool() == Some(true),
     });
     state.cache_hook_source(id, hook.clone());
     Ok((id, hook))

@@ -52,6 +52,9 @@ pub struct HookSource {
     pub workspace_id: WorkspaceId,
     pub repo: Option<RepoSlug>,
     pub secret: Vec<u8>,
+    /// A Jira source created `signed: false`: deliveries without a signature are taken
+    /// when the URL carries the secret (`?secret=`) instead.
+    pub url_secret: bool,
 }
 
 const HOOK_SOURCE_TTL: Duration = Duration::from_secs(10);

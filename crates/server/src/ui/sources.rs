@@ -387,6 +387,7 @@ pub async fn create(
         Some("jira") => CreateSource::Jira {
             name: field("name").unwrap_or_default(),
             secret: field("secret"),
+            signed: field("unsigned").map(|_| false),
         },
         _ => CreateSource::Github {
             repo: field("repo").unwrap_or_default(),

@@ -9,7 +9,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-on_both_backends!(an_assistant_reviews_cards_through_mcp);
+on_both_backends!(
+    an_assistant_reviews_cards_through_mcp,
+    without_a_server_mcp_opens_the_data_dir_itself,
+);
 
 /// `covalynce mcp` as a child process, spoken to one JSON-RPC line at a time.
 struct Mcp {
@@ -20,11 +23,31 @@ struct Mcp {
 
 impl Mcp {
     fn start(app: &TestApp, token: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_covalynce"))
-            .env_clear()
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_covalynce"));
+        cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("COVALYNCE_TOKEN", token)
-            .args(["mcp", "--server", &app.addr])
+            .args(["mcp", "--server", &app.addr]);
+        Self::spawn(cmd)
+    }
+
+    /// `covalynce mcp --local` over the app's own database.
+    fn local(app: &TestApp, workspace: &str) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_covalynce"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("COVALYNCE_DATA_DIR", &app.data_dir)
+            .args(["mcp", "--local", "--workspace", workspace]);
+        if let Some(url) = &app.database_url {
+            cmd.env("DATABASE_URL", url);
+        }
+        Self::spawn(cmd)
+    }
+
+    fn spawn(mut cmd: Command) -> Self {
+        // Its logs go to stderr (checked: stdout carries only JSON-RPC); quiet them here.
+        cmd.env("COVALYNCE_LOG", "warn");
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -324,4 +347,30 @@ async fn viewer_token(app: &TestApp) -> String {
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let v: Value = r.json().await.unwrap();
     v["data"]["token"].as_str().unwrap().to_owned()
+}
+
+async fn without_a_server_mcp_opens_the_data_dir_itself(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ids = app.pending_cards(0, 1).await;
+    let slug = app.get_json("/api/v1/workspace").await["data"]["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut mcp = Mcp::local(&app, &slug);
+    let init = mcp
+        .request(
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "t", "version": "1"}}),
+        )
+        .await;
+    assert_eq!(init["result"]["serverInfo"]["name"], "covalynce", "{init}");
+    mcp.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await;
+    let listed = mcp.call("list_pending", json!({})).await;
+    assert!(text(&listed).contains(ids[0].as_str()), "{listed}");
+    let dismissed = mcp.call("dismiss", json!({"id": ids[0]})).await;
+    assert_eq!(dismissed["isError"], false, "{dismissed}");
+    assert_eq!(app.card(&ids[0]).await["status"], "dismissed");
+    app.stop().await;
 }

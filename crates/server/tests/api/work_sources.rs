@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     a_jira_issue_reaching_done_becomes_a_card_once,
-    jira_deliveries_must_be_signed_with_the_sources_secret,
+    jira_deliveries_prove_the_sources_secret_by_signature_or_url,
     any_tool_can_report_shipped_work_once_per_idempotency_key,
     bad_generic_events_get_clear_problems_and_store_nothing,
 );
@@ -152,7 +152,7 @@ async fn a_jira_issue_reaching_done_becomes_a_card_once(backend: Backend) {
     app.stop().await;
 }
 
-async fn jira_deliveries_must_be_signed_with_the_sources_secret(backend: Backend) {
+async fn jira_deliveries_prove_the_sources_secret_by_signature_or_url(backend: Backend) {
     let app = spawn_app(backend).await;
     let (source, _secret) = jira_source(&app).await;
     let body = jira_issue("done", "Done", "status");
@@ -176,6 +176,61 @@ async fn jira_deliveries_must_be_signed_with_the_sources_secret(backend: Backend
             .unwrap()
             .is_empty()
     );
+    // A signed-only source does not take the secret in the URL instead.
+    let (signed_only, its_secret) = jira_source(&app).await;
+    let by_url = |source: &str, secret: &str, id: &str| {
+        app.client
+            .post(app.url(&format!("/hooks/jira/{source}?secret={secret}")))
+            .header("content-type", "application/json")
+            .header("x-atlassian-webhook-identifier", id)
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(
+        by_url(&signed_only, &its_secret, "u-0")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    // A Jira webhook that cannot sign: the source is made `signed: false`, and its URL
+    // (shown once) carries the secret.
+    let r = app
+        .post_json(
+            "/api/v1/sources",
+            &json!({"kind": "jira", "name": "legacy.atlassian.net", "signed": false}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.unwrap();
+    let unsigned = made["data"]["id"].as_str().unwrap().to_owned();
+    let secret = made["data"]["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        made["data"]["webhook_url"],
+        format!("/hooks/jira/{unsigned}?secret={secret}")
+    );
+    let listed = app.get_json("/api/v1/sources").await.to_string();
+    assert!(!listed.contains(&secret), "the secret is shown once");
+    assert_eq!(
+        by_url(&unsigned, "wrong", "u-1").await.unwrap().status(),
+        401
+    );
+    let taken = by_url(&unsigned, &secret, "u-2").await.unwrap();
+    assert_eq!(taken.status(), 202, "{}", taken.text().await.unwrap());
+    // A signature still works for it (the same issue again: stored once), and a wrong
+    // one is still refused.
+    let again = deliver_jira(&app, &unsigned, "u-3", Some(&secret), &body).await;
+    assert_eq!(again.status(), 202);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["events"][0]["new"], false, "{again}");
+    assert_eq!(
+        deliver_jira(&app, &unsigned, "u-4", Some("wrong"), &body)
+            .await
+            .status(),
+        401
+    );
+
     // Removing the source stops its deliveries at once.
     let (other, secret) = jira_source(&app).await;
     let r = app

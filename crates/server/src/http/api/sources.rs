@@ -39,6 +39,10 @@ pub enum CreateSource {
         name: String,
         /// The webhook secret to set in Jira. Omit it and one is generated and returned once.
         secret: Option<String>,
+        /// `false` for Jira webhooks that cannot sign (no secret field): deliveries then
+        /// carry the secret in the URL instead (`webhook_url`, shown once). Default true.
+        #[serde(default)]
+        signed: Option<bool>,
     },
 }
 
@@ -146,6 +150,7 @@ pub async fn create(
     ApiError,
 > {
     let id = SourceId::new();
+    let mut unsigned_url: Option<String> = None;
     let (new, generated_secret) = match req {
         CreateSource::Github {
             repo,
@@ -174,7 +179,11 @@ pub async fn create(
             };
             (new, generated)
         }
-        CreateSource::Jira { name, secret } => {
+        CreateSource::Jira {
+            name,
+            secret,
+            signed,
+        } => {
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 200 {
                 return Err(ApiError::Validation(
@@ -189,8 +198,19 @@ pub async fn create(
                 repo: Some(name.to_owned()),
                 path: None,
                 sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
-                settings: serde_json::json!({}),
+                settings: if signed == Some(false) {
+                    serde_json::json!({"unsigned": true, "note": "takes unsigned deliveries whose URL carries the secret"})
+                } else {
+                    serde_json::json!({})
+                },
                 sealed_token: None,
+            };
+            // The URL with its secret is shown once, like the secret itself.
+            let generated = if signed == Some(false) {
+                unsigned_url = Some(format!("/hooks/jira/{id}?secret={secret}"));
+                generated.or(Some(secret))
+            } else {
+                generated
             };
             (new, generated)
         }
@@ -212,6 +232,9 @@ pub async fn create(
     let source = state.store().insert_source(&new).await?;
     let mut view = SourceView::from(&source);
     view.secret = generated_secret;
+    if let Some(url) = unsigned_url {
+        view.webhook_url = Some(url);
+    }
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/sources/{}", source.id))],
