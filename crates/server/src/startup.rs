@@ -69,6 +69,13 @@ impl Application {
             let ws = store
                 .ensure_workspace(&WorkspaceSlug::parse("demo").expect("valid slug"))
                 .await?;
+            // The demo is the operator's own trial: SOLO's five cards would be spent by
+            // the seed alone, leaving nothing for the commits that follow.
+            if ws.plan() == covalynce_domain::Plan::Solo {
+                store
+                    .set_plan(ws.id, covalynce_domain::Plan::Unlimited)
+                    .await?;
+            }
             let token = crate::cli::create_token(
                 store.as_ref(),
                 &WorkspaceSlug::parse("demo").expect("valid slug"),

@@ -259,8 +259,26 @@ async fn the_demo_drafts_cards_from_the_current_repositorys_history() {
                 break;
             }
         }
-        // The one-time link printed at start opens the populated stack in a browser.
+        // The demo is the operator's own trial: no plan limit spent by the seed.
         let out = std::fs::read_to_string(&stdout_path).unwrap();
+        let token = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Token:"))
+            .map(str::trim)
+            .unwrap()
+            .to_owned();
+        let ws: serde_json::Value = client
+            .get(format!("http://127.0.0.1:{port}/api/v1/workspace"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ws["data"]["plan"], "UNLIMITED", "{ws}");
+        assert_eq!(ws["data"]["card_limit"], serde_json::Value::Null);
+        // The one-time link printed at start opens the populated stack in a browser.
         let link = out
             .lines()
             .find_map(|l| l.trim().strip_prefix("Review:"))
