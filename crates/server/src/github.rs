@@ -467,9 +467,14 @@ pub async fn poll_once(
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default();
     let polled = match poll_runs(store, api, source, &mut state).await {
-        Ok(runs) => poll_pages(store, api, source, &mut state)
-            .await
-            .map(|n| n + runs),
+        Ok(runs) => match poll_pages(store, api, source, &mut state).await {
+            // Without a webhook, other CI apps' check suites are only learnt by asking.
+            Ok(n) if source.hook_id.is_none() => poll_check_suites(store, api, source)
+                .await
+                .map(|suites| n + runs + suites),
+            Ok(n) => Ok(n + runs),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match polled {
@@ -550,6 +555,90 @@ async fn poll_runs(
         .map_err(|e| GithubError::Other {
             status: 0,
             message: format!("could not store polled CI runs: {e:#}"),
+        })
+}
+
+/// Commits whose check suites are asked for per poll, at most: the held cards' and the
+/// newest push's.
+const SUITE_COMMITS: usize = 10;
+
+/// Check suites of other CI apps (CircleCI, Buildkite…) for a polling-only repository: for
+/// the commits its held cards wait on, and for its newest push (which is how the gate
+/// learns that the repository has CI at all). Completed suites are classified as
+/// `check_suite` deliveries, so they are the same events a webhook would give.
+async fn poll_check_suites(
+    store: &dyn Store,
+    api: &Api,
+    source: &Source,
+) -> Result<usize, GithubError> {
+    let repo = source_repo(source)?;
+    let ws = source.workspace_id;
+    let stored = |e: covalynce_storage::StoreError| GithubError::Other {
+        status: 0,
+        message: format!("could not read the held cards: {e}"),
+    };
+    let mine = source.id.to_string();
+    let mut shas: Vec<String> = store
+        .held_cards(ws)
+        .await
+        .map_err(stored)?
+        .iter()
+        .filter_map(|c| c.gate.as_ref())
+        .filter(|g| g["source_id"].as_str() == Some(mine.as_str()))
+        .filter_map(|g| g["sha"].as_str().map(str::to_owned))
+        .collect();
+    let newest_push = store
+        .list_events(
+            ws,
+            &covalynce_storage::EventFilter {
+                kind: Some(covalynce_domain::EventKind::Push),
+                limit: 20,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(stored)?
+        .into_iter()
+        .find(|e| e.source_id == source.id)
+        .and_then(|e| e.data["after"].as_str().map(str::to_owned));
+    shas.extend(newest_push);
+    shas.sort();
+    shas.dedup();
+    let repository = repository_json(source, &repo);
+    let mut events = Vec::new();
+    for sha in shas.iter().filter(|s| full_sha(s)).take(SUITE_COMMITS) {
+        let page = match api
+            .json(
+                reqwest::Method::GET,
+                &format!("/repos/{repo}/commits/{sha}/check-suites?per_page=50"),
+                None,
+            )
+            .await
+        {
+            Ok(p) => p,
+            // A commit GitHub no longer has (a force push): nothing to learn from it.
+            Err(GithubError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        for suite in page.body["check_suites"].as_array().into_iter().flatten() {
+            if suite["status"] != "completed" {
+                continue;
+            }
+            let payload =
+                json!({"action": "completed", "check_suite": suite, "repository": repository});
+            let body = serde_json::to_vec(&payload).unwrap_or_default();
+            if let Ok(covalynce_sources::github::Classified::Events(e)) =
+                covalynce_sources::github::classify("check_suite", &body, Some(&repo))
+            {
+                events.extend(e);
+            }
+        }
+    }
+    crate::watch::store_events(store, ws, source.id, events)
+        .await
+        .map_err(|e| GithubError::Other {
+            status: 0,
+            message: format!("could not store polled check suites: {e:#}"),
         })
 }
 

@@ -23,6 +23,7 @@ on_both_backends!(
     without_a_public_url_the_repository_is_polled_politely,
     a_polled_repository_holds_cards_until_its_workflow_runs_are_green,
     connect_github_lists_the_repositories_and_sets_up_the_ticked_ones,
+    a_polled_repository_with_another_ci_app_is_gated_by_its_check_suites,
 );
 
 const TOKEN: &str = "gho_16C7e42F292c6912E7710c838347Ae178B4a";
@@ -48,6 +49,8 @@ struct Github {
     runs: Vec<Value>,
     /// Run-list requests: conditional or not, and the status answered.
     run_polls: Vec<(bool, u16)>,
+    /// Check suites per commit (`GET /repos/{o}/{r}/commits/{sha}/check-suites`).
+    suites: HashMap<String, Vec<Value>>,
     /// What `/user/repos` lists beyond `REPO` (`full_name`, admin rights).
     user_repos: Vec<(String, bool)>,
     /// The PKCE challenge of the consent page the browser was sent to.
@@ -371,6 +374,29 @@ fn workflow_run(id: i64, attempt: i64, sha: &str, status: &str, conclusion: Opti
     })
 }
 
+async fn check_suites(
+    State(s): State<Shared>,
+    Path((_, _, sha)): Path<(String, String, String)>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let g = s.lock().unwrap();
+    let suites = g.suites.get(&sha).cloned().unwrap_or_default();
+    axum::Json(json!({"total_count": suites.len(), "check_suites": suites})).into_response()
+}
+
+/// A check suite of another CI app, as the checks API lists it.
+fn suite(id: i64, sha: &str, status: &str, conclusion: Option<&str>, updated: &str) -> Value {
+    json!({
+        "id": id, "head_branch": "main", "head_sha": sha, "status": status, "conclusion": conclusion,
+        "app": {"id": 29, "slug": "circleci-checks", "name": "CircleCI Checks"},
+        "pull_requests": [], "created_at": "2026-11-23T09:00:00Z", "updated_at": updated,
+        "latest_check_runs_count": 2
+    })
+}
+
 /// `GET /repos/{o}/{r}/releases`: the releases the story has published, newest first.
 async fn releases(h: HeaderMap) -> Response {
     if !authorized(&h) {
@@ -393,6 +419,10 @@ async fn start_github() -> (String, Shared) {
         .route("/repos/{o}/{r}/events", get(events))
         .route("/repos/{o}/{r}/compare/{basehead}", get(compare))
         .route("/repos/{o}/{r}/commits/{sha}/pulls", get(pulls))
+        .route(
+            "/repos/{o}/{r}/commits/{sha}/check-suites",
+            get(check_suites),
+        )
         .route("/repos/{o}/{r}/actions/runs", get(runs))
         .route("/repos/{o}/{r}/releases", get(releases))
         .route("/user/repos", get(user_repos))
@@ -1097,4 +1127,116 @@ async fn public_form(
         .await
         .unwrap();
     (r.status(), r.text().await.unwrap())
+}
+
+async fn a_polled_repository_with_another_ci_app_is_gated_by_its_check_suites(backend: Backend) {
+    let (base, github) = start_github().await;
+    let (old, first, second) = ("1".repeat(40), "2".repeat(40), "3".repeat(40));
+    let third = "4".repeat(40);
+    let compare = |base: &str, head: &str, message: &str| {
+        json!({
+            "commits": [{"sha": head, "html_url": format!("https://github.com/acme/rocket/commit/{head}"),
+                         "commit": {"message": message, "author": {"name": "Ada", "email": "ada@example.com", "date": "2026-11-23T08:59:00Z"}},
+                         "author": {"login": "ada"}}],
+            "files": [{"filename": format!("src/{}.rs", &base[..4]), "status": "modified", "patch": "@@ -1 +1 @@\n-a\n+b"}]
+        })
+    };
+    {
+        let mut g = github.lock().unwrap();
+        g.events = vec![push_event(100, &old, &first)];
+        g.compares.insert(
+            format!("{first}...{second}"),
+            compare(&first, &second, "feat: CSV export"),
+        );
+        g.compares.insert(
+            format!("{second}...{third}"),
+            compare(&second, &third, "feat: PDF export"),
+        );
+    }
+    let app = app_with_github(backend, &base, None).await;
+    connect(&app).await;
+    app.eventually("the first poll marks where the source starts", || async {
+        !github.lock().unwrap().polls.is_empty()
+    })
+    .await;
+    // No GitHub Actions here: CircleCI reports through check suites. Its suite for the
+    // first new push completes green; from then on the repository has CI.
+    github
+        .lock()
+        .unwrap()
+        .events
+        .insert(0, push_event(101, &first, &second));
+    app.wait_pending(1).await;
+    github.lock().unwrap().suites.insert(
+        second.clone(),
+        vec![suite(
+            501,
+            &second,
+            "completed",
+            Some("success"),
+            "2026-11-23T09:10:00Z",
+        )],
+    );
+    app.eventually("the suite is read", || async {
+        app.get_json("/api/v1/events?kind=ci_run").await["data"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 1
+    })
+    .await;
+    let run = app.get_json("/api/v1/events?kind=ci_run").await["data"][0].clone();
+    assert_eq!(run["data"]["workflow"], "CircleCI Checks");
+
+    // The next push waits for its suite; red holds it; a re-run that passes releases it.
+    github
+        .lock()
+        .unwrap()
+        .events
+        .insert(0, push_event(102, &second, &third));
+    app.eventually("the push's card is held", || async {
+        app.get_json("/api/v1/cards?status=held").await["data"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 1
+    })
+    .await;
+    let id = app.get_json("/api/v1/cards?status=held").await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    github.lock().unwrap().suites.insert(
+        third.clone(),
+        vec![suite(
+            502,
+            &third,
+            "completed",
+            Some("failure"),
+            "2026-11-23T09:20:00Z",
+        )],
+    );
+    app.eventually("the failure is on the card", || async {
+        app.card(&id).await["gate"]["state"] == "failed"
+    })
+    .await;
+    assert_eq!(
+        app.card(&id).await["gate"]["run_url"],
+        format!("https://github.com/acme/rocket/commit/{third}/checks")
+    );
+    github.lock().unwrap().suites.insert(
+        third.clone(),
+        vec![suite(
+            502,
+            &third,
+            "completed",
+            Some("success"),
+            "2026-11-23T09:30:00Z",
+        )],
+    );
+    app.eventually("the card is released", || async {
+        app.card(&id).await["status"] == "pending"
+    })
+    .await;
+    app.stop().await;
 }
