@@ -239,6 +239,20 @@ try {
   measurements.swipe_to_published_ms = Date.now() - swipedAt;
   await shoot("history");
 
+  // Analytics: the published card's lag is counted, and its bar is drawn by the script
+  // (the policy allows no inline styles).
+  await page.click('nav a[href="/analytics"]');
+  await page.waitForSelector("[data-totals]");
+  check((await page.textContent("[data-lag-p50]")).trim() !== "—", "the lag of the published card is shown");
+  const widest = await page.$$eval("[data-bar]", (bars) =>
+    Math.max(0, ...bars.map((b) => b.getBoundingClientRect().width)));
+  check(widest > 20, `the lag bar is drawn (widest ${widest}px)`);
+  await shoot("analytics");
+  // Sources: the connect forms render under the same policy.
+  await page.click('nav a[href="/sources"]');
+  await page.waitForSelector("form[action='/sources']");
+  await shoot("sources");
+
   check(cspViolations.length === 0, `no Content-Security-Policy violations (${cspViolations.join("; ")})`);
   await context.close();
 
