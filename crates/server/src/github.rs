@@ -536,16 +536,30 @@ async fn poll_runs(
         Err(e) => return Err(e),
     };
     state.runs_etag = page.etag.clone();
-    let repository = repository_json(source, &repo);
+    let runs = page.body["workflow_runs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    store_completed(store, source, &repo, "workflow_run", &runs).await
+}
+
+/// Completed runs or suites as the `event_name` deliveries a webhook would carry them in
+/// (the item under a field of the same name), classified by the webhook's code and stored:
+/// seen both ways, they are one event.
+async fn store_completed(
+    store: &dyn Store,
+    source: &Source,
+    repo: &RepoSlug,
+    event_name: &str,
+    items: &[Value],
+) -> Result<usize, GithubError> {
+    let repository = repository_json(source, repo);
     let mut events = Vec::new();
-    for run in page.body["workflow_runs"].as_array().into_iter().flatten() {
-        if run["status"] != "completed" {
-            continue;
-        }
-        let payload = json!({"action": "completed", "workflow_run": run, "repository": repository});
+    for item in items.iter().filter(|i| i["status"] == "completed") {
+        let payload = json!({"action": "completed", event_name: item, "repository": repository});
         let body = serde_json::to_vec(&payload).unwrap_or_default();
         if let Ok(covalynce_sources::github::Classified::Events(e)) =
-            covalynce_sources::github::classify("workflow_run", &body, Some(&repo))
+            covalynce_sources::github::classify(event_name, &body, Some(repo))
         {
             events.extend(e);
         }
@@ -554,7 +568,7 @@ async fn poll_runs(
         .await
         .map_err(|e| GithubError::Other {
             status: 0,
-            message: format!("could not store polled CI runs: {e:#}"),
+            message: format!("could not store polled {event_name} events: {e:#}"),
         })
 }
 
@@ -604,8 +618,7 @@ async fn poll_check_suites(
     shas.extend(newest_push);
     shas.sort();
     shas.dedup();
-    let repository = repository_json(source, &repo);
-    let mut events = Vec::new();
+    let mut suites = Vec::new();
     for sha in shas.iter().filter(|s| full_sha(s)).take(SUITE_COMMITS) {
         let page = match api
             .json(
@@ -620,26 +633,14 @@ async fn poll_check_suites(
             Err(GithubError::NotFound(_)) => continue,
             Err(e) => return Err(e),
         };
-        for suite in page.body["check_suites"].as_array().into_iter().flatten() {
-            if suite["status"] != "completed" {
-                continue;
-            }
-            let payload =
-                json!({"action": "completed", "check_suite": suite, "repository": repository});
-            let body = serde_json::to_vec(&payload).unwrap_or_default();
-            if let Ok(covalynce_sources::github::Classified::Events(e)) =
-                covalynce_sources::github::classify("check_suite", &body, Some(&repo))
-            {
-                events.extend(e);
-            }
-        }
+        suites.extend(
+            page.body["check_suites"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
     }
-    crate::watch::store_events(store, ws, source.id, events)
-        .await
-        .map_err(|e| GithubError::Other {
-            status: 0,
-            message: format!("could not store polled check suites: {e:#}"),
-        })
+    store_completed(store, source, &repo, "check_suite", &suites).await
 }
 
 async fn poll_pages(
@@ -735,8 +736,7 @@ async fn to_events(
                 .map(|b| format!("refs/heads/{b}"));
             let commits = if default_ref.is_none() || p["ref"].as_str() == default_ref.as_deref() {
                 let compared = compare(store, api, source.workspace_id, repo, before, head).await?;
-                // GitHub lists at most 300 files in a compare: say the list may be partial.
-                truncated = compared["files"].as_array().is_some_and(|f| f.len() >= 300);
+                truncated = files_truncated(&compared);
                 compare_commits(&compared)
             } else {
                 Vec::new()
@@ -780,19 +780,7 @@ async fn to_events(
         if e.kind == covalynce_domain::EventKind::Push {
             e.data["polled"] = json!(true);
             // `classify` keeps a webhook's fields; the compare also brought the analysis.
-            if let Some(commits) = e.data["commits"].as_array_mut() {
-                for c in commits {
-                    let found = payload["commits"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|p| p["id"] == c["id"]);
-                    if let Some(p) = found {
-                        c["symbols"] = p["symbols"].clone();
-                        c["diff_secrets"] = p["diff_secrets"].clone();
-                    }
-                }
-            }
+            copy_analysis(&mut e.data["commits"], &payload["commits"]);
             if truncated {
                 e.data["files_truncated"] = json!(true);
             }
@@ -898,16 +886,8 @@ pub async fn enrich(
             };
             match compare(store, api, ws, &repo, &before, &after).await {
                 Ok(compared) => {
-                    let analysed = compare_commits(&compared);
-                    if let Some(commits) = d["commits"].as_array_mut() {
-                        for c in commits {
-                            if let Some(a) = analysed.iter().find(|a| a["id"] == c["id"]) {
-                                c["symbols"] = a["symbols"].clone();
-                                c["diff_secrets"] = a["diff_secrets"].clone();
-                            }
-                        }
-                    }
-                    if compared["files"].as_array().is_some_and(|f| f.len() >= 300) {
+                    copy_analysis(&mut d["commits"], &json!(compare_commits(&compared)));
+                    if files_truncated(&compared) {
                         d["files_truncated"] = json!(true);
                     }
                 }
@@ -933,7 +913,7 @@ pub async fn enrich(
                     d["compare_url"] = json!(format!(
                         "https://github.com/{repo}/compare/{previous}...{tag}"
                     ));
-                    if compared["files"].as_array().is_some_and(|f| f.len() >= 300) {
+                    if files_truncated(&compared) {
                         d["files_truncated"] = json!(true);
                     }
                 }
@@ -941,6 +921,27 @@ pub async fn enrich(
             }
         }
         _ => {}
+    }
+}
+
+/// GitHub lists at most 300 files in a compare: at that count the list may be partial.
+fn files_truncated(compared: &Value) -> bool {
+    compared["files"].as_array().is_some_and(|f| f.len() >= 300)
+}
+
+/// Puts the analysis (`symbols`, `diff_secrets`) of `analysed` commits on the same commits
+/// (by id) of `commits`, which `classify` built from a webhook's fields.
+fn copy_analysis(commits: &mut Value, analysed: &Value) {
+    for c in commits.as_array_mut().into_iter().flatten() {
+        let found = analysed
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["id"] == c["id"]);
+        if let Some(a) = found {
+            c["symbols"] = a["symbols"].clone();
+            c["diff_secrets"] = a["diff_secrets"].clone();
+        }
     }
 }
 

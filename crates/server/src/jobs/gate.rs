@@ -93,20 +93,18 @@ fn mark_failed(g: &mut Value, run: &gate::Run) {
     g["run_url"] = json!(run.url);
 }
 
-/// The gate for a card about to be drafted from `event`: `None` sends it to the stack
+/// The gate for a card about to be drafted from `event` (of `source`): `None` sends it to the stack
 /// (gate off, no commit, the repository has no CI, or CI is already green for it).
 pub async fn hold(
     ctx: &Context,
     ws: WorkspaceId,
     event: &EventRecord,
+    source: Option<&covalynce_storage::Source>,
 ) -> Result<Option<Value>, JobError> {
     let Some(sha) = gate::commit_of(event.kind, &event.data) else {
         return Ok(None);
     };
-    let settings = match ctx.store.workspace_source(ws, event.source_id).await? {
-        Some(source) => GateSettings::of(&source.settings),
-        None => GateSettings::default(),
-    };
+    let settings = source.map_or_else(GateSettings::default, |s| GateSettings::of(&s.settings));
     if settings.off {
         return Ok(None);
     }

@@ -47,13 +47,16 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
     if matches!(event.status.as_str(), "drafted" | "skipped" | "over_limit") {
         return Ok(());
     }
-    if let Some(source) = store
+    // Read once: GitHub completes the event from its API, and the CI gate reads the
+    // source's settings.
+    let source = store
         .workspace_source(workspace_id, event.source_id)
-        .await?
+        .await?;
+    if let Some(source) = &source
         && source.kind == covalynce_domain::SourceKind::Github
-        && let Some(api) = crate::github::api_for(&ctx.secrets, &ctx.github_api, &source)
+        && let Some(api) = crate::github::api_for(&ctx.secrets, &ctx.github_api, source)
     {
-        crate::github::enrich(store, &api, &source, &mut event).await;
+        crate::github::enrich(store, &api, source, &mut event).await;
     }
     let workspace = store
         .workspace(workspace_id)
@@ -90,7 +93,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         Decision::Card(card) => {
             let security_fixes = card.security_fixes;
             let (mut new, calls) = with_ai(ctx, &workspace, &event, *card).await?;
-            new.gate = super::gate::hold(ctx, workspace_id, &event).await?;
+            new.gate = super::gate::hold(ctx, workspace_id, &event, source.as_ref()).await?;
             new.ai_calls = crate::ai::ledger(&ctx.ai.prices, workspace_id, None, "draft", &calls);
             let green = new.risk == covalynce_domain::Risk::Green;
             match store.create_card(&new).await? {
