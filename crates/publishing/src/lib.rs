@@ -167,7 +167,7 @@ impl Failure {
         }
     }
 
-    fn broken(message: impl Into<String>) -> Self {
+    pub fn broken(message: impl Into<String>) -> Self {
         Failure::Permanent {
             message: message.into(),
             channel_broken: true,
@@ -286,8 +286,14 @@ impl std::fmt::Debug for Target {
 
 impl Target {
     /// A stored channel: `config` holds the settings shown to users, `secrets` what was
-    /// sealed (`{"url"}` for Slack and Discord, `{"secret"}` for webhooks).
-    pub fn open(kind: &str, config: &Value, secrets: &Value) -> Result<Self, String> {
+    /// sealed (`{"url"}` for Slack and Discord, `{"secret"}` for webhooks). An outbox's
+    /// file lives in `outbox_dir`, the server's folder for the channel's workspace.
+    pub fn open(
+        kind: &str,
+        config: &Value,
+        secrets: &Value,
+        outbox_dir: &std::path::Path,
+    ) -> Result<Self, String> {
         let kind =
             ChannelKind::parse(kind).ok_or_else(|| format!("{kind} channels cannot publish"))?;
         let field = |v: &Value, name: &str| {
@@ -303,10 +309,18 @@ impl Target {
         };
         let variant = config["variant"].as_str().unwrap_or("linkedin").to_owned();
         Ok(match kind {
-            ChannelKind::Outbox => Target::Outbox {
-                path: PathBuf::from(field(config, "path")?),
-                variant,
-            },
+            ChannelKind::Outbox => {
+                if config.get("path").is_some() {
+                    return Err(outbox::LEGACY_PATH.to_owned());
+                }
+                let file = outbox::OutboxFile::parse(
+                    config["file"].as_str().unwrap_or(outbox::DEFAULT_FILE),
+                )?;
+                Target::Outbox {
+                    path: file.within(outbox_dir),
+                    variant,
+                }
+            }
             ChannelKind::Webhook => Target::Webhook {
                 url: url(config, "url")?,
                 secret: field(secrets, "secret")?.into_bytes(),
@@ -557,26 +571,52 @@ mod tests {
 
     #[test]
     fn stored_channels_open_into_targets_and_never_print_their_secrets() {
-        let slack = Target::open(
+        let dir = std::path::Path::new("/srv/covalynce/outbox/ws1");
+        let open = |kind: &str, config: Value, secrets: Value| {
+            Target::open(kind, &config, &secrets, dir)
+        };
+        let slack = open(
             "slack",
-            &serde_json::json!({}),
-            &serde_json::json!({"url": "https://hooks.slack.com/services/T0/B0/secretpart"}),
+            serde_json::json!({}),
+            serde_json::json!({"url": "https://hooks.slack.com/services/T0/B0/secretpart"}),
         )
         .unwrap();
         assert_eq!(slack.kind(), ChannelKind::Slack);
         assert_eq!(format!("{slack:?}"), "slack");
         assert_eq!(slack.recovery(), Recovery::AskAPerson);
-        let err =
-            Target::open("discord", &serde_json::json!({}), &serde_json::json!({})).unwrap_err();
+        let err = open("discord", serde_json::json!({}), serde_json::json!({})).unwrap_err();
         assert_eq!(err, "the discord channel has no url");
-        assert!(Target::open("fax", &Value::Null, &Value::Null).is_err());
-        let hook = Target::open(
+        assert!(open("fax", Value::Null, Value::Null).is_err());
+        let hook = open(
             "webhook",
-            &serde_json::json!({"url": "https://example.com/in"}),
-            &serde_json::json!({"secret": "s"}),
+            serde_json::json!({"url": "https://example.com/in"}),
+            serde_json::json!({"secret": "s"}),
         )
         .unwrap();
         assert_eq!(hook.recovery(), Recovery::Replay);
+    }
+
+    #[test]
+    fn an_outbox_writes_only_inside_its_workspace_folder() {
+        let dir = std::path::Path::new("/srv/covalynce/outbox/ws1");
+        let open = |config: Value| Target::open("outbox", &config, &Value::Null, dir);
+        let Target::Outbox { path, .. } = open(serde_json::json!({"file": "launches.jsonl"}))
+            .unwrap()
+        else {
+            panic!("an outbox")
+        };
+        assert_eq!(path, dir.join("launches.jsonl"));
+        let Target::Outbox { path, .. } = open(serde_json::json!({})).unwrap() else {
+            panic!("an outbox")
+        };
+        assert_eq!(path, dir.join("outbox.jsonl"));
+        // A channel stored before files were confined names a server path: it is refused,
+        // not followed.
+        let err = open(serde_json::json!({"path": "/home/covalynce/.bashrc"})).unwrap_err();
+        assert!(err.contains("delete it and add an outbox with a file name"), "{err}");
+        for bad in ["../x.jsonl", "/etc/cron.d/x", "a/b", ".bashrc", "..", ""] {
+            assert!(open(serde_json::json!({"file": bad})).is_err(), "{bad}");
+        }
     }
 
     #[test]

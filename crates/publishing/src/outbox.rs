@@ -1,11 +1,58 @@
 //! The outbox: a local JSON-lines file, the try-it-now channel (CONTRACT.md). One line per
 //! publication: `{"card_id", "channel_id", "text", "idempotency_key", "published_at"}`.
+//!
+//! A workspace member never names a path on the server: an outbox is a *file name*
+//! ([`OutboxFile`]), and the server decides the folder (its data dir, one folder per
+//! workspace). The name is parsed to one plain path component, so nothing a member sends
+//! can climb out of that folder; the file is opened without following a symlink, so
+//! nothing planted there can lead elsewhere either.
 
 use crate::{Failure, Post, Sent};
 use serde_json::Value;
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+/// Why an outbox made before files were confined no longer publishes: it names a path on
+/// the server, which only the operator may choose.
+pub const LEGACY_PATH: &str = "this outbox names a path on the server, which workspace members may no longer choose: delete it and add an outbox with a file name (e.g. {\"kind\": \"outbox\", \"file\": \"launches.jsonl\"}), which is written to this workspace's folder in the server's data dir";
+
+/// The file an outbox channel writes, when the channel names none.
+pub const DEFAULT_FILE: &str = "outbox.jsonl";
+
+/// A file name for an outbox: 1 to 100 characters of ASCII letters, digits, `.`, `_` and
+/// `-`, starting with a letter or digit. No separator, no `..`, no hidden file: it can
+/// only ever name a file directly inside the folder it is joined to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxFile(String);
+
+impl OutboxFile {
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let ok = (1..=100).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && !name.contains("..");
+        if ok {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(format!(
+                "file must be a plain file name like \"launches.jsonl\" (letters, digits, '.', '_' and '-', at most 100, no folders); got {name:?}"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The file inside `folder`: always a direct child of it.
+    pub fn within(&self, folder: &Path) -> PathBuf {
+        folder.join(&self.0)
+    }
+}
 
 /// Writes `post`'s `variant` as one line, unless its key is already there.
 pub async fn publish(path: &Path, variant: &str, post: &Post<'_>) -> Result<Sent, Failure> {
@@ -22,10 +69,17 @@ pub async fn publish(path: &Path, variant: &str, post: &Post<'_>) -> Result<Sent
         .map_err(|e| Failure::retry(format!("the outbox writer stopped: {e}"), None))?
         .map_err(|e| io_failure(path, e))?;
     Ok(Sent {
-        url: Some(format!("file://{}", path.display())),
+        // The file's name only: where the data dir is is the operator's business.
+        url: Some(format!("outbox:{}", file_name(path))),
         pause_until: None,
         note: None,
     })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The channel test for an outbox: the file can be opened for appending (nothing is
@@ -36,26 +90,39 @@ pub async fn check_writable(path: &Path) -> Result<String, Failure> {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&file)
-            .map(|_| ())
+        open_no_follow(&file, false).map(|_| ())
     })
     .await
     .map_err(|e| Failure::retry(format!("the outbox check stopped: {e}"), None))?
     .map_err(|e| io_failure(path, e))?;
-    Ok(format!("{} is writable", path.display()))
+    Ok(format!(
+        "the outbox file {} is writable (in the server's data dir)",
+        file_name(path)
+    ))
+}
+
+/// Opens for appending (and reading), creating it, but never through a symlink: the
+/// final component must be the file itself (`O_NOFOLLOW`: a link answers ELOOP).
+fn open_no_follow(path: &Path, read: bool) -> std::io::Result<std::fs::File> {
+    OpenOptions::new()
+        .create(true)
+        .read(read)
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 fn io_failure(path: &Path, e: std::io::Error) -> Failure {
-    let message = format!("cannot write {}: {e}", path.display());
+    // The file's name only: a member reads this, and the server's paths are not theirs.
+    let message = format!("cannot write the outbox file {}: {e}", file_name(path));
     match e.kind() {
         // A person has to fix these; retrying will not.
         std::io::ErrorKind::PermissionDenied
         | std::io::ErrorKind::IsADirectory
         | std::io::ErrorKind::NotADirectory
         | std::io::ErrorKind::ReadOnlyFilesystem => Failure::broken(message),
+        // ELOOP: the name is a symlink, which an outbox never follows.
+        _ if e.raw_os_error() == Some(libc::ELOOP) => Failure::broken(message),
         _ => Failure::retry(message, None),
     }
 }
@@ -71,11 +138,7 @@ pub fn append_once(path: &Path, line: &Value) -> std::io::Result<bool> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut file = OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(path)?;
+    let mut file = open_no_follow(path, true)?;
     file.lock()?;
     let already = BufReader::new(&file).lines().any(|l| {
         l.ok()
@@ -133,5 +196,67 @@ mod tests {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 20);
+    }
+
+    #[test]
+    fn a_symlink_planted_where_the_outbox_file_goes_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.txt");
+        std::fs::write(&outside, "untouched\n").unwrap();
+        let folder = dir.path().join("outbox/ws1");
+        std::fs::create_dir_all(&folder).unwrap();
+        let file = OutboxFile::parse("launches.jsonl").unwrap();
+        std::os::unix::fs::symlink(&outside, file.within(&folder)).unwrap();
+        let line = json!({"idempotency_key": "k", "text": "$(touch /tmp/PWNED)"});
+        let err = append_once(&file.within(&folder), &line).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "untouched\n");
+        assert!(matches!(
+            io_failure(&file.within(&folder), err),
+            Failure::Permanent { channel_broken: true, .. }
+        ));
+    }
+
+    mod confinement {
+        use super::super::OutboxFile;
+        use proptest::prelude::*;
+        use std::path::{Component, Path};
+
+        /// Pieces attackers reach for: parents, separators, absolute roots, dots, NUL,
+        /// unicode look-alikes of `/` and `.`, and ordinary names.
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("..".to_owned()),
+                Just("/".to_owned()),
+                Just(".".to_owned()),
+                Just("/etc/passwd".to_owned()),
+                Just("~".to_owned()),
+                Just("\0".to_owned()),
+                Just("\u{2215}".to_owned()),
+                Just("\u{ff0e}\u{ff0e}".to_owned()),
+                Just("\\".to_owned()),
+                "[a-zA-Z0-9._-]{1,12}",
+                "\\PC{1,6}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn no_name_a_member_sends_escapes_the_workspace_folder(
+                pieces in proptest::collection::vec(piece(), 1..6)
+            ) {
+                let name: String = pieces.concat();
+                let folder = Path::new("/srv/data/outbox/ws1");
+                if let Ok(file) = OutboxFile::parse(&name) {
+                    let path = file.within(folder);
+                    // Exactly one more component, a plain name, directly inside the folder.
+                    prop_assert_eq!(path.parent(), Some(folder));
+                    let last: Vec<_> = path.strip_prefix(folder).unwrap().components().collect();
+                    prop_assert_eq!(last.len(), 1);
+                    prop_assert!(matches!(last[0], Component::Normal(_)));
+                    prop_assert!(!name.starts_with('.') && !name.contains(".."));
+                }
+            }
+        }
     }
 }

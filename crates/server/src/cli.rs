@@ -82,6 +82,12 @@ pub enum Command {
         #[arg(long)]
         lift: bool,
     },
+    /// Local paths a workspace may use as git sources. Workspace members can only add a
+    /// local repository at or below a path the operator allowed their workspace here.
+    Paths {
+        #[command(subcommand)]
+        command: PathsCommand,
+    },
     /// Keys that seal stored credentials.
     Keys {
         #[command(subcommand)]
@@ -338,6 +344,28 @@ pub struct ServeArgs {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum PathsCommand {
+    /// Allow the workspace's members to add local git repositories at or below PATH
+    /// (resolved now: symlinks and `..`; it must exist).
+    Allow {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        path: PathBuf,
+    },
+    /// Take an allowance back: sources below it stop being watched (and say why).
+    Revoke {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        path: PathBuf,
+    },
+    /// The paths the workspace may use.
+    List {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum KeysCommand {
     /// Seal every stored credential under a new key. With the key file: a new key is
     /// made and the old one kept (read-only) in `secret.key.previous`. With
@@ -538,6 +566,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             crate::mcp::serve(crate::remote::Remote::new(&server, token.trim(), "mcp")?).await
         }
+        Command::Paths { command } => paths(&config, command).await,
         Command::Plan { workspace, plan } => {
             let slug = WorkspaceSlug::parse(&workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
             let plan = covalynce_domain::Plan::parse(&plan).ok_or_else(|| {
@@ -687,6 +716,9 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
             .with_context(|| format!("{} does not exist", path.display()))?;
         covalynce_sources::git::Repo::open(&canonical)?;
         let display = canonical.display().to_string();
+        // The operator names it here, so the workspace may read it (and `serve` keeps
+        // watching it).
+        store.allow_path(ws.id, &display).await?;
         let existing = store
             .list_sources(ws.id)
             .await?
@@ -729,6 +761,7 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
         http: covalynce_publishing::Http::new(config.allow_private_targets, config.publish_timeout),
         ai: config.ai.clone(),
         github_api: crate::github::Api::base_for(config.security.github.as_ref()),
+        data_dir: config.data_dir.clone(),
     };
     let pool = crate::jobs::Pool::spawn(
         context,
@@ -902,4 +935,60 @@ async fn mcp_local(mut config: Config, workspace: &str) -> anyhow::Result<()> {
     let _ = stop_tx.send(());
     server.await??;
     served
+}
+
+/// `covalynce paths allow|revoke|list`: the operator's word on which local paths a
+/// workspace may read.
+async fn paths(config: &Config, command: PathsCommand) -> anyhow::Result<()> {
+    let (workspace, path) = match &command {
+        PathsCommand::Allow { workspace, path } | PathsCommand::Revoke { workspace, path } => {
+            (workspace, Some(path))
+        }
+        PathsCommand::List { workspace } => (workspace, None),
+    };
+    let slug = WorkspaceSlug::parse(workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = open_store(config).await?;
+    store.migrate().await.context("migrating the database")?;
+    let result = async {
+        let ws = match &command {
+            PathsCommand::Allow { .. } => store.ensure_workspace(&slug).await?,
+            _ => store
+                .workspace_by_slug(&slug)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("there is no workspace {slug:?}"))?,
+        };
+        match (&command, path) {
+            (PathsCommand::Allow { .. }, Some(path)) => {
+                let resolved = path
+                    .canonicalize()
+                    .with_context(|| format!("{} cannot be resolved", path.display()))?;
+                let shown = resolved.display().to_string();
+                store.allow_path(ws.id, &shown).await?;
+                cli_audit(store.as_ref(), ws.id, "cli paths allow", serde_json::json!({"path": shown})).await;
+                println!("{slug} may now add local git repositories at or below {shown}");
+            }
+            (PathsCommand::Revoke { .. }, Some(path)) => {
+                // The stored form is resolved; a path that no longer resolves is taken as given.
+                let shown = path
+                    .canonicalize()
+                    .unwrap_or_else(|_| path.clone())
+                    .display()
+                    .to_string();
+                if !store.revoke_path(ws.id, &shown).await? {
+                    anyhow::bail!("{slug} was not allowed {shown}");
+                }
+                cli_audit(store.as_ref(), ws.id, "cli paths revoke", serde_json::json!({"path": shown})).await;
+                println!("{slug} may no longer use {shown}; its sources below it stop being watched");
+            }
+            _ => {
+                for p in store.allowed_paths(ws.id).await? {
+                    println!("{p}");
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
 }

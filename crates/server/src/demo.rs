@@ -32,6 +32,8 @@ pub async fn seed(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Option<S
         return Ok(None);
     };
     let display = path.display().to_string();
+    // The operator ran `serve --demo` here: the demo workspace may read this repository.
+    store.allow_path(ws, &display).await?;
     let source = match store
         .list_sources(ws)
         .await?
@@ -106,7 +108,6 @@ pub async fn seed(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Option<S
 pub async fn reviewer(
     store: &dyn Store,
     ws: WorkspaceId,
-    data_dir: &Path,
 ) -> anyhow::Result<covalynce_domain::UserId> {
     use covalynce_domain::{Email, InvitationId, Role, UserId, now_millis};
     use covalynce_storage::{Acceptance, NewChannel, NewInvitation, NewUser};
@@ -146,15 +147,20 @@ pub async fn reviewer(
             anyhow::bail!("the demo reviewer could not join the demo workspace");
         }
     }
-    if store.list_channels(ws).await?.is_empty() {
-        let path = data_dir.join("outbox.jsonl");
+    // An outbox to approve into, unless one still works (an older demo's outbox named a
+    // path and was stopped at start).
+    let channels = store.list_channels(ws).await?;
+    if !channels
+        .iter()
+        .any(|c| c.status == covalynce_domain::ChannelStatus::Active)
+    {
         store
             .insert_channel(&NewChannel {
                 id: covalynce_domain::ChannelId::new(),
                 workspace_id: ws,
                 kind: "outbox".into(),
                 name: "Outbox (demo)".into(),
-                config: serde_json::json!({"path": path.display().to_string(), "variant": "linkedin"}),
+                config: serde_json::json!({"file": covalynce_publishing::outbox::DEFAULT_FILE, "variant": "linkedin"}),
                 sealed_credentials: None,
             })
             .await?;

@@ -28,6 +28,16 @@ impl Application {
             .await
             .context("opening the database")?;
         store.migrate().await.context("migrating the database")?;
+        let stopped = store
+            .stop_outboxes_naming_paths(covalynce_publishing::outbox::LEGACY_PATH)
+            .await
+            .context("stopping outboxes that name server paths")?;
+        if stopped > 0 {
+            tracing::warn!(
+                channels = stopped,
+                "disabled outbox channels that name a path on the server; their workspaces see why on the Channels page"
+            );
+        }
         let secrets = SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
         let listener = TcpListener::bind(&config.addr)
             .await
@@ -98,7 +108,7 @@ impl Application {
             println!(
                 "  Cards:     curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/cards"
             );
-            match crate::demo::reviewer(store.as_ref(), ws.id, &config.data_dir).await {
+            match crate::demo::reviewer(store.as_ref(), ws.id).await {
                 Ok(user) => {
                     let link =
                         security.issue_login_link(user, std::time::Duration::from_secs(3600));
@@ -130,6 +140,7 @@ impl Application {
                 http: http.clone(),
                 ai: config.ai.clone(),
                 github_api: crate::github::Api::base_for(config.security.github.as_ref()),
+                data_dir: config.data_dir.clone(),
             },
             config.jobs.clone(),
             wakeup.clone(),

@@ -214,7 +214,27 @@ pub async fn run(
     while !*stop.borrow() {
         match store.git_sources().await {
             Ok(sources) => {
+                let mut allowed: std::collections::HashMap<_, Vec<String>> = Default::default();
                 for source in &sources {
+                    // Only what the operator allows the source's workspace today: a path
+                    // allowed once and taken back stops being read (the Sources page and
+                    // the API say why).
+                    let roots = match allowed.entry(source.workspace_id) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            match store.allowed_paths(source.workspace_id).await {
+                                Ok(paths) => e.insert(paths),
+                                Err(err) => {
+                                    tracing::warn!(error = %err, "could not read allowed paths");
+                                    continue;
+                                }
+                            }
+                        }
+                    };
+                    if let Some(why) = crate::http::api::sources::stopped(source, roots) {
+                        tracing::debug!(source = %source.id, why, "not watched");
+                        continue;
+                    }
                     match poll(store.as_ref(), source).await {
                         Ok(0) => {}
                         Ok(n) => {

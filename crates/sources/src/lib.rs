@@ -9,3 +9,4 @@ pub mod generic;
 pub mod git;
 pub mod github;
 pub mod jira;
+pub mod local;

@@ -164,6 +164,12 @@ pub trait Store:
         ws: WorkspaceId,
         id: covalynce_domain::ChannelId,
     ) -> Result<Option<ChannelRecord>>;
+    /// Disables every active outbox channel whose settings name a path on the server (made
+    /// before outboxes were confined to the data dir), with `reason` as its last error, in
+    /// every workspace; returns how many. Run at start, so such a channel stops visibly
+    /// instead of waiting for its next publication to fail.
+    async fn stop_outboxes_naming_paths(&self, reason: &str) -> Result<u64>;
+
     /// Enables, disables or deletes a channel and returns it as it now is; None when the
     /// workspace has no such (undeleted) channel. Enabling queues again what waited while it was disabled; deleting erases its
     /// credentials and fails what was still queued for it (history stays).

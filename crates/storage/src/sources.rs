@@ -32,6 +32,13 @@ pub trait SourceStore {
     async fn event_by_key(&self, ws: WorkspaceId, key: &str) -> Result<Option<EventRecord>>;
     async fn github_cache_get(&self, ws: WorkspaceId, key: &str) -> Result<Option<Vec<u8>>>;
     async fn github_cache_put(&self, ws: WorkspaceId, key: &str, body: &[u8]) -> Result<()>;
+    /// Lets the workspace use local git repositories at or below `path` (canonical; the
+    /// operator's `covalynce paths allow`). Allowing twice is one allowance.
+    async fn allow_path(&self, ws: WorkspaceId, path: &str) -> Result<()>;
+    /// Takes an allowance back; false when there was none.
+    async fn revoke_path(&self, ws: WorkspaceId, path: &str) -> Result<bool>;
+    /// What the operator allowed the workspace, sorted.
+    async fn allowed_paths(&self, ws: WorkspaceId) -> Result<Vec<String>>;
     /// The workspace's HELD cards, oldest first.
     async fn held_cards(&self, ws: WorkspaceId) -> Result<Vec<CardRecord>>;
     /// Records a held card's gate state; `release` moves it to PENDING (the stack).
@@ -68,6 +75,59 @@ macro_rules! impl_sources {
                     .await?;
                 tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
+            }
+
+            async fn allow_path(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                path: &str,
+            ) -> $crate::Result<()> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                sqlx::query(
+                    "INSERT INTO allowed_paths (workspace_id, path, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (workspace_id, path) DO NOTHING",
+                )
+                .bind(ws.to_string())
+                .bind(path)
+                .bind(covalynce_domain::now_millis())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revoke_path(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                path: &str,
+            ) -> $crate::Result<bool> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let gone = sqlx::query("DELETE FROM allowed_paths WHERE workspace_id = $1 AND path = $2")
+                    .bind(ws.to_string())
+                    .bind(path)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(gone > 0)
+            }
+
+            async fn allowed_paths(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+            ) -> $crate::Result<Vec<String>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let paths: Vec<String> = sqlx::query_scalar(
+                    "SELECT path FROM allowed_paths WHERE workspace_id = $1 ORDER BY path",
+                )
+                .bind(ws.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(paths)
             }
 
             async fn set_source_settings(

@@ -1867,6 +1867,23 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn stop_outboxes_naming_paths(&self, reason: &str) -> $crate::Result<u64> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                // The settings are JSON text: a stored outbox names either "file" or "path".
+                let done = sqlx::query(
+                    "UPDATE channels SET status = 'disabled', last_error = $1, last_error_at = $2
+                     WHERE kind = 'outbox' AND status = 'active' AND config LIKE '%\"path\":%'",
+                )
+                .bind(reason)
+                .bind(covalynce_domain::now_millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(done)
+            }
+
             async fn set_channel_status(
                 &self,
                 ws: covalynce_domain::WorkspaceId,

@@ -108,6 +108,7 @@ impl AppState {
             http: self.0.http.clone(),
             ai: self.0.ai.clone(),
             github_api: crate::github::Api::base_for(self.0.security.config.github.as_ref()),
+            data_dir: self.data_dir().to_path_buf(),
         }
     }
 

@@ -45,6 +45,22 @@ pub struct Context {
     pub ai: crate::ai::Settings,
     /// GitHub's API (a local server in tests): diffs for sources that hold a token.
     pub github_api: String,
+    /// The server's data dir: outbox files live in `outbox/<workspace id>/` below it.
+    pub data_dir: std::path::PathBuf,
+}
+
+impl Context {
+    /// The folder a workspace's outbox files are written to. Only the server names it;
+    /// a channel names a file in it.
+    pub fn outbox_dir(&self, ws: covalynce_domain::WorkspaceId) -> std::path::PathBuf {
+        outbox_dir(&self.data_dir, ws)
+    }
+}
+
+/// `DATA_DIR/outbox/<workspace id>`: by id, not slug, so a workspace made later under a
+/// deleted one's slug never writes into its files.
+pub fn outbox_dir(data_dir: &std::path::Path, ws: covalynce_domain::WorkspaceId) -> std::path::PathBuf {
+    data_dir.join("outbox").join(ws.to_string())
 }
 
 impl From<covalynce_storage::StoreError> for JobError {

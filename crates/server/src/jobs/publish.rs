@@ -70,12 +70,22 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         tracing::info!(publication = %id, "emergency stop: held");
         return Ok(());
     }
-    let target = match open_target(&ctx.secrets, &channel) {
+    let target = match open_target(ctx, &channel) {
         Ok(t) => t,
         Err(message) => {
+            // A channel that cannot be opened (an outbox naming a server path, credentials
+            // that no longer unseal) is broken: said on the channel, not only here, and
+            // disabled so its other publications wait for a person.
             store
                 .set_publication(id, PublicationStatus::Failed, None, Some(&message))
                 .await?;
+            store
+                .set_channel_health(channel.id, channel.paused_until, Some(&message), false)
+                .await?;
+            store
+                .set_channel_status(channel.workspace_id, channel.id, ChannelStatus::Disabled)
+                .await?;
+            tracing::warn!(channel = %channel.id, error = %message, "channel cannot be opened: disabled");
             return Ok(());
         }
     };
@@ -269,7 +279,7 @@ where
 }
 
 fn reopen(ctx: &Context, channel: &ChannelRecord) -> Result<Target, Failure> {
-    open_target(&ctx.secrets, channel).map_err(|message| Failure::Permanent {
+    open_target(ctx, channel).map_err(|message| Failure::Permanent {
         message,
         channel_broken: true,
     })
@@ -305,17 +315,19 @@ fn daily_cap(channel: &ChannelRecord) -> Option<i64> {
 }
 
 /// The channel's settings and unsealed credentials, parsed.
-pub fn open_target(
-    secrets: &crate::crypto::SecretBox,
-    channel: &ChannelRecord,
-) -> Result<Target, String> {
+pub fn open_target(ctx: &Context, channel: &ChannelRecord) -> Result<Target, String> {
     let secrets = match &channel.sealed_credentials {
         Some(sealed) => {
-            let plain = secrets.open(sealed).map_err(|e| e.to_string())?;
+            let plain = ctx.secrets.open(sealed).map_err(|e| e.to_string())?;
             serde_json::from_slice(&plain)
                 .map_err(|_| "the channel's stored credentials are not readable".to_owned())?
         }
         None => serde_json::Value::Null,
     };
-    Target::open(&channel.kind, &channel.config, &secrets)
+    Target::open(
+        &channel.kind,
+        &channel.config,
+        &secrets,
+        &ctx.outbox_dir(channel.workspace_id),
+    )
 }

@@ -131,7 +131,8 @@ pub async fn create(
     let req = CreateChannel {
         kind: field("kind").unwrap_or_default(),
         name: field("name"),
-        path: field("path"),
+        file: field("file"),
+        path: None,
         variant: field("variant"),
         url: field("url"),
         secret: field("secret"),

@@ -29,6 +29,8 @@ struct SourcesPage {
     picker: Option<RepoPicker>,
     /// What connecting the ticked repositories did, one line each (ok, message).
     outcomes: Vec<(bool, String)>,
+    /// Where the operator lets this workspace add local repositories.
+    allowed: Vec<String>,
 }
 
 /// The repositories GitHub lists for the person, and the `state` of the pending
@@ -81,13 +83,15 @@ async fn page_with<R>(
     headers: &HeaderMap,
     extra: Extra,
 ) -> Result<Response, UiError> {
+    let allowed = state.store().allowed_paths(signed.workspace.id).await?;
     let sources = state
         .store()
         .list_sources(signed.workspace.id)
         .await?
         .iter()
-        .map(SourceView::from)
+        .map(|s| SourceView::checked(s, &allowed))
         .collect();
+    let allowed_paths = allowed;
     let failed = extra.error.is_some();
     let mut r = render(&SourcesPage {
         layout: signed.layout("sources"),
@@ -100,6 +104,7 @@ async fn page_with<R>(
         github_oauth: state.security().config.github.is_some(),
         picker: extra.picker,
         outcomes: extra.outcomes,
+        allowed: allowed_paths,
     });
     if failed {
         *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;

@@ -372,7 +372,7 @@ async fn roles_decide_what_each_member_may_do(backend: Backend) {
     assert_eq!(r.status(), 409, "a used link");
 
     let source = json!({"kind": "github", "repo": "team/app", "secret": "s3cr3t-value"});
-    let outbox = json!({"kind": "outbox", "path": app.data_dir.join("o.jsonl").to_str().unwrap()});
+    let outbox = json!({"kind": "outbox", "file": "o.jsonl"});
     // Viewers read, and nothing else.
     assert_eq!(viewer.send(Method::GET, "/api/v1/cards", None).await.0, 200);
     assert_eq!(
@@ -675,7 +675,7 @@ async fn another_workspaces_ids_are_not_found_on_any_route(backend: Backend) {
     let app = spawn_app(backend).await;
     // Workspace A ("acme", app.token): one of everything.
     let card = crate::publishing::a_card(&app, 1, "feat: add the thing").await;
-    let channel = crate::publishing::outbox(&app, &app.data_dir.join("a.jsonl")).await;
+    let channel = crate::publishing::outbox(&app, "a.jsonl").await.0;
     let r = app
         .post_json(
             &format!("/api/v1/cards/{card}/approve"),

@@ -430,6 +430,7 @@ async fn diffs_leave_the_machine_only_when_allowed_and_never_with_secrets(backen
         "docs: readme",
         1_700_000_100,
     );
+    app.allow_path(repo.path()).await;
     let r = app
         .post_json(
             "/api/v1/sources",

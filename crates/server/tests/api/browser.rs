@@ -60,15 +60,17 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
         .await;
     assert_eq!(status, StatusCode::CREATED, "{source}");
     let source = source["data"]["id"].as_str().unwrap().to_owned();
-    let outbox = app.data_dir.join("outbox.jsonl");
     let (status, channel) = owner
         .send(
             Method::POST,
             "/api/v1/channels",
-            Some(json!({"kind": "outbox", "name": "Outbox", "path": outbox.to_str().unwrap(), "variant": "x"})),
+            Some(json!({"kind": "outbox", "name": "Outbox", "file": "outbox.jsonl", "variant": "x"})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{channel}");
+    let outbox =
+        crate::helpers::outbox_file(app.store.as_ref(), &app.data_dir, "team", "outbox.jsonl")
+            .await;
     for n in 0..3 {
         let sha = format!("{n:0>40}");
         let r = app

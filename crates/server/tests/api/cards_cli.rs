@@ -35,8 +35,7 @@ async fn cards(app: &TestApp, token: Option<&str>, args: &[&str]) -> Out {
 
 async fn a_founder_reviews_cards_from_the_terminal(backend: Backend) {
     let app = spawn_app(backend).await;
-    let path = app.data_dir.join("cli-outbox.jsonl");
-    crate::publishing::outbox(&app, &path).await;
+    let (_, path) = crate::publishing::outbox(&app, "cli-outbox.jsonl").await;
     let channel_name = app.get_json("/api/v1/channels").await["data"][0]["name"]
         .as_str()
         .unwrap()

@@ -693,14 +693,14 @@ mod private_targets {
 
 async fn channels_can_be_listed_tested_disabled_enabled_and_deleted(backend: Backend) {
     let app = spawn_app(backend).await;
-    let path = app.data_dir.join("life.jsonl");
     let outbox = create_channel(
         &app,
-        json!({"kind": "outbox", "name": "Try-out", "path": path.to_str().unwrap(), "variant": "x"}),
+        json!({"kind": "outbox", "name": "Try-out", "file": "life.jsonl", "variant": "x"}),
     )
     .await;
+    let path = app.outbox_path("life.jsonl").await;
     let id = outbox["id"].as_str().unwrap().to_owned();
-    assert_eq!(outbox["config"]["path"], path.to_str().unwrap());
+    assert_eq!(outbox["config"]["file"], "life.jsonl");
     let slack = FakeSlack::start().await;
     let revoked = create_channel(
         &app,
@@ -825,9 +825,10 @@ async fn channels_can_be_listed_tested_disabled_enabled_and_deleted(backend: Bac
             "access_token is required",
         ),
         (
-            json!({"kind": "outbox", "path": "relative.jsonl"}),
-            "absolute",
+            json!({"kind": "outbox", "path": "/home/covalynce/.bashrc"}),
+            "no longer take a path on the server: name a file instead",
         ),
+        (json!({"kind": "outbox", "file": "../../.bashrc"}), "plain file name"),
         (json!({"kind": "outbox", "variant": "fax"}), "variant"),
         (json!({"kind": "outbox", "daily_cap": 0}), "daily_cap"),
         (json!({"kind": "outbox", "name": "  "}), "name"),
@@ -874,12 +875,12 @@ async fn channels_can_be_listed_tested_disabled_enabled_and_deleted(backend: Bac
 
 async fn a_daily_cap_holds_the_rest_until_the_next_day(backend: Backend) {
     let app = spawn_app(backend).await;
-    let path = app.data_dir.join("capped.jsonl");
     let channel = create_channel(
         &app,
-        json!({"kind": "outbox", "path": path.to_str().unwrap(), "daily_cap": 2}),
+        json!({"kind": "outbox", "file": "capped.jsonl", "daily_cap": 2}),
     )
     .await;
+    let path = app.outbox_path("capped.jsonl").await;
     assert_eq!(channel["config"]["daily_cap"], 2);
     let channel = channel["id"].as_str().unwrap().to_owned();
     let mut desk = Desk::new(&app).await;
@@ -941,10 +942,9 @@ async fn a_daily_cap_holds_the_rest_until_the_next_day(backend: Backend) {
 
 async fn a_card_published_to_some_channels_but_not_others_is_partial(backend: Backend) {
     let app = spawn_app(backend).await;
-    let path = app.data_dir.join("partial.jsonl");
     let outbox = create_channel(
         &app,
-        json!({"kind": "outbox", "path": path.to_str().unwrap()}),
+        json!({"kind": "outbox", "file": "partial.jsonl"}),
     )
     .await["id"]
         .as_str()

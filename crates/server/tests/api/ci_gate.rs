@@ -104,7 +104,7 @@ async fn a_card_waits_for_green_ci_and_a_red_build_holds_it_until_a_rerun_is_gre
     let card = cards[0]["id"].as_str().unwrap().to_owned();
 
     // A held card cannot be approved, even to a channel that would take it.
-    let channel = crate::publishing::outbox(&app, &app.data_dir.join("held-outbox.jsonl")).await;
+    let channel = crate::publishing::outbox(&app, "held-outbox.jsonl").await.0;
     let r = app
         .post_json(
             &format!("/api/v1/cards/{card}/approve"),

@@ -1,6 +1,7 @@
 //! Crash test: approve cards to the outbox, SIGKILL the server while it publishes, restart,
 //! repeat; every publication must be in the outbox exactly once — with one server, and with
-//! two PostgreSQL replicas sharing the outbox file.
+//! two PostgreSQL replicas sharing the data dir (each workspace's outbox file in its own
+//! folder there).
 
 use crate::helpers::{bounded, covalynce_cmd, push_of_commit, serve_process};
 use covalynce_storage::Backend;
@@ -9,7 +10,6 @@ use std::collections::HashMap;
 
 async fn crash_and_recover(backend: Backend, replicas: usize) {
     let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
-    let outbox = dir.join("outbox.jsonl");
     let client = reqwest::Client::new();
     let args = ["--job-lease-secs", "1"];
     let mut servers = Vec::new();
@@ -44,7 +44,7 @@ async fn crash_and_recover(backend: Backend, replicas: usize) {
         let channel: Value = client
             .post(format!("{base}/api/v1/channels"))
             .bearer_auth(&token)
-            .json(&json!({"kind": "outbox", "path": outbox.to_str().unwrap()}))
+            .json(&json!({"kind": "outbox"}))
             .send()
             .await
             .unwrap()
@@ -148,9 +148,9 @@ async fn crash_and_recover(backend: Backend, replicas: usize) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let text = std::fs::read_to_string(&outbox).unwrap();
+    let lines = crate::helpers::all_outbox_lines(&dir);
     let mut per_card: HashMap<String, usize> = HashMap::new();
-    for line in text.lines() {
+    for line in &lines {
         let v: Value = serde_json::from_str(line).expect("every line is whole JSON");
         *per_card
             .entry(v["card_id"].as_str().unwrap().to_owned())

@@ -116,7 +116,48 @@ pub async fn spawn_configured(
     }
 }
 
+/// Where the server writes workspace `slug`'s outbox file `file`: its own folder in the
+/// data dir (members name only the file).
+pub async fn outbox_file(store: &dyn Store, data_dir: &Path, slug: &str, file: &str) -> PathBuf {
+    let ws = store
+        .workspace_by_slug(&WorkspaceSlug::parse(slug).unwrap())
+        .await
+        .unwrap()
+        .expect("the workspace exists");
+    data_dir.join("outbox").join(ws.id.to_string()).join(file)
+}
+
+/// Every outbox line of every workspace on the server, in no particular order.
+pub fn all_outbox_lines(data_dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for ws in std::fs::read_dir(data_dir.join("outbox")).into_iter().flatten() {
+        for file in std::fs::read_dir(ws.unwrap().path()).into_iter().flatten() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            lines.extend(text.lines().map(str::to_owned));
+        }
+    }
+    lines
+}
+
 impl TestApp {
+    /// The operator allows the test's workspace local repositories at or below `path`
+    /// (as `covalynce paths allow --workspace acme PATH` does).
+    pub async fn allow_path(&self, path: &Path) {
+        let ws = self
+            .store
+            .workspace_by_slug(&WorkspaceSlug::parse("acme").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let resolved = path.canonicalize().unwrap().display().to_string();
+        self.store.allow_path(ws.id, &resolved).await.unwrap();
+    }
+
+    /// The file the server writes for an outbox named `file` in the test's workspace.
+    pub async fn outbox_path(&self, file: &str) -> PathBuf {
+        outbox_file(self.store.as_ref(), &self.data_dir, "acme", file).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.addr, path)
     }

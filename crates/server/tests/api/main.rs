@@ -18,6 +18,7 @@ mod fakes;
 mod github_api;
 mod github_hooks;
 mod helpers;
+mod hostile;
 mod jobs;
 mod linkedin;
 mod mastodon;

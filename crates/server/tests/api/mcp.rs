@@ -124,8 +124,7 @@ fn text(result: &Value) -> String {
 
 async fn an_assistant_reviews_cards_through_mcp(backend: Backend) {
     let app = spawn_app(backend).await;
-    let path = app.data_dir.join("mcp-outbox.jsonl");
-    crate::publishing::outbox(&app, &path).await;
+    let (_, path) = crate::publishing::outbox(&app, "mcp-outbox.jsonl").await;
     let channel = app.get_json("/api/v1/channels").await["data"][0]["name"]
         .as_str()
         .unwrap()

@@ -41,23 +41,26 @@ pub(crate) async fn a_card(app: &TestApp, n: usize, message: &str) -> String {
         .to_owned()
 }
 
-pub(crate) async fn outbox(app: &TestApp, path: &std::path::Path) -> String {
+/// An outbox channel writing `file` (in the workspace's folder of the data dir): its id
+/// and the file's path.
+pub(crate) async fn outbox(app: &TestApp, file: &str) -> (String, std::path::PathBuf) {
     let r = app
         .post_json(
             "/api/v1/channels",
-            &json!({"kind": "outbox", "path": path.to_str().unwrap(), "variant": "x"}),
+            &json!({"kind": "outbox", "file": file, "variant": "x"}),
         )
         .await;
     assert_eq!(r.status(), 201);
     let body: Value = r.json().await.unwrap();
-    body["data"]["id"].as_str().unwrap().to_owned()
+    assert_eq!(body["data"]["config"]["file"], file);
+    let id = body["data"]["id"].as_str().unwrap().to_owned();
+    (id, app.outbox_path(file).await)
 }
 
 async fn an_approved_card_is_written_to_the_outbox_exactly_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let card = a_card(&app, 1, "feat: add CSV export").await;
-    let path = app.data_dir.join("out/outbox.jsonl");
-    let channel = outbox(&app, &path).await;
+    let (channel, path) = outbox(&app, "outbox.jsonl").await;
     let r = app
         .post_json(
             &format!("/api/v1/cards/{card}/approve"),
@@ -76,7 +79,7 @@ async fn an_approved_card_is_written_to_the_outbox_exactly_once(backend: Backend
     assert_eq!(publication["status"], "published");
     assert_eq!(publication["channel_id"], channel.as_str());
     assert_eq!(publication["attempts"], 1);
-    assert!(publication["url"].as_str().unwrap().starts_with("file://"));
+    assert_eq!(publication["url"], "outbox:outbox.jsonl");
     let lines: Vec<Value> = std::fs::read_to_string(&path)
         .unwrap()
         .lines()
@@ -135,8 +138,7 @@ async fn an_approved_card_is_written_to_the_outbox_exactly_once(backend: Backend
 async fn approvals_are_refused_when_they_cannot_be_honoured(backend: Backend) {
     let app = spawn_app(backend).await;
     let card = a_card(&app, 2, "feat: add PDF export").await;
-    let path = app.data_dir.join("outbox.jsonl");
-    let channel = outbox(&app, &path).await;
+    let (channel, path) = outbox(&app, "outbox.jsonl").await;
     let approve = |body: Value| {
         let url = format!("/api/v1/cards/{card}/approve");
         let app = &app;
@@ -240,8 +242,7 @@ async fn approvals_are_refused_when_they_cannot_be_honoured(backend: Backend) {
 async fn the_emergency_stop_holds_everything_until_lifted(backend: Backend) {
     let app = spawn_app(backend).await;
     let card = a_card(&app, 3, "feat: add XML export").await;
-    let path = app.data_dir.join("stop-outbox.jsonl");
-    let channel = outbox(&app, &path).await;
+    let (channel, path) = outbox(&app, "stop-outbox.jsonl").await;
     let r = app
         .client
         .put(app.url("/api/v1/workspace/emergency-stop"))
@@ -324,8 +325,7 @@ async fn the_trust_policy_auto_approves_green_cards_after_enough_unedited_approv
 ) {
     let app = spawn_app(backend).await;
     let src = app.github_source("Codertocat/Hello-World", SECRET).await;
-    let path = app.data_dir.join("trust-outbox.jsonl");
-    let channel = outbox(&app, &path).await;
+    let (channel, path) = outbox(&app, "trust-outbox.jsonl").await;
     let r = app
         .client
         .patch(app.url("/api/v1/workspace"))

@@ -103,6 +103,8 @@ async fn a_generated_secret_is_shown_once(backend: Backend) {
 
 async fn bad_source_requests_get_clear_problems_and_store_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
+    // The operator allowed the data dir (not a repository itself).
+    app.allow_path(&app.data_dir).await;
     let cases: Vec<(reqwest::RequestBuilder, u16, &str, &str)> = vec![
         (
             app.client
@@ -159,7 +161,7 @@ async fn bad_source_requests_get_clear_problems_and_store_nothing(backend: Backe
                 .json(&json!({"kind": "git", "path": "relative/path"})),
             422,
             "/problems/validation",
-            "absolute",
+            "not a path the server's operator allowed this workspace",
         ),
         (
             app.client
@@ -167,12 +169,12 @@ async fn bad_source_requests_get_clear_problems_and_store_nothing(backend: Backe
                 .json(&json!({"kind": "git", "path": "/definitely/not/here"})),
             422,
             "/problems/validation",
-            "does not exist",
+            "not a path the server's operator allowed this workspace",
         ),
         (
             app.client
                 .post(app.url("/api/v1/sources"))
-                .json(&json!({"kind": "git", "path": "/tmp"})),
+                .json(&json!({"kind": "git", "path": app.data_dir.display().to_string()})),
             422,
             "/problems/validation",
             "not a git repository",
@@ -208,6 +210,7 @@ async fn a_local_git_repository_can_be_a_source(backend: Backend) {
         .status()
         .unwrap();
     assert!(status.success());
+    app.allow_path(&repo).await;
     let r = app
         .post_json(
             "/api/v1/sources",

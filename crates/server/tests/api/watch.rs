@@ -113,6 +113,7 @@ async fn watch_drafts_new_commits_and_tags_and_never_twice(backend: Backend) {
 async fn a_git_source_added_through_the_api_is_watched_by_the_server(backend: Backend) {
     let app = spawn_app(backend).await;
     let repo = repo();
+    app.allow_path(repo.path()).await;
     let r = app
         .post_json(
             "/api/v1/sources",

@@ -20,7 +20,12 @@ pub struct CreateChannel {
     /// `outbox`, `webhook`, `slack`, `discord`, `mastodon`, `linkedin`, `x` or `bluesky`.
     pub kind: String,
     pub name: Option<String>,
-    /// outbox: an absolute file path; default `DATA_DIR/outbox.jsonl`.
+    /// outbox: a file name (e.g. `launches.jsonl`; default `outbox.jsonl`), written in
+    /// this workspace's own folder in the server's data dir. Members never name a path on
+    /// the server.
+    pub file: Option<String>,
+    /// No longer accepted (422): outboxes take a `file` name instead.
+    #[schema(deprecated)]
     pub path: Option<String>,
     /// outbox and webhook: which drafted variant is the post's `text` (default `linkedin`).
     pub variant: Option<String>,
@@ -150,17 +155,19 @@ pub async fn create(
     let allow_private = state.http().allows_private();
     let mut parsed = match kind {
         ChannelKind::Outbox => {
-            let path = match &req.path {
-                Some(p) if !std::path::Path::new(p).is_absolute() => {
-                    return Err(ApiError::Validation(format!(
-                        "path must be absolute, got {p:?}"
-                    )));
-                }
-                Some(p) => p.clone(),
-                None => state.data_dir().join("outbox.jsonl").display().to_string(),
-            };
+            if req.path.is_some() {
+                return Err(ApiError::Validation(
+                    "outbox channels no longer take a path on the server: name a file instead, e.g. {\"kind\": \"outbox\", \"file\": \"launches.jsonl\"}; it is written to this workspace's own folder in the server's data dir".into(),
+                ));
+            }
+            let file = covalynce_publishing::outbox::OutboxFile::parse(
+                req.file
+                    .as_deref()
+                    .unwrap_or(covalynce_publishing::outbox::DEFAULT_FILE),
+            )
+            .map_err(ApiError::Validation)?;
             Parsed {
-                config: json!({"path": path, "variant": variant(&req)?}),
+                config: json!({"file": file.as_str(), "variant": variant(&req)?}),
                 secrets: None,
                 generated: None,
             }
@@ -565,6 +572,12 @@ pub async fn enable(
     Auth(ws, ..): Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
+    let current = find(&state, ws.id, &id).await?;
+    if let Err(why) = crate::jobs::publish::open_target(&state.jobs_context(), &current) {
+        // Enabling cannot fix a channel that cannot be opened (an outbox naming a server
+        // path): say what would.
+        return Err(ApiError::Validation(why));
+    }
     let channel = set_status(&state, ws.id, &id, ChannelStatus::Active).await?;
     Ok(Json(Data {
         data: channel.into(),
@@ -605,17 +618,22 @@ pub async fn test(
     Path(id): Path<String>,
 ) -> Result<Json<Data<TestResult>>, ApiError> {
     let channel = find(&state, ws.id, &id).await?;
-    let target = crate::jobs::publish::open_target(state.secrets(), &channel)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
     // A self-renewing channel (X, Bluesky) renews an expired token here too, rather than
     // report the expiry as a fault.
     let ctx = state.jobs_context();
     let id = channel.id.to_string();
-    let result = crate::jobs::publish::with_fresh_token(&ctx, &channel, target, |t| {
-        let (ctx, id) = (&ctx, &id);
-        async move { t.test(&ctx.http, id).await }
-    })
-    .await;
+    let result = match crate::jobs::publish::open_target(&ctx, &channel) {
+        // One that cannot even be opened (an outbox naming a server path) fails its test
+        // with the reason, like a refused token.
+        Err(message) => Err(covalynce_publishing::Failure::broken(message)),
+        Ok(target) => {
+            crate::jobs::publish::with_fresh_token(&ctx, &channel, target, |t| {
+                let (ctx, id) = (&ctx, &id);
+                async move { t.test(&ctx.http, id).await }
+            })
+            .await
+        }
+    };
     let (ok, detail) = match result {
         Ok(done) => (true, done),
         Err(failure) => (false, failure.to_string()),

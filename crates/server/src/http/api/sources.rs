@@ -88,6 +88,32 @@ pub struct SourceView {
     /// Why a GitHub source polls instead of receiving a webhook, when it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Why a local repository is not watched: its path is no longer one the operator
+    /// allows this workspace. Nothing is read from it until that changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+}
+
+impl SourceView {
+    /// The view, saying whether a local source may still be read (`allowed`: the
+    /// workspace's allowed roots).
+    pub fn checked(s: &Source, allowed: &[String]) -> Self {
+        let mut view = Self::from(s);
+        view.stopped = stopped(s, allowed);
+        view
+    }
+}
+
+/// Why `s` may not be read now, if it may not: a local repository outside what the
+/// operator allows its workspace.
+pub fn stopped(s: &Source, allowed: &[String]) -> Option<String> {
+    if s.kind != SourceKind::Git {
+        return None;
+    }
+    let path = s.path.as_deref().unwrap_or_default();
+    covalynce_sources::local::confine(path, allowed)
+        .err()
+        .map(|e| format!("not watched: {e}"))
 }
 
 impl From<&Source> for SourceView {
@@ -125,6 +151,7 @@ impl From<&Source> for SourceView {
                 SourceKind::Github | SourceKind::Jira => vec!["webhook".into()],
             },
             note: s.settings["note"].as_str().map(str::to_owned),
+            stopped: None,
         }
     }
 }
@@ -215,7 +242,8 @@ pub async fn create(
             (new, generated)
         }
         CreateSource::Git { path } => {
-            let path = validate_git_path(&path)?;
+            let allowed = state.store().allowed_paths(ws.id).await?;
+            let path = validate_git_path(&path, &allowed)?;
             let new = NewSource {
                 id,
                 workspace_id: ws.id,
@@ -317,18 +345,12 @@ pub(crate) async fn connect_github(
     ))
 }
 
-fn validate_git_path(path: &str) -> Result<String, ApiError> {
-    let p = std::path::Path::new(path);
-    if !p.is_absolute() {
-        return Err(ApiError::Validation(format!(
-            "path must be absolute, got {path:?}"
-        )));
-    }
-    let canonical = p.canonicalize().map_err(|_| {
-        ApiError::Validation(format!(
-            "{path} does not exist or cannot be read by the server"
-        ))
-    })?;
+/// A local repository the operator allowed this workspace (resolved first: symlinks and
+/// `..` cannot lead outside). Outside what was allowed, the answer is the same whether or
+/// not the path exists; inside it, a member may learn that a folder is no repository.
+fn validate_git_path(path: &str, allowed: &[String]) -> Result<String, ApiError> {
+    let canonical = covalynce_sources::local::confine(path, allowed)
+        .map_err(|e| ApiError::Validation(e.to_string()))?;
     let is_repo = canonical.join(".git").exists()
         || (canonical.join("HEAD").is_file() && canonical.join("objects").is_dir());
     if !is_repo {
@@ -347,7 +369,11 @@ pub async fn list(
     Auth(ws, ..): Auth,
 ) -> Result<Json<List<SourceView>>, ApiError> {
     let sources = state.store().list_sources(ws.id).await?;
-    let views: Vec<SourceView> = sources.iter().map(SourceView::from).collect();
+    let allowed = state.store().allowed_paths(ws.id).await?;
+    let views: Vec<SourceView> = sources
+        .iter()
+        .map(|s| SourceView::checked(s, &allowed))
+        .collect();
     Ok(Json(List::page(views, 0, |s| s.id.clone())))
 }
 
@@ -367,8 +393,9 @@ pub async fn get(
         .workspace_source(ws.id, source_id)
         .await?
         .ok_or_else(not_found)?;
+    let allowed = state.store().allowed_paths(ws.id).await?;
     Ok(Json(Data {
-        data: SourceView::from(&source),
+        data: SourceView::checked(&source, &allowed),
     }))
 }
 
