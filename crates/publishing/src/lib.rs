@@ -572,9 +572,8 @@ mod tests {
     #[test]
     fn stored_channels_open_into_targets_and_never_print_their_secrets() {
         let dir = std::path::Path::new("/srv/covalynce/outbox/ws1");
-        let open = |kind: &str, config: Value, secrets: Value| {
-            Target::open(kind, &config, &secrets, dir)
-        };
+        let open =
+            |kind: &str, config: Value, secrets: Value| Target::open(kind, &config, &secrets, dir);
         let slack = open(
             "slack",
             serde_json::json!({}),
@@ -600,8 +599,8 @@ mod tests {
     fn an_outbox_writes_only_inside_its_workspace_folder() {
         let dir = std::path::Path::new("/srv/covalynce/outbox/ws1");
         let open = |config: Value| Target::open("outbox", &config, &Value::Null, dir);
-        let Target::Outbox { path, .. } = open(serde_json::json!({"file": "launches.jsonl"}))
-            .unwrap()
+        let Target::Outbox { path, .. } =
+            open(serde_json::json!({"file": "launches.jsonl"})).unwrap()
         else {
             panic!("an outbox")
         };
@@ -613,7 +612,10 @@ mod tests {
         // A channel stored before files were confined names a server path: it is refused,
         // not followed.
         let err = open(serde_json::json!({"path": "/home/covalynce/.bashrc"})).unwrap_err();
-        assert!(err.contains("delete it and add an outbox with a file name"), "{err}");
+        assert!(
+            err.contains("delete it and add an outbox with a file name"),
+            "{err}"
+        );
         for bad in ["../x.jsonl", "/etc/cron.d/x", "a/b", ".bashrc", "..", ""] {
             assert!(open(serde_json::json!({"file": bad})).is_err(), "{bad}");
         }

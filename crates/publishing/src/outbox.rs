@@ -213,7 +213,10 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&outside).unwrap(), "untouched\n");
         assert!(matches!(
             io_failure(&file.within(&folder), err),
-            Failure::Permanent { channel_broken: true, .. }
+            Failure::Permanent {
+                channel_broken: true,
+                ..
+            }
         ));
     }
 

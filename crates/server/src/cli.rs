@@ -964,7 +964,13 @@ async fn paths(config: &Config, command: PathsCommand) -> anyhow::Result<()> {
                     .with_context(|| format!("{} cannot be resolved", path.display()))?;
                 let shown = resolved.display().to_string();
                 store.allow_path(ws.id, &shown).await?;
-                cli_audit(store.as_ref(), ws.id, "cli paths allow", serde_json::json!({"path": shown})).await;
+                cli_audit(
+                    store.as_ref(),
+                    ws.id,
+                    "cli paths allow",
+                    serde_json::json!({"path": shown}),
+                )
+                .await;
                 println!("{slug} may now add local git repositories at or below {shown}");
             }
             (PathsCommand::Revoke { .. }, Some(path)) => {
@@ -977,8 +983,16 @@ async fn paths(config: &Config, command: PathsCommand) -> anyhow::Result<()> {
                 if !store.revoke_path(ws.id, &shown).await? {
                     anyhow::bail!("{slug} was not allowed {shown}");
                 }
-                cli_audit(store.as_ref(), ws.id, "cli paths revoke", serde_json::json!({"path": shown})).await;
-                println!("{slug} may no longer use {shown}; its sources below it stop being watched");
+                cli_audit(
+                    store.as_ref(),
+                    ws.id,
+                    "cli paths revoke",
+                    serde_json::json!({"path": shown}),
+                )
+                .await;
+                println!(
+                    "{slug} may no longer use {shown}; its sources below it stop being watched"
+                );
             }
             _ => {
                 for p in store.allowed_paths(ws.id).await? {

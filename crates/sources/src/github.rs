@@ -43,20 +43,45 @@ pub fn verify_hub_signature(
     body: &[u8],
     header: Option<&str>,
 ) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::Missing(name))?;
-    let hex_sig = header
-        .trim()
-        .strip_prefix("sha256=")
-        .ok_or(SignatureError::Malformed(name))?;
-    let given = hex::decode(hex_sig).map_err(|_| SignatureError::Malformed(name))?;
-    if given.len() != 32 {
-        return Err(SignatureError::Malformed(name));
+    let mut signer = HubSigner::new(secret);
+    signer.update(body);
+    signer.verify(name, header)
+}
+
+/// The same check computed while the body streams in, chunk by chunk, so a server never
+/// has to hold an unsigned body to learn that it is unsigned.
+pub struct HubSigner(hmac::Hmac<Sha256>);
+
+impl HubSigner {
+    pub fn new(secret: &[u8]) -> Self {
+        // HMAC accepts keys of any length, so this cannot fail.
+        Self(
+            <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(secret)
+                .expect("HMAC takes keys of any size"),
+        )
     }
-    let expected = hmac_sha256(secret, body);
-    if bool::from(expected.as_slice().ct_eq(&given)) {
-        Ok(())
-    } else {
-        Err(SignatureError::Mismatch(name))
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.0.update(chunk);
+    }
+
+    /// Whether `header` (named `name`) signs everything given to [`HubSigner::update`].
+    pub fn verify(self, name: &'static str, header: Option<&str>) -> Result<(), SignatureError> {
+        let header = header.ok_or(SignatureError::Missing(name))?;
+        let hex_sig = header
+            .trim()
+            .strip_prefix("sha256=")
+            .ok_or(SignatureError::Malformed(name))?;
+        let given = hex::decode(hex_sig).map_err(|_| SignatureError::Malformed(name))?;
+        if given.len() != 32 {
+            return Err(SignatureError::Malformed(name));
+        }
+        let expected: [u8; 32] = self.0.finalize().into_bytes().into();
+        if bool::from(expected.as_slice().ct_eq(&given)) {
+            Ok(())
+        } else {
+            Err(SignatureError::Mismatch(name))
+        }
     }
 }
 

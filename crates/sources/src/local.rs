@@ -60,21 +60,35 @@ mod tests {
         let (_dir, allowed, outside) = tree();
         let roots = [allowed.clone()];
         let s = |p: &Path| p.display().to_string();
-        assert_eq!(confine(&s(&allowed.join("repo")), &roots).unwrap(), allowed.join("repo"));
+        assert_eq!(
+            confine(&s(&allowed.join("repo")), &roots).unwrap(),
+            allowed.join("repo")
+        );
         assert_eq!(
             confine(&s(&allowed.join("sub/../repo")), &roots).unwrap(),
             allowed.join("repo")
         );
         // A link from outside into the allowed root is fine: what counts is where it leads.
-        assert_eq!(confine(&s(&outside.join("in")), &roots).unwrap(), allowed.join("repo"));
+        assert_eq!(
+            confine(&s(&outside.join("in")), &roots).unwrap(),
+            allowed.join("repo")
+        );
         let existing = confine(&s(&outside.join("secret")), &roots).unwrap_err();
         let missing = confine(&s(&outside.join("nothing-here")), &roots).unwrap_err();
         assert_eq!(
             existing.to_string().replace("secret", "X"),
             missing.to_string().replace("nothing-here", "X")
         );
-        for escape in ["out/secret", "abs/etc", "repo/../../outside", "../allowed-not"] {
-            assert!(confine(&s(&allowed.join(escape)), &roots).is_err(), "{escape}");
+        for escape in [
+            "out/secret",
+            "abs/etc",
+            "repo/../../outside",
+            "../allowed-not",
+        ] {
+            assert!(
+                confine(&s(&allowed.join(escape)), &roots).is_err(),
+                "{escape}"
+            );
         }
         assert!(confine("relative/repo", &roots).is_err());
         assert!(confine(&s(&allowed.join("repo")), &[] as &[PathBuf]).is_err());

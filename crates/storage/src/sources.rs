@@ -104,12 +104,13 @@ macro_rules! impl_sources {
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
                 let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
-                let gone = sqlx::query("DELETE FROM allowed_paths WHERE workspace_id = $1 AND path = $2")
-                    .bind(ws.to_string())
-                    .bind(path)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                let gone =
+                    sqlx::query("DELETE FROM allowed_paths WHERE workspace_id = $1 AND path = $2")
+                        .bind(ws.to_string())
+                        .bind(path)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 tx.commit().await?;
                 Ok(gone > 0)
             }

@@ -56,14 +56,18 @@ pub async fn stripe(
             "Stripe billing is not configured on this server (--stripe-webhook-secret)".into(),
         ));
     }
-    let body = super::hooks::read_body(&headers, body).await?;
-    crate::billing::stripe::verify(
-        &cfg.stripe_secrets,
-        header(&headers, "stripe-signature"),
-        &body,
-        covalynce_domain::now_millis() / 1000,
-    )
-    .map_err(|e| ApiError::InvalidSignature(e.to_string()))?;
+    let signature = header(&headers, "stripe-signature");
+    let check = |body: &[u8]| {
+        crate::billing::stripe::verify(
+            &cfg.stripe_secrets,
+            signature,
+            body,
+            covalynce_domain::now_millis() / 1000,
+        )
+        .map_err(|e| ApiError::InvalidSignature(e.to_string()))
+    };
+    let body =
+        super::hooks::read_verified(&state, &headers, body, super::hooks::WholeBody(check)).await?;
     let event =
         crate::billing::stripe::read(&body, cfg.default_plan).map_err(ApiError::BadRequest)?;
     apply(&state, "stripe", event).await.map(Json)
@@ -98,9 +102,13 @@ pub async fn razorpay(
             "Razorpay billing is not configured on this server (--razorpay-webhook-secret)".into(),
         ));
     };
-    let body = super::hooks::read_body(&headers, body).await?;
-    crate::billing::razorpay::verify(secret, header(&headers, "x-razorpay-signature"), &body)
-        .map_err(|e| ApiError::InvalidSignature(e.to_string()))?;
+    let signature = header(&headers, "x-razorpay-signature");
+    let check = |body: &[u8]| {
+        crate::billing::razorpay::verify(secret, signature, body)
+            .map_err(|e| ApiError::InvalidSignature(e.to_string()))
+    };
+    let body =
+        super::hooks::read_verified(&state, &headers, body, super::hooks::WholeBody(check)).await?;
     let id = header(&headers, "x-razorpay-event-id")
         .map(str::trim)
         .filter(|v| !v.is_empty() && v.len() <= 200)

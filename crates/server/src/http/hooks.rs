@@ -110,11 +110,13 @@ async fn receive(
     body: Body,
 ) -> Result<(StatusCode, HookAnswer), ApiError> {
     let (source_id, source) = hook_source(state, source_id, SourceKind::Github).await?;
-    let body = read_body(headers, body).await?;
-
     let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    github::verify_signature(&source.secret, &body, header_str("x-hub-signature-256"))
-        .map_err(|e| ApiError::InvalidSignature(e.to_string()))?;
+    let verifier = HubVerifier::new(
+        &source.secret,
+        "X-Hub-Signature-256",
+        header_str("x-hub-signature-256"),
+    );
+    let body = read_verified(state, headers, body, verifier).await?;
 
     let event_name = header_str("x-github-event")
         .filter(|v| !v.is_empty())
@@ -137,33 +139,165 @@ fn payload_error(e: github::PayloadError) -> ApiError {
     }
 }
 
-/// The body, at most 25 MB (GitHub's own limit; Jira's payloads are far smaller).
-pub(crate) async fn read_body(
+/// How many bytes of webhook bodies whose signature is not yet known the whole server
+/// holds at once. Anyone can send a body to a webhook URL; until its signature is checked
+/// it is a stranger's memory, so it is bounded: a body is admitted only when its declared
+/// size fits what is left, and answered 503 with `Retry-After` otherwise (GitHub, Stripe
+/// and Razorpay retry; nothing is stored). Small bodies (every ordinary delivery) and
+/// large ones draw from separate pools, so a flood of large unsigned bodies cannot starve
+/// the signed deliveries that keep arriving.
+pub struct Unverified {
+    small: Arc<tokio::sync::Semaphore>,
+    large: Arc<tokio::sync::Semaphore>,
+}
+
+/// Up to this size a body counts as small. GitHub's push payloads are a few KB to a few
+/// hundred KB; a body without a `Content-Length` may not grow past it.
+pub const SMALL_BODY: usize = 1024 * 1024;
+/// Permits are KiB.
+const UNIT: usize = 1024;
+
+impl Unverified {
+    /// `small_bytes` for small bodies together, `large_bytes` for large ones (at least
+    /// one body of the 25 MB maximum).
+    pub fn new(small_bytes: usize, large_bytes: usize) -> Self {
+        let permits = |bytes: usize| tokio::sync::Semaphore::new(bytes.div_ceil(UNIT));
+        Self {
+            small: Arc::new(permits(small_bytes.max(SMALL_BODY))),
+            large: Arc::new(permits(large_bytes.max(github::MAX_PAYLOAD_BYTES))),
+        }
+    }
+}
+
+impl Default for Unverified {
+    /// 8 MiB of small bodies and one 25 MB one at a time: about 34 MiB at most.
+    fn default() -> Self {
+        Self::new(8 * SMALL_BODY, github::MAX_PAYLOAD_BYTES)
+    }
+}
+
+/// What checks a body's signature: fed each chunk as it arrives, then asked once.
+pub(crate) trait Verifier {
+    fn update(&mut self, _chunk: &[u8]) {}
+    /// Whether the body (all of it, also passed here) is signed.
+    fn verify(self, body: &[u8]) -> Result<(), ApiError>;
+}
+
+/// A `sha256=<hex HMAC>` header over the raw body (GitHub, Jira), computed while the body
+/// streams in.
+pub(crate) struct HubVerifier<'a> {
+    signer: github::HubSigner,
+    name: &'static str,
+    header: Option<&'a str>,
+}
+
+impl<'a> HubVerifier<'a> {
+    pub(crate) fn new(secret: &[u8], name: &'static str, header: Option<&'a str>) -> Self {
+        Self {
+            signer: github::HubSigner::new(secret),
+            name,
+            header,
+        }
+    }
+}
+
+impl Verifier for HubVerifier<'_> {
+    fn update(&mut self, chunk: &[u8]) {
+        self.signer.update(chunk);
+    }
+    fn verify(self, _body: &[u8]) -> Result<(), ApiError> {
+        self.signer
+            .verify(self.name, self.header)
+            .map_err(|e| ApiError::InvalidSignature(e.to_string()))
+    }
+}
+
+/// Any check that needs the whole body (Stripe signs a timestamp with it); the body is
+/// still held against the budget until it has run.
+pub(crate) struct WholeBody<F>(pub F);
+
+impl<F: FnOnce(&[u8]) -> Result<(), ApiError>> Verifier for WholeBody<F> {
+    fn verify(self, body: &[u8]) -> Result<(), ApiError> {
+        (self.0)(body)
+    }
+}
+
+/// Reads a webhook body of at most 25 MB (GitHub's own limit; Jira's and the payment
+/// providers' are far smaller) while `verifier` checks it, holding its bytes against the
+/// server's [`Unverified`] budget until the verdict. Only a verified body is returned.
+pub(crate) async fn read_verified(
+    state: &AppState,
     headers: &HeaderMap,
     body: Body,
+    mut verifier: impl Verifier,
 ) -> Result<axum::body::Bytes, ApiError> {
+    use futures_util::StreamExt;
     let too_large = || {
         ApiError::PayloadTooLarge(format!(
             "webhook bodies are limited to {} bytes, as GitHub's are",
             github::MAX_PAYLOAD_BYTES
         ))
     };
+    let busy = || {
+        metrics::counter!("covalynce_webhook_bodies_refused_total").increment(1);
+        ApiError::Unavailable(
+            "too many webhook bodies are being received at once; retry shortly".into(),
+        )
+    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > github::MAX_PAYLOAD_BYTES as u64) {
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > github::MAX_PAYLOAD_BYTES) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, github::MAX_PAYLOAD_BYTES)
-        .await
-        .map_err(|e| {
-            if e.to_string().contains("length limit") {
-                too_large()
+    // A body that says how large it is reserves all of it up front (a liar is cut off by
+    // HTTP itself); one that does not is small, reserved as it arrives.
+    let budget = state.unverified();
+    let limit = declared.unwrap_or(SMALL_BODY);
+    let pool = if limit <= SMALL_BODY {
+        &budget.small
+    } else {
+        &budget.large
+    };
+    let mut held = match declared {
+        Some(n) => pool
+            .clone()
+            .try_acquire_many_owned(n.div_ceil(UNIT).max(1) as u32)
+            .map_err(|_| busy())?,
+        None => pool.clone().try_acquire_many_owned(1).map_err(|_| busy())?,
+    };
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0));
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(if declared.is_none() {
+                ApiError::PayloadTooLarge(format!(
+                    "a webhook body over {SMALL_BODY} bytes must declare its Content-Length"
+                ))
             } else {
-                ApiError::BadRequest(format!("could not read the body: {e}"))
+                too_large()
+            });
+        }
+        if declared.is_none() {
+            let want = (buf.len() + chunk.len()).div_ceil(UNIT) as u32;
+            if want > held.num_permits() as u32 {
+                held.merge(
+                    pool.clone()
+                        .try_acquire_many_owned(want - held.num_permits() as u32)
+                        .map_err(|_| busy())?,
+                );
             }
-        })
+        }
+        verifier.update(&chunk);
+        buf.extend_from_slice(&chunk);
+    }
+    verifier.verify(&buf)?;
+    // Verified: no longer a stranger's bytes.
+    drop(held);
+    Ok(buf.into())
 }
 
 /// Stores a verified, classified delivery (deduplicated by `guid`) and its events.
@@ -270,16 +404,17 @@ async fn receive_jira(
     body: Body,
 ) -> Result<(StatusCode, HookAnswer), ApiError> {
     let (source_id, source) = hook_source(state, source_id, SourceKind::Jira).await?;
-    let body = read_body(headers, body).await?;
     let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    match (header_str("x-hub-signature"), url_secret) {
+    let body = match (header_str("x-hub-signature"), url_secret) {
         // Jira signed it (a secret is set on the webhook): the signature decides.
-        (Some(_), _) | (None, None) => covalynce_sources::jira::verify_signature(
-            &source.secret,
-            &body,
-            header_str("x-hub-signature"),
-        )
-        .map_err(|e| ApiError::InvalidSignature(e.to_string()))?,
+        (Some(_), _) | (None, None) => {
+            let verifier = HubVerifier::new(
+                &source.secret,
+                covalynce_sources::jira::SIGNATURE_HEADER,
+                header_str("x-hub-signature"),
+            );
+            read_verified(state, headers, body, verifier).await?
+        }
         (None, Some(given)) => {
             use subtle::ConstantTimeEq;
             let same = bool::from(given.as_bytes().ct_eq(&source.secret));
@@ -288,8 +423,10 @@ async fn receive_jira(
                     "the delivery has no X-Hub-Signature, and the URL's secret is wrong or this source takes signed deliveries only".into(),
                 ));
             }
+            // The URL proved the secret before a byte was read.
+            read_verified(state, headers, body, WholeBody(|_: &[u8]| Ok(()))).await?
         }
-    }
+    };
     let guid = delivery_id(headers, covalynce_sources::jira::DELIVERY_HEADER)?;
     let classified = covalynce_sources::jira::classify(&body).map_err(payload_error)?;
     store(

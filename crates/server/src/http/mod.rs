@@ -43,6 +43,7 @@ struct Inner {
     data_dir: std::path::PathBuf,
     security: crate::auth::Security,
     ai: crate::ai::Settings,
+    unverified: hooks::Unverified,
 }
 
 /// What the webhook endpoint needs to know about a source, with its secret unsealed.
@@ -84,7 +85,13 @@ impl AppState {
             data_dir,
             security,
             ai,
+            unverified: hooks::Unverified::default(),
         }))
+    }
+
+    /// The budget of webhook bytes not yet verified, shared by every webhook route.
+    pub fn unverified(&self) -> &hooks::Unverified {
+        &self.0.unverified
     }
 
     pub fn data_dir(&self) -> &std::path::Path {

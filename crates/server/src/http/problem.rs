@@ -171,6 +171,9 @@ impl ApiError {
     }
 }
 
+/// The `Retry-After` of a 503.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
 /// The body of every error response.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -208,6 +211,13 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        if matches!(self, ApiError::Unavailable(_)) {
+            // Worth trying again soon: the database is back or the load has passed.
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(UNAVAILABLE_RETRY_SECS),
+            );
         }
         if matches!(self, ApiError::Unauthorized(_)) {
             response

@@ -59,7 +59,10 @@ impl Context {
 
 /// `DATA_DIR/outbox/<workspace id>`: by id, not slug, so a workspace made later under a
 /// deleted one's slug never writes into its files.
-pub fn outbox_dir(data_dir: &std::path::Path, ws: covalynce_domain::WorkspaceId) -> std::path::PathBuf {
+pub fn outbox_dir(
+    data_dir: &std::path::Path,
+    ws: covalynce_domain::WorkspaceId,
+) -> std::path::PathBuf {
     data_dir.join("outbox").join(ws.to_string())
 }
 

@@ -44,8 +44,9 @@ async fn shipped(app: &TestApp, key: &str, title: &str, hours_ago: i64) -> Strin
 
 async fn the_lag_and_the_review_are_counted_and_exported(backend: Backend) {
     let app = spawn_app(backend).await;
-    let channel =
-        crate::publishing::outbox(&app, "analytics-outbox.jsonl").await.0;
+    let channel = crate::publishing::outbox(&app, "analytics-outbox.jsonl")
+        .await
+        .0;
     let variant = app.get_json("/api/v1/channels").await["data"][0]["config"]["variant"]
         .as_str()
         .unwrap_or("x")

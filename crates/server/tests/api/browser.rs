@@ -64,7 +64,9 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
         .send(
             Method::POST,
             "/api/v1/channels",
-            Some(json!({"kind": "outbox", "name": "Outbox", "file": "outbox.jsonl", "variant": "x"})),
+            Some(
+                json!({"kind": "outbox", "name": "Outbox", "file": "outbox.jsonl", "variant": "x"}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{channel}");

@@ -828,7 +828,10 @@ async fn channels_can_be_listed_tested_disabled_enabled_and_deleted(backend: Bac
             json!({"kind": "outbox", "path": "/home/covalynce/.bashrc"}),
             "no longer take a path on the server: name a file instead",
         ),
-        (json!({"kind": "outbox", "file": "../../.bashrc"}), "plain file name"),
+        (
+            json!({"kind": "outbox", "file": "../../.bashrc"}),
+            "plain file name",
+        ),
         (json!({"kind": "outbox", "variant": "fax"}), "variant"),
         (json!({"kind": "outbox", "daily_cap": 0}), "daily_cap"),
         (json!({"kind": "outbox", "name": "  "}), "name"),
@@ -942,14 +945,11 @@ async fn a_daily_cap_holds_the_rest_until_the_next_day(backend: Backend) {
 
 async fn a_card_published_to_some_channels_but_not_others_is_partial(backend: Backend) {
     let app = spawn_app(backend).await;
-    let outbox = create_channel(
-        &app,
-        json!({"kind": "outbox", "file": "partial.jsonl"}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let outbox =
+        create_channel(&app, json!({"kind": "outbox", "file": "partial.jsonl"})).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let slack = FakeSlack::start().await;
     let gone = create_channel(
         &app,

@@ -130,7 +130,10 @@ pub async fn outbox_file(store: &dyn Store, data_dir: &Path, slug: &str, file: &
 /// Every outbox line of every workspace on the server, in no particular order.
 pub fn all_outbox_lines(data_dir: &Path) -> Vec<String> {
     let mut lines = Vec::new();
-    for ws in std::fs::read_dir(data_dir.join("outbox")).into_iter().flatten() {
+    for ws in std::fs::read_dir(data_dir.join("outbox"))
+        .into_iter()
+        .flatten()
+    {
         for file in std::fs::read_dir(ws.unwrap().path()).into_iter().flatten() {
             let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
             lines.extend(text.lines().map(str::to_owned));

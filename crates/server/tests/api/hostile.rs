@@ -13,6 +13,7 @@ on_both_backends!(
     an_editor_cannot_make_an_outbox_write_outside_its_folder,
     outboxes_that_name_server_paths_stop_at_start_and_say_why,
     a_workspace_reads_only_the_local_repositories_the_operator_allowed_it,
+    unsigned_webhook_bodies_are_bounded_and_signed_deliveries_keep_flowing,
 );
 
 /// An outbox channel as a release before this one stored it: naming a server path.
@@ -54,20 +55,31 @@ async fn an_editor_cannot_make_an_outbox_write_outside_its_folder(backend: Backe
     assert_eq!(r.status(), 422);
     let problem: Value = r.json().await.unwrap();
     assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("name a file instead, e.g. {\"kind\": \"outbox\", \"file\": \"launches.jsonl\"}"),
+        problem["detail"].as_str().unwrap().contains(
+            "name a file instead, e.g. {\"kind\": \"outbox\", \"file\": \"launches.jsonl\"}"
+        ),
         "{problem}"
     );
     // So is a file name that climbs out, or names a folder or a hidden file.
-    for file in ["../../.bashrc", "/etc/cron.d/x", "a/b.jsonl", ".bashrc", "..", "x\u{2215}y"] {
+    for file in [
+        "../../.bashrc",
+        "/etc/cron.d/x",
+        "a/b.jsonl",
+        ".bashrc",
+        "..",
+        "x\u{2215}y",
+    ] {
         let r = app
             .post_json("/api/v1/channels", &json!({"kind": "outbox", "file": file}))
             .await;
         assert_eq!(r.status(), 422, "{file}");
     }
-    assert!(app.get_json("/api/v1/channels").await["data"].as_array().unwrap().is_empty());
+    assert!(
+        app.get_json("/api/v1/channels").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     // A channel stored before outboxes were confined still names the profile: approving a
     // card to it writes nothing there, and the channel says why and stops.
@@ -78,7 +90,10 @@ async fn an_editor_cannot_make_an_outbox_write_outside_its_folder(backend: Backe
     assert_eq!(settled["status"], "failed", "{settled}");
     let error = settled["publications"][0]["error"].as_str().unwrap();
     assert!(error.contains("names a path on the server"), "{error}");
-    assert!(!error.contains(home.path().to_str().unwrap()), "no server path in: {error}");
+    assert!(
+        !error.contains(home.path().to_str().unwrap()),
+        "no server path in: {error}"
+    );
     let channel = app.get_json(&format!("/api/v1/channels/{legacy}")).await;
     assert_eq!(channel["data"]["status"], "disabled");
     assert!(
@@ -101,10 +116,19 @@ async fn an_editor_cannot_make_an_outbox_write_outside_its_folder(backend: Backe
 
     // A named file lands in the workspace's own folder of the data dir.
     let (channel, path) = outbox(&app, "launches.jsonl").await;
-    assert!(path.starts_with(app.data_dir.join("outbox")), "{}", path.display());
+    assert!(
+        path.starts_with(app.data_dir.join("outbox")),
+        "{}",
+        path.display()
+    );
     let test = app.test_channel(&channel).await;
     assert_eq!(test["data"]["ok"], true, "{test}");
-    assert!(!test["data"]["detail"].as_str().unwrap().contains(app.data_dir.to_str().unwrap()));
+    assert!(
+        !test["data"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(app.data_dir.to_str().unwrap())
+    );
     assert!(path.exists());
     app.stop().await;
 }
@@ -128,14 +152,23 @@ async fn outboxes_that_name_server_paths_stop_at_start_and_say_why(backend: Back
             .contains("names a path on the server")
     );
     let kept = app.get_json(&format!("/api/v1/channels/{kept}")).await;
-    assert_eq!(kept["data"]["status"], "active", "a confined outbox is left alone");
+    assert_eq!(
+        kept["data"]["status"], "active",
+        "a confined outbox is left alone"
+    );
     app.stop().await;
 }
 
 fn init_repo(path: &Path) {
     std::fs::create_dir_all(path).unwrap();
     git(path, &["init", "-q", "-b", "main"], 1_700_000_000);
-    commit(path, "src/lib.rs", "fn a() {}", "feat: first", 1_700_000_100);
+    commit(
+        path,
+        "src/lib.rs",
+        "fn a() {}",
+        "feat: first",
+        1_700_000_100,
+    );
 }
 
 async fn create_git(app: &TestApp, token: &str, path: &Path) -> reqwest::Response {
@@ -208,7 +241,12 @@ async fn a_workspace_reads_only_the_local_repositories_the_operator_allowed_it(b
         .await
         .unwrap()
         .unwrap();
-    assert!(app.store.revoke_path(a.id, &ours.display().to_string()).await.unwrap());
+    assert!(
+        app.store
+            .revoke_path(a.id, &ours.display().to_string())
+            .await
+            .unwrap()
+    );
     let source = app.get_json(&format!("/api/v1/sources/{rocket}")).await;
     assert!(
         source["data"]["stopped"]
@@ -217,8 +255,20 @@ async fn a_workspace_reads_only_the_local_repositories_the_operator_allowed_it(b
             .contains("not watched"),
         "{source}"
     );
-    commit(&ours.join("rocket"), "src/new.rs", "fn b() {}", "feat: second", 1_700_000_200);
-    commit(&root.join("bravo-repo"), "src/new.rs", "fn b() {}", "feat: theirs", 1_700_000_200);
+    commit(
+        &ours.join("rocket"),
+        "src/new.rs",
+        "fn b() {}",
+        "feat: second",
+        1_700_000_200,
+    );
+    commit(
+        &root.join("bravo-repo"),
+        "src/new.rs",
+        "fn b() {}",
+        "feat: theirs",
+        1_700_000_200,
+    );
     // Bravo's allowed repository is read (so the watcher ran), Acme's revoked one is not.
     let events_of = |token: String| {
         let app = &app;
@@ -239,6 +289,123 @@ async fn a_workspace_reads_only_the_local_repositories_the_operator_allowed_it(b
     })
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(events_of(app.token.clone()).await, 0, "a revoked path is not read");
+    assert_eq!(
+        events_of(app.token.clone()).await,
+        0,
+        "a revoked path is not read"
+    );
+    app.stop().await;
+}
+
+/// A raw HTTP/1.1 request whose body is `sent` bytes of the `declared` length; the
+/// connection stays open (the rest never comes) until the stream is dropped.
+async fn start_body(
+    app: &TestApp,
+    path: &str,
+    declared: usize,
+    sent: usize,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let addr = app.addr.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         x-github-event: push\r\nx-github-delivery: flood\r\n\
+         x-hub-signature-256: sha256={zero}\r\ncontent-length: {declared}\r\n\r\n",
+        zero = "0".repeat(64)
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(&vec![b' '; sent]).await.unwrap();
+    tcp
+}
+
+/// The status line's code of the answer on `tcp`.
+async fn status_of(tcp: &mut tokio::net::TcpStream) -> (u16, String) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 4096];
+    let n = tcp.read(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let code = text.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
+    (code, text)
+}
+
+async fn unsigned_webhook_bodies_are_bounded_and_signed_deliveries_keep_flowing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", "s").await;
+    let hook = format!("/hooks/github/{src}");
+    // A stranger starts a body just under GitHub's 25 MB limit and trickles it: the large
+    // pool (one such body at a time) is now spoken for.
+    let hog = start_body(&app, &hook, 24_000_000, 64 * 1024).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The next large unsigned body is turned away before a byte of it is held.
+    let mut second = start_body(&app, &hook, 24_000_000, 0).await;
+    let (code, answer) = status_of(&mut second).await;
+    assert_eq!(code, 503, "{answer}");
+    assert!(answer.to_lowercase().contains("retry-after: 5"), "{answer}");
+    assert!(answer.contains("/problems/unavailable"), "{answer}");
+    // Signed deliveries of ordinary size keep flowing meanwhile.
+    for n in 0..5 {
+        let body = crate::helpers::push_of_commit(&format!("{n:040x}"));
+        let r = app
+            .deliver(&src, "push", &format!("ok-{n}"), "s", &body)
+            .await;
+        assert_eq!(r.status(), 202, "delivery {n} during the flood");
+    }
+    // Nothing of the refused bodies was stored.
+    let deliveries = app.get_json("/api/v1/deliveries").await;
+    assert_eq!(
+        deliveries["data"].as_array().unwrap().len(),
+        5,
+        "{deliveries}"
+    );
+    // The stranger gives up: the budget is free again, and a whole unsigned body is read,
+    // checked and refused for its signature (401), not for the budget.
+    drop(hog);
+    let big = vec![b' '; 24_000_000];
+    app.eventually("the budget is released", || async {
+        let r = app
+            .client
+            .post(app.url(&hook))
+            .header("x-github-event", "push")
+            .header("x-github-delivery", "big")
+            .header("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap();
+        r.status() == 401
+    })
+    .await;
+    // A body that does not say how long it is may not grow past 1 MiB.
+    {
+        use tokio::io::AsyncWriteExt;
+        let addr = app.addr.trim_start_matches("http://");
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST {hook} HTTP/1.1\r\nhost: {addr}\r\nx-github-event: push\r\n\
+             x-github-delivery: chunked\r\ntransfer-encoding: chunked\r\n\
+             x-hub-signature-256: sha256={}\r\n\r\n",
+            "0".repeat(64)
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let chunk = vec![b' '; 256 * 1024];
+        for _ in 0..8 {
+            let framed = [
+                format!("{:x}\r\n", chunk.len()).into_bytes(),
+                chunk.clone(),
+                b"\r\n".to_vec(),
+            ]
+            .concat();
+            if tcp.write_all(&framed).await.is_err() {
+                break; // answered and closed already
+            }
+        }
+        let (code, answer) = status_of(&mut tcp).await;
+        assert_eq!(code, 413, "{answer}");
+        assert!(
+            answer.contains("must declare its Content-Length"),
+            "{answer}"
+        );
+    }
     app.stop().await;
 }
