@@ -26,16 +26,21 @@ run() {
   local backend="$1" dir url port pid token source
   dir="$(mktemp -d /tmp/cvl-bench-XXXXXX)"
   url=""
+  owner_url=""
   if [ "$backend" = postgres ]; then
     local db="cvl_bench_$$_$RANDOM"
-    # An ordinary role owning its database, as in production: row level security applies.
-    psql "$PG_ADMIN" -qc "DO \$\$ BEGIN CREATE ROLE covalynce_test_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
-    psql "$PG_ADMIN" -qc "CREATE DATABASE $db OWNER covalynce_test_app" >/dev/null
+    # Two ordinary roles, as in production: the owner migrates, the server runs as a role
+    # that owns nothing, and row level security applies.
+    for role in covalynce_test_app covalynce_test_owner; do
+      psql "$PG_ADMIN" -qc "DO \$\$ BEGIN CREATE ROLE $role LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
+    done
+    psql "$PG_ADMIN" -qc "CREATE DATABASE $db OWNER covalynce_test_owner" >/dev/null
     local hostpart="${PG_ADMIN#*://}"; hostpart="${hostpart#*@}"
     url="postgres://covalynce_test_app@${hostpart%/*}/$db"
+    owner_url="postgres://covalynce_test_owner@${hostpart%/*}/$db"
   fi
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  token=$(COVALYNCE_DATA_DIR="$dir" DATABASE_URL="$url" "$BIN" token create --workspace bench | tail -1)
+  token=$(COVALYNCE_DATA_DIR="$dir" DATABASE_URL="$url" COVALYNCE_DATABASE_OWNER_URL="$owner_url" "$BIN" token create --workspace bench | tail -1)
   # Request logs at warn: one line per delivery to a terminal would measure the terminal.
   COVALYNCE_DATA_DIR="$dir" DATABASE_URL="$url" COVALYNCE_LOG=warn COVALYNCE_RATE_LIMIT=0 \
     "$BIN" serve --addr "127.0.0.1:$port" 2>"$dir/serve.log" &

@@ -20,14 +20,18 @@ for backend in $BACKENDS; do
   DB=""
   if [ "$backend" = postgres ]; then
     DB="cvl_bench_ship_$$"
-    # As in production: an ordinary role that owns its database, so row level security
-    # applies (a superuser would bypass it and measure less work than a deployment does).
-    psql "$PG_ADMIN" -qc "DO \$\$ BEGIN CREATE ROLE covalynce_test_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
-    psql "$PG_ADMIN" -qc "CREATE DATABASE $DB OWNER covalynce_test_app" >/dev/null
+    # As in production: two ordinary roles, the owner migrates and the server runs as one
+    # that owns nothing, so row level security applies (a superuser would bypass it and
+    # measure less work than a deployment does).
+    for role in covalynce_test_app covalynce_test_owner; do
+      psql "$PG_ADMIN" -qc "DO \$\$ BEGIN CREATE ROLE $role LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
+    done
+    psql "$PG_ADMIN" -qc "CREATE DATABASE $DB OWNER covalynce_test_owner" >/dev/null
     HOSTPART="${PG_ADMIN#*://}"; HOSTPART="${HOSTPART#*@}"
     export DATABASE_URL="postgres://covalynce_test_app@${HOSTPART%/*}/$DB"
+    export COVALYNCE_DATABASE_OWNER_URL="postgres://covalynce_test_owner@${HOSTPART%/*}/$DB"
   else
-    unset DATABASE_URL
+    unset DATABASE_URL COVALYNCE_DATABASE_OWNER_URL
   fi
   export COVALYNCE_DATA_DIR="$DIR" COVALYNCE_LOG=warn COVALYNCE_RATE_LIMIT=0  # one token sends everything
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -36,6 +36,15 @@ pub struct GlobalArgs {
     /// postgres://… selects PostgreSQL; default: the SQLite file inside the data dir.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// PostgreSQL: the role that owns the tables, for migrating (serve, migrate, keys
+    /// rotate). DATABASE_URL's role then owns nothing, so it cannot lift row level security.
+    #[arg(
+        long,
+        env = "COVALYNCE_DATABASE_OWNER_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_owner_url: Option<String>,
     /// Log lines as text or as one JSON object per line.
     #[arg(
         long,
@@ -391,6 +400,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     let mut config = Config::new(&g.data_dir);
     config.database_url = g.database_url.clone();
+    config.database_owner_url = g.database_owner_url.clone();
     config.secret_key = std::env::var("COVALYNCE_SECRET_KEY").ok();
     config.allow_private_targets = g.allow_private_targets;
     match cli.command {
@@ -629,7 +639,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn open_store(
     config: &Config,
 ) -> anyhow::Result<std::sync::Arc<dyn covalynce_storage::Store>> {
-    covalynce_storage::open(config.database_url.as_deref(), &config.data_dir)
+    let secrets = crate::crypto::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
+    open_store_with(config, &secrets).await
+}
+
+async fn open_store_with(
+    config: &Config,
+    secrets: &crate::crypto::SecretBox,
+) -> anyhow::Result<std::sync::Arc<dyn covalynce_storage::Store>> {
+    covalynce_storage::open(&crate::startup::connect(config, secrets))
         .await
         .context("opening the database")
 }
@@ -822,11 +840,22 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
 }
 
 /// Re-seals every stored credential under the current key, making a new one first when
-/// keys live in the data dir. All secrets change in one transaction.
+/// keys live in the data dir. All secrets change in one transaction. On PostgreSQL the
+/// database's scope key (derived from the secret key) is replaced first.
 async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
     use crate::crypto::SecretBox;
+    // The scope key is derived from the secret key, so the database's copy changes too:
+    // make sure this process may write it before making a new key.
     let store = open_store(config).await?;
-    store.migrate().await.context("migrating the database")?;
+    let may = store.may_replace_scope_key().await;
+    store.close().await;
+    if !may? {
+        anyhow::bail!(
+            "a new secret key means a new scope key in the database, which only the role that \
+             owns the tables may store: give its URL with --database-owner-url or \
+             COVALYNCE_DATABASE_OWNER_URL"
+        );
+    }
     let from_env = config
         .secret_key
         .as_deref()
@@ -838,6 +867,9 @@ async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
         SecretBox::load(None, &config.data_dir)?;
         SecretBox::rotate_key_file(&config.data_dir)?
     };
+    // Migrating stores the new scope key (and checks it) before anything is re-sealed.
+    let store = open_store_with(config, &secrets).await?;
+    store.migrate().await.context("migrating the database")?;
     let mut resealed = Vec::new();
     for blob in store.sealed_blobs().await? {
         if secrets.is_current(&blob.blob) {

@@ -8,6 +8,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `None`: the SQLite file inside `data_dir`.
     pub database_url: Option<String>,
+    /// PostgreSQL only: the role that owns the tables. Migrations run as it, and it grants
+    /// the runtime role (`database_url`) row access and stores the scope key. `None`: the
+    /// runtime role does that itself, and so could lift row level security.
+    pub database_owner_url: Option<String>,
     pub addr: String,
     /// Hex AES-256 key for secrets at rest; `None`: `DATA_DIR/secret.key`.
     pub secret_key: Option<String>,
@@ -66,6 +70,7 @@ impl Config {
         Self {
             data_dir: data_dir.into(),
             database_url: None,
+            database_owner_url: None,
             addr: "127.0.0.1:8000".into(),
             secret_key: None,
             demo: false,
@@ -93,6 +98,13 @@ impl std::fmt::Debug for Config {
                     .as_deref()
                     .map(covalynce_storage::redact_url),
             )
+            .field(
+                "database_owner_url",
+                &self
+                    .database_owner_url
+                    .as_deref()
+                    .map(covalynce_storage::redact_url),
+            )
             .field("addr", &self.addr)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("demo", &self.demo)
@@ -110,6 +122,7 @@ mod tests {
         let mut c = super::Config::new("/tmp/x");
         c.secret_key = Some("ab".repeat(32));
         c.database_url = Some("postgres://app:hunter2@db/x".into());
+        c.database_owner_url = Some("postgres://owner:hunter2@db/x".into());
         c.security.redis_url = Some("redis://:redispass@cache:6379".into());
         c.security.github = Some(crate::auth::GithubOAuth {
             client_id: "id".into(),

@@ -21,6 +21,8 @@ const NONCE_LEN: usize = 12;
 struct Key {
     id: [u8; KEY_ID_LEN],
     cipher: Aes256Gcm,
+    /// What proves a transaction's row level scope to PostgreSQL (derived, never the key).
+    scope: covalynce_storage::ScopeKey,
 }
 
 #[derive(Clone)]
@@ -54,7 +56,11 @@ fn parse_key(hex_key: &str) -> Result<Key, CryptoError> {
     let digest = Sha256::digest(&bytes);
     let mut id = [0u8; KEY_ID_LEN];
     id.copy_from_slice(&digest[..KEY_ID_LEN]);
-    Ok(Key { id, cipher })
+    Ok(Key {
+        id,
+        cipher,
+        scope: covalynce_storage::ScopeKey::derive(&bytes),
+    })
 }
 
 /// Where a data dir keeps its keys: the current one, and the ones it replaced.
@@ -104,6 +110,14 @@ impl SecretBox {
             }
         }
         Ok(Self { keys })
+    }
+
+    /// The scope key derived from the current key: HMAC-SHA256(key, "covalynce row-level
+    /// scope v1"). PostgreSQL keeps a copy the runtime role cannot read and believes a
+    /// transaction's scope only with a proof made with it; a new current key (`keys
+    /// rotate`) means a new scope key in the database too.
+    pub fn scope_key(&self) -> covalynce_storage::ScopeKey {
+        self.keys[0].scope.clone()
     }
 
     /// The current key's id, as shown to operators.

@@ -20,11 +20,25 @@ pub struct Application {
     config: Config,
 }
 
+/// What the store needs from the configuration: the URLs (the owner's, on PostgreSQL,
+/// only migrates) and the scope key derived from the secret key.
+pub fn connect(config: &Config, secrets: &SecretBox) -> covalynce_storage::Connect {
+    covalynce_storage::Connect::new(
+        config.database_url.as_deref(),
+        &config.data_dir,
+        secrets.scope_key(),
+    )
+    .owner_url(config.database_owner_url.as_deref())
+}
+
 impl Application {
     /// Opens the database, applies migrations, and binds the address (port 0 picks a free
-    /// port; see [`Application::port`]).
+    /// port; see [`Application::port`]). On PostgreSQL, migrating also checks that the
+    /// database's scope key is this server's (derived from the secret key): the server
+    /// refuses to start when it is not.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = covalynce_storage::open(config.database_url.as_deref(), &config.data_dir)
+        let secrets = SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
+        let store = covalynce_storage::open(&connect(&config, &secrets))
             .await
             .context("opening the database")?;
         store.migrate().await.context("migrating the database")?;
@@ -38,7 +52,6 @@ impl Application {
                 "disabled outbox channels that name a path on the server; their workspaces see why on the Channels page"
             );
         }
-        let secrets = SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
         let listener = TcpListener::bind(&config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;

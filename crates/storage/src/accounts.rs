@@ -374,7 +374,7 @@ macro_rules! impl_accounts {
         impl $crate::Accounts for $store {
             async fn sealed_blobs(&self) -> $crate::Result<Vec<$crate::SealedBlob>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let mut out = Vec::new();
                 for (place, (table, column)) in $crate::SealedPlace::ALL
                     .into_iter()
@@ -402,7 +402,7 @@ macro_rules! impl_accounts {
 
             async fn replace_sealed(&self, blobs: &[$crate::SealedBlob]) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 for b in blobs {
                     match b.place.by_id() {
                         Some((table, column)) => {
@@ -436,6 +436,7 @@ macro_rules! impl_accounts {
                 u: &$crate::NewUser,
             ) -> $crate::Result<Option<$crate::User>> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let now = covalynce_domain::now_millis();
                 let done = sqlx::query(
                     "INSERT INTO users (id, email, name, password_hash, github_id, github_login, created_at)
@@ -448,9 +449,10 @@ macro_rules! impl_accounts {
                 .bind(u.github_id)
                 .bind(u.github_login.as_deref())
                 .bind(now)
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                tx.commit().await?;
                 Ok((done == 1).then(|| $crate::User {
                     id: u.id,
                     email: u.email.clone(),
@@ -463,9 +465,12 @@ macro_rules! impl_accounts {
             }
 
             async fn has_users(&self) -> $crate::Result<bool> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
-                    .fetch_one(&self.read)
+                    .fetch_one(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(any)
             }
 
@@ -473,14 +478,17 @@ macro_rules! impl_accounts {
                 &self,
                 id: covalynce_domain::UserId,
             ) -> $crate::Result<Option<$crate::User>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::accounts::UserRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::accounts::user_cols!(),
                     " FROM users WHERE id = $1"
                 ))
                 .bind(id.to_string())
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -488,14 +496,17 @@ macro_rules! impl_accounts {
                 &self,
                 email: &covalynce_domain::Email,
             ) -> $crate::Result<Option<$crate::User>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::accounts::UserRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::accounts::user_cols!(),
                     " FROM users WHERE email = $1"
                 ))
                 .bind(email.as_str())
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -503,14 +514,17 @@ macro_rules! impl_accounts {
                 &self,
                 github_id: i64,
             ) -> $crate::Result<Option<$crate::User>> {
+                let mut conn = self.read.acquire().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::accounts::UserRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::accounts::user_cols!(),
                     " FROM users WHERE github_id = $1"
                 ))
                 .bind(github_id)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -521,12 +535,14 @@ macro_rules! impl_accounts {
                 login: &str,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("UPDATE users SET github_id = $1, github_login = $2 WHERE id = $3")
                     .bind(github_id)
                     .bind(login)
                     .bind(id.to_string())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -536,7 +552,7 @@ macro_rules! impl_accounts {
                 with_workspaces: &[covalynce_domain::WorkspaceId],
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 for ws in with_workspaces {
                     sqlx::query("DELETE FROM workspaces WHERE id = $1")
                         .bind(ws.to_string())
@@ -571,7 +587,7 @@ macro_rules! impl_accounts {
                 owner: covalynce_domain::UserId,
             ) -> $crate::Result<Option<$crate::Workspace>> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let id = covalynce_domain::WorkspaceId::new();
                 let now = covalynce_domain::now_millis();
                 let done = sqlx::query(
@@ -612,7 +628,7 @@ macro_rules! impl_accounts {
                 slug: &covalynce_domain::WorkspaceSlug,
             ) -> $crate::Result<Option<$crate::Workspace>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::accounts::workspace_cols!(),
@@ -630,7 +646,7 @@ macro_rules! impl_accounts {
                 id: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query("DELETE FROM workspaces WHERE id = $1")
                     .bind(id.to_string())
                     .execute(&mut *tx)
@@ -649,7 +665,7 @@ macro_rules! impl_accounts {
                 user: covalynce_domain::UserId,
             ) -> $crate::Result<Vec<$crate::Membership>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 #[derive(sqlx::FromRow)]
                 struct Row {
                     #[sqlx(flatten)]
@@ -682,7 +698,7 @@ macro_rules! impl_accounts {
                 user: covalynce_domain::UserId,
             ) -> $crate::Result<Option<covalynce_domain::Role>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let role: Option<String> = sqlx::query_scalar(
                     "SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2",
                 )
@@ -699,7 +715,7 @@ macro_rules! impl_accounts {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::Member>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
                     "SELECT u.id, u.email, u.name, m.role, m.created_at
                      FROM memberships m JOIN users u ON u.id = m.user_id
@@ -742,6 +758,7 @@ macro_rules! impl_accounts {
 
             async fn create_session(&self, s: &$crate::NewSession) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let now = covalynce_domain::now_millis();
                 sqlx::query(
                     "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)
@@ -754,8 +771,9 @@ macro_rules! impl_accounts {
                 .bind(s.expires_at)
                 .bind(s.ip.as_deref())
                 .bind(s.user_agent.as_deref())
-                .execute(&mut *conn)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -773,6 +791,8 @@ macro_rules! impl_accounts {
                     last_seen_at: i64,
                     expires_at: i64,
                 }
+                let mut conn = self.read.acquire().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<Row> = sqlx::query_as(
                     "SELECT u.id, u.email, u.name, u.password_hash, u.github_id, u.github_login, u.created_at,
                             s.csrf_token, s.created_at AS s_created_at, s.last_seen_at, s.expires_at
@@ -781,8 +801,9 @@ macro_rules! impl_accounts {
                 )
                 .bind(id_hash)
                 .bind(now)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 row.map(|r| {
                     Ok($crate::SessionRecord {
                         id_hash: id_hash.to_owned(),
@@ -803,21 +824,25 @@ macro_rules! impl_accounts {
                 expires_at: covalynce_domain::UnixMillis,
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id_hash = $3")
                     .bind(now)
                     .bind(expires_at)
                     .bind(id_hash)
-                    .execute(&mut *conn)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
             async fn delete_session(&self, id_hash: &str) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
                     .bind(id_hash)
-                    .execute(&mut *conn)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -826,16 +851,19 @@ macro_rules! impl_accounts {
                 user: covalynce_domain::UserId,
             ) -> $crate::Result<u64> {
                 let mut conn = self.durable_conn().await?;
-                Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                     .bind(user.to_string())
-                    .execute(&mut *conn)
+                    .execute(&mut *tx)
                     .await?
-                    .rows_affected())
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(ended)
             }
 
             async fn create_invitation(&self, i: &$crate::NewInvitation) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(i.workspace_id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(i.workspace_id)).await?;
                 sqlx::query(
                     "INSERT INTO invitations (id, workspace_id, role, token_hash, created_by, created_at, expires_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -858,7 +886,7 @@ macro_rules! impl_accounts {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::InvitationRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<(String, String, i64, i64, Option<i64>, Option<String>)> =
                     sqlx::query_as(
                         "SELECT id, role, created_at, expires_at, accepted_at, accepted_by
@@ -891,7 +919,7 @@ macro_rules! impl_accounts {
                 id: covalynce_domain::InvitationId,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let done = sqlx::query(
                     "DELETE FROM invitations WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL",
                 )
@@ -912,7 +940,7 @@ macro_rules! impl_accounts {
                 now: covalynce_domain::UnixMillis,
             ) -> $crate::Result<$crate::Acceptance> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 // Marking it used and reading it in one statement: two people racing for
                 // the same link cannot both get in.
                 let used: Option<(String, String)> = sqlx::query_as(
@@ -976,7 +1004,7 @@ macro_rules! impl_accounts {
                 token_hash: &str,
             ) -> $crate::Result<Option<$crate::TokenAuth>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 #[derive(sqlx::FromRow)]
                 struct Row {
                     #[sqlx(flatten)]
@@ -1019,7 +1047,7 @@ macro_rules! impl_accounts {
                 now: covalynce_domain::UnixMillis,
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query(
                     "UPDATE api_tokens SET last_used_at = $1
                      WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1 - 60000)",
@@ -1037,7 +1065,7 @@ macro_rules! impl_accounts {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::TokenRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 #[allow(clippy::type_complexity)]
                 let rows: Vec<(String, String, String, String, Option<String>, i64, Option<i64>, Option<i64>)> =
                     sqlx::query_as(
@@ -1073,7 +1101,7 @@ macro_rules! impl_accounts {
                 id: covalynce_domain::TokenId,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let done = sqlx::query(
                     "UPDATE api_tokens SET revoked_at = $1
                      WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL",
@@ -1091,7 +1119,11 @@ macro_rules! impl_accounts {
 
             async fn audit(&self, e: &$crate::NewAudit) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::of(e.workspace_id)).await?;
+                // The system scope: the entry must name its person even when they have just
+                // left the workspace (a workspace's scope sees only its members in `users`),
+                // or erasing that person later would miss it. The row's workspace is the
+                // caller's own value either way, and must exist (below).
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query(
                     // A change that deleted its own workspace or user is not recorded
                     // against rows that no longer exist.
@@ -1121,7 +1153,7 @@ macro_rules! impl_accounts {
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::AuditRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::accounts::AuditRow> = sqlx::query_as(
                     "SELECT id, user_id, actor, action, target, detail, ip, created_at FROM audit_log
                      WHERE workspace_id = $1 AND ($2 IS NULL OR id < $2)
@@ -1142,7 +1174,7 @@ macro_rules! impl_accounts {
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::AuditRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let rows: Vec<$crate::accounts::AuditRow> = sqlx::query_as(
                     "SELECT id, user_id, actor, action, target, detail, ip, created_at FROM audit_log
                      WHERE user_id = $1 AND workspace_id IS NULL ORDER BY id DESC LIMIT $2",
@@ -1167,7 +1199,7 @@ macro_rules! impl_accounts {
                 role: Option<covalynce_domain::Role>,
             ) -> $crate::Result<$crate::MemberChange> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 // On PostgreSQL, lock the workspace's memberships so concurrent changes
                 // queue; SQLite's single writer already serialises them.
                 let current: Option<String> = sqlx::query_scalar(concat!(

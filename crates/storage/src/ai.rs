@@ -148,7 +148,7 @@ macro_rules! impl_ai {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::AiProviderRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::ai::AiProviderRow> = sqlx::query_as(
                     "SELECT id, position, kind, model, base_url, api_key, created_at
                      FROM ai_providers WHERE workspace_id = $1 ORDER BY position",
@@ -167,7 +167,7 @@ macro_rules! impl_ai {
             ) -> $crate::Result<()> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 sqlx::query("DELETE FROM ai_providers WHERE workspace_id = $1")
                     .bind(ws.to_string())
                     .execute(&mut *tx)
@@ -198,7 +198,7 @@ macro_rules! impl_ai {
                 privacy: &str,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 sqlx::query("UPDATE workspaces SET ai_privacy = $1 WHERE id = $2")
                     .bind(privacy)
                     .bind(ws.to_string())
@@ -215,7 +215,7 @@ macro_rules! impl_ai {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.relaxed_conn().await?;
                 let mut tx =
-                    Self::scoped(&mut conn, $crate::sql::Scope::Workspace(first.workspace_id)).await?;
+                    self.scoped(&mut conn, $crate::sql::Scope::Workspace(first.workspace_id)).await?;
                 $crate::ai::insert_ai_calls!(tx, calls, None, now);
                 tx.commit().await?;
                 Ok(())
@@ -229,7 +229,7 @@ macro_rules! impl_ai {
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::AiCallRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::AiCallRecord> = sqlx::query_as(
                     "SELECT id, card_id, provider, model, purpose, channel, tokens_in, tokens_out,
                             cost_micros, latency_ms, outcome, detail, created_at

@@ -13,6 +13,7 @@ pub mod billing;
 mod ingest;
 mod model;
 mod postgres;
+mod scope;
 pub mod sources;
 mod sql;
 mod sqlite;
@@ -20,7 +21,7 @@ pub mod testing;
 
 use async_trait::async_trait;
 use covalynce_domain::{CardId, EventId, JobId, SourceId, TokenId, WorkspaceId, WorkspaceSlug};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use accounts::*;
@@ -30,6 +31,7 @@ pub use billing::{BillingApplied, BillingStore, BillingUpdate};
 pub use ingest::IngestWriter;
 pub use model::*;
 pub use postgres::PgStore;
+pub use scope::{SCOPE_KEY_CONTEXT, ScopeKey};
 pub use sources::SourceStore;
 pub use sql::utc_day;
 pub use sqlite::SqliteStore;
@@ -72,7 +74,17 @@ pub trait Store:
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations. Safe to run from several processes at once.
+    ///
+    /// On PostgreSQL, with an owner URL ([`Connect::owner_url`]): migrates as the owner,
+    /// grants the runtime role row access to every table but the scope key's, and stores
+    /// the scope key. Without one: the runtime role migrates only when something is
+    /// pending (and says to give the owner URL when it may not), and stores the key when
+    /// it may. Then checks that this store's scope key is the database's: a mismatch is an
+    /// error, since no transaction would see a row.
     async fn migrate(&self) -> Result<()>;
+    /// Whether this store may change the database's scope key (`keys rotate` asks before
+    /// it makes a new secret key). Always true on SQLite.
+    async fn may_replace_scope_key(&self) -> Result<bool>;
     /// Ok when the database answers and every migration this binary knows is applied.
     async fn ready(&self) -> Result<()>;
     async fn close(&self);
@@ -322,12 +334,76 @@ pub trait Store:
     async fn job_counts(&self) -> Result<Vec<(JobStatus, i64)>>;
 }
 
-/// Opens the store a database URL names: `postgres://…` (or `postgresql://…`) selects
-/// PostgreSQL, `sqlite://…` a SQLite file, and no URL the SQLite file in `data_dir`.
-pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>> {
-    match database_url.map(str::trim).filter(|u| !u.is_empty()) {
+/// Where the store is and what it needs to open it: see [`open`].
+#[derive(Clone)]
+pub struct Connect {
+    /// `postgres://…` (or `postgresql://…`) selects PostgreSQL, `sqlite://…` a SQLite file,
+    /// and `None` the SQLite file in `data_dir`. On PostgreSQL, the role the server runs
+    /// as: it should own nothing (see `owner_url`).
+    pub database_url: Option<String>,
+    /// PostgreSQL only: the role that owns the tables. [`Store::migrate`] migrates as it,
+    /// grants the runtime role what it may do, and stores the scope key. Ignored by SQLite.
+    pub owner_url: Option<String>,
+    pub data_dir: PathBuf,
+    /// PostgreSQL only: proves each transaction's scope to row level security (derived
+    /// from the server's secret key, [`ScopeKey::derive`]). SQLite (one embedded file, no
+    /// roles, no row level security) ignores it.
+    pub scope_key: ScopeKey,
+}
+
+impl std::fmt::Debug for Connect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connect")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("owner_url", &self.owner_url.as_deref().map(redact_url))
+            .field("data_dir", &self.data_dir)
+            .field("scope_key", &self.scope_key)
+            .finish()
+    }
+}
+
+impl Connect {
+    pub fn new(database_url: Option<&str>, data_dir: &Path, scope_key: ScopeKey) -> Self {
+        Self {
+            database_url: database_url.map(str::to_owned),
+            owner_url: None,
+            data_dir: data_dir.to_owned(),
+            scope_key,
+        }
+    }
+
+    pub fn owner_url(mut self, owner_url: Option<&str>) -> Self {
+        self.owner_url = owner_url
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned);
+        self
+    }
+}
+
+/// Opens the store [`Connect`] names.
+pub async fn open(c: &Connect) -> Result<Arc<dyn Store>> {
+    match c
+        .database_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Ok(Arc::new(PgStore::connect(url).await?))
+            if let Some(owner) = &c.owner_url
+                && !(owner.starts_with("postgres://") || owner.starts_with("postgresql://"))
+            {
+                return Err(StoreError::Unavailable(format!(
+                    "the owner URL {:?} is not a postgres://… URL",
+                    redact_url(owner)
+                )));
+            }
+            Ok(Arc::new(
+                PgStore::connect(url, c.scope_key.clone(), c.owner_url.as_deref()).await?,
+            ))
         }
         Some(url) if url.starts_with("sqlite:") => {
             let path = url
@@ -340,14 +416,14 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn
             redact_url(other)
         ))),
         None => {
-            std::fs::create_dir_all(data_dir).map_err(|e| {
+            std::fs::create_dir_all(&c.data_dir).map_err(|e| {
                 StoreError::Unavailable(format!(
                     "cannot create data directory {}: {e}",
-                    data_dir.display()
+                    c.data_dir.display()
                 ))
             })?;
             Ok(Arc::new(
-                SqliteStore::open(&data_dir.join("covalynce.db")).await?,
+                SqliteStore::open(&c.data_dir.join("covalynce.db")).await?,
             ))
         }
     }

@@ -63,7 +63,9 @@ macro_rules! impl_sources {
                 id: covalynce_domain::SourceId,
             ) -> $crate::Result<Option<$crate::Source>> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self
+                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
+                    .await?;
                 let row: Option<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "DELETE FROM sources WHERE id = $1 AND workspace_id = $2 RETURNING {}",
@@ -83,7 +85,7 @@ macro_rules! impl_sources {
                 path: &str,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = Self::scoped(self, &mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 sqlx::query(
                     "INSERT INTO allowed_paths (workspace_id, path, created_at) VALUES ($1, $2, $3)
                      ON CONFLICT (workspace_id, path) DO NOTHING",
@@ -103,7 +105,7 @@ macro_rules! impl_sources {
                 path: &str,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = Self::scoped(self, &mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let gone =
                     sqlx::query("DELETE FROM allowed_paths WHERE workspace_id = $1 AND path = $2")
                         .bind(ws.to_string())
@@ -120,7 +122,7 @@ macro_rules! impl_sources {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<String>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = Self::scoped(self, &mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let paths: Vec<String> = sqlx::query_scalar(
                     "SELECT path FROM allowed_paths WHERE workspace_id = $1 ORDER BY path",
                 )
@@ -138,7 +140,9 @@ macro_rules! impl_sources {
                 settings: &serde_json::Value,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self
+                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
+                    .await?;
                 let done = sqlx::query(
                     "UPDATE sources SET settings = $1 WHERE id = $2 AND workspace_id = $3",
                 )
@@ -158,7 +162,7 @@ macro_rules! impl_sources {
                 hook_id: Option<i64>,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("UPDATE sources SET hook_id = $1 WHERE id = $2")
                     .bind(hook_id)
                     .bind(id.to_string())
@@ -173,7 +177,7 @@ macro_rules! impl_sources {
                 now: covalynce_domain::UnixMillis,
             ) -> $crate::Result<Vec<$crate::Source>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let rows: Vec<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM sources
@@ -196,7 +200,7 @@ macro_rules! impl_sources {
                 poll_after: covalynce_domain::UnixMillis,
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("UPDATE sources SET poll_state = $1, poll_after = $2 WHERE id = $3")
                     .bind(state.to_string())
                     .bind(poll_after)
@@ -213,7 +217,9 @@ macro_rules! impl_sources {
                 key: &str,
             ) -> $crate::Result<Option<$crate::EventRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self
+                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
+                    .await?;
                 let row: Option<$crate::sql::EventRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM events WHERE workspace_id = $1 AND dedup_key = $2",
@@ -233,7 +239,9 @@ macro_rules! impl_sources {
                 key: &str,
             ) -> $crate::Result<Option<Vec<u8>>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self
+                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
+                    .await?;
                 let body: Option<Vec<u8>> = sqlx::query_scalar(
                     "SELECT body FROM github_cache WHERE workspace_id = $1 AND key = $2",
                 )
@@ -252,7 +260,9 @@ macro_rules! impl_sources {
                 body: &[u8],
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self
+                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
+                    .await?;
                 sqlx::query(
                     "INSERT INTO github_cache (workspace_id, key, body, created_at)
                      VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, key) DO NOTHING",
@@ -272,7 +282,9 @@ macro_rules! impl_sources {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::CardRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self
+                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
+                    .await?;
                 let rows: Vec<$crate::sql::CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM cards WHERE workspace_id = $1 AND status = 'HELD' ORDER BY id",
                     $crate::sql::CARD_COLS
@@ -292,7 +304,9 @@ macro_rules! impl_sources {
                 release: bool,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self
+                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
+                    .await?;
                 let done = sqlx::query(
                     "UPDATE cards SET gate = $1, updated_at = $2,
                             status = CASE WHEN $3 THEN 'PENDING' ELSE status END

@@ -452,8 +452,9 @@ macro_rules! claim_sql {
 pub(crate) use claim_sql;
 
 /// Whose rows a unit of work may see and change. On PostgreSQL, row level security
-/// (migration 0006) enforces it below the application's own `workspace_id = $1`; SQLite
-/// has no such layer and ignores it.
+/// (migrations 0006 and 0013) enforces it below the application's own
+/// `workspace_id = $1`, believing a scope only with its proof (`scope.rs`); SQLite has no
+/// such layer and ignores it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Scope {
     /// Work on behalf of one workspace: its rows only.
@@ -464,10 +465,6 @@ pub(crate) enum Scope {
 }
 
 impl Scope {
-    pub(crate) fn of(ws: Option<WorkspaceId>) -> Self {
-        ws.map_or(Scope::System, Scope::Workspace)
-    }
-
     /// The value of `covalynce.scope` the policies compare `workspace_id` with.
     pub(crate) fn setting(self) -> String {
         match self {
@@ -486,26 +483,27 @@ macro_rules! impl_store {
         impl $store {
             /// Begins a transaction that may touch `scope`'s rows only. Every query runs in
             /// one: a query outside any scope sees no tenant row on PostgreSQL.
-            pub(crate) async fn scoped(
-                conn: &mut sqlx::pool::PoolConnection<$db>,
+            pub(crate) async fn scoped<'c>(
+                &self,
+                conn: &'c mut sqlx::pool::PoolConnection<$db>,
                 scope: $crate::sql::Scope,
-            ) -> $crate::Result<sqlx::Transaction<'_, $db>> {
+            ) -> $crate::Result<sqlx::Transaction<'c, $db>> {
+                let mut tx = sqlx::Connection::begin(&mut **conn).await?;
                 if !$row_security {
-                    return Ok(sqlx::Connection::begin(&mut **conn).await?);
+                    return Ok(tx);
                 }
-                // BEGIN and the setting in one round trip (simple query protocol). The
-                // value is a UUID or `*` (checked): nothing to quote.
+                // The scope and its proof (migration 0013): the policies believe a scope
+                // only with a proof made with the scope key, which the application's role
+                // cannot read in the database. The token is a bind parameter, so BEGIN
+                // and this are two round trips: inlined in BEGIN's text, it would show in
+                // pg_stat_activity to every session of the role.
                 let setting = scope.setting();
-                if !setting.chars().all(|c| c.is_ascii_hexdigit() || c == '-' || c == '*') {
-                    return Err($crate::StoreError::Corrupt(format!("scope {setting:?}")));
-                }
-                let tx = sqlx::Connection::begin_with(
-                    &mut **conn,
-                    sqlx::AssertSqlSafe(format!(
-                        "BEGIN; SELECT set_config('covalynce.scope', '{setting}', true)"
-                    )),
-                )
-                .await?;
+                let token = self.scope_key().token(&setting);
+                sqlx::query($crate::scope::PROOF_SQL)
+                    .bind(&setting)
+                    .bind(&token[..])
+                    .execute(&mut *tx)
+                    .await?;
                 Ok(tx)
             }
 
@@ -519,7 +517,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::CardChange> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let updated: Option<String> = sqlx::query_scalar(
                     "UPDATE cards SET status = $1, updated_at = $2
                      WHERE id = $3 AND workspace_id = $4 AND status = $5 RETURNING id",
@@ -549,8 +547,11 @@ macro_rules! impl_store {
             }
 
             async fn migrate(&self) -> $crate::Result<()> {
-                Self::MIGRATOR.run(&self.write).await?;
-                Ok(())
+                self.migrate_schema().await
+            }
+
+            async fn may_replace_scope_key(&self) -> $crate::Result<bool> {
+                self.scope_key_writable().await
             }
 
             async fn ready(&self) -> $crate::Result<()> {
@@ -578,7 +579,7 @@ macro_rules! impl_store {
                 slug: &covalynce_domain::WorkspaceSlug,
             ) -> $crate::Result<$crate::Workspace> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query(
                     "INSERT INTO workspaces (id, slug, created_at) VALUES ($1, $2, $3)
                      ON CONFLICT (slug) DO NOTHING",
@@ -604,7 +605,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Option<$crate::Workspace>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 let row: Option<$crate::sql::WorkspaceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM workspaces WHERE id = $1",
@@ -623,7 +624,7 @@ macro_rules! impl_store {
                 voice: &str,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query("UPDATE workspaces SET voice = $1 WHERE id = $2")
                     .bind(voice)
                     .bind(id.to_string())
@@ -640,7 +641,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<usize> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query("UPDATE workspaces SET halted_at = $1 WHERE id = $2")
                     .bind(on.then_some(now))
                     .bind(id.to_string())
@@ -679,7 +680,7 @@ macro_rules! impl_store {
                 channels: &[String],
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query("UPDATE workspaces SET trust_after = $1, trust_channels = $2 WHERE id = $3")
                     .bind(after)
                     .bind(serde_json::to_string(channels).unwrap_or_else(|_| "[]".into()))
@@ -696,7 +697,7 @@ macro_rules! impl_store {
                 edited: bool,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query(
                     "UPDATE workspaces SET trust_streak = CASE WHEN $1 THEN 0 ELSE trust_streak + 1 END WHERE id = $2",
                 )
@@ -713,7 +714,7 @@ macro_rules! impl_store {
                 t: &$crate::NewToken,
             ) -> $crate::Result<covalynce_domain::TokenId> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(t.workspace_id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(t.workspace_id)).await?;
                 sqlx::query(
                     "INSERT INTO api_tokens (id, workspace_id, name, token_hash, prefix, created_at, role, user_id)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -737,7 +738,7 @@ macro_rules! impl_store {
                 token_hash: &str,
             ) -> $crate::Result<Option<$crate::Workspace>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(
                     "SELECT w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at,
                             w.trust_after, w.trust_channels, w.trust_streak, w.ai_privacy,
@@ -754,7 +755,7 @@ macro_rules! impl_store {
 
             async fn insert_source(&self, s: &$crate::NewSource) -> $crate::Result<$crate::Source> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(s.workspace_id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(s.workspace_id)).await?;
                 let now = covalynce_domain::now_millis();
                 sqlx::query(
                     "INSERT INTO sources (id, workspace_id, kind, repo, path, secret, created_at, settings, token)
@@ -795,7 +796,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::SourceId,
             ) -> $crate::Result<Option<$crate::Source>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM sources WHERE id = $1",
@@ -814,7 +815,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::SourceId,
             ) -> $crate::Result<Option<$crate::Source>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM sources WHERE id = $1 AND workspace_id = $2",
@@ -833,7 +834,7 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::Source>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM sources WHERE workspace_id = $1 ORDER BY id",
@@ -848,7 +849,7 @@ macro_rules! impl_store {
 
             async fn git_sources(&self) -> $crate::Result<Vec<$crate::Source>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let rows: Vec<$crate::sql::SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM sources WHERE kind = 'git' ORDER BY id",
                     $crate::sql::SOURCE_COLS
@@ -865,7 +866,7 @@ macro_rules! impl_store {
                 cursor: &str,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("UPDATE sources SET cursor = $1 WHERE id = $2")
                     .bind(cursor)
                     .bind(id.to_string())
@@ -890,7 +891,7 @@ macro_rules! impl_store {
                 let delivery_ids: Vec<covalynce_domain::DeliveryId> =
                     batch.iter().map(|_| covalynce_domain::DeliveryId::new()).collect();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
 
                 let mut qb = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO deliveries (id, workspace_id, source_id, guid, event_name, outcome, reason, body, body_encoding, size, received_at) ",
@@ -1048,7 +1049,7 @@ macro_rules! impl_store {
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::DeliveryRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::DeliveryRow> = sqlx::query_as(
                     "SELECT id, source_id, guid, event_name, outcome, reason,
                             size, received_at
@@ -1071,7 +1072,7 @@ macro_rules! impl_store {
                 guid: &str,
             ) -> $crate::Result<Option<Vec<u8>>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let row: Option<(Vec<u8>, String)> = sqlx::query_as(
                     "SELECT body, body_encoding FROM deliveries WHERE workspace_id = $1 AND guid = $2",
                 )
@@ -1089,7 +1090,7 @@ macro_rules! impl_store {
                 f: &$crate::EventFilter,
             ) -> $crate::Result<Vec<$crate::EventRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM events
                      WHERE workspace_id = $1
@@ -1116,7 +1117,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::EventId,
             ) -> $crate::Result<Option<$crate::EventRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::sql::EventRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM events WHERE id = $1 AND workspace_id = $2",
@@ -1135,7 +1136,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::EventId,
             ) -> $crate::Result<Option<$crate::EventRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::EventRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM events WHERE id = $1",
@@ -1155,7 +1156,7 @@ macro_rules! impl_store {
                 reason: Option<&str>,
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("UPDATE events SET status = $1, status_reason = $2 WHERE id = $3")
                     .bind(status)
                     .bind(reason)
@@ -1175,7 +1176,7 @@ macro_rules! impl_store {
                 // Relaxed like other job output: if a crash loses this commit, it also loses
                 // the job's completion (WAL keeps order), so the job drafts again.
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(card.workspace_id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(card.workspace_id)).await?;
                 // The quota first: it is the write that takes SQLite's lock, and it is
                 // atomic, so two drafters cannot both take the last card. A usage period
                 // that has ended starts again (a billing provider's invoice may move the
@@ -1287,7 +1288,7 @@ macro_rules! impl_store {
                 f: &$crate::CardFilter,
             ) -> $crate::Result<Vec<$crate::CardRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM cards
                      WHERE workspace_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3)
@@ -1310,7 +1311,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::CardId,
             ) -> $crate::Result<Option<$crate::CardRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::sql::CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM cards WHERE id = $1 AND workspace_id = $2",
                     $crate::sql::CARD_COLS
@@ -1338,7 +1339,7 @@ macro_rules! impl_store {
                 let reasons = serde_json::to_string(risk_reasons)
                     .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 // The guarded UPDATE first: it takes the write lock and decides the race.
                 let updated: Option<String> = sqlx::query_scalar(
                     "UPDATE cards SET variants = $1, risk = $2, risk_reasons = $3, updated_at = $4
@@ -1402,7 +1403,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::CardChange> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 // Only while nothing has started: a publication being written cannot be
                 // called back.
                 let back: Option<String> = sqlx::query_scalar(
@@ -1453,7 +1454,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::CardId,
             ) -> $crate::Result<Vec<$crate::CardRevision>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
                     "SELECT r.revision, r.variants, r.author, r.created_at
                      FROM card_revisions r JOIN cards c ON c.id = r.card_id
@@ -1483,7 +1484,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::ChannelRecord> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(c.workspace_id)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(c.workspace_id)).await?;
                 sqlx::query(
                     "INSERT INTO channels (id, workspace_id, kind, name, config, credentials, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -1520,7 +1521,7 @@ macro_rules! impl_store {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::ChannelRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM channels WHERE workspace_id = $1 AND status <> 'deleted' ORDER BY id",
                     $crate::sql::CHANNEL_COLS
@@ -1537,7 +1538,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::ChannelId,
             ) -> $crate::Result<Option<$crate::ChannelRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM channels WHERE id = $1",
                     $crate::sql::CHANNEL_COLS
@@ -1558,7 +1559,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::Approval> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let approved: Option<String> = sqlx::query_scalar(
                     "UPDATE cards SET status = 'APPROVED', publish_at = $1, updated_at = $2
                      WHERE id = $3 AND workspace_id = $4 AND status = 'PENDING'
@@ -1630,7 +1631,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::PublicationId,
             ) -> $crate::Result<Option<$crate::PublicationRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::PublicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM publications WHERE id = $1",
                     $crate::sql::PUBLICATION_COLS
@@ -1647,7 +1648,7 @@ macro_rules! impl_store {
                 card: covalynce_domain::CardId,
             ) -> $crate::Result<Vec<$crate::PublicationRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let rows: Vec<$crate::sql::PublicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM publications WHERE card_id = $1 ORDER BY id",
                     $crate::sql::PUBLICATION_COLS
@@ -1669,7 +1670,7 @@ macro_rules! impl_store {
                     return Ok(out);
                 }
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 // Chunks keep the placeholder count far below either backend's limit.
                 for chunk in cards.chunks(500) {
                     let placeholders: Vec<String> =
@@ -1701,7 +1702,7 @@ macro_rules! impl_store {
                 // Durable: "publishing" must be on disk before the remote call, and the
                 // outcome before the job is done.
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let settled: Option<(String, String)> = sqlx::query_as(
                     "UPDATE publications SET status = $1, url = COALESCE($2, url), error = $3,
                             attempts = attempts + CASE WHEN $1 = 'publishing' THEN 1 ELSE 0 END,
@@ -1742,7 +1743,7 @@ macro_rules! impl_store {
                 let now = covalynce_domain::now_millis();
                 let day = $crate::sql::utc_day(now);
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let started: Option<(String, i64)> = sqlx::query_as(
                     "UPDATE publications SET status = 'publishing', attempts = attempts + 1, error = NULL
                      WHERE id = $1 AND status = 'queued' RETURNING channel_id, attempts",
@@ -1788,7 +1789,7 @@ macro_rules! impl_store {
                 succeeded: bool,
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query(
                     "UPDATE channels SET paused_until = $1, last_error = $2,
                             last_error_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END,
@@ -1812,7 +1813,7 @@ macro_rules! impl_store {
                 until: i64,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let taken = sqlx::query(
                     "UPDATE channels SET refresh_lease_until = $1
                      WHERE id = $2 AND (refresh_lease_until IS NULL OR refresh_lease_until <= $3)",
@@ -1836,7 +1837,7 @@ macro_rules! impl_store {
                 config: &serde_json::Value,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let swapped = sqlx::query(
                     "UPDATE channels SET credentials = $1, config = $2, refresh_lease_until = NULL
                      WHERE id = $3 AND credentials = $4",
@@ -1858,7 +1859,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::ChannelId,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("UPDATE channels SET refresh_lease_until = NULL WHERE id = $1")
                     .bind(id.to_string())
                     .execute(&mut *tx)
@@ -1869,7 +1870,7 @@ macro_rules! impl_store {
 
             async fn stop_outboxes_naming_paths(&self, reason: &str) -> $crate::Result<u64> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = Self::scoped(self, &mut conn, $crate::sql::Scope::System).await?;
                 // The settings are JSON text: a stored outbox names either "file" or "path".
                 let done = sqlx::query(
                     "UPDATE channels SET status = 'disabled', last_error = $1, last_error_at = $2
@@ -1893,7 +1894,7 @@ macro_rules! impl_store {
                 use covalynce_domain::ChannelStatus;
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let changed: Option<String> = sqlx::query_scalar(
                     "UPDATE channels SET status = $1,
                             credentials = CASE WHEN $1 = 'deleted' THEN NULL ELSE credentials END,
@@ -1959,7 +1960,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::ChannelId,
             ) -> $crate::Result<Option<$crate::ChannelRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::sql::ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM channels WHERE id = $1 AND workspace_id = $2 AND status <> 'deleted'",
                     $crate::sql::CHANNEL_COLS
@@ -2001,7 +2002,7 @@ macro_rules! impl_store {
                 job: &$crate::NewJob,
             ) -> $crate::Result<covalynce_domain::JobId> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let id = covalynce_domain::JobId::new();
                 let now = covalynce_domain::now_millis();
                 sqlx::query(
@@ -2028,7 +2029,7 @@ macro_rules! impl_store {
                 lease_ms: i64,
             ) -> $crate::Result<Vec<$crate::ClaimedJob>> {
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let now = covalynce_domain::now_millis();
                 let rows: Vec<$crate::sql::ClaimRow> = sqlx::query_as($claim_sql)
                     .bind(worker)
@@ -2052,7 +2053,7 @@ macro_rules! impl_store {
                     return Ok(answers);
                 }
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let done: Vec<String> = results
                     .iter()
                     .filter(|r| r.outcome == $crate::JobOutcome::Done)
@@ -2115,7 +2116,7 @@ macro_rules! impl_store {
                 worker: &str,
             ) -> $crate::Result<bool> {
                 let mut conn = self.relaxed_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let now = covalynce_domain::now_millis();
                 let done = sqlx::query(
                     "UPDATE jobs SET status = 'queued', run_at = $1, updated_at = $1,
@@ -2138,7 +2139,7 @@ macro_rules! impl_store {
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::JobRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM jobs WHERE workspace_id = $1 AND ($2 IS NULL OR status = $2)
                      ORDER BY id DESC LIMIT $3",
@@ -2158,7 +2159,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::JobId,
             ) -> $crate::Result<Option<$crate::JobRecord>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let row: Option<$crate::sql::JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(
                     format!("SELECT {} FROM jobs WHERE id = $1", $crate::sql::JOB_COLS),
                 ))
@@ -2171,7 +2172,7 @@ macro_rules! impl_store {
 
             async fn job_counts(&self) -> $crate::Result<Vec<($crate::JobStatus, i64)>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 let rows: Vec<(String, i64)> =
                     sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
                         .fetch_all(&mut *tx)
@@ -2199,7 +2200,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::PublicationChange> {
                 let now = covalynce_domain::now_millis();
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 let card: Option<String> = if retry {
                     sqlx::query_scalar(
                         "UPDATE publications SET status = 'queued', error = NULL

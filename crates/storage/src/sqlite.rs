@@ -108,6 +108,25 @@ impl_store!(
     row_security = false
 );
 
+impl SqliteStore {
+    /// SQLite ignores the scope key (no roles, no row level security): `scoped` never
+    /// asks for it. A random one keeps the shared code's types whole.
+    pub(crate) fn scope_key(&self) -> &crate::scope::ScopeKey {
+        static UNUSED: std::sync::OnceLock<crate::scope::ScopeKey> = std::sync::OnceLock::new();
+        UNUSED.get_or_init(crate::scope::ScopeKey::random)
+    }
+
+    pub(crate) async fn migrate_schema(&self) -> Result<()> {
+        Self::MIGRATOR.run(&self.write).await?;
+        Ok(())
+    }
+
+    /// One embedded file, no roles: nothing to write.
+    pub(crate) async fn scope_key_writable(&self) -> Result<bool> {
+        Ok(true)
+    }
+}
+
 // A deleted person's or workspace's data leaves no copy in the files: `secure_delete`
 // zeroes freed pages, and after such a delete the WAL (which still holds the old pages)
 // is checkpointed and truncated.

@@ -1481,9 +1481,10 @@ async fn deleting_a_user_or_workspace_removes_their_data(store: Arc<dyn Store>) 
 async fn postgres_row_level_security_confines_each_transaction_to_its_workspace() {
     use sqlx::{Connection, Row};
     tokio::time::timeout(Duration::from_secs(60), async {
-        let (url, _dir) = testing::fresh_database(Backend::Postgres).await;
+        let (url, dir) = testing::fresh_database(Backend::Postgres).await;
         let url = url.unwrap();
-        let store = PgStore::connect(&url).await.unwrap();
+        let key = testing::scope_key_of(&dir);
+        let store = PgStore::connect(&url, key.clone(), None).await.unwrap();
         store.migrate().await.unwrap();
         let acme = workspace(&store, "acme").await;
         let globex = workspace(&store, "globex").await;
@@ -1511,12 +1512,7 @@ async fn postgres_row_level_security_confines_each_transaction_to_its_workspace(
         }
 
         // Scoped to acme, a query without any workspace filter still sees acme alone.
-        let mut tx = c.begin().await.unwrap();
-        sqlx::query("SELECT set_config('covalynce.scope', $1, true)")
-            .bind(acme.id.to_string())
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let mut tx = testing::begin_scoped(&mut c, &key, &acme.id.to_string()).await;
         let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM cards ORDER BY title")
             .fetch_all(&mut *tx)
             .await
@@ -1555,11 +1551,7 @@ async fn postgres_row_level_security_confines_each_transaction_to_its_workspace(
         assert_eq!(n, 0, "the next transaction on this connection starts without a scope");
 
         // The system scope (job queue, token lookups) sees across workspaces.
-        let mut tx = c.begin().await.unwrap();
-        sqlx::query("SELECT set_config('covalynce.scope', '*', true)")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let mut tx = testing::begin_scoped(&mut c, &key, "*").await;
         let rows = sqlx::query("SELECT workspace_id FROM cards")
             .fetch_all(&mut *tx)
             .await
@@ -1579,6 +1571,410 @@ async fn postgres_row_level_security_confines_each_transaction_to_its_workspace(
             store.card(globex.id, acme_cards[0]).await.unwrap().is_none(),
             "acme's card is not globex's"
         );
+        let _ = c.close().await;
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// Two workspaces' people, sessions, cards, channels and a payment event, for the stories
+/// below about what the application's own role can reach.
+struct Tenants {
+    acme: Workspace,
+    globex: Workspace,
+    ada: User,
+    bob: User,
+}
+
+async fn two_tenants(store: &dyn Store) -> Tenants {
+    let ada = store
+        .create_user(&new_user("ada@acme.test"))
+        .await
+        .unwrap()
+        .unwrap();
+    let bob = store
+        .create_user(&new_user("bob@globex.test"))
+        .await
+        .unwrap()
+        .unwrap();
+    let acme = store
+        .create_workspace(&WorkspaceSlug::parse("acme").unwrap(), ada.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let globex = store
+        .create_workspace(&WorkspaceSlug::parse("globex").unwrap(), bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    green_cards(store, &acme, 2).await;
+    green_cards(store, &globex, 3).await;
+    channel(store, &acme, "acme-out").await;
+    channel(store, &globex, "globex-out").await;
+    for (hash, user) in [("s-ada", ada.id), ("s-bob", bob.id)] {
+        store
+            .create_session(&NewSession {
+                id_hash: hash.into(),
+                user_id: user,
+                csrf_token: format!("csrf-{hash}"),
+                expires_at: now_millis() + 60_000,
+                ip: None,
+                user_agent: None,
+            })
+            .await
+            .unwrap();
+    }
+    assert!(
+        store
+            .record_billing_event(
+                "stripe",
+                "evt_1",
+                "invoice.paid",
+                Some(globex.id),
+                "applied"
+            )
+            .await
+            .unwrap()
+    );
+    Tenants {
+        acme,
+        globex,
+        ada,
+        bob,
+    }
+}
+
+/// Rows of each tenant table `c` sees in its current state: `(table, rows)`.
+async fn visible(c: &mut sqlx::PgConnection) -> Vec<(&'static str, i64)> {
+    let mut out = Vec::new();
+    for table in [
+        "workspaces",
+        "cards",
+        "card_revisions",
+        "channels",
+        "memberships",
+        "users",
+        "sessions",
+        "billing_events",
+        "jobs",
+    ] {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&mut *c)
+                .await
+                .unwrap();
+        out.push((table, n));
+    }
+    out
+}
+
+fn nothing() -> Vec<(&'static str, i64)> {
+    [
+        "workspaces",
+        "cards",
+        "card_revisions",
+        "channels",
+        "memberships",
+        "users",
+        "sessions",
+        "billing_events",
+        "jobs",
+    ]
+    .into_iter()
+    .map(|t| (t, 0))
+    .collect()
+}
+
+/// Issue 20, point 6: the database enforces the tenant even against the application's own
+/// role. Whatever an injected statement sets `covalynce.scope` to — the system scope,
+/// another workspace's id, session-wide or for its transaction, with no proof, a forged
+/// one, one made under a key of its own, or one read from another scope or an earlier
+/// transaction — it sees no row at all; and it can neither lift row level security nor
+/// read the key. The store, which proves its scopes, still serves both workspaces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_application_role_cannot_widen_its_own_scope() {
+    use sqlx::Connection;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (url, dir) = testing::fresh_database(Backend::Postgres).await;
+        let url = url.unwrap();
+        let key = testing::scope_key_of(&dir);
+        let store = PgStore::connect(&url, key.clone(), None).await.unwrap();
+        store.migrate().await.unwrap();
+        let t = two_tenants(&store).await;
+        let (acme, globex) = (t.acme.id.to_string(), t.globex.id.to_string());
+
+        // The application's own role, as an injected statement would use it.
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        let me: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&mut c).await.unwrap();
+        assert_eq!(me, testing::APP_ROLE);
+
+        // Session-wide, no proof.
+        for scope in ["*", globex.as_str()] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("SET covalynce.scope = '{scope}'")))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            assert_eq!(visible(&mut c).await, nothing(), "SET covalynce.scope = {scope:?}");
+        }
+        sqlx::query("RESET covalynce.scope").execute(&mut c).await.unwrap();
+
+        // For the transaction, no proof (what `scoped` did before migration 0013).
+        for scope in ["*", globex.as_str()] {
+            let mut tx = c.begin().await.unwrap();
+            sqlx::query("SELECT set_config('covalynce.scope', $1, true)")
+                .bind(scope)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(visible(&mut tx).await, nothing(), "set_config {scope:?}");
+            tx.rollback().await.unwrap();
+        }
+
+        // A forged proof, and a proof made the right way under a key of the attacker's own,
+        // even with a temporary table shadowing the key table.
+        let mut tx = c.begin().await.unwrap();
+        sqlx::query(
+            "SELECT set_config('covalynce.scope', '*', true), set_config('covalynce.scope_proof', $1, true)",
+        )
+        .bind("ab".repeat(32))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(visible(&mut tx).await, nothing(), "a forged proof");
+        tx.rollback().await.unwrap();
+        let mine = ScopeKey::random();
+        sqlx::query("CREATE TEMP TABLE covalynce_scope_key (id BOOLEAN PRIMARY KEY, key BYTEA)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO pg_temp.covalynce_scope_key VALUES (true, $1)")
+            .bind(&mine.as_bytes()[..])
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let mut tx = testing::begin_scoped(&mut c, &mine, "*").await;
+        assert_eq!(visible(&mut tx).await, nothing(), "a proof under another key");
+        tx.rollback().await.unwrap();
+        sqlx::query("DROP TABLE pg_temp.covalynce_scope_key").execute(&mut c).await.unwrap();
+
+        // Proofs an injected statement can read: its own transaction's. Acme's proof does
+        // not open globex (nor the system scope), and a system proof read in one
+        // transaction opens nothing in the next.
+        let mut tx = testing::begin_scoped(&mut c, &key, &acme).await;
+        let acme_proof: String = sqlx::query_scalar("SELECT current_setting('covalynce.scope_proof')")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        let mine_now = visible(&mut tx).await;
+        assert!(mine_now.contains(&("cards", 2)) && mine_now.contains(&("users", 1)), "{mine_now:?}");
+        for scope in [globex.as_str(), "*"] {
+            sqlx::query("SELECT set_config('covalynce.scope', $1, true)")
+                .bind(scope)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(visible(&mut tx).await, nothing(), "acme's proof under scope {scope:?}");
+        }
+        tx.rollback().await.unwrap();
+        let mut tx = testing::begin_scoped(&mut c, &key, "*").await;
+        let system_proof: String = sqlx::query_scalar("SELECT current_setting('covalynce.scope_proof')")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert!(visible(&mut tx).await.contains(&("cards", 5)), "the real system scope sees all");
+        tx.commit().await.unwrap();
+        for (scope, proof) in [("*", &system_proof), (globex.as_str(), &acme_proof), (acme.as_str(), &acme_proof)] {
+            let mut tx = c.begin().await.unwrap();
+            sqlx::query(
+                "SELECT set_config('covalynce.scope', $1, true), set_config('covalynce.scope_proof', $2, true)",
+            )
+            .bind(scope)
+            .bind(proof)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            assert_eq!(visible(&mut tx).await, nothing(), "a replayed proof for {scope:?}");
+            tx.rollback().await.unwrap();
+        }
+
+        // Nothing lifts the policies or reads the key.
+        for (statement, refusal) in [
+            ("ALTER TABLE cards NO FORCE ROW LEVEL SECURITY", "must be owner"),
+            ("ALTER TABLE cards DISABLE ROW LEVEL SECURITY", "must be owner"),
+            ("DROP POLICY tenant ON cards", "must be owner"),
+            ("CREATE POLICY open ON cards USING (true)", "must be owner"),
+            ("SELECT * FROM covalynce_scope_key", "permission denied"),
+            ("UPDATE covalynce_scope_key SET key = key", "permission denied"),
+            ("TRUNCATE cards", "permission denied"),
+            ("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (0, 'x', now(), true, '', 0)", "permission denied"),
+            ("SET ROLE covalynce_test_owner", "permission denied"),
+            ("CREATE OR REPLACE FUNCTION covalynce_scope() RETURNS TEXT LANGUAGE sql AS $$ SELECT '*' $$", "permission denied"),
+        ] {
+            let err = sqlx::query(statement)
+                .execute(&mut c)
+                .await
+                .expect_err(statement);
+            assert!(err.to_string().contains(refusal), "{statement}: {err}");
+        }
+
+        // The store proves its scopes: both workspaces, their people and sessions work.
+        let acme_cards = store.list_cards(t.acme.id, &CardFilter { limit: 50, ..Default::default() }).await.unwrap();
+        let globex_cards = store.list_cards(t.globex.id, &CardFilter { limit: 50, ..Default::default() }).await.unwrap();
+        assert_eq!((acme_cards.len(), globex_cards.len()), (2, 3));
+        assert_eq!(store.session("s-bob", now_millis()).await.unwrap().unwrap().user.id, t.bob.id);
+        assert_eq!(store.members(t.acme.id).await.unwrap().len(), 1);
+        assert_eq!(store.user(t.ada.id).await.unwrap().unwrap().id, t.ada.id);
+        assert!(store.billing_event_known("stripe", "evt_1").await.unwrap());
+        let _ = c.close().await;
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// People, sessions and payment events: a workspace's scope sees its own members and no
+/// one else, and no session or payment event at all; the system scope sees them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_people_sessions_and_payments_follow_the_scope_that_fits_them() {
+    use sqlx::Connection;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (url, dir) = testing::fresh_database(Backend::Postgres).await;
+        let url = url.unwrap();
+        let key = testing::scope_key_of(&dir);
+        let store = PgStore::connect(&url, key.clone(), None).await.unwrap();
+        let t = two_tenants(&store).await;
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+
+        let mut tx = testing::begin_scoped(&mut c, &key, &t.acme.id.to_string()).await;
+        let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM users")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(
+            emails,
+            ["ada@acme.test"],
+            "acme sees its member, not globex's"
+        );
+        let seen = visible(&mut tx).await;
+        assert!(
+            seen.contains(&("sessions", 0)) && seen.contains(&("billing_events", 0)),
+            "{seen:?}"
+        );
+        let err = sqlx::query("UPDATE users SET name = 'x'")
+            .execute(&mut *tx)
+            .await
+            .expect_err("a workspace's scope writes no person");
+        assert!(err.to_string().contains("row-level security"), "{err}");
+        tx.rollback().await.unwrap();
+
+        let mut tx = testing::begin_scoped(&mut c, &key, "*").await;
+        let seen = visible(&mut tx).await;
+        for row in [("users", 2), ("sessions", 2), ("billing_events", 1)] {
+            assert!(
+                seen.contains(&row),
+                "the system scope sees {row:?}: {seen:?}"
+            );
+        }
+        tx.rollback().await.unwrap();
+        let _ = c.close().await;
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// The scope is checked once per query, not once per row: the policies' sub-SELECT is an
+/// InitPlan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_scope_is_an_init_plan() {
+    use sqlx::Connection;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (url, dir) = testing::fresh_database(Backend::Postgres).await;
+        let url = url.unwrap();
+        let key = testing::scope_key_of(&dir);
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        let mut tx = testing::begin_scoped(&mut c, &key, "*").await;
+        for table in ["cards", "users", "sessions"] {
+            let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN (COSTS OFF) SELECT * FROM {table}"
+            )))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+            let plan = plan.join("\n");
+            assert!(plan.contains("InitPlan"), "{table}: {plan}");
+            assert!(
+                !plan.contains("Filter: (covalynce_scope()"),
+                "{table}: {plan}"
+            );
+        }
+        tx.rollback().await.unwrap();
+        let _ = c.close().await;
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// Two roles: a runtime role that owns nothing cannot migrate, and says which URL it
+/// needs; the owner migrates and grants; then the runtime role alone starts (nothing
+/// pending), unless its scope key is not the database's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_owner_migrates_and_the_runtime_role_only_runs() {
+    use sqlx::Connection;
+    tokio::time::timeout(Duration::from_secs(90), async {
+        let (url, owner) = testing::fresh_postgres().await;
+        let key = ScopeKey::random();
+        let runtime_only = PgStore::connect(&url, key.clone(), None).await.unwrap();
+        let err = runtime_only.migrate().await.expect_err("the runtime role may not migrate");
+        assert!(err.to_string().contains("--database-owner-url"), "{err}");
+        runtime_only.close().await;
+
+        let with_owner = PgStore::connect(&url, key.clone(), Some(&owner)).await.unwrap();
+        with_owner.migrate().await.unwrap();
+        with_owner.migrate().await.expect("migrating again is harmless");
+        assert!(with_owner.may_replace_scope_key().await.unwrap());
+        with_owner.close().await;
+
+        let runtime_only = PgStore::connect(&url, key.clone(), None).await.unwrap();
+        runtime_only.migrate().await.expect("nothing pending, the key matches");
+        assert!(
+            !runtime_only.may_replace_scope_key().await.unwrap(),
+            "the runtime role cannot change the key"
+        );
+        let ws = workspace(&runtime_only, "acme").await;
+        assert!(runtime_only.workspace(ws.id).await.unwrap().is_some());
+        runtime_only.close().await;
+
+        let other_key = PgStore::connect(&url, ScopeKey::random(), None).await.unwrap();
+        let err = other_key.migrate().await.expect_err("another secret key");
+        assert!(
+            err.to_string().contains("scope key does not match"),
+            "{err}"
+        );
+        other_key.close().await;
+
+        // What the owner granted: rows, not the key, not the migrations' history.
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        let rights: Vec<(String, bool, bool)> = sqlx::query_as(
+            "SELECT relname::text, has_table_privilege(oid, 'SELECT'), has_table_privilege(oid, 'INSERT')
+             FROM pg_class WHERE relname IN ('cards', 'covalynce_scope_key', '_sqlx_migrations') ORDER BY relname",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(
+            rights,
+            [
+                ("_sqlx_migrations".to_owned(), true, false),
+                ("cards".to_owned(), true, true),
+                ("covalynce_scope_key".to_owned(), false, false),
+            ]
+        );
+        let owns: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(owns, 0, "the runtime role owns nothing");
         let _ = c.close().await;
     })
     .await

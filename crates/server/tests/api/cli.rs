@@ -228,11 +228,35 @@ mod keys {
             source
         };
         let old_key = std::fs::read_to_string(dir.join("secret.key")).unwrap();
+        // On PostgreSQL a new secret key means a new scope key in the database, which only
+        // the tables' owner may store: without its URL, rotation refuses before it starts.
+        let owner = url
+            .as_deref()
+            .map(covalynce_storage::testing::owner_url_for);
+        let rotate = || {
+            let mut cmd = covalynce_cmd(&dir, url.as_deref());
+            cmd.args(["keys", "rotate"]);
+            if let Some(owner) = &owner {
+                cmd.env("COVALYNCE_DATABASE_OWNER_URL", owner);
+            }
+            cmd
+        };
+        if url.is_some() {
+            let out = covalynce_cmd(&dir, url.as_deref())
+                .args(["keys", "rotate"])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{stderr}");
+            assert!(stderr.contains("--database-owner-url"), "{stderr}");
+            assert_eq!(
+                std::fs::read_to_string(dir.join("secret.key")).unwrap(),
+                old_key,
+                "nothing rotated"
+            );
+        }
 
-        let out = covalynce_cmd(&dir, url.as_deref())
-            .args(["keys", "rotate"])
-            .output()
-            .unwrap();
+        let out = rotate().output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
@@ -269,10 +293,7 @@ mod keys {
             "the re-sealed secret opens"
         );
         // A second rotation with nothing old left re-seals everything again, fine.
-        let out = covalynce_cmd(&dir, url.as_deref())
-            .args(["keys", "rotate"])
-            .output()
-            .unwrap();
+        let out = rotate().output().unwrap();
         assert!(out.status.success());
     }
 

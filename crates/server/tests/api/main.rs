@@ -28,6 +28,7 @@ mod operations;
 mod pds;
 mod publishing;
 mod replicas;
+mod row_security;
 mod sign_in_with_github;
 mod sources;
 mod ui;

@@ -72,7 +72,7 @@ async fn two_replicas_store_each_delivery_once_and_run_each_job_once() {
             assert_eq!(s.await.unwrap(), 202);
         }
 
-        let store = covalynce_storage::open(Some(&url), &dir).await.unwrap();
+        let store = covalynce_storage::open(&covalynce_storage::testing::connect_for(Some(&url), &dir)).await.unwrap();
         let ws = store.ensure_workspace(&covalynce_domain::WorkspaceSlug::parse("team").unwrap()).await.unwrap();
         assert_eq!(store.list_deliveries(ws.id, None, 500).await.unwrap().len(), 120);
         let mut jobs = Vec::new();

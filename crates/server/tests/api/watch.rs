@@ -60,9 +60,12 @@ async fn watch_drafts_new_commits_and_tags_and_never_twice(backend: Backend) {
     // A restart (another run) drafts nothing twice.
     assert!(once().ends_with("0 new event(s)\n"));
 
-    let store = covalynce_storage::open(url.as_deref(), &data)
-        .await
-        .unwrap();
+    let store = covalynce_storage::open(&covalynce_storage::testing::connect_for(
+        url.as_deref(),
+        &data,
+    ))
+    .await
+    .unwrap();
     let ws = store
         .ensure_workspace(&covalynce_domain::WorkspaceSlug::parse("acme").unwrap())
         .await

@@ -8,4 +8,4 @@ CREATE TABLE allowed_paths (
 );
 ALTER TABLE allowed_paths ENABLE ROW LEVEL SECURITY;
 ALTER TABLE allowed_paths FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant ON allowed_paths USING (covalynce_may_see(workspace_id));
+CREATE POLICY tenant ON allowed_paths USING ((SELECT covalynce_scope()) IN ('*', workspace_id));
