@@ -121,7 +121,7 @@ impl Person {
     async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let ip = client_ip(parts, state);
         if let Some(token) = bearer(parts)? {
-            let auth = token_auth(state, token).await?;
+            let auth = token_auth(state, token, ip.as_deref()).await?;
             let user_id = auth.user_id.ok_or_else(|| {
                 ApiError::Forbidden(
                     "this token belongs to no person (it was made with the CLI); sign in or use a personal token".into(),
@@ -173,12 +173,31 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
         })
 }
 
-async fn token_auth(state: &AppState, token: &str) -> Result<TokenAuth, ApiError> {
-    let auth = state
-        .store()
-        .token_auth(&tokens::hash(token))
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("the API token is unknown or revoked".into()))?;
+/// The token's grant. An unknown token counts against the client address's sign-in
+/// allowance, so an address guessing tokens is answered 429 (with `Retry-After`) once it
+/// is over it; a known token is never refused for others' guesses.
+async fn token_auth(
+    state: &AppState,
+    token: &str,
+    ip: Option<&str>,
+) -> Result<TokenAuth, ApiError> {
+    let Some(auth) = state.store().token_auth(&tokens::hash(token)).await? else {
+        let key = format!("ip:{}", ip.unwrap_or("unknown"));
+        state
+            .security()
+            .login_limit
+            .check(&key)
+            .await
+            .map_err(|retry_after| ApiError::TooManyRequests {
+                detail: format!(
+                    "too many unknown tokens from this address; retry in {retry_after} s"
+                ),
+                retry_after,
+            })?;
+        return Err(ApiError::Unauthorized(
+            "the API token is unknown or revoked".into(),
+        ));
+    };
     let now = covalynce_domain::now_millis();
     if auth.last_used_at.is_none_or(|at| at < now - 60_000)
         && let Err(e) = state.store().touch_token(auth.token_id, now).await
@@ -292,7 +311,7 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> Option<String> {
 async fn resolve(parts: &Parts, state: &AppState) -> Result<(Workspace, Principal), ApiError> {
     let ip = client_ip(parts, state);
     if let Some(token) = bearer(parts)? {
-        let auth = token_auth(state, token).await?;
+        let auth = token_auth(state, token, ip.as_deref()).await?;
         // A person's token can do no more than the person: demoted or removed, their
         // tokens follow.
         let role = match auth.user_id {

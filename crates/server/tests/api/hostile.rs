@@ -2,7 +2,9 @@
 //! the server's files or another workspace's repositories (issue 20).
 
 use crate::draft::{commit, git};
-use crate::helpers::{TestApp, on_both_backends, spawn_app, spawn_app_on, test_jobs_config};
+use crate::helpers::{
+    TestApp, on_both_backends, spawn_app, spawn_app_on, spawn_app_with, test_jobs_config,
+};
 use crate::publishing::{a_card, outbox};
 use covalynce_domain::{ChannelId, WorkspaceSlug};
 use covalynce_storage::{Backend, NewChannel};
@@ -14,6 +16,7 @@ on_both_backends!(
     outboxes_that_name_server_paths_stop_at_start_and_say_why,
     a_workspace_reads_only_the_local_repositories_the_operator_allowed_it,
     unsigned_webhook_bodies_are_bounded_and_signed_deliveries_keep_flowing,
+    strangers_cannot_lock_an_owner_out_and_a_hammering_address_is_told_to_wait,
 );
 
 /// An outbox channel as a release before this one stored it: naming a server path.
@@ -407,5 +410,89 @@ async fn unsigned_webhook_bodies_are_bounded_and_signed_deliveries_keep_flowing(
             "{answer}"
         );
     }
+    app.stop().await;
+}
+
+async fn strangers_cannot_lock_an_owner_out_and_a_hammering_address_is_told_to_wait(
+    backend: Backend,
+) {
+    let app = spawn_app_with(backend, |c| {
+        c.security.login_per_minute = 10;
+        // Addresses come from X-Forwarded-For, as behind the operator's proxy.
+        c.security.trust_proxy = true;
+    })
+    .await;
+    let from = |ip: &str, path: &str, body: Value| {
+        app.client
+            .post(app.url(path))
+            .header("x-forwarded-for", ip.to_owned())
+            .json(&body)
+            .send()
+    };
+    let owner = json!({"email": "owner@example.com", "password": "correct horse battery"});
+    let r = from("198.51.100.1", "/api/v1/auth/signup", owner.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    // Twelve wrong passwords for the owner, each from another address.
+    for i in 0..12 {
+        let wrong = json!({"email": "owner@example.com", "password": format!("wrong guess {i}")});
+        let r = from(&format!("203.0.113.{i}"), "/api/v1/auth/login", wrong)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "attempt {i}");
+    }
+    // The owner, from an address that has not been failing, still gets in.
+    let r = from("198.51.100.7", "/api/v1/auth/login", owner.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    // One address that keeps guessing is told to wait, with Retry-After.
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for i in 0..12 {
+        let wrong = json!({"email": "owner@example.com", "password": format!("guess {i}")});
+        let r = from("203.0.113.250", "/api/v1/auth/login", wrong)
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            retry_after = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(&statuses[..10], &[401; 10]);
+    assert_eq!(&statuses[10..], &[429, 429]);
+    let wait: u64 = retry_after.expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+
+    // Guessing API tokens from one address meets the same wall; a real token from that
+    // address still works.
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let r = app
+            .client
+            .get(app.url("/api/v1/cards"))
+            .header("x-forwarded-for", "203.0.113.251")
+            .bearer_auth(format!("cvl_guess_{i}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(&statuses[..10], &[401; 10]);
+    assert_eq!(&statuses[10..], &[429, 429]);
+    let r = app
+        .client
+        .get(app.url("/api/v1/cards"))
+        .header("x-forwarded-for", "203.0.113.251")
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     app.stop().await;
 }

@@ -73,17 +73,21 @@ async fn me_view(state: &AppState, user: &User, csrf: Option<String>) -> Result<
     })
 }
 
-/// Counts a sign-in attempt against the client address (and, when given, the email:
-/// guessing one account from many addresses is limited too).
+/// Counts a sign-in attempt against the client address, and against the (account,
+/// address) pair when an email is given. Never against the account alone: then anyone
+/// could keep its owner out by failing from a few addresses of their own. The owner's
+/// correct password from an address that has not been failing always gets in; guessing
+/// from many addresses meets each address's own limit and argon2id's cost per guess.
 async fn login_limit(
     state: &AppState,
     ip: Option<&str>,
     email: Option<&Email>,
 ) -> Result<(), ApiError> {
     let limiter = &state.security().login_limit;
+    let ip = ip.unwrap_or("unknown");
     let keys = [
-        ip.map(|ip| format!("ip:{ip}")),
-        email.map(|e| format!("email:{e}")),
+        Some(format!("ip:{ip}")),
+        email.map(|e| format!("account:{e}|ip:{ip}")),
     ];
     for key in keys.into_iter().flatten() {
         limiter
