@@ -399,6 +399,29 @@ impl Target {
         }
     }
 
+    /// What a publication sent again after a crash says (for [`Recovery::Replay`] kinds):
+    /// whether the repeat can have reached anyone twice.
+    pub fn replay_note(&self) -> &'static str {
+        match self {
+            Target::Outbox { .. } => {
+                "sent again after Covalynce stopped mid-send; the outbox kept one line (its key was checked)"
+            }
+            Target::Webhook { .. } => {
+                "sent again after Covalynce stopped mid-send, with the same Idempotency-Key: the receiver may have seen it twice and should drop the repeat"
+            }
+            Target::Mastodon { .. } => {
+                "sent again after Covalynce stopped mid-send, with the same Idempotency-Key: Mastodon answers a repeat with the status it already made"
+            }
+            Target::Bluesky { .. } => {
+                "sent again after Covalynce stopped mid-send: the post's record key is the publication's own, so there is one post"
+            }
+            Target::Slack { .. }
+            | Target::Discord { .. }
+            | Target::Linkedin { .. }
+            | Target::X { .. } => "not sent again: these platforms take no idempotency key",
+        }
+    }
+
     /// Sends one publication.
     pub async fn publish(&self, http: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
         match self {

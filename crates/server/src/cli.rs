@@ -235,7 +235,9 @@ pub struct ServeArgs {
     #[arg(long, env = "COVALYNCE_JOB_POLL_MS", default_value_t = 500)]
     pub job_poll_ms: u64,
     /// How long a claimed job is held before another process may take it over, in seconds.
-    #[arg(long, env = "COVALYNCE_JOB_LEASE_SECS", default_value_t = 300)]
+    /// A working process renews its leases every third of this, so it bounds how soon a
+    /// crashed process's jobs (publications mid-send) resume elsewhere.
+    #[arg(long, env = "COVALYNCE_JOB_LEASE_SECS", default_value_t = 15)]
     pub job_lease_secs: u64,
     /// Seconds shutdown waits for running jobs before giving their leases back.
     #[arg(long, env = "COVALYNCE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]

@@ -252,6 +252,14 @@ pub trait Store:
         url: Option<&str>,
         error: Option<&str>,
     ) -> Result<()>;
+    /// A publication found still `publishing` (its sender stopped mid-send) is sent again:
+    /// that is another attempt, and `note` says what the repeat may have caused. False when
+    /// it is no longer `publishing`. Durable before it returns.
+    async fn resume_publication(
+        &self,
+        id: covalynce_domain::PublicationId,
+        note: &str,
+    ) -> Result<bool>;
     /// queued → publishing, taking a slot of the channel's daily cap (UTC day) in the same
     /// transaction; durable before it returns.
     async fn begin_publication(
@@ -320,6 +328,10 @@ pub trait Store:
             .finish_jobs(worker, &[JobFinish { id, outcome }])
             .await?[0])
     }
+    /// Extends the leases of running jobs that `worker` still holds to `lease_ms` from now:
+    /// a worker renews while it works, so a lease can be short and a crashed worker's
+    /// jobs are taken over within seconds.
+    async fn renew_leases(&self, worker: &str, ids: &[JobId], lease_ms: i64) -> Result<()>;
     /// Gives a job back unfinished (shutdown): it runs again at once, and this attempt
     /// does not count.
     async fn release_job(&self, id: JobId, worker: &str) -> Result<bool>;

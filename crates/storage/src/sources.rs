@@ -85,8 +85,9 @@ macro_rules! impl_sources {
                 path: &str,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx =
-                    Self::scoped(self, &mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self
+                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
+                    .await?;
                 sqlx::query(
                     "INSERT INTO allowed_paths (workspace_id, path, created_at) VALUES ($1, $2, $3)
                      ON CONFLICT (workspace_id, path) DO NOTHING",
@@ -106,8 +107,9 @@ macro_rules! impl_sources {
                 path: &str,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx =
-                    Self::scoped(self, &mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self
+                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
+                    .await?;
                 let gone =
                     sqlx::query("DELETE FROM allowed_paths WHERE workspace_id = $1 AND path = $2")
                         .bind(ws.to_string())
@@ -124,8 +126,9 @@ macro_rules! impl_sources {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<String>> {
                 let mut conn = self.read.acquire().await?;
-                let mut tx =
-                    Self::scoped(self, &mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self
+                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
+                    .await?;
                 let paths: Vec<String> = sqlx::query_scalar(
                     "SELECT path FROM allowed_paths WHERE workspace_id = $1 ORDER BY path",
                 )

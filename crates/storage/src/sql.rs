@@ -1735,6 +1735,26 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn resume_publication(
+                &self,
+                id: covalynce_domain::PublicationId,
+                note: &str,
+            ) -> $crate::Result<bool> {
+                let mut conn = self.durable_conn().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let done = sqlx::query(
+                    "UPDATE publications SET attempts = attempts + 1, error = $1
+                     WHERE id = $2 AND status = 'publishing'",
+                )
+                .bind(note)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(done == 1)
+            }
+
             async fn begin_publication(
                 &self,
                 id: covalynce_domain::PublicationId,
@@ -1870,7 +1890,7 @@ macro_rules! impl_store {
 
             async fn stop_outboxes_naming_paths(&self, reason: &str) -> $crate::Result<u64> {
                 let mut conn = self.durable_conn().await?;
-                let mut tx = Self::scoped(self, &mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 // The settings are JSON text: a stored outbox names either "file" or "path".
                 let done = sqlx::query(
                     "UPDATE channels SET status = 'disabled', last_error = $1, last_error_at = $2
@@ -2108,6 +2128,33 @@ macro_rules! impl_store {
                 }
                 tx.commit().await?;
                 Ok(answers)
+            }
+
+            async fn renew_leases(
+                &self,
+                worker: &str,
+                ids: &[covalynce_domain::JobId],
+                lease_ms: i64,
+            ) -> $crate::Result<()> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let mut conn = self.relaxed_conn().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let now = covalynce_domain::now_millis();
+                for id in ids {
+                    sqlx::query(
+                        "UPDATE jobs SET locked_until = $1
+                         WHERE id = $2 AND locked_by = $3 AND status = 'running'",
+                    )
+                    .bind(now + lease_ms)
+                    .bind(id.to_string())
+                    .bind(worker)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn release_job(

@@ -161,12 +161,16 @@ impl Worker {
                 .await
             {
                 Ok(jobs) if !jobs.is_empty() => {
+                    // The batch's leases are renewed while it runs: they lapse only if this
+                    // process dies, and then another takes the jobs over within a lease.
+                    let heartbeat = self.heartbeat(jobs.iter().map(|j| j.id).collect());
                     let mut finished = Vec::with_capacity(jobs.len());
                     for job in jobs {
                         if let Some(outcome) = self.execute(&job).await {
                             finished.push((job, outcome));
                         }
                     }
+                    heartbeat.abort();
                     self.record(finished).await;
                 }
                 Ok(_) => {
@@ -185,6 +189,23 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Renews the leases of `ids` every third of a lease until aborted.
+    fn heartbeat(&self, ids: Vec<covalynce_domain::JobId>) -> tokio::task::JoinHandle<()> {
+        let (store, worker, lease) = (self.store.clone(), self.id.clone(), self.config.lease);
+        tokio::spawn(async move {
+            let every = (lease / 3).max(Duration::from_millis(50));
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = store
+                    .renew_leases(&worker, &ids, lease.as_millis() as i64)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not renew job leases");
+                }
+            }
+        })
     }
 
     /// Runs one claimed job; `None` when it was given back (shutdown) instead.
@@ -216,8 +237,8 @@ impl Worker {
             return Some(self.outcome(job, Err(JobError::Permanent(msg))));
         };
         let run = handlers::run(&self.context, kind, job);
-        // A job may take at most its lease; past that another worker may already run it.
-        let run = tokio::time::timeout(self.config.lease, run);
+        // A job may take at most `max_run` (its lease is renewed meanwhile).
+        let run = tokio::time::timeout(self.config.max_run, run);
         let mut shutdown = self.shutdown.clone();
         let grace = self.grace;
         let gave_up = async move {
@@ -231,7 +252,7 @@ impl Worker {
         tokio::select! {
             result = run => {
                 let result = result.unwrap_or_else(|_| Err(JobError::Retry(format!(
-                    "timed out after {} s", self.config.lease.as_secs()
+                    "timed out after {} s", self.config.max_run.as_secs()
                 ))));
                 Some(self.outcome(job, result))
             }

@@ -99,6 +99,8 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         });
     }
 
+    // What a send after a crash says on the publication (the first send may have arrived).
+    let mut resumed: Option<&'static str> = None;
     if queued {
         match store.begin_publication(id, daily_cap(&channel)).await? {
             Begin::Started => {}
@@ -126,6 +128,15 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             .await?;
         tracing::warn!(publication = %id, channel = kind, "interrupted publication: outcome unknown");
         return Ok(());
+    } else {
+        // It was being sent when its process stopped, and a repeat is harmless here: send
+        // it again, as another attempt, and say so on the publication.
+        let note = target.replay_note();
+        if !store.resume_publication(id, note).await? {
+            return Ok(());
+        }
+        tracing::warn!(publication = %id, channel = kind, "interrupted publication: sending again");
+        resumed = Some(note);
     }
 
     let post = Post {
@@ -162,12 +173,17 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         .record(started.elapsed().as_secs_f64());
     match result {
         Ok(sent) => {
+            let note = match (resumed, sent.note.as_deref()) {
+                (Some(r), Some(n)) => Some(format!("{r}; {n}")),
+                (Some(r), None) => Some(r.to_owned()),
+                (None, n) => n.map(str::to_owned),
+            };
             store
                 .set_publication(
                     id,
                     PublicationStatus::Published,
                     sent.url.as_deref(),
-                    sent.note.as_deref(),
+                    note.as_deref(),
                 )
                 .await?;
             // The last success was recorded with the publication; the health row is written

@@ -408,20 +408,31 @@ pub struct Receiver {
     pub base: String,
     pub log: Log,
     script: Arc<Mutex<Vec<u16>>>,
+    delays: Arc<Mutex<Vec<u64>>>,
 }
 
 impl Receiver {
     pub async fn start() -> Self {
         let log: Log = Arc::default();
         let script: Arc<Mutex<Vec<u16>>> = Arc::default();
-        let router = Router::new()
-            .route("/{*path}", post(receive))
-            .with_state((log.clone(), script.clone()));
+        let delays: Arc<Mutex<Vec<u64>>> = Arc::default();
+        let router = Router::new().route("/{*path}", post(receive)).with_state((
+            log.clone(),
+            script.clone(),
+            delays.clone(),
+        ));
         Self {
             base: serve(router).await,
             log,
             script,
+            delays,
         }
+    }
+
+    /// The next requests are answered only after these many milliseconds, in order (a
+    /// slow receiver: the sender is mid-send meanwhile).
+    pub fn delay_next(&self, millis: &[u64]) {
+        *self.delays.lock().unwrap() = millis.iter().rev().copied().collect();
     }
 
     /// The next requests are answered with these statuses, in order.
@@ -434,13 +445,19 @@ impl Receiver {
     }
 }
 
+type ReceiverState = (Log, Arc<Mutex<Vec<u16>>>, Arc<Mutex<Vec<u64>>>);
+
 async fn receive(
-    State((log, script)): State<(Log, Arc<Mutex<Vec<u16>>>)>,
+    State((log, script, delays)): State<ReceiverState>,
     Path(path): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     record(&log, format!("/{path}"), HashMap::new(), headers, &body);
+    let delay = delays.lock().unwrap().pop();
+    if let Some(ms) = delay {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     let status = script.lock().unwrap().pop().unwrap_or(200);
     if status == 200 {
         let n = log.lock().unwrap().len();

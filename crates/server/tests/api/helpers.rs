@@ -43,6 +43,7 @@ pub fn test_jobs_config() -> JobsConfig {
         claim_batch: 4,
         poll_interval: Duration::from_millis(50),
         lease: Duration::from_secs(30),
+        max_run: Duration::from_secs(60),
         backoff_base: Duration::from_millis(20),
         backoff_max: Duration::from_millis(200),
     }

@@ -2,6 +2,7 @@
 //! the server's files or another workspace's repositories (issue 20).
 
 use crate::draft::{commit, git};
+use crate::fakes::Receiver;
 use crate::helpers::{
     TestApp, on_both_backends, spawn_app, spawn_app_on, spawn_app_with, test_jobs_config,
 };
@@ -17,6 +18,8 @@ on_both_backends!(
     a_workspace_reads_only_the_local_repositories_the_operator_allowed_it,
     unsigned_webhook_bodies_are_bounded_and_signed_deliveries_keep_flowing,
     strangers_cannot_lock_an_owner_out_and_a_hammering_address_is_told_to_wait,
+    a_slow_send_keeps_its_lease_and_is_sent_once,
+    a_publication_cut_off_by_a_crash_resumes_within_seconds_and_says_it_was_sent_again,
 );
 
 /// An outbox channel as a release before this one stored it: naming a server path.
@@ -495,4 +498,182 @@ async fn strangers_cannot_lock_an_owner_out_and_a_hammering_address_is_told_to_w
         .unwrap();
     assert_eq!(r.status(), 200);
     app.stop().await;
+}
+
+async fn a_slow_send_keeps_its_lease_and_is_sent_once(backend: Backend) {
+    // Leases of 300 ms: without renewal, another worker would take the job over while the
+    // receiver is still answering, and send it again.
+    let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
+    let jobs = covalynce::config::JobsConfig {
+        lease: std::time::Duration::from_millis(300),
+        ..test_jobs_config()
+    };
+    let app = spawn_app_on(backend, url, dir, jobs).await;
+    let receiver = Receiver::start().await;
+    receiver.delay_next(&[1_500]);
+    let r = app
+        .post_json(
+            "/api/v1/channels",
+            &json!({"kind": "webhook", "url": format!("{}/in", receiver.base)}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let channel: Value = r.json().await.unwrap();
+    let card = a_card(&app, 1, "feat: add CSV export").await;
+    app.approve(&card, channel["data"]["id"].as_str().unwrap())
+        .await;
+    let card = app.settled(&card).await;
+    assert_eq!(card["status"], "published", "{card}");
+    assert_eq!(receiver.received().len(), 1, "sent once");
+    assert_eq!(card["publications"][0]["attempts"], 1);
+    assert!(card["publications"][0].get("note").is_none(), "{card}");
+    app.stop().await;
+}
+
+async fn a_publication_cut_off_by_a_crash_resumes_within_seconds_and_says_it_was_sent_again(
+    backend: Backend,
+) {
+    use crate::helpers::{covalynce_cmd, serve_process};
+    let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
+    let receiver = Receiver::start().await;
+    // The first send hangs at the receiver: the server is mid-send when it is killed.
+    receiver.delay_next(&[20_000]);
+    let args = ["--allow-private-targets"];
+    let (mut server, base) = serve_process(&dir, url.as_deref(), &args).await;
+    let out = covalynce_cmd(&dir, url.as_deref())
+        .args(["token", "create", "--workspace", "acme"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, base: &str, path: &str, body: Option<Value>| {
+        let mut r = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        async move { r.send().await.unwrap() }
+    };
+    let post = reqwest::Method::POST;
+    let channel: Value = call(
+        post.clone(),
+        &base,
+        "/api/v1/channels",
+        Some(json!({"kind": "webhook", "url": format!("{}/in", receiver.base)})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let channel = channel["data"]["id"].as_str().unwrap().to_owned();
+    let src: Value = call(
+        post.clone(),
+        &base,
+        "/api/v1/sources",
+        Some(json!({"kind": "github", "repo": "Codertocat/Hello-World", "secret": "s"})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let hook = src["data"]["webhook_url"].as_str().unwrap().to_owned();
+    let body = crate::helpers::push_of_commit(&format!("{:040x}", 5));
+    let r = client
+        .post(format!("{base}{hook}"))
+        .header("x-github-event", "push")
+        .header("x-github-delivery", "crash-1")
+        .header(
+            "x-hub-signature-256",
+            covalynce_sources::github::sign(b"s", &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let mut card = String::new();
+    for _ in 0..200 {
+        let cards: Value = call(reqwest::Method::GET, &base, "/api/v1/cards", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if let Some(id) = cards["data"][0]["id"].as_str() {
+            card = id.to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!card.is_empty(), "the card is drafted");
+    let r = call(
+        post.clone(),
+        &base,
+        &format!("/api/v1/cards/{card}/approve"),
+        Some(json!({"channels": [channel]})),
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    for _ in 0..400 {
+        if !receiver.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "the first send reached the receiver"
+    );
+    server.child.kill().unwrap(); // SIGKILL mid-send
+    server.child.wait().unwrap();
+
+    // Restarted with the default lease: the publication resumes within seconds.
+    let restarted = std::time::Instant::now();
+    let (_server, base) = serve_process(&dir, url.as_deref(), &args).await;
+    let mut settled = Value::Null;
+    for _ in 0..600 {
+        settled = call(
+            reqwest::Method::GET,
+            &base,
+            &format!("/api/v1/cards/{card}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        if settled["data"]["status"] == "published" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let took = restarted.elapsed();
+    assert_eq!(settled["data"]["status"], "published", "{settled}");
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "resumed after {took:?}"
+    );
+    let publication = &settled["data"]["publications"][0];
+    assert_eq!(
+        publication["attempts"], 2,
+        "both sends count: {publication}"
+    );
+    let note = publication["note"].as_str().unwrap();
+    assert!(
+        note.contains("sent again after Covalynce stopped mid-send"),
+        "{note}"
+    );
+    assert!(note.contains("may have seen it twice"), "{note}");
+    let seen = receiver.received();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[0].headers["idempotency-key"], seen[1].headers["idempotency-key"],
+        "the repeat carries the same key"
+    );
 }

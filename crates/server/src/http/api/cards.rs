@@ -60,7 +60,14 @@ pub struct PublicationView {
     #[schema(value_type = String, example = "published")]
     pub status: covalynce_domain::PublicationStatus,
     pub url: Option<String>,
+    /// The platform's words when it failed; on a published one, what else happened
+    /// (also in `note`).
     pub error: Option<String>,
+    /// On a published publication: what else happened — sent again after a crash (and
+    /// whether the receiver may have seen it twice), or only part of a thread went out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Every send counts, also one made again after a restart.
     pub attempts: i64,
     pub published_at: Option<String>,
 }
@@ -72,6 +79,10 @@ impl From<covalynce_storage::PublicationRecord> for PublicationView {
             channel_id: p.channel_id.to_string(),
             status: p.status,
             url: p.url,
+            note: p
+                .error
+                .clone()
+                .filter(|_| p.status == covalynce_domain::PublicationStatus::Published),
             error: p.error,
             attempts: p.attempts,
             published_at: p.published_at.map(time),
