@@ -23,6 +23,10 @@ pub struct PgStore {
 /// concurrent GRANTs on one table can fail with "tuple concurrently updated".
 const SETUP_LOCK: i64 = 0x636f_7661_6c79_6e63; // "covalync"
 
+/// How long a caller waits for a pooled connection before the database counts as
+/// unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
 impl PgStore {
     pub(crate) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -46,7 +50,10 @@ impl PgStore {
         let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
+            // A request waits at most this for a connection (a ping included): with the
+            // database unreachable, callers get a 503 within 2 s instead of hanging 30 s.
+            // The pool reconnects by itself once it answers again.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
         Ok(Self {

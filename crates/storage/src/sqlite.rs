@@ -39,8 +39,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .pragma("secure_delete", "ON")
-            // Another process (`covalynce watch` beside `serve`) may hold the write lock.
-            .busy_timeout(Duration::from_secs(10));
+            // Another process (`covalynce watch` beside `serve`) may hold the write lock for
+            // a short transaction; one that holds it longer makes the database unavailable
+            // (503, retry) instead of keeping a request waiting.
+            .busy_timeout(Duration::from_secs(1));
         // Checkpoints stay SQLite's automatic ones (every 1000 WAL pages, on commit):
         // measured with bench/ingest.sh, a background checkpointer or a larger threshold gave
         // no more throughput and a worse p99 (longer checkpoints stall the one writer).

@@ -30,10 +30,20 @@ pub async fn live() -> Json<Health> {
     (status = 503, body = super::problem::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state
-        .store()
-        .ready()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("not ready: {e}")))?;
-    Ok(Json(Health { status: "ready" }))
+    // An orchestrator asks often and wants an answer, not a hang: at most 1.8 s.
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_millis(1800),
+        state.store().ready(),
+    )
+    .await;
+    let why = match answer {
+        Ok(Ok(())) => return Ok(Json(Health { status: "ready" })),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "the database did not answer within 1.8 s".to_owned(),
+    };
+    tracing::warn!(why, "not ready");
+    Err(ApiError::Unavailable(format!(
+        "not ready: {}",
+        super::problem::DATABASE_DOWN
+    )))
 }

@@ -228,15 +228,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What a person is told when the database cannot be reached; the cause goes to the log.
+pub const DATABASE_DOWN: &str =
+    "the database is not answering right now; try again in a few seconds";
+
 impl From<covalynce_storage::StoreError> for ApiError {
     fn from(err: covalynce_storage::StoreError) -> Self {
-        match err {
-            covalynce_storage::StoreError::Unavailable(msg) => ApiError::Unavailable(msg),
-            covalynce_storage::StoreError::Database(sqlx::Error::PoolTimedOut) => {
-                ApiError::Unavailable("the database is busy; retry shortly".into())
-            }
-            other => ApiError::Internal(other.into()),
+        if err.is_unavailable() {
+            // The cause (a host, a timeout, a lock) is for the operator, not the caller.
+            tracing::warn!(error = %err, "database unavailable");
+            return ApiError::Unavailable(DATABASE_DOWN.into());
         }
+        ApiError::Internal(err.into())
     }
 }
 

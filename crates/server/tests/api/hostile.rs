@@ -11,6 +11,7 @@ use covalynce_domain::{ChannelId, WorkspaceSlug};
 use covalynce_storage::{Backend, NewChannel};
 use serde_json::{Value, json};
 use std::path::Path;
+use std::sync::Arc;
 
 on_both_backends!(
     an_editor_cannot_make_an_outbox_write_outside_its_folder,
@@ -676,4 +677,181 @@ async fn a_publication_cut_off_by_a_crash_resumes_within_seconds_and_says_it_was
         seen[0].headers["idempotency-key"], seen[1].headers["idempotency-key"],
         "the repeat carries the same key"
     );
+}
+
+/// A TCP forwarder to PostgreSQL that can go dark the way a network does: when down,
+/// every open connection is cut and new ones are accepted but never answered.
+struct Cable {
+    addr: std::net::SocketAddr,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    cut: Arc<tokio::sync::Notify>,
+}
+
+impl Cable {
+    async fn to(target: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let cut = Arc::new(tokio::sync::Notify::new());
+        let (target, flag, notify) = (target.to_owned(), up.clone(), cut.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let (target, flag, notify) = (target.clone(), flag.clone(), notify.clone());
+                tokio::spawn(async move {
+                    // Down: hold the connection open and silent until the cable is back.
+                    while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = notify.notified() => {}
+                    }
+                });
+            }
+        });
+        Self { addr, up, cut }
+    }
+
+    fn down(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cut.notify_waiters();
+    }
+
+    fn up(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A request's status, its body, and how long the answer took.
+async fn timed(app: &TestApp, path: &str) -> (u16, String, Option<String>, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let r = app.get(path).await;
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = r.text().await.unwrap();
+    (status, body, retry, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_database_the_server_answers_503_within_2_s_and_recovers_on_postgres() {
+    crate::helpers::bounded(120, async {
+        let (url, dir) = covalynce_storage::testing::fresh_database(Backend::Postgres).await;
+        let url = url.unwrap();
+        let (_, rest) = url.split_once('@').unwrap();
+        let (hostport, db) = rest.split_once('/').unwrap();
+        let cable = Cable::to(hostport).await;
+        let proxied = url.replace(hostport, &cable.addr.to_string());
+        assert!(proxied.ends_with(db));
+        let app = spawn_app_on(Backend::Postgres, Some(proxied), dir, test_jobs_config()).await;
+        assert_eq!(app.get("/api/v1/cards").await.status(), 200);
+
+        cable.down();
+        for path in ["/health/ready", "/api/v1/cards", "/api/v1/channels"] {
+            let (status, body, retry, took) = timed(&app, path).await;
+            assert_eq!(status, 503, "{path}: {body}");
+            assert!(
+                took < std::time::Duration::from_secs(2),
+                "{path} took {took:?}"
+            );
+            assert_eq!(retry.as_deref(), Some("5"), "{path}");
+            let problem: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(problem["type"], "/problems/unavailable");
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(
+                detail.contains("the database is not answering right now"),
+                "{detail}"
+            );
+            for internal in [
+                "pool",
+                "timed out",
+                "5432",
+                "127.0.0.1",
+                "sqlx",
+                "connection",
+            ] {
+                assert!(
+                    !detail.contains(internal),
+                    "{path} leaks {internal:?}: {detail}"
+                );
+            }
+        }
+
+        cable.up();
+        app.eventually("the server recovers by itself", || async {
+            app.get("/health/ready").await.status() == 200
+                && app.get("/api/v1/cards").await.status() == 200
+        })
+        .await;
+        app.stop().await;
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_its_sqlite_file_locked_by_another_process_writes_answer_503_and_recover() {
+    crate::helpers::bounded(120, async {
+        use sqlx::Connection;
+        let app = spawn_app(Backend::Sqlite).await;
+        let (mut hold, _) = (
+            sqlx::SqliteConnection::connect(&format!(
+                "sqlite://{}",
+                app.data_dir.join("covalynce.db").display()
+            ))
+            .await
+            .unwrap(),
+            (),
+        );
+        // Another process takes SQLite's write lock and keeps it.
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut hold)
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let r = app
+            .post_json(
+                "/api/v1/channels",
+                &json!({"kind": "outbox", "file": "x.jsonl"}),
+            )
+            .await;
+        let took = started.elapsed();
+        assert_eq!(r.status(), 503);
+        // SQLite has no network to lose: a lock held elsewhere is waited for (1 s per write,
+        // and the job workers' claims queue on the same writer), then refused plainly.
+        assert!(took < std::time::Duration::from_secs(6), "took {took:?}");
+        assert_eq!(r.headers()["retry-after"], "5");
+        let problem: Value = r.json().await.unwrap();
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("the database is not answering right now"),
+            "{detail}"
+        );
+        assert!(!detail.contains("locked"), "{detail}");
+        // Released: the same request goes through, and nothing half-done was left.
+        sqlx::query("ROLLBACK").execute(&mut hold).await.unwrap();
+        hold.close().await.unwrap();
+        assert!(
+            app.get_json("/api/v1/channels").await["data"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        let r = app
+            .post_json(
+                "/api/v1/channels",
+                &json!({"kind": "outbox", "file": "x.jsonl"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        app.stop().await;
+    })
+    .await
 }
