@@ -79,12 +79,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             store
                 .set_publication(id, PublicationStatus::Failed, None, Some(&message))
                 .await?;
-            store
-                .set_channel_health(channel.id, channel.paused_until, Some(&message), false)
-                .await?;
-            store
-                .set_channel_status(channel.workspace_id, channel.id, ChannelStatus::Disabled)
-                .await?;
+            stop_channel(store, &channel, &message).await?;
             tracing::warn!(channel = %channel.id, error = %message, "channel cannot be opened: disabled");
             return Ok(());
         }
@@ -234,12 +229,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
                 // A revoked webhook or a deleted channel stays broken: sending the channel's
                 // other publications would only repeat the refusal (and Discord bans IPs
                 // that keep sending to missing webhooks). Disabled, they wait for a person.
-                store
-                    .set_channel_health(channel.id, channel.paused_until, Some(&message), false)
-                    .await?;
-                store
-                    .set_channel_status(channel.workspace_id, channel.id, ChannelStatus::Disabled)
-                    .await?;
+                stop_channel(store, &channel, &message).await?;
                 tracing::warn!(channel = %channel.id, kind, "channel broken: disabled");
             }
             Ok(())
@@ -253,6 +243,22 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             Ok(())
         }
     }
+}
+
+/// Disables a broken channel with `why` as its last error: its other publications wait
+/// for a person instead of repeating the failure.
+async fn stop_channel(
+    store: &dyn covalynce_storage::Store,
+    channel: &ChannelRecord,
+    why: &str,
+) -> Result<(), JobError> {
+    store
+        .set_channel_health(channel.id, channel.paused_until, Some(why), false)
+        .await?;
+    store
+        .set_channel_status(channel.workspace_id, channel.id, ChannelStatus::Disabled)
+        .await?;
+    Ok(())
 }
 
 /// Publishes with a token that works.

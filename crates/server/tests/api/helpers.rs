@@ -117,15 +117,36 @@ pub async fn spawn_configured(
     }
 }
 
-/// Where the server writes workspace `slug`'s outbox file `file`: its own folder in the
-/// data dir (members name only the file).
-pub async fn outbox_file(store: &dyn Store, data_dir: &Path, slug: &str, file: &str) -> PathBuf {
-    let ws = store
+/// A token for workspace `slug` made by the real binary (`covalynce token create`), as an
+/// operator would: the last line of its output.
+pub fn cli_token(data_dir: &Path, database_url: Option<&str>, slug: &str) -> String {
+    let out = covalynce_cmd(data_dir, database_url)
+        .args(["token", "create", "--workspace", slug])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
+/// The id of workspace `slug`, which must exist.
+pub async fn workspace_id(store: &dyn Store, slug: &str) -> covalynce_domain::WorkspaceId {
+    store
         .workspace_by_slug(&WorkspaceSlug::parse(slug).unwrap())
         .await
         .unwrap()
-        .expect("the workspace exists");
-    data_dir.join("outbox").join(ws.id.to_string()).join(file)
+        .expect("the workspace exists")
+        .id
+}
+
+/// Where the server writes workspace `slug`'s outbox file `file`: its own folder in the
+/// data dir (members name only the file).
+pub async fn outbox_file(store: &dyn Store, data_dir: &Path, slug: &str, file: &str) -> PathBuf {
+    let ws = workspace_id(store, slug).await;
+    data_dir.join("outbox").join(ws.to_string()).join(file)
 }
 
 /// Every outbox line of every workspace on the server, in no particular order.
@@ -147,14 +168,9 @@ impl TestApp {
     /// The operator allows the test's workspace local repositories at or below `path`
     /// (as `covalynce paths allow --workspace acme PATH` does).
     pub async fn allow_path(&self, path: &Path) {
-        let ws = self
-            .store
-            .workspace_by_slug(&WorkspaceSlug::parse("acme").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let ws = workspace_id(self.store.as_ref(), "acme").await;
         let resolved = path.canonicalize().unwrap().display().to_string();
-        self.store.allow_path(ws.id, &resolved).await.unwrap();
+        self.store.allow_path(ws, &resolved).await.unwrap();
     }
 
     /// The file the server writes for an outbox named `file` in the test's workspace.

@@ -7,7 +7,7 @@ use crate::helpers::{
     TestApp, on_both_backends, spawn_app, spawn_app_on, spawn_app_with, test_jobs_config,
 };
 use crate::publishing::{a_card, outbox};
-use covalynce_domain::{ChannelId, WorkspaceSlug};
+use covalynce_domain::ChannelId;
 use covalynce_storage::{Backend, NewChannel};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -25,17 +25,12 @@ on_both_backends!(
 
 /// An outbox channel as a release before this one stored it: naming a server path.
 async fn legacy_outbox(app: &TestApp, path: &Path) -> String {
-    let ws = app
-        .store
-        .workspace_by_slug(&WorkspaceSlug::parse("acme").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let ws = crate::helpers::workspace_id(app.store.as_ref(), "acme").await;
     let id = ChannelId::new();
     app.store
         .insert_channel(&NewChannel {
             id,
-            workspace_id: ws.id,
+            workspace_id: ws,
             kind: "outbox".into(),
             name: "Old outbox".into(),
             config: json!({"path": path.display().to_string(), "variant": "x"}),
@@ -212,14 +207,9 @@ async fn a_workspace_reads_only_the_local_repositories_the_operator_allowed_it(b
 
     // The operator allows each workspace its own.
     app.allow_path(&ours).await;
-    let b = app
-        .store
-        .workspace_by_slug(&WorkspaceSlug::parse("bravo").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let b = crate::helpers::workspace_id(app.store.as_ref(), "bravo").await;
     let bravo_repo = root.join("bravo-repo").display().to_string();
-    app.store.allow_path(b.id, &bravo_repo).await.unwrap();
+    app.store.allow_path(b, &bravo_repo).await.unwrap();
     let r = create_git(&app, &app.token, &ours.join("rocket")).await;
     assert_eq!(r.status(), 201);
     let rocket: Value = r.json().await.unwrap();
@@ -242,15 +232,10 @@ async fn a_workspace_reads_only_the_local_repositories_the_operator_allowed_it(b
     // The operator takes Acme's allowance back: its source stops being read, and says so.
     app.watcher_has_seen(&rocket).await;
     app.watcher_has_seen(&theirs).await;
-    let a = app
-        .store
-        .workspace_by_slug(&WorkspaceSlug::parse("acme").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let a = crate::helpers::workspace_id(app.store.as_ref(), "acme").await;
     assert!(
         app.store
-            .revoke_path(a.id, &ours.display().to_string())
+            .revoke_path(a, &ours.display().to_string())
             .await
             .unwrap()
     );
@@ -534,23 +519,14 @@ async fn a_slow_send_keeps_its_lease_and_is_sent_once(backend: Backend) {
 async fn a_publication_cut_off_by_a_crash_resumes_within_seconds_and_says_it_was_sent_again(
     backend: Backend,
 ) {
-    use crate::helpers::{covalynce_cmd, serve_process};
+    use crate::helpers::serve_process;
     let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
     let receiver = Receiver::start().await;
     // The first send hangs at the receiver: the server is mid-send when it is killed.
     receiver.delay_next(&[20_000]);
     let args = ["--allow-private-targets"];
     let (mut server, base) = serve_process(&dir, url.as_deref(), &args).await;
-    let out = covalynce_cmd(&dir, url.as_deref())
-        .args(["token", "create", "--workspace", "acme"])
-        .output()
-        .unwrap();
-    let token = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned();
+    let token = crate::helpers::cli_token(&dir, url.as_deref(), "acme");
     let client = reqwest::Client::new();
     let call = |method: reqwest::Method, base: &str, path: &str, body: Option<Value>| {
         let mut r = client
