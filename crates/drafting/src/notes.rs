@@ -97,17 +97,20 @@ fn by(item: &Item) -> String {
 }
 
 pub(crate) fn noise_summary(changes: &Changeset) -> String {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
+    let mut counts: Vec<(Option<covalynce_understanding::Noise>, usize)> = Vec::new();
     for item in &changes.noise {
-        let kind = item.noise.map(|n| n.describe()).unwrap_or("other");
-        match counts.iter_mut().find(|(k, _)| *k == kind) {
+        match counts.iter_mut().find(|(k, _)| *k == item.noise) {
             Some((_, n)) => *n += 1,
-            None => counts.push((kind, 1)),
+            None => counts.push((item.noise, 1)),
         }
     }
     let parts: Vec<String> = counts
         .iter()
-        .map(|(k, n)| format!("{n} {k}{}", if *n == 1 { "" } else { "s" }))
+        .map(|(k, n)| match k {
+            Some(noise) => noise.counted(*n),
+            None if *n == 1 => "1 other".to_owned(),
+            None => format!("{n} others"),
+        })
         .collect();
     let total = changes.noise.len();
     format!(

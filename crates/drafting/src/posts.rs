@@ -288,11 +288,7 @@ fn counts_text(f: &Facts) -> String {
     if f.counts.is_empty() {
         return "no user-facing changes".to_owned();
     }
-    let parts: Vec<String> = f
-        .counts
-        .iter()
-        .map(|(c, n)| format!("{n} {}", c.heading().to_lowercase()))
-        .collect();
+    let parts: Vec<String> = f.counts.iter().map(|(c, n)| c.counted(*n)).collect();
     parts.join(", ")
 }
 
@@ -428,6 +424,41 @@ mod tests {
             url: Some("https://github.com/acme/rocket/releases/tag/v1.2.0".into()),
             date: None,
         }
+    }
+
+    #[test]
+    fn counts_read_as_english_in_every_voice_and_channel() {
+        // One fix, one test change, one docs update, one chore: each counted in the singular.
+        let c = changes(&[
+            "fix: stop crashing on empty files",
+            "test: cover empty files",
+            "docs: explain empty files",
+            "chore: tidy the build",
+        ]);
+        let notes = crate::notes::release_notes(&c, &ctx());
+        for voice in [Voice::Sassy, Voice::Plain, Voice::Technical] {
+            for channel in Channel::ALL {
+                let text = post(&c, &ctx(), voice, channel);
+                for wrong in [
+                    "1 bug fixes",
+                    "1 tests",
+                    "1 documentation,",
+                    "1 documentation)",
+                    "1 maintenance,",
+                    "1 maintenance)",
+                    "fixs",
+                ] {
+                    assert!(
+                        !text.contains(wrong),
+                        "{voice:?} {channel:?} says {wrong:?}: {text}"
+                    );
+                }
+            }
+        }
+        let technical = post(&c, &ctx(), Voice::Technical, Channel::Slack);
+        assert!(technical.contains("1 bug fix"), "{technical}");
+        assert!(technical.contains("1 test change"), "{technical}");
+        assert!(!notes.contains("fixs"), "{notes}");
     }
 
     #[test]

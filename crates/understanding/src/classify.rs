@@ -24,6 +24,18 @@ pub enum Noise {
 }
 
 impl Noise {
+    /// "1 typo fix", "4 typo fixes": how many commits of this kind were left out.
+    pub fn counted(self, n: usize) -> String {
+        let many = match self {
+            Noise::Merge => "merges",
+            Noise::VersionBump => "version bumps",
+            Noise::DependencyBump => "dependency updates",
+            Noise::CiOnly => "CI-only changes",
+            Noise::TypoOnly => "typo fixes",
+        };
+        format!("{n} {}", if n == 1 { self.describe() } else { many })
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Noise::Merge => "merge",

@@ -65,6 +65,22 @@ impl Category {
         }
     }
 
+    /// How many changes of this kind, in words a post can use: "1 bug fix", "3 bug fixes"
+    /// (never "1 bug fixes" or "2 maintenance").
+    pub fn counted(self, n: usize) -> String {
+        let (one, many) = match self {
+            Category::Feature => ("new feature", "new features"),
+            Category::Fix => ("bug fix", "bug fixes"),
+            Category::Performance => ("speed-up", "speed-ups"),
+            Category::Security => ("security fix", "security fixes"),
+            Category::Docs => ("documentation update", "documentation updates"),
+            Category::Refactor => ("refactor", "refactors"),
+            Category::Test => ("test change", "test changes"),
+            Category::Chore => ("maintenance change", "maintenance changes"),
+        };
+        format!("{n} {}", if n == 1 { one } else { many })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Feature => "feature",
@@ -297,6 +313,26 @@ fn absorb(existing: &mut Item, item: Item) {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn counts_are_singular_for_one_and_plural_otherwise(n in 0usize..100_000, c in 0usize..8, k in 0usize..5) {
+            let category = Category::ALL[c];
+            let noise = [Noise::Merge, Noise::VersionBump, Noise::DependencyBump, Noise::CiOnly, Noise::TypoOnly][k];
+            for text in [category.counted(n), noise.counted(n)] {
+                let noun = text.strip_prefix(&format!("{n} ")).expect("starts with the count");
+                prop_assert!(!noun.is_empty());
+                prop_assert!(!noun.contains("fixs"));
+                if n == 1 {
+                    prop_assert!(!noun.ends_with('s') || noun.ends_with("ss"), "{}", text);
+                } else {
+                    prop_assert!(noun.ends_with('s'), "{}", text);
+                }
+            }
+        }
+    }
+
     use super::*;
 
     fn commit(id: u8, message: &str, files: &[&str]) -> Commit {
