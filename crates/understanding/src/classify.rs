@@ -397,7 +397,59 @@ fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
                     | "pnpm-lock.yaml"
             ) || name.starts_with("version")
         });
-    release_words && (files.is_empty() || version_files_only)
+    (release_words && (files.is_empty() || version_files_only)) || is_release_bookkeeping(lower)
+}
+
+/// Release bookkeeping whatever files it touched (a squashed release PR also regenerates
+/// docs, lockfiles and packaging): "Release 1.58.0 (#3686)", "Bump version to v0.24.0",
+/// "Update CHANGELOG.md for v0.24.0", "Update changelog and version for prerelease", and a
+/// package-and-version subject as monorepos write them ("Globset-0.4.20", "pkg@1.2.3").
+/// Each needs a version or release word beside the verb, so "Add --version flag" and
+/// "Release notes render tables" stay changes.
+fn is_release_bookkeeping(lower: &str) -> bool {
+    let versioned = has_version_number(lower);
+    let first = lower.split_whitespace().next().unwrap_or_default();
+    (matches!(first, "release" | "release:" | "releasing" | "prepare") && versioned)
+        || ((lower.starts_with("bump ")
+            || lower.starts_with("set ")
+            || lower.starts_with("update "))
+            && lower.contains("version")
+            && (versioned || lower.contains("release")))
+        || (lower.contains("changelog")
+            && (versioned || lower.contains("version") || lower.contains("release")))
+        || looks_like_package_version(lower)
+}
+
+/// A `1.2` or `1.2.3` somewhere (optionally after `v`).
+fn has_version_number(lower: &str) -> bool {
+    lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .map(|w| w.trim_start_matches('v').trim_end_matches('.'))
+        .any(|w| {
+            let parts: Vec<&str> = w.split('.').collect();
+            parts.len() >= 2
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        })
+}
+
+/// `globset-0.4.20`, `@scope/pkg@1.2.3`, `ignore 0.4.33`: a package's name and version as the
+/// whole subject.
+fn looks_like_package_version(lower: &str) -> bool {
+    let s = lower.trim();
+    if s.split_whitespace().count() > 2 || s.len() > 60 {
+        return false;
+    }
+    let Some(at) = s.rfind(['-', '@', ' ']) else {
+        return false;
+    };
+    let (name, version) = (&s[..at], &s[at + 1..]);
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '@' | '.'))
+        && looks_like_bare_version(version)
 }
 
 /// `v1.2.3`, `1.2.3`, `Release 1.2.0-rc.1` as the whole subject.
@@ -569,6 +621,42 @@ mod tests {
             let i = classify_commit(&commit(msg, files));
             assert_eq!(i.category, *expected, "{msg}");
             assert_eq!(i.noise, None, "{msg}");
+        }
+    }
+
+    #[test]
+    fn release_bookkeeping_is_never_a_change_whatever_files_it_touched() {
+        let many = &[
+            "CHANGELOG.md",
+            "Cargo.toml",
+            "Cargo.lock",
+            "doc/rg.1.txt.tpl",
+            "pkg/brew/ripgrep.rb",
+        ];
+        for subject in [
+            "Release 1.58.0 (#3686)",
+            "Bump version to v0.24.0",
+            "Update CHANGELOG.md for v0.24.0",
+            "Update changelog and version and engine for prerelease",
+            "Globset-0.4.20",
+            "ignore-0.4.33",
+            "@tailwindcss/oxide@4.3.3",
+            "release: v2.3.0",
+        ] {
+            let item = classify_commit(&commit(subject, many));
+            assert_eq!(item.noise, Some(Noise::VersionBump), "{subject}");
+        }
+        for change in [
+            "Add --version flag",
+            "Release notes render tables",
+            "fix: release the lock on error",
+            "Show the version in --help",
+            "feat: add a changelog command",
+            "Update README",
+            "Handle 1.5x scaling",
+        ] {
+            let item = classify_commit(&commit(change, &["src/main.rs"]));
+            assert_eq!(item.noise, None, "{change}");
         }
     }
 
