@@ -76,6 +76,12 @@ pub fn classify_commit(commit: &Commit) -> Item {
             c.description.clone(),
         ),
         None => {
+            // "searcher: fix panic when…", "ignore,globset: increase pool capacity": the
+            // component is the scope, not the first words of the title.
+            let (component, text) = match component_prefix(text) {
+                Some((component, rest)) => (Some(component.to_owned()), rest),
+                None => (None, text),
+            };
             let mut category = infer_category(text, &commit.files);
             // A change that adds a flag, an endpoint or public API is a feature, whatever
             // its wording.
@@ -87,7 +93,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
             {
                 category = Category::Feature;
             }
-            (category, None, None, text.to_owned())
+            (category, component, None, text.to_owned())
         }
     };
     let title = strip_pr_suffix(&title, pr);
@@ -400,6 +406,25 @@ fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
     (release_words && (files.is_empty() || version_files_only)) || is_release_bookkeeping(lower)
 }
 
+/// `component: rest` as projects without Conventional Commits write it (ripgrep's
+/// `searcher: …`, `ignore,globset: …`, `crates/cli: …`): a short name or comma/slash list
+/// of names, lower case (or one capital first letter when it is a list), then the title.
+/// A capitalised single word (`Note: …`, `WIP: …`) is not a component.
+fn component_prefix(subject: &str) -> Option<(&str, &str)> {
+    let (head, rest) = subject.split_once(": ")?;
+    let rest = rest.trim();
+    let list = head.contains([',', '/']);
+    let shape = !head.is_empty()
+        && head.len() <= 30
+        && rest.len() >= 3
+        && head
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ',' | '/' | '_' | '-' | '.'))
+        && head.chars().skip(1).all(|c| !c.is_ascii_uppercase())
+        && (list || !head.starts_with(|c: char| c.is_ascii_uppercase()));
+    shape.then_some((head, rest))
+}
+
 /// Release bookkeeping whatever files it touched (a squashed release PR also regenerates
 /// docs, lockfiles and packaging): "Release 1.58.0 (#3686)", "Bump version to v0.24.0",
 /// "Update CHANGELOG.md for v0.24.0", "Update changelog and version for prerelease", and a
@@ -621,6 +646,32 @@ mod tests {
             let i = classify_commit(&commit(msg, files));
             assert_eq!(i.category, *expected, "{msg}");
             assert_eq!(i.noise, None, "{msg}");
+        }
+    }
+
+    #[test]
+    fn a_component_prefix_is_the_scope_not_the_start_of_the_title() {
+        let i = classify_commit(&commit(
+            "searcher: fix panic when searching empty files",
+            &["crates/searcher/src/lib.rs"],
+        ));
+        assert_eq!(i.scope.as_deref(), Some("searcher"));
+        assert_eq!(i.title, "Fix panic when searching empty files");
+        assert_eq!(i.category, Category::Fix);
+        let i = classify_commit(&commit(
+            "Ignore,globset: increase pool capacity",
+            &["crates/ignore/src/lib.rs"],
+        ));
+        assert_eq!(i.scope.as_deref(), Some("Ignore,globset"));
+        assert_eq!(i.title, "Increase pool capacity");
+        for whole in [
+            "Note: this breaks nothing",
+            "WIP: try a new parser",
+            "Make it: faster",
+        ] {
+            let i = classify_commit(&commit(whole, &["src/lib.rs"]));
+            assert_eq!(i.scope, None, "{whole}");
+            assert_eq!(i.title, whole, "{whole}");
         }
     }
 
