@@ -182,8 +182,12 @@ impl Worker {
                 }
                 Err(e) => {
                     tracing::warn!(worker = %self.id, error = %e, "claiming jobs failed");
+                    // A database that is down or locked is not hammered: at least a second
+                    // between tries (on SQLite a claim that waits for a lock held elsewhere
+                    // also holds the one writer that requests need).
+                    let pause = (self.config.poll_interval * 4).max(Duration::from_secs(1));
                     tokio::select! {
-                        _ = tokio::time::sleep(self.config.poll_interval * 4) => {}
+                        _ = tokio::time::sleep(pause) => {}
                         _ = self.shutdown.changed() => {}
                     }
                 }
