@@ -1472,6 +1472,17 @@ async fn deleting_a_user_or_workspace_removes_their_data(store: Arc<dyn Store>) 
     );
 }
 
+/// A fresh PostgreSQL database as the harness prepares it (migrated by its owner), the
+/// store on the runtime role, its URL and the scope key the store proves its scopes with.
+async fn runtime_store() -> (PgStore, String, ScopeKey) {
+    let (url, dir) = testing::fresh_database(Backend::Postgres).await;
+    let url = url.unwrap();
+    let key = testing::scope_key_of(&dir);
+    let store = PgStore::connect(&url, key.clone(), None).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, url, key)
+}
+
 /// Row level security on PostgreSQL: defence in depth behind every query's own
 /// `workspace_id = $1`. A session that names a workspace sees and changes only that
 /// workspace's rows even when a query forgets its filter; one that names none sees no
@@ -1481,11 +1492,7 @@ async fn deleting_a_user_or_workspace_removes_their_data(store: Arc<dyn Store>) 
 async fn postgres_row_level_security_confines_each_transaction_to_its_workspace() {
     use sqlx::{Connection, Row};
     tokio::time::timeout(Duration::from_secs(60), async {
-        let (url, dir) = testing::fresh_database(Backend::Postgres).await;
-        let url = url.unwrap();
-        let key = testing::scope_key_of(&dir);
-        let store = PgStore::connect(&url, key.clone(), None).await.unwrap();
-        store.migrate().await.unwrap();
+        let (store, url, key) = runtime_store().await;
         let acme = workspace(&store, "acme").await;
         let globex = workspace(&store, "globex").await;
         let acme_cards = green_cards(&store, &acme, 2).await;
@@ -1695,11 +1702,7 @@ fn nothing() -> Vec<(&'static str, i64)> {
 async fn postgres_the_application_role_cannot_widen_its_own_scope() {
     use sqlx::Connection;
     tokio::time::timeout(Duration::from_secs(60), async {
-        let (url, dir) = testing::fresh_database(Backend::Postgres).await;
-        let url = url.unwrap();
-        let key = testing::scope_key_of(&dir);
-        let store = PgStore::connect(&url, key.clone(), None).await.unwrap();
-        store.migrate().await.unwrap();
+        let (store, url, key) = runtime_store().await;
         let t = two_tenants(&store).await;
         let (acme, globex) = (t.acme.id.to_string(), t.globex.id.to_string());
 
@@ -1837,10 +1840,7 @@ async fn postgres_the_application_role_cannot_widen_its_own_scope() {
 async fn postgres_people_sessions_and_payments_follow_the_scope_that_fits_them() {
     use sqlx::Connection;
     tokio::time::timeout(Duration::from_secs(60), async {
-        let (url, dir) = testing::fresh_database(Backend::Postgres).await;
-        let url = url.unwrap();
-        let key = testing::scope_key_of(&dir);
-        let store = PgStore::connect(&url, key.clone(), None).await.unwrap();
+        let (store, url, key) = runtime_store().await;
         let t = two_tenants(&store).await;
         let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
 

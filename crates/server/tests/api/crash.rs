@@ -3,7 +3,7 @@
 //! two PostgreSQL replicas sharing the data dir (each workspace's outbox file in its own
 //! folder there).
 
-use crate::helpers::{bounded, covalynce_cmd, push_of_commit, serve_process};
+use crate::helpers::{bounded, push_of_commit, serve_process};
 use covalynce_storage::Backend;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -20,16 +20,7 @@ async fn crash_and_recover(backend: Backend, replicas: usize) {
     // Four workspaces (the SOLO plan drafts 5 cards each): 20 cards to publish.
     let mut approvals: Vec<(String, String, String)> = Vec::new(); // (token, card, channel)
     for w in 0..4 {
-        let out = covalynce_cmd(&dir, url.as_deref())
-            .args(["token", "create", "--workspace", &format!("ws{w}")])
-            .output()
-            .unwrap();
-        let token = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap()
-            .to_owned();
+        let token = crate::helpers::cli_token(&dir, url.as_deref(), &format!("ws{w}"));
         let src: Value = client
             .post(format!("{base}/api/v1/sources"))
             .bearer_auth(&token)
@@ -71,29 +62,7 @@ async fn crash_and_recover(backend: Backend, replicas: usize) {
                 .await
                 .unwrap();
         }
-        let mut cards = Vec::new();
-        for _ in 0..200 {
-            let r: Value = client
-                .get(format!("{base}/api/v1/cards"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            cards = r["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["id"].as_str().unwrap().to_owned())
-                .collect();
-            if cards.len() == 5 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert_eq!(cards.len(), 5);
+        let cards = crate::helpers::drafted_cards(&client, &base, &token, 5).await;
         for card in cards {
             approvals.push((token.clone(), card, channel.clone()));
         }

@@ -132,6 +132,40 @@ pub fn cli_token(data_dir: &Path, database_url: Option<&str>, slug: &str) -> Str
         .to_owned()
 }
 
+/// Polls a server process's `GET /api/v1/cards` until it lists `n` cards (10 s at most);
+/// their ids.
+pub async fn drafted_cards(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    n: usize,
+) -> Vec<String> {
+    let mut cards = Vec::new();
+    for _ in 0..200 {
+        let r: serde_json::Value = client
+            .get(format!("{base}/api/v1/cards"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        cards = r["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        if cards.len() == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(cards.len(), n, "the cards are drafted");
+    cards
+}
+
 /// The id of workspace `slug`, which must exist.
 pub async fn workspace_id(store: &dyn Store, slug: &str) -> covalynce_domain::WorkspaceId {
     store

@@ -574,20 +574,9 @@ async fn a_publication_cut_off_by_a_crash_resumes_within_seconds_and_says_it_was
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let mut card = String::new();
-    for _ in 0..200 {
-        let cards: Value = call(reqwest::Method::GET, &base, "/api/v1/cards", None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if let Some(id) = cards["data"][0]["id"].as_str() {
-            card = id.to_owned();
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(!card.is_empty(), "the card is drafted");
+    let card = crate::helpers::drafted_cards(&client, &base, &token, 1)
+        .await
+        .remove(0);
     let r = call(
         post.clone(),
         &base,
