@@ -163,13 +163,30 @@ pub fn strategy(recent: &[EventInput], project: &str, voice: Voice) -> Option<Ca
 fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
     let d = event.data;
     let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
+    // What a local source read from the repository itself: the project's own name, its
+    // topics, and (for a release) how its notes select and cite.
     let mut ctx = Context {
-        project: event.repo.to_owned(),
+        project: s("project_name")
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| event.repo.to_owned()),
+        hashtags: d["hashtags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        style: serde_json::from_value(d["house_style"].clone()).ok(),
         ..Context::default()
     };
     let commits = match event.kind {
         EventKind::Push => {
-            ctx.url = s("compare_url");
+            ctx.url = s("compare_url").or_else(|| s("repo_url"));
+            // The branch it landed on: a local source names it, GitHub sends the ref.
+            ctx.branch = s("branch").or_else(|| {
+                s("ref").and_then(|r| r.strip_prefix("refs/heads/").map(str::to_owned))
+            });
             commits_from(d)
         }
         EventKind::PullRequestMerged => {
@@ -186,6 +203,7 @@ fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
             }]
         }
         EventKind::Release => {
+            ctx.style.get_or_insert_with(Default::default);
             ctx.url = s("url");
             ctx.version = s("tag").filter(|t| !t.is_empty());
             // A release's own notes list its changes; each bullet is understood like a
@@ -229,6 +247,7 @@ fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
             }
         }
         EventKind::Tag => {
+            ctx.style.get_or_insert_with(Default::default);
             ctx.version = s("tag");
             ctx.url = s("url");
             let commits = commits_from(d);

@@ -10,7 +10,7 @@ mod length;
 mod notes;
 mod posts;
 
-use covalynce_understanding::Changeset;
+use covalynce_understanding::{Changeset, HouseStyle};
 use serde::{Deserialize, Serialize};
 
 pub use length::{grapheme_count, mastodon_length, x_weighted_length};
@@ -100,14 +100,26 @@ impl Channel {
 /// What the drafts are about, beyond the commits themselves.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Context {
-    /// How to name the project: `owner/name` or the repository's directory name.
+    /// How the project calls itself: the name in its manifest or README title, else
+    /// `owner/name` or the repository's directory name.
     pub project: String,
     /// The tag or version, when drafting a release.
     pub version: Option<String>,
-    /// A link for readers: the release page or the compare view.
+    /// The branch the changes landed on, when drafting a push (never guessed).
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// A link for readers: the release page, else the compare view, else the repository.
     pub url: Option<String>,
     /// `YYYY-MM-DD` of the release, for the notes' heading.
     pub date: Option<String>,
+    /// How the project's own release notes select and cite. `None` lists and cites
+    /// everything (a team's view of a push); releases without past notes get
+    /// [`HouseStyle::default`].
+    #[serde(default)]
+    pub style: Option<HouseStyle>,
+    /// Hashtags (without `#`) from the project's language and topics; none when unknown.
+    #[serde(default)]
+    pub hashtags: Vec<String>,
 }
 
 /// Everything drafted for one change.

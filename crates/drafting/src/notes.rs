@@ -3,10 +3,11 @@
 //! listed.
 
 use crate::Context;
-use covalynce_understanding::{Category, Changeset, Item};
+use covalynce_understanding::{Category, Changeset, HouseStyle, Item};
 use std::fmt::Write;
 
 pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
+    let style = ctx.style.as_ref();
     let mut out = String::new();
     let heading = match (&ctx.version, &ctx.date) {
         (Some(v), Some(d)) => format!("{v} ({d})"),
@@ -23,12 +24,15 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
         let _ = writeln!(out, "### ⚠️ Breaking changes\n");
         for item in &breaking {
             let note = item.breaking.as_deref().unwrap_or(&item.title);
-            let _ = writeln!(out, "- {}{}{}", scope(item), note, refs(item));
+            let _ = writeln!(out, "- {}{}{}", scope(item), note, refs(item, style));
         }
         out.push('\n');
     }
     for category in Category::ALL {
-        let items: Vec<&Item> = changes.in_category(category).collect();
+        let items: Vec<&Item> = changes
+            .in_category(category)
+            .filter(|i| listed(i, style))
+            .collect();
         if items.is_empty() {
             continue;
         }
@@ -39,18 +43,18 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
                 "- {}{}{}{}{}",
                 scope(item),
                 item.title,
-                refs(item),
+                refs(item, style),
                 by(item),
                 details(item)
             );
         }
         out.push('\n');
     }
-    if changes.items.is_empty() {
+    if !changes.items.iter().any(|i| listed(i, style)) {
         let _ = writeln!(out, "No user-facing changes.\n");
     }
-    if !changes.noise.is_empty() {
-        let _ = writeln!(out, "_{}_\n", noise_summary(changes));
+    if let Some(summary) = unlisted_summary(changes, style) {
+        let _ = writeln!(out, "_{summary}_\n");
     }
     let people = changes.contributors();
     if !people.is_empty() {
@@ -66,15 +70,34 @@ fn scope(item: &Item) -> String {
         .unwrap_or_default()
 }
 
-/// ` (#12, #7)`, or the short commit id when nothing is referenced.
-fn refs(item: &Item) -> String {
+/// Whether the notes list `item`: breaking changes always; otherwise what the project's
+/// own notes list (everything, without a style).
+pub(crate) fn listed(item: &Item, style: Option<&HouseStyle>) -> bool {
+    item.breaking.is_some() || style.is_none_or(|s| s.lists(item.category))
+}
+
+/// What an entry cites: everything known, or what the house style cites.
+pub(crate) fn cited(item: &Item, style: Option<&HouseStyle>) -> Vec<u64> {
+    match style {
+        Some(s) => s.cites(item),
+        None => item.refs.clone(),
+    }
+}
+
+/// ` (#12, #7)`; the short commit id when nothing is referenced at all; nothing when the
+/// house style cites none of what is known.
+fn refs(item: &Item, style: Option<&HouseStyle>) -> String {
     if item.refs.is_empty() {
-        item.commits
+        return item
+            .commits
             .first()
             .map(|c| format!(" ({})", c.get(..7).unwrap_or(c)))
-            .unwrap_or_default()
+            .unwrap_or_default();
+    }
+    let list: Vec<String> = cited(item, style).iter().map(|r| format!("#{r}")).collect();
+    if list.is_empty() {
+        String::new()
     } else {
-        let list: Vec<String> = item.refs.iter().map(|r| format!("#{r}")).collect();
         format!(" ({})", list.join(", "))
     }
 }
@@ -96,7 +119,10 @@ fn by(item: &Item) -> String {
     }
 }
 
-pub(crate) fn noise_summary(changes: &Changeset) -> String {
+/// One line for everything not listed: the noise by reason, then the kinds of change the
+/// house style does not list ("14 commits not listed: 6 dependency bumps, 1 version bump,
+/// 5 refactors, 2 test changes."). `None` when everything is listed.
+pub(crate) fn unlisted_summary(changes: &Changeset, style: Option<&HouseStyle>) -> Option<String> {
     let mut counts: Vec<(Option<covalynce_understanding::Noise>, usize)> = Vec::new();
     for item in &changes.noise {
         match counts.iter_mut().find(|(k, _)| *k == item.noise) {
@@ -104,7 +130,7 @@ pub(crate) fn noise_summary(changes: &Changeset) -> String {
             None => counts.push((item.noise, 1)),
         }
     }
-    let parts: Vec<String> = counts
+    let mut parts: Vec<String> = counts
         .iter()
         .map(|(k, n)| match k {
             Some(noise) => noise.counted(*n),
@@ -112,12 +138,24 @@ pub(crate) fn noise_summary(changes: &Changeset) -> String {
             None => format!("{n} others"),
         })
         .collect();
-    let total = changes.noise.len();
-    format!(
-        "{total} commit{} not listed: {}.",
-        if total == 1 { "" } else { "s" },
-        parts.join(", ")
-    )
+    let mut total = changes.noise.len();
+    for category in Category::ALL {
+        let n = changes
+            .in_category(category)
+            .filter(|i| !listed(i, style))
+            .count();
+        if n > 0 {
+            parts.push(category.counted(n));
+            total += n;
+        }
+    }
+    (total > 0).then(|| {
+        format!(
+            "{total} {} not listed: {}.",
+            if total == 1 { "change" } else { "changes" },
+            parts.join(", ")
+        )
+    })
 }
 
 pub(crate) fn join_and(items: &[String]) -> String {
@@ -175,6 +213,7 @@ mod tests {
                 version: Some("v1.2.0".into()),
                 url: Some("https://github.com/acme/rocket/compare/v1.1.0...v1.2.0".into()),
                 date: Some("2026-11-22".into()),
+                ..Context::default()
             },
         );
         let expected = "## v1.2.0 (2026-11-22)
@@ -197,11 +236,58 @@ mod tests {
 
 - Explain flags (04aaaaa) by Ada
 
-_1 commit not listed: 1 dependency update._
+_1 change not listed: 1 dependency update._
 
 Thanks to Ada and Grace.
 ";
         assert_eq!(notes, expected);
+    }
+
+    /// A project whose notes cite the issues a change fixes, never its pull request, and
+    /// never list refactors or test work: the drafted notes (and so the team posts) do the
+    /// same, and count what they leave out.
+    #[test]
+    fn notes_select_and_cite_in_the_house_style() {
+        let changes = understand(&[
+            commit(
+                1,
+                "Fix crash on empty repo (#2101)\n\nfixes #2001",
+                "Ada",
+                &["src/a.rs"],
+            ),
+            commit(2, "refactor: split app state (#2104)", "Ada", &["src/d.rs"]),
+            commit(3, "Add blame search (#2102)", "Grace", &["src/b.rs"]),
+        ]);
+        let style = covalynce_understanding::HouseStyle {
+            cites_prs: false,
+            cites_issues: true,
+            lists: vec![Category::Feature, Category::Fix],
+            learned_from: 3,
+        };
+        let ctx = Context {
+            project: "gitui".into(),
+            version: Some("v0.27.0".into()),
+            style: Some(style),
+            ..Context::default()
+        };
+        let notes = release_notes(&changes, &ctx);
+        assert!(
+            notes.contains("- Fix crash on empty repo (#2001) by Ada"),
+            "{notes}"
+        );
+        assert!(notes.contains("- Add blame search by Grace"), "{notes}");
+        for absent in ["#2101", "#2102", "#2104", "Split app state"] {
+            assert!(!notes.contains(absent), "{absent} in {notes}");
+        }
+        assert!(
+            notes.contains("_1 change not listed: 1 refactor._"),
+            "{notes}"
+        );
+        for channel in [crate::Channel::Slack, crate::Channel::Discord] {
+            let team = crate::posts::post(&changes, &ctx, crate::Voice::Plain, channel);
+            assert!(team.contains("#2001") && !team.contains("#2101"), "{team}");
+            assert!(!team.contains("#2104"), "{team}");
+        }
     }
 
     #[test]

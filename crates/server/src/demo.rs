@@ -68,9 +68,18 @@ pub async fn seed(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Option<S
                 .last()
                 .map(|c| c.id.clone())
                 .unwrap_or_default();
-            events.push(tag_event(&repo, &project, tag, &sha, &range.commits));
+            events.push(tag_event(
+                &repo,
+                &project,
+                tag,
+                &sha,
+                range.from.as_deref(),
+                &range.commits,
+            ));
         }
-        // The latest commits, each as its own push, oldest first: a stack of cards.
+        // The latest commits, each as its own push, oldest first: a stack of cards. They
+        // landed on the checked-out branch (said in the posts: never a guessed "main").
+        let branch = repo.head()?.and_then(|(_, b)| b);
         let mut recent = repo.log("HEAD", 8)?;
         recent.retain(|c| !c.is_merge);
         recent.reverse();
@@ -80,7 +89,7 @@ pub async fn seed(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Option<S
             events.push(push_event(
                 &repo,
                 &project,
-                None,
+                branch.as_deref(),
                 before.as_deref(),
                 &id,
                 std::slice::from_ref(&commit),

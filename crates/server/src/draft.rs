@@ -2,7 +2,10 @@
 
 use anyhow::Context as _;
 use covalynce_drafting::{Channel, Context, Drafts, Voice};
-use covalynce_understanding::{Changeset, understand};
+use covalynce_sources::git::Repo;
+use covalynce_understanding::{
+    Changeset, HouseStyle, PROJECT_FILES, ProjectFacts, note_sections, understand,
+};
 use serde::Serialize;
 use std::path::Path;
 
@@ -48,13 +51,24 @@ pub fn draft(req: &Request) -> anyhow::Result<Output> {
         (None, Some(from)) => format!("https://github.com/{s}/compare/{from}...{}", range.to),
         (None, None) => format!("https://github.com/{s}/commits/{}", range.to),
     });
+    let facts = project_facts(&repo, req.to);
+    let style = match &range.from {
+        Some(from) => house_style(&repo, from),
+        None => HouseStyle::default(),
+    };
     let context = Context {
-        project: slug.map(|s| s.to_string()).unwrap_or_else(|| repo.name()),
+        project: facts
+            .name
+            .or_else(|| slug.map(|s| s.to_string()))
+            .unwrap_or_else(|| repo.name()),
         version,
         url,
         date: range
             .to_time
             .map(|t| covalynce_domain::time::format_rfc3339(t)[..10].to_owned()),
+        style: Some(style),
+        hashtags: facts.hashtags,
+        branch: None,
     };
     let drafts = covalynce_drafting::draft(&changes, &context, req.voice);
     Ok(Output {
@@ -62,6 +76,62 @@ pub fn draft(req: &Request) -> anyhow::Result<Output> {
         drafts,
         context,
     })
+}
+
+/// The project's name and topics from the root files at `rev`.
+pub fn project_facts(repo: &Repo, rev: &str) -> ProjectFacts {
+    covalynce_understanding::project_facts(&repo.root_files(rev, |n| {
+        PROJECT_FILES.contains(&n) || n.ends_with(".gemspec")
+    }))
+}
+
+/// How the project's own release notes select and cite, learned from up to three past
+/// releases in its notes file as it stood at `from` (never from what the range adds to it).
+/// The defaults without a notes file, or when none of its releases is a tag here.
+pub fn house_style(repo: &Repo, from: &str) -> HouseStyle {
+    let Some(notes) = repo.notes_at(from) else {
+        return HouseStyle::default();
+    };
+    let tags = repo.tag_names().unwrap_or_default();
+    let tag_of = |version: &str| {
+        [format!("v{version}"), version.to_owned()]
+            .into_iter()
+            .find(|t| tags.contains_key(t))
+    };
+    // Each release's range starts at the release the notes list before it (not the
+    // nearest tag in history: a maintenance line merged back, like monolog's 2.x, would
+    // make 3.8.0's range hundreds of commits long).
+    // Only releases made by then: a notes file may already name the next major release
+    // ("## 4.0.0 - Upcoming") whose tag exists today.
+    let by_then = repo.commit_time(from).unwrap_or(i64::MAX);
+    let mut sections: Vec<(i64, String, String)> = note_sections(&notes)
+        .into_iter()
+        .take(12)
+        .filter_map(|(version, section)| tag_of(&version).map(|t| (t, section)))
+        .filter_map(|(tag, section)| {
+            let time = repo.commit_time(&tag).filter(|t| *t <= by_then)?;
+            Some((time, tag, section))
+        })
+        .collect();
+    // Newest first, whichever way the file is written.
+    sections.sort_by_key(|(time, ..)| std::cmp::Reverse(*time));
+    let plain = repo.plain();
+    let mut past = Vec::new();
+    for pair in sections.windows(2) {
+        let ((_, tag, section), (_, previous, _)) = (&pair[0], &pair[1]);
+        let Ok(range) = plain.range(Some(previous), tag) else {
+            continue;
+        };
+        // A huge range teaches little more than a normal one and costs seconds.
+        if range.commits.is_empty() || range.commits.len() > 2000 {
+            continue;
+        }
+        past.push((understand(&range.commits), section.clone()));
+        if past.len() == 3 {
+            break;
+        }
+    }
+    covalynce_understanding::learn_house_style(&past)
 }
 
 #[derive(Serialize)]
@@ -87,6 +157,8 @@ struct JsonOutput<'a> {
     /// everything drafted). Anything here means: rotate it.
     secrets: Vec<&'static str>,
     posts: std::collections::BTreeMap<&'static str, &'a str>,
+    /// What the project's own notes list and cite, and how many past releases said so.
+    house_style: Option<&'a HouseStyle>,
 }
 
 pub fn render(out: &Output, format: Format) -> String {
@@ -118,6 +190,7 @@ pub fn render(out: &Output, format: Format) -> String {
                     .iter()
                     .map(|(c, t)| (c.as_str(), t.as_str()))
                     .collect(),
+                house_style: out.context.style.as_ref(),
             };
             serde_json::to_string_pretty(&json).expect("serialising plain data") + "\n"
         }

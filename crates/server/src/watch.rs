@@ -76,7 +76,14 @@ fn scan(path: &Path, cursor: Option<Cursor>) -> anyhow::Result<(Vec<NewEvent>, C
     for (name, sha) in &tags {
         if prev.tags.get(name) != Some(sha) {
             let range = repo.range(None, name)?;
-            events.push(tag_event(&repo, &project, name, sha, &range.commits));
+            events.push(tag_event(
+                &repo,
+                &project,
+                name,
+                sha,
+                range.from.as_deref(),
+                &range.commits,
+            ));
         }
     }
     Ok((events, now))
@@ -120,6 +127,7 @@ pub(crate) fn push_event(
 ) -> NewEvent {
     let slug = repo.github_slug();
     let head = commits.last();
+    let facts = crate::draft::project_facts(repo, after);
     NewEvent {
         kind: EventKind::Push,
         // The same key a GitHub webhook gives this push: watching a repository and
@@ -136,18 +144,29 @@ pub(crate) fn push_event(
             "repo_url": slug.as_ref().map(|s| format!("https://github.com/{s}")),
             "commits": commits.iter().map(commit_json).collect::<Vec<_>>(),
             "local": true,
+            "project_name": facts.name,
+            "hashtags": facts.hashtags,
         }),
     }
 }
 
+/// A tag's event: its commits since the previous tag (`from`), and what drafting it needs
+/// from the repository itself: the project's name and topics, and the house style of its
+/// release notes as they stood at `from`.
 pub(crate) fn tag_event(
     repo: &Repo,
     project: &str,
     tag: &str,
     sha: &str,
+    from: Option<&str>,
     commits: &[Commit],
 ) -> NewEvent {
     let slug = repo.github_slug();
+    let facts = crate::draft::project_facts(repo, tag);
+    let style = match from {
+        Some(from) => crate::draft::house_style(repo, from),
+        None => covalynce_understanding::HouseStyle::default(),
+    };
     NewEvent {
         kind: EventKind::Tag,
         dedup_key: format!("tag:{project}:{tag}"),
@@ -160,6 +179,9 @@ pub(crate) fn tag_event(
             "url": slug.as_ref().map(|s| format!("https://github.com/{s}/releases/tag/{tag}")),
             "commits": commits.iter().map(commit_json).collect::<Vec<_>>(),
             "local": true,
+            "project_name": facts.name,
+            "hashtags": facts.hashtags,
+            "house_style": style,
         }),
     }
 }

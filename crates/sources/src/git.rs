@@ -41,6 +41,64 @@ pub struct Repo {
     analyzer: Option<(Wants, Analyzer)>,
 }
 
+/// A changed file the analyzer will read: the commit it belongs to (index into the commits
+/// being described), its path and its blobs before and after.
+struct Pending {
+    commit: usize,
+    path: String,
+    old: Option<gix::ObjectId>,
+    new: Option<gix::ObjectId>,
+}
+
+/// Files a repository marks as generated or vendored in its root `.gitattributes`
+/// (`linguist-generated`, `linguist-vendored`, as GitHub reads them): not analysed.
+struct Marked(Vec<gix::glob::Pattern>);
+
+impl Marked {
+    fn parse(text: &str) -> Self {
+        let mut patterns = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            let Some(pattern) = words.next() else {
+                continue;
+            };
+            let marked = words.any(|a| {
+                matches!(
+                    a,
+                    "linguist-generated"
+                        | "linguist-generated=true"
+                        | "linguist-vendored"
+                        | "linguist-vendored=true"
+                )
+            });
+            if let Some(p) = marked
+                .then(|| gix::glob::Pattern::from_bytes(pattern.as_bytes()))
+                .flatten()
+            {
+                patterns.push(p);
+            }
+        }
+        Self(patterns)
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        use gix::glob::pattern::Case;
+        let name_start = path.rfind('/').map_or(0, |i| i + 1);
+        self.0.iter().any(|p| {
+            p.matches_repo_relative_path(
+                path.into(),
+                Some(name_start),
+                Some(false),
+                Case::Sensitive,
+                gix::glob::wildmatch::Mode::NO_MATCH_SLASH_LITERAL,
+            )
+        })
+    }
+}
+
 impl Repo {
     pub fn open(path: &Path) -> Result<Self, GitError> {
         let mut repo = gix::discover(path)
@@ -57,6 +115,72 @@ impl Repo {
     pub fn with_analyzer(mut self, wants: Wants, analyze: Analyzer) -> Self {
         self.analyzer = Some((wants, analyze));
         self
+    }
+
+    /// The same repository without diff analysis: for reading history fast (learning a
+    /// house style from past releases needs messages and paths, not parsed files).
+    pub fn plain(&self) -> Repo {
+        Repo {
+            repo: self.repo.clone(),
+            analyzer: None,
+        }
+    }
+
+    /// Small text files at the root of `rev`'s tree whose names `wanted` accepts, as
+    /// `(name, text)` (up to 256 KiB each).
+    pub fn root_files(&self, rev: &str, wanted: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+        let Ok(id) = self.commit_id(rev) else {
+            return Vec::new();
+        };
+        let Some(tree) = self.repo.find_commit(id).ok().and_then(|c| c.tree().ok()) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for entry in tree.iter().filter_map(Result::ok) {
+            let name = entry.filename().to_string();
+            if entry.mode().is_blob()
+                && wanted(&name)
+                && let Some(text) = self.blob_text(Some(entry.oid().to_owned()))
+            {
+                out.push((name, text));
+            }
+        }
+        out
+    }
+
+    /// When `rev`'s commit was made (Unix seconds).
+    pub fn commit_time(&self, rev: &str) -> Option<i64> {
+        let id = self.commit_id(rev).ok()?;
+        let commit = self.repo.find_commit(id).ok()?;
+        commit.time().ok().map(|t| t.seconds)
+    }
+
+    /// The project's release notes as they stood at `rev`: the root CHANGELOG, CHANGES,
+    /// HISTORY, NEWS or RELEASES file (`.md`, `.rst`, `.txt` or bare), preferring CHANGELOG.
+    pub fn notes_at(&self, rev: &str) -> Option<String> {
+        let stem = |name: &str| {
+            let lower = name.to_ascii_lowercase();
+            let stem = lower
+                .strip_suffix(".md")
+                .or_else(|| lower.strip_suffix(".markdown"))
+                .or_else(|| lower.strip_suffix(".rst"))
+                .or_else(|| lower.strip_suffix(".txt"))
+                .unwrap_or(&lower)
+                .to_owned();
+            [
+                "changelog",
+                "changes",
+                "history",
+                "news",
+                "releases",
+                "release-notes",
+            ]
+            .iter()
+            .position(|s| *s == stem)
+        };
+        let mut files = self.root_files(rev, |n| stem(n).is_some());
+        files.sort_by_key(|(n, _)| stem(n));
+        files.into_iter().next().map(|(_, text)| text)
     }
 
     /// `owner/name` when the `origin` remote is on GitHub.
@@ -198,11 +322,15 @@ impl Repo {
             .map_err(|e| err("walking history", e))?;
         let mut out = Vec::new();
         let mut cache = self.diff_cache()?;
+        let mut pending = Vec::new();
+        let marked = self.marked(self.commit_id(rev)?);
         for info in walk.take(limit) {
             let info = info.map_err(|e| err("walking history", e))?;
             let commit = info.object().map_err(|e| err("reading a commit", e))?;
-            out.push(self.describe(&commit, &mut cache)?);
+            let c = self.describe(&commit, &mut cache, &marked, out.len(), &mut pending)?;
+            out.push(c);
         }
+        self.analyze(&mut out, pending);
         Ok(out)
     }
 
@@ -231,10 +359,12 @@ impl Repo {
         let mut to_time = None;
         let mut cache = self.diff_cache()?;
         let mut pr_merges: Vec<(String, gix::ObjectId, gix::ObjectId)> = Vec::new();
+        let mut pending = Vec::new();
+        let marked = self.marked(to_id);
         for info in walk {
             let info = info.map_err(|e| err("walking history", e))?;
             let commit = info.object().map_err(|e| err("reading a commit", e))?;
-            let c = self.describe(&commit, &mut cache)?;
+            let c = self.describe(&commit, &mut cache, &marked, commits.len(), &mut pending)?;
             if info.id == to_id {
                 to_time = c.timestamp;
             }
@@ -263,6 +393,7 @@ impl Repo {
                 c.part_of = Some(merge.clone());
             }
         }
+        self.analyze(&mut commits, pending);
         commits.reverse();
         let to_tag = self.tags()?.get(&to_id).and_then(|n| n.last().cloned());
         Ok(Range {
@@ -281,10 +412,15 @@ impl Repo {
             .map_err(|e| err("preparing to diff", e))
     }
 
+    /// A commit's message, author and changed files; the files the analyzer wants are queued
+    /// in `pending` (as commit number `index`) for [`Repo::analyze`].
     fn describe(
         &self,
         commit: &gix::Commit<'_>,
         cache: &mut gix::diff::blob::Platform,
+        marked: &Marked,
+        index: usize,
+        pending: &mut Vec<Pending>,
     ) -> Result<Commit, GitError> {
         let id = commit.id.to_string();
         let message = commit
@@ -296,12 +432,19 @@ impl Repo {
             .map_err(|e| err(format!("reading commit {id}"), e))?;
         let time = author.time().ok().map(|t| t.seconds * 1000);
         let parents: Vec<gix::ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
-        let (files, analysis) = if parents.len() > 1 {
+        let files = if parents.len() > 1 {
             // A merge's own changes are its branches' commits; listing its diff against the
             // first parent would repeat them.
-            (Vec::new(), covalynce_domain::FileAnalysis::default())
+            Vec::new()
         } else {
-            self.changed_files(commit, parents.first().copied(), cache)?
+            self.changed_files(
+                commit,
+                parents.first().copied(),
+                cache,
+                marked,
+                index,
+                pending,
+            )?
         };
         Ok(Commit {
             message,
@@ -311,8 +454,8 @@ impl Repo {
             timestamp: time,
             files,
             is_merge: parents.len() > 1,
-            symbols: analysis.symbols,
-            diff_secrets: analysis.secrets,
+            symbols: Vec::new(),
+            diff_secrets: Vec::new(),
             part_of: None,
             id,
         })
@@ -323,34 +466,110 @@ impl Repo {
         commit: &gix::Commit<'_>,
         parent: Option<gix::ObjectId>,
         cache: &mut gix::diff::blob::Platform,
-    ) -> Result<(Vec<String>, covalynce_domain::FileAnalysis), GitError> {
+        marked: &Marked,
+        index: usize,
+        pending: &mut Vec<Pending>,
+    ) -> Result<Vec<String>, GitError> {
         let changes = self.file_changes(commit, parent, cache)?;
-        let wants = self.analyzer.map(|(w, _)| w);
-        // (path, old blob, new blob) of the files the analyzer wants to see.
-        let to_analyze: Vec<&FileChange> = changes
-            .iter()
-            .filter(|(path, ..)| wants.is_some_and(|w| w(path)))
-            .collect();
-        let mut files: Vec<String> = changes.iter().map(|(path, ..)| path.clone()).collect();
+        if let Some((wants, _)) = self.analyzer {
+            pending.extend(
+                changes
+                    .iter()
+                    .filter(|(path, ..)| wants(path) && !marked.contains(path))
+                    .take(64)
+                    .map(|(path, old, new)| Pending {
+                        commit: index,
+                        path: path.clone(),
+                        old: *old,
+                        new: *new,
+                    }),
+            );
+        }
+        let mut files: Vec<String> = changes.into_iter().map(|(path, ..)| path).collect();
         files.sort();
         files.dedup();
-        let mut analysis = covalynce_domain::FileAnalysis::default();
-        if let Some((_, analyze)) = self.analyzer {
-            for (path, old, new) in to_analyze.into_iter().take(64) {
-                let (old, new) = (self.blob_text(*old), self.blob_text(*new));
-                if old.is_none() && new.is_none() {
-                    continue;
-                }
-                let found = analyze(path, old.as_deref(), new.as_deref());
-                analysis.symbols.extend(found.symbols);
-                for s in found.secrets {
-                    if !analysis.secrets.contains(&s) {
-                        analysis.secrets.push(s);
+        Ok(files)
+    }
+
+    /// The root `.gitattributes` at `commit`: which files it marks generated or vendored.
+    fn marked(&self, commit: gix::ObjectId) -> Marked {
+        let text = (|| {
+            let tree = self.repo.find_commit(commit).ok()?.tree().ok()?;
+            let entry = tree.find_entry(".gitattributes")?;
+            let blob = self.repo.find_object(entry.oid()).ok()?;
+            Some(String::from_utf8_lossy(&blob.data).into_owned())
+        })();
+        Marked::parse(&text.unwrap_or_default())
+    }
+
+    /// Runs the analyzer over the queued files on every core. Each file's versions go to one
+    /// worker, so the analyzer's cache by content sees a version again where one commit's new
+    /// blob is the next one's old blob. Results are put back in queue order: the same range
+    /// always gives the same commits.
+    fn analyze(&self, commits: &mut [Commit], pending: Vec<Pending>) {
+        let Some((_, analyze)) = self.analyzer else {
+            return;
+        };
+        if pending.is_empty() {
+            return;
+        }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8)
+            .min(pending.len().div_ceil(8));
+        let mut lanes: Vec<Vec<(usize, Pending)>> = (0..workers).map(|_| Vec::new()).collect();
+        for (seq, p) in pending.into_iter().enumerate() {
+            let lane = p.path.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+            }) % workers as u64;
+            lanes[lane as usize].push((seq, p));
+        }
+        let shared = self.repo.clone().into_sync();
+        let run = |lane: Vec<(usize, Pending)>| {
+            let mut repo = shared.to_thread_local();
+            repo.object_cache_size_if_unset(16 * 1024 * 1024);
+            lane.into_iter()
+                .filter_map(|(seq, p)| {
+                    let (old, new) = (blob_text(&repo, p.old), blob_text(&repo, p.new));
+                    if old.is_none() && new.is_none() {
+                        return None;
                     }
+                    Some((
+                        seq,
+                        p.commit,
+                        analyze(&p.path, old.as_deref(), new.as_deref()),
+                    ))
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut found: Vec<(usize, usize, covalynce_domain::FileAnalysis)> = if workers == 1 {
+            lanes.into_iter().flat_map(run).collect()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = lanes
+                    .into_iter()
+                    .map(|lane| s.spawn(move || run(lane)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        // The analyzer is pure; a panic in it (a parser bug) costs that
+                        // lane's highlights, not the draft.
+                        h.join().unwrap_or_default()
+                    })
+                    .collect()
+            })
+        };
+        found.sort_by_key(|(seq, ..)| *seq);
+        for (_, index, analysis) in found {
+            let c = &mut commits[index];
+            c.symbols.extend(analysis.symbols);
+            for s in analysis.secrets {
+                if !c.diff_secrets.contains(&s) {
+                    c.diff_secrets.push(s);
                 }
             }
         }
-        Ok((files, analysis))
     }
 
     /// What `rev` changed against its first parent, as unified-diff hunks without context
@@ -463,14 +682,18 @@ impl Repo {
         Ok(changes)
     }
 
-    /// A blob as text, if it is small UTF-8.
     fn blob_text(&self, id: Option<gix::ObjectId>) -> Option<String> {
-        let object = self.repo.find_object(id?).ok()?;
-        if object.data.len() > 256 * 1024 {
-            return None;
-        }
-        String::from_utf8(object.data.clone()).ok()
+        blob_text(&self.repo, id)
     }
+}
+
+/// A blob as text, if it is small UTF-8.
+fn blob_text(repo: &gix::Repository, id: Option<gix::ObjectId>) -> Option<String> {
+    let object = repo.find_object(id?).ok()?;
+    if object.data.len() > 256 * 1024 {
+        return None;
+    }
+    String::from_utf8(object.data.clone()).ok()
 }
 
 /// The blobs before and after a tree change (None where the file did not exist).

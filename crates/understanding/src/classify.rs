@@ -66,7 +66,12 @@ pub fn classify_commit(commit: &Commit) -> Item {
 
     let (category, scope, breaking, title) = match &conventional {
         Some(c) => (
-            category_of_type(&c.kind, &c.description, &commit.files),
+            category_of_type(
+                &c.kind,
+                c.scope.as_deref(),
+                &format!("{}\n{}", c.description, commit.body()),
+                &commit.files,
+            ),
             c.scope.clone(),
             c.breaking.then(|| {
                 c.breaking_note
@@ -97,6 +102,16 @@ pub fn classify_commit(commit: &Commit) -> Item {
         }
     };
     let title = strip_pr_suffix(&title, pr);
+    // A change whose body names a published advisory is a security fix, whatever its
+    // subject says ("Bump x from 1.0 to 1.1 … Fixes CVE-2024-1234").
+    let body = commit.body().to_ascii_lowercase();
+    let category = if (body.contains("cve-") || body.contains("ghsa-"))
+        && !matches!(category, Category::Docs | Category::Test)
+    {
+        Category::Security
+    } else {
+        category
+    };
 
     let mut refs: Vec<u64> = pr.into_iter().collect();
     for n in issue_refs(&commit.message) {
@@ -117,7 +132,9 @@ pub fn classify_commit(commit: &Commit) -> Item {
         authors.push(author);
     }
     for p in co_authors(&commit.message) {
-        if !is_bot(&p.name, &p.email) && !authors.contains(&p.name) {
+        // A trailer naming the commit's own author (same address) is not a second person.
+        let same = !p.email.is_empty() && p.email.eq_ignore_ascii_case(&commit.author_email);
+        if !same && !is_bot(&p.name, &p.email) && !authors.contains(&p.name) {
             authors.push(p.name);
         }
     }
@@ -193,7 +210,19 @@ fn known_type(kind: &str) -> bool {
     )
 }
 
-fn category_of_type(kind: &str, description: &str, files: &[String]) -> Category {
+/// A conventional commit's category: its type, except that security work is security
+/// however it is written — the type, a `security` scope, its words (subject or body), or
+/// the files a fix touches.
+fn category_of_type(
+    kind: &str,
+    scope: Option<&str>,
+    description: &str,
+    files: &[String],
+) -> Category {
+    let security_scope = scope.is_some_and(|s| {
+        let s = s.to_ascii_lowercase();
+        s == "security" || s == "sec" || s.starts_with("security") || s == "cve"
+    });
     let base = match kind {
         "feat" | "feature" => Category::Feature,
         "fix" | "bugfix" | "hotfix" | "revert" => Category::Fix,
@@ -204,7 +233,12 @@ fn category_of_type(kind: &str, description: &str, files: &[String]) -> Category
         "test" | "tests" => Category::Test,
         _ => Category::Chore,
     };
-    if matches!(base, Category::Fix | Category::Feature) && sounds_like_security(description) {
+    let shipped = !matches!(base, Category::Docs | Category::Test | Category::Refactor);
+    if shipped
+        && (security_scope
+            || sounds_like_security(description)
+            || (base == Category::Fix && touches_security_code(files)))
+    {
         return Category::Security;
     }
     if base == Category::Chore && !files.is_empty() && files.iter().all(|f| is_doc(f)) {
@@ -213,15 +247,52 @@ fn category_of_type(kind: &str, description: &str, files: &[String]) -> Category
     base
 }
 
-fn sounds_like_security(text: &str) -> bool {
+/// A fix in code whose path says it guards something: `src/security/…`, `csrf.rs`.
+fn touches_security_code(files: &[String]) -> bool {
+    files.iter().any(|f| {
+        let f = f.to_ascii_lowercase();
+        ["security", "csrf", "xss", "sanitiz", "escape"]
+            .iter()
+            .any(|w| f.contains(w))
+            && !is_doc(&f)
+            && !is_test(&f)
+    })
+}
+
+pub(crate) fn sounds_like_security(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
+    let words: Vec<&str> = t
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.iter().any(|w| {
+        matches!(
+            *w,
+            "cve" | "ghsa" | "xss" | "csrf" | "ssrf" | "rce" | "redos" | "xxe"
+        )
+    }) {
+        return true;
+    }
     [
         "security",
         "vulnerab",
         "cve-",
+        "ghsa-",
+        "path traversal",
+        "directory traversal",
+        "sql injection",
+        "command injection",
+        "header injection",
+        "code injection",
+        "html injection",
+        "prototype pollution",
+        "open redirect",
+        "denial of service",
+        "auth bypass",
+        "authentication bypass",
+        "unescaped",
         "xss",
         "csrf",
-        "injection",
         "sanitiz",
         "sanitis",
         "privilege",
@@ -336,18 +407,25 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     let lower = if pr_merge { title } else { subject }.to_ascii_lowercase();
     let bot = is_bot(&commit.author_name, &commit.author_email)
         || (pr_merge && merge_source_login(subject).is_some_and(|l| is_bot(l, "")));
-    if bot && (lower.contains("bump") || lower.contains("update") || lower.contains("deps")) {
+    // A dependency update that fixes a vulnerability is a change users must hear about.
+    let body = commit.body().to_ascii_lowercase();
+    let security = sounds_like_security(&lower) || body.contains("cve-") || body.contains("ghsa-");
+    if bot
+        && !security
+        && (lower.contains("bump") || lower.contains("update") || lower.contains("deps"))
+    {
         return Some(Noise::DependencyBump);
     }
-    if lower.starts_with("chore(deps")
-        || lower.starts_with("build(deps")
-        || lower.starts_with("fix(deps")
-        || lower.starts_with("deps:")
-        || lower.starts_with("deps(")
-        || (lower.starts_with("bump ") && lower.contains(" from ") && lower.contains(" to "))
-        || lower.starts_with("update dependency ")
-        || lower.starts_with("update rust crate ")
-        || lower.starts_with("chore(deps-dev)")
+    if !security
+        && (lower.starts_with("chore(deps")
+            || lower.starts_with("build(deps")
+            || lower.starts_with("fix(deps")
+            || lower.starts_with("deps:")
+            || lower.starts_with("deps(")
+            || (lower.starts_with("bump ") && lower.contains(" from ") && lower.contains(" to "))
+            || lower.starts_with("update dependency ")
+            || lower.starts_with("update rust crate ")
+            || lower.starts_with("chore(deps-dev)"))
     {
         return Some(Noise::DependencyBump);
     }
@@ -511,7 +589,7 @@ fn is_doc(path: &str) -> bool {
         || p.contains("/docs/")
 }
 
-fn is_test(path: &str) -> bool {
+pub(crate) fn is_test(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
     p.starts_with("tests/")
         || p.starts_with("test/")

@@ -8,8 +8,10 @@
 
 mod classify;
 mod conventional;
+mod project;
 mod refs;
 mod secrets;
+mod style;
 mod symbols;
 
 use covalynce_domain::Commit;
@@ -18,10 +20,13 @@ use std::collections::HashMap;
 
 pub use classify::{Noise, classify_commit};
 pub use conventional::{Conventional, parse_conventional};
+pub use project::{PROJECT_FILES, ProjectFacts, project_facts};
 pub use refs::{Person, co_authors, issue_refs, pr_ref};
 pub use secrets::{Finding, REDACTED, redact_secrets};
+pub use style::{HouseStyle, learn as learn_house_style, note_sections, section_refs};
 pub use symbols::{
     Change, FileAnalysis, SymbolChange, SymbolKind, analyze_file, diff_symbols, is_analyzable,
+    is_generated_path, looks_generated,
 };
 
 /// What kind of change an item is. Ordered as release notes list them: what users notice
@@ -258,10 +263,121 @@ pub fn understand(commits: &[Commit]) -> Changeset {
     }
     // Stable: within a category, items keep commit order.
     merged.sort_by_key(|i| i.category);
+    let people = People::from_commits(commits);
+    for item in merged.iter_mut().chain(noise.iter_mut()) {
+        people.canonical(&mut item.authors);
+    }
     Changeset {
         items: merged,
         noise,
         secrets,
+    }
+}
+
+/// Who is who across a range: one person appears as a login on one commit, a name on
+/// another, and again in a `Co-authored-by:` trailer, maybe under a placeholder name. Two
+/// appearances are one person when they share an email, a login (GitHub's no-reply address
+/// `123+login@users.noreply.github.com` carries it) or a name; each person is credited once,
+/// as `@login` when one is known.
+struct People {
+    /// Lower-cased name or `@login` → how the person is credited.
+    alias: HashMap<String, String>,
+}
+
+impl People {
+    fn from_commits(commits: &[Commit]) -> Self {
+        // Each group: its identifying tokens and its credit.
+        let mut groups: Vec<(std::collections::HashSet<String>, String, Vec<String>)> = Vec::new();
+        let login_of = |email: &str| {
+            let at = email.rfind('@')?;
+            let (local, domain) = (&email[..at], &email[at + 1..]);
+            if !domain.eq_ignore_ascii_case("users.noreply.github.com") {
+                return None;
+            }
+            Some(local.rsplit('+').next().unwrap_or(local).to_owned())
+        };
+        let mut add = |name: &str, email: &str, login: Option<String>, named: bool| {
+            let login = login.or_else(|| login_of(email));
+            let mut tokens = std::collections::HashSet::new();
+            let mut displays = Vec::new();
+            if !email.is_empty() {
+                tokens.insert(format!("e:{}", email.to_ascii_lowercase()));
+            }
+            if let Some(l) = &login {
+                tokens.insert(format!("l:{}", l.to_ascii_lowercase()));
+                // A name equal to a login is that login ("bruceNu1l" and @bruceNu1l).
+                tokens.insert(format!("n:{}", l.to_ascii_lowercase()));
+                displays.push(format!("@{l}"));
+            }
+            if !name.is_empty() {
+                // Only an author's own name identifies them: trailers carry placeholders
+                // ("Co-authored-by: Name <…>") that would join strangers.
+                if named {
+                    tokens.insert(format!("n:{}", name.to_lowercase()));
+                }
+                displays.push(name.to_owned());
+            }
+            let credit = login
+                .map(|l| format!("@{l}"))
+                .unwrap_or_else(|| name.to_owned());
+            let matching: Vec<usize> = (0..groups.len())
+                .filter(|&g| !groups[g].0.is_disjoint(&tokens))
+                .collect();
+            let mut group = (tokens, credit, displays);
+            for &g in matching.iter().rev() {
+                let (t, c, d) = groups.remove(g);
+                group.0.extend(t);
+                group.2.extend(d);
+                // A login beats a name; otherwise the first appearance stays.
+                if c.starts_with('@') || !group.1.starts_with('@') {
+                    group.1 = c;
+                }
+            }
+            groups.push(group);
+        };
+        for c in commits {
+            add(
+                &c.author_name,
+                &c.author_email,
+                c.author_login.clone(),
+                true,
+            );
+            for p in co_authors(&c.message) {
+                add(&p.name, &p.email, None, false);
+            }
+        }
+        // A display two people share ("Name") is left as it is.
+        let mut alias: HashMap<String, Option<String>> = HashMap::new();
+        for (_, credit, displays) in groups {
+            for d in displays {
+                alias
+                    .entry(d.to_lowercase())
+                    .and_modify(|c| {
+                        if c.as_ref() != Some(&credit) {
+                            *c = None;
+                        }
+                    })
+                    .or_insert_with(|| Some(credit.clone()));
+            }
+        }
+        Self {
+            alias: alias
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .collect(),
+        }
+    }
+
+    /// Credits each person in `authors` once, as the group names them.
+    fn canonical(&self, authors: &mut Vec<String>) {
+        let mut out: Vec<String> = Vec::new();
+        for a in authors.drain(..) {
+            let credit = self.alias.get(&a.to_lowercase()).cloned().unwrap_or(a);
+            if !out.contains(&credit) {
+                out.push(credit);
+            }
+        }
+        *authors = out;
     }
 }
 
@@ -313,7 +429,139 @@ fn absorb(existing: &mut Item, item: Item) {
 
 #[cfg(test)]
 mod tests {
+    use super::{Category, Commit, Noise, understand};
     use proptest::prelude::*;
+
+    fn by(n: usize, message: &str, name: &str, email: &str, login: Option<&str>) -> Commit {
+        Commit {
+            id: format!("{n:040x}"),
+            message: message.into(),
+            author_name: name.into(),
+            author_email: email.into(),
+            author_login: login.map(str::to_owned),
+            files: vec![format!("src/f{n}.rs")],
+            ..Commit::default()
+        }
+    }
+
+    /// One person is credited once: a login on one commit, a name on another, a
+    /// co-author trailer with their address, a placeholder trailer name, GitHub's no-reply
+    /// address. Two different people who share a placeholder name stay two people.
+    #[test]
+    fn each_person_is_credited_once_whatever_name_they_appear_under() {
+        let changes = understand(&[
+            by(
+                1,
+                "feat: add search (#1)",
+                "Jane Doe",
+                "jane@example.com",
+                Some("janedoe"),
+            ),
+            by(
+                2,
+                "fix: keep scroll (#2)",
+                "Jane Doe",
+                "jane@example.com",
+                None,
+            ),
+            by(
+                3,
+                "perf: cache configs (#3)\n\nCo-authored-by: Name <huang@example.com>",
+                "huangzw",
+                "huang@example.com",
+                None,
+            ),
+            by(
+                4,
+                "fix: stop crash (#4)\n\nCo-authored-by: Bruce Lee <77+bruceNu1l@users.noreply.github.com>",
+                "bruceNu1l",
+                "bruce@example.com",
+                None,
+            ),
+            by(
+                5,
+                "fix: other crash (#5)\n\nCo-authored-by: Name <other@example.com>",
+                "Otto",
+                "otto@example.com",
+                None,
+            ),
+        ]);
+        let credit = |pr: u64| {
+            changes
+                .items
+                .iter()
+                .find(|i| i.pr == Some(pr))
+                .map(|i| i.authors.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(credit(1), ["@janedoe"]);
+        assert_eq!(credit(2), ["@janedoe"]);
+        assert_eq!(credit(3), ["huangzw"]);
+        assert_eq!(credit(4), ["@bruceNu1l"]);
+        assert_eq!(credit(5), ["Otto", "Name"]);
+        let people = changes.contributors();
+        assert_eq!(
+            people.iter().filter(|p| p.as_str() == "@janedoe").count(),
+            1,
+            "{people:?}"
+        );
+        assert!(
+            !people.iter().any(|p| p == "Jane Doe" || p == "Bruce Lee"),
+            "{people:?}"
+        );
+    }
+
+    /// Security work is security however it is written: the type, a scope, the words of
+    /// the subject or body, the files a fix touches; a dependency update that fixes a
+    /// vulnerability is announced, not counted as a bump.
+    #[test]
+    fn security_work_is_recognised_however_it_is_written() {
+        let security = |message: &str, files: &[&str], author: &str| {
+            let mut c = by(9, message, author, "a@example.com", None);
+            c.files = files.iter().map(|f| f.to_string()).collect();
+            let changes = understand(&[c]);
+            changes
+                .items
+                .first()
+                .is_some_and(|i| i.category == Category::Security)
+        };
+        for message in [
+            "security: escape user names",
+            "fix(security): escape user names in the admin list",
+            "chore(security): update vendor to fix CVE (#4121)",
+            "fix: prevent XSS in the markdown preview",
+            "Fix path traversal in static file serving",
+            "fix: reject oversized headers\n\nThis fixes GHSA-abcd-1234-wxyz.",
+            "feat(sec): rotate session keys on password change",
+        ] {
+            assert!(security(message, &["src/app.rs"], "Ada"), "{message}");
+        }
+        assert!(security(
+            "fix: compare tokens in constant time",
+            &["src/security/tokens.rs"],
+            "Ada"
+        ));
+        assert!(security(
+            "Bump golang.org/x/net from 0.17.0 to 0.23.0\n\nFixes CVE-2023-45288.",
+            &["go.mod", "go.sum"],
+            "dependabot[bot]"
+        ));
+        for message in [
+            "feat: add dependency injection container",
+            "fix: escape key closes the dialog",
+            "docs: describe the security policy",
+        ] {
+            assert!(!security(message, &["src/app.rs"], "Ada"), "{message}");
+        }
+        let bump = understand(&[by(
+            7,
+            "Bump serde from 1.0.1 to 1.0.2",
+            "dependabot[bot]",
+            "x@example.com",
+            None,
+        )]);
+        assert_eq!(bump.noise.len(), 1);
+    }
 
     proptest! {
         #[test]

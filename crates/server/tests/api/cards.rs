@@ -254,8 +254,9 @@ async fn the_workspace_voice_shapes_new_drafts(backend: Backend) {
     let cards = app.get_json("/api/v1/cards").await;
     let linkedin = cards["data"][0]["variants"]["linkedin"].as_str().unwrap();
     assert!(
-        linkedin.contains("is now available"),
-        "plain voice: {linkedin}"
+        linkedin.starts_with("Landed on Codertocat/Hello-World's ")
+            && linkedin.contains("branch: Add CSV export."),
+        "plain voice, and a push says where it landed: {linkedin}"
     );
     assert!(
         !linkedin.contains('✨'),

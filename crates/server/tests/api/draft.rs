@@ -142,7 +142,8 @@ fn a_release_is_drafted_from_the_previous_tag_as_json() {
     assert_eq!(v["items"][1]["refs"], serde_json::json!([4]));
     assert_eq!(v["items"][1]["commits"].as_array().unwrap().len(), 1);
     assert_eq!(v["noise"], 1, "the release bump is counted, not listed");
-    assert_eq!(v["project"], "acme/rocket");
+    // The project calls itself "rocket" (its README's title), not by its GitHub slug.
+    assert_eq!(v["project"], "rocket");
     assert_eq!(v["version"], "v0.2.0");
     let notes = v["release_notes"].as_str().unwrap();
     assert!(notes.starts_with("## v0.2.0 (2023-11-14)"), "{notes}");
@@ -172,6 +173,115 @@ fn a_release_is_drafted_from_the_previous_tag_as_json() {
             "{channel:?}: {text}"
         );
     }
+}
+
+/// A project like gitui: its CHANGELOG cites the issue each fix closes, never the pull
+/// request, and never lists test work. Four releases in, the next release's draft does the
+/// same, names the project as its manifest and README do, tags it with its language and
+/// topics, and never reads the CHANGELOG section the release itself adds.
+#[test]
+fn a_release_is_drafted_in_the_projects_own_style_and_under_its_own_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    git(r, &["init", "-q", "-b", "master"], 1_700_000_000);
+    git(
+        r,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://github.com/acme/rocket-cli.git",
+        ],
+        1_700_000_000,
+    );
+    commit(
+        r,
+        "Cargo.toml",
+        "[package]\nname = \"rocketcli\"\nkeywords = [\"terminal\", \"git-ui\"]\n",
+        "chore: initial manifest",
+        1_700_000_010,
+    );
+    commit(
+        r,
+        "README.md",
+        "# Rocket CLI\n\nA terminal UI.\n",
+        "docs: readme",
+        1_700_000_020,
+    );
+    git(r, &["tag", "v0.1.0"], 1_700_000_030);
+    let mut notes = String::from("# Changelog\n\n## [0.1.0]\n- First release\n");
+    // Newest release first, as changelogs are written.
+    let heading = "# Changelog\n\n";
+    let mut t = 1_700_000_100;
+    for release in 2..=5u64 {
+        let mut section = format!("## [0.{release}.0]\n");
+        for k in 0..3u64 {
+            let (pr, issue) = (release * 100 + k, release * 10 + k);
+            t += 10;
+            commit(
+                r,
+                &format!("src/m{release}_{k}.rs"),
+                "pub fn x() {}",
+                &format!("Fix crash number {pr} (#{pr})\n\nFixes #{issue}"),
+                t,
+            );
+            section.push_str(&format!("- crash number {pr} ([#{issue}](https://github.com/acme/rocket-cli/issues/{issue}))\n"));
+        }
+        t += 10;
+        commit(
+            r,
+            &format!("tests/t{release}.rs"),
+            "#[test] fn t() {}",
+            &format!("test: cover release {release} (#{})", release * 100 + 50),
+            t,
+        );
+        // The release's own notes land in the release commit, as maintainers do.
+        notes = notes.replacen(heading, &format!("{heading}{section}\n"), 1);
+        t += 10;
+        commit(
+            r,
+            "CHANGELOG.md",
+            &notes,
+            &format!("Release 0.{release}.0"),
+            t,
+        );
+        git(r, &["tag", &format!("v0.{release}.0")], t);
+    }
+    let path = r.to_str().unwrap();
+    let out = run(&[
+        "draft", "--repo", path, "--to", "v0.5.0", "--format", "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["project"], "Rocket CLI");
+    assert_eq!(v["house_style"]["cites_prs"], false, "{}", v["house_style"]);
+    assert_eq!(v["house_style"]["learned_from"], 3);
+    let notes = v["release_notes"].as_str().unwrap();
+    for issue in ["#50", "#51", "#52"] {
+        assert!(notes.contains(issue), "cites the issue {issue}: {notes}");
+    }
+    for pr in ["#500", "#501", "#502", "#550"] {
+        assert!(!notes.contains(pr), "no pull request {pr}: {notes}");
+    }
+    assert!(
+        !notes.contains("Cover release"),
+        "test work is not listed: {notes}"
+    );
+    let mastodon = v["posts"]["mastodon"].as_str().unwrap();
+    assert!(
+        mastodon.contains("#rustlang #terminal #gitui"),
+        "{mastodon}"
+    );
+    assert!(
+        mastodon.starts_with("🐛 Rocket CLI v0.5.0 fixes crash number"),
+        "{mastodon}"
+    );
+    let slack = v["posts"]["slack"].as_str().unwrap();
+    assert!(slack.contains("#50") && !slack.contains("#500"), "{slack}");
 }
 
 #[test]

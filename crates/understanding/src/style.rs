@@ -1,0 +1,369 @@
+//! House style: how a project's maintainers select and cite in their release notes, learned
+//! from the notes they had already published when the range starts (the CHANGELOG as it
+//! stood at the previous tag). Never from what the range itself adds to those notes: that
+//! would be copying the answer, and a drafter must work before anyone wrote it.
+//!
+//! Learning compares past releases' changes (understood like any range) with the section
+//! the maintainers wrote for them: which kinds of change they listed, and whether they
+//! cited the pull request, the issues it fixed, or both.
+
+use crate::{Category, Changeset};
+use serde::{Deserialize, Serialize};
+
+/// What release notes list and cite, as the project's maintainers do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseStyle {
+    /// Entries cite the pull request a change was merged through.
+    pub cites_prs: bool,
+    /// Entries cite the issues a change refers to ("fixes #12").
+    pub cites_issues: bool,
+    /// Kinds of change the notes list; the others are counted in one line, not listed.
+    pub lists: Vec<Category>,
+    /// How many past releases this was learned from (0: the defaults).
+    pub learned_from: usize,
+}
+
+impl Default for HouseStyle {
+    /// Without past notes: list everything but test work; cite everything known.
+    fn default() -> Self {
+        Self {
+            cites_prs: true,
+            cites_issues: true,
+            // Test work is never news; everything else may be, until past notes say
+            // otherwise (a "chore" by its wording is often a change users notice).
+            lists: Category::ALL
+                .into_iter()
+                .filter(|c| *c != Category::Test)
+                .collect(),
+            learned_from: 0,
+        }
+    }
+}
+
+impl HouseStyle {
+    pub fn lists(&self, c: Category) -> bool {
+        self.lists.contains(&c)
+    }
+
+    /// The references an entry for `item` cites: its pull request and issues, as the
+    /// maintainers cite them. Breaking changes and security fixes keep everything known.
+    pub fn cites(&self, item: &crate::Item) -> Vec<u64> {
+        let keep_all = item.breaking.is_some() || item.category == Category::Security;
+        item.refs
+            .iter()
+            .copied()
+            .filter(|r| {
+                keep_all
+                    || if item.pr == Some(*r) {
+                        self.cites_prs
+                    } else {
+                        self.cites_issues
+                    }
+            })
+            .collect()
+    }
+}
+
+/// Fewer than this many past entries of a kind say nothing about it: the default holds.
+const EVIDENCE: usize = 5;
+
+/// Learns the house style from past releases: each one's changes beside the section its
+/// maintainers wrote for it.
+pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
+    let default = HouseStyle::default();
+    if past.is_empty() {
+        return default;
+    }
+    // Per release, (offered, cited) for each kind of reference and each category; then
+    // each release gets one vote, so one huge release does not outvote the others.
+    let mut prs: Vec<(usize, usize)> = Vec::new();
+    let mut issues: Vec<(usize, usize)> = Vec::new();
+    let mut by_category: Vec<Vec<(usize, usize)>> = vec![Vec::new(); Category::ALL.len()];
+    let mut used = 0;
+    for (changes, section) in past {
+        let cited = section_refs(section);
+        // A release whose notes cite almost nothing its commits name says nothing about
+        // style: its numbers differ (a patch release of cherry-picks cites the original
+        // pull requests) or its notes cite nothing at all.
+        let with_refs = changes.items.iter().filter(|i| !i.refs.is_empty()).count();
+        let named = changes
+            .items
+            .iter()
+            .filter(|i| i.refs.iter().any(|r| cited.contains(r)))
+            .count();
+        if with_refs == 0 || named * 5 < with_refs {
+            continue;
+        }
+        let (mut p, mut i) = ((0, 0), (0, 0));
+        let mut c = [(0usize, 0usize); Category::ALL.len()];
+        for item in &changes.items {
+            if item.refs.is_empty() {
+                continue;
+            }
+            let mut any = false;
+            for r in &item.refs {
+                let hit = cited.contains(r);
+                any |= hit;
+                let tally = if item.pr == Some(*r) { &mut p } else { &mut i };
+                tally.0 += 1;
+                tally.1 += usize::from(hit);
+            }
+            let at = Category::ALL
+                .iter()
+                .position(|k| *k == item.category)
+                .unwrap_or_default();
+            c[at].0 += 1;
+            c[at].1 += usize::from(any);
+        }
+        used += 1;
+        prs.push(p);
+        issues.push(i);
+        for (at, tally) in c.into_iter().enumerate() {
+            by_category[at].push(tally);
+        }
+    }
+    // The mean share cited over the releases that offered any, once there is evidence.
+    let share = |votes: &[(usize, usize)]| -> Option<f64> {
+        let offered: usize = votes.iter().map(|v| v.0).sum();
+        let voting: Vec<f64> = votes
+            .iter()
+            .filter(|v| v.0 > 0)
+            .map(|v| v.1 as f64 / v.0 as f64)
+            .collect();
+        (offered >= EVIDENCE && !voting.is_empty())
+            .then(|| voting.iter().sum::<f64>() / voting.len() as f64)
+    };
+    // Maintainers who cite a kind of reference cite a good part of what they list; a
+    // tenth is well below any project that does and well above one that never does.
+    let decide =
+        |votes: &[(usize, usize)], default: bool| share(votes).map_or(default, |s| s >= 0.1);
+    let cites_prs = decide(&prs, default.cites_prs);
+    // Issue references are few and often the very ones maintainers cite: they are dropped
+    // only when the notes plainly never cite them.
+    let mut cites_issues = issues.iter().map(|v| v.0).sum::<usize>() < 2 * EVIDENCE
+        || share(&issues).is_none_or(|s| s >= 0.05);
+    if !cites_prs && !cites_issues {
+        // Notes that cite neither are not learned from references at all.
+        cites_issues = true;
+    }
+    let lists = Category::ALL
+        .into_iter()
+        .zip(&by_category)
+        .filter(|(c, votes)| match share(votes) {
+            None => default.lists(*c),
+            // Security fixes are always worth listing; otherwise a kind is listed when the
+            // maintainers listed more than a few of them.
+            Some(s) => *c == Category::Security || s >= 0.15,
+        })
+        .map(|(c, _)| c)
+        .collect();
+    HouseStyle {
+        cites_prs,
+        cites_issues,
+        lists,
+        learned_from: used,
+    }
+}
+
+/// The `#N`, `/pull/N` and `/issues/N` references in a notes section.
+pub fn section_refs(text: &str) -> std::collections::BTreeSet<u64> {
+    let mut out = std::collections::BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = if bytes[i] == b'#' {
+            Some(i + 1)
+        } else if text[i..].starts_with("/pull/") {
+            Some(i + 6)
+        } else if text[i..].starts_with("/issues/") {
+            Some(i + 8)
+        } else {
+            None
+        };
+        if let Some(s) = start {
+            let end = s + bytes[s..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let bounded = bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
+            if (1..=6).contains(&(end - s))
+                && bounded
+                && let Ok(n) = text[s..end].parse()
+            {
+                out.insert(n);
+            }
+            i = end.max(i + 1);
+        } else {
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    out
+}
+
+/// A release-notes file split into its releases: `(version, section)` in file order, for
+/// headings that name a version (`## 1.2.3`, `## [v1.2.3] - 2024-01-01`, `1.2.3 (date)`
+/// underlined with `===`). Headings of the most common depth are releases; a deeper heading
+/// naming a version (a sub-package's) ends a section but names none. Versions are given
+/// without a leading `v`.
+pub fn note_sections(text: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut heads: Vec<(usize, String, usize)> = Vec::new();
+    let mut fence = false;
+    for (i, line) in lines.iter().enumerate() {
+        let s = line.trim();
+        if s.trim_start_matches(['-', '*', '+', ' '])
+            .starts_with("```")
+        {
+            fence = !fence;
+            continue;
+        }
+        if fence || s.len() >= 140 {
+            continue;
+        }
+        let underline = lines.get(i + 1).map(|l| l.trim()).filter(|u| {
+            !u.is_empty() && (u.chars().all(|c| c == '=') || u.chars().all(|c| c == '-'))
+        });
+        let level = if s.starts_with('#') {
+            s.len() - s.trim_start_matches('#').len()
+        } else if let Some(u) = underline {
+            if u.starts_with('=') { 1 } else { 2 }
+        } else if s.starts_with('[') && !s.contains("]:") && !s.contains("...") {
+            0
+        } else {
+            continue;
+        };
+        if let Some(v) = version_in(s) {
+            heads.push((i, v, level));
+        }
+    }
+    let mut depths: Vec<(usize, usize)> = Vec::new();
+    for (_, _, level) in &heads {
+        match depths.iter_mut().find(|(l, _)| l == level) {
+            Some((_, n)) => *n += 1,
+            None => depths.push((*level, 1)),
+        }
+    }
+    let top = depths
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(l, _)| *l)
+        .unwrap_or(0);
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (n, (i, version, level)) in heads.iter().enumerate() {
+        if *level != top && *level != 0 {
+            continue;
+        }
+        let end = heads.get(n + 1).map_or(lines.len(), |h| h.0);
+        if out.iter().any(|(v, _)| v == version) {
+            continue;
+        }
+        out.push((version.clone(), lines[i + 1..end].join("\n")));
+    }
+    out
+}
+
+/// The first `1.2` / `1.2.3` / `v1.2.3-rc.1` in a heading, without the `v`.
+fn version_in(s: &str) -> Option<String> {
+    s.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-')))
+        .map(|w| w.trim_start_matches('v').trim_end_matches(['.', '-']))
+        .find(|w| {
+            let core = w.split('-').next().unwrap_or_default();
+            let parts: Vec<&str> = core.split('.').collect();
+            (2..=4).contains(&parts.len())
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.len() <= 6 && p.chars().all(|c| c.is_ascii_digit()))
+        })
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::understand;
+    use covalynce_domain::Commit;
+
+    fn commit(n: usize, message: &str, files: &[&str]) -> Commit {
+        Commit {
+            id: format!("{n:040x}"),
+            message: message.into(),
+            author_name: "Ada".into(),
+            author_email: "ada@example.com".into(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            ..Commit::default()
+        }
+    }
+
+    #[test]
+    fn sections_are_found_in_the_shapes_maintainers_write() {
+        let keep_a_changelog = "# Changelog\n\n## [Unreleased]\n\n## [1.2.0] - 2024-05-01\n### Added\n- Dark mode (#12)\n\n## [1.1.0] - 2024-04-01\n- Fix crash (#9)\n\n[1.2.0]: https://example.com/compare/v1.1.0...v1.2.0\n";
+        let s = note_sections(keep_a_changelog);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0].0, "1.2.0");
+        assert!(s[0].1.contains("#12") && !s[0].1.contains("#9"));
+        let underlined = "3.10.0 (2025-01-02)\n-------------------\n\n  * Added thing (#1999)\n\n3.9.0 (2024-12-01)\n------------------\n\n  * Fixed other (#1900)\n";
+        let s = note_sections(underlined);
+        assert_eq!(
+            s.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>(),
+            ["3.10.0", "3.9.0"]
+        );
+        let fenced = "## v0.2.0\n```\n## 9.9.9 not a heading\n```\n- x (#3)\n## v0.1.0\n- y\n";
+        let s = note_sections(fenced);
+        assert_eq!(s.len(), 2);
+        assert!(s[0].1.contains("#3"));
+    }
+
+    #[test]
+    fn references_are_read_in_every_form_notes_use_them() {
+        let refs = section_refs(
+            "- Fix (#12), see [#13](https://github.com/o/n/pull/13) and https://github.com/o/n/issues/14\n- not a ref: #abc, C#, #1234567",
+        );
+        assert_eq!(refs.into_iter().collect::<Vec<_>>(), [12, 13, 14]);
+    }
+
+    /// gitui's maintainers cite the issue a change fixes, not its pull request, and never
+    /// list refactors: the style learned from three past releases says so.
+    #[test]
+    fn a_project_that_cites_issues_not_prs_and_skips_refactors_is_learned() {
+        let release = |base: usize| {
+            understand(&[
+                commit(
+                    base,
+                    "Fix crash on empty repo (#2101)\n\nfixes #2001",
+                    &["src/a.rs"],
+                ),
+                commit(
+                    base + 1,
+                    "Add blame search (#2102)\n\ncloses #2002",
+                    &["src/b.rs"],
+                ),
+                commit(
+                    base + 2,
+                    "Fix scrolling (#2103)\n\nfixes #2003",
+                    &["src/c.rs"],
+                ),
+                commit(base + 3, "refactor: split app state (#2104)", &["src/d.rs"]),
+                commit(base + 4, "refactor: tidy keys (#2105)", &["src/e.rs"]),
+            ])
+        };
+        let notes = "### Fixes\n- crash on empty repo [[@ada](x)] ([#2001](https://github.com/o/n/issues/2001))\n- scrolling ([#2003](https://github.com/o/n/issues/2003))\n### Added\n- blame search ([#2002](https://github.com/o/n/issues/2002))\n";
+        let style = learn(&[
+            (release(0), notes.into()),
+            (release(10), notes.into()),
+            (release(30), notes.into()),
+        ]);
+        assert!(!style.cites_prs && style.cites_issues, "{style:?}");
+        assert!(style.lists(Category::Feature) && style.lists(Category::Fix));
+        assert!(!style.lists(Category::Refactor), "{style:?}");
+        assert_eq!(style.learned_from, 3);
+        let later = release(20);
+        let fix = later
+            .items
+            .iter()
+            .find(|i| i.title.starts_with("Fix crash"))
+            .expect("the fix is an item");
+        assert_eq!(style.cites(fix), [2001]);
+        // Without past notes: the defaults cite both and list what users notice.
+        let d = learn(&[]);
+        assert!(d.cites_prs && d.cites_issues && d.lists(Category::Fix));
+        assert!(d.lists(Category::Chore) && !d.lists(Category::Test));
+        assert_eq!(d.cites(fix), [2101, 2001]);
+    }
+}
