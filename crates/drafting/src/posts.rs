@@ -141,7 +141,19 @@ impl<'a> Facts<'a> {
 /// How much users notice a change: new things first (more with a new flag or endpoint),
 /// then security, speed and fixes; titles that read as internal work rank last.
 fn prominence(item: &Item) -> i32 {
+    let lower = item.title.to_lowercase();
+    // A dependency update matters (a security one is listed), but is rarely the news.
+    let dependency = [
+        "update dependency",
+        "bump ",
+        "upgrade ",
+        "update module",
+        "update rust crate",
+    ]
+    .iter()
+    .any(|w| lower.starts_with(w));
     let base = match item.category {
+        _ if dependency => 10,
         Category::Feature => 40,
         Category::Security => 30,
         Category::Performance => 25,
@@ -153,7 +165,6 @@ fn prominence(item: &Item) -> i32 {
         .highlights
         .iter()
         .any(|h| h.ends_with(" flag") || h.ends_with(" endpoint"));
-    let lower = item.title.to_lowercase();
     let internal = [
         "test", "internal", "refactor", "baseline", "ci ", "lint", "typo",
     ]
@@ -232,7 +243,7 @@ fn plain(s: &str) -> String {
 fn third_person(title: &str) -> Option<String> {
     let (first, rest) = title.split_once(' ').unwrap_or((title, ""));
     let verb = first.to_lowercase();
-    const VERBS: [(&[&str], &str); 34] = [
+    const VERBS: [(&[&str], &str); 54] = [
         (&["add", "added", "adds"], "adds"),
         (&["fix", "fixed", "fixes"], "fixes"),
         (&["improve", "improved", "improves"], "improves"),
@@ -270,6 +281,26 @@ fn third_person(title: &str) -> Option<String> {
         (&["update", "updated", "updates"], "updates"),
         (&["upgrade", "upgraded", "upgrades"], "upgrades"),
         (&["patch", "patched", "patches"], "patches"),
+        (&["warn", "warned", "warns"], "warns"),
+        (&["skip", "skipped", "skips"], "skips"),
+        (&["keep", "kept", "keeps"], "keeps"),
+        (&["ensure", "ensured", "ensures"], "ensures"),
+        (&["normalize", "normalized", "normalizes"], "normalizes"),
+        (&["ignore", "ignored", "ignores"], "ignores"),
+        (&["reset", "resets"], "resets"),
+        (&["emit", "emitted", "emits"], "emits"),
+        (&["throw", "threw", "throws"], "throws"),
+        (&["check", "checked", "checks"], "checks"),
+        (&["include", "included", "includes"], "includes"),
+        (&["exclude", "excluded", "excludes"], "excludes"),
+        (&["set", "sets"], "sets"),
+        (&["treat", "treated", "treats"], "treats"),
+        (&["escape", "escaped", "escapes"], "escapes"),
+        (&["validate", "validated", "validates"], "validates"),
+        (&["reject", "rejected", "rejects"], "rejects"),
+        (&["move", "moved", "moves"], "moves"),
+        (&["align", "aligned", "aligns"], "aligns"),
+        (&["clean", "cleaned", "cleans"], "cleans"),
     ];
     let (_, third) = VERBS
         .iter()

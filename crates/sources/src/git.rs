@@ -36,9 +36,22 @@ type FileChange = (String, Option<gix::ObjectId>, Option<gix::ObjectId>);
 /// Which paths the analyzer wants to see.
 pub type Wants = fn(&str) -> bool;
 
+/// The cheap half of the analyzer, run on every commit even when the public surface of a
+/// much-changed file is compared once per range: `(path, old, new)` → credential kinds in
+/// the added lines.
+pub type Scanner = fn(&str, Option<&str>, Option<&str>) -> Vec<String>;
+
+/// One file's queued versions: its path, and `(queue position, what to read)` per commit.
+type FileGroup = (String, Vec<(usize, Pending)>);
+
+/// Files a range changes more often than this have their public surface compared once,
+/// between the range's first and last versions, instead of at every commit: parsing every
+/// version of a 5,000-line file is most of a big release's drafting time.
+const ONCE_PER_RANGE: usize = 2;
+
 pub struct Repo {
     repo: gix::Repository,
-    analyzer: Option<(Wants, Analyzer)>,
+    analyzer: Option<(Wants, Analyzer, Scanner)>,
 }
 
 /// A changed file the analyzer will read: the commit it belongs to (index into the commits
@@ -112,8 +125,8 @@ impl Repo {
     }
 
     /// Also analyse each commit's changed files (those `wants` accepts, up to 256 KiB each).
-    pub fn with_analyzer(mut self, wants: Wants, analyze: Analyzer) -> Self {
-        self.analyzer = Some((wants, analyze));
+    pub fn with_analyzer(mut self, wants: Wants, analyze: Analyzer, scan: Scanner) -> Self {
+        self.analyzer = Some((wants, analyze, scan));
         self
     }
 
@@ -471,7 +484,7 @@ impl Repo {
         pending: &mut Vec<Pending>,
     ) -> Result<Vec<String>, GitError> {
         let changes = self.file_changes(commit, parent, cache)?;
-        if let Some((wants, _)) = self.analyzer {
+        if let Some((wants, ..)) = self.analyzer {
             pending.extend(
                 changes
                     .iter()
@@ -502,45 +515,59 @@ impl Repo {
         Marked::parse(&text.unwrap_or_default())
     }
 
-    /// Runs the analyzer over the queued files on every core. Each file's versions go to one
-    /// worker, so the analyzer's cache by content sees a version again where one commit's new
-    /// blob is the next one's old blob. Results are put back in queue order: the same range
-    /// always gives the same commits.
+    /// Runs the analyzer over the queued files on every core. Each file goes to one worker
+    /// (its versions share blobs, and the analyzer caches by content); a file changed by
+    /// more than [`ONCE_PER_RANGE`] commits has its surface compared once across the range
+    /// (see [`analyze_once`]). Results are put back in queue order: the same range always
+    /// gives the same commits.
     fn analyze(&self, commits: &mut [Commit], pending: Vec<Pending>) {
-        let Some((_, analyze)) = self.analyzer else {
+        let Some((_, analyze, scan)) = self.analyzer else {
             return;
         };
         if pending.is_empty() {
             return;
         }
+        // By path, in queue order (newest commit first).
+        let mut groups: Vec<FileGroup> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for (seq, p) in pending.into_iter().enumerate() {
+            let g = *at.entry(p.path.clone()).or_insert_with(|| {
+                groups.push((p.path.clone(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push((seq, p));
+        }
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, 8)
-            .min(pending.len().div_ceil(8));
-        let mut lanes: Vec<Vec<(usize, Pending)>> = (0..workers).map(|_| Vec::new()).collect();
-        for (seq, p) in pending.into_iter().enumerate() {
-            let lane = p.path.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-            }) % workers as u64;
-            lanes[lane as usize].push((seq, p));
+            .min(groups.len().div_ceil(4));
+        let mut lanes: Vec<Vec<FileGroup>> = (0..workers).map(|_| Vec::new()).collect();
+        for (n, group) in groups.into_iter().enumerate() {
+            lanes[n % workers].push(group);
         }
         let shared = self.repo.clone().into_sync();
-        let run = |lane: Vec<(usize, Pending)>| {
+        let run = |lane: Vec<FileGroup>| {
             let mut repo = shared.to_thread_local();
             repo.object_cache_size_if_unset(16 * 1024 * 1024);
-            lane.into_iter()
-                .filter_map(|(seq, p)| {
+            let mut found = Vec::new();
+            for (path, entries) in lane {
+                if entries.len() > ONCE_PER_RANGE {
+                    found.extend(analyze_once(&repo, analyze, scan, &path, &entries));
+                    continue;
+                }
+                for (seq, p) in entries {
                     let (old, new) = (blob_text(&repo, p.old), blob_text(&repo, p.new));
                     if old.is_none() && new.is_none() {
-                        return None;
+                        continue;
                     }
-                    Some((
+                    found.push((
                         seq,
                         p.commit,
-                        analyze(&p.path, old.as_deref(), new.as_deref()),
-                    ))
-                })
-                .collect::<Vec<_>>()
+                        analyze(&path, old.as_deref(), new.as_deref()),
+                    ));
+                }
+            }
+            found
         };
         let mut found: Vec<(usize, usize, covalynce_domain::FileAnalysis)> = if workers == 1 {
             lanes.into_iter().flat_map(run).collect()
@@ -687,6 +714,61 @@ impl Repo {
     }
 }
 
+/// A file many commits of a range changed (`entries`, newest first): credentials are
+/// scanned at every commit, but the public surface is compared once, between the file
+/// before the range's first change and after its last. Each symbol that changed over the
+/// range is credited to the first commit that changed a line naming it (the newest one,
+/// if none did visibly).
+fn analyze_once(
+    repo: &gix::Repository,
+    analyze: Analyzer,
+    scan: Scanner,
+    path: &str,
+    entries: &[(usize, Pending)],
+) -> Vec<(usize, usize, covalynce_domain::FileAnalysis)> {
+    let texts: Vec<(Option<String>, Option<String>)> = entries
+        .iter()
+        .map(|(_, p)| (blob_text(repo, p.old), blob_text(repo, p.new)))
+        .collect();
+    let mut out: Vec<(usize, usize, covalynce_domain::FileAnalysis)> = entries
+        .iter()
+        .zip(&texts)
+        .map(|((seq, p), (old, new))| {
+            let analysis = covalynce_domain::FileAnalysis {
+                symbols: Vec::new(),
+                secrets: scan(path, old.as_deref(), new.as_deref()),
+            };
+            (*seq, p.commit, analysis)
+        })
+        .collect();
+    let (Some(first), Some(last)) = (texts.last(), texts.first()) else {
+        return out;
+    };
+    let net = analyze(path, first.0.as_deref(), last.1.as_deref()).symbols;
+    // Per commit, the lines it removed or added (computed once; a release can change
+    // hundreds of symbols in one file).
+    let changed: Vec<Vec<&str>> = texts
+        .iter()
+        .map(|(old, new)| {
+            let (old, new) = (old.as_deref().unwrap_or(""), new.as_deref().unwrap_or(""));
+            let before: std::collections::HashSet<&str> = old.lines().collect();
+            let after: std::collections::HashSet<&str> = new.lines().collect();
+            before
+                .symmetric_difference(&after)
+                .copied()
+                .collect::<Vec<&str>>()
+        })
+        .collect();
+    for symbol in net {
+        let at = (0..texts.len())
+            .rev()
+            .find(|&i| changed[i].iter().any(|l| l.contains(symbol.name.as_str())))
+            .unwrap_or(0);
+        out[at].2.symbols.push(symbol);
+    }
+    out
+}
+
 /// A blob as text, if it is small UTF-8.
 fn blob_text(repo: &gix::Repository, id: Option<gix::ObjectId>) -> Option<String> {
     let object = repo.find_object(id?).ok()?;
@@ -739,5 +821,107 @@ mod tests {
             );
         }
         assert!(super::github_slug_from_url("https://gitlab.com/acme/rocket").is_none());
+    }
+
+    fn git(dir: &std::path::Path, args: &[&str]) {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ada")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    /// A file four commits of a range change has its surface compared once across the
+    /// range, and each new symbol is still credited to the commit that added it; secrets
+    /// are still found at the commit that added them. The same as analysing every commit.
+    #[test]
+    fn a_much_changed_file_is_analysed_once_per_range_and_credited_per_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        git(r, &["init", "-q", "-b", "master"]);
+        let steps = [
+            ("pub fn a() {}\n", "start"),
+            ("pub fn a() {}\npub fn b() {}\n", "add b"),
+            ("pub fn a() {}\npub fn b() {}\n// tidy\n", "tidy"),
+            (
+                "pub fn a() {}\npub fn b() {}\npub fn c() {}\n// tidy\n",
+                "add c",
+            ),
+            (
+                "pub fn a() {}\npub fn b() {}\npub fn c() {}\n// tidy\nconst K: &str = \"ghp_0123456789abcdefghijklmnopqrstuvwxyzAB\";\n",
+                "add key",
+            ),
+        ];
+        for (text, message) in steps {
+            std::fs::write(r.join("lib.rs"), text).unwrap();
+            git(r, &["add", "-A"]);
+            git(r, &["commit", "-q", "-m", message]);
+        }
+        git(r, &["tag", "v1"]);
+        fn analyze(
+            path: &str,
+            old: Option<&str>,
+            new: Option<&str>,
+        ) -> covalynce_domain::FileAnalysis {
+            let names = |t: Option<&str>| -> Vec<String> {
+                t.unwrap_or("")
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("pub fn "))
+                    .map(|l| l.trim_end_matches("() {}").to_owned())
+                    .collect()
+            };
+            let (before, after) = (names(old), names(new));
+            covalynce_domain::FileAnalysis {
+                symbols: after
+                    .into_iter()
+                    .filter(|n| !before.contains(n))
+                    .map(|name| covalynce_domain::SymbolChange {
+                        kind: covalynce_domain::SymbolKind::Function,
+                        name,
+                        change: covalynce_domain::Change::Added,
+                    })
+                    .collect(),
+                secrets: scan(path, old, new),
+            }
+        }
+        fn scan(_: &str, old: Option<&str>, new: Option<&str>) -> Vec<String> {
+            let had = old.unwrap_or("").contains("ghp_");
+            (new.unwrap_or("").contains("ghp_") && !had)
+                .then(|| "GitHub token".to_owned())
+                .into_iter()
+                .collect()
+        }
+        let repo = super::Repo::open(r)
+            .unwrap()
+            .with_analyzer(|_| true, analyze, scan);
+        let range = repo.range(Some("HEAD~4"), "v1").unwrap();
+        let by_subject = |s: &str| {
+            range
+                .commits
+                .iter()
+                .find(|c| c.message.trim() == s)
+                .unwrap()
+                .clone()
+        };
+        let names = |s: &str| -> Vec<String> {
+            by_subject(s)
+                .symbols
+                .iter()
+                .map(|x| x.name.clone())
+                .collect()
+        };
+        assert_eq!(names("add b"), ["b"]);
+        assert_eq!(names("add c"), ["c"]);
+        assert!(names("tidy").is_empty() && names("add key").is_empty());
+        assert_eq!(by_subject("add key").diff_secrets, ["GitHub token"]);
+        assert!(by_subject("add c").diff_secrets.is_empty());
     }
 }

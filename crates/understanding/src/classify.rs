@@ -273,6 +273,10 @@ pub(crate) fn sounds_like_security(text: &str) -> bool {
     }) {
         return true;
     }
+    // Injection is an attack, except the design pattern.
+    if t.contains("injection") && !t.contains("dependency injection") {
+        return true;
+    }
     [
         "security",
         "vulnerab",

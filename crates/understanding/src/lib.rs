@@ -26,7 +26,7 @@ pub use secrets::{Finding, REDACTED, redact_secrets};
 pub use style::{HouseStyle, learn as learn_house_style, note_sections, section_refs};
 pub use symbols::{
     Change, FileAnalysis, SymbolChange, SymbolKind, analyze_file, diff_symbols, is_analyzable,
-    is_generated_path, looks_generated,
+    is_generated_path, looks_generated, scan_secrets,
 };
 
 /// What kind of change an item is. Ordered as release notes list them: what users notice

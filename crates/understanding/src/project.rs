@@ -44,8 +44,9 @@ pub fn project_facts(files: &[(String, String)]) -> ProjectFacts {
     if manifest.is_none()
         && let Some(t) = get("package.json")
         && let Ok(v) = serde_json::from_str::<serde_json::Value>(t)
-        && let Some(name) = v["name"].as_str()
     {
+        // A private monorepo root may have no name: its language still counts.
+        let name = v["name"].as_str().unwrap_or_default();
         let typescript = v["devDependencies"].get("typescript").is_some()
             || v["dependencies"].get("typescript").is_some();
         let keywords = v["keywords"]
@@ -133,10 +134,17 @@ pub fn project_facts(files: &[(String, String)]) -> ProjectFacts {
     let title = ["README.md", "README.rst", "README"]
         .iter()
         .find_map(|r| get(r).and_then(readme_title));
-    let name = match (&manifest, &title) {
-        (Some((name, ..)), Some(title)) => Some(as_written(name, title)),
-        (Some((name, ..)), None) => Some(name.clone()),
-        (None, Some(title)) if title.split_whitespace().count() <= 3 => Some(title.clone()),
+    let named = manifest
+        .as_ref()
+        .map(|(n, ..)| n.as_str())
+        .filter(|n| !n.is_empty());
+    let name = match (named, &title) {
+        (Some(name), Some(title)) => Some(as_written(name, title)),
+        (Some(name), None) => Some(name.to_owned()),
+        // A README title of a few words (not "owner/name") names the project.
+        (None, Some(title)) if title.split_whitespace().count() <= 3 && !title.contains('/') => {
+            Some(title.clone())
+        }
         _ => None,
     };
     let mut hashtags: Vec<String> = Vec::new();
@@ -341,6 +349,16 @@ mod tests {
         assert_eq!(mitm.hashtags, ["python", "proxy"]);
         let go_v2 = facts(&[("go.mod", "module github.com/acme/thing/v2\n")]);
         assert_eq!(go_v2.name.as_deref(), Some("thing"));
+        // A private monorepo root: no name, but its language; "owner/name" is no name.
+        let vue = facts(&[
+            (
+                "package.json",
+                r#"{"private": true, "devDependencies": {"typescript": "5"}}"#,
+            ),
+            ("README.md", "# vuejs/core [![npm](x)](y)\n"),
+        ]);
+        assert_eq!(vue.name, None);
+        assert_eq!(vue.hashtags, ["typescript"]);
         assert_eq!(facts(&[]), ProjectFacts::default());
     }
 }

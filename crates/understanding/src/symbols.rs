@@ -136,6 +136,24 @@ pub fn analyze_file(path: &str, old: Option<&str>, new: Option<&str>) -> FileAna
     {
         return FileAnalysis::default();
     }
+    let secrets = scan_secrets(path, old, new);
+    FileAnalysis {
+        // Tests' own functions are no one's public surface ("new `TestDir` function").
+        symbols: if crate::classify::is_test(path) {
+            Vec::new()
+        } else {
+            diff_symbols(path, old, new)
+        },
+        secrets,
+    }
+}
+
+/// Kinds of credentials in the lines a change added to a file (the cheap half of
+/// [`analyze_file`], for every commit even when symbols are compared once per range).
+pub fn scan_secrets(path: &str, old: Option<&str>, new: Option<&str>) -> Vec<String> {
+    if !is_analyzable(path) || new.is_some_and(looks_generated) {
+        return Vec::new();
+    }
     let old_lines: std::collections::HashSet<&str> =
         old.map(|o| o.lines().collect()).unwrap_or_default();
     let mut secrets: Vec<String> = Vec::new();
@@ -150,15 +168,7 @@ pub fn analyze_file(path: &str, old: Option<&str>, new: Option<&str>) -> FileAna
             }
         }
     }
-    FileAnalysis {
-        // Tests' own functions are no one's public surface ("new `TestDir` function").
-        symbols: if crate::classify::is_test(path) {
-            Vec::new()
-        } else {
-            diff_symbols(path, old, new)
-        },
-        secrets,
-    }
+    secrets
 }
 
 /// What changed in the public surface of one file between two versions (`None`: the file
@@ -242,17 +252,34 @@ fn surface(lang: Lang, source: &str) -> Surface {
     };
     let mut out = Surface::new();
     let src = source.as_bytes();
-    visit(tree.root_node(), &mut |node| {
-        collect(lang, node, src, &mut out)
+    visit(tree.root_node(), &mut |node, up| {
+        collect(lang, node, up, src, &mut out)
     });
     out
 }
 
-fn visit<'t>(node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
-    f(node);
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        visit(child, f);
+/// The kinds of a node's parent and grandparent, carried down the walk: asking tree-sitter
+/// for a node's parent walks down from the root again, and doing that for every node made
+/// a 5,000-line file cost more than the rest of a release's drafting.
+#[derive(Clone, Copy, Default)]
+struct Up<'k> {
+    parent: Option<&'k str>,
+    grandparent: Option<&'k str>,
+}
+
+/// Every node, depth first, with its ancestors' kinds; iterative, so deeply nested code
+/// (a bundle, generated tables) cannot exhaust the stack.
+fn visit<'t>(root: Node<'t>, f: &mut impl FnMut(Node<'t>, Up<'t>)) {
+    let mut stack: Vec<(Node<'t>, Up<'t>)> = vec![(root, Up::default())];
+    while let Some((node, up)) = stack.pop() {
+        f(node, up);
+        let below = Up {
+            parent: Some(node.kind()),
+            grandparent: up.parent,
+        };
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev().map(|c| (c, below)));
     }
 }
 
@@ -273,7 +300,7 @@ fn name_of<'a>(node: Node, src: &'a [u8]) -> Option<&'a str> {
     node.child_by_field_name("name").map(|n| text(n, src))
 }
 
-fn collect(lang: Lang, node: Node, src: &[u8], out: &mut Surface) {
+fn collect(lang: Lang, node: Node, up: Up, src: &[u8], out: &mut Surface) {
     let mut add = |kind: SymbolKind, name: &str, sig: String| {
         if !name.is_empty() {
             out.insert((kind, name.to_owned()), sig);
@@ -301,11 +328,8 @@ fn collect(lang: Lang, node: Node, src: &[u8], out: &mut Surface) {
             }
         }
         Lang::Python => {
-            let top_level = node.parent().is_some_and(|p| {
-                p.kind() == "module"
-                    || (p.kind() == "decorated_definition"
-                        && p.parent().is_some_and(|g| g.kind() == "module"))
-            });
+            let top_level = up.parent == Some("module")
+                || (up.parent == Some("decorated_definition") && up.grandparent == Some("module"));
             let name = name_of(node, src).unwrap_or_default();
             match kind {
                 "function_definition" if top_level && !name.starts_with('_') => {
@@ -318,9 +342,7 @@ fn collect(lang: Lang, node: Node, src: &[u8], out: &mut Surface) {
             }
         }
         Lang::TypeScript | Lang::Tsx | Lang::JavaScript => {
-            let exported = node
-                .parent()
-                .is_some_and(|p| p.kind() == "export_statement");
+            let exported = up.parent == Some("export_statement");
             match kind {
                 "function_declaration" | "generator_function_declaration" if exported => add(
                     SymbolKind::Function,
