@@ -16,8 +16,9 @@ pub struct Run {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
-    /// Every workflow that counts finished green: announce.
-    Green,
+    /// Every workflow that counts finished green: announce. The latest of those runs, so a
+    /// card's gate describes the run that released it.
+    Green(Run),
     /// Nothing that counts has finished yet.
     Waiting,
     /// A workflow that counts is red (its latest run); the card stays held.
@@ -50,10 +51,9 @@ pub fn verdict(runs: &[Run], required: &[String]) -> Verdict {
     let all_required_seen = required
         .iter()
         .all(|w| latest.iter().any(|r| &r.workflow == w));
-    if !latest.is_empty() && all_required_seen {
-        Verdict::Green
-    } else {
-        Verdict::Waiting
+    match latest.iter().max_by_key(|r| r.order) {
+        Some(last) if all_required_seen => Verdict::Green((*last).clone()),
+        _ => Verdict::Waiting,
     }
 }
 
@@ -118,7 +118,10 @@ mod tests {
     #[test]
     fn no_run_yet_waits_and_a_green_run_passes() {
         assert_eq!(verdict(&[], &[]), Verdict::Waiting);
-        assert_eq!(verdict(&[run("CI", "success", 1, 1)], &[]), Verdict::Green);
+        assert_eq!(
+            verdict(&[run("CI", "success", 1, 1)], &[]),
+            Verdict::Green(run("CI", "success", 1, 1))
+        );
     }
 
     #[test]
@@ -128,14 +131,15 @@ mod tests {
             verdict(std::slice::from_ref(&red), &[]),
             Verdict::Red(red.clone())
         );
+        // The green verdict names the run that decided it, not the red one before.
         assert_eq!(
             verdict(&[red.clone(), run("CI", "success", 1, 2)], &[]),
-            Verdict::Green
+            Verdict::Green(run("CI", "success", 1, 2))
         );
         // Order of arrival does not matter: the later attempt decides.
         assert_eq!(
             verdict(&[run("CI", "success", 1, 2), red.clone()], &[]),
-            Verdict::Green
+            Verdict::Green(run("CI", "success", 1, 2))
         );
         // Another workflow's red still holds.
         assert!(matches!(
@@ -154,7 +158,10 @@ mod tests {
             run("CI", "success", 2, 1),
             run("E2E", "success", 3, 1),
         ];
-        assert_eq!(verdict(&runs, &required), Verdict::Green);
+        assert_eq!(
+            verdict(&runs, &required),
+            Verdict::Green(run("E2E", "success", 3, 1))
+        );
     }
 
     #[test]

@@ -227,7 +227,15 @@ struct Payload {
     pull_request: Option<PullRequestPayload>,
     number: Option<i64>,
     workflow_run: Option<WorkflowRunPayload>,
+    /// The workflow a `workflow_run` belongs to: its name is here even when
+    /// `workflow_run.name` is empty (GitHub sends both; either may be blank).
+    workflow: Option<WorkflowPayload>,
     check_suite: Option<CheckSuitePayload>,
+}
+
+#[derive(Deserialize)]
+struct WorkflowPayload {
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -610,7 +618,10 @@ fn workflow_run(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
         .ok_or_else(|| missing("workflow_run", "workflow_run.id"))?;
     let attempt = run.run_attempt.unwrap_or(1);
     let prs: Vec<i64> = run.pull_requests.iter().filter_map(|p| p.number).collect();
-    let name = run.name.unwrap_or_else(|| "workflow".to_owned());
+    let named = |n: Option<String>| n.filter(|n| !n.trim().is_empty());
+    let name = named(run.name)
+        .or_else(|| named(p.workflow.and_then(|w| w.name)))
+        .unwrap_or_else(|| "workflow".to_owned());
     let conclusion = run.conclusion.unwrap_or_else(|| "unknown".to_owned());
     Ok(Classified::Events(vec![NewEvent {
         kind: EventKind::CiRun,

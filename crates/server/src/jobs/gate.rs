@@ -13,17 +13,29 @@ use covalynce_storage::{ClaimedJob, EventFilter, EventRecord, Store};
 use serde_json::{Value, json};
 
 /// A source's gate settings (`settings.gate`): on unless turned off; `workflows` names
-/// the workflows that count (empty: all).
+/// the workflows that count (empty: all). Turned on explicitly (`enabled: true`), the gate
+/// holds even a newly connected repository's first cards, before any CI was seen, until
+/// CI answers or `absent_after_secs` pass without any (then CI is taken to be absent and
+/// the card says so).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GateSettings {
     pub off: bool,
     pub workflows: Vec<String>,
+    pub explicit: bool,
+    pub absent_after_secs: u64,
 }
+
+/// How long a newly connected repository's first held card waits for any CI at all.
+pub const ABSENT_AFTER_SECS: u64 = 3600;
 
 impl GateSettings {
     pub fn of(settings: &Value) -> Self {
         let gate = &settings["gate"];
         Self {
+            explicit: gate["enabled"].as_bool() == Some(true),
+            absent_after_secs: gate["absent_after_secs"]
+                .as_u64()
+                .unwrap_or(ABSENT_AFTER_SECS),
             off: gate["enabled"].as_bool() == Some(false),
             workflows: gate["workflows"]
                 .as_array()
@@ -88,9 +100,81 @@ fn gate_state(event: &EventRecord, sha: &str, verdict: &Verdict) -> Value {
 /// A held card's gate after a red run: which workflow failed, how, and where to look.
 fn mark_failed(g: &mut Value, run: &gate::Run) {
     g["state"] = json!("failed");
+    describe_run(g, run);
+}
+
+/// The run that decided a gate: the fields always describe it (a card released by a green
+/// re-run no longer shows the red run before it).
+fn describe_run(g: &mut Value, run: &gate::Run) {
     g["workflow"] = json!(run.workflow);
     g["conclusion"] = json!(run.conclusion);
     g["run_url"] = json!(run.url);
+    if let Some(obj) = g.as_object_mut() {
+        obj.remove("absent_after");
+    }
+}
+
+/// After storing a card held before any CI was seen: a job that releases it if no CI has
+/// answered for its repository by the deadline.
+pub async fn schedule_absence(
+    ctx: &Context,
+    ws: WorkspaceId,
+    card: CardId,
+    gate: &Value,
+) -> Result<(), JobError> {
+    let Some(at) = gate["absent_after"].as_i64() else {
+        return Ok(());
+    };
+    ctx.store
+        .enqueue_job(&covalynce_storage::NewJob {
+            workspace_id: Some(ws),
+            kind: covalynce_domain::JobKind::CiGate,
+            payload: json!({"absent_check": card.to_string()}),
+            run_at: at,
+            max_attempts: 5,
+        })
+        .await?;
+    Ok(())
+}
+
+/// The deadline of a card held for a repository without CI: if it is still waiting and no
+/// CI has answered for its repository, CI is absent; the card goes to the stack and says so.
+async fn on_absence_deadline(ctx: &Context, ws: WorkspaceId, card: &str) -> Result<(), JobError> {
+    for held in ctx.store.held_cards(ws).await? {
+        if held.id.to_string() != card {
+            continue;
+        }
+        let Some(g) = held.gate.as_ref() else {
+            return Ok(());
+        };
+        let (Some(repo), Some(sha)) = (g["repo"].as_str(), g["sha"].as_str()) else {
+            return Ok(());
+        };
+        if g["state"] != "waiting" || g.get("absent_after").is_none() {
+            return Ok(());
+        }
+        let (seen, runs) = runs_for(ctx.store.as_ref(), ws, repo, sha).await?;
+        if seen {
+            // CI answered meanwhile (for another commit): this card waits for its own run.
+            return settle(ctx, ws, held.id, g, &runs).await.map(|released| {
+                if released {
+                    tracing::info!(card = %held.id, "CI is green: the held card goes to the stack");
+                }
+            });
+        }
+        let mut next = g.clone();
+        next["state"] = json!("no CI");
+        next["note"] = json!(format!(
+            "no CI run was reported for {repo} within {} minutes of this card: CI is taken to be absent",
+            (g["absent_after"].as_i64().unwrap_or_default() - held.created_at).max(0) / 60_000
+        ));
+        if ctx.store.update_gate(ws, held.id, &next, true).await? {
+            tracing::info!(card = %held.id, "no CI answered: the held card goes to the stack");
+            super::handlers::after_release(ctx, ws, held.id).await?;
+        }
+        return Ok(());
+    }
+    Ok(())
 }
 
 /// The gate for a card about to be drafted from `event` (of `source`): `None` sends it to the stack
@@ -110,12 +194,20 @@ pub async fn hold(
     }
     let (seen, for_commit) = runs_for(ctx.store.as_ref(), ws, &event.repo, &sha).await?;
     if !seen {
-        // No CI seen for this repository: nothing to wait for.
-        return Ok(None);
+        if !settings.explicit {
+            // No CI seen for this repository and no one asked to wait: nothing to wait for.
+            return Ok(None);
+        }
+        // The gate was turned on for a repository whose CI has not answered yet (a newly
+        // connected one): hold until CI answers, or until it is plainly absent.
+        let mut g = gate_state(event, &sha, &Verdict::Waiting);
+        g["absent_after"] =
+            json!(covalynce_domain::now_millis() + settings.absent_after_secs as i64 * 1000);
+        return Ok(Some(g));
     }
     let verdict = gate::verdict(&for_commit, &settings.workflows);
     Ok(match verdict {
-        Verdict::Green => None,
+        Verdict::Green(_) => None,
         v => Some(gate_state(event, &sha, &v)),
     })
 }
@@ -152,15 +244,17 @@ async fn settle(
         },
         None => GateSettings::default(),
     };
-    let verdict = if settings.off {
-        Verdict::Green
-    } else {
-        gate::verdict(runs, &settings.workflows)
-    };
+    if settings.off {
+        let mut next = gate_now.clone();
+        next["state"] = json!("gate off");
+        return Ok(ctx.store.update_gate(ws, card, &next, true).await?);
+    }
+    let verdict = gate::verdict(runs, &settings.workflows);
     let mut next = gate_now.clone();
     match &verdict {
-        Verdict::Green => {
+        Verdict::Green(run) => {
             next["state"] = json!("passed");
+            describe_run(&mut next, run);
             let released = ctx.store.update_gate(ws, card, &next, true).await?;
             if released {
                 tracing::info!(%card, "CI is green: the held card goes to the stack");
@@ -180,6 +274,12 @@ async fn settle(
 
 /// A CI run finished: every card held for its commit is judged again.
 pub async fn on_ci_run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
+    if let Some(card) = job.payload.get("absent_check").and_then(Value::as_str) {
+        let ws = job
+            .workspace_id
+            .ok_or_else(|| JobError::Permanent("the job names no workspace".into()))?;
+        return on_absence_deadline(ctx, ws, card).await;
+    }
     let event_id = job
         .payload
         .get("event_id")

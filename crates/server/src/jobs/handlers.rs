@@ -103,6 +103,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
                 CardCreation::Created(card_id) => {
                     let held = match &new.gate {
                         Some(gate) => {
+                            super::gate::schedule_absence(ctx, workspace_id, card_id, gate).await?;
                             !super::gate::recheck(ctx, workspace_id, card_id, gate).await?
                         }
                         None => false,

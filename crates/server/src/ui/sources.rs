@@ -461,6 +461,7 @@ pub async fn act(
                         .get("enabled")
                         .is_some_and(|v| v == "on" || v == "true"),
                     workflows,
+                    absent_after_secs: None,
                 }),
             };
             match crate::http::api::sources::update(State(state.clone()), auth, path, ApiJson(req))

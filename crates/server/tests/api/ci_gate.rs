@@ -10,6 +10,8 @@ on_both_backends!(
     the_gate_can_name_its_workflows_or_be_turned_off,
     ci_reported_by_another_tool_gates_too,
     the_review_page_lists_held_cards_with_the_failing_run,
+    a_newly_connected_repository_with_the_gate_on_holds_its_first_push_until_ci_answers,
+    a_repository_without_ci_gets_its_held_card_back_when_the_wait_runs_out,
 );
 
 const SECRET: &str = "s";
@@ -374,5 +376,105 @@ async fn the_review_page_lists_held_cards_with_the_failing_run(backend: Backend)
     })
     .await;
     assert!(!owner.page("/").await.html.contains("Waiting for CI"));
+    app.stop().await;
+}
+
+async fn gate_on(app: &TestApp, src: &str, gate: Value) {
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/sources/{src}")))
+        .bearer_auth(&app.token)
+        .json(&json!({ "gate": gate }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+/// A founder connects a repository and turns the gate on, naming the workflow. Its very
+/// first push is held (no CI was ever seen for it), though GitHub sends the workflow's name
+/// only in `workflow.name` (the recorded run's `workflow_run.name` is empty). A red run
+/// holds it; the green re-run releases it, and the card's gate then describes the green run,
+/// not the red one.
+async fn a_newly_connected_repository_with_the_gate_on_holds_its_first_push_until_ci_answers(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    gate_on(&app, &src, json!({"enabled": true, "workflows": ["test"]})).await;
+
+    push(&app, &src, &sha('7')).await;
+    let cards = wait_held(&app, 1).await;
+    let card = cards[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(cards[0]["gate"]["state"], "waiting");
+
+    // The recorded payload, as GitHub sent it: `workflow_run.name` empty, `workflow.name`
+    // "test".
+    let recorded = |run: i64, attempt: i64, conclusion: &str| {
+        let mut v: Value =
+            serde_json::from_slice(&workflow_run(&sha('7'), "", run, attempt, conclusion)).unwrap();
+        assert_eq!(
+            v["workflow"]["name"], "test",
+            "the fixture names its workflow there"
+        );
+        v["workflow_run"]["name"] = json!("");
+        serde_json::to_vec(&v).unwrap()
+    };
+    run(&app, &src, recorded(70, 1, "failure"), "run-70-1").await;
+    app.eventually("the red run holds the card", || async {
+        app.card(&card).await["gate"]["state"] == "failed"
+    })
+    .await;
+    let c = app.card(&card).await;
+    assert_eq!(c["gate"]["workflow"], "test");
+    assert_eq!(c["gate"]["conclusion"], "failure");
+
+    run(&app, &src, recorded(70, 2, "success"), "run-70-2").await;
+    app.wait_pending(1).await;
+    let c = app.card(&card).await;
+    assert_eq!(c["gate"]["state"], "passed");
+    assert_eq!(c["gate"]["conclusion"], "success", "{}", c["gate"]);
+    assert_eq!(c["gate"]["workflow"], "test");
+    assert_eq!(
+        c["gate"]["run_url"],
+        "https://github.com/Codertocat/Hello-World/actions/runs/70"
+    );
+    app.stop().await;
+}
+
+/// A repository with no CI at all and the gate turned on: its card waits for the wait the
+/// source allows (here 1 s), then goes to the stack saying CI is absent. A repository that
+/// did not ask for the gate never waits.
+async fn a_repository_without_ci_gets_its_held_card_back_when_the_wait_runs_out(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/sources/{src}")))
+        .bearer_auth(&app.token)
+        .json(&json!({"gate": {"enabled": true, "absent_after_secs": 0}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "a wait of 0 s is refused");
+    gate_on(&app, &src, json!({"enabled": true, "absent_after_secs": 1})).await;
+    let s = app.get_json(&format!("/api/v1/sources/{src}")).await;
+    assert_eq!(s["data"]["gate"]["absent_after_secs"], 1);
+
+    push(&app, &src, &sha('8')).await;
+    app.wait_pending(1).await;
+    let pending = app.get_json("/api/v1/cards?status=pending").await;
+    let card = pending["data"][0]["id"].as_str().unwrap().to_owned();
+    let c = app.card(&card).await;
+    // "no CI" is only ever written on a held card: it waited, then came back.
+    assert_eq!(c["gate"]["state"], "no CI", "{}", c["gate"]);
+    assert!(
+        c["gate"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("CI is taken to be absent"),
+        "{}",
+        c["gate"]
+    );
     app.stop().await;
 }

@@ -63,6 +63,11 @@ pub struct GateView {
     /// The workflows that must be green (empty: every workflow that runs).
     #[serde(default)]
     pub workflows: Vec<String>,
+    /// With the gate turned on before any CI was seen for the repository, how long a card
+    /// waits for a first CI run before CI is taken to be absent (seconds, 1 to 604800;
+    /// default 3600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent_after_secs: Option<u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -136,6 +141,8 @@ impl From<&Source> for SourceView {
             gate: GateView {
                 enabled: !gate.off,
                 workflows: gate.workflows,
+                absent_after_secs: (gate.absent_after_secs != crate::jobs::gate::ABSENT_AFTER_SECS)
+                    .then_some(gate.absent_after_secs),
             },
             receives: match s.kind {
                 SourceKind::Git => vec!["watch".into()],
@@ -436,8 +443,21 @@ pub async fn update(
                 "gate.workflows must be at most 50 workflow names of 1 to 200 characters".into(),
             ));
         }
+        if gate
+            .absent_after_secs
+            .is_some_and(|s| !(1..=604_800).contains(&s))
+        {
+            return Err(ApiError::Validation(
+                "gate.absent_after_secs must be between 1 and 604800 seconds".into(),
+            ));
+        }
+        // Unsaid, the wait for a first CI run stays as it was (the page does not show it).
+        let kept = settings["gate"]["absent_after_secs"].as_u64();
         settings["gate"] =
             serde_json::json!({"enabled": gate.enabled, "workflows": gate.workflows});
+        if let Some(secs) = gate.absent_after_secs.or(kept) {
+            settings["gate"]["absent_after_secs"] = secs.into();
+        }
     }
     if !state
         .store()
