@@ -219,7 +219,24 @@ fn without_refs(title: &str) -> String {
         }
     }
     out.push_str(rest);
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    // "Add NoDiscard attr, fixes #2012": the issue is for the notes, not the post.
+    let mut text = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    for marker in [
+        ", fixes #",
+        ", closes #",
+        ", resolves #",
+        " fixes #",
+        " closes #",
+    ] {
+        if let Some(at) = text.to_ascii_lowercase().rfind(marker)
+            && text[at + marker.len()..]
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        {
+            text.truncate(at);
+        }
+    }
+    text
 }
 
 fn lower_first(s: &str) -> String {
@@ -777,6 +794,13 @@ mod tests {
                 files: vec!["src/x.rs".into()],
                 ..Commit::default()
             },
+            Commit {
+                id: "3".repeat(40),
+                message: "Add NoDiscard attr, fixes #2012 (#2013)".into(),
+                author_name: "Jordi".into(),
+                files: vec!["src/y.rs".into()],
+                ..Commit::default()
+            },
         ];
         let c = understand(&commits);
         for voice in [Voice::Sassy, Voice::Plain, Voice::Technical] {
@@ -792,10 +816,9 @@ mod tests {
                     "{channel:?}: {text}"
                 );
                 assert!(!text.contains("scanned_files"), "{channel:?}: {text}");
-                assert!(
-                    !text.contains("#12") && !text.contains("#13"),
-                    "{channel:?}: {text}"
-                );
+                for r in ["#12", "#13", "#2012", "#2013"] {
+                    assert!(!text.contains(r), "{channel:?}: {text}");
+                }
             }
             let slack = post(&c, &ctx(), voice, Channel::Slack);
             assert!(slack.starts_with("*acme/rocket v1.2.0*"), "{slack}");

@@ -309,6 +309,47 @@ pub(crate) fn sounds_like_security(text: &str) -> bool {
     .any(|w| t.contains(w))
 }
 
+/// The project's own upkeep in a few words: "Fix build", "Fix build issues", "Fix CI",
+/// "Fix tests", "Update baseline" (a static analyser's). Work for the team, never news.
+fn is_housekeeping(lower: &str) -> bool {
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > 5 {
+        return false;
+    }
+    let verb = matches!(
+        words[0],
+        "fix" | "fixed" | "fixes" | "update" | "updated" | "regenerate" | "repair" | "unbreak"
+    );
+    let object = words
+        .iter()
+        .skip(1)
+        .find(|w| !matches!(**w, "the" | "a" | "some"));
+    verb && object.is_some_and(|o| {
+        matches!(
+            *o,
+            "build"
+                | "builds"
+                | "ci"
+                | "tests"
+                | "test"
+                | "lint"
+                | "linting"
+                | "lints"
+                | "clippy"
+                | "phpstan"
+                | "psalm"
+                | "mypy"
+                | "cs"
+                | "baseline"
+                | "formatting"
+                | "pipeline"
+        )
+    })
+}
+
 /// For commits without a conventional prefix: the leading verb, then telling words, then
 /// what the files say.
 fn infer_category(text: &str, files: &[String]) -> Category {
@@ -319,6 +360,9 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         .unwrap_or_default();
     if sounds_like_security(&lower) {
         return Category::Security;
+    }
+    if is_housekeeping(&lower) {
+        return Category::Chore;
     }
     if !files.is_empty() {
         if files.iter().all(|f| is_doc(f)) {
@@ -524,6 +568,10 @@ fn is_release_bookkeeping(lower: &str) -> bool {
             && (versioned || lower.contains("release")))
         || (lower.contains("changelog")
             && (versioned || lower.contains("version") || lower.contains("release")))
+        // "Update changelog", "Changelog", "Add changelog entry": the notes themselves.
+        || (lower.contains("changelog")
+            && lower.split_whitespace().count() <= 4
+            && matches!(first, "update" | "updated" | "changelog" | "changelog:" | "edit" | "tweak"))
         || looks_like_package_version(lower)
 }
 
@@ -775,6 +823,7 @@ mod tests {
             "ignore-0.4.33",
             "@tailwindcss/oxide@4.3.3",
             "release: v2.3.0",
+            "Update changelog",
         ] {
             let item = classify_commit(&commit(subject, many));
             assert_eq!(item.noise, Some(Noise::VersionBump), "{subject}");
@@ -787,6 +836,7 @@ mod tests {
             "feat: add a changelog command",
             "Update README",
             "Handle 1.5x scaling",
+            "Add changelog command",
         ] {
             let item = classify_commit(&commit(change, &["src/main.rs"]));
             assert_eq!(item.noise, None, "{change}");
@@ -877,5 +927,29 @@ mod tests {
         ));
         assert_eq!(i.authors, vec!["Ada", "Grace Hopper"]);
         assert_eq!(i.refs, vec![7]);
+    }
+
+    /// "Fix build", "Update baseline": the project's upkeep is maintenance, not a bug fix
+    /// or a feature users hear about; a real fix that mentions a build is still a fix.
+    #[test]
+    fn upkeep_is_maintenance_not_news() {
+        for subject in [
+            "Fix build",
+            "Fix build issues",
+            "Fix CI",
+            "Fix the tests",
+            "Update baseline",
+            "Fix phpstan",
+        ] {
+            let item = classify_commit(&commit(subject, &["src/Logger.php"]));
+            assert_eq!(item.category, Category::Chore, "{subject}");
+        }
+        for subject in [
+            "Fix build of the docs site when the theme is missing its logo",
+            "Fix crash when the test pattern is empty",
+        ] {
+            let item = classify_commit(&commit(subject, &["src/main.rs"]));
+            assert_eq!(item.category, Category::Fix, "{subject}");
+        }
     }
 }

@@ -53,8 +53,8 @@ pub struct UpdateSource {
     pub gate: Option<GateView>,
 }
 
-/// The CI gate: cards about a commit wait until CI for it is green (once CI has been seen
-/// for the repository).
+/// The CI gate: cards about a commit wait until CI for it is green — once CI has been seen
+/// for the repository, or from the first push when the gate is turned on explicitly.
 #[derive(Serialize, Deserialize, utoipa::ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct GateView {
