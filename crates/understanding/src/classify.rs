@@ -378,7 +378,8 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
     match first {
         "fix" | "fixes" | "fixed" | "fixing" | "resolve" | "resolves" | "correct" | "corrects"
-        | "repair" | "prevent" | "prevents" | "handle" | "handles" | "revert" | "hotfix" => {
+        | "repair" | "prevent" | "prevents" | "handle" | "handles" | "revert" | "hotfix"
+        | "avoid" | "avoids" => {
             return Category::Fix;
         }
         "add" | "adds" | "added" | "adding" | "introduce" | "introduces" | "implement"
@@ -947,6 +948,7 @@ mod tests {
         for subject in [
             "Fix build of the docs site when the theme is missing its logo",
             "Fix crash when the test pattern is empty",
+            "Avoid collecting duplicate logs if the file cannot be locked",
         ] {
             let item = classify_commit(&commit(subject, &["src/main.rs"]));
             assert_eq!(item.category, Category::Fix, "{subject}");

@@ -314,6 +314,10 @@ impl People {
                 // ("Co-authored-by: Name <…>") that would join strangers.
                 if named {
                     tokens.insert(format!("n:{}", name.to_lowercase()));
+                } else if !name.contains(' ') && name.len() > 4 {
+                    // A trailer naming someone by a single handle-like word is that
+                    // login ("Co-authored-by: pawannn <…>" is @pawannn).
+                    tokens.insert(format!("l:{}", name.to_lowercase()));
                 }
                 displays.push(name.to_owned());
             }
@@ -499,6 +503,24 @@ mod tests {
         assert_eq!(credit(3), ["huangzw"]);
         assert_eq!(credit(4), ["@bruceNu1l"]);
         assert_eq!(credit(5), ["Otto", "Name"]);
+        // A trailer naming a login as a single word is that person.
+        let again = understand(&[
+            by(
+                1,
+                "feat: add search (#1)",
+                "P",
+                "p@example.com",
+                Some("pawannn"),
+            ),
+            by(
+                2,
+                "fix: stop crash (#2)\n\nCo-authored-by: pawannn <other@example.com>",
+                "Bo",
+                "bo@example.com",
+                Some("bo"),
+            ),
+        ]);
+        assert_eq!(again.contributors(), ["@pawannn", "@bo"]);
         let people = changes.contributors();
         assert_eq!(
             people.iter().filter(|p| p.as_str() == "@janedoe").count(),
