@@ -68,7 +68,20 @@ pub fn from_event(event: &EventInput, voice: Voice) -> Decision {
 fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) -> CardDraft {
     let drafts = covalynce_drafting::draft(changes, ctx, voice);
     let release = matches!(event.kind, EventKind::Release | EventKind::Tag);
-    let category = if release || changes.user_visible().next().is_some() {
+    // A monorepo package's own release (`globset-0.4.20`) is news for the team, unless the
+    // package is the project's main product.
+    let side_package = event
+        .data
+        .get("tag")
+        .and_then(Value::as_str)
+        .and_then(covalynce_domain::package_tag)
+        .is_some_and(|(package, _)| {
+            let project = event.data["project_name"].as_str().unwrap_or(event.repo);
+            !is_main_product(package, event.repo, project)
+        });
+    let category = if side_package {
+        CardCategory::Eng
+    } else if release || changes.user_visible().next().is_some() {
         CardCategory::Mkt
     } else {
         CardCategory::Eng
@@ -104,6 +117,19 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
             .in_category(covalynce_understanding::Category::Security)
             .count(),
     }
+}
+
+/// Whether a monorepo package is the project itself: `ripgrep` in BurntSushi/ripgrep,
+/// `vue` in vuejs/core named "Vue", `@tailwindcss/cli`… is not `tailwindcss`.
+fn is_main_product(package: &str, repo: &str, project: &str) -> bool {
+    let key = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let name = key(package.rsplit('/').next().unwrap_or(package));
+    name == key(repo.rsplit('/').next().unwrap_or(repo)) || name == key(project)
 }
 
 /// How many security fixes in the window make a security post worth suggesting.
@@ -249,6 +275,16 @@ fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
         EventKind::Tag => {
             ctx.style.get_or_insert_with(Default::default);
             ctx.version = s("tag");
+            // A package's tag is that package's release: "globset 0.4.20", not
+            // "ripgrep globset-0.4.20".
+            if let Some((package, version)) =
+                s("tag").as_deref().and_then(covalynce_domain::package_tag)
+            {
+                if !is_main_product(package, event.repo, &ctx.project) {
+                    ctx.project = package.to_owned();
+                }
+                ctx.version = Some(version.to_owned());
+            }
             ctx.url = s("url");
             let commits = commits_from(d);
             if commits.is_empty() {
@@ -379,6 +415,38 @@ mod tests {
             },
             Voice::Sassy,
         )
+    }
+
+    /// In a monorepo, `rocket-core-0.4.20` is the rocket-core package's release: named
+    /// after it, for the team (ENG). `rocket-2.1.0` is the project's own product: MKT.
+    #[test]
+    fn a_monorepo_package_tag_is_that_packages_release_for_the_team() {
+        let tag = |name: &str| {
+            let mut d = push(&["fix: stop crashing on empty files"], false);
+            d["tag"] = json!(name);
+            d["project_name"] = json!("Rocket");
+            d
+        };
+        let Decision::Card(side) = decide(EventKind::Tag, &tag("rocket-core-0.4.20")) else {
+            panic!("a card")
+        };
+        assert_eq!(side.category, CardCategory::Eng);
+        assert_eq!(side.title, "rocket-core 0.4.20");
+        assert!(
+            side.variants["x"].starts_with("🐛 rocket-core 0.4.20 "),
+            "{}",
+            side.variants["x"]
+        );
+        let Decision::Card(main) = decide(EventKind::Tag, &tag("rocket-2.1.0")) else {
+            panic!("a card")
+        };
+        assert_eq!(main.category, CardCategory::Mkt);
+        assert_eq!(main.title, "Rocket 2.1.0");
+        let Decision::Card(plain) = decide(EventKind::Tag, &tag("v2.1.0")) else {
+            panic!("a card")
+        };
+        assert_eq!(plain.category, CardCategory::Mkt);
+        assert_eq!(plain.title, "Rocket v2.1.0");
     }
 
     #[test]

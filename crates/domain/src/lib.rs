@@ -11,6 +11,7 @@ mod ids;
 mod plan;
 mod slug;
 mod symbol;
+mod tag;
 pub mod time;
 
 pub use account::{Email, Role};
@@ -26,6 +27,7 @@ pub use ids::{
 pub use plan::{Limits, Plan, next_month_start};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
 pub use symbol::{Change, FileAnalysis, SymbolChange, SymbolKind};
+pub use tag::package_tag;
 
 /// Milliseconds since the Unix epoch, UTC. Stored as BIGINT on both databases so that the
 /// same comparison SQL works everywhere and no timezone can sneak in.

@@ -265,10 +265,25 @@ impl Repo {
         Ok(out)
     }
 
-    /// The most recent tag reachable from `to` that does not point at `to` itself.
+    /// The most recent tag reachable from `to` that does not point at `to` itself, of the
+    /// same kind: a package's tag (`globset-0.4.20`) follows that package's previous tag,
+    /// the project's own release (`14.1.0`) its previous own release, so a monorepo's
+    /// per-package tags never cut another release's range short.
     pub fn previous_tag(&self, to: &str) -> Result<Option<String>, GitError> {
         let to_id = self.commit_id(to)?;
-        let tags = self.tags()?;
+        let mut tags = self.tags()?;
+        let package = |name: &str| covalynce_domain::package_tag(name).map(|(p, _)| p.to_owned());
+        let is_tag = tags.values().flatten().any(|t| t == to);
+        let wanted = if is_tag { package(to) } else { None };
+        let mut same_kind = tags.clone();
+        for names in same_kind.values_mut() {
+            names.retain(|n| package(n) == wanted);
+        }
+        same_kind.retain(|_, names| !names.is_empty());
+        // A commit that is not a tag in a repository with only package tags: any tag.
+        if is_tag || !same_kind.is_empty() {
+            tags = same_kind;
+        }
         if tags.is_empty() {
             return Ok(None);
         }
@@ -923,5 +938,46 @@ mod tests {
         assert!(names("tidy").is_empty() && names("add key").is_empty());
         assert_eq!(by_subject("add key").diff_secrets, ["GitHub token"]);
         assert!(by_subject("add c").diff_secrets.is_empty());
+    }
+
+    /// A monorepo tags its main release (`14.1.0`) and its crates (`globset-0.4.20`): each
+    /// tag's range starts at the previous tag of its own kind.
+    #[test]
+    fn a_package_tag_follows_its_own_previous_tag_and_a_release_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        git(r, &["init", "-q", "-b", "master"]);
+        let mut n = 0;
+        let mut step = |tag: Option<&str>| {
+            n += 1;
+            std::fs::write(r.join("f.txt"), n.to_string()).unwrap();
+            git(r, &["add", "-A"]);
+            git(r, &["commit", "-q", "-m", &format!("change {n}")]);
+            if let Some(t) = tag {
+                git(r, &["tag", t]);
+            }
+        };
+        step(Some("14.0.0"));
+        step(Some("globset-0.4.19"));
+        step(None);
+        step(Some("ignore-0.4.30"));
+        step(Some("globset-0.4.20"));
+        step(Some("14.1.0"));
+        step(None);
+        let repo = super::Repo::open(r).unwrap();
+        assert_eq!(
+            repo.previous_tag("globset-0.4.20").unwrap().as_deref(),
+            Some("globset-0.4.19")
+        );
+        assert_eq!(
+            repo.previous_tag("14.1.0").unwrap().as_deref(),
+            Some("14.0.0")
+        );
+        assert_eq!(repo.previous_tag("ignore-0.4.30").unwrap(), None);
+        assert_eq!(
+            repo.previous_tag("HEAD").unwrap().as_deref(),
+            Some("14.1.0")
+        );
+        assert_eq!(repo.range(None, "globset-0.4.20").unwrap().commits.len(), 3);
     }
 }
