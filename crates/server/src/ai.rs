@@ -183,6 +183,18 @@ pub fn facts(event: Option<&EventRecord>, title: &str, content: &str) -> Facts {
             e.kind.as_str().replace('_', " ")
         ));
         let d = &e.data;
+        // What the offline draft already knows beyond the event: the project's own name
+        // (its manifest's, not the repository slug) and its hashtags.
+        if let Some(name) = d["project_name"].as_str().filter(|n| !n.is_empty()) {
+            lines.push(format!("project: {name}"));
+        }
+        if let Some(tags) = d["hashtags"].as_array().filter(|t| !t.is_empty()) {
+            let tags: Vec<String> = tags
+                .iter()
+                .filter_map(|t| t.as_str().map(|t| format!("#{t}")))
+                .collect();
+            lines.push(format!("hashtags: {}", tags.join(" ")));
+        }
         for key in ["tag", "name", "version", "branch"] {
             if let Some(v) = d[key].as_str() {
                 lines.push(format!("{key}: {v}"));
@@ -493,6 +505,8 @@ mod tests {
             title: "v1.4.0".into(),
             data: serde_json::json!({
                 "tag": "v1.4.0",
+                "project_name": "Rocket",
+                "hashtags": ["rustlang", "cli"],
                 "url": "https://github.com/acme/rocket/releases/tag/v1.4.0",
                 "commits": [{"message": "feat: CSV export\n\nlong body", "symbols": [symbol]}],
             }),
@@ -505,6 +519,8 @@ mod tests {
         for want in [
             "title: Rocket v1.4.0",
             "repository: acme/rocket",
+            "project: Rocket",
+            "hashtags: #rustlang #cli",
             "kind of change: release",
             "tag: v1.4.0",
             "link: https://github.com/acme/rocket/releases/tag/v1.4.0",
