@@ -2,7 +2,7 @@
 
 use super::{Context, JobError};
 use covalynce_cards::{Decision, EventInput};
-use covalynce_domain::{EventId, JobKind};
+use covalynce_domain::{EventId, EventKind, JobKind};
 use covalynce_drafting::Voice;
 use covalynce_storage::{CardCreation, ClaimedJob, NewCard, Store};
 
@@ -75,6 +75,33 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         return Ok(());
     }
     let voice = Voice::parse(&workspace.voice).unwrap_or_default();
+    // A release supersedes the pushes it contains: what their cards already announced is
+    // not announced again, and their cards still waiting for review fold into this one.
+    let superseded = if matches!(event.kind, EventKind::Tag | EventKind::Release) {
+        pushes_in_release(store, workspace_id, &event).await?
+    } else {
+        Superseded::default()
+    };
+    if !superseded.announced.is_empty()
+        && let Some(commits) = event.data["commits"].as_array_mut()
+    {
+        let before = commits.len();
+        commits.retain(|c| {
+            c["id"]
+                .as_str()
+                .is_none_or(|id| !superseded.announced.contains(id))
+        });
+        if before > 0 && commits.is_empty() {
+            let reason = format!(
+                "nothing new to announce: every change in {} was already announced from its pushes",
+                event.title
+            );
+            store
+                .set_event_status(event.id, "skipped", Some(&reason))
+                .await?;
+            return Ok(());
+        }
+    }
     let decision = covalynce_cards::from_event(
         &EventInput {
             kind: event.kind,
@@ -101,6 +128,11 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
                     tracing::info!(%event_id, plan, limit, used, "card limit reached; event kept, not drafted");
                 }
                 CardCreation::Created(card_id) => {
+                    for folded in &superseded.waiting {
+                        // Already reviewed or gone meanwhile: nothing to fold.
+                        let _ = store.dismiss_card(workspace_id, *folded).await?;
+                        tracing::info!(card = %folded, release = %card_id, "a push card folds into its release");
+                    }
                     let held = match &new.gate {
                         Some(gate) => {
                             super::gate::schedule_absence(ctx, workspace_id, card_id, gate).await?;
@@ -120,6 +152,84 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         }
     }
     Ok(())
+}
+
+/// What a release (or tag) supersedes among the cards of pushes it contains.
+#[derive(Default)]
+struct Superseded {
+    /// Commits a push card already announced (approved, published or partly published):
+    /// not announced again.
+    announced: std::collections::HashSet<String>,
+    /// Push cards still waiting for review (pending or held) whose every commit is in the
+    /// release: dismissed once the release's card exists.
+    waiting: Vec<covalynce_domain::CardId>,
+}
+
+/// How many recent pushes and cards are looked at: a release's pushes are recent.
+const RECENT_PUSHES: i64 = 500;
+
+async fn pushes_in_release(
+    store: &dyn Store,
+    ws: covalynce_domain::WorkspaceId,
+    release: &covalynce_storage::EventRecord,
+) -> Result<Superseded, JobError> {
+    let ids = |data: &serde_json::Value| -> Vec<String> {
+        data["commits"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let in_release: std::collections::HashSet<String> = ids(&release.data).into_iter().collect();
+    let mut out = Superseded::default();
+    if in_release.is_empty() {
+        return Ok(out);
+    }
+    let pushes = store
+        .list_events(
+            ws,
+            &covalynce_storage::EventFilter {
+                kind: Some(EventKind::Push),
+                limit: RECENT_PUSHES,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let pushes: Vec<(covalynce_domain::EventId, Vec<String>)> = pushes
+        .iter()
+        .filter(|p| p.repo.eq_ignore_ascii_case(&release.repo))
+        .map(|p| (p.id, ids(&p.data)))
+        .filter(|(_, commits)| commits.iter().any(|c| in_release.contains(c)))
+        .collect();
+    if pushes.is_empty() {
+        return Ok(out);
+    }
+    let cards = store
+        .list_cards(
+            ws,
+            &covalynce_storage::CardFilter {
+                limit: RECENT_PUSHES,
+                ..Default::default()
+            },
+        )
+        .await?;
+    for (event, commits) in pushes {
+        let Some(card) = cards.iter().find(|c| c.event_id == Some(event)) else {
+            continue;
+        };
+        use covalynce_domain::CardStatus as S;
+        match card.status {
+            S::Approved | S::Published | S::Partial => out
+                .announced
+                .extend(commits.into_iter().filter(|c| in_release.contains(c))),
+            S::Pending | S::Held if commits.iter().all(|c| in_release.contains(c)) => {
+                out.waiting.push(card.id)
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// The offline draft, rewritten by the workspace's AI chain where allowed and where the

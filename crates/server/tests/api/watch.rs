@@ -8,6 +8,7 @@ use serde_json::json;
 on_both_backends!(
     watch_drafts_new_commits_and_tags_and_never_twice,
     a_git_source_added_through_the_api_is_watched_by_the_server,
+    a_release_folds_its_waiting_pushes_and_does_not_announce_published_ones_again,
 );
 
 fn repo() -> tempfile::TempDir {
@@ -144,6 +145,115 @@ async fn a_git_source_added_through_the_api_is_watched_by_the_server(backend: Ba
             .any(|c| c["title"] == "Add CSV export")
     })
     .await;
+    app.stop().await;
+}
+
+async fn cards_titled(app: &crate::helpers::TestApp, title: &str) -> Vec<serde_json::Value> {
+    app.get_json("/api/v1/cards?limit=50").await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["title"] == title)
+        .cloned()
+        .collect()
+}
+
+/// A founder posts the CSV export as soon as it lands, leaves the next fix on the stack,
+/// then tags v1.0.0. The release is one card: it does not announce the CSV export again,
+/// and the fix's push card folds into it (dismissed), so nothing is announced twice.
+async fn a_release_folds_its_waiting_pushes_and_does_not_announce_published_ones_again(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let repo = repo();
+    app.allow_path(repo.path()).await;
+    let r = app
+        .post_json(
+            "/api/v1/sources",
+            &json!({"kind": "git", "path": repo.path().to_str().unwrap()}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let sources = app.get_json("/api/v1/sources").await;
+    app.watcher_has_seen(sources["data"][0]["id"].as_str().unwrap())
+        .await;
+    let (channel, _) = crate::publishing::outbox(&app, "launches.jsonl").await;
+
+    commit(
+        repo.path(),
+        "src/export.rs",
+        "fn export() {}",
+        "feat: add CSV export",
+        1_700_000_200,
+    );
+    app.eventually("the export's push card", || async {
+        !cards_titled(&app, "Add CSV export").await.is_empty()
+    })
+    .await;
+    let export = cards_titled(&app, "Add CSV export").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{export}/approve"),
+            &json!({"channels": [channel]}),
+        )
+        .await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    app.eventually("the export is published", || async {
+        app.card(&export).await["status"] == "published"
+    })
+    .await;
+
+    commit(
+        repo.path(),
+        "src/lib.rs",
+        "fn a() { }",
+        "fix: handle empty input",
+        1_700_000_300,
+    );
+    app.eventually("the fix's push card", || async {
+        !cards_titled(&app, "Handle empty input").await.is_empty()
+    })
+    .await;
+    let fix = cards_titled(&app, "Handle empty input").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.card(&fix).await["status"], "pending");
+
+    git(repo.path(), &["tag", "v1.0.0"], 1_700_000_300);
+    app.eventually("the release card", || async {
+        app.get_json("/api/v1/cards?limit=50").await["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["title"].as_str().is_some_and(|t| t.ends_with("v1.0.0")))
+    })
+    .await;
+    let cards = app.get_json("/api/v1/cards?limit=50").await;
+    let release = cards["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["title"].as_str().is_some_and(|t| t.ends_with("v1.0.0")))
+        .unwrap()
+        .clone();
+    let notes = release["content"].as_str().unwrap();
+    assert!(notes.contains("Handle empty input"), "{notes}");
+    assert!(!notes.contains("CSV export"), "published already: {notes}");
+    for (channel, text) in release["variants"].as_object().unwrap() {
+        assert!(
+            !text.as_str().unwrap().contains("CSV export"),
+            "{channel}: {text}"
+        );
+    }
+    app.eventually("the fix's push card folds into the release", || async {
+        app.card(&fix).await["status"] == "dismissed"
+    })
+    .await;
+    assert_eq!(app.card(&export).await["status"], "published");
     app.stop().await;
 }
 
