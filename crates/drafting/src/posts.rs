@@ -202,6 +202,16 @@ fn social_title(item: &Item) -> String {
     out
 }
 
+/// Whether a title says something to a reader once links are set aside: "Fix issue
+/// https://github.com/o/r/issues/1984" does not (the team notes keep it).
+fn says_something(item: &Item) -> bool {
+    item.title
+        .split_whitespace()
+        .filter(|w| !w.contains("://") && !w.starts_with('#'))
+        .count()
+        >= 3
+}
+
 /// A title without the `(#12)` references squash merges leave in it (posts link the
 /// release instead), and without a trailing `#12`.
 fn without_refs(title: &str) -> String {
@@ -319,13 +329,27 @@ fn third_person(title: &str) -> Option<String> {
         (&["align", "aligned", "aligns"], "aligns"),
         (&["clean", "cleaned", "cleans"], "cleans"),
     ];
-    let (_, third) = VERBS
-        .iter()
-        .find(|(forms, _)| forms.contains(&verb.as_str()))?;
+    let conjugate = |word: &str| {
+        VERBS
+            .iter()
+            .find(|(forms, _)| forms.contains(&word.to_lowercase().as_str()))
+            .map(|(_, third)| *third)
+    };
+    let third = conjugate(&verb)?;
     if rest.is_empty() {
         return None;
     }
-    Some(format!("{third} {rest}"))
+    // "Replace deprecated code and allow 2.0+" → "replaces … and allows 2.0+": a second
+    // verb after "and" agrees with the first.
+    let mut words: Vec<String> = rest.split(' ').map(str::to_owned).collect();
+    for n in 1..words.len() {
+        if words[n - 1] == "and"
+            && let Some(again) = conjugate(&words[n])
+        {
+            words[n] = again.to_owned();
+        }
+    }
+    Some(format!("{third} {}", words.join(" ")))
 }
 
 type Parts = (String, Vec<String>, String);
@@ -335,6 +359,7 @@ fn more_lines(f: &Facts, voice: Voice) -> Vec<String> {
     f.highlights
         .iter()
         .skip(1)
+        .filter(|i| says_something(i))
         .map(|i| format!("{} {}", marker(i.category, voice), social_title(i)))
         .collect()
 }
@@ -827,6 +852,34 @@ mod tests {
         }
         let linkedin = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
         assert!(linkedin.contains("--json"), "{linkedin}");
+    }
+
+    /// "Replace X and allow Y" reads "replaces X and allows Y"; a title that is only a
+    /// link does not reach a public post.
+    #[test]
+    fn headlines_agree_and_bare_links_stay_in_the_team_notes() {
+        let c = changes(&[
+            "feat: replace deprecated code in MongoDB classes and allow 2.0+",
+            "fix: issue https://github.com/acme/rocket/issues/1984",
+        ]);
+        let x = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
+        assert!(
+            x.starts_with(
+                "acme/rocket v1.2.0 replaces deprecated code in MongoDB classes and allows 2.0+."
+            ),
+            "{x}"
+        );
+        for channel in [
+            Channel::X,
+            Channel::Bluesky,
+            Channel::Mastodon,
+            Channel::Linkedin,
+        ] {
+            let text = post(&c, &ctx(), Voice::Plain, channel);
+            assert!(!text.contains("issues/1984"), "{channel:?}: {text}");
+        }
+        let slack = post(&c, &ctx(), Voice::Plain, Channel::Slack);
+        assert!(slack.contains("issues/1984"), "{slack}");
     }
 
     /// A push is not a release: it says where it landed (the real branch), never "is out".

@@ -549,7 +549,15 @@ fn component_prefix(subject: &str) -> Option<(&str, &str)> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, ',' | '/' | '_' | '-' | '.'))
         && head.chars().skip(1).all(|c| !c.is_ascii_uppercase())
         && (list || !head.starts_with(|c: char| c.is_ascii_uppercase()));
-    shape.then_some((head, rest))
+    // A type's name as the component ("TelegramBotHandler: three dots replacement"): a
+    // capital, more capitals inside, letters and digits only — never a word like "Note".
+    let type_name = head.len() <= 40
+        && rest.len() >= 3
+        && head.starts_with(|c: char| c.is_ascii_uppercase())
+        && head.chars().all(|c| c.is_ascii_alphanumeric())
+        && head.chars().skip(1).any(|c| c.is_ascii_uppercase())
+        && head.chars().any(|c| c.is_ascii_lowercase());
+    (shape || type_name).then_some((head, rest))
 }
 
 /// Release bookkeeping whatever files it touched (a squashed release PR also regenerates
@@ -795,10 +803,17 @@ mod tests {
         ));
         assert_eq!(i.scope.as_deref(), Some("Ignore,globset"));
         assert_eq!(i.title, "Increase pool capacity");
+        let i = classify_commit(&commit(
+            "TelegramBotHandler: skipping messages containing only whitespace",
+            &["src/Monolog/Handler/TelegramBotHandler.php"],
+        ));
+        assert_eq!(i.scope.as_deref(), Some("TelegramBotHandler"));
+        assert_eq!(i.title, "Skipping messages containing only whitespace");
         for whole in [
             "Note: this breaks nothing",
             "WIP: try a new parser",
             "Make it: faster",
+            "TODO: later",
         ] {
             let i = classify_commit(&commit(whole, &["src/lib.rs"]));
             assert_eq!(i.scope, None, "{whole}");
