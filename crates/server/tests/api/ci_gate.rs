@@ -169,14 +169,12 @@ async fn a_card_waits_for_green_ci_and_a_red_build_holds_it_until_a_rerun_is_gre
 async fn the_gate_can_name_its_workflows_or_be_turned_off(backend: Backend) {
     let app = spawn_app(backend).await;
     let src = app.github_source("Codertocat/Hello-World", SECRET).await;
-    let r = app
-        .client
-        .patch(app.url(&format!("/api/v1/sources/{src}")))
-        .bearer_auth(&app.token)
-        .json(&json!({"gate": {"enabled": true, "workflows": ["CI", "E2E"]}}))
-        .send()
-        .await
-        .unwrap();
+    let r = patch_gate(
+        &app,
+        &src,
+        json!({"enabled": true, "workflows": ["CI", "E2E"]}),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(
@@ -225,14 +223,7 @@ async fn the_gate_can_name_its_workflows_or_be_turned_off(backend: Backend) {
     // Another held card; turning the gate off releases it.
     push(&app, &src, &sha('e')).await;
     wait_held(&app, 1).await;
-    let r = app
-        .client
-        .patch(app.url(&format!("/api/v1/sources/{src}")))
-        .bearer_auth(&app.token)
-        .json(&json!({"gate": {"enabled": false}}))
-        .send()
-        .await
-        .unwrap();
+    let r = patch_gate(&app, &src, json!({"enabled": false})).await;
     assert_eq!(r.status(), 200);
     app.wait_pending(2).await;
     assert!(held(&app).await.is_empty());
@@ -241,14 +232,7 @@ async fn the_gate_can_name_its_workflows_or_be_turned_off(backend: Backend) {
     app.wait_pending(3).await;
 
     // Bad settings are refused and change nothing.
-    let r = app
-        .client
-        .patch(app.url(&format!("/api/v1/sources/{src}")))
-        .bearer_auth(&app.token)
-        .json(&json!({"gate": {"enabled": true, "workflows": [""]}}))
-        .send()
-        .await
-        .unwrap();
+    let r = patch_gate(&app, &src, json!({"enabled": true, "workflows": [""]})).await;
     assert_eq!(r.status(), 422);
     let s = app.get_json(&format!("/api/v1/sources/{src}")).await;
     assert_eq!(s["data"]["gate"]["enabled"], false);
@@ -379,15 +363,18 @@ async fn the_review_page_lists_held_cards_with_the_failing_run(backend: Backend)
     app.stop().await;
 }
 
-async fn gate_on(app: &TestApp, src: &str, gate: Value) {
-    let r = app
-        .client
+async fn patch_gate(app: &TestApp, src: &str, gate: Value) -> reqwest::Response {
+    app.client
         .patch(app.url(&format!("/api/v1/sources/{src}")))
         .bearer_auth(&app.token)
         .json(&json!({ "gate": gate }))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn gate_on(app: &TestApp, src: &str, gate: Value) {
+    let r = patch_gate(app, src, gate).await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 }
 
@@ -448,14 +435,7 @@ async fn a_newly_connected_repository_with_the_gate_on_holds_its_first_push_unti
 async fn a_repository_without_ci_gets_its_held_card_back_when_the_wait_runs_out(backend: Backend) {
     let app = spawn_app(backend).await;
     let src = app.github_source("Codertocat/Hello-World", SECRET).await;
-    let r = app
-        .client
-        .patch(app.url(&format!("/api/v1/sources/{src}")))
-        .bearer_auth(&app.token)
-        .json(&json!({"gate": {"enabled": true, "absent_after_secs": 0}}))
-        .send()
-        .await
-        .unwrap();
+    let r = patch_gate(&app, &src, json!({"enabled": true, "absent_after_secs": 0})).await;
     assert_eq!(r.status(), 422, "a wait of 0 s is refused");
     gate_on(&app, &src, json!({"enabled": true, "absent_after_secs": 1})).await;
     let s = app.get_json(&format!("/api/v1/sources/{src}")).await;

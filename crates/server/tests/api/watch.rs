@@ -114,8 +114,9 @@ async fn watch_drafts_new_commits_and_tags_and_never_twice(backend: Backend) {
     store.close().await;
 }
 
-async fn a_git_source_added_through_the_api_is_watched_by_the_server(backend: Backend) {
-    let app = spawn_app(backend).await;
+/// A repository the operator allowed, added as a git source through the API, after the
+/// server's first look at it (history is not drafted): what is committed next is new work.
+async fn watched_repo(app: &crate::helpers::TestApp) -> tempfile::TempDir {
     let repo = repo();
     app.allow_path(repo.path()).await;
     let r = app
@@ -125,10 +126,15 @@ async fn a_git_source_added_through_the_api_is_watched_by_the_server(backend: Ba
         )
         .await;
     assert_eq!(r.status(), 201);
-    // Let the server take its first look, then ship something.
     let sources = app.get_json("/api/v1/sources").await;
     app.watcher_has_seen(sources["data"][0]["id"].as_str().unwrap())
         .await;
+    repo
+}
+
+async fn a_git_source_added_through_the_api_is_watched_by_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let repo = watched_repo(&app).await;
     commit(
         repo.path(),
         "src/export.rs",
@@ -165,18 +171,7 @@ async fn a_release_folds_its_waiting_pushes_and_does_not_announce_published_ones
     backend: Backend,
 ) {
     let app = spawn_app(backend).await;
-    let repo = repo();
-    app.allow_path(repo.path()).await;
-    let r = app
-        .post_json(
-            "/api/v1/sources",
-            &json!({"kind": "git", "path": repo.path().to_str().unwrap()}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let sources = app.get_json("/api/v1/sources").await;
-    app.watcher_has_seen(sources["data"][0]["id"].as_str().unwrap())
-        .await;
+    let repo = watched_repo(&app).await;
     let (channel, _) = crate::publishing::outbox(&app, "launches.jsonl").await;
 
     commit(
