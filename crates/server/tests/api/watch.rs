@@ -154,14 +154,23 @@ async fn a_git_source_added_through_the_api_is_watched_by_the_server(backend: Ba
     app.stop().await;
 }
 
-async fn cards_titled(app: &crate::helpers::TestApp, title: &str) -> Vec<serde_json::Value> {
-    app.get_json("/api/v1/cards?limit=50").await["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["title"] == title)
-        .cloned()
-        .collect()
+/// Waits for the card whose title `matches` and returns it.
+async fn wait_card(
+    app: &crate::helpers::TestApp,
+    what: &str,
+    matches: impl Fn(&str) -> bool,
+) -> serde_json::Value {
+    let find = || async {
+        app.get_json("/api/v1/cards?limit=50").await["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["title"].as_str().is_some_and(&matches))
+            .cloned()
+    };
+    app.eventually(what, || async { find().await.is_some() })
+        .await;
+    find().await.unwrap()
 }
 
 /// A founder posts the CSV export as soon as it lands, leaves the next fix on the stack,
@@ -181,11 +190,7 @@ async fn a_release_folds_its_waiting_pushes_and_does_not_announce_published_ones
         "feat: add CSV export",
         1_700_000_200,
     );
-    app.eventually("the export's push card", || async {
-        !cards_titled(&app, "Add CSV export").await.is_empty()
-    })
-    .await;
-    let export = cards_titled(&app, "Add CSV export").await[0]["id"]
+    let export = wait_card(&app, "the export's push card", |t| t == "Add CSV export").await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -208,33 +213,14 @@ async fn a_release_folds_its_waiting_pushes_and_does_not_announce_published_ones
         "fix: handle empty input",
         1_700_000_300,
     );
-    app.eventually("the fix's push card", || async {
-        !cards_titled(&app, "Handle empty input").await.is_empty()
-    })
-    .await;
-    let fix = cards_titled(&app, "Handle empty input").await[0]["id"]
+    let fix = wait_card(&app, "the fix's push card", |t| t == "Handle empty input").await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_eq!(app.card(&fix).await["status"], "pending");
 
     git(repo.path(), &["tag", "v1.0.0"], 1_700_000_300);
-    app.eventually("the release card", || async {
-        app.get_json("/api/v1/cards?limit=50").await["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["title"].as_str().is_some_and(|t| t.ends_with("v1.0.0")))
-    })
-    .await;
-    let cards = app.get_json("/api/v1/cards?limit=50").await;
-    let release = cards["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["title"].as_str().is_some_and(|t| t.ends_with("v1.0.0")))
-        .unwrap()
-        .clone();
+    let release = wait_card(&app, "the release card", |t| t.ends_with("v1.0.0")).await;
     let notes = release["content"].as_str().unwrap();
     assert!(notes.contains("Handle empty input"), "{notes}");
     assert!(!notes.contains("CSV export"), "published already: {notes}");
