@@ -8,7 +8,7 @@
 
 use super::{Context, JobError};
 use covalynce_cards::gate::{self, Verdict};
-use covalynce_domain::{CardId, EventId, EventKind, WorkspaceId};
+use covalynce_domain::{CardId, CardStatus, EventId, EventKind, WorkspaceId};
 use covalynce_storage::{ClaimedJob, EventFilter, EventRecord, Store};
 use serde_json::{Value, json};
 
@@ -140,39 +140,49 @@ pub async fn schedule_absence(
 /// The deadline of a card held for a repository without CI: if it is still waiting and no
 /// CI has answered for its repository, CI is absent; the card goes to the stack and says so.
 async fn on_absence_deadline(ctx: &Context, ws: WorkspaceId, card: &str) -> Result<(), JobError> {
-    for held in ctx.store.held_cards(ws).await? {
-        if held.id.to_string() != card {
-            continue;
-        }
-        let Some(g) = held.gate.as_ref() else {
-            return Ok(());
+    let Some(id) = CardId::parse(card) else {
+        return Err(JobError::Permanent(format!("{card:?} is not a card id")));
+    };
+    let Some(held) = ctx.store.card(ws, id).await? else {
+        return Ok(());
+    };
+    let Some(g) = held
+        .gate
+        .as_ref()
+        .filter(|_| held.status == CardStatus::Held)
+    else {
+        return Ok(());
+    };
+    let (Some(repo), Some(sha)) = (g["repo"].as_str(), g["sha"].as_str()) else {
+        return Ok(());
+    };
+    if g["state"] != "waiting" || g.get("absent_after").is_none() {
+        return Ok(());
+    }
+    let (seen, runs) = runs_for(ctx.store.as_ref(), ws, repo, sha).await?;
+    let released = if seen {
+        // CI answered meanwhile (for another commit): this card waits for its own run.
+        settle(ctx, ws, id, g, &runs).await?
+    } else {
+        let waited_ms = (g["absent_after"].as_i64().unwrap_or_default() - held.created_at).max(0);
+        let waited = match waited_ms {
+            ms if ms >= 120_000 => format!("{} minutes", ms / 60_000),
+            ms if ms / 1000 == 1 => "1 second".to_owned(),
+            ms => format!("{} seconds", ms / 1000),
         };
-        let (Some(repo), Some(sha)) = (g["repo"].as_str(), g["sha"].as_str()) else {
-            return Ok(());
-        };
-        if g["state"] != "waiting" || g.get("absent_after").is_none() {
-            return Ok(());
-        }
-        let (seen, runs) = runs_for(ctx.store.as_ref(), ws, repo, sha).await?;
-        if seen {
-            // CI answered meanwhile (for another commit): this card waits for its own run.
-            return settle(ctx, ws, held.id, g, &runs).await.map(|released| {
-                if released {
-                    tracing::info!(card = %held.id, "CI is green: the held card goes to the stack");
-                }
-            });
-        }
         let mut next = g.clone();
         next["state"] = json!("no CI");
         next["note"] = json!(format!(
-            "no CI run was reported for {repo} within {} minutes of this card: CI is taken to be absent",
-            (g["absent_after"].as_i64().unwrap_or_default() - held.created_at).max(0) / 60_000
+            "no CI run was reported for {repo} within {waited} of this card: CI is taken to be absent"
         ));
-        if ctx.store.update_gate(ws, held.id, &next, true).await? {
-            tracing::info!(card = %held.id, "no CI answered: the held card goes to the stack");
-            super::handlers::after_release(ctx, ws, held.id).await?;
+        let released = ctx.store.update_gate(ws, id, &next, true).await?;
+        if released {
+            tracing::info!(card = %id, "no CI answered: the held card goes to the stack");
         }
-        return Ok(());
+        released
+    };
+    if released {
+        super::handlers::after_release(ctx, ws, id).await?;
     }
     Ok(())
 }

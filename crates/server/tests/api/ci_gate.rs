@@ -452,7 +452,7 @@ async fn a_repository_without_ci_gets_its_held_card_back_when_the_wait_runs_out(
         c["gate"]["note"]
             .as_str()
             .unwrap()
-            .contains("CI is taken to be absent"),
+            .contains("within 1 second of this card: CI is taken to be absent"),
         "{}",
         c["gate"]
     );
