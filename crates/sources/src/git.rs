@@ -423,7 +423,16 @@ impl Repo {
         }
         self.analyze(&mut commits, pending);
         commits.reverse();
-        let to_tag = self.tags()?.get(&to_id).and_then(|n| n.last().cloned());
+        // Several tags on one commit (`v0.28.0-rc.2` and `v0.28.0`): the one asked for, else
+        // the release proper rather than a pre-release, else the last by name.
+        let to_tag = self.tags()?.get(&to_id).and_then(|names| {
+            names
+                .iter()
+                .find(|n| *n == to)
+                .or_else(|| names.iter().rev().find(|n| !n.contains('-')))
+                .or(names.last())
+                .cloned()
+        });
         Ok(Range {
             commits,
             from,
@@ -979,5 +988,28 @@ mod tests {
             Some("14.1.0")
         );
         assert_eq!(repo.range(None, "globset-0.4.20").unwrap().commits.len(), 3);
+    }
+
+    /// A release tagged on the same commit as its last release candidate is the release.
+    #[test]
+    fn a_release_on_its_candidates_commit_is_named_as_the_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        git(r, &["init", "-q", "-b", "master"]);
+        for n in 0..2 {
+            std::fs::write(r.join("f.txt"), n.to_string()).unwrap();
+            git(r, &["add", "-A"]);
+            git(r, &["commit", "-q", "-m", &format!("change {n}")]);
+            if n == 0 {
+                git(r, &["tag", "v0.27.0"]);
+            }
+        }
+        git(r, &["tag", "v0.28.0-rc.2"]);
+        git(r, &["tag", "v0.28.0"]);
+        let repo = super::Repo::open(r).unwrap();
+        let by_head = repo.range(Some("v0.27.0"), "HEAD").unwrap();
+        assert_eq!(by_head.to_tag.as_deref(), Some("v0.28.0"));
+        let asked = repo.range(Some("v0.27.0"), "v0.28.0-rc.2").unwrap();
+        assert_eq!(asked.to_tag.as_deref(), Some("v0.28.0-rc.2"));
     }
 }

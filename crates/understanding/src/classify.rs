@@ -323,13 +323,11 @@ fn is_housekeeping(lower: &str) -> bool {
         words[0],
         "fix" | "fixed" | "fixes" | "update" | "updated" | "regenerate" | "repair" | "unbreak"
     );
-    let object = words
-        .iter()
-        .skip(1)
-        .find(|w| !matches!(**w, "the" | "a" | "some"));
-    verb && object.is_some_and(|o| {
+    // "Fix latest clippy", "Fix nightly ci", "Fix clippy errors on nightly": a tool of the
+    // project's own upkeep anywhere in a short subject.
+    verb && words.iter().skip(1).any(|w| {
         matches!(
-            *o,
+            *w,
             "build"
                 | "builds"
                 | "ci"
@@ -339,6 +337,8 @@ fn is_housekeeping(lower: &str) -> bool {
                 | "linting"
                 | "lints"
                 | "clippy"
+                | "nightly"
+                | "warnings"
                 | "phpstan"
                 | "psalm"
                 | "mypy"
@@ -956,6 +956,9 @@ mod tests {
             "Fix the tests",
             "Update baseline",
             "Fix phpstan",
+            "Fix latest clippy",
+            "Fix nightly ci",
+            "Fix clippy errors on nightly",
         ] {
             let item = classify_commit(&commit(subject, &["src/Logger.php"]));
             assert_eq!(item.category, Category::Chore, "{subject}");
