@@ -95,6 +95,15 @@ impl Prompt {
         user.push_str("\nCurrent draft:\n");
         user.push_str(&redact(req.offline));
         user.push('\n');
+        // A thread keeps its form: the publishers send each post as a reply to the last.
+        let posts = covalynce_drafting::thread::posts(req.offline).len();
+        if channel.threads() && posts > 1 {
+            user.push_str(&format!(
+                "\nThe current draft is a thread of {posts} posts, separated by lines of three dashes (---). \
+                 Keep it a thread of at most {posts} posts in that form, each post within the limit \
+                 and ending with its counter (1/{posts}, 2/{posts}, …).\n"
+            ));
+        }
         match req.instruction {
             Some(i) => {
                 user.push_str("\nRewrite the current draft: ");

@@ -166,15 +166,20 @@ pub fn verify(text: &str, channel: Channel, facts: &Facts, offline: &str) -> Res
     if !covalynce_understanding::redact_secrets(text).1.is_empty() {
         return Err("it contains something that looks like a secret".into());
     }
-    let length = channel.length(text);
-    if length > channel.limit() {
-        return Err(format!(
+    // A thread (posts separated by `---` lines) is checked post by post.
+    match covalynce_drafting::thread::over_limit(channel, text) {
+        Some((1, length)) if covalynce_drafting::thread::posts(text).len() < 2 => Err(format!(
             "it is {length} long; {} allows {}",
             channel.as_str(),
             channel.limit()
-        ));
+        )),
+        Some((n, length)) => Err(format!(
+            "post {n} of the thread is {length} long; {} allows {}",
+            channel.as_str(),
+            channel.limit()
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -104,25 +104,35 @@ pub fn assess(
     }
     for (channel, text) in posts {
         let public = !matches!(channel, Channel::Slack | Channel::Discord);
-        let len = channel.length(text);
-        if *channel == Channel::X && len > channel.limit() && len <= channel.limit() * 10 {
+        let single = !channel.threads() || covalynce_drafting::thread::posts(text).len() < 2;
+        match covalynce_drafting::thread::over_limit(*channel, text) {
             // Long enough for a thread: a person decides, knowing what each channel does.
-            add(
-                &mut yellow,
-                format!(
-                    "the x post is {len} long; the limit is {}: it goes out as a thread on X channels that post threads, and is refused on others",
-                    channel.limit()
-                ),
-            );
-        } else if len > channel.limit() {
-            add(
+            Some((_, len)) if *channel == Channel::X && single && len <= channel.limit() * 10 => {
+                add(
+                    &mut yellow,
+                    format!(
+                        "the x post is {len} long; the limit is {}: it goes out as a thread on X channels that post threads, and is refused on others",
+                        channel.limit()
+                    ),
+                )
+            }
+            Some((_, len)) if single => add(
                 &mut red,
                 format!(
                     "the {} post is {len} long; the limit is {}",
                     channel.as_str(),
                     channel.limit()
                 ),
-            );
+            ),
+            Some((n, len)) => add(
+                &mut red,
+                format!(
+                    "post {n} of the {} thread is {len} long; the limit is {}",
+                    channel.as_str(),
+                    channel.limit()
+                ),
+            ),
+            None => {}
         }
         let lower = text.to_lowercase();
         for word in SUPERLATIVES {

@@ -295,6 +295,21 @@ impl PublicationStatus {
     }
 }
 
+/// One post of a publication that its platform took: what the next reply of a thread needs
+/// and where the post is seen. A thread's publisher records each before sending the next,
+/// so a publication cut off mid-thread resumes after the last one instead of repeating it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentPost {
+    /// The platform's id: X's post id, Mastodon's status id, Bluesky's `at://` URI.
+    pub id: String,
+    /// Bluesky's content id of the record (a reply names its root's and parent's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+    /// Where people see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
 /// Whether a channel publishes: `active`, `disabled` (publications wait until it is enabled
 /// again) or `deleted` (gone from lists; its credentials are erased, its history kept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

@@ -18,7 +18,7 @@ pub use account::{Email, Role};
 pub use commit::Commit;
 pub use event::{
     CardCategory, CardStatus, ChannelStatus, EventKind, JobKind, NewEvent, PublicationStatus, Risk,
-    SourceKind,
+    SentPost, SourceKind,
 };
 pub use ids::{
     AuditId, CardId, ChannelId, DeliveryId, EventId, InvitationId, JobId, PublicationId, SourceId,

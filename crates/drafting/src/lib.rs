@@ -4,11 +4,14 @@
 //! Public entry: [`draft`]. Each channel's text is fitted to that platform's rule (X: 280
 //! weighted, URLs 23; Bluesky: 300 graphemes; Mastodon: 500, URLs 23; LinkedIn: 3000;
 //! Discord: 2000; Slack: 3000 of our own choosing) by dropping the least important lines
-//! first, never by cutting a sentence when a line can go instead.
+//! first, never by cutting a sentence when a line can go instead. On X, Bluesky and
+//! Mastodon, a release that does not fit one post becomes a numbered thread instead
+//! ([`thread`]).
 
 mod length;
 mod notes;
 mod posts;
+pub mod thread;
 
 use covalynce_understanding::{Changeset, HouseStyle};
 use serde::{Deserialize, Serialize};
@@ -86,7 +89,13 @@ impl Channel {
         }
     }
 
-    /// Length as the platform counts it.
+    /// Whether a post too long for one becomes a thread of replies there.
+    pub fn threads(self) -> bool {
+        matches!(self, Channel::X | Channel::Bluesky | Channel::Mastodon)
+    }
+
+    /// Length as the platform counts it (of one post: see [`thread::over_limit`] for a
+    /// variant that may be a thread).
     pub fn length(self, text: &str) -> usize {
         match self {
             Channel::X => x_weighted_length(text),
@@ -126,7 +135,8 @@ pub struct Context {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drafts {
     pub release_notes: String,
-    /// One post per channel, each within its limit.
+    /// One post per channel, each within its limit; on X, Bluesky and Mastodon possibly a
+    /// thread (posts separated by [`thread::BREAK`] lines), each post within the limit.
     pub posts: std::collections::BTreeMap<Channel, String>,
 }
 

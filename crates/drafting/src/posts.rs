@@ -20,6 +20,31 @@ pub fn post(changes: &Changeset, ctx: &Context, voice: Voice, channel: Channel) 
         Channel::Slack => team(&facts, changes, ctx, true),
         Channel::Discord => team(&facts, changes, ctx, false),
     };
+    // A line of three dashes separates a thread's posts: a commit that writes one (a
+    // breaking-change note with a rule) must not split a post.
+    let unbreak = |l: &str| {
+        l.lines()
+            .map(|x| {
+                if x.trim() == crate::thread::BREAK {
+                    "—"
+                } else {
+                    x
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (head, tail) = (unbreak(&head), unbreak(&tail));
+    let lines: Vec<String> = lines.iter().map(|l| unbreak(l)).collect();
+    // What does not fit one post becomes a numbered thread where the platform has threads,
+    // rather than a post that drops most of the release.
+    if channel.threads()
+        && channel.length(&compose(&head, &lines, lines.len(), &tail)) > channel.limit()
+        && let Some(thread) = crate::thread::compose(channel, &head, &lines, &tail)
+        && thread.len() > 1
+    {
+        return crate::thread::join(&thread);
+    }
     fit(channel, &head, &lines, &tail)
 }
 
@@ -511,23 +536,7 @@ fn marker(c: Category, voice: Voice) -> &'static str {
 /// end (saying how many), then shortens the head at a word boundary.
 fn fit(channel: Channel, head: &str, lines: &[String], tail: &str) -> String {
     let limit = channel.limit();
-    let compose = |kept: usize, head: &str| {
-        let mut body: Vec<String> = lines[..kept].to_vec();
-        let dropped = lines.iter().skip(kept).filter(|l| !l.is_empty()).count();
-        if dropped > 0 {
-            body.push(format!("…and {dropped} more"));
-        }
-        let mut text = head.to_owned();
-        if !body.is_empty() {
-            text.push_str("\n\n");
-            text.push_str(body.join("\n").trim_matches('\n'));
-        }
-        if !tail.is_empty() {
-            text.push_str(if lines.is_empty() { " " } else { "\n\n" });
-            text.push_str(tail);
-        }
-        text
-    };
+    let compose = |kept: usize, head: &str| compose(head, lines, kept, tail);
     // Fewer lines never make a post longer, so the most lines that fit can be found by
     // bisection: a release of thousands of items costs a dozen compositions, not thousands.
     let fits = |kept: usize| channel.length(&compose(kept, head)) <= limit;
@@ -557,6 +566,25 @@ fn fit(channel: Channel, head: &str, lines: &[String], tail: &str) -> String {
     }
     let text: String = head.chars().take(limit.saturating_sub(1)).collect();
     format!("{text}…")
+}
+
+/// One post: the head, the first `kept` lines (counting the rest: "…and 3 more"), the tail.
+fn compose(head: &str, lines: &[String], kept: usize, tail: &str) -> String {
+    let mut body: Vec<String> = lines[..kept].to_vec();
+    let dropped = lines.iter().skip(kept).filter(|l| !l.is_empty()).count();
+    if dropped > 0 {
+        body.push(format!("…and {dropped} more"));
+    }
+    let mut text = head.to_owned();
+    if !body.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(body.join("\n").trim_matches('\n'));
+    }
+    if !tail.is_empty() {
+        text.push_str(if lines.is_empty() { " " } else { "\n\n" });
+        text.push_str(tail);
+    }
+    text
 }
 
 fn upper_first(s: &str) -> String {
@@ -705,18 +733,46 @@ mod tests {
         let c = changes(&refs);
         for channel in Channel::ALL {
             let text = post(&c, &ctx(), Voice::Sassy, channel);
-            assert!(
-                channel.length(&text) <= channel.limit(),
-                "{channel:?}: {}",
-                channel.length(&text)
+            assert_eq!(
+                crate::thread::over_limit(channel, &text),
+                None,
+                "{channel:?}: {text}"
             );
+            let posts = crate::thread::posts(&text);
+            let last = posts.last().unwrap();
+            assert!(
+                last.contains("more"),
+                "{channel:?} counts what it left out: {last}"
+            );
+            assert!(
+                last.contains("https://github.com/acme/rocket/releases/tag/v1.2.0"),
+                "{channel:?}: the link survives trimming: {last}"
+            );
+            if channel.threads() {
+                // Too much for one post: a numbered thread, no longer than MAX_POSTS.
+                let n = posts.len();
+                assert!(
+                    (2..=crate::thread::MAX_POSTS).contains(&n),
+                    "{channel:?}: {n}"
+                );
+                for (k, p) in posts.iter().enumerate() {
+                    assert!(p.ends_with(&format!("{}/{n}", k + 1)), "{channel:?}: {p}");
+                }
+                assert!(posts[0].contains("acme/rocket v1.2.0"), "{}", posts[0]);
+            } else {
+                assert_eq!(posts.len(), 1, "{channel:?} is one message");
+            }
         }
-        let mastodon = post(&c, &ctx(), Voice::Sassy, Channel::Mastodon);
-        assert!(mastodon.contains("more"), "{mastodon}");
-        assert!(
-            mastodon.contains("https://github.com/acme/rocket/releases/tag/v1.2.0"),
-            "the link survives trimming"
-        );
+    }
+
+    #[test]
+    fn a_release_that_fits_one_post_is_not_a_thread() {
+        let c = changes(&["feat: add dark mode", "fix: stop crashing on empty files"]);
+        for channel in [Channel::X, Channel::Bluesky, Channel::Mastodon] {
+            let text = post(&c, &ctx(), Voice::Sassy, channel);
+            assert_eq!(crate::thread::posts(&text).len(), 1, "{channel:?}: {text}");
+            assert!(!text.ends_with("1/1"), "{text}");
+        }
     }
 
     fn release(n: usize, messages: &[String]) -> (Changeset, Context) {
@@ -931,7 +987,14 @@ mod tests {
             for voice in [Voice::Sassy, Voice::Plain, Voice::Technical] {
                 for channel in Channel::ALL {
                     let text = post(&c, &ctx(), voice, channel);
-                    prop_assert!(channel.length(&text) <= channel.limit(), "{:?} {:?} {}", voice, channel, channel.length(&text));
+                    // Each post of a thread fits; a text that fits one post is one post.
+                    prop_assert_eq!(crate::thread::over_limit(channel, &text), None, "{:?} {:?} {}", voice, channel, text);
+                    if channel.length(&text) <= channel.limit() {
+                        prop_assert_eq!(crate::thread::posts(&text).len(), 1);
+                    }
+                    if !channel.threads() || crate::thread::posts(&text).len() == 1 {
+                        prop_assert!(channel.length(&text) <= channel.limit());
+                    }
                 }
             }
         }

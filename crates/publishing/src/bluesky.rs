@@ -12,10 +12,12 @@
 //! - There is no idempotency key. The record key is chosen here instead, from the
 //!   publication (stored before anything is sent), so the same publication always writes
 //!   the same key: a second create of it fails, and after an unclear failure the record is
-//!   looked up by that key before anything is sent again.
+//!   looked up by that key before anything is sent again. A thread's later posts take the
+//!   first's key plus one microsecond each, and reply with `reply.root` / `reply.parent`
+//!   (URI and CID of the first and of the previous post).
 
 use crate::guard::Http;
-use crate::{Failure, Sent, snippet};
+use crate::{Failure, Sent, SentPost, snippet};
 use base64::Engine;
 use covalynce_drafting::grapheme_count;
 use reqwest::Url;
@@ -282,6 +284,30 @@ pub fn record_key(publication_id: &str) -> Option<String> {
     )
 }
 
+/// The record key of post `n` (from 0) of a publication's thread: the first post's key
+/// `n` microseconds later, so a thread's keys are as fixed as its first and sort in order.
+pub fn thread_key(first: &str, n: usize) -> Option<String> {
+    const ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
+    if first.len() != 13 {
+        return None;
+    }
+    let mut tid: u64 = 0;
+    for c in first.bytes() {
+        let digit = ALPHABET.iter().position(|a| *a == c)? as u64;
+        tid = (tid << 5) | digit;
+    }
+    let tid = tid.checked_add((n as u64) << 10)?;
+    if tid >> 63 != 0 {
+        return None;
+    }
+    Some(
+        (0..13)
+            .rev()
+            .map(|i| ALPHABET[((tid >> (i * 5)) & 31) as usize] as char)
+            .collect(),
+    )
+}
+
 /// Links (`http://`, `https://`) and hashtags as facets, at UTF-8 byte offsets (start
 /// inclusive, end exclusive), as Bluesky's own apps write them.
 pub fn facets(text: &str) -> Vec<Value> {
@@ -334,12 +360,12 @@ pub struct Account<'a> {
     pub web: &'a str,
 }
 
-/// Is the record there? `Ok(None)` when the PDS says it is not.
+/// Is the record there? `Ok(None)` when the PDS says it is not; its URI and CID when it is.
 pub async fn get_record(
     http: &Http,
     account: &Account<'_>,
     rkey: &str,
-) -> Result<Option<String>, Failure> {
+) -> Result<Option<SentPost>, Failure> {
     let mut url = xrpc(account.service, "com.atproto.repo.getRecord")?;
     url.query_pairs_mut()
         .append_pair("repo", account.did)
@@ -355,7 +381,11 @@ pub async fn get_record(
     match status {
         200 => {
             let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-            Ok(Some(v["uri"].as_str().unwrap_or_default().to_owned()))
+            Ok(Some(SentPost {
+                id: v["uri"].as_str().unwrap_or_default().to_owned(),
+                cid: v["cid"].as_str().map(str::to_owned),
+                url: Some(post_url(account.web, account.handle, rkey)),
+            }))
         }
         400 if code == "RecordNotFound" => Ok(None),
         _ => Err(Failure::retry(
@@ -365,26 +395,73 @@ pub async fn get_record(
     }
 }
 
-/// Posts `text` as the record `rkey`. After an answer that leaves it unclear whether the
-/// record was made (no answer, a 5xx — including the 500 a second create of the same key
-/// gets), the record is looked up: there → sent; not there → safe to try again, since the
-/// key is fixed.
+/// Posts `text`: one post, or a thread (posts between `---` lines) whose every post replies
+/// to the one before and names the first as its root. Each post's record key is fixed by the
+/// publication ([`record_key`], [`thread_key`]), so no post can be made twice, and each is
+/// recorded before the next is sent.
 pub async fn publish(
     http: &Http,
     account: &Account<'_>,
     text: &str,
     rkey: &str,
+    post: &crate::Post<'_>,
 ) -> Result<Sent, Failure> {
-    let graphemes = grapheme_count(text);
-    if graphemes > MAX_GRAPHEMES {
-        return Err(Failure::permanent(format!(
-            "the post is {graphemes} characters and Bluesky allows {MAX_GRAPHEMES}: shorten the Bluesky text"
-        )));
+    let posts = covalynce_drafting::thread::posts(text);
+    let total = posts.len();
+    if total == 0 {
+        return Err(Failure::permanent("the Bluesky post is empty"));
     }
-    let sent = |url| Sent {
-        url: Some(url),
-        ..Sent::default()
-    };
+    for (n, p) in posts.iter().enumerate() {
+        let graphemes = grapheme_count(p);
+        if graphemes > MAX_GRAPHEMES {
+            let which = if total > 1 {
+                format!("post {} of the thread", n + 1)
+            } else {
+                "the post".to_owned()
+            };
+            return Err(Failure::permanent(format!(
+                "{which} is {graphemes} characters and Bluesky allows {MAX_GRAPHEMES}: shorten the Bluesky text"
+            )));
+        }
+    }
+    let account = *account;
+    crate::send_thread(
+        "Bluesky",
+        &posts,
+        post,
+        |n: usize, text: String, root: Option<SentPost>, parent: Option<SentPost>| async move {
+            let key = thread_key(rkey, n).ok_or_else(|| {
+                Failure::permanent(format!(
+                    "no record key can follow {rkey} for post {}",
+                    n + 1
+                ))
+            })?;
+            let reply = match (root, parent) {
+                (Some(root), Some(parent)) => Some((root, parent)),
+                _ => None,
+            };
+            create_post(http, &account, &text, &key, reply).await
+        },
+    )
+    .await
+}
+
+/// A reply's reference to a post: its URI and CID.
+fn strong_ref(post: &SentPost) -> Value {
+    json!({ "uri": post.id, "cid": post.cid.as_deref().unwrap_or_default() })
+}
+
+/// Posts `text` as the record `rkey` (a reply to `reply`'s parent in its root's thread).
+/// After an answer that leaves it unclear whether the record was made (no answer, a 5xx —
+/// including the 500 a second create of the same key gets), the record is looked up:
+/// there → sent; not there → safe to try again, since the key is fixed.
+async fn create_post(
+    http: &Http,
+    account: &Account<'_>,
+    text: &str,
+    rkey: &str,
+    reply: Option<(SentPost, SentPost)>,
+) -> Result<(SentPost, Option<i64>), Failure> {
     let url = xrpc(account.service, "com.atproto.repo.createRecord")?;
     let mut record = json!({
         "$type": COLLECTION,
@@ -394,6 +471,9 @@ pub async fn publish(
     let facets = facets(text);
     if !facets.is_empty() {
         record["facets"] = Value::Array(facets);
+    }
+    if let Some((root, parent)) = &reply {
+        record["reply"] = json!({ "root": strong_ref(root), "parent": strong_ref(parent) });
     }
     let body = json!({
         "repo": account.did,
@@ -411,7 +491,7 @@ pub async fn publish(
     let where_ = post_url(account.web, account.handle, rkey);
     let look = || async {
         match get_record(http, account, rkey).await {
-            Ok(Some(_)) => Ok(sent(where_.clone())),
+            Ok(Some(found)) => Ok((found, None)),
             Ok(None) => Err(Failure::retry(
                 "Bluesky did not make the post (looked it up by its key)",
                 None,
@@ -439,17 +519,20 @@ pub async fn publish(
         remaining,
         code,
         words,
-        ..
+        body,
     } = read(response).await;
     match status {
         200 => {
             let pause = (remaining == Some(0))
                 .then(|| wait.map(|w| covalynce_domain::now_millis() + w.as_millis() as i64))
                 .flatten();
-            Ok(Sent {
-                pause_until: pause,
-                ..sent(where_)
-            })
+            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let made = SentPost {
+                id: v["uri"].as_str().unwrap_or_default().to_owned(),
+                cid: v["cid"].as_str().map(str::to_owned),
+                url: Some(where_.clone()),
+            };
+            Ok((made, pause))
         }
         _ if is_token_refusal(status, &code) => Err(Failure::Expired {
             message: format!("Bluesky refused the session ({words})"),
@@ -515,6 +598,22 @@ mod tests {
         assert!(later > key);
         assert_eq!(record_key("not-a-uuid"), None);
         assert_eq!(record_key("019a8f3e-5b2c-4d41-9a3b-0c1d2e3f4a5b"), None);
+    }
+
+    #[test]
+    fn the_posts_of_a_thread_have_fixed_keys_in_order() {
+        let first = record_key("019a8f3e-5b2c-7d41-9a3b-0c1d2e3f4a5b").unwrap();
+        assert_eq!(thread_key(&first, 0).as_deref(), Some(first.as_str()));
+        let second = thread_key(&first, 1).unwrap();
+        let third = thread_key(&first, 2).unwrap();
+        assert!(first < second && second < third, "{first} {second} {third}");
+        assert_eq!(
+            second,
+            thread_key(&first, 1).unwrap(),
+            "the same every time"
+        );
+        assert!("234567abcdefghij".contains(&third[..1]), "{third}");
+        assert_eq!(thread_key("short", 1), None);
     }
 
     #[test]

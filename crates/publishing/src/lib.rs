@@ -21,6 +21,7 @@ pub mod slack;
 pub mod webhook;
 pub mod x;
 
+pub use covalynce_domain::SentPost;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -105,6 +106,85 @@ pub struct Post<'a> {
     pub release_notes: &'a str,
     /// The source's id for the work (`push:owner/name:SHA`, …).
     pub source: &'a str,
+    /// The posts of this publication its platform already took (a thread cut off by a
+    /// crash, a refusal or a rate limit; sending resumes after them), and where each post
+    /// it takes is recorded before the next is sent.
+    pub progress: &'a dyn Progress,
+}
+
+/// Where a publisher records the posts of a thread as its platform takes them, durably and
+/// before it sends the next, so that a publication cut off mid-thread resumes after the
+/// last recorded post and no post goes out twice.
+pub trait Progress: Sync {
+    /// The posts taken so far, in order (as last recorded).
+    fn sent(&self) -> Vec<SentPost>;
+    /// `posts`: every post taken so far, in order.
+    fn record<'a>(
+        &'a self,
+        posts: &'a [SentPost],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+impl std::fmt::Debug for dyn Progress + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Progress({} sent)", self.sent().len())
+    }
+}
+
+/// Records nothing (a test message, a channel that posts one message).
+pub struct Unrecorded;
+
+impl Progress for Unrecorded {
+    fn sent(&self) -> Vec<SentPost> {
+        Vec::new()
+    }
+    fn record<'a>(
+        &'a self,
+        _: &'a [SentPost],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Sends `posts` in order, each a reply to the one before (`one(n, text, root, parent)`
+/// sends post `n` from 0), starting after the posts `post.progress` says went out already, and
+/// records each before the next. A post that fails stops the thread: the failure says how
+/// much is out, and the next attempt resumes at that post.
+pub(crate) async fn send_thread<F, Fut>(
+    platform: &str,
+    posts: &[String],
+    post: &Post<'_>,
+    mut one: F,
+) -> Result<Sent, Failure>
+where
+    F: FnMut(usize, String, Option<SentPost>, Option<SentPost>) -> Fut,
+    Fut: std::future::Future<Output = Result<(SentPost, Option<i64>), Failure>>,
+{
+    let total = posts.len();
+    let mut done: Vec<SentPost> = post.progress.sent();
+    if done.len() > total {
+        // Everything (and more) went out before: nothing to send again.
+        done.truncate(total);
+    }
+    let mut pause_until = None;
+    for (n, text) in posts.iter().enumerate().skip(done.len()) {
+        let sent = one(n, text.clone(), done.first().cloned(), done.last().cloned())
+            .await
+            .map_err(|e| e.after_posts(platform, done.len(), total, done.first()))?;
+        pause_until = sent.1.or(pause_until);
+        done.push(sent.0);
+        post.progress.record(&done).await.map_err(|e| Failure::Unknown {
+            message: format!(
+                "post {} of {total} is on {platform}, but Covalynce could not record it ({e}); look at the account, then retry or confirm the publication",
+                done.len()
+            ),
+        })?;
+    }
+    Ok(Sent {
+        url: done.first().and_then(|p| p.url.clone()),
+        pause_until,
+        note: None,
+    })
 }
 
 impl Post<'_> {
@@ -127,7 +207,7 @@ pub struct Sent {
     /// The platform asked for no more requests before this time (Unix ms): its rate-limit
     /// headers said the budget is spent.
     pub pause_until: Option<i64>,
-    /// It went out, but not all of it (a thread's later part failed): what is missing.
+    /// It went out, with something a person should know (a link reply that failed).
     pub note: Option<String>,
 }
 
@@ -160,6 +240,49 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The same failure, saying which posts of a thread went out before it: `done` of
+    /// `total` (nothing is added for a single post or the first of a thread).
+    fn after_posts(
+        self,
+        platform: &str,
+        done: usize,
+        total: usize,
+        first: Option<&SentPost>,
+    ) -> Self {
+        if done == 0 {
+            return self;
+        }
+        let at = first
+            .and_then(|p| p.url.as_deref())
+            .map(|u| format!(" ({u})"))
+            .unwrap_or_default();
+        let out = if done == 1 {
+            format!("post 1 of {total} is on {platform}{at}")
+        } else {
+            format!("posts 1–{done} of {total} are on {platform}{at}")
+        };
+        let next = done + 1;
+        let say =
+            |m: String| format!("{out}; post {next}: {m}; sending again resumes at post {next}");
+        match self {
+            Failure::Retry { message, after } => Failure::Retry {
+                message: say(message),
+                after,
+            },
+            Failure::Permanent {
+                message,
+                channel_broken,
+            } => Failure::Permanent {
+                message: say(message),
+                channel_broken,
+            },
+            Failure::Unknown { message } => Failure::Unknown {
+                message: format!("{out}; post {next} may or may not be: {message}"),
+            },
+            Failure::Expired { message } => Failure::Expired { message },
+        }
+    }
+
     fn permanent(message: impl Into<String>) -> Self {
         Failure::Permanent {
             message: message.into(),
@@ -449,7 +572,7 @@ impl Target {
                     token,
                     &limits,
                     post.text_for("mastodon"),
-                    post.idempotency_key,
+                    post,
                 )
                 .await
             }
@@ -482,6 +605,7 @@ impl Target {
                     username.as_deref(),
                     post.text_for("x"),
                     *options,
+                    post,
                 )
                 .await
             }
@@ -505,7 +629,7 @@ impl Target {
                     access_jwt,
                     web,
                 };
-                bluesky::publish(http, &account, post.text_for("bluesky"), &rkey).await
+                bluesky::publish(http, &account, post.text_for("bluesky"), &rkey, post).await
             }
         }
     }

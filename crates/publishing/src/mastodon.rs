@@ -8,7 +8,7 @@
 //! (an ISO 8601 time).
 
 use crate::guard::{Http, SendError};
-use crate::{Failure, Sent, snippet};
+use crate::{Failure, Sent, SentPost, snippet};
 use reqwest::Url;
 use serde_json::Value;
 use std::time::Duration;
@@ -132,28 +132,74 @@ pub struct Limits {
     pub per_url: usize,
 }
 
+/// Posts `text`: one status, or a thread (posts between `---` lines) whose every status
+/// replies to the one before (`in_reply_to_id`). Each status has its own Idempotency-Key
+/// (the publication's, then `…-2`, `…-3`), so a repeat of any of them is answered with the
+/// status already made, and each is recorded before the next is sent.
 pub async fn publish(
     http: &Http,
     instance: &Url,
     token: &str,
     limits: &Limits,
     text: &str,
-    idempotency_key: &str,
+    post: &crate::Post<'_>,
 ) -> Result<Sent, Failure> {
-    let n = length(text, limits.per_url);
-    if n > limits.max_characters {
-        return Err(Failure::permanent(format!(
-            "the post is {n} characters as this Mastodon instance counts them; it allows {}",
-            limits.max_characters
-        )));
+    let posts = covalynce_drafting::thread::posts(text);
+    let total = posts.len();
+    for (n, p) in posts.iter().enumerate() {
+        let len = length(p, limits.per_url);
+        if len > limits.max_characters {
+            let which = if total > 1 {
+                format!("post {} of the thread", n + 1)
+            } else {
+                "the post".to_owned()
+            };
+            return Err(Failure::permanent(format!(
+                "{which} is {len} characters as this Mastodon instance counts them; it allows {}",
+                limits.max_characters
+            )));
+        }
     }
+    if posts.is_empty() {
+        return Err(Failure::permanent("the Mastodon post is empty"));
+    }
+    let key = post.idempotency_key;
+    crate::send_thread(
+        "Mastodon",
+        &posts,
+        post,
+        |n: usize, text: String, _root: Option<SentPost>, parent: Option<SentPost>| async move {
+            let key = if n == 0 {
+                key.to_owned()
+            } else {
+                format!("{key}-{}", n + 1)
+            };
+            status(http, instance, token, &text, &key, parent.map(|p| p.id)).await
+        },
+    )
+    .await
+}
+
+/// One status; what the next reply needs.
+async fn status(
+    http: &Http,
+    instance: &Url,
+    token: &str,
+    text: &str,
+    idempotency_key: &str,
+    in_reply_to: Option<String>,
+) -> Result<(SentPost, Option<i64>), Failure> {
     let url = endpoint(instance, "/api/v1/statuses")?;
+    let mut body = serde_json::json!({ "status": text, "visibility": "public" });
+    if let Some(id) = in_reply_to {
+        body["in_reply_to_id"] = Value::String(id);
+    }
     let response = http
         .post(&url)
         .map_err(|r| Failure::broken(r.0))?
         .bearer_auth(token)
         .header("Idempotency-Key", idempotency_key)
-        .json(&serde_json::json!({ "status": text, "visibility": "public" }))
+        .json(&body)
         .send()
         .await
         .map_err(|e| send_failure(e, true))?;
@@ -163,11 +209,25 @@ pub async fn publish(
     match status {
         200..=299 => {
             let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-            Ok(Sent {
-                url: v["url"].as_str().map(str::to_owned),
+            let id = match &v["id"] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(Failure::Unknown {
+                        message: format!(
+                            "Mastodon answered {status} without the status's id; look at the account, then retry or confirm the publication"
+                        ),
+                    });
+                }
+            };
+            Ok((
+                SentPost {
+                    id,
+                    cid: None,
+                    url: v["url"].as_str().map(str::to_owned),
+                },
                 pause_until,
-                note: None,
-            })
+            ))
         }
         401 | 403 => Err(Failure::broken(format!(
             "Mastodon refused the access token ({}): it was revoked or lacks write:statuses; connect the account again",

@@ -2,9 +2,10 @@
 //! scopes `tweet.read tweet.write users.read offline.access`). Success is 201
 //! `{"data": {"id", "text"}}`; errors are problem bodies (`title`, `detail`, `type`).
 //!
-//! - Length is weighted (twitter-text: most scripts 1, CJK and emoji 2, every URL 23); a
-//!   text over 280 becomes a thread (`reply.in_reply_to_tweet_id`) when the channel allows
-//!   threads, and is refused otherwise.
+//! - Length is weighted (twitter-text: most scripts 1, CJK and emoji 2, every URL 23). A
+//!   drafted thread (posts between `---` lines) goes out as written, each post a reply
+//!   (`reply.in_reply_to_tweet_id`) to the one before; one text over 280 becomes a thread
+//!   when the channel allows threads, and is refused otherwise.
 //! - Links cost far more on the pay-per-use API ($0.200 a post with a URL against $0.015):
 //!   a channel may post the links in a reply instead (`link_in_reply`).
 //! - Access tokens last 2 hours; refresh tokens are single-use and rotate. Refreshing is
@@ -15,7 +16,7 @@
 //!   left for a person ([`crate::Recovery::AskAPerson`]).
 
 use crate::guard::Http;
-use crate::{Failure, Sent, snippet};
+use crate::{Failure, Sent, SentPost, snippet};
 use covalynce_drafting::x_weighted_length;
 use reqwest::Url;
 use serde_json::{Value, json};
@@ -217,6 +218,25 @@ pub fn plan(text: &str, options: Options) -> Result<Vec<String>, String> {
     if text.is_empty() {
         return Err("the X post is empty".into());
     }
+    // A thread written as one (posts between `---` lines, as drafted or edited) is sent as
+    // written, each post checked; its links stay where the writer put them.
+    let written = covalynce_drafting::thread::posts(text);
+    if written.len() > 1 {
+        if written.len() > MAX_THREAD {
+            return Err(format!(
+                "the X thread has {} posts; at most {MAX_THREAD} are sent",
+                written.len()
+            ));
+        }
+        if let Some((n, weight)) =
+            covalynce_drafting::thread::over_limit(covalynce_drafting::Channel::X, text)
+        {
+            return Err(format!(
+                "post {n} of the X thread is {weight} characters as X counts them (links 23, emoji 2); X takes {MAX_WEIGHT}. Shorten it, or split it with a line of three dashes (---)"
+            ));
+        }
+        return Ok(written);
+    }
     let (body, links) = if options.link_in_reply {
         let links: Vec<&str> = text
             .split_whitespace()
@@ -404,9 +424,10 @@ async fn create(
     }
 }
 
-/// Posts `text` (as a thread and with a links reply when the options say so). When a
-/// later part of a thread fails, the first post stands: the publication is sent, with a
-/// note saying what is missing, because sending the first again would repeat it.
+/// Posts `text` (as a thread and with a links reply when the options say so), each post a
+/// reply to the one before, recorded as it goes: after a failure part-way, sending again
+/// resumes at the post that did not go out (X takes no idempotency key, so nothing that
+/// went out is sent twice).
 pub async fn publish(
     http: &Http,
     api: &Url,
@@ -414,38 +435,38 @@ pub async fn publish(
     username: Option<&str>,
     text: &str,
     options: Options,
+    post: &crate::Post<'_>,
 ) -> Result<Sent, Failure> {
     let posts = plan(text, options).map_err(Failure::permanent)?;
-    let (first, mut pause_until) = create(http, api, token, &posts[0], None).await?;
-    let url = Some(match username.filter(|u| !u.is_empty()) {
-        Some(u) => format!("{WEB_BASE}/{u}/status/{first}"),
-        None => format!("{WEB_BASE}/i/web/status/{first}"),
-    });
-    let mut previous = first;
-    for (k, part) in posts.iter().enumerate().skip(1) {
-        match create(http, api, token, part, Some(&previous)).await {
-            Ok((id, pause)) => {
-                previous = id;
-                pause_until = pause.or(pause_until);
-            }
-            Err(e) => {
-                return Ok(Sent {
-                    url,
-                    pause_until,
-                    note: Some(format!(
-                        "posted, but part {} of {} (a reply) failed: {e}; the rest was not sent",
-                        k + 1,
-                        posts.len()
-                    )),
-                });
-            }
-        }
-    }
-    Ok(Sent {
-        url,
-        pause_until,
-        note: None,
-    })
+    let username = username.filter(|u| !u.is_empty());
+    crate::send_thread(
+        "X",
+        &posts,
+        post,
+        |_: usize, text: String, _root: Option<SentPost>, parent: Option<SentPost>| async move {
+            let (id, pause) = create(
+                http,
+                api,
+                token,
+                &text,
+                parent.as_ref().map(|p| p.id.as_str()),
+            )
+            .await?;
+            let url = match username {
+                Some(u) => format!("{WEB_BASE}/{u}/status/{id}"),
+                None => format!("{WEB_BASE}/i/web/status/{id}"),
+            };
+            Ok((
+                SentPost {
+                    id,
+                    cid: None,
+                    url: Some(url),
+                },
+                pause,
+            ))
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -486,6 +507,21 @@ mod tests {
             text.split_whitespace().collect::<Vec<_>>(),
             "nothing dropped"
         );
+    }
+
+    #[test]
+    fn a_written_thread_is_sent_as_written_and_each_post_is_checked() {
+        let thread = "Rocket 1.4 adds CSV export.\n\n1/2\n\n---\n\n• Faster builds\n\n2/2";
+        assert_eq!(
+            plan(thread, Options::default()).unwrap(),
+            [
+                "Rocket 1.4 adds CSV export.\n\n1/2",
+                "• Faster builds\n\n2/2"
+            ]
+        );
+        let too_long = format!("Short.\n---\n{}", "word ".repeat(70));
+        let why = plan(&too_long, THREADS).unwrap_err();
+        assert!(why.starts_with("post 2 of the X thread is 349"), "{why}");
     }
 
     #[test]

@@ -257,6 +257,22 @@
   }
 
   // ---- The editor: counters and previews as the platform shows them ----
+  const THREADS = new Set(["x", "bluesky", "mastodon"]);
+  const threadPosts = (text) => {
+    const posts = [];
+    let current = [];
+    const flush = () => {
+      const post = current.join("\n").trim();
+      if (post) posts.push(post);
+      current = [];
+    };
+    for (const line of text.split("\n")) {
+      if (line.trim() === "---") flush();
+      else current.push(line);
+    }
+    flush();
+    return posts.length ? posts : [""];
+  };
   document.querySelectorAll("textarea[data-channel]").forEach((area) => {
     const channel = area.dataset.channel;
     const limit = Number(area.dataset.limit);
@@ -264,11 +280,16 @@
     const counter = box?.querySelector("[data-counter]");
     const preview = box?.querySelector("[data-preview-body]");
     const update = () => {
-      const n = platformLength(channel, area.value);
+      // On X, Bluesky and Mastodon a line of three dashes starts the next post of a thread
+      // (crates/drafting/src/thread.rs): each post must fit, so the longest one is counted.
+      const posts = THREADS.has(channel) ? threadPosts(area.value) : [area.value];
+      const n = Math.max(0, ...posts.map((p) => platformLength(channel, p)));
       if (counter) {
-        counter.textContent = `${n} / ${limit}`;
+        const shape = posts.length > 1 ? ` · thread of ${posts.length}` : "";
+        counter.textContent = `${n} / ${limit}${shape}`;
         counter.classList.toggle("over", n > limit);
-        counter.setAttribute("aria-label", `${n} of ${limit} characters as ${channel} counts them${n > limit ? ", over the limit" : ""}`);
+        const what = posts.length > 1 ? `the longest of ${posts.length} posts is ${n}` : `${n}`;
+        counter.setAttribute("aria-label", `${what} of ${limit} characters as ${channel} counts them${n > limit ? ", over the limit" : ""}`);
       }
       if (preview) {
         preview.replaceChildren();

@@ -52,6 +52,8 @@ pub fn draft(req: &Request) -> anyhow::Result<Output> {
         (None, None) => format!("https://github.com/{s}/commits/{}", range.to),
     });
     let facts = project_facts(&repo, req.to);
+    // Without a GitHub remote, the manifest says where the project lives.
+    let url = url.or_else(|| facts.repository.clone());
     let style = match &range.from {
         Some(from) => house_style(&repo, from),
         None => HouseStyle::default(),
@@ -214,11 +216,17 @@ pub fn render(out: &Output, format: Format) -> String {
                     Channel::Slack => "Slack",
                     Channel::Discord => "Discord",
                 };
-                s.push_str(&format!(
-                    "\n## {name} ({}/{})\n\n{text}\n",
-                    channel.length(text),
-                    channel.limit()
-                ));
+                let posts = covalynce_drafting::thread::posts(text);
+                let lengths: Vec<String> = posts
+                    .iter()
+                    .map(|p| format!("{}/{}", channel.length(p), channel.limit()))
+                    .collect();
+                let shape = if posts.len() > 1 {
+                    format!("thread of {}: {}", posts.len(), lengths.join(", "))
+                } else {
+                    lengths.join("")
+                };
+                s.push_str(&format!("\n## {name} ({shape})\n\n{text}\n"));
             }
             s
         }

@@ -317,6 +317,32 @@ impl Api {
             .body)
     }
 
+    /// Any GET of the REST API, its JSON answer.
+    pub async fn get(&self, path: &str) -> Result<Value, GithubError> {
+        Ok(self.json(reqwest::Method::GET, path, None).await?.body)
+    }
+
+    /// Tag name → the commit it points at, for the 100 most recent tags.
+    pub async fn tags(
+        &self,
+        repo: &RepoSlug,
+    ) -> Result<std::collections::HashMap<String, String>, GithubError> {
+        let page = self
+            .get(&format!("/repos/{repo}/tags?per_page=100"))
+            .await?;
+        Ok(page
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| {
+                Some((
+                    t["name"].as_str()?.to_owned(),
+                    t["commit"]["sha"].as_str()?.to_owned(),
+                ))
+            })
+            .collect())
+    }
+
     /// The tag of the release published before `tag` (drafts and pre-releases skipped),
     /// from the 30 most recent releases.
     pub async fn previous_release(
@@ -908,6 +934,7 @@ pub async fn enrich(
             };
             match compare(store, api, ws, &repo, &previous, &tag).await {
                 Ok(compared) => {
+                    release_facts(store, api, ws, &repo, &previous, &compared, d).await;
                     d["commits"] = json!(compare_commits(&compared));
                     d["range"] = json!({"from": previous, "to": tag});
                     d["compare_url"] = json!(format!(
@@ -921,6 +948,44 @@ pub async fn enrich(
             }
         }
         _ => {}
+    }
+}
+
+/// What a local tag's event carries, read through the API for a release of a repository
+/// without a clone: the project's name and hashtags at the release's commit, and the house
+/// style of its notes at the previous release's. What cannot be read is left out (the draft
+/// then uses the repository's name and the default style).
+async fn release_facts(
+    store: &dyn Store,
+    api: &Api,
+    ws: covalynce_domain::WorkspaceId,
+    repo: &RepoSlug,
+    previous: &str,
+    compared: &Value,
+    d: &mut Value,
+) {
+    let head = compared["commits"]
+        .as_array()
+        .and_then(|c| c.last())
+        .and_then(|c| c["sha"].as_str());
+    if let Some(head) = head {
+        match crate::github_project::project(store, api, ws, repo, head).await {
+            Ok(facts) => {
+                if let Some(name) = facts.name.filter(|n| !n.is_empty()) {
+                    d["project_name"] = json!(name);
+                }
+                if !facts.hashtags.is_empty() {
+                    d["hashtags"] = json!(facts.hashtags);
+                }
+            }
+            Err(e) => tracing::info!(%repo, error = %e, "no project files for the release"),
+        }
+    }
+    if let Some(base) = compared["base_commit"]["sha"].as_str() {
+        match crate::github_project::house_style(store, api, ws, repo, previous, base).await {
+            Ok(style) => d["house_style"] = json!(style),
+            Err(e) => tracing::info!(%repo, error = %e, "no house style for the release"),
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod demo;
 pub mod draft;
 pub mod github;
+pub mod github_project;
 pub mod http;
 pub mod jobs;
 pub mod mcp;

@@ -142,7 +142,8 @@ pub(crate) fn push_event(
             "before": before,
             "after": after,
             "compare_url": slug.as_ref().zip(before).map(|(s, b)| format!("https://github.com/{s}/compare/{}...{}", &b[..b.len().min(12)], &after[..after.len().min(12)])),
-            "repo_url": slug.as_ref().map(|s| format!("https://github.com/{s}")),
+            // Without a GitHub remote, the manifest says where the project lives.
+            "repo_url": slug.as_ref().map(|s| format!("https://github.com/{s}")).or(facts.repository.clone()),
             "commits": commits.iter().map(commit_json).collect::<Vec<_>>(),
             "local": true,
             "project_name": facts.name,
@@ -177,7 +178,7 @@ pub(crate) fn tag_event(
         data: json!({
             "tag": tag,
             "sha": sha,
-            "url": slug.as_ref().map(|s| format!("https://github.com/{s}/releases/tag/{tag}")),
+            "url": slug.as_ref().map(|s| format!("https://github.com/{s}/releases/tag/{tag}")).or(facts.repository.clone()),
             "commits": commits.iter().map(commit_json).collect::<Vec<_>>(),
             "local": true,
             "project_name": facts.name,

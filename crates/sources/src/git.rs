@@ -171,28 +171,8 @@ impl Repo {
     /// The project's release notes as they stood at `rev`: the root CHANGELOG, CHANGES,
     /// HISTORY, NEWS or RELEASES file (`.md`, `.rst`, `.txt` or bare), preferring CHANGELOG.
     pub fn notes_at(&self, rev: &str) -> Option<String> {
-        let stem = |name: &str| {
-            let lower = name.to_ascii_lowercase();
-            let stem = lower
-                .strip_suffix(".md")
-                .or_else(|| lower.strip_suffix(".markdown"))
-                .or_else(|| lower.strip_suffix(".rst"))
-                .or_else(|| lower.strip_suffix(".txt"))
-                .unwrap_or(&lower)
-                .to_owned();
-            [
-                "changelog",
-                "changes",
-                "history",
-                "news",
-                "releases",
-                "release-notes",
-            ]
-            .iter()
-            .position(|s| *s == stem)
-        };
-        let mut files = self.root_files(rev, |n| stem(n).is_some());
-        files.sort_by_key(|(n, _)| stem(n));
+        let mut files = self.root_files(rev, |n| notes_file_rank(n).is_some());
+        files.sort_by_key(|(n, _)| notes_file_rank(n));
         files.into_iter().next().map(|(_, text)| text)
     }
 
@@ -826,6 +806,29 @@ pub fn github_slug_from_url(url: &str) -> Option<covalynce_domain::RepoSlug> {
         .or_else(|| url.strip_prefix("ssh://git@github.com/"))?;
     let rest = rest.trim_end_matches('/').trim_end_matches(".git");
     covalynce_domain::RepoSlug::parse(rest).ok()
+}
+
+/// Whether a root file is the project's release notes, and how much it is preferred (lower
+/// first): CHANGELOG, CHANGES, HISTORY, NEWS, RELEASES or RELEASE-NOTES, bare or as `.md`,
+/// `.markdown`, `.rst` or `.txt`.
+pub fn notes_file_rank(name: &str) -> Option<usize> {
+    let lower = name.to_ascii_lowercase();
+    let stem = lower
+        .strip_suffix(".md")
+        .or_else(|| lower.strip_suffix(".markdown"))
+        .or_else(|| lower.strip_suffix(".rst"))
+        .or_else(|| lower.strip_suffix(".txt"))
+        .unwrap_or(&lower);
+    [
+        "changelog",
+        "changes",
+        "history",
+        "news",
+        "releases",
+        "release-notes",
+    ]
+    .iter()
+    .position(|s| *s == stem)
 }
 
 #[cfg(test)]

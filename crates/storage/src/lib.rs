@@ -277,6 +277,13 @@ pub trait Store:
         url: Option<&str>,
         error: Option<&str>,
     ) -> Result<()>;
+    /// Records the posts of a thread its platform took so far, durably, before the next is
+    /// sent: a publication cut off mid-thread resumes after them.
+    async fn record_sent_posts(
+        &self,
+        id: covalynce_domain::PublicationId,
+        posts: &[covalynce_domain::SentPost],
+    ) -> Result<()>;
     /// A publication found still `publishing` (its sender stopped mid-send) is sent again:
     /// that is another attempt, and `note` says what the repeat may have caused. False when
     /// it is no longer `publishing`. Durable before it returns.

@@ -488,4 +488,7 @@ pub struct PublicationRecord {
     pub error: Option<String>,
     pub attempts: i64,
     pub published_at: Option<UnixMillis>,
+    /// The posts of a thread its platform took so far, in order (empty until one is sent;
+    /// a single post is recorded too).
+    pub sent_posts: Vec<covalynce_domain::SentPost>,
 }

@@ -283,6 +283,7 @@ pub(crate) struct PublicationRow {
     error: Option<String>,
     attempts: i64,
     published_at: Option<i64>,
+    sent_posts: String,
 }
 
 impl TryFrom<PublicationRow> for PublicationRecord {
@@ -300,6 +301,9 @@ impl TryFrom<PublicationRow> for PublicationRecord {
             error: r.error,
             attempts: r.attempts,
             published_at: r.published_at,
+            sent_posts: serde_json::from_str(&r.sent_posts).map_err(|e| {
+                StoreError::Corrupt(format!("publication {}'s sent posts: {e}", r.id))
+            })?,
         })
     }
 }
@@ -426,7 +430,7 @@ pub(crate) const SETTLE_CARD: &str = "UPDATE cards SET updated_at = $1, status =
 pub(crate) const ENQUEUE_PUBLISH: &str =
     "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, created_at, updated_at)
      VALUES ($1, $2, 'publish', $3, $4, $4, $4)";
-pub(crate) const PUBLICATION_COLS: &str = "id, workspace_id, card_id, channel_id, status, idempotency_key, url, error, attempts, published_at";
+pub(crate) const PUBLICATION_COLS: &str = "id, workspace_id, card_id, channel_id, status, idempotency_key, url, error, attempts, published_at, sent_posts";
 pub(crate) const JOB_COLS: &str = "id, kind, status, attempts, max_attempts, run_at, locked_by, last_error, payload, created_at, finished_at";
 
 /// The job claim: due queued jobs, and running ones whose lease expired, oldest first.
@@ -1731,6 +1735,25 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                 }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn record_sent_posts(
+                &self,
+                id: covalynce_domain::PublicationId,
+                posts: &[covalynce_domain::SentPost],
+            ) -> $crate::Result<()> {
+                let json = serde_json::to_string(posts)
+                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                // Durable: the next post of the thread is sent only once this one is on disk.
+                let mut conn = self.durable_conn().await?;
+                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                sqlx::query("UPDATE publications SET sent_posts = $1 WHERE id = $2")
+                    .bind(json)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -376,15 +376,34 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         }
     }
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    // "Add test for …", "Add unit tests": test work, whatever the first verb says.
+    let second = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .nth(1)
+        .unwrap_or_default();
+    if matches!(
+        first,
+        "add" | "adds" | "added" | "adding" | "improve" | "extend" | "update"
+    ) && matches!(
+        second,
+        "test" | "tests" | "unit" | "integration" | "e2e" | "snapshot" | "snapshots" | "missing"
+    ) && (second.starts_with("test") || has(&[" test"]))
+    {
+        return Category::Test;
+    }
     match first {
         "fix" | "fixes" | "fixed" | "fixing" | "resolve" | "resolves" | "correct" | "corrects"
         | "repair" | "prevent" | "prevents" | "handle" | "handles" | "revert" | "hotfix"
-        | "avoid" | "avoids" => {
+        | "avoid" | "avoids" | "ensure" | "ensures" | "restore" | "restores" | "preserve"
+        | "preserves" | "respect" | "respects" | "honor" | "honour" | "escape" | "escapes" => {
             return Category::Fix;
         }
         "add" | "adds" | "added" | "adding" | "introduce" | "introduces" | "implement"
         | "implements" | "support" | "supports" | "allow" | "allows" | "enable" | "enables"
-        | "new" | "create" | "creates" | "expose" | "show" | "display" | "let" => {
+        | "new" | "create" | "creates" | "expose" | "show" | "display" | "let" | "accept"
+        | "accepts" | "detect" | "detects" | "rotate" | "rotates" | "deprecate" | "deprecates"
+        | "warn" | "warns" | "emit" | "emits" | "print" | "prints" => {
             return Category::Feature;
         }
         "optimize" | "optimise" | "optimizes" | "speed" | "perf" | "accelerate" | "cache" => {
@@ -780,6 +799,28 @@ mod tests {
                 &["src/upload.rs"],
                 Category::Feature,
             ),
+            // gitui and monolog wrote these; they were filed as a feature and as upkeep.
+            (
+                "Add test for the commit message popup",
+                &["src/popups/commit.rs"],
+                Category::Test,
+            ),
+            (
+                "Add missing tests for the blame view",
+                &["src/components/blame.rs"],
+                Category::Test,
+            ),
+            (
+                "Rotate files based on timezone",
+                &["src/Monolog/Handler/RotatingFileHandler.php"],
+                Category::Feature,
+            ),
+            (
+                "Respect NO_COLOR in the pager",
+                &["src/pager.rs"],
+                Category::Fix,
+            ),
+            ("Add testing mode flag", &["src/cli.rs"], Category::Feature),
         ];
         for (msg, files, expected) in cases {
             let i = classify_commit(&commit(msg, files));

@@ -25,6 +25,10 @@ pub struct ProjectFacts {
     pub name: Option<String>,
     /// Hashtags without `#`: the language's, then up to two topics.
     pub hashtags: Vec<String>,
+    /// Where the project lives on the web, from its manifest (`repository`, `homepage`,
+    /// a Go module path): the link of last resort when the clone has no GitHub remote.
+    #[serde(default)]
+    pub repository: Option<String>,
 }
 
 /// Reads the root files given as `(file name, text)` (a `*.gemspec` counts too).
@@ -165,7 +169,103 @@ pub fn project_facts(files: &[(String, String)]) -> ProjectFacts {
             }
         }
     }
-    ProjectFacts { name, hashtags }
+    ProjectFacts {
+        name,
+        hashtags,
+        repository: repository(&get, files),
+    }
+}
+
+/// The project's web address as its manifest states it, as an `https://` link.
+fn repository<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+    files: &'a [(String, String)],
+) -> Option<String> {
+    let json =
+        |name: &str| get(name).and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+    let mut found: Vec<String> = Vec::new();
+    if let Some(t) = get("Cargo.toml") {
+        found.extend(toml_value(t, "package", "repository"));
+        found.extend(toml_value(t, "package", "homepage"));
+    }
+    if let Some(v) = json("package.json") {
+        found.extend(v["repository"].as_str().map(str::to_owned));
+        found.extend(v["repository"]["url"].as_str().map(str::to_owned));
+        found.extend(v["homepage"].as_str().map(str::to_owned));
+    }
+    if let Some(t) = get("pyproject.toml") {
+        for key in [
+            "Repository",
+            "Source",
+            "Homepage",
+            "repository",
+            "source",
+            "homepage",
+        ] {
+            found.extend(toml_value(t, "project.urls", key));
+        }
+        found.extend(toml_value(t, "tool.poetry", "repository"));
+    }
+    if let Some(v) = json("composer.json") {
+        found.extend(v["support"]["source"].as_str().map(str::to_owned));
+        found.extend(v["homepage"].as_str().map(str::to_owned));
+    }
+    if let Some(t) = get("go.mod")
+        && let Some(module) = t.lines().find_map(|l| l.trim().strip_prefix("module "))
+    {
+        // `github.com/owner/name/v2` lives at github.com/owner/name.
+        let parts: Vec<&str> = module.trim().split('/').collect();
+        if parts.len() >= 3 && parts[0].contains('.') {
+            found.push(format!("https://{}/{}/{}", parts[0], parts[1], parts[2]));
+        }
+    }
+    if let Some(t) = get("mix.exs") {
+        found.extend(
+            t.lines()
+                .filter_map(|l| {
+                    let l = l.trim();
+                    l.strip_prefix("source_url:")
+                        .or_else(|| l.strip_prefix("@source_url"))
+                })
+                .filter_map(quoted),
+        );
+    }
+    if let Some((_, t)) = files.iter().find(|(n, _)| n.ends_with(".gemspec")) {
+        found.extend(t.lines().filter_map(|l| {
+            let l = l.trim();
+            let rest = l
+                .strip_prefix("s.homepage")
+                .or_else(|| l.strip_prefix("spec.homepage"))?;
+            quoted(rest.trim_start().strip_prefix('=')?)
+        }));
+    }
+    found.iter().find_map(|u| web_link(u))
+}
+
+/// `git+https://github.com/o/n.git`, `git@github.com:o/n.git`, `github:o/n` → an https
+/// link; anything else that is not http(s) → none.
+fn web_link(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let url = if let Some(rest) = raw.strip_prefix("git@") {
+        format!("https://{}", rest.replacen(':', "/", 1))
+    } else if let Some(rest) = raw.strip_prefix("github:") {
+        format!("https://github.com/{rest}")
+    } else if let Some(rest) = raw.strip_prefix("git+") {
+        rest.to_owned()
+    } else if let Some(rest) = raw.strip_prefix("git://") {
+        format!("https://{rest}")
+    } else if !raw.contains(':') && raw.split('/').count() == 2 {
+        // npm's shorthand `owner/name` is GitHub.
+        format!("https://github.com/{raw}")
+    } else {
+        raw.to_owned()
+    };
+    let url = url.trim_end_matches('/');
+    let url = url.strip_suffix(".git").unwrap_or(url);
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    (host.contains('.') && !host.contains(char::is_whitespace)).then(|| url.to_owned())
 }
 
 /// The manifest's name as the README's title spells it: the longest run of title words
@@ -286,6 +386,52 @@ fn quoted(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_manifest_says_where_the_project_lives() {
+        let link = |files: &[(&str, &str)]| facts(files).repository;
+        assert_eq!(
+            link(&[(
+                "package.json",
+                r#"{"name":"x","repository":{"type":"git","url":"git+https://github.com/acme/x.git"}}"#
+            )]),
+            Some("https://github.com/acme/x".into())
+        );
+        assert_eq!(
+            link(&[("package.json", r#"{"name":"x","repository":"acme/x"}"#)]),
+            Some("https://github.com/acme/x".into())
+        );
+        assert_eq!(
+            link(&[(
+                "Cargo.toml",
+                "[package]\nname = \"x\"\nrepository = \"https://codeberg.org/acme/x\"\n"
+            )]),
+            Some("https://codeberg.org/acme/x".into())
+        );
+        assert_eq!(
+            link(&[("go.mod", "module gitlab.com/acme/x/v2\n\ngo 1.22\n")]),
+            Some("https://gitlab.com/acme/x".into())
+        );
+        assert_eq!(
+            link(&[(
+                "pyproject.toml",
+                "[project]\nname = \"x\"\n\n[project.urls]\nRepository = \"https://sr.ht/~acme/x\"\n"
+            )]),
+            Some("https://sr.ht/~acme/x".into())
+        );
+        assert_eq!(
+            link(&[(
+                "x.gemspec",
+                "  s.name = \"x\"\n  s.homepage = \"https://acme.dev/x\"\n"
+            )]),
+            Some("https://acme.dev/x".into())
+        );
+        assert_eq!(
+            link(&[("package.json", r#"{"name":"x","repository":"file:../x"}"#)]),
+            None,
+            "only web links"
+        );
+    }
 
     fn facts(files: &[(&str, &str)]) -> ProjectFacts {
         let owned: Vec<(String, String)> = files

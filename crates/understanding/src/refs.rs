@@ -83,7 +83,18 @@ pub fn co_authors(message: &str) -> Vec<Person> {
             let (name, rest) = value.split_once('<')?;
             let email = rest.split_once('>')?.0.trim();
             let name = name.trim();
-            (!name.is_empty()).then(|| Person {
+            // A trailer left as the template wrote it ("Co-authored-by: Name <email>",
+            // "name <name@example.com>") names nobody.
+            let placeholder = ["name", "full name", "your name", "author"]
+                .contains(&name.to_ascii_lowercase().as_str())
+                || [
+                    "email",
+                    "email@example.com",
+                    "name@example.com",
+                    "you@example.com",
+                ]
+                .contains(&email.to_ascii_lowercase().as_str());
+            (!name.is_empty() && !placeholder).then(|| Person {
                 name: name.to_owned(),
                 email: email.to_owned(),
             })
@@ -100,6 +111,14 @@ fn leading_number(s: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn template_co_author_trailers_credit_nobody() {
+        let message = "Fix X\n\nCo-authored-by: Name <email>\nCo-authored-by: Grace <grace@example.com>\nCo-authored-by: Your Name <you@example.com>";
+        let people = co_authors(message);
+        assert_eq!(people.len(), 1, "{people:?}");
+        assert_eq!(people[0].name, "Grace");
+    }
 
     #[test]
     fn pull_requests_from_merges_and_squashes() {

@@ -3,6 +3,8 @@
 //! Exactly once, as far as each platform allows:
 //! - a publication is marked `publishing` (durably, taking a slot of the channel's daily
 //!   cap) before the platform is called, and its outcome is recorded after;
+//! - each post of a thread is recorded (`sent_posts`) before the next is sent, so a
+//!   thread cut off part-way resumes after its last recorded post;
 //! - a publication found still `publishing` was cut off mid-send: it is sent again only
 //!   where a repeat with the same idempotency key is harmless (outbox, webhook); otherwise
 //!   it becomes `unknown` and waits for a person to check (Slack, Discord);
@@ -15,7 +17,7 @@
 
 use super::{Context, JobError};
 use covalynce_domain::{CardStatus, ChannelStatus, PublicationId, PublicationStatus, now_millis};
-use covalynce_publishing::{Failure, Post, Recovery, Target};
+use covalynce_publishing::{Failure, Post, Progress, Recovery, SentPost, Target};
 use covalynce_storage::{Begin, ChannelRecord, ClaimedJob};
 
 pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
@@ -114,12 +116,27 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         }
     } else if target.recovery() == Recovery::AskAPerson {
         // It was being sent when its process stopped. The platform takes no idempotency
-        // key and cannot be asked, so sending it again could post it twice.
-        let message = format!(
-            "Covalynce stopped while sending this to {kind}, so it may or may not have been posted: check the channel, then retry or confirm the publication"
-        );
+        // key and cannot be asked, so sending it again could post it twice. The posts of a
+        // thread recorded as sent are known: a retry resumes after them.
+        let done = publication.sent_posts.len();
+        let message = if done == 0 {
+            format!(
+                "Covalynce stopped while sending this to {kind}, so it may or may not have been posted: check the channel, then retry or confirm the publication"
+            )
+        } else {
+            format!(
+                "Covalynce stopped while sending this thread to {kind}: {done} post{} went out, and post {} may or may not have: check the channel, then retry (it resumes at post {}) or confirm the publication",
+                if done == 1 { "" } else { "s" },
+                done + 1,
+                done + 1
+            )
+        };
+        let first = publication
+            .sent_posts
+            .first()
+            .and_then(|p| p.url.as_deref());
         store
-            .set_publication(id, PublicationStatus::Unknown, None, Some(&message))
+            .set_publication(id, PublicationStatus::Unknown, first, Some(&message))
             .await?;
         tracing::warn!(publication = %id, channel = kind, "interrupted publication: outcome unknown");
         return Ok(());
@@ -134,6 +151,11 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         resumed = Some(note);
     }
 
+    let recorder = Recorder {
+        store,
+        id,
+        posts: std::sync::Mutex::new(publication.sent_posts.clone()),
+    };
     let post = Post {
         publication_id: &id.to_string(),
         card_id: &card.id.to_string(),
@@ -144,6 +166,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         variants: &card.variants,
         release_notes: &card.content,
         source: &card.source_key,
+        progress: &recorder,
     };
     let started = std::time::Instant::now();
     // A refused token that could not be renewed leaves the channel broken like any other.
@@ -166,6 +189,9 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         .increment(1);
     metrics::histogram!("covalynce_publish_seconds", "channel" => kind)
         .record(started.elapsed().as_secs_f64());
+    // A thread that went out in part is seen at its first post, whatever happened next.
+    let first_url = recorder.sent().first().and_then(|p| p.url.clone());
+    let first_url = first_url.as_deref();
     match result {
         Ok(sent) => {
             let note = match (resumed, sent.note.as_deref()) {
@@ -201,7 +227,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             if job.attempts >= job.max_attempts {
                 let message = format!("gave up after {} attempts: {message}", job.attempts);
                 store
-                    .set_publication(id, PublicationStatus::Failed, None, Some(&message))
+                    .set_publication(id, PublicationStatus::Failed, first_url, Some(&message))
                     .await?;
                 return Ok(());
             }
@@ -209,7 +235,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
                 .set_publication(
                     id,
                     PublicationStatus::Queued,
-                    None,
+                    first_url,
                     Some(&format!("{message}; will retry")),
                 )
                 .await?;
@@ -223,7 +249,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
             channel_broken,
         }) => {
             store
-                .set_publication(id, PublicationStatus::Failed, None, Some(&message))
+                .set_publication(id, PublicationStatus::Failed, first_url, Some(&message))
                 .await?;
             if channel_broken {
                 // A revoked webhook or a deleted channel stays broken: sending the channel's
@@ -238,10 +264,40 @@ pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         Err(Failure::Expired { message }) => Err(JobError::Permanent(message)),
         Err(Failure::Unknown { message }) => {
             store
-                .set_publication(id, PublicationStatus::Unknown, None, Some(&message))
+                .set_publication(id, PublicationStatus::Unknown, first_url, Some(&message))
                 .await?;
             Ok(())
         }
+    }
+}
+
+/// Records the posts of a thread on the publication as its platform takes them, durably,
+/// before the publisher sends the next (see [`covalynce_publishing::Progress`]).
+struct Recorder<'a> {
+    store: &'a dyn covalynce_storage::Store,
+    id: PublicationId,
+    posts: std::sync::Mutex<Vec<SentPost>>,
+}
+
+impl Progress for Recorder<'_> {
+    fn sent(&self) -> Vec<SentPost> {
+        self.posts.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    fn record<'a>(
+        &'a self,
+        posts: &'a [SentPost],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            self.store
+                .record_sent_posts(self.id, posts)
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Ok(mut kept) = self.posts.lock() {
+                *kept = posts.to_vec();
+            }
+            Ok(())
+        })
     }
 }
 

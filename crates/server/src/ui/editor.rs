@@ -18,7 +18,10 @@ pub struct FieldVm {
     pub label: &'static str,
     pub text: String,
     pub limit: usize,
+    /// Of the longest post, for a thread.
     pub length: usize,
+    /// Posts in the text: more than one is a thread (X, Bluesky, Mastodon).
+    pub posts: usize,
     pub rule: &'static str,
 }
 
@@ -51,9 +54,15 @@ struct EditorPage {
 
 fn rule(channel: Channel) -> &'static str {
     match channel {
-        Channel::X => "weighted: most characters 1, CJK and emoji 2, every link 23",
-        Channel::Bluesky => "graphemes: what a reader sees as one character",
-        Channel::Mastodon => "characters, every link 23",
+        Channel::X => {
+            "weighted: most characters 1, CJK and emoji 2, every link 23; a line of three dashes (---) starts the next post of a thread"
+        }
+        Channel::Bluesky => {
+            "graphemes: what a reader sees as one character; a line of three dashes (---) starts the next post of a thread"
+        }
+        Channel::Mastodon => {
+            "characters, every link 23; a line of three dashes (---) starts the next post of a thread"
+        }
         _ => "characters",
     }
 }
@@ -88,7 +97,17 @@ async fn editor_page(
                 channel: name.clone(),
                 label: channel_label(name),
                 limit: channel.limit(),
-                length: channel.length(&text),
+                // A thread's counter shows its longest post: each must fit.
+                length: covalynce_drafting::thread::posts(&text)
+                    .iter()
+                    .map(|p| channel.length(p))
+                    .max()
+                    .unwrap_or(0),
+                posts: if channel.threads() {
+                    covalynce_drafting::thread::posts(&text).len()
+                } else {
+                    1
+                },
                 rule: rule(channel),
                 text,
             })

@@ -43,6 +43,9 @@ pub struct VariantVm {
     pub channel: String,
     pub label: &'static str,
     pub text: String,
+    /// The posts of a thread, in order (empty for a single post): shown one under the
+    /// other, as the platform will show the replies.
+    pub thread: Vec<String>,
 }
 
 pub fn channel_label(name: &str) -> &'static str {
@@ -105,10 +108,19 @@ pub async fn card_vm(
     let mut variants: Vec<VariantVm> = card
         .variants
         .into_iter()
-        .map(|(channel, text)| VariantVm {
-            label: channel_label(&channel),
-            channel,
-            text,
+        .map(|(channel, text)| {
+            let posts = covalynce_drafting::thread::posts(&text);
+            let threads = covalynce_drafting::Channel::parse(&channel).is_some_and(|c| c.threads());
+            VariantVm {
+                label: channel_label(&channel),
+                thread: if threads && posts.len() > 1 {
+                    posts
+                } else {
+                    Vec::new()
+                },
+                channel,
+                text,
+            }
         })
         .collect();
     // The fullest post first; the short ones after.

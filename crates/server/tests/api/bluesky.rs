@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     a_bluesky_account_posts_each_card_once_even_when_answers_are_lost,
+    a_thread_goes_out_as_replies_each_post_once_with_its_root_and_parent,
     a_refused_session_is_renewed_once_and_a_revoked_app_password_stops_the_channel,
 );
 
@@ -176,6 +177,71 @@ async fn a_bluesky_account_posts_each_card_once_even_when_answers_are_lost(backe
     let view = app.get_json("/api/v1/channels").await["data"][0].clone();
     assert!(view["last_success_at"].is_string(), "{view}");
     assert!(view["last_error"].is_null(), "{view}");
+    app.stop().await;
+}
+
+/// A drafted thread on a real PDS: every later post is a reply naming the first as its
+/// root and the one before as its parent (URI and CID), and a lost answer part-way is looked
+/// up by the post's fixed key rather than posted again.
+async fn a_thread_goes_out_as_replies_each_post_once_with_its_root_and_parent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let wire = Wire::start().await;
+    let ada = Account::create("ada").await;
+    let (id, _) = connected(&app, &wire, &ada).await;
+    let cards = app.pending_cards(1, 1).await;
+    let posts = [
+        "🚀 Rocket v1.4.0 adds CSV export!\n\n1/3",
+        "✨ Faster builds\n🐛 Fix the crash on empty files\n\n2/3",
+        "https://github.com/acme/rocket/releases/tag/v1.4.0\n\n#rustlang\n\n3/3",
+    ];
+    app.set_variant(&cards[0], "bluesky", &posts.join("\n\n---\n\n"))
+        .await;
+    wire.fail_next(&[Fault::Pass, Fault::LoseAnswer]);
+    app.approve(&cards[0], &id).await;
+    let done = app.settled(&cards[0]).await;
+    assert_eq!(done["status"], "published", "{done}");
+
+    let mut made = ada.posts().await;
+    made.sort_by(|a, b| a.0.cmp(&b.0));
+    let texts: Vec<&str> = made
+        .iter()
+        .map(|(_, r)| r["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts, posts,
+        "each post once, in order (keys sort as the thread)"
+    );
+    let uri = |rkey: &str| format!("at://{}/app.bsky.feed.post/{rkey}", ada.did);
+    let (first, second) = (&made[0].0, &made[1].0);
+    assert!(
+        made[0].1.get("reply").is_none(),
+        "the first post starts the thread"
+    );
+    for (n, parent) in [(1, first), (2, second)] {
+        let reply = &made[n].1["reply"];
+        assert_eq!(reply["root"]["uri"], uri(first), "post {}: {reply}", n + 1);
+        assert_eq!(
+            reply["parent"]["uri"],
+            uri(parent),
+            "post {}: {reply}",
+            n + 1
+        );
+        assert!(
+            reply["root"]["cid"].as_str().is_some_and(|c| c.len() > 20),
+            "{reply}"
+        );
+        assert!(
+            reply["parent"]["cid"]
+                .as_str()
+                .is_some_and(|c| c.len() > 20),
+            "{reply}"
+        );
+    }
+    assert_eq!(
+        done["publications"][0]["url"],
+        format!("https://bsky.app/profile/{}/post/{first}", ada.handle),
+        "the thread is seen at its first post"
+    );
     app.stop().await;
 }
 

@@ -167,7 +167,11 @@ fn a_release_is_drafted_from_the_previous_tag_as_json() {
         let text = v["posts"][channel.as_str()]
             .as_str()
             .unwrap_or_else(|| panic!("no {channel:?} post"));
-        assert!(channel.length(text) <= channel.limit(), "{channel:?}");
+        assert_eq!(
+            covalynce_drafting::thread::over_limit(channel, text),
+            None,
+            "{channel:?}"
+        );
         assert!(
             text.to_lowercase().contains("wrap=word flag"),
             "{channel:?}: {text}"

@@ -489,6 +489,8 @@ struct MastodonState {
     made: u32,
     /// The next this many posts are made, but answered 503 (the answer is lost).
     lose_answers: u32,
+    /// The answers to these statuses (counted from 1 as they are made) are lost the same way.
+    lose_made: Vec<u32>,
 }
 
 #[derive(Clone)]
@@ -528,6 +530,13 @@ impl FakeMastodon {
 
     pub fn lose_next_answers(&self, n: u32) {
         self.state.lock().unwrap().lose_answers = n;
+    }
+
+    /// The answer to the `n`th status made from now on (1: the next) is lost.
+    pub fn lose_answer_to_status(&self, n: u32) {
+        let mut s = self.state.lock().unwrap();
+        let at = s.made + n;
+        s.lose_made.push(at);
     }
 
     /// Statuses actually made (a repeat with a known key makes none).
@@ -626,11 +635,25 @@ async fn mastodon_post(
         )
             .into_response();
     }
+    if let Some(parent) = v["in_reply_to_id"].as_str()
+        && !s.statuses.values().any(|st| st["id"] == parent)
+    {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": "Record not found"})),
+        )
+            .into_response();
+    }
     s.made += 1;
     let id = format!("1100{}", s.made);
-    let status = json!({"id": id, "url": format!("https://social.example/@founder/{id}"), "content": format!("<p>{text}</p>"), "visibility": v["visibility"]});
+    let status = json!({"id": id, "url": format!("https://social.example/@founder/{id}"), "content": format!("<p>{text}</p>"), "visibility": v["visibility"], "in_reply_to_id": v["in_reply_to_id"]});
     if !key.is_empty() {
         s.statuses.insert(key, status.clone());
+    }
+    let made = s.made;
+    if let Some(at) = s.lose_made.iter().position(|m| *m == made) {
+        s.lose_made.remove(at);
+        return (StatusCode::SERVICE_UNAVAILABLE, "upstream connect error").into_response();
     }
     if s.lose_answers > 0 {
         s.lose_answers -= 1;
@@ -938,6 +961,10 @@ struct XState {
     refreshes: usize,
     /// (id, text, in reply to).
     tweets: Vec<(String, String, Option<String>)>,
+    /// How the next posts are answered: 201 as usual; 429 makes nothing (the budget is
+    /// spent, reset in a second); 500 makes the post and then fails (the answer is lost);
+    /// 502 makes nothing and says nothing useful.
+    fail_next: std::collections::VecDeque<u16>,
     counter: u64,
     /// The PKCE challenge of the authorization the browser was sent to.
     challenge: Option<String>,
@@ -1008,6 +1035,11 @@ impl FakeX {
     /// The refresh token X would accept now.
     pub fn current_refresh(&self) -> Option<String> {
         self.state.lock().unwrap().refresh.clone()
+    }
+
+    /// The next posts are answered with these statuses, in order (see `XState::fail_next`).
+    pub fn fail_next(&self, statuses: &[u16]) {
+        self.state.lock().unwrap().fail_next.extend(statuses);
     }
 
     /// (id, text, in reply to), in the order they were made.
@@ -1082,6 +1114,23 @@ async fn x_tweet(State((log, state)): State<XShared>, headers: HeaderMap, body: 
     if !x_authorized(&s, &headers) {
         return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
+    let failure = s.fail_next.pop_front();
+    if failure == Some(502) {
+        // A proxy in front of X failed: the post was not made, but nothing says so.
+        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    }
+    if failure == Some(429) {
+        let reset = covalynce_domain::now_millis() / 1000 + 1;
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("x-rate-limit-remaining", "0".to_owned()),
+                ("x-rate-limit-reset", reset.to_string()),
+            ],
+            axum::Json(json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429})),
+        )
+            .into_response();
+    }
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let Some(text) = v["text"].as_str() else {
         return x_problem(
@@ -1115,6 +1164,13 @@ async fn x_tweet(State((log, state)): State<XShared>, headers: HeaderMap, body: 
     s.counter += 1;
     let id = format!("18{:017}", s.counter);
     s.tweets.push((id.clone(), text.to_owned(), reply_to));
+    if failure == Some(500) {
+        return x_problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+            "Something went wrong.",
+        );
+    }
     let reset = covalynce_domain::now_millis() / 1000 + 900;
     (
         StatusCode::CREATED,

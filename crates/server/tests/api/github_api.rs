@@ -24,6 +24,7 @@ on_both_backends!(
     a_polled_repository_holds_cards_until_its_workflow_runs_are_green,
     connect_github_lists_the_repositories_and_sets_up_the_ticked_ones,
     a_polled_repository_with_another_ci_app_is_gated_by_its_check_suites,
+    a_release_without_a_clone_is_drafted_in_the_projects_own_name_and_style,
 );
 
 const TOKEN: &str = "gho_16C7e42F292c6912E7710c838347Ae178B4a";
@@ -55,6 +56,12 @@ struct Github {
     user_repos: Vec<(String, bool)>,
     /// The PKCE challenge of the consent page the browser was sent to.
     challenge: Option<String>,
+    /// Files at commits: (commit, root file name) → text (`GET /repos/{o}/{r}/contents`).
+    files: HashMap<(String, String), String>,
+    /// Tags, newest first: (name, commit).
+    tags: Vec<(String, String)>,
+    /// Contents requests (path and ref), to see what is read again.
+    content_calls: Vec<String>,
     /// `/login/oauth/access_token` requests (their form fields).
     token_requests: Vec<HashMap<String, String>>,
 }
@@ -410,6 +417,70 @@ async fn releases(h: HeaderMap) -> Response {
     .into_response()
 }
 
+#[derive(serde::Deserialize)]
+struct Ref {
+    #[serde(rename = "ref")]
+    rev: String,
+}
+
+/// `GET /repos/{o}/{r}/contents?ref=SHA`: the root listing at a commit.
+async fn contents_root(State(s): State<Shared>, Query(q): Query<Ref>, h: HeaderMap) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let mut g = s.lock().unwrap();
+    g.content_calls.push(format!("/@{}", q.rev));
+    let entries: Vec<Value> = g
+        .files
+        .iter()
+        .filter(|((sha, _), _)| *sha == q.rev)
+        .map(|((_, name), text)| json!({"type": "file", "name": name, "path": name, "size": text.len()}))
+        .collect();
+    if entries.is_empty() {
+        return not_found();
+    }
+    axum::Json(Value::Array(entries)).into_response()
+}
+
+/// `GET /repos/{o}/{r}/contents/{path}?ref=SHA`: a file, base64 at 60 columns as GitHub
+/// sends it.
+async fn contents_file(
+    State(s): State<Shared>,
+    Path((_, _, path)): Path<(String, String, String)>,
+    Query(q): Query<Ref>,
+    h: HeaderMap,
+) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let mut g = s.lock().unwrap();
+    g.content_calls.push(format!("{path}@{}", q.rev));
+    let Some(text) = g.files.get(&(q.rev.clone(), path.clone())) else {
+        return not_found();
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let wrapped: Vec<String> = encoded
+        .as_bytes()
+        .chunks(60)
+        .map(|c| String::from_utf8(c.to_vec()).unwrap())
+        .collect();
+    axum::Json(json!({"type": "file", "name": path, "path": path, "size": text.len(), "encoding": "base64", "content": wrapped.join("\n")})).into_response()
+}
+
+/// `GET /repos/{o}/{r}/tags`.
+async fn tags(State(s): State<Shared>, h: HeaderMap) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let g = s.lock().unwrap();
+    let list: Vec<Value> = g
+        .tags
+        .iter()
+        .map(|(name, sha)| json!({"name": name, "commit": {"sha": sha, "url": ""}}))
+        .collect();
+    axum::Json(Value::Array(list)).into_response()
+}
+
 async fn start_github() -> (String, Shared) {
     let s: Shared = Arc::default();
     let router = Router::new()
@@ -425,6 +496,9 @@ async fn start_github() -> (String, Shared) {
         )
         .route("/repos/{o}/{r}/actions/runs", get(runs))
         .route("/repos/{o}/{r}/releases", get(releases))
+        .route("/repos/{o}/{r}/contents", get(contents_root))
+        .route("/repos/{o}/{r}/contents/{*path}", get(contents_file))
+        .route("/repos/{o}/{r}/tags", get(tags))
         .route("/user/repos", get(user_repos))
         .route(
             "/login/oauth/access_token",
@@ -1238,5 +1312,173 @@ async fn a_polled_repository_with_another_ci_app_is_gated_by_its_check_suites(ba
         app.card(&id).await["status"] == "pending"
     })
     .await;
+    app.stop().await;
+}
+
+/// A commit of a compare as GitHub lists it.
+fn compared_commit(sha: &str, message: &str) -> Value {
+    json!({
+        "sha": sha, "html_url": format!("https://github.com/acme/rocket/commit/{sha}"),
+        "commit": {"message": message, "author": {"name": "Ada", "email": "ada@example.com", "date": "2026-11-20T08:59:00Z"}},
+        "author": {"login": "ada"}, "parents": [{"sha": "0".repeat(40)}]
+    })
+}
+
+/// A repository connected with a token only, no clone on the server: its release is
+/// drafted under the name its manifest and README give it, and selects and cites as its
+/// CHANGELOG (read through the API as it stood at the previous release, and cached) did
+/// for its past releases — the issue each fix closes, never the pull request.
+async fn a_release_without_a_clone_is_drafted_in_the_projects_own_name_and_style(backend: Backend) {
+    let (base, github) = start_github().await;
+    let app = app_with_github(backend, &base, Some("https://covalynce.example.com")).await;
+    let created = connect(&app).await;
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let secret = github.lock().unwrap().hooks[0]["config"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sha = |c: char| c.to_string().repeat(40);
+    {
+        let mut g = github.lock().unwrap();
+        g.tags = vec![
+            ("v2.4.0".into(), sha('e')),
+            ("v2.3.0".into(), sha('c')),
+            ("v2.2.0".into(), sha('b')),
+            ("v2.1.0".into(), sha('a')),
+        ];
+        // The notes as they stood at v2.3.0: fixes listed with the issue they close.
+        g.files.insert(
+            (sha('c'), "CHANGELOG.md".into()),
+            "# Changelog\n\n## [2.3.0] - 2026-11-01\n### Fixed\n- Export keeps dates ([#30](https://github.com/acme/rocket/issues/30))\n- Totals round once (#32)\n- Import skips blank rows (#34)\n\n## [2.2.0] - 2026-10-01\n### Fixed\n- Search finds accents (#20)\n- PDF margins (#22)\n- Login remembers the tab (#24)\n\n## [2.1.0] - 2026-09-01\n- First release\n".into(),
+        );
+        g.files.insert(
+            (sha('c'), "Cargo.toml".into()),
+            "[package]\nname = \"rocket\"\n".into(),
+        );
+        // At the release: the manifest and README that name the project.
+        g.files.insert(
+            (sha('e'), "Cargo.toml".into()),
+            "[package]\nname = \"rocket-cli\"\nkeywords = [\"invoices\"]\n".into(),
+        );
+        g.files.insert(
+            (sha('e'), "README.md".into()),
+            "# Rocket CLI\n\nInvoices from your terminal.\n".into(),
+        );
+        let past = |fixes: [(u64, u64, &str); 3], head: char| {
+            json!({"base_commit": {"sha": sha('0')}, "commits": fixes.iter().enumerate().map(|(n, (pr, issue, what))| {
+                let id = if n == 2 { sha(head) } else { format!("{n}{}", head.to_string().repeat(39)) };
+                compared_commit(&id, &format!("Fix {what} (#{pr})\n\nFixes #{issue}"))
+            }).collect::<Vec<_>>(), "files": []})
+        };
+        g.compares.insert(
+            format!("{}...{}", sha('b'), sha('c')),
+            past(
+                [
+                    (31, 30, "export dates"),
+                    (33, 32, "totals rounding"),
+                    (35, 34, "blank rows"),
+                ],
+                'c',
+            ),
+        );
+        g.compares.insert(
+            format!("{}...{}", sha('a'), sha('b')),
+            past(
+                [
+                    (21, 20, "accent search"),
+                    (23, 22, "PDF margins"),
+                    (25, 24, "tab memory"),
+                ],
+                'b',
+            ),
+        );
+        // The release itself.
+        g.compares.insert(
+            "v2.3.0...v2.4.0".into(),
+            json!({
+                "base_commit": {"sha": sha('c')},
+                "commits": [
+                    compared_commit(&format!("1{}", "d".repeat(39)), "feat: export invoices as CSV (#51)"),
+                    compared_commit(&sha('e'), "fix: crash on empty files (#53)\n\nFixes #52"),
+                ],
+                "files": [{"filename": "src/export.rs", "status": "modified", "patch": "@@ -1 +1,2 @@\n pub mod csv;\n+pub fn export_csv() {}"}]
+            }),
+        );
+    }
+    let mut release: Value =
+        serde_json::from_slice(&crate::helpers::fixture("release/published.payload.json")).unwrap();
+    release["repository"]["full_name"] = json!(REPO);
+    release["release"]["tag_name"] = json!("v2.4.0");
+    release["release"]["body"] = json!("");
+    let r = app
+        .deliver(
+            &id,
+            "release",
+            "hook-style",
+            &secret,
+            &serde_json::to_vec(&release).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let drafted = || async {
+        app.get_json("/api/v1/cards?status=pending").await["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["content"].as_str().unwrap_or_default().contains("CSV"))
+            .cloned()
+    };
+    app.eventually("the release is drafted", || async {
+        drafted().await.is_some()
+    })
+    .await;
+    let card = drafted().await.unwrap();
+    let notes = card["content"].as_str().unwrap();
+    assert!(notes.contains("#52"), "the issue the fix closes: {notes}");
+    assert!(
+        !notes.contains("#53") && !notes.contains("#51"),
+        "no pull requests, as the project's notes never cite them: {notes}"
+    );
+    assert!(
+        card["title"].as_str().unwrap().contains("Rocket CLI"),
+        "{card}"
+    );
+    for channel in ["x", "linkedin", "mastodon", "bluesky"] {
+        let text = card["variants"][channel].as_str().unwrap();
+        assert!(text.contains("Rocket CLI v2.4.0"), "{channel}: {text}");
+        assert!(!text.contains("acme/rocket v2.4.0"), "{channel}: {text}");
+    }
+    assert!(
+        card["variants"]["linkedin"]
+            .as_str()
+            .unwrap()
+            .contains("#rust"),
+        "hashtags from the manifest's language: {}",
+        card["variants"]["linkedin"]
+    );
+    // Read once at the previous release and once at this one; nothing the release added
+    // to its notes was read (there is no CHANGELOG request at v2.4.0).
+    let calls = github.lock().unwrap().content_calls.clone();
+    assert!(
+        calls.contains(&format!("CHANGELOG.md@{}", sha('c'))),
+        "{calls:?}"
+    );
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("CHANGELOG.md@") && c.ends_with(&sha('e'))),
+        "{calls:?}"
+    );
+    // Cached by commit: a commit's files never change.
+    let ws = crate::helpers::workspace_id(app.store.as_ref(), "acme").await;
+    let cached = app
+        .store
+        .github_cache_get(
+            ws,
+            &format!("get:/repos/{REPO}/contents/CHANGELOG.md?ref={}", sha('c')),
+        )
+        .await
+        .unwrap();
+    assert!(cached.is_some(), "the notes file is cached");
     app.stop().await;
 }

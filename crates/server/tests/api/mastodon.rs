@@ -8,6 +8,7 @@ use covalynce_storage::Backend;
 use serde_json::{Value, json};
 
 on_both_backends!(
+    a_thread_goes_out_as_chained_replies_each_status_once,
     a_mastodon_account_posts_each_card_once_even_when_an_answer_is_lost,
     mastodon_refusals_are_told_in_its_own_words,
 );
@@ -153,6 +154,70 @@ async fn a_mastodon_account_posts_each_card_once_even_when_an_answer_is_lost(bac
         "https://social.example/@founder/11001"
     );
     assert_eq!(exported["publications"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+/// A drafted thread: each status replies to the one before, each has its own
+/// Idempotency-Key, and a lost answer part-way repeats only that status's request, which
+/// Mastodon answers with the status it already made.
+async fn a_thread_goes_out_as_chained_replies_each_status_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fake = FakeMastodon::start(TOKEN, 500).await;
+    let r = connect(&app, &fake, TOKEN).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = pending_card(&app, 1).await;
+    let posts = [
+        "Rocket v1.4.0 adds CSV export.\n\n1/3",
+        "• Faster builds\n• Fix the crash on empty files\n\n2/3",
+        "https://github.com/acme/rocket/releases/tag/v1.4.0 #rustlang\n\n3/3",
+    ];
+    app.set_variant(&c, "mastodon", &posts.join("\n---\n"))
+        .await;
+    fake.lose_answer_to_status(2);
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{c}/approve"),
+            &json!({"channels": [id]}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    app.eventually("the card is published", || async {
+        card(&app, &c).await["status"] == "published"
+    })
+    .await;
+    assert_eq!(fake.statuses_made(), 3, "one status per post");
+    let sent: Vec<_> = fake
+        .received()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/statuses")
+        .collect();
+    assert_eq!(sent.len(), 4, "the second post's request went twice");
+    let texts: Vec<Value> = sent.iter().map(|r| r.json()["status"].clone()).collect();
+    assert_eq!(texts, [posts[0], posts[1], posts[1], posts[2]]);
+    let replies: Vec<Value> = sent
+        .iter()
+        .map(|r| r.json()["in_reply_to_id"].clone())
+        .collect();
+    assert_eq!(
+        replies,
+        [Value::Null, json!("11001"), json!("11001"), json!("11002")]
+    );
+    let keys: Vec<&str> = sent
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap())
+        .collect();
+    assert_eq!(keys[1], keys[2], "the repeat carries the same key");
+    assert_eq!(keys[1], format!("{}-2", keys[0]));
+    assert_eq!(keys[3], format!("{}-3", keys[0]));
+    let done = card(&app, &c).await;
+    assert_eq!(
+        done["publications"][0]["url"], "https://social.example/@founder/11001",
+        "the thread is seen at its first status"
+    );
     app.stop().await;
 }
 

@@ -164,6 +164,8 @@ impl Account {
 /// What [`Wire`] does to the next `createRecord`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fault {
+    /// Forward it as usual (to let a fault hit a later request).
+    Pass,
     /// Forward it, then lose the PDS's answer (a 504 from "a proxy").
     LoseAnswer,
     /// Never forward it (a 502): the post was not made.
@@ -254,7 +256,7 @@ async fn forward(
         (status, out, answer.bytes().await.unwrap())
     };
     match fault {
-        None => send().await.into_response(),
+        None | Some(Fault::Pass) => send().await.into_response(),
         Some(Fault::LoseAnswer) => {
             send().await;
             (StatusCode::GATEWAY_TIMEOUT, "upstream timed out").into_response()

@@ -18,6 +18,7 @@ on_both_backends!(
     owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden,
     a_founder_signs_up_and_invites_a_teammate_through_the_pages,
     refine_streams_the_answer_into_the_editor_and_keeps_the_rules,
+    a_thread_shows_as_its_numbered_posts_on_the_card_and_in_the_editor,
 );
 
 fn plain() -> reqwest::Client {
@@ -846,5 +847,47 @@ async fn refine_streams_the_answer_into_the_editor_and_keeps_the_rules(backend: 
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+    app.stop().await;
+}
+
+/// A release drafted (or edited) as a thread: the card shows each post of it in order, as
+/// the platform will, and the editor counts the longest post against the limit.
+async fn a_thread_shows_as_its_numbered_posts_on_the_card_and_in_the_editor(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    let ids = cards(&app, &owner, 1).await;
+    let posts = [
+        "Rocket v1.4.0 adds CSV export.\n\n1/3",
+        "• Faster builds\n• Fix the crash on empty files\n\n2/3",
+        format!("{}\n\n3/3", "long ".repeat(60)).leak() as &str,
+    ];
+    let (status, _) = owner
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/cards/{}", ids[0]),
+            Some(json!({"variants": {"x": posts.join("\n\n---\n\n")}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let stack = owner.page("/").await;
+    let x = stack
+        .html
+        .split("data-variant=\"x\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</details>").next())
+        .unwrap_or_else(|| panic!("no X variant: {}", stack.html));
+    assert!(x.contains("thread of 3"), "{x}");
+    assert_eq!(x.matches("<li>").count(), 3, "{x}");
+    assert!(x.find("adds CSV export").unwrap() < x.find("Faster builds").unwrap());
+    assert!(!x.contains("---"), "the break lines are not shown: {x}");
+    let editor = owner.page(&format!("/cards/{}/edit", ids[0])).await;
+    assert_eq!(editor.status, 200);
+    // The third post is 305 long: the longest post is what the counter shows, over 280.
+    assert!(
+        editor.html.contains("over\" data-counter")
+            && editor.html.contains("305 / 280 · thread of 3"),
+        "{}",
+        editor.html
+    );
     app.stop().await;
 }

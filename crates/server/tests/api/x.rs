@@ -13,6 +13,7 @@ use std::time::Duration;
 
 on_both_backends!(
     an_x_account_posts_threads_with_links_in_replies_once,
+    a_drafted_thread_goes_out_post_by_post_and_resumes_where_it_stopped,
     an_expired_token_is_renewed_once_however_many_posts_wait,
     x_refusals_are_told_in_words_a_founder_understands,
     connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself,
@@ -90,6 +91,83 @@ async fn an_x_account_posts_threads_with_links_in_replies_once(backend: Backend)
         .flat_map(|t| t.1.split_whitespace())
         .collect();
     assert_eq!(body, expected, "nothing dropped or added");
+    app.stop().await;
+}
+
+/// A release too long for one post is drafted as a numbered thread (posts between `---`
+/// lines). Each post goes out as a reply to the one before and is recorded before the next,
+/// so a rate limit or an unclear failure part-way never posts the start of the thread twice.
+async fn a_drafted_thread_goes_out_post_by_post_and_resumes_where_it_stopped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fake = FakeX::start("x-access-0", Duration::from_secs(7200), "x-refresh-0").await;
+    let channel = connect(&app, &fake, json!({})).await;
+    let id = channel["id"].as_str().unwrap().to_owned();
+    let thread = |v: &str| {
+        [
+            format!("✨ Rocket {v} adds CSV export!\n\n1/3"),
+            format!("Also in {v}:\n✨ Faster builds\n🐛 Fix the crash on empty files\n\n2/3"),
+            format!("https://github.com/acme/rocket/releases/tag/{v}\n\n#rustlang\n\n3/3"),
+        ]
+    };
+    let cards = app.pending_cards(1, 2).await;
+
+    // X's budget runs out after the first post: the thread waits for the reset and goes
+    // on from the second post.
+    let first = thread("v1.4.0");
+    app.set_variant(&cards[0], "x", &first.join("\n\n---\n\n"))
+        .await;
+    fake.fail_next(&[201, 429]);
+    app.approve(&cards[0], &id).await;
+    let done = app.settled(&cards[0]).await;
+    assert_eq!(done["status"], "published", "{done}");
+    let tweets = fake.tweets();
+    let texts: Vec<&str> = tweets.iter().map(|t| t.1.as_str()).collect();
+    assert_eq!(texts, first, "each post once, as written, in order");
+    assert_eq!(tweets[0].2, None);
+    assert_eq!(tweets[1].2.as_deref(), Some(tweets[0].0.as_str()));
+    assert_eq!(tweets[2].2.as_deref(), Some(tweets[1].0.as_str()));
+    assert_eq!(
+        done["publications"][0]["url"],
+        format!("https://x.com/adafounder/status/{}", tweets[0].0),
+        "the thread is seen at its first post"
+    );
+
+    // The second post gets no answer X stands behind: the publication is unknown, saying
+    // the first post is out. The founder looks, finds only the first, and retries: the
+    // thread resumes at post 2, replying to post 1, which is not posted again.
+    let second = thread("v1.5.0");
+    app.set_variant(&cards[1], "x", &second.join("\n\n---\n\n"))
+        .await;
+    fake.fail_next(&[201, 502]);
+    app.approve(&cards[1], &id).await;
+    app.eventually("the publication is unknown", || async {
+        app.card(&cards[1]).await["publications"][0]["status"] == "unknown"
+    })
+    .await;
+    let publication = app.card(&cards[1]).await["publications"][0].clone();
+    let why = publication["error"].as_str().unwrap();
+    assert!(
+        why.starts_with("post 1 of 3 is on X (https://x.com/adafounder/status/")
+            && why.contains("post 2 may or may not be"),
+        "{why}"
+    );
+    assert_eq!(
+        fake.tweets().len(),
+        4,
+        "three of the first thread, one of this one"
+    );
+    let pid = publication["id"].as_str().unwrap();
+    let r = app
+        .post_json(&format!("/api/v1/publications/{pid}/retry"), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let done = app.settled(&cards[1]).await;
+    assert_eq!(done["status"], "published", "{done}");
+    let tweets = fake.tweets();
+    let texts: Vec<&str> = tweets[3..].iter().map(|t| t.1.as_str()).collect();
+    assert_eq!(texts, second, "post 1 once, then 2 and 3");
+    assert_eq!(tweets[4].2.as_deref(), Some(tweets[3].0.as_str()));
+    assert_eq!(tweets[5].2.as_deref(), Some(tweets[4].0.as_str()));
     app.stop().await;
 }
 
