@@ -77,7 +77,7 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
         .and_then(covalynce_domain::package_tag)
         .is_some_and(|(package, _)| {
             let project = event.data["project_name"].as_str().unwrap_or(event.repo);
-            !is_main_product(package, event.repo, project)
+            !covalynce_domain::is_main_product(package, event.repo, project)
         });
     let category = if side_package {
         CardCategory::Eng
@@ -117,19 +117,6 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
             .in_category(covalynce_understanding::Category::Security)
             .count(),
     }
-}
-
-/// Whether a monorepo package is the project itself: `ripgrep` in BurntSushi/ripgrep,
-/// `vue` in vuejs/core named "Vue", `@tailwindcss/cli`… is not `tailwindcss`.
-fn is_main_product(package: &str, repo: &str, project: &str) -> bool {
-    let key = |s: &str| -> String {
-        s.chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let name = key(package.rsplit('/').next().unwrap_or(package));
-    name == key(repo.rsplit('/').next().unwrap_or(repo)) || name == key(project)
 }
 
 /// How many security fixes in the window make a security post worth suggesting.
@@ -277,13 +264,10 @@ fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
             ctx.version = s("tag");
             // A package's tag is that package's release: "globset 0.4.20", not
             // "ripgrep globset-0.4.20".
-            if let Some((package, version)) =
-                s("tag").as_deref().and_then(covalynce_domain::package_tag)
-            {
-                if !is_main_product(package, event.repo, &ctx.project) {
-                    ctx.project = package.to_owned();
-                }
-                ctx.version = Some(version.to_owned());
+            if let Some(tag) = s("tag") {
+                let (name, version) = covalynce_domain::released_as(&tag, event.repo, &ctx.project);
+                ctx.project = name;
+                ctx.version = Some(version);
             }
             ctx.url = s("url");
             let commits = commits_from(d);

@@ -27,7 +27,7 @@ pub use ids::{
 pub use plan::{Limits, Plan, next_month_start};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
 pub use symbol::{Change, FileAnalysis, SymbolChange, SymbolKind};
-pub use tag::package_tag;
+pub use tag::{is_main_product, package_tag, released_as};
 
 /// Milliseconds since the Unix epoch, UTC. Stored as BIGINT on both databases so that the
 /// same comparison SQL works everywhere and no timezone can sneak in.

@@ -24,9 +24,47 @@ pub fn package_tag(tag: &str) -> Option<(&str, &str)> {
     (numeric && named).then_some((package, version))
 }
 
+/// Whether a monorepo package is the project itself: `ripgrep` in BurntSushi/ripgrep,
+/// `vue` in vuejs/core named "Vue"; `@tailwindcss/cli` is not `tailwindcss`.
+pub fn is_main_product(package: &str, repo: &str, project: &str) -> bool {
+    let key = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let name = key(package.rsplit('/').next().unwrap_or(package));
+    name == key(repo.rsplit('/').next().unwrap_or(repo)) || name == key(project)
+}
+
+/// What a tag releases, as (name, version): a package's tag is that package's release
+/// ("globset", "0.4.20") unless the package is the project itself (then the project's
+/// name and the package's version); any other tag is the project's, named by the tag.
+pub fn released_as(tag: &str, repo: &str, project: &str) -> (String, String) {
+    match package_tag(tag) {
+        Some((package, version)) if !is_main_product(package, repo, project) => {
+            (package.to_owned(), version.to_owned())
+        }
+        Some((_, version)) => (project.to_owned(), version.to_owned()),
+        None => (project.to_owned(), tag.to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::package_tag;
+    use super::{package_tag, released_as};
+
+    #[test]
+    fn a_package_tag_releases_its_package_unless_it_is_the_project() {
+        let r = |tag: &str| released_as(tag, "BurntSushi/ripgrep", "ripgrep");
+        assert_eq!(r("globset-0.4.20"), ("globset".into(), "0.4.20".into()));
+        assert_eq!(r("ripgrep-14.1.0"), ("ripgrep".into(), "14.1.0".into()));
+        assert_eq!(r("14.1.1"), ("ripgrep".into(), "14.1.1".into()));
+        assert_eq!(
+            released_as("vue@3.5.0", "vuejs/core", "Vue"),
+            ("Vue".into(), "3.5.0".into())
+        );
+    }
 
     #[test]
     fn per_package_tags_name_their_package_and_plain_versions_do_not() {

@@ -58,11 +58,21 @@ pub fn draft(req: &Request) -> anyhow::Result<Output> {
         Some(from) => house_style(&repo, from),
         None => HouseStyle::default(),
     };
+    let project = facts
+        .name
+        .or_else(|| slug.as_ref().map(|s| s.to_string()))
+        .unwrap_or_else(|| repo.name());
+    // A monorepo package's tag is that package's release ("globset 0.4.20").
+    let (project, version) = match version {
+        Some(tag) => {
+            let repo_name = slug.map(|s| s.to_string()).unwrap_or_else(|| repo.name());
+            let (name, version) = covalynce_domain::released_as(&tag, &repo_name, &project);
+            (name, Some(version))
+        }
+        None => (project, None),
+    };
     let context = Context {
-        project: facts
-            .name
-            .or_else(|| slug.map(|s| s.to_string()))
-            .unwrap_or_else(|| repo.name()),
+        project,
         version,
         url,
         date: range
@@ -87,6 +97,10 @@ pub fn project_facts(repo: &Repo, rev: &str) -> ProjectFacts {
     }))
 }
 
+/// Past releases a house style is learned from, and how many are tried to find them.
+pub const PAST_LEARNED: usize = 3;
+pub const PAST_TRIED: usize = 8;
+
 /// How the project's own release notes select and cite, learned from up to three past
 /// releases in its notes file as it stood at `from` (never from what the range adds to it).
 /// The defaults without a notes file, or when none of its releases is a tag here.
@@ -108,7 +122,7 @@ pub fn house_style(repo: &Repo, from: &str) -> HouseStyle {
     let by_then = repo.commit_time(from).unwrap_or(i64::MAX);
     let mut sections: Vec<(i64, String, String)> = note_sections(&notes)
         .into_iter()
-        .take(12)
+        .take(16)
         .filter_map(|(version, section)| tag_of(&version).map(|t| (t, section)))
         .filter_map(|(tag, section)| {
             let time = repo.commit_time(&tag).filter(|t| *t <= by_then)?;
@@ -119,7 +133,9 @@ pub fn house_style(repo: &Repo, from: &str) -> HouseStyle {
     sections.sort_by_key(|(time, ..)| std::cmp::Reverse(*time));
     let plain = repo.plain();
     let mut past = Vec::new();
-    for pair in sections.windows(2) {
+    // Up to three releases whose notes teach something, from at most eight tried (patch
+    // releases of cherry-picks teach nothing: see `teaches_style`).
+    for pair in sections.windows(2).take(PAST_TRIED) {
         let ((_, tag, section), (_, previous, _)) = (&pair[0], &pair[1]);
         let Ok(range) = plain.range(Some(previous), tag) else {
             continue;
@@ -128,8 +144,11 @@ pub fn house_style(repo: &Repo, from: &str) -> HouseStyle {
         if range.commits.is_empty() || range.commits.len() > 2000 {
             continue;
         }
-        past.push((understand(&range.commits), section.clone()));
-        if past.len() == 3 {
+        let changes = understand(&range.commits);
+        if covalynce_understanding::teaches_style(&changes, section) {
+            past.push((changes, section.clone()));
+        }
+        if past.len() == PAST_LEARNED {
             break;
         }
     }

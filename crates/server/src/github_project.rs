@@ -19,8 +19,6 @@ use serde_json::Value;
 
 /// Files larger than this are not read (a notes file of a decade is still far smaller).
 const MAX_FILE: u64 = 512 * 1024;
-/// Past releases compared with their notes, as for a local repository.
-const PAST: usize = 3;
 
 /// The root entries (name, size) of the tree at commit `sha`.
 async fn root(
@@ -160,7 +158,7 @@ pub async fn house_style(
     let by_then = version_key(previous);
     let mut sections: Vec<(Vec<u64>, String, String)> = note_sections(&notes)
         .into_iter()
-        .take(12)
+        .take(16)
         .filter(|(version, _)| {
             let key = version_key(version);
             !key.is_empty() && key <= by_then
@@ -171,7 +169,7 @@ pub async fn house_style(
         .collect();
     sections.sort_by(|a, b| b.0.cmp(&a.0));
     let mut past = Vec::new();
-    for pair in sections.windows(2) {
+    for pair in sections.windows(2).take(crate::draft::PAST_TRIED) {
         let ((_, sha, section), (_, before, _)) = (&pair[0], &pair[1]);
         let compared = match compare(store, api, ws, repo, before, sha).await {
             Ok(c) => c,
@@ -182,8 +180,11 @@ pub async fn house_style(
         if commits.is_empty() {
             continue;
         }
-        past.push((understand(&commits), section.clone()));
-        if past.len() == PAST {
+        let changes = understand(&commits);
+        if covalynce_understanding::teaches_style(&changes, section) {
+            past.push((changes, section.clone()));
+        }
+        if past.len() == crate::draft::PAST_LEARNED {
             break;
         }
     }

@@ -99,11 +99,12 @@ impl Marked {
 
     fn contains(&self, path: &str) -> bool {
         use gix::glob::pattern::Case;
-        let name_start = path.rfind('/').map_or(0, |i| i + 1);
+        // Where the file name starts, or `None` for a path at the root (gix checks this).
+        let name_start = path.rfind('/').map(|i| i + 1);
         self.0.iter().any(|p| {
             p.matches_repo_relative_path(
                 path.into(),
-                Some(name_start),
+                name_start,
                 Some(false),
                 Case::Sensitive,
                 gix::glob::wildmatch::Mode::NO_MATCH_SLASH_LITERAL,

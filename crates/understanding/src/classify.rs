@@ -500,6 +500,23 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     if commit.is_merge && !pr_merge {
         return Some(Noise::Merge);
     }
+    // A PR that merges a release, sync or bot branch back joins work announced (or not
+    // news) elsewhere: "Merge pull request #1744 from prometheus/release-1.21".
+    if pr_merge && let Some(branch) = crate::refs::merge_source_branch(subject) {
+        let b = branch.to_ascii_lowercase();
+        if !security && (b.starts_with("dependabot/") || b.starts_with("renovate/")) {
+            return Some(Noise::DependencyBump);
+        }
+        if b.starts_with("release")
+            || b.starts_with("main-")
+            || b.starts_with("master-")
+            || b.starts_with("backport")
+            || b.contains("repo_sync")
+            || b == "sync"
+        {
+            return Some(Noise::Merge);
+        }
+    }
     if lower.starts_with("merge branch ")
         || lower.starts_with("merge remote-tracking branch ")
         || lower.starts_with("merge tag ")
@@ -588,7 +605,7 @@ fn component_prefix(subject: &str) -> Option<(&str, &str)> {
 fn is_release_bookkeeping(lower: &str) -> bool {
     let versioned = has_version_number(lower);
     let first = lower.split_whitespace().next().unwrap_or_default();
-    (matches!(first, "release" | "release:" | "releasing" | "prepare") && versioned)
+    (matches!(first, "release" | "release:" | "releasing" | "prepare" | "cut") && versioned)
         || ((lower.starts_with("bump ")
             || lower.starts_with("set ")
             || lower.starts_with("update "))
@@ -881,6 +898,9 @@ mod tests {
             "@tailwindcss/oxide@4.3.3",
             "release: v2.3.0",
             "Update changelog",
+            // client_golang cuts its releases.
+            "Cut v1.23.0-rc.0 (#1837)",
+            "Cut 1.22.0 (#1793)",
         ] {
             let item = classify_commit(&commit(subject, many));
             assert_eq!(item.noise, Some(Noise::VersionBump), "{subject}");
@@ -935,10 +955,38 @@ mod tests {
                 commit("Fix typo in error message", &["src/error.rs"]),
                 Noise::TypoOnly,
             ),
+            // A release branch merged back, a repository sync, a bot's branch: no news.
+            (
+                commit(
+                    "Merge pull request #1744 from prometheus/release-1.21\n\nMerge release-1.21 into main",
+                    &["prometheus/counter.go"],
+                ),
+                Noise::Merge,
+            ),
+            (
+                commit(
+                    "Merge pull request #1815 from prometheus/repo_sync\n\nSynchronize common files from prometheus/prometheus",
+                    &["Makefile.common"],
+                ),
+                Noise::Merge,
+            ),
+            (
+                commit(
+                    "Merge pull request #1817 from prometheus/dependabot/github_actions/github-actions-1\n\nbuild(deps): bump the github-actions group",
+                    &["src/lib.go"],
+                ),
+                Noise::DependencyBump,
+            ),
         ];
         for (c, expected) in cases {
             assert_eq!(classify_commit(&c).noise, Some(expected), "{}", c.message);
         }
+        // A feature branch named like anything else is a change.
+        let feature = classify_commit(&commit(
+            "Merge pull request #2010 from ProjectMutilation/fix-handle-leak\n\nFix handle leak in process collector",
+            &["prometheus/process_collector.go"],
+        ));
+        assert_eq!(feature.noise, None);
         // A release commit that also changes code is not just a bump.
         let real = classify_commit(&commit("Release the new parser", &["src/parser.rs"]));
         assert_eq!(real.noise, None);

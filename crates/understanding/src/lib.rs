@@ -23,7 +23,9 @@ pub use conventional::{Conventional, parse_conventional};
 pub use project::{PROJECT_FILES, ProjectFacts, project_facts};
 pub use refs::{Person, co_authors, issue_refs, pr_ref};
 pub use secrets::{Finding, REDACTED, redact_secrets};
-pub use style::{HouseStyle, learn as learn_house_style, note_sections, section_refs};
+pub use style::{
+    HouseStyle, learn as learn_house_style, note_sections, section_refs, teaches as teaches_style,
+};
 pub use symbols::{
     Change, FileAnalysis, SymbolChange, SymbolKind, analyze_file, diff_symbols, is_analyzable,
     is_generated_path, looks_generated, scan_secrets,

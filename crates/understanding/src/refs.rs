@@ -32,6 +32,15 @@ pub fn merge_source_login(subject: &str) -> Option<&str> {
     (!login.is_empty()).then_some(login)
 }
 
+/// The branch a PR merge came from: `release-1.21` in "Merge pull request #1744 from
+/// prometheus/release-1.21".
+pub fn merge_source_branch(subject: &str) -> Option<&str> {
+    let rest = subject.trim().strip_prefix("Merge pull request #")?;
+    let from = rest.split_once(" from ")?.1.trim();
+    let branch = from.split_once('/').map_or(from, |(_, b)| b);
+    (!branch.is_empty()).then_some(branch)
+}
+
 /// Issues a message closes or points at: `Fixes #12`, `closes: #3`, `Resolves owner/repo#4`
 /// (as 4), and GitHub issue or pull URLs. In order, without duplicates.
 pub fn issue_refs(message: &str) -> Vec<u64> {

@@ -67,6 +67,20 @@ impl HouseStyle {
 /// Fewer than this many past entries of a kind say nothing about it: the default holds.
 const EVIDENCE: usize = 5;
 
+/// Whether a past release's notes say anything about style. One whose notes cite almost
+/// nothing its commits name does not: its numbers differ (a patch release of cherry-picks
+/// cites the original pull requests) or its notes cite nothing at all.
+pub fn teaches(changes: &Changeset, section: &str) -> bool {
+    let cited = section_refs(section);
+    let with_refs = changes.items.iter().filter(|i| !i.refs.is_empty()).count();
+    let named = changes
+        .items
+        .iter()
+        .filter(|i| i.refs.iter().any(|r| cited.contains(r)))
+        .count();
+    with_refs > 0 && named * 5 >= with_refs
+}
+
 /// Learns the house style from past releases: each one's changes beside the section its
 /// maintainers wrote for it.
 pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
@@ -81,19 +95,10 @@ pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
     let mut by_category: Vec<Vec<(usize, usize)>> = vec![Vec::new(); Category::ALL.len()];
     let mut used = 0;
     for (changes, section) in past {
-        let cited = section_refs(section);
-        // A release whose notes cite almost nothing its commits name says nothing about
-        // style: its numbers differ (a patch release of cherry-picks cites the original
-        // pull requests) or its notes cite nothing at all.
-        let with_refs = changes.items.iter().filter(|i| !i.refs.is_empty()).count();
-        let named = changes
-            .items
-            .iter()
-            .filter(|i| i.refs.iter().any(|r| cited.contains(r)))
-            .count();
-        if with_refs == 0 || named * 5 < with_refs {
+        if !teaches(changes, section) {
             continue;
         }
+        let cited = section_refs(section);
         let (mut p, mut i) = ((0, 0), (0, 0));
         let mut c = [(0usize, 0usize); Category::ALL.len()];
         for item in &changes.items {

@@ -455,3 +455,59 @@ fn secrets_in_commits_are_reported_and_never_printed() {
         "{md}"
     );
 }
+
+/// A monorepo whose packages are tagged on their own (`globset-0.4.20`, as ripgrep does),
+/// in a clone with no GitHub remote: the package's tag is drafted as that package's
+/// release, from its own previous tag, and linked where its manifest says it lives.
+#[test]
+fn a_package_tag_is_drafted_as_that_packages_release_linked_from_its_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    git(r, &["init", "-q", "-b", "master"], 1_700_000_000);
+    commit(
+        r,
+        "Cargo.toml",
+        "[package]\nname = \"ripgrep\"\nrepository = \"https://codeberg.org/burnt/ripgrep\"\n",
+        "initial",
+        1_700_000_100,
+    );
+    git(r, &["tag", "globset-0.4.19"], 1_700_000_100);
+    git(r, &["tag", "14.1.0"], 1_700_000_100);
+    commit(
+        r,
+        "crates/globset/src/lib.rs",
+        "pub fn glob() {}",
+        "globset: add case-insensitive matching",
+        1_700_000_200,
+    );
+    git(r, &["tag", "globset-0.4.20"], 1_700_000_200);
+    let out = run(&[
+        "draft",
+        "--repo",
+        r.to_str().unwrap(),
+        "--to",
+        "globset-0.4.20",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["project"], "globset");
+    assert_eq!(v["version"], "0.4.20");
+    for channel in ["x", "linkedin", "mastodon"] {
+        let text = v["posts"][channel].as_str().unwrap();
+        assert!(text.contains("globset 0.4.20"), "{channel}: {text}");
+        assert!(
+            !text.contains("ripgrep globset-0.4.20"),
+            "{channel}: {text}"
+        );
+        assert!(
+            text.contains("https://codeberg.org/burnt/ripgrep"),
+            "no GitHub remote: the manifest's link: {text}"
+        );
+    }
+}
