@@ -161,6 +161,8 @@ struct JsonItem<'a> {
     title: &'a str,
     scope: Option<&'a str>,
     breaking: Option<&'a str>,
+    /// The pull request the item came from, when known; `refs` also has the issues.
+    pr: Option<u64>,
     refs: &'a [u64],
     commits: &'a [String],
     authors: &'a [String],
@@ -198,6 +200,7 @@ pub fn render(out: &Output, format: Format) -> String {
                         title: &i.title,
                         scope: i.scope.as_deref(),
                         breaking: i.breaking.as_deref(),
+                        pr: i.pr,
                         refs: &i.refs,
                         commits: &i.commits,
                         authors: &i.authors,

@@ -731,9 +731,20 @@ fn analyze_once(
     path: &str,
     entries: &[(usize, Pending)],
 ) -> Vec<(usize, usize, covalynce_domain::FileAnalysis)> {
-    let texts: Vec<(Option<String>, Option<String>)> = entries
+    // Consecutive changes share a version (one's new blob is the next one's old): each blob
+    // is read and decoded once.
+    type Text = Option<std::rc::Rc<str>>;
+    let mut blobs: rustc_hash::FxHashMap<gix::ObjectId, Text> = rustc_hash::FxHashMap::default();
+    let mut text = |id: Option<gix::ObjectId>| -> Text {
+        let id = id?;
+        blobs
+            .entry(id)
+            .or_insert_with(|| blob_text(repo, Some(id)).map(std::rc::Rc::from))
+            .clone()
+    };
+    let texts: Vec<(Text, Text)> = entries
         .iter()
-        .map(|(_, p)| (blob_text(repo, p.old), blob_text(repo, p.new)))
+        .map(|(_, p)| (text(p.old), text(p.new)))
         .collect();
     let mut out: Vec<(usize, usize, covalynce_domain::FileAnalysis)> = entries
         .iter()
@@ -750,14 +761,17 @@ fn analyze_once(
         return out;
     };
     let net = analyze(path, first.0.as_deref(), last.1.as_deref()).symbols;
+    if net.is_empty() {
+        return out;
+    }
     // Per commit, the lines it removed or added (computed once; a release can change
     // hundreds of symbols in one file).
     let changed: Vec<Vec<&str>> = texts
         .iter()
         .map(|(old, new)| {
             let (old, new) = (old.as_deref().unwrap_or(""), new.as_deref().unwrap_or(""));
-            let before: std::collections::HashSet<&str> = old.lines().collect();
-            let after: std::collections::HashSet<&str> = new.lines().collect();
+            let before: rustc_hash::FxHashSet<&str> = old.lines().collect();
+            let after: rustc_hash::FxHashSet<&str> = new.lines().collect();
             before
                 .symmetric_difference(&after)
                 .copied()
@@ -780,7 +794,7 @@ fn blob_text(repo: &gix::Repository, id: Option<gix::ObjectId>) -> Option<String
     if object.data.len() > 256 * 1024 {
         return None;
     }
-    String::from_utf8(object.data.clone()).ok()
+    String::from_utf8(object.detach().data).ok()
 }
 
 /// The blobs before and after a tree change (None where the file did not exist).

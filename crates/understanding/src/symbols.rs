@@ -154,7 +154,9 @@ pub fn scan_secrets(path: &str, old: Option<&str>, new: Option<&str>) -> Vec<Str
     if !is_analyzable(path) || new.is_some_and(looks_generated) {
         return Vec::new();
     }
-    let old_lines: std::collections::HashSet<&str> =
+    // Lines are hashed by the thousand per file and commit: FxHash, not SipHash (the text is
+    // the repository's own; a crafted collision only slows its own draft).
+    let old_lines: rustc_hash::FxHashSet<&str> =
         old.map(|o| o.lines().collect()).unwrap_or_default();
     let mut secrets: Vec<String> = Vec::new();
     for line in new
