@@ -177,6 +177,14 @@ try {
   check(!(await xCounter.getAttribute("class")).includes("over"), "within the limit, the counter is calm");
   await x.fill("x".repeat(281));
   check((await xCounter.getAttribute("class")).includes("over"), "over 280 the counter is red");
+  // A line of three dashes splits the text into a thread: each post must fit, so the
+  // counter shows the longest post and how many there are.
+  await x.fill(`${"a".repeat(200)}\n\n1/2\n---\n${"b".repeat(120)}\n\n2/2`);
+  const threaded = await xCounter.textContent();
+  check(threaded === "205 / 280 · thread of 2", `a thread is counted post by post (${threaded})`);
+  check(!(await xCounter.getAttribute("class")).includes("over"), "a thread whose posts all fit is calm");
+  await x.fill(`short\n---\n${"c".repeat(290)}`);
+  check((await xCounter.getAttribute("class")).includes("over"), "one post over 280 turns the counter red");
   const bsky = page.locator('textarea[data-channel="bluesky"]');
   if (await bsky.count()) {
     await bsky.fill("👩‍💻 ok");

@@ -19,6 +19,12 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
     if let Some(url) = &ctx.url {
         let _ = writeln!(out, "[Full changes]({url})\n");
     }
+    // `owner/name` when the link is GitHub's: its own issue links read as `#12`.
+    let repo = ctx
+        .url
+        .as_deref()
+        .and_then(|u| u.strip_prefix("https://github.com/"))
+        .map(|rest| rest.split('/').take(2).collect::<Vec<_>>().join("/"));
     let breaking: Vec<&Item> = changes.breaking().collect();
     if !breaking.is_empty() {
         let _ = writeln!(out, "### ⚠️ Breaking changes\n");
@@ -38,12 +44,13 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
         }
         let _ = writeln!(out, "### {}\n", category.heading());
         for item in items {
+            let title = short_links(&item.title, repo.as_deref());
             let _ = writeln!(
                 out,
                 "- {}{}{}{}{}",
                 scope(item),
-                item.title,
-                refs(item, style),
+                title,
+                refs_beside(item, style, &title),
                 by(item),
                 details(item)
             );
@@ -100,6 +107,53 @@ fn refs(item: &Item, style: Option<&HouseStyle>) -> String {
     } else {
         format!(" ({})", list.join(", "))
     }
+}
+
+/// The refs a title does not already show ("Fix issue #1984" is not followed by "#1984").
+fn refs_beside(item: &Item, style: Option<&HouseStyle>, title: &str) -> String {
+    let shown = |r: u64| {
+        title
+            .match_indices(&format!("#{r}"))
+            .any(|(at, m)| !title[at + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+    };
+    let mut kept = item.clone();
+    kept.refs.retain(|r| !shown(*r));
+    if kept.refs.is_empty() && !item.refs.is_empty() {
+        return String::new();
+    }
+    refs(&kept, style)
+}
+
+/// A title with GitHub issue and pull request links written as references: `#1984` for
+/// the repository's own (`repo`, `owner/name`), `owner/name#12` for another's. A title
+/// that was only a link ("Fix issue https://github.com/…/issues/1984") then reads, and
+/// GitHub links the reference in release notes. (Slack and Discord keep the link: a
+/// reference is not clickable there.)
+fn short_links(title: &str, repo: Option<&str>) -> String {
+    title
+        .split(' ')
+        .map(|word| {
+            let link = word.trim_end_matches(['.', ',', ')', ';']);
+            let Some(rest) = link.strip_prefix("https://github.com/") else {
+                return word.to_owned();
+            };
+            let parts: Vec<&str> = rest.split('/').collect();
+            let [owner, name, "issues" | "pull", n] = parts[..] else {
+                return word.to_owned();
+            };
+            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return word.to_owned();
+            }
+            let here = repo.is_some_and(|r| r.eq_ignore_ascii_case(&format!("{owner}/{name}")));
+            let short = if here {
+                format!("#{n}")
+            } else {
+                format!("{owner}/{name}#{n}")
+            };
+            format!("{short}{}", &word[link.len()..])
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// ` — new `--wrap` flag, new `GET /export` endpoint`
@@ -288,6 +342,46 @@ Thanks to Ada and Grace.
             assert!(team.contains("#2001") && !team.contains("#2101"), "{team}");
             assert!(!team.contains("#2104"), "{team}");
         }
+    }
+
+    #[test]
+    fn issue_links_in_titles_read_as_references() {
+        let repo = Some("Seldaek/monolog");
+        assert_eq!(
+            short_links(
+                "Fix issue https://github.com/Seldaek/monolog/issues/1984",
+                repo
+            ),
+            "Fix issue #1984"
+        );
+        assert_eq!(
+            short_links("See https://github.com/php-fig/log/pull/12.", repo),
+            "See php-fig/log#12."
+        );
+        assert_eq!(
+            short_links(
+                "Docs at https://github.com/Seldaek/monolog/blob/main/README.md",
+                repo
+            ),
+            "Docs at https://github.com/Seldaek/monolog/blob/main/README.md"
+        );
+        let c = understand(&[commit(
+            1,
+            "Fix issue https://github.com/Seldaek/monolog/issues/1984 (#1999)",
+            "Greg",
+            &["src/Monolog/Logger.php"],
+        )]);
+        let ctx = Context {
+            project: "Monolog".into(),
+            version: Some("3.10.0".into()),
+            url: Some("https://github.com/Seldaek/monolog/releases/tag/3.10.0".into()),
+            ..Context::default()
+        };
+        let notes = release_notes(&c, &ctx);
+        assert!(
+            notes.contains("- Fix issue #1984 (#1999) by Greg"),
+            "{notes}"
+        );
     }
 
     #[test]
