@@ -173,12 +173,44 @@ pub fn scan_secrets(path: &str, old: Option<&str>, new: Option<&str>) -> Vec<Str
     secrets
 }
 
+/// Whether any line that differs between two versions could declare or change part of a
+/// public surface: a public declaration's keyword, an attribute, a route or flag string.
+/// Parsing is most of drafting's time; most changes are inside bodies and leave the surface
+/// as it was. (A parameter changed alone on its own line of a long signature is the one
+/// change this does not see: the signature's first line is unchanged.)
+fn may_change_surface(lang: Lang, old: &str, new: &str) -> bool {
+    let before: rustc_hash::FxHashSet<&str> = old.lines().collect();
+    let after: rustc_hash::FxHashSet<&str> = new.lines().collect();
+    let declares = |line: &str| {
+        let code = line.trim_start();
+        let keyword = match lang {
+            Lang::Rust => code.contains("pub") || code.contains("#["),
+            Lang::Python => code.contains("def ") || code.contains("class "),
+            Lang::TypeScript | Lang::Tsx | Lang::JavaScript => code.contains("export"),
+            // In a `type ( … )` group a spec starts with its exported name.
+            Lang::Go => {
+                code.contains("func ")
+                    || code.contains("type ")
+                    || code.starts_with(|c: char| c.is_ascii_uppercase())
+            }
+        };
+        keyword
+            || ["\"--", "'--", "`--", "\"/", "'/", "`/", "flag."]
+                .iter()
+                .any(|t| code.contains(t))
+    };
+    before.symmetric_difference(&after).any(|l| declares(l))
+}
+
 /// What changed in the public surface of one file between two versions (`None`: the file
 /// did not exist). Unknown languages and unparsable files give nothing.
 pub fn diff_symbols(path: &str, old: Option<&str>, new: Option<&str>) -> Vec<SymbolChange> {
     let Some(lang) = lang_of(path) else {
         return Vec::new();
     };
+    if !may_change_surface(lang, old.unwrap_or_default(), new.unwrap_or_default()) {
+        return Vec::new();
+    }
     let before = old.map(|s| cached_surface(lang, s)).unwrap_or_default();
     let after = new.map(|s| cached_surface(lang, s)).unwrap_or_default();
     let mut out = Vec::new();
@@ -547,6 +579,25 @@ mod tests {
             .filter(|c| c.change == Change::Added)
             .map(|c| c.name)
             .collect()
+    }
+
+    #[test]
+    fn edits_inside_bodies_leave_the_surface_alone_without_parsing() {
+        let old = "pub fn run(x: u32) -> u32 {\n    x + 1\n}\n";
+        let body = "pub fn run(x: u32) -> u32 {\n    x + 2\n}\n";
+        assert!(!may_change_surface(Lang::Rust, old, body));
+        assert!(diff_symbols("src/lib.rs", Some(old), Some(body)).is_empty());
+        let signature = "pub fn run(x: u64) -> u32 {\n    x + 1\n}\n";
+        assert!(may_change_surface(Lang::Rust, old, signature));
+        assert_eq!(
+            diff_symbols("src/lib.rs", Some(old), Some(signature)).len(),
+            1
+        );
+        let flag = "fn main() {\n    parser.add_argument(\"--json\")\n}\n";
+        assert!(may_change_surface(Lang::Python, "fn main() {\n}\n", flag));
+        let grouped = "type (\n\tOld struct{}\n)\n";
+        let more = "type (\n\tOld struct{}\n\tNew struct{}\n)\n";
+        assert!(may_change_surface(Lang::Go, grouped, more));
     }
 
     #[test]
