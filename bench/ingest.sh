@@ -19,7 +19,7 @@ read -r -a BACKENDS <<< "${BACKENDS[*]}"
 cargo build --release -q -p covalynce -p covalynce-bench-ingest
 BIN="$CARGO_TARGET_DIR/release/covalynce"
 LOAD="$CARGO_TARGET_DIR/release/covalynce-bench-ingest"
-PAYLOAD="$(cd .. && pwd)/shared/fixtures/github-webhooks/push/with-new-branch.payload.json"
+PAYLOAD="$PWD/crates/server/tests/api/fixtures/github-webhooks/push/with-new-branch.payload.json"
 SECRET="bench-secret"
 
 run() {

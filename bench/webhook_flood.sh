@@ -15,7 +15,7 @@ export FLOOD="${FLOOD:-30}" SIZE="${SIZE:-24000000}"
 cargo build --release -q -p covalynce
 BINS=("$CARGO_TARGET_DIR/release/covalynce")
 [ -n "${BASELINE:-}" ] && BINS+=("$BASELINE")
-PAYLOAD="$(cd .. && pwd)/shared/fixtures/github-webhooks/push/with-new-branch.payload.json"
+PAYLOAD="$PWD/crates/server/tests/api/fixtures/github-webhooks/push/with-new-branch.payload.json"
 for bin in "${BINS[@]}"; do
   dir="$(mktemp -d /tmp/cvl-bench-XXXXXX)"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

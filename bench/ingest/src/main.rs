@@ -26,7 +26,7 @@ struct Args {
     /// The recorded push payload to replay.
     #[arg(
         long,
-        default_value = "../shared/fixtures/github-webhooks/push/with-new-branch.payload.json"
+        default_value = "crates/server/tests/api/fixtures/github-webhooks/push/with-new-branch.payload.json"
     )]
     payload: String,
     #[arg(long, default_value_t = 64)]

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Real GitHub webhook payloads (octokit/webhooks, MIT: see the folder's LICENSE), kept in
+/// the repository so a clone with nothing beside it runs every story.
 pub const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/github-webhooks"
+    "/tests/api/fixtures/github-webhooks"
 );
 
 pub fn fixture(path: &str) -> Vec<u8> {
