@@ -13,6 +13,18 @@ use covalynce_domain::WorkspaceId;
 use covalynce_storage::NewAudit;
 use std::sync::{Arc, Mutex};
 
+/// Put on a response that reads as success when the action itself failed — a plain form
+/// sent back to the stack with the reason (303) — so the audit log records what was done,
+/// not what was tried.
+#[derive(Clone, Copy, Debug)]
+pub struct ActionFailed;
+
+/// `response`, marked as an action that failed (see [`ActionFailed`]).
+pub fn failed(mut response: Response) -> Response {
+    response.extensions_mut().insert(ActionFailed);
+    response
+}
+
 /// Filled by the auth extractors with whoever the request turned out to be.
 #[derive(Clone, Default)]
 pub struct Caller(Arc<Mutex<Option<Acting>>>);
@@ -57,7 +69,9 @@ pub async fn record(State(state): State<AppState>, mut req: Request, next: Next)
     let (Some(route), Some((workspace, who))) = (route, caller.take()) else {
         return response;
     };
-    if !(response.status().is_success() || response.status().is_redirection()) {
+    if !(response.status().is_success() || response.status().is_redirection())
+        || response.extensions().get::<ActionFailed>().is_some()
+    {
         return response;
     }
     let entry = NewAudit {

@@ -43,7 +43,10 @@ fn answer(
         (false, Ok(_)) => Redirect::to(&format!("/?done={done}&card={card}")).into_response(),
         (false, Err(e)) => {
             let detail = UiError::from(e).message();
-            Redirect::to(&format!("/?done=error&message={}", urlencode(&detail))).into_response()
+            crate::http::audit::failed(
+                Redirect::to(&format!("/?done=error&message={}", urlencode(&detail)))
+                    .into_response(),
+            )
         }
     }
 }

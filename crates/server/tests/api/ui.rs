@@ -329,6 +329,30 @@ async fn forms_need_the_sessions_token_and_this_sites_origin(backend: Backend) {
         actions.contains(&"POST /cards/{id}/dismiss") && actions.contains(&"POST /cards/{id}/undo"),
         "{actions:?}"
     );
+    // A plain form that fails goes back to the stack with the reason (a 303, like a
+    // success): it is not in the audit log as done.
+    let refused = owner.form(&format!("/cards/{}/approve", ids[0]), &[]).await;
+    assert_eq!(refused.status, 303);
+    assert!(
+        refused
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/?done=error&message=")),
+        "{:?}",
+        refused.location
+    );
+    assert_eq!(status_of(&owner, &ids[0]).await, "pending");
+    let (_, audit) = owner.send(Method::GET, "/api/v1/audit", None).await;
+    let approvals = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "POST /cards/{id}/approve")
+        .count();
+    assert_eq!(
+        approvals, 0,
+        "a refused approval is not audited as done: {audit}"
+    );
     app.stop().await;
 }
 
