@@ -37,6 +37,13 @@ pub async fn publish(
     variant: &str,
     post: &Post<'_>,
 ) -> Result<Sent, Failure> {
+    // The variant's posts, in order: one, or a thread's (X, Bluesky and Mastodon variants
+    // separate a thread's posts with `---` lines), so a receiver need not split the text.
+    let text = post.text_for(variant);
+    let posts: Vec<String> = match covalynce_drafting::Channel::parse(variant) {
+        Some(c) if c.threads() => covalynce_drafting::thread::posts(text),
+        _ => vec![text.to_owned()],
+    };
     let body = json!({
         "event": "card.published",
         "idempotency_key": post.idempotency_key,
@@ -45,7 +52,8 @@ pub async fn publish(
             "id": post.card_id,
             "title": post.title,
             "category": post.category,
-            "text": post.text_for(variant),
+            "text": text,
+            "posts": posts,
             "variants": post.variants,
             "release_notes": post.release_notes,
             "source_id": post.source,

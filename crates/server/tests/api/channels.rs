@@ -609,8 +609,27 @@ async fn webhook_posts_are_signed_and_keep_their_idempotency_key_across_retries(
         assert_eq!(body["channel_id"], id.as_str());
         assert_eq!(body["card"]["id"], c.as_str());
         assert_eq!(body["card"]["text"], done["variants"]["x"]);
+        assert_eq!(body["card"]["posts"], json!([done["variants"]["x"]]));
         assert_eq!(body["card"]["variants"], done["variants"]);
     }
+    // A thread arrives with its posts split out, in order.
+    let c3 = desk.card("feat: add JSON export").await;
+    app.set_variant(
+        &c3,
+        "x",
+        "JSON export is here.\n\n1/2\n\n---\n\nDocs: https://example.com\n\n2/2",
+    )
+    .await;
+    approve(&app, &c3, &[&id]).await;
+    settled(&app, &c3, "published").await;
+    let last = receiver.received().last().unwrap().json();
+    assert_eq!(
+        last["card"]["posts"],
+        json!([
+            "JSON export is here.\n\n1/2",
+            "Docs: https://example.com\n\n2/2"
+        ])
+    );
     assert!(deliveries[2].at - deliveries[1].at >= Duration::from_millis(950));
     // The receiver named where the post went; the card shows it.
     assert_eq!(p["url"], "https://example.test/posts/4");
