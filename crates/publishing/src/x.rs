@@ -219,8 +219,36 @@ pub fn plan(text: &str, options: Options) -> Result<Vec<String>, String> {
         return Err("the X post is empty".into());
     }
     // A thread written as one (posts between `---` lines, as drafted or edited) is sent as
-    // written, each post checked; its links stay where the writer put them.
-    let written = covalynce_drafting::thread::posts(text);
+    // written, each post checked; with `link_in_reply`, its links leave the posts for one
+    // reply at the end.
+    let mut written = covalynce_drafting::thread::posts(text);
+    if written.len() > 1 && options.link_in_reply {
+        let mut links: Vec<String> = Vec::new();
+        for post in &mut written {
+            let mut kept: Vec<String> = Vec::new();
+            for line in post.lines() {
+                let words: Vec<&str> = line
+                    .split_whitespace()
+                    .filter(|w| {
+                        let url = is_url(w);
+                        if url {
+                            let link = w.trim_end_matches(['.', ',', ')', '!', '?', ';']);
+                            if !links.iter().any(|l| l == link) {
+                                links.push(link.to_owned());
+                            }
+                        }
+                        !url
+                    })
+                    .collect();
+                kept.push(words.join(" "));
+            }
+            *post = kept.join("\n").trim().to_owned();
+        }
+        written.retain(|p| !p.is_empty());
+        if !links.is_empty() {
+            written.push(links.join("\n"));
+        }
+    }
     if written.len() > 1 {
         if written.len() > MAX_THREAD {
             return Err(format!(
@@ -517,6 +545,20 @@ mod tests {
             [
                 "Rocket 1.4 adds CSV export.\n\n1/2",
                 "• Faster builds\n\n2/2"
+            ]
+        );
+        // With links in a reply, a thread's links leave its posts for one reply at the end.
+        let linked = "Rocket 1.4 adds CSV export.\n\n1/2\n---\nDocs: https://acme.dev/csv\n\n2/2";
+        let options = Options {
+            thread: false,
+            link_in_reply: true,
+        };
+        assert_eq!(
+            plan(linked, options).unwrap(),
+            [
+                "Rocket 1.4 adds CSV export.\n\n1/2",
+                "Docs:\n\n2/2",
+                "https://acme.dev/csv"
             ]
         );
         let too_long = format!("Short.\n---\n{}", "word ".repeat(70));
