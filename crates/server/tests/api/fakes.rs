@@ -963,7 +963,8 @@ struct XState {
     tweets: Vec<(String, String, Option<String>)>,
     /// How the next posts are answered: 201 as usual; 429 makes nothing (the budget is
     /// spent, reset in a second); 500 makes the post and then fails (the answer is lost);
-    /// 502 makes nothing and says nothing useful.
+    /// 502 makes nothing and says nothing useful; 0 holds the request for 30 s, making
+    /// nothing (the sender is killed meanwhile).
     fail_next: std::collections::VecDeque<u16>,
     counter: u64,
     /// The PKCE challenge of the authorization the browser was sent to.
@@ -1110,6 +1111,20 @@ async fn x_tweet(State((log, state)): State<XShared>, headers: HeaderMap, body: 
         headers.clone(),
         &body,
     );
+    // 0: X holds the request (the post not made yet) long enough for the sender to die.
+    let hang = {
+        let mut s = state.lock().unwrap();
+        if s.fail_next.front() == Some(&0) {
+            s.fail_next.pop_front();
+            true
+        } else {
+            false
+        }
+    };
+    if hang {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        return (StatusCode::GATEWAY_TIMEOUT, "timed out").into_response();
+    }
     let mut s = state.lock().unwrap();
     if !x_authorized(&s, &headers) {
         return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");

@@ -14,6 +14,7 @@ use std::time::Duration;
 on_both_backends!(
     an_x_account_posts_threads_with_links_in_replies_once,
     a_drafted_thread_goes_out_post_by_post_and_resumes_where_it_stopped,
+    a_thread_cut_off_by_a_crash_says_which_posts_went_out_and_resumes_after_them,
     an_expired_token_is_renewed_once_however_many_posts_wait,
     x_refusals_are_told_in_words_a_founder_understands,
     connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself,
@@ -169,6 +170,178 @@ async fn a_drafted_thread_goes_out_post_by_post_and_resumes_where_it_stopped(bac
     assert_eq!(tweets[4].2.as_deref(), Some(tweets[3].0.as_str()));
     assert_eq!(tweets[5].2.as_deref(), Some(tweets[4].0.as_str()));
     app.stop().await;
+}
+
+/// The server is killed (SIGKILL) while X holds the second post of a thread. X takes no
+/// idempotency key, so the restarted server does not send again on its own: the publication
+/// is unknown and says post 1 went out. The founder looks, finds only post 1, and retries:
+/// the thread goes on at post 2, as a reply to post 1, which is not posted again.
+async fn a_thread_cut_off_by_a_crash_says_which_posts_went_out_and_resumes_after_them(
+    backend: Backend,
+) {
+    use crate::helpers::serve_process;
+    let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
+    let fake = FakeX::start("x-access-0", Duration::from_secs(7200), "x-refresh-0").await;
+    let args = ["--allow-private-targets"];
+    let (mut server, base) = serve_process(&dir, url.as_deref(), &args).await;
+    let token = crate::helpers::cli_token(&dir, url.as_deref(), "acme");
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, base: &str, path: &str, body: Option<Value>| {
+        let mut r = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        async move { r.send().await.unwrap() }
+    };
+    let post = reqwest::Method::POST;
+    let channel: Value = call(
+        post.clone(),
+        &base,
+        "/api/v1/channels",
+        Some(json!({"kind": "x", "access_token": "x-access-0", "api_base": fake.base})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let channel = channel["data"]["id"].as_str().unwrap().to_owned();
+    let src: Value = call(
+        post.clone(),
+        &base,
+        "/api/v1/sources",
+        Some(json!({"kind": "github", "repo": "Codertocat/Hello-World", "secret": "s"})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let hook = src["data"]["webhook_url"].as_str().unwrap().to_owned();
+    let body = crate::helpers::push_of_commit(&format!("{:040x}", 7));
+    let r = client
+        .post(format!("{base}{hook}"))
+        .header("x-github-event", "push")
+        .header("x-github-delivery", "x-crash-1")
+        .header(
+            "x-hub-signature-256",
+            covalynce_sources::github::sign(b"s", &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let card = crate::helpers::drafted_cards(&client, &base, &token, 1)
+        .await
+        .remove(0);
+    let posts = [
+        "✨ Rocket v1.6.0 adds CSV export!\n\n1/3",
+        "Also in v1.6.0:\n✨ Faster builds\n\n2/3",
+        "https://github.com/acme/rocket/releases/tag/v1.6.0\n\n3/3",
+    ];
+    let r = client
+        .patch(format!("{base}/api/v1/cards/{card}"))
+        .bearer_auth(&token)
+        .json(&json!({"variants": {"x": posts.join("\n---\n")}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Post 1 goes out; X holds post 2 while the server dies.
+    fake.fail_next(&[201, 0]);
+    let r = call(
+        post.clone(),
+        &base,
+        &format!("/api/v1/cards/{card}/approve"),
+        Some(json!({"channels": [channel]})),
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    let sent_to_x = || {
+        fake.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == "/2/tweets")
+            .count()
+    };
+    for _ in 0..400 {
+        if sent_to_x() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(sent_to_x(), 2, "post 2 is on its way to X");
+    assert_eq!(fake.tweets().len(), 1);
+    server.child.kill().unwrap(); // SIGKILL mid-thread
+    server.child.wait().unwrap();
+
+    let (_server, base) = serve_process(&dir, url.as_deref(), &args).await;
+    let mut seen = Value::Null;
+    for _ in 0..600 {
+        seen = call(
+            reqwest::Method::GET,
+            &base,
+            &format!("/api/v1/cards/{card}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        if seen["data"]["publications"][0]["status"] == "unknown" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let publication = seen["data"]["publications"][0].clone();
+    assert_eq!(publication["status"], "unknown", "{seen}");
+    let why = publication["error"].as_str().unwrap();
+    assert!(
+        why.contains("1 post went out, and post 2 may or may not have")
+            && why.contains("it resumes at post 2"),
+        "{why}"
+    );
+    let first = fake.tweets()[0].0.clone();
+    assert_eq!(
+        publication["url"],
+        format!("https://x.com/adafounder/status/{first}")
+    );
+    assert_eq!(fake.tweets().len(), 1, "nothing was sent again on its own");
+
+    // The founder finds only post 1 on X and retries: posts 2 and 3 go out after it.
+    let pid = publication["id"].as_str().unwrap();
+    let r = call(
+        post.clone(),
+        &base,
+        &format!("/api/v1/publications/{pid}/retry"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    for _ in 0..600 {
+        seen = call(
+            reqwest::Method::GET,
+            &base,
+            &format!("/api/v1/cards/{card}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        if seen["data"]["status"] == "published" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen["data"]["status"], "published", "{seen}");
+    let tweets = fake.tweets();
+    let texts: Vec<&str> = tweets.iter().map(|t| t.1.as_str()).collect();
+    assert_eq!(texts, posts, "each post once, in order");
+    assert_eq!(tweets[1].2.as_deref(), Some(first.as_str()));
+    assert_eq!(tweets[2].2.as_deref(), Some(tweets[1].0.as_str()));
 }
 
 async fn an_expired_token_is_renewed_once_however_many_posts_wait(backend: Backend) {
