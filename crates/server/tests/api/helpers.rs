@@ -590,3 +590,106 @@ pub async fn serve_process(
     }
     panic!("covalynce serve never became ready:\n{}", process.stderr());
 }
+
+/// The API of a `covalynce serve` process, as a client with a token sees it: for stories
+/// that kill and restart the server (its address changes with each start).
+pub struct Served {
+    pub client: reqwest::Client,
+    pub token: String,
+}
+
+impl Served {
+    pub fn new(token: String) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            token,
+        }
+    }
+
+    /// A request's JSON answer and status.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        base: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut r = self
+            .client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A channel made from `body`; its id.
+    pub async fn channel(&self, base: &str, body: serde_json::Value) -> String {
+        let (status, v) = self
+            .call(reqwest::Method::POST, base, "/api/v1/channels", Some(body))
+            .await;
+        assert_eq!(status, 201, "{v}");
+        v["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A GitHub source (webhook secret `s`) and one signed push of commit `n` to it
+    /// (`delivery` is its delivery id): the id of the card drafted from it.
+    pub async fn card_from_push(&self, base: &str, n: u64, delivery: &str) -> String {
+        let (_, src) = self
+            .call(
+                reqwest::Method::POST,
+                base,
+                "/api/v1/sources",
+                Some(serde_json::json!({"kind": "github", "repo": "Codertocat/Hello-World", "secret": "s"})),
+            )
+            .await;
+        let hook = src["data"]["webhook_url"].as_str().unwrap().to_owned();
+        let body = push_of_commit(&format!("{n:040x}"));
+        let r = self
+            .client
+            .post(format!("{base}{hook}"))
+            .header("x-github-event", "push")
+            .header("x-github-delivery", delivery)
+            .header(
+                "x-hub-signature-256",
+                covalynce_sources::github::sign(b"s", &body),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        drafted_cards(&self.client, base, &self.token, 1)
+            .await
+            .remove(0)
+    }
+
+    /// Card `card` once `ready` says so (at most 30 s of asking); the last answer either way.
+    pub async fn card_when(
+        &self,
+        base: &str,
+        card: &str,
+        ready: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let mut seen = serde_json::Value::Null;
+        for _ in 0..600 {
+            seen = self
+                .call(
+                    reqwest::Method::GET,
+                    base,
+                    &format!("/api/v1/cards/{card}"),
+                    None,
+                )
+                .await
+                .1;
+            if ready(&seen["data"]) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        seen["data"].clone()
+    }
+}

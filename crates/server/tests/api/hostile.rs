@@ -526,65 +526,23 @@ async fn a_publication_cut_off_by_a_crash_resumes_within_seconds_and_says_it_was
     receiver.delay_next(&[20_000]);
     let args = ["--allow-private-targets"];
     let (mut server, base) = serve_process(&dir, url.as_deref(), &args).await;
-    let token = crate::helpers::cli_token(&dir, url.as_deref(), "acme");
-    let client = reqwest::Client::new();
-    let call = |method: reqwest::Method, base: &str, path: &str, body: Option<Value>| {
-        let mut r = client
-            .request(method, format!("{base}{path}"))
-            .bearer_auth(&token);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        async move { r.send().await.unwrap() }
-    };
-    let post = reqwest::Method::POST;
-    let channel: Value = call(
-        post.clone(),
-        &base,
-        "/api/v1/channels",
-        Some(json!({"kind": "webhook", "url": format!("{}/in", receiver.base)})),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let channel = channel["data"]["id"].as_str().unwrap().to_owned();
-    let src: Value = call(
-        post.clone(),
-        &base,
-        "/api/v1/sources",
-        Some(json!({"kind": "github", "repo": "Codertocat/Hello-World", "secret": "s"})),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let hook = src["data"]["webhook_url"].as_str().unwrap().to_owned();
-    let body = crate::helpers::push_of_commit(&format!("{:040x}", 5));
-    let r = client
-        .post(format!("{base}{hook}"))
-        .header("x-github-event", "push")
-        .header("x-github-delivery", "crash-1")
-        .header(
-            "x-hub-signature-256",
-            covalynce_sources::github::sign(b"s", &body),
+    let api = crate::helpers::Served::new(crate::helpers::cli_token(&dir, url.as_deref(), "acme"));
+    let channel = api
+        .channel(
+            &base,
+            json!({"kind": "webhook", "url": format!("{}/in", receiver.base)}),
         )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    let card = crate::helpers::drafted_cards(&client, &base, &token, 1)
-        .await
-        .remove(0);
-    let r = call(
-        post.clone(),
-        &base,
-        &format!("/api/v1/cards/{card}/approve"),
-        Some(json!({"channels": [channel]})),
-    )
-    .await;
-    assert_eq!(r.status(), 202);
+        .await;
+    let card = api.card_from_push(&base, 5, "crash-1").await;
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            &base,
+            &format!("/api/v1/cards/{card}/approve"),
+            Some(json!({"channels": [channel]})),
+        )
+        .await;
+    assert_eq!(status, 202);
     for _ in 0..400 {
         if !receiver.received().is_empty() {
             break;
@@ -602,30 +560,16 @@ async fn a_publication_cut_off_by_a_crash_resumes_within_seconds_and_says_it_was
     // Restarted with the default lease: the publication resumes within seconds.
     let restarted = std::time::Instant::now();
     let (_server, base) = serve_process(&dir, url.as_deref(), &args).await;
-    let mut settled = Value::Null;
-    for _ in 0..600 {
-        settled = call(
-            reqwest::Method::GET,
-            &base,
-            &format!("/api/v1/cards/{card}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-        if settled["data"]["status"] == "published" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let settled = api
+        .card_when(&base, &card, |c| c["status"] == "published")
+        .await;
     let took = restarted.elapsed();
-    assert_eq!(settled["data"]["status"], "published", "{settled}");
+    assert_eq!(settled["status"], "published", "{settled}");
     assert!(
         took < std::time::Duration::from_secs(20),
         "resumed after {took:?}"
     );
-    let publication = &settled["data"]["publications"][0];
+    let publication = &settled["publications"][0];
     assert_eq!(
         publication["attempts"], 2,
         "both sends count: {publication}"

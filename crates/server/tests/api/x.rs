@@ -184,80 +184,40 @@ async fn a_thread_cut_off_by_a_crash_says_which_posts_went_out_and_resumes_after
     let fake = FakeX::start("x-access-0", Duration::from_secs(7200), "x-refresh-0").await;
     let args = ["--allow-private-targets"];
     let (mut server, base) = serve_process(&dir, url.as_deref(), &args).await;
-    let token = crate::helpers::cli_token(&dir, url.as_deref(), "acme");
-    let client = reqwest::Client::new();
-    let call = |method: reqwest::Method, base: &str, path: &str, body: Option<Value>| {
-        let mut r = client
-            .request(method, format!("{base}{path}"))
-            .bearer_auth(&token);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        async move { r.send().await.unwrap() }
-    };
+    let api = crate::helpers::Served::new(crate::helpers::cli_token(&dir, url.as_deref(), "acme"));
     let post = reqwest::Method::POST;
-    let channel: Value = call(
-        post.clone(),
-        &base,
-        "/api/v1/channels",
-        Some(json!({"kind": "x", "access_token": "x-access-0", "api_base": fake.base})),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let channel = channel["data"]["id"].as_str().unwrap().to_owned();
-    let src: Value = call(
-        post.clone(),
-        &base,
-        "/api/v1/sources",
-        Some(json!({"kind": "github", "repo": "Codertocat/Hello-World", "secret": "s"})),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let hook = src["data"]["webhook_url"].as_str().unwrap().to_owned();
-    let body = crate::helpers::push_of_commit(&format!("{:040x}", 7));
-    let r = client
-        .post(format!("{base}{hook}"))
-        .header("x-github-event", "push")
-        .header("x-github-delivery", "x-crash-1")
-        .header(
-            "x-hub-signature-256",
-            covalynce_sources::github::sign(b"s", &body),
+    let channel = api
+        .channel(
+            &base,
+            json!({"kind": "x", "access_token": "x-access-0", "api_base": fake.base}),
         )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    let card = crate::helpers::drafted_cards(&client, &base, &token, 1)
-        .await
-        .remove(0);
+        .await;
+    let card = api.card_from_push(&base, 7, "x-crash-1").await;
     let posts = [
         "✨ Rocket v1.6.0 adds CSV export!\n\n1/3",
         "Also in v1.6.0:\n✨ Faster builds\n\n2/3",
         "https://github.com/acme/rocket/releases/tag/v1.6.0\n\n3/3",
     ];
-    let r = client
-        .patch(format!("{base}/api/v1/cards/{card}"))
-        .bearer_auth(&token)
-        .json(&json!({"variants": {"x": posts.join("\n---\n")}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (status, _) = api
+        .call(
+            reqwest::Method::PATCH,
+            &base,
+            &format!("/api/v1/cards/{card}"),
+            Some(json!({"variants": {"x": posts.join("\n---\n")}})),
+        )
+        .await;
+    assert_eq!(status, 200);
     // Post 1 goes out; X holds post 2 while the server dies.
     fake.fail_next(&[201, 0]);
-    let r = call(
-        post.clone(),
-        &base,
-        &format!("/api/v1/cards/{card}/approve"),
-        Some(json!({"channels": [channel]})),
-    )
-    .await;
-    assert_eq!(r.status(), 202);
+    let (status, _) = api
+        .call(
+            post.clone(),
+            &base,
+            &format!("/api/v1/cards/{card}/approve"),
+            Some(json!({"channels": [channel]})),
+        )
+        .await;
+    assert_eq!(status, 202);
     let sent_to_x = || {
         fake.log
             .lock()
@@ -278,24 +238,12 @@ async fn a_thread_cut_off_by_a_crash_says_which_posts_went_out_and_resumes_after
     server.child.wait().unwrap();
 
     let (_server, base) = serve_process(&dir, url.as_deref(), &args).await;
-    let mut seen = Value::Null;
-    for _ in 0..600 {
-        seen = call(
-            reqwest::Method::GET,
-            &base,
-            &format!("/api/v1/cards/{card}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-        if seen["data"]["publications"][0]["status"] == "unknown" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let publication = seen["data"]["publications"][0].clone();
+    let seen = api
+        .card_when(&base, &card, |c| {
+            c["publications"][0]["status"] == "unknown"
+        })
+        .await;
+    let publication = seen["publications"][0].clone();
     assert_eq!(publication["status"], "unknown", "{seen}");
     let why = publication["error"].as_str().unwrap();
     assert!(
@@ -312,31 +260,19 @@ async fn a_thread_cut_off_by_a_crash_says_which_posts_went_out_and_resumes_after
 
     // The founder finds only post 1 on X and retries: posts 2 and 3 go out after it.
     let pid = publication["id"].as_str().unwrap();
-    let r = call(
-        post.clone(),
-        &base,
-        &format!("/api/v1/publications/{pid}/retry"),
-        Some(json!({})),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    for _ in 0..600 {
-        seen = call(
-            reqwest::Method::GET,
+    let (status, _) = api
+        .call(
+            post,
             &base,
-            &format!("/api/v1/cards/{card}"),
-            None,
+            &format!("/api/v1/publications/{pid}/retry"),
+            Some(json!({})),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-        if seen["data"]["status"] == "published" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(seen["data"]["status"], "published", "{seen}");
+        .await;
+    assert_eq!(status, 200);
+    let seen = api
+        .card_when(&base, &card, |c| c["status"] == "published")
+        .await;
+    assert_eq!(seen["status"], "published", "{seen}");
     let tweets = fake.tweets();
     let texts: Vec<&str> = tweets.iter().map(|t| t.1.as_str()).collect();
     assert_eq!(texts, posts, "each post once, in order");
