@@ -75,13 +75,9 @@ impl<'a> Facts<'a> {
         if !visible {
             highlights = changes.items.iter().collect();
         }
-        // The headline is the change users will notice most; the rest keep their order.
-        if let Some(best) =
-            (0..highlights.len()).max_by_key(|&n| (prominence(highlights[n]), std::cmp::Reverse(n)))
-        {
-            let item = highlights.remove(best);
-            highlights.insert(0, item);
-        }
+        // The change users will notice most leads, then the next most noticeable, so what a
+        // post or thread has no room for is the internal work; equals keep their order.
+        highlights.sort_by_key(|i| std::cmp::Reverse(prominence(i)));
         let counts = Category::ALL
             .into_iter()
             .map(|c| (c, changes.in_category(c).count()))
@@ -936,6 +932,28 @@ mod tests {
         }
         let slack = post(&c, &ctx(), Voice::Plain, Channel::Slack);
         assert!(slack.contains("issues/1984"), "{slack}");
+    }
+
+    /// After the headline, what users notice comes before internal work, so a post or
+    /// thread without room for everything drops the internal work.
+    #[test]
+    fn user_facing_changes_come_before_internal_work() {
+        // As gitui's commits read: features or fixes by their type, some of them internal.
+        let c = changes(&[
+            "feat: bump base64 and ron",
+            "fix: lint warnings in the internal cache",
+            "feat: add dark mode",
+            "fix: stop crashing on empty files",
+            "feat: add a blame view with go to line",
+        ]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {text}"))
+        };
+        assert!(at("blame view") < at("base64"), "{text}");
+        assert!(at("dark mode") < at("base64"), "{text}");
+        assert!(at("empty files") < at("lint warnings"), "{text}");
     }
 
     /// A push is not a release: it says where it landed (the real branch), never "is out".
