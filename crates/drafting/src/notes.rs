@@ -57,6 +57,35 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
         }
         out.push('\n');
     }
+    // Upkeep the project's own notes list (gin's "Dependency updates"), after the changes.
+    for kind in style.map(|s| s.lists_upkeep.as_slice()).unwrap_or_default() {
+        let items: Vec<&Item> = changes
+            .noise
+            .iter()
+            .filter(|i| i.noise == Some(*kind))
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "### {}\n", kind.heading());
+        for item in items {
+            let title = short_links(&item.title, repo.as_deref());
+            // "deps:" under "Dependency updates" says it twice.
+            let scope = match item.scope.as_deref() {
+                Some(s) if s.contains("deps") || s == "ci" => String::new(),
+                _ => scope(item),
+            };
+            let _ = writeln!(
+                out,
+                "- {}{}{}{}",
+                scope,
+                title,
+                refs_beside(item, style, &title),
+                by(item)
+            );
+        }
+        out.push('\n');
+    }
     if !changes.items.iter().any(|i| listed(i, style)) {
         let _ = writeln!(out, "No user-facing changes.\n");
     }
@@ -178,7 +207,9 @@ fn by(item: &Item) -> String {
 /// 5 refactors, 2 test changes."). `None` when everything is listed.
 pub(crate) fn unlisted_summary(changes: &Changeset, style: Option<&HouseStyle>) -> Option<String> {
     let mut counts: Vec<(Option<covalynce_understanding::Noise>, usize)> = Vec::new();
-    for item in &changes.noise {
+    let listed_upkeep = |i: &Item| style.zip(i.noise).is_some_and(|(s, n)| s.lists_upkeep(n));
+    let unlisted_noise: Vec<&Item> = changes.noise.iter().filter(|i| !listed_upkeep(i)).collect();
+    for item in &unlisted_noise {
         match counts.iter_mut().find(|(k, _)| *k == item.noise) {
             Some((_, n)) => *n += 1,
             None => counts.push((item.noise, 1)),
@@ -192,7 +223,7 @@ pub(crate) fn unlisted_summary(changes: &Changeset, style: Option<&HouseStyle>) 
             None => format!("{n} others"),
         })
         .collect();
-    let mut total = changes.noise.len();
+    let mut total = unlisted_noise.len();
     for category in Category::ALL {
         let n = changes
             .in_category(category)
@@ -316,6 +347,7 @@ Thanks to Ada and Grace.
             cites_prs: false,
             cites_issues: true,
             lists: vec![Category::Feature, Category::Fix],
+            lists_upkeep: Vec::new(),
             learned_from: 3,
         };
         let ctx = Context {
@@ -342,6 +374,66 @@ Thanks to Ada and Grace.
             assert!(team.contains("#2001") && !team.contains("#2101"), "{team}");
             assert!(!team.contains("#2104"), "{team}");
         }
+    }
+
+    /// gin's notes list dependency updates under their own heading: the draft does too,
+    /// and they are no longer counted as left out. Posts never announce them.
+    #[test]
+    fn upkeep_the_notes_list_gets_its_own_heading_and_never_reaches_posts() {
+        let changes = understand(&[
+            commit(
+                1,
+                "feat: add BindPlain (#3904)",
+                "Ada",
+                &["binding/plain.go"],
+            ),
+            commit(
+                2,
+                "chore(deps): bump golang.org/x/net from 0.37.0 to 0.38.0 (#4221)",
+                "Grace",
+                &["go.mod", "go.sum"],
+            ),
+            commit(
+                3,
+                "ci: support Go 1.25 (#4341)",
+                "Grace",
+                &[".github/workflows/gin.yml"],
+            ),
+        ]);
+        let style = covalynce_understanding::HouseStyle {
+            lists_upkeep: vec![covalynce_understanding::Noise::DependencyBump],
+            ..Default::default()
+        };
+        let ctx = Context {
+            project: "gin".into(),
+            version: Some("v1.11.0".into()),
+            style: Some(style),
+            ..Context::default()
+        };
+        let notes = release_notes(&changes, &ctx);
+        assert!(
+            notes.contains(
+                "### Dependency updates\n\n- Bump golang.org/x/net from 0.37.0 to 0.38.0 (#4221)"
+            ),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("_1 change not listed: 1 CI-only change._"),
+            "{notes}"
+        );
+        for channel in crate::Channel::ALL {
+            let post = crate::posts::post(&changes, &ctx, crate::Voice::Plain, channel);
+            assert!(
+                !post.contains("#4221") && !post.contains("x/net"),
+                "{channel:?}: {post}"
+            );
+        }
+        // Without that style, the bump is counted, not listed.
+        let plain = release_notes(&changes, &Context { style: None, ..ctx });
+        assert!(
+            !plain.contains("Dependency updates") && !plain.contains("#4221"),
+            "{plain}"
+        );
     }
 
     #[test]

@@ -36,6 +36,17 @@ impl Noise {
         format!("{n} {}", if n == 1 { self.describe() } else { many })
     }
 
+    /// The heading notes that list this upkeep give it.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Noise::Merge => "Merges",
+            Noise::VersionBump => "Version bumps",
+            Noise::DependencyBump => "Dependency updates",
+            Noise::CiOnly => "Build and CI",
+            Noise::TypoOnly => "Typo fixes",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Noise::Merge => "merge",
@@ -312,16 +323,27 @@ pub(crate) fn sounds_like_security(text: &str) -> bool {
 /// The project's own upkeep in a few words: "Fix build", "Fix build issues", "Fix CI",
 /// "Fix tests", "Update baseline" (a static analyser's). Work for the team, never news.
 fn is_housekeeping(lower: &str) -> bool {
+    // "(#2650)" is not a word of the subject.
     let words: Vec<&str> = lower
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
+        .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
         .collect();
-    if words.is_empty() || words.len() > 5 {
+    if words.is_empty() || words.len() > 6 {
         return false;
     }
     let verb = matches!(
         words[0],
-        "fix" | "fixed" | "fixes" | "update" | "updated" | "regenerate" | "repair" | "unbreak"
+        "fix"
+            | "fixed"
+            | "fixes"
+            | "update"
+            | "updated"
+            | "regenerate"
+            | "repair"
+            | "unbreak"
+            | "address"
+            | "silence"
+            | "appease"
     );
     // "Fix latest clippy", "Fix nightly ci", "Fix clippy errors on nightly": a tool of the
     // project's own upkeep anywhere in a short subject.
@@ -346,6 +368,12 @@ fn is_housekeeping(lower: &str) -> bool {
                 | "baseline"
                 | "formatting"
                 | "pipeline"
+                | "deny"
+                | "msrv"
+                | "rustfmt"
+                | "eslint"
+                | "ruff"
+                | "typescript"
         )
     })
 }
@@ -371,11 +399,65 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         if files.iter().all(|f| is_test(f)) {
             return Category::Test;
         }
-        if files.iter().all(|f| is_ci(f)) {
+        // The repository's own tooling and meta files (CI, linters, editor settings,
+        // CODEOWNERS, MAINTAINERS), maybe with docs beside them: upkeep, whatever the verb.
+        if files.iter().all(|f| is_ci(f) || is_upkeep(f) || is_doc(f)) {
             return Category::Chore;
         }
     }
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    // "Fix grammar in exemplar option doc comments", "Improve godoc": the code's comments.
+    if has(&[
+        "doc comment",
+        "docstring",
+        "godoc",
+        "in comments",
+        "code comments",
+        "rustdoc",
+    ]) {
+        return Category::Docs;
+    }
+    // "Remove redundant `to_str()` conversion", "Remove some #[allow]s", "Fix all
+    // mismatched_lifetime_syntaxes warnings": the code's upkeep, not a change users see.
+    let tidying = matches!(
+        first,
+        "remove" | "removes" | "removed" | "drop" | "delete" | "clean" | "cleanup" | "run"
+    ) && has(&[
+        "redundant",
+        "unused",
+        "dead code",
+        "#[allow",
+        "pyupgrade",
+        "f-strings",
+    ]);
+    let silencing = matches!(
+        first,
+        "fix"
+            | "fixes"
+            | "fixed"
+            | "address"
+            | "silence"
+            | "resolve"
+            | "enable"
+            | "disable"
+            | "deny"
+            | "allow"
+    ) && has(&["clippy", "warnings", "linter", "lint ", "lints"]);
+    if tidying || silencing {
+        return Category::Refactor;
+    }
+    // "Gix upgrade", "Ratatui update", "Cargo updates": a dependency named, then the verb.
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    if words.len() <= 3
+        && words.last().is_some_and(|w| {
+            matches!(
+                w.trim_end_matches(|c: char| !c.is_ascii_alphabetic()),
+                "upgrade" | "upgrades" | "update" | "updates" | "bump" | "bumps"
+            )
+        })
+    {
+        return Category::Chore;
+    }
     // "Add test for …", "Add unit tests": test work, whatever the first verb says.
     let second = lower
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -444,6 +526,10 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         Category::Fix
     } else if has(&["readme", "documentation", "docs"]) {
         Category::Docs
+    } else if matches!(first, "use" | "replace" | "switch" | "migrate") && names_code(text) {
+        // "Use `gitoxide` in `get_commit_info`", "Use gix_path::env::shell()": how the code
+        // does something, named by its own identifiers.
+        Category::Refactor
     } else if matches!(
         first,
         "improve"
@@ -526,11 +612,18 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     if is_version_bump(&lower, kind, &commit.files) {
         return Some(Noise::VersionBump);
     }
+    if !security && is_dependency_update(&lower, &commit.files) {
+        return Some(Noise::DependencyBump);
+    }
     if kind == Some("ci") || (!commit.files.is_empty() && commit.files.iter().all(|f| is_ci(f))) {
         return Some(Noise::CiOnly);
     }
     let t = title.to_ascii_lowercase();
-    if (t.contains("typo") || t.contains("spelling")) && commit.files.len() <= 3 {
+    // "Fix typos", "Correct typos in comments and test error messages": however many
+    // files, a short subject about typos is no news.
+    if (t.contains("typo") || t.contains("spelling") || t.contains("misspell"))
+        && (commit.files.len() <= 3 || t.split_whitespace().count() <= 10)
+    {
         return Some(Noise::TypoOnly);
     }
     None
@@ -606,6 +699,12 @@ fn is_release_bookkeeping(lower: &str) -> bool {
     let versioned = has_version_number(lower);
     let first = lower.split_whitespace().next().unwrap_or_default();
     (matches!(first, "release" | "release:" | "releasing" | "prepare" | "cut") && versioned)
+        // "Prepare for rc", "Prepare release": no version named, the words say it.
+        || (first == "prepare"
+            && lower.split_whitespace().count() <= 4
+            && lower
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| matches!(w, "rc" | "release" | "beta" | "alpha")))
         || ((lower.starts_with("bump ")
             || lower.starts_with("set ")
             || lower.starts_with("update "))
@@ -699,6 +798,151 @@ pub(crate) fn is_test(path: &str) -> bool {
         || p.contains(".test.")
         || p.contains(".spec.")
         || p.contains("/snapshots/")
+}
+
+/// A dependency update whoever wrote it: "Update gix from 0.71.0 to 0.74.1", "Update
+/// flask requirement from <=3.1.2 to <=3.1.3", "Update lockfile", "Cargo updates", "Upgrade
+/// dependencies"; or a bump whose files are only manifests and lockfiles ("Bump env_logger",
+/// "Update log"). A toolchain floor ("Update minimum Go version to 1.21", "MSRV bump to
+/// 1.88") is not: users must hear about it.
+fn is_dependency_update(lower: &str, files: &[String]) -> bool {
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let verb = |w: &str| {
+        matches!(
+            w,
+            "bump"
+                | "bumps"
+                | "bumped"
+                | "update"
+                | "updates"
+                | "updated"
+                | "upgrade"
+                | "upgrades"
+                | "upgraded"
+                | "pin"
+                | "unpin"
+                | "refresh"
+        )
+    };
+    if !words.iter().any(|w| verb(w)) {
+        return false;
+    }
+    if words
+        .iter()
+        .any(|w| matches!(*w, "minimum" | "msrv" | "toolchain" | "min"))
+    {
+        return false;
+    }
+    let moves_versions = lower.contains(" requirement from ")
+        || (lower.contains(" from ") && lower.contains(" to ") && has_version_number(lower));
+    let names_dependencies = words.len() <= 7
+        && words.iter().any(|w| {
+            matches!(
+                *w,
+                "dependencies" | "dependency" | "deps" | "lockfile" | "lockfiles"
+            )
+        })
+        || lower.contains("cargo update")
+        || lower.contains("cargo upgrade");
+    let only_manifests = !files.is_empty() && files.iter().all(|f| is_dependency_manifest(f));
+    moves_versions || names_dependencies || only_manifests
+}
+
+/// Files that declare or lock dependencies.
+fn is_dependency_manifest(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "cargo.toml"
+            | "cargo.lock"
+            | "go.mod"
+            | "go.sum"
+            | "package.json"
+            | "package-lock.json"
+            | "yarn.lock"
+            | "pnpm-lock.yaml"
+            | "bun.lockb"
+            | "uv.lock"
+            | "poetry.lock"
+            | "pdm.lock"
+            | "pipfile"
+            | "pipfile.lock"
+            | "pyproject.toml"
+            | "composer.json"
+            | "composer.lock"
+            | "gemfile"
+            | "gemfile.lock"
+            | "mix.exs"
+            | "mix.lock"
+            | "deny.toml"
+    ) || (name.starts_with("requirements") && name.ends_with(".txt"))
+        || name.ends_with(".gemspec")
+}
+
+/// The repository's own tooling and meta files: linters, formatters, editor settings,
+/// build helpers, ownership. Changing only these is upkeep.
+fn is_upkeep(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    let name = p.rsplit('/').next().unwrap_or(&p);
+    matches!(
+        name,
+        ".editorconfig"
+            | ".gitignore"
+            | ".gitattributes"
+            | ".mailmap"
+            | "makefile"
+            | "makefile.common"
+            | "justfile"
+            | "deny.toml"
+            | "clippy.toml"
+            | ".clippy.toml"
+            | "rustfmt.toml"
+            | ".rustfmt.toml"
+            | "rust-toolchain"
+            | "rust-toolchain.toml"
+            | ".golangci.yml"
+            | ".golangci.yaml"
+            | ".pre-commit-config.yaml"
+            | "tox.ini"
+            | "noxfile.py"
+            | "biome.json"
+            | "renovate.json"
+            | "codecov.yml"
+            | ".codecov.yml"
+            | "_typos.toml"
+            | ".typos.toml"
+            | ".yamllint"
+            | ".nvmrc"
+            | ".node-version"
+            | ".python-version"
+            | "codeowners"
+            | "maintainers"
+            | "maintainers.md"
+            | ".promu.yml"
+            | ".dockerignore"
+            | ".prettierignore"
+            | ".eslintignore"
+    ) || name.starts_with(".eslintrc")
+        || name.starts_with("eslint.config.")
+        || name.starts_with(".prettierrc")
+        || name.starts_with("prettier.config.")
+        || name.starts_with(".markdownlint")
+        || name.ends_with(".mk")
+}
+
+/// Whether a subject names the code's own identifiers: `backticked`, `snake_case`,
+/// `path::to`, `call()`.
+fn names_code(text: &str) -> bool {
+    text.contains('`')
+        || text.contains("::")
+        || text.contains("()")
+        || text.split_whitespace().any(|w| {
+            let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+            w.contains('_') && w.chars().any(|c| c.is_ascii_lowercase()) && !w.starts_with('_')
+        })
 }
 
 fn is_ci(path: &str) -> bool {
@@ -1036,6 +1280,128 @@ mod tests {
 
     /// "Fix build", "Update baseline": the project's upkeep is maintenance, not a bug fix
     /// or a feature users hear about; a real fix that mentions a build is still a fix.
+    /// Subjects from gitui, mitmproxy and client_golang releases that were listed as
+    /// features and fixes although their maintainers never list them.
+    #[test]
+    fn dependency_updates_are_recognised_however_they_are_written() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "Update gix from 0.71.0 to 0.74.1 (#2601)",
+                &["Cargo.toml", "Cargo.lock", "asyncgit/src/sync/status.rs"],
+            ),
+            (
+                "Update flask requirement from <=3.1.2,>=3.0 to >=3.0,<=3.1.3 (#8111)",
+                &["pyproject.toml"],
+            ),
+            ("Update lockfile (#7962)", &["uv.lock"]),
+            (
+                "Update pinned dependencies (#7991)",
+                &["pyproject.toml", "uv.lock"],
+            ),
+            ("Cargo updates", &["Cargo.lock"]),
+            ("some cargo upgrades", &["Cargo.lock", "Cargo.toml"]),
+            (
+                "Upgrade dependencies",
+                &["package.json", "package-lock.json"],
+            ),
+            // Named by the dependency alone: the files say it.
+            ("bump env_logger (#2880)", &["Cargo.toml", "Cargo.lock"]),
+            ("Update log", &["Cargo.toml", "Cargo.lock"]),
+            ("Git2 upgrade", &["Cargo.toml", "Cargo.lock"]),
+        ];
+        for (subject, files) in cases {
+            let item = classify_commit(&commit(subject, files));
+            assert_eq!(item.noise, Some(Noise::DependencyBump), "{subject}");
+        }
+        // A toolchain floor, install docs and a security upgrade are not bumps to hide.
+        for (subject, files) in [
+            (
+                "Update minimum Go version from 1.20 to 1.21",
+                &["go.mod"][..],
+            ),
+            ("Update cargo install instructions", &["src/cli.rs"][..]),
+            (
+                "Upgrade tornado to 6.5.0 to fix CVE-2025-47287",
+                &["pyproject.toml"][..],
+            ),
+            (
+                "Update the progress bar while fetching",
+                &["src/fetch.rs"][..],
+            ),
+        ] {
+            let item = classify_commit(&commit(subject, files));
+            assert_ne!(item.noise, Some(Noise::DependencyBump), "{subject}");
+        }
+    }
+
+    #[test]
+    fn the_repositorys_own_tooling_and_code_upkeep_are_not_features() {
+        // Only tooling and meta files: upkeep, whatever the verb says.
+        for (subject, files) in [
+            (
+                "Remove Arthur from the list of maintainers (#1964)",
+                &[".github/CODEOWNERS", "MAINTAINERS.md"][..],
+            ),
+            (
+                "Update common Prometheus files (#2028)",
+                &["Makefile.common", ".golangci.yml"][..],
+            ),
+            ("Add .editorconfig file", &[".editorconfig"][..]),
+            (
+                "use nextest (#2833)",
+                &[".github/workflows/ci.yml", "Makefile"][..],
+            ),
+        ] {
+            let item = classify_commit(&commit(subject, files));
+            assert_eq!(item.category, Category::Chore, "{subject}");
+        }
+        // The code's upkeep, named as such.
+        for (subject, expected) in [
+            ("Remove redundant `to_str()` conversion", Category::Refactor),
+            ("Remove some `#[allow]`s II", Category::Refactor),
+            (
+                "Fix all mismatched_lifetime_syntaxes warnings",
+                Category::Chore,
+            ),
+            ("Fix clippy issues on nightly (#2852)", Category::Chore),
+            ("Enable usestdlibvars linter", Category::Refactor),
+            ("Use `gitoxide` in `get_commit_info`", Category::Refactor),
+            (
+                "Use gix_path::env::shell() to get the shell",
+                Category::Refactor,
+            ),
+            (
+                "Fix grammar in exemplar option doc comments",
+                Category::Docs,
+            ),
+            ("Ratatui update", Category::Chore),
+        ] {
+            let item = classify_commit(&commit(subject, &["src/app.rs"]));
+            assert_eq!(item.category, expected, "{subject}");
+        }
+        // Users' words stay changes: a warning shown, an unused flag fixed, a new backend.
+        for (subject, expected) in [
+            ("Show warnings for deprecated options", Category::Feature),
+            (
+                "Fix crash when a template has unused variables",
+                Category::Fix,
+            ),
+            ("Use the system proxy for downloads", Category::Feature),
+        ] {
+            let item = classify_commit(&commit(subject, &["src/app.rs"]));
+            assert_eq!(item.category, expected, "{subject}");
+            assert_eq!(item.noise, None, "{subject}");
+        }
+        // Typos however many files they touch; release preparation without a version.
+        let typos = classify_commit(&commit(
+            "Fix typos (#2649)",
+            &["a.rs", "b.rs", "c.rs", "d.rs", "e.rs"],
+        ));
+        assert_eq!(typos.noise, Some(Noise::TypoOnly));
+        let prep = classify_commit(&commit("Prepare for rc", &["Cargo.toml", "src/main.rs"]));
+        assert_eq!(prep.noise, Some(Noise::VersionBump));
+    }
+
     #[test]
     fn upkeep_is_maintenance_not_news() {
         for subject in [

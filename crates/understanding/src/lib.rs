@@ -175,6 +175,20 @@ pub fn understand(commits: &[Commit]) -> Changeset {
     let mut items = Vec::new();
     let mut noise = Vec::new();
     let mut secrets = Vec::new();
+    // A pull request's merge commit lists no files of its own (its branch's commits carry
+    // them); what the PR touched tells what kind of change it is ("Merge pull request #1964
+    // … Remove Arthur from the list of maintainers" touched CODEOWNERS and MAINTAINERS.md).
+    let mut brought: HashMap<&str, Vec<String>> = HashMap::new();
+    for c in commits {
+        if let Some(merge) = c.part_of.as_deref() {
+            let files = brought.entry(merge).or_default();
+            for f in &c.files {
+                if !files.contains(f) {
+                    files.push(f.clone());
+                }
+            }
+        }
+    }
     for commit in commits {
         // Nothing downstream ever sees a credential that slipped into a message.
         let (message, found) = redact_secrets(&commit.message);
@@ -184,12 +198,17 @@ pub fn understand(commits: &[Commit]) -> Changeset {
                 kind: secret_kind_name(kind),
             });
         }
+        let files = match brought.get(commit.id.as_str()) {
+            Some(files) if commit.files.is_empty() => Some(files.clone()),
+            _ => None,
+        };
         let clean;
-        let commit = if message == commit.message {
+        let commit = if message == commit.message && files.is_none() {
             commit
         } else {
             clean = Commit {
                 message,
+                files: files.unwrap_or_else(|| commit.files.clone()),
                 ..commit.clone()
             };
             &clean
@@ -652,6 +671,40 @@ mod tests {
         assert_eq!(cs.noise.len(), 2);
         assert_eq!(cs.user_visible().count(), 2);
         assert_eq!(cs.contributors(), vec!["Ada"]);
+    }
+
+    /// client_golang merges pull requests with merge commits, which list no files of their
+    /// own: what the PR's commits touched says what it was.
+    #[test]
+    fn a_merged_pull_request_is_judged_by_the_files_its_commits_touched() {
+        let mut own = commit(
+            1,
+            "Remove Arthur from maintainers",
+            &[".github/CODEOWNERS", "MAINTAINERS.md"],
+        );
+        let merge_id = format!("{:040x}", 2);
+        own.part_of = Some(merge_id.clone());
+        let mut merge = commit(
+            2,
+            "Merge pull request #1964 from prometheus/arthur\n\nRemove Arthur from the list of maintainers",
+            &[],
+        );
+        merge.is_merge = true;
+        let cs = understand(&[own, merge]);
+        assert_eq!(cs.items.len(), 1, "{cs:?}");
+        assert_eq!(cs.items[0].category, Category::Chore, "{cs:?}");
+        assert_eq!(cs.items[0].pr, Some(1964));
+        // The same merge of code is a change.
+        let mut code = commit(3, "Guard against empty remotes", &["src/remotes.rs"]);
+        code.part_of = Some(format!("{:040x}", 4));
+        let mut merge = commit(
+            4,
+            "Merge pull request #2010 from someone/branch\n\nRemove the stale remote check",
+            &[],
+        );
+        merge.is_merge = true;
+        let cs = understand(&[code, merge]);
+        assert_eq!(cs.items[0].category, Category::Feature, "{cs:?}");
     }
 
     #[test]

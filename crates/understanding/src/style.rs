@@ -7,7 +7,7 @@
 //! the maintainers wrote for them: which kinds of change they listed, and whether they
 //! cited the pull request, the issues it fixed, or both.
 
-use crate::{Category, Changeset};
+use crate::{Category, Changeset, Noise};
 use serde::{Deserialize, Serialize};
 
 /// What release notes list and cite, as the project's maintainers do.
@@ -19,6 +19,10 @@ pub struct HouseStyle {
     pub cites_issues: bool,
     /// Kinds of change the notes list; the others are counted in one line, not listed.
     pub lists: Vec<Category>,
+    /// Upkeep the notes list under its own heading, as gin's "Dependency updates" and
+    /// "Build process updates / CI" do. Never news in posts; by default not listed.
+    #[serde(default)]
+    pub lists_upkeep: Vec<Noise>,
     /// How many past releases this was learned from (0: the defaults).
     pub learned_from: usize,
 }
@@ -35,6 +39,7 @@ impl Default for HouseStyle {
                 .into_iter()
                 .filter(|c| *c != Category::Test)
                 .collect(),
+            lists_upkeep: Vec::new(),
             learned_from: 0,
         }
     }
@@ -43,6 +48,11 @@ impl Default for HouseStyle {
 impl HouseStyle {
     pub fn lists(&self, c: Category) -> bool {
         self.lists.contains(&c)
+    }
+
+    /// Whether the notes list this kind of upkeep under a heading of its own.
+    pub fn lists_upkeep(&self, n: Noise) -> bool {
+        self.lists_upkeep.contains(&n)
     }
 
     /// The references an entry for `item` cites: its pull request and issues, as the
@@ -63,6 +73,9 @@ impl HouseStyle {
             .collect()
     }
 }
+
+/// Upkeep some notes list under their own headings.
+const UPKEEP: [Noise; 2] = [Noise::DependencyBump, Noise::CiOnly];
 
 /// Fewer than this many past entries of a kind say nothing about it: the default holds.
 const EVIDENCE: usize = 5;
@@ -93,6 +106,7 @@ pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
     let mut prs: Vec<(usize, usize)> = Vec::new();
     let mut issues: Vec<(usize, usize)> = Vec::new();
     let mut by_category: Vec<Vec<(usize, usize)>> = vec![Vec::new(); Category::ALL.len()];
+    let mut by_upkeep: Vec<Vec<(usize, usize)>> = vec![Vec::new(); UPKEEP.len()];
     let mut used = 0;
     for (changes, section) in past {
         if !teaches(changes, section) {
@@ -119,6 +133,20 @@ pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
                 .unwrap_or_default();
             c[at].0 += 1;
             c[at].1 += usize::from(any);
+        }
+        let mut u = [(0usize, 0usize); UPKEEP.len()];
+        for item in &changes.noise {
+            let Some(at) = UPKEEP.iter().position(|k| Some(*k) == item.noise) else {
+                continue;
+            };
+            if item.refs.is_empty() {
+                continue;
+            }
+            u[at].0 += 1;
+            u[at].1 += usize::from(item.refs.iter().any(|r| cited.contains(r)));
+        }
+        for (at, tally) in u.into_iter().enumerate() {
+            by_upkeep[at].push(tally);
         }
         used += 1;
         prs.push(p);
@@ -156,16 +184,31 @@ pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
         .zip(&by_category)
         .filter(|(c, votes)| match share(votes) {
             None => default.lists(*c),
-            // Security fixes are always worth listing; otherwise a kind is listed when the
-            // maintainers listed more than a few of them.
-            Some(s) => *c == Category::Security || s >= 0.15,
+            // Security fixes are always worth listing; features and fixes unless the notes
+            // plainly never list them (issue-citing notes hide many of their hits: an entry
+            // that cites only the issue a squashed PR fixed is not seen as a hit); other kinds
+            // when the maintainers listed more than a few of them.
+            Some(s) => match c {
+                Category::Security => true,
+                Category::Feature | Category::Fix => s >= 0.05,
+                _ => s >= 0.15,
+            },
         })
         .map(|(c, _)| c)
+        .collect();
+    // Upkeep is listed only by notes that list most of it: a stray bump cited in passing
+    // does not make a "Dependency updates" section.
+    let lists_upkeep = UPKEEP
+        .into_iter()
+        .zip(&by_upkeep)
+        .filter(|(_, votes)| share(votes).is_some_and(|s| s >= 0.5))
+        .map(|(n, _)| n)
         .collect();
     HouseStyle {
         cites_prs,
         cites_issues,
         lists,
+        lists_upkeep,
         learned_from: used,
     }
 }
@@ -321,6 +364,78 @@ mod tests {
             "- Fix (#12), see [#13](https://github.com/o/n/pull/13) and https://github.com/o/n/issues/14\n- not a ref: #abc, C#, #1234567",
         );
         assert_eq!(refs.into_iter().collect::<Vec<_>>(), [12, 13, 14]);
+    }
+
+    /// gin's notes list its dependency updates under a heading of their own; most projects'
+    /// notes never do. Fixes stay listed even when issue-citing notes hide most hits.
+    #[test]
+    fn upkeep_is_listed_only_when_the_notes_list_most_of_it() {
+        let release = |base: usize| {
+            let n = |k: usize| 3904 + base + k;
+            understand(&[
+                commit(
+                    base,
+                    &format!("feat: add BindPlain (#{})", n(0)),
+                    &["binding/plain.go"],
+                ),
+                commit(
+                    base + 1,
+                    &format!("fix: handle nil handler (#{})", n(1)),
+                    &["context.go"],
+                ),
+                commit(
+                    base + 2,
+                    &format!(
+                        "chore(deps): bump golang.org/x/net from 0.37.0 to 0.38.0 (#{})",
+                        n(2)
+                    ),
+                    &["go.mod", "go.sum"],
+                ),
+                commit(
+                    base + 3,
+                    &format!(
+                        "chore(deps): bump github.com/stretchr/testify from 1.10.0 to 1.11.1 (#{})",
+                        n(3)
+                    ),
+                    &["go.mod", "go.sum"],
+                ),
+                commit(
+                    base + 4,
+                    &format!("ci: support Go 1.25 (#{})", n(4)),
+                    &[".github/workflows/gin.yml"],
+                ),
+            ])
+        };
+        let listing = |base: usize| {
+            format!(
+                "### Features\n- feat: add BindPlain (#{})\n### Bug Fixes\n- fix: handle nil handler (#{})\n### Dependency updates\n- bump x/net (#{})\n- bump testify (#{})\n",
+                3904 + base,
+                3905 + base,
+                3906 + base,
+                3907 + base
+            )
+        };
+        let past: Vec<_> = [0, 10, 20]
+            .into_iter()
+            .map(|b| (release(b), listing(b)))
+            .collect();
+        let style = learn(&past);
+        assert_eq!(style.lists_upkeep, [Noise::DependencyBump], "{style:?}");
+        // Notes that leave bumps out never list them.
+        let plain: Vec<_> = [0, 10, 20]
+            .into_iter()
+            .map(|b| {
+                let notes = format!(
+                    "- add BindPlain (#{})\n- handle nil handler (#{})\n",
+                    3904 + b,
+                    3905 + b
+                );
+                (release(b), notes)
+            })
+            .collect();
+        let style = learn(&plain);
+        assert!(style.lists_upkeep.is_empty(), "{style:?}");
+        assert!(HouseStyle::default().lists_upkeep.is_empty());
     }
 
     /// gitui's maintainers cite the issue a change fixes, not its pull request, and never
