@@ -474,6 +474,22 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     {
         return Category::Test;
     }
+    // "Add grape as an external test", "Remove Sinatra as an external test until…": the
+    // project's test suite, not its users' features.
+    let words_of: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if matches!(
+        first,
+        "add" | "adds" | "added" | "remove" | "removes" | "drop" | "skip" | "disable"
+    ) && words_of.iter().any(|w| matches!(*w, "test" | "tests"))
+        && !words_of
+            .iter()
+            .any(|w| matches!(*w, "support" | "flag" | "option" | "command" | "mode"))
+    {
+        return Category::Test;
+    }
     match first {
         "fix" | "fixes" | "fixed" | "fixing" | "resolve" | "resolves" | "correct" | "corrects"
         | "repair" | "prevent" | "prevents" | "handle" | "handles" | "revert" | "hotfix"
@@ -827,6 +843,17 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
                 | "refresh"
         )
     };
+    let only_manifests = !files.is_empty() && files.iter().all(|f| is_dependency_manifest(f));
+    // "Add `logger` to the gemfile": a dependency added or dropped, and nothing else.
+    if only_manifests
+        && matches!(
+            words.first(),
+            Some(&("add" | "adds" | "remove" | "removes" | "drop"))
+        )
+        && !has_version_number(lower)
+    {
+        return true;
+    }
     if !words.iter().any(|w| verb(w)) {
         return false;
     }
@@ -847,7 +874,6 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
         })
         || lower.contains("cargo update")
         || lower.contains("cargo upgrade");
-    let only_manifests = !files.is_empty() && files.iter().all(|f| is_dependency_manifest(f));
     moves_versions || names_dependencies || only_manifests
 }
 
@@ -940,8 +966,20 @@ fn names_code(text: &str) -> bool {
         || text.contains("::")
         || text.contains("()")
         || text.split_whitespace().any(|w| {
-            let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
-            w.contains('_') && w.chars().any(|c| c.is_ascii_lowercase()) && !w.starts_with('_')
+            let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && !matches!(c, '_' | '.'));
+            let snake =
+                w.contains('_') && w.chars().any(|c| c.is_ascii_lowercase()) && !w.starts_with('_');
+            // `OpenStruct`, `NewTextParser`: a capital inside a word.
+            let camel = w.len() > 3
+                && w.chars().skip(1).any(|c| c.is_ascii_uppercase())
+                && w.chars().any(|c| c.is_ascii_lowercase())
+                && w.chars().all(|c| c.is_ascii_alphanumeric());
+            // `fmt.Errorf`, `expfmt.NewTextParser`: a package and a name (not `1.2`).
+            let dotted = w.split_once('.').is_some_and(|(a, b)| {
+                a.chars().any(|c| c.is_ascii_alphabetic())
+                    && b.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            });
+            snake || camel || dotted
         })
 }
 
@@ -1379,6 +1417,34 @@ mod tests {
             let item = classify_commit(&commit(subject, &["src/app.rs"]));
             assert_eq!(item.category, expected, "{subject}");
         }
+        // rack's and client_golang's: the test suite, example programs, internal swaps.
+        for (subject, files, expected) in [
+            (
+                "Add grape as an external test",
+                &["test/external/grape.rb"][..],
+                Category::Test,
+            ),
+            (
+                "Add rails smoke tests to external tests",
+                &[".github/workflows/external.yml", "test/external/rails.rb"][..],
+                Category::Test,
+            ),
+            (
+                "Replace OpenStruct with Struct",
+                &["lib/rack/builder.rb"][..],
+                Category::Refactor,
+            ),
+            (
+                "Use prometheus/common.expfmt.NewTextParser (#1859)",
+                &["prometheus/testutil/testutil.go"][..],
+                Category::Refactor,
+            ),
+        ] {
+            let item = classify_commit(&commit(subject, files));
+            assert_eq!(item.category, expected, "{subject}");
+        }
+        let gem = classify_commit(&commit("Add `logger` to the gemfile", &["Gemfile"]));
+        assert_eq!(gem.noise, Some(Noise::DependencyBump));
         // Users' words stay changes: a warning shown, an unused flag fixed, a new backend.
         for (subject, expected) in [
             ("Show warnings for deprecated options", Category::Feature),
@@ -1387,6 +1453,8 @@ mod tests {
                 Category::Fix,
             ),
             ("Use the system proxy for downloads", Category::Feature),
+            ("Add support for test filters to the runner", Category::Feature),
+            ("Replace the progress bar with a spinner", Category::Feature),
         ] {
             let item = classify_commit(&commit(subject, &["src/app.rs"]));
             assert_eq!(item.category, expected, "{subject}");
