@@ -291,7 +291,7 @@ fn plain(s: &str) -> String {
 fn third_person(title: &str) -> Option<String> {
     let (first, rest) = title.split_once(' ').unwrap_or((title, ""));
     let verb = first.to_lowercase();
-    const VERBS: [(&[&str], &str); 54] = [
+    const VERBS: [(&[&str], &str); 84] = [
         (&["add", "added", "adds"], "adds"),
         (&["fix", "fixed", "fixes"], "fixes"),
         (&["improve", "improved", "improves"], "improves"),
@@ -349,6 +349,41 @@ fn third_person(title: &str) -> Option<String> {
         (&["move", "moved", "moves"], "moves"),
         (&["align", "aligned", "aligns"], "aligns"),
         (&["clean", "cleaned", "cleans"], "cleans"),
+        (&["loosen", "loosened", "loosens"], "loosens"),
+        (&["tighten", "tightened", "tightens"], "tightens"),
+        (&["unify", "unified", "unifies"], "unifies"),
+        (&["stop", "stopped", "stops"], "stops"),
+        (&["guard", "guarded", "guards"], "guards"),
+        (&["pass", "passed", "passes"], "passes"),
+        (&["clarify", "clarified", "clarifies"], "clarifies"),
+        (&["simplify", "simplified", "simplifies"], "simplifies"),
+        (&["limit", "limited", "limits"], "limits"),
+        (&["relax", "relaxed", "relaxes"], "relaxes"),
+        (&["require", "required", "requires"], "requires"),
+        (&["catch", "caught", "catches"], "catches"),
+        (&["trim", "trimmed", "trims"], "trims"),
+        (&["strip", "stripped", "strips"], "strips"),
+        (&["recover", "recovered", "recovers"], "recovers"),
+        (&["propagate", "propagated", "propagates"], "propagates"),
+        (
+            &[
+                "honor", "honour", "honored", "honoured", "honors", "honours",
+            ],
+            "honors",
+        ),
+        (&["retry", "retried", "retries"], "retries"),
+        (&["report", "reported", "reports"], "reports"),
+        (&["render", "rendered", "renders"], "renders"),
+        (&["parse", "parsed", "parses"], "parses"),
+        (&["load", "loaded", "loads"], "loads"),
+        (&["close", "closed", "closes"], "closes"),
+        (&["bound", "bounded", "bounds"], "bounds"),
+        (&["clamp", "clamped", "clamps"], "clamps"),
+        (&["sort", "sorted", "sorts"], "sorts"),
+        (&["wrap", "wrapped", "wraps"], "wraps"),
+        (&["tolerate", "tolerated", "tolerates"], "tolerates"),
+        (&["revert", "reverted", "reverts"], "reverts"),
+        (&["disable", "disabled", "disables"], "disables"),
     ];
     let conjugate = |word: &str| {
         VERBS
@@ -995,6 +1030,24 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// A fix titled by the bug ("Data race warning…") gets its "Fix"; one titled by what
+    /// it does ("Loosen asserts…", clap's) reads as written, never "Fix loosen asserts".
+    #[test]
+    fn a_fix_is_named_by_what_it_does() {
+        let c = changes(&[
+            "fix(parser): Loosen asserts for now",
+            "fix(gin): data race warning for gin mode",
+            "feat: add a search command",
+        ]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
+        assert!(text.contains("Loosen asserts for now"), "{text}");
+        assert!(!text.contains("Fix loosen"), "{text}");
+        assert!(
+            text.contains("Fix data race warning for gin mode"),
+            "{text}"
+        );
     }
 
     proptest! {

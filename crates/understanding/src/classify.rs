@@ -714,6 +714,23 @@ fn component_prefix(subject: &str) -> Option<(&str, &str)> {
 fn is_release_bookkeeping(lower: &str) -> bool {
     let versioned = has_version_number(lower);
     let first = lower.split_whitespace().next().unwrap_or_default();
+    // "Release", "release.", "chore: Release": the whole subject says it.
+    let bare = lower
+        .rsplit(": ")
+        .next()
+        .unwrap_or(lower)
+        .trim()
+        .trim_end_matches('.');
+    if matches!(
+        bare,
+        "release" | "prepare release" | "release prep" | "prep release"
+    ) {
+        return true;
+    }
+    // `docs(changelog): …`: an edit of the notes themselves, whatever it says.
+    if lower.starts_with("docs(changelog)") || lower.starts_with("chore(changelog)") {
+        return true;
+    }
     (matches!(first, "release" | "release:" | "releasing" | "prepare" | "cut") && versioned)
         // "Prepare for rc", "Prepare release": no version named, the words say it.
         || (first == "prepare"
@@ -1183,6 +1200,9 @@ mod tests {
             // client_golang cuts its releases.
             "Cut v1.23.0-rc.0 (#1837)",
             "Cut 1.22.0 (#1793)",
+            // clap's: a bare release commit, and edits of the changelog by scope.
+            "Release",
+            "docs(changelog): Call out more breaking changes",
         ] {
             let item = classify_commit(&commit(subject, many));
             assert_eq!(item.noise, Some(Noise::VersionBump), "{subject}");
@@ -1453,7 +1473,10 @@ mod tests {
                 Category::Fix,
             ),
             ("Use the system proxy for downloads", Category::Feature),
-            ("Add support for test filters to the runner", Category::Feature),
+            (
+                "Add support for test filters to the runner",
+                Category::Feature,
+            ),
             ("Replace the progress bar with a spinner", Category::Feature),
         ] {
             let item = classify_commit(&commit(subject, &["src/app.rs"]));

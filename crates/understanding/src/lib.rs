@@ -288,6 +288,7 @@ pub fn understand(commits: &[Commit]) -> Changeset {
     for item in merged.iter_mut().chain(noise.iter_mut()) {
         people.canonical(&mut item.authors);
     }
+    credit_names_as_logins(merged.iter_mut().chain(noise.iter_mut()));
     Changeset {
         items: merged,
         noise,
@@ -404,6 +405,93 @@ impl People {
         }
         *authors = out;
     }
+}
+
+/// A pull request's merge names its author by login ("from epage/branch"), its commits by
+/// name ("Ed Page"), with nothing else joining the two. A login that is the name written the
+/// way logins are (`epage`, `edpage`, `ed-page`, `page`) is that person, credited once, as
+/// the login. A name two logins could be is left alone.
+fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
+    let items: Vec<&mut Item> = items.collect();
+    let logins: std::collections::BTreeSet<String> = items
+        .iter()
+        .flat_map(|i| &i.authors)
+        .filter_map(|a| a.strip_prefix('@'))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if logins.is_empty() {
+        return;
+    }
+    let mut login_of: HashMap<String, Option<String>> = HashMap::new();
+    for item in &items {
+        for name in item.authors.iter().filter(|a| !a.starts_with('@')) {
+            if login_of.contains_key(name) {
+                continue;
+            }
+            let forms = login_forms(name);
+            let mut found = logins.iter().filter(|l| forms.contains(*l));
+            let only = match (found.next(), found.next()) {
+                (Some(l), None) => Some(format!("@{l}")),
+                _ => None,
+            };
+            login_of.insert(name.clone(), only);
+        }
+    }
+    for item in items {
+        let mut out: Vec<String> = Vec::new();
+        for a in item.authors.drain(..) {
+            let credit = match login_of.get(&a) {
+                Some(Some(login)) => item_login(login, &out),
+                _ => a,
+            };
+            if !out.contains(&credit) {
+                out.push(credit);
+            }
+        }
+        item.authors = out;
+    }
+}
+
+/// The login as credited elsewhere on the item (its case), else as found.
+fn item_login(login: &str, credited: &[String]) -> String {
+    credited
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(login))
+        .cloned()
+        .unwrap_or_else(|| login.to_owned())
+}
+
+/// How people make a login of their name "Ed Page": `edpage`, `epage`, `ed-page`, `ed.page`,
+/// `ed_page`, `pagee`, `pageed`. Single-word names are joined by `People` already.
+fn login_forms(name: &str) -> Vec<String> {
+    let words: Vec<String> = name
+        .split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_ascii_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() < 2 {
+        return Vec::new();
+    }
+    let (first, last) = (&words[0], &words[words.len() - 1]);
+    let initial = &first[..first.chars().next().map_or(0, char::len_utf8)];
+    let mut forms = vec![
+        words.concat(),
+        format!("{first}{last}"),
+        format!("{initial}{last}"),
+        format!("{first}-{last}"),
+        format!("{first}.{last}"),
+        format!("{first}_{last}"),
+        format!("{last}{first}"),
+        format!("{last}{initial}"),
+    ];
+    // Too short to tell people apart ("ep"): never a match.
+    forms.retain(|f| f.len() >= 4);
+    forms
 }
 
 /// Kinds arrive as text from sources; findings name them with the scanner's own words.
@@ -705,6 +793,39 @@ mod tests {
         merge.is_merge = true;
         let cs = understand(&[code, merge]);
         assert_eq!(cs.items[0].category, Category::Feature, "{cs:?}");
+    }
+
+    /// clap's pull requests are merged as "from epage/…" while their commits are Ed Page's:
+    /// one person, credited once as @epage, on the item and in the thanks.
+    #[test]
+    fn a_login_written_from_a_name_is_that_person() {
+        let mut own = commit(1, "fix(parser): Loosen asserts for now", &["src/parser.rs"]);
+        own.author_name = "Ed Page".into();
+        own.author_email = "eopage@gmail.com".into();
+        own.part_of = Some(format!("{:040x}", 2));
+        let mut merge = commit(
+            2,
+            "Merge pull request #3264 from epage/external\n\nfix(parser): Loosen asserts for now",
+            &[],
+        );
+        merge.author_name = "Ed Page".into();
+        merge.is_merge = true;
+        let mut other = commit(
+            3,
+            "fix: correct replacement for from_clap",
+            &["src/derive.rs"],
+        );
+        other.author_name = "Ed Page".into();
+        other.author_email = "eopage@gmail.com".into();
+        let cs = understand(&[own, merge, other]);
+        for item in &cs.items {
+            assert_eq!(item.authors, ["@epage"], "{cs:?}");
+        }
+        assert_eq!(cs.contributors(), ["@epage"]);
+        // Two people whose names merely start alike are not joined.
+        assert!(login_forms("Ed Page").contains(&"epage".to_owned()));
+        assert!(!login_forms("Eve Pagels").contains(&"epage".to_owned()));
+        assert!(login_forms("Ada").is_empty());
     }
 
     #[test]
