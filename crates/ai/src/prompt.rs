@@ -4,36 +4,8 @@
 use crate::verify::Facts;
 use covalynce_drafting::Channel;
 
-/// What may leave the machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Privacy {
-    /// Nothing: drafts stay offline (the default).
-    #[default]
-    Offline,
-    /// Commit messages, titles and the analysis (categories, changed symbols).
-    Messages,
-    /// The above and the diffs.
-    Diffs,
-}
-
-impl Privacy {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "offline" => Some(Self::Offline),
-            "messages" => Some(Self::Messages),
-            "diffs" => Some(Self::Diffs),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Offline => "offline",
-            Self::Messages => "messages",
-            Self::Diffs => "diffs",
-        }
-    }
-}
+/// What may leave the machine (a workspace setting, defined in `domain`).
+pub use covalynce_domain::Privacy;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prompt {

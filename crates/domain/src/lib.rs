@@ -9,6 +9,7 @@ mod commit;
 mod event;
 mod ids;
 mod plan;
+mod settings;
 mod slug;
 mod symbol;
 mod tag;
@@ -25,6 +26,7 @@ pub use ids::{
     TokenId, UserId, WorkspaceId,
 };
 pub use plan::{Limits, Plan, next_month_start};
+pub use settings::{Privacy, Voice};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
 pub use symbol::{Change, FileAnalysis, SymbolChange, SymbolKind};
 pub use tag::{is_main_product, package_tag, released_as};

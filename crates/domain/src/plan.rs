@@ -100,6 +100,20 @@ pub fn next_month_start(now: crate::UnixMillis) -> crate::UnixMillis {
     crate::time::days_from_civil(y, m, 1) * 86_400_000
 }
 
+/// As stored: `"SOLO"`; read back in either spelling.
+impl serde::Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_stored())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Plan {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Plan::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown plan {s:?}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

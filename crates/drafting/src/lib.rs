@@ -19,26 +19,8 @@ use serde::{Deserialize, Serialize};
 pub use length::{grapheme_count, mastodon_length, x_weighted_length};
 pub use notes::release_notes;
 
-/// How posts sound. The founding document's default is sassy.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Voice {
-    #[default]
-    Sassy,
-    Plain,
-    Technical,
-}
-
-impl Voice {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sassy" => Some(Voice::Sassy),
-            "plain" => Some(Voice::Plain),
-            "technical" => Some(Voice::Technical),
-            _ => None,
-        }
-    }
-}
+/// How posts sound (a workspace setting, defined with the others in `domain`).
+pub use covalynce_domain::Voice;
 
 /// Where a post goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -373,7 +373,7 @@ pub type OnProgress<'a> = &'a mut (dyn for<'p> FnMut(&str, Progress<'p>) + Send)
 pub async fn rewrite(
     providers: &[Box<dyn Provider>],
     privacy: Privacy,
-    voice: &str,
+    voice: covalynce_domain::Voice,
     facts: &Facts,
     variants: &BTreeMap<String, String>,
     ask: Ask<'_>,
@@ -398,7 +398,7 @@ pub async fn rewrite(
         let Some(prompt) = Prompt::for_post(
             &PostRequest {
                 channel,
-                voice,
+                voice: voice.as_str(),
                 facts,
                 offline,
                 instruction,

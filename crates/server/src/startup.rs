@@ -94,7 +94,7 @@ impl Application {
                 .await?;
             // The demo is the operator's own trial: SOLO's five cards would be spent by
             // the seed alone, leaving nothing for the commits that follow.
-            if ws.plan() == covalynce_domain::Plan::Solo {
+            if ws.plan == covalynce_domain::Plan::Solo {
                 store
                     .set_plan(ws.id, covalynce_domain::Plan::Unlimited)
                     .await?;

@@ -68,7 +68,11 @@ pub trait AiStore {
     /// Replaces the chain (empty: no AI).
     async fn set_ai_chain(&self, ws: WorkspaceId, chain: &[NewAiProvider]) -> Result<()>;
     /// offline, messages or diffs (checked by the caller and by the schema).
-    async fn set_ai_privacy(&self, ws: WorkspaceId, privacy: &str) -> Result<()>;
+    async fn set_ai_privacy(
+        &self,
+        ws: WorkspaceId,
+        privacy: covalynce_domain::Privacy,
+    ) -> Result<()>;
     async fn record_ai_calls(&self, calls: &[NewAiCall]) -> Result<()>;
     /// Calls in `[from, to)`, newest first.
     async fn ai_calls(
@@ -195,12 +199,12 @@ macro_rules! impl_ai {
             async fn set_ai_privacy(
                 &self,
                 ws: covalynce_domain::WorkspaceId,
-                privacy: &str,
+                privacy: covalynce_domain::Privacy,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
                 let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
                 sqlx::query("UPDATE workspaces SET ai_privacy = $1 WHERE id = $2")
-                    .bind(privacy)
+                    .bind(privacy.as_str())
                     .bind(ws.to_string())
                     .execute(&mut *tx)
                     .await?;

@@ -129,7 +129,11 @@ pub trait Store:
     /// Counts an approval toward (or, when the card was edited, resets) the trust streak.
     async fn record_approval(&self, id: WorkspaceId, edited: bool) -> Result<()>;
     /// How drafts sound (`sassy`, `plain`, `technical`); validated by the caller.
-    async fn set_workspace_voice(&self, id: WorkspaceId, voice: &str) -> Result<()>;
+    async fn set_workspace_voice(
+        &self,
+        id: WorkspaceId,
+        voice: covalynce_domain::Voice,
+    ) -> Result<()>;
 
     async fn insert_token(&self, token: &NewToken) -> Result<TokenId>;
     /// The workspace of a live (not revoked) token, by the token's hash.

@@ -12,10 +12,10 @@ use serde::Serialize;
 pub struct Workspace {
     pub id: WorkspaceId,
     pub slug: WorkspaceSlug,
-    pub plan: String,
+    pub plan: covalynce_domain::Plan,
     pub card_limit: i64,
     pub cards_used: i64,
-    pub voice: String,
+    pub voice: covalynce_domain::Voice,
     pub created_at: UnixMillis,
     /// Set while the emergency stop is on: nothing is published.
     pub halted_at: Option<UnixMillis>,
@@ -27,7 +27,7 @@ pub struct Workspace {
     /// Consecutive approvals of cards nobody edited.
     pub trust_streak: i64,
     /// What may leave the machine for AI drafting: offline, messages or diffs.
-    pub ai_privacy: String,
+    pub ai_privacy: covalynce_domain::Privacy,
     /// Members (with open invitations) the plan allows.
     pub seat_limit: i64,
     /// When the current usage period ends (`cards_used` then starts again at 0); `None`
@@ -45,10 +45,6 @@ impl Workspace {
             Some(end) if end <= now => 0,
             _ => self.cards_used,
         }
-    }
-
-    pub fn plan(&self) -> covalynce_domain::Plan {
-        covalynce_domain::Plan::parse(&self.plan).unwrap_or(covalynce_domain::Plan::Solo)
     }
 }
 

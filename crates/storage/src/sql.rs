@@ -36,17 +36,22 @@ impl TryFrom<WorkspaceRow> for Workspace {
         Ok(Workspace {
             id: parse_id(&r.id, WorkspaceId::parse)?,
             slug: WorkspaceSlug::parse(&r.slug).map_err(|e| StoreError::Corrupt(e.0))?,
-            plan: r.plan,
+            // A value no version wrote is corruption to report, not a default to fall back on.
+            plan: covalynce_domain::Plan::parse(&r.plan)
+                .ok_or_else(|| StoreError::Corrupt(format!("workspace plan {:?}", r.plan)))?,
             card_limit: r.card_limit,
             cards_used: r.cards_used,
-            voice: r.voice,
+            voice: covalynce_domain::Voice::parse(&r.voice)
+                .ok_or_else(|| StoreError::Corrupt(format!("workspace voice {:?}", r.voice)))?,
             created_at: r.created_at,
             halted_at: r.halted_at,
             trust_after: r.trust_after,
             trust_channels: serde_json::from_str(&r.trust_channels)
                 .map_err(|e| StoreError::Corrupt(format!("trust channels: {e}")))?,
             trust_streak: r.trust_streak,
-            ai_privacy: r.ai_privacy,
+            ai_privacy: covalynce_domain::Privacy::parse(&r.ai_privacy).ok_or_else(|| {
+                StoreError::Corrupt(format!("workspace AI privacy {:?}", r.ai_privacy))
+            })?,
             seat_limit: r.seat_limit,
             period_end: r.period_end,
             billing: r
@@ -625,12 +630,12 @@ macro_rules! impl_store {
             async fn set_workspace_voice(
                 &self,
                 id: covalynce_domain::WorkspaceId,
-                voice: &str,
+                voice: covalynce_domain::Voice,
             ) -> $crate::Result<()> {
                 let mut conn = self.durable_conn().await?;
                 let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
                 sqlx::query("UPDATE workspaces SET voice = $1 WHERE id = $2")
-                    .bind(voice)
+                    .bind(voice.as_str())
                     .bind(id.to_string())
                     .execute(&mut *tx)
                     .await?;

@@ -144,10 +144,10 @@ async fn workspaces_are_created_once_with_the_founding_plan_defaults(store: Arc<
     let a = workspace(store.as_ref(), "acme").await;
     let again = workspace(store.as_ref(), "acme").await;
     assert_eq!(a, again, "ensure_workspace returns the existing workspace");
-    assert_eq!(a.plan, "SOLO");
+    assert_eq!(a.plan, covalynce_domain::Plan::Solo);
     assert_eq!(a.card_limit, 5);
     assert_eq!(a.cards_used, 0);
-    assert_eq!(a.voice, "sassy");
+    assert_eq!(a.voice, covalynce_domain::Voice::Sassy);
     assert_eq!(store.workspace(a.id).await.unwrap(), Some(a));
 }
 
@@ -1474,6 +1474,58 @@ async fn deleting_a_user_or_workspace_removes_their_data(store: Arc<dyn Store>) 
 
 /// A fresh PostgreSQL database as the harness prepares it (migrated by its owner), the
 /// store on the runtime role, its URL and the scope key the store proves its scopes with.
+/// A workspace setting no version of Covalynce writes (a hand edit, a bad restore) is
+/// reported when the workspace is read, naming the value, on both backends; it never
+/// falls back to a default (a plan read as SOLO would cut a paying workspace's limits, a
+/// voice read as sassy would change every post without a word).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_setting_no_version_wrote_is_an_error_not_a_default() {
+    use sqlx::Connection;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        for (column, value) in [("voice", "loud"), ("plan", "ENTERPRISE")] {
+            // SQLite: the file the store opened.
+            let (_, dir) = testing::fresh_database(Backend::Sqlite).await;
+            let path = dir.join("covalynce.db");
+            let store = SqliteStore::open(&path).await.unwrap();
+            store.migrate().await.unwrap();
+            let ws = workspace(&store, "acme").await;
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE workspaces SET {column} = '{value}'"
+            )))
+            .execute(&mut c)
+            .await
+            .unwrap();
+            let err = store.workspace(ws.id).await.unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Corrupt(m) if m.contains(value)),
+                "sqlite {column}: {err:?}"
+            );
+            // PostgreSQL: the same, written by the administrator.
+            let (store, url, _) = runtime_store().await;
+            let ws = workspace(&store, "acme").await;
+            let mut c = sqlx::PgConnection::connect(&testing::admin_url_for(&url))
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE workspaces SET {column} = '{value}'"
+            )))
+            .execute(&mut c)
+            .await
+            .unwrap();
+            let err = store.workspace(ws.id).await.unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Corrupt(m) if m.contains(value)),
+                "postgres {column}: {err:?}"
+            );
+        }
+    })
+    .await
+    .expect("bounded");
+}
+
 async fn runtime_store() -> (PgStore, String, ScopeKey) {
     let (url, dir) = testing::fresh_database(Backend::Postgres).await;
     let url = url.unwrap();
@@ -2057,7 +2109,11 @@ async fn a_dismissal_can_be_taken_back(store: Arc<dyn Store>) {
 async fn ai_chains_and_the_ledger_belong_to_their_workspace(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
     let other = workspace(store.as_ref(), "globex").await;
-    assert_eq!(ws.ai_privacy, "offline", "nothing leaves by default");
+    assert_eq!(
+        ws.ai_privacy,
+        covalynce_domain::Privacy::Offline,
+        "nothing leaves by default"
+    );
     let p = |kind: &str, model: &str| NewAiProvider {
         kind: kind.into(),
         model: model.into(),
@@ -2085,14 +2141,13 @@ async fn ai_chains_and_the_ledger_belong_to_their_workspace(store: Arc<dyn Store
         2,
         "AI keys are re-sealed by key rotation"
     );
-    store.set_ai_privacy(ws.id, "messages").await.unwrap();
+    store
+        .set_ai_privacy(ws.id, covalynce_domain::Privacy::Messages)
+        .await
+        .unwrap();
     assert_eq!(
         store.workspace(ws.id).await.unwrap().unwrap().ai_privacy,
-        "messages"
-    );
-    assert!(
-        store.set_ai_privacy(ws.id, "everything").await.is_err(),
-        "the schema refuses"
+        covalynce_domain::Privacy::Messages
     );
 
     let call = |outcome: &str, cost: i64| NewAiCall {

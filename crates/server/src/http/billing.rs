@@ -152,8 +152,8 @@ async fn apply(state: &AppState, provider: &str, event: Event) -> Result<Billing
     let outcome = store.apply_billing(workspace.id, update).await?;
     let (outcome, plan) = match outcome {
         BillingApplied::Applied(ws) => {
-            tracing::info!(provider, event = %event.id, kind = %event.kind, workspace = %ws.id, plan = %ws.plan, "billing event applied");
-            ("applied", Some(ws.plan))
+            tracing::info!(provider, event = %event.id, kind = %event.kind, workspace = %ws.id, plan = ws.plan.as_stored(), "billing event applied");
+            ("applied", Some(ws.plan.as_stored().to_owned()))
         }
         BillingApplied::Stale => ("stale", None),
         BillingApplied::NoWorkspace => {

@@ -67,14 +67,16 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
         // atomically anyway; this only saves the work when it is plainly used up.)
         let reason = format!(
             "not drafted: the {} plan allows {} cards and {} are used; raise the limit or upgrade, then redraft",
-            workspace.plan, workspace.card_limit, workspace.cards_used
+            workspace.plan.as_stored(),
+            workspace.card_limit,
+            workspace.cards_used
         );
         store
             .set_event_status(event.id, "over_limit", Some(&reason))
             .await?;
         return Ok(());
     }
-    let voice = Voice::parse(&workspace.voice).unwrap_or_default();
+    let voice = workspace.voice;
     // A release supersedes the pushes it contains: what their cards already announced is
     // not announced again, and their cards still waiting for review fold into this one.
     let superseded = if matches!(event.kind, EventKind::Tag | EventKind::Release) {
@@ -242,7 +244,7 @@ async fn with_ai(
     card: covalynce_cards::CardDraft,
 ) -> Result<(NewCard, Vec<(String, covalynce_ai::Attempt)>), JobError> {
     let mut new = new_card(workspace.id, event.id, event.dedup_key.clone(), card);
-    let privacy = covalynce_ai::Privacy::parse(&workspace.ai_privacy).unwrap_or_default();
+    let privacy = workspace.ai_privacy;
     if privacy == covalynce_ai::Privacy::Offline {
         return Ok((new, Vec::new()));
     }
@@ -251,7 +253,7 @@ async fn with_ai(
         &ctx.secrets,
         &ctx.http,
         workspace.id,
-        workspace.plan(),
+        workspace.plan,
         &ctx.ai,
     )
     .await?;
@@ -274,7 +276,7 @@ async fn with_ai(
     let rewrite = crate::ai::rewrite(
         &providers,
         privacy,
-        &workspace.voice,
+        workspace.voice,
         &facts,
         &new.variants,
         crate::ai::Ask::default(),

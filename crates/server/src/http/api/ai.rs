@@ -75,7 +75,7 @@ async fn view(
         })
         .collect();
     Ok(AiSettingsView {
-        privacy: ws.ai_privacy.clone(),
+        privacy: ws.ai_privacy.as_str().to_owned(),
         providers,
         operator_default: state
             .ai()
@@ -150,7 +150,7 @@ pub async fn update(
         state.store().set_ai_chain(ws.id, &chain).await?;
     }
     if let Some(p) = privacy {
-        state.store().set_ai_privacy(ws.id, p.as_str()).await?;
+        state.store().set_ai_privacy(ws.id, p).await?;
     }
     let ws = state
         .store()
@@ -277,7 +277,7 @@ impl RefineJob {
                 card.status.as_str()
             )));
         }
-        let privacy = Privacy::parse(&ws.ai_privacy).unwrap_or_default();
+        let privacy = ws.ai_privacy;
         if privacy == Privacy::Offline {
             return Err(ApiError::Conflict(
                 "AI drafting is off for this workspace (privacy: offline); allow messages in the AI settings first".into(),
@@ -288,15 +288,15 @@ impl RefineJob {
             state.secrets(),
             state.http(),
             ws.id,
-            ws.plan(),
+            ws.plan,
             state.ai(),
         )
         .await?;
         if providers.is_empty() {
-            let why = if state.ai().default.is_some() && !ws.plan().limits().operator_ai {
+            let why = if state.ai().default.is_some() && !ws.plan.limits().operator_ai {
                 format!(
                     "no AI provider is configured for this workspace, and the {} plan drafts with your own keys only: add a provider in the AI settings or upgrade",
-                    ws.plan
+                    ws.plan.as_stored()
                 )
             } else {
                 "no AI provider is configured for this workspace".to_owned()
@@ -343,7 +343,7 @@ impl RefineJob {
         crate::ai::rewrite(
             &self.providers,
             self.privacy,
-            &ws.voice,
+            ws.voice,
             &self.facts,
             &self.card.variants,
             crate::ai::Ask {

@@ -502,7 +502,7 @@ pub async fn regenerate(
         None => None,
     }
     .ok_or_else(|| ApiError::Conflict(format!("card {id} has no event left to draft from")))?;
-    let voice = covalynce_drafting::Voice::parse(&ws.voice).unwrap_or_default();
+    let voice = ws.voice;
     let input = covalynce_cards::EventInput {
         kind: event.kind,
         repo: &event.repo,

@@ -74,8 +74,8 @@ pub fn view(ws: covalynce_storage::Workspace) -> WorkspaceView {
                 status: b["status"].as_str().unwrap_or_default().to_owned(),
                 updated_at: super::time(b["updated_at"].as_i64().unwrap_or_default()),
             }),
-            plan: ws.plan,
-            voice: ws.voice,
+            plan: ws.plan.as_stored().to_owned(),
+            voice: ws.voice.as_str().to_owned(),
             created_at: super::time(ws.created_at),
             emergency_stop: ws.halted_at.is_some(),
             trust: TrustView {
@@ -105,7 +105,7 @@ pub async fn update(
     ApiJson(req): ApiJson<UpdateWorkspace>,
 ) -> Result<Json<Data<WorkspaceView>>, ApiError> {
     if let Some(voice) = &req.voice {
-        covalynce_drafting::Voice::parse(voice).ok_or_else(|| {
+        let voice = covalynce_drafting::Voice::parse(voice).ok_or_else(|| {
             ApiError::Validation(format!(
                 "voice must be sassy, plain or technical; got {voice:?}"
             ))
