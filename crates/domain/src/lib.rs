@@ -8,6 +8,7 @@ mod account;
 mod commit;
 mod event;
 mod ids;
+mod job;
 mod plan;
 mod settings;
 mod slug;
@@ -25,6 +26,7 @@ pub use ids::{
     AuditId, CardId, ChannelId, DeliveryId, EventId, InvitationId, JobId, PublicationId, SourceId,
     TokenId, UserId, WorkspaceId,
 };
+pub use job::Job;
 pub use plan::{Limits, Plan, next_month_start};
 pub use settings::{Privacy, Voice};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};

@@ -3,8 +3,8 @@
 
 use covalynce_domain::{
     CardCategory, CardId, CardStatus, ChannelId, ChannelStatus, DeliveryId, EventId, EventKind,
-    JobId, JobKind, NewEvent, PublicationId, PublicationStatus, Risk, SourceId, SourceKind,
-    TokenId, UnixMillis, WorkspaceId, WorkspaceSlug,
+    JobId, NewEvent, PublicationId, PublicationStatus, Risk, SourceId, SourceKind, TokenId,
+    UnixMillis, WorkspaceId, WorkspaceSlug,
 };
 use serde::Serialize;
 
@@ -262,8 +262,7 @@ impl JobStatus {
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub workspace_id: Option<WorkspaceId>,
-    pub kind: JobKind,
-    pub payload: serde_json::Value,
+    pub job: covalynce_domain::Job,
     pub run_at: UnixMillis,
     pub max_attempts: i64,
 }
@@ -279,6 +278,13 @@ pub struct ClaimedJob {
     /// Including this run.
     pub attempts: i64,
     pub max_attempts: i64,
+}
+
+impl ClaimedJob {
+    /// What the job is, or why it cannot be run (an unknown kind, a payload without its id).
+    pub fn job(&self) -> std::result::Result<covalynce_domain::Job, String> {
+        covalynce_domain::Job::decode(&self.kind, &self.payload)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -389,6 +389,12 @@ pub(crate) fn parse_id<T>(s: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
     parse(s).ok_or_else(|| StoreError::Corrupt(format!("id {s:?}")))
 }
 
+/// The stored payload of the job that publishes `publication` (an id read from a row).
+pub(crate) fn publish_job(publication: &str) -> Result<String> {
+    let publication = parse_id(publication, covalynce_domain::PublicationId::parse)?;
+    Ok(covalynce_domain::Job::Publish { publication }.payload())
+}
+
 fn parse_json(s: &str) -> Result<serde_json::Value> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("stored JSON: {e}")))
 }
@@ -671,7 +677,7 @@ macro_rules! impl_store {
                         sqlx::query($crate::sql::ENQUEUE_PUBLISH)
                         .bind(covalynce_domain::JobId::new().to_string())
                         .bind(id.to_string())
-                        .bind(serde_json::json!({ "publication_id": p }).to_string())
+                        .bind($crate::sql::publish_job(&p)?)
                         .bind(publish_at.unwrap_or(now).max(now))
                         .execute(&mut *tx)
                         .await?;
@@ -982,7 +988,7 @@ macro_rules! impl_store {
                         row.push_bind(covalynce_domain::JobId::new().to_string())
                             .push_bind(d.workspace_id.to_string())
                             .push_bind(kind.as_str())
-                            .push_bind(serde_json::json!({ "event_id": p.id.to_string() }).to_string())
+                            .push_bind(covalynce_domain::Job::DraftEvent { event: p.id }.payload())
                             .push_bind(d.received_at)
                             .push_bind(d.received_at)
                             .push_bind(d.received_at);
@@ -1433,13 +1439,31 @@ macro_rules! impl_store {
                             .bind(id.to_string())
                             .fetch_all(&mut *tx)
                             .await?;
-                    for p in publications {
-                        sqlx::query(
-                            "DELETE FROM jobs WHERE kind = 'publish' AND status = 'queued' AND payload = $1",
-                        )
-                        .bind(serde_json::json!({ "publication_id": p }).to_string())
-                        .execute(&mut *tx)
-                        .await?;
+                    // The workspace's queued publish jobs, read as jobs: those of this
+                    // card's publications go (never matched by payload text, which an
+                    // older version may have written differently).
+                    let queued: Vec<(String, String)> = sqlx::query_as(
+                        "SELECT id, payload FROM jobs
+                         WHERE workspace_id = $1 AND kind = 'publish' AND status = 'queued'",
+                    )
+                    .bind(ws.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for (job_id, payload) in queued {
+                        let job = serde_json::from_str(&payload)
+                            .ok()
+                            .and_then(|p| covalynce_domain::Job::decode("publish", &p).ok());
+                        let ours = matches!(
+                            job,
+                            Some(covalynce_domain::Job::Publish { publication })
+                                if publications.contains(&publication.to_string())
+                        );
+                        if ours {
+                            sqlx::query("DELETE FROM jobs WHERE id = $1")
+                                .bind(job_id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                     }
                     sqlx::query("DELETE FROM publications WHERE card_id = $1")
                         .bind(id.to_string())
@@ -1621,7 +1645,7 @@ macro_rules! impl_store {
                     )
                     .bind(covalynce_domain::JobId::new().to_string())
                     .bind(ws.to_string())
-                    .bind(serde_json::json!({ "publication_id": publication.to_string() }).to_string())
+                    .bind(covalynce_domain::Job::Publish { publication }.payload())
                     .bind(publish_at)
                     .bind(now)
                     .execute(&mut *tx)
@@ -1972,7 +1996,7 @@ macro_rules! impl_store {
                             sqlx::query($crate::sql::ENQUEUE_PUBLISH)
                                 .bind(covalynce_domain::JobId::new().to_string())
                                 .bind(ws.to_string())
-                                .bind(serde_json::json!({ "publication_id": p }).to_string())
+                                .bind($crate::sql::publish_job(&p)?)
                                 .bind(now)
                                 .execute(&mut *tx)
                                 .await?;
@@ -2059,8 +2083,8 @@ macro_rules! impl_store {
                 )
                 .bind(id.to_string())
                 .bind(job.workspace_id.map(|w| w.to_string()))
-                .bind(job.kind.as_str())
-                .bind(job.payload.to_string())
+                .bind(job.job.kind().as_str())
+                .bind(job.job.payload())
                 .bind(job.run_at)
                 .bind(job.max_attempts)
                 .bind(now)
@@ -2315,7 +2339,7 @@ macro_rules! impl_store {
                     sqlx::query($crate::sql::ENQUEUE_PUBLISH)
                         .bind(covalynce_domain::JobId::new().to_string())
                         .bind(ws.to_string())
-                        .bind(serde_json::json!({ "publication_id": id.to_string() }).to_string())
+                        .bind(covalynce_domain::Job::Publish { publication: id }.payload())
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;

@@ -2,8 +2,8 @@
 //! database of its own. A backend that passes these behaves the same to the pipeline.
 
 use covalynce_domain::{
-    CardCategory, CardStatus, EventKind, JobId, JobKind, NewEvent, Plan, Risk, SourceId,
-    SourceKind, TokenId, WorkspaceSlug, now_millis,
+    CardCategory, CardStatus, EventKind, JobId, NewEvent, Plan, Risk, SourceId, SourceKind,
+    TokenId, WorkspaceSlug, now_millis,
 };
 use covalynce_storage::*;
 use serde_json::json;
@@ -124,11 +124,13 @@ fn prep(items: Vec<Ingest>) -> Vec<PreparedIngest> {
     items.into_iter().map(|i| i.prepare().unwrap()).collect()
 }
 
-fn draft_job(ws: &Workspace, payload: serde_json::Value, max_attempts: i64) -> NewJob {
+/// A job about a new (made-up) event: the queue does not care what the event is.
+fn draft_job(ws: &Workspace, max_attempts: i64) -> NewJob {
     NewJob {
         workspace_id: Some(ws.id),
-        kind: JobKind::DraftEvent,
-        payload,
+        job: covalynce_domain::Job::DraftEvent {
+            event: covalynce_domain::EventId::new(),
+        },
         run_at: now_millis(),
         max_attempts,
     }
@@ -407,10 +409,7 @@ async fn new_events_enqueue_their_next_step_and_ci_runs_a_gate_check(store: Arc<
 
 async fn jobs_run_retry_and_fail_visibly(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
-    let id = store
-        .enqueue_job(&draft_job(&ws, json!({"n": 1}), 2))
-        .await
-        .unwrap();
+    let id = store.enqueue_job(&draft_job(&ws, 2)).await.unwrap();
     let claimed = store.claim_jobs("w1", 10, 60_000).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!((claimed[0].id, claimed[0].attempts), (id, 1));
@@ -439,10 +438,7 @@ async fn jobs_run_retry_and_fail_visibly(store: Arc<dyn Store>) {
         "not due yet"
     );
     // Another job fails for good.
-    let id2 = store
-        .enqueue_job(&draft_job(&ws, json!({"n": 2}), 1))
-        .await
-        .unwrap();
+    let id2 = store.enqueue_job(&draft_job(&ws, 1)).await.unwrap();
     let claimed = store.claim_jobs("w1", 10, 60_000).await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id2]);
     assert!(
@@ -459,10 +455,7 @@ async fn jobs_run_retry_and_fail_visibly(store: Arc<dyn Store>) {
     assert_eq!(failed[0].last_error.as_deref(), Some("bad payload"));
     assert!(failed[0].finished_at.is_some());
     // And one that succeeds.
-    let id3 = store
-        .enqueue_job(&draft_job(&ws, json!({"n": 3}), 3))
-        .await
-        .unwrap();
+    let id3 = store.enqueue_job(&draft_job(&ws, 3)).await.unwrap();
     assert_eq!(store.claim_jobs("w1", 10, 60_000).await.unwrap()[0].id, id3);
     assert!(store.complete_job(id3, "w1").await.unwrap());
     let done = store.job(id3).await.unwrap().unwrap();
@@ -483,10 +476,7 @@ async fn jobs_run_retry_and_fail_visibly(store: Arc<dyn Store>) {
 
 async fn a_crashed_workers_lease_expires_and_the_job_runs_again(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
-    let id = store
-        .enqueue_job(&draft_job(&ws, json!({}), 5))
-        .await
-        .unwrap();
+    let id = store.enqueue_job(&draft_job(&ws, 5)).await.unwrap();
     let first = store.claim_jobs("crashed", 1, 50).await.unwrap();
     assert_eq!(first[0].id, id);
     assert!(
@@ -511,13 +501,8 @@ async fn a_crashed_workers_lease_expires_and_the_job_runs_again(store: Arc<dyn S
 async fn concurrent_workers_never_claim_the_same_job(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
     let mut ids = HashSet::new();
-    for n in 0..60 {
-        ids.insert(
-            store
-                .enqueue_job(&draft_job(&ws, json!({"n": n}), 3))
-                .await
-                .unwrap(),
-        );
+    for _ in 0..60 {
+        ids.insert(store.enqueue_job(&draft_job(&ws, 3)).await.unwrap());
     }
     let mut tasks = Vec::new();
     for w in 0..4 {
@@ -547,10 +532,7 @@ async fn concurrent_workers_never_claim_the_same_job(store: Arc<dyn Store>) {
 
 async fn released_jobs_run_again_without_losing_an_attempt(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
-    let id = store
-        .enqueue_job(&draft_job(&ws, json!({}), 1))
-        .await
-        .unwrap();
+    let id = store.enqueue_job(&draft_job(&ws, 1)).await.unwrap();
     store.claim_jobs("w1", 1, 60_000).await.unwrap();
     assert!(store.release_job(id, "w1").await.unwrap());
     let again = store.claim_jobs("w2", 1, 60_000).await.unwrap();

@@ -128,8 +128,7 @@ pub async fn schedule_absence(
     ctx.store
         .enqueue_job(&covalynce_storage::NewJob {
             workspace_id: Some(ws),
-            kind: covalynce_domain::JobKind::CiGate,
-            payload: json!({"absent_check": card.to_string()}),
+            job: covalynce_domain::Job::CiAbsent { card },
             run_at: at,
             max_attempts: 5,
         })
@@ -139,10 +138,14 @@ pub async fn schedule_absence(
 
 /// The deadline of a card held for a repository without CI: if it is still waiting and no
 /// CI has answered for its repository, CI is absent; the card goes to the stack and says so.
-async fn on_absence_deadline(ctx: &Context, ws: WorkspaceId, card: &str) -> Result<(), JobError> {
-    let Some(id) = CardId::parse(card) else {
-        return Err(JobError::Permanent(format!("{card:?} is not a card id")));
-    };
+pub async fn on_absence_deadline(
+    ctx: &Context,
+    job: &ClaimedJob,
+    id: CardId,
+) -> Result<(), JobError> {
+    let ws = job
+        .workspace_id
+        .ok_or_else(|| JobError::Permanent("the job names no workspace".into()))?;
     let Some(held) = ctx.store.card(ws, id).await? else {
         return Ok(());
     };
@@ -283,19 +286,7 @@ async fn settle(
 }
 
 /// A CI run finished: every card held for its commit is judged again.
-pub async fn on_ci_run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
-    if let Some(card) = job.payload.get("absent_check").and_then(Value::as_str) {
-        let ws = job
-            .workspace_id
-            .ok_or_else(|| JobError::Permanent("the job names no workspace".into()))?;
-        return on_absence_deadline(ctx, ws, card).await;
-    }
-    let event_id = job
-        .payload
-        .get("event_id")
-        .and_then(|v| v.as_str())
-        .and_then(EventId::parse)
-        .ok_or_else(|| JobError::Permanent("payload has no valid event_id".into()))?;
+pub async fn on_ci_run(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Result<(), JobError> {
     let ws = job
         .workspace_id
         .ok_or_else(|| JobError::Permanent("the job names no workspace".into()))?;

@@ -2,41 +2,31 @@
 
 use super::{Context, JobError};
 use covalynce_cards::{Decision, EventInput};
-use covalynce_domain::{EventId, EventKind, JobKind};
+use covalynce_domain::{EventId, EventKind, Job};
 use covalynce_drafting::Voice;
 use covalynce_storage::{CardCreation, ClaimedJob, NewCard, Store};
 
-pub async fn run(ctx: &Context, kind: JobKind, job: &ClaimedJob) -> Result<(), JobError> {
-    match kind {
-        JobKind::DraftEvent => draft_event(ctx, job).await,
-        JobKind::Publish => super::publish::run(ctx, job).await,
-        JobKind::CiGate => super::gate::on_ci_run(ctx, job).await,
+pub async fn run(ctx: &Context, what: Job, job: &ClaimedJob) -> Result<(), JobError> {
+    match what {
+        Job::DraftEvent { event } => draft_event(ctx, job, event).await,
+        Job::Publish { publication } => super::publish::run(ctx, job, publication).await,
+        Job::CiRun { event } => super::gate::on_ci_run(ctx, job, event).await,
+        Job::CiAbsent { card } => super::gate::on_absence_deadline(ctx, job, card).await,
     }
 }
 
 /// A job that kept crashing its worker is given up: leave its subject in an honest state.
-pub async fn abandon(
-    ctx: &Context,
-    kind: JobKind,
-    job: &ClaimedJob,
-    why: &str,
-) -> Result<(), JobError> {
-    match kind {
-        JobKind::DraftEvent | JobKind::CiGate => Ok(()),
-        JobKind::Publish => super::publish::abandon(ctx, job, why).await,
+pub async fn abandon(ctx: &Context, what: Job, why: &str) -> Result<(), JobError> {
+    match what {
+        Job::DraftEvent { .. } | Job::CiRun { .. } | Job::CiAbsent { .. } => Ok(()),
+        Job::Publish { publication } => super::publish::abandon(ctx, publication, why).await,
     }
 }
 
 /// A new event becomes a PENDING card (or a recorded reason why not). Idempotent: the
 /// card is unique per event, and a finished event is left alone.
-async fn draft_event(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
+async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Result<(), JobError> {
     let store = ctx.store.as_ref();
-    let event_id = job
-        .payload
-        .get("event_id")
-        .and_then(|v| v.as_str())
-        .and_then(EventId::parse)
-        .ok_or_else(|| JobError::Permanent("payload has no valid event_id".into()))?;
     let workspace_id = job
         .workspace_id
         .ok_or_else(|| JobError::Permanent("the job names no workspace".into()))?;

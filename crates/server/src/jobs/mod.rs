@@ -10,6 +10,7 @@ pub mod publish;
 use crate::config::JobsConfig;
 use crate::crypto::SecretBox;
 use covalynce_domain::{JobKind, now_millis};
+
 use covalynce_storage::{ClaimedJob, JobFinish, JobOutcome, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -226,21 +227,26 @@ impl Worker {
                 "gave up after {} attempts (the worker holding it stopped each time)",
                 job.max_attempts
             );
-            if let Some(kind) = JobKind::parse(&job.kind)
-                && let Err(e) = handlers::abandon(&self.context, kind, job, &msg).await
+            if let Ok(what) = job.job()
+                && let Err(e) = handlers::abandon(&self.context, what, &msg).await
             {
                 tracing::warn!(error = %e, "could not record the abandoned job's outcome");
             }
             return Some(self.outcome(job, Err(JobError::Permanent(msg))));
         }
-        let Some(kind) = JobKind::parse(&job.kind) else {
+        if JobKind::parse(&job.kind).is_none() {
             let msg = format!(
                 "unknown job kind {:?} (written by a newer version?)",
                 job.kind
             );
             return Some(self.outcome(job, Err(JobError::Permanent(msg))));
         };
-        let run = handlers::run(&self.context, kind, job);
+        // Decoded once, here: a payload without its id fails for good, with the reason.
+        let what = match job.job() {
+            Ok(what) => what,
+            Err(e) => return Some(self.outcome(job, Err(JobError::Permanent(e)))),
+        };
+        let run = handlers::run(&self.context, what, job);
         // A job may take at most `max_run` (its lease is renewed meanwhile).
         let run = tokio::time::timeout(self.config.max_run, run);
         let mut shutdown = self.shutdown.clone();

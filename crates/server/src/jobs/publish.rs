@@ -20,9 +20,8 @@ use covalynce_domain::{CardStatus, ChannelStatus, PublicationId, PublicationStat
 use covalynce_publishing::{Failure, Post, Progress, Recovery, SentPost, Target};
 use covalynce_storage::{Begin, ChannelRecord, ClaimedJob};
 
-pub async fn run(ctx: &Context, job: &ClaimedJob) -> Result<(), JobError> {
+pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(), JobError> {
     let store = ctx.store.as_ref();
-    let id = publication_id(job)?;
     let publication = store
         .publication(id)
         .await?
@@ -364,8 +363,7 @@ fn reopen(ctx: &Context, channel: &ChannelRecord) -> Result<Target, Failure> {
 }
 
 /// The job kept crashing its worker: whatever it was doing is not known to have worked.
-pub async fn abandon(ctx: &Context, job: &ClaimedJob, why: &str) -> Result<(), JobError> {
-    let id = publication_id(job)?;
+pub async fn abandon(ctx: &Context, id: PublicationId, why: &str) -> Result<(), JobError> {
     let Some(publication) = ctx.store.publication(id).await? else {
         return Ok(());
     };
@@ -378,14 +376,6 @@ pub async fn abandon(ctx: &Context, job: &ClaimedJob, why: &str) -> Result<(), J
         .set_publication(id, status, None, Some(why))
         .await?;
     Ok(())
-}
-
-fn publication_id(job: &ClaimedJob) -> Result<PublicationId, JobError> {
-    job.payload
-        .get("publication_id")
-        .and_then(|v| v.as_str())
-        .and_then(PublicationId::parse)
-        .ok_or_else(|| JobError::Permanent("payload has no valid publication_id".into()))
 }
 
 fn daily_cap(channel: &ChannelRecord) -> Option<i64> {

@@ -370,8 +370,9 @@ async fn a_slack_post_that_times_out_is_unknown_until_a_person_retries_or_confir
     app.store
         .enqueue_job(&covalynce_storage::NewJob {
             workspace_id: Some(ws),
-            kind: covalynce_domain::JobKind::Publish,
-            payload: json!({"publication_id": pid}),
+            job: covalynce_domain::Job::Publish {
+                publication: covalynce_domain::PublicationId::parse(&pid).unwrap(),
+            },
             run_at: covalynce_domain::now_millis(),
             max_attempts: 3,
         })

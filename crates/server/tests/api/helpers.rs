@@ -201,6 +201,52 @@ pub fn all_outbox_lines(data_dir: &Path) -> Vec<String> {
 }
 
 impl TestApp {
+    /// Writes a job row as it is, around the store (which queues typed jobs only): a job
+    /// another version wrote, or a row edited by hand. Its id.
+    pub async fn insert_raw_job(
+        &self,
+        ws: covalynce_domain::WorkspaceId,
+        kind: &str,
+        payload: &str,
+        run_at: i64,
+    ) -> covalynce_domain::JobId {
+        use sqlx::Connection;
+        let id = covalynce_domain::JobId::new();
+        let now = covalynce_domain::now_millis();
+        let sql = "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, max_attempts, created_at, updated_at) \
+                   VALUES ($1, $2, $3, $4, $5, 5, $6, $6)";
+        macro_rules! insert {
+            ($conn:expr) => {
+                sqlx::query(sql)
+                    .bind(id.to_string())
+                    .bind(ws.to_string())
+                    .bind(kind)
+                    .bind(payload)
+                    .bind(run_at)
+                    .bind(now)
+                    .execute(&mut $conn)
+                    .await
+                    .expect("inserting a raw job")
+            };
+        }
+        match &self.database_url {
+            Some(url) => {
+                let admin = covalynce_storage::testing::admin_url_for(url);
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                insert!(conn);
+            }
+            None => {
+                let path = self.data_dir.join("covalynce.db");
+                let mut conn =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap();
+                insert!(conn);
+            }
+        }
+        id
+    }
+
     /// The operator allows the test's workspace local repositories at or below `path`
     /// (as `covalynce paths allow --workspace acme PATH` does).
     pub async fn allow_path(&self, path: &Path) {

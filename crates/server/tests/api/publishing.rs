@@ -1,7 +1,7 @@
 //! Approve → publish, exactly once: the outbox channel.
 
 use crate::helpers::{TestApp, on_both_backends, push_of_commit, spawn_app};
-use covalynce_domain::{JobKind, now_millis};
+use covalynce_domain::now_millis;
 use covalynce_storage::{Backend, NewJob};
 use serde_json::{Value, json};
 
@@ -112,8 +112,9 @@ async fn an_approved_card_is_written_to_the_outbox_exactly_once(backend: Backend
         .store
         .enqueue_job(&NewJob {
             workspace_id: Some(ws),
-            kind: JobKind::Publish,
-            payload: json!({"publication_id": pid}),
+            job: covalynce_domain::Job::Publish {
+                publication: covalynce_domain::PublicationId::parse(pid).unwrap(),
+            },
             run_at: now_millis(),
             max_attempts: 3,
         })
@@ -198,7 +199,24 @@ async fn approvals_are_refused_when_they_cannot_be_honoured(backend: Backend) {
     // Approving twice is a conflict.
     let r = approve(json!({"channels": [channel]})).await;
     assert_eq!(r.status(), 409);
-    // Withdrawn before it went out: pending again, its publication and job gone.
+    // A publish job for the same publication as an older version wrote it (other spacing,
+    // a field this version does not know): withdrawing must find it too, by what it is.
+    let ws = covalynce_domain::WorkspaceId::parse(
+        app.get_json("/api/v1/workspace").await["data"]["id"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let publication = one["data"]["publications"][0]["id"].as_str().unwrap();
+    app.insert_raw_job(
+        ws,
+        "publish",
+        &format!(r#"{{ "note": "queued by 0.9", "publication_id" : "{publication}" }}"#),
+        // Due when the approval is: year 2999.
+        32_503_680_000_000,
+    )
+    .await;
+    // Withdrawn before it went out: pending again, its publication and jobs gone.
     let unapprove = || {
         app.client
             .post(app.url(&format!("/api/v1/cards/{card}/unapprove")))
