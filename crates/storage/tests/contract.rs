@@ -2370,8 +2370,8 @@ async fn an_ended_period_starts_again_and_billing_applies_once_in_order(store: A
         panic!("{applied:?}")
     };
     assert_eq!(
-        (after.plan.as_str(), after.card_limit, after.seat_limit),
-        ("TEAM", 500, 20)
+        (after.plan, after.card_limit, after.seat_limit),
+        (Plan::Team, 500, 20)
     );
     assert_eq!(
         store
