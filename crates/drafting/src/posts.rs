@@ -203,12 +203,15 @@ fn prominence(item: &Item) -> i32 {
 fn social_title(item: &Item) -> String {
     let title = without_refs(&plain(&item.title));
     let title = title.trim().trim_end_matches('.').trim();
-    // "Data race warning for gin mode" under a fix is the bug, not the fix: say so.
-    let title = if item.category == Category::Fix && third_person(title).is_none() {
-        format!("Fix {}", lower_first(title))
-    } else {
-        title.to_owned()
-    };
+    // "Data race warning for gin mode" under a fix is the bug, not the fix: say so. Only a
+    // title that names a bug gets the word; "Track Cargo env vars…" or "Name the bash
+    // completion function…" say what the fix does, with a verb no list holds.
+    let title =
+        if item.category == Category::Fix && third_person(title).is_none() && names_a_bug(title) {
+            format!("Fix {}", lower_first(title))
+        } else {
+            title.to_owned()
+        };
     let mut out = upper_first(&title);
     if let Some(h) = item
         .highlights
@@ -221,6 +224,40 @@ fn social_title(item: &Item) -> String {
         }
     }
     out
+}
+
+/// Whether a fix's title describes the bug rather than the fix.
+fn names_a_bug(title: &str) -> bool {
+    let lower = title.to_lowercase();
+    [
+        "crash",
+        "panic",
+        "error",
+        "warning",
+        "race",
+        "leak",
+        "bug",
+        "broken",
+        "incorrect",
+        "wrong",
+        "fail",
+        "missing",
+        "regression",
+        "hang",
+        "deadlock",
+        "overflow",
+        "typo",
+        "mismatch",
+        "invalid",
+        "duplicate",
+        " not ",
+        "doesn't",
+        "can't",
+        "cannot",
+        "unable",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 /// Whether a title says something to a reader once links are set aside: "Fix issue
@@ -1046,6 +1083,16 @@ mod tests {
         assert!(!text.contains("Fix loosen"), "{text}");
         assert!(
             text.contains("Fix data race warning for gin mode"),
+            "{text}"
+        );
+        // Verbs no list holds ("Name", "Track") stay the title's own.
+        let c = changes(&[
+            "fix(complete): Name the bash completion function after fn_name",
+            "fix(derive): Track Cargo env vars for incremental rebuilds",
+        ]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
+        assert!(
+            !text.contains("Fix name") && !text.contains("fixes track"),
             "{text}"
         );
     }

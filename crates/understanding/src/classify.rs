@@ -625,7 +625,10 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     {
         return Some(Noise::Merge);
     }
-    if is_version_bump(&lower, kind, &commit.files) {
+    // "docs: Update changelog": the description is the bookkeeping, whatever the type.
+    if is_version_bump(&lower, kind, &commit.files)
+        || (kind.is_some() && is_release_bookkeeping(&title.to_ascii_lowercase()))
+    {
         return Some(Noise::VersionBump);
     }
     if !security && is_dependency_update(&lower, &commit.files) {
@@ -1203,6 +1206,7 @@ mod tests {
             // clap's: a bare release commit, and edits of the changelog by scope.
             "Release",
             "docs(changelog): Call out more breaking changes",
+            "docs: Update changelog",
         ] {
             let item = classify_commit(&commit(subject, many));
             assert_eq!(item.noise, Some(Noise::VersionBump), "{subject}");

@@ -462,7 +462,7 @@ fn item_login(login: &str, credited: &[String]) -> String {
 }
 
 /// How people make a login of their name "Ed Page": `edpage`, `epage`, `ed-page`, `ed.page`,
-/// `ed_page`, `pagee`, `pageed`. Single-word names are joined by `People` already.
+/// `ed_page`, `pagee`, `pageed`; a name of six letters or more alone (`sylvestre`). Single-word names are joined by `People` already.
 fn login_forms(name: &str) -> Vec<String> {
     let words: Vec<String> = name
         .split_whitespace()
@@ -489,6 +489,13 @@ fn login_forms(name: &str) -> Vec<String> {
         format!("{last}{first}"),
         format!("{last}{initial}"),
     ];
+    // A login that is one of the names alone ("@sylvestre" for Sylvestre Ledru), when the
+    // name is long enough to be told apart from other people's.
+    for name in [first, last] {
+        if name.len() >= 6 {
+            forms.push(name.clone());
+        }
+    }
     // Too short to tell people apart ("ep"): never a match.
     forms.retain(|f| f.len() >= 4);
     forms
@@ -826,6 +833,8 @@ mod tests {
         assert!(login_forms("Ed Page").contains(&"epage".to_owned()));
         assert!(!login_forms("Eve Pagels").contains(&"epage".to_owned()));
         assert!(login_forms("Ada").is_empty());
+        assert!(login_forms("Sylvestre Ledru").contains(&"sylvestre".to_owned()));
+        assert!(!login_forms("Ed Page").contains(&"page".to_owned()));
     }
 
     #[test]
