@@ -192,7 +192,18 @@ fn highlights(symbols: &[covalynce_domain::SymbolChange]) -> Vec<String> {
             },
         )
     });
-    picked.into_iter().take(3).map(|s| s.describe()).collect()
+    // The same name changed in two files ("new `hooks_pre_push` function" in a crate and in
+    // its wrapper) is said once.
+    let mut out: Vec<String> = Vec::new();
+    for d in picked.into_iter().map(|s| s.describe()) {
+        if out.len() == 3 {
+            break;
+        }
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    out
 }
 
 fn known_type(kind: &str) -> bool {
@@ -752,6 +763,10 @@ fn is_release_bookkeeping(lower: &str) -> bool {
         || (lower.contains("changelog")
             && lower.split_whitespace().count() <= 4
             && matches!(first, "update" | "updated" | "changelog" | "changelog:" | "edit" | "tweak"))
+        // "Missing changelog", "Cleanup changelog", "Fix changelog": the notes, in a word.
+        || (lower.contains("changelog")
+            && lower.split_whitespace().count() <= 3
+            && matches!(first, "missing" | "cleanup" | "clean" | "fix" | "fixup" | "polish" | "tidy"))
         || looks_like_package_version(lower)
 }
 
@@ -1207,6 +1222,9 @@ mod tests {
             "Release",
             "docs(changelog): Call out more breaking changes",
             "docs: Update changelog",
+            // gitui's.
+            "Missing changelog",
+            "cleanup changelog",
         ] {
             let item = classify_commit(&commit(subject, many));
             assert_eq!(item.noise, Some(Noise::VersionBump), "{subject}");
@@ -1311,6 +1329,24 @@ mod tests {
         assert_eq!(i.category, Category::Feature);
         assert_eq!(i.authors, vec!["@alice"]);
         assert_eq!(i.noise, None);
+    }
+
+    #[test]
+    fn a_name_changed_in_two_files_is_said_once() {
+        use covalynce_domain::{Change, SymbolChange, SymbolKind};
+        let mut c = commit(
+            "Support pre-push hooks (#2737)",
+            &["asyncgit/src/hooks.rs", "git2-hooks/src/lib.rs"],
+        );
+        // One per file the analysis read.
+        let hook = || SymbolChange {
+            kind: SymbolKind::Function,
+            name: "hooks_pre_push".into(),
+            change: Change::Added,
+        };
+        c.symbols = vec![hook(), hook()];
+        let item = classify_commit(&c);
+        assert_eq!(item.highlights, ["new `hooks_pre_push` function"]);
     }
 
     #[test]
