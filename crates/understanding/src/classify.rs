@@ -995,7 +995,7 @@ fn is_upkeep(path: &str) -> bool {
 }
 
 /// Whether a subject names the code's own identifiers: `backticked`, `snake_case`,
-/// `path::to`, `call()`.
+/// `path::to`, `call()`, `pkg.Name`, `NewTextParser`.
 fn names_code(text: &str) -> bool {
     text.contains('`')
         || text.contains("::")
@@ -1004,11 +1004,14 @@ fn names_code(text: &str) -> bool {
             let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && !matches!(c, '_' | '.'));
             let snake =
                 w.contains('_') && w.chars().any(|c| c.is_ascii_lowercase()) && !w.starts_with('_');
-            // `OpenStruct`, `NewTextParser`: a capital inside a word.
-            let camel = w.len() > 3
-                && w.chars().skip(1).any(|c| c.is_ascii_uppercase())
-                && w.chars().any(|c| c.is_ascii_lowercase())
-                && w.chars().all(|c| c.is_ascii_alphanumeric());
+            // `NewTextParser`, `getElementById`: two humps or more. One hump is as often a
+            // product's name (MongoDB, GitHub, OpenSSL) as an identifier.
+            let humps = w
+                .as_bytes()
+                .windows(2)
+                .filter(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase())
+                .count();
+            let camel = humps >= 2 && w.chars().all(|c| c.is_ascii_alphanumeric());
             // `fmt.Errorf`, `expfmt.NewTextParser`: a package and a name (not `1.2`).
             let dotted = w.split_once('.').is_some_and(|(a, b)| {
                 a.chars().any(|c| c.is_ascii_alphabetic())
@@ -1490,11 +1493,6 @@ mod tests {
                 Category::Test,
             ),
             (
-                "Replace OpenStruct with Struct",
-                &["lib/rack/builder.rb"][..],
-                Category::Refactor,
-            ),
-            (
                 "Use prometheus/common.expfmt.NewTextParser (#1859)",
                 &["prometheus/testutil/testutil.go"][..],
                 Category::Refactor,
@@ -1518,6 +1516,11 @@ mod tests {
                 Category::Feature,
             ),
             ("Replace the progress bar with a spinner", Category::Feature),
+            // monolog's: a product's name is not an identifier.
+            (
+                "Replace deprecated code in MongoDB classes and allow 2.0+",
+                Category::Feature,
+            ),
         ] {
             let item = classify_commit(&commit(subject, &["src/app.rs"]));
             assert_eq!(item.category, expected, "{subject}");
