@@ -1,6 +1,6 @@
 //! Release notes in markdown: breaking changes called out first, then categories with what
 //! users notice first, each item with its `#N` references and authors; noise counted, not
-//! listed.
+//! listed, except the upkeep a project's own notes list under its own heading.
 
 use crate::Context;
 use covalynce_understanding::{Category, Changeset, HouseStyle, Item};

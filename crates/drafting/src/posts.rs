@@ -228,36 +228,55 @@ fn social_title(item: &Item) -> String {
 
 /// Whether a fix's title describes the bug rather than the fix.
 fn names_a_bug(title: &str) -> bool {
+    // Whole words: "change" holds "hang", "trace" holds "race", "debug" holds "bug".
     let lower = title.to_lowercase();
-    [
-        "crash",
-        "panic",
-        "error",
-        "warning",
-        "race",
-        "leak",
-        "bug",
-        "broken",
-        "incorrect",
-        "wrong",
-        "fail",
-        "missing",
-        "regression",
-        "hang",
-        "deadlock",
-        "overflow",
-        "typo",
-        "mismatch",
-        "invalid",
-        "duplicate",
-        " not ",
-        "doesn't",
-        "can't",
-        "cannot",
-        "unable",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().any(|w| {
+        matches!(
+            *w,
+            "crash"
+                | "crashes"
+                | "crashed"
+                | "panic"
+                | "panics"
+                | "error"
+                | "errors"
+                | "warning"
+                | "warnings"
+                | "race"
+                | "leak"
+                | "leaks"
+                | "bug"
+                | "bugs"
+                | "broken"
+                | "incorrect"
+                | "incorrectly"
+                | "wrong"
+                | "fail"
+                | "fails"
+                | "failing"
+                | "failure"
+                | "missing"
+                | "regression"
+                | "hang"
+                | "hangs"
+                | "deadlock"
+                | "overflow"
+                | "typo"
+                | "mismatch"
+                | "invalid"
+                | "duplicate"
+                | "duplicated"
+                | "not"
+                | "doesn't"
+                | "can't"
+                | "cannot"
+                | "unable"
+        )
+    })
 }
 
 /// Whether a title says something to a reader once links are set aside: "Fix issue
@@ -1095,6 +1114,14 @@ mod tests {
             !text.contains("Fix name") && !text.contains("fixes track"),
             "{text}"
         );
+        assert!(
+            text.contains("Name the bash completion function after fn_name")
+                && text.contains("Track Cargo env vars for incremental rebuilds"),
+            "{text}"
+        );
+        // Words inside words do not name a bug: "change" is no "hang".
+        assert!(!names_a_bug("Change default port"));
+        assert!(names_a_bug("Data race warning for gin mode"));
     }
 
     proptest! {

@@ -67,7 +67,7 @@ pub trait AiStore {
     async fn ai_chain(&self, ws: WorkspaceId) -> Result<Vec<AiProviderRecord>>;
     /// Replaces the chain (empty: no AI).
     async fn set_ai_chain(&self, ws: WorkspaceId, chain: &[NewAiProvider]) -> Result<()>;
-    /// offline, messages or diffs (checked by the caller and by the schema).
+    /// What may leave the machine for AI drafting (the schema checks it too).
     async fn set_ai_privacy(
         &self,
         ws: WorkspaceId,

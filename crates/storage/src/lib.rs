@@ -128,7 +128,7 @@ pub trait Store:
     ) -> Result<()>;
     /// Counts an approval toward (or, when the card was edited, resets) the trust streak.
     async fn record_approval(&self, id: WorkspaceId, edited: bool) -> Result<()>;
-    /// How drafts sound (`sassy`, `plain`, `technical`); validated by the caller.
+    /// How drafts sound.
     async fn set_workspace_voice(
         &self,
         id: WorkspaceId,

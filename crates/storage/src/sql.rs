@@ -1449,17 +1449,25 @@ macro_rules! impl_store {
                     .bind(ws.to_string())
                     .fetch_all(&mut *tx)
                     .await?;
+                    let publications: std::collections::HashSet<covalynce_domain::PublicationId> =
+                        publications
+                            .iter()
+                            .filter_map(|p| covalynce_domain::PublicationId::parse(p))
+                            .collect();
+                    let kind = covalynce_domain::JobKind::Publish.as_str();
                     for (job_id, payload) in queued {
                         let job = serde_json::from_str(&payload)
                             .ok()
-                            .and_then(|p| covalynce_domain::Job::decode("publish", &p).ok());
+                            .and_then(|p| covalynce_domain::Job::decode(kind, &p).ok());
                         let ours = matches!(
                             job,
                             Some(covalynce_domain::Job::Publish { publication })
-                                if publications.contains(&publication.to_string())
+                                if publications.contains(&publication)
                         );
                         if ours {
-                            sqlx::query("DELETE FROM jobs WHERE id = $1")
+                            // Still queued: a job a worker claimed meanwhile is left to it
+                            // (the card's status check above keeps it from publishing).
+                            sqlx::query("DELETE FROM jobs WHERE id = $1 AND status = 'queued'")
                                 .bind(job_id)
                                 .execute(&mut *tx)
                                 .await?;

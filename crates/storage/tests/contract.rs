@@ -1454,8 +1454,6 @@ async fn deleting_a_user_or_workspace_removes_their_data(store: Arc<dyn Store>) 
     );
 }
 
-/// A fresh PostgreSQL database as the harness prepares it (migrated by its owner), the
-/// store on the runtime role, its URL and the scope key the store proves its scopes with.
 /// A workspace setting no version of Covalynce writes (a hand edit, a bad restore) is
 /// reported when the workspace is read, naming the value, on both backends; it never
 /// falls back to a default (a plan read as SOLO would cut a paying workspace's limits, a
@@ -1508,6 +1506,8 @@ async fn a_stored_setting_no_version_wrote_is_an_error_not_a_default() {
     .expect("bounded");
 }
 
+/// A fresh PostgreSQL database as the harness prepares it (migrated by its owner), the
+/// store on the runtime role, its URL and the scope key the store proves its scopes with.
 async fn runtime_store() -> (PgStore, String, ScopeKey) {
     let (url, dir) = testing::fresh_database(Backend::Postgres).await;
     let url = url.unwrap();

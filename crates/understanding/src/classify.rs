@@ -339,7 +339,7 @@ fn is_housekeeping(lower: &str) -> bool {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
         .collect();
-    if words.is_empty() || words.len() > 6 {
+    if words.is_empty() || words.len() > 5 {
         return false;
     }
     let verb = matches!(
@@ -379,12 +379,10 @@ fn is_housekeeping(lower: &str) -> bool {
                 | "baseline"
                 | "formatting"
                 | "pipeline"
-                | "deny"
                 | "msrv"
                 | "rustfmt"
                 | "eslint"
                 | "ruff"
-                | "typescript"
         )
     })
 }
@@ -430,17 +428,20 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     }
     // "Remove redundant `to_str()` conversion", "Remove some #[allow]s", "Fix all
     // mismatched_lifetime_syntaxes warnings": the code's upkeep, not a change users see.
-    let tidying = matches!(
-        first,
-        "remove" | "removes" | "removed" | "drop" | "delete" | "clean" | "cleanup" | "run"
-    ) && has(&[
-        "redundant",
-        "unused",
-        "dead code",
-        "#[allow",
-        "pyupgrade",
-        "f-strings",
-    ]);
+    let user_words = has(&["--", "flag", "option", "command", "setting"]);
+    let tidying = !user_words
+        && matches!(
+            first,
+            "remove" | "removes" | "removed" | "drop" | "delete" | "clean" | "cleanup" | "run"
+        )
+        && has(&[
+            "redundant",
+            "unused",
+            "dead code",
+            "#[allow",
+            "pyupgrade",
+            "f-strings",
+        ]);
     let silencing = matches!(
         first,
         "fix"
@@ -453,13 +454,32 @@ fn infer_category(text: &str, files: &[String]) -> Category {
             | "disable"
             | "deny"
             | "allow"
-    ) && has(&["clippy", "warnings", "linter", "lint ", "lints"]);
+    ) && (has(&["clippy", "linter", "lint ", "lints"])
+        // Compiler warnings, not warnings users are shown.
+        || (has(&["warnings"])
+            && (has(&["compiler", "rustc", "nightly", "deprecat", "build", "_"]))));
     if tidying || silencing {
         return Category::Refactor;
     }
     // "Gix upgrade", "Ratatui update", "Cargo updates": a dependency named, then the verb.
     let words: Vec<&str> = lower.split_whitespace().collect();
+    let verb_first = matches!(
+        first,
+        "add"
+            | "fix"
+            | "support"
+            | "enable"
+            | "allow"
+            | "improve"
+            | "implement"
+            | "show"
+            | "handle"
+            | "disable"
+            | "remove"
+            | "auto"
+    );
     if words.len() <= 3
+        && !verb_first
         && words.last().is_some_and(|w| {
             matches!(
                 w.trim_end_matches(|c: char| !c.is_ascii_alphabetic()),
@@ -651,7 +671,20 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     let t = title.to_ascii_lowercase();
     // "Fix typos", "Correct typos in comments and test error messages": however many
     // files, a short subject about typos is no news.
+    let first_word = t.split_whitespace().next().unwrap_or_default();
     if (t.contains("typo") || t.contains("spelling") || t.contains("misspell"))
+        && matches!(
+            first_word,
+            "fix"
+                | "fixes"
+                | "fixed"
+                | "correct"
+                | "corrects"
+                | "corrected"
+                | "typo"
+                | "typos"
+                | "spelling"
+        )
         && (commit.files.len() <= 3 || t.split_whitespace().count() <= 10)
     {
         return Some(Noise::TypoOnly);
@@ -723,7 +756,8 @@ fn component_prefix(subject: &str) -> Option<(&str, &str)> {
 /// docs, lockfiles and packaging): "Release 1.58.0 (#3686)", "Bump version to v0.24.0",
 /// "Update CHANGELOG.md for v0.24.0", "Update changelog and version for prerelease", and a
 /// package-and-version subject as monorepos write them ("Globset-0.4.20", "pkg@1.2.3").
-/// Each needs a version or release word beside the verb, so "Add --version flag" and
+/// Most need a version or release word beside the verb (a few short subjects about the
+/// changelog or a bare "Release" do not), so "Add --version flag" and
 /// "Release notes render tables" stay changes.
 fn is_release_bookkeeping(lower: &str) -> bool {
     let versioned = has_version_number(lower);
@@ -751,7 +785,7 @@ fn is_release_bookkeeping(lower: &str) -> bool {
             && lower.split_whitespace().count() <= 4
             && lower
                 .split(|c: char| !c.is_ascii_alphanumeric())
-                .any(|w| matches!(w, "rc" | "release" | "beta" | "alpha")))
+                .any(|w| matches!(w, "rc" | "release")))
         || ((lower.starts_with("bump ")
             || lower.starts_with("set ")
             || lower.starts_with("update "))
@@ -879,8 +913,19 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
         )
     };
     let only_manifests = !files.is_empty() && files.iter().all(|f| is_dependency_manifest(f));
-    // "Add `logger` to the gemfile": a dependency added or dropped, and nothing else.
-    if only_manifests
+    // "Add `logger` to the gemfile": a dependency added or dropped, and nothing else. Not in
+    // manifests that also declare features and exports (Cargo.toml, package.json, …).
+    let only_dependency_lists = !files.is_empty()
+        && files.iter().all(|f| {
+            let name = f.rsplit('/').next().unwrap_or(f).to_ascii_lowercase();
+            is_dependency_manifest(f)
+                && !matches!(
+                    name.as_str(),
+                    "cargo.toml" | "package.json" | "pyproject.toml" | "composer.json" | "mix.exs"
+                )
+                && !name.ends_with(".gemspec")
+        });
+    if only_dependency_lists
         && matches!(
             words.first(),
             Some(&("add" | "adds" | "remove" | "removes" | "drop"))
@@ -889,7 +934,12 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
     {
         return true;
     }
-    if !words.iter().any(|w| verb(w)) {
+    // The verb leads ("Update gix from…", "Bump env_logger") or, in a subject of a few
+    // words, ends it ("Gix upgrade", "Cargo updates"); "Fix crash when dependencies are
+    // updated" is a fix.
+    let leads = words.first().is_some_and(|w| verb(w));
+    let ends = words.len() <= 3 && words.last().is_some_and(|w| verb(w));
+    if !(leads || ends) {
         return false;
     }
     if words
@@ -901,14 +951,13 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
     let moves_versions = lower.contains(" requirement from ")
         || (lower.contains(" from ") && lower.contains(" to ") && has_version_number(lower));
     let names_dependencies = words.len() <= 7
-        && words.iter().any(|w| {
+        && (words.iter().any(|w| {
             matches!(
                 *w,
                 "dependencies" | "dependency" | "deps" | "lockfile" | "lockfiles"
             )
-        })
-        || lower.contains("cargo update")
-        || lower.contains("cargo upgrade");
+        }) || lower.contains("cargo update")
+            || lower.contains("cargo upgrade"));
     moves_versions || names_dependencies || only_manifests
 }
 
@@ -997,8 +1046,9 @@ fn is_upkeep(path: &str) -> bool {
 /// Whether a subject names the code's own identifiers: `backticked`, `snake_case`,
 /// `path::to`, `call()`, `pkg.Name`, `NewTextParser`.
 fn names_code(text: &str) -> bool {
-    text.contains('`')
-        || text.contains("::")
+    // A backticked word alone may be a crate's or tool's name ("Switch to `rustls`"): what
+    // is inside the backticks must look like code too.
+    text.contains("::")
         || text.contains("()")
         || text.split_whitespace().any(|w| {
             let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && !matches!(c, '_' | '.'));
@@ -1012,10 +1062,13 @@ fn names_code(text: &str) -> bool {
                 .filter(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase())
                 .count();
             let camel = humps >= 2 && w.chars().all(|c| c.is_ascii_alphanumeric());
-            // `fmt.Errorf`, `expfmt.NewTextParser`: a package and a name (not `1.2`).
-            let dotted = w.split_once('.').is_some_and(|(a, b)| {
+            // `fmt.Errorf`, `expfmt.NewTextParser`: a package and an exported name (not
+            // `1.2`, `config.toml` or `Node.js`).
+            let dotted = w.split_once('.').is_some_and(|(a, rest)| {
                 a.chars().any(|c| c.is_ascii_alphabetic())
-                    && b.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                    && rest
+                        .split('.')
+                        .any(|seg| seg.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
             });
             snake || camel || dotted
         })
@@ -1379,8 +1432,6 @@ mod tests {
         assert_eq!(i.refs, vec![7]);
     }
 
-    /// "Fix build", "Update baseline": the project's upkeep is maintenance, not a bug fix
-    /// or a feature users hear about; a real fix that mentions a build is still a fix.
     /// Subjects from gitui, mitmproxy and client_golang releases that were listed as
     /// features and fixes although their maintainers never list them.
     #[test]
@@ -1429,6 +1480,23 @@ mod tests {
                 "Update the progress bar while fetching",
                 &["src/fetch.rs"][..],
             ),
+            // A bump word that is not the verb of the subject.
+            (
+                "Fix crash when dependencies are updated",
+                &["src/deps.rs"][..],
+            ),
+            ("Fix lockfile not updated after add", &["src/lock.rs"][..]),
+            (
+                "Fix `cargo update --precise` with prereleases",
+                &["src/ops/update.rs"][..],
+            ),
+            (
+                "Fix crash on upgrade from 2.3 to 2.4",
+                &["src/migrate.rs"][..],
+            ),
+            // A manifest that declares features too.
+            ("Add `serde` feature", &["Cargo.toml"][..]),
+            ("Add `exports` field to package.json", &["package.json"][..]),
         ] {
             let item = classify_commit(&commit(subject, files));
             assert_ne!(item.noise, Some(Noise::DependencyBump), "{subject}");
@@ -1462,7 +1530,7 @@ mod tests {
             ("Remove some `#[allow]`s II", Category::Refactor),
             (
                 "Fix all mismatched_lifetime_syntaxes warnings",
-                Category::Chore,
+                Category::Refactor,
             ),
             ("Fix clippy issues on nightly (#2852)", Category::Chore),
             ("Enable usestdlibvars linter", Category::Refactor),
@@ -1503,7 +1571,8 @@ mod tests {
         }
         let gem = classify_commit(&commit("Add `logger` to the gemfile", &["Gemfile"]));
         assert_eq!(gem.noise, Some(Noise::DependencyBump));
-        // Users' words stay changes: a warning shown, an unused flag fixed, a new backend.
+        // Users' words stay changes: warnings shown to users, a crash fixed, a flag removed,
+        // a proxy used, a test filter supported, a product named.
         for (subject, expected) in [
             ("Show warnings for deprecated options", Category::Feature),
             (
@@ -1516,6 +1585,12 @@ mod tests {
                 Category::Feature,
             ),
             ("Replace the progress bar with a spinner", Category::Feature),
+            ("Fix crash when warnings are disabled", Category::Fix),
+            ("Fix TypeScript types for useQuery", Category::Fix),
+            ("Remove unused --flag option", Category::Feature),
+            ("Add auto update", Category::Feature),
+            ("Fix firmware update", Category::Fix),
+            ("Use config.toml instead of config.yaml", Category::Feature),
             // monolog's: a product's name is not an identifier.
             (
                 "Replace deprecated code in MongoDB classes and allow 2.0+",
@@ -1536,6 +1611,8 @@ mod tests {
         assert_eq!(prep.noise, Some(Noise::VersionBump));
     }
 
+    /// "Fix build", "Update baseline": the project's upkeep is maintenance, not a bug fix
+    /// or a feature users hear about; a real fix that mentions a build is still a fix.
     #[test]
     fn upkeep_is_maintenance_not_news() {
         for subject in [

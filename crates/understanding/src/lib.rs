@@ -178,15 +178,13 @@ pub fn understand(commits: &[Commit]) -> Changeset {
     // A pull request's merge commit lists no files of its own (its branch's commits carry
     // them); what the PR touched tells what kind of change it is ("Merge pull request #1964
     // … Remove Arthur from the list of maintainers" touched CODEOWNERS and MAINTAINERS.md).
-    let mut brought: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut brought: HashMap<&str, std::collections::BTreeSet<&str>> = HashMap::new();
     for c in commits {
         if let Some(merge) = c.part_of.as_deref() {
-            let files = brought.entry(merge).or_default();
-            for f in &c.files {
-                if !files.contains(f) {
-                    files.push(f.clone());
-                }
-            }
+            brought
+                .entry(merge)
+                .or_default()
+                .extend(c.files.iter().map(String::as_str));
         }
     }
     for commit in commits {
@@ -199,7 +197,9 @@ pub fn understand(commits: &[Commit]) -> Changeset {
             });
         }
         let files = match brought.get(commit.id.as_str()) {
-            Some(files) if commit.files.is_empty() => Some(files.clone()),
+            Some(files) if commit.files.is_empty() => {
+                Some(files.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>())
+            }
             _ => None,
         };
         let clean;
@@ -413,15 +413,19 @@ impl People {
 /// the login. A name two logins could be is left alone.
 fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
     let items: Vec<&mut Item> = items.collect();
-    let logins: std::collections::BTreeSet<String> = items
-        .iter()
-        .flat_map(|i| &i.authors)
-        .filter_map(|a| a.strip_prefix('@'))
-        .map(str::to_ascii_lowercase)
-        .collect();
+    // Lower-cased login → the login as first credited (its case kept: `@JohnDoe`).
+    let mut logins: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for a in items.iter().flat_map(|i| &i.authors) {
+        if let Some(l) = a.strip_prefix('@') {
+            logins
+                .entry(l.to_ascii_lowercase())
+                .or_insert_with(|| a.clone());
+        }
+    }
     if logins.is_empty() {
         return;
     }
+    // Each name → the one login it could be; a login two names could be is no one's.
     let mut login_of: HashMap<String, Option<String>> = HashMap::new();
     for item in &items {
         for name in item.authors.iter().filter(|a| !a.starts_with('@')) {
@@ -429,21 +433,29 @@ fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
                 continue;
             }
             let forms = login_forms(name);
-            let mut found = logins.iter().filter(|l| forms.contains(*l));
+            let mut found = logins.keys().filter(|l| forms.contains(*l));
             let only = match (found.next(), found.next()) {
-                (Some(l), None) => Some(format!("@{l}")),
+                (Some(l), None) => Some(l.clone()),
                 _ => None,
             };
             login_of.insert(name.clone(), only);
         }
     }
+    let mut claims: HashMap<&str, usize> = HashMap::new();
+    for login in login_of.values().flatten() {
+        *claims.entry(login.as_str()).or_default() += 1;
+    }
+    let credit_of: HashMap<&String, &String> = login_of
+        .iter()
+        .filter_map(|(name, login)| {
+            let login = login.as_ref()?;
+            (claims.get(login.as_str()) == Some(&1)).then(|| (name, &logins[login]))
+        })
+        .collect();
     for item in items {
         let mut out: Vec<String> = Vec::new();
         for a in item.authors.drain(..) {
-            let credit = match login_of.get(&a) {
-                Some(Some(login)) => item_login(login, &out),
-                _ => a,
-            };
+            let credit = credit_of.get(&a).map_or(a, |login| (*login).clone());
             if !out.contains(&credit) {
                 out.push(credit);
             }
@@ -452,17 +464,9 @@ fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
     }
 }
 
-/// The login as credited elsewhere on the item (its case), else as found.
-fn item_login(login: &str, credited: &[String]) -> String {
-    credited
-        .iter()
-        .find(|c| c.eq_ignore_ascii_case(login))
-        .cloned()
-        .unwrap_or_else(|| login.to_owned())
-}
-
 /// How people make a login of their name "Ed Page": `edpage`, `epage`, `ed-page`, `ed.page`,
-/// `ed_page`, `pagee`, `pageed`; a name of six letters or more alone (`sylvestre`). Single-word names are joined by `People` already.
+/// `ed_page`, `pagee`, `pageed`; a first or last name of six letters or more alone
+/// (`sylvestre` for Sylvestre Ledru; `page` is too short). Single-word names are joined by `People` already.
 fn login_forms(name: &str) -> Vec<String> {
     let words: Vec<String> = name
         .split_whitespace()
@@ -834,6 +838,25 @@ mod tests {
         assert!(!login_forms("Eve Pagels").contains(&"epage".to_owned()));
         assert!(login_forms("Ada").is_empty());
         assert!(login_forms("Sylvestre Ledru").contains(&"sylvestre".to_owned()));
+        // Two people who could both be @martin: neither is.
+        let mut a = commit(4, "fix: a (#1)", &["a.rs"]);
+        a.author_name = "Martin Fowler".into();
+        a.author_email = "fowler@example.com".into();
+        let mut b = commit(5, "fix: b (#2)", &["b.rs"]);
+        b.author_name = "Martin Kleppmann".into();
+        b.author_email = "kleppmann@example.com".into();
+        let mut m = commit(6, "Merge pull request #3 from martin/c\n\nfix: c", &[]);
+        m.author_name = "GitHub".into();
+        m.author_email = "noreply@github.com".into();
+        m.is_merge = true;
+        let cs = understand(&[a, b, m]);
+        let people = cs.contributors();
+        assert!(
+            people.contains(&"Martin Fowler".to_owned())
+                && people.contains(&"Martin Kleppmann".to_owned())
+                && people.contains(&"@martin".to_owned()),
+            "{people:?}"
+        );
         assert!(!login_forms("Ed Page").contains(&"page".to_owned()));
     }
 
