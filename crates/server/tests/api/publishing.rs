@@ -199,6 +199,31 @@ async fn approvals_are_refused_when_they_cannot_be_honoured(backend: Backend) {
     // Approving twice is a conflict.
     let r = approve(json!({"channels": [channel]})).await;
     assert_eq!(r.status(), 409);
+    // Another card, approved for the same late hour: withdrawing the first leaves it alone.
+    a_card(&app, 4, "feat: add CSV import").await;
+    app.eventually("the second card is drafted", || async {
+        app.get_json("/api/v1/cards").await["data"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 2
+    })
+    .await;
+    let other = app.get_json("/api/v1/cards").await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .find(|id| *id != card)
+        .unwrap();
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{other}/approve"),
+            &json!({"channels": [channel], "publish_at": "2999-01-01T00:00:00Z"}),
+        )
+        .await;
+    let status = r.status();
+    assert_eq!(status, 202, "{}", r.text().await.unwrap());
     // A publish job for the same publication as an older version wrote it (other spacing,
     // a field this version does not know): withdrawing must find it too, by what it is.
     let ws = covalynce_domain::WorkspaceId::parse(
@@ -229,14 +254,28 @@ async fn approvals_are_refused_when_they_cannot_be_honoured(backend: Backend) {
     assert_eq!(one["data"]["status"], "pending");
     assert!(one["data"]["publications"].as_array().unwrap().is_empty());
     let queued = app.get_json("/api/v1/jobs?status=queued").await;
-    assert!(
-        queued["data"]
-            .as_array()
+    let other_publication =
+        app.get_json(&format!("/api/v1/cards/{other}")).await["data"]["publications"][0]["id"]
+            .as_str()
             .unwrap()
-            .iter()
-            .all(|j| j["kind"] != "publish"),
+            .to_owned();
+    let publish_jobs: Vec<&Value> = queued["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "publish")
+        .collect();
+    assert_eq!(
+        publish_jobs.len(),
+        1,
+        "only the other card's job is left: {queued}"
+    );
+    assert_eq!(
+        publish_jobs[0]["payload"]["publication_id"], other_publication,
         "{queued}"
     );
+    let still = app.get_json(&format!("/api/v1/cards/{other}")).await;
+    assert_eq!(still["data"]["status"], "approved");
     assert_eq!(
         unapprove().await.unwrap().status(),
         409,
