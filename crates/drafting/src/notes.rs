@@ -39,23 +39,14 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
             .in_category(category)
             .filter(|i| listed(i, style))
             .collect();
-        if items.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "### {}\n", category.heading());
-        for item in items {
-            let title = short_links(&item.title, repo.as_deref());
-            let _ = writeln!(
-                out,
-                "- {}{}{}{}{}",
-                scope(item),
-                title,
-                refs_beside(item, style, &title),
-                by(item),
-                details(item)
-            );
-        }
-        out.push('\n');
+        section(
+            &mut out,
+            category.heading(),
+            &items,
+            repo.as_deref(),
+            style,
+            false,
+        );
     }
     // Upkeep the project's own notes list (gin's "Dependency updates"), after the changes.
     for kind in style.map(|s| s.lists_upkeep.as_slice()).unwrap_or_default() {
@@ -64,27 +55,14 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
             .iter()
             .filter(|i| i.noise == Some(*kind))
             .collect();
-        if items.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "### {}\n", kind.heading());
-        for item in items {
-            let title = short_links(&item.title, repo.as_deref());
-            // "deps:" under "Dependency updates" says it twice.
-            let scope = match item.scope.as_deref() {
-                Some(s) if s.contains("deps") || s == "ci" => String::new(),
-                _ => scope(item),
-            };
-            let _ = writeln!(
-                out,
-                "- {}{}{}{}",
-                scope,
-                title,
-                refs_beside(item, style, &title),
-                by(item)
-            );
-        }
-        out.push('\n');
+        section(
+            &mut out,
+            kind.heading(),
+            &items,
+            repo.as_deref(),
+            style,
+            true,
+        );
     }
     if !changes.items.iter().any(|i| listed(i, style)) {
         let _ = writeln!(out, "No user-facing changes.\n");
@@ -97,6 +75,38 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
         let _ = writeln!(out, "Thanks to {}.", join_and(&people));
     }
     out.trim_end().to_owned() + "\n"
+}
+
+/// One heading and its entries (nothing when there are none). Upkeep entries leave out a
+/// scope the heading already says ("deps:" under "Dependency updates") and the symbol
+/// details changes carry.
+fn section(
+    out: &mut String,
+    heading: &str,
+    items: &[&Item],
+    repo: Option<&str>,
+    style: Option<&HouseStyle>,
+    upkeep: bool,
+) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### {heading}\n");
+    for item in items {
+        let title = short_links(&item.title, repo);
+        let scope = match item.scope.as_deref() {
+            Some(s) if upkeep && (s.contains("deps") || s == "ci") => String::new(),
+            _ => scope(item),
+        };
+        let details = if upkeep { String::new() } else { details(item) };
+        let _ = writeln!(
+            out,
+            "- {scope}{title}{}{}{details}",
+            refs_beside(item, style, &title),
+            by(item)
+        );
+    }
+    out.push('\n');
 }
 
 fn scope(item: &Item) -> String {

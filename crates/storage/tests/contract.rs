@@ -1463,43 +1463,40 @@ async fn a_stored_setting_no_version_wrote_is_an_error_not_a_default() {
     use sqlx::Connection;
     tokio::time::timeout(Duration::from_secs(60), async {
         for (column, value) in [("voice", "loud"), ("plan", "ENTERPRISE")] {
+            // The row is edited around the store, as an operator's hand would; the store
+            // must then refuse to read the workspace, naming the value.
+            let edit = format!("UPDATE workspaces SET {column} = '{value}'");
+            macro_rules! edited_then_read {
+                ($store:expr, $conn:expr, $backend:literal) => {{
+                    let ws = workspace(&$store, "acme").await;
+                    let mut conn = $conn;
+                    sqlx::query(sqlx::AssertSqlSafe(edit.clone()))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    let err = $store.workspace(ws.id).await.unwrap_err();
+                    assert!(
+                        matches!(&err, StoreError::Corrupt(m) if m.contains(value)),
+                        "{} {column}: {err:?}",
+                        $backend
+                    );
+                }};
+            }
             // SQLite: the file the store opened.
             let (_, dir) = testing::fresh_database(Backend::Sqlite).await;
             let path = dir.join("covalynce.db");
             let store = SqliteStore::open(&path).await.unwrap();
             store.migrate().await.unwrap();
-            let ws = workspace(&store, "acme").await;
-            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            let conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
                 .await
                 .unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE workspaces SET {column} = '{value}'"
-            )))
-            .execute(&mut c)
-            .await
-            .unwrap();
-            let err = store.workspace(ws.id).await.unwrap_err();
-            assert!(
-                matches!(&err, StoreError::Corrupt(m) if m.contains(value)),
-                "sqlite {column}: {err:?}"
-            );
+            edited_then_read!(store, conn, "sqlite");
             // PostgreSQL: the same, written by the administrator.
             let (store, url, _) = runtime_store().await;
-            let ws = workspace(&store, "acme").await;
-            let mut c = sqlx::PgConnection::connect(&testing::admin_url_for(&url))
+            let conn = sqlx::PgConnection::connect(&testing::admin_url_for(&url))
                 .await
                 .unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE workspaces SET {column} = '{value}'"
-            )))
-            .execute(&mut c)
-            .await
-            .unwrap();
-            let err = store.workspace(ws.id).await.unwrap_err();
-            assert!(
-                matches!(&err, StoreError::Corrupt(m) if m.contains(value)),
-                "postgres {column}: {err:?}"
-            );
+            edited_then_read!(store, conn, "postgres");
         }
     })
     .await
