@@ -37,9 +37,10 @@ type FileChange = (String, Option<gix::ObjectId>, Option<gix::ObjectId>);
 pub type Wants = fn(&str) -> bool;
 
 /// The cheap half of the analyzer, run on every commit even when the public surface of a
-/// much-changed file is compared once per range: `(path, old, new)` → credential kinds in
-/// the added lines.
-pub type Scanner = fn(&str, Option<&str>, Option<&str>) -> Vec<String>;
+/// much-changed file is compared once per range: `(path, [(old, new)])` → per change, the
+/// credential kinds in the lines it added. Consecutive changes share their middle version
+/// (the same `&str`), so a scanner can read each version once.
+pub type Scanner = fn(&str, &[(Option<&str>, Option<&str>)]) -> Vec<Vec<String>>;
 
 /// One file's queued versions: its path, and `(queue position, what to read)` per commit.
 type FileGroup = (String, Vec<(usize, Pending)>);
@@ -546,18 +547,20 @@ impl Repo {
             .map_or(1, |n| n.get())
             .clamp(1, 8)
             .min(groups.len().div_ceil(4));
-        let mut lanes: Vec<Vec<FileGroup>> = (0..workers).map(|_| Vec::new()).collect();
-        for (n, group) in groups.into_iter().enumerate() {
-            lanes[n % workers].push(group);
-        }
+        // Workers take the next file from one queue, the most changed files first: dealt out
+        // in turns, one worker got clap's biggest files and the other sat idle (a 4.0 release
+        // drafted on 1.1 cores of 2).
+        groups.sort_by_key(|(_, entries)| std::cmp::Reverse(entries.len()));
+        let next = std::sync::atomic::AtomicUsize::new(0);
         let shared = self.repo.clone().into_sync();
-        let run = |lane: Vec<FileGroup>| {
+        let run = || {
             let mut repo = shared.to_thread_local();
             repo.object_cache_size_if_unset(16 * 1024 * 1024);
             let mut found = Vec::new();
-            for (path, entries) in lane {
+            let take = || groups.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            while let Some((path, entries)) = take() {
                 if entries.len() > ONCE_PER_RANGE {
-                    found.extend(analyze_once(&repo, analyze, scan, &path, &entries));
+                    found.extend(analyze_once(&repo, analyze, scan, path, entries));
                     continue;
                 }
                 for (seq, p) in entries {
@@ -566,27 +569,24 @@ impl Repo {
                         continue;
                     }
                     found.push((
-                        seq,
+                        *seq,
                         p.commit,
-                        analyze(&path, old.as_deref(), new.as_deref()),
+                        analyze(path, old.as_deref(), new.as_deref()),
                     ));
                 }
             }
             found
         };
         let mut found: Vec<(usize, usize, covalynce_domain::FileAnalysis)> = if workers == 1 {
-            lanes.into_iter().flat_map(run).collect()
+            run()
         } else {
             std::thread::scope(|s| {
-                let handles: Vec<_> = lanes
-                    .into_iter()
-                    .map(|lane| s.spawn(move || run(lane)))
-                    .collect();
+                let handles: Vec<_> = (0..workers).map(|_| s.spawn(run)).collect();
                 handles
                     .into_iter()
                     .flat_map(|h| {
                         // The analyzer is pure; a panic in it (a parser bug) costs that
-                        // lane's highlights, not the draft.
+                        // worker's highlights, not the draft.
                         h.join().unwrap_or_default()
                     })
                     .collect()
@@ -746,13 +746,17 @@ fn analyze_once(
         .iter()
         .map(|(_, p)| (text(p.old), text(p.new)))
         .collect();
+    let versions: Vec<(Option<&str>, Option<&str>)> = texts
+        .iter()
+        .map(|(old, new)| (old.as_deref(), new.as_deref()))
+        .collect();
     let mut out: Vec<(usize, usize, covalynce_domain::FileAnalysis)> = entries
         .iter()
-        .zip(&texts)
-        .map(|((seq, p), (old, new))| {
+        .zip(scan(path, &versions))
+        .map(|((seq, p), secrets)| {
             let analysis = covalynce_domain::FileAnalysis {
                 symbols: Vec::new(),
-                secrets: scan(path, old.as_deref(), new.as_deref()),
+                secrets,
             };
             (*seq, p.commit, analysis)
         })
@@ -931,14 +935,20 @@ mod tests {
                         change: covalynce_domain::Change::Added,
                     })
                     .collect(),
-                secrets: scan(path, old, new),
+                secrets: scan_one(path, old, new),
             }
         }
-        fn scan(_: &str, old: Option<&str>, new: Option<&str>) -> Vec<String> {
+        fn scan_one(_: &str, old: Option<&str>, new: Option<&str>) -> Vec<String> {
             let had = old.unwrap_or("").contains("ghp_");
             (new.unwrap_or("").contains("ghp_") && !had)
                 .then(|| "GitHub token".to_owned())
                 .into_iter()
+                .collect()
+        }
+        fn scan(path: &str, changes: &[(Option<&str>, Option<&str>)]) -> Vec<Vec<String>> {
+            changes
+                .iter()
+                .map(|(o, n)| scan_one(path, *o, *n))
                 .collect()
         }
         let repo = super::Repo::open(r)

@@ -54,6 +54,73 @@ pub fn redact_secrets(text: &str) -> (String, Vec<Finding>) {
     (out, findings)
 }
 
+/// Fragments, in any case, one of which every line [`redact_secrets`] finds something in
+/// contains: each token kind's prefix (`secret_kind`), a private key's armour, and each
+/// secret-sounding name (`-` or `_` between its words). A superset: a line without any of
+/// them holds nothing to find, so scanning a change's added lines looks only at lines
+/// with one (the property test below holds the two together).
+const HINTS: [&str; 30] = [
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "akia",
+    "asia",
+    "xox",
+    "hooks.slack.com/services/",
+    "discord.com/api/webhooks/",
+    "sk-",
+    "sk_live_",
+    "rk_live_",
+    "glpat-",
+    "cvl_",
+    "eyj",
+    "aiza",
+    "-----begin",
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "api_key",
+    "api-key",
+    "apikey",
+    "private_key",
+    "private-key",
+    "access_key",
+    "access-key",
+];
+
+static HINT_SEARCH: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        // A DFA: this runs over every version of every changed file, and the default NFA
+        // was a quarter of a large release's drafting time.
+        aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .ascii_case_insensitive(true)
+            .build(HINTS)
+            .expect("fixed patterns build")
+    });
+
+/// The lines of `text` (cut as `str::lines` cuts them) that contain one of [`HINTS`]: the
+/// only lines in which [`redact_secrets`] can find anything.
+pub(crate) fn candidate_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= text.len() {
+            return None;
+        }
+        let found = HINT_SEARCH.find(aho_corasick::Input::new(text).span(at..text.len()))?;
+        let start = memchr::memrchr(b'\n', &text.as_bytes()[..found.start()]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &text.as_bytes()[found.end()..])
+            .map_or(text.len(), |i| found.end() + i);
+        at = end + 1;
+        let line = &text[start..end];
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    })
+}
+
 /// Words that make `NAME=value` a credential whatever the value looks like.
 const SECRET_NAMES: [&str; 8] = [
     "secret",
@@ -281,5 +348,91 @@ mod tests {
             prop_assert!(!clean.contains(&token));
             prop_assert!(!found.is_empty());
         }
+
+    }
+
+    proptest! {
+        // Cheap cases, and every kind of credential must come up many times.
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The scan of a change's added lines looks only at candidate lines: any line in
+        /// which redaction finds something must be one, whatever its case or company.
+        #[test]
+        fn every_line_with_a_credential_is_a_candidate(
+            before in filler(), credential in credential(), after in filler()) {
+            let line = format!("{before}{credential}{after}");
+            let found = redact_secrets(&line).1;
+            prop_assert!(found.is_empty() || candidate_lines(&line).next() == Some(line.as_str()),
+                "{line:?}: {found:?}");
+        }
+
+        /// Candidate lines are cut exactly as `str::lines` cuts them (`\r\n` too), so a
+        /// line the old version had is recognised as the same line.
+        #[test]
+        fn candidate_lines_are_the_lines_that_hold_a_hint(pieces in prop::collection::vec(
+            prop_oneof![credential(), filler(), Just("\n".to_owned()), Just("\r\n".to_owned())], 0..24)) {
+            let text: String = pieces.concat();
+            let expected: Vec<&str> = text.lines().filter(|l| HINT_SEARCH.is_match(*l)).collect();
+            prop_assert_eq!(candidate_lines(&text).collect::<Vec<_>>(), expected);
+        }
+    }
+
+    /// A credential of any kind: a token by its prefix, a value assigned to a
+    /// secret-sounding name in varied case, a private key's armour.
+    fn credential() -> impl Strategy<Value = String> {
+        let prefix = prop::sample::select(vec![
+            "ghp_",
+            "gho_",
+            "ghu_",
+            "ghs_",
+            "ghr_",
+            "github_pat_",
+            "AKIA",
+            "ASIA",
+            "xoxb-",
+            "xoxp-",
+            "xoxa-",
+            "xoxr-",
+            "xoxs-",
+            "sk-",
+            "sk_live_",
+            "rk_live_",
+            "glpat-",
+            "cvl_",
+            "eyJ",
+            "AIza",
+            "https://hooks.slack.com/services/",
+            "https://discord.com/api/webhooks/",
+        ]);
+        let name = prop::sample::select(vec![
+            "token",
+            "GITHUB_TOKEN",
+            "Password",
+            "db_passwd",
+            "Secret",
+            "api-key",
+            "API_KEY",
+            "ApiKey",
+            "private-key",
+            "PRIVATE_KEY",
+            "aws_access-key",
+            "Access_Key",
+        ]);
+        prop_oneof![
+            (prefix, "[A-Z0-9]{16}|[A-Za-z0-9_-]{20,44}|[A-Za-z0-9]{10}\\.[A-Za-z0-9]{10}\\.[A-Za-z0-9]{20}")
+                .prop_map(|(p, body)| format!("{p}{body}")),
+            (name, " {0,2}[=:] {0,2}[\"']?", "[A-Za-z0-9/+]{8,20}")
+                .prop_map(|(n, op, value)| format!("{n}{op}{value}")),
+            Just("-----BEGIN RSA PRIVATE KEY-----".to_owned()),
+        ]
+    }
+
+    /// Text around a credential: code, punctuation, anything printable.
+    fn filler() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ =:\"'.,;`()_-]{1,3}",
+            "[A-Za-z0-9_ =:\"'.,;`()-]{0,12} ",
+            "\\PC{0,6}"
+        ]
     }
 }
