@@ -36,13 +36,30 @@ pub fn draft(req: &Request) -> anyhow::Result<Output> {
             req.repo.display()
         );
     }
-    let range = repo.range(req.from, req.to).with_context(|| {
+    let reading = || {
         format!(
             "reading {}..{}",
             req.from.unwrap_or("(previous tag)"),
             req.to
         )
-    })?;
+    };
+    let from = match req.from {
+        Some(from) => Some(from.to_owned()),
+        None => repo.previous_tag(req.to).with_context(reading)?,
+    };
+    // The house style is learned from past releases on another core while this one walks
+    // the range (the walk is one thread until its files are analysed on all of them).
+    let shared = repo.share();
+    let (range, style) = std::thread::scope(|s| {
+        let style = from
+            .as_deref()
+            .map(|from| s.spawn(move || house_style(&shared.open(), from)));
+        let range = repo.range(from.as_deref(), req.to);
+        // Learning is pure reading; if it panicked, the defaults.
+        let style = style.and_then(|h| h.join().ok()).unwrap_or_default();
+        (range, style)
+    });
+    let range = range.with_context(reading)?;
     let changes = understand(&range.commits);
     let slug = repo.github_slug();
     let version = range.to_tag.clone();
@@ -54,10 +71,6 @@ pub fn draft(req: &Request) -> anyhow::Result<Output> {
     let facts = project_facts(&repo, req.to);
     // Without a GitHub remote, the manifest says where the project lives.
     let url = url.or_else(|| facts.repository.clone());
-    let style = match &range.from {
-        Some(from) => house_style(&repo, from),
-        None => HouseStyle::default(),
-    };
     let project = facts
         .name
         .or_else(|| slug.as_ref().map(|s| s.to_string()))

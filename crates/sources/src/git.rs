@@ -37,10 +37,9 @@ type FileChange = (String, Option<gix::ObjectId>, Option<gix::ObjectId>);
 pub type Wants = fn(&str) -> bool;
 
 /// The cheap half of the analyzer, run on every commit even when the public surface of a
-/// much-changed file is compared once per range: `(path, [(old, new)])` → per change, the
-/// credential kinds in the lines it added. Consecutive changes share their middle version
-/// (the same `&str`), so a scanner can read each version once.
-pub type Scanner = fn(&str, &[(Option<&str>, Option<&str>)]) -> Vec<Vec<String>>;
+/// much-changed file is compared once per range: `(path, old, new)` → credential kinds in
+/// the added lines.
+pub type Scanner = fn(&str, Option<&str>, Option<&str>) -> Vec<String>;
 
 /// One file's queued versions: its path, and `(queue position, what to read)` per commit.
 type FileGroup = (String, Vec<(usize, Pending)>);
@@ -53,6 +52,21 @@ const ONCE_PER_RANGE: usize = 2;
 pub struct Repo {
     repo: gix::Repository,
     analyzer: Option<(Wants, Analyzer, Scanner)>,
+}
+
+/// A repository that can be sent to another thread ([`Repo::share`]).
+pub struct Shared(gix::ThreadSafeRepository);
+
+impl Shared {
+    /// The repository on this thread, without diff analysis.
+    pub fn open(&self) -> Repo {
+        let mut repo = self.0.to_thread_local();
+        repo.object_cache_size_if_unset(16 * 1024 * 1024);
+        Repo {
+            repo,
+            analyzer: None,
+        }
+    }
 }
 
 /// A changed file the analyzer will read: the commit it belongs to (index into the commits
@@ -130,6 +144,11 @@ impl Repo {
     pub fn with_analyzer(mut self, wants: Wants, analyze: Analyzer, scan: Scanner) -> Self {
         self.analyzer = Some((wants, analyze, scan));
         self
+    }
+
+    /// A handle from which another thread opens this repository (without diff analysis).
+    pub fn share(&self) -> Shared {
+        Shared(self.repo.clone().into_sync())
     }
 
     /// The same repository without diff analysis: for reading history fast (learning a
@@ -746,17 +765,13 @@ fn analyze_once(
         .iter()
         .map(|(_, p)| (text(p.old), text(p.new)))
         .collect();
-    let versions: Vec<(Option<&str>, Option<&str>)> = texts
-        .iter()
-        .map(|(old, new)| (old.as_deref(), new.as_deref()))
-        .collect();
     let mut out: Vec<(usize, usize, covalynce_domain::FileAnalysis)> = entries
         .iter()
-        .zip(scan(path, &versions))
-        .map(|((seq, p), secrets)| {
+        .zip(&texts)
+        .map(|((seq, p), (old, new))| {
             let analysis = covalynce_domain::FileAnalysis {
                 symbols: Vec::new(),
-                secrets,
+                secrets: scan(path, old.as_deref(), new.as_deref()),
             };
             (*seq, p.commit, analysis)
         })
@@ -935,20 +950,14 @@ mod tests {
                         change: covalynce_domain::Change::Added,
                     })
                     .collect(),
-                secrets: scan_one(path, old, new),
+                secrets: scan(path, old, new),
             }
         }
-        fn scan_one(_: &str, old: Option<&str>, new: Option<&str>) -> Vec<String> {
+        fn scan(_: &str, old: Option<&str>, new: Option<&str>) -> Vec<String> {
             let had = old.unwrap_or("").contains("ghp_");
             (new.unwrap_or("").contains("ghp_") && !had)
                 .then(|| "GitHub token".to_owned())
                 .into_iter()
-                .collect()
-        }
-        fn scan(path: &str, changes: &[(Option<&str>, Option<&str>)]) -> Vec<Vec<String>> {
-            changes
-                .iter()
-                .map(|(o, n)| scan_one(path, *o, *n))
                 .collect()
         }
         let repo = super::Repo::open(r)

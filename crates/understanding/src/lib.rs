@@ -28,7 +28,7 @@ pub use style::{
 };
 pub use symbols::{
     Change, FileAnalysis, SymbolChange, SymbolKind, analyze_file, diff_symbols, is_analyzable,
-    is_generated_path, looks_generated, scan_secrets, scan_secrets_each,
+    is_generated_path, looks_generated, scan_secrets,
 };
 
 /// What kind of change an item is. Ordered as release notes list them: what users notice

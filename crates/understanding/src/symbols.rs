@@ -165,65 +165,77 @@ pub fn analyze_file(path: &str, old: Option<&str>, new: Option<&str>) -> FileAna
 }
 
 /// Kinds of credentials in the lines a change added to a file (the cheap half of
-/// [`analyze_file`]).
+/// [`analyze_file`], for every commit even when symbols are compared once per range).
+///
+/// Every version of every changed file passes through here, so nothing is read whole that
+/// need not be: the lines a change can have added lie between the longest common prefix and
+/// suffix of the two versions (compared in blocks), only those of them that could hold a
+/// credential are looked at (most have none), and such a line counts as added only if the
+/// old version does not have it as a whole line. Whether the new version looks generated is
+/// asked only when something was found.
 pub fn scan_secrets(path: &str, old: Option<&str>, new: Option<&str>) -> Vec<String> {
-    scan_secrets_each(path, &[(old, new)])
-        .pop()
-        .unwrap_or_default()
+    let Some(new) = new else {
+        return Vec::new();
+    };
+    if !is_analyzable(path) {
+        return Vec::new();
+    }
+    let old = old.unwrap_or_default();
+    let changed = &new[changed_lines(old.as_bytes(), new.as_bytes())];
+    let mut secrets: Vec<String> = Vec::new();
+    for line in crate::secrets::candidate_lines(changed).filter(|l| !has_line(old, l)) {
+        for f in crate::redact_secrets(line).1 {
+            if !secrets.iter().any(|s| s == f.kind) {
+                secrets.push(f.kind.to_owned());
+            }
+        }
+    }
+    if !secrets.is_empty() && looks_generated(new) {
+        return Vec::new();
+    }
+    secrets
 }
 
-/// [`scan_secrets`] for each of a file's successive changes in a range, for every commit
-/// even when symbols are compared once per range. Consecutive changes share a version (one's
-/// new text is the next one's old, the same `&str`): each version is searched once.
-pub fn scan_secrets_each<'t>(
-    path: &str,
-    changes: &[(Option<&'t str>, Option<&'t str>)],
-) -> Vec<Vec<String>> {
-    if !is_analyzable(path) {
-        return vec![Vec::new(); changes.len()];
+/// The bytes of `new` holding every line that `old` does not also have: whole lines from the
+/// one where the two first differ to the one where their common ending begins.
+fn changed_lines(old: &[u8], new: &[u8]) -> std::ops::Range<usize> {
+    let common = old.len().min(new.len());
+    let mut prefix = 0;
+    while prefix + 64 <= common && old[prefix..prefix + 64] == new[prefix..prefix + 64] {
+        prefix += 64;
     }
-    // Per version (by address: the texts outlive this call), its lines that could hold a
-    // credential, and whether it looks generated. Only those lines are hashed, and a line the
-    // old version also had was not added. FxHash: the text is the repository's own; a crafted
-    // collision only slows its own draft.
-    type Version<'t> = (bool, Vec<&'t str>, rustc_hash::FxHashSet<&'t str>);
-    let mut versions: rustc_hash::FxHashMap<(usize, usize), Version<'t>> = Default::default();
-    let mut version = |text: &'t str| {
-        let key = (text.as_ptr() as usize, text.len());
-        versions.entry(key).or_insert_with(|| {
-            let lines: Vec<&str> = crate::secrets::candidate_lines(text).collect();
-            let set = lines.iter().copied().collect();
-            (looks_generated(text), lines, set)
-        });
-        key
-    };
-    let keys: Vec<_> = changes
-        .iter()
-        .map(|(old, new)| (old.map(&mut version), new.map(&mut version)))
-        .collect();
-    keys.iter()
-        .map(|(old, new)| {
-            let Some((generated, lines, _)) = new.map(|k| &versions[&k]) else {
-                return Vec::new();
-            };
-            if *generated {
-                return Vec::new();
-            }
-            let before = old.map(|k| &versions[&k].2);
-            let mut secrets: Vec<String> = Vec::new();
-            for line in lines
-                .iter()
-                .filter(|l| !before.is_some_and(|b| b.contains(*l)))
-            {
-                for f in crate::redact_secrets(line).1 {
-                    if !secrets.iter().any(|s| s == f.kind) {
-                        secrets.push(f.kind.to_owned());
-                    }
-                }
-            }
-            secrets
-        })
-        .collect()
+    while prefix < common && old[prefix] == new[prefix] {
+        prefix += 1;
+    }
+    let limit = common - prefix;
+    let mut suffix = 0;
+    let tail = |t: &[u8], n: usize, k: usize| t.len() - n - k..t.len() - n;
+    while suffix + 64 <= limit && old[tail(old, suffix, 64)] == new[tail(new, suffix, 64)] {
+        suffix += 64;
+    }
+    while suffix < limit && old[old.len() - suffix - 1] == new[new.len() - suffix - 1] {
+        suffix += 1;
+    }
+    // A line wholly inside the common beginning ends with a newline there; one wholly
+    // inside the common ending starts after a newline there: both are old lines as they were.
+    let start = memchr::memrchr(b'\n', &new[..prefix]).map_or(0, |i| i + 1);
+    let from = new.len() - suffix;
+    // With its newline, so that the last line is cut as in the whole text (`\r\n`).
+    let end = memchr::memchr(b'\n', &new[from..]).map_or(new.len(), |i| from + i + 1);
+    start..end.max(start)
+}
+
+/// Whether `text` has `line` as one of its lines (as `str::lines` cuts them).
+fn has_line(text: &str, line: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memmem::find_iter(bytes, line.as_bytes()).any(|at| {
+        let end = at + line.len();
+        let starts = at == 0 || bytes[at - 1] == b'\n';
+        let ends = end == bytes.len()
+            || bytes[end] == b'\n'
+            || (bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n'));
+        starts && ends
+    })
 }
 
 /// Whether any line that differs between two versions could declare or change part of a
@@ -779,42 +791,88 @@ func main() {
         assert!(!format!("{a:?}").contains("ghp_"), "only the kind is kept");
     }
 
-    /// A range's successive changes to one file are scanned together, each version read
-    /// once: every credential is reported at the change that added it (also one removed
-    /// and added back, and one in a CRLF file), never at a change that only kept it.
+    /// The credential scan looks only at the lines between the two versions' common
+    /// beginning and ending: it finds exactly what reading every added line would find,
+    /// whatever was edited, moved, duplicated or re-ended with CRLF.
+    fn scans_like_reading_every_added_line(old: Option<&str>, new: Option<&str>) -> Vec<String> {
+        let Some(new) = new.filter(|n| !looks_generated(n)) else {
+            return Vec::new();
+        };
+        let before: std::collections::HashSet<&str> = old.unwrap_or("").lines().collect();
+        let mut kinds: Vec<String> = Vec::new();
+        for line in new.lines().filter(|l| !before.contains(l)) {
+            for f in crate::redact_secrets(line).1 {
+                if !kinds.iter().any(|k| k == f.kind) {
+                    kinds.push(f.kind.to_owned());
+                }
+            }
+        }
+        kinds
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+        #[test]
+        fn the_credential_scan_finds_what_every_added_line_holds(
+            old in proptest::collection::vec(0..LINES.len(), 0..12),
+            edits in proptest::collection::vec((0..12usize, 0..3u8, 0..LINES.len()), 0..4),
+            crlf in proptest::bool::ANY,
+            end_newline in proptest::bool::ANY,
+        ) {
+            let join = |lines: &[usize]| {
+                let sep = if crlf { "\r\n" } else { "\n" };
+                let mut t = lines.iter().map(|&i| LINES[i]).collect::<Vec<_>>().join(sep);
+                if end_newline && !lines.is_empty() {
+                    t.push_str(sep);
+                }
+                t
+            };
+            let mut new = old.clone();
+            for (at, op, line) in edits {
+                let at = at.min(new.len());
+                match op {
+                    0 => new.insert(at, line),
+                    1 if at < new.len() => { new.remove(at); }
+                    _ if at < new.len() => new[at] = line,
+                    _ => new.push(line),
+                }
+            }
+            let (old, new) = (join(&old), join(&new));
+            for (o, n) in [(Some(old.as_str()), Some(new.as_str())), (None, Some(new.as_str())), (Some(new.as_str()), Some(old.as_str()))] {
+                proptest::prop_assert_eq!(scan_secrets("app/config.py", o, n), scans_like_reading_every_added_line(o, n), "{:?} -> {:?}", o, n);
+            }
+        }
+    }
+
+    const LINES: [&str; 12] = [
+        "host = example.org",
+        "token = \"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\"",
+        "aws = AKIAIOSFODNN7EXAMPLE",
+        "password: correct-horse-battery",
+        "",
+        "port = 8080",
+        "token = \"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\" # again",
+        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+        "x",
+        "\r",
+        "api-key = abcdefgh12345678 ghp_",
+        "host",
+    ];
+
     #[test]
-    fn a_files_changes_in_a_range_report_each_credential_where_it_was_added() {
+    fn a_credential_is_reported_where_it_was_added_not_where_it_was_kept() {
         let v0 = "host = example.org\r\n".to_owned();
         let v1 = format!("{v0}token = \"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\"\r\n");
         let v2 = format!("{v1}port = 8080\r\n");
-        let v3 = v0.clone();
-        let v4 = format!("{v0}aws = AKIAIOSFODNN7EXAMPLE\r\n{}", &v1[v0.len()..]);
-        let changes = [
-            (None, Some(v0.as_str())),
-            (Some(v0.as_str()), Some(v1.as_str())),
-            (Some(v1.as_str()), Some(v2.as_str())),
-            (Some(v2.as_str()), Some(v3.as_str())),
-            (Some(v3.as_str()), Some(v4.as_str())),
-            (Some(v4.as_str()), None),
-        ];
-        let each = scan_secrets_each("app/config.py", &changes);
-        assert_eq!(
-            each,
-            vec![
-                vec![],
-                vec!["GitHub token".to_owned()],
-                vec![],
-                vec![],
-                vec!["AWS access key".to_owned(), "GitHub token".to_owned()],
-                vec![],
-            ]
-        );
-        for ((old, new), found) in changes.iter().zip(&each) {
-            assert_eq!(&scan_secrets("app/config.py", *old, *new), found);
-        }
+        let v3 = format!("aws = AKIAIOSFODNN7EXAMPLE\r\n{v2}");
+        let scan = |o: &str, n: &str| scan_secrets("app/config.py", Some(o), Some(n));
+        assert_eq!(scan(&v0, &v1), ["GitHub token"]);
+        assert!(scan(&v1, &v2).is_empty(), "kept, not added");
+        assert_eq!(scan(&v2, &v3), ["AWS access key"]);
+        assert_eq!(scan(&v0, &v3), ["AWS access key", "GitHub token"]);
         let bundle = format!("{}\nkey = AKIAIOSFODNN7EXAMPLE\n", "x".repeat(3000));
         assert!(
-            scan_secrets_each("web/app.py", &[(None, Some(&bundle))])[0].is_empty(),
+            scan_secrets("web/app.py", None, Some(&bundle)).is_empty(),
             "a version no one wrote by hand is not scanned"
         );
     }
