@@ -94,7 +94,7 @@ pub fn open_analyzed(path: &Path) -> anyhow::Result<Repo> {
     Ok(Repo::open(path)?.with_analyzer(
         covalynce_understanding::is_analyzable,
         covalynce_understanding::analyze_file,
-        covalynce_understanding::scan_secrets,
+        covalynce_understanding::analyze_range,
     ))
 }
 

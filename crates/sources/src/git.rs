@@ -36,10 +36,11 @@ type FileChange = (String, Option<gix::ObjectId>, Option<gix::ObjectId>);
 /// Which paths the analyzer wants to see.
 pub type Wants = fn(&str) -> bool;
 
-/// The cheap half of the analyzer, run on every commit even when the public surface of a
-/// much-changed file is compared once per range: `(path, old, new)` → credential kinds in
-/// the added lines.
-pub type Scanner = fn(&str, Option<&str>, Option<&str>) -> Vec<String>;
+/// The analyzer for a file many commits of a range changed: `(path, changes)`, newest first,
+/// each `(old, new)` → one analysis per change. Supplied by the caller (understanding): it
+/// can compare the public surface once across the range rather than at every commit.
+pub type RangeAnalyzer =
+    fn(&str, &[(Option<&str>, Option<&str>)]) -> Vec<covalynce_domain::FileAnalysis>;
 
 /// One file's queued versions: its path, and `(queue position, what to read)` per commit.
 type FileGroup = (String, Vec<(usize, Pending)>);
@@ -51,7 +52,7 @@ const ONCE_PER_RANGE: usize = 2;
 
 pub struct Repo {
     repo: gix::Repository,
-    analyzer: Option<(Wants, Analyzer, Scanner)>,
+    analyzer: Option<(Wants, Analyzer, RangeAnalyzer)>,
 }
 
 /// A repository that can be sent to another thread ([`Repo::share`]).
@@ -141,8 +142,13 @@ impl Repo {
     }
 
     /// Also analyse each commit's changed files (those `wants` accepts, up to 256 KiB each).
-    pub fn with_analyzer(mut self, wants: Wants, analyze: Analyzer, scan: Scanner) -> Self {
-        self.analyzer = Some((wants, analyze, scan));
+    pub fn with_analyzer(
+        mut self,
+        wants: Wants,
+        analyze: Analyzer,
+        analyze_range: RangeAnalyzer,
+    ) -> Self {
+        self.analyzer = Some((wants, analyze, analyze_range));
         self
     }
 
@@ -546,7 +552,7 @@ impl Repo {
     /// (see [`analyze_once`]). Results are put back in queue order: the same range always
     /// gives the same commits.
     fn analyze(&self, commits: &mut [Commit], pending: Vec<Pending>) {
-        let Some((_, analyze, scan)) = self.analyzer else {
+        let Some((_, analyze, analyze_range)) = self.analyzer else {
             return;
         };
         if pending.is_empty() {
@@ -579,7 +585,7 @@ impl Repo {
             let take = || groups.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
             while let Some((path, entries)) = take() {
                 if entries.len() > ONCE_PER_RANGE {
-                    found.extend(analyze_once(&repo, analyze, scan, path, entries));
+                    found.extend(analyze_once(&repo, analyze_range, path, entries));
                     continue;
                 }
                 for (seq, p) in entries {
@@ -738,20 +744,15 @@ impl Repo {
     }
 }
 
-/// A file many commits of a range changed (`entries`, newest first): credentials are
-/// scanned at every commit, but the public surface is compared once, between the file
-/// before the range's first change and after its last. Each symbol that changed over the
-/// range is credited to the first commit that changed a line naming it (the newest one,
-/// if none did visibly).
+/// A file many commits of a range changed (`entries`, newest first), handed to the range
+/// analyzer with each change's versions. Consecutive changes share a version (one's new
+/// blob is the next one's old): each blob is read and decoded once.
 fn analyze_once(
     repo: &gix::Repository,
-    analyze: Analyzer,
-    scan: Scanner,
+    analyze_range: RangeAnalyzer,
     path: &str,
     entries: &[(usize, Pending)],
 ) -> Vec<(usize, usize, covalynce_domain::FileAnalysis)> {
-    // Consecutive changes share a version (one's new blob is the next one's old): each blob
-    // is read and decoded once.
     type Text = Option<std::rc::Rc<str>>;
     let mut blobs: rustc_hash::FxHashMap<gix::ObjectId, Text> = rustc_hash::FxHashMap::default();
     let mut text = |id: Option<gix::ObjectId>| -> Text {
@@ -765,46 +766,15 @@ fn analyze_once(
         .iter()
         .map(|(_, p)| (text(p.old), text(p.new)))
         .collect();
-    let mut out: Vec<(usize, usize, covalynce_domain::FileAnalysis)> = entries
+    let changes: Vec<(Option<&str>, Option<&str>)> = texts
         .iter()
-        .zip(&texts)
-        .map(|((seq, p), (old, new))| {
-            let analysis = covalynce_domain::FileAnalysis {
-                symbols: Vec::new(),
-                secrets: scan(path, old.as_deref(), new.as_deref()),
-            };
-            (*seq, p.commit, analysis)
-        })
+        .map(|(old, new)| (old.as_deref(), new.as_deref()))
         .collect();
-    let (Some(first), Some(last)) = (texts.last(), texts.first()) else {
-        return out;
-    };
-    let net = analyze(path, first.0.as_deref(), last.1.as_deref()).symbols;
-    if net.is_empty() {
-        return out;
-    }
-    // Per commit, the lines it removed or added (computed once; a release can change
-    // hundreds of symbols in one file).
-    let changed: Vec<Vec<&str>> = texts
+    entries
         .iter()
-        .map(|(old, new)| {
-            let (old, new) = (old.as_deref().unwrap_or(""), new.as_deref().unwrap_or(""));
-            let before: rustc_hash::FxHashSet<&str> = old.lines().collect();
-            let after: rustc_hash::FxHashSet<&str> = new.lines().collect();
-            before
-                .symmetric_difference(&after)
-                .copied()
-                .collect::<Vec<&str>>()
-        })
-        .collect();
-    for symbol in net {
-        let at = (0..texts.len())
-            .rev()
-            .find(|&i| changed[i].iter().any(|l| l.contains(symbol.name.as_str())))
-            .unwrap_or(0);
-        out[at].2.symbols.push(symbol);
-    }
-    out
+        .zip(analyze_range(path, &changes))
+        .map(|((seq, p), analysis)| (*seq, p.commit, analysis))
+        .collect()
 }
 
 /// A blob as text, if it is small UTF-8.
@@ -927,42 +897,12 @@ mod tests {
             git(r, &["commit", "-q", "-m", message]);
         }
         git(r, &["tag", "v1"]);
-        fn analyze(
-            path: &str,
-            old: Option<&str>,
-            new: Option<&str>,
-        ) -> covalynce_domain::FileAnalysis {
-            let names = |t: Option<&str>| -> Vec<String> {
-                t.unwrap_or("")
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("pub fn "))
-                    .map(|l| l.trim_end_matches("() {}").to_owned())
-                    .collect()
-            };
-            let (before, after) = (names(old), names(new));
-            covalynce_domain::FileAnalysis {
-                symbols: after
-                    .into_iter()
-                    .filter(|n| !before.contains(n))
-                    .map(|name| covalynce_domain::SymbolChange {
-                        kind: covalynce_domain::SymbolKind::Function,
-                        name,
-                        change: covalynce_domain::Change::Added,
-                    })
-                    .collect(),
-                secrets: scan(path, old, new),
-            }
-        }
-        fn scan(_: &str, old: Option<&str>, new: Option<&str>) -> Vec<String> {
-            let had = old.unwrap_or("").contains("ghp_");
-            (new.unwrap_or("").contains("ghp_") && !had)
-                .then(|| "GitHub token".to_owned())
-                .into_iter()
-                .collect()
-        }
-        let repo = super::Repo::open(r)
-            .unwrap()
-            .with_analyzer(|_| true, analyze, scan);
+        use covalynce_understanding as u;
+        let repo = super::Repo::open(r).unwrap().with_analyzer(
+            u::is_analyzable,
+            u::analyze_file,
+            u::analyze_range,
+        );
         let range = repo.range(Some("HEAD~4"), "v1").unwrap();
         let by_subject = |s: &str| {
             range

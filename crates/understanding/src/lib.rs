@@ -27,8 +27,8 @@ pub use style::{
     HouseStyle, learn as learn_house_style, note_sections, section_refs, teaches as teaches_style,
 };
 pub use symbols::{
-    Change, FileAnalysis, SymbolChange, SymbolKind, analyze_file, diff_symbols, is_analyzable,
-    is_generated_path, looks_generated, scan_secrets,
+    Change, FileAnalysis, SymbolChange, SymbolKind, analyze_file, analyze_range, diff_symbols,
+    is_analyzable, is_generated_path, looks_generated, scan_secrets,
 };
 
 /// What kind of change an item is. Ordered as release notes list them: what users notice

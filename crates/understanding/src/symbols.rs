@@ -199,6 +199,19 @@ pub fn scan_secrets(path: &str, old: Option<&str>, new: Option<&str>) -> Vec<Str
 /// The bytes of `new` holding every line that `old` does not also have: whole lines from the
 /// one where the two first differ to the one where their common ending begins.
 fn changed_lines(old: &[u8], new: &[u8]) -> std::ops::Range<usize> {
+    let (prefix, suffix) = common_ends(old, new);
+    // A line wholly inside the common beginning ends with a newline there; one wholly
+    // inside the common ending starts after a newline there: both are old lines as they were.
+    let start = memchr::memrchr(b'\n', &new[..prefix]).map_or(0, |i| i + 1);
+    let from = new.len() - suffix;
+    // With its newline, so that the last line is cut as in the whole text (`\r\n`).
+    let end = memchr::memchr(b'\n', &new[from..]).map_or(new.len(), |i| from + i + 1);
+    start..end.max(start)
+}
+
+/// How many bytes two texts share at their beginning and (not overlapping it) at their end,
+/// compared 64 bytes at a time.
+fn common_ends(old: &[u8], new: &[u8]) -> (usize, usize) {
     let common = old.len().min(new.len());
     let mut prefix = 0;
     while prefix + 64 <= common && old[prefix..prefix + 64] == new[prefix..prefix + 64] {
@@ -216,13 +229,7 @@ fn changed_lines(old: &[u8], new: &[u8]) -> std::ops::Range<usize> {
     while suffix < limit && old[old.len() - suffix - 1] == new[new.len() - suffix - 1] {
         suffix += 1;
     }
-    // A line wholly inside the common beginning ends with a newline there; one wholly
-    // inside the common ending starts after a newline there: both are old lines as they were.
-    let start = memchr::memrchr(b'\n', &new[..prefix]).map_or(0, |i| i + 1);
-    let from = new.len() - suffix;
-    // With its newline, so that the last line is cut as in the whole text (`\r\n`).
-    let end = memchr::memchr(b'\n', &new[from..]).map_or(new.len(), |i| from + i + 1);
-    start..end.max(start)
+    (prefix, suffix)
 }
 
 /// Whether `text` has `line` as one of its lines (as `str::lines` cuts them).
@@ -236,6 +243,56 @@ fn has_line(text: &str, line: &str) -> bool {
             || (bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n'));
         starts && ends
     })
+}
+
+/// A file many commits of a range changed (`changes`, newest first, each `(old, new)`):
+/// credentials are scanned at every change, but the public surface is compared once,
+/// between the file before the range's first change and after its last (parsing every
+/// version of a 5,000-line file was most of a big release's drafting time). Each symbol that
+/// changed over the range is credited to the first change that touched a line naming it
+/// (the newest, if none did visibly).
+pub fn analyze_range(path: &str, changes: &[(Option<&str>, Option<&str>)]) -> Vec<FileAnalysis> {
+    let mut out: Vec<FileAnalysis> = changes
+        .iter()
+        .map(|(old, new)| FileAnalysis {
+            symbols: Vec::new(),
+            secrets: scan_secrets(path, *old, *new),
+        })
+        .collect();
+    let (Some(first), Some(last)) = (changes.last(), changes.first()) else {
+        return out;
+    };
+    let net = analyze_file(path, first.0, last.1).symbols;
+    if net.is_empty() {
+        return out;
+    }
+    // Per change, the lines it removed or added, computed once (a release can change
+    // hundreds of symbols in one file), and only between the versions' common beginning and
+    // ending: what lies outside is the same in both. (A line copied from there into the
+    // changed part counts as changed.)
+    let changed: Vec<Vec<&str>> = changes
+        .iter()
+        .map(|(old, new)| {
+            let (old, new) = (old.unwrap_or(""), new.unwrap_or(""));
+            let before: rustc_hash::FxHashSet<&str> = old
+                [changed_lines(new.as_bytes(), old.as_bytes())]
+            .lines()
+            .collect();
+            let after: rustc_hash::FxHashSet<&str> = new
+                [changed_lines(old.as_bytes(), new.as_bytes())]
+            .lines()
+            .collect();
+            before.symmetric_difference(&after).copied().collect()
+        })
+        .collect();
+    for symbol in net {
+        let at = (0..changes.len())
+            .rev()
+            .find(|&i| changed[i].iter().any(|l| l.contains(symbol.name.as_str())))
+            .unwrap_or(0);
+        out[at].symbols.push(symbol);
+    }
+    out
 }
 
 /// Whether any line that differs between two versions could declare or change part of a
@@ -319,39 +376,51 @@ thread_local! {
         Default::default();
 }
 
-fn cached_surface(lang: Lang, source: &str) -> std::rc::Rc<Surface> {
-    let key = (
-        source
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64 ^ lang as u64, |h, b| {
-                (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-            }),
-        source.len(),
-    );
-    if let Some(hit) = SURFACES.with(|c| c.borrow().get(&key).cloned()) {
-        return hit;
-    }
-    let parsed = std::rc::Rc::new(surface(lang, source));
+type Cached = std::rc::Rc<Surface>;
+
+/// A version's key in [`SURFACES`]: its language, a hash of its text, and its length.
+fn surface_key(lang: Lang, source: &str) -> (u64, usize) {
+    use std::hash::Hasher as _;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write_u8(lang as u8);
+    h.write(source.as_bytes());
+    (h.finish(), source.len())
+}
+
+fn cached(key: (u64, usize)) -> Option<Cached> {
+    SURFACES.with(|c| c.borrow().get(&key).cloned())
+}
+
+fn remember(key: (u64, usize), surface: Surface) -> Cached {
+    let surface = std::rc::Rc::new(surface);
     SURFACES.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= 512 {
             c.clear();
         }
-        c.insert(key, parsed.clone());
+        c.insert(key, surface.clone());
     });
-    parsed
+    surface
+}
+
+/// The surface of one version of a file, parsed once per thread while it is in the cache.
+/// (Parsing the new version incrementally from the old one's tree was tried: a release's
+/// edits to a file span most of it, and such reparses were slower than fresh ones.)
+fn cached_surface(lang: Lang, text: &str) -> Cached {
+    let key = surface_key(lang, text);
+    cached(key).unwrap_or_else(|| remember(key, surface(lang, text)))
 }
 
 /// The public surface of a file: symbol → its signature (for change detection).
 fn surface(lang: Lang, source: &str) -> Surface {
+    let mut out = Surface::new();
     let mut parser = Parser::new();
     if parser.set_language(&language(lang)).is_err() {
-        return Surface::new();
+        return out;
     }
     let Some(tree) = parser.parse(source, None) else {
-        return Surface::new();
+        return out;
     };
-    let mut out = Surface::new();
     let src = source.as_bytes();
     visit(tree.root_node(), &mut |node, up| {
         collect(lang, node, up, src, &mut out)
@@ -369,18 +438,29 @@ struct Up<'k> {
 }
 
 /// Every node, depth first, with its ancestors' kinds; iterative, so deeply nested code
-/// (a bundle, generated tables) cannot exhaust the stack.
+/// (a bundle, generated tables) cannot exhaust the stack. One tree cursor walks the tree:
+/// asking each node for its children allocated a list per node, a fifth of parsing's time.
 fn visit<'t>(root: Node<'t>, f: &mut impl FnMut(Node<'t>, Up<'t>)) {
-    let mut stack: Vec<(Node<'t>, Up<'t>)> = vec![(root, Up::default())];
-    while let Some((node, up)) = stack.pop() {
-        f(node, up);
-        let below = Up {
-            parent: Some(node.kind()),
-            grandparent: up.parent,
+    let mut cursor = root.walk();
+    // The kinds of the cursor's ancestors, outermost first.
+    let mut kinds: Vec<&'t str> = Vec::new();
+    loop {
+        let node = cursor.node();
+        let up = Up {
+            parent: kinds.last().copied(),
+            grandparent: kinds.len().checked_sub(2).map(|i| kinds[i]),
         };
-        let mut cursor = node.walk();
-        let children: Vec<Node<'t>> = node.children(&mut cursor).collect();
-        stack.extend(children.into_iter().rev().map(|c| (c, below)));
+        f(node, up);
+        if cursor.goto_first_child() {
+            kinds.push(node.kind());
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return;
+            }
+            kinds.pop();
+        }
     }
 }
 
