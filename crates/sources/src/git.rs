@@ -53,6 +53,9 @@ const ONCE_PER_RANGE: usize = 2;
 pub struct Repo {
     repo: gix::Repository,
     analyzer: Option<(Wants, Analyzer, RangeAnalyzer)>,
+    /// The tags as first read: a `Repo` is opened per scan or draft, and peeling every tag
+    /// of a long-lived project (clap: 700) three times was a twentieth of a draft.
+    tags: std::cell::OnceCell<HashMap<gix::ObjectId, Vec<String>>>,
 }
 
 /// A repository that can be sent to another thread ([`Repo::share`]).
@@ -66,6 +69,7 @@ impl Shared {
         Repo {
             repo,
             analyzer: None,
+            tags: Default::default(),
         }
     }
 }
@@ -138,6 +142,7 @@ impl Repo {
         Ok(Self {
             repo,
             analyzer: None,
+            tags: Default::default(),
         })
     }
 
@@ -163,6 +168,7 @@ impl Repo {
         Repo {
             repo: self.repo.clone(),
             analyzer: None,
+            tags: Default::default(),
         }
     }
 
@@ -255,8 +261,17 @@ impl Repo {
             .collect())
     }
 
-    /// Tag names by the commit they point at (annotated tags peeled).
+    /// Tag names by the commit they point at (annotated tags peeled), as they were when this
+    /// `Repo` first read them.
     pub fn tags(&self) -> Result<HashMap<gix::ObjectId, Vec<String>>, GitError> {
+        if let Some(tags) = self.tags.get() {
+            return Ok(tags.clone());
+        }
+        let tags = self.read_tags()?;
+        Ok(self.tags.get_or_init(|| tags).clone())
+    }
+
+    fn read_tags(&self) -> Result<HashMap<gix::ObjectId, Vec<String>>, GitError> {
         let mut out: HashMap<gix::ObjectId, Vec<String>> = HashMap::new();
         let refs = self.repo.references().map_err(|e| err("reading refs", e))?;
         for r in refs.tags().map_err(|e| err("reading tags", e))? {

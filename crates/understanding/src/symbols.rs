@@ -413,12 +413,18 @@ fn cached_surface(lang: Lang, text: &str) -> Cached {
 
 /// The public surface of a file: symbol → its signature (for change detection).
 fn surface(lang: Lang, source: &str) -> Surface {
-    let mut out = Surface::new();
-    let mut parser = Parser::new();
-    if parser.set_language(&language(lang)).is_err() {
-        return out;
+    thread_local! {
+        /// One parser per thread, given the language of each file it parses (a parser keeps
+        /// its allocations between parses).
+        static PARSER: std::cell::RefCell<Parser> = std::cell::RefCell::new(Parser::new());
     }
-    let Some(tree) = parser.parse(source, None) else {
+    let mut out = Surface::new();
+    let tree = PARSER.with(|p| {
+        let mut parser = p.borrow_mut();
+        parser.set_language(&language(lang)).ok()?;
+        parser.parse(source, None)
+    });
+    let Some(tree) = tree else {
         return out;
     };
     let src = source.as_bytes();
