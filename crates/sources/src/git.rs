@@ -59,7 +59,10 @@ pub struct Repo {
 }
 
 /// A repository that can be sent to another thread ([`Repo::share`]).
-pub struct Shared(gix::ThreadSafeRepository);
+pub struct Shared(
+    gix::ThreadSafeRepository,
+    std::cell::OnceCell<HashMap<gix::ObjectId, Vec<String>>>,
+);
 
 impl Shared {
     /// The repository on this thread, without diff analysis.
@@ -69,7 +72,7 @@ impl Shared {
         Repo {
             repo,
             analyzer: None,
-            tags: Default::default(),
+            tags: self.1.clone(),
         }
     }
 }
@@ -159,7 +162,7 @@ impl Repo {
 
     /// A handle from which another thread opens this repository (without diff analysis).
     pub fn share(&self) -> Shared {
-        Shared(self.repo.clone().into_sync())
+        Shared(self.repo.clone().into_sync(), self.tags.clone())
     }
 
     /// The same repository without diff analysis: for reading history fast (learning a
@@ -168,7 +171,7 @@ impl Repo {
         Repo {
             repo: self.repo.clone(),
             analyzer: None,
-            tags: Default::default(),
+            tags: self.tags.clone(),
         }
     }
 
@@ -625,8 +628,8 @@ impl Repo {
                 handles
                     .into_iter()
                     .flat_map(|h| {
-                        // The analyzer is pure; a panic in it (a parser bug) costs that
-                        // worker's highlights, not the draft.
+                        // The analyzer is pure; a panic in it (a parser bug) costs what
+                        // that worker found (symbols and credentials), not the draft.
                         h.join().unwrap_or_default()
                     })
                     .collect()

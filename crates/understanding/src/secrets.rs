@@ -381,6 +381,17 @@ mod tests {
         }
     }
 
+    /// Every secret-sounding name, however its words are joined and in any case, makes a
+    /// line a candidate (the names are what `redact_assignments` looks for).
+    #[test]
+    fn every_secret_name_is_a_hint() {
+        for name in SECRET_NAMES {
+            for spelled in [name.to_owned(), name.replace('_', "-"), name.to_uppercase()] {
+                assert!(HINT_SEARCH.is_match(&spelled), "{spelled}");
+            }
+        }
+    }
+
     /// A credential of any kind: a token by its prefix, a value assigned to a
     /// secret-sounding name in varied case, a private key's armour.
     fn credential() -> impl Strategy<Value = String> {

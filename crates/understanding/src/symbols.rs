@@ -133,16 +133,16 @@ pub fn looks_generated(text: &str) -> bool {
 /// Every version of every changed file is measured: one `memchr` pass, not a line iterator.
 fn longest_line(text: &str) -> usize {
     let bytes = text.as_bytes();
-    let len = |start: usize, end: usize| {
-        end - start - usize::from(end > start && bytes[end - 1] == b'\r')
-    };
     let mut start = 0;
     let mut longest = 0;
     for nl in memchr::memchr_iter(b'\n', bytes) {
-        longest = longest.max(len(start, nl));
+        // A carriage return before the newline is not part of the line.
+        let len = nl - start - usize::from(nl > start && bytes[nl - 1] == b'\r');
+        longest = longest.max(len);
         start = nl + 1;
     }
-    longest.max(len(start, bytes.len()))
+    // The last line, without a newline, keeps a carriage return (as `str::lines` does).
+    longest.max(bytes.len() - start)
 }
 
 /// Diff analysis of one changed file: its public-surface changes and any credentials in the
@@ -152,16 +152,20 @@ pub fn analyze_file(path: &str, old: Option<&str>, new: Option<&str>) -> FileAna
     {
         return FileAnalysis::default();
     }
-    let secrets = scan_secrets(path, old, new);
     FileAnalysis {
-        // Tests' own functions are no one's public surface ("new `TestDir` function").
-        symbols: if crate::classify::is_test(path) {
-            Vec::new()
-        } else {
-            diff_symbols(path, old, new)
-        },
-        secrets,
+        symbols: surface_changes(path, old, new),
+        secrets: scan_secrets(path, old, new),
     }
+}
+
+/// The public-surface half of [`analyze_file`] (its caller has checked that the file is
+/// analysable and was written by hand).
+fn surface_changes(path: &str, old: Option<&str>, new: Option<&str>) -> Vec<SymbolChange> {
+    // Tests' own functions are no one's public surface ("new `TestDir` function").
+    if crate::classify::is_test(path) {
+        return Vec::new();
+    }
+    diff_symbols(path, old, new)
 }
 
 /// Kinds of credentials in the lines a change added to a file (the cheap half of
@@ -182,8 +186,17 @@ pub fn scan_secrets(path: &str, old: Option<&str>, new: Option<&str>) -> Vec<Str
     }
     let old = old.unwrap_or_default();
     let changed = &new[changed_lines(old.as_bytes(), new.as_bytes())];
+    let candidates: Vec<&str> = crate::secrets::candidate_lines(changed).collect();
+    // A few lines are looked up in the old text directly; many (a lexer full of "token")
+    // through its lines hashed once.
+    let old_lines: Option<rustc_hash::FxHashSet<&str>> =
+        (candidates.len() > 32).then(|| old.lines().collect());
+    let was_there = |line: &str| match &old_lines {
+        Some(set) => set.contains(line),
+        None => has_line(old, line),
+    };
     let mut secrets: Vec<String> = Vec::new();
-    for line in crate::secrets::candidate_lines(changed).filter(|l| !has_line(old, l)) {
+    for line in candidates.into_iter().filter(|l| !was_there(l)) {
         for f in crate::redact_secrets(line).1 {
             if !secrets.iter().any(|s| s == f.kind) {
                 secrets.push(f.kind.to_owned());
@@ -206,7 +219,7 @@ fn changed_lines(old: &[u8], new: &[u8]) -> std::ops::Range<usize> {
     let from = new.len() - suffix;
     // With its newline, so that the last line is cut as in the whole text (`\r\n`).
     let end = memchr::memchr(b'\n', &new[from..]).map_or(new.len(), |i| from + i + 1);
-    start..end.max(start)
+    start..end
 }
 
 /// How many bytes two texts share at their beginning and (not overlapping it) at their end,
@@ -238,8 +251,10 @@ fn has_line(text: &str, line: &str) -> bool {
     memchr::memmem::find_iter(bytes, line.as_bytes()).any(|at| {
         let end = at + line.len();
         let starts = at == 0 || bytes[at - 1] == b'\n';
+        // `str::lines` takes a carriage return off a line only before a newline: an old
+        // line "x\r\n" is "x", never "x\r".
         let ends = end == bytes.len()
-            || bytes[end] == b'\n'
+            || (bytes[end] == b'\n' && !line.ends_with('\r'))
             || (bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n'));
         starts && ends
     })
@@ -262,7 +277,14 @@ pub fn analyze_range(path: &str, changes: &[(Option<&str>, Option<&str>)]) -> Ve
     let (Some(first), Some(last)) = (changes.last(), changes.first()) else {
         return out;
     };
-    let net = analyze_file(path, first.0, last.1).symbols;
+    let (before, after) = (first.0, last.1);
+    let hand_written = is_analyzable(path)
+        && !before.is_some_and(looks_generated)
+        && !after.is_some_and(looks_generated);
+    let net = match hand_written {
+        true => surface_changes(path, before, after),
+        false => Vec::new(),
+    };
     if net.is_empty() {
         return out;
     }
@@ -930,7 +952,7 @@ func main() {
         }
     }
 
-    const LINES: [&str; 12] = [
+    const LINES: [&str; 13] = [
         "host = example.org",
         "token = \"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\"",
         "aws = AKIAIOSFODNN7EXAMPLE",
@@ -943,7 +965,19 @@ func main() {
         "\r",
         "api-key = abcdefgh12345678 ghp_",
         "host",
+        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\r",
     ];
+
+    proptest::proptest! {
+        /// Lines are measured as `str::lines` cuts them, carriage returns included.
+        #[test]
+        fn the_longest_line_is_measured_as_lines_cuts_them(text in "[ab\r\n]{0,40}") {
+            proptest::prop_assert_eq!(
+                longest_line(&text),
+                text.lines().map(str::len).max().unwrap_or(0)
+            );
+        }
+    }
 
     #[test]
     fn a_credential_is_reported_where_it_was_added_not_where_it_was_kept() {
