@@ -390,47 +390,48 @@ pub fn diff_symbols(path: &str, old: Option<&str>, new: Option<&str>) -> Vec<Sym
 
 type Surface = BTreeMap<(SymbolKind, String), String>;
 
-thread_local! {
-    /// Surfaces parsed lately on this thread, by content. Walking a range, a file's new
-    /// version in one commit is its old version in the next: each version is parsed once,
-    /// not twice. Transparent (same text, same surface), bounded, per thread.
-    static SURFACES: std::cell::RefCell<std::collections::HashMap<(u64, usize), std::rc::Rc<Surface>>> =
-        Default::default();
-}
+type Cached = std::sync::Arc<Surface>;
+type Key = (u64, usize);
 
-type Cached = std::rc::Rc<Surface>;
+/// Surfaces parsed lately in this process, by content. Walking a range, a file's new version
+/// in one commit is its old version in the next, and a project may keep copies of a file
+/// (htmx's `src/htmx.js` and `www/static/src/htmx.js`) that two workers reach at once: each
+/// version is parsed once, the second asker waiting for the first. Transparent (same text,
+/// same surface) and bounded.
+static SURFACES: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<Key, std::sync::Arc<std::sync::OnceLock<Cached>>>>,
+> = std::sync::LazyLock::new(Default::default);
 
-/// A version's key in [`SURFACES`]: its language, a hash of its text, and its length.
-fn surface_key(lang: Lang, source: &str) -> (u64, usize) {
-    use std::hash::Hasher as _;
-    let mut h = rustc_hash::FxHasher::default();
+/// The key hashing the text with SipHash under this process's random keys: the cache is
+/// shared by every workspace a server drafts for, and no one's text may be made to collide
+/// with another's and read its surface.
+static KEYS: std::sync::LazyLock<std::hash::RandomState> =
+    std::sync::LazyLock::new(std::hash::RandomState::new);
+
+/// A version's key in [`SURFACES`]: a keyed hash of its language and text, and its length.
+fn surface_key(lang: Lang, source: &str) -> Key {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = KEYS.build_hasher();
     h.write_u8(lang as u8);
     h.write(source.as_bytes());
     (h.finish(), source.len())
 }
 
-fn cached(key: (u64, usize)) -> Option<Cached> {
-    SURFACES.with(|c| c.borrow().get(&key).cloned())
-}
-
-fn remember(key: (u64, usize), surface: Surface) -> Cached {
-    let surface = std::rc::Rc::new(surface);
-    SURFACES.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= 512 {
-            c.clear();
-        }
-        c.insert(key, surface.clone());
-    });
-    surface
-}
-
-/// The surface of one version of a file, parsed once per thread while it is in the cache.
+/// The surface of one version of a file, parsed once while it is in the cache.
 /// (Parsing the new version incrementally from the old one's tree was tried: a release's
 /// edits to a file span most of it, and such reparses were slower than fresh ones.)
 fn cached_surface(lang: Lang, text: &str) -> Cached {
     let key = surface_key(lang, text);
-    cached(key).unwrap_or_else(|| remember(key, surface(lang, text)))
+    let cell = {
+        // A poisoned lock only means another draft panicked mid-insert; the map is sound.
+        let mut cache = SURFACES.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= 512 {
+            cache.clear();
+        }
+        cache.entry(key).or_default().clone()
+    };
+    cell.get_or_init(|| std::sync::Arc::new(surface(lang, text)))
+        .clone()
 }
 
 /// The public surface of a file: symbol → its signature (for change detection).
