@@ -374,7 +374,7 @@ impl Repo {
             .all()
             .map_err(|e| err("walking history", e))?;
         let mut out = Vec::new();
-        let mut cache = self.diff_cache()?;
+        let mut cache = gix::diff::tree::State::default();
         let mut pending = Vec::new();
         let marked = self.marked(self.commit_id(rev)?);
         for info in walk.take(limit) {
@@ -410,7 +410,7 @@ impl Repo {
             .map_err(|e| err("walking history", e))?;
         let mut commits = Vec::new();
         let mut to_time = None;
-        let mut cache = self.diff_cache()?;
+        let mut cache = gix::diff::tree::State::default();
         let mut pr_merges: Vec<(String, gix::ObjectId, gix::ObjectId)> = Vec::new();
         let mut pending = Vec::new();
         let marked = self.marked(to_id);
@@ -467,19 +467,12 @@ impl Repo {
         })
     }
 
-    /// A cache for tree diffs, made once per walk: making one reads attributes and the index.
-    fn diff_cache(&self) -> Result<gix::diff::blob::Platform, GitError> {
-        self.repo
-            .diff_resource_cache_for_tree_diff()
-            .map_err(|e| err("preparing to diff", e))
-    }
-
     /// A commit's message, author and changed files; the files the analyzer wants are queued
     /// in `pending` (as commit number `index`) for [`Repo::analyze`].
     fn describe(
         &self,
         commit: &gix::Commit<'_>,
-        cache: &mut gix::diff::blob::Platform,
+        cache: &mut gix::diff::tree::State,
         marked: &Marked,
         index: usize,
         pending: &mut Vec<Pending>,
@@ -527,7 +520,7 @@ impl Repo {
         &self,
         commit: &gix::Commit<'_>,
         parent: Option<gix::ObjectId>,
-        cache: &mut gix::diff::blob::Platform,
+        cache: &mut gix::diff::tree::State,
         marked: &Marked,
         index: usize,
         pending: &mut Vec<Pending>,
@@ -660,7 +653,8 @@ impl Repo {
             .find_commit(id)
             .map_err(|e| err("reading a commit", e))?;
         let parent = commit.parent_ids().next().map(|p| p.detach());
-        let mut changes = self.file_changes(&commit, parent, &mut self.diff_cache()?)?;
+        let mut changes =
+            self.file_changes(&commit, parent, &mut gix::diff::tree::State::default())?;
         changes.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out = String::new();
         for (path, old_id, new_id) in changes {
@@ -720,12 +714,15 @@ impl Repo {
     }
 
     /// The files `commit` added, modified or removed against `parent` (the empty tree for a
-    /// root commit), with their blobs before and after.
+    /// root commit), with their blobs before and after. `cache` is the tree-diff state a
+    /// walk reuses. Paths and blob ids are all a walk needs, so trees are compared directly:
+    /// gix's tree-diff platform first builds a blob diff cache from HEAD's index and
+    /// attributes, a twentieth of a draft when the house style walks eight past releases.
     fn file_changes(
         &self,
         commit: &gix::Commit<'_>,
         parent: Option<gix::ObjectId>,
-        cache: &mut gix::diff::blob::Platform,
+        cache: &mut gix::diff::tree::State,
     ) -> Result<Vec<FileChange>, GitError> {
         let tree = commit.tree().map_err(|e| err("reading a tree", e))?;
         let parent_tree = match parent {
@@ -737,24 +734,48 @@ impl Repo {
                 .map_err(|e| err("reading a parent tree", e))?,
             None => self.repo.empty_tree(),
         };
-        let mut changes = Vec::new();
-        parent_tree
-            .changes()
-            .map_err(|e| err("diffing trees", e))?
-            // Paths only: rename detection would read blobs, and a rename is two paths anyway.
-            .options(|o| {
-                o.track_path();
-                o.track_rewrites(None);
+        // Paths only: rename detection would read blobs, and a rename is two paths anyway.
+        let mut recorder = gix::diff::tree::Recorder::default();
+        gix::diff::tree(
+            gix::objs::TreeRefIter::from_bytes(&parent_tree.data, parent_tree.id.kind()),
+            gix::objs::TreeRefIter::from_bytes(&tree.data, tree.id.kind()),
+            cache,
+            &self.repo.objects,
+            &mut recorder,
+        )
+        .map_err(|e| err("diffing trees", e))?;
+        use gix::diff::tree::recorder::Change as C;
+        Ok(recorder
+            .records
+            .into_iter()
+            .filter_map(|change| match change {
+                C::Addition {
+                    entry_mode,
+                    oid,
+                    path,
+                    ..
+                } => entry_mode
+                    .is_blob_or_symlink()
+                    .then(|| (path.to_string(), None, Some(oid))),
+                C::Deletion {
+                    entry_mode,
+                    oid,
+                    path,
+                    ..
+                } => entry_mode
+                    .is_blob_or_symlink()
+                    .then(|| (path.to_string(), Some(oid), None)),
+                C::Modification {
+                    previous_oid,
+                    entry_mode,
+                    oid,
+                    path,
+                    ..
+                } => entry_mode
+                    .is_blob_or_symlink()
+                    .then(|| (path.to_string(), Some(previous_oid), Some(oid))),
             })
-            .for_each_to_obtain_tree_with_cache(&tree, cache, |change| {
-                if change.entry_mode().is_blob_or_symlink() {
-                    let (old, new) = blob_ids(&change);
-                    changes.push((change.location().to_string(), old, new));
-                }
-                Ok(std::ops::ControlFlow::Continue(()))
-            })
-            .map_err(|e| err("diffing trees", e))?;
-        Ok(changes)
+            .collect())
     }
 
     fn blob_text(&self, id: Option<gix::ObjectId>) -> Option<String> {
@@ -802,21 +823,6 @@ fn blob_text(repo: &gix::Repository, id: Option<gix::ObjectId>) -> Option<String
         return None;
     }
     String::from_utf8(object.detach().data).ok()
-}
-
-/// The blobs before and after a tree change (None where the file did not exist).
-fn blob_ids(
-    change: &gix::object::tree::diff::Change<'_, '_, '_>,
-) -> (Option<gix::ObjectId>, Option<gix::ObjectId>) {
-    use gix::object::tree::diff::Change as C;
-    match change {
-        C::Addition { id, .. } => (None, Some(id.detach())),
-        C::Deletion { id, .. } => (Some(id.detach()), None),
-        C::Modification {
-            previous_id, id, ..
-        } => (Some(previous_id.detach()), Some(id.detach())),
-        C::Rewrite { source_id, id, .. } => (Some(source_id.detach()), Some(id.detach())),
-    }
 }
 
 /// `owner/name` from a GitHub remote URL (`https://github.com/o/n.git`, `git@github.com:o/n`).
