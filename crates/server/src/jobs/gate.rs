@@ -111,6 +111,7 @@ fn describe_run(g: &mut Value, run: &gate::Run) {
     g["run_url"] = json!(run.url);
     if let Some(obj) = g.as_object_mut() {
         obj.remove("absent_after");
+        obj.remove("absent_after_secs");
     }
 }
 
@@ -167,11 +168,17 @@ pub async fn on_absence_deadline(
         // CI answered meanwhile (for another commit): this card waits for its own run.
         settle(ctx, ws, id, g, &runs).await?
     } else {
-        let waited_ms = (g["absent_after"].as_i64().unwrap_or_default() - held.created_at).max(0);
-        let waited = match waited_ms {
-            ms if ms >= 120_000 => format!("{} minutes", ms / 60_000),
-            ms if ms / 1000 == 1 => "1 second".to_owned(),
-            ms => format!("{} seconds", ms / 1000),
+        // The wait as configured (a card held by an older build has only the deadline: the
+        // time from the card to it, rounded, as the card was stamped after the deadline was
+        // set and a 1 s wait would otherwise read "within 0 seconds").
+        let waited_secs = g["absent_after_secs"].as_i64().unwrap_or_else(|| {
+            let ms = (g["absent_after"].as_i64().unwrap_or_default() - held.created_at).max(0);
+            (ms + 500) / 1000
+        });
+        let waited = match waited_secs {
+            secs if secs >= 120 => format!("{} minutes", (secs + 30) / 60),
+            1 => "1 second".to_owned(),
+            secs => format!("{secs} seconds"),
         };
         let mut next = g.clone();
         next["state"] = json!("no CI");
@@ -216,6 +223,9 @@ pub async fn hold(
         let mut g = gate_state(event, &sha, &Verdict::Waiting);
         g["absent_after"] =
             json!(covalynce_domain::now_millis() + settings.absent_after_secs as i64 * 1000);
+        // The wait as configured, for the note: the deadline is set before the card is
+        // drafted and stamped, so the two times differ by the drafting.
+        g["absent_after_secs"] = json!(settings.absent_after_secs);
         return Ok(Some(g));
     }
     let verdict = gate::verdict(&for_commit, &settings.workflows);
