@@ -15,7 +15,7 @@ pub const REDACTED: &str = "[redacted]";
 /// found.
 pub fn redact_secrets(text: &str) -> (String, Vec<Finding>) {
     let mut findings = Vec::new();
-    if text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----") {
+    if text.contains(KEY_ARMOUR) && text.contains("PRIVATE KEY-----") {
         findings.push(Finding {
             kind: "private key",
         });
@@ -54,43 +54,49 @@ pub fn redact_secrets(text: &str) -> (String, Vec<Finding>) {
     (out, findings)
 }
 
-/// Fragments, in any case, one of which every line [`redact_secrets`] finds something in
-/// contains: each token kind's prefix (`secret_kind`), a private key's armour, and each
-/// secret-sounding name (`-` or `_` between its words). A superset: a line without any of
-/// them holds nothing to find, so scanning a change's added lines looks only at lines
-/// with one (the property test below holds the two together).
-const HINTS: [&str; 30] = [
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "akia",
-    "asia",
-    "xox",
-    "hooks.slack.com/services/",
-    "discord.com/api/webhooks/",
-    "sk-",
-    "sk_live_",
-    "rk_live_",
-    "glpat-",
-    "cvl_",
-    "eyj",
-    "aiza",
-    "-----begin",
-    "secret",
-    "password",
-    "passwd",
-    "token",
-    "api_key",
-    "api-key",
-    "apikey",
-    "private_key",
-    "private-key",
-    "access_key",
-    "access-key",
+/// What each kind of token starts with (read by `secret_kind`; every one is also a hint).
+const GITHUB_PREFIXES: [&str; 6] = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"];
+const AWS_PREFIXES: [&str; 2] = ["AKIA", "ASIA"];
+const SLACK_PREFIXES: [&str; 5] = ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-"];
+const WEBHOOK_PREFIXES: [&str; 2] = [
+    "https://hooks.slack.com/services/",
+    "https://discord.com/api/webhooks/",
 ];
+const API_KEY_PREFIXES: [&str; 3] = ["sk-", "sk_live_", "rk_live_"];
+const GITLAB_PREFIX: &str = "glpat-";
+const COVALYNCE_PREFIX: &str = "cvl_";
+const JWT_PREFIX: &str = "eyJ";
+const GOOGLE_PREFIX: &str = "AIza";
+/// A private key's armour (with "PRIVATE KEY-----" after it).
+const KEY_ARMOUR: &str = "-----BEGIN";
+
+/// Every token prefix `secret_kind` knows.
+fn token_prefixes() -> impl Iterator<Item = &'static str> {
+    GITHUB_PREFIXES
+        .into_iter()
+        .chain(AWS_PREFIXES)
+        .chain(SLACK_PREFIXES)
+        .chain(WEBHOOK_PREFIXES)
+        .chain(API_KEY_PREFIXES)
+        .chain([GITLAB_PREFIX, COVALYNCE_PREFIX, JWT_PREFIX, GOOGLE_PREFIX])
+}
+
+/// Fragments, in any case, one of which every line [`redact_secrets`] finds something in
+/// contains: each token kind's prefix, a private key's armour, and each secret-sounding
+/// name (`-` or `_` between its words). A superset: a line without any of them holds
+/// nothing to find, so scanning a change's added lines looks only at lines with one (the
+/// property tests below hold the two together).
+fn hints() -> Vec<String> {
+    token_prefixes()
+        .chain([KEY_ARMOUR])
+        .map(str::to_owned)
+        .chain(
+            SECRET_NAMES
+                .iter()
+                .flat_map(|n| [n.to_string(), n.replace('_', "-")]),
+        )
+        .collect()
+}
 
 static HINT_SEARCH: std::sync::LazyLock<aho_corasick::AhoCorasick> =
     std::sync::LazyLock::new(|| {
@@ -99,11 +105,11 @@ static HINT_SEARCH: std::sync::LazyLock<aho_corasick::AhoCorasick> =
         aho_corasick::AhoCorasick::builder()
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .ascii_case_insensitive(true)
-            .build(HINTS)
+            .build(hints())
             .expect("fixed patterns build")
     });
 
-/// The lines of `text` (cut as `str::lines` cuts them) that contain one of [`HINTS`]: the
+/// The lines of `text` (cut as `str::lines` cuts them) that contain one of the [`hints`]: the
 /// only lines in which [`redact_secrets`] can find anything.
 pub(crate) fn candidate_lines(text: &str) -> impl Iterator<Item = &str> {
     let mut at = 0;
@@ -201,13 +207,10 @@ fn secret_kind(token: &str) -> Option<&'static str> {
         t.strip_prefix(prefix)
             .filter(|rest| rest.len() >= 20 && charset(rest))
     };
-    if ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"]
-        .iter()
-        .any(|p| body(p).is_some())
-    {
+    if GITHUB_PREFIXES.iter().any(|p| body(p).is_some()) {
         return Some("GitHub token");
     }
-    if (t.starts_with("AKIA") || t.starts_with("ASIA"))
+    if AWS_PREFIXES.iter().any(|p| t.starts_with(p))
         && t.len() == 20
         && t[4..]
             .chars()
@@ -215,30 +218,28 @@ fn secret_kind(token: &str) -> Option<&'static str> {
     {
         return Some("AWS access key");
     }
-    if ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-"]
+    if SLACK_PREFIXES
         .iter()
         .any(|p| t.starts_with(p) && t.len() > 20)
     {
         return Some("Slack token");
     }
-    if t.starts_with("https://hooks.slack.com/services/")
-        || t.starts_with("https://discord.com/api/webhooks/")
-    {
+    if WEBHOOK_PREFIXES.iter().any(|p| t.starts_with(p)) {
         return Some("webhook URL");
     }
-    if body("sk-").is_some() || body("sk_live_").is_some() || body("rk_live_").is_some() {
+    if API_KEY_PREFIXES.iter().any(|p| body(p).is_some()) {
         return Some("API key");
     }
-    if body("glpat-").is_some() {
+    if body(GITLAB_PREFIX).is_some() {
         return Some("GitLab token");
     }
-    if body("cvl_").is_some() {
+    if body(COVALYNCE_PREFIX).is_some() {
         return Some("Covalynce token");
     }
-    if t.starts_with("eyJ") && t.matches('.').count() == 2 && t.len() > 40 {
+    if t.starts_with(JWT_PREFIX) && t.matches('.').count() == 2 && t.len() > 40 {
         return Some("JSON web token");
     }
-    if t.starts_with("AIza") && t.len() == 39 {
+    if t.starts_with(GOOGLE_PREFIX) && t.len() == 39 {
         return Some("Google API key");
     }
     None
@@ -395,30 +396,7 @@ mod tests {
     /// A credential of any kind: a token by its prefix, a value assigned to a
     /// secret-sounding name in varied case, a private key's armour.
     fn credential() -> impl Strategy<Value = String> {
-        let prefix = prop::sample::select(vec![
-            "ghp_",
-            "gho_",
-            "ghu_",
-            "ghs_",
-            "ghr_",
-            "github_pat_",
-            "AKIA",
-            "ASIA",
-            "xoxb-",
-            "xoxp-",
-            "xoxa-",
-            "xoxr-",
-            "xoxs-",
-            "sk-",
-            "sk_live_",
-            "rk_live_",
-            "glpat-",
-            "cvl_",
-            "eyJ",
-            "AIza",
-            "https://hooks.slack.com/services/",
-            "https://discord.com/api/webhooks/",
-        ]);
+        let prefix = prop::sample::select(token_prefixes().collect::<Vec<_>>());
         let name = prop::sample::select(vec![
             "token",
             "GITHUB_TOKEN",
