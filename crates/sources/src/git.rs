@@ -61,7 +61,8 @@ pub struct Repo {
 /// A repository that can be sent to another thread ([`Repo::share`]).
 pub struct Shared(
     gix::ThreadSafeRepository,
-    std::cell::OnceCell<HashMap<gix::ObjectId, Vec<String>>>,
+    /// The tags, if the `Repo` shared had read them.
+    Option<HashMap<gix::ObjectId, Vec<String>>>,
 );
 
 impl Shared {
@@ -72,7 +73,11 @@ impl Shared {
         Repo {
             repo,
             analyzer: None,
-            tags: self.1.clone(),
+            tags: self
+                .1
+                .clone()
+                .map(std::cell::OnceCell::from)
+                .unwrap_or_default(),
         }
     }
 }
@@ -162,7 +167,7 @@ impl Repo {
 
     /// A handle from which another thread opens this repository (without diff analysis).
     pub fn share(&self) -> Shared {
-        Shared(self.repo.clone().into_sync(), self.tags.clone())
+        Shared(self.repo.clone().into_sync(), self.tags.get().cloned())
     }
 
     /// The same repository without diff analysis: for reading history fast (learning a
@@ -374,13 +379,13 @@ impl Repo {
             .all()
             .map_err(|e| err("walking history", e))?;
         let mut out = Vec::new();
-        let mut cache = gix::diff::tree::State::default();
+        let mut diff_state = gix::diff::tree::State::default();
         let mut pending = Vec::new();
         let marked = self.marked(self.commit_id(rev)?);
         for info in walk.take(limit) {
             let info = info.map_err(|e| err("walking history", e))?;
             let commit = info.object().map_err(|e| err("reading a commit", e))?;
-            let c = self.describe(&commit, &mut cache, &marked, out.len(), &mut pending)?;
+            let c = self.describe(&commit, &mut diff_state, &marked, out.len(), &mut pending)?;
             out.push(c);
         }
         self.analyze(&mut out, pending);
@@ -410,14 +415,20 @@ impl Repo {
             .map_err(|e| err("walking history", e))?;
         let mut commits = Vec::new();
         let mut to_time = None;
-        let mut cache = gix::diff::tree::State::default();
+        let mut diff_state = gix::diff::tree::State::default();
         let mut pr_merges: Vec<(String, gix::ObjectId, gix::ObjectId)> = Vec::new();
         let mut pending = Vec::new();
         let marked = self.marked(to_id);
         for info in walk {
             let info = info.map_err(|e| err("walking history", e))?;
             let commit = info.object().map_err(|e| err("reading a commit", e))?;
-            let c = self.describe(&commit, &mut cache, &marked, commits.len(), &mut pending)?;
+            let c = self.describe(
+                &commit,
+                &mut diff_state,
+                &marked,
+                commits.len(),
+                &mut pending,
+            )?;
             if info.id == to_id {
                 to_time = c.timestamp;
             }
@@ -472,7 +483,7 @@ impl Repo {
     fn describe(
         &self,
         commit: &gix::Commit<'_>,
-        cache: &mut gix::diff::tree::State,
+        diff_state: &mut gix::diff::tree::State,
         marked: &Marked,
         index: usize,
         pending: &mut Vec<Pending>,
@@ -495,7 +506,7 @@ impl Repo {
             self.changed_files(
                 commit,
                 parents.first().copied(),
-                cache,
+                diff_state,
                 marked,
                 index,
                 pending,
@@ -520,12 +531,12 @@ impl Repo {
         &self,
         commit: &gix::Commit<'_>,
         parent: Option<gix::ObjectId>,
-        cache: &mut gix::diff::tree::State,
+        diff_state: &mut gix::diff::tree::State,
         marked: &Marked,
         index: usize,
         pending: &mut Vec<Pending>,
     ) -> Result<Vec<String>, GitError> {
-        let changes = self.file_changes(commit, parent, cache)?;
+        let changes = self.file_changes(commit, parent, diff_state)?;
         if let Some((wants, ..)) = self.analyzer {
             pending.extend(
                 changes
@@ -588,10 +599,9 @@ impl Repo {
         // drafted on 1.1 cores of 2).
         groups.sort_by_key(|(_, entries)| std::cmp::Reverse(entries.len()));
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let shared = self.repo.clone().into_sync();
+        let shared = self.share();
         let run = || {
-            let mut repo = shared.to_thread_local();
-            repo.object_cache_size_if_unset(16 * 1024 * 1024);
+            let repo = shared.open().repo;
             let mut found = Vec::new();
             let take = || groups.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
             while let Some((path, entries)) = take() {
@@ -714,7 +724,7 @@ impl Repo {
     }
 
     /// The files `commit` added, modified or removed against `parent` (the empty tree for a
-    /// root commit), with their blobs before and after. `cache` is the tree-diff state a
+    /// root commit), with their blobs before and after. `diff_state` is the tree-diff state a
     /// walk reuses. Paths and blob ids are all a walk needs, so trees are compared directly:
     /// gix's tree-diff platform first builds a blob diff cache from HEAD's index and
     /// attributes, a twentieth of a draft when the house style walks eight past releases.
@@ -722,7 +732,7 @@ impl Repo {
         &self,
         commit: &gix::Commit<'_>,
         parent: Option<gix::ObjectId>,
-        cache: &mut gix::diff::tree::State,
+        diff_state: &mut gix::diff::tree::State,
     ) -> Result<Vec<FileChange>, GitError> {
         let tree = commit.tree().map_err(|e| err("reading a tree", e))?;
         let parent_tree = match parent {
@@ -739,7 +749,7 @@ impl Repo {
         gix::diff::tree(
             gix::objs::TreeRefIter::from_bytes(&parent_tree.data, parent_tree.id.kind()),
             gix::objs::TreeRefIter::from_bytes(&tree.data, tree.id.kind()),
-            cache,
+            diff_state,
             &self.repo.objects,
             &mut recorder,
         )

@@ -148,14 +148,19 @@ fn longest_line(text: &str) -> usize {
 /// Diff analysis of one changed file: its public-surface changes and any credentials in the
 /// lines it added.
 pub fn analyze_file(path: &str, old: Option<&str>, new: Option<&str>) -> FileAnalysis {
-    if !is_analyzable(path) || old.is_some_and(looks_generated) || new.is_some_and(looks_generated)
-    {
+    if !hand_written(path, old, new) {
         return FileAnalysis::default();
     }
     FileAnalysis {
         symbols: surface_changes(path, old, new),
         secrets: scan_secrets(path, old, new),
     }
+}
+
+/// Whether a file is one whose versions a person wrote line by line: a kind analysed, and
+/// neither version generated.
+fn hand_written(path: &str, old: Option<&str>, new: Option<&str>) -> bool {
+    is_analyzable(path) && !old.is_some_and(looks_generated) && !new.is_some_and(looks_generated)
 }
 
 /// The public-surface half of [`analyze_file`] (its caller has checked that the file is
@@ -278,10 +283,7 @@ pub fn analyze_range(path: &str, changes: &[(Option<&str>, Option<&str>)]) -> Ve
         return out;
     };
     let (before, after) = (first.0, last.1);
-    let hand_written = is_analyzable(path)
-        && !before.is_some_and(looks_generated)
-        && !after.is_some_and(looks_generated);
-    let net = match hand_written {
+    let net = match hand_written(path, before, after) {
         true => surface_changes(path, before, after),
         false => Vec::new(),
     };
