@@ -338,10 +338,7 @@ fn may_change_surface(lang: Lang, old: &str, new: &str) -> bool {
                     || code.starts_with(|c: char| c.is_ascii_uppercase())
             }
         };
-        keyword
-            || ["\"--", "'--", "`--", "\"/", "'/", "`/", "flag."]
-                .iter()
-                .any(|t| code.contains(t))
+        keyword || code.contains("flag.") || quotes_route_or_flag(code)
     };
     // Whether a declaring line is in one version and not the other: only declaring lines
     // need hashing (a line that declares nothing cannot make the answer yes).
@@ -740,6 +737,20 @@ fn unquote(s: &str) -> String {
         .to_owned()
 }
 
+/// Whether a line holds a string that could be a route (`"/users/{id}"`) or a long flag
+/// (`'--wrap'`): a quote, then `/` or `--`, then what such a name goes on with. A bare `'/'`
+/// or `'--'` is neither: htmx's selector parser compares characters with `'/'`, and that
+/// one line made every release parse a 5,000-line file twice for nothing.
+fn quotes_route_or_flag(code: &str) -> bool {
+    let b = code.as_bytes();
+    let path = |c: u8| c.is_ascii_alphanumeric() || b"/_-.{}:<>*".contains(&c);
+    memchr::memchr3_iter(b'"', b'\'', b'`', b).any(|q| match &b[q + 1..] {
+        [b'/', c, ..] => path(*c),
+        [b'-', b'-', c, ..] => c.is_ascii_alphanumeric(),
+        _ => false,
+    })
+}
+
 fn looks_like_path(s: &str) -> bool {
     s.len() > 1
         && s.len() < 200
@@ -777,6 +788,105 @@ mod tests {
         let more = "type (\n\tOld struct{}\n\tNew struct{}\n)\n";
         assert!(may_change_surface(Lang::Go, grouped, more));
     }
+
+    #[test]
+    fn a_slash_or_dashes_compared_as_characters_is_no_route_or_flag() {
+        let old = "function parse(s) {\n  if (c === 'x') { return 1 }\n}\n";
+        let slash = "function parse(s) {\n  if (c === '/' && s[i + 1] === '>') { return 1 }\n}\n";
+        assert!(!may_change_surface(Lang::JavaScript, old, slash));
+        let dashes = "function parse(s) {\n  if (s === '--') { return 1 }\n}\n";
+        assert!(!may_change_surface(Lang::JavaScript, old, dashes));
+        let route = "function parse(s) {\n  app.get('/users/:id', show)\n}\n";
+        assert!(may_change_surface(Lang::JavaScript, old, route));
+        assert_eq!(
+            added("server.js", old, route),
+            vec!["GET /users/:id".to_owned()]
+        );
+        let flag = "function parse(s) {\n  program.option(`--wrap <mode>`)\n}\n";
+        assert!(may_change_surface(Lang::JavaScript, old, flag));
+        assert_eq!(added("cli.js", old, flag), vec!["--wrap".to_owned()]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// The shortcut never hides a change: whenever it says a change cannot touch the
+        /// surface, parsing both versions finds the same surface. Programs are made of whole
+        /// statements: exported and private declarations, routes, flags and plain code that
+        /// compares or builds strings with slashes and dashes.
+        #[test]
+        fn when_the_shortcut_says_no_the_surface_is_the_same(
+            lang in 0..3usize,
+            old in proptest::collection::vec(0..STATEMENTS[0].len(), 0..12),
+            edits in proptest::collection::vec((0..12usize, 0..STATEMENTS[0].len(), 0..3u8), 1..6),
+        ) {
+            let (lang, path, statements) = [
+                (Lang::JavaScript, "src/app.js", &STATEMENTS[0]),
+                (Lang::Python, "app/cli.py", &STATEMENTS[1]),
+                (Lang::Go, "cmd/main.go", &STATEMENTS[2]),
+            ][lang];
+            let mut new = old.clone();
+            for (at, line, how) in edits {
+                let at = at.min(new.len());
+                match how {
+                    0 => new.insert(at, line),
+                    1 if at < new.len() => { new.remove(at); }
+                    _ if at < new.len() => new[at] = line,
+                    _ => new.push(line),
+                }
+            }
+            let text = |lines: &[usize]| {
+                let body: String = lines.iter().map(|&i| format!("{}\n", statements[i])).collect();
+                match lang {
+                    Lang::Go => format!("package main\n\n{body}"),
+                    _ => body,
+                }
+            };
+            let (old, new) = (text(&old), text(&new));
+            if !may_change_surface(lang, &old, &new) {
+                proptest::prop_assert_eq!(surface(lang, &old), surface(lang, &new), "{} {:?}", path, new);
+            }
+        }
+    }
+
+    /// One statement a line, per language (JavaScript, Python, Go), each as many.
+    const STATEMENTS: [[&str; 10]; 3] = [
+        [
+            "export function run(x) { return x }",
+            "export const limit = 3",
+            "function helper(s) { return s === '/' || s === '--' }",
+            "app.get('/users/:id', show)",
+            "router.post(\"/api/v1/export\", save)",
+            "program.option('--wrap <mode>')",
+            "const sep = s.split('/').join('--')",
+            "export class Store {}",
+            "let n = a / b - c",
+            "if (c === '/' && next === '>') { n++ }",
+        ],
+        [
+            "def run(x): return x",
+            "def _private(x): return x",
+            "class Store: pass",
+            "parser.add_argument('--wrap')",
+            "sep = s.split('/')",
+            "n = a / b - c",
+            "x = '--' + y",
+            "app.add_url_rule('/users/<id>', 'show', show)",
+            "if c == '/': pass",
+            "@app.route(\"/export\")\ndef export(): pass",
+        ],
+        [
+            "func Run(x int) int { return x }",
+            "func helper(s string) bool { return s == \"/\" }",
+            "type Store struct{}",
+            "var wrap = flag.String(\"wrap\", \"\", \"\")",
+            "func init() { http.HandleFunc(\"/users\", show) }",
+            "var sep = strings.Split(s, \"/\")",
+            "var n = a / b",
+            "type store struct{}",
+            "func init() { mux.Handle(\"/api/\", h) }",
+            "var dashes = \"--\"",
+        ],
+    ];
 
     #[test]
     fn rust_public_items_clap_flags_and_axum_routes() {
