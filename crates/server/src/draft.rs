@@ -150,6 +150,11 @@ pub fn house_style(repo: &Repo, from: &str) -> HouseStyle {
     // releases of cherry-picks teach nothing: see `teaches_style`).
     for pair in sections.windows(2).take(PAST_TRIED) {
         let ((_, tag, section), (_, previous, _)) = (&pair[0], &pair[1]);
+        // Notes that cite nothing teach nothing (see `teaches_style`): htmx's never cite,
+        // and walking eight past releases to learn that was most of drafting one of its.
+        if covalynce_understanding::section_refs(section).is_empty() {
+            continue;
+        }
         let Ok(range) = plain.range(Some(previous), tag) else {
             continue;
         };

@@ -171,6 +171,10 @@ pub async fn house_style(
     let mut past = Vec::new();
     for pair in sections.windows(2).take(crate::draft::PAST_TRIED) {
         let ((_, sha, section), (_, before, _)) = (&pair[0], &pair[1]);
+        // Notes that cite nothing teach nothing: no request spent on them.
+        if covalynce_understanding::section_refs(section).is_empty() {
+            continue;
+        }
         let compared = match compare(store, api, ws, repo, before, sha).await {
             Ok(c) => c,
             Err(GithubError::NotFound(_)) => continue,
