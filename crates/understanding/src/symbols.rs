@@ -325,26 +325,48 @@ pub fn analyze_range(path: &str, changes: &[(Option<&str>, Option<&str>)]) -> Ve
 /// as it was. (A parameter changed alone on its own line of a long signature is the one
 /// change this does not see: the signature's first line is unchanged.)
 fn may_change_surface(lang: Lang, old: &str, new: &str) -> bool {
-    let declares = |line: &str| {
+    // Whether the declaring lines differ, in order: a line that declares nothing cannot
+    // make the answer yes. (As sets, a name declared twice — Python redefining `run` —
+    // could change which one counts without any line being new.)
+    !declaring_lines(lang, old).eq(declaring_lines(lang, new))
+}
+
+/// The lines of a text that could declare or change part of its public surface (see
+/// [`may_change_surface`]).
+fn declaring_lines(lang: Lang, text: &str) -> impl Iterator<Item = &str> {
+    // In Go, whether a line is inside a multi-line `type` declaration.
+    let mut in_type = false;
+    text.lines().filter(move |line| {
         let code = line.trim_start();
         let keyword = match lang {
             Lang::Rust => code.contains("pub") || code.contains("#["),
             Lang::Python => code.contains("def ") || code.contains("class "),
             Lang::TypeScript | Lang::Tsx | Lang::JavaScript => code.contains("export"),
-            // In a `type ( … )` group a spec starts with its exported name.
+            // gofmt starts every top-level declaration at the start of a line (a `func`
+            // line counts whole, with its signature); everything inside a type's
+            // declaration counts (specs, fields, methods, however deep), but lines indented
+            // in a function's body (most of a Go release's edits, many with an exported
+            // name or a closure's `func`) change no surface. Of the other lines at the start,
+            // only package, import, var and const clauses, comments and closers do not
+            // count; a line gofmt would not write does, to be safe.
             Lang::Go => {
-                code.contains("func ")
-                    || code.contains("type ")
-                    || code.starts_with(|c: char| c.is_ascii_uppercase())
+                if in_type {
+                    in_type = !line.starts_with(['}', ')']);
+                    !code.starts_with("//")
+                } else if line.starts_with("type ") {
+                    in_type = line.trim_end().ends_with(['{', '(']);
+                    true
+                } else {
+                    !(line.is_empty()
+                        || line.starts_with('\t')
+                        || ["package ", "import", "var", "const", "//", "}", ")"]
+                            .iter()
+                            .any(|p| line.starts_with(p)))
+                }
             }
         };
         keyword || code.contains("flag.") || quotes_route_or_flag(code)
-    };
-    // Whether a declaring line is in one version and not the other: only declaring lines
-    // need hashing (a line that declares nothing cannot make the answer yes).
-    let before: rustc_hash::FxHashSet<&str> = old.lines().filter(|l| declares(l)).collect();
-    let after: rustc_hash::FxHashSet<&str> = new.lines().filter(|l| declares(l)).collect();
-    before.symmetric_difference(&after).next().is_some()
+    })
 }
 
 /// What changed in the public surface of one file between two versions (`None`: the file
@@ -496,13 +518,38 @@ fn text<'a>(node: Node, src: &'a [u8]) -> &'a str {
     node.utf8_text(src).unwrap_or_default()
 }
 
-/// The declaration's head: its text up to the body, whitespace folded.
+/// The declaration's head: its text up to the body, without comments, whitespace folded.
+/// A Go type's head is all of it, fields and their doc comments too: a comment corrected
+/// there (gin's "Correct article usage in comments") changes no one's code.
 fn signature(node: Node, src: &[u8]) -> String {
     let end = node
         .child_by_field_name("body")
         .map_or(node.end_byte(), |b| b.start_byte());
-    let raw = std::str::from_utf8(&src[node.start_byte()..end]).unwrap_or_default();
-    raw.split_whitespace().collect::<Vec<_>>().join(" ")
+    let raw = &src[node.start_byte()..end];
+    let fold = |text: &[u8]| {
+        String::from_utf8_lossy(text)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Most heads hold no comment: not walked.
+    if memchr::memmem::find(raw, b"//").is_none()
+        && memchr::memmem::find(raw, b"/*").is_none()
+        && memchr::memchr(b'#', raw).is_none()
+    {
+        return fold(raw);
+    }
+    let mut head = Vec::with_capacity(raw.len());
+    let mut at = node.start_byte();
+    visit(node, &mut |n, _| {
+        if n.kind().contains("comment") && n.start_byte() >= at && n.end_byte() <= end {
+            head.extend_from_slice(&src[at..n.start_byte()]);
+            head.push(b' ');
+            at = n.end_byte();
+        }
+    });
+    head.extend_from_slice(&src[at.min(end)..end]);
+    fold(&head)
 }
 
 fn name_of<'a>(node: Node, src: &'a [u8]) -> Option<&'a str> {
@@ -807,6 +854,26 @@ mod tests {
         assert_eq!(added("cli.js", old, flag), vec!["--wrap".to_owned()]);
     }
 
+    #[test]
+    fn go_body_edits_are_skipped_but_a_types_fields_are_not() {
+        let old = "package gin\n\ntype Config struct {\n\tServer struct {\n\t\tPort int\n\t}\n}\n\nfunc init() {\n\tSetMode(\"debug\")\n}\n";
+        let body = old.replace(
+            "SetMode(\"debug\")",
+            "SetMode(\"release\")\n\tgo func() {}()",
+        );
+        assert!(!may_change_surface(Lang::Go, old, &body));
+        let field = old.replace("Port int", "Port string");
+        assert!(may_change_surface(Lang::Go, old, &field));
+        assert_eq!(diff_symbols("config.go", Some(old), Some(&field)).len(), 1);
+        let commented = old.replace(
+            "\t\tPort int",
+            "\t\t// Port is where it listens.\n\t\tPort int",
+        );
+        assert!(diff_symbols("config.go", Some(old), Some(&commented)).is_empty());
+        let method = old.replace("func init()", "func (c *Config) Init()");
+        assert!(may_change_surface(Lang::Go, old, &method));
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
         /// The shortcut never hides a change: whenever it says a change cannot touch the
@@ -817,7 +884,7 @@ mod tests {
         fn when_the_shortcut_says_no_the_surface_is_the_same(
             lang in 0..3usize,
             old in proptest::collection::vec(0..STATEMENTS[0].len(), 0..12),
-            edits in proptest::collection::vec((0..12usize, 0..STATEMENTS[0].len(), 0..3u8), 1..6),
+            edits in proptest::collection::vec((0..12usize, 0..STATEMENTS[0].len(), 0..5u8), 1..4),
         ) {
             let (lang, path, statements) = [
                 (Lang::JavaScript, "src/app.js", &STATEMENTS[0]),
@@ -830,7 +897,10 @@ mod tests {
                 match how {
                     0 => new.insert(at, line),
                     1 if at < new.len() => { new.remove(at); }
-                    _ if at < new.len() => new[at] = line,
+                    2 if at < new.len() => new[at] = line,
+                    // The statement's sibling: the same declaration a little changed, the
+                    // smallest edit a release makes (see `STATEMENTS`).
+                    _ if at < new.len() => new[at] ^= 1,
                     _ => new.push(line),
                 }
             }
@@ -848,8 +918,9 @@ mod tests {
         }
     }
 
-    /// One statement a line, per language (JavaScript, Python, Go), each as many.
-    const STATEMENTS: [[&str; 10]; 3] = [
+    /// Whole top-level statements per language (JavaScript, Python, Go), each as many;
+    /// the last six are three pairs of siblings (`i ^ 1`), one declaration changed a little.
+    const STATEMENTS: [[&str; 16]; 3] = [
         [
             "export function run(x) { return x }",
             "export const limit = 3",
@@ -861,6 +932,12 @@ mod tests {
             "export class Store {}",
             "let n = a / b - c",
             "if (c === '/' && next === '>') { n++ }",
+            "export class Store {\n  get(key) {\n    return this.items[key]\n  }\n}",
+            "export class Store {\n  get(key, fallback) {\n    return this.items[key] ?? fallback\n  }\n}",
+            "export const handler = async (req) => {\n  return req.body\n}",
+            "export const handler = async (req, res) => {\n  return res\n}",
+            "function router(app) {\n  app.post('/api/v2/items', create)\n}",
+            "function router(app) {\n  app.post('/api/v3/items', create)\n}",
         ],
         [
             "def run(x): return x",
@@ -873,6 +950,12 @@ mod tests {
             "app.add_url_rule('/users/<id>', 'show', show)",
             "if c == '/': pass",
             "@app.route(\"/export\")\ndef export(): pass",
+            "class Store:\n    def get(self, key):\n        return key",
+            "class Store:\n    def get(self, key, default=None):\n        return key",
+            "def run():\n    def inner(): pass\n    return inner",
+            "def run(width, height):\n    return width",
+            "def main():\n    parser.add_argument('--wrap')",
+            "def main():\n    parser.add_argument('--width')",
         ],
         [
             "func Run(x int) int { return x }",
@@ -881,10 +964,16 @@ mod tests {
             "var wrap = flag.String(\"wrap\", \"\", \"\")",
             "func init() { http.HandleFunc(\"/users\", show) }",
             "var sep = strings.Split(s, \"/\")",
-            "var n = a / b",
-            "type store struct{}",
+            "type Store struct {\n\t// Items, in the order they came.\n\tItems []string\n}",
+            "type Store struct {\n\t// Items are kept in order.\n\tItems []string\n}",
             "func init() { mux.Handle(\"/api/\", h) }",
             "var dashes = \"--\"",
+            "type Config struct {\n\tServer struct {\n\t\tPort int\n\t}\n}",
+            "type Config struct {\n\tServer struct {\n\t\tPort string\n\t}\n}",
+            "type (\n\tA struct {\n\t\tX int\n\t}\n\tB interface {\n\t\tRun() error\n\t}\n)",
+            "type (\n\tA struct {\n\t\tX int\n\t}\n\tB interface {\n\t\tRun(ctx Context) error\n\t}\n)",
+            "func init() {\n\tSetMode(\"debug\")\n\tgo func() {}()\n\tNew().Run()\n}",
+            "func init() {\n\tSetMode(\"release\")\n\tgo func() {}()\n\tNew().Run()\n}",
         ],
     ];
 
@@ -1054,7 +1143,10 @@ func main() {
                 match op {
                     0 => new.insert(at, line),
                     1 if at < new.len() => { new.remove(at); }
-                    _ if at < new.len() => new[at] = line,
+                    2 if at < new.len() => new[at] = line,
+                    // The statement's sibling: the same declaration a little changed, the
+                    // smallest edit a release makes (see `STATEMENTS`).
+                    _ if at < new.len() => new[at] ^= 1,
                     _ => new.push(line),
                 }
             }
