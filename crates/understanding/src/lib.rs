@@ -179,12 +179,17 @@ pub fn understand(commits: &[Commit]) -> Changeset {
     // them); what the PR touched tells what kind of change it is ("Merge pull request #1964
     // … Remove Arthur from the list of maintainers" touched CODEOWNERS and MAINTAINERS.md).
     let mut brought: HashMap<&str, std::collections::BTreeSet<&str>> = HashMap::new();
+    // A merge whose message has no title (merged from the command line or an old client:
+    // "Merge pull request #1981 from thegdsks/examples/native-histogram" and nothing else)
+    // is titled by the first commit it brought, as GitHub titles a new pull request.
+    let mut first_subject: HashMap<&str, &str> = HashMap::new();
     for c in commits {
         if let Some(merge) = c.part_of.as_deref() {
             brought
                 .entry(merge)
                 .or_default()
                 .extend(c.files.iter().map(String::as_str));
+            first_subject.entry(merge).or_insert_with(|| c.subject());
         }
     }
     for commit in commits {
@@ -201,6 +206,12 @@ pub fn understand(commits: &[Commit]) -> Changeset {
                 Some(files.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>())
             }
             _ => None,
+        };
+        let untitled = commit.subject().starts_with("Merge pull request #")
+            && commit.body().trim().is_empty();
+        let message = match first_subject.get(commit.id.as_str()) {
+            Some(title) if untitled => format!("{}\n\n{title}", message.trim_end()),
+            _ => message,
         };
         let clean;
         let commit = if message == commit.message && files.is_none() {
@@ -433,7 +444,11 @@ fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
                 continue;
             }
             let forms = login_forms(name);
-            let mut found = logins.keys().filter(|l| forms.contains(*l));
+            // Or the whole name run together inside the login ("thegdsks" for GDS K S).
+            let run = forms.first().filter(|f| f.len() >= 5);
+            let mut found = logins
+                .keys()
+                .filter(|l| forms.contains(*l) || run.is_some_and(|r| l.contains(r.as_str())));
             let only = match (found.next(), found.next()) {
                 (Some(l), None) => Some(l.clone()),
                 _ => None,
@@ -804,6 +819,38 @@ mod tests {
         merge.is_merge = true;
         let cs = understand(&[code, merge]);
         assert_eq!(cs.items[0].category, Category::Feature, "{cs:?}");
+    }
+
+    /// client_golang's #1981 was merged with no title in its message: the draft reads the
+    /// first commit it brought, not "Merge pull request #1981 from thegdsks/examples/…".
+    #[test]
+    fn a_merge_without_a_title_is_titled_by_its_first_commit() {
+        let mut first = commit(
+            1,
+            "examples: add native histogram usage example",
+            &["examples/nativehistogram/main.go"],
+        );
+        let mut second = commit(2, "Address review", &["examples/nativehistogram/main.go"]);
+        let merge_id = format!("{:040x}", 3);
+        first.part_of = Some(merge_id.clone());
+        second.part_of = Some(merge_id);
+        for c in [&mut first, &mut second] {
+            c.author_name = "GDS K S".into();
+            c.author_email = "gds@example.com".into();
+        }
+        let mut merge = commit(
+            3,
+            "Merge pull request #1981 from thegdsks/examples/native-histogram\n",
+            &[],
+        );
+        merge.is_merge = true;
+        let cs = understand(&[first, second, merge]);
+        assert_eq!(cs.items.len(), 1, "{cs:?}");
+        assert_eq!(cs.items[0].title, "Add native histogram usage example");
+        assert_eq!(cs.items[0].scope.as_deref(), Some("examples"));
+        assert_eq!(cs.items[0].pr, Some(1981));
+        // One person, by login and by name: "@thegdsks and GDS K S" was one author twice.
+        assert_eq!(cs.contributors(), ["@thegdsks"]);
     }
 
     /// clap's pull requests are merged as "from epage/…" while their commits are Ed Page's:

@@ -166,11 +166,22 @@ fn hand_written(path: &str, old: Option<&str>, new: Option<&str>) -> bool {
 /// The public-surface half of [`analyze_file`] (its caller has checked that the file is
 /// analysable and was written by hand).
 fn surface_changes(path: &str, old: Option<&str>, new: Option<&str>) -> Vec<SymbolChange> {
-    // Tests' own functions are no one's public surface ("new `TestDir` function").
-    if crate::classify::is_test(path) {
+    // Tests' own functions are no one's public surface ("new `TestDir` function"), nor are
+    // examples' and benchmarks' flags and functions (clap 4.0 announced a "new `--name`
+    // flag" from its tutorial).
+    if crate::classify::is_test(path) || is_example(path) {
         return Vec::new();
     }
     diff_symbols(path, old, new)
+}
+
+/// A file in a folder of examples or benchmarks (`examples/`, `clap_bench/benches/`).
+fn is_example(path: &str) -> bool {
+    let mut dirs = path.split('/').rev().skip(1);
+    dirs.any(|d| {
+        ["examples", "example", "_examples", "benches", "benchmarks"]
+            .contains(&d.to_ascii_lowercase().as_str())
+    })
 }
 
 /// Kinds of credentials in the lines a change added to a file (the cheap half of
@@ -852,6 +863,27 @@ mod tests {
         let flag = "function parse(s) {\n  program.option(`--wrap <mode>`)\n}\n";
         assert!(may_change_surface(Lang::JavaScript, old, flag));
         assert_eq!(added("cli.js", old, flag), vec!["--wrap".to_owned()]);
+    }
+
+    #[test]
+    fn examples_and_benchmarks_are_no_ones_surface() {
+        let old = "fn main() {}\n";
+        let new = "#[derive(clap::Parser)]\nstruct Cli {\n    #[arg(long)]\n    name: String,\n}\npub fn main() {}\n";
+        for path in [
+            "examples/tutorial_derive/01_quick.rs",
+            "clap_bench/benches/05_ripgrep.rs",
+        ] {
+            assert!(
+                analyze_file(path, Some(old), Some(new)).symbols.is_empty(),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            analyze_file("src/bin/cli.rs", Some(old), Some(new))
+                .symbols
+                .len(),
+            2
+        );
     }
 
     #[test]
