@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub enum Noise {
     /// A merge that only joins branches (`Merge branch 'main' into …`).
     Merge,
-    /// A release or version bump.
+    /// Release bookkeeping: a release or version bump, or the release notes being written.
     VersionBump,
     /// A dependency update (Dependabot, Renovate, `chore(deps)`).
     DependencyBump,
@@ -28,7 +28,7 @@ impl Noise {
     pub fn counted(self, n: usize) -> String {
         let many = match self {
             Noise::Merge => "merges",
-            Noise::VersionBump => "version bumps",
+            Noise::VersionBump => "version and changelog updates",
             Noise::DependencyBump => "dependency updates",
             Noise::CiOnly => "CI-only changes",
             Noise::TypoOnly => "typo fixes",
@@ -40,7 +40,7 @@ impl Noise {
     pub fn heading(self) -> &'static str {
         match self {
             Noise::Merge => "Merges",
-            Noise::VersionBump => "Version bumps",
+            Noise::VersionBump => "Release bookkeeping",
             Noise::DependencyBump => "Dependency updates",
             Noise::CiOnly => "Build and CI",
             Noise::TypoOnly => "Typo fixes",
@@ -50,7 +50,7 @@ impl Noise {
     pub fn describe(self) -> &'static str {
         match self {
             Noise::Merge => "merge",
-            Noise::VersionBump => "version bump",
+            Noise::VersionBump => "version or changelog update",
             Noise::DependencyBump => "dependency update",
             Noise::CiOnly => "CI-only change",
             Noise::TypoOnly => "typo fix",
@@ -405,7 +405,9 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         if files.iter().all(|f| is_doc(f)) {
             return Category::Docs;
         }
-        if files.iter().all(|f| is_test(f)) {
+        // Tests, maybe with the CI that runs them ("Revert \"Skip Rack::Deflater tests on
+        // JRuby\"" touched a test and a workflow): the test suite, not a fix users get.
+        if files.iter().all(|f| is_test(f) || is_ci(f)) && files.iter().any(|f| is_test(f)) {
             return Category::Test;
         }
         // The repository's own tooling and meta files (CI, linters, editor settings,
@@ -722,7 +724,30 @@ fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
                     | "pnpm-lock.yaml"
             ) || name.starts_with("version")
         });
-    (release_words && (files.is_empty() || version_files_only)) || is_release_bookkeeping(lower)
+    (release_words && (files.is_empty() || version_files_only))
+        || is_release_bookkeeping(lower)
+        || (!files.is_empty() && files.iter().all(|f| is_notes_file(f)))
+}
+
+/// The project's release notes file (CHANGELOG, CHANGES, HISTORY, NEWS, RELEASES, bare or
+/// `.md`/`.markdown`/`.rst`/`.txt`, anywhere): a commit that edits only such files is the
+/// notes being written ("Add JS MIME type change to CHANGELOG", rack), never a change.
+fn is_notes_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let stem = [".md", ".markdown", ".rst", ".txt"]
+        .iter()
+        .find_map(|e| name.strip_suffix(e))
+        .unwrap_or(&name);
+    matches!(
+        stem,
+        "changelog"
+            | "changes"
+            | "history"
+            | "news"
+            | "releases"
+            | "release-notes"
+            | "release_notes"
+    )
 }
 
 /// `component: rest` as projects without Conventional Commits write it (ripgrep's
@@ -1298,6 +1323,30 @@ mod tests {
             let item = classify_commit(&commit(change, &["src/main.rs"]));
             assert_eq!(item.noise, None, "{change}");
         }
+        // Whatever it says, a commit that edits only the notes is the notes being written
+        // (rack's "[ci skip] Add link to account name in CHANGELOG.md (#2108)").
+        for (subject, files) in [
+            (
+                "Add JS MIME type change to CHANGELOG (#2040)",
+                &["CHANGELOG.md"][..],
+            ),
+            (
+                "[ci skip] Add link to account name in CHANGELOG.md (#2108)",
+                &["CHANGELOG.md"],
+            ),
+            (
+                "Document the new flag",
+                &["docs/CHANGES.rst", "packages/a/HISTORY.md"],
+            ),
+        ] {
+            let item = classify_commit(&commit(subject, files));
+            assert_eq!(item.noise, Some(Noise::VersionBump), "{subject}");
+        }
+        let docs = classify_commit(&commit(
+            "Document the new flag",
+            &["CHANGELOG.md", "README.md"],
+        ));
+        assert_eq!(docs.noise, None);
     }
 
     #[test]
@@ -1501,6 +1550,21 @@ mod tests {
             let item = classify_commit(&commit(subject, files));
             assert_ne!(item.noise, Some(Noise::DependencyBump), "{subject}");
         }
+    }
+
+    #[test]
+    fn tests_with_the_ci_that_runs_them_are_test_work_even_as_a_revert() {
+        let item = classify_commit(&commit(
+            "Revert \"Skip Rack::Deflater tests on JRuby\" (#2186)",
+            &[".github/workflows/test.yaml", "test/spec_deflater.rb"],
+        ));
+        assert_eq!(item.category, Category::Test);
+        // A revert of code is still a fix.
+        let item = classify_commit(&commit(
+            "Revert \"Cache the parsed query\"",
+            &["lib/rack/request.rb", "test/spec_request.rb"],
+        ));
+        assert_eq!(item.category, Category::Fix);
     }
 
     #[test]

@@ -207,8 +207,8 @@ pub fn understand(commits: &[Commit]) -> Changeset {
             }
             _ => None,
         };
-        let untitled = commit.subject().starts_with("Merge pull request #")
-            && commit.body().trim().is_empty();
+        let untitled =
+            commit.subject().starts_with("Merge pull request #") && commit.body().trim().is_empty();
         let message = match first_subject.get(commit.id.as_str()) {
             Some(title) if untitled => format!("{}\n\n{title}", message.trim_end()),
             _ => message,
@@ -347,6 +347,16 @@ impl People {
                 // ("Co-authored-by: Name <…>") that would join strangers.
                 if named {
                     tokens.insert(format!("n:{}", name.to_lowercase()));
+                    // The same mailbox name and the same first and last names, at two
+                    // addresses ("Jean byroot Boussier" <jean.boussier+github@shopify.com>
+                    // and "Jean Boussier" <jean.boussier@gmail.com>): one person.
+                    let words: Vec<String> =
+                        name.split_whitespace().map(str::to_lowercase).collect();
+                    let local = email.split('@').next().unwrap_or_default();
+                    let local = local.split('+').next().unwrap_or_default();
+                    if let ([first, .., last], false) = (words.as_slice(), local.is_empty()) {
+                        tokens.insert(format!("m:{}|{first}|{last}", local.to_ascii_lowercase()));
+                    }
                 } else if !name.contains(' ') && name.len() > 4 {
                     // A trailer naming someone by a single handle-like word is that
                     // login ("Co-authored-by: pawannn <…>" is @pawannn).
@@ -819,6 +829,32 @@ mod tests {
         merge.is_merge = true;
         let cs = understand(&[code, merge]);
         assert_eq!(cs.items[0].category, Category::Feature, "{cs:?}");
+    }
+
+    /// rack's Jean Boussier commits as "Jean byroot Boussier" from one address and
+    /// "Jean Boussier" from another; credited once. Two people who share only a first and
+    /// last name are not joined.
+    #[test]
+    fn one_person_at_two_addresses_is_credited_once() {
+        let mut a = commit(
+            1,
+            "Fix Rack::Lint error message (#2007)",
+            &["lib/rack/lint.rb"],
+        );
+        a.author_name = "Jean byroot Boussier".into();
+        a.author_email = "jean.boussier+github@shopify.com".into();
+        let mut b = commit(
+            2,
+            "Fix Rack::Lint error message (#2007)",
+            &["lib/rack/lint.rb"],
+        );
+        b.author_name = "Jean Boussier".into();
+        b.author_email = "jean.boussier@gmail.com".into();
+        let cs = understand(&[a.clone(), b.clone()]);
+        assert_eq!(cs.contributors(), ["Jean byroot Boussier"], "{cs:?}");
+        b.author_email = "jb@example.org".into();
+        let cs = understand(&[a, b]);
+        assert_eq!(cs.contributors().len(), 2, "{cs:?}");
     }
 
     /// client_golang's #1981 was merged with no title in its message: the draft reads the
