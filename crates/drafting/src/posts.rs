@@ -182,18 +182,71 @@ fn prominence(item: &Item) -> i32 {
         Category::Docs => 5,
         _ => 0,
     };
+    // A flag or endpoint users type, found in the code or named in the title ("Add
+    // `--logfile`").
     let user_facing = item
         .highlights
         .iter()
-        .any(|h| h.ends_with(" flag") || h.ends_with(" endpoint"));
+        .any(|h| h.ends_with(" flag") || h.ends_with(" endpoint"))
+        || lower
+            .match_indices("--")
+            .any(|(at, _)| lower[at + 2..].starts_with(|c: char| c.is_ascii_alphabetic()));
+    // The project's own upkeep, worded as a change ("Change links to point to gitui-org",
+    // gitui's headline): never the news.
     let internal = [
-        "test", "internal", "refactor", "baseline", "ci ", "lint", "typo",
+        "test",
+        "internal",
+        "refactor",
+        "baseline",
+        "ci ",
+        "lint",
+        "typo",
+        "link",
+        "license",
+        "readme",
+        "clippy",
+        "nightly",
+        "msrv",
+        "changelog",
+        "cargo-",
+        "cargo ",
     ]
     .iter()
     .any(|w| lower.contains(w));
+    // Keeping up with others' deprecations ("Replace deprecated code in MongoDB classes and
+    // allow 2.0+", monolog) matters to some users but is rarely what a release is about.
+    let catching_up = lower.contains("deprecated");
+    // Something users can now do is told by its verb ("Add", "Support", "Rotate files…"),
+    // more than a change of what they had ("Change", "Improve", "Update").
+    let first = lower.split_whitespace().next().unwrap_or_default();
+    let new_capability = item.category == Category::Feature
+        && matches!(
+            first,
+            "add"
+                | "adds"
+                | "support"
+                | "supports"
+                | "introduce"
+                | "introduces"
+                | "new"
+                | "allow"
+                | "allows"
+                | "implement"
+                | "implements"
+                | "show"
+                | "shows"
+                | "enable"
+                | "enables"
+                | "rotate"
+                | "rotates"
+                | "let"
+                | "lets"
+        );
     let words = item.title.split_whitespace().count() as i32;
     base + if user_facing { 8 } else { 0 } + if item.breaking.is_some() { 4 } else { 0 }
+        + if new_capability { 4 } else { 0 }
         - if internal { 15 } else { 0 }
+        - if catching_up { 10 } else { 0 }
         // A title of a few words says more than one word and reads better than a paragraph.
         + (words.min(8) - (words - 14).max(0))
 }
@@ -347,8 +400,9 @@ fn plain(s: &str) -> String {
 fn third_person(title: &str) -> Option<String> {
     let (first, rest) = title.split_once(' ').unwrap_or((title, ""));
     let verb = first.to_lowercase();
-    const VERBS: [(&[&str], &str); 84] = [
+    const VERBS: [(&[&str], &str); 85] = [
         (&["add", "added", "adds"], "adds"),
+        (&["rotate", "rotated", "rotates"], "rotates"),
         (&["fix", "fixed", "fixes"], "fixes"),
         (&["improve", "improved", "improves"], "improves"),
         (&["support", "supported", "supports"], "supports"),
@@ -1086,6 +1140,34 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// Real releases' titles: gitui 0.28.0 led with "Change links to point to gitui-org
+    /// instead of extrawurst", monolog 3.10.0 with its MongoDB compatibility update.
+    #[test]
+    fn the_headline_is_a_new_capability_not_upkeep_worded_as_a_change() {
+        let c = changes(&[
+            "feat: Improve syntax detection",
+            "feat: Change links to point to gitui-org instead of extrawurst",
+            "feat: Select out of the defaults syntect syntax themes in theme.ron",
+            "feat: Add `--logfile`",
+            "feat: Support loading custom syntax themes from a file",
+        ]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
+        assert!(
+            text.starts_with("acme/rocket v1.2.0 adds --logfile."),
+            "{text}"
+        );
+        let c = changes(&[
+            "feat: Replace deprecated code in MongoDB classes and allow 2.0+",
+            "feat: Rotate files based on timezone",
+            "fix: Fix issue with the stream handler",
+        ]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
+        assert!(
+            text.starts_with("acme/rocket v1.2.0 rotates files based on timezone."),
+            "{text}"
+        );
     }
 
     /// A fix titled by the bug ("Data race warning…") gets its "Fix"; one titled by what
