@@ -210,41 +210,15 @@ fn prominence(item: &Item) -> i32 {
         "changelog",
         "cargo-",
         "cargo ",
+        " docs",
     ]
     .iter()
     .any(|w| lower.contains(w));
     // Keeping up with others' deprecations ("Replace deprecated code in MongoDB classes and
     // allow 2.0+", monolog) matters to some users but is rarely what a release is about.
     let catching_up = lower.contains("deprecated");
-    // Something users can now do is told by its verb ("Add", "Support", "Rotate files…"),
-    // more than a change of what they had ("Change", "Improve", "Update").
-    let first = lower.split_whitespace().next().unwrap_or_default();
-    let new_capability = item.category == Category::Feature
-        && matches!(
-            first,
-            "add"
-                | "adds"
-                | "support"
-                | "supports"
-                | "introduce"
-                | "introduces"
-                | "new"
-                | "allow"
-                | "allows"
-                | "implement"
-                | "implements"
-                | "show"
-                | "shows"
-                | "enable"
-                | "enables"
-                | "rotate"
-                | "rotates"
-                | "let"
-                | "lets"
-        );
     let words = item.title.split_whitespace().count() as i32;
     base + if user_facing { 8 } else { 0 } + if item.breaking.is_some() { 4 } else { 0 }
-        + if new_capability { 4 } else { 0 }
         - if internal { 15 } else { 0 }
         - if catching_up { 10 } else { 0 }
         // A title of a few words says more than one word and reads better than a paragraph.
@@ -1145,7 +1119,7 @@ mod tests {
     /// Real releases' titles: gitui 0.28.0 led with "Change links to point to gitui-org
     /// instead of extrawurst", monolog 3.10.0 with its MongoDB compatibility update.
     #[test]
-    fn the_headline_is_a_new_capability_not_upkeep_worded_as_a_change() {
+    fn the_headline_is_what_users_get_not_upkeep_worded_as_a_change() {
         let c = changes(&[
             "feat: Improve syntax detection",
             "feat: Change links to point to gitui-org instead of extrawurst",
