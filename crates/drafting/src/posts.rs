@@ -597,8 +597,21 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
             b.breaking.as_deref().unwrap_or(&b.title)
         ));
     }
-    for item in changes.items.iter().filter(|i| listed(i, style)) {
-        let refs: Vec<String> = cited(item, style).iter().map(|r| format!("#{r}")).collect();
+    // What users notice, most noticeable first; the docs and upkeep beside it are counted
+    // in the head ("Fix build", "Update baseline" and "Downscale logo" were a third of
+    // Monolog 3.10.0's list). A range of upkeep only lists its upkeep.
+    for item in f.highlights.iter().copied() {
+        // A ref the title already says ("Fix issue #1984") is not said again after it.
+        let said = |r: &String| {
+            item.title.match_indices(r.as_str()).any(|(at, _)| {
+                !item.title[at + r.len()..].starts_with(|c: char| c.is_ascii_digit())
+            })
+        };
+        let refs: Vec<String> = cited(item, style)
+            .iter()
+            .map(|r| format!("#{r}"))
+            .filter(|r| !said(r))
+            .collect();
         let refs = if refs.is_empty() {
             String::new()
         } else {
@@ -1026,7 +1039,7 @@ mod tests {
     }
 
     /// "Replace X and allow Y" reads "replaces X and allows Y"; a title that is only a
-    /// link does not reach a public post.
+    /// link does not reach a public post, and the team's note reads the link as a number.
     #[test]
     fn headlines_agree_and_bare_links_stay_in_the_team_notes() {
         let c = changes(&[
@@ -1049,8 +1062,52 @@ mod tests {
             let text = post(&c, &ctx(), Voice::Plain, channel);
             assert!(!text.contains("issues/1984"), "{channel:?}: {text}");
         }
+        // The team's note lists the fix, its link read as the issue's number.
         let slack = post(&c, &ctx(), Voice::Plain, Channel::Slack);
-        assert!(slack.contains("issues/1984"), "{slack}");
+        assert!(slack.contains("• Issue #1984"), "{slack}");
+        assert!(
+            !slack.contains("https://github.com/acme/rocket/issues"),
+            "{slack}"
+        );
+    }
+
+    /// Monolog 3.10.0's team notes listed "Fix build", "Update baseline" and "Downscale
+    /// logo" beside its features: the notes list what users notice and count the rest.
+    #[test]
+    fn team_notes_list_what_users_notice_and_count_the_upkeep() {
+        let c = changes(&[
+            "chore: update baseline",
+            "feat: rotate files based on timezone",
+            "docs: downscale logo",
+            "fix: avoid empty space on empty trace",
+        ]);
+        for channel in [Channel::Slack, Channel::Discord] {
+            let text = post(&c, &ctx(), Voice::Plain, channel);
+            assert!(
+                text.contains("• Rotate files based on timezone")
+                    && text.contains("• Avoid empty space on empty trace"),
+                "{text}"
+            );
+            assert!(
+                !text.contains("baseline") && !text.contains("logo"),
+                "{channel:?}: {text}"
+            );
+            assert!(
+                text.contains("1 documentation update and 1 maintenance change"),
+                "{text}"
+            );
+        }
+        // A ref the title says is not repeated after it.
+        let c = changes(&["fix: issue https://github.com/acme/rocket/issues/1984 (#1999)"]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Slack);
+        assert!(text.contains("• Issue #1984 (#1999)"), "{text}");
+        // A push of upkeep alone still says what it was.
+        let c = changes(&["chore: update baseline", "docs: downscale logo"]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Slack);
+        assert!(
+            text.contains("• Update baseline") && text.contains("• Downscale logo"),
+            "{text}"
+        );
     }
 
     /// After the headline, what users notice comes before internal work, so a post or

@@ -83,8 +83,8 @@ pub(crate) fn compose(
     // Fewer lines never make more posts, so the most lines that fit in MAX_POSTS are found
     // by bisection, as in a single post.
     let packed = |kept: usize| pack(channel, limit, head, &lines, kept, tail);
-    let posts = match packed(lines.len()) {
-        Some(p) if p.len() <= MAX_POSTS => p,
+    let (kept, posts) = match packed(lines.len()) {
+        Some(p) if p.len() <= MAX_POSTS => (lines.len(), p),
         _ => {
             let (mut lo, mut hi) = (0, lines.len());
             if packed(0).is_none_or(|p| p.len() > MAX_POSTS) {
@@ -98,8 +98,28 @@ pub(crate) fn compose(
                     hi = mid;
                 }
             }
-            packed(lo)?
+            (lo, packed(lo)?)
         }
+    };
+    let n = posts.len();
+    // Filled in turn, the last post got what was left over (Monolog 3.10.0 on X: five
+    // changes, four, then one). The same posts are shared out evenly: the smallest size
+    // that still packs into as many posts, found by bisection.
+    let posts = if n > 1 {
+        let within =
+            |size: usize| pack(channel, size, head, &lines, kept, tail).filter(|p| p.len() <= n);
+        let (mut lo, mut hi) = (0, limit); // !within(lo) (nothing fits 0), within(hi)
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if within(mid).is_some() {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        within(hi).unwrap_or(posts)
+    } else {
+        posts
     };
     let n = posts.len();
     Some(
@@ -235,6 +255,36 @@ mod tests {
                 "{channel:?}: a line goes with the link: {last}"
             );
         }
+    }
+
+    /// Monolog 3.10.0 on X was five changes, then four, then one with the link: the same
+    /// three posts now share the changes out.
+    #[test]
+    fn a_thread_shares_its_changes_out_evenly() {
+        let head =
+            "✨ Monolog 3.10.0 adds handling of inode changes to reopen files in StreamHandler!";
+        let lines: Vec<String> = [
+            "✨ Add automatic empty directory cleanup in RotatingFileHandler",
+            "✨ Rotate files based on timezone",
+            "✨ Add NoDiscard attr",
+            "✨ Replace deprecated code in MongoDB classes and allow 2.0+",
+            "✨ Remove deprecated curl_close() calls for PHP 8.5 compatibility",
+            "🐛 Avoid collecting duplicate logs if the file cannot be locked",
+            "🐛 Fix json formatter does not catch to string exceptions",
+            "🐛 Avoid empty espace on empty trace",
+            "🐛 Fix PHP 8.5 __sleep deprecation",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let tail = "https://github.com/Seldaek/monolog/releases/tag/3.10.0\n\n#php";
+        let thread = compose(Channel::X, head, &lines, tail).unwrap();
+        assert_eq!(thread.len(), 3, "{thread:#?}");
+        let changes: Vec<usize> = thread
+            .iter()
+            .map(|p| p.lines().filter(|l| lines.iter().any(|x| x == l)).count())
+            .collect();
+        assert_eq!(changes.iter().sum::<usize>(), lines.len());
+        assert!(changes.iter().all(|&n| n >= 2), "{changes:?}: {thread:#?}");
     }
 
     proptest! {

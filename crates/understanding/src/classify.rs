@@ -112,7 +112,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
             (category, component, None, text.to_owned())
         }
     };
-    let title = strip_pr_suffix(&title, pr);
+    let title = short_github_links(&strip_pr_suffix(&title, pr));
     // A change whose body names a published advisory is a security fix, whatever its
     // subject says ("Bump x from 1.0 to 1.1 … Fixes CVE-2024-1234").
     let body = commit.body().to_ascii_lowercase();
@@ -1121,6 +1121,36 @@ fn strip_pr_suffix(title: &str, pr: Option<u64>) -> String {
     }
 }
 
+/// Issue and pull request links in a title as people write them: "Fix issue
+/// https://github.com/Seldaek/monolog/issues/1984" → "Fix issue #1984", as the commit's
+/// refs already read such links.
+fn short_github_links(title: &str) -> String {
+    if !title.contains("github.com/") {
+        return title.to_owned();
+    }
+    title
+        .split(' ')
+        .map(|word| {
+            let bare = word.trim_end_matches(['.', ',', ')', ';', ':']);
+            let rest = bare
+                .strip_prefix("https://github.com/")
+                .or_else(|| bare.strip_prefix("http://github.com/"));
+            let short = rest.and_then(|r| {
+                let parts: Vec<&str> = r.trim_end_matches('/').split('/').collect();
+                match parts.as_slice() {
+                    [_, _, "issues" | "pull", n] if n.parse::<u64>().is_ok() => Some(n.to_string()),
+                    _ => None,
+                }
+            });
+            match short {
+                Some(n) => format!("#{n}{}", &word[bare.len()..]),
+                None => word.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Release-note style: first letter uppercase, no trailing period.
 fn sentence_case(s: &str) -> String {
     let s = s.trim().trim_end_matches('.');
@@ -1550,6 +1580,27 @@ mod tests {
             let item = classify_commit(&commit(subject, files));
             assert_ne!(item.noise, Some(Noise::DependencyBump), "{subject}");
         }
+    }
+
+    #[test]
+    fn an_issue_link_in_a_title_reads_as_its_number() {
+        let item = classify_commit(&commit(
+            "Fix issue https://github.com/Seldaek/monolog/issues/1984 (#1999)",
+            &["src/Monolog/Handler/StreamHandler.php"],
+        ));
+        assert_eq!(item.title, "Fix issue #1984");
+        assert!(
+            item.refs.contains(&1984) && item.refs.contains(&1999),
+            "{item:?}"
+        );
+        let item = classify_commit(&commit(
+            "Port the fix from https://github.com/rack/rack/pull/2070, see https://example.com/x",
+            &["lib/rack/utils.rb"],
+        ));
+        assert_eq!(
+            item.title,
+            "Port the fix from #2070, see https://example.com/x"
+        );
     }
 
     #[test]
