@@ -21,6 +21,8 @@ pub enum Noise {
     CiOnly,
     /// Only a typo was fixed.
     TypoOnly,
+    /// A change and its revert, both in the range: nothing shipped.
+    Reverted,
 }
 
 impl Noise {
@@ -32,6 +34,7 @@ impl Noise {
             Noise::DependencyBump => "dependency updates",
             Noise::CiOnly => "CI-only changes",
             Noise::TypoOnly => "typo fixes",
+            Noise::Reverted => "changes and reverts that cancel out",
         };
         format!("{n} {}", if n == 1 { self.describe() } else { many })
     }
@@ -44,6 +47,7 @@ impl Noise {
             Noise::DependencyBump => "Dependency updates",
             Noise::CiOnly => "Build and CI",
             Noise::TypoOnly => "Typo fixes",
+            Noise::Reverted => "Reverted",
         }
     }
 
@@ -54,6 +58,7 @@ impl Noise {
             Noise::DependencyBump => "dependency update",
             Noise::CiOnly => "CI-only change",
             Noise::TypoOnly => "typo fix",
+            Noise::Reverted => "change or revert that cancels out",
         }
     }
 }

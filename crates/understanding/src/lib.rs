@@ -170,6 +170,47 @@ impl Changeset {
     }
 }
 
+/// A change and its revert in the same range ship nothing: gitui 0.28.0 listed "Show
+/// cursor on panic" as a feature and `Revert "Show cursor on panic"` as a bug fix. Both are
+/// set aside as reverted; a revert of something outside the range stays a change. The
+/// revert names its target as git writes it ("This reverts commit <id>.").
+fn cancel_reverts(commits: &[Commit], items: &mut Vec<Item>, noise: &mut Vec<Item>) {
+    let reverted: HashMap<&str, &str> = commits
+        .iter()
+        .filter(|c| c.subject().starts_with("Revert \""))
+        .filter_map(|c| {
+            let rest = c.body().split("This reverts commit ").nth(1)?;
+            let id = rest
+                .get(..40)
+                .filter(|id| id.bytes().all(|b| b.is_ascii_hexdigit()))?;
+            Some((c.id.as_str(), id))
+        })
+        .collect();
+    if reverted.is_empty() {
+        return;
+    }
+    let holds = |item: &Item, id: &str| item.commits.iter().any(|c| c == id);
+    let mut cancelled: Vec<usize> = Vec::new();
+    for (revert, target) in &reverted {
+        let (Some(r), Some(t)) = (
+            items.iter().position(|i| holds(i, revert)),
+            items.iter().position(|i| holds(i, target)),
+        ) else {
+            continue;
+        };
+        // Each a change of its own (not one PR that both did and undid something).
+        if r != t && !cancelled.contains(&r) && !cancelled.contains(&t) {
+            cancelled.extend([r, t]);
+        }
+    }
+    cancelled.sort_unstable();
+    for at in cancelled.into_iter().rev() {
+        let mut item = items.remove(at);
+        item.noise = Some(Noise::Reverted);
+        noise.push(item);
+    }
+}
+
 /// Understands commits given oldest first (as `git log --reverse` lists them).
 pub fn understand(commits: &[Commit]) -> Changeset {
     let mut items = Vec::new();
@@ -293,6 +334,7 @@ pub fn understand(commits: &[Commit]) -> Changeset {
             merged.push(item);
         }
     }
+    cancel_reverts(commits, &mut merged, &mut noise);
     // Stable: within a category, items keep commit order.
     merged.sort_by_key(|i| i.category);
     let people = People::from_commits(commits);
@@ -829,6 +871,34 @@ mod tests {
         merge.is_merge = true;
         let cs = understand(&[code, merge]);
         assert_eq!(cs.items[0].category, Category::Feature, "{cs:?}");
+    }
+
+    /// gitui 0.28.0 listed "Show cursor on panic" and its revert: neither shipped.
+    #[test]
+    fn a_change_reverted_in_the_same_range_is_not_announced() {
+        let change = commit(1, "Show cursor on panic (#2620)", &["src/main.rs"]);
+        let revert = commit(
+            2,
+            &format!(
+                "Revert \"Show cursor on panic (#2620)\"\n\nThis reverts commit {}.",
+                change.id
+            ),
+            &["src/main.rs"],
+        );
+        let other = commit(3, "Add --logfile (#2539)", &["src/args.rs"]);
+        let cs = understand(&[change.clone(), revert.clone(), other]);
+        let titles: Vec<&str> = cs.items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(titles, ["Add --logfile"], "{cs:?}");
+        assert_eq!(
+            cs.noise
+                .iter()
+                .filter(|n| n.noise == Some(Noise::Reverted))
+                .count(),
+            2
+        );
+        // A revert of something released before stays a change.
+        let cs = understand(&[revert]);
+        assert_eq!(cs.items.len(), 1, "{cs:?}");
     }
 
     /// rack's Jean Boussier commits as "Jean byroot Boussier" from one address and
