@@ -189,7 +189,31 @@ fn cancel_reverts(commits: &[Commit], items: &mut Vec<Item>, noise: &mut Vec<Ite
     if reverted.is_empty() {
         return;
     }
+    let merges: std::collections::HashSet<&str> = commits
+        .iter()
+        .filter(|c| c.is_merge)
+        .map(|c| c.id.as_str())
+        .collect();
     let holds = |item: &Item, id: &str| item.commits.iter().any(|c| c == id);
+    // Only whole items cancel: the revert item is reverts (and the merge that brought
+    // them), and what they revert is all of the other item (its own commits, or its merge).
+    // A pull request that reverts one commit of another (clap's epage/raw undid a commit
+    // of an earlier branch) cancels neither.
+    let targets: std::collections::HashSet<&str> = reverted.values().copied().collect();
+    let all_reverts = |item: &Item| {
+        item.commits
+            .iter()
+            .all(|c| reverted.contains_key(c.as_str()) || merges.contains(c.as_str()))
+    };
+    let all_reverted = |item: &Item| {
+        item.commits
+            .iter()
+            .any(|c| targets.contains(c.as_str()) && merges.contains(c.as_str()))
+            || item
+                .commits
+                .iter()
+                .all(|c| targets.contains(c.as_str()) || merges.contains(c.as_str()))
+    };
     let mut cancelled: Vec<usize> = Vec::new();
     for (revert, target) in &reverted {
         let (Some(r), Some(t)) = (
@@ -198,8 +222,12 @@ fn cancel_reverts(commits: &[Commit], items: &mut Vec<Item>, noise: &mut Vec<Ite
         ) else {
             continue;
         };
-        // Each a change of its own (not one PR that both did and undid something).
-        if r != t && !cancelled.contains(&r) && !cancelled.contains(&t) {
+        if r != t
+            && all_reverts(&items[r])
+            && all_reverted(&items[t])
+            && !cancelled.contains(&r)
+            && !cancelled.contains(&t)
+        {
             cancelled.extend([r, t]);
         }
     }
@@ -899,6 +927,38 @@ mod tests {
         // A revert of something released before stays a change.
         let cs = understand(&[revert]);
         assert_eq!(cs.items.len(), 1, "{cs:?}");
+        // A pull request that, among its work, reverts one commit of another pull request
+        // cancels neither (clap 4.0's epage/raw).
+        let mut first = commit(4, "Add OsStr support", &["src/a.rs"]);
+        let mut second = commit(5, "Add raw values", &["src/a.rs"]);
+        let (pr1, pr2) = (format!("{:040x}", 6), format!("{:040x}", 9));
+        first.part_of = Some(pr1.clone());
+        second.part_of = Some(pr1);
+        let mut merge1 = commit(
+            6,
+            "Merge pull request #4090 from epage/os\n\nOsStr support",
+            &[],
+        );
+        merge1.is_merge = true;
+        let mut undo = commit(
+            7,
+            &format!(
+                "Revert \"Add raw values\"\n\nThis reverts commit {}.",
+                second.id
+            ),
+            &["src/a.rs"],
+        );
+        let mut owned = commit(8, "Switch to owned OsStr type", &["src/b.rs"]);
+        undo.part_of = Some(pr2.clone());
+        owned.part_of = Some(pr2);
+        let mut merge2 = commit(
+            9,
+            "Merge pull request #4096 from epage/raw\n\nSwitch to owned OsStr type",
+            &[],
+        );
+        merge2.is_merge = true;
+        let cs = understand(&[first, second, merge1, undo, owned, merge2]);
+        assert_eq!(cs.items.len(), 2, "{cs:?}");
     }
 
     /// rack's Jean Boussier commits as "Jean byroot Boussier" from one address and
