@@ -7,6 +7,8 @@ use covalynce_understanding::{Category, Changeset, HouseStyle, Item};
 use std::fmt::Write;
 
 pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
+    let own = crate::own_refs(changes, ctx);
+    let changes = own.as_ref().unwrap_or(changes);
     let style = ctx.style.as_ref();
     let mut out = String::new();
     let heading = match (&ctx.version, &ctx.date) {
@@ -482,6 +484,18 @@ Thanks to Ada and Grace.
         let notes = release_notes(&c, &ctx);
         assert!(
             notes.contains("- Fix issue #1984 (#1999) by Greg"),
+            "{notes}"
+        );
+        // Another project's issue keeps its project: "#2070" here would be monolog's.
+        let c = understand(&[commit(
+            1,
+            "Port the fix from https://github.com/rack/rack/pull/2070",
+            "Greg",
+            &["src/Monolog/Logger.php"],
+        )]);
+        let notes = release_notes(&c, &ctx);
+        assert!(
+            notes.contains("Port the fix from rack/rack#2070"),
             "{notes}"
         );
     }

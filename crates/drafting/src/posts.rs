@@ -12,6 +12,8 @@ use crate::{Channel, Context, Voice};
 use covalynce_understanding::{Category, Changeset, HouseStyle, Item};
 
 pub fn post(changes: &Changeset, ctx: &Context, voice: Voice, channel: Channel) -> String {
+    let own = crate::own_refs(changes, ctx);
+    let changes = own.as_ref().unwrap_or(changes);
     let facts = Facts::new(changes, ctx);
     let (head, lines, tail) = match channel {
         Channel::X | Channel::Bluesky => short(&facts, voice, channel),
@@ -201,7 +203,6 @@ fn prominence(item: &Item) -> i32 {
         "ci ",
         "lint",
         "typo",
-        "link",
         "license",
         "readme",
         "clippy",
@@ -213,7 +214,10 @@ fn prominence(item: &Item) -> i32 {
         " docs",
     ]
     .iter()
-    .any(|w| lower.contains(w));
+    .any(|w| lower.contains(w))
+        || lower
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "link" || w == "links");
     // Keeping up with others' deprecations ("Replace deprecated code in MongoDB classes and
     // allow 2.0+", monolog) matters to some users but is rarely what a release is about.
     let catching_up = lower.contains("deprecated");
@@ -599,8 +603,14 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
     }
     // What users notice, most noticeable first; the docs and upkeep beside it are counted
     // in the head ("Fix build", "Update baseline" and "Downscale logo" were a third of
-    // Monolog 3.10.0's list). A range of upkeep only lists its upkeep.
-    for item in f.highlights.iter().copied() {
+    // Monolog 3.10.0's list). A range of upkeep only lists its upkeep, as far as the
+    // house style lists it (the rest is counted below, never both).
+    let listed_here: Vec<&Item> = if f.visible {
+        f.highlights.clone()
+    } else {
+        changes.items.iter().filter(|i| listed(i, style)).collect()
+    };
+    for item in listed_here {
         // A ref the title already says ("Fix issue #1984") is not said again after it.
         let said = |r: &String| {
             item.title.match_indices(r.as_str()).any(|(at, _)| {

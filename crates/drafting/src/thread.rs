@@ -106,8 +106,11 @@ pub(crate) fn compose(
     // changes, four, then one). The same posts are shared out evenly: the smallest size
     // that still packs into as many posts, found by bisection.
     let posts = if n > 1 {
-        let within =
-            |size: usize| pack(channel, size, head, &lines, kept, tail).filter(|p| p.len() <= n);
+        // Never so small that the first post is the head alone.
+        let within = |size: usize| {
+            pack(channel, size, head, &lines, kept, tail)
+                .filter(|p| p.len() <= n && (kept == 0 || p[0] != head))
+        };
         let (mut lo, mut hi) = (0, limit); // !within(lo) (nothing fits 0), within(hi)
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
@@ -285,6 +288,19 @@ mod tests {
             .collect();
         assert_eq!(changes.iter().sum::<usize>(), lines.len());
         assert!(changes.iter().all(|&n| n >= 2), "{changes:?}: {thread:#?}");
+    }
+
+    /// Sharing out never leaves the headline alone in the first post.
+    #[test]
+    fn the_first_post_keeps_a_change_beside_the_headline() {
+        let head = format!("✨ {}", "word ".repeat(40).trim());
+        let lines: Vec<String> = (0..4)
+            .map(|i| format!("✨ Change number {i} of four, told"))
+            .collect();
+        let tail = format!("https://example.com/{}", "r".repeat(40));
+        let thread = compose(Channel::X, &head, &lines, &tail).unwrap();
+        assert!(thread.len() > 1, "{thread:#?}");
+        assert!(thread[0].contains("Change number 0"), "{thread:#?}");
     }
 
     proptest! {

@@ -731,7 +731,7 @@ fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
         });
     (release_words && (files.is_empty() || version_files_only))
         || is_release_bookkeeping(lower)
-        || (!files.is_empty() && files.iter().all(|f| is_notes_file(f)))
+        || (!files.is_empty() && files.iter().all(|f| is_notes_file(f) && !is_test(f)))
 }
 
 /// The project's release notes file (CHANGELOG, CHANGES, HISTORY, NEWS, RELEASES, bare or
@@ -1127,8 +1127,8 @@ fn strip_pr_suffix(title: &str, pr: Option<u64>) -> String {
 }
 
 /// Issue and pull request links in a title as people write them: "Fix issue
-/// https://github.com/Seldaek/monolog/issues/1984" → "Fix issue #1984", as the commit's
-/// refs already read such links.
+/// https://github.com/Seldaek/monolog/issues/1984" → "Fix issue Seldaek/monolog#1984"
+/// (drafting, which knows the project, writes its own as "#1984").
 fn short_github_links(title: &str) -> String {
     if !title.contains("github.com/") {
         return title.to_owned();
@@ -1143,12 +1143,16 @@ fn short_github_links(title: &str) -> String {
             let short = rest.and_then(|r| {
                 let parts: Vec<&str> = r.trim_end_matches('/').split('/').collect();
                 match parts.as_slice() {
-                    [_, _, "issues" | "pull", n] if n.parse::<u64>().is_ok() => Some(n.to_string()),
+                    [owner, name, "issues" | "pull", n]
+                        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        Some(format!("{owner}/{name}#{n}"))
+                    }
                     _ => None,
                 }
             });
             match short {
-                Some(n) => format!("#{n}{}", &word[bare.len()..]),
+                Some(r) => format!("{r}{}", &word[bare.len()..]),
                 None => word.to_owned(),
             }
         })
@@ -1593,7 +1597,7 @@ mod tests {
             "Fix issue https://github.com/Seldaek/monolog/issues/1984 (#1999)",
             &["src/Monolog/Handler/StreamHandler.php"],
         ));
-        assert_eq!(item.title, "Fix issue #1984");
+        assert_eq!(item.title, "Fix issue Seldaek/monolog#1984");
         assert!(
             item.refs.contains(&1984) && item.refs.contains(&1999),
             "{item:?}"
@@ -1604,8 +1608,14 @@ mod tests {
         ));
         assert_eq!(
             item.title,
-            "Port the fix from #2070, see https://example.com/x"
+            "Port the fix from rack/rack#2070, see https://example.com/x"
         );
+        // Not a number: left as written.
+        let item = classify_commit(&commit(
+            "See https://github.com/a/b/issues/+5",
+            &["lib/rack/utils.rb"],
+        ));
+        assert_eq!(item.title, "See https://github.com/a/b/issues/+5");
     }
 
     #[test]

@@ -175,8 +175,11 @@ impl Changeset {
 /// set aside as reverted; a revert of something outside the range stays a change. The
 /// revert names its target as git writes it ("This reverts commit <id>.").
 fn cancel_reverts(commits: &[Commit], items: &mut Vec<Item>, noise: &mut Vec<Item>) {
-    let reverted: HashMap<&str, &str> = commits
+    // Newest first, so a chain settles the same way every time: `Revert "Revert "X""`
+    // cancels the revert it undoes, and X stays.
+    let reverted: Vec<(&str, &str)> = commits
         .iter()
+        .rev()
         .filter(|c| c.subject().starts_with("Revert \""))
         .filter_map(|c| {
             let rest = c.body().split("This reverts commit ").nth(1)?;
@@ -199,11 +202,12 @@ fn cancel_reverts(commits: &[Commit], items: &mut Vec<Item>, noise: &mut Vec<Ite
     // them), and what they revert is all of the other item (its own commits, or its merge).
     // A pull request that reverts one commit of another (clap's epage/raw undid a commit
     // of an earlier branch) cancels neither.
-    let targets: std::collections::HashSet<&str> = reverted.values().copied().collect();
+    let targets: std::collections::HashSet<&str> = reverted.iter().map(|(_, t)| *t).collect();
+    let reverts: std::collections::HashSet<&str> = reverted.iter().map(|(r, _)| *r).collect();
     let all_reverts = |item: &Item| {
         item.commits
             .iter()
-            .all(|c| reverted.contains_key(c.as_str()) || merges.contains(c.as_str()))
+            .all(|c| reverts.contains(c.as_str()) || merges.contains(c.as_str()))
     };
     let all_reverted = |item: &Item| {
         item.commits
@@ -250,17 +254,36 @@ pub fn understand(commits: &[Commit]) -> Changeset {
     let mut brought: HashMap<&str, std::collections::BTreeSet<&str>> = HashMap::new();
     // A merge whose message has no title (merged from the command line or an old client:
     // "Merge pull request #1981 from thegdsks/examples/native-histogram" and nothing else)
-    // is titled by the first commit it brought, as GitHub titles a new pull request.
-    let mut first_subject: HashMap<&str, &str> = HashMap::new();
+    // is titled by the first commit it brought that is a change of its own: never by a
+    // "Fix typo" or "Merge branch 'main'" that came first, which would make the whole PR a
+    // typo fix or a merge. With none, by its branch ("native-histogram" → "Native
+    // histogram").
+    let mut own: HashMap<&str, Vec<&Commit>> = HashMap::new();
     for c in commits {
         if let Some(merge) = c.part_of.as_deref() {
             brought
                 .entry(merge)
                 .or_default()
                 .extend(c.files.iter().map(String::as_str));
-            first_subject.entry(merge).or_insert_with(|| c.subject());
+            own.entry(merge).or_default().push(c);
         }
     }
+    let pr_title = |merge: &Commit| -> Option<String> {
+        let brought = own.get(merge.id.as_str())?;
+        let title = match brought
+            .iter()
+            .find(|c| brought.len() == 1 || classify_commit(c).noise.is_none())
+        {
+            Some(c) => c.subject().to_owned(),
+            None => {
+                let branch = crate::refs::merge_source_branch(merge.subject())?;
+                let name = branch.rsplit('/').next().unwrap_or(branch);
+                name.replace(['-', '_'], " ").trim().to_owned()
+            }
+        };
+        // Redacted: the title joins a message that has already been scanned.
+        (!title.is_empty()).then(|| redact_secrets(&title).0)
+    };
     for commit in commits {
         // Nothing downstream ever sees a credential that slipped into a message.
         let (message, found) = redact_secrets(&commit.message);
@@ -278,9 +301,9 @@ pub fn understand(commits: &[Commit]) -> Changeset {
         };
         let untitled =
             commit.subject().starts_with("Merge pull request #") && commit.body().trim().is_empty();
-        let message = match first_subject.get(commit.id.as_str()) {
-            Some(title) if untitled => format!("{}\n\n{title}", message.trim_end()),
-            _ => message,
+        let message = match untitled.then(|| pr_title(commit)).flatten() {
+            Some(title) => format!("{}\n\n{title}", message.trim_end()),
+            None => message,
         };
         let clean;
         let commit = if message == commit.message && files.is_none() {
@@ -524,11 +547,20 @@ fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
                 continue;
             }
             let forms = login_forms(name);
-            // Or the whole name run together inside the login ("thegdsks" for GDS K S).
+            // Or the whole name run together after a short prefix or before digits
+            // ("thegdsks" for GDS K S, "johnsmith42"); never inside a longer name
+            // ("weiliang" is not Wei Li).
             let run = forms.first().filter(|f| f.len() >= 5);
-            let mut found = logins
-                .keys()
-                .filter(|l| forms.contains(*l) || run.is_some_and(|r| l.contains(r.as_str())));
+            let holds_run = |login: &str| {
+                run.is_some_and(|r| {
+                    let login = login.to_ascii_lowercase();
+                    login.strip_suffix(r.as_str()).is_some_and(|p| p.len() <= 3)
+                        || login
+                            .strip_prefix(r.as_str())
+                            .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
+                })
+            };
+            let mut found = logins.keys().filter(|l| forms.contains(*l) || holds_run(l));
             let only = match (found.next(), found.next()) {
                 (Some(l), None) => Some(l.clone()),
                 _ => None,
@@ -927,6 +959,29 @@ mod tests {
         // A revert of something released before stays a change.
         let cs = understand(&[revert]);
         assert_eq!(cs.items.len(), 1, "{cs:?}");
+        // A revert of a revert: the change stays, the two reverts cancel.
+        let change = commit(10, "Show cursor on panic (#2620)", &["src/main.rs"]);
+        let undo = commit(
+            11,
+            &format!(
+                "Revert \"Show cursor on panic\"\n\nThis reverts commit {}.",
+                change.id
+            ),
+            &["src/main.rs"],
+        );
+        let redo = commit(
+            12,
+            &format!(
+                "Revert \"Revert \"Show cursor on panic\"\"\n\nThis reverts commit {}.",
+                undo.id
+            ),
+            &["src/main.rs"],
+        );
+        for _ in 0..8 {
+            let cs = understand(&[change.clone(), undo.clone(), redo.clone()]);
+            let titles: Vec<&str> = cs.items.iter().map(|i| i.title.as_str()).collect();
+            assert_eq!(titles, ["Show cursor on panic"], "{cs:?}");
+        }
         // A pull request that, among its work, reverts one commit of another pull request
         // cancels neither (clap 4.0's epage/raw).
         let mut first = commit(4, "Add OsStr support", &["src/a.rs"]);
@@ -1010,13 +1065,53 @@ mod tests {
             &[],
         );
         merge.is_merge = true;
-        let cs = understand(&[first, second, merge]);
+        let cs = understand(&[first.clone(), merge.clone()]);
         assert_eq!(cs.items.len(), 1, "{cs:?}");
         assert_eq!(cs.items[0].title, "Add native histogram usage example");
         assert_eq!(cs.items[0].scope.as_deref(), Some("examples"));
         assert_eq!(cs.items[0].pr, Some(1981));
         // One person, by login and by name: "@thegdsks and GDS K S" was one author twice.
         assert_eq!(cs.contributors(), ["@thegdsks"]);
+        // A login that only holds a name inside a longer one is someone else.
+        for (login, joined) in [("weiliang", false), ("weili42", true), ("itsweili", true)] {
+            let mut own = commit(20, "Add the wrap flag", &["src/wrap.rs"]);
+            own.author_name = "Wei Li".into();
+            own.author_email = "wei@example.com".into();
+            own.part_of = Some(format!("{:040x}", 21));
+            let mut merge = commit(
+                21,
+                &format!("Merge pull request #7 from {login}/wrap\n\nAdd the wrap flag"),
+                &[],
+            );
+            merge.is_merge = true;
+            let cs = understand(&[own, merge]);
+            assert_eq!(cs.contributors().len() == 1, joined, "{login}: {cs:?}");
+        }
+        // Several commits: the first that is a change of its own names the PR, not a typo
+        // fix that came first; with none, the branch does.
+        let mut typo = commit(4, "Fix typo in docs", &["README.md"]);
+        typo.part_of = first.part_of.clone();
+        let cs = understand(&[typo.clone(), first, second, merge.clone()]);
+        assert_eq!(cs.items.len(), 1, "{cs:?}");
+        assert_eq!(cs.items[0].title, "Add native histogram usage example");
+        let mut bump = commit(5, "Bump version to 1.2.3", &["VERSION"]);
+        bump.part_of = typo.part_of.clone();
+        let cs = understand(&[typo, bump, merge]);
+        assert_eq!(cs.noise.len() + cs.items.len(), 1, "{cs:?}");
+        let titled = cs.items.iter().chain(&cs.noise).next().unwrap();
+        assert_eq!(titled.title, "Native histogram");
+        // A credential in the borrowed title is redacted like any other.
+        let mut leaky = commit(
+            5,
+            "Use ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 in CI",
+            &["ci.sh"],
+        );
+        leaky.part_of = Some(format!("{:040x}", 6));
+        let mut merge = commit(6, "Merge pull request #50 from u/x\n", &[]);
+        merge.is_merge = true;
+        let cs = understand(&[leaky, merge]);
+        let all = format!("{cs:?}");
+        assert!(!all.contains("ghp_aBcD"), "{all}");
     }
 
     /// clap's pull requests are merged as "from epage/…" while their commits are Ed Page's:

@@ -333,8 +333,10 @@ pub fn analyze_range(path: &str, changes: &[(Option<&str>, Option<&str>)]) -> Ve
 /// Whether any line that differs between two versions could declare or change part of a
 /// public surface: a public declaration's keyword, an attribute, a route or flag string.
 /// Parsing is most of drafting's time; most changes are inside bodies and leave the surface
-/// as it was. (A parameter changed alone on its own line of a long signature is the one
-/// change this does not see: the signature's first line is unchanged.)
+/// as it was. What this does not see is a declaration's head changed only on a later line
+/// of it, when that line holds no keyword: a parameter alone on its own line of a long
+/// signature, a Go result type on the closing `) (*File, error) {` line, a TypeScript
+/// `export type Mode =` gaining a `| "c"` line, the body of an exported arrow function.
 fn may_change_surface(lang: Lang, old: &str, new: &str) -> bool {
     // Whether the declaring lines differ, in order: a line that declares nothing cannot
     // make the answer yes. (As sets, a name declared twice — Python redefining `run` —
@@ -365,7 +367,13 @@ fn declaring_lines(lang: Lang, text: &str) -> impl Iterator<Item = &str> {
                     in_type = !line.starts_with(['}', ')']);
                     !code.starts_with("//")
                 } else if line.starts_with("type ") {
-                    in_type = line.trim_end().ends_with(['{', '(']);
+                    // Open unless it closes on its own line: `type ID int`, `type X struct{}`
+                    // close; `type Config struct { // settings`, `type (` and a generic's
+                    // `type Set[` do not.
+                    let code = line.split("//").next().unwrap_or(line).trim_end();
+                    in_type = code.ends_with(['{', '(', '[', ','])
+                        || code.matches(['{', '(', '[']).count()
+                            > code.matches(['}', ')', ']']).count();
                     true
                 } else {
                     !(line.is_empty()
@@ -653,7 +661,8 @@ fn collect(lang: Lang, node: Node, up: Up, src: &[u8], out: &mut Surface) {
                         add(SymbolKind::Function, name, signature(node, src));
                     }
                 }
-                "type_spec" => {
+                // A type declared inside a function is no one's surface.
+                "type_spec" if up.grandparent == Some("source_file") => {
                     let name = name_of(node, src).unwrap_or_default();
                     if exported(name) {
                         add(SymbolKind::Type, name, signature(node, src));
@@ -897,6 +906,14 @@ mod tests {
         let field = old.replace("Port int", "Port string");
         assert!(may_change_surface(Lang::Go, old, &field));
         assert_eq!(diff_symbols("config.go", Some(old), Some(&field)).len(), 1);
+        // A comment after the opening brace, a generic split over lines: still inside.
+        let trailing = "package gin\n\ntype Config struct { // settings\n\tPort int\n}\n";
+        let changed = trailing.replace("Port int", "Port string");
+        assert!(may_change_surface(Lang::Go, trailing, &changed));
+        let generic =
+            "package gin\n\ntype Set[\n\tT comparable,\n] struct {\n\titems map[T]struct{}\n}\n";
+        let changed = generic.replace("T comparable", "T any");
+        assert!(may_change_surface(Lang::Go, generic, &changed));
         let commented = old.replace(
             "\t\tPort int",
             "\t\t// Port is where it listens.\n\t\tPort int",
