@@ -406,6 +406,25 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     if is_housekeeping(&lower) {
         return Category::Chore;
     }
+    // The project's own Rust tooling named in the subject ("New cargo-sort", "Fix cargo
+    // deny advisory warning", gitui): upkeep, whatever the verb. Other ecosystems' tools
+    // are caught by their config files (`is_upkeep`).
+    if [
+        "cargo-sort",
+        "cargo sort",
+        "cargo-deny",
+        "cargo deny",
+        "cargo-machete",
+        "cargo machete",
+        "cargo-udeps",
+        "cargo-hack",
+        "cargo-semver-checks",
+    ]
+    .iter()
+    .any(|t| lower.contains(t))
+    {
+        return Category::Chore;
+    }
     if !files.is_empty() {
         if files.iter().all(|f| is_doc(f)) {
             return Category::Docs;
@@ -1616,6 +1635,35 @@ mod tests {
             &["lib/rack/utils.rb"],
         ));
         assert_eq!(item.title, "See https://github.com/a/b/issues/+5");
+    }
+
+    /// gitui 0.28.0 listed "New cargo-sort" as a feature and "Fix cargo deny advisory
+    /// warning" as a bug fix.
+    #[test]
+    fn the_projects_cargo_tooling_is_upkeep() {
+        for (subject, files) in [
+            ("New cargo-sort", &["Cargo.toml"][..]),
+            (
+                "fix cargo deny advisory warning (#2598)",
+                &["Cargo.lock", "asyncgit/Cargo.toml"],
+            ),
+            ("Check cargo sort in `make check` (#2572)", &["Makefile"]),
+        ] {
+            assert_eq!(
+                classify_commit(&commit(subject, files)).category,
+                Category::Chore,
+                "{subject}"
+            );
+        }
+        // A user's cargo subcommand is a feature of a tool made for cargo.
+        assert_eq!(
+            classify_commit(&commit(
+                "Add the cargo-dist installer",
+                &["src/installer.rs"]
+            ))
+            .category,
+            Category::Feature
+        );
     }
 
     #[test]
