@@ -9,6 +9,7 @@ mod commit;
 mod event;
 mod ids;
 mod job;
+mod notes;
 mod plan;
 mod settings;
 mod slug;
@@ -27,6 +28,7 @@ pub use ids::{
     TokenId, UserId, WorkspaceId,
 };
 pub use job::Job;
+pub use notes::notes_file_rank;
 pub use plan::{Limits, Plan, next_month_start};
 pub use settings::{Privacy, Voice};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};

@@ -131,26 +131,3 @@ pub fn draft(changes: &Changeset, ctx: &Context, voice: Voice) -> Drafts {
             .collect(),
     }
 }
-
-/// Titles name linked issues as `owner/name#N` (understanding cannot know whose they are);
-/// the project's own read `#N` ("Fix issue #1984"). The project is the GitHub repository
-/// its link points to; `None` when nothing changes.
-pub(crate) fn own_refs(changes: &Changeset, ctx: &Context) -> Option<Changeset> {
-    let slug: String = ctx
-        .url
-        .as_deref()?
-        .strip_prefix("https://github.com/")?
-        .split('/')
-        .take(2)
-        .collect::<Vec<_>>()
-        .join("/");
-    let long = format!("{slug}#");
-    if slug.matches('/').count() != 1 || !changes.items.iter().any(|i| i.title.contains(&long)) {
-        return None;
-    }
-    let mut own = changes.clone();
-    for item in &mut own.items {
-        item.title = item.title.replace(&long, "#");
-    }
-    Some(own)
-}

@@ -12,8 +12,6 @@ use crate::{Channel, Context, Voice};
 use covalynce_understanding::{Category, Changeset, HouseStyle, Item};
 
 pub fn post(changes: &Changeset, ctx: &Context, voice: Voice, channel: Channel) -> String {
-    let own = crate::own_refs(changes, ctx);
-    let changes = own.as_ref().unwrap_or(changes);
     let facts = Facts::new(changes, ctx);
     let (head, lines, tail) = match channel {
         Channel::X | Channel::Bluesky => short(&facts, voice, channel),
@@ -610,17 +608,22 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
     } else {
         changes.items.iter().filter(|i| listed(i, style)).collect()
     };
+    let repo = crate::notes::github_repo(ctx);
     for item in listed_here {
-        // A ref the title already says ("Fix issue #1984") is not said again after it.
-        let said = |r: &String| {
-            item.title.match_indices(r.as_str()).any(|(at, _)| {
-                !item.title[at + r.len()..].starts_with(|c: char| c.is_ascii_digit())
-            })
-        };
+        // An issue link in the title reads as its reference, still a link in the
+        // platform's markup ("Fix issue #1984", not the raw URL), and is not cited again
+        // after the title.
+        let title = crate::notes::linked_refs(&item.title, repo.as_deref(), |r, url| {
+            if slack {
+                format!("<{url}|{r}>")
+            } else {
+                format!("[{r}]({url})")
+            }
+        });
         let refs: Vec<String> = cited(item, style)
-            .iter()
+            .into_iter()
+            .filter(|r| !crate::notes::shows_ref(&title, *r))
             .map(|r| format!("#{r}"))
-            .filter(|r| !said(r))
             .collect();
         let refs = if refs.is_empty() {
             String::new()
@@ -632,7 +635,7 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
         } else {
             format!(" — {}", join_and(&item.authors))
         };
-        lines.push(format!("• {}{refs}{by}", item.title));
+        lines.push(format!("• {title}{refs}{by}"));
     }
     let mut tail = String::new();
     if let Some(summary) = unlisted_summary(changes, style) {
@@ -1049,7 +1052,7 @@ mod tests {
     }
 
     /// "Replace X and allow Y" reads "replaces X and allows Y"; a title that is only a
-    /// link does not reach a public post, and the team's note reads the link as a number.
+    /// link does not reach a public post, and the team's note shows it as a linked reference.
     #[test]
     fn headlines_agree_and_bare_links_stay_in_the_team_notes() {
         let c = changes(&[
@@ -1072,12 +1075,17 @@ mod tests {
             let text = post(&c, &ctx(), Voice::Plain, channel);
             assert!(!text.contains("issues/1984"), "{channel:?}: {text}");
         }
-        // The team's note lists the fix, its link read as the issue's number.
+        // The team's note lists the fix, its link read as the issue's reference and still
+        // a link in the platform's markup.
         let slack = post(&c, &ctx(), Voice::Plain, Channel::Slack);
-        assert!(slack.contains("• Issue #1984"), "{slack}");
         assert!(
-            !slack.contains("https://github.com/acme/rocket/issues"),
+            slack.contains("• Issue <https://github.com/acme/rocket/issues/1984|#1984> — "),
             "{slack}"
+        );
+        let discord = post(&c, &ctx(), Voice::Plain, Channel::Discord);
+        assert!(
+            discord.contains("• Issue [#1984](https://github.com/acme/rocket/issues/1984) — "),
+            "{discord}"
         );
     }
 
@@ -1110,7 +1118,10 @@ mod tests {
         // A ref the title says is not repeated after it.
         let c = changes(&["fix: issue https://github.com/acme/rocket/issues/1984 (#1999)"]);
         let text = post(&c, &ctx(), Voice::Plain, Channel::Slack);
-        assert!(text.contains("• Issue #1984 (#1999)"), "{text}");
+        assert!(
+            text.contains("• Issue <https://github.com/acme/rocket/issues/1984|#1984> (#1999)"),
+            "{text}"
+        );
         // A push of upkeep alone still says what it was.
         let c = changes(&["chore: update baseline", "docs: downscale logo"]);
         let text = post(&c, &ctx(), Voice::Plain, Channel::Slack);

@@ -2,6 +2,8 @@
 //! touched, and the tag a range starts from.
 
 use covalynce_domain::Commit;
+/// Whether a root file is the project's release notes (kept here for the server's readers).
+pub use covalynce_domain::notes_file_rank;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -844,29 +846,6 @@ pub fn github_slug_from_url(url: &str) -> Option<covalynce_domain::RepoSlug> {
         .or_else(|| url.strip_prefix("ssh://git@github.com/"))?;
     let rest = rest.trim_end_matches('/').trim_end_matches(".git");
     covalynce_domain::RepoSlug::parse(rest).ok()
-}
-
-/// Whether a root file is the project's release notes, and how much it is preferred (lower
-/// first): CHANGELOG, CHANGES, HISTORY, NEWS, RELEASES or RELEASE-NOTES, bare or as `.md`,
-/// `.markdown`, `.rst` or `.txt`.
-pub fn notes_file_rank(name: &str) -> Option<usize> {
-    let lower = name.to_ascii_lowercase();
-    let stem = lower
-        .strip_suffix(".md")
-        .or_else(|| lower.strip_suffix(".markdown"))
-        .or_else(|| lower.strip_suffix(".rst"))
-        .or_else(|| lower.strip_suffix(".txt"))
-        .unwrap_or(&lower);
-    [
-        "changelog",
-        "changes",
-        "history",
-        "news",
-        "releases",
-        "release-notes",
-    ]
-    .iter()
-    .position(|s| *s == stem)
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
             (category, component, None, text.to_owned())
         }
     };
-    let title = short_github_links(&strip_pr_suffix(&title, pr));
+    let title = strip_pr_suffix(&title, pr);
     // A change whose body names a published advisory is a security fix, whatever its
     // subject says ("Bump x from 1.0 to 1.1 … Fixes CVE-2024-1234").
     let body = commit.body().to_ascii_lowercase();
@@ -753,25 +753,11 @@ fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
         || (!files.is_empty() && files.iter().all(|f| is_notes_file(f) && !is_test(f)))
 }
 
-/// The project's release notes file (CHANGELOG, CHANGES, HISTORY, NEWS, RELEASES, bare or
-/// `.md`/`.markdown`/`.rst`/`.txt`, anywhere): a commit that edits only such files is the
-/// notes being written ("Add JS MIME type change to CHANGELOG", rack), never a change.
+/// The project's release notes file, anywhere (`covalynce_domain::notes_file_rank`): a
+/// commit that edits only such files is the notes being written ("Add JS MIME type change
+/// to CHANGELOG", rack), never a change.
 fn is_notes_file(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    let stem = [".md", ".markdown", ".rst", ".txt"]
-        .iter()
-        .find_map(|e| name.strip_suffix(e))
-        .unwrap_or(&name);
-    matches!(
-        stem,
-        "changelog"
-            | "changes"
-            | "history"
-            | "news"
-            | "releases"
-            | "release-notes"
-            | "release_notes"
-    )
+    covalynce_domain::notes_file_rank(path.rsplit('/').next().unwrap_or(path)).is_some()
 }
 
 /// `component: rest` as projects without Conventional Commits write it (ripgrep's
@@ -1143,40 +1129,6 @@ fn strip_pr_suffix(title: &str, pr: Option<u64>) -> String {
             .to_owned(),
         None => title.to_owned(),
     }
-}
-
-/// Issue and pull request links in a title as people write them: "Fix issue
-/// https://github.com/Seldaek/monolog/issues/1984" → "Fix issue Seldaek/monolog#1984"
-/// (drafting, which knows the project, writes its own as "#1984").
-fn short_github_links(title: &str) -> String {
-    if !title.contains("github.com/") {
-        return title.to_owned();
-    }
-    title
-        .split(' ')
-        .map(|word| {
-            let bare = word.trim_end_matches(['.', ',', ')', ';', ':']);
-            let rest = bare
-                .strip_prefix("https://github.com/")
-                .or_else(|| bare.strip_prefix("http://github.com/"));
-            let short = rest.and_then(|r| {
-                let parts: Vec<&str> = r.trim_end_matches('/').split('/').collect();
-                match parts.as_slice() {
-                    [owner, name, "issues" | "pull", n]
-                        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
-                    {
-                        Some(format!("{owner}/{name}#{n}"))
-                    }
-                    _ => None,
-                }
-            });
-            match short {
-                Some(r) => format!("{r}{}", &word[bare.len()..]),
-                None => word.to_owned(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Release-note style: first letter uppercase, no trailing period.
@@ -1610,35 +1562,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_issue_link_in_a_title_reads_as_its_number() {
-        let item = classify_commit(&commit(
-            "Fix issue https://github.com/Seldaek/monolog/issues/1984 (#1999)",
-            &["src/Monolog/Handler/StreamHandler.php"],
-        ));
-        assert_eq!(item.title, "Fix issue Seldaek/monolog#1984");
-        assert!(
-            item.refs.contains(&1984) && item.refs.contains(&1999),
-            "{item:?}"
-        );
-        let item = classify_commit(&commit(
-            "Port the fix from https://github.com/rack/rack/pull/2070, see https://example.com/x",
-            &["lib/rack/utils.rb"],
-        ));
-        assert_eq!(
-            item.title,
-            "Port the fix from rack/rack#2070, see https://example.com/x"
-        );
-        // Not a number: left as written.
-        let item = classify_commit(&commit(
-            "See https://github.com/a/b/issues/+5",
-            &["lib/rack/utils.rb"],
-        ));
-        assert_eq!(item.title, "See https://github.com/a/b/issues/+5");
-    }
-
-    /// gitui 0.28.0 listed "New cargo-sort" as a feature and "Fix cargo deny advisory
-    /// warning" as a bug fix.
     #[test]
     fn the_projects_cargo_tooling_is_upkeep() {
         for (subject, files) in [

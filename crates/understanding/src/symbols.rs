@@ -370,10 +370,10 @@ fn declaring_lines(lang: Lang, text: &str) -> impl Iterator<Item = &str> {
                     // Open unless it closes on its own line: `type ID int`, `type X struct{}`
                     // close; `type Config struct { // settings`, `type (` and a generic's
                     // `type Set[` do not.
-                    let code = line.split("//").next().unwrap_or(line).trim_end();
-                    in_type = code.ends_with(['{', '(', '[', ','])
-                        || code.matches(['{', '(', '[']).count()
-                            > code.matches(['}', ')', ']']).count();
+                    let head = line.split("//").next().unwrap_or(line).trim_end();
+                    in_type = head.ends_with(['{', '(', '[', ','])
+                        || head.matches(['{', '(', '[']).count()
+                            > head.matches(['}', ')', ']']).count();
                     true
                 } else {
                     !(line.is_empty()
