@@ -216,12 +216,23 @@ fn prominence(item: &Item) -> i32 {
         || lower
             .split(|c: char| !c.is_ascii_alphanumeric())
             .any(|w| w == "link" || w == "links");
+    // Examples and tutorials teach the project (client_golang 1.24.0 led with "Add native
+    // histogram usage example"); they are not what a release brings its users.
+    let teaching = |w: &str| matches!(w, "example" | "examples" | "tutorial" | "tutorials");
+    let teaching = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(teaching)
+        || item
+            .scope
+            .as_deref()
+            .is_some_and(|s| teaching(&s.to_lowercase()));
     // Keeping up with others' deprecations ("Replace deprecated code in MongoDB classes and
     // allow 2.0+", monolog) matters to some users but is rarely what a release is about.
     let catching_up = lower.contains("deprecated");
     let words = item.title.split_whitespace().count() as i32;
     base + if user_facing { 8 } else { 0 } + if item.breaking.is_some() { 4 } else { 0 }
         - if internal { 15 } else { 0 }
+        - if teaching { 30 } else { 0 }
         - if catching_up { 10 } else { 0 }
         // A title of a few words says more than one word and reads better than a paragraph.
         + (words.min(8) - (words - 14).max(0))
@@ -235,12 +246,15 @@ fn social_title(item: &Item) -> String {
     // "Data race warning for gin mode" under a fix is the bug, not the fix: say so. Only a
     // title that names a bug gets the word; "Track Cargo env vars…" or "Name the bash
     // completion function…" say what the fix does, with a verb no list holds.
-    let title =
-        if item.category == Category::Fix && third_person(title).is_none() && names_a_bug(title) {
-            format!("Fix {}", lower_first(title))
-        } else {
-            title.to_owned()
-        };
+    let title = if item.category == Category::Fix
+        && third_person(title).is_none()
+        && !forbids(title)
+        && names_a_bug(title)
+    {
+        format!("Fix {}", lower_first(title))
+    } else {
+        title.to_owned()
+    };
     let mut out = upper_first(&title);
     if let Some(h) = item
         .highlights
@@ -253,6 +267,22 @@ fn social_title(item: &Item) -> String {
         }
     }
     out
+}
+
+/// Whether a title says what no longer happens ("don't panic when instrumenting…", client_golang):
+/// that is the fix, and "Fix don't panic" would not be English.
+fn forbids(title: &str) -> bool {
+    let lower = title.to_lowercase();
+    [
+        "don't ",
+        "dont ",
+        "do not ",
+        "never ",
+        "no longer ",
+        "stop ",
+    ]
+    .iter()
+    .any(|w| lower.starts_with(w))
 }
 
 /// Whether a fix's title describes the bug rather than the fix.
@@ -542,6 +572,9 @@ fn medium(f: &Facts, voice: Voice) -> Parts {
     (f.opening(voice), lines, link_and_tags(f, 3))
 }
 
+/// The most people a post names one by one.
+const MOST_NAMED: usize = 8;
+
 /// LinkedIn: the opening, everything users notice, breaking changes, who made it.
 fn long(f: &Facts, voice: Voice) -> Parts {
     let mut lines = Vec::new();
@@ -563,7 +596,17 @@ fn long(f: &Facts, voice: Voice) -> Parts {
     // Thanking the one person who will post this would be odd; a team gets named.
     if f.people.len() >= 2 {
         lines.push(String::new());
-        let names = join_and(&f.people);
+        // Forty names (client_golang 1.24.0) is a wall no one reads in a feed: the first
+        // few, then how many more; the release notes thank everyone.
+        let names = if f.people.len() > MOST_NAMED {
+            format!(
+                "{} and {} others",
+                f.people[..MOST_NAMED - 2].join(", "),
+                f.people.len() - (MOST_NAMED - 2)
+            )
+        } else {
+            join_and(&f.people)
+        };
         lines.push(match f.version {
             Some(v) => format!("{v} was made by {names}."),
             None => format!("Thanks to {names}."),
@@ -1253,9 +1296,100 @@ mod tests {
                 && text.contains("Track Cargo env vars for incremental rebuilds"),
             "{text}"
         );
+        // A title that says what no longer happens is the fix (client_golang's "promhttp:
+        // don't panic when instrumenting…" read "Fix don't panic…").
+        let c = changes(&["promhttp: don't panic when instrumenting with non-exemplar observers"]);
+        for channel in [Channel::X, Channel::Linkedin, Channel::Mastodon] {
+            let text = post(&c, &ctx(), Voice::Plain, channel);
+            assert!(!text.contains("Fix don't"), "{channel:?}: {text}");
+            assert!(
+                text.to_lowercase()
+                    .contains("don't panic when instrumenting"),
+                "{channel:?}: {text}"
+            );
+        }
         // Words inside words do not name a bug: "change" is no "hang".
         assert!(!names_a_bug("Change default port"));
         assert!(names_a_bug("Data race warning for gin mode"));
+    }
+
+    /// client_golang 1.24.0's posts led with "Add native histogram usage example" and
+    /// listed two more example changes as news: examples teach the project, they are not
+    /// what the release brings.
+    #[test]
+    fn examples_and_tutorials_are_not_the_news() {
+        let c = changes(&[
+            "examples: add native histogram usage example",
+            "feat(examples): improve simple main.go example",
+            "fix: respect context cancellation in httpClient.Do",
+        ]);
+        for channel in [Channel::X, Channel::Linkedin, Channel::Bluesky] {
+            let text = post(&c, &ctx(), Voice::Plain, channel);
+            let first = text.lines().next().unwrap_or_default();
+            assert!(
+                first.contains("context cancellation"),
+                "{channel:?}: {text}"
+            );
+            assert!(!first.contains("example"), "{channel:?}: {text}");
+        }
+    }
+
+    /// client_golang 1.24.0's LinkedIn post ended with forty names, "@prometheus" (the
+    /// organisation, from "Merge pull request #1871 from prometheus/…", a branch of its own
+    /// repository) among them.
+    #[test]
+    fn posts_name_a_few_people_and_never_the_projects_own_organisation() {
+        let people: Vec<String> = (0..12).map(|n| format!("Person {n}")).collect();
+        let mut commits: Vec<Commit> = people
+            .iter()
+            .enumerate()
+            .map(|(n, who)| Commit {
+                id: format!("{n:040x}"),
+                message: format!("feat: add option {n}"),
+                author_name: who.clone(),
+                author_email: format!("p{n}@example.com"),
+                files: vec!["src/lib.rs".into()],
+                ..Commit::default()
+            })
+            .collect();
+        commits.push(Commit {
+            id: format!("{:040x}", 99),
+            message: "Merge pull request #1861 from acme/timeouts\n\nAdd a timeout option".into(),
+            author_name: "Person 0".into(),
+            author_email: "p0@example.com".into(),
+            is_merge: true,
+            files: vec!["src/lib.rs".into()],
+            ..Commit::default()
+        });
+        let c = understand(&commits);
+        assert!(
+            c.items
+                .iter()
+                .any(|i| i.authors.contains(&"@acme".to_owned())),
+            "{c:?}"
+        );
+        let drafts = crate::draft(&c, &ctx(), Voice::Plain);
+        let linkedin = &drafts.posts[&Channel::Linkedin];
+        assert!(
+            linkedin.contains("v1.2.0 was made by Person 0, Person 1, Person 2, Person 3, Person 4, Person 5 and 6 others."),
+            "{linkedin}"
+        );
+        assert!(
+            !drafts.release_notes.contains("@acme"),
+            "{}",
+            drafts.release_notes
+        );
+        // The release notes still thank everyone.
+        for who in &people {
+            assert!(
+                drafts.release_notes.contains(who.as_str()),
+                "{who}: {}",
+                drafts.release_notes
+            );
+        }
+        for (channel, text) in &drafts.posts {
+            assert!(!text.contains("@acme"), "{channel:?}: {text}");
+        }
     }
 
     proptest! {

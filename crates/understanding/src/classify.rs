@@ -144,13 +144,20 @@ pub fn classify_commit(commit: &Commit) -> Item {
     }
     .or_else(|| commit.author_login.as_ref().map(|l| format!("@{l}")))
     .unwrap_or_else(|| commit.author_name.clone());
-    if !is_bot(&author, &commit.author_email) && !author.is_empty() {
+    if !is_bot(&author, &commit.author_email)
+        && !is_assistant(&commit.author_name, &commit.author_email)
+        && !author.is_empty()
+    {
         authors.push(author);
     }
     for p in co_authors(&commit.message) {
         // A trailer naming the commit's own author (same address) is not a second person.
         let same = !p.email.is_empty() && p.email.eq_ignore_ascii_case(&commit.author_email);
-        if !same && !is_bot(&p.name, &p.email) && !authors.contains(&p.name) {
+        if !same
+            && !is_bot(&p.name, &p.email)
+            && !is_assistant(&p.name, &p.email)
+            && !authors.contains(&p.name)
+        {
             authors.push(p.name);
         }
     }
@@ -218,6 +225,7 @@ fn known_type(kind: &str) -> bool {
             | "feature"
             | "fix"
             | "bugfix"
+            | "bug"
             | "hotfix"
             | "perf"
             | "security"
@@ -252,7 +260,7 @@ fn category_of_type(
     });
     let base = match kind {
         "feat" | "feature" => Category::Feature,
-        "fix" | "bugfix" | "hotfix" | "revert" => Category::Fix,
+        "fix" | "bugfix" | "bug" | "hotfix" | "revert" => Category::Fix,
         "perf" => Category::Performance,
         "security" | "sec" => Category::Security,
         "docs" | "doc" => Category::Docs,
@@ -682,6 +690,15 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     {
         return Some(Noise::Merge);
     }
+    // A release bot that touches only the version ("reopen main for development",
+    // mitmproxy's, editing `mitmproxy/version.py`) keeps the books, whatever it says.
+    let version_file = |f: &String| {
+        let name = f.rsplit('/').next().unwrap_or(f).to_ascii_lowercase();
+        name.starts_with("version") || name.starts_with("_version") || is_notes_file(f)
+    };
+    if bot && !commit.files.is_empty() && commit.files.iter().all(version_file) {
+        return Some(Noise::VersionBump);
+    }
     // "docs: Update changelog": the description is the bookkeeping, whatever the type.
     if is_version_bump(&lower, kind, &commit.files)
         || (kind.is_some() && is_release_bookkeeping(&title.to_ascii_lowercase()))
@@ -886,12 +903,36 @@ fn looks_like_bare_version(lower: &str) -> bool {
 pub(crate) fn is_bot(name: &str, email: &str) -> bool {
     let n = name.to_ascii_lowercase();
     let e = email.to_ascii_lowercase();
-    n.ends_with("[bot]")
+    // A project's own automation account named as one ("prombot", "PrometheusBot",
+    // "k8s-ci-robot", "mitmproxy release bot"); short names ending so ("Talbot") are people.
+    let login = n.trim_start_matches('@');
+    let automation =
+        (login.len() >= 7 && !login.contains(' ') && login.ends_with("bot")) || n.ends_with(" bot");
+    automation
+        || n.ends_with("[bot]")
         || n.contains("dependabot")
         || n.contains("renovate")
         || n == "github-actions"
         || e.contains("[bot]@")
         || e.starts_with("bot@")
+}
+
+/// A coding assistant a person worked with ("Co-authored-by: Claude <noreply@anthropic.com>"):
+/// the person is credited, the tool is not. Unlike a bot, its commits are ordinary work.
+fn is_assistant(name: &str, email: &str) -> bool {
+    let n = name.trim().to_ascii_lowercase();
+    let e = email.trim().to_ascii_lowercase();
+    matches!(
+        e.as_str(),
+        "noreply@anthropic.com"
+            | "noreply@openai.com"
+            | "cursoragent@cursor.com"
+            | "copilot@github.com"
+    ) || e.ends_with("+copilot@users.noreply.github.com")
+        || matches!(
+            n.as_str(),
+            "claude" | "claude code" | "copilot" | "github copilot" | "cursor agent" | "codex"
+        )
 }
 
 fn is_doc(path: &str) -> bool {
@@ -1489,6 +1530,62 @@ mod tests {
         ));
         assert_eq!(i.authors, vec!["Ada", "Grace Hopper"]);
         assert_eq!(i.refs, vec![7]);
+    }
+
+    /// client_golang 1.24.0 thanked "Claude" (a Co-authored-by trailer) and "prombot"; mitmproxy
+    /// 12.2.2 "@Copilot", "Claude Opus 4.6 (1M context)" and "mitmproxy release bot". The people
+    /// who worked with a coding assistant are credited, the assistant and the automation not,
+    /// and a commit made with an assistant is still a change.
+    #[test]
+    fn coding_assistants_and_automation_accounts_are_never_credited() {
+        let with_claude = classify_commit(&commit(
+            "feat: expose Desc error through public Err() method (#1902)\n\nCo-authored-by: Claude <noreply@anthropic.com>\nCo-authored-by: Claude Opus 4.6 (1M context) <noreply@anthropic.com>",
+            &["prometheus/desc.go"],
+        ));
+        assert_eq!(with_claude.authors, vec!["Ada"]);
+        let mut by_copilot = commit(
+            "Fix mitmweb blank page on Windows (#8041)\n\nCo-authored-by: Maximilian Hils <git@maximilianhils.com>",
+            &["mitmproxy/tools/web/app.py"],
+        );
+        by_copilot.author_name = "Copilot".into();
+        by_copilot.author_email = "198982749+Copilot@users.noreply.github.com".into();
+        let i = classify_commit(&by_copilot);
+        assert_eq!(i.authors, vec!["Maximilian Hils"]);
+        assert_eq!((i.noise, i.category), (None, Category::Fix));
+        let mut synced = commit(
+            "Merge pull request #2055 from prombot/repo_sync\n\nSynchronize common files from prometheus/prometheus",
+            &["Makefile.common"],
+        );
+        synced.is_merge = true;
+        synced.author_name = "Kemal Akkoyun".into();
+        assert!(
+            !classify_commit(&synced)
+                .authors
+                .iter()
+                .any(|a| a.contains("prombot"))
+        );
+        let mut release_bot = commit("reopen main for development", &["mitmproxy/version.py"]);
+        release_bot.author_name = "mitmproxy release bot".into();
+        let reopen = classify_commit(&release_bot);
+        assert!(reopen.authors.is_empty());
+        // Its version edits are release bookkeeping, not a change.
+        assert_eq!(reopen.noise, Some(Noise::VersionBump));
+        // A person whose name merely ends so is a person.
+        let mut talbot = commit("Fix crash on empty input", &["src/lib.rs"]);
+        talbot.author_name = "Talbot".into();
+        assert_eq!(classify_commit(&talbot).authors, vec!["Talbot"]);
+    }
+
+    /// client_golang writes some fixes as `bug(remote_write): …`.
+    #[test]
+    fn bug_is_a_conventional_type_for_fixes() {
+        let i = classify_commit(&commit(
+            "bug(remote_write): Fix compression buffer pooling (#1889)",
+            &["exp/api/remote/remote_api.go"],
+        ));
+        assert_eq!(i.category, Category::Fix);
+        assert_eq!(i.scope.as_deref(), Some("remote_write"));
+        assert_eq!(i.title, "Fix compression buffer pooling");
     }
 
     /// Subjects from gitui, mitmproxy and client_golang releases that were listed as
