@@ -5,7 +5,7 @@ pub mod github;
 pub mod limits;
 pub mod password;
 
-use covalynce_domain::{Role, TokenId, UserId};
+use covalynce_domain::UserId;
 use std::time::Duration;
 
 pub const SESSION_COOKIE: &str = "covalynce_session";
@@ -168,45 +168,8 @@ impl Security {
     }
 }
 
-/// Who made a request, for role checks and the audit log.
-#[derive(Clone, Debug)]
-pub enum Actor {
-    User(UserId),
-    Token { id: TokenId, user: Option<UserId> },
-}
-
-impl Actor {
-    pub fn user(&self) -> Option<UserId> {
-        match self {
-            Actor::User(u) => Some(*u),
-            Actor::Token { user, .. } => *user,
-        }
-    }
-
-    /// As the audit log names it.
-    pub fn label(&self) -> String {
-        match self {
-            Actor::User(u) => format!("user:{u}"),
-            Actor::Token { id, .. } => format!("token:{id}"),
-        }
-    }
-
-    /// The rate-limit bucket: a person's tokens and sessions share theirs.
-    pub fn limit_key(&self) -> String {
-        match self {
-            Actor::User(u) | Actor::Token { user: Some(u), .. } => format!("user:{u}"),
-            Actor::Token { id, user: None } => format!("token:{id}"),
-        }
-    }
-}
-
-/// The caller as resolved: the workspace acted in, the effective role, who, from where.
-#[derive(Clone, Debug)]
-pub struct Principal {
-    pub actor: Actor,
-    pub role: Role,
-    pub ip: Option<String>,
-}
+// Who acts (a person or a token) and with which role: the application layer's types.
+pub use covalynce_app::{Actor, Principal};
 
 /// The value of one cookie in a `Cookie` header.
 pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {

@@ -7,7 +7,6 @@ use crate::tokens;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use covalynce_domain::Role;
 use covalynce_storage::{SessionRecord, TokenAuth, User, Workspace};
 use std::marker::PhantomData;
 use subtle::ConstantTimeEq;
@@ -38,27 +37,24 @@ where
 }
 
 /// The least role a handler needs, as a type: `Auth<Editor>` cannot be reached by a
-/// viewer, and every handler names its role where it takes its workspace.
-pub trait MinRole: Send + Sync + 'static {
-    const ROLE: Role;
-}
-pub struct Viewer;
-pub struct Editor;
-pub struct Owner;
-impl MinRole for Viewer {
-    const ROLE: Role = Role::Viewer;
-}
-impl MinRole for Editor {
-    const ROLE: Role = Role::Editor;
-}
-impl MinRole for Owner {
-    const ROLE: Role = Role::Owner;
-}
+/// viewer, and every handler names its role where it takes its workspace. The roles are the
+/// application layer's: the use cases take `Acting<Editor>`, which only it makes.
+pub use covalynce_app::{Editor, MinRole, Owner, Viewer};
 
 /// The workspace an API request acts in and who is acting, from a bearer token or a
 /// browser session (then with its CSRF token on anything that changes state). Every
 /// handler that takes this can only reach that workspace's rows.
 pub struct Auth<R = Viewer>(pub Workspace, pub Principal, pub PhantomData<R>);
+
+impl<R: MinRole> Auth<R> {
+    /// Who acts, as the use cases take it (the role is checked again, by them).
+    pub fn acting(&self) -> Result<covalynce_app::Acting<R>, ApiError> {
+        Ok(covalynce_app::Acting::authorize(
+            self.0.clone(),
+            self.1.clone(),
+        )?)
+    }
+}
 
 impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
     type Rejection = ApiError;
@@ -111,7 +107,7 @@ impl Person {
                 workspace,
                 Principal {
                     actor: Actor::User(self.user.id),
-                    role: Role::Viewer,
+                    role: covalynce_domain::Role::Viewer,
                     ip: self.ip.clone(),
                 },
             );

@@ -40,6 +40,7 @@ struct Inner {
     metrics: metrics_exporter_prometheus::PrometheusHandle,
     hook_sources: Mutex<HashMap<SourceId, (Instant, Arc<HookSource>)>>,
     jobs_wakeup: Arc<Notify>,
+    app: covalynce_app::App,
     data_dir: std::path::PathBuf,
     security: crate::auth::Security,
     ai: crate::ai::Settings,
@@ -74,7 +75,9 @@ impl AppState {
         security: crate::auth::Security,
         ai: crate::ai::Settings,
     ) -> Self {
+        let app = covalynce_app::App::new(store.clone()).waking(jobs_wakeup.clone());
         Self(Arc::new(Inner {
+            app,
             store,
             ingest,
             secrets,
@@ -117,6 +120,11 @@ impl AppState {
             github_api: crate::github::Api::base_for(self.0.security.config.github.as_ref()),
             data_dir: self.data_dir().to_path_buf(),
         }
+    }
+
+    /// The use cases (so far: cards); handlers and pages call these rather than the store.
+    pub fn app(&self) -> &covalynce_app::App {
+        &self.0.app
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -232,6 +232,21 @@ impl IntoResponse for ApiError {
 pub const DATABASE_DOWN: &str =
     "the database is not answering right now; try again in a few seconds";
 
+/// Every use case's error, answered. No wildcard: a new `AppError` variant does not compile
+/// until it has its problem type here.
+impl From<covalynce_app::AppError> for ApiError {
+    fn from(err: covalynce_app::AppError) -> Self {
+        use covalynce_app::AppError;
+        match err {
+            AppError::NotFound(detail) => ApiError::NotFound(detail),
+            AppError::Conflict(detail) => ApiError::Conflict(detail),
+            AppError::Invalid(detail) => ApiError::Validation(detail),
+            AppError::Forbidden(detail) => ApiError::Forbidden(detail),
+            AppError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<covalynce_storage::StoreError> for ApiError {
     fn from(err: covalynce_storage::StoreError) -> Self {
         if err.is_unavailable() {

@@ -5,6 +5,7 @@ use covalynce_cards::{Decision, EventInput};
 use covalynce_domain::{EventId, EventKind, Job};
 use covalynce_drafting::Voice;
 use covalynce_storage::{CardCreation, ClaimedJob, NewCard, Store};
+use std::sync::Arc;
 
 pub async fn run(ctx: &Context, what: Job, job: &ClaimedJob) -> Result<(), JobError> {
     match what {
@@ -114,7 +115,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
             let (mut new, calls) = with_ai(ctx, &workspace, &event, *card).await?;
             new.gate = super::gate::hold(ctx, workspace_id, &event, source.as_ref()).await?;
             new.ai_calls = crate::ai::ledger(&ctx.ai.prices, workspace_id, None, "draft", &calls);
-            let green = new.risk == covalynce_domain::Risk::Green;
+            let risk = new.risk;
             match store.create_card(&new).await? {
                 CardCreation::OverLimit { plan, limit, used } => {
                     tracing::info!(%event_id, plan, limit, used, "card limit reached; event kept, not drafted");
@@ -133,7 +134,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
                         None => false,
                     };
                     if !held {
-                        auto_approve(store, &workspace, card_id, green).await?;
+                        auto_approve(ctx.store.clone(), &workspace, card_id, Some(risk)).await?;
                     }
                     if security_fixes > 0 {
                         suggest_strategy(store, workspace_id, &event, voice).await?;
@@ -360,42 +361,33 @@ pub(super) async fn after_release(
     else {
         return Ok(());
     };
-    auto_approve(
-        store,
-        &workspace,
-        card,
-        record.risk == Some(covalynce_domain::Risk::Green),
-    )
-    .await
+    auto_approve(ctx.store.clone(), &workspace, card, record.risk).await
 }
 
-/// The trust policy: once enough approvals in a row needed no edit, green cards go straight
-/// to the chosen channels. Anything yellow or red still waits for a person.
+/// The trust policy (the application layer's, the same approval a person's goes through):
+/// a card it does not approve waits for a person, and that is no job failure.
 async fn auto_approve(
-    store: &dyn Store,
+    store: Arc<dyn Store>,
     workspace: &covalynce_storage::Workspace,
     card: covalynce_domain::CardId,
-    green: bool,
+    risk: Option<covalynce_domain::Risk>,
 ) -> Result<(), JobError> {
-    let Some(after) = workspace.trust_after else {
-        return Ok(());
-    };
-    if !green || workspace.trust_streak < after || workspace.trust_channels.is_empty() {
-        return Ok(());
+    use covalynce_app::AppError;
+    match covalynce_app::App::new(store)
+        .approve_by_trust_policy(workspace, card, risk)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(AppError::Store(e)) => Err(e.into()),
+        // Approved or dismissed by a person meanwhile, a trusted channel gone: it waits.
+        Err(
+            e @ (AppError::NotFound(_)
+            | AppError::Conflict(_)
+            | AppError::Invalid(_)
+            | AppError::Forbidden(_)),
+        ) => {
+            tracing::info!(%card, reason = %e, "trust policy: not approved");
+            Ok(())
+        }
     }
-    let channels: Vec<covalynce_domain::ChannelId> = workspace
-        .trust_channels
-        .iter()
-        .filter_map(|c| covalynce_domain::ChannelId::parse(c))
-        .collect();
-    let outcome = store
-        .approve_card(
-            workspace.id,
-            card,
-            &channels,
-            covalynce_domain::now_millis(),
-        )
-        .await?;
-    tracing::info!(%card, ?outcome, "trust policy: auto-approval");
-    Ok(())
 }

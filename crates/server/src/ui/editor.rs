@@ -235,15 +235,17 @@ pub async fn save(
         Ok(at) => at,
         Err(msg) => return editor_page(&state, &signed, &id, Some(msg), true, None).await,
     };
-    match crate::http::api::cards::approve_card(
-        &state,
-        &signed.workspace,
-        card_id,
-        &chosen,
-        publish_at,
-    )
-    .await
-    {
+    let approved = async {
+        let request = covalynce_app::cards::Approve::parse(&chosen, publish_at)?;
+        Ok::<_, crate::http::problem::ApiError>(
+            state
+                .app()
+                .approve(&signed.acting()?, card_id, request)
+                .await?,
+        )
+    }
+    .await;
+    match approved {
         Ok(_) => {
             Ok(Redirect::to(&format!("/?done=approved&card={}", urlencode(&id))).into_response())
         }

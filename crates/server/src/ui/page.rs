@@ -127,6 +127,21 @@ impl<R> Signed<R> {
 
     /// The caller as an API handler needing role `R2` sees it, after checking the role:
     /// for pages that mix actions of several roles.
+    /// Who acts, as the use cases take it: the role this page needs, checked by them.
+    pub fn acting(&self) -> Result<covalynce_app::Acting<R>, ApiError>
+    where
+        R: MinRole,
+    {
+        Ok(covalynce_app::Acting::authorize(
+            self.workspace.clone(),
+            Principal {
+                actor: Actor::User(self.user.id),
+                role: self.role,
+                ip: self.ip.clone(),
+            },
+        )?)
+    }
+
     pub fn auth_as<R2: MinRole>(&self) -> Result<crate::http::extract::Auth<R2>, UiError> {
         if self.role < R2::ROLE {
             return Err(UiError::Page(

@@ -9,8 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use covalynce_domain::{CardId, CardStatus, ChannelStatus};
-use covalynce_storage::CardChange;
+use covalynce_domain::{CardId, ChannelStatus};
 use std::collections::HashMap;
 
 /// An approval from the UI goes out this long after the click, so that "undo" can still
@@ -110,14 +109,11 @@ pub async fn approve(
             ));
         }
         let publish_at = publish_time(&form).map_err(ApiError::Validation)?;
-        crate::http::api::cards::approve_card(
-            &state,
-            &signed.workspace,
-            card_id,
-            &channels,
-            publish_at,
-        )
-        .await?;
+        let request = covalynce_app::cards::Approve::parse(&channels, publish_at)?;
+        state
+            .app()
+            .approve(&signed.acting()?, card_id, request)
+            .await?;
         Ok((
             "Approved.".to_owned(),
             Some(format!("/cards/{card_id}/undo")),
@@ -135,19 +131,17 @@ pub async fn dismiss(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    // The API's own dismiss: the same checks and answers.
-    let result = match signed.auth_as::<Editor>() {
-        Ok(auth) => crate::http::api::cards::dismiss(State(state.clone()), auth, Path(id.clone()))
-            .await
-            .map(|_| {
-                (
-                    "Dismissed.".to_owned(),
-                    Some(format!("/cards/{id}/undo")),
-                    None,
-                )
-            }),
-        Err(e) => return e.into_response(),
-    };
+    // The same use case as the API's dismiss: the same checks and answers.
+    let result = async {
+        let card_id = parse(&id)?;
+        state.app().dismiss(&signed.acting()?, card_id).await?;
+        Ok((
+            "Dismissed.".to_owned(),
+            Some(format!("/cards/{id}/undo")),
+            None,
+        ))
+    }
+    .await;
     answer(&headers, result, "dismissed", &id)
 }
 
@@ -162,32 +156,9 @@ pub async fn undo(
 ) -> Response {
     let result = async {
         let card_id = parse(&id)?;
-        let ws = signed.workspace.id;
-        let card = state
-            .store()
-            .card(ws, card_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("there is no such card".into()))?;
-        let change = match card.status {
-            CardStatus::Approved => state.store().unapprove_card(ws, card_id).await?,
-            CardStatus::Dismissed => state.store().restore_card(ws, card_id).await?,
-            other => CardChange::Conflict(other),
-        };
-        match change {
-            CardChange::Done(_) => {
-                let fragment = super::stack::fragment_html(&state, &signed, &id).await.ok();
-                Ok(("Undone: the card is back.".to_owned(), None, fragment))
-            }
-            CardChange::Conflict(CardStatus::Approved)
-            | CardChange::Conflict(CardStatus::Published) => Err(ApiError::Conflict(
-                "too late to undo: it is already being published".into(),
-            )),
-            CardChange::Conflict(s) => Err(ApiError::Conflict(format!(
-                "this card is {}; there is nothing to undo",
-                s.as_str()
-            ))),
-            CardChange::NotFound => Err(ApiError::NotFound("there is no such card".into())),
-        }
+        state.app().undo(&signed.acting()?, card_id).await?;
+        let fragment = super::stack::fragment_html(&state, &signed, &id).await.ok();
+        Ok(("Undone: the card is back.".to_owned(), None, fragment))
     }
     .await;
     answer(&headers, result, "restored", &id)

@@ -479,6 +479,12 @@ async fn the_trust_policy_auto_approves_green_cards_after_enough_unedited_approv
     .await;
     let lines = std::fs::read_to_string(&path).unwrap();
     assert!(lines.contains(&c5));
+    // The policy's own approval goes through the same approval as a person's, but earns it
+    // no trust: the streak counts people's approvals only.
+    assert_eq!(
+        app.get_json("/api/v1/workspace").await["data"]["trust"]["streak"],
+        2
+    );
     // By now the yellow card's job finished long ago: it is still waiting for a person.
     let yellow = app.get_json(&format!("/api/v1/cards/{c4}")).await;
     assert_eq!(yellow["data"]["risk"], "yellow");

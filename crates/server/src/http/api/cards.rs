@@ -308,12 +308,14 @@ pub async fn apply_edit(
     ))]
 pub async fn dismiss(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
     let card_id = parse_id(&id)?;
-    let change = state.store().dismiss_card(ws.id, card_id).await?;
-    answer(change, &id, "dismissed")
+    let card = state.app().dismiss(&auth.acting()?, card_id).await?;
+    Ok(Json(Data {
+        data: (*card).into(),
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -380,7 +382,7 @@ pub struct ApproveCard {
     ))]
 pub async fn approve(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ApproveCard>,
 ) -> Result<(axum::http::StatusCode, Json<Data<CardView>>), ApiError> {
@@ -391,65 +393,17 @@ pub async fn approve(
         })?,
         None => covalynce_domain::now_millis(),
     };
-    let card = approve_card(&state, &ws, card_id, &req.channels, publish_at).await?;
+    let request = covalynce_app::cards::Approve::parse(&req.channels, publish_at)?;
+    let card = state
+        .app()
+        .approve(&auth.acting()?, card_id, request)
+        .await?;
     Ok((
         axum::http::StatusCode::ACCEPTED,
         Json(Data {
             data: (*card).into(),
         }),
     ))
-}
-
-/// Approves a pending card for the given channel ids, publishing at `publish_at`: the
-/// API's approve and the UI's both come here.
-pub async fn approve_card(
-    state: &AppState,
-    ws: &covalynce_storage::Workspace,
-    card_id: CardId,
-    channel_ids: &[String],
-    publish_at: i64,
-) -> Result<Box<CardRecord>, ApiError> {
-    use covalynce_storage::Approval;
-    let id = card_id.to_string();
-    if channel_ids.is_empty() {
-        return Err(ApiError::Validation(
-            "channels must name at least one channel id".into(),
-        ));
-    }
-    let mut channels = Vec::new();
-    for c in channel_ids {
-        let parsed = covalynce_domain::ChannelId::parse(c)
-            .ok_or_else(|| ApiError::Validation(format!("{c:?} is not a channel id")))?;
-        if !channels.contains(&parsed) {
-            channels.push(parsed);
-        }
-    }
-    match state
-        .store()
-        .approve_card(ws.id, card_id, &channels, publish_at)
-        .await?
-    {
-        Approval::Approved(card) => {
-            // The trust policy counts approvals that needed no edit.
-            let edited = state.store().card_revisions(ws.id, card_id).await?.len() > 1;
-            state.store().record_approval(ws.id, edited).await?;
-            state.wake_workers();
-            Ok(card)
-        }
-        Approval::NotFound => Err(ApiError::NotFound(format!(
-            "there is no card {id:?} in this workspace"
-        ))),
-        Approval::Conflict(status) => Err(ApiError::Conflict(format!(
-            "card {id} is {}; only a pending card can be approved",
-            status.as_str()
-        ))),
-        Approval::Red => Err(ApiError::Conflict(
-            "the card's risk light is red: edit it (see risk_reasons) before approving".into(),
-        )),
-        Approval::UnknownChannel(c) => Err(ApiError::Validation(format!(
-            "there is no active channel {c} in this workspace (a disabled channel must be enabled first)"
-        ))),
-    }
 }
 
 /// Withdraw an approval before anything went out: the card is pending again.
@@ -462,20 +416,14 @@ pub async fn approve_card(
     ))]
 pub async fn unapprove(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
     let card_id = parse_id(&id)?;
-    match state.store().unapprove_card(ws.id, card_id).await? {
-        CardChange::Conflict(covalynce_domain::CardStatus::Approved) => Err(ApiError::Conflict(
-            format!("card {id} is already being published; it can no longer be withdrawn"),
-        )),
-        CardChange::Conflict(status) => Err(ApiError::Conflict(format!(
-            "card {id} is {}; only an approved card can be withdrawn",
-            status.as_str()
-        ))),
-        other => answer(other, &id, "withdrawn"),
-    }
+    let card = state.app().withdraw(&auth.acting()?, card_id).await?;
+    Ok(Json(Data {
+        data: (*card).into(),
+    }))
 }
 
 /// Draft a pending card again from its event (with the workspace's current voice): a new

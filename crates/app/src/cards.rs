@@ -1,0 +1,235 @@
+//! Cards: what a person does to a drafted card (approve it for channels, withdraw the
+//! approval, dismiss it, undo either), and the trust policy's approvals, which go through
+//! the same approval as a person's.
+
+use crate::{Acting, App, AppError, Editor};
+use covalynce_domain::{CardId, CardStatus, ChannelId, Risk};
+use covalynce_storage::{Approval, CardChange, CardRecord, Workspace};
+
+/// An approval request, parsed: at least one channel, each named once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Approve {
+    channels: Vec<ChannelId>,
+    /// When the publications are due (Unix ms); now for "publish now".
+    publish_at: i64,
+}
+
+impl Approve {
+    pub fn parse(channels: &[String], publish_at: i64) -> Result<Self, AppError> {
+        if channels.is_empty() {
+            return Err(AppError::Invalid(
+                "channels must name at least one channel id".into(),
+            ));
+        }
+        let mut parsed = Vec::new();
+        for c in channels {
+            let id = ChannelId::parse(c)
+                .ok_or_else(|| AppError::Invalid(format!("{c:?} is not a channel id")))?;
+            if !parsed.contains(&id) {
+                parsed.push(id);
+            }
+        }
+        Ok(Self {
+            channels: parsed,
+            publish_at,
+        })
+    }
+
+    pub fn channels(&self) -> &[ChannelId] {
+        &self.channels
+    }
+}
+
+/// Who approved: a person's approval that needed no edit extends the trust streak; the
+/// trust policy's own approvals do not (it must not earn trust by trusting itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Approver {
+    Person,
+    TrustPolicy,
+}
+
+impl App {
+    /// PENDING → APPROVED for the chosen channels (one publication each, due at
+    /// `publish_at`). A red card needs an edit first.
+    pub async fn approve(
+        &self,
+        who: &Acting<Editor>,
+        card: CardId,
+        request: Approve,
+    ) -> Result<Box<CardRecord>, AppError> {
+        self.approve_as(who.workspace(), card, &request, Approver::Person)
+            .await
+    }
+
+    /// The trust policy: once enough approvals in a row needed no edit, a green card goes
+    /// straight to the workspace's chosen channels. Anything else waits for a person;
+    /// `None` when the policy does not apply.
+    pub async fn approve_by_trust_policy(
+        &self,
+        workspace: &Workspace,
+        card: CardId,
+        risk: Option<Risk>,
+    ) -> Result<Option<Box<CardRecord>>, AppError> {
+        let Some(after) = workspace.trust_after else {
+            return Ok(None);
+        };
+        if risk != Some(Risk::Green) || workspace.trust_streak < after {
+            return Ok(None);
+        }
+        let channels: Vec<ChannelId> = workspace
+            .trust_channels
+            .iter()
+            .filter_map(|c| ChannelId::parse(c))
+            .collect();
+        if channels.is_empty() {
+            return Ok(None);
+        }
+        let request = Approve {
+            channels,
+            publish_at: covalynce_domain::now_millis(),
+        };
+        let card = self
+            .approve_as(workspace, card, &request, Approver::TrustPolicy)
+            .await?;
+        tracing::info!(card = %card.id, "trust policy: auto-approval");
+        Ok(Some(card))
+    }
+
+    async fn approve_as(
+        &self,
+        workspace: &Workspace,
+        card: CardId,
+        request: &Approve,
+        approver: Approver,
+    ) -> Result<Box<CardRecord>, AppError> {
+        let ws = workspace.id;
+        match self
+            .store()
+            .approve_card(ws, card, &request.channels, request.publish_at)
+            .await?
+        {
+            Approval::Approved(record) => {
+                if approver == Approver::Person {
+                    // The trust policy counts approvals that needed no edit.
+                    let edited = self.store().card_revisions(ws, card).await?.len() > 1;
+                    self.store().record_approval(ws, edited).await?;
+                }
+                self.wake_workers();
+                Ok(record)
+            }
+            Approval::NotFound => Err(not_found(card)),
+            Approval::Conflict(status) => Err(AppError::Conflict(format!(
+                "card {card} is {}; only a pending card can be approved",
+                status.as_str()
+            ))),
+            Approval::Red => Err(AppError::Conflict(
+                "the card's risk light is red: edit it (see risk_reasons) before approving".into(),
+            )),
+            Approval::UnknownChannel(c) => Err(AppError::Invalid(format!(
+                "there is no active channel {c} in this workspace (a disabled channel must be enabled first)"
+            ))),
+        }
+    }
+
+    /// APPROVED → PENDING while nothing has gone out.
+    pub async fn withdraw(
+        &self,
+        who: &Acting<Editor>,
+        card: CardId,
+    ) -> Result<Box<CardRecord>, AppError> {
+        match self
+            .store()
+            .unapprove_card(who.workspace().id, card)
+            .await?
+        {
+            CardChange::Done(record) => Ok(record),
+            CardChange::NotFound => Err(not_found(card)),
+            CardChange::Conflict(CardStatus::Approved) => Err(AppError::Conflict(format!(
+                "card {card} is already being published; it can no longer be withdrawn"
+            ))),
+            CardChange::Conflict(status) => Err(AppError::Conflict(format!(
+                "card {card} is {}; only an approved card can be withdrawn",
+                status.as_str()
+            ))),
+        }
+    }
+
+    /// PENDING → DISMISSED.
+    pub async fn dismiss(
+        &self,
+        who: &Acting<Editor>,
+        card: CardId,
+    ) -> Result<Box<CardRecord>, AppError> {
+        let change = self.store().dismiss_card(who.workspace().id, card).await?;
+        pending_only(change, card, "dismissed")
+    }
+
+    /// Takes back the last approval (while nothing has gone out) or dismissal: the card is
+    /// pending again.
+    pub async fn undo(
+        &self,
+        who: &Acting<Editor>,
+        card: CardId,
+    ) -> Result<Box<CardRecord>, AppError> {
+        let ws = who.workspace().id;
+        let record = self
+            .store()
+            .card(ws, card)
+            .await?
+            .ok_or_else(|| not_found(card))?;
+        let change = match record.status {
+            CardStatus::Approved => self.store().unapprove_card(ws, card).await?,
+            CardStatus::Dismissed => self.store().restore_card(ws, card).await?,
+            other => CardChange::Conflict(other),
+        };
+        match change {
+            CardChange::Done(record) => Ok(record),
+            CardChange::NotFound => Err(not_found(card)),
+            CardChange::Conflict(CardStatus::Approved | CardStatus::Published) => Err(
+                AppError::Conflict("too late to undo: it is already being published".into()),
+            ),
+            CardChange::Conflict(s) => Err(AppError::Conflict(format!(
+                "this card is {}; there is nothing to undo",
+                s.as_str()
+            ))),
+        }
+    }
+}
+
+fn not_found(card: CardId) -> AppError {
+    AppError::NotFound(format!("there is no card \"{card}\" in this workspace"))
+}
+
+/// The answer to an action only a pending card allows.
+fn pending_only(change: CardChange, card: CardId, done: &str) -> Result<Box<CardRecord>, AppError> {
+    match change {
+        CardChange::Done(record) => Ok(record),
+        CardChange::NotFound => Err(not_found(card)),
+        CardChange::Conflict(status) => Err(AppError::Conflict(format!(
+            "card {card} is {}; only a pending card can be {done}",
+            status.as_str()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a client sends is parsed once, here: no channel, a malformed id, a repeat.
+    #[test]
+    fn an_approval_names_each_channel_once_and_at_least_one() {
+        assert!(matches!(
+            Approve::parse(&[], 0),
+            Err(AppError::Invalid(m)) if m.contains("at least one channel")
+        ));
+        assert!(matches!(
+            Approve::parse(&["not-a-channel".into()], 0),
+            Err(AppError::Invalid(m)) if m.contains("\"not-a-channel\" is not a channel id")
+        ));
+        let id = ChannelId::new();
+        let twice = Approve::parse(&[id.to_string(), id.to_string()], 42).unwrap();
+        assert_eq!(twice.channels(), &[id]);
+        assert_eq!(twice.publish_at, 42);
+    }
+}

@@ -1,0 +1,26 @@
+//! One error for every use case. Adapters map it to their own answers by an exhaustive
+//! `match` (the server's `ApiError`, a UI message), so a new variant that no adapter
+//! answers does not compile.
+
+use covalynce_storage::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Nothing of that id in this workspace (the same answer whether it exists elsewhere
+    /// or not at all).
+    #[error("{0}")]
+    NotFound(String),
+    /// The thing is not in a state that allows this (an approved card cannot be dismissed).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request names something invalid (no channel, an unknown channel).
+    #[error("{0}")]
+    Invalid(String),
+    /// The role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The store failed; adapters tell "unavailable" from a fault by
+    /// [`StoreError::is_unavailable`] and never show the cause.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

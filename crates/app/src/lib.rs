@@ -1,0 +1,49 @@
+//! The application layer: the use cases, one module per aggregate, each taking who acts as
+//! a type (`Acting<Editor>`) that only this crate makes, after checking the role. HTTP
+//! handlers, the UI, background jobs, the CLI and MCP are adapters: they parse their input,
+//! call a use case, and render its answer or its [`AppError`].
+//!
+//! So far: [`cards`] (approve, withdraw, dismiss, undo, and the trust policy's approvals).
+//! The other aggregates still live in the server's handlers (see ARCHITECTURE.md).
+
+mod acting;
+pub mod cards;
+mod error;
+
+pub use acting::{Acting, Actor, Editor, MinRole, Owner, Principal, Viewer};
+pub use error::AppError;
+
+use covalynce_storage::Store;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// The use cases over one store. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    /// Wakes the job workers when a use case queued work due now (an approval's
+    /// publications); without it they find the work on their next pass.
+    wake: Option<Arc<Notify>>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, wake: None }
+    }
+
+    /// The same use cases, waking these workers when they queue work.
+    pub fn waking(mut self, workers: Arc<Notify>) -> Self {
+        self.wake = Some(workers);
+        self
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    fn wake_workers(&self) {
+        if let Some(w) = &self.wake {
+            w.notify_waiters();
+        }
+    }
+}
