@@ -13,7 +13,7 @@ mod notes;
 mod posts;
 pub mod thread;
 
-use covalynce_understanding::{Changeset, HouseStyle, Item};
+use covalynce_understanding::{Changeset, HouseStyle};
 use serde::{Deserialize, Serialize};
 
 pub use length::{grapheme_count, mastodon_length, x_weighted_length};
@@ -122,46 +122,7 @@ pub struct Drafts {
     pub posts: std::collections::BTreeMap<Channel, String>,
 }
 
-/// Whether a credited author is the GitHub login `login` ("@prometheus").
-fn is_login(author: &str, login: &str) -> bool {
-    author
-        .strip_prefix('@')
-        .is_some_and(|a| a.eq_ignore_ascii_case(login))
-}
-
 pub fn draft(changes: &Changeset, ctx: &Context, voice: Voice) -> Drafts {
-    let without_owner;
-    let changes = match notes::github_repo(ctx).and_then(|r| r.split('/').next().map(str::to_owned))
-    {
-        // "Merge pull request #1871 from prometheus/release-1.23": a branch of the project's
-        // own repository names its owner, an organisation, not a person who made the change.
-        Some(owner)
-            if changes
-                .items
-                .iter()
-                .flat_map(|i| &i.authors)
-                .any(|a| is_login(a, &owner)) =>
-        {
-            without_owner = Changeset {
-                items: changes
-                    .items
-                    .iter()
-                    .map(|i| Item {
-                        authors: i
-                            .authors
-                            .iter()
-                            .filter(|a| !is_login(a, &owner))
-                            .cloned()
-                            .collect(),
-                        ..i.clone()
-                    })
-                    .collect(),
-                ..changes.clone()
-            };
-            &without_owner
-        }
-        _ => changes,
-    };
     Drafts {
         release_notes: release_notes(changes, ctx),
         posts: Channel::ALL

@@ -1334,13 +1334,12 @@ mod tests {
         }
     }
 
-    /// client_golang 1.24.0's LinkedIn post ended with forty names, "@prometheus" (the
-    /// organisation, from "Merge pull request #1871 from prometheus/…", a branch of its own
-    /// repository) among them.
+    /// client_golang 1.24.0's LinkedIn post ended with forty names: a post names a few
+    /// people and counts the rest; the release notes thank everyone.
     #[test]
-    fn posts_name_a_few_people_and_never_the_projects_own_organisation() {
+    fn posts_name_a_few_people_then_count_the_rest() {
         let people: Vec<String> = (0..12).map(|n| format!("Person {n}")).collect();
-        let mut commits: Vec<Commit> = people
+        let commits: Vec<Commit> = people
             .iter()
             .enumerate()
             .map(|(n, who)| Commit {
@@ -1352,43 +1351,21 @@ mod tests {
                 ..Commit::default()
             })
             .collect();
-        commits.push(Commit {
-            id: format!("{:040x}", 99),
-            message: "Merge pull request #1861 from acme/timeouts\n\nAdd a timeout option".into(),
-            author_name: "Person 0".into(),
-            author_email: "p0@example.com".into(),
-            is_merge: true,
-            files: vec!["src/lib.rs".into()],
-            ..Commit::default()
-        });
         let c = understand(&commits);
-        assert!(
-            c.items
-                .iter()
-                .any(|i| i.authors.contains(&"@acme".to_owned())),
-            "{c:?}"
-        );
         let drafts = crate::draft(&c, &ctx(), Voice::Plain);
         let linkedin = &drafts.posts[&Channel::Linkedin];
         assert!(
-            linkedin.contains("v1.2.0 was made by Person 0, Person 1, Person 2, Person 3, Person 4, Person 5 and 6 others."),
+            linkedin.contains(
+                "v1.2.0 was made by Person 0, Person 1, Person 2, Person 3, Person 4, Person 5 and 6 others."
+            ),
             "{linkedin}"
         );
-        assert!(
-            !drafts.release_notes.contains("@acme"),
-            "{}",
-            drafts.release_notes
-        );
-        // The release notes still thank everyone.
         for who in &people {
             assert!(
                 drafts.release_notes.contains(who.as_str()),
                 "{who}: {}",
                 drafts.release_notes
             );
-        }
-        for (channel, text) in &drafts.posts {
-            assert!(!text.contains("@acme"), "{channel:?}: {text}");
         }
     }
 
