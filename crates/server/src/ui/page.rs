@@ -125,8 +125,6 @@ impl<R> Signed<R> {
         self
     }
 
-    /// The caller as an API handler needing role `R2` sees it, after checking the role:
-    /// for pages that mix actions of several roles.
     /// Who acts, as the use cases take it: the role this page needs, checked by them.
     pub fn acting(&self) -> Result<covalynce_app::Acting<R>, ApiError>
     where
@@ -142,6 +140,8 @@ impl<R> Signed<R> {
         )?)
     }
 
+    /// The caller as an API handler needing role `R2` sees it, after checking the role:
+    /// for pages that mix actions of several roles.
     pub fn auth_as<R2: MinRole>(&self) -> Result<crate::http::extract::Auth<R2>, UiError> {
         if self.role < R2::ROLE {
             return Err(UiError::Page(
