@@ -3,12 +3,14 @@
 //! handlers, the UI, background jobs, the CLI and MCP are adapters: they parse their input,
 //! call a use case, and render its answer or its [`AppError`].
 //!
-//! So far: [`cards`] (approve, withdraw, dismiss, undo, and the trust policy's approvals).
-//! The other aggregates still live in the server's handlers (see ARCHITECTURE.md).
+//! So far: [`cards`] (approve, withdraw, dismiss, undo, and the trust policy's approvals)
+//! and local git sources (added by a member or by the operator, with the same checks). The
+//! other aggregates still live in the server's handlers (see ARCHITECTURE.md).
 
 mod acting;
 pub mod cards;
 mod error;
+mod sources;
 
 pub use acting::{Acting, Actor, Editor, MinRole, Owner, Principal, Viewer};
 pub use error::AppError;

@@ -730,37 +730,12 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
     store.migrate().await.context("migrating the database")?;
     let ws = store.ensure_workspace(&slug).await?;
     let mut sources = Vec::new();
+    let app = covalynce_app::App::new(store.clone());
     for path in &args.paths {
-        let canonical = path
-            .canonicalize()
-            .with_context(|| format!("{} does not exist", path.display()))?;
-        covalynce_sources::git::Repo::open(&canonical)?;
-        let display = canonical.display().to_string();
         // The operator names it here, so the workspace may read it (and `serve` keeps
-        // watching it).
-        store.allow_path(ws.id, &display).await?;
-        let existing = store
-            .list_sources(ws.id)
-            .await?
-            .into_iter()
-            .find(|s| s.path.as_deref() == Some(display.as_str()));
-        let source = match existing {
-            Some(s) => s,
-            None => {
-                store
-                    .insert_source(&covalynce_storage::NewSource {
-                        id: covalynce_domain::SourceId::new(),
-                        workspace_id: ws.id,
-                        kind: covalynce_domain::SourceKind::Git,
-                        repo: None,
-                        path: Some(display.clone()),
-                        sealed_secret: None,
-                        settings: serde_json::json!({}),
-                        sealed_token: None,
-                    })
-                    .await?
-            }
-        };
+        // watching it): the same checks as a member's, then it is allowed.
+        let source = app.watch_git_repository(ws.id, path).await?;
+        let display = source.path.clone().unwrap_or_default();
         println!(
             "watching {display} (source {}) for workspace {slug}",
             source.id

@@ -3,10 +3,11 @@
 //! sees is real.
 
 use crate::watch::{project_name, push_event, store_events, tag_event};
-use covalynce_domain::{SourceId, SourceKind, WorkspaceId};
+use covalynce_domain::WorkspaceId;
 use covalynce_sources::git::Repo;
-use covalynce_storage::{NewSource, Store};
+use covalynce_storage::Store;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The repository the demo drafts from.
 pub fn demo_repository() -> Option<PathBuf> {
@@ -27,35 +28,14 @@ pub struct Seeded {
 /// Registers the repository as a git source of the workspace and turns its recent history
 /// into events — the last two releases (tags) and the latest commits since — which the
 /// workers then draft into cards. Running it again adds nothing: the events' keys dedupe.
-pub async fn seed(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Option<Seeded>> {
+pub async fn seed(store: &Arc<dyn Store>, ws: WorkspaceId) -> anyhow::Result<Option<Seeded>> {
     let Some(path) = demo_repository() else {
         return Ok(None);
     };
-    let display = path.display().to_string();
     // The operator ran `serve --demo` here: the demo workspace may read this repository.
-    store.allow_path(ws, &display).await?;
-    let source = match store
-        .list_sources(ws)
-        .await?
-        .into_iter()
-        .find(|s| s.path.as_deref() == Some(display.as_str()))
-    {
-        Some(s) => s,
-        None => {
-            store
-                .insert_source(&NewSource {
-                    id: SourceId::new(),
-                    workspace_id: ws,
-                    kind: SourceKind::Git,
-                    repo: None,
-                    path: Some(display.clone()),
-                    sealed_secret: None,
-                    settings: serde_json::json!({}),
-                    sealed_token: None,
-                })
-                .await?
-        }
-    };
+    let source = covalynce_app::App::new(store.clone())
+        .watch_git_repository(ws, &path)
+        .await?;
     let scan_path = path.clone();
     let events = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let repo = crate::watch::open_analyzed(&scan_path)?;
@@ -99,11 +79,11 @@ pub async fn seed(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Option<S
         Ok(events)
     })
     .await??;
-    let found = store_events(store, ws, source.id, events).await?;
+    let found = store_events(store.as_ref(), ws, source.id, events).await?;
     // From here on, the watcher reports what is new.
     if source.cursor.is_none() {
         let source = store.source(source.id).await?.expect("just stored");
-        crate::watch::poll(store, &source).await?;
+        crate::watch::poll(store.as_ref(), &source).await?;
     }
     Ok(Some(Seeded {
         repository: path,

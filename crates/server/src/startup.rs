@@ -107,7 +107,7 @@ impl Application {
             .await?;
             let addr = listener.local_addr()?;
             println!("Covalynce demo workspace \"demo\" is ready.");
-            match crate::demo::seed(store.as_ref(), ws.id).await {
+            match crate::demo::seed(&store, ws.id).await {
                 Ok(Some(seeded)) => println!(
                     "  Drafting:  {} new change(s) from the git history of {}",
                     seeded.events,

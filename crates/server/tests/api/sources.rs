@@ -225,6 +225,24 @@ async fn a_local_git_repository_can_be_a_source(backend: Backend) {
         body["data"]["path"],
         repo.canonicalize().unwrap().display().to_string()
     );
+    // The same repository again (by another spelling of its path) is not a second source:
+    // every change in it would be drafted twice.
+    let again = app
+        .post_json(
+            "/api/v1/sources",
+            &json!({"kind": "git", "path": format!("{}/", repo.join(".").display())}),
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+    let p: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(p["type"], "/problems/conflict");
+    assert!(
+        p["detail"].as_str().unwrap().contains(&format!(
+            "is already source {}",
+            body["data"]["id"].as_str().unwrap()
+        )),
+        "{p}"
+    );
     // A git source does not take GitHub webhooks.
     let id = body["data"]["id"].as_str().unwrap();
     let r = app.deliver(id, "ping", "x", "s", b"{}").await;

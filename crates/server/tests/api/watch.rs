@@ -9,6 +9,7 @@ on_both_backends!(
     watch_drafts_new_commits_and_tags_and_never_twice,
     a_git_source_added_through_the_api_is_watched_by_the_server,
     a_release_folds_its_waiting_pushes_and_does_not_announce_published_ones_again,
+    watching_from_inside_a_clone_watches_the_clone_once,
 );
 
 fn repo() -> tempfile::TempDir {
@@ -116,6 +117,47 @@ async fn watch_drafts_new_commits_and_tags_and_never_twice(backend: Backend) {
 
 /// A repository the operator allowed, added as a git source through the API, after the
 /// server's first look at it (history is not drafted): what is committed next is new work.
+/// `covalynce watch src` inside a clone, then `covalynce watch .` at its root: one
+/// source, the clone's, whichever way the operator named it (the same rule `serve --demo`
+/// follows in a subdirectory). A path that is no repository is told in words.
+async fn watching_from_inside_a_clone_watches_the_clone_once(backend: Backend) {
+    let (url, data) = covalynce_storage::testing::fresh_database(backend).await;
+    let repo = repo();
+    let root = repo.path().canonicalize().unwrap().display().to_string();
+    let watch = |path: &std::path::Path| {
+        covalynce_cmd(&data, url.as_deref())
+            .args(["watch", "--workspace", "acme", "--once"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let mut sources = Vec::new();
+    for path in [repo.path().join("src"), repo.path().to_path_buf()] {
+        let out = watch(&path);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let line = stdout.lines().find(|l| l.starts_with("watching ")).unwrap();
+        assert!(
+            line.starts_with(&format!("watching {root} (source ")),
+            "{line}"
+        );
+        sources.push(line.to_owned());
+    }
+    assert_eq!(sources[0], sources[1], "one source for the clone");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = watch(elsewhere.path());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a git repository"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 async fn watched_repo(app: &crate::helpers::TestApp) -> tempfile::TempDir {
     let repo = repo();
     app.allow_path(repo.path()).await;

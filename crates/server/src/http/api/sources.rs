@@ -169,11 +169,12 @@ impl From<&Source> for SourceView {
     responses(
         (status = 201, body = Data<SourceView>),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     ApiJson(req): ApiJson<CreateSource>,
 ) -> Result<
     (
@@ -183,6 +184,7 @@ pub async fn create(
     ),
     ApiError,
 > {
+    let ws = &auth.0;
     let id = SourceId::new();
     let mut unsigned_url: Option<String> = None;
     let (new, generated_secret) = match req {
@@ -249,19 +251,14 @@ pub async fn create(
             (new, generated)
         }
         CreateSource::Git { path } => {
-            let allowed = state.store().allowed_paths(ws.id).await?;
-            let path = validate_git_path(&path, &allowed)?;
-            let new = NewSource {
-                id,
-                workspace_id: ws.id,
-                kind: SourceKind::Git,
-                repo: None,
-                path: Some(path),
-                sealed_secret: None,
-                settings: serde_json::json!({}),
-                sealed_token: None,
-            };
-            (new, None)
+            let source = state.app().add_git_source(&auth.acting()?, &path).await?;
+            return Ok((
+                StatusCode::CREATED,
+                [(header::LOCATION, format!("/api/v1/sources/{}", source.id))],
+                Json(Data {
+                    data: SourceView::from(&source),
+                }),
+            ));
         }
     };
     let source = state.store().insert_source(&new).await?;
@@ -350,22 +347,6 @@ pub(crate) async fn connect_github(
             data: SourceView::from(&source),
         }),
     ))
-}
-
-/// A local repository the operator allowed this workspace (resolved first: symlinks and
-/// `..` cannot lead outside). Outside what was allowed, the answer is the same whether or
-/// not the path exists; inside it, a member may learn that a folder is no repository.
-fn validate_git_path(path: &str, allowed: &[String]) -> Result<String, ApiError> {
-    let canonical = covalynce_sources::local::confine(path, allowed)
-        .map_err(|e| ApiError::Validation(e.to_string()))?;
-    let is_repo = canonical.join(".git").exists()
-        || (canonical.join("HEAD").is_file() && canonical.join("objects").is_dir());
-    if !is_repo {
-        return Err(ApiError::Validation(format!(
-            "{path} is not a git repository"
-        )));
-    }
-    Ok(canonical.display().to_string())
 }
 
 /// The workspace's sources.
