@@ -38,7 +38,7 @@ pub async fn seed(store: &Arc<dyn Store>, ws: WorkspaceId) -> anyhow::Result<Opt
         .await?;
     let scan_path = path.clone();
     let events = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let repo = crate::watch::open_analyzed(&scan_path)?;
+        let repo = crate::draft::open_analyzed(&scan_path)?;
         let project = project_name(&repo);
         let mut events = Vec::new();
         for tag in repo.recent_tags(2)?.iter().rev() {

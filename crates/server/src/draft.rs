@@ -29,7 +29,7 @@ pub struct Output {
 }
 
 pub fn draft(req: &Request) -> anyhow::Result<Output> {
-    let repo = crate::watch::open_analyzed(req.repo)?;
+    let repo = open_analyzed(req.repo)?;
     if repo.head()?.is_none() {
         anyhow::bail!(
             "{} has no commits yet: there is nothing to draft",
@@ -108,6 +108,15 @@ pub fn project_facts(repo: &Repo, rev: &str) -> ProjectFacts {
     covalynce_understanding::project_facts(&repo.root_files(rev, |n| {
         PROJECT_FILES.contains(&n) || n.ends_with(".gemspec")
     }))
+}
+
+/// A repository reader that also runs diff analysis (tree-sitter) on changed files.
+pub fn open_analyzed(path: &std::path::Path) -> anyhow::Result<Repo> {
+    Ok(Repo::open(path)?.with_analyzer(
+        covalynce_understanding::is_analyzable,
+        covalynce_understanding::analyze_file,
+        covalynce_understanding::analyze_range,
+    ))
 }
 
 /// Past releases a house style is learned from, and how many are tried to find them.

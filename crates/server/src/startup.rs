@@ -99,7 +99,7 @@ impl Application {
                     .set_plan(ws.id, covalynce_domain::Plan::Unlimited)
                     .await?;
             }
-            let token = crate::cli::create_token(
+            let token = crate::tokens::create_token(
                 store.as_ref(),
                 &WorkspaceSlug::parse("demo").expect("valid slug"),
                 "demo",
@@ -192,7 +192,7 @@ impl Application {
             security,
             config.ai.clone(),
         );
-        let app = http::router(state);
+        let app = http::router(state, crate::ui::routes());
 
         tracing::info!(
             addr = %listener.local_addr()?,

@@ -26,6 +26,28 @@ pub fn display_prefix(token: &str) -> String {
     token.chars().take(PREFIX.len() + 6).collect()
 }
 
+/// Creates the workspace if needed and a token for it; returns the token text (shown once).
+pub async fn create_token(
+    store: &dyn covalynce_storage::Store,
+    slug: &covalynce_domain::WorkspaceSlug,
+    name: &str,
+) -> anyhow::Result<String> {
+    let ws = store.ensure_workspace(slug).await?;
+    let token = generate();
+    store
+        .insert_token(&covalynce_storage::NewToken {
+            id: covalynce_domain::TokenId::new(),
+            workspace_id: ws.id,
+            name: name.to_owned(),
+            token_hash: hash(&token),
+            prefix: display_prefix(&token),
+            role: covalynce_domain::Role::Owner,
+            user_id: None,
+        })
+        .await?;
+    Ok(token)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

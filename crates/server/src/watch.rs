@@ -42,7 +42,7 @@ pub async fn poll(store: &dyn Store, source: &Source) -> anyhow::Result<usize> {
 }
 
 fn scan(path: &Path, cursor: Option<Cursor>) -> anyhow::Result<(Vec<NewEvent>, Cursor)> {
-    let repo = open_analyzed(path)?;
+    let repo = crate::draft::open_analyzed(path)?;
     let Some((head, branch)) = repo.head()? else {
         return Ok((Vec::new(), cursor.unwrap_or_default()));
     };
@@ -89,13 +89,16 @@ fn scan(path: &Path, cursor: Option<Cursor>) -> anyhow::Result<(Vec<NewEvent>, C
     Ok((events, now))
 }
 
-/// A repository reader that also runs diff analysis (tree-sitter) on changed files.
-pub fn open_analyzed(path: &Path) -> anyhow::Result<Repo> {
-    Ok(Repo::open(path)?.with_analyzer(
-        covalynce_understanding::is_analyzable,
-        covalynce_understanding::analyze_file,
-        covalynce_understanding::analyze_range,
-    ))
+/// Why `s` may not be read now, if it may not: a local repository outside what the
+/// operator allows its workspace.
+pub fn stopped(s: &covalynce_storage::Source, allowed: &[String]) -> Option<String> {
+    if s.kind != covalynce_domain::SourceKind::Git {
+        return None;
+    }
+    let path = s.path.as_deref().unwrap_or_default();
+    covalynce_sources::local::confine(path, allowed)
+        .err()
+        .map(|e| format!("not watched: {e}"))
 }
 
 pub(crate) fn project_name(repo: &Repo) -> String {
@@ -255,7 +258,7 @@ pub async fn run(
                             }
                         }
                     };
-                    if let Some(why) = crate::http::api::sources::stopped(source, roots) {
+                    if let Some(why) = stopped(source, roots) {
                         tracing::debug!(source = %source.id, why, "not watched");
                         continue;
                     }

@@ -251,11 +251,14 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-pub fn router(state: AppState) -> Router {
+/// The whole router: the API, the pages (`pages`, the UI adapter's routes, handed in so
+/// that `http` does not import `ui`, which builds on it), docs, metrics, and the layers
+/// every request passes.
+pub fn router(state: AppState, pages: Router<AppState>) -> Router {
     let (api, openapi) = api_routes();
     Router::new()
         .merge(api)
-        .merge(crate::ui::routes())
+        .merge(pages)
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .route("/metrics", get(metrics::render))
         .route("/problems/{slug}", get(problem::describe))

@@ -104,21 +104,9 @@ impl SourceView {
     /// workspace's allowed roots).
     pub fn checked(s: &Source, allowed: &[String]) -> Self {
         let mut view = Self::from(s);
-        view.stopped = stopped(s, allowed);
+        view.stopped = crate::watch::stopped(s, allowed);
         view
     }
-}
-
-/// Why `s` may not be read now, if it may not: a local repository outside what the
-/// operator allows its workspace.
-pub fn stopped(s: &Source, allowed: &[String]) -> Option<String> {
-    if s.kind != SourceKind::Git {
-        return None;
-    }
-    let path = s.path.as_deref().unwrap_or_default();
-    covalynce_sources::local::confine(path, allowed)
-        .err()
-        .map(|e| format!("not watched: {e}"))
 }
 
 impl From<&Source> for SourceView {
@@ -477,6 +465,11 @@ pub async fn delete(
         .await?
         .ok_or_else(not_found)?;
     state.forget_hook_source(source_id);
-    crate::github::after_delete(&state, &source).await;
+    crate::github::after_delete(
+        state.secrets(),
+        state.security().config.github.as_ref(),
+        &source,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

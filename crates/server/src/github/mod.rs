@@ -8,7 +8,9 @@
 //! with `Retry-After` or with `X-RateLimit-Remaining: 0` (until `X-RateLimit-Reset`) means
 //! wait; `Link: <…>; rel="next"` names the next page.
 
-use crate::http::AppState;
+/// GitHub's own notes as the house style of a source without a clone.
+pub mod project;
+
 use covalynce_domain::{RepoSlug, SourceId, now_millis};
 use covalynce_storage::{Source, Store};
 use reqwest::StatusCode;
@@ -423,15 +425,19 @@ pub fn api_for(secrets: &crate::crypto::SecretBox, base: &str, source: &Source) 
 /// After a source is deleted: remove the webhook Covalynce created for it. A failure is
 /// logged, not returned: the source is gone either way, and GitHub disables a hook whose
 /// deliveries keep failing.
-pub async fn after_delete(state: &AppState, source: &Source) {
+pub async fn after_delete(
+    secrets: &crate::crypto::SecretBox,
+    config: Option<&crate::auth::GithubOAuth>,
+    source: &Source,
+) {
     let (Some(hook), Some(repo)) = (
         source.hook_id,
         source.repo.as_deref().and_then(|r| RepoSlug::parse(r).ok()),
     ) else {
         return;
     };
-    let base = Api::base_for(state.security().config.github.as_ref());
-    let Some(api) = api_for(state.secrets(), &base, source) else {
+    let base = Api::base_for(config);
+    let Some(api) = api_for(secrets, &base, source) else {
         return;
     };
     if let Err(e) = api.delete_hook(&repo, hook).await {
@@ -969,7 +975,7 @@ async fn release_facts(
         .and_then(|c| c.last())
         .and_then(|c| c["sha"].as_str());
     if let Some(head) = head {
-        match crate::github_project::project(store, api, ws, repo, head).await {
+        match project::project(store, api, ws, repo, head).await {
             Ok(facts) => {
                 if let Some(name) = facts.name.filter(|n| !n.is_empty()) {
                     d["project_name"] = json!(name);
@@ -982,7 +988,7 @@ async fn release_facts(
         }
     }
     if let Some(base) = compared["base_commit"]["sha"].as_str() {
-        match crate::github_project::house_style(store, api, ws, repo, previous, base).await {
+        match project::house_style(store, api, ws, repo, previous, base).await {
             Ok(style) => d["house_style"] = json!(style),
             Err(e) => tracing::info!(%repo, error = %e, "no house style for the release"),
         }
