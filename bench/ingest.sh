@@ -17,7 +17,8 @@ BACKENDS=("${@:-sqlite postgres}")
 read -r -a BACKENDS <<< "${BACKENDS[*]}"
 
 cargo build --release -q -p covalynce -p covalynce-bench-ingest
-BIN="$CARGO_TARGET_DIR/release/covalynce"
+# BIN=… measures another build of the server (a before/after comparison) with the same load.
+BIN="${BIN:-$CARGO_TARGET_DIR/release/covalynce}"
 LOAD="$CARGO_TARGET_DIR/release/covalynce-bench-ingest"
 PAYLOAD="$PWD/crates/server/tests/api/fixtures/github-webhooks/push/with-new-branch.payload.json"
 SECRET="bench-secret"
