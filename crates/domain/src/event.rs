@@ -197,6 +197,47 @@ impl CardCategory {
     }
 }
 
+/// What became of an event: `new` until the drafting job has looked at it, then `drafted`
+/// (it has its card), `skipped` (it makes no card, with the reason) or `over_limit` (the
+/// plan's cards for the period were used up; kept, not drafted). A stored value no version
+/// wrote is an error, never a silent default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    New,
+    Drafted,
+    Skipped,
+    OverLimit,
+}
+
+impl EventStatus {
+    pub const ALL: [EventStatus; 4] = [
+        EventStatus::New,
+        EventStatus::Drafted,
+        EventStatus::Skipped,
+        EventStatus::OverLimit,
+    ];
+
+    /// As stored and as the API spells it (`?status=over_limit`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::New => "new",
+            EventStatus::Drafted => "drafted",
+            EventStatus::Skipped => "skipped",
+            EventStatus::OverLimit => "over_limit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    /// The drafting job has decided about it: running the job again changes nothing.
+    pub fn is_settled(self) -> bool {
+        self != EventStatus::New
+    }
+}
+
 /// Where a card is in review: PENDING → APPROVED → PUBLISHED / PARTIAL / FAILED, or
 /// DISMISSED. PARTIAL: every channel is done, some published and some failed. Retrying a
 /// failed publication takes a PARTIAL or FAILED card back to APPROVED. HELD: the CI gate

@@ -20,8 +20,8 @@ pub mod time;
 pub use account::{Email, Role};
 pub use commit::Commit;
 pub use event::{
-    CardCategory, CardStatus, ChannelStatus, EventKind, JobKind, NewEvent, PublicationStatus, Risk,
-    SentPost, SourceKind,
+    CardCategory, CardStatus, ChannelStatus, EventKind, EventStatus, JobKind, NewEvent,
+    PublicationStatus, Risk, SentPost, SourceKind,
 };
 pub use ids::{
     AuditId, CardId, ChannelId, DeliveryId, EventId, InvitationId, JobId, PublicationId, SourceId,

@@ -510,7 +510,7 @@ mod tests {
                 "url": "https://github.com/acme/rocket/releases/tag/v1.4.0",
                 "commits": [{"message": "feat: CSV export\n\nlong body", "symbols": [symbol]}],
             }),
-            status: "new".into(),
+            status: covalynce_domain::EventStatus::New,
             status_reason: None,
             occurred_at: None,
             created_at: 0,

@@ -166,8 +166,12 @@ pub trait Store:
     async fn list_events(&self, ws: WorkspaceId, filter: &EventFilter) -> Result<Vec<EventRecord>>;
     async fn event(&self, ws: WorkspaceId, id: EventId) -> Result<Option<EventRecord>>;
     async fn event_by_id(&self, id: EventId) -> Result<Option<EventRecord>>;
-    async fn set_event_status(&self, id: EventId, status: &str, reason: Option<&str>)
-    -> Result<()>;
+    async fn set_event_status(
+        &self,
+        id: EventId,
+        status: covalynce_domain::EventStatus,
+        reason: Option<&str>,
+    ) -> Result<()>;
     /// Stores a drafted card for its event, counting it against the workspace's plan
     /// (`cards_used` < `card_limit`, atomically), and marks the event `drafted` — or
     /// `over_limit` with the reason, when the plan is used up. One transaction.

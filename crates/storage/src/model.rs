@@ -213,7 +213,7 @@ pub struct EventRecord {
     pub repo: String,
     pub title: String,
     pub data: serde_json::Value,
-    pub status: String,
+    pub status: covalynce_domain::EventStatus,
     pub status_reason: Option<String>,
     pub occurred_at: Option<UnixMillis>,
     pub created_at: UnixMillis,
@@ -222,7 +222,7 @@ pub struct EventRecord {
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub kind: Option<EventKind>,
-    pub status: Option<String>,
+    pub status: Option<covalynce_domain::EventStatus>,
     /// Only events older than this one (ids sort by creation).
     pub before: Option<EventId>,
     pub limit: i64,

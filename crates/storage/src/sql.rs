@@ -173,7 +173,8 @@ impl TryFrom<EventRow> for EventRecord {
             repo: r.repo,
             title: r.title,
             data: parse_json(&r.data)?,
-            status: r.status,
+            status: covalynce_domain::EventStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("event status {:?}", r.status)))?,
             status_reason: r.status_reason,
             occurred_at: r.occurred_at,
             created_at: r.created_at,
@@ -1117,7 +1118,7 @@ macro_rules! impl_store {
                 )))
                 .bind(ws.to_string())
                 .bind(f.kind.map(|k| k.as_str()))
-                .bind(f.status.as_deref())
+                .bind(f.status.map(|s| s.as_str()))
                 .bind(f.before.map(|b| b.to_string()))
                 .bind(f.limit)
                 .fetch_all(&mut *tx)
@@ -1167,13 +1168,13 @@ macro_rules! impl_store {
             async fn set_event_status(
                 &self,
                 id: covalynce_domain::EventId,
-                status: &str,
+                status: covalynce_domain::EventStatus,
                 reason: Option<&str>,
             ) -> $crate::Result<()> {
                 let mut conn = self.relaxed_conn().await?;
                 let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
                 sqlx::query("UPDATE events SET status = $1, status_reason = $2 WHERE id = $3")
-                    .bind(status)
+                    .bind(status.as_str())
                     .bind(reason)
                     .bind(id.to_string())
                     .execute(&mut *tx)

@@ -2,8 +2,8 @@
 //! database of its own. A backend that passes these behaves the same to the pipeline.
 
 use covalynce_domain::{
-    CardCategory, CardStatus, EventKind, JobId, NewEvent, Plan, Risk, SourceId, SourceKind,
-    TokenId, WorkspaceSlug, now_millis,
+    CardCategory, CardStatus, EventKind, EventStatus, JobId, NewEvent, Plan, Risk, SourceId,
+    SourceKind, TokenId, WorkspaceSlug, now_millis,
 };
 use covalynce_storage::*;
 use serde_json::json;
@@ -597,14 +597,14 @@ async fn events_page_newest_first_and_filter(store: Arc<dyn Store>) {
             .is_empty()
     );
     store
-        .set_event_status(page1[0].id, "ready", Some("waiting"))
+        .set_event_status(page1[0].id, EventStatus::Skipped, Some("no card"))
         .await
         .unwrap();
     let ready = store
         .list_events(
             ws.id,
             &EventFilter {
-                status: Some("ready".into()),
+                status: Some(EventStatus::Skipped),
                 limit: 10,
                 ..Default::default()
             },
@@ -727,7 +727,7 @@ async fn cards_are_one_per_event_and_count_against_the_plan(store: Arc<dyn Store
         "the re-run and the refusal cost nothing"
     );
     let e5 = store.event(ws.id, events[5].0).await.unwrap().unwrap();
-    assert_eq!(e5.status, "over_limit");
+    assert_eq!(e5.status, EventStatus::OverLimit);
     let ledger = store.ai_calls(ws.id, 0, i64::MAX, 20).await.unwrap();
     assert_eq!(
         ledger.iter().filter(|c| c.card_id.is_none()).count(),
@@ -742,7 +742,7 @@ async fn cards_are_one_per_event_and_count_against_the_plan(store: Arc<dyn Store
             .unwrap()
             .unwrap()
             .status,
-        "drafted"
+        EventStatus::Drafted
     );
 
     let stored = store.card(ws.id, id).await.unwrap().unwrap();
@@ -1498,6 +1498,54 @@ async fn a_stored_setting_no_version_wrote_is_an_error_not_a_default() {
                 .unwrap();
             edited_then_read!(store, conn, "postgres");
         }
+    })
+    .await
+    .expect("bounded");
+}
+
+/// An event status no version wrote is reported when the event is read, on both backends:
+/// read as "new" it would be drafted again, read as "drafted" it would never be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_event_status_no_version_wrote_is_an_error_not_a_default() {
+    use sqlx::Connection;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        macro_rules! edited_then_read {
+            ($store:expr, $conn:expr, $backend:literal) => {{
+                let ws = workspace(&$store, "acme").await;
+                let src = github_source(&$store, &ws).await;
+                let out = $store
+                    .ingest(&prep(vec![delivery(&ws, &src, "d1", vec![push_event("c1")])]))
+                    .await
+                    .unwrap();
+                let IngestOutcome::Stored { events, .. } = &out[0] else {
+                    panic!("{out:?}")
+                };
+                let mut conn = $conn;
+                sqlx::query("UPDATE events SET status = 'ready'")
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let err = $store.event(ws.id, events[0].id).await.unwrap_err();
+                assert!(
+                    matches!(&err, StoreError::Corrupt(m) if m.contains("ready")),
+                    "{}: {err:?}",
+                    $backend
+                );
+            }};
+        }
+        let (_, dir) = testing::fresh_database(Backend::Sqlite).await;
+        let path = dir.join("covalynce.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        store.migrate().await.unwrap();
+        let conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        edited_then_read!(store, conn, "sqlite");
+        let (store, url, _) = runtime_store().await;
+        let conn = sqlx::PgConnection::connect(&testing::admin_url_for(&url))
+            .await
+            .unwrap();
+        edited_then_read!(store, conn, "postgres");
     })
     .await
     .expect("bounded");

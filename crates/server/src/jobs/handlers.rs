@@ -2,7 +2,7 @@
 
 use super::{Context, JobError};
 use covalynce_cards::{Decision, EventInput};
-use covalynce_domain::{EventId, EventKind, Job};
+use covalynce_domain::{EventId, EventKind, EventStatus, Job};
 use covalynce_drafting::Voice;
 use covalynce_storage::{CardCreation, ClaimedJob, NewCard, Store};
 use std::sync::Arc;
@@ -35,7 +35,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
         .event_by_id(event_id)
         .await?
         .ok_or_else(|| JobError::Retry(format!("event {event_id} not found")))?;
-    if matches!(event.status.as_str(), "drafted" | "skipped" | "over_limit") {
+    if event.status.is_settled() {
         return Ok(());
     }
     // Read once: GitHub completes the event from its API, and the CI gate reads the
@@ -63,7 +63,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
             workspace.cards_used
         );
         store
-            .set_event_status(event.id, "over_limit", Some(&reason))
+            .set_event_status(event.id, EventStatus::OverLimit, Some(&reason))
             .await?;
         return Ok(());
     }
@@ -90,7 +90,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
                 event.title
             );
             store
-                .set_event_status(event.id, "skipped", Some(&reason))
+                .set_event_status(event.id, EventStatus::Skipped, Some(&reason))
                 .await?;
             return Ok(());
         }
@@ -107,7 +107,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
     match decision {
         Decision::Skip(reason) => {
             store
-                .set_event_status(event.id, "skipped", Some(&reason))
+                .set_event_status(event.id, EventStatus::Skipped, Some(&reason))
                 .await?;
         }
         Decision::Card(card) => {

@@ -100,8 +100,8 @@ async fn two_replicas_store_each_delivery_once_and_run_each_job_once() {
             .unwrap();
         assert_eq!(events.len(), 120);
         // Both replicas drafted concurrently against one plan: exactly card_limit cards.
-        let drafted = events.iter().filter(|e| e.status == "drafted").count();
-        let over = events.iter().filter(|e| e.status == "over_limit").count();
+        let drafted = events.iter().filter(|e| e.status == covalynce_domain::EventStatus::Drafted).count();
+        let over = events.iter().filter(|e| e.status == covalynce_domain::EventStatus::OverLimit).count();
         assert_eq!((drafted, over), (5, 115), "the SOLO plan's 5 cards, no more");
         let ws = store.workspace(ws.id).await.unwrap().unwrap();
         assert_eq!(ws.cards_used, 5);

@@ -195,6 +195,21 @@ async fn bad_source_requests_get_clear_problems_and_store_nothing(backend: Backe
     );
     let r = app.get("/api/v1/events?kind=bogus").await;
     assert_eq!(r.status(), 422);
+    // An event status is one of the four the drafting job writes, not any text.
+    let r = app.get("/api/v1/events?status=ready").await;
+    assert_eq!(r.status(), 422);
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("status must be one of new, drafted, skipped, over_limit"),
+        "{p}"
+    );
+    assert_eq!(
+        app.get("/api/v1/events?status=over_limit").await.status(),
+        200
+    );
     let r = app.get("/api/v1/jobs?status=bogus").await;
     assert_eq!(r.status(), 422);
     app.stop().await;

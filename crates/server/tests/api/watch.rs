@@ -83,7 +83,12 @@ async fn watch_drafts_new_commits_and_tags_and_never_twice(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(events.len(), 2);
-    assert!(events.iter().all(|e| e.status == "drafted"), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.status == covalynce_domain::EventStatus::Drafted),
+        "{events:?}"
+    );
     let push = events
         .iter()
         .find(|e| e.kind == covalynce_domain::EventKind::Push)

@@ -24,8 +24,8 @@ pub struct EventView {
     pub source_event_id: String,
     pub repo: String,
     pub title: String,
-    /// new → ready (handed to drafting) → drafted / skipped.
-    pub status: String,
+    /// new until drafting has looked at it, then drafted, skipped or over_limit.
+    pub status: covalynce_domain::EventStatus,
     pub status_reason: Option<String>,
     pub data: serde_json::Value,
     pub occurred_at: Option<String>,
@@ -55,6 +55,7 @@ impl From<EventRecord> for EventView {
 pub struct EventQuery {
     /// push, tag, release, pull_request_merged, ci_run, issue_done, deploy or change.
     pub kind: Option<String>,
+    /// new, drafted, skipped or over_limit.
     pub status: Option<String>,
 }
 
@@ -80,6 +81,20 @@ pub async fn list(
             })
         })
         .transpose()?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            covalynce_domain::EventStatus::parse(s).ok_or_else(|| {
+                ApiError::Validation(format!(
+                    "status must be one of {}; got {s:?}",
+                    covalynce_domain::EventStatus::ALL
+                        .map(|s| s.as_str())
+                        .join(", ")
+                ))
+            })
+        })
+        .transpose()?;
     let before = paging
         .before
         .as_deref()
@@ -95,7 +110,7 @@ pub async fn list(
             ws.id,
             &EventFilter {
                 kind,
-                status: q.status,
+                status,
                 before,
                 limit,
             },
