@@ -600,7 +600,7 @@ async fn events_page_newest_first_and_filter(store: Arc<dyn Store>) {
         .set_event_status(page1[0].id, EventStatus::Skipped, Some("no card"))
         .await
         .unwrap();
-    let ready = store
+    let skipped = store
         .list_events(
             ws.id,
             &EventFilter {
@@ -611,9 +611,9 @@ async fn events_page_newest_first_and_filter(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    assert_eq!(ready.len(), 1);
-    assert_eq!(ready[0].status_reason.as_deref(), Some("waiting"));
-    assert_eq!(ready[0].data["after"], "s4");
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].status_reason.as_deref(), Some("no card"));
+    assert_eq!(skipped[0].data["after"], "s4");
     let other = workspace(store.as_ref(), "other").await;
     assert_eq!(
         store.event(other.id, page1[0].id).await.unwrap(),
