@@ -19,6 +19,9 @@ pub enum AppError {
     /// The role does not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// The workspace's plan does not allow more (seats, cards this period).
+    #[error("{0}")]
+    PlanLimit(String),
     /// The store failed; adapters tell "unavailable" from a fault by
     /// [`StoreError::is_unavailable`] and never show the cause.
     #[error(transparent)]

@@ -10,7 +10,9 @@
 mod acting;
 pub mod cards;
 mod error;
+pub mod members;
 mod sources;
+pub mod tokens;
 
 pub use acting::{Acting, Actor, Editor, MinRole, Owner, Principal, Viewer};
 pub use error::AppError;

@@ -208,7 +208,7 @@ pub fn clear_cookie(name: &str, path: &str, secure: bool) -> String {
 
 /// 256 random bits, hex: session ids, CSRF tokens, invitation tokens, OAuth state.
 pub fn random_token() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
+    covalynce_app::tokens::random_token()
 }
 
 #[cfg(test)]

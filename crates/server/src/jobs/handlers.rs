@@ -384,7 +384,8 @@ async fn auto_approve(
             e @ (AppError::NotFound(_)
             | AppError::Conflict(_)
             | AppError::Invalid(_)
-            | AppError::Forbidden(_)),
+            | AppError::Forbidden(_)
+            | AppError::PlanLimit(_)),
         ) => {
             tracing::info!(%card, reason = %e, "trust policy: not approved");
             Ok(())

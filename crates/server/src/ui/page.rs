@@ -140,6 +140,26 @@ impl<R> Signed<R> {
         )?)
     }
 
+    /// Who acts, for a use case needing role `R2` (pages that mix actions of several
+    /// roles): a lesser role is this page's 403, in its words.
+    pub fn acting_as<R2: MinRole>(&self) -> Result<covalynce_app::Acting<R2>, UiError> {
+        covalynce_app::Acting::authorize(
+            self.workspace.clone(),
+            Principal {
+                actor: Actor::User(self.user.id),
+                role: self.role,
+                ip: self.ip.clone(),
+            },
+        )
+        .map_err(|e| match e {
+            covalynce_app::AppError::Forbidden(_) => UiError::Page(
+                StatusCode::FORBIDDEN,
+                format!("This needs the {} role; yours is {}.", R2::ROLE, self.role),
+            ),
+            other => ApiError::from(other).into(),
+        })
+    }
+
     /// The caller as an API handler needing role `R2` sees it, after checking the role:
     /// for pages that mix actions of several roles.
     pub fn auth_as<R2: MinRole>(&self) -> Result<crate::http::extract::Auth<R2>, UiError> {

@@ -7,6 +7,7 @@ use crate::http::AppState;
 use crate::http::api::members::{InvitationView, MemberView, TokenView};
 use crate::http::api::workspace::WorkspaceView;
 use crate::http::extract::{ApiJson, Editor, Owner, Viewer};
+use crate::http::problem::ApiError;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -138,7 +139,7 @@ pub async fn act(
     Path(action): Path<String>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    use crate::http::api::{members, workspace};
+    use crate::http::api::workspace;
     let st = || State(state.clone());
     let field = |k: &str| {
         form.get(k)
@@ -245,37 +246,35 @@ pub async fn act(
                 Err(e) => Err(e),
             }
         }
-        "invite" => members::invite(
-            st(),
-            signed.auth_as::<Owner>()?,
-            ApiJson(members::CreateInvitation {
-                role: role("role")?,
+        "invite" => state
+            .app()
+            .invite(
+                &signed.acting_as::<Owner>()?,
+                role("role")?,
+                state.security().config.invitation_ttl,
+            )
+            .await
+            .map_err(ApiError::from)
+            .map(|inv| {
+                secret = Some((
+                    "Invitation link (works once, shown once)".to_owned(),
+                    format!("/invite/{}", inv.token),
+                ));
+                format!("Invitation for a new {} created.", inv.role)
             }),
-        )
-        .await
-        .map(|r| {
-            let inv = r.1.0.data;
-            secret = inv
-                .url
-                .map(|u| ("Invitation link (works once, shown once)".to_owned(), u));
-            format!("Invitation for a new {} created.", inv.role)
-        }),
-        "token" => members::create_token(
-            st(),
-            signed.auth_as::<Editor>()?,
-            ApiJson(members::CreateToken {
-                name: field("name").unwrap_or_default(),
-                role: Some(role("role")?),
+        "token" => state
+            .app()
+            .create_token(
+                &signed.acting_as::<Editor>()?,
+                &field("name").unwrap_or_default(),
+                Some(role("role")?),
+            )
+            .await
+            .map_err(ApiError::from)
+            .map(|t| {
+                secret = Some((format!("API token {} (shown once)", t.name), t.token));
+                "Token created: copy it now.".to_owned()
             }),
-        )
-        .await
-        .map(|r| {
-            let t = r.1.0.data;
-            secret = t
-                .token
-                .map(|v| (format!("API token {} (shown once)", t.name), v));
-            "Token created: copy it now.".to_owned()
-        }),
         _ => {
             return Err(UiError::Page(
                 axum::http::StatusCode::NOT_FOUND,
@@ -311,20 +310,31 @@ pub async fn item(
             .await
             .map(|_| "The token is revoked.".to_owned()),
         ("invitations", "revoke") => {
-            members::revoke_invitation(st(), signed.auth_as::<Owner>()?, path())
-                .await
-                .map(|_| "The invitation is withdrawn.".to_owned())
+            let acting = signed.acting_as::<Owner>()?;
+            match covalynce_domain::InvitationId::parse(&id) {
+                Some(inv) => state
+                    .app()
+                    .revoke_invitation(&acting, inv)
+                    .await
+                    .map_err(ApiError::from),
+                None => Err(ApiError::NotFound(
+                    "there is no such unused invitation".into(),
+                )),
+            }
+            .map(|_| "The invitation is withdrawn.".to_owned())
         }
         ("members", "role") => {
             let role = Role::parse(form.get("role").map(String::as_str).unwrap_or_default())
                 .map_err(|e| UiError::Page(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
-            members::update(
-                st(),
-                signed.auth_as::<Owner>()?,
-                path(),
-                ApiJson(members::ChangeRole { role }),
-            )
-            .await
+            let acting = signed.acting_as::<Owner>()?;
+            match covalynce_domain::UserId::parse(&id) {
+                Some(user) => state
+                    .app()
+                    .change_role(&acting, user, role)
+                    .await
+                    .map_err(ApiError::from),
+                None => Err(ApiError::NotFound("there is no such member".into())),
+            }
             .map(|_| format!("The role is now {role}."))
         }
         ("ai", "remove") => {
@@ -344,9 +354,18 @@ pub async fn item(
                 )),
             }
         }
-        ("members", "remove") => members::delete(st(), signed.auth_as::<Viewer>()?, path())
-            .await
-            .map(|_| "The member is removed and their tokens revoked.".to_owned()),
+        ("members", "remove") => {
+            let acting = signed.acting_as::<Viewer>()?;
+            match covalynce_domain::UserId::parse(&id) {
+                Some(user) => state
+                    .app()
+                    .remove_member(&acting, user)
+                    .await
+                    .map_err(ApiError::from),
+                None => Err(ApiError::NotFound("there is no such member".into())),
+            }
+            .map(|_| "The member is removed and their tokens revoked.".to_owned())
+        }
         _ => {
             return Err(UiError::Page(
                 axum::http::StatusCode::NOT_FOUND,

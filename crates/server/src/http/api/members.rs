@@ -6,12 +6,10 @@ use crate::auth::Actor;
 use crate::http::AppState;
 use crate::http::extract::{ApiJson, Auth, Editor, Owner};
 use crate::http::problem::{ApiError, Problem};
-use crate::tokens;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use covalynce_domain::{AuditId, InvitationId, Role, TokenId, UserId, now_millis};
-use covalynce_storage::{MemberChange, NewInvitation, NewToken};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -51,18 +49,6 @@ fn user_id(id: &str) -> Result<UserId, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("there is no member {id:?} in this workspace")))
 }
 
-fn member_change(change: MemberChange, id: &str) -> Result<(), ApiError> {
-    match change {
-        MemberChange::Done => Ok(()),
-        MemberChange::NotFound => Err(ApiError::NotFound(format!(
-            "there is no member {id:?} in this workspace"
-        ))),
-        MemberChange::LastOwner => Err(ApiError::Conflict(
-            "a workspace keeps at least one owner: make someone else owner first".into(),
-        )),
-    }
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ChangeRole {
     pub role: Role,
@@ -76,15 +62,15 @@ pub struct ChangeRole {
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Owner>,
+    auth: Auth<Owner>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ChangeRole>,
 ) -> Result<StatusCode, ApiError> {
     let user = user_id(&id)?;
-    member_change(
-        state.store().set_member_role(ws.id, user, req.role).await?,
-        &id,
-    )?;
+    state
+        .app()
+        .change_role(&auth.acting()?, user, req.role)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -97,16 +83,11 @@ pub async fn update(
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(
     State(state): State<AppState>,
-    Auth(ws, who, ..): Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let user = user_id(&id)?;
-    if who.actor.user() != Some(user) && who.role < Role::Owner {
-        return Err(ApiError::Forbidden(
-            "only owners remove other members (anyone may leave)".into(),
-        ));
-    }
-    member_change(state.store().remove_member(ws.id, user).await?, &id)?;
+    state.app().remove_member(&auth.acting()?, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -137,46 +118,29 @@ pub struct InvitationView {
     responses((status = 201, body = Data<InvitationView>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn invite(
     State(state): State<AppState>,
-    Auth(ws, who, ..): Auth<Owner>,
+    auth: Auth<Owner>,
     ApiJson(req): ApiJson<CreateInvitation>,
 ) -> Result<(StatusCode, Json<Data<InvitationView>>), ApiError> {
-    let now = now_millis();
-    let used = state.store().seats_used(ws.id, now).await?;
-    if used >= ws.seat_limit {
-        return Err(ApiError::PlanLimit(format!(
-            "the {} plan allows {} member{}, and {used} {} taken (members and open invitations); upgrade the plan or revoke an invitation",
-            ws.plan,
-            ws.seat_limit,
-            if ws.seat_limit == 1 { "" } else { "s" },
-            if used == 1 { "is" } else { "are" },
-        )));
-    }
-    let token = crate::auth::random_token();
-    let id = InvitationId::new();
-    let expires_at = now + state.security().config.invitation_ttl.as_millis() as i64;
-    state
-        .store()
-        .create_invitation(&NewInvitation {
-            id,
-            workspace_id: ws.id,
-            role: req.role,
-            token_hash: tokens::hash(&token),
-            created_by: who.actor.user(),
-            expires_at,
-        })
+    let made = state
+        .app()
+        .invite(
+            &auth.acting()?,
+            req.role,
+            state.security().config.invitation_ttl,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
         Json(Data {
             data: InvitationView {
-                id: id.to_string(),
-                role: req.role,
-                created_at: super::time(now),
-                expires_at: super::time(expires_at),
+                id: made.id.to_string(),
+                role: made.role,
+                created_at: super::time(made.created_at),
+                expires_at: super::time(made.expires_at),
                 accepted_at: None,
                 accepted_by: None,
-                url: Some(format!("/invite/{token}")),
-                token: Some(token),
+                url: Some(format!("/invite/{}", made.token)),
+                token: Some(made.token),
             },
         }),
     ))
@@ -214,20 +178,16 @@ pub async fn invitations(
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke_invitation(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Owner>,
+    auth: Auth<Owner>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let not_found = || {
+    let inv = InvitationId::parse(&id).ok_or_else(|| {
         ApiError::NotFound(format!(
             "there is no unused invitation {id:?} in this workspace"
         ))
-    };
-    let inv = InvitationId::parse(&id).ok_or_else(not_found)?;
-    if state.store().revoke_invitation(ws.id, inv).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(not_found())
-    }
+    })?;
+    state.app().revoke_invitation(&auth.acting()?, inv).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -262,47 +222,26 @@ pub struct TokenView {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_token(
     State(state): State<AppState>,
-    Auth(ws, who, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     ApiJson(req): ApiJson<CreateToken>,
 ) -> Result<(StatusCode, Json<Data<TokenView>>), ApiError> {
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::Validation("name must be 1-100 characters".into()));
-    }
-    let role = req.role.unwrap_or(who.role);
-    if role > who.role {
-        return Err(ApiError::Forbidden(format!(
-            "a token can do no more than you: your role is {}",
-            who.role
-        )));
-    }
-    let token = tokens::generate();
-    let id = TokenId::new();
-    state
-        .store()
-        .insert_token(&NewToken {
-            id,
-            workspace_id: ws.id,
-            name: name.to_owned(),
-            token_hash: tokens::hash(&token),
-            prefix: tokens::display_prefix(&token),
-            role,
-            user_id: who.actor.user(),
-        })
+    let made = state
+        .app()
+        .create_token(&auth.acting()?, &req.name, req.role)
         .await?;
     Ok((
         StatusCode::CREATED,
         Json(Data {
             data: TokenView {
-                id: id.to_string(),
-                name: name.to_owned(),
-                prefix: tokens::display_prefix(&token),
-                role,
-                user_id: who.actor.user().map(|u| u.to_string()),
-                created_at: super::time(now_millis()),
+                id: made.id.to_string(),
+                name: made.name,
+                prefix: made.prefix,
+                role: made.role,
+                user_id: made.user.map(|u| u.to_string()),
+                created_at: super::time(made.created_at),
                 last_used_at: None,
                 revoked_at: None,
-                token: Some(token),
+                token: Some(made.token),
             },
         }),
     ))

@@ -1,0 +1,182 @@
+//! Members: who may act in a workspace and with which role: roles changed (owners), people
+//! removed (owners) or leaving (anyone), invitation links (owners, within the plan's
+//! seats), and personal API tokens that can do no more than the person.
+
+use crate::tokens;
+use crate::{Acting, App, AppError, Editor, Owner, Viewer};
+use covalynce_domain::{InvitationId, Role, TokenId, UnixMillis, UserId, now_millis};
+use covalynce_storage::{MemberChange, NewInvitation, NewToken};
+use std::time::Duration;
+
+/// An invitation as made. Its token is shown once; only its hash is stored.
+#[derive(Debug)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub role: Role,
+    pub created_at: UnixMillis,
+    pub expires_at: UnixMillis,
+    pub token: String,
+}
+
+/// A personal API token as made. Its text is shown once; only its hash is stored.
+#[derive(Debug)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub name: String,
+    pub prefix: String,
+    pub role: Role,
+    /// The person it acts for.
+    pub user: Option<UserId>,
+    pub created_at: UnixMillis,
+    pub token: String,
+}
+
+impl App {
+    /// Gives a member another role. A workspace keeps at least one owner.
+    pub async fn change_role(
+        &self,
+        who: &Acting<Owner>,
+        member: UserId,
+        role: Role,
+    ) -> Result<(), AppError> {
+        let change = self
+            .store()
+            .set_member_role(who.workspace().id, member, role)
+            .await?;
+        member_change(change, member)
+    }
+
+    /// Removes a member (owners), or the caller leaves (anyone). Their tokens for this
+    /// workspace are revoked with them. A workspace keeps at least one owner.
+    pub async fn remove_member(
+        &self,
+        who: &Acting<Viewer>,
+        member: UserId,
+    ) -> Result<(), AppError> {
+        let me = who.principal();
+        if me.actor.user() != Some(member) && me.role < Role::Owner {
+            return Err(AppError::Forbidden(
+                "only owners remove other members (anyone may leave)".into(),
+            ));
+        }
+        let change = self
+            .store()
+            .remove_member(who.workspace().id, member)
+            .await?;
+        member_change(change, member)
+    }
+
+    /// An invitation link for `role`, valid for `valid_for`, while the plan has a seat for
+    /// it (members and open invitations count).
+    pub async fn invite(
+        &self,
+        who: &Acting<Owner>,
+        role: Role,
+        valid_for: Duration,
+    ) -> Result<Invitation, AppError> {
+        let ws = who.workspace();
+        let now = now_millis();
+        let used = self.store().seats_used(ws.id, now).await?;
+        if used >= ws.seat_limit {
+            return Err(AppError::PlanLimit(format!(
+                "the {} plan allows {} member{}, and {used} {} taken (members and open invitations); upgrade the plan or revoke an invitation",
+                ws.plan,
+                ws.seat_limit,
+                if ws.seat_limit == 1 { "" } else { "s" },
+                if used == 1 { "is" } else { "are" },
+            )));
+        }
+        let token = tokens::random_token();
+        let invitation = Invitation {
+            id: InvitationId::new(),
+            role,
+            created_at: now,
+            expires_at: now + valid_for.as_millis() as i64,
+            token,
+        };
+        self.store()
+            .create_invitation(&NewInvitation {
+                id: invitation.id,
+                workspace_id: ws.id,
+                role,
+                token_hash: tokens::hash(&invitation.token),
+                created_by: who.principal().actor.user(),
+                expires_at: invitation.expires_at,
+            })
+            .await?;
+        Ok(invitation)
+    }
+
+    /// Withdraws an invitation nobody has used yet.
+    pub async fn revoke_invitation(
+        &self,
+        who: &Acting<Owner>,
+        invitation: InvitationId,
+    ) -> Result<(), AppError> {
+        if self
+            .store()
+            .revoke_invitation(who.workspace().id, invitation)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!(
+                "there is no unused invitation \"{invitation}\" in this workspace"
+            )))
+        }
+    }
+
+    /// A personal API token: at most the caller's own role (their role by default).
+    pub async fn create_token(
+        &self,
+        who: &Acting<Editor>,
+        name: &str,
+        role: Option<Role>,
+    ) -> Result<ApiToken, AppError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::Invalid("name must be 1-100 characters".into()));
+        }
+        let mine = who.principal().role;
+        let role = role.unwrap_or(mine);
+        if role > mine {
+            return Err(AppError::Forbidden(format!(
+                "a token can do no more than you: your role is {mine}"
+            )));
+        }
+        let token = tokens::generate();
+        let made = ApiToken {
+            id: TokenId::new(),
+            name: name.to_owned(),
+            prefix: tokens::display_prefix(&token),
+            role,
+            user: who.principal().actor.user(),
+            created_at: now_millis(),
+            token,
+        };
+        self.store()
+            .insert_token(&NewToken {
+                id: made.id,
+                workspace_id: who.workspace().id,
+                name: made.name.clone(),
+                token_hash: tokens::hash(&made.token),
+                prefix: made.prefix.clone(),
+                role,
+                user_id: made.user,
+            })
+            .await?;
+        Ok(made)
+    }
+}
+
+fn member_change(change: MemberChange, member: UserId) -> Result<(), AppError> {
+    match change {
+        MemberChange::Done => Ok(()),
+        MemberChange::NotFound => Err(AppError::NotFound(format!(
+            "there is no member \"{member}\" in this workspace"
+        ))),
+        MemberChange::LastOwner => Err(AppError::Conflict(
+            "a workspace keeps at least one owner: make someone else owner first".into(),
+        )),
+    }
+}
