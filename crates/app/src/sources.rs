@@ -33,8 +33,10 @@ impl App {
     }
 
     /// The operator names a repository for a workspace (`covalynce watch PATH`, `serve
-    /// --demo`): the workspace may read it from now on, and it is its source (the one it
-    /// already has for that path, if any).
+    /// --demo`): exactly that path is allowed from now on (never a folder above it: naming a
+    /// subdirectory must not open its parents to the workspace's members), it must open as
+    /// a git repository (a subdirectory of a clone does), and it is the workspace's source
+    /// (the one it already has for that path, if any).
     pub async fn watch_git_repository(
         &self,
         workspace: WorkspaceId,
@@ -43,13 +45,10 @@ impl App {
         let shown = path.display().to_string();
         let canonical = path
             .canonicalize()
-            .map_err(|_| AppError::Invalid(format!("{shown} does not exist")))?;
-        // Named from inside a clone (`serve --demo` in a subdirectory): the clone itself.
-        let root = canonical
-            .ancestors()
-            .find(|dir| is_repository(dir))
-            .unwrap_or(&canonical);
-        let display = repository(root, &shown)?;
+            .map_err(|e| AppError::Invalid(format!("{shown} cannot be read: {e}")))?;
+        covalynce_sources::git::Repo::open(&canonical)
+            .map_err(|_| AppError::Invalid(format!("{shown} is not a git repository")))?;
+        let display = canonical.display().to_string();
         self.store().allow_path(workspace, &display).await?;
         match self.git_source_at(workspace, &display).await? {
             Some(existing) => Ok(existing),

@@ -9,7 +9,7 @@ on_both_backends!(
     watch_drafts_new_commits_and_tags_and_never_twice,
     a_git_source_added_through_the_api_is_watched_by_the_server,
     a_release_folds_its_waiting_pushes_and_does_not_announce_published_ones_again,
-    watching_from_inside_a_clone_watches_the_clone_once,
+    watching_a_path_allows_that_path_only_and_once,
 );
 
 fn repo() -> tempfile::TempDir {
@@ -120,15 +120,14 @@ async fn watch_drafts_new_commits_and_tags_and_never_twice(backend: Backend) {
     store.close().await;
 }
 
-/// A repository the operator allowed, added as a git source through the API, after the
-/// server's first look at it (history is not drafted): what is committed next is new work.
-/// `covalynce watch src` inside a clone, then `covalynce watch .` at its root: one
-/// source, the clone's, whichever way the operator named it (the same rule `serve --demo`
-/// follows in a subdirectory). A path that is no repository is told in words.
-async fn watching_from_inside_a_clone_watches_the_clone_once(backend: Backend) {
+/// `covalynce watch repo/src`, twice: one source, for exactly the path the operator named,
+/// and only that path allowed: naming a folder inside a clone must not open the clone (or
+/// anything above it) to the workspace's members. A folder that is no repository is told
+/// in words and allows nothing.
+async fn watching_a_path_allows_that_path_only_and_once(backend: Backend) {
     let (url, data) = covalynce_storage::testing::fresh_database(backend).await;
     let repo = repo();
-    let root = repo.path().canonicalize().unwrap().display().to_string();
+    let src = repo.path().join("src").canonicalize().unwrap();
     let watch = |path: &std::path::Path| {
         covalynce_cmd(&data, url.as_deref())
             .args(["watch", "--workspace", "acme", "--once"])
@@ -136,9 +135,9 @@ async fn watching_from_inside_a_clone_watches_the_clone_once(backend: Backend) {
             .output()
             .unwrap()
     };
-    let mut sources = Vec::new();
-    for path in [repo.path().join("src"), repo.path().to_path_buf()] {
-        let out = watch(&path);
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let out = watch(&src);
         assert!(
             out.status.success(),
             "{}",
@@ -147,12 +146,12 @@ async fn watching_from_inside_a_clone_watches_the_clone_once(backend: Backend) {
         let stdout = String::from_utf8(out.stdout).unwrap();
         let line = stdout.lines().find(|l| l.starts_with("watching ")).unwrap();
         assert!(
-            line.starts_with(&format!("watching {root} (source ")),
+            line.starts_with(&format!("watching {} (source ", src.display())),
             "{line}"
         );
-        sources.push(line.to_owned());
+        lines.push(line.to_owned());
     }
-    assert_eq!(sources[0], sources[1], "one source for the clone");
+    assert_eq!(lines[0], lines[1], "one source for the path");
     let elsewhere = tempfile::tempdir().unwrap();
     let out = watch(elsewhere.path());
     assert!(!out.status.success());
@@ -161,8 +160,25 @@ async fn watching_from_inside_a_clone_watches_the_clone_once(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let store = covalynce_storage::open(&covalynce_storage::testing::connect_for(
+        url.as_deref(),
+        &data,
+    ))
+    .await
+    .unwrap();
+    let ws = store
+        .ensure_workspace(&covalynce_domain::WorkspaceSlug::parse("acme").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.allowed_paths(ws.id).await.unwrap(),
+        vec![src.display().to_string()],
+        "exactly what the operator named"
+    );
 }
 
+/// A repository the operator allowed, added as a git source through the API, after the
+/// server's first look at it (history is not drafted): what is committed next is new work.
 async fn watched_repo(app: &crate::helpers::TestApp) -> tempfile::TempDir {
     let repo = repo();
     app.allow_path(repo.path()).await;
