@@ -279,6 +279,16 @@ fn category_of_type(
     if base == Category::Chore && !files.is_empty() && files.iter().all(|f| is_doc(f)) {
         return Category::Docs;
     }
+    // "fix(test): accept zero GC pause increment on Windows", "fix: use keyed fields in
+    // SamplePair struct literals in api_test.go" (client_golang 1.24.0): a change to the
+    // test suite alone is test work, whatever its type says; users get nothing from it.
+    let scope_test =
+        scope.is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "test" | "tests"));
+    if base != Category::Docs && !files.is_empty() && files.iter().all(|f| is_test(f))
+        || (scope_test && matches!(base, Category::Fix | Category::Chore | Category::Refactor))
+    {
+        return Category::Test;
+    }
     base
 }
 
@@ -1579,6 +1589,33 @@ mod tests {
         let mut bot_code = commit("reopen main for development", &["src/versions.go"]);
         bot_code.author_name = "mitmproxy release bot".into();
         assert_eq!(classify_commit(&bot_code).noise, None);
+    }
+
+    /// client_golang 1.24.0 listed two changes to its test suite as bug fixes users get.
+    #[test]
+    fn a_fix_to_the_test_suite_is_test_work() {
+        for (subject, files) in [
+            (
+                "fix(test): accept zero GC pause increment on Windows (#1968)",
+                &["prometheus/go_collector_test.go"][..],
+            ),
+            (
+                "fix: use keyed fields in SamplePair struct literals in api_test.go (#2012)",
+                &["api/prometheus/v1/api_test.go"][..],
+            ),
+        ] {
+            assert_eq!(
+                classify_commit(&commit(subject, files)).category,
+                Category::Test,
+                "{subject}"
+            );
+        }
+        // The code beside its test is a fix.
+        let real = classify_commit(&commit(
+            "fix: respect context cancellation in httpClient.Do (#1971)",
+            &["api/client.go", "api/client_test.go"],
+        ));
+        assert_eq!(real.category, Category::Fix);
     }
 
     /// client_golang writes some fixes as `bug(remote_write): …`.
