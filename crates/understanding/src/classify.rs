@@ -268,7 +268,8 @@ fn category_of_type(
         "test" | "tests" => Category::Test,
         _ => Category::Chore,
     };
-    let shipped = !matches!(base, Category::Docs | Category::Test | Category::Refactor);
+    let shipped = !matches!(base, Category::Docs | Category::Test | Category::Refactor)
+        && !ignores_an_advisory(&description.to_ascii_lowercase(), files);
     if shipped
         && (security_scope
             || sounds_like_security(description)
@@ -290,6 +291,19 @@ fn category_of_type(
         return Category::Test;
     }
     base
+}
+
+/// "add ignore for another CVE" (gitui 0.28.1, editing `deny.toml` and the Makefile): an
+/// advisory acknowledged in the project's own audit tooling. Nothing users run changed, so
+/// it is upkeep, not a security fix to announce.
+fn ignores_an_advisory(lower: &str, files: &[String]) -> bool {
+    let ignoring = lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        matches!(
+            w,
+            "ignore" | "ignores" | "ignored" | "ignoring" | "allowlist" | "acknowledge"
+        )
+    });
+    ignoring && !files.is_empty() && files.iter().all(|f| is_upkeep(f) || is_ci(f))
 }
 
 /// A fix in code whose path says it guards something: `src/security/…`, `csrf.rs`.
@@ -418,7 +432,7 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .find(|w| !w.is_empty())
         .unwrap_or_default();
-    if sounds_like_security(&lower) {
+    if sounds_like_security(&lower) && !ignores_an_advisory(&lower, files) {
         return Category::Security;
     }
     if is_housekeeping(&lower) {
@@ -1589,6 +1603,30 @@ mod tests {
         let mut bot_code = commit("reopen main for development", &["src/versions.go"]);
         bot_code.author_name = "mitmproxy release bot".into();
         assert_eq!(classify_commit(&bot_code).noise, None);
+    }
+
+    /// gitui 0.28.1's posts announced "Add ignore for another CVE" as a security fix: it
+    /// acknowledges an advisory in `deny.toml`. Its "fix time CVE" (the lockfile) stays one.
+    #[test]
+    fn an_advisory_ignored_in_the_audit_tooling_is_upkeep() {
+        let ignore = classify_commit(&commit(
+            "add ignore for another CVE",
+            &["Makefile", "deny.toml"],
+        ));
+        assert_eq!(ignore.category, Category::Chore);
+        let conventional = classify_commit(&commit(
+            "chore: ignore CVE-2026-1234 in cargo deny",
+            &["deny.toml"],
+        ));
+        assert_eq!(conventional.category, Category::Chore);
+        let fix = classify_commit(&commit("fix time CVE", &["Cargo.lock"]));
+        assert_eq!(fix.category, Category::Security);
+        // Ignoring something in the code itself is no tooling config.
+        let code = classify_commit(&commit(
+            "Ignore CSRF tokens from other origins",
+            &["src/csrf.rs"],
+        ));
+        assert_eq!(code.category, Category::Security);
     }
 
     /// client_golang 1.24.0 listed two changes to its test suite as bug fixes users get.
