@@ -525,6 +525,27 @@ impl People {
 /// name ("Ed Page"), with nothing else joining the two. A login that is the name written the
 /// way logins are (`epage`, `edpage`, `ed-page`, `page`) is that person, credited once, as
 /// the login. A name two logins could be is left alone.
+/// A login made of a short form of the first name and the surname ("DannyStoll1" for
+/// Daniel Stoll, gitui 0.28.1 credited both): the surname (4 letters or more) ends the
+/// login, before any digits, and what comes before it starts like the first name (3
+/// letters or more). Unique matches only, as for every other form.
+fn nickname_and_surname(login: &str, name: &str) -> bool {
+    let words: Vec<String> = name.split_whitespace().map(|w| w.to_lowercase()).collect();
+    let [first, last] = words.as_slice() else {
+        return false;
+    };
+    let login = login.to_ascii_lowercase();
+    let login = login.trim_end_matches(|c: char| c.is_ascii_digit());
+    let Some(nick) = login.strip_suffix(last.as_str()) else {
+        return false;
+    };
+    last.chars().count() >= 4
+        && nick.len() >= 3
+        && first.len() >= 3
+        && first.is_ascii()
+        && nick[..3] == first[..3]
+}
+
 fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
     let items: Vec<&mut Item> = items.collect();
     // Lower-cased login → the login as first credited (its case kept: `@JohnDoe`).
@@ -560,7 +581,9 @@ fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
                             .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
                 })
             };
-            let mut found = logins.keys().filter(|l| forms.contains(*l) || holds_run(l));
+            let mut found = logins
+                .keys()
+                .filter(|l| forms.contains(*l) || holds_run(l) || nickname_and_surname(l, name));
             let only = match (found.next(), found.next()) {
                 (Some(l), None) => Some(l.clone()),
                 _ => None,
@@ -693,6 +716,17 @@ mod tests {
             files: vec![format!("src/f{n}.rs")],
             ..Commit::default()
         }
+    }
+
+    /// gitui 0.28.1 thanked "@DannyStoll1" and "Daniel Stoll": one person.
+    #[test]
+    fn a_login_of_a_short_first_name_and_the_surname_is_that_person() {
+        assert!(nickname_and_surname("DannyStoll1", "Daniel Stoll"));
+        assert!(nickname_and_surname("chrisevans", "Christopher Evans"));
+        // A surname alone, a different first name, a short surname: someone else.
+        assert!(!nickname_and_surname("stoll", "Daniel Stoll"));
+        assert!(!nickname_and_surname("AnnaStoll", "Daniel Stoll"));
+        assert!(!nickname_and_surname("danli", "Daniel Li"));
     }
 
     /// One person is credited once: a login on one commit, a name on another, a
