@@ -269,7 +269,8 @@ fn category_of_type(
         _ => Category::Chore,
     };
     let shipped = !matches!(base, Category::Docs | Category::Test | Category::Refactor)
-        && !ignores_an_advisory(&description.to_ascii_lowercase(), files);
+        && !ignores_an_advisory(&description.to_ascii_lowercase(), files)
+        && !docs_only(files);
     if shipped
         && (security_scope
             || sounds_like_security(description)
@@ -291,6 +292,12 @@ fn category_of_type(
         return Category::Test;
     }
     base
+}
+
+/// "SECURITY.md: Exclude DoS from scope" (mitmproxy 12.2.2, announced as a security fix):
+/// the policy's text, not a fix; security work edits something users run.
+fn docs_only(files: &[String]) -> bool {
+    !files.is_empty() && files.iter().all(|f| is_doc(f))
 }
 
 /// "add ignore for another CVE" (gitui 0.28.1, editing `deny.toml` and the Makefile): an
@@ -432,7 +439,7 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .find(|w| !w.is_empty())
         .unwrap_or_default();
-    if sounds_like_security(&lower) && !ignores_an_advisory(&lower, files) {
+    if sounds_like_security(&lower) && !ignores_an_advisory(&lower, files) && !docs_only(files) {
         return Category::Security;
     }
     if is_housekeeping(&lower) {
@@ -1621,6 +1628,17 @@ mod tests {
         assert_eq!(conventional.category, Category::Chore);
         let fix = classify_commit(&commit("fix time CVE", &["Cargo.lock"]));
         assert_eq!(fix.category, Category::Security);
+        // The security policy's own text is documentation.
+        let policy = classify_commit(&commit(
+            "SECURITY.md: Exclude DoS from scope (#8089)",
+            &["SECURITY.md"],
+        ));
+        assert_eq!(policy.category, Category::Docs);
+        let conventional = classify_commit(&commit(
+            "chore: update the security policy",
+            &["SECURITY.md"],
+        ));
+        assert_eq!(conventional.category, Category::Docs);
         // Ignoring something in the code itself is no tooling config.
         let code = classify_commit(&commit(
             "Ignore CSRF tokens from other origins",
