@@ -73,8 +73,9 @@ pub struct Acting<R> {
 }
 
 impl<R: MinRole> Acting<R> {
-    /// The only way to make one: the role is checked here.
-    pub fn authorize(workspace: Workspace, principal: Principal) -> Result<Self, AppError> {
+    /// Whether `principal` has at least role `R` in `workspace`: the one role check, which
+    /// the HTTP extractors also answer with before a handler runs.
+    pub fn check(workspace: &Workspace, principal: &Principal) -> Result<(), AppError> {
         if principal.role < R::ROLE {
             return Err(AppError::Forbidden(format!(
                 "this needs the {} role in workspace {}; yours is {}",
@@ -83,6 +84,12 @@ impl<R: MinRole> Acting<R> {
                 principal.role
             )));
         }
+        Ok(())
+    }
+
+    /// The only way to make one: the role is checked here.
+    pub fn authorize(workspace: Workspace, principal: Principal) -> Result<Self, AppError> {
+        Self::check(&workspace, &principal)?;
         Ok(Self {
             workspace,
             principal,

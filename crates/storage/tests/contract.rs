@@ -1460,7 +1460,6 @@ async fn deleting_a_user_or_workspace_removes_their_data(store: Arc<dyn Store>) 
 /// voice read as sassy would change every post without a word).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_setting_no_version_wrote_is_an_error_not_a_default() {
-    use sqlx::Connection;
     tokio::time::timeout(Duration::from_secs(60), async {
         for (column, value) in [("voice", "loud"), ("plan", "ENTERPRISE")] {
             // The row is edited around the store, as an operator's hand would; the store
@@ -1482,20 +1481,9 @@ async fn a_stored_setting_no_version_wrote_is_an_error_not_a_default() {
                     );
                 }};
             }
-            // SQLite: the file the store opened.
-            let (_, dir) = testing::fresh_database(Backend::Sqlite).await;
-            let path = dir.join("covalynce.db");
-            let store = SqliteStore::open(&path).await.unwrap();
-            store.migrate().await.unwrap();
-            let conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
+            let (store, conn) = sqlite_with_a_side_door().await;
             edited_then_read!(store, conn, "sqlite");
-            // PostgreSQL: the same, written by the administrator.
-            let (store, url, _) = runtime_store().await;
-            let conn = sqlx::PgConnection::connect(&testing::admin_url_for(&url))
-                .await
-                .unwrap();
+            let (store, conn) = postgres_with_a_side_door().await;
             edited_then_read!(store, conn, "postgres");
         }
     })
@@ -1507,7 +1495,6 @@ async fn a_stored_setting_no_version_wrote_is_an_error_not_a_default() {
 /// read as "new" it would be drafted again, read as "drafted" it would never be.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_event_status_no_version_wrote_is_an_error_not_a_default() {
-    use sqlx::Connection;
     tokio::time::timeout(Duration::from_secs(60), async {
         macro_rules! edited_then_read {
             ($store:expr, $conn:expr, $backend:literal) => {{
@@ -1533,22 +1520,38 @@ async fn a_stored_event_status_no_version_wrote_is_an_error_not_a_default() {
                 );
             }};
         }
-        let (_, dir) = testing::fresh_database(Backend::Sqlite).await;
-        let path = dir.join("covalynce.db");
-        let store = SqliteStore::open(&path).await.unwrap();
-        store.migrate().await.unwrap();
-        let conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let (store, conn) = sqlite_with_a_side_door().await;
         edited_then_read!(store, conn, "sqlite");
-        let (store, url, _) = runtime_store().await;
-        let conn = sqlx::PgConnection::connect(&testing::admin_url_for(&url))
-            .await
-            .unwrap();
+        let (store, conn) = postgres_with_a_side_door().await;
         edited_then_read!(store, conn, "postgres");
     })
     .await
     .expect("bounded");
+}
+
+/// A migrated SQLite store and a connection of its own to the same file: rows edited around
+/// the store, as an operator's hand (or a bad restore) would.
+async fn sqlite_with_a_side_door() -> (SqliteStore, sqlx::SqliteConnection) {
+    use sqlx::Connection;
+    let (_, dir) = testing::fresh_database(Backend::Sqlite).await;
+    let path = dir.join("covalynce.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.migrate().await.unwrap();
+    let conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    (store, conn)
+}
+
+/// The PostgreSQL store on its runtime role, and the administrator's connection to the
+/// same database, which edits rows around it.
+async fn postgres_with_a_side_door() -> (PgStore, sqlx::PgConnection) {
+    use sqlx::Connection;
+    let (store, url, _) = runtime_store().await;
+    let conn = sqlx::PgConnection::connect(&testing::admin_url_for(&url))
+        .await
+        .unwrap();
+    (store, conn)
 }
 
 /// A fresh PostgreSQL database as the harness prepares it (migrated by its owner), the

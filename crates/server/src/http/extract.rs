@@ -61,14 +61,7 @@ impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (workspace, principal) = resolve(parts, state).await?;
-        if principal.role < R::ROLE {
-            return Err(ApiError::Forbidden(format!(
-                "this needs the {} role in workspace {}; yours is {}",
-                R::ROLE,
-                workspace.slug,
-                principal.role
-            )));
-        }
+        covalynce_app::Acting::<R>::check(&workspace, &principal)?;
         if let Some(caller) = parts.extensions.get::<super::audit::Caller>() {
             caller.set(Some(workspace.id), principal.clone());
         }

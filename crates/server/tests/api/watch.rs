@@ -12,6 +12,24 @@ on_both_backends!(
     watching_a_path_allows_that_path_only_and_once,
 );
 
+/// The store a `covalynce watch` run wrote, and its workspace `acme`.
+async fn acme(
+    url: Option<&str>,
+    data: &std::path::Path,
+) -> (
+    std::sync::Arc<dyn covalynce_storage::Store>,
+    covalynce_storage::Workspace,
+) {
+    let store = covalynce_storage::open(&covalynce_storage::testing::connect_for(url, data))
+        .await
+        .unwrap();
+    let ws = store
+        .ensure_workspace(&covalynce_domain::WorkspaceSlug::parse("acme").unwrap())
+        .await
+        .unwrap();
+    (store, ws)
+}
+
 fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     git(dir.path(), &["init", "-q", "-b", "main"], 1_700_000_000);
@@ -62,16 +80,7 @@ async fn watch_drafts_new_commits_and_tags_and_never_twice(backend: Backend) {
     // A restart (another run) drafts nothing twice.
     assert!(once().ends_with("0 new event(s)\n"));
 
-    let store = covalynce_storage::open(&covalynce_storage::testing::connect_for(
-        url.as_deref(),
-        &data,
-    ))
-    .await
-    .unwrap();
-    let ws = store
-        .ensure_workspace(&covalynce_domain::WorkspaceSlug::parse("acme").unwrap())
-        .await
-        .unwrap();
+    let (store, ws) = acme(url.as_deref(), &data).await;
     let events = store
         .list_events(
             ws.id,
@@ -160,16 +169,7 @@ async fn watching_a_path_allows_that_path_only_and_once(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let store = covalynce_storage::open(&covalynce_storage::testing::connect_for(
-        url.as_deref(),
-        &data,
-    ))
-    .await
-    .unwrap();
-    let ws = store
-        .ensure_workspace(&covalynce_domain::WorkspaceSlug::parse("acme").unwrap())
-        .await
-        .unwrap();
+    let (store, ws) = acme(url.as_deref(), &data).await;
     assert_eq!(
         store.allowed_paths(ws.id).await.unwrap(),
         vec![src.display().to_string()],
