@@ -196,6 +196,10 @@ fn prominence(item: &Item) -> i32 {
     let internal = [
         "test",
         "internal",
+        // Test coverage bookkeeping ("Add nocov markings around code only executed in Ruby
+        // < 3.2" led rack 3.2.0's posts).
+        "nocov",
+        "coverage",
         "refactor",
         "baseline",
         "ci ",

@@ -570,6 +570,17 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     {
         return Category::Test;
     }
+    // "Add documentation for Rack::Multipart::UploadedFile", "Improve docs for X" (rack
+    // 3.2.0 listed them as features): the documentation, whatever the verb.
+    if matches!(
+        first,
+        "add" | "adds" | "added" | "adding" | "improve" | "improves" | "update" | "updates" | "fix"
+    ) && matches!(
+        second,
+        "documentation" | "docs" | "doc" | "docstring" | "docstrings" | "comments" | "rdoc"
+    ) {
+        return Category::Docs;
+    }
     // "Add grape as an external test", "Remove Sinatra as an external test until…": the
     // project's test suite, not its users' features.
     let words_of: Vec<&str> = lower
@@ -1829,6 +1840,11 @@ mod tests {
                 Category::Refactor,
             ),
             ("Fix clippy issues on nightly (#2852)", Category::Chore),
+            (
+                "Add documentation for Rack::Multipart::UploadedFile",
+                Category::Docs,
+            ),
+            ("Improve docs for the streaming body", Category::Docs),
             ("Enable usestdlibvars linter", Category::Refactor),
             ("Use `gitoxide` in `get_commit_info`", Category::Refactor),
             (
