@@ -36,16 +36,22 @@ pub fn post(changes: &Changeset, ctx: &Context, voice: Voice, channel: Channel) 
     };
     let (head, tail) = (unbreak(&head), unbreak(&tail));
     let lines: Vec<String> = lines.iter().map(|l| unbreak(l)).collect();
+    // Changes a social post leaves to the release notes: it names the headline and the next
+    // few, never the whole list (see `MOST_LISTED`). LinkedIn says so in its own words.
+    let hidden = match channel {
+        Channel::X | Channel::Bluesky | Channel::Mastodon => facts.unlisted(),
+        _ => 0,
+    };
     // What does not fit one post becomes a numbered thread where the platform has threads,
     // rather than a post that drops most of the release.
     if channel.threads()
-        && channel.length(&compose(&head, &lines, lines.len(), &tail)) > channel.limit()
-        && let Some(thread) = crate::thread::compose(channel, &head, &lines, &tail)
+        && channel.length(&compose(&head, &lines, lines.len(), &tail, hidden)) > channel.limit()
+        && let Some(thread) = crate::thread::compose(channel, &head, &lines, &tail, hidden)
         && thread.len() > 1
     {
         return crate::thread::join(&thread);
     }
-    fit(channel, &head, &lines, &tail)
+    fit(channel, &head, &lines, &tail, hidden)
 }
 
 /// What every channel's post draws on.
@@ -78,6 +84,11 @@ impl<'a> Facts<'a> {
         // The change users will notice most leads, then the next most noticeable, so what a
         // post or thread has no room for is the internal work; equals keep their order.
         highlights.sort_by_key(|i| std::cmp::Reverse(prominence(i)));
+        // Security fixes come right after the headline: rack 3.2.0's and client_golang
+        // 1.24.0's came after a dozen features, where no one who must update would see them.
+        if let Some((_, rest)) = highlights.split_first_mut() {
+            rest.sort_by_key(|i| i.category != Category::Security);
+        }
         let counts = Category::ALL
             .into_iter()
             .map(|c| (c, changes.in_category(c).count()))
@@ -105,6 +116,16 @@ impl<'a> Facts<'a> {
         }
     }
 
+    /// How many of the changes worth a line a social post leaves to the release notes.
+    fn unlisted(&self) -> usize {
+        self.highlights
+            .iter()
+            .skip(1)
+            .filter(|i| says_something(i))
+            .count()
+            .saturating_sub(MOST_LISTED)
+    }
+
     fn headline(&self) -> Option<&'a Item> {
         self.highlights.first().copied()
     }
@@ -116,6 +137,14 @@ impl<'a> Facts<'a> {
             return format!("{name}: nothing user-facing, {}.", counts_text(self));
         };
         let title = social_title(item);
+        if !self.visible && self.highlights.len() == 1 {
+            // One piece of work users do not see: say what it is ("1 refactor. First up:"
+            // read as if more were coming, gin v1.10.1).
+            return match voice {
+                Voice::Sassy => format!("🔧 Under the hood in {name}: {}.", lower_first(&title)),
+                _ => format!("{name}: {title}."),
+            };
+        }
         if !self.visible {
             // Only work users do not see: say what kind, and the first piece of it.
             return match voice {
@@ -236,11 +265,18 @@ fn prominence(item: &Item) -> i32 {
     // Keeping up with others' deprecations ("Replace deprecated code in MongoDB classes and
     // allow 2.0+", monolog) matters to some users but is rarely what a release is about.
     let catching_up = lower.contains("deprecated");
+    // Taking something away is rarely the news of a release (rack 3.2.0 led with "removes
+    // autoload for rack/logger which has been removed"); a removal users must act on is a
+    // breaking change and has a line of its own.
+    let removal = ["remove ", "removed ", "drop ", "delete "]
+        .iter()
+        .any(|w| lower.starts_with(w));
     let words = item.title.split_whitespace().count() as i32;
     base + if user_facing { 8 } else { 0 } + if item.breaking.is_some() { 4 } else { 0 }
         - if internal { 15 } else { 0 }
         - if teaching { 30 } else { 0 }
         - if catching_up { 10 } else { 0 }
+        - if removal { 12 } else { 0 }
         // A title of a few words says more than one word and reads better than a paragraph.
         + (words.min(8) - (words - 14).max(0))
 }
@@ -250,19 +286,7 @@ fn prominence(item: &Item) -> i32 {
 fn social_title(item: &Item) -> String {
     let title = without_refs(&plain(&item.title));
     let title = title.trim().trim_end_matches('.').trim();
-    // "Data race warning for gin mode" under a fix is the bug, not the fix: say so. Only a
-    // title that names a bug gets the word; "Track Cargo env vars…" or "Name the bash
-    // completion function…" say what the fix does, with a verb no list holds.
-    let title = if item.category == Category::Fix
-        && third_person(title).is_none()
-        && !forbids(title)
-        && names_a_bug(title)
-    {
-        format!("Fix {}", lower_first(title))
-    } else {
-        title.to_owned()
-    };
-    let mut out = upper_first(&title);
+    let mut out = upper_first(&fix_worded(item, title));
     if let Some(h) = item
         .highlights
         .iter()
@@ -274,6 +298,48 @@ fn social_title(item: &Item) -> String {
         }
     }
     out
+}
+
+/// "Data race warning for gin mode" under a fix is the bug, not the fix: say so, in posts
+/// and in the team's list alike (Slack listed "Invalid Go toolchain version" among the
+/// features). Only a title that names a bug gets the word; "Track Cargo env vars…" or
+/// "Name the bash completion function…" say what the fix does, with a verb no list holds.
+/// A security fix that starts with its vulnerability ("ReDoS in the Accept header
+/// parser") is said to fix it.
+fn fix_worded(item: &Item, title: &str) -> String {
+    let bug = match item.category {
+        Category::Fix => names_a_bug(title),
+        Category::Security => {
+            names_a_bug(title)
+                || title
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .next()
+                    .is_some_and(|w| {
+                        let w = w.to_ascii_lowercase();
+                        matches!(
+                            w.as_str(),
+                            "redos"
+                                | "dos"
+                                | "xss"
+                                | "csrf"
+                                | "ssrf"
+                                | "xxe"
+                                | "rce"
+                                | "sqli"
+                                | "cve"
+                                | "ghsa"
+                                | "vulnerability"
+                                | "injection"
+                        )
+                    })
+        }
+        _ => false,
+    };
+    if bug && third_person(title).is_none() && !forbids(title) {
+        format!("Fix {}", lower_first(title))
+    } else {
+        title.to_owned()
+    }
 }
 
 /// Whether a title says what no longer happens ("don't panic when instrumenting…", client_golang):
@@ -394,11 +460,12 @@ fn without_refs(title: &str) -> String {
 
 fn lower_first(s: &str) -> String {
     let mut chars = s.chars();
-    match (chars.next(), chars.clone().next()) {
-        // Keep acronyms and identifiers ("API", "CLI") as they are.
-        (Some(c), Some(n)) if c.is_uppercase() && !n.is_uppercase() => {
-            c.to_lowercase().chain(chars).collect()
-        }
+    // Keep acronyms and identifiers ("API", "CLI", "ReDoS", "GetXxx") as they are: only a
+    // word with no capital after its first letter is an ordinary word.
+    let first_word = s.split_whitespace().next().unwrap_or_default();
+    let ordinary = !first_word.chars().skip(1).any(char::is_uppercase);
+    match chars.next() {
+        Some(c) if c.is_uppercase() && ordinary => c.to_lowercase().chain(chars).collect(),
         _ => s.to_owned(),
     }
 }
@@ -533,12 +600,20 @@ fn third_person(title: &str) -> Option<String> {
 
 type Parts = (String, Vec<String>, String);
 
-/// The rest of the highlights as lines, each with its marker.
+/// A social post names its headline and at most this many changes after it. Gin v1.11.0's
+/// LinkedIn post listed 35 changes and its X thread ran to five posts down to "Use
+/// strings.Cut to replace strings.SplitN": a changelog, not a post. The linked release
+/// notes list everything.
+const MOST_LISTED: usize = 8;
+
+/// The next highlights after the headline as lines, each with its marker: at most
+/// [`MOST_LISTED`] (the rest are counted where the post ends its list).
 fn more_lines(f: &Facts, voice: Voice) -> Vec<String> {
     f.highlights
         .iter()
         .skip(1)
         .filter(|i| says_something(i))
+        .take(MOST_LISTED)
         .map(|i| format!("{} {}", marker(i.category, voice), social_title(i)))
         .collect()
 }
@@ -594,6 +669,13 @@ fn long(f: &Facts, voice: Voice) -> Parts {
             (None, None) => "Also new:".to_owned(),
         });
         lines.extend(more);
+        match f.unlisted() {
+            0 => {}
+            n => lines.push(format!(
+                "…and {n} more {} in the release notes.",
+                if n == 1 { "change" } else { "changes" }
+            )),
+        }
     }
     let breaking = breaking_lines(f);
     if !breaking.is_empty() {
@@ -663,13 +745,14 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
         // An issue link in the title reads as its reference, still a link in the
         // platform's markup ("Fix issue #1984", not the raw URL), and is not cited again
         // after the title.
-        let title = crate::notes::linked_refs(&item.title, repo.as_deref(), |r, url| {
-            if slack {
-                format!("<{url}|{r}>")
-            } else {
-                format!("[{r}]({url})")
-            }
-        });
+        let title =
+            crate::notes::linked_refs(&fix_worded(item, &item.title), repo.as_deref(), |r, url| {
+                if slack {
+                    format!("<{url}|{r}>")
+                } else {
+                    format!("[{r}]({url})")
+                }
+            });
         let refs: Vec<String> = cited(item, style)
             .into_iter()
             .filter(|r| !crate::notes::shows_ref(&title, *r))
@@ -725,9 +808,9 @@ fn marker(c: Category, voice: Voice) -> &'static str {
 
 /// Puts head, lines and tail together within the channel's limit: drops lines from the
 /// end (saying how many), then shortens the head at a word boundary.
-fn fit(channel: Channel, head: &str, lines: &[String], tail: &str) -> String {
+fn fit(channel: Channel, head: &str, lines: &[String], tail: &str, hidden: usize) -> String {
     let limit = channel.limit();
-    let compose = |kept: usize, head: &str| compose(head, lines, kept, tail);
+    let compose = |kept: usize, head: &str| compose(head, lines, kept, tail, hidden);
     // Fewer lines never make a post longer, so the most lines that fit can be found by
     // bisection: a release of thousands of items costs a dozen compositions, not thousands.
     let fits = |kept: usize| channel.length(&compose(kept, head)) <= limit;
@@ -759,10 +842,11 @@ fn fit(channel: Channel, head: &str, lines: &[String], tail: &str) -> String {
     format!("{text}…")
 }
 
-/// One post: the head, the first `kept` lines (counting the rest: "…and 3 more"), the tail.
-fn compose(head: &str, lines: &[String], kept: usize, tail: &str) -> String {
+/// One post: the head, the first `kept` lines (counting the rest and the `hidden` changes
+/// never offered as lines: "…and 3 more"), the tail.
+fn compose(head: &str, lines: &[String], kept: usize, tail: &str, hidden: usize) -> String {
     let mut body: Vec<String> = lines[..kept].to_vec();
-    let dropped = lines.iter().skip(kept).filter(|l| !l.is_empty()).count();
+    let dropped = lines.iter().skip(kept).filter(|l| !l.is_empty()).count() + hidden;
     if dropped > 0 {
         body.push(format!("…and {dropped} more"));
     }
@@ -953,6 +1037,94 @@ mod tests {
             } else {
                 assert_eq!(posts.len(), 1, "{channel:?} is one message");
             }
+        }
+    }
+
+    /// Gin v1.11.0's LinkedIn post listed 35 changes, its X thread ran to five posts, and
+    /// its two security fixes came eleventh and thirty-fourth.
+    #[test]
+    fn posts_name_the_headline_and_the_next_few_security_fixes_first() {
+        let mut msgs: Vec<String> = (0..20)
+            .map(|n| format!("feat: support custom codec number {n} at runtime"))
+            .collect();
+        msgs.extend((0..10).map(|n| format!("fix: crash number {n} on empty trees")));
+        msgs.push("fix(security): reject oversized multipart headers".into());
+        let refs: Vec<&str> = msgs.iter().map(String::as_str).collect();
+        let c = changes(&refs);
+        // 31 changes worth a line: the headline, the next eight, and 22 counted.
+        let text = post(&c, &ctx(), Voice::Sassy, Channel::Linkedin);
+        let listed = text
+            .lines()
+            .skip(1)
+            .filter(|l| l.starts_with(['✨', '🐛', '🔒']))
+            .count();
+        assert_eq!(listed, 8, "{text}");
+        assert!(
+            text.contains("…and 22 more changes in the release notes."),
+            "{text}"
+        );
+        let after_head = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Also in"))
+            .nth(1);
+        assert_eq!(
+            after_head,
+            Some("🔒 Reject oversized multipart headers"),
+            "the security fix comes right after the headline: {text}"
+        );
+        for channel in [Channel::X, Channel::Bluesky, Channel::Mastodon] {
+            let text = post(&c, &ctx(), Voice::Sassy, channel);
+            let posts = crate::thread::posts(&text);
+            let listed: usize = posts
+                .iter()
+                .map(|p| {
+                    p.lines()
+                        .filter(|l| l.starts_with(['✨', '🐛', '🔒']))
+                        .count()
+                })
+                .sum::<usize>()
+                - 1;
+            // The opening names the headline; at most eight lines follow it.
+            assert!(listed <= MOST_LISTED, "{channel:?}: {listed} lines: {text}");
+            assert!(
+                posts.len() <= 3,
+                "{channel:?}: {} posts: {text}",
+                posts.len()
+            );
+            let last = posts.last().unwrap();
+            let more: usize = last
+                .split("…and ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            assert_eq!(
+                listed + more,
+                30,
+                "{channel:?}: every change is shown or counted: {last}"
+            );
+            assert!(
+                posts[0].contains("🔒 Reject oversized multipart headers"),
+                "{channel:?}: {}",
+                posts[0]
+            );
+        }
+    }
+
+    /// gin v1.10.1 was one refactor: "1 refactor. First up: …" read as if more were coming.
+    #[test]
+    fn one_internal_change_is_named_not_counted() {
+        let c = changes(&["refactor: strengthen HTTPS security and improve code organization"]);
+        for voice in [Voice::Sassy, Voice::Plain] {
+            let text = post(&c, &ctx(), voice, Channel::X);
+            assert!(
+                !text.contains("First up") && !text.contains("starting with"),
+                "{text}"
+            );
+            assert!(
+                text.contains("trengthen HTTPS security and improve code organization."),
+                "{text}"
+            );
         }
     }
 
@@ -1172,6 +1344,24 @@ mod tests {
             text.contains("• Issue <https://github.com/acme/rocket/issues/1984|#1984> (#1999)"),
             "{text}"
         );
+        // A security fix named by its vulnerability says it is fixed (rack 3.2.0).
+        let c =
+            changes(&["fix(security): ReDoS in the Accept header parser (GHSA-cj83-2ww7-mvq7)"]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Slack);
+        assert!(
+            text.contains("• Fix ReDoS in the Accept header parser (GHSA-cj83-2ww7-mvq7)"),
+            "{text}"
+        );
+        // A fix named by its bug says it is a fix, as in the posts ("Invalid Go toolchain
+        // version" read as a feature in gin v1.11.0's Slack list).
+        let c = changes(&["feat: add dark mode", "fix: invalid Go toolchain version"]);
+        for channel in [Channel::Slack, Channel::Discord] {
+            let text = post(&c, &ctx(), Voice::Plain, channel);
+            assert!(
+                text.contains("• Fix invalid Go toolchain version"),
+                "{text}"
+            );
+        }
         // A push of upkeep alone still says what it was.
         let c = changes(&["chore: update baseline", "docs: downscale logo"]);
         let text = post(&c, &ctx(), Voice::Plain, Channel::Slack);
@@ -1274,6 +1464,19 @@ mod tests {
 
     /// A fix titled by the bug ("Data race warning…") gets its "Fix"; one titled by what
     /// it does ("Loosen asserts…", clap's) reads as written, never "Fix loosen asserts".
+    #[test]
+    fn a_removal_is_not_the_headline_when_something_was_added() {
+        let c = changes(&[
+            "Remove autoload for rack/logger which has been removed",
+            "Add support for ISO-2022-JP encoding in multipart form data handling",
+        ]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
+        assert!(
+            text.starts_with("acme/rocket v1.2.0 adds support for ISO-2022-JP encoding"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_fix_is_named_by_what_it_does() {
         let c = changes(&[

@@ -61,12 +61,14 @@ pub fn over_limit(channel: Channel, text: &str) -> Option<(usize, usize)> {
 
 /// The posts of a thread made of `head`, `lines` and `tail` (link and hashtags), each within
 /// the channel's limit with its "n/N" counter; `None` when a thread cannot hold the head.
-/// Lines beyond [`MAX_POSTS`] posts are counted ("…and 4 more") in the last post.
+/// Lines beyond [`MAX_POSTS`] posts, and the `hidden` changes the post never offered as
+/// lines, are counted ("…and 4 more") in the last post.
 pub(crate) fn compose(
     channel: Channel,
     head: &str,
     lines: &[String],
     tail: &str,
+    hidden: usize,
 ) -> Option<Vec<String>> {
     let lines: Vec<&str> = lines
         .iter()
@@ -82,7 +84,7 @@ pub(crate) fn compose(
     }
     // Fewer lines never make more posts, so the most lines that fit in MAX_POSTS are found
     // by bisection, as in a single post.
-    let packed = |kept: usize| pack(channel, limit, head, &lines, kept, tail);
+    let packed = |kept: usize| pack(channel, limit, head, &lines, kept, tail, hidden);
     let (kept, posts) = match packed(lines.len()) {
         Some(p) if p.len() <= MAX_POSTS => (lines.len(), p),
         _ => {
@@ -108,7 +110,7 @@ pub(crate) fn compose(
     let posts = if n > 1 {
         // Never so small that the first post is the head alone.
         let within = |size: usize| {
-            pack(channel, size, head, &lines, kept, tail)
+            pack(channel, size, head, &lines, kept, tail, hidden)
                 .filter(|p| p.len() <= n && (kept == 0 || p[0] != head))
         };
         let (mut lo, mut hi) = (0, limit); // !within(lo) (nothing fits 0), within(hi)
@@ -144,6 +146,7 @@ fn pack(
     lines: &[&str],
     kept: usize,
     tail: &str,
+    hidden: usize,
 ) -> Option<Vec<String>> {
     /// One post: the head (first post only), its lines, and the tail (last post only).
     struct Post<'a> {
@@ -161,7 +164,7 @@ fn pack(
         blocks.join("\n\n")
     }
     let fits = |p: &Post| channel.length(&render(p)) <= limit;
-    let dropped = lines.len() - kept;
+    let dropped = lines.len() - kept + hidden;
     let more = (dropped > 0).then(|| format!("…and {dropped} more"));
     let mut posts: Vec<Post> = vec![Post {
         head: Some(head),
@@ -250,7 +253,7 @@ mod tests {
         let tail = "https://github.com/acme/rocket/releases/tag/v1.2.0\n\n#rustlang #cli";
         for channel in [Channel::X, Channel::Bluesky] {
             let thread =
-                compose(channel, "🚀 Rocket v1.2.0 fixes ten bugs!", &lines, tail).unwrap();
+                compose(channel, "🚀 Rocket v1.2.0 fixes ten bugs!", &lines, tail, 0).unwrap();
             let last = thread.last().unwrap();
             assert!(last.contains("releases/tag/v1.2.0"), "{last}");
             assert!(
@@ -280,7 +283,7 @@ mod tests {
         .map(str::to_owned)
         .to_vec();
         let tail = "https://github.com/Seldaek/monolog/releases/tag/3.10.0\n\n#php";
-        let thread = compose(Channel::X, head, &lines, tail).unwrap();
+        let thread = compose(Channel::X, head, &lines, tail, 0).unwrap();
         assert_eq!(thread.len(), 3, "{thread:#?}");
         let changes: Vec<usize> = thread
             .iter()
@@ -298,7 +301,7 @@ mod tests {
             .map(|i| format!("✨ Change number {i} of four, told"))
             .collect();
         let tail = format!("https://example.com/{}", "r".repeat(40));
-        let thread = compose(Channel::X, &head, &lines, &tail).unwrap();
+        let thread = compose(Channel::X, &head, &lines, &tail, 0).unwrap();
         assert!(thread.len() > 1, "{thread:#?}");
         assert!(thread[0].contains("Change number 0"), "{thread:#?}");
     }
@@ -316,7 +319,7 @@ mod tests {
             let lines: Vec<String> = words.chunks(per_line).map(|c| format!("• {}", c.join(" "))).collect();
             let head = "🚀 acme 1.2.0 adds dark mode!";
             let tail = "https://github.com/acme/acme/releases/tag/v1.2.0\n\n#rust";
-            let Some(thread) = compose(channel, head, &lines, tail) else {
+            let Some(thread) = compose(channel, head, &lines, tail, 0) else {
                 // Only a line longer than a whole post can stop a thread.
                 prop_assert!(lines.iter().any(|l| channel.length(l) > channel.limit() - 5));
                 return Ok(());

@@ -68,13 +68,31 @@ pub fn classify_commit(commit: &Commit) -> Item {
     let pr = pr_ref(subject);
     // A GitHub merge commit's body is the pull request's title.
     let is_pr_merge = subject.starts_with("Merge pull request #");
+    // GitHub merges a security advisory's private fork as "Merge pull request from
+    // GHSA-…", its fixes as bullets in the body: the first is the title, the advisory a
+    // reference (rack 3.2.0's posts said "Merge pull request from GHSA-cj83-2ww7-mvq7").
+    let advisory = subject
+        .strip_prefix("Merge pull request from ")
+        .map(str::trim)
+        .filter(|a| a.len() > 5 && a[..5].eq_ignore_ascii_case("GHSA-"));
+    let first_bullet = || {
+        commit
+            .body()
+            .lines()
+            .map(|l| l.trim().trim_start_matches(['*', '-']).trim())
+            .find(|l| !l.is_empty())
+    };
     let text = if is_pr_merge {
         commit.body().lines().next().unwrap_or(subject).trim()
+    } else if advisory.is_some() {
+        first_bullet().unwrap_or(subject)
     } else {
         subject
     };
     let message_for_parsing = if is_pr_merge {
         commit.body().to_owned()
+    } else if advisory.is_some() {
+        text.to_owned()
     } else {
         commit.message.clone()
     };
@@ -118,10 +136,14 @@ pub fn classify_commit(commit: &Commit) -> Item {
         }
     };
     let title = strip_pr_suffix(&title, pr);
+    let title = match advisory {
+        Some(id) if !title.contains(id) => format!("{title} ({id})"),
+        _ => title,
+    };
     // A change whose body names a published advisory is a security fix, whatever its
     // subject says ("Bump x from 1.0 to 1.1 … Fixes CVE-2024-1234").
     let body = commit.body().to_ascii_lowercase();
-    let category = if (body.contains("cve-") || body.contains("ghsa-"))
+    let category = if (body.contains("cve-") || body.contains("ghsa-") || advisory.is_some())
         && !matches!(category, Category::Docs | Category::Test)
     {
         Category::Security
@@ -143,7 +165,13 @@ pub fn classify_commit(commit: &Commit) -> Item {
         None
     }
     .or_else(|| commit.author_login.as_ref().map(|l| format!("@{l}")))
-    .unwrap_or_else(|| commit.author_name.clone());
+    .unwrap_or_else(|| {
+        if placeholder_name(&commit.author_name) {
+            address_name(&commit.author_email)
+        } else {
+            commit.author_name.clone()
+        }
+    });
     if !is_bot(&author, &commit.author_email)
         && !is_assistant(&commit.author_name, &commit.author_email)
         && !author.is_empty()
@@ -943,6 +971,33 @@ fn looks_like_bare_version(lower: &str) -> bool {
         && s.len() < 30
 }
 
+/// The name git writes for someone who never set theirs, or a tutorial's example: gin
+/// v1.11.0's posts credited "Name and 1911860538", one person whose address says who.
+fn placeholder_name(name: &str) -> bool {
+    matches!(
+        name.trim().to_ascii_lowercase().as_str(),
+        "" | "name"
+            | "your name"
+            | "yourname"
+            | "user"
+            | "username"
+            | "unknown"
+            | "root"
+            | "author"
+    )
+}
+
+/// Who an address names: its local part ("1911860538@qq.com" is 1911860538), or no one for
+/// an address that names no one ("noreply@…").
+fn address_name(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or_default().trim();
+    if local.is_empty() || local.contains("noreply") || local.contains("no-reply") {
+        String::new()
+    } else {
+        local.to_owned()
+    }
+}
+
 pub(crate) fn is_bot(name: &str, email: &str) -> bool {
     let n = name.to_ascii_lowercase();
     let e = email.to_ascii_lowercase();
@@ -1578,6 +1633,39 @@ mod tests {
         ));
         assert_eq!(i.authors, vec!["Ada", "Grace Hopper"]);
         assert_eq!(i.refs, vec![7]);
+    }
+
+    /// rack 3.2.0 merged a security advisory's private fork; its posts said "🔒 Merge pull
+    /// request from GHSA-cj83-2ww7-mvq7".
+    #[test]
+    fn an_advisory_merge_is_titled_by_its_fix_and_names_the_advisory() {
+        let i = classify_commit(&commit(
+            "Merge pull request from GHSA-cj83-2ww7-mvq7\n\n* fix: ReDoS in the `parse_http_accept_header` method\n\nSigned-off-by: Dwi Siswanto <git@dw1.io>\n\n* fix: optimize HTTP Accept headers parsing",
+            &["lib/rack/request.rb"],
+        ));
+        assert_eq!(i.category, Category::Security);
+        assert_eq!(
+            i.title,
+            "ReDoS in the `parse_http_accept_header` method (GHSA-cj83-2ww7-mvq7)"
+        );
+        assert_eq!(i.noise, None);
+    }
+
+    /// gin v1.11.0's posts were "made by … Name and 1911860538": a git that was never told
+    /// its user's name writes a placeholder, and the address says who it is.
+    #[test]
+    fn a_placeholder_author_name_is_credited_by_its_address() {
+        let mut c = commit(
+            "perf(context): optimize getMapFromFormData performance (#4339)\n\nCo-authored-by: 1911860538 <alxps1911@gmail.com>",
+            &["context.go"],
+        );
+        c.author_name = "Name".into();
+        c.author_email = "1911860538@qq.com".into();
+        assert_eq!(classify_commit(&c).authors, vec!["1911860538"]);
+        c.author_name = "Your Name".into();
+        c.author_email = "noreply@example.com".into();
+        c.message = "fix: handle timeouts".into();
+        assert!(classify_commit(&c).authors.is_empty());
     }
 
     /// client_golang 1.24.0 thanked "Claude" (a Co-authored-by trailer) and "PrometheusBot"; mitmproxy
