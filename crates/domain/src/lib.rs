@@ -5,6 +5,7 @@
 //! `WorkspaceSlug` is always URL- and CLI-safe, an `EventKind` is always one we handle.
 
 mod account;
+pub mod channel;
 mod commit;
 mod event;
 mod ids;
@@ -18,6 +19,7 @@ mod tag;
 pub mod time;
 
 pub use account::{Email, Role};
+pub use channel::{ChannelConfig, ChannelKind, ChannelSecrets, ChannelSettings};
 pub use commit::Commit;
 pub use event::{
     CardCategory, CardStatus, ChannelStatus, EventKind, EventStatus, JobKind, NewEvent,

@@ -22,7 +22,6 @@ pub mod webhook;
 pub mod x;
 
 pub use covalynce_domain::SentPost;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,62 +29,7 @@ use std::time::Duration;
 pub use guard::Http;
 pub use reqwest::Url;
 
-/// The channel kinds that can publish.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelKind {
-    Outbox,
-    Webhook,
-    Slack,
-    Discord,
-    Mastodon,
-    Linkedin,
-    X,
-    Bluesky,
-}
-
-impl ChannelKind {
-    pub const ALL: [ChannelKind; 8] = [
-        ChannelKind::Outbox,
-        ChannelKind::Webhook,
-        ChannelKind::Slack,
-        ChannelKind::Discord,
-        ChannelKind::Mastodon,
-        ChannelKind::Linkedin,
-        ChannelKind::X,
-        ChannelKind::Bluesky,
-    ];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// The platform's name, as people write it.
-    pub fn label(self) -> &'static str {
-        match self {
-            ChannelKind::Outbox => "the outbox",
-            ChannelKind::Webhook => "the webhook",
-            ChannelKind::Slack => "Slack",
-            ChannelKind::Discord => "Discord",
-            ChannelKind::Mastodon => "Mastodon",
-            ChannelKind::Linkedin => "LinkedIn",
-            ChannelKind::X => "X",
-            ChannelKind::Bluesky => "Bluesky",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelKind::Outbox => "outbox",
-            ChannelKind::Webhook => "webhook",
-            ChannelKind::Slack => "slack",
-            ChannelKind::Discord => "discord",
-            ChannelKind::Mastodon => "mastodon",
-            ChannelKind::Linkedin => "linkedin",
-            ChannelKind::X => "x",
-            ChannelKind::Bluesky => "bluesky",
-        }
-    }
-}
+pub use covalynce_domain::channel::{ChannelConfig, ChannelKind, ChannelSecrets, ChannelSettings};
 
 /// One approved card, as a channel needs it.
 #[derive(Debug, Clone, Copy)]
@@ -408,84 +352,81 @@ impl std::fmt::Debug for Target {
 }
 
 impl Target {
-    /// A stored channel: `config` holds the settings shown to users, `secrets` what was
-    /// sealed (`{"url"}` for Slack and Discord, `{"secret"}` for webhooks). An outbox's
-    /// file lives in `outbox_dir`, the server's folder for the channel's workspace.
+    /// A stored channel, ready to send: its settings, its unsealed secrets (the same kind's:
+    /// anything else is refused), and for an outbox `outbox_dir`, the server's folder for
+    /// the channel's workspace, where its file lives.
     pub fn open(
-        kind: &str,
-        config: &Value,
-        secrets: &Value,
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
         outbox_dir: &std::path::Path,
     ) -> Result<Self, String> {
-        let kind =
-            ChannelKind::parse(kind).ok_or_else(|| format!("{kind} channels cannot publish"))?;
-        let field = |v: &Value, name: &str| {
-            v[name]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("the {} channel has no {name}", kind.as_str()))
-        };
-        let url = |v: &Value, name: &str| {
-            let raw = field(v, name)?;
-            Url::parse(&raw)
+        let kind = config.kind();
+        let url = |raw: &str, name: &str| {
+            Url::parse(raw)
                 .map_err(|e| format!("the {} channel's {name} is invalid: {e}", kind.as_str()))
         };
-        let variant = config["variant"].as_str().unwrap_or("linkedin").to_owned();
-        Ok(match kind {
-            ChannelKind::Outbox => {
-                if config.get("path").is_some() {
+        use ChannelSecrets as S;
+        use ChannelSettings as C;
+        Ok(match (&config.settings, secrets) {
+            (C::Outbox(o), S::Outbox) => {
+                if o.path.is_some() {
                     return Err(outbox::LEGACY_PATH.to_owned());
                 }
-                let file = outbox::OutboxFile::parse(
-                    config["file"].as_str().unwrap_or(outbox::DEFAULT_FILE),
-                )?;
+                let file = outbox::OutboxFile::parse(&o.file)?;
                 Target::Outbox {
                     path: file.within(outbox_dir),
-                    variant,
+                    variant: o.variant.clone(),
                 }
             }
-            ChannelKind::Webhook => Target::Webhook {
-                url: url(config, "url")?,
-                secret: field(secrets, "secret")?.into_bytes(),
-                variant,
+            (C::Webhook(w), S::Webhook(s)) => Target::Webhook {
+                url: url(&w.url, "url")?,
+                secret: s.secret.clone().into_bytes(),
+                variant: w.variant.clone(),
             },
-            ChannelKind::Slack => Target::Slack {
-                url: url(secrets, "url")?,
+            (C::Slack(_), S::Slack(s)) => Target::Slack {
+                url: url(&s.url, "url")?,
             },
-            ChannelKind::Discord => Target::Discord {
-                url: url(secrets, "url")?,
+            (C::Discord(_), S::Discord(s)) => Target::Discord {
+                url: url(&s.url, "url")?,
             },
-            ChannelKind::Mastodon => Target::Mastodon {
-                instance: url(config, "instance")?,
-                token: field(secrets, "token")?,
-                max_characters: config["max_characters"].as_u64().unwrap_or(500) as usize,
-                per_url: config["characters_reserved_per_url"].as_u64().unwrap_or(23) as usize,
+            (C::Mastodon(m), S::Mastodon(s)) => Target::Mastodon {
+                instance: url(&m.instance, "instance")?,
+                token: s.token.clone(),
+                max_characters: m.max_characters as usize,
+                per_url: m.characters_reserved_per_url as usize,
             },
-            ChannelKind::Linkedin => Target::Linkedin {
-                api: url(config, "api_base")?,
-                token: field(secrets, "access_token")?,
-                author: field(config, "author")?,
-                expires_at: config["expires_at"].as_i64(),
+            (C::Linkedin(l), S::Linkedin(s)) => Target::Linkedin {
+                api: url(&l.api_base, "api_base")?,
+                token: s.access_token.clone(),
+                author: l.author.clone(),
+                expires_at: l.expires_at,
             },
-            ChannelKind::X => Target::X {
-                api: url(config, "api_base")?,
-                token: field(secrets, "access_token")?,
-                username: config["account"].as_str().map(str::to_owned),
+            (C::X(x), S::X(s)) => Target::X {
+                api: url(&x.api_base, "api_base")?,
+                token: s.access_token.clone(),
+                username: x.account.clone(),
                 options: x::Options {
-                    thread: config["thread"].as_bool().unwrap_or(false),
-                    link_in_reply: config["link_in_reply"].as_bool().unwrap_or(false),
+                    thread: x.thread,
+                    link_in_reply: x.link_in_reply,
                 },
             },
-            ChannelKind::Bluesky => Target::Bluesky {
-                service: url(config, "service")?,
-                did: field(config, "did")?,
-                handle: field(config, "account")?,
-                access_jwt: field(secrets, "access_jwt")?,
-                web: config["web_base"]
-                    .as_str()
-                    .unwrap_or(bluesky::WEB_BASE)
-                    .to_owned(),
+            (C::Bluesky(b), S::Bluesky(s)) => Target::Bluesky {
+                service: url(&b.service, "service")?,
+                did: b.did.clone(),
+                handle: b.account.clone(),
+                access_jwt: s.access_jwt.clone(),
+                web: b
+                    .web_base
+                    .clone()
+                    .unwrap_or_else(|| bluesky::WEB_BASE.to_owned()),
             },
+            _ => {
+                return Err(format!(
+                    "the {} channel's stored credentials are {}'s",
+                    kind.as_str(),
+                    secrets.kind().label()
+                ));
+            }
         })
     }
 
@@ -716,55 +657,119 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
 mod tests {
     use super::*;
 
+    /// A stored channel as the publisher reads it: its kind, settings and sealed secrets'
+    /// plain JSON, each parsed as that kind's.
+    fn open(kind: &str, config: Value, secrets: Option<Value>) -> Result<Target, String> {
+        let dir = std::path::Path::new("/srv/covalynce/outbox/ws1");
+        let kind = ChannelKind::parse(kind).ok_or_else(|| format!("no {kind} channels"))?;
+        let config = ChannelConfig::parse(kind, &config).map_err(|e| e.to_string())?;
+        let plain = secrets.map(|s| serde_json::to_vec(&s).unwrap());
+        let secrets = ChannelSecrets::parse(kind, plain.as_deref()).map_err(|e| e.to_string())?;
+        Target::open(&config, &secrets, dir)
+    }
+
+    use serde_json::{Value, json};
+
     #[test]
     fn stored_channels_open_into_targets_and_never_print_their_secrets() {
-        let dir = std::path::Path::new("/srv/covalynce/outbox/ws1");
-        let open =
-            |kind: &str, config: Value, secrets: Value| Target::open(kind, &config, &secrets, dir);
         let slack = open(
             "slack",
-            serde_json::json!({}),
-            serde_json::json!({"url": "https://hooks.slack.com/services/T0/B0/secretpart"}),
+            json!({"webhook": "https://hooks.slack.com/services/T0/B0/…"}),
+            Some(json!({"url": "https://hooks.slack.com/services/T0/B0/secretpart"})),
         )
         .unwrap();
         assert_eq!(slack.kind(), ChannelKind::Slack);
         assert_eq!(format!("{slack:?}"), "slack");
         assert_eq!(slack.recovery(), Recovery::AskAPerson);
-        let err = open("discord", serde_json::json!({}), serde_json::json!({})).unwrap_err();
-        assert_eq!(err, "the discord channel has no url");
-        assert!(open("fax", Value::Null, Value::Null).is_err());
+        let err = open(
+            "discord",
+            json!({"webhook": "https://discord.com/api/webhooks/1/…"}),
+            Some(json!({})),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "the discord channel's credentials are not a discord channel's"
+        );
+        assert!(open("fax", Value::Null, None).is_err());
         let hook = open(
             "webhook",
-            serde_json::json!({"url": "https://example.com/in"}),
-            serde_json::json!({"secret": "s"}),
+            json!({"url": "https://example.com/in"}),
+            Some(json!({"secret": "s"})),
         )
         .unwrap();
         assert_eq!(hook.recovery(), Recovery::Replay);
+        // A secret that does not read as its kind's is refused without quoting it.
+        let err = open(
+            "mastodon",
+            json!({"instance": "https://mastodon.social", "account": "ada"}),
+            Some(json!({"token": 12345678})),
+        )
+        .unwrap_err();
+        assert!(!err.contains("12345678"), "{err}");
+        // Settings a stored row must have are required, not defaulted.
+        assert!(open("x", json!({}), Some(json!({"access_token": "t"}))).is_err());
+        assert!(open("outbox", json!({"daily_cap": "many"}), None).is_err());
+        // Secrets are never printed, whatever their kind.
+        let secrets =
+            ChannelSecrets::parse(ChannelKind::Mastodon, Some(br#"{"token": "hunter2"}"#)).unwrap();
+        assert!(!format!("{secrets:?}").contains("hunter2"));
+        // Settings and secrets of two kinds do not make a target.
+        let config = ChannelConfig::parse(
+            ChannelKind::Webhook,
+            &json!({"url": "https://example.com/in"}),
+        )
+        .unwrap();
+        let err = Target::open(
+            &config,
+            &ChannelSecrets::Outbox,
+            std::path::Path::new("/srv"),
+        )
+        .unwrap_err();
+        assert!(err.contains("the outbox"), "{err}");
+    }
+
+    #[test]
+    fn stored_settings_read_back_as_they_were_written() {
+        let v = json!({
+            "api_base": "https://api.x.com",
+            "account": "ada",
+            "user_id": "42",
+            "expires_at": 1700000000000i64,
+            "client_id": "cid",
+            "renewable": true,
+            "thread": true,
+            "link_in_reply": false,
+            "daily_cap": 5,
+        });
+        let config = ChannelConfig::parse(ChannelKind::X, &v).unwrap();
+        assert_eq!(config.daily_cap, Some(5));
+        assert!(config.renewable());
+        assert_eq!(config.account(), Some("ada"));
+        assert_eq!(config.to_value(), v);
     }
 
     #[test]
     fn an_outbox_writes_only_inside_its_workspace_folder() {
         let dir = std::path::Path::new("/srv/covalynce/outbox/ws1");
-        let open = |config: Value| Target::open("outbox", &config, &Value::Null, dir);
-        let Target::Outbox { path, .. } =
-            open(serde_json::json!({"file": "launches.jsonl"})).unwrap()
-        else {
+        let open = |config: Value| open("outbox", config, None);
+        let Target::Outbox { path, .. } = open(json!({"file": "launches.jsonl"})).unwrap() else {
             panic!("an outbox")
         };
         assert_eq!(path, dir.join("launches.jsonl"));
-        let Target::Outbox { path, .. } = open(serde_json::json!({})).unwrap() else {
+        let Target::Outbox { path, .. } = open(json!({})).unwrap() else {
             panic!("an outbox")
         };
         assert_eq!(path, dir.join("outbox.jsonl"));
         // A channel stored before files were confined names a server path: it is refused,
         // not followed.
-        let err = open(serde_json::json!({"path": "/home/covalynce/.bashrc"})).unwrap_err();
+        let err = open(json!({"path": "/home/covalynce/.bashrc"})).unwrap_err();
         assert!(
             err.contains("delete it and add an outbox with a file name"),
             "{err}"
         );
         for bad in ["../x.jsonl", "/etc/cron.d/x", "a/b", ".bashrc", "..", ""] {
-            assert!(open(serde_json::json!({"file": bad})).is_err(), "{bad}");
+            assert!(open(json!({"file": bad})).is_err(), "{bad}");
         }
     }
 

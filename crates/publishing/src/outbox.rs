@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub const LEGACY_PATH: &str = "this outbox names a path on the server, which workspace members may no longer choose: delete it and add an outbox with a file name (e.g. {\"kind\": \"outbox\", \"file\": \"launches.jsonl\"}), which is written to this workspace's folder in the server's data dir";
 
 /// The file an outbox channel writes, when the channel names none.
-pub const DEFAULT_FILE: &str = "outbox.jsonl";
+pub const DEFAULT_FILE: &str = covalynce_domain::channel::OUTBOX_FILE;
 
 /// A file name for an outbox: 1 to 100 characters of ASCII letters, digits, `.`, `_` and
 /// `-`, starting with a letter or digit. No separator, no `..`, no hidden file: it can

@@ -147,9 +147,16 @@ pub async fn reviewer(
             .insert_channel(&NewChannel {
                 id: covalynce_domain::ChannelId::new(),
                 workspace_id: ws,
-                kind: "outbox".into(),
                 name: "Outbox (demo)".into(),
-                config: serde_json::json!({"file": covalynce_publishing::outbox::DEFAULT_FILE, "variant": "linkedin"}),
+                config: covalynce_domain::ChannelConfig::new(
+                    covalynce_domain::ChannelSettings::Outbox(
+                        covalynce_domain::channel::OutboxSettings {
+                            file: covalynce_publishing::outbox::DEFAULT_FILE.to_owned(),
+                            variant: "linkedin".to_owned(),
+                            path: None,
+                        },
+                    ),
+                ),
                 sealed_credentials: None,
             })
             .await?;

@@ -250,7 +250,7 @@ pub trait Store:
         id: covalynce_domain::ChannelId,
         expected: &[u8],
         sealed: &[u8],
-        config: &serde_json::Value,
+        config: &covalynce_domain::ChannelConfig,
     ) -> Result<bool>;
     /// Ends the lease without a change (the refresh failed).
     async fn release_credential_refresh(&self, id: covalynce_domain::ChannelId) -> Result<()>;

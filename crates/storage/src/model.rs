@@ -420,10 +420,9 @@ pub struct CardRevision {
 pub struct NewChannel {
     pub id: ChannelId,
     pub workspace_id: WorkspaceId,
-    pub kind: String,
     pub name: String,
-    /// Non-secret settings.
-    pub config: serde_json::Value,
+    /// Non-secret settings, which say the channel's kind.
+    pub config: covalynce_domain::ChannelConfig,
     /// Sealed by the caller.
     pub sealed_credentials: Option<Vec<u8>>,
 }
@@ -432,9 +431,9 @@ pub struct NewChannel {
 pub struct ChannelRecord {
     pub id: ChannelId,
     pub workspace_id: WorkspaceId,
-    pub kind: String,
+    pub kind: covalynce_domain::ChannelKind,
     pub name: String,
-    pub config: serde_json::Value,
+    pub config: covalynce_domain::ChannelConfig,
     #[serde(skip)]
     pub sealed_credentials: Option<Vec<u8>>,
     pub status: ChannelStatus,

@@ -255,12 +255,15 @@ pub(crate) struct ChannelRow {
 impl TryFrom<ChannelRow> for ChannelRecord {
     type Error = StoreError;
     fn try_from(r: ChannelRow) -> Result<Self> {
+        let kind = covalynce_domain::ChannelKind::parse(&r.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("channel kind {:?}", r.kind)))?;
         Ok(ChannelRecord {
             id: parse_id(&r.id, covalynce_domain::ChannelId::parse)?,
             workspace_id: parse_id(&r.workspace_id, WorkspaceId::parse)?,
-            kind: r.kind,
+            kind,
             name: r.name,
-            config: parse_json(&r.config)?,
+            config: covalynce_domain::ChannelConfig::parse(kind, &parse_json(&r.config)?)
+                .map_err(|e| StoreError::Corrupt(e.0))?,
             sealed_credentials: r.credentials,
             status: covalynce_domain::ChannelStatus::parse(&r.status)
                 .ok_or_else(|| StoreError::Corrupt(format!("channel status {:?}", r.status)))?,
@@ -1533,9 +1536,9 @@ macro_rules! impl_store {
                 )
                 .bind(c.id.to_string())
                 .bind(c.workspace_id.to_string())
-                .bind(&c.kind)
+                .bind(c.config.kind().as_str())
                 .bind(&c.name)
-                .bind(c.config.to_string())
+                .bind(c.config.to_value().to_string())
                 .bind(c.sealed_credentials.as_deref())
                 .bind(now)
                 .execute(&mut *tx)
@@ -1544,7 +1547,7 @@ macro_rules! impl_store {
                 Ok($crate::ChannelRecord {
                     id: c.id,
                     workspace_id: c.workspace_id,
-                    kind: c.kind.clone(),
+                    kind: c.config.kind(),
                     name: c.name.clone(),
                     config: c.config.clone(),
                     sealed_credentials: c.sealed_credentials.clone(),
@@ -1915,7 +1918,7 @@ macro_rules! impl_store {
                 id: covalynce_domain::ChannelId,
                 expected: &[u8],
                 sealed: &[u8],
-                config: &serde_json::Value,
+                config: &covalynce_domain::ChannelConfig,
             ) -> $crate::Result<bool> {
                 let mut conn = self.durable_conn().await?;
                 let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
@@ -1924,7 +1927,7 @@ macro_rules! impl_store {
                      WHERE id = $3 AND credentials = $4",
                 )
                 .bind(sealed)
-                .bind(config.to_string())
+                .bind(config.to_value().to_string())
                 .bind(id.to_string())
                 .bind(expected)
                 .execute(&mut *tx)

@@ -837,14 +837,29 @@ async fn green_cards(store: &dyn Store, ws: &Workspace, n: usize) -> Vec<covalyn
     cards
 }
 
+fn slack_settings() -> covalynce_domain::ChannelConfig {
+    covalynce_domain::ChannelConfig::new(covalynce_domain::ChannelSettings::Slack(
+        covalynce_domain::channel::IncomingWebhookSettings {
+            webhook: "https://hooks.slack.com/…".into(),
+        },
+    ))
+}
+
+/// Settings that differ only in their daily cap, to see which were written.
+fn capped(n: i64) -> covalynce_domain::ChannelConfig {
+    covalynce_domain::ChannelConfig {
+        daily_cap: Some(n),
+        ..slack_settings()
+    }
+}
+
 async fn channel(store: &dyn Store, ws: &Workspace, name: &str) -> ChannelRecord {
     store
         .insert_channel(&NewChannel {
             id: covalynce_domain::ChannelId::new(),
             workspace_id: ws.id,
-            kind: "slack".into(),
             name: name.into(),
-            config: json!({"webhook": "https://hooks.slack.com/…"}),
+            config: slack_settings(),
             sealed_credentials: Some(vec![9, 9, 9]),
         })
         .await
@@ -2310,18 +2325,18 @@ async fn one_holder_at_a_time_rotates_a_channels_credentials(store: Arc<dyn Stor
     assert_eq!(won, 1);
     // The holder's swap needs the credentials it read; a stale one writes nothing.
     assert!(
-        !s.rotate_credentials(ch.id, &[1, 2, 3], &[4, 4, 4], &json!({"expires_at": 1}))
+        !s.rotate_credentials(ch.id, &[1, 2, 3], &[4, 4, 4], &capped(1))
             .await
             .unwrap()
     );
     assert!(
-        s.rotate_credentials(ch.id, &[9, 9, 9], &[4, 4, 4], &json!({"expires_at": 2}))
+        s.rotate_credentials(ch.id, &[9, 9, 9], &[4, 4, 4], &capped(2))
             .await
             .unwrap()
     );
     let now = s.channel(ch.id).await.unwrap().unwrap();
     assert_eq!(now.sealed_credentials.as_deref(), Some(&[4u8, 4, 4][..]));
-    assert_eq!(now.config["expires_at"], 2);
+    assert_eq!(now.config.daily_cap, Some(2));
     // The swap ended the lease; a failed refresh ends it too; an expired lease is free.
     assert!(s.lease_credential_refresh(ch.id, soon).await.unwrap());
     s.release_credential_refresh(ch.id).await.unwrap();

@@ -11,10 +11,12 @@
 //! result instead of renewing again.
 
 use super::Context;
-use covalynce_domain::now_millis;
+use covalynce_domain::channel::{
+    BlueskySession, BlueskySettings, LinkedinSettings, OAuthTokens, XSettings,
+};
+use covalynce_domain::{ChannelConfig, ChannelSecrets, ChannelSettings, now_millis};
 use covalynce_publishing::{Failure, Url, bluesky, linkedin, x};
 use covalynce_storage::ChannelRecord;
-use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Renew this long before the token's end, so a post never starts with a dying token.
@@ -39,12 +41,12 @@ pub async fn fresh(
     channel: ChannelRecord,
     refused: bool,
 ) -> Result<ChannelRecord, Failure> {
-    if !matches!(channel.kind.as_str(), "x" | "bluesky" | "linkedin") {
+    if !channel.kind.has_tokens() {
         return Ok(channel);
     }
     let expiring = |c: &ChannelRecord| {
-        c.config["expires_at"]
-            .as_i64()
+        c.config
+            .expires_at()
             .is_some_and(|at| at <= now_millis() + MARGIN_MS)
     };
     if !refused && !expiring(&channel) {
@@ -102,11 +104,7 @@ pub async fn fresh(
 }
 
 fn platform(channel: &ChannelRecord) -> &'static str {
-    match channel.kind.as_str() {
-        "bluesky" => "Bluesky",
-        "linkedin" => "LinkedIn",
-        _ => "X",
-    }
+    channel.kind.label()
 }
 
 /// Spends the refresh token (the lease is held) and stores what the platform gave back.
@@ -117,26 +115,45 @@ async fn renew(ctx: &Context, channel: &ChannelRecord) -> Result<ChannelRecord, 
             "the {name} channel has no stored credentials; connect {name} again"
         ))
     })?;
-    let secrets: Value = ctx
+    let secrets = ctx
         .secrets
         .open(sealed)
         .ok()
-        .and_then(|plain| serde_json::from_slice(&plain).ok())
+        .and_then(|plain| ChannelSecrets::parse(channel.kind, Some(&plain)).ok())
         .ok_or_else(|| {
             broken(format!(
                 "the {name} channel's stored credentials are not readable"
             ))
         })?;
-    let (next, config) = match channel.kind.as_str() {
-        "bluesky" => renew_bluesky(ctx, channel, &secrets).await?,
-        "linkedin" => renew_linkedin(ctx, channel, &secrets).await?,
-        _ => renew_x(ctx, channel, &secrets).await?,
+    let unrenewable = || broken(format!("the {name} channel's tokens cannot be renewed"));
+    let (next, settings) = match (&channel.config.settings, secrets) {
+        (ChannelSettings::Bluesky(settings), ChannelSecrets::Bluesky(session)) => {
+            let (session, settings) = renew_bluesky(ctx, channel, settings, session).await?;
+            (
+                ChannelSecrets::Bluesky(session),
+                ChannelSettings::Bluesky(settings),
+            )
+        }
+        (ChannelSettings::Linkedin(settings), ChannelSecrets::Linkedin(tokens)) => {
+            let (tokens, settings) = renew_linkedin(ctx, settings, tokens).await?;
+            (
+                ChannelSecrets::Linkedin(tokens),
+                ChannelSettings::Linkedin(settings),
+            )
+        }
+        (ChannelSettings::X(settings), ChannelSecrets::X(tokens)) => {
+            let (tokens, settings) = renew_x(ctx, settings, tokens).await?;
+            (ChannelSecrets::X(tokens), ChannelSettings::X(settings))
+        }
+        _ => return Err(unrenewable()),
     };
-    let new_sealed = ctx.secrets.seal(
-        serde_json::to_vec(&next)
-            .expect("JSON values serialise")
-            .as_slice(),
-    );
+    let config = ChannelConfig {
+        settings,
+        daily_cap: channel.config.daily_cap,
+    };
+    let new_sealed = ctx
+        .secrets
+        .seal(next.to_json().ok_or_else(unrenewable)?.as_slice());
     let stored = ctx
         .store
         .rotate_credentials(channel.id, sealed, &new_sealed, &config)
@@ -163,67 +180,62 @@ async fn renew(ctx: &Context, channel: &ChannelRecord) -> Result<ChannelRecord, 
 async fn renew_bluesky(
     ctx: &Context,
     channel: &ChannelRecord,
-    secrets: &Value,
-) -> Result<(Value, Value), Failure> {
-    let service = channel.config["service"]
-        .as_str()
-        .and_then(|a| Url::parse(a).ok())
-        .ok_or_else(|| broken("the Bluesky channel's service address is invalid"))?;
-    let refreshed = match secrets["refresh_jwt"].as_str() {
+    settings: &BlueskySettings,
+    mut session: BlueskySession,
+) -> Result<(BlueskySession, BlueskySettings), Failure> {
+    let service = Url::parse(&settings.service)
+        .map_err(|_| broken("the Bluesky channel's service address is invalid"))?;
+    let refreshed = match &session.refresh_jwt {
         Some(refresh) => bluesky::refresh_session(&ctx.http, &service, refresh).await,
         None => Err(Failure::Expired {
             message: "no session to renew".into(),
         }),
     };
-    let session = match refreshed {
+    let renewed = match refreshed {
         Err(Failure::Expired { message }) => {
-            let (Some(identifier), Some(password)) = (
-                channel.config["identifier"].as_str(),
-                secrets["app_password"].as_str(),
-            ) else {
+            let Some(identifier) = settings.identifier.as_deref() else {
                 return Err(broken(format!(
-                    "{message}, and no app password is stored to sign in again; connect Bluesky again"
+                    "{message}, and no account is stored to sign in again; connect Bluesky again"
                 )));
             };
             tracing::info!(channel = %channel.id, "Bluesky session refused: signing in again");
-            bluesky::create_session(&ctx.http, &service, identifier, password).await?
+            bluesky::create_session(&ctx.http, &service, identifier, &session.app_password).await?
         }
         other => other?,
     };
-    if session.did != channel.config["did"].as_str().unwrap_or_default() {
+    if renewed.did != settings.did {
         return Err(broken(format!(
             "the Bluesky session now belongs to another account ({}); connect Bluesky again",
-            session.handle
+            renewed.handle
         )));
     }
-    let mut next = secrets.clone();
-    next["access_jwt"] = json!(session.access_jwt);
-    next["refresh_jwt"] = json!(session.refresh_jwt);
-    let mut config = channel.config.clone();
-    config["expires_at"] = json!(session.expires_at());
-    config["account"] = json!(session.handle);
-    Ok((next, config))
+    session.access_jwt = renewed.access_jwt.clone();
+    session.refresh_jwt = Some(renewed.refresh_jwt.clone());
+    let settings = BlueskySettings {
+        expires_at: renewed.expires_at(),
+        account: renewed.handle.clone(),
+        ..settings.clone()
+    };
+    Ok((session, settings))
 }
 
 /// LinkedIn: the refresh token (365 days from the first authorization; it does not
 /// rotate) for a new 60-day access token.
 async fn renew_linkedin(
     ctx: &Context,
-    channel: &ChannelRecord,
-    secrets: &Value,
-) -> Result<(Value, Value), Failure> {
+    settings: &LinkedinSettings,
+    mut tokens: OAuthTokens,
+) -> Result<(OAuthTokens, LinkedinSettings), Failure> {
     let (Some(refresh_token), Some(client_id), Some(client_secret)) = (
-        secrets["refresh_token"].as_str(),
-        channel.config["client_id"].as_str(),
-        secrets["client_secret"].as_str(),
+        tokens.refresh_token.as_deref(),
+        settings.client_id.as_deref(),
+        tokens.client_secret.as_deref(),
     ) else {
         return Err(broken(
             "the LinkedIn access token expired and this channel has no refresh token to renew it; connect LinkedIn again",
         ));
     };
-    let web = channel.config["web_base"]
-        .as_str()
-        .unwrap_or(linkedin::WEB_BASE);
+    let web = settings.web_base.as_deref().unwrap_or(linkedin::WEB_BASE);
     let web = Url::parse(web).map_err(|_| broken("the LinkedIn channel's address is invalid"))?;
     let grant = linkedin::refresh(&ctx.http, &web, client_id, client_secret, refresh_token)
         .await
@@ -233,44 +245,40 @@ async fn renew_linkedin(
             )),
             other => other,
         })?;
-    let mut next = secrets.clone();
-    next["access_token"] = json!(grant.access_token);
-    next["refresh_token"] = json!(grant.refresh_token);
-    let mut config = channel.config.clone();
-    config["expires_at"] = json!(grant.expires_in.map(|s| now_millis() + s * 1000));
+    tokens.access_token = grant.access_token;
+    tokens.refresh_token = grant.refresh_token;
+    let mut settings = settings.clone();
+    settings.expires_at = grant.expires_in.map(|s| now_millis() + s * 1000);
     if let Some(s) = grant.refresh_token_expires_in {
-        config["refresh_expires_at"] = json!(now_millis() + s * 1000);
+        settings.refresh_expires_at = Some(now_millis() + s * 1000);
     }
-    Ok((next, config))
+    Ok((tokens, settings))
 }
 
 /// X: the single-use refresh token for a new pair.
 async fn renew_x(
     ctx: &Context,
-    channel: &ChannelRecord,
-    secrets: &Value,
-) -> Result<(Value, Value), Failure> {
-    let refresh_token = secrets["refresh_token"].as_str().ok_or_else(|| {
+    settings: &XSettings,
+    mut tokens: OAuthTokens,
+) -> Result<(OAuthTokens, XSettings), Failure> {
+    let refresh_token = tokens.refresh_token.as_deref().ok_or_else(|| {
         broken("the X access token expired and this channel has no refresh token (offline.access) to renew it; connect X again")
     })?;
-    let client_id = channel.config["client_id"].as_str().ok_or_else(|| {
+    let client_id = settings.client_id.as_deref().ok_or_else(|| {
         broken("the X access token expired and no X OAuth client is known to renew it (--x-client-id); connect X again")
     })?;
     let client = x::Client {
         id: client_id.to_owned(),
-        secret: secrets["client_secret"].as_str().map(str::to_owned),
+        secret: tokens.client_secret.clone(),
     };
-    let api = channel.config["api_base"]
-        .as_str()
-        .and_then(|a| Url::parse(a).ok())
-        .ok_or_else(|| broken("the X channel's API address is invalid"))?;
+    let api = Url::parse(&settings.api_base)
+        .map_err(|_| broken("the X channel's API address is invalid"))?;
     let grant = x::refresh(&ctx.http, &api, &client, refresh_token).await?;
-    let mut next = secrets.clone();
-    next["access_token"] = json!(grant.access_token);
-    if let Some(r) = &grant.refresh_token {
-        next["refresh_token"] = json!(r);
+    tokens.access_token = grant.access_token;
+    if let Some(r) = grant.refresh_token {
+        tokens.refresh_token = Some(r);
     }
-    let mut config = channel.config.clone();
-    config["expires_at"] = json!(grant.expires_in.map(|s| now_millis() + s * 1000));
-    Ok((next, config))
+    let mut settings = settings.clone();
+    settings.expires_at = grant.expires_in.map(|s| now_millis() + s * 1000);
+    Ok((tokens, settings))
 }

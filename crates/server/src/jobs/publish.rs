@@ -342,7 +342,7 @@ where
     F: Fn(Target) -> Fut,
     Fut: std::future::Future<Output = Result<T, Failure>>,
 {
-    if !channel.config["renewable"].as_bool().unwrap_or(false) {
+    if !channel.config.renewable() {
         return op(target).await;
     }
     let current = super::credentials::fresh(ctx, channel.clone(), false).await?;
@@ -379,21 +379,18 @@ pub async fn abandon(ctx: &Context, id: PublicationId, why: &str) -> Result<(), 
 }
 
 fn daily_cap(channel: &ChannelRecord) -> Option<i64> {
-    channel.config["daily_cap"].as_i64().filter(|c| *c > 0)
+    channel.config.daily_cap
 }
 
 /// The channel's settings and unsealed credentials, parsed.
 pub fn open_target(ctx: &Context, channel: &ChannelRecord) -> Result<Target, String> {
-    let secrets = match &channel.sealed_credentials {
-        Some(sealed) => {
-            let plain = ctx.secrets.open(sealed).map_err(|e| e.to_string())?;
-            serde_json::from_slice(&plain)
-                .map_err(|_| "the channel's stored credentials are not readable".to_owned())?
-        }
-        None => serde_json::Value::Null,
+    let plain = match &channel.sealed_credentials {
+        Some(sealed) => Some(ctx.secrets.open(sealed).map_err(|e| e.to_string())?),
+        None => None,
     };
+    let secrets = covalynce_domain::ChannelSecrets::parse(channel.kind, plain.as_deref())
+        .map_err(|e| e.to_string())?;
     Target::open(
-        &channel.kind,
         &channel.config,
         &secrets,
         &ctx.outbox_dir(channel.workspace_id),

@@ -123,7 +123,7 @@ async fn editor_page(
         .map(|c| ChannelVm {
             id: c.id.to_string(),
             name: c.name,
-            kind: c.kind,
+            kind: c.kind.to_string(),
         })
         .collect();
     let revisions = state

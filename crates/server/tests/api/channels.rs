@@ -135,7 +135,7 @@ async fn a_slack_channel_posts_each_approved_card_once_and_keeps_its_url_secret(
         .await
         .unwrap()
         .unwrap();
-    assert!(!stored.config.to_string().contains(&hook_secret));
+    assert!(!stored.config.to_value().to_string().contains(&hook_secret));
     let sealed = stored.sealed_credentials.expect("sealed credentials");
     assert!(
         !String::from_utf8_lossy(&sealed).contains(&hook_secret),

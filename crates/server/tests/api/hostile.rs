@@ -31,9 +31,16 @@ async fn legacy_outbox(app: &TestApp, path: &Path) -> String {
         .insert_channel(&NewChannel {
             id,
             workspace_id: ws,
-            kind: "outbox".into(),
             name: "Old outbox".into(),
-            config: json!({"path": path.display().to_string(), "variant": "x"}),
+            config: covalynce_domain::ChannelConfig::new(
+                covalynce_domain::ChannelSettings::Outbox(
+                    covalynce_domain::channel::OutboxSettings {
+                        file: "outbox.jsonl".into(),
+                        variant: "x".into(),
+                        path: Some(path.display().to_string()),
+                    },
+                ),
+            ),
             sealed_credentials: None,
         })
         .await

@@ -341,7 +341,7 @@ async fn an_expired_token_is_renewed_once_however_many_posts_wait(backend: Backe
         !String::from_utf8_lossy(&sealed).contains("x-refresh-1"),
         "sealed, not plain"
     );
-    let expires = stored.config["expires_at"].as_i64().unwrap();
+    let expires = stored.config.expires_at().unwrap();
     assert!(
         expires > covalynce_domain::now_millis() + 3_600_000,
         "the new expiry is kept"

@@ -246,7 +246,7 @@ pub async fn export(
                     .list_channels(ws.id)
                     .await?
                     .into_iter()
-                    .map(|c| (c.id, (c.name, c.kind)))
+                    .map(|c| (c.id, (c.name, c.kind.to_string())))
                     .collect();
                 let pubs: Vec<_> = all_cards(&state, ws.id)
                     .await?

@@ -9,11 +9,15 @@ use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use covalynce_domain::{ChannelId, ChannelStatus};
+use covalynce_domain::channel::{
+    AccessToken, BlueskySession, BlueskySettings, IncomingWebhookSettings, LinkedinSettings,
+    MastodonSettings, OAuthTokens, OutboxSettings, SigningSecret, WebhookSettings, WebhookUrl,
+    XSettings,
+};
+use covalynce_domain::{ChannelConfig, ChannelId, ChannelSecrets, ChannelSettings, ChannelStatus};
 use covalynce_publishing::{ChannelKind, Url, guard};
 use covalynce_storage::{ChannelRecord, NewChannel};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CreateChannel {
@@ -109,9 +113,9 @@ impl From<ChannelRecord> for ChannelView {
     fn from(c: ChannelRecord) -> Self {
         Self {
             id: c.id.to_string(),
-            kind: c.kind,
+            kind: c.kind.as_str().to_owned(),
             name: c.name,
-            config: c.config,
+            config: c.config.to_value(),
             status: c.status,
             sent_today: c.sent_today,
             paused_until: c
@@ -127,10 +131,10 @@ impl From<ChannelRecord> for ChannelView {
     }
 }
 
-/// A channel ready to store: settings, sealed secrets, and a generated secret to show once.
+/// A channel ready to store: settings, secrets to seal, and a generated secret to show once.
 struct Parsed {
-    config: serde_json::Value,
-    secrets: Option<serde_json::Value>,
+    settings: ChannelSettings,
+    secrets: ChannelSecrets,
     generated: Option<String>,
 }
 
@@ -153,7 +157,7 @@ pub async fn create(
         ))
     })?;
     let allow_private = state.http().allows_private();
-    let mut parsed = match kind {
+    let parsed = match kind {
         ChannelKind::Outbox => {
             if req.path.is_some() {
                 return Err(ApiError::Validation(
@@ -167,8 +171,12 @@ pub async fn create(
             )
             .map_err(ApiError::Validation)?;
             Parsed {
-                config: json!({"file": file.as_str(), "variant": variant(&req)?}),
-                secrets: None,
+                settings: ChannelSettings::Outbox(OutboxSettings {
+                    file: file.as_str().to_owned(),
+                    variant: variant(&req)?,
+                    path: None,
+                }),
+                secrets: ChannelSecrets::Outbox,
                 generated: None,
             }
         }
@@ -176,8 +184,11 @@ pub async fn create(
             let url = public_url(req.url.as_deref(), "url", allow_private).await?;
             let (secret, generated) = super::signing_secret(req.secret.clone())?;
             Parsed {
-                config: json!({"url": url.as_str(), "variant": variant(&req)?}),
-                secrets: Some(json!({ "secret": secret })),
+                settings: ChannelSettings::Webhook(WebhookSettings {
+                    url: url.as_str().to_owned(),
+                    variant: variant(&req)?,
+                }),
+                secrets: ChannelSecrets::Webhook(SigningSecret { secret }),
                 generated,
             }
         }
@@ -195,13 +206,15 @@ pub async fn create(
                     ApiError::Validation(format!("could not connect the Mastodon account: {f}"))
                 })?;
             Parsed {
-                config: json!({
-                    "instance": instance.as_str().trim_end_matches('/'),
-                    "account": account.acct,
-                    "max_characters": account.max_characters,
-                    "characters_reserved_per_url": account.characters_reserved_per_url,
+                settings: ChannelSettings::Mastodon(MastodonSettings {
+                    instance: instance.as_str().trim_end_matches('/').to_owned(),
+                    account: account.acct,
+                    max_characters: account.max_characters as u64,
+                    characters_reserved_per_url: account.characters_reserved_per_url as u64,
                 }),
-                secrets: Some(json!({ "token": token })),
+                secrets: ChannelSecrets::Mastodon(AccessToken {
+                    token: token.clone(),
+                }),
                 generated: None,
             }
         }
@@ -245,21 +258,21 @@ pub async fn create(
                 _ => covalynce_publishing::linkedin::WEB_BASE.to_owned(),
             };
             Parsed {
-                config: json!({
-                    "api_base": api.as_str().trim_end_matches('/'),
-                    "author": author,
-                    "account": name,
-                    "expires_at": token_ends,
-                    "renewable": renewable,
-                    "client_id": renewable.then_some(client_id),
-                    "web_base": renewable.then_some(web_base),
-                    "refresh_expires_at": refresh_ends.filter(|_| renewable),
+                settings: ChannelSettings::Linkedin(LinkedinSettings {
+                    api_base: api.as_str().trim_end_matches('/').to_owned(),
+                    author: author.to_owned(),
+                    account: Some(name),
+                    expires_at: token_ends,
+                    renewable,
+                    client_id: client_id.filter(|_| renewable),
+                    web_base: renewable.then_some(web_base),
+                    refresh_expires_at: refresh_ends.filter(|_| renewable),
                 }),
-                secrets: Some(json!({
-                    "access_token": token,
-                    "refresh_token": refresh.filter(|_| renewable),
-                    "client_secret": client_secret.filter(|_| renewable),
-                })),
+                secrets: ChannelSecrets::Linkedin(OAuthTokens {
+                    access_token: token.clone(),
+                    refresh_token: refresh.filter(|_| renewable),
+                    client_secret: client_secret.filter(|_| renewable),
+                }),
                 generated: None,
             }
         }
@@ -275,21 +288,21 @@ pub async fn create(
                 .map_err(|f| ApiError::Validation(format!("could not connect X: {f}")))?;
             let expires_at = expires_at(req.expires_in, "expires_in")?;
             Parsed {
-                config: json!({
-                    "api_base": api.as_str().trim_end_matches('/'),
-                    "account": username,
-                    "user_id": user_id,
-                    "expires_at": expires_at,
-                    "client_id": client_id,
-                    "renewable": refresh.is_some() && client_id.is_some(),
-                    "thread": req.thread.unwrap_or(false),
-                    "link_in_reply": req.link_in_reply.unwrap_or(false),
+                settings: ChannelSettings::X(XSettings {
+                    api_base: api.as_str().trim_end_matches('/').to_owned(),
+                    account: Some(username),
+                    user_id: Some(user_id),
+                    expires_at,
+                    renewable: refresh.is_some() && client_id.is_some(),
+                    client_id,
+                    thread: req.thread.unwrap_or(false),
+                    link_in_reply: req.link_in_reply.unwrap_or(false),
                 }),
-                secrets: Some(json!({
-                    "access_token": token,
-                    "refresh_token": refresh,
-                    "client_secret": client_secret,
-                })),
+                secrets: ChannelSecrets::X(OAuthTokens {
+                    access_token: token,
+                    refresh_token: refresh,
+                    client_secret,
+                }),
                 generated: None,
             }
         }
@@ -321,19 +334,20 @@ pub async fn create(
                 ));
             }
             Parsed {
-                config: json!({
-                    "service": service.as_str().trim_end_matches('/'),
-                    "identifier": identifier.trim_start_matches('@'),
-                    "account": session.handle,
-                    "did": session.did,
-                    "expires_at": session.expires_at(),
-                    "renewable": true,
+                settings: ChannelSettings::Bluesky(BlueskySettings {
+                    service: service.as_str().trim_end_matches('/').to_owned(),
+                    identifier: Some(identifier.trim_start_matches('@').to_owned()),
+                    expires_at: session.expires_at(),
+                    account: session.handle,
+                    did: session.did,
+                    renewable: true,
+                    web_base: None,
                 }),
-                secrets: Some(json!({
-                    "app_password": password,
-                    "access_jwt": session.access_jwt,
-                    "refresh_jwt": session.refresh_jwt,
-                })),
+                secrets: ChannelSecrets::Bluesky(BlueskySession {
+                    app_password: password,
+                    access_jwt: session.access_jwt,
+                    refresh_jwt: Some(session.refresh_jwt),
+                }),
                 generated: None,
             }
         }
@@ -344,21 +358,38 @@ pub async fn create(
                     "webhook_url must be a Discord webhook URL (…/api/webhooks/ID/TOKEN)".into(),
                 ));
             }
-            Parsed {
-                config: json!({ "webhook": masked(&url) }),
-                secrets: Some(json!({ "url": url.as_str() })),
-                generated: None,
+            let webhook = IncomingWebhookSettings {
+                webhook: masked(&url),
+            };
+            let secret = WebhookUrl {
+                url: url.as_str().to_owned(),
+            };
+            if kind == ChannelKind::Discord {
+                Parsed {
+                    settings: ChannelSettings::Discord(webhook),
+                    secrets: ChannelSecrets::Discord(secret),
+                    generated: None,
+                }
+            } else {
+                Parsed {
+                    settings: ChannelSettings::Slack(webhook),
+                    secrets: ChannelSecrets::Slack(secret),
+                    generated: None,
+                }
             }
         }
     };
-    if let Some(cap) = req.daily_cap {
-        if !(1..=10_000).contains(&cap) {
-            return Err(ApiError::Validation(format!(
-                "daily_cap must be between 1 and 10000, got {cap}"
-            )));
-        }
-        parsed.config["daily_cap"] = cap.into();
+    if let Some(cap) = req.daily_cap
+        && !(1..=10_000).contains(&cap)
+    {
+        return Err(ApiError::Validation(format!(
+            "daily_cap must be between 1 and 10000, got {cap}"
+        )));
     }
+    let config = ChannelConfig {
+        settings: parsed.settings,
+        daily_cap: req.daily_cap,
+    };
     let name = match req.name.as_deref().map(str::trim) {
         Some("") => return Err(ApiError::Validation("name must not be empty".into())),
         Some(n) if n.chars().count() > 100 => {
@@ -369,21 +400,14 @@ pub async fn create(
         Some(n) => n.to_owned(),
         None => default_name(kind).to_owned(),
     };
-    let sealed = parsed.secrets.map(|s| {
-        state.secrets().seal(
-            serde_json::to_vec(&s)
-                .expect("JSON values serialise")
-                .as_slice(),
-        )
-    });
+    let sealed = parsed.secrets.to_json().map(|s| state.secrets().seal(&s));
     let channel = state
         .store()
         .insert_channel(&NewChannel {
             id: ChannelId::new(),
             workspace_id: ws.id,
-            kind: kind.as_str().into(),
             name,
-            config: parsed.config,
+            config,
             sealed_credentials: sealed,
         })
         .await?;

@@ -1,0 +1,486 @@
+//! A channel's kind, settings and secrets as types: one enum per kind, shared by channel
+//! creation (the API), storage (a stored value no version wrote is refused when read,
+//! never defaulted), credential renewal and `publishing` (which sends with them).
+//!
+//! Settings are the channel's `config` column: shown to members, never secret. Secrets are
+//! sealed by the server before they are stored; only their plain JSON shape lives here.
+//! Both keep the JSON shape earlier releases wrote, so stored channels read unchanged.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The kinds of channel that publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChannelKind {
+    Outbox,
+    Webhook,
+    Slack,
+    Discord,
+    Mastodon,
+    Linkedin,
+    X,
+    Bluesky,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 8] = [
+        ChannelKind::Outbox,
+        ChannelKind::Webhook,
+        ChannelKind::Slack,
+        ChannelKind::Discord,
+        ChannelKind::Mastodon,
+        ChannelKind::Linkedin,
+        ChannelKind::X,
+        ChannelKind::Bluesky,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The platform's name, as people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChannelKind::Outbox => "the outbox",
+            ChannelKind::Webhook => "the webhook",
+            ChannelKind::Slack => "Slack",
+            ChannelKind::Discord => "Discord",
+            ChannelKind::Mastodon => "Mastodon",
+            ChannelKind::Linkedin => "LinkedIn",
+            ChannelKind::X => "X",
+            ChannelKind::Bluesky => "Bluesky",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Outbox => "outbox",
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Slack => "slack",
+            ChannelKind::Discord => "discord",
+            ChannelKind::Mastodon => "mastodon",
+            ChannelKind::Linkedin => "linkedin",
+            ChannelKind::X => "x",
+            ChannelKind::Bluesky => "bluesky",
+        }
+    }
+
+    /// Whether its tokens can be renewed by Covalynce (X, LinkedIn, Bluesky sessions).
+    pub fn has_tokens(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::Linkedin | ChannelKind::X | ChannelKind::Bluesky
+        )
+    }
+}
+
+impl std::fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which drafted variant a channel that takes any text sends (outbox, webhook).
+fn default_variant() -> String {
+    "linkedin".to_owned()
+}
+
+fn default_outbox_file() -> String {
+    OUTBOX_FILE.to_owned()
+}
+
+/// An outbox's file when none is named.
+pub const OUTBOX_FILE: &str = "outbox.jsonl";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxSettings {
+    /// A file name in the workspace's own folder of the server's data dir.
+    #[serde(default = "default_outbox_file")]
+    pub file: String,
+    #[serde(default = "default_variant")]
+    pub variant: String,
+    /// A path on the server, as outboxes stored before they were confined: such a channel
+    /// is stopped at start and cannot publish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSettings {
+    pub url: String,
+    #[serde(default = "default_variant")]
+    pub variant: String,
+}
+
+/// Slack and Discord: the incoming webhook's URL is the credential; this is it masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncomingWebhookSettings {
+    pub webhook: String,
+}
+
+fn default_max_characters() -> u64 {
+    500
+}
+
+fn default_url_cost() -> u64 {
+    23
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MastodonSettings {
+    pub instance: String,
+    #[serde(default)]
+    pub account: String,
+    /// The instance's own post length.
+    #[serde(default = "default_max_characters")]
+    pub max_characters: u64,
+    /// What a link counts, whatever its length.
+    #[serde(default = "default_url_cost")]
+    pub characters_reserved_per_url: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedinSettings {
+    pub api_base: String,
+    /// `urn:li:person:…` or `urn:li:organization:…`.
+    pub author: String,
+    #[serde(default)]
+    pub account: Option<String>,
+    /// When the access token stops working (Unix ms), if known.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub renewable: bool,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Where the OAuth token endpoint lives (`https://www.linkedin.com`, a test server).
+    #[serde(default)]
+    pub web_base: Option<String>,
+    #[serde(default)]
+    pub refresh_expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XSettings {
+    pub api_base: String,
+    /// The account's username, for the post's URL.
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub renewable: bool,
+    /// Post a text longer than 280 as a thread (else refuse it).
+    #[serde(default)]
+    pub thread: bool,
+    /// Links go in a reply instead of the post.
+    #[serde(default)]
+    pub link_in_reply: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlueskySettings {
+    pub service: String,
+    /// What it signs in with again when the session cannot be renewed.
+    #[serde(default)]
+    pub identifier: Option<String>,
+    /// The handle.
+    pub account: String,
+    pub did: String,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub renewable: bool,
+    /// Where posts are seen (`https://bsky.app`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_base: Option<String>,
+}
+
+/// A channel's settings, one shape per kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelSettings {
+    Outbox(OutboxSettings),
+    Webhook(WebhookSettings),
+    Slack(IncomingWebhookSettings),
+    Discord(IncomingWebhookSettings),
+    Mastodon(MastodonSettings),
+    Linkedin(LinkedinSettings),
+    X(XSettings),
+    Bluesky(BlueskySettings),
+}
+
+/// A channel's stored settings: its kind's own, and what every kind has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelConfig {
+    pub settings: ChannelSettings,
+    /// At most this many publications per UTC day.
+    pub daily_cap: Option<i64>,
+}
+
+/// A channel's settings or secrets that do not read as its kind's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadChannel(pub String);
+
+impl std::fmt::Display for BadChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadChannel {}
+
+fn read<T: serde::de::DeserializeOwned>(
+    kind: ChannelKind,
+    what: &str,
+    v: &Value,
+) -> Result<T, BadChannel> {
+    T::deserialize(v).map_err(|e| BadChannel(format!("the {kind} channel's {what}: {e}")))
+}
+
+fn write<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("settings serialise to JSON")
+}
+
+impl ChannelConfig {
+    pub fn new(settings: ChannelSettings) -> Self {
+        Self {
+            settings,
+            daily_cap: None,
+        }
+    }
+
+    /// The settings a channel of `kind` stored.
+    pub fn parse(kind: ChannelKind, v: &Value) -> Result<Self, BadChannel> {
+        let settings = match kind {
+            ChannelKind::Outbox => ChannelSettings::Outbox(read(kind, "settings", v)?),
+            ChannelKind::Webhook => ChannelSettings::Webhook(read(kind, "settings", v)?),
+            ChannelKind::Slack => ChannelSettings::Slack(read(kind, "settings", v)?),
+            ChannelKind::Discord => ChannelSettings::Discord(read(kind, "settings", v)?),
+            ChannelKind::Mastodon => ChannelSettings::Mastodon(read(kind, "settings", v)?),
+            ChannelKind::Linkedin => ChannelSettings::Linkedin(read(kind, "settings", v)?),
+            ChannelKind::X => ChannelSettings::X(read(kind, "settings", v)?),
+            ChannelKind::Bluesky => ChannelSettings::Bluesky(read(kind, "settings", v)?),
+        };
+        let daily_cap = match v.get("daily_cap") {
+            None | Some(Value::Null) => None,
+            Some(c) => Some(c.as_i64().filter(|c| *c > 0).ok_or_else(|| {
+                BadChannel(format!(
+                    "the {kind} channel's daily_cap is {c}, not a positive number"
+                ))
+            })?),
+        };
+        Ok(Self {
+            settings,
+            daily_cap,
+        })
+    }
+
+    pub fn kind(&self) -> ChannelKind {
+        self.settings.kind()
+    }
+
+    /// As stored and shown: the kind's settings, with `daily_cap` beside them.
+    pub fn to_value(&self) -> Value {
+        let mut v = match &self.settings {
+            ChannelSettings::Outbox(s) => write(s),
+            ChannelSettings::Webhook(s) => write(s),
+            ChannelSettings::Slack(s) | ChannelSettings::Discord(s) => write(s),
+            ChannelSettings::Mastodon(s) => write(s),
+            ChannelSettings::Linkedin(s) => write(s),
+            ChannelSettings::X(s) => write(s),
+            ChannelSettings::Bluesky(s) => write(s),
+        };
+        if let Some(cap) = self.daily_cap {
+            v["daily_cap"] = cap.into();
+        }
+        v
+    }
+
+    /// The account the channel posts as, when the platform named it.
+    pub fn account(&self) -> Option<&str> {
+        match &self.settings {
+            ChannelSettings::Mastodon(s) => Some(s.account.as_str()).filter(|a| !a.is_empty()),
+            ChannelSettings::Linkedin(s) => s.account.as_deref(),
+            ChannelSettings::X(s) => s.account.as_deref(),
+            ChannelSettings::Bluesky(s) => Some(&s.account),
+            _ => None,
+        }
+    }
+
+    /// Whether Covalynce renews its tokens before they end.
+    pub fn renewable(&self) -> bool {
+        match &self.settings {
+            ChannelSettings::Linkedin(s) => s.renewable,
+            ChannelSettings::X(s) => s.renewable,
+            ChannelSettings::Bluesky(s) => s.renewable,
+            _ => false,
+        }
+    }
+
+    /// When its access token stops working (Unix ms), if known.
+    pub fn expires_at(&self) -> Option<i64> {
+        match &self.settings {
+            ChannelSettings::Linkedin(s) => s.expires_at,
+            ChannelSettings::X(s) => s.expires_at,
+            ChannelSettings::Bluesky(s) => s.expires_at,
+            _ => None,
+        }
+    }
+
+    /// When its refresh token stops working (LinkedIn's programmatic refresh), if known.
+    pub fn refresh_expires_at(&self) -> Option<i64> {
+        match &self.settings {
+            ChannelSettings::Linkedin(s) => s.refresh_expires_at,
+            _ => None,
+        }
+    }
+}
+
+impl ChannelSettings {
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            ChannelSettings::Outbox(_) => ChannelKind::Outbox,
+            ChannelSettings::Webhook(_) => ChannelKind::Webhook,
+            ChannelSettings::Slack(_) => ChannelKind::Slack,
+            ChannelSettings::Discord(_) => ChannelKind::Discord,
+            ChannelSettings::Mastodon(_) => ChannelKind::Mastodon,
+            ChannelSettings::Linkedin(_) => ChannelKind::Linkedin,
+            ChannelSettings::X(_) => ChannelKind::X,
+            ChannelSettings::Bluesky(_) => ChannelKind::Bluesky,
+        }
+    }
+}
+
+/// An OAuth 2.0 grant: the access token, and what renews it when the channel can.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthTokens {
+    pub access_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// The secret of the client that granted them (a public client has none).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlueskySession {
+    /// Used again only when the session cannot be renewed.
+    pub app_password: String,
+    pub access_jwt: String,
+    #[serde(default)]
+    pub refresh_jwt: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningSecret {
+    pub secret: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookUrl {
+    pub url: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessToken {
+    pub token: String,
+}
+
+/// A channel's credentials, one shape per kind, as they are sealed. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ChannelSecrets {
+    /// An outbox needs none.
+    Outbox,
+    Webhook(SigningSecret),
+    Slack(WebhookUrl),
+    Discord(WebhookUrl),
+    Mastodon(AccessToken),
+    Linkedin(OAuthTokens),
+    X(OAuthTokens),
+    Bluesky(BlueskySession),
+}
+
+impl std::fmt::Debug for ChannelSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChannelSecrets::{}(…)", self.kind())
+    }
+}
+
+impl ChannelSecrets {
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            ChannelSecrets::Outbox => ChannelKind::Outbox,
+            ChannelSecrets::Webhook(_) => ChannelKind::Webhook,
+            ChannelSecrets::Slack(_) => ChannelKind::Slack,
+            ChannelSecrets::Discord(_) => ChannelKind::Discord,
+            ChannelSecrets::Mastodon(_) => ChannelKind::Mastodon,
+            ChannelSecrets::Linkedin(_) => ChannelKind::Linkedin,
+            ChannelSecrets::X(_) => ChannelKind::X,
+            ChannelSecrets::Bluesky(_) => ChannelKind::Bluesky,
+        }
+    }
+
+    /// The secrets a channel of `kind` sealed (their plain JSON); an outbox's are none.
+    pub fn parse(kind: ChannelKind, plain: Option<&[u8]>) -> Result<Self, BadChannel> {
+        let v: Value = match plain {
+            None if kind == ChannelKind::Outbox => return Ok(ChannelSecrets::Outbox),
+            None => return Err(BadChannel(format!("the {kind} channel has no credentials"))),
+            Some(bytes) => serde_json::from_slice(bytes).map_err(|_| {
+                BadChannel(format!("the {kind} channel's credentials are not JSON"))
+            })?,
+        };
+        Ok(match kind {
+            ChannelKind::Outbox => ChannelSecrets::Outbox,
+            ChannelKind::Webhook => ChannelSecrets::Webhook(read_secret(kind, &v)?),
+            ChannelKind::Slack => ChannelSecrets::Slack(read_secret(kind, &v)?),
+            ChannelKind::Discord => ChannelSecrets::Discord(read_secret(kind, &v)?),
+            ChannelKind::Mastodon => ChannelSecrets::Mastodon(read_secret(kind, &v)?),
+            ChannelKind::Linkedin => ChannelSecrets::Linkedin(read_secret(kind, &v)?),
+            ChannelKind::X => ChannelSecrets::X(read_secret(kind, &v)?),
+            ChannelKind::Bluesky => ChannelSecrets::Bluesky(read_secret(kind, &v)?),
+        })
+    }
+
+    /// The plain JSON to seal; none for an outbox.
+    pub fn to_json(&self) -> Option<Vec<u8>> {
+        let v = match self {
+            ChannelSecrets::Outbox => return None,
+            ChannelSecrets::Webhook(s) => write(s),
+            ChannelSecrets::Slack(s) | ChannelSecrets::Discord(s) => write(s),
+            ChannelSecrets::Mastodon(s) => write(s),
+            ChannelSecrets::Linkedin(s) | ChannelSecrets::X(s) => write(s),
+            ChannelSecrets::Bluesky(s) => write(s),
+        };
+        Some(serde_json::to_vec(&v).expect("secrets serialise to JSON"))
+    }
+}
+
+fn read_secret<T: serde::de::DeserializeOwned>(
+    kind: ChannelKind,
+    v: &Value,
+) -> Result<T, BadChannel> {
+    // Serde's message may quote the value it could not read: a secret never reaches an
+    // error, so only the kind is named.
+    T::deserialize(v).map_err(|_| {
+        BadChannel(format!(
+            "the {kind} channel's credentials are not a {kind} channel's"
+        ))
+    })
+}
+
+impl Serialize for ChannelKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for ChannelConfig {
+    /// As stored and shown (see [`ChannelConfig::to_value`]).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
