@@ -9,6 +9,7 @@
 
 mod acting;
 pub mod cards;
+pub mod channels;
 mod error;
 pub mod members;
 mod sources;

@@ -5,6 +5,7 @@ use super::pending::{Pending, pending_connection, pending_cookie, to_consent};
 use crate::http::AppState;
 use crate::http::api::channels::{ChannelView, CreateChannel};
 use crate::http::extract::{ApiJson, Editor};
+use crate::http::problem::ApiError;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use std::collections::HashMap;
@@ -179,61 +180,95 @@ pub async fn create(
     }
 }
 
-/// `test`, `disable`, `enable` or `delete` one channel.
-pub async fn act(
+/// Sends the channel a test; the page says how it went.
+pub async fn test(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    Path((id, action)): Path<(String, String)>,
+    Path(id): Path<String>,
     CsrfForm(_): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    use crate::http::api::channels as api;
-    let st = || State(state.clone());
-    let path = || Path(id.clone());
-    let notice = match action.as_str() {
-        "test" => api::test(st(), signed.auth_as::<Editor>()?, path())
-            .await
-            .map(|r| {
-                let t = r.0.data;
-                (
-                    t.ok,
-                    if t.ok {
-                        format!("Test sent: {}", t.detail)
-                    } else {
-                        format!("The test failed: {}", t.detail)
-                    },
-                )
-            }),
-        "disable" => api::disable(st(), signed.auth_as::<Editor>()?, path())
-            .await
-            .map(|r| {
-                (
-                    true,
-                    format!(
-                        "{} is disabled: its posts wait until you enable it.",
-                        r.0.data.name
-                    ),
-                )
-            }),
-        "enable" => api::enable(st(), signed.auth_as::<Editor>()?, path())
-            .await
-            .map(|r| (true, format!("{} is enabled.", r.0.data.name))),
-        "delete" => api::delete(st(), signed.auth_as::<Editor>()?, path())
-            .await
-            .map(|_| {
-                (
-                    true,
-                    "The channel is deleted; what it published stays on the cards.".to_owned(),
-                )
-            }),
-        _ => {
-            return Err(UiError::Page(
-                axum::http::StatusCode::NOT_FOUND,
-                "There is no such action.".into(),
-            ));
-        }
-    };
-    let notice = notice.unwrap_or_else(|e| (false, UiError::from(e).message()));
-    page(&state, &signed, Some(notice), None).await
+    let publisher = crate::http::api::channels::ChannelPublisher::new(&state);
+    let result = async {
+        let tested = state
+            .app()
+            .test_channel(&signed.acting()?, &id, &publisher)
+            .await?;
+        Ok::<_, ApiError>(if tested.ok {
+            (true, format!("Test sent: {}", tested.detail))
+        } else {
+            (false, format!("The test failed: {}", tested.detail))
+        })
+    }
+    .await;
+    answer(&state, &signed, result).await
+}
+
+/// Stops publishing to the channel until it is enabled.
+pub async fn disable(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let result = async {
+        let channel = state.app().disable_channel(&signed.acting()?, &id).await?;
+        Ok::<_, ApiError>((
+            true,
+            format!(
+                "{} is disabled: its posts wait until you enable it.",
+                channel.name
+            ),
+        ))
+    }
+    .await;
+    answer(&state, &signed, result).await
+}
+
+/// Publishes to the channel again.
+pub async fn enable(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let publisher = crate::http::api::channels::ChannelPublisher::new(&state);
+    let result = async {
+        let channel = state
+            .app()
+            .enable_channel(&signed.acting()?, &id, &publisher)
+            .await?;
+        Ok::<_, ApiError>((true, format!("{} is enabled.", channel.name)))
+    }
+    .await;
+    answer(&state, &signed, result).await
+}
+
+/// Deletes the channel; what it published stays on the cards.
+pub async fn delete(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let result = async {
+        state.app().delete_channel(&signed.acting()?, &id).await?;
+        Ok::<_, ApiError>((
+            true,
+            "The channel is deleted; what it published stays on the cards.".to_owned(),
+        ))
+    }
+    .await;
+    answer(&state, &signed, result).await
+}
+
+/// The channels page with what an action did, or why it could not.
+async fn answer(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    result: Result<(bool, String), ApiError>,
+) -> Result<Response, UiError> {
+    let notice = result.unwrap_or_else(|e| (false, UiError::from(e).message()));
+    page(state, signed, Some(notice), None).await
 }
 
 #[derive(serde::Deserialize)]

@@ -554,33 +554,16 @@ pub async fn get(
     }))
 }
 
-async fn set_status(
-    state: &AppState,
-    ws: covalynce_domain::WorkspaceId,
-    id: &str,
-    status: ChannelStatus,
-) -> Result<ChannelRecord, ApiError> {
-    let channel = find(state, ws, id).await?;
-    let changed = state
-        .store()
-        .set_channel_status(ws, channel.id, status)
-        .await?;
-    state.wake_workers();
-    // None: it was deleted in the meantime.
-    changed
-        .ok_or_else(|| ApiError::NotFound(format!("there is no channel {id:?} in this workspace")))
-}
-
 /// Stop publishing to a channel: its publications wait (queued) until it is enabled.
 #[utoipa::path(post, operation_id = "channels_disable", path = "/api/v1/channels/{id}/disable", tag = "channels", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Data<ChannelView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn disable(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
-    let channel = set_status(&state, ws.id, &id, ChannelStatus::Disabled).await?;
+    let channel = state.app().disable_channel(&auth.acting()?, &id).await?;
     Ok(Json(Data {
         data: channel.into(),
     }))
@@ -593,16 +576,13 @@ pub async fn disable(
     responses((status = 200, body = Data<ChannelView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn enable(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
-    let current = find(&state, ws.id, &id).await?;
-    if let Err(why) = crate::jobs::publish::open_target(&state.jobs_context(), &current) {
-        // Enabling cannot fix a channel that cannot be opened (an outbox naming a server
-        // path): say what would.
-        return Err(ApiError::Validation(why));
-    }
-    let channel = set_status(&state, ws.id, &id, ChannelStatus::Active).await?;
+    let channel = state
+        .app()
+        .enable_channel(&auth.acting()?, &id, &ChannelPublisher::new(&state))
+        .await?;
     Ok(Json(Data {
         data: channel.into(),
     }))
@@ -615,11 +595,46 @@ pub async fn enable(
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    set_status(&state, ws.id, &id, ChannelStatus::Deleted).await?;
+    state.app().delete_channel(&auth.acting()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The server's side of the channel use cases: a stored channel opened with the server's
+/// key, and sent to with its HTTP client (renewing a self-renewing channel's expired token
+/// first, rather than reporting the expiry as a fault).
+pub struct ChannelPublisher {
+    ctx: crate::jobs::Context,
+}
+
+impl ChannelPublisher {
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            ctx: state.jobs_context(),
+        }
+    }
+}
+
+impl covalynce_app::channels::Publisher for ChannelPublisher {
+    fn check(&self, channel: &ChannelRecord) -> Result<(), String> {
+        crate::jobs::publish::open_target(&self.ctx, channel).map(|_| ())
+    }
+
+    async fn test(&self, channel: &ChannelRecord) -> Result<String, String> {
+        let ctx = &self.ctx;
+        let id = channel.id.to_string();
+        // One that cannot even be opened (an outbox naming a server path) fails its test
+        // with the reason, like a refused token.
+        let target = crate::jobs::publish::open_target(ctx, channel)?;
+        crate::jobs::publish::with_fresh_token(ctx, channel, target, |t| {
+            let id = &id;
+            async move { t.test(&ctx.http, id).await }
+        })
+        .await
+        .map_err(|failure| failure.to_string())
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -638,40 +653,17 @@ pub struct TestResult {
     responses((status = 200, body = Data<TestResult>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn test(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<TestResult>>, ApiError> {
-    let channel = find(&state, ws.id, &id).await?;
-    // A self-renewing channel (X, Bluesky) renews an expired token here too, rather than
-    // report the expiry as a fault.
-    let ctx = state.jobs_context();
-    let id = channel.id.to_string();
-    let result = match crate::jobs::publish::open_target(&ctx, &channel) {
-        // One that cannot even be opened (an outbox naming a server path) fails its test
-        // with the reason, like a refused token.
-        Err(message) => Err(covalynce_publishing::Failure::broken(message)),
-        Ok(target) => {
-            crate::jobs::publish::with_fresh_token(&ctx, &channel, target, |t| {
-                let (ctx, id) = (&ctx, &id);
-                async move { t.test(&ctx.http, id).await }
-            })
-            .await
-        }
-    };
-    let (ok, detail) = match result {
-        Ok(done) => (true, done),
-        Err(failure) => (false, failure.to_string()),
-    };
-    state
-        .store()
-        .set_channel_health(
-            channel.id,
-            channel.paused_until,
-            (!ok).then_some(detail.as_str()),
-            ok,
-        )
+    let tested = state
+        .app()
+        .test_channel(&auth.acting()?, &id, &ChannelPublisher::new(&state))
         .await?;
     Ok(Json(Data {
-        data: TestResult { ok, detail },
+        data: TestResult {
+            ok: tested.ok,
+            detail: tested.detail,
+        },
     }))
 }

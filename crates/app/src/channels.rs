@@ -1,0 +1,117 @@
+//! Channels: where approved cards are published. A member disables, enables, deletes and
+//! tests them here; the server plugs in what opens a stored channel and sends to it
+//! ([`Publisher`]), since credentials are sealed with the server's key and sending needs
+//! its HTTP client and token renewal.
+
+use crate::{Acting, App, AppError, Editor};
+use covalynce_domain::{ChannelId, ChannelStatus};
+use covalynce_storage::ChannelRecord;
+use std::future::Future;
+
+/// What the server does with a stored channel: open it (settings and unsealed secrets
+/// parsed into something that can publish) and send it a test.
+pub trait Publisher: Send + Sync {
+    /// Why the channel could not publish as stored (an outbox naming a server path, a
+    /// credential that does not read), if it could not.
+    fn check(&self, channel: &ChannelRecord) -> Result<(), String>;
+    /// Sends the channel's test (a message, a signed ping, an outbox opened): what was done,
+    /// or what the platform said.
+    fn test(&self, channel: &ChannelRecord) -> impl Future<Output = Result<String, String>> + Send;
+}
+
+/// A channel test's outcome: `ok` when the platform accepted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tested {
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl App {
+    /// One of the workspace's channels (not deleted).
+    pub async fn channel(&self, who: &Acting<Editor>, id: &str) -> Result<ChannelRecord, AppError> {
+        let not_found =
+            || AppError::NotFound(format!("there is no channel {id:?} in this workspace"));
+        let id = ChannelId::parse(id).ok_or_else(not_found)?;
+        self.store()
+            .workspace_channel(who.workspace().id, id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    /// Stops publishing to a channel: its publications wait (queued) until it is enabled.
+    pub async fn disable_channel(
+        &self,
+        who: &Acting<Editor>,
+        id: &str,
+    ) -> Result<ChannelRecord, AppError> {
+        self.set_channel_status(who, id, ChannelStatus::Disabled)
+            .await
+    }
+
+    /// Publishes to a channel again (what waited goes out now) and clears its last error;
+    /// refused, with the reason, when the channel as stored could not publish anyway.
+    pub async fn enable_channel(
+        &self,
+        who: &Acting<Editor>,
+        id: &str,
+        publisher: &impl Publisher,
+    ) -> Result<ChannelRecord, AppError> {
+        let current = self.channel(who, id).await?;
+        publisher.check(&current).map_err(AppError::Invalid)?;
+        self.set_channel_status(who, id, ChannelStatus::Active)
+            .await
+    }
+
+    /// Deletes a channel: its credentials are erased, what was still queued for it fails,
+    /// and what it published stays on the cards.
+    pub async fn delete_channel(
+        &self,
+        who: &Acting<Editor>,
+        id: &str,
+    ) -> Result<ChannelRecord, AppError> {
+        self.set_channel_status(who, id, ChannelStatus::Deleted)
+            .await
+    }
+
+    /// Tests a channel. A failed test becomes the channel's last error; a passed one clears
+    /// it. Either way the answer is the test's, not an error.
+    pub async fn test_channel(
+        &self,
+        who: &Acting<Editor>,
+        id: &str,
+        publisher: &impl Publisher,
+    ) -> Result<Tested, AppError> {
+        let channel = self.channel(who, id).await?;
+        let (ok, detail) = match publisher.test(&channel).await {
+            Ok(done) => (true, done),
+            Err(why) => (false, why),
+        };
+        self.store()
+            .set_channel_health(
+                channel.id,
+                channel.paused_until,
+                (!ok).then_some(detail.as_str()),
+                ok,
+            )
+            .await?;
+        Ok(Tested { ok, detail })
+    }
+
+    async fn set_channel_status(
+        &self,
+        who: &Acting<Editor>,
+        id: &str,
+        status: ChannelStatus,
+    ) -> Result<ChannelRecord, AppError> {
+        let channel = self.channel(who, id).await?;
+        let changed = self
+            .store()
+            .set_channel_status(who.workspace().id, channel.id, status)
+            .await?;
+        self.wake_workers();
+        // None: it was deleted in the meantime.
+        changed.ok_or_else(|| {
+            AppError::NotFound(format!("there is no channel {id:?} in this workspace"))
+        })
+    }
+}
