@@ -14,6 +14,7 @@ mod error;
 pub mod members;
 mod sources;
 pub mod tokens;
+pub mod workspace;
 
 pub use acting::{Acting, Actor, Editor, MinRole, Owner, Principal, Viewer};
 pub use error::AppError;

@@ -64,8 +64,25 @@ pub fn routes() -> Router<AppState> {
         .route("/channels/{id}/enable", post(channels::enable))
         .route("/channels/{id}/delete", post(channels::delete))
         .route("/settings", get(settings::show))
-        .route("/settings/{action}", post(settings::act))
-        .route("/settings/{what}/{id}/{action}", post(settings::item))
+        .route("/settings/stop", post(settings::stop))
+        .route("/settings/resume", post(settings::resume))
+        .route("/settings/voice", post(settings::voice))
+        .route("/settings/trust", post(settings::trust))
+        .route("/settings/ai-privacy", post(settings::ai_privacy))
+        .route("/settings/ai-add", post(settings::ai_add))
+        .route("/settings/invite", post(settings::invite))
+        .route("/settings/token", post(settings::token))
+        .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
+        .route(
+            "/settings/invitations/{id}/revoke",
+            post(settings::revoke_invitation),
+        )
+        .route("/settings/members/{id}/role", post(settings::change_role))
+        .route(
+            "/settings/members/{id}/remove",
+            post(settings::remove_member),
+        )
+        .route("/settings/ai/{id}/remove", post(settings::ai_remove))
         .route("/analytics", get(analytics::show))
         .route("/history", get(history::show))
         .route("/publications/{id}/{action}", post(history::publication))

@@ -131,254 +131,404 @@ pub async fn show(
     page(&state, &signed, &base, None, None).await
 }
 
-/// One settings action: `stop`, `resume`, `voice`, `trust`, `invite`, `token`.
-pub async fn act(
-    State(state): State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    Path(action): Path<String>,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
-) -> Result<Response, UiError> {
-    use crate::http::api::workspace;
-    let st = || State(state.clone());
-    let field = |k: &str| {
-        form.get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let role = |k: &str| {
-        Role::parse(field(k).as_deref().unwrap_or("viewer"))
-            .map_err(|e| UiError::Page(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e.0))
-    };
-    let mut secret = None;
-    let result: Result<String, crate::http::problem::ApiError> = match action.as_str() {
-        "stop" | "resume" => {
-            let on = action == "stop";
-            workspace::emergency_stop(
-                st(),
-                signed.auth_as::<Editor>()?,
-                ApiJson(workspace::EmergencyStop { on }),
-            )
-            .await
-            .map(|r| {
-                if on {
-                    "Emergency stop is on: nothing is published until it is lifted.".to_owned()
-                } else {
-                    format!(
-                        "Publishing resumed ({} held post(s) going out).",
-                        r.0.data.resumed
-                    )
-                }
-            })
-        }
-        "voice" => workspace::update(
-            st(),
-            signed.auth_as::<Owner>()?,
-            ApiJson(workspace::UpdateWorkspace {
-                voice: field("voice"),
-                trust: None,
-            }),
-        )
-        .await
-        .map(|_| "The voice is saved; new drafts use it.".to_owned()),
-        "trust" => {
-            let after = match field("after").map(|a| a.parse::<i64>()) {
-                Some(Ok(n)) => Some(n),
-                Some(Err(_)) => {
-                    let base = crate::http::api::account::base_url(&state, &headers);
-                    let msg = "The number of approvals must be a whole number (or empty to review everything).";
-                    return page(&state, &signed, &base, Some((false, msg.into())), None).await;
-                }
-                None => None,
-            };
-            let channels: Vec<String> = form
-                .keys()
-                .filter_map(|k| k.strip_prefix("trust:"))
-                .map(str::to_owned)
-                .collect();
-            workspace::update(
-                st(),
-                signed.auth_as::<Owner>()?,
-                ApiJson(workspace::UpdateWorkspace {
-                    voice: None,
-                    trust: Some(workspace::TrustView { after, channels, streak: 0 }),
-                }),
-            )
-            .await
-            .map(|_| match after {
-                Some(n) => format!("After {n} approvals in a row without an edit, cards are approved automatically."),
-                None => "Every card waits for your review.".to_owned(),
-            })
-        }
-        "ai-privacy" => crate::http::api::ai::update(
-            st(),
-            signed.auth_as::<Owner>()?,
-            ApiJson(crate::http::api::ai::UpdateAi {
-                privacy: field("privacy"),
-                providers: None,
-            }),
-        )
-        .await
-        .map(|r| format!("AI privacy: {}.", r.0.data.privacy)),
-        "ai-add" => {
-            signed.auth_as::<Owner>()?;
-            let input = crate::http::api::ai::ProviderInput {
-                kind: field("kind").unwrap_or_default(),
-                model: field("model").unwrap_or_default(),
-                base_url: field("base_url"),
-                api_key: field("api_key"),
-            };
-            let mut chain = ai_chain(&state, signed.workspace.id).await?;
-            match crate::http::api::ai::provider_input(&state, chain.len(), &input).await {
-                Ok(p) if chain.len() < 5 => {
-                    chain.push(p);
-                    state
-                        .store()
-                        .set_ai_chain(signed.workspace.id, &chain)
-                        .await?;
-                    Ok(format!(
-                        "{} added as provider {} of the chain.",
-                        input.model,
-                        chain.len()
-                    ))
-                }
-                Ok(_) => Ok("A chain holds at most 5 providers: remove one first.".to_owned()),
-                Err(e) => Err(e),
-            }
-        }
-        "invite" => state
-            .app()
-            .invite(
-                &signed.acting_as::<Owner>()?,
-                role("role")?,
-                state.security().config.invitation_ttl,
-            )
-            .await
-            .map_err(ApiError::from)
-            .map(|inv| {
-                secret = Some((
-                    "Invitation link (works once, shown once)".to_owned(),
-                    format!("/invite/{}", inv.token),
-                ));
-                format!("Invitation for a new {} created.", inv.role)
-            }),
-        "token" => state
-            .app()
-            .create_token(
-                &signed.acting_as::<Editor>()?,
-                &field("name").unwrap_or_default(),
-                Some(role("role")?),
-            )
-            .await
-            .map_err(ApiError::from)
-            .map(|t| {
-                secret = Some((format!("API token {} (shown once)", t.name), t.token));
-                "Token created: copy it now.".to_owned()
-            }),
-        _ => {
-            return Err(UiError::Page(
-                axum::http::StatusCode::NOT_FOUND,
-                "There is no such setting.".into(),
-            ));
-        }
-    };
-    let notice = match result {
-        Ok(m) => (true, m),
-        Err(e) => (false, UiError::from(e).message()),
-    };
-    // The stop changes what every page shows (the banner): read the workspace again.
-    let fresh = state.store().workspace(signed.workspace.id).await?;
-    let signed = signed.with_workspace(fresh);
-    let base = crate::http::api::account::base_url(&state, &headers);
-    page(&state, &signed, &base, Some(notice), secret).await
+/// A form field as given: trimmed, and none when left empty.
+fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
-/// Revoke a token or an invitation, change a member's role or remove a member:
-/// `/settings/{what}/{id}/{action}`.
-pub async fn item(
-    State(state): State<AppState>,
+fn role(v: &Option<String>) -> Result<Role, UiError> {
+    Role::parse(given(v).as_deref().unwrap_or("viewer"))
+        .map_err(|e| UiError::Page(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e.0))
+}
+
+/// The settings page again, saying what an action did (or why it could not), with a new
+/// secret to show once. The workspace is read again: the stop changes what every page
+/// shows (the banner).
+async fn answer(
+    state: &AppState,
     signed: Signed,
-    headers: HeaderMap,
-    Path((what, id, action)): Path<(String, String, String)>,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    headers: &HeaderMap,
+    result: Result<String, ApiError>,
+    secret: Option<(String, String)>,
 ) -> Result<Response, UiError> {
-    use crate::http::api::members;
-    let st = || State(state.clone());
-    let path = || Path(id.clone());
-    let result = match (what.as_str(), action.as_str()) {
-        ("tokens", "revoke") => members::revoke_token(st(), signed.auth_as::<Editor>()?, path())
-            .await
-            .map(|_| "The token is revoked.".to_owned()),
-        ("invitations", "revoke") => {
-            let acting = signed.acting_as::<Owner>()?;
-            match covalynce_domain::InvitationId::parse(&id) {
-                Some(inv) => state
-                    .app()
-                    .revoke_invitation(&acting, inv)
-                    .await
-                    .map_err(ApiError::from),
-                None => Err(ApiError::NotFound(
-                    "there is no such unused invitation".into(),
-                )),
-            }
-            .map(|_| "The invitation is withdrawn.".to_owned())
-        }
-        ("members", "role") => {
-            let role = Role::parse(form.get("role").map(String::as_str).unwrap_or_default())
-                .map_err(|e| UiError::Page(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
-            let acting = signed.acting_as::<Owner>()?;
-            match covalynce_domain::UserId::parse(&id) {
-                Some(user) => state
-                    .app()
-                    .change_role(&acting, user, role)
-                    .await
-                    .map_err(ApiError::from),
-                None => Err(ApiError::NotFound("there is no such member".into())),
-            }
-            .map(|_| format!("The role is now {role}."))
-        }
-        ("ai", "remove") => {
-            signed.auth_as::<Owner>()?;
-            let mut chain = ai_chain(&state, signed.workspace.id).await?;
-            match id.parse::<usize>() {
-                Ok(i) if i < chain.len() => {
-                    let gone = chain.remove(i);
-                    state
-                        .store()
-                        .set_ai_chain(signed.workspace.id, &chain)
-                        .await?;
-                    Ok(format!("{} is no longer asked.", gone.model))
-                }
-                _ => Err(crate::http::problem::ApiError::NotFound(
-                    "there is no such provider in the chain".into(),
-                )),
-            }
-        }
-        ("members", "remove") => {
-            let acting = signed.acting_as::<Viewer>()?;
-            match covalynce_domain::UserId::parse(&id) {
-                Some(user) => state
-                    .app()
-                    .remove_member(&acting, user)
-                    .await
-                    .map_err(ApiError::from),
-                None => Err(ApiError::NotFound("there is no such member".into())),
-            }
-            .map(|_| "The member is removed and their tokens revoked.".to_owned())
-        }
-        _ => {
-            return Err(UiError::Page(
-                axum::http::StatusCode::NOT_FOUND,
-                "There is no such action.".into(),
-            ));
-        }
-    };
     let notice = match result {
         Ok(m) => (true, m),
         Err(e) => (false, UiError::from(e).message()),
     };
-    let base = crate::http::api::account::base_url(&state, &headers);
-    page(&state, &signed, &base, Some(notice), None).await
+    let fresh = state.store().workspace(signed.workspace.id).await?;
+    let signed = signed.with_workspace(fresh);
+    let base = crate::http::api::account::base_url(state, headers);
+    page(state, &signed, &base, Some(notice), secret).await
+}
+
+/// Turns the emergency stop on: nothing is published until it is lifted.
+pub async fn stop(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let result = state
+        .app()
+        .set_emergency_stop(&signed.acting_as::<Editor>()?, true)
+        .await
+        .map(|_| "Emergency stop is on: nothing is published until it is lifted.".to_owned())
+        .map_err(ApiError::from);
+    answer(&state, signed, &headers, result, None).await
+}
+
+/// Lifts the emergency stop: what it held goes out.
+pub async fn resume(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let result = state
+        .app()
+        .set_emergency_stop(&signed.acting_as::<Editor>()?, false)
+        .await
+        .map(|resumed| format!("Publishing resumed ({resumed} held post(s) going out)."))
+        .map_err(ApiError::from);
+    answer(&state, signed, &headers, result, None).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct VoiceForm {
+    #[serde(default)]
+    voice: Option<String>,
+}
+
+/// How new drafts sound.
+pub async fn voice(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<VoiceForm>,
+) -> Result<Response, UiError> {
+    let acting = signed.acting_as::<Owner>()?;
+    let result = match given(&form.voice)
+        .as_deref()
+        .and_then(covalynce_domain::Voice::parse)
+    {
+        Some(voice) => state
+            .app()
+            .set_voice(&acting, voice)
+            .await
+            .map(|_| "The voice is saved; new drafts use it.".to_owned())
+            .map_err(ApiError::from),
+        None => Err(ApiError::Validation(format!(
+            "voice must be sassy, plain or technical; got {:?}",
+            form.voice.unwrap_or_default()
+        ))),
+    };
+    answer(&state, signed, &headers, result, None).await
+}
+
+/// The trust policy: `after` approvals in a row without an edit, and the ticked channels
+/// (`trust:<channel id>` boxes, one per channel, so the form's fields are not fixed).
+pub async fn trust(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let acting = signed.acting_as::<Owner>()?;
+    let after = match given(&form.get("after").cloned()).map(|a| a.parse::<i64>()) {
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            let msg =
+                "The number of approvals must be a whole number (or empty to review everything).";
+            return answer(
+                &state,
+                signed,
+                &headers,
+                Err(ApiError::Validation(msg.into())),
+                None,
+            )
+            .await;
+        }
+        None => None,
+    };
+    let channels: Vec<String> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("trust:"))
+        .map(str::to_owned)
+        .collect();
+    let result = async {
+        let policy = covalynce_app::workspace::TrustPolicy::parse(after, &channels)?;
+        state.app().set_trust_policy(&acting, policy).await?;
+        Ok::<_, covalynce_app::AppError>(match after {
+            Some(n) => format!(
+                "After {n} approvals in a row without an edit, cards are approved automatically."
+            ),
+            None => "Every card waits for your review.".to_owned(),
+        })
+    }
+    .await
+    .map_err(ApiError::from);
+    answer(&state, signed, &headers, result, None).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct PrivacyForm {
+    #[serde(default)]
+    privacy: Option<String>,
+}
+
+/// What the AI layer may be sent.
+pub async fn ai_privacy(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<PrivacyForm>,
+) -> Result<Response, UiError> {
+    let result = crate::http::api::ai::update(
+        State(state.clone()),
+        signed.auth_as::<Owner>()?,
+        ApiJson(crate::http::api::ai::UpdateAi {
+            privacy: given(&form.privacy),
+            providers: None,
+        }),
+    )
+    .await
+    .map(|r| format!("AI privacy: {}.", r.0.data.privacy));
+    answer(&state, signed, &headers, result, None).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct ProviderForm {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    api_key: Option<String>,
+}
+
+/// Adds a provider at the end of the AI chain.
+pub async fn ai_add(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<ProviderForm>,
+) -> Result<Response, UiError> {
+    signed.auth_as::<Owner>()?;
+    let input = crate::http::api::ai::ProviderInput {
+        kind: given(&form.kind).unwrap_or_default(),
+        model: given(&form.model).unwrap_or_default(),
+        base_url: given(&form.base_url),
+        api_key: given(&form.api_key),
+    };
+    let mut chain = ai_chain(&state, signed.workspace.id).await?;
+    let result = match crate::http::api::ai::provider_input(&state, chain.len(), &input).await {
+        Ok(p) if chain.len() < 5 => {
+            chain.push(p);
+            state
+                .store()
+                .set_ai_chain(signed.workspace.id, &chain)
+                .await?;
+            Ok(format!(
+                "{} added as provider {} of the chain.",
+                input.model,
+                chain.len()
+            ))
+        }
+        Ok(_) => Ok("A chain holds at most 5 providers: remove one first.".to_owned()),
+        Err(e) => Err(e),
+    };
+    answer(&state, signed, &headers, result, None).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// An invitation link for a new member of the chosen role, shown once.
+pub async fn invite(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> Result<Response, UiError> {
+    let invitation = state
+        .app()
+        .invite(
+            &signed.acting_as::<Owner>()?,
+            role(&form.role)?,
+            state.security().config.invitation_ttl,
+        )
+        .await
+        .map_err(ApiError::from);
+    let (result, secret) = match invitation {
+        Ok(inv) => (
+            Ok(format!("Invitation for a new {} created.", inv.role)),
+            Some((
+                "Invitation link (works once, shown once)".to_owned(),
+                format!("/invite/{}", inv.token),
+            )),
+        ),
+        Err(e) => (Err(e), None),
+    };
+    answer(&state, signed, &headers, result, secret).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// An API token of at most the caller's role, shown once.
+pub async fn token(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<TokenForm>,
+) -> Result<Response, UiError> {
+    let created = state
+        .app()
+        .create_token(
+            &signed.acting_as::<Editor>()?,
+            &given(&form.name).unwrap_or_default(),
+            Some(role(&form.role)?),
+        )
+        .await
+        .map_err(ApiError::from);
+    let (result, secret) = match created {
+        Ok(t) => (
+            Ok("Token created: copy it now.".to_owned()),
+            Some((format!("API token {} (shown once)", t.name), t.token)),
+        ),
+        Err(e) => (Err(e), None),
+    };
+    answer(&state, signed, &headers, result, secret).await
+}
+
+/// Revokes an API token.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let result = crate::http::api::members::revoke_token(
+        State(state.clone()),
+        signed.auth_as::<Editor>()?,
+        Path(id),
+    )
+    .await
+    .map(|_| "The token is revoked.".to_owned());
+    answer(&state, signed, &headers, result, None).await
+}
+
+/// Withdraws an invitation no one used yet.
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let acting = signed.acting_as::<Owner>()?;
+    let result = match covalynce_domain::InvitationId::parse(&id) {
+        Some(inv) => state
+            .app()
+            .revoke_invitation(&acting, inv)
+            .await
+            .map_err(ApiError::from),
+        None => Err(ApiError::NotFound(
+            "there is no such unused invitation".into(),
+        )),
+    }
+    .map(|_| "The invitation is withdrawn.".to_owned());
+    answer(&state, signed, &headers, result, None).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// Changes a member's role.
+pub async fn change_role(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<RoleForm>,
+) -> Result<Response, UiError> {
+    let role = Role::parse(form.role.as_deref().unwrap_or_default())
+        .map_err(|e| UiError::Page(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
+    let acting = signed.acting_as::<Owner>()?;
+    let result = match covalynce_domain::UserId::parse(&id) {
+        Some(user) => state
+            .app()
+            .change_role(&acting, user, role)
+            .await
+            .map_err(ApiError::from),
+        None => Err(ApiError::NotFound("there is no such member".into())),
+    }
+    .map(|_| format!("The role is now {role}."));
+    answer(&state, signed, &headers, result, None).await
+}
+
+/// Removes a member (an owner removing someone, or anyone leaving).
+pub async fn remove_member(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let acting = signed.acting_as::<Viewer>()?;
+    let result = match covalynce_domain::UserId::parse(&id) {
+        Some(user) => state
+            .app()
+            .remove_member(&acting, user)
+            .await
+            .map_err(ApiError::from),
+        None => Err(ApiError::NotFound("there is no such member".into())),
+    }
+    .map(|_| "The member is removed and their tokens revoked.".to_owned());
+    answer(&state, signed, &headers, result, None).await
+}
+
+/// Takes a provider out of the AI chain.
+pub async fn ai_remove(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    signed.auth_as::<Owner>()?;
+    let mut chain = ai_chain(&state, signed.workspace.id).await?;
+    let result = match id.parse::<usize>() {
+        Ok(i) if i < chain.len() => {
+            let gone = chain.remove(i);
+            state
+                .store()
+                .set_ai_chain(signed.workspace.id, &chain)
+                .await?;
+            Ok(format!("{} is no longer asked.", gone.model))
+        }
+        _ => Err(ApiError::NotFound(
+            "there is no such provider in the chain".into(),
+        )),
+    };
+    answer(&state, signed, &headers, result, None).await
 }
 
 /// The chain as stored (keys stay sealed), to change one link and store it again.

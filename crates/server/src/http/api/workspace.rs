@@ -101,46 +101,23 @@ pub struct UpdateWorkspace {
     responses((status = 200, body = Data<WorkspaceView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Owner>,
+    auth: Auth<Owner>,
     ApiJson(req): ApiJson<UpdateWorkspace>,
 ) -> Result<Json<Data<WorkspaceView>>, ApiError> {
+    let acting = auth.acting()?;
+    let mut ws = auth.0;
     if let Some(voice) = &req.voice {
         let voice = covalynce_drafting::Voice::parse(voice).ok_or_else(|| {
             ApiError::Validation(format!(
                 "voice must be sassy, plain or technical; got {voice:?}"
             ))
         })?;
-        state.store().set_workspace_voice(ws.id, voice).await?;
+        ws = state.app().set_voice(&acting, voice).await?;
     }
     if let Some(trust) = &req.trust {
-        if trust.after.is_some_and(|n| n < 1) {
-            return Err(ApiError::Validation(
-                "trust.after must be at least 1 (or null to review everything)".into(),
-            ));
-        }
-        let known = state.store().list_channels(ws.id).await?;
-        for c in &trust.channels {
-            if !known.iter().any(|k| k.id.to_string() == *c) {
-                return Err(ApiError::Validation(format!(
-                    "there is no channel {c} in this workspace"
-                )));
-            }
-        }
-        if trust.after.is_some() && trust.channels.is_empty() {
-            return Err(ApiError::Validation(
-                "trust.channels must name where auto-approved cards go".into(),
-            ));
-        }
-        state
-            .store()
-            .set_trust_policy(ws.id, trust.after, &trust.channels)
-            .await?;
+        let policy = covalynce_app::workspace::TrustPolicy::parse(trust.after, &trust.channels)?;
+        ws = state.app().set_trust_policy(&acting, policy).await?;
     }
-    let ws = state
-        .store()
-        .workspace(ws.id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the workspace is gone".into()))?;
     Ok(Json(Data { data: view(ws) }))
 }
 
@@ -164,13 +141,13 @@ pub struct EmergencyStopState {
     responses((status = 200, body = Data<EmergencyStopState>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn emergency_stop(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     ApiJson(req): ApiJson<EmergencyStop>,
 ) -> Result<Json<Data<EmergencyStopState>>, ApiError> {
-    let resumed = state.store().set_emergency_stop(ws.id, req.on).await?;
-    if resumed > 0 {
-        state.wake_workers();
-    }
+    let resumed = state
+        .app()
+        .set_emergency_stop(&auth.acting()?, req.on)
+        .await?;
     Ok(Json(Data {
         data: EmergencyStopState {
             on: req.on,

@@ -1,0 +1,112 @@
+//! A workspace's own settings: the emergency stop, the drafting voice and the trust policy.
+
+use crate::{Acting, App, AppError, Editor, Owner};
+use covalynce_domain::{ChannelId, Voice};
+use covalynce_storage::Workspace;
+
+/// Review everything, or auto-approve green cards to `channels` once `after` approvals in
+/// a row needed no edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustPolicy {
+    after: Option<i64>,
+    channels: Vec<ChannelId>,
+}
+
+impl TrustPolicy {
+    /// `after` at least 1 (or none: review everything), and somewhere to send what is
+    /// approved automatically; each channel id parsed once.
+    pub fn parse(after: Option<i64>, channels: &[String]) -> Result<Self, AppError> {
+        if after.is_some_and(|n| n < 1) {
+            return Err(AppError::Invalid(
+                "trust.after must be at least 1 (or null to review everything)".into(),
+            ));
+        }
+        let channels = channels
+            .iter()
+            .map(|c| {
+                ChannelId::parse(c).ok_or_else(|| {
+                    AppError::Invalid(format!("there is no channel {c} in this workspace"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if after.is_some() && channels.is_empty() {
+            return Err(AppError::Invalid(
+                "trust.channels must name where auto-approved cards go".into(),
+            ));
+        }
+        Ok(Self { after, channels })
+    }
+
+    /// Every card waits for a person.
+    pub fn review_everything() -> Self {
+        Self {
+            after: None,
+            channels: Vec::new(),
+        }
+    }
+
+    pub fn after(&self) -> Option<i64> {
+        self.after
+    }
+}
+
+impl App {
+    /// Halts (`on`) every pending publication of the workspace at once, or lifts the stop;
+    /// how many publications were queued again.
+    pub async fn set_emergency_stop(
+        &self,
+        who: &Acting<Editor>,
+        on: bool,
+    ) -> Result<usize, AppError> {
+        let resumed = self
+            .store()
+            .set_emergency_stop(who.workspace().id, on)
+            .await?;
+        if resumed > 0 {
+            self.wake_workers();
+        }
+        Ok(resumed)
+    }
+
+    /// How new drafts sound.
+    pub async fn set_voice(
+        &self,
+        who: &Acting<Owner>,
+        voice: Voice,
+    ) -> Result<Workspace, AppError> {
+        let ws = who.workspace().id;
+        self.store().set_workspace_voice(ws, voice).await?;
+        self.reread(ws).await
+    }
+
+    /// The trust policy; its channels must be the workspace's own.
+    pub async fn set_trust_policy(
+        &self,
+        who: &Acting<Owner>,
+        policy: TrustPolicy,
+    ) -> Result<Workspace, AppError> {
+        let ws = who.workspace().id;
+        let known = self.store().list_channels(ws).await?;
+        if let Some(c) = policy
+            .channels
+            .iter()
+            .find(|c| !known.iter().any(|k| k.id == **c))
+        {
+            return Err(AppError::Invalid(format!(
+                "there is no channel {c} in this workspace"
+            )));
+        }
+        let ids: Vec<String> = policy.channels.iter().map(ToString::to_string).collect();
+        self.store()
+            .set_trust_policy(ws, policy.after, &ids)
+            .await?;
+        self.reread(ws).await
+    }
+
+    async fn reread(&self, ws: covalynce_domain::WorkspaceId) -> Result<Workspace, AppError> {
+        self.store()
+            .workspace(ws)
+            .await?
+            .ok_or_else(|| AppError::NotFound("the workspace is gone".into()))
+    }
+}
