@@ -12,6 +12,7 @@ pub mod cards;
 pub mod channels;
 mod error;
 pub mod members;
+pub mod publications;
 mod sources;
 pub mod tokens;
 pub mod workspace;

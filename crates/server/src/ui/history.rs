@@ -6,6 +6,7 @@ use super::page::{CsrfForm, Layout, Signed, UiError, render};
 use crate::http::AppState;
 use crate::http::api::members::AuditView;
 use crate::http::extract::{Editor, Owner};
+use crate::http::problem::ApiError;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use covalynce_domain::CardStatus;
@@ -119,35 +120,46 @@ pub async fn show(State(state): State<AppState>, signed: Signed) -> Result<Respo
     page(&state, &signed, None).await
 }
 
-/// `retry` a failed or unknown publication, or `confirm` that an unknown one went out.
-pub async fn publication(
+/// Sends a failed or unknown publication again (same idempotency key).
+pub async fn retry(
     State(state): State<AppState>,
     signed: Signed,
-    Path((id, action)): Path<(String, String)>,
+    Path(id): Path<String>,
     CsrfForm(_): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    use crate::http::api::publications as api;
-    let auth = signed.auth_as::<Editor>()?;
-    let result = match action.as_str() {
-        "retry" => api::retry(State(state.clone()), auth, Path(id))
-            .await
-            .map(|_| "Queued again: it goes out with the same idempotency key.".to_owned()),
-        "confirm" => api::confirm(State(state.clone()), auth, Path(id))
-            .await
-            .map(|_| "Marked as published.".to_owned()),
-        _ => {
-            return Err(UiError::Page(
-                axum::http::StatusCode::NOT_FOUND,
-                "There is no such action.".into(),
-            ));
-        }
-    };
-    state.wake_workers();
+    let result = state
+        .app()
+        .retry_publication(&signed.acting_as::<Editor>()?, &id)
+        .await
+        .map(|_| "Queued again: it goes out with the same idempotency key.".to_owned());
+    answer(&state, &signed, result).await
+}
+
+/// Marks an unknown publication as published: the person found it posted.
+pub async fn confirm(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, UiError> {
+    let result = state
+        .app()
+        .confirm_publication(&signed.acting_as::<Editor>()?, &id)
+        .await
+        .map(|_| "Marked as published.".to_owned());
+    answer(&state, &signed, result).await
+}
+
+async fn answer(
+    state: &AppState,
+    signed: &Signed,
+    result: Result<String, covalynce_app::AppError>,
+) -> Result<Response, UiError> {
     let notice = match result {
         Ok(m) => (true, m),
-        Err(e) => (false, UiError::from(e).message()),
+        Err(e) => (false, UiError::from(ApiError::from(e)).message()),
     };
-    page(&state, &signed, Some(notice)).await
+    page(state, signed, Some(notice)).await
 }
 
 #[derive(askama::Template)]

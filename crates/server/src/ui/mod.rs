@@ -42,7 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/sources", get(sources::list).post(sources::create))
         .route("/sources/github/connect", get(sources::github_connect))
         .route("/sources/github/pick", post(sources::github_pick))
-        .route("/sources/{id}/{action}", post(sources::act))
+        .route("/sources/{id}/remove", post(sources::remove))
+        .route("/sources/{id}/gate", post(sources::gate))
         .route(
             "/auth/github/callback/connect",
             get(sources::github_callback),
@@ -85,7 +86,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/ai/{id}/remove", post(settings::ai_remove))
         .route("/analytics", get(analytics::show))
         .route("/history", get(history::show))
-        .route("/publications/{id}/{action}", post(history::publication))
+        .route("/publications/{id}/retry", post(history::retry))
+        .route("/publications/{id}/confirm", post(history::confirm))
         .route("/audit", get(history::audit))
         .route("/invite/{token}", get(invite::show).post(invite::accept))
         .route("/assets/{hash}/{file}", get(assets::serve))

@@ -423,73 +423,93 @@ pub async fn create(
     }
 }
 
-/// A source's own buttons: `remove` (its GitHub webhook goes too), `gate` (the CI gate on
-/// or off, and which workflows count: `enabled`, `workflows` comma-separated).
-pub async fn act(
+/// Removes a source (and the webhook Covalynce made for it on GitHub).
+pub async fn remove(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
-    axum::extract::Path((id, action)): axum::extract::Path<(String, String)>,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    CsrfForm(_): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    let auth = signed.auth_as::<Editor>()?;
-    let path = axum::extract::Path(id.clone());
-    let (ok, message) = match action.as_str() {
-        "remove" => match crate::http::api::sources::delete(State(state.clone()), auth, path).await
-        {
-            Ok(_) => (
-                true,
-                "The source was removed (and the webhook Covalynce made for it on GitHub)."
-                    .to_owned(),
-            ),
-            Err(e) => (false, UiError::from(e).message()),
-        },
-        "gate" => {
-            let workflows = form
-                .get("workflows")
-                .map(|w| {
-                    w.split(',')
-                        .map(str::trim)
-                        .filter(|w| !w.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let req = crate::http::api::sources::UpdateSource {
-                gate: Some(crate::http::api::sources::GateView {
-                    enabled: form
-                        .get("enabled")
-                        .is_some_and(|v| v == "on" || v == "true"),
-                    workflows,
-                    absent_after_secs: None,
-                }),
-            };
-            match crate::http::api::sources::update(State(state.clone()), auth, path, ApiJson(req))
-                .await
-            {
-                Ok(axum::Json(v)) => (
-                    true,
-                    if v.data.gate.enabled {
-                        "The CI gate is on: cards wait for green CI.".to_owned()
-                    } else {
-                        "The CI gate is off: cards go to the stack whatever CI says.".to_owned()
-                    },
-                ),
-                Err(e) => (false, UiError::from(e).message()),
-            }
-        }
-        other => (false, format!("There is no source action {other:?}.")),
+    let result = crate::http::api::sources::delete(
+        State(state.clone()),
+        signed.auth_as::<Editor>()?,
+        axum::extract::Path(id),
+    )
+    .await
+    .map(|_| {
+        "The source was removed (and the webhook Covalynce made for it on GitHub).".to_owned()
+    });
+    answer(&state, &signed, &headers, result).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct GateForm {
+    /// The checkbox: present ("on") when ticked.
+    #[serde(default)]
+    enabled: Option<String>,
+    /// Workflow names, comma-separated; none: any CI run counts.
+    #[serde(default)]
+    workflows: Option<String>,
+}
+
+/// The CI gate on or off, and which workflows count.
+pub async fn gate(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    CsrfForm(form): CsrfForm<GateForm>,
+) -> Result<Response, UiError> {
+    let workflows = form
+        .workflows
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let req = crate::http::api::sources::UpdateSource {
+        gate: Some(crate::http::api::sources::GateView {
+            enabled: form.enabled.is_some_and(|v| v == "on" || v == "true"),
+            workflows,
+            absent_after_secs: None,
+        }),
     };
-    let extra = if ok {
-        Extra {
+    let result = crate::http::api::sources::update(
+        State(state.clone()),
+        signed.auth_as::<Editor>()?,
+        axum::extract::Path(id),
+        ApiJson(req),
+    )
+    .await
+    .map(|axum::Json(v)| {
+        if v.data.gate.enabled {
+            "The CI gate is on: cards wait for green CI.".to_owned()
+        } else {
+            "The CI gate is off: cards go to the stack whatever CI says.".to_owned()
+        }
+    });
+    answer(&state, &signed, &headers, result).await
+}
+
+/// The sources page with what an action did, or why it could not.
+async fn answer(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    headers: &HeaderMap,
+    result: Result<String, crate::http::problem::ApiError>,
+) -> Result<Response, UiError> {
+    let extra = match result {
+        Ok(message) => Extra {
             outcomes: vec![(true, message)],
             ..Extra::default()
-        }
-    } else {
-        Extra {
-            error: Some(message),
+        },
+        Err(e) => Extra {
+            error: Some(UiError::from(e).message()),
             ..Extra::default()
-        }
+        },
     };
-    page_with(&state, &signed, &headers, extra).await
+    page_with(state, signed, headers, extra).await
 }

@@ -8,31 +8,6 @@ use crate::http::extract::{Auth, Editor};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
-use covalynce_domain::PublicationId;
-use covalynce_storage::PublicationChange;
-
-fn answer(
-    change: PublicationChange,
-    id: &str,
-    what: &str,
-) -> Result<Json<Data<PublicationView>>, ApiError> {
-    match change {
-        PublicationChange::Done(p) => Ok(Json(Data { data: (*p).into() })),
-        PublicationChange::NotFound => Err(not_found(id)),
-        PublicationChange::Conflict(status) => Err(ApiError::Conflict(format!(
-            "publication {id} is {}; {what}",
-            status.as_str()
-        ))),
-    }
-}
-
-fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("there is no publication {id:?} in this workspace"))
-}
-
-fn parse(id: &str) -> Result<PublicationId, ApiError> {
-    PublicationId::parse(id).ok_or_else(|| not_found(id))
-}
 
 /// Send a failed or unknown publication again (with its original idempotency key). Its
 /// card is approved again until it settles.
@@ -45,16 +20,11 @@ fn parse(id: &str) -> Result<PublicationId, ApiError> {
     ))]
 pub async fn retry(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<PublicationView>>, ApiError> {
-    let change = state.store().retry_publication(ws.id, parse(&id)?).await?;
-    state.wake_workers();
-    answer(
-        change,
-        &id,
-        "only a failed or unknown publication on an existing channel can be retried",
-    )
+    let p = state.app().retry_publication(&auth.acting()?, &id).await?;
+    Ok(Json(Data { data: (*p).into() }))
 }
 
 /// Mark an unknown publication as published: you checked the channel and it is there.
@@ -67,12 +37,12 @@ pub async fn retry(
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<PublicationView>>, ApiError> {
-    let change = state
-        .store()
-        .confirm_publication(ws.id, parse(&id)?)
+    let p = state
+        .app()
+        .confirm_publication(&auth.acting()?, &id)
         .await?;
-    answer(change, &id, "only an unknown publication can be confirmed")
+    Ok(Json(Data { data: (*p).into() }))
 }

@@ -1,0 +1,63 @@
+//! A person's answer to a publication that did not simply go out: retry a failed or
+//! unknown one (same idempotency key), or confirm an unknown one they found posted.
+
+use crate::{Acting, App, AppError, Editor};
+use covalynce_domain::PublicationId;
+use covalynce_storage::{PublicationChange, PublicationRecord};
+
+impl App {
+    /// Sends a failed or unknown publication again, with its original idempotency key; its
+    /// card is approved again until it settles.
+    pub async fn retry_publication(
+        &self,
+        who: &Acting<Editor>,
+        id: &str,
+    ) -> Result<Box<PublicationRecord>, AppError> {
+        let change = self
+            .store()
+            .retry_publication(who.workspace().id, parse(id)?)
+            .await?;
+        self.wake_workers();
+        settled(
+            change,
+            id,
+            "only a failed or unknown publication on an existing channel can be retried",
+        )
+    }
+
+    /// Marks an unknown publication as published: a person checked that it is there.
+    pub async fn confirm_publication(
+        &self,
+        who: &Acting<Editor>,
+        id: &str,
+    ) -> Result<Box<PublicationRecord>, AppError> {
+        let change = self
+            .store()
+            .confirm_publication(who.workspace().id, parse(id)?)
+            .await?;
+        settled(change, id, "only an unknown publication can be confirmed")
+    }
+}
+
+fn settled(
+    change: PublicationChange,
+    id: &str,
+    what: &str,
+) -> Result<Box<PublicationRecord>, AppError> {
+    match change {
+        PublicationChange::Done(p) => Ok(p),
+        PublicationChange::NotFound => Err(not_found(id)),
+        PublicationChange::Conflict(status) => Err(AppError::Conflict(format!(
+            "publication {id} is {}; {what}",
+            status.as_str()
+        ))),
+    }
+}
+
+fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!("there is no publication {id:?} in this workspace"))
+}
+
+fn parse(id: &str) -> Result<PublicationId, AppError> {
+    PublicationId::parse(id).ok_or_else(|| not_found(id))
+}
