@@ -116,14 +116,24 @@ impl<'a> Facts<'a> {
         }
     }
 
-    /// How many of the changes worth a line a social post leaves to the release notes.
+    /// How many of the changes worth a line a social post leaves to the release notes:
+    /// none when only one would be left (its line says more than "…and 1 more").
     fn unlisted(&self) -> usize {
+        let worth = self.worth_a_line();
+        if worth > MOST_LISTED + 1 {
+            worth - MOST_LISTED
+        } else {
+            0
+        }
+    }
+
+    /// The changes after the headline worth a line of a post.
+    fn worth_a_line(&self) -> usize {
         self.highlights
             .iter()
             .skip(1)
             .filter(|i| says_something(i))
             .count()
-            .saturating_sub(MOST_LISTED)
     }
 
     fn headline(&self) -> Option<&'a Item> {
@@ -613,7 +623,7 @@ fn more_lines(f: &Facts, voice: Voice) -> Vec<String> {
         .iter()
         .skip(1)
         .filter(|i| says_something(i))
-        .take(MOST_LISTED)
+        .take(f.worth_a_line() - f.unlisted())
         .map(|i| format!("{} {}", marker(i.category, voice), social_title(i)))
         .collect()
 }
@@ -1109,6 +1119,19 @@ mod tests {
                 posts[0]
             );
         }
+    }
+
+    /// Nine changes after the headline are all named: "…and 1 more" would say less than
+    /// the line it replaces (Monolog 3.10.0).
+    #[test]
+    fn one_change_over_the_few_is_named_not_counted() {
+        let msgs: Vec<String> = (0..10)
+            .map(|n| format!("feat: support custom codec number {n} at runtime"))
+            .collect();
+        let refs: Vec<&str> = msgs.iter().map(String::as_str).collect();
+        let text = post(&changes(&refs), &ctx(), Voice::Sassy, Channel::Linkedin);
+        assert!(!text.contains("more"), "{text}");
+        assert!(text.contains("codec number 9"), "{text}");
     }
 
     /// gin v1.10.1 was one refactor: "1 refactor. First up: …" read as if more were coming.
