@@ -85,18 +85,15 @@ fn default_variant() -> String {
     "linkedin".to_owned()
 }
 
-fn default_outbox_file() -> String {
-    OUTBOX_FILE.to_owned()
-}
-
 /// An outbox's file when none is named.
 pub const OUTBOX_FILE: &str = "outbox.jsonl";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxSettings {
-    /// A file name in the workspace's own folder of the server's data dir.
-    #[serde(default = "default_outbox_file")]
-    pub file: String,
+    /// A file name in the workspace's own folder of the server's data dir (none:
+    /// [`OUTBOX_FILE`]). Outboxes that named a path stored none, and show none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     #[serde(default = "default_variant")]
     pub variant: String,
     /// A path on the server, as outboxes stored before they were confined: such a channel
@@ -482,5 +479,101 @@ impl Serialize for ChannelConfig {
     /// As stored and shown (see [`ChannelConfig::to_value`]).
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.to_value().serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Every shape a release of Covalynce stored reads back, and is written again as it
+    /// was: channels made before these types existed keep working and look the same.
+    #[test]
+    fn the_shapes_earlier_releases_stored_read_and_write_unchanged() {
+        let settings = [
+            (
+                ChannelKind::Outbox,
+                json!({"file": "outbox.jsonl", "variant": "linkedin"}),
+            ),
+            (
+                ChannelKind::Outbox,
+                json!({"path": "/home/ada/out.jsonl", "variant": "x"}),
+            ),
+            (
+                ChannelKind::Webhook,
+                json!({"url": "https://example.com/in", "variant": "linkedin", "daily_cap": 5}),
+            ),
+            (
+                ChannelKind::Slack,
+                json!({"webhook": "https://hooks.slack.com/services/T0/B0/…"}),
+            ),
+            (
+                ChannelKind::Discord,
+                json!({"webhook": "https://discord.com/api/webhooks/1/…"}),
+            ),
+            (
+                ChannelKind::Mastodon,
+                json!({"instance": "https://mastodon.social", "account": "ada", "max_characters": 500, "characters_reserved_per_url": 23}),
+            ),
+            (
+                ChannelKind::Linkedin,
+                json!({"api_base": "https://api.linkedin.com", "author": "urn:li:person:1", "account": "Ada", "expires_at": 1, "renewable": false, "client_id": null, "web_base": null, "refresh_expires_at": null}),
+            ),
+            (
+                ChannelKind::X,
+                json!({"api_base": "https://api.x.com", "account": "ada", "user_id": "1", "expires_at": null, "client_id": null, "renewable": false, "thread": false, "link_in_reply": true}),
+            ),
+            (
+                ChannelKind::Bluesky,
+                json!({"service": "https://bsky.social", "identifier": "ada.bsky.social", "account": "ada.bsky.social", "did": "did:plc:ada", "expires_at": 2, "renewable": true}),
+            ),
+        ];
+        for (kind, v) in settings {
+            let config = ChannelConfig::parse(kind, &v).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(config.kind(), kind);
+            assert_eq!(config.to_value(), v, "{kind}");
+        }
+        let secrets = [
+            (ChannelKind::Webhook, json!({"secret": "s"})),
+            (
+                ChannelKind::Slack,
+                json!({"url": "https://hooks.slack.com/services/T0/B0/x"}),
+            ),
+            (ChannelKind::Mastodon, json!({"token": "t"})),
+            (
+                ChannelKind::Linkedin,
+                json!({"access_token": "a", "refresh_token": null, "client_secret": null}),
+            ),
+            (
+                ChannelKind::X,
+                json!({"access_token": "a", "refresh_token": "r", "client_secret": null}),
+            ),
+            (
+                ChannelKind::Bluesky,
+                json!({"app_password": "p", "access_jwt": "a", "refresh_jwt": "r"}),
+            ),
+        ];
+        for (kind, v) in secrets {
+            let plain = serde_json::to_vec(&v).unwrap();
+            let parsed = ChannelSecrets::parse(kind, Some(&plain)).unwrap();
+            assert_eq!(parsed.kind(), kind);
+            let again: Value = serde_json::from_slice(&parsed.to_json().unwrap()).unwrap();
+            assert_eq!(again, v, "{kind}");
+        }
+        // What no release wrote is refused, not defaulted.
+        assert!(ChannelConfig::parse(ChannelKind::Slack, &json!({})).is_err());
+        assert!(
+            ChannelConfig::parse(
+                ChannelKind::Bluesky,
+                &json!({"service": "https://bsky.social"})
+            )
+            .is_err()
+        );
+        assert!(ChannelSecrets::parse(ChannelKind::Mastodon, None).is_err());
+        assert_eq!(
+            ChannelSecrets::parse(ChannelKind::Outbox, None).unwrap(),
+            ChannelSecrets::Outbox
+        );
     }
 }

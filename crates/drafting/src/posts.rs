@@ -682,8 +682,14 @@ fn long(f: &Facts, voice: Voice) -> Parts {
         match f.unlisted() {
             0 => {}
             n => lines.push(format!(
-                "…and {n} more {} in the release notes.",
-                if n == 1 { "change" } else { "changes" }
+                "…and {n} more {}{}.",
+                if n == 1 { "change" } else { "changes" },
+                // A push has no release notes to point to.
+                if f.version.is_some() && f.url.is_some() {
+                    " in the release notes"
+                } else {
+                    ""
+                }
             )),
         }
     }

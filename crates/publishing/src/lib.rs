@@ -372,7 +372,8 @@ impl Target {
                 if o.path.is_some() {
                     return Err(outbox::LEGACY_PATH.to_owned());
                 }
-                let file = outbox::OutboxFile::parse(&o.file)?;
+                let file =
+                    outbox::OutboxFile::parse(o.file.as_deref().unwrap_or(outbox::DEFAULT_FILE))?;
                 Target::Outbox {
                     path: file.within(outbox_dir),
                     variant: o.variant.clone(),

@@ -151,7 +151,7 @@ pub async fn reviewer(
                 config: covalynce_domain::ChannelConfig::new(
                     covalynce_domain::ChannelSettings::Outbox(
                         covalynce_domain::channel::OutboxSettings {
-                            file: covalynce_publishing::outbox::DEFAULT_FILE.to_owned(),
+                            file: Some(covalynce_publishing::outbox::DEFAULT_FILE.to_owned()),
                             variant: "linkedin".to_owned(),
                             path: None,
                         },

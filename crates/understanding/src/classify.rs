@@ -74,7 +74,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
     let advisory = subject
         .strip_prefix("Merge pull request from ")
         .map(str::trim)
-        .filter(|a| a.len() > 5 && a[..5].eq_ignore_ascii_case("GHSA-"));
+        .filter(|a| a.len() > 5 && a.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("GHSA-")));
     let first_bullet = || {
         commit
             .body()
@@ -167,7 +167,9 @@ pub fn classify_commit(commit: &Commit) -> Item {
     .or_else(|| commit.author_login.as_ref().map(|l| format!("@{l}")))
     .unwrap_or_else(|| {
         if placeholder_name(&commit.author_name) {
-            address_name(&commit.author_email)
+            github_login(&commit.author_email)
+                .map(|l| format!("@{l}"))
+                .unwrap_or_default()
         } else {
             commit.author_name.clone()
         }
@@ -972,30 +974,21 @@ fn looks_like_bare_version(lower: &str) -> bool {
 }
 
 /// The name git writes for someone who never set theirs, or a tutorial's example: gin
-/// v1.11.0's posts credited "Name and 1911860538", one person whose address says who.
+/// v1.11.0's posts credited "Name and 1911860538", one person (the co-author trailer names
+/// them). Such a name credits no one: an address's own words are not published, only a
+/// GitHub no-reply address's login, which is public anyway.
 fn placeholder_name(name: &str) -> bool {
     matches!(
         name.trim().to_ascii_lowercase().as_str(),
-        "" | "name"
-            | "your name"
-            | "yourname"
-            | "user"
-            | "username"
-            | "unknown"
-            | "root"
-            | "author"
+        "name" | "your name" | "yourname" | "user" | "username" | "unknown" | "root" | "author"
     )
 }
 
-/// Who an address names: its local part ("1911860538@qq.com" is 1911860538), or no one for
-/// an address that names no one ("noreply@…").
-fn address_name(email: &str) -> String {
-    let local = email.split('@').next().unwrap_or_default().trim();
-    if local.is_empty() || local.contains("noreply") || local.contains("no-reply") {
-        String::new()
-    } else {
-        local.to_owned()
-    }
+/// The login in a GitHub no-reply address (`12345678+octocat@users.noreply.github.com`).
+fn github_login(email: &str) -> Option<&str> {
+    let local = email.strip_suffix("@users.noreply.github.com")?;
+    let login = local.split_once('+').map_or(local, |(_, l)| l);
+    (!login.is_empty()).then_some(login)
 }
 
 pub(crate) fn is_bot(name: &str, email: &str) -> bool {
@@ -1649,6 +1642,17 @@ mod tests {
             "ReDoS in the `parse_http_accept_header` method (GHSA-cj83-2ww7-mvq7)"
         );
         assert_eq!(i.noise, None);
+        // Any subject is safe to read, whatever its characters.
+        for subject in [
+            "Merge pull request from fix 🔒 x",
+            "Merge pull request from dev/ü",
+            "Merge pull request from GHSA",
+            "Merge pull request from ",
+        ] {
+            // Not an advisory: no advisory is named (and reading it does not panic).
+            let i = classify_commit(&commit(subject, &["src/lib.rs"]));
+            assert!(!i.title.contains("(GHSA"), "{subject}: {}", i.title);
+        }
     }
 
     /// gin v1.11.0's posts were "made by … Name and 1911860538": a git that was never told
@@ -1662,10 +1666,19 @@ mod tests {
         c.author_name = "Name".into();
         c.author_email = "1911860538@qq.com".into();
         assert_eq!(classify_commit(&c).authors, vec!["1911860538"]);
-        c.author_name = "Your Name".into();
-        c.author_email = "noreply@example.com".into();
+        // An address's own words are never published; a GitHub no-reply login is public.
         c.message = "fix: handle timeouts".into();
-        assert!(classify_commit(&c).authors.is_empty());
+        for (name, email) in [
+            ("Your Name", "noreply@example.com"),
+            ("root", "jane.doe.1987@example.com"),
+        ] {
+            c.author_name = name.into();
+            c.author_email = email.into();
+            assert!(classify_commit(&c).authors.is_empty(), "{email}");
+        }
+        c.author_name = "Name".into();
+        c.author_email = "12345678+octocat@users.noreply.github.com".into();
+        assert_eq!(classify_commit(&c).authors, vec!["@octocat"]);
     }
 
     /// client_golang 1.24.0 thanked "Claude" (a Co-authored-by trailer) and "PrometheusBot"; mitmproxy

@@ -35,7 +35,7 @@ async fn legacy_outbox(app: &TestApp, path: &Path) -> String {
             config: covalynce_domain::ChannelConfig::new(
                 covalynce_domain::ChannelSettings::Outbox(
                     covalynce_domain::channel::OutboxSettings {
-                        file: "outbox.jsonl".into(),
+                        file: None,
                         variant: "x".into(),
                         path: Some(path.display().to_string()),
                     },

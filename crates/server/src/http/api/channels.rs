@@ -172,7 +172,7 @@ pub async fn create(
             .map_err(ApiError::Validation)?;
             Parsed {
                 settings: ChannelSettings::Outbox(OutboxSettings {
-                    file: file.as_str().to_owned(),
+                    file: Some(file.as_str().to_owned()),
                     variant: variant(&req)?,
                     path: None,
                 }),
