@@ -759,6 +759,11 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     if lower.starts_with("merge branch ")
         || lower.starts_with("merge remote-tracking branch ")
         || lower.starts_with("merge tag ")
+        // A release line merged back, as its pull request's title says ("Merge
+        // release-1.23 into main", "Sync main with release-1.23").
+        || ["merge release", "sync release", "sync main with", "merge main into", "merge master into"]
+            .iter()
+            .any(|w| lower.starts_with(w))
     {
         return Some(Noise::Merge);
     }

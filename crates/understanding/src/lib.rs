@@ -581,9 +581,14 @@ fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
                             .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
                 })
             };
-            let mut found = logins
-                .keys()
-                .filter(|l| forms.contains(*l) || holds_run(l) || nickname_and_surname(l, name));
+            let mut found = logins.keys().filter(|l| {
+                // A one-word name that is the login itself ("s3onghyun" and
+                // @s3onghyun, client_golang 1.24.0) is that person.
+                **l == name.to_ascii_lowercase()
+                    || forms.contains(*l)
+                    || holds_run(l)
+                    || nickname_and_surname(l, name)
+            });
             let only = match (found.next(), found.next()) {
                 (Some(l), None) => Some(l.clone()),
                 _ => None,
@@ -1150,6 +1155,40 @@ mod tests {
 
     /// clap's pull requests are merged as "from epage/…" while their commits are Ed Page's:
     /// one person, credited once as @epage, on the item and in the thanks.
+    /// client_golang 1.24.0 thanked both "@s3onghyun" and "s3onghyun", and listed "Merge
+    /// release-1.23 into main" as a change.
+    #[test]
+    fn a_name_that_is_a_login_is_that_person_and_a_release_merged_back_is_no_change() {
+        let mut fix = commit(
+            1,
+            "promhttp: fix grammar in exemplar option doc comments",
+            &["prometheus/promhttp/option.go"],
+        );
+        fix.author_name = "s3onghyun".into();
+        fix.author_email = "s3onghyun.hong@gmail.com".into();
+        fix.part_of = Some(format!("{:040x}", 2));
+        let mut merge = commit(
+            2,
+            "Merge pull request #2023 from s3onghyun/docs-fix-exemplar-grammar\n\nFix grammar in exemplar option doc comments",
+            &[],
+        );
+        merge.author_name = "Kemal Akkoyun".into();
+        merge.author_email = "kakkoyun@users.noreply.github.com".into();
+        merge.is_merge = true;
+        let mut back = commit(
+            3,
+            "Merge pull request #1861 from prometheus/arve/merge-release\n\nMerge release-1.23 into main",
+            &[],
+        );
+        back.author_name = "Arve Knudsen".into();
+        back.author_email = "arve.knudsen@gmail.com".into();
+        back.is_merge = true;
+        let cs = understand(&[fix, merge, back]);
+        assert_eq!(cs.contributors(), ["@s3onghyun"], "{cs:?}");
+        assert_eq!(cs.items.len(), 1, "{cs:?}");
+        assert_eq!(cs.noise.first().and_then(|n| n.noise), Some(Noise::Merge));
+    }
+
     #[test]
     fn a_login_written_from_a_name_is_that_person() {
         let mut own = commit(1, "fix(parser): Loosen asserts for now", &["src/parser.rs"]);
