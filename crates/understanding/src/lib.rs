@@ -648,10 +648,11 @@ fn login_forms(name: &str) -> Vec<String> {
         format!("{last}{first}"),
         format!("{last}{initial}"),
     ];
-    // A login that is one of the names alone ("@sylvestre" for Sylvestre Ledru), when the
-    // name is long enough to be told apart from other people's.
-    for name in [first, last] {
-        if name.len() >= 6 {
+    // A login that is one of the names alone ("@sylvestre" for Sylvestre Ledru, and a
+    // middle name: "@mushfiqur" for Md Mushfiqur Rahim, client_golang 1.24.0), when the name
+    // is long enough to be told apart from other people's.
+    for name in &words {
+        if name.len() >= 6 && !forms.contains(name) {
             forms.push(name.clone());
         }
     }
@@ -1219,6 +1220,7 @@ mod tests {
         assert!(!login_forms("Eve Pagels").contains(&"epage".to_owned()));
         assert!(login_forms("Ada").is_empty());
         assert!(login_forms("Sylvestre Ledru").contains(&"sylvestre".to_owned()));
+        assert!(login_forms("Md Mushfiqur Rahim").contains(&"mushfiqur".to_owned()));
         // Two people who could both be @martin: neither is.
         let mut a = commit(4, "fix: a (#1)", &["a.rs"]);
         a.author_name = "Martin Fowler".into();
