@@ -44,7 +44,8 @@ impl App {
         who: &Acting<Editor>,
         id: &str,
     ) -> Result<ChannelRecord, AppError> {
-        self.set_channel_status(who, id, ChannelStatus::Disabled)
+        let channel = self.channel(who, id).await?;
+        self.set_channel_status(who, &channel, id, ChannelStatus::Disabled)
             .await
     }
 
@@ -58,7 +59,8 @@ impl App {
     ) -> Result<ChannelRecord, AppError> {
         let current = self.channel(who, id).await?;
         publisher.check(&current).map_err(AppError::Invalid)?;
-        self.set_channel_status(who, id, ChannelStatus::Active)
+        // The channel read once: checked, then changed.
+        self.set_channel_status(who, &current, id, ChannelStatus::Active)
             .await
     }
 
@@ -69,7 +71,8 @@ impl App {
         who: &Acting<Editor>,
         id: &str,
     ) -> Result<ChannelRecord, AppError> {
-        self.set_channel_status(who, id, ChannelStatus::Deleted)
+        let channel = self.channel(who, id).await?;
+        self.set_channel_status(who, &channel, id, ChannelStatus::Deleted)
             .await
     }
 
@@ -100,10 +103,10 @@ impl App {
     async fn set_channel_status(
         &self,
         who: &Acting<Editor>,
+        channel: &ChannelRecord,
         id: &str,
         status: ChannelStatus,
     ) -> Result<ChannelRecord, AppError> {
-        let channel = self.channel(who, id).await?;
         let changed = self
             .store()
             .set_channel_status(who.workspace().id, channel.id, status)

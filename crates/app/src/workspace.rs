@@ -36,18 +36,6 @@ impl TrustPolicy {
         }
         Ok(Self { after, channels })
     }
-
-    /// Every card waits for a person.
-    pub fn review_everything() -> Self {
-        Self {
-            after: None,
-            channels: Vec::new(),
-        }
-    }
-
-    pub fn after(&self) -> Option<i64> {
-        self.after
-    }
 }
 
 impl App {

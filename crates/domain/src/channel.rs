@@ -297,17 +297,6 @@ impl ChannelConfig {
         v
     }
 
-    /// The account the channel posts as, when the platform named it.
-    pub fn account(&self) -> Option<&str> {
-        match &self.settings {
-            ChannelSettings::Mastodon(s) => Some(s.account.as_str()).filter(|a| !a.is_empty()),
-            ChannelSettings::Linkedin(s) => s.account.as_deref(),
-            ChannelSettings::X(s) => s.account.as_deref(),
-            ChannelSettings::Bluesky(s) => Some(&s.account),
-            _ => None,
-        }
-    }
-
     /// Whether Covalynce renews its tokens before they end.
     pub fn renewable(&self) -> bool {
         match &self.settings {
@@ -324,14 +313,6 @@ impl ChannelConfig {
             ChannelSettings::Linkedin(s) => s.expires_at,
             ChannelSettings::X(s) => s.expires_at,
             ChannelSettings::Bluesky(s) => s.expires_at,
-            _ => None,
-        }
-    }
-
-    /// When its refresh token stops working (LinkedIn's programmatic refresh), if known.
-    pub fn refresh_expires_at(&self) -> Option<i64> {
-        match &self.settings {
-            ChannelSettings::Linkedin(s) => s.refresh_expires_at,
             _ => None,
         }
     }

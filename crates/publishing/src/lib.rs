@@ -746,7 +746,6 @@ mod tests {
         let config = ChannelConfig::parse(ChannelKind::X, &v).unwrap();
         assert_eq!(config.daily_cap, Some(5));
         assert!(config.renewable());
-        assert_eq!(config.account(), Some("ada"));
         assert_eq!(config.to_value(), v);
     }
 

@@ -4,6 +4,7 @@
 
 use super::page::{CsrfForm, Layout, Signed, UiError, render};
 use crate::http::AppState;
+use crate::http::api::given;
 use crate::http::api::members::{InvitationView, MemberView, TokenView};
 use crate::http::api::workspace::WorkspaceView;
 use crate::http::extract::{ApiJson, Editor, Owner, Viewer};
@@ -129,14 +130,6 @@ pub async fn show(
 ) -> Result<Response, UiError> {
     let base = crate::http::api::account::base_url(&state, &headers);
     page(&state, &signed, &base, None, None).await
-}
-
-/// A form field as given: trimmed, and none when left empty.
-fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
 }
 
 fn role(v: &Option<String>) -> Result<Role, UiError> {
@@ -345,8 +338,9 @@ pub async fn ai_add(
     answer(&state, signed, &headers, result, None).await
 }
 
+/// A role to give: an invitation's, a token's at most, a member's new one.
 #[derive(serde::Deserialize)]
-pub struct InviteForm {
+pub struct RoleForm {
     #[serde(default)]
     role: Option<String>,
 }
@@ -356,7 +350,7 @@ pub async fn invite(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
-    CsrfForm(form): CsrfForm<InviteForm>,
+    CsrfForm(form): CsrfForm<RoleForm>,
 ) -> Result<Response, UiError> {
     let invitation = state
         .app()
@@ -453,12 +447,6 @@ pub async fn revoke_invitation(
     }
     .map(|_| "The invitation is withdrawn.".to_owned());
     answer(&state, signed, &headers, result, None).await
-}
-
-#[derive(serde::Deserialize)]
-pub struct RoleForm {
-    #[serde(default)]
-    role: Option<String>,
 }
 
 /// Changes a member's role.

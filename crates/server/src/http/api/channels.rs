@@ -248,7 +248,7 @@ pub async fn create(
             let token_ends = expires_at(req.expires_in, "expires_in")?;
             let refresh_ends =
                 expires_at(req.refresh_token_expires_in, "refresh_token_expires_in")?;
-            let refresh = secret_field(&req.refresh_token);
+            let refresh = super::given(&req.refresh_token);
             let operator = state.security().config.linkedin.as_ref();
             let (client_id, client_secret) = client(&req, operator);
             // Renewing needs the refresh token and the client that granted it.
@@ -278,7 +278,7 @@ pub async fn create(
         }
         ChannelKind::X => {
             let token = required(&req.access_token, "access_token")?;
-            let refresh = secret_field(&req.refresh_token);
+            let refresh = super::given(&req.refresh_token);
             let operator = state.security().config.x.as_ref();
             let (client_id, client_secret) = client(&req, operator);
             let api = api_base(&req, covalynce_publishing::x::API_BASE, allow_private).await?;
@@ -416,22 +416,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(Data { data: view })))
 }
 
-/// A field that must be given and not blank, trimmed.
-fn secret_field(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-}
-
 /// The OAuth client that granted a channel's tokens: the one named in the request, or the
 /// operator's app (an empty secret is a public client).
 fn client(
     req: &CreateChannel,
     operator: Option<&crate::auth::OAuthApp>,
 ) -> (Option<String>, Option<String>) {
-    match secret_field(&req.client_id) {
-        Some(id) => (Some(id), secret_field(&req.client_secret)),
+    match super::given(&req.client_id) {
+        Some(id) => (Some(id), super::given(&req.client_secret)),
         None => (
             operator.map(|o| o.client_id.clone()),
             operator
@@ -442,12 +434,7 @@ fn client(
 }
 
 fn required(value: &Option<String>, name: &str) -> Result<String, ApiError> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| ApiError::Validation(format!("{name} is required")))
+    super::given(value).ok_or_else(|| ApiError::Validation(format!("{name} is required")))
 }
 
 /// `api_base`, or the platform's own address; public unless the operator allows private.

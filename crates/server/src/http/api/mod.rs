@@ -83,6 +83,14 @@ pub fn signing_secret(given: Option<String>) -> Result<(String, Option<String>),
     }
 }
 
+/// A request or form field as given: trimmed, and none when left blank.
+pub fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
 pub fn time(ms: i64) -> String {
     covalynce_domain::time::format_rfc3339(ms)
 }
