@@ -1,8 +1,7 @@
 //! The CI gate: a card about a commit waits until CI for that commit is green. Pure: the
 //! server hands in the runs it has stored and acts on the verdict.
 
-use covalynce_domain::EventKind;
-use serde_json::Value;
+use covalynce_domain::facts::{CiRunFacts, RunId};
 
 /// One completed CI run for a commit (a GitHub workflow run or a generic `ci_run`).
 #[derive(Clone, Debug, PartialEq)]
@@ -57,47 +56,21 @@ pub fn verdict(runs: &[Run], required: &[String]) -> Verdict {
     }
 }
 
-/// The commit an announceable event is about, when the event says.
-pub fn commit_of(kind: EventKind, data: &Value) -> Option<String> {
-    let s = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
-    let sha = match kind {
-        EventKind::Push => s("after"),
-        EventKind::Tag => s("sha"),
-        EventKind::PullRequestMerged => s("merge_commit_sha"),
-        EventKind::Release => s("sha").or_else(|| s("target_commitish")),
-        EventKind::Deploy | EventKind::Change | EventKind::IssueDone => s("sha"),
-        EventKind::CiRun => s("head_sha"),
-    }?;
-    // `target_commitish` is usually a branch name; only a full commit id pins a build.
-    (sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())).then_some(sha)
-}
-
 /// A stored CI event's run (and the commit it built), as the gate reads it. `stored_at`
 /// breaks ties between runs that carry no number (generic `ci_run`s).
-pub fn run_of(data: &Value, stored_at: i64) -> Option<(String, Run)> {
-    let sha = data.get("head_sha")?.as_str()?.to_owned();
-    let order = (
-        data.get("run_id")
-            .and_then(Value::as_i64)
-            .unwrap_or_default(),
-        data.get("attempt").and_then(Value::as_i64).unwrap_or(1),
-        stored_at,
-    );
+pub fn run_of(ci: &CiRunFacts, stored_at: i64) -> Option<(String, Run)> {
+    let sha = ci.head_sha.clone()?;
+    let number = match ci.run_id {
+        Some(RunId::Number(n)) => n,
+        _ => 0,
+    };
     Some((
         sha,
         Run {
-            workflow: data
-                .get("workflow")
-                .and_then(Value::as_str)
-                .unwrap_or("workflow")
-                .to_owned(),
-            conclusion: data
-                .get("conclusion")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown")
-                .to_owned(),
-            order,
-            url: data.get("url").and_then(Value::as_str).map(str::to_owned),
+            workflow: ci.workflow.clone().unwrap_or_else(|| "workflow".into()),
+            conclusion: ci.conclusion.clone().unwrap_or_else(|| "unknown".into()),
+            order: (number, ci.attempt.unwrap_or(1), stored_at),
+            url: ci.url.clone(),
         },
     ))
 }
@@ -161,22 +134,6 @@ mod tests {
         assert_eq!(
             verdict(&runs, &required),
             Verdict::Green(run("E2E", "success", 3, 1))
-        );
-    }
-
-    #[test]
-    fn the_commit_of_an_event_is_a_full_commit_id_or_nothing() {
-        let sha = "9fceb02d0ae598e95dc970b74767f19372d61af8";
-        assert_eq!(
-            commit_of(EventKind::Push, &serde_json::json!({"after": sha})),
-            Some(sha.into())
-        );
-        assert_eq!(
-            commit_of(
-                EventKind::Release,
-                &serde_json::json!({"target_commitish": "main"})
-            ),
-            None
         );
     }
 }

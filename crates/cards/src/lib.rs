@@ -5,13 +5,13 @@
 pub mod gate;
 mod risk;
 
-use covalynce_domain::{CardCategory, Commit, EventKind, Risk};
+use covalynce_domain::facts::{CommitFacts, WorkItemFacts};
+use covalynce_domain::{CardCategory, Commit, EventFacts, EventKind, Risk, Work};
 use covalynce_drafting::{Context, Voice};
 use covalynce_understanding::{Changeset, understand};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
-pub use risk::{RiskReport, assess, judge, project_url};
+pub use risk::{RiskReport, assess, judge};
 
 /// A card ready to store.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +40,7 @@ pub struct EventInput<'a> {
     pub kind: EventKind,
     pub repo: &'a str,
     pub title: &'a str,
-    pub data: &'a Value,
+    pub facts: &'a EventFacts,
 }
 
 pub fn from_event(event: &EventInput, voice: Voice) -> Decision {
@@ -70,13 +70,20 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
     let release = matches!(event.kind, EventKind::Release | EventKind::Tag);
     // A monorepo package's own release (`globset-0.4.20`) is news for the team, unless the
     // package is the project's main product.
-    let side_package = event
-        .data
-        .get("tag")
-        .and_then(Value::as_str)
+    let tag = match &event.facts.work {
+        Work::Tag(t) => Some(t.tag.as_str()),
+        Work::Release(r) => r.tag.as_deref(),
+        _ => None,
+    };
+    let side_package = tag
         .and_then(covalynce_domain::package_tag)
         .is_some_and(|(package, _)| {
-            let project = event.data["project_name"].as_str().unwrap_or(event.repo);
+            let project = event
+                .facts
+                .project
+                .project_name
+                .as_deref()
+                .unwrap_or(event.repo);
             !covalynce_domain::is_main_product(package, event.repo, project)
         });
     let category = if side_package {
@@ -95,7 +102,7 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
             .map(|i| i.title.clone())
             .unwrap_or_else(|| event.title.to_owned()),
     };
-    let private = event.data["repo_private"].as_bool().unwrap_or(false);
+    let private = event.facts.project.repo_private;
     let report = assess(
         &drafts.posts,
         &changes.secrets,
@@ -174,73 +181,58 @@ pub fn strategy(recent: &[EventInput], project: &str, voice: Voice) -> Option<Ca
 
 /// Commits and context from what the event recorded.
 fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
-    let d = event.data;
-    let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
+    let project = &event.facts.project;
     // What a local source read from the repository itself: the project's own name, its
     // topics, and (for a release) how its notes select and cite.
     let mut ctx = Context {
-        project: s("project_name")
+        project: project
+            .project_name
+            .clone()
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| event.repo.to_owned()),
-        hashtags: d["hashtags"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|t| t.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        style: serde_json::from_value(d["house_style"].clone()).ok(),
+        hashtags: project.hashtags.clone(),
+        style: project.house_style.clone(),
         ..Context::default()
     };
-    let commits = match event.kind {
-        EventKind::Push => {
-            ctx.url = s("compare_url").or_else(|| s("repo_url"));
+    let commits = match &event.facts.work {
+        Work::Push(p) => {
+            ctx.url = p.compare_url.clone().or_else(|| p.repo_url.clone());
             // The branch it landed on: a local source names it, GitHub sends the ref.
-            ctx.branch = s("branch").or_else(|| {
-                s("ref").and_then(|r| r.strip_prefix("refs/heads/").map(str::to_owned))
-            });
-            commits_from(d)
+            ctx.branch = p.branch().map(str::to_owned);
+            commits_from(&p.commits)
         }
-        EventKind::PullRequestMerged => {
-            ctx.url = s("url");
-            let number = d["number"].as_u64().unwrap_or_default();
-            let title = s("title").unwrap_or_else(|| event.title.to_owned());
-            let body = s("body").unwrap_or_default();
+        Work::PullRequest(pr) => {
+            ctx.url = pr.url.clone();
+            let title = pr.title.clone().unwrap_or_else(|| event.title.to_owned());
+            let body = pr.body.clone().unwrap_or_default();
             vec![Commit {
-                id: s("merge_commit_sha").unwrap_or_default(),
-                message: format!("{title} (#{number})\n\n{body}"),
-                author_login: s("author"),
-                author_name: s("author").unwrap_or_default(),
+                id: pr.merge_commit_sha.clone().unwrap_or_default(),
+                message: format!("{title} (#{})\n\n{body}", pr.number),
+                author_login: pr.author.clone(),
+                author_name: pr.author.clone().unwrap_or_default(),
                 ..Commit::default()
             }]
         }
-        EventKind::Release => {
+        Work::Release(r) => {
             ctx.style.get_or_insert_with(Default::default);
-            ctx.url = s("url");
-            ctx.version = s("tag").filter(|t| !t.is_empty());
+            ctx.url = r.url.clone();
+            ctx.version = r.tag.clone().filter(|t| !t.is_empty());
+            let author = r.author.clone();
             // A release's own notes list its changes; each bullet is understood like a
             // commit subject, so they are categorised and cited the same way.
-            let body = s("body").unwrap_or_default();
-            let bullets: Vec<Commit> = body
-                .lines()
-                .filter_map(|l| {
-                    let l = l.trim();
-                    l.strip_prefix("- ").or_else(|| l.strip_prefix("* "))
-                })
-                .filter(|l| !l.trim().is_empty())
+            let bullets: Vec<Commit> = bullets(r.body.as_deref().unwrap_or_default())
                 .enumerate()
                 .map(|(n, line)| Commit {
                     id: format!("release-note-{n}"),
-                    message: line.trim().to_owned(),
-                    author_name: s("author").unwrap_or_default(),
-                    author_login: s("author"),
+                    message: line.to_owned(),
+                    author_name: author.clone().unwrap_or_default(),
+                    author_login: author.clone(),
                     ..Commit::default()
                 })
                 .collect();
             // Notes without bullets: the commits since the previous release, when the
             // source could read them (a GitHub compare), like a local repository's tag.
-            let since_previous = commits_from(d);
+            let since_previous = commits_from(r.commits.as_deref().unwrap_or_default());
             if bullets.is_empty() && !since_previous.is_empty() {
                 since_previous
             } else if bullets.is_empty() {
@@ -248,10 +240,10 @@ fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
                     id: "release".into(),
                     message: format!(
                         "Release {}",
-                        s("name").unwrap_or_else(|| event.title.to_owned())
+                        r.name.clone().unwrap_or_else(|| event.title.to_owned())
                     ),
-                    author_login: s("author"),
-                    author_name: s("author").unwrap_or_default(),
+                    author_login: author.clone(),
+                    author_name: author.unwrap_or_default(),
                     files: vec!["src/".into()],
                     ..Commit::default()
                 }]
@@ -259,18 +251,18 @@ fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
                 bullets
             }
         }
-        EventKind::Tag => {
+        Work::Tag(t) => {
             ctx.style.get_or_insert_with(Default::default);
-            ctx.version = s("tag");
             // A package's tag is that package's release: "globset 0.4.20", not
             // "ripgrep globset-0.4.20".
-            if let Some(tag) = s("tag") {
-                let (name, version) = covalynce_domain::released_as(&tag, event.repo, &ctx.project);
+            if !t.tag.is_empty() {
+                let (name, version) =
+                    covalynce_domain::released_as(&t.tag, event.repo, &ctx.project);
                 ctx.project = name;
                 ctx.version = Some(version);
             }
-            ctx.url = s("url");
-            let commits = commits_from(d);
+            ctx.url = t.url.clone();
+            let commits = commits_from(&t.commits);
             if commits.is_empty() {
                 return Err(
                     "a tag alone carries no changes; its release (or `covalynce watch`) drafts it"
@@ -279,32 +271,38 @@ fn facts(event: &EventInput) -> Result<(Vec<Commit>, Context), String> {
             }
             commits
         }
-        EventKind::CiRun => return Err("CI runs gate announcements; they are not announced".into()),
-        EventKind::IssueDone | EventKind::Deploy | EventKind::Change => {
-            ctx.url = s("url");
-            ctx.version = s("version").or_else(|| {
-                d["fix_versions"]
-                    .as_array()
-                    .and_then(|v| v.first())
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            });
-            if let Some(name) = s("project_name").filter(|n| !n.is_empty()) {
-                ctx.project = name;
-            }
-            work_item(event, d)
+        Work::CiRun(_) => {
+            return Err("CI runs gate announcements; they are not announced".into());
+        }
+        Work::Item(item) => {
+            ctx.url = item.url.clone();
+            ctx.version = item
+                .version
+                .clone()
+                .or_else(|| item.fix_versions.first().cloned());
+            work_item(event, item)
         }
     };
     Ok((commits, ctx))
 }
 
+/// The lines of a body written as a list (`- …` or `* …`), trimmed.
+fn bullets(body: &str) -> impl Iterator<Item = &str> {
+    body.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("- ").or_else(|| l.strip_prefix("* "))
+        })
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+}
+
 /// A finished issue, a deploy or a change another tool reported: its body's bullets are
 /// read as separate changes (like a release's notes), or the title and body as one. A
 /// tracker's issue type says what kind of change it is, which the wording may not.
-fn work_item(event: &EventInput, d: &Value) -> Vec<Commit> {
-    let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
-    let author = s("author");
-    let body = s("body").unwrap_or_default();
+fn work_item(event: &EventInput, item: &WorkItemFacts) -> Vec<Commit> {
+    let author = item.author.clone();
+    let body = item.body.clone().unwrap_or_default();
     let commit = |id: String, message: String| Commit {
         id,
         message,
@@ -313,68 +311,63 @@ fn work_item(event: &EventInput, d: &Value) -> Vec<Commit> {
         files: vec!["src/".into()],
         ..Commit::default()
     };
-    let bullets: Vec<Commit> = body
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            l.strip_prefix("- ").or_else(|| l.strip_prefix("* "))
-        })
-        .filter(|l| !l.trim().is_empty())
+    let listed: Vec<Commit> = bullets(&body)
         .enumerate()
-        .map(|(n, line)| commit(format!("item-{n}"), line.trim().to_owned()))
+        .map(|(n, line)| commit(format!("item-{n}"), line.to_owned()))
         .collect();
-    if event.kind != EventKind::IssueDone && !bullets.is_empty() {
-        return bullets;
+    if event.kind != EventKind::IssueDone && !listed.is_empty() {
+        return listed;
     }
-    let summary = s("summary").unwrap_or_else(|| event.title.to_owned());
-    let prefix = match s("issue_type").unwrap_or_default().to_lowercase().as_str() {
+    let summary = item
+        .summary
+        .clone()
+        .unwrap_or_else(|| event.title.to_owned());
+    let prefix = match item
+        .issue_type
+        .as_deref()
+        .unwrap_or_default()
+        .to_lowercase()
+        .as_str()
+    {
         "bug" | "defect" => "fix: ",
         "story" | "feature" | "new feature" | "epic" | "improvement" => "feat: ",
         _ => "",
     };
-    let id = s("key").unwrap_or_else(|| "item".into());
+    let id = item.key.clone().unwrap_or_else(|| "item".into());
     vec![commit(id, format!("{prefix}{summary}\n\n{body}"))]
 }
 
-/// The `commits` list events carry (webhook pushes, local watches).
-fn commits_from(d: &Value) -> Vec<Commit> {
-    d["commits"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .map(|c| {
-                    let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
-                    let author = &c["author"];
-                    let files = ["added", "removed", "modified", "files"]
-                        .iter()
-                        .flat_map(|k| c[*k].as_array().cloned().unwrap_or_default())
-                        .filter_map(|f| f.as_str().map(str::to_owned))
-                        .collect();
-                    Commit {
-                        id: s("id").unwrap_or_default(),
-                        message: s("message").unwrap_or_default(),
-                        author_name: author["name"].as_str().unwrap_or_default().to_owned(),
-                        author_email: author["email"].as_str().unwrap_or_default().to_owned(),
-                        author_login: author["username"].as_str().map(str::to_owned),
-                        timestamp: s("timestamp")
-                            .and_then(|t| covalynce_domain::time::parse_rfc3339_millis(&t)),
-                        files,
-                        is_merge: c["is_merge"].as_bool().unwrap_or(false),
-                        symbols: serde_json::from_value(c["symbols"].clone()).unwrap_or_default(),
-                        part_of: c["part_of"].as_str().map(str::to_owned),
-                        diff_secrets: serde_json::from_value(c["diff_secrets"].clone())
-                            .unwrap_or_default(),
-                    }
-                })
-                .collect()
+/// The commits events carry (webhook pushes, local watches, compares), as understanding
+/// reads them.
+fn commits_from(commits: &[CommitFacts]) -> Vec<Commit> {
+    commits
+        .iter()
+        .map(|c| {
+            let author = c.author.clone().unwrap_or_default();
+            Commit {
+                id: c.id.clone(),
+                message: c.message.clone(),
+                author_name: author.name.unwrap_or_default(),
+                author_email: author.email.unwrap_or_default(),
+                author_login: author.username,
+                timestamp: c
+                    .timestamp
+                    .as_deref()
+                    .and_then(covalynce_domain::time::parse_rfc3339_millis),
+                files: c.paths().cloned().collect(),
+                is_merge: c.is_merge,
+                symbols: c.symbols.clone(),
+                part_of: c.part_of.clone(),
+                diff_secrets: c.diff_secrets.clone(),
+            }
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn push(messages: &[&str], private: bool) -> Value {
         json!({
@@ -395,7 +388,7 @@ mod tests {
                 kind,
                 repo: "acme/rocket",
                 title: "t",
-                data,
+                facts: &EventFacts::parse(kind, data).expect("a stored shape"),
             },
             Voice::Sassy,
         )
@@ -527,14 +520,14 @@ mod tests {
 
     #[test]
     fn several_security_fixes_suggest_a_security_post() {
-        let events: Vec<Value> = [
+        let events: Vec<EventFacts> = [
             "fix: sanitize HTML in comments to prevent XSS",
             "fix(auth): constant-time token comparison against timing attacks",
             "feat: add dark mode",
             "fix: escape SQL identifiers to stop injection",
         ]
         .iter()
-        .map(|m| push(&[m], false))
+        .map(|m| EventFacts::parse(EventKind::Push, &push(&[m], false)).unwrap())
         .collect();
         let inputs: Vec<EventInput> = events
             .iter()
@@ -542,7 +535,7 @@ mod tests {
                 kind: EventKind::Push,
                 repo: "acme/rocket",
                 title: "t",
-                data: d,
+                facts: d,
             })
             .collect();
         let card = strategy(&inputs, "acme/rocket", Voice::Sassy)

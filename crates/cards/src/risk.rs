@@ -1,7 +1,7 @@
 //! The risk light: green, yellow (look before you post) or red (cannot be published
 //! without an edit), with a reason a person can act on for every light that is not green.
 
-use covalynce_domain::Risk;
+use covalynce_domain::{EventFacts, Risk};
 use covalynce_drafting::Channel;
 use covalynce_understanding::Finding;
 use std::collections::BTreeMap;
@@ -40,25 +40,16 @@ const INTERNAL: [&str; 6] = [
     "staging password",
 ];
 
-/// The link an event gives for the work itself (release page, compare view or repository),
-/// if it is an http(s) URL: the card's own link, and the one a page may show.
-pub fn project_url(event_data: &serde_json::Value) -> Option<&str> {
-    ["url", "compare_url", "repo_url"]
-        .iter()
-        .filter_map(|k| event_data[*k].as_str())
-        .find(|u| u.starts_with("https://") || u.starts_with("http://"))
-}
-
-/// The light on a card's final texts given its event's data (null when it has none): what
-/// a fresh draft, an AI rewrite and a person's edit are all judged by. The event says
+/// The light on a card's final texts given its event's facts (none when it has no event):
+/// what a fresh draft, an AI rewrite and a person's edit are all judged by. The event says
 /// whether the repository is private and which link is the project's own.
 pub fn judge(
     variants: &BTreeMap<String, String>,
-    event_data: &serde_json::Value,
+    event: Option<&EventFacts>,
     repo: &str,
 ) -> RiskReport {
-    let private = event_data["repo_private"].as_bool().unwrap_or(false);
-    let own_url = project_url(event_data);
+    let private = event.is_some_and(|e| e.project.repo_private);
+    let own_url = event.and_then(EventFacts::link);
     let posts: BTreeMap<Channel, String> = variants
         .iter()
         .filter_map(|(k, v)| Channel::parse(k).map(|c| (c, v.clone())))

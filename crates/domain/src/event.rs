@@ -99,7 +99,7 @@ impl SourceKind {
 }
 
 /// A piece of shipped work as the pipeline sees it, before it is stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NewEvent {
     pub kind: EventKind,
     /// The source's own identity for this work (`push:owner/name:SHA`, `release:owner/name:ID`):
@@ -112,7 +112,7 @@ pub struct NewEvent {
     /// When the work happened, as the source says (milliseconds, UTC), if it says.
     pub occurred_at: Option<i64>,
     /// The normalized facts drafting needs (commits, refs, URLs), never the raw payload.
-    pub data: serde_json::Value,
+    pub facts: crate::EventFacts,
 }
 
 /// Kinds of background work. Stored as text in the job table.

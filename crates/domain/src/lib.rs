@@ -5,9 +5,11 @@
 //! `WorkspaceSlug` is always URL- and CLI-safe, an `EventKind` is always one we handle.
 
 mod account;
+pub mod change;
 pub mod channel;
 mod commit;
 mod event;
+pub mod facts;
 mod ids;
 mod job;
 mod notes;
@@ -25,6 +27,7 @@ pub use event::{
     CardCategory, CardStatus, ChannelStatus, EventKind, EventStatus, JobKind, NewEvent,
     PublicationStatus, Risk, SentPost, SourceKind,
 };
+pub use facts::{EventFacts, Work};
 pub use ids::{
     AuditId, CardId, ChannelId, DeliveryId, EventId, InvitationId, JobId, PublicationId, SourceId,
     TokenId, UserId, WorkspaceId,

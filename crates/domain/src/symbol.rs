@@ -19,6 +19,27 @@ pub enum Change {
     Removed,
 }
 
+impl SymbolKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SymbolKind::Function => "function",
+            SymbolKind::Type => "type",
+            SymbolKind::Flag => "flag",
+            SymbolKind::Route => "route",
+        }
+    }
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Changed => "changed",
+            Change::Removed => "removed",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SymbolChange {
     pub kind: SymbolKind,

@@ -120,7 +120,7 @@ pub(crate) fn listed(item: &Item, style: Option<&HouseStyle>) -> bool {
 /// What an entry cites: everything known, or what the house style cites.
 pub(crate) fn cited(item: &Item, style: Option<&HouseStyle>) -> Vec<u64> {
     match style {
-        Some(s) => s.cites(item),
+        Some(s) => item.cited_by(s),
         None => item.refs.clone(),
     }
 }

@@ -8,6 +8,7 @@ use covalynce_ai::{
     Attempt, Facts, HttpProvider, Outcome, Privacy, Progress, Prompt, Provider, ProviderConfig,
     ProviderKind, run_chain, run_chain_streaming, verify,
 };
+use covalynce_domain::Work;
 use covalynce_drafting::Channel;
 use covalynce_storage::{EventRecord, NewAiCall, Store};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -182,45 +183,65 @@ pub fn facts(event: Option<&EventRecord>, title: &str, content: &str) -> Facts {
             "kind of change: {}",
             e.kind.as_str().replace('_', " ")
         ));
-        let d = &e.data;
+        let f = &e.facts;
         // What the offline draft already knows beyond the event: the project's own name
         // (its manifest's, not the repository slug) and its hashtags.
-        if let Some(name) = d["project_name"].as_str().filter(|n| !n.is_empty()) {
+        if let Some(name) = f.project.project_name.as_deref().filter(|n| !n.is_empty()) {
             lines.push(format!("project: {name}"));
         }
-        if let Some(tags) = d["hashtags"].as_array().filter(|t| !t.is_empty()) {
-            let tags: Vec<String> = tags
-                .iter()
-                .filter_map(|t| t.as_str().map(|t| format!("#{t}")))
-                .collect();
+        if !f.project.hashtags.is_empty() {
+            let tags: Vec<String> = f.project.hashtags.iter().map(|t| format!("#{t}")).collect();
             lines.push(format!("hashtags: {}", tags.join(" ")));
         }
-        for key in ["tag", "name", "version", "branch"] {
-            if let Some(v) = d[key].as_str() {
+        let (tag, name, version, branch, body) = match &f.work {
+            Work::Tag(t) => (Some(t.tag.as_str()), None, None, None, None),
+            Work::Release(r) => (
+                r.tag.as_deref(),
+                r.name.as_deref(),
+                None,
+                None,
+                r.body.as_deref(),
+            ),
+            Work::Push(p) => (None, None, None, p.branch(), None),
+            Work::PullRequest(p) => (None, None, None, None, p.body.as_deref()),
+            Work::Item(i) => (
+                None,
+                None,
+                i.version.as_deref(),
+                i.branch.as_deref(),
+                i.body.as_deref(),
+            ),
+            Work::CiRun(_) => (None, None, None, None, None),
+        };
+        for (key, v) in [
+            ("tag", tag),
+            ("name", name),
+            ("version", version),
+            ("branch", branch),
+        ] {
+            if let Some(v) = v {
                 lines.push(format!("{key}: {v}"));
             }
         }
-        for key in ["url", "compare_url", "repo_url"] {
-            if let Some(v) = d[key].as_str() {
-                lines.push(format!("link: {v}"));
+        for link in f.links() {
+            lines.push(format!("link: {link}"));
+        }
+        for c in f.commits().iter().take(30) {
+            lines.push(format!(
+                "commit: {}",
+                c.message.lines().next().unwrap_or_default()
+            ));
+            // The analysis of a local repository: the public surface each commit changed.
+            for s in c.symbols.iter().take(20) {
+                lines.push(format!(
+                    "changed {}: {} ({})",
+                    s.kind.as_str(),
+                    s.name,
+                    s.change.as_str()
+                ));
             }
         }
-        if let Some(commits) = d["commits"].as_array() {
-            for c in commits.iter().take(30) {
-                if let Some(m) = c["message"].as_str() {
-                    lines.push(format!("commit: {}", m.lines().next().unwrap_or_default()));
-                }
-                // The analysis of a local repository: the public surface each commit changed.
-                for s in c["symbols"].as_array().into_iter().flatten().take(20) {
-                    if let (Some(kind), Some(name), Some(change)) =
-                        (s["kind"].as_str(), s["name"].as_str(), s["change"].as_str())
-                    {
-                        lines.push(format!("changed {kind}: {name} ({change})"));
-                    }
-                }
-            }
-        }
-        if let Some(body) = d["body"].as_str() {
+        if let Some(body) = body {
             lines.push(format!(
                 "description: {}",
                 body.chars().take(2000).collect::<String>()
@@ -278,12 +299,12 @@ pub async fn diffs(
     else {
         return Ok(Vec::new());
     };
-    let shas: Vec<String> = event.data["commits"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| !c["is_merge"].as_bool().unwrap_or(false))
-        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+    let shas: Vec<String> = event
+        .facts
+        .commits()
+        .iter()
+        .filter(|c| !c.is_merge && !c.id.is_empty())
+        .map(|c| c.id.clone())
         .collect();
     let patches = tokio::task::spawn_blocking(move || {
         let Ok(repo) = covalynce_sources::git::Repo::open(std::path::Path::new(&path)) else {
@@ -315,9 +336,12 @@ async fn github_diffs(
     event: &EventRecord,
     github: GithubAccess<'_>,
 ) -> Vec<String> {
+    let Work::Push(push) = &event.facts.work else {
+        return Vec::new();
+    };
     let (Some(before), Some(after), Some(repo)) = (
-        event.data["before"].as_str(),
-        event.data["after"].as_str(),
+        push.before.as_deref(),
+        push.after.as_deref(),
         covalynce_domain::RepoSlug::parse(&event.repo).ok(),
     ) else {
         return Vec::new();
@@ -503,13 +527,17 @@ mod tests {
             dedup_key: "release:acme/rocket:1".into(),
             repo: "acme/rocket".into(),
             title: "v1.4.0".into(),
-            data: serde_json::json!({
-                "tag": "v1.4.0",
-                "project_name": "Rocket",
-                "hashtags": ["rustlang", "cli"],
-                "url": "https://github.com/acme/rocket/releases/tag/v1.4.0",
-                "commits": [{"message": "feat: CSV export\n\nlong body", "symbols": [symbol]}],
-            }),
+            facts: covalynce_domain::EventFacts::parse(
+                EventKind::Release,
+                &serde_json::json!({
+                    "tag": "v1.4.0",
+                    "project_name": "Rocket",
+                    "hashtags": ["rustlang", "cli"],
+                    "url": "https://github.com/acme/rocket/releases/tag/v1.4.0",
+                    "commits": [{"message": "feat: CSV export\n\nlong body", "symbols": [symbol]}],
+                }),
+            )
+            .unwrap(),
             status: covalynce_domain::EventStatus::New,
             status_reason: None,
             occurred_at: None,

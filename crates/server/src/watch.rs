@@ -6,11 +6,12 @@
 //! make a lost cursor harmless too — nothing is drafted twice.
 
 use anyhow::Context as _;
-use covalynce_domain::{Commit, EventKind, NewEvent, WorkspaceId, now_millis};
+use covalynce_domain::facts::{CommitFacts, PersonFacts, ProjectContext, PushFacts, TagFacts};
+use covalynce_domain::{Commit, EventFacts, EventKind, NewEvent, Work, WorkspaceId, now_millis};
 use covalynce_sources::git::Repo;
 use covalynce_storage::{DeliveryOutcome, Ingest, IngestOutcome, Source, Store};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -107,18 +108,23 @@ pub(crate) fn project_name(repo: &Repo) -> String {
         .unwrap_or_else(|| repo.name())
 }
 
-fn commit_json(c: &Commit) -> Value {
-    json!({
-        "id": c.id,
-        "message": c.message,
-        "timestamp": c.timestamp.map(covalynce_domain::time::format_rfc3339),
-        "author": {"name": c.author_name, "email": c.author_email, "username": c.author_login},
-        "files": c.files,
-        "is_merge": c.is_merge,
-        "symbols": c.symbols,
-        "part_of": c.part_of,
-        "diff_secrets": c.diff_secrets,
-    })
+fn commit_facts(c: &Commit) -> CommitFacts {
+    CommitFacts {
+        id: c.id.clone(),
+        message: c.message.clone(),
+        timestamp: c.timestamp.map(covalynce_domain::time::format_rfc3339),
+        author: Some(PersonFacts {
+            name: Some(c.author_name.clone()),
+            email: Some(c.author_email.clone()),
+            username: c.author_login.clone(),
+        }),
+        files: c.files.clone(),
+        is_merge: c.is_merge,
+        symbols: c.symbols.clone(),
+        part_of: c.part_of.clone(),
+        diff_secrets: c.diff_secrets.clone(),
+        ..CommitFacts::default()
+    }
 }
 
 pub(crate) fn push_event(
@@ -140,18 +146,33 @@ pub(crate) fn push_event(
         repo: project.to_owned(),
         title: head.map(|c| c.subject().to_owned()).unwrap_or_default(),
         occurred_at: head.and_then(|c| c.timestamp),
-        data: json!({
-            "branch": branch,
-            "before": before,
-            "after": after,
-            "compare_url": slug.as_ref().zip(before).map(|(s, b)| format!("https://github.com/{s}/compare/{}...{}", &b[..b.len().min(12)], &after[..after.len().min(12)])),
-            // Without a GitHub remote, the manifest says where the project lives.
-            "repo_url": slug.as_ref().map(|s| format!("https://github.com/{s}")).or(facts.repository.clone()),
-            "commits": commits.iter().map(commit_json).collect::<Vec<_>>(),
-            "local": true,
-            "project_name": facts.name,
-            "hashtags": facts.hashtags,
-        }),
+        facts: EventFacts {
+            project: ProjectContext {
+                project_name: facts.name,
+                hashtags: facts.hashtags,
+                local: true,
+                ..ProjectContext::default()
+            },
+            work: Work::Push(PushFacts {
+                branch: branch.map(str::to_owned),
+                before: before.map(str::to_owned),
+                after: Some(after.to_owned()),
+                compare_url: slug.as_ref().zip(before).map(|(s, b)| {
+                    format!(
+                        "https://github.com/{s}/compare/{}...{}",
+                        &b[..b.len().min(12)],
+                        &after[..after.len().min(12)]
+                    )
+                }),
+                // Without a GitHub remote, the manifest says where the project lives.
+                repo_url: slug
+                    .as_ref()
+                    .map(|s| format!("https://github.com/{s}"))
+                    .or(facts.repository),
+                commits: commits.iter().map(commit_facts).collect(),
+                ..PushFacts::default()
+            }),
+        },
     }
 }
 
@@ -178,16 +199,25 @@ pub(crate) fn tag_event(
         repo: project.to_owned(),
         title: tag.to_owned(),
         occurred_at: commits.last().and_then(|c| c.timestamp),
-        data: json!({
-            "tag": tag,
-            "sha": sha,
-            "url": slug.as_ref().map(|s| format!("https://github.com/{s}/releases/tag/{tag}")).or(facts.repository.clone()),
-            "commits": commits.iter().map(commit_json).collect::<Vec<_>>(),
-            "local": true,
-            "project_name": facts.name,
-            "hashtags": facts.hashtags,
-            "house_style": style,
-        }),
+        facts: EventFacts {
+            project: ProjectContext {
+                project_name: facts.name,
+                hashtags: facts.hashtags,
+                house_style: Some(style),
+                local: true,
+                ..ProjectContext::default()
+            },
+            work: Work::Tag(TagFacts {
+                tag: tag.to_owned(),
+                sha: Some(sha.to_owned()),
+                url: slug
+                    .as_ref()
+                    .map(|s| format!("https://github.com/{s}/releases/tag/{tag}"))
+                    .or(facts.repository),
+                commits: commits.iter().map(commit_facts).collect(),
+                ..TagFacts::default()
+            }),
+        },
     }
 }
 
@@ -205,7 +235,7 @@ pub(crate) async fn store_events(
     let mut prepared = Vec::with_capacity(events.len());
     for e in events {
         let body =
-            serde_json::to_vec(&json!({"kind": e.kind, "key": e.dedup_key, "data": e.data}))?;
+            serde_json::to_vec(&json!({"kind": e.kind, "key": e.dedup_key, "data": e.facts}))?;
         prepared.push(
             Ingest {
                 workspace_id,

@@ -2,10 +2,10 @@
 //! `POST /api/v1/events`. [`normalize`] checks the submission and makes it an event; it is
 //! deduplicated by the sender's idempotency key.
 
+use covalynce_domain::facts::{CiRunFacts, ReleaseFacts, RunId, WorkItemFacts};
 use covalynce_domain::time::parse_rfc3339_millis;
-use covalynce_domain::{EventKind, NewEvent};
+use covalynce_domain::{EventFacts, EventKind, NewEvent, Work};
 use serde::Deserialize;
-use serde_json::json;
 
 /// A shipped piece of work, as another tool reports it.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -139,32 +139,35 @@ pub fn normalize(
         }
         _ => None,
     };
-    let data = match kind {
-        EventKind::Release => json!({
-            "tag": refs.version,
-            "name": title,
-            "body": body,
-            "url": s.url,
-            "author": refs.author,
-            "sha": refs.commit,
+    let work = match kind {
+        EventKind::Release => Work::Release(ReleaseFacts {
+            tag: refs.version,
+            name: Some(title.to_owned()),
+            body: Some(body),
+            url: s.url,
+            author: refs.author,
+            sha: refs.commit,
+            ..ReleaseFacts::default()
         }),
-        EventKind::CiRun => json!({
-            "workflow": title,
-            "conclusion": conclusion,
-            "head_sha": refs.commit,
-            "head_branch": refs.branch,
-            "url": s.url,
-            "run_id": key,
+        EventKind::CiRun => Work::CiRun(CiRunFacts {
+            workflow: Some(title.to_owned()),
+            conclusion,
+            head_sha: refs.commit,
+            head_branch: refs.branch,
+            url: s.url,
+            run_id: Some(RunId::Key(key.to_owned())),
+            ..CiRunFacts::default()
         }),
-        _ => json!({
-            "summary": title,
-            "body": body,
-            "url": s.url,
-            "version": refs.version,
-            "sha": refs.commit,
-            "branch": refs.branch,
-            "issues": refs.issues,
-            "author": refs.author,
+        _ => Work::Item(WorkItemFacts {
+            summary: Some(title.to_owned()),
+            body: Some(body),
+            url: s.url,
+            version: refs.version,
+            sha: refs.commit,
+            branch: refs.branch,
+            issues: refs.issues,
+            author: refs.author,
+            ..WorkItemFacts::default()
         }),
     };
     Ok(NewEvent {
@@ -173,13 +176,14 @@ pub fn normalize(
         repo,
         title: title.to_owned(),
         occurred_at,
-        data,
+        facts: EventFacts::new(work),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn submitted(v: serde_json::Value) -> Submitted {
         serde_json::from_value(v).unwrap()
@@ -198,7 +202,7 @@ mod tests {
         assert_eq!(e.kind, EventKind::Release);
         assert_eq!(e.dedup_key, "generic:r-2.4.0");
         assert_eq!(e.repo, "acme/rocket");
-        assert_eq!(e.data["tag"], "v2.4.0");
+        assert_eq!(e.facts.to_value()["tag"], "v2.4.0");
         assert_eq!(e.occurred_at, Some(1_795_428_000_000));
     }
 

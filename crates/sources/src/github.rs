@@ -4,11 +4,14 @@
 //! `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, raw body)>`, compared in constant
 //! time; `X-GitHub-Event` names the event and the payload's `action` the sub-kind.
 
+use covalynce_domain::facts::{
+    CiRunFacts, CommitFacts, PersonFacts, PullRequestFacts, PushFacts, ReleaseFacts, RunId,
+    TagFacts,
+};
 use covalynce_domain::time::parse_rfc3339_millis;
-use covalynce_domain::{EventKind, NewEvent, RepoSlug};
+use covalynce_domain::{EventFacts, EventKind, NewEvent, RepoSlug, Work};
 use hmac::{KeyInit, Mac};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -171,7 +174,7 @@ pub fn classify(
     Ok(match classified {
         Classified::Events(mut events) => {
             for e in &mut events {
-                e.data["repo_private"] = Value::Bool(repo.private);
+                e.facts.project.repo_private = repo.private;
             }
             Classified::Events(events)
         }
@@ -218,7 +221,7 @@ struct Payload {
     #[serde(default)]
     commits: Vec<CommitPayload>,
     head_commit: Option<CommitPayload>,
-    pusher: Option<Person>,
+    pusher: Option<PersonFacts>,
     // create
     ref_type: Option<String>,
     description: Option<String>,
@@ -254,21 +257,14 @@ struct CommitPayload {
     message: Option<String>,
     timestamp: Option<String>,
     url: Option<String>,
-    author: Option<Person>,
-    committer: Option<Person>,
+    author: Option<PersonFacts>,
+    committer: Option<PersonFacts>,
     #[serde(default)]
     added: Vec<String>,
     #[serde(default)]
     removed: Vec<String>,
     #[serde(default)]
     modified: Vec<String>,
-}
-
-#[derive(Deserialize, Clone, serde::Serialize)]
-struct Person {
-    name: Option<String>,
-    email: Option<String>,
-    username: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -444,38 +440,40 @@ fn push(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
     let occurred_at = head
         .and_then(|c| c.timestamp.as_deref())
         .and_then(parse_rfc3339_millis);
-    let commits: Vec<Value> = p.commits.iter().map(commit_facts).collect();
+    let commits: Vec<CommitFacts> = p.commits.into_iter().map(commit_facts).collect();
     Ok(Classified::Events(vec![NewEvent {
         kind: EventKind::Push,
         dedup_key: format!("push:{}:{}", repo.slug, after),
         repo: repo.slug.to_string(),
         title,
         occurred_at,
-        data: json!({
-            "branch": branch,
-            "before": p.before,
-            "after": after,
-            "forced": p.forced,
-            "compare_url": p.compare,
-            "repo_url": repo.html_url,
-            "pusher": p.pusher.and_then(|u| u.name),
-            "commits": commits,
-        }),
+        facts: EventFacts::new(Work::Push(PushFacts {
+            branch: Some(branch.to_owned()),
+            before: p.before,
+            after: Some(after.to_owned()),
+            forced: Some(p.forced),
+            compare_url: p.compare,
+            repo_url: repo.html_url.clone(),
+            pusher: p.pusher.and_then(|u| u.name),
+            commits,
+            ..PushFacts::default()
+        })),
     }]))
 }
 
-fn commit_facts(c: &CommitPayload) -> Value {
-    json!({
-        "id": c.id,
-        "message": c.message,
-        "timestamp": c.timestamp,
-        "url": c.url,
-        "author": c.author,
-        "committer": c.committer,
-        "added": c.added,
-        "removed": c.removed,
-        "modified": c.modified,
-    })
+fn commit_facts(c: CommitPayload) -> CommitFacts {
+    CommitFacts {
+        id: c.id.unwrap_or_default(),
+        message: c.message.unwrap_or_default(),
+        timestamp: c.timestamp,
+        url: c.url,
+        author: c.author,
+        committer: c.committer,
+        added: c.added,
+        removed: c.removed,
+        modified: c.modified,
+        ..CommitFacts::default()
+    }
 }
 
 fn tag_event(repo: &Repo, tag: &str, sha: Option<&str>, description: Option<&str>) -> NewEvent {
@@ -486,12 +484,13 @@ fn tag_event(repo: &Repo, tag: &str, sha: Option<&str>, description: Option<&str
         repo: repo.slug.to_string(),
         title: tag.to_owned(),
         occurred_at: None,
-        data: json!({
-            "tag": tag,
-            "sha": sha,
-            "description": description,
-            "repo_url": repo.html_url,
-        }),
+        facts: EventFacts::new(Work::Tag(TagFacts {
+            tag: tag.to_owned(),
+            sha: sha.map(str::to_owned),
+            description: description.map(str::to_owned),
+            repo_url: repo.html_url.clone(),
+            ..TagFacts::default()
+        })),
     }
 }
 
@@ -538,17 +537,18 @@ fn release(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
         repo: repo.slug.to_string(),
         title: name.clone().unwrap_or_else(|| tag.clone()),
         occurred_at: r.published_at.as_deref().and_then(parse_rfc3339_millis),
-        data: json!({
-            "release_id": id,
-            "tag": tag,
-            "name": name,
-            "body": r.body,
-            "prerelease": r.prerelease,
-            "target_commitish": r.target_commitish,
-            "url": r.html_url,
-            "author": r.author.and_then(|a| a.login),
-            "repo_url": repo.html_url,
-        }),
+        facts: EventFacts::new(Work::Release(ReleaseFacts {
+            release_id: Some(id),
+            tag: Some(tag),
+            name,
+            body: r.body,
+            prerelease: Some(r.prerelease),
+            target_commitish: r.target_commitish,
+            url: r.html_url,
+            author: r.author.and_then(|a| a.login),
+            repo_url: repo.html_url.clone(),
+            ..ReleaseFacts::default()
+        })),
     }]))
 }
 
@@ -581,22 +581,22 @@ fn pull_request(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
         repo: repo.slug.to_string(),
         title: pr.title.clone().unwrap_or_default(),
         occurred_at: pr.merged_at.as_deref().and_then(parse_rfc3339_millis),
-        data: json!({
-            "number": number,
-            "title": pr.title,
-            "body": pr.body,
-            "labels": labels,
-            "author": pr.user.and_then(|u| u.login),
-            "merged_by": pr.merged_by.and_then(|u| u.login),
-            "merge_commit_sha": pr.merge_commit_sha,
-            "base": pr.base.and_then(|b| b.git_ref),
-            "head": pr.head.and_then(|b| b.git_ref),
-            "url": pr.html_url,
-            "additions": pr.additions,
-            "deletions": pr.deletions,
-            "changed_files": pr.changed_files,
-            "repo_url": repo.html_url,
-        }),
+        facts: EventFacts::new(Work::PullRequest(PullRequestFacts {
+            number,
+            title: pr.title,
+            body: pr.body,
+            labels,
+            author: pr.user.and_then(|u| u.login),
+            merged_by: pr.merged_by.and_then(|u| u.login),
+            merge_commit_sha: pr.merge_commit_sha,
+            base: pr.base.and_then(|b| b.git_ref),
+            head: pr.head.and_then(|b| b.git_ref),
+            url: pr.html_url,
+            additions: pr.additions,
+            deletions: pr.deletions,
+            changed_files: pr.changed_files,
+            repo_url: repo.html_url.clone(),
+        })),
     }]))
 }
 
@@ -629,17 +629,17 @@ fn workflow_run(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
         repo: repo.slug.to_string(),
         title: format!("{name}: {conclusion}"),
         occurred_at: run.updated_at.as_deref().and_then(parse_rfc3339_millis),
-        data: json!({
-            "run_id": id,
-            "attempt": attempt,
-            "workflow": name,
-            "conclusion": conclusion,
-            "head_sha": run.head_sha,
-            "head_branch": run.head_branch,
-            "event": run.event,
-            "url": run.html_url,
-            "pull_requests": prs,
-        }),
+        facts: EventFacts::new(Work::CiRun(CiRunFacts {
+            run_id: Some(RunId::Number(id)),
+            attempt: Some(attempt),
+            workflow: Some(name),
+            conclusion: Some(conclusion),
+            head_sha: run.head_sha,
+            head_branch: run.head_branch,
+            event: run.event,
+            url: run.html_url,
+            pull_requests: prs,
+        })),
     }]))
 }
 
@@ -688,17 +688,22 @@ fn check_suite(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
         repo: repo.slug.to_string(),
         title: format!("{name}: {conclusion}"),
         occurred_at: parse_rfc3339_millis(&updated),
-        data: json!({
-            "run_id": id,
-            "attempt": 1,
-            "workflow": name,
-            "conclusion": conclusion,
-            "head_sha": sha,
-            "head_branch": suite.head_branch,
-            "event": "check_suite",
-            "url": format!("{}/commit/{sha}/checks", repo.html_url.clone().unwrap_or_else(|| format!("https://github.com/{}", repo.slug))),
-            "pull_requests": prs,
-        }),
+        facts: EventFacts::new(Work::CiRun(CiRunFacts {
+            run_id: Some(RunId::Number(id)),
+            attempt: Some(1),
+            workflow: Some(name),
+            conclusion: Some(conclusion),
+            url: Some(format!(
+                "{}/commit/{sha}/checks",
+                repo.html_url
+                    .clone()
+                    .unwrap_or_else(|| format!("https://github.com/{}", repo.slug))
+            )),
+            head_sha: Some(sha),
+            head_branch: suite.head_branch,
+            event: Some("check_suite".into()),
+            pull_requests: prs,
+        })),
     }]))
 }
 
@@ -710,6 +715,7 @@ fn first_line(s: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::json;
 
     #[test]
     fn signature_matches_githubs_documented_test_vector() {
@@ -779,14 +785,14 @@ mod tests {
             panic!("a completed suite is an event")
         };
         assert_eq!(e[0].kind, EventKind::CiRun);
-        assert_eq!(e[0].data["workflow"], "Super CI");
-        assert_eq!(e[0].data["conclusion"], "failure");
+        assert_eq!(e[0].facts.to_value()["workflow"], "Super CI");
+        assert_eq!(e[0].facts.to_value()["conclusion"], "failure");
         assert_eq!(
-            e[0].data["head_sha"],
+            e[0].facts.to_value()["head_sha"],
             "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
         );
         assert_eq!(
-            e[0].data["url"],
+            e[0].facts.to_value()["url"],
             "https://github.com/Codertocat/Hello-World/commit/ec26c3e57ca3a959ca5aad62de7213c562f8c821/checks"
         );
         // A re-run completes the same suite again: a new event, not a duplicate.

@@ -9,9 +9,10 @@
 //! `X-Atlassian-Webhook-Identifier` names a delivery and is unchanged across retries.
 
 use crate::github::{Classified, PayloadError, SignatureError, verify_hub_signature};
-use covalynce_domain::{EventKind, NewEvent};
+use covalynce_domain::facts::{ProjectContext, WorkItemFacts};
+use covalynce_domain::{EventFacts, EventKind, NewEvent, Work};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub const SIGNATURE_HEADER: &str = "X-Hub-Signature";
 pub const DELIVERY_HEADER: &str = "X-Atlassian-Webhook-Identifier";
@@ -179,22 +180,30 @@ pub fn classify(body: &[u8]) -> Result<Classified, PayloadError> {
         repo: label,
         title: format!("{key}: {summary}"),
         occurred_at: p.timestamp,
-        data: json!({
-            "key": key,
-            "summary": summary,
-            "body": description,
-            "url": browse,
-            "issue_type": f.issuetype.and_then(|t| t.name),
-            "project": project_key,
-            "project_name": project.and_then(|p| p.name.clone()),
-            "status": status_name,
-            "from_status": change.from_string,
-            "fix_versions": f.fix_versions.into_iter().filter_map(|v| v.name).collect::<Vec<_>>(),
-            "resolution": f.resolution.and_then(|r| r.name),
-            "author": f.assignee.and_then(|a| a.display_name)
-                .or_else(|| p.user.and_then(|u| u.display_name)),
-            "site": site,
-        }),
+        facts: EventFacts {
+            project: ProjectContext {
+                project_name: project.and_then(|p| p.name.clone()),
+                ..ProjectContext::default()
+            },
+            work: Work::Item(WorkItemFacts {
+                key: Some(key),
+                summary: Some(summary),
+                body: Some(description),
+                url: browse,
+                issue_type: f.issuetype.and_then(|t| t.name),
+                project: Some(project_key),
+                status: Some(status_name),
+                from_status: change.from_string.clone(),
+                fix_versions: f.fix_versions.into_iter().filter_map(|v| v.name).collect(),
+                resolution: f.resolution.and_then(|r| r.name),
+                author: f
+                    .assignee
+                    .and_then(|a| a.display_name)
+                    .or_else(|| p.user.and_then(|u| u.display_name)),
+                site: Some(site),
+                ..WorkItemFacts::default()
+            }),
+        },
     }]))
 }
 
@@ -236,6 +245,7 @@ fn plain_text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn delivery(category: &str, status: &str, items: Value) -> Vec<u8> {
         serde_json::to_vec(&json!({
@@ -279,9 +289,12 @@ mod tests {
         assert_eq!(e.dedup_key, "jira:acme.atlassian.net:10002");
         assert_eq!(e.title, "ROCK-42: Export reports as CSV");
         assert_eq!(e.repo, "ROCK");
-        assert_eq!(e.data["url"], "https://acme.atlassian.net/browse/ROCK-42");
-        assert_eq!(e.data["fix_versions"], json!(["2.4.0"]));
-        assert_eq!(e.data["author"], "Grace Hopper");
+        assert_eq!(
+            e.facts.to_value()["url"],
+            "https://acme.atlassian.net/browse/ROCK-42"
+        );
+        assert_eq!(e.facts.to_value()["fix_versions"], json!(["2.4.0"]));
+        assert_eq!(e.facts.to_value()["author"], "Grace Hopper");
         assert_eq!(e.occurred_at, Some(1_763_900_000_000));
     }
 

@@ -148,9 +148,18 @@ impl Ingest {
         let event_data = self
             .events
             .iter()
-            .map(|e| serde_json::to_string(&e.data))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+            .map(|e| {
+                // Facts of another kind than the event's would not read back.
+                if !e.facts.work.fits(e.kind) {
+                    return Err(crate::StoreError::Corrupt(format!(
+                        "a {} event with facts of another kind",
+                        e.kind.as_str()
+                    )));
+                }
+                serde_json::to_string(&e.facts)
+                    .map_err(|e| crate::StoreError::Corrupt(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(PreparedIngest {
             size: raw.len() as i64,
             // Raw payloads are verbose JSON: LZ4 keeps them ~3x smaller on disk, which is
@@ -212,7 +221,7 @@ pub struct EventRecord {
     pub dedup_key: String,
     pub repo: String,
     pub title: String,
-    pub data: serde_json::Value,
+    pub facts: covalynce_domain::EventFacts,
     pub status: covalynce_domain::EventStatus,
     pub status_reason: Option<String>,
     pub occurred_at: Option<UnixMillis>,

@@ -8,7 +8,8 @@
 use crate::model::*;
 use crate::{Result, StoreError};
 use covalynce_domain::{
-    DeliveryId, EventId, EventKind, JobId, SourceId, SourceKind, WorkspaceId, WorkspaceSlug,
+    DeliveryId, EventFacts, EventId, EventKind, JobId, SourceId, SourceKind, WorkspaceId,
+    WorkspaceSlug,
 };
 
 #[derive(sqlx::FromRow)]
@@ -159,6 +160,8 @@ pub(crate) struct EventRow {
 impl TryFrom<EventRow> for EventRecord {
     type Error = StoreError;
     fn try_from(r: EventRow) -> Result<Self> {
+        let kind = EventKind::parse(&r.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("event kind {:?}", r.kind)))?;
         Ok(EventRecord {
             id: parse_id(&r.id, EventId::parse)?,
             source_id: parse_id(&r.source_id, SourceId::parse)?,
@@ -167,12 +170,12 @@ impl TryFrom<EventRow> for EventRecord {
                 .as_deref()
                 .map(|d| parse_id(d, DeliveryId::parse))
                 .transpose()?,
-            kind: EventKind::parse(&r.kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("event kind {:?}", r.kind)))?,
+            kind,
+            facts: EventFacts::parse(kind, &parse_json(&r.data)?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             dedup_key: r.dedup_key,
             repo: r.repo,
             title: r.title,
-            data: parse_json(&r.data)?,
             status: covalynce_domain::EventStatus::parse(&r.status)
                 .ok_or_else(|| StoreError::Corrupt(format!("event status {:?}", r.status)))?,
             status_reason: r.status_reason,

@@ -2,8 +2,8 @@
 //! database of its own. A backend that passes these behaves the same to the pipeline.
 
 use covalynce_domain::{
-    CardCategory, CardStatus, EventKind, EventStatus, JobId, NewEvent, Plan, Risk, SourceId,
-    SourceKind, TokenId, WorkspaceSlug, now_millis,
+    CardCategory, CardStatus, EventFacts, EventKind, EventStatus, JobId, NewEvent, Plan, Risk,
+    SourceId, SourceKind, TokenId, WorkspaceSlug, now_millis,
 };
 use covalynce_storage::*;
 use serde_json::json;
@@ -98,7 +98,11 @@ fn push_event(sha: &str) -> NewEvent {
         repo: "acme/rocket".into(),
         title: format!("commit {sha}"),
         occurred_at: Some(1_700_000_000_000),
-        data: json!({"after": sha, "commits": [{"id": sha, "message": "feat: x"}]}),
+        facts: EventFacts::parse(
+            EventKind::Push,
+            &json!({"after": sha, "commits": [{"id": sha, "message": "feat: x"}]}),
+        )
+        .unwrap(),
     }
 }
 
@@ -359,7 +363,7 @@ async fn new_events_enqueue_their_next_step_and_ci_runs_a_gate_check(store: Arc<
         repo: "acme/rocket".into(),
         title: "CI: success".into(),
         occurred_at: None,
-        data: json!({"conclusion": "success"}),
+        facts: EventFacts::parse(EventKind::CiRun, &json!({"conclusion": "success"})).unwrap(),
     };
     store
         .ingest(&prep(vec![delivery(
@@ -613,7 +617,8 @@ async fn events_page_newest_first_and_filter(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].status_reason.as_deref(), Some("no card"));
-    assert_eq!(skipped[0].data["after"], "s4");
+    assert_eq!(skipped[0].facts.commit(), None, "not a full commit id");
+    assert_eq!(skipped[0].facts.to_value()["after"], "s4");
     let other = workspace(store.as_ref(), "other").await;
     assert_eq!(
         store.event(other.id, page1[0].id).await.unwrap(),
@@ -1530,6 +1535,49 @@ async fn a_stored_event_status_no_version_wrote_is_an_error_not_a_default() {
                 let err = $store.event(ws.id, events[0].id).await.unwrap_err();
                 assert!(
                     matches!(&err, StoreError::Corrupt(m) if m.contains("ready")),
+                    "{}: {err:?}",
+                    $backend
+                );
+            }};
+        }
+        let (store, conn) = sqlite_with_a_side_door().await;
+        edited_then_read!(store, conn, "sqlite");
+        let (store, conn) = postgres_with_a_side_door().await;
+        edited_then_read!(store, conn, "postgres");
+    })
+    .await
+    .expect("bounded");
+}
+
+/// An event's facts read back as they were written, typed; facts of the wrong type (a hand
+/// edit, a bad restore) are an error naming the event's kind, on both backends — read as
+/// "no commits" the work would be skipped without a word. The error never quotes a value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_events_facts_read_back_typed_and_a_wrong_shape_is_an_error() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        macro_rules! edited_then_read {
+            ($store:expr, $conn:expr, $backend:literal) => {{
+                let ws = workspace(&$store, "acme").await;
+                let src = github_source(&$store, &ws).await;
+                let written = push_event(&"a".repeat(40));
+                let out = $store
+                    .ingest(&prep(vec![delivery(&ws, &src, "d1", vec![written.clone()])]))
+                    .await
+                    .unwrap();
+                let IngestOutcome::Stored { events, .. } = &out[0] else {
+                    panic!("{out:?}")
+                };
+                let read = $store.event(ws.id, events[0].id).await.unwrap().unwrap();
+                assert_eq!(read.facts, written.facts, "{}", $backend);
+                assert_eq!(read.facts.commit(), Some("a".repeat(40).as_str()));
+                let mut conn = $conn;
+                sqlx::query(r#"UPDATE events SET data = '{"commits": "hunter2-secret"}'"#)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let err = $store.event(ws.id, events[0].id).await.unwrap_err();
+                assert!(
+                    matches!(&err, StoreError::Corrupt(m) if m.contains("push") && !m.contains("hunter2")),
                     "{}: {err:?}",
                     $backend
                 );

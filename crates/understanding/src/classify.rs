@@ -3,65 +3,8 @@
 
 use crate::conventional::parse_conventional;
 use crate::refs::{co_authors, issue_refs, merge_source_login, pr_ref};
-use crate::{Category, Item};
+use crate::{Category, Item, Noise};
 use covalynce_domain::Commit;
-use serde::{Deserialize, Serialize};
-
-/// Why a commit is not announced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Noise {
-    /// A merge that only joins branches (`Merge branch 'main' into …`).
-    Merge,
-    /// Release bookkeeping: a release or version bump, or the release notes being written.
-    VersionBump,
-    /// A dependency update (Dependabot, Renovate, `chore(deps)`).
-    DependencyBump,
-    /// Only CI configuration changed.
-    CiOnly,
-    /// Only a typo was fixed.
-    TypoOnly,
-    /// A change and its revert, both in the range: nothing shipped.
-    Reverted,
-}
-
-impl Noise {
-    /// "1 typo fix", "4 typo fixes": how many commits of this kind were left out.
-    pub fn counted(self, n: usize) -> String {
-        let many = match self {
-            Noise::Merge => "merges",
-            Noise::VersionBump => "version and changelog updates",
-            Noise::DependencyBump => "dependency updates",
-            Noise::CiOnly => "CI-only changes",
-            Noise::TypoOnly => "typo fixes",
-            Noise::Reverted => "changes and reverts that cancel out",
-        };
-        format!("{n} {}", if n == 1 { self.describe() } else { many })
-    }
-
-    /// The heading notes that list this upkeep give it.
-    pub fn heading(self) -> &'static str {
-        match self {
-            Noise::Merge => "Merges",
-            Noise::VersionBump => "Release bookkeeping",
-            Noise::DependencyBump => "Dependency updates",
-            Noise::CiOnly => "Build and CI",
-            Noise::TypoOnly => "Typo fixes",
-            Noise::Reverted => "Reverted",
-        }
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Noise::Merge => "merge",
-            Noise::VersionBump => "version or changelog update",
-            Noise::DependencyBump => "dependency update",
-            Noise::CiOnly => "CI-only change",
-            Noise::TypoOnly => "typo fix",
-            Noise::Reverted => "change or revert that cancels out",
-        }
-    }
-}
 
 pub fn classify_commit(commit: &Commit) -> Item {
     let subject = commit.subject();

@@ -18,97 +18,19 @@ use covalynce_domain::Commit;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-pub use classify::{Noise, classify_commit};
+pub use classify::classify_commit;
 pub use conventional::{Conventional, parse_conventional};
+pub use covalynce_domain::change::{Category, HouseStyle, Noise};
 pub use project::{PROJECT_FILES, ProjectFacts, project_facts};
 pub use refs::{Person, co_authors, issue_refs, pr_ref};
 pub use secrets::{Finding, REDACTED, redact_secrets};
 pub use style::{
-    HouseStyle, learn as learn_house_style, note_sections, section_refs, teaches as teaches_style,
+    learn as learn_house_style, note_sections, section_refs, teaches as teaches_style,
 };
 pub use symbols::{
     Change, FileAnalysis, SymbolChange, SymbolKind, analyze_file, analyze_range, diff_symbols,
     is_analyzable, is_generated_path, looks_generated, scan_secrets,
 };
-
-/// What kind of change an item is. Ordered as release notes list them: what users notice
-/// first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    Feature,
-    Fix,
-    Performance,
-    Security,
-    Docs,
-    Refactor,
-    Test,
-    Chore,
-}
-
-impl Category {
-    pub const ALL: [Category; 8] = [
-        Category::Feature,
-        Category::Fix,
-        Category::Performance,
-        Category::Security,
-        Category::Docs,
-        Category::Refactor,
-        Category::Test,
-        Category::Chore,
-    ];
-
-    /// The heading in release notes.
-    pub fn heading(self) -> &'static str {
-        match self {
-            Category::Feature => "Features",
-            Category::Fix => "Bug fixes",
-            Category::Performance => "Performance",
-            Category::Security => "Security",
-            Category::Docs => "Documentation",
-            Category::Refactor => "Refactoring",
-            Category::Test => "Tests",
-            Category::Chore => "Maintenance",
-        }
-    }
-
-    /// How many changes of this kind, in words a post can use: "1 bug fix", "3 bug fixes"
-    /// (never "1 bug fixes" or "2 maintenance").
-    pub fn counted(self, n: usize) -> String {
-        let (one, many) = match self {
-            Category::Feature => ("new feature", "new features"),
-            Category::Fix => ("bug fix", "bug fixes"),
-            Category::Performance => ("speed-up", "speed-ups"),
-            Category::Security => ("security fix", "security fixes"),
-            Category::Docs => ("documentation update", "documentation updates"),
-            Category::Refactor => ("refactor", "refactors"),
-            Category::Test => ("test change", "test changes"),
-            Category::Chore => ("maintenance change", "maintenance changes"),
-        };
-        format!("{n} {}", if n == 1 { one } else { many })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Feature => "feature",
-            Category::Fix => "fix",
-            Category::Performance => "performance",
-            Category::Security => "security",
-            Category::Docs => "docs",
-            Category::Refactor => "refactor",
-            Category::Test => "test",
-            Category::Chore => "chore",
-        }
-    }
-
-    /// Changes a user of the software would notice; the rest is for the team.
-    pub fn user_visible(self) -> bool {
-        matches!(
-            self,
-            Category::Feature | Category::Fix | Category::Performance | Category::Security
-        )
-    }
-}
 
 /// One announceable change: a commit, or a merged pull request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +53,26 @@ pub struct Item {
     pub noise: Option<Noise>,
     /// What diff analysis found worth naming: "new `--wrap` flag".
     pub highlights: Vec<String>,
+}
+
+impl Item {
+    /// The references an entry for this item cites: its pull request and issues, as the
+    /// maintainers cite them. Breaking changes and security fixes keep everything known.
+    pub fn cited_by(&self, style: &HouseStyle) -> Vec<u64> {
+        let keep_all = self.breaking.is_some() || self.category == Category::Security;
+        self.refs
+            .iter()
+            .copied()
+            .filter(|r| {
+                keep_all
+                    || if self.pr == Some(*r) {
+                        style.cites_prs
+                    } else {
+                        style.cites_issues
+                    }
+            })
+            .collect()
+    }
 }
 
 /// A range of commits, understood.

@@ -7,72 +7,7 @@
 //! the maintainers wrote for them: which kinds of change they listed, and whether they
 //! cited the pull request, the issues it fixed, or both.
 
-use crate::{Category, Changeset, Noise};
-use serde::{Deserialize, Serialize};
-
-/// What release notes list and cite, as the project's maintainers do.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HouseStyle {
-    /// Entries cite the pull request a change was merged through.
-    pub cites_prs: bool,
-    /// Entries cite the issues a change refers to ("fixes #12").
-    pub cites_issues: bool,
-    /// Kinds of change the notes list; the others are counted in one line, not listed.
-    pub lists: Vec<Category>,
-    /// Upkeep the notes list under its own heading, as gin's "Dependency updates" and
-    /// "Build process updates / CI" do. Never news in posts; by default not listed.
-    #[serde(default)]
-    pub lists_upkeep: Vec<Noise>,
-    /// How many past releases this was learned from (0: the defaults).
-    pub learned_from: usize,
-}
-
-impl Default for HouseStyle {
-    /// Without past notes: list everything but test work; cite everything known.
-    fn default() -> Self {
-        Self {
-            cites_prs: true,
-            cites_issues: true,
-            // Test work is never news; everything else may be, until past notes say
-            // otherwise (a "chore" by its wording is often a change users notice).
-            lists: Category::ALL
-                .into_iter()
-                .filter(|c| *c != Category::Test)
-                .collect(),
-            lists_upkeep: Vec::new(),
-            learned_from: 0,
-        }
-    }
-}
-
-impl HouseStyle {
-    pub fn lists(&self, c: Category) -> bool {
-        self.lists.contains(&c)
-    }
-
-    /// Whether the notes list this kind of upkeep under a heading of its own.
-    pub fn lists_upkeep(&self, n: Noise) -> bool {
-        self.lists_upkeep.contains(&n)
-    }
-
-    /// The references an entry for `item` cites: its pull request and issues, as the
-    /// maintainers cite them. Breaking changes and security fixes keep everything known.
-    pub fn cites(&self, item: &crate::Item) -> Vec<u64> {
-        let keep_all = item.breaking.is_some() || item.category == Category::Security;
-        item.refs
-            .iter()
-            .copied()
-            .filter(|r| {
-                keep_all
-                    || if item.pr == Some(*r) {
-                        self.cites_prs
-                    } else {
-                        self.cites_issues
-                    }
-            })
-            .collect()
-    }
-}
+use crate::{Category, Changeset, HouseStyle, Noise};
 
 /// Upkeep some notes list under their own headings.
 const UPKEEP: [Noise; 2] = [Noise::DependencyBump, Noise::CiOnly];
@@ -479,11 +414,11 @@ mod tests {
             .iter()
             .find(|i| i.title.starts_with("Fix crash"))
             .expect("the fix is an item");
-        assert_eq!(style.cites(fix), [2001]);
+        assert_eq!(fix.cited_by(&style), [2001]);
         // Without past notes: the defaults cite both and list what users notice.
         let d = learn(&[]);
         assert!(d.cites_prs && d.cites_issues && d.lists(Category::Fix));
         assert!(d.lists(Category::Chore) && !d.lists(Category::Test));
-        assert_eq!(d.cites(fix), [2101, 2001]);
+        assert_eq!(fix.cited_by(&d), [2101, 2001]);
     }
 }

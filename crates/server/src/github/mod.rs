@@ -11,7 +11,8 @@
 /// GitHub's own notes as the house style of a source without a clone.
 pub mod project;
 
-use covalynce_domain::{RepoSlug, SourceId, now_millis};
+use covalynce_domain::facts::{CommitFacts, PersonFacts, ProjectContext, PullRef, Range};
+use covalynce_domain::{RepoSlug, SourceId, Work, now_millis};
 use covalynce_storage::{Source, Store};
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -646,7 +647,10 @@ async fn poll_check_suites(
         .map_err(stored)?
         .into_iter()
         .find(|e| e.source_id == source.id)
-        .and_then(|e| e.data["after"].as_str().map(str::to_owned));
+        .and_then(|e| match e.facts.work {
+            Work::Push(p) => p.after,
+            _ => None,
+        });
     shas.extend(newest_push);
     shas.sort();
     shas.dedup();
@@ -756,6 +760,7 @@ async fn to_events(
     let repository = repository_json(source, repo);
     let p = &item["payload"];
     let mut truncated = false;
+    let mut analysed = Vec::new();
     let (name, mut payload) = match item["type"].as_str().unwrap_or_default() {
         "PushEvent" => {
             let (Some(before), Some(head)) = (p["before"].as_str(), p["head"].as_str()) else {
@@ -769,7 +774,8 @@ async fn to_events(
             let commits = if default_ref.is_none() || p["ref"].as_str() == default_ref.as_deref() {
                 let compared = compare(store, api, source.workspace_id, repo, before, head).await?;
                 truncated = files_truncated(&compared);
-                compare_commits(&compared)
+                analysed = compare_commits(&compared);
+                analysed.clone()
             } else {
                 Vec::new()
             };
@@ -809,21 +815,21 @@ async fn to_events(
         _ => Vec::new(),
     };
     for e in &mut events {
-        if e.kind == covalynce_domain::EventKind::Push {
-            e.data["polled"] = json!(true);
+        if let Work::Push(push) = &mut e.facts.work {
+            push.polled = true;
             // `classify` keeps a webhook's fields; the compare also brought the analysis.
-            copy_analysis(&mut e.data["commits"], &payload["commits"]);
-            if truncated {
-                e.data["files_truncated"] = json!(true);
-            }
+            copy_analysis(&mut push.commits, &analysed);
+            push.files_truncated = truncated;
             // The pull request behind the head commit names the change better than a
             // merge commit's subject.
-            if let Some(head) = payload["after"].as_str()
-                && let Ok(pulls) = commit_pulls(store, api, source.workspace_id, repo, head).await
+            if let Some(head) = push.after.clone()
+                && let Ok(pulls) = commit_pulls(store, api, source.workspace_id, repo, &head).await
                 && let Some(pr) = pulls.as_array().and_then(|a| a.first())
             {
-                e.data["pull_request"] = json!({
-                    "number": pr["number"], "title": pr["title"], "url": pr["html_url"],
+                push.pull_request = Some(PullRef {
+                    number: pr["number"].as_i64(),
+                    title: pr["title"].as_str().map(str::to_owned),
+                    url: pr["html_url"].as_str().map(str::to_owned),
                 });
             }
         }
@@ -907,27 +913,22 @@ pub async fn enrich(
         return;
     };
     let ws = source.workspace_id;
-    let d = &mut event.data;
-    match event.kind {
-        covalynce_domain::EventKind::Push if d["polled"] != true => {
-            let (Some(before), Some(after)) = (
-                d["before"].as_str().map(str::to_owned),
-                d["after"].as_str().map(str::to_owned),
-            ) else {
+    let facts = &mut event.facts;
+    match &mut facts.work {
+        Work::Push(push) if !push.polled => {
+            let (Some(before), Some(after)) = (push.before.clone(), push.after.clone()) else {
                 return;
             };
             match compare(store, api, ws, &repo, &before, &after).await {
                 Ok(compared) => {
-                    copy_analysis(&mut d["commits"], &json!(compare_commits(&compared)));
-                    if files_truncated(&compared) {
-                        d["files_truncated"] = json!(true);
-                    }
+                    copy_analysis(&mut push.commits, &compare_commits(&compared));
+                    push.files_truncated |= files_truncated(&compared);
                 }
                 Err(e) => tracing::info!(%repo, error = %e, "no compare for the push"),
             }
         }
-        covalynce_domain::EventKind::Release if d["commits"].as_array().is_none() => {
-            let Some(tag) = d["tag"].as_str().map(str::to_owned) else {
+        Work::Release(release) if release.commits.is_none() => {
+            let Some(tag) = release.tag.clone() else {
                 return;
             };
             let previous = match api.previous_release(&repo, &tag).await {
@@ -940,15 +941,25 @@ pub async fn enrich(
             };
             match compare(store, api, ws, &repo, &previous, &tag).await {
                 Ok(compared) => {
-                    release_facts(store, api, ws, &repo, &previous, &compared, d).await;
-                    d["commits"] = json!(compare_commits(&compared));
-                    d["range"] = json!({"from": previous, "to": tag});
-                    d["compare_url"] = json!(format!(
+                    release_facts(
+                        store,
+                        api,
+                        ws,
+                        &repo,
+                        &previous,
+                        &compared,
+                        &mut facts.project,
+                    )
+                    .await;
+                    release.commits = Some(compare_commits(&compared));
+                    release.compare_url = Some(format!(
                         "https://github.com/{repo}/compare/{previous}...{tag}"
                     ));
-                    if files_truncated(&compared) {
-                        d["files_truncated"] = json!(true);
-                    }
+                    release.range = Some(Range {
+                        from: previous,
+                        to: tag,
+                    });
+                    release.files_truncated |= files_truncated(&compared);
                 }
                 Err(e) => tracing::info!(%repo, error = %e, "no compare for the release"),
             }
@@ -968,7 +979,7 @@ async fn release_facts(
     repo: &RepoSlug,
     previous: &str,
     compared: &Value,
-    d: &mut Value,
+    project: &mut ProjectContext,
 ) {
     let head = compared["commits"]
         .as_array()
@@ -978,10 +989,10 @@ async fn release_facts(
         match project::project(store, api, ws, repo, head).await {
             Ok(facts) => {
                 if let Some(name) = facts.name.filter(|n| !n.is_empty()) {
-                    d["project_name"] = json!(name);
+                    project.project_name = Some(name);
                 }
                 if !facts.hashtags.is_empty() {
-                    d["hashtags"] = json!(facts.hashtags);
+                    project.hashtags = facts.hashtags;
                 }
             }
             Err(e) => tracing::info!(%repo, error = %e, "no project files for the release"),
@@ -989,7 +1000,7 @@ async fn release_facts(
     }
     if let Some(base) = compared["base_commit"]["sha"].as_str() {
         match project::house_style(store, api, ws, repo, previous, base).await {
-            Ok(style) => d["house_style"] = json!(style),
+            Ok(style) => project.house_style = Some(style),
             Err(e) => tracing::info!(%repo, error = %e, "no house style for the release"),
         }
     }
@@ -1002,16 +1013,11 @@ fn files_truncated(compared: &Value) -> bool {
 
 /// Puts the analysis (`symbols`, `diff_secrets`) of `analysed` commits on the same commits
 /// (by id) of `commits`, which `classify` built from a webhook's fields.
-fn copy_analysis(commits: &mut Value, analysed: &Value) {
-    for c in commits.as_array_mut().into_iter().flatten() {
-        let found = analysed
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|a| a["id"] == c["id"]);
-        if let Some(a) = found {
-            c["symbols"] = a["symbols"].clone();
-            c["diff_secrets"] = a["diff_secrets"].clone();
+fn copy_analysis(commits: &mut [CommitFacts], analysed: &[CommitFacts]) {
+    for c in commits {
+        if let Some(a) = analysed.iter().find(|a| a.id == c.id) {
+            c.symbols = a.symbols.clone();
+            c.diff_secrets = a.diff_secrets.clone();
         }
     }
 }
@@ -1115,39 +1121,50 @@ fn analyze_compare(compared: &Value) -> covalynce_domain::FileAnalysis {
 /// A compare's commits in the webhook's `commits` shape; the range's files, and what the
 /// analyzer found in their patches, go on the head commit (the compare lists files for the
 /// range, not per commit).
-pub fn compare_commits(compared: &Value) -> Vec<Value> {
+pub fn compare_commits(compared: &Value) -> Vec<CommitFacts> {
     let analysis = analyze_compare(compared);
-    let files: Vec<Value> = compared["files"]
+    let files: Vec<String> = compared["files"]
         .as_array()
         .map(|f| {
             f.iter()
                 .filter_map(|f| f["filename"].as_str())
-                .map(|f| json!(f))
+                .map(str::to_owned)
                 .collect()
         })
         .unwrap_or_default();
     let commits = compared["commits"].as_array().cloned().unwrap_or_default();
     let n = commits.len();
+    let text = |v: &Value| v.as_str().map(str::to_owned);
     commits
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            json!({
-                "id": c["sha"],
-                "message": c["commit"]["message"],
-                "timestamp": c["commit"]["author"]["date"],
-                "url": c["html_url"],
-                "author": {
-                    "name": c["commit"]["author"]["name"],
-                    "email": c["commit"]["author"]["email"],
-                    "username": c["author"]["login"],
+            // A compare lists the files of the whole range, not per commit: they go on the
+            // last commit, with the range's analysis.
+            let last = i + 1 == n;
+            CommitFacts {
+                id: text(&c["sha"]).unwrap_or_default(),
+                message: text(&c["commit"]["message"]).unwrap_or_default(),
+                timestamp: text(&c["commit"]["author"]["date"]),
+                url: text(&c["html_url"]),
+                author: Some(PersonFacts {
+                    name: text(&c["commit"]["author"]["name"]),
+                    email: text(&c["commit"]["author"]["email"]),
+                    username: text(&c["author"]["login"]),
+                }),
+                modified: if last { files.clone() } else { Vec::new() },
+                symbols: if last {
+                    analysis.symbols.clone()
+                } else {
+                    Vec::new()
                 },
-                "added": [],
-                "removed": [],
-                "modified": if i + 1 == n { files.clone() } else { Vec::new() },
-                "symbols": if i + 1 == n { json!(analysis.symbols) } else { json!([]) },
-                "diff_secrets": if i + 1 == n { json!(analysis.secrets) } else { json!([]) },
-            })
+                diff_secrets: if last {
+                    analysis.secrets.clone()
+                } else {
+                    Vec::new()
+                },
+                ..CommitFacts::default()
+            }
         })
         .collect()
 }
@@ -1223,17 +1240,12 @@ mod tests {
             "commits": [{"sha": "a", "commit": {"message": "m"}}],
             "files": compared["files"],
         }));
-        let symbols = commits[0]["symbols"].to_string();
+        let symbols = format!("{:?}", commits[0].symbols);
         assert!(
             symbols.contains("new_name") && symbols.contains("old_name"),
             "{symbols}"
         );
-        assert_eq!(
-            commits[0]["diff_secrets"].as_array().map(Vec::len),
-            Some(1),
-            "{}",
-            commits[0]
-        );
+        assert_eq!(commits[0].diff_secrets.len(), 1, "{:?}", commits[0]);
         // A budget cuts the text and says so.
         let many = json!({"files": (0..50).map(|n| json!({"filename": format!("f{n}.rs"), "status": "modified", "patch": "+x".repeat(100)})).collect::<Vec<_>>()});
         let cut = patch_text(&many, 1000);

@@ -74,7 +74,10 @@ async fn runs_for(
     let mut seen = false;
     let mut runs = Vec::new();
     for e in events.iter().filter(|e| e.repo.eq_ignore_ascii_case(repo)) {
-        if let Some((commit, run)) = gate::run_of(&e.data, e.created_at) {
+        let covalynce_domain::Work::CiRun(ci) = &e.facts.work else {
+            continue;
+        };
+        if let Some((commit, run)) = gate::run_of(ci, e.created_at) {
             seen = true;
             if commit == sha {
                 runs.push(run);
@@ -205,7 +208,7 @@ pub async fn hold(
     event: &EventRecord,
     source: Option<&covalynce_storage::Source>,
 ) -> Result<Option<Value>, JobError> {
-    let Some(sha) = gate::commit_of(event.kind, &event.data) else {
+    let Some(sha) = event.facts.commit().map(str::to_owned) else {
         return Ok(None);
     };
     let settings = source.map_or_else(GateSettings::default, |s| GateSettings::of(&s.settings));
@@ -305,7 +308,10 @@ pub async fn on_ci_run(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Re
         .event_by_id(event_id)
         .await?
         .ok_or_else(|| JobError::Retry(format!("event {event_id} not found")))?;
-    let Some(sha) = event.data["head_sha"].as_str() else {
+    let covalynce_domain::Work::CiRun(ci) = &event.facts.work else {
+        return Ok(());
+    };
+    let Some(sha) = ci.head_sha.as_deref() else {
         return Ok(());
     };
     // Read once for all the cards held for this commit (there may be several: a push, its

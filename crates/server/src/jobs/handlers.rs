@@ -76,14 +76,10 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
         Superseded::default()
     };
     if !superseded.announced.is_empty()
-        && let Some(commits) = event.data["commits"].as_array_mut()
+        && let Some(commits) = event.facts.commits_mut()
     {
         let before = commits.len();
-        commits.retain(|c| {
-            c["id"]
-                .as_str()
-                .is_none_or(|id| !superseded.announced.contains(id))
-        });
+        commits.retain(|c| !superseded.announced.contains(&c.id));
         if before > 0 && commits.is_empty() {
             let reason = format!(
                 "nothing new to announce: every change in {} was already announced from its pushes",
@@ -100,7 +96,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
             kind: event.kind,
             repo: &event.repo,
             title: &event.title,
-            data: &event.data,
+            facts: &event.facts,
         },
         voice,
     );
@@ -166,15 +162,10 @@ async fn pushes_in_release(
     ws: covalynce_domain::WorkspaceId,
     release: &covalynce_storage::EventRecord,
 ) -> Result<Superseded, JobError> {
-    let ids = |data: &serde_json::Value| -> Vec<String> {
-        data["commits"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["id"].as_str().map(str::to_owned))
-            .collect()
+    let ids = |facts: &covalynce_domain::EventFacts| -> Vec<String> {
+        facts.commits().iter().map(|c| c.id.clone()).collect()
     };
-    let in_release: std::collections::HashSet<String> = ids(&release.data).into_iter().collect();
+    let in_release: std::collections::HashSet<String> = ids(&release.facts).into_iter().collect();
     let mut out = Superseded::default();
     if in_release.is_empty() {
         return Ok(out);
@@ -192,7 +183,7 @@ async fn pushes_in_release(
     let pushes: Vec<(covalynce_domain::EventId, Vec<String>)> = pushes
         .iter()
         .filter(|p| p.repo.eq_ignore_ascii_case(&release.repo))
-        .map(|p| (p.id, ids(&p.data)))
+        .map(|p| (p.id, ids(&p.facts)))
         .filter(|(_, commits)| commits.iter().any(|c| in_release.contains(c)))
         .collect();
     if pushes.is_empty() {
@@ -276,7 +267,7 @@ async fn with_ai(
     .await;
     if !rewrite.texts.is_empty() {
         new.variants.extend(rewrite.texts);
-        let report = covalynce_cards::judge(&new.variants, &event.data, &event.repo);
+        let report = covalynce_cards::judge(&new.variants, Some(&event.facts), &event.repo);
         new.risk = report.level;
         new.risk_reasons = report.reasons;
         new.drafted_by = rewrite.drafted_by.unwrap_or_else(|| "offline".into());
@@ -312,7 +303,7 @@ async fn suggest_strategy(
             kind: e.kind,
             repo: &e.repo,
             title: &e.title,
-            data: &e.data,
+            facts: &e.facts,
         })
         .collect();
     let Some(card) = covalynce_cards::strategy(&inputs, &event.repo, voice) else {

@@ -78,18 +78,8 @@ pub async fn card_vm(
     };
     let (kind, repo, reference, url) = match &event {
         Some(e) => {
-            let d = &e.data;
-            let reference = d["tag"]
-                .as_str()
-                .map(str::to_owned)
-                .or_else(|| d["number"].as_i64().map(|n| format!("#{n}")))
-                .or_else(|| {
-                    ["after", "sha", "head_sha", "merge_commit_sha"]
-                        .iter()
-                        .find_map(|k| d[*k].as_str())
-                        .map(|s| s.chars().take(7).collect())
-                });
-            let url = covalynce_cards::project_url(d).map(str::to_owned);
+            let reference = e.facts.reference();
+            let url = e.facts.link().map(str::to_owned);
             (
                 e.kind.as_str().replace('_', " "),
                 e.repo.clone(),

@@ -102,11 +102,7 @@ async fn watch_drafts_new_commits_and_tags_and_never_twice(backend: Backend) {
         .iter()
         .find(|e| e.kind == covalynce_domain::EventKind::Push)
         .unwrap();
-    assert_eq!(
-        push.data["commits"].as_array().unwrap().len(),
-        2,
-        "only the new commits"
-    );
+    assert_eq!(push.facts.commits().len(), 2, "only the new commits");
     let cards = store
         .list_cards(
             ws.id,

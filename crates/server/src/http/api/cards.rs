@@ -281,8 +281,8 @@ pub async fn apply_edit(
         None => None,
     };
     let report = match &event {
-        Some(e) => covalynce_cards::judge(&variants, &e.data, &e.repo),
-        None => covalynce_cards::judge(&variants, &serde_json::Value::Null, ""),
+        Some(e) => covalynce_cards::judge(&variants, Some(&e.facts), &e.repo),
+        None => covalynce_cards::judge(&variants, None, ""),
     };
     let change = state
         .store()
@@ -455,7 +455,7 @@ pub async fn regenerate(
         kind: event.kind,
         repo: &event.repo,
         title: &event.title,
-        data: &event.data,
+        facts: &event.facts,
     };
     let draft = match covalynce_cards::from_event(&input, voice) {
         covalynce_cards::Decision::Card(d) => d,

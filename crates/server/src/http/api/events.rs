@@ -44,7 +44,7 @@ impl From<EventRecord> for EventView {
             title: e.title,
             status: e.status,
             status_reason: e.status_reason,
-            data: e.data,
+            data: e.facts.to_value(),
             occurred_at: e.occurred_at.map(time),
             created_at: time(e.created_at),
         }
@@ -172,7 +172,7 @@ pub async fn create(
     let key = event.dedup_key.clone();
     let source_id = generic_source(&state, ws.id).await?;
     let body = serde_json::to_vec(&serde_json::json!({
-        "kind": event.kind, "key": event.dedup_key, "title": event.title, "data": event.data,
+        "kind": event.kind, "key": event.dedup_key, "title": event.title, "data": event.facts,
     }))
     .map_err(|e| ApiError::Internal(e.into()))?;
     let stored = state

@@ -1,0 +1,186 @@
+//! What kind of change something is, and how a project's notes list changes: the words
+//! understanding decides and drafting writes with, here so that an event's stored facts
+//! (a release's house style) are typed end to end. `understanding` re-exports them.
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of change an item is. Ordered as release notes list them: what users notice
+/// first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Feature,
+    Fix,
+    Performance,
+    Security,
+    Docs,
+    Refactor,
+    Test,
+    Chore,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::Feature,
+        Category::Fix,
+        Category::Performance,
+        Category::Security,
+        Category::Docs,
+        Category::Refactor,
+        Category::Test,
+        Category::Chore,
+    ];
+
+    /// The heading in release notes.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Category::Feature => "Features",
+            Category::Fix => "Bug fixes",
+            Category::Performance => "Performance",
+            Category::Security => "Security",
+            Category::Docs => "Documentation",
+            Category::Refactor => "Refactoring",
+            Category::Test => "Tests",
+            Category::Chore => "Maintenance",
+        }
+    }
+
+    /// How many changes of this kind, in words a post can use: "1 bug fix", "3 bug fixes"
+    /// (never "1 bug fixes" or "2 maintenance").
+    pub fn counted(self, n: usize) -> String {
+        let (one, many) = match self {
+            Category::Feature => ("new feature", "new features"),
+            Category::Fix => ("bug fix", "bug fixes"),
+            Category::Performance => ("speed-up", "speed-ups"),
+            Category::Security => ("security fix", "security fixes"),
+            Category::Docs => ("documentation update", "documentation updates"),
+            Category::Refactor => ("refactor", "refactors"),
+            Category::Test => ("test change", "test changes"),
+            Category::Chore => ("maintenance change", "maintenance changes"),
+        };
+        format!("{n} {}", if n == 1 { one } else { many })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Feature => "feature",
+            Category::Fix => "fix",
+            Category::Performance => "performance",
+            Category::Security => "security",
+            Category::Docs => "docs",
+            Category::Refactor => "refactor",
+            Category::Test => "test",
+            Category::Chore => "chore",
+        }
+    }
+
+    /// Changes a user of the software would notice; the rest is for the team.
+    pub fn user_visible(self) -> bool {
+        matches!(
+            self,
+            Category::Feature | Category::Fix | Category::Performance | Category::Security
+        )
+    }
+}
+
+/// Why a commit is not announced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Noise {
+    /// A merge that only joins branches (`Merge branch 'main' into …`).
+    Merge,
+    /// Release bookkeeping: a release or version bump, or the release notes being written.
+    VersionBump,
+    /// A dependency update (Dependabot, Renovate, `chore(deps)`).
+    DependencyBump,
+    /// Only CI configuration changed.
+    CiOnly,
+    /// Only a typo was fixed.
+    TypoOnly,
+    /// A change and its revert, both in the range: nothing shipped.
+    Reverted,
+}
+
+impl Noise {
+    /// "1 typo fix", "4 typo fixes": how many commits of this kind were left out.
+    pub fn counted(self, n: usize) -> String {
+        let many = match self {
+            Noise::Merge => "merges",
+            Noise::VersionBump => "version and changelog updates",
+            Noise::DependencyBump => "dependency updates",
+            Noise::CiOnly => "CI-only changes",
+            Noise::TypoOnly => "typo fixes",
+            Noise::Reverted => "changes and reverts that cancel out",
+        };
+        format!("{n} {}", if n == 1 { self.describe() } else { many })
+    }
+
+    /// The heading notes that list this upkeep give it.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Noise::Merge => "Merges",
+            Noise::VersionBump => "Release bookkeeping",
+            Noise::DependencyBump => "Dependency updates",
+            Noise::CiOnly => "Build and CI",
+            Noise::TypoOnly => "Typo fixes",
+            Noise::Reverted => "Reverted",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Noise::Merge => "merge",
+            Noise::VersionBump => "version or changelog update",
+            Noise::DependencyBump => "dependency update",
+            Noise::CiOnly => "CI-only change",
+            Noise::TypoOnly => "typo fix",
+            Noise::Reverted => "change or revert that cancels out",
+        }
+    }
+}
+
+/// What release notes list and cite, as the project's maintainers do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseStyle {
+    /// Entries cite the pull request a change was merged through.
+    pub cites_prs: bool,
+    /// Entries cite the issues a change refers to ("fixes #12").
+    pub cites_issues: bool,
+    /// Kinds of change the notes list; the others are counted in one line, not listed.
+    pub lists: Vec<Category>,
+    /// Upkeep the notes list under its own heading, as gin's "Dependency updates" and
+    /// "Build process updates / CI" do. Never news in posts; by default not listed.
+    #[serde(default)]
+    pub lists_upkeep: Vec<Noise>,
+    /// How many past releases this was learned from (0: the defaults).
+    pub learned_from: usize,
+}
+
+impl Default for HouseStyle {
+    /// Without past notes: list everything but test work; cite everything known.
+    fn default() -> Self {
+        Self {
+            cites_prs: true,
+            cites_issues: true,
+            // Test work is never news; everything else may be, until past notes say
+            // otherwise (a "chore" by its wording is often a change users notice).
+            lists: Category::ALL
+                .into_iter()
+                .filter(|c| *c != Category::Test)
+                .collect(),
+            lists_upkeep: Vec::new(),
+            learned_from: 0,
+        }
+    }
+}
+
+impl HouseStyle {
+    pub fn lists(&self, c: Category) -> bool {
+        self.lists.contains(&c)
+    }
+
+    /// Whether the notes list this kind of upkeep under a heading of its own.
+    pub fn lists_upkeep(&self, n: Noise) -> bool {
+        self.lists_upkeep.contains(&n)
+    }
+}
