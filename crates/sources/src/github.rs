@@ -161,14 +161,24 @@ pub fn classify(
             repo.slug, expected
         )));
     }
+    dispatch(event_name, payload, &repo)
+}
+
+/// One payload of a watched event (a webhook's, or one the REST API listed), by the rules
+/// of its event.
+fn dispatch(event_name: &str, payload: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
     let classified = match event_name {
-        "push" => push(payload, &repo),
-        "create" => create(payload, &repo),
-        "release" => release(payload, &repo),
-        "pull_request" => pull_request(payload, &repo),
-        "workflow_run" => workflow_run(payload, &repo),
-        "check_suite" => check_suite(payload, &repo),
-        _ => unreachable!("checked against WATCHED above"),
+        "push" => push(payload, repo),
+        "create" => create(payload, repo),
+        "release" => release(payload, repo),
+        "pull_request" => pull_request(payload, repo),
+        "workflow_run" => workflow_run(payload, repo),
+        "check_suite" => check_suite(payload, repo),
+        other => {
+            return Ok(Classified::Ignored(format!(
+                "{other:?} events are not watched"
+            )));
+        }
     }?;
     // Drafts must know when they would name a private repository.
     Ok(match classified {
@@ -202,7 +212,7 @@ struct Ping {
 }
 
 /// The fields we read from any watched event; each event fills its own.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Payload {
     repository: Option<RepositoryPayload>,
     action: Option<String>,
@@ -219,8 +229,8 @@ struct Payload {
     forced: bool,
     compare: Option<String>,
     #[serde(default)]
-    commits: Vec<CommitPayload>,
-    head_commit: Option<CommitPayload>,
+    commits: Vec<CommitFacts>,
+    head_commit: Option<CommitFacts>,
     pusher: Option<PersonFacts>,
     // create
     ref_type: Option<String>,
@@ -249,22 +259,6 @@ struct RepositoryPayload {
     default_branch: Option<String>,
     master_branch: Option<String>,
     html_url: Option<String>,
-}
-
-#[derive(Deserialize, Clone)]
-struct CommitPayload {
-    id: Option<String>,
-    message: Option<String>,
-    timestamp: Option<String>,
-    url: Option<String>,
-    author: Option<PersonFacts>,
-    committer: Option<PersonFacts>,
-    #[serde(default)]
-    added: Vec<String>,
-    #[serde(default)]
-    removed: Vec<String>,
-    #[serde(default)]
-    modified: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -357,11 +351,110 @@ struct CheckApp {
     slug: Option<String>,
 }
 
-struct Repo {
-    slug: RepoSlug,
-    private: bool,
-    default_branch: String,
-    html_url: Option<String>,
+/// The repository an event is about, as GitHub describes it: a webhook's `repository`, or
+/// what a polling source recorded when it was connected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Repo {
+    pub slug: RepoSlug,
+    /// Its name must not appear in public posts.
+    pub private: bool,
+    /// Only pushes to it are announced.
+    pub default_branch: String,
+    pub html_url: Option<String>,
+}
+
+/// What GitHub's REST API lists for a repository that is polled instead of (or beside)
+/// its webhook, classified by the webhook's own rules into the same events (same keys:
+/// work seen both ways is stored once). Typed from the API's JSON directly: nothing is
+/// rebuilt as a webhook delivery.
+pub enum Polled<'a> {
+    /// A `PushEvent` of the repository events feed. Its commits are the ones the push's
+    /// compare listed, with their analysis (the feed gives neither their files nor, for
+    /// large pushes, all of them).
+    Push {
+        git_ref: &'a str,
+        before: &'a str,
+        head: &'a str,
+        pusher: Option<String>,
+        compare_url: String,
+        commits: Vec<CommitFacts>,
+    },
+    /// Any other item of the events feed: its `type` (`CreateEvent`, `ReleaseEvent`,
+    /// `PullRequestEvent`, …) and its `payload`, which holds what the webhook holds.
+    Feed {
+        item_type: &'a str,
+        payload: &'a serde_json::Value,
+    },
+    /// One run of `GET /repos/{o}/{r}/actions/runs`.
+    WorkflowRun(&'a serde_json::Value),
+    /// One suite of `GET /repos/{o}/{r}/commits/{sha}/check-suites`.
+    CheckSuite(&'a serde_json::Value),
+}
+
+/// The events a polled item stands for, or why it stands for none.
+pub fn classify_polled(polled: Polled, repo: &Repo) -> Result<Classified, PayloadError> {
+    use serde::de::DeserializeOwned;
+    fn typed<T: DeserializeOwned>(event: &str, v: &serde_json::Value) -> Result<T, PayloadError> {
+        T::deserialize(v).map_err(|e| PayloadError::Shape {
+            event: event.to_owned(),
+            detail: e.to_string(),
+        })
+    }
+    let completed = Some("completed".to_owned());
+    let (event_name, payload) = match polled {
+        Polled::Push {
+            git_ref,
+            before,
+            head,
+            pusher,
+            compare_url,
+            commits,
+        } => (
+            "push",
+            Payload {
+                git_ref: Some(git_ref.to_owned()),
+                before: Some(before.to_owned()),
+                after: Some(head.to_owned()),
+                compare: Some(compare_url),
+                commits,
+                pusher: pusher.map(|login| PersonFacts {
+                    name: Some(login),
+                    ..PersonFacts::default()
+                }),
+                ..Payload::default()
+            },
+        ),
+        Polled::Feed { item_type, payload } => {
+            let name = match item_type {
+                "CreateEvent" => "create",
+                "ReleaseEvent" => "release",
+                "PullRequestEvent" => "pull_request",
+                other => {
+                    return Ok(Classified::Ignored(format!(
+                        "{other} items of the events feed are not watched"
+                    )));
+                }
+            };
+            (name, typed(name, payload)?)
+        }
+        Polled::WorkflowRun(run) => (
+            "workflow_run",
+            Payload {
+                action: completed,
+                workflow_run: Some(typed("workflow_run", run)?),
+                ..Payload::default()
+            },
+        ),
+        Polled::CheckSuite(suite) => (
+            "check_suite",
+            Payload {
+                action: completed,
+                check_suite: Some(typed("check_suite", suite)?),
+                ..Payload::default()
+            },
+        ),
+    };
+    dispatch(event_name, payload, repo)
 }
 
 fn missing(event: &str, field: &str) -> PayloadError {
@@ -433,14 +526,10 @@ fn push(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
         )));
     }
     let head = p.head_commit.as_ref().or(p.commits.last());
-    let title = head
-        .and_then(|c| c.message.as_deref())
-        .map(first_line)
-        .unwrap_or_default();
+    let title = head.map(|c| first_line(&c.message)).unwrap_or_default();
     let occurred_at = head
         .and_then(|c| c.timestamp.as_deref())
         .and_then(parse_rfc3339_millis);
-    let commits: Vec<CommitFacts> = p.commits.into_iter().map(commit_facts).collect();
     Ok(Classified::Events(vec![NewEvent {
         kind: EventKind::Push,
         dedup_key: format!("push:{}:{}", repo.slug, after),
@@ -455,25 +544,10 @@ fn push(p: Payload, repo: &Repo) -> Result<Classified, PayloadError> {
             compare_url: p.compare,
             repo_url: repo.html_url.clone(),
             pusher: p.pusher.and_then(|u| u.name),
-            commits,
+            commits: p.commits,
             ..PushFacts::default()
         })),
     }]))
-}
-
-fn commit_facts(c: CommitPayload) -> CommitFacts {
-    CommitFacts {
-        id: c.id.unwrap_or_default(),
-        message: c.message.unwrap_or_default(),
-        timestamp: c.timestamp,
-        url: c.url,
-        author: c.author,
-        committer: c.committer,
-        added: c.added,
-        removed: c.removed,
-        modified: c.modified,
-        ..CommitFacts::default()
-    }
 }
 
 fn tag_event(repo: &Repo, tag: &str, sha: Option<&str>, description: Option<&str>) -> NewEvent {
@@ -817,6 +891,131 @@ mod tests {
                 "{action} {slug}"
             );
         }
+    }
+
+    /// A repository polled through the REST API (no webhook): its feed items, runs and
+    /// suites become the events its webhook would have given, with the same keys, typed
+    /// from the API's JSON; a push carries the analysis its compare brought.
+    #[test]
+    fn polled_items_are_the_events_their_webhooks_would_give() {
+        let repo = Repo {
+            slug: RepoSlug::parse("acme/rocket").unwrap(),
+            private: true,
+            default_branch: "master".into(),
+            html_url: Some("https://github.com/acme/rocket".into()),
+        };
+        let head = "9fceb02d0ae598e95dc970b74767f19372d61af8";
+        let webhook = serde_json::to_vec(&json!({
+            "ref": "refs/heads/master", "before": "0".repeat(40), "after": head,
+            "compare": "https://github.com/acme/rocket/compare/000...9fceb",
+            "commits": [{"id": head, "message": "feat: export", "author": {"name": "Ann", "username": "ann"}}],
+            "repository": {"full_name": "acme/rocket", "private": true, "default_branch": "master",
+                "html_url": "https://github.com/acme/rocket"},
+        }))
+        .unwrap();
+        let Ok(Classified::Events(hooked)) = classify("push", &webhook, None) else {
+            panic!("the webhook push is an event")
+        };
+        let analysed = CommitFacts {
+            id: head.into(),
+            message: "feat: export".into(),
+            symbols: vec![covalynce_domain::SymbolChange {
+                kind: covalynce_domain::SymbolKind::Flag,
+                name: "--export".into(),
+                change: covalynce_domain::Change::Added,
+            }],
+            ..CommitFacts::default()
+        };
+        let push = |git_ref| Polled::Push {
+            git_ref,
+            before: "0000000000000000000000000000000000000000",
+            head,
+            pusher: Some("ann".into()),
+            compare_url: "https://github.com/acme/rocket/compare/000...9fceb".into(),
+            commits: vec![analysed.clone()],
+        };
+        let Ok(Classified::Events(polled)) = classify_polled(push("refs/heads/master"), &repo)
+        else {
+            panic!("the polled push is an event")
+        };
+        assert_eq!(polled[0].dedup_key, hooked[0].dedup_key, "stored once");
+        assert_eq!(polled[0].title, "feat: export");
+        assert!(polled[0].facts.project.repo_private);
+        assert_eq!(polled[0].facts.commits()[0].symbols, analysed.symbols);
+        assert!(matches!(
+            classify_polled(push("refs/heads/feature"), &repo),
+            Ok(Classified::Ignored(why)) if why.contains("not the default branch master")
+        ));
+
+        // Feed items hold what the webhook holds: a release, a tag, a merged PR.
+        let release = json!({"action": "published", "release": {"id": 7, "tag_name": "v2.0.0",
+            "body": "- feat: a", "html_url": "https://github.com/acme/rocket/releases/tag/v2.0.0"}});
+        let Ok(Classified::Events(e)) = classify_polled(
+            Polled::Feed {
+                item_type: "ReleaseEvent",
+                payload: &release,
+            },
+            &repo,
+        ) else {
+            panic!("a release")
+        };
+        assert_eq!(
+            (e[0].kind, e[0].dedup_key.as_str()),
+            (EventKind::Release, "release:acme/rocket:7")
+        );
+        let tag = json!({"ref": "v2.0.0", "ref_type": "tag", "description": null});
+        let Ok(Classified::Events(e)) = classify_polled(
+            Polled::Feed {
+                item_type: "CreateEvent",
+                payload: &tag,
+            },
+            &repo,
+        ) else {
+            panic!("a tag")
+        };
+        assert_eq!(e[0].dedup_key, "tag:acme/rocket:v2.0.0");
+        let closed = json!({"action": "closed", "number": 3, "pull_request": {"number": 3, "merged": false}});
+        assert!(matches!(
+            classify_polled(
+                Polled::Feed {
+                    item_type: "PullRequestEvent",
+                    payload: &closed
+                },
+                &repo
+            ),
+            Ok(Classified::Ignored(_))
+        ));
+        assert!(matches!(
+            classify_polled(
+                Polled::Feed {
+                    item_type: "WatchEvent",
+                    payload: &json!({})
+                },
+                &repo
+            ),
+            Ok(Classified::Ignored(_))
+        ));
+        // A feed payload of the wrong shape is a shape error, not a panic or an event.
+        assert!(matches!(
+            classify_polled(
+                Polled::Feed {
+                    item_type: "ReleaseEvent",
+                    payload: &json!({"release": "x"})
+                },
+                &repo
+            ),
+            Err(PayloadError::Shape { .. })
+        ));
+
+        // A workflow run listed by actions/runs is the run its webhook reports.
+        let run = json!({"id": 30433642, "run_attempt": 1, "name": "CI", "conclusion": "success",
+            "head_sha": head, "head_branch": "master", "event": "push", "status": "completed",
+            "html_url": "https://github.com/acme/rocket/actions/runs/30433642"});
+        let Ok(Classified::Events(e)) = classify_polled(Polled::WorkflowRun(&run), &repo) else {
+            panic!("a run")
+        };
+        assert_eq!(e[0].dedup_key, "ci:acme/rocket:30433642:1");
+        assert_eq!(e[0].facts.commit(), Some(head));
     }
 
     proptest! {
