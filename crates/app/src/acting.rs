@@ -63,6 +63,22 @@ pub struct Principal {
     pub actor: Actor,
     pub role: Role,
     pub ip: Option<String>,
+    /// The client that asked (`cards`, `mcp`), when it said.
+    pub via: Option<String>,
+    /// Whether a use case already wrote this request's audit entry (shared by copies).
+    pub recorded: crate::audit::Recorded,
+}
+
+impl Principal {
+    pub fn new(actor: Actor, role: Role, ip: Option<String>, via: Option<String>) -> Self {
+        Self {
+            actor,
+            role,
+            ip,
+            via,
+            recorded: Default::default(),
+        }
+    }
 }
 
 /// A principal acting in a workspace with at least role `R`.
@@ -132,11 +148,7 @@ mod tests {
     }
 
     fn as_role(role: Role) -> Principal {
-        Principal {
-            actor: Actor::User(UserId::new()),
-            role,
-            ip: None,
-        }
+        Principal::new(Actor::User(UserId::new()), role, None, None)
     }
 
     /// Whatever an adapter does, a viewer never reaches a use case that needs an editor,

@@ -2,9 +2,11 @@
 //! approval, dismiss it, undo either), and the trust policy's approvals, which go through
 //! the same approval as a person's.
 
+use crate::audit::Action;
 use crate::{Acting, App, AppError, Editor};
 use covalynce_domain::{CardId, CardStatus, ChannelId, Risk};
 use covalynce_storage::{Approval, CardChange, CardRecord, Workspace};
+use serde_json::json;
 
 /// An approval request, parsed: at least one channel, each named once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,8 +59,18 @@ impl App {
         card: CardId,
         request: Approve,
     ) -> Result<Box<CardRecord>, AppError> {
-        self.approve_as(who.workspace(), card, &request, Approver::Person)
-            .await
+        let record = self
+            .approve_as(who.workspace(), card, &request, Approver::Person)
+            .await?;
+        let channels: Vec<String> = request.channels.iter().map(ToString::to_string).collect();
+        self.record(
+            who,
+            Action::ApproveCard,
+            card,
+            json!({ "channels": channels, "publish_at": request.publish_at }),
+        )
+        .await;
+        Ok(record)
     }
 
     /// The trust policy: once enough approvals in a row needed no edit, a green card goes
@@ -92,6 +104,14 @@ impl App {
             .approve_as(workspace, card, &request, Approver::TrustPolicy)
             .await?;
         tracing::info!(card = %card.id, "trust policy: auto-approval");
+        // Nobody clicked: the log says the policy approved it, and for which channels.
+        self.record_policy(
+            workspace,
+            Action::ApproveCard,
+            card.id,
+            json!({ "channels": workspace.trust_channels }),
+        )
+        .await;
         Ok(Some(card))
     }
 
@@ -142,7 +162,11 @@ impl App {
             .unapprove_card(who.workspace().id, card)
             .await?
         {
-            CardChange::Done(record) => Ok(record),
+            CardChange::Done(record) => {
+                self.record(who, Action::WithdrawCard, card, json!({}))
+                    .await;
+                Ok(record)
+            }
             CardChange::NotFound => Err(not_found(card)),
             CardChange::Conflict(CardStatus::Approved) => Err(AppError::Conflict(format!(
                 "card {card} is already being published; it can no longer be withdrawn"
@@ -161,7 +185,9 @@ impl App {
         card: CardId,
     ) -> Result<Box<CardRecord>, AppError> {
         let change = self.store().dismiss_card(who.workspace().id, card).await?;
-        pending_only(change, card, "dismissed")
+        let record = pending_only(change, card, "dismissed")?;
+        self.record(who, Action::DismissCard, card, json!({})).await;
+        Ok(record)
     }
 
     /// Takes back the last approval (while nothing has gone out) or dismissal: the card is
@@ -183,7 +209,16 @@ impl App {
             other => CardChange::Conflict(other),
         };
         match change {
-            CardChange::Done(record) => Ok(record),
+            CardChange::Done(undone) => {
+                self.record(
+                    who,
+                    Action::UndoCard,
+                    card,
+                    json!({ "was": record.status.as_str() }),
+                )
+                .await;
+                Ok(undone)
+            }
             CardChange::NotFound => Err(not_found(card)),
             CardChange::Conflict(CardStatus::Approved | CardStatus::Published) => Err(
                 AppError::Conflict("too late to undo: it is already being published".into()),

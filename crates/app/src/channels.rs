@@ -3,9 +3,11 @@
 //! ([`Publisher`]), since credentials are sealed with the server's key and sending needs
 //! its HTTP client and token renewal.
 
+use crate::audit::Action;
 use crate::{Acting, App, AppError, Editor};
 use covalynce_domain::{ChannelId, ChannelStatus};
 use covalynce_storage::ChannelRecord;
+use serde_json::json;
 use std::future::Future;
 
 /// What the server does with a stored channel: open it (settings and unsealed secrets
@@ -89,6 +91,9 @@ impl App {
             Ok(done) => (true, done),
             Err(why) => (false, why),
         };
+        // The platform's answer is not logged: it may quote what was sent.
+        self.record(who, Action::TestChannel, channel.id, json!({ "ok": ok }))
+            .await;
         self.store()
             .set_channel_health(
                 channel.id,
@@ -113,8 +118,21 @@ impl App {
             .await?;
         self.wake_workers();
         // None: it was deleted in the meantime.
-        changed.ok_or_else(|| {
+        let changed = changed.ok_or_else(|| {
             AppError::NotFound(format!("there is no channel {id:?} in this workspace"))
-        })
+        })?;
+        let action = match status {
+            ChannelStatus::Active => Action::EnableChannel,
+            ChannelStatus::Disabled => Action::DisableChannel,
+            ChannelStatus::Deleted => Action::DeleteChannel,
+        };
+        self.record(
+            who,
+            action,
+            channel.id,
+            json!({ "kind": channel.kind.to_string() }),
+        )
+        .await;
+        Ok(changed)
     }
 }

@@ -2,10 +2,12 @@
 //! removed (owners) or leaving (anyone), invitation links (owners, within the plan's
 //! seats), and personal API tokens that can do no more than the person.
 
+use crate::audit::Action;
 use crate::tokens;
 use crate::{Acting, App, AppError, Editor, Owner, Viewer};
 use covalynce_domain::{InvitationId, Role, TokenId, UnixMillis, UserId, now_millis};
 use covalynce_storage::{MemberChange, NewInvitation, NewToken};
+use serde_json::json;
 use std::time::Duration;
 
 /// An invitation as made. Its token is shown once; only its hash is stored.
@@ -43,7 +45,10 @@ impl App {
             .store()
             .set_member_role(who.workspace().id, member, role)
             .await?;
-        member_change(change, member)
+        member_change(change, member)?;
+        self.record(who, Action::ChangeRole, member, json!({ "to": role }))
+            .await;
+        Ok(())
     }
 
     /// Removes a member (owners), or the caller leaves (anyone). Their tokens for this
@@ -63,7 +68,10 @@ impl App {
             .store()
             .remove_member(who.workspace().id, member)
             .await?;
-        member_change(change, member)
+        member_change(change, member)?;
+        self.record(who, Action::RemoveMember, member, json!({}))
+            .await;
+        Ok(())
     }
 
     /// An invitation link for `role`, valid for `valid_for`, while the plan has a seat for
@@ -104,6 +112,14 @@ impl App {
                 expires_at: invitation.expires_at,
             })
             .await?;
+        // The link's token is never logged.
+        self.record(
+            who,
+            Action::Invite,
+            invitation.id,
+            json!({ "role": role, "expires_at": invitation.expires_at }),
+        )
+        .await;
         Ok(invitation)
     }
 
@@ -118,6 +134,8 @@ impl App {
             .revoke_invitation(who.workspace().id, invitation)
             .await?
         {
+            self.record(who, Action::RevokeInvitation, invitation, json!({}))
+                .await;
             Ok(())
         } else {
             Err(AppError::NotFound(format!(
@@ -165,6 +183,14 @@ impl App {
                 user_id: made.user,
             })
             .await?;
+        // Its name and role; never the token.
+        self.record(
+            who,
+            Action::CreateToken,
+            made.id,
+            json!({ "name": made.name, "role": role }),
+        )
+        .await;
         Ok(made)
     }
 }

@@ -1,6 +1,7 @@
 //! A person's answer to a publication that did not simply go out: retry a failed or
 //! unknown one (same idempotency key), or confirm an unknown one they found posted.
 
+use crate::audit::Action;
 use crate::{Acting, App, AppError, Editor};
 use covalynce_domain::PublicationId;
 use covalynce_storage::{PublicationChange, PublicationRecord};
@@ -18,11 +19,14 @@ impl App {
             .retry_publication(who.workspace().id, parse(id)?)
             .await?;
         self.wake_workers();
-        settled(
+        let p = settled(
             change,
             id,
             "only a failed or unknown publication on an existing channel can be retried",
-        )
+        )?;
+        self.record(who, Action::RetryPublication, p.id, serde_json::json!({}))
+            .await;
+        Ok(p)
     }
 
     /// Marks an unknown publication as published: a person checked that it is there.
@@ -35,7 +39,10 @@ impl App {
             .store()
             .confirm_publication(who.workspace().id, parse(id)?)
             .await?;
-        settled(change, id, "only an unknown publication can be confirmed")
+        let p = settled(change, id, "only an unknown publication can be confirmed")?;
+        self.record(who, Action::ConfirmPublication, p.id, serde_json::json!({}))
+            .await;
+        Ok(p)
     }
 }
 

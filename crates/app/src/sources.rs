@@ -2,6 +2,7 @@
 //! a member adds (only inside the paths the server's operator allowed the workspace) and
 //! the operator adds (`covalynce watch PATH`, `serve --demo`): the same checks, one path.
 
+use crate::audit::Action;
 use crate::{Acting, App, AppError, Editor};
 use covalynce_domain::{SourceId, SourceKind, WorkspaceId};
 use covalynce_storage::{NewSource, Source};
@@ -29,7 +30,15 @@ impl App {
                 existing.id
             )));
         }
-        self.insert_git_source(ws, display).await
+        let source = self.insert_git_source(ws, display).await?;
+        self.record(
+            who,
+            Action::AddGitSource,
+            source.id,
+            serde_json::json!({ "kind": "git" }),
+        )
+        .await;
+        Ok(source)
     }
 
     /// The operator names a repository for a workspace (`covalynce watch PATH`, `serve

@@ -1,5 +1,6 @@
 //! A workspace's own settings: the emergency stop, the drafting voice and the trust policy.
 
+use crate::audit::Action;
 use crate::{Acting, App, AppError, Editor, Owner};
 use covalynce_domain::{ChannelId, Voice};
 use covalynce_storage::Workspace;
@@ -53,6 +54,14 @@ impl App {
         if resumed > 0 {
             self.wake_workers();
         }
+        let ws = who.workspace().slug.clone();
+        self.record(
+            who,
+            Action::SetEmergencyStop,
+            ws,
+            serde_json::json!({ "on": on, "resumed": resumed }),
+        )
+        .await;
         Ok(resumed)
     }
 
@@ -64,6 +73,14 @@ impl App {
     ) -> Result<Workspace, AppError> {
         let ws = who.workspace().id;
         self.store().set_workspace_voice(ws, voice).await?;
+        let slug = who.workspace().slug.clone();
+        self.record(
+            who,
+            Action::SetVoice,
+            slug,
+            serde_json::json!({ "voice": voice }),
+        )
+        .await;
         self.reread(ws).await
     }
 
@@ -88,6 +105,14 @@ impl App {
         self.store()
             .set_trust_policy(ws, policy.after, &ids)
             .await?;
+        let slug = who.workspace().slug.clone();
+        self.record(
+            who,
+            Action::SetTrustPolicy,
+            slug,
+            serde_json::json!({ "after": policy.after, "channels": ids }),
+        )
+        .await;
         self.reread(ws).await
     }
 

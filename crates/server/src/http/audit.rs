@@ -42,6 +42,19 @@ impl Caller {
     }
 }
 
+/// How the action came (`covalynce cards`, `covalynce mcp`): a short word, or nothing.
+pub fn client_via(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("x-covalynce-client")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 32
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_owned)
+}
+
 pub async fn record(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if req.method().is_safe() {
         return next.run(req).await;
@@ -54,21 +67,15 @@ pub async fn record(State(state): State<AppState>, mut req: Request, next: Next)
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
     let path = req.uri().path().to_owned();
-    // How the action came (`covalynce cards`, `covalynce mcp`): a short word, or nothing.
-    let via = req
-        .headers()
-        .get("x-covalynce-client")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 32
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-        .map(str::to_owned);
+    let via = client_via(req.headers());
     let response = next.run(req).await;
     let (Some(route), Some((workspace, who))) = (route, caller.take()) else {
         return response;
     };
+    // The use case wrote its own entry, from its own result.
+    if who.recorded.is_set() {
+        return response;
+    }
     if !(response.status().is_success() || response.status().is_redirection())
         || response.extensions().get::<ActionFailed>().is_some()
     {

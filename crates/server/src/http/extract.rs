@@ -98,11 +98,12 @@ impl Person {
         if let Some(caller) = &self.caller {
             caller.set(
                 workspace,
-                Principal {
-                    actor: Actor::User(self.user.id),
-                    role: covalynce_domain::Role::Viewer,
-                    ip: self.ip.clone(),
-                },
+                Principal::new(
+                    Actor::User(self.user.id),
+                    covalynce_domain::Role::Viewer,
+                    self.ip.clone(),
+                    None,
+                ),
             );
         }
     }
@@ -321,7 +322,8 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<(Workspace, Principa
             user: auth.user_id,
         };
         limit(state, &actor.limit_key()).await?;
-        return Ok((auth.workspace, Principal { actor, role, ip }));
+        let via = super::audit::client_via(&parts.headers);
+        return Ok((auth.workspace, Principal::new(actor, role, ip, via)));
     }
     let session = session(parts, state).await?.ok_or_else(unauthenticated)?;
     let actor = Actor::User(session.user.id);
@@ -344,13 +346,10 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<(Workspace, Principa
             )
         })?,
     };
+    let via = super::audit::client_via(&parts.headers);
     Ok((
         chosen.workspace,
-        Principal {
-            actor,
-            role: chosen.role,
-            ip,
-        },
+        Principal::new(actor, chosen.role, ip, via),
     ))
 }
 

@@ -41,6 +41,8 @@ pub struct Signed<R = Viewer> {
     pub role: Role,
     pub memberships: Vec<Membership>,
     pub ip: Option<String>,
+    /// Who acts, as the audit middleware also holds it: a use case's own entry is seen.
+    principal: Principal,
     _role: PhantomData<R>,
 }
 
@@ -94,15 +96,9 @@ impl<R: MinRole> FromRequestParts<AppState> for Signed<R> {
             .extensions
             .insert(SessionCsrf(session.csrf_token.clone()));
         let ip = crate::http::extract::client_ip(parts, state);
+        let principal = Principal::new(actor, chosen.role, ip.clone(), None);
         if let Some(caller) = parts.extensions.get::<crate::http::audit::Caller>() {
-            caller.set(
-                Some(chosen.workspace.id),
-                Principal {
-                    actor,
-                    role: chosen.role,
-                    ip: ip.clone(),
-                },
-            );
+            caller.set(Some(chosen.workspace.id), principal.clone());
         }
         Ok(Signed {
             user: session.user.clone(),
@@ -111,6 +107,7 @@ impl<R: MinRole> FromRequestParts<AppState> for Signed<R> {
             role: chosen.role,
             memberships,
             ip,
+            principal,
             _role: PhantomData,
         })
     }
@@ -132,32 +129,22 @@ impl<R> Signed<R> {
     {
         Ok(covalynce_app::Acting::authorize(
             self.workspace.clone(),
-            Principal {
-                actor: Actor::User(self.user.id),
-                role: self.role,
-                ip: self.ip.clone(),
-            },
+            self.principal.clone(),
         )?)
     }
 
     /// Who acts, for a use case needing role `R2` (pages that mix actions of several
     /// roles): a lesser role is this page's 403, in its words.
     pub fn acting_as<R2: MinRole>(&self) -> Result<covalynce_app::Acting<R2>, UiError> {
-        covalynce_app::Acting::authorize(
-            self.workspace.clone(),
-            Principal {
-                actor: Actor::User(self.user.id),
-                role: self.role,
-                ip: self.ip.clone(),
+        covalynce_app::Acting::authorize(self.workspace.clone(), self.principal.clone()).map_err(
+            |e| match e {
+                covalynce_app::AppError::Forbidden(_) => UiError::Page(
+                    StatusCode::FORBIDDEN,
+                    format!("This needs the {} role; yours is {}.", R2::ROLE, self.role),
+                ),
+                other => ApiError::from(other).into(),
             },
         )
-        .map_err(|e| match e {
-            covalynce_app::AppError::Forbidden(_) => UiError::Page(
-                StatusCode::FORBIDDEN,
-                format!("This needs the {} role; yours is {}.", R2::ROLE, self.role),
-            ),
-            other => ApiError::from(other).into(),
-        })
     }
 
     /// The caller as an API handler needing role `R2` sees it, after checking the role:
@@ -171,11 +158,7 @@ impl<R> Signed<R> {
         }
         Ok(crate::http::extract::Auth(
             self.workspace.clone(),
-            Principal {
-                actor: Actor::User(self.user.id),
-                role: self.role,
-                ip: self.ip.clone(),
-            },
+            self.principal.clone(),
             PhantomData,
         ))
     }

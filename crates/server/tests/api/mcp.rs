@@ -306,9 +306,7 @@ async fn an_assistant_reviews_cards_through_mcp(backend: Backend) {
         .filter(|a| a["detail"]["via"] == "mcp")
         .collect();
     assert!(
-        via_mcp
-            .iter()
-            .any(|a| a["action"].as_str().unwrap().ends_with("/approve")),
+        via_mcp.iter().any(|a| a["action"] == "card.approve"),
         "{audit}"
     );
     assert!(via_mcp.len() >= 4, "edit, approve, edit, dismiss: {audit}");

@@ -370,8 +370,7 @@ async fn the_emergency_stop_holds_everything_until_lifted(backend: Backend) {
     assert!(
         actions[1..]
             .iter()
-            .any(|(who, a)| who.starts_with("token:")
-                && *a == "PUT /api/v1/workspace/emergency-stop"),
+            .any(|(who, a)| who.starts_with("token:") && *a == "workspace.emergency_stop"),
         "{audit}"
     );
     app.stop().await;
@@ -458,7 +457,7 @@ async fn the_trust_policy_auto_approves_green_cards_after_enough_unedited_approv
     );
     let (c2, s2) = next_card("feat: add export two").await;
     assert_eq!(s2, "pending", "streak 0: a person reviews");
-    approve(c2).await;
+    approve(c2.clone()).await;
     let (c3, s3) = next_card("feat: add export three").await;
     assert_eq!(s3, "pending", "streak 1 of 2");
     approve(c3).await;
@@ -489,5 +488,26 @@ async fn the_trust_policy_auto_approves_green_cards_after_enough_unedited_approv
     let yellow = app.get_json(&format!("/api/v1/cards/{c4}")).await;
     assert_eq!(yellow["data"]["risk"], "yellow");
     assert_eq!(yellow["data"]["status"], "pending");
+    // The audit log says who approved what: a person's token the cards it approved, the
+    // policy the one it approved on its own; nobody the yellow one.
+    let audit = app.get_json("/api/v1/audit").await;
+    let approvals: Vec<(&str, &str)> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "card.approve")
+        .map(|e| (e["actor"].as_str().unwrap(), e["target"].as_str().unwrap()))
+        .collect();
+    assert!(
+        approvals.contains(&("trust-policy", c5.as_str())),
+        "{audit}"
+    );
+    assert!(
+        approvals
+            .iter()
+            .any(|(who, card)| *card == c2 && who.starts_with("token:")),
+        "{audit}"
+    );
+    assert!(!approvals.iter().any(|(_, card)| *card == c4), "{audit}");
     app.stop().await;
 }
