@@ -8,7 +8,7 @@ mod risk;
 use covalynce_domain::facts::{CommitFacts, WorkItemFacts};
 use covalynce_domain::{CardCategory, Commit, EventFacts, EventKind, Risk, Work};
 use covalynce_drafting::{Context, Voice};
-use covalynce_understanding::{Changeset, understand};
+use covalynce_understanding::{Changeset, understand, understand_in};
 use std::collections::BTreeMap;
 
 pub use risk::{RiskReport, assess, judge};
@@ -48,7 +48,9 @@ pub fn from_event(event: &EventInput, voice: Voice) -> Decision {
         Ok(f) => f,
         Err(reason) => return Decision::Skip(reason),
     };
-    let changes = understand(&commits);
+    // A GitHub repository's owner: a PR merged from its own branches credits its authors.
+    let owner = covalynce_domain::RepoSlug::parse(event.repo).ok();
+    let changes = understand_in(&commits, owner.as_ref().map(|r| r.owner()));
     if changes.items.is_empty() {
         let what = if changes.noise.is_empty() {
             "no commits".to_owned()

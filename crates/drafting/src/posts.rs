@@ -116,15 +116,29 @@ impl<'a> Facts<'a> {
         }
     }
 
-    /// How many of the changes worth a line a social post leaves to the release notes:
-    /// none when only one would be left (its line says more than "…and 1 more").
-    fn unlisted(&self) -> usize {
+    /// How many changes after the headline a social post lists: all of them, or
+    /// [`MOST_LISTED`] when more than one would be left (a line says more than "…and 1
+    /// more").
+    fn listed(&self) -> usize {
         let worth = self.worth_a_line();
         if worth > MOST_LISTED + 1 {
-            worth - MOST_LISTED
+            MOST_LISTED
         } else {
-            0
+            worth
         }
+    }
+
+    /// How many of the changes worth a line a social post leaves to the release notes. A
+    /// breaking change is never among them: it has its own line ("⚠️ Breaking: …"), so it
+    /// is shown, not counted again.
+    fn unlisted(&self) -> usize {
+        self.highlights
+            .iter()
+            .skip(1)
+            .filter(|i| says_something(i))
+            .skip(self.listed())
+            .filter(|i| i.breaking.is_none())
+            .count()
     }
 
     /// The changes after the headline worth a line of a post.
@@ -623,7 +637,7 @@ fn more_lines(f: &Facts, voice: Voice) -> Vec<String> {
         .iter()
         .skip(1)
         .filter(|i| says_something(i))
-        .take(f.worth_a_line() - f.unlisted())
+        .take(f.listed())
         .map(|i| format!("{} {}", marker(i.category, voice), social_title(i)))
         .collect()
 }
@@ -1124,6 +1138,25 @@ mod tests {
                 "{channel:?}: {}",
                 posts[0]
             );
+        }
+    }
+
+    /// A breaking change beyond the eighth line has its own "⚠️ Breaking" line: it was
+    /// also counted in "…and N more", so a post promised one change more than it left out.
+    #[test]
+    fn a_breaking_change_past_the_listed_few_is_shown_once_not_also_counted() {
+        let mut msgs: Vec<String> = (0..11)
+            .map(|n| format!("feat: support custom codec number {n} at runtime"))
+            .collect();
+        msgs.push("feat!: drop the legacy codec registry".into());
+        let refs: Vec<&str> = msgs.iter().map(String::as_str).collect();
+        let c = changes(&refs);
+        for channel in [Channel::X, Channel::Bluesky, Channel::Mastodon] {
+            let text = post(&c, &ctx(), Voice::Sassy, channel);
+            assert!(text.contains("⚠️ Breaking:"), "{channel:?}: {text}");
+            // 12 changes: the headline, eight lines, the breaking one on its own line, and
+            // two left to the notes.
+            assert!(text.contains("…and 2 more"), "{channel:?}: {text}");
         }
     }
 

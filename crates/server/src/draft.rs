@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use covalynce_drafting::{Channel, Context, Drafts, Voice};
 use covalynce_sources::git::Repo;
 use covalynce_understanding::{
-    Changeset, HouseStyle, PROJECT_FILES, ProjectFacts, note_sections, understand,
+    Changeset, HouseStyle, PROJECT_FILES, ProjectFacts, note_sections, understand, understand_in,
 };
 use serde::Serialize;
 use std::path::Path;
@@ -60,8 +60,8 @@ pub fn draft(req: &Request) -> anyhow::Result<Output> {
         (range, style)
     });
     let range = range.with_context(reading)?;
-    let changes = understand(&range.commits);
     let slug = repo.github_slug();
+    let changes = understand_in(&range.commits, slug.as_ref().map(|s| s.owner()));
     let version = range.to_tag.clone();
     let url = slug.as_ref().map(|s| match (&version, &range.from) {
         (Some(tag), _) => format!("https://github.com/{s}/releases/tag/{tag}"),

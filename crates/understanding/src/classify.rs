@@ -114,7 +114,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
                 .map(|l| format!("@{l}"))
                 .unwrap_or_default()
         } else {
-            commit.author_name.clone()
+            clean_name(&commit.author_name)
         }
     });
     if !is_bot(&author, &commit.author_email)
@@ -124,14 +124,20 @@ pub fn classify_commit(commit: &Commit) -> Item {
         authors.push(author);
     }
     for p in co_authors(&commit.message) {
-        // A trailer naming the commit's own author (same address) is not a second person.
-        let same = !p.email.is_empty() && p.email.eq_ignore_ascii_case(&commit.author_email);
+        // A trailer naming the commit's own author is not a second person: the same
+        // address, or only their first name from another address (client_golang #2000:
+        // "Pedram Pd" co-authored by "Pedram <pedram@…>", one person).
+        let first_name = commit.author_name.split_whitespace().next();
+        let same = (!p.email.is_empty() && p.email.eq_ignore_ascii_case(&commit.author_email))
+            || (!p.name.contains(char::is_whitespace)
+                && commit.author_name.contains(char::is_whitespace)
+                && first_name.is_some_and(|f| f.eq_ignore_ascii_case(p.name.trim())));
         if !same
             && !is_bot(&p.name, &p.email)
             && !is_assistant(&p.name, &p.email)
-            && !authors.contains(&p.name)
+            && !authors.contains(&clean_name(&p.name))
         {
-            authors.push(p.name);
+            authors.push(clean_name(&p.name));
         }
     }
 
@@ -961,6 +967,15 @@ pub(crate) fn is_bot(name: &str, email: &str) -> bool {
         || e.starts_with("bot@")
 }
 
+/// A person's name as a post may print it: git accepts anything, and a name half typed as
+/// an address ("zdw@", mitmproxy 12.2) or quoted reads as a typo in a thank-you.
+fn clean_name(name: &str) -> String {
+    name.trim()
+        .trim_matches(|c: char| matches!(c, '@' | '"' | '\'' | '<' | '>' | ',' | ';'))
+        .trim()
+        .to_owned()
+}
+
 /// A coding assistant a person worked with ("Co-authored-by: Claude <noreply@anthropic.com>"):
 /// the person is credited, the tool is not. Unlike a bot, its commits are ordinary work.
 fn is_assistant(name: &str, email: &str) -> bool {
@@ -1574,6 +1589,28 @@ mod tests {
         ));
         assert_eq!(i.authors, vec!["Ada", "Grace Hopper"]);
         assert_eq!(i.refs, vec![7]);
+    }
+
+    /// client_golang #2000: "Pedram Pd" co-authored by "Pedram" from another address was
+    /// thanked as two people. A co-author whose one-word name is the author's first name is
+    /// the author; a co-author with a name of their own is someone else.
+    #[test]
+    fn a_co_author_trailer_with_only_the_authors_first_name_is_the_author() {
+        let mut c = commit(
+            "promhttp: add regression test (#2000)\n\nCo-authored-by: Pedram <pedram@arpdigital.io>\nCo-authored-by: Bartlomiej Plotka <bwplotka@gmail.com>\nCo-authored-by: Pedro <pedro@example.com>",
+            &["prometheus/promhttp/instrument_server_test.go"],
+        );
+        c.author_name = "Pedram Pd".into();
+        c.author_email = "eragon.pedy@gmail.com".into();
+        assert_eq!(
+            classify_commit(&c).authors,
+            ["Pedram Pd", "Bartlomiej Plotka", "Pedro"]
+        );
+        // mitmproxy thanked "zdw@", a git name typed like the start of an address.
+        c.author_name = "zdw@".into();
+        c.author_email = "zdw@google.com".into();
+        c.message = "fix: keep the flow".into();
+        assert_eq!(classify_commit(&c).authors, ["zdw"]);
     }
 
     /// rack 3.2.0 merged a security advisory's private fork; its posts said "🔒 Merge pull

@@ -187,6 +187,15 @@ fn cancel_reverts(commits: &[Commit], items: &mut Vec<Item>, noise: &mut Vec<Ite
 
 /// Understands commits given oldest first (as `git log --reverse` lists them).
 pub fn understand(commits: &[Commit]) -> Changeset {
+    understand_in(commits, None)
+}
+
+/// [`understand`], for a repository whose owner (the GitHub user or organisation in
+/// `owner/name`) is known. A pull request merged from a branch of the repository itself
+/// ("Merge pull request #1770 from prometheus/superq/update_test_url" in
+/// prometheus/client_golang) names the owner, not the person: the credit goes to the
+/// people whose commits it brought, never "@prometheus".
+pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
     let mut items = Vec::new();
     let mut noise = Vec::new();
     let mut secrets = Vec::new();
@@ -258,7 +267,14 @@ pub fn understand(commits: &[Commit]) -> Changeset {
             };
             &clean
         };
-        let item = classify_commit(commit);
+        let mut item = classify_commit(commit);
+        if let Some(owner) = owner
+            && crate::refs::merge_source_login(commit.subject())
+                .is_some_and(|l| l.eq_ignore_ascii_case(owner))
+        {
+            let handle = format!("@{owner}");
+            item.authors.retain(|a| !a.eq_ignore_ascii_case(&handle));
+        }
         if item.noise.is_some() {
             noise.push(item);
         } else {
@@ -667,6 +683,53 @@ mod tests {
     }
 
     /// gitui 0.28.1 thanked "@DannyStoll1" and "Daniel Stoll": one person.
+    /// prometheus/client_golang v1.23.0 thanked "@prometheus and SuperQ" for #1770, merged
+    /// from the project's own branch `prometheus/superq/update_test_url`: the organisation is
+    /// not a contributor. A fork's branch still credits its owner, and so does the same
+    /// merge when the owner is not known.
+    #[test]
+    fn a_pull_request_from_the_repositorys_own_branch_credits_its_authors_not_the_owner() {
+        let merge = |n: u32, from: &str| Commit {
+            id: format!("{n:040x}"),
+            message: format!("Merge pull request #{n} from {from}\n\nUpdate example test"),
+            author_name: "Ben Kochie".into(),
+            author_email: "superq@gmail.com".into(),
+            is_merge: true,
+            ..Commit::default()
+        };
+        let brought = |n: u32, part_of: u32, name: &str| Commit {
+            id: format!("{n:040x}"),
+            message: "Update example test URL".into(),
+            author_name: name.into(),
+            author_email: format!("{}@example.com", name.to_lowercase()),
+            files: vec!["examples/simple/main.go".into()],
+            part_of: Some(format!("{part_of:040x}")),
+            ..Commit::default()
+        };
+        let own = [
+            brought(1, 2, "SuperQ"),
+            merge(2, "prometheus/superq/update_test_url"),
+        ];
+        let cs = understand_in(&own, Some("prometheus"));
+        assert_eq!(cs.items.len(), 1, "{cs:?}");
+        assert_eq!(cs.items[0].authors, ["SuperQ"]);
+        assert!(
+            understand(&own).items[0]
+                .authors
+                .contains(&"@prometheus".to_owned()),
+            "without the owner, the login is all there is to go on"
+        );
+        let fork = [
+            brought(3, 4, "Gaurav"),
+            merge(4, "thegdsks/examples/native-histogram"),
+        ];
+        let cs = understand_in(&fork, Some("prometheus"));
+        assert!(
+            cs.items[0].authors.contains(&"@thegdsks".to_owned()),
+            "{cs:?}"
+        );
+    }
+
     #[test]
     fn a_login_of_a_short_first_name_and_the_surname_is_that_person() {
         assert!(nickname_and_surname("DannyStoll1", "Daniel Stoll"));
