@@ -14,9 +14,55 @@ pub struct Conventional {
     pub description: String,
 }
 
-/// Parses a commit message; `None` when its subject is not a conventional commit.
+/// Gitmoji (gitmoji.dev) that say the kind of change, as emoji or as `:code:`.
+const GITMOJI: [(&str, &str, &str); 14] = [
+    ("✨", ":sparkles:", "feat"),
+    ("🐛", ":bug:", "fix"),
+    ("🚑", ":ambulance:", "fix"),
+    ("🩹", ":adhesive_bandage:", "fix"),
+    ("⚡", ":zap:", "perf"),
+    ("🐎", ":racehorse:", "perf"),
+    ("🔒", ":lock:", "security"),
+    ("📝", ":memo:", "docs"),
+    ("♻", ":recycle:", "refactor"),
+    ("✅", ":white_check_mark:", "test"),
+    ("🧪", ":test_tube:", "test"),
+    ("⬆", ":arrow_up:", "deps"),
+    ("👷", ":construction_worker:", "ci"),
+    ("💚", ":green_heart:", "ci"),
+];
+
+/// A subject opening with a gitmoji: the kind it says and the rest of the subject
+/// ("✨ (prometheus): refactor LabelNames…" in client_golang).
+fn gitmoji(subject: &str) -> Option<(&'static str, &str)> {
+    GITMOJI.iter().find_map(|(emoji, code, kind)| {
+        let rest = subject
+            .strip_prefix(emoji)
+            .or_else(|| subject.strip_prefix(code))?;
+        // An emoji may carry its variation selector (U+FE0F).
+        let rest = rest.trim_start_matches('\u{fe0f}').trim_start();
+        (!rest.is_empty()).then_some((*kind, rest))
+    })
+}
+
+/// Parses a commit message; `None` when its subject is not a conventional commit. A
+/// leading gitmoji counts as the type: "✨ (scope): add x" and "✨ add x" are features,
+/// "🐛 fix(api): y" is the fix it says.
 pub fn parse_conventional(message: &str) -> Option<Conventional> {
     let subject = message.lines().next()?.trim();
+    if let Some((kind, rest)) = gitmoji(subject) {
+        let rest_message = message.replacen(subject, rest, 1);
+        if let Some(c) = parse_conventional(&rest_message) {
+            return Some(c);
+        }
+        // "(scope): description" or a plain description: the gitmoji is the type.
+        let typed = if rest.starts_with('(') {
+            format!("{kind}{rest}")
+        } else {
+            format!("{kind}: {rest}")
+        };
+        return parse_conventional(&message.replacen(subject, &typed, 1));
+    }
     let (head, description) = subject.split_once(':')?;
     let description = description.trim();
     if description.is_empty() || head.is_empty() || head.len() > 40 {
@@ -61,6 +107,40 @@ pub fn parse_conventional(message: &str) -> Option<Conventional> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// client_golang #1850 was "✨ (prometheus): refactor LabelNames to return
+    /// model.LabelNames type for consistency": the notes listed "✨ (prometheus): …" under
+    /// Maintenance, emoji and scope pasted in.
+    #[test]
+    fn a_leading_gitmoji_is_the_type() {
+        let c = parse_conventional(
+            "✨ (prometheus): refactor LabelNames to return model.LabelNames type (#1850)",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.kind.as_str(), c.scope.as_deref()),
+            ("feat", Some("prometheus"))
+        );
+        assert_eq!(
+            c.description,
+            "refactor LabelNames to return model.LabelNames type (#1850)"
+        );
+        let c = parse_conventional(":bug: handle empty trees").unwrap();
+        assert_eq!(
+            (c.kind.as_str(), c.description.as_str()),
+            ("fix", "handle empty trees")
+        );
+        let c = parse_conventional("🐛 fix(api): y").unwrap();
+        assert_eq!((c.kind.as_str(), c.scope.as_deref()), ("fix", Some("api")));
+        let c = parse_conventional("⚡️ faster walk").unwrap();
+        assert_eq!(c.kind, "perf");
+        assert_eq!(
+            parse_conventional("🎉 Release 1.0"),
+            None,
+            "not a kind of change"
+        );
+        assert_eq!(parse_conventional("✨"), None);
+    }
 
     #[test]
     fn the_spec_examples_parse() {
