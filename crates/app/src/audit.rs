@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     ApproveCard,
+    EditCard,
     WithdrawCard,
     DismissCard,
     UndoCard,
@@ -37,6 +38,7 @@ impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
             Action::ApproveCard => "card.approve",
+            Action::EditCard => "card.edit",
             Action::WithdrawCard => "card.withdraw",
             Action::DismissCard => "card.dismiss",
             Action::UndoCard => "card.undo",
@@ -75,7 +77,8 @@ impl Recorded {
 }
 
 impl App {
-    /// Writes what `who` did to `target`, with `detail` beside the role and the client.
+    /// Writes what `who` did to `target`, with `detail` beside the role and the client
+    /// (`detail` never names a key `role` or `via`: those are the actor's).
     /// A failure to write is logged, not returned: the action itself was done.
     pub(crate) async fn record<R: MinRole>(
         &self,

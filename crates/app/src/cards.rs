@@ -7,6 +7,7 @@ use crate::{Acting, App, AppError, Editor};
 use covalynce_domain::{CardId, CardStatus, ChannelId, Risk};
 use covalynce_storage::{Approval, CardChange, CardRecord, Workspace};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 /// An approval request, parsed: at least one channel, each named once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,6 +150,74 @@ impl App {
                 "there is no active channel {c} in this workspace (a disabled channel must be enabled first)"
             ))),
         }
+    }
+
+    /// A person replaces some of a pending card's posts (channel → text; the others keep
+    /// theirs). The drafted text and every edit stay as revisions; the risk light is judged
+    /// again on what they wrote (a pasted key is as red as a drafted one).
+    pub async fn edit(
+        &self,
+        who: &Acting<Editor>,
+        card: CardId,
+        edits: BTreeMap<String, String>,
+    ) -> Result<CardChange, AppError> {
+        let channels: Vec<String> = edits.keys().cloned().collect();
+        let author = who.principal().actor.label();
+        let change = self.revise(who.workspace(), &author, card, edits).await?;
+        if let CardChange::Done(_) = &change {
+            self.record(who, Action::EditCard, card, json!({ "channels": channels }))
+                .await;
+        }
+        Ok(change)
+    }
+
+    /// The same edit written for someone (`author`: the AI's rewrite "ai:… for user:…",
+    /// whose request is recorded by its own route).
+    pub async fn revise(
+        &self,
+        workspace: &Workspace,
+        author: &str,
+        card: CardId,
+        edits: BTreeMap<String, String>,
+    ) -> Result<CardChange, AppError> {
+        use covalynce_drafting::Channel;
+        if edits.is_empty() {
+            return Err(AppError::Invalid(
+                "variants must name at least one channel".into(),
+            ));
+        }
+        for (name, text) in &edits {
+            if Channel::parse(name).is_none() {
+                return Err(AppError::Invalid(format!(
+                    "{name:?} is not a channel kind (linkedin, x, mastodon, bluesky, slack, discord)"
+                )));
+            }
+            if text.trim().is_empty() {
+                return Err(AppError::Invalid(format!(
+                    "the {name} text must not be empty"
+                )));
+            }
+        }
+        let ws = workspace.id;
+        let record = self
+            .store()
+            .card(ws, card)
+            .await?
+            .ok_or_else(|| not_found(card))?;
+        let mut variants = record.variants.clone();
+        variants.extend(edits);
+        let event = match record.event_id {
+            Some(e) => self.store().event(ws, e).await?,
+            None => None,
+        };
+        let report = match &event {
+            Some(e) => covalynce_cards::judge(&variants, Some(&e.facts), &e.repo),
+            None => covalynce_cards::judge(&variants, None, ""),
+        };
+        Ok(self
+            .store()
+            .edit_card(ws, card, &variants, report.level, &report.reasons, author)
+            .await?)
     }
 
     /// APPROVED → PENDING while nothing has gone out.

@@ -91,9 +91,6 @@ impl App {
             Ok(done) => (true, done),
             Err(why) => (false, why),
         };
-        // The platform's answer is not logged: it may quote what was sent.
-        self.record(who, Action::TestChannel, channel.id, json!({ "ok": ok }))
-            .await;
         self.store()
             .set_channel_health(
                 channel.id,
@@ -102,6 +99,9 @@ impl App {
                 ok,
             )
             .await?;
+        // The platform's answer is not logged: it may quote what was sent.
+        self.record(who, Action::TestChannel, channel.id, json!({ "ok": ok }))
+            .await;
         Ok(Tested { ok, detail })
     }
 

@@ -117,7 +117,7 @@ impl App {
             who,
             Action::Invite,
             invitation.id,
-            json!({ "role": role, "expires_at": invitation.expires_at }),
+            json!({ "grants": role, "expires_at": invitation.expires_at }),
         )
         .await;
         Ok(invitation)
@@ -188,7 +188,7 @@ impl App {
             who,
             Action::CreateToken,
             made.id,
-            json!({ "name": made.name, "role": role }),
+            json!({ "name": made.name, "grants": role }),
         )
         .await;
         Ok(made)

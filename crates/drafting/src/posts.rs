@@ -120,11 +120,18 @@ impl<'a> Facts<'a> {
     /// [`MOST_LISTED`] when more than one would be left (a line says more than "…and 1
     /// more").
     fn listed(&self) -> usize {
-        let worth = self.worth_a_line();
-        if worth > MOST_LISTED + 1 {
+        // Breaking changes have lines of their own: only the others can be left out, and
+        // leaving out one would say "…and 1 more".
+        let others = self
+            .highlights
+            .iter()
+            .skip(1)
+            .filter(|i| says_something(i) && i.breaking.is_none())
+            .count();
+        if others > MOST_LISTED + 1 {
             MOST_LISTED
         } else {
-            worth
+            self.worth_a_line()
         }
     }
 
@@ -1157,6 +1164,14 @@ mod tests {
             // 12 changes: the headline, eight lines, the breaking one on its own line, and
             // two left to the notes.
             assert!(text.contains("…and 2 more"), "{channel:?}: {text}");
+        }
+        // Ten after the headline, one of the two past the eighth breaking: all are named
+        // rather than "…and 1 more".
+        let ten: Vec<&str> = refs[1..].to_vec();
+        let c = changes(&ten);
+        for channel in [Channel::X, Channel::Bluesky, Channel::Mastodon] {
+            let text = post(&c, &ctx(), Voice::Sassy, channel);
+            assert!(!text.contains("…and 1 more"), "{channel:?}: {text}");
         }
     }
 

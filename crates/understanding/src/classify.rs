@@ -132,12 +132,14 @@ pub fn classify_commit(commit: &Commit) -> Item {
             || (!p.name.contains(char::is_whitespace)
                 && commit.author_name.contains(char::is_whitespace)
                 && first_name.is_some_and(|f| f.eq_ignore_ascii_case(p.name.trim())));
+        let name = clean_name(&p.name);
         if !same
+            && !name.is_empty()
             && !is_bot(&p.name, &p.email)
             && !is_assistant(&p.name, &p.email)
-            && !authors.contains(&clean_name(&p.name))
+            && !authors.contains(&name)
         {
-            authors.push(clean_name(&p.name));
+            authors.push(name);
         }
     }
 
@@ -1606,10 +1608,11 @@ mod tests {
             classify_commit(&c).authors,
             ["Pedram Pd", "Bartlomiej Plotka", "Pedro"]
         );
-        // mitmproxy thanked "zdw@", a git name typed like the start of an address.
+        // mitmproxy thanked "zdw@", a git name typed like the start of an address; a
+        // trailer whose name is nothing but such marks names no one.
         c.author_name = "zdw@".into();
         c.author_email = "zdw@google.com".into();
-        c.message = "fix: keep the flow".into();
+        c.message = "fix: keep the flow\n\nCo-authored-by: @ <x@y.org>".into();
         assert_eq!(classify_commit(&c).authors, ["zdw"]);
     }
 

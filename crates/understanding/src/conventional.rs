@@ -45,24 +45,53 @@ fn gitmoji(subject: &str) -> Option<(&'static str, &str)> {
     })
 }
 
+/// The types of the Conventional Commits convention and its common neighbours: a word
+/// before the colon that is none of these is a component ("parser: …").
+const TYPES: [&str; 13] = [
+    "feat", "fix", "docs", "style", "refactor", "perf", "test", "build", "ci", "chore", "revert",
+    "security", "deps",
+];
+
 /// Parses a commit message; `None` when its subject is not a conventional commit. A
 /// leading gitmoji counts as the type: "✨ (scope): add x" and "✨ add x" are features,
-/// "🐛 fix(api): y" is the fix it says.
+/// "🐛 fix(api): y" is the fix it says, "🐛 parser: y" a fix of the parser.
 pub fn parse_conventional(message: &str) -> Option<Conventional> {
     let subject = message.lines().next()?.trim();
-    if let Some((kind, rest)) = gitmoji(subject) {
-        let rest_message = message.replacen(subject, rest, 1);
-        if let Some(c) = parse_conventional(&rest_message) {
-            return Some(c);
-        }
-        // "(scope): description" or a plain description: the gitmoji is the type.
-        let typed = if rest.starts_with('(') {
-            format!("{kind}{rest}")
-        } else {
-            format!("{kind}: {rest}")
+    // A few gitmoji in a row ("✨🔥 …") say one thing: the first. Never more than a few
+    // are read, whatever the subject holds.
+    let mut rest = subject;
+    let mut said = None;
+    for _ in 0..3 {
+        let Some((kind, after)) = gitmoji(rest) else {
+            break;
         };
-        return parse_conventional(&message.replacen(subject, &typed, 1));
+        said.get_or_insert(kind);
+        rest = after;
     }
+    let Some(kind) = said else {
+        return parse_subject(subject, message);
+    };
+    match parse_subject(rest, message) {
+        Some(c) if TYPES.contains(&c.kind.as_str()) => Some(c),
+        Some(c) if c.scope.is_none() => Some(Conventional {
+            kind: kind.to_owned(),
+            scope: Some(c.kind),
+            ..c
+        }),
+        // "(scope): description" or a plain description: the gitmoji is the type.
+        _ => {
+            let typed = if rest.starts_with('(') {
+                format!("{kind}{rest}")
+            } else {
+                format!("{kind}: {rest}")
+            };
+            parse_subject(&typed, message)
+        }
+    }
+}
+
+/// `type(scope)!: description` in `subject`; the footers are read from `message`.
+fn parse_subject(subject: &str, message: &str) -> Option<Conventional> {
     let (head, description) = subject.split_once(':')?;
     let description = description.trim();
     if description.is_empty() || head.is_empty() || head.len() > 40 {
@@ -134,6 +163,15 @@ mod tests {
         assert_eq!((c.kind.as_str(), c.scope.as_deref()), ("fix", Some("api")));
         let c = parse_conventional("⚡️ faster walk").unwrap();
         assert_eq!(c.kind, "perf");
+        let c = parse_conventional("🐛 parser: handle empty input").unwrap();
+        assert_eq!(
+            (c.kind.as_str(), c.scope.as_deref(), c.description.as_str()),
+            ("fix", Some("parser"), "handle empty input")
+        );
+        // However many emoji a subject opens with, reading it is bounded.
+        let many = format!("{} add x", "✨".repeat(20_000));
+        let _ = parse_conventional(&many);
+        let _ = parse_conventional(&":bug:".repeat(20_000));
         assert_eq!(
             parse_conventional("🎉 Release 1.0"),
             None,

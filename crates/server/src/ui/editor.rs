@@ -198,15 +198,16 @@ pub async fn save(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if !changed.is_empty() {
-        match crate::http::api::cards::apply_edit(
-            &state,
-            &signed.workspace,
-            &format!("user:{}", signed.user.id),
-            card_id,
-            changed,
-        )
-        .await
-        {
+        let edited = async {
+            Ok::<_, crate::http::problem::ApiError>(
+                state
+                    .app()
+                    .edit(&signed.acting()?, card_id, changed)
+                    .await?,
+            )
+        }
+        .await;
+        match edited {
             Ok(CardChange::Done(_)) => {}
             Ok(CardChange::Conflict(s)) => {
                 let msg = format!("This card is {} and can no longer be edited.", s.as_str());

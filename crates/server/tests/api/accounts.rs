@@ -663,6 +663,14 @@ async fn every_change_is_in_the_audit_log_with_who_and_from_where(backend: Backe
     );
     assert_eq!(entries[0]["detail"]["on"], false, "{log}");
     assert_eq!(entries[1]["detail"]["name"], "ci", "{log}");
+    assert_eq!(
+        (
+            entries[1]["detail"]["role"].as_str(),
+            entries[1]["detail"]["grants"].as_str()
+        ),
+        (Some("owner"), Some("owner")),
+        "the actor's role and the token's, each under its own name: {log}"
+    );
     assert!(
         !log.to_string().contains(token),
         "a token is never in the log"

@@ -490,6 +490,18 @@ async fn bad_input_is_explained_on_the_page_and_nothing_is_lost(backend: Backend
         .await;
     assert_eq!(card["data"]["variants"]["x"], long.as_str());
     assert_eq!(card["data"]["risk"], "red");
+    // The saved edit is in the audit log once, the refused empty one not at all.
+    let (_, audit) = owner.send(Method::GET, "/api/v1/audit", None).await;
+    let edits: Vec<&Value> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "card.edit" || a["action"] == "POST /cards/{id}/edit")
+        .collect();
+    assert_eq!(edits.len(), 1, "{audit}");
+    assert_eq!(edits[0]["action"], "card.edit");
+    assert_eq!(edits[0]["target"], ids[0].as_str());
+    assert_eq!(edits[0]["detail"]["channels"], json!(["x"]));
     let editor = owner.page(&format!("/cards/{}/edit", ids[0])).await;
     assert!(
         editor.html.contains("counter over"),

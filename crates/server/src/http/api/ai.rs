@@ -386,7 +386,11 @@ impl RefineJob {
             actor.label()
         );
         let id = &self.id;
-        match super::cards::apply_edit(state, ws, &author, self.card_id, rewrite.texts).await? {
+        match state
+            .app()
+            .revise(ws, &author, self.card_id, rewrite.texts)
+            .await?
+        {
             CardChange::Done(card) => Ok(*card),
             CardChange::Conflict(s) => Err(ApiError::Conflict(format!(
                 "card {id} became {} meanwhile",

@@ -231,71 +231,16 @@ pub struct EditCard {
     ))]
 pub async fn edit(
     State(state): State<AppState>,
-    Auth(ws, who, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<EditCard>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
     let card_id = parse_id(&id)?;
-    let change = apply_edit(&state, &ws, &who.actor.label(), card_id, req.variants).await?;
-    answer(change, &id, "edited")
-}
-
-/// Replaces some of a card's posts (a new revision) and judges its risk light again on
-/// what the person wrote: the API's edit and the UI's editor both come here.
-pub async fn apply_edit(
-    state: &AppState,
-    ws: &covalynce_storage::Workspace,
-    author: &str,
-    card_id: CardId,
-    edits: BTreeMap<String, String>,
-) -> Result<CardChange, ApiError> {
-    use covalynce_drafting::Channel;
-    let id = card_id.to_string();
-    if edits.is_empty() {
-        return Err(ApiError::Validation(
-            "variants must name at least one channel".into(),
-        ));
-    }
-    for (name, text) in &edits {
-        if Channel::parse(name).is_none() {
-            return Err(ApiError::Validation(format!(
-                "{name:?} is not a channel kind (linkedin, x, mastodon, bluesky, slack, discord)"
-            )));
-        }
-        if text.trim().is_empty() {
-            return Err(ApiError::Validation(format!(
-                "the {name} text must not be empty"
-            )));
-        }
-    }
-    let card =
-        state.store().card(ws.id, card_id).await?.ok_or_else(|| {
-            ApiError::NotFound(format!("there is no card {id:?} in this workspace"))
-        })?;
-    let mut variants = card.variants.clone();
-    variants.extend(edits);
-    // The light is judged again on what a person wrote: a pasted key or an over-long post
-    // is as red as a drafted one (but the text is theirs: flagged, not rewritten).
-    let event = match card.event_id {
-        Some(e) => state.store().event(ws.id, e).await?,
-        None => None,
-    };
-    let report = match &event {
-        Some(e) => covalynce_cards::judge(&variants, Some(&e.facts), &e.repo),
-        None => covalynce_cards::judge(&variants, None, ""),
-    };
     let change = state
-        .store()
-        .edit_card(
-            ws.id,
-            card_id,
-            &variants,
-            report.level,
-            &report.reasons,
-            author,
-        )
+        .app()
+        .edit(&auth.acting()?, card_id, req.variants)
         .await?;
-    Ok(change)
+    answer(change, &id, "edited")
 }
 
 /// Dismiss a pending card: it will not be published.
