@@ -5,8 +5,8 @@
 
 use crate::audit::Action;
 use crate::{Acting, App, AppError, Editor};
-use covalynce_domain::{ChannelId, ChannelStatus};
-use covalynce_storage::ChannelRecord;
+use covalynce_domain::{ChannelConfig, ChannelId, ChannelKind, ChannelSettings, ChannelStatus};
+use covalynce_storage::{ChannelRecord, NewChannel};
 use serde_json::json;
 use std::future::Future;
 
@@ -28,7 +28,66 @@ pub struct Tested {
     pub detail: String,
 }
 
+/// A channel the server connected: its settings (checked with the platform: the account
+/// exists, the token works) and its credentials, sealed with the server's key.
+pub struct NewChannelRequest {
+    /// Shown in lists; the kind's own name when not given.
+    pub name: Option<String>,
+    /// At most this many publications a day (UTC); the rest wait for the next day.
+    pub daily_cap: Option<i64>,
+    pub settings: ChannelSettings,
+    /// None for a kind without credentials (the outbox).
+    pub sealed_credentials: Option<Vec<u8>>,
+}
+
 impl App {
+    /// Adds a channel to the workspace.
+    pub async fn create_channel(
+        &self,
+        who: &Acting<Editor>,
+        request: NewChannelRequest,
+    ) -> Result<ChannelRecord, AppError> {
+        if let Some(cap) = request.daily_cap
+            && !(1..=10_000).contains(&cap)
+        {
+            return Err(AppError::Invalid(format!(
+                "daily_cap must be between 1 and 10000, got {cap}"
+            )));
+        }
+        let kind = request.settings.kind();
+        let name = match request.name.as_deref().map(str::trim) {
+            Some("") => return Err(AppError::Invalid("name must not be empty".into())),
+            Some(n) if n.chars().count() > 100 => {
+                return Err(AppError::Invalid(
+                    "name must be at most 100 characters".into(),
+                ));
+            }
+            Some(n) => n.to_owned(),
+            None => default_name(kind).to_owned(),
+        };
+        let channel = self
+            .store()
+            .insert_channel(&NewChannel {
+                id: ChannelId::new(),
+                workspace_id: who.workspace().id,
+                name,
+                config: ChannelConfig {
+                    settings: request.settings,
+                    daily_cap: request.daily_cap,
+                },
+                sealed_credentials: request.sealed_credentials,
+            })
+            .await?;
+        self.record(
+            who,
+            Action::CreateChannel,
+            channel.id,
+            json!({ "kind": kind.to_string(), "name": channel.name }),
+        )
+        .await;
+        Ok(channel)
+    }
+
     /// One of the workspace's channels (not deleted).
     pub async fn channel(&self, who: &Acting<Editor>, id: &str) -> Result<ChannelRecord, AppError> {
         let not_found =
@@ -134,5 +193,13 @@ impl App {
         )
         .await;
         Ok(changed)
+    }
+}
+
+fn default_name(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::Outbox => "Outbox",
+        ChannelKind::Webhook => "Webhook",
+        other => other.label(),
     }
 }

@@ -647,7 +647,7 @@ async fn every_change_is_in_the_audit_log_with_who_and_from_where(backend: Backe
             "token.create",
             "workspace.emergency_stop",
             "channel.disable",
-            "POST /api/v1/channels",
+            "channel.create",
         ],
         "{log}"
     );

@@ -14,9 +14,9 @@ use covalynce_domain::channel::{
     MastodonSettings, OAuthTokens, OutboxSettings, SigningSecret, WebhookSettings, WebhookUrl,
     XSettings,
 };
-use covalynce_domain::{ChannelConfig, ChannelId, ChannelSecrets, ChannelSettings, ChannelStatus};
+use covalynce_domain::{ChannelId, ChannelSecrets, ChannelSettings, ChannelStatus};
 use covalynce_publishing::{ChannelKind, Url, guard};
-use covalynce_storage::{ChannelRecord, NewChannel};
+use covalynce_storage::ChannelRecord;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -145,7 +145,7 @@ struct Parsed {
     responses((status = 201, body = Data<ChannelView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     ApiJson(req): ApiJson<CreateChannel>,
 ) -> Result<(StatusCode, Json<Data<ChannelView>>), ApiError> {
     let kind = ChannelKind::parse(&req.kind).ok_or_else(|| {
@@ -379,37 +379,18 @@ pub async fn create(
             }
         }
     };
-    if let Some(cap) = req.daily_cap
-        && !(1..=10_000).contains(&cap)
-    {
-        return Err(ApiError::Validation(format!(
-            "daily_cap must be between 1 and 10000, got {cap}"
-        )));
-    }
-    let config = ChannelConfig {
-        settings: parsed.settings,
-        daily_cap: req.daily_cap,
-    };
-    let name = match req.name.as_deref().map(str::trim) {
-        Some("") => return Err(ApiError::Validation("name must not be empty".into())),
-        Some(n) if n.chars().count() > 100 => {
-            return Err(ApiError::Validation(
-                "name must be at most 100 characters".into(),
-            ));
-        }
-        Some(n) => n.to_owned(),
-        None => default_name(kind).to_owned(),
-    };
-    let sealed = parsed.secrets.to_json().map(|s| state.secrets().seal(&s));
+    let sealed_credentials = parsed.secrets.to_json().map(|s| state.secrets().seal(&s));
     let channel = state
-        .store()
-        .insert_channel(&NewChannel {
-            id: ChannelId::new(),
-            workspace_id: ws.id,
-            name,
-            config,
-            sealed_credentials: sealed,
-        })
+        .app()
+        .create_channel(
+            &auth.acting()?,
+            covalynce_app::channels::NewChannelRequest {
+                name: req.name.clone(),
+                daily_cap: req.daily_cap,
+                settings: parsed.settings,
+                sealed_credentials,
+            },
+        )
         .await?;
     let mut view = ChannelView::from(channel);
     view.secret = parsed.generated;
@@ -488,14 +469,6 @@ fn masked(url: &Url) -> String {
         url.scheme(),
         url.host_str().unwrap_or_default()
     )
-}
-
-fn default_name(kind: ChannelKind) -> &'static str {
-    match kind {
-        ChannelKind::Outbox => "Outbox",
-        ChannelKind::Webhook => "Webhook",
-        other => other.label(),
-    }
 }
 
 /// The workspace's channels.
