@@ -316,7 +316,7 @@ fn prominence(item: &Item) -> i32 {
 /// only the detail a user acts on (a new flag or endpoint), never internal symbols.
 fn social_title(item: &Item) -> String {
     let title = without_refs(&plain(&item.title));
-    let title = title.trim().trim_end_matches('.').trim();
+    let title = first_clause(title.trim().trim_end_matches('.').trim());
     let mut out = upper_first(&fix_worded(item, title));
     if let Some(h) = item
         .highlights
@@ -329,6 +329,16 @@ fn social_title(item: &Item) -> String {
         }
     }
     out
+}
+
+/// A title that lists its changes ("Simplified Store interface; renamed Handler to
+/// WriteHandler; encapsulated write response", client_golang #1855) reads as a changelog
+/// line in a post: the post says the first, the notes say all.
+fn first_clause(title: &str) -> &str {
+    match title.split_once("; ") {
+        Some((first, _)) if first.split_whitespace().count() >= 3 => first.trim(),
+        _ => title,
+    }
 }
 
 /// "Data race warning for gin mode" under a fix is the bug, not the fix: say so, in posts
@@ -1146,6 +1156,27 @@ mod tests {
                 posts[0]
             );
         }
+    }
+
+    /// client_golang v1.24.0's posts opened "client_golang v1.24.0 simplifies Store
+    /// interface; renamed Handler to WriteHandler; encapsulated write response!".
+    #[test]
+    fn a_title_listing_its_changes_is_said_by_its_first_in_posts() {
+        let c = changes(&[
+            "feat(remote): simplified Store interface; renamed Handler to WriteHandler; encapsulated write response",
+        ]);
+        for channel in [
+            Channel::X,
+            Channel::Bluesky,
+            Channel::Mastodon,
+            Channel::Linkedin,
+        ] {
+            let text = post(&c, &ctx(), Voice::Sassy, channel);
+            assert!(text.contains("Store interface"), "{channel:?}: {text}");
+            assert!(!text.contains("renamed Handler"), "{channel:?}: {text}");
+        }
+        let notes = crate::draft(&c, &ctx(), Voice::Sassy).release_notes;
+        assert!(notes.contains("renamed Handler to WriteHandler"), "{notes}");
     }
 
     /// A breaking change beyond the eighth line has its own "⚠️ Breaking" line: it was
