@@ -116,45 +116,25 @@ impl<'a> Facts<'a> {
         }
     }
 
-    /// How many changes after the headline a social post lists: all of them, or
-    /// [`MOST_LISTED`] when more than one would be left (a line says more than "…and 1
-    /// more").
-    fn listed(&self) -> usize {
-        // Breaking changes have lines of their own: only the others can be left out, and
-        // leaving out one would say "…and 1 more".
-        let others = self
-            .highlights
+    /// The changes after the headline a post may name on a line of their own. Breaking
+    /// changes are not among them: each has its "⚠️ Breaking: …" line already.
+    fn others(&self) -> impl Iterator<Item = &&'a Item> + '_ {
+        self.highlights
             .iter()
             .skip(1)
             .filter(|i| says_something(i) && i.breaking.is_none())
-            .count();
-        if others > MOST_LISTED + 1 {
-            MOST_LISTED
-        } else {
-            self.worth_a_line()
-        }
     }
 
-    /// How many of the changes worth a line a social post leaves to the release notes. A
-    /// breaking change is never among them: it has its own line ("⚠️ Breaking: …"), so it
-    /// is shown, not counted again.
+    /// How many of [`Facts::others`] a social post lists: all of them, or [`MOST_LISTED`]
+    /// when more than one would be left (a line says more than "…and 1 more").
+    fn listed(&self) -> usize {
+        let n = self.others().count();
+        if n > MOST_LISTED + 1 { MOST_LISTED } else { n }
+    }
+
+    /// How many changes a social post leaves to the release notes (counted, not named).
     fn unlisted(&self) -> usize {
-        self.highlights
-            .iter()
-            .skip(1)
-            .filter(|i| says_something(i))
-            .skip(self.listed())
-            .filter(|i| i.breaking.is_none())
-            .count()
-    }
-
-    /// The changes after the headline worth a line of a post.
-    fn worth_a_line(&self) -> usize {
-        self.highlights
-            .iter()
-            .skip(1)
-            .filter(|i| says_something(i))
-            .count()
+        self.others().count() - self.listed()
     }
 
     fn headline(&self) -> Option<&'a Item> {
@@ -335,9 +315,21 @@ fn social_title(item: &Item) -> String {
 /// WriteHandler; encapsulated write response", client_golang #1855) reads as a changelog
 /// line in a post: the post says the first, the notes say all.
 fn first_clause(title: &str) -> &str {
-    match title.split_once("; ") {
-        Some((first, _)) if first.split_whitespace().count() >= 3 => first.trim(),
-        _ => title,
+    let Some((first, rest)) = title.split_once("; ") else {
+        return title;
+    };
+    // Not a list when the semicolon is inside something ("errors (EOF; timeouts)",
+    // "text/html; charset=utf-8") or the first clause says too little alone.
+    let balanced = first.matches('(').count() == first.matches(')').count()
+        && first.matches('[').count() == first.matches(']').count();
+    let parameter = rest
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.contains('='));
+    if balanced && !parameter && first.split_whitespace().count() >= 3 {
+        first.trim()
+    } else {
+        title
     }
 }
 
@@ -650,10 +642,7 @@ const MOST_LISTED: usize = 8;
 /// The next highlights after the headline as lines, each with its marker: at most
 /// [`MOST_LISTED`] (the rest are counted where the post ends its list).
 fn more_lines(f: &Facts, voice: Voice) -> Vec<String> {
-    f.highlights
-        .iter()
-        .skip(1)
-        .filter(|i| says_something(i))
+    f.others()
         .take(f.listed())
         .map(|i| format!("{} {}", marker(i.category, voice), social_title(i)))
         .collect()
@@ -1177,6 +1166,12 @@ mod tests {
         }
         let notes = crate::draft(&c, &ctx(), Voice::Sassy).release_notes;
         assert!(notes.contains("renamed Handler to WriteHandler"), "{notes}");
+        for whole in [
+            "Handle errors (EOF; timeouts) in reader",
+            "Fix parsing of Content-Type: text/html; charset=utf-8",
+        ] {
+            assert_eq!(first_clause(whole), whole);
+        }
     }
 
     /// A breaking change beyond the eighth line has its own "⚠️ Breaking" line: it was
@@ -1203,6 +1198,35 @@ mod tests {
         for channel in [Channel::X, Channel::Bluesky, Channel::Mastodon] {
             let text = post(&c, &ctx(), Voice::Sassy, channel);
             assert!(!text.contains("…and 1 more"), "{channel:?}: {text}");
+        }
+        // Many breaking changes never lift the limit: eight named, each breaking change on
+        // its own line once, the rest counted.
+        let mut many: Vec<String> = (0..10)
+            .map(|n| format!("feat: support custom codec number {n} at runtime"))
+            .collect();
+        many.extend((0..10).map(|n| format!("feat!: drop legacy thing {n}")));
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let c = changes(&refs);
+        for channel in [
+            Channel::X,
+            Channel::Bluesky,
+            Channel::Mastodon,
+            Channel::Linkedin,
+        ] {
+            let text = post(&c, &ctx(), Voice::Sassy, channel);
+            // The opening, then at most nine (nine rather than "…and 1 more").
+            let named = text.lines().filter(|l| l.starts_with('✨')).count();
+            assert!(
+                named <= 1 + MOST_LISTED + 1,
+                "{channel:?}: {named} lines: {text}"
+            );
+            for n in 0..10 {
+                let thing = format!("legacy thing {n}");
+                assert!(
+                    text.lines().filter(|l| l.contains(&thing)).count() <= 1,
+                    "{channel:?}: {thing} twice: {text}"
+                );
+            }
         }
     }
 

@@ -199,7 +199,7 @@ fn highlights(symbols: &[covalynce_domain::SymbolChange]) -> Vec<String> {
     out
 }
 
-fn known_type(kind: &str) -> bool {
+pub(crate) fn known_type(kind: &str) -> bool {
     matches!(
         kind,
         "feat"

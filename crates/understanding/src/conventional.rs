@@ -45,13 +45,6 @@ fn gitmoji(subject: &str) -> Option<(&'static str, &str)> {
     })
 }
 
-/// The types of the Conventional Commits convention and its common neighbours: a word
-/// before the colon that is none of these is a component ("parser: …").
-const TYPES: [&str; 13] = [
-    "feat", "fix", "docs", "style", "refactor", "perf", "test", "build", "ci", "chore", "revert",
-    "security", "deps",
-];
-
 /// Parses a commit message; `None` when its subject is not a conventional commit. A
 /// leading gitmoji counts as the type: "✨ (scope): add x" and "✨ add x" are features,
 /// "🐛 fix(api): y" is the fix it says, "🐛 parser: y" a fix of the parser.
@@ -71,9 +64,17 @@ pub fn parse_conventional(message: &str) -> Option<Conventional> {
     let Some(kind) = said else {
         return parse_subject(subject, message);
     };
+    // What stands before the colon: a type ("fix(api): …"), a component written in lower
+    // case ("parser: …"), or prose ("Note: …", which stays in the description).
+    let component = rest.split_once(':').is_some_and(|(head, _)| {
+        !head.is_empty()
+            && head
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c))
+    });
     match parse_subject(rest, message) {
-        Some(c) if TYPES.contains(&c.kind.as_str()) => Some(c),
-        Some(c) if c.scope.is_none() => Some(Conventional {
+        Some(c) if crate::classify::known_type(&c.kind) => Some(c),
+        Some(c) if c.scope.is_none() && component => Some(Conventional {
             kind: kind.to_owned(),
             scope: Some(c.kind),
             ..c
@@ -167,6 +168,17 @@ mod tests {
         assert_eq!(
             (c.kind.as_str(), c.scope.as_deref(), c.description.as_str()),
             ("fix", Some("parser"), "handle empty input")
+        );
+        // A type the understanding knows keeps its scope; prose before a colon is prose.
+        let c = parse_conventional("🐛 hotfix(auth): expire sessions").unwrap();
+        assert_eq!(
+            (c.kind.as_str(), c.scope.as_deref(), c.description.as_str()),
+            ("hotfix", Some("auth"), "expire sessions")
+        );
+        let c = parse_conventional("✨ Note: exports are faster").unwrap();
+        assert_eq!(
+            (c.kind.as_str(), c.scope, c.description.as_str()),
+            ("feat", None, "Note: exports are faster")
         );
         // However many emoji a subject opens with, reading it is bounded.
         let many = format!("{} add x", "✨".repeat(20_000));
