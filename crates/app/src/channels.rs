@@ -4,8 +4,9 @@
 //! its HTTP client and token renewal.
 
 use crate::audit::Action;
+use crate::connect::{CreateChannel, Platforms};
 use crate::{Acting, App, AppError, Editor};
-use covalynce_domain::{ChannelConfig, ChannelId, ChannelKind, ChannelSettings, ChannelStatus};
+use covalynce_domain::{ChannelConfig, ChannelId, ChannelKind, ChannelStatus};
 use covalynce_storage::{ChannelRecord, NewChannel};
 use serde_json::json;
 use std::future::Future;
@@ -28,25 +29,18 @@ pub struct Tested {
     pub detail: String,
 }
 
-/// A channel the server connected: its settings (checked with the platform: the account
-/// exists, the token works) and its credentials, sealed with the server's key.
-pub struct NewChannelRequest {
-    /// Shown in lists; the kind's own name when not given.
-    pub name: Option<String>,
-    /// At most this many publications a day (UTC); the rest wait for the next day.
-    pub daily_cap: Option<i64>,
-    pub settings: ChannelSettings,
-    /// None for a kind without credentials (the outbox).
-    pub sealed_credentials: Option<Vec<u8>>,
-}
-
 impl App {
-    /// Adds a channel to the workspace.
+    /// Adds a channel to the workspace: connected with its platform
+    /// ([`crate::connect::connect`]), its credentials sealed by `seal` (the server's key).
+    /// The record, and a secret Covalynce generated to show once (a webhook's).
     pub async fn create_channel(
         &self,
         who: &Acting<Editor>,
-        request: NewChannelRequest,
-    ) -> Result<ChannelRecord, AppError> {
+        request: &CreateChannel,
+        platforms: &Platforms<'_>,
+        seal: impl Fn(&[u8]) -> Vec<u8>,
+    ) -> Result<(ChannelRecord, Option<String>), AppError> {
+        let connected = crate::connect::connect(request, platforms).await?;
         if let Some(cap) = request.daily_cap
             && !(1..=10_000).contains(&cap)
         {
@@ -54,7 +48,7 @@ impl App {
                 "daily_cap must be between 1 and 10000, got {cap}"
             )));
         }
-        let kind = request.settings.kind();
+        let kind = connected.settings.kind();
         let name = match request.name.as_deref().map(str::trim) {
             Some("") => return Err(AppError::Invalid("name must not be empty".into())),
             Some(n) if n.chars().count() > 100 => {
@@ -72,10 +66,10 @@ impl App {
                 workspace_id: who.workspace().id,
                 name,
                 config: ChannelConfig {
-                    settings: request.settings,
+                    settings: connected.settings,
                     daily_cap: request.daily_cap,
                 },
-                sealed_credentials: request.sealed_credentials,
+                sealed_credentials: connected.secrets.to_json().map(|s| seal(&s)),
             })
             .await?;
         self.record(
@@ -85,7 +79,7 @@ impl App {
             json!({ "kind": kind.to_string(), "name": channel.name }),
         )
         .await;
-        Ok(channel)
+        Ok((channel, connected.generated))
     }
 
     /// One of the workspace's channels (not deleted).

@@ -11,6 +11,7 @@ mod acting;
 pub mod audit;
 pub mod cards;
 pub mod channels;
+pub mod connect;
 mod error;
 pub mod members;
 pub mod publications;

@@ -14,7 +14,6 @@ pub mod publications;
 pub mod sources;
 pub mod workspace;
 
-use crate::http::problem::ApiError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -65,31 +64,7 @@ impl Paging {
     }
 }
 
-/// An HMAC signing secret as given, or a generated one (returned a second time, to be
-/// shown once).
-pub fn signing_secret(given: Option<String>) -> Result<(String, Option<String>), ApiError> {
-    match given {
-        Some(s) if s.is_empty() => Err(ApiError::Validation(
-            "secret must not be empty (omit it to have one generated)".into(),
-        )),
-        Some(s) if s.len() > 1024 => Err(ApiError::Validation(
-            "secret must be at most 1024 bytes".into(),
-        )),
-        Some(s) => Ok((s, None)),
-        None => {
-            let s = crate::tokens::random_secret();
-            Ok((s.clone(), Some(s)))
-        }
-    }
-}
-
-/// A request or form field as given: trimmed, and none when left blank.
-pub fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-}
+pub use covalynce_app::connect::{given, signing_secret};
 
 pub fn time(ms: i64) -> String {
     covalynce_domain::time::format_rfc3339(ms)
