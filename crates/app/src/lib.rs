@@ -8,6 +8,7 @@
 //! other aggregates still live in the server's handlers (see ARCHITECTURE.md).
 
 mod acting;
+pub mod ai;
 pub mod audit;
 pub mod cards;
 pub mod channels;

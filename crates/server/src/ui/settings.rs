@@ -311,28 +311,25 @@ pub async fn ai_add(
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<ProviderForm>,
 ) -> Result<Response, UiError> {
-    signed.auth_as::<Owner>()?;
+    let who = signed.acting_as::<Owner>()?;
     let input = crate::http::api::ai::ProviderInput {
         kind: given(&form.kind).unwrap_or_default(),
         model: given(&form.model).unwrap_or_default(),
         base_url: given(&form.base_url),
         api_key: given(&form.api_key),
     };
-    let mut chain = ai_chain(&state, signed.workspace.id).await?;
-    let result = match crate::http::api::ai::provider_input(&state, chain.len(), &input).await {
-        Ok(p) if chain.len() < 5 => {
-            chain.push(p);
-            state
-                .store()
-                .set_ai_chain(signed.workspace.id, &chain)
-                .await?;
-            Ok(format!(
-                "{} added as provider {} of the chain.",
-                input.model,
-                chain.len()
-            ))
-        }
-        Ok(_) => Ok("A chain holds at most 5 providers: remove one first.".to_owned()),
+    let index = state.store().ai_chain(signed.workspace.id).await?.len();
+    let result = match crate::http::api::ai::provider_input(&state, index, &input).await {
+        Ok(p) => match state.app().add_ai_provider(&who, p).await {
+            Ok(n) => Ok(format!(
+                "{} added as provider {n} of the chain.",
+                input.model
+            )),
+            Err(covalynce_app::AppError::Conflict(_)) => {
+                Ok("A chain holds at most 5 providers: remove one first.".to_owned())
+            }
+            Err(e) => Err(e.into()),
+        },
         Err(e) => Err(e),
     };
     answer(&state, signed, &headers, result, None).await
@@ -501,39 +498,17 @@ pub async fn ai_remove(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    signed.auth_as::<Owner>()?;
-    let mut chain = ai_chain(&state, signed.workspace.id).await?;
+    let who = signed.acting_as::<Owner>()?;
     let result = match id.parse::<usize>() {
-        Ok(i) if i < chain.len() => {
-            let gone = chain.remove(i);
-            state
-                .store()
-                .set_ai_chain(signed.workspace.id, &chain)
-                .await?;
-            Ok(format!("{} is no longer asked.", gone.model))
-        }
-        _ => Err(ApiError::NotFound(
+        Ok(i) => state
+            .app()
+            .remove_ai_provider(&who, i)
+            .await
+            .map(|model| format!("{model} is no longer asked."))
+            .map_err(ApiError::from),
+        Err(_) => Err(ApiError::NotFound(
             "there is no such provider in the chain".into(),
         )),
     };
     answer(&state, signed, &headers, result, None).await
-}
-
-/// The chain as stored (keys stay sealed), to change one link and store it again.
-async fn ai_chain(
-    state: &AppState,
-    ws: covalynce_domain::WorkspaceId,
-) -> Result<Vec<covalynce_storage::NewAiProvider>, UiError> {
-    Ok(state
-        .store()
-        .ai_chain(ws)
-        .await?
-        .into_iter()
-        .map(|p| covalynce_storage::NewAiProvider {
-            kind: p.kind,
-            model: p.model,
-            base_url: p.base_url,
-            sealed_key: p.sealed_key,
-        })
-        .collect())
 }

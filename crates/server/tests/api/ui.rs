@@ -548,6 +548,21 @@ async fn owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden(backend: Bac
     assert!(privacy.html.contains("AI privacy: messages."));
     let (_, ai) = owner.send(Method::GET, "/api/v1/settings/ai", None).await;
     assert_eq!(ai["data"]["privacy"], "messages");
+    // The audit log says what changed, each once, and never holds the key.
+    let (_, audit) = owner.send(Method::GET, "/api/v1/audit", None).await;
+    let actions: Vec<&str> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["ai.privacy", "ai.chain", "ai.chain"], "{audit}");
+    assert_eq!(
+        audit["data"][1]["detail"]["providers"],
+        json!(["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5"]),
+        "{audit}"
+    );
+    assert!(!audit.to_string().contains(key), "{audit}");
     let models: Vec<&str> = ai["data"]["providers"]
         .as_array()
         .unwrap()

@@ -123,9 +123,11 @@ pub struct UpdateAi {
     responses((status = 200, body = Data<AiSettingsView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Owner>,
+    auth: Auth<Owner>,
     ApiJson(req): ApiJson<UpdateAi>,
 ) -> Result<Json<Data<AiSettingsView>>, ApiError> {
+    let who = auth.acting()?;
+    let ws = who.workspace().clone();
     let privacy = req
         .privacy
         .as_deref()
@@ -147,10 +149,10 @@ pub async fn update(
         for (i, p) in providers.iter().enumerate() {
             chain.push(provider_input(&state, i, p).await?);
         }
-        state.store().set_ai_chain(ws.id, &chain).await?;
+        state.app().set_ai_chain(&who, chain).await?;
     }
     if let Some(p) = privacy {
-        state.store().set_ai_privacy(ws.id, p).await?;
+        state.app().set_ai_privacy(&who, p).await?;
     }
     let ws = state
         .store()

@@ -1,0 +1,124 @@
+//! The workspace's AI settings (owners): what may leave the machine for AI drafting, and the
+//! chain of providers asked in turn. A provider's key arrives sealed by the server (its
+//! key never reaches this layer in clear, nor the audit log).
+
+use crate::audit::Action;
+use crate::{Acting, App, AppError, Owner};
+use covalynce_domain::Privacy;
+use covalynce_storage::NewAiProvider;
+use serde_json::json;
+
+/// A chain asks at most this many providers.
+pub const MOST_PROVIDERS: usize = 5;
+
+impl App {
+    /// What may leave the machine: nothing (`offline`), messages, or diffs too.
+    pub async fn set_ai_privacy(
+        &self,
+        who: &Acting<Owner>,
+        privacy: Privacy,
+    ) -> Result<(), AppError> {
+        self.store()
+            .set_ai_privacy(who.workspace().id, privacy)
+            .await?;
+        let slug = who.workspace().slug.clone();
+        self.record(
+            who,
+            Action::SetAiPrivacy,
+            slug,
+            json!({ "privacy": privacy }),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Replaces the whole chain (empty: AI drafting off).
+    pub async fn set_ai_chain(
+        &self,
+        who: &Acting<Owner>,
+        chain: Vec<NewAiProvider>,
+    ) -> Result<(), AppError> {
+        if chain.len() > MOST_PROVIDERS {
+            return Err(AppError::Invalid(format!(
+                "at most {MOST_PROVIDERS} providers in a chain"
+            )));
+        }
+        self.store()
+            .set_ai_chain(who.workspace().id, &chain)
+            .await?;
+        self.record_chain(who, &chain).await;
+        Ok(())
+    }
+
+    /// Adds a provider at the end of the chain; refused when the chain is full.
+    pub async fn add_ai_provider(
+        &self,
+        who: &Acting<Owner>,
+        provider: NewAiProvider,
+    ) -> Result<usize, AppError> {
+        let mut chain = self.chain(who).await?;
+        if chain.len() >= MOST_PROVIDERS {
+            return Err(AppError::Conflict(format!(
+                "a chain holds at most {MOST_PROVIDERS} providers: remove one first"
+            )));
+        }
+        chain.push(provider);
+        self.store()
+            .set_ai_chain(who.workspace().id, &chain)
+            .await?;
+        self.record_chain(who, &chain).await;
+        Ok(chain.len())
+    }
+
+    /// Takes the provider at `index` (0-based) out of the chain; its model, for the answer.
+    pub async fn remove_ai_provider(
+        &self,
+        who: &Acting<Owner>,
+        index: usize,
+    ) -> Result<String, AppError> {
+        let mut chain = self.chain(who).await?;
+        if index >= chain.len() {
+            return Err(AppError::NotFound(
+                "there is no such provider in the chain".into(),
+            ));
+        }
+        let gone = chain.remove(index);
+        self.store()
+            .set_ai_chain(who.workspace().id, &chain)
+            .await?;
+        self.record_chain(who, &chain).await;
+        Ok(gone.model)
+    }
+
+    /// The chain as stored (keys stay sealed), to change one link and store it again.
+    async fn chain(&self, who: &Acting<Owner>) -> Result<Vec<NewAiProvider>, AppError> {
+        Ok(self
+            .store()
+            .ai_chain(who.workspace().id)
+            .await?
+            .into_iter()
+            .map(|p| NewAiProvider {
+                kind: p.kind,
+                model: p.model,
+                base_url: p.base_url,
+                sealed_key: p.sealed_key,
+            })
+            .collect())
+    }
+
+    /// The chain as it now stands, in the log: kinds and models, never a key.
+    async fn record_chain(&self, who: &Acting<Owner>, chain: &[NewAiProvider]) {
+        let providers: Vec<String> = chain
+            .iter()
+            .map(|p| format!("{}:{}", p.kind, p.model))
+            .collect();
+        let slug = who.workspace().slug.clone();
+        self.record(
+            who,
+            Action::SetAiChain,
+            slug,
+            json!({ "providers": providers }),
+        )
+        .await;
+    }
+}
