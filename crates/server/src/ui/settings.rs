@@ -320,14 +320,13 @@ pub async fn ai_add(
     };
     let index = state.store().ai_chain(signed.workspace.id).await?.len();
     let result = match crate::http::api::ai::provider_input(&state, index, &input).await {
+        // A full chain is refused: the page says why, and as nothing was added, nothing
+        // is logged.
         Ok(p) => match state.app().add_ai_provider(&who, p).await {
             Ok(n) => Ok(format!(
                 "{} added as provider {n} of the chain.",
                 input.model
             )),
-            Err(covalynce_app::AppError::Conflict(_)) => {
-                Ok("A chain holds at most 5 providers: remove one first.".to_owned())
-            }
             Err(e) => Err(e.into()),
         },
         Err(e) => Err(e),

@@ -548,6 +548,31 @@ async fn owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden(backend: Bac
     assert!(privacy.html.contains("AI privacy: messages."));
     let (_, ai) = owner.send(Method::GET, "/api/v1/settings/ai", None).await;
     assert_eq!(ai["data"]["privacy"], "messages");
+    // A full chain refuses a sixth provider, says why, and logs nothing.
+    for n in 3..=6 {
+        let model = format!("claude-{n}");
+        let added = owner
+            .form(
+                "/settings/ai-add",
+                &[
+                    ("kind", "anthropic"),
+                    ("model", model.as_str()),
+                    ("base_url", ""),
+                    ("api_key", key),
+                ],
+            )
+            .await;
+        if n <= 5 {
+            assert_eq!(added.status, 200, "{}", added.html);
+        } else {
+            assert_eq!(added.status, 422, "{}", added.html);
+            assert!(added.html.contains("at most 5 providers"), "{}", added.html);
+        }
+    }
+    for _ in 3..=5 {
+        let removed = owner.form("/settings/ai/2/remove", &[]).await;
+        assert_eq!(removed.status, 200, "{}", removed.html);
+    }
     // The audit log says what changed, each once, and never holds the key.
     let (_, audit) = owner.send(Method::GET, "/api/v1/audit", None).await;
     let actions: Vec<&str> = audit["data"]
@@ -556,9 +581,12 @@ async fn owners_set_up_ai_drafting_in_settings_and_keys_stay_hidden(backend: Bac
         .iter()
         .map(|a| a["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["ai.privacy", "ai.chain", "ai.chain"], "{audit}");
+    // Three removals, three adds (the refused sixth is not there), the privacy, two adds.
+    let mut expected = vec!["ai.chain"; 6];
+    expected.extend(["ai.privacy", "ai.chain", "ai.chain"]);
+    assert_eq!(actions, expected, "{audit}");
     assert_eq!(
-        audit["data"][1]["detail"]["providers"],
+        audit["data"][0]["detail"]["providers"],
         json!(["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5"]),
         "{audit}"
     );
