@@ -110,10 +110,19 @@ impl App {
             detail: d,
             ip: p.ip.clone(),
         };
-        match self.store().audit(&entry).await {
-            Ok(()) => p.recorded.set(),
+        if self.write_audit(&entry).await {
+            p.recorded.set();
+        }
+    }
+
+    /// Writes one entry. A failure is logged, not returned (the action itself was done);
+    /// whether it was written.
+    async fn write_audit(&self, entry: &NewAudit) -> bool {
+        match self.store().audit(entry).await {
+            Ok(()) => true,
             Err(e) => {
-                tracing::error!(error = %e, action = action.as_str(), "could not write the audit log")
+                tracing::error!(error = %e, action = %entry.action, "could not write the audit log");
+                false
             }
         }
     }
@@ -137,8 +146,6 @@ impl App {
             detail,
             ip: None,
         };
-        if let Err(e) = self.store().audit(&entry).await {
-            tracing::error!(error = %e, action = action.as_str(), "could not write the audit log");
-        }
+        self.write_audit(&entry).await;
     }
 }

@@ -140,10 +140,12 @@ pub async fn update(
         })
         .transpose()?;
     if let Some(providers) = &req.providers {
-        if providers.len() > 5 {
-            return Err(ApiError::Validation(
-                "at most 5 providers in a chain".into(),
-            ));
+        // Checked before any provider is: a long list costs no address lookups.
+        let most = covalynce_app::ai::MOST_PROVIDERS;
+        if providers.len() > most {
+            return Err(ApiError::Validation(format!(
+                "at most {most} providers in a chain"
+            )));
         }
         let mut chain = Vec::new();
         for (i, p) in providers.iter().enumerate() {
