@@ -369,12 +369,11 @@ pub(crate) use user_cols;
 
 /// One implementation for both pool types, like `impl_store!`.
 macro_rules! impl_accounts {
-    ($store:ty, lock = $lock:literal, erase = $erase:expr) => {
+    ($store:ty, lock = $lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::Accounts for $store {
             async fn sealed_blobs(&self) -> $crate::Result<Vec<$crate::SealedBlob>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let mut out = Vec::new();
                 for (place, (table, column)) in $crate::SealedPlace::ALL
                     .into_iter()
@@ -401,8 +400,7 @@ macro_rules! impl_accounts {
             }
 
             async fn replace_sealed(&self, blobs: &[$crate::SealedBlob]) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 for b in blobs {
                     match b.place.by_id() {
                         Some((table, column)) => {
@@ -435,8 +433,7 @@ macro_rules! impl_accounts {
                 &self,
                 u: &$crate::NewUser,
             ) -> $crate::Result<Option<$crate::User>> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 let now = covalynce_domain::now_millis();
                 let done = sqlx::query(
                     "INSERT INTO users (id, email, name, password_hash, github_id, github_login, created_at)
@@ -465,8 +462,7 @@ macro_rules! impl_accounts {
             }
 
             async fn has_users(&self) -> $crate::Result<bool> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
                     .fetch_one(&mut *tx)
                     .await?;
@@ -478,8 +474,7 @@ macro_rules! impl_accounts {
                 &self,
                 id: covalynce_domain::UserId,
             ) -> $crate::Result<Option<$crate::User>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let row: Option<$crate::accounts::UserRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::accounts::user_cols!(),
@@ -496,8 +491,7 @@ macro_rules! impl_accounts {
                 &self,
                 email: &covalynce_domain::Email,
             ) -> $crate::Result<Option<$crate::User>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let row: Option<$crate::accounts::UserRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::accounts::user_cols!(),
@@ -514,8 +508,7 @@ macro_rules! impl_accounts {
                 &self,
                 github_id: i64,
             ) -> $crate::Result<Option<$crate::User>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let row: Option<$crate::accounts::UserRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::accounts::user_cols!(),
@@ -534,8 +527,7 @@ macro_rules! impl_accounts {
                 github_id: i64,
                 login: &str,
             ) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 sqlx::query("UPDATE users SET github_id = $1, github_login = $2 WHERE id = $3")
                     .bind(github_id)
                     .bind(login)
@@ -551,8 +543,7 @@ macro_rules! impl_accounts {
                 id: covalynce_domain::UserId,
                 with_workspaces: &[covalynce_domain::WorkspaceId],
             ) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 for ws in with_workspaces {
                     sqlx::query("DELETE FROM workspaces WHERE id = $1")
                         .bind(ws.to_string())
@@ -574,10 +565,8 @@ macro_rules! impl_accounts {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                let erase: Option<&'static str> = $erase;
-                if let Some(sql) = erase {
-                    sqlx::query(sql).execute(&mut *conn).await?;
-                }
+                // The freed pages leave the files too (`unit`).
+                self.pools.erased().await?;
                 Ok(())
             }
 
@@ -586,8 +575,7 @@ macro_rules! impl_accounts {
                 slug: &covalynce_domain::WorkspaceSlug,
                 owner: covalynce_domain::UserId,
             ) -> $crate::Result<Option<$crate::Workspace>> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 let id = covalynce_domain::WorkspaceId::new();
                 let now = covalynce_domain::now_millis();
                 let done = sqlx::query(
@@ -627,8 +615,7 @@ macro_rules! impl_accounts {
                 &self,
                 slug: &covalynce_domain::WorkspaceSlug,
             ) -> $crate::Result<Option<$crate::Workspace>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     $crate::accounts::workspace_cols!(),
@@ -645,18 +632,14 @@ macro_rules! impl_accounts {
                 &self,
                 id: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(id)).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(id)).await?;
                 sqlx::query("DELETE FROM workspaces WHERE id = $1")
                     .bind(id.to_string())
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                // Outside the transaction: a checkpoint cannot run inside one.
-                let erase: Option<&'static str> = $erase;
-                if let Some(sql) = erase {
-                    sqlx::query(sql).execute(&mut *conn).await?;
-                }
+                // The freed pages leave the files too (`unit`).
+                self.pools.erased().await?;
                 Ok(())
             }
 
@@ -664,8 +647,7 @@ macro_rules! impl_accounts {
                 &self,
                 user: covalynce_domain::UserId,
             ) -> $crate::Result<Vec<$crate::Membership>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 #[derive(sqlx::FromRow)]
                 struct Row {
                     #[sqlx(flatten)]
@@ -697,8 +679,7 @@ macro_rules! impl_accounts {
                 ws: covalynce_domain::WorkspaceId,
                 user: covalynce_domain::UserId,
             ) -> $crate::Result<Option<covalynce_domain::Role>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let role: Option<String> = sqlx::query_scalar(
                     "SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2",
                 )
@@ -714,8 +695,7 @@ macro_rules! impl_accounts {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::Member>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
                     "SELECT u.id, u.email, u.name, m.role, m.created_at
                      FROM memberships m JOIN users u ON u.id = m.user_id
@@ -757,8 +737,7 @@ macro_rules! impl_accounts {
             }
 
             async fn create_session(&self, s: &$crate::NewSession) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 let now = covalynce_domain::now_millis();
                 sqlx::query(
                     "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)
@@ -791,8 +770,7 @@ macro_rules! impl_accounts {
                     last_seen_at: i64,
                     expires_at: i64,
                 }
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let row: Option<Row> = sqlx::query_as(
                     "SELECT u.id, u.email, u.name, u.password_hash, u.github_id, u.github_login, u.created_at,
                             s.csrf_token, s.created_at AS s_created_at, s.last_seen_at, s.expires_at
@@ -823,8 +801,7 @@ macro_rules! impl_accounts {
                 now: covalynce_domain::UnixMillis,
                 expires_at: covalynce_domain::UnixMillis,
             ) -> $crate::Result<()> {
-                let mut conn = self.relaxed_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.relaxed($crate::unit::Scope::System).await?;
                 sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id_hash = $3")
                     .bind(now)
                     .bind(expires_at)
@@ -836,8 +813,7 @@ macro_rules! impl_accounts {
             }
 
             async fn delete_session(&self, id_hash: &str) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
                     .bind(id_hash)
                     .execute(&mut *tx)
@@ -850,8 +826,7 @@ macro_rules! impl_accounts {
                 &self,
                 user: covalynce_domain::UserId,
             ) -> $crate::Result<u64> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                     .bind(user.to_string())
                     .execute(&mut *tx)
@@ -862,8 +837,7 @@ macro_rules! impl_accounts {
             }
 
             async fn create_invitation(&self, i: &$crate::NewInvitation) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(i.workspace_id)).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(i.workspace_id)).await?;
                 sqlx::query(
                     "INSERT INTO invitations (id, workspace_id, role, token_hash, created_by, created_at, expires_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -885,8 +859,7 @@ macro_rules! impl_accounts {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::InvitationRecord>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let rows: Vec<(String, String, i64, i64, Option<i64>, Option<String>)> =
                     sqlx::query_as(
                         "SELECT id, role, created_at, expires_at, accepted_at, accepted_by
@@ -918,8 +891,7 @@ macro_rules! impl_accounts {
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::InvitationId,
             ) -> $crate::Result<bool> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 let done = sqlx::query(
                     "DELETE FROM invitations WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL",
                 )
@@ -939,8 +911,7 @@ macro_rules! impl_accounts {
                 user: covalynce_domain::UserId,
                 now: covalynce_domain::UnixMillis,
             ) -> $crate::Result<$crate::Acceptance> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 // Marking it used and reading it in one statement: two people racing for
                 // the same link cannot both get in.
                 let used: Option<(String, String)> = sqlx::query_as(
@@ -1003,8 +974,7 @@ macro_rules! impl_accounts {
                 &self,
                 token_hash: &str,
             ) -> $crate::Result<Option<$crate::TokenAuth>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 #[derive(sqlx::FromRow)]
                 struct Row {
                     #[sqlx(flatten)]
@@ -1046,8 +1016,7 @@ macro_rules! impl_accounts {
                 id: covalynce_domain::TokenId,
                 now: covalynce_domain::UnixMillis,
             ) -> $crate::Result<()> {
-                let mut conn = self.relaxed_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.relaxed($crate::unit::Scope::System).await?;
                 sqlx::query(
                     "UPDATE api_tokens SET last_used_at = $1
                      WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1 - 60000)",
@@ -1064,8 +1033,7 @@ macro_rules! impl_accounts {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::TokenRecord>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 #[allow(clippy::type_complexity)]
                 let rows: Vec<(String, String, String, String, Option<String>, i64, Option<i64>, Option<i64>)> =
                     sqlx::query_as(
@@ -1100,8 +1068,7 @@ macro_rules! impl_accounts {
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::TokenId,
             ) -> $crate::Result<bool> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 let done = sqlx::query(
                     "UPDATE api_tokens SET revoked_at = $1
                      WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL",
@@ -1118,12 +1085,11 @@ macro_rules! impl_accounts {
             }
 
             async fn audit(&self, e: &$crate::NewAudit) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
                 // The system scope: the entry must name its person even when they have just
                 // left the workspace (a workspace's scope sees only its members in `users`),
                 // or erasing that person later would miss it. The row's workspace is the
                 // caller's own value either way, and must exist (below).
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 sqlx::query(
                     // A change that deleted its own workspace or user is not recorded
                     // against rows that no longer exist.
@@ -1152,8 +1118,7 @@ macro_rules! impl_accounts {
                 before: Option<covalynce_domain::AuditId>,
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::AuditRecord>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::accounts::AuditRow> = sqlx::query_as(
                     "SELECT id, user_id, actor, action, target, detail, ip, created_at FROM audit_log
                      WHERE workspace_id = $1 AND ($2 IS NULL OR id < $2)
@@ -1173,8 +1138,7 @@ macro_rules! impl_accounts {
                 user: covalynce_domain::UserId,
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::AuditRecord>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let rows: Vec<$crate::accounts::AuditRow> = sqlx::query_as(
                     "SELECT id, user_id, actor, action, target, detail, ip, created_at FROM audit_log
                      WHERE user_id = $1 AND workspace_id IS NULL ORDER BY id DESC LIMIT $2",
@@ -1198,8 +1162,7 @@ macro_rules! impl_accounts {
                 user: covalynce_domain::UserId,
                 role: Option<covalynce_domain::Role>,
             ) -> $crate::Result<$crate::MemberChange> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 // On PostgreSQL, lock the workspace's memberships so concurrent changes
                 // queue; SQLite's single writer already serialises them.
                 let current: Option<String> = sqlx::query_scalar(concat!(

@@ -151,8 +151,7 @@ macro_rules! impl_ai {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::AiProviderRecord>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::ai::AiProviderRow> = sqlx::query_as(
                     "SELECT id, position, kind, model, base_url, api_key, created_at
                      FROM ai_providers WHERE workspace_id = $1 ORDER BY position",
@@ -170,8 +169,7 @@ macro_rules! impl_ai {
                 chain: &[$crate::NewAiProvider],
             ) -> $crate::Result<()> {
                 let now = covalynce_domain::now_millis();
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 sqlx::query("DELETE FROM ai_providers WHERE workspace_id = $1")
                     .bind(ws.to_string())
                     .execute(&mut *tx)
@@ -201,8 +199,7 @@ macro_rules! impl_ai {
                 ws: covalynce_domain::WorkspaceId,
                 privacy: covalynce_domain::Privacy,
             ) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 sqlx::query("UPDATE workspaces SET ai_privacy = $1 WHERE id = $2")
                     .bind(privacy.as_str())
                     .bind(ws.to_string())
@@ -217,9 +214,10 @@ macro_rules! impl_ai {
                     return Ok(());
                 };
                 let now = covalynce_domain::now_millis();
-                let mut conn = self.relaxed_conn().await?;
-                let mut tx =
-                    self.scoped(&mut conn, $crate::sql::Scope::Workspace(first.workspace_id)).await?;
+                let mut tx = self
+                    .pools
+                    .relaxed($crate::unit::Scope::Workspace(first.workspace_id))
+                    .await?;
                 $crate::ai::insert_ai_calls!(tx, calls, None, now);
                 tx.commit().await?;
                 Ok(())
@@ -232,8 +230,7 @@ macro_rules! impl_ai {
                 to: covalynce_domain::UnixMillis,
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::AiCallRecord>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::AiCallRecord> = sqlx::query_as(
                     "SELECT id, card_id, provider, model, purpose, channel, tokens_in, tokens_out,
                             cost_micros, latency_ms, outcome, detail, created_at

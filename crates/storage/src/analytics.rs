@@ -67,8 +67,7 @@ macro_rules! impl_analytics {
                 from: covalynce_domain::UnixMillis,
                 to: covalynce_domain::UnixMillis,
             ) -> $crate::Result<$crate::analytics::DayFacts> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let w = ws.to_string();
                 let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
                 let drafted = count(
@@ -187,8 +186,7 @@ macro_rules! impl_analytics {
                 from_day: i64,
                 to_day: i64,
             ) -> $crate::Result<Vec<(i64, String)>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let rows: Vec<(i64, String)> = sqlx::query_as(
                     "SELECT day, data FROM analytics_daily
                      WHERE workspace_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
@@ -208,8 +206,7 @@ macro_rules! impl_analytics {
                 day: i64,
                 data: &str,
             ) -> $crate::Result<()> {
-                let mut conn = self.relaxed_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.relaxed($crate::unit::Scope::Workspace(ws)).await?;
                 sqlx::query(
                     "INSERT INTO analytics_daily (workspace_id, day, data, computed_at) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (workspace_id, day) DO UPDATE SET data = excluded.data, computed_at = excluded.computed_at",

@@ -73,8 +73,7 @@ macro_rules! impl_billing {
                 ws: covalynce_domain::WorkspaceId,
                 plan: covalynce_domain::Plan,
             ) -> $crate::Result<Option<$crate::Workspace>> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 sqlx::query(
                     "UPDATE workspaces SET plan = $1, card_limit = $2, seat_limit = $3 WHERE id = $4",
                 )
@@ -101,8 +100,7 @@ macro_rules! impl_billing {
                 ws: covalynce_domain::WorkspaceId,
                 now: covalynce_domain::UnixMillis,
             ) -> $crate::Result<i64> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let n: i64 = sqlx::query_scalar(
                     "SELECT (SELECT COUNT(*) FROM memberships WHERE workspace_id = $1)
                           + (SELECT COUNT(*) FROM invitations
@@ -121,8 +119,7 @@ macro_rules! impl_billing {
                 provider: &str,
                 event_id: &str,
             ) -> $crate::Result<bool> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let n: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM billing_events WHERE provider = $1 AND event_id = $2",
                 )
@@ -142,8 +139,7 @@ macro_rules! impl_billing {
                 ws: Option<covalynce_domain::WorkspaceId>,
                 outcome: &str,
             ) -> $crate::Result<bool> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 let n = sqlx::query(
                     "INSERT INTO billing_events (provider, event_id, kind, workspace_id, outcome, received_at)
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, event_id) DO NOTHING",
@@ -166,8 +162,7 @@ macro_rules! impl_billing {
                 provider: &str,
                 customer: &str,
             ) -> $crate::Result<Option<$crate::Workspace>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let row: Option<$crate::sql::WorkspaceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM workspaces WHERE billing_customer = $1",
@@ -185,8 +180,7 @@ macro_rules! impl_billing {
                 ws: covalynce_domain::WorkspaceId,
                 u: &$crate::billing::BillingUpdate,
             ) -> $crate::Result<$crate::billing::BillingApplied> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::Workspace(ws)).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 let stored: Option<(Option<String>,)> =
                     sqlx::query_as("SELECT billing FROM workspaces WHERE id = $1")
                         .bind(ws.to_string())

@@ -18,9 +18,9 @@ pub mod sources;
 mod sql;
 mod sqlite;
 pub mod testing;
+mod unit;
 
 use async_trait::async_trait;
-use covalynce_domain::{CardId, EventId, JobId, SourceId, TokenId, WorkspaceId, WorkspaceSlug};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -34,6 +34,10 @@ pub use postgres::PgStore;
 pub use scope::{SCOPE_KEY_CONTEXT, ScopeKey};
 pub use sources::SourceStore;
 pub use sql::utc_day;
+pub use sql::{
+    cards::CardStore, channels::ChannelStore, events::EventStore, jobs::JobStore,
+    publications::PublicationStore, workspaces::WorkspaceStore,
+};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -90,14 +94,28 @@ impl Backend {
     }
 }
 
-/// Everything the pipeline persists. Every read that serves a user takes the caller's
-/// workspace, so one workspace can never see another's rows.
+/// Everything the pipeline persists, one trait per aggregate (each with its queries in
+/// `sql/`); this one adds the store's own life cycle. Every read that serves a user takes
+/// the caller's workspace, so one workspace can never see another's rows, and every query
+/// runs in a unit of work that named its scope (`unit`).
 #[async_trait]
 pub trait Store:
-    Accounts + AiStore + SourceStore + BillingStore + AnalyticsStore + Send + Sync + 'static
+    Accounts
+    + AiStore
+    + SourceStore
+    + BillingStore
+    + AnalyticsStore
+    + WorkspaceStore
+    + EventStore
+    + CardStore
+    + ChannelStore
+    + PublicationStore
+    + JobStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
-
     /// Applies pending migrations. Safe to run from several processes at once.
     ///
     /// On PostgreSQL, with an owner URL ([`Connect::owner_url`]): migrates as the owner,
@@ -113,277 +131,6 @@ pub trait Store:
     /// Ok when the database answers and every migration this binary knows is applied.
     async fn ready(&self) -> Result<()>;
     async fn close(&self);
-
-    async fn ensure_workspace(&self, slug: &WorkspaceSlug) -> Result<Workspace>;
-    async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>>;
-    /// Emergency stop on (nothing publishes) or off (what was held is queued again; returns
-    /// how many publications resume).
-    async fn set_emergency_stop(&self, id: WorkspaceId, on: bool) -> Result<usize>;
-    /// The trust policy: `after` = None reviews everything.
-    async fn set_trust_policy(
-        &self,
-        id: WorkspaceId,
-        after: Option<i64>,
-        channels: &[String],
-    ) -> Result<()>;
-    /// Counts an approval toward (or, when the card was edited, resets) the trust streak.
-    async fn record_approval(&self, id: WorkspaceId, edited: bool) -> Result<()>;
-    /// How drafts sound.
-    async fn set_workspace_voice(
-        &self,
-        id: WorkspaceId,
-        voice: covalynce_domain::Voice,
-    ) -> Result<()>;
-
-    async fn insert_token(&self, token: &NewToken) -> Result<TokenId>;
-    /// The workspace of a live (not revoked) token, by the token's hash.
-    async fn workspace_for_token(&self, token_hash: &str) -> Result<Option<Workspace>>;
-
-    async fn insert_source(&self, source: &NewSource) -> Result<Source>;
-    /// A source by id alone: webhook senders authenticate with the source's secret, not a
-    /// token, so this is the one lookup that is not scoped to a workspace.
-    async fn source(&self, id: SourceId) -> Result<Option<Source>>;
-    async fn workspace_source(&self, ws: WorkspaceId, id: SourceId) -> Result<Option<Source>>;
-    async fn list_sources(&self, ws: WorkspaceId) -> Result<Vec<Source>>;
-    /// Every local git source, in every workspace: what the watcher polls.
-    async fn git_sources(&self) -> Result<Vec<Source>>;
-    /// Where a watcher or poller left off (opaque to the store).
-    async fn set_source_cursor(&self, id: SourceId, cursor: &str) -> Result<()>;
-
-    /// Stores deliveries and their events in one transaction, deduplicating by delivery id
-    /// and by the events' own keys, and enqueues each new event's next job.
-    /// Returns one outcome per input, in input order.
-    async fn ingest(&self, batch: &[PreparedIngest]) -> Result<Vec<IngestOutcome>>;
-
-    async fn list_deliveries(
-        &self,
-        ws: WorkspaceId,
-        source: Option<SourceId>,
-        limit: i64,
-    ) -> Result<Vec<DeliveryRecord>>;
-    async fn delivery_body(&self, ws: WorkspaceId, guid: &str) -> Result<Option<Vec<u8>>>;
-
-    async fn list_events(&self, ws: WorkspaceId, filter: &EventFilter) -> Result<Vec<EventRecord>>;
-    async fn event(&self, ws: WorkspaceId, id: EventId) -> Result<Option<EventRecord>>;
-    async fn event_by_id(&self, id: EventId) -> Result<Option<EventRecord>>;
-    async fn set_event_status(
-        &self,
-        id: EventId,
-        status: covalynce_domain::EventStatus,
-        reason: Option<&str>,
-    ) -> Result<()>;
-    /// Stores a drafted card for its event, counting it against the workspace's plan
-    /// (`cards_used` < `card_limit`, atomically), and marks the event `drafted` — or
-    /// `over_limit` with the reason, when the plan is used up. One transaction.
-    async fn create_card(&self, card: &NewCard) -> Result<CardCreation>;
-    async fn list_cards(&self, ws: WorkspaceId, filter: &CardFilter) -> Result<Vec<CardRecord>>;
-    async fn card(&self, ws: WorkspaceId, id: CardId) -> Result<Option<CardRecord>>;
-    /// Replaces the card's variants (a PENDING card only) and records them as a new
-    /// revision by `author`; earlier revisions, the drafted one first, are kept.
-    async fn edit_card(
-        &self,
-        ws: WorkspaceId,
-        id: CardId,
-        variants: &std::collections::BTreeMap<String, String>,
-        risk: covalynce_domain::Risk,
-        risk_reasons: &[String],
-        author: &str,
-    ) -> Result<CardChange>;
-    /// PENDING → DISMISSED.
-    async fn dismiss_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;
-    /// DISMISSED → PENDING: a dismissal taken back.
-    async fn restore_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;
-    /// APPROVED → PENDING while none of its publications has started: they and their
-    /// jobs are withdrawn.
-    async fn unapprove_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;
-    async fn card_revisions(&self, ws: WorkspaceId, id: CardId) -> Result<Vec<CardRevision>>;
-
-    async fn insert_channel(&self, channel: &NewChannel) -> Result<ChannelRecord>;
-    /// The workspace's channels, deleted ones left out.
-    async fn list_channels(&self, ws: WorkspaceId) -> Result<Vec<ChannelRecord>>;
-    /// A channel by id alone, deleted ones included (the publisher's view).
-    async fn channel(&self, id: covalynce_domain::ChannelId) -> Result<Option<ChannelRecord>>;
-    /// One of the workspace's channels, unless deleted.
-    async fn workspace_channel(
-        &self,
-        ws: WorkspaceId,
-        id: covalynce_domain::ChannelId,
-    ) -> Result<Option<ChannelRecord>>;
-    /// Disables every active outbox channel whose settings name a path on the server (made
-    /// before outboxes were confined to the data dir), with `reason` as its last error, in
-    /// every workspace; returns how many. Run at start, so such a channel stops visibly
-    /// instead of waiting for its next publication to fail.
-    async fn stop_outboxes_naming_paths(&self, reason: &str) -> Result<u64>;
-
-    /// Enables, disables or deletes a channel and returns it as it now is; None when the
-    /// workspace has no such (undeleted) channel. Enabling queues again what waited while it was disabled; deleting erases its
-    /// credentials and fails what was still queued for it (history stays).
-    async fn set_channel_status(
-        &self,
-        ws: WorkspaceId,
-        id: covalynce_domain::ChannelId,
-        status: covalynce_domain::ChannelStatus,
-    ) -> Result<Option<ChannelRecord>>;
-    /// Records a pause the platform asked for and why the channel stopped working (None:
-    /// it works); `succeeded`: it just published or passed a test.
-    async fn set_channel_health(
-        &self,
-        id: covalynce_domain::ChannelId,
-        paused_until: Option<i64>,
-        last_error: Option<&str>,
-        succeeded: bool,
-    ) -> Result<()>;
-    /// Takes the channel's credential-refresh lease until `until` (Unix ms) unless another
-    /// holder's lease is still running. Only the holder trades the refresh token: X's are
-    /// single-use, and two refreshes at once (two workers, two replicas) would burn the
-    /// whole token family. False: someone else is refreshing.
-    async fn lease_credential_refresh(
-        &self,
-        id: covalynce_domain::ChannelId,
-        until: i64,
-    ) -> Result<bool>;
-    /// Stores rotated credentials (sealed) and the channel's settings, and ends the lease —
-    /// only if the stored credentials are still `expected` (compare-and-set: a sealed blob
-    /// is never sealed twice the same). False: they changed meanwhile, nothing written.
-    async fn rotate_credentials(
-        &self,
-        id: covalynce_domain::ChannelId,
-        expected: &[u8],
-        sealed: &[u8],
-        config: &covalynce_domain::ChannelConfig,
-    ) -> Result<bool>;
-    /// Ends the lease without a change (the refresh failed).
-    async fn release_credential_refresh(&self, id: covalynce_domain::ChannelId) -> Result<()>;
-    /// PENDING → APPROVED for a card that is not red, with one queued publication (and its
-    /// publish job, due at `publish_at`) per channel. One transaction.
-    async fn approve_card(
-        &self,
-        ws: WorkspaceId,
-        id: CardId,
-        channels: &[covalynce_domain::ChannelId],
-        publish_at: i64,
-    ) -> Result<Approval>;
-    async fn publication(
-        &self,
-        id: covalynce_domain::PublicationId,
-    ) -> Result<Option<PublicationRecord>>;
-    async fn card_publications(&self, card: CardId) -> Result<Vec<PublicationRecord>>;
-    /// The publications of several of the workspace's cards in one query (pages that list
-    /// cards with where they went).
-    async fn publications_of_cards(
-        &self,
-        ws: WorkspaceId,
-        cards: &[CardId],
-    ) -> Result<Vec<PublicationRecord>>;
-    /// Records a publication's state (`published`, `failed`, `unknown`, or `queued` again
-    /// with a note when it will be retried) and settles the card (see `SETTLE_CARD`); a
-    /// published one also marks its channel's last success.
-    async fn set_publication(
-        &self,
-        id: covalynce_domain::PublicationId,
-        status: covalynce_domain::PublicationStatus,
-        url: Option<&str>,
-        error: Option<&str>,
-    ) -> Result<()>;
-    /// Records the posts of a thread its platform took so far, durably, before the next is
-    /// sent: a publication cut off mid-thread resumes after them.
-    async fn record_sent_posts(
-        &self,
-        id: covalynce_domain::PublicationId,
-        posts: &[covalynce_domain::SentPost],
-    ) -> Result<()>;
-    /// A publication found still `publishing` (its sender stopped mid-send) is sent again:
-    /// that is another attempt, and `note` says what the repeat may have caused. False when
-    /// it is no longer `publishing`. Durable before it returns.
-    async fn resume_publication(
-        &self,
-        id: covalynce_domain::PublicationId,
-        note: &str,
-    ) -> Result<bool>;
-    /// queued → publishing, taking a slot of the channel's daily cap (UTC day) in the same
-    /// transaction; durable before it returns.
-    async fn begin_publication(
-        &self,
-        id: covalynce_domain::PublicationId,
-        daily_cap: Option<i64>,
-    ) -> Result<Begin>;
-    async fn workspace_publication(
-        &self,
-        ws: WorkspaceId,
-        id: covalynce_domain::PublicationId,
-    ) -> Result<Option<PublicationRecord>>;
-    /// A failed or unknown publication is queued again (same idempotency key) with a new
-    /// job; its card is APPROVED again.
-    async fn retry_publication(
-        &self,
-        ws: WorkspaceId,
-        id: covalynce_domain::PublicationId,
-    ) -> Result<PublicationChange>;
-    /// An unknown publication is marked published: a person checked that it went out.
-    async fn confirm_publication(
-        &self,
-        ws: WorkspaceId,
-        id: covalynce_domain::PublicationId,
-    ) -> Result<PublicationChange>;
-
-    async fn enqueue_job(&self, job: &NewJob) -> Result<JobId>;
-    /// Takes up to `limit` runnable jobs (queued and due, or running with an expired
-    /// lease) for `worker`, leasing them for `lease_ms`. A job is held by one worker at a
-    /// time, across processes.
-    async fn claim_jobs(&self, worker: &str, limit: i64, lease_ms: i64) -> Result<Vec<ClaimedJob>>;
-    /// Records how each of `worker`'s runs ended, in one commit. Each answer is false when
-    /// the worker no longer held that job (its lease expired and another took it).
-    async fn finish_jobs(&self, worker: &str, results: &[JobFinish]) -> Result<Vec<bool>>;
-    /// [`Store::finish_jobs`] for one successful run.
-    async fn complete_job(&self, id: JobId, worker: &str) -> Result<bool> {
-        let done = self
-            .finish_jobs(
-                worker,
-                &[JobFinish {
-                    id,
-                    outcome: JobOutcome::Done,
-                }],
-            )
-            .await?;
-        Ok(done[0])
-    }
-    /// Records the error; the job runs again at `retry_at`, or fails for good when `None`.
-    async fn fail_job(
-        &self,
-        id: JobId,
-        worker: &str,
-        error: &str,
-        retry_at: Option<i64>,
-    ) -> Result<bool> {
-        let outcome = match retry_at {
-            Some(at) => JobOutcome::Retry {
-                error: error.to_owned(),
-                at,
-            },
-            None => JobOutcome::Failed {
-                error: error.to_owned(),
-            },
-        };
-        Ok(self
-            .finish_jobs(worker, &[JobFinish { id, outcome }])
-            .await?[0])
-    }
-    /// Extends the leases of running jobs that `worker` still holds to `lease_ms` from now:
-    /// a worker renews while it works, so a lease can be short and a crashed worker's
-    /// jobs are taken over within seconds.
-    async fn renew_leases(&self, worker: &str, ids: &[JobId], lease_ms: i64) -> Result<()>;
-    /// Gives a job back unfinished (shutdown): it runs again at once, and this attempt
-    /// does not count.
-    async fn release_job(&self, id: JobId, worker: &str) -> Result<bool>;
-    async fn list_jobs(
-        &self,
-        ws: WorkspaceId,
-        status: Option<JobStatus>,
-        limit: i64,
-    ) -> Result<Vec<JobRecord>>;
-    async fn job(&self, id: JobId) -> Result<Option<JobRecord>>;
-    /// Jobs per status across all workspaces, for metrics.
-    async fn job_counts(&self) -> Result<Vec<(JobStatus, i64)>>;
 }
 
 /// Where the store is and what it needs to open it: see [`open`].

@@ -1,12 +1,22 @@
 //! What the zero-input sources keep besides events: a GitHub source's settings, webhook
 //! and polling state, a cache of GitHub's immutable answers, and the CI gate's held cards.
 
-use crate::{CardRecord, EventRecord, Result, Source};
+use crate::{CardRecord, EventRecord, NewSource, Result, Source};
 use async_trait::async_trait;
 use covalynce_domain::{CardId, SourceId, UnixMillis, WorkspaceId};
 
 #[async_trait]
 pub trait SourceStore {
+    async fn insert_source(&self, source: &NewSource) -> Result<Source>;
+    /// A source by id alone: webhook senders authenticate with the source's secret, not a
+    /// token, so this is the one lookup that is not scoped to a workspace.
+    async fn source(&self, id: SourceId) -> Result<Option<Source>>;
+    async fn workspace_source(&self, ws: WorkspaceId, id: SourceId) -> Result<Option<Source>>;
+    async fn list_sources(&self, ws: WorkspaceId) -> Result<Vec<Source>>;
+    /// Every local git source, in every workspace: what the watcher polls.
+    async fn git_sources(&self) -> Result<Vec<Source>>;
+    /// Where a watcher or poller left off (opaque to the store).
+    async fn set_source_cursor(&self, id: SourceId, cursor: &str) -> Result<()>;
     /// Removes a source (its deliveries and events go with it; cards stay) and returns
     /// what it was, so the caller can remove what the source made elsewhere (a webhook).
     async fn delete_source(&self, ws: WorkspaceId, id: SourceId) -> Result<Option<Source>>;
@@ -57,15 +67,129 @@ macro_rules! impl_sources {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::SourceStore for $store {
+            async fn insert_source(&self, s: &$crate::NewSource) -> $crate::Result<$crate::Source> {
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(s.workspace_id)).await?;
+                let now = covalynce_domain::now_millis();
+                sqlx::query(
+                    "INSERT INTO sources (id, workspace_id, kind, repo, path, secret, created_at, settings, token)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(s.id.to_string())
+                .bind(s.workspace_id.to_string())
+                .bind(s.kind.as_str())
+                .bind(s.repo.as_deref())
+                .bind(s.path.as_deref())
+                .bind(s.sealed_secret.as_deref())
+                .bind(now)
+                .bind(s.settings.to_string())
+                .bind(s.sealed_token.as_deref())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok($crate::Source {
+                    id: s.id,
+                    workspace_id: s.workspace_id,
+                    kind: s.kind,
+                    repo: s.repo.clone(),
+                    path: s.path.clone(),
+                    sealed_secret: s.sealed_secret.clone(),
+                    cursor: None,
+                    created_at: now,
+                    last_delivery_at: None,
+                    settings: s.settings.clone(),
+                    sealed_token: s.sealed_token.clone(),
+                    hook_id: None,
+                    poll_state: None,
+                    poll_after: None,
+                })
+            }
+
+            async fn source(
+                &self,
+                id: covalynce_domain::SourceId,
+            ) -> $crate::Result<Option<$crate::Source>> {
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
+                let row: Option<$crate::sql::SourceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM sources WHERE id = $1",
+                        $crate::sql::SOURCE_COLS
+                    )))
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn workspace_source(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::SourceId,
+            ) -> $crate::Result<Option<$crate::Source>> {
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
+                let row: Option<$crate::sql::SourceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM sources WHERE id = $1 AND workspace_id = $2",
+                        $crate::sql::SOURCE_COLS
+                    )))
+                    .bind(id.to_string())
+                    .bind(ws.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_sources(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+            ) -> $crate::Result<Vec<$crate::Source>> {
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
+                let rows: Vec<$crate::sql::SourceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM sources WHERE workspace_id = $1 ORDER BY id",
+                        $crate::sql::SOURCE_COLS
+                    )))
+                    .bind(ws.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn git_sources(&self) -> $crate::Result<Vec<$crate::Source>> {
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
+                let rows: Vec<$crate::sql::SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM sources WHERE kind = 'git' ORDER BY id",
+                    $crate::sql::SOURCE_COLS
+                )))
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                $crate::sql::collect(rows)
+            }
+
+            async fn set_source_cursor(
+                &self,
+                id: covalynce_domain::SourceId,
+                cursor: &str,
+            ) -> $crate::Result<()> {
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
+                sqlx::query("UPDATE sources SET cursor = $1 WHERE id = $2")
+                    .bind(cursor)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn delete_source(
                 &self,
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::SourceId,
             ) -> $crate::Result<Option<$crate::Source>> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self
-                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
-                    .await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "DELETE FROM sources WHERE id = $1 AND workspace_id = $2 RETURNING {}",
@@ -84,10 +208,7 @@ macro_rules! impl_sources {
                 ws: covalynce_domain::WorkspaceId,
                 path: &str,
             ) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self
-                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
-                    .await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 sqlx::query(
                     "INSERT INTO allowed_paths (workspace_id, path, created_at) VALUES ($1, $2, $3)
                      ON CONFLICT (workspace_id, path) DO NOTHING",
@@ -106,10 +227,7 @@ macro_rules! impl_sources {
                 ws: covalynce_domain::WorkspaceId,
                 path: &str,
             ) -> $crate::Result<bool> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self
-                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
-                    .await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 let gone =
                     sqlx::query("DELETE FROM allowed_paths WHERE workspace_id = $1 AND path = $2")
                         .bind(ws.to_string())
@@ -125,10 +243,7 @@ macro_rules! impl_sources {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<String>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self
-                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
-                    .await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let paths: Vec<String> = sqlx::query_scalar(
                     "SELECT path FROM allowed_paths WHERE workspace_id = $1 ORDER BY path",
                 )
@@ -145,10 +260,7 @@ macro_rules! impl_sources {
                 id: covalynce_domain::SourceId,
                 settings: &serde_json::Value,
             ) -> $crate::Result<bool> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self
-                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
-                    .await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 let done = sqlx::query(
                     "UPDATE sources SET settings = $1 WHERE id = $2 AND workspace_id = $3",
                 )
@@ -167,8 +279,7 @@ macro_rules! impl_sources {
                 id: covalynce_domain::SourceId,
                 hook_id: Option<i64>,
             ) -> $crate::Result<()> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 sqlx::query("UPDATE sources SET hook_id = $1 WHERE id = $2")
                     .bind(hook_id)
                     .bind(id.to_string())
@@ -182,8 +293,7 @@ macro_rules! impl_sources {
                 &self,
                 now: covalynce_domain::UnixMillis,
             ) -> $crate::Result<Vec<$crate::Source>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.read($crate::unit::Scope::System).await?;
                 let rows: Vec<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM sources
@@ -205,8 +315,7 @@ macro_rules! impl_sources {
                 state: &serde_json::Value,
                 poll_after: covalynce_domain::UnixMillis,
             ) -> $crate::Result<()> {
-                let mut conn = self.relaxed_conn().await?;
-                let mut tx = self.scoped(&mut conn, $crate::sql::Scope::System).await?;
+                let mut tx = self.pools.relaxed($crate::unit::Scope::System).await?;
                 sqlx::query("UPDATE sources SET poll_state = $1, poll_after = $2 WHERE id = $3")
                     .bind(state.to_string())
                     .bind(poll_after)
@@ -222,10 +331,7 @@ macro_rules! impl_sources {
                 ws: covalynce_domain::WorkspaceId,
                 key: &str,
             ) -> $crate::Result<Option<$crate::EventRecord>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self
-                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
-                    .await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::sql::EventRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM events WHERE workspace_id = $1 AND dedup_key = $2",
@@ -244,10 +350,7 @@ macro_rules! impl_sources {
                 ws: covalynce_domain::WorkspaceId,
                 key: &str,
             ) -> $crate::Result<Option<Vec<u8>>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self
-                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
-                    .await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let body: Option<Vec<u8>> = sqlx::query_scalar(
                     "SELECT body FROM github_cache WHERE workspace_id = $1 AND key = $2",
                 )
@@ -265,10 +368,7 @@ macro_rules! impl_sources {
                 key: &str,
                 body: &[u8],
             ) -> $crate::Result<()> {
-                let mut conn = self.relaxed_conn().await?;
-                let mut tx = self
-                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
-                    .await?;
+                let mut tx = self.pools.relaxed($crate::unit::Scope::Workspace(ws)).await?;
                 sqlx::query(
                     "INSERT INTO github_cache (workspace_id, key, body, created_at)
                      VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, key) DO NOTHING",
@@ -287,10 +387,7 @@ macro_rules! impl_sources {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::CardRecord>> {
-                let mut conn = self.read.acquire().await?;
-                let mut tx = self
-                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
-                    .await?;
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::sql::CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM cards WHERE workspace_id = $1 AND status = 'HELD' ORDER BY id",
                     $crate::sql::CARD_COLS
@@ -309,10 +406,7 @@ macro_rules! impl_sources {
                 gate: &serde_json::Value,
                 release: bool,
             ) -> $crate::Result<bool> {
-                let mut conn = self.durable_conn().await?;
-                let mut tx = self
-                    .scoped(&mut conn, $crate::sql::Scope::Workspace(ws))
-                    .await?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 let done = sqlx::query(
                     "UPDATE cards SET gate = $1, updated_at = $2,
                             status = CASE WHEN $3 THEN 'PENDING' ELSE status END
