@@ -9,14 +9,20 @@
 
 mod acting;
 pub mod ai;
+pub mod analytics;
 pub mod audit;
+pub mod billing;
 pub mod cards;
 pub mod channels;
 pub mod connect;
+pub mod drafting;
 mod error;
+pub mod github;
+pub mod jobs;
 pub mod members;
 pub mod publications;
-mod sources;
+pub mod secrets;
+pub mod sources;
 pub mod tokens;
 pub mod workspace;
 

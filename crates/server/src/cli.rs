@@ -214,10 +214,26 @@ pub struct DraftArgs {
     #[arg(long, default_value = "HEAD")]
     pub to: String,
     #[arg(long, value_enum, default_value = "markdown")]
-    pub format: crate::draft::Format,
+    pub format: DraftFormat,
     /// How the posts sound: sassy, plain or technical.
     #[arg(long, default_value = "sassy")]
     pub voice: String,
+}
+
+/// `--format` of `covalynce draft`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DraftFormat {
+    Markdown,
+    Json,
+}
+
+impl From<DraftFormat> for covalynce_app::drafting::Format {
+    fn from(f: DraftFormat) -> Self {
+        match f {
+            DraftFormat::Markdown => Self::Markdown,
+            DraftFormat::Json => Self::Json,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -409,8 +425,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config.addr = args.addr;
             config.demo = args.demo;
             config.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
-            config.ai = crate::ai::Settings {
-                prices: std::sync::Arc::new(crate::ai::Prices::with_overrides(
+            config.ai = covalynce_app::ai::Settings {
+                prices: std::sync::Arc::new(covalynce_app::ai::Prices::with_overrides(
                     args.ai_prices.as_deref(),
                 )?),
                 timeout: Duration::from_secs(args.ai_timeout_secs.max(1)),
@@ -425,7 +441,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                                 "--ai-default-provider must be openai, anthropic or gemini; got {kind:?}"
                             )
                         })?;
-                        Some(crate::ai::DefaultProvider {
+                        Some(covalynce_app::ai::DefaultProvider {
                             kind,
                             base_url: args
                                 .ai_default_base_url
@@ -489,7 +505,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         args.default_plan
                     )
                 })?;
-            let billing = crate::billing::BillingConfig {
+            let billing = covalynce_app::billing::BillingConfig {
                 stripe_secrets: args
                     .stripe_webhook_secret
                     .iter()
@@ -556,13 +572,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     args.voice
                 )
             })?;
-            let out = crate::draft::draft(&crate::draft::Request {
+            let out = covalynce_app::drafting::draft(&covalynce_app::drafting::Request {
                 repo: &args.repo,
                 from: args.from.as_deref(),
                 to: &args.to,
                 voice,
             })?;
-            print!("{}", crate::draft::render(&out, args.format));
+            print!(
+                "{}",
+                covalynce_app::drafting::render(&out, args.format.into())
+            );
             Ok(())
         }
         Command::Cards(args) => cards(args).await,
@@ -640,13 +659,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn open_store(
     config: &Config,
 ) -> anyhow::Result<std::sync::Arc<dyn covalynce_storage::Store>> {
-    let secrets = crate::crypto::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
+    let secrets =
+        covalynce_app::secrets::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
     open_store_with(config, &secrets).await
 }
 
 async fn open_store_with(
     config: &Config,
-    secrets: &crate::crypto::SecretBox,
+    secrets: &covalynce_app::secrets::SecretBox,
 ) -> anyhow::Result<std::sync::Arc<dyn covalynce_storage::Store>> {
     covalynce_storage::open(&crate::startup::connect(config, secrets))
         .await
@@ -730,15 +750,18 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
         poll_interval: Duration::from_millis(200),
         ..JobsConfig::default()
     };
-    let context = crate::jobs::Context {
+    let context = covalynce_app::jobs::Context {
         store: store.clone(),
-        secrets: crate::crypto::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?,
+        secrets: covalynce_app::secrets::SecretBox::load(
+            config.secret_key.as_deref(),
+            &config.data_dir,
+        )?,
         http: covalynce_publishing::Http::new(config.allow_private_targets, config.publish_timeout),
         ai: config.ai.clone(),
-        github_api: crate::github::Api::base_for(config.security.github.as_ref()),
+        github_api: covalynce_app::github::Api::base_for(config.security.github.as_ref()),
         data_dir: config.data_dir.clone(),
     };
-    let pool = crate::jobs::Pool::spawn(
+    let pool = covalynce_app::jobs::Pool::spawn(
         context,
         jobs,
         wakeup.clone(),
@@ -749,7 +772,7 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
         let mut found = 0;
         for id in &sources {
             if let Some(source) = store.source(*id).await? {
-                found += crate::watch::poll(store.as_ref(), &source).await?;
+                found += covalynce_app::sources::watch::poll(store.as_ref(), &source).await?;
             }
         }
         anyhow::Ok(found)
@@ -800,7 +823,7 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
 /// keys live in the data dir. All secrets change in one transaction. On PostgreSQL the
 /// database's scope key (derived from the secret key) is replaced first.
 async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
-    use crate::crypto::SecretBox;
+    use covalynce_app::secrets::SecretBox;
     // The scope key is derived from the secret key, so the database's copy changes too:
     // make sure this process may write it before making a new key.
     let store = open_store(config).await?;

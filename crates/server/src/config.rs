@@ -33,41 +33,10 @@ pub struct Config {
     /// Sign-in, sessions, rate limits.
     pub security: crate::auth::SecurityConfig,
     /// AI drafting: the price table and each provider's time limit.
-    pub ai: crate::ai::Settings,
+    pub ai: covalynce_app::ai::Settings,
 }
 
-#[derive(Clone, Debug)]
-pub struct JobsConfig {
-    pub workers: usize,
-    /// Jobs a worker claims at once: one claim (one commit) for several jobs.
-    pub claim_batch: usize,
-    /// How often an idle worker looks for due jobs (it is also woken when this process
-    /// enqueues one, so this bounds latency for jobs enqueued by other replicas).
-    pub poll_interval: Duration,
-    /// How long a claimed job is held before another process may take it over. A worker
-    /// renews it every third of this while it works, so it only runs out when the worker
-    /// is gone (a crash): short, so another process resumes the work within seconds.
-    pub lease: Duration,
-    /// The longest one job may run before it is given up as timed out.
-    pub max_run: Duration,
-    /// First retry delay; doubles per attempt, with jitter.
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
-}
-
-impl Default for JobsConfig {
-    fn default() -> Self {
-        Self {
-            workers: 2,
-            claim_batch: 8,
-            poll_interval: Duration::from_millis(500),
-            lease: Duration::from_secs(15),
-            max_run: Duration::from_secs(300),
-            backoff_base: Duration::from_secs(5),
-            backoff_max: Duration::from_secs(3600),
-        }
-    }
-}
+pub use covalynce_app::jobs::JobsConfig;
 
 impl Config {
     /// Defaults for a data dir, as `covalynce serve` would run with no flags.
@@ -86,7 +55,7 @@ impl Config {
             allow_private_targets: false,
             publish_timeout: Duration::from_secs(15),
             security: crate::auth::SecurityConfig::default(),
-            ai: crate::ai::Settings::default(),
+            ai: covalynce_app::ai::Settings::default(),
         }
     }
 }

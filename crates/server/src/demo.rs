@@ -2,7 +2,7 @@
 //! current directory's repository, or Covalynce's own — so the first thing a newcomer
 //! sees is real.
 
-use crate::watch::{project_name, push_event, store_events, tag_event};
+use covalynce_app::sources::watch::{project_name, push_event, store_events, tag_event};
 use covalynce_domain::WorkspaceId;
 use covalynce_sources::git::Repo;
 use covalynce_storage::Store;
@@ -38,7 +38,7 @@ pub async fn seed(store: &Arc<dyn Store>, ws: WorkspaceId) -> anyhow::Result<Opt
         .await?;
     let scan_path = path.clone();
     let events = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let repo = crate::draft::open_analyzed(&scan_path)?;
+        let repo = covalynce_app::drafting::open_analyzed(&scan_path)?;
         let project = project_name(&repo);
         let mut events = Vec::new();
         for tag in repo.recent_tags(2)?.iter().rev() {
@@ -83,7 +83,7 @@ pub async fn seed(store: &Arc<dyn Store>, ws: WorkspaceId) -> anyhow::Result<Opt
     // From here on, the watcher reports what is new.
     if source.cursor.is_none() {
         let source = store.source(source.id).await?.expect("just stored");
-        crate::watch::poll(store.as_ref(), &source).await?;
+        covalynce_app::sources::watch::poll(store.as_ref(), &source).await?;
     }
     Ok(Some(Seeded {
         repository: path,

@@ -229,16 +229,19 @@ impl CovalynceMcp {
         Parameters(a): Parameters<DraftArgs>,
     ) -> Result<CallToolResult, ErrorData> {
         let drafted = tokio::task::spawn_blocking(move || {
-            let req = crate::draft::Request {
+            let req = covalynce_app::drafting::Request {
                 repo: std::path::Path::new(&a.repo),
                 from: a.from.as_deref(),
                 to: a.to.as_deref().unwrap_or("HEAD"),
                 voice: covalynce_drafting::Voice::default(),
             };
-            crate::draft::draft(&req).map(|out| {
+            covalynce_app::drafting::draft(&req).map(|out| {
                 (
-                    crate::draft::render(&out, crate::draft::Format::Markdown),
-                    crate::draft::render(&out, crate::draft::Format::Json),
+                    covalynce_app::drafting::render(
+                        &out,
+                        covalynce_app::drafting::Format::Markdown,
+                    ),
+                    covalynce_app::drafting::render(&out, covalynce_app::drafting::Format::Json),
                 )
             })
         })

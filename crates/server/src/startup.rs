@@ -2,10 +2,10 @@
 //! the ingest writer and the worker pool, and shut all of it down in order.
 
 use crate::config::Config;
-use crate::crypto::SecretBox;
 use crate::http::{self, AppState};
-use crate::jobs;
 use anyhow::Context;
+use covalynce_app::jobs;
+use covalynce_app::secrets::SecretBox;
 use covalynce_domain::WorkspaceSlug;
 use covalynce_storage::{Backend, IngestWriter, Store};
 use std::future::Future;
@@ -152,7 +152,7 @@ impl Application {
                 secrets: secrets.clone(),
                 http: http.clone(),
                 ai: config.ai.clone(),
-                github_api: crate::github::Api::base_for(config.security.github.as_ref()),
+                github_api: covalynce_app::github::Api::base_for(config.security.github.as_ref()),
                 data_dir: config.data_dir.clone(),
             },
             config.jobs.clone(),
@@ -161,16 +161,16 @@ impl Application {
             config.shutdown_grace,
             yield_to,
         );
-        let watcher = tokio::spawn(crate::watch::run(
+        let watcher = tokio::spawn(covalynce_app::sources::watch::run(
             store.clone(),
             config.git_poll,
             wakeup.clone(),
             stop_rx_watch.clone(),
         ));
-        let github_poller = tokio::spawn(crate::github::run(
+        let github_poller = tokio::spawn(covalynce_app::github::run(
             store.clone(),
             secrets.clone(),
-            crate::github::Api::base_for(config.security.github.as_ref()),
+            covalynce_app::github::Api::base_for(config.security.github.as_ref()),
             config.github_min_poll,
             config.git_poll,
             wakeup.clone(),

@@ -43,7 +43,7 @@ pub struct SecurityConfig {
     /// How long an invitation link stays valid.
     pub invitation_ttl: Duration,
     /// Payment webhooks' secrets and the plan new workspaces get.
-    pub billing: crate::billing::BillingConfig,
+    pub billing: covalynce_app::billing::BillingConfig,
 }
 
 // By hand: a Redis URL may carry a password.
@@ -82,29 +82,12 @@ impl Default for SecurityConfig {
             linkedin: None,
             x: None,
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
-            billing: crate::billing::BillingConfig::default(),
+            billing: covalynce_app::billing::BillingConfig::default(),
         }
     }
 }
 
-#[derive(Clone)]
-pub struct GithubOAuth {
-    pub client_id: String,
-    pub client_secret: String,
-    /// `https://github.com` (authorize, access token); a local server in tests.
-    pub web_base: String,
-    /// `https://api.github.com`.
-    pub api_base: String,
-}
-
-impl std::fmt::Debug for GithubOAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GithubOAuth")
-            .field("client_id", &self.client_id)
-            .field("web_base", &self.web_base)
-            .finish_non_exhaustive()
-    }
-}
+pub use covalynce_app::github::GithubOAuth;
 
 /// An OAuth app registered with a platform (LinkedIn): the secret never prints.
 #[derive(Clone)]

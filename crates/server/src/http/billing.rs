@@ -5,11 +5,11 @@
 
 use super::AppState;
 use super::problem::ApiError;
-use crate::billing::{Event, Meaning, Target};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use covalynce_app::billing::{Event, Meaning, Target};
 use covalynce_storage::BillingApplied;
 use serde::Serialize;
 
@@ -58,7 +58,7 @@ pub async fn stripe(
     }
     let signature = header(&headers, "stripe-signature");
     let check = |body: &[u8]| {
-        crate::billing::stripe::verify(
+        covalynce_app::billing::stripe::verify(
             &cfg.stripe_secrets,
             signature,
             body,
@@ -68,8 +68,8 @@ pub async fn stripe(
     };
     let body =
         super::hooks::read_verified(&state, &headers, body, super::hooks::WholeBody(check)).await?;
-    let event =
-        crate::billing::stripe::read(&body, cfg.default_plan).map_err(ApiError::BadRequest)?;
+    let event = covalynce_app::billing::stripe::read(&body, cfg.default_plan)
+        .map_err(ApiError::BadRequest)?;
     apply(&state, "stripe", event).await.map(Json)
 }
 
@@ -104,7 +104,7 @@ pub async fn razorpay(
     };
     let signature = header(&headers, "x-razorpay-signature");
     let check = |body: &[u8]| {
-        crate::billing::razorpay::verify(secret, signature, body)
+        covalynce_app::billing::razorpay::verify(secret, signature, body)
             .map_err(|e| ApiError::InvalidSignature(e.to_string()))
     };
     let body =
@@ -115,7 +115,7 @@ pub async fn razorpay(
         .ok_or_else(|| {
             ApiError::BadRequest("the X-Razorpay-Event-Id header is missing or too long".into())
         })?;
-    let event = crate::billing::razorpay::read(id, &body, cfg.default_plan)
+    let event = covalynce_app::billing::razorpay::read(id, &body, cfg.default_plan)
         .map_err(ApiError::BadRequest)?;
     apply(&state, "razorpay", event).await.map(Json)
 }

@@ -11,10 +11,10 @@ pub mod metrics;
 pub mod openapi;
 pub mod problem;
 
-use crate::crypto::SecretBox;
 use axum::Router;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
+use covalynce_app::secrets::SecretBox;
 use covalynce_domain::{RepoSlug, SourceId, WorkspaceId};
 use covalynce_storage::{IngestWriter, Store};
 use std::collections::HashMap;
@@ -43,7 +43,7 @@ struct Inner {
     app: covalynce_app::App,
     data_dir: std::path::PathBuf,
     security: crate::auth::Security,
-    ai: crate::ai::Settings,
+    ai: covalynce_app::ai::Settings,
     unverified: hooks::Unverified,
 }
 
@@ -73,7 +73,7 @@ impl AppState {
         jobs_wakeup: Arc<Notify>,
         data_dir: std::path::PathBuf,
         security: crate::auth::Security,
-        ai: crate::ai::Settings,
+        ai: covalynce_app::ai::Settings,
     ) -> Self {
         let app = covalynce_app::App::new(store.clone()).waking(jobs_wakeup.clone());
         Self(Arc::new(Inner {
@@ -101,7 +101,7 @@ impl AppState {
         &self.0.data_dir
     }
 
-    pub fn ai(&self) -> &crate::ai::Settings {
+    pub fn ai(&self) -> &covalynce_app::ai::Settings {
         &self.0.ai
     }
 
@@ -111,13 +111,15 @@ impl AppState {
 
     /// What a job needs, for handlers that do a job's work in the request (a channel's
     /// test renews its token as a publication would).
-    pub fn jobs_context(&self) -> crate::jobs::Context {
-        crate::jobs::Context {
+    pub fn jobs_context(&self) -> covalynce_app::jobs::Context {
+        covalynce_app::jobs::Context {
             store: self.0.store.clone(),
             secrets: self.0.secrets.clone(),
             http: self.0.http.clone(),
             ai: self.0.ai.clone(),
-            github_api: crate::github::Api::base_for(self.0.security.config.github.as_ref()),
+            github_api: covalynce_app::github::Api::base_for(
+                self.0.security.config.github.as_ref(),
+            ),
             data_dir: self.data_dir().to_path_buf(),
         }
     }

@@ -3,10 +3,10 @@
 //! publications and failures per channel, AI spend; with CSV and JSON exports.
 
 use super::page::{Layout, Signed, UiError, render};
-use crate::analytics::{ChannelSummary, Group, Summary};
 use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use covalynce_app::analytics::{ChannelSummary, Group, Summary};
 
 #[derive(askama::Template)]
 #[template(path = "analytics.html")]
@@ -71,7 +71,7 @@ pub async fn show(
         Some("week") => Group::Week,
         _ => Group::Month,
     };
-    let report = crate::analytics::report(
+    let report = covalynce_app::analytics::report(
         state.store(),
         signed.workspace.id,
         from,

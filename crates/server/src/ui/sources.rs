@@ -213,7 +213,7 @@ pub async fn github_callback(
             return done(&state, &signed, &headers, extra).await;
         }
     };
-    let api = crate::github::Api::new(&app.api_base, token.clone());
+    let api = covalynce_app::github::Api::new(&app.api_base, token.clone());
     let repos = match api.user_repos().await {
         Ok(r) => r,
         Err(e) => {

@@ -364,7 +364,7 @@ async fn the_operators_default_provider_serves_workspaces_without_a_chain(backen
     llm.answer(GOOD);
     let b = base.clone();
     let app = spawn_app_with(backend, move |c| {
-        c.ai.default = Some(covalynce::ai::DefaultProvider {
+        c.ai.default = Some(covalynce_app::ai::DefaultProvider {
             kind: covalynce_ai::ProviderKind::OpenAiCompatible,
             model: "gpt-4o-mini".into(),
             base_url: b,

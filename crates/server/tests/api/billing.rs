@@ -4,7 +4,7 @@
 
 use crate::accounts::Browser;
 use crate::helpers::{TestApp, on_both_backends, push_of_commit, spawn_app, spawn_app_with};
-use covalynce::billing::BillingConfig;
+use covalynce_app::billing::BillingConfig;
 use covalynce_storage::Backend;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -97,7 +97,7 @@ async fn to_stripe(app: &TestApp, body: &[u8], signature: Option<String>) -> (u1
 
 /// Signed now with `secret`, as Stripe does.
 fn signed(secret: &str, body: &[u8]) -> Option<String> {
-    Some(covalynce::billing::stripe::signature(
+    Some(covalynce_app::billing::stripe::signature(
         secret,
         covalynce_domain::now_millis() / 1000,
         body,
@@ -171,7 +171,7 @@ async fn stripe_events_change_the_plan_once_and_in_order(backend: Backend) {
         (None, "missing"),
         (signed("whsec_someone_else", &team), "no v1 signature"),
         (
-            Some(covalynce::billing::stripe::signature(
+            Some(covalynce_app::billing::stripe::signature(
                 STRIPE_NEW,
                 t0 - 1000,
                 &team,
@@ -326,7 +326,7 @@ async fn to_razorpay(app: &TestApp, id: Option<&str>, body: &[u8], secret: &str)
         .header("content-type", "application/json")
         .header(
             "x-razorpay-signature",
-            covalynce::billing::hmac_hex(secret.as_bytes(), &[body]),
+            covalynce_app::billing::hmac_hex(secret.as_bytes(), &[body]),
         )
         .body(body.to_vec());
     if let Some(id) = id {

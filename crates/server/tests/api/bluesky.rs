@@ -8,7 +8,7 @@
 use crate::accounts::Browser;
 use crate::helpers::*;
 use crate::pds::{Account, Fault, Wire};
-use covalynce::crypto::SecretBox;
+use covalynce_app::secrets::SecretBox;
 use covalynce_domain::ChannelId;
 use covalynce_storage::Backend;
 use serde_json::{Value, json};

@@ -287,7 +287,7 @@ impl RefineJob {
                 "AI drafting is off for this workspace (privacy: offline); allow messages in the AI settings first".into(),
             ));
         }
-        let providers = crate::ai::chain(
+        let providers = covalynce_app::ai::chain(
             state.store(),
             state.secrets(),
             state.http(),
@@ -318,14 +318,15 @@ impl RefineJob {
             Some(e) => state.store().event(ws.id, e).await?,
             None => None,
         };
-        let mut facts = crate::ai::facts(event.as_ref(), &card.title, &card.content);
-        let api_base = crate::github::Api::base_for(state.security().config.github.as_ref());
-        let github = crate::ai::GithubAccess {
+        let mut facts = covalynce_app::ai::facts(event.as_ref(), &card.title, &card.content);
+        let api_base =
+            covalynce_app::github::Api::base_for(state.security().config.github.as_ref());
+        let github = covalynce_app::ai::GithubAccess {
             secrets: state.secrets(),
             api_base: &api_base,
         };
         facts.diffs =
-            crate::ai::diffs(state.store(), ws.id, privacy, event.as_ref(), github).await?;
+            covalynce_app::ai::diffs(state.store(), ws.id, privacy, event.as_ref(), github).await?;
         Ok(Self {
             id: id.to_owned(),
             card_id,
@@ -342,15 +343,15 @@ impl RefineJob {
     pub(crate) async fn run(
         &self,
         ws: &covalynce_storage::Workspace,
-        on: Option<crate::ai::OnProgress<'_>>,
-    ) -> crate::ai::Rewrite {
-        crate::ai::rewrite(
+        on: Option<covalynce_app::ai::OnProgress<'_>>,
+    ) -> covalynce_app::ai::Rewrite {
+        covalynce_app::ai::rewrite(
             &self.providers,
             self.privacy,
             ws.voice,
             &self.facts,
             &self.card.variants,
-            crate::ai::Ask {
+            covalynce_app::ai::Ask {
                 channels: self.channels.as_deref(),
                 instruction: Some(&self.instruction),
             },
@@ -366,9 +367,9 @@ impl RefineJob {
         state: &AppState,
         ws: &covalynce_storage::Workspace,
         actor: &crate::auth::Actor,
-        rewrite: crate::ai::Rewrite,
+        rewrite: covalynce_app::ai::Rewrite,
     ) -> Result<covalynce_storage::CardRecord, ApiError> {
-        let rows = crate::ai::ledger(
+        let rows = covalynce_app::ai::ledger(
             &state.ai().prices,
             ws.id,
             Some(self.card_id),

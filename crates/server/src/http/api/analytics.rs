@@ -3,7 +3,6 @@
 //! those analytics as CSV or JSON files.
 
 use super::Data;
-use crate::analytics::{Group, Report};
 use crate::http::AppState;
 use crate::http::extract::Auth;
 use crate::http::problem::{ApiError, Problem};
@@ -11,6 +10,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use covalynce_app::analytics::{Group, Report};
 use covalynce_domain::now_millis;
 use covalynce_storage::CardFilter;
 use serde::Deserialize;
@@ -87,7 +87,8 @@ pub async fn get(
 ) -> Result<Json<Data<Report>>, ApiError> {
     let (from, to, group) = q.range()?;
     let report =
-        crate::analytics::report(state.store(), ws.id, from, to, group, now_millis()).await?;
+        covalynce_app::analytics::report(state.store(), ws.id, from, to, group, now_millis())
+            .await?;
     Ok(Json(Data { data: report }))
 }
 
@@ -295,9 +296,15 @@ pub async fn export(
             }
             "analytics" => {
                 let (from, to, group) = q.range()?;
-                let report =
-                    crate::analytics::report(state.store(), ws.id, from, to, group, now_millis())
-                        .await?;
+                let report = covalynce_app::analytics::report(
+                    state.store(),
+                    ws.id,
+                    from,
+                    to,
+                    group,
+                    now_millis(),
+                )
+                .await?;
                 let header = vec![
                     "start",
                     "drafted",

@@ -192,7 +192,7 @@ pub async fn delete(
 /// key, and sent to with its HTTP client (renewing a self-renewing channel's expired token
 /// first, rather than reporting the expiry as a fault).
 pub struct ChannelPublisher {
-    ctx: crate::jobs::Context,
+    ctx: covalynce_app::jobs::Context,
 }
 
 impl ChannelPublisher {
@@ -205,7 +205,7 @@ impl ChannelPublisher {
 
 impl covalynce_app::channels::Publisher for ChannelPublisher {
     fn check(&self, channel: &ChannelRecord) -> Result<(), String> {
-        crate::jobs::publish::open_target(&self.ctx, channel).map(|_| ())
+        covalynce_app::jobs::publish::open_target(&self.ctx, channel).map(|_| ())
     }
 
     async fn test(&self, channel: &ChannelRecord) -> Result<String, String> {
@@ -213,8 +213,8 @@ impl covalynce_app::channels::Publisher for ChannelPublisher {
         let id = channel.id.to_string();
         // One that cannot even be opened (an outbox naming a server path) fails its test
         // with the reason, like a refused token.
-        let target = crate::jobs::publish::open_target(ctx, channel)?;
-        crate::jobs::publish::with_fresh_token(ctx, channel, target, |t| {
+        let target = covalynce_app::jobs::publish::open_target(ctx, channel)?;
+        covalynce_app::jobs::publish::with_fresh_token(ctx, channel, target, |t| {
             let id = &id;
             async move { t.test(&ctx.http, id).await }
         })

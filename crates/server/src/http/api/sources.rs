@@ -104,14 +104,14 @@ impl SourceView {
     /// workspace's allowed roots).
     pub fn checked(s: &Source, allowed: &[String]) -> Self {
         let mut view = Self::from(s);
-        view.stopped = crate::watch::stopped(s, allowed);
+        view.stopped = covalynce_app::sources::watch::stopped(s, allowed);
         view
     }
 }
 
 impl From<&Source> for SourceView {
     fn from(s: &Source) -> Self {
-        let gate = crate::jobs::gate::GateSettings::of(&s.settings);
+        let gate = covalynce_app::jobs::gate::GateSettings::of(&s.settings);
         Self {
             id: s.id.to_string(),
             kind: s.kind,
@@ -129,7 +129,8 @@ impl From<&Source> for SourceView {
             gate: GateView {
                 enabled: !gate.off,
                 workflows: gate.workflows,
-                absent_after_secs: (gate.absent_after_secs != crate::jobs::gate::ABSENT_AFTER_SECS)
+                absent_after_secs: (gate.absent_after_secs
+                    != covalynce_app::jobs::gate::ABSENT_AFTER_SECS)
                     .then_some(gate.absent_after_secs),
             },
             receives: match s.kind {
@@ -285,15 +286,15 @@ pub(crate) async fn connect_github(
             "token must be 1 to 1000 characters".into(),
         ));
     }
-    let api = crate::github::Api::new(
-        &crate::github::Api::base_for(state.security().config.github.as_ref()),
+    let api = covalynce_app::github::Api::new(
+        &covalynce_app::github::Api::base_for(state.security().config.github.as_ref()),
         token.clone(),
     );
     let found = api.repository(&repo).await.map_err(|e| match e {
-        crate::github::GithubError::NotFound(_) => ApiError::Validation(format!(
+        covalynce_app::github::GithubError::NotFound(_) => ApiError::Validation(format!(
             "GitHub has no repository {repo} that this token can see"
         )),
-        crate::github::GithubError::Refused(m) => {
+        covalynce_app::github::GithubError::Refused(m) => {
             ApiError::Validation(format!("GitHub refused the token: {m}"))
         }
         other => ApiError::Unavailable(other.to_string()),
@@ -314,7 +315,7 @@ pub(crate) async fn connect_github(
     };
     let mut source = state.store().insert_source(&new).await?;
     let public_url = state.security().config.public_url.as_deref();
-    match crate::github::create_hook_for(public_url, id, &repo, &api, &secret).await {
+    match covalynce_app::github::create_hook_for(public_url, id, &repo, &api, &secret).await {
         Ok(hook) => {
             state.store().set_source_hook(id, Some(hook)).await?;
             source.hook_id = Some(hook);
@@ -435,8 +436,8 @@ pub async fn update(
     {
         return Err(not_found());
     }
-    if crate::jobs::gate::GateSettings::of(&settings).off {
-        crate::jobs::gate::release_source(state.store(), ws.id, source_id).await?;
+    if covalynce_app::jobs::gate::GateSettings::of(&settings).off {
+        covalynce_app::jobs::gate::release_source(state.store(), ws.id, source_id).await?;
     }
     source.settings = settings;
     Ok(Json(Data {
@@ -465,7 +466,7 @@ pub async fn delete(
         .await?
         .ok_or_else(not_found)?;
     state.forget_hook_source(source_id);
-    crate::github::after_delete(
+    covalynce_app::github::after_delete(
         state.secrets(),
         state.security().config.github.as_ref(),
         &source,

@@ -2,7 +2,7 @@
 //! what a card's facts are, the price table for the ledger, and the two uses — improving
 //! a fresh draft, and refining a card on request. Everything degrades to the offline draft.
 
-use crate::crypto::SecretBox;
+use crate::secrets::SecretBox;
 use covalynce_ai::prompt::PostRequest;
 use covalynce_ai::{
     Attempt, Facts, HttpProvider, Outcome, Privacy, Progress, Prompt, Provider, ProviderConfig,
@@ -268,7 +268,7 @@ const DIFF_BUDGET: usize = 24 * 1024;
 /// What reading diffs from GitHub needs: the sealed tokens' key and the API's address.
 #[derive(Clone, Copy)]
 pub struct GithubAccess<'a> {
-    pub secrets: &'a crate::crypto::SecretBox,
+    pub secrets: &'a crate::secrets::SecretBox,
     pub api_base: &'a str,
 }
 

@@ -7,8 +7,7 @@ pub mod gate;
 mod handlers;
 pub mod publish;
 
-use crate::config::JobsConfig;
-use crate::crypto::SecretBox;
+use crate::secrets::SecretBox;
 use covalynce_domain::{JobKind, now_millis};
 
 use covalynce_storage::{ClaimedJob, JobFinish, JobOutcome, Store};
@@ -17,6 +16,40 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
+
+/// How the worker pool runs (the server's configuration holds one).
+#[derive(Clone, Debug)]
+pub struct JobsConfig {
+    pub workers: usize,
+    /// Jobs a worker claims at once: one claim (one commit) for several jobs.
+    pub claim_batch: usize,
+    /// How often an idle worker looks for due jobs (it is also woken when this process
+    /// enqueues one, so this bounds latency for jobs enqueued by other replicas).
+    pub poll_interval: Duration,
+    /// How long a claimed job is held before another process may take it over. A worker
+    /// renews it every third of this while it works, so it only runs out when the worker
+    /// is gone (a crash): short, so another process resumes the work within seconds.
+    pub lease: Duration,
+    /// The longest one job may run before it is given up as timed out.
+    pub max_run: Duration,
+    /// First retry delay; doubles per attempt, with jitter.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            claim_batch: 8,
+            poll_interval: Duration::from_millis(500),
+            lease: Duration::from_secs(15),
+            max_run: Duration::from_secs(300),
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(3600),
+        }
+    }
+}
 
 /// Why a job did not finish.
 #[derive(Debug, thiserror::Error)]

@@ -150,7 +150,7 @@ async fn store_completed(
             events.extend(e);
         }
     }
-    crate::watch::store_events(store, source.workspace_id, source.id, events)
+    crate::sources::watch::store_events(store, source.workspace_id, source.id, events)
         .await
         .map_err(|e| GithubError::Other {
             status: 0,
@@ -294,7 +294,7 @@ async fn poll_pages(
     for item in &fresh {
         events.extend(to_events(store, api, source, &repo, item).await?);
     }
-    crate::watch::store_events(store, source.workspace_id, source.id, events)
+    crate::sources::watch::store_events(store, source.workspace_id, source.id, events)
         .await
         .map_err(|e| GithubError::Other {
             status: 0,
@@ -378,7 +378,7 @@ async fn to_events(
 /// Polls every GitHub source that holds a token, each when it is due, until `stop`.
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
-    secrets: crate::crypto::SecretBox,
+    secrets: crate::secrets::SecretBox,
     api_base: String,
     min_poll: Duration,
     tick: Duration,

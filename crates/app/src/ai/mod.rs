@@ -2,6 +2,10 @@
 //! chain of providers asked in turn. A provider's key arrives sealed by the server (its
 //! key never reaches this layer in clear, nor the audit log).
 
+mod refine;
+
+pub use refine::*;
+
 use crate::audit::Action;
 use crate::{Acting, App, AppError, Owner};
 use covalynce_domain::Privacy;
@@ -56,7 +60,7 @@ impl App {
         who: &Acting<Owner>,
         provider: NewAiProvider,
     ) -> Result<usize, AppError> {
-        let mut chain = self.chain(who).await?;
+        let mut chain = self.stored_chain(who).await?;
         if chain.len() >= MOST_PROVIDERS {
             return Err(AppError::Conflict(format!(
                 "a chain holds at most {MOST_PROVIDERS} providers: remove one first"
@@ -76,7 +80,7 @@ impl App {
         who: &Acting<Owner>,
         index: usize,
     ) -> Result<String, AppError> {
-        let mut chain = self.chain(who).await?;
+        let mut chain = self.stored_chain(who).await?;
         if index >= chain.len() {
             return Err(AppError::NotFound(
                 "there is no such provider in the chain".into(),
@@ -91,7 +95,7 @@ impl App {
     }
 
     /// The chain as stored (keys stay sealed), to change one link and store it again.
-    async fn chain(&self, who: &Acting<Owner>) -> Result<Vec<NewAiProvider>, AppError> {
+    async fn stored_chain(&self, who: &Acting<Owner>) -> Result<Vec<NewAiProvider>, AppError> {
         Ok(self
             .store()
             .ai_chain(who.workspace().id)

@@ -363,8 +363,8 @@ async fn auto_approve(
     card: covalynce_domain::CardId,
     risk: Option<covalynce_domain::Risk>,
 ) -> Result<(), JobError> {
-    use covalynce_app::AppError;
-    match covalynce_app::App::new(store)
+    use crate::AppError;
+    match crate::App::new(store)
         .approve_by_trust_policy(workspace, card, risk)
         .await
     {

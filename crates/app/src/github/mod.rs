@@ -27,3 +27,23 @@ pub use client::{
 pub use enrich::{commit_pulls, compare, compare_commits, enrich, patch_text};
 pub use hooks::{after_delete, create_hook_for};
 pub use poller::{PollState, poll_once, run};
+
+/// The GitHub OAuth app the operator registered: sign-in and connecting repositories.
+#[derive(Clone)]
+pub struct GithubOAuth {
+    pub client_id: String,
+    pub client_secret: String,
+    /// `https://github.com` (authorize, access token); a local server in tests.
+    pub web_base: String,
+    /// `https://api.github.com`.
+    pub api_base: String,
+}
+
+impl std::fmt::Debug for GithubOAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubOAuth")
+            .field("client_id", &self.client_id)
+            .field("web_base", &self.web_base)
+            .finish_non_exhaustive()
+    }
+}

@@ -117,7 +117,7 @@ impl Api {
     }
 
     /// The API base the server is configured with (a local server in tests).
-    pub fn base_for(state_github: Option<&crate::auth::GithubOAuth>) -> String {
+    pub fn base_for(state_github: Option<&crate::github::GithubOAuth>) -> String {
         state_github
             .map(|g| g.api_base.clone())
             .unwrap_or_else(|| "https://api.github.com".into())
@@ -407,7 +407,7 @@ impl RepoChoice {
 const REPO_PAGES: usize = 5;
 
 /// The API client for a source that holds a token.
-pub fn api_for(secrets: &crate::crypto::SecretBox, base: &str, source: &Source) -> Option<Api> {
+pub fn api_for(secrets: &crate::secrets::SecretBox, base: &str, source: &Source) -> Option<Api> {
     let token = secrets.open(source.sealed_token.as_deref()?).ok()?;
     Some(Api::new(base, String::from_utf8(token).ok()?))
 }

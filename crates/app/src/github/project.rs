@@ -169,7 +169,7 @@ pub async fn house_style(
         .collect();
     sections.sort_by(|a, b| b.0.cmp(&a.0));
     let mut past = Vec::new();
-    for pair in sections.windows(2).take(crate::draft::PAST_TRIED) {
+    for pair in sections.windows(2).take(crate::drafting::PAST_TRIED) {
         let ((_, sha, section), (_, before, _)) = (&pair[0], &pair[1]);
         // Notes that cite nothing teach nothing: no request spent on them.
         if covalynce_understanding::section_refs(section).is_empty() {
@@ -188,7 +188,7 @@ pub async fn house_style(
         if covalynce_understanding::teaches_style(&changes, section) {
             past.push((changes, section.clone()));
         }
-        if past.len() == crate::draft::PAST_LEARNED {
+        if past.len() == crate::drafting::PAST_LEARNED {
             break;
         }
     }

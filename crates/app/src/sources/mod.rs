@@ -2,6 +2,8 @@
 //! a member adds (only inside the paths the server's operator allowed the workspace) and
 //! the operator adds (`covalynce watch PATH`, `serve --demo`): the same checks, one path.
 
+pub mod watch;
+
 use crate::audit::Action;
 use crate::{Acting, App, AppError, Editor};
 use covalynce_domain::{SourceId, SourceKind, WorkspaceId};

@@ -9,8 +9,8 @@ use covalynce_storage::Source;
 /// logged, not returned: the source is gone either way, and GitHub disables a hook whose
 /// deliveries keep failing.
 pub async fn after_delete(
-    secrets: &crate::crypto::SecretBox,
-    config: Option<&crate::auth::GithubOAuth>,
+    secrets: &crate::secrets::SecretBox,
+    config: Option<&crate::github::GithubOAuth>,
     source: &Source,
 ) {
     let (Some(hook), Some(repo)) = (

@@ -43,7 +43,7 @@ pub async fn poll(store: &dyn Store, source: &Source) -> anyhow::Result<usize> {
 }
 
 fn scan(path: &Path, cursor: Option<Cursor>) -> anyhow::Result<(Vec<NewEvent>, Cursor)> {
-    let repo = crate::draft::open_analyzed(path)?;
+    let repo = crate::drafting::open_analyzed(path)?;
     let Some((head, branch)) = repo.head()? else {
         return Ok((Vec::new(), cursor.unwrap_or_default()));
     };
@@ -102,7 +102,7 @@ pub fn stopped(s: &covalynce_storage::Source, allowed: &[String]) -> Option<Stri
         .map(|e| format!("not watched: {e}"))
 }
 
-pub(crate) fn project_name(repo: &Repo) -> String {
+pub fn project_name(repo: &Repo) -> String {
     repo.github_slug()
         .map(|s| s.to_string())
         .unwrap_or_else(|| repo.name())
@@ -127,7 +127,7 @@ fn commit_facts(c: &Commit) -> CommitFacts {
     }
 }
 
-pub(crate) fn push_event(
+pub fn push_event(
     repo: &Repo,
     project: &str,
     branch: Option<&str>,
@@ -137,7 +137,7 @@ pub(crate) fn push_event(
 ) -> NewEvent {
     let slug = repo.github_slug();
     let head = commits.last();
-    let facts = crate::draft::project_facts(repo, after);
+    let facts = crate::drafting::project_facts(repo, after);
     NewEvent {
         kind: EventKind::Push,
         // The same key a GitHub webhook gives this push: watching a repository and
@@ -179,7 +179,7 @@ pub(crate) fn push_event(
 /// A tag's event: its commits since the previous tag (`from`), and what drafting it needs
 /// from the repository itself: the project's name and topics, and the house style of its
 /// release notes as they stood at `from`.
-pub(crate) fn tag_event(
+pub fn tag_event(
     repo: &Repo,
     project: &str,
     tag: &str,
@@ -188,9 +188,9 @@ pub(crate) fn tag_event(
     commits: &[Commit],
 ) -> NewEvent {
     let slug = repo.github_slug();
-    let facts = crate::draft::project_facts(repo, tag);
+    let facts = crate::drafting::project_facts(repo, tag);
     let style = match from {
-        Some(from) => crate::draft::house_style(repo, from),
+        Some(from) => crate::drafting::house_style(repo, from),
         None => covalynce_understanding::HouseStyle::default(),
     };
     NewEvent {
@@ -223,7 +223,7 @@ pub(crate) fn tag_event(
 
 /// Stores events found on disk through the same path as webhooks: a delivery (keyed by
 /// the event's own key, so a rescan is a duplicate), the event, and its drafting job.
-pub(crate) async fn store_events(
+pub async fn store_events(
     store: &dyn Store,
     workspace_id: WorkspaceId,
     source_id: covalynce_domain::SourceId,
