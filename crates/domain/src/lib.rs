@@ -10,6 +10,7 @@ pub mod channel;
 mod commit;
 mod event;
 pub mod facts;
+mod gate;
 mod ids;
 mod job;
 mod notes;
@@ -28,6 +29,7 @@ pub use event::{
     PublicationStatus, Risk, SentPost, SourceKind,
 };
 pub use facts::{EventFacts, Work};
+pub use gate::{Gate, GateConfig, GateState, SourceSettings};
 pub use ids::{
     AuditId, CardId, ChannelId, DeliveryId, EventId, InvitationId, JobId, PublicationId, SourceId,
     TokenId, UserId, WorkspaceId,

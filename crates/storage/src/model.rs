@@ -70,8 +70,8 @@ pub struct NewSource {
     pub path: Option<String>,
     /// Already sealed by the caller; the store never sees a secret in the clear.
     pub sealed_secret: Option<Vec<u8>>,
-    /// Mode and CI gate (JSON object; `{}` for the defaults).
-    pub settings: serde_json::Value,
+    /// Where a GitHub repository stands, why the source works as it does, its CI gate.
+    pub settings: covalynce_domain::SourceSettings,
     /// The sealed GitHub token the source polls and reads diffs with.
     pub sealed_token: Option<Vec<u8>>,
 }
@@ -87,7 +87,7 @@ pub struct Source {
     pub cursor: Option<String>,
     pub created_at: UnixMillis,
     pub last_delivery_at: Option<UnixMillis>,
-    pub settings: serde_json::Value,
+    pub settings: covalynce_domain::SourceSettings,
     pub sealed_token: Option<Vec<u8>>,
     /// The repository webhook Covalynce created on GitHub (removed with the source).
     pub hook_id: Option<i64>,
@@ -358,7 +358,7 @@ pub struct NewCard {
     pub draft_note: Option<String>,
     /// The CI gate's state; `Some` for a card created HELD, `None` for one that goes
     /// straight to the stack.
-    pub gate: Option<serde_json::Value>,
+    pub gate: Option<covalynce_domain::Gate>,
     /// The AI calls made drafting it, written in the card's transaction (with the new
     /// card's id; with none when no card is created).
     pub ai_calls: Vec<crate::NewAiCall>,
@@ -398,7 +398,7 @@ pub struct CardRecord {
     pub draft_note: Option<String>,
     /// The CI gate's state; `Some` for a card created HELD, `None` for one that goes
     /// straight to the stack.
-    pub gate: Option<serde_json::Value>,
+    pub gate: Option<covalynce_domain::Gate>,
 }
 
 #[derive(Debug, Clone, Default)]

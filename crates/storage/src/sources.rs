@@ -25,7 +25,7 @@ pub trait SourceStore {
         &self,
         ws: WorkspaceId,
         id: SourceId,
-        settings: &serde_json::Value,
+        settings: &covalynce_domain::SourceSettings,
     ) -> Result<bool>;
     /// The webhook Covalynce created on GitHub for the source (None: none, it polls).
     async fn set_source_hook(&self, id: SourceId, hook_id: Option<i64>) -> Result<()>;
@@ -57,7 +57,7 @@ pub trait SourceStore {
         &self,
         ws: WorkspaceId,
         card: CardId,
-        gate: &serde_json::Value,
+        gate: &covalynce_domain::Gate,
         release: bool,
     ) -> Result<bool>;
 }
@@ -81,7 +81,7 @@ macro_rules! impl_sources {
                 .bind(s.path.as_deref())
                 .bind(s.sealed_secret.as_deref())
                 .bind(now)
-                .bind(s.settings.to_string())
+                .bind($crate::sql::json_text(&s.settings)?)
                 .bind(s.sealed_token.as_deref())
                 .execute(&mut *tx)
                 .await?;
@@ -258,13 +258,13 @@ macro_rules! impl_sources {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::SourceId,
-                settings: &serde_json::Value,
+                settings: &covalynce_domain::SourceSettings,
             ) -> $crate::Result<bool> {
                 let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 let done = sqlx::query(
                     "UPDATE sources SET settings = $1 WHERE id = $2 AND workspace_id = $3",
                 )
-                .bind(settings.to_string())
+                .bind($crate::sql::json_text(settings)?)
                 .bind(id.to_string())
                 .bind(ws.to_string())
                 .execute(&mut *tx)
@@ -403,7 +403,7 @@ macro_rules! impl_sources {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
                 card: covalynce_domain::CardId,
-                gate: &serde_json::Value,
+                gate: &covalynce_domain::Gate,
                 release: bool,
             ) -> $crate::Result<bool> {
                 let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
@@ -412,7 +412,7 @@ macro_rules! impl_sources {
                             status = CASE WHEN $3 THEN 'PENDING' ELSE status END
                      WHERE id = $4 AND workspace_id = $5 AND status = 'HELD'",
                 )
-                .bind(gate.to_string())
+                .bind($crate::sql::json_text(gate)?)
                 .bind(covalynce_domain::now_millis())
                 .bind(release)
                 .bind(card.to_string())

@@ -84,7 +84,7 @@ async fn github_source(store: &dyn Store, ws: &Workspace) -> Source {
             repo: Some("acme/rocket".into()),
             path: None,
             sealed_secret: Some(vec![1, 2, 3]),
-            settings: serde_json::json!({}),
+            settings: Default::default(),
             sealed_token: None,
         })
         .await
@@ -1578,6 +1578,90 @@ async fn an_events_facts_read_back_typed_and_a_wrong_shape_is_an_error() {
                 let err = $store.event(ws.id, events[0].id).await.unwrap_err();
                 assert!(
                     matches!(&err, StoreError::Corrupt(m) if m.contains("push") && !m.contains("hunter2")),
+                    "{}: {err:?}",
+                    $backend
+                );
+            }};
+        }
+        let (store, conn) = sqlite_with_a_side_door().await;
+        edited_then_read!(store, conn, "sqlite");
+        let (store, conn) = postgres_with_a_side_door().await;
+        edited_then_read!(store, conn, "postgres");
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn a_cards_ci_gate_and_a_sources_settings_read_back_typed_and_a_wrong_shape_is_an_error() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        macro_rules! edited_then_read {
+            ($store:expr, $conn:expr, $backend:literal) => {{
+                let ws = workspace(&$store, "acme").await;
+                let src = github_source(&$store, &ws).await;
+                let settings = covalynce_domain::SourceSettings {
+                    default_branch: Some("master".into()),
+                    gate: Some(covalynce_domain::GateConfig {
+                        enabled: Some(true),
+                        workflows: vec!["CI".into()],
+                        absent_after_secs: Some(60),
+                    }),
+                    ..Default::default()
+                };
+                assert!($store.set_source_settings(ws.id, src.id, &settings).await.unwrap());
+                let read = $store.workspace_source(ws.id, src.id).await.unwrap().unwrap();
+                assert_eq!(read.settings, settings, "{}", $backend);
+
+                let events = pushed(&$store, &ws, &src, "g", 1).await;
+                let mut gate = covalynce_domain::Gate::waiting(src.id, "acme/widget", &"a".repeat(40));
+                gate.absent_after = Some(now_millis() + 60_000);
+                let created = $store
+                    .create_card(&NewCard {
+                        workspace_id: ws.id,
+                        event_id: events[0].0,
+                        source_key: events[0].1.clone(),
+                        category: CardCategory::Mkt,
+                        title: "held".into(),
+                        content: "notes".into(),
+                        variants: [("x".to_owned(), "post".to_owned())].into(),
+                        risk: Risk::Green,
+                        risk_reasons: vec![],
+                        drafted_by: "offline".into(),
+                        draft_note: None,
+                        gate: Some(gate.clone()),
+                        ai_calls: vec![],
+                    })
+                    .await
+                    .unwrap();
+                let CardCreation::Created(card) = created else {
+                    panic!("{created:?}")
+                };
+                let held = $store.held_cards(ws.id).await.unwrap();
+                assert_eq!(held[0].gate.as_ref(), Some(&gate), "{}", $backend);
+                gate.decided_by(covalynce_domain::GateState::Passed, "CI", "success", None);
+                assert!($store.update_gate(ws.id, card, &gate, true).await.unwrap());
+                let read = $store.card(ws.id, card).await.unwrap().unwrap();
+                assert_eq!(read.status, CardStatus::Pending);
+                assert_eq!(read.gate, Some(gate), "{}", $backend);
+
+                let mut conn = $conn;
+                sqlx::query(r#"UPDATE cards SET gate = '{"state": "green", "token": "hunter2"}'"#)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let err = $store.card(ws.id, card).await.unwrap_err();
+                assert!(
+                    matches!(&err, StoreError::Corrupt(m) if m.contains("gate") && !m.contains("hunter2")),
+                    "{}: {err:?}",
+                    $backend
+                );
+                sqlx::query(r#"UPDATE sources SET settings = '{"gate": {"enabled": "hunter2"}}'"#)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let err = $store.workspace_source(ws.id, src.id).await.unwrap_err();
+                assert!(
+                    matches!(&err, StoreError::Corrupt(m) if m.contains("settings") && !m.contains("hunter2")),
                     "{}: {err:?}",
                     $backend
                 );

@@ -91,12 +91,13 @@ fn source_repo(source: &Source) -> Result<RepoSlug, GithubError> {
 fn watched(source: &Source, repo: &RepoSlug) -> Repo {
     Repo {
         slug: repo.clone(),
-        private: source.settings["private"].as_bool().unwrap_or(false),
+        private: source.settings.private,
         // GitHub's own default when the source did not record one.
-        default_branch: source.settings["default_branch"]
-            .as_str()
-            .unwrap_or("main")
-            .to_owned(),
+        default_branch: source
+            .settings
+            .default_branch
+            .clone()
+            .unwrap_or_else(|| "main".to_owned()),
         html_url: Some(format!("https://github.com/{repo}")),
     }
 }
@@ -177,15 +178,14 @@ async fn poll_check_suites(
         status: 0,
         message: format!("could not read the held cards: {e}"),
     };
-    let mine = source.id.to_string();
     let mut shas: Vec<String> = store
         .held_cards(ws)
         .await
         .map_err(stored)?
         .iter()
         .filter_map(|c| c.gate.as_ref())
-        .filter(|g| g["source_id"].as_str() == Some(mine.as_str()))
-        .filter_map(|g| g["sha"].as_str().map(str::to_owned))
+        .filter(|g| g.source_id == source.id)
+        .map(|g| g.sha.clone())
         .collect();
     let newest_push = store
         .list_events(

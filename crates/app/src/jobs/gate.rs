@@ -8,9 +8,10 @@
 
 use super::{Context, JobError};
 use covalynce_cards::gate::{self, Verdict};
-use covalynce_domain::{CardId, CardStatus, EventId, EventKind, WorkspaceId};
+use covalynce_domain::{
+    CardId, CardStatus, EventId, EventKind, Gate, GateState, SourceSettings, WorkspaceId,
+};
 use covalynce_storage::{ClaimedJob, EventFilter, EventRecord, Store};
-use serde_json::{Value, json};
 
 /// A source's gate settings (`settings.gate`): on unless turned off; `workflows` names
 /// the workflows that count (empty: all). Turned on explicitly (`enabled: true`), the gate
@@ -29,23 +30,13 @@ pub struct GateSettings {
 pub const ABSENT_AFTER_SECS: u64 = 3600;
 
 impl GateSettings {
-    pub fn of(settings: &Value) -> Self {
-        let gate = &settings["gate"];
+    pub fn of(settings: &SourceSettings) -> Self {
+        let gate = settings.gate.clone().unwrap_or_default();
         Self {
-            explicit: gate["enabled"].as_bool() == Some(true),
-            absent_after_secs: gate["absent_after_secs"]
-                .as_u64()
-                .unwrap_or(ABSENT_AFTER_SECS),
-            off: gate["enabled"].as_bool() == Some(false),
-            workflows: gate["workflows"]
-                .as_array()
-                .map(|w| {
-                    w.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            explicit: gate.enabled == Some(true),
+            absent_after_secs: gate.absent_after_secs.unwrap_or(ABSENT_AFTER_SECS),
+            off: gate.enabled == Some(false),
+            workflows: gate.workflows,
         }
     }
 }
@@ -87,35 +78,18 @@ async fn runs_for(
     Ok((seen, runs))
 }
 
-fn gate_state(event: &EventRecord, sha: &str, verdict: &Verdict) -> Value {
-    let mut g = json!({
-        "source_id": event.source_id.to_string(),
-        "repo": event.repo,
-        "sha": sha,
-        "state": "waiting",
-    });
+fn gate_state(event: &EventRecord, sha: &str, verdict: &Verdict) -> Gate {
+    let mut g = Gate::waiting(event.source_id, &event.repo, sha);
     if let Verdict::Red(run) = verdict {
-        mark_failed(&mut g, run);
+        decided(&mut g, GateState::Failed, run);
     }
     g
 }
 
-/// A held card's gate after a red run: which workflow failed, how, and where to look.
-fn mark_failed(g: &mut Value, run: &gate::Run) {
-    g["state"] = json!("failed");
-    describe_run(g, run);
-}
-
-/// The run that decided a gate: the fields always describe it (a card released by a green
-/// re-run no longer shows the red run before it).
-fn describe_run(g: &mut Value, run: &gate::Run) {
-    g["workflow"] = json!(run.workflow);
-    g["conclusion"] = json!(run.conclusion);
-    g["run_url"] = json!(run.url);
-    if let Some(obj) = g.as_object_mut() {
-        obj.remove("absent_after");
-        obj.remove("absent_after_secs");
-    }
+/// The run that decided a gate (failed: which workflow, how, and where to look; passed:
+/// the green run that released it).
+fn decided(g: &mut Gate, state: GateState, run: &gate::Run) {
+    g.decided_by(state, &run.workflow, &run.conclusion, run.url.as_deref());
 }
 
 /// After storing a card held before any CI was seen: a job that releases it if no CI has
@@ -124,9 +98,9 @@ pub async fn schedule_absence(
     ctx: &Context,
     ws: WorkspaceId,
     card: CardId,
-    gate: &Value,
+    gate: &Gate,
 ) -> Result<(), JobError> {
-    let Some(at) = gate["absent_after"].as_i64() else {
+    let Some(at) = gate.absent_after else {
         return Ok(());
     };
     ctx.store
@@ -160,10 +134,8 @@ pub async fn on_absence_deadline(
     else {
         return Ok(());
     };
-    let (Some(repo), Some(sha)) = (g["repo"].as_str(), g["sha"].as_str()) else {
-        return Ok(());
-    };
-    if g["state"] != "waiting" || g.get("absent_after").is_none() {
+    let (repo, sha) = (g.repo.as_str(), g.sha.as_str());
+    if g.state != GateState::Waiting || g.absent_after.is_none() {
         return Ok(());
     }
     let (seen, runs) = runs_for(ctx.store.as_ref(), ws, repo, sha).await?;
@@ -174,18 +146,21 @@ pub async fn on_absence_deadline(
         // The wait as configured (a card held by an older build has only the deadline: the
         // time from the card to it, rounded, as the card was stamped after the deadline was
         // set and a 1 s wait would otherwise read "within 0 seconds").
-        let waited_secs = g["absent_after_secs"].as_i64().unwrap_or_else(|| {
-            let ms = (g["absent_after"].as_i64().unwrap_or_default() - held.created_at).max(0);
-            (ms + 500) / 1000
-        });
+        let waited_secs = g.absent_after_secs.map_or_else(
+            || {
+                let ms = (g.absent_after.unwrap_or_default() - held.created_at).max(0);
+                (ms + 500) / 1000
+            },
+            |secs| i64::try_from(secs).unwrap_or(i64::MAX),
+        );
         let waited = match waited_secs {
             secs if secs >= 120 => format!("{} minutes", (secs + 30) / 60),
             1 => "1 second".to_owned(),
             secs => format!("{secs} seconds"),
         };
         let mut next = g.clone();
-        next["state"] = json!("no CI");
-        next["note"] = json!(format!(
+        next.state = GateState::NoCi;
+        next.note = Some(format!(
             "no CI run was reported for {repo} within {waited} of this card: CI is taken to be absent"
         ));
         let released = ctx.store.update_gate(ws, id, &next, true).await?;
@@ -207,7 +182,7 @@ pub async fn hold(
     ws: WorkspaceId,
     event: &EventRecord,
     source: Option<&covalynce_storage::Source>,
-) -> Result<Option<Value>, JobError> {
+) -> Result<Option<Gate>, JobError> {
     let Some(sha) = event.facts.commit().map(str::to_owned) else {
         return Ok(None);
     };
@@ -224,11 +199,12 @@ pub async fn hold(
         // The gate was turned on for a repository whose CI has not answered yet (a newly
         // connected one): hold until CI answers, or until it is plainly absent.
         let mut g = gate_state(event, &sha, &Verdict::Waiting);
-        g["absent_after"] =
-            json!(covalynce_domain::now_millis() + settings.absent_after_secs as i64 * 1000);
+        let wait_ms =
+            i64::try_from(settings.absent_after_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        g.absent_after = Some(covalynce_domain::now_millis().saturating_add(wait_ms));
         // The wait as configured, for the note: the deadline is set before the card is
         // drafted and stamped, so the two times differ by the drafting.
-        g["absent_after_secs"] = json!(settings.absent_after_secs);
+        g.absent_after_secs = Some(settings.absent_after_secs);
         return Ok(Some(g));
     }
     let verdict = gate::verdict(&for_commit, &settings.workflows);
@@ -243,12 +219,9 @@ pub async fn recheck(
     ctx: &Context,
     ws: WorkspaceId,
     card: CardId,
-    gate: &Value,
+    gate: &Gate,
 ) -> Result<bool, JobError> {
-    let (Some(sha), Some(repo)) = (gate["sha"].as_str(), gate["repo"].as_str()) else {
-        return Ok(false);
-    };
-    let (_, runs) = runs_for(ctx.store.as_ref(), ws, repo, sha).await?;
+    let (_, runs) = runs_for(ctx.store.as_ref(), ws, &gate.repo, &gate.sha).await?;
     settle(ctx, ws, card, gate, &runs).await
 }
 
@@ -257,30 +230,23 @@ async fn settle(
     ctx: &Context,
     ws: WorkspaceId,
     card: CardId,
-    gate_now: &Value,
+    gate_now: &Gate,
     runs: &[gate::Run],
 ) -> Result<bool, JobError> {
-    let settings = match gate_now["source_id"]
-        .as_str()
-        .and_then(covalynce_domain::SourceId::parse)
-    {
-        Some(id) => match ctx.store.workspace_source(ws, id).await? {
-            Some(s) => GateSettings::of(&s.settings),
-            None => GateSettings::default(),
-        },
+    let settings = match ctx.store.workspace_source(ws, gate_now.source_id).await? {
+        Some(s) => GateSettings::of(&s.settings),
         None => GateSettings::default(),
     };
     if settings.off {
         let mut next = gate_now.clone();
-        next["state"] = json!("gate off");
+        next.state = GateState::GateOff;
         return Ok(ctx.store.update_gate(ws, card, &next, true).await?);
     }
     let verdict = gate::verdict(runs, &settings.workflows);
     let mut next = gate_now.clone();
     match &verdict {
         Verdict::Green(run) => {
-            next["state"] = json!("passed");
-            describe_run(&mut next, run);
+            decided(&mut next, GateState::Passed, run);
             let released = ctx.store.update_gate(ws, card, &next, true).await?;
             if released {
                 tracing::info!(%card, "CI is green: the held card goes to the stack");
@@ -288,7 +254,7 @@ async fn settle(
             Ok(released)
         }
         Verdict::Red(run) => {
-            mark_failed(&mut next, run);
+            decided(&mut next, GateState::Failed, run);
             if &next != gate_now {
                 ctx.store.update_gate(ws, card, &next, false).await?;
             }
@@ -321,10 +287,7 @@ pub async fn on_ci_run(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Re
         let Some(g) = card.gate.as_ref() else {
             continue;
         };
-        let same = g["sha"].as_str() == Some(sha)
-            && g["repo"]
-                .as_str()
-                .is_some_and(|r| r.eq_ignore_ascii_case(&event.repo));
+        let same = g.sha == sha && g.repo.eq_ignore_ascii_case(&event.repo);
         if !same {
             continue;
         }
@@ -349,9 +312,9 @@ pub async fn release_source(
         let Some(g) = card.gate.as_ref() else {
             continue;
         };
-        if g["source_id"].as_str() == Some(source.to_string().as_str()) {
+        if g.source_id == source {
             let mut next = g.clone();
-            next["state"] = json!("gate off");
+            next.state = GateState::GateOff;
             if store.update_gate(ws, card.id, &next, true).await? {
                 n += 1;
             }

@@ -86,7 +86,7 @@ impl App {
                 repo: None,
                 path: Some(path),
                 sealed_secret: None,
-                settings: serde_json::json!({}),
+                settings: Default::default(),
                 sealed_token: None,
             })
             .await?)

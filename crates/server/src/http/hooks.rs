@@ -483,7 +483,7 @@ async fn hook_source(
         workspace_id: source.workspace_id,
         repo,
         secret,
-        url_secret: source.settings["unsigned"].as_bool() == Some(true),
+        url_secret: source.settings.unsigned,
     });
     state.cache_hook_source(id, hook.clone());
     Ok((id, hook))

@@ -177,23 +177,42 @@ pub struct HeldVm {
 
 impl HeldVm {
     fn of(card: &CardRecord) -> Self {
-        let g = card.gate.clone().unwrap_or_default();
-        let text = |k: &str| g[k].as_str().unwrap_or_default().to_owned();
-        let failed = g["state"] == "failed";
+        let (repo, sha, state, failed, run_url) = match &card.gate {
+            Some(g) => {
+                let failed = g.state == covalynce_domain::GateState::Failed;
+                let state = if failed {
+                    format!(
+                        "CI failed: {} ({})",
+                        g.workflow.as_deref().unwrap_or_default(),
+                        g.conclusion.as_deref().unwrap_or_default()
+                    )
+                } else {
+                    "waiting for CI".into()
+                };
+                let run = g.run_link().map(str::to_owned);
+                (
+                    g.repo.clone(),
+                    g.sha.chars().take(7).collect(),
+                    state,
+                    failed,
+                    run,
+                )
+            }
+            None => (
+                String::new(),
+                String::new(),
+                "waiting for CI".into(),
+                false,
+                None,
+            ),
+        };
         Self {
             title: card.title.clone(),
-            repo: text("repo"),
-            sha: text("sha").chars().take(7).collect(),
-            state: if failed {
-                format!("CI failed: {} ({})", text("workflow"), text("conclusion"))
-            } else {
-                "waiting for CI".into()
-            },
+            repo,
+            sha,
+            state,
             failed,
-            run_url: g["run_url"]
-                .as_str()
-                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-                .map(str::to_owned),
+            run_url,
         }
     }
 }

@@ -158,7 +158,7 @@ macro_rules! impl_cards {
                 .bind(&card.drafted_by)
                 .bind(card.draft_note.as_deref())
                 .bind(if card.gate.is_some() { "HELD" } else { "PENDING" })
-                .bind(card.gate.as_ref().map(|g| g.to_string()))
+                .bind(card.gate.as_ref().map($crate::sql::json_text).transpose()?)
                 .execute(&mut *tx)
                 .await?;
                 // Revision 1 is what was drafted; edits add revisions and keep it.

@@ -98,7 +98,7 @@ impl TryFrom<SourceRow> for Source {
             created_at: r.created_at,
             last_delivery_at: r.last_delivery_at,
             settings: serde_json::from_str(&r.settings)
-                .map_err(|e| StoreError::Corrupt(format!("source settings: {e}")))?,
+                .map_err(|e| unreadable("source settings", &e))?,
             sealed_token: r.token,
             hook_id: r.hook_id,
             poll_state: r
@@ -232,7 +232,13 @@ impl TryFrom<CardRow> for CardRecord {
             updated_at: r.updated_at,
             drafted_by: r.drafted_by,
             draft_note: r.draft_note,
-            gate: r.gate.as_deref().and_then(|g| serde_json::from_str(g).ok()),
+            // A gate no version wrote is reported, never read as "not held".
+            gate: r
+                .gate
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| unreadable("card gate", &e))?,
         })
     }
 }
@@ -472,6 +478,22 @@ macro_rules! claim_sql {
     };
 }
 pub(crate) use claim_sql;
+
+/// A stored JSON record no version wrote, reported without its values (serde's message
+/// quotes them, and a record may hold what must never reach a log).
+pub(crate) fn unreadable(what: &str, e: &serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!(
+        "{what} does not read ({:?} error at line {} column {})",
+        e.classify(),
+        e.line(),
+        e.column()
+    ))
+}
+
+/// A typed record as the JSON text a column stores.
+pub(crate) fn json_text(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("not storable: {e}")))
+}
 
 pub(crate) mod cards;
 pub(crate) mod channels;

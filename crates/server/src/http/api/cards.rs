@@ -46,9 +46,10 @@ pub struct CardView {
     pub publications: Option<Vec<PublicationView>>,
     /// The CI gate, for a card about a commit of a repository with CI: `state` is
     /// `waiting`, `failed` (with `workflow`, `conclusion` and `run_url` of the red run),
-    /// `passed` or `gate off`; `sha` and `repo` name the commit.
+    /// `passed` (the green run that released it), `no CI` (with a `note`) or `gate off`;
+    /// `sha` and `repo` name the commit.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gate: Option<serde_json::Value>,
+    pub gate: Option<covalynce_domain::Gate>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

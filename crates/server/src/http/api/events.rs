@@ -234,7 +234,7 @@ async fn generic_source(
             repo: Some("api".into()),
             path: None,
             sealed_secret: None,
-            settings: serde_json::json!({}),
+            settings: Default::default(),
             sealed_token: None,
         })
         .await?;

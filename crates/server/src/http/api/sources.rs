@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 
-use covalynce_domain::{RepoSlug, SourceId, SourceKind};
+use covalynce_domain::{GateConfig, RepoSlug, SourceId, SourceKind, SourceSettings};
 use covalynce_storage::{NewSource, Source};
 use serde::{Deserialize, Serialize};
 
@@ -146,7 +146,7 @@ impl From<&Source> for SourceView {
                 SourceKind::Generic => vec!["api".into()],
                 SourceKind::Github | SourceKind::Jira => vec!["webhook".into()],
             },
-            note: s.settings["note"].as_str().map(str::to_owned),
+            note: s.settings.note.clone(),
             stopped: None,
         }
     }
@@ -199,7 +199,7 @@ pub async fn create(
                 repo: Some(repo.to_string()),
                 path: None,
                 sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
-                settings: serde_json::json!({}),
+                settings: Default::default(),
                 sealed_token: None,
             };
             (new, generated)
@@ -224,9 +224,13 @@ pub async fn create(
                 path: None,
                 sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
                 settings: if signed == Some(false) {
-                    serde_json::json!({"unsigned": true, "note": "takes unsigned deliveries whose URL carries the secret"})
+                    SourceSettings {
+                        unsigned: true,
+                        note: Some("takes unsigned deliveries whose URL carries the secret".into()),
+                        ..Default::default()
+                    }
                 } else {
-                    serde_json::json!({})
+                    SourceSettings::default()
                 },
                 sealed_token: None,
             };
@@ -307,10 +311,11 @@ pub(crate) async fn connect_github(
         repo: Some(found.full_name.clone()),
         path: None,
         sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
-        settings: serde_json::json!({
-            "default_branch": found.default_branch,
-            "private": found.private,
-        }),
+        settings: SourceSettings {
+            default_branch: found.default_branch.clone(),
+            private: found.private,
+            ..Default::default()
+        },
         sealed_token: Some(state.secrets().seal(token.as_bytes())),
     };
     let mut source = state.store().insert_source(&new).await?;
@@ -322,7 +327,7 @@ pub(crate) async fn connect_github(
         }
         Err(note) => {
             tracing::info!(source = %id, %repo, note, "GitHub source polls");
-            source.settings["note"] = serde_json::json!(note);
+            source.settings.note = Some(note.to_string());
             state
                 .store()
                 .set_source_settings(ws, id, &source.settings)
@@ -399,9 +404,6 @@ pub async fn update(
         .await?
         .ok_or_else(not_found)?;
     let mut settings = std::mem::take(&mut source.settings);
-    if !settings.is_object() {
-        settings = serde_json::json!({});
-    }
     if let Some(gate) = req.gate {
         if gate.workflows.len() > 50
             || gate
@@ -422,12 +424,12 @@ pub async fn update(
             ));
         }
         // Unsaid, the wait for a first CI run stays as it was (the page does not show it).
-        let kept = settings["gate"]["absent_after_secs"].as_u64();
-        settings["gate"] =
-            serde_json::json!({"enabled": gate.enabled, "workflows": gate.workflows});
-        if let Some(secs) = gate.absent_after_secs.or(kept) {
-            settings["gate"]["absent_after_secs"] = secs.into();
-        }
+        let kept = settings.gate.as_ref().and_then(|g| g.absent_after_secs);
+        settings.gate = Some(GateConfig {
+            enabled: Some(gate.enabled),
+            workflows: gate.workflows,
+            absent_after_secs: gate.absent_after_secs.or(kept),
+        });
     }
     if !state
         .store()
