@@ -88,6 +88,18 @@ pub struct Acting<R> {
     role: PhantomData<R>,
 }
 
+// Cloned without asking `R: Clone`: the role is only a type. (A clone is the same
+// authorization, made inside `app` like the first.)
+impl<R> Clone for Acting<R> {
+    fn clone(&self) -> Self {
+        Self {
+            workspace: self.workspace.clone(),
+            principal: self.principal.clone(),
+            role: PhantomData,
+        }
+    }
+}
+
 impl<R: MinRole> Acting<R> {
     /// Whether `principal` has at least role `R` in `workspace`: the one role check, which
     /// the HTTP extractors also answer with before a handler runs.

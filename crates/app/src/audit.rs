@@ -34,7 +34,10 @@ pub enum Action {
     Invite,
     RevokeInvitation,
     CreateToken,
-    AddGitSource,
+    RevokeToken,
+    AddSource,
+    SetSourceGate,
+    RemoveSource,
 }
 
 impl Action {
@@ -62,7 +65,10 @@ impl Action {
             Action::Invite => "invitation.create",
             Action::RevokeInvitation => "invitation.revoke",
             Action::CreateToken => "token.create",
-            Action::AddGitSource => "source.create",
+            Action::RevokeToken => "token.revoke",
+            Action::AddSource => "source.create",
+            Action::SetSourceGate => "source.gate",
+            Action::RemoveSource => "source.delete",
         }
     }
 }

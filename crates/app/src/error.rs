@@ -22,6 +22,10 @@ pub enum AppError {
     /// The workspace's plan does not allow more (seats, cards this period).
     #[error("{0}")]
     PlanLimit(String),
+    /// A service outside Covalynce (GitHub) did not answer as it documents: worth another
+    /// try later.
+    #[error("{0}")]
+    Unavailable(String),
     /// The store failed; adapters tell "unavailable" from a fault by
     /// [`StoreError::is_unavailable`] and never show the cause.
     #[error(transparent)]

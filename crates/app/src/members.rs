@@ -4,7 +4,7 @@
 
 use crate::audit::Action;
 use crate::tokens;
-use crate::{Acting, App, AppError, Editor, Owner, Viewer};
+use crate::{Acting, Actor, App, AppError, Editor, Owner, Viewer};
 use covalynce_domain::{InvitationId, Role, TokenId, UnixMillis, UserId, now_millis};
 use covalynce_storage::{MemberChange, NewInvitation, NewToken};
 use serde_json::json;
@@ -192,6 +192,44 @@ impl App {
         )
         .await;
         Ok(made)
+    }
+
+    /// Revokes an API token: editors their own (or the one they call with), owners any.
+    pub async fn revoke_token(&self, who: &Acting<Editor>, token: TokenId) -> Result<(), AppError> {
+        let ws = who.workspace().id;
+        let not_found = || {
+            AppError::NotFound(format!(
+                "there is no active token \"{token}\" in this workspace"
+            ))
+        };
+        let record = self
+            .store()
+            .tokens(ws)
+            .await?
+            .into_iter()
+            .find(|t| t.id == token && t.revoked_at.is_none())
+            .ok_or_else(not_found)?;
+        let principal = who.principal();
+        let own = match &principal.actor {
+            Actor::Token { id, .. } if *id == token => true,
+            actor => actor.user().is_some() && actor.user() == record.user_id,
+        };
+        if !own && principal.role < Role::Owner {
+            return Err(AppError::Forbidden(
+                "editors revoke only their own tokens".into(),
+            ));
+        }
+        if !self.store().revoke_token(ws, token).await? {
+            return Err(not_found());
+        }
+        self.record(
+            who,
+            Action::RevokeToken,
+            token,
+            json!({ "name": record.name }),
+        )
+        .await;
+        Ok(())
     }
 }
 

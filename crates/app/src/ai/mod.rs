@@ -3,8 +3,10 @@
 //! key never reaches this layer in clear, nor the audit log).
 
 mod refine;
+mod rewrite;
 
-pub use refine::*;
+pub use refine::{AiPlatform, Refine, Refining};
+pub use rewrite::*;
 
 use crate::audit::Action;
 use crate::{Acting, App, AppError, Owner};

@@ -370,6 +370,7 @@ async fn auto_approve(
     {
         Ok(_) => Ok(()),
         Err(AppError::Store(e)) => Err(e.into()),
+        Err(AppError::Unavailable(why)) => Err(JobError::Retry(why)),
         // Approved or dismissed by a person meanwhile, a trusted channel gone: it waits.
         Err(
             e @ (AppError::NotFound(_)

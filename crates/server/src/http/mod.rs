@@ -129,6 +129,25 @@ impl AppState {
         &self.0.app
     }
 
+    /// What asking the AI chain needs of this server.
+    pub fn ai_platform(&self) -> covalynce_app::ai::AiPlatform<'_> {
+        covalynce_app::ai::AiPlatform {
+            secrets: self.secrets(),
+            http: self.http(),
+            settings: self.ai(),
+            github: self.security().config.github.as_ref(),
+        }
+    }
+
+    /// What adding and removing sources needs of this server.
+    pub fn source_platform(&self) -> covalynce_app::sources::SourcePlatform<'_> {
+        covalynce_app::sources::SourcePlatform {
+            secrets: self.secrets(),
+            github: self.security().config.github.as_ref(),
+            public_url: self.security().config.public_url.as_deref(),
+        }
+    }
+
     pub fn store(&self) -> &dyn Store {
         self.0.store.as_ref()
     }

@@ -243,6 +243,7 @@ impl From<covalynce_app::AppError> for ApiError {
             AppError::Invalid(detail) => ApiError::Validation(detail),
             AppError::Forbidden(detail) => ApiError::Forbidden(detail),
             AppError::PlanLimit(detail) => ApiError::PlanLimit(detail),
+            AppError::Unavailable(detail) => ApiError::Unavailable(detail),
             AppError::Store(e) => e.into(),
         }
     }

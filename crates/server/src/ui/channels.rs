@@ -4,7 +4,7 @@ use super::page::{CsrfForm, Layout, Signed, UiError, render};
 use super::pending::{Pending, pending_connection, pending_cookie, to_consent};
 use crate::http::AppState;
 use crate::http::api::channels::{ChannelView, CreateChannel};
-use crate::http::extract::{ApiJson, Editor};
+use crate::http::extract::Editor;
 use crate::http::problem::ApiError;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -154,19 +154,10 @@ pub async fn create(
         identifier: field("identifier"),
         app_password: field("app_password"),
     };
-    match crate::http::api::channels::create(
-        State(state.clone()),
-        signed.auth_as::<Editor>()?,
-        ApiJson(req),
-    )
-    .await
-    {
-        Ok((_, axum::Json(created))) => {
-            let msg = format!(
-                "Connected {}. Send a test to check it works.",
-                created.data.name
-            );
-            page(&state, &signed, Some((true, msg)), created.data.secret).await
+    match connect(&state, &signed, &req).await {
+        Ok(created) => {
+            let msg = format!("Connected {}. Send a test to check it works.", created.name);
+            page(&state, &signed, Some((true, msg)), created.secret).await
         }
         Err(e) => {
             page(
@@ -521,13 +512,9 @@ async fn connect_linkedin(
         refresh_token_expires_in: grant.refresh_token_expires_in,
         ..CreateChannel::default()
     };
-    let auth = match signed.auth_as::<Editor>() {
-        Ok(a) => a,
-        Err(e) => return (false, e.message()),
-    };
-    match crate::http::api::channels::create(State(state.clone()), auth, ApiJson(req)).await {
-        Ok((_, axum::Json(c))) => {
-            let who = c.data.config["account"].as_str().unwrap_or("you");
+    match connect(state, signed, &req).await {
+        Ok(c) => {
+            let who = c.config["account"].as_str().unwrap_or("you");
             match page {
                 Some(p) => (
                     true,
@@ -637,21 +624,25 @@ pub async fn x_callback(
         client_secret: secret,
         ..CreateChannel::default()
     };
-    let notice = match crate::http::api::channels::create(
-        State(state.clone()),
-        signed.auth_as::<Editor>()?,
-        ApiJson(req),
-    )
-    .await
-    {
-        Ok((_, axum::Json(c))) => (
+    let notice = match connect(&state, &signed, &req).await {
+        Ok(c) => (
             true,
             format!(
                 "Connected X as @{}.",
-                c.data.config["account"].as_str().unwrap_or("you")
+                c.config["account"].as_str().unwrap_or("you")
             ),
         ),
         Err(e) => (false, UiError::from(e).message()),
     };
     connected_page(&state, &signed, &X, notice).await
+}
+
+/// A member connects a channel from a page, as the API would.
+async fn connect(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    req: &CreateChannel,
+) -> Result<crate::http::api::channels::ChannelView, crate::http::problem::ApiError> {
+    let who = signed.acting()?;
+    crate::http::api::channels::connect(state, &who, req).await
 }

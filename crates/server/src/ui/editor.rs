@@ -5,6 +5,7 @@ use super::page::{CsrfForm, Layout, Signed, UiError, render, urlencode};
 use super::stack::{CardVm, card_vm, channel_label};
 use crate::http::AppState;
 use crate::http::extract::Editor;
+use crate::http::problem::ApiError;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -265,18 +266,24 @@ pub async fn refine(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    let req = crate::http::api::ai::Refine {
+    let req = covalynce_app::ai::Refine {
         instruction: form.get("instruction").cloned().unwrap_or_default(),
         channels: None,
     };
-    match crate::http::api::ai::refine(
-        State(state.clone()),
-        signed.auth_as::<Editor>()?,
-        Path(id.clone()),
-        crate::http::extract::ApiJson(req),
-    )
-    .await
-    {
+    let refined = async {
+        let card = CardId::parse(&id).ok_or_else(|| {
+            ApiError::NotFound(format!("there is no card {id:?} in this workspace"))
+        })?;
+        let who = signed.acting()?;
+        Ok::<_, ApiError>(
+            state
+                .app()
+                .refine(&who, card, req, &state.ai_platform())
+                .await?,
+        )
+    }
+    .await;
+    match refined {
         Ok(_) => Ok(Redirect::to(&format!("/cards/{id}/edit?saved=1")).into_response()),
         Err(e) => {
             let msg = UiError::from(e).message();
@@ -298,15 +305,25 @@ pub async fn refine_stream(
     use axum::response::sse::{Event, Sse};
     use covalynce_ai::Progress;
     use serde_json::json;
-    let crate::http::extract::Auth(ws, who, _) = signed.auth_as::<Editor>()?;
-    let req = crate::http::api::ai::Refine {
+    let who = signed.acting_as::<Editor>()?;
+    let req = covalynce_app::ai::Refine {
         instruction: form.get("instruction").cloned().unwrap_or_default(),
         channels: None,
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let event =
         |name: &str, data: serde_json::Value| Event::default().event(name).data(data.to_string());
-    match crate::http::api::ai::RefineJob::prepare(&state, &ws, &id, req).await {
+    let prepared = match covalynce_domain::CardId::parse(&id) {
+        Some(card) => state
+            .app()
+            .prepare_refine(&who, card, req, &state.ai_platform())
+            .await
+            .map_err(ApiError::from),
+        None => Err(ApiError::NotFound(format!(
+            "there is no card {id:?} in this workspace"
+        ))),
+    };
+    match prepared {
         Err(e) => {
             let _ = tx.send(event(
                 "failed",
@@ -331,14 +348,17 @@ pub async fn refine_stream(
                     };
                     let _ = progress.send(ev);
                 };
-                let rewrite = job.run(&ws, Some(&mut on)).await;
+                let rewrite = job.run(Some(&mut on)).await;
                 let card_id = job.card.id;
-                let last = match job.finish(&state, &ws, &who.actor, rewrite).await {
+                let last = match state.app().finish_refine(job, rewrite).await {
                     Ok(_) => event(
                         "done",
                         json!({"url": format!("/cards/{card_id}/edit?saved=1")}),
                     ),
-                    Err(e) => event("failed", json!({"message": UiError::from(e).message()})),
+                    Err(e) => event(
+                        "failed",
+                        json!({"message": UiError::from(ApiError::from(e)).message()}),
+                    ),
                 };
                 let _ = tx.send(last);
             });

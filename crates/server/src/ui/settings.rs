@@ -7,7 +7,7 @@ use crate::http::AppState;
 use crate::http::api::given;
 use crate::http::api::members::{InvitationView, MemberView, TokenView};
 use crate::http::api::workspace::WorkspaceView;
-use crate::http::extract::{ApiJson, Editor, Owner, Viewer};
+use crate::http::extract::{Editor, Owner, Viewer};
 use crate::http::problem::ApiError;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -279,16 +279,14 @@ pub async fn ai_privacy(
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<PrivacyForm>,
 ) -> Result<Response, UiError> {
-    let result = crate::http::api::ai::update(
-        State(state.clone()),
-        signed.auth_as::<Owner>()?,
-        ApiJson(crate::http::api::ai::UpdateAi {
-            privacy: given(&form.privacy),
-            providers: None,
-        }),
-    )
-    .await
-    .map(|r| format!("AI privacy: {}.", r.0.data.privacy));
+    let who = signed.acting_as::<Owner>()?;
+    let result = async {
+        let asked = given(&form.privacy).unwrap_or_default();
+        let privacy = crate::http::api::ai::privacy(&asked)?;
+        state.app().set_ai_privacy(&who, privacy).await?;
+        Ok(format!("AI privacy: {}.", privacy.as_str()))
+    }
+    .await;
     answer(&state, signed, &headers, result, None).await
 }
 
@@ -412,13 +410,15 @@ pub async fn revoke_token(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    let result = crate::http::api::members::revoke_token(
-        State(state.clone()),
-        signed.auth_as::<Editor>()?,
-        Path(id),
-    )
-    .await
-    .map(|_| "The token is revoked.".to_owned());
+    let who = signed.acting_as::<Editor>()?;
+    let result = async {
+        let token = covalynce_domain::TokenId::parse(&id).ok_or_else(|| {
+            ApiError::NotFound(format!("there is no active token {id:?} in this workspace"))
+        })?;
+        state.app().revoke_token(&who, token).await?;
+        Ok("The token is revoked.".to_owned())
+    }
+    .await;
     answer(&state, signed, &headers, result, None).await
 }
 

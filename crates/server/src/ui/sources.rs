@@ -7,10 +7,13 @@ use super::page::{CsrfForm, Layout, Signed, UiError, render};
 use super::pending::{Pending, pending_connection, pending_cookie, to_consent};
 use crate::http::AppState;
 use crate::http::api::sources::{CreateSource, SourceView};
-use crate::http::extract::{ApiJson, Editor};
+use crate::http::extract::Editor;
+use crate::http::problem::ApiError;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use covalynce_app::sources::SetGate;
+use covalynce_domain::SourceId;
 use std::collections::HashMap;
 
 #[derive(askama::Template)]
@@ -316,21 +319,13 @@ pub async fn github_pick(
             secret: None,
             token: Some(token.to_owned()),
         };
-        let outcome = match crate::http::api::sources::create(
-            State(state.clone()),
-            signed.auth_as::<Editor>()?,
-            ApiJson(req),
-        )
-        .await
-        {
-            Ok((_, _, axum::Json(c))) => {
-                let how = if c.data.receives.iter().any(|r| r == "webhook") {
+        let outcome = match add(&state, &signed, req).await {
+            Ok(added) => {
+                let c = SourceView::added(&added);
+                let how = if c.receives.iter().any(|r| r == "webhook") {
                     "its webhook is set up on GitHub".to_owned()
                 } else {
-                    format!(
-                        "polling ({})",
-                        c.data.note.as_deref().unwrap_or("no webhook")
-                    )
+                    format!("polling ({})", c.note.as_deref().unwrap_or("no webhook"))
                 };
                 (true, format!("Connected {repo}: {how}."))
             }
@@ -400,15 +395,10 @@ pub async fn create(
             token: field("token"),
         },
     };
-    match crate::http::api::sources::create(
-        State(state.clone()),
-        signed.auth_as::<Editor>()?,
-        ApiJson(req),
-    )
-    .await
-    {
-        Ok((_, _, axum::Json(created))) => {
-            page(&state, &signed, &headers, Some(created.data), None).await
+    match add(&state, &signed, req).await {
+        Ok(added) => {
+            let created = SourceView::added(&added);
+            page(&state, &signed, &headers, Some(created), None).await
         }
         Err(e) => {
             page(
@@ -431,15 +421,17 @@ pub async fn remove(
     axum::extract::Path(id): axum::extract::Path<String>,
     CsrfForm(_): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    let result = crate::http::api::sources::delete(
-        State(state.clone()),
-        signed.auth_as::<Editor>()?,
-        axum::extract::Path(id),
-    )
-    .await
-    .map(|_| {
-        "The source was removed (and the webhook Covalynce made for it on GitHub).".to_owned()
-    });
+    let result = async {
+        let id = source_id(&id)?;
+        let who = signed.acting()?;
+        state
+            .app()
+            .remove_source(&who, id, &state.source_platform())
+            .await?;
+        state.forget_hook_source(id);
+        Ok("The source was removed (and the webhook Covalynce made for it on GitHub).".to_owned())
+    }
+    .await;
     answer(&state, &signed, &headers, result).await
 }
 
@@ -470,28 +462,45 @@ pub async fn gate(
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
         .collect();
-    let req = crate::http::api::sources::UpdateSource {
-        gate: Some(crate::http::api::sources::GateView {
-            enabled: form.enabled.is_some_and(|v| v == "on" || v == "true"),
+    let enabled = form.enabled.is_some_and(|v| v == "on" || v == "true");
+    let result = async {
+        let id = source_id(&id)?;
+        let gate = SetGate {
+            enabled,
             workflows,
             absent_after_secs: None,
-        }),
-    };
-    let result = crate::http::api::sources::update(
-        State(state.clone()),
-        signed.auth_as::<Editor>()?,
-        axum::extract::Path(id),
-        ApiJson(req),
-    )
-    .await
-    .map(|axum::Json(v)| {
-        if v.data.gate.enabled {
+        };
+        state
+            .app()
+            .set_source_gate(&signed.acting()?, id, gate)
+            .await?;
+        Ok(if enabled {
             "The CI gate is on: cards wait for green CI.".to_owned()
         } else {
             "The CI gate is off: cards go to the stack whatever CI says.".to_owned()
-        }
-    });
+        })
+    }
+    .await;
     answer(&state, &signed, &headers, result).await
+}
+
+/// A member adds a source, as the API would.
+async fn add(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    req: CreateSource,
+) -> Result<covalynce_app::sources::Added, ApiError> {
+    let who = signed.acting()?;
+    Ok(state
+        .app()
+        .add_source(&who, req, &state.source_platform())
+        .await?)
+}
+
+/// A source of this workspace named in a page's URL.
+fn source_id(id: &str) -> Result<SourceId, ApiError> {
+    SourceId::parse(id)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no source {id:?} in this workspace")))
 }
 
 /// The sources page with what an action did, or why it could not.
@@ -499,7 +508,7 @@ async fn answer(
     state: &AppState,
     signed: &Signed<Editor>,
     headers: &HeaderMap,
-    result: Result<String, crate::http::problem::ApiError>,
+    result: Result<String, ApiError>,
 ) -> Result<Response, UiError> {
     let extra = match result {
         Ok(message) => Extra {

@@ -9,8 +9,7 @@ use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use covalynce_ai::{Privacy, ProviderKind};
-use covalynce_domain::CardStatus;
-use covalynce_storage::{CardChange, NewAiProvider};
+use covalynce_storage::NewAiProvider;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -128,17 +127,7 @@ pub async fn update(
 ) -> Result<Json<Data<AiSettingsView>>, ApiError> {
     let who = auth.acting()?;
     let ws = who.workspace().clone();
-    let privacy = req
-        .privacy
-        .as_deref()
-        .map(|p| {
-            Privacy::parse(p).ok_or_else(|| {
-                ApiError::Validation(format!(
-                    "privacy must be offline, messages or diffs; got {p:?}"
-                ))
-            })
-        })
-        .transpose()?;
+    let privacy = req.privacy.as_deref().map(privacy).transpose()?;
     if let Some(providers) = &req.providers {
         // Checked before any provider is: a long list costs no address lookups.
         let most = covalynce_app::ai::MOST_PROVIDERS;
@@ -164,6 +153,15 @@ pub async fn update(
     Ok(Json(Data {
         data: view(&state, &ws).await?,
     }))
+}
+
+/// What AI may be sent, as a request or form names it.
+pub fn privacy(p: &str) -> Result<Privacy, ApiError> {
+    Privacy::parse(p).ok_or_else(|| {
+        ApiError::Validation(format!(
+            "privacy must be offline, messages or diffs; got {p:?}"
+        ))
+    })
 }
 
 /// One provider of a chain, checked (kind, model, a base URL the SSRF guard allows) and its
@@ -211,13 +209,7 @@ pub async fn provider_input(
     })
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct Refine {
-    /// What to change, e.g. "make it shorter", "more technical", "add a call to action".
-    pub instruction: String,
-    /// Channel kinds to refine (default: all of the card's).
-    pub channels: Option<Vec<String>>,
-}
+pub use covalynce_app::ai::Refine;
 
 /// Refine a pending card's posts with an instruction through the workspace's AI chain: a
 /// new revision. The answer must keep to the card's facts; if no provider gives such an
@@ -232,180 +224,17 @@ pub struct Refine {
     ))]
 pub async fn refine(
     State(state): State<AppState>,
-    Auth(ws, who, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<Refine>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
-    let job = RefineJob::prepare(&state, &ws, &id, req).await?;
-    let rewrite = job.run(&ws, None).await;
-    let card = job.finish(&state, &ws, &who.actor, rewrite).await?;
-    Ok(Json(Data { data: card.into() }))
-}
-
-/// A refine, checked and ready to ask the chain: shared by the API and the editor's
-/// streaming refine, so both keep the same rules.
-pub(crate) struct RefineJob {
-    id: String,
-    card_id: covalynce_domain::CardId,
-    pub(crate) card: covalynce_storage::CardRecord,
-    privacy: Privacy,
-    providers: Vec<Box<dyn covalynce_ai::Provider>>,
-    facts: covalynce_ai::Facts,
-    instruction: String,
-    channels: Option<Vec<String>>,
-}
-
-impl RefineJob {
-    pub(crate) async fn prepare(
-        state: &AppState,
-        ws: &covalynce_storage::Workspace,
-        id: &str,
-        req: Refine,
-    ) -> Result<Self, ApiError> {
-        let instruction = req.instruction.trim().to_owned();
-        if instruction.is_empty() || instruction.chars().count() > 500 {
-            return Err(ApiError::Validation(
-                "instruction must be 1-500 characters".into(),
-            ));
-        }
-        let not_found = || ApiError::NotFound(format!("there is no card {id:?} in this workspace"));
-        let card_id = covalynce_domain::CardId::parse(id).ok_or_else(not_found)?;
-        let card = state
-            .store()
-            .card(ws.id, card_id)
-            .await?
-            .ok_or_else(not_found)?;
-        if card.status != CardStatus::Pending {
-            return Err(ApiError::Conflict(format!(
-                "card {id} is {}; only a pending card can be refined",
-                card.status.as_str()
-            )));
-        }
-        let privacy = ws.ai_privacy;
-        if privacy == Privacy::Offline {
-            return Err(ApiError::Conflict(
-                "AI drafting is off for this workspace (privacy: offline); allow messages in the AI settings first".into(),
-            ));
-        }
-        let providers = covalynce_app::ai::chain(
-            state.store(),
-            state.secrets(),
-            state.http(),
-            ws.id,
-            ws.plan,
-            state.ai(),
-        )
+    let card = covalynce_domain::CardId::parse(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no card {id:?} in this workspace")))?;
+    let card = state
+        .app()
+        .refine(&auth.acting()?, card, req, &state.ai_platform())
         .await?;
-        if providers.is_empty() {
-            let why = if state.ai().default.is_some() && !ws.plan.limits().operator_ai {
-                format!(
-                    "no AI provider is configured for this workspace, and the {} plan drafts with your own keys only: add a provider in the AI settings or upgrade",
-                    ws.plan.as_stored()
-                )
-            } else {
-                "no AI provider is configured for this workspace".to_owned()
-            };
-            return Err(ApiError::Conflict(why));
-        }
-        if let Some(channels) = &req.channels {
-            for c in channels {
-                if !card.variants.contains_key(c) {
-                    return Err(ApiError::Validation(format!("the card has no {c:?} post")));
-                }
-            }
-        }
-        let event = match card.event_id {
-            Some(e) => state.store().event(ws.id, e).await?,
-            None => None,
-        };
-        let mut facts = covalynce_app::ai::facts(event.as_ref(), &card.title, &card.content);
-        let api_base =
-            covalynce_app::github::Api::base_for(state.security().config.github.as_ref());
-        let github = covalynce_app::ai::GithubAccess {
-            secrets: state.secrets(),
-            api_base: &api_base,
-        };
-        facts.diffs =
-            covalynce_app::ai::diffs(state.store(), ws.id, privacy, event.as_ref(), github).await?;
-        Ok(Self {
-            id: id.to_owned(),
-            card_id,
-            card,
-            privacy,
-            providers,
-            facts,
-            instruction,
-            channels: req.channels,
-        })
-    }
-
-    /// Asks the chain; `on` sees each channel's text as it arrives.
-    pub(crate) async fn run(
-        &self,
-        ws: &covalynce_storage::Workspace,
-        on: Option<covalynce_app::ai::OnProgress<'_>>,
-    ) -> covalynce_app::ai::Rewrite {
-        covalynce_app::ai::rewrite(
-            &self.providers,
-            self.privacy,
-            ws.voice,
-            &self.facts,
-            &self.card.variants,
-            covalynce_app::ai::Ask {
-                channels: self.channels.as_deref(),
-                instruction: Some(&self.instruction),
-            },
-            on,
-        )
-        .await
-    }
-
-    /// Records the calls in the ledger and saves what was accepted as a new revision; with
-    /// nothing accepted, the card is unchanged and the reasons are the error.
-    pub(crate) async fn finish(
-        self,
-        state: &AppState,
-        ws: &covalynce_storage::Workspace,
-        actor: &crate::auth::Actor,
-        rewrite: covalynce_app::ai::Rewrite,
-    ) -> Result<covalynce_storage::CardRecord, ApiError> {
-        let rows = covalynce_app::ai::ledger(
-            &state.ai().prices,
-            ws.id,
-            Some(self.card_id),
-            "refine",
-            &rewrite.calls,
-        );
-        state.store().record_ai_calls(&rows).await?;
-        if rewrite.texts.is_empty() {
-            return Err(ApiError::Conflict(format!(
-                "the card is unchanged: {}",
-                rewrite
-                    .note
-                    .unwrap_or_else(|| "no provider gave a usable answer".into())
-            )));
-        }
-        let author = format!(
-            "ai:{} for {}",
-            rewrite.drafted_by.as_deref().unwrap_or("unknown"),
-            actor.label()
-        );
-        let id = &self.id;
-        match state
-            .app()
-            .revise(ws, &author, self.card_id, rewrite.texts)
-            .await?
-        {
-            CardChange::Done(card) => Ok(*card),
-            CardChange::Conflict(s) => Err(ApiError::Conflict(format!(
-                "card {id} became {} meanwhile",
-                s.as_str()
-            ))),
-            CardChange::NotFound => Err(ApiError::NotFound(format!(
-                "there is no card {id:?} in this workspace"
-            ))),
-        }
-    }
+    Ok(Json(Data { data: card.into() }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

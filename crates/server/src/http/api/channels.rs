@@ -72,6 +72,17 @@ pub async fn create(
     auth: Auth<Editor>,
     ApiJson(req): ApiJson<CreateChannel>,
 ) -> Result<(StatusCode, Json<Data<ChannelView>>), ApiError> {
+    let view = connect(&state, &auth.acting()?, &req).await?;
+    Ok((StatusCode::CREATED, Json(Data { data: view })))
+}
+
+/// A member connects a channel (the API and the Channels page call this): the use case,
+/// and the channel as the API shows it, with a secret the server generated this once.
+pub async fn connect(
+    state: &AppState,
+    who: &covalynce_app::Acting<covalynce_app::Editor>,
+    req: &CreateChannel,
+) -> Result<ChannelView, ApiError> {
     let config = &state.security().config;
     let operator = |app: &Option<crate::auth::OAuthApp>| {
         app.as_ref().map(|o| covalynce_app::connect::OperatorApp {
@@ -88,13 +99,11 @@ pub async fn create(
     };
     let (channel, generated) = state
         .app()
-        .create_channel(&auth.acting()?, &req, &platforms, |s| {
-            state.secrets().seal(s)
-        })
+        .create_channel(who, req, &platforms, |s| state.secrets().seal(s))
         .await?;
     let mut view = ChannelView::from(channel);
     view.secret = generated;
-    Ok((StatusCode::CREATED, Json(Data { data: view })))
+    Ok(view)
 }
 
 /// The workspace's channels.

@@ -2,7 +2,6 @@
 //! the audit log, the export of everything, and deleting the workspace.
 
 use super::{Data, List, Paging};
-use crate::auth::Actor;
 use crate::http::AppState;
 use crate::http::extract::{ApiJson, Auth, Editor, Owner};
 use crate::http::problem::{ApiError, Problem};
@@ -281,33 +280,14 @@ pub async fn tokens(
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    Auth(ws, who, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let not_found =
-        || ApiError::NotFound(format!("there is no active token {id:?} in this workspace"));
-    let token = TokenId::parse(&id).ok_or_else(not_found)?;
-    let record = state
-        .store()
-        .tokens(ws.id)
-        .await?
-        .into_iter()
-        .find(|t| t.id == token && t.revoked_at.is_none())
-        .ok_or_else(not_found)?;
-    let own = match &who.actor {
-        Actor::Token { id, .. } if *id == token => true,
-        actor => actor.user().is_some() && actor.user() == record.user_id,
-    };
-    if !own && who.role < Role::Owner {
-        return Err(ApiError::Forbidden(
-            "editors revoke only their own tokens".into(),
-        ));
-    }
-    if state.store().revoke_token(ws.id, token).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(not_found())
-    }
+    let token = TokenId::parse(&id).ok_or_else(|| {
+        ApiError::NotFound(format!("there is no active token {id:?} in this workspace"))
+    })?;
+    state.app().revoke_token(&auth.acting()?, token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

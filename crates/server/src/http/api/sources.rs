@@ -8,43 +8,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 
-use covalynce_domain::{GateConfig, RepoSlug, SourceId, SourceKind, SourceSettings};
-use covalynce_storage::{NewSource, Source};
+use covalynce_app::sources::SetGate;
+use covalynce_domain::{SourceId, SourceKind};
+use covalynce_storage::Source;
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum CreateSource {
-    /// A GitHub repository. With a `token` (OAuth or a personal access token with `repo`
-    /// and `admin:repo_hook`), Covalynce creates the webhook itself when this server has
-    /// a public URL, polls the repository's events (always, as backfill behind the
-    /// webhook), and reads diffs from the API. Without one, set the webhook up on GitHub
-    /// with `webhook_url` and the secret.
-    Github {
-        /// `owner/name`.
-        repo: String,
-        /// The webhook secret to set on GitHub. Omit it and one is generated (and, without
-        /// a token, returned once).
-        secret: Option<String>,
-        /// A GitHub token the source acts with (sealed; never shown again).
-        token: Option<String>,
-    },
-    /// A local git repository, by absolute path.
-    Git { path: String },
-    /// A Jira Cloud site: create an admin webhook (System → WebHooks) for "Issue updated"
-    /// with `webhook_url` and the secret; issues moving to a done-category status become
-    /// events.
-    Jira {
-        /// A label for the site or project (`acme.atlassian.net`, `Rocket`).
-        name: String,
-        /// The webhook secret to set in Jira. Omit it and one is generated and returned once.
-        secret: Option<String>,
-        /// `false` for Jira webhooks that cannot sign (no secret field): deliveries then
-        /// carry the secret in the URL instead (`webhook_url`, shown once). Default true.
-        #[serde(default)]
-        signed: Option<bool>,
-    },
-}
+pub use covalynce_app::sources::CreateSource;
 
 /// What may change on a source.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -105,6 +74,19 @@ impl SourceView {
     pub fn checked(s: &Source, allowed: &[String]) -> Self {
         let mut view = Self::from(s);
         view.stopped = covalynce_app::sources::watch::stopped(s, allowed);
+        view
+    }
+}
+
+impl SourceView {
+    /// The creation answer: the source, with what is shown this once (a generated secret,
+    /// an unsigned Jira source's URL that carries its secret).
+    pub fn added(added: &covalynce_app::sources::Added) -> Self {
+        let mut view = Self::from(&added.source);
+        view.secret = added.secret.clone();
+        if let Some(url) = &added.unsigned_url {
+            view.webhook_url = Some(url.clone());
+        }
         view
     }
 }
@@ -173,172 +155,18 @@ pub async fn create(
     ),
     ApiError,
 > {
-    let ws = &auth.0;
-    let id = SourceId::new();
-    let mut unsigned_url: Option<String> = None;
-    let (new, generated_secret) = match req {
-        CreateSource::Github {
-            repo,
-            secret,
-            token: Some(token),
-        } => {
-            let repo = RepoSlug::parse(&repo).map_err(|e| ApiError::Validation(e.0))?;
-            return connect_github(&state, ws.id, id, repo, secret, token).await;
-        }
-        CreateSource::Github {
-            repo,
-            secret,
-            token: None,
-        } => {
-            let repo = RepoSlug::parse(&repo).map_err(|e| ApiError::Validation(e.0))?;
-            let (secret, generated) = super::signing_secret(secret)?;
-            let new = NewSource {
-                id,
-                workspace_id: ws.id,
-                kind: SourceKind::Github,
-                repo: Some(repo.to_string()),
-                path: None,
-                sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
-                settings: Default::default(),
-                sealed_token: None,
-            };
-            (new, generated)
-        }
-        CreateSource::Jira {
-            name,
-            secret,
-            signed,
-        } => {
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 200 {
-                return Err(ApiError::Validation(
-                    "name must be 1 to 200 characters (the site or project)".into(),
-                ));
-            }
-            let (secret, generated) = super::signing_secret(secret)?;
-            let new = NewSource {
-                id,
-                workspace_id: ws.id,
-                kind: SourceKind::Jira,
-                repo: Some(name.to_owned()),
-                path: None,
-                sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
-                settings: if signed == Some(false) {
-                    SourceSettings {
-                        unsigned: true,
-                        note: Some("takes unsigned deliveries whose URL carries the secret".into()),
-                        ..Default::default()
-                    }
-                } else {
-                    SourceSettings::default()
-                },
-                sealed_token: None,
-            };
-            // The URL with its secret is shown once, like the secret itself.
-            let generated = if signed == Some(false) {
-                unsigned_url = Some(format!("/hooks/jira/{id}?secret={secret}"));
-                generated.or(Some(secret))
-            } else {
-                generated
-            };
-            (new, generated)
-        }
-        CreateSource::Git { path } => {
-            let source = state.app().add_git_source(&auth.acting()?, &path).await?;
-            return Ok((
-                StatusCode::CREATED,
-                [(header::LOCATION, format!("/api/v1/sources/{}", source.id))],
-                Json(Data {
-                    data: SourceView::from(&source),
-                }),
-            ));
-        }
-    };
-    let source = state.store().insert_source(&new).await?;
-    let mut view = SourceView::from(&source);
-    view.secret = generated_secret;
-    if let Some(url) = unsigned_url {
-        view.webhook_url = Some(url);
-    }
+    let added = state
+        .app()
+        .add_source(&auth.acting()?, req, &state.source_platform())
+        .await?;
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/sources/{}", source.id))],
-        Json(Data { data: view }),
-    ))
-}
-
-type Created = (
-    StatusCode,
-    [(header::HeaderName, String); 1],
-    Json<Data<SourceView>>,
-);
-
-/// A GitHub source with a token: the repository is checked with it, a fresh secret is
-/// generated (nobody copies it anywhere), and the webhook is created on GitHub when it
-/// can be; the source polls either way.
-pub(crate) async fn connect_github(
-    state: &AppState,
-    ws: covalynce_domain::WorkspaceId,
-    id: SourceId,
-    repo: RepoSlug,
-    secret: Option<String>,
-    token: String,
-) -> Result<Created, ApiError> {
-    let token = token.trim().to_owned();
-    if token.is_empty() || token.len() > 1000 {
-        return Err(ApiError::Validation(
-            "token must be 1 to 1000 characters".into(),
-        ));
-    }
-    let api = covalynce_app::github::Api::new(
-        &covalynce_app::github::Api::base_for(state.security().config.github.as_ref()),
-        token.clone(),
-    );
-    let found = api.repository(&repo).await.map_err(|e| match e {
-        covalynce_app::github::GithubError::NotFound(_) => ApiError::Validation(format!(
-            "GitHub has no repository {repo} that this token can see"
-        )),
-        covalynce_app::github::GithubError::Refused(m) => {
-            ApiError::Validation(format!("GitHub refused the token: {m}"))
-        }
-        other => ApiError::Unavailable(other.to_string()),
-    })?;
-    let (secret, _) = super::signing_secret(secret)?;
-    let new = NewSource {
-        id,
-        workspace_id: ws,
-        kind: SourceKind::Github,
-        repo: Some(found.full_name.clone()),
-        path: None,
-        sealed_secret: Some(state.secrets().seal(secret.as_bytes())),
-        settings: SourceSettings {
-            default_branch: found.default_branch.clone(),
-            private: found.private,
-            ..Default::default()
-        },
-        sealed_token: Some(state.secrets().seal(token.as_bytes())),
-    };
-    let mut source = state.store().insert_source(&new).await?;
-    let public_url = state.security().config.public_url.as_deref();
-    match covalynce_app::github::create_hook_for(public_url, id, &repo, &api, &secret).await {
-        Ok(hook) => {
-            state.store().set_source_hook(id, Some(hook)).await?;
-            source.hook_id = Some(hook);
-        }
-        Err(note) => {
-            tracing::info!(source = %id, %repo, note, "GitHub source polls");
-            source.settings.note = Some(note.to_string());
-            state
-                .store()
-                .set_source_settings(ws, id, &source.settings)
-                .await?;
-        }
-    }
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/sources/{id}"))],
+        [(
+            header::LOCATION,
+            format!("/api/v1/sources/{}", added.source.id),
+        )],
         Json(Data {
-            data: SourceView::from(&source),
+            data: SourceView::added(&added),
         }),
     ))
 }
@@ -392,56 +220,33 @@ pub async fn get(
     ))]
 pub async fn update(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateSource>,
 ) -> Result<Json<Data<SourceView>>, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no source {id:?} in this workspace"));
     let source_id = SourceId::parse(&id).ok_or_else(not_found)?;
-    let mut source = state
-        .store()
-        .workspace_source(ws.id, source_id)
-        .await?
-        .ok_or_else(not_found)?;
-    let mut settings = std::mem::take(&mut source.settings);
-    if let Some(gate) = req.gate {
-        if gate.workflows.len() > 50
-            || gate
-                .workflows
-                .iter()
-                .any(|w| w.trim().is_empty() || w.len() > 200)
-        {
-            return Err(ApiError::Validation(
-                "gate.workflows must be at most 50 workflow names of 1 to 200 characters".into(),
-            ));
+    let source = match req.gate {
+        Some(gate) => {
+            state
+                .app()
+                .set_source_gate(
+                    &auth.acting()?,
+                    source_id,
+                    SetGate {
+                        enabled: gate.enabled,
+                        workflows: gate.workflows,
+                        absent_after_secs: gate.absent_after_secs,
+                    },
+                )
+                .await?
         }
-        if gate
-            .absent_after_secs
-            .is_some_and(|s| !(1..=604_800).contains(&s))
-        {
-            return Err(ApiError::Validation(
-                "gate.absent_after_secs must be between 1 and 604800 seconds".into(),
-            ));
-        }
-        // Unsaid, the wait for a first CI run stays as it was (the page does not show it).
-        let kept = settings.gate.as_ref().and_then(|g| g.absent_after_secs);
-        settings.gate = Some(GateConfig {
-            enabled: Some(gate.enabled),
-            workflows: gate.workflows,
-            absent_after_secs: gate.absent_after_secs.or(kept),
-        });
-    }
-    if !state
-        .store()
-        .set_source_settings(ws.id, source_id, &settings)
-        .await?
-    {
-        return Err(not_found());
-    }
-    if covalynce_app::jobs::gate::GateSettings::of(&settings).off {
-        covalynce_app::jobs::gate::release_source(state.store(), ws.id, source_id).await?;
-    }
-    source.settings = settings;
+        None => state
+            .store()
+            .workspace_source(auth.0.id, source_id)
+            .await?
+            .ok_or_else(not_found)?,
+    };
     Ok(Json(Data {
         data: SourceView::from(&source),
     }))
@@ -457,22 +262,15 @@ pub async fn update(
     ))]
 pub async fn delete(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no source {id:?} in this workspace"));
     let source_id = SourceId::parse(&id).ok_or_else(not_found)?;
-    let source = state
-        .store()
-        .delete_source(ws.id, source_id)
-        .await?
-        .ok_or_else(not_found)?;
+    state
+        .app()
+        .remove_source(&auth.acting()?, source_id, &state.source_platform())
+        .await?;
     state.forget_hook_source(source_id);
-    covalynce_app::github::after_delete(
-        state.secrets(),
-        state.security().config.github.as_ref(),
-        &source,
-    )
-    .await;
     Ok(StatusCode::NO_CONTENT)
 }
