@@ -10,13 +10,13 @@ pub mod channel;
 mod commit;
 mod event;
 pub mod facts;
-mod gate;
 mod ids;
 mod job;
 mod notes;
 mod plan;
 mod settings;
 mod slug;
+mod source;
 mod symbol;
 mod tag;
 pub mod time;
@@ -29,7 +29,6 @@ pub use event::{
     PublicationStatus, Risk, SentPost, SourceKind,
 };
 pub use facts::{EventFacts, Work};
-pub use gate::{Gate, GateConfig, GateState, SourceSettings};
 pub use ids::{
     AuditId, CardId, ChannelId, DeliveryId, EventId, InvitationId, JobId, PublicationId, SourceId,
     TokenId, UserId, WorkspaceId,
@@ -39,6 +38,7 @@ pub use notes::notes_file_rank;
 pub use plan::{Limits, Plan, next_month_start};
 pub use settings::{Privacy, Voice};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
+pub use source::{Gate, GateConfig, GateState, PollState, SourceSettings};
 pub use symbol::{Change, FileAnalysis, SymbolChange, SymbolKind};
 pub use tag::{is_main_product, package_tag, released_as};
 

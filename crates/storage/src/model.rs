@@ -92,7 +92,7 @@ pub struct Source {
     /// The repository webhook Covalynce created on GitHub (removed with the source).
     pub hook_id: Option<i64>,
     /// Where polling left off: ETag, interval, backoff (JSON), and when it may poll next.
-    pub poll_state: Option<serde_json::Value>,
+    pub poll_state: Option<covalynce_domain::PollState>,
     pub poll_after: Option<UnixMillis>,
 }
 

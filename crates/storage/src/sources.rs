@@ -35,7 +35,7 @@ pub trait SourceStore {
     async fn set_poll_state(
         &self,
         id: SourceId,
-        state: &serde_json::Value,
+        state: &covalynce_domain::PollState,
         poll_after: UnixMillis,
     ) -> Result<()>;
     /// The event stored under a dedup key (`generic:…`, `push:owner/name:SHA`).
@@ -312,12 +312,12 @@ macro_rules! impl_sources {
             async fn set_poll_state(
                 &self,
                 id: covalynce_domain::SourceId,
-                state: &serde_json::Value,
+                state: &covalynce_domain::PollState,
                 poll_after: covalynce_domain::UnixMillis,
             ) -> $crate::Result<()> {
                 let mut tx = self.pools.relaxed($crate::unit::Scope::System).await?;
                 sqlx::query("UPDATE sources SET poll_state = $1, poll_after = $2 WHERE id = $3")
-                    .bind(state.to_string())
+                    .bind($crate::sql::json_text(state)?)
                     .bind(poll_after)
                     .bind(id.to_string())
                     .execute(&mut *tx)

@@ -9,27 +9,10 @@ use covalynce_domain::facts::PullRef;
 use covalynce_domain::{RepoSlug, Work, now_millis};
 use covalynce_sources::github::{Classified, Polled, Repo, classify_polled};
 use covalynce_storage::{Source, Store};
-use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Where polling a source left off (`sources.poll_state`).
-#[derive(Debug, Clone, Default, serde::Serialize, Deserialize, PartialEq)]
-pub struct PollState {
-    pub etag: Option<String>,
-    /// The newest repository event already read (GitHub event ids grow).
-    pub last_event: Option<i64>,
-    /// Seconds GitHub asks between polls (`X-Poll-Interval`).
-    pub interval: Option<u64>,
-    /// Failed polls in a row (backoff doubles with each).
-    #[serde(default)]
-    pub failures: u32,
-    /// The last refusal or fault, shown on the source.
-    pub last_error: Option<String>,
-    /// The workflow-run list's ETag: CI for sources GitHub cannot deliver webhooks to.
-    #[serde(default)]
-    pub runs_etag: Option<String>,
-}
+pub use covalynce_domain::PollState;
 
 /// Pages read per poll: the events endpoint serves at most 300 events (3 × 100).
 const MAX_PAGES: usize = 3;
@@ -42,11 +25,7 @@ pub async fn poll_once(
     source: &Source,
     min_poll: Duration,
 ) -> (usize, Duration, PollState) {
-    let mut state: PollState = source
-        .poll_state
-        .clone()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
+    let mut state: PollState = source.poll_state.clone().unwrap_or_default();
     let polled = match poll_runs(store, api, source, &mut state).await {
         Ok(runs) => match poll_pages(store, api, source, &mut state).await {
             // Without a webhook, other CI apps' check suites are only learnt by asking.
@@ -396,7 +375,6 @@ pub async fn run(
                     if let Some(e) = &state.last_error {
                         tracing::warn!(source = %source.id, repo = ?source.repo, error = %e, wait_s = wait.as_secs(), "polling GitHub");
                     }
-                    let state = serde_json::to_value(&state).unwrap_or_default();
                     let next = now_millis() + wait.as_millis() as i64;
                     if let Err(e) = store.set_poll_state(source.id, &state, next).await {
                         tracing::warn!(source = %source.id, error = %e, "could not record the poll");

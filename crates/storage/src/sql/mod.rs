@@ -106,7 +106,7 @@ impl TryFrom<SourceRow> for Source {
                 .as_deref()
                 .map(serde_json::from_str)
                 .transpose()
-                .map_err(|e| StoreError::Corrupt(format!("source poll state: {e}")))?,
+                .map_err(|e| unreadable("source poll state", &e))?,
             poll_after: r.poll_after,
         })
     }

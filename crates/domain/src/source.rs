@@ -1,7 +1,8 @@
-//! The CI gate's records, as stored and as the API spells them: what a source asks of CI
-//! (in its [`SourceSettings`]) and where a card held for CI stands ([`Gate`]). Parsed when
-//! a row is read, so a shape no version of Covalynce wrote is an error, never a silent
-//! default; written back, they keep the flat JSON every release stored.
+//! A source's records and the CI gate's, as stored and as the API spells them: a source's
+//! [`SourceSettings`] (with what it asks of CI), where polling it left off ([`PollState`])
+//! and where a card held for CI stands ([`Gate`]). Parsed when a row is read, so a shape no
+//! version of Covalynce wrote is an error, never a silent default; written back, they keep
+//! the flat JSON every release stored.
 
 use crate::{SourceId, UnixMillis};
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,24 @@ pub struct GateConfig {
     /// How long a first card waits for any CI before CI is taken to be absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absent_after_secs: Option<u64>,
+}
+
+/// Where polling a GitHub source left off (`sources.poll_state`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollState {
+    pub etag: Option<String>,
+    /// The newest repository event already read (GitHub event ids grow).
+    pub last_event: Option<i64>,
+    /// Seconds GitHub asks between polls (`X-Poll-Interval`).
+    pub interval: Option<u64>,
+    /// Failed polls in a row (backoff doubles with each).
+    #[serde(default)]
+    pub failures: u32,
+    /// The last refusal or fault, shown on the source.
+    pub last_error: Option<String>,
+    /// The workflow-run list's ETag: CI for sources GitHub cannot deliver webhooks to.
+    #[serde(default)]
+    pub runs_etag: Option<String>,
 }
 
 /// Where a card held for CI stands.
@@ -196,6 +215,20 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_poll_state_as_the_poller_stored_it_reads_and_writes_back_the_same() {
+        for stored in [
+            json!({"etag": "W/\"a1\"", "last_event": 42, "interval": 60, "failures": 0,
+                   "last_error": null, "runs_etag": null}),
+            json!({"etag": null, "last_event": null, "interval": null, "failures": 3,
+                   "last_error": "rate limited: secondary limit", "runs_etag": "W/\"r\""}),
+        ] {
+            let state: PollState = serde_json::from_value(stored.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&state).unwrap(), stored);
+        }
+        assert!(serde_json::from_value::<PollState>(json!({"failures": "many"})).is_err());
     }
 
     #[test]
