@@ -14,6 +14,34 @@ pub struct NewAiProvider {
     pub sealed_key: Option<Vec<u8>>,
 }
 
+/// One change to a workspace's chain, made in one unit of work (the chain read and written
+/// together, the workspace's row locked on PostgreSQL), so two owners changing the chain at
+/// once cannot lose either change.
+#[derive(Debug, Clone)]
+pub enum ChainEdit {
+    /// Appends a provider, unless the chain already holds `most`.
+    Add {
+        provider: NewAiProvider,
+        most: usize,
+    },
+    /// Takes out the provider at `index` (0 is asked first).
+    Remove { index: usize },
+}
+
+/// What a [`ChainEdit`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChainEdited {
+    /// The chain as it now stands, and the model of a provider taken out.
+    Done {
+        chain: Vec<NewAiProvider>,
+        removed: Option<String>,
+    },
+    /// The chain holds `most` already: nothing was added.
+    Full,
+    /// There is no provider at that index: nothing was removed.
+    NoSuchProvider,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AiProviderRecord {
     pub id: String,
@@ -67,6 +95,8 @@ pub trait AiStore {
     async fn ai_chain(&self, ws: WorkspaceId) -> Result<Vec<AiProviderRecord>>;
     /// Replaces the chain (empty: no AI).
     async fn set_ai_chain(&self, ws: WorkspaceId, chain: &[NewAiProvider]) -> Result<()>;
+    /// Adds or removes one provider (see [`ChainEdit`]).
+    async fn edit_ai_chain(&self, ws: WorkspaceId, edit: ChainEdit) -> Result<ChainEdited>;
     /// What may leave the machine for AI drafting (the schema checks it too).
     async fn set_ai_privacy(
         &self,
@@ -143,8 +173,37 @@ macro_rules! insert_ai_calls {
 }
 pub(crate) use insert_ai_calls;
 
+/// Replaces a workspace's chain in the open unit of work `$tx`.
+macro_rules! write_chain {
+    ($tx:ident, $ws:expr, $chain:expr) => {{
+        let now = covalynce_domain::now_millis();
+        sqlx::query("DELETE FROM ai_providers WHERE workspace_id = $1")
+            .bind($ws.to_string())
+            .execute(&mut *$tx)
+            .await?;
+        for (position, p) in $chain.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO ai_providers (id, workspace_id, position, kind, model, base_url, api_key, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind($ws.to_string())
+            .bind(position as i64)
+            .bind(&p.kind)
+            .bind(&p.model)
+            .bind(&p.base_url)
+            .bind(p.sealed_key.as_deref())
+            .bind(now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+pub(crate) use write_chain;
+
+/// `$lock`: the backend's row lock for a SELECT (`FOR UPDATE` on PostgreSQL).
 macro_rules! impl_ai {
-    ($store:ty) => {
+    ($store:ty, lock = $lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::AiStore for $store {
             async fn ai_chain(
@@ -168,30 +227,62 @@ macro_rules! impl_ai {
                 ws: covalynce_domain::WorkspaceId,
                 chain: &[$crate::NewAiProvider],
             ) -> $crate::Result<()> {
-                let now = covalynce_domain::now_millis();
                 let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
-                sqlx::query("DELETE FROM ai_providers WHERE workspace_id = $1")
-                    .bind(ws.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                for (position, p) in chain.iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO ai_providers (id, workspace_id, position, kind, model, base_url, api_key, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(uuid::Uuid::now_v7().to_string())
-                    .bind(ws.to_string())
-                    .bind(position as i64)
-                    .bind(&p.kind)
-                    .bind(&p.model)
-                    .bind(&p.base_url)
-                    .bind(p.sealed_key.as_deref())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                $crate::ai::write_chain!(tx, ws, chain);
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn edit_ai_chain(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                edit: $crate::ChainEdit,
+            ) -> $crate::Result<$crate::ChainEdited> {
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
+                // PostgreSQL: concurrent edits of one workspace's chain queue on its row.
+                // (SQLite's one writer serializes them already.)
+                sqlx::query(concat!("SELECT id FROM workspaces WHERE id = $1", $lock))
+                    .bind(ws.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let rows: Vec<$crate::ai::AiProviderRow> = sqlx::query_as(
+                    "SELECT id, position, kind, model, base_url, api_key, created_at
+                     FROM ai_providers WHERE workspace_id = $1 ORDER BY position",
+                )
+                .bind(ws.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut chain: Vec<$crate::NewAiProvider> = rows
+                    .into_iter()
+                    .map(|row| {
+                        let p = $crate::AiProviderRecord::from(row);
+                        $crate::NewAiProvider {
+                            kind: p.kind,
+                            model: p.model,
+                            base_url: p.base_url,
+                            sealed_key: p.sealed_key,
+                        }
+                    })
+                    .collect();
+                // Nothing changes on the early returns: the unit rolls back when dropped.
+                let removed = match edit {
+                    $crate::ChainEdit::Add { provider, most } => {
+                        if chain.len() >= most {
+                            return Ok($crate::ChainEdited::Full);
+                        }
+                        chain.push(provider);
+                        None
+                    }
+                    $crate::ChainEdit::Remove { index } => {
+                        if index >= chain.len() {
+                            return Ok($crate::ChainEdited::NoSuchProvider);
+                        }
+                        Some(chain.remove(index).model)
+                    }
+                };
+                $crate::ai::write_chain!(tx, ws, &chain);
+                tx.commit().await?;
+                Ok($crate::ChainEdited::Done { chain, removed })
             }
 
             async fn set_ai_privacy(

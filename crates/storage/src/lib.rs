@@ -25,14 +25,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use accounts::*;
-pub use ai::{AiCallRecord, AiProviderRecord, AiStore, NewAiCall, NewAiProvider};
+pub use ai::{
+    AiCallRecord, AiProviderRecord, AiStore, ChainEdit, ChainEdited, NewAiCall, NewAiProvider,
+};
 pub use analytics::{AnalyticsStore, DayFacts, FirstPublication};
 pub use billing::{BillingApplied, BillingStore, BillingUpdate};
 pub use ingest::IngestWriter;
 pub use model::*;
 pub use postgres::PgStore;
 pub use scope::{SCOPE_KEY_CONTEXT, ScopeKey};
-pub use sources::SourceStore;
+pub use sources::{GitSourceInsert, SourceStore};
 pub use sql::utc_day;
 pub use sql::{
     cards::CardStore, channels::ChannelStore, events::EventStore, jobs::JobStore,

@@ -41,7 +41,7 @@ impl_store!(
 );
 
 impl_accounts!(PgStore, lock = " FOR UPDATE");
-crate::ai::impl_ai!(PgStore);
-crate::sources::impl_sources!(PgStore);
+crate::ai::impl_ai!(PgStore, lock = " FOR UPDATE");
+crate::sources::impl_sources!(PgStore, lock = " FOR UPDATE");
 crate::billing::impl_billing!(PgStore);
 crate::analytics::impl_analytics!(PgStore);

@@ -5,9 +5,20 @@ use crate::{CardRecord, EventRecord, NewSource, Result, Source};
 use async_trait::async_trait;
 use covalynce_domain::{CardId, SourceId, UnixMillis, WorkspaceId};
 
+/// What adding a local git source did.
+#[derive(Debug)]
+pub enum GitSourceInsert {
+    Inserted(Source),
+    /// The workspace's source at that path, which was there first.
+    Exists(Source),
+}
+
 #[async_trait]
 pub trait SourceStore {
     async fn insert_source(&self, source: &NewSource) -> Result<Source>;
+    /// A local git source, unless the workspace has one at the same path already (checked
+    /// and inserted in one unit of work, so two members adding a path at once make one).
+    async fn insert_git_source(&self, source: &NewSource) -> Result<GitSourceInsert>;
     /// A source by id alone: webhook senders authenticate with the source's secret, not a
     /// token, so this is the one lookup that is not scoped to a workspace.
     async fn source(&self, id: SourceId) -> Result<Option<Source>>;
@@ -62,46 +73,87 @@ pub trait SourceStore {
     ) -> Result<bool>;
 }
 
-/// One implementation for both pools, like `impl_store!`.
+/// Inserts a source in the open unit of work `$tx`; the source as stored.
+macro_rules! insert_source_row {
+    ($tx:ident, $s:expr) => {{
+        let s: &$crate::NewSource = $s;
+        let now = covalynce_domain::now_millis();
+        sqlx::query(
+            "INSERT INTO sources (id, workspace_id, kind, repo, path, secret, created_at, settings, token)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(s.id.to_string())
+        .bind(s.workspace_id.to_string())
+        .bind(s.kind.as_str())
+        .bind(s.repo.as_deref())
+        .bind(s.path.as_deref())
+        .bind(s.sealed_secret.as_deref())
+        .bind(now)
+        .bind($crate::sql::json_text(&s.settings)?)
+        .bind(s.sealed_token.as_deref())
+        .execute(&mut *$tx)
+        .await?;
+        $crate::Source {
+            id: s.id,
+            workspace_id: s.workspace_id,
+            kind: s.kind,
+            repo: s.repo.clone(),
+            path: s.path.clone(),
+            sealed_secret: s.sealed_secret.clone(),
+            cursor: None,
+            created_at: now,
+            last_delivery_at: None,
+            settings: s.settings.clone(),
+            sealed_token: s.sealed_token.clone(),
+            hook_id: None,
+            poll_state: None,
+            poll_after: None,
+        }
+    }};
+}
+pub(crate) use insert_source_row;
+
+/// One implementation for both pools, like `impl_store!`. `$lock`: the backend's row lock
+/// for a SELECT (`FOR UPDATE` on PostgreSQL; SQLite's one writer needs none).
 macro_rules! impl_sources {
-    ($store:ty) => {
+    ($store:ty, lock = $lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::SourceStore for $store {
             async fn insert_source(&self, s: &$crate::NewSource) -> $crate::Result<$crate::Source> {
                 let mut tx = self.pools.write($crate::unit::Scope::Workspace(s.workspace_id)).await?;
-                let now = covalynce_domain::now_millis();
-                sqlx::query(
-                    "INSERT INTO sources (id, workspace_id, kind, repo, path, secret, created_at, settings, token)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(s.id.to_string())
-                .bind(s.workspace_id.to_string())
-                .bind(s.kind.as_str())
-                .bind(s.repo.as_deref())
-                .bind(s.path.as_deref())
-                .bind(s.sealed_secret.as_deref())
-                .bind(now)
-                .bind($crate::sql::json_text(&s.settings)?)
-                .bind(s.sealed_token.as_deref())
-                .execute(&mut *tx)
-                .await?;
+                let source = $crate::sources::insert_source_row!(tx, s);
                 tx.commit().await?;
-                Ok($crate::Source {
-                    id: s.id,
-                    workspace_id: s.workspace_id,
-                    kind: s.kind,
-                    repo: s.repo.clone(),
-                    path: s.path.clone(),
-                    sealed_secret: s.sealed_secret.clone(),
-                    cursor: None,
-                    created_at: now,
-                    last_delivery_at: None,
-                    settings: s.settings.clone(),
-                    sealed_token: s.sealed_token.clone(),
-                    hook_id: None,
-                    poll_state: None,
-                    poll_after: None,
-                })
+                Ok(source)
+            }
+
+            async fn insert_git_source(
+                &self,
+                s: &$crate::NewSource,
+            ) -> $crate::Result<$crate::GitSourceInsert> {
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(s.workspace_id)).await?;
+                // PostgreSQL: two members adding the same path at once queue on the
+                // workspace's row, so the second sees the first's source. (SQLite's one
+                // writer serializes them already.)
+                sqlx::query(concat!("SELECT id FROM workspaces WHERE id = $1", $lock))
+                    .bind(s.workspace_id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let existing: Option<$crate::sql::SourceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM sources WHERE workspace_id = $1 AND kind = 'git' AND path = $2",
+                        $crate::sql::SOURCE_COLS
+                    )))
+                    .bind(s.workspace_id.to_string())
+                    .bind(s.path.as_deref())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = existing {
+                    tx.commit().await?;
+                    return Ok($crate::GitSourceInsert::Exists(row.try_into()?));
+                }
+                let source = $crate::sources::insert_source_row!(tx, s);
+                tx.commit().await?;
+                Ok($crate::GitSourceInsert::Inserted(source))
             }
 
             async fn source(
@@ -166,7 +218,7 @@ macro_rules! impl_sources {
                 .fetch_all(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                $crate::sql::collect(rows)
+                Ok($crate::sql::readable_sources(rows))
             }
 
             async fn set_source_cursor(
@@ -306,7 +358,7 @@ macro_rules! impl_sources {
                     .fetch_all(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                $crate::sql::collect(rows)
+                Ok($crate::sql::readable_sources(rows))
             }
 
             async fn set_poll_state(

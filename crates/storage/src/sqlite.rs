@@ -47,7 +47,7 @@ impl_store!(
 // is checkpointed and truncated (`SqlitePools::erased`).
 impl_accounts!(SqliteStore, lock = "");
 
-crate::ai::impl_ai!(SqliteStore);
-crate::sources::impl_sources!(SqliteStore);
+crate::ai::impl_ai!(SqliteStore, lock = "");
+crate::sources::impl_sources!(SqliteStore, lock = "");
 crate::billing::impl_billing!(SqliteStore);
 crate::analytics::impl_analytics!(SqliteStore);

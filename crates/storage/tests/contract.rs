@@ -66,7 +66,151 @@ on_both_backends!(
     publications_of_many_cards_come_in_one_answer_and_stay_in_their_workspace,
     one_holder_at_a_time_rotates_a_channels_credentials,
     an_ended_period_starts_again_and_billing_applies_once_in_order,
+    two_owners_changing_the_ai_chain_at_once_lose_neither_change,
+    two_members_adding_one_path_at_once_make_one_git_source,
 );
+
+async fn two_owners_changing_the_ai_chain_at_once_lose_neither_change(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let provider = |model: &str| NewAiProvider {
+        kind: "openai".into(),
+        model: model.into(),
+        base_url: "https://api.openai.com/v1".into(),
+        sealed_key: Some(vec![9; 12]),
+    };
+    let first: Vec<NewAiProvider> = ["a", "b", "c"].map(provider).to_vec();
+    store.set_ai_chain(ws.id, &first).await.unwrap();
+    // Four owners add at once to a chain of three that holds at most five.
+    let adds = (0..4).map(|n| {
+        let store = store.clone();
+        let edit = ChainEdit::Add {
+            provider: provider(&format!("new-{n}")),
+            most: 5,
+        };
+        tokio::spawn(async move { store.edit_ai_chain(ws.id, edit).await.unwrap() })
+    });
+    let mut done = 0;
+    let mut full = 0;
+    for answer in futures_join(adds).await {
+        match answer {
+            ChainEdited::Done { removed: None, .. } => done += 1,
+            ChainEdited::Full => full += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((done, full), (2, 2), "two fit, two are refused");
+    let chain = store.ai_chain(ws.id).await.unwrap();
+    assert_eq!(chain.len(), 5, "{chain:?}");
+    assert_eq!(
+        chain.iter().map(|p| p.position).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
+    assert_eq!(
+        chain.iter().filter(|p| p.model.starts_with("new-")).count(),
+        2,
+        "every added provider that was answered Done is in the chain"
+    );
+    // A removal and an addition at once: both land.
+    let remove = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .edit_ai_chain(ws.id, ChainEdit::Remove { index: 0 })
+                .await
+                .unwrap()
+        })
+    };
+    let removed = remove.await.unwrap();
+    assert!(
+        matches!(&removed, ChainEdited::Done { removed: Some(m), chain } if m == "a" && chain.len() == 4),
+        "{removed:?}"
+    );
+    assert_eq!(
+        store
+            .edit_ai_chain(ws.id, ChainEdit::Remove { index: 9 })
+            .await
+            .unwrap(),
+        ChainEdited::NoSuchProvider
+    );
+    assert_eq!(store.ai_chain(ws.id).await.unwrap().len(), 4);
+}
+
+async fn two_members_adding_one_path_at_once_make_one_git_source(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let adds = (0..4).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .insert_git_source(&NewSource {
+                    id: SourceId::new(),
+                    workspace_id: ws.id,
+                    kind: SourceKind::Git,
+                    repo: None,
+                    path: Some("/srv/repos/rocket".into()),
+                    sealed_secret: None,
+                    settings: Default::default(),
+                    sealed_token: None,
+                })
+                .await
+                .unwrap()
+        })
+    });
+    let answers = futures_join(adds).await;
+    let inserted: Vec<&Source> = answers
+        .iter()
+        .filter_map(|a| match a {
+            GitSourceInsert::Inserted(s) => Some(s),
+            GitSourceInsert::Exists(_) => None,
+        })
+        .collect();
+    assert_eq!(inserted.len(), 1, "{answers:?}");
+    for a in &answers {
+        if let GitSourceInsert::Exists(s) = a {
+            assert_eq!(s.id, inserted[0].id, "the later ones are told of the first");
+        }
+    }
+    let git: Vec<Source> = store
+        .list_sources(ws.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.kind == SourceKind::Git)
+        .collect();
+    assert_eq!(git.len(), 1);
+    // Another workspace may have the same path as its own source.
+    let other = workspace(store.as_ref(), "other").await;
+    let mut theirs = NewSource {
+        id: SourceId::new(),
+        workspace_id: other.id,
+        kind: SourceKind::Git,
+        repo: None,
+        path: Some("/srv/repos/rocket".into()),
+        sealed_secret: None,
+        settings: Default::default(),
+        sealed_token: None,
+    };
+    assert!(matches!(
+        store.insert_git_source(&theirs).await.unwrap(),
+        GitSourceInsert::Inserted(_)
+    ));
+    theirs.id = SourceId::new();
+    assert!(matches!(
+        store.insert_git_source(&theirs).await.unwrap(),
+        GitSourceInsert::Exists(_)
+    ));
+}
+
+/// Every task's answer, in the order the tasks were made.
+async fn futures_join<T: Send + 'static>(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let tasks: Vec<_> = tasks.collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
 
 async fn workspace(store: &dyn Store, slug: &str) -> Workspace {
     store
@@ -1665,6 +1809,29 @@ async fn a_cards_ci_gate_and_a_sources_settings_read_back_typed_and_a_wrong_shap
                     "{}: {err:?}",
                     $backend
                 );
+                // One unreadable source does not stop the watcher's walk of everyone else's.
+                let git = |path: &str| NewSource {
+                    id: SourceId::new(),
+                    workspace_id: ws.id,
+                    kind: SourceKind::Git,
+                    repo: None,
+                    path: Some(path.into()),
+                    sealed_secret: None,
+                    settings: Default::default(),
+                    sealed_token: None,
+                };
+                let bad = $store.insert_source(&git("/srv/bad")).await.unwrap();
+                let good = $store.insert_source(&git("/srv/good")).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    r#"UPDATE sources SET settings = '{{"mode": "x"}}' WHERE id = '{}'"#,
+                    bad.id
+                )))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+                let walked: Vec<SourceId> =
+                    $store.git_sources().await.unwrap().iter().map(|s| s.id).collect();
+                assert_eq!(walked, vec![good.id], "{}", $backend);
             }};
         }
         let (store, conn) = sqlite_with_a_side_door().await;

@@ -11,7 +11,7 @@ pub use rewrite::*;
 use crate::audit::Action;
 use crate::{Acting, App, AppError, Owner};
 use covalynce_domain::Privacy;
-use covalynce_storage::NewAiProvider;
+use covalynce_storage::{ChainEdit, ChainEdited, NewAiProvider};
 use serde_json::json;
 
 /// A chain asks at most this many providers.
@@ -56,24 +56,28 @@ impl App {
         Ok(())
     }
 
-    /// Adds a provider at the end of the chain; refused when the chain is full.
+    /// Adds a provider at the end of the chain; refused when the chain is full. The chain
+    /// is read and written in one unit of work: two owners adding at once both land, or
+    /// the one that would overfill it is refused.
     pub async fn add_ai_provider(
         &self,
         who: &Acting<Owner>,
         provider: NewAiProvider,
     ) -> Result<usize, AppError> {
-        let mut chain = self.stored_chain(who).await?;
-        if chain.len() >= MOST_PROVIDERS {
-            return Err(AppError::Conflict(format!(
+        let edit = ChainEdit::Add {
+            provider,
+            most: MOST_PROVIDERS,
+        };
+        match self.store().edit_ai_chain(who.workspace().id, edit).await? {
+            ChainEdited::Done { chain, .. } => {
+                self.record_chain(who, &chain).await;
+                Ok(chain.len())
+            }
+            ChainEdited::Full => Err(AppError::Conflict(format!(
                 "a chain holds at most {MOST_PROVIDERS} providers: remove one first"
-            )));
+            ))),
+            ChainEdited::NoSuchProvider => Err(no_such_provider()),
         }
-        chain.push(provider);
-        self.store()
-            .set_ai_chain(who.workspace().id, &chain)
-            .await?;
-        self.record_chain(who, &chain).await;
-        Ok(chain.len())
     }
 
     /// Takes the provider at `index` (0-based) out of the chain; its model, for the answer.
@@ -82,34 +86,19 @@ impl App {
         who: &Acting<Owner>,
         index: usize,
     ) -> Result<String, AppError> {
-        let mut chain = self.stored_chain(who).await?;
-        if index >= chain.len() {
-            return Err(AppError::NotFound(
-                "there is no such provider in the chain".into(),
-            ));
+        let edit = ChainEdit::Remove { index };
+        match self.store().edit_ai_chain(who.workspace().id, edit).await? {
+            ChainEdited::Done {
+                chain,
+                removed: Some(model),
+            } => {
+                self.record_chain(who, &chain).await;
+                Ok(model)
+            }
+            ChainEdited::Done { removed: None, .. }
+            | ChainEdited::Full
+            | ChainEdited::NoSuchProvider => Err(no_such_provider()),
         }
-        let gone = chain.remove(index);
-        self.store()
-            .set_ai_chain(who.workspace().id, &chain)
-            .await?;
-        self.record_chain(who, &chain).await;
-        Ok(gone.model)
-    }
-
-    /// The chain as stored (keys stay sealed), to change one link and store it again.
-    async fn stored_chain(&self, who: &Acting<Owner>) -> Result<Vec<NewAiProvider>, AppError> {
-        Ok(self
-            .store()
-            .ai_chain(who.workspace().id)
-            .await?
-            .into_iter()
-            .map(|p| NewAiProvider {
-                kind: p.kind,
-                model: p.model,
-                base_url: p.base_url,
-                sealed_key: p.sealed_key,
-            })
-            .collect())
     }
 
     /// The chain as it now stands, in the log: kinds and models, never a key.
@@ -127,4 +116,8 @@ impl App {
         )
         .await;
     }
+}
+
+fn no_such_provider() -> AppError {
+    AppError::NotFound("there is no such provider in the chain".into())
 }

@@ -154,7 +154,7 @@ pub async fn on_absence_deadline(
             |secs| i64::try_from(secs).unwrap_or(i64::MAX),
         );
         let waited = match waited_secs {
-            secs if secs >= 120 => format!("{} minutes", (secs + 30) / 60),
+            secs if secs >= 120 => format!("{} minutes", secs.saturating_add(30) / 60),
             1 => "1 second".to_owned(),
             secs => format!("{secs} seconds"),
         };

@@ -13,7 +13,7 @@ use crate::github::{Api, GithubError, GithubOAuth};
 use crate::secrets::SecretBox;
 use crate::{Acting, App, AppError, Editor};
 use covalynce_domain::{GateConfig, RepoSlug, SourceId, SourceKind, SourceSettings, WorkspaceId};
-use covalynce_storage::{NewSource, Source};
+use covalynce_storage::{GitSourceInsert, NewSource, Source};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -62,11 +62,20 @@ pub struct Added {
 }
 
 /// What adding and removing sources needs of the server: the key that seals secrets,
-/// GitHub (its API, the OAuth app) and the public URL webhooks are sent to.
+/// GitHub (its API, the OAuth app), the public URL webhooks are sent to, and its cache of
+/// sources that receive webhooks.
 pub struct SourcePlatform<'a> {
     pub secrets: &'a SecretBox,
     pub github: Option<&'a GithubOAuth>,
     pub public_url: Option<&'a str>,
+    pub deliveries: &'a dyn Deliveries,
+}
+
+/// The server's cache of the sources that receive webhooks (their secrets, for checking
+/// signatures).
+pub trait Deliveries: Send + Sync {
+    /// A removed source must stop accepting deliveries now, not when the cache expires.
+    fn forget(&self, source: SourceId);
 }
 
 /// The CI gate as a person sets it for a source.
@@ -337,6 +346,8 @@ impl App {
             .ok_or_else(|| {
                 AppError::NotFound(format!("there is no source {id} in this workspace"))
             })?;
+        // Before anything is awaited: from now on no delivery for it is accepted.
+        platform.deliveries.forget(id);
         crate::github::after_delete(platform.secrets, platform.github, &source).await;
         self.record(
             who,
@@ -363,13 +374,15 @@ impl App {
         let canonical = covalynce_sources::local::confine(path, &allowed)
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let display = repository(&canonical, path)?;
-        if let Some(existing) = self.git_source_at(ws, &display).await? {
-            return Err(AppError::Conflict(format!(
-                "{display} is already source {} of this workspace",
-                existing.id
-            )));
-        }
-        let source = self.insert_git_source(ws, display).await?;
+        let source = match self.insert_git_source(ws, display.clone()).await? {
+            GitSourceInsert::Inserted(source) => source,
+            GitSourceInsert::Exists(existing) => {
+                return Err(AppError::Conflict(format!(
+                    "{display} is already source {} of this workspace",
+                    existing.id
+                )));
+            }
+        };
         self.record(
             who,
             Action::AddSource,
@@ -398,25 +411,21 @@ impl App {
             .map_err(|_| AppError::Invalid(format!("{shown} is not a git repository")))?;
         let display = canonical.display().to_string();
         self.store().allow_path(workspace, &display).await?;
-        match self.git_source_at(workspace, &display).await? {
-            Some(existing) => Ok(existing),
-            None => self.insert_git_source(workspace, display).await,
+        match self.insert_git_source(workspace, display).await? {
+            GitSourceInsert::Inserted(source) | GitSourceInsert::Exists(source) => Ok(source),
         }
     }
 
-    async fn git_source_at(&self, ws: WorkspaceId, path: &str) -> Result<Option<Source>, AppError> {
+    /// The workspace's source at `path`, made unless it has one there already (checked and
+    /// made in one unit of work: two members adding a path at once make one source).
+    async fn insert_git_source(
+        &self,
+        ws: WorkspaceId,
+        path: String,
+    ) -> Result<GitSourceInsert, AppError> {
         Ok(self
             .store()
-            .list_sources(ws)
-            .await?
-            .into_iter()
-            .find(|s| s.kind == SourceKind::Git && s.path.as_deref() == Some(path)))
-    }
-
-    async fn insert_git_source(&self, ws: WorkspaceId, path: String) -> Result<Source, AppError> {
-        Ok(self
-            .store()
-            .insert_source(&NewSource {
+            .insert_git_source(&NewSource {
                 id: SourceId::new(),
                 workspace_id: ws,
                 kind: SourceKind::Git,

@@ -61,6 +61,12 @@ pub struct HookSource {
 
 const HOOK_SOURCE_TTL: Duration = Duration::from_secs(10);
 
+impl covalynce_app::sources::Deliveries for AppState {
+    fn forget(&self, source: SourceId) {
+        self.forget_hook_source(source);
+    }
+}
+
 impl AppState {
     // Everything the edge shares, built once at startup; a builder would add nothing.
     #[allow(clippy::too_many_arguments)]
@@ -145,6 +151,7 @@ impl AppState {
             secrets: self.secrets(),
             github: self.security().config.github.as_ref(),
             public_url: self.security().config.public_url.as_deref(),
+            deliveries: self,
         }
     }
 

@@ -428,7 +428,6 @@ pub async fn remove(
             .app()
             .remove_source(&who, id, &state.source_platform())
             .await?;
-        state.forget_hook_source(id);
         Ok("The source was removed (and the webhook Covalynce made for it on GitHub).".to_owned())
     }
     .await;

@@ -419,6 +419,20 @@ where
     rows.into_iter().map(T::try_from).collect()
 }
 
+/// The sources of a list across workspaces (what the watcher and the poller walk): one
+/// whose stored record no version wrote is left out and reported, so one bad row cannot
+/// stop every other workspace's sources. (Read alone, that source is still an error.)
+pub(crate) fn readable_sources(rows: Vec<SourceRow>) -> Vec<Source> {
+    rows.into_iter()
+        .filter_map(|row| {
+            let id = row.id.clone();
+            Source::try_from(row)
+                .inspect_err(|e| tracing::warn!(source = %id, error = %e, "a source that does not read is skipped"))
+                .ok()
+        })
+        .collect()
+}
+
 /// Lock order for a batch: deliveries sorted by (source, guid) so two replicas committing
 /// overlapping batches take row locks in the same order and cannot deadlock each other.
 pub(crate) fn lock_order(batch: &[PreparedIngest]) -> Vec<usize> {

@@ -271,6 +271,5 @@ pub async fn delete(
         .app()
         .remove_source(&auth.acting()?, source_id, &state.source_platform())
         .await?;
-    state.forget_hook_source(source_id);
     Ok(StatusCode::NO_CONTENT)
 }
