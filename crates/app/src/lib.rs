@@ -3,10 +3,13 @@
 //! handlers, the UI, background jobs, the CLI and MCP are adapters: they parse their input,
 //! call a use case, and render its answer or its [`AppError`].
 //!
-//! So far: [`cards`] (approve, withdraw, dismiss, undo, and the trust policy's approvals)
-//! and local git sources (added by a member or by the operator, with the same checks). The
-//! other aggregates still live in the server's handlers (see ARCHITECTURE.md).
+//! Use cases: [`cards`], [`channels`] (with [`connect`]), [`sources`], [`publications`],
+//! [`workspace`], [`members`], [`accounts`], [`ai`] (settings and refine). The application's
+//! own work: [`jobs`] (the worker pool: drafting, publishing, the CI gate, renewals),
+//! [`github`] (GitHub's API for sources with a token), [`drafting`] (the offline draft of a
+//! local range), [`analytics`], [`billing`], [`secrets`]. See ARCHITECTURE.md.
 
+pub mod accounts;
 mod acting;
 pub mod ai;
 pub mod analytics;

@@ -7,7 +7,7 @@ use crate::tokens;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use covalynce_storage::{Acceptance, SessionRecord};
+use covalynce_storage::SessionRecord;
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
@@ -62,34 +62,14 @@ pub async fn accept(
             "This form has expired. Reload the page and try again.".into(),
         ));
     }
-    match state
-        .store()
-        .accept_invitation(
-            &tokens::hash(token.trim()),
-            session.user.id,
-            covalynce_domain::now_millis(),
-        )
-        .await?
-    {
-        Acceptance::Joined { workspace, .. } => {
-            let slug = state
-                .store()
-                .workspace(workspace)
-                .await?
-                .map(|w| w.slug.to_string())
-                .unwrap_or_default();
-            // Show the workspace just joined.
-            Ok(super::page::to_workspace(&state, &slug))
-        }
-        Acceptance::Invalid => Err(UiError::Page(
-            StatusCode::NOT_FOUND,
-            "This invitation is unknown, already used or expired: ask for a new link.".into(),
-        )),
-        Acceptance::Full { plan, seats } => Err(UiError::Page(
-            StatusCode::PAYMENT_REQUIRED,
-            format!(
-                "This workspace's {plan} plan has no seat left ({seats} in all): ask its owner to upgrade."
-            ),
-        )),
-    }
+    let joined = state
+        .app()
+        .accept_invitation(&session.user, &token)
+        .await
+        .map_err(crate::http::problem::ApiError::from)?;
+    // Show the workspace just joined.
+    Ok(super::page::to_workspace(
+        &state,
+        joined.workspace.slug.as_str(),
+    ))
 }

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use covalynce_domain::{Email, Role, UserId, WorkspaceId, WorkspaceSlug, now_millis};
+use covalynce_domain::{Email, Role, UserId, WorkspaceSlug, now_millis};
 use covalynce_storage::{Acceptance, NewAudit, NewSession, NewUser, User};
 use serde::{Deserialize, Serialize};
 
@@ -314,7 +314,7 @@ async fn join_or_create(
             Acceptance::Full { plan, seats } => {
                 let slug =
                     free_slug(state, user.email.as_str().split('@').next().unwrap_or("me")).await?;
-                new_workspace(state, &slug, user.id).await?;
+                new_workspace(state, &slug, user).await?;
                 Err(ApiError::PlanLimit(format!(
                     "the account was created, but the workspace's {plan} plan has no seat left ({seats} in all); ask its owner to upgrade"
                 )))
@@ -323,7 +323,7 @@ async fn join_or_create(
                 // The account exists now; without a valid link it starts with its own.
                 let slug =
                     free_slug(state, user.email.as_str().split('@').next().unwrap_or("me")).await?;
-                new_workspace(state, &slug, user.id).await?;
+                new_workspace(state, &slug, user).await?;
                 Err(ApiError::Conflict(
                     "the account was created, but the invitation is unknown, used or expired; ask for a new link".into(),
                 ))
@@ -336,7 +336,7 @@ async fn join_or_create(
                     free_slug(state, user.email.as_str().split('@').next().unwrap_or("me")).await?
                 }
             };
-            new_workspace(state, &slug, user.id)
+            new_workspace(state, &slug, user)
                 .await?
                 .ok_or_else(|| ApiError::Conflict(format!("the workspace name {slug} is taken")))?;
             Ok(())
@@ -492,30 +492,10 @@ pub async fn delete_me(
     person: Person,
     ApiJson(req): ApiJson<DeleteAccount>,
 ) -> Result<Response, ApiError> {
-    if !req
-        .confirm
-        .trim()
-        .eq_ignore_ascii_case(person.user.email.as_str())
-    {
-        return Err(ApiError::Validation(
-            "confirm must be the account's email".into(),
-        ));
-    }
-    let mut alone_in: Vec<WorkspaceId> = Vec::new();
-    for m in state.store().memberships(person.user.id).await? {
-        let members = state.store().members(m.workspace.id).await?;
-        if members.len() == 1 {
-            alone_in.push(m.workspace.id);
-        } else if m.role == Role::Owner
-            && members.iter().filter(|x| x.role == Role::Owner).count() == 1
-        {
-            return Err(ApiError::Conflict(format!(
-                "you are the only owner of workspace {}: make another member owner (or delete the workspace) first",
-                m.workspace.slug
-            )));
-        }
-    }
-    state.store().delete_user(person.user.id, &alone_in).await?;
+    state
+        .app()
+        .delete_account(&person.user, &req.confirm)
+        .await?;
     let clear = signed_out(&state);
     Ok(with_cookie(&clear, StatusCode::NO_CONTENT, ()))
 }
@@ -536,7 +516,7 @@ pub async fn create_workspace(
     ApiJson(req): ApiJson<NewWorkspace>,
 ) -> Result<(StatusCode, Json<Data<MembershipView>>), ApiError> {
     let slug = WorkspaceSlug::parse(&req.slug).map_err(|e| ApiError::Validation(e.0))?;
-    let ws = new_workspace(&state, &slug, person.user.id)
+    let ws = new_workspace(&state, &slug, &person.user)
         .await?
         .ok_or_else(|| ApiError::Conflict(format!("the workspace name {slug} is taken")))?;
     person.acting_in(Some(ws.id));
@@ -566,53 +546,28 @@ pub async fn accept_invitation(
     person: Person,
     ApiJson(req): ApiJson<AcceptInvitation>,
 ) -> Result<Json<Data<MembershipView>>, ApiError> {
-    match state
-        .store()
-        .accept_invitation(
-            &tokens::hash(req.token.trim()),
-            person.user.id,
-            now_millis(),
-        )
-        .await?
-    {
-        Acceptance::Joined { workspace, role } => {
-            person.acting_in(Some(workspace));
-            let ws = state
-                .store()
-                .workspace(workspace)
-                .await?
-                .ok_or_else(|| ApiError::NotFound("the workspace is gone".into()))?;
-            Ok(Json(Data {
-                data: MembershipView {
-                    id: ws.id.to_string(),
-                    slug: ws.slug.to_string(),
-                    role,
-                },
-            }))
-        }
-        Acceptance::Invalid => Err(ApiError::NotFound(
-            "the invitation is unknown, already used or expired: ask for a new link".into(),
-        )),
-        Acceptance::Full { plan, seats } => Err(ApiError::PlanLimit(format!(
-            "the workspace's {plan} plan has no seat left ({seats} in all): ask its owner to upgrade"
-        ))),
-    }
+    let joined = state
+        .app()
+        .accept_invitation(&person.user, &req.token)
+        .await?;
+    person.acting_in(Some(joined.workspace.id));
+    Ok(Json(Data {
+        data: MembershipView {
+            id: joined.workspace.id.to_string(),
+            slug: joined.workspace.slug.to_string(),
+            role: joined.role,
+        },
+    }))
 }
 
 /// A new workspace owned by `owner`, on the operator's default plan.
 async fn new_workspace(
     state: &AppState,
     slug: &covalynce_domain::WorkspaceSlug,
-    owner: covalynce_domain::UserId,
+    owner: &covalynce_storage::User,
 ) -> Result<Option<covalynce_storage::Workspace>, ApiError> {
-    let Some(ws) = state.store().create_workspace(slug, owner).await? else {
-        return Ok(None);
-    };
     let plan = state.security().config.billing.default_plan;
-    if plan == covalynce_domain::Plan::Solo {
-        return Ok(Some(ws));
-    }
-    Ok(state.store().set_plan(ws.id, plan).await?)
+    Ok(state.app().create_workspace(owner, slug, plan).await?)
 }
 
 /// This server as browsers and platforms reach it: the public URL when configured, else

@@ -361,15 +361,13 @@ pub struct DeleteWorkspace {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_workspace(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Owner>,
+    auth: Auth<Owner>,
     ApiJson(req): ApiJson<DeleteWorkspace>,
 ) -> Result<StatusCode, ApiError> {
-    if req.confirm.trim() != ws.slug.as_str() {
-        return Err(ApiError::Validation(
-            "confirm must be the workspace's slug".into(),
-        ));
-    }
-    state.store().delete_workspace(ws.id).await?;
+    state
+        .app()
+        .delete_workspace(&auth.acting()?, &req.confirm)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
