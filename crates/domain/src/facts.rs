@@ -581,7 +581,10 @@ impl EventFacts {
                 .clone()
                 .filter(|t| !t.is_empty())
                 .or_else(|| r.sha.as_deref().map(short)),
-            Work::PullRequest(p) => Some(format!("#{}", p.number)),
+            // A pull request stored without its number (a source that did not send one)
+            // is named by its merge commit, never "#0".
+            Work::PullRequest(p) if p.number > 0 => Some(format!("#{}", p.number)),
+            Work::PullRequest(p) => p.merge_commit_sha.as_deref().map(short),
             Work::Push(p) => p.after.as_deref().map(short),
             Work::CiRun(c) => c.head_sha.as_deref().map(short),
             Work::Item(i) => i.sha.as_deref().map(short),
@@ -783,6 +786,13 @@ mod tests {
         assert_eq!(release.reference().as_deref(), Some("v2"));
         let pr = facts(EventKind::PullRequestMerged, json!({"number": 12}));
         assert_eq!(pr.reference().as_deref(), Some("#12"));
+        let unnumbered = facts(
+            EventKind::PullRequestMerged,
+            json!({"number": null, "merge_commit_sha": "c".repeat(40)}),
+        );
+        assert_eq!(unnumbered.reference().as_deref(), Some("ccccccc"));
+        let bare = facts(EventKind::PullRequestMerged, json!({}));
+        assert_eq!(bare.reference(), None, "never \"#0\"");
         let push = facts(EventKind::Push, json!({"ref": "refs/heads/master"}));
         let Work::Push(p) = &push.work else { panic!() };
         assert_eq!(p.branch(), Some("master"));
