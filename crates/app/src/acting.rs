@@ -29,7 +29,13 @@ impl MinRole for Owner {
 #[derive(Clone, Debug)]
 pub enum Actor {
     User(UserId),
-    Token { id: TokenId, user: Option<UserId> },
+    Token {
+        id: TokenId,
+        user: Option<UserId>,
+    },
+    /// The server's operator at its command line (`covalynce stop`, `token create`):
+    /// whoever can run the binary on the data.
+    Operator,
 }
 
 impl Actor {
@@ -37,6 +43,7 @@ impl Actor {
         match self {
             Actor::User(u) => Some(*u),
             Actor::Token { user, .. } => *user,
+            Actor::Operator => None,
         }
     }
 
@@ -45,6 +52,7 @@ impl Actor {
         match self {
             Actor::User(u) => format!("user:{u}"),
             Actor::Token { id, .. } => format!("token:{id}"),
+            Actor::Operator => "cli".to_owned(),
         }
     }
 
@@ -53,6 +61,7 @@ impl Actor {
         match self {
             Actor::User(u) | Actor::Token { user: Some(u), .. } => format!("user:{u}"),
             Actor::Token { id, user: None } => format!("token:{id}"),
+            Actor::Operator => "operator".to_owned(),
         }
     }
 }

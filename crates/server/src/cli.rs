@@ -1,8 +1,8 @@
 //! The `covalynce` command line (names fixed by CONTRACT.md).
 
+use crate::Application;
 use crate::config::{Config, JobsConfig};
 use crate::telemetry::LogFormat;
-use crate::{Application, tokens};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use covalynce_domain::WorkspaceSlug;
@@ -547,14 +547,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
             let ws = store.ensure_workspace(&slug).await?;
-            let resumed = store.set_emergency_stop(ws.id, !lift).await?;
-            cli_audit(
-                store.as_ref(),
-                ws.id,
-                if lift { "cli stop --lift" } else { "cli stop" },
-                serde_json::json!({"resumed": resumed}),
-            )
-            .await;
+            // The same use case as the API's stop: audited as workspace.emergency_stop, by
+            // `cli`.
+            let app = covalynce_app::App::new(store.clone());
+            let who = covalynce_app::Acting::authorize(ws, operator())?;
+            let resumed = app.set_emergency_stop(&who, !lift).await?;
             store.close().await;
             if lift {
                 println!("emergency stop lifted for {slug}: {resumed} publication(s) resume");
@@ -638,19 +635,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let slug = WorkspaceSlug::parse(&workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
-            let token = create_token(store.as_ref(), &slug, &name).await?;
-            if let Ok(ws) = store.ensure_workspace(&slug).await {
-                cli_audit(
-                    store.as_ref(),
-                    ws.id,
-                    "cli token create",
-                    serde_json::json!({"name": name, "prefix": tokens::display_prefix(&token)}),
-                )
-                .await;
-            }
+            let ws = store.ensure_workspace(&slug).await?;
+            // The same use case as a person's token (token.create, by `cli`), with the
+            // owner's role: the operator holds every key already.
+            let app = covalynce_app::App::new(store.clone());
+            let who = covalynce_app::Acting::authorize(ws, operator())?;
+            let made = app
+                .create_token(&who, &name, Some(covalynce_domain::Role::Owner))
+                .await?;
             store.close().await;
             println!("workspace: {slug}");
-            println!("{token}");
+            println!("{}", made.token);
             Ok(())
         }
     }
@@ -675,6 +670,17 @@ async fn open_store_with(
 
 /// Kept here too: the CLI's `token create` is where operators (and the tests) know it.
 pub use crate::tokens::create_token;
+
+/// The operator at the command line, as the use cases see them: an owner of any workspace
+/// (whoever can run the binary on the data holds its keys already), audited as `cli`.
+fn operator() -> covalynce_app::Principal {
+    covalynce_app::Principal::new(
+        covalynce_app::Actor::Operator,
+        covalynce_domain::Role::Owner,
+        None,
+        None,
+    )
+}
 
 /// What an operator did from the command line goes into the workspace's audit log too
 /// (as `cli`: whoever can run the binary on the data).

@@ -366,7 +366,16 @@ async fn the_emergency_stop_holds_everything_until_lifted(backend: Backend) {
         .map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()))
         .filter(|(_, a)| a.contains("stop"))
         .collect();
-    assert_eq!(actions[0], ("cli", "cli stop --lift"), "{audit}");
+    // The operator's lift went through the same use case as the API's stop.
+    assert_eq!(actions[0], ("cli", "workspace.emergency_stop"), "{audit}");
+    let lift = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["actor"] == "cli")
+        .unwrap();
+    assert_eq!(lift["detail"]["on"], false, "{audit}");
+    assert_eq!(lift["detail"]["resumed"], 1, "{audit}");
     assert!(
         actions[1..]
             .iter()
