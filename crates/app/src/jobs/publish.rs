@@ -76,11 +76,12 @@ pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(
         Err(message) => {
             // A channel that cannot be opened (an outbox naming a server path, credentials
             // that no longer unseal) is broken: said on the channel, not only here, and
-            // disabled so its other publications wait for a person.
+            // disabled so its other publications wait for a person. The channel is stopped
+            // first: whoever sees this publication failed sees the channel stopped too.
+            stop_channel(store, &channel, &message).await?;
             store
                 .set_publication(id, PublicationStatus::Failed, None, Some(&message))
                 .await?;
-            stop_channel(store, &channel, &message).await?;
             tracing::warn!(channel = %channel.id, error = %message, "channel cannot be opened: disabled");
             return Ok(());
         }
@@ -247,16 +248,18 @@ pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(
             message,
             channel_broken,
         }) => {
-            store
-                .set_publication(id, PublicationStatus::Failed, first_url, Some(&message))
-                .await?;
             if channel_broken {
                 // A revoked webhook or a deleted channel stays broken: sending the channel's
                 // other publications would only repeat the refusal (and Discord bans IPs
                 // that keep sending to missing webhooks). Disabled, they wait for a person.
+                // Stopped before the publication is marked failed, so whoever sees the
+                // failure sees the channel stopped too.
                 stop_channel(store, &channel, &message).await?;
                 tracing::warn!(channel = %channel.id, kind, "channel broken: disabled");
             }
+            store
+                .set_publication(id, PublicationStatus::Failed, first_url, Some(&message))
+                .await?;
             Ok(())
         }
         // Mapped to a broken channel above.
