@@ -173,6 +173,10 @@ macro_rules! insert_ai_calls {
 }
 pub(crate) use insert_ai_calls;
 
+/// A workspace's providers, in the order they are asked (`$1`: the workspace).
+pub(crate) const CHAIN_SQL: &str = "SELECT id, position, kind, model, base_url, api_key, created_at
+     FROM ai_providers WHERE workspace_id = $1 ORDER BY position";
+
 /// Replaces a workspace's chain in the open unit of work `$tx`.
 macro_rules! write_chain {
     ($tx:ident, $ws:expr, $chain:expr) => {{
@@ -211,13 +215,10 @@ macro_rules! impl_ai {
                 ws: covalynce_domain::WorkspaceId,
             ) -> $crate::Result<Vec<$crate::AiProviderRecord>> {
                 let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
-                let rows: Vec<$crate::ai::AiProviderRow> = sqlx::query_as(
-                    "SELECT id, position, kind, model, base_url, api_key, created_at
-                     FROM ai_providers WHERE workspace_id = $1 ORDER BY position",
-                )
-                .bind(ws.to_string())
-                .fetch_all(&mut *tx)
-                .await?;
+                let rows: Vec<$crate::ai::AiProviderRow> = sqlx::query_as($crate::ai::CHAIN_SQL)
+                    .bind(ws.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
@@ -239,19 +240,12 @@ macro_rules! impl_ai {
                 edit: $crate::ChainEdit,
             ) -> $crate::Result<$crate::ChainEdited> {
                 let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
-                // PostgreSQL: concurrent edits of one workspace's chain queue on its row.
-                // (SQLite's one writer serializes them already.)
-                sqlx::query(concat!("SELECT id FROM workspaces WHERE id = $1", $lock))
+                // Concurrent edits of one workspace's chain queue on its row.
+                $crate::sql::lock_workspace!(tx, ws, $lock);
+                let rows: Vec<$crate::ai::AiProviderRow> = sqlx::query_as($crate::ai::CHAIN_SQL)
                     .bind(ws.to_string())
-                    .fetch_optional(&mut *tx)
+                    .fetch_all(&mut *tx)
                     .await?;
-                let rows: Vec<$crate::ai::AiProviderRow> = sqlx::query_as(
-                    "SELECT id, position, kind, model, base_url, api_key, created_at
-                     FROM ai_providers WHERE workspace_id = $1 ORDER BY position",
-                )
-                .bind(ws.to_string())
-                .fetch_all(&mut *tx)
-                .await?;
                 let mut chain: Vec<$crate::NewAiProvider> = rows
                     .into_iter()
                     .map(|row| {

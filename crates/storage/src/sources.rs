@@ -131,13 +131,9 @@ macro_rules! impl_sources {
                 s: &$crate::NewSource,
             ) -> $crate::Result<$crate::GitSourceInsert> {
                 let mut tx = self.pools.write($crate::unit::Scope::Workspace(s.workspace_id)).await?;
-                // PostgreSQL: two members adding the same path at once queue on the
-                // workspace's row, so the second sees the first's source. (SQLite's one
-                // writer serializes them already.)
-                sqlx::query(concat!("SELECT id FROM workspaces WHERE id = $1", $lock))
-                    .bind(s.workspace_id.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                // Two members adding the same path at once queue on the workspace's row,
+                // so the second sees the first's source.
+                $crate::sql::lock_workspace!(tx, s.workspace_id, $lock);
                 let existing: Option<$crate::sql::SourceRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM sources WHERE workspace_id = $1 AND kind = 'git' AND path = $2",

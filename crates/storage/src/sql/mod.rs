@@ -504,6 +504,20 @@ pub(crate) fn unreadable(what: &str, e: &serde_json::Error) -> StoreError {
     ))
 }
 
+/// Locks workspace `$ws`'s row for the rest of the unit of work `$tx`, so units that read
+/// and then write one of its records queue one behind the other. `$lock`: the backend's
+/// row lock (`FOR UPDATE` on PostgreSQL; empty on SQLite, whose one writer serializes
+/// write units already).
+macro_rules! lock_workspace {
+    ($tx:ident, $ws:expr, $lock:literal) => {
+        sqlx::query(concat!("SELECT id FROM workspaces WHERE id = $1", $lock))
+            .bind($ws.to_string())
+            .fetch_optional(&mut *$tx)
+            .await?;
+    };
+}
+pub(crate) use lock_workspace;
+
 /// A typed record as the JSON text a column stores.
 pub(crate) fn json_text(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("not storable: {e}")))
