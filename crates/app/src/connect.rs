@@ -86,17 +86,31 @@ pub struct CreateChannel {
 pub struct Platforms<'a> {
     pub http: &'a guard::Http,
     pub allow_private: bool,
-    pub linkedin: Option<OperatorApp>,
-    pub x: Option<OperatorApp>,
+    pub linkedin: Option<&'a OAuthApp>,
+    pub x: Option<&'a OAuthApp>,
 }
 
-/// An OAuth app the operator registered (`--linkedin-client-id`, `--x-client-id`).
-#[derive(Clone, Debug)]
-pub struct OperatorApp {
+/// An OAuth app the operator registered with a platform (`--linkedin-client-id`,
+/// `--x-client-id`): "Connect LinkedIn" / "Connect X", and renewing their tokens. The
+/// secret never prints.
+#[derive(Clone)]
+pub struct OAuthApp {
     pub client_id: String,
+    /// Empty for a public client (X with PKCE only).
     pub client_secret: String,
     /// Where people authorize and codes are exchanged (`https://www.linkedin.com`).
     pub web_base: String,
+    /// The platform's API (`https://api.linkedin.com`).
+    pub api_base: String,
+}
+
+impl std::fmt::Debug for OAuthApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthApp")
+            .field("client_id", &self.client_id)
+            .field("web_base", &self.web_base)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A channel ready to store: settings, secrets to seal, and a generated secret to show once.
@@ -208,7 +222,7 @@ pub async fn connect(
             let refresh_ends =
                 expires_at(req.refresh_token_expires_in, "refresh_token_expires_in")?;
             let refresh = given(&req.refresh_token);
-            let operator = platforms.linkedin.as_ref();
+            let operator = platforms.linkedin;
             let (client_id, client_secret) = client(req, operator);
             // Renewing needs the refresh token and the client that granted it.
             let renewable = refresh.is_some() && client_id.is_some() && client_secret.is_some();
@@ -238,7 +252,7 @@ pub async fn connect(
         ChannelKind::X => {
             let token = required(&req.access_token, "access_token")?;
             let refresh = given(&req.refresh_token);
-            let operator = platforms.x.as_ref();
+            let operator = platforms.x;
             let (client_id, client_secret) = client(req, operator);
             let api = api_base(req, covalynce_publishing::x::API_BASE, allow_private).await?;
             // Connecting checks the token and names the account.
@@ -343,7 +357,7 @@ pub async fn connect(
 
 /// The OAuth client that granted a channel's tokens: the one named in the request, or the
 /// operator's app (an empty secret is a public client).
-fn client(req: &CreateChannel, operator: Option<&OperatorApp>) -> (Option<String>, Option<String>) {
+fn client(req: &CreateChannel, operator: Option<&OAuthApp>) -> (Option<String>, Option<String>) {
     match given(&req.client_id) {
         Some(id) => (Some(id), given(&req.client_secret)),
         None => (

@@ -16,6 +16,10 @@ pub enum AppError {
     /// The request names something invalid (no channel, an unknown channel).
     #[error("{0}")]
     Invalid(String),
+    /// The request cannot be honoured as sent: a step of a flow this person did not start
+    /// here, or that has expired (an OAuth callback with the wrong `state`).
+    #[error("{0}")]
+    BadRequest(String),
     /// The role does not allow this.
     #[error("{0}")]
     Forbidden(String),

@@ -23,6 +23,7 @@ mod error;
 pub mod github;
 pub mod jobs;
 pub mod members;
+pub mod oauth;
 pub mod publications;
 pub mod secrets;
 pub mod sources;

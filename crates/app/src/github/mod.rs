@@ -16,6 +16,8 @@
 mod client;
 mod enrich;
 mod hooks;
+/// The OAuth web flow (state and PKCE): signing in with GitHub, and connecting repositories.
+pub mod oauth;
 mod poller;
 /// GitHub's own notes as the house style of a source without a clone.
 pub mod project;

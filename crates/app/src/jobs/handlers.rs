@@ -376,6 +376,7 @@ async fn auto_approve(
             e @ (AppError::NotFound(_)
             | AppError::Conflict(_)
             | AppError::Invalid(_)
+            | AppError::BadRequest(_)
             | AppError::Forbidden(_)
             | AppError::PlanLimit(_)),
         ) => {

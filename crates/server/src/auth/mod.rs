@@ -1,7 +1,7 @@
 //! Who is asking: people (password or GitHub sign-in, server-side sessions with a CSRF
 //! token), API tokens (a workspace and a role each), and how often they may ask.
 
-pub mod github;
+pub use covalynce_app::github::oauth as github;
 pub mod limits;
 pub mod password;
 
@@ -89,25 +89,7 @@ impl Default for SecurityConfig {
 
 pub use covalynce_app::github::GithubOAuth;
 
-/// An OAuth app registered with a platform (LinkedIn): the secret never prints.
-#[derive(Clone)]
-pub struct OAuthApp {
-    pub client_id: String,
-    pub client_secret: String,
-    /// Where people authorize and codes are exchanged (`https://www.linkedin.com`).
-    pub web_base: String,
-    /// The platform's API (`https://api.linkedin.com`).
-    pub api_base: String,
-}
-
-impl std::fmt::Debug for OAuthApp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthApp")
-            .field("client_id", &self.client_id)
-            .field("web_base", &self.web_base)
-            .finish_non_exhaustive()
-    }
-}
+pub use covalynce_app::connect::OAuthApp;
 
 /// The security settings with the limiters they configure.
 pub struct Security {

@@ -155,6 +155,26 @@ impl AppState {
         }
     }
 
+    /// What connecting channels needs of this server: the guarded HTTP client and the
+    /// operator's OAuth apps.
+    pub fn connect_platforms(&self) -> covalynce_app::connect::Platforms<'_> {
+        let config = &self.security().config;
+        covalynce_app::connect::Platforms {
+            http: self.http(),
+            allow_private: self.http().allows_private(),
+            linkedin: config.linkedin.as_ref(),
+            x: config.x.as_ref(),
+        }
+    }
+
+    /// What connecting through a platform's consent page needs of this server.
+    pub fn oauth_platform(&self) -> covalynce_app::oauth::OAuthPlatform<'_> {
+        covalynce_app::oauth::OAuthPlatform {
+            channels: self.connect_platforms(),
+            sources: self.source_platform(),
+        }
+    }
+
     pub fn store(&self) -> &dyn Store {
         self.0.store.as_ref()
     }

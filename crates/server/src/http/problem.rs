@@ -241,6 +241,7 @@ impl From<covalynce_app::AppError> for ApiError {
             AppError::NotFound(detail) => ApiError::NotFound(detail),
             AppError::Conflict(detail) => ApiError::Conflict(detail),
             AppError::Invalid(detail) => ApiError::Validation(detail),
+            AppError::BadRequest(detail) => ApiError::BadRequest(detail),
             AppError::Forbidden(detail) => ApiError::Forbidden(detail),
             AppError::PlanLimit(detail) => ApiError::PlanLimit(detail),
             AppError::Unavailable(detail) => ApiError::Unavailable(detail),

@@ -1,13 +1,16 @@
 //! Channels: where approved cards go. Connect one, send a test, disable, enable, delete.
 
 use super::page::{CsrfForm, Layout, Signed, UiError, render};
-use super::pending::{Pending, pending_connection, pending_cookie, to_consent};
+use super::pending::{Pending, carried, carry, clear, to_consent};
 use crate::http::AppState;
 use crate::http::api::channels::{ChannelView, CreateChannel};
 use crate::http::extract::Editor;
 use crate::http::problem::ApiError;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
+use covalynce_app::AppError;
+use covalynce_app::oauth::{Answer, Completed, Flow};
 use std::collections::HashMap;
 
 #[derive(askama::Template)]
@@ -269,188 +272,116 @@ pub struct LinkedinConnect {
     pages: Option<String>,
 }
 
-/// "Connect LinkedIn": to LinkedIn's consent page, with a `state` sealed in a short-lived
-/// cookie so the callback can only complete this browser's request.
-pub async fn linkedin_connect(
-    State(state): State<AppState>,
-    signed: Signed<Editor>,
-    headers: axum::http::HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<LinkedinConnect>,
-) -> Result<Response, UiError> {
-    let pages = q.pages.is_some_and(|p| p == "1" || p == "true");
-    let scopes = if pages {
-        covalynce_publishing::linkedin::PAGE_SCOPES
-    } else {
-        covalynce_publishing::linkedin::MEMBER_SCOPES
-    };
-    let app = linkedin_app(&state)?;
-    let nonce = crate::auth::random_token();
-    let redirect = format!(
-        "{}/channels/linkedin/callback",
-        crate::http::api::account::base_url(&state, &headers)
-    );
-    let web = covalynce_publishing::Url::parse(&app.web_base).map_err(|e| {
-        UiError::Page(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the LinkedIn address is invalid: {e}"),
-        )
-    })?;
-    let to = covalynce_publishing::linkedin::authorize_url(
-        &web,
-        &app.client_id,
-        &redirect,
-        &nonce,
-        scopes,
-    )
-    .map_err(|f| UiError::Page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, f.to_string()))?;
-    Ok(to_consent(
-        &state,
-        &signed,
-        &LINKEDIN,
-        &nonce,
-        serde_json::json!({ "pages": pages }),
-        &to,
-    ))
-}
-
 const LINKEDIN: Pending = Pending {
-    platform: "LinkedIn",
     cookie: "covalynce_linkedin",
     path: "/channels/linkedin",
-    start_again: "Channels",
 };
 
 const X: Pending = Pending {
-    platform: "X",
     cookie: "covalynce_x",
     path: "/channels/x",
-    start_again: "Channels",
 };
 
-/// `page` with the pending connection's cookie cleared.
-async fn connected_page(
+fn callback(state: &AppState, headers: &HeaderMap, flow: Flow) -> String {
+    let base = crate::http::api::account::base_url(state, headers);
+    match flow {
+        Flow::X => format!("{base}/channels/x/callback"),
+        _ => format!("{base}/channels/linkedin/callback"),
+    }
+}
+
+/// "Connect LinkedIn" and "Connect X": to the platform's consent page, carrying the flow
+/// in a short-lived cookie.
+async fn consent(
     state: &AppState,
     signed: &Signed<Editor>,
+    headers: &HeaderMap,
+    flow: Flow,
     pending: &Pending,
-    notice: (bool, String),
 ) -> Result<Response, UiError> {
-    let mut r = page(state, signed, Some(notice), None).await?;
-    let clear = crate::auth::clear_cookie(
-        pending.cookie,
-        pending.path,
-        state.security().config.secure_cookies,
-    );
-    crate::auth::append_cookie(&mut r, &clear);
-    Ok(r)
+    let who = signed.acting()?;
+    let redirect = callback(state, headers, flow);
+    let consent = state
+        .app()
+        .consent(&who, &state.oauth_platform(), flow, &redirect)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(to_consent(state, pending, &consent))
 }
 
-fn linkedin_app(state: &AppState) -> Result<crate::auth::OAuthApp, UiError> {
-    state.security().config.linkedin.clone().ok_or_else(|| {
-        UiError::Page(
-            axum::http::StatusCode::NOT_FOUND,
-            "Connect LinkedIn is not configured on this server (--linkedin-client-id and --linkedin-client-secret); paste a token instead.".into(),
-        )
-    })
+pub async fn linkedin_connect(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: HeaderMap,
+    Query(q): Query<LinkedinConnect>,
+) -> Result<Response, UiError> {
+    let pages = q.pages.is_some_and(|p| p == "1" || p == "true");
+    consent(
+        &state,
+        &signed,
+        &headers,
+        Flow::Linkedin { pages },
+        &LINKEDIN,
+    )
+    .await
 }
 
-#[derive(serde::Deserialize)]
-pub struct LinkedinCallback {
-    code: Option<String>,
-    state: Option<String>,
-    error_description: Option<String>,
+/// "Connect X": OAuth 2.0 with PKCE (S256).
+pub async fn x_connect(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: HeaderMap,
+) -> Result<Response, UiError> {
+    consent(&state, &signed, &headers, Flow::X, &X).await
 }
 
-/// LinkedIn sends the browser back here: the state must match this browser's cookie, the
-/// code is traded for a token, and the member becomes a channel of this workspace.
+/// LinkedIn sends the browser back here: the code becomes a channel of this workspace,
+/// or the pages to choose from.
 pub async fn linkedin_callback(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    headers: axum::http::HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<LinkedinCallback>,
+    headers: HeaderMap,
+    Query(answer): Query<Answer>,
 ) -> Result<Response, UiError> {
-    let app = linkedin_app(&state)?;
-    let refused = |m: String| UiError::Page(axum::http::StatusCode::BAD_REQUEST, m);
-    if let Some(why) = q.error_description {
-        return page(
-            &state,
-            &signed,
-            Some((false, format!("LinkedIn did not connect: {why}"))),
-            None,
+    // The flow's own `pages` is what counts; this only names the platform.
+    let flow = Flow::Linkedin { pages: false };
+    completed(&state, &signed, &headers, flow, &LINKEDIN, answer).await
+}
+
+/// X sends the browser back here: the code and the PKCE verifier are traded for tokens
+/// (with `offline.access`, a refresh token), and the account becomes a channel of this
+/// workspace that renews itself.
+pub async fn x_callback(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: HeaderMap,
+    Query(answer): Query<Answer>,
+) -> Result<Response, UiError> {
+    completed(&state, &signed, &headers, Flow::X, &X, answer).await
+}
+
+async fn completed(
+    state: &AppState,
+    signed: &Signed<Editor>,
+    headers: &HeaderMap,
+    flow: Flow,
+    pending: &Pending,
+    answer: Answer,
+) -> Result<Response, UiError> {
+    let who = signed.acting()?;
+    let redirect = callback(state, headers, flow);
+    let done = state
+        .app()
+        .complete(
+            &who,
+            &state.oauth_platform(),
+            flow,
+            carried(headers, pending),
+            answer,
+            &redirect,
         )
         .await;
-    }
-    let pending = pending_connection(&state, &signed, &headers, &LINKEDIN, q.state.as_deref())?;
-    let code = q
-        .code
-        .ok_or_else(|| refused("LinkedIn sent no code.".into()))?;
-    let redirect = format!(
-        "{}/channels/linkedin/callback",
-        crate::http::api::account::base_url(&state, &headers)
-    );
-    let web = covalynce_publishing::Url::parse(&app.web_base)
-        .map_err(|e| refused(format!("the LinkedIn address is invalid: {e}")))?;
-    let grant = match covalynce_publishing::linkedin::exchange_code(
-        state.http(),
-        &web,
-        &app.client_id,
-        &app.client_secret,
-        &code,
-        &redirect,
-    )
-    .await
-    {
-        Ok(g) => g,
-        Err(f) => return page(&state, &signed, Some((false, f.to_string())), None).await,
-    };
-    let api = covalynce_publishing::Url::parse(&app.api_base)
-        .map_err(|e| refused(format!("the LinkedIn API address is invalid: {e}")))?;
-    let (sub, _) =
-        match covalynce_publishing::linkedin::member(state.http(), &api, &grant.access_token).await
-        {
-            Ok(m) => m,
-            Err(f) => return page(&state, &signed, Some((false, f.to_string())), None).await,
-        };
-    if pending["pages"].as_bool() != Some(true) {
-        let author = format!("urn:li:person:{sub}");
-        let notice = connect_linkedin(&state, &signed, &app, grant, author, None).await;
-        return connected_page(&state, &signed, &LINKEDIN, notice).await;
-    }
-    let pages = match covalynce_publishing::linkedin::pages(state.http(), &api, &grant.access_token)
-        .await
-    {
-        Ok(p) => p,
-        Err(f) => {
-            let notice = (false, format!("Could not list your LinkedIn pages: {f}"));
-            return connected_page(&state, &signed, &LINKEDIN, notice).await;
-        }
-    };
-    match pages.as_slice() {
-        [] => {
-            let notice = (
-                false,
-                "LinkedIn says you administer no page (an approved administrator or content admin role is needed to post as one). Connect your own profile instead, or ask a page admin to add you.".to_owned(),
-            );
-            connected_page(&state, &signed, &LINKEDIN, notice).await
-        }
-        [(urn, name)] => {
-            let notice =
-                connect_linkedin(&state, &signed, &app, grant, urn.clone(), Some(name)).await;
-            connected_page(&state, &signed, &LINKEDIN, notice).await
-        }
-        _ => {
-            // Several pages: the token waits, sealed in the pending cookie, for the choice.
-            let nonce = crate::auth::random_token();
-            let extra = serde_json::json!({ "grant": grant, "pages": pages });
-            let cookie = pending_cookie(&state, &signed, &LINKEDIN, &nonce, extra);
-            let picker = PagePicker {
-                state: nonce,
-                pages,
-            };
-            let mut r = page_with(&state, &signed, None, None, Some(picker)).await?;
-            crate::auth::append_cookie(&mut r, &cookie);
-            Ok(r)
-        }
-    }
+    shown(state, signed, pending, done).await
 }
 
 #[derive(serde::Deserialize)]
@@ -459,182 +390,68 @@ pub struct PageChoice {
     organization: String,
 }
 
-/// The page chosen after "Connect a LinkedIn page": the token sealed in this browser's
-/// pending connection posts as it.
+/// The page chosen after "Connect a LinkedIn page".
 pub async fn linkedin_page(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    headers: axum::http::HeaderMap,
+    headers: HeaderMap,
     CsrfForm(form): CsrfForm<PageChoice>,
 ) -> Result<Response, UiError> {
-    let app = linkedin_app(&state)?;
-    let pending = pending_connection(&state, &signed, &headers, &LINKEDIN, form.state.as_deref())?;
-    let refused = |m: &str| UiError::Page(axum::http::StatusCode::BAD_REQUEST, m.to_owned());
-    let offered = pending["pages"].as_array().and_then(|pages| {
-        pages
-            .iter()
-            .find(|p| p[0].as_str() == Some(form.organization.as_str()))
-            .and_then(|p| p[1].as_str())
-            .map(str::to_owned)
-    });
-    let Some(name) = offered else {
-        return Err(refused(
-            "That page was not among the ones LinkedIn offered; start again from Channels.",
-        ));
-    };
-    let grant: covalynce_publishing::linkedin::Grant =
-        serde_json::from_value(pending["grant"].clone()).map_err(|_| {
-            refused("The pending LinkedIn connection is unreadable; start again from Channels.")
-        })?;
-    let notice =
-        connect_linkedin(&state, &signed, &app, grant, form.organization, Some(&name)).await;
-    connected_page(&state, &signed, &LINKEDIN, notice).await
+    let who = signed.acting()?;
+    let done = state
+        .app()
+        .choose_page(
+            &who,
+            &state.oauth_platform(),
+            carried(&headers, &LINKEDIN),
+            form.state.as_deref(),
+            &form.organization,
+        )
+        .await;
+    shown(&state, &signed, &LINKEDIN, done).await
 }
 
-/// Makes the channel for a LinkedIn grant posting as `author` (through the API's own
-/// creation, so its checks and audit apply); what to tell the person.
-async fn connect_linkedin(
+/// The page after a step of a flow: connected, a choice to make (the flow's cookie moves
+/// on), or why not. A step that is not this browser's is refused outright.
+async fn shown(
     state: &AppState,
     signed: &Signed<Editor>,
-    app: &crate::auth::OAuthApp,
-    grant: covalynce_publishing::linkedin::Grant,
-    author: String,
-    page: Option<&str>,
-) -> (bool, String) {
-    let req = CreateChannel {
-        kind: "linkedin".into(),
-        name: page.map(|p| format!("LinkedIn · {p}")),
-        access_token: Some(grant.access_token),
-        author: Some(author),
-        api_base: Some(app.api_base.clone()),
-        expires_in: grant.expires_in,
-        refresh_token: grant.refresh_token,
-        refresh_token_expires_in: grant.refresh_token_expires_in,
-        ..CreateChannel::default()
-    };
-    match connect(state, signed, &req).await {
-        Ok(c) => {
-            let who = c.config["account"].as_str().unwrap_or("you");
-            match page {
-                Some(p) => (
+    pending: &Pending,
+    done: Result<Completed, AppError>,
+) -> Result<Response, UiError> {
+    let notice = match done {
+        Err(AppError::BadRequest(why)) => {
+            return Err(UiError::Page(axum::http::StatusCode::BAD_REQUEST, why));
+        }
+        Err(e) => (false, UiError::from(ApiError::from(e)).message()),
+        Ok(Completed::NotConnected(why)) => (false, why),
+        Ok(Completed::Channel { channel, page }) => {
+            let who = covalynce_app::oauth::account(&channel)
+                .unwrap_or("you")
+                .to_owned();
+            match (channel.kind, page) {
+                (covalynce_domain::ChannelKind::X, _) => (true, format!("Connected X as @{who}.")),
+                (_, Some(p)) => (
                     true,
                     format!("Connected LinkedIn: {who} posts as the page {p}."),
                 ),
-                None => (true, format!("Connected LinkedIn as {who}.")),
+                (_, None) => (true, format!("Connected LinkedIn as {who}.")),
             }
         }
-        Err(e) => (false, UiError::from(e).message()),
-    }
-}
-
-fn x_app(state: &AppState) -> Result<crate::auth::OAuthApp, UiError> {
-    state.security().config.x.clone().ok_or_else(|| {
-        UiError::Page(
-            axum::http::StatusCode::NOT_FOUND,
-            "Connect X is not configured on this server (--x-client-id); paste tokens instead."
-                .into(),
-        )
-    })
-}
-
-/// "Connect X": to X's consent page with PKCE (S256). The verifier and `state` are sealed
-/// in a short-lived cookie, bound to this workspace and person.
-pub async fn x_connect(
-    State(state): State<AppState>,
-    signed: Signed<Editor>,
-    headers: axum::http::HeaderMap,
-) -> Result<Response, UiError> {
-    use base64::Engine;
-    use sha2::Digest;
-    let app = x_app(&state)?;
-    let nonce = crate::auth::random_token();
-    let verifier = crate::auth::random_token();
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    let redirect = format!(
-        "{}/channels/x/callback",
-        crate::http::api::account::base_url(&state, &headers)
-    );
-    let internal = |m: String| UiError::Page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, m);
-    let web = covalynce_publishing::Url::parse(&app.web_base)
-        .map_err(|e| internal(format!("the X address is invalid: {e}")))?;
-    let to =
-        covalynce_publishing::x::authorize_url(&web, &app.client_id, &redirect, &nonce, &challenge)
-            .map_err(|f| internal(f.to_string()))?;
-    let extra = serde_json::json!({ "verifier": verifier });
-    Ok(to_consent(&state, &signed, &X, &nonce, extra, &to))
-}
-
-#[derive(serde::Deserialize)]
-pub struct XCallback {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-}
-
-/// X sends the browser back here: the state must match this browser's cookie; the code
-/// and the PKCE verifier are traded for tokens (with `offline.access`, a refresh token),
-/// and the account becomes a channel of this workspace that renews itself.
-pub async fn x_callback(
-    State(state): State<AppState>,
-    signed: Signed<Editor>,
-    headers: axum::http::HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<XCallback>,
-) -> Result<Response, UiError> {
-    let app = x_app(&state)?;
-    let refused = |m: String| UiError::Page(axum::http::StatusCode::BAD_REQUEST, m);
-    if let Some(why) = q.error {
-        let msg = format!("X did not connect: {why}");
-        return page(&state, &signed, Some((false, msg)), None).await;
-    }
-    let pending = pending_connection(&state, &signed, &headers, &X, q.state.as_deref())?;
-    let code = q.code.ok_or_else(|| refused("X sent no code.".into()))?;
-    let verifier = pending["verifier"].as_str().unwrap_or_default();
-    let redirect = format!(
-        "{}/channels/x/callback",
-        crate::http::api::account::base_url(&state, &headers)
-    );
-    let api = covalynce_publishing::Url::parse(&app.api_base)
-        .map_err(|e| refused(format!("the X API address is invalid: {e}")))?;
-    let secret = Some(app.client_secret.clone()).filter(|s| !s.is_empty());
-    let client = covalynce_publishing::x::Client {
-        id: app.client_id.clone(),
-        secret: secret.clone(),
+        Ok(Completed::ChoosePage { pages, next }) => {
+            let picker = PagePicker {
+                state: next.state.clone(),
+                pages,
+            };
+            let mut r = page_with(state, signed, None, None, Some(picker)).await?;
+            carry(state, pending, &next, &mut r);
+            return Ok(r);
+        }
+        Ok(Completed::PickRepos { .. }) => (false, "GitHub connects sources, not channels.".into()),
     };
-    let grant = match covalynce_publishing::x::exchange_code(
-        state.http(),
-        &api,
-        &client,
-        &code,
-        &redirect,
-        verifier,
-    )
-    .await
-    {
-        Ok(g) => g,
-        Err(f) => return page(&state, &signed, Some((false, f.to_string())), None).await,
-    };
-    let req = CreateChannel {
-        kind: "x".into(),
-        access_token: Some(grant.access_token),
-        refresh_token: grant.refresh_token,
-        expires_in: grant.expires_in,
-        api_base: Some(app.api_base.clone()),
-        client_id: Some(app.client_id.clone()),
-        client_secret: secret,
-        ..CreateChannel::default()
-    };
-    let notice = match connect(&state, &signed, &req).await {
-        Ok(c) => (
-            true,
-            format!(
-                "Connected X as @{}.",
-                c.config["account"].as_str().unwrap_or("you")
-            ),
-        ),
-        Err(e) => (false, UiError::from(e).message()),
-    };
-    connected_page(&state, &signed, &X, notice).await
+    let mut r = page(state, signed, Some(notice), None).await?;
+    clear(state, pending, &mut r);
+    Ok(r)
 }
 
 /// A member connects a channel from a page, as the API would.

@@ -4,14 +4,16 @@
 //! secret once); a local git path is watched directly; a Jira site gets a webhook URL.
 
 use super::page::{CsrfForm, Layout, Signed, UiError, render};
-use super::pending::{Pending, pending_connection, pending_cookie, to_consent};
+use super::pending::{Pending, carried, carry, clear, to_consent};
 use crate::http::AppState;
 use crate::http::api::sources::{CreateSource, SourceView};
 use crate::http::extract::Editor;
 use crate::http::problem::ApiError;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use covalynce_app::AppError;
+use covalynce_app::oauth::{Answer, Completed, Flow};
 use covalynce_app::sources::SetGate;
 use covalynce_domain::SourceId;
 use std::collections::HashMap;
@@ -40,16 +42,7 @@ struct SourcesPage {
 /// connection (the token sealed in the cookie) that ticking some completes.
 struct RepoPicker {
     state: String,
-    repos: Vec<PickerRepo>,
-}
-
-struct PickerRepo {
-    name: String,
-    private: bool,
-    description: String,
-    /// The token may create its webhook (admin); otherwise the source polls.
-    hook: bool,
-    connected: bool,
+    repos: Vec<covalynce_app::oauth::Repo>,
 }
 
 #[derive(Default)]
@@ -119,207 +112,132 @@ async fn page_with<R>(
 /// sign-in callback, so one registered OAuth app serves both (GitHub accepts a
 /// `redirect_uri` below the registered callback URL).
 const GITHUB: Pending = Pending {
-    platform: "GitHub",
     cookie: "covalynce_github_connect",
     path: "/",
-    start_again: "Sources",
 };
 const CALLBACK: &str = "/auth/github/callback/connect";
-/// Repositories connected in one go, at most.
-const MAX_PICKED: usize = 50;
 
-fn github_app(state: &AppState) -> Result<crate::auth::GithubOAuth, UiError> {
-    state.security().config.github.clone().ok_or_else(|| {
-        UiError::Page(
-            axum::http::StatusCode::NOT_FOUND,
-            "Connect GitHub is not configured on this server (--github-client-id and --github-client-secret); connect a repository with a token instead.".into(),
-        )
-    })
+fn callback(state: &AppState, headers: &HeaderMap) -> String {
+    format!(
+        "{}{CALLBACK}",
+        crate::http::api::account::base_url(state, headers)
+    )
 }
 
 /// "Connect GitHub": to GitHub's consent page asking for `repo admin:repo_hook` (not the
-/// sign-in's scopes), with `state` and a PKCE verifier sealed in a 10-minute cookie.
+/// sign-in's scopes), the flow carried in a 10-minute cookie.
 pub async fn github_connect(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
-    let app = github_app(&state)?;
-    let pkce = crate::auth::github::Pending::new(None);
-    let redirect = format!(
-        "{}{CALLBACK}",
-        crate::http::api::account::base_url(&state, &headers)
-    );
-    let to = crate::auth::github::consent_url(
-        &app,
-        &redirect,
-        crate::auth::github::CONNECT_SCOPES,
-        &pkce.state,
-        &pkce.challenge(),
-    );
-    let to = covalynce_publishing::Url::parse(&to).map_err(|e| {
-        UiError::Page(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the GitHub address is invalid: {e}"),
+    let who = signed.acting()?;
+    let consent = state
+        .app()
+        .consent(
+            &who,
+            &state.oauth_platform(),
+            Flow::Github,
+            &callback(&state, &headers),
         )
-    })?;
-    Ok(to_consent(
-        &state,
-        &signed,
-        &GITHUB,
-        &pkce.state,
-        serde_json::json!({ "verifier": pkce.verifier }),
-        &to,
-    ))
+        .await
+        .map_err(ApiError::from)?;
+    Ok(to_consent(&state, &GITHUB, &consent))
 }
 
-#[derive(serde::Deserialize)]
-pub struct GithubCallback {
-    code: Option<String>,
-    state: Option<String>,
-    error_description: Option<String>,
-}
-
-/// GitHub sends the browser back here: the state must match this browser's cookie, the
-/// code is traded for a token (never shown; sealed in the cookie while the person picks),
-/// and the repositories the token reaches are listed to tick.
+/// GitHub sends the browser back here: the code is traded for a token (never shown; it
+/// waits, sealed in the cookie, while the person picks), and the repositories the token
+/// reaches are listed to tick.
 pub async fn github_callback(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<GithubCallback>,
+    Query(answer): Query<Answer>,
 ) -> Result<Response, UiError> {
-    let app = github_app(&state)?;
-    let failed = |m: String| Extra {
-        error: Some(m),
-        ..Extra::default()
-    };
-    if let Some(why) = q.error_description {
-        let extra = failed(format!("GitHub did not connect: {why}"));
-        return done(&state, &signed, &headers, extra).await;
-    }
-    let pending = pending_connection(&state, &signed, &headers, &GITHUB, q.state.as_deref())?;
-    let (Some(code), Some(verifier)) = (q.code, pending["verifier"].as_str()) else {
-        return Err(UiError::Page(
-            axum::http::StatusCode::BAD_REQUEST,
-            "GitHub sent no code; start again from Sources.".into(),
-        ));
-    };
-    let redirect = format!(
-        "{}{CALLBACK}",
-        crate::http::api::account::base_url(&state, &headers)
-    );
-    let token = match crate::auth::github::exchange_token(&app, &code, &redirect, verifier).await {
-        Ok(t) => t,
-        Err(e) => {
-            let extra = failed(format!("GitHub did not connect: {e}"));
-            return done(&state, &signed, &headers, extra).await;
+    let who = signed.acting()?;
+    let done = state
+        .app()
+        .complete(
+            &who,
+            &state.oauth_platform(),
+            Flow::Github,
+            carried(&headers, &GITHUB),
+            answer,
+            &callback(&state, &headers),
+        )
+        .await;
+    let extra = match done {
+        Err(AppError::BadRequest(why)) => {
+            return Err(UiError::Page(axum::http::StatusCode::BAD_REQUEST, why));
+        }
+        Err(e) => failed(UiError::from(ApiError::from(e)).message()),
+        Ok(Completed::PickRepos { repos, next }) => {
+            let picker = RepoPicker {
+                state: next.state.clone(),
+                repos,
+            };
+            let extra = Extra {
+                picker: Some(picker),
+                ..Extra::default()
+            };
+            let mut r = page_with(&state, &signed, &headers, extra).await?;
+            carry(&state, &GITHUB, &next, &mut r);
+            return Ok(r);
+        }
+        Ok(Completed::NotConnected(why)) => failed(why),
+        Ok(Completed::Channel { .. } | Completed::ChoosePage { .. }) => {
+            failed("GitHub connects repositories, not channels.".into())
         }
     };
-    let api = covalynce_app::github::Api::new(&app.api_base, token.clone());
-    let repos = match api.user_repos().await {
-        Ok(r) => r,
-        Err(e) => {
-            let extra = failed(format!("Could not list your GitHub repositories: {e}"));
-            return done(&state, &signed, &headers, extra).await;
-        }
-    };
-    if repos.is_empty() {
-        let extra = failed(
-            "GitHub lists no repository for this account; create one or ask to be added to one, then connect again.".into(),
-        );
-        return done(&state, &signed, &headers, extra).await;
-    }
-    let connected: Vec<String> = state
-        .store()
-        .list_sources(signed.workspace.id)
-        .await?
-        .into_iter()
-        .filter(|s| s.kind == covalynce_domain::SourceKind::Github)
-        .filter_map(|s| s.repo.map(|r| r.to_ascii_lowercase()))
-        .collect();
-    let nonce = crate::auth::random_token();
-    let cookie = pending_cookie(
-        &state,
-        &signed,
-        &GITHUB,
-        &nonce,
-        serde_json::json!({ "token": token }),
-    );
-    let picker = RepoPicker {
-        state: nonce,
-        repos: repos
-            .iter()
-            .map(|r| PickerRepo {
-                connected: connected.contains(&r.full_name.to_ascii_lowercase()),
-                name: r.full_name.clone(),
-                private: r.private,
-                description: r.description.clone().unwrap_or_default(),
-                hook: r.can_hook(),
-            })
-            .collect(),
-    };
-    let extra = Extra {
-        picker: Some(picker),
-        ..Extra::default()
-    };
-    let mut r = page_with(&state, &signed, &headers, extra).await?;
-    crate::auth::append_cookie(&mut r, &cookie);
-    Ok(r)
+    done_page(&state, &signed, &headers, extra).await
 }
 
-/// The ticked repositories (`repo:<owner/name>` fields) become sources with the token
-/// sealed in this browser's pending connection, each through the API's own creation (its
-/// checks, webhook and audit apply).
+fn failed(why: String) -> Extra {
+    Extra {
+        error: Some(why),
+        ..Extra::default()
+    }
+}
+
+/// The ticked repositories (`repo:<owner/name>` fields, one per repository GitHub
+/// listed, so the form's keys are not fixed) become sources with the token the flow
+/// carries, each through the use case (its checks, webhook and audit apply).
 pub async fn github_pick(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, UiError> {
-    let pending = pending_connection(
-        &state,
-        &signed,
-        &headers,
-        &GITHUB,
-        form.get("state").map(String::as_str),
-    )?;
-    let Some(token) = pending["token"].as_str() else {
-        return Err(UiError::Page(
-            axum::http::StatusCode::BAD_REQUEST,
-            "The pending GitHub connection holds no token; start again from Sources.".into(),
-        ));
-    };
-    let mut picked: Vec<&str> = form
+    let who = signed.acting()?;
+    let picked: Vec<String> = form
         .keys()
         .filter_map(|k| k.strip_prefix("repo:"))
+        .map(str::to_owned)
         .collect();
-    picked.sort_unstable();
-    if picked.is_empty() {
-        let extra = Extra {
-            error: Some("Tick at least one repository.".into()),
-            ..Extra::default()
-        };
-        return page_with(&state, &signed, &headers, extra).await;
-    }
-    if picked.len() > MAX_PICKED {
-        let extra = Extra {
-            error: Some(format!(
-                "{} repositories were ticked; connect at most {MAX_PICKED} at a time.",
-                picked.len()
-            )),
-            ..Extra::default()
-        };
-        return page_with(&state, &signed, &headers, extra).await;
-    }
-    let mut outcomes = Vec::new();
-    for repo in picked {
-        let req = CreateSource::Github {
-            repo: repo.to_owned(),
-            secret: None,
-            token: Some(token.to_owned()),
-        };
-        let outcome = match add(&state, &signed, req).await {
+    let done = state
+        .app()
+        .pick_repos(
+            &who,
+            &state.oauth_platform(),
+            carried(&headers, &GITHUB),
+            form.get("state").map(String::as_str),
+            picked,
+        )
+        .await;
+    let outcomes = match done {
+        Err(AppError::BadRequest(why)) => {
+            return Err(UiError::Page(axum::http::StatusCode::BAD_REQUEST, why));
+        }
+        // Nothing ticked, or too many: the picker's cookie stays for another try.
+        Err(e) => {
+            let extra = failed(UiError::from(ApiError::from(e)).message());
+            return page_with(&state, &signed, &headers, extra).await;
+        }
+        Ok(outcomes) => outcomes,
+    };
+    let outcomes = outcomes
+        .into_iter()
+        .map(|(repo, added)| match added {
             Ok(added) => {
                 let c = SourceView::added(&added);
                 let how = if c.receives.iter().any(|r| r == "webhook") {
@@ -331,32 +249,29 @@ pub async fn github_pick(
             }
             Err(e) => (
                 false,
-                format!("{repo} was not connected: {}", UiError::from(e).message()),
+                format!(
+                    "{repo} was not connected: {}",
+                    UiError::from(ApiError::from(e)).message()
+                ),
             ),
-        };
-        outcomes.push(outcome);
-    }
+        })
+        .collect();
     let extra = Extra {
         outcomes,
         ..Extra::default()
     };
-    done(&state, &signed, &headers, extra).await
+    done_page(&state, &signed, &headers, extra).await
 }
 
 /// The page, with the pending connection's cookie cleared.
-async fn done<R>(
+async fn done_page<R>(
     state: &AppState,
     signed: &Signed<R>,
     headers: &HeaderMap,
     extra: Extra,
 ) -> Result<Response, UiError> {
     let mut r = page_with(state, signed, headers, extra).await?;
-    let clear = crate::auth::clear_cookie(
-        GITHUB.cookie,
-        GITHUB.path,
-        state.security().config.secure_cookies,
-    );
-    crate::auth::append_cookie(&mut r, &clear);
+    clear(state, &GITHUB, &mut r);
     Ok(r)
 }
 

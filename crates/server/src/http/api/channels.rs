@@ -83,20 +83,7 @@ pub async fn connect(
     who: &covalynce_app::Acting<covalynce_app::Editor>,
     req: &CreateChannel,
 ) -> Result<ChannelView, ApiError> {
-    let config = &state.security().config;
-    let operator = |app: &Option<crate::auth::OAuthApp>| {
-        app.as_ref().map(|o| covalynce_app::connect::OperatorApp {
-            client_id: o.client_id.clone(),
-            client_secret: o.client_secret.clone(),
-            web_base: o.web_base.clone(),
-        })
-    };
-    let platforms = covalynce_app::connect::Platforms {
-        http: state.http(),
-        allow_private: state.http().allows_private(),
-        linkedin: operator(&config.linkedin),
-        x: operator(&config.x),
-    };
+    let platforms = state.connect_platforms();
     let (channel, generated) = state
         .app()
         .create_channel(who, req, &platforms, |s| state.secrets().seal(s))

@@ -5,6 +5,7 @@
 //! `rand` to the build for three requests.
 
 use super::GithubOAuth;
+use crate::tokens::random_token;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ pub const PENDING_TTL: Duration = Duration::from_secs(600);
 impl Pending {
     pub fn new(invitation: Option<String>) -> Self {
         Self {
-            state: super::random_token(),
+            state: random_token(),
             // 43 characters of the unreserved set, as RFC 7636 asks.
             verifier: URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()),
             invitation,
