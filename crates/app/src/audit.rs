@@ -38,6 +38,9 @@ pub enum Action {
     AddSource,
     SetSourceGate,
     RemoveSource,
+    SetPlan,
+    AllowPath,
+    RevokePath,
 }
 
 impl Action {
@@ -69,6 +72,9 @@ impl Action {
             Action::AddSource => "source.create",
             Action::SetSourceGate => "source.gate",
             Action::RemoveSource => "source.delete",
+            Action::SetPlan => "workspace.plan",
+            Action::AllowPath => "paths.allow",
+            Action::RevokePath => "paths.revoke",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod github;
 pub mod jobs;
 pub mod members;
 pub mod oauth;
+pub mod operator;
 pub mod publications;
 pub mod secrets;
 pub mod sources;

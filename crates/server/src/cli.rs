@@ -550,7 +550,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             // The same use case as the API's stop: audited as workspace.emergency_stop, by
             // `cli`.
             let app = covalynce_app::App::new(store.clone());
-            let who = covalynce_app::Acting::authorize(ws, operator())?;
+            let who = covalynce_app::operator::operator_in(ws)?;
             let resumed = app.set_emergency_stop(&who, !lift).await?;
             store.close().await;
             if lift {
@@ -605,15 +605,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 store.close().await;
                 anyhow::bail!("there is no workspace {slug:?}");
             };
-            store.set_plan(ws.id, plan).await?;
-            cli_audit(
-                store.as_ref(),
-                ws.id,
-                "cli plan",
-                serde_json::json!({"plan": plan.as_str()}),
-            )
-            .await;
+            let app = covalynce_app::App::new(store.clone());
+            let set = app
+                .set_plan(&covalynce_app::operator::operator_in(ws)?, plan)
+                .await;
             store.close().await;
+            set?;
             let limit = |n: Option<i64>| n.map_or("no limit".to_owned(), |n| n.to_string());
             println!(
                 "{slug} is on the {plan} plan: {} cards a month, {} seats",
@@ -635,15 +632,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let slug = WorkspaceSlug::parse(&workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
-            let ws = store.ensure_workspace(&slug).await?;
             // The same use case as a person's token (token.create, by `cli`), with the
             // owner's role: the operator holds every key already.
             let app = covalynce_app::App::new(store.clone());
-            let who = covalynce_app::Acting::authorize(ws, operator())?;
             let made = app
-                .create_token(&who, &name, Some(covalynce_domain::Role::Owner))
-                .await?;
+                .operator_token(&slug, &name, covalynce_app::operator::Earlier::Keep)
+                .await;
             store.close().await;
+            let (_, made) = made?;
             println!("workspace: {slug}");
             println!("{}", made.token);
             Ok(())
@@ -670,39 +666,6 @@ async fn open_store_with(
 
 /// Kept here too: the CLI's `token create` is where operators (and the tests) know it.
 pub use crate::tokens::create_token;
-
-/// The operator at the command line, as the use cases see them: an owner of any workspace
-/// (whoever can run the binary on the data holds its keys already), audited as `cli`.
-fn operator() -> covalynce_app::Principal {
-    covalynce_app::Principal::new(
-        covalynce_app::Actor::Operator,
-        covalynce_domain::Role::Owner,
-        None,
-        None,
-    )
-}
-
-/// What an operator did from the command line goes into the workspace's audit log too
-/// (as `cli`: whoever can run the binary on the data).
-async fn cli_audit(
-    store: &dyn covalynce_storage::Store,
-    ws: covalynce_domain::WorkspaceId,
-    action: &str,
-    detail: serde_json::Value,
-) {
-    let entry = covalynce_storage::NewAudit {
-        workspace_id: Some(ws),
-        user_id: None,
-        actor: "cli".into(),
-        action: action.into(),
-        target: None,
-        detail,
-        ip: None,
-    };
-    if let Err(e) = store.audit(&entry).await {
-        tracing::warn!(error = %e, "could not write the audit log");
-    }
-}
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
@@ -943,7 +906,7 @@ async fn mcp_local(mut config: Config, workspace: &str) -> anyhow::Result<()> {
     let slug = WorkspaceSlug::parse(workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
     config.addr = "127.0.0.1:0".into();
     let app = Application::build(config).await?;
-    let token = create_token(app.store().as_ref(), &slug, "mcp --local").await?;
+    let token = create_token(&app.store(), &slug, "mcp --local").await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
@@ -981,14 +944,9 @@ async fn paths(config: &Config, command: PathsCommand) -> anyhow::Result<()> {
                     .canonicalize()
                     .with_context(|| format!("{} cannot be resolved", path.display()))?;
                 let shown = resolved.display().to_string();
-                store.allow_path(ws.id, &shown).await?;
-                cli_audit(
-                    store.as_ref(),
-                    ws.id,
-                    "cli paths allow",
-                    serde_json::json!({"path": shown}),
-                )
-                .await;
+                covalynce_app::App::new(store.clone())
+                    .allow_path(&covalynce_app::operator::operator_in(ws)?, &shown)
+                    .await?;
                 println!("{slug} may now add local git repositories at or below {shown}");
             }
             (PathsCommand::Revoke { .. }, Some(path)) => {
@@ -998,16 +956,10 @@ async fn paths(config: &Config, command: PathsCommand) -> anyhow::Result<()> {
                     .unwrap_or_else(|_| path.clone())
                     .display()
                     .to_string();
-                if !store.revoke_path(ws.id, &shown).await? {
-                    anyhow::bail!("{slug} was not allowed {shown}");
-                }
-                cli_audit(
-                    store.as_ref(),
-                    ws.id,
-                    "cli paths revoke",
-                    serde_json::json!({"path": shown}),
-                )
-                .await;
+                covalynce_app::App::new(store.clone())
+                    .revoke_path(&covalynce_app::operator::operator_in(ws)?, &shown)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("{slug} was not allowed {shown}"))?;
                 println!(
                     "{slug} may no longer use {shown}; its sources below it stop being watched"
                 );

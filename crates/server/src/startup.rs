@@ -94,17 +94,18 @@ impl Application {
                 .await?;
             // The demo is the operator's own trial: SOLO's five cards would be spent by
             // the seed alone, leaving nothing for the commits that follow.
+            let app = covalynce_app::App::new(store.clone());
             if ws.plan == covalynce_domain::Plan::Solo {
-                store
-                    .set_plan(ws.id, covalynce_domain::Plan::Unlimited)
+                let operator = covalynce_app::operator::operator_in(ws.clone())?;
+                app.set_plan(&operator, covalynce_domain::Plan::Unlimited)
                     .await?;
             }
-            let token = crate::tokens::create_token(
-                store.as_ref(),
-                &WorkspaceSlug::parse("demo").expect("valid slug"),
-                "demo",
-            )
-            .await?;
+            // A fresh token each start; the ones earlier starts printed are revoked, so
+            // restarts do not pile up owner tokens.
+            let (_, made) = app
+                .operator_token(&ws.slug, "demo", covalynce_app::operator::Earlier::Revoke)
+                .await?;
+            let token = made.token;
             let addr = listener.local_addr()?;
             println!("Covalynce demo workspace \"demo\" is ready.");
             match crate::demo::seed(&store, ws.id).await {

@@ -2,26 +2,18 @@
 
 pub use covalynce_app::tokens::{PREFIX, display_prefix, generate, hash, random_secret};
 
-/// Creates the workspace if needed and a token for it; returns the token text (shown once).
+/// An owner token for the operator's own tool in `slug` (the workspace made if needed),
+/// through the use case; returns the token text (shown once).
 pub async fn create_token(
-    store: &dyn covalynce_storage::Store,
+    store: &std::sync::Arc<dyn covalynce_storage::Store>,
     slug: &covalynce_domain::WorkspaceSlug,
     name: &str,
 ) -> anyhow::Result<String> {
-    let ws = store.ensure_workspace(slug).await?;
-    let token = generate();
-    store
-        .insert_token(&covalynce_storage::NewToken {
-            id: covalynce_domain::TokenId::new(),
-            workspace_id: ws.id,
-            name: name.to_owned(),
-            token_hash: hash(&token),
-            prefix: display_prefix(&token),
-            role: covalynce_domain::Role::Owner,
-            user_id: None,
-        })
+    let app = covalynce_app::App::new(store.clone());
+    let (_, made) = app
+        .operator_token(slug, name, covalynce_app::operator::Earlier::Keep)
         .await?;
-    Ok(token)
+    Ok(made.token)
 }
 
 #[cfg(test)]

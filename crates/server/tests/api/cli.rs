@@ -7,6 +7,8 @@ on_both_backends!(
     token_create_prints_a_working_token_as_the_last_line,
     sigterm_stops_the_server_cleanly,
     json_logs_carry_the_request_id,
+    the_operators_commands_go_through_the_use_cases_and_are_audited_as_cli,
+    a_token_the_operator_replaces_stops_working,
 );
 
 async fn token_create_prints_a_working_token_as_the_last_line(backend: Backend) {
@@ -306,4 +308,136 @@ mod keys {
     async fn rotation_reseals_every_credential_on_postgres() {
         bounded(120, story(Backend::Postgres)).await
     }
+}
+
+/// `plan` and `paths allow|revoke` are the operator's word: done by the use cases, so the
+/// workspace's audit log names them (as `cli`) like any member's action.
+async fn the_operators_commands_go_through_the_use_cases_and_are_audited_as_cli(backend: Backend) {
+    let (url, dir) = covalynce_storage::testing::fresh_database(backend).await;
+    let run = |args: &[&str]| {
+        let out = covalynce_cmd(&dir, url.as_deref())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let token = run(&["token", "create", "--workspace", "acme"])
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    assert!(run(&["plan", "acme", "pro"]).contains("acme is on the PRO plan"));
+    let repos = tempfile::tempdir().unwrap();
+    let at = repos.path().to_str().unwrap();
+    run(&["paths", "allow", "--workspace", "acme", at]);
+    run(&["paths", "revoke", "--workspace", "acme", at]);
+    // Revoking what was never allowed says so, and is not audited.
+    let out = covalynce_cmd(&dir, url.as_deref())
+        .args(["paths", "revoke", "--workspace", "acme", at])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was not allowed"));
+
+    let (_server, base) = serve_process(&dir, url.as_deref(), &[]).await;
+    let get = |path: &str| {
+        reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let ws: serde_json::Value = get("/api/v1/workspace")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ws["data"]["plan"], "PRO");
+    let audit: serde_json::Value = get("/api/v1/audit").await.unwrap().json().await.unwrap();
+    let by_cli: Vec<(&str, &serde_json::Value)> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "cli")
+        .map(|e| (e["action"].as_str().unwrap(), &e["detail"]))
+        .collect();
+    let actions: Vec<&str> = by_cli.iter().map(|(a, _)| *a).collect();
+    for want in [
+        "token.create",
+        "workspace.plan",
+        "paths.allow",
+        "paths.revoke",
+    ] {
+        assert_eq!(
+            actions.iter().filter(|a| **a == want).count(),
+            1,
+            "{want} in {audit}"
+        );
+    }
+    let plan = by_cli
+        .iter()
+        .find(|(a, _)| *a == "workspace.plan")
+        .unwrap()
+        .1;
+    assert_eq!(
+        (plan["plan"].as_str(), plan["was"].as_str()),
+        (Some("pro"), Some("solo")),
+        "{plan}"
+    );
+}
+
+/// The demo prints a fresh token each start; the one an earlier start printed is revoked
+/// rather than left working beside it. A member can never set a plan.
+async fn a_token_the_operator_replaces_stops_working(backend: Backend) {
+    use covalynce_app::operator::Earlier;
+    let store = covalynce_storage::testing::fresh_store(backend).await;
+    let app = covalynce_app::App::new(store.clone());
+    let slug = covalynce_domain::WorkspaceSlug::parse("demo").unwrap();
+    let (ws, first) = app
+        .operator_token(&slug, "demo", Earlier::Revoke)
+        .await
+        .unwrap();
+    let (_, kept) = app
+        .operator_token(&slug, "ci", Earlier::Keep)
+        .await
+        .unwrap();
+    let (_, second) = app
+        .operator_token(&slug, "demo", Earlier::Revoke)
+        .await
+        .unwrap();
+    let live = |t: &str| {
+        let hash = covalynce_app::tokens::hash(t);
+        let store = store.clone();
+        async move { store.workspace_for_token(&hash).await.unwrap().is_some() }
+    };
+    assert!(
+        !live(&first.token).await,
+        "the earlier demo token is revoked"
+    );
+    assert!(live(&second.token).await);
+    assert!(live(&kept.token).await, "a token of another name is kept");
+
+    let member = covalynce_app::Principal::new(
+        covalynce_app::Actor::Token {
+            id: second.id,
+            user: None,
+        },
+        covalynce_domain::Role::Owner,
+        None,
+        None,
+    );
+    let owner = covalynce_app::Acting::authorize(ws, member).unwrap();
+    let refused = app
+        .set_plan(&owner, covalynce_domain::Plan::Unlimited)
+        .await;
+    assert!(
+        matches!(refused, Err(covalynce_app::AppError::Forbidden(_))),
+        "{refused:?}"
+    );
+    store.close().await;
 }

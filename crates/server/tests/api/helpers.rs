@@ -93,13 +93,9 @@ pub async fn spawn_configured(
     let app = Application::build(config).await.expect("building the app");
     let port = app.port();
     let store = app.store();
-    let token = cli::create_token(
-        store.as_ref(),
-        &WorkspaceSlug::parse("acme").unwrap(),
-        "test",
-    )
-    .await
-    .unwrap();
+    let token = cli::create_token(&store, &WorkspaceSlug::parse("acme").unwrap(), "test")
+        .await
+        .unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
@@ -267,7 +263,7 @@ impl TestApp {
     /// A token for another workspace on the same server.
     pub async fn token_for(&self, workspace: &str) -> String {
         cli::create_token(
-            self.store.as_ref(),
+            &self.store,
             &WorkspaceSlug::parse(workspace).unwrap(),
             "test",
         )
