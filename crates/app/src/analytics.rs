@@ -7,7 +7,7 @@
 //! reads; recent days are computed live.
 
 use covalynce_domain::{UnixMillis, WorkspaceId};
-use covalynce_storage::{DayFacts, Store, StoreError};
+use covalynce_storage::{CardFilter, CardRecord, DayFacts, PublicationRecord, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -328,6 +328,57 @@ pub async fn report(
             })
             .collect(),
     })
+}
+
+impl crate::App {
+    /// The workspace's analytics for days `from_day..=to_day` (days since the epoch,
+    /// UTC), grouped: what every member may read.
+    pub async fn analytics(
+        &self,
+        who: &crate::Acting<crate::Viewer>,
+        from_day: i64,
+        to_day: i64,
+        group: Group,
+    ) -> Result<Report, crate::AppError> {
+        let ws = who.workspace().id;
+        let now = covalynce_domain::now_millis();
+        Ok(report(self.store(), ws, from_day, to_day, group, now).await?)
+    }
+
+    /// Every card of the workspace, newest first, each with its publications: what
+    /// exports read, a page of 500 at a time.
+    pub async fn cards_with_publications(
+        &self,
+        who: &crate::Acting<crate::Viewer>,
+    ) -> Result<Vec<(CardRecord, Vec<PublicationRecord>)>, crate::AppError> {
+        let ws = who.workspace().id;
+        let store = self.store();
+        let mut out = Vec::new();
+        let mut before = None;
+        loop {
+            let filter = CardFilter {
+                status: None,
+                before,
+                limit: 500,
+            };
+            let page = store.list_cards(ws, &filter).await?;
+            let done = page.len() < 500;
+            before = page.last().map(|c| c.id);
+            let ids: Vec<_> = page.iter().map(|c| c.id).collect();
+            let mut publications: std::collections::HashMap<_, Vec<_>> = Default::default();
+            for p in store.publications_of_cards(ws, &ids).await? {
+                publications.entry(p.card_id).or_default().push(p);
+            }
+            for card in page {
+                let mine = publications.remove(&card.id).unwrap_or_default();
+                out.push((card, mine));
+            }
+            if done {
+                break;
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

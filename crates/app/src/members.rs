@@ -5,8 +5,11 @@
 use crate::audit::Action;
 use crate::tokens;
 use crate::{Acting, Actor, App, AppError, Editor, Owner, Viewer};
+use covalynce_domain::AuditId;
 use covalynce_domain::{InvitationId, Role, TokenId, UnixMillis, UserId, now_millis};
-use covalynce_storage::{MemberChange, NewInvitation, NewToken};
+use covalynce_storage::{
+    AuditRecord, InvitationRecord, Member, MemberChange, NewInvitation, NewToken, TokenRecord,
+};
 use serde_json::json;
 use std::time::Duration;
 
@@ -230,6 +233,39 @@ impl App {
         )
         .await;
         Ok(())
+    }
+}
+
+/// Reading who is in a workspace: the members (anyone in it), the invitations (owners),
+/// the tokens (editors and owners; never a token's text, only its prefix) and the audit
+/// log (owners), newest first.
+impl App {
+    pub async fn members(&self, who: &Acting<Viewer>) -> Result<Vec<Member>, AppError> {
+        Ok(self.store().members(who.workspace().id).await?)
+    }
+
+    pub async fn invitations(
+        &self,
+        who: &Acting<Owner>,
+    ) -> Result<Vec<InvitationRecord>, AppError> {
+        Ok(self.store().invitations(who.workspace().id).await?)
+    }
+
+    pub async fn tokens(&self, who: &Acting<Editor>) -> Result<Vec<TokenRecord>, AppError> {
+        Ok(self.store().tokens(who.workspace().id).await?)
+    }
+
+    /// A page of the audit log: `limit` entries older than `before`.
+    pub async fn audit_log(
+        &self,
+        who: &Acting<Owner>,
+        before: Option<AuditId>,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, AppError> {
+        Ok(self
+            .store()
+            .audit_log(who.workspace().id, before, limit)
+            .await?)
     }
 }
 

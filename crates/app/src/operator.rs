@@ -44,11 +44,10 @@ impl App {
             json!({ "plan": plan.as_str(), "was": previous.as_str() }),
         )
         .await;
-        Ok(self
-            .store()
+        self.store()
             .workspace(ws.id)
             .await?
-            .ok_or_else(|| AppError::NotFound(format!("there is no workspace {}", ws.slug)))?)
+            .ok_or_else(|| AppError::NotFound(format!("there is no workspace {}", ws.slug)))
     }
 
     /// An owner token for the operator's own tool in the workspace `slug` (made if it

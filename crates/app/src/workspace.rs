@@ -123,3 +123,90 @@ impl App {
             .ok_or_else(|| AppError::NotFound("the workspace is gone".into()))
     }
 }
+
+/// Everything of a workspace, for its owner to keep or take elsewhere. Credentials stay
+/// sealed in the records and adapters never show them (a file is easier to leak than a
+/// database).
+pub struct Everything {
+    pub workspace: covalynce_storage::Workspace,
+    pub members: Vec<covalynce_storage::Member>,
+    pub invitations: Vec<covalynce_storage::InvitationRecord>,
+    pub tokens: Vec<covalynce_storage::TokenRecord>,
+    pub sources: Vec<covalynce_storage::Source>,
+    pub channels: Vec<covalynce_storage::ChannelRecord>,
+    pub deliveries: Vec<covalynce_storage::DeliveryRecord>,
+    pub events: Vec<covalynce_storage::EventRecord>,
+    /// Newest first, each with its publications and its revisions.
+    pub cards: Vec<ExportedCard>,
+    pub audit: Vec<covalynce_storage::AuditRecord>,
+    pub ai_calls: Vec<covalynce_storage::AiCallRecord>,
+}
+
+pub struct ExportedCard {
+    pub card: covalynce_storage::CardRecord,
+    pub publications: Vec<covalynce_storage::PublicationRecord>,
+    pub revisions: Vec<covalynce_storage::CardRevision>,
+}
+
+/// Rows read a page at a time.
+const EXPORT_PAGE: i64 = 500;
+
+impl App {
+    /// Everything of the workspace, read a page at a time (owners).
+    pub async fn export(&self, who: &Acting<crate::Owner>) -> Result<Everything, AppError> {
+        let store = self.store();
+        let ws = who.workspace().id;
+        let viewer = Acting::authorize(who.workspace().clone(), who.principal().clone())?;
+        let editor = Acting::authorize(who.workspace().clone(), who.principal().clone())?;
+        let mut events = Vec::new();
+        let mut before = None;
+        loop {
+            let filter = covalynce_storage::EventFilter {
+                kind: None,
+                status: None,
+                before,
+                limit: EXPORT_PAGE,
+            };
+            let page = store.list_events(ws, &filter).await?;
+            let done = (page.len() as i64) < EXPORT_PAGE;
+            before = page.last().map(|e| e.id);
+            events.extend(page);
+            if done {
+                break;
+            }
+        }
+        let mut cards = Vec::new();
+        for (card, publications) in self.cards_with_publications(&viewer).await? {
+            let revisions = store.card_revisions(ws, card.id).await?;
+            cards.push(ExportedCard {
+                card,
+                publications,
+                revisions,
+            });
+        }
+        let mut audit = Vec::new();
+        let mut before = None;
+        loop {
+            let page = self.audit_log(who, before, EXPORT_PAGE).await?;
+            let done = (page.len() as i64) < EXPORT_PAGE;
+            before = page.last().map(|a| a.id);
+            audit.extend(page);
+            if done {
+                break;
+            }
+        }
+        Ok(Everything {
+            workspace: who.workspace().clone(),
+            members: self.members(&viewer).await?,
+            invitations: self.invitations(who).await?,
+            tokens: self.tokens(&editor).await?,
+            sources: store.list_sources(ws).await?,
+            channels: store.list_channels(ws).await?,
+            deliveries: store.list_deliveries(ws, None, i64::MAX).await?,
+            events,
+            cards,
+            audit,
+            ai_calls: store.ai_calls(ws, 0, i64::MAX, i64::MAX).await?,
+        })
+    }
+}

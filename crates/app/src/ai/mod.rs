@@ -9,9 +9,9 @@ pub use refine::{AiPlatform, Refine, Refining};
 pub use rewrite::*;
 
 use crate::audit::Action;
-use crate::{Acting, App, AppError, Owner};
+use crate::{Acting, App, AppError, Owner, Viewer};
 use covalynce_domain::Privacy;
-use covalynce_storage::{ChainEdit, ChainEdited, NewAiProvider};
+use covalynce_storage::{AiProviderRecord, ChainEdit, ChainEdited, NewAiProvider};
 use serde_json::json;
 
 /// A chain asks at most this many providers.
@@ -120,4 +120,12 @@ impl App {
 
 fn no_such_provider() -> AppError {
     AppError::NotFound("there is no such provider in the chain".into())
+}
+
+impl App {
+    /// The workspace's provider chain, in order (keys still sealed: adapters show them
+    /// masked).
+    pub async fn ai_chain(&self, who: &Acting<Viewer>) -> Result<Vec<AiProviderRecord>, AppError> {
+        Ok(self.store().ai_chain(who.workspace().id).await?)
+    }
 }

@@ -71,15 +71,10 @@ pub async fn show(
         Some("week") => Group::Week,
         _ => Group::Month,
     };
-    let report = covalynce_app::analytics::report(
-        state.store(),
-        signed.workspace.id,
-        from,
-        to,
-        group,
-        covalynce_domain::now_millis(),
-    )
-    .await?;
+    let report = state
+        .app()
+        .analytics(&signed.acting()?, from, to, group)
+        .await?;
     let longest = report
         .buckets
         .iter()

@@ -304,8 +304,7 @@ async fn consent(
     let consent = state
         .app()
         .consent(&who, &state.oauth_platform(), flow, &redirect)
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
     Ok(to_consent(state, pending, &consent))
 }
 
@@ -423,7 +422,7 @@ async fn shown(
         Err(AppError::BadRequest(why)) => {
             return Err(UiError::Page(axum::http::StatusCode::BAD_REQUEST, why));
         }
-        Err(e) => (false, UiError::from(ApiError::from(e)).message()),
+        Err(e) => (false, UiError::from(e).message()),
         Ok(Completed::NotConnected(why)) => (false, why),
         Ok(Completed::Channel { channel, page }) => {
             let who = covalynce_app::oauth::account(&channel)

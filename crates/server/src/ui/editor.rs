@@ -355,10 +355,7 @@ pub async fn refine_stream(
                         "done",
                         json!({"url": format!("/cards/{card_id}/edit?saved=1")}),
                     ),
-                    Err(e) => event(
-                        "failed",
-                        json!({"message": UiError::from(ApiError::from(e)).message()}),
-                    ),
+                    Err(e) => event("failed", json!({"message": UiError::from(e).message()})),
                 };
                 let _ = tx.send(last);
             });

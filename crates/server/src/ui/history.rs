@@ -6,7 +6,6 @@ use super::page::{CsrfForm, Layout, Signed, UiError, render};
 use crate::http::AppState;
 use crate::http::api::members::AuditView;
 use crate::http::extract::{Editor, Owner};
-use crate::http::problem::ApiError;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use covalynce_domain::CardStatus;
@@ -157,7 +156,7 @@ async fn answer(
 ) -> Result<Response, UiError> {
     let notice = match result {
         Ok(m) => (true, m),
-        Err(e) => (false, UiError::from(ApiError::from(e)).message()),
+        Err(e) => (false, UiError::from(e).message()),
     };
     page(state, signed, Some(notice)).await
 }
@@ -175,13 +174,20 @@ pub async fn audit(
     signed: Signed,
     Query(paging): Query<crate::http::api::Paging>,
 ) -> Result<Response, UiError> {
-    let list = crate::http::api::members::audit(
-        State(state.clone()),
-        signed.auth_as::<Owner>()?,
-        Query(paging),
-    )
-    .await?
-    .0;
+    let who = signed.acting_as::<Owner>()?;
+    let before = match paging.before.as_deref() {
+        Some(b) => Some(covalynce_domain::AuditId::parse(b).ok_or_else(|| {
+            UiError::Page(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "That page of the audit log does not exist.".into(),
+            )
+        })?),
+        None => None,
+    };
+    let limit = paging.limit();
+    let entries = state.app().audit_log(&who, before, limit).await?;
+    let entries = entries.into_iter().map(AuditView::from).collect();
+    let list = crate::http::api::List::page(entries, limit, |a: &AuditView| a.id.clone());
     Ok(render(&AuditPage {
         layout: signed.layout("settings"),
         entries: list.data,

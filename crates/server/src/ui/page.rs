@@ -147,22 +147,6 @@ impl<R> Signed<R> {
         )
     }
 
-    /// The caller as an API handler needing role `R2` sees it, after checking the role:
-    /// for pages that mix actions of several roles.
-    pub fn auth_as<R2: MinRole>(&self) -> Result<crate::http::extract::Auth<R2>, UiError> {
-        if self.role < R2::ROLE {
-            return Err(UiError::Page(
-                StatusCode::FORBIDDEN,
-                format!("This needs the {} role; yours is {}.", R2::ROLE, self.role),
-            ));
-        }
-        Ok(crate::http::extract::Auth(
-            self.workspace.clone(),
-            self.principal.clone(),
-            PhantomData,
-        ))
-    }
-
     pub fn layout(&self, current: &'static str) -> Layout {
         Layout {
             css: super::assets::css_url(),
@@ -361,6 +345,12 @@ impl From<ApiError> for UiError {
             }
         };
         UiError::Page(status, detail)
+    }
+}
+
+impl From<covalynce_app::AppError> for UiError {
+    fn from(e: covalynce_app::AppError) -> Self {
+        ApiError::from(e).into()
     }
 }
 

@@ -47,32 +47,30 @@ async fn page(
     notice: Option<(bool, String)>,
     secret: Option<(String, String)>,
 ) -> Result<Response, UiError> {
-    use crate::http::api::{members, workspace};
-    let st = || State(state.clone());
-    let ws = workspace::get(signed.auth_as::<Viewer>()?).await.0.data;
-    let ai = crate::http::api::ai::get(st(), signed.auth_as::<Viewer>()?)
+    use crate::http::api::members::{InvitationView, MemberView, TokenView};
+    let app = state.app();
+    let viewer = signed.acting_as::<Viewer>()?;
+    let ws = crate::http::api::workspace::view(signed.workspace.clone());
+    let ai = crate::http::api::ai::view(state, &viewer).await?;
+    let members: Vec<MemberView> = app
+        .members(&viewer)
         .await?
-        .0
-        .data;
-    let members = members::list(st(), signed.auth_as::<Viewer>()?)
-        .await?
-        .0
-        .data;
+        .into_iter()
+        .map(Into::into)
+        .collect();
     let owner = signed.role >= Role::Owner;
     let editor = signed.role >= Role::Editor;
-    let invitations = if owner {
-        members::invitations(st(), signed.auth_as::<Owner>()?)
-            .await?
-            .0
-            .data
+    let invitations: Vec<InvitationView> = if owner {
+        let who = signed.acting_as::<Owner>()?;
+        let list = app.invitations(&who).await?;
+        list.into_iter().map(Into::into).collect()
     } else {
         Vec::new()
     };
-    let tokens = if editor {
-        members::tokens(st(), signed.auth_as::<Editor>()?)
-            .await?
-            .0
-            .data
+    let tokens: Vec<TokenView> = if editor {
+        let who = signed.acting_as::<Editor>()?;
+        let list = app.tokens(&who).await?;
+        list.into_iter().map(Into::into).collect()
     } else {
         Vec::new()
     };

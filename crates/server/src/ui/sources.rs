@@ -140,8 +140,7 @@ pub async fn github_connect(
             Flow::Github,
             &callback(&state, &headers),
         )
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
     Ok(to_consent(&state, &GITHUB, &consent))
 }
 
@@ -170,7 +169,7 @@ pub async fn github_callback(
         Err(AppError::BadRequest(why)) => {
             return Err(UiError::Page(axum::http::StatusCode::BAD_REQUEST, why));
         }
-        Err(e) => failed(UiError::from(ApiError::from(e)).message()),
+        Err(e) => failed(UiError::from(e).message()),
         Ok(Completed::PickRepos { repos, next }) => {
             let picker = RepoPicker {
                 state: next.state.clone(),
@@ -230,7 +229,7 @@ pub async fn github_pick(
         }
         // Nothing ticked, or too many: the picker's cookie stays for another try.
         Err(e) => {
-            let extra = failed(UiError::from(ApiError::from(e)).message());
+            let extra = failed(UiError::from(e).message());
             return page_with(&state, &signed, &headers, extra).await;
         }
         Ok(outcomes) => outcomes,
@@ -249,10 +248,7 @@ pub async fn github_pick(
             }
             Err(e) => (
                 false,
-                format!(
-                    "{repo} was not connected: {}",
-                    UiError::from(ApiError::from(e)).message()
-                ),
+                format!("{repo} was not connected: {}", UiError::from(e).message()),
             ),
         })
         .collect();

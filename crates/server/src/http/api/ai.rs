@@ -56,13 +56,13 @@ fn mask(state: &AppState, sealed: &[u8]) -> String {
     }
 }
 
-async fn view(
+pub(crate) async fn view(
     state: &AppState,
-    ws: &covalynce_storage::Workspace,
+    who: &covalynce_app::Acting<covalynce_app::Viewer>,
 ) -> Result<AiSettingsView, ApiError> {
     let providers = state
-        .store()
-        .ai_chain(ws.id)
+        .app()
+        .ai_chain(who)
         .await?
         .into_iter()
         .map(|p| ProviderView {
@@ -74,7 +74,7 @@ async fn view(
         })
         .collect();
     Ok(AiSettingsView {
-        privacy: ws.ai_privacy.as_str().to_owned(),
+        privacy: who.workspace().ai_privacy.as_str().to_owned(),
         providers,
         operator_default: state
             .ai()
@@ -89,10 +89,10 @@ async fn view(
     responses((status = 200, body = Data<AiSettingsView>)))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
 ) -> Result<Json<Data<AiSettingsView>>, ApiError> {
     Ok(Json(Data {
-        data: view(&state, &ws).await?,
+        data: view(&state, &auth.acting()?).await?,
     }))
 }
 
@@ -150,8 +150,10 @@ pub async fn update(
         .workspace(ws.id)
         .await?
         .ok_or_else(|| ApiError::NotFound("the workspace is gone".into()))?;
+    // Read again: the privacy shown is the one just set.
+    let now = covalynce_app::Acting::authorize(ws, who.principal().clone())?;
     Ok(Json(Data {
-        data: view(&state, &ws).await?,
+        data: view(&state, &now).await?,
     }))
 }
 

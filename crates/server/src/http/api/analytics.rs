@@ -12,7 +12,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use covalynce_app::analytics::{Group, Report};
 use covalynce_domain::now_millis;
-use covalynce_storage::CardFilter;
 use serde::Deserialize;
 
 const DAY_MS: i64 = 86_400_000;
@@ -82,13 +81,14 @@ impl AnalyticsQuery {
     ))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Query(q): Query<AnalyticsQuery>,
 ) -> Result<Json<Data<Report>>, ApiError> {
     let (from, to, group) = q.range()?;
-    let report =
-        covalynce_app::analytics::report(state.store(), ws.id, from, to, group, now_millis())
-            .await?;
+    let report = state
+        .app()
+        .analytics(&auth.acting()?, from, to, group)
+        .await?;
     Ok(Json(Data { data: report }))
 }
 
@@ -121,49 +121,6 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Every card of the workspace, newest first, with its publications.
-pub(crate) async fn all_cards(
-    state: &AppState,
-    ws: covalynce_domain::WorkspaceId,
-) -> Result<
-    Vec<(
-        covalynce_storage::CardRecord,
-        Vec<covalynce_storage::PublicationRecord>,
-    )>,
-    ApiError,
-> {
-    let store = state.store();
-    let mut out = Vec::new();
-    let mut before = None;
-    loop {
-        let page = store
-            .list_cards(
-                ws,
-                &CardFilter {
-                    status: None,
-                    before,
-                    limit: 500,
-                },
-            )
-            .await?;
-        let done = page.len() < 500;
-        before = page.last().map(|c| c.id);
-        let ids: Vec<_> = page.iter().map(|c| c.id).collect();
-        let mut publications: std::collections::HashMap<_, Vec<_>> = Default::default();
-        for p in store.publications_of_cards(ws, &ids).await? {
-            publications.entry(p.card_id).or_default().push(p);
-        }
-        for card in page {
-            let mine = publications.remove(&card.id).unwrap_or_default();
-            out.push((card, mine));
-        }
-        if done {
-            break;
-        }
-    }
-    Ok(out)
-}
-
 /// Cards, publications or analytics as a file: `format=csv` (the default) or `json`.
 #[utoipa::path(get, operation_id = "export_file", path = "/api/v1/export/{what}", tag = "analytics", security(("bearer" = [])),
     params(("what" = String, Path, description = "cards, publications or analytics"), AnalyticsQuery),
@@ -174,7 +131,7 @@ pub(crate) async fn all_cards(
     ))]
 pub async fn export(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Path(what): Path<String>,
     Query(q): Query<AnalyticsQuery>,
 ) -> Result<Response, ApiError> {
@@ -187,11 +144,12 @@ pub async fn export(
             )));
         }
     };
+    let who = auth.acting()?;
     let time = |ms: i64| super::time(ms);
     let (header, rows, value): (Vec<&str>, Vec<Vec<String>>, serde_json::Value) =
         match what.as_str() {
             "cards" => {
-                let cards = all_cards(&state, ws.id).await?;
+                let cards = state.app().cards_with_publications(&who).await?;
                 let header = vec![
                     "id",
                     "created_at",
@@ -244,12 +202,14 @@ pub async fn export(
             "publications" => {
                 let channels: std::collections::HashMap<_, _> = state
                     .store()
-                    .list_channels(ws.id)
+                    .list_channels(who.workspace().id)
                     .await?
                     .into_iter()
                     .map(|c| (c.id, (c.name, c.kind.to_string())))
                     .collect();
-                let pubs: Vec<_> = all_cards(&state, ws.id)
+                let pubs: Vec<_> = state
+                    .app()
+                    .cards_with_publications(&who)
                     .await?
                     .into_iter()
                     .flat_map(|(_, p)| p)
@@ -296,15 +256,7 @@ pub async fn export(
             }
             "analytics" => {
                 let (from, to, group) = q.range()?;
-                let report = covalynce_app::analytics::report(
-                    state.store(),
-                    ws.id,
-                    from,
-                    to,
-                    group,
-                    now_millis(),
-                )
-                .await?;
+                let report = state.app().analytics(&who, from, to, group).await?;
                 let header = vec![
                     "start",
                     "drafted",
@@ -358,7 +310,7 @@ pub async fn export(
                 )));
             }
         };
-    let name = format!("covalynce-{}-{what}", ws.slug);
+    let name = format!("covalynce-{}-{what}", who.workspace().slug);
     let (body, kind, ext) = if json {
         (
             serde_json::to_string_pretty(&serde_json::json!({ "data": value })).unwrap_or_default(),

@@ -25,22 +25,23 @@ pub struct MemberView {
     responses((status = 200, body = List<MemberView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
 ) -> Result<Json<List<MemberView>>, ApiError> {
-    let members: Vec<MemberView> = state
-        .store()
-        .members(ws.id)
-        .await?
-        .into_iter()
-        .map(|m| MemberView {
+    let members = state.app().members(&auth.acting()?).await?;
+    let members = members.into_iter().map(MemberView::from).collect();
+    Ok(Json(List::page(members, 0, |_| String::new())))
+}
+
+impl From<covalynce_storage::Member> for MemberView {
+    fn from(m: covalynce_storage::Member) -> Self {
+        Self {
             user_id: m.user_id.to_string(),
             email: m.email.to_string(),
             name: m.name,
             role: m.role,
             joined_at: super::time(m.joined_at),
-        })
-        .collect();
-    Ok(Json(List::page(members, 0, |_| String::new())))
+        }
+    }
 }
 
 fn user_id(id: &str) -> Result<UserId, ApiError> {
@@ -150,14 +151,16 @@ pub async fn invite(
     responses((status = 200, body = List<InvitationView>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn invitations(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Owner>,
+    auth: Auth<Owner>,
 ) -> Result<Json<List<InvitationView>>, ApiError> {
-    let list: Vec<InvitationView> = state
-        .store()
-        .invitations(ws.id)
-        .await?
-        .into_iter()
-        .map(|i| InvitationView {
+    let list = state.app().invitations(&auth.acting()?).await?;
+    let list = list.into_iter().map(InvitationView::from).collect();
+    Ok(Json(List::page(list, 0, |_| String::new())))
+}
+
+impl From<covalynce_storage::InvitationRecord> for InvitationView {
+    fn from(i: covalynce_storage::InvitationRecord) -> Self {
+        Self {
             id: i.id.to_string(),
             role: i.role,
             created_at: super::time(i.created_at),
@@ -166,9 +169,8 @@ pub async fn invitations(
             accepted_by: i.accepted_by.map(|u| u.to_string()),
             token: None,
             url: None,
-        })
-        .collect();
-    Ok(Json(List::page(list, 0, |_| String::new())))
+        }
+    }
 }
 
 /// Withdraw an unused invitation (owners).
@@ -251,14 +253,16 @@ pub async fn create_token(
     responses((status = 200, body = List<TokenView>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn tokens(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
 ) -> Result<Json<List<TokenView>>, ApiError> {
-    let list: Vec<TokenView> = state
-        .store()
-        .tokens(ws.id)
-        .await?
-        .into_iter()
-        .map(|t| TokenView {
+    let list = state.app().tokens(&auth.acting()?).await?;
+    let list = list.into_iter().map(TokenView::from).collect();
+    Ok(Json(List::page(list, 0, |_| String::new())))
+}
+
+impl From<covalynce_storage::TokenRecord> for TokenView {
+    fn from(t: covalynce_storage::TokenRecord) -> Self {
+        Self {
             id: t.id.to_string(),
             name: t.name,
             prefix: t.prefix,
@@ -268,9 +272,8 @@ pub async fn tokens(
             last_used_at: t.last_used_at.map(super::time),
             revoked_at: t.revoked_at.map(super::time),
             token: None,
-        })
-        .collect();
-    Ok(Json(List::page(list, 0, |_| String::new())))
+        }
+    }
 }
 
 /// Revoke a token: owners any, editors their own.
@@ -325,7 +328,7 @@ impl From<covalynce_storage::AuditRecord> for AuditView {
     responses((status = 200, body = List<AuditView>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn audit(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Owner>,
+    auth: Auth<Owner>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<List<AuditView>>, ApiError> {
     let before = match &paging.before {
@@ -337,8 +340,8 @@ pub async fn audit(
     };
     let limit = paging.limit();
     let entries: Vec<AuditView> = state
-        .store()
-        .audit_log(ws.id, before, limit)
+        .app()
+        .audit_log(&auth.acting()?, before, limit)
         .await?
         .into_iter()
         .map(AuditView::from)
@@ -403,115 +406,45 @@ pub struct Export {
     responses((status = 200, body = Data<Export>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn export(
     State(state): State<AppState>,
-    Auth(ws, who, ..): Auth<Owner>,
+    auth: Auth<Owner>,
 ) -> Result<Json<Data<Export>>, ApiError> {
-    let store = state.store();
-    let Json(members) = list(
-        State(state.clone()),
-        Auth(ws.clone(), who.clone(), std::marker::PhantomData),
-    )
-    .await?;
-    let Json(invitations) = invitations(
-        State(state.clone()),
-        Auth(ws.clone(), who.clone(), std::marker::PhantomData),
-    )
-    .await?;
-    let Json(tokens) = tokens(
-        State(state.clone()),
-        Auth(ws.clone(), who.clone(), std::marker::PhantomData),
-    )
-    .await?;
-    let sources = store
-        .list_sources(ws.id)
-        .await?
-        .iter()
-        .map(Into::into)
-        .collect();
-    let channels = store
-        .list_channels(ws.id)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    let deliveries = store
-        .list_deliveries(ws.id, None, i64::MAX)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    let mut events = Vec::new();
-    let mut before = None;
-    loop {
-        let page = store
-            .list_events(
-                ws.id,
-                &covalynce_storage::EventFilter {
-                    kind: None,
-                    status: None,
-                    before,
-                    limit: 500,
-                },
-            )
-            .await?;
-        let done = page.len() < 500;
-        before = page.last().map(|e| e.id);
-        events.extend(page.into_iter().map(super::events::EventView::from));
-        if done {
-            break;
-        }
+    let who = auth.acting()?;
+    let all = state.app().export(&who).await?;
+    fn views<T, V: From<T>>(v: Vec<T>) -> Vec<V> {
+        v.into_iter().map(V::from).collect()
     }
-    let mut cards = Vec::new();
-    for (card, mine) in super::analytics::all_cards(&state, ws.id).await? {
-        let revisions = store
-            .card_revisions(ws.id, card.id)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        let mut view = super::cards::CardView::from(card);
-        view.publications = Some(mine.into_iter().map(Into::into).collect());
-        cards.push(CardExport {
-            card: view,
-            revisions,
-        });
-    }
-    let mut audit = Vec::new();
-    let mut before = None;
-    loop {
-        let page = store.audit_log(ws.id, before, 500).await?;
-        let done = page.len() < 500;
-        before = page.last().map(|a| a.id);
-        audit.extend(page.into_iter().map(AuditView::from));
-        if done {
-            break;
-        }
-    }
-    let Json(ai) = super::ai::get(
-        State(state.clone()),
-        Auth(ws.clone(), who.clone(), std::marker::PhantomData),
+    let cards = all
+        .cards
+        .into_iter()
+        .map(|c| {
+            let mut card = super::cards::CardView::from(c.card);
+            card.publications = Some(views(c.publications));
+            CardExport {
+                card,
+                revisions: views(c.revisions),
+            }
+        })
+        .collect();
+    let ai = super::ai::view(
+        &state,
+        &covalynce_app::Acting::authorize(all.workspace.clone(), who.principal().clone())?,
     )
     .await?;
-    let ai_calls = store
-        .ai_calls(ws.id, 0, i64::MAX, i64::MAX)
-        .await?
-        .into_iter()
-        .map(super::ai::LedgerEntry::from)
-        .collect();
     Ok(Json(Data {
         data: Export {
             exported_at: super::time(now_millis()),
-            workspace: super::workspace::view(ws),
-            members: members.data,
-            invitations: invitations.data,
-            tokens: tokens.data,
-            sources,
-            channels,
-            deliveries,
-            events,
+            workspace: super::workspace::view(all.workspace),
+            members: views(all.members),
+            invitations: views(all.invitations),
+            tokens: views(all.tokens),
+            sources: all.sources.iter().map(Into::into).collect(),
+            channels: views(all.channels),
+            deliveries: views(all.deliveries),
+            events: views(all.events),
             cards,
-            audit,
-            ai: ai.data,
-            ai_calls,
+            audit: views(all.audit),
+            ai,
+            ai_calls: views(all.ai_calls),
         },
     }))
 }
