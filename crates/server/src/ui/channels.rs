@@ -1,6 +1,6 @@
 //! Channels: where approved cards go. Connect one, send a test, disable, enable, delete.
 
-use super::page::{CsrfForm, Layout, Signed, UiError, render};
+use super::page::{Button, CsrfForm, Layout, Signed, UiError, render};
 use super::pending::{Pending, carried, carry, clear, to_consent};
 use crate::http::AppState;
 use crate::http::api::channels::{ChannelView, CreateChannel};
@@ -11,7 +11,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use covalynce_app::AppError;
 use covalynce_app::oauth::{Answer, Completed, Flow};
-use std::collections::HashMap;
 
 #[derive(askama::Template)]
 #[template(path = "channels.html")]
@@ -113,18 +112,46 @@ pub async fn list(State(state): State<AppState>, signed: Signed) -> Result<Respo
     page(&state, &signed, None, None).await
 }
 
-/// A new channel from the form: `kind` and the fields that kind needs.
+/// The channels page's "Connect" form: `kind` and the fields that kind needs (empty
+/// fields are absent).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ChannelForm {
+    kind: String,
+    name: Option<String>,
+    file: Option<String>,
+    variant: Option<String>,
+    url: Option<String>,
+    secret: Option<String>,
+    webhook_url: Option<String>,
+    instance: Option<String>,
+    access_token: Option<String>,
+    author: Option<String>,
+    api_base: Option<String>,
+    daily_cap: Option<String>,
+    refresh_token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    /// A checkbox: present when ticked.
+    thread: Option<String>,
+    link_in_reply: Option<String>,
+    service: Option<String>,
+    identifier: Option<String>,
+    app_password: Option<String>,
+}
+
+/// A text field as given, trimmed; blank is absent.
+fn given(v: Option<String>) -> Option<String> {
+    v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// A new channel from the form.
 pub async fn create(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<ChannelForm>,
 ) -> Result<Response, UiError> {
-    let field = |k: &str| {
-        form.get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let daily_cap = match field("daily_cap").map(|c| c.parse::<i64>()) {
+    let daily_cap = match given(form.daily_cap).map(|c| c.parse::<i64>()) {
         Some(Ok(n)) => Some(n),
         Some(Err(_)) => {
             let msg = "The daily cap must be a whole number.".to_owned();
@@ -133,29 +160,29 @@ pub async fn create(
         None => None,
     };
     let req = CreateChannel {
-        kind: field("kind").unwrap_or_default(),
-        name: field("name"),
-        file: field("file"),
+        kind: form.kind.trim().to_owned(),
+        name: given(form.name),
+        file: given(form.file),
         path: None,
-        variant: field("variant"),
-        url: field("url"),
-        secret: field("secret"),
-        webhook_url: field("webhook_url"),
-        instance: field("instance"),
-        access_token: field("access_token"),
-        author: field("author"),
-        api_base: field("api_base"),
+        variant: given(form.variant),
+        url: given(form.url),
+        secret: given(form.secret),
+        webhook_url: given(form.webhook_url),
+        instance: given(form.instance),
+        access_token: given(form.access_token),
+        author: given(form.author),
+        api_base: given(form.api_base),
         expires_in: None,
         daily_cap,
-        refresh_token: field("refresh_token"),
-        client_id: field("client_id"),
-        client_secret: field("client_secret"),
-        thread: Some(field("thread").is_some()),
-        link_in_reply: Some(field("link_in_reply").is_some()),
+        refresh_token: given(form.refresh_token),
+        client_id: given(form.client_id),
+        client_secret: given(form.client_secret),
+        thread: Some(given(form.thread).is_some()),
+        link_in_reply: Some(given(form.link_in_reply).is_some()),
         refresh_token_expires_in: None,
-        service: field("service"),
-        identifier: field("identifier"),
-        app_password: field("app_password"),
+        service: given(form.service),
+        identifier: given(form.identifier),
+        app_password: given(form.app_password),
     };
     match connect(&state, &signed, &req).await {
         Ok(created) => {
@@ -179,7 +206,7 @@ pub async fn test(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let publisher = crate::http::api::channels::ChannelPublisher::new(&state);
     let result = async {
@@ -202,7 +229,7 @@ pub async fn disable(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = async {
         let channel = state.app().disable_channel(&signed.acting()?, &id).await?;
@@ -223,7 +250,7 @@ pub async fn enable(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let publisher = crate::http::api::channels::ChannelPublisher::new(&state);
     let result = async {
@@ -242,7 +269,7 @@ pub async fn delete(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = async {
         state.app().delete_channel(&signed.acting()?, &id).await?;

@@ -1,7 +1,7 @@
 //! The editor: each channel's text with a live preview and the platform's own count,
 //! channels to publish on, a time, and every revision since the draft.
 
-use super::page::{CsrfForm, Layout, Signed, UiError, render, urlencode};
+use super::page::{CsrfForm, Keyed, Layout, Signed, UiError, render, urlencode};
 use super::stack::{CardVm, card_vm, channel_label};
 use crate::http::AppState;
 use crate::http::extract::Editor;
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use covalynce_domain::{CardId, CardStatus, ChannelStatus};
 use covalynce_drafting::Channel;
 use covalynce_storage::CardChange;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub struct FieldVm {
     pub channel: String,
@@ -166,9 +166,34 @@ pub async fn page(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     Path(id): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+    axum::extract::Query(q): axum::extract::Query<EditorQuery>,
 ) -> Result<Response, UiError> {
-    editor_page(&state, &signed, &id, None, q.contains_key("saved"), None).await
+    editor_page(&state, &signed, &id, None, q.saved.is_some(), None).await
+}
+
+/// `?saved=1` after a save or a refine.
+#[derive(serde::Deserialize)]
+pub struct EditorQuery {
+    saved: Option<String>,
+}
+
+/// The editor's form: the texts (`text:CHANNEL`), the ticked channels (`channel:ID`),
+/// when, and whether to approve too.
+#[derive(serde::Deserialize)]
+pub struct SaveForm {
+    #[serde(default)]
+    intent: Option<String>,
+    #[serde(default)]
+    publish_at: Option<String>,
+    #[serde(flatten)]
+    fields: Keyed,
+}
+
+/// "Refine with AI": what to change.
+#[derive(serde::Deserialize)]
+pub struct RefineForm {
+    #[serde(default)]
+    instruction: String,
 }
 
 /// Saves the texts (`text:CHANNEL`) as a new revision; with `intent=approve` approves
@@ -177,15 +202,13 @@ pub async fn save(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<SaveForm>,
 ) -> Result<Response, UiError> {
     let card_id = CardId::parse(&id).ok_or_else(not_found)?;
     let edits: BTreeMap<String, String> = form
-        .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix("text:")
-                .map(|c| (c.to_owned(), v.replace("\r\n", "\n")))
-        })
+        .fields
+        .under("text")
+        .map(|(c, v)| (c.to_owned(), v.replace("\r\n", "\n")))
         .collect();
     let card = state
         .store()
@@ -221,19 +244,15 @@ pub async fn save(
             }
         }
     }
-    if form.get("intent").map(String::as_str) != Some("approve") {
+    if form.intent.as_deref() != Some("approve") {
         return Ok(Redirect::to(&format!("/cards/{id}/edit?saved=1")).into_response());
     }
-    let chosen: Vec<String> = form
-        .keys()
-        .filter_map(|k| k.strip_prefix("channel:"))
-        .map(str::to_owned)
-        .collect();
+    let chosen = form.fields.ticked("channel");
     if chosen.is_empty() {
         let msg = "Tick at least one channel to publish on.".to_owned();
         return editor_page(&state, &signed, &id, Some(msg), true, None).await;
     }
-    let publish_at = match super::review::publish_time(&form) {
+    let publish_at = match super::review::publish_time(form.publish_at.as_deref()) {
         Ok(at) => at,
         Err(msg) => return editor_page(&state, &signed, &id, Some(msg), true, None).await,
     };
@@ -264,10 +283,10 @@ pub async fn refine(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<RefineForm>,
 ) -> Result<Response, UiError> {
     let req = covalynce_app::ai::Refine {
-        instruction: form.get("instruction").cloned().unwrap_or_default(),
+        instruction: form.instruction,
         channels: None,
     };
     let refined = async {
@@ -300,14 +319,14 @@ pub async fn refine_stream(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<RefineForm>,
 ) -> Result<Response, UiError> {
     use axum::response::sse::{Event, Sse};
     use covalynce_ai::Progress;
     use serde_json::json;
     let who = signed.acting_as::<Editor>()?;
     let req = covalynce_app::ai::Refine {
-        instruction: form.get("instruction").cloned().unwrap_or_default(),
+        instruction: form.instruction,
         channels: None,
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();

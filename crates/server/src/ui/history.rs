@@ -2,7 +2,7 @@
 //! or error in the platform's words; failed and unknown publications can be retried or
 //! confirmed. And the audit log, for owners.
 
-use super::page::{CsrfForm, Layout, Signed, UiError, render};
+use super::page::{Button, CsrfForm, Layout, Signed, UiError, render};
 use crate::http::AppState;
 use crate::http::api::members::AuditView;
 use crate::http::extract::{Editor, Owner};
@@ -124,7 +124,7 @@ pub async fn retry(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = state
         .app()
@@ -139,7 +139,7 @@ pub async fn confirm(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = state
         .app()

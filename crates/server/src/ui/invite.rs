@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use covalynce_storage::SessionRecord;
-use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
 #[derive(askama::Template)]
@@ -46,16 +45,24 @@ pub async fn show(
     }))
 }
 
+/// "Join": the invitation page's button, with the session's CSRF token (the page is
+/// reached signed in or not, so the session is checked here rather than by `CsrfForm`).
+#[derive(serde::Deserialize)]
+pub struct AcceptForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
 pub async fn accept(
     State(state): State<AppState>,
     Visitor { headers, .. }: Visitor,
     Path(token): Path<String>,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    axum::Form(form): axum::Form<AcceptForm>,
 ) -> Result<Response, UiError> {
     let Some(session) = session(&state, &headers).await? else {
         return Err(UiError::SignIn(format!("/invite/{token}")));
     };
-    let sent = form.get("_csrf").map(String::as_str).unwrap_or_default();
+    let sent = form.csrf;
     if !bool::from(sent.as_bytes().ct_eq(session.csrf_token.as_bytes())) {
         return Err(UiError::Page(
             StatusCode::FORBIDDEN,

@@ -173,6 +173,33 @@ impl<R> Signed<R> {
 #[derive(Clone)]
 struct SessionCsrf(String);
 
+/// Form fields whose names carry a key, `<prefix>:<key>` (one box per channel or
+/// repository, one text per variant), so a form's field names are not fixed: a typed
+/// form takes them with `#[serde(flatten)]` beside its fixed fields.
+#[derive(serde::Deserialize, Default)]
+#[serde(transparent)]
+pub struct Keyed(std::collections::HashMap<String, String>);
+
+impl Keyed {
+    /// `(key, value)` of every field named `<prefix>:<key>`.
+    pub fn under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.0.iter().filter_map(move |(k, v)| {
+            k.strip_prefix(prefix)
+                .and_then(|k| k.strip_prefix(':'))
+                .map(|k| (k, v.as_str()))
+        })
+    }
+
+    /// The keys of the ticked boxes named `<prefix>:<key>`.
+    pub fn ticked(&self, prefix: &str) -> Vec<String> {
+        self.under(prefix).map(|(k, _)| k.to_owned()).collect()
+    }
+}
+
+/// A form that is only a button: nothing in it but its CSRF token.
+#[derive(serde::Deserialize)]
+pub struct Button {}
+
 /// A form from a signed-in page, its `_csrf` field checked against the session (or the
 /// `X-CSRF-Token` header that the page's script also sends). Every UI handler that
 /// changes something takes one, so none can forget the check.
@@ -406,4 +433,30 @@ pub fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Keyed;
+
+    #[derive(serde::Deserialize)]
+    struct Form {
+        #[serde(default)]
+        intent: Option<String>,
+        #[serde(flatten)]
+        fields: Keyed,
+    }
+
+    #[test]
+    fn a_typed_form_takes_its_keyed_fields_beside_its_fixed_ones() {
+        let form: Form = serde_urlencoded::from_str(
+            "_csrf=t&intent=approve&text%3Ax=Hello%20X&channel%3Aab12=on&channels%3Ano=on&channelzz=on",
+        )
+        .unwrap();
+        assert_eq!(form.intent.as_deref(), Some("approve"));
+        let texts: Vec<_> = form.fields.under("text").collect();
+        assert_eq!(texts, [("x", "Hello X")]);
+        // Only `channel:<id>`: neither `channels:…` nor `channelzz`.
+        assert_eq!(form.fields.ticked("channel"), ["ab12"]);
+    }
 }

@@ -1,7 +1,7 @@
 //! Review actions from the stack and the editor: approve, dismiss, undo. Each answers a
 //! plain form with a redirect back to the stack, and the page's script with JSON.
 
-use super::page::{CsrfForm, Signed, UiError, urlencode, wants_json};
+use super::page::{Button, CsrfForm, Keyed, Signed, UiError, urlencode, wants_json};
 use crate::http::AppState;
 use crate::http::extract::Editor;
 use crate::http::problem::ApiError;
@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use covalynce_domain::{CardId, ChannelStatus};
-use std::collections::HashMap;
 
 /// An approval from the UI goes out this long after the click, so that "undo" can still
 /// withdraw it before anything is sent.
@@ -52,13 +51,9 @@ fn answer(
 
 /// When an approval from the UI goes out: the form's `publish_at` (`YYYY-MM-DDTHH:MM`, a
 /// `datetime-local` field, read as UTC) or now, and never inside the undo window.
-pub fn publish_time(form: &HashMap<String, String>) -> Result<i64, String> {
+pub fn publish_time(publish_at: Option<&str>) -> Result<i64, String> {
     let now = covalynce_domain::now_millis();
-    let at = match form
-        .get("publish_at")
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-    {
+    let at = match publish_at.map(str::trim).filter(|s| !s.is_empty()) {
         Some(t) => {
             let with_zone = if t.len() == 16 {
                 format!("{t}:00Z")
@@ -77,6 +72,15 @@ fn parse(id: &str) -> Result<CardId, ApiError> {
     CardId::parse(id).ok_or_else(|| ApiError::NotFound("there is no such card".into()))
 }
 
+/// The stack's approve form: the ticked channels (`channel:ID=on`) and when.
+#[derive(serde::Deserialize)]
+pub struct ApproveForm {
+    #[serde(default)]
+    publish_at: Option<String>,
+    #[serde(flatten)]
+    boxes: Keyed,
+}
+
 /// Approve a card for the channels ticked in the form (`channel:ID=on`), or for every
 /// active channel when none is named; `publish_at` (`YYYY-MM-DDTHH:MM`, UTC) schedules it.
 pub async fn approve(
@@ -84,15 +88,11 @@ pub async fn approve(
     signed: Signed<Editor>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<ApproveForm>,
 ) -> Response {
     let result = async {
         let card_id = parse(&id)?;
-        let mut channels: Vec<String> = form
-            .keys()
-            .filter_map(|k| k.strip_prefix("channel:"))
-            .map(str::to_owned)
-            .collect();
+        let mut channels = form.boxes.ticked("channel");
         if channels.is_empty() {
             channels = state
                 .store()
@@ -108,7 +108,7 @@ pub async fn approve(
                 "there is no channel to publish to yet: connect one under Channels".into(),
             ));
         }
-        let publish_at = publish_time(&form).map_err(ApiError::Validation)?;
+        let publish_at = publish_time(form.publish_at.as_deref()).map_err(ApiError::Validation)?;
         let request = covalynce_app::cards::Approve::parse(&channels, publish_at)?;
         state
             .app()
@@ -129,7 +129,7 @@ pub async fn dismiss(
     signed: Signed<Editor>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Response {
     // The same use case as the API's dismiss: the same checks and answers.
     let result = async {
@@ -152,7 +152,7 @@ pub async fn undo(
     signed: Signed<Editor>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Response {
     let result = async {
         let card_id = parse(&id)?;

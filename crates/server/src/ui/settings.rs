@@ -2,7 +2,7 @@
 //! trust policy, members and invitations, API tokens. Every action runs the API's own
 //! handler (same rules, same roles, same audit entry).
 
-use super::page::{CsrfForm, Layout, Signed, UiError, render};
+use super::page::{Button, CsrfForm, Keyed, Layout, Signed, UiError, render};
 use crate::http::AppState;
 use crate::http::api::given;
 use crate::http::api::members::{InvitationView, MemberView, TokenView};
@@ -13,7 +13,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use covalynce_domain::Role;
-use std::collections::HashMap;
 
 pub struct ChannelOption {
     pub id: String,
@@ -160,7 +159,7 @@ pub async fn stop(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = state
         .app()
@@ -176,7 +175,7 @@ pub async fn resume(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = state
         .app()
@@ -219,16 +218,25 @@ pub async fn voice(
     answer(&state, signed, &headers, result, None).await
 }
 
+/// The trust policy's form: `after`, and a `trust:<channel id>` box per channel.
+#[derive(serde::Deserialize)]
+pub struct TrustForm {
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(flatten)]
+    boxes: Keyed,
+}
+
 /// The trust policy: `after` approvals in a row without an edit, and the ticked channels
 /// (`trust:<channel id>` boxes, one per channel, so the form's fields are not fixed).
 pub async fn trust(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<TrustForm>,
 ) -> Result<Response, UiError> {
     let acting = signed.acting_as::<Owner>()?;
-    let after = match given(&form.get("after").cloned()).map(|a| a.parse::<i64>()) {
+    let after = match given(&form.after).map(|a| a.parse::<i64>()) {
         Some(Ok(n)) => Some(n),
         Some(Err(_)) => {
             let msg =
@@ -244,11 +252,7 @@ pub async fn trust(
         }
         None => None,
     };
-    let channels: Vec<String> = form
-        .keys()
-        .filter_map(|k| k.strip_prefix("trust:"))
-        .map(str::to_owned)
-        .collect();
+    let channels = form.boxes.ticked("trust");
     let result = async {
         let policy = covalynce_app::workspace::TrustPolicy::parse(after, &channels)?;
         state.app().set_trust_policy(&acting, policy).await?;
@@ -406,7 +410,7 @@ pub async fn revoke_token(
     signed: Signed,
     headers: HeaderMap,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let who = signed.acting_as::<Editor>()?;
     let result = async {
@@ -426,7 +430,7 @@ pub async fn revoke_invitation(
     signed: Signed,
     headers: HeaderMap,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let acting = signed.acting_as::<Owner>()?;
     let result = match covalynce_domain::InvitationId::parse(&id) {
@@ -472,7 +476,7 @@ pub async fn remove_member(
     signed: Signed,
     headers: HeaderMap,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let acting = signed.acting_as::<Viewer>()?;
     let result = match covalynce_domain::UserId::parse(&id) {
@@ -493,7 +497,7 @@ pub async fn ai_remove(
     signed: Signed,
     headers: HeaderMap,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let who = signed.acting_as::<Owner>()?;
     let result = match id.parse::<usize>() {

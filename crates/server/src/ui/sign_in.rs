@@ -1,7 +1,7 @@
 //! Signing in, signing up and signing out in the browser. The checks are the API's own
 //! (`api::account`): the same limits, the same answers to wrong emails and passwords.
 
-use super::page::{CsrfForm, Layout, Signed, UiError, Visitor, render};
+use super::page::{Button, CsrfForm, Layout, Signed, UiError, Visitor, render};
 use crate::http::AppState;
 use crate::http::api::account::{self, SignIn, SignUp};
 use crate::http::problem::ApiError;
@@ -9,7 +9,6 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 #[derive(askama::Template)]
 #[template(path = "login.html")]
@@ -156,7 +155,7 @@ pub async fn signup(
 pub async fn logout(
     State(state): State<AppState>,
     signed: Signed,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     state
         .store()
@@ -167,16 +166,20 @@ pub async fn logout(
     Ok(r)
 }
 
+/// The workspace picker's choice.
+#[derive(serde::Deserialize)]
+pub struct WorkspaceChoice {
+    #[serde(default)]
+    workspace: String,
+}
+
 /// Shows another of the person's workspaces.
 pub async fn switch_workspace(
     State(state): State<AppState>,
     signed: Signed,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<WorkspaceChoice>,
 ) -> Result<Response, UiError> {
-    let slug = form
-        .get("workspace")
-        .map(String::as_str)
-        .unwrap_or_default();
+    let slug = form.workspace.as_str();
     if !signed
         .memberships
         .iter()

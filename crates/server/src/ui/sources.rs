@@ -3,7 +3,7 @@
 //! repository added by name shows the webhook URL and secret to paste into GitHub (the
 //! secret once); a local git path is watched directly; a Jira site gets a webhook URL.
 
-use super::page::{CsrfForm, Layout, Signed, UiError, render};
+use super::page::{Button, CsrfForm, Keyed, Layout, Signed, UiError, render};
 use super::pending::{Pending, carried, carry, clear, to_consent};
 use crate::http::AppState;
 use crate::http::api::sources::{CreateSource, SourceView};
@@ -16,7 +16,6 @@ use covalynce_app::AppError;
 use covalynce_app::oauth::{Answer, Completed, Flow};
 use covalynce_app::sources::SetGate;
 use covalynce_domain::SourceId;
-use std::collections::HashMap;
 
 #[derive(askama::Template)]
 #[template(path = "sources.html")]
@@ -198,6 +197,16 @@ fn failed(why: String) -> Extra {
     }
 }
 
+/// The repository picker's form: the flow's `state` and a `repo:<owner/name>` box per
+/// repository.
+#[derive(serde::Deserialize)]
+pub struct PickForm {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(flatten)]
+    boxes: Keyed,
+}
+
 /// The ticked repositories (`repo:<owner/name>` fields, one per repository GitHub
 /// listed, so the form's keys are not fixed) become sources with the token the flow
 /// carries, each through the use case (its checks, webhook and audit apply).
@@ -205,21 +214,17 @@ pub async fn github_pick(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<PickForm>,
 ) -> Result<Response, UiError> {
     let who = signed.acting()?;
-    let picked: Vec<String> = form
-        .keys()
-        .filter_map(|k| k.strip_prefix("repo:"))
-        .map(str::to_owned)
-        .collect();
+    let picked = form.boxes.ticked("repo");
     let done = state
         .app()
         .pick_repos(
             &who,
             &state.oauth_platform(),
             carried(&headers, &GITHUB),
-            form.get("state").map(String::as_str),
+            form.state.as_deref(),
             picked,
         )
         .await;
@@ -279,31 +284,41 @@ pub async fn list(
     page(&state, &signed, &headers, None, None).await
 }
 
-/// `kind=github` with `repo` (and optionally `secret`), or `kind=git` with `path`.
+/// The "Add a source" form: `kind=github` with `repo` (and optionally `secret`,
+/// `token`), `kind=git` with `path`, or `kind=jira` with `name`.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct SourceForm {
+    kind: String,
+    repo: Option<String>,
+    secret: Option<String>,
+    token: Option<String>,
+    path: Option<String>,
+    name: Option<String>,
+    /// A checkbox: the Jira site cannot sign its webhooks.
+    unsigned: Option<String>,
+}
+
 pub async fn create(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<SourceForm>,
 ) -> Result<Response, UiError> {
-    let field = |k: &str| {
-        form.get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let req = match form.get("kind").map(String::as_str) {
-        Some("git") => CreateSource::Git {
-            path: field("path").unwrap_or_default(),
+    let field = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let req = match form.kind.as_str() {
+        "git" => CreateSource::Git {
+            path: field(form.path).unwrap_or_default(),
         },
-        Some("jira") => CreateSource::Jira {
-            name: field("name").unwrap_or_default(),
-            secret: field("secret"),
-            signed: field("unsigned").map(|_| false),
+        "jira" => CreateSource::Jira {
+            name: field(form.name).unwrap_or_default(),
+            secret: field(form.secret),
+            signed: field(form.unsigned).map(|_| false),
         },
         _ => CreateSource::Github {
-            repo: field("repo").unwrap_or_default(),
-            secret: field("secret"),
-            token: field("token"),
+            repo: field(form.repo).unwrap_or_default(),
+            secret: field(form.secret),
+            token: field(form.token),
         },
     };
     match add(&state, &signed, req).await {
@@ -330,7 +345,7 @@ pub async fn remove(
     signed: Signed<Editor>,
     headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
-    CsrfForm(_): CsrfForm<HashMap<String, String>>,
+    _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = async {
         let id = source_id(&id)?;
