@@ -20,6 +20,10 @@ pub enum AppError {
     /// here, or that has expired (an OAuth callback with the wrong `state`).
     #[error("{0}")]
     BadRequest(String),
+    /// Who is asking could not be told (a wrong email or password: the same answer for
+    /// both).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The role does not allow this.
     #[error("{0}")]
     Forbidden(String),

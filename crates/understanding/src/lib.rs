@@ -350,6 +350,7 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
     for item in merged.iter_mut().chain(noise.iter_mut()) {
         people.canonical(&mut item.authors);
     }
+    drop_reviewing_co_authors(&mut merged);
     credit_names_as_logins(merged.iter_mut().chain(noise.iter_mut()));
     Changeset {
         items: merged,
@@ -476,6 +477,36 @@ impl People {
             }
         }
         *authors = out;
+    }
+}
+
+/// A maintainer who applies review suggestions becomes a co-author of many squashed pull
+/// requests (gin v1.12.0: Bo-Yi Wu on 18 of them); crediting them on each reads as if they
+/// wrote the release. Someone who is a co-author, not the first author, of at least three
+/// items and of a fifth of the items that credit anyone keeps the credit only where they
+/// come first.
+fn drop_reviewing_co_authors(items: &mut [Item]) {
+    let credited = items.iter().filter(|i| !i.authors.is_empty()).count();
+    let mut seconds: HashMap<String, usize> = HashMap::new();
+    for item in items.iter() {
+        for a in item.authors.iter().skip(1) {
+            *seconds.entry(a.to_lowercase()).or_default() += 1;
+        }
+    }
+    let reviewing: Vec<String> = seconds
+        .into_iter()
+        .filter(|(_, n)| *n >= 3 && n * 5 >= credited)
+        .map(|(a, _)| a)
+        .collect();
+    if reviewing.is_empty() {
+        return;
+    }
+    for item in items.iter_mut() {
+        let mut at = 0;
+        item.authors.retain(|a| {
+            at += 1;
+            at == 1 || !reviewing.contains(&a.to_lowercase())
+        });
     }
 }
 
@@ -738,6 +769,64 @@ mod tests {
         assert!(!nickname_and_surname("stoll", "Daniel Stoll"));
         assert!(!nickname_and_surname("AnnaStoll", "Daniel Stoll"));
         assert!(!nickname_and_surname("danli", "Daniel Li"));
+    }
+
+    /// gin v1.12.0: the maintainer who applied review suggestions is a co-author of most
+    /// squashed pull requests. They are credited for their own, not on every line; a
+    /// one-off co-author keeps the credit.
+    #[test]
+    fn a_maintainer_applying_suggestions_is_not_credited_on_every_pull_request() {
+        let trailer = "Co-authored-by: Bo-Yi Wu <appleboy.tw@gmail.com>";
+        let changes = understand(&[
+            by(
+                1,
+                &format!("fix: a (#1)\n\n{trailer}"),
+                "Ana",
+                "ana@example.com",
+                Some("ana"),
+            ),
+            by(
+                2,
+                &format!("fix: b (#2)\n\n{trailer}"),
+                "Ben",
+                "ben@example.com",
+                Some("ben"),
+            ),
+            by(
+                3,
+                &format!("feat: c (#3)\n\n{trailer}"),
+                "Cy",
+                "cy@example.com",
+                Some("cy"),
+            ),
+            by(
+                4,
+                "feat: d (#4)\n\nCo-authored-by: Dee Pair <dee@example.com>",
+                "Eve",
+                "eve@example.com",
+                Some("eve"),
+            ),
+            by(
+                5,
+                "feat: e (#5)",
+                "Bo-Yi Wu",
+                "appleboy.tw@gmail.com",
+                Some("appleboy"),
+            ),
+        ]);
+        let credit = |pr: u64| {
+            changes
+                .items
+                .iter()
+                .find(|i| i.pr == Some(pr))
+                .map(|i| i.authors.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(credit(1), ["@ana"]);
+        assert_eq!(credit(2), ["@ben"]);
+        assert_eq!(credit(3), ["@cy"]);
+        assert_eq!(credit(4), ["@eve", "Dee Pair"]);
+        assert_eq!(credit(5), ["@appleboy"]);
     }
 
     /// One person is credited once: a login on one commit, a name on another, a

@@ -377,6 +377,7 @@ async fn auto_approve(
             | AppError::Conflict(_)
             | AppError::Invalid(_)
             | AppError::BadRequest(_)
+            | AppError::Unauthorized(_)
             | AppError::Forbidden(_)
             | AppError::PlanLimit(_)),
         ) => {

@@ -3,7 +3,7 @@
 
 pub use covalynce_app::github::oauth as github;
 pub mod limits;
-pub mod password;
+pub use covalynce_app::password;
 
 use covalynce_domain::UserId;
 use std::time::Duration;

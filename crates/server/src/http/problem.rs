@@ -242,6 +242,7 @@ impl From<covalynce_app::AppError> for ApiError {
             AppError::Conflict(detail) => ApiError::Conflict(detail),
             AppError::Invalid(detail) => ApiError::Validation(detail),
             AppError::BadRequest(detail) => ApiError::BadRequest(detail),
+            AppError::Unauthorized(detail) => ApiError::Unauthorized(detail),
             AppError::Forbidden(detail) => ApiError::Forbidden(detail),
             AppError::PlanLimit(detail) => ApiError::PlanLimit(detail),
             AppError::Unavailable(detail) => ApiError::Unavailable(detail),

@@ -212,14 +212,8 @@ pub async fn link(
             "That account no longer exists.".into(),
         )
     })?;
-    let (cookie, _) = account::start_session(&state, &headers, &user, ip.clone()).await?;
-    account::account_event(
-        &state,
-        Some(user.id),
-        "auth.login",
-        ip,
-        serde_json::json!({"method": "link"}),
-    )
-    .await;
+    let client = account::client(&state, &headers, ip);
+    let session = state.app().sign_in_by_link(&user, &client).await?;
+    let cookie = account::session_cookie(&state, &session);
     Ok(signed_in(&cookie, "/"))
 }

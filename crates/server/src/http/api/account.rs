@@ -6,13 +6,12 @@ use crate::auth::{self, github};
 use crate::http::AppState;
 use crate::http::extract::{ApiJson, Browser, Person};
 use crate::http::problem::{ApiError, Problem};
-use crate::tokens;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use covalynce_domain::{Email, Role, UserId, WorkspaceSlug, now_millis};
-use covalynce_storage::{Acceptance, NewAudit, NewSession, NewUser, User};
+use covalynce_domain::{Email, Role, WorkspaceSlug, now_millis};
+use covalynce_storage::User;
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -101,63 +100,45 @@ async fn login_limit(
     Ok(())
 }
 
-/// Starts a fresh session (a new id every sign-in: a session fixed before sign-in is
-/// worth nothing after), ending the one the browser came with.
-pub(crate) async fn start_session(
+/// Where a sign-in comes from, as the use cases record it: the address, the browser, the
+/// session it came with (ended) and how long the new one lasts idle.
+pub(crate) fn client(
     state: &AppState,
     headers: &HeaderMap,
-    user: &User,
     ip: Option<String>,
-) -> Result<(String, String), ApiError> {
-    if let Some(old) = auth::cookie(headers, auth::SESSION_COOKIE) {
-        state.store().delete_session(&tokens::hash(old)).await?;
+) -> covalynce_app::sign_in::Client {
+    covalynce_app::sign_in::Client {
+        ip,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        previous: auth::cookie(headers, auth::SESSION_COOKIE).map(str::to_owned),
+        idle: state.security().config.session_idle,
     }
-    let value = auth::random_token();
-    let csrf = auth::random_token();
-    let idle = state.security().config.session_idle;
-    state
-        .store()
-        .create_session(&NewSession {
-            id_hash: tokens::hash(&value),
-            user_id: user.id,
-            csrf_token: csrf.clone(),
-            expires_at: now_millis() + idle.as_millis() as i64,
-            ip,
-            user_agent: headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.chars().take(200).collect()),
-        })
-        .await?;
-    let cookie = auth::set_cookie(
-        auth::SESSION_COOKIE,
-        &value,
-        "/",
-        idle,
-        state.security().config.secure_cookies,
-    );
-    Ok((cookie, csrf))
 }
 
-pub(crate) async fn account_event(
-    state: &AppState,
-    user: Option<UserId>,
-    action: &str,
-    ip: Option<String>,
-    detail: serde_json::Value,
-) {
-    let entry = NewAudit {
-        workspace_id: None,
-        user_id: user,
-        actor: user.map_or_else(|| "anonymous".to_owned(), |u| format!("user:{u}")),
-        action: action.to_owned(),
-        target: None,
-        detail,
-        ip,
-    };
-    if let Err(e) = state.store().audit(&entry).await {
-        tracing::error!(error = %e, action, "could not write the audit log");
+/// Who may sign up on this server, and new workspaces' plan.
+fn policy(state: &AppState) -> covalynce_app::sign_in::SignUpPolicy {
+    let config = &state.security().config;
+    covalynce_app::sign_in::SignUpPolicy {
+        open: config.open_signup,
+        default_plan: config.billing.default_plan,
     }
+}
+
+/// The `Set-Cookie` that carries a new session.
+pub(crate) fn session_cookie(
+    state: &AppState,
+    session: &covalynce_app::sign_in::Session,
+) -> String {
+    auth::set_cookie(
+        auth::SESSION_COOKIE,
+        &session.value,
+        "/",
+        state.security().config.session_idle,
+        state.security().config.secure_cookies,
+    )
 }
 
 /// The `Set-Cookie` that ends the browser's session.
@@ -173,39 +154,6 @@ fn with_cookie<T: IntoResponse>(cookie: &str, status: StatusCode, body: T) -> Re
     let mut r = (status, body).into_response();
     auth::append_cookie(&mut r, cookie);
     r
-}
-
-/// A free workspace slug from a wish or an email: `ada`, else `ada-2f9c`.
-async fn free_slug(state: &AppState, wish: &str) -> Result<WorkspaceSlug, ApiError> {
-    let base: String = wish
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect::<String>()
-        .trim_matches('-')
-        .chars()
-        .take(30)
-        .collect();
-    let base = if base.is_empty() {
-        "workspace".to_owned()
-    } else {
-        base
-    };
-    for attempt in 0..5 {
-        let candidate = if attempt == 0 {
-            base.clone()
-        } else {
-            format!("{base}-{}", &hex::encode(rand::random::<[u8; 2]>()))
-        };
-        if let Ok(slug) = WorkspaceSlug::parse(&candidate)
-            && state.store().workspace_by_slug(&slug).await?.is_none()
-        {
-            return Ok(slug);
-        }
-    }
-    Err(ApiError::Conflict(
-        "could not find a free workspace name; choose one".into(),
-    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -254,94 +202,18 @@ pub(crate) async fn sign_up_with_password(
     ip: Option<String>,
     body: SignUp,
 ) -> Result<(User, String, String), ApiError> {
-    let email = Email::parse(&body.email).map_err(|e| ApiError::Validation(e.0))?;
-    login_limit(state, ip.as_deref(), Some(&email)).await?;
-    auth::password::check_new(&body.password, email.as_str()).map_err(ApiError::Validation)?;
-    let first = !state.store().has_users().await?;
-    if !(first || state.security().config.open_signup || body.invitation.is_some()) {
-        return Err(ApiError::Forbidden(
-            "sign-up on this server is by invitation: ask a workspace owner for a link".into(),
-        ));
-    }
-    let hash = auth::password::hash(body.password).await?;
-    let user = state
-        .store()
-        .create_user(&NewUser {
-            id: UserId::new(),
-            email: email.clone(),
-            name: body.name.unwrap_or_default().chars().take(100).collect(),
-            password_hash: Some(hash),
-            github_id: None,
-            github_login: None,
-        })
-        .await?
-        .ok_or_else(|| {
-            ApiError::Conflict("an account with this email exists: sign in instead".into())
-        })?;
-    join_or_create(
-        state,
-        &user,
-        body.invitation.as_deref(),
-        body.workspace.as_deref(),
-    )
-    .await?;
-    account_event(
-        state,
-        Some(user.id),
-        "auth.signup",
-        ip.clone(),
-        serde_json::json!({"method": "password"}),
-    )
-    .await;
-    let (cookie, csrf) = start_session(state, headers, &user, ip).await?;
-    Ok((user, cookie, csrf))
-}
-
-/// A new account's first workspace: the invitation's, or one of their own.
-async fn join_or_create(
-    state: &AppState,
-    user: &User,
-    invitation: Option<&str>,
-    wish: Option<&str>,
-) -> Result<(), ApiError> {
-    match invitation {
-        Some(token) => match state
-            .store()
-            .accept_invitation(&tokens::hash(token), user.id, now_millis())
-            .await?
-        {
-            Acceptance::Joined { .. } => Ok(()),
-            Acceptance::Full { plan, seats } => {
-                let slug =
-                    free_slug(state, user.email.as_str().split('@').next().unwrap_or("me")).await?;
-                new_workspace(state, &slug, user).await?;
-                Err(ApiError::PlanLimit(format!(
-                    "the account was created, but the workspace's {plan} plan has no seat left ({seats} in all); ask its owner to upgrade"
-                )))
-            }
-            Acceptance::Invalid => {
-                // The account exists now; without a valid link it starts with its own.
-                let slug =
-                    free_slug(state, user.email.as_str().split('@').next().unwrap_or("me")).await?;
-                new_workspace(state, &slug, user).await?;
-                Err(ApiError::Conflict(
-                    "the account was created, but the invitation is unknown, used or expired; ask for a new link".into(),
-                ))
-            }
-        },
-        None => {
-            let slug = match wish {
-                Some(w) => WorkspaceSlug::parse(w).map_err(|e| ApiError::Validation(e.0))?,
-                None => {
-                    free_slug(state, user.email.as_str().split('@').next().unwrap_or("me")).await?
-                }
-            };
-            new_workspace(state, &slug, user)
-                .await?
-                .ok_or_else(|| ApiError::Conflict(format!("the workspace name {slug} is taken")))?;
-            Ok(())
-        }
-    }
+    let email = Email::parse(&body.email).ok();
+    login_limit(state, ip.as_deref(), email.as_ref()).await?;
+    let account = covalynce_app::sign_in::NewAccount {
+        email: body.email,
+        password: body.password,
+        name: body.name,
+        workspace: body.workspace,
+        invitation: body.invitation,
+    };
+    let client = client(state, headers, ip);
+    let (user, session) = state.app().sign_up(policy(state), account, &client).await?;
+    Ok((user, session_cookie(state, &session), session.csrf))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -381,48 +253,12 @@ pub(crate) async fn sign_in_with_password(
 ) -> Result<(User, String, String), ApiError> {
     let email = Email::parse(&body.email).ok();
     login_limit(state, ip.as_deref(), email.as_ref()).await?;
-    let user = match &email {
-        Some(e) => state.store().user_by_email(e).await?,
-        None => None,
-    };
-    let password = body
-        .password
-        .chars()
-        .take(auth::password::MAX_LEN)
-        .collect();
-    let ok = auth::password::verify(
-        password,
-        user.as_ref().and_then(|u| u.password_hash.clone()),
-    )
-    .await;
-    let user = match (ok, user) {
-        (true, Some(user)) => user,
-        (_, user) => {
-            if let Some(u) = user {
-                account_event(
-                    state,
-                    Some(u.id),
-                    "auth.login_failed",
-                    ip,
-                    serde_json::json!({}),
-                )
-                .await;
-            }
-            return Err(ApiError::Unauthorized(
-                "the email or password is wrong".into(),
-            ));
-        }
-    };
-    let (cookie, csrf) = start_session(state, headers, &user, ip.clone()).await?;
-    account_event(
-        state,
-        Some(user.id),
-        "auth.login",
-        ip,
-        serde_json::json!({"method": "password"}),
-    )
-    .await;
-    Ok((user, cookie, csrf))
+    let client = client(state, headers, ip);
+    let (user, session) = state
+        .app()
+        .sign_in(&body.email, &body.password, &client)
+        .await?;
+    Ok((user, session_cookie(state, &session), session.csrf))
 }
 
 /// Sign out of this browser.
@@ -695,90 +531,12 @@ pub async fn github_callback(
                 ApiError::Unavailable(format!("GitHub could not be reached: {m}"))
             }
         })?;
-    let mut created = false;
-    let user = match state.store().user_by_github(gh.id).await? {
-        Some(u) => u,
-        None => {
-            let email = gh
-                .verified_email
-                .as_deref()
-                .and_then(|e| Email::parse(e).ok())
-                .ok_or_else(|| {
-                    ApiError::Forbidden(
-                        "your GitHub account has no verified primary email; verify one on GitHub and try again".into(),
-                    )
-                })?;
-            match state.store().user_by_email(&email).await? {
-                // The same verified address: the same person.
-                Some(existing) => {
-                    state
-                        .store()
-                        .link_github(existing.id, gh.id, &gh.login)
-                        .await?;
-                    existing
-                }
-                None => {
-                    let first = !state.store().has_users().await?;
-                    if !(first
-                        || state.security().config.open_signup
-                        || pending.invitation.is_some())
-                    {
-                        return Err(ApiError::Forbidden(
-                            "sign-up on this server is by invitation: ask a workspace owner for a link".into(),
-                        ));
-                    }
-                    let user = state
-                        .store()
-                        .create_user(&NewUser {
-                            id: UserId::new(),
-                            email,
-                            name: gh.name.clone().unwrap_or_else(|| gh.login.clone()),
-                            password_hash: None,
-                            github_id: Some(gh.id),
-                            github_login: Some(gh.login.clone()),
-                        })
-                        .await?
-                        .ok_or_else(|| {
-                            ApiError::Conflict("this GitHub account is already linked".into())
-                        })?;
-                    let wish = free_slug(&state, &gh.login).await?;
-                    join_or_create(
-                        &state,
-                        &user,
-                        pending.invitation.as_deref(),
-                        Some(wish.as_str()),
-                    )
-                    .await?;
-                    account_event(
-                        &state,
-                        Some(user.id),
-                        "auth.signup",
-                        ip.clone(),
-                        serde_json::json!({"method": "github"}),
-                    )
-                    .await;
-                    created = true;
-                    user
-                }
-            }
-        }
-    };
-    if !created && let Some(token) = pending.invitation.as_deref() {
-        // Best effort: a stale link should not stop a known person signing in.
-        let _ = state
-            .store()
-            .accept_invitation(&tokens::hash(token), user.id, now_millis())
-            .await?;
-    }
-    let (cookie, _) = start_session(&state, &headers, &user, ip.clone()).await?;
-    account_event(
-        &state,
-        Some(user.id),
-        "auth.login",
-        ip,
-        serde_json::json!({"method": "github", "github_login": gh.login}),
-    )
-    .await;
+    let client = client(&state, &headers, ip);
+    let (_, session) = state
+        .app()
+        .sign_in_with_github(policy(&state), &gh, pending.invitation.as_deref(), &client)
+        .await?;
+    let cookie = session_cookie(&state, &session);
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
     for c in [
         cookie,
