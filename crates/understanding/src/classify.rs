@@ -75,6 +75,34 @@ pub fn classify_commit(commit: &Commit) -> Item {
             {
                 category = Category::Feature;
             }
+            // How the title reads, once its kind is known from the words as written:
+            // "Add: exponential backoff…" (client_golang 1.21.0) starts with the verb,
+            // not a component; "Process collector: Fixed pedantic…" names a component
+            // of a few words before the verb.
+            let verb_colon;
+            let (component, text) = match (component, text.split_once(": ")) {
+                (None, Some((head, rest)))
+                    if VERBS.iter().any(|(v, _)| head.eq_ignore_ascii_case(v)) =>
+                {
+                    verb_colon = format!("{head} {}", rest.trim());
+                    (None, verb_colon.as_str())
+                }
+                (None, Some((head, rest)))
+                    if (2..=3).contains(&head.split_whitespace().count())
+                        && head.len() <= 30
+                        && head
+                            .chars()
+                            .all(|c| c.is_alphabetic() || c == ' ' || c == '-')
+                        && rest.split_whitespace().next().is_some_and(|w| {
+                            VERBS.iter().any(|(v, i)| {
+                                w.eq_ignore_ascii_case(v) || w.eq_ignore_ascii_case(i)
+                            })
+                        }) =>
+                {
+                    (Some(head.to_lowercase()), rest.trim())
+                }
+                (component, _) => (component, text),
+            };
             (category, component, None, text.to_owned())
         }
     };
@@ -1234,7 +1262,63 @@ fn strip_pr_suffix(title: &str, pr: Option<u64>) -> String {
 }
 
 /// Release-note style: first letter uppercase, no trailing period.
+/// Verbs a title starts with, as written and in the imperative that release notes use.
+const VERBS: [(&str, &str); 32] = [
+    ("added", "add"),
+    ("adds", "add"),
+    ("fixed", "fix"),
+    ("fixes", "fix"),
+    ("updated", "update"),
+    ("updates", "update"),
+    ("removed", "remove"),
+    ("removes", "remove"),
+    ("implemented", "implement"),
+    ("implements", "implement"),
+    ("improved", "improve"),
+    ("improves", "improve"),
+    ("changed", "change"),
+    ("changes", "change"),
+    ("replaced", "replace"),
+    ("replaces", "replace"),
+    ("renamed", "rename"),
+    ("moved", "move"),
+    ("optimized", "optimize"),
+    ("upgraded", "upgrade"),
+    ("introduced", "introduce"),
+    ("enabled", "enable"),
+    ("disabled", "disable"),
+    ("deprecated", "deprecate"),
+    ("corrected", "correct"),
+    ("allowed", "allow"),
+    ("supported", "support"),
+    ("created", "create"),
+    ("refactored", "refactor"),
+    ("add", "add"),
+    ("fix", "fix"),
+    ("update", "update"),
+];
+
+/// "Implemented Delete method", "Fixes crash on exit": the imperative the rest of the
+/// notes use ("Implement Delete method"). Only a title's first word, and only these.
+fn imperative(title: &str) -> String {
+    let Some((first, rest)) = title.split_once(' ') else {
+        return title.to_owned();
+    };
+    match VERBS.iter().find(|(v, _)| first.eq_ignore_ascii_case(v)) {
+        Some((_, i)) if !first.eq_ignore_ascii_case(i) => {
+            let upper = first.starts_with(|c: char| c.is_uppercase());
+            let mut verb = (*i).to_owned();
+            if upper {
+                verb[..1].make_ascii_uppercase();
+            }
+            format!("{verb} {rest}")
+        }
+        _ => title.to_owned(),
+    }
+}
+
 fn sentence_case(s: &str) -> String {
+    let s = imperative(s.trim());
     let s = s.trim().trim_end_matches('.');
     let mut chars = s.chars();
     match chars.next() {
@@ -1882,6 +1966,41 @@ mod tests {
             .category,
             Category::Feature
         );
+    }
+
+    /// client_golang 1.21.0 and gin 1.12.0 as a founder read them: "Add: exponential
+    /// backoff…", "Process collector: Fixed pedantic…", "Implemented Delete method".
+    #[test]
+    fn titles_read_as_one_imperative_sentence_without_pasted_prefixes() {
+        for (subject, title, scope) in [
+            (
+                "Add: exponential backoff for CAS operations on floats (#1661)",
+                "Add exponential backoff for CAS operations on floats",
+                None,
+            ),
+            (
+                "Process collector: Fixed pedantic registry failures on darwin with cgo (#1715)",
+                "Fix pedantic registry failures on darwin with cgo",
+                Some("process collector"),
+            ),
+            (
+                "Implemented Delete method (#12)",
+                "Implement Delete method",
+                None,
+            ),
+            ("fixes crash on exit", "Fix crash on exit", None),
+            // Not a verb, not a prefix of a few words: left as written.
+            (
+                "Fixture loading is faster",
+                "Fixture loading is faster",
+                None,
+            ),
+            ("Note: tokens expire", "Note: tokens expire", None),
+        ] {
+            let item = classify_commit(&commit(subject, &["src/lib.rs"]));
+            assert_eq!(item.title, title, "{subject}");
+            assert_eq!(item.scope.as_deref(), scope, "{subject}");
+        }
     }
 
     #[test]

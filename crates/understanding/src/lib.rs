@@ -570,10 +570,22 @@ fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
                             .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
                 })
             };
+            // A one-word name that starts a login, which adds at most three characters
+            // ("Shivanth" and @shivanthzen co-authoring client_golang #1654).
+            let word = (!name.contains(char::is_whitespace) && name.chars().count() >= 7)
+                .then(|| name.to_lowercase());
+            let starts = |login: &str| {
+                word.as_deref().is_some_and(|w| {
+                    login
+                        .strip_prefix(w)
+                        .is_some_and(|rest| !rest.is_empty() && rest.len() <= 3)
+                })
+            };
             let mut found = logins.keys().filter(|l| {
                 // A one-word name that is the login itself ("s3onghyun" and
                 // @s3onghyun, client_golang 1.24.0) is that person.
                 **l == name.to_ascii_lowercase()
+                    || starts(l)
                     || forms.contains(*l)
                     || holds_run(l)
                     || nickname_and_surname(l, name)
@@ -612,13 +624,52 @@ fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
 /// `ed_page`, `pagee`, `pageed`; a first or last name of six letters or more alone
 /// (`sylvestre` for Sylvestre Ledru; `page` is too short). Single-word names are joined by `People` already.
 fn login_forms(name: &str) -> Vec<String> {
+    // A name with letters a login cannot hold is written both ways: "Jan-Otto Kröpke" is
+    // @jkroepke (German spelling) or @jkropke (the mark dropped).
+    let mut forms = login_forms_of(name, true);
+    for f in login_forms_of(name, false) {
+        if !forms.contains(&f) {
+            forms.push(f);
+        }
+    }
+    forms
+}
+
+/// A letter as a login writes it: `ö` as `oe` (`german`) or `o`.
+fn ascii_letter(c: char, german: bool, out: &mut String) {
+    let plain = match c.to_lowercase().next().unwrap_or(c) {
+        'ä' => return out.push_str(if german { "ae" } else { "a" }),
+        'ö' | 'ø' => return out.push_str(if german { "oe" } else { "o" }),
+        'ü' => return out.push_str(if german { "ue" } else { "u" }),
+        'ß' => return out.push_str("ss"),
+        'à' | 'á' | 'â' | 'ã' | 'å' | 'ą' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'ę' | 'ě' => 'e',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' => 'o',
+        'ù' | 'ú' | 'û' | 'ů' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ł' => 'l',
+        'ś' | 'š' => 's',
+        'ź' | 'ż' | 'ž' => 'z',
+        'ř' => 'r',
+        other => other,
+    };
+    if plain.is_ascii_alphanumeric() {
+        out.push(plain.to_ascii_lowercase());
+    }
+}
+
+fn login_forms_of(name: &str, german: bool) -> Vec<String> {
     let words: Vec<String> = name
         .split_whitespace()
         .map(|w| {
-            w.chars()
-                .filter(char::is_ascii_alphanumeric)
-                .collect::<String>()
-                .to_ascii_lowercase()
+            let mut out = String::new();
+            for c in w.chars() {
+                ascii_letter(c, german, &mut out);
+            }
+            out
         })
         .filter(|w| !w.is_empty())
         .collect();
@@ -827,6 +878,54 @@ mod tests {
         assert_eq!(credit(3), ["@cy"]);
         assert_eq!(credit(4), ["@eve", "Dee Pair"]);
         assert_eq!(credit(5), ["@appleboy"]);
+    }
+
+    fn item_for_credit() -> Item {
+        Item {
+            category: Category::Fix,
+            scope: None,
+            breaking: None,
+            title: "Fix".into(),
+            pr: None,
+            refs: Vec::new(),
+            commits: Vec::new(),
+            authors: Vec::new(),
+            noise: None,
+            highlights: Vec::new(),
+        }
+    }
+
+    /// client_golang 1.21.0 thanked "@jkroepke, Jan-Otto Kröpke" and "@shivanthzen,
+    /// Shivanth": one person each.
+    #[test]
+    fn a_login_spelled_from_an_accented_or_shortened_name_is_that_person() {
+        let mut items = vec![
+            Item {
+                authors: vec!["@jkroepke".into(), "Jan-Otto Kröpke".into()],
+                ..item_for_credit()
+            },
+            Item {
+                authors: vec![
+                    "@shivanthzen".into(),
+                    "Shivanth".into(),
+                    "René Müller".into(),
+                ],
+                ..item_for_credit()
+            },
+            Item {
+                authors: vec!["@rmueller".into()],
+                ..item_for_credit()
+            },
+            // Too short to tell apart: "Daniel" is not @danielle.
+            Item {
+                authors: vec!["@danielle".into(), "Daniel".into()],
+                ..item_for_credit()
+            },
+        ];
+        credit_names_as_logins(items.iter_mut());
+        assert_eq!(items[0].authors, ["@jkroepke"]);
+        assert_eq!(items[1].authors, ["@shivanthzen", "@rmueller"]);
+        assert_eq!(items[3].authors, ["@danielle", "Daniel"]);
     }
 
     /// One person is credited once: a login on one commit, a name on another, a
