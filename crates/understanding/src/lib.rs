@@ -899,7 +899,7 @@ mod tests {
     /// Shivanth": one person each.
     #[test]
     fn a_login_spelled_from_an_accented_or_shortened_name_is_that_person() {
-        let mut items = vec![
+        let mut items = [
             Item {
                 authors: vec!["@jkroepke".into(), "Jan-Otto Kröpke".into()],
                 ..item_for_credit()
