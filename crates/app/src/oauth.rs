@@ -182,13 +182,20 @@ fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-fn seal(platform: &OAuthPlatform<'_>, who: &Acting<Editor>, step: Step) -> Carried {
+/// `started`: when the person was sent to the consent page; later steps keep it, so the
+/// whole flow has ten minutes.
+fn seal(
+    platform: &OAuthPlatform<'_>,
+    who: &Acting<Editor>,
+    started: UnixMillis,
+    step: Step,
+) -> Carried {
     let state = crate::tokens::random_token();
     let pending = Pending {
         state: state.clone(),
         workspace: who.workspace().id,
         actor: who.principal().actor.label(),
-        at: now_millis(),
+        at: started,
         step,
     };
     // A struct of strings and numbers always serializes.
@@ -205,7 +212,7 @@ fn open(
     flow: Flow,
     sealed: Option<&str>,
     state: Option<&str>,
-) -> Result<Step, AppError> {
+) -> Result<(Step, UnixMillis), AppError> {
     let name = flow.platform();
     let again = flow.start_again();
     let sealed = sealed.ok_or_else(|| {
@@ -233,7 +240,7 @@ fn open(
             "This {name} answer does not match the connection this browser started (state mismatch or expired); start again from {again}."
         )));
     }
-    Ok(pending.step)
+    Ok((pending.step, pending.at))
 }
 
 fn app_for<'a>(platform: &'a OAuthPlatform<'_>, flow: Flow) -> Result<&'a OAuthApp, AppError> {
@@ -289,7 +296,7 @@ impl App {
                 } else {
                     linkedin::MEMBER_SCOPES
                 };
-                let carried = seal(platform, who, Step::Linkedin { pages });
+                let carried = seal(platform, who, now_millis(), Step::Linkedin { pages });
                 let web = address(&app.web_base, "LinkedIn")?;
                 let url =
                     linkedin::authorize_url(&web, &app.client_id, redirect, &carried.state, scopes)
@@ -299,7 +306,7 @@ impl App {
             Flow::X => {
                 let app = app_for(platform, flow)?;
                 let (verifier, challenge) = pkce();
-                let carried = seal(platform, who, Step::X { verifier });
+                let carried = seal(platform, who, now_millis(), Step::X { verifier });
                 let web = address(&app.web_base, "X")?;
                 let url =
                     x::authorize_url(&web, &app.client_id, redirect, &carried.state, &challenge)
@@ -309,7 +316,7 @@ impl App {
             Flow::Github => {
                 let app = github_app(platform)?;
                 let (verifier, challenge) = pkce();
-                let carried = seal(platform, who, Step::Github { verifier });
+                let carried = seal(platform, who, now_millis(), Step::Github { verifier });
                 let url = consent_url(app, redirect, CONNECT_SCOPES, &carried.state, &challenge);
                 (address(&url, "GitHub")?, carried)
             }
@@ -330,12 +337,14 @@ impl App {
         redirect: &str,
     ) -> Result<Completed, AppError> {
         let name = flow.platform();
+        // The flow is checked first: an answer that is not this browser's flow (a forged
+        // "?error=…" link) cannot end it.
+        let (step, started) = open(platform, who, flow, sealed, answer.state.as_deref())?;
         if let Some(why) = answer.error_description.or(answer.error) {
             return Ok(Completed::NotConnected(format!(
                 "{name} did not connect: {why}"
             )));
         }
-        let step = open(platform, who, flow, sealed, answer.state.as_deref())?;
         let code = answer.code.ok_or_else(|| {
             AppError::BadRequest(format!(
                 "{name} sent no code; start again from {}.",
@@ -344,7 +353,7 @@ impl App {
         })?;
         match step {
             Step::Linkedin { pages } => {
-                self.linkedin_granted(who, platform, &code, redirect, pages)
+                self.linkedin_granted(who, platform, &code, redirect, pages, started)
                     .await
             }
             Step::X { verifier } => {
@@ -390,7 +399,7 @@ impl App {
                         )));
                     }
                 };
-                self.github_granted(who, platform, token).await
+                self.github_granted(who, platform, token, started).await
             }
             Step::LinkedinPage { .. } | Step::GithubPick { .. } => {
                 Err(AppError::BadRequest(format!(
@@ -412,7 +421,8 @@ impl App {
         organization: &str,
     ) -> Result<Completed, AppError> {
         let flow = Flow::Linkedin { pages: true };
-        let Step::LinkedinPage { grant, pages } = open(platform, who, flow, sealed, state)? else {
+        let (Step::LinkedinPage { grant, pages }, _) = open(platform, who, flow, sealed, state)?
+        else {
             return Err(AppError::BadRequest(
                 "This LinkedIn connection is not waiting for a page; start again from Channels."
                     .into(),
@@ -439,7 +449,8 @@ impl App {
         state: Option<&str>,
         mut repos: Vec<String>,
     ) -> Result<Vec<(String, Result<Added, AppError>)>, AppError> {
-        let Step::GithubPick { token } = open(platform, who, Flow::Github, sealed, state)? else {
+        let (Step::GithubPick { token }, _) = open(platform, who, Flow::Github, sealed, state)?
+        else {
             return Err(AppError::BadRequest(
                 "The pending GitHub connection holds no token; start again from Sources.".into(),
             ));
@@ -475,6 +486,7 @@ impl App {
         code: &str,
         redirect: &str,
         pages: bool,
+        started: UnixMillis,
     ) -> Result<Completed, AppError> {
         let app = app_for(platform, Flow::Linkedin { pages })?;
         let http = platform.channels.http;
@@ -523,6 +535,7 @@ impl App {
                 let next = seal(
                     platform,
                     who,
+                    started,
                     Step::LinkedinPage {
                         grant,
                         pages: offered.clone(),
@@ -590,6 +603,7 @@ impl App {
         who: &Acting<Editor>,
         platform: &OAuthPlatform<'_>,
         token: String,
+        started: UnixMillis,
     ) -> Result<Completed, AppError> {
         let app = github_app(platform)?;
         let api = crate::github::Api::new(&app.api_base, token.clone());
@@ -624,7 +638,7 @@ impl App {
                 hook: r.can_hook(),
             })
             .collect();
-        let next = seal(platform, who, Step::GithubPick { token });
+        let next = seal(platform, who, started, Step::GithubPick { token });
         Ok(Completed::PickRepos { repos, next })
     }
 }

@@ -72,9 +72,11 @@ impl App {
         if !(first || policy.open || account.invitation.is_some()) {
             return Err(by_invitation());
         }
-        let hash = password::hash(account.password)
-            .await
-            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        let hash = password::hash(account.password).await.map_err(|e| {
+            // The cause is the server's business, not the person's.
+            tracing::error!(error = %e, "hashing a password");
+            AppError::Unavailable("the account could not be created just now; try again".into())
+        })?;
         let user = self
             .store()
             .create_user(&NewUser {

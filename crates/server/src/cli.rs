@@ -959,7 +959,12 @@ async fn paths(config: &Config, command: PathsCommand) -> anyhow::Result<()> {
                 covalynce_app::App::new(store.clone())
                     .revoke_path(&covalynce_app::operator::operator_in(ws)?, &shown)
                     .await
-                    .map_err(|_| anyhow::anyhow!("{slug} was not allowed {shown}"))?;
+                    .map_err(|e| match e {
+                        covalynce_app::AppError::NotFound(_) => {
+                            anyhow::anyhow!("{slug} was not allowed {shown}")
+                        }
+                        other => anyhow::Error::from(other),
+                    })?;
                 println!(
                     "{slug} may no longer use {shown}; its sources below it stop being watched"
                 );

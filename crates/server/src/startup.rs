@@ -103,7 +103,12 @@ impl Application {
             // A fresh token each start; the ones earlier starts printed are revoked, so
             // restarts do not pile up owner tokens.
             let (_, made) = app
-                .operator_token(&ws.slug, "demo", covalynce_app::operator::Earlier::Revoke)
+                // A name of its own: a "demo" token the operator made by hand is kept.
+                .operator_token(
+                    &ws.slug,
+                    "serve --demo",
+                    covalynce_app::operator::Earlier::Revoke,
+                )
                 .await?;
             let token = made.token;
             let addr = listener.local_addr()?;

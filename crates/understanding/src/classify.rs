@@ -87,8 +87,23 @@ pub fn classify_commit(commit: &Commit) -> Item {
                     verb_colon = format!("{head} {}", rest.trim());
                     (None, verb_colon.as_str())
                 }
+                // "add: exponential backoff" taken for a component named "add".
+                (Some(c), _) if VERBS.iter().any(|(v, _)| c.eq_ignore_ascii_case(v)) => {
+                    verb_colon = format!("{c} {text}");
+                    (None, verb_colon.as_str())
+                }
                 (None, Some((head, rest)))
                     if (2..=3).contains(&head.split_whitespace().count())
+                        // A label, not a component: "BREAKING CHANGE: removed X",
+                        // "Bug fix: fixed Y", "Security fix: updated Z".
+                        && !head.split_whitespace().any(|w| {
+                            matches!(
+                                w.to_ascii_lowercase().as_str(),
+                                "breaking" | "change" | "changes" | "fix" | "fixes" | "bug"
+                                    | "bugfix" | "security" | "note" | "important"
+                                    | "warning" | "deprecated" | "todo" | "hotfix"
+                            )
+                        })
                         && head.len() <= 30
                         && head
                             .chars()
@@ -1263,7 +1278,7 @@ fn strip_pr_suffix(title: &str, pr: Option<u64>) -> String {
 
 /// Release-note style: first letter uppercase, no trailing period.
 /// Verbs a title starts with, as written and in the imperative that release notes use.
-const VERBS: [(&str, &str); 32] = [
+const VERBS: [(&str, &str); 28] = [
     ("added", "add"),
     ("adds", "add"),
     ("fixed", "fix"),
@@ -1285,12 +1300,8 @@ const VERBS: [(&str, &str); 32] = [
     ("optimized", "optimize"),
     ("upgraded", "upgrade"),
     ("introduced", "introduce"),
-    ("enabled", "enable"),
-    ("disabled", "disable"),
-    ("deprecated", "deprecate"),
     ("corrected", "correct"),
     ("allowed", "allow"),
-    ("supported", "support"),
     ("created", "create"),
     ("refactored", "refactor"),
     ("add", "add"),
@@ -1299,11 +1310,50 @@ const VERBS: [(&str, &str); 32] = [
 ];
 
 /// "Implemented Delete method", "Fixes crash on exit": the imperative the rest of the
-/// notes use ("Implement Delete method"). Only a title's first word, and only these.
+/// notes use ("Implement Delete method"). Only a title's first word, and only these; not
+/// where the word describes ("Changed files are not detected", "Removed items can
+/// reappear": a sentence about a bug, whose verb follows).
 fn imperative(title: &str) -> String {
     let Some((first, rest)) = title.split_once(' ') else {
         return title.to_owned();
     };
+    let describes = rest.split_whitespace().take(3).any(|w| {
+        matches!(
+            w.to_ascii_lowercase().trim_end_matches([',', '.']),
+            "is" | "are"
+                | "was"
+                | "were"
+                | "can"
+                | "cannot"
+                | "can't"
+                | "could"
+                | "no"
+                | "not"
+                | "do"
+                | "does"
+                | "don't"
+                | "doesn't"
+                | "did"
+                | "didn't"
+                | "should"
+                | "will"
+                | "would"
+                | "still"
+                | "being"
+                | "been"
+                | "have"
+                | "has"
+                | "had"
+                | "may"
+                | "might"
+                | "must"
+                | "never"
+                | "now"
+        )
+    });
+    if describes {
+        return title.to_owned();
+    }
     match VERBS.iter().find(|(v, _)| first.eq_ignore_ascii_case(v)) {
         Some((_, i)) if !first.eq_ignore_ascii_case(i) => {
             let upper = first.starts_with(|c: char| c.is_uppercase());
@@ -1989,6 +2039,18 @@ mod tests {
                 None,
             ),
             ("fixes crash on exit", "Fix crash on exit", None),
+            // A sentence about a bug keeps its words.
+            (
+                "Changed files are not detected",
+                "Changed files are not detected",
+                None,
+            ),
+            ("add: retry on 503", "Add retry on 503", None),
+            (
+                "BREAKING CHANGE: removed the v1 API",
+                "BREAKING CHANGE: removed the v1 API",
+                None,
+            ),
             // Not a verb, not a prefix of a few words: left as written.
             (
                 "Fixture loading is faster",

@@ -350,8 +350,8 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
     for item in merged.iter_mut().chain(noise.iter_mut()) {
         people.canonical(&mut item.authors);
     }
-    drop_reviewing_co_authors(&mut merged);
     credit_names_as_logins(merged.iter_mut().chain(noise.iter_mut()));
+    drop_reviewing_co_authors(&mut merged);
     Changeset {
         items: merged,
         noise,
@@ -482,11 +482,16 @@ impl People {
 
 /// A maintainer who applies review suggestions becomes a co-author of many squashed pull
 /// requests (gin v1.12.0: Bo-Yi Wu on 18 of them); crediting them on each reads as if they
-/// wrote the release. Someone who is a co-author, not the first author, of at least three
-/// items and of a fifth of the items that credit anyone keeps the credit only where they
-/// come first.
+/// wrote the release. Someone with work of their own in the release (first author of an
+/// item) who is also a co-author of at least three items and of a fifth of the items that
+/// credit anyone keeps the credit only where they come first. A co-author with no item of
+/// their own (a pair) keeps every credit: they would vanish from the release otherwise.
 fn drop_reviewing_co_authors(items: &mut [Item]) {
     let credited = items.iter().filter(|i| !i.authors.is_empty()).count();
+    let firsts: std::collections::HashSet<String> = items
+        .iter()
+        .filter_map(|i| i.authors.first().map(|a| a.to_lowercase()))
+        .collect();
     let mut seconds: HashMap<String, usize> = HashMap::new();
     for item in items.iter() {
         for a in item.authors.iter().skip(1) {
@@ -495,7 +500,7 @@ fn drop_reviewing_co_authors(items: &mut [Item]) {
     }
     let reviewing: Vec<String> = seconds
         .into_iter()
-        .filter(|(_, n)| *n >= 3 && n * 5 >= credited)
+        .filter(|(a, n)| *n >= 3 && n * 5 >= credited && firsts.contains(a))
         .map(|(a, _)| a)
         .collect();
     if reviewing.is_empty() {
@@ -549,6 +554,18 @@ fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
     if logins.is_empty() {
         return;
     }
+    // Each name → the logins credited beside it on the same items.
+    let mut beside: HashMap<&str, std::collections::HashSet<String>> = HashMap::new();
+    for item in &items {
+        for name in item.authors.iter().filter(|a| !a.starts_with('@')) {
+            beside.entry(name.as_str()).or_default().extend(
+                item.authors
+                    .iter()
+                    .filter_map(|a| a.strip_prefix('@'))
+                    .map(str::to_ascii_lowercase),
+            );
+        }
+    }
     // Each name → the one login it could be; a login two names could be is no one's.
     let mut login_of: HashMap<String, Option<String>> = HashMap::new();
     for item in &items {
@@ -570,16 +587,19 @@ fn credit_names_as_logins<'a>(items: impl Iterator<Item = &'a mut Item>) {
                             .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
                 })
             };
-            // A one-word name that starts a login, which adds at most three characters
-            // ("Shivanth" and @shivanthzen co-authoring client_golang #1654).
+            // A one-word name that starts a login credited on the same change, which
+            // adds at most three characters ("Shivanth" and @shivanthzen co-authoring
+            // client_golang #1654). Elsewhere in the release it could be someone else.
             let word = (!name.contains(char::is_whitespace) && name.chars().count() >= 7)
                 .then(|| name.to_lowercase());
+            let near = beside.get(name.as_str());
             let starts = |login: &str| {
-                word.as_deref().is_some_and(|w| {
-                    login
-                        .strip_prefix(w)
-                        .is_some_and(|rest| !rest.is_empty() && rest.len() <= 3)
-                })
+                near.is_some_and(|n| n.contains(login))
+                    && word.as_deref().is_some_and(|w| {
+                        login
+                            .strip_prefix(w)
+                            .is_some_and(|rest| !rest.is_empty() && rest.len() <= 3)
+                    })
             };
             let mut found = logins.keys().filter(|l| {
                 // A one-word name that is the login itself ("s3onghyun" and
@@ -878,6 +898,37 @@ mod tests {
         assert_eq!(credit(3), ["@cy"]);
         assert_eq!(credit(4), ["@eve", "Dee Pair"]);
         assert_eq!(credit(5), ["@appleboy"]);
+        // Someone who pairs on most changes but has none of their own keeps the credit.
+        let pair = "Co-authored-by: Pat Pair <pat@example.com>";
+        let changes = understand(&[
+            by(
+                1,
+                &format!("fix: a (#1)\n\n{pair}"),
+                "Ana",
+                "ana@example.com",
+                Some("ana"),
+            ),
+            by(
+                2,
+                &format!("fix: b (#2)\n\n{pair}"),
+                "Ben",
+                "ben@example.com",
+                Some("ben"),
+            ),
+            by(
+                3,
+                &format!("feat: c (#3)\n\n{pair}"),
+                "Cy",
+                "cy@example.com",
+                Some("cy"),
+            ),
+        ]);
+        assert!(
+            changes
+                .items
+                .iter()
+                .all(|i| i.authors.contains(&"Pat Pair".to_owned()))
+        );
     }
 
     fn item_for_credit() -> Item {
@@ -926,6 +977,19 @@ mod tests {
         assert_eq!(items[0].authors, ["@jkroepke"]);
         assert_eq!(items[1].authors, ["@shivanthzen", "@rmueller"]);
         assert_eq!(items[3].authors, ["@danielle", "Daniel"]);
+        // A one-word name and a login on different changes: perhaps two people.
+        let mut apart = [
+            Item {
+                authors: vec!["Michaelis".into()],
+                ..item_for_credit()
+            },
+            Item {
+                authors: vec!["@michaelisk".into()],
+                ..item_for_credit()
+            },
+        ];
+        credit_names_as_logins(apart.iter_mut());
+        assert_eq!(apart[0].authors, ["Michaelis"]);
     }
 
     /// One person is credited once: a login on one commit, a name on another, a

@@ -202,8 +202,9 @@ pub(crate) async fn sign_up_with_password(
     ip: Option<String>,
     body: SignUp,
 ) -> Result<(User, String, String), ApiError> {
-    let email = Email::parse(&body.email).ok();
-    login_limit(state, ip.as_deref(), email.as_ref()).await?;
+    // A malformed address is refused before it counts against the attempt limit.
+    let email = Email::parse(&body.email).map_err(|e| ApiError::Validation(e.0))?;
+    login_limit(state, ip.as_deref(), Some(&email)).await?;
     let account = covalynce_app::sign_in::NewAccount {
         email: body.email,
         password: body.password,
