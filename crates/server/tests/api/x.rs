@@ -495,6 +495,16 @@ async fn connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself(backend: B
         .callback("/channels/x/callback?code=good-code&state=forged", &cookies)
         .await;
     assert_eq!(forged.status(), 400);
+    // A forged "declined" answer is not this browser's flow either: refused, its words
+    // not shown, the flow left to finish.
+    let declined = owner
+        .callback(
+            "/channels/x/callback?error=access_denied&state=forged",
+            &cookies,
+        )
+        .await;
+    assert_eq!(declined.status(), 400);
+    assert!(!declined.text().await.unwrap().contains("access_denied"));
     let back = owner
         .callback(
             &format!("/channels/x/callback?code=good-code&state={}", q["state"]),
