@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub enum Action {
     ApproveCard,
     EditCard,
+    RegenerateCard,
     WithdrawCard,
     DismissCard,
     UndoCard,
@@ -48,6 +49,7 @@ impl Action {
         match self {
             Action::ApproveCard => "card.approve",
             Action::EditCard => "card.edit",
+            Action::RegenerateCard => "card.regenerate",
             Action::WithdrawCard => "card.withdraw",
             Action::DismissCard => "card.dismiss",
             Action::UndoCard => "card.undo",

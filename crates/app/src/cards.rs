@@ -152,6 +152,57 @@ impl App {
         }
     }
 
+    /// Drafts a pending card again from its event, in the workspace's current voice: a new
+    /// revision by the drafter (earlier ones stay). `Conflict` when the card has no event
+    /// left or the event no longer makes a card.
+    pub async fn regenerate(
+        &self,
+        who: &Acting<Editor>,
+        card: CardId,
+    ) -> Result<CardChange, AppError> {
+        let ws = who.workspace();
+        let Some(record) = self.store().card(ws.id, card).await? else {
+            return Ok(CardChange::NotFound);
+        };
+        let event = match record.event_id {
+            Some(e) => self.store().event(ws.id, e).await?,
+            None => None,
+        }
+        .ok_or_else(|| {
+            AppError::Conflict(format!("card {card} has no event left to draft from"))
+        })?;
+        let input = covalynce_cards::EventInput {
+            kind: event.kind,
+            repo: &event.repo,
+            title: &event.title,
+            facts: &event.facts,
+        };
+        let draft = match covalynce_cards::from_event(&input, ws.voice) {
+            covalynce_cards::Decision::Card(d) => d,
+            covalynce_cards::Decision::Skip(reason) => {
+                return Err(AppError::Conflict(format!(
+                    "the event no longer makes a card: {reason}"
+                )));
+            }
+        };
+        let change = self
+            .store()
+            .edit_card(
+                ws.id,
+                card,
+                &draft.variants,
+                draft.risk,
+                &draft.risk_reasons,
+                "drafter",
+            )
+            .await?;
+        if let CardChange::Done(_) = &change {
+            let detail = json!({ "voice": ws.voice.as_str() });
+            self.record(who, Action::RegenerateCard, card, detail).await;
+        }
+        Ok(change)
+    }
+
     /// A person replaces some of a pending card's posts (channel → text; the others keep
     /// theirs). The drafted text and every edit stay as revisions; the risk light is judged
     /// again on what they wrote (a pasted key is as red as a drafted one).

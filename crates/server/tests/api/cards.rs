@@ -11,6 +11,7 @@ on_both_backends!(
     several_security_fixes_suggest_a_security_post_once,
     the_workspace_voice_shapes_new_drafts,
     a_reviewer_edits_then_dismisses_and_every_revision_is_kept,
+    a_card_drafted_again_takes_the_current_voice_and_keeps_its_revisions,
 );
 
 const SECRET: &str = "s";
@@ -387,6 +388,80 @@ async fn a_reviewer_edits_then_dismisses_and_every_revision_is_kept(backend: Bac
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
+/// "Draft again" after the voice changed: a new revision by the drafter in the new voice,
+/// the earlier one kept, the action in the audit log. A viewer cannot; an unknown card is
+/// not found.
+async fn a_card_drafted_again_takes_the_current_voice_and_keeps_its_revisions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    let body = push_with_message(
+        &format!("{:040x}", 11),
+        "feat: add CSV export",
+        "src/lib.rs",
+    );
+    app.deliver(&src, "push", "r1", SECRET, &body).await;
+    settled(&app, 1).await;
+    let card = app.get_json("/api/v1/cards").await["data"][0].clone();
+    let id = card["id"].as_str().unwrap().to_owned();
+    let sassy = card["variants"]["linkedin"].as_str().unwrap().to_owned();
+    let r = app
+        .client
+        .patch(app.url("/api/v1/workspace"))
+        .bearer_auth(&app.token)
+        .json(&serde_json::json!({"voice": "plain"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let regenerate = |token: String, id: String| {
+        app.client
+            .post(app.url(&format!("/api/v1/cards/{id}/regenerate")))
+            .bearer_auth(token)
+            .send()
+    };
+    let r = regenerate(app.token.clone(), id.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let again: Value = r.json().await.unwrap();
+    let plain = again["data"]["variants"]["linkedin"].as_str().unwrap();
+    assert_ne!(plain, sassy);
+    assert!(
+        plain.starts_with("Landed on Codertocat/Hello-World's ") && !plain.contains('✨'),
+        "drafted again in the plain voice: {plain}"
+    );
+    let revisions = app.get_json(&format!("/api/v1/cards/{id}/revisions")).await;
+    assert_eq!(
+        revisions["data"].as_array().map(Vec::len),
+        Some(2),
+        "the first draft stays: {revisions}"
+    );
+    let audit = app.get_json("/api/v1/audit").await;
+    let entry = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "card.regenerate")
+        .unwrap_or_else(|| panic!("card.regenerate in {audit}"));
+    assert_eq!(entry["target"], id.as_str());
+    assert_eq!(entry["detail"]["voice"], "plain");
+
+    let viewer: Value = app
+        .post_json(
+            "/api/v1/tokens",
+            &serde_json::json!({"name": "ro", "role": "viewer"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let viewer = viewer["data"]["token"].as_str().unwrap().to_owned();
+    let r = regenerate(viewer, id.clone()).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let unknown = "00000000-0000-4000-8000-000000000001".to_owned();
+    let r = regenerate(app.token.clone(), unknown).await.unwrap();
     assert_eq!(r.status(), 404);
     app.stop().await;
 }

@@ -383,44 +383,10 @@ pub async fn unapprove(
     ))]
 pub async fn regenerate(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Path(id): Path<String>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
     let card_id = parse_id(&id)?;
-    let card =
-        state.store().card(ws.id, card_id).await?.ok_or_else(|| {
-            ApiError::NotFound(format!("there is no card {id:?} in this workspace"))
-        })?;
-    let event = match card.event_id {
-        Some(e) => state.store().event(ws.id, e).await?,
-        None => None,
-    }
-    .ok_or_else(|| ApiError::Conflict(format!("card {id} has no event left to draft from")))?;
-    let voice = ws.voice;
-    let input = covalynce_cards::EventInput {
-        kind: event.kind,
-        repo: &event.repo,
-        title: &event.title,
-        facts: &event.facts,
-    };
-    let draft = match covalynce_cards::from_event(&input, voice) {
-        covalynce_cards::Decision::Card(d) => d,
-        covalynce_cards::Decision::Skip(reason) => {
-            return Err(ApiError::Conflict(format!(
-                "the event no longer makes a card: {reason}"
-            )));
-        }
-    };
-    let change = state
-        .store()
-        .edit_card(
-            ws.id,
-            card_id,
-            &draft.variants,
-            draft.risk,
-            &draft.risk_reasons,
-            "drafter",
-        )
-        .await?;
+    let change = state.app().regenerate(&auth.acting()?, card_id).await?;
     answer(change, &id, "regenerated")
 }
