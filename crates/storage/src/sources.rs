@@ -19,6 +19,10 @@ pub trait SourceStore {
     /// A local git source, unless the workspace has one at the same path already (checked
     /// and inserted in one unit of work, so two members adding a path at once make one).
     async fn insert_git_source(&self, source: &NewSource) -> Result<GitSourceInsert>;
+    /// The workspace's source for events posted to the API: its first generic source, or
+    /// `source` inserted as that (checked and inserted in one unit of work, so two first
+    /// submissions at once make one).
+    async fn api_source(&self, source: &NewSource) -> Result<Source>;
     /// A source by id alone: webhook senders authenticate with the source's secret, not a
     /// token, so this is the one lookup that is not scoped to a workspace.
     async fn source(&self, id: SourceId) -> Result<Option<Source>>;
@@ -150,6 +154,28 @@ macro_rules! impl_sources {
                 let source = $crate::sources::insert_source_row!(tx, s);
                 tx.commit().await?;
                 Ok($crate::GitSourceInsert::Inserted(source))
+            }
+
+            async fn api_source(&self, s: &$crate::NewSource) -> $crate::Result<$crate::Source> {
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(s.workspace_id)).await?;
+                // Two first submissions at once queue on the workspace's row, so the second
+                // finds the first's source.
+                $crate::sql::lock_workspace!(tx, s.workspace_id, $lock);
+                let existing: Option<$crate::sql::SourceRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM sources WHERE workspace_id = $1 AND kind = 'generic'
+                         ORDER BY created_at, id LIMIT 1",
+                        $crate::sql::SOURCE_COLS
+                    )))
+                    .bind(s.workspace_id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let source = match existing {
+                    Some(row) => row.try_into()?,
+                    None => $crate::sources::insert_source_row!(tx, s),
+                };
+                tx.commit().await?;
+                Ok(source)
             }
 
             async fn source(

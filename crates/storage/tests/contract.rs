@@ -68,6 +68,7 @@ on_both_backends!(
     an_ended_period_starts_again_and_billing_applies_once_in_order,
     two_owners_changing_the_ai_chain_at_once_lose_neither_change,
     two_members_adding_one_path_at_once_make_one_git_source,
+    two_first_api_events_at_once_make_one_api_source,
 );
 
 async fn two_owners_changing_the_ai_chain_at_once_lose_neither_change(store: Arc<dyn Store>) {
@@ -133,6 +134,39 @@ async fn two_owners_changing_the_ai_chain_at_once_lose_neither_change(store: Arc
         ChainEdited::NoSuchProvider
     );
     assert_eq!(store.ai_chain(ws.id).await.unwrap().len(), 4);
+}
+
+async fn two_first_api_events_at_once_make_one_api_source(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let asks = (0..4).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .api_source(&NewSource {
+                    id: SourceId::new(),
+                    workspace_id: ws.id,
+                    kind: SourceKind::Generic,
+                    repo: Some("api".into()),
+                    path: None,
+                    sealed_secret: None,
+                    settings: Default::default(),
+                    sealed_token: None,
+                })
+                .await
+                .unwrap()
+                .id
+        })
+    });
+    let ids = futures_join(asks).await;
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let generic = store
+        .list_sources(ws.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.kind == SourceKind::Generic)
+        .count();
+    assert_eq!(generic, 1);
 }
 
 async fn two_members_adding_one_path_at_once_make_one_git_source(store: Arc<dyn Store>) {

@@ -203,6 +203,26 @@ impl App {
         })
     }
 
+    /// The workspace's source for events reported through the API, made on first use:
+    /// every event needs a source, and asking a script to create one first would be input
+    /// for nothing.
+    pub async fn api_source(&self, who: &Acting<Editor>) -> Result<SourceId, AppError> {
+        let source = self
+            .store()
+            .api_source(&NewSource {
+                id: SourceId::new(),
+                workspace_id: who.workspace().id,
+                kind: SourceKind::Generic,
+                repo: Some("api".into()),
+                path: None,
+                sealed_secret: None,
+                settings: Default::default(),
+                sealed_token: None,
+            })
+            .await?;
+        Ok(source.id)
+    }
+
     /// A GitHub source with a token: the repository is checked with it, a fresh secret is
     /// generated (nobody copies it anywhere), and the webhook is created on GitHub when it
     /// can be; the source polls either way.

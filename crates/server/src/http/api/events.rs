@@ -7,10 +7,8 @@ use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use covalynce_domain::{EventId, EventKind, SourceId, SourceKind, now_millis};
-use covalynce_storage::{
-    DeliveryOutcome, EventFilter, EventRecord, Ingest, IngestOutcome, NewSource,
-};
+use covalynce_domain::{EventId, EventKind, now_millis};
+use covalynce_storage::{DeliveryOutcome, EventFilter, EventRecord, Ingest, IngestOutcome};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -162,15 +160,17 @@ pub struct Submission {
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     headers: axum::http::HeaderMap,
     ApiJson(submitted): ApiJson<covalynce_sources::generic::Submitted>,
 ) -> Result<(StatusCode, Json<Data<Submission>>), ApiError> {
+    let who = auth.acting()?;
+    let ws = who.workspace();
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let event = covalynce_sources::generic::normalize(submitted, header_key, ws.slug.as_str())
         .map_err(ApiError::Validation)?;
     let key = event.dedup_key.clone();
-    let source_id = generic_source(&state, ws.id).await?;
+    let source_id = state.app().api_source(&who).await?;
     let body = serde_json::to_vec(&serde_json::json!({
         "kind": event.kind, "key": event.dedup_key, "title": event.title, "data": event.facts,
     }))
@@ -213,30 +213,4 @@ pub async fn create(
             },
         }),
     ))
-}
-
-/// The workspace's source for events posted to the API, made on first use: every event
-/// needs a source, and asking a script to create one first would be input for nothing.
-async fn generic_source(
-    state: &AppState,
-    ws: covalynce_domain::WorkspaceId,
-) -> Result<SourceId, ApiError> {
-    let sources = state.store().list_sources(ws).await?;
-    if let Some(s) = sources.iter().find(|s| s.kind == SourceKind::Generic) {
-        return Ok(s.id);
-    }
-    let source = state
-        .store()
-        .insert_source(&NewSource {
-            id: SourceId::new(),
-            workspace_id: ws,
-            kind: SourceKind::Generic,
-            repo: Some("api".into()),
-            path: None,
-            sealed_secret: None,
-            settings: Default::default(),
-            sealed_token: None,
-        })
-        .await?;
-    Ok(source.id)
 }
