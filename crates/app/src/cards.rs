@@ -367,6 +367,43 @@ fn pending_only(change: CardChange, card: CardId, done: &str) -> Result<Box<Card
     }
 }
 
+/// What every member may read of the cards.
+impl App {
+    /// A page of the workspace's cards, newest first.
+    pub async fn cards(
+        &self,
+        who: &Acting<crate::Viewer>,
+        filter: &covalynce_storage::CardFilter,
+    ) -> Result<Vec<CardRecord>, AppError> {
+        Ok(self.store().list_cards(who.workspace().id, filter).await?)
+    }
+
+    /// One card of the workspace, with its publications.
+    pub async fn card(
+        &self,
+        who: &Acting<crate::Viewer>,
+        card: CardId,
+    ) -> Result<Option<(CardRecord, Vec<covalynce_storage::PublicationRecord>)>, AppError> {
+        let Some(record) = self.store().card(who.workspace().id, card).await? else {
+            return Ok(None);
+        };
+        let publications = self.store().card_publications(record.id).await?;
+        Ok(Some((record, publications)))
+    }
+
+    /// A card's revisions, oldest first (empty for a card of another workspace).
+    pub async fn card_revisions(
+        &self,
+        who: &Acting<crate::Viewer>,
+        card: CardId,
+    ) -> Result<Vec<covalynce_storage::CardRevision>, AppError> {
+        Ok(self
+            .store()
+            .card_revisions(who.workspace().id, card)
+            .await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -197,3 +197,13 @@ fn default_name(kind: ChannelKind) -> &'static str {
         other => other.label(),
     }
 }
+
+impl App {
+    /// The workspace's channels (credentials stay sealed): anyone in it may read them.
+    pub async fn channels<R: crate::MinRole>(
+        &self,
+        who: &Acting<R>,
+    ) -> Result<Vec<covalynce_storage::ChannelRecord>, AppError> {
+        Ok(self.store().list_channels(who.workspace().id).await?)
+    }
+}

@@ -378,6 +378,21 @@ pub fn backoff_ms(config: &JobsConfig, attempt: i64) -> i64 {
     (exp.min(cap) * jitter).max(1.0) as i64
 }
 
+impl crate::App {
+    /// The workspace's background jobs, newest first.
+    pub async fn jobs(
+        &self,
+        who: &crate::Acting<crate::Viewer>,
+        status: Option<covalynce_storage::JobStatus>,
+        limit: i64,
+    ) -> Result<Vec<covalynce_storage::JobRecord>, crate::AppError> {
+        Ok(self
+            .store()
+            .list_jobs(who.workspace().id, status, limit)
+            .await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -472,3 +472,58 @@ fn repository(canonical: &Path, requested: &str) -> Result<String, AppError> {
 fn is_repository(dir: &Path) -> bool {
     dir.join(".git").exists() || (dir.join("HEAD").is_file() && dir.join("objects").is_dir())
 }
+
+/// What every member may read of where work comes from.
+impl App {
+    /// The workspace's sources, and the local paths the operator allows it.
+    pub async fn sources(
+        &self,
+        who: &Acting<crate::Viewer>,
+    ) -> Result<(Vec<Source>, Vec<String>), AppError> {
+        let ws = who.workspace().id;
+        let sources = self.store().list_sources(ws).await?;
+        let allowed = self.store().allowed_paths(ws).await?;
+        Ok((sources, allowed))
+    }
+
+    /// One source of the workspace, and the local paths the operator allows it.
+    pub async fn source(
+        &self,
+        who: &Acting<crate::Viewer>,
+        source: SourceId,
+    ) -> Result<Option<(Source, Vec<String>)>, AppError> {
+        let ws = who.workspace().id;
+        let Some(found) = self.store().workspace_source(ws, source).await? else {
+            return Ok(None);
+        };
+        Ok(Some((found, self.store().allowed_paths(ws).await?)))
+    }
+
+    /// A page of the workspace's events, newest first.
+    pub async fn events(
+        &self,
+        who: &Acting<crate::Viewer>,
+        filter: &covalynce_storage::EventFilter,
+    ) -> Result<Vec<covalynce_storage::EventRecord>, AppError> {
+        Ok(self.store().list_events(who.workspace().id, filter).await?)
+    }
+
+    pub async fn event(
+        &self,
+        who: &Acting<crate::Viewer>,
+        event: covalynce_domain::EventId,
+    ) -> Result<Option<covalynce_storage::EventRecord>, AppError> {
+        Ok(self.store().event(who.workspace().id, event).await?)
+    }
+
+    /// The newest webhook deliveries, of one source or all.
+    pub async fn deliveries(
+        &self,
+        who: &Acting<crate::Viewer>,
+        source: Option<SourceId>,
+        limit: i64,
+    ) -> Result<Vec<covalynce_storage::DeliveryRecord>, AppError> {
+        let ws = who.workspace().id;
+        Ok(self.store().list_deliveries(ws, source, limit).await?)
+    }
+}

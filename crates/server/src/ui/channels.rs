@@ -56,8 +56,8 @@ async fn page_with<R>(
     linkedin_pages: Option<PagePicker>,
 ) -> Result<Response, UiError> {
     let channels: Vec<ChannelView> = state
-        .store()
-        .list_channels(signed.workspace.id)
+        .app()
+        .channels(&signed.acting_as::<covalynce_app::Viewer>()?)
         .await?
         .into_iter()
         .map(ChannelView::from)

@@ -116,8 +116,8 @@ async fn editor_page(
         .collect();
     fields.sort_by_key(|f| super::stack::channel_rank(&f.channel));
     let channels = state
-        .store()
-        .list_channels(ws)
+        .app()
+        .channels(&signed.acting_as::<covalynce_app::Viewer>()?)
         .await?
         .into_iter()
         .filter(|c| c.status == ChannelStatus::Active)
@@ -128,8 +128,8 @@ async fn editor_page(
         })
         .collect();
     let revisions = state
-        .store()
-        .card_revisions(ws, card_id)
+        .app()
+        .card_revisions(&signed.acting_as::<covalynce_app::Viewer>()?, card_id)
         .await?
         .into_iter()
         .rev()

@@ -46,8 +46,8 @@ async fn page(
 ) -> Result<Response, UiError> {
     let ws = signed.workspace.id;
     let names: HashMap<String, String> = state
-        .store()
-        .list_channels(ws)
+        .app()
+        .channels(&signed.acting_as::<covalynce_app::Viewer>()?)
         .await?
         .into_iter()
         .map(|c| (c.id.to_string(), c.name))

@@ -95,8 +95,8 @@ pub async fn approve(
         let mut channels = form.boxes.ticked("channel");
         if channels.is_empty() {
             channels = state
-                .store()
-                .list_channels(signed.workspace.id)
+                .app()
+                .channels(&signed.acting()?)
                 .await?
                 .into_iter()
                 .filter(|c| c.status == ChannelStatus::Active)

@@ -74,8 +74,8 @@ async fn page(
         Vec::new()
     };
     let channels = state
-        .store()
-        .list_channels(signed.workspace.id)
+        .app()
+        .channels(&signed.acting_as::<covalynce_app::Viewer>()?)
         .await?
         .into_iter()
         .map(|c| ChannelOption {

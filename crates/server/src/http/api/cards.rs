@@ -126,7 +126,7 @@ pub struct CardQuery {
     responses((status = 200, body = List<CardView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Query(q): Query<CardQuery>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<List<CardView>>, ApiError> {
@@ -149,17 +149,12 @@ pub async fn list(
         })
         .transpose()?;
     let limit = paging.limit();
-    let cards = state
-        .store()
-        .list_cards(
-            ws.id,
-            &CardFilter {
-                status,
-                before,
-                limit,
-            },
-        )
-        .await?;
+    let filter = CardFilter {
+        status,
+        before,
+        limit,
+    };
+    let cards = state.app().cards(&auth.acting()?, &filter).await?;
     Ok(Json(List::page(
         cards.into_iter().map(CardView::from).collect(),
         limit,
@@ -173,17 +168,16 @@ pub async fn list(
     responses((status = 200, body = Data<CardView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no card {id:?} in this workspace"));
     let card_id = CardId::parse(&id).ok_or_else(not_found)?;
-    let card = state
-        .store()
-        .card(ws.id, card_id)
+    let (card, publications) = state
+        .app()
+        .card(&auth.acting()?, card_id)
         .await?
         .ok_or_else(not_found)?;
-    let publications = state.store().card_publications(card.id).await?;
     let mut view = CardView::from(card);
     view.publications = Some(
         publications
@@ -291,11 +285,11 @@ impl From<CardRevision> for RevisionView {
     responses((status = 200, body = List<RevisionView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn revisions(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<List<RevisionView>>, ApiError> {
     let card_id = parse_id(&id)?;
-    let revisions = state.store().card_revisions(ws.id, card_id).await?;
+    let revisions = state.app().card_revisions(&auth.acting()?, card_id).await?;
     if revisions.is_empty() {
         return Err(ApiError::NotFound(format!(
             "there is no card {id:?} in this workspace"

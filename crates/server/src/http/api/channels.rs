@@ -98,9 +98,9 @@ pub async fn connect(
     responses((status = 200, body = List<ChannelView>)))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
 ) -> Result<Json<List<ChannelView>>, ApiError> {
-    let channels = state.store().list_channels(ws.id).await?;
+    let channels = state.app().channels(&auth.acting()?).await?;
     Ok(Json(List::page(
         channels.into_iter().map(ChannelView::from).collect(),
         0,

@@ -52,7 +52,7 @@ pub struct DeliveryQuery {
     responses((status = 200, body = List<DeliveryView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Query(q): Query<DeliveryQuery>,
 ) -> Result<Json<List<DeliveryView>>, ApiError> {
     let source = q
@@ -64,7 +64,10 @@ pub async fn list(
         })
         .transpose()?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let rows = state.store().list_deliveries(ws.id, source, limit).await?;
+    let rows = state
+        .app()
+        .deliveries(&auth.acting()?, source, limit)
+        .await?;
     Ok(Json(List::page(
         rows.into_iter().map(DeliveryView::from).collect(),
         0,

@@ -63,7 +63,7 @@ pub struct EventQuery {
     responses((status = 200, body = List<EventView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Query(q): Query<EventQuery>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<List<EventView>>, ApiError> {
@@ -102,18 +102,13 @@ pub async fn list(
         })
         .transpose()?;
     let limit = paging.limit();
-    let events = state
-        .store()
-        .list_events(
-            ws.id,
-            &EventFilter {
-                kind,
-                status,
-                before,
-                limit,
-            },
-        )
-        .await?;
+    let filter = EventFilter {
+        kind,
+        status,
+        before,
+        limit,
+    };
+    let events = state.app().events(&auth.acting()?, &filter).await?;
     let views = events.into_iter().map(EventView::from).collect();
     Ok(Json(List::page(views, limit, |e| e.id.clone())))
 }
@@ -124,14 +119,14 @@ pub async fn list(
     responses((status = 200, body = Data<EventView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Data<EventView>>, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no event {id:?} in this workspace"));
     let event_id = EventId::parse(&id).ok_or_else(not_found)?;
     let event = state
-        .store()
-        .event(ws.id, event_id)
+        .app()
+        .event(&auth.acting()?, event_id)
         .await?
         .ok_or_else(not_found)?;
     Ok(Json(Data { data: event.into() }))

@@ -58,7 +58,7 @@ pub struct JobQuery {
     responses((status = 200, body = List<JobView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Query(q): Query<JobQuery>,
 ) -> Result<Json<List<JobView>>, ApiError> {
     let status = q
@@ -73,7 +73,7 @@ pub async fn list(
         })
         .transpose()?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let jobs = state.store().list_jobs(ws.id, status, limit).await?;
+    let jobs = state.app().jobs(&auth.acting()?, status, limit).await?;
     Ok(Json(List::page(
         jobs.into_iter().map(JobView::from).collect(),
         0,

@@ -176,10 +176,9 @@ pub async fn create(
     responses((status = 200, body = List<SourceView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
 ) -> Result<Json<List<SourceView>>, ApiError> {
-    let sources = state.store().list_sources(ws.id).await?;
-    let allowed = state.store().allowed_paths(ws.id).await?;
+    let (sources, allowed) = state.app().sources(&auth.acting()?).await?;
     let views: Vec<SourceView> = sources
         .iter()
         .map(|s| SourceView::checked(s, &allowed))
@@ -193,17 +192,16 @@ pub async fn list(
     responses((status = 200, body = Data<SourceView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Data<SourceView>>, ApiError> {
     let not_found = || ApiError::NotFound(format!("there is no source {id:?} in this workspace"));
     let source_id = SourceId::parse(&id).ok_or_else(not_found)?;
-    let source = state
-        .store()
-        .workspace_source(ws.id, source_id)
+    let (source, allowed) = state
+        .app()
+        .source(&auth.acting()?, source_id)
         .await?
         .ok_or_else(not_found)?;
-    let allowed = state.store().allowed_paths(ws.id).await?;
     Ok(Json(Data {
         data: SourceView::checked(&source, &allowed),
     }))
