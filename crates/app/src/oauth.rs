@@ -20,7 +20,6 @@ use covalynce_domain::{ChannelSettings, SourceKind, UnixMillis, WorkspaceId, now
 use covalynce_publishing::{Url, linkedin, x};
 use covalynce_storage::ChannelRecord;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// How long a flow may take from the consent page to its last step.
 const TTL_MS: i64 = 600_000;
@@ -174,16 +173,13 @@ impl Step {
     }
 }
 
-/// A PKCE verifier (43 characters of the unreserved set, as RFC 7636 asks) and its S256
-/// challenge.
+/// A PKCE verifier and its S256 challenge, as the sign-in makes them.
 fn pkce() -> (String, String) {
-    let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let verifier = crate::github::oauth::verifier();
+    let challenge = crate::github::oauth::challenge(&verifier);
     (verifier, challenge)
 }
 
-/// `started`: when the person was sent to the consent page; later steps keep it, so the
-/// whole flow has ten minutes.
 fn seal(
     platform: &OAuthPlatform<'_>,
     who: &Acting<Editor>,
@@ -640,24 +636,5 @@ impl App {
             .collect();
         let next = seal(platform, who, started, Step::GithubPick { token });
         Ok(Completed::PickRepos { repos, next })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_challenge_is_the_s256_of_a_verifier_of_43_unreserved_characters() {
-        let (verifier, challenge) = super::pkce();
-        assert_eq!(verifier.len(), 43);
-        assert!(
-            verifier
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        );
-        use base64::Engine;
-        use sha2::Digest;
-        let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(verifier.as_bytes()));
-        assert_eq!(challenge, expected);
     }
 }

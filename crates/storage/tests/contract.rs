@@ -136,22 +136,31 @@ async fn two_owners_changing_the_ai_chain_at_once_lose_neither_change(store: Arc
     assert_eq!(store.ai_chain(ws.id).await.unwrap().len(), 4);
 }
 
+/// A source without secrets or settings: a local path, or the API's generic one.
+fn bare_source(
+    ws: covalynce_domain::WorkspaceId,
+    kind: SourceKind,
+    path: Option<&str>,
+) -> NewSource {
+    NewSource {
+        id: SourceId::new(),
+        workspace_id: ws,
+        kind,
+        repo: (kind == SourceKind::Generic).then(|| "api".to_owned()),
+        path: path.map(str::to_owned),
+        sealed_secret: None,
+        settings: Default::default(),
+        sealed_token: None,
+    }
+}
+
 async fn two_first_api_events_at_once_make_one_api_source(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
     let asks = (0..4).map(|_| {
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .api_source(&NewSource {
-                    id: SourceId::new(),
-                    workspace_id: ws.id,
-                    kind: SourceKind::Generic,
-                    repo: Some("api".into()),
-                    path: None,
-                    sealed_secret: None,
-                    settings: Default::default(),
-                    sealed_token: None,
-                })
+                .api_source(&bare_source(ws.id, SourceKind::Generic, None))
                 .await
                 .unwrap()
                 .id
@@ -175,16 +184,11 @@ async fn two_members_adding_one_path_at_once_make_one_git_source(store: Arc<dyn 
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .insert_git_source(&NewSource {
-                    id: SourceId::new(),
-                    workspace_id: ws.id,
-                    kind: SourceKind::Git,
-                    repo: None,
-                    path: Some("/srv/repos/rocket".into()),
-                    sealed_secret: None,
-                    settings: Default::default(),
-                    sealed_token: None,
-                })
+                .insert_git_source(&bare_source(
+                    ws.id,
+                    SourceKind::Git,
+                    Some("/srv/repos/rocket"),
+                ))
                 .await
                 .unwrap()
         })

@@ -885,14 +885,7 @@ mod tests {
                 Some("appleboy"),
             ),
         ]);
-        let credit = |pr: u64| {
-            changes
-                .items
-                .iter()
-                .find(|i| i.pr == Some(pr))
-                .map(|i| i.authors.clone())
-                .unwrap_or_default()
-        };
+        let credit = |pr: u64| credited(&changes, pr);
         assert_eq!(credit(1), ["@ana"]);
         assert_eq!(credit(2), ["@ben"]);
         assert_eq!(credit(3), ["@cy"]);
@@ -929,6 +922,16 @@ mod tests {
                 .iter()
                 .all(|i| i.authors.contains(&"Pat Pair".to_owned()))
         );
+    }
+
+    /// Who the item of pull request `pr` credits.
+    fn credited(changes: &Changeset, pr: u64) -> Vec<String> {
+        changes
+            .items
+            .iter()
+            .find(|i| i.pr == Some(pr))
+            .map(|i| i.authors.clone())
+            .unwrap_or_default()
     }
 
     fn item_for_credit() -> Item {
@@ -1034,14 +1037,7 @@ mod tests {
                 None,
             ),
         ]);
-        let credit = |pr: u64| {
-            changes
-                .items
-                .iter()
-                .find(|i| i.pr == Some(pr))
-                .map(|i| i.authors.clone())
-                .unwrap_or_default()
-        };
+        let credit = |pr: u64| credited(&changes, pr);
         assert_eq!(credit(1), ["@janedoe"]);
         assert_eq!(credit(2), ["@janedoe"]);
         assert_eq!(credit(3), ["huangzw"]);

@@ -28,16 +28,25 @@ impl Pending {
     pub fn new(invitation: Option<String>) -> Self {
         Self {
             state: random_token(),
-            // 43 characters of the unreserved set, as RFC 7636 asks.
-            verifier: URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()),
+            verifier: verifier(),
             invitation,
             issued_at: covalynce_domain::now_millis(),
         }
     }
 
     pub fn challenge(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.as_bytes()))
+        challenge(&self.verifier)
     }
+}
+
+/// A fresh PKCE verifier: 43 characters of the unreserved set, as RFC 7636 asks.
+pub fn verifier() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// The S256 challenge of a PKCE verifier.
+pub fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 pub fn authorize_url(cfg: &GithubOAuth, redirect_uri: &str, pending: &Pending) -> String {

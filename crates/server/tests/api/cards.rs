@@ -31,6 +31,17 @@ fn push_with_message(sha: &str, message: &str, file: &str) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap()
 }
 
+/// `PATCH /api/v1/workspace {"voice": …}` as the owner.
+async fn set_voice(app: &TestApp, voice: &str) -> reqwest::Response {
+    app.client
+        .patch(app.url("/api/v1/workspace"))
+        .bearer_auth(&app.token)
+        .json(&serde_json::json!({ "voice": voice }))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn settled(app: &TestApp, n: usize) {
     app.eventually("every event is handled", || async {
         let e = events(app).await;
@@ -228,23 +239,9 @@ async fn the_workspace_voice_shapes_new_drafts(backend: Backend) {
         "sassy",
         "the founding default"
     );
-    let r = app
-        .client
-        .patch(app.url("/api/v1/workspace"))
-        .bearer_auth(&app.token)
-        .json(&serde_json::json!({"voice": "snarky"}))
-        .send()
-        .await
-        .unwrap();
+    let r = set_voice(&app, "snarky").await;
     assert_eq!(r.status(), 422);
-    let r = app
-        .client
-        .patch(app.url("/api/v1/workspace"))
-        .bearer_auth(&app.token)
-        .json(&serde_json::json!({"voice": "plain"}))
-        .send()
-        .await
-        .unwrap();
+    let r = set_voice(&app, "plain").await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["data"]["voice"], "plain");
@@ -408,14 +405,7 @@ async fn a_card_drafted_again_takes_the_current_voice_and_keeps_its_revisions(ba
     let card = app.get_json("/api/v1/cards").await["data"][0].clone();
     let id = card["id"].as_str().unwrap().to_owned();
     let sassy = card["variants"]["linkedin"].as_str().unwrap().to_owned();
-    let r = app
-        .client
-        .patch(app.url("/api/v1/workspace"))
-        .bearer_auth(&app.token)
-        .json(&serde_json::json!({"voice": "plain"}))
-        .send()
-        .await
-        .unwrap();
+    let r = set_voice(&app, "plain").await;
     assert_eq!(r.status(), 200);
     let regenerate = |token: String, id: String| {
         app.client
