@@ -97,6 +97,9 @@ pub enum Noise {
     CiOnly,
     /// Only a typo was fixed.
     TypoOnly,
+    /// Only the maintainers' own process documents changed (how to release, contribute,
+    /// report a vulnerability; issue templates): nothing a user of the release gets.
+    ProjectDocs,
     /// A change and its revert, both in the range: nothing shipped.
     Reverted,
 }
@@ -110,6 +113,7 @@ impl Noise {
             Noise::DependencyBump => "dependency updates",
             Noise::CiOnly => "CI-only changes",
             Noise::TypoOnly => "typo fixes",
+            Noise::ProjectDocs => "contributor guide updates",
             Noise::Reverted => "changes and reverts that cancel out",
         };
         format!("{n} {}", if n == 1 { self.describe() } else { many })
@@ -123,6 +127,7 @@ impl Noise {
             Noise::DependencyBump => "Dependency updates",
             Noise::CiOnly => "Build and CI",
             Noise::TypoOnly => "Typo fixes",
+            Noise::ProjectDocs => "Contributor guides",
             Noise::Reverted => "Reverted",
         }
     }
@@ -134,6 +139,7 @@ impl Noise {
             Noise::DependencyBump => "dependency update",
             Noise::CiOnly => "CI-only change",
             Noise::TypoOnly => "typo fix",
+            Noise::ProjectDocs => "contributor guide update",
             Noise::Reverted => "change or revert that cancels out",
         }
     }

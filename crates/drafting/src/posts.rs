@@ -471,24 +471,58 @@ fn without_refs(title: &str) -> String {
         }
     }
     out.push_str(rest);
-    // "Add NoDiscard attr, fixes #2012": the issue is for the notes, not the post.
+    // "Add NoDiscard attr, fixes #2012", "Add ZIP content view for issue #8051",
+    // "Handle empty bodies (fixes #12)": the issue is for the notes, not the post.
     let mut text = out.split_whitespace().collect::<Vec<_>>().join(" ");
-    for marker in [
-        ", fixes #",
-        ", closes #",
-        ", resolves #",
-        " fixes #",
-        " closes #",
-    ] {
-        if let Some(at) = text.to_ascii_lowercase().rfind(marker)
-            && text[at + marker.len()..]
-                .chars()
-                .all(|c| c.is_ascii_digit())
-        {
-            text.truncate(at);
-        }
+    while let Some(cut) = trailing_issue(&text) {
+        text.truncate(cut);
+        text.truncate(text.trim_end_matches([' ', ',', ';', '-', ':']).len());
     }
     text
+}
+
+/// Where a closing mention of an issue starts: "…, fixes #12", "… for issue #12",
+/// "… (closes #12)", "… (see #12)". `None` when the title does not end with one.
+fn trailing_issue(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    let body = lower.strip_suffix(')').unwrap_or(&lower);
+    let hash = body.rfind('#')?;
+    let digits = &body[hash + 1..];
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let before = body[..hash].trim_end();
+    let words = [
+        "fixes",
+        "fixed",
+        "fix",
+        "closes",
+        "closed",
+        "close",
+        "resolves",
+        "resolved",
+        "resolve",
+        "see",
+        "refs",
+        "ref",
+        "for issue",
+        "for",
+        "issue",
+        "in",
+    ];
+    let word = words.iter().find(|w| {
+        before.ends_with(*w)
+            && before[..before.len() - w.len()]
+                .chars()
+                .next_back()
+                .is_none_or(|c| matches!(c, ' ' | ',' | '(' | ';' | '-'))
+    })?;
+    let start = before.len() - word.len();
+    // The parenthesis that wraps the mention goes with it: "(fixes #12)".
+    let paren = lower.ends_with(')') && before[..start].ends_with('(');
+    let cut = if paren { start - 1 } else { start };
+    // A title that is only the mention says nothing without it: leave it whole.
+    (text[..cut].split_whitespace().count() >= 2).then_some(cut)
 }
 
 fn lower_first(s: &str) -> String {
@@ -1377,6 +1411,20 @@ mod tests {
                 files: vec!["src/y.rs".into()],
                 ..Commit::default()
             },
+            Commit {
+                id: "4".repeat(40),
+                message: "Add ZIP content view for issue #8051 (#8054)".into(),
+                author_name: "Yamet".into(),
+                files: vec!["src/zip.rs".into()],
+                ..Commit::default()
+            },
+            Commit {
+                id: "5".repeat(40),
+                message: "Handle empty request bodies (closes #77)".into(),
+                author_name: "Ana".into(),
+                files: vec!["src/body.rs".into()],
+                ..Commit::default()
+            },
         ];
         let c = understand(&commits);
         for voice in [Voice::Sassy, Voice::Plain, Voice::Technical] {
@@ -1392,8 +1440,11 @@ mod tests {
                     "{channel:?}: {text}"
                 );
                 assert!(!text.contains("scanned_files"), "{channel:?}: {text}");
-                for r in ["#12", "#13", "#2012", "#2013"] {
+                for r in ["#12", "#13", "#2012", "#2013", "#8051", "#8054", "#77"] {
                     assert!(!text.contains(r), "{channel:?}: {text}");
+                }
+                for dangling in ["for issue", "closes", "()", "fixes"] {
+                    assert!(!text.contains(dangling), "{channel:?}: {text}");
                 }
             }
             let slack = post(&c, &ctx(), voice, Channel::Slack);
@@ -1403,6 +1454,26 @@ mod tests {
         }
         let linkedin = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
         assert!(linkedin.contains("--json"), "{linkedin}");
+    }
+
+    /// However a title mentions the issue it closes, a post says the change without it.
+    #[test]
+    fn a_closing_issue_mention_is_left_to_the_notes() {
+        for (title, want) in [
+            ("Add NoDiscard attr, fixes #2012", "Add NoDiscard attr"),
+            (
+                "Add ZIP content view for issue #8051",
+                "Add ZIP content view",
+            ),
+            ("Handle empty bodies (closes #77)", "Handle empty bodies"),
+            ("Handle empty bodies (see #77) (#80)", "Handle empty bodies"),
+            ("Retry on 503 - resolves #5", "Retry on 503"),
+            ("Fix issue #1984", "Fix issue #1984"),
+            ("Keep #1 as the first entry", "Keep #1 as the first entry"),
+            ("Support C# 12", "Support C# 12"),
+        ] {
+            assert_eq!(without_refs(title), want, "{title}");
+        }
     }
 
     /// "Replace X and allow Y" reads "replaces X and allows Y"; a title that is only a

@@ -60,7 +60,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
         None => {
             // "searcher: fix panic when…", "ignore,globset: increase pool capacity": the
             // component is the scope, not the first words of the title.
-            let (component, text) = match component_prefix(text) {
+            let (component, text) = match component_prefix(text, &commit.files) {
                 Some((component, rest)) => (Some(component.to_owned()), rest),
                 None => (None, text),
             };
@@ -783,6 +783,10 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     if kind == Some("ci") || (!commit.files.is_empty() && commit.files.iter().all(|f| is_ci(f))) {
         return Some(Noise::CiOnly);
     }
+    // client_golang 1.22.0 listed three edits of RELEASE.md; its maintainers listed none.
+    if !security && !commit.files.is_empty() && commit.files.iter().all(|f| is_project_doc(f)) {
+        return Some(Noise::ProjectDocs);
+    }
     let t = title.to_ascii_lowercase();
     // "Fix typos", "Correct typos in comments and test error messages": however many
     // files, a short subject about typos is no news.
@@ -805,6 +809,39 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
         return Some(Noise::TypoOnly);
     }
     None
+}
+
+/// The maintainers' own process documents: how the project releases, takes contributions,
+/// governs itself and handles reports, and the templates its issues and pull requests
+/// start from. A user of the release reads none of them.
+fn is_project_doc(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    let name = p.rsplit('/').next().unwrap_or(&p);
+    let stem = name.split('.').next().unwrap_or_default();
+    let github_meta = p.starts_with(".github/")
+        && !p.starts_with(".github/workflows/")
+        && !p.starts_with(".github/actions/");
+    // Only at the root: `docs/security.md` may well be the user's guide to a feature.
+    let root = !p.contains('/');
+    github_meta
+        || (root
+            && matches!(
+                stem,
+                "release"
+                    | "releasing"
+                    | "release_process"
+                    | "contributing"
+                    | "code_of_conduct"
+                    | "code-of-conduct"
+                    | "governance"
+                    | "maintainers"
+                    | "maintaining"
+                    | "security"
+                    | "support"
+                    | "pull_request_template"
+                    | "issue_template"
+            )
+            && (name.ends_with(".md") || name.ends_with(".rst") || !name.contains('.')))
 }
 
 fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
@@ -852,8 +889,11 @@ fn is_notes_file(path: &str) -> bool {
 /// `component: rest` as projects without Conventional Commits write it (ripgrep's
 /// `searcher: …`, `ignore,globset: …`, `crates/cli: …`): a short name or comma/slash list
 /// of names, lower case (or one capital first letter when it is a list), then the title.
-/// A capitalised single word (`Note: …`, `WIP: …`) is not a component.
-fn component_prefix(subject: &str) -> Option<(&str, &str)> {
+/// A capitalised single word is a component only when it names a part of the project the
+/// change touches (mitmproxy's "Console: Option to hide quickhelp UI" changes
+/// `tools/console/…`) or a verb starts what follows ("Mitmweb: Add number of selected
+/// flows"); a label (`Note: …`, `WIP: …`, `Fix: …`) never is.
+fn component_prefix<'a>(subject: &'a str, files: &[String]) -> Option<(&'a str, &'a str)> {
     let (head, rest) = subject.split_once(": ")?;
     let rest = rest.trim();
     let list = head.contains([',', '/']);
@@ -873,7 +913,76 @@ fn component_prefix(subject: &str) -> Option<(&str, &str)> {
         && head.chars().all(|c| c.is_ascii_alphanumeric())
         && head.chars().skip(1).any(|c| c.is_ascii_uppercase())
         && head.chars().any(|c| c.is_ascii_lowercase());
-    (shape || type_name).then_some((head, rest))
+    (shape || type_name || capitalised_component(head, rest, files)).then_some((head, rest))
+}
+
+/// "Console: …", "Mitmweb: Add …": one capitalised word naming a part of the project.
+fn capitalised_component(head: &str, rest: &str, files: &[String]) -> bool {
+    let word = head.len() >= 3
+        && head.len() <= 20
+        && head.starts_with(|c: char| c.is_ascii_uppercase())
+        && head.chars().skip(1).all(|c| c.is_ascii_lowercase());
+    let lower = head.to_ascii_lowercase();
+    // Words that label a commit rather than name a part of it.
+    let label = matches!(
+        lower.as_str(),
+        "note"
+            | "wip"
+            | "fix"
+            | "fixes"
+            | "fixed"
+            | "bugfix"
+            | "hotfix"
+            | "feat"
+            | "feature"
+            | "breaking"
+            | "docs"
+            | "doc"
+            | "update"
+            | "revert"
+            | "merge"
+            | "chore"
+            | "refactor"
+            | "security"
+            | "deprecated"
+            | "important"
+            | "warning"
+            | "draft"
+            | "todo"
+            | "release"
+            | "test"
+            | "tests"
+            | "build"
+            | "perf"
+            | "style"
+            | "fixup"
+            | "squash"
+            | "backport"
+            | "example"
+            | "examples"
+            | "tip"
+            | "nit"
+            | "minor"
+            | "misc"
+    );
+    if !word || label || rest.len() < 3 {
+        return false;
+    }
+    let names_a_path = files.iter().any(|f| {
+        f.split('/')
+            .rev()
+            .skip(1)
+            .any(|dir| dir.eq_ignore_ascii_case(head))
+    });
+    let first = rest
+        .split(|c: char| c.is_whitespace() || c == '/')
+        .next()
+        .unwrap_or_default();
+    let verb_follows = first.starts_with(|c: char| c.is_ascii_uppercase())
+        && VERBS
+            .iter()
+            .any(|(v, i)| first.eq_ignore_ascii_case(v) || first.eq_ignore_ascii_case(i));
+    names_a_path || verb_follows
 }
 
 /// Release bookkeeping whatever files it touched (a squashed release PR also regenerates
@@ -1490,6 +1599,24 @@ mod tests {
         }
     }
 
+    /// Users' documentation is not the maintainers' process: a guide under `docs/` named like
+    /// a policy, or a README, stays a change; so does a code change that also edits a guide.
+    #[test]
+    fn only_the_maintainers_own_guides_are_project_docs() {
+        for (msg, files) in [
+            ("Document TLS pinning", &["docs/security.md"][..]),
+            ("Explain the release channels", &["docs/release.md"][..]),
+            ("Rewrite the README quick start", &["README.md"][..]),
+            (
+                "Add --check flag and document it",
+                &["src/cli.rs", "CONTRIBUTING.md"][..],
+            ),
+        ] {
+            let i = classify_commit(&commit(msg, files));
+            assert_ne!(i.noise, Some(Noise::ProjectDocs), "{msg}");
+        }
+    }
+
     #[test]
     fn a_component_prefix_is_the_scope_not_the_start_of_the_title() {
         let i = classify_commit(&commit(
@@ -1511,11 +1638,28 @@ mod tests {
         ));
         assert_eq!(i.scope.as_deref(), Some("TelegramBotHandler"));
         assert_eq!(i.title, "Skipping messages containing only whitespace");
+        // mitmproxy writes its components capitalised: named by the paths it touches, or
+        // followed by a verb.
+        let i = classify_commit(&commit(
+            "Console: Option to hide quickhelp UI (#5746) (#8095)",
+            &["mitmproxy/tools/console/statusbar.py"],
+        ));
+        assert_eq!(i.scope.as_deref(), Some("Console"));
+        assert_eq!(i.title, "Option to hide quickhelp UI (#5746)");
+        let i = classify_commit(&commit(
+            "Mitmweb: Add number of selected flows in the footer (#8057)",
+            &["web/src/js/components/Footer.tsx"],
+        ));
+        assert_eq!(i.scope.as_deref(), Some("Mitmweb"));
+        assert_eq!(i.title, "Add number of selected flows in the footer");
+        assert_eq!(i.category, Category::Feature);
         for whole in [
             "Note: this breaks nothing",
             "WIP: try a new parser",
             "Make it: faster",
             "TODO: later",
+            "Important: Remove the old flag",
+            "Parser: the old one stays",
         ] {
             let i = classify_commit(&commit(whole, &["src/lib.rs"]));
             assert_eq!(i.scope, None, "{whole}");
@@ -1629,6 +1773,25 @@ mod tests {
             (
                 commit("Fix typo in error message", &["src/error.rs"]),
                 Noise::TypoOnly,
+            ),
+            // The maintainers' own guides and templates (client_golang #1722, #1723).
+            (
+                commit(
+                    "Added tips on releasing client and checking with k8s. (#1723)",
+                    &["RELEASE.md"],
+                ),
+                Noise::ProjectDocs,
+            ),
+            (
+                commit(
+                    "docs: revamp GitHub contribution and support templates (#4364)",
+                    &[
+                        ".github/ISSUE_TEMPLATE/bug_report.yml",
+                        ".github/PULL_REQUEST_TEMPLATE.md",
+                        "CONTRIBUTING.md",
+                    ],
+                ),
+                Noise::ProjectDocs,
             ),
             // A release branch merged back, a repository sync, a bot's branch: no news.
             (
