@@ -100,6 +100,9 @@ pub enum Noise {
     /// Only the maintainers' own process documents changed (how to release, contribute,
     /// report a vulnerability; issue templates): nothing a user of the release gets.
     ProjectDocs,
+    /// Upkeep of the project's own tools: "Fix latest clippy", "Fix nightly ci", "Address
+    /// clippy issues". Selective notes never list it, and lists that do say nothing to users.
+    ToolingFix,
     /// A change and its revert, both in the range: nothing shipped.
     Reverted,
 }
@@ -114,6 +117,7 @@ impl Noise {
             Noise::CiOnly => "CI-only changes",
             Noise::TypoOnly => "typo fixes",
             Noise::ProjectDocs => "contributor guide updates",
+            Noise::ToolingFix => "build, lint and test tooling fixes",
             Noise::Reverted => "changes and reverts that cancel out",
         };
         format!("{n} {}", if n == 1 { self.describe() } else { many })
@@ -128,6 +132,7 @@ impl Noise {
             Noise::CiOnly => "Build and CI",
             Noise::TypoOnly => "Typo fixes",
             Noise::ProjectDocs => "Contributor guides",
+            Noise::ToolingFix => "Tooling",
             Noise::Reverted => "Reverted",
         }
     }
@@ -140,6 +145,7 @@ impl Noise {
             Noise::CiOnly => "CI-only change",
             Noise::TypoOnly => "typo fix",
             Noise::ProjectDocs => "contributor guide update",
+            Noise::ToolingFix => "build, lint or test tooling fix",
             Noise::Reverted => "change or revert that cancels out",
         }
     }

@@ -402,9 +402,19 @@ pub(crate) fn sounds_like_security(text: &str) -> bool {
 /// The project's own upkeep in a few words: "Fix build", "Fix build issues", "Fix CI",
 /// "Fix tests", "Update baseline" (a static analyser's). Work for the team, never news.
 fn is_housekeeping(lower: &str) -> bool {
-    // "(#2650)" is not a word of the subject.
+    // "(#2650)" is not a word of the subject, and a name in the code is not a tool:
+    // "Fix Rack::Lint error message" fixes the product's own linter.
     let words: Vec<&str> = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
+        .split_whitespace()
+        .flat_map(|token| {
+            let code = token.contains("::")
+                || token
+                    .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+                    .contains(['.', '/']);
+            token
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .map(move |w| if code { "" } else { w })
+        })
         .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
         .collect();
     if words.is_empty() || words.len() > 5 {
@@ -807,6 +817,11 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
         && (commit.files.len() <= 3 || t.split_whitespace().count() <= 10)
     {
         return Some(Noise::TypoOnly);
+    }
+    // gitui 0.28.0 listed eleven clippy, nightly and warning fixes its notes left out; a
+    // new feature is never that, however it is worded.
+    if !security && kind != Some("feat") && is_housekeeping(&t) {
+        return Some(Noise::ToolingFix);
     }
     None
 }
@@ -1599,6 +1614,21 @@ mod tests {
         }
     }
 
+    /// The product's own parts named like tools stay changes: rack's `Rack::Lint` is
+    /// middleware its users run, not the project's linter.
+    #[test]
+    fn a_tool_named_in_the_code_is_not_the_projects_tooling() {
+        for msg in [
+            "Fix Rack::Lint error message (#2007)",
+            "Fix eslint.config.js detection in the scanner",
+        ] {
+            let i = classify_commit(&commit(msg, &["lib/rack/lint.rb"]));
+            assert_eq!(i.noise, None, "{msg}");
+        }
+        let i = classify_commit(&commit("Fix lint errors", &["lib/rack/lint.rb"]));
+        assert_eq!(i.noise, Some(Noise::ToolingFix));
+    }
+
     /// Users' documentation is not the maintainers' process: a guide under `docs/` named like
     /// a policy, or a README, stays a change; so does a code change that also edits a guide.
     #[test]
@@ -1773,6 +1803,18 @@ mod tests {
             (
                 commit("Fix typo in error message", &["src/error.rs"]),
                 Noise::TypoOnly,
+            ),
+            // Fixes to the project's own tools (gitui #2597, #2688).
+            (
+                commit("fix latest clippy (#2597)", &["asyncgit/src/sync/mod.rs"]),
+                Noise::ToolingFix,
+            ),
+            (
+                commit(
+                    "Fix clippy errors on nightly (#2688)",
+                    &["src/app.rs", "src/main.rs"],
+                ),
+                Noise::ToolingFix,
             ),
             // The maintainers' own guides and templates (client_golang #1722, #1723).
             (

@@ -793,7 +793,7 @@ mod tests {
     fn a_pull_request_from_the_repositorys_own_branch_credits_its_authors_not_the_owner() {
         let merge = |n: u32, from: &str| Commit {
             id: format!("{n:040x}"),
-            message: format!("Merge pull request #{n} from {from}\n\nUpdate example test"),
+            message: format!("Merge pull request #{n} from {from}\n\nUpdate example server URL"),
             author_name: "Ben Kochie".into(),
             author_email: "superq@gmail.com".into(),
             is_merge: true,
@@ -801,7 +801,7 @@ mod tests {
         };
         let brought = |n: u32, part_of: u32, name: &str| Commit {
             id: format!("{n:040x}"),
-            message: "Update example test URL".into(),
+            message: "Update example server URL".into(),
             author_name: name.into(),
             author_email: format!("{}@example.com", name.to_lowercase()),
             files: vec!["examples/simple/main.go".into()],
@@ -1128,9 +1128,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn counts_are_singular_for_one_and_plural_otherwise(n in 0usize..100_000, c in 0usize..8, k in 0usize..6) {
+        fn counts_are_singular_for_one_and_plural_otherwise(n in 0usize..100_000, c in 0usize..8, k in 0usize..7) {
             let category = Category::ALL[c];
-            let noise = [Noise::Merge, Noise::VersionBump, Noise::DependencyBump, Noise::CiOnly, Noise::TypoOnly, Noise::ProjectDocs][k];
+            let noise = [Noise::Merge, Noise::VersionBump, Noise::DependencyBump, Noise::CiOnly, Noise::TypoOnly, Noise::ProjectDocs, Noise::ToolingFix][k];
             for text in [category.counted(n), noise.counted(n)] {
                 let noun = text.strip_prefix(&format!("{n} ")).expect("starts with the count");
                 prop_assert!(!noun.is_empty());
