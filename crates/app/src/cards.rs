@@ -391,6 +391,60 @@ impl App {
         Ok(Some((record, publications)))
     }
 
+    /// The cards the CI gate holds until their build passes, oldest first.
+    pub async fn held_cards(
+        &self,
+        who: &Acting<crate::Viewer>,
+    ) -> Result<Vec<CardRecord>, AppError> {
+        Ok(self.store().held_cards(who.workspace().id).await?)
+    }
+
+    /// The newest decided cards (approved, published, rejected: not those still to
+    /// review), at most `limit`, each with its publications: the history page.
+    pub async fn decided_cards(
+        &self,
+        who: &Acting<crate::Viewer>,
+        limit: usize,
+    ) -> Result<Vec<(CardRecord, Vec<covalynce_storage::PublicationRecord>)>, AppError> {
+        let ws = who.workspace().id;
+        let filter = covalynce_storage::CardFilter {
+            status: None,
+            before: None,
+            // Pending cards are among the newest: read enough to still fill the page.
+            limit: i64::try_from(limit.saturating_mul(2)).unwrap_or(i64::MAX),
+        };
+        let shown: Vec<CardRecord> = self
+            .store()
+            .list_cards(ws, &filter)
+            .await?
+            .into_iter()
+            .filter(|c| c.status != CardStatus::Pending)
+            .take(limit)
+            .collect();
+        let ids: Vec<CardId> = shown.iter().map(|c| c.id).collect();
+        let mut by_card: std::collections::HashMap<CardId, Vec<_>> = Default::default();
+        for p in self.store().publications_of_cards(ws, &ids).await? {
+            by_card.entry(p.card_id).or_default().push(p);
+        }
+        Ok(shown
+            .into_iter()
+            .map(|c| {
+                let publications = by_card.remove(&c.id).unwrap_or_default();
+                (c, publications)
+            })
+            .collect())
+    }
+
+    /// The workspace as it is stored now: a page that has just changed a setting shows
+    /// the new value, not the one read when the request began.
+    /// `None` once the workspace is deleted.
+    pub async fn workspace_now<R: crate::MinRole>(
+        &self,
+        who: &Acting<R>,
+    ) -> Result<Option<Workspace>, AppError> {
+        Ok(self.store().workspace(who.workspace().id).await?)
+    }
+
     /// A card's revisions, oldest first (empty for a card of another workspace).
     pub async fn card_revisions(
         &self,

@@ -82,8 +82,12 @@ impl App {
         Ok((channel, connected.generated))
     }
 
-    /// One of the workspace's channels (not deleted).
-    pub async fn channel(&self, who: &Acting<Editor>, id: &str) -> Result<ChannelRecord, AppError> {
+    /// One of the workspace's channels (not deleted): anyone in it may read it.
+    pub async fn channel<R: crate::MinRole>(
+        &self,
+        who: &Acting<R>,
+        id: &str,
+    ) -> Result<ChannelRecord, AppError> {
         let not_found =
             || AppError::NotFound(format!("there is no channel {id:?} in this workspace"));
         let id = ChannelId::parse(id).ok_or_else(not_found)?;

@@ -223,6 +223,19 @@ impl App {
         Ok(session)
     }
 
+    /// Ends one session: the browser that sent it is signed out. `session_hash` is the
+    /// stored hash of the cookie's value (the adapter found the session by it).
+    pub async fn sign_out(&self, session_hash: &str) -> Result<(), AppError> {
+        self.store().delete_session(session_hash).await?;
+        Ok(())
+    }
+
+    /// Ends every session of a person, on every browser: how many ended. API tokens
+    /// are not sessions; they are revoked on their own.
+    pub async fn sign_out_everywhere(&self, user: UserId) -> Result<u64, AppError> {
+        Ok(self.store().delete_user_sessions(user).await?)
+    }
+
     /// Starts a fresh session (a new id every sign-in: a session fixed before sign-in is
     /// worth nothing after), ending the one the browser came with.
     async fn start_session(&self, user: &User, client: &Client) -> Result<Session, AppError> {

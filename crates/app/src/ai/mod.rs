@@ -128,4 +128,19 @@ impl App {
     pub async fn ai_chain(&self, who: &Acting<Viewer>) -> Result<Vec<AiProviderRecord>, AppError> {
         Ok(self.store().ai_chain(who.workspace().id).await?)
     }
+
+    /// The AI calls made for the workspace in `[from, to)`, newest first, at most `limit`:
+    /// the ledger editors and owners read (what a call cost is not for every viewer).
+    pub async fn ai_calls(
+        &self,
+        who: &Acting<crate::Editor>,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<covalynce_storage::AiCallRecord>, AppError> {
+        Ok(self
+            .store()
+            .ai_calls(who.workspace().id, from, to, limit)
+            .await?)
+    }
 }

@@ -80,11 +80,11 @@ async fn editor_page(
     saved: bool,
     typed: Option<&BTreeMap<String, String>>,
 ) -> Result<Response, UiError> {
-    let ws = signed.workspace.id;
     let card_id = CardId::parse(id).ok_or_else(not_found)?;
-    let card = state
-        .store()
-        .card(ws, card_id)
+    let viewer = signed.acting_as::<covalynce_app::Viewer>()?;
+    let (card, _) = state
+        .app()
+        .card(&viewer, card_id)
         .await?
         .ok_or_else(not_found)?;
     let pending = card.status == CardStatus::Pending;
@@ -144,7 +144,7 @@ async fn editor_page(
                 .collect(),
         })
         .collect();
-    let vm = card_vm(state, ws, card).await?;
+    let vm = card_vm(state, &viewer, card).await?;
     let mut r = render(&EditorPage {
         layout: signed.layout("review"),
         csrf: signed.session.csrf_token.clone(),
@@ -210,9 +210,9 @@ pub async fn save(
         .under("text")
         .map(|(c, v)| (c.to_owned(), v.replace("\r\n", "\n")))
         .collect();
-    let card = state
-        .store()
-        .card(signed.workspace.id, card_id)
+    let (card, _) = state
+        .app()
+        .card(&signed.acting_as::<covalynce_app::Viewer>()?, card_id)
         .await?
         .ok_or_else(not_found)?;
     // Save only what changed: an unchanged "approve" is not an edit.

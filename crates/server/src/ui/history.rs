@@ -8,8 +8,6 @@ use crate::http::api::members::AuditView;
 use crate::http::extract::{Editor, Owner};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use covalynce_domain::CardStatus;
-use covalynce_storage::CardFilter;
 use std::collections::HashMap;
 
 pub struct PublicationVm {
@@ -44,7 +42,6 @@ async fn page(
     signed: &Signed,
     notice: Option<(bool, String)>,
 ) -> Result<Response, UiError> {
-    let ws = signed.workspace.id;
     let names: HashMap<String, String> = state
         .app()
         .channels(&signed.acting_as::<covalynce_app::Viewer>()?)
@@ -52,32 +49,13 @@ async fn page(
         .into_iter()
         .map(|c| (c.id.to_string(), c.name))
         .collect();
-    let recent = state
-        .store()
-        .list_cards(
-            ws,
-            &CardFilter {
-                status: None,
-                before: None,
-                limit: 100,
-            },
-        )
+    let shown = state
+        .app()
+        .decided_cards(&signed.acting_as::<covalynce_app::Viewer>()?, 50)
         .await?;
-    let shown: Vec<_> = recent
-        .into_iter()
-        .filter(|c| c.status != CardStatus::Pending)
-        .take(50)
-        .collect();
-    let ids: Vec<_> = shown.iter().map(|c| c.id).collect();
-    let mut by_card: HashMap<_, Vec<_>> = HashMap::new();
-    for p in state.store().publications_of_cards(ws, &ids).await? {
-        by_card.entry(p.card_id).or_default().push(p);
-    }
     let mut cards = Vec::new();
-    for c in shown {
-        let publications = by_card
-            .remove(&c.id)
-            .unwrap_or_default()
+    for (c, publications) in shown {
+        let publications = publications
             .into_iter()
             .map(|p| PublicationVm {
                 id: p.id.to_string(),

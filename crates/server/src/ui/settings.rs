@@ -148,7 +148,10 @@ async fn answer(
         Ok(m) => (true, m),
         Err(e) => (false, UiError::from(e).message()),
     };
-    let fresh = state.store().workspace(signed.workspace.id).await?;
+    let fresh = state
+        .app()
+        .workspace_now(&signed.acting_as::<covalynce_app::Viewer>()?)
+        .await?;
     let signed = signed.with_workspace(fresh);
     let base = crate::http::api::account::base_url(state, headers);
     page(state, &signed, &base, Some(notice), secret).await
@@ -318,7 +321,11 @@ pub async fn ai_add(
         base_url: given(&form.base_url),
         api_key: given(&form.api_key),
     };
-    let index = state.store().ai_chain(signed.workspace.id).await?.len();
+    let index = state
+        .app()
+        .ai_chain(&signed.acting_as::<covalynce_app::Viewer>()?)
+        .await?
+        .len();
     let result = match crate::http::api::ai::provider_input(&state, index, &input).await {
         // A full chain is refused: the page says why, and as nothing was added, nothing
         // is logged.

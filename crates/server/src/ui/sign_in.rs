@@ -157,10 +157,7 @@ pub async fn logout(
     signed: Signed,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
-    state
-        .store()
-        .delete_session(&signed.session.id_hash)
-        .await?;
+    state.app().sign_out(&signed.session.id_hash).await?;
     let mut r = Redirect::to("/login").into_response();
     crate::auth::append_cookie(&mut r, &account::signed_out(&state));
     Ok(r)

@@ -78,11 +78,11 @@ async fn page_with<R>(
     headers: &HeaderMap,
     extra: Extra,
 ) -> Result<Response, UiError> {
-    let allowed = state.store().allowed_paths(signed.workspace.id).await?;
-    let sources = state
-        .store()
-        .list_sources(signed.workspace.id)
-        .await?
+    let (sources, allowed) = state
+        .app()
+        .sources(&signed.acting_as::<covalynce_app::Viewer>()?)
+        .await?;
+    let sources = sources
         .iter()
         .map(|s| SourceView::checked(s, &allowed))
         .collect();

@@ -5,7 +5,7 @@ use super::page::{Layout, Signed, UiError, render};
 use crate::http::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use covalynce_domain::{CardId, CardStatus, Risk, WorkspaceId};
+use covalynce_domain::{CardId, CardStatus, Risk};
 use covalynce_storage::{CardFilter, CardRecord};
 use serde::Deserialize;
 
@@ -69,11 +69,11 @@ pub fn channel_rank(name: &str) -> usize {
 
 pub async fn card_vm(
     state: &AppState,
-    ws: WorkspaceId,
+    who: &covalynce_app::Acting<covalynce_app::Viewer>,
     card: CardRecord,
 ) -> Result<CardVm, UiError> {
     let event = match card.event_id {
-        Some(e) => state.store().event(ws, e).await?,
+        Some(e) => state.app().event(who, e).await?,
         None => None,
     };
     let (kind, repo, reference, url) = match &event {
@@ -232,11 +232,11 @@ pub async fn page(
     signed: Signed,
     Query(q): Query<StackQuery>,
 ) -> Result<Response, UiError> {
-    let ws = &signed.workspace;
+    let viewer = signed.acting_as::<covalynce_app::Viewer>()?;
     let mut pending = state
-        .store()
-        .list_cards(
-            ws.id,
+        .app()
+        .cards(
+            &viewer,
             &CardFilter {
                 status: Some(CardStatus::Pending),
                 before: None,
@@ -256,15 +256,15 @@ pub async fn page(
         .collect();
     let mut cards = Vec::with_capacity(RENDERED);
     for c in pending.into_iter().take(RENDERED) {
-        cards.push(card_vm(&state, ws.id, c).await?);
+        cards.push(card_vm(&state, &viewer, c).await?);
     }
     if let Some(first) = cards.first_mut() {
         first.first = true;
     }
-    let channels = state.store().list_channels(ws.id).await?;
+    let channels = state.app().channels(&viewer).await?;
     let held = state
-        .store()
-        .held_cards(ws.id)
+        .app()
+        .held_cards(&viewer)
         .await?
         .iter()
         .map(HeldVm::of)
@@ -354,12 +354,13 @@ pub async fn fragment_html<R>(
         )
     };
     let card_id = CardId::parse(id).ok_or_else(not_found)?;
-    let card = state
-        .store()
-        .card(signed.workspace.id, card_id)
+    let viewer = signed.acting_as::<covalynce_app::Viewer>()?;
+    let (card, _) = state
+        .app()
+        .card(&viewer, card_id)
         .await?
         .ok_or_else(not_found)?;
-    let mut vm = card_vm(state, signed.workspace.id, card).await?;
+    let mut vm = card_vm(state, &viewer, card).await?;
     vm.first = true;
     let fragment = CardFragment {
         csrf: signed.session.csrf_token.clone(),

@@ -268,7 +268,7 @@ pub(crate) async fn sign_in_with_password(
         (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn logout(State(state): State<AppState>, person: Person) -> Result<Response, ApiError> {
     if let Some(s) = &person.session {
-        state.store().delete_session(&s.id_hash).await?;
+        state.app().sign_out(&s.id_hash).await?;
     }
     let clear = signed_out(&state);
     Ok(with_cookie(&clear, StatusCode::NO_CONTENT, ()))
@@ -287,7 +287,7 @@ pub async fn logout_all(
     State(state): State<AppState>,
     person: Person,
 ) -> Result<Response, ApiError> {
-    let n = state.store().delete_user_sessions(person.user.id).await?;
+    let n = state.app().sign_out_everywhere(person.user.id).await?;
     let clear = signed_out(&state);
     Ok(with_cookie(
         &clear,

@@ -126,7 +126,6 @@ pub async fn update(
     ApiJson(req): ApiJson<UpdateAi>,
 ) -> Result<Json<Data<AiSettingsView>>, ApiError> {
     let who = auth.acting()?;
-    let ws = who.workspace().clone();
     let privacy = req.privacy.as_deref().map(privacy).transpose()?;
     if let Some(providers) = &req.providers {
         // Checked before any provider is: a long list costs no address lookups.
@@ -146,8 +145,8 @@ pub async fn update(
         state.app().set_ai_privacy(&who, p).await?;
     }
     let ws = state
-        .store()
-        .workspace(ws.id)
+        .app()
+        .workspace_now(&who)
         .await?
         .ok_or_else(|| ApiError::NotFound("the workspace is gone".into()))?;
     // Read again: the privacy shown is the one just set.
@@ -340,7 +339,7 @@ fn add(t: &mut Totals, e: &LedgerEntry) {
     responses((status = 200, body = Ledger), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn calls(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth<Editor>,
+    auth: Auth<Editor>,
     Query(q): Query<LedgerQuery>,
 ) -> Result<Json<Ledger>, ApiError> {
     let now = covalynce_domain::now_millis();
@@ -360,7 +359,10 @@ pub async fn calls(
             )));
         }
     };
-    let calls = state.store().ai_calls(ws.id, from, to, 1000).await?;
+    let calls = state
+        .app()
+        .ai_calls(&auth.acting()?, from, to, 1000)
+        .await?;
     let entries: Vec<LedgerEntry> = calls.into_iter().map(LedgerEntry::from).collect();
     let mut totals = Totals::default();
     let mut periods: BTreeMap<String, Totals> = BTreeMap::new();

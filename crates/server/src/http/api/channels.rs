@@ -9,7 +9,7 @@ use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use covalynce_domain::{ChannelId, ChannelStatus};
+use covalynce_domain::ChannelStatus;
 use covalynce_storage::ChannelRecord;
 use serde::Serialize;
 
@@ -108,18 +108,8 @@ pub async fn list(
     )))
 }
 
-async fn find(
-    state: &AppState,
-    ws: covalynce_domain::WorkspaceId,
-    id: &str,
-) -> Result<ChannelRecord, ApiError> {
-    let not_found = || ApiError::NotFound(format!("there is no channel {id:?} in this workspace"));
-    let channel_id = ChannelId::parse(id).ok_or_else(not_found)?;
-    state
-        .store()
-        .workspace_channel(ws, channel_id)
-        .await?
-        .ok_or_else(not_found)
+async fn find(state: &AppState, auth: &Auth, id: &str) -> Result<ChannelRecord, ApiError> {
+    Ok(state.app().channel(&auth.acting()?, id).await?)
 }
 
 /// One channel.
@@ -128,11 +118,11 @@ async fn find(
     responses((status = 200, body = Data<ChannelView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(ws, ..): Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
     Ok(Json(Data {
-        data: find(&state, ws.id, &id).await?.into(),
+        data: find(&state, &auth, &id).await?.into(),
     }))
 }
 
