@@ -459,15 +459,29 @@ fn says_something(item: &Item) -> bool {
 fn without_refs(title: &str) -> String {
     let mut out = String::with_capacity(title.len());
     let mut rest = title;
-    while let Some(at) = rest.find("(#") {
-        let after = &rest[at + 2..];
-        let digits = after.chars().take_while(char::is_ascii_digit).count();
-        if digits > 0 && after[digits..].starts_with(')') {
-            out.push_str(rest[..at].trim_end());
-            rest = &after[digits + 1..];
-        } else {
-            out.push_str(&rest[..at + 2]);
-            rest = after;
+    // "(#12)", and the qualified forms GitHub links too: "(gitui-org#2623)",
+    // "(rust-lang/rust#1)".
+    let reference = |inner: &str| {
+        inner.split_once('#').is_some_and(|(repo, n)| {
+            !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_digit())
+                && repo.split('/').count() <= 2
+                && repo
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        })
+    };
+    while let Some(at) = rest.find('(') {
+        let after = &rest[at + 1..];
+        match after.find(')') {
+            Some(end) if reference(&after[..end]) => {
+                out.push_str(rest[..at].trim_end());
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..at + 1]);
+                rest = after;
+            }
         }
     }
     out.push_str(rest);
@@ -1471,6 +1485,15 @@ mod tests {
             ("Fix issue #1984", "Fix issue #1984"),
             ("Keep #1 as the first entry", "Keep #1 as the first entry"),
             ("Support C# 12", "Support C# 12"),
+            (
+                "Message tab supports pageup and pagedown (gitui-org#2623)",
+                "Message tab supports pageup and pagedown",
+            ),
+            ("Use the new API (rust-lang/rust#1) (#3)", "Use the new API"),
+            (
+                "Count (#) signs in (a#b) names",
+                "Count (#) signs in (a#b) names",
+            ),
         ] {
             assert_eq!(without_refs(title), want, "{title}");
         }
