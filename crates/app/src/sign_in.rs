@@ -214,13 +214,40 @@ impl App {
         Ok((user, session))
     }
 
-    /// Signs in a person already known to the adapter (a one-time sign-in link).
-    pub async fn sign_in_by_link(&self, user: &User, client: &Client) -> Result<Session, AppError> {
-        let session = self.start_session(user, client).await?;
+    /// A one-time sign-in link's token for a person, valid for `valid`; earlier links of
+    /// theirs stop working. Stored (hashed) in the database, so the process that prints
+    /// it (`serve --demo`, `covalynce demo-link`) need not be the one that serves it.
+    pub async fn login_link(&self, user: UserId, valid: Duration) -> Result<String, AppError> {
+        let token = tokens::random_token();
+        let until = now_millis() + i64::try_from(valid.as_millis()).unwrap_or(i64::MAX / 2);
+        self.store()
+            .create_login_link(&tokens::hash(&token), user, until)
+            .await?;
+        Ok(token)
+    }
+
+    /// Signs in with a one-time link; `None` when it is used, expired or unknown (one
+    /// answer for all three: a guess learns nothing).
+    pub async fn sign_in_with_login_link(
+        &self,
+        token: &str,
+        client: &Client,
+    ) -> Result<Option<(User, Session)>, AppError> {
+        let Some(user_id) = self
+            .store()
+            .take_login_link(&tokens::hash(token), now_millis())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(user) = self.store().user(user_id).await? else {
+            return Ok(None);
+        };
+        let session = self.start_session(&user, client).await?;
         let method = json!({"method": "link"});
         self.account_event(Some(user.id), "auth.login", client, method)
             .await;
-        Ok(session)
+        Ok(Some((user, session)))
     }
 
     /// Ends one session: the browser that sent it is signed out. `session_hash` is the

@@ -78,6 +78,18 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Print a fresh one-time sign-in link to the demo (`serve --demo`) while it runs: for
+    /// when the one it printed at start was used or is over an hour old. Earlier links stop
+    /// working.
+    DemoLink {
+        /// Where the demo answers, as the browser reaches it.
+        #[arg(
+            long,
+            env = "COVALYNCE_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8000"
+        )]
+        url: String,
+    },
     /// Watch local git repositories: new commits on the checked-out branch and new tags
     /// become events, then cards, in the workspace.
     Watch(WatchArgs),
@@ -626,6 +638,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied ({})", store.backend().as_str());
             Ok(())
         }
+        Command::DemoLink { url } => {
+            let store = open_store(&config).await?;
+            store.migrate().await.context("migrating the database")?;
+            let link = demo_link(&store).await;
+            store.close().await;
+            println!("{}/login/link/{}", url.trim_end_matches('/'), link?);
+            Ok(())
+        }
         Command::Token {
             command: TokenCommand::Create { workspace, name },
         } => {
@@ -645,6 +665,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A new sign-in link for the demo's reviewer, made through the same use case the demo
+/// uses at start.
+async fn demo_link(store: &std::sync::Arc<dyn covalynce_storage::Store>) -> anyhow::Result<String> {
+    let slug = WorkspaceSlug::parse("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(ws) = store.workspace_by_slug(&slug).await? else {
+        anyhow::bail!(
+            "there is no demo here (no workspace \"demo\" in this data dir or database): \
+             start one with `covalynce serve --demo`"
+        );
+    };
+    let user = crate::demo::reviewer(store.as_ref(), ws.id).await?;
+    Ok(covalynce_app::App::new(store.clone())
+        .login_link(user, crate::demo::LINK_VALID)
+        .await?)
 }
 
 async fn open_store(

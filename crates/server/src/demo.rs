@@ -20,6 +20,9 @@ pub fn demo_repository() -> Option<PathBuf> {
         .and_then(|p| p.canonicalize().ok())
 }
 
+/// How long a demo sign-in link works.
+pub const LINK_VALID: std::time::Duration = std::time::Duration::from_secs(3600);
+
 pub struct Seeded {
     pub repository: PathBuf,
     pub events: usize,

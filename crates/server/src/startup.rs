@@ -128,13 +128,12 @@ impl Application {
                 "  Cards:     curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/cards"
             );
             match crate::demo::reviewer(store.as_ref(), ws.id).await {
-                Ok(user) => {
-                    let link =
-                        security.issue_login_link(user, std::time::Duration::from_secs(3600));
-                    println!(
-                        "  Review:    http://{addr}/login/link/{link}  (one-time sign-in link, valid for an hour)"
-                    );
-                }
+                Ok(user) => match app.login_link(user, crate::demo::LINK_VALID).await {
+                    Ok(link) => println!(
+                        "  Review:    http://{addr}/login/link/{link}  (one-time sign-in link, valid for an hour; `covalynce demo-link` prints a new one)"
+                    ),
+                    Err(e) => println!("  (could not make a sign-in link: {e})"),
+                },
                 Err(e) => println!("  (could not prepare the demo reviewer: {e:#})"),
             }
             println!("  API docs:  http://{addr}/docs");

@@ -260,6 +260,19 @@ pub trait Accounts: Send + Sync {
     /// Log out everywhere; returns how many sessions ended.
     async fn delete_user_sessions(&self, user: UserId) -> Result<u64>;
 
+    /// Stores a one-time sign-in link (its token's hash) for a person, in place of any
+    /// earlier one of theirs: only the newest link printed works.
+    async fn create_login_link(
+        &self,
+        id_hash: &str,
+        user: UserId,
+        expires_at: UnixMillis,
+    ) -> Result<()>;
+    /// Uses a sign-in link: it is deleted whatever its age, and its person is returned
+    /// when it was still fresh at `now`. Two requests with one link: only one gets the
+    /// person.
+    async fn take_login_link(&self, id_hash: &str, now: UnixMillis) -> Result<Option<UserId>>;
+
     async fn create_invitation(&self, inv: &NewInvitation) -> Result<()>;
     async fn invitations(&self, ws: WorkspaceId) -> Result<Vec<InvitationRecord>>;
     async fn revoke_invitation(&self, ws: WorkspaceId, id: InvitationId) -> Result<bool>;
@@ -820,6 +833,51 @@ macro_rules! impl_accounts {
                     .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn create_login_link(
+                &self,
+                id_hash: &str,
+                user: covalynce_domain::UserId,
+                expires_at: covalynce_domain::UnixMillis,
+            ) -> $crate::Result<()> {
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
+                sqlx::query("DELETE FROM login_links WHERE user_id = $1")
+                    .bind(user.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO login_links (id_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(id_hash)
+                    .bind(user.to_string())
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn take_login_link(
+                &self,
+                id_hash: &str,
+                now: covalynce_domain::UnixMillis,
+            ) -> $crate::Result<Option<covalynce_domain::UserId>> {
+                let mut tx = self.pools.write($crate::unit::Scope::System).await?;
+                // Deleted in the same statement that reads it: a link is used at most once.
+                let row: Option<(String, i64)> = sqlx::query_as(
+                    "DELETE FROM login_links WHERE id_hash = $1 RETURNING user_id, expires_at",
+                )
+                .bind(id_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+                // Links nobody used are swept here too: no table grows with every demo start.
+                sqlx::query("DELETE FROM login_links WHERE expires_at <= $1")
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.filter(|(_, until)| *until > now)
+                    .map(|(id, _)| $crate::sql::parse_id(&id, covalynce_domain::UserId::parse))
+                    .transpose()
             }
 
             async fn delete_user_sessions(

@@ -69,7 +69,89 @@ on_both_backends!(
     two_owners_changing_the_ai_chain_at_once_lose_neither_change,
     two_members_adding_one_path_at_once_make_one_git_source,
     two_first_api_events_at_once_make_one_api_source,
+    a_sign_in_link_works_once_while_fresh_and_only_the_newest,
+    two_uses_of_one_sign_in_link_at_once_sign_in_once,
 );
+
+/// The demo prints a link at start and `covalynce demo-link` prints another from a second
+/// process: the database holds them, and each works once, within its hour, newest only.
+async fn a_sign_in_link_works_once_while_fresh_and_only_the_newest(store: Arc<dyn Store>) {
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    let bob = store
+        .create_user(&new_user("bob@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    let now = now_millis();
+    store
+        .create_login_link("link-1", ada.id, now + 60_000)
+        .await
+        .unwrap();
+    store
+        .create_login_link("link-bob", bob.id, now + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(store.take_login_link("nope", now).await.unwrap(), None);
+    assert_eq!(
+        store.take_login_link("link-1", now).await.unwrap(),
+        Some(ada.id)
+    );
+    assert_eq!(
+        store.take_login_link("link-1", now).await.unwrap(),
+        None,
+        "used once"
+    );
+    // A newer link replaces the person's earlier one; another person's stays.
+    store
+        .create_login_link("link-2", ada.id, now + 60_000)
+        .await
+        .unwrap();
+    store
+        .create_login_link("link-3", ada.id, now + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(store.take_login_link("link-2", now).await.unwrap(), None);
+    assert_eq!(
+        store.take_login_link("link-bob", now).await.unwrap(),
+        Some(bob.id)
+    );
+    // Past its hour, a link signs no one in, and is gone.
+    assert_eq!(
+        store.take_login_link("link-3", now + 60_001).await.unwrap(),
+        None
+    );
+    assert_eq!(store.take_login_link("link-3", now).await.unwrap(), None);
+}
+
+async fn two_uses_of_one_sign_in_link_at_once_sign_in_once(store: Arc<dyn Store>) {
+    let ada = store
+        .create_user(&new_user("ada@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    let now = now_millis();
+    for round in 0..10 {
+        let hash = format!("race-{round}");
+        store
+            .create_login_link(&hash, ada.id, now + 60_000)
+            .await
+            .unwrap();
+        let uses = (0..4).map(|_| {
+            let store = store.clone();
+            let hash = hash.clone();
+            tokio::spawn(async move { store.take_login_link(&hash, now).await.unwrap() })
+        });
+        let mut signed_in = 0;
+        for used in uses {
+            signed_in += usize::from(used.await.unwrap().is_some());
+        }
+        assert_eq!(signed_in, 1, "round {round}");
+    }
+}
 
 async fn two_owners_changing_the_ai_chain_at_once_lose_neither_change(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;

@@ -5,7 +5,6 @@ pub use covalynce_app::github::oauth as github;
 pub mod limits;
 pub use covalynce_app::password;
 
-use covalynce_domain::UserId;
 use std::time::Duration;
 
 pub const SESSION_COOKIE: &str = "covalynce_session";
@@ -96,9 +95,6 @@ pub struct Security {
     pub config: SecurityConfig,
     pub api_limit: limits::Limiter,
     pub login_limit: limits::Limiter,
-    /// One-time sign-in links (the demo prints one): SHA-256 of the token → who and until
-    /// when. In memory: a restart ends them, which is what a one-time link should do.
-    login_links: std::sync::Mutex<std::collections::HashMap<String, (UserId, i64)>>,
 }
 
 impl Security {
@@ -111,25 +107,8 @@ impl Security {
         Ok(Self {
             api_limit: limits::Limiter::new("api", config.api_per_minute, redis.clone()),
             login_limit: limits::Limiter::new("login", config.login_per_minute, redis),
-            login_links: Default::default(),
             config,
         })
-    }
-
-    /// A link token that signs `user` in once within `valid`.
-    pub fn issue_login_link(&self, user: UserId, valid: std::time::Duration) -> String {
-        let token = random_token();
-        let until = covalynce_domain::now_millis() + valid.as_millis() as i64;
-        let mut links = self.login_links.lock().unwrap_or_else(|p| p.into_inner());
-        links.insert(crate::tokens::hash(&token), (user, until));
-        token
-    }
-
-    /// The person a link signs in, if it is unused and fresh; it cannot be used again.
-    pub fn take_login_link(&self, token: &str) -> Option<UserId> {
-        let mut links = self.login_links.lock().unwrap_or_else(|p| p.into_inner());
-        let (user, until) = links.remove(&crate::tokens::hash(token))?;
-        (until > covalynce_domain::now_millis()).then_some(user)
     }
 }
 

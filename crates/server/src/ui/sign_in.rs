@@ -196,21 +196,20 @@ pub async fn link(
     Visitor { headers, ip }: Visitor,
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Result<Response, UiError> {
-    let user_id = state.security().take_login_link(&token).ok_or_else(|| {
-        UiError::Page(
-            StatusCode::NOT_FOUND,
-            "This sign-in link is used or expired. Restart the demo for a new one, or sign in."
-                .into(),
-        )
-    })?;
-    let user = state.store().user(user_id).await?.ok_or_else(|| {
-        UiError::Page(
-            StatusCode::NOT_FOUND,
-            "That account no longer exists.".into(),
-        )
-    })?;
     let client = account::client(&state, &headers, ip);
-    let session = state.app().sign_in_by_link(&user, &client).await?;
+    let (_, session) = state
+        .app()
+        .sign_in_with_login_link(&token, &client)
+        .await?
+        .ok_or_else(|| {
+            UiError::Page(
+                StatusCode::NOT_FOUND,
+                "This sign-in link was used already or is more than an hour old. For a new \
+                 one, run `covalynce demo-link` beside the running demo (it keeps running), \
+                 or sign in with your password."
+                    .into(),
+            )
+        })?;
     let cookie = account::session_cookie(&state, &session);
     Ok(signed_in(&cookie, "/"))
 }

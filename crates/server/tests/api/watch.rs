@@ -479,6 +479,48 @@ async fn the_demo_drafts_cards_from_the_current_repositorys_history() {
         );
         let again = browser.get(&link).send().await.unwrap();
         assert_eq!(again.status(), 404, "the link works once");
+        // The used link says how to get a new one without stopping the demo.
+        let page = again.text().await.unwrap();
+        assert!(page.contains("covalynce demo-link"), "{page}");
+        // `covalynce demo-link` beside the running demo prints a fresh link that signs in;
+        // a second one replaces it.
+        let demo_link = || {
+            let out = covalynce_cmd(data.path(), None)
+                .args(["demo-link", "--url", &format!("http://127.0.0.1:{port}/")])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let link = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+            assert!(
+                link.starts_with(&format!("http://127.0.0.1:{port}/login/link/")),
+                "{link}"
+            );
+            link
+        };
+        let replaced = demo_link();
+        let fresh = demo_link();
+        assert_eq!(
+            browser.get(&replaced).send().await.unwrap().status(),
+            404,
+            "only the newest link works"
+        );
+        let signed_in = browser.get(&fresh).send().await.unwrap();
+        assert_eq!(signed_in.status(), 303);
+        assert!(signed_in.headers().get("set-cookie").is_some());
+        assert_eq!(browser.get(&fresh).send().await.unwrap().status(), 404);
+        // Where there is no demo, the command says how to start one.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let out = covalynce_cmd(elsewhere.path(), None)
+            .args(["demo-link"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("covalynce serve --demo"), "{err}");
         let _ = child.kill();
         let _ = child.wait();
         let titles: Vec<&str> = cards["data"]
