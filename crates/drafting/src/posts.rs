@@ -466,6 +466,8 @@ fn without_refs(title: &str) -> String {
             !n.is_empty()
                 && n.chars().all(|c| c.is_ascii_digit())
                 && repo.split('/').count() <= 2
+                // "(C#9)" and "(F#8)" are languages, not an owner's references.
+                && (repo.is_empty() || repo.contains('/') || repo.len() >= 3)
                 && repo
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
@@ -496,47 +498,77 @@ fn without_refs(title: &str) -> String {
 }
 
 /// Where a closing mention of an issue starts: "…, fixes #12", "… for issue #12",
-/// "… (closes #12)", "… (see #12)". `None` when the title does not end with one.
+/// "…, closes #1, #2", "… (closes #12)", "… (broken in #1689)". `None` when the title
+/// does not end with one, or would say nothing without it.
 fn trailing_issue(text: &str) -> Option<usize> {
     let lower = text.to_ascii_lowercase();
-    let body = lower.strip_suffix(')').unwrap_or(&lower);
-    let hash = body.rfind('#')?;
-    let digits = &body[hash + 1..];
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return None;
+    // A parenthetical that ends with a reference is about the issue: all of it goes.
+    if let Some(inner) = lower.strip_suffix(')')
+        && let Some(open) = inner.rfind('(')
+        && ends_with_refs(&inner[open + 1..]).is_some()
+    {
+        return (text[..open].split_whitespace().count() >= 2).then_some(open);
     }
-    let before = body[..hash].trim_end();
-    let words = [
-        "fixes",
-        "fixed",
-        "fix",
-        "closes",
-        "closed",
-        "close",
-        "resolves",
-        "resolved",
-        "resolve",
-        "see",
-        "refs",
-        "ref",
-        "for issue",
-        "for",
-        "issue",
-        "in",
-    ];
-    let word = words.iter().find(|w| {
-        before.ends_with(*w)
+    // Otherwise "(verb) (issue) #N(, #M…)" at the end, with a verb that says the change
+    // closes or concerns the issue ("introduced in #12" is part of the sentence).
+    let at = ends_with_refs(&lower)?;
+    let refs_start = lower[..at].trim_end();
+    let mut before = refs_start;
+    if let Some(b) = before
+        .strip_suffix("issues")
+        .or_else(|| before.strip_suffix("issue"))
+    {
+        before = b.trim_end();
+    }
+    let verb = [
+        "fixes", "fixed", "closes", "closed", "resolves", "resolved", "refs", "ref", "see", "for",
+    ]
+    .into_iter()
+    .find(|w| {
+        before.ends_with(w)
             && before[..before.len() - w.len()]
                 .chars()
                 .next_back()
-                .is_none_or(|c| matches!(c, ' ' | ',' | '(' | ';' | '-'))
+                .is_none_or(|c| matches!(c, ' ' | ',' | ';' | '-'))
     })?;
-    let start = before.len() - word.len();
-    // The parenthesis that wraps the mention goes with it: "(fixes #12)".
-    let paren = lower.ends_with(')') && before[..start].ends_with('(');
-    let cut = if paren { start - 1 } else { start };
-    // A title that is only the mention says nothing without it: leave it whole.
+    // "for" only before "issue": "Prepare for #12" is a sentence.
+    if verb == "for" && before.len() == refs_start.len() {
+        return None;
+    }
+    let cut = before.len() - verb.len();
     (text[..cut].split_whitespace().count() >= 2).then_some(cut)
+}
+
+/// Where a run of references ending `text` ("#12", "#12, #13", "#12 and #13") starts.
+fn ends_with_refs(text: &str) -> Option<usize> {
+    let mut end = text.trim_end().len();
+    let mut start = None;
+    loop {
+        let head = &text[..end];
+        let digits = head.len() - head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 || !head[..end - digits].ends_with('#') {
+            return start;
+        }
+        let hash = end - digits - 1;
+        // A reference starts a word: "C#9" is a language.
+        if text[..hash]
+            .chars()
+            .next_back()
+            .is_some_and(|c| !matches!(c, ' ' | ',' | '('))
+        {
+            return start;
+        }
+        start = Some(hash);
+        let rest = text[..hash].trim_end();
+        match rest
+            .strip_suffix(',')
+            .or_else(|| rest.strip_suffix(" and"))
+            .map(str::trim_end)
+        {
+            Some(r) if r.ends_with(|c: char| c.is_ascii_digit()) => end = r.len(),
+            _ => return start,
+        }
+    }
 }
 
 fn lower_first(s: &str) -> String {
@@ -1493,6 +1525,30 @@ mod tests {
             (
                 "Count (#) signs in (a#b) names",
                 "Count (#) signs in (a#b) names",
+            ),
+            (
+                "Add Level::toRFC5424Level and restore BC (broken in #1689)",
+                "Add Level::toRFC5424Level and restore BC",
+            ),
+            (
+                "Handle empty bodies, fixes issue #12",
+                "Handle empty bodies",
+            ),
+            (
+                "Handle empty bodies (closes issue #77)",
+                "Handle empty bodies",
+            ),
+            ("Handle empty bodies, closes #1, #2", "Handle empty bodies"),
+            ("Apply the fix #12", "Apply the fix #12"),
+            (
+                "Fix regression introduced in #1234",
+                "Fix regression introduced in #1234",
+            ),
+            ("Prepare for #12", "Prepare for #12"),
+            ("Add records support (C#9)", "Add records support (C#9)"),
+            (
+                "Fix curl_close deprecation on php8.5, refs #2004",
+                "Fix curl_close deprecation on php8.5",
             ),
         ] {
             assert_eq!(without_refs(title), want, "{title}");

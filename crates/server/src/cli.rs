@@ -677,9 +677,19 @@ async fn demo_link(store: &std::sync::Arc<dyn covalynce_storage::Store>) -> anyh
              start one with `covalynce serve --demo`"
         );
     };
-    let user = crate::demo::reviewer(store.as_ref(), ws.id).await?;
+    // Only the reviewer `serve --demo` made, already in the demo workspace: this command
+    // never adds anyone (a workspace someone named "demo" gets no new owner from it).
+    let email = covalynce_domain::Email::parse(crate::demo::REVIEWER_EMAIL)
+        .map_err(|e| anyhow::anyhow!(e.0))?;
+    let reviewer = match store.user_by_email(&email).await? {
+        Some(user) if store.member_role(ws.id, user.id).await?.is_some() => user.id,
+        _ => anyhow::bail!(
+            "the workspace \"demo\" here was not made by `covalynce serve --demo` (it has no \
+             demo reviewer): no link is made for it"
+        ),
+    };
     Ok(covalynce_app::App::new(store.clone())
-        .login_link(user, crate::demo::LINK_VALID)
+        .login_link(reviewer, crate::demo::LINK_VALID)
         .await?)
 }
 

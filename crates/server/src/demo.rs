@@ -20,6 +20,10 @@ pub fn demo_repository() -> Option<PathBuf> {
         .and_then(|p| p.canonicalize().ok())
 }
 
+/// The demo's reviewer: `serve --demo` makes this account (no password) and the one-time
+/// links sign it in.
+pub const REVIEWER_EMAIL: &str = "demo@covalynce.local";
+
 /// How long a demo sign-in link works.
 pub const LINK_VALID: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -103,7 +107,7 @@ pub async fn reviewer(
 ) -> anyhow::Result<covalynce_domain::UserId> {
     use covalynce_domain::{Email, InvitationId, Role, UserId, now_millis};
     use covalynce_storage::{Acceptance, NewChannel, NewInvitation, NewUser};
-    let email = Email::parse("demo@covalynce.local").map_err(|e| anyhow::anyhow!(e.0))?;
+    let email = Email::parse(REVIEWER_EMAIL).map_err(|e| anyhow::anyhow!(e.0))?;
     let user = match store.user_by_email(&email).await? {
         Some(u) => u,
         None => store

@@ -270,7 +270,7 @@ pub trait Accounts: Send + Sync {
     ) -> Result<()>;
     /// Uses a sign-in link: it is deleted whatever its age, and its person is returned
     /// when it was still fresh at `now`. Two requests with one link: only one gets the
-    /// person.
+    /// person. Expired links are swept when a new one is made.
     async fn take_login_link(&self, id_hash: &str, now: UnixMillis) -> Result<Option<UserId>>;
 
     async fn create_invitation(&self, inv: &NewInvitation) -> Result<()>;
@@ -842,14 +842,22 @@ macro_rules! impl_accounts {
                 expires_at: covalynce_domain::UnixMillis,
             ) -> $crate::Result<()> {
                 let mut tx = self.pools.write($crate::unit::Scope::System).await?;
-                sqlx::query("DELETE FROM login_links WHERE user_id = $1")
-                    .bind(user.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("INSERT INTO login_links (id_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-                    .bind(id_hash)
-                    .bind(user.to_string())
-                    .bind(expires_at)
+                // One row per person (a unique key): the newest link replaces the last
+                // in one statement, so two made at once still leave one.
+                sqlx::query(
+                    "INSERT INTO login_links (id_hash, user_id, expires_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (user_id) DO UPDATE
+                     SET id_hash = excluded.id_hash, expires_at = excluded.expires_at",
+                )
+                .bind(id_hash)
+                .bind(user.to_string())
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+                // Links nobody used go here, not when one is taken: taking must not
+                // write for a guess.
+                sqlx::query("DELETE FROM login_links WHERE expires_at <= $1")
+                    .bind(covalynce_domain::now_millis())
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -861,6 +869,18 @@ macro_rules! impl_accounts {
                 id_hash: &str,
                 now: covalynce_domain::UnixMillis,
             ) -> $crate::Result<Option<covalynce_domain::UserId>> {
+                // A guess (no such link) costs a read, not a write: strangers cannot keep
+                // the one SQLite writer busy by asking for links that do not exist.
+                let mut read = self.pools.read($crate::unit::Scope::System).await?;
+                let known: Option<(String,)> =
+                    sqlx::query_as("SELECT id_hash FROM login_links WHERE id_hash = $1")
+                        .bind(id_hash)
+                        .fetch_optional(&mut *read)
+                        .await?;
+                read.commit().await?;
+                if known.is_none() {
+                    return Ok(None);
+                }
                 let mut tx = self.pools.write($crate::unit::Scope::System).await?;
                 // Deleted in the same statement that reads it: a link is used at most once.
                 let row: Option<(String, i64)> = sqlx::query_as(
@@ -869,11 +889,6 @@ macro_rules! impl_accounts {
                 .bind(id_hash)
                 .fetch_optional(&mut *tx)
                 .await?;
-                // Links nobody used are swept here too: no table grows with every demo start.
-                sqlx::query("DELETE FROM login_links WHERE expires_at <= $1")
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
                 tx.commit().await?;
                 row.filter(|(_, until)| *until > now)
                     .map(|(id, _)| $crate::sql::parse_id(&id, covalynce_domain::UserId::parse))

@@ -125,6 +125,23 @@ async fn a_sign_in_link_works_once_while_fresh_and_only_the_newest(store: Arc<dy
         None
     );
     assert_eq!(store.take_login_link("link-3", now).await.unwrap(), None);
+    // Making a link sweeps away the ones nobody used in time.
+    store
+        .create_login_link("link-stale", bob.id, now - 1)
+        .await
+        .unwrap();
+    store
+        .create_login_link("link-4", ada.id, now + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .take_login_link("link-stale", now - 1_000)
+            .await
+            .unwrap(),
+        None,
+        "swept when link-4 was made"
+    );
 }
 
 async fn two_uses_of_one_sign_in_link_at_once_sign_in_once(store: Arc<dyn Store>) {
@@ -2147,6 +2164,12 @@ async fn two_tenants(store: &dyn Store) -> Tenants {
             .await
             .unwrap();
     }
+    for (hash, user) in [("l-ada", ada.id), ("l-bob", bob.id)] {
+        store
+            .create_login_link(hash, user, now_millis() + 60_000)
+            .await
+            .unwrap();
+    }
     assert!(
         store
             .record_billing_event(
@@ -2178,6 +2201,7 @@ async fn visible(c: &mut sqlx::PgConnection) -> Vec<(&'static str, i64)> {
         "memberships",
         "users",
         "sessions",
+        "login_links",
         "billing_events",
         "jobs",
     ] {
@@ -2200,6 +2224,7 @@ fn nothing() -> Vec<(&'static str, i64)> {
         "memberships",
         "users",
         "sessions",
+        "login_links",
         "billing_events",
         "jobs",
     ]
@@ -2372,7 +2397,9 @@ async fn postgres_people_sessions_and_payments_follow_the_scope_that_fits_them()
         );
         let seen = visible(&mut tx).await;
         assert!(
-            seen.contains(&("sessions", 0)) && seen.contains(&("billing_events", 0)),
+            seen.contains(&("sessions", 0))
+                && seen.contains(&("login_links", 0))
+                && seen.contains(&("billing_events", 0)),
             "{seen:?}"
         );
         let err = sqlx::query("UPDATE users SET name = 'x'")
@@ -2384,7 +2411,12 @@ async fn postgres_people_sessions_and_payments_follow_the_scope_that_fits_them()
 
         let mut tx = testing::begin_scoped(&mut c, &key, "*").await;
         let seen = visible(&mut tx).await;
-        for row in [("users", 2), ("sessions", 2), ("billing_events", 1)] {
+        for row in [
+            ("users", 2),
+            ("sessions", 2),
+            ("login_links", 2),
+            ("billing_events", 1),
+        ] {
             assert!(
                 seen.contains(&row),
                 "the system scope sees {row:?}: {seen:?}"

@@ -191,6 +191,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
         subject,
         conventional.as_ref().map(|c| c.kind.as_str()),
         &title,
+        breaking.is_some(),
     );
     Item {
         highlights: highlights(&commit.symbols),
@@ -711,7 +712,13 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     }
 }
 
-fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Option<Noise> {
+fn noise(
+    commit: &Commit,
+    subject: &str,
+    kind: Option<&str>,
+    title: &str,
+    breaking: bool,
+) -> Option<Noise> {
     // For a PR merge, what the change is lies in the PR title, and who made it in the
     // branch it came from.
     let pr_merge = subject.starts_with("Merge pull request #");
@@ -820,10 +827,84 @@ fn noise(commit: &Commit, subject: &str, kind: Option<&str>, title: &str) -> Opt
     }
     // gitui 0.28.0 listed eleven clippy, nightly and warning fixes its notes left out; a
     // new feature is never that, however it is worded.
-    if !security && kind != Some("feat") && is_housekeeping(&t) {
+    if !security
+        && kind != Some("feat")
+        && !breaking
+        && !commit
+            .symbols
+            .iter()
+            .any(|s| s.change == covalynce_domain::Change::Added)
+        && is_tooling_fix(&t)
+    {
         return Some(Noise::ToolingFix);
     }
     None
+}
+
+/// "Fix latest clippy", "Fix clippy errors on nightly", "Update baseline", "Fix build":
+/// the project's own linters and checks made to pass again. Stricter than
+/// [`is_housekeeping`] (which only files a change as maintenance): a linter named, or a
+/// build, test or CI word with nothing but filler beside it. "Fix formatting of negative
+/// numbers", "Fix build on FreeBSD" and "Update MSRV to 1.74" say something to users.
+fn is_tooling_fix(lower: &str) -> bool {
+    if !is_housekeeping(lower) {
+        return false;
+    }
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    let linter = |w: &str| {
+        matches!(
+            w,
+            "clippy"
+                | "rustfmt"
+                | "mypy"
+                | "phpstan"
+                | "psalm"
+                | "eslint"
+                | "ruff"
+                | "lint"
+                | "lints"
+                | "linting"
+                | "nightly"
+                | "baseline"
+        )
+    };
+    let check = |w: &str| matches!(w, "build" | "builds" | "test" | "tests" | "ci" | "warnings");
+    let filler = |w: &str| {
+        matches!(
+            w,
+            "fix"
+                | "fixed"
+                | "fixes"
+                | "update"
+                | "updated"
+                | "repair"
+                | "unbreak"
+                | "address"
+                | "silence"
+                | "appease"
+                | "regenerate"
+                | "the"
+                | "latest"
+                | "broken"
+                | "failing"
+                | "failures"
+                | "errors"
+                | "error"
+                | "issues"
+                | "issue"
+                | "usage"
+                | "a"
+                | "some"
+                | "all"
+                | "again"
+        )
+    };
+    words.iter().skip(1).any(|w| linter(w))
+        || (words.iter().skip(1).any(|w| check(w))
+            && words.iter().all(|w| check(w) || filler(w) || linter(w)))
 }
 
 /// The maintainers' own process documents: how the project releases, takes contributions,
@@ -835,7 +916,8 @@ fn is_project_doc(path: &str) -> bool {
     let stem = name.split('.').next().unwrap_or_default();
     let github_meta = p.starts_with(".github/")
         && !p.starts_with(".github/workflows/")
-        && !p.starts_with(".github/actions/");
+        && !p.starts_with(".github/actions/")
+        && !name.starts_with("readme");
     // Only at the root: `docs/security.md` may well be the user's guide to a feature.
     let root = !p.contains('/');
     github_meta
@@ -979,6 +1061,18 @@ fn capitalised_component(head: &str, rest: &str, files: &[String]) -> bool {
             | "nit"
             | "minor"
             | "misc"
+            | "bug"
+            | "bugs"
+            | "enhancement"
+            | "improvement"
+            | "cleanup"
+            | "typo"
+            | "features"
+            | "chores"
+            | "tweak"
+            | "followup"
+            | "workaround"
+            | "question"
     );
     if !word || label || rest.len() < 3 {
         return false;
@@ -1627,6 +1721,32 @@ mod tests {
         }
         let i = classify_commit(&commit("Fix lint errors", &["lib/rack/lint.rb"]));
         assert_eq!(i.noise, Some(Noise::ToolingFix));
+        // Short, and a tool word only as part of a name in the code.
+        let i = classify_commit(&commit("Fix eslint.config.js detection", &["src/scan.ts"]));
+        assert_eq!(i.noise, None);
+        // A build, test or CI word says something to users when other words qualify it,
+        // and a breaking change is never upkeep.
+        for msg in [
+            "Fix formatting of negative numbers",
+            "Fix test discovery on Windows",
+            "Fix build on FreeBSD",
+            "Update MSRV to 1.74",
+            "Update cs translation",
+            "Fix pipeline stall under load",
+            "fix!: fix clippy lints in the public API",
+        ] {
+            let i = classify_commit(&commit(msg, &["src/lib.rs"]));
+            assert_eq!(i.noise, None, "{msg}");
+        }
+        for msg in [
+            "Fix build",
+            "Fix failing tests",
+            "Fix CI",
+            "Address clippy issues",
+        ] {
+            let i = classify_commit(&commit(msg, &["src/lib.rs"]));
+            assert_eq!(i.noise, Some(Noise::ToolingFix), "{msg}");
+        }
     }
 
     /// Users' documentation is not the maintainers' process: a guide under `docs/` named like
@@ -1643,8 +1763,14 @@ mod tests {
             ),
         ] {
             let i = classify_commit(&commit(msg, files));
-            assert_ne!(i.noise, Some(Noise::ProjectDocs), "{msg}");
+            assert_eq!(i.noise, None, "{msg}");
         }
+        // GitHub shows `.github/README.md` as the repository's README (filed with the
+        // rest of `.github/` as CI, but not as the maintainers' guides).
+        let i = classify_commit(&commit("Rewrite the README", &[".github/README.md"]));
+        assert_ne!(i.noise, Some(Noise::ProjectDocs));
+        let i = classify_commit(&commit("Bug: Fix crash on exit", &["src/app.rs"]));
+        assert_eq!(i.scope, None);
     }
 
     #[test]
@@ -1689,6 +1815,7 @@ mod tests {
             "Make it: faster",
             "TODO: later",
             "Important: Remove the old flag",
+            "Cleanup: Remove unused code",
             "Parser: the old one stays",
         ] {
             let i = classify_commit(&commit(whole, &["src/lib.rs"]));

@@ -10,7 +10,7 @@
 use crate::{Category, Changeset, HouseStyle, Noise};
 
 /// Upkeep some notes list under their own headings.
-const UPKEEP: [Noise; 2] = [Noise::DependencyBump, Noise::CiOnly];
+const UPKEEP: [Noise; 3] = [Noise::DependencyBump, Noise::CiOnly, Noise::ToolingFix];
 
 /// Fewer than this many past entries of a kind say nothing about it: the default holds.
 const EVIDENCE: usize = 5;

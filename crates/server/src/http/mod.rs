@@ -339,12 +339,18 @@ pub fn router(state: AppState, pages: Router<AppState>) -> Router {
                                 .get(REQUEST_ID)
                                 .and_then(|v| v.to_str().ok())
                                 .unwrap_or_default();
-                            // The path only: query strings may carry things we do not log.
+                            // The route, not the path: a sign-in link or an invitation
+                            // carries its token in the path (and query strings may carry
+                            // things we do not log). A path no route matched is logged as is.
+                            let route = req
+                                .extensions()
+                                .get::<axum::extract::MatchedPath>()
+                                .map_or_else(|| req.uri().path(), |m| m.as_str());
                             tracing::info_span!(
                                 "request",
                                 request_id = %id,
                                 method = %req.method(),
-                                path = %req.uri().path(),
+                                path = %route,
                             )
                         })
                         .on_request(())

@@ -196,6 +196,8 @@ pub async fn link(
     Visitor { headers, ip }: Visitor,
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Result<Response, UiError> {
+    // Counted like password attempts: links are not guessed faster than passwords.
+    account::login_limit(&state, ip.as_deref(), None).await?;
     let client = account::client(&state, &headers, ip);
     let (_, session) = state
         .app()
@@ -204,9 +206,9 @@ pub async fn link(
         .ok_or_else(|| {
             UiError::Page(
                 StatusCode::NOT_FOUND,
-                "This sign-in link was used already or is more than an hour old. For a new \
-                 one, run `covalynce demo-link` beside the running demo (it keeps running), \
-                 or sign in with your password."
+                "This sign-in link does not work: it was used, a newer one replaced it, or it \
+                 is more than an hour old. Running the demo? `covalynce demo-link` prints a \
+                 new link while it keeps running. Otherwise, sign in."
                     .into(),
             )
         })?;

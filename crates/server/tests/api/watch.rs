@@ -370,11 +370,12 @@ async fn the_demo_drafts_cards_from_the_current_repositorys_history() {
         let data = tempfile::tempdir().unwrap();
         let port = crate::helpers::free_port();
         let stdout_path = data.path().join("demo.out");
+        let log_path = data.path().join("demo.log");
         let mut child = covalynce_cmd(data.path(), None)
             .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
             .current_dir(repo.path())
             .stdout(std::fs::File::create(&stdout_path).unwrap())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .unwrap();
         let client = reqwest::Client::new();
@@ -512,6 +513,13 @@ async fn the_demo_drafts_cards_from_the_current_repositorys_history() {
         assert_eq!(signed_in.status(), 303);
         assert!(signed_in.headers().get("set-cookie").is_some());
         assert_eq!(browser.get(&fresh).send().await.unwrap().status(), 404);
+        // The request log names the route, never a link's token.
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        assert!(log.contains("/login/link/{token}"), "{log}");
+        for used in [&link, &replaced, &fresh] {
+            let token = used.rsplit('/').next().unwrap();
+            assert!(!log.contains(token), "a sign-in token in the log");
+        }
         // Where there is no demo, the command says how to start one.
         let elsewhere = tempfile::tempdir().unwrap();
         let out = covalynce_cmd(elsewhere.path(), None)

@@ -1,9 +1,9 @@
--- One-time sign-in links (the demo prints one; `covalynce demo link` prints another while the
+-- One-time sign-in links (the demo prints one; `covalynce demo-link` prints another while the
 -- server runs). Kept here, not in the server's memory, so any process on the same database
 -- can make one. Only the link token's SHA-256 is stored; using a link deletes it.
 CREATE TABLE login_links (
     id_hash     TEXT PRIMARY KEY,
-    user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    -- One link per person: a new one replaces the last, even when two are made at once.
+    user_id     TEXT NOT NULL UNIQUE REFERENCES users(id) ON DELETE CASCADE,
     expires_at  INTEGER NOT NULL
 );
-CREATE INDEX login_links_user ON login_links(user_id);

@@ -77,7 +77,7 @@ async fn me_view(state: &AppState, user: &User, csrf: Option<String>) -> Result<
 /// could keep its owner out by failing from a few addresses of their own. The owner's
 /// correct password from an address that has not been failing always gets in; guessing
 /// from many addresses meets each address's own limit and argon2id's cost per guess.
-async fn login_limit(
+pub(crate) async fn login_limit(
     state: &AppState,
     ip: Option<&str>,
     email: Option<&Email>,
