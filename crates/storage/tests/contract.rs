@@ -75,26 +75,20 @@ on_both_backends!(
 
 /// The demo prints a link at start and `covalynce demo-link` prints another from a second
 /// process: the database holds them, and each works once, within its hour, newest only.
+async fn person(store: &dyn Store, email: &str) -> covalynce_storage::User {
+    store.create_user(&new_user(email)).await.unwrap().unwrap()
+}
+
+async fn link(store: &dyn Store, hash: &str, user: covalynce_domain::UserId, until: i64) {
+    store.create_login_link(hash, user, until).await.unwrap();
+}
+
 async fn a_sign_in_link_works_once_while_fresh_and_only_the_newest(store: Arc<dyn Store>) {
-    let ada = store
-        .create_user(&new_user("ada@example.com"))
-        .await
-        .unwrap()
-        .unwrap();
-    let bob = store
-        .create_user(&new_user("bob@example.com"))
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = person(store.as_ref(), "ada@example.com").await;
+    let bob = person(store.as_ref(), "bob@example.com").await;
     let now = now_millis();
-    store
-        .create_login_link("link-1", ada.id, now + 60_000)
-        .await
-        .unwrap();
-    store
-        .create_login_link("link-bob", bob.id, now + 60_000)
-        .await
-        .unwrap();
+    link(store.as_ref(), "link-1", ada.id, now + 60_000).await;
+    link(store.as_ref(), "link-bob", bob.id, now + 60_000).await;
     assert_eq!(store.take_login_link("nope", now).await.unwrap(), None);
     assert_eq!(
         store.take_login_link("link-1", now).await.unwrap(),
@@ -106,14 +100,8 @@ async fn a_sign_in_link_works_once_while_fresh_and_only_the_newest(store: Arc<dy
         "used once"
     );
     // A newer link replaces the person's earlier one; another person's stays.
-    store
-        .create_login_link("link-2", ada.id, now + 60_000)
-        .await
-        .unwrap();
-    store
-        .create_login_link("link-3", ada.id, now + 60_000)
-        .await
-        .unwrap();
+    link(store.as_ref(), "link-2", ada.id, now + 60_000).await;
+    link(store.as_ref(), "link-3", ada.id, now + 60_000).await;
     assert_eq!(store.take_login_link("link-2", now).await.unwrap(), None);
     assert_eq!(
         store.take_login_link("link-bob", now).await.unwrap(),
@@ -126,14 +114,8 @@ async fn a_sign_in_link_works_once_while_fresh_and_only_the_newest(store: Arc<dy
     );
     assert_eq!(store.take_login_link("link-3", now).await.unwrap(), None);
     // Making a link sweeps away the ones nobody used in time.
-    store
-        .create_login_link("link-stale", bob.id, now - 1)
-        .await
-        .unwrap();
-    store
-        .create_login_link("link-4", ada.id, now + 60_000)
-        .await
-        .unwrap();
+    link(store.as_ref(), "link-stale", bob.id, now - 1).await;
+    link(store.as_ref(), "link-4", ada.id, now + 60_000).await;
     assert_eq!(
         store
             .take_login_link("link-stale", now - 1_000)
@@ -145,18 +127,11 @@ async fn a_sign_in_link_works_once_while_fresh_and_only_the_newest(store: Arc<dy
 }
 
 async fn two_uses_of_one_sign_in_link_at_once_sign_in_once(store: Arc<dyn Store>) {
-    let ada = store
-        .create_user(&new_user("ada@example.com"))
-        .await
-        .unwrap()
-        .unwrap();
+    let ada = person(store.as_ref(), "ada@example.com").await;
     let now = now_millis();
     for round in 0..10 {
         let hash = format!("race-{round}");
-        store
-            .create_login_link(&hash, ada.id, now + 60_000)
-            .await
-            .unwrap();
+        link(store.as_ref(), &hash, ada.id, now + 60_000).await;
         let uses = (0..4).map(|_| {
             let store = store.clone();
             let hash = hash.clone();

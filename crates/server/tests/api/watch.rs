@@ -529,6 +529,23 @@ async fn the_demo_drafts_cards_from_the_current_repositorys_history() {
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("covalynce serve --demo"), "{err}");
+        // A workspace someone else named "demo" gets no reviewer and no link.
+        let made = covalynce_cmd(elsewhere.path(), None)
+            .args(["token", "create", "--workspace", "demo", "--name", "ops"])
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let out = covalynce_cmd(elsewhere.path(), None)
+            .args(["demo-link"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no demo reviewer"), "{err}");
         let _ = child.kill();
         let _ = child.wait();
         let titles: Vec<&str> = cards["data"]
