@@ -641,7 +641,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DemoLink { url } => {
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
-            let link = demo_link(&store).await;
+            let link = crate::demo::link(&store).await;
             store.close().await;
             println!("{}/login/link/{}", url.trim_end_matches('/'), link?);
             Ok(())
@@ -665,32 +665,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// A new sign-in link for the demo's reviewer, made through the same use case the demo
-/// uses at start.
-async fn demo_link(store: &std::sync::Arc<dyn covalynce_storage::Store>) -> anyhow::Result<String> {
-    let slug = WorkspaceSlug::parse("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let Some(ws) = store.workspace_by_slug(&slug).await? else {
-        anyhow::bail!(
-            "there is no demo here (no workspace \"demo\" in this data dir or database): \
-             start one with `covalynce serve --demo`"
-        );
-    };
-    // Only the reviewer `serve --demo` made, already in the demo workspace: this command
-    // never adds anyone (a workspace someone named "demo" gets no new owner from it).
-    let email = covalynce_domain::Email::parse(crate::demo::REVIEWER_EMAIL)
-        .map_err(|e| anyhow::anyhow!(e.0))?;
-    let reviewer = match store.user_by_email(&email).await? {
-        Some(user) if store.member_role(ws.id, user.id).await?.is_some() => user.id,
-        _ => anyhow::bail!(
-            "the workspace \"demo\" here was not made by `covalynce serve --demo` (it has no \
-             demo reviewer): no link is made for it"
-        ),
-    };
-    Ok(covalynce_app::App::new(store.clone())
-        .login_link(reviewer, crate::demo::LINK_VALID)
-        .await?)
 }
 
 async fn open_store(

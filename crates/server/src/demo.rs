@@ -170,3 +170,29 @@ pub async fn reviewer(
     }
     Ok(user.id)
 }
+
+/// A new sign-in link for the demo's reviewer (`covalynce demo-link`), made through the
+/// same use case the demo uses at start.
+pub async fn link(store: &Arc<dyn Store>) -> anyhow::Result<String> {
+    let slug =
+        covalynce_domain::WorkspaceSlug::parse("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(ws) = store.workspace_by_slug(&slug).await? else {
+        anyhow::bail!(
+            "there is no demo here (no workspace \"demo\" in this data dir or database): \
+             start one with `covalynce serve --demo`"
+        );
+    };
+    // Only the reviewer `serve --demo` made, already in the demo workspace: this command
+    // never adds anyone (a workspace someone named "demo" gets no new owner from it).
+    let email = covalynce_domain::Email::parse(REVIEWER_EMAIL).map_err(|e| anyhow::anyhow!(e.0))?;
+    let reviewer = match store.user_by_email(&email).await? {
+        Some(user) if store.member_role(ws.id, user.id).await?.is_some() => user.id,
+        _ => anyhow::bail!(
+            "the workspace \"demo\" here was not made by `covalynce serve --demo` (it has no \
+             demo reviewer): no link is made for it"
+        ),
+    };
+    Ok(covalynce_app::App::new(store.clone())
+        .login_link(reviewer, LINK_VALID)
+        .await?)
+}

@@ -520,31 +520,21 @@ async fn the_demo_drafts_cards_from_the_current_repositorys_history() {
             let token = used.rsplit('/').next().unwrap();
             assert!(!log.contains(token), "a sign-in token in the log");
         }
-        // Where there is no demo, the command says how to start one.
+        // Where there is no demo, the command refuses and says why.
         let elsewhere = tempfile::tempdir().unwrap();
-        let out = covalynce_cmd(elsewhere.path(), None)
-            .args(["demo-link"])
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
+        let refused = || {
+            let out = covalynce_cmd(elsewhere.path(), None)
+                .args(["demo-link"])
+                .output()
+                .unwrap();
+            assert!(!out.status.success());
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        };
+        let err = refused();
         assert!(err.contains("covalynce serve --demo"), "{err}");
         // A workspace someone else named "demo" gets no reviewer and no link.
-        let made = covalynce_cmd(elsewhere.path(), None)
-            .args(["token", "create", "--workspace", "demo", "--name", "ops"])
-            .output()
-            .unwrap();
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
-        );
-        let out = covalynce_cmd(elsewhere.path(), None)
-            .args(["demo-link"])
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
+        crate::helpers::cli_token(elsewhere.path(), None, "demo");
+        let err = refused();
         assert!(err.contains("no demo reviewer"), "{err}");
         let _ = child.kill();
         let _ = child.wait();
