@@ -5,7 +5,8 @@
 use crate::audit::Action;
 use crate::{Acting, App, AppError, Editor};
 use covalynce_domain::{CardId, CardStatus, ChannelId, Risk};
-use covalynce_storage::{Approval, CardChange, CardRecord, Workspace};
+use covalynce_publishing::preview::{Preview, preview};
+use covalynce_storage::{Approval, CardChange, CardRecord, ChannelRecord, Workspace};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -15,6 +16,9 @@ pub struct Approve {
     channels: Vec<ChannelId>,
     /// When the publications are due (Unix ms); now for "publish now".
     publish_at: i64,
+    /// The person said yes to a text that a channel cuts into a thread (an X text over
+    /// 280 on a channel that posts threads); without it such an approval is refused.
+    as_thread: bool,
 }
 
 impl Approve {
@@ -35,7 +39,14 @@ impl Approve {
         Ok(Self {
             channels: parsed,
             publish_at,
+            as_thread: false,
         })
+    }
+
+    /// Confirms (or not) that a text a channel cuts into a thread goes out as one.
+    pub fn as_thread(mut self, yes: bool) -> Self {
+        self.as_thread = yes;
+        self
     }
 
     pub fn channels(&self) -> &[ChannelId] {
@@ -100,6 +111,7 @@ impl App {
         let request = Approve {
             channels,
             publish_at: covalynce_domain::now_millis(),
+            as_thread: false,
         };
         let card = self
             .approve_as(workspace, card, &request, Approver::TrustPolicy)
@@ -124,6 +136,10 @@ impl App {
         approver: Approver,
     ) -> Result<Box<CardRecord>, AppError> {
         let ws = workspace.id;
+        if let Some(record) = self.store().card(ws, card).await? {
+            let channels = self.store().list_channels(ws).await?;
+            fits(&record, &channels, request)?;
+        }
         match self
             .store()
             .approve_card(ws, card, &request.channels, request.publish_at)
@@ -144,7 +160,7 @@ impl App {
                 status.as_str()
             ))),
             Approval::Red => Err(AppError::Conflict(
-                "the card's risk light is red: edit it (see risk_reasons) before approving".into(),
+                "the card's risk light is red: change what its reasons name (edit the posts, or confirm a leaked secret was rotated) before approving".into(),
             )),
             Approval::UnknownChannel(c) => Err(AppError::Invalid(format!(
                 "there is no active channel {c} in this workspace (a disabled channel must be enabled first)"
@@ -261,14 +277,60 @@ impl App {
             Some(e) => self.store().event(ws, e).await?,
             None => None,
         };
-        let report = match &event {
-            Some(e) => covalynce_cards::judge(&variants, Some(&e.facts), &e.repo),
-            None => covalynce_cards::judge(&variants, None, ""),
-        };
+        let report = covalynce_cards::judge(
+            &variants,
+            event.as_ref().map(event_input).as_ref(),
+            record.secret_rotated_by.is_some(),
+        );
         Ok(self
             .store()
             .edit_card(ws, card, &variants, report.level, &report.reasons, author)
             .await?)
+    }
+
+    /// A person confirms that the secret the card's commit text leaked was rotated: the
+    /// light is judged again without it (a secret still in a post keeps it red), and the
+    /// card says who confirmed it.
+    pub async fn confirm_rotated(
+        &self,
+        who: &Acting<Editor>,
+        card: CardId,
+    ) -> Result<Box<CardRecord>, AppError> {
+        let ws = who.workspace().id;
+        let record = self
+            .store()
+            .card(ws, card)
+            .await?
+            .ok_or_else(|| not_found(card))?;
+        let event = match record.event_id {
+            Some(e) => self.store().event(ws, e).await?,
+            None => None,
+        };
+        let input = event.as_ref().map(event_input);
+        let leaked = input
+            .as_ref()
+            .map(covalynce_cards::leaked)
+            .unwrap_or_default();
+        if leaked.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "card {card}'s commit text held no secret: there is nothing to confirm"
+            )));
+        }
+        let report = covalynce_cards::judge(&record.variants, input.as_ref(), true);
+        let by = who.principal().actor.label();
+        let change = self
+            .store()
+            .confirm_rotated(ws, card, &by, report.level, &report.reasons)
+            .await?;
+        let done = pending_only(change, card, "marked rotated")?;
+        self.record(
+            who,
+            Action::ConfirmRotated,
+            card,
+            json!({ "risk": report.level.as_str() }),
+        )
+        .await;
+        Ok(done)
     }
 
     /// APPROVED → PENDING while nothing has gone out.
@@ -348,6 +410,57 @@ impl App {
                 s.as_str()
             ))),
         }
+    }
+}
+
+/// What each of `channels` would send for `card`, as the review shows it: the same
+/// functions the publishers send with.
+pub fn previews<'a>(
+    card: &CardRecord,
+    channels: &'a [ChannelRecord],
+) -> Vec<(&'a ChannelRecord, Result<Preview, String>)> {
+    channels
+        .iter()
+        .map(|c| (c, preview(&c.config.settings, &card.variants)))
+        .collect()
+}
+
+/// Refuses an approval that a chosen channel cannot send as approved: a text its platform
+/// would refuse, or one the channel would cut into a thread without the person saying so.
+/// (Channels that are not the workspace's active ones are refused by the store.)
+fn fits(card: &CardRecord, channels: &[ChannelRecord], request: &Approve) -> Result<(), AppError> {
+    for id in &request.channels {
+        let Some(channel) = channels.iter().find(|c| c.id == *id) else {
+            continue;
+        };
+        let label = channel.kind.label();
+        match preview(&channel.config.settings, &card.variants) {
+            Err(why) => {
+                return Err(AppError::Conflict(format!(
+                    "\"{}\" ({label}) cannot send this card: {why}",
+                    channel.name
+                )));
+            }
+            Ok(p) if p.split && !request.as_thread => {
+                return Err(AppError::Conflict(format!(
+                    "the {label} text is too long for one post: \"{}\" would send it as a thread of {} posts. Approve it as a thread, or shorten it",
+                    channel.name,
+                    p.posts.len()
+                )));
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// What the risk light reads of a stored event.
+fn event_input(e: &covalynce_storage::EventRecord) -> covalynce_cards::EventInput<'_> {
+    covalynce_cards::EventInput {
+        kind: e.kind,
+        repo: &e.repo,
+        title: &e.title,
+        facts: &e.facts,
     }
 }
 

@@ -11,7 +11,7 @@ use covalynce_drafting::{Context, Voice};
 use covalynce_understanding::{Changeset, understand, understand_in};
 use std::collections::BTreeMap;
 
-pub use risk::{RiskReport, assess, judge};
+pub use risk::{LEAK_REASON, RiskReport, assess, judge};
 
 /// A card ready to store.
 #[derive(Clone, Debug, PartialEq)]
@@ -179,6 +179,15 @@ pub fn strategy(recent: &[EventInput], project: &str, voice: Voice) -> Option<Ca
         risk_reasons: report.reasons,
         security_fixes: n,
     })
+}
+
+/// The secrets the event's own text held (commit messages, diffs), found as drafting finds
+/// them; none for an event whose facts do not read.
+pub fn leaked(event: &EventInput) -> Vec<covalynce_understanding::Finding> {
+    match facts(event) {
+        Ok((commits, _)) => understand(&commits).secrets,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Commits and context from what the event recorded.

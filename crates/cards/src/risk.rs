@@ -40,25 +40,36 @@ const INTERNAL: [&str; 6] = [
     "staging password",
 ];
 
-/// The light on a card's final texts given its event's facts (none when it has no event):
-/// what a fresh draft, an AI rewrite and a person's edit are all judged by. The event says
-/// whether the repository is private and which link is the project's own.
+/// How the reason for a secret in the event's own text begins: the review offers "I rotated
+/// it" beside such a card.
+pub const LEAK_REASON: &str = "the commit text contained a secret";
+
+/// The light on a card's final texts given its event (none when it has no event): what a
+/// fresh draft, an AI rewrite and a person's edit are all judged by. The event says whether
+/// the repository is private, which link is the project's own, and whether its own text
+/// (commit messages, diffs) leaked a secret: drafts never carry one, but editing them does
+/// not un-leak it, so the card stays red until a person confirms it was `rotated`.
 pub fn judge(
     variants: &BTreeMap<String, String>,
-    event: Option<&EventFacts>,
-    repo: &str,
+    event: Option<&crate::EventInput>,
+    rotated: bool,
 ) -> RiskReport {
-    let private = event.is_some_and(|e| e.project.repo_private);
-    let own_url = event.and_then(EventFacts::link);
+    let private = event.is_some_and(|e| e.facts.project.repo_private);
+    let own_url = event.and_then(|e| EventFacts::link(e.facts));
     let posts: BTreeMap<Channel, String> = variants
         .iter()
         .filter_map(|(k, v)| Channel::parse(k).map(|c| (c, v.clone())))
         .collect();
-    let secrets: Vec<Finding> = variants
-        .values()
-        .flat_map(|t| covalynce_understanding::redact_secrets(t).1)
-        .collect();
-    assess(&posts, &secrets, private.then_some(repo), own_url)
+    let leaked = match event {
+        Some(e) if !rotated => crate::leaked(e),
+        _ => Vec::new(),
+    };
+    assess(
+        &posts,
+        &leaked,
+        event.filter(|_| private).map(|e| e.repo),
+        own_url,
+    )
 }
 
 /// `posts`: channel → text. `project_url` is the link the drafter itself added; other links
@@ -82,7 +93,7 @@ pub fn assess(
         add(
             &mut red,
             format!(
-                "the commit text contained a secret ({}); it was redacted from the draft, but check what else leaked and rotate it",
+                "{LEAK_REASON} ({}); it was redacted from the draft, but check what else leaked and rotate it",
                 kinds.join(", ")
             ),
         );
@@ -94,6 +105,23 @@ pub fn assess(
         );
     }
     for (channel, text) in posts {
+        // A secret in a post itself (pasted in an edit, written by the AI): never sent.
+        let mut found: Vec<&str> = covalynce_understanding::redact_secrets(text)
+            .1
+            .iter()
+            .map(|f| f.kind)
+            .collect();
+        found.dedup();
+        if !found.is_empty() {
+            add(
+                &mut red,
+                format!(
+                    "the {} text contains a secret ({}): take it out, and rotate it",
+                    channel.as_str(),
+                    found.join(", ")
+                ),
+            );
+        }
         let public = !matches!(channel, Channel::Slack | Channel::Discord);
         let single = !channel.threads() || covalynce_drafting::thread::posts(text).len() < 2;
         match covalynce_drafting::thread::over_limit(*channel, text) {

@@ -399,17 +399,13 @@ pub async fn get_record(
 /// to the one before and names the first as its root. Each post's record key is fixed by the
 /// publication ([`record_key`], [`thread_key`]), so no post can be made twice, and each is
 /// recorded before the next is sent.
-pub async fn publish(
-    http: &Http,
-    account: &Account<'_>,
-    text: &str,
-    rkey: &str,
-    post: &crate::Post<'_>,
-) -> Result<Sent, Failure> {
+/// The posts `text` becomes (one, or a thread's posts between `---` lines), each within
+/// Bluesky's limit; why not, otherwise. What is sent and what the review shows.
+pub fn posts(text: &str) -> Result<Vec<String>, String> {
     let posts = covalynce_drafting::thread::posts(text);
     let total = posts.len();
     if total == 0 {
-        return Err(Failure::permanent("the Bluesky post is empty"));
+        return Err("the Bluesky post is empty".into());
     }
     for (n, p) in posts.iter().enumerate() {
         let graphemes = grapheme_count(p);
@@ -419,11 +415,22 @@ pub async fn publish(
             } else {
                 "the post".to_owned()
             };
-            return Err(Failure::permanent(format!(
+            return Err(format!(
                 "{which} is {graphemes} characters and Bluesky allows {MAX_GRAPHEMES}: shorten the Bluesky text"
-            )));
+            ));
         }
     }
+    Ok(posts)
+}
+
+pub async fn publish(
+    http: &Http,
+    account: &Account<'_>,
+    text: &str,
+    rkey: &str,
+    post: &crate::Post<'_>,
+) -> Result<Sent, Failure> {
+    let posts = posts(text).map_err(Failure::permanent)?;
     let account = *account;
     crate::send_thread(
         "Bluesky",

@@ -13,13 +13,19 @@ use std::time::Duration;
 
 pub const MAX_CONTENT: usize = 2000;
 
-pub async fn publish(http: &Http, url: &Url, text: &str) -> Result<Sent, Failure> {
+/// Whether Discord takes `text` as one message; why not, otherwise.
+pub fn check(text: &str) -> Result<(), String> {
     let length = text.chars().count();
     if length > MAX_CONTENT {
-        return Err(Failure::permanent(format!(
+        return Err(format!(
             "the Discord text is {length} characters; Discord takes at most {MAX_CONTENT}: edit the card's discord variant"
-        )));
+        ));
     }
+    Ok(())
+}
+
+pub async fn publish(http: &Http, url: &Url, text: &str) -> Result<Sent, Failure> {
+    check(text).map_err(Failure::permanent)?;
     let mut url = url.clone();
     url.query_pairs_mut().append_pair("wait", "true");
     let request = http

@@ -17,6 +17,7 @@ pub mod guard;
 pub mod linkedin;
 pub mod mastodon;
 pub mod outbox;
+pub mod preview;
 pub mod slack;
 pub mod webhook;
 pub mod x;
@@ -134,12 +135,7 @@ where
 impl Post<'_> {
     /// The text drafted for `variant`, else LinkedIn's (the fullest), else any.
     pub fn text_for(&self, variant: &str) -> &str {
-        self.variants
-            .get(variant)
-            .or_else(|| self.variants.get("linkedin"))
-            .or_else(|| self.variants.values().next())
-            .map(String::as_str)
-            .unwrap_or(self.title)
+        preview::pick(self.variants, variant).map_or(self.title, |(_, text)| text)
     }
 }
 

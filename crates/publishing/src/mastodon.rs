@@ -127,6 +127,31 @@ pub fn length(text: &str, per_url: usize) -> usize {
     total
 }
 
+/// The statuses `text` becomes (one, or a thread's posts between `---` lines), each within
+/// the instance's limit; why not, otherwise. What is sent and what the review shows.
+pub fn posts(text: &str, limits: &Limits) -> Result<Vec<String>, String> {
+    let posts = covalynce_drafting::thread::posts(text);
+    let total = posts.len();
+    for (n, p) in posts.iter().enumerate() {
+        let len = length(p, limits.per_url);
+        if len > limits.max_characters {
+            let which = if total > 1 {
+                format!("post {} of the thread", n + 1)
+            } else {
+                "the post".to_owned()
+            };
+            return Err(format!(
+                "{which} is {len} characters as this Mastodon instance counts them; it allows {}",
+                limits.max_characters
+            ));
+        }
+    }
+    if posts.is_empty() {
+        return Err("the Mastodon post is empty".into());
+    }
+    Ok(posts)
+}
+
 pub struct Limits {
     pub max_characters: usize,
     pub per_url: usize,
@@ -144,25 +169,7 @@ pub async fn publish(
     text: &str,
     post: &crate::Post<'_>,
 ) -> Result<Sent, Failure> {
-    let posts = covalynce_drafting::thread::posts(text);
-    let total = posts.len();
-    for (n, p) in posts.iter().enumerate() {
-        let len = length(p, limits.per_url);
-        if len > limits.max_characters {
-            let which = if total > 1 {
-                format!("post {} of the thread", n + 1)
-            } else {
-                "the post".to_owned()
-            };
-            return Err(Failure::permanent(format!(
-                "{which} is {len} characters as this Mastodon instance counts them; it allows {}",
-                limits.max_characters
-            )));
-        }
-    }
-    if posts.is_empty() {
-        return Err(Failure::permanent("the Mastodon post is empty"));
-    }
+    let posts = posts(text, limits).map_err(Failure::permanent)?;
     let key = post.idempotency_key;
     crate::send_thread(
         "Mastodon",

@@ -57,6 +57,11 @@
     box.classList.toggle("error", !!isError);
     box.querySelector("[data-flash-text]").textContent = message;
   }
+  // A notice belongs to the action that made it: the next action clears it.
+  function clearNotice() {
+    const box = document.querySelector("[data-flash]");
+    if (box) box.hidden = true;
+  }
 
   // ---- The stack ----
   const stack = document.querySelector("[data-stack]");
@@ -67,7 +72,10 @@
     const help = document.querySelector("[data-help]");
     let index = 0;
     let toastTimer = null;
-    let lastUndo = null;
+    // Every action that can still be taken back, oldest first: { url, title, verb, until }.
+    // `u` and the toast's button take back the most recent; each leaves when its window
+    // (the server's, less the trip) closes, so nothing is offered that has gone out.
+    let undos = [];
 
     const cards = () => Array.from(stack.querySelectorAll("[data-card]"));
     // Pending cards not rendered yet (the page carries a few; the rest come as needed).
@@ -113,15 +121,29 @@
     }
     const current = () => cards()[index];
 
-    function showToast(text, undoUrl) {
+    const live = () => { const now = performance.now(); undos = undos.filter((u) => u.until > now); return undos; };
+    // The toast names the last action and what `u` would take back; it stays while
+    // anything can be undone, and for a few seconds after a plain message.
+    function showToast(text) {
       if (!toast) return;
+      const open = live();
+      const next = open[open.length - 1];
       toast.querySelector("[data-toast-text]").textContent = text;
-      lastUndo = undoUrl;
-      toast.querySelector("[data-undo]").hidden = !undoUrl;
+      const button = toast.querySelector("[data-undo]");
+      button.hidden = !next;
+      if (next) {
+        button.textContent = open.length > 1 ? `Undo (${open.length})` : "Undo";
+        button.setAttribute("aria-label", `Undo: ${next.verb} “${next.title}”`);
+      }
       toast.hidden = false;
       clearTimeout(toastTimer);
-      toastTimer = setTimeout(() => { toast.hidden = true; lastUndo = null; }, 8000);
+      const wait = next ? Math.min(...open.map((u) => u.until)) - performance.now() : 6000;
+      toastTimer = setTimeout(() => {
+        if (live().length) showToast(describe(undos[undos.length - 1]));
+        else toast.hidden = true;
+      }, Math.max(50, wait));
     }
+    const describe = (u) => `${u.verb === "approved" ? "Approved" : "Dismissed"}: ${u.title}`;
 
     // Cards acted on here: a stream reconnecting with an older snapshot must not re-add them.
     const handled = new Set();
@@ -129,6 +151,9 @@
       if (!card || card.dataset.busy) return;
       const form = card.querySelector(`form[data-action="${action}"]`);
       if (!form) return;
+      clearNotice();
+      const cardError = card.querySelector("[data-card-error]");
+      if (cardError) cardError.hidden = true;
       card.dataset.busy = "1";
       const direction = action === "approve" ? 1 : -1;
       if (!reduceMotion) {
@@ -139,36 +164,47 @@
       try {
         const answer = await post(form.action, Object.fromEntries(new FormData(form)));
         const title = card.querySelector("h2")?.textContent || "card";
+        const verb = action === "approve" ? "approved" : "dismissed";
+        if (answer.undo && answer.undo_ms > 0) {
+          undos.push({ url: answer.undo, title, verb, until: performance.now() + answer.undo_ms });
+        }
         const done = () => {
           handled.add(card.dataset.id);
           card.remove();
           show(index);
-          showToast(`${action === "approve" ? "Approved" : "Dismissed"}: ${title}`, answer.undo);
+          showToast(describe({ verb, title }));
         };
         if (reduceMotion) done(); else setTimeout(done, 260);
       } catch (e) {
         delete card.dataset.busy;
         card.classList.remove("gone");
         card.style.transform = "";
-        notify(e.message, true);
+        // The answer appears on the card the person acted on.
+        if (cardError) { cardError.textContent = e.message; cardError.hidden = false; } else notify(e.message, true);
       }
     }
 
     async function undo() {
-      if (!lastUndo) return;
-      const url = lastUndo;
-      lastUndo = null;
-      toast.hidden = true;
+      const entry = live().pop();
+      if (!entry) {
+        if (toast && undos.length === 0) showToast("Nothing left to undo.");
+        return;
+      }
+      clearNotice();
       try {
-        const answer = await post(url);
+        const answer = await post(entry.url);
         if (answer.fragment) {
           const tpl = document.createElement("template");
           tpl.innerHTML = answer.fragment.trim();
           const card = tpl.content.firstElementChild;
-          if (card) { handled.delete(card.dataset.id); stack.prepend(card); wire(card); show(0); }
+          if (card) {
+            handled.delete(card.dataset.id);
+            stack.querySelector(`[data-card][data-id="${CSS.escape(card.dataset.id)}"]`)?.remove();
+            stack.prepend(card); wire(card); show(0);
+          }
         }
-        notify(answer.message || "Undone.");
-      } catch (e) { notify(e.message, true); }
+        showToast(answer.message || `Undone: ${entry.title}`);
+      } catch (e) { showToast(`Could not undo “${entry.title}”: ${e.message}`); }
     }
     toast?.querySelector("[data-undo]")?.addEventListener("click", undo);
 
@@ -177,11 +213,20 @@
       card.querySelectorAll("form[data-action]").forEach((form) => {
         form.addEventListener("submit", (ev) => { ev.preventDefault(); act(card, form.dataset.action); });
       });
+      // The picker's summary says where "approve" sends the card.
+      const boxes = Array.from(card.querySelectorAll("[data-channel-box]"));
+      const picked = card.querySelector("[data-picked]");
+      boxes.forEach((box) => box.addEventListener("change", () => {
+        const on = boxes.filter((b) => b.checked);
+        const all = boxes.length === 2 ? "both channels" : `all ${boxes.length} channels`;
+        if (picked) picked.textContent = on.length === boxes.length && boxes.length > 1 ? all
+          : on.length ? on.map((b) => b.parentElement.textContent.trim()).join(", ") : "no channel";
+      }));
       // dx: how far the card is dragged; v: its speed (px/ms) over the last moves, so a
       // quick flick throws the card even before it crosses the distance threshold.
       let startX = 0, startY = 0, dx = 0, v = 0, lastX = 0, lastT = 0, dragging = false, pointer = null;
       card.addEventListener("pointerdown", (ev) => {
-        if (ev.button !== 0 || ev.target.closest("button, a, input, textarea")) return;
+        if (ev.button !== 0 || ev.target.closest("button, a, input, textarea, label, summary")) return;
         pointer = ev.pointerId; startX = ev.clientX; startY = ev.clientY; dx = 0; v = 0; dragging = false;
         lastX = ev.clientX; lastT = ev.timeStamp;
       });
@@ -228,7 +273,8 @@
 
     document.addEventListener("keydown", (ev) => {
       if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-      if (ev.target.closest && ev.target.closest("input, textarea, select, [contenteditable]")) return;
+      // Keys type into fields; a ticked channel box still lets `a` approve.
+      if (ev.target.closest && ev.target.closest("input:not([type=checkbox]), textarea, select, [contenteditable]")) return;
       const card = current();
       switch (ev.key) {
         case "a": act(card, "approve"); break;
@@ -237,6 +283,12 @@
         case "j": show(index + 1); break;
         case "k": show(index - 1); break;
         case "u": undo(); break;
+        case "c": {
+          // Pick the channels: open the card's picker and put the focus on its first box.
+          const pick = card?.querySelector("[data-pick]");
+          if (pick) { pick.open = true; pick.querySelector("input")?.focus(); }
+          break;
+        }
         case "?": if (help?.showModal) { help.open ? help.close() : help.showModal(); } break;
         default: return;
       }
@@ -299,6 +351,7 @@
           const a = document.createElement("a");
           a.textContent = m[0];
           a.href = m[0];
+          a.tabIndex = -1; // Tab goes from text box to text box, not through the previews.
           a.rel = "noreferrer noopener";
           a.target = "_blank";
           preview.append(a);
@@ -311,6 +364,37 @@
     update();
   });
 
+  // ---- The editor from the keyboard: boxes grow with their text, Ctrl/Cmd+Enter saves
+  // and approves (saves when no channel is connected), Escape goes back to the stack.
+  const grow = (area) => { area.style.height = "auto"; area.style.height = `${area.scrollHeight + 2}px`; };
+  document.querySelectorAll("textarea[data-grow]").forEach((area) => {
+    grow(area);
+    area.addEventListener("input", () => grow(area));
+  });
+  const editor = document.querySelector("form.editor");
+  if (editor) {
+    const focused = document.querySelector("textarea[autofocus]");
+    if (focused) {
+      focused.focus();
+      focused.setSelectionRange(focused.value.length, focused.value.length);
+    }
+    let dirty = false;
+    editor.addEventListener("input", () => { dirty = true; });
+    editor.addEventListener("submit", () => { dirty = false; });
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+        const button = editor.querySelector("button[data-approve]") || editor.querySelector('button[name=intent][value=save]');
+        if (button) { ev.preventDefault(); editor.requestSubmit(button); }
+      } else if (ev.key === "Escape" && !ev.defaultPrevented && !document.querySelector("dialog[open]")) {
+        const back = document.querySelector("a[data-back]");
+        if (!back) return;
+        if (dirty && !window.confirm("Leave without saving your changes?")) return;
+        ev.preventDefault();
+        location.href = back.href;
+      }
+    });
+  }
+
   // ---- Refine with AI: the answer streams into the editor as it is written ----
   const refine = document.querySelector("form[data-refine]");
   if (refine && window.ReadableStream && window.TextDecoder) {
@@ -318,7 +402,13 @@
       ev.preventDefault();
       const button = refine.querySelector("button[type=submit]");
       const status = refine.querySelector("[data-refine-status]");
-      const say = (text) => { if (status) status.textContent = text; };
+      // The answer appears beside the button the person pressed.
+      const say = (text, isError) => {
+        if (!status) return;
+        status.textContent = text;
+        status.classList.toggle("refusal", !!isError);
+        status.setAttribute("role", isError ? "alert" : "status");
+      };
       const area = (channel) => document.querySelector(`textarea[data-channel="${CSS.escape(channel)}"]`);
       const original = new Map(Array.from(document.querySelectorAll("textarea[data-channel]"), (a) => [a, a.value]));
       const restore = () => original.forEach((text, a) => { a.value = text; a.dispatchEvent(new Event("input")); });
@@ -343,8 +433,7 @@
         } else if (name === "failed") {
           finished = true;
           restore();
-          notify(data.message, true);
-          say("");
+          say(data.message, true);
         }
       };
       try {
@@ -376,13 +465,45 @@
         if (!finished) throw new Error("the connection closed before the answer was complete");
       } catch (e) {
         restore();
-        notify(`Refine failed: ${e.message}`, true);
-        say("");
+        say(`Refine failed: ${e.message}`, true);
       } finally {
         button.disabled = false;
       }
     });
   }
+
+  // On a phone a table shows one block per row: each cell says which column it is.
+  for (const table of document.querySelectorAll("table")) {
+    const heads = Array.from(table.querySelectorAll("thead th"), (th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      Array.from(row.children).forEach((cell, i) => { if (heads[i]) cell.dataset.label = heads[i]; });
+    }
+  }
+
+  // Moments: "2 h ago", with the exact time in the viewer's own zone on hover.
+  const ago = (ms) => {
+    const s = Math.round((Date.now() - ms) / 1000);
+    if (s < 45) return s < -45 ? null : "just now";
+    const m = Math.round(s / 60), h = Math.round(s / 3600), d = Math.round(s / 86400);
+    if (m < 60) return `${m} min ago`;
+    if (h < 24) return `${h} h ago`;
+    if (d < 2) return "yesterday";
+    if (d < 30) return `${d} days ago`;
+    return null; // older: the date says more than "n days"
+  };
+  const relabel = (root) => {
+    for (const t of root.querySelectorAll("time[datetime]")) {
+      const ms = Date.parse(t.getAttribute("datetime"));
+      if (Number.isNaN(ms)) continue;
+      const exact = new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+      t.title = exact;
+      const rel = ago(ms);
+      t.textContent = rel || exact;
+    }
+  };
+  relabel(document);
+  new MutationObserver((changes) => changes.forEach((c) => c.addedNodes.forEach((n) => { if (n.querySelectorAll) relabel(n); })))
+    .observe(document.body, { childList: true, subtree: true });
 
   // Analytics bars: a width from data-bar (0–100), set here because the policy allows no
   // inline style attributes.

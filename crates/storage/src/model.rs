@@ -399,6 +399,8 @@ pub struct CardRecord {
     /// The CI gate's state; `Some` for a card created HELD, `None` for one that goes
     /// straight to the stack.
     pub gate: Option<covalynce_domain::Gate>,
+    /// Who confirmed that a secret its commit text leaked was rotated.
+    pub secret_rotated_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

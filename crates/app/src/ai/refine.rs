@@ -42,6 +42,50 @@ pub struct Refining {
 }
 
 impl App {
+    /// Why "refine with AI" cannot work in `who`'s workspace (AI off, no provider), so the
+    /// editor does not offer it; `None` when it can.
+    pub async fn refine_unavailable<R: crate::MinRole>(
+        &self,
+        who: &Acting<R>,
+        platform: &AiPlatform<'_>,
+    ) -> Result<Option<String>, AppError> {
+        Ok(self.refine_chain(who.workspace(), platform).await?.err())
+    }
+
+    /// The chain a refine would use, or why there is none.
+    async fn refine_chain(
+        &self,
+        ws: &Workspace,
+        platform: &AiPlatform<'_>,
+    ) -> Result<Result<Vec<Box<dyn covalynce_ai::Provider>>, String>, AppError> {
+        if ws.ai_privacy == Privacy::Offline {
+            return Ok(Err(
+                "AI drafting is off for this workspace (privacy: offline); allow messages in the AI settings first".into(),
+            ));
+        }
+        let providers = super::chain(
+            self.store(),
+            platform.secrets,
+            platform.http,
+            ws.id,
+            ws.plan,
+            platform.settings,
+        )
+        .await?;
+        if providers.is_empty() {
+            let why = if platform.settings.default.is_some() && !ws.plan.limits().operator_ai {
+                format!(
+                    "no AI provider is configured for this workspace, and the {} plan drafts with your own keys only: add a provider in the AI settings or upgrade",
+                    ws.plan.as_stored()
+                )
+            } else {
+                "no AI provider is configured for this workspace".to_owned()
+            };
+            return Ok(Err(why));
+        }
+        Ok(Ok(providers))
+    }
+
     /// Checks a refine of a pending card and gathers what the chain is told (the card's
     /// facts, and its diffs when privacy allows them).
     pub async fn prepare_refine(
@@ -70,31 +114,10 @@ impl App {
             )));
         }
         let privacy = ws.ai_privacy;
-        if privacy == Privacy::Offline {
-            return Err(AppError::Conflict(
-                "AI drafting is off for this workspace (privacy: offline); allow messages in the AI settings first".into(),
-            ));
-        }
-        let providers = super::chain(
-            self.store(),
-            platform.secrets,
-            platform.http,
-            ws.id,
-            ws.plan,
-            platform.settings,
-        )
-        .await?;
-        if providers.is_empty() {
-            let why = if platform.settings.default.is_some() && !ws.plan.limits().operator_ai {
-                format!(
-                    "no AI provider is configured for this workspace, and the {} plan drafts with your own keys only: add a provider in the AI settings or upgrade",
-                    ws.plan.as_stored()
-                )
-            } else {
-                "no AI provider is configured for this workspace".to_owned()
-            };
-            return Err(AppError::Conflict(why));
-        }
+        let providers = match self.refine_chain(ws, platform).await? {
+            Ok(providers) => providers,
+            Err(why) => return Err(AppError::Conflict(why)),
+        };
         if let Some(channels) = &req.channels {
             for c in channels {
                 if !card.variants.contains_key(c) {

@@ -267,7 +267,13 @@ async fn with_ai(
     .await;
     if !rewrite.texts.is_empty() {
         new.variants.extend(rewrite.texts);
-        let report = covalynce_cards::judge(&new.variants, Some(&event.facts), &event.repo);
+        let input = covalynce_cards::EventInput {
+            kind: event.kind,
+            repo: &event.repo,
+            title: &event.title,
+            facts: &event.facts,
+        };
+        let report = covalynce_cards::judge(&new.variants, Some(&input), false);
         new.risk = report.level;
         new.risk_reasons = report.reasons;
         new.drafted_by = rewrite.drafted_by.unwrap_or_else(|| "offline".into());

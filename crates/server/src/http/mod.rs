@@ -261,6 +261,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::cards::dismiss))
         .routes(routes!(api::cards::approve))
         .routes(routes!(api::cards::unapprove))
+        .routes(routes!(api::cards::rotated))
         .routes(routes!(api::cards::regenerate))
         .routes(routes!(api::ai::refine))
         .routes(routes!(api::ai::get, api::ai::update))

@@ -9,7 +9,7 @@ use crate::http::problem::ApiError;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use covalynce_domain::{CardId, CardStatus, ChannelStatus};
+use covalynce_domain::{CardId, CardStatus};
 use covalynce_drafting::Channel;
 use covalynce_storage::CardChange;
 use std::collections::BTreeMap;
@@ -24,18 +24,28 @@ pub struct FieldVm {
     /// Posts in the text: more than one is a thread (X, Bluesky, Mastodon).
     pub posts: usize,
     pub rule: &'static str,
+    /// The active channels that send this text ("Outbox, Acme on X"); empty: none.
+    pub sent_by: String,
+}
+
+/// Where an answer to a form belongs: beside what the person clicked.
+pub enum Answer {
+    /// Save, approve: in the publish panel.
+    Publish(String),
+    /// Refine with AI: in its own form.
+    Refine(String),
 }
 
 pub struct ChannelVm {
     pub id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: &'static str,
 }
 
 pub struct RevisionVm {
     pub number: i64,
     pub author: String,
-    pub created: String,
+    pub created: super::page::When,
     pub posts: Vec<(&'static str, String)>,
 }
 
@@ -50,6 +60,9 @@ struct EditorPage {
     revisions: Vec<RevisionVm>,
     pending: bool,
     error: Option<String>,
+    refine_error: Option<String>,
+    /// Why refine with AI is not offered (AI off, no provider).
+    refine_off: Option<String>,
     saved: bool,
 }
 
@@ -76,7 +89,7 @@ async fn editor_page(
     state: &AppState,
     signed: &Signed<Editor>,
     id: &str,
-    error: Option<String>,
+    answer: Option<Answer>,
     saved: bool,
     typed: Option<&BTreeMap<String, String>>,
 ) -> Result<Response, UiError> {
@@ -88,6 +101,21 @@ async fn editor_page(
         .await?
         .ok_or_else(not_found)?;
     let pending = card.status == CardStatus::Pending;
+    let active = super::stack::active_channels(state, &viewer).await?;
+    let sent_by = |variant: &str| -> String {
+        active
+            .iter()
+            .filter(|c| {
+                covalynce_publishing::preview::pick(
+                    &card.variants,
+                    covalynce_publishing::preview::wanted(&c.config.settings),
+                )
+                .is_some_and(|(v, _)| v == variant)
+            })
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut fields: Vec<FieldVm> = card
         .variants
         .iter()
@@ -110,21 +138,18 @@ async fn editor_page(
                     1
                 },
                 rule: rule(channel),
+                sent_by: sent_by(name),
                 text,
             })
         })
         .collect();
     fields.sort_by_key(|f| super::stack::channel_rank(&f.channel));
-    let channels = state
-        .app()
-        .channels(&signed.acting_as::<covalynce_app::Viewer>()?)
-        .await?
-        .into_iter()
-        .filter(|c| c.status == ChannelStatus::Active)
+    let channels = active
+        .iter()
         .map(|c| ChannelVm {
             id: c.id.to_string(),
-            name: c.name,
-            kind: c.kind.to_string(),
+            name: c.name.clone(),
+            kind: c.kind.label(),
         })
         .collect();
     let revisions = state
@@ -136,7 +161,7 @@ async fn editor_page(
         .map(|r| RevisionVm {
             number: r.revision,
             author: r.author,
-            created: crate::http::api::time(r.created_at),
+            created: super::page::When::at(r.created_at),
             posts: r
                 .variants
                 .into_iter()
@@ -144,7 +169,21 @@ async fn editor_page(
                 .collect(),
         })
         .collect();
-    let vm = card_vm(state, &viewer, card).await?;
+    let vm = card_vm(state, &viewer, card, &active).await?;
+    let refine_off = if pending {
+        state
+            .app()
+            .refine_unavailable(&viewer, &state.ai_platform())
+            .await?
+    } else {
+        None
+    };
+    let failed = answer.is_some();
+    let (error, refine_error) = match answer {
+        Some(Answer::Publish(e)) => (Some(e), None),
+        Some(Answer::Refine(e)) => (None, Some(e)),
+        None => (None, None),
+    };
     let mut r = render(&EditorPage {
         layout: signed.layout("review"),
         csrf: signed.session.csrf_token.clone(),
@@ -154,9 +193,11 @@ async fn editor_page(
         revisions,
         pending,
         saved,
-        error: error.clone(),
+        error,
+        refine_error,
+        refine_off,
     });
-    if error.is_some() {
+    if failed {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(r)
@@ -185,6 +226,9 @@ pub struct SaveForm {
     intent: Option<String>,
     #[serde(default)]
     publish_at: Option<String>,
+    /// "on": yes to a text a channel cuts into a thread.
+    #[serde(default)]
+    as_thread: Option<String>,
     #[serde(flatten)]
     fields: Keyed,
 }
@@ -235,12 +279,28 @@ pub async fn save(
             Ok(CardChange::Done(_)) => {}
             Ok(CardChange::Conflict(s)) => {
                 let msg = format!("This card is {} and can no longer be edited.", s.as_str());
-                return editor_page(&state, &signed, &id, Some(msg), false, Some(&edits)).await;
+                return editor_page(
+                    &state,
+                    &signed,
+                    &id,
+                    Some(Answer::Publish(msg)),
+                    false,
+                    Some(&edits),
+                )
+                .await;
             }
             Ok(CardChange::NotFound) => return Err(not_found()),
             Err(e) => {
                 let msg = UiError::from(e).message();
-                return editor_page(&state, &signed, &id, Some(msg), false, Some(&edits)).await;
+                return editor_page(
+                    &state,
+                    &signed,
+                    &id,
+                    Some(Answer::Publish(msg)),
+                    false,
+                    Some(&edits),
+                )
+                .await;
             }
         }
     }
@@ -250,14 +310,17 @@ pub async fn save(
     let chosen = form.fields.ticked("channel");
     if chosen.is_empty() {
         let msg = "Tick at least one channel to publish on.".to_owned();
-        return editor_page(&state, &signed, &id, Some(msg), true, None).await;
+        return editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await;
     }
     let publish_at = match super::review::publish_time(form.publish_at.as_deref()) {
         Ok(at) => at,
-        Err(msg) => return editor_page(&state, &signed, &id, Some(msg), true, None).await,
+        Err(msg) => {
+            return editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await;
+        }
     };
     let approved = async {
-        let request = covalynce_app::cards::Approve::parse(&chosen, publish_at)?;
+        let request = covalynce_app::cards::Approve::parse(&chosen, publish_at)?
+            .as_thread(form.as_thread.is_some());
         Ok::<_, crate::http::problem::ApiError>(
             state
                 .app()
@@ -272,7 +335,7 @@ pub async fn save(
         }
         Err(e) => {
             let msg = UiError::from(e).message();
-            editor_page(&state, &signed, &id, Some(msg), true, None).await
+            editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await
         }
     }
 }
@@ -306,7 +369,7 @@ pub async fn refine(
         Ok(_) => Ok(Redirect::to(&format!("/cards/{id}/edit?saved=1")).into_response()),
         Err(e) => {
             let msg = UiError::from(e).message();
-            editor_page(&state, &signed, &id, Some(msg), false, None).await
+            editor_page(&state, &signed, &id, Some(Answer::Refine(msg)), false, None).await
         }
     }
 }

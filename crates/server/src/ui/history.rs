@@ -16,14 +16,14 @@ pub struct PublicationVm {
     pub status: String,
     pub url: Option<String>,
     pub error: Option<String>,
-    pub at: Option<String>,
+    pub at: Option<super::page::When>,
 }
 
 pub struct HistoryCard {
     pub id: String,
     pub title: String,
     pub status: String,
-    pub updated: String,
+    pub updated: super::page::When,
     pub publications: Vec<PublicationVm>,
 }
 
@@ -68,14 +68,14 @@ async fn page(
                     .url
                     .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
                 error: p.error,
-                at: p.published_at.map(crate::http::api::time),
+                at: p.published_at.map(super::page::When::at),
             })
             .collect();
         cards.push(HistoryCard {
             id: c.id.to_string(),
             title: c.title,
             status: c.status.as_str().to_owned(),
-            updated: crate::http::api::time(c.updated_at),
+            updated: super::page::When::at(c.updated_at),
             publications,
         });
     }

@@ -12,6 +12,7 @@ pub mod invite;
 pub mod page;
 mod pending;
 pub mod review;
+pub mod sends;
 pub mod settings;
 pub mod sign_in;
 pub mod sources;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/{id}/approve", post(review::approve))
         .route("/cards/{id}/dismiss", post(review::dismiss))
         .route("/cards/{id}/undo", post(review::undo))
+        .route("/cards/{id}/rotated", post(review::rotated))
         .route("/cards/{id}/fragment", get(stack::fragment))
         .route("/cards/{id}/edit", get(editor::page).post(editor::save))
         .route("/cards/{id}/refine", post(editor::refine))

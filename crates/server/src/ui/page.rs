@@ -460,3 +460,42 @@ mod tests {
         assert_eq!(form.fields.ticked("channel"), ["ab12"]);
     }
 }
+
+/// A moment as pages show it: `<time datetime="{iso}">{text}</time>`, the text a readable
+/// UTC date ("7 Dec 2026, 08:49 UTC"). The script turns it into "2 h ago" with the exact
+/// time, in the viewer's own zone, on hover.
+pub struct When {
+    pub iso: String,
+    pub text: String,
+}
+
+impl When {
+    pub fn at(ms: i64) -> Self {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let iso = covalynce_domain::time::format_rfc3339(ms);
+        // RFC 3339 is fixed width: YYYY-MM-DDTHH:MM.
+        let month = iso[5..7].parse::<usize>().unwrap_or(1).clamp(1, 12);
+        let day = iso[8..10].trim_start_matches('0');
+        let text = format!(
+            "{day} {} {}, {} UTC",
+            MONTHS[month - 1],
+            &iso[..4],
+            &iso[11..16]
+        );
+        Self { iso, text }
+    }
+}
+
+#[cfg(test)]
+mod when_tests {
+    use super::When;
+
+    #[test]
+    fn moments_read_as_dates_not_as_iso_strings() {
+        let w = When::at(1_796_633_340_000);
+        assert_eq!(w.iso, "2026-12-07T08:49:00.000Z");
+        assert_eq!(w.text, "7 Dec 2026, 08:49 UTC");
+    }
+}

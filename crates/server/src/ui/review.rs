@@ -15,19 +15,30 @@ use covalynce_domain::{CardId, ChannelStatus};
 /// withdraw it before anything is sent.
 pub const UNDO_WINDOW_MS: i64 = 8_000;
 
+/// What an action did, for the page's script.
+struct Done {
+    message: String,
+    /// Where to take it back, while it can be.
+    undo: Option<String>,
+    /// How long from now it can be taken back (ms): an approval's publications start then.
+    undo_ms: Option<i64>,
+    /// The card's HTML, when it comes back to the stack.
+    fragment: Option<String>,
+}
+
+/// How long the stack offers to take back a dismissal (it can be restored later from
+/// History too).
+const DISMISS_UNDO_MS: i64 = 30_000;
+
 /// The answer to the page's script, or the redirect for a plain form.
-fn answer(
-    headers: &HeaderMap,
-    result: Result<(String, Option<String>, Option<String>), ApiError>,
-    done: &str,
-    card: &str,
-) -> Response {
+fn answer(headers: &HeaderMap, result: Result<Done, ApiError>, done: &str, card: &str) -> Response {
     match (wants_json(headers), result) {
-        (true, Ok((message, undo, fragment))) => Json(serde_json::json!({
+        (true, Ok(d)) => Json(serde_json::json!({
             "ok": true,
-            "message": message,
-            "undo": undo,
-            "fragment": fragment,
+            "message": d.message,
+            "undo": d.undo,
+            "undo_ms": d.undo_ms,
+            "fragment": d.fragment,
         }))
         .into_response(),
         (true, Err(e)) => {
@@ -77,6 +88,12 @@ fn parse(id: &str) -> Result<CardId, ApiError> {
 pub struct ApproveForm {
     #[serde(default)]
     publish_at: Option<String>,
+    /// "on": yes to a text a channel cuts into a thread.
+    #[serde(default)]
+    as_thread: Option<String>,
+    /// The card offered channel boxes: none ticked means none, not "all".
+    #[serde(default)]
+    picked: Option<String>,
     #[serde(flatten)]
     boxes: Keyed,
 }
@@ -93,6 +110,11 @@ pub async fn approve(
     let result = async {
         let card_id = parse(&id)?;
         let mut channels = form.boxes.ticked("channel");
+        if channels.is_empty() && form.picked.is_some() {
+            return Err(ApiError::Validation(
+                "tick at least one channel to publish on".into(),
+            ));
+        }
         if channels.is_empty() {
             channels = state
                 .app()
@@ -109,16 +131,19 @@ pub async fn approve(
             ));
         }
         let publish_at = publish_time(form.publish_at.as_deref()).map_err(ApiError::Validation)?;
-        let request = covalynce_app::cards::Approve::parse(&channels, publish_at)?;
+        let request = covalynce_app::cards::Approve::parse(&channels, publish_at)?
+            .as_thread(form.as_thread.is_some());
         state
             .app()
             .approve(&signed.acting()?, card_id, request)
             .await?;
-        Ok((
-            "Approved.".to_owned(),
-            Some(format!("/cards/{card_id}/undo")),
-            None,
-        ))
+        Ok(Done {
+            message: "Approved.".to_owned(),
+            undo: Some(format!("/cards/{card_id}/undo")),
+            // Nothing starts before `publish_at`; the second kept back covers the trip.
+            undo_ms: Some(publish_at - covalynce_domain::now_millis() - 1_000),
+            fragment: None,
+        })
     }
     .await;
     answer(&headers, result, "approved", &id)
@@ -135,11 +160,12 @@ pub async fn dismiss(
     let result = async {
         let card_id = parse(&id)?;
         state.app().dismiss(&signed.acting()?, card_id).await?;
-        Ok((
-            "Dismissed.".to_owned(),
-            Some(format!("/cards/{id}/undo")),
-            None,
-        ))
+        Ok(Done {
+            message: "Dismissed.".to_owned(),
+            undo: Some(format!("/cards/{id}/undo")),
+            undo_ms: Some(DISMISS_UNDO_MS),
+            fragment: None,
+        })
     }
     .await;
     answer(&headers, result, "dismissed", &id)
@@ -156,10 +182,49 @@ pub async fn undo(
 ) -> Response {
     let result = async {
         let card_id = parse(&id)?;
-        state.app().undo(&signed.acting()?, card_id).await?;
+        let card = state.app().undo(&signed.acting()?, card_id).await?;
         let fragment = super::stack::fragment_html(&state, &signed, &id).await.ok();
-        Ok(("Undone: the card is back.".to_owned(), None, fragment))
+        Ok(Done {
+            message: format!(
+                "Undone: \u{201c}{}\u{201d} is back in the stack.",
+                card.title
+            ),
+            undo: None,
+            undo_ms: None,
+            fragment,
+        })
     }
     .await;
     answer(&headers, result, "restored", &id)
+}
+
+/// "I rotated it": a person confirms that the secret the commit text leaked was rotated.
+/// The card comes back judged without it (still red while a post holds a secret).
+pub async fn rotated(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    _: CsrfForm<Button>,
+) -> Response {
+    let result = async {
+        let card_id = parse(&id)?;
+        let card = state
+            .app()
+            .confirm_rotated(&signed.acting()?, card_id)
+            .await?;
+        let fragment = super::stack::fragment_html(&state, &signed, &id).await.ok();
+        Ok(Done {
+            message: format!(
+                "Noted: the secret is rotated. \u{201c}{}\u{201d} is {} now.",
+                card.title,
+                card.risk.map_or("unjudged", |r| r.as_str())
+            ),
+            undo: None,
+            undo_ms: None,
+            fragment,
+        })
+    }
+    .await;
+    answer(&headers, result, "rotated", &id)
 }

@@ -6,7 +6,7 @@ use crate::http::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use covalynce_domain::{CardId, CardStatus, Risk};
-use covalynce_storage::{CardFilter, CardRecord};
+use covalynce_storage::{CardFilter, CardRecord, ChannelRecord};
 use serde::Deserialize;
 
 /// How many pending cards the stack knows of at once (their ids); more wait for a reload.
@@ -28,8 +28,25 @@ pub struct CardVm {
     pub reference: Option<String>,
     /// http(s) only: a link a person may follow.
     pub url: Option<String>,
+    /// What each active channel will send, as its platform shows it.
+    pub sends: Vec<super::sends::SendVm>,
+    /// The drafted texts: all of them when no channel is connected, else those that no
+    /// active channel sends (shown folded, for reference).
     pub variants: Vec<VariantVm>,
-    pub created: String,
+    /// Some channel would cut a text into a thread: approving asks first.
+    pub splits: bool,
+    /// Where "approve" sends it unless a person picks: "Outbox", "all 3 channels".
+    pub pick_label: String,
+    /// Red because its commit text leaked a secret: "I rotated it" is offered.
+    pub leak: bool,
+    /// Who confirmed the leaked secret was rotated.
+    pub rotated_by: Option<String>,
+    /// When the work shipped (the event's own time), else when the card was drafted.
+    pub when: super::page::When,
+    /// "shipped" or "drafted".
+    pub when_label: &'static str,
+    /// What the category badge means.
+    pub category_help: &'static str,
     pub red: bool,
     /// The AI provider/model that wrote it, when one did.
     pub drafted_by: Option<String>,
@@ -67,10 +84,12 @@ pub fn channel_rank(name: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+/// A card as the stack and the editor show it; `channels`: the workspace's active ones.
 pub async fn card_vm(
     state: &AppState,
     who: &covalynce_app::Acting<covalynce_app::Viewer>,
     card: CardRecord,
+    channels: &[ChannelRecord],
 ) -> Result<CardVm, UiError> {
     let event = match card.event_id {
         Some(e) => state.app().event(who, e).await?,
@@ -95,9 +114,25 @@ pub async fn card_vm(
         Some(Risk::Red) => "red",
         None => "unknown",
     };
+    let sends: Vec<super::sends::SendVm> = covalynce_app::cards::previews(&card, channels)
+        .into_iter()
+        .map(|(c, p)| super::sends::SendVm::of(c, p))
+        .collect();
+    let sent: Vec<&str> = channels
+        .iter()
+        .filter_map(|c| {
+            covalynce_publishing::preview::pick(
+                &card.variants,
+                covalynce_publishing::preview::wanted(&c.config.settings),
+            )
+            .map(|(v, _)| v)
+        })
+        .collect();
+    let sent: std::collections::BTreeSet<String> = sent.into_iter().map(str::to_owned).collect();
     let mut variants: Vec<VariantVm> = card
         .variants
         .into_iter()
+        .filter(|(channel, _)| !sent.contains(channel))
         .map(|(channel, text)| {
             let posts = covalynce_drafting::thread::posts(&text);
             let threads = covalynce_drafting::Channel::parse(&channel).is_some_and(|c| c.threads());
@@ -115,6 +150,13 @@ pub async fn card_vm(
         .collect();
     // The fullest post first; the short ones after.
     variants.sort_by_key(|v| channel_rank(&v.channel));
+    let shipped = event
+        .as_ref()
+        .map(|e| e.occurred_at.unwrap_or(e.created_at));
+    let leak = card
+        .risk_reasons
+        .iter()
+        .any(|r| r.starts_with(covalynce_cards::LEAK_REASON));
     Ok(CardVm {
         id: card.id.to_string(),
         title: card.title,
@@ -126,8 +168,31 @@ pub async fn card_vm(
         repo,
         reference,
         url,
+        splits: sends.iter().any(|s| s.split),
+        leak,
+        rotated_by: card.secret_rotated_by,
+        pick_label: match sends.as_slice() {
+            [one] => one.name.clone(),
+            [_, _] => "both channels".to_owned(),
+            all => format!("all {} channels", all.len()),
+        },
+        sends,
         variants,
-        created: crate::http::api::time(card.created_at),
+        when: super::page::When::at(shipped.unwrap_or(card.created_at)),
+        when_label: if shipped.is_some() {
+            "shipped"
+        } else {
+            "drafted"
+        },
+        category_help: match card.category {
+            covalynce_domain::CardCategory::Mkt => "MKT: a post for your users and followers",
+            covalynce_domain::CardCategory::Eng => {
+                "ENG: for engineers: release notes, a team or changelog note"
+            }
+            covalynce_domain::CardCategory::Strategy => {
+                "STRATEGY: a suggestion drawn from a pattern in recent work"
+            }
+        },
         red: card.risk == Some(Risk::Red),
         drafted_by: (card.drafted_by != "offline").then_some(card.drafted_by),
         draft_note: card.draft_note,
@@ -254,14 +319,14 @@ pub async fn page(
         .skip(RENDERED)
         .map(|c| c.id.to_string())
         .collect();
+    let channels = active_channels(&state, &viewer).await?;
     let mut cards = Vec::with_capacity(RENDERED);
     for c in pending.into_iter().take(RENDERED) {
-        cards.push(card_vm(&state, &viewer, c).await?);
+        cards.push(card_vm(&state, &viewer, c, &channels).await?);
     }
     if let Some(first) = cards.first_mut() {
         first.first = true;
     }
-    let channels = state.app().channels(&viewer).await?;
     let held = state
         .app()
         .held_cards(&viewer)
@@ -279,13 +344,25 @@ pub async fn page(
         more: more.join(" "),
         cards,
         flash,
-        no_channels: !channels
-            .iter()
-            .any(|c| c.status == covalynce_domain::ChannelStatus::Active),
+        no_channels: channels.is_empty(),
         editor: signed.role >= covalynce_domain::Role::Editor,
         held,
     };
     Ok(render(&page))
+}
+
+/// The channels an approval goes to unless a person picks: the active ones.
+pub async fn active_channels(
+    state: &AppState,
+    who: &covalynce_app::Acting<covalynce_app::Viewer>,
+) -> Result<Vec<ChannelRecord>, UiError> {
+    Ok(state
+        .app()
+        .channels(who)
+        .await?
+        .into_iter()
+        .filter(|c| c.status == covalynce_domain::ChannelStatus::Active)
+        .collect())
 }
 
 fn flash(q: &StackQuery) -> Option<Flash> {
@@ -304,6 +381,11 @@ fn flash(q: &StackQuery) -> Option<Flash> {
         }),
         "restored" => Some(Flash {
             text: "The card is back in the stack.".into(),
+            error: false,
+            undo: None,
+        }),
+        "rotated" => Some(Flash {
+            text: "Noted: the secret is rotated, and the card was judged again.".into(),
             error: false,
             undo: None,
         }),
@@ -360,7 +442,8 @@ pub async fn fragment_html<R>(
         .card(&viewer, card_id)
         .await?
         .ok_or_else(not_found)?;
-    let mut vm = card_vm(state, &viewer, card).await?;
+    let channels = active_channels(state, &viewer).await?;
+    let mut vm = card_vm(state, &viewer, card, &channels).await?;
     vm.first = true;
     let fragment = CardFragment {
         csrf: signed.session.csrf_token.clone(),

@@ -2,7 +2,7 @@
 
 use crate::helpers::{TestApp, on_both_backends, push_of_commit, spawn_app};
 use covalynce_storage::Backend;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 on_both_backends!(
     each_push_becomes_one_card_until_the_plan_limit_then_events_say_why,
@@ -12,6 +12,7 @@ on_both_backends!(
     the_workspace_voice_shapes_new_drafts,
     a_reviewer_edits_then_dismisses_and_every_revision_is_kept,
     a_card_drafted_again_takes_the_current_voice_and_keeps_its_revisions,
+    a_leaked_secret_keeps_the_card_red_until_someone_says_it_was_rotated,
 );
 
 const SECRET: &str = "s";
@@ -453,5 +454,142 @@ async fn a_card_drafted_again_takes_the_current_voice_and_keeps_its_revisions(ba
     let unknown = "00000000-0000-4000-8000-000000000001".to_owned();
     let r = regenerate(app.token.clone(), unknown).await.unwrap();
     assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
+/// A token pasted into a commit message is redacted from the drafts, but it leaked where the
+/// work was written: editing the posts does not make the card safe. It stays red (and
+/// cannot be approved) until a person confirms the token was rotated; a secret in a post
+/// itself keeps it red whatever anyone confirms.
+async fn a_leaked_secret_keeps_the_card_red_until_someone_says_it_was_rotated(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let src = app.github_source("Codertocat/Hello-World", SECRET).await;
+    let token = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+    let body = push_with_message(
+        &format!("{:040x}", 21),
+        &format!("feat: add CSV export\n\nDeploy key for CI: {token}"),
+        "src/lib.rs",
+    );
+    app.deliver(&src, "push", "leak", SECRET, &body).await;
+    settled(&app, 1).await;
+    let card = app.get_json("/api/v1/cards").await["data"][0].clone();
+    let id = card["id"].as_str().unwrap().to_owned();
+    assert_eq!(card["risk"], "red", "{card}");
+    assert!(!card.to_string().contains(token), "never in a draft");
+    let leak = |c: &Value| {
+        c["risk_reasons"].as_array().unwrap().iter().any(|r| {
+            r.as_str()
+                .unwrap()
+                .starts_with("the commit text contained a secret")
+        })
+    };
+    assert!(leak(&card), "{card}");
+    let channel = app
+        .post_json(
+            "/api/v1/channels",
+            &json!({"kind": "outbox", "name": "Outbox", "file": "leak.jsonl", "variant": "x"}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let approve = || async {
+        app.post_json(
+            &format!("/api/v1/cards/{id}/approve"),
+            &json!({ "channels": [channel] }),
+        )
+        .await
+    };
+    let patch = |variants: Value| {
+        app.client
+            .patch(app.url(&format!("/api/v1/cards/{id}")))
+            .bearer_auth(&app.token)
+            .json(&json!({ "variants": variants }))
+            .send()
+    };
+
+    // Every post rewritten: still red, still "rotate it", still refused.
+    let r = patch(json!({"x": "CSV export is here.", "linkedin": "CSV export is here."}))
+        .await
+        .unwrap();
+    let edited: Value = r.json().await.unwrap();
+    assert_eq!(edited["data"]["risk"], "red", "{edited}");
+    assert!(leak(&edited["data"]), "{edited}");
+    let r = approve().await;
+    assert_eq!(r.status(), 409);
+    let p: Value = r.json().await.unwrap();
+    let why = p["detail"].as_str().unwrap();
+    assert!(
+        why.contains("red") && !why.contains("risk_reasons"),
+        "{why}"
+    );
+
+    // The token pasted into a post: red for that reason too.
+    let r = patch(json!({"slack": format!("rotate {token} today")}))
+        .await
+        .unwrap();
+    let pasted: Value = r.json().await.unwrap();
+    assert!(
+        pasted["data"]["risk_reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r
+                .as_str()
+                .unwrap()
+                .starts_with("the slack text contains a secret (GitHub token)")),
+        "{pasted}"
+    );
+    let rotated = |id: String| {
+        app.client
+            .post(app.url(&format!("/api/v1/cards/{id}/rotated")))
+            .bearer_auth(&app.token)
+            .send()
+    };
+    // Confirming the rotation lifts the leak, not the pasted secret.
+    let r = rotated(id.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let still: Value = r.json().await.unwrap();
+    assert_eq!(still["data"]["risk"], "red", "{still}");
+    assert!(!leak(&still["data"]), "{still}");
+    assert!(
+        still["data"]["secret_rotated_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("token:"),
+        "{still}"
+    );
+    // The pasted one taken out: no longer red, and it can be approved.
+    let r = patch(json!({"slack": "CSV export is here."}))
+        .await
+        .unwrap();
+    let clean: Value = r.json().await.unwrap();
+    assert_ne!(clean["data"]["risk"], "red", "{clean}");
+    assert!(
+        !leak(&clean["data"]),
+        "the confirmation holds across edits: {clean}"
+    );
+    assert_eq!(approve().await.status(), 202);
+    // The audit log says who confirmed it.
+    let audit = app.get_json("/api/v1/audit").await.to_string();
+    assert!(audit.contains("card.secret_rotated"), "{audit}");
+
+    // A card whose commit text held no secret has nothing to confirm.
+    let body = push_with_message(
+        &format!("{:040x}", 22),
+        "feat: add PDF export",
+        "src/lib.rs",
+    );
+    app.deliver(&src, "push", "clean", SECRET, &body).await;
+    settled(&app, 2).await;
+    let other = app.get_json("/api/v1/cards?status=pending").await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = rotated(other).await.unwrap();
+    assert_eq!(r.status(), 409);
     app.stop().await;
 }

@@ -238,20 +238,24 @@ async fn mastodon_refusals_are_told_in_its_own_words(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    // This instance allows 40 characters: the drafted post is longer, and is refused
-    // before it is sent, in terms of this instance.
+    // This instance allows 40 characters: the drafted post is longer, and its approval is
+    // refused, in terms of this instance, before anything could be sent.
     let c = pending_card(&app, 1).await;
-    app.post_json(
-        &format!("/api/v1/cards/{c}/approve"),
-        &json!({"channels": [id]}),
-    )
-    .await;
-    app.eventually("the card fails", || async {
-        card(&app, &c).await["status"] == "failed"
-    })
-    .await;
-    let p = card(&app, &c).await["publications"][0].clone();
-    assert!(p["error"].as_str().unwrap().contains("it allows 40"), "{p}");
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{c}/approve"),
+            &json!({"channels": [id]}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let p: Value = r.json().await.unwrap();
+    assert!(
+        p["detail"].as_str().unwrap().contains("it allows 40"),
+        "{p}"
+    );
+    let still = card(&app, &c).await;
+    assert_eq!(still["status"], "pending", "{still}");
+    assert_eq!(still["publications"], json!([]), "{still}");
     assert_eq!(fake.statuses_made(), 0, "nothing was sent");
 
     // A short post, but the token was revoked meanwhile: Mastodon's words on the card,

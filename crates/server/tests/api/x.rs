@@ -53,7 +53,31 @@ async fn an_x_account_posts_threads_with_links_in_replies_once(backend: Backend)
         sentence.repeat(6)
     );
     app.set_variant(&cards[0], "x", &long).await;
-    app.approve(&cards[0], &id).await;
+    // Over 280, the channel would cut it into a thread: approving says so and waits for a
+    // yes, and nothing is sent meanwhile.
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{}/approve", cards[0]),
+            &json!({ "channels": [id] }),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let why = r.json::<Value>().await.unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        why.contains("too long for one post") && why.contains("as a thread of"),
+        "{why}"
+    );
+    assert_eq!(app.card(&cards[0]).await["status"], "pending");
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{}/approve", cards[0]),
+            &json!({ "channels": [id], "as_thread": true }),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
     let done = app.settled(&cards[0]).await;
     assert_eq!(done["status"], "published", "{done}");
     let tweets = fake.tweets();
@@ -412,18 +436,29 @@ async fn x_refusals_are_told_in_words_a_founder_understands(backend: Backend) {
         "X's own words: {why}"
     );
 
-    // Too long for one post on a channel without threads: refused before sending.
+    // Too long for one post on a channel without threads: refused when approved, before
+    // anything could be sent, even when a thread is offered.
     let before = fake.log.lock().unwrap().len();
     app.set_variant(&cards[2], "x", &"Faster builds for everyone. ".repeat(12))
         .await;
-    app.approve(&cards[2], &id).await;
-    let long = app.settled(&cards[2]).await;
-    assert_eq!(long["status"], "failed");
-    let why = long["publications"][0]["error"].as_str().unwrap();
-    assert!(
-        why.contains("X takes 280") && why.contains("threads"),
-        "{why}"
-    );
+    for body in [
+        json!({ "channels": [id] }),
+        json!({ "channels": [id], "as_thread": true }),
+    ] {
+        let r = app
+            .post_json(&format!("/api/v1/cards/{}/approve", cards[2]), &body)
+            .await;
+        assert_eq!(r.status(), 409);
+        let why = r.json::<Value>().await.unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            why.contains("X takes 280") && why.contains("threads"),
+            "{why}"
+        );
+    }
+    assert_eq!(app.card(&cards[2]).await["status"], "pending");
     assert_eq!(fake.log.lock().unwrap().len(), before, "nothing was sent");
 
     // Expired with nothing to renew it: the channel stops and asks to connect again.

@@ -23,6 +23,16 @@ pub trait CardStore {
         risk_reasons: &[String],
         author: &str,
     ) -> Result<CardChange>;
+    /// Records who confirmed that the secret a PENDING card's commit text leaked was
+    /// rotated, with the light judged again without it.
+    async fn confirm_rotated(
+        &self,
+        ws: WorkspaceId,
+        id: CardId,
+        by: &str,
+        risk: covalynce_domain::Risk,
+        risk_reasons: &[String],
+    ) -> Result<CardChange>;
     /// PENDING → DISMISSED.
     async fn dismiss_card(&self, ws: WorkspaceId, id: CardId) -> Result<CardChange>;
     /// DISMISSED → PENDING: a dismissal taken back.
@@ -272,6 +282,38 @@ macro_rules! impl_cards {
                 Ok(match self.card(ws, id).await? {
                     Some(card) => $crate::CardChange::Done(Box::new(card)),
                     None => $crate::CardChange::NotFound,
+                })
+            }
+
+            async fn confirm_rotated(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::CardId,
+                by: &str,
+                risk: covalynce_domain::Risk,
+                risk_reasons: &[String],
+            ) -> $crate::Result<$crate::CardChange> {
+                let now = covalynce_domain::now_millis();
+                let reasons = serde_json::to_string(risk_reasons)
+                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
+                let updated: Option<String> = sqlx::query_scalar(
+                    "UPDATE cards SET secret_rotated_by = $1, risk = $2, risk_reasons = $3, updated_at = $4
+                     WHERE id = $5 AND workspace_id = $6 AND status = 'PENDING' RETURNING id",
+                )
+                .bind(by)
+                .bind(risk.as_str())
+                .bind(&reasons)
+                .bind(now)
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(match (updated, self.card(ws, id).await?) {
+                    (Some(_), Some(card)) => $crate::CardChange::Done(Box::new(card)),
+                    (None, Some(card)) => $crate::CardChange::Conflict(card.status),
+                    (_, None) => $crate::CardChange::NotFound,
                 })
             }
 

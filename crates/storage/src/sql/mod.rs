@@ -203,6 +203,7 @@ pub(crate) struct CardRow {
     drafted_by: String,
     draft_note: Option<String>,
     gate: Option<String>,
+    secret_rotated_by: Option<String>,
 }
 
 impl TryFrom<CardRow> for CardRecord {
@@ -239,6 +240,7 @@ impl TryFrom<CardRow> for CardRecord {
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(|e| unreadable("card gate", &e))?,
+            secret_rotated_by: r.secret_rotated_by,
         })
     }
 }
@@ -445,7 +447,7 @@ pub(crate) fn lock_order(batch: &[PreparedIngest]) -> Vec<usize> {
 pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at, trust_after, trust_channels, trust_streak, ai_privacy, seat_limit, period_end, billing";
 pub(crate) const SOURCE_COLS: &str = "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at, settings, token, hook_id, poll_state, poll_after";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
-pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at, drafted_by, draft_note, gate";
+pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at, drafted_by, draft_note, gate, secret_rotated_by";
 pub(crate) const CHANNEL_COLS: &str = "id, workspace_id, kind, name, config, credentials, status, created_at, paused_until, cap_day, cap_count, last_error, last_error_at, last_success_at";
 
 /// Days since 1970-01-01 UTC: the daily cap's "today".

@@ -50,6 +50,10 @@ pub struct CardView {
     /// `sha` and `repo` name the commit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gate: Option<covalynce_domain::Gate>,
+    /// Who confirmed that a secret the commit text leaked was rotated
+    /// (`POST /api/v1/cards/{id}/rotated`); until then such a card stays red.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_rotated_by: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -110,6 +114,7 @@ impl From<CardRecord> for CardView {
             draft_note: c.draft_note,
             publications: None,
             gate: c.gate,
+            secret_rotated_by: c.secret_rotated_by,
         }
     }
 }
@@ -308,6 +313,10 @@ pub struct ApproveCard {
     pub channels: Vec<String>,
     /// RFC 3339; default: now.
     pub publish_at: Option<String>,
+    /// Yes to a text that a channel cuts into a thread (an X text over 280 on an X channel
+    /// that posts threads). Without it, such an approval is refused (409).
+    #[serde(default)]
+    pub as_thread: bool,
 }
 
 /// Approve a pending card for publishing on the given channels (each once). Red cards need
@@ -333,7 +342,8 @@ pub async fn approve(
         })?,
         None => covalynce_domain::now_millis(),
     };
-    let request = covalynce_app::cards::Approve::parse(&req.channels, publish_at)?;
+    let request =
+        covalynce_app::cards::Approve::parse(&req.channels, publish_at)?.as_thread(req.as_thread);
     let card = state
         .app()
         .approve(&auth.acting()?, card_id, request)
@@ -361,6 +371,31 @@ pub async fn unapprove(
 ) -> Result<Json<Data<CardView>>, ApiError> {
     let card_id = parse_id(&id)?;
     let card = state.app().withdraw(&auth.acting()?, card_id).await?;
+    Ok(Json(Data {
+        data: (*card).into(),
+    }))
+}
+
+/// Confirm that the secret a red card's commit text leaked was rotated: the light is judged
+/// again without it (a secret still in a post keeps it red), and the card records who said
+/// so. 409 when the commit text held no secret or the card is not pending.
+#[utoipa::path(post, operation_id = "cards_rotated", path = "/api/v1/cards/{id}/rotated", tag = "cards", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = Data<CardView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn rotated(
+    State(state): State<AppState>,
+    auth: Auth<Editor>,
+    Path(id): Path<String>,
+) -> Result<Json<Data<CardView>>, ApiError> {
+    let card_id = parse_id(&id)?;
+    let card = state
+        .app()
+        .confirm_rotated(&auth.acting()?, card_id)
+        .await?;
     Ok(Json(Data {
         data: (*card).into(),
     }))

@@ -1,0 +1,167 @@
+//! What a channel will send for a card, before anything is sent: which drafted text it
+//! takes, and the posts that text becomes there (a thread, X's links reply), or why the
+//! platform would refuse it. The review shows this and approval checks it with the same
+//! functions the publishers send with, so what a person approves is what goes out.
+
+use crate::{ChannelSettings, bluesky, discord, mastodon, x};
+use std::collections::BTreeMap;
+
+/// One channel's post for one card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// The drafted variant (`x`, `linkedin`, …) the channel sends.
+    pub variant: String,
+    /// What goes out, post by post (one for a plain post).
+    pub posts: Vec<String>,
+    /// One written text that the channel itself cuts into a thread (an X channel that
+    /// posts threads, given a text over 280): a person confirms that before approving.
+    pub split: bool,
+}
+
+/// The text drafted for `wanted`, else LinkedIn's (the fullest), else any: (its variant,
+/// the text). `None` only for a card with no text at all.
+pub fn pick<'a>(
+    variants: &'a BTreeMap<String, String>,
+    wanted: &str,
+) -> Option<(&'a str, &'a str)> {
+    variants
+        .get_key_value(wanted)
+        .or_else(|| variants.get_key_value("linkedin"))
+        .or_else(|| variants.iter().next())
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// The variant a channel of these settings asks for.
+pub fn wanted(settings: &ChannelSettings) -> &str {
+    match settings {
+        ChannelSettings::Outbox(s) => &s.variant,
+        ChannelSettings::Webhook(s) => &s.variant,
+        other => other.kind().as_str(),
+    }
+}
+
+/// What a channel with `settings` sends for a card with `variants`; `Err` says why the
+/// platform would refuse it (too long, a thread too long), in words a person can act on.
+pub fn preview(
+    settings: &ChannelSettings,
+    variants: &BTreeMap<String, String>,
+) -> Result<Preview, String> {
+    let (variant, text) =
+        pick(variants, wanted(settings)).ok_or_else(|| "the card has no text".to_owned())?;
+    let whole = |posts: Vec<String>| Preview {
+        variant: variant.to_owned(),
+        posts,
+        split: false,
+    };
+    match settings {
+        ChannelSettings::Outbox(_)
+        | ChannelSettings::Webhook(_)
+        | ChannelSettings::Slack(_)
+        | ChannelSettings::Linkedin(_) => Ok(whole(vec![text.to_owned()])),
+        ChannelSettings::Discord(_) => {
+            discord::check(text)?;
+            Ok(whole(vec![text.to_owned()]))
+        }
+        ChannelSettings::Mastodon(s) => {
+            let limits = mastodon::Limits {
+                max_characters: s.max_characters as usize,
+                per_url: s.characters_reserved_per_url as usize,
+            };
+            mastodon::posts(text, &limits).map(whole)
+        }
+        ChannelSettings::Bluesky(_) => bluesky::posts(text).map(whole),
+        ChannelSettings::X(s) => {
+            let options = x::Options {
+                thread: s.thread,
+                link_in_reply: s.link_in_reply,
+            };
+            let posts = x::plan(text, options)?;
+            // Cut by the channel rather than written as a thread: the same text would be
+            // refused by a channel that does not post threads.
+            let split = covalynce_drafting::thread::posts(text).len() < 2
+                && x::plan(
+                    text,
+                    x::Options {
+                        thread: false,
+                        ..options
+                    },
+                )
+                .is_err();
+            Ok(Preview {
+                variant: variant.to_owned(),
+                posts,
+                split,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use covalynce_domain::channel::{MastodonSettings, OutboxSettings, XSettings};
+
+    fn variants(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn x_channel(thread: bool) -> ChannelSettings {
+        ChannelSettings::X(XSettings {
+            api_base: x::API_BASE.into(),
+            account: Some("ada".into()),
+            user_id: None,
+            expires_at: None,
+            client_id: None,
+            renewable: false,
+            thread,
+            link_in_reply: false,
+        })
+    }
+
+    #[test]
+    fn an_outbox_sends_the_variant_it_names_and_nothing_is_guessed() {
+        let outbox = ChannelSettings::Outbox(OutboxSettings {
+            file: None,
+            variant: "x".into(),
+            path: None,
+        });
+        let card = variants(&[("x", "short"), ("linkedin", "long")]);
+        let p = preview(&outbox, &card).unwrap();
+        assert_eq!(
+            (p.variant.as_str(), p.posts),
+            ("x", vec!["short".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_long_x_text_is_a_thread_the_person_must_confirm_or_a_refusal() {
+        let long = format!("{} {}", "word ".repeat(50), "more. ".repeat(20));
+        let card = variants(&[("x", &long)]);
+        let threaded = preview(&x_channel(true), &card).unwrap();
+        assert!(threaded.split, "cut by the channel: {threaded:?}");
+        assert!(threaded.posts.len() >= 2, "{threaded:?}");
+        let refused = preview(&x_channel(false), &card).unwrap_err();
+        assert!(refused.contains("X takes 280"), "{refused}");
+        // A thread written as one goes out as written: nothing to confirm.
+        let written = variants(&[("x", "first post\n---\nsecond post")]);
+        let p = preview(&x_channel(false), &written).unwrap();
+        assert_eq!(p.posts, vec!["first post", "second post"]);
+        assert!(!p.split);
+    }
+
+    #[test]
+    fn mastodon_counts_as_the_instance_does() {
+        let small = ChannelSettings::Mastodon(MastodonSettings {
+            instance: "https://example.social".into(),
+            account: "ada".into(),
+            max_characters: 20,
+            characters_reserved_per_url: 23,
+        });
+        let card = variants(&[("mastodon", "twenty-one characters")]);
+        let why = preview(&small, &card).unwrap_err();
+        assert!(why.contains("it allows 20"), "{why}");
+    }
+}
