@@ -167,11 +167,35 @@ try {
   await page.keyboard.press("Escape");
   await page.waitForURL(`${BASE}/`);
 
+  // Posting slots: the outbox posts at two times a day; an approval from the stack takes
+  // the next free one, the queue shows it, and "pull back" returns it to the stack.
+  await page.goto(`${BASE}/channels`);
+  const outboxRow = page.locator("[data-channel-row]", { hasText: "Team outbox" });
+  await outboxRow.locator('input[name="slots"]').fill("daily 09:00, 21:00");
+  await outboxRow.locator("[data-slots] button").click();
+  check((await page.textContent("[role=status]")).includes("posts at daily 09:00, 21:00"), "the slots are saved");
+  await page.goto(`${BASE}/`);
+  for (let i = 0; i < 4 && (await cardId()) !== c; i++) await page.keyboard.press("j");
+  check((await cardId()) === c, "the card left pending is found");
+  await page.keyboard.press("c");
+  await card().locator("[data-channel-box]").nth(1).uncheck();
+  await page.keyboard.press("a");
+  await page.waitForSelector("[data-toast]:not([hidden])");
+  const queuedToast = await page.textContent("[data-toast-text]");
+  check(queuedToast.includes("queued for") && /(09|21):00/.test(queuedToast), `the toast says which slot it took (${queuedToast})`);
+  await page.click('nav a[href="/queue"]');
+  const row = page.locator("[data-queued]", { hasText: cTitle });
+  check((await row.count()) === 1, "the queue lists it");
+  check(/\d/.test(await row.locator("time").textContent()), "with its time");
+  await row.locator('form[action$="/pull"] button').click();
+  check((await page.textContent("[role=status]")).includes("back in the stack"), "pulled back");
+  check((await page.locator("[data-queued]", { hasText: cTitle }).count()) === 0, "it left the queue");
+
   // The phone: no page is wider than the screen; on the stack the buttons are in reach
   // and the toast covers none of them.
   await page.setViewportSize({ width: 390, height: 844 });
   const wide = {};
-  for (const path of ["/", "/sources", "/channels", "/settings", "/analytics", "/history", `/cards/${c}/edit`]) {
+  for (const path of ["/", "/queue", "/sources", "/channels", "/settings", "/analytics", "/history", `/cards/${c}/edit`]) {
     await page.goto(`${BASE}${path}`);
     const over = await page.evaluate(() => {
       const width = document.documentElement.clientWidth;
@@ -184,6 +208,7 @@ try {
     });
     if (over) wide[path] = over;
     if (path === `/cards/${c}/edit`) await page.screenshot({ path: `${SHOTS}/editor-phone.png`, fullPage: true });
+    if (path === "/queue" || path === "/channels") await page.screenshot({ path: `${SHOTS}${path}-phone.png`, fullPage: true });
   }
   check(Object.keys(wide).length === 0, `no page overflows 390 px: ${JSON.stringify(wide)}`);
   await page.goto(`${BASE}/`);

@@ -165,6 +165,7 @@ mod tests {
             seat_limit: 1,
             period_end: None,
             billing: None,
+            time_zone: covalynce_domain::schedule::Zone::utc(),
         }
     }
 

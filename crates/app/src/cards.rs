@@ -19,6 +19,8 @@ pub struct Approve {
     /// The person said yes to a text that a channel cuts into a thread (an X text over
     /// 280 on a channel that posts threads); without it such an approval is refused.
     as_thread: bool,
+    /// Each channel with posting slots takes its next free one at or after `publish_at`.
+    slotted: bool,
 }
 
 impl Approve {
@@ -40,7 +42,15 @@ impl Approve {
             channels: parsed,
             publish_at,
             as_thread: false,
+            slotted: false,
         })
+    }
+
+    /// Puts each channel's post in that channel's next free posting slot (channels without
+    /// slots post at `publish_at`).
+    pub fn in_next_slot(mut self, yes: bool) -> Self {
+        self.slotted = yes;
+        self
     }
 
     /// Confirms (or not) that a text a channel cuts into a thread goes out as one.
@@ -112,6 +122,7 @@ impl App {
             channels,
             publish_at: covalynce_domain::now_millis(),
             as_thread: false,
+            slotted: true,
         };
         let card = self
             .approve_as(workspace, card, &request, Approver::TrustPolicy)
@@ -136,13 +147,22 @@ impl App {
         approver: Approver,
     ) -> Result<Box<CardRecord>, AppError> {
         let ws = workspace.id;
+        let channels = self.store().list_channels(ws).await?;
         if let Some(record) = self.store().card(ws, card).await? {
-            let channels = self.store().list_channels(ws).await?;
             fits(&record, &channels, request)?;
         }
+        let schedule = self
+            .schedule(
+                workspace,
+                &channels,
+                &request.channels,
+                request.publish_at,
+                request.slotted,
+            )
+            .await?;
         match self
             .store()
-            .approve_card(ws, card, &request.channels, request.publish_at)
+            .approve_card(ws, card, &schedule)
             .await?
         {
             Approval::Approved(record) => {

@@ -27,6 +27,7 @@ pub mod oauth;
 pub mod operator;
 pub mod password;
 pub mod publications;
+pub mod queue;
 pub mod secrets;
 pub mod sign_in;
 pub mod sources;

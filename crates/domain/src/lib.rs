@@ -14,6 +14,7 @@ mod ids;
 mod job;
 mod notes;
 mod plan;
+pub mod schedule;
 mod settings;
 mod slug;
 mod source;

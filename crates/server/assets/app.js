@@ -143,7 +143,7 @@
         else toast.hidden = true;
       }, Math.max(50, wait));
     }
-    const describe = (u) => `${u.verb === "approved" ? "Approved" : "Dismissed"}: ${u.title}`;
+    const describe = (u) => `${u.verb === "approved" ? "Approved" : "Dismissed"}: ${u.title}${u.when ? ` (${u.when})` : ""}`;
 
     // Cards acted on here: a stream reconnecting with an older snapshot must not re-add them.
     const handled = new Set();
@@ -165,14 +165,17 @@
         const answer = await post(form.action, Object.fromEntries(new FormData(form)));
         const title = card.querySelector("h2")?.textContent || "card";
         const verb = action === "approve" ? "approved" : "dismissed";
+        // "Approved: queued for Mon 7 Dec, 09:00." names the slot it took.
+        const when = /queued for ([^.]*)/.exec(answer.message || "")?.[1];
+        const queued = when ? `queued for ${when}` : "";
         if (answer.undo && answer.undo_ms > 0) {
-          undos.push({ url: answer.undo, title, verb, until: performance.now() + answer.undo_ms });
+          undos.push({ url: answer.undo, title, verb, when: queued, until: performance.now() + answer.undo_ms });
         }
         const done = () => {
           handled.add(card.dataset.id);
           card.remove();
           show(index);
-          showToast(describe({ verb, title }));
+          showToast(describe({ verb, title, when: queued }));
         };
         if (reduceMotion) done(); else setTimeout(done, 260);
       } catch (e) {
@@ -372,6 +375,11 @@
     area.addEventListener("input", () => grow(area));
   });
   const editor = document.querySelector("form.editor");
+  // Typing a time picks "at".
+  document.querySelector("#publish_at")?.addEventListener("input", () => {
+    const at = document.querySelector("[data-when-at]");
+    if (at) at.checked = true;
+  });
   if (editor) {
     const focused = document.querySelector("textarea[autofocus]");
     if (focused) {
@@ -483,7 +491,15 @@
   // Moments: "2 h ago", with the exact time in the viewer's own zone on hover.
   const ago = (ms) => {
     const s = Math.round((Date.now() - ms) / 1000);
-    if (s < 45) return s < -45 ? null : "just now";
+    if (s < 0) {
+      // Ahead (the queue): "in 5 min", "in 3 h"; further ahead the date says more.
+      const ahead = -s, m = Math.round(ahead / 60), h = Math.round(ahead / 3600);
+      if (ahead < 60) return "in a few seconds";
+      if (m < 60) return `in ${m} min`;
+      if (h < 24) return `in ${h} h`;
+      return null;
+    }
+    if (s < 45) return "just now";
     const m = Math.round(s / 60), h = Math.round(s / 3600), d = Math.round(s / 86400);
     if (m < 60) return `${m} min ago`;
     if (h < 24) return `${h} h ago`;

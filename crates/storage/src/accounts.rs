@@ -368,7 +368,7 @@ impl TryFrom<AuditRow> for AuditRecord {
 
 macro_rules! workspace_cols {
     () => {
-        "w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at, w.trust_after, w.trust_channels, w.trust_streak, w.ai_privacy, w.seat_limit, w.period_end, w.billing"
+        "w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at, w.trust_after, w.trust_channels, w.trust_streak, w.ai_privacy, w.seat_limit, w.period_end, w.billing, w.time_zone"
     };
 }
 pub(crate) use workspace_cols;
@@ -1300,3 +1300,14 @@ macro_rules! impl_accounts {
     };
 }
 pub(crate) use impl_accounts;
+
+#[cfg(test)]
+mod cols_tests {
+    #[test]
+    fn the_joined_workspace_columns_are_the_workspace_columns() {
+        assert_eq!(
+            workspace_cols!().replace("w.", ""),
+            crate::sql::WORKSPACE_COLS
+        );
+    }
+}

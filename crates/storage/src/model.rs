@@ -36,6 +36,8 @@ pub struct Workspace {
     /// The subscription as the payment provider last told it: `provider`, `customer`,
     /// `subscription`, `status`, `updated_at` (the provider's time, ms).
     pub billing: Option<serde_json::Value>,
+    /// Where posting slots are read and times are typed.
+    pub time_zone: covalynce_domain::schedule::Zone,
 }
 
 impl Workspace {
@@ -458,6 +460,8 @@ pub struct ChannelRecord {
     pub last_error_at: Option<UnixMillis>,
     /// When it last published or passed a test.
     pub last_success_at: Option<UnixMillis>,
+    /// When it posts what is approved without a time (empty: at once).
+    pub slots: covalynce_domain::schedule::Slots,
 }
 
 /// Starting a publication (queued → publishing).
@@ -503,4 +507,15 @@ pub struct PublicationRecord {
     /// The posts of a thread its platform took so far, in order (empty until one is sent;
     /// a single post is recorded too).
     pub sent_posts: Vec<covalynce_domain::SentPost>,
+    /// When it is due to go out (none for those made before publications had their own).
+    pub due_at: Option<UnixMillis>,
+}
+
+/// A publication waiting for its time, as the queue lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Queued {
+    pub publication: PublicationRecord,
+    pub card_title: String,
+    /// When it goes out (its own due time, else its card's).
+    pub due_at: UnixMillis,
 }

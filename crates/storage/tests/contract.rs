@@ -2,8 +2,8 @@
 //! database of its own. A backend that passes these behaves the same to the pipeline.
 
 use covalynce_domain::{
-    CardCategory, CardStatus, EventFacts, EventKind, EventStatus, JobId, NewEvent, Plan, Risk,
-    SourceId, SourceKind, TokenId, WorkspaceSlug, now_millis,
+    CardCategory, CardStatus, EventFacts, EventKind, EventStatus, JobId, NewEvent, Plan,
+    PublicationStatus, Risk, SourceId, SourceKind, TokenId, WorkspaceSlug, now_millis,
 };
 use covalynce_storage::*;
 use serde_json::json;
@@ -61,6 +61,7 @@ on_both_backends!(
     sessions_invitations_and_tokens_live_and_die_as_told,
     deleting_a_user_or_workspace_removes_their_data,
     lifting_the_stop_keeps_each_posts_scheduled_time,
+    each_channel_keeps_its_own_time_in_the_queue_and_a_move_takes_its_job_along,
     a_dismissal_can_be_taken_back,
     ai_chains_and_the_ledger_belong_to_their_workspace,
     publications_of_many_cards_come_in_one_answer_and_stay_in_their_workspace,
@@ -1133,10 +1134,9 @@ async fn approved(
     card: covalynce_domain::CardId,
     channels: &[covalynce_domain::ChannelId],
 ) -> Vec<PublicationRecord> {
-    let a = store
-        .approve_card(ws.id, card, channels, now_millis())
-        .await
-        .unwrap();
+    let now = now_millis();
+    let schedule: Vec<_> = channels.iter().map(|c| (*c, now)).collect();
+    let a = store.approve_card(ws.id, card, &schedule).await.unwrap();
     assert!(matches!(a, Approval::Approved(_)), "{a:?}");
     store.card_publications(card).await.unwrap()
 }
@@ -2513,7 +2513,7 @@ async fn lifting_the_stop_keeps_each_posts_scheduled_time(store: Arc<dyn Store>)
     let later = now_millis() + 3_600_000;
     assert!(matches!(
         store
-            .approve_card(ws.id, cards[0], &[out.id], later)
+            .approve_card(ws.id, cards[0], &[(out.id, later)])
             .await
             .unwrap(),
         Approval::Approved(_)
@@ -2934,4 +2934,88 @@ async fn pushed(
         events.push((e[0].id, format!("push:acme/rocket:{prefix}{k}")));
     }
     events
+}
+
+/// An approval gives each channel its own time; the queue lists what waits, soonest first;
+/// moving a post moves its job (and the card's time), and what already left the queue
+/// cannot be moved. Slots already given are what `taken_slots` answers.
+async fn each_channel_keeps_its_own_time_in_the_queue_and_a_move_takes_its_job_along(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let other = workspace(store.as_ref(), "globex").await;
+    let cards = green_cards(store.as_ref(), &ws, 2).await;
+    let (a, b) = (
+        channel(store.as_ref(), &ws, "a").await,
+        channel(store.as_ref(), &ws, "b").await,
+    );
+    let now = now_millis();
+    let (soon, later) = (now + 3_600_000, now + 7_200_000);
+    assert!(matches!(
+        store
+            .approve_card(ws.id, cards[0], &[(a.id, later), (b.id, soon)])
+            .await
+            .unwrap(),
+        Approval::Approved(c) if c.publish_at == Some(soon)
+    ));
+    let queue = store.queue(ws.id).await.unwrap();
+    assert_eq!(
+        queue
+            .iter()
+            .map(|q| (q.publication.channel_id, q.due_at))
+            .collect::<Vec<_>>(),
+        vec![(b.id, soon), (a.id, later)],
+        "soonest first, each at its own time"
+    );
+    assert_eq!(queue[0].card_title, queue[1].card_title);
+    assert!(store.queue(other.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.taken_slots(ws.id, a.id, now).await.unwrap(),
+        vec![later]
+    );
+    assert!(
+        store
+            .taken_slots(ws.id, a.id, later + 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Moving b's post after a's: its job moves too, and the card's time follows.
+    let moved = now + 10_800_000;
+    let id = queue[0].publication.id;
+    assert!(matches!(
+        store.reschedule_publication(ws.id, id, moved).await.unwrap(),
+        PublicationChange::Done(p) if p.due_at == Some(moved)
+    ));
+    let jobs = store
+        .list_jobs(ws.id, Some(JobStatus::Queued), 50)
+        .await
+        .unwrap();
+    let mut runs: Vec<i64> = jobs
+        .iter()
+        .filter(|j| j.kind == "publish")
+        .map(|j| j.run_at)
+        .collect();
+    runs.sort();
+    assert_eq!(runs, vec![later, moved]);
+    let card = store.card(ws.id, cards[0]).await.unwrap().unwrap();
+    assert_eq!(card.publish_at, Some(later));
+    // Another workspace cannot move it; a post that is no longer queued cannot move.
+    assert!(matches!(
+        store
+            .reschedule_publication(other.id, id, now)
+            .await
+            .unwrap(),
+        PublicationChange::NotFound
+    ));
+    store
+        .set_publication(id, PublicationStatus::Published, None, None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.reschedule_publication(ws.id, id, now).await.unwrap(),
+        PublicationChange::Conflict(PublicationStatus::Published)
+    ));
+    assert_eq!(store.queue(ws.id).await.unwrap().len(), 1);
 }

@@ -89,6 +89,14 @@ pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(
     let label = target.kind().label();
     let kind = target.kind().as_str();
     let now = now_millis();
+    if queued && let Some(due) = publication.due_at.filter(|d| *d > now + 1_000) {
+        // A job older than the post's time (the post was moved later in the queue, or
+        // lifting the emergency stop queued another): the post keeps its time.
+        return Err(JobError::Defer {
+            note: "waiting for its time in the queue".into(),
+            at: due,
+        });
+    }
     if queued && let Some(until) = channel.paused_until.filter(|u| *u > now) {
         return Err(JobError::Defer {
             note: format!("{kind} asked for a pause; waiting until it ends"),

@@ -224,6 +224,36 @@ pub async fn test(
     answer(&state, &signed, result).await
 }
 
+#[derive(serde::Deserialize)]
+pub struct SlotsForm {
+    #[serde(default)]
+    slots: String,
+}
+
+/// The channel's posting times, in the workspace's zone.
+pub async fn slots(
+    State(state): State<AppState>,
+    signed: Signed<Editor>,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<SlotsForm>,
+) -> Result<Response, UiError> {
+    let result = async {
+        let who = signed.acting()?;
+        let channel = state.app().set_slots(&who, &id, &form.slots).await?;
+        let zone = who.workspace().time_zone.name().to_owned();
+        Ok::<_, ApiError>((
+            true,
+            if channel.slots.is_empty() {
+                format!("{} posts as soon as a card is approved.", channel.name)
+            } else {
+                format!("{} posts at {} ({zone}).", channel.name, channel.slots)
+            },
+        ))
+    }
+    .await;
+    answer(&state, &signed, result).await
+}
+
 /// Stops publishing to the channel until it is enabled.
 pub async fn disable(
     State(state): State<AppState>,

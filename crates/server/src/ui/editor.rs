@@ -40,6 +40,8 @@ pub struct ChannelVm {
     pub id: String,
     pub name: String,
     pub kind: &'static str,
+    /// Its next free posting slot, in the workspace's zone; `None`: it posts at once.
+    pub next: Option<String>,
 }
 
 pub struct RevisionVm {
@@ -59,6 +61,10 @@ struct EditorPage {
     channels: Vec<ChannelVm>,
     revisions: Vec<RevisionVm>,
     pending: bool,
+    /// Some channel has posting slots: "next free slot" is offered (and chosen).
+    slotted: bool,
+    /// The workspace's time zone, which the time field is read in.
+    zone: String,
     error: Option<String>,
     refine_error: Option<String>,
     /// Why refine with AI is not offered (AI off, no provider).
@@ -144,14 +150,23 @@ async fn editor_page(
         })
         .collect();
     fields.sort_by_key(|f| super::stack::channel_rank(&f.channel));
-    let channels = active
+    let zone = viewer.workspace().time_zone.clone();
+    let not_before = covalynce_domain::now_millis() + super::review::UNDO_WINDOW_MS;
+    let next = state.app().next_slots(&viewer, not_before).await?;
+    let channels: Vec<ChannelVm> = active
         .iter()
         .map(|c| ChannelVm {
             id: c.id.to_string(),
             name: c.name.clone(),
             kind: c.kind.label(),
+            next: next
+                .iter()
+                .find(|(n, _)| n.id == c.id)
+                .and_then(|(_, at)| *at)
+                .map(|at| zone.wall(at)),
         })
         .collect();
+    let slotted = channels.iter().any(|c| c.next.is_some());
     let revisions = state
         .app()
         .card_revisions(&signed.acting_as::<covalynce_app::Viewer>()?, card_id)
@@ -193,6 +208,8 @@ async fn editor_page(
         revisions,
         pending,
         saved,
+        slotted,
+        zone: zone.name().to_owned(),
         error,
         refine_error,
         refine_off,
@@ -229,6 +246,9 @@ pub struct SaveForm {
     /// "on": yes to a text a channel cuts into a thread.
     #[serde(default)]
     as_thread: Option<String>,
+    /// slot (each channel's next free slot), now, or at (`publish_at`).
+    #[serde(default)]
+    when: Option<String>,
     #[serde(flatten)]
     fields: Keyed,
 }
@@ -312,7 +332,22 @@ pub async fn save(
         let msg = "Tick at least one channel to publish on.".to_owned();
         return editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await;
     }
-    let publish_at = match super::review::publish_time(form.publish_at.as_deref()) {
+    let zone = signed
+        .acting_as::<covalynce_app::Viewer>()?
+        .workspace()
+        .time_zone
+        .clone();
+    let when = form.when.as_deref().unwrap_or("now");
+    let typed = if when == "at" {
+        form.publish_at.as_deref()
+    } else {
+        None
+    };
+    if when == "at" && typed.is_none_or(|t| t.trim().is_empty()) {
+        let msg = "Pick a date and time, or choose another option for when.".to_owned();
+        return editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await;
+    }
+    let publish_at = match super::review::publish_time(typed, &zone) {
         Ok(at) => at,
         Err(msg) => {
             return editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await;
@@ -320,7 +355,8 @@ pub async fn save(
     };
     let approved = async {
         let request = covalynce_app::cards::Approve::parse(&chosen, publish_at)?
-            .as_thread(form.as_thread.is_some());
+            .as_thread(form.as_thread.is_some())
+            .in_next_slot(when == "slot");
         Ok::<_, crate::http::problem::ApiError>(
             state
                 .app()

@@ -11,6 +11,7 @@ pub mod history;
 pub mod invite;
 pub mod page;
 mod pending;
+pub mod queue;
 pub mod review;
 pub mod sends;
 pub mod settings;
@@ -70,6 +71,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/stop", post(settings::stop))
         .route("/settings/resume", post(settings::resume))
         .route("/settings/voice", post(settings::voice))
+        .route("/settings/time-zone", post(settings::time_zone))
+        .route("/channels/{id}/slots", post(channels::slots))
         .route("/settings/trust", post(settings::trust))
         .route("/settings/ai-privacy", post(settings::ai_privacy))
         .route("/settings/ai-add", post(settings::ai_add))
@@ -88,6 +91,11 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/ai/{id}/remove", post(settings::ai_remove))
         .route("/analytics", get(analytics::show))
         .route("/history", get(history::show))
+        .route("/queue", get(queue::show))
+        .route("/queue/{id}/earlier", post(queue::earlier))
+        .route("/queue/{id}/reschedule", post(queue::reschedule))
+        .route("/queue/{id}/now", post(queue::now))
+        .route("/queue/cards/{id}/pull", post(queue::pull))
         .route("/publications/{id}/retry", post(history::retry))
         .route("/publications/{id}/confirm", post(history::confirm))
         .route("/audit", get(history::audit))

@@ -60,23 +60,33 @@ fn answer(headers: &HeaderMap, result: Result<Done, ApiError>, done: &str, card:
     }
 }
 
-/// When an approval from the UI goes out: the form's `publish_at` (`YYYY-MM-DDTHH:MM`, a
-/// `datetime-local` field, read as UTC) or now, and never inside the undo window.
-pub fn publish_time(publish_at: Option<&str>) -> Result<i64, String> {
+/// When an approval from the UI goes out at the earliest: the form's `publish_at`
+/// (`YYYY-MM-DDTHH:MM`, a `datetime-local` field, read in the workspace's time zone) or
+/// now, and never inside the undo window.
+pub fn publish_time(
+    publish_at: Option<&str>,
+    zone: &covalynce_domain::schedule::Zone,
+) -> Result<i64, String> {
     let now = covalynce_domain::now_millis();
     let at = match publish_at.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(t) => {
-            let with_zone = if t.len() == 16 {
-                format!("{t}:00Z")
-            } else {
-                format!("{t}Z")
-            };
-            covalynce_domain::time::parse_rfc3339_millis(&with_zone)
-                .ok_or_else(|| format!("{t:?} is not a date and time (YYYY-MM-DD HH:MM, UTC)"))?
-        }
+        Some(t) => zone.parse_local(t)?,
         None => now,
     };
     Ok(at.max(now + UNDO_WINDOW_MS))
+}
+
+/// How long the stack offers undo for an approval that goes out later than its window:
+/// the queue takes it back after that.
+const UNDO_OFFER_MS: i64 = 30_000;
+
+/// "queued for Mon 7 Dec, 09:00" when an approval took a slot beyond the undo window.
+pub fn queued_for(
+    card: &covalynce_storage::CardRecord,
+    zone: &covalynce_domain::schedule::Zone,
+) -> Option<String> {
+    let at = card.publish_at?;
+    (at > covalynce_domain::now_millis() + UNDO_WINDOW_MS + 2_000)
+        .then(|| format!("queued for {} ({})", zone.wall(at), zone.name()))
 }
 
 fn parse(id: &str) -> Result<CardId, ApiError> {
@@ -130,18 +140,23 @@ pub async fn approve(
                 "there is no channel to publish to yet: connect one under Channels".into(),
             ));
         }
-        let publish_at = publish_time(form.publish_at.as_deref()).map_err(ApiError::Validation)?;
+        let who = signed.acting()?;
+        let zone = who.workspace().time_zone.clone();
+        let publish_at =
+            publish_time(form.publish_at.as_deref(), &zone).map_err(ApiError::Validation)?;
+        // The stack puts each post in its channel's next free slot (at once where a
+        // channel has none).
         let request = covalynce_app::cards::Approve::parse(&channels, publish_at)?
-            .as_thread(form.as_thread.is_some());
-        state
-            .app()
-            .approve(&signed.acting()?, card_id, request)
-            .await?;
+            .as_thread(form.as_thread.is_some())
+            .in_next_slot(true);
+        let card = state.app().approve(&who, card_id, request).await?;
+        let first = card.publish_at.unwrap_or(publish_at);
         Ok(Done {
-            message: "Approved.".to_owned(),
+            message: queued_for(&card, &zone)
+                .map_or_else(|| "Approved.".to_owned(), |q| format!("Approved: {q}.")),
             undo: Some(format!("/cards/{card_id}/undo")),
-            // Nothing starts before `publish_at`; the second kept back covers the trip.
-            undo_ms: Some(publish_at - covalynce_domain::now_millis() - 1_000),
+            // Nothing starts before its time; the second kept back covers the trip.
+            undo_ms: Some((first - covalynce_domain::now_millis() - 1_000).min(UNDO_OFFER_MS)),
             fragment: None,
         })
     }

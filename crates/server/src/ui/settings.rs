@@ -221,6 +221,29 @@ pub async fn voice(
     answer(&state, signed, &headers, result, None).await
 }
 
+#[derive(serde::Deserialize)]
+pub struct TimeZoneForm {
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// The zone posting slots are read in.
+pub async fn time_zone(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<TimeZoneForm>,
+) -> Result<Response, UiError> {
+    let acting = signed.acting_as::<Owner>()?;
+    let result = state
+        .app()
+        .set_time_zone(&acting, &form.time_zone)
+        .await
+        .map(|z| format!("Posting slots are read in {z} now."))
+        .map_err(ApiError::from);
+    answer(&state, signed, &headers, result, None).await
+}
+
 /// The trust policy's form: `after`, and a `trust:<channel id>` box per channel.
 #[derive(serde::Deserialize)]
 pub struct TrustForm {

@@ -798,6 +798,12 @@ async fn another_workspaces_ids_are_not_found_on_any_route(backend: Backend) {
                     (&Method::POST, p) if p.ends_with("/refine") => {
                         Some(json!({"instruction": "make it shorter"}))
                     }
+                    (&Method::POST, p) if p.ends_with("/reschedule") => {
+                        Some(json!({"due_at": "2030-01-01T09:00:00Z"}))
+                    }
+                    (&Method::PUT, p) if p.ends_with("/slots") => {
+                        Some(json!({"slots": "daily 09:00"}))
+                    }
                     (&Method::POST, _) => Some(json!({})),
                     _ => None,
                 };

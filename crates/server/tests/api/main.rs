@@ -27,6 +27,7 @@ mod openapi;
 mod operations;
 mod pds;
 mod publishing;
+mod queue;
 mod replicas;
 mod row_security;
 mod sign_in_with_github;

@@ -31,6 +31,14 @@ pub trait ChannelStore {
         id: covalynce_domain::ChannelId,
         status: covalynce_domain::ChannelStatus,
     ) -> Result<Option<ChannelRecord>>;
+    /// Replaces a channel's posting times; None when the workspace has no such (undeleted)
+    /// channel.
+    async fn set_channel_slots(
+        &self,
+        ws: WorkspaceId,
+        id: covalynce_domain::ChannelId,
+        slots: &covalynce_domain::schedule::Slots,
+    ) -> Result<Option<ChannelRecord>>;
     /// Records a pause the platform asked for and why the channel stopped working (None:
     /// it works); `succeeded`: it just published or passed a test.
     async fn set_channel_health(
@@ -97,6 +105,7 @@ macro_rules! impl_channels {
                     config: c.config.clone(),
                     sealed_credentials: c.sealed_credentials.clone(),
                     status: covalynce_domain::ChannelStatus::Active,
+                    slots: covalynce_domain::schedule::Slots::default(),
                     created_at: now,
                     paused_until: None,
                     sent_today: 0,
@@ -235,6 +244,29 @@ macro_rules! impl_channels {
                 .rows_affected();
                 tx.commit().await?;
                 Ok(done)
+            }
+
+            async fn set_channel_slots(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::ChannelId,
+                slots: &covalynce_domain::schedule::Slots,
+            ) -> $crate::Result<Option<$crate::ChannelRecord>> {
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
+                let changed: Option<String> = sqlx::query_scalar(
+                    "UPDATE channels SET slots = $1
+                     WHERE id = $2 AND workspace_id = $3 AND status <> 'deleted' RETURNING id",
+                )
+                .bind(slots.to_string())
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                if changed.is_none() {
+                    return Ok(None);
+                }
+                Ok(self.channel(id).await?.filter(|c| c.workspace_id == ws))
             }
 
             async fn set_channel_status(

@@ -29,6 +29,7 @@ pub(crate) struct WorkspaceRow {
     seat_limit: i64,
     period_end: Option<i64>,
     billing: Option<String>,
+    time_zone: String,
 }
 
 impl TryFrom<WorkspaceRow> for Workspace {
@@ -61,6 +62,8 @@ impl TryFrom<WorkspaceRow> for Workspace {
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("billing: {e}")))?,
+            time_zone: covalynce_domain::schedule::Zone::parse(&r.time_zone)
+                .map_err(|e| StoreError::Corrupt(format!("workspace time zone: {e}")))?,
         })
     }
 }
@@ -261,6 +264,7 @@ pub(crate) struct ChannelRow {
     last_error: Option<String>,
     last_error_at: Option<i64>,
     last_success_at: Option<i64>,
+    slots: String,
 }
 
 impl TryFrom<ChannelRow> for ChannelRecord {
@@ -287,6 +291,8 @@ impl TryFrom<ChannelRow> for ChannelRecord {
             last_error: r.last_error,
             last_error_at: r.last_error_at,
             last_success_at: r.last_success_at,
+            slots: covalynce_domain::schedule::Slots::parse(&r.slots)
+                .map_err(|e| StoreError::Corrupt(format!("channel posting times: {e}")))?,
         })
     }
 }
@@ -304,6 +310,7 @@ pub(crate) struct PublicationRow {
     attempts: i64,
     published_at: Option<i64>,
     sent_posts: String,
+    due_at: Option<i64>,
 }
 
 impl TryFrom<PublicationRow> for PublicationRecord {
@@ -324,6 +331,7 @@ impl TryFrom<PublicationRow> for PublicationRecord {
             sent_posts: serde_json::from_str(&r.sent_posts).map_err(|e| {
                 StoreError::Corrupt(format!("publication {}'s sent posts: {e}", r.id))
             })?,
+            due_at: r.due_at,
         })
     }
 }
@@ -444,11 +452,11 @@ pub(crate) fn lock_order(batch: &[PreparedIngest]) -> Vec<usize> {
     order
 }
 
-pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at, trust_after, trust_channels, trust_streak, ai_privacy, seat_limit, period_end, billing";
+pub(crate) const WORKSPACE_COLS: &str = "id, slug, plan, card_limit, cards_used, voice, created_at, halted_at, trust_after, trust_channels, trust_streak, ai_privacy, seat_limit, period_end, billing, time_zone";
 pub(crate) const SOURCE_COLS: &str = "id, workspace_id, kind, repo, path, secret, cursor, created_at, last_delivery_at, settings, token, hook_id, poll_state, poll_after";
 pub(crate) const EVENT_COLS: &str = "id, source_id, delivery_id, kind, dedup_key, repo, title, data, status, status_reason, occurred_at, created_at";
 pub(crate) const CARD_COLS: &str = "id, event_id, source_id, category, status, title, content, variants, risk, risk_reasons, publish_at, created_at, updated_at, drafted_by, draft_note, gate, secret_rotated_by";
-pub(crate) const CHANNEL_COLS: &str = "id, workspace_id, kind, name, config, credentials, status, created_at, paused_until, cap_day, cap_count, last_error, last_error_at, last_success_at";
+pub(crate) const CHANNEL_COLS: &str = "id, workspace_id, kind, name, config, credentials, status, created_at, paused_until, cap_day, cap_count, last_error, last_error_at, last_success_at, slots";
 
 /// Days since 1970-01-01 UTC: the daily cap's "today".
 pub fn utc_day(ms: i64) -> i64 {
@@ -470,7 +478,7 @@ pub(crate) const SETTLE_CARD: &str = "UPDATE cards SET updated_at = $1, status =
 pub(crate) const ENQUEUE_PUBLISH: &str =
     "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, created_at, updated_at)
      VALUES ($1, $2, 'publish', $3, $4, $4, $4)";
-pub(crate) const PUBLICATION_COLS: &str = "id, workspace_id, card_id, channel_id, status, idempotency_key, url, error, attempts, published_at, sent_posts";
+pub(crate) const PUBLICATION_COLS: &str = "id, workspace_id, card_id, channel_id, status, idempotency_key, url, error, attempts, published_at, sent_posts, due_at";
 pub(crate) const JOB_COLS: &str = "id, kind, status, attempts, max_attempts, run_at, locked_by, last_error, payload, created_at, finished_at";
 
 /// The job claim: due queued jobs, and running ones whose lease expired, oldest first.

@@ -8,13 +8,34 @@ use covalynce_domain::{CardId, WorkspaceId};
 pub trait PublicationStore {
     /// PENDING → APPROVED for a card that is not red, with one queued publication (and its
     /// publish job, due at `publish_at`) per channel. One transaction.
+    /// PENDING → APPROVED with one publication per channel, each due at its own time
+    /// (`schedule`: channel → Unix ms), and its publish job; the card's `publish_at` is
+    /// the earliest. A red card is refused.
     async fn approve_card(
         &self,
         ws: WorkspaceId,
         id: CardId,
-        channels: &[covalynce_domain::ChannelId],
-        publish_at: i64,
+        schedule: &[(covalynce_domain::ChannelId, i64)],
     ) -> Result<Approval>;
+    /// The workspace's publications waiting for their time (queued, of approved cards),
+    /// soonest first.
+    async fn queue(&self, ws: WorkspaceId) -> Result<Vec<crate::Queued>>;
+    /// The due times of a channel's queued publications at or after `from`: the slots
+    /// already given.
+    async fn taken_slots(
+        &self,
+        ws: WorkspaceId,
+        channel: covalynce_domain::ChannelId,
+        from: i64,
+    ) -> Result<Vec<i64>>;
+    /// Moves a queued publication (and its job) to `at`; the card's `publish_at` follows
+    /// its earliest. Conflict when it is no longer queued or its job was already taken.
+    async fn reschedule_publication(
+        &self,
+        ws: WorkspaceId,
+        id: covalynce_domain::PublicationId,
+        at: i64,
+    ) -> Result<PublicationChange>;
     async fn publication(
         &self,
         id: covalynce_domain::PublicationId,
@@ -151,10 +172,10 @@ macro_rules! impl_publications {
                 &self,
                 ws: covalynce_domain::WorkspaceId,
                 id: covalynce_domain::CardId,
-                channels: &[covalynce_domain::ChannelId],
-                publish_at: i64,
+                schedule: &[(covalynce_domain::ChannelId, i64)],
             ) -> $crate::Result<$crate::Approval> {
                 let now = covalynce_domain::now_millis();
+                let publish_at = schedule.iter().map(|(_, at)| *at).min().unwrap_or(now);
                 let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 let approved: Option<String> = sqlx::query_scalar(
                     "UPDATE cards SET status = 'APPROVED', publish_at = $1, updated_at = $2
@@ -176,7 +197,7 @@ macro_rules! impl_publications {
                         Some(c) => $crate::Approval::Conflict(c.status),
                     });
                 }
-                for channel in channels {
+                for (channel, due_at) in schedule {
                     let known: Option<String> = sqlx::query_scalar(
                         "SELECT id FROM channels WHERE id = $1 AND workspace_id = $2 AND status = 'active'",
                     )
@@ -190,8 +211,8 @@ macro_rules! impl_publications {
                     }
                     let publication = covalynce_domain::PublicationId::new();
                     sqlx::query(
-                        "INSERT INTO publications (id, workspace_id, card_id, channel_id, idempotency_key, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6)",
+                        "INSERT INTO publications (id, workspace_id, card_id, channel_id, idempotency_key, created_at, due_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(publication.to_string())
                     .bind(ws.to_string())
@@ -199,6 +220,7 @@ macro_rules! impl_publications {
                     .bind(channel.to_string())
                     .bind(uuid::Uuid::new_v4().to_string())
                     .bind(now)
+                    .bind(*due_at)
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query(
@@ -208,7 +230,7 @@ macro_rules! impl_publications {
                     .bind(covalynce_domain::JobId::new().to_string())
                     .bind(ws.to_string())
                     .bind(covalynce_domain::Job::Publish { publication }.payload())
-                    .bind(publish_at)
+                    .bind(*due_at)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
@@ -217,6 +239,135 @@ macro_rules! impl_publications {
                 Ok(match $crate::CardStore::card(self, ws, id).await? {
                     Some(c) => $crate::Approval::Approved(Box::new(c)),
                     None => $crate::Approval::NotFound,
+                })
+            }
+
+            async fn queue(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+            ) -> $crate::Result<Vec<$crate::Queued>> {
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
+                let cols: Vec<String> = $crate::sql::PUBLICATION_COLS
+                    .split(", ")
+                    .map(|c| format!("p.{c}"))
+                    .collect();
+                let sql = format!(
+                    "SELECT {}, c.title, COALESCE(p.due_at, c.publish_at, p.created_at) AS due
+                     FROM publications p JOIN cards c ON c.id = p.card_id
+                     WHERE p.workspace_id = $1 AND p.status = 'queued' AND c.status = 'APPROVED'
+                     ORDER BY due, p.id",
+                    cols.join(", ")
+                );
+                use sqlx::Row as _;
+                let raw = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(ws.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                let mut out = Vec::with_capacity(raw.len());
+                for r in raw {
+                    let row = <$crate::sql::PublicationRow as sqlx::FromRow<_>>::from_row(&r)?;
+                    out.push($crate::Queued {
+                        publication: row.try_into()?,
+                        card_title: r.try_get("title")?,
+                        due_at: r.try_get("due")?,
+                    });
+                }
+                Ok(out)
+            }
+
+            async fn taken_slots(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                channel: covalynce_domain::ChannelId,
+                from: i64,
+            ) -> $crate::Result<Vec<i64>> {
+                let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
+                let taken: Vec<i64> = sqlx::query_scalar(
+                    "SELECT due_at FROM publications
+                     WHERE workspace_id = $1 AND channel_id = $2 AND status = 'queued'
+                       AND due_at IS NOT NULL AND due_at >= $3",
+                )
+                .bind(ws.to_string())
+                .bind(channel.to_string())
+                .bind(from)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(taken)
+            }
+
+            async fn reschedule_publication(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::PublicationId,
+                at: i64,
+            ) -> $crate::Result<$crate::PublicationChange> {
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
+                let card: Option<String> = sqlx::query_scalar(
+                    "UPDATE publications SET due_at = $1
+                     WHERE id = $2 AND workspace_id = $3 AND status = 'queued'
+                       AND EXISTS (SELECT 1 FROM cards WHERE id = publications.card_id AND status = 'APPROVED')
+                     RETURNING card_id",
+                )
+                .bind(at)
+                .bind(id.to_string())
+                .bind(ws.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(card) = card else {
+                    tx.rollback().await?;
+                    return Ok(match self.workspace_publication(ws, id).await? {
+                        Some(p) => $crate::PublicationChange::Conflict(p.status),
+                        None => $crate::PublicationChange::NotFound,
+                    });
+                };
+                // Its job, read as a job (never matched by payload text): still queued, or
+                // a worker has it and the time can no longer change.
+                let queued: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT id, payload FROM jobs
+                     WHERE workspace_id = $1 AND kind = 'publish' AND status = 'queued'",
+                )
+                .bind(ws.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+                let kind = covalynce_domain::JobKind::Publish.as_str();
+                let jobs: Vec<String> = queued
+                    .into_iter()
+                    .filter(|(_, payload)| {
+                        let job = serde_json::from_str(payload)
+                            .ok()
+                            .and_then(|p| covalynce_domain::Job::decode(kind, &p).ok());
+                        matches!(job, Some(covalynce_domain::Job::Publish { publication }) if publication == id)
+                    })
+                    .map(|(job, _)| job)
+                    .collect();
+                if jobs.is_empty() {
+                    tx.rollback().await?;
+                    return Ok($crate::PublicationChange::Conflict(
+                        covalynce_domain::PublicationStatus::Publishing,
+                    ));
+                }
+                for job in jobs {
+                    sqlx::query("UPDATE jobs SET run_at = $1, updated_at = $2 WHERE id = $3 AND status = 'queued'")
+                        .bind(at)
+                        .bind(covalynce_domain::now_millis())
+                        .bind(job)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(
+                    "UPDATE cards SET publish_at = (SELECT MIN(due_at) FROM publications
+                                                    WHERE card_id = $1 AND status = 'queued')
+                     WHERE id = $1",
+                )
+                .bind(&card)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(match self.workspace_publication(ws, id).await? {
+                    Some(p) => $crate::PublicationChange::Done(Box::new(p)),
+                    None => $crate::PublicationChange::NotFound,
                 })
             }
 

@@ -26,6 +26,11 @@ pub trait WorkspaceStore {
         id: WorkspaceId,
         voice: covalynce_domain::Voice,
     ) -> Result<()>;
+    async fn set_time_zone(
+        &self,
+        id: WorkspaceId,
+        zone: &covalynce_domain::schedule::Zone,
+    ) -> Result<()>;
     async fn insert_token(&self, token: &NewToken) -> Result<TokenId>;
     /// The workspace of a live (not revoked) token, by the token's hash.
     async fn workspace_for_token(&self, token_hash: &str) -> Result<Option<Workspace>>;
@@ -94,6 +99,21 @@ macro_rules! impl_workspaces {
                 Ok(())
             }
 
+            async fn set_time_zone(
+                &self,
+                id: covalynce_domain::WorkspaceId,
+                zone: &covalynce_domain::schedule::Zone,
+            ) -> $crate::Result<()> {
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(id)).await?;
+                sqlx::query("UPDATE workspaces SET time_zone = $1 WHERE id = $2")
+                    .bind(zone.name())
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn set_emergency_stop(
                 &self,
                 id: covalynce_domain::WorkspaceId,
@@ -111,7 +131,7 @@ macro_rules! impl_workspaces {
                     // Publications held while stopped go out now, one job each; those
                     // scheduled for later (or still in their undo window) keep their time.
                     let held: Vec<(String, Option<i64>)> = sqlx::query_as(
-                        "SELECT p.id, c.publish_at FROM publications p JOIN cards c ON c.id = p.card_id
+                        "SELECT p.id, COALESCE(p.due_at, c.publish_at) FROM publications p JOIN cards c ON c.id = p.card_id
                          WHERE p.workspace_id = $1 AND p.status = 'queued' AND c.status = 'APPROVED'",
                     )
                     .bind(id.to_string())
@@ -194,13 +214,12 @@ macro_rules! impl_workspaces {
                 token_hash: &str,
             ) -> $crate::Result<Option<$crate::Workspace>> {
                 let mut tx = self.pools.read($crate::unit::Scope::System).await?;
-                let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(
-                    "SELECT w.id, w.slug, w.plan, w.card_limit, w.cards_used, w.voice, w.created_at, w.halted_at,
-                            w.trust_after, w.trust_channels, w.trust_streak, w.ai_privacy,
-                            w.seat_limit, w.period_end, w.billing
-                     FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
-                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
-                )
+                let row: Option<$crate::sql::WorkspaceRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    $crate::accounts::workspace_cols!(),
+                    " FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+                ))
                 .bind(token_hash)
                 .fetch_optional(&mut *tx)
                 .await?;

@@ -317,6 +317,10 @@ pub struct ApproveCard {
     /// that posts threads). Without it, such an approval is refused (409).
     #[serde(default)]
     pub as_thread: bool,
+    /// Put each channel's post in that channel's next free posting slot (at or after
+    /// `publish_at`); channels without slots post at `publish_at`.
+    #[serde(default)]
+    pub next_slot: bool,
 }
 
 /// Approve a pending card for publishing on the given channels (each once). Red cards need
@@ -342,8 +346,9 @@ pub async fn approve(
         })?,
         None => covalynce_domain::now_millis(),
     };
-    let request =
-        covalynce_app::cards::Approve::parse(&req.channels, publish_at)?.as_thread(req.as_thread);
+    let request = covalynce_app::cards::Approve::parse(&req.channels, publish_at)?
+        .as_thread(req.as_thread)
+        .in_next_slot(req.next_slot);
     let card = state
         .app()
         .approve(&auth.acting()?, card_id, request)

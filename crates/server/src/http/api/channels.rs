@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use covalynce_domain::ChannelStatus;
 use covalynce_storage::ChannelRecord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use covalynce_app::connect::CreateChannel;
 
@@ -35,6 +35,9 @@ pub struct ChannelView {
     /// When it last published or passed a test.
     pub last_success_at: Option<String>,
     pub created_at: String,
+    /// When it posts what is approved for "the next free slot", in the workspace's time
+    /// zone ("mon-fri 09:00, 14:30; sat 10:00"); empty: as soon as it is approved.
+    pub slots: String,
     /// Only in the creation answer of a webhook channel whose secret was generated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -57,6 +60,7 @@ impl From<ChannelRecord> for ChannelView {
             last_error_at: c.last_error_at.map(time),
             last_success_at: c.last_success_at.map(time),
             created_at: time(c.created_at),
+            slots: c.slots.to_string(),
             secret: None,
         }
     }
@@ -237,5 +241,38 @@ pub async fn test(
             ok: tested.ok,
             detail: tested.detail,
         },
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SetSlots {
+    /// "mon-fri 09:00, 14:30; sat 10:00": groups split by `;`, each its days (mon … sun,
+    /// ranges, weekdays, weekends, daily; none: every day) and 24-hour times. Empty: post
+    /// as soon as approved.
+    pub slots: String,
+}
+
+/// Set a channel's posting slots, read in the workspace's time zone. Approvals for "the
+/// next free slot" take the first one no other post of this channel has; posts already
+/// waiting keep their times.
+#[utoipa::path(put, operation_id = "channels_slots", path = "/api/v1/channels/{id}/slots", tag = "channels", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = SetSlots,
+    responses(
+        (status = 200, body = Data<ChannelView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn slots(
+    State(state): State<AppState>,
+    auth: Auth<Editor>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SetSlots>,
+) -> Result<Json<Data<ChannelView>>, ApiError> {
+    let channel = state
+        .app()
+        .set_slots(&auth.acting()?, &id, &req.slots)
+        .await?;
+    Ok(Json(Data {
+        data: channel.into(),
     }))
 }

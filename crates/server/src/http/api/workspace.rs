@@ -24,6 +24,8 @@ pub struct WorkspaceView {
     /// The subscription as the payment provider last reported it.
     pub billing: Option<BillingView>,
     pub voice: String,
+    /// The IANA time zone posting slots are read in ("Europe/Berlin"; default UTC).
+    pub time_zone: String,
     pub created_at: String,
     /// True while the emergency stop is on: nothing is published.
     pub emergency_stop: bool,
@@ -76,6 +78,7 @@ pub fn view(ws: covalynce_storage::Workspace) -> WorkspaceView {
             }),
             plan: ws.plan.as_stored().to_owned(),
             voice: ws.voice.as_str().to_owned(),
+            time_zone: ws.time_zone.name().to_owned(),
             created_at: super::time(ws.created_at),
             emergency_stop: ws.halted_at.is_some(),
             trust: TrustView {
@@ -93,6 +96,8 @@ pub struct UpdateWorkspace {
     pub voice: Option<String>,
     /// The trust policy (`streak` is ignored).
     pub trust: Option<TrustView>,
+    /// The IANA time zone posting slots are read in ("Europe/Berlin", "UTC").
+    pub time_zone: Option<String>,
 }
 
 /// Change workspace settings (the drafting voice).
@@ -117,6 +122,10 @@ pub async fn update(
     if let Some(trust) = &req.trust {
         let policy = covalynce_app::workspace::TrustPolicy::parse(trust.after, &trust.channels)?;
         ws = state.app().set_trust_policy(&acting, policy).await?;
+    }
+    if let Some(zone) = &req.time_zone {
+        state.app().set_time_zone(&acting, zone).await?;
+        ws = state.app().workspace_now(&acting).await?.unwrap_or(ws);
     }
     Ok(Json(Data { data: view(ws) }))
 }

@@ -1,0 +1,191 @@
+//! The queue: when approved cards go out. A workspace's time zone, each channel's posting
+//! slots, the next free slot an approval takes, and what a person does to what waits
+//! (move it, send it earlier, pull it back: `cards::withdraw`).
+
+use crate::audit::Action;
+use crate::{Acting, App, AppError, Editor, Owner, Viewer};
+use covalynce_domain::schedule::{Slots, Zone};
+use covalynce_domain::{ChannelId, PublicationId};
+use covalynce_storage::{ChannelRecord, PublicationChange, PublicationRecord, Queued, Workspace};
+
+impl App {
+    /// What waits for its time, soonest first.
+    pub async fn queue(&self, who: &Acting<Viewer>) -> Result<Vec<Queued>, AppError> {
+        Ok(self.store().queue(who.workspace().id).await?)
+    }
+
+    /// When each channel would send a card approved now for "the next free slot": its next
+    /// free slot at or after `not_before`, or `not_before` for a channel without slots.
+    pub(crate) async fn schedule(
+        &self,
+        workspace: &Workspace,
+        channels: &[ChannelRecord],
+        chosen: &[ChannelId],
+        not_before: i64,
+        slotted: bool,
+    ) -> Result<Vec<(ChannelId, i64)>, AppError> {
+        let mut out = Vec::with_capacity(chosen.len());
+        for id in chosen {
+            let slots = channels.iter().find(|c| c.id == *id).map(|c| &c.slots);
+            let at = match slots {
+                Some(slots) if slotted && !slots.is_empty() => {
+                    let taken = self
+                        .store()
+                        .taken_slots(workspace.id, *id, not_before)
+                        .await?;
+                    slots
+                        .next_free(&workspace.time_zone, not_before, &taken)
+                        .unwrap_or(not_before)
+                }
+                _ => not_before,
+            };
+            out.push((*id, at));
+        }
+        Ok(out)
+    }
+
+    /// Where "the next free slot" falls for each of the workspace's active channels now
+    /// (`None`: it posts when approved), for the editor to show before approving.
+    pub async fn next_slots(
+        &self,
+        who: &Acting<Viewer>,
+        not_before: i64,
+    ) -> Result<Vec<(ChannelRecord, Option<i64>)>, AppError> {
+        let ws = who.workspace();
+        let mut out = Vec::new();
+        for c in self.store().list_channels(ws.id).await? {
+            if c.status != covalynce_domain::ChannelStatus::Active {
+                continue;
+            }
+            let at = if c.slots.is_empty() {
+                None
+            } else {
+                let taken = self.store().taken_slots(ws.id, c.id, not_before).await?;
+                c.slots.next_free(&ws.time_zone, not_before, &taken)
+            };
+            out.push((c, at));
+        }
+        Ok(out)
+    }
+
+    /// Moves a waiting publication to `at` (Unix ms, not in the past).
+    pub async fn reschedule(
+        &self,
+        who: &Acting<Editor>,
+        publication: &str,
+        at: i64,
+    ) -> Result<Box<PublicationRecord>, AppError> {
+        let id = parse(publication)?;
+        let at = at.max(covalynce_domain::now_millis());
+        let change = self
+            .store()
+            .reschedule_publication(who.workspace().id, id, at)
+            .await?;
+        let p = waiting(change, publication)?;
+        self.wake_workers();
+        self.record(
+            who,
+            Action::ReschedulePublication,
+            p.id,
+            serde_json::json!({ "due_at": covalynce_domain::time::format_rfc3339(at) }),
+        )
+        .await;
+        Ok(p)
+    }
+
+    /// Swaps a waiting publication's time with the one before it on the same channel, so
+    /// it goes out first; `Conflict` when it is already the first.
+    pub async fn move_earlier(
+        &self,
+        who: &Acting<Editor>,
+        publication: &str,
+    ) -> Result<Box<PublicationRecord>, AppError> {
+        let id = parse(publication)?;
+        let queue = self.store().queue(who.workspace().id).await?;
+        let Some(pos) = queue.iter().position(|q| q.publication.id == id) else {
+            return Err(AppError::NotFound(format!(
+                "publication {publication} is not waiting in this workspace's queue"
+            )));
+        };
+        let this = &queue[pos];
+        let Some(before) = queue[..pos]
+            .iter()
+            .rev()
+            .find(|q| q.publication.channel_id == this.publication.channel_id)
+        else {
+            return Err(AppError::Conflict(
+                "it is already the next post on its channel".into(),
+            ));
+        };
+        let (mine, theirs) = (this.due_at, before.due_at);
+        let other = before.publication.id.to_string();
+        // Theirs first, so the two never share a time for longer than a moment.
+        self.reschedule(who, &other, mine).await?;
+        self.reschedule(who, publication, theirs).await
+    }
+
+    /// The zone posting slots are read in and times are typed in.
+    pub async fn set_time_zone(&self, who: &Acting<Owner>, name: &str) -> Result<Zone, AppError> {
+        let zone = Zone::parse(name).map_err(AppError::Invalid)?;
+        self.store()
+            .set_time_zone(who.workspace().id, &zone)
+            .await?;
+        let slug = who.workspace().slug.clone();
+        self.record(
+            who,
+            Action::SetTimeZone,
+            slug,
+            serde_json::json!({ "time_zone": zone.name() }),
+        )
+        .await;
+        Ok(zone)
+    }
+
+    /// A channel's posting times ("mon-fri 09:00, 14:30; sat 10:00"; empty: post when
+    /// approved). Posts already waiting keep their times.
+    pub async fn set_slots(
+        &self,
+        who: &Acting<Editor>,
+        channel: &str,
+        text: &str,
+    ) -> Result<ChannelRecord, AppError> {
+        let slots = Slots::parse(text).map_err(AppError::Invalid)?;
+        let id = ChannelId::parse(channel).ok_or_else(|| no_channel(channel))?;
+        let record = self
+            .store()
+            .set_channel_slots(who.workspace().id, id, &slots)
+            .await?
+            .ok_or_else(|| no_channel(channel))?;
+        self.record(
+            who,
+            Action::SetSlots,
+            id,
+            serde_json::json!({ "slots": slots.to_string() }),
+        )
+        .await;
+        Ok(record)
+    }
+}
+
+fn no_channel(id: &str) -> AppError {
+    AppError::NotFound(format!("there is no channel {id:?} in this workspace"))
+}
+
+fn parse(id: &str) -> Result<PublicationId, AppError> {
+    PublicationId::parse(id).ok_or_else(|| {
+        AppError::NotFound(format!("there is no publication {id:?} in this workspace"))
+    })
+}
+
+fn waiting(change: PublicationChange, id: &str) -> Result<Box<PublicationRecord>, AppError> {
+    match change {
+        PublicationChange::Done(p) => Ok(p),
+        PublicationChange::NotFound => Err(AppError::NotFound(format!(
+            "there is no publication {id:?} in this workspace"
+        ))),
+        PublicationChange::Conflict(status) => Err(AppError::Conflict(format!(
+            "publication {id} is {} and no longer waits for its time",
+            status.as_str()
+        ))),
+    }
+}
