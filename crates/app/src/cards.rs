@@ -221,14 +221,20 @@ impl App {
                 )));
             }
         };
+        // Judged like any edit: a leak someone confirmed rotated stays confirmed.
+        let report = covalynce_cards::judge(
+            &draft.variants,
+            Some(&input),
+            record.secret_rotated_by.is_some(),
+        );
         let change = self
             .store()
             .edit_card(
                 ws.id,
                 card,
                 &draft.variants,
-                draft.risk,
-                &draft.risk_reasons,
+                report.level,
+                &report.reasons,
                 "drafter",
             )
             .await?;

@@ -35,7 +35,11 @@ impl App {
                         .await?;
                     slots
                         .next_free(&workspace.time_zone, not_before, &taken)
-                        .unwrap_or(not_before)
+                        .ok_or_else(|| {
+                            AppError::Conflict(
+                                "every posting slot of this channel in the next year is taken: add slots under Channels, or pick a time".into(),
+                            )
+                        })?
                 }
                 _ => not_before,
             };
@@ -104,7 +108,7 @@ impl App {
         let queue = self.store().queue(who.workspace().id).await?;
         let Some(pos) = queue.iter().position(|q| q.publication.id == id) else {
             return Err(AppError::NotFound(format!(
-                "publication {publication} is not waiting in this workspace's queue"
+                "there is no post {publication:?} in this workspace's queue"
             )));
         };
         let this = &queue[pos];
@@ -119,9 +123,44 @@ impl App {
         };
         let (mine, theirs) = (this.due_at, before.due_at);
         let other = before.publication.id.to_string();
-        // Theirs first, so the two never share a time for longer than a moment.
+        // Theirs first, so the two never share a time for longer than a moment; if the
+        // second move fails, the first is put back.
         self.reschedule(who, &other, mine).await?;
-        self.reschedule(who, publication, theirs).await
+        match self.reschedule(who, publication, theirs).await {
+            Ok(p) => Ok(p),
+            Err(e) => {
+                let _ = self.reschedule(who, &other, theirs).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Takes one waiting post off the queue: its card comes back to the stack when it was
+    /// the card's last (`true`); otherwise the card's other posts stay as they are.
+    pub async fn pull_back(
+        &self,
+        who: &Acting<Editor>,
+        publication: &str,
+    ) -> Result<(Box<PublicationRecord>, bool), AppError> {
+        let id = parse(publication)?;
+        let ws = who.workspace().id;
+        let p = waiting(
+            self.store().withdraw_publication(ws, id).await?,
+            publication,
+        )?;
+        let back = self
+            .store()
+            .card(ws, p.card_id)
+            .await?
+            .is_some_and(|c| c.status == covalynce_domain::CardStatus::Pending);
+        self.record(
+            who,
+            Action::WithdrawPublication,
+            p.id,
+            serde_json::json!({ "card_back": back }),
+        )
+        .await;
+        Ok((p, back))
     }
 
     /// The zone posting slots are read in and times are typed in.
@@ -181,10 +220,13 @@ fn waiting(change: PublicationChange, id: &str) -> Result<Box<PublicationRecord>
     match change {
         PublicationChange::Done(p) => Ok(p),
         PublicationChange::NotFound => Err(AppError::NotFound(format!(
-            "there is no publication {id:?} in this workspace"
+            "there is no post {id:?} in this workspace's queue"
         ))),
+        PublicationChange::Conflict(covalynce_domain::PublicationStatus::Publishing) => Err(
+            AppError::Conflict("this post is being sent right now: it can no longer change".into()),
+        ),
         PublicationChange::Conflict(status) => Err(AppError::Conflict(format!(
-            "publication {id} is {} and no longer waits for its time",
+            "this post is already {}: it no longer waits in the queue",
             status.as_str()
         ))),
     }

@@ -40,7 +40,8 @@ impl Zone {
         }
         TimeZone::get(name)
             .map(|tz| Self {
-                name: name.to_owned(),
+                // The database's own spelling: "europe/berlin" is stored as Europe/Berlin.
+                name: tz.iana_name().unwrap_or(name).to_owned(),
                 tz,
             })
             .map_err(|_| {
@@ -124,8 +125,11 @@ pub const MAX_SLOTS: usize = 48;
 
 fn day_index(word: &str) -> Option<usize> {
     let w = word.to_ascii_lowercase();
+    if w.len() < 3 || !w.is_ascii() {
+        return None;
+    }
     DAYS.iter()
-        .position(|d| w.len() >= 3 && d.starts_with(&w[..3]) && full_day(d).starts_with(&w))
+        .position(|d| d.starts_with(&w[..3]) && full_day(d).starts_with(&w))
 }
 
 fn full_day(short: &str) -> &'static str {
@@ -168,7 +172,8 @@ fn days_of(token: &str) -> Result<u8, String> {
 
 fn minute_of(token: &str) -> Option<u16> {
     let (h, m) = token.split_once(':')?;
-    if h.is_empty() || h.len() > 2 || m.len() != 2 {
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if h.is_empty() || h.len() > 2 || m.len() != 2 || !digits(h) || !digits(m) {
         return None;
     }
     let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
@@ -180,7 +185,7 @@ impl Slots {
     /// (none: every day) and its times (24-hour HH:MM).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut slots = Vec::new();
-        for group in text.split([';', '\n']) {
+        for group in text.split([';', '\n', '\r']) {
             let mut days = 0u8;
             let mut times = Vec::new();
             for token in group.split([',', ' ', '\t']).filter(|t| !t.is_empty()) {
@@ -218,15 +223,15 @@ impl Slots {
     }
 
     /// The first slot at or after `after` (Unix ms) in `zone` that is not in `taken`
-    /// (the times already given to this channel's queued posts); `None` without slots.
-    /// Looks two weeks ahead, past a full week of taken slots.
+    /// (the times already given to this channel's queued posts); `None` without slots, or
+    /// when every slot of the next year is taken.
     pub fn next_free(&self, zone: &Zone, after: i64, taken: &[i64]) -> Option<i64> {
         if self.0.is_empty() {
             return None;
         }
         let start = jiff::Timestamp::from_millisecond(after).ok()?;
         let mut day: Date = start.to_zoned(zone.tz.clone()).date();
-        for _ in 0..15 {
+        for _ in 0..=366 {
             let weekday = day.weekday().to_monday_zero_offset() as u8;
             for slot in self.0.iter().filter(|s| s.days & (1 << weekday) != 0) {
                 let at = day
@@ -309,11 +314,19 @@ mod tests {
             "sat-sun 11:00; mon,fri,sat,sun 18:00"
         );
         assert!(Slots::parse("").unwrap().is_empty());
+        assert_eq!(
+            Slots::parse("mon 09:00\r\ntue 10:00").unwrap().to_string(),
+            "mon 09:00; tue 10:00",
+            "lines from a form's text box"
+        );
         for (bad, why) in [
             ("mon-fri 25:00", "not a time of day"),
             ("someday 09:00", "not a day"),
             ("mon-fri", "no time"),
             ("9:7", "not a time of day"),
+            ("+9:+5", "not a time of day"),
+            ("miércoles 09:00", "not a day"),
+            ("mié 09:00", "not a day"),
         ] {
             let e = Slots::parse(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
@@ -334,6 +347,15 @@ mod tests {
             Some(ms("2026-12-07T14:30:00[Europe/Berlin]"))
         );
         assert_eq!(Slots::default().next_free(&berlin, friday, &[]), None);
+        // A busy weekly slot: the fifth post goes five weeks out, never "now".
+        let weekly = Slots::parse("mon 09:00").unwrap();
+        let mut taken = Vec::new();
+        for _ in 0..5 {
+            let at = weekly.next_free(&berlin, friday, &taken).unwrap();
+            assert!(at >= monday && !taken.contains(&at));
+            taken.push(at);
+        }
+        assert_eq!(taken[4], ms("2027-01-04T09:00:00[Europe/Berlin]"));
         assert_eq!(berlin.wall(monday), "Mon 7 Dec, 09:00");
     }
 
@@ -352,6 +374,10 @@ mod tests {
     #[test]
     fn zones_are_iana_names_this_machine_knows() {
         assert_eq!(Zone::parse("utc").unwrap().name(), "UTC");
+        assert_eq!(
+            Zone::parse("europe/berlin").unwrap().name(),
+            "Europe/Berlin"
+        );
         assert!(
             Zone::parse("Mars/Olympus")
                 .unwrap_err()

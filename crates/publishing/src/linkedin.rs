@@ -33,6 +33,17 @@ const POSTING_ROLES: [&str; 3] = [
     "DIRECT_SPONSORED_CONTENT_POSTER",
 ];
 
+/// Whether LinkedIn takes `text` as one post; why not, otherwise.
+pub fn check(text: &str) -> Result<(), String> {
+    let n = text.chars().count();
+    if n > MAX_CHARS {
+        return Err(format!(
+            "the LinkedIn post is {n} characters; LinkedIn takes at most {MAX_CHARS}"
+        ));
+    }
+    Ok(())
+}
+
 /// Escapes the characters "little text" treats as markup, so a post shows as written.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
@@ -295,12 +306,7 @@ pub async fn publish(
             &covalynce_domain::time::format_rfc3339(at)[..10]
         )));
     }
-    let n = text.chars().count();
-    if n > MAX_CHARS {
-        return Err(Failure::permanent(format!(
-            "the LinkedIn post is {n} characters; LinkedIn takes at most {MAX_CHARS}"
-        )));
-    }
+    check(text).map_err(Failure::permanent)?;
     let url = endpoint(api, "/rest/posts")?;
     let response = http
         .post(&url)

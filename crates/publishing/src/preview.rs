@@ -3,7 +3,7 @@
 //! platform would refuse it. The review shows this and approval checks it with the same
 //! functions the publishers send with, so what a person approves is what goes out.
 
-use crate::{ChannelSettings, bluesky, discord, mastodon, x};
+use crate::{ChannelSettings, bluesky, discord, linkedin, mastodon, slack, x};
 use std::collections::BTreeMap;
 
 /// One channel's post for one card.
@@ -54,10 +54,22 @@ pub fn preview(
         split: false,
     };
     match settings {
-        ChannelSettings::Outbox(_)
-        | ChannelSettings::Webhook(_)
-        | ChannelSettings::Slack(_)
-        | ChannelSettings::Linkedin(_) => Ok(whole(vec![text.to_owned()])),
+        ChannelSettings::Outbox(_) => Ok(whole(vec![text.to_owned()])),
+        // A webhook receiver gets a threading variant's posts split out, as `posts`.
+        ChannelSettings::Webhook(_) => {
+            Ok(whole(match covalynce_drafting::Channel::parse(variant) {
+                Some(c) if c.threads() => covalynce_drafting::thread::posts(text),
+                _ => vec![text.to_owned()],
+            }))
+        }
+        ChannelSettings::Slack(_) => {
+            slack::check(text)?;
+            Ok(whole(vec![text.to_owned()]))
+        }
+        ChannelSettings::Linkedin(_) => {
+            linkedin::check(text)?;
+            Ok(whole(vec![text.to_owned()]))
+        }
         ChannelSettings::Discord(_) => {
             discord::check(text)?;
             Ok(whole(vec![text.to_owned()]))
@@ -150,6 +162,33 @@ mod tests {
         let p = preview(&x_channel(false), &written).unwrap();
         assert_eq!(p.posts, vec!["first post", "second post"]);
         assert!(!p.split);
+    }
+
+    #[test]
+    fn every_platform_that_refuses_a_length_is_checked_before_approval() {
+        let linkedin = ChannelSettings::Linkedin(covalynce_domain::channel::LinkedinSettings {
+            api_base: "https://api.linkedin.com".into(),
+            author: "urn:li:person:1".into(),
+            account: None,
+            expires_at: None,
+            renewable: false,
+            client_id: None,
+            web_base: None,
+            refresh_expires_at: None,
+        });
+        let long = "a".repeat(3001);
+        let why = preview(&linkedin, &variants(&[("linkedin", &long)])).unwrap_err();
+        assert!(why.contains("at most 3000"), "{why}");
+        let webhook = ChannelSettings::Webhook(covalynce_domain::channel::WebhookSettings {
+            url: "https://example.com/in".into(),
+            variant: "x".into(),
+        });
+        let p = preview(&webhook, &variants(&[("x", "one\n---\ntwo")])).unwrap();
+        assert_eq!(
+            p.posts,
+            vec!["one", "two"],
+            "a receiver gets the posts split out"
+        );
     }
 
     #[test]

@@ -11,13 +11,19 @@ use reqwest::Url;
 /// Slack shows at most about 40,000 characters of `text`; longer is refused before sending.
 pub const MAX_TEXT: usize = 40_000;
 
-pub async fn publish(http: &Http, url: &Url, text: &str) -> Result<Sent, Failure> {
-    if text.chars().count() > MAX_TEXT {
-        return Err(Failure::permanent(format!(
-            "the Slack text is {} characters; Slack takes at most {MAX_TEXT}",
-            text.chars().count()
-        )));
+/// Whether Slack takes `text`; why not, otherwise.
+pub fn check(text: &str) -> Result<(), String> {
+    let n = text.chars().count();
+    if n > MAX_TEXT {
+        return Err(format!(
+            "the Slack text is {n} characters; Slack takes at most {MAX_TEXT}"
+        ));
     }
+    Ok(())
+}
+
+pub async fn publish(http: &Http, url: &Url, text: &str) -> Result<Sent, Failure> {
+    check(text).map_err(Failure::permanent)?;
     let request = http
         .post(url)
         .map_err(|r| Failure::broken(r.0))?

@@ -387,10 +387,15 @@
       focused.setSelectionRange(focused.value.length, focused.value.length);
     }
     let dirty = false;
-    editor.addEventListener("input", () => { dirty = true; });
+    // Typed texts, and an instruction typed for the AI, are worth a question before leaving.
+    document.addEventListener("input", (ev) => { if (ev.target.closest("form.editor, form[data-refine]")) dirty = true; });
     editor.addEventListener("submit", () => { dirty = false; });
     document.addEventListener("keydown", (ev) => {
-      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+      if (ev.isComposing) return; // a key that belongs to an input method
+      // Ctrl/Cmd+Enter approves from the editor's own fields only: in the refine box it
+      // would approve a card the person is still asking the AI to change.
+      const inEditor = ev.target === document.body || ev.target.closest?.("form.editor");
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && inEditor) {
         const button = editor.querySelector("button[data-approve]") || editor.querySelector('button[name=intent][value=save]');
         if (button) { ev.preventDefault(); editor.requestSubmit(button); }
       } else if (ev.key === "Escape" && !ev.defaultPrevented && !document.querySelector("dialog[open]")) {

@@ -276,6 +276,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::publications::queue))
         .routes(routes!(api::publications::reschedule))
         .routes(routes!(api::publications::earlier))
+        .routes(routes!(api::publications::withdraw))
         .routes(routes!(api::channels::slots))
         .routes(routes!(api::cards::revisions))
         .routes(routes!(api::account::signup))
@@ -319,6 +320,11 @@ pub fn router(state: AppState, pages: Router<AppState>) -> Router {
         .method_not_allowed_fallback(|| async {
             problem::ApiError::MethodNotAllowed("this path does not accept that method".into())
         })
+        // A bug that panics in a handler answers 500 problem+json (and is logged), never a
+        // dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            problem::panicked,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::record,

@@ -228,6 +228,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The answer when a handler panicked: the panic's message goes to the log, the caller
+/// gets the internal-error problem.
+pub fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let what = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    ApiError::Internal(anyhow::anyhow!("a handler panicked: {what}")).into_response()
+}
+
 /// What a person is told when the database cannot be reached; the cause goes to the log.
 pub const DATABASE_DOWN: &str =
     "the database is not answering right now; try again in a few seconds";
@@ -281,6 +292,18 @@ pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_in_a_handler_is_a_500_problem_without_its_message() {
+        let r = panicked(Box::new(
+            "index out of bounds: secret-ish detail".to_owned(),
+        ));
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+    }
 
     #[test]
     fn every_error_kind_has_a_documented_problem_type() {

@@ -95,7 +95,7 @@ pub fn routes() -> Router<AppState> {
         .route("/queue/{id}/earlier", post(queue::earlier))
         .route("/queue/{id}/reschedule", post(queue::reschedule))
         .route("/queue/{id}/now", post(queue::now))
-        .route("/queue/cards/{id}/pull", post(queue::pull))
+        .route("/queue/{id}/pull", post(queue::pull))
         .route("/publications/{id}/retry", post(history::retry))
         .route("/publications/{id}/confirm", post(history::confirm))
         .route("/audit", get(history::audit))

@@ -143,23 +143,25 @@ pub async fn now(
     answer(&state, &signed, result).await
 }
 
-/// Pulls the card back to the stack: none of its posts goes out.
+/// Takes the post off the queue; its card comes back to the stack when it was its last.
 pub async fn pull(
     State(state): State<AppState>,
     signed: Signed,
-    Path(card): Path<String>,
+    Path(id): Path<String>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
-    let result = match covalynce_domain::CardId::parse(&card) {
-        Some(id) => state
-            .app()
-            .withdraw(&signed.acting_as::<Editor>()?, id)
-            .await
-            .map(|c| format!("\u{201c}{}\u{201d} is back in the stack.", c.title)),
-        None => Err(covalynce_app::AppError::NotFound(
-            "there is no such card".into(),
-        )),
-    };
+    let result = state
+        .app()
+        .pull_back(&signed.acting_as::<Editor>()?, &id)
+        .await
+        .map(|(_, back)| {
+            if back {
+                "Pulled back: the card is back in the stack.".to_owned()
+            } else {
+                "Pulled back: this post will not go out; the card's other posts stay as they are."
+                    .to_owned()
+            }
+        });
     answer(&state, &signed, result).await
 }
 

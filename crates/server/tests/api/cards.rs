@@ -562,6 +562,16 @@ async fn a_leaked_secret_keeps_the_card_red_until_someone_says_it_was_rotated(ba
             .starts_with("token:"),
         "{still}"
     );
+    // Drafted again from its event: the confirmation still holds.
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/cards/{id}/regenerate")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    let redrafted: Value = r.json().await.unwrap();
+    assert!(!leak(&redrafted["data"]), "{redrafted}");
     // The pasted one taken out: no longer red, and it can be approved.
     let r = patch(json!({"slack": "CSV export is here."}))
         .await

@@ -205,6 +205,60 @@ async fn a_founder_sets_posting_slots_and_each_approval_takes_the_next_free_one(
     assert_eq!(queue[1]["due_at"], far.as_str());
     assert_eq!(app.card(&cards[1]).await["status"], "pending");
 
+    // A card whose other post already went out: its waiting post alone comes off the
+    // queue, and the card settles as published.
+    let third = on_slotted[2]["publication"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, p) = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/publications/{third}/withdraw"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(app.card(&cards[2]).await["status"], "published");
+    let (status, p) = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/publications/{third}/withdraw"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 404, "gone: {p}");
+
+    // Under the emergency stop a held post can still be moved; lifting the stop keeps
+    // the new time.
+    let (status, _) = send(
+        &app,
+        Method::PUT,
+        "/api/v1/workspace/emergency-stop",
+        json!({"on": true}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let held_at = covalynce_domain::time::format_rfc3339(before + 6 * 86_400_000);
+    let (status, p) = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/publications/{}/reschedule", id(&first)),
+        json!({"due_at": held_at}),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    let (status, _) = send(
+        &app,
+        Method::PUT,
+        "/api/v1/workspace/emergency-stop",
+        json!({"on": false}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let queue = app.get_json("/api/v1/queue").await["data"].clone();
+    assert_eq!(queue[0]["due_at"], held_at.as_str(), "{queue}");
+
     // Nothing on the slotted channel went out before its time.
     let slotted_file =
         outbox_file(app.store.as_ref(), &app.data_dir, "acme", "slotted.jsonl").await;

@@ -28,6 +28,14 @@ pub trait PublicationStore {
         channel: covalynce_domain::ChannelId,
         from: i64,
     ) -> Result<Vec<i64>>;
+    /// Takes one queued publication off the queue (it and its jobs are deleted): the card
+    /// is PENDING again when it was its last, else settles with its other publications.
+    /// Conflict when it is no longer queued or a worker is sending it.
+    async fn withdraw_publication(
+        &self,
+        ws: WorkspaceId,
+        id: covalynce_domain::PublicationId,
+    ) -> Result<PublicationChange>;
     /// Moves a queued publication (and its job) to `at`; the card's `publish_at` follows
     /// its earliest. Conflict when it is no longer queued or its job was already taken.
     async fn reschedule_publication(
@@ -104,6 +112,38 @@ pub trait PublicationStore {
 macro_rules! impl_publications {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// The queued publish jobs of publication `id` (read as jobs, never matched by
+            /// payload text), and whether a worker holds one now.
+            async fn publish_jobs(
+                tx: &mut $crate::unit::Tx<$db>,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::PublicationId,
+            ) -> $crate::Result<(Vec<String>, bool)> {
+                let jobs: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT id, payload, status FROM jobs
+                     WHERE workspace_id = $1 AND kind = 'publish' AND status IN ('queued', 'running')",
+                )
+                .bind(ws.to_string())
+                .fetch_all(&mut **tx)
+                .await?;
+                let kind = covalynce_domain::JobKind::Publish.as_str();
+                let mut queued = Vec::new();
+                let mut running = false;
+                for (job, payload, status) in jobs {
+                    let decoded = serde_json::from_str(&payload)
+                        .ok()
+                        .and_then(|p| covalynce_domain::Job::decode(kind, &p).ok());
+                    if matches!(decoded, Some(covalynce_domain::Job::Publish { publication }) if publication == id) {
+                        if status == "running" {
+                            running = true;
+                        } else {
+                            queued.push(job);
+                        }
+                    }
+                }
+                Ok((queued, running))
+            }
+
             /// A person acts on a settled publication: `retry` (failed or unknown → queued,
             /// with a new job; the card is APPROVED again) or confirm (unknown → published:
             /// they checked and it is there).
@@ -297,6 +337,71 @@ macro_rules! impl_publications {
                 Ok(taken)
             }
 
+            async fn withdraw_publication(
+                &self,
+                ws: covalynce_domain::WorkspaceId,
+                id: covalynce_domain::PublicationId,
+            ) -> $crate::Result<$crate::PublicationChange> {
+                let Some(before) = self.workspace_publication(ws, id).await? else {
+                    return Ok($crate::PublicationChange::NotFound);
+                };
+                let now = covalynce_domain::now_millis();
+                let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
+                let (queued, running) = Self::publish_jobs(&mut tx, ws, id).await?;
+                let deleted: Option<String> = if running {
+                    None
+                } else {
+                    sqlx::query_scalar(
+                        "DELETE FROM publications WHERE id = $1 AND workspace_id = $2 AND status = 'queued'
+                         RETURNING card_id",
+                    )
+                    .bind(id.to_string())
+                    .bind(ws.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                };
+                let Some(card) = deleted else {
+                    tx.rollback().await?;
+                    let status = match self.workspace_publication(ws, id).await? {
+                        Some(p) if p.status == covalynce_domain::PublicationStatus::Queued => {
+                            covalynce_domain::PublicationStatus::Publishing
+                        }
+                        Some(p) => p.status,
+                        None => return Ok($crate::PublicationChange::NotFound),
+                    };
+                    return Ok($crate::PublicationChange::Conflict(status));
+                };
+                for job in queued {
+                    sqlx::query("DELETE FROM jobs WHERE id = $1 AND status = 'queued'")
+                        .bind(job)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let left: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM publications WHERE card_id = $1")
+                        .bind(&card)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if left == 0 {
+                    sqlx::query(
+                        "UPDATE cards SET status = 'PENDING', publish_at = NULL, updated_at = $1
+                         WHERE id = $2 AND status = 'APPROVED'",
+                    )
+                    .bind(now)
+                    .bind(&card)
+                    .execute(&mut *tx)
+                    .await?;
+                } else {
+                    sqlx::query($crate::sql::SETTLE_CARD)
+                        .bind(now)
+                        .bind(&card)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok($crate::PublicationChange::Done(Box::new(before)))
+            }
+
             async fn reschedule_publication(
                 &self,
                 ws: covalynce_domain::WorkspaceId,
@@ -322,39 +427,31 @@ macro_rules! impl_publications {
                         None => $crate::PublicationChange::NotFound,
                     });
                 };
-                // Its job, read as a job (never matched by payload text): still queued, or
-                // a worker has it and the time can no longer change.
-                let queued: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT id, payload FROM jobs
-                     WHERE workspace_id = $1 AND kind = 'publish' AND status = 'queued'",
-                )
-                .bind(ws.to_string())
-                .fetch_all(&mut *tx)
-                .await?;
-                let kind = covalynce_domain::JobKind::Publish.as_str();
-                let jobs: Vec<String> = queued
-                    .into_iter()
-                    .filter(|(_, payload)| {
-                        let job = serde_json::from_str(payload)
-                            .ok()
-                            .and_then(|p| covalynce_domain::Job::decode(kind, &p).ok());
-                        matches!(job, Some(covalynce_domain::Job::Publish { publication }) if publication == id)
-                    })
-                    .map(|(job, _)| job)
-                    .collect();
-                if jobs.is_empty() {
+                // Its jobs move with it. One a worker holds may be sending it now: the time
+                // can no longer change. None at all: it is held (emergency stop, disabled
+                // channel), and whatever queues it again reads the new time.
+                let (queued, running) = Self::publish_jobs(&mut tx, ws, id).await?;
+                if running {
                     tx.rollback().await?;
                     return Ok($crate::PublicationChange::Conflict(
                         covalynce_domain::PublicationStatus::Publishing,
                     ));
                 }
-                for job in jobs {
-                    sqlx::query("UPDATE jobs SET run_at = $1, updated_at = $2 WHERE id = $3 AND status = 'queued'")
+                for job in queued {
+                    let moved = sqlx::query("UPDATE jobs SET run_at = $1, updated_at = $2 WHERE id = $3 AND status = 'queued'")
                         .bind(at)
                         .bind(covalynce_domain::now_millis())
                         .bind(job)
                         .execute(&mut *tx)
-                        .await?;
+                        .await?
+                        .rows_affected();
+                    if moved == 0 {
+                        // A worker took it meanwhile.
+                        tx.rollback().await?;
+                        return Ok($crate::PublicationChange::Conflict(
+                            covalynce_domain::PublicationStatus::Publishing,
+                        ));
+                    }
                 }
                 sqlx::query(
                     "UPDATE cards SET publish_at = (SELECT MIN(due_at) FROM publications

@@ -123,3 +123,21 @@ pub async fn earlier(
     let p = state.app().move_earlier(&auth.acting()?, &id).await?;
     Ok(Json(Data { data: (*p).into() }))
 }
+
+/// Take a waiting post off the queue: it will not go out. Its card is pending again when it
+/// was the card's last post; otherwise the card's other posts stay as they are.
+#[utoipa::path(post, operation_id = "publications_withdraw", path = "/api/v1/publications/{id}/withdraw", tag = "cards", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = Data<PublicationView>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    auth: Auth<Editor>,
+    Path(id): Path<String>,
+) -> Result<Json<Data<PublicationView>>, ApiError> {
+    let (p, _) = state.app().pull_back(&auth.acting()?, &id).await?;
+    Ok(Json(Data { data: (*p).into() }))
+}
