@@ -153,6 +153,16 @@ try {
   await page.keyboard.press("Tab");
   const next = await page.evaluate(() => document.activeElement?.dataset?.channel);
   check(next === "x", `Tab goes to the next channel's text (${next})`);
+  // The previews show what each platform shows: Slack's bold, LinkedIn's fold.
+  await page.fill('textarea[data-channel="slack"]', "*Faster* builds are out: https://example.com/notes");
+  const slackPreview = page.locator('[data-channel-edit]:has(textarea[data-channel="slack"]) [data-preview-body]');
+  check((await slackPreview.locator("strong").textContent()) === "Faster", "Slack's *bold* is bold in its preview");
+  check((await slackPreview.locator("a").getAttribute("href")) === "https://example.com/notes", "its link is a link");
+  await page.fill('textarea[data-channel="linkedin"]', `${"Builds are faster now. ".repeat(14)}More to say.`);
+  const fold = page.locator('[data-channel-edit]:has(textarea[data-channel="linkedin"]) [data-preview-body] details.fold');
+  check((await fold.count()) === 1 && (await fold.locator("summary").textContent()) === "…see more", "a long LinkedIn post folds");
+  const json = JSON.parse(await page.textContent('details[data-json="outbox"] pre'));
+  check(json.card_id === a && typeof json.text === "string" && json.text.includes("cache"), `the outbox's JSON line is shown (${JSON.stringify(json).slice(0, 80)})`);
   check((await page.locator("form[data-refine]").count()) === 0, "refine with AI is not offered with AI off");
   check((await page.textContent("main")).includes("Refine with AI is not available"), "and the page says why");
   await page.keyboard.press("Control+Enter");

@@ -54,15 +54,20 @@ impl OutboxFile {
     }
 }
 
-/// Writes `post`'s `variant` as one line, unless its key is already there.
-pub async fn publish(path: &Path, variant: &str, post: &Post<'_>) -> Result<Sent, Failure> {
-    let line = serde_json::json!({
+/// The line an outbox writes for `post`'s `variant` (also what the review shows).
+pub fn line(post: &Post<'_>, variant: &str, published_at: i64) -> serde_json::Value {
+    serde_json::json!({
         "card_id": post.card_id,
         "channel_id": post.channel_id,
         "text": post.text_for(variant),
         "idempotency_key": post.idempotency_key,
-        "published_at": covalynce_domain::time::format_rfc3339(covalynce_domain::now_millis()),
-    });
+        "published_at": covalynce_domain::time::format_rfc3339(published_at),
+    })
+}
+
+/// Writes `post`'s `variant` as one line, unless its key is already there.
+pub async fn publish(path: &Path, variant: &str, post: &Post<'_>) -> Result<Sent, Failure> {
+    let line = line(post, variant, covalynce_domain::now_millis());
     let file = path.to_path_buf();
     tokio::task::spawn_blocking(move || append_once(&file, &line))
         .await

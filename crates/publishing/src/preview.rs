@@ -18,6 +18,59 @@ pub struct Preview {
     pub split: bool,
 }
 
+/// A card as a preview of the outbox line or the webhook body needs it.
+pub struct CardText<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub category: &'a str,
+    pub variants: &'a BTreeMap<String, String>,
+    pub release_notes: &'a str,
+    pub source: &'a str,
+}
+
+/// Nothing is recorded while previewing.
+struct NoProgress;
+
+impl crate::Progress for NoProgress {
+    fn sent(&self) -> Vec<crate::SentPost> {
+        Vec::new()
+    }
+
+    fn record<'a>(
+        &'a self,
+        _: &'a [crate::SentPost],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The JSON an outbox or webhook channel will write for `card` (the idempotency key and
+/// the time are the publication's, set when it goes out); `None` for the platforms.
+pub fn payload(
+    settings: &ChannelSettings,
+    channel_id: &str,
+    card: &CardText<'_>,
+) -> Option<serde_json::Value> {
+    let post = crate::Post {
+        publication_id: "",
+        card_id: card.id,
+        channel_id,
+        idempotency_key: "(set when approved)",
+        title: card.title,
+        category: card.category,
+        variants: card.variants,
+        release_notes: card.release_notes,
+        source: card.source,
+        progress: &NoProgress,
+    };
+    let now = covalynce_domain::now_millis();
+    match settings {
+        ChannelSettings::Outbox(s) => Some(crate::outbox::line(&post, &s.variant, now)),
+        ChannelSettings::Webhook(s) => Some(crate::webhook::body(&post, &s.variant, now)),
+        _ => None,
+    }
+}
+
 /// The text drafted for `wanted`, else LinkedIn's (the fullest), else any: (its variant,
 /// the text). `None` only for a card with no text at all.
 pub fn pick<'a>(

@@ -30,13 +30,8 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-pub async fn publish(
-    http: &Http,
-    url: &Url,
-    secret: &[u8],
-    variant: &str,
-    post: &Post<'_>,
-) -> Result<Sent, Failure> {
+/// The JSON a receiver gets for `post`'s `variant` (also what the review shows).
+pub fn body(post: &Post<'_>, variant: &str, sent_at: i64) -> serde_json::Value {
     // The variant's posts, in order: one, or a thread's (X, Bluesky and Mastodon variants
     // separate a thread's posts with `---` lines), so a receiver need not split the text.
     let text = post.text_for(variant);
@@ -44,7 +39,7 @@ pub async fn publish(
         Some(c) if c.threads() => covalynce_drafting::thread::posts(text),
         _ => vec![text.to_owned()],
     };
-    let body = json!({
+    json!({
         "event": "card.published",
         "idempotency_key": post.idempotency_key,
         "channel_id": post.channel_id,
@@ -58,8 +53,18 @@ pub async fn publish(
             "release_notes": post.release_notes,
             "source_id": post.source,
         },
-        "sent_at": covalynce_domain::time::format_rfc3339(covalynce_domain::now_millis()),
-    });
+        "sent_at": covalynce_domain::time::format_rfc3339(sent_at),
+    })
+}
+
+pub async fn publish(
+    http: &Http,
+    url: &Url,
+    secret: &[u8],
+    variant: &str,
+    post: &Post<'_>,
+) -> Result<Sent, Failure> {
+    let body = body(post, variant, covalynce_domain::now_millis());
     let answer = send(
         http,
         url,

@@ -328,6 +328,56 @@
     flush();
     return posts.length ? posts : [""];
   };
+  const FOLD = 210;
+  const CARDS = new Set(["x", "bluesky", "mastodon"]);
+  const MARKS = {
+    slack: [["*", "strong"], ["_", "em"], ["~", "del"]],
+    discord: [["**", "strong"], ["__", "u"], ["*", "em"], ["~~", "del"]],
+  };
+  // Text into `parent` with links as links and each (marker, tag) pair that wraps words as
+  // that tag; markup is never read inside a link. DOM nodes only: nothing typed is HTML.
+  function marked(parent, text, marks) {
+    let last = 0;
+    for (const m of text.matchAll(LINK)) {
+      styled(parent, text.slice(last, m.index), marks);
+      const link = m[0].replace(/[.,)!?;:]+$/, "");
+      const a = document.createElement("a");
+      a.textContent = link;
+      a.href = link;
+      a.tabIndex = -1; // Tab goes from text box to text box, not through the previews.
+      a.rel = "noreferrer noopener";
+      a.target = "_blank";
+      parent.append(a);
+      last = m.index + link.length;
+    }
+    styled(parent, text.slice(last), marks);
+  }
+  function styled(parent, text, marks) {
+    let plain = "", i = 0;
+    const flush = () => { if (plain) { parent.append(document.createTextNode(plain)); plain = ""; } };
+    scan: while (i < text.length) {
+      for (const [marker, tag] of marks) {
+        if (!text.startsWith(marker, i)) continue;
+        const start = i + marker.length;
+        const before = i > 0 ? text[i - 1] : "";
+        if (start >= text.length || /\s/.test(text[start]) || /[\p{L}\p{N}]/u.test(before)) continue;
+        const lineEnd = text.indexOf("\n", start) < 0 ? text.length : text.indexOf("\n", start);
+        const end = text.indexOf(marker, start);
+        if (end <= start || end > lineEnd || /\s/.test(text[end - 1])) continue;
+        const after = text[end + marker.length] || "";
+        if (/[\p{L}\p{N}]/u.test(after)) continue;
+        flush();
+        const el = document.createElement(tag);
+        el.textContent = text.slice(start, end);
+        parent.append(el);
+        i = end + marker.length;
+        continue scan;
+      }
+      plain += text[i];
+      i += 1;
+    }
+    flush();
+  }
   document.querySelectorAll("textarea[data-channel]").forEach((area) => {
     const channel = area.dataset.channel;
     const limit = Number(area.dataset.limit);
@@ -347,20 +397,35 @@
         counter.setAttribute("aria-label", `${what} of ${limit} characters as ${channel} counts them${n > limit ? ", over the limit" : ""}`);
       }
       if (preview) {
+        // As the platform shows it (mirrors crates/server/src/ui/sends.rs): a thread post by
+        // post, Slack and Discord markup rendered, LinkedIn's fold, a link card.
         preview.replaceChildren();
-        let last = 0;
-        for (const m of area.value.matchAll(LINK)) {
-          preview.append(document.createTextNode(area.value.slice(last, m.index)));
-          const a = document.createElement("a");
-          a.textContent = m[0];
-          a.href = m[0];
-          a.tabIndex = -1; // Tab goes from text box to text box, not through the previews.
-          a.rel = "noreferrer noopener";
-          a.target = "_blank";
-          preview.append(a);
-          last = m.index + m[0].length;
-        }
-        preview.append(document.createTextNode(area.value.slice(last)));
+        posts.forEach((text, i) => {
+          const block = document.createElement("div");
+          block.className = posts.length > 1 ? "post in-thread" : "post";
+          if (channel === "linkedin" && text.length > FOLD) {
+            const cut = text.lastIndexOf(" ", FOLD) > 0 ? text.lastIndexOf(" ", FOLD) : FOLD;
+            marked(block, text.slice(0, cut), []);
+            const more = document.createElement("details");
+            more.className = "fold";
+            const summary = document.createElement("summary");
+            summary.textContent = "…see more";
+            more.append(summary);
+            marked(more, text.slice(cut), []);
+            block.append(more);
+          } else {
+            marked(block, text, MARKS[channel] || []);
+          }
+          const links = CARDS.has(channel) ? text.match(LINK) : null;
+          if (links) {
+            const card = document.createElement("span");
+            card.className = "link-card";
+            try { card.textContent = new URL(links[links.length - 1].replace(/[.,)!?;:]+$/, "")).host.replace(/^www\./, ""); } catch (_) { card.textContent = links[links.length - 1]; }
+            block.append(card);
+          }
+          if (i > 0) block.setAttribute("aria-label", `post ${i + 1} of ${posts.length}`);
+          preview.append(block);
+        });
       }
     };
     area.addEventListener("input", update);

@@ -28,10 +28,16 @@ pub struct SendVm {
     /// A text over the limit that this channel cuts into a thread: approving asks "as a
     /// thread?" first.
     pub split: bool,
+    /// What an outbox or webhook channel will write, as JSON (the editor shows it).
+    pub json: Option<String>,
 }
 
 impl SendVm {
-    pub fn of(channel: &ChannelRecord, preview: Result<Preview, String>) -> Self {
+    pub fn of(
+        channel: &ChannelRecord,
+        preview: Result<Preview, String>,
+        json: Option<serde_json::Value>,
+    ) -> Self {
         let kind = channel.kind;
         let (variant, posts, refusal, split) = match preview {
             Ok(p) => {
@@ -59,6 +65,7 @@ impl SendVm {
             posts,
             refusal,
             split,
+            json: json.and_then(|j| serde_json::to_string_pretty(&j).ok()),
         }
     }
 }

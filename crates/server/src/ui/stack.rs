@@ -114,9 +114,25 @@ pub async fn card_vm(
         Some(Risk::Red) => "red",
         None => "unknown",
     };
+    let card_id = card.id.to_string();
+    let text = covalynce_publishing::preview::CardText {
+        id: &card_id,
+        title: &card.title,
+        category: card.category.as_str(),
+        variants: &card.variants,
+        release_notes: &card.content,
+        source: &card.source_key,
+    };
     let sends: Vec<super::sends::SendVm> = covalynce_app::cards::previews(&card, channels)
         .into_iter()
-        .map(|(c, p)| super::sends::SendVm::of(c, p))
+        .map(|(c, p)| {
+            let json = covalynce_publishing::preview::payload(
+                &c.config.settings,
+                &c.id.to_string(),
+                &text,
+            );
+            super::sends::SendVm::of(c, p, json)
+        })
         .collect();
     let sent: Vec<&str> = channels
         .iter()
