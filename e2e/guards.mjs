@@ -205,7 +205,7 @@ try {
   // and the toast covers none of them.
   await page.setViewportSize({ width: 390, height: 844 });
   const wide = {};
-  for (const path of ["/", "/queue", "/sources", "/channels", "/settings", "/analytics", "/history", `/cards/${c}/edit`]) {
+  for (const path of ["/", "/queue", "/sources", "/channels", "/settings", "/analytics", "/history", "/audit", `/cards/${c}/edit`]) {
     await page.goto(`${BASE}${path}`);
     const over = await page.evaluate(() => {
       const width = document.documentElement.clientWidth;
@@ -236,8 +236,47 @@ try {
   check(covered === 0, `the toast covers no button (${covered})`);
   await page.screenshot({ path: `${SHOTS}/stack-phone.png`, fullPage: true });
 
+  // Boundaries of fields and buttons stand out from what is around them (WCAG 1.4.11:
+  // 3:1), and moments read as words, not ISO strings.
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.goto(`${BASE}/settings`);
+  const contrast = await page.evaluate(() => {
+    const lum = (rgb) => {
+      const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((v) => v / 255)
+        .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+    const backdrop = (el) => {
+      for (let p = el.parentElement; p; p = p.parentElement) {
+        const bg = getComputedStyle(p).backgroundColor;
+        if (bg && !bg.endsWith(", 0)") && bg !== "transparent") return bg;
+      }
+      return "rgb(11, 12, 16)";
+    };
+    return Array.from(document.querySelectorAll("input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, button:not(.link)"))
+      .filter((el) => el.offsetParent)
+      .map((el) => ({ el: `${el.tagName.toLowerCase()}#${el.id}`, r: ratio(getComputedStyle(el).borderTopColor, backdrop(el)) }))
+      .filter((x) => x.r < 3);
+  });
+  check(contrast.length === 0, `every control's edge is 3:1 against its backdrop: ${JSON.stringify(contrast.slice(0, 4))}`);
+  const iso = await page.evaluate(() => Array.from(document.querySelectorAll("main *"))
+    .filter((el) => el.children.length === 0 && /\d{4}-\d\d-\d\dT\d\d:\d\d/.test(el.textContent))
+    .map((el) => el.textContent.trim()).slice(0, 3));
+  check(iso.length === 0, `no raw ISO timestamps on Settings: ${JSON.stringify(iso)}`);
+
   check(cspViolations.length === 0, `no Content-Security-Policy violations (${cspViolations.join("; ")})`);
   await context.close();
+
+  // Signed out, the sign-in and sign-up pages fit the phone too.
+  const out = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const anon = await out.newPage();
+  for (const path of ["/login", "/signup"]) {
+    await anon.goto(`${BASE}${path}`);
+    const w = await anon.evaluate(() => document.documentElement.scrollWidth);
+    check(w <= 390, `${path} fits 390 px (${w})`);
+  }
+  await out.close();
 } finally {
   await browser.close();
 }

@@ -499,3 +499,11 @@ mod when_tests {
         assert_eq!(w.text, "7 Dec 2026, 08:49 UTC");
     }
 }
+
+/// An RFC 3339 time from a view as pages show it without the script ("7 Dec 2026, 08:49
+/// UTC"); anything else as it is.
+pub fn readable(iso: &str) -> String {
+    covalynce_domain::time::parse_rfc3339_millis(iso)
+        .map(|ms| When::at(ms).text)
+        .unwrap_or_else(|| iso.to_owned())
+}
