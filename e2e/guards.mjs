@@ -260,9 +260,15 @@ try {
       .filter((x) => x.r < 3);
   });
   check(contrast.length === 0, `every control's edge is 3:1 against its backdrop: ${JSON.stringify(contrast.slice(0, 4))}`);
-  const iso = await page.evaluate(() => Array.from(document.querySelectorAll("main *"))
-    .filter((el) => el.children.length === 0 && /\d{4}-\d\d-\d\dT\d\d:\d\d/.test(el.textContent))
-    .map((el) => el.textContent.trim()).slice(0, 3));
+  // Text nodes, not elements: a date inside a sentence counts too (a field's value does not).
+  const iso = await page.evaluate(() => {
+    const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+    const found = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (/\d{4}-\d\d-\d\dT\d\d:\d\d/.test(n.textContent)) found.push(n.textContent.trim());
+    }
+    return found.slice(0, 3);
+  });
   check(iso.length === 0, `no raw ISO timestamps on Settings: ${JSON.stringify(iso)}`);
 
   check(cspViolations.length === 0, `no Content-Security-Policy violations (${cspViolations.join("; ")})`);
