@@ -194,6 +194,9 @@ pub enum CardsCommand {
         id: String,
         #[arg(long = "channel")]
         channels: Vec<String>,
+        /// Yes to an X text over 280 that a channel would post as a thread.
+        #[arg(long)]
+        as_thread: bool,
     },
     /// Dismiss: it will not be posted.
     Dismiss { id: String },
@@ -901,9 +904,25 @@ async fn cards(args: CardsArgs) -> anyhow::Result<()> {
             let card = remote.edit(&id, &channel, &text).await?;
             print(&card, format!("edited {channel} of {id}\n"));
         }
-        CardsCommand::Approve { id, channels } => {
+        CardsCommand::Approve {
+            id,
+            channels,
+            as_thread,
+        } => {
             let ids = remote.channel_ids(&channels).await?;
-            let card = remote.approve(&id, &ids).await?;
+            let card = match remote.approve(&id, &ids, as_thread).await {
+                // The server asks for a yes the terminal gives with a flag.
+                Err(crate::remote::RemoteError::Problem { status, detail })
+                    if detail.contains("as a thread") =>
+                {
+                    return Err(crate::remote::RemoteError::Problem {
+                        status,
+                        detail: format!("{detail} (add --as-thread)"),
+                    }
+                    .into());
+                }
+                other => other?,
+            };
             print(
                 &card,
                 format!(

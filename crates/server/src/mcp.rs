@@ -194,7 +194,8 @@ impl CovalynceMcp {
         answer(
             async {
                 let ids = self.remote.channel_ids(&a.channels).await?;
-                let c = self.remote.approve(&a.id, &ids).await?;
+                // A thread cut from an over-long text is a person's yes, not an assistant's.
+                let c = self.remote.approve(&a.id, &ids, false).await?;
                 Ok(done(
                     format!(
                         "Approved {} to {}; it goes out shortly.",

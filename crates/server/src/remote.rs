@@ -191,12 +191,18 @@ impl Remote {
             .collect()
     }
 
-    pub async fn approve(&self, id: &str, channels: &[String]) -> Result<Value, RemoteError> {
+    /// `as_thread`: yes to a text a channel cuts into a thread (a person's answer only).
+    pub async fn approve(
+        &self,
+        id: &str,
+        channels: &[String],
+        as_thread: bool,
+    ) -> Result<Value, RemoteError> {
         let v = self
             .call(
                 reqwest::Method::POST,
                 &format!("/api/v1/cards/{id}/approve"),
-                Some(&json!({ "channels": channels })),
+                Some(&json!({ "channels": channels, "as_thread": as_thread })),
             )
             .await?;
         Ok(v["data"].clone())

@@ -5,7 +5,10 @@ use crate::helpers::{TestApp, on_both_backends, spawn_app};
 use covalynce_storage::Backend;
 use serde_json::Value;
 
-on_both_backends!(a_founder_reviews_cards_from_the_terminal);
+on_both_backends!(
+    a_founder_reviews_cards_from_the_terminal,
+    a_long_x_text_goes_out_as_a_thread_from_the_terminal_only_when_she_says_so,
+);
 
 struct Out {
     ok: bool,
@@ -107,5 +110,48 @@ async fn a_founder_reviews_cards_from_the_terminal(backend: Backend) {
         );
         assert!(!out.stderr.contains("panicked"));
     }
+    app.stop().await;
+}
+
+/// An X text over 280 on an X channel that posts threads: the terminal refuses it with the
+/// flag to say yes, and `--as-thread` sends it as a thread.
+async fn a_long_x_text_goes_out_as_a_thread_from_the_terminal_only_when_she_says_so(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let x = crate::fakes::FakeX::start(
+        "x-access-0",
+        std::time::Duration::from_secs(7200),
+        "x-refresh-0",
+    )
+    .await;
+    let r = app
+        .post_json(
+            "/api/v1/channels",
+            &serde_json::json!({"kind": "x", "name": "Acme on X", "access_token": "x-access-0", "api_base": x.base, "thread": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let ids = app.pending_cards(0, 1).await;
+    let long = "The cache now survives restarts, so the second build takes seconds. ".repeat(6);
+    app.set_variant(&ids[0], "x", long.trim()).await;
+    let t = Some(app.token.as_str());
+    let refused = cards(&app, t, &["approve", &ids[0], "--channel", "Acme on X"]).await;
+    assert!(!refused.ok);
+    assert!(
+        refused.stderr.contains("as a thread") && refused.stderr.contains("--as-thread"),
+        "{}",
+        refused.stderr
+    );
+    assert!(x.tweets().is_empty());
+    let yes = cards(
+        &app,
+        t,
+        &["approve", &ids[0], "--channel", "Acme on X", "--as-thread"],
+    )
+    .await;
+    assert!(yes.ok, "{}", yes.stderr);
+    assert_eq!(app.settled(&ids[0]).await["status"], "published");
+    assert!(x.tweets().len() >= 2, "{:?}", x.tweets());
     app.stop().await;
 }
