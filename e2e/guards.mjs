@@ -192,6 +192,9 @@ try {
   await page.keyboard.press("a");
   await page.waitForSelector("[data-toast]:not([hidden])");
   const queuedToast = await page.textContent("[data-toast-text]");
+  await page.keyboard.press("j");
+  check(/next free slot: .*(09|21):00/.test(await card().locator("details.sends.outbox [data-when]").textContent()), "each card says when the slotted channel would post it");
+  check((await card().locator("details.sends.x [data-when]").textContent()).includes("a few seconds"), "and when a channel without slots would");
   check(queuedToast.includes("queued for") && /(09|21):00/.test(queuedToast), `the toast says which slot it took (${queuedToast})`);
   await page.click('nav a[href="/queue"]');
   const row = page.locator("[data-queued]", { hasText: cTitle });

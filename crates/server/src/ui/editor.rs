@@ -110,6 +110,7 @@ async fn editor_page(
     let active = super::stack::active_channels(state, &viewer).await?;
     let sent_by = |variant: &str| -> String {
         active
+            .channels
             .iter()
             .filter(|c| {
                 covalynce_publishing::preview::pick(
@@ -151,19 +152,14 @@ async fn editor_page(
         .collect();
     fields.sort_by_key(|f| super::stack::channel_rank(&f.channel));
     let zone = viewer.workspace().time_zone.clone();
-    let not_before = covalynce_domain::now_millis() + super::review::UNDO_WINDOW_MS;
-    let next = state.app().next_slots(&viewer, not_before).await?;
     let channels: Vec<ChannelVm> = active
+        .channels
         .iter()
         .map(|c| ChannelVm {
             id: c.id.to_string(),
             name: c.name.clone(),
             kind: c.kind.label(),
-            next: next
-                .iter()
-                .find(|(n, _)| n.id == c.id)
-                .and_then(|(_, at)| *at)
-                .map(|at| zone.wall(at)),
+            next: active.next_slot(c),
         })
         .collect();
     let slotted = channels.iter().any(|c| c.next.is_some());

@@ -30,6 +30,8 @@ pub struct SendVm {
     pub split: bool,
     /// What an outbox or webhook channel will write, as JSON (the editor shows it).
     pub json: Option<String>,
+    /// When it would go out if approved now ("next free slot: Mon 7 Dec, 09:00 (UTC)").
+    pub when: String,
 }
 
 impl SendVm {
@@ -37,6 +39,7 @@ impl SendVm {
         channel: &ChannelRecord,
         preview: Result<Preview, String>,
         json: Option<serde_json::Value>,
+        when: String,
     ) -> Self {
         let kind = channel.kind;
         let (variant, posts, refusal, split) = match preview {
@@ -66,6 +69,7 @@ impl SendVm {
             refusal,
             split,
             json: json.and_then(|j| serde_json::to_string_pretty(&j).ok()),
+            when,
         }
     }
 }

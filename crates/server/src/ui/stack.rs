@@ -84,13 +84,15 @@ pub fn channel_rank(name: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// A card as the stack and the editor show it; `channels`: the workspace's active ones.
+/// A card as the stack and the editor show it, with what each active channel would post
+/// and when.
 pub async fn card_vm(
     state: &AppState,
     who: &covalynce_app::Acting<covalynce_app::Viewer>,
     card: CardRecord,
-    channels: &[ChannelRecord],
+    active: &Active,
 ) -> Result<CardVm, UiError> {
+    let channels = active.channels.as_slice();
     let event = match card.event_id {
         Some(e) => state.app().event(who, e).await?,
         None => None,
@@ -131,7 +133,7 @@ pub async fn card_vm(
                 &c.id.to_string(),
                 &text,
             );
-            super::sends::SendVm::of(c, p, json)
+            super::sends::SendVm::of(c, p, json, active.when(c))
         })
         .collect();
     let sent: Vec<&str> = channels
@@ -335,10 +337,10 @@ pub async fn page(
         .skip(RENDERED)
         .map(|c| c.id.to_string())
         .collect();
-    let channels = active_channels(&state, &viewer).await?;
+    let active = active_channels(&state, &viewer).await?;
     let mut cards = Vec::with_capacity(RENDERED);
     for c in pending.into_iter().take(RENDERED) {
-        cards.push(card_vm(&state, &viewer, c, &channels).await?);
+        cards.push(card_vm(&state, &viewer, c, &active).await?);
     }
     if let Some(first) = cards.first_mut() {
         first.first = true;
@@ -360,25 +362,51 @@ pub async fn page(
         more: more.join(" "),
         cards,
         flash,
-        no_channels: channels.is_empty(),
+        no_channels: active.channels.is_empty(),
         editor: signed.role >= covalynce_domain::Role::Editor,
         held,
     };
     Ok(render(&page))
 }
 
-/// The channels an approval goes to unless a person picks: the active ones.
+/// The channels an approval goes to unless a person picks (the active ones), with when
+/// each would post a card approved now.
+pub struct Active {
+    pub channels: Vec<ChannelRecord>,
+    next: Vec<(covalynce_domain::ChannelId, Option<i64>)>,
+    zone: covalynce_domain::schedule::Zone,
+}
+
+impl Active {
+    /// Its next free posting slot (in the workspace's zone), if it has slots.
+    pub fn next_slot(&self, channel: &ChannelRecord) -> Option<String> {
+        self.next
+            .iter()
+            .find(|(id, _)| *id == channel.id)
+            .and_then(|(_, at)| *at)
+            .map(|at| self.zone.wall(at))
+    }
+
+    /// When a card approved now would go out on `channel`, in words.
+    pub fn when(&self, channel: &ChannelRecord) -> String {
+        match self.next_slot(channel) {
+            Some(at) => format!("next free slot: {at} ({})", self.zone.name()),
+            None => "a few seconds after approval".to_owned(),
+        }
+    }
+}
+
 pub async fn active_channels(
     state: &AppState,
     who: &covalynce_app::Acting<covalynce_app::Viewer>,
-) -> Result<Vec<ChannelRecord>, UiError> {
-    Ok(state
-        .app()
-        .channels(who)
-        .await?
-        .into_iter()
-        .filter(|c| c.status == covalynce_domain::ChannelStatus::Active)
-        .collect())
+) -> Result<Active, UiError> {
+    let not_before = covalynce_domain::now_millis() + super::review::UNDO_WINDOW_MS;
+    let next = state.app().next_slots(who, not_before).await?;
+    Ok(Active {
+        next: next.iter().map(|(c, at)| (c.id, *at)).collect(),
+        channels: next.into_iter().map(|(c, _)| c).collect(),
+        zone: who.workspace().time_zone.clone(),
+    })
 }
 
 fn flash(q: &StackQuery) -> Option<Flash> {
@@ -458,8 +486,8 @@ pub async fn fragment_html<R>(
         .card(&viewer, card_id)
         .await?
         .ok_or_else(not_found)?;
-    let channels = active_channels(state, &viewer).await?;
-    let mut vm = card_vm(state, &viewer, card, &channels).await?;
+    let active = active_channels(state, &viewer).await?;
+    let mut vm = card_vm(state, &viewer, card, &active).await?;
     vm.first = true;
     let fragment = CardFragment {
         csrf: signed.session.csrf_token.clone(),
