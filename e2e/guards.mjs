@@ -277,6 +277,28 @@ try {
   check(cspViolations.length === 0, `no Content-Security-Policy violations (${cspViolations.join("; ")})`);
   await context.close();
 
+  // Without the script, moments still read as dates.
+  const plain = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+  const p2 = await plain.newPage();
+  await p2.goto(`${BASE}/login`);
+  await p2.fill("#email", env("EMAIL"));
+  await p2.fill("#password", env("PASSWORD"));
+  await p2.click("button[type=submit]");
+  await p2.waitForURL(`${BASE}/`);
+  for (const path of ["/settings", "/history", "/queue"]) {
+    await p2.goto(`${BASE}${path}`);
+    const raw = await p2.evaluate(() => {
+      const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+      const found = [];
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (/\d{4}-\d\d-\d\dT\d\d:\d\d/.test(n.textContent)) found.push(n.textContent.trim());
+      }
+      return found;
+    });
+    check(raw.length === 0, `no raw ISO timestamps on ${path} without the script: ${JSON.stringify(raw.slice(0, 3))}`);
+  }
+  await plain.close();
+
   // Signed out, the sign-in and sign-up pages fit the phone too.
   const out = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const anon = await out.newPage();

@@ -36,9 +36,13 @@ impl App {
                     slots
                         .next_free(&workspace.time_zone, not_before, &taken)
                         .ok_or_else(|| {
-                            AppError::Conflict(
-                                "every posting slot of this channel in the next year is taken: add slots under Channels, or pick a time".into(),
-                            )
+                            let name = channels
+                                .iter()
+                                .find(|c| c.id == *id)
+                                .map_or("a channel", |c| c.name.as_str());
+                            AppError::Conflict(format!(
+                                "every posting slot of \"{name}\" in the next year is taken: add slots under Channels, or pick a time"
+                            ))
                         })?
                 }
                 _ => not_before,
@@ -48,26 +52,28 @@ impl App {
         Ok(out)
     }
 
-    /// Where "the next free slot" falls for each of the workspace's active channels now
-    /// (`None`: it posts when approved), for the editor to show before approving.
+    /// Where "the next free slot" falls for each of the workspace's active channels now,
+    /// for the review to show before approving.
     pub async fn next_slots(
         &self,
         who: &Acting<Viewer>,
         not_before: i64,
-    ) -> Result<Vec<(ChannelRecord, Option<i64>)>, AppError> {
+    ) -> Result<Vec<(ChannelRecord, NextSlot)>, AppError> {
         let ws = who.workspace();
         let mut out = Vec::new();
         for c in self.store().list_channels(ws.id).await? {
             if c.status != covalynce_domain::ChannelStatus::Active {
                 continue;
             }
-            let at = if c.slots.is_empty() {
-                None
+            let next = if c.slots.is_empty() {
+                NextSlot::AtOnce
             } else {
                 let taken = self.store().taken_slots(ws.id, c.id, not_before).await?;
-                c.slots.next_free(&ws.time_zone, not_before, &taken)
+                c.slots
+                    .next_free(&ws.time_zone, not_before, &taken)
+                    .map_or(NextSlot::Full, NextSlot::At)
             };
-            out.push((c, at));
+            out.push((c, next));
         }
         Ok(out)
     }
@@ -85,7 +91,7 @@ impl App {
             .store()
             .reschedule_publication(who.workspace().id, id, at)
             .await?;
-        let p = waiting(change, publication)?;
+        let p = waiting(change)?;
         self.wake_workers();
         self.record(
             who,
@@ -107,9 +113,9 @@ impl App {
         let id = parse(publication)?;
         let queue = self.store().queue(who.workspace().id).await?;
         let Some(pos) = queue.iter().position(|q| q.publication.id == id) else {
-            return Err(AppError::NotFound(format!(
-                "there is no post {publication:?} in this workspace's queue"
-            )));
+            return Err(AppError::NotFound(
+                "that post is not in this workspace's queue".into(),
+            ));
         };
         let this = &queue[pos];
         let Some(before) = queue[..pos]
@@ -144,10 +150,7 @@ impl App {
     ) -> Result<(Box<PublicationRecord>, bool), AppError> {
         let id = parse(publication)?;
         let ws = who.workspace().id;
-        let p = waiting(
-            self.store().withdraw_publication(ws, id).await?,
-            publication,
-        )?;
+        let p = waiting(self.store().withdraw_publication(ws, id).await?)?;
         let back = self
             .store()
             .card(ws, p.card_id)
@@ -206,28 +209,44 @@ impl App {
     }
 }
 
+/// When a channel would post a card approved now for "the next free slot".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextSlot {
+    /// It has no posting slots: as soon as it is approved.
+    AtOnce,
+    /// Its next free slot (Unix ms).
+    At(i64),
+    /// Every slot of the next year is taken.
+    Full,
+}
+
 fn no_channel(id: &str) -> AppError {
     AppError::NotFound(format!("there is no channel {id:?} in this workspace"))
 }
 
 fn parse(id: &str) -> Result<PublicationId, AppError> {
-    PublicationId::parse(id).ok_or_else(|| {
-        AppError::NotFound(format!("there is no publication {id:?} in this workspace"))
-    })
+    PublicationId::parse(id)
+        .ok_or_else(|| AppError::NotFound("that post is not in this workspace's queue".into()))
 }
 
-fn waiting(change: PublicationChange, id: &str) -> Result<Box<PublicationRecord>, AppError> {
+fn waiting(change: PublicationChange) -> Result<Box<PublicationRecord>, AppError> {
+    use covalynce_domain::PublicationStatus as S;
     match change {
         PublicationChange::Done(p) => Ok(p),
-        PublicationChange::NotFound => Err(AppError::NotFound(format!(
-            "there is no post {id:?} in this workspace's queue"
-        ))),
-        PublicationChange::Conflict(covalynce_domain::PublicationStatus::Publishing) => Err(
-            AppError::Conflict("this post is being sent right now: it can no longer change".into()),
-        ),
-        PublicationChange::Conflict(status) => Err(AppError::Conflict(format!(
-            "this post is already {}: it no longer waits in the queue",
-            status.as_str()
-        ))),
+        PublicationChange::NotFound => Err(AppError::NotFound(
+            "that post is not in this workspace's queue".into(),
+        )),
+        PublicationChange::Conflict(status) => Err(AppError::Conflict(
+            match status {
+                S::Publishing => "this post is being sent right now: it can no longer change",
+                S::Published => "this post is already published",
+                S::Failed => "this post already failed: retry it from History",
+                S::Unknown => {
+                    "this post's outcome is unknown: check the channel, then confirm or retry it from History"
+                }
+                S::Queued => "this post is waiting in the queue",
+            }
+            .into(),
+        )),
     }
 }

@@ -34,7 +34,9 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 pub fn body(post: &Post<'_>, variant: &str, sent_at: i64) -> serde_json::Value {
     // The variant's posts, in order: one, or a thread's (X, Bluesky and Mastodon variants
     // separate a thread's posts with `---` lines), so a receiver need not split the text.
-    let text = post.text_for(variant);
+    // The variant actually sent (the one asked for, else the fallback), split as itself.
+    let (variant, text) =
+        crate::preview::pick(post.variants, variant).unwrap_or((variant, post.title));
     let posts: Vec<String> = match covalynce_drafting::Channel::parse(variant) {
         Some(c) if c.threads() => covalynce_drafting::thread::posts(text),
         _ => vec![text.to_owned()],

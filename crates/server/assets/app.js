@@ -361,9 +361,9 @@
         const start = i + marker.length;
         const before = i > 0 ? text[i - 1] : "";
         if (start >= text.length || /\s/.test(text[start]) || /[\p{L}\p{N}]/u.test(before)) continue;
-        const lineEnd = text.indexOf("\n", start) < 0 ? text.length : text.indexOf("\n", start);
         const end = text.indexOf(marker, start);
-        if (end <= start || end > lineEnd || /\s/.test(text[end - 1])) continue;
+        // The closing marker on the same line (looked for between the two, not to the end).
+        if (end <= start || text.slice(start, end).includes("\n") || /\s/.test(text[end - 1])) continue;
         const after = text[end + marker.length] || "";
         if (/[\p{L}\p{N}]/u.test(after)) continue;
         flush();

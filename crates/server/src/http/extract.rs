@@ -54,6 +54,14 @@ impl<R: MinRole> Auth<R> {
             self.1.clone(),
         )?)
     }
+
+    /// The same person acting with a lesser role (an editor reading back what they did).
+    pub fn acting_as<S: MinRole>(&self) -> Result<covalynce_app::Acting<S>, ApiError> {
+        Ok(covalynce_app::Acting::authorize(
+            self.0.clone(),
+            self.1.clone(),
+        )?)
+    }
 }
 
 impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {

@@ -293,8 +293,8 @@ pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_panic_in_a_handler_is_a_500_problem_without_its_message() {
+    #[tokio::test]
+    async fn a_panic_in_a_handler_is_a_500_problem_without_its_message() {
         let r = panicked(Box::new(
             "index out of bounds: secret-ish detail".to_owned(),
         ));
@@ -303,6 +303,10 @@ mod tests {
             r.headers()[header::CONTENT_TYPE],
             "application/problem+json"
         );
+        let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("/problems/internal"), "{body}");
+        assert!(!body.contains("secret-ish"), "{body}");
     }
 
     #[test]

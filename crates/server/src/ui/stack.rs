@@ -373,25 +373,35 @@ pub async fn page(
 /// each would post a card approved now.
 pub struct Active {
     pub channels: Vec<ChannelRecord>,
-    next: Vec<(covalynce_domain::ChannelId, Option<i64>)>,
+    next: Vec<(covalynce_domain::ChannelId, covalynce_app::queue::NextSlot)>,
     zone: covalynce_domain::schedule::Zone,
 }
 
 impl Active {
-    /// Its next free posting slot (in the workspace's zone), if it has slots.
-    pub fn next_slot(&self, channel: &ChannelRecord) -> Option<String> {
+    fn next(&self, channel: &ChannelRecord) -> covalynce_app::queue::NextSlot {
         self.next
             .iter()
             .find(|(id, _)| *id == channel.id)
-            .and_then(|(_, at)| *at)
-            .map(|at| self.zone.wall(at))
+            .map_or(covalynce_app::queue::NextSlot::AtOnce, |(_, n)| *n)
+    }
+
+    /// Its next free posting slot (in the workspace's zone), if it has slots.
+    pub fn next_slot(&self, channel: &ChannelRecord) -> Option<String> {
+        match self.next(channel) {
+            covalynce_app::queue::NextSlot::At(at) => Some(self.zone.wall(at)),
+            _ => None,
+        }
     }
 
     /// When a card approved now would go out on `channel`, in words.
     pub fn when(&self, channel: &ChannelRecord) -> String {
-        match self.next_slot(channel) {
-            Some(at) => format!("next free slot: {at} ({})", self.zone.name()),
-            None => "a few seconds after approval".to_owned(),
+        use covalynce_app::queue::NextSlot;
+        match self.next(channel) {
+            NextSlot::At(at) => format!("next free slot: {} ({})", self.zone.wall(at), self.zone.name()),
+            NextSlot::AtOnce => "a few seconds after approval".to_owned(),
+            NextSlot::Full => {
+                "no free posting slot in the next year: add slots under Channels, or pick a time in the editor".to_owned()
+            }
         }
     }
 }
@@ -403,7 +413,7 @@ pub async fn active_channels(
     let not_before = covalynce_domain::now_millis() + super::review::UNDO_WINDOW_MS;
     let next = state.app().next_slots(who, not_before).await?;
     Ok(Active {
-        next: next.iter().map(|(c, at)| (c.id, *at)).collect(),
+        next: next.iter().map(|(c, n)| (c.id, *n)).collect(),
         channels: next.into_iter().map(|(c, _)| c).collect(),
         zone: who.workspace().time_zone.clone(),
     })

@@ -22,6 +22,10 @@ async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    send(app, reqwest::Method::POST, path, body).await
+}
+
 fn ms(rfc3339: &str) -> i64 {
     covalynce_domain::time::parse_rfc3339_millis(rfc3339).unwrap()
 }
@@ -211,53 +215,97 @@ async fn a_founder_sets_posting_slots_and_each_approval_takes_the_next_free_one(
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, p) = send(
+    let (status, p) = post(
         &app,
-        Method::POST,
         &format!("/api/v1/publications/{third}/withdraw"),
         json!({}),
     )
     .await;
     assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        p["data"]["status"], "published",
+        "the card as it now is: {p}"
+    );
+    let left: Vec<&str> = p["data"]["publications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["channel_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, vec![at_once.as_str()], "{p}");
     assert_eq!(app.card(&cards[2]).await["status"], "published");
-    let (status, p) = send(
+    let (status, p) = post(
         &app,
-        Method::POST,
         &format!("/api/v1/publications/{third}/withdraw"),
         json!({}),
     )
     .await;
     assert_eq!(status, 404, "gone: {p}");
 
-    // Under the emergency stop a held post can still be moved; lifting the stop keeps
-    // the new time.
-    let (status, _) = send(
-        &app,
-        Method::PUT,
-        "/api/v1/workspace/emergency-stop",
-        json!({"on": true}),
-    )
+    // Under the emergency stop: a post whose time came is held (its job ran and left it
+    // queued, so it has none); it can still be moved, and lifting the stop keeps the new
+    // time.
+    let stop = |on: bool| {
+        let app = &app;
+        async move {
+            send(
+                app,
+                Method::PUT,
+                "/api/v1/workspace/emergency-stop",
+                json!({"on": on}),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(stop(true).await, 200);
+    let move_first = |due: String| {
+        let app = &app;
+        let path = format!("/api/v1/publications/{}/reschedule", id(&first));
+        async move { post(app, &path, json!({"due_at": due})).await }
+    };
+    let (status, p) = move_first("2020-01-01T00:00:00Z".into()).await;
+    assert_eq!(status, 200, "a time in the past means now: {p}");
+    app.eventually("its job ran and held it", || async {
+        let queued = app.get_json("/api/v1/jobs?status=queued").await;
+        let running = app.get_json("/api/v1/jobs?status=running").await;
+        !queued.to_string().contains(&id(&first)) && !running.to_string().contains(&id(&first))
+    })
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(
+        app.card(&cards[0]).await["publications"][0]["status"],
+        "queued"
+    );
     let held_at = covalynce_domain::time::format_rfc3339(before + 6 * 86_400_000);
-    let (status, p) = send(
+    let (status, p) = move_first(held_at.clone()).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(stop(false).await, 200);
+    let queue = app.get_json("/api/v1/queue").await["data"].clone();
+    assert_eq!(queue[0]["due_at"], held_at.as_str(), "{queue}");
+    let jobs = app.get_json("/api/v1/jobs?status=queued").await;
+    assert!(
+        jobs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["run_at"] == held_at.as_str() && j.to_string().contains(&id(&first))),
+        "lifting the stop queued it for its new time: {jobs}"
+    );
+    // Its card's last post pulled back: the card is back in the stack.
+    let (status, p) = post(
         &app,
-        Method::POST,
-        &format!("/api/v1/publications/{}/reschedule", id(&first)),
-        json!({"due_at": held_at}),
+        &format!("/api/v1/publications/{}/withdraw", id(&first)),
+        json!({}),
     )
     .await;
     assert_eq!(status, 200, "{p}");
-    let (status, _) = send(
-        &app,
-        Method::PUT,
-        "/api/v1/workspace/emergency-stop",
-        json!({"on": false}),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let queue = app.get_json("/api/v1/queue").await["data"].clone();
-    assert_eq!(queue[0]["due_at"], held_at.as_str(), "{queue}");
+    assert_eq!(p["data"]["status"], "pending", "{p}");
+    assert!(
+        app.get_json("/api/v1/queue").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     // Nothing on the slotted channel went out before its time.
     let slotted_file =

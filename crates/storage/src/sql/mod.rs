@@ -474,6 +474,12 @@ pub(crate) const SETTLE_CARD: &str = "UPDATE cards SET updated_at = $1, status =
         ELSE 'FAILED' END
      WHERE id = $2 AND status IN ('APPROVED', 'PUBLISHED', 'PARTIAL', 'FAILED')";
 
+/// A card's `publish_at` follows its publications: the earliest due time of those left
+/// (sent or waiting), or what it was for those made before publications had their own.
+pub(crate) const CARD_PUBLISH_AT: &str = "UPDATE cards SET publish_at = COALESCE(
+        (SELECT MIN(due_at) FROM publications WHERE card_id = $1), publish_at)
+     WHERE id = $1";
+
 /// A publish job for publication `$3` in workspace `$2`, due at `$4`.
 pub(crate) const ENQUEUE_PUBLISH: &str =
     "INSERT INTO jobs (id, workspace_id, kind, payload, run_at, created_at, updated_at)

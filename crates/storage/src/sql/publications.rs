@@ -372,10 +372,18 @@ macro_rules! impl_publications {
                     return Ok($crate::PublicationChange::Conflict(status));
                 };
                 for job in queued {
-                    sqlx::query("DELETE FROM jobs WHERE id = $1 AND status = 'queued'")
+                    let gone = sqlx::query("DELETE FROM jobs WHERE id = $1 AND status = 'queued'")
                         .bind(job)
                         .execute(&mut *tx)
-                        .await?;
+                        .await?
+                        .rows_affected();
+                    if gone == 0 {
+                        // A worker took it meanwhile: it may be sending the post now.
+                        tx.rollback().await?;
+                        return Ok($crate::PublicationChange::Conflict(
+                            covalynce_domain::PublicationStatus::Publishing,
+                        ));
+                    }
                 }
                 let left: i64 =
                     sqlx::query_scalar("SELECT COUNT(*) FROM publications WHERE card_id = $1")
@@ -394,6 +402,10 @@ macro_rules! impl_publications {
                 } else {
                     sqlx::query($crate::sql::SETTLE_CARD)
                         .bind(now)
+                        .bind(&card)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query($crate::sql::CARD_PUBLISH_AT)
                         .bind(&card)
                         .execute(&mut *tx)
                         .await?;
@@ -453,11 +465,7 @@ macro_rules! impl_publications {
                         ));
                     }
                 }
-                sqlx::query(
-                    "UPDATE cards SET publish_at = (SELECT MIN(due_at) FROM publications
-                                                    WHERE card_id = $1 AND status = 'queued')
-                     WHERE id = $1",
-                )
+                sqlx::query($crate::sql::CARD_PUBLISH_AT)
                 .bind(&card)
                 .execute(&mut *tx)
                 .await?;

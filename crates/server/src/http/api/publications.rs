@@ -124,12 +124,13 @@ pub async fn earlier(
     Ok(Json(Data { data: (*p).into() }))
 }
 
-/// Take a waiting post off the queue: it will not go out. Its card is pending again when it
-/// was the card's last post; otherwise the card's other posts stay as they are.
+/// Take a waiting post off the queue: it will not go out, and it is no longer one of its
+/// card's publications (the audit log keeps `publication.withdraw`). Answers the card as it
+/// now is: pending again when that was its last post, else settled with the others.
 #[utoipa::path(post, operation_id = "publications_withdraw", path = "/api/v1/publications/{id}/withdraw", tag = "cards", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
-        (status = 200, body = Data<PublicationView>),
+        (status = 200, body = Data<super::cards::CardView>),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -137,7 +138,22 @@ pub async fn withdraw(
     State(state): State<AppState>,
     auth: Auth<Editor>,
     Path(id): Path<String>,
-) -> Result<Json<Data<PublicationView>>, ApiError> {
+) -> Result<Json<Data<super::cards::CardView>>, ApiError> {
     let (p, _) = state.app().pull_back(&auth.acting()?, &id).await?;
-    Ok(Json(Data { data: (*p).into() }))
+    let (card, publications) = state
+        .app()
+        .card(
+            &auth.acting_as::<crate::http::extract::Viewer>()?,
+            p.card_id,
+        )
+        .await?
+        .ok_or_else(|| ApiError::NotFound("the card is gone".into()))?;
+    let mut view = super::cards::CardView::from(card);
+    view.publications = Some(
+        publications
+            .into_iter()
+            .map(PublicationView::from)
+            .collect(),
+    );
+    Ok(Json(Data { data: view }))
 }
