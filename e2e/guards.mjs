@@ -59,6 +59,7 @@ try {
   const outboxPart = card().locator("details.sends.outbox");
   check((await outboxPart.locator(".sends-variant").textContent()).trim() === "X text", "the outbox says which text it sends");
   check((await card().locator("time[datetime]").count()) === 1, "the card says when the work shipped");
+  check(/^MKT: a post/.test(await card().locator(".tag").getAttribute("title")), "the category badge says what it means");
   // The pushes' commits are years old: a date in words, the exact time on hover.
   const shipped = card().locator("time[datetime]");
   const shippedText = await shipped.textContent();
@@ -242,8 +243,7 @@ try {
   // Boundaries of fields and buttons stand out from what is around them (WCAG 1.4.11:
   // 3:1), and moments read as words, not ISO strings.
   await page.setViewportSize({ width: 1280, height: 860 });
-  await page.goto(`${BASE}/settings`);
-  const contrast = await page.evaluate(() => {
+  const edges = () => page.evaluate(() => {
     const lum = (rgb) => {
       const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((v) => v / 255)
         .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
@@ -262,7 +262,11 @@ try {
       .map((el) => ({ el: `${el.tagName.toLowerCase()}#${el.id}`, r: ratio(getComputedStyle(el).borderTopColor, backdrop(el)) }))
       .filter((x) => x.r < 3);
   });
-  check(contrast.length === 0, `every control's edge is 3:1 against its backdrop: ${JSON.stringify(contrast.slice(0, 4))}`);
+  for (const path of ["/", "/channels", "/settings"]) {
+    await page.goto(`${BASE}${path}`);
+    const weak = await edges();
+    check(weak.length === 0, `every control's edge on ${path} is 3:1 against its backdrop: ${JSON.stringify(weak.slice(0, 4))}`);
+  }
   // Text nodes, not elements: a date inside a sentence counts too (a field's value does not).
   const iso = await page.evaluate(() => {
     const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use covalynce_domain::{UnixMillis, WorkspaceId};
 
 /// A day's facts, counted where they happened: drafted by the card's creation, approved
-/// by the time it was scheduled to go out, dismissed by its last change, edited by a
+/// by when its publications were made (not when a posting slot sends them), dismissed by
+/// its last change, edited by a
 /// person's revision, publications by when they went out (or failed), AI by the call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DayFacts {
@@ -78,9 +79,15 @@ macro_rules! impl_analytics {
                 .bind(to)
                 .fetch_one(&mut *tx)
                 .await?;
+                // Approved that day: when its publications were made (an approval taken
+                // back leaves none), not when they are due (a posting slot may be days
+                // later).
                 let approved = count(
-                    "SELECT COUNT(*) FROM cards WHERE workspace_id = $1 AND publish_at >= $2 AND publish_at < $3
-                       AND status IN ('APPROVED', 'PUBLISHED', 'PARTIAL', 'FAILED')",
+                    // Every status named, so (workspace, status, created_at) serves it.
+                    "SELECT COUNT(DISTINCT card_id) FROM publications
+                     WHERE workspace_id = $1
+                       AND status IN ('queued', 'publishing', 'published', 'failed', 'unknown')
+                       AND created_at >= $2 AND created_at < $3",
                 )
                 .bind(&w)
                 .bind(from)

@@ -53,10 +53,21 @@ async fn the_lag_and_the_review_are_counted_and_exported(backend: Backend) {
         .to_owned();
 
     // Three releases shipped two hours ago: one approved as drafted, one fixed first, one
-    // dismissed.
+    // dismissed; a fourth approved today for a slot next week counts as approved today.
     let as_drafted = shipped(&app, "1", "CSV export", 2).await;
     let fixed = shipped(&app, "2", "PDF invoices", 2).await;
     let dismissed = shipped(&app, "3", "Internal cleanup", 2).await;
+    let next_week = shipped(&app, "4", "Dark mode", 2).await;
+    let later = covalynce_domain::time::format_rfc3339(
+        covalynce_domain::now_millis() + 7 * 86_400_000,
+    );
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{next_week}/approve"),
+            &json!({"channels": [channel], "publish_at": later}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
     app.set_variant(
         &fixed,
         &variant,
@@ -74,11 +85,11 @@ async fn the_lag_and_the_review_are_counted_and_exported(backend: Backend) {
 
     let report = app.get_json("/api/v1/analytics?group=day").await["data"].clone();
     let t = &report["totals"];
-    assert_eq!(t["drafted"], 3, "{t}");
-    assert_eq!(t["approved"], 2);
+    assert_eq!(t["drafted"], 4, "{t}");
+    assert_eq!(t["approved"], 3, "approved today, whenever it goes out: {t}");
     assert_eq!(t["edited"], 1);
     assert_eq!(t["dismissed"], 1);
-    assert!((t["approval_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert!((t["approval_rate"].as_f64().unwrap() - 3.0 / 4.0).abs() < 1e-9);
     assert_eq!(
         (t["published"].as_i64(), t["failed"].as_i64()),
         (Some(2), Some(0))
@@ -121,7 +132,7 @@ async fn the_lag_and_the_review_are_counted_and_exported(backend: Backend) {
         .unwrap();
     let month = app.get_json("/api/v1/analytics?group=month").await["data"].clone();
     assert_eq!(
-        month["totals"]["drafted"], 10,
+        month["totals"]["drafted"], 11,
         "the roll-up is what is read"
     );
 
@@ -154,14 +165,14 @@ async fn the_lag_and_the_review_are_counted_and_exported(backend: Backend) {
         lines[0].starts_with("id,created_at,status,category,risk,title"),
         "{cards}"
     );
-    assert_eq!(lines.len(), 4, "a header and three cards: {cards}");
+    assert_eq!(lines.len(), 5, "a header and four cards: {cards}");
     assert!(cards.contains(&format!("{dismissed},")) && cards.contains(",dismissed,"));
     let (_, kind, _, json_cards) = file("/api/v1/export/cards?format=json").await;
     assert_eq!(kind, "application/json");
     let parsed: Value = serde_json::from_str(&json_cards).unwrap();
-    assert_eq!(parsed["data"].as_array().unwrap().len(), 3);
+    assert_eq!(parsed["data"].as_array().unwrap().len(), 4);
     let (_, _, _, pubs) = file("/api/v1/export/publications").await;
-    assert_eq!(pubs.lines().count(), 3, "{pubs}");
+    assert_eq!(pubs.lines().count(), 4, "a header, two sent and one waiting: {pubs}");
     assert!(pubs.contains(",outbox,published,"), "{pubs}");
     let (_, _, _, numbers) = file("/api/v1/export/analytics?group=month").await;
     assert!(numbers.starts_with("start,drafted,approved,edited,dismissed,approval_rate"));
