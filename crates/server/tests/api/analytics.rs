@@ -58,9 +58,8 @@ async fn the_lag_and_the_review_are_counted_and_exported(backend: Backend) {
     let fixed = shipped(&app, "2", "PDF invoices", 2).await;
     let dismissed = shipped(&app, "3", "Internal cleanup", 2).await;
     let next_week = shipped(&app, "4", "Dark mode", 2).await;
-    let later = covalynce_domain::time::format_rfc3339(
-        covalynce_domain::now_millis() + 7 * 86_400_000,
-    );
+    let later =
+        covalynce_domain::time::format_rfc3339(covalynce_domain::now_millis() + 7 * 86_400_000);
     let r = app
         .post_json(
             &format!("/api/v1/cards/{next_week}/approve"),
@@ -86,7 +85,10 @@ async fn the_lag_and_the_review_are_counted_and_exported(backend: Backend) {
     let report = app.get_json("/api/v1/analytics?group=day").await["data"].clone();
     let t = &report["totals"];
     assert_eq!(t["drafted"], 4, "{t}");
-    assert_eq!(t["approved"], 3, "approved today, whenever it goes out: {t}");
+    assert_eq!(
+        t["approved"], 3,
+        "approved today, whenever it goes out: {t}"
+    );
     assert_eq!(t["edited"], 1);
     assert_eq!(t["dismissed"], 1);
     assert!((t["approval_rate"].as_f64().unwrap() - 3.0 / 4.0).abs() < 1e-9);
@@ -172,7 +174,11 @@ async fn the_lag_and_the_review_are_counted_and_exported(backend: Backend) {
     let parsed: Value = serde_json::from_str(&json_cards).unwrap();
     assert_eq!(parsed["data"].as_array().unwrap().len(), 4);
     let (_, _, _, pubs) = file("/api/v1/export/publications").await;
-    assert_eq!(pubs.lines().count(), 4, "a header, two sent and one waiting: {pubs}");
+    assert_eq!(
+        pubs.lines().count(),
+        4,
+        "a header, two sent and one waiting: {pubs}"
+    );
     assert!(pubs.contains(",outbox,published,"), "{pubs}");
     let (_, _, _, numbers) = file("/api/v1/export/analytics?group=month").await;
     assert!(numbers.starts_with("start,drafted,approved,edited,dismissed,approval_rate"));
