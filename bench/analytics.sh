@@ -5,11 +5,15 @@
 # roll-up; later ones read the 365 roll-ups. Median of 7 warm requests.
 #
 #   bench/analytics.sh
+#   BIN=/tmp/cvl-base bench/analytics.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/covalynce-target}"
-cargo build --release -q -p covalynce
-BIN="$CARGO_TARGET_DIR/release/covalynce"
+# BIN=/path/to/covalynce measures that build instead (two builds side by side).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p covalynce
+  BIN="$CARGO_TARGET_DIR/release/covalynce"
+fi
 DIR="$(mktemp -d /tmp/cvl-bench-analytics-XXXXXX)"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; rm -rf "$DIR"; }
