@@ -103,6 +103,8 @@ try {
   // c picks the channels: the outbox alone.
   await page.keyboard.press("j");
   check((await cardId()) === b, "j moves to the next card");
+  const linkCard = (await card().locator("details.sends.x .link-card").textContent()).trim();
+  check(/^Commit [0-9a-f]{7} · Codertocat\/Hello-World/.test(linkCard) && linkCard.endsWith("github.com"), `an X post's link card says what the link is (${linkCard})`);
   await page.keyboard.press("c");
   check(await card().locator("[data-pick]").evaluate((d) => d.open), "c opens the channel picker");
   check(await card().locator("[data-channel-box]").first().evaluate((el) => el === document.activeElement), "and focuses it");
@@ -159,6 +161,9 @@ try {
   const slackPreview = page.locator('[data-channel-edit]:has(textarea[data-channel="slack"]) [data-preview-body]');
   check((await slackPreview.locator("strong").textContent()) === "Faster", "Slack's *bold* is bold in its preview");
   check((await slackPreview.locator("a").getAttribute("href")) === "https://example.com/notes", "its link is a link");
+  await page.fill('textarea[data-channel="bluesky"]', "Out now: https://github.com/acme/rocket/releases/tag/v2.0.0");
+  const bskyCard = await page.textContent('[data-channel-edit]:has(textarea[data-channel="bluesky"]) [data-preview-body] .link-card strong');
+  check(bskyCard.trim() === "Release v2.0.0 · acme/rocket", `the live preview's link card too (${bskyCard})`);
   await page.fill('textarea[data-channel="linkedin"]', `${"Builds are faster now. ".repeat(14)}More to say.`);
   const fold = page.locator('[data-channel-edit]:has(textarea[data-channel="linkedin"]) [data-preview-body] details.fold');
   check((await fold.count()) === 1 && (await fold.locator("summary").textContent()) === "…see more", "a long LinkedIn post folds");

@@ -329,6 +329,20 @@
     return posts.length ? posts : [""];
   };
   const FOLD = 210;
+  // What a GitHub link's card says (mirrors link_title in crates/server/src/ui/sends.rs).
+  function linkTitle(url) {
+    if (url.host !== "github.com") return null;
+    const [owner, name, kind, a, b] = url.pathname.split("/").filter(Boolean);
+    if (!owner || !name) return null;
+    const repo = `${owner}/${name}`;
+    if (!kind) return repo;
+    if (kind === "releases" && a === "tag" && b) return `Release ${b} · ${repo}`;
+    if (kind === "commit" && a) return `Commit ${a.slice(0, 7)} · ${repo}`;
+    if (kind === "compare" && a) return `Compare ${a} · ${repo}`;
+    if (kind === "pull" && a) return `Pull request #${a} · ${repo}`;
+    if (kind === "issues" && a) return `Issue #${a} · ${repo}`;
+    return null;
+  }
   const CARDS = new Set(["x", "bluesky", "mastodon"]);
   const MARKS = {
     slack: [["*", "strong"], ["_", "em"], ["~", "del"]],
@@ -420,7 +434,15 @@
           if (links) {
             const card = document.createElement("span");
             card.className = "link-card";
-            try { card.textContent = new URL(links[links.length - 1].replace(/[.,)!?;:]+$/, "")).host.replace(/^www\./, ""); } catch (_) { card.textContent = links[links.length - 1]; }
+            const host = document.createElement("span");
+            host.className = "muted";
+            try {
+              const url = new URL(links[links.length - 1].replace(/[.,)!?;:]+$/, ""));
+              host.textContent = url.host.replace(/^www\./, "");
+              const title = linkTitle(url);
+              if (title) { const t = document.createElement("strong"); t.textContent = `${title} `; card.append(t); }
+            } catch (_) { host.textContent = links[links.length - 1]; }
+            card.append(host);
             block.append(card);
           }
           if (i > 0) block.setAttribute("aria-label", `post ${i + 1} of ${posts.length}`);

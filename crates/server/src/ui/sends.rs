@@ -114,19 +114,44 @@ pub fn post_html(kind: ChannelKind, text: &str) -> String {
                 .rev()
                 .find(|w| is_link(w))
                 .map(trim_link)
-                .and_then(|l| covalynce_publishing::Url::parse(l).ok())
-                .and_then(|u| u.host_str().map(str::to_owned));
+                .and_then(|l| covalynce_publishing::Url::parse(l).ok());
             let mut html = marked(text, &[]);
-            if let Some(host) = card {
+            if let Some(url) = card {
+                let host = url
+                    .host_str()
+                    .unwrap_or_default()
+                    .trim_start_matches("www.");
+                let title = link_title(&url)
+                    .map(|t| format!("<strong>{}</strong> ", esc(&t)))
+                    .unwrap_or_default();
                 html.push_str(&format!(
-                    "<span class=\"link-card\" aria-label=\"Link preview\">{}</span>",
-                    esc(host.trim_start_matches("www."))
+                    "<span class=\"link-card\">{title}<span class=\"muted\">{}</span></span>",
+                    esc(host)
                 ));
             }
             html
         }
         ChannelKind::Outbox | ChannelKind::Webhook => esc(text),
     }
+}
+
+/// What a GitHub link's card says, read from its path as GitHub titles the page (the page
+/// itself is never fetched); `None` for other links.
+fn link_title(url: &covalynce_publishing::Url) -> Option<String> {
+    if url.host_str()? != "github.com" {
+        return None;
+    }
+    let parts: Vec<&str> = url.path_segments()?.filter(|p| !p.is_empty()).collect();
+    let repo = format!("{}/{}", parts.first()?, parts.get(1)?);
+    Some(match parts.get(2..).unwrap_or_default() {
+        ["releases", "tag", tag, ..] => format!("Release {tag} · {repo}"),
+        ["commit", sha, ..] => format!("Commit {} · {repo}", &sha[..sha.len().min(7)]),
+        ["compare", range, ..] => format!("Compare {range} · {repo}"),
+        ["pull", n, ..] => format!("Pull request #{n} · {repo}"),
+        ["issues", n, ..] => format!("Issue #{n} · {repo}"),
+        [] => repo,
+        _ => return None,
+    })
 }
 
 /// LinkedIn's fold: the first lines, then the rest behind "…see more".
@@ -245,10 +270,24 @@ mod tests {
         let html = post_html(ChannelKind::Bluesky, "out now https://www.example.com/r/1");
         assert!(
             html.ends_with(
-                "<span class=\"link-card\" aria-label=\"Link preview\">example.com</span>"
+                "<span class=\"link-card\"><span class=\"muted\">example.com</span></span>"
             ),
             "{html}"
         );
+        let release = post_html(
+            ChannelKind::X,
+            "v2 is out: https://github.com/acme/rocket/releases/tag/v2.0.0",
+        );
+        assert!(
+            release.contains("<strong>Release v2.0.0 · acme/rocket</strong>"),
+            "{release}"
+        );
+        let commit = post_html(
+            ChannelKind::Mastodon,
+            "<b> https://github.com/acme/rocket/commit/0123456789abcdef",
+        );
+        assert!(commit.contains("Commit 0123456 · acme/rocket"), "{commit}");
+        assert!(commit.starts_with("&lt;b&gt;"), "{commit}");
     }
 
     #[test]
