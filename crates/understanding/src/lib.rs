@@ -275,6 +275,12 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
             let handle = format!("@{owner}");
             item.authors.retain(|a| !a.eq_ignore_ascii_case(&handle));
         }
+        // "For https://github.com/open-telemetry/opentelemetry-go/pull/5755" or "see
+        // golang/go#19841" points at another project's numbers, not this one's.
+        if let Some(owner) = owner {
+            let foreign = crate::refs::foreign_refs(&commit.message, owner);
+            item.refs.retain(|r| !foreign.contains(r));
+        }
         if item.noise.is_some() {
             noise.push(item);
         } else {
@@ -789,6 +795,22 @@ mod tests {
     /// from the project's own branch `prometheus/superq/update_test_url`: the organisation is
     /// not a contributor. A fork's branch still credits its owner, and so does the same
     /// merge when the owner is not known.
+    /// A link to another project's issue is context, not this project's work: the notes
+    /// cite the pull request, not golang/go's issue 19841.
+    #[test]
+    fn links_to_another_projects_issues_are_not_cited_as_this_ones() {
+        let c = commit(
+            1,
+            "process_collector: fill in memory values on macOS (#1616)\n\n[2] https://github.com/golang/go/issues/19841#issuecomment-1",
+            &["prometheus/process_collector_darwin.go"],
+        );
+        let changes = understand_in(std::slice::from_ref(&c), Some("prometheus"));
+        assert_eq!(changes.items[0].refs, vec![1616]);
+        // Without the owner the link cannot be told apart, and stays.
+        let unknown = understand_in(std::slice::from_ref(&c), None);
+        assert_eq!(unknown.items[0].refs, vec![1616, 19841]);
+    }
+
     #[test]
     fn a_pull_request_from_the_repositorys_own_branch_credits_its_authors_not_the_owner() {
         let merge = |n: u32, from: &str| Commit {

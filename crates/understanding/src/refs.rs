@@ -79,6 +79,35 @@ pub fn issue_refs(message: &str) -> Vec<u64> {
     out
 }
 
+/// Numbers a message gives only as a link to another owner's issue or pull request
+/// ("For https://github.com/open-telemetry/opentelemetry-go/pull/5755", a footnote to
+/// golang/go/issues/19841): context, not this project's work. A number the message also
+/// names as a plain `#N` stays; so does `Resolves nuxt/nuxt#33694`, which maintainers do
+/// cite.
+pub fn foreign_refs(message: &str, owner: &str) -> Vec<u64> {
+    let mut foreign: Vec<u64> = Vec::new();
+    let mut own: Vec<u64> = Vec::new();
+    for w in message.split_whitespace() {
+        let w = w.trim_matches(|c: char| {
+            matches!(c, '(' | ')' | '[' | ']' | ',' | '.' | ';' | ':' | '<' | '>')
+        });
+        if let Some((_, after)) = w.split_once("github.com/") {
+            let mut parts = after.split('/');
+            let (who, _repo, kind, n) = (parts.next(), parts.next(), parts.next(), parts.next());
+            if matches!(kind, Some("issues" | "pull"))
+                && let (Some(who), Some(n)) = (who, n.and_then(leading_number))
+                && !who.eq_ignore_ascii_case(owner)
+            {
+                foreign.push(n);
+            }
+        } else if let Some(n) = w.strip_prefix('#').and_then(leading_number) {
+            own.push(n);
+        }
+    }
+    foreign.retain(|n| !own.contains(n));
+    foreign
+}
+
 /// `Co-authored-by: Name <email>` trailers.
 pub fn co_authors(message: &str) -> Vec<Person> {
     message
@@ -120,6 +149,16 @@ fn leading_number(s: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn another_projects_numbers_are_not_this_ones() {
+        let msg = "Set allow-utf-8 in Format (#1618)\n\nFor https://github.com/open-telemetry/opentelemetry-go/pull/5755\n[2] https://github.com/golang/go/issues/19841#issuecomment-293334802\nfixes #7";
+        assert_eq!(foreign_refs(msg, "prometheus"), vec![5755, 19841]);
+        // Cited the way maintainers cite them, or also as this project's own: kept.
+        assert!(foreign_refs("resolves nuxt/nuxt#33694", "vuejs").is_empty());
+        assert!(foreign_refs("See #42 and https://github.com/other/x/pull/42", "acme").is_empty());
+        assert!(foreign_refs("https://github.com/ACME/rocket/pull/3", "acme").is_empty());
+    }
 
     #[test]
     fn template_co_author_trailers_credit_nobody() {
