@@ -8,30 +8,18 @@
 //
 // Env: BASE_URL, EMAIL, PASSWORD, SHOTS, CHROMIUM. Prints one JSON line; exits non-zero on
 // failure.
-import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
+import { check, env, launch, watchedPage } from "./lib.mjs";
 
-const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is not set`); })();
 const BASE = env("BASE_URL");
 const SHOTS = env("SHOTS");
 mkdirSync(SHOTS, { recursive: true });
 
-function check(cond, what) {
-  if (!cond) throw new Error(`expected: ${what}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: env("CHROMIUM", "/usr/bin/chromium"),
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
-});
+const browser = await launch();
 const seen = {};
 const cspViolations = [];
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
-  page.on("pageerror", (e) => { throw new Error(`script error on the page: ${e.message}`); });
+  const { context, page } = await watchedPage(browser, cspViolations);
   page.on("dialog", (d) => d.dismiss());
 
   const count = async () => Number(await page.textContent("[data-count]"));

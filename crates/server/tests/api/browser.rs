@@ -40,15 +40,6 @@ async fn pending(owner: &Browser<'_>) -> Vec<Value> {
 }
 
 async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backend: Backend) {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "{chromium} is missing: install Debian's chromium (scripts/test does)"
-    );
-    assert!(
-        e2e_dir().join("node_modules/playwright-core").exists(),
-        "e2e/node_modules is missing: run `npm ci --prefix e2e` (scripts/test does)"
-    );
     let app = spawn_app(backend).await;
     let owner = Browser::sign_up(&app, "founder@example.com", json!({"workspace": "team"})).await;
 
@@ -112,30 +103,20 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
     std::fs::write(&live, push_of_commit(&"f".repeat(40))).unwrap();
 
     let shots = shots_dir(backend);
-    let out = tokio::process::Command::new("node")
-        .arg(e2e_dir().join("review.mjs"))
-        .env("BASE_URL", &app.addr)
-        .env("EMAIL", "founder@example.com")
-        .env("PASSWORD", "a long enough passphrase")
-        .env("SHOTS", &shots)
-        .env("HOOK_URL", app.url(&format!("/hooks/github/{source}")))
-        .env("HOOK_SECRET", secret)
-        .env("PAYLOAD", &live)
-        .env("CHROMIUM", &chromium)
-        .env("AI_ANSWER", AI_ANSWER)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(std::time::Duration::from_secs(90), out)
-        .await
-        .expect("the browser story finished within 90 s")
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the browser story failed:\n{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
+    let seen = run_story(
+        "review.mjs",
+        &[
+            ("BASE_URL", app.addr.clone()),
+            ("EMAIL", "founder@example.com".into()),
+            ("PASSWORD", "a long enough passphrase".into()),
+            ("SHOTS", shots.display().to_string()),
+            ("HOOK_URL", app.url(&format!("/hooks/github/{source}"))),
+            ("HOOK_SECRET", secret.into()),
+            ("PAYLOAD", live.display().to_string()),
+            ("AI_ANSWER", AI_ANSWER.into()),
+        ],
+    )
+    .await;
     println!("browser measurements ({}): {seen}", backend.as_str());
     assert!(seen["page_bytes"].as_u64().unwrap() < 100 * 1024);
     // Approving from the UI leaves an undo window: nothing went out before it closed
@@ -144,31 +125,25 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
         seen["swipe_to_published_ms"].as_u64().unwrap() >= 7_000,
         "published inside the undo window: {seen}"
     );
-    for name in [
-        "login-desktop",
-        "stack-desktop",
-        "stack-phone",
-        "editor-desktop",
-        "editor-phone",
-        "sources-desktop",
-        "sources-phone",
-        "channels-desktop",
-        "channels-phone",
-        "settings-desktop",
-        "settings-phone",
-        "history-desktop",
-        "history-phone",
-        "stack-empty-phone",
-    ] {
-        let png = shots.join(format!("{name}.png"));
-        assert!(
-            std::fs::metadata(&png)
-                .map(|m| m.len() > 5_000)
-                .unwrap_or(false),
-            "a screenshot {} was taken",
-            png.display()
-        );
-    }
+    screenshots_taken(
+        &shots,
+        &[
+            "login-desktop",
+            "stack-desktop",
+            "stack-phone",
+            "editor-desktop",
+            "editor-phone",
+            "sources-desktop",
+            "sources-phone",
+            "channels-desktop",
+            "channels-phone",
+            "settings-desktop",
+            "settings-phone",
+            "history-desktop",
+            "history-phone",
+            "stack-empty-phone",
+        ],
+    );
 
     // What the founder did is what the server holds: one dismissed, one swiped and one
     // edited card published (once each, after the undo window), one pending (the live one
@@ -277,6 +252,20 @@ async fn a_founder_clears_the_stack_with_keys_and_a_swipe_and_fixes_a_post(backe
         "the withdrawn approval went out: {text}"
     );
     app.stop().await;
+}
+
+/// Each named screenshot was taken (and is more than an empty page).
+fn screenshots_taken(shots: &Path, names: &[&str]) {
+    for name in names {
+        let png = shots.join(format!("{name}.png"));
+        assert!(
+            std::fs::metadata(&png)
+                .map(|m| m.len() > 5_000)
+                .unwrap_or(false),
+            "a screenshot {} was taken",
+            png.display()
+        );
+    }
 }
 
 /// Runs an e2e script with `envs` and returns the JSON line it prints last.
@@ -416,21 +405,15 @@ async fn a_founder_sees_what_each_channel_sends_and_takes_back_what_she_approved
     )
     .await;
     println!("guard measurements ({}): {seen}", backend.as_str());
-    for name in [
-        "stack-desktop",
-        "stack-phone",
-        "editor-phone",
-        "red-desktop",
-    ] {
-        let png = shots.join(format!("{name}.png"));
-        assert!(
-            std::fs::metadata(&png)
-                .map(|m| m.len() > 5_000)
-                .unwrap_or(false),
-            "a screenshot {} was taken",
-            png.display()
-        );
-    }
+    screenshots_taken(
+        &shots,
+        &[
+            "stack-desktop",
+            "stack-phone",
+            "editor-phone",
+            "red-desktop",
+        ],
+    );
 
     let card = |id: String| {
         let owner = &owner;
