@@ -292,17 +292,9 @@ impl App {
             }
         }
         let ws = workspace.id;
-        let record = self
-            .store()
-            .card(ws, card)
-            .await?
-            .ok_or_else(|| not_found(card))?;
+        let (record, event) = self.card_and_event(ws, card).await?;
         let mut variants = record.variants.clone();
         variants.extend(edits);
-        let event = match record.event_id {
-            Some(e) => self.store().event(ws, e).await?,
-            None => None,
-        };
         let report = covalynce_cards::judge(
             &variants,
             event.as_ref().map(event_input).as_ref(),
@@ -314,15 +306,13 @@ impl App {
             .await?)
     }
 
-    /// A person confirms that the secret the card's commit text leaked was rotated: the
-    /// light is judged again without it (a secret still in a post keeps it red), and the
-    /// card says who confirmed it.
-    pub async fn confirm_rotated(
+    /// A card of the workspace and the event it was drafted from (none for a card whose
+    /// event is gone): what the risk light is judged on.
+    async fn card_and_event(
         &self,
-        who: &Acting<Editor>,
+        ws: covalynce_domain::WorkspaceId,
         card: CardId,
-    ) -> Result<Box<CardRecord>, AppError> {
-        let ws = who.workspace().id;
+    ) -> Result<(CardRecord, Option<covalynce_storage::EventRecord>), AppError> {
         let record = self
             .store()
             .card(ws, card)
@@ -332,6 +322,19 @@ impl App {
             Some(e) => self.store().event(ws, e).await?,
             None => None,
         };
+        Ok((record, event))
+    }
+
+    /// A person confirms that the secret the card's commit text leaked was rotated: the
+    /// light is judged again without it (a secret still in a post keeps it red), and the
+    /// card says who confirmed it.
+    pub async fn confirm_rotated(
+        &self,
+        who: &Acting<Editor>,
+        card: CardId,
+    ) -> Result<Box<CardRecord>, AppError> {
+        let ws = who.workspace().id;
+        let (record, event) = self.card_and_event(ws, card).await?;
         let input = event.as_ref().map(event_input);
         let leaked = input
             .as_ref()

@@ -291,33 +291,19 @@ pub async fn save(
             )
         }
         .await;
-        match edited {
-            Ok(CardChange::Done(_)) => {}
-            Ok(CardChange::Conflict(s)) => {
-                let msg = format!("This card is {} and can no longer be edited.", s.as_str());
-                return editor_page(
-                    &state,
-                    &signed,
-                    &id,
-                    Some(Answer::Publish(msg)),
-                    false,
-                    Some(&edits),
-                )
-                .await;
-            }
+        let refused = match edited {
+            Ok(CardChange::Done(_)) => None,
+            Ok(CardChange::Conflict(s)) => Some(format!(
+                "This card is {} and can no longer be edited.",
+                s.as_str()
+            )),
             Ok(CardChange::NotFound) => return Err(not_found()),
-            Err(e) => {
-                let msg = UiError::from(e).message();
-                return editor_page(
-                    &state,
-                    &signed,
-                    &id,
-                    Some(Answer::Publish(msg)),
-                    false,
-                    Some(&edits),
-                )
-                .await;
-            }
+            Err(e) => Some(UiError::from(e).message()),
+        };
+        if let Some(msg) = refused {
+            // What they typed stays in the boxes, with why it was not saved.
+            let answer = Some(Answer::Publish(msg));
+            return editor_page(&state, &signed, &id, answer, false, Some(&edits)).await;
         }
     }
     if form.intent.as_deref() != Some("approve") {

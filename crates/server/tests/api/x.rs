@@ -30,6 +30,18 @@ async fn connect(app: &TestApp, fake: &FakeX, extra: Value) -> Value {
     r.json::<Value>().await.unwrap()["data"].clone()
 }
 
+/// Approving `card` with `body` is refused (409); the problem's words.
+async fn refused(app: &TestApp, card: &str, body: Value) -> String {
+    let r = app
+        .post_json(&format!("/api/v1/cards/{card}/approve"), &body)
+        .await;
+    assert_eq!(r.status(), 409);
+    r.json::<Value>().await.unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn an_x_account_posts_threads_with_links_in_replies_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let fake = FakeX::start("x-access-0", Duration::from_secs(7200), "x-refresh-0").await;
@@ -55,17 +67,7 @@ async fn an_x_account_posts_threads_with_links_in_replies_once(backend: Backend)
     app.set_variant(&cards[0], "x", &long).await;
     // Over 280, the channel would cut it into a thread: approving says so and waits for a
     // yes, and nothing is sent meanwhile.
-    let r = app
-        .post_json(
-            &format!("/api/v1/cards/{}/approve", cards[0]),
-            &json!({ "channels": [id] }),
-        )
-        .await;
-    assert_eq!(r.status(), 409);
-    let why = r.json::<Value>().await.unwrap()["detail"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let why = refused(&app, &cards[0], json!({ "channels": [id] })).await;
     assert!(
         why.contains("too long for one post") && why.contains("as a thread of"),
         "{why}"
@@ -445,14 +447,7 @@ async fn x_refusals_are_told_in_words_a_founder_understands(backend: Backend) {
         json!({ "channels": [id] }),
         json!({ "channels": [id], "as_thread": true }),
     ] {
-        let r = app
-            .post_json(&format!("/api/v1/cards/{}/approve", cards[2]), &body)
-            .await;
-        assert_eq!(r.status(), 409);
-        let why = r.json::<Value>().await.unwrap()["detail"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let why = refused(&app, &cards[2], body).await;
         assert!(
             why.contains("X takes 280") && why.contains("threads"),
             "{why}"
