@@ -5,7 +5,7 @@
 use crate::audit::Action;
 use crate::{Acting, App, AppError, Editor};
 use covalynce_domain::{CardId, CardStatus, ChannelId, Risk};
-use covalynce_publishing::preview::{Preview, preview};
+use covalynce_publishing::preview::{Draft, Preview, preview};
 use covalynce_storage::{Approval, CardChange, CardRecord, ChannelRecord, Workspace};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -149,7 +149,13 @@ impl App {
         let ws = workspace.id;
         let channels = self.store().list_channels(ws).await?;
         if let Some(record) = self.store().card(ws, card).await? {
-            fits(&record, &channels, request)?;
+            // The changelog takes releases: what the card is about decides.
+            let event = match record.event_id {
+                Some(e) => self.store().event(ws, e).await?,
+                None => None,
+            };
+            let version = event.as_ref().and_then(|e| e.facts.version());
+            fits(&record, version, &channels, request)?;
         }
         let schedule = self
             .schedule(
@@ -442,28 +448,44 @@ impl App {
     }
 }
 
-/// What each of `channels` would send for `card`, as the review shows it: the same
-/// functions the publishers send with.
+/// What each of `channels` would send for `card` (about the release `version`, if it is
+/// one), as the review shows it: the same functions the publishers send with.
 pub fn previews<'a>(
     card: &CardRecord,
+    version: Option<&str>,
     channels: &'a [ChannelRecord],
 ) -> Vec<(&'a ChannelRecord, Result<Preview, String>)> {
+    let draft = draft(card, version);
     channels
         .iter()
-        .map(|c| (c, preview(&c.config.settings, &card.variants)))
+        .map(|c| (c, preview(&c.config.settings, &draft)))
         .collect()
+}
+
+fn draft<'a>(card: &'a CardRecord, version: Option<&'a str>) -> Draft<'a> {
+    Draft {
+        variants: &card.variants,
+        release_notes: &card.content,
+        version,
+    }
 }
 
 /// Refuses an approval that a chosen channel cannot send as approved: a text its platform
 /// would refuse, or one the channel would cut into a thread without the person saying so.
 /// (Channels that are not the workspace's active ones are refused by the store.)
-fn fits(card: &CardRecord, channels: &[ChannelRecord], request: &Approve) -> Result<(), AppError> {
+fn fits(
+    card: &CardRecord,
+    version: Option<&str>,
+    channels: &[ChannelRecord],
+    request: &Approve,
+) -> Result<(), AppError> {
+    let draft = draft(card, version);
     for id in &request.channels {
         let Some(channel) = channels.iter().find(|c| c.id == *id) else {
             continue;
         };
         let label = channel.kind.label();
-        match preview(&channel.config.settings, &card.variants) {
+        match preview(&channel.config.settings, &draft) {
             Err(why) => {
                 return Err(AppError::Conflict(format!(
                     "\"{}\" ({label}) cannot send this card: {why}",

@@ -198,6 +198,7 @@ fn default_name(kind: ChannelKind) -> &'static str {
     match kind {
         ChannelKind::Outbox => "Outbox",
         ChannelKind::Webhook => "Webhook",
+        ChannelKind::Changelog => "Changelog",
         other => other.label(),
     }
 }

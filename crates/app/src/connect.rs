@@ -157,6 +157,12 @@ pub async fn connect(
                 generated: None,
             }
         }
+        // This server's own page: nothing to reach, nothing to keep secret.
+        ChannelKind::Changelog => Connected {
+            settings: ChannelSettings::Changelog(Default::default()),
+            secrets: ChannelSecrets::Changelog,
+            generated: None,
+        },
         ChannelKind::Webhook => {
             let url = public_url(req.url.as_deref(), "url", allow_private).await?;
             let (secret, generated) = signing_secret(req.secret.clone())?;

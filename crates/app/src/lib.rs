@@ -3,7 +3,7 @@
 //! handlers, the UI, background jobs, the CLI and MCP are adapters: they parse their input,
 //! call a use case, and render its answer or its [`AppError`].
 //!
-//! Use cases: [`cards`], [`channels`] (with [`connect`]), [`sources`], [`publications`],
+//! Use cases: [`cards`], [`changelog`] (the public page and feeds), [`channels`] (with [`connect`]), [`sources`], [`publications`],
 //! [`workspace`], [`members`], [`accounts`], [`ai`] (settings and refine). The application's
 //! own work: [`jobs`] (the worker pool: drafting, publishing, the CI gate, renewals),
 //! [`github`] (GitHub's API for sources with a token), [`drafting`] (the offline draft of a
@@ -16,6 +16,7 @@ pub mod analytics;
 pub mod audit;
 pub mod billing;
 pub mod cards;
+pub mod changelog;
 pub mod channels;
 pub mod connect;
 pub mod drafting;

@@ -20,10 +20,12 @@ pub enum ChannelKind {
     Linkedin,
     X,
     Bluesky,
+    /// The workspace's public changelog page and feeds, on this server.
+    Changelog,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 8] = [
+    pub const ALL: [ChannelKind; 9] = [
         ChannelKind::Outbox,
         ChannelKind::Webhook,
         ChannelKind::Slack,
@@ -32,6 +34,7 @@ impl ChannelKind {
         ChannelKind::Linkedin,
         ChannelKind::X,
         ChannelKind::Bluesky,
+        ChannelKind::Changelog,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -49,6 +52,7 @@ impl ChannelKind {
             ChannelKind::Linkedin => "LinkedIn",
             ChannelKind::X => "X",
             ChannelKind::Bluesky => "Bluesky",
+            ChannelKind::Changelog => "the changelog",
         }
     }
 
@@ -62,6 +66,7 @@ impl ChannelKind {
             ChannelKind::Linkedin => "linkedin",
             ChannelKind::X => "x",
             ChannelKind::Bluesky => "bluesky",
+            ChannelKind::Changelog => "changelog",
         }
     }
 
@@ -197,6 +202,12 @@ pub struct BlueskySettings {
     pub web_base: Option<String>,
 }
 
+/// The public changelog takes no settings: what it shows is the workspace's (on or off,
+/// which sources), and each entry is the card's release notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangelogSettings {}
+
 /// A channel's settings, one shape per kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelSettings {
@@ -208,6 +219,7 @@ pub enum ChannelSettings {
     Linkedin(LinkedinSettings),
     X(XSettings),
     Bluesky(BlueskySettings),
+    Changelog(ChangelogSettings),
 }
 
 /// A channel's stored settings: its kind's own, and what every kind has.
@@ -261,6 +273,14 @@ impl ChannelConfig {
             ChannelKind::Linkedin => ChannelSettings::Linkedin(read(kind, "settings", v)?),
             ChannelKind::X => ChannelSettings::X(read(kind, "settings", v)?),
             ChannelKind::Bluesky => ChannelSettings::Bluesky(read(kind, "settings", v)?),
+            ChannelKind::Changelog => {
+                // `daily_cap` sits beside every kind's own settings.
+                let mut own = v.clone();
+                if let Some(o) = own.as_object_mut() {
+                    o.remove("daily_cap");
+                }
+                ChannelSettings::Changelog(read(kind, "settings", &own)?)
+            }
         };
         let daily_cap = match v.get("daily_cap") {
             None | Some(Value::Null) => None,
@@ -290,6 +310,7 @@ impl ChannelConfig {
             ChannelSettings::Linkedin(s) => write(s),
             ChannelSettings::X(s) => write(s),
             ChannelSettings::Bluesky(s) => write(s),
+            ChannelSettings::Changelog(s) => write(s),
         };
         if let Some(cap) = self.daily_cap {
             v["daily_cap"] = cap.into();
@@ -329,6 +350,7 @@ impl ChannelSettings {
             ChannelSettings::Linkedin(_) => ChannelKind::Linkedin,
             ChannelSettings::X(_) => ChannelKind::X,
             ChannelSettings::Bluesky(_) => ChannelKind::Bluesky,
+            ChannelSettings::Changelog(_) => ChannelKind::Changelog,
         }
     }
 }
@@ -380,6 +402,8 @@ pub enum ChannelSecrets {
     Linkedin(OAuthTokens),
     X(OAuthTokens),
     Bluesky(BlueskySession),
+    /// The changelog is this server's own page: no credentials.
+    Changelog,
 }
 
 impl std::fmt::Debug for ChannelSecrets {
@@ -399,6 +423,7 @@ impl ChannelSecrets {
             ChannelSecrets::Linkedin(_) => ChannelKind::Linkedin,
             ChannelSecrets::X(_) => ChannelKind::X,
             ChannelSecrets::Bluesky(_) => ChannelKind::Bluesky,
+            ChannelSecrets::Changelog => ChannelKind::Changelog,
         }
     }
 
@@ -406,6 +431,7 @@ impl ChannelSecrets {
     pub fn parse(kind: ChannelKind, plain: Option<&[u8]>) -> Result<Self, BadChannel> {
         let v: Value = match plain {
             None if kind == ChannelKind::Outbox => return Ok(ChannelSecrets::Outbox),
+            None if kind == ChannelKind::Changelog => return Ok(ChannelSecrets::Changelog),
             None => return Err(BadChannel(format!("the {kind} channel has no credentials"))),
             Some(bytes) => serde_json::from_slice(bytes).map_err(|_| {
                 BadChannel(format!("the {kind} channel's credentials are not JSON"))
@@ -420,13 +446,14 @@ impl ChannelSecrets {
             ChannelKind::Linkedin => ChannelSecrets::Linkedin(read_secret(kind, &v)?),
             ChannelKind::X => ChannelSecrets::X(read_secret(kind, &v)?),
             ChannelKind::Bluesky => ChannelSecrets::Bluesky(read_secret(kind, &v)?),
+            ChannelKind::Changelog => ChannelSecrets::Changelog,
         })
     }
 
     /// The plain JSON to seal; none for an outbox.
     pub fn to_json(&self) -> Option<Vec<u8>> {
         let v = match self {
-            ChannelSecrets::Outbox => return None,
+            ChannelSecrets::Outbox | ChannelSecrets::Changelog => return None,
             ChannelSecrets::Webhook(s) => write(s),
             ChannelSecrets::Slack(s) | ChannelSecrets::Discord(s) => write(s),
             ChannelSecrets::Mastodon(s) => write(s),
@@ -509,6 +536,8 @@ mod tests {
                 ChannelKind::Bluesky,
                 json!({"service": "https://bsky.social", "identifier": "ada.bsky.social", "account": "ada.bsky.social", "did": "did:plc:ada", "expires_at": 2, "renewable": true}),
             ),
+            (ChannelKind::Changelog, json!({})),
+            (ChannelKind::Changelog, json!({"daily_cap": 3})),
         ];
         for (kind, v) in settings {
             let config = ChannelConfig::parse(kind, &v).unwrap_or_else(|e| panic!("{kind}: {e}"));

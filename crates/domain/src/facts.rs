@@ -569,6 +569,26 @@ impl EventFacts {
         (sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())).then_some(sha)
     }
 
+    /// The tag a release or tag event is about, as written; `None` for other work.
+    pub fn version(&self) -> Option<&str> {
+        match &self.work {
+            Work::Tag(t) => Some(t.tag.as_str()),
+            Work::Release(r) => r.tag.as_deref(),
+            _ => None,
+        }
+        .filter(|t| !t.is_empty())
+    }
+
+    /// The release's own page (GitHub's), when the event names one.
+    pub fn release_page(&self) -> Option<&str> {
+        match &self.work {
+            Work::Tag(t) => t.url.as_deref(),
+            Work::Release(r) => r.url.as_deref(),
+            _ => None,
+        }
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+    }
+
     /// How a person refers to the work: its tag, its pull request number, or the short
     /// id of its commit.
     pub fn reference(&self) -> Option<String> {

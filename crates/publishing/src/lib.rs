@@ -12,6 +12,7 @@
 //! the same idempotency key is harmless, otherwise left for a person to check.
 
 pub mod bluesky;
+pub mod changelog;
 pub mod discord;
 pub mod guard;
 pub mod linkedin;
@@ -51,10 +52,23 @@ pub struct Post<'a> {
     pub release_notes: &'a str,
     /// The source's id for the work (`push:owner/name:SHA`, …).
     pub source: &'a str,
+    /// The release the card is about, when it is one (a tag or a release).
+    pub release: Option<Release<'a>>,
     /// The posts of this publication its platform already took (a thread cut off by a
     /// crash, a refusal or a rate limit; sending resumes after them), and where each post
     /// it takes is recorded before the next is sent.
     pub progress: &'a dyn Progress,
+}
+
+/// The release a card is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release<'a> {
+    /// The tag as written (`v2.3.0`).
+    pub version: &'a str,
+    /// The project's own name.
+    pub project: &'a str,
+    /// The release's page, when there is one.
+    pub url: Option<&'a str>,
 }
 
 /// Where a publisher records the posts of a thread as its platform takes them, durably and
@@ -68,6 +82,15 @@ pub trait Progress: Sync {
         &'a self,
         posts: &'a [SentPost],
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+    /// Keeps a changelog entry in the workspace's own store (the changelog channel), keyed
+    /// by its version; returns where the entry is seen. Only the publisher's store can.
+    fn shelve<'a>(
+        &'a self,
+        _entry: &'a changelog::Entry,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + 'a>>
+    {
+        Box::pin(async { Err("nothing here keeps changelog entries".to_owned()) })
+    }
 }
 
 impl std::fmt::Debug for dyn Progress + '_ {
@@ -338,6 +361,7 @@ pub enum Target {
         /// Where posts are seen (`https://bsky.app`).
         web: String,
     },
+    Changelog,
 }
 
 impl std::fmt::Debug for Target {
@@ -417,6 +441,7 @@ impl Target {
                     .clone()
                     .unwrap_or_else(|| bluesky::WEB_BASE.to_owned()),
             },
+            (C::Changelog(_), S::Changelog) => Target::Changelog,
             _ => {
                 return Err(format!(
                     "the {} channel's stored credentials are {}'s",
@@ -437,6 +462,7 @@ impl Target {
             Target::Linkedin { .. } => ChannelKind::Linkedin,
             Target::X { .. } => ChannelKind::X,
             Target::Bluesky { .. } => ChannelKind::Bluesky,
+            Target::Changelog => ChannelKind::Changelog,
         }
     }
 
@@ -451,6 +477,8 @@ impl Target {
             // Bluesky takes no key, but the record key is the publication's own: a repeat
             // cannot make a second post, and finds the first by its key.
             Target::Bluesky { .. } => Recovery::Replay,
+            // The entry is keyed by its version: written again, it is the same entry.
+            Target::Changelog => Recovery::Replay,
             // Incoming webhooks take no key and cannot be read back.
             // LinkedIn and X take no key either.
             Target::Slack { .. }
@@ -475,6 +503,9 @@ impl Target {
             }
             Target::Bluesky { .. } => {
                 "sent again after Covalynce stopped mid-send: the post's record key is the publication's own, so there is one post"
+            }
+            Target::Changelog => {
+                "written again after Covalynce stopped mid-send: the entry is keyed by its version, so there is one"
             }
             Target::Slack { .. }
             | Target::Discord { .. }
@@ -569,6 +600,7 @@ impl Target {
                 };
                 bluesky::publish(http, &account, post.text_for("bluesky"), &rkey, post).await
             }
+            Target::Changelog => changelog::publish(post).await,
         }
     }
 
@@ -612,6 +644,11 @@ impl Target {
             } => bluesky::whoami(http, service, access_jwt)
                 .await
                 .map(|handle| format!("connected as @{handle} on Bluesky")),
+            // The changelog is this server's own page: there is nothing to reach.
+            Target::Changelog => Ok(
+                "the changelog is on this server: approved release cards appear on its public page once an owner turns it on"
+                    .to_owned(),
+            ),
         }
     }
 }

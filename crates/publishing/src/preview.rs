@@ -18,6 +18,16 @@ pub struct Preview {
     pub split: bool,
 }
 
+/// What a card has drafted, as a channel sends from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Draft<'a> {
+    pub variants: &'a BTreeMap<String, String>,
+    /// The release notes (markdown).
+    pub release_notes: &'a str,
+    /// The release's tag, when the card is about one.
+    pub version: Option<&'a str>,
+}
+
 /// A card as a preview of the outbox line or the webhook body needs it.
 pub struct CardText<'a> {
     pub id: &'a str,
@@ -61,6 +71,7 @@ pub fn payload(
         variants: card.variants,
         release_notes: card.release_notes,
         source: card.source,
+        release: None,
         progress: &NoProgress,
     };
     let now = covalynce_domain::now_millis();
@@ -93,12 +104,13 @@ pub fn wanted(settings: &ChannelSettings) -> &str {
     }
 }
 
-/// What a channel with `settings` sends for a card with `variants`; `Err` says why the
-/// platform would refuse it (too long, a thread too long), in words a person can act on.
-pub fn preview(
-    settings: &ChannelSettings,
-    variants: &BTreeMap<String, String>,
-) -> Result<Preview, String> {
+/// What a channel with `settings` sends for `card`; `Err` says why the platform would
+/// refuse it (too long, a thread too long, not a release), in words a person can act on.
+pub fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+    if let ChannelSettings::Changelog(_) = settings {
+        crate::changelog::check(card.release_notes, card.version)?;
+    }
+    let variants = card.variants;
     let (variant, text) =
         pick(variants, wanted(settings)).ok_or_else(|| "the card has no text".to_owned())?;
     let whole = |posts: Vec<String>| Preview {
@@ -135,6 +147,12 @@ pub fn preview(
             mastodon::posts(text, &limits).map(whole)
         }
         ChannelSettings::Bluesky(_) => bluesky::posts(text).map(whole),
+        // The notes, not a post: checked above.
+        ChannelSettings::Changelog(_) => Ok(Preview {
+            variant: "release_notes".to_owned(),
+            posts: vec![card.release_notes.to_owned()],
+            split: false,
+        }),
         ChannelSettings::X(s) => {
             let options = x::Options {
                 thread: s.thread,
@@ -165,6 +183,21 @@ pub fn preview(
 mod tests {
     use super::*;
     use covalynce_domain::channel::{MastodonSettings, OutboxSettings, XSettings};
+
+    /// `preview` of a card with only these texts.
+    fn preview(
+        settings: &ChannelSettings,
+        variants: &BTreeMap<String, String>,
+    ) -> Result<Preview, String> {
+        super::preview(
+            settings,
+            &Draft {
+                variants,
+                release_notes: "",
+                version: None,
+            },
+        )
+    }
 
     fn variants(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

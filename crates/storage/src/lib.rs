@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod ai;
 pub mod analytics;
 pub mod billing;
+pub mod changelog;
 mod ingest;
 mod model;
 mod postgres;
@@ -30,6 +31,9 @@ pub use ai::{
 };
 pub use analytics::{AnalyticsStore, DayFacts, FirstPublication};
 pub use billing::{BillingApplied, BillingStore, BillingUpdate};
+pub use changelog::{
+    ChangelogEntry, ChangelogPage, ChangelogSetting, ChangelogStore, NewChangelogEntry,
+};
 pub use ingest::IngestWriter;
 pub use model::*;
 pub use postgres::PgStore;
@@ -106,6 +110,7 @@ pub trait Store:
     + AiStore
     + SourceStore
     + BillingStore
+    + ChangelogStore
     + AnalyticsStore
     + WorkspaceStore
     + EventStore

@@ -44,4 +44,5 @@ impl_accounts!(PgStore, lock = " FOR UPDATE");
 crate::ai::impl_ai!(PgStore, lock = " FOR UPDATE");
 crate::sources::impl_sources!(PgStore, lock = " FOR UPDATE");
 crate::billing::impl_billing!(PgStore);
+crate::changelog::impl_changelog!(PgStore);
 crate::analytics::impl_analytics!(PgStore);

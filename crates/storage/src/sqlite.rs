@@ -50,4 +50,5 @@ impl_accounts!(SqliteStore, lock = "");
 crate::ai::impl_ai!(SqliteStore, lock = "");
 crate::sources::impl_sources!(SqliteStore, lock = "");
 crate::billing::impl_billing!(SqliteStore);
+crate::changelog::impl_changelog!(SqliteStore);
 crate::analytics::impl_analytics!(SqliteStore);

@@ -159,10 +159,39 @@ pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(
         resumed = Some(note);
     }
 
+    // The release the card is about: the changelog's entry is addressed by its tag.
+    let event = match card.event_id {
+        Some(e) => store.event(publication.workspace_id, e).await?,
+        None => None,
+    };
+    let project = event.as_ref().map(|e| {
+        e.facts
+            .project
+            .project_name
+            .clone()
+            .unwrap_or_else(|| e.repo.rsplit('/').next().unwrap_or(&e.repo).to_owned())
+    });
+    let release = match (&event, &project) {
+        (Some(e), Some(project)) => {
+            e.facts
+                .version()
+                .map(|version| covalynce_publishing::Release {
+                    version,
+                    project,
+                    url: e.facts.release_page(),
+                })
+        }
+        _ => None,
+    };
     let recorder = Recorder {
         store,
         id,
         posts: std::sync::Mutex::new(publication.sent_posts.clone()),
+        shelf: Shelf {
+            workspace: &workspace,
+            card: card.id,
+            source: event.as_ref().map(|e| e.source_id),
+        },
     };
     let post = Post {
         publication_id: &id.to_string(),
@@ -174,6 +203,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(
         variants: &card.variants,
         release_notes: &card.content,
         source: &card.source_key,
+        release,
         progress: &recorder,
     };
     let started = std::time::Instant::now();
@@ -287,6 +317,14 @@ struct Recorder<'a> {
     store: &'a dyn covalynce_storage::Store,
     id: PublicationId,
     posts: std::sync::Mutex<Vec<SentPost>>,
+    shelf: Shelf<'a>,
+}
+
+/// Where a changelog entry of this publication belongs.
+struct Shelf<'a> {
+    workspace: &'a covalynce_storage::Workspace,
+    card: covalynce_domain::CardId,
+    source: Option<covalynce_domain::SourceId>,
 }
 
 impl Progress for Recorder<'_> {
@@ -307,6 +345,32 @@ impl Progress for Recorder<'_> {
                 *kept = posts.to_vec();
             }
             Ok(())
+        })
+    }
+
+    fn shelve<'a>(
+        &'a self,
+        entry: &'a covalynce_publishing::changelog::Entry,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let ws = self.shelf.workspace;
+            self.store
+                .put_changelog_entry(&covalynce_storage::NewChangelogEntry {
+                    workspace_id: ws.id,
+                    version: entry.version.clone(),
+                    card_id: self.shelf.card,
+                    publication_id: self.id,
+                    source_id: self.shelf.source,
+                    project: entry.project.clone(),
+                    title: entry.title.clone(),
+                    body: entry.body.clone(),
+                    release_url: entry.release_url.clone(),
+                    at: now_millis(),
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(crate::changelog::entry_path(&ws.slug, &entry.version))
         })
     }
 }

@@ -246,6 +246,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api::members::delete_workspace
         ))
         .routes(routes!(api::workspace::emergency_stop))
+        .routes(routes!(api::changelog::get, api::changelog::update))
+        .routes(routes!(api::changelog::take_down))
         .routes(routes!(api::sources::create, api::sources::list))
         .routes(routes!(
             api::sources::get,

@@ -5,6 +5,7 @@
 
 pub mod analytics;
 pub mod assets;
+pub mod changelog;
 pub mod channels;
 pub mod editor;
 pub mod history;
@@ -72,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/resume", post(settings::resume))
         .route("/settings/voice", post(settings::voice))
         .route("/settings/time-zone", post(settings::time_zone))
+        .route("/settings/changelog", post(settings::changelog))
         .route("/channels/{id}/slots", post(channels::slots))
         .route("/settings/trust", post(settings::trust))
         .route("/settings/ai-privacy", post(settings::ai_privacy))
@@ -101,4 +103,9 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(history::audit))
         .route("/invite/{token}", get(invite::show).post(invite::accept))
         .route("/assets/{hash}/{file}", get(assets::serve))
+        // The public changelog: no session; the feeds' fixed names before `{version}`.
+        .route("/changelog/{workspace}", get(changelog::page))
+        .route("/changelog/{workspace}/feed.atom", get(changelog::atom))
+        .route("/changelog/{workspace}/feed.json", get(changelog::json))
+        .route("/changelog/{workspace}/{version}", get(changelog::entry))
 }

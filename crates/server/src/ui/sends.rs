@@ -61,6 +61,7 @@ impl SendVm {
                 // In a heading, not mid-sentence.
                 ChannelKind::Outbox => "Outbox",
                 ChannelKind::Webhook => "Webhook",
+                ChannelKind::Changelog => "Changelog",
                 other => other.label(),
             },
             kind: kind.as_str(),
@@ -131,7 +132,7 @@ pub fn post_html(kind: ChannelKind, text: &str) -> String {
             }
             html
         }
-        ChannelKind::Outbox | ChannelKind::Webhook => esc(text),
+        ChannelKind::Outbox | ChannelKind::Webhook | ChannelKind::Changelog => esc(text),
     }
 }
 

@@ -14,6 +14,14 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use covalynce_domain::Role;
 
+/// The public changelog's section: on or off, its address, the sources it may show.
+pub struct ChangelogVm {
+    pub public: bool,
+    pub path: String,
+    /// (id, name, shown) of each source; none ticked: every source.
+    pub sources: Vec<(String, String, bool)>,
+}
+
 pub struct ChannelOption {
     pub id: String,
     pub name: String,
@@ -32,6 +40,7 @@ struct SettingsPage {
     tokens: Vec<TokenView>,
     channels: Vec<ChannelOption>,
     ai: crate::http::api::ai::AiSettingsView,
+    changelog: ChangelogVm,
     notice: Option<(bool, String)>,
     /// Shown once: a new token or invitation link.
     secret: Option<(String, String)>,
@@ -51,6 +60,18 @@ async fn page(
     let viewer = signed.acting_as::<Viewer>()?;
     let ws = crate::http::api::workspace::view(signed.workspace.clone());
     let ai = crate::http::api::ai::view(state, &viewer).await?;
+    let changelog = {
+        let c = app.changelog_setting(&viewer).await?;
+        ChangelogVm {
+            public: c.setting.is_public(),
+            path: format!("/changelog/{}", ws.slug),
+            sources: c
+                .sources
+                .into_iter()
+                .map(|(id, name)| (id.to_string(), name, c.setting.sources.contains(&id)))
+                .collect(),
+        }
+    };
     let members: Vec<MemberView> = app
         .members(&viewer)
         .await?
@@ -109,6 +130,7 @@ async fn page(
             .collect(),
         channels,
         ai,
+        changelog,
         notice,
         secret,
         owner,
@@ -240,6 +262,41 @@ pub async fn time_zone(
         .set_time_zone(&acting, &form.time_zone)
         .await
         .map(|z| format!("Posting slots are read in {z} now."))
+        .map_err(ApiError::from);
+    answer(&state, signed, &headers, result, None).await
+}
+
+/// The changelog's form: `public`, and a `source:<id>` box per source.
+#[derive(serde::Deserialize)]
+pub struct ChangelogForm {
+    #[serde(default)]
+    public: Option<String>,
+    #[serde(flatten)]
+    boxes: Keyed,
+}
+
+/// Turns the public changelog on or off, and picks its sources (none ticked: all).
+pub async fn changelog(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<ChangelogForm>,
+) -> Result<Response, UiError> {
+    let acting = signed.acting_as::<Owner>()?;
+    let public = form.public.is_some();
+    let sources = form.boxes.ticked("source");
+    let path = format!("/changelog/{}", acting.workspace().slug.as_str());
+    let result = state
+        .app()
+        .set_changelog(&acting, public, &sources)
+        .await
+        .map(|_| {
+            if public {
+                format!("The changelog is public at {path}.")
+            } else {
+                "The changelog is private: its pages and feeds answer 404.".to_owned()
+            }
+        })
         .map_err(ApiError::from);
     answer(&state, signed, &headers, result, None).await
 }

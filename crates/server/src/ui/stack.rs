@@ -125,17 +125,18 @@ pub async fn card_vm(
         release_notes: &card.content,
         source: &card.source_key,
     };
-    let sends: Vec<super::sends::SendVm> = covalynce_app::cards::previews(&card, channels)
-        .into_iter()
-        .map(|(c, p)| {
-            let json = covalynce_publishing::preview::payload(
-                &c.config.settings,
-                &c.id.to_string(),
-                &text,
-            );
-            super::sends::SendVm::of(c, p, json, active.when(c))
-        })
-        .collect();
+    let sends: Vec<super::sends::SendVm> = covalynce_app::cards::previews(
+        &card,
+        event.as_ref().and_then(|e| e.facts.version()),
+        channels,
+    )
+    .into_iter()
+    .map(|(c, p)| {
+        let json =
+            covalynce_publishing::preview::payload(&c.config.settings, &c.id.to_string(), &text);
+        super::sends::SendVm::of(c, p, json, active.when(c))
+    })
+    .collect();
     let sent: Vec<&str> = channels
         .iter()
         .filter_map(|c| {

@@ -715,6 +715,12 @@ async fn another_workspaces_ids_are_not_found_on_any_route(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
+    // A release on A's changelog.
+    let changelog = crate::changelog::changelog_channel(&app).await;
+    let released = crate::changelog::release(&app, "v7.7.7", "- feat: warp drive").await;
+    app.approve(&released, &changelog).await;
+    assert_eq!(app.settled(&released).await["status"], "published");
+    let version = "v7.7.7".to_owned();
     let a_owner = Browser::sign_up(&app, "a@example.com", json!({"workspace": "a-team"})).await;
     app.set_plan("a-team", "team").await;
     let (_, inv) = a_owner
@@ -780,6 +786,7 @@ async fn another_workspaces_ids_are_not_found_on_any_route(backend: Backend) {
                     p if p.starts_with("/api/v1/invitations/") => &invitation,
                     p if p.starts_with("/api/v1/tokens/") => &token,
                     p if p.starts_with("/api/v1/members/") => &member,
+                    p if p.starts_with("/api/v1/changelog/entries/") => &version,
                     other => panic!("{other}: which of workspace A's ids belongs here? (add it)"),
                 };
                 let concrete =
@@ -828,6 +835,8 @@ async fn another_workspaces_ids_are_not_found_on_any_route(backend: Backend) {
         app.get_json(&format!("/api/v1/cards/{card}")).await["data"]["status"],
         "published"
     );
+    crate::changelog::make_public(&app, true).await;
+    assert_eq!(app.get("/changelog/acme/v7.7.7").await.status(), 200);
 }
 
 async fn an_owner_exports_everything_and_deletes_the_workspace_or_their_account(backend: Backend) {

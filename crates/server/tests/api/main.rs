@@ -8,6 +8,7 @@ mod bluesky;
 mod browser;
 mod cards;
 mod cards_cli;
+mod changelog;
 mod channels;
 mod ci_gate;
 mod cli;

@@ -5,6 +5,7 @@ pub mod account;
 pub mod ai;
 pub mod analytics;
 pub mod cards;
+pub mod changelog;
 pub mod channels;
 pub mod deliveries;
 pub mod events;

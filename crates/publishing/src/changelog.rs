@@ -1,0 +1,139 @@
+//! The public changelog: a release card's approved notes, as one entry of the workspace's
+//! own page and feeds on this server. Nothing leaves the machine. The entry is written
+//! through the publication's [`Progress`](crate::Progress) (the publisher's store) in one
+//! statement keyed by the version, so sending again after a crash writes the same entry
+//! again and nothing doubles.
+
+use crate::{Failure, Post, Sent};
+
+/// What the changelog keeps for one release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The release's tag as written (`v2.3.0`, `0.0.1`): the entry's address.
+    pub version: String,
+    pub project: String,
+    pub title: String,
+    /// The approved release notes (markdown).
+    pub body: String,
+    /// The release's own page, when there is one.
+    pub release_url: Option<String>,
+}
+
+/// The most a changelog entry keeps: a release's notes, not a book.
+pub const MAX_NOTES: usize = 100_000;
+
+/// Names the changelog's own pages use beside versions.
+const RESERVED: [&str; 3] = ["feed.atom", "feed.json", "og.png"];
+
+/// Whether `version` can be an entry's address (`/changelog/{workspace}/{version}`): a tag
+/// of letters, digits and `. _ + @ -`, as tags are written, at most 100 long.
+pub fn check_version(version: &str) -> Result<(), String> {
+    let ok = !version.is_empty()
+        && version.len() <= 100
+        && !version.starts_with('.')
+        && !RESERVED.contains(&version)
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '@' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the changelog cannot show the tag {version:?}: a tag of letters, digits and . _ + @ - (at most 100) is its address"
+        ))
+    }
+}
+
+/// Why the changelog would refuse a card: it takes releases and tags with notes.
+pub fn check(release_notes: &str, version: Option<&str>) -> Result<(), String> {
+    let Some(version) = version else {
+        return Err("the changelog takes releases and tags; this card is not about one".to_owned());
+    };
+    check_version(version)?;
+    if release_notes.trim().is_empty() {
+        return Err("the card has no release notes to show".to_owned());
+    }
+    if release_notes.len() > MAX_NOTES {
+        return Err(format!(
+            "the release notes are {} characters; the changelog keeps at most {MAX_NOTES}",
+            release_notes.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Puts the card's notes on the changelog.
+pub async fn publish(post: &Post<'_>) -> Result<Sent, Failure> {
+    let release = post.release.as_ref();
+    check(post.release_notes, release.map(|r| r.version)).map_err(Failure::permanent)?;
+    let release = release.expect("checked above");
+    let entry = Entry {
+        version: release.version.to_owned(),
+        project: release.project.to_owned(),
+        title: post.title.to_owned(),
+        body: post.release_notes.to_owned(),
+        release_url: release.url.map(str::to_owned),
+    };
+    // The store did not take it: nothing was shown, so trying again is safe.
+    let url = post
+        .progress
+        .shelve(&entry)
+        .await
+        .map_err(|e| Failure::retry(format!("the changelog entry was not saved: {e}"), None))?;
+    Ok(Sent {
+        url: Some(url),
+        ..Sent::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_as_projects_write_them_are_addresses_and_nothing_else_is() {
+        for ok in [
+            "v2.3.0",
+            "0.0.1",
+            "globset-0.4.20",
+            "pkg@1.2.0",
+            "v1.0.0+build.5",
+            "v3.0.0-rc.1",
+        ] {
+            assert!(check_version(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "../etc",
+            "a/b",
+            "feed.atom",
+            "og.png",
+            "v1 beta",
+            ".hidden",
+            &"1".repeat(101),
+        ] {
+            assert!(check_version(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_releases_with_notes_go_on_the_changelog() {
+        assert!(check("## Fixed\n- a crash", Some("v1.0.0")).is_ok());
+        assert!(
+            check("## Fixed", None)
+                .unwrap_err()
+                .contains("releases and tags")
+        );
+        assert!(
+            check("  \n", Some("v1.0.0"))
+                .unwrap_err()
+                .contains("no release notes")
+        );
+        let long = "a".repeat(MAX_NOTES + 1);
+        assert!(
+            check(&long, Some("v1.0.0"))
+                .unwrap_err()
+                .contains("at most")
+        );
+    }
+}

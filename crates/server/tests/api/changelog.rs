@@ -1,0 +1,355 @@
+//! The public changelog, as a founder and its readers meet it: a changelog channel takes an
+//! approved release card (and refuses anything else), the owner makes the page public, and
+//! readers get the page, one release's page, an Atom and a JSON feed — with 304s for what
+//! they already have — and nothing else of the workspace. A taken-down entry is gone from
+//! all of them; a private or unknown changelog is the same 404.
+
+use crate::helpers::*;
+use covalynce_storage::Backend;
+use serde_json::{Value, json};
+use std::str::FromStr;
+
+on_both_backends!(
+    a_release_approved_to_the_changelog_is_on_the_public_page_and_in_both_feeds_once,
+    a_changelog_shows_nothing_until_its_owner_makes_it_public_and_nothing_else_ever,
+);
+
+/// A release another tool reports; returns its card's id once drafted.
+pub(crate) async fn release(app: &TestApp, version: &str, body: &str) -> String {
+    let r = app
+        .post_json(
+            "/api/v1/events",
+            &json!({
+                "kind": "release", "title": format!("Rocket {version}"),
+                "body": body,
+                "url": format!("https://github.com/acme/rocket/releases/tag/{version}"),
+                "refs": {"repo": "acme/rocket", "version": version},
+                "idempotency_key": format!("release-{version}"),
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let find = || async {
+        app.get_json("/api/v1/cards?status=pending").await["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["title"].as_str().unwrap_or_default().contains(version))
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+    };
+    app.eventually("the release card is drafted", || async {
+        find().await.is_some()
+    })
+    .await;
+    find().await.unwrap()
+}
+
+pub(crate) async fn changelog_channel(app: &TestApp) -> String {
+    let r = app
+        .post_json("/api/v1/channels", &json!({"kind": "changelog"}))
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"]["kind"], "changelog");
+    body["data"]["id"].as_str().unwrap().to_owned()
+}
+
+pub(crate) async fn make_public(app: &TestApp, public: bool) {
+    let r = app
+        .client
+        .put(app.url("/api/v1/changelog"))
+        .bearer_auth(&app.token)
+        .json(&json!({ "public": public }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+async fn slug(app: &TestApp) -> String {
+    app.get_json("/api/v1/workspace").await["data"]["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A reader's GET: no token, no cookie.
+async fn read(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut r = reqwest::Client::new().get(app.url(path));
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    r.send().await.unwrap()
+}
+
+async fn a_release_approved_to_the_changelog_is_on_the_public_page_and_in_both_feeds_once(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let channel = changelog_channel(&app).await;
+    let slug = slug(&app).await;
+    let card = release(
+        &app,
+        "v2.4.0",
+        "- feat: export reports as CSV\n- fix: the <script>alert(1)</script> login loop on Safari",
+    )
+    .await;
+    let notes = app.card(&card).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(notes.contains("CSV"), "{notes}");
+    assert!(
+        notes.contains("<script>"),
+        "the notes carry the markup: {notes}"
+    );
+
+    // A deploy is not a release: the changelog refuses it before anything is queued.
+    let r = app
+        .post_json(
+            "/api/v1/events",
+            &json!({"kind": "deploy", "title": "Deploy the billing rewrite", "body": "- feat: invoices in PDF",
+                    "refs": {"repo": "acme/rocket"}, "idempotency_key": "deploy-1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let pending = app.wait_pending(2).await;
+    let push = pending.iter().find(|c| **c != card).unwrap();
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{push}/approve"),
+            &json!({ "channels": [channel] }),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let p: Value = r.json().await.unwrap();
+    assert!(
+        p["detail"].as_str().unwrap().contains("releases and tags"),
+        "{p}"
+    );
+
+    app.approve(&card, &channel).await;
+    let settled = app.settled(&card).await;
+    assert_eq!(settled["status"], "published", "{settled}");
+    let url = settled["publications"][0]["url"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(url, format!("/changelog/{slug}/v2.4.0"), "{settled}");
+
+    // Private until the owner says otherwise: the entry exists, the page does not.
+    assert_eq!(
+        read(&app, &format!("/changelog/{slug}"), &[])
+            .await
+            .status(),
+        404
+    );
+    make_public(&app, true).await;
+
+    let page = read(&app, &format!("/changelog/{slug}"), &[]).await;
+    assert_eq!(page.status(), 200);
+    let etag = page.headers()["etag"].to_str().unwrap().to_owned();
+    let modified = page.headers()["last-modified"].to_str().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("v2.4.0"), "{html}");
+    assert!(html.contains("CSV"), "{html}");
+    assert!(
+        html.contains("feed.atom") && html.contains("feed.json"),
+        "{html}"
+    );
+    // Card text is text: no tag of it reaches the page (the page itself has no script).
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+    // Nothing else of the workspace: the pending push's card is not on the page.
+    let push_title = app.card(push).await["title"].as_str().unwrap().to_owned();
+    assert!(!html.contains(&push_title), "{push_title} leaked: {html}");
+
+    // What a reader already has costs a 304, by ETag or by date.
+    let again = read(
+        &app,
+        &format!("/changelog/{slug}"),
+        &[("if-none-match", &etag)],
+    )
+    .await;
+    assert_eq!(again.status(), 304);
+    assert!(again.text().await.unwrap().is_empty());
+    let again = read(
+        &app,
+        &format!("/changelog/{slug}"),
+        &[("if-modified-since", &modified)],
+    )
+    .await;
+    assert_eq!(again.status(), 304);
+
+    // One release's page, with the tags link previews read.
+    let one = read(&app, &format!("/changelog/{slug}/v2.4.0"), &[]).await;
+    assert_eq!(one.status(), 200);
+    let one = one.text().await.unwrap();
+    assert!(one.contains("<meta property=\"og:title\""), "{one}");
+    assert!(one.contains("twitter:card"), "{one}");
+    assert_eq!(
+        read(&app, &format!("/changelog/{slug}/v9.9.9"), &[])
+            .await
+            .status(),
+        404
+    );
+
+    // Atom 1.0 that a feed library reads back, with absolute, stable ids.
+    let atom = read(&app, &format!("/changelog/{slug}/feed.atom"), &[]).await;
+    assert_eq!(atom.status(), 200);
+    assert!(
+        atom.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/atom+xml")
+    );
+    let atom_tag = atom.headers()["etag"].to_str().unwrap().to_owned();
+    let feed = atom_syndication::Feed::from_str(&atom.text().await.unwrap()).unwrap();
+    assert_eq!(feed.entries().len(), 1);
+    let entry = &feed.entries()[0];
+    assert_eq!(entry.id(), app.url(&format!("/changelog/{slug}/v2.4.0")));
+    assert!(entry.content().unwrap().value().unwrap().contains("CSV"));
+    let again = read(
+        &app,
+        &format!("/changelog/{slug}/feed.atom"),
+        &[("if-none-match", &atom_tag)],
+    )
+    .await;
+    assert_eq!(again.status(), 304);
+
+    // JSON Feed 1.1.
+    let json_feed: Value = read(&app, &format!("/changelog/{slug}/feed.json"), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json_feed["version"], "https://jsonfeed.org/version/1.1");
+    let items = json_feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{json_feed}");
+    assert_eq!(
+        items[0]["id"],
+        app.url(&format!("/changelog/{slug}/v2.4.0"))
+    );
+    assert_eq!(
+        items[0]["external_url"],
+        "https://github.com/acme/rocket/releases/tag/v2.4.0"
+    );
+
+    // Approved once, published once: the card cannot go to the changelog again.
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{card}/approve"),
+            &json!({ "channels": [channel] }),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+
+    // Taken down: gone from the page, its own page and both feeds; the feed changed.
+    let r = app
+        .client
+        .delete(app.url("/api/v1/changelog/entries/v2.4.0"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let html = read(&app, &format!("/changelog/{slug}"), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("v2.4.0"), "{html}");
+    assert!(html.contains("No releases yet"), "{html}");
+    assert_eq!(
+        read(&app, &format!("/changelog/{slug}/v2.4.0"), &[])
+            .await
+            .status(),
+        404
+    );
+    let gone = read(
+        &app,
+        &format!("/changelog/{slug}/feed.atom"),
+        &[("if-none-match", &atom_tag)],
+    )
+    .await;
+    assert_eq!(gone.status(), 200, "a take-down changes the feed");
+    let feed = atom_syndication::Feed::from_str(&gone.text().await.unwrap()).unwrap();
+    assert!(feed.entries().is_empty());
+    let r = app
+        .client
+        .delete(app.url("/api/v1/changelog/entries/v2.4.0"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "nothing left to take down");
+    let audit = app.get_json("/api/v1/audit").await.to_string();
+    assert!(audit.contains("changelog.take_down"), "{audit}");
+    assert!(audit.contains("workspace.changelog"), "{audit}");
+    app.stop().await;
+}
+
+async fn a_changelog_shows_nothing_until_its_owner_makes_it_public_and_nothing_else_ever(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let slug = slug(&app).await;
+    let unknown = read(&app, "/changelog/nobody-here", &[]).await;
+    assert_eq!(unknown.status(), 404);
+    let unknown = unknown.text().await.unwrap();
+    // Off by default; the same answer as a workspace that does not exist.
+    let setting = app.get_json("/api/v1/changelog").await;
+    assert_eq!(setting["data"]["public"], false, "{setting}");
+    for path in ["", "/feed.atom", "/feed.json", "/v1.0.0"] {
+        let r = read(&app, &format!("/changelog/{slug}{path}"), &[]).await;
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(r.text().await.unwrap(), unknown, "{path}");
+    }
+
+    // Public: an empty changelog reads as one.
+    make_public(&app, true).await;
+    let r = read(&app, &format!("/changelog/{slug}"), &[]).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("No releases yet"));
+
+    // Only the workspace's own sources can be picked.
+    let r = app
+        .client
+        .put(app.url("/api/v1/changelog"))
+        .bearer_auth(&app.token)
+        .json(&json!({"public": true, "sources": ["0190a0a0-0000-7000-8000-000000000000"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "{}", r.text().await.unwrap());
+
+    // Another workspace's changelog is its own business: private, it is the same 404.
+    let other = app.token_for("other-team").await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/changelog"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    let theirs: Value = r.json().await.unwrap();
+    assert_eq!(theirs["data"]["public"], false);
+    let r = read(&app, "/changelog/other-team", &[]).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.text().await.unwrap(), unknown);
+
+    // Off again: gone.
+    make_public(&app, false).await;
+    assert_eq!(
+        read(&app, &format!("/changelog/{slug}"), &[])
+            .await
+            .status(),
+        404
+    );
+    // Pages past the end and nonsense pages are not found either.
+    make_public(&app, true).await;
+    for q in ["?page=2", "?page=0", "?page=-1"] {
+        let r = read(&app, &format!("/changelog/{slug}{q}"), &[]).await;
+        assert_eq!(r.status(), 404, "{q}");
+    }
+    app.stop().await;
+}
