@@ -72,7 +72,162 @@ on_both_backends!(
     two_first_api_events_at_once_make_one_api_source,
     a_sign_in_link_works_once_while_fresh_and_only_the_newest,
     two_uses_of_one_sign_in_link_at_once_sign_in_once,
+    a_changelog_entry_is_one_per_version_and_shows_only_what_its_setting_shows,
 );
+
+fn changelog_entry(
+    ws: &Workspace,
+    version: &str,
+    source: Option<SourceId>,
+    at: i64,
+) -> NewChangelogEntry {
+    NewChangelogEntry {
+        workspace_id: ws.id,
+        version: version.into(),
+        card_id: covalynce_domain::CardId::new(),
+        publication_id: covalynce_domain::PublicationId::new(),
+        source_id: source,
+        project: "Rocket".into(),
+        title: format!("Rocket {version}"),
+        body: format!("## {version}\n- a fix"),
+        release_url: None,
+        at,
+    }
+}
+
+/// A publication written again after a crash (or a corrected card for the same version)
+/// is still one entry; a take-down hides it from every read but keeps the feed's time true;
+/// a setting's sources decide what shows; another workspace sees none of it.
+async fn a_changelog_entry_is_one_per_version_and_shows_only_what_its_setting_shows(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let other = workspace(store.as_ref(), "other").await;
+    let rocket = github_source(store.as_ref(), &ws).await;
+    let docs = github_source(store.as_ref(), &ws).await;
+    // Off until set, and no address answers.
+    assert!(!store.changelog_setting(ws.id).await.unwrap().is_public());
+    assert_eq!(store.public_changelog(&ws.slug).await.unwrap(), None);
+    let all = store
+        .set_changelog_setting(ws.id, true, &[], 1_000)
+        .await
+        .unwrap();
+    assert_eq!(all.public_since, Some(1_000));
+
+    let first = changelog_entry(&ws, "v1.0.0", Some(rocket.id), 2_000);
+    store.put_changelog_entry(&first).await.unwrap();
+    store.put_changelog_entry(&first).await.unwrap();
+    let mut corrected = changelog_entry(&ws, "v1.0.0", Some(rocket.id), 3_000);
+    corrected.body = "## v1.0.0\n- a fix, said better".into();
+    store.put_changelog_entry(&corrected).await.unwrap();
+    store
+        .put_changelog_entry(&changelog_entry(&ws, "docs-1", Some(docs.id), 4_000))
+        .await
+        .unwrap();
+    let page = store.changelog_page(ws.id, &all, 0, 20).await.unwrap();
+    assert_eq!(page.total, 2);
+    let versions: Vec<&str> = page.entries.iter().map(|e| e.version.as_str()).collect();
+    assert_eq!(
+        versions,
+        ["docs-1", "v1.0.0"],
+        "newest first, one per version"
+    );
+    let v1 = &page.entries[1];
+    assert_eq!(v1.body, "## v1.0.0\n- a fix, said better");
+    assert_eq!(
+        (v1.published_at, v1.updated_at),
+        (2_000, 3_000),
+        "first shown, last changed"
+    );
+    assert_eq!(page.modified, 4_000);
+
+    // Only the rocket source: the docs entry is not shown, not even by its address.
+    let rocket_only = store
+        .set_changelog_setting(ws.id, true, &[rocket.id], 5_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        rocket_only.public_since,
+        Some(1_000),
+        "public since it first was"
+    );
+    let page = store
+        .changelog_page(ws.id, &rocket_only, 0, 20)
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.modified, 5_000, "a changed setting changes the feed");
+    assert_eq!(
+        store
+            .changelog_entry(ws.id, &rocket_only, "docs-1")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Taken down: gone from reads, but the time moves; nothing to take down twice.
+    assert!(
+        store
+            .withdraw_changelog_entry(ws.id, "v1.0.0", 6_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .withdraw_changelog_entry(ws.id, "v1.0.0", 6_500)
+            .await
+            .unwrap()
+    );
+    let page = store
+        .changelog_page(ws.id, &rocket_only, 0, 20)
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.modified), (0, 6_000));
+    assert_eq!(
+        store
+            .changelog_entry(ws.id, &rocket_only, "v1.0.0")
+            .await
+            .unwrap(),
+        None
+    );
+    // Approved again: back, with its first time.
+    store.put_changelog_entry(&corrected).await.unwrap();
+    let back = store
+        .changelog_entry(ws.id, &rocket_only, "v1.0.0")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.published_at, 2_000);
+
+    // Another workspace: its own (empty, private) changelog, and none of these entries.
+    assert_eq!(store.public_changelog(&other.slug).await.unwrap(), None);
+    let theirs = store
+        .set_changelog_setting(other.id, true, &[], 7_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .changelog_page(other.id, &theirs, 0, 20)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(
+        store
+            .changelog_entry(other.id, &theirs, "v1.0.0")
+            .await
+            .unwrap(),
+        None
+    );
+    // Switched off: no address answers, the entries stay.
+    store
+        .set_changelog_setting(ws.id, false, &[], 8_000)
+        .await
+        .unwrap();
+    assert_eq!(store.public_changelog(&ws.slug).await.unwrap(), None);
+    assert!(store.public_changelog(&other.slug).await.unwrap().is_some());
+}
 
 /// The demo prints a link at start and `covalynce demo-link` prints another from a second
 /// process: the database holds them, and each works once, within its hour, newest only.
