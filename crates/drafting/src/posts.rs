@@ -832,13 +832,13 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
         }
     };
     let head = match (f.version, f.branch) {
-        (Some(_), _) => format!("{} shipped: {}", bold(&f.name()), counts_text(f)),
+        (Some(_), _) => format!("{} shipped: {}", bold(&f.name()), team_counts(f)),
         (None, Some(branch)) => format!(
             "{} — landed on `{branch}`: {}",
             bold(&f.name()),
-            counts_text(f)
+            team_counts(f)
         ),
-        (None, None) => format!("{}: {}", bold(&f.name()), counts_text(f)),
+        (None, None) => format!("{}: {}", bold(&f.name()), team_counts(f)),
     };
     let mut lines: Vec<String> = Vec::new();
     for b in &f.breaking {
@@ -898,6 +898,39 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
         tail = format!("{tail}\n{url}").trim().to_owned();
     }
     (head, lines, tail)
+}
+
+/// The team's head counts what users get (features, fixes, speed-ups, security) and the
+/// rest in one number: "7 new features, 6 bug fixes, 2 speed-ups and 19 other changes",
+/// not a census of every kind of upkeep. A range of upkeep only is counted by kind.
+fn team_counts(f: &Facts) -> String {
+    let users = |c: &Category| {
+        matches!(
+            c,
+            Category::Feature | Category::Fix | Category::Performance | Category::Security
+        )
+    };
+    let rest: usize = f
+        .counts
+        .iter()
+        .filter(|(c, _)| !users(c))
+        .map(|(_, n)| *n)
+        .sum();
+    if rest == 0 || !f.counts.iter().any(|(c, _)| users(c)) {
+        return counts_text(f);
+    }
+    let mut parts: Vec<String> = f
+        .counts
+        .iter()
+        .filter(|(c, _)| users(c))
+        .map(|(c, n)| c.counted(*n))
+        .collect();
+    parts.push(if rest == 1 {
+        "1 other change".to_owned()
+    } else {
+        format!("{rest} other changes")
+    });
+    join_and(&parts)
 }
 
 fn counts_text(f: &Facts) -> String {
@@ -1060,8 +1093,15 @@ mod tests {
             }
         }
         let technical = post(&c, &ctx(), Voice::Technical, Channel::Slack);
-        assert!(technical.contains("1 bug fix"), "{technical}");
+        assert!(
+            technical.contains("1 bug fix and 3 other changes"),
+            "{technical}"
+        );
+        // Upkeep alone is counted by kind, each in the singular.
+        let upkeep = changes(&["test: cover empty files", "docs: explain empty files"]);
+        let technical = post(&upkeep, &ctx(), Voice::Technical, Channel::Slack);
         assert!(technical.contains("1 test change"), "{technical}");
+        assert!(technical.contains("1 documentation update"), "{technical}");
         assert!(!notes.contains("fixs"), "{notes}");
     }
 
@@ -1614,9 +1654,10 @@ mod tests {
                 !text.contains("baseline") && !text.contains("logo"),
                 "{channel:?}: {text}"
             );
-            // The baseline is the project's own tooling: counted with what is not listed.
+            // The logo is counted in the head, beside what users get; the baseline is the
+            // project's own tooling, counted with what is not listed.
             assert!(
-                text.contains("1 documentation update")
+                text.contains("1 new feature, 1 bug fix and 1 other change")
                     && text.contains("1 build, lint or test tooling fix"),
                 "{text}"
             );

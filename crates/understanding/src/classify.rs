@@ -121,7 +121,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
             (category, component, None, text.to_owned())
         }
     };
-    let title = strip_pr_suffix(&title, pr);
+    let title = strip_closing_ref(&strip_pr_suffix(&title, pr));
     let title = match advisory {
         Some(id) if !title.contains(id) => format!("{title} ({id})"),
         _ => title,
@@ -309,6 +309,19 @@ fn category_of_type(
     // "fix(test): accept zero GC pause increment on Windows", "fix: use keyed fields in
     // SamplePair struct literals in api_test.go" (client_golang 1.24.0): a change to the
     // test suite alone is test work, whatever its type says; users get nothing from it.
+    // "fix: replace fmt.Errorf with errors.New" (client_golang 1.21.0, a linter's
+    // suggestion): one piece of code swapped for another, named by its identifiers, with
+    // no word of what went wrong for anyone.
+    let title = description.lines().next().unwrap_or_default();
+    if base == Category::Fix && swaps_code(title) {
+        return Category::Refactor;
+    }
+    // `revert: ci: daggerize the pipelines`: undoing upkeep is upkeep.
+    if kind == "revert"
+        && let Some(undone) = reverted_upkeep(title.trim().trim_matches('"'), files)
+    {
+        return undone;
+    }
     let scope_test =
         scope.is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "test" | "tests"));
     if base != Category::Docs && !files.is_empty() && files.iter().all(|f| is_test(f))
@@ -468,7 +481,67 @@ fn is_housekeeping(lower: &str) -> bool {
 
 /// For commits without a conventional prefix: the leading verb, then telling words, then
 /// what the files say.
+/// The subject a revert quotes (`Revert "ci: daggerize test and lint pipelines (#1534)"`,
+/// as git and GitHub write it).
+fn reverted(text: &str) -> Option<&str> {
+    let rest = text
+        .trim()
+        .strip_prefix("Revert \"")
+        .or_else(|| text.trim().strip_prefix("revert \""))?;
+    let end = rest.rfind('"')?;
+    Some(&rest[..end]).filter(|s| !s.trim().is_empty())
+}
+
+/// What undoing `inner` is when `inner` was upkeep (CI, tooling, tests, docs, code tidying):
+/// the same kind of work. `None` when it changed what users get: undoing that is a fix.
+fn reverted_upkeep(inner: &str, files: &[String]) -> Option<Category> {
+    let category = match parse_conventional(inner).filter(|c| known_type(&c.kind)) {
+        Some(c) => category_of_type(&c.kind, c.scope.as_deref(), &c.description, files),
+        None => infer_category(inner, files),
+    };
+    matches!(
+        category,
+        Category::Chore | Category::Test | Category::Docs | Category::Refactor
+    )
+    .then_some(category)
+}
+
+/// "Replace fmt.Errorf with errors.New", "Use `io.ReadAll` instead of `ioutil.ReadAll`":
+/// one identifier swapped for another, nothing said of a failure users saw.
+fn swaps_code(description: &str) -> bool {
+    let lower = description.to_ascii_lowercase();
+    let first = lower.split_whitespace().next().unwrap_or_default();
+    matches!(
+        first,
+        "replace" | "replaces" | "use" | "uses" | "switch" | "migrate"
+    ) && (lower.contains(" with ") || lower.contains(" instead of ") || lower.contains(" to "))
+        && names_code(description)
+        && ![
+            "bug",
+            "crash",
+            "panic",
+            "leak",
+            "race",
+            "wrong",
+            "incorrect",
+            "broken",
+            "fail",
+            "error when",
+            "regression",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
 fn infer_category(text: &str, files: &[String]) -> Category {
+    if let Some(inner) = reverted(text)
+        && let Some(undone) = reverted_upkeep(inner, files)
+    {
+        return undone;
+    }
+    if swaps_code(text) {
+        return Category::Refactor;
+    }
     let lower = text.to_ascii_lowercase();
     let first = lower
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -605,6 +678,36 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     {
         return Category::Test;
     }
+    // "update links to openmetrics to reference the v1.0.0 release" (client_golang 1.21.0,
+    // a doc comment's URL), "Fix broken links in README": where the docs point.
+    if matches!(
+        first,
+        "update" | "updates" | "fix" | "fixes" | "fixed" | "correct"
+    ) && words_of_text(&lower)
+        .iter()
+        .any(|w| matches!(*w, "link" | "links" | "url" | "urls"))
+        && !has(&["--", "flag", "option", "command", "header", "redirect"])
+    {
+        return Category::Docs;
+    }
+    // "Fix broken paragraph", "Remove incorrect text in SPEC", "Remove unnecessary
+    // `:startdoc:`" (rack 3.2.0): the words of a document, wherever it is kept.
+    if has(&[
+        "paragraph",
+        "wording",
+        "grammar",
+        "spelling",
+        "incorrect text",
+        ":startdoc:",
+        ":nodoc:",
+        ":stopdoc:",
+    ]) {
+        return Category::Docs;
+    }
+    // "Add nocov markings around code only executed in Ruby < 3.2": the coverage report.
+    if has(&["nocov", "code coverage", "coverage report", "simplecov"]) {
+        return Category::Test;
+    }
     // "Add documentation for Rack::Multipart::UploadedFile", "Improve docs for X" (rack
     // 3.2.0 listed them as features): the documentation, whatever the verb.
     if matches!(
@@ -710,6 +813,13 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     } else {
         Category::Chore
     }
+}
+
+fn words_of_text(lower: &str) -> Vec<&str> {
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 fn noise(
@@ -1259,9 +1369,21 @@ fn is_assistant(name: &str, email: &str) -> bool {
 
 fn is_doc(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
+    let name = p.rsplit('/').next().unwrap_or(&p);
+    // The project's pictures beside its docs (a logo), not an app's own images.
+    let picture = [".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".ico"]
+        .iter()
+        .any(|x| name.ends_with(x))
+        && ![
+            "src/", "lib/", "app/", "public/", "static/", "assets/", "web/", "ui/", "www/",
+        ]
+        .iter()
+        .any(|d| p.starts_with(d) || p.contains(&format!("/{d}")));
     p.ends_with(".md")
         || p.ends_with(".rst")
+        || p.ends_with(".rdoc")
         || p.ends_with(".adoc")
+        || picture
         || p.ends_with(".txt") && !p.ends_with("cmakelists.txt") && !p.contains("requirements")
         || p.starts_with("docs/")
         || p.starts_with("doc/")
@@ -1404,6 +1526,9 @@ fn is_upkeep(path: &str) -> bool {
             | "makefile"
             | "makefile.common"
             | "justfile"
+            | "rakefile"
+            | ".simplecov"
+            | ".rubocop.yml"
             | "deny.toml"
             | "clippy.toml"
             | ".clippy.toml"
@@ -1481,6 +1606,48 @@ fn is_ci(path: &str) -> bool {
         || p.starts_with(".ci/")
         || p == "azure-pipelines.yml"
         || p == ".woodpecker.yml"
+}
+
+/// "avoid a compiler warning on macOS (fixes #1660)": the issue is one of the item's
+/// references (cited beside the pull request), not words of its title.
+fn strip_closing_ref(title: &str) -> String {
+    let trimmed = title.trim_end();
+    let Some(inner) = trimmed
+        .strip_suffix(')')
+        .and_then(|t| t.rfind('(').map(|at| (at, &t[at + 1..])))
+    else {
+        return title.to_owned();
+    };
+    let (at, inner) = inner;
+    let lower = inner.to_ascii_lowercase();
+    let Some(rest) = [
+        "fixes ",
+        "fix ",
+        "fixed ",
+        "closes ",
+        "close ",
+        "closed ",
+        "resolves ",
+        "resolve ",
+        "resolved ",
+        "refs ",
+        "ref ",
+        "see ",
+    ]
+    .iter()
+    .find_map(|w| lower.strip_prefix(w)) else {
+        return title.to_owned();
+    };
+    let only_refs = rest.split([',', ' ']).filter(|p| !p.is_empty()).all(|p| {
+        p.strip_prefix('#')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            || p == "and"
+    });
+    if only_refs && !trimmed[..at].trim().is_empty() {
+        trimmed[..at].trim_end().to_owned()
+    } else {
+        title.to_owned()
+    }
 }
 
 fn strip_pr_suffix(title: &str, pr: Option<u64>) -> String {
@@ -2410,6 +2577,95 @@ mod tests {
             &["lib/rack/request.rb", "test/spec_request.rb"],
         ));
         assert_eq!(item.category, Category::Fix);
+    }
+
+    /// rack 3.2.0 listed these among its features.
+    #[test]
+    fn documents_pictures_and_the_coverage_report_are_not_features() {
+        for (subject, files, want) in [
+            (
+                "Fix broken paragraph.",
+                &["SPEC.rdoc", "lib/rack/lint.rb"][..],
+                Category::Docs,
+            ),
+            (
+                "Remove incorrect text in SPEC",
+                &["SPEC.rdoc", "lib/rack/lint.rb"][..],
+                Category::Docs,
+            ),
+            (
+                "New logo.",
+                &["contrib/logo-lossless.webp", "contrib/logo.webp"][..],
+                Category::Docs,
+            ),
+            (
+                "Add nocov markings around code only executed in Ruby < 3.2",
+                &["lib/rack/show_exceptions.rb", "lib/rack/utils.rb"][..],
+                Category::Test,
+            ),
+            (
+                "Allow rake spec task to work when environment does not default to UTF-8",
+                &["Rakefile"][..],
+                Category::Chore,
+            ),
+            // An app's own images are its interface.
+            (
+                "New toolbar icons",
+                &["src/ui/icons/save.svg"][..],
+                Category::Feature,
+            ),
+        ] {
+            let item = classify_commit(&commit(subject, files));
+            assert_eq!(item.category, want, "{subject}");
+        }
+    }
+
+    /// client_golang 1.21.0's notes left these out; the drafts called them a bug fix, a
+    /// feature and a bug fix.
+    #[test]
+    fn reverted_upkeep_swapped_identifiers_and_moved_links_are_not_news() {
+        let revert = classify_commit(&commit(
+            "Revert \"ci: daggerize test and lint pipelines (#1534)\" (#1717)",
+            &[".github/workflows/go.yml", "dagger/main.go", "Makefile"],
+        ));
+        assert_eq!(revert.category, Category::Chore, "{revert:?}");
+        let conventional = classify_commit(&commit(
+            "revert: ci: daggerize test and lint pipelines",
+            &[".github/workflows/go.yml", "dagger/main.go"],
+        ));
+        assert_eq!(conventional.category, Category::Chore, "{conventional:?}");
+        let swap = classify_commit(&commit(
+            "fix: replace fmt.Errorf with errors.New (#1689)\n\nprometheus/process_collector_darwin.go:28:25: fmt.Errorf can be replaced with errors.New (perfsprint)",
+            &["prometheus/process_collector_darwin.go"],
+        ));
+        assert_eq!(swap.category, Category::Refactor, "{swap:?}");
+        let links = classify_commit(&commit(
+            "update links to openmetrics to reference the v1.0.0 release",
+            &["prometheus/promhttp/http.go"],
+        ));
+        assert_eq!(links.category, Category::Docs, "{links:?}");
+        // A swap that fixes something a user saw is still a fix.
+        let fix = classify_commit(&commit(
+            "fix: use time.Since instead of time.Now to avoid a wrong duration",
+            &["prometheus/summary.go"],
+        ));
+        assert_eq!(fix.category, Category::Fix, "{fix:?}");
+    }
+
+    #[test]
+    fn an_issue_the_title_closes_is_a_reference_not_words_of_the_title() {
+        let item = classify_commit(&commit(
+            "process_collector: avoid a compiler warning on macOS (fixes #1660) (#1675)",
+            &["prometheus/process_collector_darwin.go"],
+        ));
+        assert_eq!(item.title, "Avoid a compiler warning on macOS");
+        assert_eq!(item.refs, vec![1675, 1660]);
+        // Words in brackets that are not a closing reference stay.
+        let item = classify_commit(&commit(
+            "Fix the parser (see the RFC) (#12)",
+            &["src/parse.rs"],
+        ));
+        assert_eq!(item.title, "Fix the parser (see the RFC)");
     }
 
     #[test]

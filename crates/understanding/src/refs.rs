@@ -55,7 +55,11 @@ pub fn issue_refs(message: &str) -> Vec<u64> {
     };
     let words: Vec<&str> = message.split_whitespace().collect();
     for (i, w) in words.iter().enumerate() {
-        let bare = w.trim_end_matches([':', ',']).to_ascii_lowercase();
+        // "(fixes #1660)" as often as "Fixes #1660".
+        let bare = w
+            .trim_start_matches('(')
+            .trim_end_matches([':', ','])
+            .to_ascii_lowercase();
         if VERBS.contains(&bare.as_str()) {
             // The next words may be a list: "Fixes #1, #2 and #3".
             for next in words.iter().skip(i + 1).take(6) {
