@@ -40,7 +40,12 @@ impl App {
         platforms: &Platforms<'_>,
         seal: impl Fn(&[u8]) -> Vec<u8>,
     ) -> Result<(ChannelRecord, Option<String>), AppError> {
-        let connected = crate::connect::connect(request, platforms).await?;
+        let github = if request.kind == ChannelKind::GithubRelease.as_str() {
+            Some(self.github_grant(who, request, platforms).await?)
+        } else {
+            None
+        };
+        let connected = crate::connect::connect(request, platforms, github).await?;
         if let Some(cap) = request.daily_cap
             && !(1..=10_000).contains(&cap)
         {
@@ -191,6 +196,50 @@ impl App {
         )
         .await;
         Ok(changed)
+    }
+}
+
+impl App {
+    /// The GitHub source a `github_release` channel writes with: this workspace's, with a
+    /// token; its repository and the token (unsealed, to be sealed again as the channel's).
+    async fn github_grant(
+        &self,
+        who: &Acting<Editor>,
+        request: &CreateChannel,
+        platforms: &Platforms<'_>,
+    ) -> Result<crate::connect::GithubGrant, AppError> {
+        let raw = request.source.as_deref().map(str::trim).unwrap_or_default();
+        let missing = || {
+            AppError::Invalid(format!(
+                "source must be the id of this workspace's GitHub source with a token; got {raw:?}"
+            ))
+        };
+        let id = covalynce_domain::SourceId::parse(raw).ok_or_else(missing)?;
+        let source = self
+            .store()
+            .source(id)
+            .await?
+            .filter(|s| s.workspace_id == who.workspace().id)
+            .ok_or_else(missing)?;
+        let repo = source
+            .repo
+            .clone()
+            .filter(|_| source.kind == covalynce_domain::SourceKind::Github)
+            .ok_or_else(missing)?;
+        let secrets = platforms.secrets.ok_or_else(|| {
+            AppError::Invalid("this server cannot read source tokens here".into())
+        })?;
+        let api = crate::github::api_for(secrets, &platforms.github_api, &source)
+            .ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "the source for {repo} has no token: connect it with one (contents: write) first"
+                ))
+            })?;
+        Ok(crate::connect::GithubGrant {
+            repo,
+            source: source.id.to_string(),
+            token: api.token().to_owned(),
+        })
     }
 }
 

@@ -18,7 +18,8 @@ use serde::Deserialize;
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CreateChannel {
-    /// `outbox`, `webhook`, `slack`, `discord`, `mastodon`, `linkedin`, `x` or `bluesky`.
+    /// `outbox`, `webhook`, `slack`, `discord`, `mastodon`, `linkedin`, `x`, `bluesky`,
+    /// `changelog` or `github_release`.
     pub kind: String,
     pub name: Option<String>,
     /// outbox: a file name (e.g. `launches.jsonl`; default `outbox.jsonl`), written in
@@ -79,6 +80,12 @@ pub struct CreateChannel {
     /// the account's password. Stored encrypted; used again only if the session cannot be
     /// renewed.
     pub app_password: Option<String>,
+    /// github_release: the workspace's GitHub source (its id) whose repository's releases
+    /// get the notes, with its token (the token needs `contents: write`).
+    pub source: Option<String>,
+    /// github_release: make a release that does not exist yet as a draft (default false:
+    /// published).
+    pub draft: Option<bool>,
 }
 
 /// What connecting needs from the server: its HTTP client (the SSRF guard), whether the
@@ -86,6 +93,10 @@ pub struct CreateChannel {
 pub struct Platforms<'a> {
     pub http: &'a guard::Http,
     pub allow_private: bool,
+    /// GitHub's API (a local server in tests).
+    pub github_api: String,
+    /// Unseals a GitHub source's token for a `github_release` channel.
+    pub secrets: Option<&'a crate::secrets::SecretBox>,
     pub linkedin: Option<&'a OAuthApp>,
     pub x: Option<&'a OAuthApp>,
 }
@@ -120,10 +131,19 @@ pub struct Connected {
     pub generated: Option<String>,
 }
 
-/// The request's kind, connected.
+/// A GitHub source's repository and its token, for a `github_release` channel.
+pub struct GithubGrant {
+    pub repo: String,
+    pub source: String,
+    pub token: String,
+}
+
+/// The request's kind, connected (`github`: the source a `github_release` channel writes
+/// with, looked up by the use case).
 pub async fn connect(
     req: &CreateChannel,
     platforms: &Platforms<'_>,
+    github: Option<GithubGrant>,
 ) -> Result<Connected, AppError> {
     let kind = ChannelKind::parse(&req.kind).ok_or_else(|| {
         let known: Vec<&str> = ChannelKind::ALL.iter().map(|k| k.as_str()).collect();
@@ -154,6 +174,28 @@ pub async fn connect(
                     path: None,
                 }),
                 secrets: ChannelSecrets::Outbox,
+                generated: None,
+            }
+        }
+        ChannelKind::GithubRelease => {
+            let grant = github.ok_or_else(|| {
+                AppError::Invalid(
+                    "source is required: the id of this workspace's GitHub source whose releases get the notes".into(),
+                )
+            })?;
+            let api = public_url(Some(&platforms.github_api), "api_base", allow_private).await?;
+            Connected {
+                settings: ChannelSettings::GithubRelease(
+                    covalynce_domain::channel::GithubReleaseSettings {
+                        api_base: api.as_str().trim_end_matches('/').to_owned(),
+                        repo: grant.repo,
+                        source: Some(grant.source),
+                        draft: req.draft.unwrap_or(false),
+                    },
+                ),
+                secrets: ChannelSecrets::GithubRelease(covalynce_domain::channel::AccessToken {
+                    token: grant.token,
+                }),
                 generated: None,
             }
         }

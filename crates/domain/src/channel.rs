@@ -22,10 +22,12 @@ pub enum ChannelKind {
     Bluesky,
     /// The workspace's public changelog page and feeds, on this server.
     Changelog,
+    /// The release notes of a GitHub repository's release for the card's tag.
+    GithubRelease,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 9] = [
+    pub const ALL: [ChannelKind; 10] = [
         ChannelKind::Outbox,
         ChannelKind::Webhook,
         ChannelKind::Slack,
@@ -35,6 +37,7 @@ impl ChannelKind {
         ChannelKind::X,
         ChannelKind::Bluesky,
         ChannelKind::Changelog,
+        ChannelKind::GithubRelease,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -53,6 +56,7 @@ impl ChannelKind {
             ChannelKind::X => "X",
             ChannelKind::Bluesky => "Bluesky",
             ChannelKind::Changelog => "the changelog",
+            ChannelKind::GithubRelease => "GitHub Releases",
         }
     }
 
@@ -67,6 +71,7 @@ impl ChannelKind {
             ChannelKind::X => "x",
             ChannelKind::Bluesky => "bluesky",
             ChannelKind::Changelog => "changelog",
+            ChannelKind::GithubRelease => "github_release",
         }
     }
 
@@ -208,6 +213,21 @@ pub struct BlueskySettings {
 #[serde(deny_unknown_fields)]
 pub struct ChangelogSettings {}
 
+/// A GitHub repository's releases, written with the token of the workspace's GitHub
+/// source for it (copied, sealed, when the channel is made).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GithubReleaseSettings {
+    pub api_base: String,
+    /// `owner/name`.
+    pub repo: String,
+    /// The source whose token it took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// A release that does not exist yet is made as a draft for a person to publish.
+    #[serde(default)]
+    pub draft: bool,
+}
+
 /// A channel's settings, one shape per kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelSettings {
@@ -220,6 +240,7 @@ pub enum ChannelSettings {
     X(XSettings),
     Bluesky(BlueskySettings),
     Changelog(ChangelogSettings),
+    GithubRelease(GithubReleaseSettings),
 }
 
 /// A channel's stored settings: its kind's own, and what every kind has.
@@ -281,6 +302,9 @@ impl ChannelConfig {
                 }
                 ChannelSettings::Changelog(read(kind, "settings", &own)?)
             }
+            ChannelKind::GithubRelease => {
+                ChannelSettings::GithubRelease(read(kind, "settings", v)?)
+            }
         };
         let daily_cap = match v.get("daily_cap") {
             None | Some(Value::Null) => None,
@@ -311,6 +335,7 @@ impl ChannelConfig {
             ChannelSettings::X(s) => write(s),
             ChannelSettings::Bluesky(s) => write(s),
             ChannelSettings::Changelog(s) => write(s),
+            ChannelSettings::GithubRelease(s) => write(s),
         };
         if let Some(cap) = self.daily_cap {
             v["daily_cap"] = cap.into();
@@ -351,6 +376,7 @@ impl ChannelSettings {
             ChannelSettings::X(_) => ChannelKind::X,
             ChannelSettings::Bluesky(_) => ChannelKind::Bluesky,
             ChannelSettings::Changelog(_) => ChannelKind::Changelog,
+            ChannelSettings::GithubRelease(_) => ChannelKind::GithubRelease,
         }
     }
 }
@@ -404,6 +430,7 @@ pub enum ChannelSecrets {
     Bluesky(BlueskySession),
     /// The changelog is this server's own page: no credentials.
     Changelog,
+    GithubRelease(AccessToken),
 }
 
 impl std::fmt::Debug for ChannelSecrets {
@@ -424,6 +451,7 @@ impl ChannelSecrets {
             ChannelSecrets::X(_) => ChannelKind::X,
             ChannelSecrets::Bluesky(_) => ChannelKind::Bluesky,
             ChannelSecrets::Changelog => ChannelKind::Changelog,
+            ChannelSecrets::GithubRelease(_) => ChannelKind::GithubRelease,
         }
     }
 
@@ -447,6 +475,7 @@ impl ChannelSecrets {
             ChannelKind::X => ChannelSecrets::X(read_secret(kind, &v)?),
             ChannelKind::Bluesky => ChannelSecrets::Bluesky(read_secret(kind, &v)?),
             ChannelKind::Changelog => ChannelSecrets::Changelog,
+            ChannelKind::GithubRelease => ChannelSecrets::GithubRelease(read_secret(kind, &v)?),
         })
     }
 
@@ -456,7 +485,7 @@ impl ChannelSecrets {
             ChannelSecrets::Outbox | ChannelSecrets::Changelog => return None,
             ChannelSecrets::Webhook(s) => write(s),
             ChannelSecrets::Slack(s) | ChannelSecrets::Discord(s) => write(s),
-            ChannelSecrets::Mastodon(s) => write(s),
+            ChannelSecrets::Mastodon(s) | ChannelSecrets::GithubRelease(s) => write(s),
             ChannelSecrets::Linkedin(s) | ChannelSecrets::X(s) => write(s),
             ChannelSecrets::Bluesky(s) => write(s),
         };
@@ -538,6 +567,10 @@ mod tests {
             ),
             (ChannelKind::Changelog, json!({})),
             (ChannelKind::Changelog, json!({"daily_cap": 3})),
+            (
+                ChannelKind::GithubRelease,
+                json!({"api_base": "https://api.github.com", "repo": "acme/rocket", "source": "0190a0a0-0000-7000-8000-000000000000", "draft": true}),
+            ),
         ];
         for (kind, v) in settings {
             let config = ChannelConfig::parse(kind, &v).unwrap_or_else(|e| panic!("{kind}: {e}"));

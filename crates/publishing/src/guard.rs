@@ -66,6 +66,12 @@ impl Http {
         check_url(url, self.allow_private)?;
         Ok(self.client.post(url.clone()))
     }
+
+    /// A PATCH of `url`, once the URL itself passes the guard.
+    pub(crate) fn patch(&self, url: &Url) -> Result<reqwest::RequestBuilder, Refused> {
+        check_url(url, self.allow_private)?;
+        Ok(self.client.patch(url.clone()))
+    }
 }
 
 /// Checks what can be known from the URL alone: scheme, credentials, literal addresses.

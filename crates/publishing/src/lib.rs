@@ -14,6 +14,7 @@
 pub mod bluesky;
 pub mod changelog;
 pub mod discord;
+pub mod github_release;
 pub mod guard;
 pub mod linkedin;
 pub mod mastodon;
@@ -362,6 +363,13 @@ pub enum Target {
         web: String,
     },
     Changelog,
+    GithubRelease {
+        api: Url,
+        owner: String,
+        name: String,
+        token: String,
+        draft: bool,
+    },
 }
 
 impl std::fmt::Debug for Target {
@@ -442,6 +450,21 @@ impl Target {
                     .unwrap_or_else(|| bluesky::WEB_BASE.to_owned()),
             },
             (C::Changelog(_), S::Changelog) => Target::Changelog,
+            (C::GithubRelease(g), S::GithubRelease(s)) => {
+                let (owner, name) = g.repo.split_once('/').ok_or_else(|| {
+                    format!(
+                        "the github_release channel's repo {:?} is not owner/name",
+                        g.repo
+                    )
+                })?;
+                Target::GithubRelease {
+                    api: url(&g.api_base, "api_base")?,
+                    owner: owner.to_owned(),
+                    name: name.to_owned(),
+                    token: s.token.clone(),
+                    draft: g.draft,
+                }
+            }
             _ => {
                 return Err(format!(
                     "the {} channel's stored credentials are {}'s",
@@ -463,6 +486,7 @@ impl Target {
             Target::X { .. } => ChannelKind::X,
             Target::Bluesky { .. } => ChannelKind::Bluesky,
             Target::Changelog => ChannelKind::Changelog,
+            Target::GithubRelease { .. } => ChannelKind::GithubRelease,
         }
     }
 
@@ -479,6 +503,9 @@ impl Target {
             Target::Bluesky { .. } => Recovery::Replay,
             // The entry is keyed by its version: written again, it is the same entry.
             Target::Changelog => Recovery::Replay,
+            // The release is looked up by its tag before it is made: a repeat edits the
+            // one the first attempt made, to the same text.
+            Target::GithubRelease { .. } => Recovery::Replay,
             // Incoming webhooks take no key and cannot be read back.
             // LinkedIn and X take no key either.
             Target::Slack { .. }
@@ -506,6 +533,9 @@ impl Target {
             }
             Target::Changelog => {
                 "written again after Covalynce stopped mid-send: the entry is keyed by its version, so there is one"
+            }
+            Target::GithubRelease { .. } => {
+                "written again after Covalynce stopped mid-send: the release was looked up by its tag first, so there is one"
             }
             Target::Slack { .. }
             | Target::Discord { .. }
@@ -601,6 +631,22 @@ impl Target {
                 bluesky::publish(http, &account, post.text_for("bluesky"), &rkey, post).await
             }
             Target::Changelog => changelog::publish(post).await,
+            Target::GithubRelease {
+                api,
+                owner,
+                name,
+                token,
+                draft,
+            } => {
+                let repo = github_release::Repo {
+                    api,
+                    owner,
+                    name,
+                    token,
+                    draft: *draft,
+                };
+                github_release::publish(http, &repo, post).await
+            }
         }
     }
 
@@ -644,6 +690,22 @@ impl Target {
             } => bluesky::whoami(http, service, access_jwt)
                 .await
                 .map(|handle| format!("connected as @{handle} on Bluesky")),
+            Target::GithubRelease {
+                api,
+                owner,
+                name,
+                token,
+                draft,
+            } => {
+                let repo = github_release::Repo {
+                    api,
+                    owner,
+                    name,
+                    token,
+                    draft: *draft,
+                };
+                github_release::check(http, &repo).await
+            }
             // The changelog is this server's own page: there is nothing to reach.
             Target::Changelog => Ok(
                 "the changelog is on this server: approved release cards appear on its public page once an owner turns it on"

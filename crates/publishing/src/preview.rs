@@ -107,8 +107,9 @@ pub fn wanted(settings: &ChannelSettings) -> &str {
 /// What a channel with `settings` sends for `card`; `Err` says why the platform would
 /// refuse it (too long, a thread too long, not a release), in words a person can act on.
 pub fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
-    if let ChannelSettings::Changelog(_) = settings {
-        crate::changelog::check(card.release_notes, card.version)?;
+    if let ChannelSettings::Changelog(_) | ChannelSettings::GithubRelease(_) = settings {
+        crate::changelog::check(card.release_notes, card.version)
+            .map_err(|e| e.replace("the changelog", settings.kind().label()))?;
     }
     let variants = card.variants;
     let (variant, text) =
@@ -148,7 +149,7 @@ pub fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, 
         }
         ChannelSettings::Bluesky(_) => bluesky::posts(text).map(whole),
         // The notes, not a post: checked above.
-        ChannelSettings::Changelog(_) => Ok(Preview {
+        ChannelSettings::Changelog(_) | ChannelSettings::GithubRelease(_) => Ok(Preview {
             variant: "release_notes".to_owned(),
             posts: vec![card.release_notes.to_owned()],
             split: false,

@@ -407,6 +407,13 @@ impl RepoChoice {
 const REPO_PAGES: usize = 5;
 
 /// The API client for a source that holds a token.
+impl Api {
+    /// The token it sends.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
 pub fn api_for(secrets: &crate::secrets::SecretBox, base: &str, source: &Source) -> Option<Api> {
     let token = secrets.open(source.sealed_token.as_deref()?).ok()?;
     Some(Api::new(base, String::from_utf8(token).ok()?))

@@ -162,6 +162,8 @@ impl AppState {
         covalynce_app::connect::Platforms {
             http: self.http(),
             allow_private: self.http().allows_private(),
+            github_api: covalynce_app::github::Api::base_for(config.github.as_ref()),
+            secrets: Some(self.secrets()),
             linkedin: config.linkedin.as_ref(),
             x: config.x.as_ref(),
         }

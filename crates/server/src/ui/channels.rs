@@ -30,6 +30,8 @@ struct ChannelsPage {
     x_oauth: bool,
     /// After "Connect a LinkedIn page": the pages to choose from.
     linkedin_pages: Option<PagePicker>,
+    /// GitHub sources that hold a token: (id, repository), for a GitHub Releases channel.
+    github_sources: Vec<(String, String)>,
 }
 
 /// The LinkedIn pages a member may post as, and the `state` of the pending connection
@@ -61,6 +63,15 @@ async fn page_with<R>(
         .await?
         .into_iter()
         .map(ChannelView::from)
+        .collect();
+    let github_sources = state
+        .app()
+        .sources(&signed.acting_as::<covalynce_app::Viewer>()?)
+        .await?
+        .0
+        .into_iter()
+        .filter(|s| s.kind == covalynce_domain::SourceKind::Github && s.sealed_token.is_some())
+        .filter_map(|s| Some((s.id.to_string(), s.repo?)))
         .collect();
     let now = covalynce_domain::now_millis();
     let expiry = channels
@@ -101,6 +112,7 @@ async fn page_with<R>(
         linkedin_oauth: state.security().config.linkedin.is_some(),
         x_oauth: state.security().config.x.is_some(),
         linkedin_pages,
+        github_sources,
     });
     if failed {
         *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -138,6 +150,9 @@ pub struct ChannelForm {
     service: Option<String>,
     identifier: Option<String>,
     app_password: Option<String>,
+    source: Option<String>,
+    /// A checkbox: present when ticked.
+    draft: Option<String>,
 }
 
 /// A text field as given, trimmed; blank is absent.
@@ -183,6 +198,8 @@ pub async fn create(
         service: given(form.service),
         identifier: given(form.identifier),
         app_password: given(form.app_password),
+        source: given(form.source),
+        draft: Some(given(form.draft).is_some()),
     };
     match connect(&state, &signed, &req).await {
         Ok(created) => {

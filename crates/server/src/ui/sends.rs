@@ -132,7 +132,10 @@ pub fn post_html(kind: ChannelKind, text: &str) -> String {
             }
             html
         }
-        ChannelKind::Outbox | ChannelKind::Webhook | ChannelKind::Changelog => esc(text),
+        ChannelKind::Outbox
+        | ChannelKind::Webhook
+        | ChannelKind::Changelog
+        | ChannelKind::GithubRelease => esc(text),
     }
 }
 

@@ -25,6 +25,7 @@ on_both_backends!(
     connect_github_lists_the_repositories_and_sets_up_the_ticked_ones,
     a_polled_repository_with_another_ci_app_is_gated_by_its_check_suites,
     a_release_without_a_clone_is_drafted_in_the_projects_own_name_and_style,
+    approved_release_notes_are_written_into_the_github_release_once,
 );
 
 const TOKEN: &str = "gho_16C7e42F292c6912E7710c838347Ae178B4a";
@@ -64,6 +65,16 @@ struct Github {
     content_calls: Vec<String>,
     /// `/login/oauth/access_token` requests (their form fields).
     token_requests: Vec<HashMap<String, String>>,
+    /// Releases the story's channels made, newest first (`POST /repos/{o}/{r}/releases`).
+    made_releases: Vec<Value>,
+    /// `PATCH /repos/{o}/{r}/releases/{id}`: (id, the new body).
+    release_edits: Vec<(i64, String)>,
+    /// The body of the published v2.4.0 release, as edits leave it.
+    v240_body: Option<String>,
+    /// The next release made is made, but its answer is lost (a 502 from a proxy).
+    lose_create_answer: bool,
+    /// The next release-list request is refused by the primary rate limit.
+    limit_releases_next: bool,
 }
 
 type Shared = Arc<Mutex<Github>>;
@@ -404,17 +415,101 @@ fn suite(id: i64, sha: &str, status: &str, conclusion: Option<&str>, updated: &s
     })
 }
 
-/// `GET /repos/{o}/{r}/releases`: the releases the story has published, newest first.
-async fn releases(h: HeaderMap) -> Response {
+/// `GET /repos/{o}/{r}/releases`: the releases the story has published (and, to a token
+/// that can push, its drafts), newest first.
+async fn releases(State(s): State<Shared>, h: HeaderMap) -> Response {
     if !authorized(&h) {
         return unauthorized();
     }
-    axum::Json(json!([
-        {"id": 3, "tag_name": "v2.4.0", "draft": false, "prerelease": false, "published_at": "2026-11-23T09:05:00Z"},
-        {"id": 2, "tag_name": "v2.4.0-rc.1", "draft": false, "prerelease": true, "published_at": "2026-11-22T09:05:00Z"},
-        {"id": 1, "tag_name": "v2.3.0", "draft": false, "prerelease": false, "published_at": "2026-11-01T09:05:00Z"},
-    ]))
-    .into_response()
+    let mut g = s.lock().unwrap();
+    if std::mem::take(&mut g.limit_releases_next) {
+        let reset = (covalynce_domain::now_millis() / 1000 + 1).to_string();
+        return (
+            StatusCode::FORBIDDEN,
+            [
+                ("x-ratelimit-remaining", "0".to_owned()),
+                ("x-ratelimit-reset", reset),
+            ],
+            axum::Json(json!({"message": "API rate limit exceeded for user ID 1."})),
+        )
+            .into_response();
+    }
+    let mut list = g.made_releases.clone();
+    list.extend([
+        json!({"id": 3, "tag_name": "v2.4.0", "draft": false, "prerelease": false, "published_at": "2026-11-23T09:05:00Z",
+               "body": g.v240_body.clone().unwrap_or_else(|| "Bug fixes.".into()),
+               "html_url": "https://github.com/acme/rocket/releases/tag/v2.4.0"}),
+        json!({"id": 2, "tag_name": "v2.4.0-rc.1", "draft": false, "prerelease": true, "published_at": "2026-11-22T09:05:00Z", "body": ""}),
+        json!({"id": 1, "tag_name": "v2.3.0", "draft": false, "prerelease": false, "published_at": "2026-11-01T09:05:00Z", "body": ""}),
+    ]);
+    axum::Json(Value::Array(list)).into_response()
+}
+
+/// `POST /repos/{o}/{r}/releases`: a new release (422 when its tag has one already).
+async fn create_release(State(s): State<Shared>, h: HeaderMap, body: String) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let mut g = s.lock().unwrap();
+    let tag = v["tag_name"].as_str().unwrap_or_default().to_owned();
+    if tag == "v2.4.0"
+        || g.made_releases
+            .iter()
+            .any(|r| r["tag_name"] == tag.as_str())
+    {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"message": "Validation Failed", "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]})),
+        )
+            .into_response();
+    }
+    let id = 100 + g.made_releases.len() as i64;
+    let release = json!({
+        "id": id, "tag_name": tag, "name": v["name"], "body": v["body"], "draft": v["draft"],
+        "prerelease": false,
+        "html_url": format!("https://github.com/acme/rocket/releases/tag/{tag}"),
+    });
+    g.made_releases.insert(0, release.clone());
+    if std::mem::take(&mut g.lose_create_answer) {
+        return (StatusCode::BAD_GATEWAY, "upstream connect error").into_response();
+    }
+    (StatusCode::CREATED, axum::Json(release)).into_response()
+}
+
+/// `PATCH /repos/{o}/{r}/releases/{id}`.
+async fn edit_release(
+    State(s): State<Shared>,
+    Path((_, _, id)): Path<(String, String, i64)>,
+    h: HeaderMap,
+    body: String,
+) -> Response {
+    if !authorized(&h) {
+        return unauthorized();
+    }
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let text = v["body"].as_str().unwrap_or_default().to_owned();
+    let mut g = s.lock().unwrap();
+    g.release_edits.push((id, text.clone()));
+    if id == 3 {
+        g.v240_body = Some(text.clone());
+        return axum::Json(
+            json!({"id": 3, "tag_name": "v2.4.0", "draft": false, "body": text,
+            "html_url": "https://github.com/acme/rocket/releases/tag/v2.4.0"}),
+        )
+        .into_response();
+    }
+    match g.made_releases.iter_mut().find(|r| r["id"] == id) {
+        Some(r) => {
+            r["body"] = text.into();
+            axum::Json(r.clone()).into_response()
+        }
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Not Found"})),
+        )
+            .into_response(),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -495,7 +590,14 @@ async fn start_github() -> (String, Shared) {
             get(check_suites),
         )
         .route("/repos/{o}/{r}/actions/runs", get(runs))
-        .route("/repos/{o}/{r}/releases", get(releases))
+        .route(
+            "/repos/{o}/{r}/releases",
+            get(releases).post(create_release),
+        )
+        .route(
+            "/repos/{o}/{r}/releases/{id}",
+            axum::routing::patch(edit_release),
+        )
         .route("/repos/{o}/{r}/contents", get(contents_root))
         .route("/repos/{o}/{r}/contents/{*path}", get(contents_file))
         .route("/repos/{o}/{r}/tags", get(tags))
@@ -1481,4 +1583,122 @@ async fn a_release_without_a_clone_is_drafted_in_the_projects_own_name_and_style
         .unwrap();
     assert!(cached.is_some(), "the notes file is cached");
     app.stop().await;
+}
+
+/// A release reported for `tag` (by another tool: the events API); its card's id.
+async fn reported_release(app: &TestApp, tag: &str) -> String {
+    crate::changelog::release(
+        app,
+        tag,
+        "- feat: export invoices as CSV\n- fix: totals round once",
+    )
+    .await
+}
+
+/// GitHub Releases as a channel: the approved notes become the body of the tag's release —
+/// the existing one edited, a missing one made (here as a draft) — once, through GitHub's
+/// rate limit and a lost answer, with the source's token and nothing printed of it.
+async fn approved_release_notes_are_written_into_the_github_release_once(backend: Backend) {
+    let (base, github) = start_github().await;
+    let app = app_with_github(backend, &base, Some("https://covalynce.example.com")).await;
+    let source = connect(&app).await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Only a GitHub source of this workspace, with a token, can lend its repository.
+    let r = app
+        .post_json("/api/v1/channels", &json!({"kind": "github_release"}))
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .post_json(
+            "/api/v1/channels",
+            &json!({"kind": "github_release", "source": "0190a0a0-0000-7000-8000-000000000000"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .post_json(
+            "/api/v1/channels",
+            &json!({"kind": "github_release", "source": source, "draft": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert!(!created.to_string().contains(TOKEN), "{created}");
+    assert_eq!(created["data"]["config"]["repo"], REPO);
+    let channel = created["data"]["id"].as_str().unwrap().to_owned();
+    // "Send test" reads the releases, and writes nothing.
+    let test = app.test_channel(&channel).await;
+    assert!(test.to_string().contains("acme/rocket"), "{test}");
+
+    // v2.4.0 is on GitHub already: its body becomes the approved notes.
+    let card = reported_release(&app, "v2.4.0").await;
+    let notes = app.card(&card).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.approve(&card, &channel).await;
+    let done = app.settled(&card).await;
+    assert_eq!(done["status"], "published", "{done}");
+    assert_eq!(
+        done["publications"][0]["url"],
+        "https://github.com/acme/rocket/releases/tag/v2.4.0"
+    );
+    {
+        let g = github.lock().unwrap();
+        assert_eq!(g.release_edits, vec![(3, notes.clone())]);
+        assert!(
+            g.made_releases.is_empty(),
+            "nothing made for an existing release"
+        );
+    }
+
+    // v2.5.0 is not: it is made as a draft — through a rate limit, and an answer lost
+    // after GitHub made it — exactly once.
+    {
+        let mut g = github.lock().unwrap();
+        g.limit_releases_next = true;
+        g.lose_create_answer = true;
+    }
+    let card = reported_release(&app, "v2.5.0").await;
+    let notes = app.card(&card).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.approve(&card, &channel).await;
+    app.eventually("the draft release is written", || async {
+        app.card(&card).await["status"] == "published"
+    })
+    .await;
+    let done = app.card(&card).await;
+    let publication = &done["publications"][0];
+    assert_eq!(
+        publication["url"],
+        "https://github.com/acme/rocket/releases/tag/v2.5.0"
+    );
+    assert!(
+        publication["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("draft"),
+        "{publication}"
+    );
+    let g = github.lock().unwrap();
+    assert_eq!(
+        g.made_releases.len(),
+        1,
+        "one release, whatever was retried: {:?}",
+        g.made_releases
+    );
+    let made = &g.made_releases[0];
+    assert_eq!(made["tag_name"], "v2.5.0");
+    assert_eq!(made["draft"], true);
+    assert_eq!(made["body"], notes.as_str());
+    assert_eq!(made["name"], "rocket v2.5.0");
+    assert!(
+        !g.limit_releases_next && !g.lose_create_answer,
+        "both happened"
+    );
 }

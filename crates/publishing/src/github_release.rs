@@ -1,0 +1,209 @@
+//! GitHub Releases: the approved release notes become the body of the release for the
+//! card's tag — the release is edited when it exists (draft or published), made when it
+//! does not (as a draft or published, as the channel says).
+//!
+//! Exactly once without an idempotency key: the release is looked up by its tag first,
+//! in the repository's list of releases (which, unlike `releases/tags/{tag}`, shows drafts
+//! to a token that can push), so sending again after a crash finds the release the first
+//! attempt made and edits it to the same text instead of making a second one.
+//! (REST API 2022-11-28: `GET/POST /repos/{o}/{r}/releases`,
+//! `PATCH /repos/{o}/{r}/releases/{id}`.)
+
+use crate::guard::{Http, SendError};
+use crate::{Failure, Post, Sent, snippet};
+use reqwest::Url;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub const API_BASE: &str = "https://api.github.com";
+const API_VERSION: &str = "2022-11-28";
+
+/// Where the release goes and how a new one is made.
+pub struct Repo<'a> {
+    pub api: &'a Url,
+    pub owner: &'a str,
+    pub name: &'a str,
+    pub token: &'a str,
+    /// A release that does not exist yet is made as a draft (a person publishes it on
+    /// GitHub) rather than published.
+    pub draft: bool,
+}
+
+impl Repo<'_> {
+    fn url(&self, path: &str) -> Result<Url, Failure> {
+        self.api
+            .join(&format!(
+                "/repos/{}/{}/releases{path}",
+                self.owner, self.name
+            ))
+            .map_err(|e| Failure::broken(format!("the GitHub API URL is invalid: {e}")))
+    }
+
+    fn headers(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        r.bearer_auth(self.token)
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", API_VERSION)
+            .header("User-Agent", "covalynce")
+    }
+}
+
+/// Writes the card's notes into the release of its tag.
+pub async fn publish(http: &Http, repo: &Repo<'_>, post: &Post<'_>) -> Result<Sent, Failure> {
+    let release = post.release.as_ref();
+    crate::changelog::check(post.release_notes, release.map(|r| r.version))
+        .map_err(|e| Failure::permanent(e.replace("the changelog", "GitHub Releases")))?;
+    let release = release.expect("checked above");
+    let tag = release.version;
+    let body = post.release_notes;
+    let found = find(http, repo, tag).await?;
+    let answer = match found {
+        Some(existing) => {
+            let id = existing["id"].as_i64().unwrap_or_default();
+            if existing["body"].as_str() == Some(body) {
+                // Sent again after a crash that came after GitHub took it: nothing to do.
+                return Ok(sent(&existing));
+            }
+            let url = repo.url(&format!("/{id}"))?;
+            let request = http.patch(&url).map_err(|r| Failure::broken(r.0))?;
+            // Editing to the same text is harmless: a repeat cannot double anything.
+            let response = repo
+                .headers(request)
+                .json(&json!({ "body": body }))
+                .send()
+                .await
+                .map_err(|e| failure(e, true))?;
+            answer(response).await?
+        }
+        None => {
+            let url = repo.url("")?;
+            let request = http.post(&url).map_err(|r| Failure::broken(r.0))?;
+            let response = repo
+                .headers(request)
+                .json(&json!({
+                    "tag_name": tag,
+                    "name": format!("{} {tag}", release.project),
+                    "body": body,
+                    "draft": repo.draft,
+                }))
+                .send()
+                .await
+                // Made or not, the next attempt looks the tag up first: a repeat finds
+                // what this one made.
+                .map_err(|e| failure(e, true))?;
+            answer(response).await?
+        }
+    };
+    Ok(sent(&answer))
+}
+
+fn sent(release: &Value) -> Sent {
+    Sent {
+        url: release["html_url"].as_str().map(str::to_owned),
+        note: release["draft"]
+            .as_bool()
+            .filter(|d| *d)
+            .map(|_| "written to a draft release: publish it on GitHub".to_owned()),
+        ..Sent::default()
+    }
+}
+
+/// The release of `tag`, drafts included, among the newest 100.
+async fn find(http: &Http, repo: &Repo<'_>, tag: &str) -> Result<Option<Value>, Failure> {
+    let mut url = repo.url("")?;
+    url.set_query(Some("per_page=100"));
+    let request = http.get(&url).map_err(|r| Failure::broken(r.0))?;
+    let response = repo
+        .headers(request)
+        .send()
+        .await
+        .map_err(|e| failure(e, true))?;
+    let list = answer(response).await?;
+    Ok(list
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["tag_name"].as_str() == Some(tag)))
+        .cloned())
+}
+
+fn failure(e: reqwest::Error, idempotent: bool) -> Failure {
+    match SendError::from_reqwest(e, "GitHub") {
+        SendError::Refused(m) => Failure::broken(m),
+        SendError::NotSent(m) => Failure::retry(m, None),
+        SendError::MaybeSent(m) if idempotent => Failure::retry(m, None),
+        SendError::MaybeSent(m) => Failure::Unknown { message: m },
+    }
+}
+
+/// GitHub's answer as JSON, or the failure it says (rate limits as GitHub documents them:
+/// 429, or 403 with no requests left, waiting for `Retry-After` or `X-RateLimit-Reset`).
+async fn answer(response: reqwest::Response) -> Result<Value, Failure> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let message = || {
+        serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| snippet(&text))
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let limited = status == 429
+        || (status == 403
+            && (header("retry-after").is_some() || header("x-ratelimit-remaining") == Some("0")));
+    if limited {
+        let wait = header("retry-after")
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .or_else(|| {
+                let reset: i64 = header("x-ratelimit-reset")?.trim().parse().ok()?;
+                Some((reset * 1000 - covalynce_domain::now_millis()).max(0) as u64 / 1000 + 1)
+            })
+            .unwrap_or(60);
+        return Err(Failure::retry(
+            format!("GitHub's rate limit is reached ({})", message()),
+            Some(Duration::from_secs(wait.min(3_600))),
+        ));
+    }
+    match status {
+        200..=299 => Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
+        401 => Err(Failure::broken(format!(
+            "GitHub refused the token ({}): connect the repository again",
+            message()
+        ))),
+        403 => Err(Failure::broken(format!(
+            "GitHub refused the token ({}): it needs the contents: write permission",
+            message()
+        ))),
+        404 => Err(Failure::broken(format!(
+            "GitHub has no such repository for this token ({})",
+            message()
+        ))),
+        422 => Err(Failure::permanent(format!(
+            "GitHub refused the release ({})",
+            message()
+        ))),
+        500..=599 => Err(Failure::retry(
+            format!("GitHub had an internal error ({status}: {})", message()),
+            None,
+        )),
+        _ => Err(Failure::permanent(format!(
+            "GitHub refused the release ({status}: {})",
+            message()
+        ))),
+    }
+}
+
+/// Checks the token reaches the repository's releases (nothing is written).
+pub async fn check(http: &Http, repo: &Repo<'_>) -> Result<String, Failure> {
+    let mut url = repo.url("")?;
+    url.set_query(Some("per_page=1"));
+    let request = http.get(&url).map_err(|r| Failure::broken(r.0))?;
+    let response = repo
+        .headers(request)
+        .send()
+        .await
+        .map_err(|e| failure(e, true))?;
+    answer(response).await?;
+    Ok(format!(
+        "the token can read {}/{}'s releases; approved release notes are written there",
+        repo.owner, repo.name
+    ))
+}
