@@ -4,7 +4,8 @@
 //! call a use case, and render its answer or its [`AppError`].
 //!
 //! Use cases: [`cards`], [`changelog`] (the public page and feeds), [`channels`] (with [`connect`]), [`sources`], [`publications`],
-//! [`workspace`], [`members`], [`accounts`], [`ai`] (settings and refine). The application's
+//! [`workspace`], [`members`], [`accounts`], [`ai`] (settings and refine), [`images`]
+//! (release images). The application's
 //! own work: [`jobs`] (the worker pool: drafting, publishing, the CI gate, renewals),
 //! [`github`] (GitHub's API for sources with a token), [`drafting`] (the offline draft of a
 //! local range), [`analytics`], [`billing`], [`secrets`]. See ARCHITECTURE.md.
@@ -22,6 +23,7 @@ pub mod connect;
 pub mod drafting;
 mod error;
 pub mod github;
+pub mod images;
 pub mod jobs;
 pub mod members;
 pub mod oauth;

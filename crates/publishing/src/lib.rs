@@ -16,6 +16,7 @@ pub mod changelog;
 pub mod discord;
 pub mod github_release;
 pub mod guard;
+pub mod image;
 pub mod linkedin;
 pub mod mastodon;
 pub mod outbox;

@@ -233,6 +233,9 @@ pub struct DraftArgs {
     /// How the posts sound: sassy, plain or technical.
     #[arg(long, default_value = "sassy")]
     pub voice: String,
+    /// Also write the release's image (1200×630 PNG) to this file.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
 }
 
 /// `--format` of `covalynce draft`.
@@ -594,6 +597,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}",
                 covalynce_app::drafting::render(&out, args.format.into())
             );
+            if let Some(path) = &args.image {
+                use covalynce_publishing::image::{ReleaseImage, render};
+                let lead = out
+                    .drafts
+                    .posts
+                    .get(&covalynce_drafting::Channel::Linkedin)
+                    .and_then(|t| t.lines().next());
+                let image = ReleaseImage::led_by(
+                    &out.context.project,
+                    out.context.version.as_deref().unwrap_or(&args.to),
+                    &out.drafts.release_notes,
+                    out.context.url.as_deref(),
+                    lead,
+                );
+                let started = std::time::Instant::now();
+                let png = render(&image);
+                let took = started.elapsed();
+                std::fs::write(path, &png)
+                    .with_context(|| format!("writing the image to {}", path.display()))?;
+                eprintln!(
+                    "image: {} ({} bytes, drawn in {:.1} ms); alt text: {}",
+                    path.display(),
+                    png.len(),
+                    took.as_secs_f64() * 1000.0,
+                    image.alt()
+                );
+            }
             Ok(())
         }
         Command::Cards(args) => cards(args).await,

@@ -164,13 +164,7 @@ pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(
         Some(e) => store.event(publication.workspace_id, e).await?,
         None => None,
     };
-    let project = event.as_ref().map(|e| {
-        e.facts
-            .project
-            .project_name
-            .clone()
-            .unwrap_or_else(|| e.repo.rsplit('/').next().unwrap_or(&e.repo).to_owned())
-    });
+    let project = event.as_ref().map(crate::images::project_of);
     let release = match (&event, &project) {
         (Some(e), Some(project)) => {
             e.facts

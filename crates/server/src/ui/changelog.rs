@@ -42,6 +42,8 @@ struct ChangelogPage {
     entries: Vec<EntryVm>,
     /// One release's page: its Open Graph description.
     single: Option<String>,
+    /// One release's page: its image's address and alt text.
+    image: Option<(String, String)>,
     canonical: String,
     newer: Option<String>,
     older: Option<String>,
@@ -85,6 +87,7 @@ pub async fn page(
             .map(|e| entry_vm(&path, e))
             .collect(),
         single: None,
+        image: None,
         canonical: format!("{base}{}", at(number)),
         newer: (number > 1).then(|| at(number - 1)),
         older: (number < public.pages).then(|| at(number + 1)),
@@ -110,18 +113,50 @@ pub async fn entry(
     let base = base_url(&state, &headers);
     let path = format!("/changelog/{}", public.slug.as_str());
     let vm = entry_vm(&path, &entry);
+    let image = covalynce_publishing::image::ReleaseImage::from_notes(
+        &entry.project,
+        &entry.version,
+        &entry.body,
+        entry.release_url.as_deref(),
+    );
     let view = ChangelogPage {
         css: super::assets::css_url(),
         title: format!("{} {}", entry.project, entry.version),
         feed_atom: format!("{path}/feed.atom"),
         feed_json: format!("{path}/feed.json"),
         single: Some(summary(&entry.body)),
+        image: Some((format!("{base}{}/og.png", vm.link), image.alt())),
         canonical: format!("{base}{}", vm.link),
         entries: vec![vm],
         newer: None,
         older: Some(path.clone()),
     };
     cached(render(&view), &tag, entry.updated_at)
+}
+
+/// `GET /changelog/{workspace}/{version}/og.png`: the release's image, for link previews.
+pub async fn image(
+    State(state): State<AppState>,
+    Path((slug, version)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (png, modified) = match state.app().public_changelog_image(&slug, &version).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(),
+        Err(e) => return unavailable(e),
+    };
+    let tag = {
+        use sha2::{Digest, Sha256};
+        format!("\"{}\"", hex::encode(&Sha256::digest(&png.bytes)[..12]))
+    };
+    if let Some(fresh) = not_modified(&headers, &tag, modified) {
+        return fresh;
+    }
+    cached(
+        ([(header::CONTENT_TYPE, "image/png")], png.bytes).into_response(),
+        &tag,
+        modified,
+    )
 }
 
 /// `GET /changelog/{workspace}/feed.atom`: Atom 1.0, the newest 50.

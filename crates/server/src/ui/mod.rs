@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/{id}/undo", post(review::undo))
         .route("/cards/{id}/rotated", post(review::rotated))
         .route("/cards/{id}/fragment", get(stack::fragment))
+        .route("/cards/{id}/image.png", get(stack::image))
         .route("/cards/{id}/edit", get(editor::page).post(editor::save))
         .route("/cards/{id}/refine", post(editor::refine))
         .route("/cards/{id}/refine/stream", post(editor::refine_stream))
@@ -108,4 +109,8 @@ pub fn routes() -> Router<AppState> {
         .route("/changelog/{workspace}/feed.atom", get(changelog::atom))
         .route("/changelog/{workspace}/feed.json", get(changelog::json))
         .route("/changelog/{workspace}/{version}", get(changelog::entry))
+        .route(
+            "/changelog/{workspace}/{version}/og.png",
+            get(changelog::image),
+        )
 }

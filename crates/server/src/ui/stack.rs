@@ -54,6 +54,8 @@ pub struct CardVm {
     pub draft_note: Option<String>,
     /// Shown in the stack: only the first card is visible before the script takes over.
     pub first: bool,
+    /// A release card's image (`/cards/{id}/image.png`): its alt text.
+    pub image_alt: Option<String>,
 }
 
 pub struct VariantVm {
@@ -116,6 +118,10 @@ pub async fn card_vm(
         Some(Risk::Red) => "red",
         None => "unknown",
     };
+    let image_alt = event
+        .as_ref()
+        .and_then(|e| covalynce_app::images::release_image(&card, e))
+        .map(|i| i.alt());
     let card_id = card.id.to_string();
     let text = covalynce_publishing::preview::CardText {
         id: &card_id,
@@ -216,6 +222,7 @@ pub async fn card_vm(
         drafted_by: (card.drafted_by != "offline").then_some(card.drafted_by),
         draft_note: card.draft_note,
         first: false,
+        image_alt,
     })
 }
 
@@ -468,6 +475,36 @@ pub struct CardFragment {
 }
 
 /// One pending card's HTML, for the script to add to the stack live.
+/// `GET /cards/{id}/image.png`: a release card's image, drawn from its text as it stands.
+pub async fn image(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let not_found = || {
+        UiError::Page(
+            axum::http::StatusCode::NOT_FOUND,
+            "This card has no release image.".into(),
+        )
+    };
+    let card_id = CardId::parse(&id).ok_or_else(not_found)?;
+    let viewer = signed.acting_as::<covalynce_app::Viewer>()?;
+    let png = state
+        .app()
+        .card_image(&viewer, card_id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/png"),
+            // Drawn from text a person may edit: never kept by anyone else.
+            (axum::http::header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        png.bytes,
+    )
+        .into_response())
+}
+
 pub async fn fragment(
     State(state): State<AppState>,
     signed: Signed,

@@ -12,6 +12,7 @@ use std::str::FromStr;
 on_both_backends!(
     a_release_approved_to_the_changelog_is_on_the_public_page_and_in_both_feeds_once,
     a_changelog_shows_nothing_until_its_owner_makes_it_public_and_nothing_else_ever,
+    a_release_card_shows_its_image_and_link_previews_get_it_from_the_changelog,
 );
 
 /// A release another tool reports; returns its card's id once drafted.
@@ -351,5 +352,176 @@ async fn a_changelog_shows_nothing_until_its_owner_makes_it_public_and_nothing_e
         let r = read(&app, &format!("/changelog/{slug}{q}"), &[]).await;
         assert_eq!(r.status(), 404, "{q}");
     }
+    app.stop().await;
+}
+
+/// Width and height from a PNG's IHDR, after checking its signature.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    (
+        u32::from_be_bytes(bytes[16..20].try_into().unwrap()),
+        u32::from_be_bytes(bytes[20..24].try_into().unwrap()),
+    )
+}
+
+/// A GET with the browser's session, as bytes.
+async fn fetch(owner: &crate::accounts::Browser<'_>, path: &str) -> (u16, String, Vec<u8>) {
+    let r = reqwest::Client::new()
+        .get(owner.app_url(path))
+        .header("cookie", owner.cookie())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let kind = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, r.bytes().await.unwrap().to_vec())
+}
+
+/// A release card carries a 1200×630 image of its text — drawn again when the text is
+/// edited — shown on the card; once on the public changelog, link previews get it too.
+/// Cards that are not releases have none, and another workspace's card is not found.
+async fn a_release_card_shows_its_image_and_link_previews_get_it_from_the_changelog(
+    backend: Backend,
+) {
+    use crate::accounts::Browser;
+    use reqwest::Method;
+    let app = spawn_app(backend).await;
+    let owner = Browser::sign_up(&app, "founder@example.com", json!({"workspace": "launch"})).await;
+    let token = app.token_for("launch").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/events"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "kind": "release", "title": "Rocket v3.0.0",
+            "body": "- feat: export invoices as CSV\n- feat: dark mode follows the system\n- fix: totals round once",
+            "refs": {"repo": "acme/rocket", "version": "v3.0.0"},
+            "idempotency_key": "release-v3.0.0",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let pending = || async {
+        owner
+            .send(Method::GET, "/api/v1/cards?status=pending", None)
+            .await
+            .1["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    app.eventually("the release card is drafted", || async {
+        !pending().await.is_empty()
+    })
+    .await;
+    let card = pending().await[0]["id"].as_str().unwrap().to_owned();
+
+    // On the card: the image, with alt text saying what it shows.
+    let stack = owner.page("/").await.html;
+    assert!(
+        stack.contains(&format!("src=\"/cards/{card}/image.png\"")),
+        "{stack}"
+    );
+    assert!(stack.contains("alt=\"rocket v3.0.0: "), "{stack}");
+    let (status, kind, first) = fetch(&owner, &format!("/cards/{card}/image.png")).await;
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+    assert_eq!(png_size(&first), (1200, 630));
+    let (_, _, again) = fetch(&owner, &format!("/cards/{card}/image.png")).await;
+    assert_eq!(first, again, "the same text, the same image");
+
+    // Edit the post to lead with another change: the image leads with it too.
+    let (status, _) = owner
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/cards/{card}"),
+            Some(json!({"variants": {"linkedin": "Totals round once in rocket v3.0.0, finally.\n\nAnd more."}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, _, edited) = fetch(&owner, &format!("/cards/{card}/image.png")).await;
+    assert_ne!(first, edited, "drawn again from the edited text");
+    let stack = owner.page("/").await.html;
+    assert!(
+        stack.contains("alt=\"rocket v3.0.0: Totals round once"),
+        "{stack}"
+    );
+
+    // Not a release: no image. Another workspace's card: not found.
+    let (status, _, _) = fetch(
+        &owner,
+        "/cards/0190a0a0-0000-7000-8000-000000000000/image.png",
+    )
+    .await;
+    assert_eq!(status, 404);
+    let theirs = release(&app, "v9.0.0", "- feat: warp").await;
+    let (status, _, _) = fetch(&owner, &format!("/cards/{theirs}/image.png")).await;
+    assert_eq!(status, 404, "acme's card is not launch's");
+
+    // On the public changelog, link previews get the image.
+    let (status, channel) = owner
+        .send(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "changelog"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let channel = channel["data"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = owner
+        .send(
+            Method::POST,
+            &format!("/api/v1/cards/{card}/approve"),
+            Some(json!({ "channels": [channel] })),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let (status, _) = owner
+        .send(
+            Method::PUT,
+            "/api/v1/changelog",
+            Some(json!({"public": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    app.eventually("the release is on the changelog", || async {
+        read(&app, "/changelog/launch/v3.0.0", &[]).await.status() == 200
+    })
+    .await;
+    let page = read(&app, "/changelog/launch/v3.0.0", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let og = app.url("/changelog/launch/v3.0.0/og.png");
+    assert!(
+        page.contains(&format!("<meta property=\"og:image\" content=\"{og}\">")),
+        "{page}"
+    );
+    assert!(page.contains("summary_large_image"), "{page}");
+    assert!(page.contains("og:image:alt"), "{page}");
+    let image = read(&app, "/changelog/launch/v3.0.0/og.png", &[]).await;
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    let tag = image.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(png_size(&image.bytes().await.unwrap()), (1200, 630));
+    let again = read(
+        &app,
+        "/changelog/launch/v3.0.0/og.png",
+        &[("if-none-match", &tag)],
+    )
+    .await;
+    assert_eq!(again.status(), 304);
+    assert_eq!(
+        read(&app, "/changelog/launch/v1.0.0/og.png", &[])
+            .await
+            .status(),
+        404
+    );
     app.stop().await;
 }
