@@ -432,11 +432,12 @@ pub async fn publish(
 ) -> Result<Sent, Failure> {
     let posts = posts(text).map_err(Failure::permanent)?;
     let account = *account;
+    let image = post.image;
     crate::send_thread(
         "Bluesky",
         &posts,
         post,
-        |n: usize, text: String, root: Option<SentPost>, parent: Option<SentPost>| async move {
+        move |n: usize, text: String, root: Option<SentPost>, parent: Option<SentPost>| async move {
             let key = thread_key(rkey, n).ok_or_else(|| {
                 Failure::permanent(format!(
                     "no record key can follow {rkey} for post {}",
@@ -447,10 +448,72 @@ pub async fn publish(
                 (Some(root), Some(parent)) => Some((root, parent)),
                 _ => None,
             };
-            create_post(http, &account, &text, &key, reply).await
+            // The release image rides on the first post. Blobs are stored by their
+            // content, so an upload sent again is the same blob.
+            let embed = match image.filter(|_| n == 0) {
+                Some(image) => Some(images_embed(
+                    upload_blob(http, &account, image.png).await?,
+                    image.alt,
+                )),
+                None => None,
+            };
+            create_post(http, &account, &text, &key, reply, embed).await
         },
     )
     .await
+}
+
+/// Uploads an image (`com.atproto.repo.uploadBlob`); its blob reference.
+async fn upload_blob(http: &Http, account: &Account<'_>, png: &[u8]) -> Result<Value, Failure> {
+    let url = xrpc(account.service, "com.atproto.repo.uploadBlob")?;
+    let request = http
+        .post(&url)
+        .map_err(|r| Failure::broken(r.0))?
+        .bearer_auth(account.access_jwt)
+        .header(reqwest::header::CONTENT_TYPE, "image/png")
+        .body(png.to_vec());
+    // Safe to send again whatever happened: the same bytes are the same blob.
+    let Answer {
+        status,
+        wait,
+        code,
+        words,
+        body,
+        ..
+    } = call(Ok(request)).await?;
+    match status {
+        200 => serde_json::from_str::<Value>(&body)
+            .ok()
+            .map(|v| v["blob"].clone())
+            .filter(|b| b.is_object())
+            .ok_or_else(|| Failure::retry("Bluesky took the image but sent no blob", None)),
+        _ if is_token_refusal(status, &code) => Err(Failure::Expired {
+            message: format!("Bluesky refused the session ({words})"),
+        }),
+        429 => Err(Failure::retry(
+            format!("Bluesky's rate limit for this account is spent (429: {words})"),
+            wait,
+        )),
+        500..=599 => Err(Failure::retry(
+            format!("Bluesky could not take the image ({status}: {words})"),
+            None,
+        )),
+        _ => Err(Failure::permanent(format!(
+            "Bluesky refused the image ({status}): {words}"
+        ))),
+    }
+}
+
+/// `app.bsky.embed.images` with one image, its alt text and shape.
+fn images_embed(blob: Value, alt: &str) -> Value {
+    json!({
+        "$type": "app.bsky.embed.images",
+        "images": [{
+            "alt": alt,
+            "image": blob,
+            "aspectRatio": { "width": crate::image::WIDTH, "height": crate::image::HEIGHT },
+        }],
+    })
 }
 
 /// A reply's reference to a post: its URI and CID.
@@ -468,6 +531,7 @@ async fn create_post(
     text: &str,
     rkey: &str,
     reply: Option<(SentPost, SentPost)>,
+    embed: Option<Value>,
 ) -> Result<(SentPost, Option<i64>), Failure> {
     let url = xrpc(account.service, "com.atproto.repo.createRecord")?;
     let mut record = json!({
@@ -481,6 +545,9 @@ async fn create_post(
     }
     if let Some((root, parent)) = &reply {
         record["reply"] = json!({ "root": strong_ref(root), "parent": strong_ref(parent) });
+    }
+    if let Some(embed) = embed {
+        record["embed"] = embed;
     }
     let body = json!({
         "repo": account.did,

@@ -56,10 +56,20 @@ pub struct Post<'a> {
     pub source: &'a str,
     /// The release the card is about, when it is one (a tag or a release).
     pub release: Option<Release<'a>>,
+    /// The release's image, for channels that carry media ([`Target::takes_media`]): on
+    /// the first post of a thread.
+    pub image: Option<PostImage<'a>>,
     /// The posts of this publication its platform already took (a thread cut off by a
     /// crash, a refusal or a rate limit; sending resumes after them), and where each post
     /// it takes is recorded before the next is sent.
     pub progress: &'a dyn Progress,
+}
+
+/// An image a post carries, with the words that describe it to people who cannot see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostImage<'a> {
+    pub png: &'a [u8],
+    pub alt: &'a str,
 }
 
 /// The release a card is about.
@@ -489,6 +499,11 @@ impl Target {
             Target::Changelog => ChannelKind::Changelog,
             Target::GithubRelease { .. } => ChannelKind::GithubRelease,
         }
+    }
+
+    /// Whether its posts carry the release image (uploaded with them, alt text set).
+    pub fn takes_media(&self) -> bool {
+        matches!(self, Target::Bluesky { .. } | Target::Mastodon { .. })
     }
 
     pub fn recovery(&self) -> Recovery {

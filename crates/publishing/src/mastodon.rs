@@ -171,17 +171,25 @@ pub async fn publish(
 ) -> Result<Sent, Failure> {
     let posts = posts(text, limits).map_err(Failure::permanent)?;
     let key = post.idempotency_key;
+    let image = post.image;
     crate::send_thread(
         "Mastodon",
         &posts,
         post,
-        |n: usize, text: String, _root: Option<SentPost>, parent: Option<SentPost>| async move {
+        move |n: usize, text: String, _root: Option<SentPost>, parent: Option<SentPost>| async move {
             let key = if n == 0 {
                 key.to_owned()
             } else {
                 format!("{key}-{}", n + 1)
             };
-            status(http, instance, token, &text, &key, parent.map(|p| p.id)).await
+            // The release image rides on the first status. A media upload sent again
+            // leaves an unattached copy, which the instance removes; the status itself
+            // keeps its Idempotency-Key.
+            let media = match image.filter(|_| n == 0) {
+                Some(image) => Some(upload(http, instance, token, image).await?),
+                None => None,
+            };
+            status(http, instance, token, &text, &key, parent.map(|p| p.id), media).await
         },
     )
     .await
@@ -195,11 +203,15 @@ async fn status(
     text: &str,
     idempotency_key: &str,
     in_reply_to: Option<String>,
+    media: Option<String>,
 ) -> Result<(SentPost, Option<i64>), Failure> {
     let url = endpoint(instance, "/api/v1/statuses")?;
     let mut body = serde_json::json!({ "status": text, "visibility": "public" });
     if let Some(id) = in_reply_to {
         body["in_reply_to_id"] = Value::String(id);
+    }
+    if let Some(id) = media {
+        body["media_ids"] = serde_json::json!([id]);
     }
     let response = http
         .post(&url)
@@ -264,6 +276,82 @@ async fn status(
             error_of(&body)
         ))),
     }
+}
+
+/// Uploads the image with its description (`POST /api/v2/media`, multipart); the
+/// attachment's id.
+async fn upload(
+    http: &Http,
+    instance: &Url,
+    token: &str,
+    image: crate::PostImage<'_>,
+) -> Result<String, Failure> {
+    let url = endpoint(instance, "/api/v2/media")?;
+    let (content_type, body) = multipart(image.png, image.alt);
+    let response = http
+        .post(&url)
+        .map_err(|r| Failure::broken(r.0))?
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        // Sent again, it only leaves an unattached copy behind.
+        .map_err(|e| send_failure(e, true))?;
+    let status = response.status().as_u16();
+    let pause_until = reset_at(response.headers());
+    let body = response.text().await.unwrap_or_default();
+    match status {
+        // 202: still being processed; the status waits for it (a 422 there is retried).
+        200..=299 => serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| match &v["id"] {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .ok_or_else(|| Failure::retry("Mastodon took the image but sent no id", None)),
+        401 | 403 => Err(Failure::broken(format!(
+            "Mastodon refused the access token for media ({}): it needs write:media; connect the account again",
+            error_of(&body)
+        ))),
+        429 => Err(Failure::retry(
+            "Mastodon's rate limit is reached (media uploads)",
+            pause_until.map(|at| Duration::from_millis((at - now_ms()).clamp(0, 3_600_000) as u64)),
+        )),
+        500..=599 => Err(Failure::retry(
+            format!(
+                "Mastodon could not take the image ({status}: {})",
+                error_of(&body)
+            ),
+            None,
+        )),
+        _ => Err(Failure::permanent(format!(
+            "Mastodon refused the image ({status}: {})",
+            error_of(&body)
+        ))),
+    }
+}
+
+/// A `multipart/form-data` body with the file and its description: (its content type,
+/// the bytes). The boundary is long and random, so it is in neither part.
+fn multipart(png: &[u8], description: &str) -> (String, Vec<u8>) {
+    let boundary = format!("covalynce-{}", uuid::Uuid::new_v4().simple());
+    let mut body = Vec::with_capacity(png.len() + description.len() + 512);
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"release.png\"\r\nContent-Type: image/png\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(png);
+    body.extend_from_slice(
+        format!(
+            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{description}\r\n--{boundary}--\r\n"
+        )
+        .as_bytes(),
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn now_ms() -> i64 {

@@ -72,6 +72,7 @@ pub fn payload(
         release_notes: card.release_notes,
         source: card.source,
         release: None,
+        image: None,
         progress: &NoProgress,
     };
     let now = covalynce_domain::now_millis();

@@ -177,6 +177,13 @@ pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(
         }
         _ => None,
     };
+    // The release image, for channels whose posts carry it: drawn from the card's text
+    // as approved (a few milliseconds).
+    let image = match &event {
+        Some(e) if target.takes_media() => crate::images::release_image(&card, e)
+            .map(|i| (covalynce_publishing::image::render(&i), i.alt())),
+        _ => None,
+    };
     let recorder = Recorder {
         store,
         id,
@@ -198,6 +205,9 @@ pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(
         release_notes: &card.content,
         source: &card.source_key,
         release,
+        image: image
+            .as_ref()
+            .map(|(png, alt)| covalynce_publishing::PostImage { png, alt }),
         progress: &recorder,
     };
     let started = std::time::Instant::now();

@@ -17,6 +17,7 @@ on_both_backends!(
     a_bluesky_account_posts_each_card_once_even_when_answers_are_lost,
     a_thread_goes_out_as_replies_each_post_once_with_its_root_and_parent,
     a_refused_session_is_renewed_once_and_a_revoked_app_password_stops_the_channel,
+    a_release_posts_with_its_image_and_alt_text_once_even_when_answers_are_lost,
 );
 
 const SIGN_IN: &str = "com.atproto.server.createSession";
@@ -395,5 +396,62 @@ async fn a_refused_session_is_renewed_once_and_a_revoked_app_password_stops_the_
         "{}",
         wrong.html
     );
+    app.stop().await;
+}
+
+/// A release's post carries its image — uploaded as a blob, embedded with its alt text
+/// and shape — and a lost answer to the upload or to the post makes neither twice.
+async fn a_release_posts_with_its_image_and_alt_text_once_even_when_answers_are_lost(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let wire = Wire::start().await;
+    let ada = Account::create("ada").await;
+    let (id, _) = connected(&app, &wire, &ada).await;
+    let card = crate::changelog::release(
+        &app,
+        "v4.0.0",
+        "- feat: export invoices as CSV\n- fix: totals round once",
+    )
+    .await;
+    wire.fail_next_upload(&[Fault::LoseAnswer]);
+    wire.fail_next(&[Fault::LoseAnswer]);
+    app.approve(&card, &id).await;
+    let done = app.settled(&card).await;
+    assert_eq!(done["status"], "published", "{done}");
+
+    let made = ada.posts().await;
+    assert_eq!(made.len(), 1, "one post: {made:?}");
+    let embed = &made[0].1["embed"];
+    assert_eq!(embed["$type"], "app.bsky.embed.images", "{embed}");
+    let image = &embed["images"][0];
+    assert!(
+        image["alt"]
+            .as_str()
+            .unwrap()
+            .starts_with("rocket v4.0.0: "),
+        "{image}"
+    );
+    assert_eq!(image["aspectRatio"], json!({"width": 1200, "height": 630}));
+    assert_eq!(image["image"]["mimeType"], "image/png");
+    assert_eq!(
+        wire.calls("com.atproto.repo.uploadBlob"),
+        2,
+        "the upload whose answer was lost was sent again"
+    );
+    // The blob is the release's PNG.
+    let cid = image["image"]["ref"]["$link"].as_str().unwrap();
+    let blob = reqwest::get(format!(
+        "{}/xrpc/com.atproto.sync.getBlob?did={}&cid={cid}",
+        crate::pds::pds(),
+        ada.did
+    ))
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap();
+    assert!(blob.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert_eq!(&blob[16..24], &[0, 0, 4, 176, 0, 0, 2, 118], "1200×630");
     app.stop().await;
 }

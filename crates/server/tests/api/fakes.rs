@@ -491,6 +491,10 @@ struct MastodonState {
     lose_answers: u32,
     /// The answers to these statuses (counted from 1 as they are made) are lost the same way.
     lose_made: Vec<u32>,
+    /// Uploaded media: id → (its description, the file's bytes).
+    media: HashMap<String, (String, Vec<u8>)>,
+    /// The next media upload is taken, but its answer is lost (a 503).
+    lose_media_answer: bool,
 }
 
 #[derive(Clone)]
@@ -515,6 +519,7 @@ impl FakeMastodon {
             )
             .route("/api/v2/instance", axum::routing::get(mastodon_instance))
             .route("/api/v1/statuses", post(mastodon_post))
+            .route("/api/v2/media", post(mastodon_media))
             .with_state((log.clone(), state.clone()));
         Self {
             base: serve(router).await,
@@ -537,6 +542,33 @@ impl FakeMastodon {
         let mut s = self.state.lock().unwrap();
         let at = s.made + n;
         s.lose_made.push(at);
+    }
+
+    /// Media uploaded: (id, description, file bytes).
+    pub fn media(&self) -> Vec<(String, String, Vec<u8>)> {
+        let s = self.state.lock().unwrap();
+        let mut all: Vec<_> = s
+            .media
+            .iter()
+            .map(|(id, (d, b))| (id.clone(), d.clone(), b.clone()))
+            .collect();
+        all.sort();
+        all
+    }
+
+    pub fn lose_next_media_answer(&self) {
+        self.state.lock().unwrap().lose_media_answer = true;
+    }
+
+    /// The statuses made, as the instance keeps them.
+    pub fn statuses(&self) -> Vec<Value> {
+        self.state
+            .lock()
+            .unwrap()
+            .statuses
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Statuses actually made (a repeat with a known key makes none).
@@ -583,6 +615,75 @@ async fn mastodon_me(State((log, state)): State<MastodonShared>, headers: Header
         json!({"id": "109", "username": "founder", "acct": "founder", "display_name": "A Founder"}),
     )
     .into_response()
+}
+
+/// `POST /api/v2/media`: a multipart upload of `file` with its `description`.
+async fn mastodon_media(
+    State((log, state)): State<MastodonShared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &log,
+        "/api/v2/media".into(),
+        HashMap::new(),
+        headers.clone(),
+        &Bytes::new(),
+    );
+    let mut s = state.lock().unwrap();
+    if !bearer_in(&s.tokens, &headers) {
+        return mastodon_unauthorized();
+    }
+    let boundary = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("boundary=").nth(1))
+        .unwrap_or_default()
+        .to_owned();
+    let (mut file, mut description) = (None, String::new());
+    let delimiter = format!("--{boundary}");
+    let parts = split_bytes(&body, delimiter.as_bytes());
+    for part in parts {
+        let Some(head_end) = find(part, b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&part[..head_end]);
+        let mut value = &part[head_end + 4..];
+        value = value.strip_suffix(b"\r\n").unwrap_or(value);
+        if head.contains("name=\"file\"") {
+            file = Some(value.to_vec());
+        } else if head.contains("name=\"description\"") {
+            description = String::from_utf8_lossy(value).into_owned();
+        }
+    }
+    let Some(file) = file else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"error": "Validation failed: File can't be blank"})),
+        )
+            .into_response();
+    };
+    let id = format!("2200{}", s.media.len() + 1);
+    s.media.insert(id.clone(), (description.clone(), file));
+    if std::mem::take(&mut s.lose_media_answer) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "upstream connect error").into_response();
+    }
+    axum::Json(json!({"id": id, "type": "image", "description": description})).into_response()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn split_bytes<'a>(hay: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    let mut rest = hay;
+    while let Some(at) = find(rest, sep) {
+        out.push(&rest[..at]);
+        rest = &rest[at + sep.len()..];
+    }
+    out.push(rest);
+    out
 }
 
 async fn mastodon_instance(State((_, state)): State<MastodonShared>) -> Response {
@@ -644,9 +745,28 @@ async fn mastodon_post(
         )
             .into_response();
     }
+    let media_ids: Vec<String> = v["media_ids"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(unknown) = media_ids.iter().find(|id| !s.media.contains_key(*id)) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"error": format!("Validation failed: media {unknown} not found")})),
+        )
+            .into_response();
+    }
     s.made += 1;
     let id = format!("1100{}", s.made);
-    let status = json!({"id": id, "url": format!("https://social.example/@founder/{id}"), "content": format!("<p>{text}</p>"), "visibility": v["visibility"], "in_reply_to_id": v["in_reply_to_id"]});
+    let attachments: Vec<Value> = media_ids
+        .iter()
+        .map(|m| json!({"id": m, "type": "image", "description": s.media[m].0}))
+        .collect();
+    let status = json!({"id": id, "url": format!("https://social.example/@founder/{id}"), "content": format!("<p>{text}</p>"), "visibility": v["visibility"], "in_reply_to_id": v["in_reply_to_id"], "media_attachments": attachments});
     if !key.is_empty() {
         s.statuses.insert(key, status.clone());
     }

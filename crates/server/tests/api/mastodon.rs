@@ -11,6 +11,7 @@ on_both_backends!(
     a_thread_goes_out_as_chained_replies_each_status_once,
     a_mastodon_account_posts_each_card_once_even_when_an_answer_is_lost,
     mastodon_refusals_are_told_in_its_own_words,
+    a_release_status_carries_its_image_with_a_description,
 );
 
 const TOKEN: &str = "mastodon-access-token-0123456789abcdef";
@@ -300,5 +301,49 @@ async fn mastodon_refusals_are_told_in_its_own_words(backend: Backend) {
             .contains("access token")
     );
     assert_eq!(fake.statuses_made(), 0);
+    app.stop().await;
+}
+
+/// A release's status carries its image, uploaded with a description (alt text); an
+/// upload whose answer is lost is sent again, and the status is still made once.
+async fn a_release_status_carries_its_image_with_a_description(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fake = FakeMastodon::start(TOKEN, 500).await;
+    let r = connect(&app, &fake, TOKEN).await;
+    assert_eq!(r.status(), 201);
+    let channel = r.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let release = crate::changelog::release(
+        &app,
+        "v5.0.0",
+        "- feat: export invoices as CSV\n- fix: totals round once",
+    )
+    .await;
+    fake.lose_next_media_answer();
+    app.approve(&release, &channel).await;
+    let done = app.settled(&release).await;
+    assert_eq!(done["status"], "published", "{done}");
+    let media = fake.media();
+    assert_eq!(
+        media.len(),
+        2,
+        "the upload whose answer was lost was sent again"
+    );
+    let (id, description, png) = &media[1];
+    assert!(description.starts_with("rocket v5.0.0: "), "{description}");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert_eq!(fake.statuses_made(), 1);
+    let status = &fake.statuses()[0];
+    assert_eq!(
+        status["media_attachments"][0]["id"],
+        id.as_str(),
+        "{status}"
+    );
+    assert_eq!(
+        status["media_attachments"][0]["description"],
+        description.as_str()
+    );
     app.stop().await;
 }

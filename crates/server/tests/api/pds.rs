@@ -179,6 +179,8 @@ pub enum Fault {
 struct WireState {
     calls: HashMap<String, usize>,
     faults: Vec<Fault>,
+    /// What the next `uploadBlob`s meet.
+    upload_faults: Vec<Fault>,
 }
 
 /// A loopback hop in front of the PDS.
@@ -211,6 +213,15 @@ impl Wire {
     pub fn fail_next(&self, faults: &[Fault]) {
         self.state.lock().unwrap().faults.extend_from_slice(faults);
     }
+
+    /// The next `uploadBlob`s meet these faults, in order.
+    pub fn fail_next_upload(&self, faults: &[Fault]) {
+        self.state
+            .lock()
+            .unwrap()
+            .upload_faults
+            .extend_from_slice(faults);
+    }
 }
 
 async fn forward(
@@ -228,8 +239,12 @@ async fn forward(
     let fault = {
         let mut s = state.lock().unwrap();
         *s.calls.entry(xrpc.clone()).or_default() += 1;
-        (xrpc == "com.atproto.repo.createRecord" && !s.faults.is_empty())
-            .then(|| s.faults.remove(0))
+        if xrpc == "com.atproto.repo.uploadBlob" && !s.upload_faults.is_empty() {
+            Some(s.upload_faults.remove(0))
+        } else {
+            (xrpc == "com.atproto.repo.createRecord" && !s.faults.is_empty())
+                .then(|| s.faults.remove(0))
+        }
     };
     let send = || async {
         let mut r = reqwest::Client::new().request(
