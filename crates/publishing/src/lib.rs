@@ -503,7 +503,10 @@ impl Target {
 
     /// Whether its posts carry the release image (uploaded with them, alt text set).
     pub fn takes_media(&self) -> bool {
-        matches!(self, Target::Bluesky { .. } | Target::Mastodon { .. })
+        matches!(
+            self,
+            Target::Bluesky { .. } | Target::Mastodon { .. } | Target::X { .. }
+        )
     }
 
     pub fn recovery(&self) -> Recovery {

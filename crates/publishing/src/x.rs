@@ -379,11 +379,15 @@ async fn create(
     token: &str,
     text: &str,
     reply_to: Option<&str>,
+    media: Option<&str>,
 ) -> Result<(String, Option<i64>), Failure> {
     let url = join(api, "/2/tweets")?;
     let mut body = json!({ "text": text });
     if let Some(id) = reply_to {
         body["reply"] = json!({ "in_reply_to_tweet_id": id });
+    }
+    if let Some(id) = media {
+        body["media"] = json!({ "media_ids": [id] });
     }
     let response = http
         .post(&url)
@@ -452,6 +456,75 @@ async fn create(
     }
 }
 
+/// Uploads an image (`POST /2/media/upload`, base64 in JSON) and sets its alt text
+/// (`POST /2/media/metadata`); the media id.
+async fn upload(
+    http: &Http,
+    api: &Url,
+    token: &str,
+    image: crate::PostImage<'_>,
+) -> Result<String, Failure> {
+    use base64::Engine as _;
+    let body = json!({
+        "media": base64::engine::general_purpose::STANDARD.encode(image.png),
+        "media_category": "tweet_image",
+        "media_type": "image/png",
+    });
+    let v = media_call(http, api, token, "/2/media/upload", &body).await?;
+    let id = v["data"]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Failure::retry("X took the image but sent no media id", None))?;
+    // X takes at most 1,000 characters of alt text.
+    let alt: String = image.alt.chars().take(1000).collect();
+    media_call(
+        http,
+        api,
+        token,
+        "/2/media/metadata",
+        &json!({ "id": id, "metadata": { "alt_text": { "text": alt } } }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// A media request: safe to send again (nothing is posted by it).
+async fn media_call(
+    http: &Http,
+    api: &Url,
+    token: &str,
+    path: &str,
+    body: &Value,
+) -> Result<Value, Failure> {
+    let url = join(api, path)?;
+    let request = http.post(&url).map(|r| r.bearer_auth(token).json(body));
+    let response = crate::fetch(request, "X").await?;
+    let status = response.status().as_u16();
+    let wait = crate::reset_wait(response.headers(), "x-rate-limit-reset");
+    let text = response.text().await.unwrap_or_default();
+    let said = message_of(&text);
+    match status {
+        200..=299 => Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
+        401 => Err(Failure::Expired {
+            message: format!("X refused the access token ({said})"),
+        }),
+        403 => Err(Failure::broken(format!(
+            "X does not let this account upload images ({said}): the app needs media.write"
+        ))),
+        429 => Err(Failure::retry(
+            format!("X's media rate limit is spent (429: {said})"),
+            wait,
+        )),
+        500..=599 => Err(Failure::retry(
+            format!("X could not take the image ({status}: {said})"),
+            wait,
+        )),
+        _ => Err(Failure::permanent(format!(
+            "X refused the image ({status}): {said}"
+        ))),
+    }
+}
+
 /// Posts `text` (as a thread and with a links reply when the options say so), each post a
 /// reply to the one before, recorded as it goes: after a failure part-way, sending again
 /// resumes at the post that did not go out (X takes no idempotency key, so nothing that
@@ -467,17 +540,25 @@ pub async fn publish(
 ) -> Result<Sent, Failure> {
     let posts = plan(text, options).map_err(Failure::permanent)?;
     let username = username.filter(|u| !u.is_empty());
+    let image = post.image;
     crate::send_thread(
         "X",
         &posts,
         post,
-        |_: usize, text: String, _root: Option<SentPost>, parent: Option<SentPost>| async move {
+        move |n: usize, text: String, _root: Option<SentPost>, parent: Option<SentPost>| async move {
+            // The release image rides on the first post. An upload sent again only leaves
+            // an unused copy behind (X drops it after a day); the post is what counts.
+            let media = match image.filter(|_| n == 0) {
+                Some(image) => Some(upload(http, api, token, image).await?),
+                None => None,
+            };
             let (id, pause) = create(
                 http,
                 api,
                 token,
                 &text,
                 parent.as_ref().map(|p| p.id.as_str()),
+                media.as_deref(),
             )
             .await?;
             let url = match username {

@@ -1089,6 +1089,10 @@ struct XState {
     counter: u64,
     /// The PKCE challenge of the authorization the browser was sent to.
     challenge: Option<String>,
+    /// Uploaded media: id → (the decoded file, its alt text once set).
+    media: HashMap<String, (Vec<u8>, Option<String>)>,
+    /// Each post's media ids, by post id.
+    tweet_media: HashMap<String, Vec<String>>,
 }
 
 #[derive(Clone)]
@@ -1117,6 +1121,8 @@ impl FakeX {
         let router = Router::new()
             .route("/2/users/me", axum::routing::get(x_me))
             .route("/2/tweets", post(x_tweet))
+            .route("/2/media/upload", post(x_media_upload))
+            .route("/2/media/metadata", post(x_media_metadata))
             .route("/2/oauth2/token", post(x_token))
             .with_state((log.clone(), state.clone()));
         Self {
@@ -1167,6 +1173,96 @@ impl FakeX {
     pub fn tweets(&self) -> Vec<(String, String, Option<String>)> {
         self.state.lock().unwrap().tweets.clone()
     }
+
+    /// A post's images: (the file, its alt text).
+    pub fn media_of(&self, tweet: &str) -> Vec<(Vec<u8>, Option<String>)> {
+        let s = self.state.lock().unwrap();
+        s.tweet_media
+            .get(tweet)
+            .map(|ids| ids.iter().map(|id| s.media[id].clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Images uploaded, used or not.
+    pub fn uploads(&self) -> usize {
+        self.state.lock().unwrap().media.len()
+    }
+}
+
+/// `POST /2/media/upload`: a one-shot upload, base64 in JSON.
+async fn x_media_upload(
+    State((log, state)): State<XShared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use base64::Engine as _;
+    record(
+        &log,
+        "/2/media/upload".into(),
+        HashMap::new(),
+        headers.clone(),
+        &Bytes::new(),
+    );
+    let mut s = state.lock().unwrap();
+    if !x_authorized(&s, &headers) {
+        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(file) = v["media"]
+        .as_str()
+        .and_then(|m| base64::engine::general_purpose::STANDARD.decode(m).ok())
+    else {
+        return x_problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "media is required",
+        );
+    };
+    if v["media_category"] != "tweet_image" {
+        return x_problem(StatusCode::BAD_REQUEST, "Invalid Request", "media_category");
+    }
+    s.counter += 1;
+    let id = format!("19{:017}", s.counter);
+    s.media.insert(id.clone(), (file, None));
+    axum::Json(json!({"data": {"id": id, "media_key": format!("3_{id}"), "size": 1}}))
+        .into_response()
+}
+
+/// `POST /2/media/metadata`: alt text for an uploaded image.
+async fn x_media_metadata(
+    State((log, state)): State<XShared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &log,
+        "/2/media/metadata".into(),
+        HashMap::new(),
+        headers.clone(),
+        &body,
+    );
+    let mut s = state.lock().unwrap();
+    if !x_authorized(&s, &headers) {
+        return x_problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let id = v["id"].as_str().unwrap_or_default().to_owned();
+    let Some(alt) = v["metadata"]["alt_text"]["text"].as_str() else {
+        return x_problem(StatusCode::BAD_REQUEST, "Invalid Request", "metadata");
+    };
+    if alt.chars().count() > 1000 {
+        return x_problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "alt text over 1000",
+        );
+    }
+    match s.media.get_mut(&id) {
+        Some(m) => m.1 = Some(alt.to_owned()),
+        None => return x_problem(StatusCode::BAD_REQUEST, "Invalid Request", "no such media"),
+    }
+    axum::Json(json!({"data": {"associated_metadata": {"alt_text": {"text": alt}}}}))
+        .into_response()
 }
 
 type XShared = (Log, Arc<Mutex<XState>>);
@@ -1296,9 +1392,27 @@ async fn x_tweet(State((log, state)): State<XShared>, headers: HeaderMap, body: 
             "The Tweet being replied to does not exist.",
         );
     }
+    let media: Vec<String> = v["media"]["media_ids"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if media.iter().any(|m| !s.media.contains_key(m)) {
+        return x_problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            "Your media IDs are invalid.",
+        );
+    }
     s.counter += 1;
     let id = format!("18{:017}", s.counter);
     s.tweets.push((id.clone(), text.to_owned(), reply_to));
+    if !media.is_empty() {
+        s.tweet_media.insert(id.clone(), media);
+    }
     if failure == Some(500) {
         return x_problem(
             StatusCode::INTERNAL_SERVER_ERROR,

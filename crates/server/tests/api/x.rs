@@ -18,6 +18,7 @@ on_both_backends!(
     an_expired_token_is_renewed_once_however_many_posts_wait,
     x_refusals_are_told_in_words_a_founder_understands,
     connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself,
+    a_release_post_carries_its_image_with_alt_text,
 );
 
 async fn connect(app: &TestApp, fake: &FakeX, extra: Value) -> Value {
@@ -569,5 +570,45 @@ async fn connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself(backend: B
         "a refresh token and the operator's client"
     );
     assert_eq!(ch["config"]["client_id"], X_CLIENT);
+    app.stop().await;
+}
+
+/// A release's first post carries its image: uploaded, its alt text set, attached by id.
+async fn a_release_post_carries_its_image_with_alt_text(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fake = FakeX::start("x-access-0", Duration::from_secs(7200), "x-refresh-0").await;
+    let channel = connect(&app, &fake, json!({"thread": true})).await;
+    let id = channel["id"].as_str().unwrap().to_owned();
+    let card = crate::changelog::release(
+        &app,
+        "v6.0.0",
+        "- feat: export invoices as CSV\n- fix: totals round once",
+    )
+    .await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{card}/approve"),
+            &json!({"channels": [id], "as_thread": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let done = app.settled(&card).await;
+    assert_eq!(done["status"], "published", "{done}");
+    let tweets = fake.tweets();
+    let (first, _, _) = &tweets[0];
+    let media = fake.media_of(first);
+    assert_eq!(media.len(), 1, "one image on the first post");
+    let (png, alt) = &media[0];
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(
+        alt.as_deref()
+            .unwrap_or_default()
+            .starts_with("rocket v6.0.0: "),
+        "{alt:?}"
+    );
+    for (reply, _, _) in &tweets[1..] {
+        assert!(fake.media_of(reply).is_empty(), "only the first post");
+    }
+    assert_eq!(fake.uploads(), 1);
     app.stop().await;
 }
