@@ -67,6 +67,12 @@ impl Http {
         Ok(self.client.post(url.clone()))
     }
 
+    /// A PUT to `url`, once the URL itself passes the guard.
+    pub(crate) fn put(&self, url: &Url) -> Result<reqwest::RequestBuilder, Refused> {
+        check_url(url, self.allow_private)?;
+        Ok(self.client.put(url.clone()))
+    }
+
     /// A PATCH of `url`, once the URL itself passes the guard.
     pub(crate) fn patch(&self, url: &Url) -> Result<reqwest::RequestBuilder, Refused> {
         check_url(url, self.allow_private)?;

@@ -505,7 +505,10 @@ impl Target {
     pub fn takes_media(&self) -> bool {
         matches!(
             self,
-            Target::Bluesky { .. } | Target::Mastodon { .. } | Target::X { .. }
+            Target::Bluesky { .. }
+                | Target::Mastodon { .. }
+                | Target::X { .. }
+                | Target::Linkedin { .. }
         )
     }
 
@@ -607,6 +610,7 @@ impl Target {
                     author,
                     *expires_at,
                     post.text_for("linkedin"),
+                    post.image,
                 )
                 .await
             }

@@ -291,6 +291,78 @@ pub async fn member(http: &Http, api: &Url, token: &str) -> Result<(String, Stri
     }
 }
 
+/// The Images API: `initializeUpload` for `author`, then the bytes PUT to the address it
+/// gives. The image's URN and the alt text to post it with.
+async fn upload(
+    http: &Http,
+    api: &Url,
+    token: &str,
+    author: &str,
+    image: crate::PostImage<'_>,
+) -> Result<(String, String), Failure> {
+    let mut url = endpoint(api, "/rest/images")?;
+    url.set_query(Some("action=initializeUpload"));
+    let request = http.post(&url).map(|r| {
+        r.bearer_auth(token)
+            .header("LinkedIn-Version", VERSION)
+            .header("X-Restli-Protocol-Version", "2.0.0")
+            .json(&json!({ "initializeUploadRequest": { "owner": author } }))
+    });
+    let response = crate::fetch(request, "LinkedIn").await?;
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap_or_default();
+    if !(200..=299).contains(&status) {
+        return Err(match status {
+            401 => Failure::Expired {
+                message: format!("LinkedIn refused the access token ({})", message_of(&body)),
+            },
+            403 => Failure::broken(format!(
+                "LinkedIn says this token may not upload images for {author} ({})",
+                message_of(&body)
+            )),
+            429 | 500..=599 => Failure::retry(
+                format!("LinkedIn could not start the image upload ({status})"),
+                None,
+            ),
+            _ => Failure::permanent(format!(
+                "LinkedIn refused the image ({status}: {})",
+                message_of(&body)
+            )),
+        });
+    }
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let (Some(upload_url), Some(urn)) = (
+        v["value"]["uploadUrl"].as_str(),
+        v["value"]["image"].as_str(),
+    ) else {
+        return Err(Failure::retry(
+            "LinkedIn started the image upload without an address or URN",
+            None,
+        ));
+    };
+    let upload_url = Url::parse(upload_url).map_err(|e| {
+        Failure::retry(
+            format!("LinkedIn gave an upload address that is not a URL: {e}"),
+            None,
+        )
+    })?;
+    let request = http.put(&upload_url).map(|r| {
+        r.bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(image.png.to_vec())
+    });
+    let response = crate::fetch(request, "LinkedIn").await?;
+    let status = response.status().as_u16();
+    if !(200..=299).contains(&status) {
+        return Err(Failure::retry(
+            format!("LinkedIn did not take the image's bytes ({status})"),
+            None,
+        ));
+    }
+    // LinkedIn takes up to 4,086 characters of alt text.
+    Ok((urn.to_owned(), image.alt.chars().take(4086).collect()))
+}
+
 pub async fn publish(
     http: &Http,
     api: &Url,
@@ -298,6 +370,7 @@ pub async fn publish(
     author: &str,
     expires_at: Option<i64>,
     text: &str,
+    image: Option<crate::PostImage<'_>>,
 ) -> Result<Sent, Failure> {
     // An expired token would only earn a 401: say so without the request.
     if let Some(at) = expires_at.filter(|at| *at <= covalynce_domain::now_millis()) {
@@ -307,6 +380,27 @@ pub async fn publish(
         )));
     }
     check(text).map_err(Failure::permanent)?;
+    // The image goes up first; only the post is made once (an upload that is not used
+    // is dropped by LinkedIn).
+    let media = match image {
+        Some(image) => Some(upload(http, api, token, author, image).await?),
+        None => None,
+    };
+    let mut body = json!({
+        "author": author,
+        "commentary": escape(text),
+        "visibility": "PUBLIC",
+        "distribution": {
+            "feedDistribution": "MAIN_FEED",
+            "targetEntities": [],
+            "thirdPartyDistributionChannels": [],
+        },
+        "lifecycleState": "PUBLISHED",
+        "isReshareDisabledByAuthor": false,
+    });
+    if let Some((urn, alt)) = media {
+        body["content"] = json!({ "media": { "id": urn, "altText": alt } });
+    }
     let url = endpoint(api, "/rest/posts")?;
     let response = http
         .post(&url)
@@ -314,18 +408,7 @@ pub async fn publish(
         .bearer_auth(token)
         .header("LinkedIn-Version", VERSION)
         .header("X-Restli-Protocol-Version", "2.0.0")
-        .json(&json!({
-            "author": author,
-            "commentary": escape(text),
-            "visibility": "PUBLIC",
-            "distribution": {
-                "feedDistribution": "MAIN_FEED",
-                "targetEntities": [],
-                "thirdPartyDistributionChannels": [],
-            },
-            "lifecycleState": "PUBLISHED",
-            "isReshareDisabledByAuthor": false,
-        }))
+        .json(&body)
         .send()
         .await
         .map_err(|e| {

@@ -804,6 +804,12 @@ struct LinkedinState {
     /// does not rotate.
     refresh_token: Option<String>,
     refreshes: usize,
+    /// Images: URN → (owner, the bytes once uploaded).
+    images: HashMap<String, (String, Option<Vec<u8>>)>,
+    /// Each post's `content` as sent.
+    contents: Vec<Value>,
+    /// Where this fake is, for the upload addresses it hands out.
+    base: String,
 }
 
 #[derive(Clone)]
@@ -823,6 +829,11 @@ impl FakeLinkedin {
         let router = Router::new()
             .route("/v2/userinfo", axum::routing::get(linkedin_me))
             .route("/rest/posts", post(linkedin_post))
+            .route("/rest/images", post(linkedin_image_init))
+            .route(
+                "/dms-uploads/{id}",
+                axum::routing::put(linkedin_image_bytes),
+            )
             .route("/rest/organizationAcls", axum::routing::get(linkedin_acls))
             .route(
                 "/rest/organizations/{id}",
@@ -830,15 +841,28 @@ impl FakeLinkedin {
             )
             .route("/oauth/v2/accessToken", post(linkedin_token))
             .with_state((log.clone(), state.clone()));
-        Self {
-            base: serve(router).await,
-            log,
-            state,
-        }
+        let base = serve(router).await;
+        state.lock().unwrap().base = base.clone();
+        Self { base, log, state }
     }
 
     pub fn revoke_all(&self) {
         self.state.lock().unwrap().tokens.clear();
+    }
+
+    /// Each post's `content` (null for text alone).
+    pub fn contents(&self) -> Vec<Value> {
+        self.state.lock().unwrap().contents.clone()
+    }
+
+    /// An image's bytes as uploaded.
+    pub fn image(&self, urn: &str) -> Option<Vec<u8>> {
+        self.state
+            .lock()
+            .unwrap()
+            .images
+            .get(urn)
+            .and_then(|(_, b)| b.clone())
     }
 
     /// The member administers these pages (id, name).
@@ -939,6 +963,16 @@ async fn linkedin_post(
     {
         return (StatusCode::FORBIDDEN, axum::Json(json!({"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED", "message": "Not enough permissions to access: partnerApiPostsExternal.CREATE.20261101"}))).into_response();
     }
+    // An image must be uploaded, by this author, before a post can carry it.
+    if let Some(urn) = v["content"]["media"]["id"].as_str() {
+        match s.images.get(urn) {
+            Some((owner, Some(_))) if *owner == author => {}
+            _ => {
+                return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({"status": 422, "message": format!("ERROR :: /content/media/id :: {urn} is not an uploaded image of the author")}))).into_response();
+            }
+        }
+    }
+    s.contents.push(v["content"].clone());
     s.authors.push(author);
     // Little text: a backslash makes the next character literal; an unescaped reserved
     // character ends what is shown (and the answer is still 201).
@@ -962,6 +996,71 @@ async fn linkedin_post(
     let mut r = StatusCode::CREATED.into_response();
     r.headers_mut().insert("x-restli-id", urn.parse().unwrap());
     r
+}
+
+/// `POST /rest/images?action=initializeUpload`: an image URN and where to PUT its bytes.
+async fn linkedin_image_init(
+    State((log, state)): State<LinkedinShared>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &log,
+        "/rest/images".into(),
+        q.clone(),
+        headers.clone(),
+        &body,
+    );
+    let mut s = state.lock().unwrap();
+    if !bearer_in(&s.tokens, &headers) {
+        return linkedin_revoked();
+    }
+    if q.get("action").map(String::as_str) != Some("initializeUpload")
+        || headers.get("linkedin-version").is_none()
+    {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"status": 400, "message": "action=initializeUpload and LinkedIn-Version are required"}))).into_response();
+    }
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(owner) = v["initializeUploadRequest"]["owner"].as_str() else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"status": 422, "message": "owner is required"})),
+        )
+            .into_response();
+    };
+    let id = format!("C4E10AQ{}", s.images.len() + 1);
+    let urn = format!("urn:li:image:{id}");
+    s.images.insert(urn.clone(), (owner.to_owned(), None));
+    let upload = format!("{}/dms-uploads/{id}", s.base);
+    axum::Json(json!({"value": {"uploadUrlExpiresAt": 4_102_444_800_000_i64, "uploadUrl": upload, "image": urn}})).into_response()
+}
+
+/// `PUT` of an image's bytes to the address `initializeUpload` gave.
+async fn linkedin_image_bytes(
+    State((log, state)): State<LinkedinShared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    record(
+        &log,
+        format!("/dms-uploads/{id}"),
+        HashMap::new(),
+        headers.clone(),
+        &Bytes::new(),
+    );
+    let mut s = state.lock().unwrap();
+    if !bearer_in(&s.tokens, &headers) {
+        return linkedin_revoked();
+    }
+    match s.images.get_mut(&format!("urn:li:image:{id}")) {
+        Some(image) => {
+            image.1 = Some(body.to_vec());
+            StatusCode::CREATED.into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// The code exchange of LinkedIn's 3-legged flow: client id and secret in the form, the

@@ -11,6 +11,7 @@ on_both_backends!(
     a_revoked_linkedin_token_stops_the_channel_with_linkedins_words,
     connect_linkedin_runs_the_oauth_flow_and_an_expired_token_stops_the_channel,
     connect_a_linkedin_page_posts_as_the_page_and_renews_its_token,
+    a_release_post_carries_its_image_with_alt_text,
 );
 
 const TOKEN: &str = "AQV-linkedin-member-token-0123456789";
@@ -484,5 +485,42 @@ async fn connect_a_linkedin_page_posts_as_the_page_and_renews_its_token(backend:
     assert!(page.contains("renews its token itself"));
     assert!(page.contains("the refresh token is valid until"), "{page}");
     assert!(page.contains("refresh token is invalid, expired or revoked"));
+    app.stop().await;
+}
+
+/// A release's post carries its image through the Images API: initialized for the author,
+/// its bytes uploaded, then posted by URN with its alt text.
+async fn a_release_post_carries_its_image_with_alt_text(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fake = FakeLinkedin::start(TOKEN).await;
+    let r = connect(&app, &fake, TOKEN, "urn:li:person:abc123").await;
+    assert_eq!(r.status(), 201);
+    let channel = r.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let card = crate::changelog::release(
+        &app,
+        "v7.0.0",
+        "- feat: export invoices as CSV\n- fix: totals round once",
+    )
+    .await;
+    app.approve(&card, &channel).await;
+    let done = app.settled(&card).await;
+    assert_eq!(done["status"], "published", "{done}");
+    let contents = fake.contents();
+    assert_eq!(contents.len(), 1);
+    let media = &contents[0]["media"];
+    let urn = media["id"].as_str().unwrap();
+    assert!(urn.starts_with("urn:li:image:"), "{media}");
+    assert!(
+        media["altText"]
+            .as_str()
+            .unwrap()
+            .starts_with("rocket v7.0.0: "),
+        "{media}"
+    );
+    let png = fake.image(urn).expect("the bytes were uploaded");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     app.stop().await;
 }
