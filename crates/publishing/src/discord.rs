@@ -24,17 +24,49 @@ pub fn check(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn publish(http: &Http, url: &Url, text: &str) -> Result<Sent, Failure> {
+/// Sends `text` as one message; with `image`, the image goes as the message's attachment
+/// (`files[0]`, its description the alt text), in the same request.
+pub async fn publish(
+    http: &Http,
+    url: &Url,
+    text: &str,
+    image: Option<crate::PostImage<'_>>,
+) -> Result<Sent, Failure> {
     check(text).map_err(Failure::permanent)?;
     let mut url = url.clone();
     url.query_pairs_mut().append_pair("wait", "true");
-    let request = http
-        .post(&url)
-        .map_err(|r| Failure::broken(r.0))?
-        .json(&serde_json::json!({
-            "content": text,
-            "allowed_mentions": { "parse": [] },
-        }));
+    let mut payload = serde_json::json!({
+        "content": text,
+        "allowed_mentions": { "parse": [] },
+    });
+    let request = http.post(&url).map_err(|r| Failure::broken(r.0))?;
+    let request = match image {
+        None => request.json(&payload),
+        Some(image) => {
+            // Discord takes up to 1,024 characters of an attachment's description.
+            let alt: String = image.alt.chars().take(1024).collect();
+            payload["attachments"] =
+                serde_json::json!([{ "id": 0, "filename": "release.png", "description": alt }]);
+            let json = payload.to_string();
+            let (content_type, body) = crate::multipart(&[
+                crate::Part {
+                    name: "payload_json",
+                    filename: None,
+                    content_type: "application/json",
+                    bytes: json.as_bytes(),
+                },
+                crate::Part {
+                    name: "files[0]",
+                    filename: Some("release.png"),
+                    content_type: "image/png",
+                    bytes: image.png,
+                },
+            ]);
+            request
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body)
+        }
+    };
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {

@@ -303,6 +303,38 @@ impl Failure {
     }
 }
 
+/// One part of a `multipart/form-data` body.
+pub(crate) struct Part<'a> {
+    pub name: &'a str,
+    pub filename: Option<&'a str>,
+    pub content_type: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// A `multipart/form-data` body: (its content type, the bytes). The boundary is long and
+/// random, so it is in none of the parts.
+pub(crate) fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    let boundary = format!("covalynce-{}", uuid::Uuid::new_v4().simple());
+    let mut body = Vec::with_capacity(parts.iter().map(|p| p.bytes.len() + 200).sum());
+    for part in parts {
+        let filename = part
+            .filename
+            .map(|f| format!("; filename=\"{f}\""))
+            .unwrap_or_default();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"{filename}\r\nContent-Type: {}\r\n\r\n",
+                part.name, part.content_type
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(part.bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// Sends a request that is safe to repeat (a read, a token exchange): refused by the guard,
 /// the channel is broken; no answer, it is worth trying again.
 pub(crate) async fn fetch(
@@ -509,6 +541,7 @@ impl Target {
                 | Target::Mastodon { .. }
                 | Target::X { .. }
                 | Target::Linkedin { .. }
+                | Target::Discord { .. }
         )
     }
 
@@ -576,7 +609,9 @@ impl Target {
                 variant,
             } => webhook::publish(http, url, secret, variant, post).await,
             Target::Slack { url } => slack::publish(http, url, post.text_for("slack")).await,
-            Target::Discord { url } => discord::publish(http, url, post.text_for("discord")).await,
+            Target::Discord { url } => {
+                discord::publish(http, url, post.text_for("discord"), post.image).await
+            }
             Target::Mastodon {
                 instance,
                 token,
@@ -685,7 +720,7 @@ impl Target {
             Target::Slack { url } => slack::publish(http, url, TEST)
                 .await
                 .map(|_| "sent a test message to Slack".to_owned()),
-            Target::Discord { url } => discord::publish(http, url, TEST)
+            Target::Discord { url } => discord::publish(http, url, TEST, None)
                 .await
                 .map(|_| "sent a test message to Discord".to_owned()),
             // A status would be public: checking the account and the token is the test.

@@ -287,7 +287,20 @@ async fn upload(
     image: crate::PostImage<'_>,
 ) -> Result<String, Failure> {
     let url = endpoint(instance, "/api/v2/media")?;
-    let (content_type, body) = multipart(image.png, image.alt);
+    let (content_type, body) = crate::multipart(&[
+        crate::Part {
+            name: "file",
+            filename: Some("release.png"),
+            content_type: "image/png",
+            bytes: image.png,
+        },
+        crate::Part {
+            name: "description",
+            filename: None,
+            content_type: "text/plain; charset=utf-8",
+            bytes: image.alt.as_bytes(),
+        },
+    ]);
     let response = http
         .post(&url)
         .map_err(|r| Failure::broken(r.0))?
@@ -331,27 +344,6 @@ async fn upload(
             error_of(&body)
         ))),
     }
-}
-
-/// A `multipart/form-data` body with the file and its description: (its content type,
-/// the bytes). The boundary is long and random, so it is in neither part.
-fn multipart(png: &[u8], description: &str) -> (String, Vec<u8>) {
-    let boundary = format!("covalynce-{}", uuid::Uuid::new_v4().simple());
-    let mut body = Vec::with_capacity(png.len() + description.len() + 512);
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"release.png\"\r\nContent-Type: image/png\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(png);
-    body.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{description}\r\n--{boundary}--\r\n"
-        )
-        .as_bytes(),
-    );
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn now_ms() -> i64 {

@@ -19,6 +19,7 @@ on_both_backends!(
     channels_can_be_listed_tested_disabled_enabled_and_deleted,
     a_daily_cap_holds_the_rest_until_the_next_day,
     a_card_published_to_some_channels_but_not_others_is_partial,
+    a_release_message_on_discord_carries_its_image_as_an_attachment,
 );
 
 const SECRET: &str = "s";
@@ -1180,4 +1181,33 @@ mod secrets {
             );
         }
     }
+}
+
+/// A release's Discord message carries its image as the message's attachment, described
+/// by its alt text, in the one request that makes the message.
+async fn a_release_message_on_discord_carries_its_image_as_an_attachment(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let discord = FakeDiscord::start(5, Duration::from_secs(2)).await;
+    let hook = discord.webhook("900000000000000007");
+    let channel = create_channel(&app, json!({"kind": "discord", "webhook_url": hook})).await;
+    let id = channel["id"].as_str().unwrap().to_owned();
+    let card = crate::changelog::release(
+        &app,
+        "v8.0.0",
+        "- feat: export invoices as CSV\n- fix: totals round once",
+    )
+    .await;
+    approve(&app, &card, &[&id]).await;
+    let done = app.settled(&card).await;
+    assert_eq!(done["status"], "published", "{done}");
+    let attachments = discord.attachments();
+    assert_eq!(attachments.len(), 1, "one message, one image");
+    let (_, name, description, png) = &attachments[0];
+    assert_eq!(name, "release.png");
+    assert!(description.starts_with("rocket v8.0.0: "), "{description}");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    // "Send test" is words only.
+    app.test_channel(&id).await;
+    assert_eq!(discord.attachments().len(), 1);
+    app.stop().await;
 }

@@ -218,6 +218,8 @@ struct DiscordState {
     /// The next this many requests get a global 429 regardless of the buckets.
     global_limited: u32,
     next_message: u64,
+    /// Files attached to messages: (message id, file name, description, bytes).
+    attachments: Vec<(String, String, String, Vec<u8>)>,
 }
 
 #[derive(Clone)]
@@ -228,6 +230,11 @@ pub struct FakeDiscord {
 }
 
 impl FakeDiscord {
+    /// Files attached to messages: (message id, file name, description, bytes).
+    pub fn attachments(&self) -> Vec<(String, String, String, Vec<u8>)> {
+        self.state.lock().unwrap().attachments.clone()
+    }
+
     /// Discord with buckets of `limit` requests per `window` per webhook.
     pub async fn start(limit: u32, window: Duration) -> Self {
         let log: Log = Arc::default();
@@ -238,6 +245,7 @@ impl FakeDiscord {
             buckets: HashMap::new(),
             global_limited: 0,
             next_message: 1_200_000_000_000_000_000,
+            attachments: Vec::new(),
         }));
         let router = Router::new()
             .route("/api/webhooks/{id}/{token}", post(discord_post))
@@ -290,7 +298,7 @@ async fn discord_post(
         &log,
         format!("/api/webhooks/{id}/{token}"),
         query.clone(),
-        headers,
+        headers.clone(),
         &body,
     );
     let mut s = state.lock().unwrap();
@@ -358,7 +366,39 @@ async fn discord_post(
     }
     bucket.remaining -= 1;
     let remaining = bucket.remaining;
-    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+    // A message with files is multipart: its JSON in `payload_json`, files in `files[n]`.
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let json_body: Vec<u8> = match content_type.split("boundary=").nth(1) {
+        Some(boundary) if content_type.starts_with("multipart/form-data") => {
+            let mut json = Vec::new();
+            for part in split_bytes(&body, format!("--{boundary}").as_bytes()) {
+                let Some(head_end) = find(part, b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&part[..head_end]).into_owned();
+                let value = part[head_end + 4..]
+                    .strip_suffix(b"\r\n")
+                    .unwrap_or(&part[head_end + 4..]);
+                if head.contains("name=\"payload_json\"") {
+                    json = value.to_vec();
+                } else if let Some(name) = head
+                    .split("name=\"")
+                    .nth(1)
+                    .and_then(|n| n.split('"').next())
+                {
+                    files.push((name.to_owned(), value.to_vec()));
+                }
+            }
+            json
+        }
+        _ => body.to_vec(),
+    };
+    let Ok(payload) = serde_json::from_slice::<Value>(&json_body) else {
         let mut r = error(
             400,
             json!({"message": "Cannot send an empty message", "code": 50006}),
@@ -380,6 +420,32 @@ async fn discord_post(
         )
     } else if query.get("wait").map(String::as_str) == Some("true") {
         s.next_message += 1;
+        let message = s.next_message.to_string();
+        for (n, attachment) in payload["attachments"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            if let Some((_, bytes)) = files
+                .iter()
+                .find(|(name, _)| *name == format!("files[{n}]"))
+            {
+                s.attachments.push((
+                    message.clone(),
+                    attachment["filename"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    attachment["description"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    bytes.clone(),
+                ));
+            }
+        }
         axum::Json(json!({
             "id": s.next_message.to_string(),
             "type": 0,
