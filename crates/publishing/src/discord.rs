@@ -199,7 +199,9 @@ mod tests {
         // Nothing listens on port 9 of loopback: a request would fail differently.
         let http = Http::new(true, Duration::from_secs(1));
         let url = Url::parse("http://127.0.0.1:9/api/webhooks/1/t").unwrap();
-        let f = publish(&http, &url, &"é".repeat(2001)).await.unwrap_err();
+        let f = publish(&http, &url, &"é".repeat(2001), None)
+            .await
+            .unwrap_err();
         assert!(matches!(
             f,
             Failure::Permanent {
@@ -208,7 +210,9 @@ mod tests {
             }
         ));
         assert!(f.to_string().contains("2001 characters"), "{f}");
-        let f = publish(&http, &url, &"é".repeat(2000)).await.unwrap_err();
+        let f = publish(&http, &url, &"é".repeat(2000), None)
+            .await
+            .unwrap_err();
         assert!(matches!(f, Failure::Retry { .. }), "2000 is allowed: {f}");
     }
 

@@ -26,6 +26,7 @@ on_both_backends!(
     a_polled_repository_with_another_ci_app_is_gated_by_its_check_suites,
     a_release_without_a_clone_is_drafted_in_the_projects_own_name_and_style,
     approved_release_notes_are_written_into_the_github_release_once,
+    one_release_card_goes_to_the_changelog_the_github_release_and_every_platform_once,
 );
 
 const TOKEN: &str = "gho_16C7e42F292c6912E7710c838347Ae178B4a";
@@ -1701,4 +1702,123 @@ async fn approved_release_notes_are_written_into_the_github_release_once(backend
         !g.limit_releases_next && !g.lose_create_answer,
         "both happened"
     );
+}
+
+/// Issue 24's promise, whole: one approval of one release card puts it on the public
+/// changelog (page and both feeds), into the GitHub release, and onto Mastodon, X,
+/// LinkedIn, Bluesky (a real PDS) and Discord with its image and alt text — each once.
+async fn one_release_card_goes_to_the_changelog_the_github_release_and_every_platform_once(
+    backend: Backend,
+) {
+    use crate::fakes::{FakeDiscord, FakeLinkedin, FakeMastodon, FakeX};
+    use crate::pds::{Account, Wire};
+    let (base, github) = start_github().await;
+    let app = app_with_github(backend, &base, Some("https://covalynce.example.com")).await;
+    let source = connect(&app).await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mastodon = FakeMastodon::start("mastodon-token-0123456789", 500).await;
+    let x = FakeX::start("x-access-0", Duration::from_secs(7200), "x-refresh-0").await;
+    let linkedin = FakeLinkedin::start("AQV-linkedin-token-0123456789").await;
+    let discord = FakeDiscord::start(5, Duration::from_secs(2)).await;
+    let wire = Wire::start().await;
+    let ada = Account::create("ada").await;
+    let password = ada.app_password("covalynce").await;
+    let mut channels = Vec::new();
+    for body in [
+        json!({"kind": "changelog"}),
+        json!({"kind": "github_release", "source": source}),
+        json!({"kind": "mastodon", "instance": mastodon.base, "access_token": "mastodon-token-0123456789"}),
+        json!({"kind": "x", "access_token": "x-access-0", "api_base": x.base, "thread": true}),
+        json!({"kind": "linkedin", "access_token": "AQV-linkedin-token-0123456789", "author": "urn:li:person:abc123", "api_base": linkedin.base}),
+        json!({"kind": "bluesky", "service": wire.base, "identifier": ada.handle, "app_password": password}),
+        json!({"kind": "discord", "webhook_url": discord.webhook("900000000000000009")}),
+    ] {
+        let r = app.post_json("/api/v1/channels", &body).await;
+        assert_eq!(r.status(), 201, "{body}: {}", r.text().await.unwrap());
+        channels.push(
+            r.json::<Value>().await.unwrap()["data"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let card = crate::changelog::release(
+        &app,
+        "v2.6.0",
+        "- feat: export invoices as CSV\n- feat: dark mode follows the system\n- fix: totals round once",
+    )
+    .await;
+    let notes = app.card(&card).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post_json(
+            &format!("/api/v1/cards/{card}/approve"),
+            &json!({"channels": channels, "as_thread": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let done = app.settled(&card).await;
+    assert_eq!(done["status"], "published", "{done}");
+    let publications = done["publications"].as_array().unwrap();
+    assert_eq!(publications.len(), 7);
+    assert!(
+        publications.iter().all(|p| p["status"] == "published"),
+        "{done}"
+    );
+
+    // The changelog: the page and both feeds, once.
+    crate::changelog::make_public(&app, true).await;
+    let page = app.get("/changelog/acme/v2.6.0").await;
+    assert_eq!(page.status(), 200);
+    let atom = app
+        .get("/changelog/acme/feed.atom")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(atom.matches("<entry>").count(), 1, "{atom}");
+    let feed: Value = app
+        .get("/changelog/acme/feed.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(feed["items"].as_array().unwrap().len(), 1);
+    // The GitHub release, made once with the notes.
+    {
+        let g = github.lock().unwrap();
+        assert_eq!(g.made_releases.len(), 1);
+        assert_eq!(g.made_releases[0]["body"], notes.as_str());
+    }
+    // Every platform: one post, with the image and words for it.
+    assert_eq!(mastodon.statuses_made(), 1);
+    assert!(
+        mastodon.statuses()[0]["media_attachments"][0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("rocket v2.6.0: ")
+    );
+    let tweets = x.tweets();
+    let (first, _, _) = &tweets[0];
+    assert_eq!(x.media_of(first).len(), 1);
+    assert_eq!(x.uploads(), 1);
+    let posted = linkedin.contents();
+    assert_eq!(posted.len(), 1);
+    assert!(
+        posted[0]["media"]["altText"]
+            .as_str()
+            .unwrap()
+            .starts_with("rocket v2.6.0: ")
+    );
+    let made = ada.posts().await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].1["embed"]["$type"], "app.bsky.embed.images");
+    let attachments = discord.attachments();
+    assert_eq!(attachments.len(), 1);
+    assert!(attachments[0].2.starts_with("rocket v2.6.0: "));
+    app.stop().await;
 }
