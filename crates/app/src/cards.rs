@@ -110,11 +110,37 @@ impl App {
         if risk != Some(Risk::Green) || workspace.trust_streak < after {
             return Ok(None);
         }
-        let channels: Vec<ChannelId> = workspace
+        let mut channels: Vec<ChannelId> = workspace
             .trust_channels
             .iter()
             .filter_map(|c| ChannelId::parse(c))
             .collect();
+        // Release-only channels (the changelog, GitHub Releases) take release cards; for
+        // any other card they are left out, not a reason to hold the card back.
+        let release_only: Vec<ChannelId> = self
+            .store()
+            .list_channels(workspace.id)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                matches!(
+                    c.kind,
+                    covalynce_domain::ChannelKind::Changelog
+                        | covalynce_domain::ChannelKind::GithubRelease
+                )
+            })
+            .map(|c| c.id)
+            .collect();
+        if !release_only.is_empty() {
+            let record = self.store().card(workspace.id, card).await?;
+            let event = match record.as_ref().and_then(|c| c.event_id) {
+                Some(e) => self.store().event(workspace.id, e).await?,
+                None => None,
+            };
+            if event.as_ref().and_then(|e| e.facts.version()).is_none() {
+                channels.retain(|c| !release_only.contains(c));
+            }
+        }
         if channels.is_empty() {
             return Ok(None);
         }

@@ -41,7 +41,7 @@ pub struct CreateChannel {
     /// `instance_url`).
     #[serde(alias = "instance_url")]
     pub instance: Option<String>,
-    /// mastodon: an access token with the `write:statuses` scope (Preferences →
+    /// mastodon: an access token with the `write:statuses` and `write:media` scopes (Preferences →
     /// Development → New application). linkedin: a member token with `w_member_social`
     /// (or `w_organization_social` for a page). Stored encrypted.
     pub access_token: Option<String>,

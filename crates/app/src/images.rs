@@ -74,28 +74,4 @@ impl App {
                 bytes: render(&image),
             }))
     }
-
-    /// The image of one release on a public changelog; `None` like its page.
-    pub async fn public_changelog_image(
-        &self,
-        slug: &str,
-        version: &str,
-    ) -> Result<Option<(Png, i64)>, AppError> {
-        let Some((_, entry)) = self.public_changelog_entry(slug, version).await? else {
-            return Ok(None);
-        };
-        let image = ReleaseImage::from_notes(
-            &entry.project,
-            &entry.version,
-            &entry.body,
-            entry.release_url.as_deref(),
-        );
-        Ok(Some((
-            Png {
-                alt: image.alt(),
-                bytes: render(&image),
-            },
-            entry.updated_at,
-        )))
-    }
 }

@@ -19,6 +19,15 @@ pub struct Entry {
     pub release_url: Option<String>,
 }
 
+/// What keeping an entry came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shelved {
+    /// Kept; where it is seen.
+    At(String),
+    /// The version is another source's entry: why, in words a person can act on.
+    Taken(String),
+}
+
 /// The most a changelog entry keeps: a release's notes, not a book.
 pub const MAX_NOTES: usize = 100_000;
 
@@ -75,15 +84,18 @@ pub async fn publish(post: &Post<'_>) -> Result<Sent, Failure> {
         release_url: release.url.map(str::to_owned),
     };
     // The store did not take it: nothing was shown, so trying again is safe.
-    let url = post
+    let shelved = post
         .progress
         .shelve(&entry)
         .await
         .map_err(|e| Failure::retry(format!("the changelog entry was not saved: {e}"), None))?;
-    Ok(Sent {
-        url: Some(url),
-        ..Sent::default()
-    })
+    match shelved {
+        Shelved::At(url) => Ok(Sent {
+            url: Some(url),
+            ..Sent::default()
+        }),
+        Shelved::Taken(why) => Err(Failure::permanent(why)),
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +126,15 @@ mod tests {
         ] {
             assert!(check_version(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn github_takes_any_tag_it_has_the_changelog_only_those_that_can_be_addresses() {
+        assert!(crate::github_release::check("notes", Some("api/v1.2.3")).is_ok());
+        assert!(crate::github_release::check("notes", Some("@scope/pkg@1.0.0")).is_ok());
+        assert!(crate::github_release::check("notes", None).is_err());
+        assert!(crate::github_release::check("  ", Some("v1")).is_err());
+        assert!(check("notes", Some("api/v1.2.3")).is_err());
     }
 
     #[test]

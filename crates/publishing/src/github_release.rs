@@ -30,13 +30,15 @@ pub struct Repo<'a> {
 }
 
 impl Repo<'_> {
+    /// The API's own path stays (GitHub Enterprise serves it under `/api/v3`).
     fn url(&self, path: &str) -> Result<Url, Failure> {
-        self.api
-            .join(&format!(
-                "/repos/{}/{}/releases{path}",
-                self.owner, self.name
-            ))
-            .map_err(|e| Failure::broken(format!("the GitHub API URL is invalid: {e}")))
+        Url::parse(&format!(
+            "{}/repos/{}/{}/releases{path}",
+            self.api.as_str().trim_end_matches('/'),
+            self.owner,
+            self.name
+        ))
+        .map_err(|e| Failure::broken(format!("the GitHub API URL is invalid: {e}")))
     }
 
     fn headers(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -47,12 +49,30 @@ impl Repo<'_> {
     }
 }
 
+/// Why GitHub Releases would refuse a card: it takes releases and tags (any tag GitHub
+/// takes, `api/v1.2.3` too) with notes.
+pub fn check(release_notes: &str, version: Option<&str>) -> Result<(), String> {
+    let Some(version) = version.filter(|v| !v.trim().is_empty()) else {
+        return Err("GitHub Releases takes releases and tags; this card is not about one".into());
+    };
+    if version.len() > 255 {
+        return Err(format!("the tag {version:?} is longer than GitHub takes"));
+    }
+    if release_notes.trim().is_empty() {
+        return Err("the card has no release notes to write".into());
+    }
+    // GitHub's release body takes 125,000 characters.
+    if release_notes.chars().count() > 125_000 {
+        return Err("the release notes are longer than GitHub's 125,000 characters".into());
+    }
+    Ok(())
+}
+
 /// Writes the card's notes into the release of its tag.
 pub async fn publish(http: &Http, repo: &Repo<'_>, post: &Post<'_>) -> Result<Sent, Failure> {
-    let release = post.release.as_ref();
-    crate::changelog::check(post.release_notes, release.map(|r| r.version))
-        .map_err(|e| Failure::permanent(e.replace("the changelog", "GitHub Releases")))?;
-    let release = release.expect("checked above");
+    check(post.release_notes, post.release.as_ref().map(|r| r.version))
+        .map_err(Failure::permanent)?;
+    let release = post.release.as_ref().expect("checked above");
     let tag = release.version;
     let body = post.release_notes;
     let found = find(http, repo, tag).await?;
@@ -107,21 +127,35 @@ fn sent(release: &Value) -> Sent {
     }
 }
 
-/// The release of `tag`, drafts included, among the newest 100.
+/// Pages of releases read looking for a tag: the newest 1,000.
+const PAGES: usize = 10;
+
+/// The release of `tag`, drafts included, among the newest [`PAGES`] pages of 100.
 async fn find(http: &Http, repo: &Repo<'_>, tag: &str) -> Result<Option<Value>, Failure> {
-    let mut url = repo.url("")?;
-    url.set_query(Some("per_page=100"));
-    let request = http.get(&url).map_err(|r| Failure::broken(r.0))?;
-    let response = repo
-        .headers(request)
-        .send()
-        .await
-        .map_err(|e| failure(e, true))?;
-    let list = answer(response).await?;
-    Ok(list
-        .as_array()
-        .and_then(|all| all.iter().find(|r| r["tag_name"].as_str() == Some(tag)))
-        .cloned())
+    for page in 1..=PAGES {
+        let mut url = repo.url("")?;
+        url.set_query(Some(&format!("per_page=100&page={page}")));
+        let request = http.get(&url).map_err(|r| Failure::broken(r.0))?;
+        let response = repo
+            .headers(request)
+            .send()
+            .await
+            .map_err(|e| failure(e, true))?;
+        let list = answer(response).await?;
+        let all = list.as_array().cloned().unwrap_or_default();
+        if let Some(found) = all.iter().find(|r| r["tag_name"].as_str() == Some(tag)) {
+            return Ok(Some(found.clone()));
+        }
+        if all.len() < 100 {
+            return Ok(None);
+        }
+    }
+    // More than a thousand releases and the tag not among them: making one could make a
+    // second (drafts are only found by listing), so a person decides.
+    Err(Failure::permanent(format!(
+        "GitHub lists more than {} releases and none for {tag} among them; make or edit the release on GitHub",
+        PAGES * 100
+    )))
 }
 
 fn failure(e: reqwest::Error, idempotent: bool) -> Failure {
@@ -192,7 +226,7 @@ async fn answer(response: reqwest::Response) -> Result<Value, Failure> {
 }
 
 /// Checks the token reaches the repository's releases (nothing is written).
-pub async fn check(http: &Http, repo: &Repo<'_>) -> Result<String, Failure> {
+pub async fn reach(http: &Http, repo: &Repo<'_>) -> Result<String, Failure> {
     let mut url = repo.url("")?;
     url.set_query(Some("per_page=1"));
     let request = http.get(&url).map_err(|r| Failure::broken(r.0))?;

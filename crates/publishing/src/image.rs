@@ -23,6 +23,9 @@ const MARGIN: usize = 80;
 /// At most this many changes under the headline: legible at thumbnail size.
 const CHANGES: usize = 4;
 
+/// The most alt text any image gets.
+pub const ALT_MAX: usize = 1000;
+
 /// What the image says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseImage {
@@ -130,6 +133,11 @@ impl ReleaseImage {
             alt.push_str(&self.changes.join("; "));
         }
         alt.push('.');
+        // Every platform takes a thousand characters of alt text (Mastodon 1,500, X
+        // 1,000, Discord 1,024): the picture never costs the post.
+        if alt.chars().count() > ALT_MAX {
+            alt = alt.chars().take(ALT_MAX - 1).collect::<String>() + "…";
+        }
         alt
     }
 }

@@ -99,8 +99,9 @@ pub trait Progress: Sync {
     fn shelve<'a>(
         &'a self,
         _entry: &'a changelog::Entry,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + 'a>>
-    {
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<changelog::Shelved, String>> + Send + 'a>,
+    > {
         Box::pin(async { Err("nothing here keeps changelog entries".to_owned()) })
     }
 }
@@ -762,7 +763,7 @@ impl Target {
                     token,
                     draft: *draft,
                 };
-                github_release::check(http, &repo).await
+                github_release::reach(http, &repo).await
             }
             // The changelog is this server's own page: there is nothing to reach.
             Target::Changelog => Ok(

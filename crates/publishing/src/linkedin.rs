@@ -292,14 +292,15 @@ pub async fn member(http: &Http, api: &Url, token: &str) -> Result<(String, Stri
 }
 
 /// The Images API: `initializeUpload` for `author`, then the bytes PUT to the address it
-/// gives. The image's URN and the alt text to post it with.
+/// gives. The image's URN and the alt text to post it with; `None` when the token may not
+/// upload images (the post goes out without it, and says so).
 async fn upload(
     http: &Http,
     api: &Url,
     token: &str,
     author: &str,
     image: crate::PostImage<'_>,
-) -> Result<(String, String), Failure> {
+) -> Result<Option<(String, String)>, Failure> {
     let mut url = endpoint(api, "/rest/images")?;
     url.set_query(Some("action=initializeUpload"));
     let request = http.post(&url).map(|r| {
@@ -316,10 +317,7 @@ async fn upload(
             401 => Failure::Expired {
                 message: format!("LinkedIn refused the access token ({})", message_of(&body)),
             },
-            403 => Failure::broken(format!(
-                "LinkedIn says this token may not upload images for {author} ({})",
-                message_of(&body)
-            )),
+            403 => return Ok(None),
             429 | 500..=599 => Failure::retry(
                 format!("LinkedIn could not start the image upload ({status})"),
                 None,
@@ -360,7 +358,10 @@ async fn upload(
         ));
     }
     // LinkedIn takes up to 4,086 characters of alt text.
-    Ok((urn.to_owned(), image.alt.chars().take(4086).collect()))
+    Ok(Some((
+        urn.to_owned(),
+        image.alt.chars().take(4086).collect(),
+    )))
 }
 
 pub async fn publish(
@@ -383,9 +384,10 @@ pub async fn publish(
     // The image goes up first; only the post is made once (an upload that is not used
     // is dropped by LinkedIn).
     let media = match image {
-        Some(image) => Some(upload(http, api, token, author, image).await?),
+        Some(image) => upload(http, api, token, author, image).await?,
         None => None,
     };
+    let left_out = image.is_some() && media.is_none();
     let mut body = json!({
         "author": author,
         "commentary": escape(text),
@@ -398,7 +400,7 @@ pub async fn publish(
         "lifecycleState": "PUBLISHED",
         "isReshareDisabledByAuthor": false,
     });
-    if let Some((urn, alt)) = media {
+    if let Some((urn, alt)) = &media {
         body["content"] = json!({ "media": { "id": urn, "altText": alt } });
     }
     let url = endpoint(api, "/rest/posts")?;
@@ -430,7 +432,9 @@ pub async fn publish(
         200..=299 => Ok(Sent {
             url: urn.map(|u| format!("https://www.linkedin.com/feed/update/{u}/")),
             pause_until: None,
-            note: None,
+            note: left_out.then(|| {
+                "posted without the release image: LinkedIn did not let this token upload it".into()
+            }),
         }),
         // Renewed where a refresh token is held; otherwise the channel stops.
         401 => Err(Failure::Expired {

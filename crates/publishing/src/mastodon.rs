@@ -172,7 +172,9 @@ pub async fn publish(
     let posts = posts(text, limits).map_err(Failure::permanent)?;
     let key = post.idempotency_key;
     let image = post.image;
-    crate::send_thread(
+    let left_out = std::sync::atomic::AtomicBool::new(false);
+    let left_out = &left_out;
+    let mut sent = crate::send_thread(
         "Mastodon",
         &posts,
         post,
@@ -186,13 +188,26 @@ pub async fn publish(
             // leaves an unattached copy, which the instance removes; the status itself
             // keeps its Idempotency-Key.
             let media = match image.filter(|_| n == 0) {
-                Some(image) => Some(upload(http, instance, token, image).await?),
+                Some(image) => {
+                    let id = upload(http, instance, token, image).await?;
+                    if id.is_none() {
+                        left_out.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    id
+                }
                 None => None,
             };
             status(http, instance, token, &text, &key, parent.map(|p| p.id), media).await
         },
     )
-    .await
+    .await?;
+    if left_out.load(std::sync::atomic::Ordering::Relaxed) {
+        sent.note = Some(
+            "posted without the release image: the token lacks write:media (make one with write:statuses and write:media and connect again)"
+                .into(),
+        );
+    }
+    Ok(sent)
 }
 
 /// One status; what the next reply needs.
@@ -279,13 +294,14 @@ async fn status(
 }
 
 /// Uploads the image with its description (`POST /api/v2/media`, multipart); the
-/// attachment's id.
+/// attachment's id, or `None` when the token may not upload media (the post goes out
+/// without the image, and says so).
 async fn upload(
     http: &Http,
     instance: &Url,
     token: &str,
     image: crate::PostImage<'_>,
-) -> Result<String, Failure> {
+) -> Result<Option<String>, Failure> {
     let url = endpoint(instance, "/api/v2/media")?;
     let (content_type, body) = crate::multipart(&[
         crate::Part {
@@ -315,7 +331,8 @@ async fn upload(
     let pause_until = reset_at(response.headers());
     let body = response.text().await.unwrap_or_default();
     match status {
-        // 202: still being processed; the status waits for it (a 422 there is retried).
+        // 202: still being processed (images rarely are); a status made before it is ready
+        // is refused with the instance's words.
         200..=299 => serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|v| match &v["id"] {
@@ -323,9 +340,12 @@ async fn upload(
                 Value::Number(n) => Some(n.to_string()),
                 _ => None,
             })
+            .map(Some)
             .ok_or_else(|| Failure::retry("Mastodon took the image but sent no id", None)),
-        401 | 403 => Err(Failure::broken(format!(
-            "Mastodon refused the access token for media ({}): it needs write:media; connect the account again",
+        // A token made for statuses only: the post still goes out.
+        403 => Ok(None),
+        401 => Err(Failure::broken(format!(
+            "Mastodon refused the access token ({}): it was revoked; connect the account again",
             error_of(&body)
         ))),
         429 => Err(Failure::retry(

@@ -108,9 +108,12 @@ pub fn wanted(settings: &ChannelSettings) -> &str {
 /// What a channel with `settings` sends for `card`; `Err` says why the platform would
 /// refuse it (too long, a thread too long, not a release), in words a person can act on.
 pub fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
-    if let ChannelSettings::Changelog(_) | ChannelSettings::GithubRelease(_) = settings {
-        crate::changelog::check(card.release_notes, card.version)
-            .map_err(|e| e.replace("the changelog", settings.kind().label()))?;
+    match settings {
+        ChannelSettings::Changelog(_) => crate::changelog::check(card.release_notes, card.version)?,
+        ChannelSettings::GithubRelease(_) => {
+            crate::github_release::check(card.release_notes, card.version)?
+        }
+        _ => {}
     }
     let variants = card.variants;
     let (variant, text) =

@@ -25,7 +25,7 @@ pub const API_BASE: &str = "https://api.x.com";
 pub const WEB_BASE: &str = "https://x.com";
 /// X's limit for a post, in weighted characters.
 pub const MAX_WEIGHT: usize = 280;
-pub const SCOPES: &str = "tweet.read tweet.write users.read offline.access";
+pub const SCOPES: &str = "tweet.read tweet.write users.read offline.access media.write";
 /// At most this many posts in one thread: a draft that needs more is not a post.
 pub const MAX_THREAD: usize = 10;
 
@@ -457,20 +457,26 @@ async fn create(
 }
 
 /// Uploads an image (`POST /2/media/upload`, base64 in JSON) and sets its alt text
-/// (`POST /2/media/metadata`); the media id.
+/// (`POST /2/media/metadata`); the media id, or `None` when the app may not upload media
+/// (a token granted before `media.write` was asked for: the post goes without it).
 async fn upload(
     http: &Http,
     api: &Url,
     token: &str,
     image: crate::PostImage<'_>,
-) -> Result<String, Failure> {
+) -> Result<Option<String>, Failure> {
     use base64::Engine as _;
     let body = json!({
         "media": base64::engine::general_purpose::STANDARD.encode(image.png),
         "media_category": "tweet_image",
         "media_type": "image/png",
     });
-    let v = media_call(http, api, token, "/2/media/upload", &body).await?;
+    let v = match media_call(http, api, token, "/2/media/upload", &body).await {
+        Err(Failure::Permanent { message, .. }) if message.starts_with(NO_MEDIA) => {
+            return Ok(None);
+        }
+        other => other?,
+    };
     let id = v["data"]["id"]
         .as_str()
         .map(str::to_owned)
@@ -485,8 +491,11 @@ async fn upload(
         &json!({ "id": id, "metadata": { "alt_text": { "text": alt } } }),
     )
     .await?;
-    Ok(id)
+    Ok(Some(id))
 }
+
+/// How a refused media upload's message starts (403: no `media.write`).
+const NO_MEDIA: &str = "X does not let this account upload images";
 
 /// A media request: safe to send again (nothing is posted by it).
 async fn media_call(
@@ -508,8 +517,8 @@ async fn media_call(
         401 => Err(Failure::Expired {
             message: format!("X refused the access token ({said})"),
         }),
-        403 => Err(Failure::broken(format!(
-            "X does not let this account upload images ({said}): the app needs media.write"
+        403 => Err(Failure::permanent(format!(
+            "{NO_MEDIA} ({said}): the app needs media.write"
         ))),
         429 => Err(Failure::retry(
             format!("X's media rate limit is spent (429: {said})"),
@@ -541,7 +550,9 @@ pub async fn publish(
     let posts = plan(text, options).map_err(Failure::permanent)?;
     let username = username.filter(|u| !u.is_empty());
     let image = post.image;
-    crate::send_thread(
+    let left_out = std::sync::atomic::AtomicBool::new(false);
+    let left_out = &left_out;
+    let mut sent = crate::send_thread(
         "X",
         &posts,
         post,
@@ -549,7 +560,13 @@ pub async fn publish(
             // The release image rides on the first post. An upload sent again only leaves
             // an unused copy behind (X drops it after a day); the post is what counts.
             let media = match image.filter(|_| n == 0) {
-                Some(image) => Some(upload(http, api, token, image).await?),
+                Some(image) => {
+                    let id = upload(http, api, token, image).await?;
+                    if id.is_none() {
+                        left_out.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    id
+                }
                 None => None,
             };
             let (id, pause) = create(
@@ -575,7 +592,14 @@ pub async fn publish(
             ))
         },
     )
-    .await
+    .await?;
+    if left_out.load(std::sync::atomic::Ordering::Relaxed) {
+        sent.note = Some(
+            "posted without the release image: the token lacks media.write (connect X again)"
+                .into(),
+        );
+    }
+    Ok(sent)
 }
 
 #[cfg(test)]

@@ -351,7 +351,7 @@ pub struct ServeArgs {
     pub linkedin_api_base: String,
     /// "Connect X": the OAuth 2.0 app's client id (redirect URL
     /// PUBLIC_URL/channels/x/callback; scopes tweet.read tweet.write users.read
-    /// offline.access). Also renews tokens of X channels added by API without a client.
+    /// offline.access media.write). Also renews tokens of X channels added by API without a client.
     #[arg(long, env = "COVALYNCE_X_CLIENT_ID")]
     pub x_client_id: Option<String>,
     /// Only for confidential ("Web App") clients; public clients use PKCE alone.

@@ -3,8 +3,9 @@
 //!
 //! An entry is written by the publisher inside its own unit of work, keyed by the
 //! workspace and the version: a publication sent again after a crash writes the same row
-//! again (nothing doubles), and a later card for the same version (a corrected release)
-//! replaces the text while the entry keeps its first publication time. Taking an entry
+//! again (nothing doubles), and a later card for the same version from the same source (a
+//! corrected release) replaces the text while the entry keeps its first publication time.
+//! Another source's release of the same version is refused, never written over. Taking an entry
 //! down keeps the row (withdrawn) so the feeds' `updated` times stay honest.
 
 use crate::Result;
@@ -95,8 +96,10 @@ pub trait ChangelogStore {
         &self,
         slug: &WorkspaceSlug,
     ) -> Result<Option<(WorkspaceId, ChangelogSetting)>>;
-    /// Writes (or, for the same version, replaces) an entry; a withdrawn one is shown again.
-    async fn put_changelog_entry(&self, entry: &NewChangelogEntry) -> Result<()>;
+    /// Writes (or, for the same version from the same source, replaces) an entry; a
+    /// withdrawn one is shown again. False when the version is another source's live entry
+    /// (two repositories tagged `v1.0.0`): nothing is written.
+    async fn put_changelog_entry(&self, entry: &NewChangelogEntry) -> Result<bool>;
     /// Takes an entry down; false when there is no live entry for that version.
     async fn withdraw_changelog_entry(
         &self,
@@ -273,19 +276,21 @@ macro_rules! impl_changelog {
             async fn put_changelog_entry(
                 &self,
                 e: &$crate::changelog::NewChangelogEntry,
-            ) -> $crate::Result<()> {
+            ) -> $crate::Result<bool> {
                 let mut tx = self
                     .pools
                     .write($crate::unit::Scope::Workspace(e.workspace_id))
                     .await?;
-                sqlx::query(
+                let done = sqlx::query(
                     "INSERT INTO changelog_entries (workspace_id, version, card_id, publication_id,
                         source_id, project, title, body, release_url, published_at, updated_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
                      ON CONFLICT (workspace_id, version) DO UPDATE SET
                         card_id = $3, publication_id = $4, source_id = $5, project = $6,
                         title = $7, body = $8, release_url = $9, updated_at = $10,
-                        withdrawn_at = NULL",
+                        withdrawn_at = NULL
+                     WHERE changelog_entries.source_id IS NOT DISTINCT FROM excluded.source_id
+                        OR changelog_entries.withdrawn_at IS NOT NULL",
                 )
                 .bind(e.workspace_id.to_string())
                 .bind(&e.version)
@@ -298,9 +303,10 @@ macro_rules! impl_changelog {
                 .bind(e.release_url.as_deref())
                 .bind(e.at)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
                 tx.commit().await?;
-                Ok(())
+                Ok(done == 1)
             }
 
             async fn withdraw_changelog_entry(

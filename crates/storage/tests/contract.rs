@@ -115,15 +115,27 @@ async fn a_changelog_entry_is_one_per_version_and_shows_only_what_its_setting_sh
     assert_eq!(all.public_since, Some(1_000));
 
     let first = changelog_entry(&ws, "v1.0.0", Some(rocket.id), 2_000);
-    store.put_changelog_entry(&first).await.unwrap();
-    store.put_changelog_entry(&first).await.unwrap();
+    assert!(store.put_changelog_entry(&first).await.unwrap());
+    assert!(
+        store.put_changelog_entry(&first).await.unwrap(),
+        "a replay is the same entry"
+    );
     let mut corrected = changelog_entry(&ws, "v1.0.0", Some(rocket.id), 3_000);
     corrected.body = "## v1.0.0\n- a fix, said better".into();
-    store.put_changelog_entry(&corrected).await.unwrap();
-    store
-        .put_changelog_entry(&changelog_entry(&ws, "docs-1", Some(docs.id), 4_000))
-        .await
-        .unwrap();
+    assert!(store.put_changelog_entry(&corrected).await.unwrap());
+    // Another repository's v1.0.0 is refused, never written over the first.
+    assert!(
+        !store
+            .put_changelog_entry(&changelog_entry(&ws, "v1.0.0", Some(docs.id), 3_500))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .put_changelog_entry(&changelog_entry(&ws, "docs-1", Some(docs.id), 4_000))
+            .await
+            .unwrap()
+    );
     let page = store.changelog_page(ws.id, &all, 0, 20).await.unwrap();
     assert_eq!(page.total, 2);
     let versions: Vec<&str> = page.entries.iter().map(|e| e.version.as_str()).collect();
@@ -191,7 +203,7 @@ async fn a_changelog_entry_is_one_per_version_and_shows_only_what_its_setting_sh
         None
     );
     // Approved again: back, with its first time.
-    store.put_changelog_entry(&corrected).await.unwrap();
+    assert!(store.put_changelog_entry(&corrected).await.unwrap());
     let back = store
         .changelog_entry(ws.id, &rocket_only, "v1.0.0")
         .await

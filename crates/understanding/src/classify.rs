@@ -317,10 +317,15 @@ fn category_of_type(
         return Category::Refactor;
     }
     // `revert: ci: daggerize the pipelines`: undoing upkeep is upkeep.
-    if kind == "revert"
-        && let Some(undone) = reverted_upkeep(title.trim().trim_matches('"'), files)
-    {
-        return undone;
+    if kind == "revert" {
+        let inner = title.trim().trim_matches('"');
+        // `revert: Revert "…"`: the innermost subject; a plain one as it is.
+        let inner = reverted(inner).unwrap_or(inner);
+        if !inner.to_ascii_lowercase().starts_with("revert")
+            && let Some(undone) = reverted_upkeep(inner, files)
+        {
+            return undone;
+        }
     }
     let scope_test =
         scope.is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "test" | "tests"));
@@ -483,22 +488,34 @@ fn is_housekeeping(lower: &str) -> bool {
 /// what the files say.
 /// The subject a revert quotes (`Revert "ci: daggerize test and lint pipelines (#1534)"`,
 /// as git and GitHub write it).
+/// A revert of a revert is the change again: the innermost subject is what is undone or
+/// redone (found in a loop, so no subject can recurse deeply).
 fn reverted(text: &str) -> Option<&str> {
-    let rest = text
-        .trim()
-        .strip_prefix("Revert \"")
-        .or_else(|| text.trim().strip_prefix("revert \""))?;
-    let end = rest.rfind('"')?;
-    Some(&rest[..end]).filter(|s| !s.trim().is_empty())
+    let mut inner: Option<&str> = None;
+    let mut rest = text.trim();
+    for _ in 0..32 {
+        let Some(quoted) = rest
+            .strip_prefix("Revert \"")
+            .or_else(|| rest.strip_prefix("revert \""))
+        else {
+            break;
+        };
+        let Some(end) = quoted.rfind('"') else { break };
+        rest = quoted[..end].trim();
+        inner = Some(rest);
+    }
+    inner.filter(|s| !s.is_empty() && !s.starts_with("Revert \""))
 }
 
 /// What undoing `inner` is when `inner` was upkeep (CI, tooling, tests, docs, code tidying):
 /// the same kind of work. `None` when it changed what users get: undoing that is a fix.
 fn reverted_upkeep(inner: &str, files: &[String]) -> Option<Category> {
-    let category = match parse_conventional(inner).filter(|c| known_type(&c.kind)) {
-        Some(c) => category_of_type(&c.kind, c.scope.as_deref(), &c.description, files),
-        None => infer_category(inner, files),
-    };
+    // `inner` is no revert itself (see `reverted`), so this classifies once, never again.
+    let category =
+        match parse_conventional(inner).filter(|c| known_type(&c.kind) && c.kind != "revert") {
+            Some(c) => category_of_type(&c.kind, c.scope.as_deref(), &c.description, files),
+            None => infer_category(inner, files),
+        };
     matches!(
         category,
         Category::Chore | Category::Test | Category::Docs | Category::Refactor
@@ -2650,6 +2667,22 @@ mod tests {
             &["prometheus/summary.go"],
         ));
         assert_eq!(fix.category, Category::Fix, "{fix:?}");
+    }
+
+    #[test]
+    fn reverts_of_reverts_are_read_in_a_loop_however_deep() {
+        // A revert of a revert of CI work is CI work again.
+        let twice = classify_commit(&commit(
+            "Revert \"Revert \"ci: daggerize test and lint pipelines\"\"",
+            &[".github/workflows/go.yml", "dagger/main.go"],
+        ));
+        assert_eq!(twice.category, Category::Chore, "{twice:?}");
+        // Thousands of nested reverts: classified at once, without recursion.
+        let deep = format!("{}ci: x{}", "Revert \"".repeat(5_000), "\"".repeat(5_000));
+        let started = std::time::Instant::now();
+        let item = classify_commit(&commit(&deep, &["src/lib.rs"]));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(item.category, Category::Fix);
     }
 
     #[test]

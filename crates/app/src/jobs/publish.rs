@@ -355,11 +355,19 @@ impl Progress for Recorder<'_> {
     fn shelve<'a>(
         &'a self,
         entry: &'a covalynce_publishing::changelog::Entry,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + 'a>>
-    {
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<covalynce_publishing::changelog::Shelved, String>,
+                > + Send
+                + 'a,
+        >,
+    > {
+        use covalynce_publishing::changelog::Shelved;
         Box::pin(async move {
             let ws = self.shelf.workspace;
-            self.store
+            let kept = self
+                .store
                 .put_changelog_entry(&covalynce_storage::NewChangelogEntry {
                     workspace_id: ws.id,
                     version: entry.version.clone(),
@@ -374,7 +382,14 @@ impl Progress for Recorder<'_> {
                 })
                 .await
                 .map_err(|e| e.to_string())?;
-            Ok(crate::changelog::entry_path(&ws.slug, &entry.version))
+            Ok(if kept {
+                Shelved::At(crate::changelog::entry_path(&ws.slug, &entry.version))
+            } else {
+                Shelved::Taken(format!(
+                    "the changelog already shows {} from another source: a changelog has one entry per version, so take that one down first (or show one source only)",
+                    entry.version
+                ))
+            })
         })
     }
 }

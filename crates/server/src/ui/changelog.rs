@@ -62,11 +62,11 @@ pub async fn page(
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let tag = etag("page", &public, number);
+    let base = base_url(&state, &headers);
+    let tag = etag("page", &public, number, &base);
     if let Some(fresh) = not_modified(&headers, &tag, public.page.modified) {
         return fresh;
     }
-    let base = base_url(&state, &headers);
     let path = format!("/changelog/{}", public.slug.as_str());
     let at = |n: i64| {
         if n == 1 {
@@ -106,11 +106,11 @@ pub async fn entry(
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let tag = etag(&format!("entry {}", entry.version), &public, 1);
+    let base = base_url(&state, &headers);
+    let tag = etag(&format!("entry {}", entry.version), &public, 1, &base);
     if let Some(fresh) = not_modified(&headers, &tag, entry.updated_at) {
         return fresh;
     }
-    let base = base_url(&state, &headers);
     let path = format!("/changelog/{}", public.slug.as_str());
     let vm = entry_vm(&path, &entry);
     let image = covalynce_publishing::image::ReleaseImage::from_notes(
@@ -140,22 +140,35 @@ pub async fn image(
     Path((slug, version)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let (png, modified) = match state.app().public_changelog_image(&slug, &version).await {
+    let (public, entry) = match state.app().public_changelog_entry(&slug, &version).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let tag = {
-        use sha2::{Digest, Sha256};
-        format!("\"{}\"", hex::encode(&Sha256::digest(&png.bytes)[..12]))
-    };
-    if let Some(fresh) = not_modified(&headers, &tag, modified) {
+    // The image is drawn from the entry as last changed: a reader that has it is answered
+    // before anything is drawn.
+    let tag = etag(
+        &format!("og {}", entry.version),
+        &public,
+        entry.updated_at,
+        "",
+    );
+    if let Some(fresh) = not_modified(&headers, &tag, entry.updated_at) {
         return fresh;
     }
+    let image = covalynce_publishing::image::ReleaseImage::from_notes(
+        &entry.project,
+        &entry.version,
+        &entry.body,
+        entry.release_url.as_deref(),
+    );
+    let png = tokio::task::spawn_blocking(move || covalynce_publishing::image::render(&image))
+        .await
+        .unwrap_or_default();
     cached(
-        ([(header::CONTENT_TYPE, "image/png")], png.bytes).into_response(),
+        ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
         &tag,
-        modified,
+        entry.updated_at,
     )
 }
 
@@ -170,11 +183,11 @@ pub async fn atom(
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let tag = etag("atom", &public, 1);
+    let base = base_url(&state, &headers);
+    let tag = etag("atom", &public, 1, &base);
     if let Some(fresh) = not_modified(&headers, &tag, public.page.modified) {
         return fresh;
     }
-    let base = base_url(&state, &headers);
     let body = atom_feed(&base, &public);
     cached(
         (
@@ -198,11 +211,11 @@ pub async fn json(
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let tag = etag("json", &public, 1);
+    let base = base_url(&state, &headers);
+    let tag = etag("json", &public, 1, &base);
     if let Some(fresh) = not_modified(&headers, &tag, public.page.modified) {
         return fresh;
     }
-    let base = base_url(&state, &headers);
     let body = json_feed(&base, &public);
     cached(
         (
@@ -409,10 +422,11 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 
 /// A weak validator of what an answer shows: the kind of answer, the changelog's last
 /// change and its size, and the page.
-fn etag(kind: &str, public: &Public, number: i64) -> String {
+fn etag(kind: &str, public: &Public, number: i64, base: &str) -> String {
     use sha2::{Digest, Sha256};
+    // The base is in it: answers made for another host name carry other absolute links.
     let seed = format!(
-        "{kind}|{}|{}|{}|{number}|{}",
+        "{kind}|{}|{}|{}|{number}|{}|{base}",
         public.slug.as_str(),
         public.page.modified,
         public.page.total,

@@ -561,6 +561,8 @@ struct MastodonState {
     media: HashMap<String, (String, Vec<u8>)>,
     /// The next media upload is taken, but its answer is lost (a 503).
     lose_media_answer: bool,
+    /// The token was made without `write:media`.
+    no_media_scope: bool,
 }
 
 #[derive(Clone)]
@@ -620,6 +622,11 @@ impl FakeMastodon {
             .collect();
         all.sort();
         all
+    }
+
+    /// The token in use was made with `write:statuses` only.
+    pub fn without_media_scope(&self) {
+        self.state.lock().unwrap().no_media_scope = true;
     }
 
     pub fn lose_next_media_answer(&self) {
@@ -699,6 +706,13 @@ async fn mastodon_media(
     let mut s = state.lock().unwrap();
     if !bearer_in(&s.tokens, &headers) {
         return mastodon_unauthorized();
+    }
+    if s.no_media_scope {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"error": "This action is outside the authorized scopes"})),
+        )
+            .into_response();
     }
     let boundary = headers
         .get("content-type")

@@ -345,5 +345,18 @@ async fn a_release_status_carries_its_image_with_a_description(backend: Backend)
         status["media_attachments"][0]["description"],
         description.as_str()
     );
+
+    // A token made for statuses only: the release still goes out, without its image, and
+    // the publication says why; the channel keeps working.
+    fake.without_media_scope();
+    let next = crate::changelog::release(&app, "v5.1.0", "- fix: totals round twice").await;
+    app.approve(&next, &channel).await;
+    let done = app.settled(&next).await;
+    assert_eq!(done["status"], "published", "{done}");
+    let note = done["publications"][0]["note"].as_str().unwrap_or_default();
+    assert!(note.contains("write:media"), "{done}");
+    assert_eq!(fake.statuses_made(), 2);
+    let channels = app.get_json("/api/v1/channels").await;
+    assert_eq!(channels["data"][0]["status"], "active", "{channels}");
     app.stop().await;
 }

@@ -391,11 +391,14 @@ async fn the_trust_policy_auto_approves_green_cards_after_enough_unedited_approv
     let app = spawn_app(backend).await;
     let src = app.github_source("Codertocat/Hello-World", SECRET).await;
     let (channel, path) = outbox(&app, "trust-outbox.jsonl").await;
+    // The changelog is trusted too: it takes release cards only, so pushes go to the
+    // outbox alone rather than nowhere.
+    let changelog = crate::changelog::changelog_channel(&app).await;
     let r = app
         .client
         .patch(app.url("/api/v1/workspace"))
         .bearer_auth(&app.token)
-        .json(&json!({"trust": {"after": 2, "channels": [channel]}}))
+        .json(&json!({"trust": {"after": 2, "channels": [channel, changelog]}}))
         .send()
         .await
         .unwrap();
@@ -487,6 +490,12 @@ async fn the_trust_policy_auto_approves_green_cards_after_enough_unedited_approv
     .await;
     let lines = std::fs::read_to_string(&path).unwrap();
     assert!(lines.contains(&c5));
+    let published = app.get_json(&format!("/api/v1/cards/{c5}")).await;
+    assert_eq!(
+        published["data"]["publications"].as_array().unwrap().len(),
+        1,
+        "the outbox only: {published}"
+    );
     // The policy's own approval goes through the same approval as a person's, but earns it
     // no trust: the streak counts people's approvals only.
     assert_eq!(

@@ -514,9 +514,10 @@ async fn connect_x_runs_oauth_with_pkce_and_the_channel_renews_itself(backend: B
         to.as_str()
             .starts_with(&format!("{}/i/oauth2/authorize?", fake.base))
     );
+    // media.write: release posts carry their image.
     assert_eq!(
         q["scope"],
-        "tweet.read tweet.write users.read offline.access"
+        "tweet.read tweet.write users.read offline.access media.write"
     );
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(q["client_id"], X_CLIENT);
