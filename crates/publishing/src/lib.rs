@@ -70,6 +70,9 @@ pub struct Post<'a> {
 pub struct PostImage<'a> {
     pub png: &'a [u8],
     pub alt: &'a str,
+    /// Where it is seen on this server without signing in, when the server has a public
+    /// address (Slack shows images by address only).
+    pub url: Option<&'a str>,
 }
 
 /// The release a card is about.
@@ -543,6 +546,7 @@ impl Target {
                 | Target::X { .. }
                 | Target::Linkedin { .. }
                 | Target::Discord { .. }
+                | Target::Slack { .. }
         )
     }
 
@@ -609,7 +613,9 @@ impl Target {
                 secret,
                 variant,
             } => webhook::publish(http, url, secret, variant, post).await,
-            Target::Slack { url } => slack::publish(http, url, post.text_for("slack")).await,
+            Target::Slack { url } => {
+                slack::publish(http, url, post.text_for("slack"), post.image).await
+            }
             Target::Discord { url } => {
                 discord::publish(http, url, post.text_for("discord"), post.image).await
             }
@@ -718,7 +724,7 @@ impl Target {
             Target::Webhook { url, secret, .. } => {
                 webhook::ping(http, url, secret, channel_id).await
             }
-            Target::Slack { url } => slack::publish(http, url, TEST)
+            Target::Slack { url } => slack::publish(http, url, TEST, None)
                 .await
                 .map(|_| "sent a test message to Slack".to_owned()),
             Target::Discord { url } => discord::publish(http, url, TEST, None)

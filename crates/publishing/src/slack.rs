@@ -22,12 +22,30 @@ pub fn check(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn publish(http: &Http, url: &Url, text: &str) -> Result<Sent, Failure> {
+/// Sends `text`; with an image that has a public address, the message is the text in a
+/// section block and the image in an image block (incoming webhooks take no files, so
+/// without an address the message goes as text).
+pub async fn publish(
+    http: &Http,
+    url: &Url,
+    text: &str,
+    image: Option<crate::PostImage<'_>>,
+) -> Result<Sent, Failure> {
     check(text).map_err(Failure::permanent)?;
+    let mut body = serde_json::json!({ "text": escape(text) });
+    if let Some((address, alt)) = image.and_then(|i| i.url.map(|u| (u, i.alt))) {
+        // A section's text takes 3,000 characters; a longer message stays text only.
+        if text.chars().count() <= 3000 {
+            body["blocks"] = serde_json::json!([
+                { "type": "section", "text": { "type": "mrkdwn", "text": escape(text) } },
+                { "type": "image", "image_url": address, "alt_text": alt.chars().take(2000).collect::<String>() },
+            ]);
+        }
+    }
     let request = http
         .post(url)
         .map_err(|r| Failure::broken(r.0))?
-        .json(&serde_json::json!({ "text": escape(text) }));
+        .json(&body);
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {

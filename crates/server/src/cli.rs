@@ -782,6 +782,7 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
         ai: config.ai.clone(),
         github_api: covalynce_app::github::Api::base_for(config.security.github.as_ref()),
         data_dir: config.data_dir.clone(),
+        public_url: config.security.public_url.clone(),
     };
     let pool = covalynce_app::jobs::Pool::spawn(
         context,

@@ -159,6 +159,7 @@ impl Application {
                 ai: config.ai.clone(),
                 github_api: covalynce_app::github::Api::base_for(config.security.github.as_ref()),
                 data_dir: config.data_dir.clone(),
+                public_url: config.security.public_url.clone(),
             },
             config.jobs.clone(),
             wakeup.clone(),

@@ -81,6 +81,9 @@ pub struct Context {
     pub github_api: String,
     /// The server's data dir: outbox files live in `outbox/<workspace id>/` below it.
     pub data_dir: std::path::PathBuf,
+    /// Where the server is reached from outside (`COVALYNCE_PUBLIC_URL`): a Slack message
+    /// shows a release image by its address there; without one it goes as text.
+    pub public_url: Option<String>,
 }
 
 impl Context {

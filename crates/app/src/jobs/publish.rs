@@ -184,6 +184,15 @@ pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(
             .map(|i| (covalynce_publishing::image::render(&i), i.alt())),
         _ => None,
     };
+    let image_url = match (&image, &ctx.public_url) {
+        (Some(_), Some(public)) => Some(crate::images::public_link(
+            &ctx.secrets,
+            public,
+            publication.workspace_id,
+            card.id,
+        )),
+        _ => None,
+    };
     let recorder = Recorder {
         store,
         id,
@@ -207,7 +216,11 @@ pub async fn run(ctx: &Context, job: &ClaimedJob, id: PublicationId) -> Result<(
         release,
         image: image
             .as_ref()
-            .map(|(png, alt)| covalynce_publishing::PostImage { png, alt }),
+            .map(|(png, alt)| covalynce_publishing::PostImage {
+                png,
+                alt,
+                url: image_url.as_deref(),
+            }),
         progress: &recorder,
     };
     let started = std::time::Instant::now();

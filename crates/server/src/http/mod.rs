@@ -127,6 +127,7 @@ impl AppState {
                 self.0.security.config.github.as_ref(),
             ),
             data_dir: self.data_dir().to_path_buf(),
+            public_url: self.security().config.public_url.clone(),
         }
     }
 

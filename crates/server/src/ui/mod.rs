@@ -40,6 +40,11 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/{id}/rotated", post(review::rotated))
         .route("/cards/{id}/fragment", get(stack::fragment))
         .route("/cards/{id}/image.png", get(stack::image))
+        // A release card's image by its signed address, for platforms that fetch it.
+        .route(
+            "/images/{workspace}/{card}/{file}",
+            get(stack::shared_image),
+        )
         .route("/cards/{id}/edit", get(editor::page).post(editor::save))
         .route("/cards/{id}/refine", post(editor::refine))
         .route("/cards/{id}/refine/stream", post(editor::refine_stream))

@@ -475,6 +475,38 @@ pub struct CardFragment {
 }
 
 /// One pending card's HTML, for the script to add to the stack live.
+/// `GET /images/{workspace}/{card}/{signature}.png`: an approved release card's image,
+/// without signing in, for platforms that show images by address (Slack). Any wrong part
+/// is the same 404.
+pub async fn shared_image(
+    State(state): State<AppState>,
+    Path((ws, card, file)): Path<(String, String, String)>,
+) -> Response {
+    let not_found = || (axum::http::StatusCode::NOT_FOUND, "no such image").into_response();
+    let Some(signature) = file.strip_suffix(".png") else {
+        return not_found();
+    };
+    match state
+        .app()
+        .shared_card_image(state.secrets(), &ws, &card, signature)
+        .await
+    {
+        Ok(Some(png)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "image/png"),
+                (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+            ],
+            png.bytes,
+        )
+            .into_response(),
+        Ok(None) => not_found(),
+        Err(e) => {
+            tracing::warn!(error = %e, "a shared image could not be read");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
+        }
+    }
+}
+
 /// `GET /cards/{id}/image.png`: a release card's image, drawn from its text as it stands.
 pub async fn image(
     State(state): State<AppState>,

@@ -20,6 +20,7 @@ on_both_backends!(
     a_daily_cap_holds_the_rest_until_the_next_day,
     a_card_published_to_some_channels_but_not_others_is_partial,
     a_release_message_on_discord_carries_its_image_as_an_attachment,
+    a_release_message_on_slack_shows_its_image_from_a_signed_public_address,
 );
 
 const SECRET: &str = "s";
@@ -1209,5 +1210,59 @@ async fn a_release_message_on_discord_carries_its_image_as_an_attachment(backend
     // "Send test" is words only.
     app.test_channel(&id).await;
     assert_eq!(discord.attachments().len(), 1);
+    app.stop().await;
+}
+
+/// Slack's incoming webhooks take no files: a release message shows its image by its
+/// public address — signed, so only this server makes one, and only for a card approved
+/// for publishing. Without a public address the message is text.
+async fn a_release_message_on_slack_shows_its_image_from_a_signed_public_address(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |c| {
+        c.security.public_url = Some("https://covalynce.example.com".into());
+    })
+    .await;
+    let slack = FakeSlack::start().await;
+    let channel = create_channel(
+        &app,
+        json!({"kind": "slack", "webhook_url": slack.hook(SlackHook::Live)}),
+    )
+    .await;
+    let id = channel["id"].as_str().unwrap().to_owned();
+    let card = crate::changelog::release(
+        &app,
+        "v9.1.0",
+        "- feat: export invoices as CSV\n- fix: totals round once",
+    )
+    .await;
+    approve(&app, &card, &[&id]).await;
+    let done = app.settled(&card).await;
+    assert_eq!(done["status"], "published", "{done}");
+    let sent = slack.received()[0].json();
+    let image = &sent["blocks"][1];
+    assert_eq!(image["type"], "image", "{sent}");
+    assert!(
+        image["alt_text"]
+            .as_str()
+            .unwrap()
+            .starts_with("rocket v9.1.0: "),
+        "{sent}"
+    );
+    assert!(sent["text"].as_str().is_some(), "a text fallback: {sent}");
+    let address = image["image_url"].as_str().unwrap();
+    let path = address
+        .strip_prefix("https://covalynce.example.com")
+        .expect("on the public address");
+    assert!(path.starts_with("/images/"), "{path}");
+    // Anyone may fetch it, without signing in.
+    let r = reqwest::get(app.url(path)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(r.bytes().await.unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
+    // A changed signature, or another card under this one's signature: the same 404.
+    let forged = format!("{}0000.png", &path[..path.len() - 8]);
+    assert_eq!(reqwest::get(app.url(&forged)).await.unwrap().status(), 404);
+    let pending = crate::changelog::release(&app, "v9.2.0", "- fix: more").await;
+    let other = path.replace(&card, &pending);
+    assert_eq!(reqwest::get(app.url(&other)).await.unwrap().status(), 404);
     app.stop().await;
 }
