@@ -40,6 +40,8 @@ pub struct Setting {
     pub setting: ChangelogSetting,
     /// (id, name) of every source of the workspace.
     pub sources: Vec<(SourceId, String)>,
+    /// The newest entries on it (public or not, of every source): what can be taken down.
+    pub entries: Vec<ChangelogEntry>,
 }
 
 impl App {
@@ -60,7 +62,16 @@ impl App {
                 (s.id, name)
             })
             .collect();
-        Ok(Setting { setting, sources })
+        let entries = self
+            .store()
+            .changelog_page(ws, &ChangelogSetting::default(), 0, PER_PAGE)
+            .await?
+            .entries;
+        Ok(Setting {
+            setting,
+            sources,
+            entries,
+        })
     }
 
     /// Turns the public changelog on or off and picks its sources (none: all of them).

@@ -80,6 +80,10 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/voice", post(settings::voice))
         .route("/settings/time-zone", post(settings::time_zone))
         .route("/settings/changelog", post(settings::changelog))
+        .route(
+            "/settings/changelog/{version}/take-down",
+            post(settings::take_down),
+        )
         .route("/channels/{id}/slots", post(channels::slots))
         .route("/settings/trust", post(settings::trust))
         .route("/settings/ai-privacy", post(settings::ai_privacy))

@@ -20,6 +20,8 @@ pub struct ChangelogVm {
     pub path: String,
     /// (id, name, shown) of each source; none ticked: every source.
     pub sources: Vec<(String, String, bool)>,
+    /// The newest entries: (version, title).
+    pub entries: Vec<(String, String)>,
 }
 
 pub struct ChannelOption {
@@ -69,6 +71,11 @@ async fn page(
                 .sources
                 .into_iter()
                 .map(|(id, name)| (id.to_string(), name, c.setting.sources.contains(&id)))
+                .collect(),
+            entries: c
+                .entries
+                .into_iter()
+                .map(|e| (e.version, e.title))
                 .collect(),
         }
     };
@@ -297,6 +304,24 @@ pub async fn changelog(
                 "The changelog is private: its pages and feeds answer 404.".to_owned()
             }
         })
+        .map_err(ApiError::from);
+    answer(&state, signed, &headers, result, None).await
+}
+
+/// Takes a release off the public changelog and its feeds.
+pub async fn take_down(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(version): Path<String>,
+    CsrfForm(_): CsrfForm<Button>,
+) -> Result<Response, UiError> {
+    let acting = signed.acting_as::<Editor>()?;
+    let result = state
+        .app()
+        .take_down_changelog_entry(&acting, &version)
+        .await
+        .map(|_| format!("{version} is off the changelog and its feeds."))
         .map_err(ApiError::from);
     answer(&state, signed, &headers, result, None).await
 }

@@ -523,5 +523,24 @@ async fn a_release_card_shows_its_image_and_link_previews_get_it_from_the_change
             .status(),
         404
     );
+
+    // Settings lists what is on the changelog; "Take down" takes it off.
+    let settings = owner.page("/settings").await.html;
+    assert!(
+        settings.contains("action=\"/settings/changelog/v3.0.0/take-down\""),
+        "{settings}"
+    );
+    let answer = owner
+        .form("/settings/changelog/v3.0.0/take-down", &[])
+        .await;
+    assert!(
+        answer.html.contains("v3.0.0 is off the changelog"),
+        "{}",
+        answer.html
+    );
+    assert_eq!(
+        read(&app, "/changelog/launch/v3.0.0", &[]).await.status(),
+        404
+    );
     app.stop().await;
 }
