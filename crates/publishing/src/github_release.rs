@@ -19,17 +19,18 @@ pub const API_BASE: &str = "https://api.github.com";
 const API_VERSION: &str = "2022-11-28";
 
 /// Where the release goes and how a new one is made.
-pub struct Repo<'a> {
-    pub api: &'a Url,
-    pub owner: &'a str,
-    pub name: &'a str,
-    pub token: &'a str,
+#[derive(Clone)]
+pub struct Repo {
+    pub api: Url,
+    pub owner: String,
+    pub name: String,
+    pub token: String,
     /// A release that does not exist yet is made as a draft (a person publishes it on
     /// GitHub) rather than published.
     pub draft: bool,
 }
 
-impl Repo<'_> {
+impl Repo {
     /// The API's own path stays (GitHub Enterprise serves it under `/api/v3`).
     fn url(&self, path: &str) -> Result<Url, Failure> {
         Url::parse(&format!(
@@ -42,7 +43,7 @@ impl Repo<'_> {
     }
 
     fn headers(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        r.bearer_auth(self.token)
+        r.bearer_auth(&self.token)
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", API_VERSION)
             .header("User-Agent", "covalynce")
@@ -69,7 +70,7 @@ pub fn check(release_notes: &str, version: Option<&str>) -> Result<(), String> {
 }
 
 /// Writes the card's notes into the release of its tag.
-pub async fn publish(http: &Http, repo: &Repo<'_>, post: &Post<'_>) -> Result<Sent, Failure> {
+pub async fn publish(http: &Http, repo: &Repo, post: &Post<'_>) -> Result<Sent, Failure> {
     check(post.release_notes, post.release.as_ref().map(|r| r.version))
         .map_err(Failure::permanent)?;
     let release = post.release.as_ref().expect("checked above");
@@ -131,7 +132,7 @@ fn sent(release: &Value) -> Sent {
 const PAGES: usize = 10;
 
 /// The release of `tag`, drafts included, among the newest [`PAGES`] pages of 100.
-async fn find(http: &Http, repo: &Repo<'_>, tag: &str) -> Result<Option<Value>, Failure> {
+async fn find(http: &Http, repo: &Repo, tag: &str) -> Result<Option<Value>, Failure> {
     for page in 1..=PAGES {
         let mut url = repo.url("")?;
         url.set_query(Some(&format!("per_page=100&page={page}")));
@@ -226,7 +227,7 @@ async fn answer(response: reqwest::Response) -> Result<Value, Failure> {
 }
 
 /// Checks the token reaches the repository's releases (nothing is written).
-pub async fn reach(http: &Http, repo: &Repo<'_>) -> Result<String, Failure> {
+pub async fn reach(http: &Http, repo: &Repo) -> Result<String, Failure> {
     let mut url = repo.url("")?;
     url.set_query(Some("per_page=1"));
     let request = http.get(&url).map_err(|r| Failure::broken(r.0))?;

@@ -410,13 +410,7 @@ pub enum Target {
         web: String,
     },
     Changelog,
-    GithubRelease {
-        api: Url,
-        owner: String,
-        name: String,
-        token: String,
-        draft: bool,
-    },
+    GithubRelease(github_release::Repo),
 }
 
 impl std::fmt::Debug for Target {
@@ -504,13 +498,13 @@ impl Target {
                         g.repo
                     )
                 })?;
-                Target::GithubRelease {
+                Target::GithubRelease(github_release::Repo {
                     api: url(&g.api_base, "api_base")?,
                     owner: owner.to_owned(),
                     name: name.to_owned(),
                     token: s.token.clone(),
                     draft: g.draft,
-                }
+                })
             }
             _ => {
                 return Err(format!(
@@ -533,7 +527,7 @@ impl Target {
             Target::X { .. } => ChannelKind::X,
             Target::Bluesky { .. } => ChannelKind::Bluesky,
             Target::Changelog => ChannelKind::Changelog,
-            Target::GithubRelease { .. } => ChannelKind::GithubRelease,
+            Target::GithubRelease(_) => ChannelKind::GithubRelease,
         }
     }
 
@@ -565,7 +559,7 @@ impl Target {
             Target::Changelog => Recovery::Replay,
             // The release is looked up by its tag before it is made: a repeat edits the
             // one the first attempt made, to the same text.
-            Target::GithubRelease { .. } => Recovery::Replay,
+            Target::GithubRelease(_) => Recovery::Replay,
             // Incoming webhooks take no key and cannot be read back.
             // LinkedIn and X take no key either.
             Target::Slack { .. }
@@ -594,7 +588,7 @@ impl Target {
             Target::Changelog => {
                 "written again after Covalynce stopped mid-send: the entry is keyed by its version, so there is one"
             }
-            Target::GithubRelease { .. } => {
+            Target::GithubRelease(_) => {
                 "written again after Covalynce stopped mid-send: the release was looked up by its tag first, so there is one"
             }
             Target::Slack { .. }
@@ -696,22 +690,7 @@ impl Target {
                 bluesky::publish(http, &account, post.text_for("bluesky"), &rkey, post).await
             }
             Target::Changelog => changelog::publish(post).await,
-            Target::GithubRelease {
-                api,
-                owner,
-                name,
-                token,
-                draft,
-            } => {
-                let repo = github_release::Repo {
-                    api,
-                    owner,
-                    name,
-                    token,
-                    draft: *draft,
-                };
-                github_release::publish(http, &repo, post).await
-            }
+            Target::GithubRelease(repo) => github_release::publish(http, repo, post).await,
         }
     }
 
@@ -755,22 +734,7 @@ impl Target {
             } => bluesky::whoami(http, service, access_jwt)
                 .await
                 .map(|handle| format!("connected as @{handle} on Bluesky")),
-            Target::GithubRelease {
-                api,
-                owner,
-                name,
-                token,
-                draft,
-            } => {
-                let repo = github_release::Repo {
-                    api,
-                    owner,
-                    name,
-                    token,
-                    draft: *draft,
-                };
-                github_release::reach(http, &repo).await
-            }
+            Target::GithubRelease(repo) => github_release::reach(http, repo).await,
             // The changelog is this server's own page: there is nothing to reach.
             Target::Changelog => Ok(
                 "the changelog is on this server: approved release cards appear on its public page once an owner turns it on"

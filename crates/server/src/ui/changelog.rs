@@ -178,26 +178,7 @@ pub async fn atom(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let public = match state.app().public_changelog(&slug, 1, IN_FEED).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return not_found(),
-        Err(e) => return unavailable(e),
-    };
-    let base = base_url(&state, &headers);
-    let tag = etag("atom", &public, 1, &base);
-    if let Some(fresh) = not_modified(&headers, &tag, public.page.modified) {
-        return fresh;
-    }
-    let body = atom_feed(&base, &public);
-    cached(
-        (
-            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-            body,
-        )
-            .into_response(),
-        &tag,
-        public.page.modified,
-    )
+    feed(&state, &slug, &headers, Feed::Atom).await
 }
 
 /// `GET /changelog/{workspace}/feed.json`: JSON Feed 1.1, the newest 50.
@@ -206,23 +187,36 @@ pub async fn json(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let public = match state.app().public_changelog(&slug, 1, IN_FEED).await {
+    feed(&state, &slug, &headers, Feed::Json).await
+}
+
+#[derive(Clone, Copy)]
+enum Feed {
+    Atom,
+    Json,
+}
+
+async fn feed(state: &AppState, slug: &str, headers: &HeaderMap, kind: Feed) -> Response {
+    let public = match state.app().public_changelog(slug, 1, IN_FEED).await {
         Ok(Some(p)) => p,
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let base = base_url(&state, &headers);
-    let tag = etag("json", &public, 1, &base);
-    if let Some(fresh) = not_modified(&headers, &tag, public.page.modified) {
+    let base = base_url(state, headers);
+    let (name, content_type) = match kind {
+        Feed::Atom => ("atom", "application/atom+xml; charset=utf-8"),
+        Feed::Json => ("json", "application/feed+json; charset=utf-8"),
+    };
+    let tag = etag(name, &public, 1, &base);
+    if let Some(fresh) = not_modified(headers, &tag, public.page.modified) {
         return fresh;
     }
-    let body = json_feed(&base, &public);
+    let body = match kind {
+        Feed::Atom => atom_feed(&base, &public),
+        Feed::Json => json_feed(&base, &public),
+    };
     cached(
-        (
-            [(header::CONTENT_TYPE, "application/feed+json; charset=utf-8")],
-            body,
-        )
-            .into_response(),
+        ([(header::CONTENT_TYPE, content_type)], body).into_response(),
         &tag,
         public.page.modified,
     )
