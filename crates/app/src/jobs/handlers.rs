@@ -70,11 +70,30 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
     let voice = workspace.voice;
     // A release supersedes the pushes it contains: what their cards already announced is
     // not announced again, and their cards still waiting for review fold into this one.
-    let superseded = if matches!(event.kind, EventKind::Tag | EventKind::Release) {
+    let mut superseded = if matches!(event.kind, EventKind::Tag | EventKind::Release) {
         pushes_in_release(store, workspace_id, &event).await?
     } else {
         Superseded::default()
     };
+    // One card per version: the same release seen again (its tag, then GitHub's release —
+    // which a GitHub Releases channel itself makes — or another tool's report) is not a
+    // second announcement. Already announced: skipped; still waiting: it folds into this.
+    if let Some(version) = event.facts.version().map(str::to_owned) {
+        match same_version(store, workspace_id, &event, &version).await? {
+            SameVersion::Announced => {
+                let reason = format!(
+                    "{version} of {} was already announced from an earlier card",
+                    event.repo
+                );
+                store
+                    .set_event_status(event.id, EventStatus::Skipped, Some(&reason))
+                    .await?;
+                return Ok(());
+            }
+            SameVersion::Waiting(cards) => superseded.waiting.extend(cards),
+            SameVersion::New => {}
+        }
+    }
     if !superseded.announced.is_empty()
         && let Some(commits) = event.facts.commits_mut()
     {
@@ -120,7 +139,7 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
                     for folded in &superseded.waiting {
                         // Already reviewed or gone meanwhile: nothing to fold.
                         let _ = store.dismiss_card(workspace_id, *folded).await?;
-                        tracing::info!(card = %folded, release = %card_id, "a push card folds into its release");
+                        tracing::info!(card = %folded, release = %card_id, "an earlier card (a push, or the same version) folds into its release");
                     }
                     let held = match &new.gate {
                         Some(gate) => {
@@ -141,6 +160,75 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
         }
     }
     Ok(())
+}
+
+/// What became of earlier cards for the same version of the same repository.
+enum SameVersion {
+    New,
+    /// One was approved or published: the version is announced.
+    Announced,
+    /// Cards still waiting for review: they fold into the new one.
+    Waiting(Vec<covalynce_domain::CardId>),
+}
+
+async fn same_version(
+    store: &dyn Store,
+    ws: covalynce_domain::WorkspaceId,
+    event: &covalynce_storage::EventRecord,
+    version: &str,
+) -> Result<SameVersion, JobError> {
+    let mut earlier = Vec::new();
+    for kind in [EventKind::Tag, EventKind::Release] {
+        let events = store
+            .list_events(
+                ws,
+                &covalynce_storage::EventFilter {
+                    kind: Some(kind),
+                    limit: RECENT_PUSHES,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        earlier.extend(
+            events
+                .into_iter()
+                .filter(|e| {
+                    e.id != event.id
+                        && e.repo.eq_ignore_ascii_case(&event.repo)
+                        && e.facts.version() == Some(version)
+                })
+                .map(|e| e.id),
+        );
+    }
+    if earlier.is_empty() {
+        return Ok(SameVersion::New);
+    }
+    let cards = store
+        .list_cards(
+            ws,
+            &covalynce_storage::CardFilter {
+                limit: RECENT_PUSHES,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut waiting = Vec::new();
+    for card in cards
+        .iter()
+        .filter(|c| c.event_id.is_some_and(|e| earlier.contains(&e)))
+    {
+        use covalynce_domain::CardStatus as S;
+        match card.status {
+            S::Approved | S::Published | S::Partial => return Ok(SameVersion::Announced),
+            S::Pending | S::Held => waiting.push(card.id),
+            _ => {}
+        }
+    }
+    Ok(if waiting.is_empty() {
+        SameVersion::New
+    } else {
+        SameVersion::Waiting(waiting)
+    })
 }
 
 /// What a release (or tag) supersedes among the cards of pushes it contains.

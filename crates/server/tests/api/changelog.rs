@@ -13,6 +13,7 @@ on_both_backends!(
     a_release_approved_to_the_changelog_is_on_the_public_page_and_in_both_feeds_once,
     a_changelog_shows_nothing_until_its_owner_makes_it_public_and_nothing_else_ever,
     a_release_card_shows_its_image_and_link_previews_get_it_from_the_changelog,
+    the_same_version_reported_again_is_not_a_second_card,
 );
 
 /// A release another tool reports; returns its card's id once drafted.
@@ -542,5 +543,78 @@ async fn a_release_card_shows_its_image_and_link_previews_get_it_from_the_change
         read(&app, "/changelog/launch/v3.0.0", &[]).await.status(),
         404
     );
+    app.stop().await;
+}
+
+/// The same release seen again — GitHub's release after its tag (a GitHub Releases channel
+/// makes one), or another tool's report — is one card: once announced, it is not announced
+/// again; still waiting, the earlier card folds into the new one.
+async fn the_same_version_reported_again_is_not_a_second_card(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let outbox = crate::publishing::outbox(&app, "versions.jsonl").await.0;
+    let report = |version: &'static str, key: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .post_json(
+                    "/api/v1/events",
+                    &json!({"kind": "release", "title": format!("Rocket {version}"),
+                            "body": "- feat: export invoices as CSV",
+                            "refs": {"repo": "acme/rocket", "version": version},
+                            "idempotency_key": key}),
+                )
+                .await;
+            assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+            r.json::<Value>().await.unwrap()["data"]["event"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let cards = || async {
+        app.get_json("/api/v1/cards").await["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    // Announced: a second report of v3.0.0 drafts nothing, and says why.
+    let first = release(&app, "v3.0.0", "- feat: export invoices as CSV").await;
+    app.approve(&first, &outbox).await;
+    assert_eq!(app.settled(&first).await["status"], "published");
+    let again = report("v3.0.0", "github-release-v3.0.0").await;
+    app.eventually("the second report is settled", || async {
+        app.get_json(&format!("/api/v1/events/{again}")).await["data"]["status"] == "skipped"
+    })
+    .await;
+    let event = app.get_json(&format!("/api/v1/events/{again}")).await;
+    assert!(
+        event["data"]["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("already announced"),
+        "{event}"
+    );
+    assert_eq!(cards().await.len(), 1);
+
+    // Still waiting: the newer report's card replaces the earlier one.
+    let waiting = release(&app, "v4.0.0", "- feat: dark mode").await;
+    report("v4.0.0", "github-release-v4.0.0").await;
+    app.eventually(
+        "the newer card is drafted and the earlier folds",
+        || async {
+            let all = cards().await;
+            all.len() == 3
+                && all
+                    .iter()
+                    .any(|c| c["id"] == waiting.as_str() && c["status"] == "dismissed")
+        },
+    )
+    .await;
+    let pending: Vec<Value> = cards()
+        .await
+        .into_iter()
+        .filter(|c| c["status"] == "pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "one card for v4.0.0: {pending:?}");
     app.stop().await;
 }
