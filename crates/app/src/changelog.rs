@@ -170,30 +170,20 @@ impl App {
         }))
     }
 
-    /// One entry of a public changelog, with the changelog's title.
+    /// One entry of a public changelog, with the workspace's slug; `None` like a page.
     pub async fn public_changelog_entry(
         &self,
         slug: &str,
         version: &str,
-    ) -> Result<Option<(Public, ChangelogEntry)>, AppError> {
+    ) -> Result<Option<(WorkspaceSlug, ChangelogEntry)>, AppError> {
         let Some((slug, ws, setting)) = self.public(slug).await? else {
             return Ok(None);
         };
-        let Some(entry) = self.store().changelog_entry(ws, &setting, version).await? else {
-            return Ok(None);
-        };
-        let page = self.store().changelog_page(ws, &setting, 0, 1).await?;
-        let title = title(&slug, std::slice::from_ref(&entry));
-        Ok(Some((
-            Public {
-                slug,
-                title,
-                page,
-                number: 1,
-                pages: 1,
-            },
-            entry,
-        )))
+        Ok(self
+            .store()
+            .changelog_entry(ws, &setting, version)
+            .await?
+            .map(|entry| (slug, entry)))
     }
 
     async fn public(

@@ -104,18 +104,7 @@ impl App {
         ) {
             return Ok(None);
         }
-        let event = match record.event_id {
-            Some(e) => self.store().event(ws, e).await?,
-            None => None,
-        };
-        let Some(image) = event.as_ref().and_then(|e| release_image(&record, e)) else {
-            return Ok(None);
-        };
-        let alt = image.alt();
-        let bytes = tokio::task::spawn_blocking(move || render(&image))
-            .await
-            .unwrap_or_default();
-        Ok(Some(Png { bytes, alt }))
+        self.drawn(ws, &record).await
     }
 
     /// A card's release image, for anyone in its workspace; `None` when the card is not
@@ -131,16 +120,23 @@ impl App {
                 "there is no card \"{card}\" in this workspace"
             )));
         };
+        self.drawn(ws, &record).await
+    }
+
+    /// A card's release image, drawn off the async threads; `None` when the card is not
+    /// about a release.
+    async fn drawn(&self, ws: WorkspaceId, record: &CardRecord) -> Result<Option<Png>, AppError> {
         let event = match record.event_id {
             Some(e) => self.store().event(ws, e).await?,
             None => None,
         };
-        Ok(event
-            .as_ref()
-            .and_then(|e| release_image(&record, e))
-            .map(|image| Png {
-                alt: image.alt(),
-                bytes: render(&image),
-            }))
+        let Some(image) = event.as_ref().and_then(|e| release_image(record, e)) else {
+            return Ok(None);
+        };
+        let alt = image.alt();
+        let bytes = tokio::task::spawn_blocking(move || render(&image))
+            .await
+            .unwrap_or_default();
+        Ok(Some(Png { bytes, alt }))
     }
 }

@@ -27,14 +27,15 @@ impl ChangelogSetting {
     pub fn is_public(&self) -> bool {
         self.public_since.is_some()
     }
+}
 
-    fn sources_text(&self) -> String {
-        self.sources
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
+/// Source ids as the `sources` column and the [`SHOWN`] filter hold them: space-separated.
+pub(crate) fn sources_text(sources: &[SourceId]) -> String {
+    sources
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What a changelog channel writes for one approved release card.
@@ -183,10 +184,6 @@ pub(crate) const ENTRY_COLS: &str =
 pub(crate) const SHOWN: &str =
     "($2 = '' OR (' ' || $2 || ' ') LIKE ('% ' || COALESCE(source_id, '') || ' %'))";
 
-pub(crate) fn sources_text(setting: &ChangelogSetting) -> String {
-    setting.sources_text()
-}
-
 /// One implementation for both pools, like `impl_store!`.
 macro_rules! impl_changelog {
     ($store:ty) => {
@@ -216,11 +213,7 @@ macro_rules! impl_changelog {
                 sources: &[covalynce_domain::SourceId],
                 at: covalynce_domain::UnixMillis,
             ) -> $crate::Result<$crate::changelog::ChangelogSetting> {
-                let text = sources
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let text = $crate::changelog::sources_text(sources);
                 let mut tx = self.pools.write($crate::unit::Scope::Workspace(ws)).await?;
                 // Turning it on again keeps the first time it went public.
                 sqlx::query(
@@ -337,7 +330,7 @@ macro_rules! impl_changelog {
                 offset: i64,
                 limit: i64,
             ) -> $crate::Result<$crate::changelog::ChangelogPage> {
-                let shown = $crate::changelog::sources_text(setting);
+                let shown = $crate::changelog::sources_text(&setting.sources);
                 let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let rows: Vec<$crate::changelog::EntryRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -378,7 +371,7 @@ macro_rules! impl_changelog {
                 setting: &$crate::changelog::ChangelogSetting,
                 version: &str,
             ) -> $crate::Result<Option<$crate::changelog::ChangelogEntry>> {
-                let shown = $crate::changelog::sources_text(setting);
+                let shown = $crate::changelog::sources_text(&setting.sources);
                 let mut tx = self.pools.read($crate::unit::Scope::Workspace(ws)).await?;
                 let row: Option<$crate::changelog::EntryRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -70,16 +70,26 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
     let voice = workspace.voice;
     // A release supersedes the pushes it contains: what their cards already announced is
     // not announced again, and their cards still waiting for review fold into this one.
-    let mut superseded = if matches!(event.kind, EventKind::Tag | EventKind::Release) {
-        pushes_in_release(store, workspace_id, &event).await?
+    // Both read the recent cards: listed once.
+    let recent = if matches!(event.kind, EventKind::Tag | EventKind::Release) {
+        store
+            .list_cards(
+                workspace_id,
+                &covalynce_storage::CardFilter {
+                    limit: RECENT_PUSHES,
+                    ..Default::default()
+                },
+            )
+            .await?
     } else {
-        Superseded::default()
+        Vec::new()
     };
     // One card per version: the same release seen again (its tag, then GitHub's release —
     // which a GitHub Releases channel itself makes — or another tool's report) is not a
     // second announcement. Already announced: skipped; still waiting: it folds into this.
+    let mut superseded = Superseded::default();
     if let Some(version) = event.facts.version().map(str::to_owned) {
-        match same_version(store, workspace_id, &event, &version).await? {
+        match same_version(store, workspace_id, &event, &version, &recent).await? {
             SameVersion::Announced => {
                 let reason = format!(
                     "{version} of {} was already announced from an earlier card",
@@ -93,6 +103,11 @@ async fn draft_event(ctx: &Context, job: &ClaimedJob, event_id: EventId) -> Resu
             SameVersion::Waiting(cards) => superseded.waiting.extend(cards),
             SameVersion::New => {}
         }
+    }
+    if matches!(event.kind, EventKind::Tag | EventKind::Release) {
+        let pushes = pushes_in_release(store, workspace_id, &event, &recent).await?;
+        superseded.announced = pushes.announced;
+        superseded.waiting.extend(pushes.waiting);
     }
     if !superseded.announced.is_empty()
         && let Some(commits) = event.facts.commits_mut()
@@ -176,6 +191,7 @@ async fn same_version(
     ws: covalynce_domain::WorkspaceId,
     event: &covalynce_storage::EventRecord,
     version: &str,
+    cards: &[covalynce_storage::CardRecord],
 ) -> Result<SameVersion, JobError> {
     let mut earlier = Vec::new();
     for kind in [EventKind::Tag, EventKind::Release] {
@@ -203,15 +219,6 @@ async fn same_version(
     if earlier.is_empty() {
         return Ok(SameVersion::New);
     }
-    let cards = store
-        .list_cards(
-            ws,
-            &covalynce_storage::CardFilter {
-                limit: RECENT_PUSHES,
-                ..Default::default()
-            },
-        )
-        .await?;
     let mut waiting = Vec::new();
     for card in cards
         .iter()
@@ -249,6 +256,7 @@ async fn pushes_in_release(
     store: &dyn Store,
     ws: covalynce_domain::WorkspaceId,
     release: &covalynce_storage::EventRecord,
+    cards: &[covalynce_storage::CardRecord],
 ) -> Result<Superseded, JobError> {
     let ids = |facts: &covalynce_domain::EventFacts| -> Vec<String> {
         facts.commits().iter().map(|c| c.id.clone()).collect()
@@ -277,15 +285,6 @@ async fn pushes_in_release(
     if pushes.is_empty() {
         return Ok(out);
     }
-    let cards = store
-        .list_cards(
-            ws,
-            &covalynce_storage::CardFilter {
-                limit: RECENT_PUSHES,
-                ..Default::default()
-            },
-        )
-        .await?;
     for (event, commits) in pushes {
         let Some(card) = cards.iter().find(|c| c.event_id == Some(event)) else {
             continue;

@@ -63,7 +63,7 @@ pub async fn page(
         Err(e) => return unavailable(e),
     };
     let base = base_url(&state, &headers);
-    let tag = etag("page", &public, number, &base);
+    let tag = listing_etag("page", &public, number, &base);
     if let Some(fresh) = not_modified(&headers, &tag, public.page.modified) {
         return fresh;
     }
@@ -101,24 +101,20 @@ pub async fn entry(
     Path((slug, version)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let (public, entry) = match state.app().public_changelog_entry(&slug, &version).await {
+    let (slug, entry) = match state.app().public_changelog_entry(&slug, &version).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
     let base = base_url(&state, &headers);
-    let tag = etag(&format!("entry {}", entry.version), &public, 1, &base);
+    let updated = entry.updated_at.to_string();
+    let tag = etag(&["entry", slug.as_str(), &entry.version, &updated, &base]);
     if let Some(fresh) = not_modified(&headers, &tag, entry.updated_at) {
         return fresh;
     }
-    let path = format!("/changelog/{}", public.slug.as_str());
+    let path = format!("/changelog/{}", slug.as_str());
     let vm = entry_vm(&path, &entry);
-    let image = covalynce_publishing::image::ReleaseImage::from_notes(
-        &entry.project,
-        &entry.version,
-        &entry.body,
-        entry.release_url.as_deref(),
-    );
+    let image = image_of(&entry);
     let view = ChangelogPage {
         css: super::assets::css_url(),
         title: format!("{} {}", entry.project, entry.version),
@@ -140,28 +136,19 @@ pub async fn image(
     Path((slug, version)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let (public, entry) = match state.app().public_changelog_entry(&slug, &version).await {
+    let (slug, entry) = match state.app().public_changelog_entry(&slug, &version).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
     // The image is drawn from the entry as last changed: a reader that has it is answered
     // before anything is drawn.
-    let tag = etag(
-        &format!("og {}", entry.version),
-        &public,
-        entry.updated_at,
-        "",
-    );
+    let updated = entry.updated_at.to_string();
+    let tag = etag(&["og", slug.as_str(), &entry.version, &updated]);
     if let Some(fresh) = not_modified(&headers, &tag, entry.updated_at) {
         return fresh;
     }
-    let image = covalynce_publishing::image::ReleaseImage::from_notes(
-        &entry.project,
-        &entry.version,
-        &entry.body,
-        entry.release_url.as_deref(),
-    );
+    let image = image_of(&entry);
     let png = tokio::task::spawn_blocking(move || covalynce_publishing::image::render(&image))
         .await
         .unwrap_or_default();
@@ -207,7 +194,7 @@ async fn feed(state: &AppState, slug: &str, headers: &HeaderMap, kind: Feed) -> 
         Feed::Atom => ("atom", "application/atom+xml; charset=utf-8"),
         Feed::Json => ("json", "application/feed+json; charset=utf-8"),
     };
-    let tag = etag(name, &public, 1, &base);
+    let tag = listing_etag(name, &public, 1, &base);
     if let Some(fresh) = not_modified(headers, &tag, public.page.modified) {
         return fresh;
     }
@@ -414,18 +401,35 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// A weak validator of what an answer shows: the kind of answer, the changelog's last
-/// change and its size, and the page.
-fn etag(kind: &str, public: &Public, number: i64, base: &str) -> String {
-    use sha2::{Digest, Sha256};
-    // The base is in it: answers made for another host name carry other absolute links.
-    let seed = format!(
-        "{kind}|{}|{}|{}|{number}|{}|{base}",
+/// What a release's image says, from its entry.
+fn image_of(entry: &ChangelogEntry) -> covalynce_publishing::image::ReleaseImage {
+    covalynce_publishing::image::ReleaseImage::from_notes(
+        &entry.project,
+        &entry.version,
+        &entry.body,
+        entry.release_url.as_deref(),
+    )
+}
+
+/// The validator of a page or feed: the kind of answer, the changelog's last change and
+/// size, the page, its title, and the base (answers made for another host name carry other
+/// absolute links).
+fn listing_etag(kind: &str, public: &Public, number: i64, base: &str) -> String {
+    etag(&[
+        kind,
         public.slug.as_str(),
-        public.page.modified,
-        public.page.total,
-        public.title
-    );
+        &public.page.modified.to_string(),
+        &public.page.total.to_string(),
+        &number.to_string(),
+        &public.title,
+        base,
+    ])
+}
+
+/// A weak validator of what an answer shows, from the parts that decide it.
+fn etag(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let seed = parts.join("|");
     format!(
         "W/\"{}\"",
         hex::encode(&Sha256::digest(seed.as_bytes())[..12])
