@@ -122,13 +122,7 @@ impl App {
             .list_channels(workspace.id)
             .await?
             .into_iter()
-            .filter(|c| {
-                matches!(
-                    c.kind,
-                    covalynce_domain::ChannelKind::Changelog
-                        | covalynce_domain::ChannelKind::GithubRelease
-                )
-            })
+            .filter(|c| c.kind.release_only())
             .map(|c| c.id)
             .collect();
         if !release_only.is_empty() {

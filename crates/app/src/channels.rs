@@ -62,7 +62,7 @@ impl App {
                 ));
             }
             Some(n) => n.to_owned(),
-            None => default_name(kind).to_owned(),
+            None => kind.heading().to_owned(),
         };
         let channel = self
             .store()
@@ -240,15 +240,6 @@ impl App {
             source: source.id.to_string(),
             token: api.token().to_owned(),
         })
-    }
-}
-
-fn default_name(kind: ChannelKind) -> &'static str {
-    match kind {
-        ChannelKind::Outbox => "Outbox",
-        ChannelKind::Webhook => "Webhook",
-        ChannelKind::Changelog => "Changelog",
-        other => other.label(),
     }
 }
 

@@ -60,6 +60,22 @@ impl ChannelKind {
         }
     }
 
+    /// Whether it takes only release cards (its text is the release notes).
+    pub fn release_only(self) -> bool {
+        matches!(self, ChannelKind::Changelog | ChannelKind::GithubRelease)
+    }
+
+    /// The platform's name as a heading or a default channel name ("Outbox", "X"):
+    /// [`label`](Self::label) without its article.
+    pub fn heading(self) -> &'static str {
+        match self {
+            ChannelKind::Outbox => "Outbox",
+            ChannelKind::Webhook => "Webhook",
+            ChannelKind::Changelog => "Changelog",
+            other => other.label(),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Outbox => "outbox",

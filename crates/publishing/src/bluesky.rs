@@ -17,6 +17,9 @@
 //!   (URI and CID of the first and of the previous post).
 
 use crate::guard::Http;
+use crate::platform::{Look, Opening, Platform, mismatch};
+use crate::preview::{Draft, Preview};
+use crate::{ChannelConfig, ChannelSecrets, ChannelSettings, Post, Recovery};
 use crate::{Failure, Sent, SentPost, snippet};
 use base64::Engine;
 use covalynce_drafting::grapheme_count;
@@ -627,6 +630,73 @@ async fn create_post(
         _ => Err(Failure::permanent(format!(
             "Bluesky rejected the post ({status}): {words}"
         ))),
+    }
+}
+
+/// A Bluesky channel, opened.
+#[derive(Clone)]
+pub struct Bluesky {
+    service: Url,
+    did: String,
+    handle: String,
+    access_jwt: String,
+    /// Where posts are seen (`https://bsky.app`).
+    web: String,
+}
+
+impl Platform for Bluesky {
+    // Bluesky takes no key, but the record key is the publication's own: a repeat cannot
+    // make a second post, and finds the first by its key.
+    const RECOVERY: Recovery = Recovery::Replay;
+    const REPLAY_NOTE: &'static str = "sent again after Covalynce stopped mid-send: the post's record key is the publication's own, so there is one post";
+    const TAKES_MEDIA: bool = true;
+    const LOOK: Look = Look::LinkCard;
+
+    fn open(
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
+        _: &Opening<'_>,
+    ) -> Result<Self, String> {
+        let (ChannelSettings::Bluesky(b), ChannelSecrets::Bluesky(s)) = (&config.settings, secrets)
+        else {
+            return Err(mismatch(config, secrets));
+        };
+        Ok(Bluesky {
+            service: crate::platform::url(config.kind(), &b.service, "service")?,
+            did: b.did.clone(),
+            handle: b.account.clone(),
+            access_jwt: s.access_jwt.clone(),
+            web: b.web_base.clone().unwrap_or_else(|| WEB_BASE.to_owned()),
+        })
+    }
+
+    async fn publish(&self, http: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        let rkey = record_key(post.publication_id).ok_or_else(|| {
+            Failure::permanent(format!(
+                "the publication id {} is not a UUIDv7, so no record key can be made from it",
+                post.publication_id
+            ))
+        })?;
+        let account = Account {
+            service: &self.service,
+            did: &self.did,
+            handle: &self.handle,
+            access_jwt: &self.access_jwt,
+            web: &self.web,
+        };
+        publish(http, &account, post.text_for("bluesky"), &rkey, post).await
+    }
+
+    // A post would be public: checking the session is the test.
+    async fn test(&self, http: &Http, _: &str) -> Result<String, Failure> {
+        whoami(http, &self.service, &self.access_jwt)
+            .await
+            .map(|handle| format!("connected as @{handle} on Bluesky"))
+    }
+
+    fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+        let (variant, text) = crate::preview::text(settings, card)?;
+        posts(text).map(|p| Preview::posts(variant, p))
     }
 }
 

@@ -4,6 +4,9 @@
 //! statement keyed by the version, so sending again after a crash writes the same entry
 //! again and nothing doubles.
 
+use crate::platform::{Opening, Platform, mismatch};
+use crate::preview::{Draft, Preview};
+use crate::{ChannelConfig, ChannelSecrets, ChannelSettings, Http, Recovery};
 use crate::{Failure, Post, Sent};
 
 /// What the changelog keeps for one release.
@@ -95,6 +98,42 @@ pub async fn publish(post: &Post<'_>) -> Result<Sent, Failure> {
             ..Sent::default()
         }),
         Shelved::Taken(why) => Err(Failure::permanent(why)),
+    }
+}
+
+/// The changelog channel: this server's own public page.
+#[derive(Clone)]
+pub struct Changelog;
+
+impl Platform for Changelog {
+    // The entry is keyed by its version: written again, it is the same entry.
+    const RECOVERY: Recovery = Recovery::Replay;
+    const REPLAY_NOTE: &'static str = "written again after Covalynce stopped mid-send: the entry is keyed by its version, so there is one";
+
+    fn open(
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
+        _: &Opening<'_>,
+    ) -> Result<Self, String> {
+        match (&config.settings, secrets) {
+            (ChannelSettings::Changelog(_), ChannelSecrets::Changelog) => Ok(Changelog),
+            _ => Err(mismatch(config, secrets)),
+        }
+    }
+
+    async fn publish(&self, _: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        publish(post).await
+    }
+
+    // The changelog is this server's own page: there is nothing to reach.
+    async fn test(&self, _: &Http, _: &str) -> Result<String, Failure> {
+        Ok("the changelog is on this server: approved release cards appear on its public page once an owner turns it on".to_owned())
+    }
+
+    /// The notes, not a post.
+    fn preview(_: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+        check(card.release_notes, card.version)?;
+        Ok(Preview::release_notes(card))
     }
 }
 

@@ -7,6 +7,9 @@
 //! that keep sending invalid requests.
 
 use crate::guard::Http;
+use crate::platform::{Look, Opening, Platform, mismatch};
+use crate::preview::{Draft, Preview};
+use crate::{ChannelConfig, ChannelSecrets, ChannelSettings, Post, Recovery};
 use crate::{Failure, Sent, retry_after, snippet};
 use reqwest::Url;
 use std::time::Duration;
@@ -148,6 +151,49 @@ fn spent_until(headers: &reqwest::header::HeaderMap) -> Option<i64> {
     let after: f64 = header("x-ratelimit-reset-after")?.trim().parse().ok()?;
     (after.is_finite() && after >= 0.0)
         .then(|| covalynce_domain::now_millis() + (after.min(86_400.0) * 1000.0).ceil() as i64)
+}
+
+/// A Discord channel, opened: its incoming webhook's URL (a credential).
+#[derive(Clone)]
+pub struct Discord {
+    url: Url,
+}
+
+impl Platform for Discord {
+    // Incoming webhooks take no key and cannot be read back.
+    const RECOVERY: Recovery = Recovery::AskAPerson;
+    const TAKES_MEDIA: bool = true;
+    const LOOK: Look = Look::DiscordMarkdown;
+
+    fn open(
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
+        _: &Opening<'_>,
+    ) -> Result<Self, String> {
+        let (ChannelSettings::Discord(_), ChannelSecrets::Discord(s)) = (&config.settings, secrets)
+        else {
+            return Err(mismatch(config, secrets));
+        };
+        Ok(Discord {
+            url: crate::platform::url(config.kind(), &s.url, "url")?,
+        })
+    }
+
+    async fn publish(&self, http: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        publish(http, &self.url, post.text_for("discord"), post.image).await
+    }
+
+    async fn test(&self, http: &Http, _: &str) -> Result<String, Failure> {
+        publish(http, &self.url, crate::platform::TEST_MESSAGE, None)
+            .await
+            .map(|_| "sent a test message to Discord".to_owned())
+    }
+
+    fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+        let (variant, text) = crate::preview::text(settings, card)?;
+        check(text)?;
+        Ok(Preview::one(variant, text))
+    }
 }
 
 #[cfg(test)]

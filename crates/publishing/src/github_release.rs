@@ -10,6 +10,9 @@
 //! `PATCH /repos/{o}/{r}/releases/{id}`.)
 
 use crate::guard::{Http, SendError};
+use crate::platform::{Opening, Platform, mismatch};
+use crate::preview::{Draft, Preview};
+use crate::{ChannelConfig, ChannelSecrets, ChannelSettings, Recovery};
 use crate::{Failure, Post, Sent, snippet};
 use reqwest::Url;
 use serde_json::{Value, json};
@@ -241,4 +244,50 @@ pub async fn reach(http: &Http, repo: &Repo) -> Result<String, Failure> {
         "the token can read {}/{}'s releases; approved release notes are written there",
         repo.owner, repo.name
     ))
+}
+
+impl Platform for Repo {
+    // The release is looked up by its tag before it is made: a repeat edits the one the
+    // first attempt made, to the same text.
+    const RECOVERY: Recovery = Recovery::Replay;
+    const REPLAY_NOTE: &'static str = "written again after Covalynce stopped mid-send: the release was looked up by its tag first, so there is one";
+
+    fn open(
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
+        _: &Opening<'_>,
+    ) -> Result<Self, String> {
+        let (ChannelSettings::GithubRelease(g), ChannelSecrets::GithubRelease(s)) =
+            (&config.settings, secrets)
+        else {
+            return Err(mismatch(config, secrets));
+        };
+        let (owner, name) = g.repo.split_once('/').ok_or_else(|| {
+            format!(
+                "the github_release channel's repo {:?} is not owner/name",
+                g.repo
+            )
+        })?;
+        Ok(Repo {
+            api: crate::platform::url(config.kind(), &g.api_base, "api_base")?,
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+            token: s.token.clone(),
+            draft: g.draft,
+        })
+    }
+
+    async fn publish(&self, http: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        publish(http, self, post).await
+    }
+
+    async fn test(&self, http: &Http, _: &str) -> Result<String, Failure> {
+        reach(http, self).await
+    }
+
+    /// The notes, not a post.
+    fn preview(_: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+        check(card.release_notes, card.version)?;
+        Ok(Preview::release_notes(card))
+    }
 }

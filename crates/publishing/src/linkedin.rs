@@ -8,6 +8,9 @@
 //! request that may have arrived is left for a person (see [`crate::Recovery`]).
 
 use crate::guard::Http;
+use crate::platform::{Look, Opening, Platform, mismatch};
+use crate::preview::{Draft, Preview};
+use crate::{ChannelConfig, ChannelSecrets, ChannelSettings, Post, Recovery};
 use crate::{Failure, Sent, snippet};
 use reqwest::Url;
 use serde_json::{Value, json};
@@ -462,6 +465,68 @@ pub async fn publish(
             "LinkedIn rejected the post ({status}): {}",
             message_of(&body)
         ))),
+    }
+}
+
+/// A LinkedIn channel, opened.
+#[derive(Clone)]
+pub struct Linkedin {
+    api: Url,
+    token: String,
+    /// `urn:li:person:…` or `urn:li:organization:…`.
+    author: String,
+    /// When the token stops working (Unix ms), if known.
+    expires_at: Option<i64>,
+}
+
+impl Platform for Linkedin {
+    // LinkedIn takes no idempotency key.
+    const RECOVERY: Recovery = Recovery::AskAPerson;
+    const TAKES_MEDIA: bool = true;
+    const LOOK: Look = Look::Folded;
+
+    fn open(
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
+        _: &Opening<'_>,
+    ) -> Result<Self, String> {
+        let (ChannelSettings::Linkedin(l), ChannelSecrets::Linkedin(s)) =
+            (&config.settings, secrets)
+        else {
+            return Err(mismatch(config, secrets));
+        };
+        Ok(Linkedin {
+            api: crate::platform::url(config.kind(), &l.api_base, "api_base")?,
+            token: s.access_token.clone(),
+            author: l.author.clone(),
+            expires_at: l.expires_at,
+        })
+    }
+
+    async fn publish(&self, http: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        publish(
+            http,
+            &self.api,
+            &self.token,
+            &self.author,
+            self.expires_at,
+            post.text_for("linkedin"),
+            post.image,
+        )
+        .await
+    }
+
+    // A post would be public: checking the member and the token is the test.
+    async fn test(&self, http: &Http, _: &str) -> Result<String, Failure> {
+        member(http, &self.api, &self.token)
+            .await
+            .map(|(_, name)| format!("connected as {name} on LinkedIn"))
+    }
+
+    fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+        let (variant, text) = crate::preview::text(settings, card)?;
+        check(text)?;
+        Ok(Preview::one(variant, text))
     }
 }
 

@@ -8,6 +8,9 @@
 //! (an ISO 8601 time).
 
 use crate::guard::{Http, SendError};
+use crate::platform::{Look, Opening, Platform, mismatch};
+use crate::preview::{Draft, Preview};
+use crate::{ChannelConfig, ChannelSecrets, ChannelSettings, Post, Recovery};
 use crate::{Failure, Sent, SentPost, snippet};
 use reqwest::Url;
 use serde_json::Value;
@@ -152,6 +155,7 @@ pub fn posts(text: &str, limits: &Limits) -> Result<Vec<String>, String> {
     Ok(posts)
 }
 
+#[derive(Clone, Copy)]
 pub struct Limits {
     pub max_characters: usize,
     pub per_url: usize,
@@ -368,6 +372,79 @@ async fn upload(
 
 fn now_ms() -> i64 {
     covalynce_domain::now_millis()
+}
+
+/// A Mastodon channel, opened.
+#[derive(Clone)]
+pub struct Mastodon {
+    instance: Url,
+    token: String,
+    limits: Limits,
+}
+
+impl Platform for Mastodon {
+    // Mastodon keeps the Idempotency-Key for an hour and answers a repeat with the status
+    // it already made.
+    const RECOVERY: Recovery = Recovery::Replay;
+    const REPLAY_NOTE: &'static str = "sent again after Covalynce stopped mid-send, with the same Idempotency-Key: Mastodon answers a repeat with the status it already made";
+    const TAKES_MEDIA: bool = true;
+    const LOOK: Look = Look::LinkCard;
+
+    fn open(
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
+        _: &Opening<'_>,
+    ) -> Result<Self, String> {
+        let (ChannelSettings::Mastodon(m), ChannelSecrets::Mastodon(s)) =
+            (&config.settings, secrets)
+        else {
+            return Err(mismatch(config, secrets));
+        };
+        Ok(Mastodon {
+            instance: crate::platform::url(config.kind(), &m.instance, "instance")?,
+            token: s.token.clone(),
+            limits: Limits::of(m),
+        })
+    }
+
+    async fn publish(&self, http: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        publish(
+            http,
+            &self.instance,
+            &self.token,
+            &self.limits,
+            post.text_for("mastodon"),
+            post,
+        )
+        .await
+    }
+
+    // A status would be public: checking the account and the token is the test.
+    async fn test(&self, http: &Http, _: &str) -> Result<String, Failure> {
+        account(http, &self.instance, &self.token).await.map(|a| {
+            format!(
+                "connected as @{} (posts up to {} characters)",
+                a.acct, a.max_characters
+            )
+        })
+    }
+
+    fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+        let ChannelSettings::Mastodon(m) = settings else {
+            return Err(crate::platform::not_mine(settings));
+        };
+        let (variant, text) = crate::preview::text(settings, card)?;
+        posts(text, &Limits::of(m)).map(|p| Preview::posts(variant, p))
+    }
+}
+
+impl Limits {
+    fn of(settings: &covalynce_domain::channel::MastodonSettings) -> Self {
+        Limits {
+            max_characters: settings.max_characters as usize,
+            per_url: settings.characters_reserved_per_url as usize,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@
 //! can climb out of that folder; the file is opened without following a symlink, so
 //! nothing planted there can lead elsewhere either.
 
+use crate::platform::{Opening, Platform, mismatch};
+use crate::preview::{Draft, Preview};
+use crate::{ChannelConfig, ChannelSecrets, ChannelSettings, Http, Recovery};
 use crate::{Failure, Post, Sent};
 use serde_json::Value;
 use std::fs::OpenOptions;
@@ -160,6 +163,51 @@ pub fn append_once(path: &Path, line: &Value) -> std::io::Result<bool> {
     file.sync_data()?;
     file.unlock()?;
     Ok(true)
+}
+
+/// An outbox channel, opened: the file it appends to and the text it writes.
+#[derive(Clone)]
+pub struct Outbox {
+    pub(crate) path: PathBuf,
+    variant: String,
+}
+
+impl Platform for Outbox {
+    // The key is checked under a lock before a line is written.
+    const RECOVERY: Recovery = Recovery::Replay;
+    const REPLAY_NOTE: &'static str = "sent again after Covalynce stopped mid-send; the outbox kept one line (its key was checked)";
+
+    fn open(
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
+        at: &Opening<'_>,
+    ) -> Result<Self, String> {
+        let (ChannelSettings::Outbox(o), ChannelSecrets::Outbox) = (&config.settings, secrets)
+        else {
+            return Err(mismatch(config, secrets));
+        };
+        if o.path.is_some() {
+            return Err(LEGACY_PATH.to_owned());
+        }
+        let file = OutboxFile::parse(o.file.as_deref().unwrap_or(DEFAULT_FILE))?;
+        Ok(Outbox {
+            path: file.within(at.outbox_dir),
+            variant: o.variant.clone(),
+        })
+    }
+
+    async fn publish(&self, _: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        publish(&self.path, &self.variant, post).await
+    }
+
+    async fn test(&self, _: &Http, _: &str) -> Result<String, Failure> {
+        check_writable(&self.path).await
+    }
+
+    fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+        let (variant, text) = crate::preview::text(settings, card)?;
+        Ok(Preview::one(variant, text))
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! platform would refuse it. The review shows this and approval checks it with the same
 //! functions the publishers send with, so what a person approves is what goes out.
 
-use crate::{ChannelSettings, bluesky, discord, linkedin, mastodon, slack, x};
+use crate::ChannelSettings;
 use std::collections::BTreeMap;
 
 /// One channel's post for one card.
@@ -107,86 +107,44 @@ pub fn wanted(settings: &ChannelSettings) -> &str {
 
 /// What a channel with `settings` sends for `card`; `Err` says why the platform would
 /// refuse it (too long, a thread too long, not a release), in words a person can act on.
+/// Each kind's own [`crate::platform::Platform::preview`] answers.
 pub fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
-    match settings {
-        ChannelSettings::Changelog(_) => crate::changelog::check(card.release_notes, card.version)?,
-        ChannelSettings::GithubRelease(_) => {
-            crate::github_release::check(card.release_notes, card.version)?
-        }
-        _ => {}
+    crate::platform::preview(settings, card)
+}
+
+/// The text a channel with `settings` sends from `card`: (its variant, the text).
+pub(crate) fn text<'a>(
+    settings: &'a ChannelSettings,
+    card: &Draft<'a>,
+) -> Result<(&'a str, &'a str), String> {
+    pick(card.variants, wanted(settings)).ok_or_else(|| "the card has no text".to_owned())
+}
+
+impl Preview {
+    /// `text`, sent whole as one post.
+    pub(crate) fn one(variant: &str, text: &str) -> Self {
+        Self::posts(variant, vec![text.to_owned()])
     }
-    let variants = card.variants;
-    let (variant, text) =
-        pick(variants, wanted(settings)).ok_or_else(|| "the card has no text".to_owned())?;
-    let whole = |posts: Vec<String>| Preview {
-        variant: variant.to_owned(),
-        posts,
-        split: false,
-    };
-    match settings {
-        ChannelSettings::Outbox(_) => Ok(whole(vec![text.to_owned()])),
-        // A webhook receiver gets a threading variant's posts split out, as `posts`.
-        ChannelSettings::Webhook(_) => {
-            Ok(whole(match covalynce_drafting::Channel::parse(variant) {
-                Some(c) if c.threads() => covalynce_drafting::thread::posts(text),
-                _ => vec![text.to_owned()],
-            }))
-        }
-        ChannelSettings::Slack(_) => {
-            slack::check(text)?;
-            Ok(whole(vec![text.to_owned()]))
-        }
-        ChannelSettings::Linkedin(_) => {
-            linkedin::check(text)?;
-            Ok(whole(vec![text.to_owned()]))
-        }
-        ChannelSettings::Discord(_) => {
-            discord::check(text)?;
-            Ok(whole(vec![text.to_owned()]))
-        }
-        ChannelSettings::Mastodon(s) => {
-            let limits = mastodon::Limits {
-                max_characters: s.max_characters as usize,
-                per_url: s.characters_reserved_per_url as usize,
-            };
-            mastodon::posts(text, &limits).map(whole)
-        }
-        ChannelSettings::Bluesky(_) => bluesky::posts(text).map(whole),
-        // The notes, not a post: checked above.
-        ChannelSettings::Changelog(_) | ChannelSettings::GithubRelease(_) => Ok(Preview {
-            variant: "release_notes".to_owned(),
-            posts: vec![card.release_notes.to_owned()],
+
+    /// `posts`, as written.
+    pub(crate) fn posts(variant: &str, posts: Vec<String>) -> Self {
+        Preview {
+            variant: variant.to_owned(),
+            posts,
             split: false,
-        }),
-        ChannelSettings::X(s) => {
-            let options = x::Options {
-                thread: s.thread,
-                link_in_reply: s.link_in_reply,
-            };
-            let posts = x::plan(text, options)?;
-            // Cut by the channel rather than written as a thread: the same text would be
-            // refused by a channel that does not post threads.
-            let split = covalynce_drafting::thread::posts(text).len() < 2
-                && x::plan(
-                    text,
-                    x::Options {
-                        thread: false,
-                        ..options
-                    },
-                )
-                .is_err();
-            Ok(Preview {
-                variant: variant.to_owned(),
-                posts,
-                split,
-            })
         }
+    }
+
+    /// The card's release notes, whole (the changelog, GitHub Releases).
+    pub(crate) fn release_notes(card: &Draft<'_>) -> Self {
+        Self::one("release_notes", card.release_notes)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::x;
     use covalynce_domain::channel::{MastodonSettings, OutboxSettings, XSettings};
 
     /// `preview` of a card with only these texts.

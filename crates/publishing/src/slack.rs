@@ -5,6 +5,9 @@
 //! have arrived is never sent again without a person (see [`crate::Recovery`]).
 
 use crate::guard::Http;
+use crate::platform::{Look, Opening, Platform, mismatch};
+use crate::preview::{Draft, Preview};
+use crate::{ChannelConfig, ChannelSecrets, ChannelSettings, Post, Recovery};
 use crate::{Failure, Sent, retry_after, snippet};
 use reqwest::Url;
 
@@ -103,6 +106,49 @@ pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// A Slack channel, opened: its incoming webhook's URL (a credential).
+#[derive(Clone)]
+pub struct Slack {
+    url: Url,
+}
+
+impl Platform for Slack {
+    // Incoming webhooks take no key and cannot be read back.
+    const RECOVERY: Recovery = Recovery::AskAPerson;
+    const TAKES_MEDIA: bool = true;
+    const LOOK: Look = Look::SlackMrkdwn;
+
+    fn open(
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
+        _: &Opening<'_>,
+    ) -> Result<Self, String> {
+        let (ChannelSettings::Slack(_), ChannelSecrets::Slack(s)) = (&config.settings, secrets)
+        else {
+            return Err(mismatch(config, secrets));
+        };
+        Ok(Slack {
+            url: crate::platform::url(config.kind(), &s.url, "url")?,
+        })
+    }
+
+    async fn publish(&self, http: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        publish(http, &self.url, post.text_for("slack"), post.image).await
+    }
+
+    async fn test(&self, http: &Http, _: &str) -> Result<String, Failure> {
+        publish(http, &self.url, crate::platform::TEST_MESSAGE, None)
+            .await
+            .map(|_| "sent a test message to Slack".to_owned())
+    }
+
+    fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+        let (variant, text) = crate::preview::text(settings, card)?;
+        check(text)?;
+        Ok(Preview::one(variant, text))
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@
 //! 408, 429 and 5xx are retried (honouring `Retry-After`); other 4xx are final.
 
 use crate::guard::Http;
+use crate::platform::{Opening, Platform, mismatch};
+use crate::preview::{Draft, Preview};
+use crate::{ChannelConfig, ChannelSecrets, ChannelSettings, Recovery};
 use crate::{Failure, Post, Sent, retry_after, snippet};
 use hmac::{KeyInit, Mac};
 use reqwest::Url;
@@ -153,6 +156,54 @@ async fn send(
 /// The host, for messages: the path of a webhook URL can be a credential.
 fn host(url: &Url) -> String {
     url.host_str().unwrap_or("the webhook").to_owned()
+}
+
+/// A webhook channel, opened.
+#[derive(Clone)]
+pub struct Webhook {
+    url: Url,
+    secret: Vec<u8>,
+    variant: String,
+}
+
+impl Platform for Webhook {
+    // Receivers are told to deduplicate by the key (`Idempotency-Key`, `X-Covalynce-Delivery`).
+    const RECOVERY: Recovery = Recovery::Replay;
+    const REPLAY_NOTE: &'static str = "sent again after Covalynce stopped mid-send, with the same Idempotency-Key: the receiver may have seen it twice and should drop the repeat";
+
+    fn open(
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
+        _: &Opening<'_>,
+    ) -> Result<Self, String> {
+        let (ChannelSettings::Webhook(w), ChannelSecrets::Webhook(s)) = (&config.settings, secrets)
+        else {
+            return Err(mismatch(config, secrets));
+        };
+        Ok(Webhook {
+            url: crate::platform::url(config.kind(), &w.url, "url")?,
+            secret: s.secret.clone().into_bytes(),
+            variant: w.variant.clone(),
+        })
+    }
+
+    async fn publish(&self, http: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        publish(http, &self.url, &self.secret, &self.variant, post).await
+    }
+
+    async fn test(&self, http: &Http, channel_id: &str) -> Result<String, Failure> {
+        ping(http, &self.url, &self.secret, channel_id).await
+    }
+
+    /// A receiver gets a threading variant's posts split out, as `posts`.
+    fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+        let (variant, text) = crate::preview::text(settings, card)?;
+        let posts = match covalynce_drafting::Channel::parse(variant) {
+            Some(c) if c.threads() => covalynce_drafting::thread::posts(text),
+            _ => vec![text.to_owned()],
+        };
+        Ok(Preview::posts(variant, posts))
+    }
 }
 
 #[cfg(test)]

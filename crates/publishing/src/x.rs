@@ -16,6 +16,9 @@
 //!   left for a person ([`crate::Recovery::AskAPerson`]).
 
 use crate::guard::Http;
+use crate::platform::{Look, Opening, Platform, mismatch};
+use crate::preview::{Draft, Preview};
+use crate::{ChannelConfig, ChannelSecrets, ChannelSettings, Post, Recovery};
 use crate::{Failure, Sent, SentPost, snippet};
 use covalynce_drafting::x_weighted_length;
 use reqwest::Url;
@@ -600,6 +603,93 @@ pub async fn publish(
         );
     }
     Ok(sent)
+}
+
+/// An X channel, opened.
+#[derive(Clone)]
+pub struct X {
+    api: Url,
+    token: String,
+    /// The account's username, for the post's URL.
+    username: Option<String>,
+    options: Options,
+}
+
+impl Platform for X {
+    // X takes no idempotency key.
+    const RECOVERY: Recovery = Recovery::AskAPerson;
+    const TAKES_MEDIA: bool = true;
+    const LOOK: Look = Look::LinkCard;
+
+    fn open(
+        config: &ChannelConfig,
+        secrets: &ChannelSecrets,
+        _: &Opening<'_>,
+    ) -> Result<Self, String> {
+        let (ChannelSettings::X(x), ChannelSecrets::X(s)) = (&config.settings, secrets) else {
+            return Err(mismatch(config, secrets));
+        };
+        Ok(X {
+            api: crate::platform::url(config.kind(), &x.api_base, "api_base")?,
+            token: s.access_token.clone(),
+            username: x.account.clone(),
+            options: Options::of(x),
+        })
+    }
+
+    async fn publish(&self, http: &Http, post: &Post<'_>) -> Result<Sent, Failure> {
+        publish(
+            http,
+            &self.api,
+            &self.token,
+            self.username.as_deref(),
+            post.text_for("x"),
+            self.options,
+            post,
+        )
+        .await
+    }
+
+    // A post would be public: checking the account and the token is the test.
+    async fn test(&self, http: &Http, _: &str) -> Result<String, Failure> {
+        me(http, &self.api, &self.token)
+            .await
+            .map(|(_, username)| format!("connected as @{username} on X"))
+    }
+
+    fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
+        let ChannelSettings::X(s) = settings else {
+            return Err(crate::platform::not_mine(settings));
+        };
+        let (variant, text) = crate::preview::text(settings, card)?;
+        let options = Options::of(s);
+        let posts = plan(text, options)?;
+        // Cut by the channel rather than written as a thread: the same text would be
+        // refused by a channel that does not post threads.
+        let split = covalynce_drafting::thread::posts(text).len() < 2
+            && plan(
+                text,
+                Options {
+                    thread: false,
+                    ..options
+                },
+            )
+            .is_err();
+        Ok(Preview {
+            variant: variant.to_owned(),
+            posts,
+            split,
+        })
+    }
+}
+
+impl Options {
+    fn of(settings: &covalynce_domain::channel::XSettings) -> Self {
+        Options {
+            thread: settings.thread,
+            link_in_reply: settings.link_in_reply,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! come from `publishing`'s own preview, so the review never guesses.
 
 use covalynce_domain::ChannelKind;
+use covalynce_publishing::Look;
 use covalynce_publishing::preview::Preview;
 use covalynce_storage::ChannelRecord;
 
@@ -57,13 +58,7 @@ impl SendVm {
         Self {
             channel_id: channel.id.to_string(),
             name: channel.name.clone(),
-            platform: match kind {
-                // In a heading, not mid-sentence.
-                ChannelKind::Outbox => "Outbox",
-                ChannelKind::Webhook => "Webhook",
-                ChannelKind::Changelog => "Changelog",
-                other => other.label(),
-            },
+            platform: kind.heading(),
             kind: kind.as_str(),
             variant,
             posts,
@@ -102,14 +97,14 @@ fn trim_link(word: &str) -> &str {
 
 /// One post's HTML as `kind`'s platform shows it.
 pub fn post_html(kind: ChannelKind, text: &str) -> String {
-    match kind {
-        ChannelKind::Slack => marked(text, &[("*", "strong"), ("_", "em"), ("~", "del")]),
-        ChannelKind::Discord => marked(
+    match covalynce_publishing::look(kind) {
+        Look::SlackMrkdwn => marked(text, &[("*", "strong"), ("_", "em"), ("~", "del")]),
+        Look::DiscordMarkdown => marked(
             text,
             &[("**", "strong"), ("__", "u"), ("*", "em"), ("~~", "del")],
         ),
-        ChannelKind::Linkedin => fold(text),
-        ChannelKind::X | ChannelKind::Bluesky | ChannelKind::Mastodon => {
+        Look::Folded => fold(text),
+        Look::LinkCard => {
             let card = text
                 .split_whitespace()
                 .rev()
@@ -132,10 +127,7 @@ pub fn post_html(kind: ChannelKind, text: &str) -> String {
             }
             html
         }
-        ChannelKind::Outbox
-        | ChannelKind::Webhook
-        | ChannelKind::Changelog
-        | ChannelKind::GithubRelease => esc(text),
+        Look::Plain => esc(text),
     }
 }
 
