@@ -164,8 +164,32 @@ pub struct HouseStyle {
     /// "Build process updates / CI" do. Never news in posts; by default not listed.
     #[serde(default)]
     pub lists_upkeep: Vec<Noise>,
+    /// Which references an entry with both its pull request and the issues it fixes
+    /// cites: gitui's notes cite the issue, monolog's the pull request.
+    #[serde(default, skip_serializing_if = "WhenBoth::is_both")]
+    pub when_both: WhenBoth,
     /// How many past releases this was learned from (0: the defaults).
     pub learned_from: usize,
+}
+
+/// What notes cite for a change merged through a pull request that fixes issues.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenBoth {
+    /// Both, as far as the project cites each kind at all.
+    #[default]
+    Both,
+    /// Only the pull request.
+    PullRequest,
+    /// Only the issues.
+    Issues,
+}
+
+impl WhenBoth {
+    /// The default: what every release before this setting stored.
+    pub fn is_both(&self) -> bool {
+        *self == WhenBoth::Both
+    }
 }
 
 impl Default for HouseStyle {
@@ -181,6 +205,7 @@ impl Default for HouseStyle {
                 .filter(|c| *c != Category::Test)
                 .collect(),
             lists_upkeep: Vec::new(),
+            when_both: WhenBoth::Both,
             learned_from: 0,
         }
     }

@@ -373,6 +373,7 @@ Thanks to Ada and Grace.
             cites_issues: true,
             lists: vec![Category::Feature, Category::Fix],
             lists_upkeep: Vec::new(),
+            when_both: covalynce_understanding::WhenBoth::Both,
             learned_from: 3,
         };
         let ctx = Context {

@@ -358,13 +358,35 @@ fn ignores_an_advisory(lower: &str, files: &[String]) -> bool {
 
 /// A fix in code whose path says it guards something: `src/security/…`, `csrf.rs`.
 fn touches_security_code(files: &[String]) -> bool {
-    files.iter().any(|f| {
-        let f = f.to_ascii_lowercase();
-        ["security", "csrf", "xss", "sanitiz", "escape"]
-            .iter()
-            .any(|w| f.contains(w))
-            && !is_doc(&f)
-            && !is_test(&f)
+    // Shipped code only: an example named "escaped-positional.rs" (clap) is no escaping
+    // code. A word of the path must start like one of these ("sanitize", "escaping.go").
+    let shipped: Vec<String> = files
+        .iter()
+        .map(|f| f.to_ascii_lowercase())
+        .filter(|f| !is_doc(f) && !is_test(f) && !is_example(f))
+        .collect();
+    let named = shipped
+        .iter()
+        .filter(|f| {
+            f.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+                ["security", "csrf", "xss", "sanitiz"]
+                    .iter()
+                    .any(|s| w.starts_with(s))
+                    || matches!(w, "escape" | "escaping" | "escaper" | "htmlescape")
+            })
+        })
+        .count();
+    // A wide change that happens to touch one such file is not security work.
+    named > 0 && named * 3 >= shipped.len()
+}
+
+/// Example programs, benchmarks and snapshots: shipped in the repository, not the product.
+fn is_example(path: &str) -> bool {
+    path.split('/').any(|d| {
+        matches!(
+            d,
+            "example" | "examples" | "bench" | "benches" | "benchmarks" | "snapshots"
+        )
     })
 }
 
@@ -1629,14 +1651,28 @@ fn is_ci(path: &str) -> bool {
 /// references (cited beside the pull request), not words of its title.
 fn strip_closing_ref(title: &str) -> String {
     let trimmed = title.trim_end();
-    let Some(inner) = trimmed
+    // "(fixes #12)", or "…, fixes #12" / "… - closes #3, #4" closing the title.
+    let bracketed = trimmed
         .strip_suffix(')')
-        .and_then(|t| t.rfind('(').map(|at| (at, &t[at + 1..])))
-    else {
-        return title.to_owned();
-    };
-    let (at, inner) = inner;
-    let lower = inner.to_ascii_lowercase();
+        .and_then(|t| t.rfind('(').map(|at| (at, &t[at + 1..])));
+    let clauses = [", ", "; ", " - ", " – "].iter().flat_map(|sep| {
+        trimmed
+            .match_indices(sep)
+            .map(move |(i, _)| (i, &trimmed[i + sep.len()..]))
+    });
+    match bracketed
+        .into_iter()
+        .chain(clauses)
+        .find(|(at, inner)| *at > 0 && only_closes(inner))
+    {
+        Some((at, _)) if !trimmed[..at].trim().is_empty() => trimmed[..at].trim_end().to_owned(),
+        _ => title.to_owned(),
+    }
+}
+
+/// "fixes #12", "closes #3, #4 and #5": a closing word, then references only.
+fn only_closes(clause: &str) -> bool {
+    let lower = clause.to_ascii_lowercase();
     let Some(rest) = [
         "fixes ",
         "fix ",
@@ -1653,18 +1689,13 @@ fn strip_closing_ref(title: &str) -> String {
     ]
     .iter()
     .find_map(|w| lower.strip_prefix(w)) else {
-        return title.to_owned();
+        return false;
     };
-    let only_refs = rest.split([',', ' ']).filter(|p| !p.is_empty()).all(|p| {
+    rest.split([',', ' ']).filter(|p| !p.is_empty()).all(|p| {
         p.strip_prefix('#')
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
             || p == "and"
-    });
-    if only_refs && !trimmed[..at].trim().is_empty() {
-        trimmed[..at].trim_end().to_owned()
-    } else {
-        title.to_owned()
-    }
+    })
 }
 
 fn strip_pr_suffix(title: &str, pr: Option<u64>) -> String {
@@ -2362,6 +2393,40 @@ mod tests {
         assert_eq!(classify_commit(&bot_code).noise, None);
     }
 
+    /// clap 4.0.0's "fix!: Replace `multiple_values` with `number_of_values`" touched 40
+    /// files, one of them `examples/escaped-positional.rs`, and was listed under Security.
+    #[test]
+    fn a_fix_is_security_work_by_its_files_only_when_they_are_mostly_guarding_code() {
+        let wide = classify_commit(&commit(
+            "fix!: Ignore required when subcommands conflict",
+            &[
+                "examples/escaped-positional.rs",
+                "src/builder/arg.rs",
+                "src/builder/command.rs",
+                "src/parser/matches/arg_matches.rs",
+            ],
+        ));
+        assert_eq!(wide.category, Category::Fix);
+        let escaping = classify_commit(&commit(
+            "fix: handle quotes in attribute values",
+            &["src/html/escape.rs"],
+        ));
+        assert_eq!(escaping.category, Category::Security);
+        let sanitizer = classify_commit(&commit(
+            "fix(ldap): handle empty filters",
+            &[
+                "mitmproxy/addons/sanitize_ldap.py",
+                "mitmproxy/addons/proxyauth.py",
+            ],
+        ));
+        assert_eq!(sanitizer.category, Category::Security);
+        // One guarding file among many others is a wide change, not security work.
+        let mut files: Vec<&str> = vec!["src/security/headers.rs"];
+        files.extend(["src/a.rs", "src/b.rs", "src/c.rs", "src/d.rs"]);
+        let broad = classify_commit(&commit("fix: tidy error paths", &files));
+        assert_eq!(broad.category, Category::Fix);
+    }
+
     /// gitui 0.28.1's posts announced "Add ignore for another CVE" as a security fix: it
     /// acknowledges an advisory in `deny.toml`. Its "fix time CVE" (the lockfile) stays one.
     #[test]
@@ -2699,6 +2764,24 @@ mod tests {
             &["src/parse.rs"],
         ));
         assert_eq!(item.title, "Fix the parser (see the RFC)");
+        // monolog's "Add NoDiscard attr, fixes #2012 (#2013)": the closing clause too.
+        let item = classify_commit(&commit(
+            "Add NoDiscard attr, fixes #2012 (#2013)",
+            &["src/Monolog/Logger.php"],
+        ));
+        assert_eq!(item.title, "Add NoDiscard attr");
+        assert_eq!(item.refs, vec![2013, 2012]);
+        let item = classify_commit(&commit(
+            "Fix normalizeException types - closes #1924, #1925",
+            &["src/Monolog/Formatter/NormalizerFormatter.php"],
+        ));
+        assert_eq!(item.title, "Fix normalizeException types");
+        // A clause with words besides references stays.
+        let item = classify_commit(&commit(
+            "Fix the parser, see #12 for why",
+            &["src/parse.rs"],
+        ));
+        assert_eq!(item.title, "Fix the parser, see #12 for why");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 pub use classify::classify_commit;
 pub use conventional::{Conventional, parse_conventional};
-pub use covalynce_domain::change::{Category, HouseStyle, Noise};
+pub use covalynce_domain::change::{Category, HouseStyle, Noise, WhenBoth};
 pub use project::{PROJECT_FILES, ProjectFacts, project_facts};
 pub use refs::{Person, co_authors, issue_refs, pr_ref};
 pub use secrets::{Finding, REDACTED, redact_secrets};
@@ -60,7 +60,8 @@ impl Item {
     /// maintainers cite them. Breaking changes and security fixes keep everything known.
     pub fn cited_by(&self, style: &HouseStyle) -> Vec<u64> {
         let keep_all = self.breaking.is_some() || self.category == Category::Security;
-        self.refs
+        let mut cited: Vec<u64> = self
+            .refs
             .iter()
             .copied()
             .filter(|r| {
@@ -71,7 +72,19 @@ impl Item {
                         style.cites_issues
                     }
             })
-            .collect()
+            .collect();
+        if keep_all {
+            return cited;
+        }
+        let is_pr = |r: &u64| self.pr == Some(*r);
+        let has_pr = cited.iter().any(is_pr);
+        let has_issue = cited.iter().any(|r| !is_pr(r));
+        match style.when_both {
+            WhenBoth::Issues if has_pr && has_issue => cited.retain(|r| !is_pr(r)),
+            WhenBoth::PullRequest if has_pr && has_issue => cited.retain(is_pr),
+            _ => {}
+        }
+        cited
     }
 }
 

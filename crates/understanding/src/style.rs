@@ -7,7 +7,7 @@
 //! the maintainers wrote for them: which kinds of change they listed, and whether they
 //! cited the pull request, the issues it fixed, or both.
 
-use crate::{Category, Changeset, HouseStyle, Noise};
+use crate::{Category, Changeset, HouseStyle, Noise, WhenBoth};
 
 /// Upkeep some notes list under their own headings.
 const UPKEEP: [Noise; 3] = [Noise::DependencyBump, Noise::CiOnly, Noise::ToolingFix];
@@ -42,6 +42,9 @@ pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
     let mut issues: Vec<(usize, usize)> = Vec::new();
     let mut by_category: Vec<Vec<(usize, usize)>> = vec![Vec::new(); Category::ALL.len()];
     let mut by_upkeep: Vec<Vec<(usize, usize)>> = vec![Vec::new(); UPKEEP.len()];
+    // Entries with both a pull request and issues, one of them cited: (seen, only the
+    // pull request cited, only issues cited).
+    let mut both = (0usize, 0usize, 0usize);
     let mut used = 0;
     for (changes, section) in past {
         if !teaches(changes, section) {
@@ -61,6 +64,17 @@ pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
                 let tally = if item.pr == Some(*r) { &mut p } else { &mut i };
                 tally.0 += 1;
                 tally.1 += usize::from(hit);
+            }
+            if let Some(pr) = item.pr
+                && item.refs.len() > 1
+            {
+                let pr_hit = cited.contains(&pr);
+                let issue_hit = item.refs.iter().any(|r| *r != pr && cited.contains(r));
+                if pr_hit || issue_hit {
+                    both.0 += 1;
+                    both.1 += usize::from(pr_hit && !issue_hit);
+                    both.2 += usize::from(issue_hit && !pr_hit);
+                }
             }
             let at = Category::ALL
                 .iter()
@@ -140,11 +154,20 @@ pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
         .filter(|(_, votes)| share(votes).is_some_and(|s| s >= 0.5))
         .map(|(n, _)| n)
         .collect();
+    // Notes that, given both, nearly always cite one kind: three entries or more over two
+    // releases or more, seven in ten citing that kind alone.
+    let when_both = match both {
+        _ if used < 2 => WhenBoth::Both,
+        (seen, pr, _) if seen >= 3 && pr * 10 >= seen * 7 => WhenBoth::PullRequest,
+        (seen, _, issues) if seen >= 3 && issues * 10 >= seen * 7 => WhenBoth::Issues,
+        _ => WhenBoth::Both,
+    };
     HouseStyle {
         cites_prs,
         cites_issues,
         lists,
         lists_upkeep,
+        when_both,
         learned_from: used,
     }
 }
@@ -467,5 +490,100 @@ mod tests {
         assert!(d.cites_prs && d.cites_issues && d.lists(Category::Fix));
         assert!(d.lists(Category::Chore) && !d.lists(Category::Test));
         assert_eq!(fix.cited_by(&d), [2101, 2001]);
+    }
+
+    /// gitui's notes cite a pull request when nothing else names the change, but the issue
+    /// when a pull request fixes one; monolog's cite the pull request and never the issue
+    /// its title closes ("Add NoDiscard attr, fixes #2012 (#2013)").
+    #[test]
+    fn which_reference_an_entry_with_both_cites_is_learned() {
+        let release = |base: usize| {
+            understand(&[
+                commit(
+                    base,
+                    &format!(
+                        "Fix crash on empty repo (#{})\n\nfixes #{}",
+                        2101 + base,
+                        2001 + base
+                    ),
+                    &["src/a.rs"],
+                ),
+                commit(
+                    base + 1,
+                    &format!(
+                        "Add blame search (#{})\n\ncloses #{}",
+                        2102 + base,
+                        2002 + base
+                    ),
+                    &["src/b.rs"],
+                ),
+                commit(
+                    base + 2,
+                    &format!("Fix scrolling (#{})\n\nfixes #{}", 2103 + base, 2003 + base),
+                    &["src/c.rs"],
+                ),
+                commit(
+                    base + 3,
+                    &format!("Add a remotes popup (#{})", 2104 + base),
+                    &["src/d.rs"],
+                ),
+            ])
+        };
+        // The issue when there is one, else the pull request.
+        let issues_first = |b: usize| {
+            format!(
+                "- crash on empty repo (#{})\n- blame search (#{})\n- scrolling (#{})\n- remotes popup (#{})\n",
+                2001 + b,
+                2002 + b,
+                2003 + b,
+                2104 + b
+            )
+        };
+        let style = learn(&[0, 10, 20].map(|b| (release(b), issues_first(b))));
+        assert!(style.cites_prs && style.cites_issues, "{style:?}");
+        assert_eq!(style.when_both, WhenBoth::Issues);
+        let later = release(40);
+        let cited = |title: &str| {
+            let item = later
+                .items
+                .iter()
+                .find(|i| i.title.starts_with(title))
+                .unwrap();
+            item.cited_by(&style)
+        };
+        assert_eq!(cited("Fix crash"), [2041]);
+        assert_eq!(cited("Add a remotes"), [2144]);
+        // The pull request only.
+        let prs_only = |b: usize| {
+            format!(
+                "- crash on empty repo (#{})\n- blame search (#{})\n- scrolling (#{})\n- remotes popup (#{})\n",
+                2101 + b,
+                2102 + b,
+                2103 + b,
+                2104 + b
+            )
+        };
+        let style = learn(&[0, 10, 20].map(|b| (release(b), prs_only(b))));
+        assert_eq!(style.when_both, WhenBoth::PullRequest, "{style:?}");
+        // Both, as written.
+        let both = |b: usize| {
+            format!(
+                "- crash on empty repo (#{}, #{})\n- blame search (#{}, #{})\n- scrolling (#{})\n- remotes popup (#{})\n",
+                2101 + b,
+                2001 + b,
+                2102 + b,
+                2002 + b,
+                2003 + b,
+                2104 + b
+            )
+        };
+        let style = learn(&[0, 10, 20].map(|b| (release(b), both(b))));
+        assert_eq!(style.when_both, WhenBoth::Both, "{style:?}");
+        let fix = later
+            .items
+            .iter()
+            .find(|i| i.title.starts_with("Fix crash"))
+            .unwrap();
+        assert_eq!(fix.cited_by(&style), [2141, 2041]);
     }
 }
