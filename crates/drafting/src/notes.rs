@@ -34,14 +34,26 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
             .in_category(category)
             .filter(|i| listed(i, style))
             .collect();
-        section(
-            &mut out,
-            category.heading(),
-            &items,
-            repo.as_deref(),
-            style,
-            false,
-        );
+        // What is taken away is a change too, but not a feature: it gets the headings Keep
+        // a Changelog gives it (rack 3.2.0 listed "Remove `Rack::Logger`" as a feature).
+        let parts: Vec<(&str, Vec<&Item>)> = if category == Category::Feature {
+            ["Features", "Deprecated", "Removed"]
+                .into_iter()
+                .map(|h| {
+                    let of: Vec<&Item> = items
+                        .iter()
+                        .copied()
+                        .filter(|i| feature_heading(&i.title) == h)
+                        .collect();
+                    (h, of)
+                })
+                .collect()
+        } else {
+            vec![(category.heading(), items)]
+        };
+        for (heading, items) in parts {
+            section(&mut out, heading, &items, repo.as_deref(), style, false);
+        }
     }
     // Upkeep the project's own notes list (gin's "Dependency updates"), after the changes.
     for kind in style.map(|s| s.lists_upkeep.as_slice()).unwrap_or_default() {
@@ -102,6 +114,22 @@ fn section(
         );
     }
     out.push('\n');
+}
+
+/// Where a feature's entry goes by what its title does: "Deprecate …" and "Remove …",
+/// "Drop …", "Delete …" have headings of their own.
+fn feature_heading(title: &str) -> &'static str {
+    let first = title
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match first.as_str() {
+        "deprecate" | "deprecates" | "deprecated" => "Deprecated",
+        "remove" | "removes" | "removed" | "drop" | "drops" | "dropped" | "delete" | "deletes"
+        | "deleted" => "Removed",
+        _ => "Features",
+    }
 }
 
 fn scope(item: &Item) -> String {
@@ -291,6 +319,55 @@ mod tests {
             files: files.iter().map(|f| f.to_string()).collect(),
             ..Commit::default()
         }
+    }
+
+    /// rack 3.2.0's notes listed "Remove `Rack::Logger`" and "Deprecate
+    /// Rack::Request#parse_multipart" under Features.
+    #[test]
+    fn what_is_taken_away_has_its_own_headings_after_the_features() {
+        let changes = understand(&[
+            commit(
+                1,
+                "Remove `Rack::Logger` (#2196)",
+                "Sam",
+                &["lib/rack/logger.rb"],
+            ),
+            commit(
+                2,
+                "Add `Rack::Request#form_pairs` (#2351)",
+                "Mat",
+                &["lib/rack/request.rb"],
+            ),
+            commit(
+                3,
+                "Deprecate Rack::Request#parse_multipart",
+                "Jer",
+                &["lib/rack/request.rb"],
+            ),
+            commit(
+                4,
+                "Drop dependency on `CGI::Cookie` (#2332)",
+                "Sam",
+                &["lib/rack/utils.rb"],
+            ),
+        ]);
+        let notes = release_notes(&changes, &Context::default());
+        let features = notes.find("### Features").expect(&notes);
+        let deprecated = notes.find("### Deprecated").expect(&notes);
+        let removed = notes.find("### Removed").expect(&notes);
+        assert!(features < deprecated && deprecated < removed, "{notes}");
+        let section = |at: usize| {
+            let rest = &notes[at + 4..];
+            rest[..rest.find("###").unwrap_or(rest.len())].to_owned()
+        };
+        assert!(section(features).contains("form_pairs"), "{notes}");
+        assert!(!section(features).contains("Remove"), "{notes}");
+        assert!(section(deprecated).contains("parse_multipart"), "{notes}");
+        let gone = section(removed);
+        assert!(
+            gone.contains("Rack::Logger") && gone.contains("CGI::Cookie"),
+            "{notes}"
+        );
     }
 
     #[test]

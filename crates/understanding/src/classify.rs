@@ -18,6 +18,8 @@ pub fn classify_commit(commit: &Commit) -> Item {
         .strip_prefix("Merge pull request from ")
         .map(str::trim)
         .filter(|a| a.len() > 5 && a.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("GHSA-")));
+    // Newer advisories merge as "Merge commit from fork", naming none.
+    let from_fork = advisory.is_some() || subject.trim() == "Merge commit from fork";
     let first_bullet = || {
         commit
             .body()
@@ -27,14 +29,14 @@ pub fn classify_commit(commit: &Commit) -> Item {
     };
     let text = if is_pr_merge {
         commit.body().lines().next().unwrap_or(subject).trim()
-    } else if advisory.is_some() {
+    } else if from_fork {
         first_bullet().unwrap_or(subject)
     } else {
         subject
     };
     let message_for_parsing = if is_pr_merge {
         commit.body().to_owned()
-    } else if advisory.is_some() {
+    } else if from_fork {
         text.to_owned()
     } else {
         commit.message.clone()
@@ -129,7 +131,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
     // A change whose body names a published advisory is a security fix, whatever its
     // subject says ("Bump x from 1.0 to 1.1 … Fixes CVE-2024-1234").
     let body = commit.body().to_ascii_lowercase();
-    let category = if (body.contains("cve-") || body.contains("ghsa-") || advisory.is_some())
+    let category = if (body.contains("cve-") || body.contains("ghsa-") || from_fork)
         && !matches!(category, Category::Docs | Category::Test)
     {
         Category::Security
@@ -1094,6 +1096,12 @@ fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
     let release_words = lower.starts_with("chore(release)")
         || lower.starts_with("release")
         || lower.starts_with("bump version")
+        // "Bump minor version.", "bump the patch version" (rack).
+        || (lower.starts_with("bump ")
+            && lower
+                .split_whitespace()
+                .take(4)
+                .any(|w| w.trim_end_matches('.') == "version"))
         || lower.starts_with("version bump")
         || lower.starts_with("prepare release")
         || lower.starts_with("chore: release")
@@ -2322,6 +2330,38 @@ mod tests {
             let i = classify_commit(&commit(subject, &["src/lib.rs"]));
             assert!(!i.title.contains("(GHSA"), "{subject}: {}", i.title);
         }
+        // Newer advisories merge as "Merge commit from fork" (rack 3.2.0 listed that title
+        // under Maintenance): the first bullet is the fix.
+        let fork = classify_commit(&commit(
+            "Merge commit from fork\n\n* Apply bytesize and number of param limits in QueryParser\n\nThe param limit is 4096.\n\n* Update CHANGELOG.\n\n---------\n\nCo-authored-by: Samuel Williams <samuel.williams@oriontransfer.co.nz>",
+            &[
+                "CHANGELOG.md",
+                "lib/rack/query_parser.rb",
+                "test/spec_query_parser.rb",
+            ],
+        ));
+        assert_eq!(fork.category, Category::Security);
+        assert_eq!(
+            fork.title,
+            "Apply bytesize and number of param limits in QueryParser"
+        );
+        assert_eq!(fork.noise, None);
+    }
+
+    /// rack 3.2.0 listed "Bump minor version." under Maintenance.
+    #[test]
+    fn a_version_bump_is_bookkeeping_however_it_names_the_part() {
+        for subject in [
+            "Bump minor version.",
+            "bump the patch version",
+            "Bump major version",
+        ] {
+            let i = classify_commit(&commit(subject, &["lib/rack/version.rb"]));
+            assert_eq!(i.noise, Some(Noise::VersionBump), "{subject}");
+        }
+        // A dependency's version is a dependency update, not the project's own.
+        let dep = classify_commit(&commit("Bump rack-test version", &["Gemfile"]));
+        assert_ne!(dep.noise, Some(Noise::VersionBump));
     }
 
     /// gin v1.11.0's posts were "made by … Name and 1911860538": a git that was never told
