@@ -422,31 +422,34 @@ async fn two_first_api_events_at_once_make_one_api_source(store: Arc<dyn Store>)
 
 async fn two_members_adding_one_path_at_once_make_one_git_source(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme").await;
-    let adds = (0..4).map(|_| {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .insert_git_source(&bare_source(
-                    ws.id,
-                    SourceKind::Git,
-                    Some("/srv/repos/rocket"),
-                ))
-                .await
-                .unwrap()
-        })
-    });
-    let answers = futures_join(adds).await;
-    let inserted: Vec<&Source> = answers
-        .iter()
-        .filter_map(|a| match a {
-            GitSourceInsert::Inserted(s) => Some(s),
-            GitSourceInsert::Exists(_) => None,
-        })
-        .collect();
-    assert_eq!(inserted.len(), 1, "{answers:?}");
-    for a in &answers {
-        if let GitSourceInsert::Exists(s) = a {
-            assert_eq!(s.id, inserted[0].id, "the later ones are told of the first");
+    // Eight members add the same path, released together by a barrier so that their
+    // reads and writes overlap; five paths in turn. Without the workspace lock, two of
+    // them see no source and both insert one (PostgreSQL, read committed).
+    const MEMBERS: usize = 8;
+    for round in 0..5 {
+        let path = format!("/srv/repos/rocket-{round}");
+        let start = Arc::new(tokio::sync::Barrier::new(MEMBERS));
+        let adds = (0..MEMBERS).map(|_| {
+            let (store, start, path) = (store.clone(), start.clone(), path.clone());
+            tokio::spawn(async move {
+                let source = bare_source(ws.id, SourceKind::Git, Some(&path));
+                start.wait().await;
+                store.insert_git_source(&source).await.unwrap()
+            })
+        });
+        let answers = futures_join(adds).await;
+        let inserted: Vec<&Source> = answers
+            .iter()
+            .filter_map(|a| match a {
+                GitSourceInsert::Inserted(s) => Some(s),
+                GitSourceInsert::Exists(_) => None,
+            })
+            .collect();
+        assert_eq!(inserted.len(), 1, "round {round}: {answers:?}");
+        for a in &answers {
+            if let GitSourceInsert::Exists(s) = a {
+                assert_eq!(s.id, inserted[0].id, "the later ones are told of the first");
+            }
         }
     }
     let git: Vec<Source> = store
@@ -456,7 +459,7 @@ async fn two_members_adding_one_path_at_once_make_one_git_source(store: Arc<dyn 
         .into_iter()
         .filter(|s| s.kind == SourceKind::Git)
         .collect();
-    assert_eq!(git.len(), 1);
+    assert_eq!(git.len(), 5);
     // Another workspace may have the same path as its own source.
     let other = workspace(store.as_ref(), "other").await;
     let mut theirs = NewSource {
