@@ -397,27 +397,31 @@ fn bare_source(
 }
 
 async fn two_first_api_events_at_once_make_one_api_source(store: Arc<dyn Store>) {
-    let ws = workspace(store.as_ref(), "acme").await;
-    let asks = (0..4).map(|_| {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .api_source(&bare_source(ws.id, SourceKind::Generic, None))
-                .await
-                .unwrap()
-                .id
-        })
-    });
-    let ids = futures_join(asks).await;
-    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
-    let generic = store
-        .list_sources(ws.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.kind == SourceKind::Generic)
-        .count();
-    assert_eq!(generic, 1);
+    // Eight first submissions released together by a barrier, in five workspaces in turn:
+    // without the workspace lock two of them see no source and both make one.
+    const ASKS: usize = 8;
+    for round in 0..5 {
+        let ws = workspace(store.as_ref(), &format!("acme-{round}")).await;
+        let start = Arc::new(tokio::sync::Barrier::new(ASKS));
+        let asks = (0..ASKS).map(|_| {
+            let (store, start) = (store.clone(), start.clone());
+            tokio::spawn(async move {
+                let source = bare_source(ws.id, SourceKind::Generic, None);
+                start.wait().await;
+                store.api_source(&source).await.unwrap().id
+            })
+        });
+        let ids = futures_join(asks).await;
+        assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
+        let generic = store
+            .list_sources(ws.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.kind == SourceKind::Generic)
+            .count();
+        assert_eq!(generic, 1, "round {round}");
+    }
 }
 
 async fn two_members_adding_one_path_at_once_make_one_git_source(store: Arc<dyn Store>) {
