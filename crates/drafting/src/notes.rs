@@ -116,19 +116,32 @@ fn section(
     out.push('\n');
 }
 
-/// Where a feature's entry goes by what its title does: "Deprecate …" and "Remove …",
-/// "Drop …", "Delete …" have headings of their own.
+/// Where a feature's entry goes by what its title does: "Deprecate …" under Deprecated;
+/// "Remove …", "Drop …", "Delete …" under Removed when what goes is a named part of the
+/// software (`Rack::Logger`, "support for PHP 7", a deprecated API), not when a limit or
+/// a chore goes ("Remove the 10 MB upload limit", "Delete remote branches from the list",
+/// "Removes the need to call `init`" are features).
 fn feature_heading(title: &str) -> &'static str {
-    let first = title
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match first.as_str() {
-        "deprecate" | "deprecates" | "deprecated" => "Deprecated",
-        "remove" | "removes" | "removed" | "drop" | "drops" | "dropped" | "delete" | "deletes"
-        | "deleted" => "Removed",
-        _ => "Features",
+    let lower = title.to_ascii_lowercase();
+    let first = lower.split_whitespace().next().unwrap_or_default();
+    if matches!(first, "deprecate" | "deprecated") {
+        return "Deprecated";
+    }
+    let named = title.contains('`')
+        || title.contains("::")
+        || title.contains("()")
+        || lower.contains("support for")
+        || lower.contains("deprecated")
+        || lower.contains("dependency on");
+    if matches!(
+        first,
+        "remove" | "removed" | "drop" | "dropped" | "delete" | "deleted"
+    ) && named
+        && !lower.contains(" the need ")
+    {
+        "Removed"
+    } else {
+        "Features"
     }
 }
 
@@ -187,13 +200,22 @@ pub(crate) fn shows_ref(title: &str, r: u64) -> bool {
 }
 
 /// The refs a title does not already show ("Fix issue #1984" is not followed by "#1984").
+/// What the house style cites is decided on all the entry's references first: "Fix #12
+/// (#13)" in notes that cite the issue alone shows #12 and cites nothing beside it.
 fn refs_beside(item: &Item, style: Option<&HouseStyle>, title: &str) -> String {
-    let mut kept = item.clone();
-    kept.refs.retain(|r| !shows_ref(title, *r));
-    if kept.refs.is_empty() && !item.refs.is_empty() {
-        return String::new();
+    if item.refs.is_empty() {
+        return refs(item, style);
     }
-    refs(&kept, style)
+    let list: Vec<String> = cited(item, style)
+        .into_iter()
+        .filter(|r| !shows_ref(title, *r))
+        .map(|r| format!("#{r}"))
+        .collect();
+    if list.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", list.join(", "))
+    }
 }
 
 /// A title with GitHub issue and pull request links written as references: `#1984` for
@@ -368,6 +390,31 @@ mod tests {
             gone.contains("Rack::Logger") && gone.contains("CGI::Cookie"),
             "{notes}"
         );
+        // Taking a limit or a chore away is a feature, whatever the verb.
+        for title in [
+            "Remove the 10 MB upload limit",
+            "Delete remote branches from the branch list",
+            "Removes the need to call `init`",
+        ] {
+            assert_eq!(feature_heading(title), "Features", "{title}");
+        }
+        assert_eq!(feature_heading("Drop support for PHP 7"), "Removed");
+    }
+
+    /// gitui's notes cite the issue a change fixes; a title that already shows it gets no
+    /// pull request beside it.
+    #[test]
+    fn a_title_that_shows_the_cited_issue_gets_no_other_reference() {
+        let changes = understand(&[commit(1, "Fix #12 (#13)", "Ada", &["src/a.rs"])]);
+        let style = covalynce_understanding::HouseStyle {
+            when_both: covalynce_understanding::WhenBoth::Issues,
+            ..Default::default()
+        };
+        let item = &changes.items[0];
+        assert_eq!(item.refs, [13, 12], "{item:?}");
+        assert_eq!(refs_beside(item, Some(&style), "Fix #12"), "");
+        // Notes that cite both show the pull request beside it.
+        assert_eq!(refs_beside(item, None, "Fix #12"), " (#13)");
     }
 
     #[test]

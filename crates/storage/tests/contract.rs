@@ -471,7 +471,8 @@ async fn two_members_adding_one_path_at_once_make_one_git_source(store: Arc<dyn 
         workspace_id: other.id,
         kind: SourceKind::Git,
         repo: None,
-        path: Some("/srv/repos/rocket".into()),
+        // A path `acme` has as a source of its own.
+        path: Some("/srv/repos/rocket-0".into()),
         sealed_secret: None,
         settings: Default::default(),
         sealed_token: None,

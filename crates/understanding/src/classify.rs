@@ -1096,12 +1096,8 @@ fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
     let release_words = lower.starts_with("chore(release)")
         || lower.starts_with("release")
         || lower.starts_with("bump version")
-        // "Bump minor version.", "bump the patch version" (rack).
-        || (lower.starts_with("bump ")
-            && lower
-                .split_whitespace()
-                .take(4)
-                .any(|w| w.trim_end_matches('.') == "version"))
+        // "Bump minor version.", "bump the patch version" (rack); not "Bump Go version".
+        || bumps_own_version(lower)
         || lower.starts_with("version bump")
         || lower.starts_with("prepare release")
         || lower.starts_with("chore: release")
@@ -1131,6 +1127,22 @@ fn is_version_bump(lower: &str, kind: Option<&str>, files: &[String]) -> bool {
     (release_words && (files.is_empty() || version_files_only))
         || is_release_bookkeeping(lower)
         || (!files.is_empty() && files.iter().all(|f| is_notes_file(f) && !is_test(f)))
+}
+
+/// "Bump version", "Bump minor version", "bump the patch version": the project's own
+/// version, not a toolchain's ("Bump Go version to 1.23", "Bump MSRV version").
+fn bumps_own_version(lower: &str) -> bool {
+    let mut words = lower
+        .split_whitespace()
+        .map(|w| w.trim_end_matches(['.', ':']))
+        .skip_while(|w| *w != "bump")
+        .skip(1)
+        .skip_while(|w| *w == "the");
+    match words.next() {
+        Some("version") => true,
+        Some("major" | "minor" | "patch") => words.next() == Some("version"),
+        _ => false,
+    }
 }
 
 /// The project's release notes file, anywhere (`covalynce_domain::notes_file_rank`): a
@@ -1289,6 +1301,7 @@ fn is_release_bookkeeping(lower: &str) -> bool {
             || lower.starts_with("set ")
             || lower.starts_with("update "))
             && lower.contains("version")
+            && !names_toolchain_version(lower)
             && (versioned || lower.contains("release")))
         || (lower.contains("changelog")
             && (versioned || lower.contains("version") || lower.contains("release")))
@@ -1301,6 +1314,36 @@ fn is_release_bookkeeping(lower: &str) -> bool {
             && lower.split_whitespace().count() <= 3
             && matches!(first, "missing" | "cleanup" | "clean" | "fix" | "fixup" | "polish" | "tidy"))
         || looks_like_package_version(lower)
+}
+
+/// "Bump Go version to 1.23", "update minimum Node version": a toolchain's version, which
+/// users may have to act on (gin lists "update Gin minimum Go version to 1.21").
+fn names_toolchain_version(lower: &str) -> bool {
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(2).any(|w| {
+        w[1] == "version"
+            && matches!(
+                w[0],
+                "go" | "golang"
+                    | "rust"
+                    | "rustc"
+                    | "msrv"
+                    | "node"
+                    | "nodejs"
+                    | "python"
+                    | "php"
+                    | "ruby"
+                    | "java"
+                    | "jdk"
+                    | "dotnet"
+                    | "minimum"
+                    | "min"
+                    | "toolchain"
+            )
+    })
 }
 
 /// A `1.2` or `1.2.3` somewhere (optionally after `v`).
@@ -1691,12 +1734,11 @@ fn only_closes(clause: &str) -> bool {
         "resolves ",
         "resolve ",
         "resolved ",
-        "refs ",
-        "ref ",
-        "see ",
     ]
     .iter()
     .find_map(|w| lower.strip_prefix(w)) else {
+        // "see #12", "refs #3": not references the message closes, so not among the
+        // item's references (`issue_refs`); taken out, they would be lost.
         return false;
     };
     rest.split([',', ' ']).filter(|p| !p.is_empty()).all(|p| {
@@ -2346,6 +2388,14 @@ mod tests {
             "Apply bytesize and number of param limits in QueryParser"
         );
         assert_eq!(fork.noise, None);
+        // Merged with both parents, the fork's own commits are in the range and list the
+        // fix; the merge itself only joins them.
+        let mut joined = commit(
+            "Merge commit from fork\n\n* Apply bytesize and number of param limits in QueryParser",
+            &["lib/rack/query_parser.rb"],
+        );
+        joined.is_merge = true;
+        assert_eq!(classify_commit(&joined).noise, Some(Noise::Merge));
     }
 
     /// rack 3.2.0 listed "Bump minor version." under Maintenance.
@@ -2359,9 +2409,16 @@ mod tests {
             let i = classify_commit(&commit(subject, &["lib/rack/version.rb"]));
             assert_eq!(i.noise, Some(Noise::VersionBump), "{subject}");
         }
-        // A dependency's version is a dependency update, not the project's own.
+        // A dependency's or a toolchain's version is not the project's own.
         let dep = classify_commit(&commit("Bump rack-test version", &["Gemfile"]));
         assert_ne!(dep.noise, Some(Noise::VersionBump));
+        for (subject, file) in [
+            ("Bump Go version to 1.23", "go.mod"),
+            ("Bump MSRV version to 1.74", "Cargo.toml"),
+        ] {
+            let i = classify_commit(&commit(subject, &[file]));
+            assert_ne!(i.noise, Some(Noise::VersionBump), "{subject}");
+        }
     }
 
     /// gin v1.11.0's posts were "made by … Name and 1911860538": a git that was never told
@@ -2816,12 +2873,16 @@ mod tests {
             &["src/Monolog/Formatter/NormalizerFormatter.php"],
         ));
         assert_eq!(item.title, "Fix normalizeException types");
-        // A clause with words besides references stays.
-        let item = classify_commit(&commit(
+        // A clause with words besides references stays; so does one that only points at
+        // a reference (it is not among the item's references, and would be lost).
+        for title in [
             "Fix the parser, see #12 for why",
-            &["src/parse.rs"],
-        ));
-        assert_eq!(item.title, "Fix the parser, see #12 for why");
+            "Fix the parser, see #12",
+            "Fix the parser (see #12)",
+        ] {
+            let item = classify_commit(&commit(title, &["src/parse.rs"]));
+            assert_eq!(item.title, title);
+        }
     }
 
     #[test]

@@ -492,6 +492,11 @@ mod tests {
         assert_eq!(fix.cited_by(&d), [2101, 2001]);
     }
 
+    fn cited_by(changes: &Changeset, title: &str, style: &HouseStyle) -> Vec<u64> {
+        let item = changes.items.iter().find(|i| i.title.starts_with(title));
+        item.expect("the item").cited_by(style)
+    }
+
     /// gitui's notes cite a pull request when nothing else names the change, but the issue
     /// when a pull request fixes one; monolog's cite the pull request and never the issue
     /// its title closes ("Add NoDiscard attr, fixes #2012 (#2013)").
@@ -565,6 +570,20 @@ mod tests {
         };
         let style = learn(&[0, 10, 20].map(|b| (release(b), prs_only(b))));
         assert_eq!(style.when_both, WhenBoth::PullRequest, "{style:?}");
+        assert_eq!(cited_by(&later, "Fix crash", &style), [2141]);
+        // A breaking change or a security fix keeps every reference, whatever the style.
+        let mut security = later
+            .items
+            .iter()
+            .find(|i| i.title.starts_with("Fix crash"))
+            .unwrap()
+            .clone();
+        security.category = Category::Security;
+        assert_eq!(security.cited_by(&style), [2141, 2041]);
+        let mut breaking = security.clone();
+        breaking.category = Category::Fix;
+        breaking.breaking = Some("the crash is now an error".into());
+        assert_eq!(breaking.cited_by(&style), [2141, 2041]);
         // Both, as written.
         let both = |b: usize| {
             format!(
