@@ -121,7 +121,7 @@ fn section(
 /// software (`Rack::Logger`, "support for PHP 7", a deprecated API), not when a limit or
 /// a chore goes ("Remove the 10 MB upload limit", "Delete remote branches from the list",
 /// "Removes the need to call `init`" are features).
-fn feature_heading(title: &str) -> &'static str {
+pub(crate) fn feature_heading(title: &str) -> &'static str {
     let lower = title.to_ascii_lowercase();
     let first = lower.split_whitespace().next().unwrap_or_default();
     if matches!(first, "deprecate" | "deprecated") {

@@ -65,6 +65,10 @@ struct Facts<'a> {
     highlights: Vec<&'a Item>,
     breaking: Vec<&'a Item>,
     counts: Vec<(Category, usize)>,
+    /// Of the features counted, how many deprecate and how many remove something (the
+    /// notes list them under Deprecated and Removed): "14 new features, 2 deprecations and
+    /// 6 removals", not "22 new features".
+    taken_away: (usize, usize),
     url: Option<&'a str>,
     hashtags: &'a [String],
     people: Vec<String>,
@@ -94,7 +98,14 @@ impl<'a> Facts<'a> {
             .map(|c| (c, changes.in_category(c).count()))
             .filter(|(_, n)| *n > 0)
             .collect();
+        let heading = |h: &str| {
+            changes
+                .in_category(Category::Feature)
+                .filter(|i| crate::notes::feature_heading(&i.title) == h)
+                .count()
+        };
         Self {
+            taken_away: (heading("Deprecated"), heading("Removed")),
             project: &ctx.project,
             version: ctx.version.as_deref(),
             branch: ctx.branch.as_deref(),
@@ -919,12 +930,9 @@ fn team_counts(f: &Facts) -> String {
     if rest == 0 || !f.counts.iter().any(|(c, _)| users(c)) {
         return counts_text(f);
     }
-    let mut parts: Vec<String> = f
-        .counts
-        .iter()
-        .filter(|(c, _)| users(c))
-        .map(|(c, n)| c.counted(*n))
-        .collect();
+    let users_only: Vec<(Category, usize)> =
+        f.counts.iter().copied().filter(|(c, _)| users(c)).collect();
+    let mut parts = counted_parts(&users_only, f.taken_away);
     parts.push(if rest == 1 {
         "1 other change".to_owned()
     } else {
@@ -937,8 +945,34 @@ fn counts_text(f: &Facts) -> String {
     if f.counts.is_empty() {
         return "no user-facing changes".to_owned();
     }
-    let parts: Vec<String> = f.counts.iter().map(|(c, n)| c.counted(*n)).collect();
-    join_and(&parts)
+    join_and(&counted_parts(&f.counts, f.taken_away))
+}
+
+/// Each count in words, the features split into what is new, deprecated and removed.
+fn counted_parts(
+    counts: &[(Category, usize)],
+    (deprecated, removed): (usize, usize),
+) -> Vec<String> {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = Vec::new();
+    for (c, n) in counts {
+        if *c != Category::Feature {
+            parts.push(c.counted(*n));
+            continue;
+        }
+        let new = n.saturating_sub(deprecated + removed);
+        if new > 0 {
+            parts.push(c.counted(new));
+        }
+        if deprecated > 0 {
+            parts.push(plural(deprecated, "deprecation", "deprecations"));
+        }
+        if removed > 0 {
+            parts.push(plural(removed, "removal", "removals"));
+        }
+    }
+    parts
 }
 
 fn marker(c: Category, voice: Voice) -> &'static str {
@@ -1060,6 +1094,27 @@ mod tests {
                 let text = post(&c, &ctx(), Voice::Sassy, channel);
                 assert!(!text.contains("off main"), "{channel:?}: {text}");
             }
+        }
+    }
+
+    /// rack 3.2.0's Slack post said "22 new features" where its notes listed 14 features,
+    /// 2 deprecations and 6 removals.
+    #[test]
+    fn what_is_deprecated_or_removed_is_not_counted_as_new() {
+        let c = changes(&[
+            "Add `Rack::Request#form_pairs`",
+            "Add Rack::Request#query_parser=",
+            "Deprecate Rack::Request#parse_multipart",
+            "Remove `Rack::Logger`",
+            "Drop dependency on `CGI::Cookie`",
+            "fix: handle empty cookies",
+        ]);
+        for voice in [Voice::Sassy, Voice::Technical] {
+            let text = post(&c, &ctx(), voice, Channel::Slack);
+            assert!(
+                text.contains("2 new features, 1 deprecation, 2 removals and 1 bug fix"),
+                "{voice:?}: {text}"
+            );
         }
     }
 
