@@ -2,7 +2,7 @@
 //! otherwise from the wording and the files touched; noise recognised and set aside.
 
 use crate::conventional::parse_conventional;
-use crate::refs::{co_authors, issue_refs, merge_source_login, pr_ref};
+use crate::refs::{co_authors, issue_refs, linked_pulls, merge_source_login, pr_ref};
 use crate::{Category, Item, Noise};
 use covalynce_domain::Commit;
 
@@ -210,6 +210,10 @@ pub fn classify_commit(commit: &Commit) -> Item {
         commits: vec![commit.id.clone()],
         authors,
         noise,
+        linked_prs: linked_pulls(&commit.message)
+            .into_iter()
+            .filter(|n| Some(*n) != pr)
+            .collect(),
     }
 }
 

@@ -53,6 +53,10 @@ pub struct Item {
     pub noise: Option<Noise>,
     /// What diff analysis found worth naming: "new `--wrap` flag".
     pub highlights: Vec<String>,
+    /// Of `refs`, other pull requests the message only links to ("Follow-up to …/pull/90"):
+    /// cited as references, never taken for issues the change fixes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linked_prs: Vec<u64>,
 }
 
 impl Item {
@@ -78,10 +82,15 @@ impl Item {
         }
         let is_pr = |r: &u64| self.pr == Some(*r);
         let has_pr = cited.iter().any(is_pr);
-        let has_issue = cited.iter().any(|r| !is_pr(r));
+        let has_issue = cited
+            .iter()
+            .any(|r| !is_pr(r) && !self.linked_prs.contains(r));
         match style.when_both {
-            WhenBoth::Issues if has_pr && has_issue => cited.retain(|r| !is_pr(r)),
-            WhenBoth::PullRequest if has_pr && has_issue => cited.retain(is_pr),
+            WhenBoth::Issues if has_pr && has_issue => {
+                cited.retain(|r| !is_pr(r) && !self.linked_prs.contains(r))
+            }
+            // Linked pull requests go too: these notes cite the entry's own alone.
+            WhenBoth::PullRequest if has_pr => cited.retain(is_pr),
             _ => {}
         }
         cited
@@ -776,6 +785,11 @@ fn absorb(existing: &mut Item, item: Item) {
             existing.refs.push(r);
         }
     }
+    for r in item.linked_prs {
+        if !existing.linked_prs.contains(&r) {
+            existing.linked_prs.push(r);
+        }
+    }
     if existing.breaking.is_none() {
         existing.breaking = item.breaking;
     }
@@ -981,6 +995,7 @@ mod tests {
             authors: Vec::new(),
             noise: None,
             highlights: Vec::new(),
+            linked_prs: Vec::new(),
         }
     }
 

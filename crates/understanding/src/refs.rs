@@ -83,6 +83,50 @@ pub fn issue_refs(message: &str) -> Vec<u64> {
     out
 }
 
+/// Pull requests a message links to ("Follow-up to https://github.com/o/n/pull/90")
+/// without a closing word before them: references, but not issues the change fixes.
+pub fn linked_pulls(message: &str) -> Vec<u64> {
+    let closed = issue_refs(
+        &message
+            .split_whitespace()
+            .filter(|w| !w.contains("github.com/"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let mut out: Vec<u64> = Vec::new();
+    let words: Vec<&str> = message.split_whitespace().collect();
+    for (i, w) in words.iter().enumerate() {
+        let after_verb = i > 0 && {
+            let prev = words[i - 1]
+                .trim_start_matches('(')
+                .trim_end_matches([':', ','])
+                .to_ascii_lowercase();
+            matches!(
+                prev.as_str(),
+                "close"
+                    | "closes"
+                    | "closed"
+                    | "fix"
+                    | "fixes"
+                    | "fixed"
+                    | "resolve"
+                    | "resolves"
+                    | "resolved"
+            )
+        };
+        if let Some((_, tail)) = w.split_once("/pull/")
+            && w.contains("github.com/")
+            && !after_verb
+            && let Some(n) = leading_number(tail)
+            && !closed.contains(&n)
+            && !out.contains(&n)
+        {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// Numbers a message gives only as a link to another owner's issue or pull request
 /// ("For https://github.com/open-telemetry/opentelemetry-go/pull/5755", a footnote to
 /// golang/go/issues/19841): context, not this project's work. A number the message also
@@ -204,6 +248,9 @@ mod tests {
             vec![7, 8]
         );
         assert!(issue_refs("Fixed the build").is_empty());
+        // A pull request linked without a closing word is no issue the change fixes.
+        let follow_up = "Fix X (#100)\n\nFollow-up to https://github.com/o/n/pull/90, fixes https://github.com/o/n/pull/91 and #7";
+        assert_eq!(linked_pulls(follow_up), vec![90]);
     }
 
     #[test]

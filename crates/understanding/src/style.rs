@@ -69,7 +69,10 @@ pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
                 && item.refs.len() > 1
             {
                 let pr_hit = cited.contains(&pr);
-                let issue_hit = item.refs.iter().any(|r| *r != pr && cited.contains(r));
+                let issue_hit = item
+                    .refs
+                    .iter()
+                    .any(|r| *r != pr && !item.linked_prs.contains(r) && cited.contains(r));
                 if pr_hit || issue_hit {
                     both.0 += 1;
                     both.1 += usize::from(pr_hit && !issue_hit);
@@ -558,6 +561,13 @@ mod tests {
         };
         assert_eq!(cited("Fix crash"), [2041]);
         assert_eq!(cited("Add a remotes"), [2144]);
+        // A pull request the message only links to is no issue: the entry keeps its own.
+        let follow_up = understand(&[commit(
+            99,
+            "Fix the popup (#2200)\n\nFollow-up to https://github.com/o/n/pull/2190",
+            &["src/e.rs"],
+        )]);
+        assert_eq!(follow_up.items[0].cited_by(&style), [2200, 2190]);
         // The pull request only.
         let prs_only = |b: usize| {
             format!(
@@ -571,6 +581,14 @@ mod tests {
         let style = learn(&[0, 10, 20].map(|b| (release(b), prs_only(b))));
         assert_eq!(style.when_both, WhenBoth::PullRequest, "{style:?}");
         assert_eq!(cited_by(&later, "Fix crash", &style), [2141]);
+        // client_golang 1.24.0's "Support matchers in rules API (#1843)" links the older
+        // #828 it resembles: notes that cite the pull request alone cite #1843.
+        let similar = understand(&[commit(
+            98,
+            "Support matchers in rules API (#1843)\n\nSimilar to https://github.com/o/n/pull/828",
+            &["api/prometheus/v1/api.go"],
+        )]);
+        assert_eq!(similar.items[0].cited_by(&style), [1843]);
         // A breaking change or a security fix keeps every reference, whatever the style.
         let mut security = later
             .items
