@@ -191,6 +191,7 @@ fn redact_assignments(text: &str, findings: &mut Vec<Finding>) -> String {
             && value != REDACTED
             && !value.starts_with('$')
             && !value.starts_with('{')
+            && !reads_code(value)
         {
             out.push_str(&text[i..value_start]);
             out.push_str(REDACTED);
@@ -199,6 +200,19 @@ fn redact_assignments(text: &str, findings: &mut Vec<Finding>) -> String {
         }
     }
     out
+}
+
+/// A value that is code, not a secret: a call (`os.getenv(`) or a dotted path of plain
+/// words (`self.xsrf_token`, `config.api_key`; mitmproxy 12.2.1's `token =
+/// self.xsrf_token` was reported as a credential to rotate). A dotted value with a digit
+/// in it may be a password and is still redacted.
+fn reads_code(value: &str) -> bool {
+    let dotted_words = value.contains('.')
+        && value.split('.').all(|part| {
+            part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+        });
+    dotted_words || value.contains('(')
 }
 
 fn secret_kind(token: &str) -> Option<&'static str> {
@@ -274,6 +288,12 @@ mod tests {
                 "{out}"
             );
         }
+        // Code that reads a secret is not one; a dotted value with digits may be one.
+        for text in ["token = self.xsrf_token", "password = os.getenv(\"PW\")"] {
+            assert_eq!(redact_secrets(text).0, text, "left alone");
+        }
+        let (out, found) = redact_secrets("password = hunter2.hunter2");
+        assert!(out.contains(REDACTED) && !found.is_empty(), "{out}");
         for text in [
             "SECRET=${SECRET}",
             "token: $TOKEN",
