@@ -63,7 +63,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
             // "searcher: fix panic when…", "ignore,globset: increase pool capacity": the
             // component is the scope, not the first words of the title.
             let (component, text) = match component_prefix(text, &commit.files) {
-                Some((component, rest)) => (Some(component.to_owned()), rest),
+                Some((component, rest)) => (Some(component_name(component)), rest),
                 None => (None, text),
             };
             let mut category = infer_category(text, &commit.files);
@@ -780,6 +780,10 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     {
         return Category::Test;
     }
+    // "Option to hide quickhelp UI" (mitmproxy): a new option, named as a noun.
+    if lower.starts_with("option to ") || lower.starts_with("options to ") {
+        return Category::Feature;
+    }
     match first {
         "fix" | "fixes" | "fixed" | "fixing" | "resolve" | "resolves" | "correct" | "corrects"
         | "repair" | "prevent" | "prevents" | "handle" | "handles" | "revert" | "hotfix"
@@ -807,15 +811,17 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         }
         _ => {}
     }
-    if has(&[
-        "faster",
-        "performance",
-        "speed up",
-        "speedup",
-        "latency",
-        "memory usage",
-        "allocation",
-    ]) {
+    if big_o(&lower)
+        || has(&[
+            "faster",
+            "performance",
+            "speed up",
+            "speedup",
+            "latency",
+            "memory usage",
+            "allocation",
+        ])
+    {
         Category::Performance
     } else if has(&[
         "bug",
@@ -858,6 +864,19 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     } else {
         Category::Chore
     }
+}
+
+/// Complexity written as such: "from O(rows) to O(1)" (mitmproxy 12.2.2) is a speed-up.
+fn big_o(lower: &str) -> bool {
+    lower.match_indices("o(").any(|(at, _)| {
+        let before = lower[..at].chars().next_back();
+        before.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_')
+            && lower[at + 2..]
+                .split(')')
+                .next()
+                .is_some_and(|inner| !inner.is_empty() && inner.len() <= 12 && !inner.contains(' '))
+            && lower[at + 2..].contains(')')
+    })
 }
 
 fn words_of_text(lower: &str) -> Vec<&str> {
@@ -1154,6 +1173,20 @@ fn bumps_own_version(lower: &str) -> bool {
 /// to CHANGELOG", rack), never a change.
 fn is_notes_file(path: &str) -> bool {
     covalynce_domain::notes_file_rank(path.rsplit('/').next().unwrap_or(path)).is_some()
+}
+
+/// A component as the notes name it: one capitalised word in lower case, as the project's
+/// other subjects write it ("Mitmweb: …" and "mitmweb: …" are one scope); a type's name
+/// ("TelegramBotHandler") keeps its capitals.
+fn component_name(component: &str) -> String {
+    let mut chars = component.chars();
+    let capitalised = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if capitalised {
+        component.to_ascii_lowercase()
+    } else {
+        component.to_owned()
+    }
 }
 
 /// `component: rest` as projects without Conventional Commits write it (ripgrep's
@@ -2069,15 +2102,32 @@ mod tests {
             "Console: Option to hide quickhelp UI (#5746) (#8095)",
             &["mitmproxy/tools/console/statusbar.py"],
         ));
-        assert_eq!(i.scope.as_deref(), Some("Console"));
+        // Named as the project's other subjects name it ("console: …").
+        assert_eq!(i.scope.as_deref(), Some("console"));
         assert_eq!(i.title, "Option to hide quickhelp UI (#5746)");
+        // A new option, named as a noun, is a feature (it was listed under Maintenance).
+        assert_eq!(i.category, Category::Feature);
         let i = classify_commit(&commit(
             "Mitmweb: Add number of selected flows in the footer (#8057)",
             &["web/src/js/components/Footer.tsx"],
         ));
-        assert_eq!(i.scope.as_deref(), Some("Mitmweb"));
+        assert_eq!(i.scope.as_deref(), Some("mitmweb"));
         assert_eq!(i.title, "Add number of selected flows in the footer");
         assert_eq!(i.category, Category::Feature);
+        // Complexity written as such is a speed-up (mitmproxy 12.2.2 listed it as a feature).
+        let i = classify_commit(&commit(
+            "[web] Reduce FlowTable Redux subscriptions from O(rows) to O(1) (#8104)",
+            &["web/src/js/components/FlowTable.tsx"],
+        ));
+        assert_eq!(i.category, Category::Performance);
+        for not_big_o in [
+            "Add IO(bytes) helper",
+            "Support foo(bar) calls",
+            "Show info (o)",
+        ] {
+            let i = classify_commit(&commit(not_big_o, &["src/a.rs"]));
+            assert_ne!(i.category, Category::Performance, "{not_big_o}");
+        }
         for whole in [
             "Note: this breaks nothing",
             "WIP: try a new parser",
