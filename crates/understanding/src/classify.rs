@@ -123,7 +123,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
             (category, component, None, text.to_owned())
         }
     };
-    let title = strip_closing_ref(&strip_pr_suffix(&title, pr));
+    let (title, pointed) = strip_issue_pointer(&strip_closing_ref(&strip_pr_suffix(&title, pr)));
     let title = match advisory {
         Some(id) if !title.contains(id) => format!("{title} ({id})"),
         _ => title,
@@ -140,7 +140,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
     };
 
     let mut refs: Vec<u64> = pr.into_iter().collect();
-    for n in issue_refs(&commit.message) {
+    for n in issue_refs(&commit.message).into_iter().chain(pointed) {
         if !refs.contains(&n) {
             refs.push(n);
         }
@@ -1735,6 +1735,25 @@ fn is_ci(path: &str) -> bool {
         || p == ".woodpecker.yml"
 }
 
+/// "Add ZIP content view for issue #8051" (mitmproxy 12.2.2): the issue a change answers,
+/// as a reference of the item rather than words of its title.
+fn strip_issue_pointer(title: &str) -> (String, Option<u64>) {
+    let lower = title.to_ascii_lowercase();
+    for tail in [" for issue #", " for #"] {
+        if let Some(at) = lower.rfind(tail) {
+            let digits = &title[at + tail.len()..];
+            if !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && let Ok(n) = digits.parse::<u64>()
+                && !title[..at].trim().is_empty()
+            {
+                return (title[..at].trim_end().to_owned(), Some(n));
+            }
+        }
+    }
+    (title.to_owned(), None)
+}
+
 /// "avoid a compiler warning on macOS (fixes #1660)": the issue is one of the item's
 /// references (cited beside the pull request), not words of its title.
 fn strip_closing_ref(title: &str) -> String {
@@ -2922,6 +2941,17 @@ mod tests {
         ));
         assert_eq!(item.title, "Add NoDiscard attr");
         assert_eq!(item.refs, vec![2013, 2012]);
+        // mitmproxy 12.2.2's "Add ZIP content view for issue #8051 (#8054)".
+        let item = classify_commit(&commit(
+            "Add ZIP content view for issue #8051 (#8054)",
+            &["mitmproxy/contentviews/_view_zip.py"],
+        ));
+        assert_eq!(item.title, "Add ZIP content view");
+        assert_eq!(item.refs, vec![8054, 8051]);
+        // Words after the number, or a number that is not one, stay.
+        for title in ["Add a view for #8051 users", "Support colour for #fff"] {
+            assert_eq!(classify_commit(&commit(title, &["src/a.py"])).title, title);
+        }
         let item = classify_commit(&commit(
             "Fix normalizeException types - closes #1924, #1925",
             &["src/Monolog/Formatter/NormalizerFormatter.php"],
