@@ -37,15 +37,15 @@ pub fn release_notes(changes: &Changeset, ctx: &Context) -> String {
         // What is taken away is a change too, but not a feature: it gets the headings Keep
         // a Changelog gives it (rack 3.2.0 listed "Remove `Rack::Logger`" as a feature).
         let parts: Vec<(&str, Vec<&Item>)> = if category == Category::Feature {
-            ["Features", "Deprecated", "Removed"]
+            FeatureKind::ALL
                 .into_iter()
-                .map(|h| {
+                .map(|kind| {
                     let of: Vec<&Item> = items
                         .iter()
                         .copied()
-                        .filter(|i| feature_heading(&i.title) == h)
+                        .filter(|i| FeatureKind::of(&i.title) == kind)
                         .collect();
-                    (h, of)
+                    (kind.heading(), of)
                 })
                 .collect()
         } else {
@@ -116,32 +116,55 @@ fn section(
     out.push('\n');
 }
 
-/// Where a feature's entry goes by what its title does: "Deprecate …" under Deprecated;
-/// "Remove …", "Drop …", "Delete …" under Removed when what goes is a named part of the
-/// software (`Rack::Logger`, "support for PHP 7", a deprecated API), not when a limit or
-/// a chore goes ("Remove the 10 MB upload limit", "Delete remote branches from the list",
-/// "Removes the need to call `init`" are features).
-pub(crate) fn feature_heading(title: &str) -> &'static str {
-    let lower = title.to_ascii_lowercase();
-    let first = lower.split_whitespace().next().unwrap_or_default();
-    if matches!(first, "deprecate" | "deprecated") {
-        return "Deprecated";
+/// Where a feature's entry goes in the notes, by what its title does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FeatureKind {
+    New,
+    Deprecated,
+    Removed,
+}
+
+impl FeatureKind {
+    pub(crate) const ALL: [FeatureKind; 3] = [
+        FeatureKind::New,
+        FeatureKind::Deprecated,
+        FeatureKind::Removed,
+    ];
+
+    fn heading(self) -> &'static str {
+        match self {
+            FeatureKind::New => "Features",
+            FeatureKind::Deprecated => "Deprecated",
+            FeatureKind::Removed => "Removed",
+        }
     }
-    let named = title.contains('`')
-        || title.contains("::")
-        || title.contains("()")
-        || lower.contains("support for")
-        || lower.contains("deprecated")
-        || lower.contains("dependency on");
-    if matches!(
-        first,
-        "remove" | "removed" | "drop" | "dropped" | "delete" | "deleted"
-    ) && named
-        && !lower.contains(" the need ")
-    {
-        "Removed"
-    } else {
-        "Features"
+
+    /// "Deprecate …" is Deprecated; "Remove …", "Drop …", "Delete …" are Removed when what
+    /// goes is a named part of the software (`Rack::Logger`, "support for PHP 7", a
+    /// deprecated API), not when a limit or a chore goes ("Remove the 10 MB upload limit",
+    /// "Delete remote branches from the list", "Removes the need to call `init`" are new).
+    pub(crate) fn of(title: &str) -> Self {
+        let lower = title.to_ascii_lowercase();
+        let first = lower.split_whitespace().next().unwrap_or_default();
+        if matches!(first, "deprecate" | "deprecated") {
+            return FeatureKind::Deprecated;
+        }
+        let named = title.contains('`')
+            || title.contains("::")
+            || title.contains("()")
+            || lower.contains("support for")
+            || lower.contains("deprecated")
+            || lower.contains("dependency on");
+        if matches!(
+            first,
+            "remove" | "removed" | "drop" | "dropped" | "delete" | "deleted"
+        ) && named
+            && !lower.contains(" the need ")
+        {
+            FeatureKind::Removed
+        } else {
+            FeatureKind::New
+        }
     }
 }
 
@@ -396,9 +419,12 @@ mod tests {
             "Delete remote branches from the branch list",
             "Removes the need to call `init`",
         ] {
-            assert_eq!(feature_heading(title), "Features", "{title}");
+            assert_eq!(FeatureKind::of(title), FeatureKind::New, "{title}");
         }
-        assert_eq!(feature_heading("Drop support for PHP 7"), "Removed");
+        assert_eq!(
+            FeatureKind::of("Drop support for PHP 7"),
+            FeatureKind::Removed
+        );
     }
 
     /// gitui's notes cite the issue a change fixes; a title that already shows it gets no

@@ -98,14 +98,15 @@ impl<'a> Facts<'a> {
             .map(|c| (c, changes.in_category(c).count()))
             .filter(|(_, n)| *n > 0)
             .collect();
-        let heading = |h: &str| {
+        let of_kind = |kind| {
             changes
                 .in_category(Category::Feature)
-                .filter(|i| crate::notes::feature_heading(&i.title) == h)
+                .filter(|i| crate::notes::FeatureKind::of(&i.title) == kind)
                 .count()
         };
+        use crate::notes::FeatureKind as K;
         Self {
-            taken_away: (heading("Deprecated"), heading("Removed")),
+            taken_away: (of_kind(K::Deprecated), of_kind(K::Removed)),
             project: &ctx.project,
             version: ctx.version.as_deref(),
             branch: ctx.branch.as_deref(),

@@ -44,9 +44,25 @@ pub fn merge_source_branch(subject: &str) -> Option<&str> {
 /// Issues a message closes or points at: `Fixes #12`, `closes: #3`, `Resolves owner/repo#4`
 /// (as 4), and GitHub issue or pull URLs. In order, without duplicates.
 pub fn issue_refs(message: &str) -> Vec<u64> {
-    const VERBS: [&str; 9] = [
-        "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
-    ];
+    refs_in(message, true)
+}
+
+/// The closing words a reference may follow.
+const CLOSING: [&str; 9] = [
+    "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
+];
+
+/// Whether a word is a closing word: "(fixes #1660)" as often as "Fixes #1660".
+fn closes(word: &str) -> bool {
+    let bare = word
+        .trim_start_matches('(')
+        .trim_end_matches([':', ','])
+        .to_ascii_lowercase();
+    CLOSING.contains(&bare.as_str())
+}
+
+/// [`issue_refs`]; with `links` false, only the numbers closing words name.
+fn refs_in(message: &str, links: bool) -> Vec<u64> {
     let mut out: Vec<u64> = Vec::new();
     let mut push = |n: u64| {
         if n > 0 && !out.contains(&n) {
@@ -55,12 +71,7 @@ pub fn issue_refs(message: &str) -> Vec<u64> {
     };
     let words: Vec<&str> = message.split_whitespace().collect();
     for (i, w) in words.iter().enumerate() {
-        // "(fixes #1660)" as often as "Fixes #1660".
-        let bare = w
-            .trim_start_matches('(')
-            .trim_end_matches([':', ','])
-            .to_ascii_lowercase();
-        if VERBS.contains(&bare.as_str()) {
+        if closes(w) {
             // The next words may be a list: "Fixes #1, #2 and #3".
             for next in words.iter().skip(i + 1).take(6) {
                 let t = next.trim_end_matches([',', '.', ';', ')']);
@@ -70,6 +81,9 @@ pub fn issue_refs(message: &str) -> Vec<u64> {
                     break;
                 }
             }
+        }
+        if !links {
+            continue;
         }
         for marker in ["/issues/", "/pull/"] {
             if w.contains("github.com/")
@@ -86,37 +100,13 @@ pub fn issue_refs(message: &str) -> Vec<u64> {
 /// Pull requests a message links to ("Follow-up to https://github.com/o/n/pull/90")
 /// without a closing word before them: references, but not issues the change fixes.
 pub fn linked_pulls(message: &str) -> Vec<u64> {
-    let closed = issue_refs(
-        &message
-            .split_whitespace()
-            .filter(|w| !w.contains("github.com/"))
-            .collect::<Vec<_>>()
-            .join(" "),
-    );
-    let mut out: Vec<u64> = Vec::new();
+    let closed = refs_in(message, false);
     let words: Vec<&str> = message.split_whitespace().collect();
+    let mut out: Vec<u64> = Vec::new();
     for (i, w) in words.iter().enumerate() {
-        let after_verb = i > 0 && {
-            let prev = words[i - 1]
-                .trim_start_matches('(')
-                .trim_end_matches([':', ','])
-                .to_ascii_lowercase();
-            matches!(
-                prev.as_str(),
-                "close"
-                    | "closes"
-                    | "closed"
-                    | "fix"
-                    | "fixes"
-                    | "fixed"
-                    | "resolve"
-                    | "resolves"
-                    | "resolved"
-            )
-        };
         if let Some((_, tail)) = w.split_once("/pull/")
             && w.contains("github.com/")
-            && !after_verb
+            && !(i > 0 && closes(words[i - 1]))
             && let Some(n) = leading_number(tail)
             && !closed.contains(&n)
             && !out.contains(&n)
