@@ -221,11 +221,7 @@ pub(crate) async fn limit(state: &AppState, key: &str) -> Result<(), ApiError> {
 /// must also pass the CSRF check: the session's token in `X-CSRF-Token`, and an `Origin`
 /// (when the browser sends one) that is this server.
 async fn session(parts: &Parts, state: &AppState) -> Result<Option<SessionRecord>, ApiError> {
-    let Some(value) = crate::auth::cookie(&parts.headers, crate::auth::SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let now = covalynce_domain::now_millis();
-    let Some(session) = state.store().session(&tokens::hash(value), now).await? else {
+    let Some(session) = crate::auth::live_session(state, &parts.headers).await? else {
         return Ok(None);
     };
     if !parts.method.is_safe() {
@@ -241,16 +237,6 @@ async fn session(parts: &Parts, state: &AppState) -> Result<Option<SessionRecord
                     .into(),
             ));
         }
-    }
-    // Sliding expiry, written at most every ten minutes per session.
-    let idle = state.security().config.session_idle.as_millis() as i64;
-    if now - session.last_seen_at > 600_000
-        && let Err(e) = state
-            .store()
-            .touch_session(&session.id_hash, now, now + idle)
-            .await
-    {
-        tracing::warn!(error = %e, "could not extend a session");
     }
     Ok(Some(session))
 }

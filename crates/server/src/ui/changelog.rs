@@ -62,7 +62,7 @@ pub async fn page(
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let base = base_url(&state, &headers);
+    let base = crate::auth::base_url(&state, &headers);
     let tag = listing_etag("page", &public, number, &base);
     if let Some(fresh) = not_modified(&headers, &tag, public.page.modified) {
         return fresh;
@@ -106,7 +106,7 @@ pub async fn entry(
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let base = base_url(&state, &headers);
+    let base = crate::auth::base_url(&state, &headers);
     let updated = entry.updated_at.to_string();
     let tag = etag(&["entry", slug.as_str(), &entry.version, &updated, &base]);
     if let Some(fresh) = not_modified(&headers, &tag, entry.updated_at) {
@@ -189,7 +189,7 @@ async fn feed(state: &AppState, slug: &str, headers: &HeaderMap, kind: Feed) -> 
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let base = base_url(state, headers);
+    let base = crate::auth::base_url(state, headers);
     let (name, content_type) = match kind {
         Feed::Atom => ("atom", "application/atom+xml; charset=utf-8"),
         Feed::Json => ("json", "application/feed+json; charset=utf-8"),
@@ -386,21 +386,6 @@ fn http_date(ms: i64) -> Option<String> {
 }
 
 /// The absolute address feeds need: the operator's public URL, else this request's host.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = state.security().config.public_url.as_deref() {
-        return url.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
 /// What a release's image says, from its entry.
 fn image_of(entry: &ChangelogEntry) -> covalynce_publishing::image::ReleaseImage {
     covalynce_publishing::image::ReleaseImage::from_notes(

@@ -3,7 +3,6 @@
 
 use super::page::{Layout, UiError, Visitor, render};
 use crate::http::AppState;
-use crate::tokens;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -19,13 +18,7 @@ struct InvitePage {
 }
 
 async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<SessionRecord>, UiError> {
-    let Some(value) = crate::auth::cookie(headers, crate::auth::SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    Ok(state
-        .store()
-        .session(&tokens::hash(value), covalynce_domain::now_millis())
-        .await?)
+    Ok(crate::auth::live_session(state, headers).await?)
 }
 
 pub async fn show(

@@ -5,7 +5,6 @@ use crate::auth::{Actor, Principal};
 use crate::http::AppState;
 use crate::http::extract::{MinRole, Viewer};
 use crate::http::problem::ApiError;
-use crate::tokens;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -55,11 +54,7 @@ impl<R: MinRole> FromRequestParts<AppState> for Signed<R> {
             .path_and_query()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "/".into());
-        let Some(value) = crate::auth::cookie(&parts.headers, crate::auth::SESSION_COOKIE) else {
-            return Err(UiError::SignIn(back));
-        };
-        let now = covalynce_domain::now_millis();
-        let Some(session) = state.store().session(&tokens::hash(value), now).await? else {
+        let Some(session) = crate::auth::live_session(state, &parts.headers).await? else {
             return Err(UiError::SignIn(back));
         };
         if !parts.method.is_safe() {

@@ -16,6 +16,7 @@ on_both_backends!(
     another_workspaces_ids_are_not_found_on_any_route,
     an_owner_exports_everything_and_deletes_the_workspace_or_their_account,
     requests_over_the_limit_get_429_with_retry_after,
+    a_person_who_only_uses_the_pages_stays_signed_in_while_active,
 );
 
 /// A signed-in browser: the session cookie and the CSRF token it must echo.
@@ -1201,4 +1202,49 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(r.status(), 413);
     })
     .await
+}
+
+/// Sessions end after a while without use — use, not sign-in: someone who works only in the
+/// pages (never calling the API) stays signed in as long as they keep using them, and is
+/// asked to sign in again once they stop for longer than the idle time.
+async fn a_person_who_only_uses_the_pages_stays_signed_in_while_active(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
+        c.security.session_idle = std::time::Duration::from_secs(3);
+    })
+    .await;
+    let founder = Browser::sign_up(&app, "pages@example.com", json!({})).await;
+    let pages = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let open = |path: &'static str| {
+        pages
+            .get(app.url(path))
+            .header("cookie", founder.cookie())
+            .send()
+    };
+    // Six seconds of clicking around, a page every second: twice the idle time.
+    for second in 0..6 {
+        let r = open(if second % 2 == 0 { "/" } else { "/settings" })
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            200,
+            "second {second}: still signed in while using the pages"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    // Away for longer than the idle time: the next page asks to sign in again.
+    tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
+    let r = open("/").await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "{:?}",
+        r.headers()["location"]
+    );
 }

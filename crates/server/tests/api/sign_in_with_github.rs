@@ -223,6 +223,27 @@ async fn a_founder_signs_in_with_github_and_comes_back_to_the_same_account() {
         assert_eq!(again["data"]["user"]["id"], first["data"]["user"]["id"]);
         assert_eq!(again["data"]["workspaces"].as_array().unwrap().len(), 1);
 
+        // A forged Host header puts nothing of its own into the callback GitHub is sent to
+        // (this server has no public URL configured, so it answers at the Host it was asked
+        // at — only when that is a plain host name).
+        let forged_host = no_redirects()
+            .get(app.url("/auth/github"))
+            .header("host", "evil.example/steal?to=")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged_host.status(), 303);
+        let to_github = forged_host.headers()["location"].to_str().unwrap();
+        let query: std::collections::HashMap<String, String> = reqwest::Url::parse(to_github)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        assert_eq!(
+            query["redirect_uri"], "http://localhost/auth/github/callback",
+            "{to_github}"
+        );
+
         // A callback whose state does not match what this browser started is refused.
         let forged = sign_in(&app, true).await;
         assert_eq!(forged.status(), 400);

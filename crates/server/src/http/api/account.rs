@@ -409,19 +409,6 @@ async fn new_workspace(
 
 /// This server as browsers and platforms reach it: the public URL when configured, else
 /// the Host the request came to (OAuth redirect URIs, webhook URLs shown to copy).
-pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    match &state.security().config.public_url {
-        Some(u) => u.trim_end_matches('/').to_owned(),
-        None => format!(
-            "http://{}",
-            headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("127.0.0.1")
-        ),
-    }
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct GithubStart {
     /// An invitation token to accept once signed in.
@@ -441,7 +428,10 @@ pub async fn github_start(
         ApiError::NotFound("GitHub sign-in is not configured on this server".into())
     })?;
     let pending = github::Pending::new(q.invitation);
-    let redirect_uri = format!("{}/auth/github/callback", base_url(&state, &headers));
+    let redirect_uri = format!(
+        "{}/auth/github/callback",
+        crate::auth::base_url(&state, &headers)
+    );
     let location = github::authorize_url(&cfg, &redirect_uri, &pending);
     let sealed = state
         .secrets()
@@ -521,7 +511,10 @@ pub async fn github_callback(
     let code = q
         .code
         .ok_or_else(|| ApiError::BadRequest("GitHub sent no code".into()))?;
-    let redirect_uri = format!("{}/auth/github/callback", base_url(&state, &headers));
+    let redirect_uri = format!(
+        "{}/auth/github/callback",
+        crate::auth::base_url(&state, &headers)
+    );
     let gh = github::exchange(&cfg, &code, &redirect_uri, &pending.verifier)
         .await
         .map_err(|e| match e {
