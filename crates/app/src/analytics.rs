@@ -6,6 +6,8 @@
 //! (two days past) is computed once and kept (`analytics_daily`), so a year is 365 small
 //! reads; recent days are computed live.
 
+pub mod export;
+
 use covalynce_domain::{UnixMillis, WorkspaceId};
 use covalynce_storage::{CardFilter, CardRecord, DayFacts, PublicationRecord, Store, StoreError};
 use serde::{Deserialize, Serialize};

@@ -4,6 +4,8 @@
 //! workspace: these reads return entries only, and an unknown, private or switched-off
 //! changelog is one answer, `None`.
 
+pub mod formats;
+
 use crate::audit::Action;
 use crate::{Acting, App, AppError, Editor, Owner, Viewer};
 use covalynce_domain::{SourceId, WorkspaceSlug, now_millis};

@@ -20,6 +20,7 @@ pub mod cards;
 pub mod changelog;
 pub mod channels;
 pub mod connect;
+pub mod demo;
 pub mod drafting;
 mod error;
 pub mod github;

@@ -674,7 +674,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DemoLink { url } => {
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
-            let link = crate::demo::link(&store).await;
+            let link = covalynce_app::demo::link(&store).await;
             store.close().await;
             println!("{}/login/link/{}", url.trim_end_matches('/'), link?);
             Ok(())

@@ -7,7 +7,6 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod demo;
 pub mod http;
 pub mod mcp;
 pub mod remote;

@@ -6,7 +6,6 @@ use crate::http::{self, AppState};
 use anyhow::Context;
 use covalynce_app::jobs;
 use covalynce_app::secrets::SecretBox;
-use covalynce_domain::WorkspaceSlug;
 use covalynce_storage::{Backend, IngestWriter, Store};
 use std::future::Future;
 use std::sync::Arc;
@@ -89,31 +88,10 @@ impl Application {
         } = self;
         let security = crate::auth::Security::build(config.security.clone()).await?;
         if config.demo {
-            let ws = store
-                .ensure_workspace(&WorkspaceSlug::parse("demo").expect("valid slug"))
-                .await?;
-            // The demo is the operator's own trial: SOLO's five cards would be spent by
-            // the seed alone, leaving nothing for the commits that follow.
-            let app = covalynce_app::App::new(store.clone());
-            if ws.plan == covalynce_domain::Plan::Solo {
-                let operator = covalynce_app::operator::operator_in(ws.clone())?;
-                app.set_plan(&operator, covalynce_domain::Plan::Unlimited)
-                    .await?;
-            }
-            // A fresh token each start; the ones earlier starts printed are revoked, so
-            // restarts do not pile up owner tokens.
-            let (_, made) = app
-                // A name of its own: a "demo" token the operator made by hand is kept.
-                .operator_token(
-                    &ws.slug,
-                    "serve --demo",
-                    covalynce_app::operator::Earlier::Revoke,
-                )
-                .await?;
-            let token = made.token;
+            let started = covalynce_app::demo::start(&store).await?;
             let addr = listener.local_addr()?;
             println!("Covalynce demo workspace \"demo\" is ready.");
-            match crate::demo::seed(&store, ws.id).await {
+            match started.seeded {
                 Ok(Some(seeded)) => println!(
                     "  Drafting:  {} new change(s) from the git history of {}",
                     seeded.events,
@@ -124,17 +102,15 @@ impl Application {
                 }
                 Err(e) => println!("  (could not read the git history: {e:#})"),
             }
+            let token = started.token;
             println!(
                 "  Cards:     curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/cards"
             );
-            match crate::demo::reviewer(store.as_ref(), ws.id).await {
-                Ok(user) => match app.login_link(user, crate::demo::LINK_VALID).await {
-                    Ok(link) => println!(
-                        "  Review:    http://{addr}/login/link/{link}  (one-time sign-in link, valid for an hour; `covalynce demo-link` prints a new one)"
-                    ),
-                    Err(e) => println!("  (could not make a sign-in link: {e})"),
-                },
-                Err(e) => println!("  (could not prepare the demo reviewer: {e:#})"),
+            match started.link {
+                Ok(link) => println!(
+                    "  Review:    http://{addr}/login/link/{link}  (one-time sign-in link, valid for an hour; `covalynce demo-link` prints a new one)"
+                ),
+                Err(e) => println!("  ({e:#})"),
             }
             println!("  API docs:  http://{addr}/docs");
             println!("  Token:     {token}");

@@ -6,6 +6,7 @@ use super::page::{Layout, Signed, UiError, render};
 use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use covalynce_app::analytics::export::Range;
 use covalynce_app::analytics::{ChannelSummary, Group, Summary};
 
 #[derive(askama::Template)]
@@ -53,24 +54,8 @@ pub async fn show(
     signed: Signed,
     Query(q): Query<RangeQuery>,
 ) -> Result<Response, UiError> {
-    const DAY_MS: i64 = 86_400_000;
-    let today = covalynce_domain::now_millis() / DAY_MS;
-    let parse = |s: &Option<String>| {
-        s.as_deref().and_then(|d| {
-            covalynce_domain::time::parse_rfc3339_millis(&format!("{d}T00:00:00Z"))
-                .map(|ms| ms / DAY_MS)
-        })
-    };
-    let to = parse(&q.to).unwrap_or(today);
-    let from = parse(&q.from)
-        .unwrap_or(to - 364)
-        .min(to)
-        .max(to - 3 * 366 + 1);
-    let group = match q.group.as_deref() {
-        Some("day") => Group::Day,
-        Some("week") => Group::Week,
-        _ => Group::Month,
-    };
+    let Range { from, to, group } =
+        Range::lenient(q.from.as_deref(), q.to.as_deref(), q.group.as_deref());
     let report = state
         .app()
         .analytics(&signed.acting()?, from, to, group)

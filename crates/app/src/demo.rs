@@ -2,7 +2,7 @@
 //! current directory's repository, or Covalynce's own — so the first thing a newcomer
 //! sees is real.
 
-use covalynce_app::sources::watch::{project_name, push_event, store_events, tag_event};
+use crate::sources::watch::{project_name, push_event, store_events, tag_event};
 use covalynce_domain::WorkspaceId;
 use covalynce_sources::git::Repo;
 use covalynce_storage::Store;
@@ -35,17 +35,17 @@ pub struct Seeded {
 /// Registers the repository as a git source of the workspace and turns its recent history
 /// into events — the last two releases (tags) and the latest commits since — which the
 /// workers then draft into cards. Running it again adds nothing: the events' keys dedupe.
-pub async fn seed(store: &Arc<dyn Store>, ws: WorkspaceId) -> anyhow::Result<Option<Seeded>> {
+async fn seed(store: &Arc<dyn Store>, ws: WorkspaceId) -> anyhow::Result<Option<Seeded>> {
     let Some(path) = demo_repository() else {
         return Ok(None);
     };
     // The operator ran `serve --demo` here: the demo workspace may read this repository.
-    let source = covalynce_app::App::new(store.clone())
+    let source = crate::App::new(store.clone())
         .watch_git_repository(ws, &path)
         .await?;
     let scan_path = path.clone();
     let events = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let repo = covalynce_app::drafting::open_analyzed(&scan_path)?;
+        let repo = crate::drafting::open_analyzed(&scan_path)?;
         let project = project_name(&repo);
         let mut events = Vec::new();
         for tag in repo.recent_tags(2)?.iter().rev() {
@@ -90,7 +90,7 @@ pub async fn seed(store: &Arc<dyn Store>, ws: WorkspaceId) -> anyhow::Result<Opt
     // From here on, the watcher reports what is new.
     if source.cursor.is_none() {
         let source = store.source(source.id).await?.expect("just stored");
-        covalynce_app::sources::watch::poll(store.as_ref(), &source).await?;
+        crate::sources::watch::poll(store.as_ref(), &source).await?;
     }
     Ok(Some(Seeded {
         repository: path,
@@ -101,10 +101,7 @@ pub async fn seed(store: &Arc<dyn Store>, ws: WorkspaceId) -> anyhow::Result<Opt
 /// The demo's reviewer: `demo@covalynce.local` (no password: they sign in with the
 /// one-time link printed at start), owner of the demo workspace, which gets an outbox
 /// channel so that approved cards visibly go somewhere. Idempotent.
-pub async fn reviewer(
-    store: &dyn Store,
-    ws: WorkspaceId,
-) -> anyhow::Result<covalynce_domain::UserId> {
+async fn reviewer(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<covalynce_domain::UserId> {
     use covalynce_domain::{Email, InvitationId, Role, UserId, now_millis};
     use covalynce_storage::{Acceptance, NewChannel, NewInvitation, NewUser};
     let email = Email::parse(REVIEWER_EMAIL).map_err(|e| anyhow::anyhow!(e.0))?;
@@ -123,7 +120,7 @@ pub async fn reviewer(
             .ok_or_else(|| anyhow::anyhow!("the demo reviewer could not be created"))?,
     };
     if store.member_role(ws, user.id).await?.is_none() {
-        let token = crate::auth::random_token();
+        let token = crate::tokens::random_token();
         store
             .create_invitation(&NewInvitation {
                 id: InvitationId::new(),
@@ -192,7 +189,48 @@ pub async fn link(store: &Arc<dyn Store>) -> anyhow::Result<String> {
              demo reviewer): no link is made for it"
         ),
     };
-    Ok(covalynce_app::App::new(store.clone())
+    Ok(crate::App::new(store.clone())
         .login_link(reviewer, LINK_VALID)
         .await?)
+}
+
+/// What `serve --demo` made: the token it prints, what it drafts from, and the reviewer's
+/// sign-in link. The seed and the link are results of their own: the demo starts without
+/// them (and says why) rather than not at all.
+pub struct Started {
+    pub token: String,
+    pub seeded: anyhow::Result<Option<Seeded>>,
+    pub link: anyhow::Result<String>,
+}
+
+/// `serve --demo`: the "demo" workspace (made if needed, on the UNLIMITED plan — the
+/// operator's own trial, where SOLO's five cards would be spent by the seed alone), a fresh
+/// owner token (the ones earlier starts printed are revoked, so restarts do not pile them
+/// up; a "demo" token the operator made by hand is kept), the seed, and the reviewer.
+pub async fn start(store: &Arc<dyn Store>) -> anyhow::Result<Started> {
+    let ws = store
+        .ensure_workspace(&covalynce_domain::WorkspaceSlug::parse("demo").expect("valid slug"))
+        .await?;
+    let app = crate::App::new(store.clone());
+    if ws.plan == covalynce_domain::Plan::Solo {
+        let operator = crate::operator::operator_in(ws.clone())?;
+        app.set_plan(&operator, covalynce_domain::Plan::Unlimited)
+            .await?;
+    }
+    let (_, made) = app
+        .operator_token(&ws.slug, "serve --demo", crate::operator::Earlier::Revoke)
+        .await?;
+    let seeded = seed(store, ws.id).await;
+    let link = match reviewer(store.as_ref(), ws.id).await {
+        Ok(user) => app
+            .login_link(user, LINK_VALID)
+            .await
+            .map_err(|e| anyhow::anyhow!("could not make a sign-in link: {e}")),
+        Err(e) => Err(e.context("could not prepare the demo reviewer")),
+    };
+    Ok(Started {
+        token: made.token,
+        seeded,
+        link,
+    })
 }
