@@ -294,9 +294,22 @@ fn prominence(item: &Item) -> i32 {
     let removal = ["remove ", "removed ", "drop ", "delete "]
         .iter()
         .any(|w| lower.starts_with(w));
+    // A stricter behaviour ("Invalid cookie keys will now raise an error", rack 3.1.0) is
+    // a change users must hear of, said in the notes; a release post does not lead with it.
+    let stricter = [
+        "raise an error",
+        "raises an error",
+        "now raise",
+        "now reject",
+        "now fail",
+        "no longer accept",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
     let words = item.title.split_whitespace().count() as i32;
     base + if user_facing { 8 } else { 0 } + if item.breaking.is_some() { 4 } else { 0 }
         - if internal { 15 } else { 0 }
+        - if stricter { 12 } else { 0 }
         - if teaching { 30 } else { 0 }
         - if catching_up { 10 } else { 0 }
         - if removal { 12 } else { 0 }
@@ -1854,6 +1867,24 @@ mod tests {
         let text = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
         assert!(
             text.starts_with("acme/rocket v1.2.0 adds support for ISO-2022-JP encoding"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_stricter_behaviour_is_not_the_headline_when_something_was_added() {
+        // rack 3.2.6: the notes list both as changes; the post leads with what users gain.
+        let c = changes(&[
+            "Invalid cookie keys will now raise an error",
+            "Add support for ISO-2022-JP encoding in multipart form data handling",
+        ]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
+        assert!(
+            text.starts_with("acme/rocket v1.2.0 adds support for ISO-2022-JP encoding"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Invalid cookie keys will now raise an error"),
             "{text}"
         );
     }

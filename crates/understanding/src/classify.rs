@@ -727,7 +727,16 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     // a doc comment's URL), "Fix broken links in README": where the docs point.
     if matches!(
         first,
-        "update" | "updates" | "fix" | "fixes" | "fixed" | "correct"
+        "update"
+            | "updates"
+            | "fix"
+            | "fixes"
+            | "fixed"
+            | "correct"
+            | "change"
+            | "changes"
+            | "point"
+            | "repoint"
     ) && words_of_text(&lower)
         .iter()
         .any(|w| matches!(*w, "link" | "links" | "url" | "urls"))
@@ -838,6 +847,18 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         Category::Fix
     } else if has(&["readme", "documentation", "docs"]) {
         Category::Docs
+    } else if has(&[
+        " will now ",
+        " now raise",
+        " now return",
+        " now accept",
+        " now reject",
+        " now support",
+        " now allow",
+    ]) {
+        // "Invalid cookie keys will now raise an error" (rack 3.1.0): what the project
+        // does differently from now on, said as such, is a change users must hear about.
+        Category::Feature
     } else if matches!(first, "use" | "replace" | "switch" | "migrate") && names_code(text) {
         // "Use `gitoxide` in `get_commit_info`", "Use gix_path::env::shell()": how the code
         // does something, named by its own identifiers.
@@ -1595,6 +1616,47 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
     {
         return false;
     }
+    // "update log (#2766)" (gitui: the `log` crate, with the code it needed): the verb and
+    // one or two names, with the lockfile moving — a dependency, whatever else it touched.
+    let named = words
+        .iter()
+        .skip(1)
+        .filter(|w| {
+            !w.trim_start_matches('v')
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.')
+                && !matches!(
+                    **w,
+                    "to" | "from" | "the" | "crate" | "package" | "gem" | "module"
+                )
+        })
+        .count();
+    // Not a language or toolchain ("Update to Python 3.14", mitmproxy 12.2.0: the project
+    // now runs on it, which its users hear of).
+    let toolchain = words.iter().any(|w| {
+        matches!(
+            *w,
+            "python"
+                | "go"
+                | "golang"
+                | "rust"
+                | "node"
+                | "nodejs"
+                | "ruby"
+                | "php"
+                | "java"
+                | "jdk"
+                | "dotnet"
+                | "deno"
+                | "bun"
+                | "elixir"
+                | "erlang"
+                | "otp"
+        )
+    });
+    if leads && !toolchain && (1..=2).contains(&named) && files.iter().any(|f| is_lockfile(f)) {
+        return true;
+    }
     let moves_versions = lower.contains(" requirement from ")
         || (lower.contains(" from ") && lower.contains(" to ") && has_version_number(lower));
     let names_dependencies = words.len() <= 7
@@ -1606,6 +1668,27 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
         }) || lower.contains("cargo update")
             || lower.contains("cargo upgrade"));
     moves_versions || names_dependencies || only_manifests
+}
+
+/// Files that lock dependencies' versions: they move only when a dependency does.
+fn is_lockfile(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "cargo.lock"
+            | "go.sum"
+            | "package-lock.json"
+            | "yarn.lock"
+            | "pnpm-lock.yaml"
+            | "bun.lockb"
+            | "uv.lock"
+            | "poetry.lock"
+            | "pdm.lock"
+            | "pipfile.lock"
+            | "composer.lock"
+            | "gemfile.lock"
+            | "mix.lock"
+    )
 }
 
 /// Files that declare or lock dependencies.
@@ -2699,6 +2782,17 @@ mod tests {
             ("bump env_logger (#2880)", &["Cargo.toml", "Cargo.lock"]),
             ("Update log", &["Cargo.toml", "Cargo.lock"]),
             ("Git2 upgrade", &["Cargo.toml", "Cargo.lock"]),
+            // gitui 0.28.0: the `log` crate, with the code the new version needed.
+            (
+                "update log (#2766)",
+                &[
+                    "Cargo.lock",
+                    "asyncgit/src/lib.rs",
+                    "asyncgit/src/sync/submodules.rs",
+                    "src/main.rs",
+                ],
+            ),
+            ("Bump ratatui to 0.29", &["Cargo.lock", "src/ui/mod.rs"]),
         ];
         for (subject, files) in cases {
             let item = classify_commit(&commit(subject, files));
@@ -2736,6 +2830,17 @@ mod tests {
             // A manifest that declares features too.
             ("Add `serde` feature", &["Cargo.toml"][..]),
             ("Add `exports` field to package.json", &["package.json"][..]),
+            // More than a name after the verb: a change that also moved the lockfile.
+            (
+                "Update the progress bar while fetching",
+                &["src/fetch.rs", "Cargo.lock"][..],
+            ),
+            ("Update log", &["src/log.rs"][..]),
+            // A language the project now runs on (mitmproxy 12.2.0), lockfile and all.
+            (
+                "Update to Python 3.14 (#7918)",
+                &["pyproject.toml", "uv.lock", "mitmproxy/utils/compat.py"][..],
+            ),
         ] {
             let item = classify_commit(&commit(subject, files));
             assert_ne!(item.noise, Some(Noise::DependencyBump), "{subject}");
@@ -3015,6 +3120,16 @@ mod tests {
                 Category::Docs,
             ),
             ("Ratatui update", Category::Chore),
+            // gitui 0.28.0: where the links point, across README, docs and manifests.
+            (
+                "Change links to point to gitui-org instead of extrawurst",
+                Category::Docs,
+            ),
+            // rack 3.1.0: a behaviour change said as one.
+            (
+                "Invalid cookie keys will now raise an error",
+                Category::Feature,
+            ),
         ] {
             let item = classify_commit(&commit(subject, &["src/app.rs"]));
             assert_eq!(item.category, expected, "{subject}");
