@@ -922,7 +922,14 @@ fn noise(
         || (pr_merge && merge_source_login(subject).is_some_and(|l| is_bot(l, "")));
     // A dependency update that fixes a vulnerability is a change users must hear about.
     let body = commit.body().to_ascii_lowercase();
-    let security = sounds_like_security(&lower) || body.contains("cve-") || body.contains("ghsa-");
+    // "sec: Upgrade golang.org/x/crypto to 0.17.0" (gin 1.10.0): the scope says it.
+    let security_scope = ["sec:", "sec(", "fix(sec)", "chore(sec)", "fix(security)"]
+        .iter()
+        .any(|p| lower.starts_with(p));
+    let security = security_scope
+        || sounds_like_security(&lower)
+        || body.contains("cve-")
+        || body.contains("ghsa-");
     if bot
         && !security
         && (lower.contains("bump") || lower.contains("update") || lower.contains("deps"))
@@ -989,7 +996,18 @@ fn noise(
     {
         return Some(Noise::VersionBump);
     }
-    if !security && is_dependency_update(&lower, &commit.files) {
+    // "web: upgrade dependencies (#7707)" (mitmproxy): behind a scope, the title says it —
+    // unless it moves to a new major line users' code meets ("upgrade bson dependency to
+    // mongo-driver v2", gin 1.12.0 lists it).
+    let title_lower = title.to_ascii_lowercase();
+    let new_major = title_lower.split_whitespace().any(|w| {
+        w.strip_prefix('v')
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    });
+    if !security
+        && (is_dependency_update(&lower, &commit.files)
+            || (!new_major && is_dependency_update(&title_lower, &commit.files)))
+    {
         return Some(Noise::DependencyBump);
     }
     if kind == Some("ci") || (!commit.files.is_empty() && commit.files.iter().all(|f| is_ci(f))) {
@@ -2793,6 +2811,15 @@ mod tests {
                 ],
             ),
             ("Bump ratatui to 0.29", &["Cargo.lock", "src/ui/mod.rs"]),
+            // mitmproxy 12.1.0: a scope before it.
+            (
+                "web: upgrade dependencies (#7707)",
+                &[
+                    "web/package.json",
+                    "web/package-lock.json",
+                    "web/src/js/ducks/ui.ts",
+                ],
+            ),
         ];
         for (subject, files) in cases {
             let item = classify_commit(&commit(subject, files));
@@ -2836,6 +2863,16 @@ mod tests {
                 &["src/fetch.rs", "Cargo.lock"][..],
             ),
             ("Update log", &["src/log.rs"][..]),
+            // gin 1.10.0: a dependency upgraded for its security fix, as its scope says.
+            (
+                "sec: Upgrade golang.org/x/crypto to 0.17.0 (#3832)",
+                &["go.mod", "go.sum"][..],
+            ),
+            // gin 1.12.0: a new major line of a dependency users' code meets.
+            (
+                "chore(binding): upgrade bson dependency to mongo-driver v2 (#4549)",
+                &["go.mod", "go.sum", "binding/bson.go"][..],
+            ),
             // A language the project now runs on (mitmproxy 12.2.0), lockfile and all.
             (
                 "Update to Python 3.14 (#7918)",
