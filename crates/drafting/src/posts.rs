@@ -305,7 +305,11 @@ fn prominence(item: &Item) -> i32 {
         "no longer accept",
     ]
     .iter()
-    .any(|w| lower.contains(w));
+    .any(|w| lower.contains(w))
+        // "No longer raise an error on …", "Don't raise an error when …": a relaxation.
+        && !["no longer raise", "don't raise", "do not raise", "not raise", "never raise"]
+            .iter()
+            .any(|w| lower.contains(w));
     let words = item.title.split_whitespace().count() as i32;
     base + if user_facing { 8 } else { 0 } + if item.breaking.is_some() { 4 } else { 0 }
         - if internal { 15 } else { 0 }
@@ -1885,6 +1889,17 @@ mod tests {
         );
         assert!(
             text.contains("Invalid cookie keys will now raise an error"),
+            "{text}"
+        );
+        // A relaxation is no stricter behaviour: as prominent as the other feature, and
+        // first, it leads.
+        let c = changes(&[
+            "Allow empty config files that no longer raise an error",
+            "Add support for ISO-2022-JP encoding in multipart form data handling",
+        ]);
+        let text = post(&c, &ctx(), Voice::Plain, Channel::Linkedin);
+        assert!(
+            !text.starts_with("acme/rocket v1.2.0 adds support for ISO-2022-JP encoding"),
             "{text}"
         );
     }

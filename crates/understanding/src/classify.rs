@@ -123,7 +123,9 @@ pub fn classify_commit(commit: &Commit) -> Item {
             (category, component, None, text.to_owned())
         }
     };
-    let (title, pointed) = strip_issue_pointer(&strip_closing_ref(&strip_pr_suffix(&title, pr)));
+    let (title, owned) = strip_owner_ref(&strip_pr_suffix(&title, pr));
+    let (title, pointed) = strip_issue_pointer(&strip_closing_ref(&title));
+    let pointed = pointed.into_iter().chain(owned);
     let title = match advisory {
         Some(id) if !title.contains(id) => format!("{title} ({id})"),
         _ => title,
@@ -737,10 +739,13 @@ fn infer_category(text: &str, files: &[String]) -> Category {
             | "changes"
             | "point"
             | "repoint"
-    ) && words_of_text(&lower)
-        .iter()
-        .any(|w| matches!(*w, "link" | "links" | "url" | "urls"))
-        && !has(&["--", "flag", "option", "command", "header", "redirect"])
+    ) && words_of_text(&lower).iter().any(|w| {
+        matches!(*w, "link" | "links")
+            // "Change default API URL to …" is a change users get; "update links to …" and
+            // "Fix broken URLs in README" are where the docs point.
+            || (matches!(*w, "url" | "urls")
+                && !matches!(first, "change" | "changes" | "point" | "repoint"))
+    }) && !has(&["--", "flag", "option", "command", "header", "redirect"])
     {
         return Category::Docs;
     }
@@ -1001,12 +1006,18 @@ fn noise(
     // mongo-driver v2", gin 1.12.0 lists it).
     let title_lower = title.to_ascii_lowercase();
     let new_major = title_lower.split_whitespace().any(|w| {
+        let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '.');
+        let w = w.trim_end_matches(".0").trim_end_matches(".0");
         w.strip_prefix('v')
             .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
     });
+    // The title is read only when no type says the change is a feature or a fix.
+    let untyped = matches!(kind, None | Some("chore" | "build" | "deps" | "ci"));
     if !security
+        && !breaking
+        && !new_major
         && (is_dependency_update(&lower, &commit.files)
-            || (!new_major && is_dependency_update(&title_lower, &commit.files)))
+            || (untyped && is_dependency_update(&title_lower, &commit.files)))
     {
         return Some(Noise::DependencyBump);
     }
@@ -1634,23 +1645,8 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
     {
         return false;
     }
-    // "update log (#2766)" (gitui: the `log` crate, with the code it needed): the verb and
-    // one or two names, with the lockfile moving — a dependency, whatever else it touched.
-    let named = words
-        .iter()
-        .skip(1)
-        .filter(|w| {
-            !w.trim_start_matches('v')
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
-                && !matches!(
-                    **w,
-                    "to" | "from" | "the" | "crate" | "package" | "gem" | "module"
-                )
-        })
-        .count();
-    // Not a language or toolchain ("Update to Python 3.14", mitmproxy 12.2.0: the project
-    // now runs on it, which its users hear of).
+    // A language or runtime the project now runs on ("Update to Python 3.14", mitmproxy
+    // 12.2.0; "update go to 1.22"): its users hear of it.
     let toolchain = words.iter().any(|w| {
         matches!(
             *w,
@@ -1666,13 +1662,74 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
                 | "jdk"
                 | "dotnet"
                 | "deno"
-                | "bun"
                 | "elixir"
                 | "erlang"
                 | "otp"
         )
     });
-    if leads && !toolchain && (1..=2).contains(&named) && files.iter().any(|f| is_lockfile(f)) {
+    if toolchain && (has_version_number(lower) || words.contains(&"version")) {
+        return false;
+    }
+    // "update log (#2766)" (gitui: the `log` crate, with the code it needed): a bump verb and
+    // one or two names, with the lockfile moving — a dependency, whatever else it touched.
+    // Not the project's own things ("Update README", "Bump version to 1.2.3"), which move a
+    // workspace's lockfile too.
+    let bump_verb = words.first().is_some_and(|w| {
+        matches!(
+            *w,
+            "bump"
+                | "bumps"
+                | "bumped"
+                | "update"
+                | "updates"
+                | "updated"
+                | "upgrade"
+                | "upgrades"
+                | "upgraded"
+        )
+    });
+    let names: Vec<&&str> = words
+        .iter()
+        .skip(1)
+        .filter(|w| {
+            !w.trim_start_matches('v')
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.')
+                && !matches!(
+                    **w,
+                    "to" | "from" | "the" | "crate" | "package" | "gem" | "module"
+                )
+        })
+        .collect();
+    let own_things = names.iter().any(|w| {
+        matches!(
+            **w,
+            "readme"
+                | "docs"
+                | "doc"
+                | "documentation"
+                | "version"
+                | "versions"
+                | "changelog"
+                | "test"
+                | "tests"
+                | "license"
+                | "ci"
+                | "website"
+                | "site"
+                | "example"
+                | "examples"
+                | "copyright"
+                | "year"
+                | "snapshot"
+                | "snapshots"
+        )
+    });
+    if bump_verb
+        && !own_things
+        && (1..=2).contains(&names.len())
+        && files.iter().any(|f| is_lockfile(f))
+    {
         return true;
     }
     let moves_versions = lower.contains(" requirement from ")
@@ -1853,6 +1910,36 @@ fn strip_issue_pointer(title: &str) -> (String, Option<u64>) {
         }
     }
     (title.to_owned(), None)
+}
+
+/// "Message tab supports pageup and pagedown (gitui-org#2623)": a reference written with
+/// its owner closing the title is no words of it. An owner alone (the project's
+/// organisation, as its people write it) names one of this project's numbers, which the
+/// item keeps; `owner/repo#N` names another repository's, which it does not.
+fn strip_owner_ref(title: &str) -> (String, Option<u64>) {
+    let trimmed = title.trim_end();
+    let Some((at, inner)) = trimmed
+        .strip_suffix(')')
+        .and_then(|t| t.rfind('(').map(|at| (at, &t[at + 1..])))
+    else {
+        return (title.to_owned(), None);
+    };
+    let Some((owner, number)) = inner.split_once('#') else {
+        return (title.to_owned(), None);
+    };
+    let names_ref = !owner.is_empty()
+        && owner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit());
+    if !names_ref || trimmed[..at].trim().is_empty() {
+        return (title.to_owned(), None);
+    }
+    let ours = (!owner.contains('/'))
+        .then(|| number.parse().ok())
+        .flatten();
+    (trimmed[..at].trim_end().to_owned(), ours)
 }
 
 /// "avoid a compiler warning on macOS (fixes #1660)": the issue is one of the item's
@@ -2863,6 +2950,30 @@ mod tests {
                 &["src/fetch.rs", "Cargo.lock"][..],
             ),
             ("Update log", &["src/log.rs"][..]),
+            // The project's own things, or a feature, moving a workspace's lockfile.
+            ("Update README", &["README.md", "Cargo.lock"][..]),
+            (
+                "Bump version to 1.2.3",
+                &["Cargo.toml", "Cargo.lock", "README.md"][..],
+            ),
+            ("feat: pin tabs", &["src/tabs.ts", "package-lock.json"][..]),
+            (
+                "feat: refresh tokens automatically",
+                &["src/auth.ts", "yarn.lock"][..],
+            ),
+            ("fix(ui): update sidebar", &["src/ui.ts", "yarn.lock"][..]),
+            // A language the project runs on, with only its manifests.
+            ("update go to 1.22", &["go.mod", "go.sum"][..]),
+            ("Update to Python 3.14", &["pyproject.toml", "uv.lock"][..]),
+            // A new major line, however written.
+            (
+                "Upgrade bson dependency to mongo-driver v2",
+                &["go.mod", "go.sum"][..],
+            ),
+            (
+                "upgrade bson dependency to mongo-driver v2.0.0",
+                &["go.mod", "go.sum"][..],
+            ),
             // gin 1.10.0: a dependency upgraded for its security fix, as its scope says.
             (
                 "sec: Upgrade golang.org/x/crypto to 0.17.0 (#3832)",
@@ -3083,6 +3194,21 @@ mod tests {
         ));
         assert_eq!(item.title, "Add NoDiscard attr");
         assert_eq!(item.refs, vec![2013, 2012]);
+        // gitui 0.28.0's "Message tab supports pageup and pagedown (gitui-org#2623)
+        // (#2730)": a reference written with its owner is no words of the title.
+        let item = classify_commit(&commit(
+            "Message tab supports pageup and pagedown (gitui-org#2623) (#2730)",
+            &["src/popups/commit.rs"],
+        ));
+        assert_eq!(item.title, "Message tab supports pageup and pagedown");
+        assert_eq!(item.refs, vec![2730, 2623]);
+        let item = classify_commit(&commit("Fix a crash (nuxt/nuxt#33694)", &["src/a.ts"]));
+        assert_eq!(item.title, "Fix a crash");
+        assert!(
+            item.refs.is_empty(),
+            "another repository's number: {:?}",
+            item.refs
+        );
         // mitmproxy 12.2.2's "Add ZIP content view for issue #8051 (#8054)".
         let item = classify_commit(&commit(
             "Add ZIP content view for issue #8051 (#8054)",
@@ -3161,6 +3287,11 @@ mod tests {
             (
                 "Change links to point to gitui-org instead of extrawurst",
                 Category::Docs,
+            ),
+            // A URL the code uses is no link in the docs.
+            (
+                "Change default API URL to api.example.com",
+                Category::Feature,
             ),
             // rack 3.1.0: a behaviour change said as one.
             (

@@ -115,59 +115,6 @@ impl Security {
 // Who acts (a person or a token) and with which role: the application layer's types.
 pub use covalynce_app::{Actor, Principal};
 
-/// The session the request's cookie names, if it is live — extended as it is used.
-///
-/// Every door a browser comes through (the API's extractors, the pages' `Signed`, the
-/// invitation page) opens the session here, so using only the pages keeps a person signed
-/// in just as using the API does. The expiry slides at most every tenth of the idle time
-/// (and at least every ten minutes), so an active person costs one write now and then,
-/// not one per request.
-pub async fn live_session(
-    state: &crate::http::AppState,
-    headers: &axum::http::HeaderMap,
-) -> Result<Option<covalynce_storage::SessionRecord>, covalynce_storage::StoreError> {
-    let Some(value) = cookie(headers, SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let now = covalynce_domain::now_millis();
-    let Some(session) = state
-        .store()
-        .session(&crate::tokens::hash(value), now)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let idle = state.security().config.session_idle.as_millis() as i64;
-    if now - session.last_seen_at > (idle / 10).min(600_000)
-        && let Err(e) = state
-            .store()
-            .touch_session(&session.id_hash, now, now + idle)
-            .await
-    {
-        tracing::warn!(error = %e, "could not extend a session");
-    }
-    Ok(Some(session))
-}
-
-/// Where people reach this server: the configured public URL, else `http://` and the
-/// request's Host — only when it is a plain host name, so a forged Host header cannot put
-/// another site into the OAuth callback or the webhook URLs a page shows.
-pub fn base_url(state: &crate::http::AppState, headers: &axum::http::HeaderMap) -> String {
-    if let Some(url) = state.security().config.public_url.as_deref() {
-        return url.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
 /// The value of one cookie in a `Cookie` header.
 pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
     headers

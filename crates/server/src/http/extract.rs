@@ -221,7 +221,7 @@ pub(crate) async fn limit(state: &AppState, key: &str) -> Result<(), ApiError> {
 /// must also pass the CSRF check: the session's token in `X-CSRF-Token`, and an `Origin`
 /// (when the browser sends one) that is this server.
 async fn session(parts: &Parts, state: &AppState) -> Result<Option<SessionRecord>, ApiError> {
-    let Some(session) = crate::auth::live_session(state, &parts.headers).await? else {
+    let Some(session) = crate::http::session::live_session(state, &parts.headers).await? else {
         return Ok(None);
     };
     if !parts.method.is_safe() {
@@ -238,6 +238,7 @@ async fn session(parts: &Parts, state: &AppState) -> Result<Option<SessionRecord
             ));
         }
     }
+    crate::http::session::keep_alive(state, &session, &parts.extensions, &parts.headers).await;
     Ok(Some(session))
 }
 

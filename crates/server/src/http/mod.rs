@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod session;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
@@ -333,6 +334,11 @@ pub fn router(state: AppState, pages: Router<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::record,
+        ))
+        // A session extended by this request: its cookie again, with a fresh Max-Age.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::session::refresh_cookie,
         ))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(security_headers))

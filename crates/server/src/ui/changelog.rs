@@ -62,7 +62,7 @@ pub async fn page(
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let base = crate::auth::base_url(&state, &headers);
+    let base = crate::http::session::base_url(&state, &headers);
     let tag = listing_etag("page", &public, number, &base);
     if let Some(fresh) = not_modified(&headers, &tag, public.page.modified) {
         return fresh;
@@ -106,7 +106,7 @@ pub async fn entry(
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let base = crate::auth::base_url(&state, &headers);
+    let base = crate::http::session::base_url(&state, &headers);
     let updated = entry.updated_at.to_string();
     let tag = etag(&["entry", slug.as_str(), &entry.version, &updated, &base]);
     if let Some(fresh) = not_modified(&headers, &tag, entry.updated_at) {
@@ -189,7 +189,7 @@ async fn feed(state: &AppState, slug: &str, headers: &HeaderMap, kind: Feed) -> 
         Ok(None) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let base = crate::auth::base_url(state, headers);
+    let base = crate::http::session::base_url(state, headers);
     let (name, content_type) = match kind {
         Feed::Atom => ("atom", "application/atom+xml; charset=utf-8"),
         Feed::Json => ("json", "application/feed+json; charset=utf-8"),

@@ -357,7 +357,7 @@ const X: Pending = Pending {
 };
 
 fn callback(state: &AppState, headers: &HeaderMap, flow: Flow) -> String {
-    let base = crate::auth::base_url(state, headers);
+    let base = crate::http::session::base_url(state, headers);
     match flow {
         Flow::X => format!("{base}/channels/x/callback"),
         _ => format!("{base}/channels/linkedin/callback"),

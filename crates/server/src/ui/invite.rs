@@ -18,7 +18,7 @@ struct InvitePage {
 }
 
 async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<SessionRecord>, UiError> {
-    Ok(crate::auth::live_session(state, headers).await?)
+    Ok(crate::http::session::live_session(state, headers).await?)
 }
 
 pub async fn show(

@@ -54,7 +54,7 @@ impl<R: MinRole> FromRequestParts<AppState> for Signed<R> {
             .path_and_query()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "/".into());
-        let Some(session) = crate::auth::live_session(state, &parts.headers).await? else {
+        let Some(session) = crate::http::session::live_session(state, &parts.headers).await? else {
             return Err(UiError::SignIn(back));
         };
         if !parts.method.is_safe() {
@@ -86,6 +86,7 @@ impl<R: MinRole> FromRequestParts<AppState> for Signed<R> {
                 ),
             ));
         }
+        crate::http::session::keep_alive(state, &session, &parts.extensions, &parts.headers).await;
         // The session's CSRF token travels to `CsrfForm`, which checks the form's copy.
         parts
             .extensions

@@ -154,7 +154,7 @@ pub async fn show(
     signed: Signed,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
-    let base = crate::auth::base_url(&state, &headers);
+    let base = crate::http::session::base_url(&state, &headers);
     page(&state, &signed, &base, None, None).await
 }
 
@@ -182,7 +182,7 @@ async fn answer(
         .workspace_now(&signed.acting_as::<covalynce_app::Viewer>()?)
         .await?;
     let signed = signed.with_workspace(fresh);
-    let base = crate::auth::base_url(state, headers);
+    let base = crate::http::session::base_url(state, headers);
     page(state, &signed, &base, Some(notice), secret).await
 }
 

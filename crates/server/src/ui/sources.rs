@@ -92,7 +92,7 @@ async fn page_with<R>(
         layout: signed.layout("sources"),
         csrf: signed.session.csrf_token.clone(),
         sources,
-        base: crate::auth::base_url(state, headers),
+        base: crate::http::session::base_url(state, headers),
         created: extra.created,
         error: extra.error,
         editor: signed.role >= covalynce_domain::Role::Editor,
@@ -117,7 +117,10 @@ const GITHUB: Pending = Pending {
 const CALLBACK: &str = "/auth/github/callback/connect";
 
 fn callback(state: &AppState, headers: &HeaderMap) -> String {
-    format!("{}{CALLBACK}", crate::auth::base_url(state, headers))
+    format!(
+        "{}{CALLBACK}",
+        crate::http::session::base_url(state, headers)
+    )
 }
 
 /// "Connect GitHub": to GitHub's consent page asking for `repo admin:repo_hook` (not the

@@ -1223,7 +1223,10 @@ async fn a_person_who_only_uses_the_pages_stays_signed_in_while_active(backend: 
             .header("cookie", founder.cookie())
             .send()
     };
-    // Six seconds of clicking around, a page every second: twice the idle time.
+    // Six seconds of clicking around, a page every second: twice the idle time. The
+    // browser is told to keep its cookie as long again each time the session is extended
+    // (else it would drop the cookie `session_idle` after sign-in, however active).
+    let mut refreshed = Vec::new();
     for second in 0..6 {
         let r = open(if second % 2 == 0 { "/" } else { "/settings" })
             .await
@@ -1233,7 +1236,28 @@ async fn a_person_who_only_uses_the_pages_stays_signed_in_while_active(backend: 
             200,
             "second {second}: still signed in while using the pages"
         );
+        refreshed.extend(
+            r.headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .filter(|c| c.starts_with("covalynce_session="))
+                .map(str::to_owned),
+        );
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert!(
+        !refreshed.is_empty(),
+        "the session cookie is sent again as it slides"
+    );
+    for cookie in &refreshed {
+        assert!(
+            cookie.starts_with(&format!("{};", founder.cookie()))
+                && cookie.contains("Max-Age=3;")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax"),
+            "the same session, kept as long as the idle time again: {cookie}"
+        );
     }
     // Away for longer than the idle time: the next page asks to sign in again.
     tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;

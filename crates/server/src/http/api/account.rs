@@ -407,8 +407,6 @@ async fn new_workspace(
     Ok(state.app().create_workspace(owner, slug, plan).await?)
 }
 
-/// This server as browsers and platforms reach it: the public URL when configured, else
-/// the Host the request came to (OAuth redirect URIs, webhook URLs shown to copy).
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct GithubStart {
     /// An invitation token to accept once signed in.
@@ -430,7 +428,7 @@ pub async fn github_start(
     let pending = github::Pending::new(q.invitation);
     let redirect_uri = format!(
         "{}/auth/github/callback",
-        crate::auth::base_url(&state, &headers)
+        crate::http::session::base_url(&state, &headers)
     );
     let location = github::authorize_url(&cfg, &redirect_uri, &pending);
     let sealed = state
@@ -513,7 +511,7 @@ pub async fn github_callback(
         .ok_or_else(|| ApiError::BadRequest("GitHub sent no code".into()))?;
     let redirect_uri = format!(
         "{}/auth/github/callback",
-        crate::auth::base_url(&state, &headers)
+        crate::http::session::base_url(&state, &headers)
     );
     let gh = github::exchange(&cfg, &code, &redirect_uri, &pending.verifier)
         .await
