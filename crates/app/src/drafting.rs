@@ -1,7 +1,7 @@
 //! `covalynce draft`: release notes and posts for a local repository's commits, offline.
 
 use anyhow::Context as _;
-use covalynce_drafting::{Channel, Context, Drafts, Voice};
+use covalynce_drafting::{Context, Drafts, Voice};
 use covalynce_sources::git::Repo;
 use covalynce_understanding::{
     Changeset, HouseStyle, PROJECT_FILES, ProjectFacts, note_sections, understand, understand_in,
@@ -257,14 +257,7 @@ pub fn render(out: &Output, format: Format) -> String {
             s.push_str(&out.drafts.release_notes);
             s.push_str("\n---\n\n# Posts\n");
             for (channel, text) in &out.drafts.posts {
-                let name = match channel {
-                    Channel::Linkedin => "LinkedIn",
-                    Channel::X => "X",
-                    Channel::Mastodon => "Mastodon",
-                    Channel::Bluesky => "Bluesky",
-                    Channel::Slack => "Slack",
-                    Channel::Discord => "Discord",
-                };
+                let name = channel.label();
                 let posts = covalynce_drafting::thread::posts(text);
                 let lengths: Vec<String> = posts
                     .iter()

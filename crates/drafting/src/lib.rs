@@ -59,6 +59,42 @@ impl Channel {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
+    /// How the platform counts a post, as the editor explains it beside its counter.
+    pub fn counting_rule(self) -> &'static str {
+        match self {
+            Channel::X => {
+                "weighted: most characters 1, CJK and emoji 2, every link 23; a line of three dashes (---) starts the next post of a thread"
+            }
+            Channel::Bluesky => {
+                "graphemes: what a reader sees as one character; a line of three dashes (---) starts the next post of a thread"
+            }
+            Channel::Mastodon => {
+                "characters, every link 23; a line of three dashes (---) starts the next post of a thread"
+            }
+            Channel::Linkedin | Channel::Slack | Channel::Discord => "characters",
+        }
+    }
+
+    /// A text as this platform would take it: its longest post (each post of a thread must
+    /// fit) and how many posts it is (one where the platform does not thread).
+    pub fn measure(self, text: &str) -> (usize, usize) {
+        let posts = thread::posts(text);
+        let longest = posts.iter().map(|p| self.length(p)).max().unwrap_or(0);
+        (longest, if self.threads() { posts.len() } else { 1 })
+    }
+
+    /// The platform's name, as people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Linkedin => "LinkedIn",
+            Channel::X => "X",
+            Channel::Mastodon => "Mastodon",
+            Channel::Bluesky => "Bluesky",
+            Channel::Slack => "Slack",
+            Channel::Discord => "Discord",
+        }
+    }
+
     /// The platform's limit, in the platform's own unit (see [`Channel::length`]).
     pub fn limit(self) -> usize {
         match self {

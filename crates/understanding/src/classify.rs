@@ -1403,6 +1403,13 @@ fn is_release_bookkeeping(lower: &str) -> bool {
         || looks_like_package_version(lower)
 }
 
+/// Languages and runtimes a project runs on: a new version of one is news to its users,
+/// not a dependency bump to hide.
+const TOOLCHAINS: [&str; 15] = [
+    "python", "go", "golang", "rust", "node", "nodejs", "ruby", "php", "java", "jdk", "dotnet",
+    "deno", "elixir", "erlang", "otp",
+];
+
 /// "Bump Go version to 1.23", "update minimum Node version": a toolchain's version, which
 /// users may have to act on (gin lists "update Gin minimum Go version to 1.21").
 fn names_toolchain_version(lower: &str) -> bool {
@@ -1412,24 +1419,8 @@ fn names_toolchain_version(lower: &str) -> bool {
         .collect();
     words.windows(2).any(|w| {
         w[1] == "version"
-            && matches!(
-                w[0],
-                "go" | "golang"
-                    | "rust"
-                    | "rustc"
-                    | "msrv"
-                    | "node"
-                    | "nodejs"
-                    | "python"
-                    | "php"
-                    | "ruby"
-                    | "java"
-                    | "jdk"
-                    | "dotnet"
-                    | "minimum"
-                    | "min"
-                    | "toolchain"
-            )
+            && (TOOLCHAINS.contains(&w[0])
+                || matches!(w[0], "rustc" | "msrv" | "minimum" | "min" | "toolchain"))
     })
 }
 
@@ -1592,7 +1583,7 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
         .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
         .filter(|w| !w.is_empty())
         .collect();
-    let verb = |w: &str| {
+    let bumps = |w: &str| {
         matches!(
             w,
             "bump"
@@ -1604,11 +1595,9 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
                 | "upgrade"
                 | "upgrades"
                 | "upgraded"
-                | "pin"
-                | "unpin"
-                | "refresh"
         )
     };
+    let verb = |w: &str| bumps(w) || matches!(w, "pin" | "unpin" | "refresh");
     let only_manifests = !files.is_empty() && files.iter().all(|f| is_dependency_manifest(f));
     // "Add `logger` to the gemfile": a dependency added or dropped, and nothing else. Not in
     // manifests that also declare features and exports (Cargo.toml, package.json, …).
@@ -1647,26 +1636,7 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
     }
     // A language or runtime the project now runs on ("Update to Python 3.14", mitmproxy
     // 12.2.0; "update go to 1.22"): its users hear of it.
-    let toolchain = words.iter().any(|w| {
-        matches!(
-            *w,
-            "python"
-                | "go"
-                | "golang"
-                | "rust"
-                | "node"
-                | "nodejs"
-                | "ruby"
-                | "php"
-                | "java"
-                | "jdk"
-                | "dotnet"
-                | "deno"
-                | "elixir"
-                | "erlang"
-                | "otp"
-        )
-    });
+    let toolchain = words.iter().any(|w| TOOLCHAINS.contains(w));
     if toolchain && (has_version_number(lower) || words.contains(&"version")) {
         return false;
     }
@@ -1674,20 +1644,7 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
     // one or two names, with the lockfile moving — a dependency, whatever else it touched.
     // Not the project's own things ("Update README", "Bump version to 1.2.3"), which move a
     // workspace's lockfile too.
-    let bump_verb = words.first().is_some_and(|w| {
-        matches!(
-            *w,
-            "bump"
-                | "bumps"
-                | "bumped"
-                | "update"
-                | "updates"
-                | "updated"
-                | "upgrade"
-                | "upgrades"
-                | "upgraded"
-        )
-    });
+    let bump_verb = words.first().is_some_and(|w| bumps(w));
     let names: Vec<&&str> = words
         .iter()
         .skip(1)

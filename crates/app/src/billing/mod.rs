@@ -1,13 +1,14 @@
 //! Plans and payments: what a payment provider's webhook means for a workspace. Stripe and
 //! Razorpay events are verified and read here (pure functions, tested against the
-//! providers' documented examples); `http/billing.rs` receives them and the store applies
-//! them once, in order.
+//! providers' documented examples); `http/billing.rs` receives them and
+//! [`App::apply_billing_event`] applies them once, in order.
 
 pub mod razorpay;
 pub mod stripe;
 
+use crate::{App, AppError};
 use covalynce_domain::{Plan, WorkspaceId};
-use covalynce_storage::BillingUpdate;
+use covalynce_storage::{BillingApplied, BillingUpdate};
 
 /// Billing settings: the webhook secrets (several for Stripe while a secret is rolled) and
 /// the plan new and cancelled workspaces get.
@@ -116,5 +117,77 @@ mod tests {
         assert_eq!(plan_named("TEAM"), Some(Plan::Team));
         assert_eq!(plan_named("production"), None);
         assert_eq!(plan_named(""), None);
+    }
+}
+
+/// What was done with a verified payment event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// Its id was seen before: nothing done again.
+    Duplicate,
+    /// Not an event that changes a plan, with why (recorded, so a retry is a duplicate).
+    Ignored(String),
+    /// Applied: the workspace's plan after it.
+    Applied(Plan),
+    /// Older than the state stored: recorded, not applied.
+    Stale,
+}
+
+impl App {
+    /// A payment provider's verified event, applied to the workspace it is about once (by
+    /// event id) and only when not older than what is stored. An event about a customer no
+    /// workspace is linked to yet is a conflict and not recorded, so the provider's retry
+    /// applies it once the checkout that links them lands.
+    pub async fn apply_billing_event(
+        &self,
+        provider: &str,
+        event: &Event,
+    ) -> Result<Applied, AppError> {
+        let store = self.store();
+        if store.billing_event_known(provider, &event.id).await? {
+            return Ok(Applied::Duplicate);
+        }
+        let (target, update) = match &event.meaning {
+            Meaning::Ignored(why) => {
+                store
+                    .record_billing_event(provider, &event.id, &event.kind, None, "ignored")
+                    .await?;
+                return Ok(Applied::Ignored(why.clone()));
+            }
+            Meaning::Change(t, u) => (t, u),
+        };
+        let workspace = match target {
+            Target::Workspace(id) => store.workspace(*id).await?,
+            Target::Customer(c) => store.workspace_by_customer(provider, c).await?,
+        };
+        let Some(workspace) = workspace else {
+            return Err(AppError::Conflict(format!(
+                "no workspace is linked to this {provider} event's customer or workspace yet; it is not recorded, so a retry will apply it"
+            )));
+        };
+        let applied = match store.apply_billing(workspace.id, update).await? {
+            BillingApplied::Applied(ws) => {
+                tracing::info!(provider, event = %event.id, kind = %event.kind, workspace = %ws.id, plan = ws.plan.as_stored(), "billing event applied");
+                Applied::Applied(ws.plan)
+            }
+            BillingApplied::Stale => Applied::Stale,
+            BillingApplied::NoWorkspace => {
+                return Err(AppError::Conflict("the workspace is gone".into()));
+            }
+        };
+        let outcome = match applied {
+            Applied::Applied(_) => "applied",
+            _ => "stale",
+        };
+        store
+            .record_billing_event(
+                provider,
+                &event.id,
+                &event.kind,
+                Some(workspace.id),
+                outcome,
+            )
+            .await?;
+        Ok(applied)
     }
 }

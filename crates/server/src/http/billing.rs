@@ -9,8 +9,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use covalynce_app::billing::{Event, Meaning, Target};
-use covalynce_storage::BillingApplied;
+use covalynce_app::billing::{Applied, Event};
 use serde::Serialize;
 
 /// What was done with a payment event.
@@ -121,53 +120,17 @@ pub async fn razorpay(
 }
 
 async fn apply(state: &AppState, provider: &str, event: Event) -> Result<BillingAnswer, ApiError> {
-    let store = state.store();
-    let answer = |outcome: &str, plan: Option<String>, reason: Option<String>| BillingAnswer {
+    let applied = state.app().apply_billing_event(provider, &event).await?;
+    let (outcome, plan, reason) = match applied {
+        Applied::Duplicate => ("duplicate", None, None),
+        Applied::Ignored(why) => ("ignored", None, Some(why)),
+        Applied::Applied(plan) => ("applied", Some(plan.as_stored().to_owned()), None),
+        Applied::Stale => ("stale", None, None),
+    };
+    Ok(BillingAnswer {
         outcome: outcome.into(),
-        event: event.id.clone(),
+        event: event.id,
         plan,
         reason,
-    };
-    if store.billing_event_known(provider, &event.id).await? {
-        return Ok(answer("duplicate", None, None));
-    }
-    let (target, update) = match &event.meaning {
-        Meaning::Ignored(why) => {
-            store
-                .record_billing_event(provider, &event.id, &event.kind, None, "ignored")
-                .await?;
-            return Ok(answer("ignored", None, Some(why.clone())));
-        }
-        Meaning::Change(t, u) => (t, u),
-    };
-    let workspace = match target {
-        Target::Workspace(id) => store.workspace(*id).await?,
-        Target::Customer(c) => store.workspace_by_customer(provider, c).await?,
-    };
-    let Some(workspace) = workspace else {
-        return Err(ApiError::Conflict(format!(
-            "no workspace is linked to this {provider} event's customer or workspace yet; it is not recorded, so a retry will apply it"
-        )));
-    };
-    let outcome = store.apply_billing(workspace.id, update).await?;
-    let (outcome, plan) = match outcome {
-        BillingApplied::Applied(ws) => {
-            tracing::info!(provider, event = %event.id, kind = %event.kind, workspace = %ws.id, plan = ws.plan.as_stored(), "billing event applied");
-            ("applied", Some(ws.plan.as_stored().to_owned()))
-        }
-        BillingApplied::Stale => ("stale", None),
-        BillingApplied::NoWorkspace => {
-            return Err(ApiError::Conflict("the workspace is gone".into()));
-        }
-    };
-    store
-        .record_billing_event(
-            provider,
-            &event.id,
-            &event.kind,
-            Some(workspace.id),
-            outcome,
-        )
-        .await?;
-    Ok(answer(outcome, plan, None))
+    })
 }

@@ -72,21 +72,6 @@ struct EditorPage {
     saved: bool,
 }
 
-fn rule(channel: Channel) -> &'static str {
-    match channel {
-        Channel::X => {
-            "weighted: most characters 1, CJK and emoji 2, every link 23; a line of three dashes (---) starts the next post of a thread"
-        }
-        Channel::Bluesky => {
-            "graphemes: what a reader sees as one character; a line of three dashes (---) starts the next post of a thread"
-        }
-        Channel::Mastodon => {
-            "characters, every link 23; a line of three dashes (---) starts the next post of a thread"
-        }
-        _ => "characters",
-    }
-}
-
 fn not_found() -> UiError {
     UiError::Page(StatusCode::NOT_FOUND, "There is no such card.".into())
 }
@@ -129,22 +114,15 @@ async fn editor_page(
         .filter_map(|(name, text)| {
             let channel = Channel::parse(name)?;
             let text = typed.and_then(|t| t.get(name)).unwrap_or(text).clone();
+            // A thread's counter shows its longest post: each must fit.
+            let (length, posts) = channel.measure(&text);
             Some(FieldVm {
                 channel: name.clone(),
                 label: channel_label(name),
                 limit: channel.limit(),
-                // A thread's counter shows its longest post: each must fit.
-                length: covalynce_drafting::thread::posts(&text)
-                    .iter()
-                    .map(|p| channel.length(p))
-                    .max()
-                    .unwrap_or(0),
-                posts: if channel.threads() {
-                    covalynce_drafting::thread::posts(&text).len()
-                } else {
-                    1
-                },
-                rule: rule(channel),
+                length,
+                posts,
+                rule: channel.counting_rule(),
                 sent_by: sent_by(name),
                 text,
             })

@@ -6,6 +6,7 @@ use crate::http::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use covalynce_domain::{CardId, CardStatus, Risk};
+use covalynce_drafting::Channel;
 use covalynce_storage::{CardFilter, CardRecord, ChannelRecord};
 use serde::Deserialize;
 
@@ -67,22 +68,16 @@ pub struct VariantVm {
     pub thread: Vec<String>,
 }
 
+/// A variant's platform by name ("Post" for one that names none).
 pub fn channel_label(name: &str) -> &'static str {
-    match name {
-        "linkedin" => "LinkedIn",
-        "x" => "X",
-        "mastodon" => "Mastodon",
-        "bluesky" => "Bluesky",
-        "slack" => "Slack",
-        "discord" => "Discord",
-        _ => "Post",
-    }
+    Channel::parse(name).map_or("Post", Channel::label)
 }
 
+/// Where a variant goes among the others: the platforms' own order.
 pub fn channel_rank(name: &str) -> usize {
-    ["linkedin", "x", "mastodon", "bluesky", "slack", "discord"]
+    Channel::ALL
         .iter()
-        .position(|c| *c == name)
+        .position(|c| c.as_str() == name)
         .unwrap_or(usize::MAX)
 }
 
@@ -112,12 +107,7 @@ pub async fn card_vm(
         }
         None => ("change".into(), String::new(), None, None),
     };
-    let risk = match card.risk {
-        Some(Risk::Green) => "green",
-        Some(Risk::Yellow) => "yellow",
-        Some(Risk::Red) => "red",
-        None => "unknown",
-    };
+    let risk = card.risk.map_or("unknown", Risk::as_str);
     let image_alt = event
         .as_ref()
         .and_then(|e| covalynce_app::images::release_image(&card, e))
