@@ -30,6 +30,53 @@ pub enum Earlier {
 }
 
 impl App {
+    /// The operator acting in the workspace `slug`: made first when `create` (a command
+    /// that sets something up there), else it must exist.
+    pub async fn operator_at<R: MinRole>(
+        &self,
+        slug: &WorkspaceSlug,
+        create: bool,
+    ) -> Result<Acting<R>, AppError> {
+        let ws = if create {
+            self.store().ensure_workspace(slug).await?
+        } else {
+            self.store()
+                .workspace_by_slug(slug)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("there is no workspace {slug:?}")))?
+        };
+        operator_in(ws)
+    }
+
+    /// The local paths the workspace may add git repositories at or below.
+    pub async fn allowed_paths(&self, who: &Acting<Owner>) -> Result<Vec<String>, AppError> {
+        operator_only(who)?;
+        Ok(self.store().allowed_paths(who.workspace().id).await?)
+    }
+
+    /// Every stored secret sealed under an older key, sealed again under `secrets`' current
+    /// one (`covalynce keys rotate`), in one write; how many. A secret no known key opens
+    /// stops it before anything is written.
+    pub async fn reseal_all(&self, secrets: &crate::secrets::SecretBox) -> Result<usize, AppError> {
+        let mut resealed = Vec::new();
+        for blob in self.store().sealed_blobs().await? {
+            if secrets.is_current(&blob.blob) {
+                continue;
+            }
+            let plain = secrets.open(&blob.blob).map_err(|_| {
+                AppError::Invalid(
+                    "a stored secret opens with none of the known keys; set the key that sealed it in COVALYNCE_PREVIOUS_SECRET_KEYS (or secret.key.previous)".into(),
+                )
+            })?;
+            resealed.push(covalynce_storage::SealedBlob {
+                blob: secrets.seal(&plain),
+                ..blob
+            });
+        }
+        self.store().replace_sealed(&resealed).await?;
+        Ok(resealed.len())
+    }
+
     /// Moves a workspace to `plan`: the operator's word, never a member's (a member's
     /// plan changes through billing).
     pub async fn set_plan(&self, who: &Acting<Owner>, plan: Plan) -> Result<Workspace, AppError> {

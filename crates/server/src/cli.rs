@@ -564,13 +564,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let slug = WorkspaceSlug::parse(&workspace).map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
-            let ws = store.ensure_workspace(&slug).await?;
             // The same use case as the API's stop: audited as workspace.emergency_stop, by
             // `cli`.
             let app = covalynce_app::App::new(store.clone());
-            let who = covalynce_app::operator::operator_in(ws)?;
-            let resumed = app.set_emergency_stop(&who, !lift).await?;
+            let stopped = async {
+                let who = app.operator_at(&slug, true).await?;
+                app.set_emergency_stop(&who, !lift).await
+            }
+            .await;
             store.close().await;
+            let resumed = stopped?;
             if lift {
                 println!("emergency stop lifted for {slug}: {resumed} publication(s) resume");
             } else {
@@ -646,14 +649,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
-            let Some(ws) = store.workspace_by_slug(&slug).await? else {
-                store.close().await;
-                anyhow::bail!("there is no workspace {slug:?}");
-            };
             let app = covalynce_app::App::new(store.clone());
-            let set = app
-                .set_plan(&covalynce_app::operator::operator_in(ws)?, plan)
-                .await;
+            let set = async {
+                let who = app.operator_at(&slug, false).await?;
+                app.set_plan(&who, plan).await
+            }
+            .await;
             store.close().await;
             set?;
             let limit = |n: Option<i64>| n.map_or("no limit".to_owned(), |n| n.to_string());
@@ -873,26 +874,13 @@ async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
     // Migrating stores the new scope key (and checks it) before anything is re-sealed.
     let store = open_store_with(config, &secrets).await?;
     store.migrate().await.context("migrating the database")?;
-    let mut resealed = Vec::new();
-    for blob in store.sealed_blobs().await? {
-        if secrets.is_current(&blob.blob) {
-            continue;
-        }
-        let plain = secrets.open(&blob.blob).map_err(|_| {
-            anyhow::anyhow!(
-                "a stored secret opens with none of the known keys; set the key that sealed it in COVALYNCE_PREVIOUS_SECRET_KEYS (or secret.key.previous)"
-            )
-        })?;
-        resealed.push(covalynce_storage::SealedBlob {
-            blob: secrets.seal(&plain),
-            ..blob
-        });
-    }
-    store.replace_sealed(&resealed).await?;
+    let resealed = covalynce_app::App::new(store.clone())
+        .reseal_all(&secrets)
+        .await;
     store.close().await;
     println!(
         "{} secret(s) re-sealed under key {}. Restart running servers so they use it.",
-        resealed.len(),
+        resealed?,
         secrets.key_id()
     );
     if !from_env {
@@ -1001,22 +989,17 @@ async fn paths(config: &Config, command: PathsCommand) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     store.migrate().await.context("migrating the database")?;
     let result = async {
-        let ws = match &command {
-            PathsCommand::Allow { .. } => store.ensure_workspace(&slug).await?,
-            _ => store
-                .workspace_by_slug(&slug)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("there is no workspace {slug:?}"))?,
-        };
+        let app = covalynce_app::App::new(store.clone());
+        let who = app
+            .operator_at(&slug, matches!(command, PathsCommand::Allow { .. }))
+            .await?;
         match (&command, path) {
             (PathsCommand::Allow { .. }, Some(path)) => {
                 let resolved = path
                     .canonicalize()
                     .with_context(|| format!("{} cannot be resolved", path.display()))?;
                 let shown = resolved.display().to_string();
-                covalynce_app::App::new(store.clone())
-                    .allow_path(&covalynce_app::operator::operator_in(ws)?, &shown)
-                    .await?;
+                app.allow_path(&who, &shown).await?;
                 println!("{slug} may now add local git repositories at or below {shown}");
             }
             (PathsCommand::Revoke { .. }, Some(path)) => {
@@ -1026,21 +1009,18 @@ async fn paths(config: &Config, command: PathsCommand) -> anyhow::Result<()> {
                     .unwrap_or_else(|_| path.clone())
                     .display()
                     .to_string();
-                covalynce_app::App::new(store.clone())
-                    .revoke_path(&covalynce_app::operator::operator_in(ws)?, &shown)
-                    .await
-                    .map_err(|e| match e {
-                        covalynce_app::AppError::NotFound(_) => {
-                            anyhow::anyhow!("{slug} was not allowed {shown}")
-                        }
-                        other => anyhow::Error::from(other),
-                    })?;
+                app.revoke_path(&who, &shown).await.map_err(|e| match e {
+                    covalynce_app::AppError::NotFound(_) => {
+                        anyhow::anyhow!("{slug} was not allowed {shown}")
+                    }
+                    other => anyhow::Error::from(other),
+                })?;
                 println!(
                     "{slug} may no longer use {shown}; its sources below it stop being watched"
                 );
             }
             _ => {
-                for p in store.allowed_paths(ws.id).await? {
+                for p in app.allowed_paths(&who).await? {
                     println!("{p}");
                 }
             }
