@@ -10,6 +10,7 @@ pub use rewrite::*;
 
 use crate::audit::Action;
 use crate::{Acting, App, AppError, Owner, Viewer};
+use covalynce_ai::ProviderKind;
 use covalynce_domain::Privacy;
 use covalynce_storage::{AiProviderRecord, ChainEdit, ChainEdited, NewAiProvider};
 use serde_json::json;
@@ -143,4 +144,79 @@ impl App {
             .ai_calls(who.workspace().id, from, to, limit)
             .await?)
     }
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct ProviderInput {
+    /// openai (OpenAI and compatible servers: Groq, DeepSeek, OpenRouter, Ollama, vLLM, LM Studio),
+    /// anthropic or gemini.
+    pub kind: String,
+    pub model: String,
+    /// Default: the provider's public API. For OpenAI-compatible servers, the URL that
+    /// ends before `/chat/completions` (e.g. `https://api.groq.com/openai/v1`).
+    pub base_url: Option<String>,
+    /// Stored encrypted, never shown again. Omit for a local server without keys.
+    pub api_key: Option<String>,
+}
+
+impl ProviderInput {
+    /// This provider of a chain, checked (kind, model, a base URL the SSRF guard allows) and
+    /// its key sealed by `seal` (the server's key never reaches this layer). `i` names it in
+    /// errors.
+    pub async fn checked(
+        &self,
+        i: usize,
+        allows_private: bool,
+        seal: impl Fn(&[u8]) -> Vec<u8>,
+    ) -> Result<NewAiProvider, AppError> {
+        let kind = ProviderKind::parse(&self.kind).ok_or_else(|| {
+            AppError::Invalid(format!(
+                "providers[{i}].kind must be openai, anthropic or gemini; got {:?}",
+                self.kind
+            ))
+        })?;
+        let model = self.model.trim();
+        // A Gemini model is a path segment: no `/`, `?` or `#` there.
+        let bad_gemini = kind == ProviderKind::Gemini && model.contains(['/', '?', '#']);
+        if model.is_empty()
+            || model.len() > 100
+            || model.contains(char::is_whitespace)
+            || bad_gemini
+        {
+            return Err(AppError::Invalid(format!(
+                "providers[{i}].model must be a model name (1-100 characters)"
+            )));
+        }
+        let base = self
+            .base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .unwrap_or(kind.default_base_url());
+        let url = reqwest::Url::parse(base)
+            .map_err(|e| AppError::Invalid(format!("providers[{i}].base_url is not a URL: {e}")))?;
+        covalynce_publishing::guard::check_resolved(&url, allows_private)
+            .await
+            .map_err(|r| AppError::Invalid(format!("providers[{i}].base_url: {}", r.0)))?;
+        let key = self
+            .api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty());
+        Ok(NewAiProvider {
+            kind: kind.as_str().into(),
+            model: model.into(),
+            base_url: base.trim_end_matches('/').into(),
+            sealed_key: key.map(|k| seal(k.as_bytes())),
+        })
+    }
+}
+
+/// What AI may be sent, as a request or form names it.
+pub fn privacy(p: &str) -> Result<Privacy, AppError> {
+    Privacy::parse(p).ok_or_else(|| {
+        AppError::Invalid(format!(
+            "privacy must be offline, messages or diffs; got {p:?}"
+        ))
+    })
 }

@@ -8,7 +8,7 @@ use crate::http::extract::{ApiJson, Auth, Editor, Owner};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use covalynce_ai::{Privacy, ProviderKind};
+use covalynce_ai::Privacy;
 use covalynce_storage::NewAiProvider;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -96,18 +96,7 @@ pub async fn get(
     }))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct ProviderInput {
-    /// openai (OpenAI and compatible servers: Groq, DeepSeek, OpenRouter, Ollama, vLLM, LM Studio),
-    /// anthropic or gemini.
-    pub kind: String,
-    pub model: String,
-    /// Default: the provider's public API. For OpenAI-compatible servers, the URL that
-    /// ends before `/chat/completions` (e.g. `https://api.groq.com/openai/v1`).
-    pub base_url: Option<String>,
-    /// Stored encrypted, never shown again. Omit for a local server without keys.
-    pub api_key: Option<String>,
-}
+pub use covalynce_app::ai::ProviderInput;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UpdateAi {
@@ -158,56 +147,20 @@ pub async fn update(
 
 /// What AI may be sent, as a request or form names it.
 pub fn privacy(p: &str) -> Result<Privacy, ApiError> {
-    Privacy::parse(p).ok_or_else(|| {
-        ApiError::Validation(format!(
-            "privacy must be offline, messages or diffs; got {p:?}"
-        ))
-    })
+    Ok(covalynce_app::ai::privacy(p)?)
 }
 
-/// One provider of a chain, checked (kind, model, a base URL the SSRF guard allows) and its
-/// key sealed. `i` names it in errors.
+/// One provider of a chain, checked and its key sealed (see [`ProviderInput::checked`]).
 pub async fn provider_input(
     state: &AppState,
     i: usize,
     p: &ProviderInput,
 ) -> Result<NewAiProvider, ApiError> {
-    let kind = ProviderKind::parse(&p.kind).ok_or_else(|| {
-        ApiError::Validation(format!(
-            "providers[{i}].kind must be openai, anthropic or gemini; got {:?}",
-            p.kind
-        ))
-    })?;
-    let model = p.model.trim();
-    // A Gemini model is a path segment: no `/`, `?` or `#` there.
-    let bad_gemini = kind == ProviderKind::Gemini && model.contains(['/', '?', '#']);
-    if model.is_empty() || model.len() > 100 || model.contains(char::is_whitespace) || bad_gemini {
-        return Err(ApiError::Validation(format!(
-            "providers[{i}].model must be a model name (1-100 characters)"
-        )));
-    }
-    let base = p
-        .base_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-        .unwrap_or(kind.default_base_url());
-    let url = reqwest::Url::parse(base)
-        .map_err(|e| ApiError::Validation(format!("providers[{i}].base_url is not a URL: {e}")))?;
-    covalynce_publishing::guard::check_resolved(&url, state.http().allows_private())
-        .await
-        .map_err(|r| ApiError::Validation(format!("providers[{i}].base_url: {}", r.0)))?;
-    let key = p
-        .api_key
-        .as_deref()
-        .map(str::trim)
-        .filter(|k| !k.is_empty());
-    Ok(NewAiProvider {
-        kind: kind.as_str().into(),
-        model: model.into(),
-        base_url: base.trim_end_matches('/').into(),
-        sealed_key: key.map(|k| state.secrets().seal(k.as_bytes())),
-    })
+    let secrets = state.secrets();
+    Ok(
+        p.checked(i, state.http().allows_private(), |key| secrets.seal(key))
+            .await?,
+    )
 }
 
 pub use covalynce_app::ai::Refine;
