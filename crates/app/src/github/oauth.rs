@@ -37,6 +37,41 @@ impl Pending {
     pub fn challenge(&self) -> String {
         challenge(&self.verifier)
     }
+
+    /// Sealed for the browser's cookie.
+    pub fn seal(&self, secrets: &crate::secrets::SecretBox) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(secrets.seal(&json))
+    }
+
+    /// The sign-in the browser's cookie carries, if this server sealed it less than
+    /// [`PENDING_TTL`] ago and GitHub sent back its `state` (compared in constant time).
+    pub fn open(
+        cookie: Option<&str>,
+        secrets: &crate::secrets::SecretBox,
+        state: &str,
+    ) -> Result<Pending, crate::AppError> {
+        let expired = || {
+            crate::AppError::BadRequest(
+                "the sign-in took too long or started in another browser; start again".into(),
+            )
+        };
+        let pending: Pending = cookie
+            .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
+            .and_then(|sealed| secrets.open(&sealed).ok())
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or_else(expired)?;
+        if covalynce_domain::now_millis() - pending.issued_at > PENDING_TTL.as_millis() as i64 {
+            return Err(expired());
+        }
+        use subtle::ConstantTimeEq;
+        if !bool::from(state.as_bytes().ct_eq(pending.state.as_bytes())) {
+            return Err(crate::AppError::BadRequest(
+                "the sign-in's state does not match: start again".into(),
+            ));
+        }
+        Ok(pending)
+    }
 }
 
 /// A fresh PKCE verifier: 43 characters of the unreserved set, as RFC 7636 asks.

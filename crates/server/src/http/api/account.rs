@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use covalynce_domain::{Email, Role, WorkspaceSlug, now_millis};
+use covalynce_domain::{Email, Role, WorkspaceSlug};
 use covalynce_storage::User;
 use serde::{Deserialize, Serialize};
 
@@ -431,13 +431,9 @@ pub async fn github_start(
         crate::http::session::base_url(&state, &headers)
     );
     let location = github::authorize_url(&cfg, &redirect_uri, &pending);
-    let sealed = state
-        .secrets()
-        .seal(&serde_json::to_vec(&pending).map_err(anyhow::Error::from)?);
-    use base64::Engine;
     let cookie = auth::set_cookie(
         auth::OAUTH_COOKIE,
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed),
+        &pending.seal(state.secrets()),
         "/auth/github",
         github::PENDING_TTL,
         state.security().config.secure_cookies,
@@ -481,31 +477,11 @@ pub async fn github_callback(
             q.error_description.unwrap_or(err)
         )));
     }
-    let expired = || {
-        ApiError::BadRequest(
-            "the sign-in took too long or started in another browser; start again".into(),
-        )
-    };
-    use base64::Engine;
-    let pending: github::Pending = auth::cookie(&headers, auth::OAUTH_COOKIE)
-        .and_then(|c| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-        })
-        .and_then(|sealed| state.secrets().open(&sealed).ok())
-        .and_then(|json| serde_json::from_slice(&json).ok())
-        .ok_or_else(expired)?;
-    if now_millis() - pending.issued_at > github::PENDING_TTL.as_millis() as i64 {
-        return Err(expired());
-    }
-    use subtle::ConstantTimeEq;
-    let given = q.state.unwrap_or_default();
-    if !bool::from(given.as_bytes().ct_eq(pending.state.as_bytes())) {
-        return Err(ApiError::BadRequest(
-            "the sign-in's state does not match: start again".into(),
-        ));
-    }
+    let pending = github::Pending::open(
+        auth::cookie(&headers, auth::OAUTH_COOKIE),
+        state.secrets(),
+        q.state.as_deref().unwrap_or_default(),
+    )?;
     let code = q
         .code
         .ok_or_else(|| ApiError::BadRequest("GitHub sent no code".into()))?;
