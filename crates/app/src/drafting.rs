@@ -179,7 +179,10 @@ pub fn house_style(repo: &Repo, from: &str) -> HouseStyle {
             break;
         }
     }
-    covalynce_understanding::learn_house_style(&past)
+    HouseStyle {
+        announced: covalynce_understanding::announced_refs(&notes),
+        ..covalynce_understanding::learn_house_style(&past)
+    }
 }
 
 #[derive(Serialize)]

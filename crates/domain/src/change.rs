@@ -105,6 +105,9 @@ pub enum Noise {
     ToolingFix,
     /// A change and its revert, both in the range: nothing shipped.
     Reverted,
+    /// Already in the notes of an earlier release (a fix backported and published in a
+    /// patch release of a maintenance line): announced once, not again.
+    Announced,
 }
 
 impl Noise {
@@ -119,6 +122,7 @@ impl Noise {
             Noise::ProjectDocs => "contributor guide updates",
             Noise::ToolingFix => "build, lint and test tooling fixes",
             Noise::Reverted => "changes and reverts that cancel out",
+            Noise::Announced => "changes already in an earlier release's notes",
         };
         format!("{n} {}", if n == 1 { self.describe() } else { many })
     }
@@ -134,6 +138,7 @@ impl Noise {
             Noise::ProjectDocs => "Contributor guides",
             Noise::ToolingFix => "Tooling",
             Noise::Reverted => "Reverted",
+            Noise::Announced => "Announced before",
         }
     }
 
@@ -147,6 +152,7 @@ impl Noise {
             Noise::ProjectDocs => "contributor guide update",
             Noise::ToolingFix => "build, lint or test tooling fix",
             Noise::Reverted => "change or revert that cancels out",
+            Noise::Announced => "change already in an earlier release's notes",
         }
     }
 }
@@ -168,6 +174,11 @@ pub struct HouseStyle {
     /// cites: gitui's notes cite the issue, monolog's the pull request.
     #[serde(default, skip_serializing_if = "WhenBoth::is_both")]
     pub when_both: WhenBoth,
+    /// The references the notes' recent releases already cite: a change they all name was
+    /// announced in an earlier release (backported to a maintenance line) and is not
+    /// announced again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub announced: Vec<u64>,
     /// How many past releases this was learned from (0: the defaults).
     pub learned_from: usize,
 }
@@ -206,6 +217,7 @@ impl Default for HouseStyle {
                 .collect(),
             lists_upkeep: Vec::new(),
             when_both: WhenBoth::Both,
+            announced: Vec::new(),
             learned_from: 0,
         }
     }

@@ -524,6 +524,7 @@ Thanks to Ada and Grace.
             lists: vec![Category::Feature, Category::Fix],
             lists_upkeep: Vec::new(),
             when_both: covalynce_understanding::WhenBoth::Both,
+            announced: Vec::new(),
             learned_from: 3,
         };
         let ctx = Context {

@@ -25,7 +25,8 @@ pub use project::{PROJECT_FILES, ProjectFacts, project_facts};
 pub use refs::{Person, co_authors, issue_refs, pr_ref};
 pub use secrets::{Finding, REDACTED, redact_secrets};
 pub use style::{
-    learn as learn_house_style, note_sections, section_refs, teaches as teaches_style,
+    announced_refs, learn as learn_house_style, note_sections, section_refs,
+    teaches as teaches_style,
 };
 pub use symbols::{
     Change, FileAnalysis, SymbolChange, SymbolKind, analyze_file, analyze_range, diff_symbols,
@@ -131,6 +132,28 @@ impl Changeset {
 
     pub fn user_visible(&self) -> impl Iterator<Item = &Item> {
         self.items.iter().filter(|i| i.category.user_visible())
+    }
+
+    /// The same changes without those an earlier release's notes announced: an item every
+    /// reference of which is `announced` (a fix cherry-picked to a maintenance line and
+    /// published in its patch release, then merged into the next minor) is set aside as
+    /// [`Noise::Announced`]. An item with a reference of its own (a follow-up pull request
+    /// to an old issue) stays.
+    pub fn without_announced(&self, announced: &[u64]) -> Changeset {
+        let mut out = self.clone();
+        if announced.is_empty() {
+            return out;
+        }
+        let (before, kept): (Vec<Item>, Vec<Item>) =
+            std::mem::take(&mut out.items).into_iter().partition(|i| {
+                !i.refs.is_empty() && i.refs.iter().all(|r| announced.binary_search(r).is_ok())
+            });
+        out.items = kept;
+        out.noise.extend(before.into_iter().map(|mut i| {
+            i.noise = Some(Noise::Announced);
+            i
+        }));
+        out
     }
 }
 

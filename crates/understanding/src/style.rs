@@ -171,6 +171,7 @@ pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
         lists,
         lists_upkeep,
         when_both,
+        announced: Vec::new(),
         learned_from: used,
     }
 }
@@ -205,6 +206,18 @@ pub fn section_refs(text: &str) -> std::collections::BTreeSet<u64> {
         }
     }
     out
+}
+
+/// The references a notes file's releases cite (its 64 newest sections that name a
+/// version, as [`note_sections`] reads them): what was announced already. Enough to reach
+/// back over a maintenance line's patch releases (rack's 3.1.x ran to 22 before 3.2.0);
+/// never an "Unreleased" section, which names no version — what it lists is not out yet.
+pub fn announced_refs(notes: &str) -> Vec<u64> {
+    let mut out: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
+    for (_, section) in note_sections(notes).into_iter().take(64) {
+        out.extend(section_refs(&section));
+    }
+    out.into_iter().collect()
 }
 
 /// A release-notes file split into its releases: `(version, section)` in file order, for
@@ -299,6 +312,33 @@ mod tests {
             files: files.iter().map(|f| f.to_string()).collect(),
             ..Commit::default()
         }
+    }
+
+    #[test]
+    fn what_released_sections_cite_was_announced_and_what_is_unreleased_was_not() {
+        let notes = "# Changelog\n\n## [Unreleased]\n- Not out yet (#30)\n\n## [1.0.1]\n- Fix crash ([#12](https://github.com/a/b/pull/12))\n\n## [1.0.0]\n- First (#1), closes #2\n";
+        assert_eq!(announced_refs(notes), vec![1, 2, 12]);
+        let changes = understand(&[
+            commit(1, "Fix crash (#12)", &["src/a.rs"]),
+            commit(2, "Not out yet (#30)", &["src/b.rs"]),
+            // A follow-up to an announced issue, by a pull request of its own.
+            commit(3, "Fix the crash again (#31)\n\nFixes #12", &["src/a.rs"]),
+            commit(4, "Tidy the parser", &["src/c.rs"]),
+        ]);
+        let fresh = changes.without_announced(&announced_refs(notes));
+        let titles: Vec<&str> = fresh.items.iter().map(|i| i.title.as_str()).collect();
+        assert!(!titles.contains(&"Fix crash"), "{titles:?}");
+        for kept in ["Not out yet", "Fix the crash again", "Tidy the parser"] {
+            assert!(titles.contains(&kept), "{kept}: {titles:?}");
+        }
+        let set_aside: Vec<_> = fresh
+            .noise
+            .iter()
+            .filter(|i| i.noise == Some(Noise::Announced))
+            .map(|i| i.title.as_str())
+            .collect();
+        assert_eq!(set_aside, ["Fix crash"]);
+        assert_eq!(changes.without_announced(&[]), changes);
     }
 
     #[test]

@@ -192,7 +192,10 @@ pub async fn house_style(
             break;
         }
     }
-    Ok(learn_house_style(&past))
+    Ok(HouseStyle {
+        announced: covalynce_understanding::announced_refs(&notes),
+        ..learn_house_style(&past)
+    })
 }
 
 /// A compare's commits with what learning a style needs: messages and authors (no diff

@@ -511,3 +511,90 @@ fn a_package_tag_is_drafted_as_that_packages_release_linked_from_its_manifest() 
         );
     }
 }
+
+/// A project with a maintenance line, as rack keeps its: a fix lands on `main`, is
+/// cherry-picked to `1.0-stable` and published in 1.0.1, whose notes (merged back into
+/// `main`'s CHANGELOG) cite it. The 1.1.0 release brings it to `main`'s users too, but its
+/// draft does not announce it again; it counts it, and lists what is new.
+#[test]
+fn a_fix_an_earlier_patch_release_announced_is_not_announced_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    git(r, &["init", "-q", "-b", "main"], 1_700_000_000);
+    git(
+        r,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://github.com/acme/rocket.git",
+        ],
+        1_700_000_000,
+    );
+    let v100 = "# Changelog\n\n## [1.0.0]\n- First release ([#1](https://github.com/acme/rocket/pull/1))\n";
+    commit(r, "CHANGELOG.md", v100, "Release 1.0.0 (#1)", 1_700_000_010);
+    git(r, &["tag", "v1.0.0"], 1_700_000_010);
+    git(r, &["branch", "1.0-stable"], 1_700_000_010);
+    // On main: the fix, and a feature.
+    commit(
+        r,
+        "src/parser.rs",
+        "fn parse() { /* empty ok */ }",
+        "Fix a crash on empty input (#12)",
+        1_700_000_100,
+    );
+    commit(
+        r,
+        "src/wrap.rs",
+        "pub fn wrap() {}",
+        "Add a wrap mode (#13)",
+        1_700_000_200,
+    );
+    // The fix, cherry-picked to the maintenance line and released there.
+    git(r, &["checkout", "-q", "1.0-stable"], 1_700_000_300);
+    commit(
+        r,
+        "src/parser.rs",
+        "fn parse() { /* empty ok */ }",
+        "Fix a crash on empty input (#12)",
+        1_700_000_300,
+    );
+    let v101 = "# Changelog\n\n## [1.0.1]\n- Fix a crash on empty input ([#12](https://github.com/acme/rocket/pull/12))\n\n## [1.0.0]\n- First release ([#1](https://github.com/acme/rocket/pull/1))\n";
+    commit(r, "CHANGELOG.md", v101, "Release 1.0.1", 1_700_000_310);
+    git(r, &["tag", "v1.0.1"], 1_700_000_310);
+    // main takes the maintenance line's notes, then releases 1.1.0 from its own history.
+    git(r, &["checkout", "-q", "main"], 1_700_000_400);
+    commit(
+        r,
+        "CHANGELOG.md",
+        v101,
+        "Merge the 1.0.1 notes",
+        1_700_000_400,
+    );
+    git(r, &["tag", "v1.1.0"], 1_700_000_500);
+    let path = r.to_str().unwrap();
+    let out = run(&[
+        "draft", "--repo", path, "--from", "v1.0.1", "--to", "v1.1.0", "--format", "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes = v["release_notes"].as_str().unwrap();
+    assert!(notes.contains("Add a wrap mode (#13)"), "{notes}");
+    assert!(
+        !notes.contains("#12") && !notes.contains("crash"),
+        "1.0.1's fix is not announced again: {notes}"
+    );
+    assert!(
+        notes.contains("1 change already in an earlier release's notes"),
+        "{notes}"
+    );
+    for (channel, post) in v["posts"].as_object().unwrap() {
+        let post = post.as_str().unwrap();
+        assert!(!post.contains("crash"), "{channel}: {post}");
+        assert!(post.contains("wrap mode"), "{channel}: {post}");
+    }
+}
