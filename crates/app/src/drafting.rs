@@ -60,6 +60,15 @@ pub fn draft(req: &Request) -> anyhow::Result<Output> {
         (range, style)
     });
     let range = range.with_context(reading)?;
+    // Of what earlier notes announced (also a maintenance line's newer patch release),
+    // only what this range brings matters.
+    let mut style = style;
+    let mut announced = style.announced;
+    announced.extend(announced_elsewhere(&repo, from.as_deref(), req.to));
+    style.announced = covalynce_understanding::announced_of(
+        &announced,
+        range.commits.iter().map(|c| c.subject()),
+    );
     let slug = repo.github_slug();
     let changes = understand_in(&range.commits, slug.as_ref().map(|s| s.owner()));
     let version = range.to_tag.clone();
@@ -117,6 +126,62 @@ pub fn open_analyzed(path: &std::path::Path) -> anyhow::Result<Repo> {
         covalynce_understanding::analyze_file,
         covalynce_understanding::analyze_range,
     ))
+}
+
+/// What the newest release made before `to` announced, when that release is not `from`:
+/// a maintenance line's patch release (1.0.1 on `1.0-stable`, made after 1.0.0 and before
+/// 1.1.0) is no ancestor of `to`, so `from` is the release before it, whose notes do not
+/// name the fixes the patch release published. Its notes as they stood at its own tag —
+/// published, not what the range adds.
+///
+/// Only releases of `to`'s major line and of lower versions count, the patch release and
+/// every section it names: a release candidate of `to`, or notes that already hold `to`'s
+/// own section, would otherwise announce the very changes being drafted. A `to` that is no
+/// version (a branch, a package's tag) has none.
+pub fn announced_elsewhere(repo: &Repo, from: Option<&str>, to: &str) -> Vec<u64> {
+    use crate::github::project::version_key;
+    let to_version = version_key(to);
+    let Some(to_time) = repo.commit_time(to).filter(|_| !to_version.is_empty()) else {
+        return Vec::new();
+    };
+    // Of the same major line: a parallel major (monolog's 2.11.0, tagged beside 3.10.0)
+    // announces to its own users, and 3.10.0's notes list the same fixes again.
+    let earlier = |version: &str| {
+        let key = version_key(version);
+        !key.is_empty() && key < to_version && key.first() == to_version.first()
+    };
+    let tags = repo.tag_names().unwrap_or_default();
+    let newest = tags
+        .keys()
+        .filter(|t| Some(t.as_str()) != from && t.as_str() != to && earlier(t))
+        .filter_map(|t| {
+            repo.commit_time(t)
+                .filter(|at| *at < to_time)
+                .map(|at| (at, t))
+        })
+        .max();
+    let Some((at, tag)) = newest else {
+        return Vec::new();
+    };
+    // Only when it is newer than `from` (else `from`'s own notes already said it all).
+    if from
+        .and_then(|f| repo.commit_time(f))
+        .is_some_and(|f| f >= at)
+    {
+        return Vec::new();
+    }
+    let Some(notes) = repo.notes_at(tag) else {
+        return Vec::new();
+    };
+    let released = |version: &str| {
+        earlier(version)
+            && [format!("v{version}"), version.to_owned()]
+                .into_iter()
+                .find(|t| tags.contains_key(t))
+                .and_then(|t| repo.commit_time(&t))
+                .is_some_and(|t| t <= at)
+    };
+    covalynce_understanding::announced_refs(&notes, released)
 }
 
 /// Past releases a house style is learned from, and how many are tried to find them.
@@ -179,8 +244,14 @@ pub fn house_style(repo: &Repo, from: &str) -> HouseStyle {
             break;
         }
     }
+    // Announced: what releases tagged here by then cite.
+    let released = |version: &str| {
+        tag_of(version)
+            .and_then(|t| repo.commit_time(&t))
+            .is_some_and(|t| t <= by_then)
+    };
     HouseStyle {
-        announced: covalynce_understanding::announced_refs(&notes),
+        announced: covalynce_understanding::announced_refs(&notes, released),
         ..covalynce_understanding::learn_house_style(&past)
     }
 }

@@ -51,6 +51,12 @@ pub fn from_event(event: &EventInput, voice: Voice) -> Decision {
     // A GitHub repository's owner: a PR merged from its own branches credits its authors.
     let owner = covalynce_domain::RepoSlug::parse(event.repo).ok();
     let changes = understand_in(&commits, owner.as_ref().map(|r| r.owner()));
+    // What an earlier release's notes announced is neither announced again nor counted as
+    // this release's (its title, its category, its security fixes).
+    let changes = match ctx.style.as_ref() {
+        Some(style) => changes.without_announced(&style.announced),
+        None => changes,
+    };
     if changes.items.is_empty() {
         let what = if changes.noise.is_empty() {
             "no commits".to_owned()

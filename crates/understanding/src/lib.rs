@@ -25,7 +25,7 @@ pub use project::{PROJECT_FILES, ProjectFacts, project_facts};
 pub use refs::{Person, co_authors, issue_refs, pr_ref};
 pub use secrets::{Finding, REDACTED, redact_secrets};
 pub use style::{
-    announced_refs, learn as learn_house_style, note_sections, section_refs,
+    announced_of, announced_refs, learn as learn_house_style, note_sections, section_refs,
     teaches as teaches_style,
 };
 pub use symbols::{
@@ -134,20 +134,22 @@ impl Changeset {
         self.items.iter().filter(|i| i.category.user_visible())
     }
 
-    /// The same changes without those an earlier release's notes announced: an item every
-    /// reference of which is `announced` (a fix cherry-picked to a maintenance line and
-    /// published in its patch release, then merged into the next minor) is set aside as
-    /// [`Noise::Announced`]. An item with a reference of its own (a follow-up pull request
-    /// to an old issue) stays.
+    /// The same changes without those an earlier release's notes announced: an item merged
+    /// through a pull request whose number `announced` holds (a fix cherry-picked to a
+    /// maintenance line and published in its patch release, then merged into the next
+    /// minor) is set aside as [`Noise::Announced`]. Only the item's own pull request counts:
+    /// a commit that only "fixes #12", an issue an old release named, may be new work (a
+    /// second fix of it), and stays; so does anything without a pull request.
     pub fn without_announced(&self, announced: &[u64]) -> Changeset {
         let mut out = self.clone();
         if announced.is_empty() {
             return out;
         }
-        let (before, kept): (Vec<Item>, Vec<Item>) =
-            std::mem::take(&mut out.items).into_iter().partition(|i| {
-                !i.refs.is_empty() && i.refs.iter().all(|r| announced.binary_search(r).is_ok())
-            });
+        // A set, whatever order a stored style kept them in.
+        let announced: std::collections::BTreeSet<u64> = announced.iter().copied().collect();
+        let (before, kept): (Vec<Item>, Vec<Item>) = std::mem::take(&mut out.items)
+            .into_iter()
+            .partition(|i| i.pr.is_some_and(|pr| announced.contains(&pr)));
         out.items = kept;
         out.noise.extend(before.into_iter().map(|mut i| {
             i.noise = Some(Noise::Announced);

@@ -209,15 +209,63 @@ pub fn section_refs(text: &str) -> std::collections::BTreeSet<u64> {
 }
 
 /// The references a notes file's releases cite (its 64 newest sections that name a
-/// version, as [`note_sections`] reads them): what was announced already. Enough to reach
-/// back over a maintenance line's patch releases (rack's 3.1.x ran to 22 before 3.2.0);
-/// never an "Unreleased" section, which names no version — what it lists is not out yet.
-pub fn announced_refs(notes: &str) -> Vec<u64> {
+/// version, as [`note_sections`] reads them, of those `released` accepts by version): what
+/// was announced already. Enough to reach back over a maintenance line's patch releases
+/// (rack's 3.1.x ran to 22 before 3.2.0). Never an "Unreleased" section, which names no
+/// version, nor one `released` refuses ("## 4.0.0 - Upcoming", whose entries may be the
+/// very changes being drafted).
+pub fn announced_refs(notes: &str, released: impl Fn(&str) -> bool) -> Vec<u64> {
     let mut out: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
-    for (_, section) in note_sections(notes).into_iter().take(64) {
-        out.extend(section_refs(&section));
+    for (version, section) in note_sections(notes).into_iter().take(64) {
+        if released(&version) {
+            out.extend(own_refs(&section));
+        }
     }
     out.into_iter().collect()
+}
+
+/// Of the `announced` numbers, those `subjects` landed through (their pull requests): all a
+/// range needs to keep in its stored style.
+pub fn announced_of<'a>(
+    announced: &[u64],
+    subjects: impl IntoIterator<Item = &'a str>,
+) -> Vec<u64> {
+    let prs: std::collections::BTreeSet<u64> = subjects
+        .into_iter()
+        .filter_map(crate::refs::pr_ref)
+        .collect();
+    announced
+        .iter()
+        .copied()
+        .filter(|n| prs.contains(n))
+        .collect()
+}
+
+/// The `#N` references of a text that are this project's: not `owner/repo#N` (another
+/// repository's), and not the numbers of links (which may point anywhere).
+fn own_refs(text: &str) -> Vec<u64> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices('#') {
+        let qualified = at > 0
+            && (bytes[at - 1].is_ascii_alphanumeric()
+                || matches!(bytes[at - 1], b'/' | b'-' | b'_' | b'.'));
+        let digits = bytes[at + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let bounded = bytes
+            .get(at + 1 + digits)
+            .is_none_or(|b| !b.is_ascii_alphanumeric());
+        if !qualified
+            && (1..=6).contains(&digits)
+            && bounded
+            && let Ok(n) = text[at + 1..at + 1 + digits].parse()
+        {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// A release-notes file split into its releases: `(version, section)` in file order, for
@@ -316,19 +364,33 @@ mod tests {
 
     #[test]
     fn what_released_sections_cite_was_announced_and_what_is_unreleased_was_not() {
-        let notes = "# Changelog\n\n## [Unreleased]\n- Not out yet (#30)\n\n## [1.0.1]\n- Fix crash ([#12](https://github.com/a/b/pull/12))\n\n## [1.0.0]\n- First (#1), closes #2\n";
-        assert_eq!(announced_refs(notes), vec![1, 2, 12]);
+        let notes = "# Changelog\n\n## [Unreleased]\n- Not out yet (#30)\n\n## [2.0.0] - Upcoming\n- Next (#40)\n\n## [1.0.1]\n- Fix crash ([#12](https://github.com/a/b/pull/12))\n\n## [1.0.0]\n- First (#1), closes #2\n";
+        let released = |v: &str| v != "2.0.0";
+        assert_eq!(announced_refs(notes, released), vec![1, 2, 12]);
+        // Another repository's number is not this project's.
+        assert_eq!(
+            announced_refs("## [1.0.0]\n- Works with nuxt/nuxt#33694 (#7)\n", |_| true),
+            vec![7]
+        );
+        let announced = announced_refs(notes, released);
         let changes = understand(&[
             commit(1, "Fix crash (#12)", &["src/a.rs"]),
             commit(2, "Not out yet (#30)", &["src/b.rs"]),
-            // A follow-up to an announced issue, by a pull request of its own.
+            // A follow-up to an announced issue, by a pull request of its own, or by a
+            // commit that only names the issue: new work.
             commit(3, "Fix the crash again (#31)\n\nFixes #12", &["src/a.rs"]),
             commit(4, "Tidy the parser", &["src/c.rs"]),
+            commit(5, "Fix the crash a third time\n\nFixes #12", &["src/a.rs"]),
         ]);
-        let fresh = changes.without_announced(&announced_refs(notes));
+        let fresh = changes.without_announced(&announced);
         let titles: Vec<&str> = fresh.items.iter().map(|i| i.title.as_str()).collect();
         assert!(!titles.contains(&"Fix crash"), "{titles:?}");
-        for kept in ["Not out yet", "Fix the crash again", "Tidy the parser"] {
+        for kept in [
+            "Not out yet",
+            "Fix the crash again",
+            "Tidy the parser",
+            "Fix the crash a third time",
+        ] {
             assert!(titles.contains(&kept), "{kept}: {titles:?}");
         }
         let set_aside: Vec<_> = fresh

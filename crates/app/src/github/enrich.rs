@@ -172,7 +172,21 @@ async fn release_facts(
     }
     if let Some(base) = compared["base_commit"]["sha"].as_str() {
         match project::house_style(store, api, ws, repo, previous, base).await {
-            Ok(style) => project.house_style = Some(style),
+            Ok(mut style) => {
+                // Of what earlier notes announced, the event keeps what this range brings.
+                let subjects: Vec<String> = compared["commits"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["commit"]["message"].as_str())
+                    .map(|m| m.lines().next().unwrap_or_default().to_owned())
+                    .collect();
+                style.announced = covalynce_understanding::announced_of(
+                    &style.announced,
+                    subjects.iter().map(String::as_str),
+                );
+                project.house_style = Some(style);
+            }
             Err(e) => tracing::info!(%repo, error = %e, "no house style for the release"),
         }
     }

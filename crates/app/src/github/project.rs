@@ -113,7 +113,7 @@ pub async fn project(
 }
 
 /// `1.2.3` / `v1.2.3` → `[1, 2, 3]`, for ordering releases without their dates.
-fn version_key(version: &str) -> Vec<u64> {
+pub(crate) fn version_key(version: &str) -> Vec<u64> {
     version
         .trim_start_matches(['v', 'V'])
         .split(['.', '-', '+'])
@@ -192,8 +192,13 @@ pub async fn house_style(
             break;
         }
     }
+    // Announced: what releases tagged by then cite.
+    let released = |version: &str| {
+        let key = version_key(version);
+        !key.is_empty() && key <= by_then && tag_of(version).is_some()
+    };
     Ok(HouseStyle {
-        announced: covalynce_understanding::announced_refs(&notes),
+        announced: covalynce_understanding::announced_refs(&notes, released),
         ..learn_house_style(&past)
     })
 }

@@ -189,10 +189,16 @@ pub fn tag_event(
 ) -> NewEvent {
     let slug = repo.github_slug();
     let facts = crate::drafting::project_facts(repo, tag);
-    let style = match from {
+    let mut style = match from {
         Some(from) => crate::drafting::house_style(repo, from),
         None => covalynce_understanding::HouseStyle::default(),
     };
+    // Of what earlier notes announced (also a maintenance line's newer patch release), the
+    // event keeps what this range brings.
+    let mut announced = std::mem::take(&mut style.announced);
+    announced.extend(crate::drafting::announced_elsewhere(repo, from, tag));
+    style.announced =
+        covalynce_understanding::announced_of(&announced, commits.iter().map(|c| c.subject()));
     NewEvent {
         kind: EventKind::Tag,
         dedup_key: format!("tag:{project}:{tag}"),

@@ -573,15 +573,30 @@ fn a_fix_an_earlier_patch_release_announced_is_not_announced_again() {
     );
     git(r, &["tag", "v1.1.0"], 1_700_000_500);
     let path = r.to_str().unwrap();
-    let out = run(&[
-        "draft", "--repo", path, "--from", "v1.0.1", "--to", "v1.1.0", "--format", "json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    // Named, or found: 1.0.0 is 1.1.0's previous tag in its history; 1.0.1, on the
+    // maintenance line, is the newest release made before it.
+    for from in [&["--from", "v1.0.1"][..], &[][..]] {
+        let mut args = vec![
+            "draft", "--repo", path, "--to", "v1.1.0", "--format", "json",
+        ];
+        args.extend_from_slice(from);
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        announces_only_the_new(&v, from);
+    }
+}
+
+fn announces_only_the_new(v: &serde_json::Value, from: &[&str]) {
+    assert_eq!(
+        v["house_style"]["announced"],
+        serde_json::json!([12]),
+        "{from:?}"
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let notes = v["release_notes"].as_str().unwrap();
     assert!(notes.contains("Add a wrap mode (#13)"), "{notes}");
     assert!(
