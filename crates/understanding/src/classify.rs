@@ -1726,31 +1726,20 @@ fn is_lockfile(path: &str) -> bool {
 /// Files that declare or lock dependencies.
 fn is_dependency_manifest(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    matches!(
-        name.as_str(),
-        "cargo.toml"
-            | "cargo.lock"
-            | "go.mod"
-            | "go.sum"
-            | "package.json"
-            | "package-lock.json"
-            | "yarn.lock"
-            | "pnpm-lock.yaml"
-            | "bun.lockb"
-            | "uv.lock"
-            | "poetry.lock"
-            | "pdm.lock"
-            | "pipfile"
-            | "pipfile.lock"
-            | "pyproject.toml"
-            | "composer.json"
-            | "composer.lock"
-            | "gemfile"
-            | "gemfile.lock"
-            | "mix.exs"
-            | "mix.lock"
-            | "deny.toml"
-    ) || (name.starts_with("requirements") && name.ends_with(".txt"))
+    is_lockfile(path)
+        || matches!(
+            name.as_str(),
+            "cargo.toml"
+                | "go.mod"
+                | "package.json"
+                | "pipfile"
+                | "pyproject.toml"
+                | "composer.json"
+                | "gemfile"
+                | "mix.exs"
+                | "deny.toml"
+        )
+        || (name.starts_with("requirements") && name.ends_with(".txt"))
         || name.ends_with(".gemspec")
 }
 
