@@ -324,7 +324,7 @@ fn prominence(item: &Item) -> i32 {
 /// A title as a social post shows it: no markdown, no trailing period, sentence case, and
 /// only the detail a user acts on (a new flag or endpoint), never internal symbols.
 fn social_title(item: &Item) -> String {
-    let title = without_refs(&plain(&item.title));
+    let title = no_hashtags(&without_refs(&plain(&item.title)));
     let title = first_clause(title.trim().trim_end_matches('.').trim());
     let mut out = upper_first(&fix_worded(item, title));
     if let Some(h) = item
@@ -336,6 +336,25 @@ fn social_title(item: &Item) -> String {
         if !out.to_lowercase().contains(&h.to_lowercase()) {
             out = format!("{out} ({h})");
         }
+    }
+    out
+}
+
+/// A method named the Ruby way at the start of a word ("Use `#inspect` to prevent log
+/// injection", rack 3.2.0) would be a hashtag once the backticks are gone: the name alone.
+/// A `#` inside a word ("Rack::Request#POST", "C#") is no hashtag and stays.
+fn no_hashtags(title: &str) -> String {
+    let mut out = String::with_capacity(title.len());
+    let mut previous: Option<char> = None;
+    let mut chars = title.chars().peekable();
+    while let Some(c) = chars.next() {
+        let starts_word = previous.is_none_or(|p| p.is_whitespace() || p == '(');
+        if c == '#' && starts_word && chars.peek().is_some_and(|n| n.is_alphabetic()) {
+            previous = Some(c);
+            continue;
+        }
+        out.push(c);
+        previous = Some(c);
     }
     out
 }
@@ -1902,6 +1921,29 @@ mod tests {
             !text.starts_with("acme/rocket v1.2.0 adds support for ISO-2022-JP encoding"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_method_named_the_ruby_way_is_no_hashtag_in_a_post() {
+        // rack 3.2.0's "Use `#inspect` to prevent log injection".
+        let c = changes(&[
+            "Use `#inspect` to prevent log injection",
+            "Fix `Rack::Request#POST` with C# clients (#12)",
+        ]);
+        for channel in [
+            Channel::X,
+            Channel::Mastodon,
+            Channel::Bluesky,
+            Channel::Linkedin,
+        ] {
+            let text = post(&c, &ctx(), Voice::Plain, channel);
+            assert!(text.contains("inspect to prevent log injection"), "{text}");
+            assert!(!text.contains("#inspect"), "{text}");
+            assert!(
+                text.contains("Rack::Request#POST") && text.contains("C#"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
