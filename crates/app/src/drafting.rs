@@ -70,7 +70,10 @@ pub fn draft(req: &Request) -> anyhow::Result<Output> {
         range.commits.iter().map(|c| c.subject()),
     );
     let slug = repo.github_slug();
-    let changes = understand_in(&range.commits, slug.as_ref().map(|s| s.owner()));
+    let mut changes = understand_in(&range.commits, slug.as_ref().map(|s| s.owner()));
+    // What an earlier release's notes announced is not announced again (nor listed among
+    // the JSON output's items: it is counted with the rest set aside).
+    changes.set_aside_announced(&style.announced);
     let version = range.to_tag.clone();
     let url = slug.as_ref().map(|s| match (&version, &range.from) {
         (Some(tag), _) => format!("https://github.com/{s}/releases/tag/{tag}"),

@@ -50,13 +50,12 @@ pub fn from_event(event: &EventInput, voice: Voice) -> Decision {
     };
     // A GitHub repository's owner: a PR merged from its own branches credits its authors.
     let owner = covalynce_domain::RepoSlug::parse(event.repo).ok();
-    let changes = understand_in(&commits, owner.as_ref().map(|r| r.owner()));
+    let mut changes = understand_in(&commits, owner.as_ref().map(|r| r.owner()));
     // What an earlier release's notes announced is neither announced again nor counted as
     // this release's (its title, its category, its security fixes).
-    let changes = match ctx.style.as_ref() {
-        Some(style) => changes.without_announced(&style.announced),
-        None => changes,
-    };
+    if let Some(style) = &ctx.style {
+        changes.set_aside_announced(&style.announced);
+    }
     if changes.items.is_empty() {
         let what = if changes.noise.is_empty() {
             "no commits".to_owned()
@@ -441,6 +440,50 @@ mod tests {
         };
         assert_eq!(plain.category, CardCategory::Mkt);
         assert_eq!(plain.title, "Rocket v2.1.0");
+    }
+
+    #[test]
+    fn a_release_does_not_announce_what_an_earlier_release_announced() {
+        // A tag whose style says the notes of 1.0.1 (a maintenance release) cite #3.
+        let tag = |messages: &[&str]| {
+            let mut d = push(messages, false);
+            d["tag"] = json!("v1.1.0");
+            d["house_style"] = json!({
+                "cites_prs": true, "cites_issues": true, "lists": ["feature", "fix", "security"],
+                "announced": [3], "learned_from": 0
+            });
+            d
+        };
+        let Decision::Card(card) = decide(
+            EventKind::Tag,
+            &tag(&[
+                "fix: stop crashing on empty files (#3)",
+                "feat: add dark mode (#4)",
+            ]),
+        ) else {
+            panic!("a card")
+        };
+        assert!(card.content.contains("(#4)"), "{}", card.content);
+        assert!(!card.content.contains("#3"), "{}", card.content);
+        assert!(
+            card.content
+                .contains("1 change already in an earlier release's notes"),
+            "{}",
+            card.content
+        );
+        for (channel, text) in &card.variants {
+            assert!(!text.contains("crashing"), "{channel}: {text}");
+        }
+        // Nothing new at all: no card.
+        assert_eq!(
+            decide(
+                EventKind::Tag,
+                &tag(&["fix: stop crashing on empty files (#3)"])
+            ),
+            Decision::Skip(
+                "nothing to announce: only change already in an earlier release's notes".into()
+            )
+        );
     }
 
     #[test]

@@ -159,15 +159,6 @@ pub struct Drafts {
 }
 
 pub fn draft(changes: &Changeset, ctx: &Context, voice: Voice) -> Drafts {
-    // What an earlier release's notes announced is not announced again.
-    let fresh;
-    let changes = match ctx.style.as_ref().filter(|s| !s.announced.is_empty()) {
-        Some(style) => {
-            fresh = changes.without_announced(&style.announced);
-            &fresh
-        }
-        None => changes,
-    };
     Drafts {
         release_notes: release_notes(changes, ctx),
         posts: Channel::ALL

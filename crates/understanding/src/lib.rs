@@ -134,28 +134,26 @@ impl Changeset {
         self.items.iter().filter(|i| i.category.user_visible())
     }
 
-    /// The same changes without those an earlier release's notes announced: an item merged
+    /// Sets aside the changes an earlier release's notes announced: an item merged
     /// through a pull request whose number `announced` holds (a fix cherry-picked to a
     /// maintenance line and published in its patch release, then merged into the next
     /// minor) is set aside as [`Noise::Announced`]. Only the item's own pull request counts:
     /// a commit that only "fixes #12", an issue an old release named, may be new work (a
     /// second fix of it), and stays; so does anything without a pull request.
-    pub fn without_announced(&self, announced: &[u64]) -> Changeset {
-        let mut out = self.clone();
+    pub fn set_aside_announced(&mut self, announced: &[u64]) {
         if announced.is_empty() {
-            return out;
+            return;
         }
         // A set, whatever order a stored style kept them in.
         let announced: std::collections::BTreeSet<u64> = announced.iter().copied().collect();
-        let (before, kept): (Vec<Item>, Vec<Item>) = std::mem::take(&mut out.items)
+        let (before, kept): (Vec<Item>, Vec<Item>) = std::mem::take(&mut self.items)
             .into_iter()
             .partition(|i| i.pr.is_some_and(|pr| announced.contains(&pr)));
-        out.items = kept;
-        out.noise.extend(before.into_iter().map(|mut i| {
+        self.items = kept;
+        self.noise.extend(before.into_iter().map(|mut i| {
             i.noise = Some(Noise::Announced);
             i
         }));
-        out
     }
 }
 

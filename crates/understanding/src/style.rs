@@ -178,15 +178,25 @@ pub fn learn(past: &[(Changeset, String)]) -> HouseStyle {
 
 /// The `#N`, `/pull/N` and `/issues/N` references in a notes section.
 pub fn section_refs(text: &str) -> std::collections::BTreeSet<u64> {
+    scan_refs(text, false)
+}
+
+/// The references of a text; with `own_only`, only the `#N` that are this project's: not
+/// `owner/repo#N` (another repository's), and not the numbers of links (which may point
+/// anywhere).
+fn scan_refs(text: &str, own_only: bool) -> std::collections::BTreeSet<u64> {
     let mut out = std::collections::BTreeSet::new();
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        let start = if bytes[i] == b'#' {
+        let qualified = i > 0
+            && (bytes[i - 1].is_ascii_alphanumeric()
+                || matches!(bytes[i - 1], b'/' | b'-' | b'_' | b'.'));
+        let start = if bytes[i] == b'#' && !(own_only && qualified) {
             Some(i + 1)
-        } else if text[i..].starts_with("/pull/") {
+        } else if !own_only && text[i..].starts_with("/pull/") {
             Some(i + 6)
-        } else if text[i..].starts_with("/issues/") {
+        } else if !own_only && text[i..].starts_with("/issues/") {
             Some(i + 8)
         } else {
             None
@@ -218,7 +228,7 @@ pub fn announced_refs(notes: &str, released: impl Fn(&str) -> bool) -> Vec<u64> 
     let mut out: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
     for (version, section) in note_sections(notes).into_iter().take(64) {
         if released(&version) {
-            out.extend(own_refs(&section));
+            out.extend(scan_refs(&section, true));
         }
     }
     out.into_iter().collect()
@@ -239,33 +249,6 @@ pub fn announced_of<'a>(
         .copied()
         .filter(|n| prs.contains(n))
         .collect()
-}
-
-/// The `#N` references of a text that are this project's: not `owner/repo#N` (another
-/// repository's), and not the numbers of links (which may point anywhere).
-fn own_refs(text: &str) -> Vec<u64> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    for (at, _) in text.match_indices('#') {
-        let qualified = at > 0
-            && (bytes[at - 1].is_ascii_alphanumeric()
-                || matches!(bytes[at - 1], b'/' | b'-' | b'_' | b'.'));
-        let digits = bytes[at + 1..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        let bounded = bytes
-            .get(at + 1 + digits)
-            .is_none_or(|b| !b.is_ascii_alphanumeric());
-        if !qualified
-            && (1..=6).contains(&digits)
-            && bounded
-            && let Ok(n) = text[at + 1..at + 1 + digits].parse()
-        {
-            out.push(n);
-        }
-    }
-    out
 }
 
 /// A release-notes file split into its releases: `(version, section)` in file order, for
@@ -382,7 +365,8 @@ mod tests {
             commit(4, "Tidy the parser", &["src/c.rs"]),
             commit(5, "Fix the crash a third time\n\nFixes #12", &["src/a.rs"]),
         ]);
-        let fresh = changes.without_announced(&announced);
+        let mut fresh = changes.clone();
+        fresh.set_aside_announced(&announced);
         let titles: Vec<&str> = fresh.items.iter().map(|i| i.title.as_str()).collect();
         assert!(!titles.contains(&"Fix crash"), "{titles:?}");
         for kept in [
@@ -400,7 +384,9 @@ mod tests {
             .map(|i| i.title.as_str())
             .collect();
         assert_eq!(set_aside, ["Fix crash"]);
-        assert_eq!(changes.without_announced(&[]), changes);
+        let mut untouched = changes.clone();
+        untouched.set_aside_announced(&[]);
+        assert_eq!(untouched, changes);
     }
 
     #[test]
