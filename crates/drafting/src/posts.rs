@@ -179,7 +179,7 @@ impl<'a> Facts<'a> {
             };
         }
         let mark = if voice == Voice::Sassy {
-            format!("{} ", marker(item.category, voice))
+            format!("{} ", marker(item, voice))
         } else {
             String::new()
         };
@@ -312,6 +312,7 @@ fn prominence(item: &Item) -> i32 {
             .any(|w| lower.contains(w));
     let words = item.title.split_whitespace().count() as i32;
     base + if user_facing { 8 } else { 0 } + if item.breaking.is_some() { 4 } else { 0 }
+        - if vague(&item.title) { 40 } else { 0 }
         - if internal { 15 } else { 0 }
         - if stricter { 12 } else { 0 }
         - if teaching { 30 } else { 0 }
@@ -500,6 +501,60 @@ fn says_something(item: &Item) -> bool {
         .filter(|w| !w.contains("://") && !w.starts_with('#'))
         .count()
         >= 3
+        && !vague(&item.title)
+}
+
+/// A title of filler words only: "Misc improvements", "Various fixes and cleanups",
+/// "Minor UI tweaks" (mitmproxy 12.1.0's team notes listed "Misc improvements" third) name
+/// no change a reader could look for. Such an item is never a headline nor a post's line;
+/// the release notes keep it, where a reader follows its link.
+fn vague(title: &str) -> bool {
+    const FILLER: [&str; 34] = [
+        "misc",
+        "miscellaneous",
+        "various",
+        "minor",
+        "small",
+        "some",
+        "more",
+        "other",
+        "few",
+        "a",
+        "and",
+        "of",
+        "to",
+        "the",
+        "improvements",
+        "improvement",
+        "improve",
+        "fixes",
+        "tweaks",
+        "tweak",
+        "changes",
+        "cleanups",
+        "cleanup",
+        "updates",
+        "stuff",
+        "things",
+        "bits",
+        "polish",
+        "ui",
+        "ux",
+        "web",
+        "code",
+        "fix",
+        "issue",
+    ];
+    let words: Vec<String> = title
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/' | '&' | '(' | ')' | ':'))
+        .filter(|w| !w.is_empty() && !w.contains("://") && !w.starts_with('#'))
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_ascii_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    !words.is_empty() && words.iter().all(|w| FILLER.contains(&w.as_str()))
 }
 
 /// A title without the `(#12)` references squash merges leave in it (posts link the
@@ -772,7 +827,7 @@ const MOST_LISTED: usize = 8;
 fn more_lines(f: &Facts, voice: Voice) -> Vec<String> {
     f.others()
         .take(f.listed())
-        .map(|i| format!("{} {}", marker(i.category, voice), social_title(i)))
+        .map(|i| format!("{} {}", marker(i, voice), social_title(i)))
         .collect()
 }
 
@@ -1012,12 +1067,19 @@ fn counted_parts(
     parts
 }
 
-fn marker(c: Category, voice: Voice) -> &'static str {
+fn marker(item: &Item, voice: Voice) -> &'static str {
     if voice != Voice::Sassy {
         return "•";
     }
-    match c {
-        Category::Feature => "✨",
+    use crate::notes::FeatureKind;
+    match item.category {
+        // What a release takes away is no new thing ("✨ Remove deprecated curl_close()
+        // calls", Monolog 3.10.0's LinkedIn post); the notes list it under Removed.
+        Category::Feature => match FeatureKind::of(&item.title) {
+            FeatureKind::New => "✨",
+            FeatureKind::Deprecated => "⏳",
+            FeatureKind::Removed => "🧹",
+        },
         Category::Fix => "🐛",
         Category::Performance => "⚡",
         Category::Security => "🔒",
@@ -1119,6 +1181,88 @@ mod tests {
             version: Some("v1.2.0".into()),
             url: Some("https://github.com/acme/rocket/releases/tag/v1.2.0".into()),
             ..Context::default()
+        }
+    }
+
+    /// mitmproxy 12.1.0's posts led with "Increase typescript use for ducks" and listed
+    /// "Misc improvements"; Monolog 3.10.0's LinkedIn post marked a removal as new.
+    #[test]
+    fn posts_lead_with_a_named_change_and_mark_removals_as_such() {
+        // As in mitmproxy's web UI, each change adds functions to the code.
+        let commits: Vec<Commit> = [
+            "web: misc improvements (#7706)",
+            "web: increase typescript use for ducks (#7692)",
+            "Remove deprecated curl_close() calls for PHP 8.5 compatibility (#2009)",
+            "web: search/highlight by body content (#7704)",
+            "Fix issue #1984 (#1999)",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(n, m)| Commit {
+            id: format!("{n:040x}"),
+            message: m.to_string(),
+            author_name: "Ada".into(),
+            author_email: "ada@example.com".into(),
+            files: vec!["web/src/js/ducks/flows.ts".into()],
+            symbols: vec![covalynce_domain::SymbolChange {
+                kind: covalynce_domain::SymbolKind::Function,
+                name: format!("helper{n}"),
+                change: covalynce_domain::Change::Added,
+            }],
+            ..Commit::default()
+        })
+        .collect();
+        let c = understand(&commits);
+        for channel in [
+            Channel::Linkedin,
+            Channel::X,
+            Channel::Bluesky,
+            Channel::Mastodon,
+        ] {
+            let text = post(&c, &ctx(), Voice::Sassy, channel);
+            let first = text.lines().next().unwrap_or_default();
+            assert!(
+                first.contains("Search/highlight by body content"),
+                "{channel:?} leads with the named change: {text}"
+            );
+            for said_nothing in ["Misc improvements", "typescript", "Fix issue"] {
+                assert!(
+                    !text.contains(said_nothing),
+                    "{channel:?} names no {said_nothing:?}: {text}"
+                );
+            }
+            assert!(
+                text.contains("🧹 Remove deprecated curl_close() calls"),
+                "{channel:?} marks the removal as one: {text}"
+            );
+            assert!(!text.contains("✨ Remove"), "{text}");
+        }
+        // The team notes lead with it too.
+        let text = post(&c, &ctx(), Voice::Sassy, Channel::Slack);
+        let first = text
+            .lines()
+            .find(|l| l.starts_with('•'))
+            .unwrap_or_default();
+        assert!(first.contains("Search/highlight"), "{text}");
+    }
+
+    #[test]
+    fn filler_titles_are_vague_and_named_changes_are_not() {
+        for title in [
+            "Misc improvements",
+            "Various fixes and cleanups",
+            "Minor UI tweaks",
+            "Fix issue #1984",
+            "web: misc improvements",
+        ] {
+            assert!(vague(title), "{title}");
+        }
+        for title in [
+            "Improve startup time",
+            "Minor fix to the cookie parser",
+            "Search/highlight by body content",
+        ] {
+            assert!(!vague(title), "{title}");
         }
     }
 

@@ -678,7 +678,7 @@ fn infer_category(text: &str, files: &[String]) -> Category {
         // Compiler warnings, not warnings users are shown.
         || (has(&["warnings"])
             && (has(&["compiler", "rustc", "nightly", "deprecat", "build", "_"]))));
-    if tidying || silencing {
+    if tidying || silencing || retypes(&lower) {
         return Category::Refactor;
     }
     // "Gix upgrade", "Ratatui update", "Cargo updates": a dependency named, then the verb.
@@ -890,6 +890,43 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     } else {
         Category::Chore
     }
+}
+
+/// The code moved to (more) static types: "web: increase typescript use for ducks"
+/// (mitmproxy 12.1.0's posts led with it), "Convert the router to TypeScript", "Add type
+/// hints to the handlers". Its users get the same program. Typings a library ships to its
+/// users ("Add TypeScript definitions", "Ship type declarations") are theirs, and stay.
+fn retypes(lower: &str) -> bool {
+    let first = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or_default();
+    let typescript_use = lower.contains("typescript use")
+        || lower.contains("to typescript")
+        || lower.contains("in typescript")
+        || (lower.contains("typescript")
+            && matches!(
+                first,
+                "increase" | "more" | "convert" | "converted" | "migrate" | "port" | "rewrite"
+            ));
+    let hints = [
+        "type hints",
+        "type annotations",
+        "typing annotations",
+        "mypy",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    let shipped = [
+        "definitions",
+        "declarations",
+        ".d.ts",
+        "typings for",
+        "export",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    (typescript_use || hints) && !shipped
 }
 
 /// Complexity written as such: "from O(rows) to O(1)" (mitmproxy 12.2.2) is a speed-up.
@@ -3219,6 +3256,15 @@ mod tests {
             ),
             ("Improve docs for the streaming body", Category::Docs),
             ("Enable usestdlibvars linter", Category::Refactor),
+            // mitmproxy 12.1.0's posts led with it.
+            (
+                "web: increase typescript use for ducks (#7692)",
+                Category::Refactor,
+            ),
+            ("Convert the flow list to TypeScript", Category::Refactor),
+            ("Add type hints to the addon API", Category::Refactor),
+            // Typings a library ships are its users'.
+            ("Add TypeScript definitions", Category::Feature),
             ("Use `gitoxide` in `get_commit_info`", Category::Refactor),
             (
                 "Use gix_path::env::shell() to get the shell",
