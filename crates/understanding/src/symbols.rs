@@ -358,7 +358,29 @@ fn declaring_lines(lang: Lang, text: &str) -> impl Iterator<Item = &str> {
     text.lines().filter(move |line| {
         let code = line.trim_start();
         let keyword = match lang {
-            Lang::Rust => code.contains("pub") || code.contains("#["),
+            // A declaration's `pub` starts its line (`pub fn`, `pub(crate) struct`, a
+            // `pub` field); "publish" or "public" inside a body does not declare. Of the
+            // attributes, those that cannot change a surface (a new `#[test]` in a
+            // module's tests, lints, inlining) are not worth a parse.
+            Lang::Rust => {
+                code.starts_with("pub") && code[3..].starts_with([' ', '('])
+                    || code.starts_with("#[")
+                        && ![
+                            "#[test]",
+                            "#[tokio::test",
+                            "#[cfg(test)]",
+                            "#[allow(",
+                            "#[expect(",
+                            "#[inline",
+                            "#[must_use",
+                            "#[track_caller]",
+                            "#[rustfmt::",
+                            "#[ignore",
+                            "#[should_panic",
+                        ]
+                        .iter()
+                        .any(|a| code.starts_with(a))
+            }
             Lang::Python => code.contains("def ") || code.contains("class "),
             Lang::TypeScript | Lang::Tsx | Lang::JavaScript => code.contains("export"),
             // gofmt starts every top-level declaration at the start of a line (a `func`
@@ -841,6 +863,25 @@ mod tests {
             .filter(|c| c.change == Change::Added)
             .map(|c| c.name)
             .collect()
+    }
+
+    #[test]
+    fn tests_lints_and_words_in_bodies_leave_a_rust_surface_alone_without_parsing() {
+        let old = "pub fn run() {\n    go();\n}\n";
+        for new in [
+            "pub fn run() {\n    publish(public_key);\n}\n",
+            "pub fn run() {\n    go();\n}\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn runs() {}\n}\n",
+            "#[inline]\n#[must_use]\npub fn run() {\n    go();\n}\n",
+        ] {
+            assert!(!may_change_surface(Lang::Rust, old, new), "{new}");
+        }
+        for new in [
+            "pub fn run() {\n    go();\n}\npub(crate) fn walk() {}\n",
+            "pub fn run() {\n    go();\n}\n#[derive(clap::Parser)]\nstruct Cli {\n    #[arg(long)]\n    name: String,\n}\n",
+            "pub fn run() {\n    go();\n}\n#[macro_export]\nmacro_rules! m { () => {} }\n",
+        ] {
+            assert!(may_change_surface(Lang::Rust, old, new), "{new}");
+        }
     }
 
     #[test]

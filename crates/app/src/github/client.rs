@@ -355,10 +355,30 @@ impl Api {
             return Ok(None);
         };
         let at = published(this);
-        Ok(releases
+        let earlier: Vec<&Value> = releases
             .iter()
             .filter(|r| r["tag_name"] != tag && r["draft"] != true && r["prerelease"] != true)
             .filter(|r| !published(r).is_empty() && published(r) < at)
+            .collect();
+        // Of the same major line when there is one: a maintenance release of another line
+        // (monolog publishes 2.11.0 minutes before 3.10.0) is no base for this one — its
+        // compare would hold every commit since the lines parted.
+        let major = |t: &str| super::project::version_key(t).first().copied();
+        let same_line: Vec<&Value> = earlier
+            .iter()
+            .copied()
+            .filter(|r| {
+                major(tag).is_some()
+                    && major(r["tag_name"].as_str().unwrap_or_default()) == major(tag)
+            })
+            .collect();
+        let pool = if same_line.is_empty() {
+            earlier
+        } else {
+            same_line
+        };
+        Ok(pool
+            .into_iter()
             .max_by_key(|r| published(r))
             .and_then(|r| r["tag_name"].as_str().map(str::to_owned)))
     }

@@ -21,6 +21,9 @@ pub struct SecurityConfig {
     pub open_signup: bool,
     /// A session ends after this long without use.
     pub session_idle: Duration,
+    /// A session ends this long after sign-in however much it is used (a stolen cookie
+    /// does not live for ever by being used): then its person signs in again.
+    pub session_lifetime: Duration,
     /// Cookies get `Secure` (set when the public URL is https).
     pub secure_cookies: bool,
     /// Where people reach this server, e.g. `https://covalynce.example.com`; used for the
@@ -50,6 +53,8 @@ impl std::fmt::Debug for SecurityConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecurityConfig")
             .field("open_signup", &self.open_signup)
+            .field("session_idle", &self.session_idle)
+            .field("session_lifetime", &self.session_lifetime)
             .field("public_url", &self.public_url)
             .field("api_per_minute", &self.api_per_minute)
             .field("login_per_minute", &self.login_per_minute)
@@ -71,6 +76,7 @@ impl Default for SecurityConfig {
         Self {
             open_signup: false,
             session_idle: Duration::from_secs(14 * 24 * 3600),
+            session_lifetime: Duration::from_secs(30 * 24 * 3600),
             secure_cookies: false,
             public_url: None,
             api_per_minute: 100,

@@ -15,10 +15,19 @@ pub async fn live_session(
         return Ok(None);
     };
     let now = covalynce_domain::now_millis();
-    state
+    let lifetime = state.security().config.session_lifetime.as_millis() as i64;
+    Ok(state
         .store()
         .session(&crate::tokens::hash(value), now)
-        .await
+        .await?
+        // Past its lifetime, however active: sign in again.
+        .filter(|s| now < s.created_at.saturating_add(lifetime)))
+}
+
+/// How long a new session lasts unused: the idle time, unless the lifetime is shorter.
+pub fn first_idle(state: &AppState) -> std::time::Duration {
+    let config = &state.security().config;
+    config.session_idle.min(config.session_lifetime)
 }
 
 /// A session in use stays signed in: its expiry slides at most every tenth of the idle time
@@ -33,13 +42,19 @@ pub async fn keep_alive(
     headers: &axum::http::HeaderMap,
 ) {
     let now = covalynce_domain::now_millis();
-    let idle = state.security().config.session_idle.as_millis() as i64;
+    let config = &state.security().config;
+    let idle = config.session_idle.as_millis() as i64;
     if now - session.last_seen_at <= (idle / 10).clamp(1_000, 600_000) {
         return;
     }
+    // Never past the session's lifetime.
+    let end = session
+        .created_at
+        .saturating_add(config.session_lifetime.as_millis() as i64);
+    let until = (now + idle).min(end);
     match state
         .store()
-        .touch_session(&session.id_hash, now, now + idle)
+        .touch_session(&session.id_hash, now, until)
         .await
     {
         Ok(()) => {
@@ -47,16 +62,18 @@ pub async fn keep_alive(
                 extensions.get::<SessionSlot>(),
                 cookie(headers, SESSION_COOKIE),
             ) {
-                *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(value.to_owned());
+                let left = std::time::Duration::from_millis((until - now).max(0) as u64);
+                *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((value.to_owned(), left));
             }
         }
         Err(e) => tracing::warn!(error = %e, "could not extend a session"),
     }
 }
 
-/// Filled by [`keep_alive`] with the session cookie's value when the session was extended.
+/// Filled by [`keep_alive`] with the session cookie's value and how long it now lasts when
+/// the session was extended.
 #[derive(Clone, Default)]
-pub struct SessionSlot(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+pub struct SessionSlot(std::sync::Arc<std::sync::Mutex<Option<(String, std::time::Duration)>>>);
 
 /// Sends the session cookie again, with a fresh `Max-Age`, on the answer to a request that
 /// extended its session (unless the answer sets the cookie itself: a sign-in or sign-out).
@@ -74,14 +91,14 @@ pub async fn refresh_cookie(
         .get_all(axum::http::header::SET_COOKIE)
         .iter()
         .any(|v| v.as_bytes().starts_with(SESSION_COOKIE.as_bytes()));
-    if let Some(value) = value
+    if let Some((value, left)) = value
         && !sets_session
     {
         let fresh = set_cookie(
             SESSION_COOKIE,
             &value,
             "/",
-            state.security().config.session_idle,
+            left,
             state.security().config.secure_cookies,
         );
         append_cookie(&mut response, &fresh);

@@ -17,6 +17,7 @@ on_both_backends!(
     an_owner_exports_everything_and_deletes_the_workspace_or_their_account,
     requests_over_the_limit_get_429_with_retry_after,
     a_person_who_only_uses_the_pages_stays_signed_in_while_active,
+    a_session_ends_at_its_lifetime_however_active,
 );
 
 /// A signed-in browser: the session cookie and the CSRF token it must echo.
@@ -1271,4 +1272,81 @@ async fn a_person_who_only_uses_the_pages_stays_signed_in_while_active(backend: 
         "{:?}",
         r.headers()["location"]
     );
+}
+
+/// Use keeps a session alive, but not for ever: a cookie someone stole and keeps using ends
+/// with the session's lifetime, as its owner's does, and the cookie the browser is sent
+/// again never outlives it.
+async fn a_session_ends_at_its_lifetime_however_active(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
+        c.security.session_idle = std::time::Duration::from_secs(3);
+        c.security.session_lifetime = std::time::Duration::from_secs(4);
+    })
+    .await;
+    let signed_up = std::time::Instant::now();
+    let founder = Browser::sign_up(&app, "lifetime@example.com", json!({})).await;
+    let pages = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let open = |path: &'static str| {
+        pages
+            .get(app.url(path))
+            .header("cookie", founder.cookie())
+            .send()
+    };
+    let mut ages = Vec::new();
+    for second in 0..3 {
+        let r = open("/").await.unwrap();
+        assert_eq!(
+            r.status(),
+            200,
+            "second {second}: in use, within its lifetime"
+        );
+        ages.extend(
+            r.headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .filter(|c| c.starts_with("covalynce_session="))
+                .filter_map(|c| {
+                    c.split("Max-Age=")
+                        .nth(1)?
+                        .split(';')
+                        .next()?
+                        .parse::<u64>()
+                        .ok()
+                }),
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert!(!ages.is_empty(), "the cookie slides while in use");
+    assert!(
+        ages.iter().all(|a| *a <= 3) && ages.last().is_some_and(|a| *a < 3),
+        "the cookie never outlives the session's lifetime: {ages:?}"
+    );
+    // Still well within the idle time of its last use, but past its lifetime.
+    tokio::time::sleep(std::time::Duration::from_millis(4_300).saturating_sub(signed_up.elapsed()))
+        .await;
+    let r = open("/").await.unwrap();
+    assert_eq!(
+        r.status(),
+        303,
+        "past its lifetime, the page asks to sign in"
+    );
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "{:?}",
+        r.headers()["location"]
+    );
+    let r = reqwest::Client::new()
+        .get(app.url("/api/v1/me"))
+        .header("cookie", founder.cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "nor does the API take it");
 }

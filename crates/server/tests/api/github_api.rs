@@ -25,6 +25,7 @@ on_both_backends!(
     connect_github_lists_the_repositories_and_sets_up_the_ticked_ones,
     a_polled_repository_with_another_ci_app_is_gated_by_its_check_suites,
     a_release_without_a_clone_is_drafted_in_the_projects_own_name_and_style,
+    a_release_is_drafted_against_its_own_lines_previous_release,
     approved_release_notes_are_written_into_the_github_release_once,
     one_release_card_goes_to_the_changelog_the_github_release_and_every_platform_once,
 );
@@ -1432,6 +1433,17 @@ fn compared_commit(sha: &str, message: &str) -> Value {
 /// CHANGELOG (read through the API as it stood at the previous release, and cached) did
 /// for its past releases — the issue each fix closes, never the pull request.
 async fn a_release_without_a_clone_is_drafted_in_the_projects_own_name_and_style(backend: Backend) {
+    drafted_in_own_style(backend, false).await
+}
+
+/// A project that keeps an older major line (monolog ships 2.11.0 minutes before 3.10.0):
+/// the release is compared with the previous release of its own line, not with whatever
+/// was published last — that compare would hold every commit since the lines parted.
+async fn a_release_is_drafted_against_its_own_lines_previous_release(backend: Backend) {
+    drafted_in_own_style(backend, true).await
+}
+
+async fn drafted_in_own_style(backend: Backend, older_line_published_between: bool) {
     let (base, github) = start_github().await;
     let app = app_with_github(backend, &base, Some("https://covalynce.example.com")).await;
     let created = connect(&app).await;
@@ -1449,6 +1461,17 @@ async fn a_release_without_a_clone_is_drafted_in_the_projects_own_name_and_style
             ("v2.2.0".into(), sha('b')),
             ("v2.1.0".into(), sha('a')),
         ];
+        if older_line_published_between {
+            g.tags.push(("v1.9.2".into(), sha('9')));
+            g.made_releases.push(
+                json!({"id": 9, "tag_name": "v1.9.2", "draft": false, "prerelease": false,
+                "published_at": "2026-11-23T09:00:00Z", "body": "- Backport (#49)"}),
+            );
+            g.compares.insert(
+                "v1.9.2...v2.4.0".into(),
+                json!({"base_commit": {"sha": sha('8')}, "commits": (0..40).map(|n| compared_commit(&format!("{n:040}"), &format!("feat: the 2.x line's change number {n}"))).collect::<Vec<_>>(), "files": []}),
+            );
+        }
         // The notes as they stood at v2.3.0: fixes listed with the issue they close.
         g.files.insert(
             (sha('c'), "CHANGELOG.md".into()),
@@ -1538,6 +1561,10 @@ async fn a_release_without_a_clone_is_drafted_in_the_projects_own_name_and_style
     let card = drafted().await.unwrap();
     let notes = card["content"].as_str().unwrap();
     assert!(notes.contains("#52"), "the issue the fix closes: {notes}");
+    assert!(
+        !notes.contains("2.x line's change"),
+        "only what v2.3.0..v2.4.0 brings: {notes}"
+    );
     assert!(
         !notes.contains("#53") && !notes.contains("#51"),
         "no pull requests, as the project's notes never cite them: {notes}"

@@ -114,7 +114,7 @@ pub(crate) fn client(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         previous: auth::cookie(headers, auth::SESSION_COOKIE).map(str::to_owned),
-        idle: state.security().config.session_idle,
+        idle: super::super::session::first_idle(state),
     }
 }
 
@@ -136,7 +136,7 @@ pub(crate) fn session_cookie(
         auth::SESSION_COOKIE,
         &session.value,
         "/",
-        state.security().config.session_idle,
+        super::super::session::first_idle(state),
         state.security().config.secure_cookies,
     )
 }
