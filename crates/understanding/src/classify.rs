@@ -887,9 +887,68 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     ) {
         // Behaviour changes without a telling word: announce them, as a maintainer would.
         Category::Feature
+    } else if acts(first)
+        && ships_code(files)
+        // The code's upkeep, said so: "Set @env directly to avoid unneeded call", "Stop
+        // using deprecated OpenSSL constants", work in progress.
+        && !has(&[
+            "clippy",
+            "lint",
+            "warning",
+            "unneeded",
+            "unnecessary",
+            "redundant",
+            "deprecated",
+            "still needs",
+            "wip",
+        ])
+    {
+        // "Copy text using OSC52", "Set the terminal title to `gitui ({repo_path})`",
+        // "Dismiss commit msg key" (gitui 0.28.0's notes list all three; the drafts had
+        // them under Maintenance), "Skipping messages containing only whitespace"
+        // (Monolog's "Fixed TelegramBotHandler sending empty messages"): a verb doing
+        // something to the program its users run is a change they get. Most such changes
+        // mend how something behaves (the notes put them under "Fixed" or "Changed"), and
+        // a post should not lead with them over what a release adds: a fix.
+        Category::Fix
     } else {
         Category::Chore
     }
+}
+
+/// Verbs that say what the program now does (imperative, third person or gerund) rather
+/// than what was done to the repository.
+fn acts(first: &str) -> bool {
+    let stems = [
+        Some(first),
+        first.strip_suffix("ing"),
+        first.strip_suffix("es"),
+        first.strip_suffix('s'),
+    ];
+    // With the stems the suffixes above leave ("copies" → "copi", "closes" → "clos").
+    const VERBS: &str = "copy copi set sett dismiss overwrite overwrit validate validat convert \
+         normalize normaliz normalise exclude exclud skip skipp open close clos jump \
+         hide hid keep limit sort send load reload retry retri track include includ \
+         treat strip stripp wrap wrapp bind reset clear mark highlight color colour \
+         render write writ parse pars return check stop stopp execute execut run \
+         runn reopen retain reject truncate truncat unify unifi suppress";
+    stems
+        .into_iter()
+        .flatten()
+        .any(|stem| VERBS.split_whitespace().any(|v| v == stem))
+}
+
+/// Whether a change touches the program itself: a file that is no doc, test, CI or tooling
+/// file, lockfile or dependency manifest.
+fn ships_code(files: &[String]) -> bool {
+    files.iter().any(|f| {
+        !(is_doc(f)
+            || is_test(f)
+            || is_ci(f)
+            || is_upkeep(f)
+            || is_lockfile(f)
+            || is_dependency_manifest(f))
+    })
 }
 
 /// The code moved to (more) static types: "web: increase typescript use for ducks"
@@ -2543,7 +2602,7 @@ mod tests {
 
     #[test]
     fn added_public_surface_makes_an_unclear_commit_a_feature_and_is_named() {
-        let mut c = commit("Wrap long lines", &["src/cli.rs"]);
+        let mut c = commit("Long lines", &["src/cli.rs"]);
         c.symbols = vec![covalynce_domain::SymbolChange {
             kind: covalynce_domain::SymbolKind::Flag,
             name: "--wrap".into(),
@@ -2553,7 +2612,7 @@ mod tests {
         assert_eq!(i.category, Category::Feature);
         assert_eq!(i.highlights, vec!["new `--wrap` flag"]);
         assert_eq!(
-            classify_commit(&commit("Wrap long lines", &["src/cli.rs"])).category,
+            classify_commit(&commit("Long lines", &["src/cli.rs"])).category,
             Category::Chore
         );
     }
@@ -3265,6 +3324,22 @@ mod tests {
             ("Add type hints to the addon API", Category::Refactor),
             // Typings a library ships are its users'.
             ("Add TypeScript definitions", Category::Feature),
+            // gitui 0.28.0's notes list them as changes; Monolog 3.10.0's call the last a fix.
+            ("Copy text using OSC52 (#2548)", Category::Fix),
+            (
+                "Set the terminal title to `gitui ({repo_path})` (#2484)",
+                Category::Fix,
+            ),
+            ("Dismiss commit msg key (#2563)", Category::Fix),
+            (
+                "Skipping messages containing only whitespace",
+                Category::Fix,
+            ),
+            (
+                "Set @env directly to avoid unneeded call maintained for extensibility",
+                Category::Chore,
+            ),
+            ("Derive Default per clippy recommendation", Category::Chore),
             ("Use `gitoxide` in `get_commit_info`", Category::Refactor),
             (
                 "Use gix_path::env::shell() to get the shell",
