@@ -95,7 +95,13 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
         });
     let category = if side_package {
         CardCategory::Eng
-    } else if release || changes.user_visible().next().is_some() {
+    } else if release
+        // A push whose only news is a title that names nothing ("Fix #2987") gives users
+        // nothing to read: the team's note, not a post.
+        || changes
+            .user_visible()
+            .any(covalynce_drafting::says_something)
+    {
         CardCategory::Mkt
     } else {
         CardCategory::Eng
@@ -104,7 +110,8 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
         Some(v) if release => format!("{} {v}", ctx.project),
         _ => changes
             .user_visible()
-            .next()
+            .find(|i| covalynce_drafting::says_something(i))
+            .or(changes.user_visible().next())
             .or(changes.items.first())
             .map(|i| i.title.clone())
             .unwrap_or_else(|| event.title.to_owned()),
@@ -396,6 +403,27 @@ mod tests {
                 "added": [], "removed": [], "modified": ["src/lib.rs"],
             })).collect::<Vec<_>>(),
         })
+    }
+
+    /// gitui's demo stack had a MKT card "Landed on gitui's master branch: Fix #2987!":
+    /// a push whose only news names nothing is the team's note.
+    #[test]
+    fn a_push_whose_news_names_nothing_is_no_post() {
+        let Decision::Card(vague) = decide(EventKind::Push, &push(&["fix #2987"], false)) else {
+            panic!("a card")
+        };
+        assert_eq!(vague.category, CardCategory::Eng, "{vague:?}");
+        let Decision::Card(named) = decide(
+            EventKind::Push,
+            &push(
+                &["fix #2987", "Fix a crash when the config is empty"],
+                false,
+            ),
+        ) else {
+            panic!("a card")
+        };
+        assert_eq!(named.category, CardCategory::Mkt);
+        assert_eq!(named.title, "Fix a crash when the config is empty");
     }
 
     fn decide(kind: EventKind, data: &Value) -> Decision {

@@ -41,7 +41,7 @@ pub use settings::{Privacy, Voice};
 pub use slug::{ParseError, RepoSlug, WorkspaceSlug};
 pub use source::{Gate, GateConfig, GateState, PollState, SourceSettings};
 pub use symbol::{Change, FileAnalysis, SymbolChange, SymbolKind};
-pub use tag::{is_main_product, package_tag, released_as};
+pub use tag::{is_main_product, is_prerelease, package_tag, released_as};
 
 /// Milliseconds since the Unix epoch, UTC. Stored as BIGINT on both databases so that the
 /// same comparison SQL works everywhere and no timezone can sneak in.

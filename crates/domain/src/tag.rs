@@ -24,6 +24,17 @@ pub fn package_tag(tag: &str) -> Option<(&str, &str)> {
     (numeric && named).then_some((package, version))
 }
 
+/// Whether a tag names a pre-release: its version has a pre-release part that starts with a
+/// letter (`v0.28.1-rc.1`, `4.0.0-beta5`, `pkg@2.0.0-next.3`); `v1.2.3`, `globset-0.4.20`
+/// and `v1.0.0+build.5` do not.
+pub fn is_prerelease(tag: &str) -> bool {
+    // A `-` right after the version's last digit, a letter right after it (a package's own
+    // `-` follows a letter: `globset-0.4.20`).
+    let b = tag.split('+').next().unwrap_or_default().as_bytes();
+    (1..b.len().saturating_sub(1))
+        .any(|i| b[i] == b'-' && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_alphabetic())
+}
+
 /// Whether a monorepo package is the project itself: `ripgrep` in BurntSushi/ripgrep,
 /// `vue` in vuejs/core named "Vue"; `@tailwindcss/cli` is not `tailwindcss`.
 pub fn is_main_product(package: &str, repo: &str, project: &str) -> bool {
@@ -52,7 +63,29 @@ pub fn released_as(tag: &str, repo: &str, project: &str) -> (String, String) {
 
 #[cfg(test)]
 mod tests {
-    use super::{package_tag, released_as};
+    use super::{is_prerelease, package_tag, released_as};
+
+    #[test]
+    fn release_candidates_and_betas_are_pre_releases() {
+        for tag in [
+            "v0.28.1-rc.1",
+            "4.0.0-beta5",
+            "v2.0.0-alpha",
+            "pkg@2.0.0-next.3",
+        ] {
+            assert!(is_prerelease(tag), "{tag}");
+        }
+        for tag in [
+            "v1.2.3",
+            "3.10.0",
+            "globset-0.4.20",
+            "v1.0.0+build.5",
+            "rm",
+            "release-2024",
+        ] {
+            assert!(!is_prerelease(tag), "{tag}");
+        }
+    }
 
     #[test]
     fn a_package_tag_releases_its_package_unless_it_is_the_project() {

@@ -495,7 +495,7 @@ fn names_a_bug(title: &str) -> bool {
 
 /// Whether a title says something to a reader once links are set aside: "Fix issue
 /// https://github.com/o/r/issues/1984" does not (the team notes keep it).
-fn says_something(item: &Item) -> bool {
+pub fn says_something(item: &Item) -> bool {
     item.title
         .split_whitespace()
         .filter(|w| !w.contains("://") && !w.starts_with('#'))

@@ -316,6 +316,19 @@ impl Repo {
         if is_tag || !same_kind.is_empty() {
             tags = same_kind;
         }
+        // A release proper follows the previous release proper, not its own release
+        // candidate: gitui's v0.28.1 after v0.28.1-rc.1 is everything since v0.28.0 (as its
+        // notes say), not the one commit since the candidate. A pre-release follows any tag.
+        if is_tag && !covalynce_domain::is_prerelease(to) {
+            let mut finals = tags.clone();
+            for names in finals.values_mut() {
+                names.retain(|n| !covalynce_domain::is_prerelease(n));
+            }
+            finals.retain(|_, names| !names.is_empty());
+            if !finals.is_empty() {
+                tags = finals;
+            }
+        }
         if tags.is_empty() {
             return Ok(None);
         }
@@ -978,6 +991,45 @@ mod tests {
             Some("14.1.0")
         );
         assert_eq!(repo.range(None, "globset-0.4.20").unwrap().commits.len(), 3);
+    }
+
+    /// gitui tags `v0.28.1-rc.1`, then `v0.28.1` a commit later: the release's range is
+    /// everything since `v0.28.0`, as its notes are; the candidate's, since `v0.28.0` too.
+    #[test]
+    fn a_release_follows_the_previous_release_not_its_own_candidate() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        git(r, &["init", "-q", "-b", "master"]);
+        let mut n = 0;
+        let mut step = |tag: Option<&str>| {
+            n += 1;
+            std::fs::write(r.join("f.txt"), n.to_string()).unwrap();
+            git(r, &["add", "-A"]);
+            git(r, &["commit", "-q", "-m", &format!("change {n}")]);
+            if let Some(t) = tag {
+                git(r, &["tag", t]);
+            }
+        };
+        step(Some("v0.28.0"));
+        step(None);
+        step(Some("v0.28.1-rc.1"));
+        step(Some("v0.28.1"));
+        step(Some("v0.29.0-beta.1"));
+        let repo = super::Repo::open(r).unwrap();
+        assert_eq!(
+            repo.previous_tag("v0.28.1").unwrap().as_deref(),
+            Some("v0.28.0")
+        );
+        assert_eq!(repo.range(None, "v0.28.1").unwrap().commits.len(), 3);
+        assert_eq!(
+            repo.previous_tag("v0.28.1-rc.1").unwrap().as_deref(),
+            Some("v0.28.0")
+        );
+        // A pre-release follows whatever was tagged before it.
+        assert_eq!(
+            repo.previous_tag("v0.29.0-beta.1").unwrap().as_deref(),
+            Some("v0.28.1")
+        );
     }
 
     /// A release tagged on the same commit as its last release candidate is the release.

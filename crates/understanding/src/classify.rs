@@ -763,6 +763,17 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     ]) {
         return Category::Docs;
     }
+    // "Make x502 signing test less flaky on macos" (gitui, a test inside a source file):
+    // the test suite's reliability, not the program's.
+    if words_of_text(&lower)
+        .iter()
+        .any(|w| matches!(*w, "flaky" | "flakey" | "flakiness" | "flake" | "flakes"))
+        && words_of_text(&lower)
+            .iter()
+            .any(|w| matches!(*w, "test" | "tests" | "spec" | "specs" | "testing"))
+    {
+        return Category::Test;
+    }
     // "Add nocov markings around code only executed in Ruby < 3.2": the coverage report.
     if has(&["nocov", "code coverage", "coverage report", "simplecov"]) {
         return Category::Test;
@@ -3340,6 +3351,11 @@ mod tests {
                 Category::Chore,
             ),
             ("Derive Default per clippy recommendation", Category::Chore),
+            // gitui's demo card: a test kept in a source file, made reliable.
+            (
+                "make x502 signing test less flaky on macos (#2992)",
+                Category::Test,
+            ),
             ("Use `gitoxide` in `get_commit_info`", Category::Refactor),
             (
                 "Use gix_path::env::shell() to get the shell",
