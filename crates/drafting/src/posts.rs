@@ -831,16 +831,42 @@ fn more_lines(f: &Facts, voice: Voice) -> Vec<String> {
         .collect()
 }
 
+/// At most this many breaking changes have a line of their own in a post: clap 4.0.0's
+/// LinkedIn post listed 50, and its X thread ran to five posts of them. The rest are
+/// counted, and the release notes list them all.
+const MOST_BREAKING: usize = 3;
+
 fn breaking_lines(f: &Facts) -> Vec<String> {
-    f.breaking
+    let n = f.breaking.len();
+    // "…and 1 more" says less than the line itself.
+    let shown = if n > MOST_BREAKING + 1 {
+        MOST_BREAKING
+    } else {
+        n
+    };
+    let mut lines: Vec<String> = f
+        .breaking
         .iter()
+        .take(shown)
         .map(|b| {
             format!(
                 "⚠️ Breaking: {}",
                 plain(b.breaking.as_deref().unwrap_or(&b.title))
             )
         })
-        .collect()
+        .collect();
+    if n > shown {
+        lines.push(format!(
+            "⚠️ …and {} more breaking changes{}.",
+            n - shown,
+            if f.version.is_some() && f.url.is_some() {
+                " in the release notes"
+            } else {
+                ""
+            }
+        ));
+    }
+    lines
 }
 
 fn link_and_tags(f: &Facts, tags: usize) -> String {
@@ -944,10 +970,22 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
         (None, None) => format!("{}: {}", bold(&f.name()), team_counts(f)),
     };
     let mut lines: Vec<String> = Vec::new();
-    for b in &f.breaking {
+    // The team's note names a few more than a post before it counts the rest.
+    let shown = if f.breaking.len() > 2 * MOST_BREAKING + 1 {
+        2 * MOST_BREAKING
+    } else {
+        f.breaking.len()
+    };
+    for b in f.breaking.iter().take(shown) {
         lines.push(format!(
             "⚠️ Breaking: {}",
             b.breaking.as_deref().unwrap_or(&b.title)
+        ));
+    }
+    if f.breaking.len() > shown {
+        lines.push(format!(
+            "⚠️ …and {} more breaking changes in the notes.",
+            f.breaking.len() - shown
         ));
     }
     // What users notice, most noticeable first; the docs and upkeep beside it are counted
@@ -1244,6 +1282,32 @@ mod tests {
             .find(|l| l.starts_with('•'))
             .unwrap_or_default();
         assert!(first.contains("Search/highlight"), "{text}");
+    }
+
+    /// clap 4.0.0's LinkedIn post listed 50 breaking changes, its threads ran to five posts.
+    #[test]
+    fn posts_name_a_few_breaking_changes_and_count_the_rest() {
+        let msgs: Vec<String> = (0..50)
+            .map(|n| format!("feat!: remove deprecated API number {n}"))
+            .chain(["feat: render help with ANSI colours".to_owned()])
+            .collect();
+        let refs: Vec<&str> = msgs.iter().map(String::as_str).collect();
+        let c = changes(&refs);
+        for channel in Channel::ALL {
+            let text = post(&c, &ctx(), Voice::Sassy, channel);
+            let named = text.matches("⚠️ Breaking:").count();
+            let most = match channel {
+                Channel::Slack | Channel::Discord => 2 * MOST_BREAKING,
+                _ => MOST_BREAKING,
+            };
+            assert!(named <= most, "{channel:?}: {named} named: {text}");
+            assert!(
+                text.contains(&format!("…and {} more breaking changes", 50 - named)),
+                "{channel:?} counts the rest: {text}"
+            );
+        }
+        let x = post(&c, &ctx(), Voice::Sassy, Channel::X);
+        assert!(crate::thread::posts(&x).len() <= 2, "{x}");
     }
 
     #[test]
