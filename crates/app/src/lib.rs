@@ -25,6 +25,7 @@ pub mod drafting;
 mod error;
 pub mod github;
 pub mod images;
+pub mod ingest;
 pub mod jobs;
 pub mod members;
 pub mod oauth;

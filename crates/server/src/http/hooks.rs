@@ -4,16 +4,17 @@
 //! over the raw bytes (401) — only then is anything parsed or stored. The delivery is
 //! committed durably (group commit) before the answer; the work it implies runs in jobs.
 
+use super::AppState;
 use super::problem::ApiError;
-use super::{AppState, HookSource};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use covalynce_domain::{RepoSlug, SourceId, SourceKind, now_millis};
+use covalynce_app::ingest::{Delivery, HookSource, Received};
+use covalynce_domain::{SourceId, SourceKind};
 use covalynce_sources::github::{self, Classified};
-use covalynce_storage::{DeliveryOutcome, Ingest, IngestOutcome, StoredEvent};
+use covalynce_storage::StoredEvent;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -300,7 +301,8 @@ pub(crate) async fn read_verified(
     Ok(buf.into())
 }
 
-/// Stores a verified, classified delivery (deduplicated by `guid`) and its events.
+/// Stores a verified, classified delivery (deduplicated by `guid`) and its events, and
+/// answers as GitHub's delivery log shows it.
 async fn store(
     state: &AppState,
     source: &HookSource,
@@ -310,52 +312,36 @@ async fn store(
     body: axum::body::Bytes,
     classified: Classified,
 ) -> Result<(StatusCode, HookAnswer), ApiError> {
-    let (outcome, reason, events, zen) = match classified {
-        Classified::Ping { zen } => (DeliveryOutcome::Ping, None, Vec::new(), zen),
-        Classified::Ignored(reason) => (DeliveryOutcome::Ignored, Some(reason), Vec::new(), None),
-        Classified::Events(events) => (DeliveryOutcome::Events, None, events, None),
+    let delivery = Delivery {
+        guid,
+        event_name,
+        body: body.to_vec(),
+        classified,
     };
-    let stored = state
-        .ingest()
-        .submit(Ingest {
-            workspace_id: source.workspace_id,
-            source_id,
-            guid,
-            event_name,
-            outcome,
-            reason: reason.clone(),
-            body: body.to_vec(),
-            events,
-            received_at: now_millis(),
-        })
-        .await?;
-    Ok(match stored {
-        IngestOutcome::Duplicate => (StatusCode::OK, HookAnswer::Duplicate { duplicate: true }),
-        IngestOutcome::Stored {
-            delivery_id,
-            events,
-        } => match outcome {
-            DeliveryOutcome::Ping => (StatusCode::OK, HookAnswer::Pong { pong: true, zen }),
-            DeliveryOutcome::Ignored => (
+    Ok(
+        match state
+            .app()
+            .receive(state.ingest(), source, source_id, delivery)
+            .await?
+        {
+            Received::Duplicate => (StatusCode::OK, HookAnswer::Duplicate { duplicate: true }),
+            Received::Ping { zen } => (StatusCode::OK, HookAnswer::Pong { pong: true, zen }),
+            Received::Ignored { reason } => (
                 StatusCode::ACCEPTED,
-                HookAnswer::Ignored {
-                    ignored: reason.unwrap_or_default(),
+                HookAnswer::Ignored { ignored: reason },
+            ),
+            Received::Stored {
+                delivery_id,
+                events,
+            } => (
+                StatusCode::ACCEPTED,
+                HookAnswer::Stored {
+                    delivery_id,
+                    events: events.into_iter().map(HookEvent::from).collect(),
                 },
             ),
-            DeliveryOutcome::Events => {
-                if events.iter().any(|e| e.new) {
-                    state.wake_workers();
-                }
-                (
-                    StatusCode::ACCEPTED,
-                    HookAnswer::Stored {
-                        delivery_id: delivery_id.to_string(),
-                        events: events.into_iter().map(HookEvent::from).collect(),
-                    },
-                )
-            }
         },
-    })
+    )
 }
 
 /// Receive a Jira Cloud webhook delivery (an admin webhook with a secret).
@@ -452,7 +438,7 @@ fn delivery_id(headers: &HeaderMap, name: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::BadRequest(format!("the {name} header is missing or too long")))
 }
 
-/// The source a delivery's path names, if it is of `kind`.
+/// The source a delivery's path names, if it is of `kind` (cached briefly).
 async fn hook_source(
     state: &AppState,
     id: &str,
@@ -468,23 +454,13 @@ async fn hook_source(
             Err(not_found())
         };
     }
-    let source = state.store().source(id).await?.ok_or_else(not_found)?;
-    if source.kind != kind {
-        return Err(not_found());
-    }
-    let sealed = source.sealed_secret.as_deref().ok_or_else(not_found)?;
-    let secret = state
-        .secrets()
-        .open(sealed)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("source {id}: {e}")))?;
-    let repo = source.repo.as_deref().and_then(|r| RepoSlug::parse(r).ok());
-    let hook = Arc::new(HookSource {
-        kind,
-        workspace_id: source.workspace_id,
-        repo,
-        secret,
-        url_secret: source.settings.unsigned,
-    });
+    let hook = Arc::new(
+        state
+            .app()
+            .hook_source(state.secrets(), id, kind)
+            .await?
+            .ok_or_else(not_found)?,
+    );
     state.cache_hook_source(id, hook.clone());
     Ok((id, hook))
 }

@@ -15,8 +15,9 @@ pub mod session;
 use axum::Router;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
+use covalynce_app::ingest::HookSource;
 use covalynce_app::secrets::SecretBox;
-use covalynce_domain::{RepoSlug, SourceId, WorkspaceId};
+use covalynce_domain::SourceId;
 use covalynce_storage::{IngestWriter, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,8 @@ struct Inner {
     secrets: SecretBox,
     http: covalynce_publishing::Http,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Webhook sources with their secrets opened, for `HOOK_SOURCE_TTL`: verifying a
+    /// delivery should not cost a query and a decryption.
     hook_sources: Mutex<HashMap<SourceId, (Instant, Arc<HookSource>)>>,
     jobs_wakeup: Arc<Notify>,
     app: covalynce_app::App,
@@ -46,18 +49,6 @@ struct Inner {
     security: crate::auth::Security,
     ai: covalynce_app::ai::Settings,
     unverified: hooks::Unverified,
-}
-
-/// What the webhook endpoint needs to know about a source, with its secret unsealed.
-/// Cached briefly: verifying a delivery should not cost a query and a decryption.
-pub struct HookSource {
-    pub kind: covalynce_domain::SourceKind,
-    pub workspace_id: WorkspaceId,
-    pub repo: Option<RepoSlug>,
-    pub secret: Vec<u8>,
-    /// A Jira source created `signed: false`: deliveries without a signature are taken
-    /// when the URL carries the secret (`?secret=`) instead.
-    pub url_secret: bool,
 }
 
 const HOOK_SOURCE_TTL: Duration = Duration::from_secs(10);
