@@ -1968,7 +1968,9 @@ fn strip_issue_pointer(title: &str) -> (String, Option<u64>) {
 /// "Message tab supports pageup and pagedown (gitui-org#2623)": a reference written with
 /// its owner closing the title is no words of it. An owner alone (the project's
 /// organisation, as its people write it) names one of this project's numbers, which the
-/// item keeps; `owner/repo#N` names another repository's, which it does not.
+/// item keeps; `owner/repo#N` names another repository's, which it does not. So is a plain
+/// one left before the squash's own ("Option to hide quickhelp UI (#5746) (#8095)",
+/// mitmproxy: the issue it closes).
 fn strip_owner_ref(title: &str) -> (String, Option<u64>) {
     let trimmed = title.trim_end();
     let Some((at, inner)) = trimmed
@@ -1980,7 +1982,8 @@ fn strip_owner_ref(title: &str) -> (String, Option<u64>) {
     let Some((owner, number)) = inner.split_once('#') else {
         return (title.to_owned(), None);
     };
-    let names_ref = !owner.is_empty()
+    // "(C#9)", "(F#8)" are languages, not an owner's references.
+    let names_ref = (owner.is_empty() || owner.contains('/') || owner.len() >= 3)
         && owner
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
@@ -2364,7 +2367,8 @@ mod tests {
         ));
         // Named as the project's other subjects name it ("console: …").
         assert_eq!(i.scope.as_deref(), Some("console"));
-        assert_eq!(i.title, "Option to hide quickhelp UI (#5746)");
+        assert_eq!(i.title, "Option to hide quickhelp UI");
+        assert_eq!(i.refs, vec![8095, 5746]);
         // A new option, named as a noun, is a feature (it was listed under Maintenance).
         assert_eq!(i.category, Category::Feature);
         let i = classify_commit(&commit(
@@ -3255,6 +3259,18 @@ mod tests {
         ));
         assert_eq!(item.title, "Message tab supports pageup and pagedown");
         assert_eq!(item.refs, vec![2730, 2623]);
+        // mitmproxy 12.2.2's "Option to hide quickhelp UI (#5746) (#8095)": the issue too.
+        let item = classify_commit(&commit(
+            "Option to hide quickhelp UI (#5746) (#8095)",
+            &["mitmproxy/tools/console/quickhelp.py"],
+        ));
+        assert_eq!(item.title, "Option to hide quickhelp UI");
+        assert_eq!(item.refs, vec![8095, 5746]);
+        // Not a reference: "(C#9)", "(#)".
+        assert_eq!(
+            classify_commit(&commit("Support records (C#9)", &["src/a.cs"])).title,
+            "Support records (C#9)"
+        );
         let item = classify_commit(&commit("Fix a crash (nuxt/nuxt#33694)", &["src/a.ts"]));
         assert_eq!(item.title, "Fix a crash");
         assert!(
