@@ -149,7 +149,12 @@ pub fn project_facts(files: &[(String, String)]) -> ProjectFacts {
         (None, Some(title)) if title.split_whitespace().count() <= 3 && !title.contains('/') => {
             Some(title.clone())
         }
-        _ => None,
+        // "# vuejs/core [![npm](…/npm/v/vue.svg)](https://www.npmjs.com/package/vue)": a
+        // private monorepo root titled by its repository, whose README names the package
+        // its users install.
+        _ => ["README.md", "README.rst", "README"]
+            .iter()
+            .find_map(|r| get(r).and_then(npm_badge)),
     };
     let mut hashtags: Vec<String> = Vec::new();
     if let Some((_, language, keywords)) = &manifest {
@@ -288,6 +293,27 @@ fn as_written(name: &str, title: &str) -> String {
         }
     }
     name.to_owned()
+}
+
+/// The npm package a README's first heading links to, as its users say it: `vue` → "Vue".
+/// Only a plain lowercase name (a scoped `@org/pkg` is no product's name).
+fn npm_badge(text: &str) -> Option<String> {
+    let heading = text.lines().find(|l| l.starts_with('#'))?;
+    let (_, rest) = heading.split_once("npmjs.com/package/")?;
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .collect();
+    let plain = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_lowercase())
+        && rest[name.len()..].starts_with([')', '/', '"', ' ']);
+    plain.then(|| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+            .unwrap_or_default()
+    })
 }
 
 /// The first heading of a README, without images, links and badges.
@@ -505,6 +531,20 @@ mod tests {
         ]);
         assert_eq!(vue.name, None);
         assert_eq!(vue.hashtags, ["typescript"]);
+        // Its real README links the npm package users install: that names it.
+        let vue = facts(&[
+            ("package.json", r#"{"private": true}"#),
+            (
+                "README.md",
+                "# vuejs/core [![npm](https://img.shields.io/npm/v/vue.svg)](https://www.npmjs.com/package/vue) [![build status](https://github.com/vuejs/core/actions/workflows/ci.yml/badge.svg?branch=main)](https://github.com/vuejs/core/actions/workflows/ci.yml)\n",
+            ),
+        ]);
+        assert_eq!(vue.name.as_deref(), Some("Vue"));
+        let scoped = facts(&[(
+            "README.md",
+            "# acme/ui [![npm](x)](https://www.npmjs.com/package/@acme/ui)\n",
+        )]);
+        assert_eq!(scoped.name, None);
         assert_eq!(facts(&[]), ProjectFacts::default());
     }
 }
