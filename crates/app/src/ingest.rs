@@ -68,13 +68,12 @@ impl App {
         let Some(sealed) = source.sealed_secret.as_deref() else {
             return Ok(None);
         };
-        // Sealed under a key this server no longer has: the operator's to mend (the sender
-        // retries a 503 later, when the key is back).
+        // Sealed under a key this server no longer has: the operator's to mend (the log
+        // says so; the sender, a stranger until the signature is checked, is told only to
+        // come back, and GitHub's "Redeliver" works once the key is back).
         let secret = secrets.open(sealed).map_err(|e| {
-            tracing::error!(source = %id, error = %e, "a source's webhook secret does not open");
-            AppError::Unavailable(
-                "this source's secret does not open with this server's keys; its operator must restore the key that sealed it".into(),
-            )
+            tracing::error!(source = %id, error = %e, "a source's webhook secret does not open with this server's keys: restore the key that sealed it");
+            AppError::Unavailable("this source cannot take deliveries right now".into())
         })?;
         Ok(Some(HookSource {
             kind,

@@ -100,7 +100,7 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
         // nothing to read: the team's note, not a post.
         || changes
             .user_visible()
-            .any(covalynce_drafting::says_something)
+            .any(covalynce_drafting::names_something)
     {
         CardCategory::Mkt
     } else {
@@ -424,6 +424,12 @@ mod tests {
         };
         assert_eq!(named.category, CardCategory::Mkt);
         assert_eq!(named.title, "Fix a crash when the config is empty");
+        // A short title that names its change is news.
+        let Decision::Card(short) = decide(EventKind::Push, &push(&["feat: support IPv6"], false))
+        else {
+            panic!("a card")
+        };
+        assert_eq!(short.category, CardCategory::Mkt);
     }
 
     fn decide(kind: EventKind, data: &Value) -> Decision {

@@ -24,15 +24,39 @@ pub fn package_tag(tag: &str) -> Option<(&str, &str)> {
     (numeric && named).then_some((package, version))
 }
 
-/// Whether a tag names a pre-release: its version has a pre-release part that starts with a
-/// letter (`v0.28.1-rc.1`, `4.0.0-beta5`, `pkg@2.0.0-next.3`); `v1.2.3`, `globset-0.4.20`
-/// and `v1.0.0+build.5` do not.
+/// Whether a tag names a pre-release: a dotted version followed by `-` and a pre-release
+/// word (`v0.28.1-rc.1`, `4.0.0-beta5`, `pkg@2.0.0-next.3`, `1.0.0-alpha`). `v1.2.3`,
+/// `globset-0.4.20`, `ed25519-dalek-2.0.0`, `v17.5.1-ee` and `v1.2.3-hotfix` are releases.
+/// (PEP 440's `5.0rc1` is not recognised.)
 pub fn is_prerelease(tag: &str) -> bool {
-    // A `-` right after the version's last digit, a letter right after it (a package's own
-    // `-` follows a letter: `globset-0.4.20`).
-    let b = tag.split('+').next().unwrap_or_default().as_bytes();
-    (1..b.len().saturating_sub(1))
-        .any(|i| b[i] == b'-' && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_alphabetic())
+    const WORDS: [&str; 12] = [
+        "rc",
+        "alpha",
+        "beta",
+        "pre",
+        "preview",
+        "dev",
+        "next",
+        "canary",
+        "nightly",
+        "snapshot",
+        "insiders",
+        "experimental",
+    ];
+    let tag = tag.split('+').next().unwrap_or_default();
+    tag.match_indices('-').any(|(at, _)| {
+        let version = tag[..at]
+            .rsplit(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .next()
+            .unwrap_or_default();
+        let pre = tag[at + 1..].to_ascii_lowercase();
+        version.contains('.')
+            && version.starts_with(|c: char| c.is_ascii_digit())
+            && WORDS.iter().any(|w| {
+                pre.strip_prefix(w)
+                    .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphabetic()))
+            })
+    })
 }
 
 /// Whether a monorepo package is the project itself: `ripgrep` in BurntSushi/ripgrep,
@@ -82,6 +106,10 @@ mod tests {
             "v1.0.0+build.5",
             "rm",
             "release-2024",
+            "ed25519-dalek-2.0.0",
+            "v17.5.1-ee",
+            "v1.2.3-hotfix",
+            "v1.2.3-1",
         ] {
             assert!(!is_prerelease(tag), "{tag}");
         }

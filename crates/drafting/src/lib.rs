@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use length::{grapheme_count, mastodon_length, x_weighted_length};
 pub use notes::release_notes;
-pub use posts::says_something;
+pub use posts::{names_something, says_something};
 
 /// How posts sound (a workspace setting, defined with the others in `domain`).
 pub use covalynce_domain::Voice;

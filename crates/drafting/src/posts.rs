@@ -504,6 +504,16 @@ pub fn says_something(item: &Item) -> bool {
         && !vague(&item.title)
 }
 
+/// Whether a title names anything once links, references and filler are set aside ("Fix
+/// #2987" does not; "Support IPv6" does): what a card needs to be a post at all.
+pub fn names_something(item: &Item) -> bool {
+    !vague(&item.title)
+        && item.title.split_whitespace().any(|w| {
+            !w.contains("://") && !w.starts_with('#') && w.chars().any(char::is_alphanumeric)
+        })
+        && item.title.split_whitespace().count() >= 2
+}
+
 /// A title of filler words only: "Misc improvements", "Various fixes and cleanups",
 /// "Minor UI tweaks" (mitmproxy 12.1.0's team notes listed "Misc improvements" third) name
 /// no change a reader could look for. Such an item is never a headline nor a post's line;
@@ -984,8 +994,13 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
     }
     if f.breaking.len() > shown {
         lines.push(format!(
-            "⚠️ …and {} more breaking changes in the notes.",
-            f.breaking.len() - shown
+            "⚠️ …and {} more breaking changes{}.",
+            f.breaking.len() - shown,
+            if f.version.is_some() {
+                " in the notes"
+            } else {
+                ""
+            }
         ));
     }
     // What users notice, most noticeable first; the docs and upkeep beside it are counted

@@ -316,22 +316,32 @@ impl Repo {
         if is_tag || !same_kind.is_empty() {
             tags = same_kind;
         }
+        if tags.is_empty() {
+            return Ok(None);
+        }
         // A release proper follows the previous release proper, not its own release
         // candidate: gitui's v0.28.1 after v0.28.1-rc.1 is everything since v0.28.0 (as its
-        // notes say), not the one commit since the candidate. A pre-release follows any tag.
+        // notes say), not the one commit since the candidate. A pre-release follows any tag;
+        // so does a first release made after pre-releases only (1.0.0 after 1.0.0-rc.1).
         if is_tag && !covalynce_domain::is_prerelease(to) {
             let mut finals = tags.clone();
             for names in finals.values_mut() {
                 names.retain(|n| !covalynce_domain::is_prerelease(n));
             }
             finals.retain(|_, names| !names.is_empty());
-            if !finals.is_empty() {
-                tags = finals;
+            if let Some(found) = self.nearest_tag(to_id, &finals)? {
+                return Ok(Some(found));
             }
         }
-        if tags.is_empty() {
-            return Ok(None);
-        }
+        self.nearest_tag(to_id, &tags)
+    }
+
+    /// The newest of `tags` reachable from `to_id`, other than on `to_id` itself.
+    fn nearest_tag(
+        &self,
+        to_id: gix::ObjectId,
+        tags: &HashMap<gix::ObjectId, Vec<String>>,
+    ) -> Result<Option<String>, GitError> {
         let walk = self
             .repo
             .rev_walk([to_id])
@@ -1029,6 +1039,29 @@ mod tests {
         assert_eq!(
             repo.previous_tag("v0.29.0-beta.1").unwrap().as_deref(),
             Some("v0.28.1")
+        );
+    }
+
+    /// A first release made after pre-releases only follows its last candidate, not the
+    /// beginning of history.
+    #[test]
+    fn a_first_release_after_candidates_only_follows_the_last_candidate() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        git(r, &["init", "-q", "-b", "main"]);
+        for (n, tag) in ["v1.0.0-alpha.1", "v1.0.0-rc.1", "v1.0.0"]
+            .iter()
+            .enumerate()
+        {
+            std::fs::write(r.join("f.txt"), n.to_string()).unwrap();
+            git(r, &["add", "-A"]);
+            git(r, &["commit", "-q", "-m", &format!("change {n}")]);
+            git(r, &["tag", tag]);
+        }
+        let repo = super::Repo::open(r).unwrap();
+        assert_eq!(
+            repo.previous_tag("v1.0.0").unwrap().as_deref(),
+            Some("v1.0.0-rc.1")
         );
     }
 

@@ -76,6 +76,8 @@ pub fn classify_commit(commit: &Commit) -> Item {
                     .any(|s| s.change == covalynce_domain::Change::Added)
             {
                 category = Category::Feature;
+            } else if category == Category::Chore && acts_on_the_program(text, &commit.files) {
+                category = Category::Fix;
             }
             // How the title reads, once its kind is known from the words as written:
             // "Add: exponential backoff…" (client_golang 1.21.0) starts with the verb,
@@ -765,12 +767,20 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     }
     // "Make x502 signing test less flaky on macos" (gitui, a test inside a source file):
     // the test suite's reliability, not the program's.
-    if words_of_text(&lower)
+    // A race or crash that made tests flaky is the program's bug, found by them.
+    let said = words_of_text(&lower);
+    if said
         .iter()
-        .any(|w| matches!(*w, "flaky" | "flakey" | "flakiness" | "flake" | "flakes"))
-        && words_of_text(&lower)
+        .any(|w| matches!(*w, "flaky" | "flakey" | "flakiness"))
+        && said
             .iter()
             .any(|w| matches!(*w, "test" | "tests" | "spec" | "specs" | "testing"))
+        && !said.iter().any(|w| {
+            matches!(
+                *w,
+                "race" | "deadlock" | "crash" | "panic" | "leak" | "overflow"
+            )
+        })
     {
         return Category::Test;
     }
@@ -898,33 +908,53 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     ) {
         // Behaviour changes without a telling word: announce them, as a maintainer would.
         Category::Feature
-    } else if acts(first)
-        && ships_code(files)
-        // The code's upkeep, said so: "Set @env directly to avoid unneeded call", "Stop
-        // using deprecated OpenSSL constants", work in progress.
-        && !has(&[
-            "clippy",
-            "lint",
-            "warning",
-            "unneeded",
-            "unnecessary",
-            "redundant",
-            "deprecated",
-            "still needs",
-            "wip",
-        ])
-    {
-        // "Copy text using OSC52", "Set the terminal title to `gitui ({repo_path})`",
-        // "Dismiss commit msg key" (gitui 0.28.0's notes list all three; the drafts had
-        // them under Maintenance), "Skipping messages containing only whitespace"
-        // (Monolog's "Fixed TelegramBotHandler sending empty messages"): a verb doing
-        // something to the program its users run is a change they get. Most such changes
-        // mend how something behaves (the notes put them under "Fixed" or "Changed"), and
-        // a post should not lead with them over what a release adds: a fix.
-        Category::Fix
     } else {
         Category::Chore
     }
+}
+
+/// "Copy text using OSC52", "Set the terminal title to `gitui ({repo_path})`", "Dismiss
+/// commit msg key" (gitui 0.28.0's notes list all three; the drafts had them under
+/// Maintenance), "Skipping messages containing only whitespace" (Monolog's "Fixed
+/// TelegramBotHandler sending empty messages"): a verb doing something to the program its
+/// users run, in a change to its code, is a change they get. Asked only of what would
+/// otherwise be upkeep and adds no public surface (that makes a feature). Most such changes
+/// mend how something behaves (the notes put them under "Fixed" or "Changed"), and a post
+/// should not lead with them over what a release adds: a fix.
+fn acts_on_the_program(text: &str, files: &[String]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let words = words_of_text(&lower);
+    let first = words.first().copied().unwrap_or_default();
+    // The code's upkeep, said so: "Set @env directly to avoid unneeded call", "Stop using
+    // deprecated OpenSSL constants", "Run cargo fmt", "Sort imports", work in progress.
+    let upkeep = words.iter().any(|w| {
+        matches!(
+            *w,
+            "clippy"
+                | "lint"
+                | "linter"
+                | "warning"
+                | "warnings"
+                | "unneeded"
+                | "unnecessary"
+                | "redundant"
+                | "deprecated"
+                | "wip"
+                | "fmt"
+                | "rustfmt"
+                | "gofmt"
+                | "format"
+                | "formatting"
+                | "prettier"
+                | "black"
+                | "isort"
+                | "imports"
+                | "version"
+                | "typo"
+                | "typos"
+        )
+    }) || lower.contains("still needs");
+    acts(first) && ships_code(files) && !upkeep
 }
 
 /// Verbs that say what the program now does (imperative, third person or gerund) rather
@@ -971,22 +1001,20 @@ fn retypes(lower: &str) -> bool {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .find(|w| !w.is_empty())
         .unwrap_or_default();
-    let typescript_use = lower.contains("typescript use")
-        || lower.contains("to typescript")
-        || lower.contains("in typescript")
-        || (lower.contains("typescript")
-            && matches!(
-                first,
-                "increase" | "more" | "convert" | "converted" | "migrate" | "port" | "rewrite"
-            ));
-    let hints = [
-        "type hints",
-        "type annotations",
-        "typing annotations",
-        "mypy",
-    ]
-    .iter()
-    .any(|w| lower.contains(w));
+    // A migration, said so: not "Fix crash in TypeScript parser" nor "Support `satisfies`
+    // in TypeScript", a JavaScript tool's own features.
+    let migrating = matches!(
+        first,
+        "increase" | "more" | "convert" | "converted" | "migrate" | "port" | "rewrite"
+    );
+    let typescript_use =
+        lower.contains("typescript use") || (migrating && lower.contains("typescript"));
+    let hints = matches!(
+        first,
+        "add" | "adds" | "added" | "increase" | "more" | "improve"
+    ) && ["type hints", "type annotations", "typing annotations"]
+        .iter()
+        .any(|w| lower.contains(w));
     let shipped = [
         "definitions",
         "declarations",
@@ -2617,7 +2645,7 @@ mod tests {
 
     #[test]
     fn added_public_surface_makes_an_unclear_commit_a_feature_and_is_named() {
-        let mut c = commit("Long lines", &["src/cli.rs"]);
+        let mut c = commit("Wrap long lines", &["src/cli.rs"]);
         c.symbols = vec![covalynce_domain::SymbolChange {
             kind: covalynce_domain::SymbolKind::Flag,
             name: "--wrap".into(),
@@ -2626,6 +2654,11 @@ mod tests {
         let i = classify_commit(&c);
         assert_eq!(i.category, Category::Feature);
         assert_eq!(i.highlights, vec!["new `--wrap` flag"]);
+        // Without the flag, a verb acting on the program: a fix, not a feature.
+        assert_eq!(
+            classify_commit(&commit("Wrap long lines", &["src/cli.rs"])).category,
+            Category::Fix
+        );
         assert_eq!(
             classify_commit(&commit("Long lines", &["src/cli.rs"])).category,
             Category::Chore
@@ -3349,8 +3382,11 @@ mod tests {
             ),
             ("Convert the flow list to TypeScript", Category::Refactor),
             ("Add type hints to the addon API", Category::Refactor),
-            // Typings a library ships are its users'.
+            // Typings a library ships are its users'; a JavaScript tool's TypeScript
+            // support is its users' too.
             ("Add TypeScript definitions", Category::Feature),
+            ("Fix crash in TypeScript parser", Category::Fix),
+            ("Support `satisfies` in TypeScript", Category::Feature),
             // gitui 0.28.0's notes list them as changes; Monolog 3.10.0's call the last a fix.
             ("Copy text using OSC52 (#2548)", Category::Fix),
             (
@@ -3366,12 +3402,16 @@ mod tests {
                 "Set @env directly to avoid unneeded call maintained for extensibility",
                 Category::Chore,
             ),
+            ("Run cargo fmt", Category::Chore),
+            ("Sort imports", Category::Chore),
+            ("Set version to 2.0.0", Category::Chore),
             ("Derive Default per clippy recommendation", Category::Chore),
             // gitui's demo card: a test kept in a source file, made reliable.
             (
                 "make x502 signing test less flaky on macos (#2992)",
                 Category::Test,
             ),
+            ("Fix race in scheduler that made tests flaky", Category::Fix),
             ("Use `gitoxide` in `get_commit_info`", Category::Refactor),
             (
                 "Use gix_path::env::shell() to get the shell",

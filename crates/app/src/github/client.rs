@@ -360,27 +360,26 @@ impl Api {
             .filter(|r| r["tag_name"] != tag && r["draft"] != true && r["prerelease"] != true)
             .filter(|r| !published(r).is_empty() && published(r) < at)
             .collect();
-        // Of the same major line when there is one: a maintenance release of another line
-        // (monolog publishes 2.11.0 minutes before 3.10.0) is no base for this one — its
-        // compare would hold every commit since the lines parted.
-        let major = |t: &str| super::project::version_key(t).first().copied();
-        let same_line: Vec<&Value> = earlier
+        // By version when the tags are versions: the highest release below this one. A
+        // maintenance release of another line published minutes before (monolog's 2.11.0
+        // beside 3.10.0, a 7.1.5 beside 7.2.2, a 1.9.9 backport before 3.0.0) is no base —
+        // its compare would hold every commit since the lines parted.
+        use super::project::version_key;
+        let key = |r: &Value| version_key(r["tag_name"].as_str().unwrap_or_default());
+        let version = version_key(tag);
+        let below = earlier
             .iter()
-            .copied()
             .filter(|r| {
-                major(tag).is_some()
-                    && major(r["tag_name"].as_str().unwrap_or_default()) == major(tag)
+                let k = key(r);
+                !k.is_empty() && k < version
             })
-            .collect();
-        let pool = if same_line.is_empty() {
-            earlier
-        } else {
-            same_line
+            .max_by_key(|r| key(r));
+        let chosen = match below {
+            Some(r) if !version.is_empty() => Some(*r),
+            // Tags that are no versions (`pkg@1.2.3`, names): the last published before.
+            _ => earlier.into_iter().max_by_key(|r| published(r)),
         };
-        Ok(pool
-            .into_iter()
-            .max_by_key(|r| published(r))
-            .and_then(|r| r["tag_name"].as_str().map(str::to_owned)))
+        Ok(chosen.and_then(|r| r["tag_name"].as_str().map(str::to_owned)))
     }
 
     /// The pull requests a commit belongs to.

@@ -1283,8 +1283,9 @@ async fn a_session_ends_at_its_lifetime_however_active(backend: Backend) {
         c.security.session_lifetime = std::time::Duration::from_secs(4);
     })
     .await;
-    let signed_up = std::time::Instant::now();
     let founder = Browser::sign_up(&app, "lifetime@example.com", json!({})).await;
+    // The session was made during sign-up: it is at least this old from here on.
+    let signed_up = std::time::Instant::now();
     let pages = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
