@@ -1213,6 +1213,15 @@ mod tests {
     use proptest::prelude::*;
 
     fn changes(messages: &[&str]) -> Changeset {
+        changes_in(messages, "src/lib.rs", &[])
+    }
+
+    /// One commit per message, each changing `file` (and adding `symbols`).
+    fn changes_in(
+        messages: &[&str],
+        file: &str,
+        symbols: &[covalynce_domain::SymbolChange],
+    ) -> Changeset {
         let commits: Vec<Commit> = messages
             .iter()
             .enumerate()
@@ -1221,7 +1230,8 @@ mod tests {
                 message: m.to_string(),
                 author_name: "Ada".into(),
                 author_email: "ada@example.com".into(),
-                files: vec!["src/lib.rs".into()],
+                files: vec![file.into()],
+                symbols: symbols.to_vec(),
                 ..Commit::default()
             })
             .collect();
@@ -1242,30 +1252,21 @@ mod tests {
     #[test]
     fn posts_lead_with_a_named_change_and_mark_removals_as_such() {
         // As in mitmproxy's web UI, each change adds functions to the code.
-        let commits: Vec<Commit> = [
-            "web: misc improvements (#7706)",
-            "web: increase typescript use for ducks (#7692)",
-            "Remove deprecated curl_close() calls for PHP 8.5 compatibility (#2009)",
-            "web: search/highlight by body content (#7704)",
-            "Fix issue #1984 (#1999)",
-        ]
-        .iter()
-        .enumerate()
-        .map(|(n, m)| Commit {
-            id: format!("{n:040x}"),
-            message: m.to_string(),
-            author_name: "Ada".into(),
-            author_email: "ada@example.com".into(),
-            files: vec!["web/src/js/ducks/flows.ts".into()],
-            symbols: vec![covalynce_domain::SymbolChange {
+        let c = changes_in(
+            &[
+                "web: misc improvements (#7706)",
+                "web: increase typescript use for ducks (#7692)",
+                "Remove deprecated curl_close() calls for PHP 8.5 compatibility (#2009)",
+                "web: search/highlight by body content (#7704)",
+                "Fix issue #1984 (#1999)",
+            ],
+            "web/src/js/ducks/flows.ts",
+            &[covalynce_domain::SymbolChange {
                 kind: covalynce_domain::SymbolKind::Function,
-                name: format!("helper{n}"),
+                name: "reduce".into(),
                 change: covalynce_domain::Change::Added,
             }],
-            ..Commit::default()
-        })
-        .collect();
-        let c = understand(&commits);
+        );
         for channel in [
             Channel::Linkedin,
             Channel::X,

@@ -962,31 +962,36 @@ mod tests {
         assert!(by_subject("add c").diff_secrets.is_empty());
     }
 
-    /// A monorepo tags its main release (`14.1.0`) and its crates (`globset-0.4.20`): each
-    /// tag's range starts at the previous tag of its own kind.
-    #[test]
-    fn a_package_tag_follows_its_own_previous_tag_and_a_release_its_own() {
+    /// A repository on `master` with one commit per entry, tagged as the entry says.
+    fn tagged_history(tags: &[Option<&str>]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let r = dir.path();
         git(r, &["init", "-q", "-b", "master"]);
-        let mut n = 0;
-        let mut step = |tag: Option<&str>| {
-            n += 1;
+        for (n, tag) in tags.iter().enumerate() {
             std::fs::write(r.join("f.txt"), n.to_string()).unwrap();
             git(r, &["add", "-A"]);
             git(r, &["commit", "-q", "-m", &format!("change {n}")]);
             if let Some(t) = tag {
                 git(r, &["tag", t]);
             }
-        };
-        step(Some("14.0.0"));
-        step(Some("globset-0.4.19"));
-        step(None);
-        step(Some("ignore-0.4.30"));
-        step(Some("globset-0.4.20"));
-        step(Some("14.1.0"));
-        step(None);
-        let repo = super::Repo::open(r).unwrap();
+        }
+        dir
+    }
+
+    /// A monorepo tags its main release (`14.1.0`) and its crates (`globset-0.4.20`): each
+    /// tag's range starts at the previous tag of its own kind.
+    #[test]
+    fn a_package_tag_follows_its_own_previous_tag_and_a_release_its_own() {
+        let dir = tagged_history(&[
+            Some("14.0.0"),
+            Some("globset-0.4.19"),
+            None,
+            Some("ignore-0.4.30"),
+            Some("globset-0.4.20"),
+            Some("14.1.0"),
+            None,
+        ]);
+        let repo = super::Repo::open(dir.path()).unwrap();
         assert_eq!(
             repo.previous_tag("globset-0.4.20").unwrap().as_deref(),
             Some("globset-0.4.19")
@@ -1007,25 +1012,14 @@ mod tests {
     /// everything since `v0.28.0`, as its notes are; the candidate's, since `v0.28.0` too.
     #[test]
     fn a_release_follows_the_previous_release_not_its_own_candidate() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        git(r, &["init", "-q", "-b", "master"]);
-        let mut n = 0;
-        let mut step = |tag: Option<&str>| {
-            n += 1;
-            std::fs::write(r.join("f.txt"), n.to_string()).unwrap();
-            git(r, &["add", "-A"]);
-            git(r, &["commit", "-q", "-m", &format!("change {n}")]);
-            if let Some(t) = tag {
-                git(r, &["tag", t]);
-            }
-        };
-        step(Some("v0.28.0"));
-        step(None);
-        step(Some("v0.28.1-rc.1"));
-        step(Some("v0.28.1"));
-        step(Some("v0.29.0-beta.1"));
-        let repo = super::Repo::open(r).unwrap();
+        let dir = tagged_history(&[
+            Some("v0.28.0"),
+            None,
+            Some("v0.28.1-rc.1"),
+            Some("v0.28.1"),
+            Some("v0.29.0-beta.1"),
+        ]);
+        let repo = super::Repo::open(dir.path()).unwrap();
         assert_eq!(
             repo.previous_tag("v0.28.1").unwrap().as_deref(),
             Some("v0.28.0")
@@ -1046,19 +1040,8 @@ mod tests {
     /// beginning of history.
     #[test]
     fn a_first_release_after_candidates_only_follows_the_last_candidate() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        git(r, &["init", "-q", "-b", "main"]);
-        for (n, tag) in ["v1.0.0-alpha.1", "v1.0.0-rc.1", "v1.0.0"]
-            .iter()
-            .enumerate()
-        {
-            std::fs::write(r.join("f.txt"), n.to_string()).unwrap();
-            git(r, &["add", "-A"]);
-            git(r, &["commit", "-q", "-m", &format!("change {n}")]);
-            git(r, &["tag", tag]);
-        }
-        let repo = super::Repo::open(r).unwrap();
+        let dir = tagged_history(&[Some("v1.0.0-alpha.1"), Some("v1.0.0-rc.1"), Some("v1.0.0")]);
+        let repo = super::Repo::open(dir.path()).unwrap();
         assert_eq!(
             repo.previous_tag("v1.0.0").unwrap().as_deref(),
             Some("v1.0.0-rc.1")
