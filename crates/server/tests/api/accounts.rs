@@ -1214,10 +1214,7 @@ async fn a_person_who_only_uses_the_pages_stays_signed_in_while_active(backend: 
     })
     .await;
     let founder = Browser::sign_up(&app, "pages@example.com", json!({})).await;
-    let pages = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let pages = no_redirects();
     let open = |path: &'static str| {
         pages
             .get(app.url(path))
@@ -1286,10 +1283,7 @@ async fn a_session_ends_at_its_lifetime_however_active(backend: Backend) {
     let founder = Browser::sign_up(&app, "lifetime@example.com", json!({})).await;
     // The session was made during sign-up: it is at least this old from here on.
     let signed_up = std::time::Instant::now();
-    let pages = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let pages = no_redirects();
     let open = |path: &'static str| {
         pages
             .get(app.url(path))
@@ -1350,4 +1344,12 @@ async fn a_session_ends_at_its_lifetime_however_active(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401, "nor does the API take it");
+}
+
+/// A client that shows redirects instead of following them, as a page's answer is checked.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
