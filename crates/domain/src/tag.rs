@@ -27,8 +27,31 @@ pub fn package_tag(tag: &str) -> Option<(&str, &str)> {
 /// Whether a tag names a pre-release: a dotted version followed by `-` and a pre-release
 /// word (`v0.28.1-rc.1`, `4.0.0-beta5`, `pkg@2.0.0-next.3`, `1.0.0-alpha`). `v1.2.3`,
 /// `globset-0.4.20`, `ed25519-dalek-2.0.0`, `v17.5.1-ee` and `v1.2.3-hotfix` are releases.
-/// (PEP 440's `5.0rc1` is not recognised.)
+/// Python's (PEP 440) are written without the `-`: `5.0rc1`, `v2.0.0b1`, `1.0a2`, `2.1.dev3`.
 pub fn is_prerelease(tag: &str) -> bool {
+    pep440_prerelease(tag) || semver_prerelease(tag)
+}
+
+/// `5.0rc1`, `v2.0.0b1`, `1.0a2`, `2.1.dev3`: a dotted version, then a pre-release letter or
+/// word and its number, to the end of the tag.
+fn pep440_prerelease(tag: &str) -> bool {
+    let version = tag.trim_start_matches(['v', 'V']);
+    let digits_end = version
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(version.len());
+    let (core, rest) = version.split_at(digits_end);
+    let rest = rest.strip_prefix('.').unwrap_or(rest);
+    core.contains('.')
+        && core.starts_with(|c: char| c.is_ascii_digit())
+        && ["rc", "a", "b", "alpha", "beta", "dev", "pre"]
+            .iter()
+            .any(|w| {
+                rest.strip_prefix(w)
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+}
+
+fn semver_prerelease(tag: &str) -> bool {
     const WORDS: [&str; 12] = [
         "rc",
         "alpha",
@@ -96,6 +119,10 @@ mod tests {
             "4.0.0-beta5",
             "v2.0.0-alpha",
             "pkg@2.0.0-next.3",
+            "5.0rc1",
+            "v2.0.0b1",
+            "1.0a2",
+            "2.1.dev3",
         ] {
             assert!(is_prerelease(tag), "{tag}");
         }
@@ -110,6 +137,8 @@ mod tests {
             "v17.5.1-ee",
             "v1.2.3-hotfix",
             "v1.2.3-1",
+            "1.0b",
+            "v2.0.0.1",
         ] {
             assert!(!is_prerelease(tag), "{tag}");
         }
