@@ -496,22 +496,22 @@ fn names_a_bug(title: &str) -> bool {
 /// Whether a title says something to a reader once links are set aside: "Fix issue
 /// https://github.com/o/r/issues/1984" does not (the team notes keep it).
 pub fn says_something(item: &Item) -> bool {
-    item.title
-        .split_whitespace()
-        .filter(|w| !w.contains("://") && !w.starts_with('#'))
-        .count()
-        >= 3
-        && !vague(&item.title)
+    words_beside_refs(&item.title).count() >= 3 && !vague(&item.title)
 }
 
 /// Whether a title names anything once links, references and filler are set aside ("Fix
 /// #2987" does not; "Support IPv6" does): what a card needs to be a post at all.
 pub fn names_something(item: &Item) -> bool {
     !vague(&item.title)
-        && item.title.split_whitespace().any(|w| {
-            !w.contains("://") && !w.starts_with('#') && w.chars().any(char::is_alphanumeric)
-        })
+        && words_beside_refs(&item.title).any(|w| w.chars().any(char::is_alphanumeric))
         && item.title.split_whitespace().count() >= 2
+}
+
+/// A title's words without its links and `#N` references.
+fn words_beside_refs(title: &str) -> impl Iterator<Item = &str> {
+    title
+        .split_whitespace()
+        .filter(|w| !w.contains("://") && !w.starts_with('#'))
 }
 
 /// A title of filler words only: "Misc improvements", "Various fixes and cleanups",
@@ -846,14 +846,17 @@ fn more_lines(f: &Facts, voice: Voice) -> Vec<String> {
 /// counted, and the release notes list them all.
 const MOST_BREAKING: usize = 3;
 
-fn breaking_lines(f: &Facts) -> Vec<String> {
+/// The first `most` breaking changes, each as `text` writes it, then how many more and
+/// `where_listed` (when there are more than one more: "…and 1 more" says less than the
+/// line itself).
+fn breaking_lines(
+    f: &Facts,
+    most: usize,
+    text: impl Fn(&str) -> String,
+    where_listed: &str,
+) -> Vec<String> {
     let n = f.breaking.len();
-    // "…and 1 more" says less than the line itself.
-    let shown = if n > MOST_BREAKING + 1 {
-        MOST_BREAKING
-    } else {
-        n
-    };
+    let shown = if n > most + 1 { most } else { n };
     let mut lines: Vec<String> = f
         .breaking
         .iter()
@@ -861,22 +864,27 @@ fn breaking_lines(f: &Facts) -> Vec<String> {
         .map(|b| {
             format!(
                 "⚠️ Breaking: {}",
-                plain(b.breaking.as_deref().unwrap_or(&b.title))
+                text(b.breaking.as_deref().unwrap_or(&b.title))
             )
         })
         .collect();
     if n > shown {
         lines.push(format!(
-            "⚠️ …and {} more breaking changes{}.",
-            n - shown,
-            if f.version.is_some() && f.url.is_some() {
-                " in the release notes"
-            } else {
-                ""
-            }
+            "⚠️ …and {} more breaking changes{where_listed}.",
+            n - shown
         ));
     }
     lines
+}
+
+/// A post's breaking changes: plain text, the rest counted towards the release notes.
+fn post_breaking_lines(f: &Facts) -> Vec<String> {
+    let notes = if f.version.is_some() && f.url.is_some() {
+        " in the release notes"
+    } else {
+        ""
+    };
+    breaking_lines(f, MOST_BREAKING, plain, notes)
 }
 
 fn link_and_tags(f: &Facts, tags: usize) -> String {
@@ -890,7 +898,7 @@ fn link_and_tags(f: &Facts, tags: usize) -> String {
 
 /// X and Bluesky: the opening sentence, the next changes while they fit, the link.
 fn short(f: &Facts, voice: Voice, channel: Channel) -> Parts {
-    let mut lines = breaking_lines(f);
+    let mut lines = post_breaking_lines(f);
     lines.extend(more_lines(f, voice));
     let tags = if channel == Channel::X { 1 } else { 2 };
     (f.opening(voice), lines, link_and_tags(f, tags))
@@ -898,7 +906,7 @@ fn short(f: &Facts, voice: Voice, channel: Channel) -> Parts {
 
 /// Mastodon: room for the list.
 fn medium(f: &Facts, voice: Voice) -> Parts {
-    let mut lines = breaking_lines(f);
+    let mut lines = post_breaking_lines(f);
     lines.extend(more_lines(f, voice));
     (f.opening(voice), lines, link_and_tags(f, 3))
 }
@@ -932,7 +940,7 @@ fn long(f: &Facts, voice: Voice) -> Parts {
             )),
         }
     }
-    let breaking = breaking_lines(f);
+    let breaking = post_breaking_lines(f);
     if !breaking.is_empty() {
         lines.push(String::new());
         lines.extend(breaking);
@@ -979,30 +987,14 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
         ),
         (None, None) => format!("{}: {}", bold(&f.name()), team_counts(f)),
     };
-    let mut lines: Vec<String> = Vec::new();
-    // The team's note names a few more than a post before it counts the rest.
-    let shown = if f.breaking.len() > 2 * MOST_BREAKING + 1 {
-        2 * MOST_BREAKING
+    // The team's note names a few more than a post before it counts the rest, in the
+    // platform's own markup.
+    let notes = if f.version.is_some() {
+        " in the notes"
     } else {
-        f.breaking.len()
+        ""
     };
-    for b in f.breaking.iter().take(shown) {
-        lines.push(format!(
-            "⚠️ Breaking: {}",
-            b.breaking.as_deref().unwrap_or(&b.title)
-        ));
-    }
-    if f.breaking.len() > shown {
-        lines.push(format!(
-            "⚠️ …and {} more breaking changes{}.",
-            f.breaking.len() - shown,
-            if f.version.is_some() {
-                " in the notes"
-            } else {
-                ""
-            }
-        ));
-    }
+    let mut lines = breaking_lines(f, 2 * MOST_BREAKING, str::to_owned, notes);
     // What users notice, most noticeable first; the docs and upkeep beside it are counted
     // in the head ("Fix build", "Update baseline" and "Downscale logo" were a third of
     // Monolog 3.10.0's list). A range of upkeep only lists its upkeep, as far as the
