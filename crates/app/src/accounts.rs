@@ -14,6 +14,15 @@ pub struct Joined {
 }
 
 impl App {
+    /// The workspaces a person belongs to, with their role in each (the first is where a
+    /// sign-in lands when nothing else is chosen).
+    pub async fn memberships(
+        &self,
+        person: covalynce_domain::UserId,
+    ) -> Result<Vec<covalynce_storage::Membership>, AppError> {
+        Ok(self.store().memberships(person).await?)
+    }
+
     /// A new workspace owned by `owner`, on `plan` (the operator's default); `None` when
     /// the name is taken.
     pub async fn create_workspace(

@@ -280,6 +280,25 @@ impl App {
         card: CardId,
         edits: BTreeMap<String, String>,
     ) -> Result<CardChange, AppError> {
+        // Only what changed is an edit: a text sent back as it stands ("approve" from the
+        // editor, a client that PATCHes every channel) makes no revision and leaves the
+        // card unedited, so its approval still counts toward the trust streak.
+        let record = self
+            .store()
+            .card(who.workspace().id, card)
+            .await?
+            .ok_or_else(|| not_found(card))?;
+        let asked = !edits.is_empty();
+        let edits: BTreeMap<String, String> = edits
+            .into_iter()
+            .filter(|(channel, text)| record.variants.get(channel) != Some(text))
+            .collect();
+        if asked && edits.is_empty() {
+            return Ok(match record.status {
+                CardStatus::Pending => CardChange::Done(Box::new(record)),
+                status => CardChange::Conflict(status),
+            });
+        }
         let channels: Vec<String> = edits.keys().cloned().collect();
         let author = who.principal().actor.label();
         let change = self.revise(who.workspace(), &author, card, edits).await?;

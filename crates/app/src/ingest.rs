@@ -136,3 +136,65 @@ impl App {
         })
     }
 }
+
+/// An event posted to the API, as stored.
+pub struct Submitted {
+    /// Whether it was new (else its idempotency key was seen before; nothing changed).
+    pub new: bool,
+    pub event: covalynce_storage::EventRecord,
+}
+
+impl App {
+    /// An event a member posts to the API (`POST /api/v1/events`): normalized, stored once
+    /// by its idempotency key (the `Idempotency-Key` header, else the body's own) under the
+    /// workspace's API source, through the same writer as webhook deliveries; the workers
+    /// are woken when it is new.
+    pub async fn submit_event(
+        &self,
+        writer: &IngestWriter,
+        who: &crate::Acting<crate::Editor>,
+        submitted: covalynce_sources::generic::Submitted,
+        idempotency_key: Option<&str>,
+    ) -> Result<Submitted, AppError> {
+        let ws = who.workspace();
+        let event =
+            covalynce_sources::generic::normalize(submitted, idempotency_key, ws.slug.as_str())
+                .map_err(AppError::Invalid)?;
+        let key = event.dedup_key.clone();
+        let source_id = self.api_source(who).await?;
+        // What the delivery log keeps of it: the event as normalized (a JSON value always
+        // encodes).
+        let body = serde_json::to_vec(&serde_json::json!({
+            "kind": event.kind, "key": event.dedup_key, "title": event.title, "data": event.facts,
+        }))
+        .unwrap_or_default();
+        let stored = writer
+            .submit(Ingest {
+                workspace_id: ws.id,
+                source_id,
+                guid: key.clone(),
+                event_name: format!("api.{}", event.kind.as_str()),
+                outcome: DeliveryOutcome::Events,
+                reason: None,
+                body,
+                events: vec![event],
+                received_at: now_millis(),
+            })
+            .await?;
+        let new =
+            matches!(&stored, IngestOutcome::Stored { events, .. } if events.iter().any(|e| e.new));
+        if new {
+            self.wake_workers();
+        }
+        let event = self
+            .store()
+            .event_by_key(ws.id, &key)
+            .await?
+            .ok_or_else(|| {
+                AppError::Store(covalynce_storage::StoreError::Corrupt(format!(
+                    "event {key} is not stored after its ingest"
+                )))
+            })?;
+        Ok(Submitted { new, event })
+    }
+}

@@ -31,3 +31,44 @@ pub fn hash(token: &str) -> String {
 pub fn display_prefix(token: &str) -> String {
     token.chars().take(PREFIX.len() + 6).collect()
 }
+
+/// What an API token lets its bearer do, and as whom.
+pub struct Grant {
+    pub token_id: covalynce_domain::TokenId,
+    pub workspace: covalynce_storage::Workspace,
+    /// The token's role, never more than its person's role today.
+    pub role: covalynce_domain::Role,
+    /// The person who made it; none for the operator's (made at the command line).
+    pub user_id: Option<covalynce_domain::UserId>,
+}
+
+impl crate::App {
+    /// The grant of a token as sent (`None`: unknown or revoked). A person's token can do no
+    /// more than the person: demoted, their tokens follow; removed from the workspace, the
+    /// token no longer opens it. Its last use is recorded at most once a minute (every API
+    /// request comes through here, and a write each would cost more than the request).
+    pub async fn token_grant(&self, token: &str) -> Result<Option<Grant>, crate::AppError> {
+        let Some(auth) = self.store().token_auth(&hash(token)).await? else {
+            return Ok(None);
+        };
+        let role = match auth.user_id {
+            None => auth.role,
+            Some(user) => match self.store().member_role(auth.workspace.id, user).await? {
+                Some(member) => auth.role.min(member),
+                None => return Ok(None),
+            },
+        };
+        let now = covalynce_domain::now_millis();
+        if auth.last_used_at.is_none_or(|at| at < now - 60_000)
+            && let Err(e) = self.store().touch_token(auth.token_id, now).await
+        {
+            tracing::warn!(error = %e, "could not record a token's last use");
+        }
+        Ok(Some(Grant {
+            token_id: auth.token_id,
+            workspace: auth.workspace,
+            role,
+            user_id: auth.user_id,
+        }))
+    }
+}

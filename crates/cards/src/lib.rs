@@ -93,7 +93,14 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
                 .unwrap_or(event.repo);
             !covalynce_domain::is_main_product(package, event.repo, project)
         });
-    let category = if side_package {
+    // A pre-release (`v0.28.1-rc.1`, or a GitHub release marked as one) is for the team and
+    // the testers it asks: its changes are the release proper's, whose card is the post.
+    // gitui's demo stack showed v0.28.1-rc.1 and v0.28.1 as two posts with one list.
+    let prerelease = match &event.facts.work {
+        Work::Release(r) => r.prerelease == Some(true),
+        _ => false,
+    } || tag.is_some_and(covalynce_domain::is_prerelease);
+    let category = if side_package || prerelease {
         CardCategory::Eng
     } else if release
         // A push whose only news is a title that names nothing ("Fix #2987") gives users
@@ -474,6 +481,43 @@ mod tests {
         };
         assert_eq!(plain.category, CardCategory::Mkt);
         assert_eq!(plain.title, "Rocket v2.1.0");
+    }
+
+    /// gitui's demo stack held two posts with one list: v0.28.1-rc.1 and v0.28.1. A
+    /// pre-release is the team's card, named as tagged; the release proper is the post.
+    #[test]
+    fn a_pre_release_is_for_the_team_and_the_release_proper_is_the_post() {
+        let tag = |name: &str| {
+            let mut d = push(&["fix: stop crashing on empty files"], false);
+            d["tag"] = json!(name);
+            d
+        };
+        for name in ["v0.28.1-rc.1", "v2.0.0-beta.2", "5.0rc1"] {
+            let Decision::Card(card) = decide(EventKind::Tag, &tag(name)) else {
+                panic!("a card for {name}")
+            };
+            assert_eq!(card.category, CardCategory::Eng, "{name}");
+            assert!(card.title.ends_with(name), "{}", card.title);
+        }
+        let Decision::Card(proper) = decide(EventKind::Tag, &tag("v0.28.1")) else {
+            panic!("a card")
+        };
+        assert_eq!(proper.category, CardCategory::Mkt);
+        // GitHub's own flag says so too, whatever the tag is called.
+        let release = |prerelease: bool| {
+            json!({
+                "tag": "nightly-2026-12-07", "name": "Nightly", "prerelease": prerelease,
+                "body": "- Fix a crash when the config is empty",
+            })
+        };
+        let Decision::Card(flagged) = decide(EventKind::Release, &release(true)) else {
+            panic!("a card")
+        };
+        assert_eq!(flagged.category, CardCategory::Eng);
+        let Decision::Card(unflagged) = decide(EventKind::Release, &release(false)) else {
+            panic!("a card")
+        };
+        assert_eq!(unflagged.category, CardCategory::Mkt);
     }
 
     #[test]

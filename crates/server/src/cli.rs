@@ -773,18 +773,11 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
         poll_interval: Duration::from_millis(200),
         ..JobsConfig::default()
     };
-    let context = covalynce_app::jobs::Context {
-        store: store.clone(),
-        secrets: covalynce_app::secrets::SecretBox::load(
-            config.secret_key.as_deref(),
-            &config.data_dir,
-        )?,
-        http: covalynce_publishing::Http::new(config.allow_private_targets, config.publish_timeout),
-        ai: config.ai.clone(),
-        github_api: covalynce_app::github::Api::base_for(config.security.github.as_ref()),
-        data_dir: config.data_dir.clone(),
-        public_url: config.security.public_url.clone(),
-    };
+    let secrets =
+        covalynce_app::secrets::SecretBox::load(config.secret_key.as_deref(), &config.data_dir)?;
+    let http =
+        covalynce_publishing::Http::new(config.allow_private_targets, config.publish_timeout);
+    let context = config.jobs_context(store.clone(), secrets, http);
     let pool = covalynce_app::jobs::Pool::spawn(
         context,
         jobs,
@@ -792,30 +785,14 @@ async fn watch(config: &Config, args: WatchArgs) -> anyhow::Result<()> {
         stop_rx,
         Duration::from_secs(5),
     );
-    let poll_all = || async {
-        let mut found = 0;
-        for id in &sources {
-            if let Some(source) = store.source(*id).await? {
-                found += covalynce_app::sources::watch::poll(store.as_ref(), &source).await?;
-            }
-        }
-        anyhow::Ok(found)
-    };
+    let poll_all = || covalynce_app::sources::watch::poll_each(store.as_ref(), &sources);
     if args.once {
         let found = poll_all().await?;
         wakeup.notify_waiters();
         // Let the drafting jobs for what was found finish before exiting.
-        for _ in 0..600 {
-            let busy = store.list_jobs(ws.id, None, 200).await?.iter().any(|j| {
-                matches!(
-                    j.status,
-                    covalynce_storage::JobStatus::Queued | covalynce_storage::JobStatus::Running
-                ) && j.run_at <= covalynce_domain::now_millis()
-            });
-            if !busy {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let most = Duration::from_secs(30);
+        if !covalynce_app::sources::watch::settled(store.as_ref(), ws.id, most).await? {
+            eprintln!("drafting was still under way after {most:?}; it goes on at the next start");
         }
         println!("{found} new event(s)");
     } else {

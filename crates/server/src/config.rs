@@ -60,6 +60,27 @@ impl Config {
     }
 }
 
+impl Config {
+    /// What the background jobs need (the worker pool of `serve` and of `watch`, and
+    /// handlers that do a job's work in the request).
+    pub fn jobs_context(
+        &self,
+        store: std::sync::Arc<dyn covalynce_storage::Store>,
+        secrets: covalynce_app::secrets::SecretBox,
+        http: covalynce_publishing::Http,
+    ) -> covalynce_app::jobs::Context {
+        covalynce_app::jobs::Context {
+            store,
+            secrets,
+            http,
+            ai: self.ai.clone(),
+            github_api: covalynce_app::github::Api::base_for(self.security.github.as_ref()),
+            data_dir: self.data_dir.clone(),
+            public_url: self.security.public_url.clone(),
+        }
+    }
+}
+
 // By hand, so the secret key never reaches a log line or a panic message.
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

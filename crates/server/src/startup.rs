@@ -128,15 +128,7 @@ impl Application {
         let http =
             covalynce_publishing::Http::new(config.allow_private_targets, config.publish_timeout);
         let pool = jobs::Pool::spawn_yielding(
-            jobs::Context {
-                store: store.clone(),
-                secrets: secrets.clone(),
-                http: http.clone(),
-                ai: config.ai.clone(),
-                github_api: covalynce_app::github::Api::base_for(config.security.github.as_ref()),
-                data_dir: config.data_dir.clone(),
-                public_url: config.security.public_url.clone(),
-            },
+            config.jobs_context(store.clone(), secrets.clone(), http.clone()),
             config.jobs.clone(),
             wakeup.clone(),
             stop_rx,

@@ -21,6 +21,47 @@ struct Cursor {
     tags: BTreeMap<String, String>,
 }
 
+/// Looks at each of these sources once (`covalynce watch`, which registered them): how many
+/// new events they gave in all.
+pub async fn poll_each(
+    store: &dyn Store,
+    sources: &[covalynce_domain::SourceId],
+) -> anyhow::Result<usize> {
+    let mut found = 0;
+    for id in sources {
+        if let Some(source) = store.source(*id).await? {
+            found += poll(store, &source).await?;
+        }
+    }
+    Ok(found)
+}
+
+/// Waits until no job of the workspace that is due is queued or running, for at most
+/// `most` (`covalynce watch --once` exits after the drafts of what it found): whether it
+/// settled in time.
+pub async fn settled(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    most: std::time::Duration,
+) -> Result<bool, covalynce_storage::StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        let busy = store.list_jobs(ws, None, 200).await?.iter().any(|j| {
+            matches!(
+                j.status,
+                covalynce_storage::JobStatus::Queued | covalynce_storage::JobStatus::Running
+            ) && j.run_at <= now_millis()
+        });
+        if !busy {
+            return Ok(true);
+        }
+        if started.elapsed() >= most {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Looks at a git source once. The first look only remembers where the repository is;
 /// after that, what is new becomes events. Returns how many new events were stored.
 pub async fn poll(store: &dyn Store, source: &Source) -> anyhow::Result<usize> {

@@ -3,11 +3,10 @@
 use super::AppState;
 use super::problem::ApiError;
 use crate::auth::{Actor, Principal};
-use crate::tokens;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use covalynce_storage::{SessionRecord, TokenAuth, User, Workspace};
+use covalynce_storage::{SessionRecord, User, Workspace};
 use std::marker::PhantomData;
 use subtle::ConstantTimeEq;
 
@@ -171,38 +170,31 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
         })
 }
 
-/// The token's grant. An unknown token counts against the client address's sign-in
-/// allowance, so an address guessing tokens is answered 429 (with `Retry-After`) once it
-/// is over it; a known token is never refused for others' guesses.
+/// The token's grant (`covalynce_app::App::token_grant`). An unknown token counts against
+/// the client address's sign-in allowance, so an address guessing tokens is answered 429
+/// (with `Retry-After`) once it is over it; a known token is never refused for others'
+/// guesses.
 async fn token_auth(
     state: &AppState,
     token: &str,
     ip: Option<&str>,
-) -> Result<TokenAuth, ApiError> {
-    let Some(auth) = state.store().token_auth(&tokens::hash(token)).await? else {
-        let key = format!("ip:{}", ip.unwrap_or("unknown"));
-        state
-            .security()
-            .login_limit
-            .check(&key)
-            .await
-            .map_err(|retry_after| ApiError::TooManyRequests {
-                detail: format!(
-                    "too many unknown tokens from this address; retry in {retry_after} s"
-                ),
-                retry_after,
-            })?;
-        return Err(ApiError::Unauthorized(
-            "the API token is unknown or revoked".into(),
-        ));
-    };
-    let now = covalynce_domain::now_millis();
-    if auth.last_used_at.is_none_or(|at| at < now - 60_000)
-        && let Err(e) = state.store().touch_token(auth.token_id, now).await
-    {
-        tracing::warn!(error = %e, "could not record a token's last use");
+) -> Result<covalynce_app::tokens::Grant, ApiError> {
+    if let Some(grant) = state.app().token_grant(token).await? {
+        return Ok(grant);
     }
-    Ok(auth)
+    let key = format!("ip:{}", ip.unwrap_or("unknown"));
+    state
+        .security()
+        .login_limit
+        .check(&key)
+        .await
+        .map_err(|retry_after| ApiError::TooManyRequests {
+            detail: format!("too many unknown tokens from this address; retry in {retry_after} s"),
+            retry_after,
+        })?;
+    Err(ApiError::Unauthorized(
+        "the API token is unknown or revoked".into(),
+    ))
 }
 
 pub(crate) async fn limit(state: &AppState, key: &str) -> Result<(), ApiError> {
@@ -297,21 +289,7 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<(Workspace, Principa
     let ip = client_ip(parts, state);
     if let Some(token) = bearer(parts)? {
         let auth = token_auth(state, token, ip.as_deref()).await?;
-        // A person's token can do no more than the person: demoted or removed, their
-        // tokens follow.
-        let role = match auth.user_id {
-            None => auth.role,
-            Some(user) => {
-                let member = state
-                    .store()
-                    .member_role(auth.workspace.id, user)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::Unauthorized("the API token is unknown or revoked".into())
-                    })?;
-                auth.role.min(member)
-            }
-        };
+        let role = auth.role;
         let actor = Actor::Token {
             id: auth.token_id,
             user: auth.user_id,
@@ -323,7 +301,7 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<(Workspace, Principa
     let session = session(parts, state).await?.ok_or_else(unauthenticated)?;
     let actor = Actor::User(session.user.id);
     limit(state, &actor.limit_key()).await?;
-    let memberships = state.store().memberships(session.user.id).await?;
+    let memberships = state.app().memberships(session.user.id).await?;
     let chosen = match parts
         .headers
         .get(crate::auth::WORKSPACE_HEADER)

@@ -248,23 +248,13 @@ pub async fn save(
         .under("text")
         .map(|(c, v)| (c.to_owned(), v.replace("\r\n", "\n")))
         .collect();
-    let (card, _) = state
-        .app()
-        .card(&signed.acting_as::<covalynce_app::Viewer>()?, card_id)
-        .await?
-        .ok_or_else(not_found)?;
-    // Save only what changed: an unchanged "approve" is not an edit.
-    let changed: BTreeMap<String, String> = edits
-        .iter()
-        .filter(|(k, v)| card.variants.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if !changed.is_empty() {
+    // `edit` keeps only what changed: an unchanged "approve" is not an edit.
+    if !edits.is_empty() {
         let edited = async {
             Ok::<_, crate::http::problem::ApiError>(
                 state
                     .app()
-                    .edit(&signed.acting()?, card_id, changed)
+                    .edit(&signed.acting()?, card_id, edits.clone())
                     .await?,
             )
         }

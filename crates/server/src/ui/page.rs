@@ -62,7 +62,7 @@ impl<R: MinRole> FromRequestParts<AppState> for Signed<R> {
         }
         let actor = Actor::User(session.user.id);
         crate::http::extract::limit(state, &actor.limit_key()).await?;
-        let memberships = state.store().memberships(session.user.id).await?;
+        let memberships = state.app().memberships(session.user.id).await?;
         let wanted = crate::auth::cookie(&parts.headers, WORKSPACE_COOKIE);
         let chosen = memberships
             .iter()

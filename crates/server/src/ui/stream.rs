@@ -25,7 +25,7 @@ pub async fn events(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     struct Cursor {
         state: AppState,
-        ws: covalynce_domain::WorkspaceId,
+        who: Option<covalynce_app::Acting<covalynce_app::Viewer>>,
         seen: HashSet<String>,
         queue: Vec<String>,
         started: Instant,
@@ -33,7 +33,8 @@ pub async fn events(
     }
     let cursor = Cursor {
         state,
-        ws: signed.workspace.id,
+        // A session that cannot act ends the stream; the browser reconnects and is told.
+        who: signed.acting().ok(),
         seen: HashSet::new(),
         queue: Vec::new(),
         started: Instant::now(),
@@ -51,11 +52,12 @@ pub async fn events(
                 tokio::time::sleep(POLL).await;
             }
             c.first = false;
+            let who = c.who.as_ref()?;
             let pending = c
                 .state
-                .store()
-                .list_cards(
-                    c.ws,
+                .app()
+                .cards(
+                    who,
                     &CardFilter {
                         status: Some(CardStatus::Pending),
                         before: None,

@@ -327,6 +327,15 @@ async fn a_reviewer_edits_then_dismisses_and_every_revision_is_kept(backend: Bac
         assert!(p["detail"].as_str().unwrap().contains(what), "{p}");
     }
 
+    // Sending back the text the card already has changes nothing: no revision, no edit
+    // (a client that PATCHes every channel does not make an approval count as edited).
+    let r = patch(serde_json::json!({"variants": {"x": "CSV export is here. Try it."}}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let same: Value = r.json().await.unwrap();
+    assert_eq!(same["data"]["variants"]["x"], "CSV export is here. Try it.");
+
     let revisions = app.get_json(&format!("/api/v1/cards/{id}/revisions")).await;
     let revisions = revisions["data"].as_array().unwrap();
     assert_eq!(revisions.len(), 3, "drafted + two edits");
@@ -359,6 +368,10 @@ async fn a_reviewer_edits_then_dismisses_and_every_revision_is_kept(backend: Bac
     for r in [
         dismiss().await.unwrap(),
         patch(serde_json::json!({"variants": {"x": "late"}}))
+            .await
+            .unwrap(),
+        // The text it already has is no edit, but the card is still not editable.
+        patch(serde_json::json!({"variants": {"x": "CSV export is here. Try it."}}))
             .await
             .unwrap(),
     ] {

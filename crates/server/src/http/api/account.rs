@@ -55,7 +55,7 @@ pub struct MeView {
 
 async fn me_view(state: &AppState, user: &User, csrf: Option<String>) -> Result<MeView, ApiError> {
     let workspaces = state
-        .store()
+        .app()
         .memberships(user.id)
         .await?
         .into_iter()

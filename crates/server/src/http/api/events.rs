@@ -7,8 +7,8 @@ use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use covalynce_domain::{EventId, EventKind, now_millis};
-use covalynce_storage::{DeliveryOutcome, EventFilter, EventRecord, Ingest, IngestOutcome};
+use covalynce_domain::{EventId, EventKind};
+use covalynce_storage::{EventFilter, EventRecord};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -159,41 +159,11 @@ pub async fn create(
     headers: axum::http::HeaderMap,
     ApiJson(submitted): ApiJson<covalynce_sources::generic::Submitted>,
 ) -> Result<(StatusCode, Json<Data<Submission>>), ApiError> {
-    let who = auth.acting()?;
-    let ws = who.workspace();
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let event = covalynce_sources::generic::normalize(submitted, header_key, ws.slug.as_str())
-        .map_err(ApiError::Validation)?;
-    let key = event.dedup_key.clone();
-    let source_id = state.app().api_source(&who).await?;
-    let body = serde_json::to_vec(&serde_json::json!({
-        "kind": event.kind, "key": event.dedup_key, "title": event.title, "data": event.facts,
-    }))
-    .map_err(|e| ApiError::Internal(e.into()))?;
-    let stored = state
-        .ingest()
-        .submit(Ingest {
-            workspace_id: ws.id,
-            source_id,
-            guid: key.clone(),
-            event_name: format!("api.{}", event.kind.as_str()),
-            outcome: DeliveryOutcome::Events,
-            reason: None,
-            body,
-            events: vec![event],
-            received_at: now_millis(),
-        })
+    let covalynce_app::ingest::Submitted { new, event } = state
+        .app()
+        .submit_event(state.ingest(), &auth.acting()?, submitted, header_key)
         .await?;
-    let new =
-        matches!(&stored, IngestOutcome::Stored { events, .. } if events.iter().any(|e| e.new));
-    if new {
-        state.wake_workers();
-    }
-    let record = state
-        .store()
-        .event_by_key(ws.id, &key)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("event {key} vanished after ingest")))?;
     let status = if new {
         StatusCode::CREATED
     } else {
@@ -204,7 +174,7 @@ pub async fn create(
         Json(Data {
             data: Submission {
                 new,
-                event: record.into(),
+                event: event.into(),
             },
         }),
     ))

@@ -239,11 +239,14 @@ pub async fn update(
                 )
                 .await?
         }
-        None => state
-            .store()
-            .workspace_source(auth.0.id, source_id)
-            .await?
-            .ok_or_else(not_found)?,
+        None => {
+            state
+                .app()
+                .source(&auth.acting_as()?, source_id)
+                .await?
+                .ok_or_else(not_found)?
+                .0
+        }
     };
     Ok(Json(Data {
         data: SourceView::from(&source),
