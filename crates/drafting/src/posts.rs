@@ -157,7 +157,13 @@ impl<'a> Facts<'a> {
     fn opening(&self, voice: Voice) -> String {
         let name = self.name();
         let Some(item) = self.headline() else {
-            return format!("{name}: nothing user-facing, {}.", counts_text(self));
+            // Only bookkeeping (client_golang v1.24.1 read "nothing user-facing, no
+            // user-facing changes."): say it once.
+            return if self.counts.is_empty() {
+                format!("{name}: no user-facing changes.")
+            } else {
+                format!("{name}: nothing user-facing, {}.", counts_text(self))
+            };
         };
         let title = social_title(item);
         if !self.visible && self.highlights.len() == 1 {
@@ -1034,6 +1040,13 @@ fn team(f: &Facts, changes: &Changeset, ctx: &Context, slack: bool) -> Parts {
         };
         lines.push(format!("• {title}{refs}{by}"));
     }
+    // A head with nothing listed under it is a sentence of its own, before what is counted
+    // ("**client_golang v1.24.1** shipped: no user-facing changes *1 change not listed…*").
+    let head = if lines.is_empty() {
+        format!("{head}.")
+    } else {
+        head
+    };
     let mut tail = String::new();
     if let Some(summary) = unlisted_summary(changes, style) {
         tail = if slack {
@@ -1685,6 +1698,24 @@ mod tests {
                 text.contains("trengthen HTTPS security and improve code organization."),
                 "{text}"
             );
+        }
+    }
+
+    /// client_golang v1.24.1 (a version bump only, as drafted before its squash was read)
+    /// said "nothing user-facing, no user-facing changes." and its team note ran its head
+    /// into the count of what it left out.
+    #[test]
+    fn a_release_of_bookkeeping_only_says_so_once() {
+        let c = changes(&["Update VERSION to 1.2.0"]);
+        assert!(c.items.is_empty() && !c.noise.is_empty(), "{c:?}");
+        let x = post(&c, &ctx(), Voice::Sassy, Channel::X);
+        assert!(
+            x.starts_with("acme/rocket v1.2.0: no user-facing changes. "),
+            "{x}"
+        );
+        for channel in [Channel::Slack, Channel::Discord] {
+            let text = post(&c, &ctx(), Voice::Sassy, channel);
+            assert!(text.contains("no user-facing changes. "), "{text}");
         }
     }
 

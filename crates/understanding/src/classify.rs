@@ -741,13 +741,53 @@ fn infer_category(text: &str, files: &[String]) -> Category {
             | "changes"
             | "point"
             | "repoint"
-    ) && words_of_text(&lower).iter().any(|w| {
-        matches!(*w, "link" | "links")
-            // "Change default API URL to …" is a change users get; "update links to …" and
-            // "Fix broken URLs in README" are where the docs point.
-            || (matches!(*w, "url" | "urls")
-                && !matches!(first, "change" | "changes" | "point" | "repoint"))
-    }) && !has(&["--", "flag", "option", "command", "header", "redirect"])
+    ) && words_of_text(&lower)
+        .iter()
+        .skip(1)
+        // What the verb acts on, past its adjectives ("fix base URL", htmx's site): "Fix
+        // panic on requests with nil URL" (client_golang 1.24.1) fixes a panic, whatever it
+        // says of URLs.
+        .filter(|w| {
+            !matches!(
+                **w,
+                "the"
+                    | "a"
+                    | "an"
+                    | "some"
+                    | "all"
+                    | "any"
+                    | "broken"
+                    | "dead"
+                    | "outdated"
+                    | "old"
+                    | "stale"
+                    | "wrong"
+                    | "invalid"
+                    | "incorrect"
+                    | "bad"
+                    | "missing"
+                    | "relative"
+                    | "external"
+                    | "internal"
+                    | "doc"
+                    | "docs"
+                    | "documentation"
+                    | "readme"
+                    | "website"
+                    | "badge"
+                    | "badges"
+                    | "more"
+            )
+        })
+        .take(2)
+        .any(|w| {
+            matches!(*w, "link" | "links")
+                // "Change default API URL to …" is a change users get; "update links to …"
+                // and "Fix broken URLs in README" are where the docs point.
+                || (matches!(*w, "url" | "urls")
+                    && !matches!(first, "change" | "changes" | "point" | "repoint"))
+        })
+        && !has(&["--", "flag", "option", "command", "header", "redirect"])
     {
         return Category::Docs;
     }
@@ -1356,6 +1396,16 @@ fn bumps_own_version(lower: &str) -> bool {
 /// The project's release notes file, anywhere (`covalynce_domain::notes_file_rank`): a
 /// commit that edits only such files is the notes being written ("Add JS MIME type change
 /// to CHANGELOG", rack), never a change.
+/// A file a release itself writes: its notes, its version file, manifests and lockfiles.
+pub(crate) fn is_release_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let stem = name.split('.').next().unwrap_or_default();
+    is_notes_file(path)
+        || is_lockfile(path)
+        || is_dependency_manifest(path)
+        || matches!(stem, "version" | "_version" | "__version__")
+}
+
 fn is_notes_file(path: &str) -> bool {
     covalynce_domain::notes_file_rank(path.rsplit('/').next().unwrap_or(path)).is_some()
 }
@@ -1560,7 +1610,7 @@ fn names_toolchain_version(lower: &str) -> bool {
 }
 
 /// A `1.2` or `1.2.3` somewhere (optionally after `v`).
-fn has_version_number(lower: &str) -> bool {
+pub(crate) fn has_version_number(lower: &str) -> bool {
     lower
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
         .map(|w| w.trim_start_matches('v').trim_end_matches('.'))
@@ -3239,6 +3289,22 @@ mod tests {
             &["prometheus/promhttp/http.go"],
         ));
         assert_eq!(links.category, Category::Docs, "{links:?}");
+        for docs in [
+            "Fix broken URLs in README",
+            "Update README links",
+            "fix the link to the guide",
+        ] {
+            let item = classify_commit(&commit(docs, &["prometheus/promhttp/http.go"]));
+            assert_eq!(item.category, Category::Docs, "{docs}: {item:?}");
+        }
+        // A URL in what was fixed is not a link fixed (client_golang 1.24.1).
+        let panic = classify_commit(&commit(
+            "promhttp: fix panic on requests with nil URL",
+            &["prometheus/promhttp/http.go"],
+        ));
+        assert_eq!(panic.category, Category::Fix, "{panic:?}");
+        let site = classify_commit(&commit("fix base URL", &["www/config.toml"]));
+        assert_eq!(site.category, Category::Docs, "{site:?}");
         // A swap that fixes something a user saw is still a fix.
         let fix = classify_commit(&commit(
             "fix: use time.Since instead of time.Now to avoid a wrong duration",

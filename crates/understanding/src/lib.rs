@@ -312,7 +312,24 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
             };
             &clean
         };
+        // A squashed release pull request ("release: cut v1.24.1 (#2076)") carries the
+        // changes cherry-picked onto its branch, one `* subject` line each: those are the
+        // release's changes, each understood on its own.
         let mut item = classify_commit(commit);
+        if let Some(folded) = (item.noise == Some(Noise::VersionBump))
+            .then(|| release_squash(commit))
+            .flatten()
+        {
+            for c in &folded {
+                let item = classify_commit(c);
+                if item.noise.is_some() {
+                    noise.push(item);
+                } else {
+                    items.push(item);
+                }
+            }
+            continue;
+        }
         if let Some(owner) = owner
             && crate::refs::merge_source_login(commit.subject())
                 .is_some_and(|l| l.eq_ignore_ascii_case(owner))
@@ -408,6 +425,51 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
         noise,
         secrets,
     }
+}
+
+/// The commits a squashed release pull request folds in, as GitHub writes them in the
+/// squash's body (`* subject` at the start of a line, each with its own paragraph): for a
+/// commit that is release bookkeeping itself (its caller knows) and lists two or more. Each keeps the squash's
+/// author, files and id, but not its pull request's number (that is the release's, not the
+/// change's). `None` for any other commit: a feature's squash lists its work-in-progress
+/// commits, which its title already says. A folded commit's files are the squash's,
+/// less those the release itself wrote.
+fn release_squash(commit: &Commit) -> Option<Vec<Commit>> {
+    // A release's own pull request names its version ("release: cut v1.24.1", "Cut
+    // v1.23.1"); tooling for the notes ("ci(release): refactor changelog regex patterns",
+    // gin) folds in its own work-in-progress.
+    if !classify::has_version_number(&commit.subject().to_ascii_lowercase()) {
+        return None;
+    }
+    let folded: Vec<&str> = commit
+        .body()
+        .lines()
+        .filter_map(|l| l.strip_prefix("* "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    // What the changes touched, without what the release wrote itself (its notes, its
+    // version, manifests and lockfiles): a fix folded beside the changelog is a fix. A
+    // release that touched nothing else carried no change to unfold.
+    let files: Vec<String> = commit
+        .files
+        .iter()
+        .filter(|f| !classify::is_release_file(f))
+        .cloned()
+        .collect();
+    if folded.len() < 2 || files.is_empty() {
+        return None;
+    }
+    Some(
+        folded
+            .into_iter()
+            .map(|subject| Commit {
+                message: subject.to_owned(),
+                files: files.clone(),
+                ..commit.clone()
+            })
+            .collect(),
+    )
 }
 
 /// Who is who across a range: one person appears as a login on one commit, a name on
@@ -845,6 +907,64 @@ mod tests {
     /// from the project's own branch `prometheus/superq/update_test_url`: the organisation is
     /// not a contributor. A fork's branch still credits its owner, and so does the same
     /// merge when the owner is not known.
+    /// prometheus/client_golang v1.24.1 is one commit, "release: cut v1.24.1 (#2076)", a
+    /// squash of the fix cherry-picked for it, a dependency bump and the changelog and
+    /// version edits. The draft said "no user-facing changes"; the maintainers' notes list
+    /// the fix. A feature's squash keeps its title, whatever commits it folded.
+    #[test]
+    fn a_squashed_release_lists_the_changes_it_folded_in() {
+        let release = commit(
+            1,
+            "release: cut v1.24.1 (#2076)\n\n* build(deps): bump github.com/prometheus/common from 0.69.0 to 0.70.1\n\nBumps [github.com/prometheus/common](https://github.com/prometheus/common) from 0.69.0 to 0.70.1.\n- [Release notes](https://github.com/prometheus/common/releases)\n\nSigned-off-by: dependabot[bot] <support@github.com>\n(cherry picked from commit f3a330f444c71d7816b5e028bc5aac386f87fe16)\n\n* promhttp: fix panic on requests with nil URL\n\n(cherry picked from commit 4976da8694931d49ba1c70811225391835bdd09d)\n\n* Update CHANGELOG.md for 1.24.1\n\n* Update VERSION to 1.24.1",
+            &[
+                "CHANGELOG.md",
+                "VERSION",
+                "go.mod",
+                "go.sum",
+                "prometheus/promhttp/http.go",
+                "prometheus/promhttp/http_test.go",
+            ],
+        );
+        let changes = understand_in(std::slice::from_ref(&release), Some("prometheus"));
+        let titles: Vec<(&str, Category)> = changes
+            .items
+            .iter()
+            .map(|i| (i.title.as_str(), i.category))
+            .collect();
+        assert_eq!(
+            titles,
+            [("Fix panic on requests with nil URL", Category::Fix)],
+            "{changes:?}"
+        );
+        // The release pull request's number is the release's, not the fix's.
+        assert!(changes.items[0].refs.is_empty(), "{:?}", changes.items[0]);
+        assert_eq!(
+            changes.noise.len(),
+            3,
+            "the bump, the changelog and the version"
+        );
+
+        // The notes' tooling is not a release, whatever it folded (gin v1.10.0).
+        let tooling = commit(
+            3,
+            "ci(release): refactor changelog regex patterns and exclusions (#3914)\n\n* chore: refactor changelog regex patterns and exclusions\n\n* chore: update configuration file field names\n\n* update",
+            &[".goreleaser.yaml", "src/lib.rs"],
+        );
+        let changes = understand_in(std::slice::from_ref(&tooling), None);
+        assert!(changes.items.is_empty(), "{changes:?}");
+        assert_eq!(changes.noise.len(), 1);
+
+        let feature = commit(
+            2,
+            "Add CSV export (#12)\n\n* wip\n\n* fix tests\n\n* review",
+            &["src/export.rs"],
+        );
+        let changes = understand_in(std::slice::from_ref(&feature), None);
+        assert_eq!(changes.items.len(), 1);
+        assert_eq!(changes.items[0].title, "Add CSV export");
+        assert_eq!(changes.items[0].refs, vec![12]);
+    }
+
     /// A link to another project's issue is context, not this project's work: the notes
     /// cite the pull request, not golang/go's issue 19841.
     #[test]
