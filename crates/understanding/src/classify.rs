@@ -1116,6 +1116,11 @@ fn noise(
     {
         return Some(Noise::DependencyBump);
     }
+    // "update dist" (htmx): the bundles a release ships, built again from the sources
+    // whose changes the notes list.
+    if !commit.files.is_empty() && commit.files.iter().all(|f| is_built(f)) {
+        return Some(Noise::VersionBump);
+    }
     if !security
         && (lower.starts_with("chore(deps")
             || lower.starts_with("build(deps")
@@ -1562,7 +1567,7 @@ fn is_release_bookkeeping(lower: &str) -> bool {
     if lower.starts_with("docs(changelog)") || lower.starts_with("chore(changelog)") {
         return true;
     }
-    (matches!(first, "release" | "release:" | "releasing" | "prepare" | "cut") && versioned)
+    (matches!(first, "release" | "release:" | "releasing" | "prepare" | "prep" | "cut") && versioned)
         // "Prepare for rc", "Prepare release": no version named, the words say it.
         || (first == "prepare"
             && lower.split_whitespace().count() <= 4
@@ -1720,7 +1725,30 @@ fn is_assistant(name: &str, email: &str) -> bool {
         )
 }
 
+/// The built bundles a project commits for its releases (`dist/htmx.min.js`).
+fn is_built(path: &str) -> bool {
+    path.to_ascii_lowercase().starts_with("dist/")
+}
+
+/// The project's website kept beside its code (htmx's `www/`, an Astro site): pages,
+/// styles and scripts of the site, not of the program. A server's own code under a `www/`
+/// web root (PHP, Python…) is the program.
+fn is_website(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    ["www/", "website/", "site/", "homepage/"]
+        .iter()
+        .any(|d| p.starts_with(d))
+        && ![
+            ".php", ".py", ".rb", ".go", ".rs", ".java", ".cs", ".ex", ".pl",
+        ]
+        .iter()
+        .any(|x| p.ends_with(x))
+}
+
 fn is_doc(path: &str) -> bool {
+    if is_website(path) {
+        return true;
+    }
     let p = path.to_ascii_lowercase();
     let name = p.rsplit('/').next().unwrap_or(&p);
     // The project's pictures beside its docs (a logo), not an app's own images.
@@ -2507,6 +2535,8 @@ mod tests {
             // client_golang cuts its releases.
             "Cut v1.23.0-rc.0 (#1837)",
             "Cut 1.22.0 (#1793)",
+            // htmx's.
+            "Prep 2.0.8 release",
             // clap's: a bare release commit, and edits of the changelog by scope.
             "Release",
             "docs(changelog): Call out more breaking changes",
@@ -3311,6 +3341,49 @@ mod tests {
             &["prometheus/summary.go"],
         ));
         assert_eq!(fix.category, Category::Fix, "{fix:?}");
+    }
+
+    /// htmx v4.0.0-beta5's posts led with "detects macOS once in <head>, switch UI with a
+    /// Tailwind mac: variant" (its website's header) and listed "update dist" (the bundles
+    /// rebuilt) as a feature.
+    #[test]
+    fn the_projects_website_is_docs_and_its_rebuilt_bundles_are_bookkeeping() {
+        for (message, files) in [
+            (
+                "ui: detect macOS once in <head>, switch UI with a Tailwind mac: variant",
+                &[
+                    "www/src/assets/css/input.css",
+                    "www/src/components/Head.astro",
+                ][..],
+            ),
+            (
+                "add reset and site stylesheets",
+                &[
+                    "www/src/assets/css/site.css",
+                    "www/src/layouts/Layout.astro",
+                ],
+            ),
+            (
+                "website: convert .ts to .js + extract helpers",
+                &["website/src/content.config.js"],
+            ),
+        ] {
+            let item = classify_commit(&commit(message, files));
+            assert_eq!(item.category, Category::Docs, "{message}: {item:?}");
+        }
+        let dist = classify_commit(&commit(
+            "update dist",
+            &["dist/htmx.js", "dist/htmx.min.js", "dist/ext/hx-csp.js.br"],
+        ));
+        assert_eq!(dist.noise, Some(Noise::VersionBump), "{dist:?}");
+        // The program's own code, wherever it lives, stays the program's.
+        let app = classify_commit(&commit("Fix login redirect", &["www/login.php"]));
+        assert_eq!(app.category, Category::Fix, "{app:?}");
+        let lib = classify_commit(&commit(
+            "Add hx-prompt extension",
+            &["src/ext/hx-prompt.js", "dist/ext/hx-prompt.js"],
+        ));
+        assert_eq!(lib.category, Category::Feature, "{lib:?}");
     }
 
     #[test]
