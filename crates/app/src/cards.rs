@@ -501,6 +501,25 @@ pub fn previews<'a>(
         .collect()
 }
 
+/// Which of the card's texts each channel sends: the variant its settings pick (a channel
+/// whose kind has no text of its own on this card sends none). What the review shows beside
+/// each text, and what it does not offer to edit for nothing.
+pub fn texts_sent<'a>(
+    card: &CardRecord,
+    channels: &'a [ChannelRecord],
+) -> Vec<(&'a ChannelRecord, String)> {
+    channels
+        .iter()
+        .filter_map(|c| {
+            covalynce_publishing::preview::pick(
+                &card.variants,
+                covalynce_publishing::preview::wanted(&c.config.settings),
+            )
+            .map(|(variant, _)| (c, variant.to_owned()))
+        })
+        .collect()
+}
+
 fn draft<'a>(card: &'a CardRecord, version: Option<&'a str>) -> Draft<'a> {
     Draft {
         variants: &card.variants,

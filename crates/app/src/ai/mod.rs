@@ -18,6 +18,34 @@ use serde_json::json;
 /// A chain asks at most this many providers.
 pub const MOST_PROVIDERS: usize = 5;
 
+/// A provider of the chain as shown to members.
+pub struct ShownProvider {
+    pub kind: String,
+    pub model: String,
+    pub base_url: String,
+    pub has_key: bool,
+    /// The key masked: enough to tell keys apart, never the key.
+    pub api_key: Option<String>,
+}
+
+/// A key shown masked: its first four and last four characters when it is long enough to
+/// keep most of it hidden, else nothing but the mask (also when it no longer opens).
+fn masked(secrets: &crate::secrets::SecretBox, sealed: &[u8]) -> String {
+    let key = secrets
+        .open(sealed)
+        .ok()
+        .and_then(|k| String::from_utf8(k).ok())
+        .unwrap_or_default();
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() >= 16 {
+        let head: String = chars[..4].iter().collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}…{tail}")
+    } else {
+        "…".to_owned()
+    }
+}
+
 impl App {
     /// What may leave the machine: nothing (`offline`), messages, or diffs too.
     pub async fn set_ai_privacy(
@@ -128,6 +156,30 @@ impl App {
     /// masked).
     pub async fn ai_chain(&self, who: &Acting<Viewer>) -> Result<Vec<AiProviderRecord>, AppError> {
         Ok(self.store().ai_chain(who.workspace().id).await?)
+    }
+
+    /// The chain as any member may see it: each provider's key masked (`sk-p…6789`), never
+    /// the key.
+    pub async fn ai_chain_shown(
+        &self,
+        who: &Acting<Viewer>,
+        secrets: &crate::secrets::SecretBox,
+    ) -> Result<Vec<ShownProvider>, AppError> {
+        Ok(self
+            .ai_chain(who)
+            .await?
+            .into_iter()
+            .map(|p| ShownProvider {
+                api_key: p
+                    .sealed_key
+                    .as_deref()
+                    .map(|sealed| masked(secrets, sealed)),
+                has_key: p.sealed_key.is_some(),
+                kind: p.kind,
+                model: p.model,
+                base_url: p.base_url,
+            })
+            .collect())
     }
 
     /// The AI calls made for the workspace in `[from, to)`, newest first, at most `limit`:

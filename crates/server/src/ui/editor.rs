@@ -93,18 +93,11 @@ async fn editor_page(
         .ok_or_else(not_found)?;
     let pending = card.status == CardStatus::Pending;
     let active = super::stack::active_channels(state, &viewer).await?;
+    let sent = covalynce_app::cards::texts_sent(&card, &active.channels);
     let sent_by = |variant: &str| -> String {
-        active
-            .channels
-            .iter()
-            .filter(|c| {
-                covalynce_publishing::preview::pick(
-                    &card.variants,
-                    covalynce_publishing::preview::wanted(&c.config.settings),
-                )
-                .is_some_and(|(v, _)| v == variant)
-            })
-            .map(|c| c.name.as_str())
+        sent.iter()
+            .filter(|(_, v)| v == variant)
+            .map(|(c, _)| c.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };

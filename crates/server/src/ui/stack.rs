@@ -133,17 +133,11 @@ pub async fn card_vm(
         super::sends::SendVm::of(c, p, json, active.when(c))
     })
     .collect();
-    let sent: Vec<&str> = channels
-        .iter()
-        .filter_map(|c| {
-            covalynce_publishing::preview::pick(
-                &card.variants,
-                covalynce_publishing::preview::wanted(&c.config.settings),
-            )
-            .map(|(v, _)| v)
-        })
-        .collect();
-    let sent: std::collections::BTreeSet<String> = sent.into_iter().map(str::to_owned).collect();
+    let sent: std::collections::BTreeSet<String> =
+        covalynce_app::cards::texts_sent(&card, channels)
+            .into_iter()
+            .map(|(_, variant)| variant)
+            .collect();
     let mut variants: Vec<VariantVm> = card
         .variants
         .into_iter()

@@ -37,37 +37,18 @@ pub struct AiSettingsView {
     pub operator_default: Option<String>,
 }
 
-/// A key shown masked: its first four and last four characters when it is long enough to
-/// keep most of it hidden, else nothing but the mask.
-fn mask(state: &AppState, sealed: &[u8]) -> String {
-    let key = state
-        .secrets()
-        .open(sealed)
-        .ok()
-        .and_then(|k| String::from_utf8(k).ok())
-        .unwrap_or_default();
-    let chars: Vec<char> = key.chars().collect();
-    if chars.len() >= 16 {
-        let head: String = chars[..4].iter().collect();
-        let tail: String = chars[chars.len() - 4..].iter().collect();
-        format!("{head}…{tail}")
-    } else {
-        "…".to_owned()
-    }
-}
-
 pub(crate) async fn view(
     state: &AppState,
     who: &covalynce_app::Acting<covalynce_app::Viewer>,
 ) -> Result<AiSettingsView, ApiError> {
     let providers = state
         .app()
-        .ai_chain(who)
+        .ai_chain_shown(who, state.secrets())
         .await?
         .into_iter()
         .map(|p| ProviderView {
-            api_key: p.sealed_key.as_deref().map(|sealed| mask(state, sealed)),
-            has_key: p.sealed_key.is_some(),
+            api_key: p.api_key,
+            has_key: p.has_key,
             kind: p.kind,
             model: p.model,
             base_url: p.base_url,
