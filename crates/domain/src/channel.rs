@@ -378,6 +378,39 @@ impl ChannelConfig {
             _ => None,
         }
     }
+
+    /// By when someone must connect the channel again (Unix ms), and what runs out then, if
+    /// anything known does: a channel that renews its own token runs out only when what
+    /// renews it does (LinkedIn's refresh token; X's and Bluesky's renew for as long as
+    /// they are used).
+    pub fn reconnect_by(&self) -> Option<(i64, Expiring)> {
+        if self.renewable() {
+            match &self.settings {
+                ChannelSettings::Linkedin(s) => {
+                    s.refresh_expires_at.map(|at| (at, Expiring::RefreshToken))
+                }
+                _ => None,
+            }
+        } else {
+            self.expires_at().map(|at| (at, Expiring::AccessToken))
+        }
+    }
+}
+
+/// What of a channel's credentials runs out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiring {
+    AccessToken,
+    RefreshToken,
+}
+
+impl Expiring {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expiring::AccessToken => "the token",
+            Expiring::RefreshToken => "the refresh token",
+        }
+    }
 }
 
 impl ChannelSettings {
@@ -542,6 +575,38 @@ mod tests {
 
     /// Every shape a release of Covalynce stored reads back, and is written again as it
     /// was: channels made before these types existed keep working and look the same.
+    /// The Channels page says by when to connect again: what runs out first that
+    /// Covalynce cannot renew.
+    #[test]
+    fn a_channel_is_connected_again_when_what_renews_it_runs_out() {
+        let config = |kind, v| ChannelConfig::parse(kind, &v).expect("a stored shape");
+        let linkedin = |renewable: bool| {
+            config(
+                ChannelKind::Linkedin,
+                json!({"api_base": "https://api.linkedin.com", "author": "urn:li:person:1", "expires_at": 10, "renewable": renewable, "refresh_expires_at": 20}),
+            )
+        };
+        assert_eq!(
+            linkedin(false).reconnect_by(),
+            Some((10, Expiring::AccessToken))
+        );
+        assert_eq!(
+            linkedin(true).reconnect_by(),
+            Some((20, Expiring::RefreshToken))
+        );
+        // X and Bluesky renew for as long as they are used; a webhook never runs out.
+        let x = config(
+            ChannelKind::X,
+            json!({"api_base": "https://api.x.com", "expires_at": 10, "renewable": true}),
+        );
+        assert_eq!(x.reconnect_by(), None);
+        let slack = config(
+            ChannelKind::Slack,
+            json!({"webhook": "https://hooks.slack.com/services/T0/B0/x"}),
+        );
+        assert_eq!(slack.reconnect_by(), None);
+    }
+
     #[test]
     fn the_shapes_earlier_releases_stored_read_and_write_unchanged() {
         let settings = [

@@ -57,37 +57,16 @@ async fn page_with<R>(
     created_secret: Option<String>,
     linkedin_pages: Option<PagePicker>,
 ) -> Result<Response, UiError> {
-    let channels: Vec<ChannelView> = state
+    let records = state
         .app()
         .channels(&signed.acting_as::<covalynce_app::Viewer>()?)
-        .await?
-        .into_iter()
-        .map(ChannelView::from)
-        .collect();
-    let github_sources = state
-        .app()
-        .sources(&signed.acting_as::<covalynce_app::Viewer>()?)
-        .await?
-        .0
-        .into_iter()
-        .filter(|s| s.kind == covalynce_domain::SourceKind::Github && s.sealed_token.is_some())
-        .filter_map(|s| Some((s.id.to_string(), s.repo?)))
-        .collect();
+        .await?;
     let now = covalynce_domain::now_millis();
-    let expiry = channels
+    let expiry = records
         .iter()
         .filter_map(|c| {
-            // A channel that renews its own token (X, Bluesky, LinkedIn with a refresh
-            // token) needs reconnecting only when what renews it runs out.
-            let renews = c.config["renewable"].as_bool() == Some(true);
-            let (at, what) = if renews {
-                (
-                    c.config["refresh_expires_at"].as_i64()?,
-                    "the refresh token",
-                )
-            } else {
-                (c.config["expires_at"].as_i64()?, "the token")
-            };
+            let (at, what) = c.config.reconnect_by()?;
+            let what = what.as_str();
             let day = &covalynce_domain::time::format_rfc3339(at)[..10];
             let urgent = at - now < 7 * 24 * 3600 * 1000;
             let note = if at <= now {
@@ -97,8 +76,18 @@ async fn page_with<R>(
             } else {
                 format!("{what} is valid until {day}")
             };
-            Some((c.id.clone(), (urgent, note)))
+            Some((c.id.to_string(), (urgent, note)))
         })
+        .collect();
+    let channels: Vec<ChannelView> = records.into_iter().map(ChannelView::from).collect();
+    let github_sources = state
+        .app()
+        .sources(&signed.acting_as::<covalynce_app::Viewer>()?)
+        .await?
+        .0
+        .into_iter()
+        .filter(|s| s.kind == covalynce_domain::SourceKind::Github && s.sealed_token.is_some())
+        .filter_map(|s| Some((s.id.to_string(), s.repo?)))
         .collect();
     let failed = notice.as_ref().is_some_and(|(ok, _)| !ok);
     let mut r = render(&ChannelsPage {
