@@ -42,20 +42,32 @@ pub struct Grant {
     pub user_id: Option<covalynce_domain::UserId>,
 }
 
+/// What a token as sent turns out to be.
+pub enum Lookup {
+    Granted(Grant),
+    /// No such token, or revoked: someone may be guessing.
+    Unknown,
+    /// A person's token whose person is no longer a member of its workspace (removing a
+    /// member revokes their tokens in the same transaction, so only a store changed by
+    /// hand gets here): it opens nothing, and it is no one's guess, so it costs no
+    /// address's sign-in allowance.
+    Orphaned,
+}
+
 impl crate::App {
-    /// The grant of a token as sent (`None`: unknown or revoked). A person's token can do no
-    /// more than the person: demoted, their tokens follow; removed from the workspace, the
-    /// token no longer opens it. Its last use is recorded at most once a minute (every API
-    /// request comes through here, and a write each would cost more than the request).
-    pub async fn token_grant(&self, token: &str) -> Result<Option<Grant>, crate::AppError> {
+    /// What a token as sent may do. A person's token can do no more than the person:
+    /// demoted, their tokens follow; removed from the workspace, the token opens nothing.
+    /// Its last use is recorded at most once a minute (every API request comes through
+    /// here, and a write each would cost more than the request).
+    pub async fn token_grant(&self, token: &str) -> Result<Lookup, crate::AppError> {
         let Some(auth) = self.store().token_auth(&hash(token)).await? else {
-            return Ok(None);
+            return Ok(Lookup::Unknown);
         };
         let role = match auth.user_id {
             None => auth.role,
             Some(user) => match self.store().member_role(auth.workspace.id, user).await? {
                 Some(member) => auth.role.min(member),
-                None => return Ok(None),
+                None => return Ok(Lookup::Orphaned),
             },
         };
         let now = covalynce_domain::now_millis();
@@ -64,7 +76,7 @@ impl crate::App {
         {
             tracing::warn!(error = %e, "could not record a token's last use");
         }
-        Ok(Some(Grant {
+        Ok(Lookup::Granted(Grant {
             token_id: auth.token_id,
             workspace: auth.workspace,
             role,

@@ -5,7 +5,7 @@
 pub mod gate;
 mod risk;
 
-use covalynce_domain::facts::{CommitFacts, WorkItemFacts};
+use covalynce_domain::facts::{CommitFacts, ReleaseFacts, WorkItemFacts};
 use covalynce_domain::{CardCategory, Commit, EventFacts, EventKind, Risk, Work};
 use covalynce_drafting::{Context, Voice};
 use covalynce_understanding::{Changeset, understand, understand_in};
@@ -96,10 +96,15 @@ fn card(event: &EventInput, changes: &Changeset, ctx: &Context, voice: Voice) ->
     // A pre-release (`v0.28.1-rc.1`, or a GitHub release marked as one) is for the team and
     // the testers it asks: its changes are the release proper's, whose card is the post.
     // gitui's demo stack showed v0.28.1-rc.1 and v0.28.1 as two posts with one list.
+    // GitHub's flag is the maintainers' word when it is given (a `v1.2.3-preview` released
+    // as final is final); the tag's name when it is not.
     let prerelease = match &event.facts.work {
-        Work::Release(r) => r.prerelease == Some(true),
-        _ => false,
-    } || tag.is_some_and(covalynce_domain::is_prerelease);
+        Work::Release(ReleaseFacts {
+            prerelease: Some(flag),
+            ..
+        }) => *flag,
+        _ => tag.is_some_and(covalynce_domain::is_prerelease),
+    };
     let category = if side_package || prerelease {
         CardCategory::Eng
     } else if release
@@ -518,6 +523,13 @@ mod tests {
             panic!("a card")
         };
         assert_eq!(unflagged.category, CardCategory::Mkt);
+        // A release published as final is final, whatever its tag looks like.
+        let mut preview = release(false);
+        preview["tag"] = json!("v1.2.3-preview");
+        let Decision::Card(final_) = decide(EventKind::Release, &preview) else {
+            panic!("a card")
+        };
+        assert_eq!(final_.category, CardCategory::Mkt);
     }
 
     #[test]

@@ -573,8 +573,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Every shape a release of Covalynce stored reads back, and is written again as it
-    /// was: channels made before these types existed keep working and look the same.
     /// The Channels page says by when to connect again: what runs out first that
     /// Covalynce cannot renew.
     #[test]
@@ -607,6 +605,8 @@ mod tests {
         assert_eq!(slack.reconnect_by(), None);
     }
 
+    /// Every shape a release of Covalynce stored reads back, and is written again as it
+    /// was: channels made before these types existed keep working and look the same.
     #[test]
     fn the_shapes_earlier_releases_stored_read_and_write_unchanged() {
         let settings = [

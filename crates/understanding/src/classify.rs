@@ -67,6 +67,15 @@ pub fn classify_commit(commit: &Commit) -> Item {
                 None => (None, text),
             };
             let mut category = infer_category(text, &commit.files);
+            // "website: convert .ts to .js + extract helpers" (htmx): the component says
+            // it is the site, and every file is in the site's folder.
+            if component.as_deref().is_some_and(|c| {
+                matches!(c.to_ascii_lowercase().as_str(), "website" | "site" | "www")
+            }) && !commit.files.is_empty()
+                && commit.files.iter().all(|f| in_website_folder(f))
+            {
+                category = Category::Docs;
+            }
             // A change that adds a flag, an endpoint or public API is a feature, whatever
             // its wording.
             if category == Category::Chore
@@ -777,6 +786,15 @@ fn infer_category(text: &str, files: &[String]) -> Category {
                     | "badge"
                     | "badges"
                     | "more"
+                    | "homepage"
+                    | "invite"
+                    | "discord"
+                    | "slack"
+                    | "chat"
+                    | "contributing"
+                    | "download"
+                    | "repo"
+                    | "repository"
             )
         })
         .take(2)
@@ -788,6 +806,16 @@ fn infer_category(text: &str, files: &[String]) -> Category {
                     && !matches!(first, "change" | "changes" | "point" | "repoint"))
         })
         && !has(&["--", "flag", "option", "command", "header", "redirect"])
+        // "Fix URL parsing of IPv6 hosts", "Fix link detection in markdown": the program's
+        // handling of links.
+        && !words_of_text(&lower).windows(2).any(|w| {
+            matches!(w[0], "url" | "urls" | "link" | "links")
+                && matches!(
+                    w[1],
+                    "parsing" | "parser" | "encoding" | "decoding" | "handling" | "validation"
+                        | "detection" | "escaping" | "normalization" | "generation"
+                )
+        })
     {
         return Category::Docs;
     }
@@ -1118,7 +1146,7 @@ fn noise(
     }
     // "update dist" (htmx): the bundles a release ships, built again from the sources
     // whose changes the notes list.
-    if !commit.files.is_empty() && commit.files.iter().all(|f| is_built(f)) {
+    if !security && !commit.files.is_empty() && commit.files.iter().all(|f| is_built(f)) {
         return Some(Noise::VersionBump);
     }
     if !security
@@ -1398,9 +1426,6 @@ fn bumps_own_version(lower: &str) -> bool {
     }
 }
 
-/// The project's release notes file, anywhere (`covalynce_domain::notes_file_rank`): a
-/// commit that edits only such files is the notes being written ("Add JS MIME type change
-/// to CHANGELOG", rack), never a change.
 /// A file a release itself writes: its notes, its version file, manifests and lockfiles.
 pub(crate) fn is_release_file(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
@@ -1411,6 +1436,9 @@ pub(crate) fn is_release_file(path: &str) -> bool {
         || matches!(stem, "version" | "_version" | "__version__")
 }
 
+/// The project's release notes file, anywhere (`covalynce_domain::notes_file_rank`): a
+/// commit that edits only such files is the notes being written ("Add JS MIME type change
+/// to CHANGELOG", rack), never a change.
 fn is_notes_file(path: &str) -> bool {
     covalynce_domain::notes_file_rank(path.rsplit('/').next().unwrap_or(path)).is_some()
 }
@@ -1567,7 +1595,9 @@ fn is_release_bookkeeping(lower: &str) -> bool {
     if lower.starts_with("docs(changelog)") || lower.starts_with("chore(changelog)") {
         return true;
     }
-    (matches!(first, "release" | "release:" | "releasing" | "prepare" | "prep" | "cut") && versioned)
+    (matches!(first, "release" | "release:" | "releasing" | "prepare" | "cut") && versioned)
+        // "Prep 2.0.8 release" (htmx), not "Prep 3.0 deprecations".
+        || (first == "prep" && versioned && lower.contains("release"))
         // "Prepare for rc", "Prepare release": no version named, the words say it.
         || (first == "prepare"
             && lower.split_whitespace().count() <= 4
@@ -1725,21 +1755,38 @@ fn is_assistant(name: &str, email: &str) -> bool {
         )
 }
 
-/// The built bundles a project commits for its releases (`dist/htmx.min.js`).
+/// The built bundles a project commits for its releases (`dist/htmx.min.js`): scripts,
+/// styles and their maps and compressed copies under `dist/` (a `dist/` of packaging
+/// scripts is not built output).
 fn is_built(path: &str) -> bool {
-    path.to_ascii_lowercase().starts_with("dist/")
+    let p = path.to_ascii_lowercase();
+    p.starts_with("dist/")
+        && [
+            ".js", ".mjs", ".cjs", ".css", ".map", ".br", ".gz", ".d.ts", ".wasm",
+        ]
+        .iter()
+        .any(|x| p.ends_with(x))
 }
 
-/// The project's website kept beside its code (htmx's `www/`, an Astro site): pages,
-/// styles and scripts of the site, not of the program. A server's own code under a `www/`
-/// web root (PHP, Python…) is the program.
-fn is_website(path: &str) -> bool {
+/// A folder where projects keep their website beside their code (htmx's `www/`).
+fn in_website_folder(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
     ["www/", "website/", "site/", "homepage/"]
         .iter()
         .any(|d| p.starts_with(d))
-        && ![
-            ".php", ".py", ".rb", ".go", ".rs", ".java", ".cs", ".ex", ".pl",
+}
+
+/// The project's website kept beside its code: the pages, content, styles and settings of a
+/// site generator (an Astro site's `.astro`, `.md`, `.css`). Scripts there may be an app's
+/// own (a Cordova app's `www/js/`) and a server's code under a `www/` web root is the
+/// program: neither counts by its folder alone.
+fn is_website(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    in_website_folder(&p)
+        && [
+            ".astro", ".md", ".mdx", ".html", ".htm", ".css", ".scss", ".sass", ".less", ".toml",
+            ".yaml", ".yml", ".njk", ".liquid", ".hbs", ".svg", ".png", ".jpg", ".jpeg", ".gif",
+            ".webp", ".ico", ".txt", ".xml", ".woff2",
         ]
         .iter()
         .any(|x| p.ends_with(x))
@@ -3323,6 +3370,9 @@ mod tests {
             "Fix broken URLs in README",
             "Update README links",
             "fix the link to the guide",
+            "Update Discord invite link",
+            "Update homepage URL",
+            "Fix CONTRIBUTING link",
         ] {
             let item = classify_commit(&commit(docs, &["prometheus/promhttp/http.go"]));
             assert_eq!(item.category, Category::Docs, "{docs}: {item:?}");
@@ -3333,6 +3383,13 @@ mod tests {
             &["prometheus/promhttp/http.go"],
         ));
         assert_eq!(panic.category, Category::Fix, "{panic:?}");
+        for program in [
+            "Fix URL parsing of IPv6 hosts",
+            "Fix link detection in markdown",
+        ] {
+            let item = classify_commit(&commit(program, &["src/url.rs"]));
+            assert_eq!(item.category, Category::Fix, "{program}: {item:?}");
+        }
         let site = classify_commit(&commit("fix base URL", &["www/config.toml"]));
         assert_eq!(site.category, Category::Docs, "{site:?}");
         // A swap that fixes something a user saw is still a fix.
@@ -3379,6 +3436,15 @@ mod tests {
         // The program's own code, wherever it lives, stays the program's.
         let app = classify_commit(&commit("Fix login redirect", &["www/login.php"]));
         assert_eq!(app.category, Category::Fix, "{app:?}");
+        // A Cordova app's scripts live in `www/`: an XSS fixed there is a security fix.
+        let cordova = classify_commit(&commit("Fix XSS in search", &["www/js/search.js"]));
+        assert_eq!(cordova.category, Category::Security, "{cordova:?}");
+        // Packaging scripts under `dist/` are not built bundles.
+        let packaging = classify_commit(&commit(
+            "Fix install script on Debian",
+            &["dist/common/scripts/install.sh"],
+        ));
+        assert_eq!(packaging.noise, None, "{packaging:?}");
         let lib = classify_commit(&commit(
             "Add hx-prompt extension",
             &["src/ext/hx-prompt.js", "dist/ext/hx-prompt.js"],

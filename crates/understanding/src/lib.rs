@@ -280,6 +280,10 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
         // Redacted: the title joins a message that has already been scanned.
         (!title.is_empty()).then(|| redact_secrets(&title).0)
     };
+    // The subjects of the range, for a squashed release's folded lines (made once, when
+    // the range has such a release).
+    let said_elsewhere: std::cell::OnceCell<std::collections::HashSet<String>> =
+        std::cell::OnceCell::new();
     for commit in commits {
         // Nothing downstream ever sees a credential that slipped into a message.
         let (message, found) = redact_secrets(&commit.message);
@@ -317,11 +321,25 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
         // release's changes, each understood on its own.
         let mut item = classify_commit(commit);
         if let Some(folded) = (item.noise == Some(Noise::VersionBump))
-            .then(|| release_squash(commit))
+            .then(|| {
+                release_squash(commit, || {
+                    said_elsewhere.get_or_init(|| {
+                        commits
+                            .iter()
+                            .filter(|c| c.id != commit.id)
+                            .map(|c| said(c.subject()))
+                            .collect()
+                    })
+                })
+            })
             .flatten()
         {
             for c in &folded {
-                let item = classify_commit(c);
+                let mut item = classify_commit(c);
+                if let Some(owner) = owner {
+                    let foreign = crate::refs::foreign_refs(&c.message, owner);
+                    item.refs.retain(|r| !foreign.contains(r));
+                }
                 if item.noise.is_some() {
                     noise.push(item);
                 } else {
@@ -428,29 +446,58 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
 }
 
 /// The commits a squashed release pull request folds in, as GitHub writes them in the
-/// squash's body (`* subject` at the start of a line, each with its own paragraph): for a
-/// commit that is release bookkeeping itself (its caller knows) and lists two or more. Each keeps the squash's
-/// author, files and id, but not its pull request's number (that is the release's, not the
-/// change's). `None` for any other commit: a feature's squash lists its work-in-progress
-/// commits, which its title already says. A folded commit's files are the squash's,
-/// less those the release itself wrote.
-fn release_squash(commit: &Commit) -> Option<Vec<Commit>> {
-    // A release's own pull request names its version ("release: cut v1.24.1", "Cut
-    // v1.23.1"); tooling for the notes ("ci(release): refactor changelog regex patterns",
-    // gin) folds in its own work-in-progress.
+/// squash's body (`* subject` at the start of a line, then that commit's own paragraph): for
+/// a commit that is release bookkeeping itself (its caller knows), names a version, and
+/// lists two or more. `None` for any other commit: a feature's squash lists its
+/// work-in-progress commits, which its title already says; the notes' tooling
+/// ("ci(release): refactor changelog regex patterns", gin) names no version.
+///
+/// A body that is a changelog or GitHub's generated notes (headings, markdown links,
+/// "… by @ada in https://…") lists changes already in the range, not commits: not unfolded.
+/// When some lines cite their pull request ("Fix X (#12)"), those are the changes and the
+/// rest is work in progress. A line that another commit of the range already says (its
+/// subject, less its reference) is that commit, not a second change.
+///
+/// Each folded commit keeps the squash's id and its files less those the release itself
+/// wrote (a fix folded beside the changelog is a fix); its message is its own line and
+/// paragraph (its trailers credit its co-authors), never the release pull request's number
+/// or the person who cut the release.
+fn release_squash<'a>(
+    commit: &Commit,
+    said_elsewhere: impl FnOnce() -> &'a std::collections::HashSet<String>,
+) -> Option<Vec<Commit>> {
     if !classify::has_version_number(&commit.subject().to_ascii_lowercase()) {
         return None;
     }
-    let folded: Vec<&str> = commit
-        .body()
+    let body = commit.body();
+    if body
         .lines()
-        .filter_map(|l| l.strip_prefix("* "))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
+        .any(|l| l.starts_with("## ") || l.starts_with("### "))
+    {
+        return None;
+    }
+    let mut folded: Vec<(String, String)> = Vec::new();
+    for line in body.lines() {
+        if let Some(subject) = line.strip_prefix("* ") {
+            folded.push((subject.trim().to_owned(), String::new()));
+        } else if let Some((_, paragraph)) = folded.last_mut() {
+            paragraph.push_str(line);
+            paragraph.push('\n');
+        }
+    }
+    folded.retain(|(subject, _)| !subject.is_empty());
+    if folded
+        .iter()
+        .any(|(s, _)| s.contains("](") || s.contains(" in https://") || s.contains(" by @"))
+    {
+        return None;
+    }
+    if folded.iter().any(|(s, _)| cites_its_pull_request(s)) {
+        folded.retain(|(s, _)| cites_its_pull_request(s));
+    }
     // What the changes touched, without what the release wrote itself (its notes, its
-    // version, manifests and lockfiles): a fix folded beside the changelog is a fix. A
-    // release that touched nothing else carried no change to unfold.
+    // version, manifests and lockfiles). A release that touched nothing else carried no
+    // change to unfold.
     let files: Vec<String> = commit
         .files
         .iter()
@@ -460,16 +507,43 @@ fn release_squash(commit: &Commit) -> Option<Vec<Commit>> {
     if folded.len() < 2 || files.is_empty() {
         return None;
     }
+    let elsewhere = said_elsewhere();
     Some(
         folded
             .into_iter()
-            .map(|subject| Commit {
-                message: subject.to_owned(),
+            .filter(|(subject, _)| !elsewhere.contains(&said(subject)))
+            .map(|(subject, paragraph)| Commit {
+                message: format!("{subject}\n\n{}", paragraph.trim()),
                 files: files.clone(),
+                author_name: String::new(),
+                author_email: String::new(),
+                author_login: None,
+                symbols: Vec::new(),
+                diff_secrets: Vec::new(),
                 ..commit.clone()
             })
             .collect(),
     )
+}
+
+/// "Fix X (#12)": a subject ending in its pull request's number.
+fn cites_its_pull_request(subject: &str) -> bool {
+    subject
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|s| s.rsplit_once("(#"))
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What a subject says, for telling one change written twice: lower case, without its
+/// trailing pull request number.
+fn said(subject: &str) -> String {
+    let s = subject.trim();
+    let s = match s.rsplit_once(" (#") {
+        Some((head, tail)) if tail.ends_with(')') => head,
+        _ => s,
+    };
+    s.to_lowercase()
 }
 
 /// Who is who across a range: one person appears as a login on one commit, a name on
@@ -902,11 +976,6 @@ mod tests {
         }
     }
 
-    /// gitui 0.28.1 thanked "@DannyStoll1" and "Daniel Stoll": one person.
-    /// prometheus/client_golang v1.23.0 thanked "@prometheus and SuperQ" for #1770, merged
-    /// from the project's own branch `prometheus/superq/update_test_url`: the organisation is
-    /// not a contributor. A fork's branch still credits its owner, and so does the same
-    /// merge when the owner is not known.
     /// prometheus/client_golang v1.24.1 is one commit, "release: cut v1.24.1 (#2076)", a
     /// squash of the fix cherry-picked for it, a dependency bump and the changelog and
     /// version edits. The draft said "no user-facing changes"; the maintainers' notes list
@@ -942,6 +1011,42 @@ mod tests {
             changes.noise.len(),
             3,
             "the bump, the changelog and the version"
+        );
+        // The fix is not credited to whoever cut the release.
+        assert!(
+            changes.items[0].authors.is_empty(),
+            "{:?}",
+            changes.items[0]
+        );
+
+        // A release pull request whose body is the changelog (release-please) or GitHub's
+        // generated notes lists changes the range already holds: not unfolded.
+        for body in [
+            "## [1.2.3](https://github.com/acme/x/compare/v1.2.2...v1.2.3)\n\n### Bug Fixes\n\n* **parser:** stop crashing ([#43](https://github.com/acme/x/issues/43)) ([abc1234](https://github.com/acme/x/commit/abc1234))\n* **cli:** exit 1 on error ([#44](https://github.com/acme/x/issues/44))",
+            "* Fix X by @ada in https://github.com/acme/x/pull/12\n* Fix Y by @bob in https://github.com/acme/x/pull/13",
+        ] {
+            let generated = commit(
+                4,
+                &format!("chore(main): release 1.2.3 (#45)\n\n{body}"),
+                &["CHANGELOG.md", "src/lib.rs"],
+            );
+            let changes = understand_in(std::slice::from_ref(&generated), None);
+            assert!(changes.items.is_empty(), "{changes:?}");
+        }
+        // A line that another commit of the range says is that commit, once; lines that
+        // cite their pull request are the changes, the rest work in progress.
+        let fix = commit(5, "Fix panic on empty input (#40)", &["src/lib.rs"]);
+        let cut = commit(
+            6,
+            "Release v2.0.1 (#41)\n\n* Fix panic on empty input (#40)\n\n* Add retry to uploads (#39)\n\n* wip\n\n* review",
+            &["CHANGELOG.md", "src/lib.rs"],
+        );
+        let changes = understand_in(&[fix, cut], None);
+        let titles: Vec<&str> = changes.items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["Add retry to uploads", "Fix panic on empty input"],
+            "{changes:?}"
         );
 
         // The notes' tooling is not a release, whatever it folded (gin v1.10.0).
@@ -981,6 +1086,11 @@ mod tests {
         assert_eq!(unknown.items[0].refs, vec![1616, 19841]);
     }
 
+    /// gitui 0.28.1 thanked "@DannyStoll1" and "Daniel Stoll": one person.
+    /// prometheus/client_golang v1.23.0 thanked "@prometheus and SuperQ" for #1770, merged
+    /// from the project's own branch `prometheus/superq/update_test_url`: the organisation is
+    /// not a contributor. A fork's branch still credits its owner, and so does the same
+    /// merge when the owner is not known.
     #[test]
     fn a_pull_request_from_the_repositorys_own_branch_credits_its_authors_not_the_owner() {
         let merge = |n: u32, from: &str| Commit {

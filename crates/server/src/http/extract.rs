@@ -179,8 +179,15 @@ async fn token_auth(
     token: &str,
     ip: Option<&str>,
 ) -> Result<covalynce_app::tokens::Grant, ApiError> {
-    if let Some(grant) = state.app().token_grant(token).await? {
-        return Ok(grant);
+    use covalynce_app::tokens::Lookup;
+    match state.app().token_grant(token).await? {
+        Lookup::Granted(grant) => return Ok(grant),
+        Lookup::Orphaned => {
+            return Err(ApiError::Unauthorized(
+                "the API token is unknown or revoked".into(),
+            ));
+        }
+        Lookup::Unknown => {}
     }
     let key = format!("ip:{}", ip.unwrap_or("unknown"));
     state
