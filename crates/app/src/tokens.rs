@@ -44,7 +44,7 @@ pub struct Grant {
 
 /// What a token as sent turns out to be.
 pub enum Lookup {
-    Granted(Grant),
+    Granted(Box<Grant>),
     /// No such token, or revoked: someone may be guessing.
     Unknown,
     /// A person's token whose person is no longer a member of its workspace (removing a
@@ -76,11 +76,11 @@ impl crate::App {
         {
             tracing::warn!(error = %e, "could not record a token's last use");
         }
-        Ok(Lookup::Granted(Grant {
+        Ok(Lookup::Granted(Box::new(Grant {
             token_id: auth.token_id,
             workspace: auth.workspace,
             role,
             user_id: auth.user_id,
-        }))
+        })))
     }
 }

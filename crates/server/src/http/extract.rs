@@ -181,7 +181,7 @@ async fn token_auth(
 ) -> Result<covalynce_app::tokens::Grant, ApiError> {
     use covalynce_app::tokens::Lookup;
     match state.app().token_grant(token).await? {
-        Lookup::Granted(grant) => return Ok(grant),
+        Lookup::Granted(grant) => return Ok(*grant),
         Lookup::Orphaned => {
             return Err(ApiError::Unauthorized(
                 "the API token is unknown or revoked".into(),
