@@ -284,6 +284,20 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
     // the range has such a release).
     let said_elsewhere: std::cell::OnceCell<std::collections::HashSet<String>> =
         std::cell::OnceCell::new();
+    // "For https://github.com/open-telemetry/opentelemetry-go/pull/5755" or "see
+    // golang/go#19841" points at another project's numbers, not this one's; then an item is
+    // a change or noise.
+    let keep = |mut item: Item, message: &str, items: &mut Vec<Item>, noise: &mut Vec<Item>| {
+        if let Some(owner) = owner {
+            let foreign = crate::refs::foreign_refs(message, owner);
+            item.refs.retain(|r| !foreign.contains(r));
+        }
+        if item.noise.is_some() {
+            noise.push(item);
+        } else {
+            items.push(item);
+        }
+    };
     for commit in commits {
         // Nothing downstream ever sees a credential that slipped into a message.
         let (message, found) = redact_secrets(&commit.message);
@@ -335,16 +349,7 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
             .flatten()
         {
             for c in &folded {
-                let mut item = classify_commit(c);
-                if let Some(owner) = owner {
-                    let foreign = crate::refs::foreign_refs(&c.message, owner);
-                    item.refs.retain(|r| !foreign.contains(r));
-                }
-                if item.noise.is_some() {
-                    noise.push(item);
-                } else {
-                    items.push(item);
-                }
+                keep(classify_commit(c), &c.message, &mut items, &mut noise);
             }
             continue;
         }
@@ -355,17 +360,7 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
             let handle = format!("@{owner}");
             item.authors.retain(|a| !a.eq_ignore_ascii_case(&handle));
         }
-        // "For https://github.com/open-telemetry/opentelemetry-go/pull/5755" or "see
-        // golang/go#19841" points at another project's numbers, not this one's.
-        if let Some(owner) = owner {
-            let foreign = crate::refs::foreign_refs(&commit.message, owner);
-            item.refs.retain(|r| !foreign.contains(r));
-        }
-        if item.noise.is_some() {
-            noise.push(item);
-        } else {
-            items.push(item);
-        }
+        keep(item, &commit.message, &mut items, &mut noise);
     }
     // A merged PR's own commits (marked `part_of` by the source) fold into the PR's item:
     // their authors and what they changed count, their subjects are not listed.
