@@ -170,10 +170,7 @@ impl App {
         let channels = self.store().list_channels(ws).await?;
         if let Some(record) = self.store().card(ws, card).await? {
             // The changelog takes releases: what the card is about decides.
-            let event = match record.event_id {
-                Some(e) => self.store().event(ws, e).await?,
-                None => None,
-            };
+            let event = self.event_of(ws, &record).await?;
             let version = event.as_ref().and_then(|e| e.facts.version());
             fits(&record, version, &channels, request)?;
         }
@@ -226,11 +223,7 @@ impl App {
         let Some(record) = self.store().card(ws.id, card).await? else {
             return Ok(CardChange::NotFound);
         };
-        let event = match record.event_id {
-            Some(e) => self.store().event(ws.id, e).await?,
-            None => None,
-        }
-        .ok_or_else(|| {
+        let event = self.event_of(ws.id, &record).await?.ok_or_else(|| {
             AppError::Conflict(format!("card {card} has no event left to draft from"))
         })?;
         let input = covalynce_cards::EventInput {
@@ -301,7 +294,9 @@ impl App {
         }
         let channels: Vec<String> = edits.keys().cloned().collect();
         let author = who.principal().actor.label();
-        let change = self.revise(who.workspace(), &author, card, edits).await?;
+        let change = self
+            .revise_record(who.workspace(), &author, record, edits)
+            .await?;
         if let CardChange::Done(_) = &change {
             self.record(who, Action::EditCard, card, json!({ "channels": channels }))
                 .await;
@@ -316,6 +311,23 @@ impl App {
         workspace: &Workspace,
         author: &str,
         card: CardId,
+        edits: BTreeMap<String, String>,
+    ) -> Result<CardChange, AppError> {
+        let record = self
+            .store()
+            .card(workspace.id, card)
+            .await?
+            .ok_or_else(|| not_found(card))?;
+        self.revise_record(workspace, author, record, edits).await
+    }
+
+    /// [`App::revise`] of a card already read (an edit reads it first to keep only what
+    /// changed): the texts checked, the light judged on the event, a new revision.
+    async fn revise_record(
+        &self,
+        workspace: &Workspace,
+        author: &str,
+        record: CardRecord,
         edits: BTreeMap<String, String>,
     ) -> Result<CardChange, AppError> {
         use covalynce_drafting::Channel;
@@ -337,7 +349,7 @@ impl App {
             }
         }
         let ws = workspace.id;
-        let (record, event) = self.card_and_event(ws, card).await?;
+        let event = self.event_of(ws, &record).await?;
         let mut variants = record.variants.clone();
         variants.extend(edits);
         let report = covalynce_cards::judge(
@@ -347,7 +359,14 @@ impl App {
         );
         Ok(self
             .store()
-            .edit_card(ws, card, &variants, report.level, &report.reasons, author)
+            .edit_card(
+                ws,
+                record.id,
+                &variants,
+                report.level,
+                &report.reasons,
+                author,
+            )
             .await?)
     }
 
@@ -363,11 +382,20 @@ impl App {
             .card(ws, card)
             .await?
             .ok_or_else(|| not_found(card))?;
-        let event = match record.event_id {
+        let event = self.event_of(ws, &record).await?;
+        Ok((record, event))
+    }
+
+    /// The event a card was drafted from; none for a card whose event is gone.
+    async fn event_of(
+        &self,
+        ws: covalynce_domain::WorkspaceId,
+        record: &CardRecord,
+    ) -> Result<Option<covalynce_storage::EventRecord>, AppError> {
+        Ok(match record.event_id {
             Some(e) => self.store().event(ws, e).await?,
             None => None,
-        };
-        Ok((record, event))
+        })
     }
 
     /// A person confirms that the secret the card's commit text leaked was rotated: the

@@ -72,7 +72,10 @@ pub fn classify_commit(commit: &Commit) -> Item {
             if component.as_deref().is_some_and(|c| {
                 matches!(c.to_ascii_lowercase().as_str(), "website" | "site" | "www")
             }) && !commit.files.is_empty()
-                && commit.files.iter().all(|f| in_website_folder(f))
+                && commit
+                    .files
+                    .iter()
+                    .all(|f| in_website_folder(&f.to_ascii_lowercase()))
             {
                 category = Category::Docs;
             }
@@ -753,9 +756,9 @@ fn infer_category(text: &str, files: &[String]) -> Category {
     ) && words_of_text(&lower)
         .iter()
         .skip(1)
-        // What the verb acts on, past its adjectives ("fix base URL", htmx's site): "Fix
-        // panic on requests with nil URL" (client_golang 1.24.1) fixes a panic, whatever it
-        // says of URLs.
+        // What the verb acts on, its first two words past articles and adjectives ("Fix
+        // broken image links", "Update Discord invite link"): "Fix panic on requests with
+        // nil URL" (client_golang 1.24.1) fixes a panic, whatever it says of URLs.
         .filter(|w| {
             !matches!(
                 **w,
@@ -1768,35 +1771,34 @@ fn is_built(path: &str) -> bool {
         .any(|x| p.ends_with(x))
 }
 
-/// A folder where projects keep their website beside their code (htmx's `www/`).
-fn in_website_folder(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
+/// A folder where projects keep their website beside their code (htmx's `www/`); `lower`
+/// is the path in lower case.
+fn in_website_folder(lower: &str) -> bool {
     ["www/", "website/", "site/", "homepage/"]
         .iter()
-        .any(|d| p.starts_with(d))
+        .any(|d| lower.starts_with(d))
 }
 
 /// The project's website kept beside its code: the pages, content, styles and settings of a
 /// site generator (an Astro site's `.astro`, `.md`, `.css`). Scripts there may be an app's
 /// own (a Cordova app's `www/js/`) and a server's code under a `www/` web root is the
-/// program: neither counts by its folder alone.
-fn is_website(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    in_website_folder(&p)
+/// program: neither counts by its folder alone. `lower` is the path in lower case.
+fn is_website(lower: &str) -> bool {
+    in_website_folder(lower)
         && [
             ".astro", ".md", ".mdx", ".html", ".htm", ".css", ".scss", ".sass", ".less", ".toml",
             ".yaml", ".yml", ".njk", ".liquid", ".hbs", ".svg", ".png", ".jpg", ".jpeg", ".gif",
             ".webp", ".ico", ".txt", ".xml", ".woff2",
         ]
         .iter()
-        .any(|x| p.ends_with(x))
+        .any(|x| lower.ends_with(x))
 }
 
 fn is_doc(path: &str) -> bool {
-    if is_website(path) {
+    let p = path.to_ascii_lowercase();
+    if is_website(&p) {
         return true;
     }
-    let p = path.to_ascii_lowercase();
     let name = p.rsplit('/').next().unwrap_or(&p);
     // The project's pictures beside its docs (a logo), not an app's own images.
     let picture = [".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".ico"]
@@ -3390,8 +3392,9 @@ mod tests {
             let item = classify_commit(&commit(program, &["src/url.rs"]));
             assert_eq!(item.category, Category::Fix, "{program}: {item:?}");
         }
-        let site = classify_commit(&commit("fix base URL", &["www/config.toml"]));
-        assert_eq!(site.category, Category::Docs, "{site:?}");
+        // The object's second word counts too.
+        let images = classify_commit(&commit("Fix broken image links", &["src/lib.rs"]));
+        assert_eq!(images.category, Category::Docs, "{images:?}");
         // A swap that fixes something a user saw is still a fix.
         let fix = classify_commit(&commit(
             "fix: use time.Since instead of time.Now to avoid a wrong duration",
