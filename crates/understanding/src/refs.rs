@@ -42,9 +42,71 @@ pub fn merge_source_branch(subject: &str) -> Option<&str> {
 }
 
 /// Issues a message closes or points at: `Fixes #12`, `closes: #3`, `Resolves owner/repo#4`
-/// (as 4), and GitHub issue or pull URLs. In order, without duplicates.
+/// (as 4), GitHub issue or pull URLs, and the issue a change says it belongs to ("This is
+/// part of #4132", "a surgical workaround for #3263", "In #3711, we…"). In order, without
+/// duplicates.
 pub fn issue_refs(message: &str) -> Vec<u64> {
-    refs_in(message, true)
+    let mut out = refs_in(message, true);
+    for n in pointed_at(message) {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// Words before `#N` that make it the issue a change is a step of. Maintainers who cite
+/// issues cite these (clap's notes: "(#2717)" for every commit saying "This is a part of
+/// #2717"). Not "see #N" or "added in #N": over clap's releases those were mostly
+/// background the notes left out.
+const POINTERS: [&[&str]; 8] = [
+    &["part", "of"],
+    &["workaround", "for"],
+    &["fix", "for"],
+    &["towards"],
+    &["addresses"],
+    &["address"],
+    &["related", "to"],
+    &["relates", "to"],
+];
+
+/// The `#N` (this repository's numbers only: no `owner/repo#N`) that a pointer phrase
+/// names, or that opens a sentence as "In #N".
+fn pointed_at(message: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    for line in message.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for (i, w) in words.iter().enumerate() {
+            let Some(n) = w
+                .trim_start_matches('(')
+                .strip_prefix('#')
+                .map(|t| t.trim_end_matches([',', '.', ';', ')', ':']))
+                .and_then(|t| t.parse::<u64>().ok())
+                .filter(|n| *n > 0)
+            else {
+                continue;
+            };
+            let before: Vec<String> = words[..i]
+                .iter()
+                .map(|w| w.trim_start_matches('(').to_ascii_lowercase())
+                .collect();
+            let phrase = POINTERS.iter().any(|p| {
+                before.len() >= p.len()
+                    && before[before.len() - p.len()..]
+                        .iter()
+                        .zip(*p)
+                        .all(|(b, p)| b == p)
+            });
+            // "In #3711, we had…": the issue the change answers, as a sentence's opening.
+            let opens = i >= 1
+                && before[i - 1] == "in"
+                && (i == 1 || words[i - 2].ends_with(['.', '!', '?']));
+            if (phrase || opens) && !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
 }
 
 /// The closing words a reference may follow.
@@ -238,6 +300,25 @@ mod tests {
             vec![7, 8]
         );
         assert!(issue_refs("Fixed the build").is_empty());
+        // The issue a change says it is a step of, or answers (clap's commits and notes).
+        assert_eq!(
+            issue_refs("fix: Deprecate X\n\nThis is a part of #2717\n\nFixes #12"),
+            vec![12, 2717]
+        );
+        assert_eq!(
+            issue_refs(
+                "fix(parser): Loosen asserts\n\nA surgical workaround for #3263.  It works."
+            ),
+            vec![3263]
+        );
+        assert_eq!(
+            issue_refs("fix(assert): Check groups\n\nIn #3711, we had a confusing assert."),
+            vec![3711]
+        );
+        // Background is not the issue: where a bug came from, what to read, another
+        // repository's numbers, a mid-sentence "in".
+        assert!(issue_refs("This was added in #165 but broke. See #950 for more.").is_empty());
+        assert!(issue_refs("This is part of rust-lang/cargo#4132").is_empty());
         // A pull request linked without a closing word is no issue the change fixes.
         let follow_up = "Fix X (#100)\n\nFollow-up to https://github.com/o/n/pull/90, fixes https://github.com/o/n/pull/91 and #7";
         assert_eq!(linked_pulls(follow_up), vec![90]);
