@@ -32,6 +32,9 @@ pub struct FieldVm {
 pub enum Answer {
     /// Save, approve: in the publish panel.
     Publish(String),
+    /// The card moved on (approved or dismissed in another tab): in the publish panel,
+    /// as a 409.
+    Moved(String),
     /// Refine with AI: in its own form.
     Refine(String),
 }
@@ -160,9 +163,13 @@ async fn editor_page(
     } else {
         None
     };
-    let failed = answer.is_some();
+    let status = match answer {
+        Some(Answer::Moved(_)) => StatusCode::CONFLICT,
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
     let (error, refine_error) = match answer {
-        Some(Answer::Publish(e)) => (Some(e), None),
+        Some(Answer::Publish(e) | Answer::Moved(e)) => (Some(e), None),
         Some(Answer::Refine(e)) => (None, Some(e)),
         None => (None, None),
     };
@@ -181,9 +188,7 @@ async fn editor_page(
         refine_error,
         refine_off,
     });
-    if failed {
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
+    *r.status_mut() = status;
     Ok(r)
 }
 
@@ -252,19 +257,25 @@ pub async fn save(
             )
         }
         .await;
+        // A card that moved on in another tab: "Approve" says it already is (nobody
+        // edited anything); "Save" that it can no longer be edited.
+        let approving = form.intent.as_deref() == Some("approve");
         let refused = match edited {
             Ok(CardChange::Done(_)) => None,
-            Ok(CardChange::Conflict(s)) => Some(format!(
+            Ok(CardChange::Conflict(s)) if approving => Some(Answer::Moved(format!(
+                "This card is already {}; there is nothing left to approve.",
+                s.as_str()
+            ))),
+            Ok(CardChange::Conflict(s)) => Some(Answer::Moved(format!(
                 "This card is {} and can no longer be edited.",
                 s.as_str()
-            )),
+            ))),
             Ok(CardChange::NotFound) => return Err(not_found()),
-            Err(e) => Some(UiError::from(e).message()),
+            Err(e) => Some(Answer::Publish(UiError::from(e).message())),
         };
-        if let Some(msg) = refused {
+        if let Some(answer) = refused {
             // What they typed stays in the boxes, with why it was not saved.
-            let answer = Some(Answer::Publish(msg));
-            return editor_page(&state, &signed, &id, answer, false, Some(&edits)).await;
+            return editor_page(&state, &signed, &id, Some(answer), false, Some(&edits)).await;
         }
     }
     if form.intent.as_deref() != Some("approve") {

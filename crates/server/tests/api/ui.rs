@@ -19,6 +19,7 @@ on_both_backends!(
     a_founder_signs_up_and_invites_a_teammate_through_the_pages,
     refine_streams_the_answer_into_the_editor_and_keeps_the_rules,
     a_thread_shows_as_its_numbered_posts_on_the_card_and_in_the_editor,
+    approving_in_the_editor_a_card_approved_elsewhere_says_it_is_already_approved,
 );
 
 fn plain() -> reqwest::Client {
@@ -968,5 +969,79 @@ async fn a_thread_shows_as_its_numbered_posts_on_the_card_and_in_the_editor(back
         "{}",
         editor.html
     );
+    app.stop().await;
+}
+
+/// Two tabs: the card is approved in one (here through the API); "Approve" in the other's
+/// editor, whose boxes still hold the texts as drafted, says the card is already
+/// approved. Not "can no longer be edited": nobody edited anything.
+async fn approving_in_the_editor_a_card_approved_elsewhere_says_it_is_already_approved(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let owner = Browser::sign_up(&app, "ada@example.com", json!({"workspace": "team"})).await;
+    let ids = cards(&app, &owner, 1).await;
+    let (_, channel) = owner
+        .send(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "outbox", "name": "Outbox", "file": "tabs.jsonl"})),
+        )
+        .await;
+    let channel = channel["data"]["id"].as_str().unwrap().to_owned();
+    let (_, card) = owner
+        .send(Method::GET, &format!("/api/v1/cards/{}", ids[0]), None)
+        .await;
+    let x = card["data"]["variants"]["x"].as_str().unwrap().to_owned();
+    let (status, _) = owner
+        .send(
+            Method::POST,
+            &format!("/api/v1/cards/{}/approve", ids[0]),
+            Some(json!({ "channels": [channel] })),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let tick = format!("channel:{channel}");
+    let late = owner
+        .form(
+            &format!("/cards/{}/edit", ids[0]),
+            &[
+                ("text:x", x.as_str()),
+                ("intent", "approve"),
+                (tick.as_str(), "on"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, 409, "{}", late.html);
+    // Approved, or already published by the outbox: either way it moved on.
+    let answer = |html: &str| -> String {
+        let at = html.find("data-answer>").expect("an answer on the page") + 12;
+        html[at..].split('<').next().unwrap().to_owned()
+    };
+    let said = answer(&late.html);
+    assert!(
+        said.starts_with("This card is already ")
+            && said.ends_with("; there is nothing left to approve."),
+        "{said}"
+    );
+    // And a real change to it is refused as an edit, with what was typed kept.
+    let edited = owner
+        .form(
+            &format!("/cards/{}/edit", ids[0]),
+            &[("text:x", "A later thought"), ("intent", "save")],
+        )
+        .await;
+    assert_eq!(edited.status, 409, "{}", edited.html);
+    let said = answer(&edited.html);
+    assert!(said.ends_with(" and can no longer be edited."), "{said}");
+    assert!(edited.html.contains("A later thought"), "{}", edited.html);
+    let (_, card) = owner
+        .send(Method::GET, &format!("/api/v1/cards/{}", ids[0]), None)
+        .await;
+    assert!(
+        ["approved", "published"].contains(&card["data"]["status"].as_str().unwrap()),
+        "{card}"
+    );
+    assert_eq!(card["data"]["variants"]["x"], x.as_str());
     app.stop().await;
 }
