@@ -138,6 +138,7 @@ pub fn classify_commit(commit: &Commit) -> Item {
         }
     };
     let (title, owned) = strip_owner_ref(&strip_pr_suffix(&title, pr));
+    let title = strip_security_tag(&title);
     let (title, pointed) = strip_issue_pointer(&strip_closing_ref(&title));
     let pointed = pointed.into_iter().chain(owned);
     let title = match advisory {
@@ -289,6 +290,9 @@ pub(crate) fn known_type(kind: &str) -> bool {
             | "deps"
             | "release"
             | "revert"
+            // "dx(runtime-core): warn when innerHTML overrides children" (Vue): developer
+            // experience, upkeep unless its words say otherwise.
+            | "dx"
     )
 }
 
@@ -2103,6 +2107,22 @@ fn is_ci(path: &str) -> bool {
 
 /// "Add ZIP content view for issue #8051" (mitmproxy 12.2.2): the issue a change answers,
 /// as a reference of the item rather than words of its title.
+/// "Update dependency postcss to v8.5.23 [security]" (Renovate's label): the section
+/// and the post's 🔒 already say it; the bracket read as a bot's.
+fn strip_security_tag(title: &str) -> String {
+    let trimmed = title.trim_end();
+    match trimmed.len().checked_sub(" [security]".len()) {
+        Some(at)
+            if trimmed.is_char_boundary(at)
+                && trimmed[at..].eq_ignore_ascii_case(" [security]")
+                && !trimmed[..at].trim().is_empty() =>
+        {
+            trimmed[..at].trim_end().to_owned()
+        }
+        _ => title.to_owned(),
+    }
+}
+
 fn strip_issue_pointer(title: &str) -> (String, Option<u64>) {
     let lower = title.to_ascii_lowercase();
     for tail in [" for issue #", " for #"] {
@@ -3076,6 +3096,31 @@ mod tests {
         assert_eq!(i.category, Category::Fix);
         assert_eq!(i.scope.as_deref(), Some("remote_write"));
         assert_eq!(i.title, "Fix compression buffer pooling");
+    }
+
+    /// Vue v3.5.41's notes said "dx(runtime-core): warn when innerHTML/textContent
+    /// overrides children" and "Update dependency postcss to v8.5.23 [security]": a type
+    /// pasted into a public post, and Renovate's label after the 🔒 that says it already.
+    #[test]
+    fn developer_experience_is_a_type_and_a_security_label_is_not_words() {
+        let i = classify_commit(&commit(
+            "dx(runtime-core): warn when innerHTML/textContent overrides children (#15194)",
+            &["packages/runtime-core/src/renderer.ts"],
+        ));
+        assert_eq!(i.scope.as_deref(), Some("runtime-core"));
+        assert_eq!(
+            i.title,
+            "Warn when innerHTML/textContent overrides children"
+        );
+        let i = classify_commit(&commit(
+            "fix(deps): update dependency postcss to v8.5.23 [security] (#15209)",
+            &["package.json", "pnpm-lock.yaml"],
+        ));
+        assert_eq!(i.category, Category::Security);
+        assert_eq!(i.title, "Update dependency postcss to v8.5.23");
+        // A bracket that is the whole subject stays.
+        assert_eq!(strip_security_tag("[security]"), "[security]");
+        assert_eq!(strip_security_tag("Bump x [SECURITY]"), "Bump x");
     }
 
     /// Subjects from gitui, mitmproxy and client_golang releases that were listed as
