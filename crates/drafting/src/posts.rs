@@ -93,9 +93,17 @@ impl<'a> Facts<'a> {
         if let Some((_, rest)) = highlights.split_first_mut() {
             rest.sort_by_key(|i| i.category != Category::Security);
         }
+        // What the notes list is counted here; what they leave out (tests, under most
+        // house styles) is counted once, in the "not listed" tail. rack 3.2.0's Slack head
+        // said "50 other changes" and its tail "14 test changes" of the same tests.
         let counts = Category::ALL
             .into_iter()
-            .map(|c| (c, changes.in_category(c).count()))
+            .map(|c| {
+                (
+                    c,
+                    changes.in_category(c).filter(|i| listed(i, style)).count(),
+                )
+            })
             .filter(|(_, n)| *n > 0)
             .collect();
         let of_kind = |kind| {
@@ -1970,6 +1978,31 @@ mod tests {
             discord.contains("• Issue [#1984](https://github.com/acme/rocket/issues/1984) — "),
             "{discord}"
         );
+    }
+
+    /// rack 3.2.0's Slack head said "… and 50 other changes" and its tail "55 changes not
+    /// listed: …, 14 test changes": the same tests counted twice.
+    #[test]
+    fn what_the_notes_leave_out_is_counted_once() {
+        let c = changes(&[
+            "feat: add ISO-2022-JP multipart support",
+            "docs: explain the SPEC",
+            "test: cover empty bodies",
+            "test: cover nil input",
+        ]);
+        let ctx = Context {
+            style: Some(HouseStyle::default()),
+            ..ctx()
+        };
+        assert!(!HouseStyle::default().lists(Category::Test));
+        for channel in [Channel::Slack, Channel::Discord] {
+            let text = post(&c, &ctx, Voice::Plain, channel);
+            assert!(
+                text.contains("1 new feature and 1 other change")
+                    && text.contains("2 changes not listed: 2 test changes."),
+                "{channel:?}: {text}"
+            );
+        }
     }
 
     /// Monolog 3.10.0's team notes listed "Fix build", "Update baseline" and "Downscale
