@@ -2105,8 +2105,6 @@ fn is_ci(path: &str) -> bool {
         || p == ".woodpecker.yml"
 }
 
-/// "Add ZIP content view for issue #8051" (mitmproxy 12.2.2): the issue a change answers,
-/// as a reference of the item rather than words of its title.
 /// "Update dependency postcss to v8.5.23 [security]" (Renovate's label): the section
 /// and the post's 🔒 already say it; the bracket read as a bot's.
 fn strip_security_tag(title: &str) -> String {
@@ -2123,6 +2121,8 @@ fn strip_security_tag(title: &str) -> String {
     }
 }
 
+/// "Add ZIP content view for issue #8051" (mitmproxy 12.2.2): the issue a change answers,
+/// as a reference of the item rather than words of its title.
 fn strip_issue_pointer(title: &str) -> (String, Option<u64>) {
     let lower = title.to_ascii_lowercase();
     for tail in [" for issue #", " for #"] {
