@@ -1783,6 +1783,52 @@ fn in_website_folder(lower: &str) -> bool {
         .any(|d| lower.starts_with(d))
 }
 
+/// The website folders (`www`, `website`, `site`, `homepage`) that a range shows to be a
+/// site generator's: some file there is one no program keeps (an Astro page, a Docusaurus
+/// or Hugo config, Nunjucks or Liquid templates). In such a folder the scripts and data are
+/// the site's too (htmx's `www/src/lib/jsonld.js`, `www/public/js/htmx.js`, its
+/// `integrity.json`), where a Cordova app's `www/js/` stays the program.
+pub(crate) fn site_roots<'a>(files: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut roots: Vec<String> = Vec::new();
+    for f in files {
+        let lower = f.to_ascii_lowercase();
+        if !in_website_folder(&lower) {
+            continue;
+        }
+        let name = lower.rsplit('/').next().unwrap_or(&lower);
+        let generator = [".astro", ".mdx", ".njk", ".liquid", ".hbs"]
+            .iter()
+            .any(|x| name.ends_with(x))
+            || [
+                "astro.config.",
+                "docusaurus.config.",
+                "hugo.",
+                "_config.yml",
+                ".eleventy.js",
+                "eleventy.config.",
+                "gatsby-config.",
+                "mkdocs.yml",
+            ]
+            .iter()
+            .any(|x| name.starts_with(x));
+        let root = lower.split('/').next().unwrap_or_default();
+        if generator && !roots.iter().any(|r| r == root) {
+            roots.push(root.to_owned());
+        }
+    }
+    roots
+}
+
+/// Whether every file is inside one of the range's [`site_roots`].
+pub(crate) fn all_in_site(files: &[String], roots: &[String]) -> bool {
+    !files.is_empty()
+        && files.iter().all(|f| {
+            let lower = f.to_ascii_lowercase();
+            let root = lower.split('/').next().unwrap_or_default();
+            lower.contains('/') && roots.iter().any(|r| r == root)
+        })
+}
+
 /// The project's website kept beside its code: the pages, content, styles and settings of a
 /// site generator (an Astro site's `.astro`, `.md`, `.css`). Scripts there may be an app's
 /// own (a Cordova app's `www/js/`) and a server's code under a `www/` web root is the
@@ -1864,6 +1910,12 @@ fn is_dependency_update(lower: &str, files: &[String]) -> bool {
         )
     };
     let verb = |w: &str| bumps(w) || matches!(w, "pin" | "unpin" | "refresh");
+    // Only lockfiles moved: dependencies' versions and nothing else, whatever the subject
+    // says (gitui's "fix #2987" was a card of its own in the demo). A vulnerability fixed
+    // that way is told apart before this is asked.
+    if !files.is_empty() && files.iter().all(|f| is_lockfile(f)) {
+        return true;
+    }
     let only_manifests = !files.is_empty() && files.iter().all(|f| is_dependency_manifest(f));
     // "Add `logger` to the gemfile": a dependency added or dropped, and nothing else. Not in
     // manifests that also declare features and exports (Cargo.toml, package.json, …).
@@ -3040,6 +3092,10 @@ mod tests {
         assert_eq!(conventional.category, Category::Chore);
         let fix = classify_commit(&commit("fix time CVE", &["Cargo.lock"]));
         assert_eq!(fix.category, Category::Security);
+        assert_eq!(fix.noise, None);
+        // The lockfile alone, without a word of a vulnerability: a dependency update.
+        let locked = classify_commit(&commit("fix #2987", &["Cargo.lock"]));
+        assert_eq!(locked.noise, Some(Noise::DependencyBump), "{locked:?}");
         // The security policy's own text is documentation.
         let policy = classify_commit(&commit(
             "SECURITY.md: Exclude DoS from scope (#8089)",

@@ -298,6 +298,13 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
             items.push(item);
         }
     };
+    // Website folders this range shows to be a site generator's: what changes only them
+    // is documentation, whatever its files are written in.
+    let sites = crate::classify::site_roots(
+        commits
+            .iter()
+            .flat_map(|c| c.files.iter().map(String::as_str)),
+    );
     for commit in commits {
         // Nothing downstream ever sees a credential that slipped into a message.
         let (message, found) = redact_secrets(&commit.message);
@@ -334,6 +341,13 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
         // changes cherry-picked onto its branch, one `* subject` line each: those are the
         // release's changes, each understood on its own.
         let mut item = classify_commit(commit);
+        if item.noise.is_none()
+            && item.breaking.is_none()
+            && !matches!(item.category, Category::Security | Category::Docs)
+            && crate::classify::all_in_site(&commit.files, &sites)
+        {
+            item.category = Category::Docs;
+        }
         if let Some(folded) = (item.noise == Some(Noise::VersionBump))
             .then(|| {
                 release_squash(commit, || {
@@ -969,6 +983,55 @@ mod tests {
             files: vec![format!("src/f{n}.rs")],
             ..Commit::default()
         }
+    }
+
+    /// htmx v4.0.0-beta5 listed "update www" (the bundle copied into its Astro site),
+    /// "add BreadcrumbList JSON-LD structured data" and "update integrity.json" as features:
+    /// scripts and data of its website. A Cordova app's `www/js/` is the app.
+    #[test]
+    fn a_site_generators_folder_is_documentation_scripts_and_all() {
+        let site = [
+            commit(
+                1,
+                "add BreadcrumbList JSON-LD structured data",
+                &["www/src/lib/jsonld.js", "www/src/pages/[...slug].astro"],
+            ),
+            commit(2, "update www", &["www/public/js/htmx.js"]),
+            commit(3, "update integrity.json", &["www/src/data/integrity.json"]),
+            commit(4, "add hx-prompt extension", &["src/ext/hx-prompt.js"]),
+            commit(
+                5,
+                "fix: escape titles in the search index (XSS)",
+                &["www/src/pages/search-index.json.js"],
+            ),
+        ];
+        let c = understand(&site);
+        let category = |title: &str| {
+            c.items
+                .iter()
+                .find(|i| i.title.to_lowercase().contains(title))
+                .map(|i| i.category)
+        };
+        assert_eq!(category("breadcrumblist"), Some(Category::Docs));
+        assert_eq!(category("update www"), Some(Category::Docs));
+        assert_eq!(category("integrity.json"), Some(Category::Docs));
+        assert_eq!(category("hx-prompt"), Some(Category::Feature));
+        assert_eq!(category("escape titles"), Some(Category::Security));
+        // No site generator's file in the range: `www/` is an app's web root.
+        let app = [
+            commit(
+                1,
+                "add offline mode",
+                &["www/js/index.js", "www/css/index.css"],
+            ),
+            commit(2, "update www", &["www/index.html", "www/js/sync.js"]),
+        ];
+        let c = understand(&app);
+        assert!(
+            c.items.iter().all(|i| i.category == Category::Feature),
+            "{:?}",
+            c.items
+        );
     }
 
     /// prometheus/client_golang v1.24.1 is one commit, "release: cut v1.24.1 (#2076)", a

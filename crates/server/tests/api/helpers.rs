@@ -360,12 +360,22 @@ impl TestApp {
     }
 
     /// Polls until `check` holds (or fails the test after 10 s).
-    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    pub async fn eventually<F, Fut>(&self, what: &str, check: F)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        for _ in 0..200 {
+        self.eventually_within(what, Duration::from_secs(10), check)
+            .await;
+    }
+
+    /// Polls until `check` holds (or fails the test after `limit`).
+    pub async fn eventually_within<F, Fut>(&self, what: &str, limit: Duration, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..limit.as_millis().div_ceil(50) {
             if check().await {
                 return;
             }
@@ -465,9 +475,12 @@ impl TestApp {
         assert_eq!(r.status(), 202);
     }
 
-    /// The card once its publication is published or failed.
+    /// The card once its publication is published or failed. Up to 30 s: a release to
+    /// seven channels renders its image in a debug build, and under the whole suite on two
+    /// cores that once took longer than 10 s (2.7 s alone).
     pub async fn settled(&self, id: &str) -> serde_json::Value {
-        self.eventually("the publication settles", || async {
+        let limit = Duration::from_secs(30);
+        self.eventually_within("the publication settles", limit, || async {
             let c = self.card(id).await;
             matches!(c["status"].as_str(), Some("published" | "failed"))
         })
