@@ -69,6 +69,12 @@ struct Facts<'a> {
     /// notes list them under Deprecated and Removed): "14 new features, 2 deprecations and
     /// 6 removals", not "22 new features".
     taken_away: (usize, usize),
+    /// The same of what the notes list: the team's head counts these, and what the notes
+    /// leave out (tests, under most house styles) once, in its "not listed" tail. rack
+    /// 3.2.0's Slack head said "50 other changes" and its tail "14 test changes" of the
+    /// same tests.
+    listed_counts: Vec<(Category, usize)>,
+    listed_taken_away: (usize, usize),
     url: Option<&'a str>,
     hashtags: &'a [String],
     people: Vec<String>,
@@ -93,35 +99,38 @@ impl<'a> Facts<'a> {
         if let Some((_, rest)) = highlights.split_first_mut() {
             rest.sort_by_key(|i| i.category != Category::Security);
         }
-        // What the notes list is counted here; what they leave out (tests, under most
-        // house styles) is counted once, in the "not listed" tail. rack 3.2.0's Slack head
-        // said "50 other changes" and its tail "14 test changes" of the same tests.
-        let counts = Category::ALL
-            .into_iter()
-            .map(|c| {
-                (
-                    c,
-                    changes.in_category(c).filter(|i| listed(i, style)).count(),
-                )
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        let of_kind = |kind| {
+        let counted = |only_listed: bool| -> Vec<(Category, usize)> {
+            Category::ALL
+                .into_iter()
+                .map(|c| {
+                    let n = changes
+                        .in_category(c)
+                        .filter(|i| !only_listed || listed(i, style))
+                        .count();
+                    (c, n)
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        };
+        let of_kind = |kind, only_listed: bool| {
             changes
                 .in_category(Category::Feature)
+                .filter(|i| !only_listed || listed(i, style))
                 .filter(|i| crate::notes::FeatureKind::of(&i.title) == kind)
                 .count()
         };
         use crate::notes::FeatureKind as K;
         Self {
-            taken_away: (of_kind(K::Deprecated), of_kind(K::Removed)),
+            taken_away: (of_kind(K::Deprecated, false), of_kind(K::Removed, false)),
+            listed_taken_away: (of_kind(K::Deprecated, true), of_kind(K::Removed, true)),
+            listed_counts: counted(true),
+            counts: counted(false),
             project: &ctx.project,
             version: ctx.version.as_deref(),
             branch: ctx.branch.as_deref(),
             visible,
             breaking: changes.breaking().collect(),
             highlights,
-            counts,
             url: ctx.url.as_deref(),
             hashtags: &ctx.hashtags,
             people: changes.contributors(),
@@ -1079,18 +1088,18 @@ fn team_counts(f: &Facts) -> String {
             Category::Feature | Category::Fix | Category::Performance | Category::Security
         )
     };
-    let rest: usize = f
-        .counts
+    let counts = &f.listed_counts;
+    let rest: usize = counts
         .iter()
         .filter(|(c, _)| !users(c))
         .map(|(_, n)| *n)
         .sum();
-    if rest == 0 || !f.counts.iter().any(|(c, _)| users(c)) {
-        return counts_text(f);
+    if rest == 0 || !counts.iter().any(|(c, _)| users(c)) {
+        return counts_text_of(counts, f.listed_taken_away);
     }
     let users_only: Vec<(Category, usize)> =
-        f.counts.iter().copied().filter(|(c, _)| users(c)).collect();
-    let mut parts = counted_parts(&users_only, f.taken_away);
+        counts.iter().copied().filter(|(c, _)| users(c)).collect();
+    let mut parts = counted_parts(&users_only, f.listed_taken_away);
     parts.push(if rest == 1 {
         "1 other change".to_owned()
     } else {
@@ -1100,10 +1109,14 @@ fn team_counts(f: &Facts) -> String {
 }
 
 fn counts_text(f: &Facts) -> String {
-    if f.counts.is_empty() {
+    counts_text_of(&f.counts, f.taken_away)
+}
+
+fn counts_text_of(counts: &[(Category, usize)], taken_away: (usize, usize)) -> String {
+    if counts.is_empty() {
         return "no user-facing changes".to_owned();
     }
-    join_and(&counted_parts(&f.counts, f.taken_away))
+    join_and(&counted_parts(counts, taken_away))
 }
 
 /// Each count in words, the features split into what is new, deprecated and removed.
@@ -2003,6 +2016,11 @@ mod tests {
                 "{channel:?}: {text}"
             );
         }
+        // A push of tests alone: the post still says what it was.
+        let tests = changes(&["test: cover empty bodies", "test: cover nil input"]);
+        let x = post(&tests, &ctx, Voice::Plain, Channel::X);
+        assert!(x.contains("2 test changes"), "{x}");
+        assert!(!x.contains("no user-facing changes"), "{x}");
     }
 
     /// Monolog 3.10.0's team notes listed "Fix build", "Update baseline" and "Downscale

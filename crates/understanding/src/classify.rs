@@ -138,7 +138,11 @@ pub fn classify_commit(commit: &Commit) -> Item {
         }
     };
     let (title, owned) = strip_owner_ref(&strip_pr_suffix(&title, pr));
-    let title = strip_security_tag(&title);
+    let untagged = strip_security_tag(&title);
+    // The label leaves the title, not the judgement: a merged Renovate branch whose title
+    // said "[security]" is still no mere dependency update (see `noise` below).
+    let security_tagged = untagged != title;
+    let title = untagged;
     let (title, pointed) = strip_issue_pointer(&strip_closing_ref(&title));
     let pointed = pointed.into_iter().chain(owned);
     let title = match advisory {
@@ -209,7 +213,11 @@ pub fn classify_commit(commit: &Commit) -> Item {
         commit,
         subject,
         conventional.as_ref().map(|c| c.kind.as_str()),
-        &title,
+        &if security_tagged {
+            format!("{title} [security]")
+        } else {
+            title.clone()
+        },
         breaking.is_some(),
     );
     Item {
@@ -291,7 +299,7 @@ pub(crate) fn known_type(kind: &str) -> bool {
             | "release"
             | "revert"
             // "dx(runtime-core): warn when innerHTML overrides children" (Vue): developer
-            // experience, upkeep unless its words say otherwise.
+            // experience, upkeep (a security fix if its words say so).
             | "dx"
     )
 }
@@ -425,7 +433,17 @@ pub(crate) fn sounds_like_security(text: &str) -> bool {
     if words.iter().any(|w| {
         matches!(
             *w,
-            "cve" | "ghsa" | "xss" | "csrf" | "ssrf" | "rce" | "redos" | "xxe"
+            "cve"
+                | "ghsa"
+                | "xss"
+                | "csrf"
+                | "ssrf"
+                | "rce"
+                | "redos"
+                | "xxe"
+                | "rustsec"
+                | "vuln"
+                | "vulns"
         )
     }) {
         return true;
@@ -461,6 +479,7 @@ pub(crate) fn sounds_like_security(text: &str) -> bool {
         "timing attack",
         "secret leak",
         "leaked",
+        "audit fix",
     ]
     .iter()
     .any(|w| t.contains(w))
@@ -1784,8 +1803,9 @@ fn in_website_folder(lower: &str) -> bool {
 }
 
 /// The website folders (`www`, `website`, `site`, `homepage`) that a range shows to be a
-/// site generator's: some file there is one no program keeps (an Astro page, a Docusaurus
-/// or Hugo config, Nunjucks or Liquid templates). In such a folder the scripts and data are
+/// site generator's: some file there is one no program keeps (an Astro page, MDX content,
+/// a Docusaurus, Hugo, Jekyll, Eleventy, Gatsby or MkDocs config; not Handlebars or
+/// Nunjucks views, which servers render too). In such a folder the scripts and data are
 /// the site's too (htmx's `www/src/lib/jsonld.js`, `www/public/js/htmx.js`, its
 /// `integrity.json`), where a Cordova app's `www/js/` stays the program.
 pub(crate) fn site_roots<'a>(files: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -1796,9 +1816,7 @@ pub(crate) fn site_roots<'a>(files: impl Iterator<Item = &'a str>) -> Vec<String
             continue;
         }
         let name = lower.rsplit('/').next().unwrap_or(&lower);
-        let generator = [".astro", ".mdx", ".njk", ".liquid", ".hbs"]
-            .iter()
-            .any(|x| name.ends_with(x))
+        let generator = [".astro", ".mdx"].iter().any(|x| name.ends_with(x))
             || [
                 "astro.config.",
                 "docusaurus.config.",
@@ -1819,13 +1837,19 @@ pub(crate) fn site_roots<'a>(files: impl Iterator<Item = &'a str>) -> Vec<String
     roots
 }
 
-/// Whether every file is inside one of the range's [`site_roots`].
+/// Whether every file is a page, style, script or data file inside one of the range's
+/// [`site_roots`]: a server's code kept there (`website/server.go`, a `Dockerfile`) is
+/// still the program.
 pub(crate) fn all_in_site(files: &[String], roots: &[String]) -> bool {
     !files.is_empty()
         && files.iter().all(|f| {
             let lower = f.to_ascii_lowercase();
             let root = lower.split('/').next().unwrap_or_default();
-            lower.contains('/') && roots.iter().any(|r| r == root)
+            let web = is_website(&lower)
+                || [".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx", ".json"]
+                    .iter()
+                    .any(|x| lower.ends_with(x));
+            lower.contains('/') && web && roots.iter().any(|r| r == root)
         })
 }
 
@@ -3096,6 +3120,21 @@ mod tests {
         // The lockfile alone, without a word of a vulnerability: a dependency update.
         let locked = classify_commit(&commit("fix #2987", &["Cargo.lock"]));
         assert_eq!(locked.noise, Some(Noise::DependencyBump), "{locked:?}");
+        // With one, however it is said, a security fix.
+        for message in [
+            "Fix RUSTSEC-2024-0421",
+            "upgrade vuln dep",
+            "npm audit fix",
+            "fix vulnerable ws version",
+        ] {
+            let lock = ["Cargo.lock", "package-lock.json"][usize::from(message.contains("npm"))];
+            let i = classify_commit(&commit(message, &[lock]));
+            assert_eq!(
+                (i.category, i.noise),
+                (Category::Security, None),
+                "{message}"
+            );
+        }
         // The security policy's own text is documentation.
         let policy = classify_commit(&commit(
             "SECURITY.md: Exclude DoS from scope (#8089)",
@@ -3173,6 +3212,17 @@ mod tests {
             &["package.json", "pnpm-lock.yaml"],
         ));
         assert_eq!(i.category, Category::Security);
+        assert_eq!(i.title, "Update dependency postcss to v8.5.23");
+        // Merged from Renovate's branch, the title in the merge's body: still security.
+        let merged = Commit {
+            is_merge: true,
+            ..commit(
+                "Merge pull request #15209 from vuejs/renovate/npm-postcss-vulnerability\n\nUpdate dependency postcss to v8.5.23 [security]",
+                &["package.json", "pnpm-lock.yaml"],
+            )
+        };
+        let i = classify_commit(&merged);
+        assert_eq!((i.category, i.noise), (Category::Security, None), "{i:?}");
         assert_eq!(i.title, "Update dependency postcss to v8.5.23");
         // A bracket that is the whole subject stays.
         assert_eq!(strip_security_tag("[security]"), "[security]");

@@ -1032,6 +1032,31 @@ mod tests {
             "{:?}",
             c.items
         );
+        // A server kept in `website/` with its views: its code is the program.
+        let server = [
+            commit(
+                1,
+                "add signup form",
+                &["website/views/signup.hbs", "website/server.go"],
+            ),
+            commit(2, "fix session expiry", &["website/server.go"]),
+            commit(3, "add pricing page", &["website/src/pages/pricing.mdx"]),
+        ];
+        let c = understand(&server);
+        assert_eq!(
+            c.items
+                .iter()
+                .find(|i| i.title.contains("session"))
+                .map(|i| i.category),
+            Some(Category::Fix)
+        );
+        assert_eq!(
+            c.items
+                .iter()
+                .find(|i| i.title.contains("signup"))
+                .map(|i| i.category),
+            Some(Category::Feature)
+        );
     }
 
     /// prometheus/client_golang v1.24.1 is one commit, "release: cut v1.24.1 (#2076)", a

@@ -42,9 +42,9 @@ pub fn merge_source_branch(subject: &str) -> Option<&str> {
 }
 
 /// Issues a message closes or points at: `Fixes #12`, `closes: #3`, `Resolves owner/repo#4`
-/// (as 4), GitHub issue or pull URLs, and the issue a change says it belongs to ("This is
-/// part of #4132", "a surgical workaround for #3263", "In #3711, we…"). In order, without
-/// duplicates.
+/// (as 4) and GitHub issue or pull URLs, in the order written; then the issues a change
+/// says it belongs to ("This is part of #4132", "a surgical workaround for #3263", "In
+/// #3711, we…"). Without duplicates.
 pub fn issue_refs(message: &str) -> Vec<u64> {
     let mut out = refs_in(message, true);
     for n in pointed_at(message) {
@@ -71,35 +71,58 @@ const POINTERS: [&[&str]; 8] = [
 ];
 
 /// The `#N` (this repository's numbers only: no `owner/repo#N`) that a pointer phrase
-/// names, or that opens a sentence as "In #N".
+/// names, or that opens a sentence as "In #N". Read by paragraph, so a phrase wrapped over
+/// two lines still counts and a line that starts with "in" mid-sentence does not open one;
+/// quoted lines (`> …`, a bot quoting another project's notes) and fenced code are skipped.
 fn pointed_at(message: &str) -> Vec<u64> {
     let mut out = Vec::new();
+    let mut fenced = false;
+    let mut paragraph: Vec<&str> = Vec::new();
+    let mut paragraphs: Vec<Vec<&str>> = Vec::new();
     for line in message.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
+        let t = line.trim_start();
+        if t.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced || t.starts_with('>') {
+            continue;
+        }
+        if t.is_empty() {
+            paragraphs.push(std::mem::take(&mut paragraph));
+        } else {
+            paragraph.extend(t.split_whitespace());
+        }
+    }
+    paragraphs.push(paragraph);
+    let bare = |w: &str| {
+        w.trim_start_matches('(')
+            .trim_end_matches([':', ','])
+            .to_ascii_lowercase()
+    };
+    for words in paragraphs {
         for (i, w) in words.iter().enumerate() {
-            let Some(n) = w
+            let digits = w
                 .trim_start_matches('(')
                 .strip_prefix('#')
-                .map(|t| t.trim_end_matches([',', '.', ';', ')', ':']))
-                .and_then(|t| t.parse::<u64>().ok())
+                .map(|t| t.trim_end_matches([',', '.', ';', ')', ':']));
+            let Some(n) = digits
+                .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|d| d.parse::<u64>().ok())
                 .filter(|n| *n > 0)
             else {
                 continue;
             };
-            let before: Vec<String> = words[..i]
-                .iter()
-                .map(|w| w.trim_start_matches('(').to_ascii_lowercase())
-                .collect();
             let phrase = POINTERS.iter().any(|p| {
-                before.len() >= p.len()
-                    && before[before.len() - p.len()..]
+                i >= p.len()
+                    && words[i - p.len()..i]
                         .iter()
                         .zip(*p)
-                        .all(|(b, p)| b == p)
+                        .all(|(b, p)| bare(b) == *p)
             });
             // "In #3711, we had…": the issue the change answers, as a sentence's opening.
             let opens = i >= 1
-                && before[i - 1] == "in"
+                && words[i - 1] == "In"
                 && (i == 1 || words[i - 2].ends_with(['.', '!', '?']));
             if (phrase || opens) && !out.contains(&n) {
                 out.push(n);
@@ -319,6 +342,16 @@ mod tests {
         // repository's numbers, a mid-sentence "in".
         assert!(issue_refs("This was added in #165 but broke. See #950 for more.").is_empty());
         assert!(issue_refs("This is part of rust-lang/cargo#4132").is_empty());
+        // Wrapped over lines, with a colon; not a line that opens with "in" mid-sentence,
+        // not a quoted note of another project, not code, not "#+12".
+        assert_eq!(
+            issue_refs("refactor: split the parser\n\nThis is a part\nof #2717. Related to: #12"),
+            vec![2717, 12]
+        );
+        assert!(issue_refs("fix: x\n\nThe bug was introduced by\nin #165.").is_empty());
+        assert!(issue_refs("Bump ws\n\n> * Fix for #123 in upstream").is_empty());
+        assert!(issue_refs("docs\n\n```\npart of #55\n```").is_empty());
+        assert!(issue_refs("This is part of #+12").is_empty());
         // A pull request linked without a closing word is no issue the change fixes.
         let follow_up = "Fix X (#100)\n\nFollow-up to https://github.com/o/n/pull/90, fixes https://github.com/o/n/pull/91 and #7";
         assert_eq!(linked_pulls(follow_up), vec![90]);

@@ -246,6 +246,7 @@ pub async fn save(
         .under("text")
         .map(|(c, v)| (c.to_owned(), v.replace("\r\n", "\n")))
         .collect();
+    let approving = form.intent.as_deref() == Some("approve");
     // `edit` keeps only what changed: an unchanged "approve" is not an edit.
     if !edits.is_empty() {
         let edited = async {
@@ -257,19 +258,19 @@ pub async fn save(
             )
         }
         .await;
-        // A card that moved on in another tab: "Approve" says it already is (nobody
-        // edited anything); "Save" that it can no longer be edited.
-        let approving = form.intent.as_deref() == Some("approve");
+        // A card that moved on in another tab: said as what happened to it, and whether
+        // what was typed here was lost ("Approve" with the texts as they stood edits
+        // nothing).
         let refused = match edited {
             Ok(CardChange::Done(_)) => None,
-            Ok(CardChange::Conflict(s)) if approving => Some(Answer::Moved(format!(
-                "This card is already {}; there is nothing left to approve.",
-                s.as_str()
-            ))),
-            Ok(CardChange::Conflict(s)) => Some(Answer::Moved(format!(
-                "This card is {} and can no longer be edited.",
-                s.as_str()
-            ))),
+            Ok(CardChange::Conflict(status)) => {
+                let viewer = signed.acting_as::<covalynce_app::Viewer>()?;
+                let typed_changes = match state.app().card(&viewer, card_id).await? {
+                    Some((card, _)) => edits.iter().any(|(c, t)| card.variants.get(c) != Some(t)),
+                    None => return Err(not_found()),
+                };
+                Some(Answer::Moved(moved_on(status, approving, typed_changes)))
+            }
             Ok(CardChange::NotFound) => return Err(not_found()),
             Err(e) => Some(Answer::Publish(UiError::from(e).message())),
         };
@@ -278,7 +279,7 @@ pub async fn save(
             return editor_page(&state, &signed, &id, Some(answer), false, Some(&edits)).await;
         }
     }
-    if form.intent.as_deref() != Some("approve") {
+    if !approving {
         return Ok(Redirect::to(&format!("/cards/{id}/edit?saved=1")).into_response());
     }
     let chosen = form.fields.ticked("channel");
@@ -323,10 +324,35 @@ pub async fn save(
         Ok(_) => {
             Ok(Redirect::to(&format!("/?done=approved&card={}", urlencode(&id))).into_response())
         }
+        // Approved or dismissed elsewhere between the edit and the approval.
+        Err(e @ ApiError::Conflict(_)) => {
+            let msg = UiError::from(e).message();
+            editor_page(&state, &signed, &id, Some(Answer::Moved(msg)), true, None).await
+        }
         Err(e) => {
             let msg = UiError::from(e).message();
             editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await
         }
+    }
+}
+
+/// Why the editor could not save or approve a card that is no longer pending, in words
+/// of what happened to it; and, when the person had typed something, that it was not kept.
+fn moved_on(status: CardStatus, approving: bool, typed_changes: bool) -> String {
+    let what = match status {
+        CardStatus::Approved => "This card was approved in the meantime",
+        CardStatus::Published | CardStatus::Partial => "This card has been published",
+        CardStatus::Failed => "This card was approved and its publishing failed",
+        CardStatus::Dismissed => "This card was dismissed",
+        CardStatus::Held => "This card is held until its CI run passes",
+        CardStatus::Pending => "This card changed in the meantime",
+    };
+    match (typed_changes, approving) {
+        (true, _) => {
+            format!("{what}: it can no longer be edited, and your changes were not saved.")
+        }
+        (false, true) => format!("{what}: there is nothing left to approve."),
+        (false, false) => format!("{what}: it can no longer be edited."),
     }
 }
 

@@ -375,13 +375,16 @@ impl TestApp {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        for _ in 0..limit.as_millis().div_ceil(50) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
             if check().await {
                 return;
             }
+            if tokio::time::Instant::now() >= deadline {
+                panic!("never happened: {what}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("never happened: {what}");
     }
 
     /// `n` more pending cards, from pushes of commits `from..from + n` to a GitHub source
