@@ -36,6 +36,7 @@ pub enum Decision {
 }
 
 /// What `from_event` needs to know about an event.
+#[derive(Clone, Copy)]
 pub struct EventInput<'a> {
     pub kind: EventKind,
     pub repo: &'a str,
@@ -159,12 +160,25 @@ pub const SECURITY_PATTERN: usize = 3;
 /// fixes (since `window`'s events) → "a security post?". `project` names the project;
 /// `None` when there is no pattern.
 pub fn strategy(recent: &[EventInput], project: &str, voice: Voice) -> Option<CardDraft> {
-    let mut commits = Vec::new();
+    let mut commits: Vec<Commit> = Vec::new();
+    // A commit two events carry (a release candidate's tag and the release's) is one fix:
+    // gitui's demo counted "Fix time CVE" twice and suggested a post for "3" fixes.
+    let mut seen = std::collections::HashSet::new();
     for event in recent {
         if let Ok((c, _)) = facts(event) {
-            commits.extend(c);
+            commits.extend(
+                c.into_iter()
+                    .filter(|c| seen.insert((c.id.clone(), c.message.clone()))),
+            );
         }
     }
+    // The project as it calls itself ("gitui", which a local source read from its
+    // manifest), else as given (the repository).
+    let project = recent
+        .iter()
+        .find_map(|e| e.facts.project.project_name.as_deref())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(project);
     let changes = understand(&commits);
     let security: Vec<_> = changes
         .in_category(covalynce_understanding::Category::Security)
@@ -700,6 +714,45 @@ mod tests {
         assert!(
             strategy(&inputs[..2], "acme/rocket", Voice::Sassy).is_none(),
             "two are not a pattern"
+        );
+        // gitui's demo: the release candidate and the release carry the same fix; with one
+        // more, that is two fixes, not three.
+        let twice = [inputs[0].clone(), inputs[0].clone(), inputs[1].clone()];
+        assert!(
+            strategy(&twice, "acme/rocket", Voice::Sassy).is_none(),
+            "one fix seen in two events is one fix"
+        );
+    }
+
+    /// The suggestion names the project as it calls itself, not its repository.
+    #[test]
+    fn a_security_suggestion_names_the_project() {
+        let mut data = push(
+            &[
+                "fix: sanitize HTML in comments to prevent XSS",
+                "fix(auth): constant-time token comparison against timing attacks",
+                "fix: escape SQL identifiers to stop injection",
+            ],
+            false,
+        );
+        data["project_name"] = json!("Rocket");
+        let facts = EventFacts::parse(EventKind::Push, &data).unwrap();
+        let input = EventInput {
+            kind: EventKind::Push,
+            repo: "acme/rocket",
+            title: "t",
+            facts: &facts,
+        };
+        let card = strategy(&[input], "acme/rocket", Voice::Plain).expect("a pattern");
+        assert!(
+            card.content.contains("shipped in Rocket recently"),
+            "{}",
+            card.content
+        );
+        assert!(
+            !card.variants["x"].contains("acme/rocket"),
+            "{}",
+            card.variants["x"]
         );
     }
 

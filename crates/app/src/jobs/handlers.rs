@@ -388,7 +388,13 @@ async fn suggest_strategy(
         )
         .await?
         .into_iter()
-        .filter(|e| e.created_at >= since && e.kind != covalynce_domain::EventKind::CiRun)
+        // This repository's work only: the card says "shipped in <project>", and another
+        // repository of the workspace has its own suggestion.
+        .filter(|e| {
+            e.created_at >= since
+                && e.kind != covalynce_domain::EventKind::CiRun
+                && e.repo.eq_ignore_ascii_case(&event.repo)
+        })
         .collect();
     let inputs: Vec<EventInput> = recent
         .iter()

@@ -178,6 +178,33 @@ async fn another_workspaces_cards_are_invisible(backend: Backend) {
 
 async fn several_security_fixes_suggest_a_security_post_once(backend: Backend) {
     let app = spawn_app(backend).await;
+    // Another repository of the workspace fixed two security holes: its own work, neither
+    // counted nor listed for Hello-World's suggestion (nor enough for one of its own).
+    let other = app.github_source("octo-org/other", SECRET).await;
+    for (n, msg) in [
+        "fix: stop open redirect after sign-in in other",
+        "fix: prevent XSS in other's profile page",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut v: Value = serde_json::from_slice(&push_with_message(
+            &format!("{:040x}", 200 + n),
+            msg,
+            "src/a.rs",
+        ))
+        .unwrap();
+        v["repository"]["full_name"] = "octo-org/other".into();
+        v["repository"]["name"] = "other".into();
+        v["repository"]["owner"]["login"] = "octo-org".into();
+        v["repository"]["owner"]["name"] = "octo-org".into();
+        let body = serde_json::to_vec(&v).unwrap();
+        let r = app
+            .deliver(&other, "push", &format!("o{n}"), SECRET, &body)
+            .await;
+        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    }
+    settled(&app, 2).await;
     let src = app.github_source("Codertocat/Hello-World", SECRET).await;
     let fixes = [
         "fix: sanitize HTML in comments to prevent XSS",
@@ -194,7 +221,7 @@ async fn several_security_fixes_suggest_a_security_post_once(backend: Backend) {
             202
         );
     }
-    settled(&app, 4).await;
+    settled(&app, 6).await;
     app.eventually("a STRATEGY card suggests a security post", || async {
         let cards = app.get_json("/api/v1/cards").await;
         cards["data"]
@@ -224,11 +251,11 @@ async fn several_security_fixes_suggest_a_security_post_once(backend: Backend) {
         "{}",
         strategy[0]
     );
+    let content = strategy[0]["content"].as_str().unwrap();
+    assert!(content.contains("### Security"), "{content}");
     assert!(
-        strategy[0]["content"]
-            .as_str()
-            .unwrap()
-            .contains("### Security")
+        content.contains("Hello-World") && !content.contains("in other"),
+        "{content}"
     );
     app.stop().await;
 }
