@@ -717,7 +717,7 @@ mod tests {
         );
         // gitui's demo: the release candidate and the release carry the same fix; with one
         // more, that is two fixes, not three.
-        let twice = [inputs[0].clone(), inputs[0].clone(), inputs[1].clone()];
+        let twice = [inputs[0], inputs[0], inputs[1]];
         assert!(
             strategy(&twice, "acme/rocket", Voice::Sassy).is_none(),
             "one fix seen in two events is one fix"

@@ -178,6 +178,8 @@ async fn another_workspaces_cards_are_invisible(backend: Backend) {
 
 async fn several_security_fixes_suggest_a_security_post_once(backend: Backend) {
     let app = spawn_app(backend).await;
+    // Six pushes and a suggestion: more cards than SOLO's five a month.
+    app.set_own_plan("pro").await;
     // Another repository of the workspace fixed two security holes: its own work, neither
     // counted nor listed for Hello-World's suggestion (nor enough for one of its own).
     let other = app.github_source("octo-org/other", SECRET).await;
