@@ -213,12 +213,9 @@ pub fn classify_commit(commit: &Commit) -> Item {
         commit,
         subject,
         conventional.as_ref().map(|c| c.kind.as_str()),
-        &if security_tagged {
-            format!("{title} [security]")
-        } else {
-            title.clone()
-        },
+        &title,
         breaking.is_some(),
+        security_tagged,
     );
     Item {
         highlights: highlights(&commit.symbols),
@@ -1141,12 +1138,14 @@ fn words_of_text(lower: &str) -> Vec<&str> {
         .collect()
 }
 
+/// `labelled_security`: the title carried a "[security]" label, taken off it for reading.
 fn noise(
     commit: &Commit,
     subject: &str,
     kind: Option<&str>,
     title: &str,
     breaking: bool,
+    labelled_security: bool,
 ) -> Option<Noise> {
     // For a PR merge, what the change is lies in the PR title, and who made it in the
     // branch it came from.
@@ -1160,7 +1159,8 @@ fn noise(
     let security_scope = ["sec:", "sec(", "fix(sec)", "chore(sec)", "fix(security)"]
         .iter()
         .any(|p| lower.starts_with(p));
-    let security = security_scope
+    let security = labelled_security
+        || security_scope
         || sounds_like_security(&lower)
         || body.contains("cve-")
         || body.contains("ghsa-");
