@@ -161,14 +161,16 @@ pub const SECURITY_PATTERN: usize = 3;
 /// `None` when there is no pattern.
 pub fn strategy(recent: &[EventInput], project: &str, voice: Voice) -> Option<CardDraft> {
     let mut commits: Vec<Commit> = Vec::new();
-    // A commit two events carry (a release candidate's tag and the release's) is one fix:
-    // gitui's demo counted "Fix time CVE" twice and suggested a post for "3" fixes.
+    // A fix two events carry is one fix: gitui's demo counted "Fix time CVE" twice (the
+    // release candidate's tag and the release's) and suggested a post for "3" fixes. Told
+    // by what it says, not its id: a release's note lines have made-up ids, a rebase gives
+    // new ones, and GitHub's copy of a message lacks git's trailing newline.
     let mut seen = std::collections::HashSet::new();
     for event in recent {
         if let Ok((c, _)) = facts(event) {
             commits.extend(
                 c.into_iter()
-                    .filter(|c| seen.insert((c.id.clone(), c.message.clone()))),
+                    .filter(|c| seen.insert(covalynce_understanding::said(c.subject()))),
             );
         }
     }
@@ -176,8 +178,13 @@ pub fn strategy(recent: &[EventInput], project: &str, voice: Voice) -> Option<Ca
     // manifest), else as given (the repository).
     let project = recent
         .iter()
-        .find_map(|e| e.facts.project.project_name.as_deref())
-        .filter(|n| !n.is_empty())
+        .find_map(|e| {
+            e.facts
+                .project
+                .project_name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+        })
         .unwrap_or(project);
     let changes = understand(&commits);
     let security: Vec<_> = changes
@@ -721,6 +728,30 @@ mod tests {
         assert!(
             strategy(&twice, "acme/rocket", Voice::Sassy).is_none(),
             "one fix seen in two events is one fix"
+        );
+        // The same fix under another id (rebased, or a release's note line citing its PR).
+        let again = EventFacts::parse(
+            EventKind::Push,
+            &push(
+                &[
+                    "feat: add dark mode",
+                    "fix: sanitize HTML in comments to prevent XSS (#12)",
+                ],
+                false,
+            ),
+        )
+        .unwrap();
+        let rebased = [
+            inputs[0],
+            inputs[1],
+            EventInput {
+                facts: &again,
+                ..inputs[0]
+            },
+        ];
+        assert!(
+            strategy(&rebased, "acme/rocket", Voice::Sassy).is_none(),
+            "a fix under a new id is the same fix"
         );
     }
 

@@ -546,7 +546,7 @@ fn cites_its_pull_request(subject: &str) -> bool {
 
 /// What a subject says, for telling one change written twice: lower case, without its
 /// trailing pull request number.
-fn said(subject: &str) -> String {
+pub fn said(subject: &str) -> String {
     let s = subject.trim();
     let s = match s.rsplit_once(" (#") {
         Some((head, tail)) if tail.ends_with(')') => head,

@@ -409,7 +409,11 @@ async fn suggest_strategy(
         return Ok(());
     };
     let month = &covalynce_domain::time::format_rfc3339(covalynce_domain::now_millis())[..7];
-    let key = format!("strategy:security:{}:{month}", event.repo);
+    // One a month per repository, however its sources spell it.
+    let key = format!(
+        "strategy:security:{}:{month}",
+        event.repo.to_ascii_lowercase()
+    );
     store
         .create_card(&new_card(workspace_id, event.id, key, card))
         .await?;
