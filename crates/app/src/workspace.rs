@@ -165,6 +165,7 @@ impl App {
                 kind: None,
                 status: None,
                 before,
+                repo: None,
                 limit: EXPORT_PAGE,
             };
             let page = store.list_events(ws, &filter).await?;

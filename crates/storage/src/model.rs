@@ -236,6 +236,10 @@ pub struct EventFilter {
     pub status: Option<covalynce_domain::EventStatus>,
     /// Only events older than this one (ids sort by creation).
     pub before: Option<EventId>,
+    /// Only this repository's (`owner/name`, compared without regard to ASCII case): what
+    /// a job compares an event with, without a busy neighbour's events crowding it out of
+    /// the page.
+    pub repo: Option<String>,
     pub limit: i64,
 }
 

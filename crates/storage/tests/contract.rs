@@ -1032,6 +1032,39 @@ async fn events_page_newest_first_and_filter(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+    // One repository's events, however its name is cased; another's are not in the page.
+    let other = NewEvent {
+        dedup_key: "push:octo/other:o1".into(),
+        repo: "octo/other".into(),
+        title: "commit o1".into(),
+        ..push_event("o1")
+    };
+    store
+        .ingest(&prep(vec![delivery(&ws, &src, "g-other", vec![other])]))
+        .await
+        .unwrap();
+    let rocket = |repo: &str| EventFilter {
+        repo: Some(repo.into()),
+        limit: 2,
+        ..Default::default()
+    };
+    let mine = store
+        .list_events(ws.id, &rocket("Acme/Rocket"))
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.iter().map(|e| e.title.as_str()).collect::<Vec<_>>(),
+        vec!["commit s4", "commit s3"],
+        "the newest of acme/rocket's, past the other repository's newer one"
+    );
+    let theirs = store
+        .list_events(ws.id, &rocket("octo/other"))
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs.iter().map(|e| e.title.as_str()).collect::<Vec<_>>(),
+        vec!["commit o1"]
+    );
     store
         .set_event_status(page1[0].id, EventStatus::Skipped, Some("no card"))
         .await

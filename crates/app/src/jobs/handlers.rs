@@ -200,6 +200,7 @@ async fn same_version(
                 ws,
                 &covalynce_storage::EventFilter {
                     kind: Some(kind),
+                    repo: Some(event.repo.clone()),
                     limit: RECENT_PUSHES,
                     ..Default::default()
                 },
@@ -208,11 +209,7 @@ async fn same_version(
         earlier.extend(
             events
                 .into_iter()
-                .filter(|e| {
-                    e.id != event.id
-                        && e.repo.eq_ignore_ascii_case(&event.repo)
-                        && e.facts.version() == Some(version)
-                })
+                .filter(|e| e.id != event.id && e.facts.version() == Some(version))
                 .map(|e| e.id),
         );
     }
@@ -271,6 +268,7 @@ async fn pushes_in_release(
             ws,
             &covalynce_storage::EventFilter {
                 kind: Some(EventKind::Push),
+                repo: Some(release.repo.clone()),
                 limit: RECENT_PUSHES,
                 ..Default::default()
             },
@@ -278,7 +276,6 @@ async fn pushes_in_release(
         .await?;
     let pushes: Vec<(covalynce_domain::EventId, Vec<String>)> = pushes
         .iter()
-        .filter(|p| p.repo.eq_ignore_ascii_case(&release.repo))
         .map(|p| (p.id, ids(&p.facts)))
         .filter(|(_, commits)| commits.iter().any(|c| in_release.contains(c)))
         .collect();
@@ -381,20 +378,17 @@ async fn suggest_strategy(
     let recent: Vec<covalynce_storage::EventRecord> = store
         .list_events(
             workspace_id,
+            // This repository's work only: the card says "shipped in <project>", and
+            // another repository of the workspace has its own suggestion.
             &covalynce_storage::EventFilter {
+                repo: Some(event.repo.clone()),
                 limit: 200,
                 ..Default::default()
             },
         )
         .await?
         .into_iter()
-        // This repository's work only: the card says "shipped in <project>", and another
-        // repository of the workspace has its own suggestion.
-        .filter(|e| {
-            e.created_at >= since
-                && e.kind != covalynce_domain::EventKind::CiRun
-                && e.repo.eq_ignore_ascii_case(&event.repo)
-        })
+        .filter(|e| e.created_at >= since && e.kind != covalynce_domain::EventKind::CiRun)
         .collect();
     let inputs: Vec<EventInput> = recent
         .iter()

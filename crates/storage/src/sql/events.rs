@@ -251,6 +251,7 @@ macro_rules! impl_events {
                        AND ($2 IS NULL OR kind = $2)
                        AND ($3 IS NULL OR status = $3)
                        AND ($4 IS NULL OR id < $4)
+                       AND ($6 IS NULL OR lower(repo) = lower($6))
                      ORDER BY id DESC LIMIT $5",
                     $crate::sql::EVENT_COLS
                 )))
@@ -259,6 +260,7 @@ macro_rules! impl_events {
                 .bind(f.status.map(|s| s.as_str()))
                 .bind(f.before.map(|b| b.to_string()))
                 .bind(f.limit)
+                .bind(f.repo.as_deref())
                 .fetch_all(&mut *tx)
                 .await?;
                 tx.commit().await?;

@@ -106,6 +106,7 @@ pub async fn list(
         kind,
         status,
         before,
+        repo: None,
         limit,
     };
     let events = state.app().events(&auth.acting()?, &filter).await?;
