@@ -1841,7 +1841,8 @@ pub(crate) fn site_roots<'a>(files: impl Iterator<Item = &'a str>) -> Vec<String
 /// [`site_roots`]: a server's code kept there (`website/server.go`, a `Dockerfile`) is
 /// still the program.
 pub(crate) fn all_in_site(files: &[String], roots: &[String]) -> bool {
-    !files.is_empty()
+    !roots.is_empty()
+        && !files.is_empty()
         && files.iter().all(|f| {
             let lower = f.to_ascii_lowercase();
             let root = lower.split('/').next().unwrap_or_default();

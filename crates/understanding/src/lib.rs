@@ -337,9 +337,6 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
             };
             &clean
         };
-        // A squashed release pull request ("release: cut v1.24.1 (#2076)") carries the
-        // changes cherry-picked onto its branch, one `* subject` line each: those are the
-        // release's changes, each understood on its own.
         let mut item = classify_commit(commit);
         if item.noise.is_none()
             && item.breaking.is_none()
@@ -348,6 +345,9 @@ pub fn understand_in(commits: &[Commit], owner: Option<&str>) -> Changeset {
         {
             item.category = Category::Docs;
         }
+        // A squashed release pull request ("release: cut v1.24.1 (#2076)") carries the
+        // changes cherry-picked onto its branch, one `* subject` line each: those are the
+        // release's changes, each understood on its own.
         if let Some(folded) = (item.noise == Some(Noise::VersionBump))
             .then(|| {
                 release_squash(commit, || {

@@ -180,23 +180,24 @@ async fn token_auth(
     ip: Option<&str>,
 ) -> Result<covalynce_app::tokens::Grant, ApiError> {
     use covalynce_app::tokens::Lookup;
-    let lookup = state.app().token_grant(token).await?;
-    if let Lookup::Granted(grant) = lookup {
-        return Ok(*grant);
-    }
-    if let Lookup::Unknown = lookup {
-        let key = format!("ip:{}", ip.unwrap_or("unknown"));
-        state
-            .security()
-            .login_limit
-            .check(&key)
-            .await
-            .map_err(|retry_after| ApiError::TooManyRequests {
-                detail: format!(
-                    "too many unknown tokens from this address; retry in {retry_after} s"
-                ),
-                retry_after,
-            })?;
+    match state.app().token_grant(token).await? {
+        Lookup::Granted(grant) => return Ok(*grant),
+        // A person's token whose person left: refused, but no one's guess.
+        Lookup::Orphaned => {}
+        Lookup::Unknown => {
+            let key = format!("ip:{}", ip.unwrap_or("unknown"));
+            state
+                .security()
+                .login_limit
+                .check(&key)
+                .await
+                .map_err(|retry_after| ApiError::TooManyRequests {
+                    detail: format!(
+                        "too many unknown tokens from this address; retry in {retry_after} s"
+                    ),
+                    retry_after,
+                })?;
+        }
     }
     Err(ApiError::Unauthorized(
         "the API token is unknown or revoked".into(),
