@@ -91,25 +91,22 @@ impl App {
     pub async fn channel<R: crate::MinRole>(
         &self,
         who: &Acting<R>,
-        id: &str,
+        id: ChannelId,
     ) -> Result<ChannelRecord, AppError> {
-        let not_found =
-            || AppError::NotFound(format!("there is no channel {id:?} in this workspace"));
-        let id = ChannelId::parse(id).ok_or_else(not_found)?;
         self.store()
             .workspace_channel(who.workspace().id, id)
             .await?
-            .ok_or_else(not_found)
+            .ok_or_else(|| AppError::missing(id))
     }
 
     /// Stops publishing to a channel: its publications wait (queued) until it is enabled.
     pub async fn disable_channel(
         &self,
         who: &Acting<Editor>,
-        id: &str,
+        id: ChannelId,
     ) -> Result<ChannelRecord, AppError> {
         let channel = self.channel(who, id).await?;
-        self.set_channel_status(who, &channel, id, ChannelStatus::Disabled)
+        self.set_channel_status(who, &channel, ChannelStatus::Disabled)
             .await
     }
 
@@ -118,13 +115,13 @@ impl App {
     pub async fn enable_channel(
         &self,
         who: &Acting<Editor>,
-        id: &str,
+        id: ChannelId,
         publisher: &impl Publisher,
     ) -> Result<ChannelRecord, AppError> {
         let current = self.channel(who, id).await?;
         publisher.check(&current).map_err(AppError::Invalid)?;
         // The channel read once: checked, then changed.
-        self.set_channel_status(who, &current, id, ChannelStatus::Active)
+        self.set_channel_status(who, &current, ChannelStatus::Active)
             .await
     }
 
@@ -133,10 +130,10 @@ impl App {
     pub async fn delete_channel(
         &self,
         who: &Acting<Editor>,
-        id: &str,
+        id: ChannelId,
     ) -> Result<ChannelRecord, AppError> {
         let channel = self.channel(who, id).await?;
-        self.set_channel_status(who, &channel, id, ChannelStatus::Deleted)
+        self.set_channel_status(who, &channel, ChannelStatus::Deleted)
             .await
     }
 
@@ -145,7 +142,7 @@ impl App {
     pub async fn test_channel(
         &self,
         who: &Acting<Editor>,
-        id: &str,
+        id: ChannelId,
         publisher: &impl Publisher,
     ) -> Result<Tested, AppError> {
         let channel = self.channel(who, id).await?;
@@ -171,7 +168,6 @@ impl App {
         &self,
         who: &Acting<Editor>,
         channel: &ChannelRecord,
-        id: &str,
         status: ChannelStatus,
     ) -> Result<ChannelRecord, AppError> {
         let changed = self
@@ -180,9 +176,7 @@ impl App {
             .await?;
         self.wake_workers();
         // None: it was deleted in the meantime.
-        let changed = changed.ok_or_else(|| {
-            AppError::NotFound(format!("there is no channel {id:?} in this workspace"))
-        })?;
+        let changed = changed.ok_or_else(|| AppError::missing(channel.id))?;
         let action = match status {
             ChannelStatus::Active => Action::EnableChannel,
             ChannelStatus::Disabled => Action::DisableChannel,

@@ -39,3 +39,13 @@ pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+impl AppError {
+    /// Nothing of this id in the workspace: `there is no channel "…" in this workspace`.
+    pub fn missing<T: covalynce_domain::Id>(id: T) -> Self {
+        Self::NotFound(format!(
+            "there is no {} \"{id}\" in this workspace",
+            T::NOUN
+        ))
+    }
+}

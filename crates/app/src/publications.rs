@@ -12,11 +12,11 @@ impl App {
     pub async fn retry_publication(
         &self,
         who: &Acting<Editor>,
-        id: &str,
+        id: PublicationId,
     ) -> Result<Box<PublicationRecord>, AppError> {
         let change = self
             .store()
-            .retry_publication(who.workspace().id, parse(id)?)
+            .retry_publication(who.workspace().id, id)
             .await?;
         self.wake_workers();
         let p = settled(
@@ -33,11 +33,11 @@ impl App {
     pub async fn confirm_publication(
         &self,
         who: &Acting<Editor>,
-        id: &str,
+        id: PublicationId,
     ) -> Result<Box<PublicationRecord>, AppError> {
         let change = self
             .store()
-            .confirm_publication(who.workspace().id, parse(id)?)
+            .confirm_publication(who.workspace().id, id)
             .await?;
         let p = settled(change, id, "only an unknown publication can be confirmed")?;
         self.record(who, Action::ConfirmPublication, p.id, serde_json::json!({}))
@@ -48,23 +48,15 @@ impl App {
 
 fn settled(
     change: PublicationChange,
-    id: &str,
+    id: PublicationId,
     what: &str,
 ) -> Result<Box<PublicationRecord>, AppError> {
     match change {
         PublicationChange::Done(p) => Ok(p),
-        PublicationChange::NotFound => Err(not_found(id)),
+        PublicationChange::NotFound => Err(AppError::missing(id)),
         PublicationChange::Conflict(status) => Err(AppError::Conflict(format!(
             "publication {id} is {}; {what}",
             status.as_str()
         ))),
     }
-}
-
-fn not_found(id: &str) -> AppError {
-    AppError::NotFound(format!("there is no publication {id:?} in this workspace"))
-}
-
-fn parse(id: &str) -> Result<PublicationId, AppError> {
-    PublicationId::parse(id).ok_or_else(|| not_found(id))
 }

@@ -82,10 +82,9 @@ impl App {
     pub async fn reschedule(
         &self,
         who: &Acting<Editor>,
-        publication: &str,
+        id: PublicationId,
         at: i64,
     ) -> Result<Box<PublicationRecord>, AppError> {
-        let id = parse(publication)?;
         let at = at.max(covalynce_domain::now_millis());
         let change = self
             .store()
@@ -108,9 +107,8 @@ impl App {
     pub async fn move_earlier(
         &self,
         who: &Acting<Editor>,
-        publication: &str,
+        id: PublicationId,
     ) -> Result<Box<PublicationRecord>, AppError> {
-        let id = parse(publication)?;
         let queue = self.store().queue(who.workspace().id).await?;
         let Some(pos) = queue.iter().position(|q| q.publication.id == id) else {
             return Err(AppError::NotFound(
@@ -128,14 +126,14 @@ impl App {
             ));
         };
         let (mine, theirs) = (this.due_at, before.due_at);
-        let other = before.publication.id.to_string();
+        let other = before.publication.id;
         // Theirs first, so the two never share a time for longer than a moment; if the
         // second move fails, the first is put back.
-        self.reschedule(who, &other, mine).await?;
-        match self.reschedule(who, publication, theirs).await {
+        self.reschedule(who, other, mine).await?;
+        match self.reschedule(who, id, theirs).await {
             Ok(p) => Ok(p),
             Err(e) => {
-                let _ = self.reschedule(who, &other, theirs).await;
+                let _ = self.reschedule(who, other, theirs).await;
                 Err(e)
             }
         }
@@ -146,9 +144,8 @@ impl App {
     pub async fn pull_back(
         &self,
         who: &Acting<Editor>,
-        publication: &str,
+        id: PublicationId,
     ) -> Result<(Box<PublicationRecord>, bool), AppError> {
-        let id = parse(publication)?;
         let ws = who.workspace().id;
         let p = waiting(self.store().withdraw_publication(ws, id).await?)?;
         let back = self
@@ -188,16 +185,15 @@ impl App {
     pub async fn set_slots(
         &self,
         who: &Acting<Editor>,
-        channel: &str,
+        id: ChannelId,
         text: &str,
     ) -> Result<ChannelRecord, AppError> {
         let slots = Slots::parse(text).map_err(AppError::Invalid)?;
-        let id = ChannelId::parse(channel).ok_or_else(|| no_channel(channel))?;
         let record = self
             .store()
             .set_channel_slots(who.workspace().id, id, &slots)
             .await?
-            .ok_or_else(|| no_channel(channel))?;
+            .ok_or_else(|| AppError::missing(id))?;
         self.record(
             who,
             Action::SetSlots,
@@ -218,15 +214,6 @@ pub enum NextSlot {
     At(i64),
     /// Every slot of the next year is taken.
     Full,
-}
-
-fn no_channel(id: &str) -> AppError {
-    AppError::NotFound(format!("there is no channel {id:?} in this workspace"))
-}
-
-fn parse(id: &str) -> Result<PublicationId, AppError> {
-    PublicationId::parse(id)
-        .ok_or_else(|| AppError::NotFound("that post is not in this workspace's queue".into()))
 }
 
 fn waiting(change: PublicationChange) -> Result<Box<PublicationRecord>, AppError> {

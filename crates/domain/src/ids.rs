@@ -2,8 +2,17 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
 
+/// What every id type has, for code that takes any of them: a URL's id is parsed once, by
+/// one extractor, and text that is no id of its kind is "not found" in the words of its kind.
+pub trait Id: Copy + fmt::Display + Send + Sync + 'static {
+    /// What the id names, as a person says it: "card", "member".
+    const NOUN: &'static str;
+    /// The id in `s`, if `s` is one (see each type's `parse`).
+    fn from_text(s: &str) -> Option<Self>;
+}
+
 macro_rules! id_type {
-    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+    ($($(#[$doc:meta])* $name:ident = $noun:literal),* $(,)?) => {$(
         $(#[$doc])*
         ///
         /// A UUIDv7, so ids sort by creation time and can serve as pagination cursors.
@@ -27,6 +36,13 @@ macro_rules! id_type {
             }
         }
 
+        impl Id for $name {
+            const NOUN: &'static str = $noun;
+            fn from_text(s: &str) -> Option<Self> {
+                Self::parse(s)
+            }
+        }
+
         impl Default for $name {
             fn default() -> Self {
                 Self::new()
@@ -43,29 +59,29 @@ macro_rules! id_type {
 
 id_type!(
     /// A workspace: the unit of tenancy. Every stored row belongs to exactly one.
-    WorkspaceId,
+    WorkspaceId = "workspace",
     /// A place work comes from (a GitHub repository's webhook, a local git repository).
-    SourceId,
+    SourceId = "source",
     /// One webhook delivery as received.
-    DeliveryId,
+    DeliveryId = "delivery",
     /// A normalized piece of shipped work (push, tag, release, merged PR, CI run).
-    EventId,
+    EventId = "event",
     /// A durable unit of background work.
-    JobId,
+    JobId = "job",
     /// An API token (its secret is never stored, only a hash).
-    TokenId,
+    TokenId = "token",
     /// A card in the review stack.
-    CardId,
+    CardId = "card",
     /// Where approved cards are published.
-    ChannelId,
+    ChannelId = "channel",
     /// One card on one channel: the unit that is published exactly once.
-    PublicationId,
+    PublicationId = "publication",
     /// A person who signs in; belongs to workspaces through memberships.
-    UserId,
+    UserId = "member",
     /// An invitation link to join a workspace with a role.
-    InvitationId,
+    InvitationId = "invitation",
     /// One entry of the audit log.
-    AuditId,
+    AuditId = "audit entry",
 );
 
 #[cfg(test)]

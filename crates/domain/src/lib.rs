@@ -31,8 +31,8 @@ pub use event::{
 };
 pub use facts::{EventFacts, Work};
 pub use ids::{
-    AuditId, CardId, ChannelId, DeliveryId, EventId, InvitationId, JobId, PublicationId, SourceId,
-    TokenId, UserId, WorkspaceId,
+    AuditId, CardId, ChannelId, DeliveryId, EventId, Id, InvitationId, JobId, PublicationId,
+    SourceId, TokenId, UserId, WorkspaceId,
 };
 pub use job::Job;
 pub use notes::notes_file_rank;

@@ -4,8 +4,9 @@ use super::AppState;
 use super::problem::ApiError;
 use crate::auth::{Actor, Principal};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
+use covalynce_domain::Id;
 use covalynce_storage::{SessionRecord, User, Workspace};
 use std::marker::PhantomData;
 use subtle::ConstantTimeEq;
@@ -33,6 +34,34 @@ where
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
     }
+}
+
+/// A path's id, parsed once here: text that is no id of its kind answers 404, as an id of
+/// another workspace does, so a malformed id never reaches a use case. Taken after `Auth`,
+/// so a stranger learns nothing from it.
+pub struct PathId<T>(pub T);
+
+impl<T: Id, S: Send + Sync> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        T::from_text(&raw)
+            .map(PathId)
+            .ok_or_else(|| missing::<T>(&raw))
+    }
+}
+
+/// The answer to an id that names nothing in the workspace: `there is no card "…" in this
+/// workspace`.
+pub fn missing<T: Id>(id: impl std::fmt::Display) -> ApiError {
+    ApiError::NotFound(format!(
+        "there is no {} {:?} in this workspace",
+        T::NOUN,
+        id.to_string()
+    ))
 }
 
 /// The least role a handler needs, as a type: `Auth<Editor>` cannot be reached by a

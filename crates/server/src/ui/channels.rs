@@ -1,16 +1,17 @@
 //! Channels: where approved cards go. Connect one, send a test, disable, enable, delete.
 
-use super::page::{Button, CsrfForm, Layout, Signed, UiError, render};
+use super::page::{Button, CsrfForm, Layout, PageId, Signed, UiError, render};
 use super::pending::{Pending, carried, carry, clear, to_consent};
 use crate::http::AppState;
 use crate::http::api::channels::{ChannelView, CreateChannel};
 use crate::http::extract::Editor;
 use crate::http::problem::ApiError;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use covalynce_app::AppError;
 use covalynce_app::oauth::{Answer, Completed, Flow};
+use covalynce_domain::ChannelId;
 
 #[derive(askama::Template)]
 #[template(path = "channels.html")]
@@ -211,14 +212,14 @@ pub async fn create(
 pub async fn test(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    Path(id): Path<String>,
+    PageId(id): PageId<ChannelId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let publisher = crate::http::api::channels::ChannelPublisher::new(&state);
     let result = async {
         let tested = state
             .app()
-            .test_channel(&signed.acting()?, &id, &publisher)
+            .test_channel(&signed.acting()?, id, &publisher)
             .await?;
         Ok::<_, ApiError>(if tested.ok {
             (true, format!("Test sent: {}", tested.detail))
@@ -240,12 +241,12 @@ pub struct SlotsForm {
 pub async fn slots(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    Path(id): Path<String>,
+    PageId(id): PageId<ChannelId>,
     CsrfForm(form): CsrfForm<SlotsForm>,
 ) -> Result<Response, UiError> {
     let result = async {
         let who = signed.acting()?;
-        let channel = state.app().set_slots(&who, &id, &form.slots).await?;
+        let channel = state.app().set_slots(&who, id, &form.slots).await?;
         let zone = who.workspace().time_zone.name().to_owned();
         Ok::<_, ApiError>((
             true,
@@ -264,11 +265,11 @@ pub async fn slots(
 pub async fn disable(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    Path(id): Path<String>,
+    PageId(id): PageId<ChannelId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = async {
-        let channel = state.app().disable_channel(&signed.acting()?, &id).await?;
+        let channel = state.app().disable_channel(&signed.acting()?, id).await?;
         Ok::<_, ApiError>((
             true,
             format!(
@@ -285,14 +286,14 @@ pub async fn disable(
 pub async fn enable(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    Path(id): Path<String>,
+    PageId(id): PageId<ChannelId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let publisher = crate::http::api::channels::ChannelPublisher::new(&state);
     let result = async {
         let channel = state
             .app()
-            .enable_channel(&signed.acting()?, &id, &publisher)
+            .enable_channel(&signed.acting()?, id, &publisher)
             .await?;
         Ok::<_, ApiError>((true, format!("{} is enabled.", channel.name)))
     }
@@ -304,11 +305,11 @@ pub async fn enable(
 pub async fn delete(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    Path(id): Path<String>,
+    PageId(id): PageId<ChannelId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = async {
-        state.app().delete_channel(&signed.acting()?, &id).await?;
+        state.app().delete_channel(&signed.acting()?, id).await?;
         Ok::<_, ApiError>((
             true,
             "The channel is deleted; what it published stays on the cards.".to_owned(),

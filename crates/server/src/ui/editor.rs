@@ -1,12 +1,12 @@
 //! The editor: each channel's text with a live preview and the platform's own count,
 //! channels to publish on, a time, and every revision since the draft.
 
-use super::page::{CsrfForm, Keyed, Layout, Signed, UiError, render, urlencode};
+use super::page::{CsrfForm, Keyed, Layout, PageId, Signed, UiError, no_such, render, urlencode};
 use super::stack::{CardVm, card_vm, channel_label};
 use crate::http::AppState;
 use crate::http::extract::Editor;
 use crate::http::problem::ApiError;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use covalynce_domain::{CardId, CardStatus};
@@ -75,25 +75,20 @@ struct EditorPage {
     saved: bool,
 }
 
-fn not_found() -> UiError {
-    UiError::Page(StatusCode::NOT_FOUND, "There is no such card.".into())
-}
-
 async fn editor_page(
     state: &AppState,
     signed: &Signed<Editor>,
-    id: &str,
+    card_id: CardId,
     answer: Option<Answer>,
     saved: bool,
     typed: Option<&BTreeMap<String, String>>,
 ) -> Result<Response, UiError> {
-    let card_id = CardId::parse(id).ok_or_else(not_found)?;
     let viewer = signed.acting_as::<covalynce_app::Viewer>()?;
     let (card, _) = state
         .app()
         .card(&viewer, card_id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(no_such::<CardId>)?;
     let pending = card.status == CardStatus::Pending;
     let active = super::stack::active_channels(state, &viewer).await?;
     let sent = covalynce_app::cards::texts_sent(&card, &active.channels);
@@ -195,10 +190,10 @@ async fn editor_page(
 pub async fn page(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    Path(id): Path<String>,
+    PageId(card_id): PageId<CardId>,
     axum::extract::Query(q): axum::extract::Query<EditorQuery>,
 ) -> Result<Response, UiError> {
-    editor_page(&state, &signed, &id, None, q.saved.is_some(), None).await
+    editor_page(&state, &signed, card_id, None, q.saved.is_some(), None).await
 }
 
 /// `?saved=1` after a save or a refine.
@@ -237,10 +232,9 @@ pub struct RefineForm {
 pub async fn save(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    Path(id): Path<String>,
+    PageId(card_id): PageId<CardId>,
     CsrfForm(form): CsrfForm<SaveForm>,
 ) -> Result<Response, UiError> {
-    let card_id = CardId::parse(&id).ok_or_else(not_found)?;
     let edits: BTreeMap<String, String> = form
         .fields
         .under("text")
@@ -267,25 +261,33 @@ pub async fn save(
                 let viewer = signed.acting_as::<covalynce_app::Viewer>()?;
                 let typed_changes = match state.app().card(&viewer, card_id).await? {
                     Some((card, _)) => edits.iter().any(|(c, t)| card.variants.get(c) != Some(t)),
-                    None => return Err(not_found()),
+                    None => return Err(no_such::<CardId>()),
                 };
                 Some(Answer::Moved(moved_on(status, approving, typed_changes)))
             }
-            Ok(CardChange::NotFound) => return Err(not_found()),
+            Ok(CardChange::NotFound) => return Err(no_such::<CardId>()),
             Err(e) => Some(Answer::Publish(UiError::from(e).message())),
         };
         if let Some(answer) = refused {
             // What they typed stays in the boxes, with why it was not saved.
-            return editor_page(&state, &signed, &id, Some(answer), false, Some(&edits)).await;
+            return editor_page(&state, &signed, card_id, Some(answer), false, Some(&edits)).await;
         }
     }
     if !approving {
-        return Ok(Redirect::to(&format!("/cards/{id}/edit?saved=1")).into_response());
+        return Ok(Redirect::to(&format!("/cards/{card_id}/edit?saved=1")).into_response());
     }
     let chosen = form.fields.ticked("channel");
     if chosen.is_empty() {
         let msg = "Tick at least one channel to publish on.".to_owned();
-        return editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await;
+        return editor_page(
+            &state,
+            &signed,
+            card_id,
+            Some(Answer::Publish(msg)),
+            true,
+            None,
+        )
+        .await;
     }
     let zone = signed
         .acting_as::<covalynce_app::Viewer>()?
@@ -300,12 +302,28 @@ pub async fn save(
     };
     if when == "at" && typed.is_none_or(|t| t.trim().is_empty()) {
         let msg = "Pick a date and time, or choose another option for when.".to_owned();
-        return editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await;
+        return editor_page(
+            &state,
+            &signed,
+            card_id,
+            Some(Answer::Publish(msg)),
+            true,
+            None,
+        )
+        .await;
     }
     let publish_at = match super::review::publish_time(typed, &zone) {
         Ok(at) => at,
         Err(msg) => {
-            return editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await;
+            return editor_page(
+                &state,
+                &signed,
+                card_id,
+                Some(Answer::Publish(msg)),
+                true,
+                None,
+            )
+            .await;
         }
     };
     let approved = async {
@@ -321,17 +339,35 @@ pub async fn save(
     }
     .await;
     match approved {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/?done=approved&card={}", urlencode(&id))).into_response())
-        }
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/?done=approved&card={}",
+            urlencode(&card_id.to_string())
+        ))
+        .into_response()),
         // Approved or dismissed elsewhere between the edit and the approval.
         Err(e @ ApiError::Conflict(_)) => {
             let msg = UiError::from(e).message();
-            editor_page(&state, &signed, &id, Some(Answer::Moved(msg)), true, None).await
+            editor_page(
+                &state,
+                &signed,
+                card_id,
+                Some(Answer::Moved(msg)),
+                true,
+                None,
+            )
+            .await
         }
         Err(e) => {
             let msg = UiError::from(e).message();
-            editor_page(&state, &signed, &id, Some(Answer::Publish(msg)), true, None).await
+            editor_page(
+                &state,
+                &signed,
+                card_id,
+                Some(Answer::Publish(msg)),
+                true,
+                None,
+            )
+            .await
         }
     }
 }
@@ -361,7 +397,7 @@ fn moved_on(status: CardStatus, approving: bool, typed_changes: bool) -> String 
 pub async fn refine(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    Path(id): Path<String>,
+    PageId(card_id): PageId<CardId>,
     CsrfForm(form): CsrfForm<RefineForm>,
 ) -> Result<Response, UiError> {
     let req = covalynce_app::ai::Refine {
@@ -369,23 +405,28 @@ pub async fn refine(
         channels: None,
     };
     let refined = async {
-        let card = CardId::parse(&id).ok_or_else(|| {
-            ApiError::NotFound(format!("there is no card {id:?} in this workspace"))
-        })?;
         let who = signed.acting()?;
         Ok::<_, ApiError>(
             state
                 .app()
-                .refine(&who, card, req, &state.ai_platform())
+                .refine(&who, card_id, req, &state.ai_platform())
                 .await?,
         )
     }
     .await;
     match refined {
-        Ok(_) => Ok(Redirect::to(&format!("/cards/{id}/edit?saved=1")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/cards/{card_id}/edit?saved=1")).into_response()),
         Err(e) => {
             let msg = UiError::from(e).message();
-            editor_page(&state, &signed, &id, Some(Answer::Refine(msg)), false, None).await
+            editor_page(
+                &state,
+                &signed,
+                card_id,
+                Some(Answer::Refine(msg)),
+                false,
+                None,
+            )
+            .await
         }
     }
 }
@@ -397,7 +438,7 @@ pub async fn refine(
 pub async fn refine_stream(
     State(state): State<AppState>,
     signed: Signed<Editor>,
-    Path(id): Path<String>,
+    PageId(card_id): PageId<CardId>,
     CsrfForm(form): CsrfForm<RefineForm>,
 ) -> Result<Response, UiError> {
     use axum::response::sse::{Event, Sse};
@@ -411,16 +452,11 @@ pub async fn refine_stream(
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let event =
         |name: &str, data: serde_json::Value| Event::default().event(name).data(data.to_string());
-    let prepared = match covalynce_domain::CardId::parse(&id) {
-        Some(card) => state
-            .app()
-            .prepare_refine(&who, card, req, &state.ai_platform())
-            .await
-            .map_err(ApiError::from),
-        None => Err(ApiError::NotFound(format!(
-            "there is no card {id:?} in this workspace"
-        ))),
-    };
+    let prepared = state
+        .app()
+        .prepare_refine(&who, card_id, req, &state.ai_platform())
+        .await
+        .map_err(ApiError::from);
     match prepared {
         Err(e) => {
             let _ = tx.send(event(

@@ -2,12 +2,13 @@
 //! or error in the platform's words; failed and unknown publications can be retried or
 //! confirmed. And the audit log, for owners.
 
-use super::page::{Button, CsrfForm, Layout, Signed, UiError, render};
+use super::page::{Button, CsrfForm, Layout, PageId, Signed, UiError, render};
 use crate::http::AppState;
 use crate::http::api::members::AuditView;
 use crate::http::extract::{Editor, Owner};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
+use covalynce_domain::PublicationId;
 use std::collections::HashMap;
 
 pub struct PublicationVm {
@@ -101,12 +102,12 @@ pub async fn show(State(state): State<AppState>, signed: Signed) -> Result<Respo
 pub async fn retry(
     State(state): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PageId(id): PageId<PublicationId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = state
         .app()
-        .retry_publication(&signed.acting_as::<Editor>()?, &id)
+        .retry_publication(&signed.acting_as::<Editor>()?, id)
         .await
         .map(|_| "Queued again: it goes out with the same idempotency key.".to_owned());
     answer(&state, &signed, result).await
@@ -116,12 +117,12 @@ pub async fn retry(
 pub async fn confirm(
     State(state): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PageId(id): PageId<PublicationId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = state
         .app()
-        .confirm_publication(&signed.acting_as::<Editor>()?, &id)
+        .confirm_publication(&signed.acting_as::<Editor>()?, id)
         .await
         .map(|_| "Marked as published.".to_owned());
     answer(&state, &signed, result).await

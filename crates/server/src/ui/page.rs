@@ -326,6 +326,30 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("application/json"))
 }
 
+/// A page's id from its path, parsed once: text that is no id of its kind is the 404 page
+/// ("There is no such card."), as an id of another workspace is. Taken after `Signed`.
+pub struct PageId<T>(pub T);
+
+impl<T: covalynce_domain::Id, S: Send + Sync> FromRequestParts<S> for PageId<T> {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, UiError> {
+        let raw = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|p| p.0)
+            .unwrap_or_default();
+        T::from_text(&raw).map(PageId).ok_or_else(|| no_such::<T>())
+    }
+}
+
+/// The 404 page for an id of this kind.
+pub fn no_such<T: covalynce_domain::Id>() -> UiError {
+    UiError::Page(
+        StatusCode::NOT_FOUND,
+        format!("There is no such {}.", T::NOUN),
+    )
+}
+
 /// Errors on the UI's side of the edge: a page with a readable message (or JSON for the
 /// page's script), never a stack trace.
 #[derive(Debug)]

@@ -2,11 +2,12 @@
 //! the workspace's zone (without it). A post can be sent earlier than the one ahead of it
 //! on its channel, moved to another time, sent now, or pulled back to the stack.
 
-use super::page::{Button, CsrfForm, Layout, Signed, UiError, When, render};
+use super::page::{Button, CsrfForm, Layout, PageId, Signed, UiError, When, render};
 use crate::http::AppState;
 use crate::http::extract::Editor;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
+use covalynce_domain::PublicationId;
 use std::collections::HashMap;
 
 pub struct QueuedVm {
@@ -88,12 +89,12 @@ pub async fn show(State(state): State<AppState>, signed: Signed) -> Result<Respo
 pub async fn earlier(
     State(state): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PageId(id): PageId<PublicationId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = state
         .app()
-        .move_earlier(&signed.acting_as::<Editor>()?, &id)
+        .move_earlier(&signed.acting_as::<Editor>()?, id)
         .await
         .map(|_| "Moved up: it goes out first on its channel.".to_owned());
     answer(&state, &signed, result).await
@@ -110,13 +111,13 @@ pub struct AtForm {
 pub async fn reschedule(
     State(state): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PageId(id): PageId<PublicationId>,
     CsrfForm(form): CsrfForm<AtForm>,
 ) -> Result<Response, UiError> {
     let who = signed.acting_as::<Editor>()?;
     let zone = who.workspace().time_zone.clone();
     let result = match zone.parse_local(&form.at) {
-        Ok(at) => state.app().reschedule(&who, &id, at).await.map(|p| {
+        Ok(at) => state.app().reschedule(&who, id, at).await.map(|p| {
             format!(
                 "Moved to {}.",
                 p.due_at.map(|at| zone.wall(at)).unwrap_or_default()
@@ -131,13 +132,13 @@ pub async fn reschedule(
 pub async fn now(
     State(state): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PageId(id): PageId<PublicationId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let at = covalynce_domain::now_millis() + super::review::UNDO_WINDOW_MS;
     let result = state
         .app()
-        .reschedule(&signed.acting_as::<Editor>()?, &id, at)
+        .reschedule(&signed.acting_as::<Editor>()?, id, at)
         .await
         .map(|_| "It goes out in a few seconds.".to_owned());
     answer(&state, &signed, result).await
@@ -147,12 +148,12 @@ pub async fn now(
 pub async fn pull(
     State(state): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PageId(id): PageId<PublicationId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = state
         .app()
-        .pull_back(&signed.acting_as::<Editor>()?, &id)
+        .pull_back(&signed.acting_as::<Editor>()?, id)
         .await
         .map(|(_, back)| {
             if back {

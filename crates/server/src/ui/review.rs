@@ -1,12 +1,12 @@
 //! Review actions from the stack and the editor: approve, dismiss, undo. Each answers a
 //! plain form with a redirect back to the stack, and the page's script with JSON.
 
-use super::page::{Button, CsrfForm, Keyed, Signed, UiError, urlencode, wants_json};
+use super::page::{Button, CsrfForm, Keyed, PageId, Signed, UiError, urlencode, wants_json};
 use crate::http::AppState;
 use crate::http::extract::Editor;
 use crate::http::problem::ApiError;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use covalynce_domain::{CardId, ChannelStatus};
@@ -89,10 +89,6 @@ pub fn queued_for(
         .then(|| format!("queued for {} ({})", zone.wall(at), zone.name()))
 }
 
-fn parse(id: &str) -> Result<CardId, ApiError> {
-    CardId::parse(id).ok_or_else(|| ApiError::NotFound("there is no such card".into()))
-}
-
 /// The stack's approve form: the ticked channels (`channel:ID=on`) and when.
 #[derive(serde::Deserialize)]
 pub struct ApproveForm {
@@ -114,11 +110,10 @@ pub async fn approve(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PageId(card_id): PageId<CardId>,
     CsrfForm(form): CsrfForm<ApproveForm>,
 ) -> Response {
     let result = async {
-        let card_id = parse(&id)?;
         let mut channels = form.boxes.ticked("channel");
         if channels.is_empty() && form.picked.is_some() {
             return Err(ApiError::Validation(
@@ -161,29 +156,28 @@ pub async fn approve(
         })
     }
     .await;
-    answer(&headers, result, "approved", &id)
+    answer(&headers, result, "approved", &card_id.to_string())
 }
 
 pub async fn dismiss(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PageId(card_id): PageId<CardId>,
     _: CsrfForm<Button>,
 ) -> Response {
     // The same use case as the API's dismiss: the same checks and answers.
     let result = async {
-        let card_id = parse(&id)?;
         state.app().dismiss(&signed.acting()?, card_id).await?;
         Ok(Done {
             message: "Dismissed.".to_owned(),
-            undo: Some(format!("/cards/{id}/undo")),
+            undo: Some(format!("/cards/{card_id}/undo")),
             undo_ms: Some(DISMISS_UNDO_MS),
             fragment: None,
         })
     }
     .await;
-    answer(&headers, result, "dismissed", &id)
+    answer(&headers, result, "dismissed", &card_id.to_string())
 }
 
 /// Takes back the last approval (while nothing has gone out) or dismissal: the card is
@@ -192,13 +186,14 @@ pub async fn undo(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PageId(card_id): PageId<CardId>,
     _: CsrfForm<Button>,
 ) -> Response {
     let result = async {
-        let card_id = parse(&id)?;
         let card = state.app().undo(&signed.acting()?, card_id).await?;
-        let fragment = super::stack::fragment_html(&state, &signed, &id).await.ok();
+        let fragment = super::stack::fragment_html(&state, &signed, card_id)
+            .await
+            .ok();
         Ok(Done {
             message: format!(
                 "Undone: \u{201c}{}\u{201d} is back in the stack.",
@@ -210,7 +205,7 @@ pub async fn undo(
         })
     }
     .await;
-    answer(&headers, result, "restored", &id)
+    answer(&headers, result, "restored", &card_id.to_string())
 }
 
 /// "I rotated it": a person confirms that the secret the commit text leaked was rotated.
@@ -219,16 +214,17 @@ pub async fn rotated(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PageId(card_id): PageId<CardId>,
     _: CsrfForm<Button>,
 ) -> Response {
     let result = async {
-        let card_id = parse(&id)?;
         let card = state
             .app()
             .confirm_rotated(&signed.acting()?, card_id)
             .await?;
-        let fragment = super::stack::fragment_html(&state, &signed, &id).await.ok();
+        let fragment = super::stack::fragment_html(&state, &signed, card_id)
+            .await
+            .ok();
         Ok(Done {
             message: format!(
                 "Noted: the secret is rotated. \u{201c}{}\u{201d} is {} now.",
@@ -241,5 +237,5 @@ pub async fn rotated(
         })
     }
     .await;
-    answer(&headers, result, "rotated", &id)
+    answer(&headers, result, "rotated", &card_id.to_string())
 }

@@ -2,7 +2,7 @@
 //! trust policy, members and invitations, API tokens. Every action runs the API's own
 //! handler (same rules, same roles, same audit entry).
 
-use super::page::{Button, CsrfForm, Keyed, Layout, Signed, UiError, render};
+use super::page::{Button, CsrfForm, Keyed, Layout, PageId, Signed, UiError, render};
 use crate::http::AppState;
 use crate::http::api::given;
 use crate::http::api::members::{InvitationView, MemberView, TokenView};
@@ -12,7 +12,7 @@ use crate::http::problem::ApiError;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use covalynce_domain::Role;
+use covalynce_domain::{InvitationId, Role, TokenId, UserId};
 
 /// The public changelog's section: on or off, its address, the sources it may show.
 pub struct ChangelogVm {
@@ -521,18 +521,16 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PageId(token): PageId<TokenId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let who = signed.acting_as::<Editor>()?;
-    let result = async {
-        let token = covalynce_domain::TokenId::parse(&id).ok_or_else(|| {
-            ApiError::NotFound(format!("there is no active token {id:?} in this workspace"))
-        })?;
-        state.app().revoke_token(&who, token).await?;
-        Ok("The token is revoked.".to_owned())
-    }
-    .await;
+    let result = state
+        .app()
+        .revoke_token(&who, token)
+        .await
+        .map(|_| "The token is revoked.".to_owned())
+        .map_err(ApiError::from);
     answer(&state, signed, &headers, result, None).await
 }
 
@@ -541,21 +539,16 @@ pub async fn revoke_invitation(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PageId(inv): PageId<InvitationId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let acting = signed.acting_as::<Owner>()?;
-    let result = match covalynce_domain::InvitationId::parse(&id) {
-        Some(inv) => state
-            .app()
-            .revoke_invitation(&acting, inv)
-            .await
-            .map_err(ApiError::from),
-        None => Err(ApiError::NotFound(
-            "there is no such unused invitation".into(),
-        )),
-    }
-    .map(|_| "The invitation is withdrawn.".to_owned());
+    let result = state
+        .app()
+        .revoke_invitation(&acting, inv)
+        .await
+        .map(|_| "The invitation is withdrawn.".to_owned())
+        .map_err(ApiError::from);
     answer(&state, signed, &headers, result, None).await
 }
 
@@ -564,21 +557,18 @@ pub async fn change_role(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PageId(user): PageId<UserId>,
     CsrfForm(form): CsrfForm<RoleForm>,
 ) -> Result<Response, UiError> {
     let role = Role::parse(form.role.as_deref().unwrap_or_default())
         .map_err(|e| UiError::Page(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e.0))?;
     let acting = signed.acting_as::<Owner>()?;
-    let result = match covalynce_domain::UserId::parse(&id) {
-        Some(user) => state
-            .app()
-            .change_role(&acting, user, role)
-            .await
-            .map_err(ApiError::from),
-        None => Err(ApiError::NotFound("there is no such member".into())),
-    }
-    .map(|_| format!("The role is now {role}."));
+    let result = state
+        .app()
+        .change_role(&acting, user, role)
+        .await
+        .map(|_| format!("The role is now {role}."))
+        .map_err(ApiError::from);
     answer(&state, signed, &headers, result, None).await
 }
 
@@ -587,19 +577,16 @@ pub async fn remove_member(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PageId(user): PageId<UserId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let acting = signed.acting_as::<Viewer>()?;
-    let result = match covalynce_domain::UserId::parse(&id) {
-        Some(user) => state
-            .app()
-            .remove_member(&acting, user)
-            .await
-            .map_err(ApiError::from),
-        None => Err(ApiError::NotFound("there is no such member".into())),
-    }
-    .map(|_| "The member is removed and their tokens revoked.".to_owned());
+    let result = state
+        .app()
+        .remove_member(&acting, user)
+        .await
+        .map(|_| "The member is removed and their tokens revoked.".to_owned())
+        .map_err(ApiError::from);
     answer(&state, signed, &headers, result, None).await
 }
 

@@ -3,7 +3,7 @@
 //! repository added by name shows the webhook URL and secret to paste into GitHub (the
 //! secret once); a local git path is watched directly; a Jira site gets a webhook URL.
 
-use super::page::{Button, CsrfForm, Keyed, Layout, Signed, UiError, render};
+use super::page::{Button, CsrfForm, Keyed, Layout, PageId, Signed, UiError, render};
 use super::pending::{Pending, carried, carry, clear, to_consent};
 use crate::http::AppState;
 use crate::http::api::sources::{CreateSource, SourceView};
@@ -344,11 +344,10 @@ pub async fn remove(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    PageId(id): PageId<SourceId>,
     _: CsrfForm<Button>,
 ) -> Result<Response, UiError> {
     let result = async {
-        let id = source_id(&id)?;
         let who = signed.acting()?;
         state
             .app()
@@ -375,7 +374,7 @@ pub async fn gate(
     State(state): State<AppState>,
     signed: Signed<Editor>,
     headers: HeaderMap,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    PageId(id): PageId<SourceId>,
     CsrfForm(form): CsrfForm<GateForm>,
 ) -> Result<Response, UiError> {
     let workflows = form
@@ -389,7 +388,6 @@ pub async fn gate(
         .collect();
     let enabled = form.enabled.is_some_and(|v| v == "on" || v == "true");
     let result = async {
-        let id = source_id(&id)?;
         let gate = SetGate {
             enabled,
             workflows,
@@ -420,12 +418,6 @@ async fn add(
         .app()
         .add_source(&who, req, &state.source_platform())
         .await?)
-}
-
-/// A source of this workspace named in a page's URL.
-fn source_id(id: &str) -> Result<SourceId, ApiError> {
-    SourceId::parse(id)
-        .ok_or_else(|| ApiError::NotFound(format!("there is no source {id:?} in this workspace")))
 }
 
 /// The sources page with what an action did, or why it could not.

@@ -1,7 +1,7 @@
 //! The card stack: pending cards one at a time, oldest first, with what each came from,
 //! its risk light and its posts per channel.
 
-use super::page::{Layout, Signed, UiError, render};
+use super::page::{Layout, PageId, Signed, UiError, render};
 use crate::http::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -495,7 +495,7 @@ pub async fn shared_image(
 pub async fn image(
     State(state): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PageId(card_id): PageId<CardId>,
 ) -> Result<Response, UiError> {
     let not_found = || {
         UiError::Page(
@@ -503,7 +503,6 @@ pub async fn image(
             "This card has no release image.".into(),
         )
     };
-    let card_id = CardId::parse(&id).ok_or_else(not_found)?;
     let viewer = signed.acting_as::<covalynce_app::Viewer>()?;
     let png = state
         .app()
@@ -524,9 +523,9 @@ pub async fn image(
 pub async fn fragment(
     State(state): State<AppState>,
     signed: Signed,
-    Path(id): Path<String>,
+    PageId(card_id): PageId<CardId>,
 ) -> Result<Response, UiError> {
-    let html = fragment_html(&state, &signed, &id).await?;
+    let html = fragment_html(&state, &signed, card_id).await?;
     Ok(axum::response::Html(html).into_response())
 }
 
@@ -535,21 +534,14 @@ use axum::response::IntoResponse as _;
 pub async fn fragment_html<R>(
     state: &AppState,
     signed: &Signed<R>,
-    id: &str,
+    card_id: CardId,
 ) -> Result<String, UiError> {
-    let not_found = || {
-        UiError::Page(
-            axum::http::StatusCode::NOT_FOUND,
-            "There is no such card.".into(),
-        )
-    };
-    let card_id = CardId::parse(id).ok_or_else(not_found)?;
     let viewer = signed.acting_as::<covalynce_app::Viewer>()?;
     let (card, _) = state
         .app()
         .card(&viewer, card_id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(super::page::no_such::<CardId>)?;
     let active = active_channels(state, &viewer).await?;
     let mut vm = card_vm(state, &viewer, card, &active).await?;
     vm.first = true;

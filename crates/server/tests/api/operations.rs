@@ -9,6 +9,7 @@ on_both_backends!(
     metrics_count_requests_deliveries_and_jobs,
     unknown_paths_and_methods_answer_problem_json,
     problem_types_are_documented_at_their_urls,
+    a_malformed_id_in_a_path_is_not_found_and_names_what_was_looked_for,
 );
 
 async fn probes_report_up_live_and_ready(backend: Backend) {
@@ -111,5 +112,78 @@ async fn problem_types_are_documented_at_their_urls(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("X-Hub-Signature-256"));
+    app.stop().await;
+}
+
+/// Every route that takes an id parses it once, in one extractor: text that is no id of its
+/// kind is 404 in the words of that kind (never a 400, a 500 or a query), and only after
+/// the caller is known (a stranger is told 401 first).
+async fn a_malformed_id_in_a_path_is_not_found_and_names_what_was_looked_for(backend: Backend) {
+    use reqwest::Method;
+    let app = spawn_app(backend).await;
+    let routes = [
+        (Method::GET, "/api/v1/cards/{x}", "card"),
+        (Method::POST, "/api/v1/cards/{x}/approve", "card"),
+        (Method::PATCH, "/api/v1/cards/{x}", "card"),
+        (Method::POST, "/api/v1/cards/{x}/refine", "card"),
+        (Method::GET, "/api/v1/events/{x}", "event"),
+        (Method::GET, "/api/v1/sources/{x}", "source"),
+        (Method::DELETE, "/api/v1/sources/{x}", "source"),
+        (Method::GET, "/api/v1/channels/{x}", "channel"),
+        (Method::PUT, "/api/v1/channels/{x}/slots", "channel"),
+        (
+            Method::POST,
+            "/api/v1/publications/{x}/retry",
+            "publication",
+        ),
+        (
+            Method::POST,
+            "/api/v1/publications/{x}/earlier",
+            "publication",
+        ),
+        (Method::PATCH, "/api/v1/members/{x}", "member"),
+        (Method::DELETE, "/api/v1/invitations/{x}", "invitation"),
+        (Method::DELETE, "/api/v1/tokens/{x}", "token"),
+    ];
+    for (method, path, noun) in routes {
+        let path = path.replace("{x}", "not-an-id");
+        let r = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path} without a token");
+        let r = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&app.token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{method} {path}");
+        let p: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(p["type"], "/problems/not-found", "{method} {path}");
+        assert_eq!(
+            p["detail"],
+            format!("there is no {noun} \"not-an-id\" in this workspace"),
+            "{method} {path}"
+        );
+    }
+    // A well-formed id of nothing here says the same, in the use case's words.
+    let nothing = covalynce_domain::PublicationId::new();
+    let r = app
+        .post_json(
+            &format!("/api/v1/publications/{nothing}/retry"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        p["detail"],
+        format!("there is no publication \"{nothing}\" in this workspace")
+    );
     app.stop().await;
 }

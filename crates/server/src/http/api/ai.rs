@@ -4,10 +4,10 @@
 use super::Data;
 use super::cards::CardView;
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth, Editor, Owner};
+use crate::http::extract::{ApiJson, Auth, Editor, Owner, PathId};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use covalynce_ai::Privacy;
 use covalynce_storage::NewAiProvider;
 use serde::{Deserialize, Serialize};
@@ -160,11 +160,9 @@ pub use covalynce_app::ai::Refine;
 pub async fn refine(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(card): PathId<covalynce_domain::CardId>,
     ApiJson(req): ApiJson<Refine>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
-    let card = covalynce_domain::CardId::parse(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("there is no card {id:?} in this workspace")))?;
     let card = state
         .app()
         .refine(&auth.acting()?, card, req, &state.ai_platform())

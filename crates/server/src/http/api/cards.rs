@@ -2,10 +2,10 @@
 
 use super::{Data, List, Paging, time};
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth, Editor};
+use crate::http::extract::{ApiJson, Auth, Editor, PathId, missing};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use covalynce_domain::{CardCategory, CardId, CardStatus, Risk};
 use covalynce_storage::{CardChange, CardFilter, CardRecord, CardRevision};
 use serde::{Deserialize, Serialize};
@@ -174,15 +174,13 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(card_id): PathId<CardId>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
-    let not_found = || ApiError::NotFound(format!("there is no card {id:?} in this workspace"));
-    let card_id = CardId::parse(&id).ok_or_else(not_found)?;
     let (card, publications) = state
         .app()
         .card(&auth.acting()?, card_id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| missing::<CardId>(card_id))?;
     let mut view = CardView::from(card);
     view.publications = Some(
         publications
@@ -193,19 +191,12 @@ pub async fn get(
     Ok(Json(Data { data: view }))
 }
 
-fn parse_id(id: &str) -> Result<CardId, ApiError> {
-    CardId::parse(id)
-        .ok_or_else(|| ApiError::NotFound(format!("there is no card {id:?} in this workspace")))
-}
-
-fn answer(change: CardChange, id: &str, action: &str) -> Result<Json<Data<CardView>>, ApiError> {
+fn answer(change: CardChange, id: CardId, action: &str) -> Result<Json<Data<CardView>>, ApiError> {
     match change {
         CardChange::Done(card) => Ok(Json(Data {
             data: (*card).into(),
         })),
-        CardChange::NotFound => Err(ApiError::NotFound(format!(
-            "there is no card {id:?} in this workspace"
-        ))),
+        CardChange::NotFound => Err(missing::<CardId>(id)),
         CardChange::Conflict(status) => Err(ApiError::Conflict(format!(
             "card {id} is {}; only a pending card can be {action}",
             status.as_str()
@@ -232,15 +223,14 @@ pub struct EditCard {
 pub async fn edit(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(card_id): PathId<CardId>,
     ApiJson(req): ApiJson<EditCard>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
-    let card_id = parse_id(&id)?;
     let change = state
         .app()
         .edit(&auth.acting()?, card_id, req.variants)
         .await?;
-    answer(change, &id, "edited")
+    answer(change, card_id, "edited")
 }
 
 /// Dismiss a pending card: it will not be published.
@@ -254,9 +244,8 @@ pub async fn edit(
 pub async fn dismiss(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(card_id): PathId<CardId>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
-    let card_id = parse_id(&id)?;
     let card = state.app().dismiss(&auth.acting()?, card_id).await?;
     Ok(Json(Data {
         data: (*card).into(),
@@ -291,14 +280,11 @@ impl From<CardRevision> for RevisionView {
 pub async fn revisions(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(card_id): PathId<CardId>,
 ) -> Result<Json<List<RevisionView>>, ApiError> {
-    let card_id = parse_id(&id)?;
     let revisions = state.app().card_revisions(&auth.acting()?, card_id).await?;
     if revisions.is_empty() {
-        return Err(ApiError::NotFound(format!(
-            "there is no card {id:?} in this workspace"
-        )));
+        return Err(missing::<CardId>(card_id));
     }
     Ok(Json(List::page(
         revisions.into_iter().map(RevisionView::from).collect(),
@@ -336,10 +322,9 @@ pub struct ApproveCard {
 pub async fn approve(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(card_id): PathId<CardId>,
     ApiJson(req): ApiJson<ApproveCard>,
 ) -> Result<(axum::http::StatusCode, Json<Data<CardView>>), ApiError> {
-    let card_id = parse_id(&id)?;
     let publish_at = match &req.publish_at {
         Some(t) => covalynce_domain::time::parse_rfc3339_millis(t).ok_or_else(|| {
             ApiError::Validation(format!("publish_at {t:?} is not an RFC 3339 time"))
@@ -372,9 +357,8 @@ pub async fn approve(
 pub async fn unapprove(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(card_id): PathId<CardId>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
-    let card_id = parse_id(&id)?;
     let card = state.app().withdraw(&auth.acting()?, card_id).await?;
     Ok(Json(Data {
         data: (*card).into(),
@@ -394,9 +378,8 @@ pub async fn unapprove(
 pub async fn rotated(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(card_id): PathId<CardId>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
-    let card_id = parse_id(&id)?;
     let card = state
         .app()
         .confirm_rotated(&auth.acting()?, card_id)
@@ -418,9 +401,8 @@ pub async fn rotated(
 pub async fn regenerate(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(card_id): PathId<CardId>,
 ) -> Result<Json<Data<CardView>>, ApiError> {
-    let card_id = parse_id(&id)?;
     let change = state.app().regenerate(&auth.acting()?, card_id).await?;
-    answer(change, &id, "regenerated")
+    answer(change, card_id, "regenerated")
 }

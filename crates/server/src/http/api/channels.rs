@@ -4,12 +4,12 @@
 
 use super::{Data, List, time};
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth, Editor};
+use crate::http::extract::{ApiJson, Auth, Editor, PathId};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use covalynce_domain::ChannelStatus;
+use covalynce_domain::{ChannelId, ChannelStatus};
 use covalynce_storage::ChannelRecord;
 use serde::{Deserialize, Serialize};
 
@@ -112,10 +112,6 @@ pub async fn list(
     )))
 }
 
-async fn find(state: &AppState, auth: &Auth, id: &str) -> Result<ChannelRecord, ApiError> {
-    Ok(state.app().channel(&auth.acting()?, id).await?)
-}
-
 /// One channel.
 #[utoipa::path(get, operation_id = "channels_get", path = "/api/v1/channels/{id}", tag = "channels", security(("bearer" = [])),
     params(("id" = String, Path)),
@@ -123,10 +119,10 @@ async fn find(state: &AppState, auth: &Auth, id: &str) -> Result<ChannelRecord, 
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(id): PathId<ChannelId>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
     Ok(Json(Data {
-        data: find(&state, &auth, &id).await?.into(),
+        data: state.app().channel(&auth.acting()?, id).await?.into(),
     }))
 }
 
@@ -137,9 +133,9 @@ pub async fn get(
 pub async fn disable(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<ChannelId>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
-    let channel = state.app().disable_channel(&auth.acting()?, &id).await?;
+    let channel = state.app().disable_channel(&auth.acting()?, id).await?;
     Ok(Json(Data {
         data: channel.into(),
     }))
@@ -153,11 +149,11 @@ pub async fn disable(
 pub async fn enable(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<ChannelId>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
     let channel = state
         .app()
-        .enable_channel(&auth.acting()?, &id, &ChannelPublisher::new(&state))
+        .enable_channel(&auth.acting()?, id, &ChannelPublisher::new(&state))
         .await?;
     Ok(Json(Data {
         data: channel.into(),
@@ -172,9 +168,9 @@ pub async fn enable(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<ChannelId>,
 ) -> Result<StatusCode, ApiError> {
-    state.app().delete_channel(&auth.acting()?, &id).await?;
+    state.app().delete_channel(&auth.acting()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -230,11 +226,11 @@ pub struct TestResult {
 pub async fn test(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<ChannelId>,
 ) -> Result<Json<Data<TestResult>>, ApiError> {
     let tested = state
         .app()
-        .test_channel(&auth.acting()?, &id, &ChannelPublisher::new(&state))
+        .test_channel(&auth.acting()?, id, &ChannelPublisher::new(&state))
         .await?;
     Ok(Json(Data {
         data: TestResult {
@@ -265,12 +261,12 @@ pub struct SetSlots {
 pub async fn slots(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<ChannelId>,
     ApiJson(req): ApiJson<SetSlots>,
 ) -> Result<Json<Data<ChannelView>>, ApiError> {
     let channel = state
         .app()
-        .set_slots(&auth.acting()?, &id, &req.slots)
+        .set_slots(&auth.acting()?, id, &req.slots)
         .await?;
     Ok(Json(Data {
         data: channel.into(),

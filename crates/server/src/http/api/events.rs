@@ -2,10 +2,10 @@
 
 use super::{Data, List, Paging, time};
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth, Editor};
+use crate::http::extract::{ApiJson, Auth, Editor, PathId, missing};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use covalynce_domain::{EventId, EventKind};
 use covalynce_storage::{EventFilter, EventRecord};
@@ -121,15 +121,13 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(event_id): PathId<EventId>,
 ) -> Result<Json<Data<EventView>>, ApiError> {
-    let not_found = || ApiError::NotFound(format!("there is no event {id:?} in this workspace"));
-    let event_id = EventId::parse(&id).ok_or_else(not_found)?;
     let event = state
         .app()
         .event(&auth.acting()?, event_id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| missing::<EventId>(event_id))?;
     Ok(Json(Data { data: event.into() }))
 }
 

@@ -3,10 +3,10 @@
 
 use super::{Data, List, Paging};
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth, Editor, Owner};
+use crate::http::extract::{ApiJson, Auth, Editor, Owner, PathId};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use covalynce_domain::{AuditId, InvitationId, Role, TokenId, UserId, now_millis};
 use serde::{Deserialize, Serialize};
@@ -44,11 +44,6 @@ impl From<covalynce_storage::Member> for MemberView {
     }
 }
 
-fn user_id(id: &str) -> Result<UserId, ApiError> {
-    UserId::parse(id)
-        .ok_or_else(|| ApiError::NotFound(format!("there is no member {id:?} in this workspace")))
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ChangeRole {
     pub role: Role,
@@ -63,10 +58,9 @@ pub struct ChangeRole {
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth<Owner>,
-    Path(id): Path<String>,
+    PathId(user): PathId<UserId>,
     ApiJson(req): ApiJson<ChangeRole>,
 ) -> Result<StatusCode, ApiError> {
-    let user = user_id(&id)?;
     state
         .app()
         .change_role(&auth.acting()?, user, req.role)
@@ -84,9 +78,8 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(user): PathId<UserId>,
 ) -> Result<StatusCode, ApiError> {
-    let user = user_id(&id)?;
     state.app().remove_member(&auth.acting()?, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -180,13 +173,8 @@ impl From<covalynce_storage::InvitationRecord> for InvitationView {
 pub async fn revoke_invitation(
     State(state): State<AppState>,
     auth: Auth<Owner>,
-    Path(id): Path<String>,
+    PathId(inv): PathId<InvitationId>,
 ) -> Result<StatusCode, ApiError> {
-    let inv = InvitationId::parse(&id).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "there is no unused invitation {id:?} in this workspace"
-        ))
-    })?;
     state.app().revoke_invitation(&auth.acting()?, inv).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -284,11 +272,8 @@ impl From<covalynce_storage::TokenRecord> for TokenView {
 pub async fn revoke_token(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(token): PathId<TokenId>,
 ) -> Result<StatusCode, ApiError> {
-    let token = TokenId::parse(&id).ok_or_else(|| {
-        ApiError::NotFound(format!("there is no active token {id:?} in this workspace"))
-    })?;
     state.app().revoke_token(&auth.acting()?, token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

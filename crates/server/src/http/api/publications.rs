@@ -4,10 +4,11 @@
 use super::cards::PublicationView;
 use super::{Data, List, time};
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth, Editor};
+use crate::http::extract::{ApiJson, Auth, Editor, PathId};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
+use covalynce_domain::PublicationId;
 
 /// Send a failed or unknown publication again (with its original idempotency key). Its
 /// card is approved again until it settles.
@@ -21,9 +22,9 @@ use axum::extract::{Path, State};
 pub async fn retry(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<PublicationId>,
 ) -> Result<Json<Data<PublicationView>>, ApiError> {
-    let p = state.app().retry_publication(&auth.acting()?, &id).await?;
+    let p = state.app().retry_publication(&auth.acting()?, id).await?;
     Ok(Json(Data { data: (*p).into() }))
 }
 
@@ -38,12 +39,9 @@ pub async fn retry(
 pub async fn confirm(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<PublicationId>,
 ) -> Result<Json<Data<PublicationView>>, ApiError> {
-    let p = state
-        .app()
-        .confirm_publication(&auth.acting()?, &id)
-        .await?;
+    let p = state.app().confirm_publication(&auth.acting()?, id).await?;
     Ok(Json(Data { data: (*p).into() }))
 }
 
@@ -97,13 +95,13 @@ pub struct Reschedule {
 pub async fn reschedule(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<PublicationId>,
     ApiJson(req): ApiJson<Reschedule>,
 ) -> Result<Json<Data<PublicationView>>, ApiError> {
     let at = covalynce_domain::time::parse_rfc3339_millis(&req.due_at).ok_or_else(|| {
         ApiError::Validation(format!("due_at {:?} is not an RFC 3339 time", req.due_at))
     })?;
-    let p = state.app().reschedule(&auth.acting()?, &id, at).await?;
+    let p = state.app().reschedule(&auth.acting()?, id, at).await?;
     Ok(Json(Data { data: (*p).into() }))
 }
 
@@ -118,9 +116,9 @@ pub async fn reschedule(
 pub async fn earlier(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<PublicationId>,
 ) -> Result<Json<Data<PublicationView>>, ApiError> {
-    let p = state.app().move_earlier(&auth.acting()?, &id).await?;
+    let p = state.app().move_earlier(&auth.acting()?, id).await?;
     Ok(Json(Data { data: (*p).into() }))
 }
 
@@ -137,9 +135,9 @@ pub async fn earlier(
 pub async fn withdraw(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<PublicationId>,
 ) -> Result<Json<Data<super::cards::CardView>>, ApiError> {
-    let (p, _) = state.app().pull_back(&auth.acting()?, &id).await?;
+    let (p, _) = state.app().pull_back(&auth.acting()?, id).await?;
     let (card, publications) = state
         .app()
         .card(

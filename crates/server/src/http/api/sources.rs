@@ -2,10 +2,10 @@
 
 use super::{Data, List, time};
 use crate::http::AppState;
-use crate::http::extract::{ApiJson, Auth, Editor};
+use crate::http::extract::{ApiJson, Auth, Editor, PathId, missing};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 
 use covalynce_app::sources::SetGate;
@@ -193,15 +193,13 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathId(source_id): PathId<SourceId>,
 ) -> Result<Json<Data<SourceView>>, ApiError> {
-    let not_found = || ApiError::NotFound(format!("there is no source {id:?} in this workspace"));
-    let source_id = SourceId::parse(&id).ok_or_else(not_found)?;
     let (source, allowed) = state
         .app()
         .source(&auth.acting()?, source_id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| missing::<SourceId>(source_id))?;
     Ok(Json(Data {
         data: SourceView::checked(&source, &allowed),
     }))
@@ -219,11 +217,9 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(source_id): PathId<SourceId>,
     ApiJson(req): ApiJson<UpdateSource>,
 ) -> Result<Json<Data<SourceView>>, ApiError> {
-    let not_found = || ApiError::NotFound(format!("there is no source {id:?} in this workspace"));
-    let source_id = SourceId::parse(&id).ok_or_else(not_found)?;
     let source = match req.gate {
         Some(gate) => {
             state
@@ -244,7 +240,7 @@ pub async fn update(
                 .app()
                 .source(&auth.acting_as()?, source_id)
                 .await?
-                .ok_or_else(not_found)?
+                .ok_or_else(|| missing::<SourceId>(source_id))?
                 .0
         }
     };
@@ -264,10 +260,8 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth<Editor>,
-    Path(id): Path<String>,
+    PathId(source_id): PathId<SourceId>,
 ) -> Result<StatusCode, ApiError> {
-    let not_found = || ApiError::NotFound(format!("there is no source {id:?} in this workspace"));
-    let source_id = SourceId::parse(&id).ok_or_else(not_found)?;
     state
         .app()
         .remove_source(&auth.acting()?, source_id, &state.source_platform())
