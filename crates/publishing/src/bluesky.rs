@@ -694,6 +694,58 @@ impl Platform for Bluesky {
             .map(|handle| format!("connected as @{handle} on Bluesky"))
     }
 
+    /// `refreshSession` with the refresh JWT; when that is refused (90 days passed, or the
+    /// session was revoked), one sign-in with the stored app password.
+    async fn renew(
+        http: &Http,
+        settings: &ChannelSettings,
+        secrets: ChannelSecrets,
+    ) -> Result<(ChannelSecrets, ChannelSettings), Failure> {
+        use crate::platform::broken;
+        let (ChannelSettings::Bluesky(settings), ChannelSecrets::Bluesky(mut session)) =
+            (settings, secrets)
+        else {
+            return Err(broken("the Bluesky channel's tokens cannot be renewed"));
+        };
+        let service = Url::parse(&settings.service)
+            .map_err(|_| broken("the Bluesky channel's service address is invalid"))?;
+        let refreshed = match &session.refresh_jwt {
+            Some(refresh) => refresh_session(http, &service, refresh).await,
+            None => Err(Failure::Expired {
+                message: "no session to renew".into(),
+            }),
+        };
+        let renewed = match refreshed {
+            Err(Failure::Expired { message }) => {
+                let Some(identifier) = settings.identifier.as_deref() else {
+                    return Err(broken(format!(
+                        "{message}, and no account is stored to sign in again; connect Bluesky again"
+                    )));
+                };
+                tracing::info!(did = %settings.did, "Bluesky session refused: signing in again");
+                create_session(http, &service, identifier, &session.app_password).await?
+            }
+            other => other?,
+        };
+        if renewed.did != settings.did {
+            return Err(broken(format!(
+                "the Bluesky session now belongs to another account ({}); connect Bluesky again",
+                renewed.handle
+            )));
+        }
+        session.access_jwt = renewed.access_jwt.clone();
+        session.refresh_jwt = Some(renewed.refresh_jwt.clone());
+        let settings = covalynce_domain::channel::BlueskySettings {
+            expires_at: renewed.expires_at(),
+            account: renewed.handle.clone(),
+            ..settings.clone()
+        };
+        Ok((
+            ChannelSecrets::Bluesky(session),
+            ChannelSettings::Bluesky(settings),
+        ))
+    }
+
     fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
         let (variant, text) = crate::preview::text(settings, card)?;
         posts(text).map(|p| Preview::posts(variant, p))

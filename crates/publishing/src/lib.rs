@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use guard::Http;
-pub use platform::{Look, Target, look};
+pub use platform::{Look, Target, look, renew};
 pub use reqwest::Url;
 
 pub use covalynce_domain::channel::{ChannelConfig, ChannelKind, ChannelSecrets, ChannelSettings};

@@ -523,6 +523,53 @@ impl Platform for Linkedin {
             .map(|(_, name)| format!("connected as {name} on LinkedIn"))
     }
 
+    /// The refresh token (365 days from the first authorization; it does not rotate) for a
+    /// new 60-day access token.
+    async fn renew(
+        http: &Http,
+        settings: &ChannelSettings,
+        secrets: ChannelSecrets,
+    ) -> Result<(ChannelSecrets, ChannelSettings), Failure> {
+        use crate::platform::broken;
+        use covalynce_domain::now_millis;
+        let (ChannelSettings::Linkedin(settings), ChannelSecrets::Linkedin(mut tokens)) =
+            (settings, secrets)
+        else {
+            return Err(broken("the LinkedIn channel's tokens cannot be renewed"));
+        };
+        let (Some(refresh_token), Some(client_id), Some(client_secret)) = (
+            tokens.refresh_token.as_deref(),
+            settings.client_id.as_deref(),
+            tokens.client_secret.as_deref(),
+        ) else {
+            return Err(broken(
+                "the LinkedIn access token expired and this channel has no refresh token to renew it; connect LinkedIn again",
+            ));
+        };
+        let web = settings.web_base.as_deref().unwrap_or(WEB_BASE);
+        let web =
+            Url::parse(web).map_err(|_| broken("the LinkedIn channel's address is invalid"))?;
+        let grant = refresh(http, &web, client_id, client_secret, refresh_token)
+            .await
+            .map_err(|f| match f {
+                Failure::Expired { message } => broken(format!(
+                    "{message}; the refresh token ran out (a year after connecting) or was revoked: connect LinkedIn again"
+                )),
+                other => other,
+            })?;
+        tokens.access_token = grant.access_token;
+        tokens.refresh_token = grant.refresh_token;
+        let mut settings = settings.clone();
+        settings.expires_at = grant.expires_in.map(|s| now_millis() + s * 1000);
+        if let Some(s) = grant.refresh_token_expires_in {
+            settings.refresh_expires_at = Some(now_millis() + s * 1000);
+        }
+        Ok((
+            ChannelSecrets::Linkedin(tokens),
+            ChannelSettings::Linkedin(settings),
+        ))
+    }
+
     fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
         let (variant, text) = crate::preview::text(settings, card)?;
         check(text)?;

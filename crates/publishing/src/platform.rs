@@ -58,6 +58,30 @@ pub(crate) trait Platform: Sized {
     /// What a channel with `settings` (of this kind) sends for `card`, or why the platform
     /// would refuse it.
     fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String>;
+
+    /// New credentials for a channel whose access token is about to end or was refused:
+    /// its secrets and settings (a new expiry) as they should be stored. The caller holds
+    /// the lease that makes this the only renewal in flight (refresh tokens are single-use
+    /// on some platforms) and stores the answer before using it. Kinds whose credentials
+    /// do not expire keep this default.
+    async fn renew(
+        _http: &Http,
+        settings: &ChannelSettings,
+        _secrets: ChannelSecrets,
+    ) -> Result<(ChannelSecrets, ChannelSettings), Failure> {
+        Err(broken(format!(
+            "the {} channel's tokens cannot be renewed",
+            settings.kind().label()
+        )))
+    }
+}
+
+/// A failure that no retry mends: the channel must be connected again.
+pub(crate) fn broken(message: impl Into<String>) -> Failure {
+    Failure::Permanent {
+        message: message.into(),
+        channel_broken: true,
+    }
 }
 
 /// The replay note of kinds that are never sent again.
@@ -161,6 +185,25 @@ macro_rules! platforms {
         pub(crate) fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
             match settings.kind() {
                 $(ChannelKind::$kind => <crate::$module::$ty as Platform>::preview(settings, card)),+
+            }
+        }
+
+        /// A channel's credentials renewed by its platform (see `Platform::renew`): the
+        /// secrets and settings to store. Secrets of another kind than the settings are
+        /// refused as unrenewable.
+        pub async fn renew(
+            http: &Http,
+            settings: &ChannelSettings,
+            secrets: ChannelSecrets,
+        ) -> Result<(ChannelSecrets, ChannelSettings), Failure> {
+            if secrets.kind() != settings.kind() {
+                return Err(broken(format!(
+                    "the {} channel's tokens cannot be renewed",
+                    settings.kind().label()
+                )));
+            }
+            match settings.kind() {
+                $(ChannelKind::$kind => <crate::$module::$ty as Platform>::renew(http, settings, secrets).await),+
             }
         }
 

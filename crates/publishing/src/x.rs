@@ -657,6 +657,41 @@ impl Platform for X {
             .map(|(_, username)| format!("connected as @{username} on X"))
     }
 
+    /// The single-use refresh token for a new pair (X's refresh tokens rotate).
+    async fn renew(
+        http: &Http,
+        settings: &ChannelSettings,
+        secrets: ChannelSecrets,
+    ) -> Result<(ChannelSecrets, ChannelSettings), Failure> {
+        use crate::platform::broken;
+        let (ChannelSettings::X(settings), ChannelSecrets::X(mut tokens)) = (settings, secrets)
+        else {
+            return Err(broken("the X channel's tokens cannot be renewed"));
+        };
+        let refresh_token = tokens.refresh_token.as_deref().ok_or_else(|| {
+            broken("the X access token expired and this channel has no refresh token (offline.access) to renew it; connect X again")
+        })?;
+        let client_id = settings.client_id.as_deref().ok_or_else(|| {
+            broken("the X access token expired and no X OAuth client is known to renew it (--x-client-id); connect X again")
+        })?;
+        let client = Client {
+            id: client_id.to_owned(),
+            secret: tokens.client_secret.clone(),
+        };
+        let api = Url::parse(&settings.api_base)
+            .map_err(|_| broken("the X channel's API address is invalid"))?;
+        let grant = refresh(http, &api, &client, refresh_token).await?;
+        tokens.access_token = grant.access_token;
+        if let Some(r) = grant.refresh_token {
+            tokens.refresh_token = Some(r);
+        }
+        let mut settings = settings.clone();
+        settings.expires_at = grant
+            .expires_in
+            .map(|s| covalynce_domain::now_millis() + s * 1000);
+        Ok((ChannelSecrets::X(tokens), ChannelSettings::X(settings)))
+    }
+
     fn preview(settings: &ChannelSettings, card: &Draft<'_>) -> Result<Preview, String> {
         let ChannelSettings::X(s) = settings else {
             return Err(crate::platform::not_mine(settings));

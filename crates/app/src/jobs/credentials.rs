@@ -11,11 +11,8 @@
 //! result instead of renewing again.
 
 use super::Context;
-use covalynce_domain::channel::{
-    BlueskySession, BlueskySettings, LinkedinSettings, OAuthTokens, XSettings,
-};
-use covalynce_domain::{ChannelConfig, ChannelSecrets, ChannelSettings, now_millis};
-use covalynce_publishing::{Failure, Url, bluesky, linkedin, x};
+use covalynce_domain::{ChannelConfig, ChannelSecrets, now_millis};
+use covalynce_publishing::Failure;
 use covalynce_storage::ChannelRecord;
 use std::time::Duration;
 
@@ -126,27 +123,9 @@ async fn renew(ctx: &Context, channel: &ChannelRecord) -> Result<ChannelRecord, 
             ))
         })?;
     let unrenewable = || broken(format!("the {name} channel's tokens cannot be renewed"));
-    let (next, settings) = match (&channel.config.settings, secrets) {
-        (ChannelSettings::Bluesky(settings), ChannelSecrets::Bluesky(session)) => {
-            let (session, settings) = renew_bluesky(ctx, channel, settings, session).await?;
-            (
-                ChannelSecrets::Bluesky(session),
-                ChannelSettings::Bluesky(settings),
-            )
-        }
-        (ChannelSettings::Linkedin(settings), ChannelSecrets::Linkedin(tokens)) => {
-            let (tokens, settings) = renew_linkedin(ctx, settings, tokens).await?;
-            (
-                ChannelSecrets::Linkedin(tokens),
-                ChannelSettings::Linkedin(settings),
-            )
-        }
-        (ChannelSettings::X(settings), ChannelSecrets::X(tokens)) => {
-            let (tokens, settings) = renew_x(ctx, settings, tokens).await?;
-            (ChannelSecrets::X(tokens), ChannelSettings::X(settings))
-        }
-        _ => return Err(unrenewable()),
-    };
+    // Each platform renews its own kind (`Platform::renew` in `publishing`).
+    let (next, settings) =
+        covalynce_publishing::renew(&ctx.http, &channel.config.settings, secrets).await?;
     let config = ChannelConfig {
         settings,
         daily_cap: channel.config.daily_cap,
@@ -173,112 +152,4 @@ async fn renew(ctx: &Context, channel: &ChannelRecord) -> Result<ChannelRecord, 
     renewed.sealed_credentials = Some(new_sealed);
     renewed.config = config;
     Ok(renewed)
-}
-
-/// Bluesky: `refreshSession` with the refresh JWT; when that is refused (90 days passed,
-/// or the session was revoked), one sign-in with the stored app password.
-async fn renew_bluesky(
-    ctx: &Context,
-    channel: &ChannelRecord,
-    settings: &BlueskySettings,
-    mut session: BlueskySession,
-) -> Result<(BlueskySession, BlueskySettings), Failure> {
-    let service = Url::parse(&settings.service)
-        .map_err(|_| broken("the Bluesky channel's service address is invalid"))?;
-    let refreshed = match &session.refresh_jwt {
-        Some(refresh) => bluesky::refresh_session(&ctx.http, &service, refresh).await,
-        None => Err(Failure::Expired {
-            message: "no session to renew".into(),
-        }),
-    };
-    let renewed = match refreshed {
-        Err(Failure::Expired { message }) => {
-            let Some(identifier) = settings.identifier.as_deref() else {
-                return Err(broken(format!(
-                    "{message}, and no account is stored to sign in again; connect Bluesky again"
-                )));
-            };
-            tracing::info!(channel = %channel.id, "Bluesky session refused: signing in again");
-            bluesky::create_session(&ctx.http, &service, identifier, &session.app_password).await?
-        }
-        other => other?,
-    };
-    if renewed.did != settings.did {
-        return Err(broken(format!(
-            "the Bluesky session now belongs to another account ({}); connect Bluesky again",
-            renewed.handle
-        )));
-    }
-    session.access_jwt = renewed.access_jwt.clone();
-    session.refresh_jwt = Some(renewed.refresh_jwt.clone());
-    let settings = BlueskySettings {
-        expires_at: renewed.expires_at(),
-        account: renewed.handle.clone(),
-        ..settings.clone()
-    };
-    Ok((session, settings))
-}
-
-/// LinkedIn: the refresh token (365 days from the first authorization; it does not
-/// rotate) for a new 60-day access token.
-async fn renew_linkedin(
-    ctx: &Context,
-    settings: &LinkedinSettings,
-    mut tokens: OAuthTokens,
-) -> Result<(OAuthTokens, LinkedinSettings), Failure> {
-    let (Some(refresh_token), Some(client_id), Some(client_secret)) = (
-        tokens.refresh_token.as_deref(),
-        settings.client_id.as_deref(),
-        tokens.client_secret.as_deref(),
-    ) else {
-        return Err(broken(
-            "the LinkedIn access token expired and this channel has no refresh token to renew it; connect LinkedIn again",
-        ));
-    };
-    let web = settings.web_base.as_deref().unwrap_or(linkedin::WEB_BASE);
-    let web = Url::parse(web).map_err(|_| broken("the LinkedIn channel's address is invalid"))?;
-    let grant = linkedin::refresh(&ctx.http, &web, client_id, client_secret, refresh_token)
-        .await
-        .map_err(|f| match f {
-            Failure::Expired { message } => broken(format!(
-                "{message}; the refresh token ran out (a year after connecting) or was revoked: connect LinkedIn again"
-            )),
-            other => other,
-        })?;
-    tokens.access_token = grant.access_token;
-    tokens.refresh_token = grant.refresh_token;
-    let mut settings = settings.clone();
-    settings.expires_at = grant.expires_in.map(|s| now_millis() + s * 1000);
-    if let Some(s) = grant.refresh_token_expires_in {
-        settings.refresh_expires_at = Some(now_millis() + s * 1000);
-    }
-    Ok((tokens, settings))
-}
-
-/// X: the single-use refresh token for a new pair.
-async fn renew_x(
-    ctx: &Context,
-    settings: &XSettings,
-    mut tokens: OAuthTokens,
-) -> Result<(OAuthTokens, XSettings), Failure> {
-    let refresh_token = tokens.refresh_token.as_deref().ok_or_else(|| {
-        broken("the X access token expired and this channel has no refresh token (offline.access) to renew it; connect X again")
-    })?;
-    let client_id = settings.client_id.as_deref().ok_or_else(|| {
-        broken("the X access token expired and no X OAuth client is known to renew it (--x-client-id); connect X again")
-    })?;
-    let client = x::Client {
-        id: client_id.to_owned(),
-        secret: tokens.client_secret.clone(),
-    };
-    let api = Url::parse(&settings.api_base)
-        .map_err(|_| broken("the X channel's API address is invalid"))?;
-    let grant = x::refresh(&ctx.http, &api, &client, refresh_token).await?;
-    tokens.access_token = grant.access_token;
-    if let Some(r) = grant.refresh_token {
-        tokens.refresh_token = Some(r);
-    }
-    let mut settings = settings.clone();
-    settings.expires_at = grant.expires_in.map(|s| now_millis() + s * 1000);
-    Ok((tokens, settings))
 }
