@@ -206,7 +206,14 @@ impl<'a> Facts<'a> {
         } else {
             String::new()
         };
-        let end = if voice == Voice::Sassy { "!" } else { "." };
+        // Excitement is for what users gain: "Upgrade vulnerable dependency!" and "Fix
+        // crash on start!" read as glee at a flaw.
+        let cheers = matches!(item.category, Category::Feature | Category::Performance);
+        let end = if voice == Voice::Sassy && cheers {
+            "!"
+        } else {
+            "."
+        };
         match (self.version, self.branch) {
             // A release: "gin v1.11.0 adds HTTP/3 support."
             (Some(_), _) => match third_person(&title) {
@@ -350,7 +357,7 @@ fn prominence(item: &Item) -> i32 {
 fn social_title(item: &Item) -> String {
     let title = no_hashtags(&without_refs(&plain(&item.title)));
     let title = first_clause(title.trim().trim_end_matches('.').trim());
-    let mut out = upper_first(&fix_worded(item, title));
+    let mut out = upper_first(&spelled_out(&fix_worded(item, title)));
     if let Some(h) = item
         .highlights
         .iter()
@@ -361,6 +368,50 @@ fn social_title(item: &Item) -> String {
             out = format!("{out} ({h})");
         }
     }
+    out
+}
+
+/// Developers' shorthand in a commit subject, written out for people who do not read
+/// commits ("Upgrade vuln dep", gitui's demo, posted as "Upgrade vulnerable dependency").
+/// Whole words only, lower case only: `DEP` or a `dep` inside a name is left alone.
+fn spelled_out(title: &str) -> String {
+    const WORDS: [(&str, &str); 6] = [
+        ("vuln", "vulnerable"),
+        ("vulns", "vulnerabilities"),
+        ("dep", "dependency"),
+        ("deps", "dependencies"),
+        ("msg", "message"),
+        ("impl", "implementation"),
+    ];
+    let mut out = String::with_capacity(title.len() + 16);
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        match WORDS.iter().find(|(short, _)| *short == word.as_str()) {
+            Some((_, long)) => out.push_str(long),
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    // Inside backticks is code: `impl` there is the keyword.
+    let mut code = false;
+    for c in title.chars() {
+        if c == '`' {
+            code = !code;
+        }
+        if c.is_ascii_alphanumeric() && !code {
+            word.push(c);
+        } else {
+            // A word glued to `_`, `-`, `/` or `.` is part of a name (`dep_graph`, `deps/`).
+            if matches!(c, '_' | '-' | '/' | '.' | ':' | '`') && !word.is_empty() {
+                out.push_str(&word);
+                word.clear();
+            } else {
+                flush(&mut word, &mut out);
+            }
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
     out
 }
 
@@ -1324,6 +1375,73 @@ mod tests {
             .find(|l| l.starts_with('•'))
             .unwrap_or_default();
         assert!(first.contains("Search/highlight"), "{text}");
+    }
+
+    /// gitui's demo posted "🔒 Landed on gitui's master branch: Upgrade vuln dep!": commit
+    /// shorthand, and a cheer for a vulnerability.
+    #[test]
+    fn a_security_push_is_said_in_words_and_without_a_cheer() {
+        let commits = vec![Commit {
+            id: format!("{:040x}", 1),
+            message: "upgrade vuln dep".into(),
+            author_name: "Ada".into(),
+            author_email: "ada@example.com".into(),
+            files: vec!["Cargo.lock".into()],
+            ..Commit::default()
+        }];
+        let c = understand(&commits);
+        let push = Context {
+            project: "gitui".into(),
+            version: None,
+            branch: Some("master".into()),
+            url: Some("https://github.com/gitui-org/gitui/compare/a...b".into()),
+            ..Context::default()
+        };
+        for channel in [
+            Channel::Linkedin,
+            Channel::X,
+            Channel::Bluesky,
+            Channel::Mastodon,
+        ] {
+            let text = post(&c, &push, Voice::Sassy, channel);
+            assert!(
+                text.contains("Landed on gitui's master branch: Upgrade vulnerable dependency."),
+                "{channel:?}: {text}"
+            );
+            assert!(
+                !text.contains("vuln dep") && !text.contains('!'),
+                "{channel:?}: {text}"
+            );
+        }
+        // What users gain is still cheered.
+        let feature = changes(&["feat: support x509 commit signing (#2844)"]);
+        let text = post(&feature, &push, Voice::Sassy, Channel::X);
+        assert!(text.contains("Support x509 commit signing!"), "{text}");
+    }
+
+    #[test]
+    fn shorthand_is_spelled_out_only_as_a_word_of_its_own() {
+        assert_eq!(
+            spelled_out("Upgrade vuln dep"),
+            "Upgrade vulnerable dependency"
+        );
+        assert_eq!(
+            spelled_out("Bump deps, fix vulns"),
+            "Bump dependencies, fix vulnerabilities"
+        );
+        assert_eq!(
+            spelled_out("Proper pre-push hook impl"),
+            "Proper pre-push hook implementation"
+        );
+        // Names and code stay as written.
+        for kept in [
+            "Speed up dep_graph",
+            "Move deps/ to vendor",
+            "Document `impl Trait`",
+            "Drop DEP and msg.rs",
+        ] {
+            assert_eq!(spelled_out(kept), kept);
+        }
     }
 
     /// clap 4.0.0's LinkedIn post listed 50 breaking changes, its threads ran to five posts.
