@@ -1198,6 +1198,24 @@ async fn cards_are_one_per_event_and_count_against_the_plan(store: Arc<dyn Store
     );
     let e5 = store.event(ws.id, events[5].0).await.unwrap().unwrap();
     assert_eq!(e5.status, EventStatus::OverLimit);
+    // A STRATEGY suggestion refused for the same reason names the event that prompted it;
+    // that event has its own card and stays drafted.
+    let suggestion = NewCard {
+        source_key: "strategy:security:acme/app:2026-12".into(),
+        category: CardCategory::Strategy,
+        ai_calls: Vec::new(),
+        ..card(0)
+    };
+    assert!(matches!(
+        store.create_card(&suggestion).await.unwrap(),
+        CardCreation::OverLimit { .. }
+    ));
+    let e0 = store.event(ws.id, events[0].0).await.unwrap().unwrap();
+    assert_eq!(
+        (e0.status, e0.status_reason),
+        (EventStatus::Drafted, None),
+        "the suggestion's refusal is not its event's"
+    );
     let ledger = store.ai_calls(ws.id, 0, i64::MAX, 20).await.unwrap();
     assert_eq!(
         ledger.iter().filter(|c| c.card_id.is_none()).count(),

@@ -408,9 +408,13 @@ async fn suggest_strategy(
         "strategy:security:{}:{month}",
         event.repo.to_ascii_lowercase()
     );
-    store
+    if let CardCreation::OverLimit { plan, limit, used } = store
         .create_card(&new_card(workspace_id, event.id, key, card))
-        .await?;
+        .await?
+    {
+        // The event that prompted it has its own card; only the suggestion is refused.
+        tracing::info!(event = %event.id, plan, limit, used, "card limit reached; no STRATEGY suggestion");
+    }
     Ok(())
 }
 

@@ -133,13 +133,18 @@ macro_rules! impl_cards {
                     .bind(&ws)
                     .fetch_one(&mut *tx)
                     .await?;
-                    sqlx::query("UPDATE events SET status = 'over_limit', status_reason = $1 WHERE id = $2")
-                        .bind(format!(
-                            "not drafted: the {plan} plan allows {limit} cards and {used} are used; raise the limit or upgrade, then redraft"
-                        ))
-                        .bind(card.event_id.to_string())
-                        .execute(&mut *tx)
-                        .await?;
+                    // The event's own card refused: the event says so, in the same
+                    // transaction. A STRATEGY suggestion only names the event that
+                    // prompted it; that event has its own card and keeps its status.
+                    if card.category != covalynce_domain::CardCategory::Strategy {
+                        sqlx::query("UPDATE events SET status = 'over_limit', status_reason = $1 WHERE id = $2")
+                            .bind(format!(
+                                "not drafted: the {plan} plan allows {limit} cards and {used} are used; raise the limit or upgrade, then redraft"
+                            ))
+                            .bind(card.event_id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     $crate::ai::insert_ai_calls!(tx, &card.ai_calls, None, now);
                     tx.commit().await?;
                     return Ok($crate::CardCreation::OverLimit { plan, limit, used });
