@@ -93,10 +93,18 @@ impl ChannelKind {
 
     /// Whether its tokens can be renewed by Covalynce (X, LinkedIn, Bluesky sessions).
     pub fn has_tokens(self) -> bool {
-        matches!(
-            self,
-            ChannelKind::Linkedin | ChannelKind::X | ChannelKind::Bluesky
-        )
+        // Every kind named: a new one says whether its tokens expire (and then implements
+        // `renew` in `publishing`).
+        match self {
+            ChannelKind::Linkedin | ChannelKind::X | ChannelKind::Bluesky => true,
+            ChannelKind::Outbox
+            | ChannelKind::Webhook
+            | ChannelKind::Slack
+            | ChannelKind::Discord
+            | ChannelKind::Mastodon
+            | ChannelKind::Changelog
+            | ChannelKind::GithubRelease => false,
+        }
     }
 }
 
@@ -365,7 +373,14 @@ impl ChannelConfig {
             ChannelSettings::Linkedin(s) => s.renewable,
             ChannelSettings::X(s) => s.renewable,
             ChannelSettings::Bluesky(s) => s.renewable,
-            _ => false,
+            // Listed, not `_`: a new kind says here whether its tokens expire.
+            ChannelSettings::Outbox(_)
+            | ChannelSettings::Webhook(_)
+            | ChannelSettings::Slack(_)
+            | ChannelSettings::Discord(_)
+            | ChannelSettings::Mastodon(_)
+            | ChannelSettings::Changelog(_)
+            | ChannelSettings::GithubRelease(_) => false,
         }
     }
 
@@ -375,7 +390,14 @@ impl ChannelConfig {
             ChannelSettings::Linkedin(s) => s.expires_at,
             ChannelSettings::X(s) => s.expires_at,
             ChannelSettings::Bluesky(s) => s.expires_at,
-            _ => None,
+            // Listed, not `_`: a new kind says here whether its tokens expire.
+            ChannelSettings::Outbox(_)
+            | ChannelSettings::Webhook(_)
+            | ChannelSettings::Slack(_)
+            | ChannelSettings::Discord(_)
+            | ChannelSettings::Mastodon(_)
+            | ChannelSettings::Changelog(_)
+            | ChannelSettings::GithubRelease(_) => None,
         }
     }
 

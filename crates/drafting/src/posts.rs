@@ -355,9 +355,10 @@ fn prominence(item: &Item) -> i32 {
 /// A title as a social post shows it: no markdown, no trailing period, sentence case, and
 /// only the detail a user acts on (a new flag or endpoint), never internal symbols.
 fn social_title(item: &Item) -> String {
-    let title = no_hashtags(&without_refs(&plain(&item.title)));
+    // Spelled out before the backticks go: code stays as written.
+    let title = no_hashtags(&without_refs(&plain(&spelled_out(&item.title))));
     let title = first_clause(title.trim().trim_end_matches('.').trim());
-    let mut out = upper_first(&spelled_out(&fix_worded(item, title)));
+    let mut out = upper_first(&fix_worded(item, title));
     if let Some(h) = item
         .highlights
         .iter()
@@ -372,46 +373,69 @@ fn social_title(item: &Item) -> String {
 }
 
 /// Developers' shorthand in a commit subject, written out for people who do not read
-/// commits ("Upgrade vuln dep", gitui's demo, posted as "Upgrade vulnerable dependency").
-/// Whole words only, lower case only: `DEP` or a `dep` inside a name is left alone.
+/// commits ("upgrade vuln dep", gitui's demo, is posted as "Upgrade vulnerable
+/// dependency"). Only a lower-case word of its own: never inside backticks, nor glued to a
+/// name (`dep_graph`, `cargo-deps`, `vendor/deps`, `msg.rs`), nor part of a longer word.
 fn spelled_out(title: &str) -> String {
-    const WORDS: [(&str, &str); 6] = [
-        ("vuln", "vulnerable"),
-        ("vulns", "vulnerabilities"),
-        ("dep", "dependency"),
-        ("deps", "dependencies"),
-        ("msg", "message"),
-        ("impl", "implementation"),
-    ];
-    let mut out = String::with_capacity(title.len() + 16);
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        match WORDS.iter().find(|(short, _)| *short == word.as_str()) {
-            Some((_, long)) => out.push_str(long),
-            None => out.push_str(word),
-        }
-        word.clear();
-    };
-    // Inside backticks is code: `impl` there is the keyword.
-    let mut code = false;
-    for c in title.chars() {
-        if c == '`' {
-            code = !code;
-        }
-        if c.is_ascii_alphanumeric() && !code {
-            word.push(c);
-        } else {
-            // A word glued to `_`, `-`, `/` or `.` is part of a name (`dep_graph`, `deps/`).
-            if matches!(c, '_' | '-' | '/' | '.' | ':' | '`') && !word.is_empty() {
-                out.push_str(&word);
-                word.clear();
-            } else {
-                flush(&mut word, &mut out);
+    let chars: Vec<char> = title.chars().collect();
+    // Words: maximal runs of letters and digits (any script), as char positions.
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_alphanumeric() {
+            let start = i;
+            while i < chars.len() && chars[i].is_alphanumeric() {
+                i += 1;
             }
-            out.push(c);
+            words.push((start, i));
+        } else {
+            i += 1;
         }
     }
-    flush(&mut word, &mut out);
+    let at = |n: usize| chars.get(n).copied();
+    let text = |(a, b): (usize, usize)| -> String { chars[a..b].iter().collect() };
+    // Free: outside code, and not glued to a name on either side (`.` and `:` glue only
+    // when a word follows them: "deps." ends a sentence, "msg.rs" is a file).
+    let free = |(a, b): (usize, usize)| -> bool {
+        let in_code = chars[..a].iter().filter(|c| **c == '`').count() % 2 == 1;
+        let glued_before = a
+            .checked_sub(1)
+            .and_then(at)
+            .is_some_and(|c| "_-/.:`@#$\\".contains(c));
+        let glued_after = match at(b) {
+            Some(c) if "_-/`\\".contains(c) => true,
+            Some('.' | ':') => at(b + 1).is_some_and(char::is_alphanumeric),
+            _ => false,
+        };
+        !in_code && !glued_before && !glued_after
+    };
+    let mut out = String::with_capacity(title.len() + 16);
+    let mut copied = 0;
+    for (n, &w) in words.iter().enumerate() {
+        if !free(w) {
+            continue;
+        }
+        let dep_follows = words.get(n + 1).is_some_and(|&next| {
+            next.0 == w.1 + 1
+                && at(w.1) == Some(' ')
+                && matches!(text(next).as_str(), "dep" | "deps")
+                && free(next)
+        });
+        let long = match text(w).as_str() {
+            // "vuln dep" is a vulnerable dependency; "a vuln in the parser" a vulnerability.
+            "vuln" if dep_follows => "vulnerable",
+            "vuln" => "vulnerability",
+            "vulns" => "vulnerabilities",
+            "dep" => "dependency",
+            "deps" => "dependencies",
+            "msg" => "message",
+            _ => continue,
+        };
+        out.extend(&chars[copied..w.0]);
+        out.push_str(long);
+        copied = w.1;
+    }
+    out.extend(&chars[copied..]);
     out
 }
 
@@ -1421,27 +1445,45 @@ mod tests {
 
     #[test]
     fn shorthand_is_spelled_out_only_as_a_word_of_its_own() {
-        assert_eq!(
-            spelled_out("Upgrade vuln dep"),
-            "Upgrade vulnerable dependency"
-        );
-        assert_eq!(
-            spelled_out("Bump deps, fix vulns"),
-            "Bump dependencies, fix vulnerabilities"
-        );
-        assert_eq!(
-            spelled_out("Proper pre-push hook impl"),
-            "Proper pre-push hook implementation"
-        );
-        // Names and code stay as written.
+        for (short, long) in [
+            ("Upgrade vuln dep", "Upgrade vulnerable dependency"),
+            ("upgrade vuln deps.", "upgrade vulnerable dependencies."),
+            ("Fix vuln in parser", "Fix vulnerability in parser"),
+            (
+                "Bump deps, fix vulns",
+                "Bump dependencies, fix vulnerabilities",
+            ),
+            ("fix vuln: CVE-2025-1", "fix vulnerability: CVE-2025-1"),
+            ("Clearer error msg", "Clearer error message"),
+        ] {
+            assert_eq!(spelled_out(short), long);
+        }
+        // Names, code, other words and other languages stay as written.
         for kept in [
             "Speed up dep_graph",
             "Move deps/ to vendor",
-            "Document `impl Trait`",
+            "Bump cargo-deps",
+            "Remove old_msg",
+            "Move vendor/deps",
+            "Document `vuln dep` and `msg`",
             "Drop DEP and msg.rs",
+            "Corrige une vulnérabilité",
+            "Dépendances à jour",
+            "impl Display for Config",
         ] {
             assert_eq!(spelled_out(kept), kept);
         }
+    }
+
+    /// The spelling-out reaches the posts, with the code in a title untouched.
+    #[test]
+    fn posts_spell_out_shorthand_but_not_code() {
+        let c = changes(&["feat: show the error msg of `git_msg` in the popup (#12)"]);
+        let text = post(&c, &ctx(), Voice::Sassy, Channel::X);
+        assert!(
+            text.contains("error message of git_msg in the popup"),
+            "{text}"
+        );
     }
 
     /// clap 4.0.0's LinkedIn post listed 50 breaking changes, its threads ran to five posts.

@@ -15,6 +15,7 @@ use covalynce_domain::{ChannelConfig, ChannelSecrets, now_millis};
 use covalynce_publishing::Failure;
 use covalynce_storage::ChannelRecord;
 use std::time::Duration;
+use tracing::Instrument as _;
 
 /// Renew this long before the token's end, so a post never starts with a dying token.
 const MARGIN_MS: i64 = 60_000;
@@ -124,8 +125,12 @@ async fn renew(ctx: &Context, channel: &ChannelRecord) -> Result<ChannelRecord, 
         })?;
     let unrenewable = || broken(format!("the {name} channel's tokens cannot be renewed"));
     // Each platform renews its own kind (`Platform::renew` in `publishing`).
+    // Its logs name the channel (a Bluesky account may be connected in several workspaces).
+    let span = tracing::info_span!("renew", channel = %channel.id);
     let (next, settings) =
-        covalynce_publishing::renew(&ctx.http, &channel.config.settings, secrets).await?;
+        covalynce_publishing::renew(&ctx.http, &channel.config.settings, secrets)
+            .instrument(span)
+            .await?;
     let config = ChannelConfig {
         settings,
         daily_cap: channel.config.daily_cap,

@@ -327,7 +327,9 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
 }
 
 /// A page's id from its path, parsed once: text that is no id of its kind is the 404 page
-/// ("There is no such card."), as an id of another workspace is. Taken after `Signed`.
+/// ("There is no such card."). Pages' forms only ever post ids the server rendered, so this
+/// is a hand-made URL; a well-formed id of another workspace gets the action's own answer
+/// (a notice on the page). Taken after `Signed`.
 pub struct PageId<T>(pub T);
 
 impl<T: covalynce_domain::Id, S: Send + Sync> FromRequestParts<S> for PageId<T> {

@@ -8,7 +8,9 @@ use covalynce_domain::{CardId, WorkspaceId};
 pub trait CardStore {
     /// Stores a drafted card for its event, counting it against the workspace's plan
     /// (`cards_used` < `card_limit`, atomically), and marks the event `drafted` — or
-    /// `over_limit` with the reason, when the plan is used up. One transaction.
+    /// `over_limit` with the reason, when the plan is used up. One transaction. A STRATEGY
+    /// card only names the event that prompted it (which has its own card): refused, it
+    /// leaves that event as it is.
     async fn create_card(&self, card: &NewCard) -> Result<CardCreation>;
     async fn list_cards(&self, ws: WorkspaceId, filter: &CardFilter) -> Result<Vec<CardRecord>>;
     async fn card(&self, ws: WorkspaceId, id: CardId) -> Result<Option<CardRecord>>;
