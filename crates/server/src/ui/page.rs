@@ -327,20 +327,30 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
 }
 
 /// A page's id from its path, parsed once: text that is no id of its kind is the 404 page
-/// ("There is no such card."). Pages' forms only ever post ids the server rendered, so this
-/// is a hand-made URL; a well-formed id of another workspace gets the action's own answer
-/// (a notice on the page). Taken after `Signed`.
+/// ("There is no such card."), or for the page's script (asking for JSON) the same answer
+/// as JSON, `{"ok": false, "detail": …}`, as its actions answer their errors. Pages' forms
+/// only ever post ids the server rendered, so this is a hand-made URL; a well-formed id of
+/// another workspace gets the action's own answer. Taken after `Signed`.
 pub struct PageId<T>(pub T);
 
 impl<T: covalynce_domain::Id, S: Send + Sync> FromRequestParts<S> for PageId<T> {
-    type Rejection = UiError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, UiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
         let raw = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
             .map(|p| p.0)
             .unwrap_or_default();
-        T::from_text(&raw).map(PageId).ok_or_else(|| no_such::<T>())
+        T::from_text(&raw).map(PageId).ok_or_else(|| {
+            let missing = no_such::<T>();
+            if wants_json(&parts.headers) {
+                let (status, detail) = missing.status_and_message();
+                let body = serde_json::json!({ "ok": false, "detail": detail });
+                (status, axum::Json(body)).into_response()
+            } else {
+                missing.into_response()
+            }
+        })
     }
 }
 

@@ -318,6 +318,22 @@ async fn forms_need_the_sessions_token_and_this_sites_origin(backend: Backend) {
         body["detail"].as_str().unwrap().contains("Channels"),
         "{body}"
     );
+    // A card id that is no id at all is answered the same way, not with a page.
+    let r = plain()
+        .post(app.url("/cards/not-a-card/approve"))
+        .header("cookie", owner.cookie())
+        .header("accept", "application/json")
+        .header("x-csrf-token", owner.csrf_token())
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"ok": false, "detail": "There is no such card."})
+    );
     // Every change made through the UI is in the audit log with its route.
     let (_, audit) = owner.send(Method::GET, "/api/v1/audit", None).await;
     let actions: Vec<&str> = audit["data"]
