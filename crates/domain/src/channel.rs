@@ -369,28 +369,21 @@ impl ChannelConfig {
 
     /// Whether Covalynce renews its tokens before they end.
     pub fn renewable(&self) -> bool {
-        match &self.settings {
-            ChannelSettings::Linkedin(s) => s.renewable,
-            ChannelSettings::X(s) => s.renewable,
-            ChannelSettings::Bluesky(s) => s.renewable,
-            // Listed, not `_`: a new kind says here whether its tokens expire.
-            ChannelSettings::Outbox(_)
-            | ChannelSettings::Webhook(_)
-            | ChannelSettings::Slack(_)
-            | ChannelSettings::Discord(_)
-            | ChannelSettings::Mastodon(_)
-            | ChannelSettings::Changelog(_)
-            | ChannelSettings::GithubRelease(_) => false,
-        }
+        self.token_life().is_some_and(|(renewable, _)| renewable)
     }
 
     /// When its access token stops working (Unix ms), if known.
     pub fn expires_at(&self) -> Option<i64> {
+        self.token_life().and_then(|(_, expires_at)| expires_at)
+    }
+
+    /// For a kind whose access token expires: whether Covalynce renews it, and when it
+    /// ends. Every kind is named (no `_`): a new one says here whether its tokens expire.
+    fn token_life(&self) -> Option<(bool, Option<i64>)> {
         match &self.settings {
-            ChannelSettings::Linkedin(s) => s.expires_at,
-            ChannelSettings::X(s) => s.expires_at,
-            ChannelSettings::Bluesky(s) => s.expires_at,
-            // Listed, not `_`: a new kind says here whether its tokens expire.
+            ChannelSettings::Linkedin(s) => Some((s.renewable, s.expires_at)),
+            ChannelSettings::X(s) => Some((s.renewable, s.expires_at)),
+            ChannelSettings::Bluesky(s) => Some((s.renewable, s.expires_at)),
             ChannelSettings::Outbox(_)
             | ChannelSettings::Webhook(_)
             | ChannelSettings::Slack(_)

@@ -276,18 +276,14 @@ pub async fn save(
     if !approving {
         return Ok(Redirect::to(&format!("/cards/{card_id}/edit?saved=1")).into_response());
     }
+    // The editor again, saved texts in place, with why the approval did not happen.
+    let answered = async |answer: Answer| {
+        editor_page(&state, &signed, card_id, Some(answer), true, None).await
+    };
     let chosen = form.fields.ticked("channel");
     if chosen.is_empty() {
         let msg = "Tick at least one channel to publish on.".to_owned();
-        return editor_page(
-            &state,
-            &signed,
-            card_id,
-            Some(Answer::Publish(msg)),
-            true,
-            None,
-        )
-        .await;
+        return answered(Answer::Publish(msg)).await;
     }
     let zone = signed
         .acting_as::<covalynce_app::Viewer>()?
@@ -302,28 +298,12 @@ pub async fn save(
     };
     if when == "at" && typed.is_none_or(|t| t.trim().is_empty()) {
         let msg = "Pick a date and time, or choose another option for when.".to_owned();
-        return editor_page(
-            &state,
-            &signed,
-            card_id,
-            Some(Answer::Publish(msg)),
-            true,
-            None,
-        )
-        .await;
+        return answered(Answer::Publish(msg)).await;
     }
     let publish_at = match super::review::publish_time(typed, &zone) {
         Ok(at) => at,
         Err(msg) => {
-            return editor_page(
-                &state,
-                &signed,
-                card_id,
-                Some(Answer::Publish(msg)),
-                true,
-                None,
-            )
-            .await;
+            return answered(Answer::Publish(msg)).await;
         }
     };
     let approved = async {
@@ -347,27 +327,11 @@ pub async fn save(
         // Approved or dismissed elsewhere between the edit and the approval.
         Err(e @ ApiError::Conflict(_)) => {
             let msg = UiError::from(e).message();
-            editor_page(
-                &state,
-                &signed,
-                card_id,
-                Some(Answer::Moved(msg)),
-                true,
-                None,
-            )
-            .await
+            answered(Answer::Moved(msg)).await
         }
         Err(e) => {
             let msg = UiError::from(e).message();
-            editor_page(
-                &state,
-                &signed,
-                card_id,
-                Some(Answer::Publish(msg)),
-                true,
-                None,
-            )
-            .await
+            answered(Answer::Publish(msg)).await
         }
     }
 }

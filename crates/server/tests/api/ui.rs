@@ -303,33 +303,28 @@ async fn forms_need_the_sessions_token_and_this_sites_origin(backend: Backend) {
     assert_eq!(undone.status, 303);
     assert_eq!(status_of(&owner, &ids[0]).await, "pending");
     // The page's script asks for JSON and gets it, errors included.
-    let r = plain()
-        .post(app.url(&format!("/cards/{}/approve", ids[0])))
-        .header("cookie", owner.cookie())
-        .header("accept", "application/json")
-        .header("x-csrf-token", owner.csrf_token())
-        .form(&[("x", "y")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 409, "no channel yet");
-    let body: Value = r.json().await.unwrap();
+    let script_posts = async |path: &str| {
+        let r = plain()
+            .post(app.url(path))
+            .header("cookie", owner.cookie())
+            .header("accept", "application/json")
+            .header("x-csrf-token", owner.csrf_token())
+            .form(&[("x", "y")])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json::<Value>().await.unwrap())
+    };
+    let (status, body) = script_posts(&format!("/cards/{}/approve", ids[0])).await;
+    assert_eq!(status, 409, "no channel yet");
     assert!(
         body["detail"].as_str().unwrap().contains("Channels"),
         "{body}"
     );
     // A card id that is no id at all is answered the same way, not with a page.
-    let r = plain()
-        .post(app.url("/cards/not-a-card/approve"))
-        .header("cookie", owner.cookie())
-        .header("accept", "application/json")
-        .header("x-csrf-token", owner.csrf_token())
-        .form(&[("x", "y")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let body: Value = r.json().await.unwrap();
+    let (status, body) = script_posts("/cards/not-a-card/approve").await;
+    assert_eq!(status, 404);
     assert_eq!(
         body,
         serde_json::json!({"ok": false, "detail": "There is no such card."})
